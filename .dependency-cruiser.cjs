@@ -1,0 +1,54 @@
+/**
+ * Architecture boundaries, checked by a tool rather than by hope (see STYLE.md):
+ * - a service imports shared/ and never another service;
+ * - a service never reaches into a deep path of shared/ (only @mlops/shared and @mlops/shared/testing);
+ * - only adapters import cloud SDKs, DuckDB or SQLite;
+ * - ports import no adapters.
+ */
+const sdk = '^(@google-cloud/|@duckdb/|better-sqlite3|@polyglot-sql/|@dataform/)';
+module.exports = {
+  forbidden: [
+    {
+      name: 'service-imports-other-service',
+      severity: 'error',
+      comment: 'A service imports shared/ and never another service.',
+      from: { path: '^services/([^/]+)/' },
+      to: { path: '^services/([^/]+)/', pathNot: '^services/$1/' },
+    },
+    {
+      name: 'deep-import-of-shared',
+      severity: 'error',
+      comment: 'Import @mlops/shared (or @mlops/shared/testing in tests), never a file inside shared/.',
+      from: { path: '^(services|cli|bench)/' },
+      to: { path: '^shared/src/', pathNot: '^shared/src/(index|testing)\\.ts$' },
+    },
+    {
+      name: 'sdk-outside-adapters',
+      severity: 'error',
+      comment: 'Only adapters touch SDKs and engines.',
+      from: { path: '^(shared/src|services/[^/]+/src|cli/src)/', pathNot: '(/adapters/|\\.adapter\\.ts$)' },
+      to: { dependencyTypes: ['npm', 'npm-dev', 'npm-optional', 'npm-peer', 'npm-no-pkg', 'npm-unknown'], path: sdk },
+    },
+    {
+      name: 'port-imports-adapter',
+      severity: 'error',
+      comment: 'Ports are interfaces; they never know their adapters.',
+      from: { path: '\\.port\\.ts$' },
+      to: { path: '(/adapters/|\\.adapter\\.ts$)' },
+    },
+    {
+      name: 'no-circular',
+      severity: 'error',
+      from: {},
+      to: { circular: true, viaOnly: { pathNot: '\\.generated\\.ts$' } },
+    },
+  ],
+  options: {
+    doNotFollow: { path: 'node_modules' },
+    exclude: { path: '(node_modules|dist|\\.mlops)' },
+    tsPreCompilationDeps: true,
+    combinedDependencies: true,
+    tsConfig: { fileName: 'tsconfig.json' },
+    enhancedResolveOptions: { exportsFields: ['exports'], conditionNames: ['import', 'require', 'node', 'default', 'types'] },
+  },
+};
