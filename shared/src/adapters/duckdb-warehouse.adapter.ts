@@ -1,0 +1,154 @@
+import { DuckDBInstance, DuckDBTypeId, StatementType, type DuckDBConnection, type DuckDBResultReader, type DuckDBValue } from '@duckdb/node-api';
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { PermanentError } from '../errors.js';
+import type { QueryParams, Warehouse, WarehouseRow, WarehouseTransaction, WarehouseValue } from '../ports/warehouse.port.js';
+
+const READ_ONLY_STATEMENTS = new Set<number>([StatementType.SELECT, StatementType.EXPLAIN]);
+
+// One DuckDB instance per file per process: DuckDB locks the file, so a second instance would fail.
+const instances = new Map<string, Promise<DuckDBInstance>>();
+
+async function instanceFor(path: string, readOnly: boolean): Promise<DuckDBInstance> {
+  let instance = instances.get(path);
+  if (!instance) {
+    if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+    instance = DuckDBInstance.create(path, readOnly && path !== ':memory:' ? { access_mode: 'READ_ONLY' } : {});
+    instances.set(path, instance);
+    instance.catch(() => instances.delete(path));
+  }
+  return instance;
+}
+
+/** Drop this process's cached instance of a file (after every user has closed it). */
+export function releaseDuckDbFile(path: string): void {
+  const instance = instances.get(path);
+  instances.delete(path);
+  void instance?.then((db) => db.closeSync()).catch(() => undefined);
+}
+
+function normalise(value: unknown, typeId: DuckDBTypeId | undefined): WarehouseValue {
+  if (value === null || value === undefined) return null;
+  if (typeof value === 'bigint') return Number.isSafeInteger(Number(value)) ? Number(value) : value.toString();
+  if (value instanceof Date) return typeId === DuckDBTypeId.DATE ? value.toISOString().slice(0, 10) : value.toISOString();
+  if (Array.isArray(value)) return value.map((item) => normalise(item, undefined));
+  if (typeof value === 'object') {
+    const out: Record<string, WarehouseValue> = {};
+    for (const [key, inner] of Object.entries(value)) out[key] = normalise(inner, undefined);
+    return out;
+  }
+  return value as WarehouseValue;
+}
+
+function rowsOf<T extends WarehouseRow>(reader: DuckDBResultReader): T[] {
+  const names = reader.columnNames();
+  const types = reader.columnTypes().map((type) => type.typeId);
+  return reader.getRowObjectsJS().map((row) => {
+    const out: Record<string, WarehouseValue> = {};
+    names.forEach((name, index) => {
+      out[name] = normalise(row[name], types[index]);
+    });
+    return out as T;
+  });
+}
+
+function paramsOf(params: QueryParams | undefined): DuckDBValue[] | Record<string, DuckDBValue> | undefined {
+  return params as DuckDBValue[] | Record<string, DuckDBValue> | undefined;
+}
+
+/** Options of {@link openDuckDbWarehouse}. */
+export interface DuckDbWarehouseOptions {
+  /** Database file, or `:memory:`. */
+  path: string;
+  /** Refuse every statement that is not a query. */
+  readOnly?: boolean;
+  /** DuckDB threads (default: DuckDB's own, one per core). */
+  threads?: number;
+}
+
+/**
+ * The warehouse on a DuckDB file. Statements on one adapter run one at a time on its connection;
+ * each transaction takes a connection of its own. A read-only adapter checks the type of every
+ * statement before running it, so only queries pass.
+ */
+export class DuckDbWarehouse implements Warehouse {
+  private queue: Promise<unknown> = Promise.resolve();
+
+  private constructor(
+    private readonly instance: DuckDBInstance,
+    private readonly connection: DuckDBConnection,
+    readonly readOnly: boolean,
+    readonly path: string,
+  ) {}
+
+  static async open(options: DuckDbWarehouseOptions): Promise<DuckDbWarehouse> {
+    const instance = await instanceFor(options.path, options.readOnly ?? false);
+    const connection = await instance.connect();
+    if (options.threads) await connection.run(`set threads = ${Math.max(1, Math.floor(options.threads))}`);
+    return new DuckDbWarehouse(instance, connection, options.readOnly ?? false, options.path);
+  }
+
+  private serial<T>(work: () => Promise<T>): Promise<T> {
+    const next = this.queue.then(work, work);
+    this.queue = next.catch(() => undefined);
+    return next;
+  }
+
+  private async guard(connection: DuckDBConnection, sql: string): Promise<void> {
+    if (!this.readOnly) return;
+    const statements = await connection.extractStatements(sql);
+    for (let index = 0; index < statements.count; index += 1) {
+      const prepared = await statements.prepare(index);
+      if (!READ_ONLY_STATEMENTS.has(prepared.statementType)) {
+        throw new PermanentError('WAREHOUSE.READ_ONLY', `this warehouse connection is read-only; statement ${index + 1} is not a query`);
+      }
+    }
+  }
+
+  async execute(sql: string, params?: QueryParams): Promise<void> {
+    await this.serial(async () => {
+      await this.guard(this.connection, sql);
+      await this.connection.run(sql, paramsOf(params));
+    });
+  }
+
+  async query<T extends WarehouseRow = WarehouseRow>(sql: string, params?: QueryParams): Promise<T[]> {
+    return this.serial(async () => {
+      await this.guard(this.connection, sql);
+      return rowsOf<T>(await this.connection.runAndReadAll(sql, paramsOf(params)));
+    });
+  }
+
+  async transaction<T>(work: (tx: WarehouseTransaction) => Promise<T>): Promise<T> {
+    if (this.readOnly) throw new PermanentError('WAREHOUSE.READ_ONLY', 'a read-only warehouse cannot open a write transaction');
+    const connection = await this.instance.connect();
+    const tx: WarehouseTransaction = {
+      execute: async (sql, params) => {
+        await connection.run(sql, paramsOf(params));
+      },
+      query: async <R extends WarehouseRow = WarehouseRow>(sql: string, params?: QueryParams) =>
+        rowsOf<R>(await connection.runAndReadAll(sql, paramsOf(params))),
+    };
+    await connection.run('begin transaction');
+    try {
+      const result = await work(tx);
+      await connection.run('commit');
+      return result;
+    } catch (error) {
+      await connection.run('rollback').catch(() => undefined);
+      throw error;
+    } finally {
+      connection.closeSync();
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.queue;
+    this.connection.closeSync();
+  }
+}
+
+/** Open the DuckDB warehouse. */
+export function openDuckDbWarehouse(options: DuckDbWarehouseOptions): Promise<DuckDbWarehouse> {
+  return DuckDbWarehouse.open(options);
+}

@@ -1,0 +1,115 @@
+import Database from 'better-sqlite3';
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { PermanentError } from '../errors.js';
+import type { DocumentStore, FieldFilter, QueryOptions, StoredDocument } from '../ports/document-store.port.js';
+
+const FIELD = /^[A-Za-z_][A-Za-z0-9_]{0,63}$/;
+const COLLECTION = /^[A-Za-z0-9_-]{1,100}$/;
+
+function checkCollection(collection: string): void {
+  if (!COLLECTION.test(collection)) throw new PermanentError('STORE.BAD_COLLECTION', `collection name "${collection}" must match ${COLLECTION}`);
+}
+
+function checkField(field: string): void {
+  if (!FIELD.test(field)) throw new PermanentError('STORE.BAD_FIELD', `field name "${field}" must match ${FIELD}`);
+}
+
+/**
+ * The embedded document store: one SQLite table of JSON documents keyed by (collection, id).
+ * Queried fields get an expression index the first time they are used, as Firestore indexes
+ * single fields automatically; the index ends with the id so streaming in id order never sorts.
+ */
+export class SqliteDocumentStore implements DocumentStore {
+  private readonly db: Database.Database;
+  private readonly indexed = new Set<string>();
+
+  constructor(options: { path: string }) {
+    if (options.path !== ':memory:') mkdirSync(dirname(options.path), { recursive: true });
+    this.db = new Database(options.path);
+    this.db.pragma('journal_mode = WAL');
+    this.db.pragma('synchronous = NORMAL');
+    this.db.pragma('busy_timeout = 10000');
+    this.db.exec(`create table if not exists documents (
+      collection text not null, id text not null, data text not null, updated_at integer not null,
+      primary key (collection, id)) without rowid`);
+  }
+
+  private ensureIndex(field: string): void {
+    if (this.indexed.has(field)) return;
+    this.db.exec(`create index if not exists documents_by_${field} on documents (collection, json_extract(data, '$.${field}'), id)`);
+    this.indexed.add(field);
+  }
+
+  private whereClause(collection: string, filters: readonly FieldFilter[]): { sql: string; params: unknown[] } {
+    checkCollection(collection);
+    const parts = ['collection = ?'];
+    const params: unknown[] = [collection];
+    for (const filter of filters) {
+      checkField(filter.field);
+      if (!['==', '<', '<=', '>', '>='].includes(filter.op)) throw new PermanentError('STORE.BAD_QUERY', `unsupported operator ${filter.op}`);
+      this.ensureIndex(filter.field);
+      parts.push(`json_extract(data, '$.${filter.field}') ${filter.op === '==' ? '=' : filter.op} ?`);
+      params.push(typeof filter.value === 'boolean' ? Number(filter.value) : filter.value);
+    }
+    return { sql: parts.join(' and '), params };
+  }
+
+  async upsertBatch(collection: string, documents: readonly StoredDocument[]): Promise<number> {
+    checkCollection(collection);
+    const now = Date.now();
+    const statement = this.db.prepare(
+      'insert into documents (collection, id, data, updated_at) values (?, ?, ?, ?) on conflict (collection, id) do update set data = excluded.data, updated_at = excluded.updated_at',
+    );
+    this.db.transaction(() => {
+      for (const document of documents) {
+        if (typeof document.id !== 'string' || document.id.length === 0 || document.id.length > 1500 || document.id.includes('/')) {
+          throw new PermanentError('STORE.BAD_ID', `document id ${JSON.stringify(document.id)} must be 1..1500 characters without "/"`);
+        }
+        statement.run(collection, document.id, JSON.stringify(document.data), now);
+      }
+    })();
+    return documents.length;
+  }
+
+  async get(collection: string, id: string): Promise<StoredDocument | undefined> {
+    checkCollection(collection);
+    const row = this.db.prepare('select data from documents where collection = ? and id = ?').get(collection, id) as { data: string } | undefined;
+    return row ? { id, data: JSON.parse(row.data) as StoredDocument['data'] } : undefined;
+  }
+
+  async *query(collection: string, options: QueryOptions = {}): AsyncIterable<StoredDocument> {
+    const { sql, params } = this.whereClause(collection, options.where ?? []);
+    const pageSize = Math.max(1, options.pageSize ?? 1000);
+    let remaining = options.limit ?? Number.POSITIVE_INFINITY;
+    let after = '';
+    const statement = this.db.prepare(`select id, data from documents where ${sql} and id > ? order by id limit ?`);
+    while (remaining > 0) {
+      const rows = statement.all(...params, after, Math.min(pageSize, remaining)) as { id: string; data: string }[];
+      if (rows.length === 0) return;
+      for (const row of rows) yield { id: row.id, data: JSON.parse(row.data) as StoredDocument['data'] };
+      remaining -= rows.length;
+      after = rows[rows.length - 1]!.id;
+      if (rows.length < pageSize) return;
+    }
+  }
+
+  async count(collection: string, options: Pick<QueryOptions, 'where'> = {}): Promise<number> {
+    const { sql, params } = this.whereClause(collection, options.where ?? []);
+    return (this.db.prepare(`select count(*) as n from documents where ${sql}`).get(...params) as { n: number }).n;
+  }
+
+  async deleteMany(collection: string, ids: readonly string[]): Promise<number> {
+    checkCollection(collection);
+    const statement = this.db.prepare('delete from documents where collection = ? and id = ?');
+    let deleted = 0;
+    this.db.transaction(() => {
+      for (const id of ids) deleted += statement.run(collection, id).changes;
+    })();
+    return deleted;
+  }
+
+  async close(): Promise<void> {
+    this.db.close();
+  }
+}

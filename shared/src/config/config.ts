@@ -1,0 +1,219 @@
+import { isAbsolute, join, resolve } from 'node:path';
+import { ConfigError } from '../errors.js';
+import { DEFAULT_MAX_MESSAGE_BYTES } from '../events/message-codec.js';
+import type { LogLevel } from '../log/logger.js';
+
+/** How the platform runs: embedded engines, Google's emulators, or Google Cloud. */
+export type Mode = 'local' | 'emulator' | 'gcp';
+
+/** The platform's configuration: typed, validated and frozen. Built only by {@link loadConfig}. */
+export interface PlatformConfig {
+  readonly mode: Mode;
+  /** Folder holding every piece of local state (bus, documents, lake, warehouse, registry). */
+  readonly home: string;
+  readonly logLevel: LogLevel;
+  readonly bus: {
+    /** SQLite file of the local event bus. */
+    readonly path: string;
+    readonly maxAttempts: number;
+    readonly backoffMinMs: number;
+    readonly backoffMaxMs: number;
+    readonly maxMessageBytes: number;
+  };
+  readonly documents: {
+    /** SQLite file of the local document store. */
+    readonly path: string;
+    readonly salesCollection: string;
+  };
+  readonly lake: {
+    /** Folder (local, emulator) or gs:// bucket URI (gcp) of the lake. */
+    readonly root: string;
+  };
+  readonly warehouse: {
+    /** DuckDB file (local, emulator). */
+    readonly path: string;
+    /** BigQuery datasets (gcp); locally the DuckDB schemas of the same names. */
+    readonly stagingDataset: string;
+    readonly warehouseDataset: string;
+    readonly bigqueryLocation: string;
+  };
+  readonly generators: {
+    readonly seed: number;
+    readonly scale: number;
+    /** Share of deliberately dirty records, 0..0.5. */
+    readonly dirtyShare: number;
+    /** Key of the HMAC-SHA256 that pseudonymises e-mail addresses and phone numbers. */
+    readonly piiHmacKey: string;
+  };
+  readonly trainer: {
+    /** Retrain when the champion is older than this many days of data. */
+    readonly retrainEveryDays: number;
+    readonly churnHorizonDays: number;
+  };
+  readonly dashboard: {
+    readonly host: string;
+    readonly port: number;
+    /** Bind to a non-loopback address only when this is set. */
+    readonly allowRemote: boolean;
+  };
+  readonly gcp: {
+    readonly projectId: string;
+    readonly region: string;
+    readonly pubsubEmulatorHost?: string;
+    readonly firestoreEmulatorHost?: string;
+    readonly storageEmulatorHost?: string;
+    readonly dataformRepository?: string;
+    readonly dataformWorkspace?: string;
+    readonly dataformGitCommitish: string;
+    readonly serviceAccount?: string;
+    readonly vertexPipelineRoot?: string;
+  };
+}
+
+/** The environment as the platform sees it (process.env, or a test's own object). */
+export type Environment = Readonly<Record<string, string | undefined>>;
+
+/** The development HMAC key used only in local mode when none is configured. */
+export const DEV_PII_HMAC_KEY = 'local-development-key-not-for-production';
+
+function text(env: Environment, name: string): string | undefined {
+  const value = env[name]?.trim();
+  return value === undefined || value === '' ? undefined : value;
+}
+
+function oneOf<T extends string>(env: Environment, name: string, allowed: readonly T[], fallback: T): T {
+  const value = text(env, name) ?? fallback;
+  if (!(allowed as readonly string[]).includes(value)) throw new ConfigError(name, `must be one of ${allowed.join(', ')} (got "${value}")`);
+  return value as T;
+}
+
+function number(env: Environment, name: string, fallback: number, range: { min: number; max: number; integer?: boolean }): number {
+  const raw = text(env, name);
+  if (raw === undefined) return fallback;
+  const value = Number(raw);
+  if (!Number.isFinite(value)) throw new ConfigError(name, `must be a number (got "${raw}")`);
+  if (range.integer && !Number.isInteger(value)) throw new ConfigError(name, `must be a whole number (got "${raw}")`);
+  if (value < range.min || value > range.max) throw new ConfigError(name, `must be between ${range.min} and ${range.max} (got ${raw})`);
+  return value;
+}
+
+function flag(env: Environment, name: string): boolean {
+  const raw = text(env, name);
+  if (raw === undefined) return false;
+  if (['1', 'true', 'yes'].includes(raw.toLowerCase())) return true;
+  if (['0', 'false', 'no'].includes(raw.toLowerCase())) return false;
+  throw new ConfigError(name, `must be true or false (got "${raw}")`);
+}
+
+function hostPort(env: Environment, name: string): string | undefined {
+  const raw = text(env, name);
+  if (raw !== undefined && !/^[\w.-]+:\d{1,5}$/.test(raw)) throw new ConfigError(name, `must be host:port (got "${raw}")`);
+  return raw;
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object') {
+    for (const inner of Object.values(value)) deepFreeze(inner);
+    Object.freeze(value);
+  }
+  return value;
+}
+
+/**
+ * Read and validate every setting. A missing or bad value throws a {@link ConfigError} naming the
+ * setting, which the entrypoints turn into exit code 1. `cwd` anchors relative paths.
+ */
+export function loadConfig(env: Environment, cwd: string = process.cwd()): PlatformConfig {
+  const mode = oneOf<Mode>(env, 'MLOPS_MODE', ['local', 'emulator', 'gcp'], 'local');
+  const homeRaw = text(env, 'MLOPS_HOME') ?? '.mlops';
+  const home = isAbsolute(homeRaw) ? homeRaw : resolve(cwd, homeRaw);
+  const within = (name: string, fallback: string) => {
+    const raw = text(env, name);
+    if (raw === undefined) return join(home, fallback);
+    return isAbsolute(raw) || raw.startsWith('gs://') ? raw : resolve(cwd, raw);
+  };
+
+  const projectId = text(env, 'GOOGLE_CLOUD_PROJECT') ?? text(env, 'GCLOUD_PROJECT') ?? (mode === 'gcp' ? undefined : 'mlops-local');
+  if (projectId === undefined) throw new ConfigError('GOOGLE_CLOUD_PROJECT', 'is required in gcp mode');
+  const pubsubEmulatorHost = hostPort(env, 'PUBSUB_EMULATOR_HOST');
+  const firestoreEmulatorHost = hostPort(env, 'FIRESTORE_EMULATOR_HOST');
+  if (mode === 'emulator') {
+    if (!pubsubEmulatorHost) throw new ConfigError('PUBSUB_EMULATOR_HOST', 'is required in emulator mode (host:port of the Pub/Sub emulator)');
+    if (!firestoreEmulatorHost) throw new ConfigError('FIRESTORE_EMULATOR_HOST', 'is required in emulator mode (host:port of the Firestore emulator)');
+  }
+  if (mode === 'gcp' && (pubsubEmulatorHost || firestoreEmulatorHost)) {
+    throw new ConfigError(pubsubEmulatorHost ? 'PUBSUB_EMULATOR_HOST' : 'FIRESTORE_EMULATOR_HOST', 'must not be set in gcp mode (it would send traffic to an emulator)');
+  }
+
+  const lakeRoot = within('MLOPS_LAKE', 'lake');
+  if (mode === 'gcp' && !lakeRoot.startsWith('gs://')) throw new ConfigError('MLOPS_LAKE', 'must be a gs://bucket URI in gcp mode');
+
+  const piiHmacKey = text(env, 'MLOPS_PII_HMAC_KEY') ?? (mode === 'local' ? DEV_PII_HMAC_KEY : undefined);
+  if (piiHmacKey === undefined) throw new ConfigError('MLOPS_PII_HMAC_KEY', `is required in ${mode} mode (a secret of at least 16 characters)`);
+  if (piiHmacKey.length < 16) throw new ConfigError('MLOPS_PII_HMAC_KEY', 'must be at least 16 characters');
+
+  const dashboardHost = text(env, 'MLOPS_DASHBOARD_HOST') ?? '127.0.0.1';
+  const allowRemote = flag(env, 'MLOPS_DASHBOARD_ALLOW_REMOTE');
+
+  const backoffMinMs = number(env, 'MLOPS_BACKOFF_MIN_MS', 100, { min: 0, max: 600_000, integer: true });
+  const backoffMaxMs = number(env, 'MLOPS_BACKOFF_MAX_MS', 60_000, { min: 0, max: 3_600_000, integer: true });
+  if (backoffMaxMs < backoffMinMs) throw new ConfigError('MLOPS_BACKOFF_MAX_MS', `must be at least MLOPS_BACKOFF_MIN_MS (${backoffMinMs})`);
+
+  const gcp: PlatformConfig['gcp'] = {
+    projectId,
+    region: text(env, 'MLOPS_REGION') ?? 'europe-west1',
+    dataformGitCommitish: text(env, 'DATAFORM_GIT_COMMITISH') ?? 'main',
+    ...(pubsubEmulatorHost ? { pubsubEmulatorHost } : {}),
+    ...(firestoreEmulatorHost ? { firestoreEmulatorHost } : {}),
+    ...optional('storageEmulatorHost', text(env, 'STORAGE_EMULATOR_HOST')),
+    ...optional('dataformRepository', text(env, 'DATAFORM_REPOSITORY')),
+    ...optional('dataformWorkspace', text(env, 'DATAFORM_WORKSPACE')),
+    ...optional('serviceAccount', text(env, 'MLOPS_SERVICE_ACCOUNT')),
+    ...optional('vertexPipelineRoot', text(env, 'VERTEX_PIPELINE_ROOT')),
+  };
+
+  const config: PlatformConfig = {
+    mode,
+    home,
+    logLevel: oneOf<LogLevel>(env, 'MLOPS_LOG_LEVEL', ['debug', 'info', 'warning', 'error'], 'info'),
+    bus: {
+      path: within('MLOPS_BUS_PATH', 'bus.sqlite'),
+      maxAttempts: number(env, 'MLOPS_MAX_ATTEMPTS', 5, { min: 1, max: 100, integer: true }),
+      backoffMinMs,
+      backoffMaxMs,
+      maxMessageBytes: number(env, 'MLOPS_MAX_MESSAGE_BYTES', DEFAULT_MAX_MESSAGE_BYTES, { min: 1024, max: 10 * 1024 * 1024, integer: true }),
+    },
+    documents: {
+      path: within('MLOPS_DOCUMENTS_PATH', 'documents.sqlite'),
+      salesCollection: text(env, 'MLOPS_SALES_COLLECTION') ?? 'sales',
+    },
+    lake: { root: lakeRoot },
+    warehouse: {
+      path: within('MLOPS_WAREHOUSE_PATH', 'warehouse.duckdb'),
+      stagingDataset: text(env, 'MLOPS_STAGING_DATASET') ?? 'staging',
+      warehouseDataset: text(env, 'MLOPS_WAREHOUSE_DATASET') ?? 'warehouse',
+      bigqueryLocation: text(env, 'MLOPS_BIGQUERY_LOCATION') ?? 'EU',
+    },
+    generators: {
+      seed: number(env, 'MLOPS_SEED', 42, { min: 0, max: 4_294_967_295, integer: true }),
+      scale: number(env, 'MLOPS_SCALE', 1, { min: 0.001, max: 1000 }),
+      dirtyShare: number(env, 'MLOPS_DIRTY_SHARE', 0.01, { min: 0, max: 0.5 }),
+      piiHmacKey,
+    },
+    trainer: {
+      retrainEveryDays: number(env, 'MLOPS_RETRAIN_EVERY_DAYS', 7, { min: 1, max: 365, integer: true }),
+      churnHorizonDays: number(env, 'MLOPS_CHURN_HORIZON_DAYS', 30, { min: 1, max: 365, integer: true }),
+    },
+    dashboard: {
+      host: dashboardHost,
+      port: number(env, 'MLOPS_DASHBOARD_PORT', 8080, { min: 0, max: 65535, integer: true }),
+      allowRemote,
+    },
+    gcp,
+  };
+  return deepFreeze(config);
+}
+
+function optional<K extends string>(key: K, value: string | undefined): Partial<Record<K, string>> {
+  return value === undefined ? {} : ({ [key]: value } as Record<K, string>);
+}

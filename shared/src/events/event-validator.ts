@@ -1,0 +1,113 @@
+import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.js';
+import addFormatsModule from 'ajv-formats';
+import { SharedErrors } from '../errors.js';
+import { schemaDocuments } from '../contracts/schemas.generated.js';
+import type { AnyEvent } from './cloud-event.js';
+import { REQUIRED_EXTENSIONS, parseTraceparent } from './cloud-event.js';
+import { eventCatalog, eventTypes, isEventType, type EventType } from './event-catalog.js';
+
+// ajv-formats is CommonJS; under NodeNext its default export arrives wrapped.
+const addFormats = ((addFormatsModule as unknown as { default?: typeof addFormatsModule }).default ?? addFormatsModule) as unknown as (
+  ajv: Ajv2020,
+  options?: { mode?: 'fast' | 'full' },
+) => Ajv2020;
+
+let ajv: Ajv2020 | undefined;
+const compiled = new Map<string, ValidateFunction>();
+
+function engine(): Ajv2020 {
+  if (!ajv) {
+    ajv = new Ajv2020({ allErrors: true, strict: true, allowUnionTypes: true });
+    addFormats(ajv, { mode: 'full' });
+    for (const schema of Object.values(schemaDocuments)) ajv.addSchema(schema as object);
+  }
+  return ajv;
+}
+
+function validatorFor(schemaId: string): ValidateFunction {
+  let validate = compiled.get(schemaId);
+  if (!validate) {
+    validate = engine().getSchema(schemaId);
+    if (!validate) throw new Error(`no schema registered with $id ${schemaId}`);
+    compiled.set(schemaId, validate);
+  }
+  return validate;
+}
+
+/** Human-readable list of schema problems, e.g. `/runDate must match format "date"`. */
+export function describeProblems(errors: readonly ErrorObject[] | null | undefined): string {
+  if (!errors || errors.length === 0) return 'unknown problem';
+  return errors
+    .slice(0, 8)
+    .map((error) => {
+      const where = error.instancePath || '(root)';
+      if (error.keyword === 'additionalProperties') return `${where} has unexpected property "${String(error.params.additionalProperty)}"`;
+      return `${where} ${error.message ?? 'is invalid'}`;
+    })
+    .join('; ');
+}
+
+/** Problems of a payload against the schema of an event type; empty when valid. */
+export function dataProblems(type: EventType, data: unknown): string | undefined {
+  const validate = validatorFor(eventCatalog[type].schemaId);
+  return validate(data) ? undefined : describeProblems(validate.errors);
+}
+
+const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/;
+
+/** Whether a string is a real calendar date written YYYY-MM-DD. */
+export function isIsoDate(value: unknown): value is string {
+  if (typeof value !== 'string' || !/^\d{4}-\d{2}-\d{2}$/.test(value)) return false;
+  const date = new Date(`${value}T00:00:00Z`);
+  return !Number.isNaN(date.getTime()) && date.toISOString().startsWith(value);
+}
+
+/**
+ * Validate a whole envelope and its payload. Returns the event typed by its `type`, or throws a
+ * permanent error naming what is wrong (unknown type, missing extension, schema violation, ...).
+ */
+export function validateEvent(candidate: unknown): AnyEvent {
+  if (candidate === null || typeof candidate !== 'object' || Array.isArray(candidate)) {
+    throw SharedErrors.envelopeInvalid('the event is not a JSON object');
+  }
+  const event = candidate as Record<string, unknown>;
+  const problems: string[] = [];
+  if (event.specversion !== '1.0') problems.push(`specversion must be "1.0" (got ${JSON.stringify(event.specversion)})`);
+  for (const name of ['id', 'source', 'type'] as const) {
+    if (typeof event[name] !== 'string' || (event[name] as string).length === 0) problems.push(`${name} is missing`);
+  }
+  if (typeof event.time !== 'string' || !RFC3339.test(event.time) || Number.isNaN(Date.parse(event.time))) {
+    problems.push('time must be an RFC 3339 timestamp');
+  }
+  for (const name of REQUIRED_EXTENSIONS) {
+    if (typeof event[name] !== 'string' || (event[name] as string).length === 0) problems.push(`extension ${name} is missing`);
+  }
+  if (typeof event.rundate === 'string' && event.rundate.length > 0 && !isIsoDate(event.rundate)) {
+    problems.push(`extension rundate "${event.rundate}" is not a date (YYYY-MM-DD)`);
+  }
+  if (typeof event.traceparent === 'string' && event.traceparent.length > 0 && !parseTraceparent(event.traceparent)) {
+    problems.push('extension traceparent is not W3C trace context (00-<32 hex>-<16 hex>-<2 hex>)');
+  }
+  if (event.datacontenttype !== undefined && event.datacontenttype !== 'application/json') {
+    problems.push(`datacontenttype must be application/json (got ${JSON.stringify(event.datacontenttype)})`);
+  }
+  if (problems.length > 0) throw SharedErrors.envelopeInvalid(problems.join('; '));
+  const type = event.type as string;
+  if (!isEventType(type)) throw SharedErrors.unknownType(type, eventTypes);
+  const problem = dataProblems(type, event.data);
+  if (problem) throw SharedErrors.schemaViolation(type, problem);
+  return {
+    ...event,
+    datacontenttype: 'application/json',
+    dataschema: typeof event.dataschema === 'string' ? event.dataschema : eventCatalog[type].schemaId,
+  } as AnyEvent;
+}
+
+/** The bronze record kinds that have a schema in schemas/records/. */
+export type RecordKind = 'sales-order' | 'click-event' | 'startup-company';
+
+/** Problems of a bronze record against its schema; undefined when the record is clean. */
+export function recordProblems(kind: RecordKind, record: unknown): string | undefined {
+  const validate = validatorFor(`https://mlops-platform.dev/schemas/records/${kind}.v1.json`);
+  return validate(record) ? undefined : describeProblems(validate.errors);
+}

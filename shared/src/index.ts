@@ -1,0 +1,26 @@
+/**
+ * @mlops/shared: the platform library every service imports. Events and their contracts, the
+ * ports (interfaces) services depend on, the adapters that implement them, configuration, logging
+ * and the runtime that hosts a service on any transport. Services import only this entry (and
+ * `@mlops/shared/testing` in tests).
+ */
+export * from './errors.js';
+export * from './contracts/contracts.generated.js';
+export * from './events/event-catalog.js';
+export * from './events/cloud-event.js';
+export * from './events/event-validator.js';
+export * from './events/message-codec.js';
+export * from './config/config.js';
+export * from './log/logger.js';
+export type * from './ports/event-bus.port.js';
+export type * from './ports/document-store.port.js';
+export type * from './ports/object-store.port.js';
+export type * from './ports/warehouse.port.js';
+export * from './runtime/backoff.js';
+export * from './runtime/service.js';
+export * from './runtime/service-host.js';
+export * from './runtime/eventarc.js';
+export { SqliteEventBus, type SqliteEventBusOptions } from './adapters/sqlite-event-bus.adapter.js';
+export { SqliteDocumentStore } from './adapters/sqlite-document-store.adapter.js';
+export { FsObjectStore } from './adapters/fs-object-store.adapter.js';
+export { DuckDbWarehouse, openDuckDbWarehouse, releaseDuckDbFile, type DuckDbWarehouseOptions } from './adapters/duckdb-warehouse.adapter.js';

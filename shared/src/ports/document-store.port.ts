@@ -1,0 +1,41 @@
+/** A JSON-like value a document may hold. */
+export type DocumentValue = string | number | boolean | null | DocumentValue[] | { [key: string]: DocumentValue };
+
+/** A document: its id within the collection and its fields. */
+export interface StoredDocument {
+  id: string;
+  data: Record<string, DocumentValue>;
+}
+
+/** One equality or range condition on a top-level field. */
+export interface FieldFilter {
+  field: string;
+  op: '==' | '<' | '<=' | '>' | '>=';
+  value: string | number | boolean;
+}
+
+/** Options of a query: conditions are ANDed; results are ordered by document id. */
+export interface QueryOptions {
+  where?: readonly FieldFilter[];
+  /** Documents fetched per round trip while streaming (default 1,000). */
+  pageSize?: number;
+  limit?: number;
+}
+
+/**
+ * The document store (Firestore in the cloud). Writes are idempotent upserts by id, so a stage that
+ * runs twice leaves one copy.
+ */
+export interface DocumentStore {
+  /** Insert or replace documents by id in batches; resolves to how many were written. */
+  upsertBatch(collection: string, documents: readonly StoredDocument[]): Promise<number>;
+  /** One document, or undefined. */
+  get(collection: string, id: string): Promise<StoredDocument | undefined>;
+  /** Stream matching documents in id order, page by page, with bounded memory. */
+  query(collection: string, options?: QueryOptions): AsyncIterable<StoredDocument>;
+  /** How many documents match. */
+  count(collection: string, options?: Pick<QueryOptions, 'where'>): Promise<number>;
+  /** Delete documents by id; resolves to how many existed. */
+  deleteMany(collection: string, ids: readonly string[]): Promise<number>;
+  close(): Promise<void>;
+}

@@ -1,0 +1,99 @@
+import type { AnyEvent } from '../events/cloud-event.js';
+import type { Topic } from '../events/event-catalog.js';
+import type { WireMessage } from '../events/message-codec.js';
+
+/** Facts about one delivery of a message to a subscription. */
+export interface Delivery {
+  /** Transport message id (Pub/Sub message id, or the local bus sequence number). */
+  messageId: string;
+  subscription: string;
+  /** 1 on the first delivery, then 2, 3, ... */
+  attempt: number;
+  publishedAt: Date;
+}
+
+/**
+ * Reaction to one delivered event. Resolve to acknowledge. Throw a `PermanentError` to dead-letter
+ * at once; throw anything else to have the message redelivered with backoff until the attempt
+ * limit dead-letters it.
+ */
+export type DeliveryHandler = (event: AnyEvent, delivery: Delivery) => Promise<void>;
+
+/** A named, durable subscription to one topic. */
+export interface SubscriptionSpec {
+  /** Unique name, by convention `<service>.<topic>`. */
+  name: string;
+  topic: Topic;
+  /** Deliveries before the message is dead-lettered (default from configuration). */
+  maxAttempts?: number;
+  /** Backoff between redeliveries: exponential from minMs, capped at maxMs. */
+  backoff?: { minMs: number; maxMs: number };
+  /** How many messages of this subscription may be handled at once (default 1). */
+  concurrency?: number;
+}
+
+/** A running consumer; `close` stops taking new messages and waits for the ones in hand. */
+export interface SubscriptionHandle {
+  readonly name: string;
+  close(): Promise<void>;
+}
+
+/** A message nobody could handle, kept with the reason. */
+export interface DeadLetter {
+  /** Id of the dead letter itself (for redrive). */
+  id: string;
+  subscription: string;
+  topic: string;
+  messageId: string;
+  /** The event type the message claimed, if any. */
+  eventType?: string;
+  eventId?: string;
+  runId?: string;
+  /** Stable error code, e.g. EVENT.SCHEMA_VIOLATION. */
+  code: string;
+  reason: string;
+  attempts: number;
+  deadAt: Date;
+  message: WireMessage;
+}
+
+/** Counts of a subscription's messages by state (what the transport can tell). */
+export interface SubscriptionStats {
+  subscription: string;
+  topic: string;
+  pending: number;
+  inFlight: number;
+  acked: number;
+  dead: number;
+}
+
+/**
+ * The event bus: at-least-once delivery of validated CloudEvents between stages, with retries,
+ * dead letters and replay. Ordering is not guaranteed.
+ */
+export interface EventBus {
+  /** Validate and publish an event on its type's topic; resolves to the transport message id. */
+  publish(event: AnyEvent): Promise<string>;
+  /** Create the topic and subscription if absent, without consuming (so nothing published later is missed). */
+  ensureSubscription(spec: SubscriptionSpec): Promise<void>;
+  /** Start consuming a subscription (created if absent). */
+  subscribe(spec: SubscriptionSpec, handler: DeliveryHandler): Promise<SubscriptionHandle>;
+  /**
+   * Dead-letter a message this process received some other way (an Eventarc push): it goes to the
+   * dead-letter topic with its reason, as if the bus had given up on it.
+   */
+  deadLetter(message: WireMessage, info: { subscription: string; topic: string; code: string; reason: string; attempts: number }): Promise<void>;
+  /** Dead letters, newest first. */
+  listDeadLetters(filter?: { subscription?: string; limit?: number }): Promise<DeadLetter[]>;
+  /** Put dead letters back on their subscription for another try; resolves to how many. */
+  redrive(filter?: { ids?: readonly string[]; subscription?: string }): Promise<number>;
+  /**
+   * Deliver again every message published on a topic since a point in time, to one subscription or
+   * to all of the topic's subscriptions; resolves to how many deliveries were scheduled.
+   */
+  replay(options: { topic: Topic; since: Date; subscription?: string }): Promise<number>;
+  /** Per-subscription counts, for status views. */
+  stats(): Promise<SubscriptionStats[]>;
+  /** Stop every consumer and release the transport. */
+  close(): Promise<void>;
+}

@@ -1,0 +1,38 @@
+import type { Readable } from 'node:stream';
+
+/** What the store knows of an object. */
+export interface ObjectMeta {
+  key: string;
+  bytes: number;
+  /** Lowercase hex SHA-256 of the content. */
+  sha256: string;
+  updatedAt: Date;
+  contentType?: string;
+}
+
+/** Content to store. */
+export type ObjectBody = string | Uint8Array | AsyncIterable<Uint8Array> | Readable;
+
+/**
+ * The lake (GCS in the cloud, a folder locally). Keys are `/`-separated paths such as
+ * `bronze/sales/dt=2026-01-31/part-00000.parquet`. Every put is an atomic replace: a reader sees the
+ * old object or the new one, never half of one.
+ */
+export interface ObjectStore {
+  /** Atomically create or replace an object. */
+  put(key: string, body: ObjectBody, options?: { contentType?: string }): Promise<ObjectMeta>;
+  /** Atomically create or replace an object from a local file (e.g. one an engine wrote). */
+  putFile(key: string, path: string, options?: { contentType?: string }): Promise<ObjectMeta>;
+  /** The whole object; a permanent STORE.NOT_FOUND error when absent. */
+  get(key: string): Promise<Buffer>;
+  /** The object as a stream. */
+  stream(key: string): Readable;
+  /** Metadata with the content hash, or undefined when absent. */
+  head(key: string): Promise<ObjectMeta | undefined>;
+  /** Objects whose key starts with the prefix, in key order. */
+  list(prefix: string): Promise<ObjectMeta[]>;
+  /** Delete objects; resolves to how many existed. */
+  delete(keys: readonly string[]): Promise<number>;
+  /** Where an engine can read the object directly: an absolute file path locally, `gs://bucket/key` on GCS. */
+  uri(key: string): string;
+}

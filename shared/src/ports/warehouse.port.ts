@@ -1,0 +1,25 @@
+/** A scalar a warehouse row may hold (DuckDB/BigQuery values mapped to JavaScript). */
+export type WarehouseValue = string | number | bigint | boolean | null | Date | WarehouseValue[] | { [key: string]: WarehouseValue };
+
+/** A result row keyed by column name. */
+export type WarehouseRow = Record<string, WarehouseValue>;
+
+/** Positional or named parameters of a statement. */
+export type QueryParams = readonly WarehouseValue[] | Record<string, WarehouseValue>;
+
+/** The statements of one transaction. */
+export interface WarehouseTransaction {
+  execute(sql: string, params?: QueryParams): Promise<void>;
+  query<T extends WarehouseRow = WarehouseRow>(sql: string, params?: QueryParams): Promise<T[]>;
+}
+
+/**
+ * The analytical warehouse (DuckDB locally, BigQuery in the cloud). A read-only warehouse refuses
+ * every statement that would change data.
+ */
+export interface Warehouse extends WarehouseTransaction {
+  readonly readOnly: boolean;
+  /** Run statements atomically: all or nothing. */
+  transaction<T>(work: (tx: WarehouseTransaction) => Promise<T>): Promise<T>;
+  close(): Promise<void>;
+}

@@ -1,0 +1,140 @@
+/**
+ * In-memory fakes of the ports, for unit tests of handlers. Integration tests use the real
+ * adapters and engines instead.
+ */
+import { createHash } from 'node:crypto';
+import { Readable } from 'node:stream';
+import { SharedErrors } from './errors.js';
+import type { AnyEvent } from './events/cloud-event.js';
+import { createEvent } from './events/cloud-event.js';
+import type { EventDataMap, EventType } from './events/event-catalog.js';
+import { validateEvent } from './events/event-validator.js';
+import type { WireMessage } from './events/message-codec.js';
+import { silentLogger, type Logger } from './log/logger.js';
+import type { DocumentStore, QueryOptions, StoredDocument } from './ports/document-store.port.js';
+import type { Delivery } from './ports/event-bus.port.js';
+import type { ObjectBody, ObjectMeta, ObjectStore } from './ports/object-store.port.js';
+import { dispatch, type Publisher } from './runtime/service-host.js';
+import type { Service } from './runtime/service.js';
+
+/** A publisher that validates and records every event, for asserting on what a handler emitted. */
+export class RecordingPublisher implements Publisher {
+  readonly events: AnyEvent[] = [];
+  readonly deadLetters: { message: WireMessage; info: { subscription: string; topic: string; code: string; reason: string; attempts: number } }[] = [];
+  async publish(event: AnyEvent): Promise<string> {
+    this.events.push(validateEvent(event));
+    return String(this.events.length);
+  }
+  async deadLetter(message: WireMessage, info: { subscription: string; topic: string; code: string; reason: string; attempts: number }): Promise<void> {
+    this.deadLetters.push({ message, info });
+  }
+  /** Events of one type. */
+  ofType<K extends EventType>(type: K): Extract<AnyEvent, { type: K }>[] {
+    return this.events.filter((event): event is Extract<AnyEvent, { type: K }> => event.type === type);
+  }
+}
+
+/** A test event of the given type for a run date. */
+export function testEvent<K extends EventType>(type: K, data: EventDataMap[K], rundate: string, options: { id?: string; runid?: string } = {}): Extract<AnyEvent, { type: K }> {
+  return createEvent(type, data, {
+    source: '//mlops/test',
+    runid: options.runid ?? `run_test_${rundate}`,
+    rundate,
+    ...(options.id ? { id: options.id } : {}),
+  }) as unknown as Extract<AnyEvent, { type: K }>;
+}
+
+/** Deliver one event to a service as a transport would, collecting what it emitted. */
+export async function deliver(service: Service, event: AnyEvent, options: { publisher?: RecordingPublisher; log?: Logger; attempt?: number } = {}): Promise<RecordingPublisher> {
+  const publisher = options.publisher ?? new RecordingPublisher();
+  const delivery: Delivery = { messageId: event.id, subscription: `${service.name}.test`, attempt: options.attempt ?? 1, publishedAt: new Date() };
+  await dispatch(service, validateEvent(event), delivery, publisher, options.log ?? silentLogger);
+  return publisher;
+}
+
+function compare(a: unknown, op: string, b: unknown): boolean {
+  if (op === '==') return a === b;
+  if (typeof a !== typeof b || a === null) return false;
+  const x = a as number | string;
+  const y = b as number | string;
+  return op === '<' ? x < y : op === '<=' ? x <= y : op === '>' ? x > y : x >= y;
+}
+
+/** A document store in memory. */
+export class InMemoryDocumentStore implements DocumentStore {
+  private readonly collections = new Map<string, Map<string, StoredDocument['data']>>();
+  private collection(name: string): Map<string, StoredDocument['data']> {
+    let collection = this.collections.get(name);
+    if (!collection) this.collections.set(name, (collection = new Map()));
+    return collection;
+  }
+  async upsertBatch(collection: string, documents: readonly StoredDocument[]): Promise<number> {
+    for (const document of documents) this.collection(collection).set(document.id, structuredClone(document.data));
+    return documents.length;
+  }
+  async get(collection: string, id: string): Promise<StoredDocument | undefined> {
+    const data = this.collection(collection).get(id);
+    return data ? { id, data: structuredClone(data) } : undefined;
+  }
+  async *query(collection: string, options: QueryOptions = {}): AsyncIterable<StoredDocument> {
+    const ids = [...this.collection(collection).keys()].sort();
+    let yielded = 0;
+    for (const id of ids) {
+      const data = this.collection(collection).get(id)!;
+      if ((options.where ?? []).every((f) => compare(data[f.field], f.op, f.value))) {
+        if (options.limit !== undefined && yielded >= options.limit) return;
+        yielded += 1;
+        yield { id, data: structuredClone(data) };
+      }
+    }
+  }
+  async count(collection: string, options: Pick<QueryOptions, 'where'> = {}): Promise<number> {
+    let n = 0;
+    for await (const _ of this.query(collection, options)) n += 1;
+    return n;
+  }
+  async deleteMany(collection: string, ids: readonly string[]): Promise<number> {
+    return ids.filter((id) => this.collection(collection).delete(id)).length;
+  }
+  async close(): Promise<void> {}
+}
+
+/** An object store in memory. */
+export class InMemoryObjectStore implements ObjectStore {
+  readonly objects = new Map<string, { body: Buffer; meta: ObjectMeta }>();
+  async put(key: string, body: ObjectBody, options: { contentType?: string } = {}): Promise<ObjectMeta> {
+    const chunks: Buffer[] = [];
+    if (typeof body === 'string' || body instanceof Uint8Array) chunks.push(Buffer.from(body));
+    else for await (const chunk of body as AsyncIterable<Uint8Array>) chunks.push(Buffer.from(chunk));
+    const content = Buffer.concat(chunks);
+    const meta: ObjectMeta = { key, bytes: content.length, sha256: createHash('sha256').update(content).digest('hex'), updatedAt: new Date(), ...(options.contentType ? { contentType: options.contentType } : {}) };
+    this.objects.set(key, { body: content, meta });
+    return meta;
+  }
+  async putFile(key: string, path: string, options: { contentType?: string } = {}): Promise<ObjectMeta> {
+    const { readFile } = await import('node:fs/promises');
+    return this.put(key, await readFile(path), options);
+  }
+  async get(key: string): Promise<Buffer> {
+    const object = this.objects.get(key);
+    if (!object) throw SharedErrors.notFound(`object ${key}`);
+    return object.body;
+  }
+  stream(key: string): Readable {
+    const object = this.objects.get(key);
+    if (!object) throw SharedErrors.notFound(`object ${key}`);
+    return Readable.from([object.body]);
+  }
+  async head(key: string): Promise<ObjectMeta | undefined> {
+    return this.objects.get(key)?.meta;
+  }
+  async list(prefix: string): Promise<ObjectMeta[]> {
+    return [...this.objects.keys()].filter((key) => key.startsWith(prefix)).sort().map((key) => this.objects.get(key)!.meta);
+  }
+  async delete(keys: readonly string[]): Promise<number> {
+    return keys.filter((key) => this.objects.delete(key)).length;
+  }
+  uri(key: string): string {
+    return `memory://${key}`;
+  }
+}
