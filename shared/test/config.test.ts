@@ -1,0 +1,54 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from '@mlops/shared';
+
+describe('loadConfig', () => {
+  it('defaults to the embedded local mode with state under .mlops', () => {
+    const config = loadConfig({}, '/tmp/project');
+    expect(config.mode).toBe('local');
+    expect(config.home).toBe('/tmp/project/.mlops');
+    expect(config.bus.path).toBe('/tmp/project/.mlops/bus.sqlite');
+    expect(config.lake.root).toBe('/tmp/project/.mlops/lake');
+    expect(config.generators).toMatchObject({ seed: 42, scale: 1, dirtyShare: 0.01 });
+    expect(config.dashboard).toMatchObject({ host: '127.0.0.1', port: 8080, allowRemote: false });
+  });
+
+  it('returns a frozen object', () => {
+    const config = loadConfig({});
+    expect(Object.isFrozen(config)).toBe(true);
+    expect(Object.isFrozen(config.bus)).toBe(true);
+  });
+
+  it.each([
+    [{ MLOPS_MODE: 'cloud' }, 'MLOPS_MODE'],
+    [{ MLOPS_SCALE: '-1' }, 'MLOPS_SCALE'],
+    [{ MLOPS_SCALE: 'lots' }, 'MLOPS_SCALE'],
+    [{ MLOPS_SEED: '1.5' }, 'MLOPS_SEED'],
+    [{ MLOPS_DIRTY_SHARE: '0.9' }, 'MLOPS_DIRTY_SHARE'],
+    [{ MLOPS_DASHBOARD_PORT: '70000' }, 'MLOPS_DASHBOARD_PORT'],
+    [{ MLOPS_DASHBOARD_ALLOW_REMOTE: 'maybe' }, 'MLOPS_DASHBOARD_ALLOW_REMOTE'],
+    [{ MLOPS_BACKOFF_MIN_MS: '500', MLOPS_BACKOFF_MAX_MS: '100' }, 'MLOPS_BACKOFF_MAX_MS'],
+    [{ MLOPS_MODE: 'emulator' }, 'PUBSUB_EMULATOR_HOST'],
+    [{ MLOPS_MODE: 'emulator', PUBSUB_EMULATOR_HOST: 'localhost:8085' }, 'FIRESTORE_EMULATOR_HOST'],
+    [{ MLOPS_MODE: 'emulator', PUBSUB_EMULATOR_HOST: 'nonsense', FIRESTORE_EMULATOR_HOST: 'localhost:8086' }, 'PUBSUB_EMULATOR_HOST'],
+    [{ MLOPS_MODE: 'gcp' }, 'GOOGLE_CLOUD_PROJECT'],
+    [{ MLOPS_MODE: 'gcp', GOOGLE_CLOUD_PROJECT: 'p', MLOPS_LAKE: 'gs://b', MLOPS_PII_HMAC_KEY: 'short' }, 'MLOPS_PII_HMAC_KEY'],
+    [{ MLOPS_MODE: 'gcp', GOOGLE_CLOUD_PROJECT: 'p', MLOPS_PII_HMAC_KEY: 'a-long-enough-secret' }, 'MLOPS_LAKE'],
+    [{ MLOPS_MODE: 'gcp', GOOGLE_CLOUD_PROJECT: 'p', MLOPS_LAKE: 'gs://b', MLOPS_PII_HMAC_KEY: 'a-long-enough-secret', PUBSUB_EMULATOR_HOST: 'localhost:1' }, 'PUBSUB_EMULATOR_HOST'],
+  ])('refuses %o naming %s', (env, setting) => {
+    let thrown: unknown;
+    try {
+      loadConfig(env);
+    } catch (error) {
+      thrown = error;
+    }
+    expect(thrown).toBeInstanceOf(ConfigError);
+    expect((thrown as ConfigError).setting).toBe(setting);
+    expect((thrown as ConfigError).message).toContain(setting);
+  });
+
+  it('accepts a complete gcp configuration', () => {
+    const config = loadConfig({ MLOPS_MODE: 'gcp', GOOGLE_CLOUD_PROJECT: 'acme-data', MLOPS_LAKE: 'gs://acme-lake', MLOPS_PII_HMAC_KEY: 'a-long-enough-secret' });
+    expect(config.gcp.projectId).toBe('acme-data');
+    expect(config.lake.root).toBe('gs://acme-lake');
+  });
+});
