@@ -24,3 +24,5 @@ export { SqliteEventBus, type SqliteEventBusOptions } from './adapters/sqlite-ev
 export { SqliteDocumentStore } from './adapters/sqlite-document-store.adapter.js';
 export { FsObjectStore } from './adapters/fs-object-store.adapter.js';
 export { DuckDbWarehouse, openDuckDbWarehouse, releaseDuckDbFile, type DuckDbWarehouseOptions } from './adapters/duckdb-warehouse.adapter.js';
+export * from './ops/run-ledger.js';
+export * from './platform/platform.js';

@@ -1,0 +1,91 @@
+import { join } from 'node:path';
+import type { PlatformConfig } from '../config/config.js';
+import { ConfigError } from '../errors.js';
+import { createLogger, type Logger } from '../log/logger.js';
+import type { DocumentStore } from '../ports/document-store.port.js';
+import type { EventBus } from '../ports/event-bus.port.js';
+import type { ObjectStore } from '../ports/object-store.port.js';
+import type { Warehouse } from '../ports/warehouse.port.js';
+
+/** The ports of one process, built from configuration by {@link createPlatform}. */
+export interface Platform {
+  readonly config: PlatformConfig;
+  readonly log: Logger;
+  readonly bus: EventBus;
+  readonly documents: DocumentStore;
+  readonly objects: ObjectStore;
+  /** The warehouse, opened on first use (DuckDB locally). */
+  warehouse(options?: { readOnly?: boolean }): Promise<Warehouse>;
+  /** Close everything this platform opened. */
+  close(): Promise<void>;
+}
+
+/** Options of {@link createPlatform}. */
+export interface PlatformOptions {
+  log?: Logger;
+}
+
+/**
+ * The composition root of the adapters: picks the bus, document store, lake and warehouse of the
+ * configured mode. SDKs are loaded only in the modes that use them, so the embedded mode starts
+ * fast and needs no Google libraries at run time.
+ */
+export async function createPlatform(config: PlatformConfig, options: PlatformOptions = {}): Promise<Platform> {
+  const log = options.log ?? createLogger({ level: config.logLevel, projectId: config.gcp.projectId });
+  const bus = await createBus(config);
+  const documents = await createDocuments(config);
+  const objects = await createObjects(config);
+  const warehouses: Warehouse[] = [];
+  return {
+    config,
+    log,
+    bus,
+    documents,
+    objects,
+    async warehouse(warehouseOptions = {}) {
+      const { openDuckDbWarehouse } = await import('../adapters/duckdb-warehouse.adapter.js');
+      const warehouse = await openDuckDbWarehouse({ path: config.warehouse.path, readOnly: warehouseOptions.readOnly ?? false });
+      warehouses.push(warehouse);
+      return warehouse;
+    },
+    async close() {
+      await bus.close();
+      await documents.close();
+      await Promise.all(warehouses.map((warehouse) => warehouse.close()));
+    },
+  };
+}
+
+async function createBus(config: PlatformConfig): Promise<EventBus> {
+  if (config.mode === 'local') {
+    const { SqliteEventBus } = await import('../adapters/sqlite-event-bus.adapter.js');
+    return new SqliteEventBus({
+      path: config.bus.path,
+      maxAttempts: config.bus.maxAttempts,
+      backoff: { minMs: config.bus.backoffMinMs, maxMs: config.bus.backoffMaxMs },
+      maxMessageBytes: config.bus.maxMessageBytes,
+    });
+  }
+  throw new ConfigError('MLOPS_MODE', `the ${config.mode} event bus is not wired into this build yet`);
+}
+
+async function createDocuments(config: PlatformConfig): Promise<DocumentStore> {
+  if (config.mode === 'local') {
+    const { SqliteDocumentStore } = await import('../adapters/sqlite-document-store.adapter.js');
+    return new SqliteDocumentStore({ path: config.documents.path });
+  }
+  throw new ConfigError('MLOPS_MODE', `the ${config.mode} document store is not wired into this build yet`);
+}
+
+async function createObjects(config: PlatformConfig): Promise<ObjectStore> {
+  if (config.lake.root.startsWith('gs://')) {
+    throw new ConfigError('MLOPS_LAKE', 'the GCS lake is not wired into this build yet');
+  }
+  const { FsObjectStore } = await import('../adapters/fs-object-store.adapter.js');
+  return new FsObjectStore({ root: config.lake.root });
+}
+
+/** Where the local run ledger and logs live. */
+export function logFile(config: PlatformConfig, name: string): string {
+  return join(config.home, 'logs', `${name}.jsonl`);
+}
