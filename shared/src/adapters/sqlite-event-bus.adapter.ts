@@ -152,13 +152,15 @@ export class SqliteEventBus implements EventBus {
          on conflict(name) do update set max_attempts = excluded.max_attempts, backoff_min_ms = excluded.backoff_min_ms, backoff_max_ms = excluded.backoff_max_ms`,
       ),
       getSubscription: db.prepare('select name, topic, max_attempts, backoff_min_ms, backoff_max_ms, created_at from subscriptions where name = ?'),
-      claimable: db.prepare(
-        `select d.seq, d.attempts, m.attributes, m.data, m.published_at from deliveries d join messages m on m.seq = d.seq
-         where d.subscription = ? and d.state in (${PENDING}, ${LEASED}) and d.due_at <= ? order by d.due_at, d.seq limit ?`,
+      lease: db.prepare(
+        `update deliveries set state = ${LEASED}, attempts = attempts + 1, due_at = ?, lease_owner = ?
+         where subscription = ? and seq in (
+           select seq from deliveries where subscription = ? and state in (${PENDING}, ${LEASED}) and due_at <= ? order by due_at, seq limit ?)
+         returning seq, attempts`,
       ),
-      lease: db.prepare(`update deliveries set state = ${LEASED}, attempts = attempts + 1, due_at = ?, lease_owner = ? where subscription = ? and seq = ?`),
+      leasedMessages: db.prepare('select seq, attributes, data, published_at from messages where seq in (select value from json_each(?))'),
+      ackMany: db.prepare(`update deliveries set state = ${ACKED}, lease_owner = null where subscription = ? and lease_owner = ? and seq in (select value from json_each(?))`),
       extend: db.prepare(`update deliveries set due_at = ? where subscription = ? and seq = ? and state = ${LEASED} and lease_owner = ?`),
-      ack: db.prepare(`update deliveries set state = ${ACKED}, lease_owner = null where subscription = ? and seq = ? and lease_owner = ?`),
       retry: db.prepare(`update deliveries set state = ${PENDING}, due_at = ?, lease_owner = null where subscription = ? and seq = ? and lease_owner = ?`),
       kill: db.prepare(`update deliveries set state = ${DEAD}, lease_owner = null where subscription = ? and seq = ? and lease_owner = ?`),
       insertDeadLetter: db.prepare('insert into dead_letters (subscription, seq, code, reason, attempts, dead_at) values (?, ?, ?, ?, ?, ?)'),
@@ -263,12 +265,13 @@ export class SqliteEventBus implements EventBus {
     if (limit <= 0) return [];
     const now = Date.now();
     return this.db.transaction(() => {
-      const rows = this.statements.claimable.all(subscription, now, limit) as ClaimedRow[];
-      for (const row of rows) {
-        this.statements.lease.run(now + this.leaseMs, this.owner, subscription, row.seq);
-        row.attempts += 1;
-      }
-      return rows;
+      const leased = this.statements.lease.all(now + this.leaseMs, this.owner, subscription, subscription, now, limit) as { seq: number; attempts: number }[];
+      if (leased.length === 0) return [];
+      const messages = new Map(
+        (this.statements.leasedMessages.all(JSON.stringify(leased.map((row) => row.seq))) as Omit<ClaimedRow, 'attempts'>[]).map((row) => [row.seq, row]),
+      );
+      leased.sort((a, b) => a.seq - b.seq);
+      return leased.map((row) => ({ ...messages.get(row.seq)!, attempts: row.attempts }));
     }).immediate();
   }
 
@@ -284,8 +287,10 @@ export class SqliteEventBus implements EventBus {
   settle(subscription: string, topic: Topic, outcomes: Outcome[]): void {
     const now = Date.now();
     this.db.transaction(() => {
+      const acked = outcomes.filter((outcome) => outcome.kind === 'ack').map((outcome) => outcome.seq);
+      if (acked.length > 0) this.statements.ackMany.run(subscription, this.owner, JSON.stringify(acked));
       for (const outcome of outcomes) {
-        if (outcome.kind === 'ack') this.statements.ack.run(subscription, outcome.seq, this.owner);
+        if (outcome.kind === 'ack') continue;
         else if (outcome.kind === 'retry') this.statements.retry.run(outcome.dueAt ?? now, subscription, outcome.seq, this.owner);
         else {
           const changed = this.statements.kill.run(subscription, outcome.seq, this.owner).changes;

@@ -1,4 +1,4 @@
-import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import type { EventDataMap, EventType } from './event-catalog.js';
 import { eventCatalog } from './event-catalog.js';
 
@@ -38,7 +38,10 @@ const TRACEPARENT = /^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/;
 
 /** A fresh W3C traceparent for a new run. */
 export function newTraceparent(): string {
-  return `00-${randomBytes(16).toString('hex')}-${randomBytes(8).toString('hex')}-01`;
+  // randomUUID draws from a pooled entropy buffer: far cheaper per call than randomBytes.
+  const trace = randomUUID().replaceAll('-', '');
+  const span = randomUUID().replaceAll('-', '').slice(0, 16);
+  return `00-${trace}-${span}-01`;
 }
 
 /** The trace id and span id of a traceparent, or undefined when malformed. */
@@ -58,7 +61,7 @@ export function childTraceparent(parent: string, seed: string): string {
 /** A new run id: readable, sortable by start time, unique. */
 export function newRunId(runDate: string, now: Date = new Date()): string {
   const stamp = now.toISOString().replace(/[-:.TZ]/g, '').slice(0, 14);
-  return `run_${runDate.replaceAll('-', '')}_${stamp}_${randomBytes(3).toString('hex')}`;
+  return `run_${runDate.replaceAll('-', '')}_${stamp}_${randomUUID().slice(0, 6)}`;
 }
 
 /** Deterministic UUID-shaped id from parts (a follow-up event of the same cause gets the same id). */
