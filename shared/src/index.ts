@@ -26,3 +26,4 @@ export { FsObjectStore } from './adapters/fs-object-store.adapter.js';
 export { DuckDbWarehouse, openDuckDbWarehouse, releaseDuckDbFile, type DuckDbWarehouseOptions } from './adapters/duckdb-warehouse.adapter.js';
 export * from './ops/run-ledger.js';
 export * from './platform/platform.js';
+export * from './ops/model-registry.js';
