@@ -5,6 +5,7 @@
 import { ConfigError, createLogger, createPlatform, errorCode, errorMessage, loadConfig, PlatformError, type Environment } from '@mlops/shared';
 import { dlqCommand } from './commands/dlq.command.js';
 import { replayCommand } from './commands/replay.command.js';
+import { scheduleCommand } from './commands/schedule.command.js';
 import { statusCommand } from './commands/status.command.js';
 import { UsageError } from './errors.js';
 import { processIo, type CliIo } from './io.js';
@@ -30,6 +31,12 @@ export async function main(argv: readonly string[], env: Environment, io: CliIo 
           return await replayCommand(platform, command, io);
         case 'status':
           return await statusCommand(platform, command, io);
+        case 'schedule': {
+          const stop = new AbortController();
+          process.once('SIGTERM', () => stop.abort());
+          process.once('SIGINT', () => stop.abort());
+          return await scheduleCommand(platform, command, io, stop.signal);
+        }
         default:
           throw new UsageError(`${command.name} is not available in this build yet`);
       }

@@ -13,6 +13,7 @@ export type CliCommand =
   | { name: 'dlq'; action: 'list' | 'redrive'; ids: string[]; subscription: string | undefined; limit: number; json: boolean }
   | { name: 'serve'; port: number | undefined; host: string | undefined }
   | { name: 'stack'; action: 'up'; emulators: boolean }
+  | { name: 'schedule'; at: string; once: boolean; date: string | undefined }
   | { name: 'help'; text: string };
 
 function date(flag: string) {
@@ -170,6 +171,21 @@ export function parseCli(argv: readonly string[], env: Environment = {}): CliCom
     .option('--no-emulators', 'use the embedded bus and document store instead of the emulators')
     .action((o: { emulators: boolean }) => {
       result = { name: 'stack', action: 'up', emulators: o.emulators };
+    });
+
+  program
+    .command('schedule')
+    .description('the scheduler: publish pipeline.started for the previous day (UTC) every day at a time, or once')
+    .addOption(
+      new Option('--at <HH:MM>', 'time of day, UTC').default('02:00').argParser((value: string) => {
+        if (!/^([01]\d|2[0-3]):[0-5]\d$/.test(value)) throw CliErrors.badTime('--at', value);
+        return value;
+      }),
+    )
+    .option('--once', 'publish now and exit (what the Cloud Run job does)', false)
+    .addOption(new Option('--date <date>', 'with --once: the run date (default: yesterday, UTC)').argParser(date('--date')))
+    .action((o: { at: string; once: boolean; date?: string }) => {
+      result = { name: 'schedule', at: o.at, once: o.once, date: o.date };
     });
 
   try {
