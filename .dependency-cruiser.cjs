@@ -5,7 +5,7 @@
  * - only adapters import cloud SDKs, DuckDB or SQLite;
  * - ports import no adapters.
  */
-const sdk = '^(@google-cloud/|@duckdb/|better-sqlite3|@polyglot-sql/|@dataform/)';
+const sdk = 'node_modules/(@google-cloud/|@duckdb/|better-sqlite3|@polyglot-sql/|@dataform/)';
 module.exports = {
   forbidden: [
     {
@@ -45,7 +45,7 @@ module.exports = {
   ],
   options: {
     doNotFollow: { path: 'node_modules' },
-    exclude: { path: '(node_modules|dist|\\.mlops)' },
+    exclude: { path: '(^|/)(dist|\\.mlops)/' },
     tsPreCompilationDeps: true,
     combinedDependencies: true,
     tsConfig: { fileName: 'tsconfig.json' },
