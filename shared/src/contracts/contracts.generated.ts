@@ -275,6 +275,9 @@ export interface SalesOrder {
  * One startup company row, a line of bronze/startups/dt=YYYY-MM-DD/part-*.jsonl. The first load is a full snapshot; weekly deltas carry new companies and new versions of changed ones (the latest updated_at wins). This schema describes a CLEAN record; dirty ones are emitted on purpose.
  */
 export interface StartupCompany {
+  /**
+   * stp_ and the company number (listing day x 10,000 + index), at least six digits.
+   */
   company_id: string;
   name: string;
   sector: string;

@@ -840,8 +840,9 @@ export const schemaDocuments = {
     ],
     "properties": {
       "company_id": {
+        "description": "stp_ and the company number (listing day x 10,000 + index), at least six digits.",
         "type": "string",
-        "pattern": "^stp_[0-9]{6}$"
+        "pattern": "^stp_[0-9]{6,}$"
       },
       "name": {
         "type": "string",
