@@ -27,3 +27,6 @@ export { DuckDbWarehouse, openDuckDbWarehouse, releaseDuckDbFile, type DuckDbWar
 export * from './ops/run-ledger.js';
 export * from './platform/platform.js';
 export * from './ops/model-registry.js';
+export type * from './ports/parquet-writer.port.js';
+export * from './synthetic/index.js';
+export { DuckDbParquetWriter, type DuckDbParquetWriterOptions } from './adapters/duckdb-parquet-writer.adapter.js';

@@ -89,7 +89,7 @@ export function signupsOn(world: WorldOptions, day: number): number {
 
 /** The customer `index` of sign-up day `signupDay`. */
 export function customerAt(world: WorldOptions, signupDay: number, index: number): Customer {
-  return drawCustomer(world, signupDay, index, Number.NEGATIVE_INFINITY)!;
+  return drawCustomer(world, signupDay, isoDate(signupDay), index, Number.NEGATIVE_INFINITY)!;
 }
 
 /** The customer number's parts: sign-up day and index. */
@@ -99,7 +99,7 @@ export function customerNumber(signupDay: number, index: number): number {
 
 // Draws the churn day first and stops there when the customer is gone by `activeOn`: most of the
 // population scanned for a date has already churned, and they are never materialised.
-function drawCustomer(world: WorldOptions, signupDay: number, index: number, activeOn: number): Customer | undefined {
+function drawCustomer(world: WorldOptions, signupDay: number, signupDate: string, index: number, activeOn: number): Customer | undefined {
   const random = Random.of(world.seed, TAG_CUSTOMER, signupDay, index);
   const segment = random.weighted(SEGMENTS);
   const acquisitionChannel = random.weighted(CHANNELS);
@@ -111,7 +111,7 @@ function drawCustomer(world: WorldOptions, signupDay: number, index: number, act
   if (churnDay <= activeOn) return undefined;
   const region = random.weighted(REGIONS);
   const orderRate = SEGMENT_ORDER_RATE[segment] * Math.exp(0.45 * random.normal() - 0.1) * (1.25 - 0.6 * churnPropensity);
-  const sessionRate = 0.018 * Math.exp(0.5 * random.normal()) * (1.3 - 0.6 * churnPropensity) * (segment === 'enterprise' ? 0.6 : 1);
+  const sessionRate = 0.026 * Math.exp(0.5 * random.normal()) * (1.3 - 0.6 * churnPropensity) * (segment === 'enterprise' ? 0.6 : 1);
   const device = random.weighted(DEVICES);
   const favouriteCategory = random.pick(CATEGORY_NAMES);
   const number = customerNumber(signupDay, index);
@@ -119,7 +119,7 @@ function drawCustomer(world: WorldOptions, signupDay: number, index: number, act
     id: `cus_${String(number).padStart(6, '0')}`,
     number,
     signupDay,
-    signupDate: isoDate(signupDay),
+    signupDate,
     region,
     segment,
     acquisitionChannel,
@@ -139,8 +139,9 @@ function drawCustomer(world: WorldOptions, signupDay: number, index: number, act
 export function* customersActiveOn(world: WorldOptions, day: number): Generator<Customer> {
   for (let signupDay = day - POPULATION.maxLifetimeDays + 1; signupDay <= day; signupDay += 1) {
     const count = signupsOn(world, signupDay);
+    const signupDate = isoDate(signupDay);
     for (let index = 0; index < count; index += 1) {
-      const customer = drawCustomer(world, signupDay, index, day);
+      const customer = drawCustomer(world, signupDay, signupDate, index, day);
       if (customer) yield customer;
     }
   }

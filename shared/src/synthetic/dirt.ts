@@ -3,7 +3,7 @@
  * evenly over a stream (so a generator can stream without knowing the total first), and cycles
  * through the kinds so every kind appears once the stream has `kinds.length / share` records.
  */
-import { Random } from './prng.js';
+import type { Random } from './prng.js';
 
 /** Dirty kinds shared by the generators. */
 export type DirtyKind =

@@ -1,0 +1,135 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import {
+  BRONZE_CONTENT_TYPES,
+  SALES_BRONZE_COLUMNS,
+  bronzePartKey,
+  bronzePrefix,
+  isIsoDate,
+  partitionContentHash,
+  type CloudEvent,
+  type DocumentStore,
+  type HandlerContext,
+  type LandedObject,
+  type ObjectStore,
+  type ParquetFileInfo,
+  type ParquetFileWriter,
+  type ParquetRow,
+  type ParquetWriter,
+} from '@mlops/shared';
+import { LanderErrors } from './errors.js';
+import { salesRowOf } from './sales-row.js';
+
+/** What the lander needs. */
+export interface LanderDeps {
+  readonly documents: DocumentStore;
+  readonly objects: ObjectStore;
+  readonly parquet: ParquetWriter;
+  /** Rows per Parquet part file. */
+  readonly rowsPerPart: number;
+  /** Documents fetched per round trip. */
+  readonly pageSize: number;
+  /** Local folder for the part files before they go to the lake. */
+  readonly tempDir: string;
+}
+
+const WRITE_BATCH = 2000;
+
+/**
+ * Land one run date's sales: stream that date's documents (one equality query, so the cost does
+ * not grow with history) into Parquet part files of `rowsPerPart` rows in a local temporary
+ * folder, finishing one part while the next is written; then put each part in the lake (an atomic
+ * replace of a deterministic key), delete the partition's stale parts, and announce the partition.
+ * Nothing reaches the lake unless every part was written; an empty day is an error, not a file.
+ */
+export async function landSalesDay(deps: LanderDeps, event: CloudEvent<'mlops.sales.generated.v1'>, context: HandlerContext): Promise<void> {
+  const { runDate, collection } = event.data;
+  if (!isIsoDate(runDate)) throw LanderErrors.badRunDate(runDate);
+  const started = performance.now();
+  const workDir = await mkdtemp(join(deps.tempDir, 'mlops-lander-'));
+  const parts: Promise<ParquetFileInfo>[] = [];
+  let file: ParquetFileWriter | undefined;
+  try {
+    let partRows = 0;
+    let rows = 0;
+    let batch: ParquetRow[] = [];
+    const closePart = async () => {
+      if (!file) return;
+      if (batch.length > 0) await file.write(batch);
+      batch = [];
+      const previous = parts.at(-1);
+      const finishing = file.finish();
+      finishing.catch(() => undefined); // awaited below; never an unhandled rejection meanwhile
+      parts.push(finishing);
+      file = undefined;
+      partRows = 0;
+      // At most one part converts while the next one is written: memory and disk stay bounded.
+      if (previous) await previous;
+    };
+    const documents = deps.documents.query(collection, { where: [{ field: 'run_date', op: '==', value: runDate }], pageSize: deps.pageSize });
+    for await (const document of documents) {
+      if (!file) file = await deps.parquet.create(join(workDir, `part-${String(parts.length).padStart(5, '0')}.parquet`), SALES_BRONZE_COLUMNS);
+      batch.push(salesRowOf(document));
+      partRows += 1;
+      rows += 1;
+      if (batch.length >= WRITE_BATCH) {
+        await file.write(batch);
+        batch = [];
+      }
+      if (partRows >= deps.rowsPerPart) await closePart();
+    }
+    await closePart();
+    const written = await Promise.all(parts);
+    if (rows === 0) throw LanderErrors.sourceEmpty(collection, runDate);
+    const convertedMs = performance.now() - started;
+
+    const prefix = bronzePrefix('sales', runDate);
+    const objects: LandedObject[] = [];
+    for (const [index, part] of written.entries()) {
+      const key = bronzePartKey('sales', runDate, index, 'parquet');
+      const meta = await deps.objects.putFile(key, part.path, { contentType: BRONZE_CONTENT_TYPES.parquet });
+      objects.push({ key, bytes: meta.bytes, sha256: meta.sha256, rows: part.rows });
+    }
+    const keep = new Set(objects.map((object) => object.key));
+    const stale = (await deps.objects.list(prefix)).map((object) => object.key).filter((key) => !keep.has(key));
+    if (stale.length > 0) await deps.objects.delete(stale);
+
+    const bytes = objects.reduce((sum, object) => sum + object.bytes, 0);
+    if (rows !== event.data.documentCount) {
+      context.log.warning(`landed ${rows} sales documents for ${runDate} but sales-gen announced ${event.data.documentCount}; a newer generation of the day may have replaced them`, {
+        runDate,
+        rows,
+        announced: event.data.documentCount,
+      });
+    }
+    context.log.info(`landed ${rows} sales rows for ${runDate} in ${objects.length} Parquet part(s)`, {
+      runDate,
+      rows,
+      parts: objects.length,
+      bytes,
+      staleRemoved: stale.length,
+      convertMs: Math.round(convertedMs),
+      durationMs: Math.round(performance.now() - started),
+    });
+    await context.emit(
+      'mlops.bronze.landed.v1',
+      {
+        runDate,
+        source: 'sales',
+        format: 'parquet',
+        prefix,
+        objects,
+        rowCount: rows,
+        bytes,
+        contentHash: partitionContentHash(objects),
+        loadType: 'daily',
+        ...(event.data.backfill ? { backfill: event.data.backfill } : {}),
+      },
+      { subject: `sales/${runDate}` },
+    );
+  } finally {
+    if (file) await file.abort().catch(() => undefined);
+    await Promise.allSettled(parts);
+    await rm(workDir, { recursive: true, force: true });
+  }
+}

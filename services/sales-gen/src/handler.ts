@@ -1,0 +1,95 @@
+import {
+  generateSalesOrders,
+  generationFor,
+  generationProblem,
+  isIsoDate,
+  sourceRequested,
+  unknownSources,
+  type CloudEvent,
+  type DocumentStore,
+  type GeneratorSettings,
+  type HandlerContext,
+  type StoredDocument,
+} from '@mlops/shared';
+import { SalesGenErrors } from './errors.js';
+
+/** What the sales generator needs. */
+export interface SalesGenDeps {
+  readonly documents: DocumentStore;
+  /** Collection of the orders (`documents.salesCollection` of the configuration). */
+  readonly collection: string;
+  readonly generators: GeneratorSettings;
+  /** Documents per write (Firestore accepts at most 500 per batch). */
+  readonly batchSize: number;
+}
+
+/**
+ * Write the run date's orders to the document store and announce them. Document ids are the order
+ * ids, so a re-run replaces the same documents; afterwards any document of that run date that is
+ * no longer generated (a re-run at another scale or seed) is deleted, so the collection holds
+ * exactly one copy of the day. New documents are written before stale ones are removed, so a
+ * reader never finds the day empty.
+ */
+export async function generateSalesDay(deps: SalesGenDeps, event: CloudEvent<'mlops.pipeline.started.v1'>, context: HandlerContext): Promise<void> {
+  const { data } = event;
+  const unknown = unknownSources(data);
+  if (unknown.length > 0) throw SalesGenErrors.unknownSource(unknown);
+  if (!sourceRequested(data, 'sales')) {
+    context.log.info('sales skipped: the run does not ask for the sales source', { runDate: data.runDate, sources: data.sources });
+    return;
+  }
+  if (!isIsoDate(data.runDate)) throw SalesGenErrors.badRunDate(data.runDate);
+  const generation = generationFor(deps.generators, data);
+  const problem = generationProblem(generation);
+  if (problem) throw SalesGenErrors.badGeneration(problem);
+
+  const started = performance.now();
+  const ids = new Set<string>();
+  let batch: StoredDocument[] = [];
+  let dirtyCount = 0;
+  for (const record of generateSalesOrders({ ...generation, date: data.runDate, piiHmacKey: deps.generators.piiHmacKey })) {
+    ids.add(record.id);
+    if (record.dirty) dirtyCount += 1;
+    batch.push({ id: record.id, data: record.data });
+    if (batch.length >= deps.batchSize) {
+      await deps.documents.upsertBatch(deps.collection, batch);
+      batch = [];
+    }
+  }
+  if (batch.length > 0) await deps.documents.upsertBatch(deps.collection, batch);
+
+  let stale: string[] = [];
+  let removed = 0;
+  for await (const document of deps.documents.query(deps.collection, { where: [{ field: 'run_date', op: '==', value: data.runDate }], pageSize: 1000 })) {
+    if (ids.has(document.id)) continue;
+    stale.push(document.id);
+    if (stale.length >= deps.batchSize) {
+      removed += await deps.documents.deleteMany(deps.collection, stale);
+      stale = [];
+    }
+  }
+  if (stale.length > 0) removed += await deps.documents.deleteMany(deps.collection, stale);
+
+  context.log.info(`generated ${ids.size} sales documents for ${data.runDate}`, {
+    runDate: data.runDate,
+    documents: ids.size,
+    dirty: dirtyCount,
+    staleRemoved: removed,
+    scale: generation.scale,
+    seed: generation.seed,
+    durationMs: Math.round(performance.now() - started),
+  });
+  await context.emit(
+    'mlops.sales.generated.v1',
+    {
+      runDate: data.runDate,
+      collection: deps.collection,
+      documentCount: ids.size,
+      dirtyCount,
+      scale: generation.scale,
+      seed: generation.seed,
+      ...(data.backfill ? { backfill: data.backfill } : {}),
+    },
+    { subject: `sales/${data.runDate}` },
+  );
+}

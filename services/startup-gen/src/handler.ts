@@ -1,0 +1,109 @@
+import {
+  BRONZE_CONTENT_TYPES,
+  bronzePartKey,
+  bronzePrefix,
+  findStartupFullLoad,
+  generateStartupCompanies,
+  generationFor,
+  generationProblem,
+  isFriday,
+  isIsoDate,
+  partitionContentHash,
+  sourceRequested,
+  startupFullLoadDate,
+  startupLoadOn,
+  toJsonLines,
+  unknownSources,
+  type CloudEvent,
+  type Generation,
+  type GeneratorSettings,
+  type HandlerContext,
+  type ObjectStore,
+  type StartupLoadType,
+} from '@mlops/shared';
+import { StartupGenErrors } from './errors.js';
+
+/** What the startups generator needs. */
+export interface StartupGenDeps {
+  readonly objects: ObjectStore;
+  readonly generators: GeneratorSettings;
+}
+
+/** One load to write: a date and its type. */
+interface Load {
+  readonly date: string;
+  readonly loadType: StartupLoadType;
+}
+
+/**
+ * Land the startups of a run date when one is due: the full load when the lake has none yet (at
+ * the run date, or at the first date of the run's backfill window), and the week's delta on a
+ * Friday. On any other day nothing is written or published, and the log says why.
+ */
+export async function generateStartupsDay(deps: StartupGenDeps, event: CloudEvent<'mlops.pipeline.started.v1'>, context: HandlerContext): Promise<void> {
+  const { data } = event;
+  const unknown = unknownSources(data);
+  if (unknown.length > 0) throw StartupGenErrors.unknownSource(unknown);
+  if (!sourceRequested(data, 'startups')) {
+    context.log.info('startups skipped: the run does not ask for the startups source', { runDate: data.runDate, sources: data.sources });
+    return;
+  }
+  if (!isIsoDate(data.runDate)) throw StartupGenErrors.badRunDate(data.runDate);
+  const generation = generationFor(deps.generators, data);
+  const problem = generationProblem(generation);
+  if (problem) throw StartupGenErrors.badGeneration(problem);
+
+  const inLake = await findStartupFullLoad(deps.objects);
+  const fullLoadDate = startupFullLoadDate(data.runDate, inLake, data.backfill?.from);
+  const loads: Load[] = [];
+  if (inLake === undefined && fullLoadDate !== data.runDate) loads.push({ date: fullLoadDate, loadType: 'full' });
+  const today = startupLoadOn(data.runDate, fullLoadDate);
+  if (today) loads.push({ date: data.runDate, loadType: today });
+  if (loads.length === 0) {
+    context.log.info(`startups skipped for ${data.runDate}: startups land on the first run (${fullLoadDate}) and on Fridays, and ${data.runDate} is neither`, {
+      runDate: data.runDate,
+      fullLoadDate,
+      friday: isFriday(data.runDate),
+    });
+    return;
+  }
+  for (const load of loads) await land(deps, generation, load, data.backfill, context);
+}
+
+async function land(deps: StartupGenDeps, generation: Generation, load: Load, backfill: { from: string; to: string } | undefined, context: HandlerContext): Promise<void> {
+  const started = performance.now();
+  const key = bronzePartKey('startups', load.date, 0, 'jsonl');
+  const prefix = bronzePrefix('startups', load.date);
+  const tally = { rows: 0, dirty: 0 };
+  const meta = await deps.objects.put(key, toJsonLines(generateStartupCompanies({ ...generation, date: load.date, loadType: load.loadType }), tally), {
+    contentType: BRONZE_CONTENT_TYPES.jsonl,
+  });
+  const stale = (await deps.objects.list(prefix)).map((object) => object.key).filter((existing) => existing !== key);
+  if (stale.length > 0) await deps.objects.delete(stale);
+  const objects = [{ key, bytes: meta.bytes, sha256: meta.sha256, rows: tally.rows }];
+  context.log.info(`landed the ${load.loadType} startups load of ${load.date} (${tally.rows} rows)`, {
+    runDate: load.date,
+    loadType: load.loadType,
+    rows: tally.rows,
+    dirty: tally.dirty,
+    bytes: meta.bytes,
+    staleRemoved: stale.length,
+    durationMs: Math.round(performance.now() - started),
+  });
+  await context.emit(
+    'mlops.bronze.landed.v1',
+    {
+      runDate: load.date,
+      source: 'startups',
+      format: 'jsonl',
+      prefix,
+      objects,
+      rowCount: tally.rows,
+      bytes: meta.bytes,
+      contentHash: partitionContentHash(objects),
+      loadType: load.loadType,
+      ...(backfill ? { backfill } : {}),
+    },
+    { subject: `startups/${load.date}`, rundate: load.date },
+  );
+}

@@ -1,0 +1,50 @@
+/** A column type a Parquet file written through {@link ParquetWriter} may have. */
+export type ParquetColumnType = 'VARCHAR' | 'DOUBLE' | 'BIGINT' | 'BOOLEAN';
+
+/** One column of a Parquet file. */
+export interface ParquetColumn {
+  /** Column name: letters, digits and underscores. */
+  readonly name: string;
+  readonly type: ParquetColumnType;
+}
+
+/** A value of a row: it must fit its column's type (VARCHAR a string, DOUBLE a finite number, BIGINT a safe integer or bigint, BOOLEAN a boolean), or be null. */
+export type ParquetValue = string | number | bigint | boolean | null;
+
+/** A row keyed by column name; a column missing from the row is null. */
+export type ParquetRow = Readonly<Record<string, ParquetValue>>;
+
+/** What a finished file holds. */
+export interface ParquetFileInfo {
+  /** The local path of the finished file. */
+  readonly path: string;
+  readonly rows: number;
+  readonly bytes: number;
+}
+
+/**
+ * One Parquet file being written. Rows are appended in order and the file keeps that order.
+ * Memory stays bounded whatever the number of rows.
+ */
+export interface ParquetFileWriter {
+  /** Append rows (the writer may buffer them on disk, never all in memory). */
+  write(rows: readonly ParquetRow[]): Promise<void>;
+  /**
+   * Finish the file. The work may take a while; callers may start writing the next file while it
+   * runs. Nothing is at `path` until this resolves, and the file is complete when it does.
+   */
+  finish(): Promise<ParquetFileInfo>;
+  /** Give up: remove anything written so far. */
+  abort(): Promise<void>;
+}
+
+/**
+ * Writes Parquet files to local paths (the lander then puts them in the lake atomically). Only an
+ * adapter knows the engine; the lander sees this port.
+ */
+export interface ParquetWriter {
+  /** Start a file at a local path with the given columns. */
+  create(path: string, columns: readonly ParquetColumn[]): Promise<ParquetFileWriter>;
+  /** Release the engine. */
+  close(): Promise<void>;
+}
