@@ -30,3 +30,7 @@ export * from './ops/model-registry.js';
 export type * from './ports/parquet-writer.port.js';
 export * from './synthetic/index.js';
 export { DuckDbParquetWriter, type DuckDbParquetWriterOptions } from './adapters/duckdb-parquet-writer.adapter.js';
+export { PubSubEventBus, REDRIVE_SUBSCRIPTION_ATTRIBUTE, type PubSubEventBusOptions, type RetryBackoffMode } from './adapters/pubsub-event-bus.adapter.js';
+export { FirestoreDocumentStore, type FirestoreDocumentStoreOptions } from './adapters/firestore-document-store.adapter.js';
+export { GcsObjectStore, type GcsObjectStoreOptions } from './adapters/gcs-object-store.adapter.js';
+export { cloudEventFunction, registerCloudEventService, type CloudEventFunctionOptions } from './adapters/functions-framework.adapter.js';
