@@ -1,0 +1,339 @@
+/**
+ * The historical ("what happened") view: sales, traffic and startups from the gold layer.
+ *
+ * Sales and sessions are first rolled up in DuckDB into small daily cubes (day x region x
+ * category, day x device x referrer), once per warehouse version; every date range is then
+ * answered from the cube, so moving the date filter never rescans millions of orders. Revenue is
+ * the net amount of completed orders, summed in whole cents so the totals are exact.
+ */
+import type { GoldReader } from './gold.reader.js';
+import type { DateRange } from './params.js';
+import { inRange } from './params.js';
+import { dateBetween, num, ratio, str, usd } from './sql.js';
+
+/** One cell of the sales cube. */
+interface SalesCell {
+  date: string;
+  region: string | null;
+  category: string | null;
+  orders: number;
+  completedOrders: number;
+  revenueCents: number;
+  units: number;
+}
+
+/** One cell of the sessions cube. */
+interface SessionCell {
+  date: string;
+  device: string | null;
+  referrer: string | null;
+  sessions: number;
+  productView: number;
+  cart: number;
+  checkout: number;
+  purchase: number;
+}
+
+/** How revenue is broken down. */
+export type RevenueGrouping = 'day' | 'region' | 'category';
+/** The groupings the revenue endpoint accepts. */
+export const REVENUE_GROUPINGS: readonly RevenueGrouping[] = ['day', 'region', 'category'];
+
+async function salesCube(gold: GoldReader): Promise<SalesCell[]> {
+  return gold.cached('sales-cube', async () => {
+    if (!(await gold.has('fct_sales'))) return [];
+    const withRegion = await gold.has('dim_customer');
+    const rows = await gold.query(
+      'sales cube',
+      `select s.order_date::varchar as date, ${withRegion ? 'c.region' : 'null::varchar'} as region, s.category,
+              count(*) as orders,
+              count(*) filter (where s.is_completed) as completed_orders,
+              coalesce(sum(round(s.net_amount_usd * 100)) filter (where s.is_completed), 0)::bigint as revenue_cents,
+              coalesce(sum(s.quantity) filter (where s.is_completed), 0)::bigint as units
+       from ${gold.table('fct_sales')} s
+       ${withRegion ? `left join ${gold.table('dim_customer')} c on c.customer_id = s.customer_id` : ''}
+       where s.order_date is not null
+       group by all`,
+    );
+    return rows.map((row) => ({
+      date: String(row.date),
+      region: str(row.region),
+      category: str(row.category),
+      orders: num(row.orders),
+      completedOrders: num(row.completed_orders),
+      revenueCents: num(row.revenue_cents),
+      units: num(row.units),
+    }));
+  });
+}
+
+async function sessionCube(gold: GoldReader): Promise<SessionCell[]> {
+  return gold.cached('session-cube', async () => {
+    if (!(await gold.has('fct_sessions'))) return [];
+    const rows = await gold.query(
+      'sessions cube',
+      `select session_date::varchar as date, device, referrer, count(*) as sessions,
+              count(*) filter (where reached_product_view) as product_view,
+              count(*) filter (where reached_cart) as cart,
+              count(*) filter (where reached_checkout) as checkout,
+              count(*) filter (where reached_purchase) as purchase
+       from ${gold.table('fct_sessions')}
+       where session_date is not null
+       group by all`,
+    );
+    return rows.map((row) => ({
+      date: String(row.date),
+      device: str(row.device),
+      referrer: str(row.referrer),
+      sessions: num(row.sessions),
+      productView: num(row.product_view),
+      cart: num(row.cart),
+      checkout: num(row.checkout),
+      purchase: num(row.purchase),
+    }));
+  });
+}
+
+/** Sum cells into buckets keyed by `keyOf`, keeping insertion order. */
+function rollUp<C, A>(cells: readonly C[], keyOf: (cell: C) => string, empty: () => A, add: (into: A, cell: C) => void): Map<string, A> {
+  const out = new Map<string, A>();
+  for (const cell of cells) {
+    const key = keyOf(cell);
+    let bucket = out.get(key);
+    if (!bucket) out.set(key, (bucket = empty()));
+    add(bucket, cell);
+  }
+  return out;
+}
+
+/** The first and last day with orders. */
+export async function salesBounds(gold: GoldReader): Promise<{ from: string | null; to: string | null }> {
+  const cube = await salesCube(gold);
+  let from: string | null = null;
+  let to: string | null = null;
+  for (const cell of cube) {
+    if (from === null || cell.date < from) from = cell.date;
+    if (to === null || cell.date > to) to = cell.date;
+  }
+  return { from, to };
+}
+
+/** Revenue and orders per day, optionally split by region or category, with totals per group. */
+export async function revenueSeries(gold: GoldReader, range: DateRange, groupBy: RevenueGrouping) {
+  const cells = (await salesCube(gold)).filter((cell) => inRange(cell.date, range));
+  const groupOf = (cell: SalesCell) => (groupBy === 'region' ? cell.region : groupBy === 'category' ? cell.category : null);
+  type Bucket = { date: string; group: string | null; orders: number; completedOrders: number; revenueCents: number };
+  const series = [
+    ...rollUp<SalesCell, Bucket>(
+      cells,
+      (cell) => JSON.stringify([cell.date, groupOf(cell)]),
+      () => ({ date: '', group: null, orders: 0, completedOrders: 0, revenueCents: 0 }),
+      (bucket, cell) => {
+        bucket.date = cell.date;
+        bucket.group = groupOf(cell);
+        bucket.orders += cell.orders;
+        bucket.completedOrders += cell.completedOrders;
+        bucket.revenueCents += cell.revenueCents;
+      },
+    ).values(),
+  ].sort((a, b) => a.date.localeCompare(b.date) || String(a.group).localeCompare(String(b.group)));
+  const totals = [
+    ...rollUp(
+      series,
+      (row) => String(row.group),
+      () => ({ group: null as string | null, orders: 0, revenueCents: 0 }),
+      (bucket, row) => {
+        bucket.group = row.group;
+        bucket.orders += row.orders;
+        bucket.revenueCents += row.revenueCents;
+      },
+    ).values(),
+  ].sort((a, b) => b.revenueCents - a.revenueCents || String(a.group).localeCompare(String(b.group)));
+  return {
+    groupBy,
+    series: series.map((row) => ({ date: row.date, group: row.group, orders: row.orders, completedOrders: row.completedOrders, revenueUsd: usd(row.revenueCents) })),
+    totals: totals.map((row) => ({ group: row.group, orders: row.orders, revenueUsd: usd(row.revenueCents) })),
+  };
+}
+
+/** Key figures of sales in a range. */
+export async function salesSummary(gold: GoldReader, range: DateRange) {
+  const cells = (await salesCube(gold)).filter((cell) => inRange(cell.date, range));
+  let orders = 0;
+  let completedOrders = 0;
+  let revenueCents = 0;
+  let units = 0;
+  for (const cell of cells) {
+    orders += cell.orders;
+    completedOrders += cell.completedOrders;
+    revenueCents += cell.revenueCents;
+    units += cell.units;
+  }
+  let customers = 0;
+  if (cells.length > 0) {
+    const where = dateBetween('order_date', range);
+    const rows = await gold.cached(`active-customers:${range.from}:${range.to}`, () =>
+      gold.query('active customers', `select count(distinct customer_id) as customers from ${gold.table('fct_sales')} where ${where.sql}`, where.params),
+    );
+    customers = num(rows[0]?.customers);
+  }
+  return {
+    orders,
+    completedOrders,
+    units,
+    revenueUsd: usd(revenueCents),
+    customers,
+    averageOrderValueUsd: completedOrders === 0 ? null : usd(revenueCents / completedOrders),
+  };
+}
+
+/** The customers with the most revenue in a range. */
+export async function topCustomers(gold: GoldReader, range: DateRange, limit: number) {
+  if (!(await gold.has('fct_sales'))) return [];
+  const where = dateBetween('s.order_date', range);
+  const withCustomer = await gold.has('dim_customer');
+  const rows = await gold.query(
+    'top customers',
+    `with ranked as (
+       select s.customer_id, count(*) as orders,
+              coalesce(sum(round(s.net_amount_usd * 100)) filter (where s.is_completed), 0)::bigint as revenue_cents,
+              max(s.order_date)::varchar as last_order_date
+       from ${gold.table('fct_sales')} s
+       where ${where.sql}
+       group by s.customer_id
+       order by revenue_cents desc, s.customer_id
+       limit ?
+     )
+     select r.*, ${withCustomer ? 'c.region, c.segment' : 'null::varchar as region, null::varchar as segment'}
+     from ranked r ${withCustomer ? `left join ${gold.table('dim_customer')} c on c.customer_id = r.customer_id` : ''}
+     order by r.revenue_cents desc, r.customer_id`,
+    [...where.params, limit],
+  );
+  return rows.map((row) => ({
+    customerId: str(row.customer_id),
+    region: str(row.region),
+    segment: str(row.segment),
+    orders: num(row.orders),
+    revenueUsd: usd(num(row.revenue_cents)),
+    lastOrderDate: str(row.last_order_date),
+  }));
+}
+
+/** The products with the most revenue in a range. */
+export async function topProducts(gold: GoldReader, range: DateRange, limit: number) {
+  if (!(await gold.has('fct_sales'))) return [];
+  const where = dateBetween('order_date', range);
+  const rows = await gold.query(
+    'top products',
+    `select product_id, max(product_name) as product_name, max(category) as category, count(*) as orders,
+            coalesce(sum(quantity) filter (where is_completed), 0)::bigint as units,
+            coalesce(sum(round(net_amount_usd * 100)) filter (where is_completed), 0)::bigint as revenue_cents
+     from ${gold.table('fct_sales')}
+     where ${where.sql}
+     group by product_id
+     order by revenue_cents desc, product_id
+     limit ?`,
+    [...where.params, limit],
+  );
+  return rows.map((row) => ({
+    productId: str(row.product_id),
+    productName: str(row.product_name),
+    category: str(row.category),
+    orders: num(row.orders),
+    units: num(row.units),
+    revenueUsd: usd(num(row.revenue_cents)),
+  }));
+}
+
+/** The clickstream funnel: sessions reaching product view, cart, checkout and purchase. */
+export async function funnel(gold: GoldReader, range: DateRange) {
+  const totals = { sessions: 0, productView: 0, cart: 0, checkout: 0, purchase: 0 };
+  for (const cell of await sessionCube(gold)) {
+    if (!inRange(cell.date, range)) continue;
+    totals.sessions += cell.sessions;
+    totals.productView += cell.productView;
+    totals.cart += cell.cart;
+    totals.checkout += cell.checkout;
+    totals.purchase += cell.purchase;
+  }
+  const steps: { step: string; label: string; sessions: number }[] = [
+    { step: 'session', label: 'Sessions', sessions: totals.sessions },
+    { step: 'product_view', label: 'Product view', sessions: totals.productView },
+    { step: 'cart', label: 'Cart', sessions: totals.cart },
+    { step: 'checkout', label: 'Checkout', sessions: totals.checkout },
+    { step: 'purchase', label: 'Purchase', sessions: totals.purchase },
+  ];
+  return {
+    sessions: totals.sessions,
+    conversionRate: ratio(totals.purchase, totals.sessions),
+    steps: steps.map((step, index) => ({
+      ...step,
+      rateFromStart: ratio(step.sessions, totals.sessions),
+      rateFromPrevious: index === 0 ? null : ratio(step.sessions, steps[index - 1]!.sessions),
+    })),
+  };
+}
+
+/** Sessions by day, device and referrer. */
+export async function traffic(gold: GoldReader, range: DateRange) {
+  const cells = (await sessionCube(gold)).filter((cell) => inRange(cell.date, range));
+  const count = (keyOf: (cell: SessionCell) => string | null) =>
+    [...rollUp(cells, (cell) => String(keyOf(cell)), () => ({ key: null as string | null, sessions: 0, purchases: 0 }), (bucket, cell) => {
+      bucket.key = keyOf(cell);
+      bucket.sessions += cell.sessions;
+      bucket.purchases += cell.purchase;
+    }).values()];
+  return {
+    daily: count((cell) => cell.date)
+      .sort((a, b) => String(a.key).localeCompare(String(b.key)))
+      .map((row) => ({ date: row.key, sessions: row.sessions, purchases: row.purchases })),
+    byDevice: count((cell) => cell.device)
+      .sort((a, b) => b.sessions - a.sessions || String(a.key).localeCompare(String(b.key)))
+      .map((row) => ({ device: row.key, sessions: row.sessions })),
+    byReferrer: count((cell) => cell.referrer)
+      .sort((a, b) => b.sessions - a.sessions || String(a.key).localeCompare(String(b.key)))
+      .map((row) => ({ referrer: row.key, sessions: row.sessions })),
+  };
+}
+
+/** Startups by sector, funding and status (the latest version of every company). */
+export async function startups(gold: GoldReader, limit: number) {
+  if (!(await gold.has('dim_startup'))) return { companies: 0, totalFundingUsd: 0, bySector: [], byStatus: [], byRound: [], top: [] };
+  const table = gold.table('dim_startup');
+  const [totals, bySector, byStatus, byRound, top] = await Promise.all([
+    gold.query('startup totals', `select count(*) as companies, coalesce(sum(total_funding_usd), 0)::double as funding from ${table}`),
+    gold.query(
+      'startups by sector',
+      `select sector, count(*) as companies, coalesce(sum(total_funding_usd), 0)::double as funding,
+              count(*) filter (where status = 'active') as active
+       from ${table} group by sector order by funding desc, sector limit 50`,
+    ),
+    gold.query('startups by status', `select status, count(*) as companies from ${table} group by status order by companies desc, status`),
+    gold.query('startups by round', `select last_round, count(*) as companies, coalesce(sum(total_funding_usd), 0)::double as funding from ${table} group by last_round order by funding desc, last_round`),
+    gold.query(
+      'top startups',
+      `select company_id, name, sector, country, city, status, headcount, total_funding_usd::double as funding, last_round, last_round_date::varchar as last_round_date
+       from ${table} order by total_funding_usd desc nulls last, company_id limit ?`,
+      [limit],
+    ),
+  ]);
+  return {
+    companies: num(totals[0]?.companies),
+    totalFundingUsd: num(totals[0]?.funding),
+    bySector: bySector.map((row) => ({ sector: str(row.sector), companies: num(row.companies), activeCompanies: num(row.active), totalFundingUsd: num(row.funding) })),
+    byStatus: byStatus.map((row) => ({ status: str(row.status), companies: num(row.companies) })),
+    byRound: byRound.map((row) => ({ round: str(row.last_round), companies: num(row.companies), totalFundingUsd: num(row.funding) })),
+    top: top.map((row) => ({
+      companyId: str(row.company_id),
+      name: str(row.name),
+      sector: str(row.sector),
+      country: str(row.country),
+      city: str(row.city),
+      status: str(row.status),
+      headcount: row.headcount === null ? null : num(row.headcount),
+      totalFundingUsd: num(row.funding),
+      lastRound: str(row.last_round),
+      lastRoundDate: str(row.last_round_date),
+    })),
+  };
+}

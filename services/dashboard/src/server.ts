@@ -1,0 +1,152 @@
+/**
+ * The dashboard server: a JSON API over the gold layer (read-only), the run ledger, the model
+ * registry and the bus, and the static page that draws it. Everything it reads comes in through
+ * `deps`, so tests hand it their own warehouse and stores.
+ */
+import { fileURLToPath } from 'node:url';
+import type { LedgerEntry, Logger, ModelRegistry, RunLedger, Warehouse } from '@mlops/shared';
+import { errorCode, errorMessage, PlatformError } from '@mlops/shared';
+import Fastify, { type FastifyInstance } from 'fastify';
+import { assertBindable } from './bind.js';
+import { createAnswerCache, timeSlot } from './cache.js';
+import { DashboardError, DashboardErrors, DashboardStartErrors } from './errors.js';
+import { createGoldReader } from './gold.reader.js';
+import { registerHistoricalRoutes } from './historical.routes.js';
+import type { BusView } from './operations.queries.js';
+import { registerOperationsRoutes } from './operations.routes.js';
+import { registerOverviewRoutes } from './overview.routes.js';
+import { registerPredictiveRoutes } from './predictive.routes.js';
+import { createResponder, type RouteContext } from './route-context.js';
+import { SECURITY_HEADERS } from './security.js';
+import { loadStaticFiles, registerStaticRoutes } from './static.routes.js';
+
+/** What the dashboard reads, and how. */
+export interface DashboardDeps {
+  /** The warehouse, opened read-only (`platform.warehouse({ readOnly: true })`). */
+  warehouse: Warehouse;
+  /** The run ledger (runs, stages, events). */
+  ledger: RunLedger;
+  /** The model registry (versions, metrics, feature importance, promotions). */
+  registry: ModelRegistry;
+  /** Dead letters and subscription counts. */
+  bus: BusView;
+  log: Logger;
+  /**
+   * The version of the warehouse's data, e.g. {@link warehouseFileVersion}: answers from the
+   * warehouse are cached until it changes. Without it they are computed on every request.
+   */
+  warehouseVersion?: () => Promise<string | undefined> | string | undefined;
+  /** Schema (dataset) of the gold tables (default `warehouse`). */
+  schema?: string;
+  /** Registry name of the churn model (default `churn`). */
+  modelName?: string;
+  /** Days without an order that count as churn (default 30, as the trainer's label). */
+  churnHorizonDays?: number;
+  /** How long answers from the ledger, registry and bus may be reused, in ms (default 1000). */
+  liveCacheMs?: number;
+  /** Answers kept in memory (default 500; 0 turns caching off). */
+  cacheEntries?: number;
+  /** Folder of the page's files (default: this package's `public/`). */
+  publicDir?: string;
+  /** Clock (tests). */
+  now?: () => number;
+}
+
+/** Where the dashboard listens. */
+export interface ListenOptions {
+  host: string;
+  port: number;
+  /** Allow a non-loopback host (MLOPS_DASHBOARD_ALLOW_REMOTE). */
+  allowRemote: boolean;
+}
+
+/** The address the dashboard listens on. */
+export interface DashboardAddress {
+  url: string;
+  host: string;
+  port: number;
+}
+
+/** A created (not yet listening) dashboard. */
+export interface DashboardServer {
+  readonly app: FastifyInstance;
+  /** Listen on `host:port`; refuses a non-loopback host unless `allowRemote` (DASHBOARD.REMOTE_BIND_REFUSED). */
+  listen(options: ListenOptions): Promise<DashboardAddress>;
+  /** Stop listening and drop open connections. */
+  close(): Promise<void>;
+}
+
+/** Default folder of the page. */
+export const DEFAULT_PUBLIC_DIR = fileURLToPath(new URL('../public/', import.meta.url));
+
+/** Create the dashboard server (routes registered, not listening yet). */
+export async function createDashboardServer(deps: DashboardDeps): Promise<DashboardServer> {
+  if (!deps.warehouse.readOnly) throw DashboardStartErrors.writableWarehouse();
+  const log = deps.log.child({ service: 'dashboard' });
+  const now = deps.now ?? Date.now;
+  const cache = createAnswerCache({ maxEntries: deps.cacheEntries ?? 500 });
+  const gold = createGoldReader({ warehouse: deps.warehouse, cache, ...(deps.schema ? { schema: deps.schema } : {}), ...(deps.warehouseVersion ? { version: deps.warehouseVersion } : {}) });
+  const live = timeSlot(deps.liveCacheMs ?? 1000, now);
+  const ledgerEntries = () => cache.remember<LedgerEntry[]>('ledger:entries', live(), () => deps.ledger.entries());
+  const context: RouteContext = {
+    gold,
+    registry: deps.registry,
+    bus: deps.bus,
+    ledgerEntries,
+    modelName: deps.modelName ?? 'churn',
+    horizonDays: deps.churnHorizonDays ?? 30,
+    respond: createResponder(cache, { gold: () => gold.version(), live }),
+  };
+
+  const app = Fastify({ logger: false, forceCloseConnections: true, return503OnClosing: true, routerOptions: { ignoreTrailingSlash: true } });
+
+  app.addHook('onSend', async (_request, reply, payload) => {
+    for (const [name, value] of Object.entries(SECURITY_HEADERS)) reply.header(name, value);
+    return payload;
+  });
+  app.addHook('onResponse', async (request, reply) => {
+    log.debug('request', { method: request.method, route: request.routeOptions.url ?? 'unknown', status: reply.statusCode, durationMs: Math.round(reply.elapsedTime) });
+  });
+
+  app.setErrorHandler(async (error, request, reply) => {
+    let known: DashboardError;
+    if (error instanceof DashboardError) known = error;
+    else if (error instanceof PlatformError) known = new DashboardError(error.code, error.message);
+    else if (typeof (error as { statusCode?: unknown }).statusCode === 'number' && (error as { statusCode: number }).statusCode < 500) {
+      // fastify's own 4xx (a malformed URL, a body on a GET): a bad request, said plainly.
+      return reply.code((error as { statusCode: number }).statusCode).send({ error: { code: 'DASHBOARD.BAD_REQUEST', message: errorMessage(error) } });
+    } else known = DashboardErrors.internal();
+    const status = known.statusCode;
+    if (status >= 500) log.error('request failed', { route: request.routeOptions.url ?? 'unknown', code: errorCode(error), error: errorMessage(error), cause: errorMessage((error as { cause?: unknown }).cause ?? '') });
+    return reply.code(status).header('cache-control', 'no-store').send({ error: { code: known.code, message: known.message } });
+  });
+  app.setNotFoundHandler(async (request, reply) => {
+    const path = request.url.split('?')[0] ?? request.url;
+    const error = DashboardErrors.notFound(request.method, path);
+    return reply.code(404).send({ error: { code: error.code, message: error.message } });
+  });
+
+  registerStaticRoutes(app, loadStaticFiles(deps.publicDir ?? DEFAULT_PUBLIC_DIR));
+  registerOverviewRoutes(app, context);
+  registerHistoricalRoutes(app, context);
+  registerPredictiveRoutes(app, context);
+  registerOperationsRoutes(app, context);
+  await app.ready();
+
+  return {
+    app,
+    async listen(options) {
+      await assertBindable(options.host, options.allowRemote);
+      await app.listen({ host: options.host, port: options.port });
+      const address = app.server.address();
+      const port = typeof address === 'object' && address ? address.port : options.port;
+      const host = options.host.includes(':') && !options.host.startsWith('[') ? `[${options.host}]` : options.host;
+      const url = `http://${host}:${port}/`;
+      log.info('dashboard listening', { url });
+      return { url, host: options.host, port };
+    },
+    async close() {
+      await app.close();
+    },
+  };
+}

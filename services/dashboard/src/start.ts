@@ -1,0 +1,68 @@
+/**
+ * Start the dashboard on a platform: host the run-ledger observer on the bus (so the ledger fills
+ * while the dashboard runs as its own process), open the warehouse read-only, serve and listen.
+ * `main.ts` and the CLI (`mlops serve`, `npm start`) both use it.
+ */
+import type { HostedService, Platform } from '@mlops/shared';
+import { createRunLedgerService, hostService, ModelRegistry, RunLedger } from '@mlops/shared';
+import { createLazyWarehouse } from './lazy-warehouse.js';
+import { createDashboardServer, type DashboardAddress } from './server.js';
+import { warehouseFileVersion } from './warehouse-version.js';
+
+/** Options of {@link startDashboard}; unset ones come from `platform.config.dashboard`. */
+export interface StartDashboardOptions {
+  host?: string;
+  port?: number;
+  allowRemote?: boolean;
+  /** Subscribe the run-ledger observer to the bus (default true). */
+  hostLedger?: boolean;
+}
+
+/** A listening dashboard. */
+export interface RunningDashboard extends DashboardAddress {
+  /** Stop the server, the ledger observer and the warehouse connection (not the platform). */
+  close(): Promise<void>;
+}
+
+/** Start the dashboard on a platform and listen. */
+export async function startDashboard(platform: Platform, options: StartDashboardOptions = {}): Promise<RunningDashboard> {
+  const { config, log } = platform;
+  const ledger = new RunLedger(platform.documents);
+  const observer: HostedService | undefined =
+    options.hostLedger === false
+      ? undefined
+      : await hostService(createRunLedgerService(ledger), { bus: platform.bus, log, settings: { maxAttempts: config.bus.maxAttempts, backoff: { minMs: config.bus.backoffMinMs, maxMs: config.bus.backoffMaxMs } } });
+  const warehouse = createLazyWarehouse({ path: config.warehouse.path, open: () => platform.warehouse({ readOnly: true }) });
+  try {
+    const server = await createDashboardServer({
+      warehouse,
+      ledger,
+      registry: new ModelRegistry(platform.documents),
+      bus: platform.bus,
+      log,
+      warehouseVersion: warehouseFileVersion(config.warehouse.path),
+      schema: config.warehouse.warehouseDataset,
+      churnHorizonDays: config.trainer.churnHorizonDays,
+    });
+    const address = await server.listen({
+      host: options.host ?? config.dashboard.host,
+      port: options.port ?? config.dashboard.port,
+      allowRemote: options.allowRemote ?? config.dashboard.allowRemote,
+    }).catch(async (error: unknown) => {
+      await server.close();
+      throw error;
+    });
+    return {
+      ...address,
+      async close() {
+        await server.close();
+        await observer?.close();
+        await warehouse.close();
+      },
+    };
+  } catch (error) {
+    await observer?.close();
+    await warehouse.close();
+    throw error;
+  }
+}
