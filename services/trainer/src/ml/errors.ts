@@ -25,6 +25,8 @@ export const TRAINER_ERROR_CODES = {
   UNKNOWN_MODEL: 'TRAINER.UNKNOWN_MODEL',
   /** Serialized model JSON that is malformed or of an unsupported format. */
   INVALID_MODEL_JSON: 'TRAINER.INVALID_MODEL_JSON',
+  /** A predicted score or probability is NaN, infinite, or (for probabilities) outside [0, 1]. */
+  INVALID_SCORE: 'TRAINER.INVALID_SCORE',
   /** A metric that is undefined for the input (e.g. ROC AUC with a single class). */
   UNDEFINED_METRIC: 'TRAINER.UNDEFINED_METRIC',
 } as const;

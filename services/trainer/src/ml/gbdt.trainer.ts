@@ -1,73 +1,111 @@
 import { availableParallelism } from 'node:os';
+import { BoostingLanes, type HistogramBuffer, type HistogramTask, type PartitionTask, type SplitTask, needsSharedMemory } from './boosting.lanes.js';
 import type { Dataset } from './dataset.js';
 import { type GbdtParams, resolveGbdtParams } from './gbdt.params.js';
 import { GbdtModel } from './gbdt.model.js';
 import { type BinnedMatrix, binMatrix } from './histogram.binner.js';
-import {
-  type HistogramBuffer,
-  type HistogramRunner,
-  type HistogramTask,
-  allocateFloat64,
-  allocateUint32,
-  createHistogramRunner,
-  needsSharedMemory,
-} from './histogram.runner.js';
 import type { TreeJson } from './model.port.js';
 import { type Random, createRandom } from './random.js';
+import { allocateFloat64, allocateUint32, shareFloat64, shareUint8 } from './shared-memory.js';
 
-/** Below this many cells a second thread costs more (worker start-up) than it saves. */
+/** Below this many cells a second thread costs more (worker start-up, ~30 ms) than it saves. */
 const THREADED_MIN_CELLS = 1 << 20;
-/** A child needs at least this hessian sum even with minChildWeight 0, so splits never isolate nothing. */
+/** A child needs at least this hessian sum even with minChildWeight 0, so a split never isolates nothing. */
 const MIN_HESSIAN = 1e-10;
 /** Splits must gain more than this (XGBoost's kRtEps), so float noise never splits a node. */
 const MIN_GAIN = 1e-6;
-/** Floor of a row's hessian, as in XGBoost, so leaves of confident rows stay finite. */
-const HESSIAN_FLOOR = 1e-16;
 /** The prior rate is clipped so a one-class training set still has a finite base score. */
 const PRIOR_CLIP = 1e-7;
 
-/** Parameters recorded in the model JSON: everything but `threads`, which does not change the model. */
-function recordedParams(params: GbdtParams): Record<string, number> {
-  const { threads: _threads, ...rest } = params;
-  return { ...rest };
+/** Where a fit spent its time, in seconds (for the benchmark's "where the time goes"). */
+export interface GbdtFitProfile {
+  threads: number;
+  binning: number;
+  gradients: number;
+  histograms: number;
+  splits: number;
+  partition: number;
+  leaves: number;
+  total: number;
 }
 
-/** Number of threads for histogram building. */
+/** Number of threads for a fit: `requested`, or with 0 two for large data on a multi-core machine. */
 export function resolveThreads(requested: number, nRows: number, nFeatures: number): number {
-  const words = Math.ceil(nFeatures / 4);
-  const wanted = requested > 0 ? requested : nRows * nFeatures >= THREADED_MIN_CELLS ? Math.min(2, availableParallelism()) : 1;
-  return Math.max(1, Math.min(wanted, words));
+  if (requested > 0) return requested;
+  return nRows * nFeatures >= THREADED_MIN_CELLS ? Math.min(2, availableParallelism()) : 1;
 }
 
 /**
  * Fit gradient-boosted trees for binary logistic loss (XGBoost `binary:logistic`, `tree_method=hist`,
- * depth-wise growth). Deterministic: the same data, parameters and seed give identical JSON.
+ * depth-wise growth). Deterministic: the same data, parameters and seed give identical JSON, at
+ * any thread count.
  */
 export function fitGbdt(data: Dataset, given?: Readonly<Partial<GbdtParams>> | Readonly<Record<string, unknown>>): GbdtModel {
+  return fitGbdtProfiled(data, given).model;
+}
+
+/** `fitGbdt`, also reporting where the time went. */
+export function fitGbdtProfiled(
+  data: Dataset,
+  given?: Readonly<Partial<GbdtParams>> | Readonly<Record<string, unknown>>,
+): { model: GbdtModel; profile: GbdtFitProfile } {
+  const started = performance.now();
   const params = resolveGbdtParams(given);
   const threads = resolveThreads(params.threads, data.nRows, data.nFeatures);
   const shared = needsSharedMemory(threads);
   const binned = binMatrix(data, { maxBins: params.maxBins, shared });
+  const profile: GbdtFitProfile = { threads, binning: 0, gradients: 0, histograms: 0, splits: 0, partition: 0, leaves: 0, total: 0 };
+  profile.binning = performance.now() - started;
+
   const n = data.nRows;
-  const gh = allocateFloat64(2 * n, shared);
+  const baseScore = priorLogOdds(data);
+  const margin = allocateFloat64(n, shared).fill(baseScore);
   const rows = allocateUint32(n, shared);
-  const runner = createHistogramRunner({ bins: binned.bins, wordsPerRow: binned.stride >>> 2, gh, rows, threads });
+  // The most nodes one level can split: every command's task table must hold them, per lane.
+  const maxNodes = Math.min(2 ** (params.maxDepth - 1), n);
+  const lanes = new BoostingLanes(
+    {
+      bins: binned.bins,
+      wordsPerRow: binned.stride >>> 2,
+      cols: binned.cols,
+      nRows: n,
+      nBins: binned.nBins,
+      gh: allocateFloat64(2 * n, shared),
+      rows,
+      tmp: allocateUint32(n, shared),
+      margin,
+      labels: shareUint8(data.labels, shared),
+      weights: data.weights === undefined ? new Float64Array(0) : shareFloat64(data.weights, shared),
+    },
+    threads,
+    maxNodes * threads + threads,
+  );
   try {
-    const grower = new TreeGrower(binned, params, runner, gh, rows);
-    const baseScore = priorLogOdds(data);
-    const margin = new Float64Array(n).fill(baseScore);
+    profile.threads = lanes.count;
+    const grower = new TreeGrower(binned, params, lanes, rows, margin, profile);
     const random = createRandom(params.seed);
     const trees: TreeJson[] = [];
     for (let t = 0; t < params.nTrees; t++) {
       const nSampled = sampleRows(rows, n, params.subsample, random, grower.inSample);
-      computeGradients(data, margin, rows, nSampled, gh);
+      const t0 = performance.now();
+      lanes.gradients(nSampled);
+      profile.gradients += performance.now() - t0;
       grower.sampleFeatures(params.colsampleByTree, random);
-      trees.push(grower.grow(nSampled, margin));
+      trees.push(grower.grow(nSampled));
     }
-    return new GbdtModel(data.featureNames, recordedParams(params), baseScore, trees);
+    const model = new GbdtModel(data.featureNames, recordedParams(params), baseScore, trees);
+    profile.total = performance.now() - started;
+    for (const key of ['binning', 'gradients', 'histograms', 'splits', 'partition', 'leaves', 'total'] as const) profile[key] /= 1000;
+    return { model, profile };
   } finally {
-    runner.close();
+    lanes.close();
   }
+}
+
+/** Parameters recorded in the model JSON: all but `threads`, which does not change the model. */
+function recordedParams(params: GbdtParams): Record<string, number> {
+  const { threads: _threads, ...rest } = params;
+  return { ...rest };
 }
 
 function priorLogOdds(data: Dataset): number {
@@ -97,25 +135,15 @@ function sampleRows(rows: Uint32Array, n: number, subsample: number, random: Ran
   return count;
 }
 
-function computeGradients(data: Dataset, margin: Float64Array, rows: Uint32Array, count: number, gh: Float64Array): void {
-  const { labels, weights } = data;
-  for (let i = 0; i < count; i++) {
-    const r = rows[i]!;
-    const p = 1 / (1 + Math.exp(-margin[r]!));
-    const w = weights === undefined ? 1 : weights[r]!;
-    gh[r << 1] = (p - labels[r]!) * w;
-    gh[(r << 1) | 1] = Math.max(p * (1 - p), HESSIAN_FLOOR) * w;
-  }
-}
-
 /** Reusable state for growing trees over one binned training set. */
 class TreeGrower {
   readonly inSample: Uint8Array;
   private readonly nFeatures: number;
   private readonly featureActive: Uint8Array;
+  private readonly features: Int32Array;
+  private nActive = 0;
   private readonly words: Int32Array;
   private nWords = 0;
-  private readonly tmp: Uint32Array;
   // The tree under construction, one entry per node.
   private feature: number[] = [];
   private bin: number[] = [];
@@ -129,26 +157,21 @@ class TreeGrower {
   private end: number[] = [];
   private gradSum: number[] = [];
   private hist: (HistogramBuffer | null)[] = [];
-  // The best split found by findSplit.
-  private bestFeature = -1;
-  private bestBin = -1;
-  private bestGain = 0;
-  private bestGL = 0;
-  private bestHL = 0;
 
   constructor(
     private readonly binned: BinnedMatrix,
     private readonly params: GbdtParams,
-    private readonly runner: HistogramRunner,
-    private readonly gh: Float64Array,
+    private readonly lanes: BoostingLanes,
     private readonly rows: Uint32Array,
+    private readonly margin: Float64Array,
+    private readonly profile: GbdtFitProfile,
   ) {
     this.nFeatures = binned.nFeatures;
     this.inSample = new Uint8Array(binned.nRows);
     this.featureActive = new Uint8Array(binned.nFeatures).fill(1);
+    this.features = new Int32Array(binned.nFeatures);
     this.words = new Int32Array(binned.stride >>> 2);
-    this.tmp = new Uint32Array(binned.nRows);
-    this.updateWords();
+    this.updateActive();
   }
 
   /** Draw this tree's features (XGBoost's colsample_bytree: round(p * F), at least 1). */
@@ -164,10 +187,15 @@ class TreeGrower {
       order[i] = picked;
       this.featureActive[picked] = 1;
     }
-    this.updateWords();
+    this.updateActive();
   }
 
-  private updateWords(): void {
+  private updateActive(): void {
+    this.nActive = 0;
+    for (let f = 0; f < this.nFeatures; f++) {
+      // A feature with one bin can never split.
+      if (this.featureActive[f] === 1 && this.binned.nBins[f]! > 1) this.features[this.nActive++] = f;
+    }
     this.nWords = 0;
     for (let j = 0; j < this.words.length; j++) {
       let any = 0;
@@ -176,70 +204,105 @@ class TreeGrower {
     }
   }
 
-  /** Grow one tree depth-wise over the sampled rows `rows[0 .. nSampled)`, and add it to `margin`. */
-  grow(nSampled: number, margin: Float64Array): TreeJson {
+  /** Grow one tree depth-wise over the sampled rows `rows[0 .. nSampled)`, and add it to the margins. */
+  grow(nSampled: number): TreeJson {
     this.resetTree();
-    const { gh, rows, runner, params } = this;
-    let g = 0;
-    let h = 0;
-    for (let i = 0; i < nSampled; i++) {
-      const r = rows[i]!;
-      g += gh[r << 1]!;
-      h += gh[(r << 1) | 1]!;
-    }
-    const root = this.addNode(0, nSampled, g, h);
-    let level = [root];
-    if (params.maxDepth > 0 && nSampled > 0) {
-      const rootHist = runner.allocate();
+    const { lanes, params, profile } = this;
+    const root = this.addNode(0, nSampled, 0, 0);
+    let level: number[] = [];
+    if (nSampled > 0) {
+      const rootHist = lanes.allocate();
       this.hist[root] = rootHist;
-      runner.run([{ hist: rootHist, parent: null, start: 0, end: nSampled }], this.words, this.nWords);
+      const t0 = performance.now();
+      lanes.histograms([{ hist: rootHist, parent: null, start: 0, end: nSampled }], this.words, this.nWords);
+      profile.histograms += performance.now() - t0;
+      this.setRootSums(rootHist.data);
+      level = [root];
     }
-    const tasks: HistogramTask[] = [];
+    const settings = { lambda: params.lambda, minChild: Math.max(params.minChildWeight, MIN_HESSIAN), minGain: Math.max(params.gamma, MIN_GAIN) };
     for (let depth = 0; depth < params.maxDepth && level.length > 0; depth++) {
-      const next: number[] = [];
-      tasks.length = 0;
-      const childrenNeedHistograms = depth + 1 < params.maxDepth;
-      for (const node of level) {
-        const hist = this.hist[node] ?? null;
-        this.hist[node] = null;
-        if (hist === null) continue;
-        if (!this.findSplit(hist.data, this.gradSum[2 * node]!, this.gradSum[2 * node + 1]!)) {
-          runner.release(hist);
+      const t0 = performance.now();
+      const splitTasks: SplitTask[] = level.map((node) => ({ hist: this.hist[node]!, G: this.gradSum[2 * node]!, H: this.gradSum[2 * node + 1]! }));
+      const found = this.nActive > 0 ? lanes.splits(splitTasks, this.features, this.nActive, settings) : [];
+      const t1 = performance.now();
+      profile.splits += t1 - t0;
+
+      const splitting: number[] = [];
+      const leftSums: number[] = [];
+      const partitions: PartitionTask[] = [];
+      for (let i = 0; i < level.length; i++) {
+        const node = level[i]!;
+        const best = found[i];
+        if (best === undefined || best.feature < 0) {
+          lanes.release(this.hist[node]!);
+          this.hist[node] = null;
           continue;
         }
+        this.feature[node] = best.feature;
+        this.bin[node] = best.bin;
+        this.threshold[node] = this.binned.cuts[best.feature]![best.bin]!;
+        this.gain[node] = best.gain;
+        splitting.push(node);
+        // Children sums come from the split scan: GL, HL and the remainder.
+        leftSums.push(best.GL, best.HL);
+        partitions.push({ start: this.start[node]!, end: this.end[node]!, feature: best.feature, bin: best.bin });
+      }
+      const leftCounts = partitions.length > 0 ? lanes.partition(partitions) : new Int32Array(0);
+      const t2 = performance.now();
+      profile.partition += t2 - t1;
+
+      const next: number[] = [];
+      const tasks: HistogramTask[] = [];
+      const childrenSplit = depth + 1 < params.maxDepth;
+      for (let i = 0; i < splitting.length; i++) {
+        const node = splitting[i]!;
         const start = this.start[node]!;
         const end = this.end[node]!;
-        const mid = this.partition(start, end, this.bestFeature, this.bestBin);
+        const mid = start + leftCounts[i]!;
+        const GL = leftSums[2 * i]!;
+        const HL = leftSums[2 * i + 1]!;
         const G = this.gradSum[2 * node]!;
         const H = this.gradSum[2 * node + 1]!;
-        const l = this.addNode(start, mid, this.bestGL, this.bestHL);
-        const r = this.addNode(mid, end, G - this.bestGL, H - this.bestHL);
-        this.feature[node] = this.bestFeature;
-        this.bin[node] = this.bestBin;
-        this.threshold[node] = this.binned.cuts[this.bestFeature]![this.bestBin]!;
+        const l = this.addNode(start, mid, GL, HL);
+        const r = this.addNode(mid, end, G - GL, H - HL);
         this.left[node] = l;
         this.right[node] = r;
-        this.gain[node] = this.bestGain;
-        next.push(l, r);
-        if (childrenNeedHistograms) {
+        const parentHist = this.hist[node]!;
+        this.hist[node] = null;
+        if (childrenSplit) {
           // Build the smaller child; the parent's histogram minus it becomes the larger child's.
           const smallerIsLeft = mid - start <= end - mid;
-          const small = runner.allocate();
+          const small = lanes.allocate();
           this.hist[smallerIsLeft ? l : r] = small;
-          this.hist[smallerIsLeft ? r : l] = hist;
-          tasks.push({ hist: small, parent: hist, start: smallerIsLeft ? start : mid, end: smallerIsLeft ? mid : end });
+          this.hist[smallerIsLeft ? r : l] = parentHist;
+          tasks.push({ hist: small, parent: parentHist, start: smallerIsLeft ? start : mid, end: smallerIsLeft ? mid : end });
+          next.push(l, r);
         } else {
-          runner.release(hist);
+          lanes.release(parentHist);
         }
       }
-      if (tasks.length > 0) runner.run(tasks, this.words, this.nWords);
+      if (tasks.length > 0) lanes.histograms(tasks, this.words, this.nWords);
+      profile.histograms += performance.now() - t2;
       level = next;
     }
-    for (const node of level) {
-      const hist = this.hist[node];
-      if (hist != null) runner.release(hist);
+    const t3 = performance.now();
+    const tree = this.finishTree(nSampled);
+    profile.leaves += performance.now() - t3;
+    return tree;
+  }
+
+  /** Root sums from the histogram of one feature (every feature's bins sum to the same totals). */
+  private setRootSums(hist: Float64Array): void {
+    const f = this.words[0]! * 4;
+    let g = 0;
+    let h = 0;
+    for (let k = f << 9, end = (f << 9) + 512; k < end; k += 2) {
+      g += hist[k]!;
+      h += hist[k + 1]!;
     }
-    return this.finishTree(nSampled, margin);
+    this.gradSum[0] = g;
+    this.gradSum[1] = h;
+    this.cover[0] = h;
   }
 
   private resetTree(): void {
@@ -262,67 +325,16 @@ class TreeGrower {
     this.cover.push(h);
     this.start.push(start);
     this.end.push(end);
-    this.gradSum.push(g, h);
+    this.gradSum[2 * id] = g;
+    this.gradSum[2 * id + 1] = h;
     this.hist.push(null);
     return id;
   }
 
-  /** Best split of a node from its histogram; false when no split gains more than gamma. */
-  private findSplit(hist: Float64Array, G: number, H: number): boolean {
-    const { lambda, gamma } = this.params;
-    const minChild = Math.max(this.params.minChildWeight, MIN_HESSIAN);
-    if (H < 2 * minChild) return false;
-    const parentScore = (G * G) / (H + lambda);
-    let bestGain = Math.max(gamma, MIN_GAIN);
-    let found = false;
-    const nBins = this.binned.nBins;
-    for (let f = 0; f < this.nFeatures; f++) {
-      if (this.featureActive[f] === 0) continue;
-      const last = (f << 9) + ((nBins[f]! - 1) << 1);
-      let gl = 0;
-      let hl = 0;
-      for (let k = f << 9; k < last; k += 2) {
-        gl += hist[k]!;
-        hl += hist[k + 1]!;
-        if (hl < minChild) continue;
-        const hr = H - hl;
-        if (hr < minChild) break;
-        const gr = G - gl;
-        const gain = (gl * gl) / (hl + lambda) + (gr * gr) / (hr + lambda) - parentScore;
-        if (gain > bestGain) {
-          bestGain = gain;
-          found = true;
-          this.bestFeature = f;
-          this.bestBin = (k - (f << 9)) >> 1;
-          this.bestGL = gl;
-          this.bestHL = hl;
-        }
-      }
-    }
-    this.bestGain = bestGain;
-    return found;
-  }
-
-  /** Stable in-place partition of `rows[start .. end)`: rows whose bin is <= `bin` first. */
-  private partition(start: number, end: number, feature: number, bin: number): number {
-    const { rows, tmp } = this;
-    const { bins, stride } = this.binned;
-    const offset = this.binned.byteOffset[feature]!;
-    let l = start;
-    let nRight = 0;
-    for (let i = start; i < end; i++) {
-      const r = rows[i]!;
-      if (bins[r * stride + offset]! <= bin) rows[l++] = r;
-      else tmp[nRight++] = r;
-    }
-    rows.set(tmp.subarray(0, nRight), l);
-    return l;
-  }
-
   /** Set leaf values, add them to the margins of every row, and emit the tree. */
-  private finishTree(nSampled: number, margin: Float64Array): TreeJson {
+  private finishTree(nSampled: number): TreeJson {
     const { lambda, learningRate } = this.params;
-    const { rows } = this;
+    const { rows, margin } = this;
     const nNodes = this.feature.length;
     for (let node = 0; node < nNodes; node++) {
       if (this.feature[node]! >= 0) continue;
@@ -333,7 +345,7 @@ class TreeGrower {
       const end = this.end[node]!;
       for (let i = this.start[node]!; i < end; i++) margin[rows[i]!]! += v;
     }
-    if (nSampled < this.binned.nRows) this.addToUnsampled(margin);
+    if (nSampled < this.binned.nRows) this.addToUnsampled();
     return {
       feature: [...this.feature],
       threshold: [...this.threshold],
@@ -346,14 +358,14 @@ class TreeGrower {
   }
 
   /** Rows left out by subsample still need this tree's output: walk it on their bins. */
-  private addToUnsampled(margin: Float64Array): void {
-    const { bins, stride, byteOffset, nRows } = this.binned;
+  private addToUnsampled(): void {
+    const { cols, nRows } = this.binned;
+    const { margin } = this;
     for (let r = 0; r < nRows; r++) {
       if (this.inSample[r] === 1) continue;
       let node = 0;
       while (this.feature[node]! >= 0) {
-        const f = this.feature[node]!;
-        node = bins[r * stride + byteOffset[f]!]! <= this.bin[node]! ? this.left[node]! : this.right[node]!;
+        node = cols[this.feature[node]! * nRows + r]! <= this.bin[node]! ? this.left[node]! : this.right[node]!;
       }
       margin[r]! += this.value[node]!;
     }

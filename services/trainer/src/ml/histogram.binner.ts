@@ -1,4 +1,6 @@
 import type { FeatureMatrix } from './dataset.js';
+import { sortFloat64 } from './float.sort.js';
+import { allocateUint8 } from './shared-memory.js';
 
 /**
  * Feature values quantised to at most 256 bins per feature, one byte each.
@@ -14,7 +16,13 @@ export interface BinnedMatrix {
   readonly nFeatures: number;
   /** Bytes per row; a multiple of 4. */
   readonly stride: number;
+  /** Row-major bins, `stride` bytes per row: histograms read a row's bins as 32-bit words. */
   readonly bins: Uint8Array;
+  /**
+   * The same bins column-major, `nRows` bytes per feature: partitioning a node reads one feature
+   * of its rows, which from the row-major copy would cost a cache line per row.
+   */
+  readonly cols: Uint8Array;
   /** Byte offset of feature `f` inside a row (differs from `f` only on big-endian machines). */
   readonly byteOffset: Int32Array;
   /** Per feature, ascending cut values: bin `b` holds values in `(cuts[b-1], cuts[b]]`. */
@@ -36,45 +44,44 @@ const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
 export function computeCuts(sortedValues: Float64Array, maxBins: number): Float64Array {
   const n = sortedValues.length;
   if (n === 0) return new Float64Array(0);
-  const distinct: number[] = [];
-  const counts: number[] = [];
-  let prev = sortedValues[0] as number;
-  let count = 0;
-  for (let i = 0; i < n; i++) {
-    const v = sortedValues[i] as number;
-    if (v !== prev) {
-      distinct.push(prev);
-      counts.push(count);
-      prev = v;
-      count = 0;
-    }
-    count++;
+  let nDistinct = 1;
+  for (let i = 1; i < n; i++) if (sortedValues[i] !== sortedValues[i - 1]) nDistinct++;
+  if (nDistinct <= maxBins) {
+    const cuts = new Float64Array(nDistinct - 1);
+    for (let i = 1, c = 0; i < n; i++) if (sortedValues[i] !== sortedValues[i - 1]) cuts[c++] = sortedValues[i - 1]!;
+    return cuts;
   }
-  distinct.push(prev);
-  counts.push(count);
-
-  const nDistinct = distinct.length;
-  if (nDistinct <= maxBins) return Float64Array.from(distinct.slice(0, nDistinct - 1));
-
-  // Greedy equal-frequency bins, re-targeting after each cut so that one heavy value (a spike of
-  // zeros, say) does not waste the bins after it.
+  // Greedy equal-frequency bins over runs of equal values, re-targeting after each cut so that one
+  // heavy value (a spike of zeros, say) does not waste the bins after it. A cut is placed before a
+  // run would overshoot the target when that lands closer to it.
   const cuts: number[] = [];
   let remaining = n;
   let binsLeft = maxBins;
   let acc = 0;
-  for (let i = 0; i < nDistinct - 1 && binsLeft > 1; i++) {
-    const c = counts[i] as number;
-    acc += c;
+  let i = 0;
+  let runEnd = runEndFrom(sortedValues, 0);
+  while (runEnd < n && binsLeft > 1) {
+    const nextEnd = runEndFrom(sortedValues, runEnd);
+    acc += runEnd - i;
     const target = remaining / binsLeft;
-    const next = counts[i + 1] as number;
+    const next = nextEnd - runEnd;
     if (acc >= target || (acc + next > target && target - acc <= acc + next - target)) {
-      cuts.push(distinct[i] as number);
+      cuts.push(sortedValues[i]!);
       remaining -= acc;
       binsLeft--;
       acc = 0;
     }
+    i = runEnd;
+    runEnd = nextEnd;
   }
   return Float64Array.from(cuts);
+}
+
+function runEndFrom(sorted: Float64Array, start: number): number {
+  const v = sorted[start];
+  let j = start + 1;
+  while (j < sorted.length && sorted[j] === v) j++;
+  return j;
 }
 
 /** The bin of a raw value: the number of cuts strictly below it. */
@@ -91,17 +98,18 @@ export function binOf(cuts: Float64Array, value: number): number {
 
 export interface BinOptions {
   maxBins: number;
-  /** Allocate the bins on a SharedArrayBuffer so histogram workers can read them. */
+  /** Allocate the bins on SharedArrayBuffers so worker threads can read them. */
   shared?: boolean;
 }
 
-/** Quantise every feature of a matrix into bins (one sort per feature, one binary search per value). */
+/** Quantise every feature of a matrix into bins: one radix sort and one binary search per value. */
 export function binMatrix(matrix: FeatureMatrix, options: BinOptions): BinnedMatrix {
   const { nRows, nFeatures, values } = matrix;
+  const shared = options.shared === true;
   const maxBins = Math.min(MAX_BINS_LIMIT, options.maxBins);
   const stride = Math.ceil(nFeatures / 4) * 4;
-  const byteLength = nRows * stride;
-  const bins = new Uint8Array(options.shared === true ? new SharedArrayBuffer(byteLength) : new ArrayBuffer(byteLength));
+  const bins = allocateUint8(nRows * stride, shared);
+  const cols = allocateUint8(nRows * nFeatures, shared);
   const byteOffset = new Int32Array(nFeatures);
   const cuts: Float64Array[] = [];
   const nBins = new Int32Array(nFeatures);
@@ -109,27 +117,31 @@ export function binMatrix(matrix: FeatureMatrix, options: BinOptions): BinnedMat
 
   for (let f = 0; f < nFeatures; f++) {
     byteOffset[f] = LITTLE_ENDIAN ? f : 4 * (f >> 2) + 3 - (f & 3);
-    for (let r = 0, i = f; r < nRows; r++, i += nFeatures) column[r] = values[i] as number;
-    const sorted = column.slice().sort();
-    const featureCuts = computeCuts(sorted, maxBins);
+    for (let r = 0, i = f; r < nRows; r++, i += nFeatures) column[r] = values[i]!;
+    const featureCuts = computeCuts(sortFloat64(column), maxBins);
     cuts.push(featureCuts);
     nBins[f] = featureCuts.length + 1;
-    fillBins(column, featureCuts, bins, stride, byteOffset[f] as number);
+    fillBins(column, featureCuts, cols, f * nRows);
   }
-  return { nRows, nFeatures, stride, bins, byteOffset, cuts, nBins };
+  for (let f = 0; f < nFeatures; f++) {
+    const offset = byteOffset[f]!;
+    const base = f * nRows;
+    for (let r = 0, o = offset; r < nRows; r++, o += stride) bins[o] = cols[base + r]!;
+  }
+  return { nRows, nFeatures, stride, bins, cols, byteOffset, cuts, nBins };
 }
 
-function fillBins(column: Float64Array, cuts: Float64Array, bins: Uint8Array, stride: number, offset: number): void {
+function fillBins(column: Float64Array, cuts: Float64Array, out: Uint8Array, offset: number): void {
   const nCuts = cuts.length;
-  for (let r = 0, o = offset; r < column.length; r++, o += stride) {
-    const v = column[r] as number;
+  for (let r = 0; r < column.length; r++) {
+    const v = column[r]!;
     let lo = 0;
     let hi = nCuts;
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
-      if ((cuts[mid] as number) < v) lo = mid + 1;
+      if (cuts[mid]! < v) lo = mid + 1;
       else hi = mid;
     }
-    bins[o] = lo;
+    out[offset + r] = lo;
   }
 }
