@@ -6,6 +6,7 @@ import type { DocumentStore, FieldFilter, QueryOptions, StoredDocument } from '.
 
 const FIELD = /^[A-Za-z_][A-Za-z0-9_]{0,63}$/;
 const COLLECTION = /^[A-Za-z0-9_-]{1,100}$/;
+const JSON_TYPES = { string: "= 'text'", number: "in ('integer', 'real')", boolean: "in ('true', 'false')" } as const;
 
 function checkCollection(collection: string): void {
   if (!COLLECTION.test(collection)) throw new PermanentError('STORE.BAD_COLLECTION', `collection name "${collection}" must match ${COLLECTION}`);
@@ -49,7 +50,11 @@ export class SqliteDocumentStore implements DocumentStore {
       checkField(filter.field);
       if (!['==', '<', '<=', '>', '>='].includes(filter.op)) throw new PermanentError('STORE.BAD_QUERY', `unsupported operator ${filter.op}`);
       this.ensureIndex(filter.field);
+      // Compare like Firestore: only values of the filter's own type match (SQLite would match 1 to true and 5 < '9').
+      const sameType = JSON_TYPES[typeof filter.value as keyof typeof JSON_TYPES];
+      if (!sameType) throw new PermanentError('STORE.BAD_QUERY', `the value compared with ${filter.field} must be a string, a number or a boolean`);
       parts.push(`json_extract(data, '$.${filter.field}') ${filter.op === '==' ? '=' : filter.op} ?`);
+      parts.push(`json_type(data, '$.${filter.field}') ${sameType}`);
       params.push(typeof filter.value === 'boolean' ? Number(filter.value) : filter.value);
     }
     return { sql: parts.join(' and '), params };
