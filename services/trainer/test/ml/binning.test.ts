@@ -1,0 +1,63 @@
+import { describe, expect, it } from 'vitest';
+import { binMatrix, binOf, computeCuts, createFeatureMatrix, createRandom } from '../../src/ml/index.js';
+import { fastExp } from '../../src/ml/fast-math.js';
+import { sortFloat64 } from '../../src/ml/float.sort.js';
+
+describe('quantile binning', () => {
+  it('gives every distinct value its own bin when there are few, cutting at the values themselves', () => {
+    const cuts = computeCuts(Float64Array.of(0, 0, 1, 1, 1, 5, 9), 256);
+    expect([...cuts]).toEqual([0, 1, 5]);
+    expect([0, 0.5, 1, 3, 5, 9, 100].map((v) => binOf(cuts, v))).toEqual([0, 1, 1, 2, 2, 3, 3]);
+  });
+
+  it('makes at most maxBins roughly equal-frequency bins of a continuous feature', () => {
+    const random = createRandom(3);
+    const values = Float64Array.from({ length: 10_000 }, () => random.nextFloat());
+    const cuts = computeCuts(sortFloat64(values), 16);
+    expect(cuts.length).toBe(15);
+    const counts = new Array(16).fill(0);
+    for (const v of values) counts[binOf(cuts, v)]++;
+    for (const c of counts) expect(Math.abs(c - 625)).toBeLessThan(30);
+  });
+
+  it('does not waste bins after a heavy spike of one value', () => {
+    const values = Float64Array.from({ length: 1000 }, (_, i) => (i < 700 ? 0 : i));
+    const cuts = computeCuts(sortFloat64(values), 8);
+    expect(cuts[0]).toBe(0);
+    expect(cuts.length).toBe(7);
+  });
+
+  it('stores row-major bins (padded to words) and the same bins column-major', () => {
+    const matrix = createFeatureMatrix({ featureNames: ['a', 'b', 'c', 'd', 'e'], values: [[1, 10, 0, 3, 7], [2, 10, 1, 3, 8], [3, 20, 0, 4, 9]] });
+    const binned = binMatrix(matrix, { maxBins: 256 });
+    expect(binned.stride).toBe(8);
+    expect([...binned.nBins]).toEqual([3, 2, 2, 2, 3]);
+    for (let r = 0; r < 3; r++) {
+      for (let f = 0; f < 5; f++) expect(binned.bins[r * 8 + binned.byteOffset[f]!]).toBe(binned.cols[f * 3 + r]);
+    }
+    expect([...binned.cols.subarray(0, 3)]).toEqual([0, 1, 2]);
+  });
+});
+
+describe('numeric helpers', () => {
+  it('radix-sorts doubles exactly like a numeric sort, negatives, zeros and float32 data included', () => {
+    const random = createRandom(9);
+    const cases = [
+      Float64Array.from({ length: 5000 }, () => (random.nextFloat() - 0.5) * 1e6),
+      Float64Array.from({ length: 5000 }, () => Math.fround(random.nextFloat())),
+      Float64Array.from({ length: 5000 }, (_, i) => (i % 7) - 3),
+      Float64Array.from({ length: 5000 }, (_, i) => (i % 2 === 0 ? -0 : 0) + (i % 3) * Number.MIN_VALUE),
+    ];
+    for (const values of cases) expect([...sortFloat64(values)]).toEqual([...values.slice().sort()].map((v) => (v === 0 ? 0 : v)));
+  });
+
+  it('computes exp to within 1e-14 relative error over the range a sigmoid needs', () => {
+    for (let x = -700; x <= 700; x += 0.37) {
+      const exact = Math.exp(x);
+      expect(Math.abs(fastExp(x) - exact) / exact).toBeLessThan(1e-13);
+    }
+    expect(fastExp(0)).toBe(1);
+    expect(fastExp(800)).toBe(Infinity);
+    expect(fastExp(-800)).toBe(0);
+  });
+});

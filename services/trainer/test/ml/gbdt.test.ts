@@ -1,0 +1,197 @@
+import { describe, expect, it } from 'vitest';
+import {
+  GbdtModel,
+  createDataset,
+  createFeatureMatrix,
+  fitGbdt,
+  loadModel,
+  rocAuc,
+  selectRows,
+} from '../../src/ml/index.js';
+import { bernoulli, syntheticDataset, thrown } from './helpers.js';
+
+describe('GBDT split finding', () => {
+  it('splits on the only informative feature, at the value that separates the classes', () => {
+    // x1 is noise; the label is 1 exactly when x0 > 3.
+    const rows = [
+      [1, 7], [2, 3], [3, 9], [4, 1], [5, 5], [6, 2],
+      [1, 4], [2, 8], [3, 2], [4, 6], [5, 9], [6, 3],
+    ];
+    const data = createDataset({ featureNames: ['x0', 'x1'], values: rows, labels: rows.map((r) => (r[0]! > 3 ? 1 : 0)) });
+    const model = fitGbdt(data, { nTrees: 1, maxDepth: 1, learningRate: 1, lambda: 0, minChildWeight: 0 });
+    const tree = model.toJSON().trees[0]!;
+    expect(tree.feature[0]).toBe(0);
+    expect(tree.threshold[0]).toBe(3);
+    // Leaves move the two sides in opposite directions.
+    expect(tree.value[tree.left[0]!]!).toBeLessThan(0);
+    expect(tree.value[tree.right[0]!]!).toBeGreaterThan(0);
+    expect(model.featureImportance()[0]).toMatchObject({ feature: 'x0', splits: 1 });
+    expect(model.featureImportance()[1]).toMatchObject({ feature: 'x1', splits: 0, gain: 0 });
+  });
+
+  it('computes the XGBoost gain and leaf values by hand on a two-row split', () => {
+    // Base score = logit(0.5) = 0, so every g = p − y = ±0.5 and h = 0.25.
+    const data = createDataset({ featureNames: ['x'], values: [[0], [0], [1], [1]], labels: [0, 0, 1, 1] });
+    const model = fitGbdt(data, { nTrees: 1, maxDepth: 1, learningRate: 0.3, lambda: 1, minChildWeight: 0 });
+    const tree = model.toJSON().trees[0]!;
+    // G = 0, H = 1; GL = 1 (two rows of +0.5), HL = 0.5; GR = −1, HR = 0.5.
+    const gain = 1 / (0.5 + 1) + 1 / (0.5 + 1) - 0;
+    expect(tree.gain[0]).toBeCloseTo(gain, 12);
+    expect(tree.value[tree.left[0]!]).toBeCloseTo((-1 / 1.5) * 0.3, 12);
+    expect(tree.value[tree.right[0]!]).toBeCloseTo((1 / 1.5) * 0.3, 12);
+    expect(model.baseScore).toBe(0);
+  });
+
+  it('does not split when gamma exceeds every gain, or a child would be lighter than minChildWeight', () => {
+    const data = createDataset({ featureNames: ['x'], values: [[0], [0], [1], [1]], labels: [0, 0, 1, 1] });
+    expect(fitGbdt(data, { nTrees: 1, maxDepth: 3, gamma: 10 }).toJSON().trees[0]!.feature).toEqual([-1]);
+    expect(fitGbdt(data, { nTrees: 1, maxDepth: 3, minChildWeight: 0.6 }).toJSON().trees[0]!.feature).toEqual([-1]);
+  });
+
+  it('starts from the prior log-odds of the labels', () => {
+    const data = createDataset({ featureNames: ['x'], values: [[0], [1], [2], [3]], labels: [0, 0, 0, 1] });
+    expect(fitGbdt(data, { nTrees: 1 }).baseScore).toBeCloseTo(Math.log(0.25 / 0.75), 12);
+  });
+
+  it('learns an interaction (XOR) that no single split can', () => {
+    const data = syntheticDataset(2000, 4, (x) => ((x[0]! > 0.5) !== (x[1]! > 0.5) ? 1 : 0));
+    const model = fitGbdt(data, { nTrees: 20, maxDepth: 3, learningRate: 0.3 });
+    const probabilities = model.predictProba(data);
+    expect(rocAuc(data.labels, probabilities)).toBeGreaterThan(0.99);
+  });
+});
+
+describe('GBDT determinism', () => {
+  const data = syntheticDataset(3000, 9, (x, u) => bernoulli(3 * (x[0]! - 0.5) + 2 * Math.sin(6 * x[1]!) - 2 * x[2]! * x[3]!, u), 5);
+  const params = { nTrees: 15, maxDepth: 4, subsample: 0.8, colsampleByTree: 0.6, seed: 11 };
+
+  it('gives identical JSON for two fits with the same data, parameters and seed', () => {
+    expect(JSON.stringify(fitGbdt(data, params))).toBe(JSON.stringify(fitGbdt(data, params)));
+  });
+
+  it('gives identical JSON on one, two and three threads', () => {
+    const one = JSON.stringify(fitGbdt(data, { ...params, threads: 1 }));
+    expect(JSON.stringify(fitGbdt(data, { ...params, threads: 2 }))).toBe(one);
+    expect(JSON.stringify(fitGbdt(data, { ...params, threads: 3 }))).toBe(one);
+  });
+
+  it('gives a different model for a different seed when sampling', () => {
+    expect(JSON.stringify(fitGbdt(data, { ...params, seed: 12 }))).not.toBe(JSON.stringify(fitGbdt(data, params)));
+  });
+
+  it('records parameters without the thread count, which does not change the model', () => {
+    const json = fitGbdt(data, { ...params, threads: 2 }).toJSON();
+    expect(json.params).not.toHaveProperty('threads');
+    expect(json.params).toMatchObject({ nTrees: 15, maxDepth: 4, subsample: 0.8, colsampleByTree: 0.6, seed: 11 });
+  });
+});
+
+describe('GBDT serialization and prediction', () => {
+  const data = syntheticDataset(2000, 5, (x, u) => bernoulli(4 * (x[0]! - 0.5) * (x[1]! - 0.5) * 4 + x[2]!, u), 9);
+  const model = fitGbdt(data, { nTrees: 25, maxDepth: 4 });
+
+  it('round-trips through JSON text with identical predictions', () => {
+    const restored = loadModel(JSON.parse(JSON.stringify(model)));
+    expect(restored).toBeInstanceOf(GbdtModel);
+    expect([...restored.predictProba(data)]).toEqual([...model.predictProba(data)]);
+    expect(JSON.stringify(restored)).toBe(JSON.stringify(model));
+  });
+
+  it('predicts a single row like the batch', () => {
+    const batch = model.predictProba(data);
+    for (const r of [0, 17, 1999]) {
+      expect(model.predictRow(data.values.subarray(r * 5, r * 5 + 5))).toBe(batch[r]);
+    }
+  });
+
+  it('applies raw thresholds to values never seen in training (between and beyond cuts)', () => {
+    const unseen = createFeatureMatrix({ featureNames: data.featureNames, values: [[-5, 0.123456, 7, 0.5, 0.5], [2, -1, 0.3333, 9, -9]] });
+    const p = model.predictProba(unseen);
+    expect(p.every((v) => v > 0 && v < 1)).toBe(true);
+  });
+
+  it('agrees with the training-time margins: fitting on a subset and predicting the rest works', () => {
+    const trainRows = Array.from({ length: 1500 }, (_, i) => i);
+    const holdoutRows = Array.from({ length: 500 }, (_, i) => 1500 + i);
+    const fitted = fitGbdt(selectRows(data, trainRows), { nTrees: 25, maxDepth: 4 });
+    const holdout = selectRows(data, holdoutRows);
+    expect(rocAuc(holdout.labels, fitted.predictProba(holdout))).toBeGreaterThan(0.7);
+  });
+
+  it('refuses a matrix whose features are missing or reordered', () => {
+    const reordered = createFeatureMatrix({ featureNames: ['x1', 'x0', 'x2', 'x3', 'x4'], values: [[1, 2, 3, 4, 5]] });
+    const error = thrown(() => model.predictProba(reordered));
+    expect(error.code).toBe('TRAINER.FEATURE_MISMATCH');
+  });
+
+  it.each([
+    ['a wrong format', (j: Record<string, unknown>) => ({ ...j, format: 'other' })],
+    ['a child pointing backwards (a cycle)', (j: Record<string, unknown>) => {
+      const trees = structuredClone(j.trees) as { left: number[]; feature: number[] }[];
+      const internal = trees[0]!.feature.findIndex((f) => f >= 0);
+      trees[0]!.left[internal] = 0;
+      return { ...j, trees };
+    }],
+    ['a split on an unknown feature', (j: Record<string, unknown>) => {
+      const trees = structuredClone(j.trees) as { feature: number[] }[];
+      trees[0]!.feature[0] = 99;
+      return { ...j, trees };
+    }],
+    ['a non-finite threshold', (j: Record<string, unknown>) => {
+      const trees = structuredClone(j.trees) as { threshold: (number | null)[] }[];
+      trees[0]!.threshold[0] = null;
+      return { ...j, trees };
+    }],
+  ])('rejects model JSON with %s', (_, damage) => {
+    const json = JSON.parse(JSON.stringify(model)) as Record<string, unknown>;
+    expect(thrown(() => GbdtModel.fromJSON(damage(json))).code).toBe('TRAINER.INVALID_MODEL_JSON');
+  });
+});
+
+describe('GBDT parameters and weights', () => {
+  const data = syntheticDataset(200, 3, (x) => (x[0]! > 0.5 ? 1 : 0));
+
+  it.each([
+    ['maxDepth', 0],
+    ['maxDepth', 2.5],
+    ['learningRate', 0],
+    ['maxBins', 300],
+    ['subsample', 0],
+    ['lambda', -1],
+    ['nTrees', Number.NaN],
+  ])('rejects %s = %s naming the parameter', (name, value) => {
+    const error = thrown(() => fitGbdt(data, { [name]: value }));
+    expect(error.code).toBe('TRAINER.INVALID_PARAM');
+    expect(error.message).toContain(name);
+  });
+
+  it('rejects an unknown parameter (a typo would otherwise train with a default)', () => {
+    const error = thrown(() => fitGbdt(data, { max_depth: 3 }));
+    expect(error.code).toBe('TRAINER.INVALID_PARAM');
+    expect(error.message).toContain('max_depth');
+  });
+
+  it('gives zero-weight rows no influence', () => {
+    // Duplicate the data with flipped labels but weight 0: the model must not change.
+    const n = data.nRows;
+    const values = new Float64Array(2 * n * 3);
+    values.set(data.values);
+    values.set(data.values, n * 3);
+    const labels = new Uint8Array(2 * n);
+    labels.set(data.labels);
+    for (let r = 0; r < n; r++) labels[n + r] = 1 - data.labels[r]!;
+    const weights = new Float64Array(2 * n);
+    weights.fill(1, 0, n);
+    const weighted = createDataset({ featureNames: data.featureNames, values, labels, weights });
+    const a = fitGbdt(data, { nTrees: 5, maxDepth: 2 }).predictProba(data);
+    const b = fitGbdt(weighted, { nTrees: 5, maxDepth: 2 }).predictProba(data);
+    for (let r = 0; r < n; r++) expect(b[r]).toBeCloseTo(a[r]!, 9);
+  });
+
+  it('trains on a constant feature and a one-class training set without failing', () => {
+    const constant = createDataset({ featureNames: ['c'], values: [[1], [1], [1]], labels: [1, 1, 1] });
+    const model = fitGbdt(constant, { nTrees: 3 });
+    expect(model.toJSON().trees.every((t) => t.feature.length === 1)).toBe(true);
+    expect(model.predictRow([1])).toBeGreaterThan(0.99);
+  });
+});
