@@ -1,0 +1,417 @@
+/**
+ * The local transform runner: the Dataform project compiled by the real Dataform CLI, each action's
+ * BigQuery SQL translated to DuckDB, executed on the warehouse in dependency order with Dataform's
+ * semantics:
+ *
+ * - bronze sources (operations whose target is a source of `includes/bronze_sources.json`) become
+ *   views over the lake's files instead of BigQuery external tables;
+ * - `table`: pre-operations, `create or replace table ... as <query>`, post-operations;
+ * - `view`: `create or replace view ... as <query>`;
+ * - `incremental`: when the table exists, the incremental pre-operations (the partition deletes),
+ *   `insert into t (<its columns>) select ... from (<incremental query>)` and post-operations; when
+ *   absent, `create table ... as <query>`; either way in ONE transaction, so a run date's partitions
+ *   are replaced atomically;
+ * - `operations`: the statements as written;
+ * - assertions: a view in the assertion schema over the assertion query, then its row count.
+ *
+ * Every action runs in a transaction of its own; a failing action stops the run with
+ * `DATAFORM.ACTION_FAILED` naming the action, its file and the SQL. A locked database file or a
+ * write conflict is `DATAFORM.WAREHOUSE_BUSY`, transient, so the bus retries. The session time
+ * zone is pinned to UTC (BigQuery TIMESTAMP semantics).
+ */
+import {
+  TransformError,
+  TransformErrors,
+  normaliseRunDates,
+  type TransformActionResult,
+  type TransformActionType,
+  type TransformAssertionResult,
+  type TransformQuarantineCount,
+  type TransformRunRequest,
+  type TransformRunResult,
+  type TransformRunner,
+  type TransformTableCount,
+} from '../../ports/transform-runner.port.js';
+import type { Warehouse, WarehouseTransaction } from '../../ports/warehouse.port.js';
+import { openDuckDbWarehouse, releaseDuckDbFile } from '../duckdb-warehouse.adapter.js';
+import { actionsInDependencyOrder, targetName, type CompiledGraph, type DataformTarget, type GraphAction } from './compiled-graph.js';
+import { TranslationError, isTransactionControl, translateBigQueryToDuckDb } from './bigquery-to-duckdb.adapter.js';
+import { DataformCompiler, RUN_DATES_SENTINEL, type Compilation } from './dataform-compiler.adapter.js';
+import { emptySourceSql, hasPartitionFiles, partitionGlob, readBronzeSources, sourceReaderSql, type BronzeSourceSpec, type BronzeSourcesDescription } from './lake-sources.js';
+
+/** A warehouse for the length of one run; `release` lets other processes open the file. */
+export interface WarehouseLease {
+  readonly warehouse: Warehouse;
+  release(): Promise<void>;
+}
+
+/** Options of {@link DuckDbTransformRunner}. */
+export interface DuckDbTransformRunnerOptions {
+  /** The Dataform project folder. */
+  projectDir: string;
+  /** Local folder of the lake (holding `bronze/`). */
+  lakeRoot: string;
+  /**
+   * The warehouse: an open one (kept open), or a function that opens it for one run and releases
+   * it after, so other processes can use the DuckDB file between runs.
+   */
+  warehouse: Warehouse | (() => Promise<WarehouseLease>);
+  /** Default Dataform vars (a request's vars override them). */
+  vars?: Readonly<Record<string, string>>;
+  /** Folder for compiled graphs kept across processes. */
+  cacheDir?: string;
+  /** A compiler to share (one per project per process); created when absent. */
+  compiler?: DataformCompiler;
+  /** Called with every statement executed, in order (for the benchmark's raw-engine anchor). */
+  onStatement?: (action: string, sql: string) => void;
+}
+
+/** One planned action: its DuckDB statements, with the sentinel run date still in them. */
+interface PlannedAction {
+  name: string;
+  target: DataformTarget;
+  type: TransformActionType;
+  fileName: string;
+  tags: readonly string[];
+  source?: BronzeSourceSpec;
+  /** table/view/assertion query; operations statements. */
+  query?: string;
+  incrementalQuery?: string;
+  preOps: string[];
+  postOps: string[];
+  incrementalPreOps: string[];
+  incrementalPostOps: string[];
+  statements: string[];
+}
+
+/** The translated graph of one compilation template. */
+interface Plan {
+  actions: PlannedAction[];
+  /** The DuckDB text of `date '<sentinel>'` and a function rendering a run's list the same way. */
+  sentinel: string;
+  render: (runDates: readonly string[]) => string;
+}
+
+const LOCKED = /could not set lock|conflicting lock|database is locked|database file is locked|write-write conflict|transaction conflict|conflict on|out of memory/i;
+
+function quote(identifier: string): string {
+  return `"${identifier.replaceAll('"', '""')}"`;
+}
+
+function relation(target: DataformTarget): string {
+  return `${quote(target.schema)}.${quote(target.name)}`;
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+function classify(error: unknown, action: PlannedAction | undefined, sql: string): TransformError {
+  if (error instanceof TransformError) return error;
+  const message = messageOf(error);
+  if (LOCKED.test(message)) return TransformErrors.warehouseBusy(message.split('\n')[0]!.slice(0, 300), error, action?.name);
+  if (!action) return TransformErrors.actionFailed('(setup)', '(runner)', message.slice(0, 2000), sql, error);
+  return TransformErrors.actionFailed(action.name, action.fileName, message.split('\n').slice(0, 3).join(' ').slice(0, 2000), sql, error);
+}
+
+/** The DuckDB runner of the Dataform project (local and emulator modes). */
+export class DuckDbTransformRunner implements TransformRunner {
+  readonly engine = 'duckdb' as const;
+  private readonly compiler: DataformCompiler;
+  private readonly sources: BronzeSourcesDescription;
+  private readonly plans = new Map<string, Plan>();
+
+  constructor(private readonly options: DuckDbTransformRunnerOptions) {
+    this.compiler = options.compiler ?? new DataformCompiler({ projectDir: options.projectDir, ...(options.cacheDir ? { cacheDir: options.cacheDir } : {}) });
+    this.sources = readBronzeSources(options.projectDir);
+  }
+
+  /** Run the project for the request's run dates. */
+  async run(request: TransformRunRequest): Promise<TransformRunResult> {
+    const started = performance.now();
+    const runDates = normaliseRunDates(request.runDates);
+    const vars = { ...(this.options.vars ?? {}), ...(request.vars ?? {}) };
+    delete (vars as Record<string, string>).run_dates;
+    const compilation = await this.compiler.compile(runDates, vars);
+    const plan = this.planFor(compilation);
+    const bind = (sql: string) => (plan.sentinel ? sql.split(plan.sentinel).join(plan.render(runDates)) : sql);
+
+    const lease = await this.lease();
+    try {
+      const warehouse = lease.warehouse;
+      await this.setup(warehouse, plan);
+      const actions: TransformActionResult[] = [];
+      const assertions: TransformAssertionResult[] = [];
+      for (const action of plan.actions) {
+        const actionStarted = performance.now();
+        if (action.type === 'declaration' && !action.source) {
+          actions.push({ name: action.name, type: action.type, status: 'skipped', durationMs: 0 });
+          continue;
+        }
+        const failingRows = await this.execute(warehouse, action, bind);
+        if (action.type === 'assertion') assertions.push({ name: action.target.name, passed: failingRows === 0, failingRows });
+        actions.push({ name: action.name, type: action.type, status: 'succeeded', durationMs: performance.now() - actionStarted });
+      }
+      const { tables, quarantine } = await this.count(warehouse, plan, runDates);
+      return {
+        engine: 'duckdb',
+        runDates,
+        tables,
+        quarantine,
+        assertions,
+        actions,
+        durationMs: performance.now() - started,
+        compilation: { cached: compilation.cached, durationMs: compilation.durationMs },
+      };
+    } finally {
+      await lease.release();
+    }
+  }
+
+  /**
+   * The DuckDB statements of every action for these run dates, as the runner would execute them on
+   * an empty warehouse (incremental tables created, not inserted into). For inspection and tests.
+   */
+  async translate(runDates: readonly string[], vars: Readonly<Record<string, string>> = {}): Promise<{ action: string; fileName: string; type: TransformActionType; statements: string[] }[]> {
+    const dates = normaliseRunDates(runDates);
+    const compilation = await this.compiler.compile(dates, { ...(this.options.vars ?? {}), ...vars });
+    const plan = this.planFor(compilation);
+    const bind = (sql: string) => (plan.sentinel ? sql.split(plan.sentinel).join(plan.render(dates)) : sql);
+    return plan.actions.map((action) => ({ action: action.name, fileName: action.fileName, type: action.type, statements: action.statements.map(bind) }));
+  }
+
+  private async lease(): Promise<WarehouseLease> {
+    const { warehouse } = this.options;
+    if (typeof warehouse !== 'function') return { warehouse, release: async () => undefined };
+    try {
+      return await warehouse();
+    } catch (error) {
+      throw classify(error, undefined, '(open warehouse)');
+    }
+  }
+
+  private planFor(compilation: Compilation): Plan {
+    // A cached template (compiled with the sentinel run date) is translated once and bound to each
+    // run's dates; a graph compiled for real is translated as is and not kept.
+    if (compilation.template) {
+      const known = this.plans.get(compilation.key);
+      if (known) return known;
+      const plan = this.buildPlan(compilation.template, true);
+      if (plan.sentinel) {
+        this.plans.set(compilation.key, plan);
+        return plan;
+      }
+    }
+    return this.buildPlan(compilation.graph, false);
+  }
+
+  private buildPlan(graph: CompiledGraph, templated: boolean): Plan {
+    // The DuckDB text of one date literal, found by translating it, renders a run's list of dates.
+    const literal = translateBigQueryToDuckDb(`select date '${RUN_DATES_SENTINEL}'`)[0]!.replace(/^SELECT\s+/i, '');
+    const render = (dates: readonly string[]) => dates.map((date) => literal.replace(RUN_DATES_SENTINEL, date)).join(', ');
+    const sources = new Map(this.sources.sources.map((source) => [`${this.sources.dataset}.${source.name}`, source]));
+    const actions = actionsInDependencyOrder(graph).map((entry) => this.planAction(entry, sources));
+    if (!templated) return { actions, sentinel: '', render };
+    // Binding is a text substitution: it is faithful only if the sentinel survives translation as
+    // exactly that literal. Otherwise the caller translates a real compilation instead.
+    const texts = actions.flatMap((action) => [action.query ?? '', action.incrementalQuery ?? '', ...action.statements, ...action.incrementalPreOps, ...action.incrementalPostOps]);
+    const faithful = texts.every((text) => !text.split(literal).join('').includes(RUN_DATES_SENTINEL));
+    return { actions, sentinel: faithful ? literal : '', render };
+  }
+
+  private planAction(entry: GraphAction, sources: Map<string, BronzeSourceSpec>): PlannedAction {
+    const action = entry.action;
+    const name = targetName(action.target);
+    const fileName = action.fileName ?? '(unknown file)';
+    const translate = (sql: string): string[] => {
+      if (isTransactionControl(sql)) return [];
+      try {
+        return translateBigQueryToDuckDb(sql);
+      } catch (error) {
+        if (error instanceof TranslationError) throw TransformErrors.translationFailed(name, fileName, error.message, sql);
+        throw error;
+      }
+    };
+    const one = (sql: string): string => {
+      const statements = translate(sql);
+      if (statements.length !== 1) throw TransformErrors.translationFailed(name, fileName, `expected one query, got ${statements.length} statements`, sql);
+      return statements[0]!;
+    };
+    const ops = (list: readonly string[] | undefined) => (list ?? []).filter((sql) => sql.trim().length > 0).flatMap(translate);
+    const base = { name, target: action.target, fileName, tags: action.tags ?? [], preOps: [] as string[], postOps: [] as string[], incrementalPreOps: [] as string[], incrementalPostOps: [] as string[], statements: [] as string[] };
+    const source = sources.get(name);
+    if (source && (entry.kind === 'operation' || entry.kind === 'declaration')) {
+      return { ...base, type: 'source', source };
+    }
+    switch (entry.kind) {
+      case 'declaration':
+        return { ...base, type: 'declaration' };
+      case 'operation': {
+        const statements = entry.action.queries.filter((sql) => sql.trim().length > 0).flatMap(translate);
+        return { ...base, type: 'operations', statements };
+      }
+      case 'assertion': {
+        const query = one(entry.action.query);
+        return { ...base, type: 'assertion', query, statements: [`create or replace view ${relation(action.target)} as ${query}`, `select count(*) as failing_rows from ${relation(action.target)}`] };
+      }
+      case 'table': {
+        const table = entry.action;
+        const query = one(table.query);
+        const planned: PlannedAction = { ...base, type: entry.type, query, preOps: ops(table.preOps), postOps: ops(table.postOps) };
+        if (entry.type === 'incremental') {
+          if (table.uniqueKey && table.uniqueKey.length > 0) throw TransformErrors.translationFailed(name, fileName, 'incremental tables with uniqueKey (MERGE) are not supported by the DuckDB runner; replace partitions in pre_operations', table.query);
+          planned.incrementalQuery = one(table.incrementalQuery ?? table.query);
+          planned.incrementalPreOps = ops(table.incrementalPreOps);
+          planned.incrementalPostOps = ops(table.incrementalPostOps);
+        }
+        planned.statements = [...planned.preOps, planned.query!, ...planned.postOps];
+        return planned;
+      }
+    }
+  }
+
+  private async setup(warehouse: Warehouse, plan: Plan): Promise<void> {
+    const schemas = [...new Set(plan.actions.map((action) => action.target.schema))].sort();
+    const sql = ['set TimeZone = \'UTC\'', ...schemas.map((schema) => `create schema if not exists ${quote(schema)}`)];
+    try {
+      await warehouse.transaction(async (tx) => {
+        for (const statement of sql) {
+          this.options.onStatement?.('(setup)', statement);
+          await tx.execute(statement);
+        }
+      });
+    } catch (error) {
+      throw classify(error, undefined, sql.join(';\n'));
+    }
+  }
+
+  /** Execute one action in a transaction of its own; resolves to the failing rows of an assertion. */
+  private async execute(warehouse: Warehouse, action: PlannedAction, bind: (sql: string) => string): Promise<number> {
+    let current = '';
+    const run = async (tx: WarehouseTransaction, sql: string) => {
+      current = sql;
+      this.options.onStatement?.(action.name, sql);
+      await tx.execute(sql);
+    };
+    try {
+      return await warehouse.transaction(async (tx) => {
+        await run(tx, "set TimeZone = 'UTC'");
+        switch (action.type) {
+          case 'source':
+            await run(tx, await this.sourceViewSql(tx, action));
+            return 0;
+          case 'declaration':
+            return 0;
+          case 'operations':
+            for (const sql of action.statements) await run(tx, bind(sql));
+            return 0;
+          case 'view':
+            for (const sql of action.preOps) await run(tx, bind(sql));
+            await run(tx, `create or replace view ${relation(action.target)} as\n${bind(action.query!)}`);
+            for (const sql of action.postOps) await run(tx, bind(sql));
+            return 0;
+          case 'table':
+            for (const sql of action.preOps) await run(tx, bind(sql));
+            await run(tx, `create or replace table ${relation(action.target)} as\n${bind(action.query!)}`);
+            for (const sql of action.postOps) await run(tx, bind(sql));
+            return 0;
+          case 'incremental': {
+            const columns = await this.columnsOf(tx, action.target);
+            if (columns.length === 0) {
+              for (const sql of action.preOps) await run(tx, bind(sql));
+              await run(tx, `create table ${relation(action.target)} as\n${bind(action.query!)}`);
+              for (const sql of action.postOps) await run(tx, bind(sql));
+            } else {
+              for (const sql of action.incrementalPreOps) await run(tx, bind(sql));
+              const list = columns.map(quote).join(', ');
+              await run(tx, `insert into ${relation(action.target)} (${list})\nselect ${list} from (\n${bind(action.incrementalQuery!)}\n) as insertions`);
+              for (const sql of action.incrementalPostOps) await run(tx, bind(sql));
+            }
+            return 0;
+          }
+          case 'assertion': {
+            await run(tx, `create or replace view ${relation(action.target)} as\n${bind(action.query!)}`);
+            current = `select count(*) as failing_rows from ${relation(action.target)}`;
+            this.options.onStatement?.(action.name, current);
+            const rows = await tx.query<{ failing_rows: number }>(current);
+            return Number(rows[0]?.failing_rows ?? 0);
+          }
+        }
+      });
+    } catch (error) {
+      throw classify(error, action, current);
+    }
+  }
+
+  private async columnsOf(tx: WarehouseTransaction, target: DataformTarget): Promise<string[]> {
+    const rows = await tx.query<{ column_name: string }>(
+      'select column_name from information_schema.columns where table_schema = ? and table_name = ? order by ordinal_position',
+      [target.schema, target.name],
+    );
+    return rows.map((row) => row.column_name);
+  }
+
+  private async sourceViewSql(tx: WarehouseTransaction, action: PlannedAction): Promise<string> {
+    const source = action.source!;
+    const column = this.sources.partition_column;
+    let select: string;
+    if (!hasPartitionFiles(this.options.lakeRoot, source, column)) {
+      select = emptySourceSql(source, column);
+    } else if (source.format === 'parquet') {
+      // Columns no file has are read as null (a column the lander never wrote, an older layout).
+      const described = await tx.query<{ column_name: string }>(
+        `describe select * from read_parquet('${partitionGlob(this.options.lakeRoot, source, column).replaceAll("'", "''")}', hive_partitioning = true, union_by_name = true)`,
+      );
+      select = sourceReaderSql(this.options.lakeRoot, source, column, new Set(described.map((row) => row.column_name)));
+    } else {
+      select = sourceReaderSql(this.options.lakeRoot, source, column);
+    }
+    return `create or replace view ${relation(action.target)} as\n${select}`;
+  }
+
+  private async count(warehouse: Warehouse, plan: Plan, runDates: readonly string[]): Promise<{ tables: TransformTableCount[]; quarantine: TransformQuarantineCount[] }> {
+    const built = plan.actions.filter((action) => action.type === 'table' || action.type === 'incremental' || (action.type === 'operations' && action.statements.length > 0));
+    const existing = new Set(
+      (await warehouse.query<{ name: string }>("select table_schema || '.' || table_name as name from information_schema.tables where table_type = 'BASE TABLE'")).map((row) => row.name),
+    );
+    const counted = built.filter((action) => existing.has(action.name));
+    const quarantined = counted.filter((action) => action.tags.includes('quarantine'));
+    if (counted.length === 0) return { tables: [], quarantine: [] };
+    const dates = plan.render(runDates);
+    const sql = [
+      ...counted.map((action) => `select 'table' as kind, '${action.name}' as name, count(*) as n from ${relation(action.target)}`),
+      ...quarantined.map((action) => `select 'quarantine' as kind, '${action.name}' as name, count(*) as n from ${relation(action.target)} where run_date in (${dates})`),
+    ].join('\nunion all\n');
+    this.options.onStatement?.('(counts)', sql);
+    let rows: { kind: string; name: string; n: number }[];
+    try {
+      rows = await warehouse.query<{ kind: string; name: string; n: number }>(sql);
+    } catch (error) {
+      throw classify(error, undefined, sql);
+    }
+    const byName = (a: { name: string }, b: { name: string }) => a.name.localeCompare(b.name);
+    return {
+      tables: rows.filter((row) => row.kind === 'table').map((row) => ({ name: row.name, rows: Number(row.n) })).sort(byName),
+      quarantine: rows.filter((row) => row.kind === 'quarantine').map((row) => ({ table: row.name, rows: Number(row.n) })).sort((a, b) => a.table.localeCompare(b.table)),
+    };
+  }
+}
+
+/**
+ * A lease on a DuckDB warehouse file for one run: opened before, closed and released after, so
+ * other processes may open the file between runs. Use it when services run in separate processes
+ * (emulator mode); in a single process, pass the shared open warehouse instead (releasing would
+ * close it under the other users).
+ */
+export function duckDbWarehouseLease(options: { path: string; threads?: number }): () => Promise<WarehouseLease> {
+  return async () => {
+    const warehouse = await openDuckDbWarehouse({ path: options.path, ...(options.threads ? { threads: options.threads } : {}) });
+    return {
+      warehouse,
+      release: async () => {
+        await warehouse.close();
+        releaseDuckDbFile(options.path);
+      },
+    };
+  };
+}
