@@ -19,7 +19,7 @@ export interface GoldReader {
   version(): Promise<string | undefined>;
   /** Whether a gold table exists. */
   has(table: GoldTable): Promise<boolean>;
-  /** The quoted, schema-qualified name of a gold table. */
+  /** The quoted, catalog- and schema-qualified name of a gold table (call after `has`). */
   table(table: GoldTable): string;
   /** Run a query; a failure becomes `DASHBOARD.QUERY_FAILED` (or `WAREHOUSE_UNAVAILABLE`). */
   query<T extends WarehouseRow>(what: string, sql: string, params?: WarehouseParams): Promise<T[]>;
@@ -63,10 +63,18 @@ export function createGoldReader(options: GoldReaderOptions): GoldReader {
 
   const cached = async <T>(key: string, compute: () => Promise<T>): Promise<T> => options.cache.remember(`gold:${key}`, await version(), compute);
 
+  // The database (catalog) name qualifies every table: a DuckDB file named warehouse.duckdb is a
+  // catalog called "warehouse", which would make "warehouse".fct_sales ambiguous.
+  let catalog: string | undefined;
   const tables = () =>
     cached('catalog', async () => {
       try {
-        const rows = await query<{ table_name: string }>('catalog', 'select table_name from information_schema.tables where table_schema = ?', [schema]);
+        const rows = await query<{ table_name: string; table_catalog: string }>(
+          'catalog',
+          'select table_name, table_catalog from information_schema.tables where table_catalog = current_database() and table_schema = ?',
+          [schema],
+        );
+        catalog ??= String((await query<{ db: string }>('catalog', 'select current_database() as db'))[0]?.db ?? '');
         return new Set(rows.map((row) => row.table_name));
       } catch (error) {
         if (isWarehouseMissing(error)) return new Set<string>();
@@ -77,7 +85,7 @@ export function createGoldReader(options: GoldReaderOptions): GoldReader {
   return {
     version,
     has: async (table) => (await tables()).has(table),
-    table: (table) => `${quote(schema)}.${quote(table)}`,
+    table: (table) => `${catalog ? `${quote(catalog)}.` : ''}${quote(schema)}.${quote(table)}`,
     query,
     cached,
   };

@@ -1,0 +1,38 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ok, T } from './fixtures/http.js';
+import { buildWorld, type World } from './fixtures/world.fixture.js';
+
+// Answers are cached per warehouse version: a write to the warehouse must show at once.
+let world: World;
+
+beforeAll(async () => {
+  world = await buildWorld({ days: 30, scale: 0.05 });
+});
+afterAll(async () => {
+  await world?.close();
+});
+
+describe('cached answers', () => {
+  it('reflect new data as soon as the warehouse changes', async () => {
+    const url = '/api/kpis?view=historical&from=2026-06-30&to=2026-06-30';
+    const before = await ok<{ kpis: { orders: number; revenueUsd: number } }>(world, url);
+    expect((await ok<{ kpis: { orders: number } }>(world, url)).kpis.orders).toBe(before.kpis.orders);
+    await world.sql.execute(
+      `insert into ${T('fct_sales')} select 'ord_new_' || order_id, customer_id, ordered_at, order_date, product_id, product_name, category, quantity,
+              unit_price_usd, discount_pct, gross_amount_usd, 1000.00, payment_method, channel, 'completed', true, run_date
+       from ${T('fct_sales')} where order_date = date '2026-06-30' limit 3`,
+    );
+    const after = await ok<{ kpis: { orders: number; revenueUsd: number } }>(world, url);
+    expect(after.kpis.orders).toBe(before.kpis.orders + 3);
+    expect(after.kpis.revenueUsd).toBeCloseTo(before.kpis.revenueUsd + 3000, 2);
+  });
+
+  it('reflect new ledger events within the live cache slot', async () => {
+    const before = await ok<{ total: number }>(world, '/api/operations/runs');
+    const { createEvent } = await import('@mlops/shared');
+    await world.ops.ledger.record(createEvent('mlops.pipeline.started.v1', { runDate: '2026-07-01', trigger: 'cli' }, { source: '//mlops/cli', runid: 'run_new', rundate: '2026-07-01' }) as never);
+    await new Promise((resolve) => setTimeout(resolve, 1100));
+    const after = await ok<{ total: number }>(world, '/api/operations/runs');
+    expect(after.total).toBe(before.total + 1);
+  });
+});
