@@ -34,3 +34,9 @@ export { PubSubEventBus, REDRIVE_SUBSCRIPTION_ATTRIBUTE, type PubSubEventBusOpti
 export { FirestoreDocumentStore, type FirestoreDocumentStoreOptions } from './adapters/firestore-document-store.adapter.js';
 export { GcsObjectStore, type GcsObjectStoreOptions } from './adapters/gcs-object-store.adapter.js';
 export { cloudEventFunction, registerCloudEventService, type CloudEventFunctionOptions } from './adapters/functions-framework.adapter.js';
+export * from './ports/transform-runner.port.js';
+export { DataformCompiler, RUN_DATES_SENTINEL, projectContentHash, substituteRunDates, type Compilation, type DataformCompilerOptions } from './adapters/dataform/dataform-compiler.adapter.js';
+export type { CompiledGraph, DataformTarget } from './adapters/dataform/compiled-graph.js';
+export { TranslationError, translateBigQueryToDuckDb } from './adapters/dataform/bigquery-to-duckdb.adapter.js';
+export { DuckDbTransformRunner, duckDbWarehouseLease, type DuckDbTransformRunnerOptions, type WarehouseLease } from './adapters/dataform/duckdb-transform-runner.adapter.js';
+export { DataformApiTransformRunner, type DataformApiClient, type DataformApiTransformRunnerOptions } from './adapters/dataform/dataform-api-runner.adapter.js';

@@ -3,8 +3,11 @@
  * and a few small rewrites, each documented and tested (shared/test/dataform/translation.test.ts),
  * patch what it gets wrong or leaves out:
  *
- * - R0 targets: Dataform writes `` `project.dataset.table` ``; DuckDB has no projects, so the
- *   dataset becomes the schema: `dataset.table`. (Before translation.)
+ * - R0 targets: Dataform writes `` `project.dataset.table` ``; in DuckDB the dataset is a schema of
+ *   the database file's catalog: `<catalog>.dataset.table`. The catalog is written as the
+ *   placeholder {@link CATALOG_PLACEHOLDER} and bound when the statement runs, because a bare
+ *   `warehouse.fct_sales` is ambiguous in a file named warehouse.duckdb (catalog "warehouse").
+ *   (Before translation.)
  * - R1 `SAFE.PARSE_TIMESTAMP(fmt, x)` / `SAFE.PARSE_DATE(fmt, x)`: polyglot leaves the SAFE prefix
  *   as is (DuckDB has no such schema); they become `TRY_STRPTIME(x, fmt)` (and a DATE cast).
  *   Any other `SAFE.` function is refused.
@@ -106,7 +109,10 @@ function rewriteCode(sql: string, dialect: 'bigquery' | 'duckdb', rewrite: (code
   return joinSegments(segmentSql(sql, dialect).map((segment) => (segment.kind === 'code' ? { ...segment, text: rewrite(segment.text) } : segment)));
 }
 
-/** R0: `` `project.dataset.table` `` (and `` `dataset.table` ``) to `dataset.table`. */
+/** The identifier standing for the DuckDB catalog in translated SQL (see R0). */
+export const CATALOG_PLACEHOLDER = '__mlops_catalog__';
+
+/** R0: `` `project.dataset.table` `` (and `` `dataset.table` ``) to `<catalog>.dataset.table`. */
 export function mapTargets(sql: string): string {
   return joinSegments(
     segmentSql(sql, 'bigquery').map((segment) => {
@@ -115,7 +121,7 @@ export function mapTargets(sql: string): string {
       if (parts.length < 2 || parts.length > 3) return segment;
       const [dataset, table] = parts.slice(-2) as [string, string];
       const name = (part: string) => (/^[A-Za-z_][A-Za-z0-9_]*$/.test(part) ? part : `\`${part}\``);
-      return { kind: 'code' as const, text: `${name(dataset)}.${name(table)}` };
+      return { kind: 'code' as const, text: `${CATALOG_PLACEHOLDER}.${name(dataset)}.${name(table)}` };
     }),
   );
 }

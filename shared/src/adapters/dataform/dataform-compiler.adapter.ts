@@ -74,9 +74,16 @@ export function projectContentHash(projectDir: string): string {
 }
 
 function packageDir(projectDir: string, name: string): string {
-  // Resolve from the project itself, as the CLI would: the workspace install may hoist the package.
-  const require = createRequire(join(projectDir, 'package.json'));
-  return dirname(require.resolve(`${name}/package.json`));
+  // Resolve from the project itself, as the CLI would (the workspace install may hoist the
+  // package); a project folder outside the checkout falls back to the platform's own install.
+  for (const base of [join(projectDir, 'package.json'), import.meta.filename]) {
+    try {
+      return dirname(createRequire(base).resolve(`${name}/package.json`));
+    } catch {
+      // try the next base
+    }
+  }
+  throw new Error(`cannot resolve ${name}`);
 }
 
 function versionOf(dir: string): string {

@@ -35,7 +35,7 @@ import {
 import type { Warehouse, WarehouseTransaction } from '../../ports/warehouse.port.js';
 import { openDuckDbWarehouse, releaseDuckDbFile } from '../duckdb-warehouse.adapter.js';
 import { actionsInDependencyOrder, targetName, type CompiledGraph, type DataformTarget, type GraphAction } from './compiled-graph.js';
-import { TranslationError, isTransactionControl, translateBigQueryToDuckDb } from './bigquery-to-duckdb.adapter.js';
+import { CATALOG_PLACEHOLDER, TranslationError, isTransactionControl, translateBigQueryToDuckDb } from './bigquery-to-duckdb.adapter.js';
 import { DataformCompiler, RUN_DATES_SENTINEL, type Compilation } from './dataform-compiler.adapter.js';
 import { emptySourceSql, hasPartitionFiles, partitionGlob, readBronzeSources, sourceReaderSql, type BronzeSourceSpec, type BronzeSourcesDescription } from './lake-sources.js';
 
@@ -98,8 +98,9 @@ function quote(identifier: string): string {
   return `"${identifier.replaceAll('"', '""')}"`;
 }
 
+/** A target in the warehouse's catalog (bound when the statement runs; see R0 in the translator). */
 function relation(target: DataformTarget): string {
-  return `${quote(target.schema)}.${quote(target.name)}`;
+  return `${CATALOG_PLACEHOLDER}.${quote(target.schema)}.${quote(target.name)}`;
 }
 
 function messageOf(error: unknown): string {
@@ -134,12 +135,14 @@ export class DuckDbTransformRunner implements TransformRunner {
     delete (vars as Record<string, string>).run_dates;
     const compilation = await this.compiler.compile(runDates, vars);
     const plan = this.planFor(compilation);
-    const bind = (sql: string) => (plan.sentinel ? sql.split(plan.sentinel).join(plan.render(runDates)) : sql);
 
     const lease = await this.lease();
     try {
       const warehouse = lease.warehouse;
-      await this.setup(warehouse, plan);
+      const catalog = await this.catalogOf(warehouse);
+      const dates = plan.render(runDates);
+      const bind = (sql: string) => (plan.sentinel ? sql.split(plan.sentinel).join(dates) : sql).split(CATALOG_PLACEHOLDER).join(catalog);
+      await this.setup(warehouse, plan, bind);
       const actions: TransformActionResult[] = [];
       const assertions: TransformAssertionResult[] = [];
       for (const action of plan.actions) {
@@ -152,7 +155,7 @@ export class DuckDbTransformRunner implements TransformRunner {
         if (action.type === 'assertion') assertions.push({ name: action.target.name, passed: failingRows === 0, failingRows });
         actions.push({ name: action.name, type: action.type, status: 'succeeded', durationMs: performance.now() - actionStarted });
       }
-      const { tables, quarantine } = await this.count(warehouse, plan, runDates);
+      const { tables, quarantine } = await this.count(warehouse, plan, runDates, bind);
       return {
         engine: 'duckdb',
         runDates,
@@ -270,9 +273,18 @@ export class DuckDbTransformRunner implements TransformRunner {
     }
   }
 
-  private async setup(warehouse: Warehouse, plan: Plan): Promise<void> {
+  private async catalogOf(warehouse: Warehouse): Promise<string> {
+    try {
+      const rows = await warehouse.query<{ catalog: string }>('select current_database() as catalog');
+      return quote(String(rows[0]?.catalog));
+    } catch (error) {
+      throw classify(error, undefined, 'select current_database()');
+    }
+  }
+
+  private async setup(warehouse: Warehouse, plan: Plan, bind: (sql: string) => string): Promise<void> {
     const schemas = [...new Set(plan.actions.map((action) => action.target.schema))].sort();
-    const sql = ['set TimeZone = \'UTC\'', ...schemas.map((schema) => `create schema if not exists ${quote(schema)}`)];
+    const sql = ["set TimeZone = 'UTC'", ...schemas.map((schema) => bind(`create schema if not exists ${CATALOG_PLACEHOLDER}.${quote(schema)}`))];
     try {
       await warehouse.transaction(async (tx) => {
         for (const statement of sql) {
@@ -288,7 +300,8 @@ export class DuckDbTransformRunner implements TransformRunner {
   /** Execute one action in a transaction of its own; resolves to the failing rows of an assertion. */
   private async execute(warehouse: Warehouse, action: PlannedAction, bind: (sql: string) => string): Promise<number> {
     let current = '';
-    const run = async (tx: WarehouseTransaction, sql: string) => {
+    const run = async (tx: WarehouseTransaction, text: string) => {
+      const sql = bind(text);
       current = sql;
       this.options.onStatement?.(action.name, sql);
       await tx.execute(sql);
@@ -331,7 +344,7 @@ export class DuckDbTransformRunner implements TransformRunner {
           }
           case 'assertion': {
             await run(tx, `create or replace view ${relation(action.target)} as\n${bind(action.query!)}`);
-            current = `select count(*) as failing_rows from ${relation(action.target)}`;
+            current = bind(`select count(*) as failing_rows from ${relation(action.target)}`);
             this.options.onStatement?.(action.name, current);
             const rows = await tx.query<{ failing_rows: number }>(current);
             return Number(rows[0]?.failing_rows ?? 0);
@@ -345,7 +358,7 @@ export class DuckDbTransformRunner implements TransformRunner {
 
   private async columnsOf(tx: WarehouseTransaction, target: DataformTarget): Promise<string[]> {
     const rows = await tx.query<{ column_name: string }>(
-      'select column_name from information_schema.columns where table_schema = ? and table_name = ? order by ordinal_position',
+      'select column_name from information_schema.columns where table_catalog = current_database() and table_schema = ? and table_name = ? order by ordinal_position',
       [target.schema, target.name],
     );
     return rows.map((row) => row.column_name);
@@ -369,19 +382,23 @@ export class DuckDbTransformRunner implements TransformRunner {
     return `create or replace view ${relation(action.target)} as\n${select}`;
   }
 
-  private async count(warehouse: Warehouse, plan: Plan, runDates: readonly string[]): Promise<{ tables: TransformTableCount[]; quarantine: TransformQuarantineCount[] }> {
+  private async count(warehouse: Warehouse, plan: Plan, runDates: readonly string[], bind: (sql: string) => string): Promise<{ tables: TransformTableCount[]; quarantine: TransformQuarantineCount[] }> {
     const built = plan.actions.filter((action) => action.type === 'table' || action.type === 'incremental' || (action.type === 'operations' && action.statements.length > 0));
     const existing = new Set(
-      (await warehouse.query<{ name: string }>("select table_schema || '.' || table_name as name from information_schema.tables where table_type = 'BASE TABLE'")).map((row) => row.name),
+      (
+        await warehouse.query<{ name: string }>(
+          "select table_schema || '.' || table_name as name from information_schema.tables where table_catalog = current_database() and table_type = 'BASE TABLE'",
+        )
+      ).map((row) => row.name),
     );
     const counted = built.filter((action) => existing.has(action.name));
     const quarantined = counted.filter((action) => action.tags.includes('quarantine'));
     if (counted.length === 0) return { tables: [], quarantine: [] };
     const dates = plan.render(runDates);
-    const sql = [
+    const sql = bind([
       ...counted.map((action) => `select 'table' as kind, '${action.name}' as name, count(*) as n from ${relation(action.target)}`),
       ...quarantined.map((action) => `select 'quarantine' as kind, '${action.name}' as name, count(*) as n from ${relation(action.target)} where run_date in (${dates})`),
-    ].join('\nunion all\n');
+    ].join('\nunion all\n'));
     this.options.onStatement?.('(counts)', sql);
     let rows: { kind: string; name: string; n: number }[];
     try {

@@ -1,0 +1,18 @@
+import { PermanentError, type TransformAssertionResult } from '@mlops/shared';
+
+/** The transformer's errors, each with a stable code. */
+export const TransformerErrors = {
+  /**
+   * Assertions failed: the code of the `stage.failed` the transformer publishes instead of
+   * `warehouse.ready` (not thrown: the landed event itself was handled).
+   */
+  assertionFailed: (failed: readonly TransformAssertionResult[], runDates: readonly string[]) =>
+    new PermanentError(
+      'TRANSFORMER.ASSERTION_FAILED',
+      `${failed.length} assertion(s) failed for ${runDates.join(', ')}: ${failed
+        .slice(0, 10)
+        .map((assertion) => `${assertion.name} (${assertion.failingRows} row(s))`)
+        .join(', ')}${failed.length > 10 ? ', ...' : ''}; the warehouse is not ready, fix the data or the model and re-land the dates`,
+      { details: { assertions: failed.map((assertion) => assertion.name) } },
+    ),
+} as const;

@@ -1,0 +1,142 @@
+/**
+ * The transformer's reaction to `mlops.bronze.landed.v1`: note the landed partition in the ledger,
+ * then build every run date that is complete (sales and clickstream, plus startups on the date of
+ * the full load and on Fridays) and not yet built from these exact partitions, all in one run of the
+ * Dataform project. A backlog (a backfill) is therefore one run, not one per date.
+ *
+ * The run publishes one `mlops.warehouse.ready.v1` with the per-table counts, quarantine counts and
+ * assertion results; when an assertion fails it publishes `mlops.stage.failed.v1`
+ * (`TRANSFORMER.ASSERTION_FAILED`) instead, so nothing downstream trains on that data. The dates are
+ * marked built only after the event is out, so a crash in between rebuilds them (partition replace:
+ * same result) and publishes again (same event id). A busy warehouse (another writer holds the
+ * DuckDB file) is a transient error: the bus redelivers later.
+ */
+import {
+  findStartupFullLoad,
+  startupFullLoadDate,
+  startupsExpectedOn,
+  type BackfillWindow,
+  type BronzeSource,
+  type CloudEvent,
+  type DocumentStore,
+  type HandlerContext,
+  type ObjectStore,
+  type TransformRunResult,
+  type TransformRunner,
+  type WarehouseReady,
+} from '@mlops/shared';
+import { TransformerErrors } from './errors.js';
+import { inputsHash, readLedger, recordBuilt, recordLanded, type LandedEntry, type LedgerState } from './ledger.js';
+
+/** What the handler needs. */
+export interface TransformerHandlerDeps {
+  readonly documents: DocumentStore;
+  readonly runner: TransformRunner;
+  readonly ledgerCollection: string;
+  /** The lake, to find the startups full load when the ledger has not seen it land. */
+  readonly objects?: Pick<ObjectStore, 'list' | 'stream'>;
+}
+
+/** A run date that can be built, and from what. */
+export interface BuildableDate {
+  runDate: string;
+  inputsHash: string;
+  entries: LandedEntry[];
+}
+
+/** The sources a date needs before it can be built. */
+export function requiredSources(runDate: string, fullLoadDate: string): BronzeSource[] {
+  return startupsExpectedOn(runDate, fullLoadDate) ? ['sales', 'clickstream', 'startups'] : ['sales', 'clickstream'];
+}
+
+/** The date of the startups full load the ledger has seen land, if any. */
+function fullLoadInLedger(ledger: LedgerState): string | undefined {
+  const dates = [...ledger.landed.values()].flatMap((sources) => {
+    const startups = sources.get('startups');
+    return startups?.loadType === 'full' ? [startups.runDate] : [];
+  });
+  return dates.sort()[0];
+}
+
+/**
+ * Complete dates not yet built from their current partitions, in date order. A date whose inputs
+ * changed since it was built (a partition re-landed with other content) is built again; a date
+ * that failed its assertions is not retried until its inputs change.
+ */
+export function buildableDates(ledger: LedgerState, fullLoadKnown: string | undefined): BuildableDate[] {
+  const buildable: BuildableDate[] = [];
+  for (const [runDate, sources] of [...ledger.landed.entries()].sort(([a], [b]) => a.localeCompare(b))) {
+    const backfill = [...sources.values()].find((entry) => entry.backfill)?.backfill;
+    const fullLoadDate = startupFullLoadDate(runDate, fullLoadKnown, backfill?.from);
+    if (!requiredSources(runDate, fullLoadDate).every((source) => sources.has(source))) continue;
+    const entries = [...sources.values()];
+    const hash = inputsHash(entries);
+    if (ledger.built.get(runDate)?.inputsHash === hash) continue;
+    buildable.push({ runDate, inputsHash: hash, entries });
+  }
+  return buildable;
+}
+
+/** The backfill window covering the dates' landed partitions, if any carried one. */
+function backfillOf(dates: readonly BuildableDate[]): BackfillWindow | undefined {
+  const windows = dates.flatMap((date) => date.entries.flatMap((entry) => (entry.backfill ? [entry.backfill] : [])));
+  if (windows.length === 0) return undefined;
+  return { from: windows.map((window) => window.from).sort()[0]!, to: windows.map((window) => window.to).sort().at(-1)! };
+}
+
+function readyEvent(result: TransformRunResult, backfill: BackfillWindow | undefined): WarehouseReady {
+  return {
+    runDates: [...result.runDates] as [string, ...string[]],
+    tables: result.tables.map((table) => ({ name: table.name, rows: table.rows })),
+    quarantine: result.quarantine.map((entry) => ({ table: entry.table, rows: entry.rows })),
+    assertions: result.assertions.map((assertion) => ({ name: assertion.name, passed: assertion.passed, failingRows: assertion.failingRows })),
+    engine: result.engine,
+    durationMs: Math.round(result.durationMs),
+    ...(result.invocation ? { invocation: result.invocation } : {}),
+    ...(backfill ? { backfill } : {}),
+  };
+}
+
+/** Handle one landed partition. */
+export async function handleBronzeLanded(deps: TransformerHandlerDeps, event: CloudEvent<'mlops.bronze.landed.v1'>, context: HandlerContext): Promise<void> {
+  const landed = event.data;
+  await recordLanded(deps.documents, deps.ledgerCollection, landed);
+  const ledger = await readLedger(deps.documents, deps.ledgerCollection);
+  if (ledger.foreign.length > 0) context.log.warning('ignoring documents in the ledger collection that are not ledger entries', { ids: ledger.foreign.slice(0, 20) });
+
+  let fullLoad = fullLoadInLedger(ledger);
+  if (fullLoad === undefined && deps.objects) fullLoad = await findStartupFullLoad(deps.objects);
+  const dates = buildableDates(ledger, fullLoad);
+  if (dates.length === 0) {
+    const sources = [...(ledger.landed.get(landed.runDate)?.keys() ?? [])].sort();
+    context.log.info(`waiting: ${landed.runDate} has ${sources.join(', ')}`, { runDate: landed.runDate, sources });
+    return;
+  }
+
+  const runDates = dates.map((date) => date.runDate);
+  context.log.info(`building ${runDates.length} run date(s)`, { runDates: runDates.length <= 31 ? runDates : [runDates[0], '...', runDates.at(-1)] });
+  const result = await deps.runner.run({ runDates, runId: event.runid });
+  const subject = `warehouse/${runDates[0]}..${runDates.at(-1)}`;
+  const latest = runDates.at(-1)!;
+  const failed = result.assertions.filter((assertion) => !assertion.passed);
+  if (failed.length > 0) {
+    const error = TransformerErrors.assertionFailed(failed, runDates);
+    await context.emit(
+      'mlops.stage.failed.v1',
+      {
+        stage: 'transformer',
+        code: error.code,
+        reason: error.message.slice(0, 4000),
+        runDates,
+        causeEventId: event.id,
+        details: { engine: result.engine, assertions: failed.map((assertion) => ({ name: assertion.name, failingRows: assertion.failingRows })) },
+      },
+      { subject, rundate: latest },
+    );
+    await recordBuilt(deps.documents, deps.ledgerCollection, dates.map((date) => ({ runDate: date.runDate, inputsHash: date.inputsHash, status: 'failed' as const })));
+    context.log.error(error.message, { code: error.code, runDates: runDates.length });
+    return;
+  }
+  await context.emit('mlops.warehouse.ready.v1', readyEvent(result, backfillOf(dates)), { subject, rundate: latest });
+  await recordBuilt(deps.documents, deps.ledgerCollection, dates.map((date) => ({ runDate: date.runDate, inputsHash: date.inputsHash, status: 'ready' as const })));
+}
