@@ -143,7 +143,7 @@ export async function renderHistorical({ root, range }) {
     { key: 'segment', label: 'Segment' },
     { key: 'orders', label: 'Orders', class: 'num', format: fmt.count },
     { key: 'revenueUsd', label: 'Net revenue', class: 'num', format: fmt.usdCents },
-    { key: 'lastOrderDate', label: 'Last order', format: fmt.date },
+    { key: 'lastOrderDate', label: 'Last order', class: 'nowrap', format: fmt.date },
   ], customers.customers);
   fillTable(byTestId('table-top-products', root), [
     { key: 'productName', label: 'Product' },

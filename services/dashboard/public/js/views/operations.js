@@ -89,10 +89,10 @@ export async function renderOperations({ root, range }) {
   });
 
   fillTable(byTestId('table-runs', root), [
-    { key: 'runDate', label: 'Run date' },
+    { key: 'runDate', label: 'Run date', class: 'nowrap' },
     { key: 'status', label: 'Status', cell: (run) => badge(run.status) },
     { key: 'trigger', label: 'Trigger' },
-    { key: 'startedAt', label: 'Started', format: fmt.dateTime },
+    { key: 'startedAt', label: 'Started', class: 'nowrap', format: fmt.dateTime },
     { key: 'durationMs', label: 'Duration', class: 'num', format: fmt.duration },
     { key: 'events', label: 'Events', class: 'num', format: fmt.count },
     { key: 'stages', label: 'Stages', cell: stageChips },
@@ -100,7 +100,7 @@ export async function renderOperations({ root, range }) {
   ], runs.runs, 'No runs in this range');
 
   fillTable(byTestId('table-quality', root), [
-    { key: 'runDate', label: 'Run date' },
+    { key: 'runDate', label: 'Run date', class: 'nowrap' },
     { key: 'quarantineRows', label: 'Quarantined', class: 'num', format: fmt.count },
     { key: 'quarantine', label: 'By table', cell: (report) => list(report.quarantine.filter((item) => item.rows > 0).map((item) => `${item.table}: ${fmt.count(item.rows)}`)) },
     { key: 'assertions', label: 'Assertions', cell: (report) => el('div', {}, [badge(`${report.assertionsPassed} passed`, 'passed'), report.assertionsFailed > 0 ? badge(`${report.assertionsFailed} failed`, 'failed') : null, list(report.assertions.filter((item) => !item.passed).map((item) => `${item.name}: ${fmt.count(item.failingRows)} rows`))]) },
@@ -108,7 +108,7 @@ export async function renderOperations({ root, range }) {
   ], quality.reports, 'No transforms in this range');
 
   fillTable(byTestId('table-dead-letters', root), [
-    { key: 'deadAt', label: 'Dead at', format: fmt.dateTime },
+    { key: 'deadAt', label: 'Dead at', class: 'nowrap', format: fmt.dateTime },
     { key: 'subscription', label: 'Subscription' },
     { key: 'code', label: 'Code', class: 'mono' },
     { key: 'reason', label: 'Reason', cell: (letter) => el('span', { class: 'reason', text: letter.reason }) },
@@ -116,15 +116,15 @@ export async function renderOperations({ root, range }) {
   ], letters.deadLetters, 'No dead letters');
 
   fillTable(byTestId('table-events', root), [
-    { key: 'time', label: 'Time', format: fmt.dateTime },
+    { key: 'time', label: 'Time', class: 'nowrap', format: fmt.dateTime },
     { key: 'type', label: 'Event', class: 'mono', format: (value) => String(value).replace(/^mlops\./, '') },
     { key: 'stage', label: 'From' },
-    { key: 'runDate', label: 'Run date' },
+    { key: 'runDate', label: 'Run date', class: 'nowrap' },
     { key: 'subject', label: 'Subject' },
   ], events.events, 'No events yet');
 
   fillTable(byTestId('table-promotions', root), [
-    { key: 'promotedAt', label: 'Promoted', format: fmt.dateTime },
+    { key: 'promotedAt', label: 'Promoted', class: 'nowrap', format: fmt.dateTime },
     { key: 'version', label: 'Champion', class: 'mono' },
     { key: 'previousChampion', label: 'Replaced', class: 'mono' },
     { key: 'challengerRocAuc', label: 'AUC', class: 'num', format: (v) => (v === null ? '—' : fmt.decimal3(v)) },

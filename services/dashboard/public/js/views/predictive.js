@@ -116,11 +116,11 @@ export async function renderPredictive({ root, range, snapshot, navigate }) {
     { key: 'churnProbability', label: 'Churn probability', class: 'num', format: fmt.percent },
     { key: 'riskBand', label: 'Band', cell: (row) => badge(row.riskBand) },
     { key: 'revenueAtRiskUsd', label: 'Revenue at risk (90d)', class: 'num', format: fmt.usdCents },
-    { key: 'lastOrderDate', label: 'Last order', format: fmt.date },
+    { key: 'lastOrderDate', label: 'Last order', class: 'nowrap', format: fmt.date },
   ], atRisk.customers, 'No predictions for this snapshot');
   fillTable(byTestId('table-models', root), [
     { key: 'version', label: 'Version', class: 'mono' },
-    { key: 'createdAt', label: 'Trained', format: fmt.date },
+    { key: 'createdAt', label: 'Trained', class: 'nowrap', format: fmt.date },
     { key: 'rocAuc', label: 'ROC AUC', class: 'num', format: (v) => (v === null ? '—' : fmt.decimal3(v)) },
     { key: 'prAuc', label: 'PR AUC', class: 'num', format: (v) => (v === null ? '—' : fmt.decimal3(v)) },
     { key: 'trainingRows', label: 'Rows', class: 'num', format: (v) => (v === null || v === undefined ? '—' : fmt.compact(v)) },

@@ -1,0 +1,90 @@
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createEvent, SqliteEventBus } from '@mlops/shared';
+import { afterEach, describe, expect, it } from 'vitest';
+
+// The dashboard as its own process: `src/main.ts`, started the way `npm start -w services/dashboard` does.
+const root = fileURLToPath(new URL('../../../', import.meta.url));
+const main = fileURLToPath(new URL('../src/main.ts', import.meta.url));
+const tsx = join(root, 'node_modules/.bin/tsx');
+
+interface Started {
+  child: ChildProcessWithoutNullStreams;
+  output: () => string;
+  exited: Promise<number | null>;
+}
+
+function start(env: Record<string, string>): Started {
+  const child = spawn(tsx, [main], { cwd: root, env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env } });
+  let output = '';
+  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  return { child, output: () => output, exited };
+}
+
+async function until<T>(probe: () => Promise<T | undefined> | T | undefined, what: string, ms = 20_000): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+describe('dashboard process', () => {
+  const folders: string[] = [];
+  const children: ChildProcessWithoutNullStreams[] = [];
+  const home = () => {
+    const folder = mkdtempSync(join(tmpdir(), 'dashboard-main-'));
+    folders.push(folder);
+    return folder;
+  };
+  afterEach(() => {
+    for (const child of children.splice(0)) if (child.exitCode === null) child.kill('SIGKILL');
+    for (const folder of folders.splice(0)) rmSync(folder, { recursive: true, force: true });
+  });
+
+  it('exits 1 naming the setting when the configuration is bad', async () => {
+    const run = start({ MLOPS_HOME: home(), MLOPS_DASHBOARD_PORT: 'eighty' });
+    children.push(run.child);
+    expect(await run.exited).toBe(1);
+    expect(run.output()).toContain('MLOPS_DASHBOARD_PORT');
+    expect(run.output()).toContain('CONFIG.INVALID_SETTING');
+  });
+
+  it('exits 1 rather than listen on a non-loopback address', async () => {
+    const run = start({ MLOPS_HOME: home(), MLOPS_DASHBOARD_HOST: '0.0.0.0', MLOPS_DASHBOARD_PORT: '0' });
+    children.push(run.child);
+    expect(await run.exited).toBe(1);
+    expect(run.output()).toContain('DASHBOARD.REMOTE_BIND_REFUSED');
+    expect(run.output()).toContain('MLOPS_DASHBOARD_ALLOW_REMOTE');
+  });
+
+  it('serves a fresh platform, fills the run ledger from the bus, and stops on SIGTERM', async () => {
+    const folder = home();
+    const run = start({ MLOPS_HOME: folder, MLOPS_DASHBOARD_PORT: '0' });
+    children.push(run.child);
+    const url = await until(() => /"url":"(http:\/\/127\.0\.0\.1:\d+\/)"/.exec(run.output())?.[1], `the dashboard to listen (output: ${run.output()})`);
+    const kpis = (await (await fetch(`${url}api/kpis?view=historical`)).json()) as { kpis: { orders: number } };
+    expect(kpis.kpis.orders).toBe(0);
+    expect((await fetch(url)).status).toBe(200);
+
+    // Another process of the platform publishes an event: the dashboard's observer records it.
+    const bus = new SqliteEventBus({ path: join(folder, 'bus.sqlite') });
+    await bus.publish(createEvent('mlops.pipeline.started.v1', { runDate: '2026-06-01', trigger: 'cli' }, { source: '//mlops/cli', runid: 'run_20260601_main', rundate: '2026-06-01' }) as never);
+    await bus.close();
+    const runs = await until(async () => {
+      const answer = (await (await fetch(`${url}api/operations/runs`)).json()) as { total: number; runs: { runId: string }[] };
+      return answer.total > 0 ? answer : undefined;
+    }, 'the run to reach the ledger');
+    expect(runs.runs[0]!.runId).toBe('run_20260601_main');
+
+    run.child.kill('SIGTERM');
+    expect(await run.exited).toBe(0);
+  });
+});
