@@ -10,6 +10,17 @@ import { buildWorld, type World } from './fixtures/world.fixture.js';
 // The page in a real browser (Debian's Chromium driven by playwright-core), over a small world whose
 // text fields are hostile. `.ci/run` installs Chromium; without it this suite says so and skips.
 const CHROMIUM = '/usr/bin/chromium';
+
+// The little of the DOM the in-page callbacks use, typed here (the root tsconfig has no DOM lib).
+interface DomNode {
+  dataset: Record<string, string | undefined>;
+  textContent: string | null;
+  width: number;
+  value: string;
+}
+declare const document: { body: DomNode & { innerText: string }; querySelectorAll(selector: string): { length: number }; querySelector(selector: string): DomNode | null };
+declare const window: Record<string, unknown>;
+declare function getComputedStyle(node: unknown): { display: string };
 const available = existsSync(CHROMIUM);
 if (!available) console.warn(`[dashboard browser test] skipped: ${CHROMIUM} is missing (apt-get install chromium; .ci/run installs it)`);
 
@@ -43,7 +54,7 @@ async function ready(view: string): Promise<void> {
   await page.waitForSelector(`body[data-ready="true"][data-view="${view}"]`, { timeout: 20_000 });
   // Every chart of the view has been drawn on a canvas that has a size.
   const charts = await page.$$eval(`[data-testid="view-${view}"] canvas[data-chart]`, (canvases) =>
-    canvases.map((canvas) => ({ id: (canvas as HTMLCanvasElement).dataset.chart, rendered: (canvas as HTMLCanvasElement).dataset.rendered, width: (canvas as HTMLCanvasElement).width })),
+    canvases.map((canvas) => ({ id: (canvas as unknown as DomNode).dataset.chart, rendered: (canvas as unknown as DomNode).dataset.rendered, width: (canvas as unknown as DomNode).width })),
   );
   expect(charts.length).toBe(CHARTS[view]);
   for (const chart of charts) {
@@ -53,11 +64,11 @@ async function ready(view: string): Promise<void> {
 }
 
 async function figure(testid: string): Promise<{ value: string; text: string }> {
-  return page.$eval(`[data-testid="${testid}"]`, (node) => ({ value: (node as HTMLElement).dataset.value ?? '', text: node.textContent ?? '' }));
+  return page.$eval(`[data-testid="${testid}"]`, (node) => ({ value: (node as unknown as DomNode).dataset.value ?? '', text: node.textContent ?? '' }));
 }
 
 async function range(): Promise<{ from: string; to: string }> {
-  const [from, to] = (await page.$eval('body', (body) => (body as HTMLElement).dataset.range ?? '..')).split('..');
+  const [from, to] = (await page.$eval('body', (body) => (body as unknown as DomNode).dataset.range ?? '..')).split('..');
   return { from: from!, to: to! };
 }
 
@@ -143,12 +154,12 @@ describe.skipIf(!available)('dashboard in Chromium', () => {
     expect(await figure('kpi-customers-at-risk')).toEqual({ value: String(kpis.kpis.highRiskCustomers), text: count.format(kpis.kpis.highRiskCustomers) });
     expect(await figure('kpi-revenue-at-risk')).toEqual({ value: String(kpis.kpis.revenueAtRiskUsd), text: usd.format(kpis.kpis.revenueAtRiskUsd) });
     expect(await figure('kpi-champion-auc')).toEqual({ value: String(kpis.kpis.championRocAuc), text: kpis.kpis.championRocAuc.toFixed(3) });
-    expect(await page.$eval('[data-testid="snapshot-select"]', (select) => (select as HTMLSelectElement).value)).toBe(kpis.snapshotDate);
+    expect(await page.$eval('[data-testid="snapshot-select"]', (select) => (select as unknown as DomNode).value)).toBe(kpis.snapshotDate);
     await page.screenshot({ path: join(screenshots, 'predictive.png'), fullPage: true });
 
     // A range ending in May shows the latest snapshot of that range instead.
     await setRange('predictive', '2026-05-01', '2026-05-20');
-    const snapshot = await page.$eval('[data-testid="snapshot-select"]', (select) => (select as HTMLSelectElement).value);
+    const snapshot = await page.$eval('[data-testid="snapshot-select"]', (select) => (select as unknown as DomNode).value);
     expect(snapshot <= '2026-05-20' && snapshot >= '2026-05-01').toBe(true);
     const then = await api<{ kpis: { highRiskCustomers: number; customersScored: number } }>(`/api/kpis?view=predictive&snapshot=${snapshot}`);
     expect((await figure('kpi-customers-scored')).value).toBe(String(then.kpis.customersScored));
@@ -156,10 +167,10 @@ describe.skipIf(!available)('dashboard in Chromium', () => {
     expect(then.kpis.customersScored).not.toBe(kpis.kpis.customersScored);
 
     // Choosing another snapshot in the list refetches too.
-    const options = await page.$$eval('[data-testid="snapshot-select"] option', (items) => items.map((item) => (item as HTMLOptionElement).value));
+    const options = await page.$$eval('[data-testid="snapshot-select"] option', (items) => items.map((item) => (item as unknown as DomNode).value));
     const other = options.find((value) => value !== snapshot)!;
     await page.selectOption('[data-testid="snapshot-select"]', other);
-    await page.waitForFunction((value) => document.body.dataset.ready === 'true' && (document.querySelector('[data-testid="snapshot-select"]') as HTMLSelectElement).value === value, other, { timeout: 20_000 });
+    await page.waitForFunction((value) => document.body.dataset.ready === 'true' && document.querySelector('[data-testid="snapshot-select"]')?.value === value, other, { timeout: 20_000 });
     const chosen = await api<{ kpis: { customersScored: number } }>(`/api/kpis?view=predictive&snapshot=${other}`);
     expect((await figure('kpi-customers-scored')).value).toBe(String(chosen.kpis.customersScored));
     await assertInert();
