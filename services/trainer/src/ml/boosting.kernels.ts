@@ -1,77 +1,28 @@
 /**
  * The hot loops of histogram-based boosting. Worker threads run them from their source text
  * (`Function.prototype.toString`), so each must be self-contained: no imports, no module constants,
- * no helpers, nothing but its parameters and globals (Math, Atomics).
+ * no calls to helpers, nothing but its parameters and globals (Math, typed-array constructors).
  *
- * Histogram layout: for feature `f` and bin `b`, the gradient sum is at `(f << 9) | (b << 1)` and
- * the hessian sum right after it. A binned row's features `4j .. 4j+3` are its 32-bit word `j`, and
- * fill the histogram slice `[j << 11, (j + 1) << 11)`.
+ * Gradients are quantised (as in LightGBM's quantized training): each row's gradient and hessian
+ * become small integers by unbiased stochastic rounding, packed into one double as
+ * `gq * shift + hq` with `0 <= hq < shift`. A histogram cell then takes one addition per row
+ * instead of two, its sums are exact integers (so they are the same in any order, on any number of
+ * threads), and the subtraction trick is exact. Leaf values are computed from the exact gradients.
  *
- * Determinism: every histogram cell and every feature's best split is computed by exactly one
- * thread, over the same rows in the same order, so results do not depend on the thread count.
+ * Histogram layout: one double per (feature, bin) at `(f << 8) | b`. A binned row's features
+ * `4j .. 4j+3` are its 32-bit word `j`, and fill the histogram slice `[j << 10, (j + 1) << 10)`.
  */
 
-/** Doubles per 4-feature word in a histogram: 4 features x 256 bins x (gradient, hessian). */
-export const HIST_WORD_SIZE = 2048;
+/** Doubles per 4-feature word in a histogram. */
+export const HIST_WORD_SIZE = 1024;
 
 /**
- * Zero, then accumulate, the histogram cells of words `words[wordFrom .. wordTo)` over the rows
- * `rows[start .. end)`. `gh` interleaves each row's gradient and hessian.
- */
-export function accumulateHistogram(
-  bins32: Uint32Array,
-  wordsPerRow: number,
-  gh: Float64Array,
-  rows: Uint32Array,
-  start: number,
-  end: number,
-  hist: Float64Array,
-  words: Int32Array,
-  wordFrom: number,
-  wordTo: number,
-): void {
-  for (let w = wordFrom; w < wordTo; w++) {
-    const o = words[w]! << 11;
-    hist.fill(0, o, o + 2048);
-  }
-  for (let i = start; i < end; i++) {
-    const r = rows[i]!;
-    const g = gh[r << 1]!;
-    const h = gh[(r << 1) | 1]!;
-    const base = r * wordsPerRow;
-    for (let w = wordFrom; w < wordTo; w++) {
-      const j = words[w]!;
-      const x = bins32[base + j]!;
-      const o = j << 11;
-      let k = o | ((x & 255) << 1);
-      hist[k] = hist[k]! + g;
-      hist[k | 1] = hist[k | 1]! + h;
-      k = o | 512 | ((x >>> 7) & 510);
-      hist[k] = hist[k]! + g;
-      hist[k | 1] = hist[k | 1]! + h;
-      k = o | 1024 | ((x >>> 15) & 510);
-      hist[k] = hist[k]! + g;
-      hist[k | 1] = hist[k | 1]! + h;
-      k = o | 1536 | ((x >>> 23) & 510);
-      hist[k] = hist[k]! + g;
-      hist[k | 1] = hist[k | 1]! + h;
-    }
-  }
-}
-
-/** `parent -= child` over the given words: the histogram subtraction trick for the larger sibling. */
-export function subtractHistogram(parent: Float64Array, child: Float64Array, words: Int32Array, wordFrom: number, wordTo: number): void {
-  for (let w = wordFrom; w < wordTo; w++) {
-    const o = words[w]! << 11;
-    const e = o + 2048;
-    for (let k = o; k < e; k++) parent[k] = parent[k]! - child[k]!;
-  }
-}
-
-/**
- * Logistic-loss gradient and hessian of the rows at positions `[from, to)` of `rows`, from their
- * margins. `weights` of length 0 means unweighted. exp is computed as in `fastExp` (fast-math.ts),
- * from the same tables, passed in because this function may not reference module constants.
+ * Logistic-loss gradient and hessian of the rows at positions `[from, to)` of `rows`: exact into
+ * `gh`, quantised and packed into `packed`. With `fused` = 1, every row is in `rows` (no
+ * subsample): the previous tree's leaf value of each position, `posValue[i]`, is first added to the
+ * row's margin, and `rows` is reset to 0, 1, 2 … on the way, which saves two passes over the rows
+ * per tree. `weights` of length 0 means unweighted. `q` holds [1 / gScale, 1 / hScale, shift, tree
+ * seed]; exp is computed as in fast-math.ts from its tables.
  */
 export function computeGradients(
   margin: Float64Array,
@@ -80,7 +31,11 @@ export function computeGradients(
   rows: Uint32Array,
   from: number,
   to: number,
+  fused: number,
+  posValue: Float64Array,
   gh: Float64Array,
+  packed: Float64Array,
+  q: Float64Array,
   expConstants: Float64Array,
   pow2Int: Float64Array,
   pow2Frac: Float64Array,
@@ -88,30 +43,182 @@ export function computeGradients(
   const invLn2 = expConstants[0]!;
   const ln2Hi = expConstants[1]!;
   const ln2Lo = expConstants[2]!;
+  const invGScale = q[0]!;
+  const invHScale = q[1]!;
+  const shift = q[2]!;
+  const seed = q[3]! | 0;
   const weighted = weights.length > 0;
   for (let i = from; i < to; i++) {
     const r = rows[i]!;
+    let m = margin[r]!;
+    if (fused === 1) {
+      m += posValue[i]!;
+      margin[r] = m;
+      rows[i] = i;
+    }
     // exp(-margin), with the argument clamped where the sigmoid is 0 or 1 in double precision anyway.
-    let x = -margin[r]!;
-    x = x > 700 ? 700 : x < -700 ? -700 : x;
+    const x = m < -700 ? 700 : m > 700 ? -700 : -m;
     const biased = (x * invLn2 + 70400.5) | 0;
     const k = biased - 70400;
-    const q = x - k * ln2Hi - k * ln2Lo;
-    const e = pow2Int[biased >> 6]! * pow2Frac[biased & 63]! * (1 + q * (1 + q * (0.5 + q * (0.16666666666666666 + q * (0.041666666666666664 + q * 0.008333333333333333)))));
+    const t = x - k * ln2Hi - k * ln2Lo;
+    const e = pow2Int[biased >> 6]! * pow2Frac[biased & 63]! * (1 + t * (1 + t * (0.5 + t * (0.16666666666666666 + t * (0.041666666666666664 + t * 0.008333333333333333)))));
     const p = 1 / (1 + e);
     const w = weighted ? weights[r]! : 1;
-    gh[r << 1] = (p - labels[r]!) * w;
-    const h = p * (1 - p);
+    const g = (p - labels[r]!) * w;
+    const hRaw = p * (1 - p);
     // XGBoost floors the hessian at 1e-16 so leaves of confidently predicted rows stay finite.
-    gh[(r << 1) | 1] = (h > 1e-16 ? h : 1e-16) * w;
+    const h = (hRaw > 1e-16 ? hRaw : 1e-16) * w;
+    gh[r << 1] = g;
+    gh[(r << 1) | 1] = h;
+    // Two 16-bit uniforms from a hash of (row, tree): stochastic rounding that is the same on every
+    // thread and every run (16 bits are plenty against quantisation steps of 2^-9 or coarser).
+    let z = Math.imul(r ^ seed, 0x9e3779b1);
+    z = Math.imul(z ^ (z >>> 16), 0x85ebca6b);
+    z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35);
+    z ^= z >>> 16;
+    packed[r] = Math.floor(g * invGScale + (z & 0xffff) * 1.52587890625e-5) * shift + Math.floor(h * invHScale + (z >>> 16) * 1.52587890625e-5);
   }
 }
 
 /**
+ * Zero, then accumulate, the histogram of words `[wordFrom, wordTo)` over the rows
+ * `rows[start .. end)`. Two rows per iteration give the CPU two independent chains of additions.
+ */
+export function accumulateHistogram(
+  bins32: Uint32Array,
+  wordsPerRow: number,
+  packed: Float64Array,
+  rows: Uint32Array,
+  start: number,
+  end: number,
+  hist: Float64Array,
+  wordFrom: number,
+  wordTo: number,
+): void {
+  hist.fill(0, wordFrom << 10, wordTo << 10);
+  let i = start;
+  for (; i + 1 < end; i += 2) {
+    const r = rows[i]!;
+    const s = rows[i + 1]!;
+    const p = packed[r]!;
+    const v = packed[s]!;
+    const br = r * wordsPerRow;
+    const bs = s * wordsPerRow;
+    for (let j = wordFrom; j < wordTo; j++) {
+      const x = bins32[br + j]!;
+      const y = bins32[bs + j]!;
+      const o = j << 10;
+      let k = o | (x & 255);
+      hist[k] = hist[k]! + p;
+      k = o | 256 | ((x >>> 8) & 255);
+      hist[k] = hist[k]! + p;
+      k = o | 512 | ((x >>> 16) & 255);
+      hist[k] = hist[k]! + p;
+      k = o | 768 | (x >>> 24);
+      hist[k] = hist[k]! + p;
+      k = o | (y & 255);
+      hist[k] = hist[k]! + v;
+      k = o | 256 | ((y >>> 8) & 255);
+      hist[k] = hist[k]! + v;
+      k = o | 512 | ((y >>> 16) & 255);
+      hist[k] = hist[k]! + v;
+      k = o | 768 | (y >>> 24);
+      hist[k] = hist[k]! + v;
+    }
+  }
+  if (i < end) {
+    const r = rows[i]!;
+    const p = packed[r]!;
+    const br = r * wordsPerRow;
+    for (let j = wordFrom; j < wordTo; j++) {
+      const x = bins32[br + j]!;
+      const o = j << 10;
+      hist[o | (x & 255)] = hist[o | (x & 255)]! + p;
+      hist[o | 256 | ((x >>> 8) & 255)] = hist[o | 256 | ((x >>> 8) & 255)]! + p;
+      hist[o | 512 | ((x >>> 16) & 255)] = hist[o | 512 | ((x >>> 16) & 255)]! + p;
+      hist[o | 768 | (x >>> 24)] = hist[o | 768 | (x >>> 24)]! + p;
+    }
+  }
+}
+
+/** `parent -= child` over words `[wordFrom, wordTo)`: the subtraction trick, exact on integer sums. */
+export function subtractHistogram(parent: Float64Array, child: Float64Array, wordFrom: number, wordTo: number): void {
+  const e = wordTo << 10;
+  for (let k = wordFrom << 10; k < e; k++) parent[k] = parent[k]! - child[k]!;
+}
+
+/**
+ * Best split over the features `features[from .. to)` of a node whose quantised sums are `Gq`, `Hq`,
+ * by XGBoost's gain GL²/(HL+λ) + GR²/(HR+λ) − G²/(H+λ). `q` holds [gScale, hScale, shift].
+ * Writes [gain, feature, bin, GLq, HLq] at `out[at ..]`; feature is -1 when nothing beats
+ * `minGain`. Ties keep the lowest feature, then the lowest bin.
+ */
+export function findBestSplit(
+  hist: Float64Array,
+  Gq: number,
+  Hq: number,
+  nBins: Int32Array,
+  features: Int32Array,
+  from: number,
+  to: number,
+  q: Float64Array,
+  lambda: number,
+  minChild: number,
+  minGain: number,
+  out: Float64Array,
+  at: number,
+): void {
+  const gScale = q[0]!;
+  const hScale = q[1]!;
+  const shift = q[2]!;
+  const invShift = 1 / shift;
+  const G = Gq * gScale;
+  const H = Hq * hScale;
+  const parentScore = (G * G) / (H + lambda);
+  let bestGain = minGain;
+  let bestFeature = -1;
+  let bestBin = -1;
+  let bestGLq = 0;
+  let bestHLq = 0;
+  if (H >= 2 * minChild) {
+    for (let i = from; i < to; i++) {
+      const f = features[i]!;
+      const first = f << 8;
+      const last = first + nBins[f]! - 1;
+      let c = 0;
+      for (let k = first; k < last; k++) {
+        c += hist[k]!;
+        const glq = Math.floor(c * invShift);
+        const hl = (c - glq * shift) * hScale;
+        if (hl < minChild) continue;
+        const hr = H - hl;
+        if (hr < minChild) break;
+        const gl = glq * gScale;
+        const gr = G - gl;
+        const gain = (gl * gl) / (hl + lambda) + (gr * gr) / (hr + lambda) - parentScore;
+        if (gain > bestGain) {
+          bestGain = gain;
+          bestFeature = f;
+          bestBin = k - first;
+          bestGLq = glq;
+          bestHLq = c - glq * shift;
+        }
+      }
+    }
+  }
+  out[at] = bestGain;
+  out[at + 1] = bestFeature;
+  out[at + 2] = bestBin;
+  out[at + 3] = bestGLq;
+  out[at + 4] = bestHLq;
+}
+
+/**
  * Stable partition of `rows[start .. end)` on `bin(feature) <= bin`, reading the column-major bins:
- * left rows are packed at `rows[start ..]`, right rows at `tmp[start ..]`; returns the left count.
- * Branch-free, because a row's side is unpredictable and a mispredicted branch per row costs more
- * than the two stores.
+ * left rows are packed at `rows[start ..]`, right rows at `tmp[start ..]`; writes the left count at
+ * `out[at]` and, when `withSums` is 1, the exact gradient and hessian sums of the left and right
+ * rows at `out[at + 1 .. at + 4]`. Branch-free, because a row's side is unpredictable and a
+ * mispredicted branch per row costs more than the extra stores.
  */
 export function partitionRows(
   cols: Uint8Array,
@@ -122,75 +229,217 @@ export function partitionRows(
   end: number,
   feature: number,
   bin: number,
-): number {
-  const base = feature * nRows;
-  let l = start;
-  let rr = start;
-  for (let i = start; i < end; i++) {
-    const r = rows[i]!;
-    const left = 1 ^ ((bin - cols[base + r]!) >>> 31);
-    rows[l] = r;
-    tmp[rr] = r;
-    l += left;
-    rr += 1 - left;
-  }
-  return l - start;
-}
-
-/**
- * Best split over the features `features[from .. to)` of a node with gradient sum `G` and hessian
- * sum `H`, by XGBoost's gain GL²/(HL+λ) + GR²/(HR+λ) − G²/(H+λ). Writes
- * [gain, feature, bin, GL, HL] at `out[at ..]`; feature is -1 when nothing beats `minGain`.
- * Ties keep the lowest feature, then the lowest bin.
- */
-export function findBestSplit(
-  hist: Float64Array,
-  G: number,
-  H: number,
-  nBins: Int32Array,
-  features: Int32Array,
-  from: number,
-  to: number,
-  lambda: number,
-  minChild: number,
-  minGain: number,
+  withSums: number,
+  gh: Float64Array,
   out: Float64Array,
   at: number,
 ): void {
-  const parentScore = (G * G) / (H + lambda);
-  let bestGain = minGain;
-  let bestFeature = -1;
-  let bestBin = -1;
-  let bestGL = 0;
-  let bestHL = 0;
-  if (H >= 2 * minChild) {
-    for (let i = from; i < to; i++) {
-      const f = features[i]!;
-      const first = f << 9;
-      const last = first + ((nBins[f]! - 1) << 1);
-      let gl = 0;
-      let hl = 0;
-      for (let k = first; k < last; k += 2) {
-        gl += hist[k]!;
-        hl += hist[k + 1]!;
-        if (hl < minChild) continue;
-        const hr = H - hl;
-        if (hr < minChild) break;
-        const gr = G - gl;
-        const gain = (gl * gl) / (hl + lambda) + (gr * gr) / (hr + lambda) - parentScore;
-        if (gain > bestGain) {
-          bestGain = gain;
-          bestFeature = f;
-          bestBin = (k - first) >> 1;
-          bestGL = gl;
-          bestHL = hl;
-        }
-      }
+  const base = feature * nRows;
+  let l = start;
+  let rr = start;
+  if (withSums === 1) {
+    let lg = 0;
+    let lh = 0;
+    let rg = 0;
+    let rh = 0;
+    for (let i = start; i < end; i++) {
+      const r = rows[i]!;
+      const left = 1 ^ ((bin - cols[base + r]!) >>> 31);
+      rows[l] = r;
+      tmp[rr] = r;
+      l += left;
+      rr += 1 - left;
+      const g = gh[r << 1]!;
+      const h = gh[(r << 1) | 1]!;
+      const right = 1 - left;
+      lg += g * left;
+      lh += h * left;
+      rg += g * right;
+      rh += h * right;
+    }
+    out[at + 1] = lg;
+    out[at + 2] = lh;
+    out[at + 3] = rg;
+    out[at + 4] = rh;
+  } else {
+    for (let i = start; i < end; i++) {
+      const r = rows[i]!;
+      const left = 1 ^ ((bin - cols[base + r]!) >>> 31);
+      rows[l] = r;
+      tmp[rr] = r;
+      l += left;
+      rr += 1 - left;
     }
   }
-  out[at] = bestGain;
-  out[at + 1] = bestFeature;
-  out[at + 2] = bestBin;
-  out[at + 3] = bestGL;
-  out[at + 4] = bestHL;
+  out[at] = l - start;
+}
+
+/** Exact gradient and hessian sums of `rows[start .. end)` into `out[at]`, `out[at + 1]`. */
+export function sumGradients(gh: Float64Array, rows: Uint32Array, start: number, end: number, out: Float64Array, at: number): void {
+  let g = 0;
+  let h = 0;
+  for (let i = start; i < end; i++) {
+    const r = rows[i]!;
+    g += gh[r << 1]!;
+    h += gh[(r << 1) | 1]!;
+  }
+  out[at] = g;
+  out[at + 1] = h;
+}
+
+/** `margin[rows[i]] += value` for `i` in `[start, end)`. */
+export function addToMargins(margin: Float64Array, rows: Uint32Array, start: number, end: number, value: number): void {
+  for (let i = start; i < end; i++) {
+    const r = rows[i]!;
+    margin[r] = margin[r]! + value;
+  }
+}
+
+/**
+ * Ascending sort of `column[0 .. n)` by LSD radix on the IEEE-754 bits, about 4x faster than
+ * `Float64Array.prototype.sort` on 100k+ values. Passes whose byte is equal in every key are skipped,
+ * so float32-derived data (low mantissa bytes zero) costs about half. Returns `a` or `b` (scratch of
+ * length >= n), whichever holds the result. No NaN allowed; -0 sorts as +0.
+ */
+export function sortFloat64(column: Float64Array, n: number, a: Float64Array, b: Float64Array, counts: Uint32Array): Float64Array {
+  if (new Uint8Array(new Uint32Array([1]).buffer)[0] !== 1 || n < 256) {
+    a.set(column.subarray(0, n));
+    a.subarray(0, n).sort();
+    for (let i = 0; i < n; i++) if (a[i] === 0) a[i] = 0;
+    return a;
+  }
+  let src = a;
+  let dst = b;
+  let su = new Uint32Array(src.buffer, src.byteOffset, 2 * src.length);
+  let du = new Uint32Array(dst.buffer, dst.byteOffset, 2 * dst.length);
+  for (let i = 0; i < n; i++) src[i] = column[i] === 0 ? 0 : column[i]!;
+  counts.fill(0, 0, 2048);
+  // Map each double to an unsigned 64-bit key of the same order: flip every bit of negatives,
+  // only the sign bit of the others.
+  for (let i = 0; i < n; i++) {
+    let lo = su[2 * i]!;
+    let hi = su[2 * i + 1]!;
+    if ((hi & 0x80000000) !== 0) {
+      lo = ~lo >>> 0;
+      hi = ~hi >>> 0;
+    } else {
+      hi = (hi | 0x80000000) >>> 0;
+    }
+    su[2 * i] = lo;
+    su[2 * i + 1] = hi;
+    counts[lo & 255]!++;
+    counts[256 + ((lo >>> 8) & 255)]!++;
+    counts[512 + ((lo >>> 16) & 255)]!++;
+    counts[768 + (lo >>> 24)]!++;
+    counts[1024 + (hi & 255)]!++;
+    counts[1280 + ((hi >>> 8) & 255)]!++;
+    counts[1536 + ((hi >>> 16) & 255)]!++;
+    counts[1792 + (hi >>> 24)]!++;
+  }
+  for (let pass = 0; pass < 8; pass++) {
+    const base = pass * 256;
+    let trivial = false;
+    let sum = 0;
+    for (let d = 0; d < 256; d++) {
+      const c = counts[base + d]!;
+      if (c === n) trivial = true;
+      counts[base + d] = sum;
+      sum += c;
+    }
+    if (trivial) continue;
+    const shift = (pass & 3) * 8;
+    const word = pass >>> 2;
+    for (let i = 0; i < n; i++) {
+      const lo = su[2 * i]!;
+      const hi = su[2 * i + 1]!;
+      const j = counts[base + (((word === 0 ? lo : hi) >>> shift) & 255)]!++;
+      du[2 * j] = lo;
+      du[2 * j + 1] = hi;
+    }
+    const t = src;
+    src = dst;
+    dst = t;
+    const tu = su;
+    su = du;
+    du = tu;
+  }
+  for (let i = 0; i < n; i++) {
+    const hi = su[2 * i + 1]!;
+    if ((hi & 0x80000000) !== 0) {
+      su[2 * i + 1] = (hi & 0x7fffffff) >>> 0;
+    } else {
+      su[2 * i] = ~su[2 * i]! >>> 0;
+      su[2 * i + 1] = ~hi >>> 0;
+    }
+  }
+  return src;
+}
+
+/**
+ * Quantile cut points of one sorted feature into `out[at ..]`; returns their number (bins − 1).
+ * With no more distinct values than bins, every distinct value gets its own bin (cut at the value
+ * itself). Otherwise greedy equal-frequency bins over runs of equal values, re-targeting after
+ * each cut so that one heavy value (a spike of zeros) does not waste the bins after it; a cut goes
+ * before a run that would overshoot the target when that lands closer to it.
+ */
+export function computeCuts(sorted: Float64Array, n: number, maxBins: number, out: Float64Array, at: number): number {
+  if (n === 0) return 0;
+  let nDistinct = 1;
+  for (let i = 1; i < n; i++) if (sorted[i] !== sorted[i - 1]) nDistinct++;
+  let nCuts = 0;
+  if (nDistinct <= maxBins) {
+    for (let i = 1; i < n; i++) if (sorted[i] !== sorted[i - 1]) out[at + nCuts++] = sorted[i - 1]!;
+    return nCuts;
+  }
+  let remaining = n;
+  let binsLeft = maxBins;
+  let acc = 0;
+  let i = 0;
+  let runEnd = 1;
+  while (runEnd < n && sorted[runEnd] === sorted[0]) runEnd++;
+  while (runEnd < n && binsLeft > 1) {
+    let nextEnd = runEnd + 1;
+    while (nextEnd < n && sorted[nextEnd] === sorted[runEnd]) nextEnd++;
+    acc += runEnd - i;
+    const target = remaining / binsLeft;
+    const next = nextEnd - runEnd;
+    if (acc >= target || (acc + next > target && target - acc <= acc + next - target)) {
+      out[at + nCuts++] = sorted[i]!;
+      remaining -= acc;
+      binsLeft--;
+      acc = 0;
+    }
+    i = runEnd;
+    runEnd = nextEnd;
+  }
+  return nCuts;
+}
+
+/** Bins of `column[0 .. n)` (the number of cuts strictly below each value) into `out[at ..]`. */
+export function fillBins(column: Float64Array, n: number, cuts: Float64Array, cutsAt: number, nCuts: number, out: Uint8Array, at: number): void {
+  for (let r = 0; r < n; r++) {
+    const v = column[r]!;
+    let lo = 0;
+    let hi = nCuts;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (cuts[cutsAt + mid]! < v) lo = mid + 1;
+      else hi = mid;
+    }
+    out[at + r] = lo;
+  }
+}
+
+/** Column `f` of a row-major matrix into `column`. */
+export function extractColumn(values: Float64Array | Float32Array, nRows: number, nFeatures: number, f: number, column: Float64Array): void {
+  for (let r = 0, i = f; r < nRows; r++, i += nFeatures) column[r] = values[i]!;
+}
+
+/** Rows `[from, to)` of the row-major bins from the column-major ones. */
+export function transposeBins(cols: Uint8Array, nRows: number, nFeatures: number, bins: Uint8Array, stride: number, byteOffset: Int32Array, from: number, to: number): void {
+  for (let f = 0; f < nFeatures; f++) {
+    const o = byteOffset[f]!;
+    const base = f * nRows;
+    for (let r = from, i = from * stride + o; r < to; r++, i += stride) bins[i] = cols[base + r]!;
+  }
 }

@@ -13,6 +13,8 @@ export const TRAINER_ERROR_CODES = {
   NON_FINITE_FEATURE: 'TRAINER.NON_FINITE_FEATURE',
   /** A label is not exactly 0 or 1. */
   INVALID_LABEL: 'TRAINER.INVALID_LABEL',
+  /** More rows than the trainer's exact integer histograms can hold (about 8 million). */
+  TRAINING_SET_TOO_LARGE: 'TRAINER.TRAINING_SET_TOO_LARGE',
   /** A row weight is negative or not finite, or all weights are zero. */
   INVALID_WEIGHT: 'TRAINER.INVALID_WEIGHT',
   /** Lengths of values, labels, weights and feature names disagree. */

@@ -1,12 +1,13 @@
 import { availableParallelism } from 'node:os';
-import { BoostingLanes, type HistogramBuffer, type HistogramTask, type PartitionTask, type SplitTask, needsSharedMemory } from './boosting.lanes.js';
+import { BoostingLanes, CHUNK_ROWS, type HistogramBuffer, type HistogramTask, type PartitionTask, type Quantisation, type RowRange, needsSharedMemory } from './boosting.lanes.js';
 import type { Dataset } from './dataset.js';
+import { TRAINER_ERROR_CODES as CODES, TrainerError } from './errors.js';
 import { type GbdtParams, resolveGbdtParams } from './gbdt.params.js';
 import { GbdtModel } from './gbdt.model.js';
-import { type BinnedMatrix, binMatrix } from './histogram.binner.js';
+import { type BinnedMatrix, MAX_BINS_LIMIT, assembleBinned, binStride, featureByteOffsets } from './histogram.binner.js';
 import type { TreeJson } from './model.port.js';
 import { type Random, createRandom } from './random.js';
-import { allocateFloat64, allocateUint32, shareFloat64, shareUint8 } from './shared-memory.js';
+import { allocateFloat64, allocateInt32, allocateUint32, allocateUint8, shareFloat64, shareUint8 } from './shared-memory.js';
 
 /** Below this many cells a second thread costs more (worker start-up, ~30 ms) than it saves. */
 const THREADED_MIN_CELLS = 1 << 20;
@@ -16,10 +17,15 @@ const MIN_HESSIAN = 1e-10;
 const MIN_GAIN = 1e-6;
 /** The prior rate is clipped so a one-class training set still has a finite base score. */
 const PRIOR_CLIP = 1e-7;
+/** Fewest bits for a quantised gradient plus hessian; below this, splits would get too coarse. */
+const MIN_QUANTISATION_BITS = 6;
 
 /** Where a fit spent its time, in seconds (for the benchmark's "where the time goes"). */
 export interface GbdtFitProfile {
   threads: number;
+  /** Bits of the quantised gradient and hessian. */
+  gradientBits: number;
+  hessianBits: number;
   binning: number;
   gradients: number;
   histograms: number;
@@ -36,9 +42,36 @@ export function resolveThreads(requested: number, nRows: number, nFeatures: numb
 }
 
 /**
+ * How to quantise gradients for `nRows` rows so that every histogram sum stays an exact integer
+ * below 2^53: gq in ±(2^(g−1) − 1), hq in [0, 2^h − 1], packed as gq · 2^(h + L) + hq with
+ * L = ⌈log2(n + 1)⌉, which needs g + h ≤ 53 − 2L (10 + 9 bits for 128k rows, 7 + 6 for 1M).
+ */
+export function quantisationFor(nRows: number, maxWeight: number): Quantisation & { gradientBits: number; hessianBits: number } {
+  const L = Math.ceil(Math.log2(nRows + 1));
+  const budget = 53 - 2 * L;
+  if (budget < MIN_QUANTISATION_BITS) {
+    throw new TrainerError(
+      CODES.TRAINING_SET_TOO_LARGE,
+      `${nRows} training rows is more than the histogram trainer supports (${2 ** Math.floor((53 - MIN_QUANTISATION_BITS) / 2)}); sample the rows first`,
+      { nRows },
+    );
+  }
+  const gradientBits = Math.min(16, Math.ceil(budget / 2));
+  const hessianBits = Math.min(16, budget - gradientBits);
+  return {
+    gradientBits,
+    hessianBits,
+    // |g| <= w and h <= w / 4 for the logistic loss.
+    gScale: maxWeight / (2 ** (gradientBits - 1) - 1),
+    hScale: (0.25 * maxWeight) / (2 ** hessianBits - 1),
+    shift: 2 ** (hessianBits + L),
+  };
+}
+
+/**
  * Fit gradient-boosted trees for binary logistic loss (XGBoost `binary:logistic`, `tree_method=hist`,
- * depth-wise growth). Deterministic: the same data, parameters and seed give identical JSON, at
- * any thread count.
+ * depth-wise growth). Split search runs on quantised gradients; leaf values use the exact ones.
+ * Deterministic: the same data, parameters and seed give identical JSON, at any thread count.
  */
 export function fitGbdt(data: Dataset, given?: Readonly<Partial<GbdtParams>> | Readonly<Record<string, unknown>>): GbdtModel {
   return fitGbdtProfiled(data, given).model;
@@ -51,51 +84,86 @@ export function fitGbdtProfiled(
 ): { model: GbdtModel; profile: GbdtFitProfile } {
   const started = performance.now();
   const params = resolveGbdtParams(given);
-  const threads = resolveThreads(params.threads, data.nRows, data.nFeatures);
+  const { nRows: n, nFeatures } = data;
+  let maxWeight = 1;
+  if (data.weights !== undefined) {
+    maxWeight = 0;
+    for (let r = 0; r < n; r++) maxWeight = Math.max(maxWeight, data.weights[r]!);
+  }
+  const quantisation = quantisationFor(n, maxWeight);
+  const threads = resolveThreads(params.threads, n, nFeatures);
   const shared = needsSharedMemory(threads);
-  const binned = binMatrix(data, { maxBins: params.maxBins, shared });
-  const profile: GbdtFitProfile = { threads, binning: 0, gradients: 0, histograms: 0, splits: 0, partition: 0, leaves: 0, total: 0 };
-  profile.binning = performance.now() - started;
-
-  const n = data.nRows;
+  const stride = binStride(nFeatures);
+  let values = data.values;
+  if (shared && !(values.buffer instanceof SharedArrayBuffer)) {
+    const copy = values instanceof Float32Array ? new Float32Array(new SharedArrayBuffer(values.byteLength)) : allocateFloat64(values.length, true);
+    copy.set(values);
+    values = copy;
+  }
   const baseScore = priorLogOdds(data);
   const margin = allocateFloat64(n, shared).fill(baseScore);
   const rows = allocateUint32(n, shared);
-  // The most nodes one level can split: every command's task table must hold them, per lane.
+  for (let r = 0; r < n; r++) rows[r] = r;
+  const posValue = allocateFloat64(n, shared);
+  const bins = allocateUint8(n * stride, shared);
+  const cols = allocateUint8(n * nFeatures, shared);
+  const cutsTable = allocateFloat64(nFeatures * MAX_BINS_LIMIT, shared);
+  const nBins = allocateInt32(nFeatures, shared);
+  // The most nodes one level can split, and the most leaves: every command's table must hold them.
   const maxNodes = Math.min(2 ** (params.maxDepth - 1), n);
   const lanes = new BoostingLanes(
     {
-      bins: binned.bins,
-      wordsPerRow: binned.stride >>> 2,
-      cols: binned.cols,
+      values,
       nRows: n,
-      nBins: binned.nBins,
+      nFeatures,
+      maxBins: Math.min(MAX_BINS_LIMIT, params.maxBins),
+      bins,
+      stride,
+      byteOffset: featureByteOffsets(nFeatures),
+      cols,
+      cuts: cutsTable,
+      nBins,
       gh: allocateFloat64(2 * n, shared),
+      packed: allocateFloat64(n, shared),
       rows,
       tmp: allocateUint32(n, shared),
       margin,
       labels: shareUint8(data.labels, shared),
       weights: data.weights === undefined ? new Float64Array(0) : shareFloat64(data.weights, shared),
+      posValue,
     },
     threads,
-    maxNodes * threads + threads,
+    Math.max(maxNodes * threads, 2 * maxNodes + Math.ceil(n / CHUNK_ROWS)) + threads + 1,
   );
   try {
-    profile.threads = lanes.count;
-    const grower = new TreeGrower(binned, params, lanes, rows, margin, profile);
+    lanes.bin();
+    const binned = assembleBinned(n, nFeatures, bins, cols, cutsTable, nBins);
+    lanes.setQuantisation(quantisation);
+    const profile: GbdtFitProfile = {
+      threads: lanes.count,
+      gradientBits: quantisation.gradientBits,
+      hessianBits: quantisation.hessianBits,
+      binning: (performance.now() - started) / 1000,
+      gradients: 0,
+      histograms: 0,
+      splits: 0,
+      partition: 0,
+      leaves: 0,
+      total: 0,
+    };
+    const grower = new TreeGrower(binned, params, quantisation, lanes, margin, posValue, profile);
     const random = createRandom(params.seed);
     const trees: TreeJson[] = [];
     for (let t = 0; t < params.nTrees; t++) {
-      const nSampled = sampleRows(rows, n, params.subsample, random, grower.inSample);
       const t0 = performance.now();
-      lanes.gradients(nSampled);
-      profile.gradients += performance.now() - t0;
+      const nSampled = params.subsample >= 1 ? n : sampleRows(rows, n, params.subsample, random, grower.inSample);
+      lanes.gradients(nSampled, params.subsample >= 1, random.nextUint32() | 0);
+      profile.gradients += (performance.now() - t0) / 1000;
       grower.sampleFeatures(params.colsampleByTree, random);
       trees.push(grower.grow(nSampled));
     }
     const model = new GbdtModel(data.featureNames, recordedParams(params), baseScore, trees);
-    profile.total = performance.now() - started;
-    for (const key of ['binning', 'gradients', 'histograms', 'splits', 'partition', 'leaves', 'total'] as const) profile[key] /= 1000;
+    profile.total = (performance.now() - started) / 1000;
     return { model, profile };
   } finally {
     lanes.close();
@@ -120,12 +188,8 @@ function priorLogOdds(data: Dataset): number {
   return Math.log(p / (1 - p));
 }
 
-/** Bernoulli row sample in ascending row order; all rows when subsample is 1. */
+/** Bernoulli row sample, in ascending row order. */
 function sampleRows(rows: Uint32Array, n: number, subsample: number, random: Random, inSample: Uint8Array): number {
-  if (subsample >= 1) {
-    for (let r = 0; r < n; r++) rows[r] = r;
-    return n;
-  }
   let count = 0;
   for (let r = 0; r < n; r++) {
     const take = random.nextFloat() < subsample;
@@ -142,8 +206,6 @@ class TreeGrower {
   private readonly featureActive: Uint8Array;
   private readonly features: Int32Array;
   private nActive = 0;
-  private readonly words: Int32Array;
-  private nWords = 0;
   // The tree under construction, one entry per node.
   private feature: number[] = [];
   private bin: number[] = [];
@@ -155,22 +217,25 @@ class TreeGrower {
   private cover: number[] = [];
   private start: number[] = [];
   private end: number[] = [];
-  private gradSum: number[] = [];
+  /** Quantised gradient and hessian sums per node (exact integers). */
+  private sums: number[] = [];
+  /** Exact gradient and hessian sums of leaves that the last partition already summed (else NaN). */
+  private exact: number[] = [];
   private hist: (HistogramBuffer | null)[] = [];
 
   constructor(
     private readonly binned: BinnedMatrix,
     private readonly params: GbdtParams,
+    private readonly quantisation: Quantisation,
     private readonly lanes: BoostingLanes,
-    private readonly rows: Uint32Array,
     private readonly margin: Float64Array,
+    private readonly posValue: Float64Array,
     private readonly profile: GbdtFitProfile,
   ) {
     this.nFeatures = binned.nFeatures;
     this.inSample = new Uint8Array(binned.nRows);
     this.featureActive = new Uint8Array(binned.nFeatures).fill(1);
     this.features = new Int32Array(binned.nFeatures);
-    this.words = new Int32Array(binned.stride >>> 2);
     this.updateActive();
   }
 
@@ -196,12 +261,6 @@ class TreeGrower {
       // A feature with one bin can never split.
       if (this.featureActive[f] === 1 && this.binned.nBins[f]! > 1) this.features[this.nActive++] = f;
     }
-    this.nWords = 0;
-    for (let j = 0; j < this.words.length; j++) {
-      let any = 0;
-      for (let f = 4 * j; f < Math.min(4 * j + 4, this.nFeatures); f++) any |= this.featureActive[f]!;
-      if (any !== 0) this.words[this.nWords++] = j;
-    }
   }
 
   /** Grow one tree depth-wise over the sampled rows `rows[0 .. nSampled)`, and add it to the margins. */
@@ -211,21 +270,20 @@ class TreeGrower {
     const root = this.addNode(0, nSampled, 0, 0);
     let level: number[] = [];
     if (nSampled > 0) {
+      const t0 = performance.now();
       const rootHist = lanes.allocate();
       this.hist[root] = rootHist;
-      const t0 = performance.now();
-      lanes.histograms([{ hist: rootHist, parent: null, start: 0, end: nSampled }], this.words, this.nWords);
-      profile.histograms += performance.now() - t0;
+      lanes.histograms([{ hist: rootHist, parent: null, start: 0, end: nSampled }]);
+      profile.histograms += (performance.now() - t0) / 1000;
       this.setRootSums(rootHist.data);
       level = [root];
     }
     const settings = { lambda: params.lambda, minChild: Math.max(params.minChildWeight, MIN_HESSIAN), minGain: Math.max(params.gamma, MIN_GAIN) };
     for (let depth = 0; depth < params.maxDepth && level.length > 0; depth++) {
       const t0 = performance.now();
-      const splitTasks: SplitTask[] = level.map((node) => ({ hist: this.hist[node]!, G: this.gradSum[2 * node]!, H: this.gradSum[2 * node + 1]! }));
-      const found = this.nActive > 0 ? lanes.splits(splitTasks, this.features, this.nActive, settings) : [];
+      const found = this.nActive > 0 ? lanes.splits(level.map((node) => ({ hist: this.hist[node]!, Gq: this.sums[2 * node]!, Hq: this.sums[2 * node + 1]! })), this.features, this.nActive, settings) : [];
       const t1 = performance.now();
-      profile.splits += t1 - t0;
+      profile.splits += (t1 - t0) / 1000;
 
       const splitting: number[] = [];
       const leftSums: number[] = [];
@@ -243,28 +301,26 @@ class TreeGrower {
         this.threshold[node] = this.binned.cuts[best.feature]![best.bin]!;
         this.gain[node] = best.gain;
         splitting.push(node);
-        // Children sums come from the split scan: GL, HL and the remainder.
-        leftSums.push(best.GL, best.HL);
+        leftSums.push(best.GLq, best.HLq);
         partitions.push({ start: this.start[node]!, end: this.end[node]!, feature: best.feature, bin: best.bin });
       }
-      const leftCounts = partitions.length > 0 ? lanes.partition(partitions) : new Int32Array(0);
+      const childrenSplit = depth + 1 < params.maxDepth;
+      // Children of the last level are leaves: sum their exact gradients during the partition.
+      const { leftCounts, sums } = partitions.length > 0 ? lanes.partition(partitions, !childrenSplit) : { leftCounts: new Int32Array(0), sums: new Float64Array(0) };
       const t2 = performance.now();
-      profile.partition += t2 - t1;
+      profile.partition += (t2 - t1) / 1000;
 
       const next: number[] = [];
       const tasks: HistogramTask[] = [];
-      const childrenSplit = depth + 1 < params.maxDepth;
       for (let i = 0; i < splitting.length; i++) {
         const node = splitting[i]!;
         const start = this.start[node]!;
         const end = this.end[node]!;
         const mid = start + leftCounts[i]!;
-        const GL = leftSums[2 * i]!;
-        const HL = leftSums[2 * i + 1]!;
-        const G = this.gradSum[2 * node]!;
-        const H = this.gradSum[2 * node + 1]!;
-        const l = this.addNode(start, mid, GL, HL);
-        const r = this.addNode(mid, end, G - GL, H - HL);
+        const GLq = leftSums[2 * i]!;
+        const HLq = leftSums[2 * i + 1]!;
+        const l = this.addNode(start, mid, GLq, HLq);
+        const r = this.addNode(mid, end, this.sums[2 * node]! - GLq, this.sums[2 * node + 1]! - HLq);
         this.left[node] = l;
         this.right[node] = r;
         const parentHist = this.hist[node]!;
@@ -279,41 +335,46 @@ class TreeGrower {
           next.push(l, r);
         } else {
           lanes.release(parentHist);
+          this.exact[2 * l] = sums[4 * i]!;
+          this.exact[2 * l + 1] = sums[4 * i + 1]!;
+          this.exact[2 * r] = sums[4 * i + 2]!;
+          this.exact[2 * r + 1] = sums[4 * i + 3]!;
         }
       }
-      if (tasks.length > 0) lanes.histograms(tasks, this.words, this.nWords);
-      profile.histograms += performance.now() - t2;
+      if (tasks.length > 0) lanes.histograms(tasks);
+      profile.histograms += (performance.now() - t2) / 1000;
       level = next;
+    }
+    for (const node of level) {
+      const hist = this.hist[node];
+      if (hist != null) lanes.release(hist);
     }
     const t3 = performance.now();
     const tree = this.finishTree(nSampled);
-    profile.leaves += performance.now() - t3;
+    profile.leaves += (performance.now() - t3) / 1000;
     return tree;
   }
 
-  /** Root sums from the histogram of one feature (every feature's bins sum to the same totals). */
+  /** Root sums from the histogram of feature 0: every feature's bins add up to the same totals. */
   private setRootSums(hist: Float64Array): void {
-    const f = this.words[0]! * 4;
-    let g = 0;
-    let h = 0;
-    for (let k = f << 9, end = (f << 9) + 512; k < end; k += 2) {
-      g += hist[k]!;
-      h += hist[k + 1]!;
-    }
-    this.gradSum[0] = g;
-    this.gradSum[1] = h;
-    this.cover[0] = h;
+    let packed = 0;
+    for (let b = 0; b < 256; b++) packed += hist[b]!;
+    const { shift } = this.quantisation;
+    const Gq = Math.floor(packed / shift);
+    this.sums[0] = Gq;
+    this.sums[1] = packed - Gq * shift;
   }
 
   private resetTree(): void {
     for (const list of [this.feature, this.bin, this.threshold, this.left, this.right, this.value, this.gain, this.cover]) list.length = 0;
     this.start.length = 0;
     this.end.length = 0;
-    this.gradSum.length = 0;
+    this.sums.length = 0;
+    this.exact.length = 0;
     this.hist.length = 0;
   }
 
-  private addNode(start: number, end: number, g: number, h: number): number {
+  private addNode(start: number, end: number, Gq: number, Hq: number): number {
     const id = this.feature.length;
     this.feature.push(-1);
     this.bin.push(0);
@@ -322,30 +383,58 @@ class TreeGrower {
     this.right.push(-1);
     this.value.push(0);
     this.gain.push(0);
-    this.cover.push(h);
+    this.cover.push(0);
     this.start.push(start);
     this.end.push(end);
-    this.gradSum[2 * id] = g;
-    this.gradSum[2 * id + 1] = h;
+    this.sums[2 * id] = Gq;
+    this.sums[2 * id + 1] = Hq;
+    this.exact[2 * id] = NaN;
+    this.exact[2 * id + 1] = NaN;
     this.hist.push(null);
     return id;
   }
 
-  /** Set leaf values, add them to the margins of every row, and emit the tree. */
+  /** Leaf values from the exact gradients of their rows; add them to the margins; emit the tree. */
   private finishTree(nSampled: number): TreeJson {
     const { lambda, learningRate } = this.params;
-    const { rows, margin } = this;
     const nNodes = this.feature.length;
+    // Leaves above the last level were not summed by a partition: sum them now.
+    const unsummed: number[] = [];
+    const unsummedRanges: RowRange[] = [];
+    for (let node = 0; node < nNodes; node++) {
+      if (this.feature[node]! < 0 && Number.isNaN(this.exact[2 * node])) {
+        unsummed.push(node);
+        unsummedRanges.push({ start: this.start[node]!, end: this.end[node]! });
+      }
+    }
+    if (unsummed.length > 0) {
+      const sums = this.lanes.sums(unsummedRanges);
+      unsummed.forEach((node, i) => {
+        this.exact[2 * node] = sums[2 * i]!;
+        this.exact[2 * node + 1] = sums[2 * i + 1]!;
+      });
+    }
+    const fused = nSampled === this.binned.nRows;
+    const ranges: RowRange[] = [];
+    const values: number[] = [];
     for (let node = 0; node < nNodes; node++) {
       if (this.feature[node]! >= 0) continue;
-      const G = this.gradSum[2 * node]!;
-      const H = this.gradSum[2 * node + 1]!;
+      const G = this.exact[2 * node]!;
+      const H = this.exact[2 * node + 1]!;
       const v = H + lambda > 0 ? (-G / (H + lambda)) * learningRate : 0;
       this.value[node] = v;
-      const end = this.end[node]!;
-      for (let i = this.start[node]!; i < end; i++) margin[rows[i]!]! += v;
+      this.cover[node] = H;
+      // Without subsample the next gradient pass adds posValue to the margins; else add them now.
+      if (fused) this.posValue.fill(v, this.start[node]!, this.end[node]!);
+      ranges.push({ start: this.start[node]!, end: this.end[node]! });
+      values.push(v);
     }
-    if (nSampled < this.binned.nRows) this.addToUnsampled();
+    if (!fused) this.lanes.addToMargins(ranges, values);
+    // Children come after their parents, so one backward pass sums covers bottom-up.
+    for (let node = nNodes - 1; node >= 0; node--) {
+      if (this.feature[node]! >= 0) this.cover[node] = this.cover[this.left[node]!]! + this.cover[this.right[node]!]!;
+    }
+    if (!fused) this.addToUnsampled();
     return {
       feature: [...this.feature],
       threshold: [...this.threshold],

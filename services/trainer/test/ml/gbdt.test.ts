@@ -5,6 +5,7 @@ import {
   createFeatureMatrix,
   fitGbdt,
   loadModel,
+  quantisationFor,
   rocAuc,
   selectRows,
 } from '../../src/ml/index.js';
@@ -34,9 +35,11 @@ describe('GBDT split finding', () => {
     const data = createDataset({ featureNames: ['x'], values: [[0], [0], [1], [1]], labels: [0, 0, 1, 1] });
     const model = fitGbdt(data, { nTrees: 1, maxDepth: 1, learningRate: 0.3, lambda: 1, minChildWeight: 0 });
     const tree = model.toJSON().trees[0]!;
-    // G = 0, H = 1; GL = 1 (two rows of +0.5), HL = 0.5; GR = −1, HR = 0.5.
+    // G = 0, H = 1; GL = 1 (two rows of +0.5), HL = 0.5; GR = −1, HR = 0.5. The split search runs
+    // on gradients quantised to 16 bits here, so the gain is exact to about 1e-4; leaf values use
+    // the exact gradients.
     const gain = 1 / (0.5 + 1) + 1 / (0.5 + 1) - 0;
-    expect(tree.gain[0]).toBeCloseTo(gain, 12);
+    expect(tree.gain[0]).toBeCloseTo(gain, 3);
     expect(tree.value[tree.left[0]!]).toBeCloseTo((-1 / 1.5) * 0.3, 12);
     expect(tree.value[tree.right[0]!]).toBeCloseTo((1 / 1.5) * 0.3, 12);
     expect(model.baseScore).toBe(0);
@@ -193,5 +196,24 @@ describe('GBDT parameters and weights', () => {
     const model = fitGbdt(constant, { nTrees: 3 });
     expect(model.toJSON().trees.every((t) => t.feature.length === 1)).toBe(true);
     expect(model.predictRow([1])).toBeGreaterThan(0.99);
+  });
+});
+
+describe('GBDT gradient quantisation', () => {
+  it('keeps every histogram sum an exact integer below 2^53 for the row count', () => {
+    for (const n of [10, 128_297, 1_000_000, 4_000_000]) {
+      const q = quantisationFor(n, 1);
+      const gLevels = Math.round(1 / q.gScale);
+      const hLevels = Math.round(0.25 / q.hScale);
+      // The largest |packed sum| over n rows must stay below 2^53, and hessian sums below the shift.
+      expect(n * gLevels * q.shift + n * hLevels).toBeLessThan(2 ** 53);
+      expect(n * hLevels).toBeLessThan(q.shift);
+      expect(q.gradientBits + q.hessianBits).toBeGreaterThanOrEqual(6);
+    }
+    expect(quantisationFor(128_297, 1)).toMatchObject({ gradientBits: 10, hessianBits: 9 });
+  });
+
+  it('refuses more rows than exact integer histograms can hold', () => {
+    expect(thrown(() => quantisationFor(2 ** 25, 1)).code).toBe('TRAINER.TRAINING_SET_TOO_LARGE');
   });
 });
