@@ -1,0 +1,98 @@
+import { join, resolve } from 'node:path';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DataformCompiler, DuckDbTransformRunner, openDuckDbWarehouse, type BronzeLanded, type DuckDbWarehouse, type Warehouse } from '@mlops/shared';
+import { InMemoryDocumentStore, RecordingPublisher, deliver, testEvent } from '@mlops/shared/testing';
+import { createTransformerService } from '../src/index.js';
+import { GeneratedLake } from './lake.fixtures.js';
+
+const PROJECT = resolve(import.meta.dirname, '../../../dataform');
+const DATES = ['2026-01-05', '2026-01-06', '2026-01-07', '2026-01-08', '2026-01-09', '2026-01-10'];
+const BACKFILL = { from: DATES[0]!, to: DATES.at(-1)! };
+
+/** Row count and row-hash folds of every table of the staging and warehouse schemas. */
+async function checksums(warehouse: Warehouse, catalog: string): Promise<Record<string, string>> {
+  const tables = await warehouse.query<{ name: string }>(
+    `select table_schema || '.' || table_name as name from information_schema.tables where table_catalog = '${catalog}' and table_type = 'BASE TABLE' and table_schema in ('staging', 'warehouse') order by 1`,
+  );
+  const sums: Record<string, string> = {};
+  for (const { name } of tables) {
+    const [row] = await warehouse.query<{ n: number; x: string; s: string }>(
+      `select count(*) as n, coalesce(bit_xor(hash(t)), 0)::varchar as x, coalesce(sum(hash(t) % 1000000007), 0)::varchar as s from ${catalog}.${name} as t`,
+    );
+    sums[name] = `${row!.n}:${row!.x}:${row!.s}`;
+  }
+  return sums;
+}
+
+/** A deterministic shuffle (so a failure can be replayed). */
+function shuffle<T>(items: readonly T[], seed: number): T[] {
+  const out = [...items];
+  let state = seed;
+  for (let index = out.length - 1; index > 0; index -= 1) {
+    state = (state * 1_103_515_245 + 12_345) % 2 ** 31;
+    const other = state % (index + 1);
+    [out[index], out[other]] = [out[other]!, out[index]!];
+  }
+  return out;
+}
+
+describe('transformer on the real Dataform project and DuckDB', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'mlops-transformer-'));
+  const lake = new GeneratedLake(join(dir, 'lake'), { seed: 5, scale: 0.1, dirtyShare: 0.05 });
+  const compiler = new DataformCompiler({ projectDir: PROJECT });
+  const warehouses: DuckDbWarehouse[] = [];
+  const landed: BronzeLanded[] = [];
+
+  async function transformer(name: string) {
+    const warehouse = await openDuckDbWarehouse({ path: join(dir, `${name}.duckdb`) });
+    warehouses.push(warehouse);
+    const runner = new DuckDbTransformRunner({ projectDir: PROJECT, lakeRoot: lake.root, warehouse, compiler });
+    const service = createTransformerService({ documents: new InMemoryDocumentStore(), runner });
+    const publisher = new RecordingPublisher();
+    return { warehouse, service, publisher, send: (data: BronzeLanded, id: string) => deliver(service, testEvent('mlops.bronze.landed.v1', data, data.runDate, { id }), { publisher }) };
+  }
+
+  beforeAll(async () => {
+    for (const date of DATES) landed.push(...(await lake.generateDay(date, DATES[0]!, BACKFILL)));
+  });
+
+  afterAll(async () => {
+    for (const warehouse of warehouses) await warehouse.close();
+    await lake.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('replaying every bronze.landed twice in shuffled order leaves the warehouse of one ordered pass', async () => {
+    const ordered = await transformer('ordered');
+    for (const data of landed) await ordered.send(data, `${data.runDate}/${data.source}`);
+    expect(ordered.publisher.ofType('mlops.warehouse.ready.v1').map((event) => event.data.runDates)).toEqual(DATES.map((date) => [date]));
+    expect(ordered.publisher.ofType('mlops.stage.failed.v1')).toEqual([]);
+    const expected = await checksums(ordered.warehouse, 'ordered');
+    expect(expected['warehouse.fct_customer_features']).not.toMatch(/^0:/);
+
+    const replayed = await transformer('replayed');
+    const deliveries = shuffle([...landed, ...landed], 7);
+    for (const data of deliveries) await replayed.send(data, `${data.runDate}/${data.source}`);
+    expect(await checksums(replayed.warehouse, 'replayed')).toEqual(expected);
+    const built = replayed.publisher.ofType('mlops.warehouse.ready.v1').flatMap((event) => event.data.runDates);
+    expect([...new Set(built)].sort()).toEqual(DATES);
+    expect(replayed.publisher.ofType('mlops.stage.failed.v1')).toEqual([]);
+  });
+
+  it('publishes stage.failed and no warehouse.ready when an assertion fails', async () => {
+    const failing = await transformer('failing');
+    for (const data of landed.filter((entry) => entry.runDate < '2026-01-07')) await failing.send(data, `${data.runDate}/${data.source}`);
+    expect(failing.publisher.ofType('mlops.warehouse.ready.v1')).toHaveLength(2);
+    // The trainer broke fact_predictions_churn's contract: two rows for one customer and snapshot.
+    await failing.warehouse.execute(
+      "insert into failing.warehouse.fact_predictions_churn values ('cus_1', date '2026-01-06', 0.2, 'low', 'v1', now()), ('cus_1', date '2026-01-06', 0.9, 'high', 'v2', now())",
+    );
+    for (const data of landed.filter((entry) => entry.runDate === '2026-01-07')) await failing.send(data, `${data.runDate}/${data.source}`);
+    expect(failing.publisher.ofType('mlops.warehouse.ready.v1')).toHaveLength(2);
+    const [failed] = failing.publisher.ofType('mlops.stage.failed.v1');
+    expect(failed!.data).toMatchObject({ stage: 'transformer', code: 'TRANSFORMER.ASSERTION_FAILED', runDates: ['2026-01-07'] });
+    expect(failed!.data.reason).toMatch(/assert_fact_predictions_churn \(1 row\(s\)\)/);
+  });
+});

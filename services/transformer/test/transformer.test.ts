@@ -1,0 +1,181 @@
+import { describe, expect, it } from 'vitest';
+import { TransformError, TransformErrors, type BronzeLanded, type BronzeSource, type TransformRunRequest, type TransformRunResult, type TransformRunner } from '@mlops/shared';
+import { InMemoryDocumentStore, RecordingPublisher, deliver, testEvent } from '@mlops/shared/testing';
+import { LEDGER_COLLECTION, createTransformerService } from '../src/index.js';
+
+/** A runner that records its runs and answers what the test says. */
+class FakeRunner implements TransformRunner {
+  readonly engine = 'duckdb' as const;
+  readonly runs: string[][] = [];
+  failing: string[] = [];
+  next: (() => never) | undefined;
+  /** How many more runs fail as `next` says. */
+  failures = 1;
+
+  async run(request: TransformRunRequest): Promise<TransformRunResult> {
+    this.runs.push([...request.runDates]);
+    const fail = this.next;
+    if (fail) {
+      this.failures -= 1;
+      if (this.failures <= 0) this.next = undefined;
+      fail();
+    }
+    return {
+      engine: 'duckdb',
+      runDates: [...request.runDates],
+      tables: [{ name: 'warehouse.fct_sales', rows: 10 * request.runDates.length }],
+      quarantine: [{ table: 'staging.quarantine_sales', rows: 2 }],
+      assertions: [
+        { name: 'warehouse_fct_sales_assertions_uniqueKey_0', passed: !this.failing.includes('warehouse_fct_sales_assertions_uniqueKey_0'), failingRows: this.failing.length > 0 ? 4 : 0 },
+        { name: 'warehouse_dim_customer_assertions_uniqueKey_0', passed: true, failingRows: 0 },
+      ],
+      actions: [],
+      durationMs: 1234.5,
+      compilation: { cached: true, durationMs: 1 },
+    };
+  }
+}
+
+let sequence = 0;
+function landed(runDate: string, source: BronzeSource, options: { hash?: string; loadType?: BronzeLanded['loadType']; backfill?: { from: string; to: string } } = {}) {
+  const format = source === 'sales' ? 'parquet' : 'jsonl';
+  const hash = options.hash ?? `${source}${runDate}`.replace(/[^0-9a-f]/g, 'a').padEnd(64, '0').slice(0, 64);
+  const data: BronzeLanded = {
+    runDate,
+    source,
+    format,
+    prefix: `bronze/${source}/dt=${runDate}/`,
+    objects: [{ key: `bronze/${source}/dt=${runDate}/part-00000.${format}`, bytes: 100, sha256: hash, rows: 10 }],
+    rowCount: 10,
+    bytes: 100,
+    contentHash: hash,
+    loadType: options.loadType ?? (source === 'startups' ? 'full' : 'daily'),
+    ...(options.backfill ? { backfill: options.backfill } : {}),
+  };
+  sequence += 1;
+  return testEvent('mlops.bronze.landed.v1', data, runDate, { id: `landed-${runDate}-${source}-${hash.slice(0, 6)}-${sequence}` });
+}
+
+function setup() {
+  const documents = new InMemoryDocumentStore();
+  const runner = new FakeRunner();
+  const service = createTransformerService({ documents, runner });
+  const publisher = new RecordingPublisher();
+  return { documents, runner, service, publisher, send: (event: ReturnType<typeof landed>) => deliver(service, event, { publisher }) };
+}
+
+describe('transformer service', () => {
+  it('waits until a date is complete (startups too on the full-load date), then builds it once', async () => {
+    const { runner, publisher, send } = setup();
+    await send(landed('2026-01-06', 'sales'));
+    await send(landed('2026-01-06', 'clickstream'));
+    expect(runner.runs).toEqual([]);
+    await send(landed('2026-01-06', 'startups'));
+    expect(runner.runs).toEqual([['2026-01-06']]);
+    const [ready] = publisher.ofType('mlops.warehouse.ready.v1');
+    expect(ready!.rundate).toBe('2026-01-06');
+    expect(ready!.subject).toBe('warehouse/2026-01-06..2026-01-06');
+    expect(ready!.data).toEqual({
+      runDates: ['2026-01-06'],
+      tables: [{ name: 'warehouse.fct_sales', rows: 10 }],
+      quarantine: [{ table: 'staging.quarantine_sales', rows: 2 }],
+      assertions: [
+        { name: 'warehouse_fct_sales_assertions_uniqueKey_0', passed: true, failingRows: 0 },
+        { name: 'warehouse_dim_customer_assertions_uniqueKey_0', passed: true, failingRows: 0 },
+      ],
+      engine: 'duckdb',
+      durationMs: 1235,
+    });
+    expect(publisher.events).toHaveLength(1);
+  });
+
+  it('after the full load, wants startups again only on Fridays', async () => {
+    const { runner, send } = setup();
+    for (const source of ['sales', 'clickstream', 'startups'] as const) await send(landed('2026-01-06', source));
+    await send(landed('2026-01-07', 'sales'));
+    await send(landed('2026-01-07', 'clickstream'));
+    expect(runner.runs.at(-1)).toEqual(['2026-01-07']);
+    await send(landed('2026-01-09', 'sales'));
+    await send(landed('2026-01-09', 'clickstream'));
+    expect(runner.runs).toHaveLength(2);
+    await send(landed('2026-01-09', 'startups', { loadType: 'delta' }));
+    expect(runner.runs.at(-1)).toEqual(['2026-01-09']);
+  });
+
+  it('builds a backlog of complete dates in one run and publishes one event', async () => {
+    const { runner, publisher, send, service } = setup();
+    const backfill = { from: '2026-01-05', to: '2026-01-08' };
+    // Another process holds the warehouse while three dates complete: each attempt fails transiently.
+    runner.next = () => {
+      throw TransformErrors.warehouseBusy('Could not set lock on file');
+    };
+    runner.failures = 3;
+    await send(landed('2026-01-05', 'startups', { backfill }));
+    for (const date of ['2026-01-05', '2026-01-06', '2026-01-07']) await send(landed(date, 'sales', { backfill }));
+    expect(runner.runs).toEqual([]);
+    const completing: ReturnType<typeof landed>[] = [];
+    for (const date of ['2026-01-05', '2026-01-06', '2026-01-07']) {
+      const event = landed(date, 'clickstream', { backfill });
+      completing.push(event);
+      await expect(send(event)).rejects.toMatchObject({ code: 'DATAFORM.WAREHOUSE_BUSY', errorClass: 'transient' });
+    }
+    expect(publisher.events).toEqual([]);
+    // The bus redelivers one of them once the warehouse is free: the whole backlog goes in one run.
+    await deliver(service, completing[0]!, { publisher, attempt: 2 });
+    expect(runner.runs.at(-1)).toEqual(['2026-01-05', '2026-01-06', '2026-01-07']);
+    const readies = publisher.ofType('mlops.warehouse.ready.v1');
+    expect(readies).toHaveLength(1);
+    expect(readies[0]!.data.runDates).toEqual(['2026-01-05', '2026-01-06', '2026-01-07']);
+    expect(readies[0]!.data.backfill).toEqual(backfill);
+    expect(readies[0]!.rundate).toBe('2026-01-07');
+    // The other redeliveries find nothing left to build.
+    await deliver(service, completing[2]!, { publisher, attempt: 2 });
+    expect(runner.runs).toHaveLength(4);
+    expect(publisher.ofType('mlops.warehouse.ready.v1')).toHaveLength(1);
+  });
+
+  it('does nothing on a redelivered event, and rebuilds a date whose partition was re-landed with other content', async () => {
+    const { runner, publisher, send, service } = setup();
+    const events = (['sales', 'clickstream', 'startups'] as const).map((source) => landed('2026-01-06', source));
+    for (const event of events) await send(event);
+    await deliver(service, events[1]!, { publisher, attempt: 2 });
+    expect(runner.runs).toEqual([['2026-01-06']]);
+    expect(publisher.ofType('mlops.warehouse.ready.v1')).toHaveLength(1);
+    await send(landed('2026-01-06', 'clickstream', { hash: 'f'.repeat(64) }));
+    expect(runner.runs).toEqual([['2026-01-06'], ['2026-01-06']]);
+  });
+
+  it('publishes stage.failed instead of warehouse.ready when an assertion fails, and does not retry the same inputs', async () => {
+    const { runner, publisher, send, documents } = setup();
+    runner.failing = ['warehouse_fct_sales_assertions_uniqueKey_0'];
+    const events = (['sales', 'clickstream', 'startups'] as const).map((source) => landed('2026-01-06', source));
+    for (const event of events) await send(event);
+    expect(publisher.ofType('mlops.warehouse.ready.v1')).toEqual([]);
+    const [failed] = publisher.ofType('mlops.stage.failed.v1');
+    expect(failed!.data).toMatchObject({
+      stage: 'transformer',
+      code: 'TRANSFORMER.ASSERTION_FAILED',
+      runDates: ['2026-01-06'],
+      causeEventId: events[2]!.id,
+      details: { engine: 'duckdb', assertions: [{ name: 'warehouse_fct_sales_assertions_uniqueKey_0', failingRows: 4 }] },
+    });
+    expect(failed!.data.reason).toMatch(/warehouse_fct_sales_assertions_uniqueKey_0 \(4 row\(s\)\)/);
+    expect((await documents.get(LEDGER_COLLECTION, 'built_2026-01-06'))?.data.status).toBe('failed');
+    await send(events[0]!);
+    expect(runner.runs).toHaveLength(1);
+  });
+
+  it('lets a permanent runner error dead-letter the event with stage.failed carrying its code', async () => {
+    const { runner, publisher, send } = setup();
+    runner.next = () => {
+      throw TransformErrors.actionFailed('warehouse.fct_sales', 'definitions/warehouse/fct_sales.sqlx', 'Binder Error', 'select 1');
+    };
+    await send(landed('2026-01-06', 'sales'));
+    await send(landed('2026-01-06', 'startups'));
+    const error = await send(landed('2026-01-06', 'clickstream')).catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(TransformError);
+    const [failed] = publisher.ofType('mlops.stage.failed.v1');
+    expect(failed!.data).toMatchObject({ stage: 'transformer', code: 'DATAFORM.ACTION_FAILED' });
+    expect(publisher.ofType('mlops.warehouse.ready.v1')).toEqual([]);
+  });
+});
