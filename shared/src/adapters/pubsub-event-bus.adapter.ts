@@ -382,6 +382,9 @@ export class PubSubEventBus implements EventBus {
     const subscription = this.client.subscription(spec.name, {
       flowControl: { maxMessages: settings.concurrency, allowExcessMessages: false },
       streamingOptions: { maxStreams: settings.concurrency >= 64 ? 4 : 1 },
+      // A message holds its flow-control slot until its ack is sent; the library's default 100 ms
+      // ack batching capped a subscription of concurrency 64 at about 600 messages/s on the emulator.
+      batching: { maxMessages: 1000, maxMilliseconds: 10 },
     });
     const consumer = new PubSubConsumer(this, spec, handler, settings, subscription, this.log);
     this.consumers.add(consumer);

@@ -1,0 +1,286 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { cpus, loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { PubSubEventBus, SqliteEventBus, createEvent, type AnyEvent, type EventBus } from '@mlops/shared';
+import { emulatorSupport, startEmulator, type RunningEmulator } from '../../shared/test/emulators.js';
+
+/**
+ * Event bus benchmark: events per second end to end (publish → handler finished) and
+ * publish-to-handled latency, for the embedded SQLite bus and the Pub/Sub adapter on Google's
+ * emulator, under two loads:
+ *
+ * - throughput: publish N events as fast as the bus accepts them (bounded in time);
+ * - light: a steady rate (200 events/s) for a few seconds, where latency is what matters.
+ *
+ * Both buses validate on publish and on receipt and use the same codec, so the numbers compare the
+ * transports. Target for the local bus: ≥ 20,000 events/s end to end, p99 < 5 ms at light load.
+ */
+export interface BusBenchOptions {
+  localEvents?: number;
+  emulatorEvents?: number;
+  lightRatePerSecond?: number;
+  lightSeconds?: number;
+  /** Handler concurrency of the benchmark subscription. */
+  concurrency?: number;
+  /** Skip the Pub/Sub emulator runs. */
+  localOnly?: boolean;
+  /** Longest a throughput run may take before it is cut short (its numbers then cover what was handled). */
+  maxRunMs?: number;
+  log?: (line: string) => void;
+}
+
+/** The measurements of one run. */
+export interface BusRun {
+  bus: 'local SQLite' | 'Pub/Sub emulator';
+  load: 'throughput' | 'light';
+  published: number;
+  handled: number;
+  seconds: number;
+  eventsPerSecond: number;
+  p50Ms: number;
+  p99Ms: number;
+  maxMs: number;
+  /** CPU time of this process per handled event (user + system), which contention on a shared machine barely moves. */
+  cpuUsPerEvent: number;
+  /** Set when the run hit maxRunMs before every event was handled. */
+  cutShort: boolean;
+}
+
+/** Everything a bench run measured, plus the local-bus target verdict. */
+export interface BusBenchResult {
+  runs: BusRun[];
+  emulatorSkipped?: string;
+  localTarget: { eventsPerSecond: number; p99Ms: number; met: boolean };
+}
+
+function percentile(sorted: readonly number[], p: number): number {
+  if (sorted.length === 0) return Number.NaN;
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+function eventFor(i: number): AnyEvent {
+  const day = String((i % 28) + 1).padStart(2, '0');
+  return createEvent('mlops.pipeline.started.v1', { runDate: `2026-01-${day}`, trigger: 'backfill' }, { source: '//mlops/bench', runid: `run_bench_${i}`, rundate: `2026-01-${day}` }) as AnyEvent;
+}
+
+/** Subscribe, publish according to `drive`, and time each event from its publish call to its handler's end. */
+async function measure(
+  bus: EventBus,
+  label: BusRun['bus'],
+  load: BusRun['load'],
+  count: number,
+  concurrency: number,
+  maxRunMs: number,
+  drive: (publish: (i: number) => Promise<void>) => Promise<void>,
+): Promise<BusRun> {
+  const events = Array.from({ length: count }, (_, i) => eventFor(i));
+  const index = new Map(events.map((event, i) => [event.id, i]));
+  const publishedAt = new Float64Array(count);
+  const latencies: number[] = [];
+  let handled = 0;
+  let lastHandled = 0;
+  let done: () => void = () => undefined;
+  const allHandled = new Promise<void>((resolve) => (done = resolve));
+  const subscription = await bus.subscribe({ name: `bench-${load}-${Date.now().toString(36)}`, topic: 'pipeline-start', concurrency }, async (event) => {
+    const i = index.get(event.id);
+    if (i === undefined) return;
+    const now = performance.now();
+    latencies.push(now - publishedAt[i]!);
+    lastHandled = now;
+    handled += 1;
+    if (handled === count) done();
+  });
+  let published = 0;
+  const cpuBefore = process.cpuUsage();
+  const started = performance.now();
+  const publish = async (i: number) => {
+    publishedAt[i] = performance.now();
+    await bus.publish(events[i]!);
+    published += 1;
+  };
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), maxRunMs)));
+  const outcome = await Promise.race([drive(publish).then(() => allHandled).then(() => 'done' as const), deadline]);
+  clearTimeout(timer);
+  const cpu = process.cpuUsage(cpuBefore);
+  await subscription.close();
+  latencies.sort((a, b) => a - b);
+  const seconds = ((handled > 0 ? lastHandled : performance.now()) - started) / 1000;
+  return {
+    bus: label,
+    load,
+    published,
+    handled,
+    seconds,
+    eventsPerSecond: handled / seconds,
+    p50Ms: percentile(latencies, 50),
+    p99Ms: percentile(latencies, 99),
+    maxMs: latencies.at(-1) ?? Number.NaN,
+    cpuUsPerEvent: (cpu.user + cpu.system) / Math.max(1, handled),
+    cutShort: outcome === 'timeout',
+  };
+}
+
+/** Publish everything at once, a window of outstanding publishes at a time (what a fan-out stage does). */
+function flood(count: number, window = 1_000) {
+  return async (publish: (i: number) => Promise<void>) => {
+    for (let start = 0; start < count; start += window) {
+      const batch: Promise<void>[] = [];
+      for (let i = start; i < Math.min(count, start + window); i += 1) batch.push(publish(i));
+      await Promise.all(batch);
+    }
+  };
+}
+
+/** Publish at a steady rate, one event at a time, correcting for timer drift. */
+function steady(count: number, ratePerSecond: number) {
+  return async (publish: (i: number) => Promise<void>) => {
+    const interval = 1000 / ratePerSecond;
+    const start = performance.now();
+    const pending: Promise<void>[] = [];
+    for (let i = 0; i < count; i += 1) {
+      const due = start + i * interval;
+      const wait = due - performance.now();
+      if (wait > 0) await sleep(wait);
+      pending.push(publish(i));
+    }
+    await Promise.all(pending);
+  };
+}
+
+async function runOn(
+  label: BusRun['bus'],
+  open: () => Promise<{ bus: EventBus; close: () => Promise<void> }>,
+  counts: { throughput: number; light: number },
+  options: Required<Pick<BusBenchOptions, 'lightRatePerSecond' | 'concurrency' | 'maxRunMs'>>,
+  log: (line: string) => void,
+): Promise<BusRun[]> {
+  const runs: BusRun[] = [];
+  // A short warm-up (JIT, prepared statements, gRPC channels) is not measured.
+  {
+    const { bus, close } = await open();
+    await measure(bus, label, 'light', 200, options.concurrency, 30_000, flood(200, 50));
+    await close();
+  }
+  for (const load of ['throughput', 'light'] as const) {
+    const { bus, close } = await open();
+    const count = counts[load];
+    log(`${label}: ${load} run, ${count} events${load === 'light' ? ` at ${options.lightRatePerSecond}/s` : ''}…`);
+    const run = await measure(bus, label, load, count, options.concurrency, options.maxRunMs, load === 'throughput' ? flood(count) : steady(count, options.lightRatePerSecond));
+    await close();
+    runs.push(run);
+  }
+  return runs;
+}
+
+/** Run the benchmark and return its measurements (printing is left to {@link formatBusBench}). */
+export async function runBusBench(options: BusBenchOptions = {}): Promise<BusBenchResult> {
+  const log = options.log ?? ((line: string) => console.error(line));
+  const rate = options.lightRatePerSecond ?? 200;
+  const lightSeconds = options.lightSeconds ?? 5;
+  const settings = { lightRatePerSecond: rate, concurrency: options.concurrency ?? 64, maxRunMs: options.maxRunMs ?? 60_000 };
+  const runs: BusRun[] = [];
+
+  const dir = mkdtempSync(join(tmpdir(), 'mlops-bus-bench-'));
+  try {
+    let n = 0;
+    runs.push(
+      ...(await runOn(
+        'local SQLite',
+        async () => {
+          const bus = new SqliteEventBus({ path: join(dir, `bus-${(n += 1)}.sqlite`) });
+          return { bus, close: () => bus.close() };
+        },
+        { throughput: options.localEvents ?? 50_000, light: Math.round(rate * lightSeconds) },
+        settings,
+        log,
+      )),
+    );
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+
+  let emulatorSkipped: string | undefined;
+  const support = emulatorSupport('pubsub');
+  if (options.localOnly) emulatorSkipped = 'asked for local only';
+  else if (!support.available) emulatorSkipped = support.reason;
+  else {
+    let emulator: RunningEmulator | undefined;
+    try {
+      emulator = await startEmulator('pubsub');
+      const host = emulator.host;
+      let n = 0;
+      runs.push(
+        ...(await runOn(
+          'Pub/Sub emulator',
+          async () => {
+            const bus = new PubSubEventBus({ projectId: `bench-${process.pid}-${(n += 1)}`, emulatorHost: host, publishBatching: { maxMessages: 500, maxMilliseconds: 5 } });
+            return { bus, close: () => bus.close() };
+          },
+          { throughput: options.emulatorEvents ?? 10_000, light: Math.round(rate * lightSeconds) },
+          settings,
+          log,
+        )),
+      );
+    } finally {
+      await emulator?.stop();
+    }
+  }
+
+  const localThroughput = runs.find((run) => run.bus === 'local SQLite' && run.load === 'throughput')!;
+  const localLight = runs.find((run) => run.bus === 'local SQLite' && run.load === 'light')!;
+  const localTarget = {
+    eventsPerSecond: localThroughput.eventsPerSecond,
+    p99Ms: localLight.p99Ms,
+    met: localThroughput.eventsPerSecond >= 20_000 && localLight.p99Ms < 5 && !localThroughput.cutShort,
+  };
+  return { runs, ...(emulatorSkipped ? { emulatorSkipped } : {}), localTarget };
+}
+
+/** The measurements as a table, the buses side by side. */
+export function formatBusBench(result: BusBenchResult, options: { lightRatePerSecond?: number } = {}): string {
+  const buses = [...new Set(result.runs.map((run) => run.bus))];
+  const cell = (bus: string, load: BusRun['load'], pick: (run: BusRun) => string) => {
+    const run = result.runs.find((r) => r.bus === bus && r.load === load);
+    return run ? pick(run) : '-';
+  };
+  const fmt = (value: number, digits = 0) => (Number.isFinite(value) ? value.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits }) : '-');
+  const rows: [string, (run: BusRun) => string, BusRun['load']][] = [
+    ['throughput: events handled', (run) => `${fmt(run.handled)}${run.cutShort ? ` of ${fmt(run.published)} (cut short)` : ''}`, 'throughput'],
+    ['throughput: events/s end to end', (run) => fmt(run.eventsPerSecond), 'throughput'],
+    ['throughput: p50 latency ms', (run) => fmt(run.p50Ms, 2), 'throughput'],
+    ['throughput: p99 latency ms', (run) => fmt(run.p99Ms, 2), 'throughput'],
+    ['throughput: CPU µs per event (this process)', (run) => fmt(run.cpuUsPerEvent), 'throughput'],
+    [`light (${options.lightRatePerSecond ?? 200}/s): events handled`, (run) => fmt(run.handled), 'light'],
+    ['light: p50 latency ms', (run) => fmt(run.p50Ms, 2), 'light'],
+    ['light: p99 latency ms', (run) => fmt(run.p99Ms, 2), 'light'],
+    ['light: max latency ms', (run) => fmt(run.maxMs, 2), 'light'],
+  ];
+  const table = [['', ...buses], ...rows.map(([name, pick, load]) => [name, ...buses.map((bus) => cell(bus, load, pick))])];
+  const widths = table[0]!.map((_, column) => Math.max(...table.map((row) => row[column]!.length)));
+  const lines = table.map((row) => row.map((text, column) => (column === 0 ? text.padEnd(widths[column]!) : text.padStart(widths[column]!))).join('   '));
+  lines.splice(1, 0, widths.map((width) => '-'.repeat(width)).join('   '));
+  const target = result.localTarget;
+  lines.push('');
+  lines.push(
+    `local bus target (>= 20,000 events/s, p99 < 5 ms at light load): ${target.met ? 'MET' : 'MISSED'} (${fmt(target.eventsPerSecond)} events/s, p99 ${fmt(target.p99Ms, 2)} ms)`,
+  );
+  lines.push(`machine: ${cpus().length} CPUs, load average ${loadavg().map((value) => value.toFixed(1)).join(' / ')} at the end (other work on the machine slows the wall-clock numbers, not the CPU ones)`);
+  if (result.emulatorSkipped) lines.push(`Pub/Sub emulator runs skipped: ${result.emulatorSkipped}`);
+  return lines.join('\n');
+}
+
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  const number = (name: string) => (process.env[name] ? Number(process.env[name]) : undefined);
+  const options: BusBenchOptions = {
+    ...(number('BENCH_LOCAL_EVENTS') ? { localEvents: number('BENCH_LOCAL_EVENTS') } : {}),
+    ...(number('BENCH_EMULATOR_EVENTS') ? { emulatorEvents: number('BENCH_EMULATOR_EVENTS') } : {}),
+    ...(number('BENCH_CONCURRENCY') ? { concurrency: number('BENCH_CONCURRENCY') } : {}),
+    localOnly: process.argv.includes('--local-only'),
+  };
+  const result = await runBusBench(options);
+  console.log(formatBusBench(result));
+}
