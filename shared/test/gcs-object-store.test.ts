@@ -9,6 +9,10 @@ import { tempDir } from './helpers.js';
 
 // There is no GCS emulator in the Cloud SDK; fake-gcs-server runs in docker-compose. Without it the
 // suite is skipped, loudly.
+// The Node client reads STORAGE_EMULATOR_HOST itself, as a base URL: it must carry its scheme.
+if (process.env.STORAGE_EMULATOR_HOST && !/^https?:\/\//.test(process.env.STORAGE_EMULATOR_HOST)) {
+  process.env.STORAGE_EMULATOR_HOST = `http://${process.env.STORAGE_EMULATOR_HOST}`;
+}
 const emulatorHost = process.env.STORAGE_EMULATOR_HOST;
 if (!emulatorHost) {
   console.warn('[skip] GcsObjectStore tests: STORAGE_EMULATOR_HOST is not set; start fake-gcs-server (docker compose up gcs) and set it, e.g. http://127.0.0.1:4443');
@@ -24,7 +28,8 @@ async function collect(stream: NodeJS.ReadableStream): Promise<Buffer> {
 
 describe.skipIf(!emulatorHost)('GcsObjectStore on a GCS emulator (STORAGE_EMULATOR_HOST)', () => {
   const bucket = `mlops-test-${randomBytes(4).toString('hex')}`;
-  const endpoint = emulatorHost && /^https?:\/\//.test(emulatorHost) ? emulatorHost : `http://${emulatorHost}`;
+  const host = (emulatorHost ?? '').replace(/\/storage\/v1\/?$/, '');
+  const endpoint = /^https?:\/\//.test(host) ? host : `http://${host}`;
   const plain = new Storage({ apiEndpoint: endpoint, projectId: 'mlops-test' });
   let store: GcsObjectStore;
 

@@ -15,7 +15,11 @@ export interface GcsObjectStoreOptions {
   /** Folder inside the bucket that holds the lake (no leading or trailing `/`); keys are relative to it. */
   prefix?: string;
   projectId?: string;
-  /** Address of a GCS emulator (fake-gcs-server), `host:port` or a URL; unset for Google Cloud. */
+  /**
+   * Address of a GCS emulator (fake-gcs-server), `host:port` or a URL; unset for Google Cloud. Note
+   * that the client library also reads `STORAGE_EMULATOR_HOST` from the environment by itself, as a
+   * base URL, so when that variable is set it must include `http://`.
+   */
   emulatorHost?: string;
 }
 
@@ -64,7 +68,9 @@ export class GcsObjectStore implements ObjectStore {
     if (prefix && !KEY.test(prefix)) throw new PermanentError('STORE.BAD_KEY', `lake prefix "${prefix}" must be a relative path of letters, digits and ._=-/`);
     this.bucketName = options.bucket;
     this.prefix = prefix;
-    const endpoint = options.emulatorHost ? (/^https?:\/\//.test(options.emulatorHost) ? options.emulatorHost : `http://${options.emulatorHost}`) : undefined;
+    // STORAGE_EMULATOR_HOST is sometimes written with the JSON API path; the client adds that itself.
+    const host = options.emulatorHost?.replace(/\/storage\/v1\/?$/, '').replace(/\/+$/, '');
+    const endpoint = host ? (/^https?:\/\//.test(host) ? host : `http://${host}`) : undefined;
     const storage = new Storage({
       ...(options.projectId ? { projectId: options.projectId } : {}),
       // A custom endpoint is used without authentication (useAuthWithCustomEndpoint defaults to false).
@@ -117,7 +123,7 @@ export class GcsObjectStore implements ObjectStore {
       } catch (error) {
         throw storeError(error, `writing ${key}`);
       }
-      return this.headAfterWrite(key, sha256);
+      return this.writtenMeta(key, file, sha256);
     }
     // A stream: its hash is known only at its end, and the hash must go with the upload.
     const dir = await mkdtemp(join(tmpdir(), 'mlops-gcs-'));
@@ -145,18 +151,20 @@ export class GcsObjectStore implements ObjectStore {
   }
 
   private async upload(key: string, path: string, sha256: string, contentType: string | undefined): Promise<ObjectMeta> {
+    let file: File;
     try {
-      await this.bucket.upload(path, { destination: this.nameOf(key), resumable: false, metadata: this.uploadMetadata(sha256, contentType) });
+      [file] = await this.bucket.upload(path, { destination: this.nameOf(key), resumable: false, metadata: this.uploadMetadata(sha256, contentType) });
     } catch (error) {
       throw storeError(error, `writing ${key}`);
     }
-    return this.headAfterWrite(key, sha256);
+    return this.writtenMeta(key, file, sha256);
   }
 
-  private async headAfterWrite(key: string, sha256: string): Promise<ObjectMeta> {
-    const meta = await this.head(key);
-    // Another writer may have replaced the object in between; report what is there now.
-    return meta ?? { key, bytes: 0, sha256, updatedAt: new Date() };
+  /** The upload's answer carries the new object's metadata; ask again only if it did not. */
+  private async writtenMeta(key: string, file: File, sha256: string): Promise<ObjectMeta> {
+    const metadata = file.metadata as GcsMetadata | undefined;
+    if (metadata?.size !== undefined && metadata.updated !== undefined) return this.metaOf(key, metadata, sha256);
+    return (await this.head(key)) ?? { key, bytes: 0, sha256, updatedAt: new Date() };
   }
 
   async get(key: string): Promise<Buffer> {

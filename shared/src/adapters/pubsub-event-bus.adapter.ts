@@ -158,7 +158,8 @@ function compareIds(a: string, b: string): number {
  * Dead letters are read from a subscription of the dead-letter topic (`dead-letter.listing`):
  * listing pulls them and hands them back at once (ack deadline 0), redrive republishes the original
  * message to its topic addressed to its subscription ({@link REDRIVE_SUBSCRIPTION_ATTRIBUTE}) and
- * acknowledges the dead letter. Ordering is not assumed.
+ * acknowledges the dead letter. Pub/Sub keeps a subscription's messages at most 7 days, so a dead
+ * letter nobody redrives within a week is gone (the local bus keeps them). Ordering is not assumed.
  */
 export class PubSubEventBus implements EventBus {
   readonly projectId: string;
