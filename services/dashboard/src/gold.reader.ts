@@ -25,6 +25,11 @@ export interface GoldReader {
   query<T extends WarehouseRow>(what: string, sql: string, params?: WarehouseParams): Promise<T[]>;
   /** An answer computed once per warehouse version. */
   cached<T>(key: string, compute: () => Promise<T>): Promise<T>;
+  /**
+   * Answers for several keys, each computed once per warehouse version; the keys nobody has
+   * asked for yet are computed together by one call of `computeMissing`.
+   */
+  cachedEach<T>(keys: readonly string[], computeMissing: (missing: string[]) => Promise<Map<string, T>>): Promise<Map<string, T>>;
 }
 
 /** Options of {@link createGoldReader}. */
@@ -63,6 +68,25 @@ export function createGoldReader(options: GoldReaderOptions): GoldReader {
 
   const cached = async <T>(key: string, compute: () => Promise<T>): Promise<T> => options.cache.remember(`gold:${key}`, await version(), compute);
 
+  const cachedEach = async <T>(keys: readonly string[], computeMissing: (missing: string[]) => Promise<Map<string, T>>): Promise<Map<string, T>> => {
+    const current = await version();
+    const missing: string[] = [];
+    let batch: Promise<Map<string, T>> | undefined;
+    const runBatch = () => (batch ??= Promise.resolve().then(() => computeMissing(missing)));
+    // remember() calls compute synchronously on a miss, so `missing` is complete before the batch starts.
+    const pending = keys.map((key) =>
+      options.cache.remember(`gold:${key}`, current, () => {
+        missing.push(key);
+        return runBatch().then((results) => {
+          if (!results.has(key)) throw new Error(`no answer computed for ${key}`);
+          return results.get(key)!;
+        });
+      }),
+    );
+    const values = await Promise.all(pending);
+    return new Map(keys.map((key, index) => [key, values[index]!]));
+  };
+
   // The database (catalog) name qualifies every table: a DuckDB file named warehouse.duckdb is a
   // catalog called "warehouse", which would make "warehouse".fct_sales ambiguous.
   let catalog: string | undefined;
@@ -88,5 +112,6 @@ export function createGoldReader(options: GoldReaderOptions): GoldReader {
     table: (table) => `${catalog ? `${quote(catalog)}.` : ''}${quote(schema)}.${quote(table)}`,
     query,
     cached,
+    cachedEach,
   };
 }

@@ -5,7 +5,7 @@ import { GOLD_TABLES } from './gold.reader.js';
 import { funnel, salesBounds, salesSummary, startups } from './historical.queries.js';
 import { runs, subscriptions } from './operations.queries.js';
 import { QueryParams } from './params.js';
-import { customersAtRisk, resolveSnapshot, riskDistribution, snapshots } from './predictive.queries.js';
+import { resolveSnapshot, revenueAtRisk, riskDistribution, snapshots } from './predictive.queries.js';
 import type { RouteContext } from './route-context.js';
 import { keyOf } from './route-context.js';
 
@@ -60,7 +60,7 @@ export function registerOverviewRoutes(app: FastifyInstance, context: RouteConte
       case 'predictive':
         return respond(reply, keyOf('kpis-predictive', { requested }), ['gold', 'live'], async () => {
           const snapshotDate = await resolveSnapshot(gold, requested);
-          const [risk, atRisk, champion, versions] = await Promise.all([riskDistribution(gold, snapshotDate), customersAtRisk(gold, snapshotDate, 1, 'high'), registry.champion(modelName), registry.list(modelName)]);
+          const [risk, atRisk, champion, versions] = await Promise.all([riskDistribution(gold, snapshotDate), revenueAtRisk(gold, snapshotDate), registry.champion(modelName), registry.list(modelName)]);
           return {
             view,
             snapshotDate,

@@ -55,6 +55,10 @@ export async function resolveSnapshot(gold: GoldReader, requested: string | unde
 
 /** The distribution of churn risk at a snapshot: a probability histogram and the risk bands. */
 export async function riskDistribution(gold: GoldReader, snapshotDate: string | null) {
+  return gold.cached(`risk:${snapshotDate}`, () => computeRiskDistribution(gold, snapshotDate));
+}
+
+async function computeRiskDistribution(gold: GoldReader, snapshotDate: string | null) {
   const empty = { snapshotDate, customers: 0, meanProbability: null as number | null, modelVersions: [] as string[], bands: RISK_BANDS.map((band) => ({ band, customers: 0, meanProbability: null as number | null })), histogram: bins(new Map()) };
   if (snapshotDate === null || !(await gold.has('fact_predictions_churn'))) return empty;
   const table = gold.table('fact_predictions_churn');
@@ -87,18 +91,17 @@ function bins(counts: Map<number, number>) {
 
 /** The customers most at risk at a snapshot, with their revenue of the last 90 days. */
 export async function customersAtRisk(gold: GoldReader, snapshotDate: string | null, limit: number, band: RiskBand | undefined) {
-  const empty = { snapshotDate, lookbackDays: REVENUE_AT_RISK_DAYS, highRiskCustomers: 0, revenueAtRiskUsd: 0, customers: [] as unknown[] };
-  if (snapshotDate === null || !(await gold.has('fact_predictions_churn'))) return empty;
-  const predictions = gold.table('fact_predictions_churn');
-  const hasSales = await gold.has('fct_sales');
+  const totals = await revenueAtRisk(gold, snapshotDate);
+  const base = { snapshotDate, lookbackDays: REVENUE_AT_RISK_DAYS, ...totals };
+  if (snapshotDate === null || !(await gold.has('fact_predictions_churn'))) return { ...base, customers: [] };
   const hasCustomers = await gold.has('dim_customer');
-  const windowStart = addDays(snapshotDate, -REVENUE_AT_RISK_DAYS);
-  const sales = hasSales ? gold.table('fct_sales') : null;
+  const sales = (await gold.has('fct_sales')) ? gold.table('fct_sales') : null;
+  // Only the 90 days before the snapshot are read: revenue at risk and the last order in that window.
   const list = await gold.query(
     'customers at risk',
     `with p as (
        select customer_id, churn_probability, risk_band, model_version
-       from ${predictions}
+       from ${gold.table('fact_predictions_churn')}
        where snapshot_date = ?::date ${band ? 'and risk_band = ?' : ''}
        order by churn_probability desc, customer_id
        limit ?
@@ -106,10 +109,10 @@ export async function customersAtRisk(gold: GoldReader, snapshotDate: string | n
        sales
          ? `, r as (
        select s.customer_id,
-              coalesce(sum(round(s.net_amount_usd * 100)) filter (where s.is_completed and s.order_date > ?::date), 0)::bigint as revenue_cents,
+              coalesce(sum(round(s.net_amount_usd * 100)) filter (where s.is_completed), 0)::bigint as revenue_cents,
               max(s.order_date)::varchar as last_order_date
        from ${sales} s semi join p on p.customer_id = s.customer_id
-       where s.order_date <= ?::date
+       where s.order_date > ?::date and s.order_date <= ?::date
        group by s.customer_id
      )`
          : ''
@@ -119,26 +122,10 @@ export async function customersAtRisk(gold: GoldReader, snapshotDate: string | n
      from p ${sales ? 'left join r on r.customer_id = p.customer_id' : ''}
      ${hasCustomers ? `left join ${gold.table('dim_customer')} c on c.customer_id = p.customer_id` : ''}
      order by p.churn_probability desc, p.customer_id`,
-    [snapshotDate, ...(band ? [band] : []), limit, ...(sales ? [windowStart, snapshotDate] : [])],
-  );
-  const totals = await gold.query(
-    'revenue at risk',
-    `with h as (select customer_id from ${predictions} where snapshot_date = ?::date and risk_band = 'high')
-     select (select count(*) from h) as customers,
-            ${
-              sales
-                ? `(select coalesce(sum(round(s.net_amount_usd * 100)) filter (where s.is_completed), 0)::bigint
-                    from ${sales} s semi join h on h.customer_id = s.customer_id
-                    where s.order_date > ?::date and s.order_date <= ?::date)`
-                : '0'
-            } as revenue_cents`,
-    [snapshotDate, ...(sales ? [windowStart, snapshotDate] : [])],
+    [snapshotDate, ...(band ? [band] : []), limit, ...(sales ? [addDays(snapshotDate, -REVENUE_AT_RISK_DAYS), snapshotDate] : [])],
   );
   return {
-    snapshotDate,
-    lookbackDays: REVENUE_AT_RISK_DAYS,
-    highRiskCustomers: num(totals[0]?.customers),
-    revenueAtRiskUsd: usd(num(totals[0]?.revenue_cents)),
+    ...base,
     customers: list.map((row) => ({
       customerId: str(row.customer_id),
       region: str(row.region),
@@ -147,9 +134,32 @@ export async function customersAtRisk(gold: GoldReader, snapshotDate: string | n
       riskBand: str(row.risk_band),
       modelVersion: str(row.model_version),
       revenueAtRiskUsd: usd(num(row.revenue_cents)),
+      /** The last order in the 90 days before the snapshot (null: none in that window). */
       lastOrderDate: str(row.last_order_date),
     })),
   };
+}
+
+/** High-risk customers at a snapshot and their net revenue of the 90 days up to it (once per snapshot). */
+export async function revenueAtRisk(gold: GoldReader, snapshotDate: string | null): Promise<{ highRiskCustomers: number; revenueAtRiskUsd: number }> {
+  return gold.cached(`revenue-at-risk:${snapshotDate}`, async () => {
+    if (snapshotDate === null || !(await gold.has('fact_predictions_churn'))) return { highRiskCustomers: 0, revenueAtRiskUsd: 0 };
+    const sales = (await gold.has('fct_sales')) ? gold.table('fct_sales') : null;
+    const rows = await gold.query(
+      'revenue at risk',
+      `with h as (select customer_id from ${gold.table('fact_predictions_churn')} where snapshot_date = ?::date and risk_band = 'high')
+       select (select count(*) from h) as customers,
+              ${
+                sales
+                  ? `(select coalesce(sum(round(s.net_amount_usd * 100)) filter (where s.is_completed), 0)::bigint
+                      from ${sales} s semi join h on h.customer_id = s.customer_id
+                      where s.order_date > ?::date and s.order_date <= ?::date)`
+                  : '0'
+              } as revenue_cents`,
+      [snapshotDate, ...(sales ? [addDays(snapshotDate, -REVENUE_AT_RISK_DAYS), snapshotDate] : [])],
+    );
+    return { highRiskCustomers: num(rows[0]?.customers), revenueAtRiskUsd: usd(num(rows[0]?.revenue_cents)) };
+  });
 }
 
 /** Observed against predicted churn of one snapshot (and per risk band). */
@@ -221,9 +231,17 @@ export async function predictedVsActual(gold: GoldReader, range: DateRange, limi
     .filter((date) => date <= latestJudgeable && inRange(date, range))
     .slice(0, limit);
   if (eligible.length === 0) return base;
-  // One query judges every requested snapshot; the answer is kept per warehouse version.
-  const results = await gold.cached(`outcomes:${horizonDays}:${eligible.join(',')}`, () => computeOutcomes(gold, eligible, horizonDays));
-  const list = [...eligible].sort().map((date) => results.get(date)!);
+  // Each snapshot is judged once per warehouse version; the ones no request has judged yet are
+  // judged together in one query.
+  const results = await gold.cachedEach(
+    eligible.map((date) => `outcome:${horizonDays}:${date}`),
+    async (missing) => {
+      const dates = missing.map((key) => key.slice(key.lastIndexOf(':') + 1));
+      const outcomes = await computeOutcomes(gold, dates, horizonDays);
+      return new Map(dates.map((date) => [`outcome:${horizonDays}:${date}`, outcomes.get(date)!]));
+    },
+  );
+  const list = [...eligible].sort().map((date) => results.get(`outcome:${horizonDays}:${date}`)!);
   const bandTotals = new Map<string, { customers: number; predicted: number; churned: number }>();
   for (const outcome of list) {
     for (const band of outcome.bands) {

@@ -116,7 +116,7 @@ export async function renderPredictive({ root, range, snapshot, navigate }) {
     { key: 'churnProbability', label: 'Churn probability', class: 'num', format: fmt.percent },
     { key: 'riskBand', label: 'Band', cell: (row) => badge(row.riskBand) },
     { key: 'revenueAtRiskUsd', label: 'Revenue at risk (90d)', class: 'num', format: fmt.usdCents },
-    { key: 'lastOrderDate', label: 'Last order', class: 'nowrap', format: fmt.date },
+    { key: 'lastOrderDate', label: 'Last order (90 d)', class: 'nowrap', format: fmt.date },
   ], atRisk.customers, 'No predictions for this snapshot');
   fillTable(byTestId('table-models', root), [
     { key: 'version', label: 'Version', class: 'mono' },

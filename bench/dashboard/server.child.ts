@@ -1,0 +1,41 @@
+/**
+ * The dashboard server of the benchmark, in a process of its own (so the load generator does not
+ * share its event loop): `tsx server.child.ts <workDir> <cacheEntries>`. Prints one JSON line
+ * with its URL and the table sizes, then serves until SIGTERM.
+ */
+import { join } from 'node:path';
+import { ModelRegistry, RunLedger, SqliteDocumentStore, SqliteEventBus, openDuckDbWarehouse, silentLogger } from '@mlops/shared';
+import { createDashboardServer, warehouseFileVersion } from '../../services/dashboard/src/index.js';
+
+const [workDir, cacheEntries] = process.argv.slice(2);
+if (!workDir) throw new Error('usage: server.child.ts <workDir> <cacheEntries>');
+const path = join(workDir, 'warehouse.duckdb');
+const warehouse = await openDuckDbWarehouse({ path, readOnly: true });
+const documents = new SqliteDocumentStore({ path: join(workDir, 'documents.sqlite') });
+const bus = new SqliteEventBus({ path: join(workDir, 'bus.sqlite') });
+const ledger = new RunLedger(documents);
+const server = await createDashboardServer({
+  warehouse,
+  ledger,
+  registry: new ModelRegistry(documents),
+  bus,
+  log: silentLogger,
+  warehouseVersion: warehouseFileVersion(path),
+  cacheEntries: Number(cacheEntries ?? 500),
+});
+const rows: Record<string, number> = {};
+for (const table of ['fct_sales', 'dim_customer', 'fct_sessions', 'dim_startup', 'fact_predictions_churn']) {
+  rows[table] = Number((await warehouse.query<{ n: number }>(`select count(*) as n from warehouse.warehouse.${table}`))[0]!.n);
+}
+rows.ledger_entries = (await ledger.entries()).length;
+const address = await server.listen({ host: '127.0.0.1', port: 0, allowRemote: false });
+process.stdout.write(JSON.stringify({ url: address.url, rows }) + '\n');
+process.once('SIGTERM', () => {
+  void (async () => {
+    await server.close();
+    await warehouse.close();
+    await bus.close();
+    await documents.close();
+    process.exit(0);
+  })();
+});
