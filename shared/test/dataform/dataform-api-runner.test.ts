@@ -145,10 +145,10 @@ describe('DataformApiTransformRunner against a fake of the Dataform v1 client', 
   it('reports failed assertions instead of failing the run', async () => {
     const client = new FakeDataformClient(graph);
     client.finalState = 'FAILED';
-    client.outcomes.set('warehouse_fct_sales_assertions_uniqueKey_0', { state: 'FAILED', failureReason: 'Assertion failed: query returned 3 row(s).' });
+    client.outcomes.set('warehouse_fct_sales_assertions_uniqueKey', { state: 'FAILED', failureReason: 'Assertion failed: query returned 3 row(s).' });
     const { runner } = runnerWith(client);
     const result = await runner.run({ runDates: ['2026-01-05'] });
-    expect(result.assertions.filter((assertion) => !assertion.passed)).toEqual([{ name: 'warehouse_fct_sales_assertions_uniqueKey_0', passed: false, failingRows: 3 }]);
+    expect(result.assertions.filter((assertion) => !assertion.passed)).toEqual([{ name: 'warehouse_fct_sales_assertions_uniqueKey', passed: false, failingRows: 3 }]);
     expect(result.tables).toEqual([]);
   });
 
