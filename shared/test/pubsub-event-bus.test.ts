@@ -73,6 +73,33 @@ describe.skipIf(skip)('PubSubEventBus on the Pub/Sub emulator', () => {
       expect(listing.topic).toBe(`projects/${projectId}/topics/dead-letter`);
     });
 
+    it('brings a subscription created elsewhere up to date: kept acknowledged messages and the dead-letter policy', async () => {
+      open();
+      const [topic] = await plain.createTopic('pipeline-start');
+      await topic.createSubscription('made-by-terraform');
+      await bus.subscribe({ name: 'made-by-terraform', topic: 'pipeline-start', maxAttempts: 7 }, async () => undefined);
+      const [metadata] = await plain.subscription('made-by-terraform').getMetadata();
+      expect(metadata.retainAckedMessages).toBe(true);
+      expect(metadata.deadLetterPolicy).toMatchObject({ deadLetterTopic: `projects/${projectId}/topics/dead-letter`, maxDeliveryAttempts: 7 });
+    });
+
+    it('counts attempts itself where Pub/Sub does not (a subscription without a dead-letter policy)', async () => {
+      open();
+      // Subscriptions of the dead-letter topic get no dead-letter policy, so messages carry no deliveryAttempt.
+      const attempts: number[] = [];
+      await bus.subscribe({ name: 'dlq-watcher', topic: 'dead-letter', maxAttempts: 3 }, async (_event, delivery) => {
+        attempts.push(delivery.attempt);
+        throw new TransientError('TEST.FLAKY', 'always fails');
+      });
+      const [metadata] = await plain.subscription('dlq-watcher').getMetadata();
+      expect(metadata.deadLetterPolicy ?? null).toBeNull();
+      await plain.topic('dead-letter').publishMessage(encodeMessage(startEvent('2026-02-09')));
+      await waitFor(() => attempts.length === 3, 'three attempts', 15_000);
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      // Given up after three, and not dead-lettered into its own topic (which would loop).
+      expect(attempts).toEqual([1, 2, 3]);
+    });
+
     it('refuses a subscription that exists on another topic, a bad name and an unknown topic', async () => {
       open();
       await bus.ensureSubscription({ name: 'taken-name', topic: 'pipeline-start' });
