@@ -2,11 +2,17 @@
  * A read-only warehouse opened on first use. A fresh platform has no warehouse file until the
  * first transform, and DuckDB cannot open a missing file read-only; this wrapper answers
  * `DASHBOARD.WAREHOUSE_MISSING` until the file exists (the views then show empty results) and
- * retries opening after a failure (another process may hold the file for writing).
+ * tries again after a failure.
+ *
+ * When the dashboard runs as a process of its own, it must not hold the DuckDB file: DuckDB lets
+ * one process write or several read, never both, so a reader that never lets go would keep the
+ * transformer out for good. With `idleReleaseMs` the connection is closed (and the file released)
+ * once no query has run for that long, the same lease discipline the transformer follows; while
+ * the transformer holds the file, opening is retried for `openWaitMs` before answering 503.
  */
 import { existsSync } from 'node:fs';
 import type { QueryParams, Warehouse, WarehouseRow, WarehouseTransaction } from '@mlops/shared';
-import { PermanentError } from '@mlops/shared';
+import { errorMessage, PermanentError } from '@mlops/shared';
 import { DashboardErrors } from './errors.js';
 
 /** Options of {@link createLazyWarehouse}. */
@@ -15,22 +21,44 @@ export interface LazyWarehouseOptions {
   path: string;
   /** Open it read-only (`() => platform.warehouse({ readOnly: true })`). */
   open: () => Promise<Warehouse>;
+  /** Close the connection after this long without queries (default: keep it open). */
+  idleReleaseMs?: number;
+  /** Called after an idle close, to let go of the file (e.g. `releaseDuckDbFile(path)`). */
+  release?: () => void;
+  /** How long to keep trying while another process holds the file (default 0: fail at once). */
+  openWaitMs?: number;
 }
+
+const LOCKED = /could not set lock|conflicting lock|database is locked/i;
 
 /** A read-only warehouse that opens itself when first queried. */
 export function createLazyWarehouse(options: LazyWarehouseOptions): Warehouse {
   let opened: Promise<Warehouse> | undefined;
+  let active = 0;
+  let idleTimer: NodeJS.Timeout | undefined;
   const refuse = () => new PermanentError('WAREHOUSE.READ_ONLY', 'the dashboard reads the warehouse; it never writes');
-  const get = async (): Promise<Warehouse> => {
-    if (!opened) {
-      if (options.path !== ':memory:' && !existsSync(options.path)) throw DashboardErrors.warehouseMissing(options.path);
-      const attempt = options.open().then((warehouse) => {
+
+  const openOnce = async (): Promise<Warehouse> => {
+    const deadline = Date.now() + (options.openWaitMs ?? 0);
+    for (;;) {
+      try {
+        const warehouse = await options.open();
         if (!warehouse.readOnly) {
-          void warehouse.close();
+          await warehouse.close();
           throw refuse();
         }
         return warehouse;
-      });
+      } catch (error) {
+        if (!LOCKED.test(errorMessage(error)) || Date.now() >= deadline) throw error;
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+    }
+  };
+
+  const get = async (): Promise<Warehouse> => {
+    if (!opened) {
+      if (options.path !== ':memory:' && !existsSync(options.path)) throw DashboardErrors.warehouseMissing(options.path);
+      const attempt = openOnce();
       opened = attempt;
       attempt.catch(() => {
         if (opened === attempt) opened = undefined;
@@ -42,10 +70,41 @@ export function createLazyWarehouse(options: LazyWarehouseOptions): Warehouse {
       throw DashboardErrors.warehouseUnavailable(error);
     }
   };
+
+  const closeOpened = async () => {
+    const current = opened;
+    opened = undefined;
+    const warehouse = current ? await current.catch(() => undefined) : undefined;
+    if (warehouse) {
+      await warehouse.close();
+      return true;
+    }
+    return false;
+  };
+
+  const scheduleRelease = () => {
+    if (options.idleReleaseMs === undefined) return;
+    clearTimeout(idleTimer);
+    idleTimer = setTimeout(() => {
+      if (active > 0) return;
+      void closeOpened().then((closed) => {
+        if (closed && active === 0 && !opened) options.release?.();
+      });
+    }, options.idleReleaseMs);
+    idleTimer.unref();
+  };
+
   return {
     readOnly: true,
     async query<T extends WarehouseRow = WarehouseRow>(sql: string, params?: QueryParams): Promise<T[]> {
-      return (await get()).query<T>(sql, params);
+      active += 1;
+      clearTimeout(idleTimer);
+      try {
+        return await (await get()).query<T>(sql, params);
+      } finally {
+        active -= 1;
+        if (active === 0) scheduleRelease();
+      }
     },
     async execute(): Promise<void> {
       throw refuse();
@@ -54,9 +113,8 @@ export function createLazyWarehouse(options: LazyWarehouseOptions): Warehouse {
       throw refuse();
     },
     async close(): Promise<void> {
-      const current = opened;
-      opened = undefined;
-      if (current) await (await current.catch(() => undefined))?.close();
+      clearTimeout(idleTimer);
+      if ((await closeOpened()) && options.idleReleaseMs !== undefined) options.release?.();
     },
   };
 }

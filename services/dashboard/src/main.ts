@@ -10,7 +10,8 @@ async function main(): Promise<void> {
   const platform: Platform = await createPlatform(config);
   let dashboard: RunningDashboard;
   try {
-    dashboard = await startDashboard(platform);
+    // Its own process: release the DuckDB file between bursts of queries so the pipeline can write it.
+    dashboard = await startDashboard(platform, { releaseWarehouseWhenIdleMs: 1_000 });
   } catch (error) {
     await platform.close();
     throw error;

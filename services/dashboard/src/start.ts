@@ -4,7 +4,7 @@
  * `main.ts` and the CLI (`mlops serve`, `npm start`) both use it.
  */
 import type { HostedService, Platform } from '@mlops/shared';
-import { createRunLedgerService, hostService, ModelRegistry, RunLedger } from '@mlops/shared';
+import { createRunLedgerService, hostService, ModelRegistry, openDuckDbWarehouse, releaseDuckDbFile, RunLedger } from '@mlops/shared';
 import { createLazyWarehouse } from './lazy-warehouse.js';
 import { createDashboardServer, type DashboardAddress } from './server.js';
 import { warehouseFileVersion } from './warehouse-version.js';
@@ -16,6 +16,13 @@ export interface StartDashboardOptions {
   allowRemote?: boolean;
   /** Subscribe the run-ledger observer to the bus (default true). */
   hostLedger?: boolean;
+  /**
+   * Let go of the DuckDB file after this long without queries, so other processes (the
+   * transformer, the trainer) can write it. Only for a dashboard that owns the file in its
+   * process (`main.ts`); in one process with the pipeline, leave it unset: releasing the file
+   * would close it under the other services.
+   */
+  releaseWarehouseWhenIdleMs?: number;
 }
 
 /** A listening dashboard. */
@@ -32,7 +39,20 @@ export async function startDashboard(platform: Platform, options: StartDashboard
     options.hostLedger === false
       ? undefined
       : await hostService(createRunLedgerService(ledger), { bus: platform.bus, log, settings: { maxAttempts: config.bus.maxAttempts, backoff: { minMs: config.bus.backoffMinMs, maxMs: config.bus.backoffMaxMs } } });
-  const warehouse = createLazyWarehouse({ path: config.warehouse.path, open: () => platform.warehouse({ readOnly: true }) });
+  const path = config.warehouse.path;
+  const releasing = options.releaseWarehouseWhenIdleMs !== undefined;
+  const warehouse = createLazyWarehouse(
+    releasing
+      ? {
+          path,
+          // Opened here rather than through the platform: this dashboard owns the connection and releases the file.
+          open: () => openDuckDbWarehouse({ path, readOnly: true }),
+          idleReleaseMs: options.releaseWarehouseWhenIdleMs!,
+          release: () => releaseDuckDbFile(path),
+          openWaitMs: 5_000,
+        }
+      : { path, open: () => platform.warehouse({ readOnly: true }) },
+  );
   try {
     const server = await createDashboardServer({
       warehouse,
@@ -40,7 +60,7 @@ export async function startDashboard(platform: Platform, options: StartDashboard
       registry: new ModelRegistry(platform.documents),
       bus: platform.bus,
       log,
-      warehouseVersion: warehouseFileVersion(config.warehouse.path),
+      warehouseVersion: warehouseFileVersion(path),
       schema: config.warehouse.warehouseDataset,
       churnHorizonDays: config.trainer.churnHorizonDays,
     });

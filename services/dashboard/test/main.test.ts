@@ -3,7 +3,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createEvent, SqliteEventBus } from '@mlops/shared';
+import { createEvent, openDuckDbWarehouse, releaseDuckDbFile, SqliteEventBus } from '@mlops/shared';
+import { buildGoldWarehouse } from './fixtures/gold-warehouse.fixture.js';
 import { afterEach, describe, expect, it } from 'vitest';
 
 // The dashboard as its own process: `src/main.ts`, started the way `npm start -w services/dashboard` does.
@@ -83,6 +84,34 @@ describe('dashboard process', () => {
       return answer.total > 0 ? answer : undefined;
     }, 'the run to reach the ledger');
     expect(runs.runs[0]!.runId).toBe('run_20260601_main');
+
+    run.child.kill('SIGTERM');
+    expect(await run.exited).toBe(0);
+  });
+
+  it('lets go of the warehouse between bursts, so another process can write it, and then shows the new data', async () => {
+    const folder = home();
+    const path = join(folder, 'warehouse.duckdb');
+    const writer = await openDuckDbWarehouse({ path });
+    await buildGoldWarehouse(writer, { endDate: '2026-06-30', days: 10, scale: 0.05 });
+    await writer.close();
+    releaseDuckDbFile(path);
+    const run = start({ MLOPS_HOME: folder, MLOPS_DASHBOARD_PORT: '0' });
+    children.push(run.child);
+    const url = await until(() => /"url":"(http:\/\/127\.0\.0\.1:\d+\/)"/.exec(run.output())?.[1], 'the dashboard to listen');
+    const orders = async () => ((await (await fetch(`${url}api/kpis?view=historical`)).json()) as { kpis: { orders: number } }).kpis.orders;
+    const before = await orders();
+    expect(before).toBeGreaterThan(0);
+
+    // After a second without queries the dashboard has closed the file: this process may write it.
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    const again = await openDuckDbWarehouse({ path });
+    await again.execute(`insert into warehouse.warehouse.fct_sales select 'ord_late_' || order_id, customer_id, ordered_at, order_date, product_id, product_name, category, quantity,
+      unit_price_usd, discount_pct, gross_amount_usd, net_amount_usd, payment_method, channel, status, is_completed, run_date from warehouse.warehouse.fct_sales limit 4`);
+    await again.close();
+    releaseDuckDbFile(path);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(await orders()).toBe(before + 4);
 
     run.child.kill('SIGTERM');
     expect(await run.exited).toBe(0);
