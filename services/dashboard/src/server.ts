@@ -19,6 +19,7 @@ import { registerPredictiveRoutes } from './predictive.routes.js';
 import { createResponder, type RouteContext } from './route-context.js';
 import { SECURITY_HEADERS } from './security.js';
 import { loadStaticFiles, registerStaticRoutes } from './static.routes.js';
+import { warmUp } from './warm.js';
 
 /** What the dashboard reads, and how. */
 export interface DashboardDeps {
@@ -72,6 +73,11 @@ export interface DashboardServer {
   readonly app: FastifyInstance;
   /** Listen on `host:port`; refuses a non-loopback host unless `allowRemote` (DASHBOARD.REMOTE_BIND_REFUSED). */
   listen(options: ListenOptions): Promise<DashboardAddress>;
+  /**
+   * Compute what the page asks first, unless the warehouse has not changed since the last
+   * warm-up; resolves to whether it ran. Errors are logged, never thrown.
+   */
+  warm(): Promise<boolean>;
   /** Stop listening and drop open connections. */
   close(): Promise<void>;
 }
@@ -133,8 +139,26 @@ export async function createDashboardServer(deps: DashboardDeps): Promise<Dashbo
   registerOperationsRoutes(app, context);
   await app.ready();
 
+  let warmedVersion: string | undefined;
+  let warming: Promise<boolean> | undefined;
+  const warm = async (): Promise<boolean> => {
+    const version = await gold.version();
+    if (version === undefined || version === 'missing' || version === warmedVersion) return false;
+    const started = performance.now();
+    try {
+      const requests = await warmUp(app);
+      warmedVersion = version;
+      log.info('dashboard warmed up', { requests, durationMs: Math.round(performance.now() - started) });
+      return true;
+    } catch (error) {
+      log.warning('dashboard warm-up failed', { error: errorMessage(error) });
+      return false;
+    }
+  };
+
   return {
     app,
+    warm: () => (warming ??= warm().finally(() => (warming = undefined))),
     async listen(options) {
       await assertBindable(options.host, options.allowRemote);
       await app.listen({ host: options.host, port: options.port });

@@ -23,6 +23,8 @@ export interface StartDashboardOptions {
    * would close it under the other services.
    */
   releaseWarehouseWhenIdleMs?: number;
+  /** Warm the answer cache at start and whenever the warehouse changes, checked this often (default 10 s; 0: never). */
+  warmEveryMs?: number;
 }
 
 /** A listening dashboard. */
@@ -72,9 +74,17 @@ export async function startDashboard(platform: Platform, options: StartDashboard
       await server.close();
       throw error;
     });
+    const warmEvery = options.warmEveryMs ?? 10_000;
+    let timer: NodeJS.Timeout | undefined;
+    if (warmEvery > 0) {
+      void server.warm();
+      timer = setInterval(() => void server.warm(), warmEvery);
+      timer.unref();
+    }
     return {
       ...address,
       async close() {
+        clearInterval(timer);
         await server.close();
         await observer?.close();
         await warehouse.close();

@@ -27,6 +27,13 @@ describe('cached answers', () => {
     expect(after.kpis.revenueUsd).toBeCloseTo(before.kpis.revenueUsd + 3000, 2);
   });
 
+  it('are warmed up once per warehouse version', async () => {
+    expect(await world.server.warm()).toBe(true);
+    expect(await world.server.warm()).toBe(false);
+    await world.sql.execute(`update ${T('dim_startup')} set headcount = headcount + 1 where company_id = (select min(company_id) from ${T('dim_startup')})`);
+    expect(await world.server.warm()).toBe(true);
+  });
+
   it('reflect new ledger events within the live cache slot', async () => {
     const before = await ok<{ total: number }>(world, '/api/operations/runs');
     const { createEvent } = await import('@mlops/shared');

@@ -103,9 +103,13 @@ describe('dashboard process', () => {
     const before = await orders();
     expect(before).toBeGreaterThan(0);
 
-    // After a second without queries the dashboard has closed the file: this process may write it.
-    await new Promise((resolve) => setTimeout(resolve, 1_500));
-    const again = await openDuckDbWarehouse({ path });
+    // Once the dashboard has gone a second without queries (its start-up warm-up included) it has
+    // closed the file: this process may write it, retrying while the file is busy as the
+    // transformer does (DATAFORM.WAREHOUSE_BUSY is transient).
+    const again = await until(() => openDuckDbWarehouse({ path }).catch((error: unknown) => {
+      if (/lock/i.test(String(error))) return undefined;
+      throw error;
+    }), 'the dashboard to release the warehouse');
     await again.execute(`insert into warehouse.warehouse.fct_sales select 'ord_late_' || order_id, customer_id, ordered_at, order_date, product_id, product_name, category, quantity,
       unit_price_usd, discount_pct, gross_amount_usd, net_amount_usd, payment_method, channel, status, is_completed, run_date from warehouse.warehouse.fct_sales limit 4`);
     await again.close();

@@ -49,7 +49,7 @@ export async function renderHistorical({ root, range }) {
       labels: daily.series.map((row) => row.date),
       datasets: [
         { type: 'line', label: 'Net revenue', data: daily.series.map((row) => row.revenueUsd), borderColor: PALETTE[0], backgroundColor: alpha(PALETTE[0], 0.08), fill: true, tension: 0.25, yAxisID: 'revenue' },
-        { type: 'bar', label: 'Orders', data: daily.series.map((row) => row.orders), backgroundColor: alpha(PALETTE[1], 0.35), yAxisID: 'orders', barPercentage: 1, categoryPercentage: 0.9 },
+        { type: 'bar', label: 'Orders', data: daily.series.map((row) => row.orders), backgroundColor: alpha(PALETTE[1], 0.28), yAxisID: 'orders', barPercentage: 1, categoryPercentage: 0.9 },
       ],
     },
     options: {
@@ -76,7 +76,7 @@ export async function renderHistorical({ root, range }) {
   });
 
   // Revenue by region, weekly when the range is long.
-  const weekly = spanDays(daily.series) > 62;
+  const weekly = spanDays(daily.series) > 120;
   const bucketOf = (date) => (weekly ? weekOf(date) : date);
   const buckets = [...new Set(byRegion.series.map((row) => bucketOf(row.date)))].sort();
   const regions = byRegion.totals.map((row) => row.group);

@@ -113,17 +113,15 @@ export async function renderPredictive({ root, range, snapshot, navigate }) {
     { key: 'customerId', label: 'Customer', class: 'mono' },
     { key: 'region', label: 'Region' },
     { key: 'segment', label: 'Segment' },
-    { key: 'churnProbability', label: 'Churn probability', class: 'num', format: fmt.percent },
+    { key: 'churnProbability', label: 'Churn risk', class: 'num', format: fmt.percent },
     { key: 'riskBand', label: 'Band', cell: (row) => badge(row.riskBand) },
-    { key: 'revenueAtRiskUsd', label: 'Revenue at risk (90d)', class: 'num', format: fmt.usdCents },
-    { key: 'lastOrderDate', label: 'Last order (90 d)', class: 'nowrap', format: fmt.date },
+    { key: 'revenueAtRiskUsd', label: 'Revenue 90 d', class: 'num', format: fmt.usdCents },
+    { key: 'lastOrderDate', label: 'Last order', class: 'nowrap', format: (value) => (value ? fmt.date(value) : 'over 90 d ago') },
   ], atRisk.customers, 'No predictions for this snapshot');
   fillTable(byTestId('table-models', root), [
-    { key: 'version', label: 'Version', class: 'mono' },
+    { key: 'version', label: 'Version', class: 'mono', cell: (row) => el('span', {}, [el('span', { text: row.version }), row.isChampion ? el('span', { text: ' ' }) : null, row.isChampion ? badge('champion', 'champion') : null]) },
     { key: 'createdAt', label: 'Trained', class: 'nowrap', format: fmt.date },
     { key: 'rocAuc', label: 'ROC AUC', class: 'num', format: (v) => (v === null ? '—' : fmt.decimal3(v)) },
     { key: 'prAuc', label: 'PR AUC', class: 'num', format: (v) => (v === null ? '—' : fmt.decimal3(v)) },
-    { key: 'trainingRows', label: 'Rows', class: 'num', format: (v) => (v === null || v === undefined ? '—' : fmt.compact(v)) },
-    { key: 'isChampion', label: '', cell: (row) => (row.isChampion ? badge('champion', 'champion') : el('span')) },
   ], versions.slice().reverse(), 'No model registered yet');
 }
