@@ -20,7 +20,7 @@ module.exports = {
       severity: 'error',
       comment: 'Import @mlops/shared (or @mlops/shared/testing in tests), never a file inside shared/.',
       from: { path: '^(services|cli|bench)/' },
-      to: { path: '^shared/src/', pathNot: '^shared/src/(index|testing)\\.ts$' },
+      to: { path: '^shared/src/', pathNot: '^shared/src/(index|testing|gcp)\\.ts$' },
     },
     {
       name: 'sdk-outside-adapters',

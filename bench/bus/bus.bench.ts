@@ -2,7 +2,13 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { PubSubEventBus, SqliteEventBus, createEvent, type AnyEvent, type EventBus } from '@mlops/shared';
+import {
+  SqliteEventBus,
+  createEvent,
+  type AnyEvent,
+  type EventBus,
+} from '@mlops/shared';
+import { PubSubEventBus } from '@mlops/shared/gcp';
 import { emulatorSupport, startEmulator, type RunningEmulator } from '../../shared/test/emulators.js';
 
 /**

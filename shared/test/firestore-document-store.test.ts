@@ -1,6 +1,6 @@
 import { Firestore } from '@google-cloud/firestore';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { FirestoreDocumentStore } from '@mlops/shared';
+import { FirestoreDocumentStore } from '@mlops/shared/gcp';
 import { documentStoreContract } from './contracts/document-store.contract.js';
 import { skipWithoutEmulator, startEmulator, uniqueProjectId, type RunningEmulator } from './emulators.js';
 

@@ -4,16 +4,15 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import {
   PermanentError,
-  REDRIVE_SUBSCRIPTION_ATTRIBUTE,
   SqliteEventBus,
   TransientError,
   encodeMessage,
-  registerCloudEventService,
   silentLogger,
   type AnyEvent,
   type Service,
   type WireMessage,
 } from '@mlops/shared';
+import { REDRIVE_SUBSCRIPTION_ATTRIBUTE, registerCloudEventService } from '@mlops/shared/gcp';
 import { RecordingPublisher } from '@mlops/shared/testing';
 import { startEvent, tempDir, waitFor } from './helpers.js';
 

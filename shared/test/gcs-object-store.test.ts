@@ -4,7 +4,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { GcsObjectStore } from '@mlops/shared';
+import { GcsObjectStore } from '@mlops/shared/gcp';
 import { tempDir } from './helpers.js';
 
 // There is no GCS emulator in the Cloud SDK; fake-gcs-server runs in docker-compose. Without it the

@@ -1,6 +1,12 @@
 import { PubSub } from '@google-cloud/pubsub';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { PermanentError, PubSubEventBus, TransientError, encodeMessage, type AnyEvent, type PubSubEventBusOptions } from '@mlops/shared';
+import {
+  PermanentError,
+  TransientError,
+  encodeMessage,
+  type AnyEvent,
+} from '@mlops/shared';
+import { PubSubEventBus, type PubSubEventBusOptions } from '@mlops/shared/gcp';
 import { testEvent } from '@mlops/shared/testing';
 import { eventBusContract } from './contracts/event-bus.contract.js';
 import { skipWithoutEmulator, startEmulator, uniqueProjectId, type RunningEmulator } from './emulators.js';

@@ -1,7 +1,6 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
   PermanentError,
-  PubSubEventBus,
   createLogger,
   hostService,
   parseTraceparent,
@@ -9,6 +8,7 @@ import {
   type HostedService,
   type Service,
 } from '@mlops/shared';
+import { PubSubEventBus } from '@mlops/shared/gcp';
 import { skipWithoutEmulator, startEmulator, uniqueProjectId, type RunningEmulator } from './emulators.js';
 import { startEvent, waitFor } from './helpers.js';
 

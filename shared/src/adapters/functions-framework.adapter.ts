@@ -1,4 +1,5 @@
 import { cloudEvent, type CloudEventFunction } from '@google-cloud/functions-framework';
+import { getTestServer } from '@google-cloud/functions-framework/testing';
 import { TransientError, errorCode, errorMessage } from '../errors.js';
 import type { Logger } from '../log/logger.js';
 import type { EventBus } from '../ports/event-bus.port.js';
@@ -62,4 +63,28 @@ export function registerCloudEventService(service: Service, options: CloudEventF
   const fn: CloudEventFunction<unknown> = (event) => handler(event as unknown as IncomingCloudEvent);
   cloudEvent<unknown>(name, fn);
   return name;
+}
+
+/** Options of {@link serveCloudEventFunction}. */
+export interface ServeCloudEventFunctionOptions extends CloudEventFunctionOptions {
+  /** Port to listen on (Cloud Run's `PORT`). */
+  port: number;
+  /** Address to bind (default all interfaces, as Cloud Run requires). */
+  host?: string;
+}
+
+/**
+ * Register a service as a CloudEvent function and serve it over HTTP. The server is the framework's
+ * own (`getServer` with the registered function's signature type, which `getTestServer` wraps), the
+ * same one `functions-framework --target` starts; resolves to a function that closes it.
+ */
+export async function serveCloudEventFunction(service: Service, options: ServeCloudEventFunctionOptions): Promise<() => Promise<void>> {
+  const name = registerCloudEventService(service, options);
+  const server = getTestServer(name);
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port, options.host ?? '0.0.0.0', () => resolve());
+  });
+  options.log.info(`${service.name} serving CloudEvents on port ${options.port}`, { service: service.name, function: name });
+  return () => new Promise<void>((resolve, reject) => server.close((error) => (error ? reject(error) : resolve())));
 }

@@ -1,6 +1,5 @@
 import { join } from 'node:path';
 import type { PlatformConfig } from '../config/config.js';
-import { ConfigError } from '../errors.js';
 import { createLogger, type Logger } from '../log/logger.js';
 import type { DocumentStore } from '../ports/document-store.port.js';
 import type { EventBus } from '../ports/event-bus.port.js';
@@ -66,7 +65,14 @@ async function createBus(config: PlatformConfig): Promise<EventBus> {
       maxMessageBytes: config.bus.maxMessageBytes,
     });
   }
-  throw new ConfigError('MLOPS_MODE', `the ${config.mode} event bus is not wired into this build yet`);
+  const { PubSubEventBus } = await import('../adapters/pubsub-event-bus.adapter.js');
+  return new PubSubEventBus({
+    projectId: config.gcp.projectId,
+    ...(config.gcp.pubsubEmulatorHost ? { emulatorHost: config.gcp.pubsubEmulatorHost } : {}),
+    maxAttempts: config.bus.maxAttempts,
+    backoff: { minMs: config.bus.backoffMinMs, maxMs: config.bus.backoffMaxMs },
+    maxMessageBytes: config.bus.maxMessageBytes,
+  });
 }
 
 async function createDocuments(config: PlatformConfig): Promise<DocumentStore> {
@@ -74,12 +80,20 @@ async function createDocuments(config: PlatformConfig): Promise<DocumentStore> {
     const { SqliteDocumentStore } = await import('../adapters/sqlite-document-store.adapter.js');
     return new SqliteDocumentStore({ path: config.documents.path });
   }
-  throw new ConfigError('MLOPS_MODE', `the ${config.mode} document store is not wired into this build yet`);
+  const { FirestoreDocumentStore } = await import('../adapters/firestore-document-store.adapter.js');
+  return new FirestoreDocumentStore({
+    projectId: config.gcp.projectId,
+    ...(config.gcp.firestoreEmulatorHost ? { emulatorHost: config.gcp.firestoreEmulatorHost } : {}),
+  });
 }
 
 async function createObjects(config: PlatformConfig): Promise<ObjectStore> {
   if (config.lake.root.startsWith('gs://')) {
-    throw new ConfigError('MLOPS_LAKE', 'the GCS lake is not wired into this build yet');
+    const { GcsObjectStore } = await import('../adapters/gcs-object-store.adapter.js');
+    return GcsObjectStore.fromUri(config.lake.root, {
+      projectId: config.gcp.projectId,
+      ...(config.gcp.storageEmulatorHost ? { emulatorHost: config.gcp.storageEmulatorHost } : {}),
+    });
   }
   const { FsObjectStore } = await import('../adapters/fs-object-store.adapter.js');
   return new FsObjectStore({ root: config.lake.root });

@@ -1,7 +1,7 @@
 import { cpSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { DataformCompiler, RUN_DATES_SENTINEL, TransformError, projectContentHash } from '@mlops/shared';
+import { DataformCompiler, RUN_DATES_SENTINEL, RUN_DATE_FIRST_SENTINEL, RUN_DATE_LAST_SENTINEL, TransformError, projectContentHash, runDateVars, substituteRunDates } from '@mlops/shared';
 import { tempDir } from '../helpers.js';
 
 const PROJECT = resolve(import.meta.dirname, '../../../dataform');
@@ -19,12 +19,17 @@ describe('DataformCompiler (the real Dataform CLI, offline)', () => {
     const second = await compiler.compile(dates);
     expect(second.cached).toBe(true);
     expect(second.durationMs).toBeLessThan(first.durationMs);
-    expect(JSON.stringify(second.graph)).not.toContain(RUN_DATES_SENTINEL);
+    for (const sentinel of [RUN_DATES_SENTINEL, RUN_DATE_FIRST_SENTINEL, RUN_DATE_LAST_SENTINEL]) {
+      expect(JSON.stringify(second.template)).toContain(sentinel);
+      expect(JSON.stringify(second.graph)).not.toContain(sentinel);
+    }
     // What the CLI itself produces for those dates, compiled for real:
-    const real = await compiler.compileWithCli({ run_dates: dates.join(' ') });
+    const real = await compiler.compileWithCli(runDateVars(dates));
     expect(second.graph).toEqual(real);
     const incremental = real.tables?.find((table) => table.target.name === 'stg_sales__orders');
     expect(incremental?.incrementalPreOps).toContainEqual(expect.stringContaining("run_date in (date '2026-01-05', date '2026-01-06', date '2026-02-28')"));
+    const gold = real.tables?.find((table) => table.target.name === 'fct_sales');
+    expect(gold?.incrementalPreOps?.join('\n')).toContain("run_date between date '2026-01-05' and date_add(date '2026-02-28', interval 89 day)");
   });
 
   it('compiles with the project vars and keys the cache on the other vars', async () => {
@@ -53,6 +58,13 @@ describe('DataformCompiler (the real Dataform CLI, offline)', () => {
     expect(error).toBeInstanceOf(TransformError);
     expect(error.code).toBe('DATAFORM.COMPILATION_FAILED');
     expect(error.message).toMatch(/definitions\/oops\.sqlx: .*no_such_table/);
+  });
+
+  it('refuses to substitute a sentinel found outside its place', () => {
+    const graph = { tables: [{ target: { schema: 's', name: 't' }, query: `select date_sub(date '${RUN_DATES_SENTINEL}', interval 1 day)` }] };
+    expect(substituteRunDates(graph, ['2026-01-05', '2026-01-06'])).toBeUndefined();
+    const listed = { tables: [{ target: { schema: 's', name: 't' }, query: `select * from t where d in (date '${RUN_DATES_SENTINEL}') and d >= date '${RUN_DATE_FIRST_SENTINEL}'` }] };
+    expect(substituteRunDates(listed, ['2026-01-06', '2026-01-05'])?.tables?.[0]?.query).toBe("select * from t where d in (date '2026-01-05', date '2026-01-06') and d >= date '2026-01-05'");
   });
 
   it('does not cache a project that writes the sentinel date itself', () => {

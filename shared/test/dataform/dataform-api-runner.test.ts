@@ -117,7 +117,7 @@ describe('DataformApiTransformRunner against a fake of the Dataform v1 client', 
     const compile = client.calls.find((call) => call.method === 'createCompilationResult')!.request;
     expect(compile).toEqual({
       parent: REPOSITORY,
-      compilationResult: { gitCommitish: 'main', codeCompilationConfig: { vars: { lake_uri: 'gs://mlops-prod-lake', run_dates: '2026-01-05 2026-01-06' }, defaultDatabase: 'mlops-prod' } },
+      compilationResult: { gitCommitish: 'main', codeCompilationConfig: { vars: { lake_uri: 'gs://mlops-prod-lake', run_dates: '2026-01-05 2026-01-06', run_date_first: '2026-01-05', run_date_last: '2026-01-06' }, defaultDatabase: 'mlops-prod' } },
     });
     const invoke = client.calls.find((call) => call.method === 'createWorkflowInvocation')!.request;
     expect(invoke).toEqual({

@@ -29,6 +29,7 @@ import {
   type TransformTableCount,
 } from '../../ports/transform-runner.port.js';
 import { backoffDelay } from '../../runtime/backoff.js';
+import { runDateVars } from './dataform-compiler.adapter.js';
 
 type ICompilationResult = protos.google.cloud.dataform.v1.ICompilationResult;
 type ICompilationResultAction = protos.google.cloud.dataform.v1.ICompilationResultAction;
@@ -131,7 +132,7 @@ export class DataformApiTransformRunner implements TransformRunner {
   async run(request: TransformRunRequest): Promise<TransformRunResult> {
     const started = this.now();
     const runDates = normaliseRunDates(request.runDates);
-    const vars: Record<string, string> = { ...(this.options.vars ?? {}), ...(request.vars ?? {}), run_dates: runDates.join(' ') };
+    const vars: Record<string, string> = { ...(this.options.vars ?? {}), ...(request.vars ?? {}), ...runDateVars(runDates) };
     for (const [name, value] of Object.entries(vars)) {
       if (/[\n\r]/.test(value)) throw TransformErrors.invalidVar(name, 'must not contain line breaks');
     }

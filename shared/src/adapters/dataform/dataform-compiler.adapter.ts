@@ -8,11 +8,13 @@
  * downloaded: the project pins `@dataform/core` in package.json instead of `dataformCoreVersion`.
  *
  * Compiling takes about a second, so compiled graphs are cached by the project's content hash, the
- * CLI and core versions and every var except `run_dates`. A cached graph was compiled with a
- * sentinel run date; the project uses `run_dates` only through `includes/run.js` `dates()`, which
- * renders a list of `date '<d>'` literals, so the run's dates are substituted for the sentinel's
- * literal. The substitution refuses to cache (and compiles for real) when the sentinel shows up in
- * any other form, and a test checks a substituted graph equals a fresh compilation.
+ * CLI and core versions and every var except the run-date vars (`run_dates`, `run_date_first`,
+ * `run_date_last`). A cached graph was compiled with sentinel dates; the project uses those vars
+ * only through `includes/run.js` (`dates()` renders a list of `date '<d>'` literals inside
+ * parentheses or brackets, `first()` and `last()` one literal each), so the run's dates are
+ * substituted for the sentinels' literals. The substitution refuses to reuse the graph (and
+ * compiles for real) when a sentinel shows up in any other form or context, and a test checks a
+ * substituted graph equals a fresh compilation.
  */
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -23,8 +25,19 @@ import { dirname, join, relative, sep } from 'node:path';
 import { TransformErrors } from '../../ports/transform-runner.port.js';
 import type { CompiledGraph } from './compiled-graph.js';
 
-/** The run date a cached graph is compiled with; chosen so no project would write it. */
+/** The run dates a cached graph is compiled with; chosen so no project would write them. */
 export const RUN_DATES_SENTINEL = '1234-05-06';
+/** The `run_date_first` a cached graph is compiled with. */
+export const RUN_DATE_FIRST_SENTINEL = '1234-05-07';
+/** The `run_date_last` a cached graph is compiled with. */
+export const RUN_DATE_LAST_SENTINEL = '1234-05-08';
+const SENTINELS = [RUN_DATES_SENTINEL, RUN_DATE_FIRST_SENTINEL, RUN_DATE_LAST_SENTINEL];
+
+/** The run-date vars of a run: the list, its first and its last date. */
+export function runDateVars(runDates: readonly string[]): { run_dates: string; run_date_first: string; run_date_last: string } {
+  const sorted = [...runDates].sort();
+  return { run_dates: sorted.join(' '), run_date_first: sorted[0]!, run_date_last: sorted.at(-1)! };
+}
 
 /** Files of the project that decide what it compiles to. */
 const PROJECT_ENTRIES = ['workflow_settings.yaml', 'package.json', 'includes', 'definitions'];
@@ -105,22 +118,39 @@ function mapStrings<T>(value: T, map: (text: string) => string): T {
 }
 
 /**
- * The graph with the sentinel run date replaced by the run's dates, or undefined when the sentinel
- * appears other than as the `date '<sentinel>'` literal (the graph then cannot be reused safely).
+ * `text` with every occurrence of `literal` replaced, or undefined when an occurrence is not
+ * delimited as a list item is (by "(" or "[" before and ")" or "]" after, spaces aside).
+ */
+export function replaceListLiteral(text: string, literal: string, replacement: string): string | undefined {
+  const parts = text.split(literal);
+  for (let index = 0; index < parts.length - 1; index += 1) {
+    if (!/[([]\s*$/.test(parts[index]!) || !/^\s*[)\]]/.test(parts[index + 1]!)) return undefined;
+  }
+  return parts.join(replacement);
+}
+
+/**
+ * The graph with the sentinel dates replaced by the run's, or undefined when a sentinel appears
+ * other than as its `date '<sentinel>'` literal in its place (the graph then cannot be reused).
  */
 export function substituteRunDates(graph: CompiledGraph, runDates: readonly string[]): CompiledGraph | undefined {
-  const literal = dateLiterals([RUN_DATES_SENTINEL]);
+  const vars = runDateVars(runDates);
   let faithful = true;
   // The vars record what the graph was compiled with; they are set below, not substituted.
   const { projectConfig, ...actions } = graph;
   const substituted: CompiledGraph = mapStrings(actions, (text) => {
-    if (!text.includes(RUN_DATES_SENTINEL)) return text;
-    const replaced = text.split(literal).join(dateLiterals(runDates));
-    if (replaced.includes(RUN_DATES_SENTINEL)) faithful = false;
+    if (!SENTINELS.some((sentinel) => text.includes(sentinel))) return text;
+    const listed = replaceListLiteral(text, dateLiterals([RUN_DATES_SENTINEL]), dateLiterals(vars.run_dates.split(' ')));
+    if (listed === undefined) {
+      faithful = false;
+      return text;
+    }
+    const replaced = listed.split(dateLiterals([RUN_DATE_FIRST_SENTINEL])).join(dateLiterals([vars.run_date_first])).split(dateLiterals([RUN_DATE_LAST_SENTINEL])).join(dateLiterals([vars.run_date_last]));
+    if (SENTINELS.some((sentinel) => replaced.includes(sentinel))) faithful = false;
     return replaced;
   });
   if (!faithful) return undefined;
-  if (projectConfig) substituted.projectConfig = { ...projectConfig, vars: { ...(projectConfig.vars ?? {}), run_dates: runDates.join(' ') } };
+  if (projectConfig) substituted.projectConfig = { ...projectConfig, vars: { ...(projectConfig.vars ?? {}), ...vars } };
   return substituted;
 }
 
@@ -151,10 +181,11 @@ export class DataformCompiler {
       throw TransformErrors.compilationFailed('@dataform/cli and @dataform/core must be installed (npm ci installs them with the dataform workspace)', error);
     }
     this.timeoutMs = options.timeoutMs ?? 120_000;
-    // A project that writes the sentinel itself would be corrupted by substitution: never cache it.
-    this.cacheable = !PROJECT_ENTRIES.flatMap((entry) => filesUnder(options.projectDir, entry)).some((file) =>
-      readFileSync(join(options.projectDir, file), 'utf8').includes(RUN_DATES_SENTINEL),
-    );
+    // A project that writes a sentinel itself would be corrupted by substitution: never cache it.
+    this.cacheable = !PROJECT_ENTRIES.flatMap((entry) => filesUnder(options.projectDir, entry)).some((file) => {
+      const text = readFileSync(join(options.projectDir, file), 'utf8');
+      return SENTINELS.some((sentinel) => text.includes(sentinel));
+    });
   }
 
   /** Whether compiled graphs may be reused with substituted run dates (see the module comment). */
@@ -165,9 +196,9 @@ export class DataformCompiler {
     return { cli: versionOf(this.cliDir), core: versionOf(this.coreDir) };
   }
 
-  /** The cache key of a compilation with these vars (run_dates excluded). */
+  /** The cache key of a compilation with these vars (the run-date vars excluded). */
   cacheKey(vars: Readonly<Record<string, string>>): string {
-    const { run_dates: _ignored, ...rest } = vars;
+    const { run_dates: _dates, run_date_first: _first, run_date_last: _last, ...rest } = vars;
     const hash = createHash('sha256');
     hash.update(projectContentHash(this.options.projectDir));
     hash.update(JSON.stringify({ ...this.versions, vars: Object.fromEntries(Object.entries(rest).sort(([a], [b]) => a.localeCompare(b))) }));
@@ -180,6 +211,8 @@ export class DataformCompiler {
    */
   async compile(runDates: readonly string[], vars: Readonly<Record<string, string>> = {}): Promise<Compilation> {
     const started = performance.now();
+    const { run_dates: _dates, run_date_first: _first, run_date_last: _last, ...otherVars } = vars;
+    vars = otherVars;
     for (const [name, value] of Object.entries(vars)) checkVar(name, value);
     const key = this.cacheKey(vars);
     let cached = true;
@@ -187,7 +220,8 @@ export class DataformCompiler {
     if (!template && this.cacheable) {
       const fromDisk = this.readDisk(key);
       if (!fromDisk) cached = false;
-      template = fromDisk ? Promise.resolve(fromDisk) : this.compileWithCli({ ...vars, run_dates: RUN_DATES_SENTINEL }).then((graph) => (this.writeDisk(key, graph), graph));
+      const sentinels = { run_dates: RUN_DATES_SENTINEL, run_date_first: RUN_DATE_FIRST_SENTINEL, run_date_last: RUN_DATE_LAST_SENTINEL };
+      template = fromDisk ? Promise.resolve(fromDisk) : this.compileWithCli({ ...vars, ...sentinels }).then((graph) => (this.writeDisk(key, graph), graph));
       this.memory.set(key, template);
       template.catch(() => this.memory.delete(key));
     }
@@ -195,7 +229,7 @@ export class DataformCompiler {
     const graph = compiledTemplate ? substituteRunDates(compiledTemplate, runDates) : undefined;
     if (!graph) {
       // The project uses run_dates in a way substitution cannot reproduce: compile for real.
-      const real = await this.compileWithCli({ ...vars, run_dates: runDates.join(' ') });
+      const real = await this.compileWithCli({ ...vars, ...runDateVars(runDates) });
       return { graph: real, cached: false, durationMs: performance.now() - started, key };
     }
     return { graph, cached, durationMs: performance.now() - started, key, template: compiledTemplate! };

@@ -36,7 +36,7 @@ import type { Warehouse, WarehouseTransaction } from '../../ports/warehouse.port
 import { openDuckDbWarehouse, releaseDuckDbFile } from '../duckdb-warehouse.adapter.js';
 import { actionsInDependencyOrder, targetName, type CompiledGraph, type DataformTarget, type GraphAction } from './compiled-graph.js';
 import { CATALOG_PLACEHOLDER, TranslationError, isTransactionControl, translateBigQueryToDuckDb } from './bigquery-to-duckdb.adapter.js';
-import { DataformCompiler, RUN_DATES_SENTINEL, type Compilation } from './dataform-compiler.adapter.js';
+import { DataformCompiler, RUN_DATES_SENTINEL, RUN_DATE_FIRST_SENTINEL, RUN_DATE_LAST_SENTINEL, replaceListLiteral, type Compilation } from './dataform-compiler.adapter.js';
 import { emptySourceSql, hasPartitionFiles, partitionGlob, readBronzeSources, sourceReaderSql, type BronzeSourceSpec, type BronzeSourcesDescription } from './lake-sources.js';
 
 /** A warehouse for the length of one run; `release` lets other processes open the file. */
@@ -84,12 +84,15 @@ interface PlannedAction {
   statements: string[];
 }
 
-/** The translated graph of one compilation template. */
+/** The translated graph of one compilation: a template with sentinel dates, or final. */
 interface Plan {
   actions: PlannedAction[];
-  /** The DuckDB text of `date '<sentinel>'` and a function rendering a run's list the same way. */
-  sentinel: string;
+  /** Whether the statements hold the sentinel dates, to bind per run. */
+  templated: boolean;
+  /** The DuckDB rendering of a list of date literals (the same as the translator's). */
   render: (runDates: readonly string[]) => string;
+  /** Replace the sentinels in a statement with a run's dates. */
+  bindDates: (sql: string, runDates: readonly string[]) => string;
 }
 
 const LOCKED = /could not set lock|conflicting lock|database is locked|database file is locked|write-write conflict|transaction conflict|conflict on|out of memory/i;
@@ -140,8 +143,7 @@ export class DuckDbTransformRunner implements TransformRunner {
     try {
       const warehouse = lease.warehouse;
       const catalog = await this.catalogOf(warehouse);
-      const dates = plan.render(runDates);
-      const bind = (sql: string) => (plan.sentinel ? sql.split(plan.sentinel).join(dates) : sql).split(CATALOG_PLACEHOLDER).join(catalog);
+      const bind = (sql: string) => plan.bindDates(sql, runDates).split(CATALOG_PLACEHOLDER).join(catalog);
       await this.setup(warehouse, plan, bind);
       const actions: TransformActionResult[] = [];
       const assertions: TransformAssertionResult[] = [];
@@ -179,7 +181,7 @@ export class DuckDbTransformRunner implements TransformRunner {
     const dates = normaliseRunDates(runDates);
     const compilation = await this.compiler.compile(dates, { ...(this.options.vars ?? {}), ...vars });
     const plan = this.planFor(compilation);
-    const bind = (sql: string) => (plan.sentinel ? sql.split(plan.sentinel).join(plan.render(dates)) : sql);
+    const bind = (sql: string) => plan.bindDates(sql, dates);
     return plan.actions.map((action) => ({ action: action.name, fileName: action.fileName, type: action.type, statements: action.statements.map(bind) }));
   }
 
@@ -200,7 +202,7 @@ export class DuckDbTransformRunner implements TransformRunner {
       const known = this.plans.get(compilation.key);
       if (known) return known;
       const plan = this.buildPlan(compilation.template, true);
-      if (plan.sentinel) {
+      if (plan.templated) {
         this.plans.set(compilation.key, plan);
         return plan;
       }
@@ -209,17 +211,32 @@ export class DuckDbTransformRunner implements TransformRunner {
   }
 
   private buildPlan(graph: CompiledGraph, templated: boolean): Plan {
-    // The DuckDB text of one date literal, found by translating it, renders a run's list of dates.
-    const literal = translateBigQueryToDuckDb(`select date '${RUN_DATES_SENTINEL}'`)[0]!.replace(/^SELECT\s+/i, '');
-    const render = (dates: readonly string[]) => dates.map((date) => literal.replace(RUN_DATES_SENTINEL, date)).join(', ');
+    // The DuckDB text of a date literal, found by translating one, renders a run's dates.
+    const literalOf = (date: string) => translateBigQueryToDuckDb(`select date '${date}'`)[0]!.replace(/^SELECT\s+/i, '');
+    const template = literalOf(RUN_DATES_SENTINEL);
+    const render = (dates: readonly string[]) => dates.map((date) => template.replace(RUN_DATES_SENTINEL, date)).join(', ');
+    const [listLiteral, firstLiteral, lastLiteral] = [RUN_DATES_SENTINEL, RUN_DATE_FIRST_SENTINEL, RUN_DATE_LAST_SENTINEL].map(literalOf) as [string, string, string];
+    const bindDates = (sql: string, dates: readonly string[]) => {
+      if (!templated) return sql;
+      const sorted = [...dates].sort();
+      const listed = replaceListLiteral(sql, listLiteral, render(sorted));
+      if (listed === undefined) throw new Error('run dates cannot be bound into this statement');
+      return listed.split(firstLiteral).join(render([sorted[0]!])).split(lastLiteral).join(render([sorted.at(-1)!]));
+    };
     const sources = new Map(this.sources.sources.map((source) => [`${this.sources.dataset}.${source.name}`, source]));
     const actions = actionsInDependencyOrder(graph).map((entry) => this.planAction(entry, sources));
-    if (!templated) return { actions, sentinel: '', render };
-    // Binding is a text substitution: it is faithful only if the sentinel survives translation as
-    // exactly that literal. Otherwise the caller translates a real compilation instead.
-    const texts = actions.flatMap((action) => [action.query ?? '', action.incrementalQuery ?? '', ...action.statements, ...action.incrementalPreOps, ...action.incrementalPostOps]);
-    const faithful = texts.every((text) => !text.split(literal).join('').includes(RUN_DATES_SENTINEL));
-    return { actions, sentinel: faithful ? literal : '', render };
+    if (!templated) return { actions, templated, render, bindDates };
+    // Binding is a text substitution: it is faithful only if each sentinel survives translation as
+    // its literal, and the list's literal sits where a list can. Otherwise the caller translates a
+    // real compilation instead.
+    const texts = actions.flatMap((action) => [action.query ?? '', action.incrementalQuery ?? '', ...action.statements, ...action.preOps, ...action.postOps, ...action.incrementalPreOps, ...action.incrementalPostOps]);
+    const faithful = texts.every((text) => {
+      const listed = replaceListLiteral(text, listLiteral, '');
+      if (listed === undefined) return false;
+      const rest = listed.split(firstLiteral).join('').split(lastLiteral).join('');
+      return ![RUN_DATES_SENTINEL, RUN_DATE_FIRST_SENTINEL, RUN_DATE_LAST_SENTINEL].some((sentinel) => rest.includes(sentinel));
+    });
+    return { actions, templated: faithful, render, bindDates };
   }
 
   private planAction(entry: GraphAction, sources: Map<string, BronzeSourceSpec>): PlannedAction {

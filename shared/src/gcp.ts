@@ -1,0 +1,10 @@
+/**
+ * @mlops/shared/gcp: the Google Cloud adapters (Pub/Sub, Firestore, Cloud Storage, the functions
+ * framework host). Kept out of the main entry so that the embedded mode never loads Google's
+ * client libraries (about 1.8 s of start-up); `createPlatform` imports them only in the modes
+ * that use them.
+ */
+export { PubSubEventBus, REDRIVE_SUBSCRIPTION_ATTRIBUTE, type PubSubEventBusOptions, type RetryBackoffMode } from './adapters/pubsub-event-bus.adapter.js';
+export { FirestoreDocumentStore, type FirestoreDocumentStoreOptions } from './adapters/firestore-document-store.adapter.js';
+export { GcsObjectStore, type GcsObjectStoreOptions } from './adapters/gcs-object-store.adapter.js';
+export { cloudEventFunction, registerCloudEventService, serveCloudEventFunction, type CloudEventFunctionOptions, type ServeCloudEventFunctionOptions } from './adapters/functions-framework.adapter.js';
