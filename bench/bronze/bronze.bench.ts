@@ -1,0 +1,335 @@
+/**
+ * Bronze benchmark: rows/s of each generator (pure, and as a service writing to its store), the
+ * lander on 1,000,000 orders read from the SQLite document store beside DuckDB's own NDJSON to
+ * Parquet conversion of the same rows (the floor), the lander's peak memory (max RSS of a child
+ * process), and the lander's time for one day with 1 and with 365 days of history in the store.
+ *
+ *   flock /tmp/bench.lock npx tsx bench/bronze/bronze.bench.ts
+ *
+ * BENCH_LANDER_ROWS and BENCH_HISTORY_DAYS shrink the run for a quick look.
+ */
+import { DuckDBInstance } from '@duckdb/node-api';
+import { spawn } from 'node:child_process';
+import { createWriteStream } from 'node:fs';
+import { mkdir, mkdtemp, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import {
+  DuckDbParquetWriter,
+  FsObjectStore,
+  SALES_BRONZE_COLUMNS,
+  SqliteDocumentStore,
+  createEvent,
+  dayNumber,
+  generateClickEvents,
+  generateSalesOrders,
+  generateStartupCompanies,
+  isoDate,
+  silentLogger,
+  type AnyEvent,
+  type StoredDocument,
+} from '@mlops/shared';
+import { deliver } from '@mlops/shared/testing';
+import { createClickGenService } from '@mlops/click-gen';
+import { createLanderService } from '@mlops/lander';
+import { createSalesGenService } from '@mlops/sales-gen';
+import { createStartupGenService } from '@mlops/startup-gen';
+import type { LanderChildArgs, LanderChildResult } from './lander.child.js';
+
+/** Options of {@link runBronzeBench}. */
+export interface BronzeBenchOptions {
+  /** Orders the lander lands in one day (default 1,000,000). */
+  landerRows?: number;
+  /** Days of history for the flat-cost check (default 365). */
+  historyDays?: number;
+  /** Scratch folder (default a fresh folder under the OS temp folder, removed afterwards). */
+  dir?: string;
+  /** Where the report goes (default stdout). */
+  print?: (line: string) => void;
+}
+
+/** One measured row of the report. */
+export interface BenchLine {
+  name: string;
+  rows: number;
+  ms: number;
+  rowsPerSecond: number;
+  note?: string;
+}
+
+/** Everything the bench measured. */
+export interface BronzeBenchResult {
+  generators: BenchLine[];
+  services: BenchLine[];
+  floor: BenchLine;
+  duckDbDefaults: BenchLine;
+  storeRead: BenchLine;
+  lander: (BenchLine & { maxRssMb: number; bytes: number; parts: number; strategy: string; rowsPerPart: number })[];
+  idleChildRssMb: number;
+  floorBytes: number;
+  ratio: number;
+  peakRssMb: number;
+  flat: { oneDayMs: number; historyMs: number; historyDays: number; rowsPerDay: number };
+  targets: { halfOfFloor: boolean; under400Mb: boolean; flat: boolean };
+}
+
+const settings = { seed: 42, dirtyShare: 0.01, piiHmacKey: 'bench-key-0123456789' };
+const DATE = '2026-03-03';
+const here = dirname(fileURLToPath(import.meta.url));
+const root = join(here, '..', '..');
+
+function line(name: string, rows: number, ms: number, note?: string): BenchLine {
+  return { name, rows, ms, rowsPerSecond: rows / (ms / 1000), ...(note ? { note } : {}) };
+}
+
+function start(runDate: string, scale: number): AnyEvent {
+  return createEvent('mlops.pipeline.started.v1', { runDate, trigger: 'cli', scale }, { source: '//mlops/bench', runid: `run_bench_${runDate}`, rundate: runDate }) as AnyEvent;
+}
+
+function salesGenerated(runDate: string, collection: string, documentCount: number): AnyEvent {
+  return createEvent('mlops.sales.generated.v1', { runDate, collection, documentCount, dirtyCount: 0 }, { source: '//mlops/bench', runid: `run_bench_${runDate}`, rundate: runDate }) as AnyEvent;
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)]!;
+}
+
+function time<T>(work: () => T): { value: T; ms: number } {
+  const started = performance.now();
+  const value = work();
+  return { value, ms: performance.now() - started };
+}
+
+async function runChild(args: LanderChildArgs): Promise<LanderChildResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', join(here, 'lander.child.ts'), JSON.stringify(args)], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString('utf8')));
+    child.on('error', reject);
+    child.on('exit', (code) => {
+      if (code !== 0) reject(new Error(`lander child exited with ${code}`));
+      else resolve(JSON.parse(out.trim().split('\n').at(-1)!) as LanderChildResult);
+    });
+  });
+}
+
+/** Load `rows` orders of one day into a SQLite store, writing the same rows as NDJSON for the floor. */
+async function loadBigDay(documentsPath: string, ndjsonPath: string, rows: number): Promise<{ generateMs: number; storeMs: number }> {
+  const store = new SqliteDocumentStore({ path: documentsPath });
+  const out = createWriteStream(ndjsonPath);
+  let generateMs = 0;
+  let storeMs = 0;
+  let batch: StoredDocument[] = [];
+  let text = '';
+  let written = 0;
+  const flush = async () => {
+    const t = performance.now();
+    await store.upsertBatch('sales', batch);
+    storeMs += performance.now() - t;
+    batch = [];
+    if (!out.write(text)) await new Promise<void>((resolve) => out.once("drain", () => resolve()));
+    text = '';
+  };
+  // Scale 1000 is about a million orders a day; take exactly `rows` of them.
+  const iterator = generateSalesOrders({ ...settings, scale: Math.min(1000, Math.max(1, (rows / 900) * 1.1)), date: DATE })[Symbol.iterator]();
+  while (written < rows) {
+    const t = performance.now();
+    const next = iterator.next();
+    generateMs += performance.now() - t;
+    if (next.done) break;
+    batch.push({ id: next.value.id, data: next.value.data });
+    text += JSON.stringify({ ...next.value.data, _document_id: next.value.id, _extra_json: null }) + '\n';
+    written += 1;
+    if (batch.length >= 5000) await flush();
+  }
+  if (batch.length > 0) await flush();
+  await new Promise<void>((resolve, reject) => out.end((error?: Error | null) => (error ? reject(error) : resolve())));
+  // Build the run_date index now, as a store in service would have it already.
+  await store.count('sales', { where: [{ field: 'run_date', op: '==', value: DATE }] });
+  await store.close();
+  return { generateMs, storeMs };
+}
+
+/**
+ * DuckDB alone converting the NDJSON file to Parquet with the lander's column types, on all cores
+ * (DuckDB's default). `sameFile` writes the same Parquet as the lander (zstd, its row-group size);
+ * otherwise DuckDB's own defaults (snappy, 122,880 rows per group).
+ */
+async function floor(ndjsonPath: string, parquetPath: string, sameFile: boolean): Promise<number> {
+  const instance = await DuckDBInstance.create(':memory:');
+  const connection = await instance.connect();
+  const columns = SALES_BRONZE_COLUMNS.map((column) => `'${column.name}': '${column.type}'`).join(', ');
+  const options = sameFile ? `(format parquet, compression zstd, row_group_size ${DuckDbParquetWriter.defaultRowGroupSize})` : '(format parquet)';
+  const started = performance.now();
+  await connection.run(`copy (select * from read_json('${ndjsonPath}', format = 'newline_delimited', columns = {${columns}})) to '${parquetPath}' ${options}`);
+  const ms = performance.now() - started;
+  connection.closeSync();
+  instance.closeSync();
+  return ms;
+}
+
+/** Run the bronze benchmark and print its report. */
+export async function runBronzeBench(options: BronzeBenchOptions = {}): Promise<BronzeBenchResult> {
+  const print = options.print ?? ((text: string) => process.stdout.write(text + '\n'));
+  const landerRows = options.landerRows ?? 1_000_000;
+  const historyDays = options.historyDays ?? 365;
+  const dir = options.dir ?? (await mkdtemp(join(tmpdir(), 'mlops-bench-bronze-')));
+  await mkdir(dir, { recursive: true });
+  try {
+    print(`# bronze bench (${landerRows.toLocaleString('en')} lander rows, ${historyDays} days of history)`);
+
+    // 1. Generators alone, at scale 10.
+    const generators: BenchLine[] = [];
+    for (const [name, make] of [
+      ['sales orders', () => generateSalesOrders({ ...settings, scale: 10, date: DATE })],
+      ['click events', () => generateClickEvents({ ...settings, scale: 10, date: DATE })],
+      ['startups (full load)', () => generateStartupCompanies({ ...settings, scale: 10, date: DATE, loadType: 'full' })],
+    ] as const) {
+      const { value: rows, ms } = time(() => {
+        let n = 0;
+        for (const _record of make()) n += 1;
+        return n;
+      });
+      generators.push(line(`generate ${name}, scale 10`, rows, ms));
+    }
+
+    // 2. The services writing to their stores, at scale 10.
+    const services: BenchLine[] = [];
+    {
+      const documents = new SqliteDocumentStore({ path: join(dir, 'services.sqlite') });
+      const objects = new FsObjectStore({ root: join(dir, 'services-lake') });
+      const generatorsSettings = { ...settings, scale: 10 };
+      for (const [name, service] of [
+        ['sales-gen to SQLite documents', createSalesGenService({ documents, collection: 'sales', generators: generatorsSettings })],
+        ['click-gen to the folder lake', createClickGenService({ objects, generators: generatorsSettings })],
+        ['startup-gen full load to the folder lake', createStartupGenService({ objects, generators: generatorsSettings })],
+      ] as const) {
+        const started = performance.now();
+        const published = await deliver(service, start(DATE, 10), { log: silentLogger });
+        const ms = performance.now() - started;
+        const event = published.events[0]!;
+        const rows = event.type === 'mlops.sales.generated.v1' ? event.data.documentCount : event.type === 'mlops.bronze.landed.v1' ? event.data.rowCount : 0;
+        services.push(line(`${name}, scale 10`, rows, ms));
+      }
+      await documents.close();
+    }
+
+    // 3. The lander on a big day, beside DuckDB's own conversion of the same rows.
+    const documentsPath = join(dir, 'big.sqlite');
+    const ndjsonPath = join(dir, 'big.ndjson');
+    const loaded = await loadBigDay(documentsPath, ndjsonPath, landerRows);
+    generators.push(line('generate sales orders, scale 1000 (streamed)', landerRows, loaded.generateMs));
+    print(`loaded ${landerRows.toLocaleString('en')} orders into SQLite in ${(loaded.storeMs / 1000).toFixed(1)} s (setup, not measured)`);
+    const floorRuns = [await floor(ndjsonPath, join(dir, 'floor-1.parquet'), true), await floor(ndjsonPath, join(dir, 'floor-2.parquet'), true)];
+    const floorLine = line('floor: DuckDB read_json(NDJSON) -> the same Parquet', landerRows, Math.min(...floorRuns));
+    const floorBytes = (await stat(join(dir, 'floor-1.parquet'))).size;
+    const defaultsLine = line('DuckDB read_json(NDJSON) -> Parquet, DuckDB defaults (snappy, 122,880 rows/group)', landerRows, await floor(ndjsonPath, join(dir, 'floor-3.parquet'), false));
+    const defaultsBytes = (await stat(join(dir, 'floor-3.parquet'))).size;
+    await rm(ndjsonPath, { force: true });
+
+    // What the store alone costs the lander: query that date and parse every document.
+    const readStore = new SqliteDocumentStore({ path: documentsPath });
+    const readStarted = performance.now();
+    let read = 0;
+    for await (const _document of readStore.query('sales', { where: [{ field: 'run_date', op: '==', value: DATE }], pageSize: 1000 })) read += 1;
+    const readLine = line('SQLite document store alone: query the date + parse (the lander\'s ceiling)', read, performance.now() - readStarted);
+    await readStore.close();
+
+    const idle = await runChild({ documentsPath, lakeRoot: join(dir, 'lake'), tempDir: dir, collection: 'sales', runDate: DATE, documentCount: landerRows, strategy: 'ndjson', idle: true });
+    const lander: BronzeBenchResult['lander'] = [];
+    for (const [strategy, rowsPerPart, runs] of [
+      ['ndjson', 250_000, 2],
+      ['ndjson', 1_000_000, 1],
+      ['appender', 250_000, 1],
+    ] as const) {
+      const results: LanderChildResult[] = [];
+      for (let run = 0; run < runs; run += 1) {
+        results.push(await runChild({ documentsPath, lakeRoot: join(dir, 'lake'), tempDir: dir, collection: 'sales', runDate: DATE, documentCount: landerRows, strategy, rowsPerPart }));
+      }
+      const best = results.reduce((a, b) => (b.ms < a.ms ? b : a));
+      lander.push({
+        ...line(`lander (${strategy}, ${rowsPerPart.toLocaleString('en')} rows/part), SQLite -> Parquet`, best.rows, best.ms),
+        maxRssMb: Math.max(...results.map((r) => r.maxRssMb)),
+        bytes: best.bytes,
+        parts: best.parts,
+        strategy,
+        rowsPerPart,
+      });
+    }
+
+    // 4. Cost of one day as history grows.
+    const flatPath = join(dir, 'history.sqlite');
+    const flatStore = new SqliteDocumentStore({ path: flatPath });
+    const flatLake = new FsObjectStore({ root: join(dir, 'flat-lake') });
+    const flatWriter = new DuckDbParquetWriter();
+    const flatLander = createLanderService({ documents: flatStore, objects: flatLake, parquet: flatWriter, tempDir: dir });
+    const loadDay = async (date: string) => {
+      const documents = [...generateSalesOrders({ ...settings, scale: 1, date })].map((record) => ({ id: record.id, data: record.data }));
+      for (let i = 0; i < documents.length; i += 5000) await flatStore.upsertBatch('sales', documents.slice(i, i + 5000));
+      return documents.length;
+    };
+    const landOnce = async (count: number) => {
+      const runs: number[] = [];
+      for (let run = 0; run < 5; run += 1) {
+        const started = performance.now();
+        await deliver(flatLander, salesGenerated(DATE, 'sales', count), { log: silentLogger });
+        runs.push(performance.now() - started);
+      }
+      return median(runs);
+    };
+    const rowsPerDay = await loadDay(DATE);
+    const oneDayMs = await landOnce(rowsPerDay);
+    const day = dayNumber(DATE);
+    for (let back = 1; back <= historyDays; back += 1) await loadDay(isoDate(day - back));
+    const historyMs = await landOnce(rowsPerDay);
+    await flatWriter.close();
+    await flatStore.close();
+
+    // Report.
+    const best = lander[0]!;
+    const ratio = best.rowsPerSecond / floorLine.rowsPerSecond;
+    const peakRssMb = best.maxRssMb;
+    const result: BronzeBenchResult = {
+      generators,
+      services,
+      floor: floorLine,
+      duckDbDefaults: defaultsLine,
+      storeRead: readLine,
+      lander,
+      idleChildRssMb: idle.maxRssMb,
+      floorBytes,
+      ratio,
+      peakRssMb,
+      flat: { oneDayMs, historyMs, historyDays, rowsPerDay },
+      targets: { halfOfFloor: ratio >= 0.5, under400Mb: peakRssMb < 400, flat: historyMs < oneDayMs * 1.5 + 20 },
+    };
+    const fmt = (n: number) => Math.round(n).toLocaleString('en');
+    print('');
+    print('| measurement | rows | time | rows/s | vs floor | max RSS | Parquet |');
+    print('|---|---:|---:|---:|---:|---:|---:|');
+    for (const item of [...generators, ...services]) print(`| ${item.name} | ${fmt(item.rows)} | ${(item.ms / 1000).toFixed(2)} s | ${fmt(item.rowsPerSecond)} | | | |`);
+    print(`| ${floorLine.name} | ${fmt(floorLine.rows)} | ${(floorLine.ms / 1000).toFixed(2)} s | ${fmt(floorLine.rowsPerSecond)} | 1.00 | | ${(floorBytes / 1e6).toFixed(1)} MB |`);
+    print(`| ${defaultsLine.name} | ${fmt(defaultsLine.rows)} | ${(defaultsLine.ms / 1000).toFixed(2)} s | ${fmt(defaultsLine.rowsPerSecond)} | ${(defaultsLine.rowsPerSecond / floorLine.rowsPerSecond).toFixed(2)} | | ${(defaultsBytes / 1e6).toFixed(1)} MB |`);
+    print(`| ${readLine.name} | ${fmt(readLine.rows)} | ${(readLine.ms / 1000).toFixed(2)} s | ${fmt(readLine.rowsPerSecond)} | ${(readLine.rowsPerSecond / floorLine.rowsPerSecond).toFixed(2)} | | |`);
+    for (const item of lander) {
+      print(`| ${item.name} | ${fmt(item.rows)} | ${(item.ms / 1000).toFixed(2)} s | ${fmt(item.rowsPerSecond)} | ${(item.rowsPerSecond / floorLine.rowsPerSecond).toFixed(2)} | ${item.maxRssMb} MB | ${(item.bytes / 1e6).toFixed(1)} MB in ${item.parts} part(s) |`);
+    }
+    print(`| lander child process idle (modules loaded) | | | | | ${idle.maxRssMb} MB | |`);
+    print('');
+    print(`lander / floor = ${ratio.toFixed(2)} (target >= 0.50: ${result.targets.halfOfFloor ? 'met' : 'MISSED'}); store read alone / floor = ${(readLine.rowsPerSecond / floorLine.rowsPerSecond).toFixed(2)}`);
+    print(`lander peak RSS ${peakRssMb} MB (target < 400 MB: ${result.targets.under400Mb ? 'met' : 'MISSED'}), of which ${idle.maxRssMb} MB is the process with its modules loaded and idle`);
+    print(`lander, one day of ${fmt(rowsPerDay)} orders: ${oneDayMs.toFixed(0)} ms with 1 day in the store, ${historyMs.toFixed(0)} ms with ${historyDays + 1} days (x${(historyMs / oneDayMs).toFixed(2)}: ${result.targets.flat ? 'flat' : 'GROWS'})`);
+    return result;
+  } finally {
+    if (!options.dir) await rm(dir, { recursive: true, force: true });
+  }
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  const numberFrom = (value: string | undefined) => (value === undefined ? undefined : Number(value));
+  const landerRows = numberFrom(process.env.BENCH_LANDER_ROWS);
+  const historyDays = numberFrom(process.env.BENCH_HISTORY_DAYS);
+  await runBronzeBench({ ...(landerRows ? { landerRows } : {}), ...(historyDays !== undefined ? { historyDays } : {}) });
+}

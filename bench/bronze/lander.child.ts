@@ -1,0 +1,77 @@
+/**
+ * One lander run in its own process, so the bench can read its peak memory (max RSS, which
+ * includes DuckDB's native allocations). Argument: a JSON object of {@link LanderChildArgs}.
+ * Prints one JSON line of {@link LanderChildResult}.
+ */
+import { DuckDbParquetWriter, FsObjectStore, SqliteDocumentStore, createEvent, type AnyEvent } from '@mlops/shared';
+import { deliver } from '@mlops/shared/testing';
+import { createLanderService } from '@mlops/lander';
+
+/** What the child is asked to do. */
+export interface LanderChildArgs {
+  documentsPath: string;
+  lakeRoot: string;
+  tempDir: string;
+  collection: string;
+  runDate: string;
+  documentCount: number;
+  strategy: 'ndjson' | 'appender';
+  rowsPerPart?: number;
+  /** Parquet writer settings (defaults: the adapter's). */
+  threads?: number;
+  rowGroupSize?: number;
+  memoryLimit?: string;
+  pageSize?: number;
+  /** Only load the modules and report the idle memory. */
+  idle?: boolean;
+}
+
+/** What the child reports. */
+export interface LanderChildResult {
+  ms: number;
+  rows: number;
+  bytes: number;
+  parts: number;
+  maxRssMb: number;
+}
+
+const args = JSON.parse(process.argv[2] ?? '{}') as LanderChildArgs;
+let result: LanderChildResult = { ms: 0, rows: 0, bytes: 0, parts: 0, maxRssMb: 0 };
+if (!args.idle) {
+  const documents = new SqliteDocumentStore({ path: args.documentsPath });
+  const parquet = new DuckDbParquetWriter({
+    strategy: args.strategy,
+    ...(args.threads ? { threads: args.threads } : {}),
+    ...(args.rowGroupSize ? { rowGroupSize: args.rowGroupSize } : {}),
+    ...(args.memoryLimit ? { memoryLimit: args.memoryLimit } : {}),
+  });
+  const lander = createLanderService({
+    documents,
+    objects: new FsObjectStore({ root: args.lakeRoot }),
+    parquet,
+    tempDir: args.tempDir,
+    ...(args.rowsPerPart ? { rowsPerPart: args.rowsPerPart } : {}),
+    ...(args.pageSize ? { pageSize: args.pageSize } : {}),
+  });
+  const event = createEvent(
+    'mlops.sales.generated.v1',
+    { runDate: args.runDate, collection: args.collection, documentCount: args.documentCount, dirtyCount: 0 },
+    { source: '//mlops/bench', runid: 'run_bench', rundate: args.runDate },
+  ) as AnyEvent;
+  const peak = { rss: 0, heapUsed: 0, heapTotal: 0, external: 0, arrayBuffers: 0 };
+  const sampler = setInterval(() => {
+    const usage = process.memoryUsage();
+    for (const key of Object.keys(peak) as (keyof typeof peak)[]) peak[key] = Math.max(peak[key], Math.round(usage[key] / 1048576));
+  }, 50);
+  const started = performance.now();
+  const published = await deliver(lander, event);
+  const ms = performance.now() - started;
+  clearInterval(sampler);
+  if (process.env.LANDER_CHILD_MEMORY) process.stderr.write(JSON.stringify(peak) + '\n');
+  const landed = published.ofType('mlops.bronze.landed.v1')[0]!;
+  await parquet.close();
+  await documents.close();
+  result = { ms, rows: landed.data.rowCount, bytes: landed.data.bytes, parts: landed.data.objects.length, maxRssMb: 0 };
+}
+result.maxRssMb = Math.round(process.resourceUsage().maxRSS / 1024);
+process.stdout.write(JSON.stringify(result) + '\n');
