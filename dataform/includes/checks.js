@@ -12,9 +12,9 @@
 //   condition or have a null where non_null says there must be none.
 const run = require("./run.js");
 
-function scope_sql(ctx, scope) {
-  if (scope === "run_dates") return run.dates();
-  if (scope === "affected_dates") return run.affected_dates(ctx.ref("stg_pipeline__run_dates"));
+function scope_filter(ctx, scope, column) {
+  if (scope === "run_dates") return `${column} in (${run.dates()})`;
+  if (scope === "affected_dates") return run.in_affected(column, ctx.ref("stg_pipeline__run_dates"));
   throw new Error(`unknown assertion scope "${scope}"`);
 }
 
@@ -26,7 +26,7 @@ function partition_assertions(spec) {
   const name = `${spec.dataset}_${spec.table}_assertions`;
   const keys = spec.unique_key.join(", ");
   const rows = (ctx) => `select * from ${ctx.ref(spec.table)}
-  where ${spec.partition_column} in (${scope_sql(ctx, spec.scope)})`;
+  where ${scope_filter(ctx, spec.scope, spec.partition_column)}`;
   const described = (what) => `${what} of ${spec.dataset}.${spec.table}, in the partitions this run wrote (${spec.scope.replace("_", " ")}).`;
   const config = { tags: ["assertion", ...(spec.tags || [])] };
 
@@ -56,19 +56,22 @@ having count(*) > 1`,
     );
   }
 
+  // One scan: a failing row is reported once, with the first condition it breaks.
   const conditions = [...spec.non_null.map((column) => `${column} is not null`), ...(spec.row_conditions || [])];
   assert(`${name}_rowConditions`, { ...config, description: described("Non-null columns and row conditions") }).query(
     (ctx) => `with partition_rows as (
   ${rows(ctx)}
 )
 
-${conditions
-  .map(
-    (condition) => `select ${quote_condition(condition)} as failing_row_condition, ${keys}
+select
+  case
+${conditions.map((condition) => `    when not (${condition}) then ${quote_condition(condition)}`).join("\n")}
+  end as failing_row_condition,
+  ${keys}
 from partition_rows
-where not (${condition})`,
-  )
-  .join("\nunion all\n")}`,
+where not (
+${conditions.map((condition) => `  (${condition})`).join("\n  and ")}
+)`,
   );
 }
 

@@ -66,3 +66,14 @@ partition_assertions({
     "returns_90d + cancellations_90d <= orders_90d",
   ],
 });
+
+partition_assertions({
+  dataset: "warehouse",
+  table: "fct_customer_days",
+  partition_column: "run_date",
+  scope: "affected_dates",
+  tags: ["warehouse", "sales", "features"],
+  unique_key: ["customer_id", "run_date"],
+  non_null: ["customer_id", "run_date", "orders", "completed_orders", "returns", "cancellations", "revenue_usd", "products", "first_order_date", "last_order_date", "customer_region", "customer_segment", "acquisition_channel"],
+  row_conditions: ["orders >= 1", "completed_orders + returns + cancellations = orders", "revenue_usd >= 0", "last_order_date <= run_date"],
+});
