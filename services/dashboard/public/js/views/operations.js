@@ -111,7 +111,7 @@ export async function renderOperations({ root, range }) {
     { key: 'deadAt', label: 'Dead at', class: 'nowrap', format: fmt.dateTime },
     { key: 'subscription', label: 'Subscription' },
     { key: 'code', label: 'Code', class: 'mono' },
-    { key: 'reason', label: 'Reason', cell: (letter) => el('span', { class: 'reason', text: letter.reason }) },
+    { key: 'reason', label: 'Reason', class: 'wide', cell: (letter) => el('span', { class: 'reason', text: letter.reason }) },
     { key: 'attempts', label: 'Attempts', class: 'num', format: fmt.count },
   ], letters.deadLetters, 'No dead letters');
 
@@ -126,14 +126,12 @@ export async function renderOperations({ root, range }) {
   fillTable(byTestId('table-promotions', root), [
     { key: 'promotedAt', label: 'Promoted', class: 'nowrap', format: fmt.dateTime },
     { key: 'version', label: 'Champion', class: 'mono' },
-    { key: 'previousChampion', label: 'Replaced', class: 'mono' },
     { key: 'challengerRocAuc', label: 'AUC', class: 'num', format: (v) => (v === null ? '—' : fmt.decimal3(v)) },
-    { key: 'reason', label: 'Reason' },
+    { key: 'reason', label: 'Reason', class: 'wide' },
   ], promotions.promotions, 'No promotions yet');
 
   fillTable(byTestId('table-subscriptions', root), [
     { key: 'subscription', label: 'Subscription', class: 'mono' },
-    { key: 'topic', label: 'Topic' },
     { key: 'pending', label: 'Pending', class: 'num', format: fmt.count },
     { key: 'inFlight', label: 'In flight', class: 'num', format: fmt.count },
     { key: 'acked', label: 'Acked', class: 'num', format: fmt.count },
