@@ -7,24 +7,31 @@ import type { QueryParams, Warehouse, WarehouseRow, WarehouseTransaction, Wareho
 const READ_ONLY_STATEMENTS = new Set<number>([StatementType.SELECT, StatementType.EXPLAIN]);
 
 // One DuckDB instance per file per process: DuckDB locks the file, so a second instance would fail.
-const instances = new Map<string, Promise<DuckDBInstance>>();
+// The first open decides the instance's mode; read-only adapters on a read-write instance are
+// guarded statement by statement instead.
+const instances = new Map<string, { instance: Promise<DuckDBInstance>; readOnly: boolean }>();
 
 async function instanceFor(path: string, readOnly: boolean): Promise<DuckDBInstance> {
-  let instance = instances.get(path);
-  if (!instance) {
-    if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
-    instance = DuckDBInstance.create(path, readOnly && path !== ':memory:' ? { access_mode: 'READ_ONLY' } : {});
-    instances.set(path, instance);
-    instance.catch(() => instances.delete(path));
+  if (path === ':memory:') return DuckDBInstance.create(path);
+  const cached = instances.get(path);
+  if (cached) {
+    if (cached.readOnly && !readOnly) {
+      throw new PermanentError('WAREHOUSE.OPENED_READ_ONLY', `${path} is already open read-only in this process; open it read-write before any read-only user`);
+    }
+    return cached.instance;
   }
+  mkdirSync(dirname(path), { recursive: true });
+  const instance = DuckDBInstance.create(path, readOnly ? { access_mode: 'READ_ONLY' } : {});
+  instances.set(path, { instance, readOnly });
+  instance.catch(() => instances.delete(path));
   return instance;
 }
 
 /** Drop this process's cached instance of a file (after every user has closed it). */
 export function releaseDuckDbFile(path: string): void {
-  const instance = instances.get(path);
+  const cached = instances.get(path);
   instances.delete(path);
-  void instance?.then((db) => db.closeSync()).catch(() => undefined);
+  void cached?.instance.then((db) => db.closeSync()).catch(() => undefined);
 }
 
 function normalise(value: unknown, typeId: DuckDBTypeId | undefined): WarehouseValue {
