@@ -8,3 +8,23 @@ export { PubSubEventBus, REDRIVE_SUBSCRIPTION_ATTRIBUTE, type PubSubEventBusOpti
 export { FirestoreDocumentStore, type FirestoreDocumentStoreOptions } from './adapters/firestore-document-store.adapter.js';
 export { GcsObjectStore, type GcsObjectStoreOptions } from './adapters/gcs-object-store.adapter.js';
 export { cloudEventFunction, registerCloudEventService, serveCloudEventFunction, type CloudEventFunctionOptions, type ServeCloudEventFunctionOptions } from './adapters/functions-framework.adapter.js';
+export {
+  VertexModelRegistry,
+  VertexPipelineJobs,
+  createVertexAiClients,
+  fromProtoStruct,
+  fromProtoValue,
+  pipelineStateName,
+  toProtoStruct,
+  toProtoValue,
+  vertexCallError,
+  type ModelUploadOutcome,
+  type ModelUploadRequest,
+  type PipelineJobOutcome,
+  type PipelineJobRequest,
+  type VertexModelClient,
+  type VertexModelRegistryOptions,
+  type VertexOperation,
+  type VertexPipelineClient,
+  type VertexPipelineJobsOptions,
+} from './adapters/vertex-ai.adapter.js';

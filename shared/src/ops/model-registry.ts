@@ -110,6 +110,19 @@ export class ModelRegistry {
     return latest ? this.get(modelName, latest.version) : undefined;
   }
 
+  /**
+   * Note where a version lives in the Vertex AI Model Registry (gcp mode), once it is uploaded.
+   * Changes only that field; a no-op when it already holds the same name.
+   */
+  async recordVertexModel(modelName: string, version: string, vertexModel: string): Promise<void> {
+    const existing = await this.get(modelName, version);
+    if (!existing) throw new PermanentError('REGISTRY.UNKNOWN_VERSION', `cannot annotate ${modelName} ${version}: it is not registered`);
+    if (existing.vertexModel === vertexModel) return;
+    await this.documents.upsertBatch(MODEL_VERSIONS_COLLECTION, [
+      { id: versionId(modelName, version), data: { ...existing, vertexModel } as unknown as Record<string, DocumentValue> },
+    ]);
+  }
+
   /** Record a promotion (idempotent: promoting the current champion again changes nothing). */
   async promote(promotion: Promotion): Promise<boolean> {
     if (!(await this.get(promotion.modelName, promotion.version))) {

@@ -1,0 +1,114 @@
+/**
+ * The trainer composed on a platform, by mode. `main.ts` and the CLI's in-process stack both call
+ * {@link trainerFromPlatform}.
+ *
+ * - local / emulator: the pipeline runs in-process on the platform's DuckDB warehouse;
+ * - gcp: the pipeline runs on Vertex AI Pipelines (`VERTEX_PIPELINE_ROOT`, `MLOPS_SERVICE_ACCOUNT`,
+ *   the platform image), champions go to the Vertex AI Model Registry; the Google clients are
+ *   loaded only then.
+ *
+ * Either way the compiled KFP specs are written to the lake under `mlops/pipelines/` at start.
+ */
+import { ConfigError, ModelRegistry, duckDbWarehouseLease, type Platform, type Service, type Warehouse, type WarehouseLease } from '@mlops/shared';
+import { trainerCodeVersion } from './code-version.js';
+import type { VertexDeps } from './handler.js';
+import { createTrainerService } from './service.js';
+import { CHURN_PREDICT_PIPELINE, CHURN_TRAINING_PIPELINE } from './pipeline/churn.pipeline.js';
+import { compilePipeline, storePipelineSpec } from './pipeline/kfp.compiler.js';
+import { VertexPipelineRunner } from './pipeline/vertex.runner.js';
+import type { TrainerSettingsInput } from './settings.js';
+
+/** Options of {@link trainerFromPlatform}. */
+export interface TrainerCompositionOptions {
+  /**
+   * The trainer runs as its own process (`main.ts`): lease the DuckDB file per event and let it
+   * go after, so the transformer and the dashboard can open it in between. Leave unset in one
+   * process with the other services: releasing would close the file under them.
+   */
+  ownProcess?: boolean;
+  /** Container image the Vertex AI pipeline steps run (gcp; required there). */
+  image?: string;
+  /** Settings beyond the configuration (models, sampling, thresholds). */
+  settings?: Partial<TrainerSettingsInput>;
+}
+
+/** The container environment of the pipeline steps: where the lake and warehouse are. No secrets. */
+function stepEnvironment(platform: Platform): Record<string, string> {
+  const { config } = platform;
+  return {
+    MLOPS_MODE: config.mode,
+    GOOGLE_CLOUD_PROJECT: config.gcp.projectId,
+    MLOPS_REGION: config.gcp.region,
+    MLOPS_LAKE: config.lake.root,
+    MLOPS_WAREHOUSE_DATASET: config.warehouse.warehouseDataset,
+    MLOPS_STAGING_DATASET: config.warehouse.stagingDataset,
+    MLOPS_BIGQUERY_LOCATION: config.warehouse.bigqueryLocation,
+    MLOPS_LOG_LEVEL: config.logLevel,
+  };
+}
+
+async function vertexDeps(platform: Platform, image: string): Promise<VertexDeps> {
+  const { config } = platform;
+  const pipelineRoot = config.gcp.vertexPipelineRoot;
+  if (!pipelineRoot?.startsWith('gs://')) throw new ConfigError('VERTEX_PIPELINE_ROOT', 'is required in gcp mode (a gs:// folder for the pipeline runs)');
+  const gcp = await import('@mlops/shared/gcp');
+  const clients = await gcp.createVertexAiClients({ projectId: config.gcp.projectId, region: config.gcp.region });
+  const jobs = new gcp.VertexPipelineJobs({ client: clients.pipelines, projectId: config.gcp.projectId, region: config.gcp.region });
+  const models = new gcp.VertexModelRegistry({ client: clients.models, projectId: config.gcp.projectId, region: config.gcp.region });
+  const runner = new VertexPipelineRunner({
+    jobs,
+    objects: platform.objects,
+    pipelineRoot,
+    ...(config.gcp.serviceAccount ? { serviceAccount: config.gcp.serviceAccount } : {}),
+    compile: { image, env: stepEnvironment(platform) },
+    log: platform.log,
+  });
+  return {
+    runner,
+    uploadChampion: async (version) => {
+      const folder = version.artifactUri.slice(0, version.artifactUri.lastIndexOf('/') + 1);
+      const outcome = await models.uploadVersion({
+        modelId: `mlops-${version.modelName}`.replaceAll('_', '-'),
+        displayName: `mlops ${version.modelName}`,
+        description: `${version.algorithm} ${version.version}: ROC AUC ${version.metrics.rocAuc.toFixed(4)} on ${version.holdoutRange.from}..${version.holdoutRange.to}`,
+        artifactUri: platform.objects.uri(folder),
+        imageUri: image,
+        labels: { mlops_version: version.version, mlops_model: version.modelName.replaceAll('_', '-') },
+        versionLabel: 'mlops_version',
+        alias: 'champion',
+      });
+      platform.log.info(`champion ${version.version} ${outcome.action} in Vertex AI Model Registry as ${outcome.resourceName}`, { version: version.version });
+      return outcome.resourceName;
+    },
+  };
+}
+
+/** The trainer on a platform (see the module comment). */
+export async function trainerFromPlatform(platform: Platform, options: TrainerCompositionOptions = {}): Promise<Service> {
+  const { config } = platform;
+  const image = options.image ?? (config.mode === 'gcp' ? undefined : 'mlops-platform:local');
+  if (image === undefined) throw new ConfigError('MLOPS_IMAGE', 'is required in gcp mode (the container image the Vertex AI pipeline steps run)');
+  let shared: Promise<Warehouse> | undefined;
+  const warehouse: () => Promise<WarehouseLease> = options.ownProcess
+    ? duckDbWarehouseLease({ path: config.warehouse.path })
+    : async () => ({ warehouse: await (shared ??= platform.warehouse()), release: async () => undefined });
+  const service = createTrainerService({
+    warehouse,
+    objects: platform.objects,
+    documents: platform.documents,
+    registry: new ModelRegistry(platform.documents),
+    settings: {
+      codeVersion: await trainerCodeVersion(),
+      horizonDays: config.trainer.churnHorizonDays,
+      retrainEveryDays: config.trainer.retrainEveryDays,
+      warehouseSchema: config.warehouse.warehouseDataset,
+      ...(options.settings ?? {}),
+    },
+    ...(config.mode === 'gcp' ? { vertex: await vertexDeps(platform, image) } : {}),
+  });
+  const env = stepEnvironment(platform);
+  for (const pipeline of [CHURN_TRAINING_PIPELINE, CHURN_PREDICT_PIPELINE]) {
+    await storePipelineSpec(platform.objects, compilePipeline(pipeline, { image, env, ...(config.gcp.vertexPipelineRoot ? { pipelineRoot: config.gcp.vertexPipelineRoot } : {}) }));
+  }
+  return service;
+}

@@ -1,0 +1,215 @@
+/**
+ * The trainer's reactions.
+ *
+ * `mlops.warehouse.ready.v1`: refuse the event when it reports a failed assertion
+ * (`TRAINER.ASSERTIONS_FAILED`, permanent); decide by the retraining policy (`policy.ts`) whether
+ * to run the training pipeline (features ▶ train ▶ evaluate ▶ register ▶ batch_predict) or only
+ * its `batch_predict` step with the champion; then publish `mlops.model.trained.v1` when a model
+ * was trained and one `mlops.predictions.ready.v1` per snapshot date scored.
+ *
+ * `mlops.stage.failed.v1` from an upstream stage: remember its run dates, so no training reads
+ * them (`data-health.ts`).
+ *
+ * Every effect is keyed by the event: the pipeline parameters (cut-off, timestamps) come from the
+ * event, the registry version from the data fingerprint, and the predictions replace whole
+ * snapshots, so a redelivered event rewrites identical rows and registers nothing new.
+ */
+import { createHash } from 'node:crypto';
+import type { CloudEvent, DocumentStore, HandlerContext, ModelRegistry, ModelVersion, ObjectStore, Warehouse, WarehouseLease } from '@mlops/shared';
+import { errorMessage } from '@mlops/shared';
+import type { JsonValue } from './components/component.js';
+import type { SnapshotPredictions } from './components/batch-predict.component.js';
+import { PREDICTIONS_TABLE } from './components/batch-predict.component.js';
+import { failedRunDates, recordDateStatus } from './data-health.js';
+import { TRAINER_SERVICE_CODES, TrainerErrors, asPlatformError, trainerCodeOf } from './errors.js';
+import { CHURN_PREDICT_PIPELINE, CHURN_TRAINING_PIPELINE } from './pipeline/churn.pipeline.js';
+import { LocalPipelineRunner } from './pipeline/local.runner.js';
+import type { PipelineRunResult, PipelineRunner } from './pipeline/runner.port.js';
+import { asOfOf, decideTraining, type TrainingDecision } from './policy.js';
+import type { TrainerSettings } from './settings.js';
+
+/** The gcp-mode pieces: a pipeline runner on Vertex AI and the champion's upload to its Model Registry. */
+export interface VertexDeps {
+  /** Runs the pipelines as Vertex AI PipelineJobs. */
+  readonly runner: PipelineRunner;
+  /** Upload a registered version to the Vertex AI Model Registry with the `champion` alias; resolves to its resource name. */
+  uploadChampion(version: ModelVersion): Promise<string>;
+}
+
+/** What the handlers need. */
+export interface TrainerHandlerDeps {
+  /** The warehouse: shared and kept open (one process), or leased per event (its own process). */
+  readonly warehouse: Warehouse | (() => Promise<WarehouseLease>);
+  readonly objects: ObjectStore;
+  readonly registry: ModelRegistry;
+  /** Where the per-date upstream status is kept (`trainer_data_health`). */
+  readonly documents: DocumentStore;
+  readonly settings: TrainerSettings;
+  /** gcp mode: run on Vertex AI instead of in-process. */
+  readonly vertex?: VertexDeps;
+}
+
+/** Stages whose failures taint the data of their run dates. */
+const UPSTREAM_STAGES = new Set(['sales-gen', 'click-gen', 'startup-gen', 'lander', 'transformer']);
+
+/** The deterministic key of a pipeline run for an event: `churn-<kind>-<hash>`. */
+export function runKeyOf(eventId: string, kind: 'train' | 'predict'): string {
+  return `churn-${kind}-${createHash('sha256').update(eventId).digest('hex').slice(0, 24)}`;
+}
+
+/** A Vertex label value from any string (lowercase, `[a-z0-9_-]`, at most 63 characters). */
+function labelValue(value: string): string {
+  return value.toLowerCase().replace(/[^a-z0-9_-]/g, '-').slice(0, 63);
+}
+
+/** The root parameters of a run for an event. */
+export function pipelineParameters(settings: TrainerSettings, input: { asOf: string; eventTime: string; snapshotDates: readonly string[]; excludedDates: readonly string[] }): Record<string, JsonValue> {
+  return {
+    as_of: input.asOf,
+    horizon_days: settings.horizonDays,
+    snapshot_every_days: settings.sampling.everyDays,
+    warmup_days: settings.sampling.warmupDays,
+    min_snapshots: settings.sampling.minSnapshots,
+    max_snapshots: settings.sampling.maxSnapshots,
+    holdout_fraction: settings.sampling.holdoutFraction,
+    excluded_dates: [...input.excludedDates],
+    feature_table: settings.featureTable,
+    warehouse_schema: settings.warehouseSchema,
+    model_name: settings.modelName,
+    algorithm: settings.algorithm,
+    model_params: { ...settings.modelParams },
+    baseline_algorithm: settings.baselineAlgorithm,
+    baseline_params: { ...settings.baselineParams },
+    code_version: settings.codeVersion,
+    created_at: input.eventTime,
+    snapshot_dates: [...input.snapshotDates],
+    predicted_at: input.eventTime,
+    medium_threshold: settings.riskThresholds.medium,
+    high_threshold: settings.riskThresholds.high,
+  };
+}
+
+/** Only the parameters a pipeline declares. */
+function parametersFor(pipeline: { parameters: Readonly<Record<string, unknown>> }, all: Record<string, JsonValue>): Record<string, JsonValue> {
+  return Object.fromEntries(Object.entries(all).filter(([name]) => name in pipeline.parameters));
+}
+
+async function withRunner<T>(deps: TrainerHandlerDeps, context: HandlerContext, work: (runner: PipelineRunner) => Promise<T>): Promise<T> {
+  if (deps.vertex) return work(deps.vertex.runner);
+  let lease: WarehouseLease;
+  if (typeof deps.warehouse === 'function') {
+    try {
+      lease = await deps.warehouse();
+    } catch (error) {
+      throw asPlatformError(error);
+    }
+  } else {
+    lease = { warehouse: deps.warehouse, release: async () => undefined };
+  }
+  try {
+    const runner = new LocalPipelineRunner({
+      deps: { warehouse: lease.warehouse, objects: deps.objects, registry: deps.registry, log: context.log },
+      keepArtifacts: deps.settings.keepArtifacts,
+    });
+    return await work(runner);
+  } finally {
+    await lease.release();
+  }
+}
+
+/** Handle `warehouse.ready`. */
+export async function handleWarehouseReady(deps: TrainerHandlerDeps, event: CloudEvent<'mlops.warehouse.ready.v1'>, context: HandlerContext): Promise<void> {
+  const ready = event.data;
+  const failed = ready.assertions.filter((assertion) => !assertion.passed);
+  if (failed.length > 0) throw TrainerErrors.assertionsFailed(failed.map((assertion) => assertion.name), ready.runDates);
+  const { settings, registry } = deps;
+  await recordDateStatus(deps.documents, ready.runDates, 'ready', event);
+
+  const asOf = asOfOf(ready);
+  const champion = await registry.champion(settings.modelName);
+  const decision = decideTraining(ready, champion ? { version: champion.version, dataTo: champion.dataRange.to } : undefined, settings.retrainEveryDays);
+  const excludedDates = (await failedRunDates(deps.documents)).filter((date) => date <= asOf);
+  const snapshotDates = [...new Set(ready.runDates)].sort();
+  const parameters = pipelineParameters(settings, { asOf, eventTime: event.time, snapshotDates, excludedDates });
+  const labels = { run_id: labelValue(event.runid), run_date: labelValue(event.rundate), trigger: labelValue(decision.trigger ?? 'predict') };
+  const attempt = deps.vertex ? `-a${context.delivery.attempt}` : '';
+  context.log.info(`${decision.train ? 'training' : 'predicting only'}: ${decision.reason}`, { asOf, trigger: decision.trigger ?? null, snapshots: snapshotDates.length, excludedDates: excludedDates.length });
+
+  const result = await withRunner(deps, context, async (runner) => {
+    const predict = () =>
+      runner.run({ pipeline: CHURN_PREDICT_PIPELINE, parameters: parametersFor(CHURN_PREDICT_PIPELINE, parameters), runKey: runKeyOf(event.id, 'predict') + attempt, labels });
+    if (!decision.train) return predict();
+    try {
+      return await runner.run({ pipeline: CHURN_TRAINING_PIPELINE, parameters: parametersFor(CHURN_TRAINING_PIPELINE, parameters), runKey: runKeyOf(event.id, 'train') + attempt, labels });
+    } catch (error) {
+      if (trainerCodeOf(error) !== TRAINER_SERVICE_CODES.INSUFFICIENT_HISTORY || decision.explicit) throw error;
+      context.log.warning(`not training (${decision.reason}): ${errorMessage(error)}`, { code: TRAINER_SERVICE_CODES.INSUFFICIENT_HISTORY });
+      return predict();
+    }
+  }).catch((error: unknown) => {
+    throw asPlatformError(error);
+  });
+  await publishOutcome(deps, event, context, decision, result);
+}
+
+async function publishOutcome(deps: TrainerHandlerDeps, event: CloudEvent<'mlops.warehouse.ready.v1'>, context: HandlerContext, decision: TrainingDecision, result: PipelineRunResult): Promise<void> {
+  const { settings, registry } = deps;
+  const registered = result.tasks.register?.outputs;
+  const features = result.tasks.features?.outputs;
+  if (registered && features) {
+    const version = String(registered.version);
+    const entry = await registry.get(settings.modelName, version);
+    if (!entry) throw TrainerErrors.pipelineFailed(result.pipeline, `the register step reported ${version}, which the registry does not hold`, true);
+    const championVersion = String(registered.champion_version || '');
+    if (deps.vertex && registered.promoted === true) {
+      const resource = await deps.vertex.uploadChampion(entry);
+      await registry.recordVertexModel(settings.modelName, version, resource);
+    }
+    await context.emit(
+      'mlops.model.trained.v1',
+      {
+        modelName: settings.modelName,
+        version,
+        fingerprint: entry.fingerprint,
+        dataRange: { from: entry.dataRange.from, to: entry.dataRange.to },
+        metrics: { rocAuc: entry.metrics.rocAuc, prAuc: entry.metrics.prAuc, logLoss: entry.metrics.logLoss },
+        ...(entry.baselineMetrics ? { baselineMetrics: { rocAuc: entry.baselineMetrics.rocAuc, prAuc: entry.baselineMetrics.prAuc, logLoss: entry.baselineMetrics.logLoss } } : {}),
+        promoted: registered.promoted === true,
+        // The schema wants a non-empty champion; "none" when no model has been promoted yet.
+        championVersion: championVersion || 'none',
+        artifactUri: entry.artifactUri,
+        ...(result.job ? { pipelineJob: result.job } : {}),
+      },
+      { subject: `model/${settings.modelName}/${version}` },
+    );
+    context.log.info(`trained ${version} (${decision.trigger}): ROC AUC ${entry.metrics.rocAuc.toFixed(4)} vs baseline ${entry.baselineMetrics?.rocAuc.toFixed(4) ?? '-'}; champion ${championVersion || 'none'}`, {
+      version,
+      promoted: registered.promoted === true,
+    });
+  }
+  const predicted = result.tasks.batch_predict?.outputs;
+  const modelVersion = String(predicted?.model_version ?? '');
+  if (!modelVersion) {
+    context.log.info(`no predictions: ${settings.modelName} has no champion yet`);
+    return;
+  }
+  for (const snapshot of (predicted?.predictions ?? []) as unknown as SnapshotPredictions[]) {
+    await context.emit(
+      'mlops.predictions.ready.v1',
+      { snapshotDate: snapshot.snapshotDate, modelVersion, table: `${settings.warehouseSchema}.${PREDICTIONS_TABLE}`, rows: snapshot.rows, riskBands: snapshot.riskBands },
+      { subject: `predictions/${snapshot.snapshotDate}` },
+    );
+  }
+}
+
+/** Handle `stage.failed`: remember the run dates of an upstream failure. */
+export async function handleStageFailed(deps: Pick<TrainerHandlerDeps, 'documents'>, event: CloudEvent<'mlops.stage.failed.v1'>, context: HandlerContext): Promise<void> {
+  const failure = event.data;
+  if (!UPSTREAM_STAGES.has(failure.stage) || !failure.runDates?.length) return;
+  const changed = await recordDateStatus(deps.documents, failure.runDates, 'failed', event, failure.code);
+  context.log.warning(`${failure.stage} failed (${failure.code}) for ${failure.runDates.length} run date(s); no training will read them until they are rebuilt`, {
+    code: failure.code,
+    runDates: failure.runDates.slice(0, 31),
+    recorded: changed,
+  });
+}

@@ -1,0 +1,50 @@
+/** How the trainer runs a pipeline: in-process (local, emulator) or on Vertex AI Pipelines (gcp). */
+import type { JsonValue } from '../components/component.js';
+import type { PipelineDefinition } from './dag.js';
+
+/** One run of a pipeline. */
+export interface PipelineRunRequest {
+  pipeline: PipelineDefinition;
+  /** Root parameter values; missing ones take their defaults. */
+  parameters: Readonly<Record<string, JsonValue>>;
+  /**
+   * Deterministic key of the run (derived from the triggering event), `[a-z][-a-z0-9]*`: the
+   * Vertex job id, and the lake folder of the run's artifacts when they are kept.
+   */
+  runKey: string;
+  /** Labels of the run (Vertex labels; the run id among them). */
+  labels?: Readonly<Record<string, string>>;
+}
+
+/** What one task produced. */
+export interface TaskResult {
+  outputs: Record<string, JsonValue>;
+  durationMs: number;
+}
+
+/** What a run produced. */
+export interface PipelineRunResult {
+  pipeline: string;
+  runKey: string;
+  /** Output parameters of every task that ran, by task name. */
+  tasks: Record<string, TaskResult>;
+  /** The Vertex AI PipelineJob resource name (gcp). */
+  job?: string;
+}
+
+/** Runs pipelines. */
+export interface PipelineRunner {
+  readonly kind: 'local' | 'vertex';
+  run(request: PipelineRunRequest): Promise<PipelineRunResult>;
+}
+
+/** Lake prefix of the records of pipeline runs (outputs of each task, errors). */
+export const PIPELINE_RUNS_PREFIX = 'mlops/pipeline-runs';
+
+/** Lake prefix of the compiled pipeline specs. */
+export const PIPELINE_SPECS_PREFIX = 'mlops/pipelines';
+
+/** `mlops/pipeline-runs/<runKey>/<task>/<file>`. */
+export function runRecordKey(runKey: string, task: string, file: string): string {
+  return `${PIPELINE_RUNS_PREFIX}/${runKey}/${task}/${file}`;
+}

@@ -1,0 +1,100 @@
+/**
+ * The gcp-mode pipeline runner: compile the description to a KFP v2 PipelineSpec, store it in the
+ * lake (`mlops/pipelines/`), submit it to Vertex AI Pipelines as a PipelineJob and wait. Each step
+ * runs in the platform's container (`components/main.ts`) and records its output parameters in the
+ * lake (`mlops/pipeline-runs/<job>/<task>/outputs.json`), or its error (`error.json`); the runner
+ * reads them back, so the outcome maps to the same events and the same error codes as in-process.
+ */
+import type { Logger, ObjectStore } from '@mlops/shared';
+import { PermanentError, TransientError } from '@mlops/shared';
+import type { JsonValue } from '../components/component.js';
+import { TrainerErrors } from '../errors.js';
+import { assertValidPipeline, topologicalOrder } from './dag.js';
+import { compilePipeline, kfpName, storePipelineSpec, type KfpCompileOptions } from './kfp.compiler.js';
+import { resolveParameters } from './local.runner.js';
+import { PIPELINE_RUNS_PREFIX, runRecordKey, type PipelineRunRequest, type PipelineRunResult, type PipelineRunner } from './runner.port.js';
+
+/** What a step records when it fails (read back by the runner). */
+export interface StepErrorRecord {
+  code: string;
+  message: string;
+  errorClass: 'permanent' | 'transient';
+}
+
+/** Submits and waits for a PipelineJob: `VertexPipelineJobs` of `@mlops/shared/gcp`. */
+export interface PipelineJobSubmitter {
+  run(request: {
+    jobId: string;
+    displayName: string;
+    pipelineSpec: Readonly<Record<string, unknown>>;
+    parameterValues: Readonly<Record<string, unknown>>;
+    gcsOutputDirectory: string;
+    serviceAccount?: string;
+    labels?: Readonly<Record<string, string>>;
+  }): Promise<{ name: string; state: 'SUCCEEDED' | 'FAILED' | 'CANCELLED'; error?: string; adopted: boolean; polls: number }>;
+}
+
+/** Options of {@link VertexPipelineRunner}. */
+export interface VertexPipelineRunnerOptions {
+  jobs: PipelineJobSubmitter;
+  objects: ObjectStore;
+  /** The job's artifact root (`config.gcp.vertexPipelineRoot`, a gs:// URI). */
+  pipelineRoot: string;
+  serviceAccount?: string;
+  compile: KfpCompileOptions;
+  log?: Logger;
+}
+
+/** Runs pipelines on Vertex AI Pipelines. */
+export class VertexPipelineRunner implements PipelineRunner {
+  readonly kind = 'vertex' as const;
+
+  constructor(private readonly options: VertexPipelineRunnerOptions) {}
+
+  async run(request: PipelineRunRequest): Promise<PipelineRunResult> {
+    const { pipeline, runKey } = request;
+    assertValidPipeline(pipeline);
+    const parameterValues = resolveParameters(pipeline, request.parameters);
+    const spec = compilePipeline(pipeline, { ...this.options.compile, pipelineRoot: this.options.pipelineRoot });
+    const specKey = await storePipelineSpec(this.options.objects, spec);
+    this.options.log?.info(`submitting ${pipeline.name} as Vertex AI PipelineJob ${runKey}`, { spec: specKey, runKey });
+    const outcome = await this.options.jobs.run({
+      jobId: runKey,
+      displayName: `${pipeline.name} ${runKey}`.slice(0, 128),
+      pipelineSpec: spec,
+      parameterValues,
+      gcsOutputDirectory: this.options.pipelineRoot,
+      ...(this.options.serviceAccount ? { serviceAccount: this.options.serviceAccount } : {}),
+      labels: { ...(request.labels ?? {}), pipeline: pipeline.name },
+    });
+    if (outcome.state !== 'SUCCEEDED') throw await this.failure(pipeline.name, runKey, outcome);
+    const result: PipelineRunResult = { pipeline: pipeline.name, runKey, tasks: {}, job: outcome.name };
+    for (const name of topologicalOrder(pipeline)) {
+      const key = runRecordKey(runKey, kfpName(name), 'outputs.json');
+      let outputs: Record<string, JsonValue>;
+      try {
+        outputs = JSON.parse((await this.options.objects.get(key)).toString('utf8')) as Record<string, JsonValue>;
+      } catch (error) {
+        throw TrainerErrors.pipelineFailed(pipeline.name, `job ${outcome.name} succeeded but step ${name} left no outputs at ${key}`, true, error);
+      }
+      result.tasks[name] = { outputs, durationMs: 0 };
+    }
+    return result;
+  }
+
+  /** The error of a failed job: a step's recorded error keeps its code and class. */
+  private async failure(pipeline: string, runKey: string, outcome: { name: string; state: string; error?: string }): Promise<Error> {
+    const records = (await this.options.objects.list(`${PIPELINE_RUNS_PREFIX}/${runKey}/`)).filter((meta) => meta.key.endsWith('/error.json'));
+    for (const meta of records) {
+      try {
+        const record = JSON.parse((await this.options.objects.get(meta.key)).toString('utf8')) as StepErrorRecord;
+        const message = `${record.message} (Vertex AI job ${outcome.name})`;
+        return record.errorClass === 'transient' ? new TransientError(record.code, message) : new PermanentError(record.code, message);
+      } catch {
+        // An unreadable record: fall through to the job's own error.
+      }
+    }
+    // Cancelled by someone else, or failed outside our code (quota, image pull): worth a retry.
+    return TrainerErrors.pipelineFailed(pipeline, `Vertex AI job ${outcome.name} ended ${outcome.state}${outcome.error ? `: ${outcome.error}` : ''}`, true);
+  }
+}

@@ -1,0 +1,48 @@
+/**
+ * The retraining policy, pure. On `warehouse.ready` the trainer trains a challenger when
+ *
+ * 1. the event asks for it (`retrain: true`, from `mlops run --retrain`) — `asked`;
+ * 2. the event is the last of a backfill (its run dates include `backfill.to`) — `backfill-end`;
+ *    while a backfill is still running nothing is trained (only the champion predicts);
+ * 3. the champion's data is stale: the event's latest run date is at least `retrainEveryDays`
+ *    after the champion's data cut-off — `schedule` (weekly by default);
+ * 4. there is no champion yet — `no-champion`;
+ *
+ * and otherwise only batch-predicts with the champion. Only an explicit request (1) makes a
+ * shortage of labelled history an error; the automatic triggers log it and predict instead.
+ */
+import type { WarehouseReady } from '@mlops/shared';
+import { epochDay } from './data/dates.js';
+
+/** Why a challenger is trained. */
+export type TrainingTrigger = 'asked' | 'backfill-end' | 'schedule' | 'no-champion';
+
+/** The decision for one event. */
+export interface TrainingDecision {
+  train: boolean;
+  trigger?: TrainingTrigger;
+  /** Whether the user asked (errors are then reported, not skipped). */
+  explicit: boolean;
+  reason: string;
+}
+
+/** The latest run date of an event: its data cut-off. */
+export function asOfOf(event: Pick<WarehouseReady, 'runDates'>): string {
+  return [...event.runDates].sort().at(-1)!;
+}
+
+/** Decide whether this event trains. */
+export function decideTraining(event: Pick<WarehouseReady, 'runDates' | 'backfill' | 'retrain'>, champion: { version: string; dataTo: string } | undefined, retrainEveryDays: number): TrainingDecision {
+  const asOf = asOfOf(event);
+  if (event.retrain === true) return { train: true, trigger: 'asked', explicit: true, reason: 'retraining was asked for (retrain: true)' };
+  if (event.backfill) {
+    if (event.runDates.includes(event.backfill.to)) return { train: true, trigger: 'backfill-end', explicit: false, reason: `last date of the backfill ${event.backfill.from}..${event.backfill.to}` };
+    return { train: false, explicit: false, reason: `backfill ${event.backfill.from}..${event.backfill.to} in progress; training waits for its last date` };
+  }
+  if (!champion) return { train: true, trigger: 'no-champion', explicit: false, reason: 'there is no champion yet' };
+  const age = epochDay(asOf) - epochDay(champion.dataTo);
+  if (age >= retrainEveryDays) {
+    return { train: true, trigger: 'schedule', explicit: false, reason: `the champion ${champion.version} has data up to ${champion.dataTo}, ${age} day(s) before ${asOf} (retrain every ${retrainEveryDays})` };
+  }
+  return { train: false, explicit: false, reason: `the champion ${champion.version} is ${age} day(s) old (retrain every ${retrainEveryDays})` };
+}

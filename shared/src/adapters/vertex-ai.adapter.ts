@@ -1,0 +1,390 @@
+/**
+ * Vertex AI for the gcp mode: Vertex AI Pipelines (submit a KFP v2 `PipelineSpec` as a
+ * `PipelineJob` and wait for it) and the Vertex AI Model Registry (upload a model version and give
+ * it an alias such as `champion`). The only module that imports `@google-cloud/aiplatform`.
+ *
+ * The classes take the few client methods they call as interfaces, so tests pass fakes and check
+ * the requests at the boundary. JSON values (the pipeline spec, parameter values) are converted to
+ * `google.protobuf.Struct`/`Value` here: the gRPC client does not accept plain objects for them.
+ */
+import type { protos } from '@google-cloud/aiplatform';
+import { PermanentError, TransientError } from '../errors.js';
+import { backoffDelay } from '../runtime/backoff.js';
+
+type IPipelineJob = protos.google.cloud.aiplatform.v1.IPipelineJob;
+type IModel = protos.google.cloud.aiplatform.v1.IModel;
+type IValue = protos.google.protobuf.IValue;
+type IStruct = protos.google.protobuf.IStruct;
+
+/** The methods of `PipelineServiceClient` (v1) that {@link VertexPipelineJobs} calls. */
+export interface VertexPipelineClient {
+  createPipelineJob(request: protos.google.cloud.aiplatform.v1.ICreatePipelineJobRequest): Promise<[IPipelineJob, ...unknown[]]>;
+  getPipelineJob(request: protos.google.cloud.aiplatform.v1.IGetPipelineJobRequest): Promise<[IPipelineJob, ...unknown[]]>;
+  cancelPipelineJob(request: protos.google.cloud.aiplatform.v1.ICancelPipelineJobRequest): Promise<unknown>;
+}
+
+/** A long-running operation as the client returns it. */
+export interface VertexOperation<T> {
+  promise(): Promise<[T, ...unknown[]]>;
+}
+
+/** The methods of `ModelServiceClient` (v1) that {@link VertexModelRegistry} calls. */
+export interface VertexModelClient {
+  getModel(request: protos.google.cloud.aiplatform.v1.IGetModelRequest): Promise<[IModel, ...unknown[]]>;
+  listModelVersionsAsync(request: protos.google.cloud.aiplatform.v1.IListModelVersionsRequest): AsyncIterable<IModel>;
+  uploadModel(request: protos.google.cloud.aiplatform.v1.IUploadModelRequest): Promise<[VertexOperation<protos.google.cloud.aiplatform.v1.IUploadModelResponse>, ...unknown[]]>;
+  mergeVersionAliases(request: protos.google.cloud.aiplatform.v1.IMergeVersionAliasesRequest): Promise<[IModel, ...unknown[]]>;
+}
+
+/** A JSON value as a `google.protobuf.Value`. Non-finite numbers are refused (JSON has none). */
+export function toProtoValue(value: unknown): IValue {
+  if (value === null || value === undefined) return { nullValue: 'NULL_VALUE' };
+  if (typeof value === 'string') return { stringValue: value };
+  if (typeof value === 'boolean') return { boolValue: value };
+  if (typeof value === 'number') {
+    if (!Number.isFinite(value)) throw new PermanentError('VERTEX.INVALID_REQUEST', `a pipeline value must be a finite number (got ${value})`);
+    return { numberValue: value };
+  }
+  if (Array.isArray(value)) return { listValue: { values: value.map(toProtoValue) } };
+  if (typeof value === 'object') return { structValue: toProtoStruct(value as Record<string, unknown>) };
+  throw new PermanentError('VERTEX.INVALID_REQUEST', `cannot send a ${typeof value} as a pipeline value`);
+}
+
+/** A JSON object as a `google.protobuf.Struct` (undefined fields are left out). */
+export function toProtoStruct(object: Readonly<Record<string, unknown>>): IStruct {
+  const fields: Record<string, IValue> = {};
+  for (const [key, value] of Object.entries(object)) if (value !== undefined) fields[key] = toProtoValue(value);
+  return { fields };
+}
+
+/** A `google.protobuf.Value` back as JSON. */
+export function fromProtoValue(value: IValue | null | undefined): unknown {
+  if (!value) return null;
+  if (value.stringValue !== undefined && value.stringValue !== null) return value.stringValue;
+  if (value.numberValue !== undefined && value.numberValue !== null) return value.numberValue;
+  if (value.boolValue !== undefined && value.boolValue !== null) return value.boolValue;
+  if (value.listValue) return (value.listValue.values ?? []).map(fromProtoValue);
+  if (value.structValue) return fromProtoStruct(value.structValue);
+  return null;
+}
+
+/** A `google.protobuf.Struct` back as a JSON object. */
+export function fromProtoStruct(struct: IStruct | null | undefined): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(struct?.fields ?? {})) out[key] = fromProtoValue(value);
+  return out;
+}
+
+const PIPELINE_STATES: Record<number, string> = {
+  0: 'PIPELINE_STATE_UNSPECIFIED',
+  1: 'PIPELINE_STATE_QUEUED',
+  2: 'PIPELINE_STATE_PENDING',
+  3: 'PIPELINE_STATE_RUNNING',
+  4: 'PIPELINE_STATE_SUCCEEDED',
+  5: 'PIPELINE_STATE_FAILED',
+  6: 'PIPELINE_STATE_CANCELLING',
+  7: 'PIPELINE_STATE_CANCELLED',
+  8: 'PIPELINE_STATE_PAUSED',
+};
+
+/** A pipeline state as its name, whether the client gave the name or the number. */
+export function pipelineStateName(state: unknown): string {
+  if (typeof state === 'number') return PIPELINE_STATES[state] ?? String(state);
+  return typeof state === 'string' ? state : 'PIPELINE_STATE_UNSPECIFIED';
+}
+
+const TERMINAL = new Set(['PIPELINE_STATE_SUCCEEDED', 'PIPELINE_STATE_FAILED', 'PIPELINE_STATE_CANCELLED']);
+
+// gRPC status codes.
+const ALREADY_EXISTS = 6;
+const NOT_FOUND = 5;
+const TRANSIENT_CODES = new Set([4, 8, 10, 13, 14]);
+
+function grpcCode(error: unknown): number | undefined {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'number' ? code : undefined;
+}
+
+function messageOf(error: unknown): string {
+  return (error instanceof Error ? error.message : String(error)).split('\n')[0]!.slice(0, 500);
+}
+
+/** A failed Vertex AI call as a platform error: unavailable/timeouts/quota transient, the rest permanent. */
+export function vertexCallError(call: string, error: unknown): PermanentError | TransientError {
+  const code = grpcCode(error);
+  const message = `Vertex AI ${call} failed: ${messageOf(error)}`;
+  if (code === undefined || TRANSIENT_CODES.has(code)) return new TransientError('VERTEX.UNAVAILABLE', message, { cause: error, details: { call, grpcCode: code ?? null } });
+  return new PermanentError('VERTEX.REQUEST_REFUSED', message, { cause: error, details: { call, grpcCode: code } });
+}
+
+/** What to run. */
+export interface PipelineJobRequest {
+  /** The job id, unique in the location: `[a-z][-a-z0-9]{0,127}`. Re-running an id adopts the existing job. */
+  jobId: string;
+  displayName: string;
+  /** The compiled KFP v2 PipelineSpec (plain JSON). */
+  pipelineSpec: Readonly<Record<string, unknown>>;
+  /** Values of the pipeline's root input parameters (plain JSON). */
+  parameterValues: Readonly<Record<string, unknown>>;
+  /** `gs://` root under which Vertex writes the job's artifacts (the pipeline root). */
+  gcsOutputDirectory: string;
+  /** The service account the job's steps run as. */
+  serviceAccount?: string;
+  /** Labels: lowercase keys and values of at most 63 characters. */
+  labels?: Readonly<Record<string, string>>;
+}
+
+/** How a job ended. */
+export interface PipelineJobOutcome {
+  /** `projects/<p>/locations/<r>/pipelineJobs/<id>`. */
+  name: string;
+  state: 'SUCCEEDED' | 'FAILED' | 'CANCELLED';
+  /** The job's error message, when it failed. */
+  error?: string;
+  /** True when the job already existed (a redelivery) and was waited on rather than created. */
+  adopted: boolean;
+  /** Status checks made. */
+  polls: number;
+}
+
+/** Options of {@link VertexPipelineJobs}. */
+export interface VertexPipelineJobsOptions {
+  client: VertexPipelineClient;
+  projectId: string;
+  region: string;
+  /** Give up (cancel, transient error) after this long; default 2 hours. */
+  deadlineMs?: number;
+  /** Backoff between status checks; default 5 s doubling to 60 s. */
+  poll?: { minMs: number; maxMs: number };
+  now?: () => number;
+  sleep?: (ms: number) => Promise<void>;
+  random?: () => number;
+}
+
+const JOB_ID = /^[a-z][-a-z0-9]{0,127}$/;
+const LABEL = /^[a-z][a-z0-9_-]{0,62}$/;
+const LABEL_VALUE = /^[a-z0-9_-]{0,63}$/;
+
+function checkLabels(labels: Readonly<Record<string, string>>): void {
+  for (const [key, value] of Object.entries(labels)) {
+    if (!LABEL.test(key) || !LABEL_VALUE.test(value)) {
+      throw new PermanentError('VERTEX.INVALID_REQUEST', `label ${key}=${value} is not a valid Vertex AI label (lowercase letters, digits, _ and -, at most 63 characters)`);
+    }
+  }
+}
+
+/**
+ * Vertex AI Pipelines: create a `PipelineJob` and poll it with exponential backoff until it
+ * succeeds, fails or is cancelled, or the deadline passes (then the job is cancelled and a
+ * transient `VERTEX.PIPELINE_TIMEOUT` is thrown so the event is retried). A job id that already
+ * exists is adopted: a redelivered event waits for the job it started instead of starting another.
+ */
+export class VertexPipelineJobs {
+  private readonly now: () => number;
+  private readonly sleep: (ms: number) => Promise<void>;
+  /** `projects/<project>/locations/<region>`. */
+  readonly parent: string;
+
+  constructor(private readonly options: VertexPipelineJobsOptions) {
+    this.now = options.now ?? (() => Date.now());
+    this.sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
+    this.parent = `projects/${options.projectId}/locations/${options.region}`;
+  }
+
+  /** Submit (or adopt) the job and wait for its outcome. */
+  async run(request: PipelineJobRequest): Promise<PipelineJobOutcome> {
+    if (!JOB_ID.test(request.jobId)) throw new PermanentError('VERTEX.INVALID_REQUEST', `pipeline job id "${request.jobId}" must match [a-z][-a-z0-9]{0,127}`);
+    if (!request.gcsOutputDirectory.startsWith('gs://')) {
+      throw new PermanentError('VERTEX.INVALID_REQUEST', `the pipeline root must be a gs:// URI (got "${request.gcsOutputDirectory}"); set VERTEX_PIPELINE_ROOT`);
+    }
+    checkLabels(request.labels ?? {});
+    const started = this.now();
+    const name = `${this.parent}/pipelineJobs/${request.jobId}`;
+    let job: IPipelineJob;
+    let adopted = false;
+    try {
+      [job] = await this.options.client.createPipelineJob({
+        parent: this.parent,
+        pipelineJobId: request.jobId,
+        pipelineJob: {
+          displayName: request.displayName,
+          pipelineSpec: toProtoStruct(request.pipelineSpec),
+          labels: { ...(request.labels ?? {}) },
+          runtimeConfig: {
+            gcsOutputDirectory: request.gcsOutputDirectory,
+            parameterValues: Object.fromEntries(Object.entries(request.parameterValues).map(([key, value]) => [key, toProtoValue(value)])),
+          },
+          ...(request.serviceAccount ? { serviceAccount: request.serviceAccount } : {}),
+        },
+      });
+    } catch (error) {
+      if (grpcCode(error) !== ALREADY_EXISTS) throw vertexCallError('createPipelineJob', error);
+      adopted = true;
+      job = await this.get(name);
+    }
+    let polls = 0;
+    const deadline = this.options.deadlineMs ?? 2 * 60 * 60 * 1000;
+    const poll = this.options.poll ?? { minMs: 5_000, maxMs: 60_000 };
+    while (!TERMINAL.has(pipelineStateName(job.state))) {
+      if (this.now() - started >= deadline) {
+        await this.options.client.cancelPipelineJob({ name: job.name ?? name }).catch(() => undefined);
+        throw new TransientError('VERTEX.PIPELINE_TIMEOUT', `pipeline job ${job.name ?? name} did not finish within ${Math.round(deadline / 1000)} s (last state ${pipelineStateName(job.state)}); it was cancelled`, {
+          details: { job: job.name ?? name, state: pipelineStateName(job.state) },
+        });
+      }
+      polls += 1;
+      await this.sleep(backoffDelay(polls, poll, this.options.random));
+      try {
+        job = await this.get(job.name ?? name);
+      } catch (error) {
+        // A status check that fails transiently is retried until the deadline.
+        if (!(error instanceof TransientError)) throw error;
+      }
+    }
+    const state = pipelineStateName(job.state).replace('PIPELINE_STATE_', '') as PipelineJobOutcome['state'];
+    return {
+      name: job.name ?? name,
+      state,
+      ...(state !== 'SUCCEEDED' && job.error?.message ? { error: job.error.message } : {}),
+      adopted,
+      polls,
+    };
+  }
+
+  private async get(name: string): Promise<IPipelineJob> {
+    try {
+      const [job] = await this.options.client.getPipelineJob({ name });
+      return job;
+    } catch (error) {
+      throw vertexCallError('getPipelineJob', error);
+    }
+  }
+}
+
+/** A model version to put in the Model Registry. */
+export interface ModelUploadRequest {
+  /** The model's id in the location (`[a-z0-9-]`), e.g. `mlops-churn`; versions are added to it. */
+  modelId: string;
+  displayName: string;
+  description?: string;
+  /** `gs://` folder holding the model files. */
+  artifactUri: string;
+  /** Serving container image (required by Vertex for custom models). */
+  imageUri: string;
+  /** Labels of the version; `versionLabel` among them identifies it across uploads. */
+  labels: Readonly<Record<string, string>>;
+  /** The label key whose value identifies this version (e.g. `mlops_version`). */
+  versionLabel: string;
+  /** The alias the version gets (taken from any other version that holds it), e.g. `champion`. */
+  alias: string;
+}
+
+/** What the registry did. */
+export interface ModelUploadOutcome {
+  /** `projects/<p>/locations/<r>/models/<id>`. */
+  model: string;
+  versionId: string;
+  /** `<model>@<versionId>`. */
+  resourceName: string;
+  /** `uploaded` a new version, or only `aliased` an existing one. */
+  action: 'uploaded' | 'aliased';
+}
+
+/** Options of {@link VertexModelRegistry}. */
+export interface VertexModelRegistryOptions {
+  client: VertexModelClient;
+  projectId: string;
+  region: string;
+}
+
+const ALIAS = /^[a-z][a-zA-Z0-9-]{0,126}[a-z0-9]$/;
+
+/**
+ * The Vertex AI Model Registry. `uploadVersion` is idempotent: a version already uploaded (found by
+ * its identifying label) only gets the alias (`mergeVersionAliases`); otherwise the files are
+ * uploaded as a new version of the model (or as the model's first version) with the alias.
+ * The alias is first removed from the version that holds it, so it names one version at a time.
+ */
+export class VertexModelRegistry {
+  /** `projects/<project>/locations/<region>`. */
+  readonly parent: string;
+
+  constructor(private readonly options: VertexModelRegistryOptions) {
+    this.parent = `projects/${options.projectId}/locations/${options.region}`;
+  }
+
+  /** Upload (or find) the version and give it the alias. */
+  async uploadVersion(request: ModelUploadRequest): Promise<ModelUploadOutcome> {
+    if (!ALIAS.test(request.alias)) throw new PermanentError('VERTEX.INVALID_REQUEST', `version alias "${request.alias}" must match [a-z][a-zA-Z0-9-]{0,126}[a-z0-9]`);
+    if (!/^[a-z0-9][a-z0-9-]{0,127}$/.test(request.modelId)) throw new PermanentError('VERTEX.INVALID_REQUEST', `model id "${request.modelId}" must be lowercase letters, digits and -`);
+    if (!request.artifactUri.startsWith('gs://')) throw new PermanentError('VERTEX.INVALID_REQUEST', `the model's artifact URI must be a gs:// folder (got "${request.artifactUri}")`);
+    const identity = request.labels[request.versionLabel];
+    if (!identity) throw new PermanentError('VERTEX.INVALID_REQUEST', `the labels must carry the version label ${request.versionLabel}`);
+    checkLabels(request.labels);
+    const { client } = this.options;
+    const name = `${this.parent}/models/${request.modelId}`;
+    let exists = true;
+    try {
+      await client.getModel({ name });
+    } catch (error) {
+      if (grpcCode(error) !== NOT_FOUND) throw vertexCallError('getModel', error);
+      exists = false;
+    }
+    let existing: IModel | undefined;
+    const holders: IModel[] = [];
+    if (exists) {
+      try {
+        for await (const version of client.listModelVersionsAsync({ name })) {
+          if (version.labels?.[request.versionLabel] === identity) existing = version;
+          else if (version.versionAliases?.includes(request.alias)) holders.push(version);
+        }
+      } catch (error) {
+        throw vertexCallError('listModelVersions', error);
+      }
+    }
+    for (const holder of holders) {
+      await client.mergeVersionAliases({ name: `${name}@${holder.versionId}`, versionAliases: [`-${request.alias}`] }).catch((error: unknown) => {
+        throw vertexCallError('mergeVersionAliases', error);
+      });
+    }
+    if (existing?.versionId) {
+      if (!existing.versionAliases?.includes(request.alias)) {
+        await client.mergeVersionAliases({ name: `${name}@${existing.versionId}`, versionAliases: [request.alias] }).catch((error: unknown) => {
+          throw vertexCallError('mergeVersionAliases', error);
+        });
+      }
+      return { model: name, versionId: existing.versionId, resourceName: `${name}@${existing.versionId}`, action: 'aliased' };
+    }
+    let response: protos.google.cloud.aiplatform.v1.IUploadModelResponse;
+    try {
+      const [operation] = await client.uploadModel({
+        parent: this.parent,
+        ...(exists ? { parentModel: name } : { modelId: request.modelId }),
+        model: {
+          displayName: request.displayName,
+          ...(request.description ? { description: request.description, versionDescription: request.description } : {}),
+          artifactUri: request.artifactUri,
+          containerSpec: { imageUri: request.imageUri },
+          labels: { ...request.labels },
+          versionAliases: [request.alias],
+        },
+      });
+      [response] = await operation.promise();
+    } catch (error) {
+      throw vertexCallError('uploadModel', error);
+    }
+    const model = response.model ?? name;
+    const versionId = response.modelVersionId ?? '';
+    return { model, versionId, resourceName: `${model}@${versionId}`, action: 'uploaded' };
+  }
+}
+
+/** The real clients, on the region's endpoint. Loaded on demand: the embedded mode never needs them. */
+export async function createVertexAiClients(options: { projectId: string; region: string }): Promise<{ pipelines: VertexPipelineClient; models: VertexModelClient }> {
+  const { v1 } = await import('@google-cloud/aiplatform');
+  const apiEndpoint = `${options.region}-aiplatform.googleapis.com`;
+  return {
+    pipelines: new v1.PipelineServiceClient({ apiEndpoint, projectId: options.projectId }) as unknown as VertexPipelineClient,
+    models: new v1.ModelServiceClient({ apiEndpoint, projectId: options.projectId }) as unknown as VertexModelClient,
+  };
+}
