@@ -1,0 +1,80 @@
+import { describe, expect, it } from 'vitest';
+import { addDays, datesBetween, epochDay } from '../src/data/dates.js';
+import { planSnapshots, type SnapshotPlanInput } from '../src/data/snapshot.plan.js';
+
+const FIRST = '2025-01-01';
+
+function input(days: number, overrides: Partial<SnapshotPlanInput> = {}): SnapshotPlanInput {
+  const dates = datesBetween(FIRST, addDays(FIRST, days - 1));
+  return {
+    asOf: dates.at(-1)!,
+    featureDates: dates,
+    salesDates: new Set(dates),
+    horizonDays: 30,
+    lookbackDays: 90,
+    excludedDates: [],
+    sampling: { everyDays: 7, warmupDays: 14, minSnapshots: 4, maxSnapshots: 26, holdoutFraction: 0.25 },
+    ...overrides,
+  };
+}
+
+describe('snapshot plan', () => {
+  it('labels only snapshots whose whole horizon is in the warehouse', () => {
+    const plan = planSnapshots(input(120));
+    const all = [...plan.train, ...plan.holdout];
+    expect(all.every((date) => addDays(date, 30) <= addDays(FIRST, 119))).toBe(true);
+    expect(all.at(-1)! > addDays(FIRST, 119 - 30 - 7)).toBe(true);
+  });
+
+  it('splits by time: every holdout snapshot is later than every train snapshot', () => {
+    const plan = planSnapshots(input(120));
+    expect(plan.holdout.length).toBeGreaterThanOrEqual(1);
+    expect(plan.train.at(-1)! < plan.holdout[0]!).toBe(true);
+    expect(plan.holdout.length).toBe(Math.round((plan.train.length + plan.holdout.length) * 0.25));
+  });
+
+  it('samples a weekly calendar grid, so consecutive days share their snapshots', () => {
+    const today = planSnapshots(input(120));
+    const tomorrow = planSnapshots(input(121));
+    expect(today.step).toBe(7);
+    for (const date of [...today.train, ...today.holdout]) expect(epochDay(date) % 7).toBe(0);
+    expect(tomorrow.train.slice(0, 3)).toEqual(today.train.slice(0, 3));
+  });
+
+  it('makes the grid finer when the weekly one holds too few snapshots', () => {
+    const plan = planSnapshots(input(45, { sampling: { everyDays: 7, warmupDays: 0, minSnapshots: 4, maxSnapshots: 26, holdoutFraction: 0.25 } }));
+    expect(plan.step).toBeLessThan(7);
+    expect(plan.train.length + plan.holdout.length).toBeGreaterThanOrEqual(4);
+  });
+
+  it('skips a snapshot whose label window misses a run date', () => {
+    const gap = addDays(FIRST, 60);
+    const dates = datesBetween(FIRST, addDays(FIRST, 119)).filter((date) => date !== gap);
+    const plan = planSnapshots(input(120, { salesDates: new Set(dates), sampling: { everyDays: 1, warmupDays: 0, minSnapshots: 2, maxSnapshots: 1000, holdoutFraction: 0.25 } }));
+    for (const date of [...plan.train, ...plan.holdout]) expect(date >= gap || addDays(date, 30) < gap).toBe(true);
+  });
+
+  it('leaves out snapshots that read a run date an upstream stage failed for', () => {
+    const failed = addDays(FIRST, 50);
+    const plan = planSnapshots(input(120, { excludedDates: [failed], sampling: { everyDays: 1, warmupDays: 0, minSnapshots: 2, maxSnapshots: 1000, holdoutFraction: 0.25 } }));
+    expect(plan.tainted).toBeGreaterThan(0);
+    for (const date of [...plan.train, ...plan.holdout]) {
+      // Features read [d - 89, d], labels (d, d + 30]: neither may include the failed date.
+      expect(epochDay(failed) < epochDay(date) - 89 || epochDay(failed) > epochDay(date) + 30).toBe(true);
+    }
+  });
+
+  it('keeps at most maxSnapshots, the latest', () => {
+    const plan = planSnapshots(input(400, { sampling: { everyDays: 7, warmupDays: 14, minSnapshots: 4, maxSnapshots: 10, holdoutFraction: 0.2 } }));
+    expect(plan.train.length + plan.holdout.length).toBe(10);
+    expect(plan.holdout.at(-1)! > addDays(FIRST, 400 - 30 - 8)).toBe(true);
+  });
+
+  it.each([
+    ['history shorter than the horizon', input(25)],
+    ['a single labelled snapshot', input(31)],
+    ['every snapshot tainted', input(60, { excludedDates: datesBetween(FIRST, addDays(FIRST, 59)) })],
+  ])('refuses %s with TRAINER.INSUFFICIENT_HISTORY', (_name, request) => {
+    expect(() => planSnapshots(request)).toThrow(expect.objectContaining({ code: 'TRAINER.INSUFFICIENT_HISTORY', errorClass: 'permanent' }));
+  });
+});

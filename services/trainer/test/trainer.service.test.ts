@@ -1,0 +1,201 @@
+/**
+ * The trainer's reactions with a fake pipeline runner (the gcp wiring): which pipeline runs for
+ * which event, with which parameters, and what is published. The pipelines themselves run on a
+ * real warehouse in the integration tests.
+ */
+import { describe, expect, it } from 'vitest';
+import { ModelRegistry, PermanentError, type ModelVersion, type WarehouseReady } from '@mlops/shared';
+import { InMemoryDocumentStore, InMemoryObjectStore, RecordingPublisher, deliver, testEvent } from '@mlops/shared/testing';
+import { createTrainerService } from '../src/index.js';
+import type { PipelineRunRequest, PipelineRunResult, PipelineRunner } from '../src/pipeline/runner.port.js';
+
+const FINGERPRINT = 'a'.repeat(64);
+const VERSION = 'v-aaaaaaaaaaaa';
+
+function version(overrides: Partial<ModelVersion> = {}): ModelVersion {
+  return {
+    modelName: 'churn',
+    version: VERSION,
+    fingerprint: FINGERPRINT,
+    createdAt: '2026-01-31T06:00:00.000Z',
+    algorithm: 'gbdt',
+    dataRange: { from: '2025-11-20', to: '2026-01-31' },
+    dataFingerprint: 'b'.repeat(64),
+    trainingRows: 1000,
+    holdoutRows: 300,
+    holdoutRange: { from: '2025-12-25', to: '2026-01-01' },
+    params: { algorithm: 'gbdt', nTrees: 100 },
+    metrics: { rocAuc: 0.81, prAuc: 0.6, logLoss: 0.4 },
+    baselineMetrics: { rocAuc: 0.76, prAuc: 0.5, logLoss: 0.45 },
+    featureImportance: [],
+    codeVersion: 'test',
+    artifactUri: `mlops/models/churn/${VERSION}/model.json`,
+    ...overrides,
+  };
+}
+
+/** Plays the pipelines: training registers and promotes a version; both predict the snapshot dates. */
+class FakeRunner implements PipelineRunner {
+  readonly kind = 'vertex' as const;
+  readonly runs: PipelineRunRequest[] = [];
+  fail?: PermanentError;
+  constructor(private readonly registry: ModelRegistry) {}
+
+  async run(request: PipelineRunRequest): Promise<PipelineRunResult> {
+    this.runs.push(request);
+    const training = request.pipeline.name === 'mlops-churn-training';
+    if (training && this.fail) throw this.fail;
+    const tasks: PipelineRunResult['tasks'] = {};
+    let champion = (await this.registry.champion('churn'))?.version ?? '';
+    if (training) {
+      await this.registry.register(version());
+      await this.registry.promote({ modelName: 'churn', version: VERSION, previousChampion: null, promotedAt: 't', reason: 'first', challengerRocAuc: 0.81, championRocAuc: null });
+      champion = VERSION;
+      tasks.features = { outputs: { data_from: '2025-11-20', data_to: '2026-01-31' }, durationMs: 1 };
+      tasks.register = { outputs: { version: VERSION, promoted: true, champion_version: VERSION }, durationMs: 1 };
+    }
+    const dates = request.parameters.snapshot_dates as string[];
+    tasks.batch_predict = {
+      outputs: { model_version: champion, predictions: champion ? dates.map((snapshotDate) => ({ snapshotDate, rows: 10, riskBands: { low: 6, medium: 3, high: 1 } })) : [] },
+      durationMs: 1,
+    };
+    return { pipeline: request.pipeline.name, runKey: request.runKey, tasks, job: `projects/p/locations/r/pipelineJobs/${request.runKey}` };
+  }
+}
+
+function setup() {
+  const documents = new InMemoryDocumentStore();
+  const registry = new ModelRegistry(documents);
+  const runner = new FakeRunner(registry);
+  const uploads: string[] = [];
+  const service = createTrainerService({
+    warehouse: async () => {
+      throw new Error('the gcp path never opens the warehouse');
+    },
+    objects: new InMemoryObjectStore(),
+    documents,
+    registry,
+    settings: { codeVersion: 'test' },
+    vertex: {
+      runner,
+      uploadChampion: async (entry) => {
+        uploads.push(entry.version);
+        return `projects/p/locations/r/models/mlops-churn@${uploads.length}`;
+      },
+    },
+  });
+  return { documents, registry, runner, uploads, service };
+}
+
+function ready(runDates: string[], extra: Partial<WarehouseReady> = {}, id?: string) {
+  const data: WarehouseReady = { runDates: runDates as [string, ...string[]], tables: [], quarantine: [], assertions: [{ name: 'warehouse_fct_sales_assertions_uniqueKey_0', passed: true, failingRows: 0 }], engine: 'bigquery', durationMs: 10, ...extra };
+  return testEvent('mlops.warehouse.ready.v1', data, runDates.at(-1)!, id ? { id } : {});
+}
+
+describe('trainer service', () => {
+  it('trains on the last date of a backfill, uploads the new champion and publishes model.trained and predictions.ready', async () => {
+    const { service, runner, uploads, registry } = setup();
+    const event = ready(['2026-01-30', '2026-01-31'], { backfill: { from: '2025-11-01', to: '2026-01-31' } });
+    const published = await deliver(service, event);
+    expect(runner.runs.map((run) => run.pipeline.name)).toEqual(['mlops-churn-training']);
+    const parameters = runner.runs[0]!.parameters;
+    expect(parameters).toMatchObject({ as_of: '2026-01-31', created_at: event.time, predicted_at: event.time, snapshot_dates: ['2026-01-30', '2026-01-31'], horizon_days: 30, algorithm: 'gbdt', baseline_algorithm: 'logreg', excluded_dates: [] });
+    expect(runner.runs[0]!.runKey).toMatch(/^churn-train-[0-9a-f]{24}-a1$/);
+    expect(runner.runs[0]!.labels).toMatchObject({ run_id: event.runid.toLowerCase(), trigger: 'backfill-end' });
+    expect(uploads).toEqual([VERSION]);
+    expect((await registry.get('churn', VERSION))?.vertexModel).toBe('projects/p/locations/r/models/mlops-churn@1');
+    const [trained] = published.ofType('mlops.model.trained.v1');
+    expect(trained?.data).toMatchObject({ modelName: 'churn', version: VERSION, fingerprint: FINGERPRINT, promoted: true, championVersion: VERSION, metrics: { rocAuc: 0.81 }, baselineMetrics: { rocAuc: 0.76 }, pipelineJob: expect.stringContaining('pipelineJobs/churn-train-') });
+    expect(published.ofType('mlops.predictions.ready.v1').map((e) => [e.data.snapshotDate, e.data.modelVersion, e.data.table, e.data.rows])).toEqual([
+      ['2026-01-30', VERSION, 'warehouse.fact_predictions_churn', 10],
+      ['2026-01-31', VERSION, 'warehouse.fact_predictions_churn', 10],
+    ]);
+  });
+
+  it('only predicts while a backfill is still running, and predicts nothing without a champion', async () => {
+    const { service, runner } = setup();
+    const published = await deliver(service, ready(['2026-01-10'], { backfill: { from: '2025-11-01', to: '2026-01-31' } }));
+    expect(runner.runs.map((run) => run.pipeline.name)).toEqual(['mlops-churn-batch-predict']);
+    expect(runner.runs[0]!.parameters).toEqual({
+      model_name: 'churn',
+      snapshot_dates: ['2026-01-10'],
+      predicted_at: expect.any(String),
+      feature_table: 'fct_customer_features',
+      warehouse_schema: 'warehouse',
+      medium_threshold: 0.3,
+      high_threshold: 0.6,
+    });
+    expect(published.events).toEqual([]);
+  });
+
+  it('predicts with the champion when it is fresh, and retrains when asked', async () => {
+    const { service, runner } = setup();
+    await deliver(service, ready(['2026-01-31'], { backfill: { from: '2025-11-01', to: '2026-01-31' } }));
+    const next = await deliver(service, ready(['2026-02-01']));
+    expect(runner.runs.map((run) => run.pipeline.name)).toEqual(['mlops-churn-training', 'mlops-churn-batch-predict']);
+    expect(next.ofType('mlops.model.trained.v1')).toEqual([]);
+    expect(next.ofType('mlops.predictions.ready.v1').map((e) => e.data.modelVersion)).toEqual([VERSION]);
+    await deliver(service, ready(['2026-02-02'], { retrain: true }));
+    expect(runner.runs.at(-1)!.pipeline.name).toBe('mlops-churn-training');
+  });
+
+  it('retrains weekly: when the champion\'s data is retrainEveryDays old', async () => {
+    const { service, runner } = setup();
+    await deliver(service, ready(['2026-01-31'], { backfill: { from: '2025-11-01', to: '2026-01-31' } }));
+    await deliver(service, ready(['2026-02-06']));
+    await deliver(service, ready(['2026-02-07']));
+    expect(runner.runs.map((run) => run.pipeline.name)).toEqual(['mlops-churn-training', 'mlops-churn-batch-predict', 'mlops-churn-training']);
+  });
+
+  it('refuses an event that reports a failed assertion: dead letter, stage.failed, nothing run', async () => {
+    const { service, runner, registry } = setup();
+    const publisher = new RecordingPublisher();
+    const event = ready(['2026-01-31'], { retrain: true, assertions: [{ name: 'warehouse_fct_sales_assertions_uniqueKey_0', passed: false, failingRows: 3 }] });
+    await expect(deliver(service, event, { publisher })).rejects.toMatchObject({ code: 'TRAINER.ASSERTIONS_FAILED', errorClass: 'permanent' });
+    expect(runner.runs).toEqual([]);
+    expect(await registry.list()).toEqual([]);
+    expect(publisher.ofType('mlops.stage.failed.v1')[0]?.data).toMatchObject({ stage: 'trainer', code: 'TRAINER.ASSERTIONS_FAILED' });
+  });
+
+  it('falls back to predicting when an automatic trigger lacks history, but reports it when retraining was asked', async () => {
+    const { service, runner } = setup();
+    runner.fail = new PermanentError('TRAINER.INSUFFICIENT_HISTORY', 'not enough labelled history to train: ...');
+    await deliver(service, ready(['2026-01-05']));
+    expect(runner.runs.map((run) => run.pipeline.name)).toEqual(['mlops-churn-training', 'mlops-churn-batch-predict']);
+    await expect(deliver(service, ready(['2026-01-06'], { retrain: true }))).rejects.toMatchObject({ code: 'TRAINER.INSUFFICIENT_HISTORY' });
+  });
+
+  it('leaves out run dates an upstream stage failed for, until they are rebuilt', async () => {
+    const { service, runner } = setup();
+    const failure = testEvent('mlops.stage.failed.v1', { stage: 'transformer', code: 'TRANSFORMER.ASSERTION_FAILED', reason: 'uniqueKey failed', runDates: ['2026-01-20', '2026-01-21'] }, '2026-01-21');
+    await deliver(service, failure);
+    await deliver(service, ready(['2026-01-31'], { retrain: true }));
+    expect(runner.runs.at(-1)!.parameters.excluded_dates).toEqual(['2026-01-20', '2026-01-21']);
+    await deliver(service, ready(['2026-01-21']));
+    await deliver(service, ready(['2026-02-01'], { retrain: true }));
+    expect(runner.runs.at(-1)!.parameters.excluded_dates).toEqual(['2026-01-20']);
+    // A failure of the trainer itself is not about the data.
+    await deliver(service, testEvent('mlops.stage.failed.v1', { stage: 'trainer', code: 'TRAINER.UNKNOWN_MODEL', reason: 'x', runDates: ['2026-01-25'] }, '2026-01-25'));
+    await deliver(service, ready(['2026-02-02'], { retrain: true }));
+    expect(runner.runs.at(-1)!.parameters.excluded_dates).toEqual(['2026-01-20']);
+  });
+
+  it('runs the same pipeline run key for a redelivered event', async () => {
+    const { service, runner } = setup();
+    const event = ready(['2026-01-31'], { retrain: true }, 'fixed-event-id');
+    await deliver(service, event);
+    await deliver(service, event);
+    expect(runner.runs[0]!.runKey).toBe(runner.runs[1]!.runKey);
+  });
+
+  it.each([
+    ['an unknown model name', { algorithm: 'xgboost' }, 'TRAINER.UNKNOWN_MODEL'],
+    ['an unknown GBDT parameter', { modelParams: { trees: 10 } }, 'TRAINER.INVALID_PARAM'],
+    ['inverted risk thresholds', { riskThresholds: { medium: 0.7, high: 0.6 } }, 'TRAINER.INVALID_SETTING'],
+    ['a feature table that is not an identifier', { featureTable: 'x; drop table y' }, 'TRAINER.INVALID_SETTING'],
+  ])('refuses to start with %s', (_name, settings, code) => {
+    expect(() =>
+      createTrainerService({ warehouse: async () => ({}) as never, objects: new InMemoryObjectStore(), documents: new InMemoryDocumentStore(), settings: { codeVersion: 't', ...settings } }),
+    ).toThrow(expect.objectContaining({ code, errorClass: 'permanent' }));
+  });
+});
