@@ -82,6 +82,11 @@ export interface Component<I extends ComponentInterface = ComponentInterface> {
   readonly name: string;
   readonly description: string;
   readonly io: I;
+  /**
+   * Check the parameters known before the run starts (those bound to pipeline parameters or
+   * constants), so a bad model name fails before any data is read. Throws on a bad value.
+   */
+  validate?(params: Partial<ParameterValues<I['parameters']>>): void;
   run(input: ComponentRunInput<I>, deps: ComponentDeps): Promise<ParameterValues<I['outputParameters']>>;
 }
 

@@ -133,6 +133,12 @@ export const featuresComponent = defineComponent({
         `select distinct cast(snapshot_date as varchar) as d from ${tables.table(params.feature_table)} where snapshot_date <= ${dateLiteral(asOf)} order by 1`,
       )
     ).map((row) => row.d);
+    if (featureDates.length === 0) {
+      throw new TrainerError(TRAINER_ERROR_CODES.EMPTY_TRAINING_SET, `the training set is empty: ${tables.schema}.${params.feature_table} holds no snapshot up to ${asOf}`, {
+        table: params.feature_table,
+        asOf,
+      });
+    }
     const salesDates = new Set(
       (await deps.warehouse.query<{ d: string }>(`select distinct cast(run_date as varchar) as d from ${tables.table('fct_sales')} where run_date <= ${dateLiteral(asOf)}`)).map(
         (row) => row.d,

@@ -74,7 +74,7 @@ export const registerComponent = defineComponent({
       fingerprint: { type: 'STRING', description: 'SHA-256 of data, parameters and code version.' },
       artifact_uri: { type: 'STRING', description: 'Lake key of the challenger model.' },
       newly_registered: { type: 'BOOLEAN', description: 'False when the same version was registered before.' },
-      promoted: { type: 'BOOLEAN', description: 'Whether the challenger is now the champion.' },
+      promoted: { type: 'BOOLEAN', description: 'Whether this run (this triggering event, delivered once or again) made the challenger champion.' },
       champion_version: { type: 'STRING', description: 'The champion after this step (empty when there is none).' },
       decision: { type: 'STRUCT', description: 'The promotion evidence: reason and ROC AUCs on the holdout.' },
     },
@@ -121,23 +121,36 @@ export const registerComponent = defineComponent({
     const newlyRegistered = await registry.register(entry);
 
     const champion = await registry.champion(params.model_name);
+    const history = await registry.promotions(params.model_name);
+    const earlier = history.findLast((promotion) => promotion.version === version);
+    let decision: { promote: boolean; reason: string };
     let championAuc: number | undefined;
-    if (champion && champion.version !== version) {
-      const { holdout } = decodeDataset(await artifacts.dataset.read(), artifacts.dataset.uri);
-      championAuc = rescore(await loadRegisteredModel(deps.objects, champion), holdout);
+    let previous = champion?.version ?? null;
+    let promotedNow = false;
+    if (champion?.version === version && earlier?.promotedAt === params.created_at) {
+      // The same triggering event, delivered again: report the promotion it already made.
+      decision = { promote: true, reason: earlier.reason };
+      championAuc = earlier.championRocAuc ?? undefined;
+      previous = earlier.previousChampion;
+    } else {
+      if (champion && champion.version !== version) {
+        const { holdout } = decodeDataset(await artifacts.dataset.read(), artifacts.dataset.uri);
+        championAuc = rescore(await loadRegisteredModel(deps.objects, champion), holdout);
+      }
+      decision = decidePromotion({
+        challengerVersion: version,
+        challengerRocAuc: metrics.challenger.rocAuc,
+        baselineRocAuc: metrics.baseline.rocAuc,
+        challengerDataTo: params.data_to,
+        ...(champion ? { champion: { version: champion.version, dataTo: champion.dataRange.to, rocAucOnHoldout: championAuc } } : {}),
+      });
+      promotedNow = decision.promote;
     }
-    const decision = decidePromotion({
-      challengerVersion: version,
-      challengerRocAuc: metrics.challenger.rocAuc,
-      baselineRocAuc: metrics.baseline.rocAuc,
-      challengerDataTo: params.data_to,
-      ...(champion ? { champion: { version: champion.version, dataTo: champion.dataRange.to, rocAucOnHoldout: championAuc } } : {}),
-    });
-    if (decision.promote) {
+    if (promotedNow) {
       await registry.promote({
         modelName: params.model_name,
         version,
-        previousChampion: champion?.version ?? null,
+        previousChampion: previous,
         promotedAt: params.created_at,
         reason: decision.reason,
         challengerRocAuc: metrics.challenger.rocAuc,
@@ -162,7 +175,7 @@ export const registerComponent = defineComponent({
         challengerRocAuc: metrics.challenger.rocAuc,
         baselineRocAuc: metrics.baseline.rocAuc,
         championRocAuc: championAuc ?? null,
-        previousChampion: champion?.version ?? null,
+        previousChampion: previous,
       },
     };
   },

@@ -29,6 +29,10 @@ export const trainComponent = defineComponent({
       baseline: { type: 'system.Model', description: 'The baseline (model JSON).' },
     },
   },
+  validate(params) {
+    if (params.algorithm !== undefined) createModel(params.algorithm, params.model_params ?? {});
+    if (params.baseline_algorithm !== undefined) createModel(params.baseline_algorithm, params.baseline_params ?? {});
+  },
   async run({ params, artifacts, outputs }, deps) {
     const challenger = createModel(params.algorithm, params.model_params);
     const baseline = createModel(params.baseline_algorithm, params.baseline_params);

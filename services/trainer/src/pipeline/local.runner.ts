@@ -32,6 +32,23 @@ export function resolveParameters(pipeline: PipelineDefinition, given: Readonly<
   return out;
 }
 
+/** Let every component check the parameters known before the run (fail before reading data). */
+export function preflight(pipeline: PipelineDefinition, parameters: Readonly<Record<string, JsonValue>>): void {
+  for (const spec of Object.values(pipeline.tasks)) {
+    if (!spec.component.validate) continue;
+    const known: Record<string, JsonValue> = {};
+    for (const [input, binding] of Object.entries(spec.parameters as Readonly<Record<string, ParameterBinding>>)) {
+      if (binding.kind === 'pipeline' && parameters[binding.parameter] !== undefined) known[input] = parameters[binding.parameter]!;
+      else if (binding.kind === 'constant') known[input] = binding.value;
+    }
+    try {
+      spec.component.validate(known as never);
+    } catch (error) {
+      throw asPlatformError(error);
+    }
+  }
+}
+
 /** Runs a pipeline's components in this process. */
 export class LocalPipelineRunner implements PipelineRunner {
   readonly kind = 'local' as const;
@@ -47,6 +64,7 @@ export class LocalPipelineRunner implements PipelineRunner {
     const outputs = new Map<string, Record<string, JsonValue>>();
     const artifactUris = new Map<string, string>();
     const result: PipelineRunResult = { pipeline: pipeline.name, runKey, tasks: {} };
+    preflight(pipeline, parameters);
 
     for (const name of topologicalOrder(pipeline)) {
       const spec = pipeline.tasks[name]!;

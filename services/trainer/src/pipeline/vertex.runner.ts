@@ -11,7 +11,7 @@ import type { JsonValue } from '../components/component.js';
 import { TrainerErrors } from '../errors.js';
 import { assertValidPipeline, topologicalOrder } from './dag.js';
 import { compilePipeline, kfpName, storePipelineSpec, type KfpCompileOptions } from './kfp.compiler.js';
-import { resolveParameters } from './local.runner.js';
+import { preflight, resolveParameters } from './local.runner.js';
 import { PIPELINE_RUNS_PREFIX, runRecordKey, type PipelineRunRequest, type PipelineRunResult, type PipelineRunner } from './runner.port.js';
 
 /** What a step records when it fails (read back by the runner). */
@@ -55,6 +55,7 @@ export class VertexPipelineRunner implements PipelineRunner {
     const { pipeline, runKey } = request;
     assertValidPipeline(pipeline);
     const parameterValues = resolveParameters(pipeline, request.parameters);
+    preflight(pipeline, parameterValues);
     const spec = compilePipeline(pipeline, { ...this.options.compile, pipelineRoot: this.options.pipelineRoot });
     const specKey = await storePipelineSpec(this.options.objects, spec);
     this.options.log?.info(`submitting ${pipeline.name} as Vertex AI PipelineJob ${runKey}`, { spec: specKey, runKey });
