@@ -28,3 +28,4 @@ export {
   type VertexPipelineClient,
   type VertexPipelineJobsOptions,
 } from './adapters/vertex-ai.adapter.js';
+export { cloudSdkRoot, emulatorSupport, freePort, skipWithoutEmulator, startEmulator, uniqueProjectId, type EmulatorKind, type EmulatorSupport, type RunningEmulator } from './tooling/gcloud-emulators.js';
