@@ -30,6 +30,11 @@ export interface TrainerCompositionOptions {
   image?: string;
   /** Settings beyond the configuration (models, sampling, thresholds). */
   settings?: Partial<TrainerSettingsInput>;
+  /**
+   * The Vertex AI clients (gcp); default: the real ones on the region's endpoint. Structurally the
+   * `VertexPipelineClient` and `VertexModelClient` of `@mlops/shared/gcp`.
+   */
+  vertexClients?: () => Promise<{ pipelines: unknown; models: unknown }>;
 }
 
 /** The container environment of the pipeline steps: where the lake and warehouse are. No secrets. */
@@ -47,12 +52,14 @@ function stepEnvironment(platform: Platform): Record<string, string> {
   };
 }
 
-async function vertexDeps(platform: Platform, image: string): Promise<VertexDeps> {
+async function vertexDeps(platform: Platform, image: string, clientsOf?: TrainerCompositionOptions['vertexClients']): Promise<VertexDeps> {
   const { config } = platform;
   const pipelineRoot = config.gcp.vertexPipelineRoot;
   if (!pipelineRoot?.startsWith('gs://')) throw new ConfigError('VERTEX_PIPELINE_ROOT', 'is required in gcp mode (a gs:// folder for the pipeline runs)');
   const gcp = await import('@mlops/shared/gcp');
-  const clients = await gcp.createVertexAiClients({ projectId: config.gcp.projectId, region: config.gcp.region });
+  const clients = (clientsOf ? await clientsOf() : await gcp.createVertexAiClients({ projectId: config.gcp.projectId, region: config.gcp.region })) as Awaited<
+    ReturnType<typeof gcp.createVertexAiClients>
+  >;
   const jobs = new gcp.VertexPipelineJobs({ client: clients.pipelines, projectId: config.gcp.projectId, region: config.gcp.region });
   const models = new gcp.VertexModelRegistry({ client: clients.models, projectId: config.gcp.projectId, region: config.gcp.region });
   const runner = new VertexPipelineRunner({
@@ -104,7 +111,7 @@ export async function trainerFromPlatform(platform: Platform, options: TrainerCo
       warehouseSchema: config.warehouse.warehouseDataset,
       ...(options.settings ?? {}),
     },
-    ...(config.mode === 'gcp' ? { vertex: await vertexDeps(platform, image) } : {}),
+    ...(config.mode === 'gcp' ? { vertex: await vertexDeps(platform, image, options.vertexClients) } : {}),
   });
   const env = stepEnvironment(platform);
   for (const pipeline of [CHURN_TRAINING_PIPELINE, CHURN_PREDICT_PIPELINE]) {

@@ -1,0 +1,74 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createPlatform, loadConfig, silentLogger, type Platform } from '@mlops/shared';
+import { InMemoryDocumentStore, InMemoryObjectStore } from '@mlops/shared/testing';
+import { asPlatformError, trainerFromPlatform } from '../src/index.js';
+
+function gcpPlatform(env: Record<string, string>): Platform & { objects: InMemoryObjectStore } {
+  const config = loadConfig({ MLOPS_MODE: 'gcp', GOOGLE_CLOUD_PROJECT: 'mlops-test', MLOPS_LAKE: 'gs://mlops-lake-test', MLOPS_PII_HMAC_KEY: 'a-secret-of-16-chars', MLOPS_REGION: 'europe-west1', ...env });
+  const objects = new InMemoryObjectStore();
+  return {
+    config,
+    log: silentLogger,
+    bus: undefined as never,
+    documents: new InMemoryDocumentStore(),
+    objects,
+    warehouse: async () => {
+      throw new Error('not opened in gcp mode');
+    },
+    close: async () => undefined,
+  };
+}
+
+describe('trainer composition', () => {
+  const folders: string[] = [];
+  afterEach(() => {
+    for (const folder of folders.splice(0)) rmSync(folder, { recursive: true, force: true });
+  });
+
+  it('composes the in-process trainer on a local platform and stores the compiled pipelines', async () => {
+    const home = mkdtempSync(join(tmpdir(), 'trainer-compose-'));
+    folders.push(home);
+    const platform = await createPlatform(loadConfig({ MLOPS_HOME: home }), { log: silentLogger });
+    try {
+      const service = await trainerFromPlatform(platform);
+      expect(service.name).toBe('trainer');
+      expect(service.consumes).toEqual(['mlops.warehouse.ready.v1', 'mlops.stage.failed.v1']);
+      const keys = (await platform.objects.list('mlops/pipelines/')).map((meta) => meta.key);
+      expect(keys).toContain('mlops/pipelines/mlops-churn-training/latest.json');
+      expect(keys).toContain('mlops/pipelines/mlops-churn-batch-predict/latest.json');
+    } finally {
+      await platform.close();
+    }
+  });
+
+  it('composes the Vertex AI trainer in gcp mode: specs with the image and the steps\' environment, no secrets', async () => {
+    const platform = gcpPlatform({ VERTEX_PIPELINE_ROOT: 'gs://mlops-lake-test/mlops/pipeline-root', MLOPS_SERVICE_ACCOUNT: 'runtime@mlops-test.iam.gserviceaccount.com' });
+    // Fake clients: composing must not call Vertex AI (nothing is submitted until an event arrives).
+    await trainerFromPlatform(platform, { image: 'europe-west1-docker.pkg.dev/mlops-test/mlops/platform:abc', vertexClients: async () => ({ pipelines: {}, models: {} }) });
+    const spec = JSON.parse((await platform.objects.get('mlops/pipelines/mlops-churn-training/latest.json')).toString());
+    const container = spec.deploymentSpec.executors['exec-train'].container;
+    expect(container.image).toBe('europe-west1-docker.pkg.dev/mlops-test/mlops/platform:abc');
+    expect(Object.fromEntries(container.env.map((v: { name: string; value: string }) => [v.name, v.value]))).toMatchObject({ MLOPS_MODE: 'gcp', MLOPS_LAKE: 'gs://mlops-lake-test', GOOGLE_CLOUD_PROJECT: 'mlops-test' });
+    expect(JSON.stringify(spec)).not.toContain('a-secret-of-16-chars');
+    expect(spec.defaultPipelineRoot).toBe('gs://mlops-lake-test/mlops/pipeline-root');
+  });
+
+  it.each([
+    ['the image', {}, {}, 'MLOPS_IMAGE'],
+    ['the pipeline root', {}, { image: 'img:1' }, 'VERTEX_PIPELINE_ROOT'],
+  ])('refuses gcp mode without %s, naming the setting', async (_name, env, options, setting) => {
+    await expect(trainerFromPlatform(gcpPlatform(env), options)).rejects.toMatchObject({ code: 'CONFIG.INVALID_SETTING', setting });
+  });
+});
+
+describe('error classification', () => {
+  it.each([
+    ['a DuckDB lock held by another process', new Error('IO Error: Could not set lock on file "/x/warehouse.duckdb": Conflicting lock is held in /usr/bin/node (PID 42)'), 'TRAINER.WAREHOUSE_BUSY', 'transient'],
+    ['a write-write conflict', new Error('TransactionContext Error: Catalog write-write conflict on create with "fact_predictions_churn"'), 'TRAINER.WAREHOUSE_BUSY', 'transient'],
+  ])('%s is %s', (_name, error, code, errorClass) => {
+    expect(asPlatformError(error)).toMatchObject({ code, errorClass });
+  });
+});

@@ -1,0 +1,88 @@
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createEvent, SqliteEventBus } from '@mlops/shared';
+
+// The trainer as its own process: `src/main.ts`, as `npx tsx services/trainer/src/main.ts` starts it.
+const root = fileURLToPath(new URL('../../../', import.meta.url));
+const main = fileURLToPath(new URL('../src/main.ts', import.meta.url));
+const tsx = join(root, 'node_modules/.bin/tsx');
+
+function start(env: Record<string, string>) {
+  const child = spawn(tsx, [main], { cwd: root, env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env } });
+  let output = '';
+  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  return { child, output: () => output, exited };
+}
+
+async function until<T>(probe: () => Promise<T | undefined> | T | undefined, what: string, ms = 30_000): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+describe('trainer process', () => {
+  const folders: string[] = [];
+  const children: ChildProcessWithoutNullStreams[] = [];
+  const home = () => {
+    const folder = mkdtempSync(join(tmpdir(), 'trainer-main-'));
+    folders.push(folder);
+    return folder;
+  };
+  afterEach(() => {
+    for (const child of children.splice(0)) if (child.exitCode === null) child.kill('SIGKILL');
+    for (const folder of folders.splice(0)) rmSync(folder, { recursive: true, force: true });
+  });
+
+  it('exits 1 naming the setting when the configuration is bad', async () => {
+    const run = start({ MLOPS_HOME: home(), MLOPS_CHURN_HORIZON_DAYS: 'a month' });
+    children.push(run.child);
+    expect(await run.exited).toBe(1);
+    expect(run.output()).toContain('MLOPS_CHURN_HORIZON_DAYS');
+  });
+
+  it('exits 1 in gcp mode without the image the pipeline steps run', async () => {
+    const run = start({ MLOPS_HOME: home(), MLOPS_MODE: 'gcp', GOOGLE_CLOUD_PROJECT: 'mlops-test', MLOPS_LAKE: 'gs://mlops-lake-test', MLOPS_PII_HMAC_KEY: 'a-secret-of-16-chars' });
+    children.push(run.child);
+    expect(await run.exited).toBe(1);
+    expect(run.output()).toContain('"setting":"MLOPS_IMAGE"');
+  });
+
+  it('consumes warehouse-ready from the embedded bus, stores the compiled pipelines, and stops on SIGTERM', async () => {
+    const folder = home();
+    const run = start({ MLOPS_HOME: folder, MLOPS_BACKOFF_MIN_MS: '10', MLOPS_BACKOFF_MAX_MS: '20', MLOPS_MAX_ATTEMPTS: '2' });
+    children.push(run.child);
+    await until(() => (run.output().includes('trainer listening') ? true : undefined), `the trainer to listen (output: ${run.output()})`);
+    expect(existsSync(join(folder, 'lake/mlops/pipelines/mlops-churn-training/latest.json'))).toBe(true);
+
+    // The transformer (another process) announces a warehouse whose assertion failed: refused, dead-lettered.
+    const bus = new SqliteEventBus({ path: join(folder, 'bus.sqlite') });
+    try {
+      await bus.publish(
+        createEvent(
+          'mlops.warehouse.ready.v1',
+          { runDates: ['2026-06-01'], tables: [], quarantine: [], assertions: [{ name: 'warehouse_fct_sales_assertions_uniqueKey_0', passed: false, failingRows: 2 }], engine: 'duckdb', durationMs: 1 },
+          { source: '//mlops/transformer', runid: 'run_20260601_main', rundate: '2026-06-01' },
+        ) as never,
+      );
+      const [dead] = await until(async () => {
+        const letters = await bus.listDeadLetters({ subscription: 'trainer.warehouse-ready' });
+        return letters.length > 0 ? letters : undefined;
+      }, `a dead letter (output: ${run.output()})`);
+      expect(dead).toMatchObject({ code: 'TRAINER.ASSERTIONS_FAILED', eventType: 'mlops.warehouse.ready.v1' });
+    } finally {
+      await bus.close();
+    }
+    run.child.kill('SIGTERM');
+    expect(await run.exited).toBe(0);
+  });
+});
