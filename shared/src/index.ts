@@ -37,3 +37,4 @@ export { TranslationError, translateBigQueryToDuckDb } from './adapters/dataform
 export { DuckDbTransformRunner, duckDbWarehouseLease, type DuckDbTransformRunnerOptions, type WarehouseLease } from './adapters/dataform/duckdb-transform-runner.adapter.js';
 export { DataformApiTransformRunner, type DataformApiClient, type DataformApiTransformRunnerOptions } from './adapters/dataform/dataform-api-runner.adapter.js';
 export * from './runtime/service-main.js';
+export { createTransformRunner, DEFAULT_DATAFORM_PROJECT, type TransformRunnerFactoryOptions } from './adapters/dataform/transform-runner.factory.js';

@@ -74,6 +74,6 @@ partition_assertions({
   scope: "affected_dates",
   tags: ["warehouse", "sales", "features"],
   unique_key: ["customer_id", "run_date"],
-  non_null: ["customer_id", "run_date", "orders", "completed_orders", "returns", "cancellations", "revenue_usd", "products", "first_order_date", "last_order_date", "customer_region", "customer_segment", "acquisition_channel"],
-  row_conditions: ["orders >= 1", "completed_orders + returns + cancellations = orders", "revenue_usd >= 0", "last_order_date <= run_date"],
+  non_null: ["customer_id", "run_date", "orders", "completed_orders", "returns", "cancellations", "revenue_cents", "discount_bp_sum", "products", "first_order_date", "last_order_date", "customer_region", "customer_segment", "acquisition_channel"],
+  row_conditions: ["orders >= 1", "completed_orders + returns + cancellations = orders", "revenue_cents >= 0", "last_order_date <= run_date"],
 });

@@ -42,3 +42,4 @@ export function createTransformerService(deps: TransformerServiceDeps): Service 
     handle: (event, context) => handleBronzeLanded(handlerDeps, event as CloudEvent<'mlops.bronze.landed.v1'>, context),
   };
 }
+export { transformerFromPlatform } from './compose.js';

@@ -142,7 +142,7 @@ export class DuckDbTransformRunner implements TransformRunner {
     const lease = await this.lease();
     try {
       const warehouse = lease.warehouse;
-      const catalog = await this.catalogOf(warehouse);
+      const { catalog, columns } = await this.catalogOf(warehouse);
       const bind = (sql: string) => plan.bindDates(sql, runDates).split(CATALOG_PLACEHOLDER).join(catalog);
       await this.setup(warehouse, plan, bind);
       const actions: TransformActionResult[] = [];
@@ -153,7 +153,7 @@ export class DuckDbTransformRunner implements TransformRunner {
           actions.push({ name: action.name, type: action.type, status: 'skipped', durationMs: 0 });
           continue;
         }
-        const failingRows = await this.execute(warehouse, action, bind);
+        const failingRows = await this.execute(warehouse, action, bind, columns.get(action.name) ?? []);
         if (action.type === 'assertion') assertions.push({ name: action.target.name, passed: failingRows === 0, failingRows });
         actions.push({ name: action.name, type: action.type, status: 'succeeded', durationMs: performance.now() - actionStarted });
       }
@@ -171,6 +171,17 @@ export class DuckDbTransformRunner implements TransformRunner {
     } finally {
       await lease.release();
     }
+  }
+
+  /**
+   * Compile and translate the project ahead of the first run (a composition root may call it at
+   * start-up so the first event does not pay for it). Touches no warehouse.
+   */
+  async prepare(vars: Readonly<Record<string, string>> = {}): Promise<{ cached: boolean; durationMs: number }> {
+    const started = performance.now();
+    const compilation = await this.compiler.compile(['1970-01-01'], { ...(this.options.vars ?? {}), ...vars });
+    this.planFor(compilation);
+    return { cached: compilation.cached, durationMs: performance.now() - started };
   }
 
   /**
@@ -290,12 +301,25 @@ export class DuckDbTransformRunner implements TransformRunner {
     }
   }
 
-  private async catalogOf(warehouse: Warehouse): Promise<string> {
+  /** The warehouse's catalog (quoted) and the columns of its tables, read once per run. */
+  private async catalogOf(warehouse: Warehouse): Promise<{ catalog: string; columns: Map<string, string[]> }> {
+    const sql = `select current_database() as catalog, table_schema || '.' || table_name as name, column_name
+      from information_schema.columns c
+      where table_catalog = current_database()
+        and exists (select 1 from information_schema.tables t where t.table_catalog = c.table_catalog and t.table_schema = c.table_schema and t.table_name = c.table_name and t.table_type = 'BASE TABLE')
+      order by name, ordinal_position`;
     try {
-      const rows = await warehouse.query<{ catalog: string }>('select current_database() as catalog');
-      return quote(String(rows[0]?.catalog));
+      const rows = await warehouse.query<{ catalog: string; name: string; column_name: string }>(sql);
+      const catalog = rows[0]?.catalog ?? (await warehouse.query<{ catalog: string }>('select current_database() as catalog'))[0]?.catalog;
+      const columns = new Map<string, string[]>();
+      for (const row of rows) {
+        const list = columns.get(row.name) ?? [];
+        list.push(row.column_name);
+        columns.set(row.name, list);
+      }
+      return { catalog: quote(String(catalog)), columns };
     } catch (error) {
-      throw classify(error, undefined, 'select current_database()');
+      throw classify(error, undefined, sql);
     }
   }
 
@@ -315,7 +339,7 @@ export class DuckDbTransformRunner implements TransformRunner {
   }
 
   /** Execute one action in a transaction of its own; resolves to the failing rows of an assertion. */
-  private async execute(warehouse: Warehouse, action: PlannedAction, bind: (sql: string) => string): Promise<number> {
+  private async execute(warehouse: Warehouse, action: PlannedAction, bind: (sql: string) => string, columns: readonly string[]): Promise<number> {
     let current = '';
     const run = async (tx: WarehouseTransaction, text: string) => {
       const sql = bind(text);
@@ -346,7 +370,7 @@ export class DuckDbTransformRunner implements TransformRunner {
             for (const sql of action.postOps) await run(tx, bind(sql));
             return 0;
           case 'incremental': {
-            const columns = await this.columnsOf(tx, action.target);
+            // The table's columns as the run found it (Dataform inserts into the existing columns).
             if (columns.length === 0) {
               for (const sql of action.preOps) await run(tx, bind(sql));
               await run(tx, `create table ${relation(action.target)} as\n${bind(action.query!)}`);
@@ -371,14 +395,6 @@ export class DuckDbTransformRunner implements TransformRunner {
     } catch (error) {
       throw classify(error, action, current);
     }
-  }
-
-  private async columnsOf(tx: WarehouseTransaction, target: DataformTarget): Promise<string[]> {
-    const rows = await tx.query<{ column_name: string }>(
-      'select column_name from information_schema.columns where table_catalog = current_database() and table_schema = ? and table_name = ? order by ordinal_position',
-      [target.schema, target.name],
-    );
-    return rows.map((row) => row.column_name);
   }
 
   private async sourceViewSql(tx: WarehouseTransaction, action: PlannedAction): Promise<string> {

@@ -1,0 +1,220 @@
+/**
+ * Transform benchmark: the transformer (ledger, Dataform compilation, translation, DuckDB runner,
+ * events) building 120 days of scale-10 bronze one day at a time, beside DuckDB executing the same
+ * translated statements directly (the anchor: the statements the runner executed, replayed on a
+ * second database file, action by action in transactions as the runner does, each day right after
+ * the transformer's so both see the same machine). Then the time to add one day to a warehouse
+ * that holds 30 and 365 days: flat once the history is longer than the features' 90-day lookback.
+ *
+ *   flock /tmp/bench.lock npx tsx bench/transform/transform.bench.ts
+ *
+ * BENCH_TRANSFORM_DAYS, BENCH_TRANSFORM_SCALE, BENCH_TRANSFORM_HISTORY (e.g. "30,365") shrink or
+ * reshape the run; BENCH_TRANSFORM_LAKE keeps the generated bronze between runs.
+ */
+import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createHash } from 'node:crypto';
+import { readFileSync, statSync } from 'node:fs';
+import {
+  DataformCompiler,
+  DuckDbTransformRunner,
+  bronzePartKey,
+  bronzePrefix,
+  dayNumber,
+  isoDate,
+  openDuckDbWarehouse,
+  partitionContentHash,
+  startupLoadOn,
+  type BronzeLanded,
+  type BronzeSource,
+} from '@mlops/shared';
+import { InMemoryDocumentStore, RecordingPublisher, deliver, testEvent } from '@mlops/shared/testing';
+import { createTransformerService } from '@mlops/transformer';
+import { BenchLake } from './bronze.lake.js';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const PROJECT = resolve(here, '..', '..', 'dataform');
+const FIRST_DATE = '2026-01-05';
+
+/** Options of {@link runTransformBench}. */
+export interface TransformBenchOptions {
+  /** Days built one at a time for the ratio (default 120). */
+  days?: number;
+  /** Generator scale (default 10: about 10,000 orders and 11,000 click events a day). */
+  scale?: number;
+  /** History lengths at which adding one day is timed (default 30 and 365). */
+  history?: number[];
+  /** Folder of the bronze lake, kept (default: a scratch folder, removed afterwards). */
+  lakeDir?: string;
+  /** Where the report goes (default stdout). */
+  print?: (line: string) => void;
+}
+
+/** What the bench measured. */
+export interface TransformBenchResult {
+  days: number;
+  scale: number;
+  bronzeRows: number;
+  transformerMs: number;
+  anchorMs: number;
+  ratio: number;
+  statements: number;
+  firstDayMs: number;
+  addOneDay: { historyDays: number; ms: number; anchorMs: number }[];
+  targets: { ratio: boolean; flat: boolean };
+}
+
+interface Recorded {
+  action: string;
+  sql: string;
+}
+
+/** Replay a run's statements on the anchor connection: one transaction per action, as the runner. */
+async function replay(connection: DuckDBConnection, statements: readonly Recorded[]): Promise<number> {
+  const started = performance.now();
+  let open: string | undefined;
+  for (const { action, sql } of statements) {
+    if (action !== open) {
+      if (open !== undefined) await connection.run('commit');
+      if (action !== '(counts)') await connection.run('begin transaction');
+      open = action === '(counts)' ? undefined : action;
+    }
+    await connection.run(sql);
+  }
+  if (open !== undefined) await connection.run('commit');
+  return performance.now() - started;
+}
+
+function landedEvent(lake: BenchLake, source: BronzeSource, date: string): BronzeLanded {
+  const format = source === 'sales' ? 'parquet' : 'jsonl';
+  const key = bronzePartKey(source, date, 0, format);
+  const path = join(lake.root, key);
+  const bytes = statSync(path).size;
+  const sha256 = createHash('sha256').update(readFileSync(path)).digest('hex');
+  const objects = [{ key, bytes, sha256, rows: 0 }];
+  return {
+    runDate: date,
+    source,
+    format,
+    prefix: bronzePrefix(source, date),
+    objects,
+    rowCount: 0,
+    bytes,
+    contentHash: partitionContentHash(objects),
+    loadType: source === 'startups' ? startupLoadOn(date, lake.fullLoadDate)! : 'daily',
+  };
+}
+
+function datesFrom(first: string, count: number): string[] {
+  return Array.from({ length: count }, (_, index) => isoDate(dayNumber(first) + index));
+}
+
+/** Run the benchmark and print its report. */
+export async function runTransformBench(options: TransformBenchOptions = {}): Promise<TransformBenchResult> {
+  const print = options.print ?? ((line: string) => console.log(line));
+  const days = options.days ?? 120;
+  const scale = options.scale ?? 10;
+  const history = options.history ?? [30, 365];
+  const scratch = await mkdtemp(join(tmpdir(), 'mlops-bench-transform-'));
+  const lakeDir = options.lakeDir ?? join(scratch, 'lake');
+  const lake = new BenchLake(lakeDir, { seed: 42, scale, dirtyShare: 0.01 }, FIRST_DATE);
+  try {
+    const needed = Math.max(days, ...history.map((length) => length + 1));
+    const generateStarted = performance.now();
+    let bronzeRows = 0;
+    for (const date of datesFrom(FIRST_DATE, needed)) bronzeRows += await lake.ensureDay(date);
+    print(`bronze: ${needed} days at scale ${scale} under ${lakeDir} (${bronzeRows.toLocaleString('en')} rows written now, ${((performance.now() - generateStarted) / 1000).toFixed(1)} s)`);
+
+    // 1. The transformer, day by day, each day's statements replayed right after on the anchor.
+    const compiler = new DataformCompiler({ projectDir: PROJECT });
+    const warehouse = await openDuckDbWarehouse({ path: join(scratch, 'transformer.duckdb') });
+    let recorded: Recorded[] = [];
+    const runner = new DuckDbTransformRunner({ projectDir: PROJECT, lakeRoot: lakeDir, warehouse, compiler, onStatement: (action, sql) => recorded.push({ action, sql: sql.replaceAll('"transformer".', '"anchor".') }) });
+    const service = createTransformerService({ documents: new InMemoryDocumentStore(), runner });
+    const publisher = new RecordingPublisher();
+    const anchorDb = await DuckDBInstance.create(join(scratch, 'anchor.duckdb'));
+    const anchor = await anchorDb.connect();
+    let transformerMs = 0;
+    let anchorMs = 0;
+    let statements = 0;
+    let firstDayMs = 0;
+    for (const [index, date] of datesFrom(FIRST_DATE, days).entries()) {
+      recorded = [];
+      const events = lake.sourcesOn(date).map((source) => testEvent('mlops.bronze.landed.v1', landedEvent(lake, source, date), date, { id: `${date}/${source}` }));
+      const started = performance.now();
+      for (const event of events) await deliver(service, event, { publisher });
+      const elapsed = performance.now() - started;
+      transformerMs += elapsed;
+      if (index === 0) firstDayMs = elapsed;
+      anchorMs += await replay(anchor, recorded);
+      statements += recorded.length;
+      if ((index + 1) % 30 === 0) print(`  day ${index + 1}: transformer ${(transformerMs / 1000).toFixed(1)} s, anchor ${(anchorMs / 1000).toFixed(1)} s`);
+    }
+    const ready = publisher.ofType('mlops.warehouse.ready.v1');
+    if (ready.length !== days || publisher.ofType('mlops.stage.failed.v1').length > 0) throw new Error(`expected ${days} warehouse.ready events, got ${ready.length} and ${publisher.ofType('mlops.stage.failed.v1').length} stage.failed`);
+    anchor.closeSync();
+    anchorDb.closeSync();
+    await warehouse.close();
+    const ratio = transformerMs / anchorMs;
+
+    // 2. Adding one day to 30 and 365 days of history (history built in one backfill run, untimed).
+    const addOneDay: TransformBenchResult['addOneDay'] = [];
+    for (const length of history) {
+      const path = join(scratch, `history-${length}.duckdb`);
+      const historyWarehouse = await openDuckDbWarehouse({ path });
+      let dayStatements: Recorded[] = [];
+      const historyRunner = new DuckDbTransformRunner({ projectDir: PROJECT, lakeRoot: lakeDir, warehouse: historyWarehouse, compiler, onStatement: (action, sql) => dayStatements.push({ action, sql: sql.replaceAll(`"history-${length}".`, `"history-${length}-anchor".`) }) });
+      const dates = datesFrom(FIRST_DATE, length + 1);
+      const built = performance.now();
+      await historyRunner.run({ runDates: dates.slice(0, length) });
+      const buildMs = performance.now() - built;
+      dayStatements = [];
+      const started = performance.now();
+      const result = await historyRunner.run({ runDates: [dates[length]!] });
+      const ms = performance.now() - started;
+      if (result.assertions.some((assertion) => !assertion.passed)) throw new Error(`assertions failed after ${length} days`);
+      await historyWarehouse.close();
+      // The anchor for one day: copy the history, replay the day's statements.
+      const { copyFile } = await import('node:fs/promises');
+      await copyFile(path, join(scratch, `history-${length}-anchor.duckdb`));
+      const copyDb = await DuckDBInstance.create(join(scratch, `history-${length}-anchor.duckdb`));
+      const copy = await copyDb.connect();
+      const dayAnchorMs = await replay(copy, dayStatements);
+      copy.closeSync();
+      copyDb.closeSync();
+      addOneDay.push({ historyDays: length, ms, anchorMs: dayAnchorMs });
+      print(`  history ${length} days built in ${(buildMs / 1000).toFixed(1)} s (one backfill run)`);
+    }
+
+    const longest = addOneDay.at(-1);
+    const lookbackPoint = addOneDay.find((entry) => entry.historyDays >= 90) ?? longest;
+    const flat = longest !== undefined && lookbackPoint !== undefined && longest.ms <= lookbackPoint.ms * 1.5 + 250;
+    const result: TransformBenchResult = { days, scale, bronzeRows, transformerMs, anchorMs, ratio, statements, firstDayMs, addOneDay, targets: { ratio: ratio <= 1.15, flat } };
+    print('');
+    print(`| measurement (scale ${scale}) | transformer | DuckDB, same statements | ratio |`);
+    print('|---|---:|---:|---:|');
+    print(`| ${days} days, one invocation per day (${statements.toLocaleString('en')} statements) | ${(transformerMs / 1000).toFixed(1)} s | ${(anchorMs / 1000).toFixed(1)} s | ${ratio.toFixed(2)} |`);
+    for (const entry of addOneDay) print(`| add one day to ${entry.historyDays} days | ${(entry.ms / 1000).toFixed(2)} s | ${(entry.anchorMs / 1000).toFixed(2)} s | ${(entry.ms / entry.anchorMs).toFixed(2)} |`);
+    print('');
+    print(`transformer / raw DuckDB = ${ratio.toFixed(2)} (target <= 1.15: ${result.targets.ratio ? 'met' : 'MISSED'}); first day ${(firstDayMs / 1000).toFixed(1)} s (compilation and translation included)`);
+    print(
+      `one more day: ${addOneDay.map((entry) => `${(entry.ms / 1000).toFixed(2)} s with ${entry.historyDays} days`).join(', ')} (${result.targets.flat ? 'flat' : 'GROWS'}: features read a 90-day lookback, so the cost stops growing once the history is longer)`,
+    );
+    return result;
+  } finally {
+    await lake.close();
+    await rm(scratch, { recursive: true, force: true });
+  }
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  const numberFrom = (value: string | undefined) => (value === undefined || value === '' ? undefined : Number(value));
+  const days = numberFrom(process.env.BENCH_TRANSFORM_DAYS);
+  const scale = numberFrom(process.env.BENCH_TRANSFORM_SCALE);
+  const history = process.env.BENCH_TRANSFORM_HISTORY?.split(',').map(Number);
+  const lakeDir = process.env.BENCH_TRANSFORM_LAKE;
+  await runTransformBench({ ...(days ? { days } : {}), ...(scale ? { scale } : {}), ...(history ? { history } : {}), ...(lakeDir ? { lakeDir } : {}) });
+}

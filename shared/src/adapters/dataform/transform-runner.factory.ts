@@ -1,0 +1,55 @@
+/**
+ * The transform runner of a configured platform: the DuckDB runner in local and emulator modes, the
+ * Dataform API runner in gcp mode. For composition roots; SDKs load only in the mode that uses them.
+ */
+import { join, resolve } from 'node:path';
+import { ConfigError } from '../../errors.js';
+import type { PlatformConfig } from '../../config/config.js';
+import type { TransformRunner } from '../../ports/transform-runner.port.js';
+import type { Warehouse } from '../../ports/warehouse.port.js';
+import type { WarehouseLease } from './duckdb-transform-runner.adapter.js';
+
+/** The Dataform project of this checkout (`<repo>/dataform`). */
+export const DEFAULT_DATAFORM_PROJECT = resolve(import.meta.dirname, '..', '..', '..', '..', 'dataform');
+
+/** Options of {@link createTransformRunner}. */
+export interface TransformRunnerFactoryOptions {
+  config: PlatformConfig;
+  /**
+   * The DuckDB warehouse (local, emulator): the platform's open warehouse when every service runs
+   * in this process, or a lease (`duckDbWarehouseLease`) when other processes share the file.
+   */
+  warehouse?: Warehouse | (() => Promise<WarehouseLease>);
+  /** The Dataform project folder (default: this checkout's `dataform/`). */
+  projectDir?: string;
+}
+
+/**
+ * Build the runner the configuration asks for. In gcp mode it needs `DATAFORM_REPOSITORY` (a
+ * repository name, or its full `projects/.../repositories/...` path), and compiles
+ * `DATAFORM_WORKSPACE` when set, else `DATAFORM_GIT_COMMITISH`; the invocation runs as
+ * `MLOPS_SERVICE_ACCOUNT`, and the bronze external tables read `MLOPS_LAKE`.
+ */
+export async function createTransformRunner(options: TransformRunnerFactoryOptions): Promise<TransformRunner> {
+  const { config } = options;
+  const projectDir = options.projectDir ?? DEFAULT_DATAFORM_PROJECT;
+  if (config.mode !== 'gcp') {
+    if (!options.warehouse) throw new ConfigError('MLOPS_WAREHOUSE_PATH', `the ${config.mode} mode transforms on DuckDB: pass the warehouse to createTransformRunner`);
+    const { DuckDbTransformRunner } = await import('./duckdb-transform-runner.adapter.js');
+    return new DuckDbTransformRunner({ projectDir, lakeRoot: config.lake.root, warehouse: options.warehouse, cacheDir: join(config.home, 'cache', 'dataform') });
+  }
+  const repositoryName = config.gcp.dataformRepository;
+  if (!repositoryName) throw new ConfigError('DATAFORM_REPOSITORY', 'is required in gcp mode (the Dataform repository holding this project)');
+  const repository = repositoryName.startsWith('projects/') ? repositoryName : `projects/${config.gcp.projectId}/locations/${config.gcp.region}/repositories/${repositoryName}`;
+  const { DataformClient } = (await import('@google-cloud/dataform')).v1;
+  const { DataformApiTransformRunner } = await import('./dataform-api-runner.adapter.js');
+  const client = new DataformClient({ projectId: config.gcp.projectId });
+  return new DataformApiTransformRunner({
+    client,
+    repository,
+    ...(config.gcp.dataformWorkspace ? { workspace: config.gcp.dataformWorkspace.includes('/') ? config.gcp.dataformWorkspace : `${repository}/workspaces/${config.gcp.dataformWorkspace}` } : { gitCommitish: config.gcp.dataformGitCommitish }),
+    ...(config.gcp.serviceAccount ? { serviceAccount: config.gcp.serviceAccount } : {}),
+    defaultDatabase: config.gcp.projectId,
+    vars: { lake_uri: config.lake.root },
+  });
+}
