@@ -2,12 +2,19 @@
  * The `mlops` command. The whole flow: parse the command line, load the configuration, build the
  * platform (the adapters of the configured mode), run the command, exit with its code.
  */
+import { join } from 'node:path';
 import { ConfigError, createLogger, createPlatform, errorCode, errorMessage, loadConfig, PlatformError, type Environment } from '@mlops/shared';
 import { dlqCommand } from './commands/dlq.command.js';
+import { modelsCommand } from './commands/models.command.js';
+import { backfillCommand, runCommand } from './commands/run.command.js';
+import { serveCommand } from './commands/serve.command.js';
+import { stackUpCommand } from './commands/stack.command.js';
+import { resetLocalState, startCommand } from './commands/start.command.js';
 import { replayCommand } from './commands/replay.command.js';
 import { scheduleCommand } from './commands/schedule.command.js';
 import { statusCommand } from './commands/status.command.js';
 import { UsageError } from './errors.js';
+import { fileSink } from './log-file.js';
 import { processIo, type CliIo } from './io.js';
 import { parseCli } from './options.js';
 
@@ -19,9 +26,17 @@ export async function main(argv: readonly string[], env: Environment, io: CliIo 
       io.out(command.text);
       return 0;
     }
+    if (command.name === 'stack') return await stackUpCommand(command, env, io);
     const config = loadConfig(env);
-    // Services log JSON lines; on a terminal the CLI keeps them out of the way unless asked.
-    const log = createLogger({ level: env.MLOPS_LOG_LEVEL ? config.logLevel : 'warning', projectId: config.gcp.projectId, sink: (line) => io.err(line) });
+    if (command.name === 'start' && command.fresh) {
+      if (config.mode !== 'local') throw new UsageError('--fresh only resets the embedded (local) mode');
+      await resetLocalState(config);
+    }
+    // The services hosted in this process log JSON lines: to stderr when MLOPS_LOG_LEVEL asks for
+    // them, otherwise to a file under the state folder, so the terminal shows the CLI's own output.
+    const log = env.MLOPS_LOG_LEVEL
+      ? createLogger({ level: config.logLevel, projectId: config.gcp.projectId, sink: (line) => io.err(line) })
+      : createLogger({ level: 'info', projectId: config.gcp.projectId, sink: fileSink(join(config.home, 'logs', 'mlops.jsonl')) });
     const platform = await createPlatform(config, { log });
     try {
       switch (command.name) {
@@ -31,14 +46,22 @@ export async function main(argv: readonly string[], env: Environment, io: CliIo 
           return await replayCommand(platform, command, io);
         case 'status':
           return await statusCommand(platform, command, io);
+        case 'run':
+          return await runCommand(platform, command, io);
+        case 'backfill':
+          return await backfillCommand(platform, command, io);
+        case 'start':
+          return await startCommand(platform, command, io);
+        case 'models':
+          return await modelsCommand(platform, command, io);
+        case 'serve':
+          return await serveCommand(platform, command, io);
         case 'schedule': {
           const stop = new AbortController();
           process.once('SIGTERM', () => stop.abort());
           process.once('SIGINT', () => stop.abort());
           return await scheduleCommand(platform, command, io, stop.signal);
         }
-        default:
-          throw new UsageError(`${command.name} is not available in this build yet`);
       }
     } finally {
       await platform.close();

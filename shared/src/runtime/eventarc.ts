@@ -80,7 +80,7 @@ export async function handlePushDelivery(
     return deadLetter(deps, subscription, topic, message! ?? fallback, parsed, attempt);
   }
   try {
-    await dispatch(service, event, { messageId, subscription, attempt, publishedAt }, deps.bus, deps.log);
+    await dispatch(service, event, { messageId, subscription, attempt, publishedAt }, deps.bus, deps.log, deps.maxAttempts);
     return { status: 'handled' };
   } catch (error) {
     if (classifyError(error) === 'permanent' || attempt >= deps.maxAttempts) return deadLetter(deps, subscription, topic, message, error, attempt);

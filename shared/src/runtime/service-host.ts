@@ -33,7 +33,7 @@ export function subscriptionsOf(service: Service, settings: Pick<SubscriptionSpe
  * `stage.failed` (unless the failing event is itself a failure) before rethrowing so the transport
  * dead-letters the message. Transient errors are rethrown untouched for a retry.
  */
-export async function dispatch(service: Service, event: AnyEvent, delivery: Delivery, publisher: Publisher, log: Logger): Promise<void> {
+export async function dispatch(service: Service, event: AnyEvent, delivery: Delivery, publisher: Publisher, log: Logger, maxAttempts?: number): Promise<void> {
   const scoped = log.child({ service: service.name, eventId: event.id, eventType: event.type, runId: event.runid, runDate: event.rundate, traceparent: event.traceparent, attempt: delivery.attempt });
   const context: HandlerContext = {
     log: scoped,
@@ -63,11 +63,19 @@ export async function dispatch(service: Service, event: AnyEvent, delivery: Deli
       errorClass: kind,
       durationMs: Math.round(performance.now() - started),
     });
-    if (kind === 'permanent' && event.type !== 'mlops.stage.failed.v1') {
+    // The stage has failed for good when the error is permanent or this was the last attempt.
+    const lastAttempt = maxAttempts !== undefined && delivery.attempt >= maxAttempts;
+    if ((kind === 'permanent' || lastAttempt) && event.type !== 'mlops.stage.failed.v1') {
       await context
         .emit(
           'mlops.stage.failed.v1',
-          { stage: service.name, code: sanitizeCode(errorCode(error)), reason: errorMessage(error).slice(0, 4000) || 'no reason given', runDates: [event.rundate], causeEventId: event.id },
+          {
+            stage: service.name,
+            code: sanitizeCode(errorCode(error)),
+            reason: (kind === 'permanent' ? errorMessage(error) : `gave up after ${delivery.attempt} attempts: ${errorMessage(error)}`).slice(0, 4000) || 'no reason given',
+            runDates: [event.rundate],
+            causeEventId: event.id,
+          },
           { subject: `failed/${service.name}` },
         )
         .catch((publishError: unknown) => scoped.error('could not publish stage.failed', { error: errorMessage(publishError) }));
@@ -97,7 +105,7 @@ export async function hostService(
 ): Promise<HostedService> {
   const handles: SubscriptionHandle[] = [];
   for (const spec of subscriptionsOf(service, options.settings)) {
-    handles.push(await options.bus.subscribe(spec, (event, delivery) => dispatch(service, event, delivery, options.bus, options.log)));
+    handles.push(await options.bus.subscribe(spec, (event, delivery) => dispatch(service, event, delivery, options.bus, options.log, spec.maxAttempts)));
   }
   options.log.info(`${service.name} listening`, { service: service.name, subscriptions: handles.map((h) => h.name) });
   return {

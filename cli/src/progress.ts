@@ -1,0 +1,27 @@
+import type { CliIo } from './io.js';
+
+/** A progress bar on a terminal; occasional plain lines otherwise (logs, CI). */
+export function createProgress(io: CliIo, label: string): { update(done: number, total: number, note?: string): void; stop(): void } {
+  let lastLine = '';
+  let lastPlain = 0;
+  const started = Date.now();
+  return {
+    update(done, total, note = '') {
+      const ratio = total > 0 ? Math.min(1, done / total) : 0;
+      const elapsed = ((Date.now() - started) / 1000).toFixed(0);
+      if (io.tty) {
+        const width = 30;
+        const filled = Math.round(ratio * width);
+        const line = `${label} [${'█'.repeat(filled)}${'░'.repeat(width - filled)}] ${done}/${total} stages ${elapsed}s ${note}`.slice(0, 120);
+        if (line !== lastLine) process.stdout.write(`\r${line.padEnd(lastLine.length)}`);
+        lastLine = line;
+      } else if (Date.now() - lastPlain > 5000 || done === total) {
+        lastPlain = Date.now();
+        io.out(`${label}: ${done}/${total} stages completed after ${elapsed}s ${note}`.trim());
+      }
+    },
+    stop() {
+      if (io.tty && lastLine) process.stdout.write('\n');
+    },
+  };
+}

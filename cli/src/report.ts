@@ -1,0 +1,102 @@
+import { ModelRegistry, type LedgerEntry, type Platform } from '@mlops/shared';
+import { count, table } from './format.js';
+import type { CliIo } from './io.js';
+
+interface TableSummary {
+  name: string;
+  rows: number;
+}
+
+function latest(entries: readonly LedgerEntry[], type: LedgerEntry['type']): LedgerEntry | undefined {
+  return [...entries].reverse().find((entry) => entry.type === type);
+}
+
+/**
+ * The end-of-run report: rows per layer, quarantined rows, the champion against the baseline, and
+ * the customers most at risk with the revenue at stake.
+ */
+export async function printReport(platform: Platform, entries: readonly LedgerEntry[], io: CliIo, options: { atRisk?: number } = {}): Promise<void> {
+  const bronze = new Map<string, number>();
+  let documents = 0;
+  for (const entry of entries) {
+    if (entry.type === 'mlops.sales.generated.v1') documents += Number(entry.summary.documentCount ?? 0);
+    if (entry.type === 'mlops.bronze.landed.v1') {
+      const source = String(entry.summary.source);
+      bronze.set(source, (bronze.get(source) ?? 0) + Number(entry.summary.rowCount ?? 0));
+    }
+  }
+  const ready = latest(entries, 'mlops.warehouse.ready.v1');
+  const quarantine = new Map<string, number>();
+  for (const entry of entries) {
+    if (entry.type !== 'mlops.warehouse.ready.v1' || !Array.isArray(entry.summary.quarantine)) continue;
+    for (const item of entry.summary.quarantine as unknown as { table: string; rows: number }[]) quarantine.set(item.table, (quarantine.get(item.table) ?? 0) + item.rows);
+  }
+  const tables = (ready && Array.isArray(ready.summary.tables) ? (ready.summary.tables as unknown as TableSummary[]) : []).filter((t) => !t.name.includes('quarantine'));
+
+  io.out('\nRows per layer');
+  const rows: (string | number)[][] = [['documents', 'sales orders in the document store', count(documents)]];
+  for (const [source, n] of [...bronze.entries()].sort()) rows.push(['bronze', source, count(n)]);
+  for (const t of tables) rows.push([t.name.startsWith('staging.') ? 'silver' : 'gold', t.name, count(t.rows)]);
+  io.out(table(['layer', 'table', 'rows'], rows));
+
+  io.out('\nQuarantined rows (this run)');
+  io.out(quarantine.size === 0 ? 'none' : table(['table', 'rows'], [...quarantine.entries()].sort().map(([name, n]) => [name, count(n)])));
+
+  const failures = entries.filter((entry) => entry.type === 'mlops.stage.failed.v1');
+  if (failures.length > 0) {
+    io.out('\nFailures');
+    io.out(table(['stage', 'code', 'reason'], failures.map((f) => [f.summary.stage as string, f.summary.code as string, String(f.summary.reason).slice(0, 100)])));
+  }
+
+  const champion = await new ModelRegistry(platform.documents).champion('churn');
+  io.out('\nChurn model');
+  if (!champion) io.out('no champion yet');
+  else {
+    const m = champion.metrics;
+    const b = champion.baselineMetrics;
+    io.out(`champion ${champion.version} (${champion.algorithm}), trained on ${champion.dataRange.from} .. ${champion.dataRange.to}, ${count(champion.trainingRows)} rows; holdout ${champion.holdoutRange.from} .. ${champion.holdoutRange.to}`);
+    io.out(
+      table(
+        ['model', 'ROC AUC', 'PR AUC', 'log loss'],
+        [
+          ['champion', m.rocAuc.toFixed(3), m.prAuc.toFixed(3), m.logLoss.toFixed(3)],
+          ...(b ? [['logistic baseline', b.rocAuc.toFixed(3), b.prAuc.toFixed(3), b.logLoss.toFixed(3)]] : []),
+        ],
+      ),
+    );
+  }
+
+  const warehouse = await platform.warehouse({ readOnly: true });
+  try {
+    // Qualify with the catalog: a file named warehouse.duckdb is a catalog called "warehouse" too.
+    const [{ catalog } = { catalog: 'memory' }] = await warehouse.query<{ catalog: string }>('select current_database() as catalog');
+    const schema = `"${catalog}"."${platform.config.warehouse.warehouseDataset}"`;
+    const atRisk = await warehouse.query<{ customer_id: string; snapshot_date: string; churn_probability: number; risk_band: string; revenue_90d_usd: number }>(
+      `with latest as (select max(snapshot_date) as snapshot_date from ${schema}.fact_predictions_churn),
+            predictions as (select p.* from ${schema}.fact_predictions_churn p join latest using (snapshot_date)),
+            revenue as (
+              select s.customer_id, sum(s.net_amount_usd) as revenue_90d_usd
+              from ${schema}.fct_sales s, latest
+              where s.is_completed and s.order_date > latest.snapshot_date - interval 90 day and s.order_date <= latest.snapshot_date
+              group by s.customer_id)
+       select predictions.customer_id, cast(predictions.snapshot_date as varchar) as snapshot_date, predictions.churn_probability, predictions.risk_band,
+              coalesce(revenue.revenue_90d_usd, 0) as revenue_90d_usd
+       from predictions left join revenue using (customer_id)
+       order by predictions.churn_probability desc, revenue_90d_usd desc, predictions.customer_id
+       limit ${options.atRisk ?? 10}`,
+    );
+    io.out(`\nCustomers most at risk${atRisk[0] ? ` (snapshot ${atRisk[0].snapshot_date})` : ''}`);
+    io.out(
+      atRisk.length === 0
+        ? 'no predictions yet'
+        : table(
+            ['customer', 'churn probability', 'risk', 'revenue last 90 days (USD)'],
+            atRisk.map((r) => [r.customer_id, r.churn_probability.toFixed(3), r.risk_band, r.revenue_90d_usd.toLocaleString('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 })]),
+          ),
+    );
+  } catch (error) {
+    io.out(`\nCustomers most at risk: not available (${(error as Error).message.split('\n')[0]})`);
+  } finally {
+    await warehouse.close();
+  }
+}

@@ -1,0 +1,65 @@
+import { createRunLedgerService, eventTypes, hostService, RunLedger, subscriptionName, topicOf, type EventType, type HostedService, type Platform, type Service } from '@mlops/shared';
+import { clickGenFromPlatform } from '@mlops/click-gen';
+import { landerFromPlatform } from '@mlops/lander';
+import { salesGenFromPlatform } from '@mlops/sales-gen';
+import { startupGenFromPlatform } from '@mlops/startup-gen';
+import { trainerFromPlatform } from '@mlops/trainer';
+import { transformerFromPlatform } from '@mlops/transformer';
+
+/** Every service of the pipeline, composed on one platform (the order is the pipeline's). */
+export async function composeServices(platform: Platform): Promise<Service[]> {
+  // The warehouse is opened read-write first, before any read-only user in this process.
+  return [
+    salesGenFromPlatform(platform),
+    clickGenFromPlatform(platform),
+    startupGenFromPlatform(platform),
+    landerFromPlatform(platform),
+    await transformerFromPlatform(platform),
+    await trainerFromPlatform(platform),
+    createRunLedgerService(new RunLedger(platform.documents)),
+  ];
+}
+
+/** The whole pipeline hosted in this process on the platform's bus. */
+export interface InProcessStack {
+  readonly services: readonly HostedService[];
+  close(): Promise<void>;
+}
+
+/**
+ * Host every service in this process: the embedded mode's topology. Each service still only
+ * reacts to events on its own subscriptions, exactly as it would as its own process.
+ */
+export async function startInProcessStack(platform: Platform): Promise<InProcessStack> {
+  const settings = { maxAttempts: platform.config.bus.maxAttempts, backoff: { minMs: platform.config.bus.backoffMinMs, maxMs: platform.config.bus.backoffMaxMs } };
+  const hosted: HostedService[] = [];
+  for (const service of await composeServices(platform)) hosted.push(await hostService(service, { bus: platform.bus, log: platform.log, settings }));
+  return {
+    services: hosted,
+    close: async () => {
+      await Promise.all(hosted.map((service) => service.close()));
+    },
+  };
+}
+
+/**
+ * The topology: which service consumes which event types. The same table as the Terraform's
+ * `consumers` and docker-compose's services; a test checks it against the composed services.
+ */
+export const TOPOLOGY: Readonly<Record<string, readonly EventType[]>> = {
+  'sales-gen': ['mlops.pipeline.started.v1'],
+  'click-gen': ['mlops.pipeline.started.v1'],
+  'startup-gen': ['mlops.pipeline.started.v1'],
+  lander: ['mlops.sales.generated.v1'],
+  transformer: ['mlops.bronze.landed.v1'],
+  trainer: ['mlops.warehouse.ready.v1'],
+  dashboard: eventTypes,
+};
+
+/** Create every subscription of the topology without consuming, so nothing published is lost. */
+export async function ensureTopology(platform: Platform): Promise<void> {
+  const settings = { maxAttempts: platform.config.bus.maxAttempts, backoff: { minMs: platform.config.bus.backoffMinMs, maxMs: platform.config.bus.backoffMaxMs } };
+  for (const [service, types] of Object.entries(TOPOLOGY)) {
+    for (const topic of new Set(types.map((type) => topicOf(type)))) await platform.bus.ensureSubscription({ name: subscriptionName(service, topic), topic, ...settings });
+  }
+}

@@ -1,0 +1,7 @@
+import type { Platform, Service } from '@mlops/shared';
+import { createClickGenService } from './index.js';
+
+/** The clickstream generator composed on a platform: the lake and the generator settings. */
+export function clickGenFromPlatform(platform: Platform): Service {
+  return createClickGenService({ objects: platform.objects, generators: platform.config.generators });
+}

@@ -1,0 +1,5 @@
+/** The click-gen process: configuration from the environment, then pull worker or HTTP function. */
+import { runServiceMain } from '@mlops/shared';
+import { clickGenFromPlatform } from './compose.js';
+
+await runServiceMain('click-gen', clickGenFromPlatform, process.env);

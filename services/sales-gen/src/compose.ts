@@ -1,0 +1,7 @@
+import type { Platform, Service } from '@mlops/shared';
+import { createSalesGenService } from './index.js';
+
+/** The sales generator composed on a platform: its document store, collection and generator settings. */
+export function salesGenFromPlatform(platform: Platform): Service {
+  return createSalesGenService({ documents: platform.documents, collection: platform.config.documents.salesCollection, generators: platform.config.generators });
+}

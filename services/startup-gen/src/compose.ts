@@ -1,0 +1,7 @@
+import type { Platform, Service } from '@mlops/shared';
+import { createStartupGenService } from './index.js';
+
+/** The startups generator composed on a platform: the lake and the generator settings. */
+export function startupGenFromPlatform(platform: Platform): Service {
+  return createStartupGenService({ objects: platform.objects, generators: platform.config.generators });
+}
