@@ -26,3 +26,4 @@ export function createClickGenService(deps: ClickGenServiceDeps): Service {
     handle: (event, context) => generateClickDay({ objects: deps.objects, generators: deps.generators }, event as CloudEvent<'mlops.pipeline.started.v1'>, context),
   };
 }
+export { clickGenFromPlatform } from './compose.js';

@@ -18,7 +18,7 @@ export interface LanderServiceDeps {
   readonly objects: ObjectStore;
   /** The Parquet writer (`new DuckDbParquetWriter()`). */
   readonly parquet: ParquetWriter;
-  /** Rows per Parquet part file (default 250,000). */
+  /** Rows per Parquet part file (default 100,000). */
   readonly rowsPerPart?: number;
   /** Documents per round trip to the store (default 1,000). */
   readonly pageSize?: number;
@@ -26,8 +26,11 @@ export interface LanderServiceDeps {
   readonly tempDir?: string;
 }
 
-/** Default rows per part file: about 15 MB of Parquet per part. */
-export const DEFAULT_ROWS_PER_PART = 250_000;
+/**
+ * Default rows per part file (about 10 MB of Parquet). The last part's conversion is the only one
+ * not overlapped with reading, so smaller parts finish sooner; memory does not depend on it.
+ */
+export const DEFAULT_ROWS_PER_PART = 100_000;
 
 /** The lander service. */
 export function createLanderService(deps: LanderServiceDeps): Service {
@@ -42,3 +45,4 @@ export function createLanderService(deps: LanderServiceDeps): Service {
     handle: (event, context) => landSalesDay(handlerDeps, event as CloudEvent<'mlops.sales.generated.v1'>, context),
   };
 }
+export { landerFromPlatform } from './compose.js';

@@ -34,3 +34,4 @@ export function createSalesGenService(deps: SalesGenServiceDeps): Service {
       generateSalesDay({ documents: deps.documents, collection: deps.collection, generators: deps.generators, batchSize }, event as CloudEvent<'mlops.pipeline.started.v1'>, context),
   };
 }
+export { salesGenFromPlatform } from './compose.js';

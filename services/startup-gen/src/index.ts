@@ -27,3 +27,4 @@ export function createStartupGenService(deps: StartupGenServiceDeps): Service {
     handle: (event, context) => generateStartupsDay({ objects: deps.objects, generators: deps.generators }, event as CloudEvent<'mlops.pipeline.started.v1'>, context),
   };
 }
+export { startupGenFromPlatform } from './compose.js';
