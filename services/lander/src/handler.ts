@@ -57,14 +57,14 @@ export async function landSalesDay(deps: LanderDeps, event: CloudEvent<'mlops.sa
       if (!file) return;
       if (batch.length > 0) await file.write(batch);
       batch = [];
+      // One part converts at a time, while the next one is written: memory and disk stay bounded.
       const previous = parts.at(-1);
+      if (previous) await previous;
       const finishing = file.finish();
-      finishing.catch(() => undefined); // awaited below; never an unhandled rejection meanwhile
+      finishing.catch(() => undefined); // awaited later; never an unhandled rejection meanwhile
       parts.push(finishing);
       file = undefined;
       partRows = 0;
-      // At most one part converts while the next one is written: memory and disk stay bounded.
-      if (previous) await previous;
     };
     const documents = deps.documents.query(collection, { where: [{ field: 'run_date', op: '==', value: runDate }], pageSize: deps.pageSize });
     for await (const document of documents) {

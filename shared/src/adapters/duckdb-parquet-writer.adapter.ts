@@ -1,6 +1,5 @@
 import { DuckDBInstance, type DuckDBAppender, type DuckDBConnection } from '@duckdb/node-api';
-import { createWriteStream, type WriteStream } from 'node:fs';
-import { rename, rm, stat } from 'node:fs/promises';
+import { open, rename, rm, stat, type FileHandle } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PermanentError, TransientError } from '../errors.js';
@@ -98,7 +97,7 @@ export class DuckDbParquetWriter implements ParquetWriter {
       this.tables += 1;
       return AppenderFile.open(instance, path, columns, `parquet_rows_${this.tables}`, this.copyOptions());
     }
-    return new NdjsonFile(instance, path, columns, this.copyOptions());
+    return NdjsonFile.open(instance, path, columns, this.copyOptions());
   }
 
   async close(): Promise<void> {
@@ -120,28 +119,46 @@ function wrap(error: unknown, path: string): never {
   throw new TransientError('PARQUET.WRITE_FAILED', `could not write Parquet file ${path}: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
 }
 
-/** Rows staged as NDJSON, converted by DuckDB's JSON reader when finished. */
+/** Bytes of NDJSON gathered before a write to the staging file. */
+const STAGING_BUFFER_BYTES = 4 * 1024 * 1024;
+
+/**
+ * Rows staged as NDJSON, converted by DuckDB's JSON reader when finished. Lines are encoded into
+ * one reused buffer and written through a file handle, so staging allocates no buffer per write
+ * (a stream would leave one behind per chunk for the garbage collector).
+ */
 class NdjsonFile implements ParquetFileWriter {
   private readonly stagingPath: string;
-  private readonly stream: WriteStream;
+  private readonly buffer = Buffer.allocUnsafe(STAGING_BUFFER_BYTES);
+  private used = 0;
   private rows = 0;
-  private failure: Error | undefined;
 
-  constructor(
+  private constructor(
     private readonly instance: DuckDBInstance,
+    private readonly handle: FileHandle,
     private readonly path: string,
     private readonly columns: readonly ParquetColumn[],
     private readonly copyOptions: string,
   ) {
     this.stagingPath = `${path}.staging.ndjson`;
-    this.stream = createWriteStream(this.stagingPath);
-    this.stream.on('error', (error) => {
-      this.failure = error;
-    });
+  }
+
+  static async open(instance: DuckDBInstance, path: string, columns: readonly ParquetColumn[], copyOptions: string): Promise<NdjsonFile> {
+    const handle = await open(`${path}.staging.ndjson`, 'w');
+    return new NdjsonFile(instance, handle, path, columns, copyOptions);
+  }
+
+  private async writeAll(buffer: Buffer, length: number): Promise<void> {
+    let offset = 0;
+    while (offset < length) offset += (await this.handle.write(buffer, offset, length - offset)).bytesWritten;
+  }
+
+  private async flush(): Promise<void> {
+    await this.writeAll(this.buffer, this.used);
+    this.used = 0;
   }
 
   async write(rows: readonly ParquetRow[]): Promise<void> {
-    if (this.failure) throw this.failure;
     if (rows.length === 0) return;
     let text = '';
     for (const row of rows) {
@@ -154,26 +171,20 @@ class NdjsonFile implements ParquetFileWriter {
       text += line + '\n';
     }
     this.rows += rows.length;
-    if (!this.stream.write(text)) {
-      await new Promise<void>((resolve, reject) => {
-        const onError = (error: Error) => reject(error);
-        this.stream.once('error', onError);
-        this.stream.once('drain', () => {
-          this.stream.off('error', onError);
-          resolve();
-        });
-      });
-    }
+    const bytes = Buffer.byteLength(text, 'utf8');
+    if (bytes > STAGING_BUFFER_BYTES - this.used) await this.flush();
+    if (bytes > STAGING_BUFFER_BYTES) await this.writeAll(Buffer.from(text, 'utf8'), bytes);
+    else this.used += this.buffer.write(text, this.used, 'utf8');
   }
 
   async finish(): Promise<ParquetFileInfo> {
-    await new Promise<void>((resolve, reject) => {
-      if (this.failure) {
-        reject(this.failure);
-        return;
-      }
-      this.stream.end((error?: Error | null) => (error ? reject(error) : resolve()));
-    }).catch((error: unknown) => wrap(error, this.path));
+    try {
+      await this.flush();
+      await this.handle.close();
+    } catch (error) {
+      await this.abort();
+      return wrap(error, this.path);
+    }
     const columns = this.columns.map((column) => `${quoteLiteral(column.name)}: ${quoteLiteral(column.type)}`).join(', ');
     let connection: DuckDBConnection | undefined;
     try {
@@ -192,7 +203,7 @@ class NdjsonFile implements ParquetFileWriter {
   }
 
   async abort(): Promise<void> {
-    this.stream.destroy();
+    await this.handle.close().catch(() => undefined);
     await rm(this.stagingPath, { force: true });
     await rm(`${this.path}.writing`, { force: true });
   }
