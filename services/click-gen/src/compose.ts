@@ -1,5 +1,5 @@
 import type { Platform, Service } from '@mlops/shared';
-import { createClickGenService } from './index.js';
+import { createClickGenService } from './click-gen.service.js';
 
 /** The clickstream generator composed on a platform: the lake and the generator settings. */
 export function clickGenFromPlatform(platform: Platform): Service {

@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { DuckDbParquetWriter, type Platform, type Service } from '@mlops/shared';
-import { createLanderService } from './index.js';
+import { createLanderService } from './lander.service.js';
 
 /** The lander composed on a platform: the document store, the lake and a DuckDB Parquet writer. */
 export function landerFromPlatform(platform: Platform): Service {

@@ -1,5 +1,5 @@
 import type { Platform, Service } from '@mlops/shared';
-import { createSalesGenService } from './index.js';
+import { createSalesGenService } from './sales-gen.service.js';
 
 /** The sales generator composed on a platform: its document store, collection and generator settings. */
 export function salesGenFromPlatform(platform: Platform): Service {

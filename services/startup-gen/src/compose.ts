@@ -1,5 +1,5 @@
 import type { Platform, Service } from '@mlops/shared';
-import { createStartupGenService } from './index.js';
+import { createStartupGenService } from './startup-gen.service.js';
 
 /** The startups generator composed on a platform: the lake and the generator settings. */
 export function startupGenFromPlatform(platform: Platform): Service {
