@@ -24,3 +24,7 @@ export type { PipelineRunResult, PipelineRunner } from './pipeline/runner.port.j
 export { DEFAULT_RISK_THRESHOLDS, PREDICTIONS_TABLE, riskBand } from './components/batch-predict.component.js';
 export { MODELS_PREFIX, modelKey } from './registry/artifacts.js';
 export { trainerCodeVersion } from './code-version.js';
+export { FEATURE_LOOKBACK_DAYS, featureColumns, readLabelledRows } from './components/features.component.js';
+export { decodeDataset, encodeDataset, fingerprintOf, type DatasetHeader, type TrainingSet } from './data/dataset.artifact.js';
+export { planSnapshots, type SamplingSettings, type SnapshotPlan } from './data/snapshot.plan.js';
+export { resolveTables, type WarehouseTables } from './data/warehouse-tables.js';

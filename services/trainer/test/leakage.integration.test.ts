@@ -1,6 +1,6 @@
 /**
  * Leakage: the features and labels of a snapshot must not depend on anything that happened after
- * it (features) or after its label window and cut-off (labels). The warehouse is built for 45
+ * it (features) or after its label window and cut-off (labels). The warehouse is built for 60
  * days, a past snapshot is read, ten more days of orders and clicks arrive, and the snapshot is
  * read again: it must be identical, and so must the whole training set of the same cut-off. The
  * same comparison on a feature table with one current-state column (a realistic mistake) must
@@ -16,9 +16,9 @@ import { selectTasks } from '../src/pipeline/dag.js';
 import { LocalPipelineRunner } from '../src/pipeline/local.runner.js';
 import { GeneratedWarehouse, dateRange } from './fixtures/warehouse.fixture.js';
 
-const DATES = dateRange('2025-01-01', 45);
-const LATER = dateRange('2025-02-15', 10);
-const SNAPSHOT = DATES[14]!;
+const DATES = dateRange('2025-01-01', 60);
+const LATER = dateRange('2025-03-02', 10);
+const SNAPSHOT = DATES[19]!;
 const AS_OF = DATES.at(-1)!;
 const W = '"warehouse"."warehouse"';
 
@@ -58,7 +58,7 @@ const after: Record<string, WarehouseRow[]> = {};
 let fingerprints: [string, string];
 
 beforeAll(async () => {
-  world = await GeneratedWarehouse.build(DATES);
+  world = await GeneratedWarehouse.cached(DATES);
   // A realistic leak: a current-state column of dim_customer joined onto the point-in-time features.
   await world.warehouse.execute(
     `create view ${W}.leaky_features as

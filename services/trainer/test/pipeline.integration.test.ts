@@ -18,7 +18,7 @@ const W = '"warehouse"."warehouse"';
 let world: GeneratedWarehouse;
 
 beforeAll(async () => {
-  world = await GeneratedWarehouse.build(DATES);
+  world = await GeneratedWarehouse.cached(DATES);
 });
 
 afterAll(async () => {

@@ -18,7 +18,7 @@ const documents = new InMemoryDocumentStore();
 const registry = new ModelRegistry(documents);
 
 beforeAll(async () => {
-  world = await GeneratedWarehouse.build(DATES);
+  world = await GeneratedWarehouse.cached(DATES);
 });
 
 afterAll(async () => {
