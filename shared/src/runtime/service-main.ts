@@ -66,7 +66,11 @@ export async function runServiceMain(
       maxMessageBytes: platform.config.bus.maxMessageBytes,
     });
   }
+  // The bus consumers' poll timers are unref'd (they must not keep tests or the CLI alive); a
+  // service process, though, lives until it is told to stop.
+  const keepAlive = setInterval(() => undefined, 60 * 60 * 1000);
   const stop = async () => {
+    clearInterval(keepAlive);
     await hosted?.close();
     await closeHttp?.();
     await platform.close();
