@@ -23,6 +23,7 @@ import { PREDICTIONS_TABLE } from './components/batch-predict.component.js';
 import { failedRunDates, recordDateStatus } from './data-health.js';
 import { TRAINER_SERVICE_CODES, TrainerErrors, asPlatformError, trainerCodeOf } from './errors.js';
 import { CHURN_PREDICT_PIPELINE, CHURN_TRAINING_PIPELINE } from './pipeline/churn.pipeline.js';
+import { championAt } from './registry/champion-at.js';
 import { LocalPipelineRunner } from './pipeline/local.runner.js';
 import type { PipelineRunResult, PipelineRunner } from './pipeline/runner.port.js';
 import { asOfOf, decideTraining, type TrainingDecision } from './policy.js';
@@ -135,9 +136,17 @@ export async function handleWarehouseReady(deps: TrainerHandlerDeps, event: Clou
   const attempt = deps.vertex ? `-a${context.delivery.attempt}` : '';
   context.log.info(`${decision.train ? 'training' : 'predicting only'}: ${decision.reason}`, { asOf, trigger: decision.trigger ?? null, snapshots: snapshotDates.length, excludedDates: excludedDates.length });
 
-  const result = await withRunner(deps, context, async (runner) => {
-    const predict = () =>
-      runner.run({ pipeline: CHURN_PREDICT_PIPELINE, parameters: parametersFor(CHURN_PREDICT_PIPELINE, parameters), runKey: runKeyOf(event.id, 'predict') + attempt, labels });
+  // Predictions use the champion as of the event, so a replay scores with the model of its time.
+  const scorer = (await championAt(registry, settings.modelName, event.time))?.version;
+  const result = await withRunner(deps, context, async (runner): Promise<PipelineRunResult | undefined> => {
+    const predict = async () => {
+      if (!scorer) {
+        context.log.info(`no predictions: ${settings.modelName} had no champion as of ${event.time}`);
+        return undefined;
+      }
+      const predictParameters = { ...parametersFor(CHURN_PREDICT_PIPELINE, parameters), model_version: scorer };
+      return runner.run({ pipeline: CHURN_PREDICT_PIPELINE, parameters: predictParameters, runKey: runKeyOf(event.id, 'predict') + attempt, labels });
+    };
     if (!decision.train) return predict();
     try {
       return await runner.run({ pipeline: CHURN_TRAINING_PIPELINE, parameters: parametersFor(CHURN_TRAINING_PIPELINE, parameters), runKey: runKeyOf(event.id, 'train') + attempt, labels });
@@ -149,7 +158,7 @@ export async function handleWarehouseReady(deps: TrainerHandlerDeps, event: Clou
   }).catch((error: unknown) => {
     throw asPlatformError(error);
   });
-  await publishOutcome(deps, event, context, decision, result);
+  if (result) await publishOutcome(deps, event, context, decision, result);
 }
 
 async function publishOutcome(deps: TrainerHandlerDeps, event: CloudEvent<'mlops.warehouse.ready.v1'>, context: HandlerContext, decision: TrainingDecision, result: PipelineRunResult): Promise<void> {
@@ -190,7 +199,7 @@ async function publishOutcome(deps: TrainerHandlerDeps, event: CloudEvent<'mlops
   const predicted = result.tasks.batch_predict?.outputs;
   const modelVersion = String(predicted?.model_version ?? '');
   if (!modelVersion) {
-    context.log.info(`no predictions: ${settings.modelName} has no champion yet`);
+    context.log.info(`no predictions: ${settings.modelName} had no champion as of ${event.time}`);
     return;
   }
   for (const snapshot of (predicted?.predictions ?? []) as unknown as SnapshotPredictions[]) {

@@ -132,7 +132,8 @@ describe('KFP v2 PipelineSpec', () => {
     expect(specProblems(predict)).toEqual([]);
     expect(Object.keys(predict.root.dag.tasks)).toEqual(['batch-predict']);
     expect(predict.root.dag.tasks['batch-predict'].inputs.parameters.model_version).toEqual({ componentInputParameter: 'model_version' });
-    expect(predict.root.inputDefinitions.parameters.model_version).toMatchObject({ parameterType: 'STRING', defaultValue: '' });
+    expect(predict.root.inputDefinitions.parameters.model_version).toMatchObject({ parameterType: 'STRING' });
+    expect(predict.root.inputDefinitions.parameters.model_version.defaultValue).toBeUndefined();
     expect(predict.root.inputDefinitions.parameters.as_of).toBeUndefined();
   });
 

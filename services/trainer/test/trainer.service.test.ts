@@ -46,10 +46,10 @@ class FakeRunner implements PipelineRunner {
     const training = request.pipeline.name === 'mlops-churn-training';
     if (training && this.fail) throw this.fail;
     const tasks: PipelineRunResult['tasks'] = {};
-    let champion = (await this.registry.champion('churn'))?.version ?? '';
+    let champion = String(request.parameters.model_version ?? '');
     if (training) {
       await this.registry.register(version());
-      await this.registry.promote({ modelName: 'churn', version: VERSION, previousChampion: null, promotedAt: 't', reason: 'first', challengerRocAuc: 0.81, championRocAuc: null });
+      await this.registry.promote({ modelName: 'churn', version: VERSION, previousChampion: null, promotedAt: String(request.parameters.created_at), reason: 'first', challengerRocAuc: 0.81, championRocAuc: null });
       champion = VERSION;
       tasks.features = { outputs: { data_from: '2025-11-20', data_to: '2026-01-31' }, durationMs: 1 };
       tasks.register = { outputs: { version: VERSION, promoted: true, champion_version: VERSION }, durationMs: 1 };
@@ -112,19 +112,33 @@ describe('trainer service', () => {
     ]);
   });
 
-  it('only predicts while a backfill is still running, and predicts nothing without a champion', async () => {
+  it('does not train while a backfill is still running, and predicts nothing without a champion', async () => {
     const { service, runner } = setup();
     const published = await deliver(service, ready(['2026-01-10'], { backfill: { from: '2025-11-01', to: '2026-01-31' } }));
-    expect(runner.runs.map((run) => run.pipeline.name)).toEqual(['mlops-churn-batch-predict']);
-    expect(runner.runs[0]!.parameters).toEqual({
+    expect(runner.runs).toEqual([]);
+    expect(published.events).toEqual([]);
+  });
+
+  it('scores with the champion as of the event, so a replayed older event scores with the model of its time', async () => {
+    const { service, runner } = setup();
+    const at = (event: ReturnType<typeof ready>, time: string) => ({ ...event, time });
+    await deliver(service, at(ready(['2026-01-31'], { backfill: { from: '2025-11-01', to: '2026-01-31' } }), '2026-02-01T06:00:00.000Z'));
+    const later = at(ready(['2026-02-01']), '2026-02-02T06:00:00.000Z');
+    await deliver(service, later);
+    expect(runner.runs.at(-1)!.parameters).toEqual({
       model_name: 'churn',
-      snapshot_dates: ['2026-01-10'],
-      predicted_at: expect.any(String),
+      model_version: VERSION,
+      snapshot_dates: ['2026-02-01'],
+      predicted_at: later.time,
       feature_table: 'fct_customer_features',
       warehouse_schema: 'warehouse',
       medium_threshold: 0.3,
       high_threshold: 0.6,
     });
+    // An event from before the first promotion, replayed now: there was no champion then, so nothing is scored.
+    const runs = runner.runs.length;
+    const published = await deliver(service, at(ready(['2026-01-20']), '2026-01-21T06:00:00.000Z'));
+    expect(runner.runs.length).toBe(runs);
     expect(published.events).toEqual([]);
   });
 
@@ -159,10 +173,12 @@ describe('trainer service', () => {
 
   it('falls back to predicting when an automatic trigger lacks history, but reports it when retraining was asked', async () => {
     const { service, runner } = setup();
+    await deliver(service, ready(['2026-01-31'], { backfill: { from: '2025-11-01', to: '2026-01-31' } }));
     runner.fail = new PermanentError('TRAINER.INSUFFICIENT_HISTORY', 'not enough labelled history to train: ...');
-    await deliver(service, ready(['2026-01-05']));
-    expect(runner.runs.map((run) => run.pipeline.name)).toEqual(['mlops-churn-training', 'mlops-churn-batch-predict']);
-    await expect(deliver(service, ready(['2026-01-06'], { retrain: true }))).rejects.toMatchObject({ code: 'TRAINER.INSUFFICIENT_HISTORY' });
+    const published = await deliver(service, ready(['2026-02-08']));
+    expect(runner.runs.map((run) => run.pipeline.name)).toEqual(['mlops-churn-training', 'mlops-churn-training', 'mlops-churn-batch-predict']);
+    expect(published.ofType('mlops.predictions.ready.v1')).toHaveLength(1);
+    await expect(deliver(service, ready(['2026-02-09'], { retrain: true }))).rejects.toMatchObject({ code: 'TRAINER.INSUFFICIENT_HISTORY' });
   });
 
   it('leaves out run dates an upstream stage failed for, until they are rebuilt', async () => {

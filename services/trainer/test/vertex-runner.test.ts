@@ -48,7 +48,7 @@ describe('Vertex pipeline runner', () => {
     });
     const result = await runner(objects, vertex).run({
       pipeline: CHURN_PREDICT_PIPELINE,
-      parameters: { snapshot_dates: ['2026-01-31'], predicted_at: '2026-01-31T06:00:00.000Z' },
+      parameters: { model_version: 'v-aaaaaaaaaaaa', snapshot_dates: ['2026-01-31'], predicted_at: '2026-01-31T06:00:00.000Z' },
       runKey: 'churn-predict-abc-a1',
       labels: { run_id: 'run-1' },
     });
@@ -59,7 +59,7 @@ describe('Vertex pipeline runner', () => {
     expect(submission.gcsOutputDirectory).toBe('gs://lake/mlops/pipeline-root');
     expect(submission.serviceAccount).toBe('sa@p.iam.gserviceaccount.com');
     expect(submission.labels).toEqual({ run_id: 'run-1', pipeline: 'mlops-churn-batch-predict' });
-    expect(submission.parameterValues).toMatchObject({ model_version: '', model_name: 'churn', high_threshold: 0.6, snapshot_dates: ['2026-01-31'] });
+    expect(submission.parameterValues).toMatchObject({ model_version: 'v-aaaaaaaaaaaa', model_name: 'churn', high_threshold: 0.6, snapshot_dates: ['2026-01-31'] });
     const stored = await objects.list('mlops/pipelines/mlops-churn-batch-predict/');
     expect(stored.map((meta) => meta.key)).toContain('mlops/pipelines/mlops-churn-batch-predict/latest.json');
     expect(JSON.parse((await objects.get('mlops/pipelines/mlops-churn-batch-predict/latest.json')).toString())).toEqual(submission.pipelineSpec);
@@ -78,14 +78,14 @@ describe('Vertex pipeline runner', () => {
   it('treats a job that failed outside our steps (quota, cancelled) as transient', async () => {
     const objects = new InMemoryObjectStore();
     const vertex = new FakeVertex(objects, async () => ({ state: 'CANCELLED' }));
-    const run = runner(objects, vertex).run({ pipeline: CHURN_PREDICT_PIPELINE, parameters: { snapshot_dates: [], predicted_at: 't' }, runKey: 'churn-predict-y-a1' });
+    const run = runner(objects, vertex).run({ pipeline: CHURN_PREDICT_PIPELINE, parameters: { model_version: 'v-a', snapshot_dates: [], predicted_at: 't' }, runKey: 'churn-predict-y-a1' });
     await expect(run).rejects.toMatchObject({ code: 'TRAINER.PIPELINE_FAILED', errorClass: 'transient' });
   });
 
   it('refuses a run with a parameter of the wrong type before submitting', async () => {
     const objects = new InMemoryObjectStore();
     const vertex = new FakeVertex(objects, async () => ({ state: 'SUCCEEDED' }));
-    await expect(runner(objects, vertex).run({ pipeline: CHURN_PREDICT_PIPELINE, parameters: { snapshot_dates: '2026-01-31', predicted_at: 't' }, runKey: 'k' })).rejects.toMatchObject({
+    await expect(runner(objects, vertex).run({ pipeline: CHURN_PREDICT_PIPELINE, parameters: { model_version: 'v-a', snapshot_dates: '2026-01-31', predicted_at: 't' }, runKey: 'k' })).rejects.toMatchObject({
       code: 'TRAINER.INVALID_PIPELINE',
     });
     expect(vertex.submissions).toEqual([]);

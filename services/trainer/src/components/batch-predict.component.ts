@@ -137,7 +137,7 @@ export const batchPredictComponent = defineComponent({
   io: {
     parameters: {
       model_name: { type: 'STRING', description: 'Registry name of the model.' },
-      model_version: { type: 'STRING', description: 'Version to score with; empty for the current champion.' },
+      model_version: { type: 'STRING', description: 'Version to score with (the champion as of the triggering event); empty: nothing to score yet.' },
       snapshot_dates: { type: 'LIST', description: 'Snapshot dates (YYYY-MM-DD) to score.' },
       predicted_at: { type: 'STRING', description: 'Timestamp written on every row (the triggering event time).' },
       feature_table: { type: 'STRING', description: 'Point-in-time feature table.' },
@@ -158,14 +158,12 @@ export const batchPredictComponent = defineComponent({
       if (!isDate(value)) throw TrainerErrors.invalidSetting('snapshot_dates', `must hold dates (YYYY-MM-DD); got ${JSON.stringify(value)}`);
       return value;
     });
-    const version = params.model_version
-      ? await deps.registry.get(params.model_name, params.model_version)
-      : await deps.registry.champion(params.model_name);
+    const version = params.model_version ? await deps.registry.get(params.model_name, params.model_version) : undefined;
     if (params.model_version && !version) {
       throw TrainerErrors.invalidComponentIo('batch_predict', `model ${params.model_name} has no version ${params.model_version} in the registry`);
     }
     if (!version || dates.length === 0) {
-      deps.log.info(version ? 'batch_predict: no snapshot dates to score' : `batch_predict: ${params.model_name} has no champion yet; nothing scored`);
+      deps.log.info(version ? 'batch_predict: no snapshot dates to score' : `batch_predict: no ${params.model_name} champion to score with yet; nothing scored`);
       return { model_version: version?.version ?? '', predictions: [] };
     }
     const model = await loadRegisteredModel(deps.objects, version);

@@ -10,6 +10,7 @@ import { decodeDataset } from '../data/dataset.artifact.js';
 import { TrainerErrors } from '../errors.js';
 import { assertSameFeatures, loadModel, rocAuc, type BinaryClassifier, type Dataset } from '../ml/index.js';
 import { modelKey, versionFingerprint } from '../registry/artifacts.js';
+import { championAt } from '../registry/champion-at.js';
 import { decidePromotion } from '../registry/promotion.js';
 import { defineComponent, type JsonValue } from './component.js';
 import type { MetricsArtifact } from './evaluate.component.js';
@@ -75,7 +76,7 @@ export const registerComponent = defineComponent({
       artifact_uri: { type: 'STRING', description: 'Lake key of the challenger model.' },
       newly_registered: { type: 'BOOLEAN', description: 'False when the same version was registered before.' },
       promoted: { type: 'BOOLEAN', description: 'Whether this run (this triggering event, delivered once or again) made the challenger champion.' },
-      champion_version: { type: 'STRING', description: 'The champion after this step (empty when there is none).' },
+      champion_version: { type: 'STRING', description: 'The champion as of created_at, after this step (empty when there is none).' },
       decision: { type: 'STRUCT', description: 'The promotion evidence: reason and ROC AUCs on the holdout.' },
     },
     outputArtifacts: {},
@@ -122,13 +123,13 @@ export const registerComponent = defineComponent({
 
     const champion = await registry.champion(params.model_name);
     const history = await registry.promotions(params.model_name);
-    const earlier = history.findLast((promotion) => promotion.version === version);
+    const earlier = history.find((promotion) => promotion.version === version && promotion.promotedAt === params.created_at);
     let decision: { promote: boolean; reason: string };
     let championAuc: number | undefined;
     let previous = champion?.version ?? null;
     let promotedNow = false;
-    if (champion?.version === version && earlier?.promotedAt === params.created_at) {
-      // The same triggering event, delivered again: report the promotion it already made.
+    if (earlier) {
+      // The same triggering event, delivered again (or replayed): report the promotion it made.
       decision = { promote: true, reason: earlier.reason };
       championAuc = earlier.championRocAuc ?? undefined;
       previous = earlier.previousChampion;
@@ -157,7 +158,8 @@ export const registerComponent = defineComponent({
         championRocAuc: championAuc ?? null,
       });
     }
-    const championVersion = decision.promote ? version : (champion?.version ?? '');
+    // The champion as of this event (not "now"): a replayed old event scores with the model of its time.
+    const championVersion = (await championAt(registry, params.model_name, params.created_at))?.version ?? '';
     deps.log.info(`register: ${version} ${newlyRegistered ? 'registered' : 'already registered'}; ${decision.promote ? 'promoted' : 'not promoted'}: ${decision.reason}`, {
       version,
       promoted: decision.promote,

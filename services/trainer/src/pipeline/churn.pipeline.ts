@@ -8,7 +8,7 @@
  *
  * `CHURN_TRAINING_PIPELINE` runs all five; `CHURN_PREDICT_PIPELINE` is the same description cut
  * down to `batch_predict` (the champion scores the new snapshots; nothing is trained), its
- * `model_version` becoming a root parameter (empty: the current champion).
+ * `model_version` becoming a root parameter (the champion as of the triggering event).
  */
 import { batchPredictComponent, DEFAULT_RISK_THRESHOLDS } from '../components/batch-predict.component.js';
 import type { JsonValue } from '../components/component.js';
@@ -124,7 +124,6 @@ export const CHURN_PREDICT_PIPELINE: PipelineDefinition = selectTasks(CHURN_TRAI
   name: 'mlops-churn-batch-predict',
   description: 'Churn batch prediction with the current champion (no training).',
   keep: ['batch_predict'],
-  defaults: { model_version: '' },
 });
 
 assertValidPipeline(CHURN_TRAINING_PIPELINE);
