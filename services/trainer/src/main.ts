@@ -7,16 +7,13 @@
 import { createLogger, errorCode, errorMessage, runServiceMain } from '@mlops/shared';
 import { trainerFromPlatform } from './compose.js';
 
-runServiceMain('trainer', (platform) => trainerFromPlatform(platform, { ownProcess: true, ...(process.env.MLOPS_IMAGE ? { image: process.env.MLOPS_IMAGE } : {}) }), process.env)
-  .then((running) => {
-    // The embedded bus polls with unref'd timers: hold the process open until a signal stops it.
-    if (running) setInterval(() => undefined, 60 * 60 * 1000);
-  })
-  .catch((error: unknown) => {
+runServiceMain('trainer', (platform) => trainerFromPlatform(platform, { ownProcess: true, ...(process.env.MLOPS_IMAGE ? { image: process.env.MLOPS_IMAGE } : {}) }), process.env).catch(
+  (error: unknown) => {
     createLogger({ sink: (line) => process.stderr.write(line + '\n') }).error(`trainer failed to start: ${errorMessage(error)}`, {
       service: 'trainer',
       code: errorCode(error),
       setting: (error as { setting?: unknown }).setting,
     });
     process.exit(1);
-  });
+  },
+);
