@@ -26,6 +26,8 @@ locals {
     DATAFORM_GIT_COMMITISH  = var.dataform_git_branch
     MLOPS_SERVICE_ACCOUNT   = google_service_account.dataform.email
     VERTEX_PIPELINE_ROOT    = "gs://${var.lake_bucket}/mlops/pipeline-root"
+    # The image the Vertex AI pipeline steps run (the trainer submits them).
+    MLOPS_IMAGE = var.image
   }
 }
 

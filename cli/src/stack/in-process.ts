@@ -52,7 +52,7 @@ export const TOPOLOGY: Readonly<Record<string, readonly EventType[]>> = {
   'startup-gen': ['mlops.pipeline.started.v1'],
   lander: ['mlops.sales.generated.v1'],
   transformer: ['mlops.bronze.landed.v1'],
-  trainer: ['mlops.warehouse.ready.v1'],
+  trainer: ['mlops.warehouse.ready.v1', 'mlops.stage.failed.v1'],
   dashboard: eventTypes,
 };
 
