@@ -30,7 +30,7 @@ partition_assertions({
   unique_key: ["run_date", "record_number"],
   non_null: ["run_date", "record_number", "reject_reason"],
   row_conditions: [
-    "reject_reason in ('missing_order_id', 'missing_customer_id', 'missing_order_ts', 'unparseable_order_ts', 'order_ts_after_run_date', 'order_ts_out_of_range', 'missing_product_id', 'missing_amount', 'unparseable_amount', 'negative_amount', 'invalid_quantity', 'invalid_discount_pct', 'missing_status', 'invalid_status', 'duplicate_order_id')",
+    "reject_reason in ('missing_order_id', 'missing_customer_id', 'missing_order_ts', 'unparseable_order_ts', 'order_ts_after_run_date', 'order_ts_out_of_range', 'missing_product_id', 'missing_amount', 'unparseable_amount', 'negative_amount', 'invalid_quantity', 'invalid_discount_pct', 'missing_status', 'invalid_status', 'duplicate_order_id', 'conflicting_order_id')",
     "email_hash is null or regexp_contains(email_hash, r'^[0-9a-f]{64}$')",
     "phone_hash is null or regexp_contains(phone_hash, r'^[0-9a-f]{64}$')",
   ],
@@ -56,7 +56,7 @@ partition_assertions({
   unique_key: ["run_date", "record_number"],
   non_null: ["run_date", "record_number", "reject_reason"],
   row_conditions: [
-    "reject_reason in ('missing_event_id', 'missing_session_id', 'missing_anonymous_id', 'missing_event_type', 'invalid_event_type', 'missing_event_ts', 'unparseable_event_ts', 'event_ts_after_run_date', 'event_ts_out_of_range', 'missing_page', 'missing_duration_ms', 'unparseable_duration_ms', 'negative_duration_ms', 'duplicate_event_id')",
+    "reject_reason in ('missing_event_id', 'missing_session_id', 'missing_anonymous_id', 'missing_event_type', 'invalid_event_type', 'missing_event_ts', 'unparseable_event_ts', 'event_ts_after_run_date', 'event_ts_out_of_range', 'missing_page', 'missing_duration_ms', 'unparseable_duration_ms', 'negative_duration_ms', 'duplicate_event_id', 'conflicting_event_id')",
   ],
 });
 

@@ -36,7 +36,12 @@ function order(id: string, overrides: BronzeRecord = {}): BronzeRecord {
 }
 
 /** Sales orders: clean ones in every timestamp format, and one of each unrepairable kind. */
-export const SALES: { clean: Record<string, { record: BronzeRecord; orderedAt: string }>; rejected: Record<string, { record: BronzeRecord; reason: string }>; duplicate: BronzeRecord } = {
+export const SALES: {
+  clean: Record<string, { record: BronzeRecord; orderedAt: string }>;
+  rejected: Record<string, { record: BronzeRecord; reason: string }>;
+  duplicate: BronzeRecord;
+  conflict: BronzeRecord;
+} = {
   clean: {
     iso: { record: order('ord_0000000000000001'), orderedAt: '2026-01-05T10:00:00.000Z' },
     epochNumber: { record: order('ord_0000000000000002', { order_ts: Date.parse('2026-01-05T11:30:00Z') }), orderedAt: '2026-01-05T11:30:00.000Z' },
@@ -60,6 +65,8 @@ export const SALES: { clean: Record<string, { record: BronzeRecord; orderedAt: s
     nullOrderId: { record: order('ord_0000000000000021', { order_id: null }), reason: 'missing_order_id' },
   },
   duplicate: order('ord_0000000000000001'),
+  // Another customer's order under a used id (sorts after the original, which therefore stays).
+  conflict: order('ord_0000000000000001', { customer_id: 'cus_0000009', order_ts: '2026-01-05T18:00:00Z' }),
 };
 
 function click(id: string, overrides: BronzeRecord = {}): BronzeRecord {

@@ -4,7 +4,7 @@ import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DataformCompiler, DuckDbTransformRunner, TransformError, duckDbWarehouseLease, openDuckDbWarehouse, type DuckDbWarehouse } from '@mlops/shared';
 import { tempDir } from '../helpers.js';
-import { closeBronzeWriter, writeBronzePartition } from './bronze.fixtures.js';
+import { closeBronzeWriter, writeBronzePartition, type BronzeRecord } from './bronze.fixtures.js';
 import { CLICKS, RUN_DATE, SALES, STARTUPS } from './dirty.fixtures.js';
 
 const PROJECT = resolve(import.meta.dirname, '../../../dataform');
@@ -22,6 +22,7 @@ describe('DuckDbTransformRunner on hand-written dirty bronze', () => {
       ...Object.values(SALES.clean).map((entry) => entry.record),
       ...Object.values(SALES.rejected).map((entry) => entry.record),
       SALES.duplicate,
+      SALES.conflict,
     ]);
     await writeBronzePartition(lake, 'clickstream', RUN_DATE, [...Object.values(CLICKS.clean), ...Object.values(CLICKS.rejected).map((entry) => entry.record), CLICKS.duplicate]);
     await writeBronzePartition(lake, 'startups', RUN_DATE, [...Object.values(STARTUPS.clean), ...Object.values(STARTUPS.rejected).map((entry) => entry.record)]);
@@ -65,7 +66,8 @@ describe('DuckDbTransformRunner on hand-written dirty bronze', () => {
       expect(reasons, kind).toContainEqual({ id: (record.order_id as string | null) ?? null, reason });
     }
     expect(reasons).toContainEqual({ id: SALES.duplicate.order_id, reason: 'duplicate_order_id' });
-    expect(reasons).toHaveLength(Object.keys(SALES.rejected).length + 1);
+    expect(reasons).toContainEqual({ id: SALES.conflict.order_id, reason: 'conflicting_order_id' });
+    expect(reasons).toHaveLength(Object.keys(SALES.rejected).length + 2);
 
     const sales = await warehouse.query<{ order_id: string; ordered_at: string }>('select order_id, ordered_at from warehouse.warehouse.fct_sales order by order_id');
     expect(sales).toEqual(Object.values(SALES.clean).map(({ record, orderedAt }) => ({ order_id: record.order_id, ordered_at: orderedAt })).sort((a, b) => String(a.order_id).localeCompare(String(b.order_id))));
@@ -102,7 +104,7 @@ describe('DuckDbTransformRunner on hand-written dirty bronze', () => {
 
     expect(result.quarantine).toEqual([
       { table: 'staging.quarantine_clickstream', rows: Object.keys(CLICKS.rejected).length + 1 },
-      { table: 'staging.quarantine_sales', rows: Object.keys(SALES.rejected).length + 1 },
+      { table: 'staging.quarantine_sales', rows: Object.keys(SALES.rejected).length + 2 },
       { table: 'staging.quarantine_startups', rows: Object.keys(STARTUPS.rejected).length },
     ]);
     expect(result.tables).toContainEqual({ name: 'warehouse.fct_sales', rows: Object.keys(SALES.clean).length });
@@ -143,6 +145,24 @@ describe('DuckDbTransformRunner on hand-written dirty bronze', () => {
     } finally {
       broken.remove();
     }
+  });
+
+  it('drops an order re-sent on a later date from gold, but reports a different order under a used id', async () => {
+    const nextDay = '2026-01-06';
+    const resent = SALES.clean.iso!.record;
+    const collision: BronzeRecord = { ...SALES.clean.epochNumber!.record, customer_id: 'cus_0000042', order_ts: '2026-01-06T08:00:00Z', run_date: nextDay };
+    await writeBronzePartition(lake, 'sales', nextDay, [resent, collision]);
+    await writeBronzePartition(lake, 'clickstream', nextDay, []);
+    const result = await runner.run({ runDates: [nextDay] });
+    expect(result.assertions.filter((assertion) => !assertion.passed)).toEqual([{ name: 'warehouse_fct_sales_assertions_uniqueKeyInTable', passed: false, failingRows: 1 }]);
+    const rows = await warehouse.query('select order_id, customer_id, run_date from warehouse.warehouse.fct_sales where order_id in (?, ?) order by run_date', [resent.order_id as string, collision.order_id as string]);
+    expect(rows).toEqual([
+      { order_id: resent.order_id, customer_id: 'cus_0000001', run_date: RUN_DATE },
+      { order_id: collision.order_id, customer_id: 'cus_0000001', run_date: RUN_DATE },
+      { order_id: collision.order_id, customer_id: 'cus_0000042', run_date: nextDay },
+    ]);
+    // The re-sent copy is still in staging: nothing is lost, it is only not counted twice.
+    expect(await warehouse.query("select count(*) as n from warehouse.staging.stg_sales__orders where run_date = date '2026-01-06'")).toEqual([{ n: 2 }]);
   });
 
   it('treats a DuckDB file locked by another process as a transient error', async () => {
