@@ -22,7 +22,7 @@ describe('the topology', () => {
 
   it('matches the Terraform triggers and the docker-compose services', () => {
     const terraform = readFileSync(join(repoRoot, 'infra/main.tf'), 'utf8');
-    const block = /consumers = \{([\s\S]*?)\n  \}/.exec(terraform)![1]!;
+    const block = /consumers = \{([\s\S]*?)\n {2}\}/.exec(terraform)![1]!;
     const fromTerraform = Object.fromEntries(
       [...block.matchAll(/"([\w-]+)"\s*=\s*\[([^\]]*)\]/g)].map((m) => [m[1]!, [...m[2]!.matchAll(/"([\w-]+)"/g)].map((t) => t[1]!).sort()]),
     );
