@@ -22,7 +22,8 @@ export const HIST_WORD_SIZE = 1024;
  * subsample): the previous tree's leaf value of each position, `posValue[i]`, is first added to the
  * row's margin, and `rows` is reset to 0, 1, 2 … on the way, which saves two passes over the rows
  * per tree. `weights` of length 0 means unweighted. `q` holds [1 / gScale, 1 / hScale, shift, tree
- * seed]; exp is computed as in fast-math.ts from its tables.
+ * seed]; exp is computed as in fast-math.ts from its tables. Returns the sum of the packed values
+ * (an exact integer).
  */
 export function computeGradients(
   margin: Float64Array,
@@ -39,7 +40,7 @@ export function computeGradients(
   expConstants: Float64Array,
   pow2Int: Float64Array,
   pow2Frac: Float64Array,
-): void {
+): number {
   const invLn2 = expConstants[0]!;
   const ln2Hi = expConstants[1]!;
   const ln2Lo = expConstants[2]!;
@@ -48,6 +49,7 @@ export function computeGradients(
   const shift = q[2]!;
   const seed = q[3]! | 0;
   const weighted = weights.length > 0;
+  let total = 0;
   for (let i = from; i < to; i++) {
     const r = rows[i]!;
     let m = margin[r]!;
@@ -76,8 +78,11 @@ export function computeGradients(
     z = Math.imul(z ^ (z >>> 16), 0x85ebca6b);
     z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35);
     z ^= z >>> 16;
-    packed[r] = Math.floor(g * invGScale + (z & 0xffff) * 1.52587890625e-5) * shift + Math.floor(h * invHScale + (z >>> 16) * 1.52587890625e-5);
+    const v = Math.floor(g * invGScale + (z & 0xffff) * 1.52587890625e-5) * shift + Math.floor(h * invHScale + (z >>> 16) * 1.52587890625e-5);
+    packed[r] = v;
+    total += v;
   }
+  return total;
 }
 
 /**

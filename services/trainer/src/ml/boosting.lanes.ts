@@ -116,6 +116,7 @@ export interface SplitSettings {
 // Control block slots. runLane reads them as literals (it runs from source in workers).
 const COMMAND = 0;
 const ITEMS = 1;
+const N_SPLITS = 2;
 const N_FEATURES = 3;
 const LANES = 4;
 const FAILED = 5;
@@ -124,7 +125,6 @@ const FLAG = 7;
 const SLOTS = 8;
 const CMD_GRADIENTS = 1;
 const CMD_HISTOGRAMS = 2;
-const CMD_SPLITS = 3;
 const CMD_PARTITION = 4;
 const CMD_LEAF_SUMS = 5;
 const CMD_ADD_MARGINS = 6;
@@ -136,6 +136,8 @@ const TASK_FIELDS = 5;
 export const CHUNK_ROWS = 8192;
 const RESULT_FIELDS = 5;
 const READY_TIMEOUT_MS = 10_000;
+/** Polls of a lane's done flag before sleeping on it (a few hundred microseconds). */
+const SPIN_LIMIT = 200_000;
 
 /** Whether buffers must live on shared memory for this lane count. */
 export function needsSharedMemory(lanes: number): boolean {
@@ -186,24 +188,27 @@ function runLane(c: LaneContext, lane: number, k: Kernels): void {
   if (command === 1) {
     const from = Math.floor((lane * items) / lanes);
     const to = Math.floor(((lane + 1) * items) / lanes);
-    k.gradients(c.margin, c.labels, c.weights, c.rows, from, to, c.control[7]!, c.posValue, c.gh, c.packed, c.gradQ, c.expConstants, c.pow2Int, c.pow2Frac);
+    c.results[lane] = k.gradients(c.margin, c.labels, c.weights, c.rows, from, to, c.control[7]!, c.posValue, c.gh, c.packed, c.gradQ, c.expConstants, c.pow2Int, c.pow2Frac);
   } else if (command === 2) {
+    // Histograms of this lane's words, then the best split of each node over the features in them:
+    // a lane needs no other lane's histogram cells, so one hand-off serves both.
     const from = Math.floor((lane * c.wordsPerRow) / lanes);
     const to = Math.floor(((lane + 1) * c.wordsPerRow) / lanes);
-    if (from === to) return;
     for (let t = 0; t < items; t++) {
       const hist = c.hists[c.tasks[t * 5]!]!;
       const parent = c.tasks[t * 5 + 1]!;
       k.accumulate(c.bins32, c.wordsPerRow, c.packed, c.rows, c.tasks[t * 5 + 2]!, c.tasks[t * 5 + 3]!, hist, from, to);
       if (parent >= 0) k.subtract(c.hists[parent]!, hist, from, to);
     }
-  } else if (command === 3) {
-    const nFeatures = c.control[3]!;
-    const from = Math.floor((lane * nFeatures) / lanes);
-    const to = Math.floor(((lane + 1) * nFeatures) / lanes);
-    for (let t = 0; t < items; t++) {
-      const hist = c.hists[c.tasks[t * 5]!]!;
-      k.split(hist, c.tasks[t * 5 + 1]!, c.tasks[t * 5 + 2]!, c.nBins, c.features, from, to, c.splitQ, c.settings[0]!, c.settings[1]!, c.settings[2]!, c.results, (t * lanes + lane) * 5);
+    const nActive = c.control[3]!;
+    let a = 0;
+    while (a < nActive && c.features[a]! < 4 * from) a++;
+    let b = a;
+    while (b < nActive && c.features[b]! < 4 * to) b++;
+    const nSplits = c.control[2]!;
+    for (let t = items; t < items + nSplits; t++) {
+      const at = ((t - items) * lanes + lane) * 5;
+      k.split(c.hists[c.tasks[t * 5]!]!, c.tasks[t * 5 + 1]!, c.tasks[t * 5 + 2]!, c.nBins, c.features, a, b, c.splitQ, c.settings[0]!, c.settings[1]!, c.settings[2]!, c.results, at);
     }
   } else if (command === 4) {
     // Each chunk's feature and bin are packed into one field as feature * 256 + bin.
@@ -293,7 +298,7 @@ export class BoostingLanes {
     };
     this.workers = [];
     for (let lane = 1; lane < requested; lane++) {
-      const worker = startWorker(this.context, lane);
+      const worker = startWorker(this.context, lane, lane);
       if (worker === null) break;
       this.workers.push(worker);
     }
@@ -333,47 +338,53 @@ export class BoostingLanes {
   /**
    * Gradients of the rows at positions `[0, count)`. When `fused` (no subsample), first add each
    * position's `posValue` to its row's margin and reset `rows` to 0, 1, 2 …. `seed` drives the
-   * stochastic rounding of this tree.
+   * stochastic rounding of this tree. Returns the sum of the packed gradients (the root's sums; an
+   * exact integer, so the lanes' partial sums add up the same in any order).
    */
-  gradients(count: number, fused: boolean, seed: number): void {
+  gradients(count: number, fused: boolean, seed: number): number {
     this.context.control[ITEMS] = count;
     this.context.control[FLAG] = fused ? 1 : 0;
     this.context.gradQ[3] = seed;
     this.dispatch(CMD_GRADIENTS);
+    let total = 0;
+    for (let lane = 0; lane < this.count; lane++) total += this.context.results[lane]!;
+    return total;
   }
 
-  /** Build histograms over all feature words. */
-  histograms(tasks: readonly HistogramTask[]): void {
-    const { control, tasks: table } = this.context;
-    control[ITEMS] = tasks.length;
-    for (let t = 0; t < tasks.length; t++) {
-      const task = tasks[t]!;
+  /** Active features for split search: `features[0 .. nFeatures)`, ascending. */
+  setFeatures(features: Int32Array, nFeatures: number, settings: SplitSettings): void {
+    this.context.features.set(features.subarray(0, nFeatures));
+    this.context.control[N_FEATURES] = nFeatures;
+    this.context.settings[0] = settings.lambda;
+    this.context.settings[1] = settings.minChild;
+    this.context.settings[2] = settings.minGain;
+  }
+
+  /**
+   * Build the histograms of `builds` (with the subtraction trick), then find the best split of each
+   * node of `splits` over the active features. Each lane does both for its own feature words.
+   */
+  histogramsAndSplits(builds: readonly HistogramTask[], splits: readonly SplitTask[]): SplitResult[] {
+    const { control, tasks: table, results } = this.context;
+    control[ITEMS] = builds.length;
+    control[N_SPLITS] = splits.length;
+    for (let t = 0; t < builds.length; t++) {
+      const task = builds[t]!;
       table[t * TASK_FIELDS] = task.hist.id;
       table[t * TASK_FIELDS + 1] = task.parent === null ? -1 : task.parent.id;
       table[t * TASK_FIELDS + 2] = task.start;
       table[t * TASK_FIELDS + 3] = task.end;
     }
-    this.dispatch(CMD_HISTOGRAMS);
-  }
-
-  /** Best split of each node over the active features `features[0 .. nFeatures)`. */
-  splits(tasks: readonly SplitTask[], features: Int32Array, nFeatures: number, settings: SplitSettings): SplitResult[] {
-    const { control, tasks: table, results } = this.context;
-    this.context.features.set(features.subarray(0, nFeatures));
-    this.context.settings[0] = settings.lambda;
-    this.context.settings[1] = settings.minChild;
-    this.context.settings[2] = settings.minGain;
-    control[N_FEATURES] = nFeatures;
-    control[ITEMS] = tasks.length;
-    for (let t = 0; t < tasks.length; t++) {
-      const task = tasks[t]!;
+    for (let i = 0; i < splits.length; i++) {
+      const t = builds.length + i;
+      const task = splits[i]!;
       table[t * TASK_FIELDS] = task.hist.id;
       table[t * TASK_FIELDS + 1] = task.Gq;
       table[t * TASK_FIELDS + 2] = task.Hq;
     }
-    this.dispatch(CMD_SPLITS);
+    this.dispatch(CMD_HISTOGRAMS);
     const out: SplitResult[] = [];
-    for (let t = 0; t < tasks.length; t++) {
+    for (let t = 0; t < splits.length; t++) {
       // Lanes hold consecutive feature ranges, so taking the first strictly better lane keeps the
       // lowest feature on ties, as a single lane would.
       let best = t * this.count * RESULT_FIELDS;
@@ -488,9 +499,18 @@ export class BoostingLanes {
 
   private dispatch(command: number): void {
     this.context.control[COMMAND] = command;
+    const g = globalThis as unknown as { LT?: Record<string, number[]> };
+    g.LT ??= {};
+    const rec = (g.LT[command] ??= [0, 0, 0]);
+    const t0 = performance.now();
     for (const worker of this.workers) worker.start();
     runLane(this.context, 0, KERNELS);
+    const t1 = performance.now();
     for (const worker of this.workers) worker.wait();
+    const t2 = performance.now();
+    rec[0]! += t1 - t0;
+    rec[1]! += t2 - t1;
+    rec[2]! += 1;
   }
 }
 
@@ -501,7 +521,7 @@ interface LaneWorker {
   stop(): void;
 }
 
-function startWorker(context: LaneContext, lane: number): LaneWorker | null {
+function startWorker(context: LaneContext, lane: number, expectedReady: number): LaneWorker | null {
   const control = context.control;
   const seqSlot = SLOTS + 2 * lane;
   const doneSlot = seqSlot + 1;
@@ -519,7 +539,7 @@ function startWorker(context: LaneContext, lane: number): LaneWorker | null {
   const deadline = Date.now() + READY_TIMEOUT_MS;
   for (;;) {
     const ready = Atomics.load(control, READY);
-    if (ready >= lane) break;
+    if (ready >= expectedReady) break;
     if (Date.now() > deadline) {
       void worker.terminate();
       return null;
@@ -535,6 +555,9 @@ function startWorker(context: LaneContext, lane: number): LaneWorker | null {
       Atomics.notify(control, seqSlot);
     },
     wait() {
+      // Spin a little before sleeping: a lane usually finishes within microseconds of the calling
+      // thread, and a sleeping thread may wait a whole scheduler slice to run again on a busy machine.
+      for (let spin = 0; spin < SPIN_LIMIT && Atomics.load(control, doneSlot) !== seq; spin++);
       for (;;) {
         const done = Atomics.load(control, doneSlot);
         if (done === seq) break;
@@ -563,8 +586,16 @@ function laneWorkerMain(threads: typeof WorkerThreads, run: typeof runLane, kern
   Atomics.add(control, 6, 1);
   Atomics.notify(control, 6);
   for (;;) {
-    Atomics.wait(control, seqSlot, seen);
-    seen = Atomics.load(control, seqSlot);
+    // Spin before sleeping, as the calling thread does (see LaneWorker.wait); the limit is a literal
+    // here because this function runs from source. Atomics.wait can return without the value having
+    // changed (it did, about once in 10^5 commands, re-running a command), so loop until it has.
+    let next = Atomics.load(control, seqSlot);
+    for (let spin = 0; spin < 200000 && next === seen; spin++) next = Atomics.load(control, seqSlot);
+    while (next === seen) {
+      Atomics.wait(control, seqSlot, seen);
+      next = Atomics.load(control, seqSlot);
+    }
+    seen = next;
     if (control[0] === 9) break;
     try {
       for (let m = threads.receiveMessageOnPort(init.port); m !== undefined; m = threads.receiveMessageOnPort(init.port)) {

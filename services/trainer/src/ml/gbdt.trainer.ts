@@ -1,5 +1,5 @@
 import { availableParallelism } from 'node:os';
-import { BoostingLanes, CHUNK_ROWS, type HistogramBuffer, type HistogramTask, type PartitionTask, type Quantisation, type RowRange, needsSharedMemory } from './boosting.lanes.js';
+import { BoostingLanes, CHUNK_ROWS, type HistogramBuffer, type HistogramTask, type PartitionTask, type Quantisation, type RowRange, type SplitResult, type SplitTask, needsSharedMemory } from './boosting.lanes.js';
 import type { Dataset } from './dataset.js';
 import { TRAINER_ERROR_CODES as CODES, TrainerError } from './errors.js';
 import { type GbdtParams, resolveGbdtParams } from './gbdt.params.js';
@@ -28,8 +28,8 @@ export interface GbdtFitProfile {
   hessianBits: number;
   binning: number;
   gradients: number;
+  /** Histograms and split search (one fused step per level). */
   histograms: number;
-  splits: number;
   partition: number;
   leaves: number;
   total: number;
@@ -146,7 +146,6 @@ export function fitGbdtProfiled(
       binning: (performance.now() - started) / 1000,
       gradients: 0,
       histograms: 0,
-      splits: 0,
       partition: 0,
       leaves: 0,
       total: 0,
@@ -157,10 +156,10 @@ export function fitGbdtProfiled(
     for (let t = 0; t < params.nTrees; t++) {
       const t0 = performance.now();
       const nSampled = params.subsample >= 1 ? n : sampleRows(rows, n, params.subsample, random, grower.inSample);
-      lanes.gradients(nSampled, params.subsample >= 1, random.nextUint32() | 0);
+      const packedTotal = lanes.gradients(nSampled, params.subsample >= 1, random.nextUint32() | 0);
       profile.gradients += (performance.now() - t0) / 1000;
       grower.sampleFeatures(params.colsampleByTree, random);
-      trees.push(grower.grow(nSampled));
+      trees.push(grower.grow(nSampled, packedTotal));
     }
     const model = new GbdtModel(data.featureNames, recordedParams(params), baseScore, trees);
     profile.total = (performance.now() - started) / 1000;
@@ -261,37 +260,39 @@ class TreeGrower {
       // A feature with one bin can never split.
       if (this.featureActive[f] === 1 && this.binned.nBins[f]! > 1) this.features[this.nActive++] = f;
     }
+    const { lambda, minChildWeight, gamma } = this.params;
+    this.lanes.setFeatures(this.features, this.nActive, { lambda, minChild: Math.max(minChildWeight, MIN_HESSIAN), minGain: Math.max(gamma, MIN_GAIN) });
   }
 
-  /** Grow one tree depth-wise over the sampled rows `rows[0 .. nSampled)`, and add it to the margins. */
-  grow(nSampled: number): TreeJson {
+  /**
+   * Grow one tree depth-wise over the sampled rows `rows[0 .. nSampled)` whose packed gradients sum
+   * to `packedTotal`, and add it to the margins.
+   */
+  grow(nSampled: number, packedTotal: number): TreeJson {
     this.resetTree();
     const { lanes, params, profile } = this;
-    const root = this.addNode(0, nSampled, 0, 0);
+    const { shift } = this.quantisation;
+    const rootGq = Math.floor(packedTotal / shift);
+    const root = this.addNode(0, nSampled, rootGq, packedTotal - rootGq * shift);
     let level: number[] = [];
-    if (nSampled > 0) {
+    let found: SplitResult[] = [];
+    if (nSampled > 0 && this.nActive > 0) {
       const t0 = performance.now();
       const rootHist = lanes.allocate();
       this.hist[root] = rootHist;
-      lanes.histograms([{ hist: rootHist, parent: null, start: 0, end: nSampled }]);
+      found = lanes.histogramsAndSplits([{ hist: rootHist, parent: null, start: 0, end: nSampled }], [{ hist: rootHist, Gq: this.sums[0]!, Hq: this.sums[1]! }]);
       profile.histograms += (performance.now() - t0) / 1000;
-      this.setRootSums(rootHist.data);
       level = [root];
     }
-    const settings = { lambda: params.lambda, minChild: Math.max(params.minChildWeight, MIN_HESSIAN), minGain: Math.max(params.gamma, MIN_GAIN) };
     for (let depth = 0; depth < params.maxDepth && level.length > 0; depth++) {
-      const t0 = performance.now();
-      const found = this.nActive > 0 ? lanes.splits(level.map((node) => ({ hist: this.hist[node]!, Gq: this.sums[2 * node]!, Hq: this.sums[2 * node + 1]! })), this.features, this.nActive, settings) : [];
       const t1 = performance.now();
-      profile.splits += (t1 - t0) / 1000;
-
       const splitting: number[] = [];
       const leftSums: number[] = [];
       const partitions: PartitionTask[] = [];
       for (let i = 0; i < level.length; i++) {
         const node = level[i]!;
-        const best = found[i];
-        if (best === undefined || best.feature < 0) {
+        const best = found[i]!;
+        if (best.feature < 0) {
           lanes.release(this.hist[node]!);
           this.hist[node] = null;
           continue;
@@ -311,7 +312,8 @@ class TreeGrower {
       profile.partition += (t2 - t1) / 1000;
 
       const next: number[] = [];
-      const tasks: HistogramTask[] = [];
+      const builds: HistogramTask[] = [];
+      const splitTasks: SplitTask[] = [];
       for (let i = 0; i < splitting.length; i++) {
         const node = splitting[i]!;
         const start = this.start[node]!;
@@ -331,7 +333,8 @@ class TreeGrower {
           const small = lanes.allocate();
           this.hist[smallerIsLeft ? l : r] = small;
           this.hist[smallerIsLeft ? r : l] = parentHist;
-          tasks.push({ hist: small, parent: parentHist, start: smallerIsLeft ? start : mid, end: smallerIsLeft ? mid : end });
+          builds.push({ hist: small, parent: parentHist, start: smallerIsLeft ? start : mid, end: smallerIsLeft ? mid : end });
+          for (const child of [l, r]) splitTasks.push({ hist: this.hist[child]!, Gq: this.sums[2 * child]!, Hq: this.sums[2 * child + 1]! });
           next.push(l, r);
         } else {
           lanes.release(parentHist);
@@ -341,7 +344,7 @@ class TreeGrower {
           this.exact[2 * r + 1] = sums[4 * i + 3]!;
         }
       }
-      if (tasks.length > 0) lanes.histograms(tasks);
+      found = builds.length > 0 ? lanes.histogramsAndSplits(builds, splitTasks) : [];
       profile.histograms += (performance.now() - t2) / 1000;
       level = next;
     }
@@ -353,16 +356,6 @@ class TreeGrower {
     const tree = this.finishTree(nSampled);
     profile.leaves += (performance.now() - t3) / 1000;
     return tree;
-  }
-
-  /** Root sums from the histogram of feature 0: every feature's bins add up to the same totals. */
-  private setRootSums(hist: Float64Array): void {
-    let packed = 0;
-    for (let b = 0; b < 256; b++) packed += hist[b]!;
-    const { shift } = this.quantisation;
-    const Gq = Math.floor(packed / shift);
-    this.sums[0] = Gq;
-    this.sums[1] = packed - Gq * shift;
   }
 
   private resetTree(): void {
