@@ -7,7 +7,7 @@ export type CliCommand =
   | { name: 'start'; days: number; scale: number | undefined; serve: boolean; port: number | undefined; fresh: boolean; until: string | undefined }
   | { name: 'run'; date: string; scale: number | undefined; seed: number | undefined; retrain: boolean; attach: boolean; timeoutS: number }
   | { name: 'backfill'; from: string; to: string; scale: number | undefined; seed: number | undefined; attach: boolean; timeoutS: number }
-  | { name: 'replay'; topic: Topic; since: Date; subscription: string | undefined }
+  | { name: 'replay'; topics: Topic[]; since: Date; subscription: string | undefined; attach: boolean; timeoutS: number }
   | { name: 'status'; limit: number; json: boolean }
   | { name: 'models'; json: boolean }
   | { name: 'dlq'; action: 'list' | 'redrive'; ids: string[]; subscription: string | undefined; limit: number; json: boolean }
@@ -111,12 +111,15 @@ export function parseCli(argv: readonly string[], env: Environment = {}): CliCom
   program
     .command('replay')
     .description('deliver again every event published on a topic since a time (a backfill from the bus)')
-    .requiredOption('--topic <topic>', `one of ${topics.join(', ')}`)
+    .requiredOption('--topic <topic...>', `one or more of ${topics.join(', ')}, or "all"`)
     .requiredOption('--since <time>', 'ISO time, date, or a duration back from now (90m, 2h, 3d)')
     .option('--subscription <name>', 'only this subscription (default: every subscription of the topic)')
-    .action((o: { topic: string; since: string; subscription?: string }) => {
-      if (!isTopic(o.topic)) throw CliErrors.badTopic(o.topic, topics);
-      result = { name: 'replay', topic: o.topic, since: parseSince(o.since), subscription: o.subscription };
+    .option('--attach', 'only schedule the redeliveries: services run elsewhere', false)
+    .addOption(new Option('--timeout <seconds>', 'give up waiting after this long').argParser(integer('--timeout', 1, 86400)).default(3600))
+    .action((o: { topic: string[]; since: string; subscription?: string; attach: boolean; timeout: number }) => {
+      const chosen = o.topic.includes('all') ? topics.filter((topic) => topic !== 'dead-letter') : o.topic;
+      for (const topic of chosen) if (!isTopic(topic)) throw CliErrors.badTopic(topic, topics);
+      result = { name: 'replay', topics: chosen as Topic[], since: parseSince(o.since), subscription: o.subscription, attach: o.attach, timeoutS: o.timeout };
     });
 
   program

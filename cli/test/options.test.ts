@@ -14,6 +14,8 @@ describe('parseCli', () => {
     [['serve', '--port', '9000'], { name: 'serve', port: 9000 }],
     [['schedule', '--once', '--date', '2026-03-01'], { name: 'schedule', once: true, date: '2026-03-01', at: '02:00' }],
     [['stack', 'up', '--no-emulators'], { name: 'stack', action: 'up', emulators: false }],
+    [['replay', '--topic', 'bronze-landed', 'warehouse-ready', '--since', '1h'], { name: 'replay', topics: ['bronze-landed', 'warehouse-ready'], attach: false }],
+    [['replay', '--topic', 'all', '--since', '2026-03-01', '--attach'], { name: 'replay', topics: ['pipeline-start', 'sales-generated', 'bronze-landed', 'warehouse-ready', 'model-trained', 'predictions-ready', 'stage-failed'], attach: true }],
   ])('parses %j', (argv, expected) => {
     expect(parseCli(argv)).toMatchObject(expected);
   });
@@ -25,6 +27,7 @@ describe('parseCli', () => {
     [['run', '--date', '2026-03-01', '--scale', '-1'], /--scale "-1" must be a number above 0/],
     [['backfill', '--from', '2026-03-10', '--to', '2026-03-01'], /--from 2026-03-10 is after --to 2026-03-01/],
     [['replay', '--topic', 'nope', '--since', '1h'], /--topic "nope" is not a topic/],
+    [['replay', '--topic', 'pipeline-start', 'nope', '--since', '1h'], /--topic "nope" is not a topic/],
     [['replay', '--topic', 'pipeline-start', '--since', 'last week'], /--since "last week" is not a time/],
     [['schedule', '--at', '25:00'], /--at "25:00" is not a time/],
     [['frobnicate'], /unknown command 'frobnicate'/],
