@@ -136,8 +136,8 @@ const TASK_FIELDS = 5;
 export const CHUNK_ROWS = 8192;
 const RESULT_FIELDS = 5;
 const READY_TIMEOUT_MS = 10_000;
-/** Polls of a lane's done flag before sleeping on it (a few hundred microseconds). */
-const SPIN_LIMIT = 200_000;
+/** Polls of a lane's done flag before sleeping on it (tens of microseconds: longer spins burn the CPU another busy thread needs). */
+const SPIN_LIMIT = 20_000;
 
 /** Whether buffers must live on shared memory for this lane count. */
 export function needsSharedMemory(lanes: number): boolean {
@@ -590,7 +590,7 @@ function laneWorkerMain(threads: typeof WorkerThreads, run: typeof runLane, kern
     // here because this function runs from source. Atomics.wait can return without the value having
     // changed (it did, about once in 10^5 commands, re-running a command), so loop until it has.
     let next = Atomics.load(control, seqSlot);
-    for (let spin = 0; spin < 200000 && next === seen; spin++) next = Atomics.load(control, seqSlot);
+    for (let spin = 0; spin < 20000 && next === seen; spin++) next = Atomics.load(control, seqSlot);
     while (next === seen) {
       Atomics.wait(control, seqSlot, seen);
       next = Atomics.load(control, seqSlot);
