@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { type Dataset, createDataset, createModel, fitGbdtProfiled, rocAuc } from '../../services/trainer/src/ml/index.js';
@@ -51,6 +51,8 @@ export interface TrainBenchResult {
   fitRatio: number | null;
   /** Ours − XGBoost holdout AUC; target >= −0.005. */
   aucDifference: number | null;
+  /** 1-minute load average before and after: above the core count, other work was competing. */
+  loadAverage: { before: number; after: number; cores: number };
   meetsTargets: boolean | null;
 }
 
@@ -69,6 +71,7 @@ export async function runTrainBench(options: TrainBenchOptions = {}): Promise<Tr
     threads: options.threads ?? 2,
   };
   const repeats = Math.max(1, options.repeats ?? 1);
+  const loadBefore = loadavg()[0]!;
   const matrixPath = options.matrixPath ?? ensureSyntheticMatrix(options.rows ?? 160_000, options.workDir, log);
   const matrix = readMatrix(matrixPath);
   const { train, holdout } = splitMatrix(matrix);
@@ -120,6 +123,7 @@ export async function runTrainBench(options: TrainBenchOptions = {}): Promise<Tr
     xgboost,
     fitRatio,
     aucDifference,
+    loadAverage: { before: loadBefore, after: loadavg()[0]!, cores: availableParallelism() },
     meetsTargets: fitRatio === null || aucDifference === null ? null : fitRatio <= FIT_RATIO_TARGET && aucDifference >= AUC_DIFFERENCE_TARGET,
   };
   printTable(result, log);
@@ -205,6 +209,13 @@ function printTable(result: TrainBenchResult, log: (line: string) => void): void
     log(row(['peak RSS MB (process)', fmt(result.ours.peakRssMb, 0), fmt(x.peakRssMb, 0), '', '']));
     log(`fit seconds per run: ours [${result.ours.fitSeconds.map((s) => s.toFixed(3)).join(', ')}], XGBoost ${x.version} [${x.fitSeconds.map((s) => s.toFixed(3)).join(', ')}]`);
     log(`targets ${result.meetsTargets === true ? 'MET' : 'NOT MET'}`);
+  }
+  const load = result.loadAverage;
+  log(`load average ${load.before.toFixed(2)} before, ${load.after.toFixed(2)} after, on ${load.cores} cores`);
+  if (Math.max(load.before, load.after) > 1) {
+    // XGBoost's OpenMP threads suffer far more than our lanes from a busy machine, so the ratio
+    // flatters us then; compare on an idle machine.
+    log('warning: other processes were using the CPU; fit times (XGBoost most of all) are inflated and the ratio is not reliable');
   }
   const pr = result.ours.profile;
   const parts = ['binning', 'gradients', 'histograms', 'partition', 'leaves'].map((k) => `${k} ${(pr[k] ?? 0).toFixed(3)}s`);
