@@ -499,18 +499,9 @@ export class BoostingLanes {
 
   private dispatch(command: number): void {
     this.context.control[COMMAND] = command;
-    const g = globalThis as unknown as { LT?: Record<string, number[]> };
-    g.LT ??= {};
-    const rec = (g.LT[command] ??= [0, 0, 0]);
-    const t0 = performance.now();
     for (const worker of this.workers) worker.start();
     runLane(this.context, 0, KERNELS);
-    const t1 = performance.now();
     for (const worker of this.workers) worker.wait();
-    const t2 = performance.now();
-    rec[0]! += t1 - t0;
-    rec[1]! += t2 - t1;
-    rec[2]! += 1;
   }
 }
 
