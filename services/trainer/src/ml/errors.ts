@@ -6,6 +6,8 @@
  * the trainer's handler can map these onto the dead-letter path unchanged. Every error here is
  * permanent: bad input or a bad parameter, which retrying cannot fix.
  */
+import { PermanentError } from '@mlops/shared';
+
 export const TRAINER_ERROR_CODES = {
   /** The training set has no rows (or no features). */
   EMPTY_TRAINING_SET: 'TRAINER.EMPTY_TRAINING_SET',
@@ -35,20 +37,14 @@ export const TRAINER_ERROR_CODES = {
 
 export type TrainerErrorCode = (typeof TRAINER_ERROR_CODES)[keyof typeof TRAINER_ERROR_CODES];
 
-/** An error of the ML core: permanent, with a stable code and small structured details. */
-export class TrainerError extends Error {
+/** An error of the ML core: permanent (the platform dead-letters it), with a stable code and small structured details. */
+export class TrainerError extends PermanentError {
   /** Stable machine-readable code, `TRAINER.<WHAT>`. */
-  readonly code: TrainerErrorCode;
-  /** Retrying cannot fix bad data or bad parameters. */
-  readonly errorClass = 'permanent' as const;
-  /** Small facts for logs (feature name, row index, parameter); never row payloads. */
-  readonly details: Readonly<Record<string, unknown>>;
+  declare readonly code: TrainerErrorCode;
 
   constructor(code: TrainerErrorCode, message: string, details: Record<string, unknown> = {}, cause?: unknown) {
-    super(message, cause === undefined ? undefined : { cause });
+    super(code, message, { details, ...(cause === undefined ? {} : { cause }) });
     this.name = 'TrainerError';
-    this.code = code;
-    this.details = Object.freeze({ ...details });
   }
 }
 
