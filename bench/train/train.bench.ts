@@ -218,8 +218,8 @@ function printTable(result: TrainBenchResult, log: (line: string) => void): void
     log('warning: other processes were using the CPU; fit times (XGBoost most of all) are inflated and the ratio is not reliable');
   }
   const pr = result.ours.profile;
-  const parts = ['binning', 'gradients', 'histograms', 'partition', 'leaves'].map((k) => `${k} ${(pr[k] ?? 0).toFixed(3)}s`);
-  log(`our fit, where the time goes (last run, ${pr.threads ?? '?'} threads): ${parts.join(', ')}`);
+  const parts = ['binning', 'gradients', 'histograms', 'splits', 'partition', 'stitch', 'leaves', 'waiting', 'other'].map((k) => `${k} ${(pr[k] ?? 0).toFixed(3)}s`);
+  log(`our fit, where the calling thread's time goes (last run, ${pr.threads ?? '?'} threads): ${parts.join(', ')}`);
 }
 
 function parseArgs(argv: readonly string[]): TrainBenchOptions {

@@ -19,11 +19,11 @@ export const HIST_WORD_SIZE = 1024;
 /**
  * Logistic-loss gradient and hessian of the rows at positions `[from, to)` of `rows`: exact into
  * `gh`, quantised and packed into `packed`. With `fused` = 1, every row is in `rows` (no
- * subsample): the previous tree's leaf value of each position, `posValue[i]`, is first added to the
- * row's margin, and `rows` is reset to 0, 1, 2 … on the way, which saves two passes over the rows
- * per tree. `weights` of length 0 means unweighted. `q` holds [1 / gScale, 1 / hScale, shift, tree
- * seed]; exp is computed as in fast-math.ts from its tables. Returns the sum of the packed values
- * (an exact integer).
+ * subsample) and positions are rows: the previous tree's value of the leaf each row fell in,
+ * `leafValue[leafOf[r]]`, is first added to the row's margin, and `rows` is reset to 0, 1, 2 …
+ * on the way, which saves two passes over the rows per tree. `weights` of length 0 means
+ * unweighted. `q` holds [1 / gScale, 1 / hScale, shift, tree seed]; exp is computed as in
+ * fast-math.ts from its tables. Returns the sum of the packed values (an exact integer).
  */
 export function computeGradients(
   margin: Float64Array,
@@ -33,7 +33,8 @@ export function computeGradients(
   from: number,
   to: number,
   fused: number,
-  posValue: Float64Array,
+  leafOf: Uint16Array,
+  leafValue: Float64Array,
   gh: Float64Array,
   packed: Float64Array,
   q: Float64Array,
@@ -51,10 +52,10 @@ export function computeGradients(
   const weighted = weights.length > 0;
   let total = 0;
   for (let i = from; i < to; i++) {
-    const r = rows[i]!;
+    const r = fused === 1 ? i : rows[i]!;
     let m = margin[r]!;
     if (fused === 1) {
-      m += posValue[i]!;
+      m += leafValue[leafOf[r]!]!;
       margin[r] = m;
       rows[i] = i;
     }
@@ -86,8 +87,8 @@ export function computeGradients(
 }
 
 /**
- * Zero, then accumulate, the histogram of words `[wordFrom, wordTo)` over the rows
- * `rows[start .. end)`. Two rows per iteration give the CPU two independent chains of additions.
+ * Add to the histogram words `[wordFrom, wordTo)` the rows `rows[start .. end)` (the caller zeroes
+ * it first). Two rows per iteration give the CPU two independent chains of additions.
  */
 export function accumulateHistogram(
   bins32: Uint32Array,
@@ -100,7 +101,6 @@ export function accumulateHistogram(
   wordFrom: number,
   wordTo: number,
 ): void {
-  hist.fill(0, wordFrom << 10, wordTo << 10);
   let i = start;
   for (; i + 1 < end; i += 2) {
     const r = rows[i]!;
@@ -220,71 +220,76 @@ export function findBestSplit(
 
 /**
  * Stable partition of `rows[start .. end)` on `bin(feature) <= bin`, reading the column-major bins:
- * left rows are packed at `rows[start ..]`, right rows at `tmp[start ..]`; writes the left count at
- * `out[at]` and, when `withSums` is 1, the exact gradient and hessian sums of the left and right
- * rows at `out[at + 1 .. at + 4]`. Branch-free, because a row's side is unpredictable and a
- * mispredicted branch per row costs more than the extra stores.
+ * left rows go to `left[start ..]`, right rows to `right[start ..]`; returns the left count.
+ * Branch-free, because a row's side is unpredictable and a mispredicted branch per row costs more
+ * than the extra stores.
  */
-export function partitionRows(
+export function partitionRows(cols: Uint8Array, nRows: number, rows: Uint32Array, left: Uint32Array, right: Uint32Array, start: number, end: number, feature: number, bin: number): number {
+  const base = feature * nRows;
+  let l = start;
+  let rr = start;
+  for (let i = start; i < end; i++) {
+    const r = rows[i]!;
+    const goesLeft = 1 ^ ((bin - cols[base + r]!) >>> 31);
+    left[l] = r;
+    right[rr] = r;
+    l += goesLeft;
+    rr += 1 - goesLeft;
+  }
+  return l - start;
+}
+
+/**
+ * The last split of a branch, whose children are leaves: record each row's leaf in `leafOf`
+ * (`leftId` or `rightId`, by `bin(feature) <= bin`) without moving rows, and write the exact
+ * gradient and hessian sums of the left and right rows at `out[at .. at + 4)`.
+ */
+export function splitIntoLeaves(
   cols: Uint8Array,
   nRows: number,
   rows: Uint32Array,
-  tmp: Uint32Array,
   start: number,
   end: number,
   feature: number,
   bin: number,
-  withSums: number,
+  leftId: number,
+  rightId: number,
+  leafOf: Uint16Array,
   gh: Float64Array,
   out: Float64Array,
   at: number,
 ): void {
   const base = feature * nRows;
-  let l = start;
-  let rr = start;
-  if (withSums === 1) {
-    let lg = 0;
-    let lh = 0;
-    let rg = 0;
-    let rh = 0;
-    for (let i = start; i < end; i++) {
-      const r = rows[i]!;
-      const left = 1 ^ ((bin - cols[base + r]!) >>> 31);
-      rows[l] = r;
-      tmp[rr] = r;
-      l += left;
-      rr += 1 - left;
-      const g = gh[r << 1]!;
-      const h = gh[(r << 1) | 1]!;
-      const right = 1 - left;
-      lg += g * left;
-      lh += h * left;
-      rg += g * right;
-      rh += h * right;
-    }
-    out[at + 1] = lg;
-    out[at + 2] = lh;
-    out[at + 3] = rg;
-    out[at + 4] = rh;
-  } else {
-    for (let i = start; i < end; i++) {
-      const r = rows[i]!;
-      const left = 1 ^ ((bin - cols[base + r]!) >>> 31);
-      rows[l] = r;
-      tmp[rr] = r;
-      l += left;
-      rr += 1 - left;
-    }
+  const diff = leftId - rightId;
+  let lg = 0;
+  let lh = 0;
+  let rg = 0;
+  let rh = 0;
+  for (let i = start; i < end; i++) {
+    const r = rows[i]!;
+    const left = 1 ^ ((bin - cols[base + r]!) >>> 31);
+    leafOf[r] = rightId + diff * left;
+    const g = gh[r << 1]!;
+    const h = gh[(r << 1) | 1]!;
+    const right = 1 - left;
+    lg += g * left;
+    lh += h * left;
+    rg += g * right;
+    rh += h * right;
   }
-  out[at] = l - start;
+  out[at] = lg;
+  out[at + 1] = lh;
+  out[at + 2] = rg;
+  out[at + 3] = rh;
 }
 
-/** Exact gradient and hessian sums of `rows[start .. end)` into `out[at]`, `out[at + 1]`. */
-export function sumGradients(gh: Float64Array, rows: Uint32Array, start: number, end: number, out: Float64Array, at: number): void {
+/** A leaf of rows `rows[start .. end)`: record it in `leafOf`; exact gradient and hessian sums into `out[at]`, `out[at + 1]`. */
+export function closeLeaf(rows: Uint32Array, start: number, end: number, id: number, leafOf: Uint16Array, gh: Float64Array, out: Float64Array, at: number): void {
   let g = 0;
   let h = 0;
   for (let i = start; i < end; i++) {
     const r = rows[i]!;
+    leafOf[r] = id;
     g += gh[r << 1]!;
     h += gh[(r << 1) | 1]!;
   }
@@ -292,11 +297,30 @@ export function sumGradients(gh: Float64Array, rows: Uint32Array, start: number,
   out[at + 1] = h;
 }
 
-/** `margin[rows[i]] += value` for `i` in `[start, end)`. */
-export function addToMargins(margin: Float64Array, rows: Uint32Array, start: number, end: number, value: number): void {
+/** `margin[r] += leafValue[leafOf[r]]` for the rows `r` at positions `[start, end)` of `rows`. */
+export function addLeafValues(margin: Float64Array, rows: Uint32Array, start: number, end: number, leafOf: Uint16Array, leafValue: Float64Array): void {
   for (let i = start; i < end; i++) {
     const r = rows[i]!;
-    margin[r] = margin[r]! + value;
+    margin[r] = margin[r]! + leafValue[leafOf[r]!]!;
+  }
+}
+
+/**
+ * Wait until `target` lanes have arrived at the barrier counter `control[slot]` (this one
+ * included). Spins briefly, then sleeps; gives up when a lane reports failure (`control[failed]`).
+ */
+export function laneBarrier(control: Int32Array, slot: number, failed: number, target: number): void {
+  const arrived = Atomics.add(control, slot, 1) + 1;
+  if (arrived >= target) {
+    if (target > 1) Atomics.notify(control, slot);
+    return;
+  }
+  for (let spin = 0; spin < 20000; spin++) if (Atomics.load(control, slot) >= target) return;
+  for (;;) {
+    const seen = Atomics.load(control, slot);
+    if (seen >= target) return;
+    if (Atomics.load(control, failed) !== 0) throw new Error('another boosting lane failed');
+    Atomics.wait(control, slot, seen, 50);
   }
 }
 

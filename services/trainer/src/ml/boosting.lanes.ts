@@ -3,16 +3,18 @@ import type * as WorkerThreads from 'node:worker_threads';
 import {
   HIST_WORD_SIZE,
   accumulateHistogram,
-  addToMargins,
+  addLeafValues,
+  closeLeaf,
   computeCuts,
   computeGradients,
   extractColumn,
   fillBins,
   findBestSplit,
+  laneBarrier,
   partitionRows,
   sortFloat64,
+  splitIntoLeaves,
   subtractHistogram,
-  sumGradients,
   transposeBins,
 } from './boosting.kernels.js';
 import { EXP_CONSTANTS, EXP_POW2_FRAC, EXP_POW2_INT } from './fast-math.js';
@@ -23,10 +25,22 @@ import { allocateFloat64, allocateInt32 } from './shared-memory.js';
  * threads driven synchronously through Atomics on shared memory, so `fit` stays a plain function
  * and a command costs a few microseconds of hand-off, not an event-loop round trip.
  *
- * Work is split so that results never depend on the lane count: binning, histograms and split
- * search by feature (each feature handled whole by one lane), gradients and margin updates by row
- * (element-wise), partitions by fixed-size chunks of rows (a stable partition is the same however it
- * is chunked, and chunk sums are added in chunk order), leaf sums by whole leaf.
+ * A tree takes one command per level, each with one barrier inside, so lanes hand off rarely:
+ *
+ * - `gradientsAndRoot`: gradients by row, barrier, the root's histogram and split search by feature;
+ * - `splitLevel`: the stable partition of each splitting node by chunks of rows, into two scratch
+ *   arrays; barrier; then each lane copies its chunks back in place (left parts, then right parts),
+ *   and, for its own features, builds the histogram of each node's smaller child from the scratch
+ *   arrays, derives the larger child's by subtraction from the parent's, and finds both children's
+ *   best splits;
+ * - `closeLeaves`: the splits whose children are leaves record each row's leaf (rows do not move)
+ *   and sum the exact gradients of both sides; leaves closed earlier are summed whole.
+ *
+ * Work is split so that results never depend on the lane count: histograms and split search by
+ * feature (each feature handled whole by one lane), gradients and margin updates by row
+ * (element-wise), partitions by chunks of rows (a stable partition is the same however it is
+ * chunked), exact sums by fixed-size chunks counted from the node's start and added in chunk
+ * order, or by whole leaf. Quantised histogram sums are exact integers, so any order gives them.
  */
 
 /** Everything the kernels read and write; on SharedArrayBuffers when there is more than one lane. */
@@ -50,35 +64,25 @@ export interface LaneData {
   gh: Float64Array;
   /** Quantised gradient and hessian of each row, packed into one double. */
   packed: Float64Array;
+  /** The sampled rows, grouped by node during a tree. */
   rows: Uint32Array;
-  tmp: Uint32Array;
+  /** Scratch for partitions: left and right rows of each chunk. */
+  left: Uint32Array;
+  right: Uint32Array;
   margin: Float64Array;
   labels: Uint8Array;
   /** Length 0 when unweighted. */
   weights: Float64Array;
-  /** Per position of `rows`, the value of the leaf it fell in (fused margin updates). */
-  posValue: Float64Array;
+  /** Per row, the node id of the leaf it fell in, in the last tree grown. */
+  leafOf: Uint16Array;
+  /** Per node id of the last tree, its leaf value (fused margin updates). */
+  leafValue: Float64Array;
 }
 
 /** A node's histogram, named by `id` across threads. */
 export interface HistogramBuffer {
   readonly id: number;
   readonly data: Float64Array;
-}
-
-/** Build `hist` from rows `[start, end)`; then, when `parent` is given, `parent -= hist`. */
-export interface HistogramTask {
-  hist: HistogramBuffer;
-  parent: HistogramBuffer | null;
-  start: number;
-  end: number;
-}
-
-/** A node to split, with its quantised gradient and hessian sums. */
-export interface SplitTask {
-  hist: HistogramBuffer;
-  Gq: number;
-  Hq: number;
 }
 
 export interface SplitResult {
@@ -95,9 +99,32 @@ export interface RowRange {
   end: number;
 }
 
-export interface PartitionTask extends RowRange {
+/** A node split at a level whose children split again. */
+export interface LevelSplit extends RowRange {
   feature: number;
   bin: number;
+  /** The node's histogram; becomes its larger child's. */
+  hist: HistogramBuffer;
+  /** A free buffer for the smaller child's histogram. */
+  small: HistogramBuffer;
+  /** Quantised sums of the node and of its left child. */
+  Gq: number;
+  Hq: number;
+  GLq: number;
+  HLq: number;
+}
+
+/** A node split into two leaves (ids of the tree's nodes). */
+export interface LeafSplit extends RowRange {
+  feature: number;
+  bin: number;
+  leftId: number;
+  rightId: number;
+}
+
+/** A leaf closed before the last level: its rows are `rows[start .. end)`. */
+export interface LeafRange extends RowRange {
+  id: number;
 }
 
 /** How gradients are quantised: see boosting.kernels.ts. */
@@ -113,28 +140,47 @@ export interface SplitSettings {
   minGain: number;
 }
 
+/** Where lane 0 (the calling thread) spent its time, in milliseconds. */
+export interface LaneTimes {
+  gradients: number;
+  partition: number;
+  /** Waiting at barriers for other lanes. */
+  waiting: number;
+  /** Copying partitioned rows back in place. */
+  stitch: number;
+  histograms: number;
+  splits: number;
+  leaves: number;
+}
+
 // Control block slots. runLane reads them as literals (it runs from source in workers).
 const COMMAND = 0;
 const ITEMS = 1;
-const N_SPLITS = 2;
+const ARG = 2;
 const N_FEATURES = 3;
 const LANES = 4;
 const FAILED = 5;
 const READY = 6;
 const FLAG = 7;
-const SLOTS = 8;
-const CMD_GRADIENTS = 1;
-const CMD_HISTOGRAMS = 2;
-const CMD_PARTITION = 4;
-const CMD_LEAF_SUMS = 5;
-const CMD_ADD_MARGINS = 6;
+const BARRIER = 8;
+const SLOTS = 9;
+const CMD_ROOT = 1;
+const CMD_LEVEL = 2;
+const CMD_LEAVES = 3;
+const CMD_ADD_LEAF_VALUES = 4;
 const CMD_BIN = 7;
 const CMD_TRANSPOSE = 8;
 const CMD_EXIT = 9;
-const TASK_FIELDS = 5;
-/** Rows per chunk of a chunked command (partition, margin updates). */
+/** Fields of a node in the node table: start, end, feature * 256 + bin, hist (or left id), small hist (or right id), Gq, Hq, GLq, HLq, first chunk, chunks. */
+const NODE_FIELDS = 11;
+/** Fields of a chunk: node (-1 for a whole leaf), start, end, lane, leaf id. */
+const CHUNK_FIELDS = 5;
+const RESULT_FIELDS = 4;
+const SPLIT_FIELDS = 5;
+/** Timers per lane (see LaneTimes, in that order). */
+const TIMERS = 8;
+/** Rows per chunk of a chunked command (partitions, leaves, margin updates). */
 export const CHUNK_ROWS = 8192;
-const RESULT_FIELDS = 5;
 const READY_TIMEOUT_MS = 10_000;
 /** Polls of a lane's done flag before sleeping on it (tens of microseconds: longer spins burn the CPU another busy thread needs). */
 const SPIN_LIMIT = 20_000;
@@ -155,9 +201,12 @@ interface LaneContext extends LaneData {
   gradQ: Float64Array;
   /** [gScale, hScale, shift] for split search. */
   splitQ: Float64Array;
-  tasks: Float64Array;
+  nodes: Float64Array;
+  chunks: Float64Array;
   results: Float64Array;
+  splitOut: Float64Array;
   features: Int32Array;
+  timers: Float64Array;
   hists: Float64Array[];
   expConstants: Float64Array;
   pow2Int: Float64Array;
@@ -170,9 +219,11 @@ interface Kernels {
   subtract: typeof subtractHistogram;
   gradients: typeof computeGradients;
   partition: typeof partitionRows;
+  leaves: typeof splitIntoLeaves;
+  close: typeof closeLeaf;
+  addLeaves: typeof addLeafValues;
   split: typeof findBestSplit;
-  sums: typeof sumGradients;
-  addMargins: typeof addToMargins;
+  barrier: typeof laneBarrier;
   sort: typeof sortFloat64;
   cuts: typeof computeCuts;
   fill: typeof fillBins;
@@ -182,50 +233,134 @@ interface Kernels {
 
 /** Run lane `lane`'s share of the current command. Self-contained: workers run it from source. */
 function runLane(c: LaneContext, lane: number, k: Kernels): void {
-  const command = c.control[0]!;
-  const items = c.control[1]!;
-  const lanes = c.control[4]!;
+  const control = c.control;
+  const command = control[0]!;
+  const items = control[1]!;
+  const lanes = control[4]!;
+  const T = c.timers;
+  const tb = lane * 8;
+  // This lane's histogram words, and the active features that live in them.
+  const wf = Math.floor((lane * c.wordsPerRow) / lanes);
+  const wt = Math.floor(((lane + 1) * c.wordsPerRow) / lanes);
+  const nActive = control[3]!;
+  let fa = 0;
+  while (fa < nActive && c.features[fa]! < 4 * wf) fa++;
+  let fb = fa;
+  while (fb < nActive && c.features[fb]! < 4 * wt) fb++;
+  const lambda = c.settings[0]!;
+  const minChild = c.settings[1]!;
+  const minGain = c.settings[2]!;
+  const N = c.nodes;
+  const C = c.chunks;
+  const R = c.results;
   if (command === 1) {
-    const from = Math.floor((lane * items) / lanes);
-    const to = Math.floor(((lane + 1) * items) / lanes);
-    c.results[lane] = k.gradients(c.margin, c.labels, c.weights, c.rows, from, to, c.control[7]!, c.posValue, c.gh, c.packed, c.gradQ, c.expConstants, c.pow2Int, c.pow2Frac);
+    // Gradients of this lane's rows; then the root's histogram and split search on this lane's words.
+    const t0 = performance.now();
+    c.results[lane] = k.gradients(
+      c.margin, c.labels, c.weights, c.rows, Math.floor((lane * items) / lanes), Math.floor(((lane + 1) * items) / lanes),
+      control[7]!, c.leafOf, c.leafValue, c.gh, c.packed, c.gradQ, c.expConstants, c.pow2Int, c.pow2Frac,
+    );
+    const t1 = performance.now();
+    T[tb] = T[tb]! + (t1 - t0);
+    const root = control[2]!;
+    if (root < 0) return;
+    k.barrier(control, 8, 5, lanes);
+    const t2 = performance.now();
+    T[tb + 2] = T[tb + 2]! + (t2 - t1);
+    let total = 0;
+    for (let l = 0; l < lanes; l++) total += c.results[l]!;
+    const shift = c.splitQ[2]!;
+    const Gq = Math.floor(total / shift);
+    const hist = c.hists[root]!;
+    hist.fill(0, wf << 10, wt << 10);
+    k.accumulate(c.bins32, c.wordsPerRow, c.packed, c.rows, 0, items, hist, wf, wt);
+    const t3 = performance.now();
+    T[tb + 4] = T[tb + 4]! + (t3 - t2);
+    k.split(hist, Gq, total - Gq * shift, c.nBins, c.features, fa, fb, c.splitQ, lambda, minChild, minGain, c.splitOut, lane * 5);
+    T[tb + 5] = T[tb + 5]! + (performance.now() - t3);
   } else if (command === 2) {
-    // Histograms of this lane's words, then the best split of each node over the features in them:
-    // a lane needs no other lane's histogram cells, so one hand-off serves both.
-    const from = Math.floor((lane * c.wordsPerRow) / lanes);
-    const to = Math.floor(((lane + 1) * c.wordsPerRow) / lanes);
+    const nNodes = control[2]!;
+    const t0 = performance.now();
     for (let t = 0; t < items; t++) {
-      const hist = c.hists[c.tasks[t * 5]!]!;
-      const parent = c.tasks[t * 5 + 1]!;
-      k.accumulate(c.bins32, c.wordsPerRow, c.packed, c.rows, c.tasks[t * 5 + 2]!, c.tasks[t * 5 + 3]!, hist, from, to);
-      if (parent >= 0) k.subtract(c.hists[parent]!, hist, from, to);
+      if (C[t * 5 + 3] !== lane) continue;
+      const split = N[C[t * 5]! * 11 + 2]!;
+      R[t * 4] = k.partition(c.cols, c.nRows, c.rows, c.left, c.right, C[t * 5 + 1]!, C[t * 5 + 2]!, split >> 8, split & 255);
     }
-    const nActive = c.control[3]!;
-    let a = 0;
-    while (a < nActive && c.features[a]! < 4 * from) a++;
-    let b = a;
-    while (b < nActive && c.features[b]! < 4 * to) b++;
-    const nSplits = c.control[2]!;
-    for (let t = items; t < items + nSplits; t++) {
-      const at = ((t - items) * lanes + lane) * 5;
-      k.split(c.hists[c.tasks[t * 5]!]!, c.tasks[t * 5 + 1]!, c.tasks[t * 5 + 2]!, c.nBins, c.features, a, b, c.splitQ, c.settings[0]!, c.settings[1]!, c.settings[2]!, c.results, at);
+    const t1 = performance.now();
+    T[tb + 1] = T[tb + 1]! + (t1 - t0);
+    k.barrier(control, 8, 5, lanes);
+    const t2 = performance.now();
+    T[tb + 2] = T[tb + 2]! + (t2 - t1);
+    // Each of this lane's chunks back in place: the node's left parts in chunk order from its
+    // start, then its right parts.
+    const leftTotal = new Int32Array(nNodes);
+    for (let t = 0; t < items; t++) leftTotal[C[t * 5]!]! += R[t * 4]!;
+    const leftAt = new Int32Array(nNodes);
+    const rightAt = new Int32Array(nNodes);
+    for (let node = 0; node < nNodes; node++) {
+      leftAt[node] = N[node * 11]!;
+      rightAt[node] = N[node * 11]! + leftTotal[node]!;
     }
+    for (let t = 0; t < items; t++) {
+      const node = C[t * 5]!;
+      const s = C[t * 5 + 1]!;
+      const nl = R[t * 4]!;
+      const nr = C[t * 5 + 2]! - s - nl;
+      if (C[t * 5 + 3] === lane) {
+        c.rows.set(c.left.subarray(s, s + nl), leftAt[node]!);
+        c.rows.set(c.right.subarray(s, s + nr), rightAt[node]!);
+      }
+      leftAt[node] = leftAt[node]! + nl;
+      rightAt[node] = rightAt[node]! + nr;
+    }
+    const t3 = performance.now();
+    T[tb + 3] = T[tb + 3]! + (t3 - t2);
+    // The smaller child's histogram from its rows (still in the scratch arrays), the larger
+    // child's as parent minus smaller, then both children's best splits.
+    let tHist = 0;
+    let tSplit = 0;
+    for (let node = 0; node < nNodes; node++) {
+      const b = node * 11;
+      const nl = leftTotal[node]!;
+      const smallLeft = nl <= N[b + 1]! - N[b]! - nl;
+      const parent = c.hists[N[b + 3]!]!;
+      const small = c.hists[N[b + 4]!]!;
+      const u0 = performance.now();
+      small.fill(0, wf << 10, wt << 10);
+      const first = N[b + 9]!;
+      const last = first + N[b + 10]!;
+      for (let t = first; t < last; t++) {
+        const s = C[t * 5 + 1]!;
+        const cl = R[t * 4]!;
+        if (smallLeft) k.accumulate(c.bins32, c.wordsPerRow, c.packed, c.left, s, s + cl, small, wf, wt);
+        else k.accumulate(c.bins32, c.wordsPerRow, c.packed, c.right, s, C[t * 5 + 2]! - cl, small, wf, wt);
+      }
+      k.subtract(parent, small, wf, wt);
+      const u1 = performance.now();
+      const GLq = N[b + 7]!;
+      const HLq = N[b + 8]!;
+      k.split(smallLeft ? small : parent, GLq, HLq, c.nBins, c.features, fa, fb, c.splitQ, lambda, minChild, minGain, c.splitOut, (2 * node * lanes + lane) * 5);
+      k.split(smallLeft ? parent : small, N[b + 5]! - GLq, N[b + 6]! - HLq, c.nBins, c.features, fa, fb, c.splitQ, lambda, minChild, minGain, c.splitOut, ((2 * node + 1) * lanes + lane) * 5);
+      tHist += u1 - u0;
+      tSplit += performance.now() - u1;
+    }
+    T[tb + 4] = T[tb + 4]! + tHist;
+    T[tb + 5] = T[tb + 5]! + tSplit;
+  } else if (command === 3) {
+    const t0 = performance.now();
+    for (let t = 0; t < items; t++) {
+      if (C[t * 5 + 3] !== lane) continue;
+      const node = C[t * 5]!;
+      if (node >= 0) {
+        const b = node * 11;
+        k.leaves(c.cols, c.nRows, c.rows, C[t * 5 + 1]!, C[t * 5 + 2]!, N[b + 2]! >> 8, N[b + 2]! & 255, N[b + 3]!, N[b + 4]!, c.leafOf, c.gh, R, t * 4);
+      } else {
+        k.close(c.rows, C[t * 5 + 1]!, C[t * 5 + 2]!, C[t * 5 + 4]!, c.leafOf, c.gh, R, t * 4);
+      }
+    }
+    T[tb + 6] = T[tb + 6]! + (performance.now() - t0);
   } else if (command === 4) {
-    // Each chunk's feature and bin are packed into one field as feature * 256 + bin.
-    const withSums = c.control[7]!;
-    for (let t = 0; t < items; t++) {
-      if (c.tasks[t * 5 + 4] !== lane) continue;
-      const split = c.tasks[t * 5 + 2]!;
-      k.partition(c.cols, c.nRows, c.rows, c.tmp, c.tasks[t * 5]!, c.tasks[t * 5 + 1]!, split >> 8, split & 255, withSums, c.gh, c.results, t * 5);
-    }
-  } else if (command === 5) {
-    for (let t = 0; t < items; t++) {
-      if (c.tasks[t * 5 + 4] === lane) k.sums(c.gh, c.rows, c.tasks[t * 5]!, c.tasks[t * 5 + 1]!, c.results, 2 * t);
-    }
-  } else if (command === 6) {
-    for (let t = 0; t < items; t++) {
-      if (c.tasks[t * 5 + 4] === lane) k.addMargins(c.margin, c.rows, c.tasks[t * 5]!, c.tasks[t * 5 + 1]!, c.tasks[t * 5 + 2]!);
-    }
+    k.addLeaves(c.margin, c.rows, Math.floor((lane * items) / lanes), Math.floor(((lane + 1) * items) / lanes), c.leafOf, c.leafValue);
   } else if (command === 7) {
     const from = Math.floor((lane * c.nFeatures) / lanes);
     const to = Math.floor(((lane + 1) * c.nFeatures) / lanes);
@@ -251,15 +386,27 @@ const KERNELS: Kernels = {
   subtract: subtractHistogram,
   gradients: computeGradients,
   partition: partitionRows,
+  leaves: splitIntoLeaves,
+  close: closeLeaf,
+  addLeaves: addLeafValues,
   split: findBestSplit,
-  sums: sumGradients,
-  addMargins: addToMargins,
+  barrier: laneBarrier,
   sort: sortFloat64,
   cuts: computeCuts,
   fill: fillBins,
   extract: extractColumn,
   transpose: transposeBins,
 };
+
+/** Limits that size the command tables. */
+export interface LaneLimits {
+  /** Most nodes one level splits. */
+  maxNodes: number;
+  /** Most leaves of a tree. */
+  maxLeaves: number;
+  /** Node ids of a tree (the leaf-value table). */
+  maxTreeNodes: number;
+}
 
 /** Parallel lanes over one training set. Call `close` when done. */
 export class BoostingLanes {
@@ -271,15 +418,14 @@ export class BoostingLanes {
   private readonly histLength: number;
   private readonly shared: boolean;
 
-  /**
-   * @param requested lanes wanted; fewer are used if workers cannot start.
-   * @param maxTasks most tasks in one command (nodes of a level, times lanes for chunked commands).
-   */
-  constructor(data: LaneData, requested: number, maxTasks: number) {
+  /** @param requested lanes wanted; fewer are used if workers cannot start. */
+  constructor(data: LaneData, requested: number, limits: LaneLimits) {
     this.shared = needsSharedMemory(requested);
     const wordsPerRow = data.stride >>> 2;
     this.histLength = wordsPerRow * HIST_WORD_SIZE;
     const control = allocateInt32(SLOTS + 2 * requested, this.shared);
+    // Chunks of one command: every splitting node's rows cut into CHUNK_ROWS pieces, plus leaves.
+    const maxChunks = Math.ceil(data.nRows / CHUNK_ROWS) + limits.maxNodes + limits.maxLeaves + 1;
     this.context = {
       ...data,
       bins32: new Uint32Array(data.bins.buffer, data.bins.byteOffset, data.bins.byteLength >>> 2),
@@ -288,9 +434,12 @@ export class BoostingLanes {
       settings: allocateFloat64(4, this.shared),
       gradQ: allocateFloat64(4, this.shared),
       splitQ: allocateFloat64(4, this.shared),
-      tasks: allocateFloat64(Math.max(2, maxTasks) * TASK_FIELDS, this.shared),
-      results: allocateFloat64(Math.max(2, maxTasks) * RESULT_FIELDS, this.shared),
+      nodes: allocateFloat64(Math.max(1, limits.maxNodes) * NODE_FIELDS, this.shared),
+      chunks: allocateFloat64(maxChunks * CHUNK_FIELDS, this.shared),
+      results: allocateFloat64(Math.max(maxChunks, requested) * RESULT_FIELDS, this.shared),
+      splitOut: allocateFloat64(Math.max(1, 2 * limits.maxNodes) * requested * SPLIT_FIELDS, this.shared),
       features: allocateInt32(data.nFeatures, this.shared),
+      timers: allocateFloat64(requested * TIMERS, this.shared),
       hists: [],
       expConstants: EXP_CONSTANTS,
       pow2Int: EXP_POW2_INT,
@@ -335,22 +484,6 @@ export class BoostingLanes {
     this.context.splitQ[2] = q.shift;
   }
 
-  /**
-   * Gradients of the rows at positions `[0, count)`. When `fused` (no subsample), first add each
-   * position's `posValue` to its row's margin and reset `rows` to 0, 1, 2 …. `seed` drives the
-   * stochastic rounding of this tree. Returns the sum of the packed gradients (the root's sums; an
-   * exact integer, so the lanes' partial sums add up the same in any order).
-   */
-  gradients(count: number, fused: boolean, seed: number): number {
-    this.context.control[ITEMS] = count;
-    this.context.control[FLAG] = fused ? 1 : 0;
-    this.context.gradQ[3] = seed;
-    this.dispatch(CMD_GRADIENTS);
-    let total = 0;
-    for (let lane = 0; lane < this.count; lane++) total += this.context.results[lane]!;
-    return total;
-  }
-
   /** Active features for split search: `features[0 .. nFeatures)`, ascending. */
   setFeatures(features: Int32Array, nFeatures: number, settings: SplitSettings): void {
     this.context.features.set(features.subarray(0, nFeatures));
@@ -361,109 +494,107 @@ export class BoostingLanes {
   }
 
   /**
-   * Build the histograms of `builds` (with the subtraction trick), then find the best split of each
-   * node of `splits` over the active features. Each lane does both for its own feature words.
+   * Gradients of the rows at positions `[0, count)`. When `fused` (no subsample), first add the
+   * last tree's leaf values to the margins and reset `rows` to 0, 1, 2 …. `seed` drives the
+   * stochastic rounding of this tree. Then, given `root`, build the root's histogram in it over
+   * those rows and find its best split. Returns the sum of the packed gradients (the root's sums;
+   * an exact integer, so the lanes' partial sums add up the same in any order).
    */
-  histogramsAndSplits(builds: readonly HistogramTask[], splits: readonly SplitTask[]): SplitResult[] {
-    const { control, tasks: table, results } = this.context;
-    control[ITEMS] = builds.length;
-    control[N_SPLITS] = splits.length;
-    for (let t = 0; t < builds.length; t++) {
-      const task = builds[t]!;
-      table[t * TASK_FIELDS] = task.hist.id;
-      table[t * TASK_FIELDS + 1] = task.parent === null ? -1 : task.parent.id;
-      table[t * TASK_FIELDS + 2] = task.start;
-      table[t * TASK_FIELDS + 3] = task.end;
-    }
-    for (let i = 0; i < splits.length; i++) {
-      const t = builds.length + i;
-      const task = splits[i]!;
-      table[t * TASK_FIELDS] = task.hist.id;
-      table[t * TASK_FIELDS + 1] = task.Gq;
-      table[t * TASK_FIELDS + 2] = task.Hq;
-    }
-    this.dispatch(CMD_HISTOGRAMS);
-    const out: SplitResult[] = [];
-    for (let t = 0; t < splits.length; t++) {
-      // Lanes hold consecutive feature ranges, so taking the first strictly better lane keeps the
-      // lowest feature on ties, as a single lane would.
-      let best = t * this.count * RESULT_FIELDS;
-      for (let lane = 1; lane < this.count; lane++) {
-        const at = (t * this.count + lane) * RESULT_FIELDS;
-        if (results[at + 1]! >= 0 && (results[best + 1]! < 0 || results[at]! > results[best]!)) best = at;
-      }
-      out.push({ gain: results[best]!, feature: results[best + 1]!, bin: results[best + 2]!, GLq: results[best + 3]!, HLq: results[best + 4]! });
-    }
-    return out;
+  gradientsAndRoot(count: number, fused: boolean, seed: number, root: HistogramBuffer | null): { packedTotal: number; split: SplitResult | null } {
+    const { control, results } = this.context;
+    control[ITEMS] = count;
+    control[FLAG] = fused ? 1 : 0;
+    control[ARG] = root === null ? -1 : root.id;
+    this.context.gradQ[3] = seed;
+    this.dispatch(CMD_ROOT);
+    let packedTotal = 0;
+    for (let lane = 0; lane < this.count; lane++) packedTotal += results[lane]!;
+    return { packedTotal, split: root === null ? null : this.bestSplit(0) };
   }
 
   /**
-   * Stable partition of each task's rows. Returns each task's left count and, `withSums`, the exact
-   * gradient and hessian sums of its left and right rows ([GL, HL, GR, HR] per task). Rows are cut
-   * into fixed-size chunks spread over the lanes and stitched back together here; the sums add the
-   * chunks' sums in chunk order, so they do not depend on the number of lanes either.
+   * Split the nodes of one level whose children split again: partition each node's rows (left
+   * child first, stable), build the smaller child's histogram in `small` and turn the node's into
+   * the larger child's, and find both children's best splits. Returns each node's left count and
+   * the splits of its left and right child (`2 * i`, `2 * i + 1`).
    */
-  partition(tasks: readonly PartitionTask[], withSums: boolean): { leftCounts: Int32Array; sums: Float64Array } {
-    const { control, tasks: table, results, rows, tmp } = this.context;
-    const chunks = this.chunk(tasks, (task, _t, c) => {
-      table[c * TASK_FIELDS + 2] = task.feature * 256 + task.bin;
-    });
-    control[ITEMS] = chunks.total;
-    control[FLAG] = withSums ? 1 : 0;
-    this.dispatch(CMD_PARTITION);
-    const leftCounts = new Int32Array(tasks.length);
-    const sums = new Float64Array(withSums ? 4 * tasks.length : 0);
-    let chunk = 0;
-    for (let t = 0; t < tasks.length; t++) {
-      const task = tasks[t]!;
-      const firstChunk = chunk;
-      const lastChunk = firstChunk + chunks.perTask[t]!;
-      // Left parts to the front, in chunk order; then the right parts from tmp.
-      let l = task.start;
-      for (; chunk < lastChunk; chunk++) {
-        const s = table[chunk * TASK_FIELDS]!;
-        const left = results[chunk * RESULT_FIELDS]!;
-        if (l !== s) rows.copyWithin(l, s, s + left);
-        l += left;
-        if (withSums) for (let j = 0; j < 4; j++) sums[4 * t + j]! += results[chunk * RESULT_FIELDS + 1 + j]!;
-      }
-      leftCounts[t] = l - task.start;
-      for (let c = firstChunk; c < lastChunk; c++) {
-        const s = table[c * TASK_FIELDS]!;
-        const right = table[c * TASK_FIELDS + 1]! - s - results[c * RESULT_FIELDS]!;
-        rows.set(tmp.subarray(s, s + right), l);
-        l += right;
-      }
+  splitLevel(splits: readonly LevelSplit[]): { leftCounts: Int32Array; found: SplitResult[] } {
+    const { control, nodes, chunks, results } = this.context;
+    const ranges: RowRange[] = [];
+    for (let i = 0; i < splits.length; i++) {
+      const split = splits[i]!;
+      const b = i * NODE_FIELDS;
+      nodes[b] = split.start;
+      nodes[b + 1] = split.end;
+      nodes[b + 2] = split.feature * 256 + split.bin;
+      nodes[b + 3] = split.hist.id;
+      nodes[b + 4] = split.small.id;
+      nodes[b + 5] = split.Gq;
+      nodes[b + 6] = split.Hq;
+      nodes[b + 7] = split.GLq;
+      nodes[b + 8] = split.HLq;
+      ranges.push(split);
     }
-    return { leftCounts, sums };
+    const total = this.chunk(ranges, []);
+    control[ITEMS] = total;
+    control[ARG] = splits.length;
+    this.dispatch(CMD_LEVEL);
+    const leftCounts = new Int32Array(splits.length);
+    for (let t = 0; t < total; t++) leftCounts[chunks[t * CHUNK_FIELDS]!]! += results[t * RESULT_FIELDS]!;
+    const found: SplitResult[] = [];
+    for (let i = 0; i < 2 * splits.length; i++) found.push(this.bestSplit(i));
+    return { leftCounts, found };
   }
 
-  /** Exact gradient and hessian sums of each range (each summed whole by one lane). */
-  sums(ranges: readonly RowRange[]): Float64Array {
-    const { control, tasks: table, results } = this.context;
-    let total = 0;
-    for (const range of ranges) total += range.end - range.start;
-    let seen = 0;
-    for (let t = 0; t < ranges.length; t++) {
-      const range = ranges[t]!;
-      table[t * TASK_FIELDS] = range.start;
-      table[t * TASK_FIELDS + 1] = range.end;
-      table[t * TASK_FIELDS + 4] = Math.min(this.count - 1, Math.floor((seen * this.count) / Math.max(1, total)));
-      seen += range.end - range.start;
+  /**
+   * Close the tree: for each split into two leaves, record each row's leaf and sum the exact
+   * gradients and hessians of both sides ([GL, HL, GR, HR] per split); for each leaf closed
+   * earlier, record its rows' leaf and sum them ([G, H] per leaf). Sums are added in chunk order,
+   * chunks counted from each node's start, so they do not depend on the number of lanes.
+   */
+  closeLeaves(splits: readonly LeafSplit[], leaves: readonly LeafRange[]): { splitSums: Float64Array; leafSums: Float64Array } {
+    const { control, nodes, chunks, results } = this.context;
+    for (let i = 0; i < splits.length; i++) {
+      const split = splits[i]!;
+      const b = i * NODE_FIELDS;
+      nodes[b + 2] = split.feature * 256 + split.bin;
+      nodes[b + 3] = split.leftId;
+      nodes[b + 4] = split.rightId;
     }
-    control[ITEMS] = ranges.length;
-    this.dispatch(CMD_LEAF_SUMS);
-    return results.slice(0, 2 * ranges.length);
+    const total = this.chunk(splits, leaves);
+    control[ITEMS] = total;
+    this.dispatch(CMD_LEAVES);
+    const splitSums = new Float64Array(4 * splits.length);
+    const leafSums = new Float64Array(2 * leaves.length);
+    let leaf = 0;
+    for (let t = 0; t < total; t++) {
+      const node = chunks[t * CHUNK_FIELDS]!;
+      if (node >= 0) {
+        for (let j = 0; j < 4; j++) splitSums[4 * node + j]! += results[t * RESULT_FIELDS + j]!;
+      } else {
+        leafSums[2 * leaf] = results[t * RESULT_FIELDS]!;
+        leafSums[2 * leaf + 1] = results[t * RESULT_FIELDS + 1]!;
+        leaf++;
+      }
+    }
+    return { splitSums, leafSums };
   }
 
-  /** Add each range's value to the margins of its rows. */
-  addToMargins(ranges: readonly RowRange[], values: readonly number[]): void {
-    const { control, tasks: table } = this.context;
-    const chunks = this.chunk(ranges, (_, t, c) => {
-      table[c * TASK_FIELDS + 2] = values[t]!;
-    });
-    control[ITEMS] = chunks.total;
-    this.dispatch(CMD_ADD_MARGINS);
+  /** Without fused updates (subsample): add each sampled row's leaf value to its margin. */
+  addLeafValues(count: number): void {
+    this.context.control[ITEMS] = count;
+    this.dispatch(CMD_ADD_LEAF_VALUES);
+  }
+
+  /** Per node id of the last tree, its leaf value (written by the grower, read by the next gradient pass). */
+  get leafValues(): Float64Array {
+    return this.context.leafValue;
+  }
+
+  /** The calling thread's time per phase so far, in milliseconds. */
+  times(): LaneTimes {
+    const t = this.context.timers;
+    return { gradients: t[0]!, partition: t[1]!, waiting: t[2]!, stitch: t[3]!, histograms: t[4]!, splits: t[5]!, leaves: t[6]! };
   }
 
   close(): void {
@@ -471,37 +602,79 @@ export class BoostingLanes {
     this.workers.length = 0;
   }
 
-  /**
-   * Cut every range into chunks of at most CHUNK_ROWS rows, counted from the range's start (so the
-   * chunks do not depend on the lane count), and give each lane a contiguous run of chunks. Writes
-   * [start, end, ·, ·, lane] per chunk; `fill(range, rangeIndex, chunkIndex)` adds the task's fields.
-   */
-  private chunk<T extends RowRange>(ranges: readonly T[], fill: (range: T, t: number, c: number) => void): { total: number; perTask: Int32Array } {
-    const table = this.context.tasks;
-    let total = 0;
-    for (const range of ranges) total += Math.ceil((range.end - range.start) / CHUNK_ROWS);
-    if (total * TASK_FIELDS > table.length) throw new Error(`internal: ${total} chunks exceed the task table`);
-    const perTask = new Int32Array(ranges.length);
-    let n = 0;
-    for (let t = 0; t < ranges.length; t++) {
-      const range = ranges[t]!;
-      for (let start = range.start; start < range.end; start += CHUNK_ROWS) {
-        table[n * TASK_FIELDS] = start;
-        table[n * TASK_FIELDS + 1] = Math.min(range.end, start + CHUNK_ROWS);
-        table[n * TASK_FIELDS + 4] = Math.min(this.count - 1, Math.floor((n * this.count) / total));
-        fill(range, t, n);
-        n++;
-        perTask[t]!++;
-      }
+  /** Lanes hold consecutive feature ranges, so taking the first strictly better lane keeps the lowest feature on ties, as a single lane would. */
+  private bestSplit(i: number): SplitResult {
+    const out = this.context.splitOut;
+    let best = i * this.count * SPLIT_FIELDS;
+    for (let lane = 1; lane < this.count; lane++) {
+      const at = (i * this.count + lane) * SPLIT_FIELDS;
+      if (out[at + 1]! >= 0 && (out[best + 1]! < 0 || out[at]! > out[best]!)) best = at;
     }
-    return { total: n, perTask };
+    return { gain: out[best]!, feature: out[best + 1]!, bin: out[best + 2]!, GLq: out[best + 3]!, HLq: out[best + 4]! };
+  }
+
+  /**
+   * The chunk table: every node range cut into chunks of at most CHUNK_ROWS rows, counted from the
+   * range's start, then each leaf whole; lanes get contiguous runs of about equal rows. Records
+   * each node's first chunk and chunk count in the node table. Returns the number of chunks.
+   */
+  private chunk(ranges: readonly RowRange[], leaves: readonly LeafRange[]): number {
+    const { chunks, nodes } = this.context;
+    let rows = 0;
+    for (const range of ranges) rows += range.end - range.start;
+    for (const leaf of leaves) rows += leaf.end - leaf.start;
+    let n = 0;
+    let seen = 0;
+    const laneOf = (size: number): number => {
+      const lane = Math.min(this.count - 1, Math.floor(((seen + size / 2) * this.count) / Math.max(1, rows)));
+      seen += size;
+      return lane;
+    };
+    for (let i = 0; i < ranges.length; i++) {
+      const range = ranges[i]!;
+      nodes[i * NODE_FIELDS + 9] = n;
+      for (let start = range.start; start < range.end; start += CHUNK_ROWS) {
+        const end = Math.min(range.end, start + CHUNK_ROWS);
+        const at = n * CHUNK_FIELDS;
+        chunks[at] = i;
+        chunks[at + 1] = start;
+        chunks[at + 2] = end;
+        chunks[at + 3] = laneOf(end - start);
+        chunks[at + 4] = -1;
+        n++;
+      }
+      nodes[i * NODE_FIELDS + 10] = n - nodes[i * NODE_FIELDS + 9]!;
+    }
+    for (const leaf of leaves) {
+      const at = n * CHUNK_FIELDS;
+      chunks[at] = -1;
+      chunks[at + 1] = leaf.start;
+      chunks[at + 2] = leaf.end;
+      chunks[at + 3] = laneOf(leaf.end - leaf.start);
+      chunks[at + 4] = leaf.id;
+      n++;
+    }
+    if (n * CHUNK_FIELDS > chunks.length) throw new Error(`internal: ${n} chunks exceed the chunk table`);
+    return n;
   }
 
   private dispatch(command: number): void {
-    this.context.control[COMMAND] = command;
+    const control = this.context.control;
+    control[COMMAND] = command;
+    control[BARRIER] = 0;
     for (const worker of this.workers) worker.start();
-    runLane(this.context, 0, KERNELS);
+    let failure: unknown = null;
+    try {
+      runLane(this.context, 0, KERNELS);
+    } catch (error) {
+      // Release the other lanes from any barrier, let them finish, then report.
+      failure = error;
+      Atomics.store(control, FAILED, 1);
+      Atomics.notify(control, BARRIER);
+    }
     for (const worker of this.workers) worker.wait();
+    if (failure !== null) throw failure;
+    if (Atomics.load(control, FAILED) !== 0) throw new Error('a boosting worker lane failed; see its stderr');
   }
 }
 
@@ -554,7 +727,6 @@ function startWorker(context: LaneContext, lane: number, expectedReady: number):
         if (done === seq) break;
         Atomics.wait(control, doneSlot, done);
       }
-      if (Atomics.load(control, FAILED) !== 0) throw new Error(`boosting worker lane ${lane} failed; see its stderr`);
     },
     stop() {
       control[COMMAND] = CMD_EXIT;
@@ -572,7 +744,7 @@ function laneWorkerMain(threads: typeof WorkerThreads, run: typeof runLane, kern
   const context = init.context;
   context.hists = [];
   const control = context.control;
-  const seqSlot = 8 + 2 * init.lane;
+  const seqSlot = 9 + 2 * init.lane;
   let seen = 0;
   Atomics.add(control, 6, 1);
   Atomics.notify(control, 6);

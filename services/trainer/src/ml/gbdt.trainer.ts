@@ -1,5 +1,5 @@
 import { availableParallelism } from 'node:os';
-import { BoostingLanes, CHUNK_ROWS, type HistogramBuffer, type HistogramTask, type PartitionTask, type Quantisation, type RowRange, type SplitResult, type SplitTask, needsSharedMemory } from './boosting.lanes.js';
+import { BoostingLanes, type HistogramBuffer, type LeafRange, type LeafSplit, type LevelSplit, type Quantisation, type SplitResult, needsSharedMemory } from './boosting.lanes.js';
 import type { Dataset } from './dataset.js';
 import { TRAINER_ERROR_CODES as CODES, TrainerError } from './errors.js';
 import { type GbdtParams, resolveGbdtParams } from './gbdt.params.js';
@@ -7,7 +7,7 @@ import { GbdtModel } from './gbdt.model.js';
 import { type BinnedMatrix, MAX_BINS_LIMIT, assembleBinned, binStride, featureByteOffsets } from './histogram.binner.js';
 import type { TreeJson } from './model.port.js';
 import { type Random, createRandom } from './random.js';
-import { allocateFloat64, allocateInt32, allocateUint32, allocateUint8, shareFloat64, shareUint8 } from './shared-memory.js';
+import { allocateFloat64, allocateInt32, allocateUint16, allocateUint32, allocateUint8, shareFloat64, shareUint8 } from './shared-memory.js';
 
 /** Below this many cells a second thread costs more (worker start-up, ~30 ms) than it saves. */
 const THREADED_MIN_CELLS = 1 << 20;
@@ -27,11 +27,18 @@ export interface GbdtFitProfile {
   gradientBits: number;
   hessianBits: number;
   binning: number;
+  /** The calling thread's share of each phase (the other lanes do about the same alongside). */
   gradients: number;
-  /** Histograms and split search (one fused step per level). */
   histograms: number;
+  splits: number;
   partition: number;
+  /** Copying partitioned rows back in place. */
+  stitch: number;
   leaves: number;
+  /** The calling thread waiting for the other lanes inside a command (load imbalance). */
+  waiting: number;
+  /** Everything else: hand-offs between commands, tree bookkeeping on the calling thread. */
+  other: number;
   total: number;
 }
 
@@ -104,13 +111,13 @@ export function fitGbdtProfiled(
   const margin = allocateFloat64(n, shared).fill(baseScore);
   const rows = allocateUint32(n, shared);
   for (let r = 0; r < n; r++) rows[r] = r;
-  const posValue = allocateFloat64(n, shared);
   const bins = allocateUint8(n * stride, shared);
   const cols = allocateUint8(n * nFeatures, shared);
   const cutsTable = allocateFloat64(nFeatures * MAX_BINS_LIMIT, shared);
   const nBins = allocateInt32(nFeatures, shared);
-  // The most nodes one level can split, and the most leaves: every command's table must hold them.
+  // The most nodes one level can split, leaves of a tree, and node ids of a tree.
   const maxNodes = Math.min(2 ** (params.maxDepth - 1), n);
+  const maxTreeNodes = 2 ** (params.maxDepth + 1);
   const lanes = new BoostingLanes(
     {
       values,
@@ -126,43 +133,53 @@ export function fitGbdtProfiled(
       gh: allocateFloat64(2 * n, shared),
       packed: allocateFloat64(n, shared),
       rows,
-      tmp: allocateUint32(n, shared),
+      left: allocateUint32(n, shared),
+      right: allocateUint32(n, shared),
       margin,
       labels: shareUint8(data.labels, shared),
       weights: data.weights === undefined ? new Float64Array(0) : shareFloat64(data.weights, shared),
-      posValue,
+      leafOf: allocateUint16(n, shared),
+      leafValue: allocateFloat64(maxTreeNodes, shared),
     },
     threads,
-    Math.max(maxNodes * threads, 2 * maxNodes + Math.ceil(n / CHUNK_ROWS)) + threads + 1,
+    { maxNodes, maxLeaves: Math.min(2 ** params.maxDepth, n), maxTreeNodes },
   );
   try {
     lanes.bin();
     const binned = assembleBinned(n, nFeatures, bins, cols, cutsTable, nBins);
     lanes.setQuantisation(quantisation);
+    const binning = (performance.now() - started) / 1000;
+    const grower = new TreeGrower(binned, params, quantisation, lanes, margin);
+    const random = createRandom(params.seed);
+    const trees: TreeJson[] = [];
+    for (let t = 0; t < params.nTrees; t++) {
+      const nSampled = params.subsample >= 1 ? n : sampleRows(rows, n, params.subsample, random, grower.inSample);
+      const seed = random.nextUint32() | 0;
+      grower.sampleFeatures(params.colsampleByTree, random);
+      trees.push(grower.grow(nSampled, params.subsample >= 1, seed));
+    }
+    const model = new GbdtModel(data.featureNames, recordedParams(params), baseScore, trees);
+    const total = (performance.now() - started) / 1000;
+    const times = lanes.times();
+    const phases = {
+      gradients: times.gradients / 1000,
+      histograms: times.histograms / 1000,
+      splits: times.splits / 1000,
+      partition: times.partition / 1000,
+      stitch: times.stitch / 1000,
+      leaves: times.leaves / 1000,
+      waiting: times.waiting / 1000,
+    };
+    const accounted = binning + Object.values(phases).reduce((sum, v) => sum + v, 0);
     const profile: GbdtFitProfile = {
       threads: lanes.count,
       gradientBits: quantisation.gradientBits,
       hessianBits: quantisation.hessianBits,
-      binning: (performance.now() - started) / 1000,
-      gradients: 0,
-      histograms: 0,
-      partition: 0,
-      leaves: 0,
-      total: 0,
+      binning,
+      ...phases,
+      other: Math.max(0, total - accounted),
+      total,
     };
-    const grower = new TreeGrower(binned, params, quantisation, lanes, margin, posValue, profile);
-    const random = createRandom(params.seed);
-    const trees: TreeJson[] = [];
-    for (let t = 0; t < params.nTrees; t++) {
-      const t0 = performance.now();
-      const nSampled = params.subsample >= 1 ? n : sampleRows(rows, n, params.subsample, random, grower.inSample);
-      const packedTotal = lanes.gradients(nSampled, params.subsample >= 1, random.nextUint32() | 0);
-      profile.gradients += (performance.now() - t0) / 1000;
-      grower.sampleFeatures(params.colsampleByTree, random);
-      trees.push(grower.grow(nSampled, packedTotal));
-    }
-    const model = new GbdtModel(data.featureNames, recordedParams(params), baseScore, trees);
-    profile.total = (performance.now() - started) / 1000;
     return { model, profile };
   } finally {
     lanes.close();
@@ -214,13 +231,16 @@ class TreeGrower {
   private value: number[] = [];
   private gain: number[] = [];
   private cover: number[] = [];
+  /** Rows of a node: `rows[start .. end)` (children of the last level have none). */
   private start: number[] = [];
   private end: number[] = [];
   /** Quantised gradient and hessian sums per node (exact integers). */
   private sums: number[] = [];
-  /** Exact gradient and hessian sums of leaves that the last partition already summed (else NaN). */
+  /** Exact gradient and hessian sums of leaves. */
   private exact: number[] = [];
   private hist: (HistogramBuffer | null)[] = [];
+  /** Leaves closed before the last level: their rows are still a contiguous range. */
+  private closed: LeafRange[] = [];
 
   constructor(
     private readonly binned: BinnedMatrix,
@@ -228,8 +248,6 @@ class TreeGrower {
     private readonly quantisation: Quantisation,
     private readonly lanes: BoostingLanes,
     private readonly margin: Float64Array,
-    private readonly posValue: Float64Array,
-    private readonly profile: GbdtFitProfile,
   ) {
     this.nFeatures = binned.nFeatures;
     this.inSample = new Uint8Array(binned.nRows);
@@ -265,36 +283,34 @@ class TreeGrower {
   }
 
   /**
-   * Grow one tree depth-wise over the sampled rows `rows[0 .. nSampled)` whose packed gradients sum
-   * to `packedTotal`, and add it to the margins.
+   * Grow one tree depth-wise over the sampled rows `rows[0 .. nSampled)` (all rows, in order, when
+   * `fused`: then the gradient pass also adds the previous tree's leaf values to the margins) and
+   * add it to the margins. `seed` drives the gradients' stochastic rounding.
    */
-  grow(nSampled: number, packedTotal: number): TreeJson {
+  grow(nSampled: number, fused: boolean, seed: number): TreeJson {
     this.resetTree();
-    const { lanes, params, profile } = this;
+    const { lanes, params } = this;
     const { shift } = this.quantisation;
+    const canSplit = nSampled > 0 && this.nActive > 0;
+    const rootHist = canSplit ? lanes.allocate() : null;
+    const { packedTotal, split: rootSplit } = lanes.gradientsAndRoot(nSampled, fused, seed, rootHist);
     const rootGq = Math.floor(packedTotal / shift);
     const root = this.addNode(0, nSampled, rootGq, packedTotal - rootGq * shift);
-    let level: number[] = [];
-    let found: SplitResult[] = [];
-    if (nSampled > 0 && this.nActive > 0) {
-      const t0 = performance.now();
-      const rootHist = lanes.allocate();
-      this.hist[root] = rootHist;
-      found = lanes.histogramsAndSplits([{ hist: rootHist, parent: null, start: 0, end: nSampled }], [{ hist: rootHist, Gq: this.sums[0]!, Hq: this.sums[1]! }]);
-      profile.histograms += (performance.now() - t0) / 1000;
-      level = [root];
-    }
+    this.hist[root] = rootHist;
+    let level: number[] = rootSplit === null ? [] : [root];
+    let found: SplitResult[] = rootSplit === null ? [] : [rootSplit];
+    if (rootSplit === null) this.closed.push({ start: 0, end: nSampled, id: root });
+    const lastSplits: LeafSplit[] = [];
     for (let depth = 0; depth < params.maxDepth && level.length > 0; depth++) {
-      const t1 = performance.now();
       const splitting: number[] = [];
-      const leftSums: number[] = [];
-      const partitions: PartitionTask[] = [];
+      const splits: SplitResult[] = [];
       for (let i = 0; i < level.length; i++) {
         const node = level[i]!;
         const best = found[i]!;
         if (best.feature < 0) {
           lanes.release(this.hist[node]!);
           this.hist[node] = null;
+          this.closed.push({ start: this.start[node]!, end: this.end[node]!, id: node });
           continue;
         }
         this.feature[node] = best.feature;
@@ -302,60 +318,62 @@ class TreeGrower {
         this.threshold[node] = this.binned.cuts[best.feature]![best.bin]!;
         this.gain[node] = best.gain;
         splitting.push(node);
-        leftSums.push(best.GLq, best.HLq);
-        partitions.push({ start: this.start[node]!, end: this.end[node]!, feature: best.feature, bin: best.bin });
+        splits.push(best);
       }
-      const childrenSplit = depth + 1 < params.maxDepth;
-      // Children of the last level are leaves: sum their exact gradients during the partition.
-      const { leftCounts, sums } = partitions.length > 0 ? lanes.partition(partitions, !childrenSplit) : { leftCounts: new Int32Array(0), sums: new Float64Array(0) };
-      const t2 = performance.now();
-      profile.partition += (t2 - t1) / 1000;
-
+      if (depth + 1 === params.maxDepth) {
+        // Children of the last level are leaves: no histograms, and their rows need not move.
+        for (let i = 0; i < splitting.length; i++) {
+          const node = splitting[i]!;
+          const best = splits[i]!;
+          lanes.release(this.hist[node]!);
+          this.hist[node] = null;
+          const l = this.addNode(-1, -1, best.GLq, best.HLq);
+          const r = this.addNode(-1, -1, this.sums[2 * node]! - best.GLq, this.sums[2 * node + 1]! - best.HLq);
+          this.left[node] = l;
+          this.right[node] = r;
+          lastSplits.push({ start: this.start[node]!, end: this.end[node]!, feature: best.feature, bin: best.bin, leftId: l, rightId: r });
+        }
+        level = [];
+        break;
+      }
+      const tasks: LevelSplit[] = splitting.map((node, i) => ({
+        start: this.start[node]!,
+        end: this.end[node]!,
+        feature: splits[i]!.feature,
+        bin: splits[i]!.bin,
+        hist: this.hist[node]!,
+        small: lanes.allocate(),
+        Gq: this.sums[2 * node]!,
+        Hq: this.sums[2 * node + 1]!,
+        GLq: splits[i]!.GLq,
+        HLq: splits[i]!.HLq,
+      }));
+      const result = tasks.length > 0 ? lanes.splitLevel(tasks) : { leftCounts: new Int32Array(0), found: [] };
       const next: number[] = [];
-      const builds: HistogramTask[] = [];
-      const splitTasks: SplitTask[] = [];
+      found = [];
       for (let i = 0; i < splitting.length; i++) {
         const node = splitting[i]!;
-        const start = this.start[node]!;
-        const end = this.end[node]!;
-        const mid = start + leftCounts[i]!;
-        const GLq = leftSums[2 * i]!;
-        const HLq = leftSums[2 * i + 1]!;
-        const l = this.addNode(start, mid, GLq, HLq);
-        const r = this.addNode(mid, end, this.sums[2 * node]! - GLq, this.sums[2 * node + 1]! - HLq);
+        const task = tasks[i]!;
+        const mid = task.start + result.leftCounts[i]!;
+        const l = this.addNode(task.start, mid, task.GLq, task.HLq);
+        const r = this.addNode(mid, task.end, task.Gq - task.GLq, task.Hq - task.HLq);
         this.left[node] = l;
         this.right[node] = r;
-        const parentHist = this.hist[node]!;
+        // The same rule the lanes used: the smaller child (by rows) got the new buffer.
+        const smallerIsLeft = mid - task.start <= task.end - mid;
+        this.hist[smallerIsLeft ? l : r] = task.small;
+        this.hist[smallerIsLeft ? r : l] = task.hist;
         this.hist[node] = null;
-        if (childrenSplit) {
-          // Build the smaller child; the parent's histogram minus it becomes the larger child's.
-          const smallerIsLeft = mid - start <= end - mid;
-          const small = lanes.allocate();
-          this.hist[smallerIsLeft ? l : r] = small;
-          this.hist[smallerIsLeft ? r : l] = parentHist;
-          builds.push({ hist: small, parent: parentHist, start: smallerIsLeft ? start : mid, end: smallerIsLeft ? mid : end });
-          for (const child of [l, r]) splitTasks.push({ hist: this.hist[child]!, Gq: this.sums[2 * child]!, Hq: this.sums[2 * child + 1]! });
-          next.push(l, r);
-        } else {
-          lanes.release(parentHist);
-          this.exact[2 * l] = sums[4 * i]!;
-          this.exact[2 * l + 1] = sums[4 * i + 1]!;
-          this.exact[2 * r] = sums[4 * i + 2]!;
-          this.exact[2 * r + 1] = sums[4 * i + 3]!;
-        }
+        next.push(l, r);
+        found.push(result.found[2 * i]!, result.found[2 * i + 1]!);
       }
-      found = builds.length > 0 ? lanes.histogramsAndSplits(builds, splitTasks) : [];
-      profile.histograms += (performance.now() - t2) / 1000;
       level = next;
     }
     for (const node of level) {
       const hist = this.hist[node];
       if (hist != null) lanes.release(hist);
     }
-    const t3 = performance.now();
-    const tree = this.finishTree(nSampled);
-    profile.leaves += (performance.now() - t3) / 1000;
-    return tree;
+    return this.finishTree(nSampled, fused, lastSplits);
   }
 
   private resetTree(): void {
@@ -365,6 +383,7 @@ class TreeGrower {
     this.sums.length = 0;
     this.exact.length = 0;
     this.hist.length = 0;
+    this.closed = [];
   }
 
   private addNode(start: number, end: number, Gq: number, Hq: number): number {
@@ -387,29 +406,25 @@ class TreeGrower {
     return id;
   }
 
-  /** Leaf values from the exact gradients of their rows; add them to the margins; emit the tree. */
-  private finishTree(nSampled: number): TreeJson {
+  /**
+   * Record every row's leaf and sum each leaf's exact gradients; leaf values from those; add them
+   * to the margins (now, or in the next tree's gradient pass when fused); emit the tree.
+   */
+  private finishTree(nSampled: number, fused: boolean, lastSplits: readonly LeafSplit[]): TreeJson {
     const { lambda, learningRate } = this.params;
+    const { splitSums, leafSums } = this.lanes.closeLeaves(lastSplits, this.closed);
+    lastSplits.forEach((split, i) => {
+      this.exact[2 * split.leftId] = splitSums[4 * i]!;
+      this.exact[2 * split.leftId + 1] = splitSums[4 * i + 1]!;
+      this.exact[2 * split.rightId] = splitSums[4 * i + 2]!;
+      this.exact[2 * split.rightId + 1] = splitSums[4 * i + 3]!;
+    });
+    this.closed.forEach((leaf, i) => {
+      this.exact[2 * leaf.id] = leafSums[2 * i]!;
+      this.exact[2 * leaf.id + 1] = leafSums[2 * i + 1]!;
+    });
     const nNodes = this.feature.length;
-    // Leaves above the last level were not summed by a partition: sum them now.
-    const unsummed: number[] = [];
-    const unsummedRanges: RowRange[] = [];
-    for (let node = 0; node < nNodes; node++) {
-      if (this.feature[node]! < 0 && Number.isNaN(this.exact[2 * node])) {
-        unsummed.push(node);
-        unsummedRanges.push({ start: this.start[node]!, end: this.end[node]! });
-      }
-    }
-    if (unsummed.length > 0) {
-      const sums = this.lanes.sums(unsummedRanges);
-      unsummed.forEach((node, i) => {
-        this.exact[2 * node] = sums[2 * i]!;
-        this.exact[2 * node + 1] = sums[2 * i + 1]!;
-      });
-    }
-    const fused = nSampled === this.binned.nRows;
-    const ranges: RowRange[] = [];
-    const values: number[] = [];
+    const leafValue = this.lanes.leafValues;
     for (let node = 0; node < nNodes; node++) {
       if (this.feature[node]! >= 0) continue;
       const G = this.exact[2 * node]!;
@@ -417,12 +432,10 @@ class TreeGrower {
       const v = H + lambda > 0 ? (-G / (H + lambda)) * learningRate : 0;
       this.value[node] = v;
       this.cover[node] = H;
-      // Without subsample the next gradient pass adds posValue to the margins; else add them now.
-      if (fused) this.posValue.fill(v, this.start[node]!, this.end[node]!);
-      ranges.push({ start: this.start[node]!, end: this.end[node]! });
-      values.push(v);
+      leafValue[node] = v;
     }
-    if (!fused) this.lanes.addToMargins(ranges, values);
+    // Without subsample the next gradient pass adds the leaf values to the margins; else add them now.
+    if (!fused) this.lanes.addLeafValues(nSampled);
     // Children come after their parents, so one backward pass sums covers bottom-up.
     for (let node = nNodes - 1; node >= 0; node--) {
       if (this.feature[node]! >= 0) this.cover[node] = this.cover[this.left[node]!]! + this.cover[this.right[node]!]!;

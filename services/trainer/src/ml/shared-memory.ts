@@ -14,6 +14,10 @@ export function allocateInt32(length: number, shared: boolean): Int32Array {
   return new Int32Array(shared ? new SharedArrayBuffer(length * 4) : new ArrayBuffer(length * 4));
 }
 
+export function allocateUint16(length: number, shared: boolean): Uint16Array {
+  return new Uint16Array(shared ? new SharedArrayBuffer(length * 2) : new ArrayBuffer(length * 2));
+}
+
 export function allocateUint8(length: number, shared: boolean): Uint8Array {
   return new Uint8Array(shared ? new SharedArrayBuffer(length) : new ArrayBuffer(length));
 }
