@@ -21,13 +21,15 @@ def read_matrix(path):
     with open(path, "rb") as f:
         header_line = f.readline()
         header = json.loads(header_line)
-        if header.get("format") != "mlops-matrix-v1" or header.get("dtype") != "float32":
-            raise ValueError(f"{path} is not a mlops-matrix-v1 float32 matrix")
+        dtype = {"float32": "<f4", "float64": "<f8"}.get(header.get("dtype"))
+        if header.get("format") != "mlops-matrix-v1" or dtype is None:
+            raise ValueError(f"{path} is not a mlops-matrix-v1 float32/float64 matrix")
         n, m = header["nRows"], header["nFeatures"]
         body = f.read()
-    values = np.frombuffer(body, dtype="<f4", count=n * m).reshape(n, m)
-    labels = np.frombuffer(body, dtype=np.uint8, count=n, offset=n * m * 4)
-    split = np.frombuffer(body, dtype=np.uint8, count=n, offset=n * m * 4 + n)
+    width = np.dtype(dtype).itemsize
+    values = np.frombuffer(body, dtype=dtype, count=n * m).reshape(n, m)
+    labels = np.frombuffer(body, dtype=np.uint8, count=n, offset=n * m * width)
+    split = np.frombuffer(body, dtype=np.uint8, count=n, offset=n * m * width + n)
     return header, values, labels, split
 
 
