@@ -3,6 +3,9 @@
  * adapters and engines instead.
  */
 import { createHash } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { SharedErrors } from './errors.js';
 import type { AnyEvent } from './events/cloud-event.js';
@@ -137,4 +140,20 @@ export class InMemoryObjectStore implements ObjectStore {
   uri(key: string): string {
     return `memory://${key}`;
   }
+}
+
+/** Poll until the predicate holds, or fail with the description after the timeout. */
+export async function waitFor(predicate: () => boolean | Promise<boolean>, description: string, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await predicate()) return;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  throw new Error(`timed out after ${timeoutMs} ms waiting for ${description}`);
+}
+
+/** A temporary folder, removed by the returned function. */
+export function tempDir(prefix = 'mlops-test-'): { path: string; remove: () => void } {
+  const path = mkdtempSync(join(tmpdir(), prefix));
+  return { path, remove: () => rmSync(path, { recursive: true, force: true }) };
 }

@@ -26,7 +26,7 @@ import { createClickGenService } from '@mlops/click-gen';
 import { createLanderService } from '@mlops/lander';
 import { createSalesGenService } from '@mlops/sales-gen';
 import { createStartupGenService } from '@mlops/startup-gen';
-import { tempDir, waitFor } from '../helpers.js';
+import { tempDir, waitFor } from '@mlops/shared/testing';
 
 const generators = { seed: 42, scale: 1, dirtyShare: 0.01, piiHmacKey: 'chain-test-key-0123456789' };
 
