@@ -21,6 +21,11 @@ export default tseslint.config(
     },
   },
   {
+    // CommonJS configuration files (dependency-cruiser's).
+    files: ['**/*.cjs'],
+    languageOptions: { sourceType: 'commonjs', globals: { module: 'writable', require: 'readonly', __dirname: 'readonly' } },
+  },
+  {
     // Only main.ts (the composition root) of a service reads the environment.
     files: ['services/*/src/**/*.ts'],
     ignores: ['services/*/src/main.ts'],

@@ -107,13 +107,13 @@ export async function ensureChurnMatrix(options: ChurnMatrixOptions = {}): Promi
   const home = mkdtempSync(join(tmpdir(), 'mlops-churn-matrix-'));
   try {
     log(`building the churn matrix: mlops backfill ${window.from}..${window.to} at scale ${window.scale} in ${home} (minutes; once per machine and code version)`);
-    await runBackfill(home, window, log);
+    const failedStages = await runBackfill(home, window, log);
     const backfillSeconds = (performance.now() - started) / 1000;
     const t1 = performance.now();
     const matrix = await exportFeatures(home, window);
     const featuresSeconds = (performance.now() - t1) / 1000;
     const totalSeconds = (performance.now() - started) / 1000;
-    matrix.meta = { ...matrix.meta, source: 'mlops backfill + trainer features task', ...window, key, backfillSeconds, featuresSeconds };
+    matrix.meta = { ...matrix.meta, source: 'mlops backfill + trainer features task', ...window, key, backfillSeconds, featuresSeconds, failedStages };
     writeMatrix(path, matrix);
     log(`churn matrix ${path}: ${matrix.nRows} rows x ${matrix.nFeatures} features; backfill ${backfillSeconds.toFixed(0)} s, features ${featuresSeconds.toFixed(1)} s`);
     return { path, key, built: { backfillSeconds, featuresSeconds, totalSeconds } };
@@ -123,8 +123,13 @@ export async function ensureChurnMatrix(options: ChurnMatrixOptions = {}): Promi
   }
 }
 
-/** The CLI's backfill in its own process, with a clean embedded-mode environment. */
-function runBackfill(home: string, window: { from: string; to: string; scale: number; seed: number }, log: (line: string) => void): Promise<void> {
+/**
+ * The CLI's backfill in its own process, with a clean embedded-mode environment. Resolves to the
+ * number of stages that failed: a backfill whose stages failed (at scale 20 the transformer's
+ * key assertions fail on many dates) still leaves every date's tables in the warehouse, which is
+ * all the benchmark needs; the trainer itself would leave those dates out.
+ */
+function runBackfill(home: string, window: { from: string; to: string; scale: number; seed: number }, log: (line: string) => void): Promise<number> {
   const env: NodeJS.ProcessEnv = {};
   for (const [name, value] of Object.entries(process.env)) if (!name.startsWith('MLOPS_')) env[name] = value;
   Object.assign(env, { MLOPS_MODE: 'local', MLOPS_HOME: home });
@@ -147,7 +152,14 @@ function runBackfill(home: string, window: { from: string; to: string; scale: nu
     });
     child.stderr.on('data', keep);
     child.on('error', reject);
-    child.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`mlops backfill exited with ${code}:\n${tail}`))));
+    child.on('close', (code) => {
+      const failed = Number(/\((\d+) failed\)[^(]*$/.exec(tail)?.[1] ?? 0);
+      if (code === 0) resolve(0);
+      else if (code === 1 && tail.includes('with failures')) {
+        log(`  mlops backfill finished with ${failed} failed stage(s); exporting the warehouse as built`);
+        resolve(failed);
+      } else reject(new Error(`mlops backfill exited with ${code}:\n${tail}`));
+    });
   });
 }
 

@@ -1,5 +1,5 @@
 import { createTransformRunner, duckDbWarehouseLease, type Platform, type Service } from '@mlops/shared';
-import { createTransformerService } from './index.js';
+import { createTransformerService } from './transformer.service.js';
 
 /**
  * The transformer composed on a platform: the ledger in the document store, the lake, and the runner

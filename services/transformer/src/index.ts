@@ -4,42 +4,8 @@
  * at once, then publishes `mlops.warehouse.ready.v1` (or `mlops.stage.failed.v1` when an assertion
  * fails).
  */
-import type { CloudEvent, DocumentStore, ObjectStore, Service, TransformRunner } from '@mlops/shared';
-import { handleBronzeLanded } from './handler.js';
-import { LEDGER_COLLECTION } from './ledger.js';
-
+export * from './transformer.service.js';
 export { TransformerErrors } from './errors.js';
 export { LEDGER_COLLECTION } from './ledger.js';
 export { buildableDates, requiredSources } from './handler.js';
-
-/** What {@link createTransformerService} needs. */
-export interface TransformerServiceDeps {
-  /** The document store holding the ledger (SQLite locally, Firestore in the cloud). */
-  readonly documents: DocumentStore;
-  /**
-   * Runs the Dataform project: `DuckDbTransformRunner` (local, emulator) or
-   * `DataformApiTransformRunner` (gcp).
-   */
-  readonly runner: TransformRunner;
-  /** The lake, read only to find the startups full load when the ledger has not seen it land. */
-  readonly objects?: Pick<ObjectStore, 'list' | 'stream'>;
-  /** Ledger collection (default `transformer_ledger`). */
-  readonly ledgerCollection?: string;
-}
-
-/** The transformer service. One event at a time: runs of the project never overlap in a process. */
-export function createTransformerService(deps: TransformerServiceDeps): Service {
-  const handlerDeps = {
-    documents: deps.documents,
-    runner: deps.runner,
-    ledgerCollection: deps.ledgerCollection ?? LEDGER_COLLECTION,
-    ...(deps.objects ? { objects: deps.objects } : {}),
-  };
-  return {
-    name: 'transformer',
-    consumes: ['mlops.bronze.landed.v1'],
-    concurrency: 1,
-    handle: (event, context) => handleBronzeLanded(handlerDeps, event as CloudEvent<'mlops.bronze.landed.v1'>, context),
-  };
-}
 export { transformerFromPlatform } from './compose.js';

@@ -155,12 +155,12 @@ describe('DuckDbTransformRunner on hand-written dirty bronze', () => {
     await writeBronzePartition(lake, 'clickstream', nextDay, []);
     const result = await runner.run({ runDates: [nextDay] });
     expect(result.assertions.filter((assertion) => !assertion.passed)).toEqual([{ name: 'warehouse_fct_sales_assertions_uniqueKeyInTable', passed: false, failingRows: 1 }]);
-    const rows = await warehouse.query('select order_id, customer_id, run_date from warehouse.warehouse.fct_sales where order_id in (?, ?) order by run_date', [resent.order_id as string, collision.order_id as string]);
-    expect(rows).toEqual([
+    const rows = await warehouse.query('select order_id, customer_id, run_date from warehouse.warehouse.fct_sales where order_id in (?, ?) order by run_date, order_id', [resent.order_id as string, collision.order_id as string]);
+    const firstDay = [
       { order_id: resent.order_id, customer_id: 'cus_0000001', run_date: RUN_DATE },
       { order_id: collision.order_id, customer_id: 'cus_0000001', run_date: RUN_DATE },
-      { order_id: collision.order_id, customer_id: 'cus_0000042', run_date: nextDay },
-    ]);
+    ].sort((a, b) => String(a.order_id).localeCompare(String(b.order_id)));
+    expect(rows).toEqual([...firstDay, { order_id: collision.order_id, customer_id: 'cus_0000042', run_date: nextDay }]);
     // The re-sent copy is still in staging: nothing is lost, it is only not counted twice.
     expect(await warehouse.query("select count(*) as n from warehouse.staging.stg_sales__orders where run_date = date '2026-01-06'")).toEqual([{ n: 2 }]);
   });

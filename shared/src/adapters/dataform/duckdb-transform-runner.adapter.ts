@@ -37,7 +37,7 @@ import { openDuckDbWarehouse, releaseDuckDbFile } from '../duckdb-warehouse.adap
 import { actionsInDependencyOrder, targetName, type CompiledGraph, type DataformTarget, type GraphAction } from './compiled-graph.js';
 import { CATALOG_PLACEHOLDER, TranslationError, isTransactionControl, translateBigQueryToDuckDb } from './bigquery-to-duckdb.adapter.js';
 import { DataformCompiler, RUN_DATES_SENTINEL, RUN_DATE_FIRST_SENTINEL, RUN_DATE_LAST_SENTINEL, replaceListLiteral, type Compilation } from './dataform-compiler.adapter.js';
-import { emptySourceSql, hasPartitionFiles, partitionGlob, readBronzeSources, sourceReaderSql, type BronzeSourceSpec, type BronzeSourcesDescription } from './lake-sources.js';
+import { emptySourceSql, globList, partitionGlobs, readBronzeSources, sourceReaderSql, type BronzeSourceSpec, type BronzeSourcesDescription } from './lake-sources.js';
 
 /** A warehouse for the length of one run; `release` lets other processes open the file. */
 export interface WarehouseLease {
@@ -64,6 +64,13 @@ export interface DuckDbTransformRunnerOptions {
   compiler?: DataformCompiler;
   /** Called with every statement executed, in order (for the benchmark's raw-engine anchor). */
   onStatement?: (action: string, sql: string) => void;
+  /**
+   * What the bronze views cover. `run-dates` (default): the partitions of the run's dates, which is
+   * all the project reads (every staging model filters bronze to the run dates), so binding a view
+   * does not list and open a year of files on every run. `lake`: every partition, like the BigQuery
+   * external tables (for a project that reads bronze history).
+   */
+  bronzeScope?: 'run-dates' | 'lake';
 }
 
 /** One planned action: its DuckDB statements, with the sentinel run date still in them. */
@@ -153,7 +160,7 @@ export class DuckDbTransformRunner implements TransformRunner {
           actions.push({ name: action.name, type: action.type, status: 'skipped', durationMs: 0 });
           continue;
         }
-        const failingRows = await this.execute(warehouse, action, bind, columns.get(action.name) ?? []);
+        const failingRows = await this.execute(warehouse, action, bind, columns.get(action.name) ?? [], runDates);
         if (action.type === 'assertion') assertions.push({ name: action.target.name, passed: failingRows === 0, failingRows });
         actions.push({ name: action.name, type: action.type, status: 'succeeded', durationMs: performance.now() - actionStarted });
       }
@@ -339,7 +346,7 @@ export class DuckDbTransformRunner implements TransformRunner {
   }
 
   /** Execute one action in a transaction of its own; resolves to the failing rows of an assertion. */
-  private async execute(warehouse: Warehouse, action: PlannedAction, bind: (sql: string) => string, columns: readonly string[]): Promise<number> {
+  private async execute(warehouse: Warehouse, action: PlannedAction, bind: (sql: string) => string, columns: readonly string[], runDates: readonly string[]): Promise<number> {
     let current = '';
     const run = async (tx: WarehouseTransaction, text: string) => {
       const sql = bind(text);
@@ -352,7 +359,7 @@ export class DuckDbTransformRunner implements TransformRunner {
         await run(tx, "set TimeZone = 'UTC'");
         switch (action.type) {
           case 'source':
-            await run(tx, await this.sourceViewSql(tx, action));
+            await run(tx, await this.sourceViewSql(tx, action, runDates));
             return 0;
           case 'declaration':
             return 0;
@@ -397,20 +404,19 @@ export class DuckDbTransformRunner implements TransformRunner {
     }
   }
 
-  private async sourceViewSql(tx: WarehouseTransaction, action: PlannedAction): Promise<string> {
+  private async sourceViewSql(tx: WarehouseTransaction, action: PlannedAction, runDates: readonly string[]): Promise<string> {
     const source = action.source!;
     const column = this.sources.partition_column;
+    const globs = partitionGlobs(this.options.lakeRoot, source, column, this.options.bronzeScope === 'lake' ? undefined : runDates);
     let select: string;
-    if (!hasPartitionFiles(this.options.lakeRoot, source, column)) {
+    if (globs.length === 0) {
       select = emptySourceSql(source, column);
     } else if (source.format === 'parquet') {
       // Columns no file has are read as null (a column the lander never wrote, an older layout).
-      const described = await tx.query<{ column_name: string }>(
-        `describe select * from read_parquet('${partitionGlob(this.options.lakeRoot, source, column).replaceAll("'", "''")}', hive_partitioning = true, union_by_name = true)`,
-      );
-      select = sourceReaderSql(this.options.lakeRoot, source, column, new Set(described.map((row) => row.column_name)));
+      const described = await tx.query<{ column_name: string }>(`describe select * from read_parquet(${globList(globs)}, hive_partitioning = true, union_by_name = true)`);
+      select = sourceReaderSql(globs, source, column, new Set(described.map((row) => row.column_name)));
     } else {
-      select = sourceReaderSql(this.options.lakeRoot, source, column);
+      select = sourceReaderSql(globs, source, column);
     }
     return `create or replace view ${relation(action.target)} as\n${select}`;
   }

@@ -39,36 +39,42 @@ function literal(text: string): string {
   return `'${text.replaceAll("'", "''")}'`;
 }
 
-/** Whether any partition file of a source exists under the lake root. */
-export function hasPartitionFiles(lakeRoot: string, source: BronzeSourceSpec, partitionColumn: string): boolean {
+/**
+ * The globs of a source's partition files that exist: every partition
+ * (`<lake>/<path>/<column>=*\/part-*.<ext>`), or only those of the given dates. Empty when there
+ * are none.
+ */
+export function partitionGlobs(lakeRoot: string, source: BronzeSourceSpec, partitionColumn: string, dates?: readonly string[]): string[] {
   const root = join(lakeRoot, source.path);
-  if (!existsSync(root)) return false;
+  if (!existsSync(root)) return [];
   const extension = `.${source.format}`;
-  return readdirSync(root).some(
-    (entry) => entry.startsWith(`${partitionColumn}=`) && readdirSync(join(root, entry)).some((file) => file.startsWith('part-') && file.endsWith(extension)),
-  );
+  const hasFiles = (entry: string) => existsSync(join(root, entry)) && readdirSync(join(root, entry)).some((file) => file.startsWith('part-') && file.endsWith(extension));
+  if (dates) {
+    return dates.filter((date) => hasFiles(`${partitionColumn}=${date}`)).map((date) => `${join(root, `${partitionColumn}=${date}`)}/part-*${extension}`);
+  }
+  return readdirSync(root).some((entry) => entry.startsWith(`${partitionColumn}=`) && hasFiles(entry)) ? [`${root}/${partitionColumn}=*/part-*${extension}`] : [];
 }
 
-/** The glob of a source's partition files, `<lake>/<path>/<column>=*\/part-*.<ext>`. */
-export function partitionGlob(lakeRoot: string, source: BronzeSourceSpec, partitionColumn: string): string {
-  return `${join(lakeRoot, source.path)}/${partitionColumn}=*/part-*.${source.format}`;
+/** The DuckDB list literal of file globs. */
+export function globList(globs: readonly string[]): string {
+  return `[${globs.map(literal).join(', ')}]`;
 }
 
 /**
- * The DuckDB reader of a source: `read_parquet` with hive partitioning (every column cast to text,
- * columns no file has read as null), or `read_json` with explicit text columns (numbers, strings and
- * nulls all load, as in the BigQuery external table). The partition column is a DATE; filters on it
- * prune files.
+ * The DuckDB reader of a source over the given file globs: `read_parquet` with hive partitioning
+ * (every column cast to text, columns no file has read as null), or `read_json` with explicit text
+ * columns (numbers, strings and nulls all load, as in the BigQuery external table). The partition
+ * column is a DATE; filters on it prune files.
  */
-export function sourceReaderSql(lakeRoot: string, source: BronzeSourceSpec, partitionColumn: string, parquetColumns?: ReadonlySet<string>): string {
-  const glob = literal(partitionGlob(lakeRoot, source, partitionColumn));
+export function sourceReaderSql(globs: readonly string[], source: BronzeSourceSpec, partitionColumn: string, parquetColumns?: ReadonlySet<string>): string {
+  const files = globList(globs);
   const hive = `hive_partitioning = true, hive_types = {'${partitionColumn}': 'DATE'}`;
   if (source.format === 'parquet') {
     const columns = source.columns.map((column) => (parquetColumns && !parquetColumns.has(column) ? `cast(null as varchar) as ${column}` : `cast(${column} as varchar) as ${column}`));
-    return `select ${columns.join(', ')}, ${partitionColumn} from read_parquet(${glob}, ${hive}, union_by_name = true)`;
+    return `select ${columns.join(', ')}, ${partitionColumn} from read_parquet(${files}, ${hive}, union_by_name = true)`;
   }
   const struct = source.columns.map((column) => `${column}: 'VARCHAR'`).join(', ');
-  return `select ${source.columns.join(', ')}, ${partitionColumn} from read_json(${glob}, format = 'newline_delimited', columns = {${struct}}, ${hive})`;
+  return `select ${source.columns.join(', ')}, ${partitionColumn} from read_json(${files}, format = 'newline_delimited', columns = {${struct}}, ${hive})`;
 }
 
 /** An empty relation with a source's columns, for a source with no files yet. */
