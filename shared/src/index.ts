@@ -33,7 +33,7 @@ export { DuckDbParquetWriter, type DuckDbParquetWriterOptions } from './adapters
 export * from './ports/transform-runner.port.js';
 export { DataformCompiler, RUN_DATES_SENTINEL, RUN_DATE_FIRST_SENTINEL, RUN_DATE_LAST_SENTINEL, projectContentHash, runDateVars, substituteRunDates, type Compilation, type DataformCompilerOptions } from './adapters/dataform/dataform-compiler.adapter.js';
 export type { CompiledGraph, DataformTarget } from './adapters/dataform/compiled-graph.js';
-export { TranslationError, translateBigQueryToDuckDb } from './adapters/dataform/bigquery-to-duckdb.adapter.js';
+export { TranslationError, loadBigQueryTranslator, translateBigQueryToDuckDb } from './adapters/dataform/bigquery-to-duckdb.adapter.js';
 export { DuckDbTransformRunner, duckDbWarehouseLease, type DuckDbTransformRunnerOptions, type WarehouseLease } from './adapters/dataform/duckdb-transform-runner.adapter.js';
 export { DataformApiTransformRunner, type DataformApiClient, type DataformApiTransformRunnerOptions } from './adapters/dataform/dataform-api-runner.adapter.js';
 export * from './runtime/service-main.js';

@@ -2,7 +2,8 @@
  * The transformer's reaction to `mlops.bronze.landed.v1`: note the landed partition in the ledger,
  * then build every run date that is complete (sales and clickstream, plus startups on the date of
  * the full load and on Fridays) and not yet built from these exact partitions, all in one run of the
- * Dataform project. A backlog (a backfill) is therefore one run, not one per date.
+ * Dataform project. A backlog is therefore one run, not one per date; a backfill's partitions wait
+ * until its whole window has landed (see {@link backfillShouldWait}).
  *
  * The run publishes one `mlops.warehouse.ready.v1` with the per-table counts, quarantine counts and
  * assertion results; when an assertion fails it publishes `mlops.stage.failed.v1`
@@ -12,7 +13,9 @@
  * DuckDB file) is a transient error: the bus redelivers later.
  */
 import {
+  dayNumber,
   findStartupFullLoad,
+  isoDate,
   startupFullLoadDate,
   startupsExpectedOn,
   type BackfillWindow,
@@ -77,6 +80,38 @@ export function buildableDates(ledger: LedgerState, fullLoadKnown: string | unde
   return buildable;
 }
 
+/** Whether every source a date needs has landed. */
+function isComplete(ledger: LedgerState, runDate: string, fullLoadKnown: string | undefined, backfill: BackfillWindow | undefined): boolean {
+  const sources = ledger.landed.get(runDate);
+  if (!sources) return false;
+  return requiredSources(runDate, startupFullLoadDate(runDate, fullLoadKnown, backfill?.from)).every((source) => sources.has(source));
+}
+
+/** The dates of a backfill window that still miss a source. */
+export function incompleteDates(ledger: LedgerState, fullLoadKnown: string | undefined, window: BackfillWindow): string[] {
+  const missing: string[] = [];
+  for (let day = dayNumber(window.from); day <= dayNumber(window.to); day++) {
+    const runDate = isoDate(day);
+    if (!isComplete(ledger, runDate, fullLoadKnown, window)) missing.push(runDate);
+  }
+  return missing;
+}
+
+/**
+ * Whether a partition landed by a backfill should wait instead of building: a backfill's dates are
+ * built together once its whole window has landed, so a 120-day backfill is one or two runs of
+ * the project, not one per date as the lander works through the window. One exception keeps a
+ * stuck date (a stage that failed for it) from holding the rest back: when the window's last date
+ * completes, whatever is complete is built; dates completing after that wait for the window again
+ * (a redrive or replay of the stuck date finishes it).
+ */
+export function backfillShouldWait(ledger: LedgerState, fullLoadKnown: string | undefined, landed: { runDate: string; backfill?: BackfillWindow }): boolean {
+  const window = landed.backfill;
+  if (!window) return false;
+  if (landed.runDate === window.to && isComplete(ledger, window.to, fullLoadKnown, window)) return false;
+  return incompleteDates(ledger, fullLoadKnown, window).length > 0;
+}
+
 /** The backfill window covering the dates' landed partitions, if any carried one. */
 function backfillOf(dates: readonly BuildableDate[]): BackfillWindow | undefined {
   const windows = dates.flatMap((date) => date.entries.flatMap((entry) => (entry.backfill ? [entry.backfill] : [])));
@@ -106,6 +141,15 @@ export async function handleBronzeLanded(deps: TransformerHandlerDeps, event: Cl
 
   let fullLoad = fullLoadInLedger(ledger);
   if (fullLoad === undefined && deps.objects) fullLoad = await findStartupFullLoad(deps.objects);
+  if (backfillShouldWait(ledger, fullLoad, landed)) {
+    const missing = incompleteDates(ledger, fullLoad, landed.backfill!);
+    context.log.info(`waiting for the backfill window: ${missing.length} date(s) of ${landed.backfill!.from}..${landed.backfill!.to} still incomplete`, {
+      runDate: landed.runDate,
+      incomplete: missing.length,
+      firstIncomplete: missing[0],
+    });
+    return;
+  }
   const dates = buildableDates(ledger, fullLoad);
   if (dates.length === 0) {
     const sources = [...(ledger.landed.get(landed.runDate)?.keys() ?? [])].sort();

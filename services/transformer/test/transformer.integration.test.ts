@@ -64,9 +64,12 @@ describe('transformer on the real Dataform project and DuckDB', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it('replaying every bronze.landed twice in shuffled order leaves the warehouse of one ordered pass', async () => {
+  /** The same partition landed by a daily run instead of the backfill: each date builds on its own. */
+  const daily = ({ backfill: _backfill, ...data }: BronzeLanded): BronzeLanded => data;
+
+  it('replaying every bronze.landed twice in shuffled order (a backfill: dates grouped) leaves the warehouse of daily runs', async () => {
     const ordered = await transformer('ordered');
-    for (const data of landed) await ordered.send(data, `${data.runDate}/${data.source}`);
+    for (const data of landed) await ordered.send(daily(data), `${data.runDate}/${data.source}`);
     expect(ordered.publisher.ofType('mlops.warehouse.ready.v1').map((event) => event.data.runDates)).toEqual(DATES.map((date) => [date]));
     expect(ordered.publisher.ofType('mlops.stage.failed.v1')).toEqual([]);
     const expected = await checksums(ordered.warehouse, 'ordered');
@@ -76,20 +79,21 @@ describe('transformer on the real Dataform project and DuckDB', () => {
     const deliveries = shuffle([...landed, ...landed], 7);
     for (const data of deliveries) await replayed.send(data, `${data.runDate}/${data.source}`);
     expect(await checksums(replayed.warehouse, 'replayed')).toEqual(expected);
-    const built = replayed.publisher.ofType('mlops.warehouse.ready.v1').flatMap((event) => event.data.runDates);
-    expect([...new Set(built)].sort()).toEqual(DATES);
+    const readies = replayed.publisher.ofType('mlops.warehouse.ready.v1');
+    expect([...new Set(readies.flatMap((event) => event.data.runDates))].sort()).toEqual(DATES);
+    expect(readies.length).toBeLessThanOrEqual(2);
     expect(replayed.publisher.ofType('mlops.stage.failed.v1')).toEqual([]);
   });
 
   it('publishes stage.failed and no warehouse.ready when an assertion fails', async () => {
     const failing = await transformer('failing');
-    for (const data of landed.filter((entry) => entry.runDate < '2026-01-07')) await failing.send(data, `${data.runDate}/${data.source}`);
+    for (const data of landed.filter((entry) => entry.runDate < '2026-01-07')) await failing.send(daily(data), `${data.runDate}/${data.source}`);
     expect(failing.publisher.ofType('mlops.warehouse.ready.v1')).toHaveLength(2);
     // The trainer broke fact_predictions_churn's contract: two rows for one customer and snapshot.
     await failing.warehouse.execute(
       "insert into failing.warehouse.fact_predictions_churn values ('cus_1', date '2026-01-06', 0.2, 'low', 'v1', now()), ('cus_1', date '2026-01-06', 0.9, 'high', 'v2', now())",
     );
-    for (const data of landed.filter((entry) => entry.runDate === '2026-01-07')) await failing.send(data, `${data.runDate}/${data.source}`);
+    for (const data of landed.filter((entry) => entry.runDate === '2026-01-07')) await failing.send(daily(data), `${data.runDate}/${data.source}`);
     expect(failing.publisher.ofType('mlops.warehouse.ready.v1')).toHaveLength(2);
     const [failed] = failing.publisher.ofType('mlops.stage.failed.v1');
     expect(failed!.data).toMatchObject({ stage: 'transformer', code: 'TRANSFORMER.ASSERTION_FAILED', runDates: ['2026-01-07'] });

@@ -102,36 +102,67 @@ describe('transformer service', () => {
     expect(runner.runs.at(-1)).toEqual(['2026-01-09']);
   });
 
-  it('builds a backlog of complete dates in one run and publishes one event', async () => {
+  it('builds a backfill window once it has landed, in one run with one event, retrying a busy warehouse', async () => {
     const { runner, publisher, send, service } = setup();
-    const backfill = { from: '2026-01-05', to: '2026-01-08' };
-    // Another process holds the warehouse while three dates complete: each attempt fails transiently.
+    const backfill = { from: '2026-01-05', to: '2026-01-07' };
+    await send(landed('2026-01-05', 'startups', { backfill }));
+    for (const date of ['2026-01-05', '2026-01-06', '2026-01-07']) await send(landed(date, 'sales', { backfill }));
+    // Two dates complete while the window is still incomplete: they wait, nothing runs.
+    await send(landed('2026-01-05', 'clickstream', { backfill }));
+    await send(landed('2026-01-06', 'clickstream', { backfill }));
+    expect(runner.runs).toEqual([]);
+    // The last one completes the window, but another process holds the warehouse: a transient error.
     runner.next = () => {
       throw TransformErrors.warehouseBusy('Could not set lock on file');
     };
-    runner.failures = 3;
-    await send(landed('2026-01-05', 'startups', { backfill }));
-    for (const date of ['2026-01-05', '2026-01-06', '2026-01-07']) await send(landed(date, 'sales', { backfill }));
-    expect(runner.runs).toEqual([]);
-    const completing: ReturnType<typeof landed>[] = [];
-    for (const date of ['2026-01-05', '2026-01-06', '2026-01-07']) {
-      const event = landed(date, 'clickstream', { backfill });
-      completing.push(event);
-      await expect(send(event)).rejects.toMatchObject({ code: 'DATAFORM.WAREHOUSE_BUSY', errorClass: 'transient' });
-    }
+    const completing = landed('2026-01-07', 'clickstream', { backfill });
+    await expect(send(completing)).rejects.toMatchObject({ code: 'DATAFORM.WAREHOUSE_BUSY', errorClass: 'transient' });
     expect(publisher.events).toEqual([]);
-    // The bus redelivers one of them once the warehouse is free: the whole backlog goes in one run.
-    await deliver(service, completing[0]!, { publisher, attempt: 2 });
-    expect(runner.runs.at(-1)).toEqual(['2026-01-05', '2026-01-06', '2026-01-07']);
+    // The bus redelivers it once the warehouse is free: the whole window goes in one run.
+    await deliver(service, completing, { publisher, attempt: 2 });
+    expect(runner.runs).toEqual([['2026-01-05', '2026-01-06', '2026-01-07'], ['2026-01-05', '2026-01-06', '2026-01-07']]);
     const readies = publisher.ofType('mlops.warehouse.ready.v1');
     expect(readies).toHaveLength(1);
     expect(readies[0]!.data.runDates).toEqual(['2026-01-05', '2026-01-06', '2026-01-07']);
     expect(readies[0]!.data.backfill).toEqual(backfill);
     expect(readies[0]!.rundate).toBe('2026-01-07');
-    // The other redeliveries find nothing left to build.
-    await deliver(service, completing[2]!, { publisher, attempt: 2 });
-    expect(runner.runs).toHaveLength(4);
+    // Another redelivery finds nothing left to build.
+    await deliver(service, completing, { publisher, attempt: 3 });
+    expect(runner.runs).toHaveLength(2);
     expect(publisher.ofType('mlops.warehouse.ready.v1')).toHaveLength(1);
+  });
+
+  it('does not let a stuck date of a backfill hold the rest back: the last date builds what is complete', async () => {
+    const { runner, publisher, send } = setup();
+    const backfill = { from: '2026-01-05', to: '2026-01-08' };
+    await send(landed('2026-01-05', 'startups', { backfill }));
+    // 2026-01-06 never gets its sales (say its generator failed); the others land in order.
+    for (const date of ['2026-01-05', '2026-01-06', '2026-01-07', '2026-01-08']) await send(landed(date, 'clickstream', { backfill }));
+    for (const date of ['2026-01-05', '2026-01-07']) await send(landed(date, 'sales', { backfill }));
+    expect(runner.runs).toEqual([]);
+    await send(landed('2026-01-08', 'sales', { backfill }));
+    expect(runner.runs).toEqual([['2026-01-05', '2026-01-07', '2026-01-08']]);
+    // The stuck date is redriven later: it completes the window and is built alone.
+    await send(landed('2026-01-06', 'sales', { backfill }));
+    expect(runner.runs.at(-1)).toEqual(['2026-01-06']);
+    expect(publisher.ofType('mlops.warehouse.ready.v1').map((event) => event.data.runDates)).toEqual([['2026-01-05', '2026-01-07', '2026-01-08'], ['2026-01-06']]);
+  });
+
+  it('builds a backfill delivered out of order in at most two runs, whatever the order', async () => {
+    const backfill = { from: '2026-01-05', to: '2026-01-09' };
+    const dates = ['2026-01-05', '2026-01-06', '2026-01-07', '2026-01-08', '2026-01-09'];
+    const events = [landed('2026-01-05', 'startups', { backfill }), landed('2026-01-09', 'startups', { backfill, loadType: 'delta' })];
+    for (const date of dates) events.push(landed(date, 'sales', { backfill }), landed(date, 'clickstream', { backfill }));
+    for (const seed of [1, 2, 3, 4, 5]) {
+      // A deterministic shuffle per seed.
+      let state = seed;
+      const order = [...events].sort(() => ((state = (state * 48271) % 2147483647) % 3) - 1);
+      const { runner, publisher, send } = setup();
+      for (const event of order) await send(event);
+      expect(runner.runs.length).toBeLessThanOrEqual(2);
+      expect(runner.runs.flat().sort()).toEqual(dates);
+      expect(publisher.ofType('mlops.warehouse.ready.v1').flatMap((event) => event.data.runDates).sort()).toEqual(dates);
+    }
   });
 
   it('does nothing on a redelivered event, and rebuilds a date whose partition was re-landed with other content', async () => {

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { TranslationError, openDuckDbWarehouse, translateBigQueryToDuckDb, type DuckDbWarehouse, type WarehouseRow } from '@mlops/shared';
+import { TranslationError, loadBigQueryTranslator, openDuckDbWarehouse, translateBigQueryToDuckDb, type DuckDbWarehouse, type WarehouseRow } from '@mlops/shared';
 import { tempDir } from '../helpers.js';
 
 // Each rewrite the runner adds to polyglot's translation, shown on the SQL text and, where it
@@ -15,6 +15,7 @@ describe('BigQuery to DuckDB translation', () => {
   };
 
   beforeAll(async () => {
+    await loadBigQueryTranslator();
     duckdb = await openDuckDbWarehouse({ path: join(dir.path, 'db.duckdb') });
     await duckdb.execute("set TimeZone = 'UTC'");
     await duckdb.execute('create schema db.warehouse');

@@ -24,7 +24,18 @@
  * - R5 (in the runner) `BEGIN TRANSACTION` / `COMMIT TRANSACTION` pre/post operations, which make
  *   the BigQuery script atomic, are dropped: the runner wraps each action in its own transaction.
  */
-import { Dialect, transpile } from '@polyglot-sql/sdk';
+
+type Polyglot = typeof import('@polyglot-sql/sdk');
+let polyglot: Polyglot | undefined;
+
+/**
+ * Load the transpiler, once per process. It is imported on demand because it weighs about 85 MB
+ * resident (WebAssembly) and only the transformer's DuckDB runner needs it, while every service
+ * imports this package.
+ */
+export async function loadBigQueryTranslator(): Promise<void> {
+  polyglot ??= await import('@polyglot-sql/sdk');
+}
 
 /** Why a statement could not be translated. */
 export class TranslationError extends Error {
@@ -235,12 +246,14 @@ export function isTransactionControl(sql: string): boolean {
 
 /**
  * Translate one BigQuery statement (or script) to DuckDB statements. Throws a
- * {@link TranslationError} naming what could not be translated.
+ * {@link TranslationError} naming what could not be translated. Needs
+ * {@link loadBigQueryTranslator} to have resolved.
  */
 export function translateBigQueryToDuckDb(sql: string): string[] {
   const mapped = mapTargets(sql);
   refuseUnsupported(mapped);
-  const result = transpile(mapped, Dialect.BigQuery, Dialect.DuckDB);
+  if (!polyglot) throw new Error('translateBigQueryToDuckDb: call loadBigQueryTranslator() first');
+  const result = polyglot.transpile(mapped, polyglot.Dialect.BigQuery, polyglot.Dialect.DuckDB);
   if (!result.success || !result.sql) {
     const where = result.errorLine === undefined ? '' : ` (line ${result.errorLine}, column ${result.errorColumn ?? '?'})`;
     throw new TranslationError(`${result.error ?? 'polyglot could not translate the statement'}${where}`);

@@ -35,7 +35,7 @@ import {
 import type { Warehouse, WarehouseTransaction } from '../../ports/warehouse.port.js';
 import { openDuckDbWarehouse, releaseDuckDbFile } from '../duckdb-warehouse.adapter.js';
 import { actionsInDependencyOrder, targetName, type CompiledGraph, type DataformTarget, type GraphAction } from './compiled-graph.js';
-import { CATALOG_PLACEHOLDER, TranslationError, isTransactionControl, translateBigQueryToDuckDb } from './bigquery-to-duckdb.adapter.js';
+import { CATALOG_PLACEHOLDER, TranslationError, isTransactionControl, loadBigQueryTranslator, translateBigQueryToDuckDb } from './bigquery-to-duckdb.adapter.js';
 import { DataformCompiler, RUN_DATES_SENTINEL, RUN_DATE_FIRST_SENTINEL, RUN_DATE_LAST_SENTINEL, replaceListLiteral, type Compilation } from './dataform-compiler.adapter.js';
 import { emptySourceSql, globList, partitionGlobs, readBronzeSources, sourceReaderSql, type BronzeSourceSpec, type BronzeSourcesDescription } from './lake-sources.js';
 
@@ -144,7 +144,7 @@ export class DuckDbTransformRunner implements TransformRunner {
     const vars = { ...(this.options.vars ?? {}), ...(request.vars ?? {}) };
     delete (vars as Record<string, string>).run_dates;
     const compilation = await this.compiler.compile(runDates, vars);
-    const plan = this.planFor(compilation);
+    const plan = await this.planFor(compilation);
 
     const lease = await this.lease();
     try {
@@ -187,7 +187,7 @@ export class DuckDbTransformRunner implements TransformRunner {
   async prepare(vars: Readonly<Record<string, string>> = {}): Promise<{ cached: boolean; durationMs: number }> {
     const started = performance.now();
     const compilation = await this.compiler.compile(['1970-01-01'], { ...(this.options.vars ?? {}), ...vars });
-    this.planFor(compilation);
+    await this.planFor(compilation);
     return { cached: compilation.cached, durationMs: performance.now() - started };
   }
 
@@ -198,7 +198,7 @@ export class DuckDbTransformRunner implements TransformRunner {
   async translate(runDates: readonly string[], vars: Readonly<Record<string, string>> = {}): Promise<{ action: string; fileName: string; type: TransformActionType; statements: string[] }[]> {
     const dates = normaliseRunDates(runDates);
     const compilation = await this.compiler.compile(dates, { ...(this.options.vars ?? {}), ...vars });
-    const plan = this.planFor(compilation);
+    const plan = await this.planFor(compilation);
     const bind = (sql: string) => plan.bindDates(sql, dates);
     return plan.actions.map((action) => ({ action: action.name, fileName: action.fileName, type: action.type, statements: action.statements.map(bind) }));
   }
@@ -213,7 +213,8 @@ export class DuckDbTransformRunner implements TransformRunner {
     }
   }
 
-  private planFor(compilation: Compilation): Plan {
+  private async planFor(compilation: Compilation): Promise<Plan> {
+    await loadBigQueryTranslator();
     // A cached template (compiled with the sentinel run date) is translated once and bound to each
     // run's dates; a graph compiled for real is translated as is and not kept.
     if (compilation.template) {
