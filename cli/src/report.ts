@@ -31,7 +31,8 @@ export async function printReport(platform: Platform, entries: readonly LedgerEn
     if (entry.type !== 'mlops.warehouse.ready.v1' || !Array.isArray(entry.summary.quarantine)) continue;
     for (const item of entry.summary.quarantine as unknown as { table: string; rows: number }[]) quarantine.set(item.table, (quarantine.get(item.table) ?? 0) + item.rows);
   }
-  const tables = (ready && Array.isArray(ready.summary.tables) ? (ready.summary.tables as unknown as TableSummary[]) : []).filter((t) => !t.name.includes('quarantine'));
+  const built = (ready && Array.isArray(ready.summary.tables) ? (ready.summary.tables as unknown as TableSummary[]) : []).filter((t) => !t.name.includes('quarantine'));
+  const tables = await currentRows(platform, built);
 
   io.out('\nRows per layer');
   const rows: (string | number)[][] = [['documents', 'sales orders in the document store', count(documents)]];
@@ -98,5 +99,29 @@ export async function printReport(platform: Platform, entries: readonly LedgerEn
     io.out(`\nCustomers most at risk: not available (${(error as Error).message.split('\n')[0]})`);
   } finally {
     await warehouse.close();
+  }
+}
+
+/**
+ * The tables' rows as they are now (the trainer writes predictions after the transformer's event),
+ * or as the transformer's event reported them when the warehouse cannot be read from here.
+ */
+async function currentRows(platform: Platform, tables: readonly TableSummary[]): Promise<TableSummary[]> {
+  if (tables.length === 0) return [];
+  try {
+    const warehouse = await platform.warehouse({ readOnly: true });
+    try {
+      const [{ catalog } = { catalog: 'memory' }] = await warehouse.query<{ catalog: string }>('select current_database() as catalog');
+      const counted: TableSummary[] = [];
+      for (const t of tables) {
+        const [{ n } = { n: t.rows }] = await warehouse.query<{ n: number | bigint }>(`select count(*) as n from "${catalog}".${t.name.split('.').map((part) => `"${part.replaceAll('"', '""')}"`).join('.')}`);
+        counted.push({ name: t.name, rows: Number(n) });
+      }
+      return counted;
+    } finally {
+      await warehouse.close();
+    }
+  } catch {
+    return [...tables];
   }
 }
