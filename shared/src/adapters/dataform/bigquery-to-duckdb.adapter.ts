@@ -24,8 +24,9 @@
  * - R5 (in the runner) `BEGIN TRANSACTION` / `COMMIT TRANSACTION` pre/post operations, which make
  *   the BigQuery script atomic, are dropped: the runner wraps each action in its own transaction.
  */
+import type * as PolyglotSdk from '@polyglot-sql/sdk';
 
-type Polyglot = typeof import('@polyglot-sql/sdk');
+type Polyglot = typeof PolyglotSdk;
 let polyglot: Polyglot | undefined;
 
 /**
