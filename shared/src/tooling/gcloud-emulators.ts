@@ -9,10 +9,11 @@
  *    (e.g. `docker compose up pubsub firestore`) and leave it running.
  * 2. The Cloud SDK (`CLOUDSDK_ROOT_DIR`, the usual install folders, then `gcloud info`) with its
  *    emulator component and a `java` on the PATH: start it here.
- * 3. Neither: the suites are skipped with the reason printed (never silently).
- *
- * A Docker engine alone is not used: the SDK path covers these machines, and testcontainers is not
- * a dependency. With Docker only, run the compose emulators and set the variables of (1).
+ * 3. No SDK, but a Docker engine answers (`docker info`): run Google's Cloud SDK emulators image
+ *    (the one docker-compose.yml uses) as a throw-away container published on a free loopback port,
+ *    and remove it when the suite ends. This is what testcontainers would do; the docker CLI does it
+ *    without another dependency.
+ * 4. None of these: the suites are skipped with the reason printed (never silently).
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -27,6 +28,7 @@ export type EmulatorKind = 'pubsub' | 'firestore';
 export type EmulatorSupport =
   | { available: true; via: 'env'; host: string }
   | { available: true; via: 'sdk'; command: string }
+  | { available: true; via: 'docker'; image: string }
   | { available: false; reason: string };
 
 /** A running emulator. */
@@ -43,6 +45,8 @@ const BINARY: Record<EmulatorKind, string> = {
   pubsub: 'platform/pubsub-emulator/bin/cloud-pubsub-emulator',
   firestore: 'platform/cloud-firestore-emulator/cloud_firestore_emulator',
 };
+/** Google's Cloud SDK image with the emulators (as in docker-compose.yml); `MLOPS_EMULATOR_IMAGE` overrides it. */
+export const EMULATOR_IMAGE = 'gcr.io/google.com/cloudsdktool/google-cloud-cli:emulators';
 const SDK_CANDIDATES = ['/usr/lib/google-cloud-sdk', '/usr/share/google-cloud-sdk', '/opt/google-cloud-sdk', join(homedir(), 'google-cloud-sdk')];
 
 let sdkRootCache: string | null | undefined;
@@ -73,15 +77,30 @@ function hasJava(): boolean {
   }
 }
 
+let dockerCache: boolean | undefined;
+
+/** Whether a Docker engine answers the docker CLI. */
+export function dockerAnswers(): boolean {
+  if (dockerCache !== undefined) return dockerCache;
+  try {
+    execFileSync('docker', ['info', '--format', '{{.ServerVersion}}'], { stdio: 'ignore', timeout: 10_000 });
+    dockerCache = true;
+  } catch {
+    dockerCache = false;
+  }
+  return dockerCache;
+}
+
 /** Decide, without starting anything, whether the emulator can run here (used by `describe.skipIf`). */
 export function emulatorSupport(kind: EmulatorKind): EmulatorSupport {
   const fromEnv = process.env[ENV_VARIABLE[kind]];
   if (fromEnv) return { available: true, via: 'env', host: fromEnv };
   const root = cloudSdkRoot();
   if (!root) {
+    if (dockerAnswers()) return { available: true, via: 'docker', image: process.env.MLOPS_EMULATOR_IMAGE ?? EMULATOR_IMAGE };
     return {
       available: false,
-      reason: `no Google Cloud SDK found (looked in ${SDK_CANDIDATES.join(', ')} and \`gcloud info\`) and ${ENV_VARIABLE[kind]} is not set; install the SDK's ${kind} emulator or start one (docker compose) and set ${ENV_VARIABLE[kind]}`,
+      reason: `no Google Cloud SDK found (looked in ${SDK_CANDIDATES.join(', ')} and \`gcloud info\`), no Docker engine answers \`docker info\`, and ${ENV_VARIABLE[kind]} is not set; install the SDK's ${kind} emulator or start one (docker compose) and set ${ENV_VARIABLE[kind]}`,
     };
   }
   const command = join(root, BINARY[kind]);
@@ -186,6 +205,56 @@ async function spawnEmulator(kind: EmulatorKind, command: string, timeoutMs: num
   throw new Error(`the ${kind} emulator did not answer on ${host} within ${timeoutMs} ms:\n${output}`);
 }
 
+async function waitUntilAnswers(kind: EmulatorKind, host: string, timeoutMs: number, failed: () => string | undefined): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const failure = failed();
+    if (failure) throw new Error(failure);
+    if (await answers(host)) return;
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+  throw new Error(`the ${kind} emulator did not answer on ${host} within ${timeoutMs} ms`);
+}
+
+/** The emulator in a throw-away container of Google's image, published on a free loopback port. */
+async function dockerEmulator(kind: EmulatorKind, image: string, timeoutMs: number): Promise<RunningEmulator> {
+  const port = await freePort();
+  const host = `127.0.0.1:${port}`;
+  const inner = kind === 'pubsub' ? 8085 : 8086;
+  const gcloud = kind === 'pubsub' ? ['gcloud', 'beta', 'emulators', 'pubsub', 'start'] : ['gcloud', 'beta', 'emulators', 'firestore', 'start'];
+  const id = execFileSync('docker', ['run', '--rm', '--detach', '--label', 'mlops-test-emulator=1', '--publish', `127.0.0.1:${port}:${inner}`, image, ...gcloud, '--project=mlops-test', `--host-port=0.0.0.0:${inner}`], {
+    encoding: 'utf8',
+    // The first run pulls the image.
+    timeout: 600_000,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  }).trim();
+  let removed = false;
+  const stop = async () => {
+    if (removed) return;
+    removed = true;
+    try {
+      execFileSync('docker', ['rm', '--force', id], { stdio: 'ignore', timeout: 60_000 });
+    } catch {
+      // already gone
+    }
+  };
+  process.once('exit', () => void stop());
+  const running = () => {
+    try {
+      return execFileSync('docker', ['inspect', '--format', '{{.State.Running}}', id], { encoding: 'utf8', timeout: 10_000 }).trim() === 'true';
+    } catch {
+      return false;
+    }
+  };
+  try {
+    await waitUntilAnswers(kind, host, timeoutMs, () => (running() ? undefined : `the ${kind} emulator container ${id.slice(0, 12)} stopped before answering on ${host}`));
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+  return { kind, host, stop };
+}
+
 /**
  * Start (or attach to) an emulator and wait until it answers. Call in `beforeAll`, and `stop()` in
  * `afterAll`. A port taken between choosing it and the emulator binding it is retried.
@@ -199,6 +268,7 @@ export async function startEmulator(kind: EmulatorKind, options: { timeoutMs?: n
     if (!(await answers(support.host))) throw new Error(`${ENV_VARIABLE[kind]}=${support.host} is set but nothing answers there`);
     return { kind, host: support.host, stop: async () => undefined };
   }
+  if (support.via === 'docker') return dockerEmulator(kind, support.image, options.timeoutMs ?? 120_000);
   let lastError: unknown;
   for (let attempt = 1; attempt <= 3; attempt += 1) {
     try {
