@@ -30,7 +30,11 @@ function mixInto(h: number, value: number): number {
 
 /** A 32-bit hash of integers (each a safe integer; order matters). */
 export function hashInts(...values: readonly number[]): number {
-  let h = 0x9747b28c;
+  return hashIntsFrom(0x9747b28c, values);
+}
+
+function hashIntsFrom(basis: number, values: readonly number[]): number {
+  let h = basis;
   for (const value of values) h = mixInto(h, value);
   return fmix(h ^ values.length);
 }
@@ -63,10 +67,16 @@ export class Random {
     for (let i = 0; i < 8; i += 1) this.uint32();
   }
 
-  /** The stream of a seed and a path of integer keys (e.g. a stream tag, a day, an index). */
+  /**
+   * The stream of a seed and a path of integer keys (e.g. a stream tag, a day, an index). The state
+   * comes from three independent 32-bit hashes of the keys: from one alone, the tens of millions of
+   * (customer, day) streams of a year at scale 10 would share states by the birthday bound, and
+   * two streams sharing a state draw the same "random" order and event ids.
+   */
   static of(seed: number, ...keys: readonly number[]): Random {
-    const h = hashInts(seed, ...keys);
-    return new Random(h, fmix(h ^ 0x243f6a88), fmix(h + 0x85a308d3), 1);
+    const values = [seed, ...keys];
+    const h = hashIntsFrom(0x9747b28c, values);
+    return new Random(h, hashIntsFrom(0x243f6a88, values), hashIntsFrom(0x85a308d3, values), 1);
   }
 
   /** A uniform 32-bit unsigned integer. */
