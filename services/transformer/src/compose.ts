@@ -11,5 +11,5 @@ export async function transformerFromPlatform(platform: Platform): Promise<Servi
   const { config } = platform;
   const warehouse = config.mode === 'local' ? await platform.warehouse() : config.mode === 'emulator' ? duckDbWarehouseLease({ path: config.warehouse.path }) : undefined;
   const runner = await createTransformRunner({ config, ...(warehouse ? { warehouse } : {}) });
-  return createTransformerService({ documents: platform.documents, runner, objects: platform.objects });
+  return createTransformerService({ documents: platform.documents, runner, objects: platform.objects, maxDatesPerRun: config.transformer.maxDatesPerRun });
 }

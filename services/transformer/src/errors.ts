@@ -1,4 +1,4 @@
-import { PermanentError, type TransformAssertionResult } from '@mlops/shared';
+import { ConfigError, PermanentError, type TransformAssertionResult } from '@mlops/shared';
 
 /** The transformer's errors, each with a stable code. */
 export const TransformerErrors = {
@@ -15,4 +15,6 @@ export const TransformerErrors = {
         .join(', ')}${failed.length > 10 ? ', ...' : ''}; the warehouse is not ready, fix the data or the model and re-land the dates`,
       { details: { assertions: failed.map((assertion) => assertion.name) } },
     ),
+  /** A setting handed to the factory is unusable: start-up stops. */
+  badSetting: (name: string, message: string) => new ConfigError(name, message),
 } as const;

@@ -38,6 +38,8 @@ export interface TransformerHandlerDeps {
   readonly ledgerCollection: string;
   /** The lake, to find the startups full load when the ledger has not seen it land. */
   readonly objects?: Pick<ObjectStore, 'list' | 'stream'>;
+  /** Most run dates in one run of the project; a longer backlog is built in consecutive runs. */
+  readonly maxDatesPerRun: number;
 }
 
 /** A run date that can be built, and from what. */
@@ -157,6 +159,17 @@ export async function handleBronzeLanded(deps: TransformerHandlerDeps, event: Cl
     return;
   }
 
+  const chunks: BuildableDate[][] = [];
+  for (let i = 0; i < dates.length; i += deps.maxDatesPerRun) chunks.push(dates.slice(i, i + deps.maxDatesPerRun));
+  if (chunks.length > 1) context.log.info(`building ${dates.length} run dates in ${chunks.length} runs of at most ${deps.maxDatesPerRun}`, { first: dates[0]!.runDate, last: dates.at(-1)!.runDate });
+  for (const chunk of chunks) await buildDates(deps, event, context, chunk);
+}
+
+/**
+ * One run of the project for consecutive dates, then its event; the dates are marked built only
+ * after the event is out.
+ */
+async function buildDates(deps: TransformerHandlerDeps, event: CloudEvent<'mlops.bronze.landed.v1'>, context: HandlerContext, dates: readonly BuildableDate[]): Promise<void> {
   const runDates = dates.map((date) => date.runDate);
   context.log.info(`building ${runDates.length} run date(s)`, { runDates: runDates.length <= 31 ? runDates : [runDates[0], '...', runDates.at(-1)] });
   const result = await deps.runner.run({ runDates, runId: event.runid });

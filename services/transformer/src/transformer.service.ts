@@ -5,6 +5,7 @@
  * fails).
  */
 import type { CloudEvent, DocumentStore, ObjectStore, Service, TransformRunner } from '@mlops/shared';
+import { TransformerErrors } from './errors.js';
 import { handleBronzeLanded } from './handler.js';
 import { LEDGER_COLLECTION } from './ledger.js';
 
@@ -21,14 +22,26 @@ export interface TransformerServiceDeps {
   readonly objects?: Pick<ObjectStore, 'list' | 'stream'>;
   /** Ledger collection (default `transformer_ledger`). */
   readonly ledgerCollection?: string;
+  /**
+   * Most run dates in one run of the project (default {@link DEFAULT_MAX_DATES_PER_RUN}). A longer
+   * backlog is built in consecutive runs, each with its own event: the features' full build over a
+   * year of snapshots at scale 10 spills more than 60 GB in DuckDB, sixty at a time do not.
+   */
+  readonly maxDatesPerRun?: number;
 }
+
+/** Default most run dates in one run of the project. */
+export const DEFAULT_MAX_DATES_PER_RUN = 60;
 
 /** The transformer service. One event at a time: runs of the project never overlap in a process. */
 export function createTransformerService(deps: TransformerServiceDeps): Service {
+  const limit = deps.maxDatesPerRun ?? DEFAULT_MAX_DATES_PER_RUN;
+  if (!Number.isInteger(limit) || limit < 1) throw TransformerErrors.badSetting('maxDatesPerRun', `must be a whole number of at least 1 (got ${limit})`);
   const handlerDeps = {
     documents: deps.documents,
     runner: deps.runner,
     ledgerCollection: deps.ledgerCollection ?? LEDGER_COLLECTION,
+    maxDatesPerRun: deps.maxDatesPerRun ?? DEFAULT_MAX_DATES_PER_RUN,
     ...(deps.objects ? { objects: deps.objects } : {}),
   };
   return {

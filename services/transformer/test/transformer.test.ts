@@ -56,10 +56,10 @@ function landed(runDate: string, source: BronzeSource, options: { hash?: string;
   return testEvent('mlops.bronze.landed.v1', data, runDate, { id: `landed-${runDate}-${source}-${hash.slice(0, 6)}-${sequence}` });
 }
 
-function setup() {
+function setup(options: { maxDatesPerRun?: number } = {}) {
   const documents = new InMemoryDocumentStore();
   const runner = new FakeRunner();
-  const service = createTransformerService({ documents, runner });
+  const service = createTransformerService({ documents, runner, ...options });
   const publisher = new RecordingPublisher();
   return { documents, runner, service, publisher, send: (event: ReturnType<typeof landed>) => deliver(service, event, { publisher }) };
 }
@@ -130,6 +130,35 @@ describe('transformer service', () => {
     await deliver(service, completing, { publisher, attempt: 3 });
     expect(runner.runs).toHaveLength(2);
     expect(publisher.ofType('mlops.warehouse.ready.v1')).toHaveLength(1);
+  });
+
+  it('builds a long backlog in consecutive runs of at most maxDatesPerRun, resuming after a transient error', async () => {
+    const { runner, publisher, send, service } = setup({ maxDatesPerRun: 2 });
+    const backfill = { from: '2026-01-05', to: '2026-01-09' };
+    const dates = ['2026-01-05', '2026-01-06', '2026-01-07', '2026-01-08', '2026-01-09'];
+    await send(landed('2026-01-05', 'startups', { backfill }));
+    await send(landed('2026-01-09', 'startups', { backfill, loadType: 'delta' }));
+    for (const date of dates) await send(landed(date, 'sales', { backfill }));
+    for (const date of dates.slice(0, -1)) await send(landed(date, 'clickstream', { backfill }));
+    // The second run finds the warehouse busy: the first run's dates stay built and announced.
+    let calls = 0;
+    const run = runner.run.bind(runner);
+    runner.run = async (request) => {
+      calls += 1;
+      if (calls === 2) throw TransformErrors.warehouseBusy('Could not set lock on file');
+      return run(request);
+    };
+    const last = landed('2026-01-09', 'clickstream', { backfill });
+    await expect(send(last)).rejects.toMatchObject({ code: 'DATAFORM.WAREHOUSE_BUSY' });
+    expect(publisher.ofType('mlops.warehouse.ready.v1').map((event) => event.data.runDates)).toEqual([['2026-01-05', '2026-01-06']]);
+    await deliver(service, last, { publisher, attempt: 2 });
+    expect(publisher.ofType('mlops.warehouse.ready.v1').map((event) => event.data.runDates)).toEqual([['2026-01-05', '2026-01-06'], ['2026-01-07', '2026-01-08'], ['2026-01-09']]);
+    expect(publisher.ofType('mlops.warehouse.ready.v1').every((event) => event.data.backfill?.to === '2026-01-09')).toBe(true);
+  });
+
+  it('refuses a maxDatesPerRun that is not a whole number of at least 1', () => {
+    expect(() => setup({ maxDatesPerRun: 0 })).toThrow(/maxDatesPerRun/);
+    expect(() => setup({ maxDatesPerRun: 2.5 })).toThrow(/maxDatesPerRun/);
   });
 
   it('does not let a stuck date of a backfill hold the rest back: the last date builds what is complete', async () => {

@@ -45,6 +45,10 @@ export interface PlatformConfig {
     /** Key of the HMAC-SHA256 that pseudonymises e-mail addresses and phone numbers. */
     readonly piiHmacKey: string;
   };
+  readonly transformer: {
+    /** Most run dates in one run of the Dataform project; a longer backlog runs in consecutive runs. */
+    readonly maxDatesPerRun: number;
+  };
   readonly trainer: {
     /** Retrain when the champion is older than this many days of data. */
     readonly retrainEveryDays: number;
@@ -199,6 +203,9 @@ export function loadConfig(env: Environment, cwd: string = process.cwd()): Platf
       scale: number(env, 'MLOPS_SCALE', 1, { min: 0.001, max: 1000 }),
       dirtyShare: number(env, 'MLOPS_DIRTY_SHARE', 0.01, { min: 0, max: 0.5 }),
       piiHmacKey,
+    },
+    transformer: {
+      maxDatesPerRun: number(env, 'MLOPS_TRANSFORM_MAX_DATES', 60, { min: 1, max: 3660, integer: true }),
     },
     trainer: {
       retrainEveryDays: number(env, 'MLOPS_RETRAIN_EVERY_DAYS', 7, { min: 1, max: 365, integer: true }),
