@@ -15,7 +15,6 @@ export interface LanderChildArgs {
   collection: string;
   runDate: string;
   documentCount: number;
-  strategy: 'ndjson' | 'appender';
   rowsPerPart?: number;
   /** Parquet writer settings (defaults: the adapter's). */
   threads?: number;
@@ -40,7 +39,6 @@ let result: LanderChildResult = { ms: 0, rows: 0, bytes: 0, parts: 0, maxRssMb: 
 if (!args.idle) {
   const documents = new SqliteDocumentStore({ path: args.documentsPath });
   const parquet = new DuckDbParquetWriter({
-    strategy: args.strategy,
     ...(args.threads ? { threads: args.threads } : {}),
     ...(args.rowGroupSize ? { rowGroupSize: args.rowGroupSize } : {}),
     ...(args.memoryLimit ? { memoryLimit: args.memoryLimit } : {}),

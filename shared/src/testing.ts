@@ -14,7 +14,7 @@ import type { EventDataMap, EventType } from './events/event-catalog.js';
 import { validateEvent } from './events/event-validator.js';
 import type { WireMessage } from './events/message-codec.js';
 import { silentLogger, type Logger } from './log/logger.js';
-import type { DocumentStore, QueryOptions, StoredDocument } from './ports/document-store.port.js';
+import type { DocumentStore, JsonDocument, QueryOptions, StoredDocument } from './ports/document-store.port.js';
 import type { Delivery } from './ports/event-bus.port.js';
 import type { ObjectBody, ObjectMeta, ObjectStore } from './ports/object-store.port.js';
 import { dispatch, type Publisher } from './runtime/service-host.js';
@@ -90,6 +90,18 @@ export class InMemoryDocumentStore implements DocumentStore {
         yield { id, data: structuredClone(data) };
       }
     }
+  }
+  async *queryJson(collection: string, options: QueryOptions = {}): AsyncIterable<readonly JsonDocument[]> {
+    const pageSize = Math.max(1, options.pageSize ?? 1000);
+    let page: JsonDocument[] = [];
+    for await (const document of this.query(collection, options)) {
+      page.push({ id: document.id, json: JSON.stringify(document.data) });
+      if (page.length >= pageSize) {
+        yield page;
+        page = [];
+      }
+    }
+    if (page.length > 0) yield page;
   }
   async count(collection: string, options: Pick<QueryOptions, 'where'> = {}): Promise<number> {
     let n = 0;

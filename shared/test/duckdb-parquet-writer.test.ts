@@ -2,7 +2,19 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DuckDbParquetWriter, openDuckDbWarehouse, type DuckDbWarehouse, type ParquetColumn, type ParquetRow } from '@mlops/shared';
+import {
+  DuckDbParquetWriter,
+  SALES_BRONZE_COLUMNS,
+  generateSalesOrders,
+  openDuckDbWarehouse,
+  type DocumentColumns,
+  type DocumentValue,
+  type DuckDbWarehouse,
+  type ParquetColumn,
+  type ParquetRow,
+  type ParquetValue,
+  type StoredDocument,
+} from '@mlops/shared';
 import { tempDir } from './helpers.js';
 
 const columns: ParquetColumn[] = [
@@ -88,5 +100,110 @@ describe.each(['ndjson', 'appender'] as const)('DuckDB Parquet writer (%s)', (st
   ])('refuses %s', async (_name, bad) => {
     await expect(writer.create(join(dir.path, 'bad.parquet'), bad as ParquetColumn[])).rejects.toMatchObject({ code: 'PARQUET.BAD_COLUMNS' });
     expect(existsSync(join(dir.path, 'bad.parquet'))).toBe(false);
+  });
+});
+
+/**
+ * The rule a file of documents follows (the port's `DocumentFileWriter`), written plainly over the
+ * parsed document: the reference the engine's conversion must match row for row.
+ */
+function referenceRow(document: StoredDocument, columns: readonly ParquetColumn[], layout: DocumentColumns): Record<string, ParquetValue> {
+  const types = new Map(columns.filter((column) => column.name !== layout.idColumn && column.name !== layout.extraColumn).map((column) => [column.name, column.type]));
+  const fit = (value: DocumentValue, type: ParquetColumn['type']): ParquetValue | undefined => {
+    if (value === null) return null;
+    if (type === 'VARCHAR') return typeof value === 'string' ? value : typeof value === 'number' ? String(value) : undefined;
+    if (type === 'DOUBLE') return typeof value === 'number' ? value : undefined;
+    if (type === 'BIGINT') return typeof value === 'number' && Number.isSafeInteger(value) ? value : undefined;
+    return typeof value === 'boolean' ? value : undefined;
+  };
+  const row: Record<string, ParquetValue> = Object.fromEntries(columns.map((column) => [column.name, null]));
+  const extra: Record<string, DocumentValue> = {};
+  for (const [field, value] of Object.entries(document.data)) {
+    const type = types.get(field);
+    const fitted = type === undefined ? undefined : fit(value, type);
+    if (fitted === undefined) extra[field] = value;
+    else row[field] = fitted;
+  }
+  row[layout.idColumn] = document.id;
+  row[layout.extraColumn] = Object.keys(extra).length > 0 ? JSON.stringify(extra) : null;
+  return row;
+}
+
+describe('DuckDB Parquet writer: files of JSON documents', () => {
+  const dir = tempDir('mlops-parquet-docs-');
+  const layout: DocumentColumns = { idColumn: '_document_id', extraColumn: '_extra_json' };
+  let writer: DuckDbParquetWriter;
+  let reader: DuckDbWarehouse;
+  beforeAll(async () => {
+    writer = new DuckDbParquetWriter({ threads: 2 });
+    reader = await openDuckDbWarehouse({ path: ':memory:' });
+  });
+  afterAll(async () => {
+    await writer.close();
+    await reader.close();
+    dir.remove();
+  });
+
+  // A dirty day as sales-gen writes it, then every kind of value that fits no column.
+  const day = [...generateSalesOrders({ seed: 7, scale: 0.2, dirtyShare: 0.05, piiHmacKey: 'test-key-0123456789', date: '2026-03-03' })].map((record) => ({ id: record.id, data: record.data }));
+  const base = day[0]!.data;
+  const odd: Record<string, DocumentValue>[] = [
+    { quantity: 'two', unit_price_usd: '9.99', coupon: { code: 'SPRING', pct: 5 } },
+    { quantity: 2.5, discount_pct: true, order_ts: 1772524800000, customer_signup_date: 20260303.5 },
+    { quantity: 9007199254740992, gross_amount_usd: -12, net_amount_usd: 0.1 + 0.2 },
+    { quantity: -9007199254740991, product_name: { en: 'Rug' }, category: ['home'], status: false, channel: null },
+    { customer_region: 'we"st \\ \n \t 🚀 Zoë 東京 \u2028 /', '1': 'a numeric key', 'weird "key"': 'w', empty: {}, list: [] },
+    { _document_id: 'inner', _extra_json: null, nothing: null },
+    {},
+  ];
+  const documents: StoredDocument[] = [...day, ...odd.map((fields, i) => ({ id: `odd-${i} "quoted" \\ id`, data: i === odd.length - 1 ? {} : { ...base, ...fields } }))];
+  const json = (list: readonly StoredDocument[]) => list.map((document) => ({ id: document.id, json: JSON.stringify(document.data) }));
+
+  it('converts documents as the reference rule does, and writes the very bytes the same rows written as rows give', async () => {
+    const fromDocuments = await writer.createFromDocuments(join(dir.path, 'documents.parquet'), SALES_BRONZE_COLUMNS, layout);
+    for (let i = 0; i < documents.length; i += 333) await fromDocuments.write(json(documents.slice(i, i + 333)));
+    const documentsFile = await fromDocuments.finish();
+    expect(documentsFile.rows).toBe(documents.length);
+
+    const expected = documents.map((document) => referenceRow(document, SALES_BRONZE_COLUMNS, layout));
+    expect(expected.filter((row) => row._extra_json !== null)).toHaveLength(odd.length - 1);
+    const fromRows = await writer.create(join(dir.path, 'rows.parquet'), SALES_BRONZE_COLUMNS);
+    await fromRows.write(expected);
+    const rowsFile = await fromRows.finish();
+
+    const back = await reader.query(`select * from read_parquet('${documentsFile.path}')`);
+    expect(back).toEqual(expected);
+    const types = await reader.query(`select column_name, column_type from (describe select * from read_parquet('${documentsFile.path}'))`);
+    expect(types).toEqual(SALES_BRONZE_COLUMNS.map((column) => ({ column_name: column.name, column_type: column.type })));
+    const hash = (path: string) => createHash('sha256').update(readFileSync(path)).digest('hex');
+    expect(hash(documentsFile.path)).toBe(hash(rowsFile.path));
+  });
+
+  it('keeps numbers JavaScript writes with an exponent as its digits in text columns, and their value in _extra_json', async () => {
+    const file = await writer.createFromDocuments(join(dir.path, 'exponents.parquet'), SALES_BRONZE_COLUMNS, layout);
+    await file.write(json([{ id: 'e', data: { order_ts: 1e21, customer_id: 1.5e-7, product_name: 0.000001, extra: [1e21, 'x\u001f'] } }]));
+    const { path } = await file.finish();
+    const [row] = await reader.query(`select order_ts, customer_id, product_name, _extra_json from read_parquet('${path}')`);
+    expect(row).toMatchObject({ order_ts: '1e+21', customer_id: '1.5e-7', product_name: '0.000001' });
+    // The same JSON value; the engine spells the exponent and the escape its own way.
+    expect(JSON.parse(row!._extra_json as string)).toEqual({ extra: [1e21, 'x\u001f'] });
+  });
+
+  it('writes an empty file for no documents, and leaves nothing behind when aborted', async () => {
+    const empty = await writer.createFromDocuments(join(dir.path, 'none.parquet'), SALES_BRONZE_COLUMNS, layout);
+    const { path } = await empty.finish();
+    expect(await reader.query(`select count(*) as n from read_parquet('${path}')`)).toEqual([{ n: 0 }]);
+    const aborted = await writer.createFromDocuments(join(dir.path, 'aborted-docs.parquet'), SALES_BRONZE_COLUMNS, layout);
+    await aborted.write(json(documents.slice(0, 10)));
+    await aborted.abort();
+    expect(readdirSync(dir.path).filter((name) => name.startsWith('aborted-docs'))).toEqual([]);
+  });
+
+  it.each([
+    ['an id column that is not a column', { idColumn: 'id', extraColumn: '_extra_json' }],
+    ['an extra column that is not VARCHAR', { idColumn: '_document_id', extraColumn: 'quantity' }],
+    ['the same column for both', { idColumn: '_extra_json', extraColumn: '_extra_json' }],
+  ])('refuses %s', async (_name, bad) => {
+    await expect(writer.createFromDocuments(join(dir.path, 'bad-docs.parquet'), SALES_BRONZE_COLUMNS, bad)).rejects.toMatchObject({ code: 'PARQUET.BAD_COLUMNS' });
   });
 });

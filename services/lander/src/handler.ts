@@ -8,17 +8,15 @@ import {
   isIsoDate,
   partitionContentHash,
   type CloudEvent,
+  type DocumentFileWriter,
   type DocumentStore,
   type HandlerContext,
   type LandedObject,
   type ObjectStore,
   type ParquetFileInfo,
-  type ParquetFileWriter,
-  type ParquetRow,
   type ParquetWriter,
 } from '@mlops/shared';
 import { LanderErrors } from './errors.js';
-import { salesRowOf } from './sales-row.js';
 
 /** What the lander needs. */
 export interface LanderDeps {
@@ -33,12 +31,18 @@ export interface LanderDeps {
   readonly tempDir: string;
 }
 
-const WRITE_BATCH = 2000;
+/**
+ * Where a sales document's id and the fields that fit no column go: the writer fills every other
+ * column of `SALES_BRONZE_COLUMNS` from the field of its name when the value fits the column's type
+ * and keeps anything that does not fit (a string quantity, an object where text belongs, an unknown
+ * field) in `_extra_json`, so nothing is lost.
+ */
+const SALES_DOCUMENT_COLUMNS = { idColumn: '_document_id', extraColumn: '_extra_json' } as const;
 
 /**
- * Land one run date's sales: stream that date's documents (one equality query, so the cost does
- * not grow with history) into Parquet part files of `rowsPerPart` rows in a local temporary
- * folder, finishing one part while the next is written; then put each part in the lake (an atomic
+ * Land one run date's sales: stream that date's documents as the store's JSON text, never parsed
+ * here (one equality query, so the cost does not grow with history), into Parquet part files of
+ * `rowsPerPart` rows in a local temporary folder, finishing one part while the next is written; then put each part in the lake (an atomic
  * replace of a deterministic key), delete the partition's stale parts, and announce the partition.
  * Nothing reaches the lake unless every part was written; an empty day is an error, not a file.
  */
@@ -48,15 +52,12 @@ export async function landSalesDay(deps: LanderDeps, event: CloudEvent<'mlops.sa
   const started = performance.now();
   const workDir = await mkdtemp(join(deps.tempDir, 'mlops-lander-'));
   const parts: Promise<ParquetFileInfo>[] = [];
-  let file: ParquetFileWriter | undefined;
+  let file: DocumentFileWriter | undefined;
   try {
     let partRows = 0;
     let rows = 0;
-    let batch: ParquetRow[] = [];
     const closePart = async () => {
       if (!file) return;
-      if (batch.length > 0) await file.write(batch);
-      batch = [];
       // One part converts at a time, while the next one is written: memory and disk stay bounded.
       const previous = parts.at(-1);
       if (previous) await previous;
@@ -66,17 +67,18 @@ export async function landSalesDay(deps: LanderDeps, event: CloudEvent<'mlops.sa
       file = undefined;
       partRows = 0;
     };
-    const documents = deps.documents.query(collection, { where: [{ field: 'run_date', op: '==', value: runDate }], pageSize: deps.pageSize });
-    for await (const document of documents) {
-      if (!file) file = await deps.parquet.create(join(workDir, `part-${String(parts.length).padStart(5, '0')}.parquet`), SALES_BRONZE_COLUMNS);
-      batch.push(salesRowOf(document));
-      partRows += 1;
-      rows += 1;
-      if (batch.length >= WRITE_BATCH) {
-        await file.write(batch);
-        batch = [];
+    const pages = deps.documents.queryJson(collection, { where: [{ field: 'run_date', op: '==', value: runDate }], pageSize: deps.pageSize });
+    for await (const page of pages) {
+      let offset = 0;
+      while (offset < page.length) {
+        file ??= await deps.parquet.createFromDocuments(join(workDir, `part-${String(parts.length).padStart(5, '0')}.parquet`), SALES_BRONZE_COLUMNS, SALES_DOCUMENT_COLUMNS);
+        const take = Math.min(page.length - offset, deps.rowsPerPart - partRows);
+        await file.write(offset === 0 && take === page.length ? page : page.slice(offset, offset + take));
+        offset += take;
+        partRows += take;
+        rows += take;
+        if (partRows >= deps.rowsPerPart) await closePart();
       }
-      if (partRows >= deps.rowsPerPart) await closePart();
     }
     await closePart();
     const written = await Promise.all(parts);

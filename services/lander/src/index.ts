@@ -4,5 +4,4 @@
  */
 export * from './lander.service.js';
 export { LanderErrors } from './errors.js';
-export { salesRowOf } from './sales-row.js';
 export { landerFromPlatform } from './compose.js';

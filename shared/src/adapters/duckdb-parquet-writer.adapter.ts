@@ -3,7 +3,8 @@ import { open, rename, rm, stat, type FileHandle } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PermanentError, TransientError } from '../errors.js';
-import type { ParquetColumn, ParquetFileInfo, ParquetFileWriter, ParquetRow, ParquetWriter } from '../ports/parquet-writer.port.js';
+import type { JsonDocument } from '../ports/document-store.port.js';
+import type { DocumentColumns, DocumentFileWriter, ParquetColumn, ParquetColumnType, ParquetFileInfo, ParquetFileWriter, ParquetRow, ParquetWriter } from '../ports/parquet-writer.port.js';
 
 /** Rows per row group unless told otherwise (see {@link DuckDbParquetWriterOptions.rowGroupSize}). */
 const DEFAULT_ROW_GROUP_SIZE = 20_480;
@@ -58,6 +59,61 @@ function bigintSafe(_key: string, value: unknown): unknown {
   return typeof value === 'bigint' ? Number(value) : value;
 }
 
+/** The largest integer a JavaScript number holds exactly: BIGINT columns take no larger, as `Number.isSafeInteger`. */
+const SAFE_INTEGER = '9007199254740991';
+
+/**
+ * A field's value as its column's type, and whether it fits, from `t`: the field's JSON text
+ * (VARCHAR, null when the field is null or missing). The first character tells the JSON type.
+ */
+function fitOf(t: string, type: ParquetColumnType): { value: string; fits: string } {
+  const first = `left(${t}, 1)`;
+  const notNumber = `${first} in ('"', 't', 'f', '{', '[')`;
+  switch (type) {
+    case 'VARCHAR': {
+      // DuckDB writes exponents as 1e21 where JavaScript writes 1e+21.
+      const digits = `(case when contains(${t}, 'e') then regexp_replace(${t}, 'e([0-9])', 'e+\\1') else ${t} end)`;
+      const text = `(case when contains(${t}, '\\') then json_extract_string(${t}, '$') else ${t}[2:-2] end)`;
+      return { value: `(case when ${first} = '"' then ${text} when ${first} in ('t', 'f', '{', '[') then null else ${digits} end)`, fits: `(${first} not in ('t', 'f', '{', '['))` };
+    }
+    case 'DOUBLE':
+      return { value: `(case when ${notNumber} then null else cast(${t} as double) end)`, fits: `(not ${notNumber})` };
+    case 'BIGINT': {
+      // Integers are written without a point or an exponent (up to 1e21, beyond the safe range).
+      const fits = `(not ${notNumber} and not contains(${t}, '.') and not contains(${t}, 'e') and try_cast(${t} as hugeint) between -${SAFE_INTEGER} and ${SAFE_INTEGER})`;
+      return { value: `(case when ${fits} then cast(${t} as bigint) end)`, fits };
+    }
+    case 'BOOLEAN':
+      return { value: `(case when ${first} in ('t', 'f') then ${t} = 'true' end)`, fits: `(${first} in ('t', 'f'))` };
+  }
+}
+
+/**
+ * The query turning staged documents into rows (see the port's {@link DocumentFileWriter}). Each
+ * document is read once, as a map of field to JSON text; each column's text is taken from it once
+ * and converted. The extra column is built only for a document with a field without a column or a
+ * value that does not fit: when every value fits and every field is a non-null column (nearly every
+ * document), the field count proves it without looking at the names.
+ */
+function documentsQuery(stagingPath: string, columns: readonly ParquetColumn[], layout: DocumentColumns): string {
+  const fields = columns.filter((column) => column.name !== layout.idColumn && column.name !== layout.extraColumn);
+  const text = (index: number) => `f${index}`;
+  const extract = fields.map((column, index) => `cast(d[${quoteLiteral(column.name)}] as varchar) as ${text(index)}`);
+  const allFit = ['true', ...fields.map((column, index) => `coalesce(${fitOf(text(index), column.type).fits}, true)`)].join(' and ');
+  const nonNull = ['0', ...fields.map((_column, index) => `(${text(index)} is not null)::integer`)].join(' + ');
+  const present = ['0', ...fields.map((column) => `map_contains(d, ${quoteLiteral(column.name)})::integer`)].join(' + ');
+  const kept = fields.length === 0 ? 'true' : `case ${fields.map((column) => `when e.key = ${quoteLiteral(column.name)} then not coalesce(${fitOf('cast(e.value as varchar)', column.type).fits}, true)`).join(' ')} else true end`;
+  const listed = `'{' || array_to_string(list_transform(list_filter(map_entries(d), e -> ${kept}), e -> to_json(e.key) || ':' || coalesce(cast(e.value as varchar), 'null')), ',') || '}'`;
+  const select = columns.map((column) => {
+    if (column.name === layout.idColumn) return `i as "${column.name}"`;
+    // Each condition is evaluated only for the documents the previous ones left undecided.
+    if (column.name === layout.extraColumn) return `(case when not (${allFit}) then ${listed} when cardinality(d) = ${nonNull} then null when cardinality(d) = ${present} then null else ${listed} end) as "${column.name}"`;
+    return `${fitOf(text(fields.indexOf(column)), column.type).value} as "${column.name}"`;
+  });
+  const read = `read_json(${quoteLiteral(stagingPath)}, format = 'newline_delimited', columns = {i: 'VARCHAR', d: 'MAP(VARCHAR, JSON)'}, maximum_object_size = ${MAX_LINE_BYTES})`;
+  return `select ${select.join(', ')} from (select i, d, ${extract.join(', ')} from ${read})`;
+}
+
 /**
  * Writes Parquet files with an embedded, in-memory DuckDB (no database file). Output is
  * deterministic: the same rows in the same order give byte-identical files.
@@ -104,6 +160,16 @@ export class DuckDbParquetWriter implements ParquetWriter {
     return NdjsonFile.open(instance, path, columns, this.copyOptions());
   }
 
+  async createFromDocuments(path: string, columns: readonly ParquetColumn[], layout: DocumentColumns): Promise<DocumentFileWriter> {
+    checkColumns(columns);
+    for (const name of [layout.idColumn, layout.extraColumn]) {
+      if (columns.find((column) => column.name === name)?.type !== 'VARCHAR') throw new PermanentError('PARQUET.BAD_COLUMNS', `column ${name} must be one of the columns, of type VARCHAR`);
+    }
+    if (layout.idColumn === layout.extraColumn) throw new PermanentError('PARQUET.BAD_COLUMNS', `the id and extra columns must differ (both are ${layout.idColumn})`);
+    const instance = await this.engine();
+    return DocumentFile.open(instance, path, documentsQuery(`${path}.staging.ndjson`, columns, layout), this.copyOptions());
+  }
+
   async close(): Promise<void> {
     this.closed = true;
     const instance = this.instance;
@@ -125,32 +191,31 @@ function wrap(error: unknown, path: string): never {
 
 /** Bytes of NDJSON gathered before a write to the staging file. */
 const STAGING_BUFFER_BYTES = 4 * 1024 * 1024;
+/** The longest line (row or document) DuckDB's JSON reader accepts. */
+const MAX_LINE_BYTES = 4 * 1024 * 1024;
 
 /**
- * Rows staged as NDJSON, converted by DuckDB's JSON reader when finished. Lines are encoded into
- * one reused buffer and written through a file handle, so staging allocates no buffer per write
- * (a stream would leave one behind per chunk for the garbage collector).
+ * Text staged as NDJSON beside the target, converted by DuckDB's JSON reader when finished. Lines
+ * are encoded into one reused buffer and written through a file handle, so staging allocates no
+ * buffer per write (a stream would leave one behind per chunk for the garbage collector).
  */
-class NdjsonFile implements ParquetFileWriter {
-  private readonly stagingPath: string;
+abstract class StagedFile {
+  protected readonly stagingPath: string;
   private readonly buffer = Buffer.allocUnsafe(STAGING_BUFFER_BYTES);
   private used = 0;
   private rows = 0;
 
-  private constructor(
+  protected constructor(
     private readonly instance: DuckDBInstance,
     private readonly handle: FileHandle,
     private readonly path: string,
-    private readonly columns: readonly ParquetColumn[],
     private readonly copyOptions: string,
   ) {
     this.stagingPath = `${path}.staging.ndjson`;
   }
 
-  static async open(instance: DuckDBInstance, path: string, columns: readonly ParquetColumn[], copyOptions: string): Promise<NdjsonFile> {
-    const handle = await open(`${path}.staging.ndjson`, 'w');
-    return new NdjsonFile(instance, handle, path, columns, copyOptions);
-  }
+  /** The query whose result becomes the Parquet file. */
+  protected abstract query(): string;
 
   private async writeAll(buffer: Buffer, length: number): Promise<void> {
     let offset = 0;
@@ -162,19 +227,9 @@ class NdjsonFile implements ParquetFileWriter {
     this.used = 0;
   }
 
-  async write(rows: readonly ParquetRow[]): Promise<void> {
-    if (rows.length === 0) return;
-    let text = '';
-    for (const row of rows) {
-      let line: string;
-      try {
-        line = JSON.stringify(row);
-      } catch {
-        line = JSON.stringify(row, bigintSafe);
-      }
-      text += line + '\n';
-    }
-    this.rows += rows.length;
+  /** Append `rows` lines of NDJSON. */
+  protected async stage(text: string, rows: number): Promise<void> {
+    this.rows += rows;
     const bytes = Buffer.byteLength(text, 'utf8');
     if (bytes > STAGING_BUFFER_BYTES - this.used) await this.flush();
     if (bytes > STAGING_BUFFER_BYTES) await this.writeAll(Buffer.from(text, 'utf8'), bytes);
@@ -189,13 +244,10 @@ class NdjsonFile implements ParquetFileWriter {
       await this.abort();
       return wrap(error, this.path);
     }
-    const columns = this.columns.map((column) => `${quoteLiteral(column.name)}: ${quoteLiteral(column.type)}`).join(', ');
     let connection: DuckDBConnection | undefined;
     try {
       connection = await this.instance.connect();
-      await connection.run(
-        `copy (select ${this.columns.map((column) => `"${column.name}"`).join(', ')} from read_json(${quoteLiteral(this.stagingPath)}, format = 'newline_delimited', columns = {${columns}}, maximum_object_size = 4194304)) to ${quoteLiteral(`${this.path}.writing`)} ${this.copyOptions}`,
-      );
+      await connection.run(`copy (${this.query()}) to ${quoteLiteral(`${this.path}.writing`)} ${this.copyOptions}`);
       return await publish(`${this.path}.writing`, this.path, this.rows);
     } catch (error) {
       await rm(`${this.path}.writing`, { force: true });
@@ -210,6 +262,76 @@ class NdjsonFile implements ParquetFileWriter {
     await this.handle.close().catch(() => undefined);
     await rm(this.stagingPath, { force: true });
     await rm(`${this.path}.writing`, { force: true });
+  }
+}
+
+/** Rows staged as NDJSON and read back with their column types. */
+class NdjsonFile extends StagedFile implements ParquetFileWriter {
+  private constructor(
+    instance: DuckDBInstance,
+    handle: FileHandle,
+    path: string,
+    private readonly columns: readonly ParquetColumn[],
+    copyOptions: string,
+  ) {
+    super(instance, handle, path, copyOptions);
+  }
+
+  static async open(instance: DuckDBInstance, path: string, columns: readonly ParquetColumn[], copyOptions: string): Promise<NdjsonFile> {
+    const handle = await open(`${path}.staging.ndjson`, 'w');
+    return new NdjsonFile(instance, handle, path, columns, copyOptions);
+  }
+
+  protected query(): string {
+    const columns = this.columns.map((column) => `${quoteLiteral(column.name)}: ${quoteLiteral(column.type)}`).join(', ');
+    return `select ${this.columns.map((column) => `"${column.name}"`).join(', ')} from read_json(${quoteLiteral(this.stagingPath)}, format = 'newline_delimited', columns = {${columns}}, maximum_object_size = ${MAX_LINE_BYTES})`;
+  }
+
+  async write(rows: readonly ParquetRow[]): Promise<void> {
+    if (rows.length === 0) return;
+    let text = '';
+    for (const row of rows) {
+      let line: string;
+      try {
+        line = JSON.stringify(row);
+      } catch {
+        line = JSON.stringify(row, bigintSafe);
+      }
+      text += line + '\n';
+    }
+    await this.stage(text, rows.length);
+  }
+}
+
+/**
+ * Documents staged as NDJSON lines `{"i":<id>,"d":<document>}` exactly as stored (never parsed
+ * here), turned into typed columns by {@link documentsQuery}.
+ */
+class DocumentFile extends StagedFile implements DocumentFileWriter {
+  private constructor(
+    instance: DuckDBInstance,
+    handle: FileHandle,
+    path: string,
+    private readonly sql: string,
+    copyOptions: string,
+  ) {
+    super(instance, handle, path, copyOptions);
+  }
+
+  static async open(instance: DuckDBInstance, path: string, sql: string, copyOptions: string): Promise<DocumentFile> {
+    const handle = await open(`${path}.staging.ndjson`, 'w');
+    return new DocumentFile(instance, handle, path, sql, copyOptions);
+  }
+
+  protected query(): string {
+    return this.sql;
+  }
+
+  async write(documents: readonly JsonDocument[]): Promise<void> {
+    if (documents.length === 0) return;
+    let text = '';
+    for (const document of documents) text += `{"i":${JSON.stringify(document.id)},"d":${document.json}}\n`;
+    await this.stage(text, documents.length);
   }
 }
 

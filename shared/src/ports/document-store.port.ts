@@ -7,6 +7,15 @@ export interface StoredDocument {
   data: Record<string, DocumentValue>;
 }
 
+/**
+ * A document as the JSON text of its data (an object, serialised the way `JSON.stringify` writes
+ * it), for readers that hand documents to an engine without parsing them.
+ */
+export interface JsonDocument {
+  readonly id: string;
+  readonly json: string;
+}
+
 /** One equality or range condition on a top-level field. */
 export interface FieldFilter {
   field: string;
@@ -33,6 +42,12 @@ export interface DocumentStore {
   get(collection: string, id: string): Promise<StoredDocument | undefined>;
   /** Stream matching documents in id order, page by page, with bounded memory. */
   query(collection: string, options?: QueryOptions): AsyncIterable<StoredDocument>;
+  /**
+   * The same documents as {@link query} (same conditions, id order and limit) as JSON text, one
+   * page of at most `pageSize` documents at a time. A store that keeps JSON text returns it
+   * without parsing it, so a bulk reader pays no parse per document.
+   */
+  queryJson(collection: string, options?: QueryOptions): AsyncIterable<readonly JsonDocument[]>;
   /** How many documents match. */
   count(collection: string, options?: Pick<QueryOptions, 'where'>): Promise<number>;
   /** Delete documents by id; resolves to how many existed. */

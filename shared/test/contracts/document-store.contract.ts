@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { DocumentStore, FieldFilter, QueryOptions, StoredDocument } from '@mlops/shared';
+import type { DocumentStore, FieldFilter, JsonDocument, QueryOptions, StoredDocument } from '@mlops/shared';
 
 /** What a contract run needs from an adapter under test. */
 export interface DocumentStoreFixture {
@@ -12,6 +12,12 @@ async function drain(iterable: AsyncIterable<StoredDocument>): Promise<StoredDoc
   const documents: StoredDocument[] = [];
   for await (const document of iterable) documents.push(document);
   return documents;
+}
+
+async function drainPages(iterable: AsyncIterable<readonly JsonDocument[]>): Promise<JsonDocument[][]> {
+  const pages: JsonDocument[][] = [];
+  for await (const page of iterable) pages.push([...page]);
+  return pages;
 }
 
 const ids = (documents: readonly StoredDocument[]) => documents.map((document) => document.id);
@@ -43,7 +49,7 @@ function matches(value: unknown, filter: FieldFilter): boolean {
 /**
  * One behavioural suite every DocumentStore adapter must pass: idempotent upsert by id, values that
  * survive a round trip, queries by field with each operator, streaming page by page in id order,
- * limits, counts, deletes, and clear errors for names that cannot work.
+ * limits, the same stream as JSON text page by page, counts, deletes, and clear errors for names that cannot work.
  */
 export function documentStoreContract(name: string, create: () => Promise<DocumentStoreFixture>, options: { timeoutMs?: number } = {}): void {
   const timeout = options.timeoutMs ?? 30_000;
@@ -163,6 +169,8 @@ export function documentStoreContract(name: string, create: () => Promise<Docume
         { id: 'null', data: { v: null } },
         { id: 'list', data: { v: [1, 5] } },
         { id: 'object', data: { v: { x: 1 } } },
+        { id: 'object-text', data: { v: '{"x":1}' } },
+        { id: 'list-text', data: { v: '[1,5]' } },
         { id: 'missing', data: { w: 1 } },
       ]);
       const cases: [FieldFilter, string[]][] = [
@@ -170,6 +178,10 @@ export function documentStoreContract(name: string, create: () => Promise<Docume
         [{ field: 'v', op: '==', value: true }, ['true']],
         [{ field: 'v', op: '==', value: '5' }, ['string-5']],
         [{ field: 'v', op: '<', value: '9' }, ['string-5']],
+        // A string that reads like an object or a list matches that string only, not the object or list.
+        [{ field: 'v', op: '==', value: '{"x":1}' }, ['object-text']],
+        [{ field: 'v', op: '==', value: '[1,5]' }, ['list-text']],
+        [{ field: 'v', op: '>=', value: '[' }, ['list-text', 'object-text']],
         [{ field: 'v', op: '>', value: 0 }, ['number-1', 'number-5']],
         [{ field: 'v', op: '>=', value: false }, ['false', 'true']],
       ];
@@ -201,6 +213,41 @@ export function documentStoreContract(name: string, create: () => Promise<Docume
       }
       expect(seen).toHaveLength(31);
       expect(seen.at(-1)).toBe('k-99999');
+    });
+
+    describe('queryJson', () => {
+      const documents: StoredDocument[] = Array.from({ length: 57 }, (_, i) => ({
+        id: `doc-${pad(i)}`,
+        data: { i, bucket: i % 3, text: i === 5 ? 'quote " backslash \\ newline \n Zoë 🚀' : `t${i}`, nested: { list: [i, null, true] }, nothing: null },
+      }));
+      beforeEach(async () => {
+        await store.upsertBatch('json', shuffled(documents));
+      });
+
+      it('streams the same documents as query, as JSON text that parses back to their data, in pages of at most pageSize', async () => {
+        const where: FieldFilter[] = [{ field: 'bucket', op: '==', value: 1 }];
+        const pages = await drainPages(store.queryJson('json', { where, pageSize: 4 }));
+        expect(pages.length).toBeGreaterThan(1);
+        expect(pages.every((page) => page.length >= 1 && page.length <= 4)).toBe(true);
+        const flat = pages.flat();
+        expect(flat.map((document) => document.id)).toEqual(ids(await drain(store.query('json', { where }))));
+        expect(flat.map((document) => ({ id: document.id, data: JSON.parse(document.json) as unknown }))).toEqual(documents.filter((document) => document.data.bucket === 1));
+        // One line of NDJSON per document: no raw line break inside.
+        expect(flat.every((document) => !document.json.includes('\n') && document.json.startsWith('{'))).toBe(true);
+      });
+
+      it('keeps the limit and range filters, and yields no page when nothing matches', async () => {
+        expect((await drainPages(store.queryJson('json', { limit: 10, pageSize: 3 }))).flat().map((document) => document.id)).toEqual(documents.slice(0, 10).map((document) => document.id));
+        const where: FieldFilter[] = [{ field: 'i', op: '>=', value: 50 }];
+        expect((await drainPages(store.queryJson('json', { where, pageSize: 2 }))).flat().map((document) => document.id)).toEqual(documents.slice(50).map((document) => document.id));
+        expect(await drainPages(store.queryJson('json', { where: [{ field: 'bucket', op: '==', value: 7 }] }))).toEqual([]);
+        expect(await drainPages(store.queryJson('absent'))).toEqual([]);
+      });
+
+      it('refuses a bad collection or field with the errors of query', async () => {
+        await expect(drainPages(store.queryJson('a/b'))).rejects.toMatchObject({ code: 'STORE.BAD_COLLECTION', errorClass: 'permanent' });
+        await expect(drainPages(store.queryJson('json', { where: [{ field: 'a.b', op: '==', value: 1 }] }))).rejects.toMatchObject({ code: 'STORE.BAD_FIELD' });
+      });
     });
 
     it('deletes by id and says how many existed', async () => {
@@ -239,6 +286,7 @@ export function documentStoreContract(name: string, create: () => Promise<Docume
             ['upsertBatch', () => store.upsertBatch(collection, [{ id: 'x', data: {} }])],
             ['get', () => store.get(collection, 'x')],
             ['query', () => drain(store.query(collection))],
+            ['queryJson', () => drainPages(store.queryJson(collection))],
             ['count', () => store.count(collection)],
             ['deleteMany', () => store.deleteMany(collection, ['x'])],
           ];
