@@ -51,6 +51,34 @@ export function computeGradients(
   const seed = q[3]! | 0;
   const weighted = weights.length > 0;
   let total = 0;
+  if (fused === 1 && !weighted) {
+    // The common case (no subsample, no weights) without the per-row tests of the general loop
+    // below, which V8 does not hoist (about 30% faster); the arithmetic is the same.
+    for (let r = from; r < to; r++) {
+      const m = margin[r]! + leafValue[leafOf[r]!]!;
+      margin[r] = m;
+      rows[r] = r;
+      const x = m < -700 ? 700 : m > 700 ? -700 : -m;
+      const biased = (x * invLn2 + 70400.5) | 0;
+      const k = biased - 70400;
+      const t = x - k * ln2Hi - k * ln2Lo;
+      const e = pow2Int[biased >> 6]! * pow2Frac[biased & 63]! * (1 + t * (1 + t * (0.5 + t * (0.16666666666666666 + t * (0.041666666666666664 + t * 0.008333333333333333)))));
+      const p = 1 / (1 + e);
+      const g = p - labels[r]!;
+      const hRaw = p * (1 - p);
+      const h = hRaw > 1e-16 ? hRaw : 1e-16;
+      gh[r << 1] = g;
+      gh[(r << 1) | 1] = h;
+      let z = Math.imul(r ^ seed, 0x9e3779b1);
+      z = Math.imul(z ^ (z >>> 16), 0x85ebca6b);
+      z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35);
+      z ^= z >>> 16;
+      const v = Math.floor(g * invGScale + (z & 0xffff) * 1.52587890625e-5) * shift + Math.floor(h * invHScale + (z >>> 16) * 1.52587890625e-5);
+      packed[r] = v;
+      total += v;
+    }
+    return total;
+  }
   for (let i = from; i < to; i++) {
     const r = fused === 1 ? i : rows[i]!;
     let m = margin[r]!;
@@ -88,7 +116,10 @@ export function computeGradients(
 
 /**
  * Add to the histogram words `[wordFrom, wordTo)` the rows `rows[start .. end)` (the caller zeroes
- * it first). Two rows per iteration give the CPU two independent chains of additions.
+ * it first). Four rows per iteration, each byte position of the four in turn: the loop is bound by
+ * instructions (a bounds check, load, add and store per cell), and four rows share one pass of the
+ * word loop's overhead and give the CPU four independent chains of additions (about 15% faster
+ * than two rows).
  */
 export function accumulateHistogram(
   bins32: Uint32Array,
@@ -102,36 +133,60 @@ export function accumulateHistogram(
   wordTo: number,
 ): void {
   let i = start;
-  for (; i + 1 < end; i += 2) {
-    const r = rows[i]!;
-    const s = rows[i + 1]!;
-    const p = packed[r]!;
-    const v = packed[s]!;
-    const br = r * wordsPerRow;
-    const bs = s * wordsPerRow;
+  for (; i + 3 < end; i += 4) {
+    const r0 = rows[i]!;
+    const r1 = rows[i + 1]!;
+    const r2 = rows[i + 2]!;
+    const r3 = rows[i + 3]!;
+    const p0 = packed[r0]!;
+    const p1 = packed[r1]!;
+    const p2 = packed[r2]!;
+    const p3 = packed[r3]!;
+    const b0 = r0 * wordsPerRow;
+    const b1 = r1 * wordsPerRow;
+    const b2 = r2 * wordsPerRow;
+    const b3 = r3 * wordsPerRow;
     for (let j = wordFrom; j < wordTo; j++) {
-      const x = bins32[br + j]!;
-      const y = bins32[bs + j]!;
       const o = j << 10;
-      let k = o | (x & 255);
-      hist[k] = hist[k]! + p;
-      k = o | 256 | ((x >>> 8) & 255);
-      hist[k] = hist[k]! + p;
-      k = o | 512 | ((x >>> 16) & 255);
-      hist[k] = hist[k]! + p;
-      k = o | 768 | (x >>> 24);
-      hist[k] = hist[k]! + p;
-      k = o | (y & 255);
-      hist[k] = hist[k]! + v;
-      k = o | 256 | ((y >>> 8) & 255);
-      hist[k] = hist[k]! + v;
-      k = o | 512 | ((y >>> 16) & 255);
-      hist[k] = hist[k]! + v;
-      k = o | 768 | (y >>> 24);
-      hist[k] = hist[k]! + v;
+      const x0 = bins32[b0 + j]!;
+      const x1 = bins32[b1 + j]!;
+      const x2 = bins32[b2 + j]!;
+      const x3 = bins32[b3 + j]!;
+      let k = o | (x0 & 255);
+      hist[k] = hist[k]! + p0;
+      k = o | (x1 & 255);
+      hist[k] = hist[k]! + p1;
+      k = o | (x2 & 255);
+      hist[k] = hist[k]! + p2;
+      k = o | (x3 & 255);
+      hist[k] = hist[k]! + p3;
+      k = o | 256 | ((x0 >>> 8) & 255);
+      hist[k] = hist[k]! + p0;
+      k = o | 256 | ((x1 >>> 8) & 255);
+      hist[k] = hist[k]! + p1;
+      k = o | 256 | ((x2 >>> 8) & 255);
+      hist[k] = hist[k]! + p2;
+      k = o | 256 | ((x3 >>> 8) & 255);
+      hist[k] = hist[k]! + p3;
+      k = o | 512 | ((x0 >>> 16) & 255);
+      hist[k] = hist[k]! + p0;
+      k = o | 512 | ((x1 >>> 16) & 255);
+      hist[k] = hist[k]! + p1;
+      k = o | 512 | ((x2 >>> 16) & 255);
+      hist[k] = hist[k]! + p2;
+      k = o | 512 | ((x3 >>> 16) & 255);
+      hist[k] = hist[k]! + p3;
+      k = o | 768 | (x0 >>> 24);
+      hist[k] = hist[k]! + p0;
+      k = o | 768 | (x1 >>> 24);
+      hist[k] = hist[k]! + p1;
+      k = o | 768 | (x2 >>> 24);
+      hist[k] = hist[k]! + p2;
+      k = o | 768 | (x3 >>> 24);
+      hist[k] = hist[k]! + p3;
     }
   }
-  if (i < end) {
+  for (; i < end; i++) {
     const r = rows[i]!;
     const p = packed[r]!;
     const br = r * wordsPerRow;
@@ -444,17 +499,25 @@ export function computeCuts(sorted: Float64Array, n: number, maxBins: number, ou
   return nCuts;
 }
 
-/** Bins of `column[0 .. n)` (the number of cuts strictly below each value) into `out[at ..]`. */
+/**
+ * Bins of `column[0 .. n)` (the number of cuts strictly below each value) into `out[at ..]`
+ * (`nCuts` <= 255). A branch-free binary search over the cuts padded to 256 with +Infinity: the
+ * comparisons of a search are unpredictable, and eight mispredicted branches per value cost about
+ * four times the eight arithmetic steps.
+ */
 export function fillBins(column: Float64Array, n: number, cuts: Float64Array, cutsAt: number, nCuts: number, out: Uint8Array, at: number): void {
+  const c = new Float64Array(256).fill(Infinity);
+  c.set(cuts.subarray(cutsAt, cutsAt + nCuts));
   for (let r = 0; r < n; r++) {
     const v = column[r]!;
-    let lo = 0;
-    let hi = nCuts;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (cuts[cutsAt + mid]! < v) lo = mid + 1;
-      else hi = mid;
-    }
+    let lo = 128 & -+(c[127]! < v);
+    lo += 64 & -+(c[lo + 63]! < v);
+    lo += 32 & -+(c[lo + 31]! < v);
+    lo += 16 & -+(c[lo + 15]! < v);
+    lo += 8 & -+(c[lo + 7]! < v);
+    lo += 4 & -+(c[lo + 3]! < v);
+    lo += 2 & -+(c[lo + 1]! < v);
+    lo += 1 & -+(c[lo]! < v);
     out[at + r] = lo;
   }
 }

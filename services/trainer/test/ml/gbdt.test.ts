@@ -78,6 +78,19 @@ describe('GBDT determinism', () => {
     expect(JSON.stringify(fitGbdt(data, { ...params, threads: 3 }))).toBe(one);
   });
 
+  it('gives identical JSON on one, two and three threads for deep trees on every row (no subsample: the fused gradient pass)', () => {
+    const deep = { nTrees: 8, maxDepth: 6, seed: 11 };
+    const one = JSON.stringify(fitGbdt(data, { ...deep, threads: 1 }));
+    expect(JSON.stringify(fitGbdt(data, { ...deep, threads: 2 }))).toBe(one);
+    expect(JSON.stringify(fitGbdt(data, { ...deep, threads: 3 }))).toBe(one);
+  });
+
+  it('gives the same model with unit weights as without weights (the unweighted gradient loop matches the general one)', () => {
+    const unit = createDataset({ featureNames: data.featureNames, values: data.values, labels: data.labels, weights: new Float64Array(data.nRows).fill(1) });
+    const deep = { nTrees: 8, maxDepth: 6, seed: 11 };
+    expect(JSON.stringify(fitGbdt(unit, deep))).toBe(JSON.stringify(fitGbdt(data, deep)));
+  });
+
   it('gives a different model for a different seed when sampling', () => {
     expect(JSON.stringify(fitGbdt(data, { ...params, seed: 12 }))).not.toBe(JSON.stringify(fitGbdt(data, params)));
   });
