@@ -47,7 +47,7 @@ async function ensureTable(warehouse: Warehouse, tables: WarehouseTables): Promi
 }
 
 // Snapshot dates read and scored at once: bounds the rows held as JavaScript objects.
-const SNAPSHOTS_PER_READ = 7;
+const SNAPSHOTS_PER_READ = 2;
 
 /** Score the snapshots and replace their rows in one transaction; resolves to per-snapshot counts. */
 export async function predictSnapshots(
@@ -63,62 +63,63 @@ export async function predictSnapshots(
   }
   const dates = [...new Set(request.snapshotDates)].sort();
   const summary = new Map<string, SnapshotPredictions>(dates.map((date) => [date, { snapshotDate: date, rows: 0, riskBands: { low: 0, medium: 0, high: 0 } }]));
-  const customerIds: string[] = [];
-  const snapshotOf: string[] = [];
-  const probabilities: number[] = [];
-  const bands: string[] = [];
   const nFeatures = model.featureNames.length;
-  for (let chunk = 0; chunk < dates.length; chunk += SNAPSHOTS_PER_READ) {
-    const some = dates.slice(chunk, chunk + SNAPSHOTS_PER_READ);
-    const rows = await warehouse.query<Record<string, number | string>>(
-      `select cast(f.snapshot_date as varchar) as snapshot_date, f.customer_id, ${featureSelect(model.featureNames)}
-       from ${tables.table(request.featureTable)} as f
-       where f.snapshot_date in (${some.map(dateLiteral).join(', ')})
-       order by f.snapshot_date, f.customer_id`,
-    );
-    const values = new Float64Array(rows.length * nFeatures);
-    rows.forEach((row, r) => {
-      for (let f = 0; f < nFeatures; f++) {
-        const value = row[model.featureNames[f]!];
-        values[r * nFeatures + f] = typeof value === 'number' ? value : NaN;
-      }
-    });
-    const scored = model.predictProba(createFeatureMatrix({ featureNames: model.featureNames, values }));
-    rows.forEach((row, r) => {
-      const probability = scored[r]!;
-      const band = riskBand(probability, thresholds);
-      const entry = summary.get(String(row.snapshot_date))!;
-      entry.rows += 1;
-      entry.riskBands[band] += 1;
-      customerIds.push(String(row.customer_id));
-      snapshotOf.push(String(row.snapshot_date));
-      probabilities.push(probability);
-      bands.push(band);
-    });
-  }
-
   await ensureTable(warehouse, tables);
   const table = tables.table(PREDICTIONS_TABLE);
+  // One transaction: the snapshots' old rows go and the new ones arrive together. Features are read
+  // and predictions written a few snapshots at a time, so memory does not grow with the dates.
   await warehouse.transaction(async (tx) => {
     await tx.execute(`delete from ${table} where snapshot_date in (${dates.map(dateLiteral).join(', ')})`);
-    // Columns travel as JSON arrays zipped by unnest: one statement per batch instead of a
-    // parameter per value (a 6-parameter VALUES tuple per row is ~50x slower on DuckDB). JSON
-    // numbers round-trip doubles exactly.
-    for (let start = 0; start < customerIds.length; start += INSERT_BATCH) {
-      const end = Math.min(customerIds.length, start + INSERT_BATCH);
-      await tx.execute(
-        `insert into ${table} (customer_id, snapshot_date, churn_probability, risk_band, model_version, predicted_at)
-         select unnest(from_json(?, '["VARCHAR"]')), cast(unnest(from_json(?, '["VARCHAR"]')) as date), unnest(from_json(?, '["DOUBLE"]')),
-                unnest(from_json(?, '["VARCHAR"]')), ?, cast(? as timestamptz)`,
-        [
-          JSON.stringify(customerIds.slice(start, end)),
-          JSON.stringify(snapshotOf.slice(start, end)),
-          JSON.stringify(probabilities.slice(start, end)),
-          JSON.stringify(bands.slice(start, end)),
-          request.modelVersion,
-          request.predictedAt,
-        ],
+    for (let chunk = 0; chunk < dates.length; chunk += SNAPSHOTS_PER_READ) {
+      const some = dates.slice(chunk, chunk + SNAPSHOTS_PER_READ);
+      const rows = await tx.query<Record<string, number | string>>(
+        `select cast(f.snapshot_date as varchar) as snapshot_date, f.customer_id, ${featureSelect(model.featureNames)}
+         from ${tables.table(request.featureTable)} as f
+         where f.snapshot_date in (${some.map(dateLiteral).join(', ')})
+         order by f.snapshot_date, f.customer_id`,
       );
+      const values = new Float64Array(rows.length * nFeatures);
+      rows.forEach((row, r) => {
+        for (let f = 0; f < nFeatures; f++) {
+          const value = row[model.featureNames[f]!];
+          values[r * nFeatures + f] = typeof value === 'number' ? value : NaN;
+        }
+      });
+      const scored = model.predictProba(createFeatureMatrix({ featureNames: model.featureNames, values }));
+      const customerIds: string[] = [];
+      const snapshotOf: string[] = [];
+      const probabilities: number[] = [];
+      const bands: string[] = [];
+      rows.forEach((row, r) => {
+        const probability = scored[r]!;
+        const band = riskBand(probability, thresholds);
+        const entry = summary.get(String(row.snapshot_date))!;
+        entry.rows += 1;
+        entry.riskBands[band] += 1;
+        customerIds.push(String(row.customer_id));
+        snapshotOf.push(String(row.snapshot_date));
+        probabilities.push(probability);
+        bands.push(band);
+      });
+      // Columns travel as JSON arrays zipped by unnest: one statement per batch instead of a
+      // parameter per value (a 6-parameter VALUES tuple per row is ~50x slower on DuckDB). JSON
+      // numbers round-trip doubles exactly.
+      for (let start = 0; start < customerIds.length; start += INSERT_BATCH) {
+        const end = Math.min(customerIds.length, start + INSERT_BATCH);
+        await tx.execute(
+          `insert into ${table} (customer_id, snapshot_date, churn_probability, risk_band, model_version, predicted_at)
+           select unnest(from_json(?, '["VARCHAR"]')), cast(unnest(from_json(?, '["VARCHAR"]')) as date), unnest(from_json(?, '["DOUBLE"]')),
+                  unnest(from_json(?, '["VARCHAR"]')), ?, cast(? as timestamptz)`,
+          [
+            JSON.stringify(customerIds.slice(start, end)),
+            JSON.stringify(snapshotOf.slice(start, end)),
+            JSON.stringify(probabilities.slice(start, end)),
+            JSON.stringify(bands.slice(start, end)),
+            request.modelVersion,
+            request.predictedAt,
+          ],
+        );
+      }
     }
   });
   return dates.map((date) => summary.get(date)!);

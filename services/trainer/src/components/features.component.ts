@@ -22,6 +22,9 @@ export const FEATURE_LOOKBACK_DAYS = 90;
 export const KEY_COLUMNS = ['customer_id', 'snapshot_date'] as const;
 
 /** The numeric feature columns of a feature table, in table order. */
+/** Snapshots read per query: bounds the rows held as objects at once. */
+const SNAPSHOTS_PER_READ = 2;
+
 export async function featureColumns(tables: WarehouseTables, featureTable: string): Promise<string[]> {
   const columns = await tables.columns(featureTable);
   if (columns.length === 0) throw TrainerErrors.featureTableMissing(`${tables.schema}.${featureTable}`);
@@ -160,24 +163,41 @@ export const featuresComponent = defineComponent({
       },
     });
     const snapshots = [...plan.train, ...plan.holdout];
-    const rows = await readLabelledRows(deps.warehouse, tables, { featureTable: params.feature_table, columns, snapshots, asOf, horizonDays: params.horizon_days });
-
+    // Read a few snapshots at a time straight into typed arrays: a year at scale 20 is millions of
+    // labelled rows, and as JavaScript objects of ~30 fields they overflowed the heap (4 GB).
+    const ordered = [...snapshots].sort();
+    const perSnapshot = new Map(
+      (
+        await deps.warehouse.query<{ d: string; n: number | bigint }>(
+          `select cast(snapshot_date as varchar) as d, count(*) as n from ${tables.table(params.feature_table)} where snapshot_date in (${ordered.map(dateLiteral).join(', ')}) group by 1`,
+        )
+      ).map((row) => [row.d, Number(row.n)]),
+    );
+    const total = ordered.reduce((sum, date) => sum + (perSnapshot.get(date) ?? 0), 0);
     const nFeatures = columns.length;
-    const values = new Float64Array(rows.length * nFeatures);
-    const labels = new Uint8Array(rows.length);
+    const values = new Float64Array(total * nFeatures);
+    const labels = new Uint8Array(total);
     const counts = new Map<string, number>();
-    rows.forEach((row, r) => {
-      for (let f = 0; f < nFeatures; f++) {
-        const value = row[columns[f]!];
-        // A NULL feature becomes NaN, which the dataset check names (feature and row).
-        values[r * nFeatures + f] = typeof value === 'number' ? value : NaN;
+    let r = 0;
+    for (let first = 0; first < ordered.length; first += SNAPSHOTS_PER_READ) {
+      const some = ordered.slice(first, first + SNAPSHOTS_PER_READ);
+      const rows = await readLabelledRows(deps.warehouse, tables, { featureTable: params.feature_table, columns, snapshots: some, asOf, horizonDays: params.horizon_days });
+      if (r + rows.length > total) throw TrainerErrors.invalidComponentIo('features', `the feature table changed while it was read (${params.feature_table})`);
+      for (const row of rows) {
+        for (let f = 0; f < nFeatures; f++) {
+          const value = row[columns[f]!];
+          // A NULL feature becomes NaN, which the dataset check names (feature and row).
+          values[r * nFeatures + f] = typeof value === 'number' ? value : NaN;
+        }
+        labels[r] = row.is_churned === 1 ? 1 : 0;
+        counts.set(row.snapshot_date, (counts.get(row.snapshot_date) ?? 0) + 1);
+        r += 1;
       }
-      labels[r] = row.is_churned === 1 ? 1 : 0;
-      counts.set(row.snapshot_date, (counts.get(row.snapshot_date) ?? 0) + 1);
-    });
+    }
+    if (r !== total) throw TrainerErrors.invalidComponentIo('features', `the feature table changed while it was read (${params.feature_table})`);
     const snapshotRows: DatasetSnapshot[] = snapshots.map((date) => ({ date, rows: counts.get(date) ?? 0, split: plan.holdout.includes(date) ? 'holdout' : 'train' }));
     const trainRows = snapshotRows.filter((s) => s.split === 'train').reduce((sum, s) => sum + s.rows, 0);
-    const holdoutRows = rows.length - trainRows;
+    const holdoutRows = total - trainRows;
     if (trainRows === 0 || holdoutRows === 0) {
       throw new TrainerError(
         TRAINER_ERROR_CODES.EMPTY_TRAINING_SET,
@@ -189,9 +209,9 @@ export const featuresComponent = defineComponent({
     // Validate now (NaN, Infinity, shapes) so a bad feature table fails in this step, naming the feature.
     decodeDataset(bytes, outputs.dataset.uri);
     const positives = labels.reduce((sum, y) => sum + y, 0);
-    await outputs.dataset.write(bytes, { rows: rows.length, features: nFeatures, snapshots: snapshots.length });
-    deps.log.info(`features: ${rows.length} rows over ${snapshots.length} snapshot(s) (${plan.train.length} train, ${plan.holdout.length} holdout, grid ${plan.step} day(s))`, {
-      rows: rows.length,
+    await outputs.dataset.write(bytes, { rows: total, features: nFeatures, snapshots: snapshots.length });
+    deps.log.info(`features: ${total} rows over ${snapshots.length} snapshot(s) (${plan.train.length} train, ${plan.holdout.length} holdout, grid ${plan.step} day(s))`, {
+      rows: total,
       labelled: plan.labelled,
       tainted: plan.tainted,
     });
@@ -203,7 +223,7 @@ export const featuresComponent = defineComponent({
       holdout_to: plan.holdout.at(-1)!,
       train_rows: trainRows,
       holdout_rows: holdoutRows,
-      positive_rate: positives / rows.length,
+      positive_rate: positives / total,
     };
   },
 });
