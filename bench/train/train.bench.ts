@@ -293,7 +293,8 @@ function printSummary(results: readonly TrainBenchResult[], log: (line: string) 
     );
   }
   const met = results.every((r) => r.meetsTargets === true);
-  log(`targets ${met ? 'MET on every matrix' : 'NOT MET on every matrix'} (${results[0]!.loadAverage.cores} cores)`);
+  const missedOn = results.filter((r) => r.meetsTargets !== true).map((r) => r.name);
+  log(`targets ${met ? 'MET on every matrix' : `MISSED on ${missedOn.join(', ')}`} (${results[0]!.loadAverage.cores} cores)`);
 }
 
 function parseArgs(argv: readonly string[]): TrainBenchOptions {
