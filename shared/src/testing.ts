@@ -2,11 +2,13 @@
  * In-memory fakes of the ports, for unit tests of handlers. Integration tests use the real
  * adapters and engines instead.
  */
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
+import { fileURLToPath } from 'node:url';
 import { SharedErrors } from './errors.js';
 import type { AnyEvent } from './events/cloud-event.js';
 import { createEvent } from './events/cloud-event.js';
@@ -162,6 +164,40 @@ export async function waitFor(predicate: () => boolean | Promise<boolean>, descr
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
   throw new Error(`timed out after ${timeoutMs} ms waiting for ${description}`);
+}
+
+/** Poll until the probe gives a value (anything but undefined) and resolve to it. */
+export async function waitForValue<T>(probe: () => T | undefined | Promise<T | undefined>, description: string, timeoutMs = 10_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${description}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+/** A process started by {@link startMainProcess}. */
+export interface StartedProcess {
+  child: ChildProcessWithoutNullStreams;
+  /** Everything it printed so far (stdout and stderr). */
+  output: () => string;
+  /** Its exit code (null after a signal). */
+  exited: Promise<number | null>;
+}
+
+/**
+ * A TypeScript entry point (a service's `src/main.ts`) in its own process through the
+ * repository's tsx, as `npx tsx <main>` starts it, with only PATH, HOME and the given environment.
+ */
+export function startMainProcess(main: string, env: Record<string, string>): StartedProcess {
+  const root = fileURLToPath(new URL('../../', import.meta.url));
+  const child = spawn(join(root, 'node_modules/.bin/tsx'), [main], { cwd: root, env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env } });
+  let output = '';
+  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  return { child, output: () => output, exited };
 }
 
 /** A temporary folder, removed by the returned function. */

@@ -1,4 +1,3 @@
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -6,40 +5,16 @@ import { fileURLToPath } from 'node:url';
 import { createEvent, openDuckDbWarehouse, releaseDuckDbFile, SqliteEventBus } from '@mlops/shared';
 import { buildGoldWarehouse } from './fixtures/gold-warehouse.fixture.js';
 import { afterEach, describe, expect, it } from 'vitest';
+import { startMainProcess, waitForValue, type StartedProcess } from '@mlops/shared/testing';
 
 // The dashboard as its own process: `src/main.ts`, started the way `npm start -w services/dashboard` does.
-const root = fileURLToPath(new URL('../../../', import.meta.url));
 const main = fileURLToPath(new URL('../src/main.ts', import.meta.url));
-const tsx = join(root, 'node_modules/.bin/tsx');
-
-interface Started {
-  child: ChildProcessWithoutNullStreams;
-  output: () => string;
-  exited: Promise<number | null>;
-}
-
-function start(env: Record<string, string>): Started {
-  const child = spawn(tsx, [main], { cwd: root, env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env } });
-  let output = '';
-  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  return { child, output: () => output, exited };
-}
-
-async function until<T>(probe: () => Promise<T | undefined> | T | undefined, what: string, ms = 20_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
+/** How long a child process gets to start, answer or let go (tsx compiles on first start). */
+const WAIT_MS = 20_000;
 
 describe('dashboard process', () => {
   const folders: string[] = [];
-  const children: ChildProcessWithoutNullStreams[] = [];
+  const children: StartedProcess['child'][] = [];
   const home = () => {
     const folder = mkdtempSync(join(tmpdir(), 'dashboard-main-'));
     folders.push(folder);
@@ -51,7 +26,7 @@ describe('dashboard process', () => {
   });
 
   it('exits 1 naming the setting when the configuration is bad', async () => {
-    const run = start({ MLOPS_HOME: home(), MLOPS_DASHBOARD_PORT: 'eighty' });
+    const run = startMainProcess(main, { MLOPS_HOME: home(), MLOPS_DASHBOARD_PORT: 'eighty' });
     children.push(run.child);
     expect(await run.exited).toBe(1);
     expect(run.output()).toContain('MLOPS_DASHBOARD_PORT');
@@ -59,7 +34,7 @@ describe('dashboard process', () => {
   });
 
   it('exits 1 rather than listen on a non-loopback address', async () => {
-    const run = start({ MLOPS_HOME: home(), MLOPS_DASHBOARD_HOST: '0.0.0.0', MLOPS_DASHBOARD_PORT: '0' });
+    const run = startMainProcess(main, { MLOPS_HOME: home(), MLOPS_DASHBOARD_HOST: '0.0.0.0', MLOPS_DASHBOARD_PORT: '0' });
     children.push(run.child);
     expect(await run.exited).toBe(1);
     expect(run.output()).toContain('DASHBOARD.REMOTE_BIND_REFUSED');
@@ -68,9 +43,9 @@ describe('dashboard process', () => {
 
   it('serves a fresh platform, fills the run ledger from the bus, and stops on SIGTERM', async () => {
     const folder = home();
-    const run = start({ MLOPS_HOME: folder, MLOPS_DASHBOARD_PORT: '0' });
+    const run = startMainProcess(main, { MLOPS_HOME: folder, MLOPS_DASHBOARD_PORT: '0' });
     children.push(run.child);
-    const url = await until(() => /"url":"(http:\/\/127\.0\.0\.1:\d+\/)"/.exec(run.output())?.[1], `the dashboard to listen (output: ${run.output()})`);
+    const url = await waitForValue(() => /"url":"(http:\/\/127\.0\.0\.1:\d+\/)"/.exec(run.output())?.[1], `the dashboard to listen (output: ${run.output()})`, WAIT_MS);
     const kpis = (await (await fetch(`${url}api/kpis?view=historical`)).json()) as { kpis: { orders: number } };
     expect(kpis.kpis.orders).toBe(0);
     expect((await fetch(url)).status).toBe(200);
@@ -79,10 +54,10 @@ describe('dashboard process', () => {
     const bus = new SqliteEventBus({ path: join(folder, 'bus.sqlite') });
     await bus.publish(createEvent('mlops.pipeline.started.v1', { runDate: '2026-06-01', trigger: 'cli' }, { source: '//mlops/cli', runid: 'run_20260601_main', rundate: '2026-06-01' }) as never);
     await bus.close();
-    const runs = await until(async () => {
+    const runs = await waitForValue(async () => {
       const answer = (await (await fetch(`${url}api/operations/runs`)).json()) as { total: number; runs: { runId: string }[] };
       return answer.total > 0 ? answer : undefined;
-    }, 'the run to reach the ledger');
+    }, 'the run to reach the ledger', WAIT_MS);
     expect(runs.runs[0]!.runId).toBe('run_20260601_main');
 
     run.child.kill('SIGTERM');
@@ -96,9 +71,9 @@ describe('dashboard process', () => {
     await buildGoldWarehouse(writer, { endDate: '2026-06-30', days: 10, scale: 0.05 });
     await writer.close();
     releaseDuckDbFile(path);
-    const run = start({ MLOPS_HOME: folder, MLOPS_DASHBOARD_PORT: '0' });
+    const run = startMainProcess(main, { MLOPS_HOME: folder, MLOPS_DASHBOARD_PORT: '0' });
     children.push(run.child);
-    const url = await until(() => /"url":"(http:\/\/127\.0\.0\.1:\d+\/)"/.exec(run.output())?.[1], 'the dashboard to listen');
+    const url = await waitForValue(() => /"url":"(http:\/\/127\.0\.0\.1:\d+\/)"/.exec(run.output())?.[1], 'the dashboard to listen', WAIT_MS);
     const orders = async () => ((await (await fetch(`${url}api/kpis?view=historical`)).json()) as { kpis: { orders: number } }).kpis.orders;
     const before = await orders();
     expect(before).toBeGreaterThan(0);
@@ -106,10 +81,10 @@ describe('dashboard process', () => {
     // Once the dashboard has gone a second without queries (its start-up warm-up included) it has
     // closed the file: this process may write it, retrying while the file is busy as the
     // transformer does (DATAFORM.WAREHOUSE_BUSY is transient).
-    const again = await until(() => openDuckDbWarehouse({ path }).catch((error: unknown) => {
+    const again = await waitForValue(() => openDuckDbWarehouse({ path }).catch((error: unknown) => {
       if (/lock/i.test(String(error))) return undefined;
       throw error;
-    }), 'the dashboard to release the warehouse');
+    }), 'the dashboard to release the warehouse', WAIT_MS);
     await again.execute(`insert into warehouse.warehouse.fct_sales select 'ord_late_' || order_id, customer_id, ordered_at, order_date, product_id, product_name, category, quantity,
       unit_price_usd, discount_pct, gross_amount_usd, net_amount_usd, payment_method, channel, status, is_completed, run_date from warehouse.warehouse.fct_sales limit 4`);
     await again.close();

@@ -1,38 +1,19 @@
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
+import { startMainProcess, waitForValue, type StartedProcess } from '@mlops/shared/testing';
 import { createEvent, SqliteEventBus } from '@mlops/shared';
 
 // The trainer as its own process: `src/main.ts`, as `npx tsx services/trainer/src/main.ts` starts it.
-const root = fileURLToPath(new URL('../../../', import.meta.url));
 const main = fileURLToPath(new URL('../src/main.ts', import.meta.url));
-const tsx = join(root, 'node_modules/.bin/tsx');
-
-function start(env: Record<string, string>) {
-  const child = spawn(tsx, [main], { cwd: root, env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env } });
-  let output = '';
-  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  return { child, output: () => output, exited };
-}
-
-async function until<T>(probe: () => Promise<T | undefined> | T | undefined, what: string, ms = 30_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
+/** How long a child process gets to start, answer or let go (tsx compiles on first start). */
+const WAIT_MS = 30_000;
 
 describe('trainer process', () => {
   const folders: string[] = [];
-  const children: ChildProcessWithoutNullStreams[] = [];
+  const children: StartedProcess['child'][] = [];
   const home = () => {
     const folder = mkdtempSync(join(tmpdir(), 'trainer-main-'));
     folders.push(folder);
@@ -44,14 +25,14 @@ describe('trainer process', () => {
   });
 
   it('exits 1 naming the setting when the configuration is bad', async () => {
-    const run = start({ MLOPS_HOME: home(), MLOPS_CHURN_HORIZON_DAYS: 'a month' });
+    const run = startMainProcess(main, { MLOPS_HOME: home(), MLOPS_CHURN_HORIZON_DAYS: 'a month' });
     children.push(run.child);
     expect(await run.exited).toBe(1);
     expect(run.output()).toContain('MLOPS_CHURN_HORIZON_DAYS');
   });
 
   it('exits 1 in gcp mode without the image the pipeline steps run', async () => {
-    const run = start({ MLOPS_HOME: home(), MLOPS_MODE: 'gcp', GOOGLE_CLOUD_PROJECT: 'mlops-test', MLOPS_LAKE: 'gs://mlops-lake-test', MLOPS_PII_HMAC_KEY: 'a-secret-of-16-chars' });
+    const run = startMainProcess(main, { MLOPS_HOME: home(), MLOPS_MODE: 'gcp', GOOGLE_CLOUD_PROJECT: 'mlops-test', MLOPS_LAKE: 'gs://mlops-lake-test', MLOPS_PII_HMAC_KEY: 'a-secret-of-16-chars' });
     children.push(run.child);
     expect(await run.exited).toBe(1);
     expect(run.output()).toContain('"setting":"MLOPS_IMAGE"');
@@ -59,9 +40,9 @@ describe('trainer process', () => {
 
   it('consumes warehouse-ready from the embedded bus, stores the compiled pipelines, and stops on SIGTERM', async () => {
     const folder = home();
-    const run = start({ MLOPS_HOME: folder, MLOPS_BACKOFF_MIN_MS: '10', MLOPS_BACKOFF_MAX_MS: '20', MLOPS_MAX_ATTEMPTS: '2' });
+    const run = startMainProcess(main, { MLOPS_HOME: folder, MLOPS_BACKOFF_MIN_MS: '10', MLOPS_BACKOFF_MAX_MS: '20', MLOPS_MAX_ATTEMPTS: '2' });
     children.push(run.child);
-    await until(() => (run.output().includes('trainer listening') ? true : undefined), `the trainer to listen (output: ${run.output()})`);
+    await waitForValue(() => (run.output().includes('trainer listening') ? true : undefined), `the trainer to listen (output: ${run.output()})`, WAIT_MS);
     expect(existsSync(join(folder, 'lake/mlops/pipelines/mlops-churn-training/latest.json'))).toBe(true);
 
     // The transformer (another process) announces a warehouse whose assertion failed: refused, dead-lettered.
@@ -74,10 +55,10 @@ describe('trainer process', () => {
           { source: '//mlops/transformer', runid: 'run_20260601_main', rundate: '2026-06-01' },
         ) as never,
       );
-      const [dead] = await until(async () => {
+      const [dead] = await waitForValue(async () => {
         const letters = await bus.listDeadLetters({ subscription: 'trainer.warehouse-ready' });
         return letters.length > 0 ? letters : undefined;
-      }, `a dead letter (output: ${run.output()})`);
+      }, `a dead letter (output: ${run.output()})`, WAIT_MS);
       expect(dead).toMatchObject({ code: 'TRAINER.ASSERTIONS_FAILED', eventType: 'mlops.warehouse.ready.v1' });
     } finally {
       await bus.close();
