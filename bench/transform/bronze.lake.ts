@@ -10,6 +10,7 @@ import {
   DEV_PII_HMAC_KEY,
   DuckDbParquetWriter,
   SALES_BRONZE_COLUMNS,
+  SALES_DOCUMENT_COLUMNS,
   bronzePartKey,
   bronzePrefix,
   generateClickEvents,
@@ -17,8 +18,7 @@ import {
   generateStartupCompanies,
   startupLoadOn,
   type BronzeSource,
-  type ParquetRow,
-  type ParquetValue,
+  type JsonDocument,
 } from '@mlops/shared';
 
 /** The generators' settings. */
@@ -26,19 +26,6 @@ export interface BenchWorld {
   seed: number;
   scale: number;
   dirtyShare: number;
-}
-
-const TYPES = new Map(SALES_BRONZE_COLUMNS.map((column) => [column.name, column.type]));
-
-function salesRow(record: Record<string, unknown>, id: string): ParquetRow {
-  const row: Record<string, ParquetValue> = { _document_id: id, _extra_json: null };
-  for (const [field, value] of Object.entries(record)) {
-    const type = TYPES.get(field);
-    if (value === null || value === undefined) row[field] = null;
-    else if (type === 'VARCHAR') row[field] = String(value);
-    else if (typeof value === 'number') row[field] = value;
-  }
-  return row;
 }
 
 async function writeLines(path: string, records: Iterable<{ data: unknown }>): Promise<number> {
@@ -84,11 +71,10 @@ export class BenchLake {
       if (existsSync(this.done(source, date))) continue;
       mkdirSync(join(this.root, bronzePrefix(source, date)), { recursive: true });
       if (source === 'sales') {
-        const file = await this.writer.create(join(this.root, bronzePartKey('sales', date, 0, 'parquet')), SALES_BRONZE_COLUMNS);
-        let batch: ParquetRow[] = [];
-        let index = 0;
+        const file = await this.writer.createFromDocuments(join(this.root, bronzePartKey('sales', date, 0, 'parquet')), SALES_BRONZE_COLUMNS, SALES_DOCUMENT_COLUMNS);
+        let batch: JsonDocument[] = [];
         for (const record of generateSalesOrders({ ...this.world, date, piiHmacKey: DEV_PII_HMAC_KEY })) {
-          batch.push(salesRow(record.data, `${record.id}_${index++}`));
+          batch.push({ id: record.id, json: JSON.stringify(record.data) });
           if (batch.length >= 5000) {
             await file.write(batch);
             batch = [];

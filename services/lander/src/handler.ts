@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import {
   BRONZE_CONTENT_TYPES,
   SALES_BRONZE_COLUMNS,
+  SALES_DOCUMENT_COLUMNS,
   bronzePartKey,
   bronzePrefix,
   isIsoDate,
@@ -30,14 +31,6 @@ export interface LanderDeps {
   /** Local folder for the part files before they go to the lake. */
   readonly tempDir: string;
 }
-
-/**
- * Where a sales document's id and the fields that fit no column go: the writer fills every other
- * column of `SALES_BRONZE_COLUMNS` from the field of its name when the value fits the column's type
- * and keeps anything that does not fit (a string quantity, an object where text belongs, an unknown
- * field) in `_extra_json`, so nothing is lost.
- */
-const SALES_DOCUMENT_COLUMNS = { idColumn: '_document_id', extraColumn: '_extra_json' } as const;
 
 /**
  * Land one run date's sales: stream that date's documents as the store's JSON text, never parsed

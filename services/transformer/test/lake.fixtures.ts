@@ -9,6 +9,7 @@ import {
   DEV_PII_HMAC_KEY,
   DuckDbParquetWriter,
   SALES_BRONZE_COLUMNS,
+  SALES_DOCUMENT_COLUMNS,
   bronzePartKey,
   bronzePrefix,
   generateClickEvents,
@@ -19,7 +20,6 @@ import {
   type BackfillWindow,
   type BronzeLanded,
   type BronzeSource,
-  type ParquetValue,
 } from '@mlops/shared';
 
 /** The generators' settings for a test world. */
@@ -27,19 +27,6 @@ export interface World {
   seed: number;
   scale: number;
   dirtyShare: number;
-}
-
-const TYPES = new Map(SALES_BRONZE_COLUMNS.map((column) => [column.name, column.type]));
-
-function salesRow(record: Record<string, unknown>, id: string): Record<string, ParquetValue> {
-  const row: Record<string, ParquetValue> = { _document_id: id, _extra_json: null };
-  for (const [field, value] of Object.entries(record)) {
-    const type = TYPES.get(field);
-    if (value === null || value === undefined) row[field] = null;
-    else if (type === 'VARCHAR') row[field] = String(value);
-    else if (typeof value === 'number') row[field] = value;
-  }
-  return row;
 }
 
 /** Writes partitions and describes them as `bronze.landed` would. */
@@ -80,8 +67,8 @@ export class GeneratedLake {
     rmSync(join(this.root, bronzePrefix(source, runDate)), { recursive: true, force: true });
     mkdirSync(join(this.root, bronzePrefix(source, runDate)), { recursive: true });
     if (source === 'sales') {
-      const file = await this.writer.create(join(this.root, key), SALES_BRONZE_COLUMNS);
-      await file.write(records.map((record, index) => salesRow(record, `doc_${index}`)));
+      const file = await this.writer.createFromDocuments(join(this.root, key), SALES_BRONZE_COLUMNS, SALES_DOCUMENT_COLUMNS);
+      await file.write(records.map((record, index) => ({ id: `doc_${index}`, json: JSON.stringify(record) })));
       await file.finish();
     } else {
       writeFileSync(join(this.root, key), records.map((record) => JSON.stringify(record) + '\n').join(''));

@@ -5,7 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { BronzeSource, LandedObject } from '../contracts/contracts.generated.js';
-import type { ParquetColumn } from '../ports/parquet-writer.port.js';
+import type { DocumentColumns, ParquetColumn } from '../ports/parquet-writer.port.js';
 
 /** File extension of each bronze format. */
 export type BronzeFormat = 'parquet' | 'jsonl';
@@ -45,6 +45,14 @@ export const BRONZE_CONTENT_TYPES: Record<BronzeFormat, string> = {
  * `_extra_json` (a JSON object of any field the columns could not hold: unknown fields, or values
  * of the wrong type), so landing never loses a value.
  */
+/**
+ * Where a sales document's id and the fields that fit no column go when documents are written with
+ * `ParquetWriter.createFromDocuments`: every other column of {@link SALES_BRONZE_COLUMNS} is filled
+ * from the field of its name when the value fits the column's type; anything that does not fit (a
+ * string quantity, an object where text belongs, an unknown field) stays in `_extra_json`.
+ */
+export const SALES_DOCUMENT_COLUMNS: DocumentColumns = { idColumn: '_document_id', extraColumn: '_extra_json' };
+
 export const SALES_BRONZE_COLUMNS: readonly ParquetColumn[] = [
   { name: '_document_id', type: 'VARCHAR' },
   { name: 'order_id', type: 'VARCHAR' },
