@@ -184,6 +184,8 @@ export async function runTransformBench(options: TransformBenchOptions = {}): Pr
       print(`  one more day after ${length} days, slowest actions: ${slowest.map((action) => `${action.name} ${(action.durationMs / 1000).toFixed(2)} s`).join(', ')}`);
       const failing = result.assertions.filter((assertion) => !assertion.passed).map((assertion) => assertion.name);
       if (failing.length > 0) print(`  (after ${length} days, failed assertions: ${failing.join(', ')})`);
+      // Everything into the file before copying it (a small history may still sit in the WAL).
+      await historyWarehouse.execute('checkpoint');
       await historyWarehouse.close();
       // The anchor for one day: copy the history, replay the day's statements.
       const { copyFile } = await import('node:fs/promises');
