@@ -9,8 +9,10 @@
  * instead of two, its sums are exact integers (so they are the same in any order, on any number of
  * threads), and the subtraction trick is exact. Leaf values are computed from the exact gradients.
  *
- * Histogram layout: one double per (feature, bin) at `(f << 8) | b`. A binned row's features
- * `4j .. 4j+3` are its 32-bit word `j`, and fill the histogram slice `[j << 10, (j + 1) << 10)`.
+ * Histogram layout: one double per (slot, code) at `(s << 8) | code`, where a slot is a byte of
+ * the binned row holding one feature's bin or the packed bins of several (histogram.packing.ts).
+ * A binned row's slots `4j .. 4j+3` are its 32-bit word `j`, and fill the histogram slice
+ * `[j << 10, (j + 1) << 10)`. Feature `f`'s own histogram starts at `histAt[f]`.
  */
 
 /** Doubles per 4-feature word in a histogram. */
@@ -208,16 +210,54 @@ export function subtractHistogram(parent: Float64Array, child: Float64Array, wor
 }
 
 /**
+ * The histograms of the features `features[from .. to)` that share a slot, from their slot's joint
+ * histogram: feature `f`'s bin `b` is the sum of the codes whose digit `floor(code / mult) % nBins`
+ * is `b`, written at `histAt[f]`. Exact, because the sums are integers. Features alone in their
+ * slot (`histAt[f] === slot << 8`) are read in place and skipped.
+ */
+export function unpackHistograms(
+  hist: Float64Array,
+  features: Int32Array,
+  from: number,
+  to: number,
+  slotOf: Int32Array,
+  mult: Int32Array,
+  span: Int32Array,
+  nBins: Int32Array,
+  histAt: Int32Array,
+): void {
+  for (let i = from; i < to; i++) {
+    const f = features[i]!;
+    const s = slotOf[f]! << 8;
+    const at = histAt[f]!;
+    if (at === s) continue;
+    const nb = nBins[f]!;
+    const m = mult[f]!;
+    const block = m * nb;
+    const end = s + span[f]!;
+    for (let b = 0; b < nb; b++) {
+      let sum = 0;
+      for (let base = s + b * m; base < end; base += block) {
+        for (let j = 0; j < m; j++) sum += hist[base + j]!;
+      }
+      hist[at + b] = sum;
+    }
+  }
+}
+
+/**
  * Best split over the features `features[from .. to)` of a node whose quantised sums are `Gq`, `Hq`,
- * by XGBoost's gain GL²/(HL+λ) + GR²/(HR+λ) − G²/(H+λ). `q` holds [gScale, hScale, shift].
- * Writes [gain, feature, bin, GLq, HLq] at `out[at ..]`; feature is -1 when nothing beats
- * `minGain`. Ties keep the lowest feature, then the lowest bin.
+ * by XGBoost's gain GL²/(HL+λ) + GR²/(HR+λ) − G²/(H+λ). Feature `f`'s histogram starts at
+ * `hist[histAt[f]]`. `q` holds [gScale, hScale, shift]. Writes [gain, feature, bin, GLq, HLq] at
+ * `out[at ..]`; feature is -1 when nothing beats `minGain`. Ties keep the lowest feature (in any
+ * order of `features`), then the lowest bin.
  */
 export function findBestSplit(
   hist: Float64Array,
   Gq: number,
   Hq: number,
   nBins: Int32Array,
+  histAt: Int32Array,
   features: Int32Array,
   from: number,
   to: number,
@@ -243,7 +283,7 @@ export function findBestSplit(
   if (H >= 2 * minChild) {
     for (let i = from; i < to; i++) {
       const f = features[i]!;
-      const first = f << 8;
+      const first = histAt[f]!;
       const last = first + nBins[f]! - 1;
       let c = 0;
       for (let k = first; k < last; k++) {
@@ -256,7 +296,7 @@ export function findBestSplit(
         const gl = glq * gScale;
         const gr = G - gl;
         const gain = (gl * gl) / (hl + lambda) + (gr * gr) / (hr + lambda) - parentScore;
-        if (gain > bestGain) {
+        if (gain > bestGain || (gain === bestGain && f < bestFeature)) {
           bestGain = gain;
           bestFeature = f;
           bestBin = k - first;
@@ -527,11 +567,27 @@ export function extractColumn(values: Float64Array | Float32Array, nRows: number
   for (let r = 0, i = f; r < nRows; r++, i += nFeatures) column[r] = values[i]!;
 }
 
-/** Rows `[from, to)` of the row-major bins from the column-major ones. */
-export function transposeBins(cols: Uint8Array, nRows: number, nFeatures: number, bins: Uint8Array, stride: number, byteOffset: Int32Array, from: number, to: number): void {
+/**
+ * Rows `[from, to)` of the row-major bins from the column-major ones: feature `f` adds
+ * `bin * mult[f]` to byte `byteOffset[f]` of each row (-1: no byte), so features can share a byte.
+ */
+export function transposeBins(
+  cols: Uint8Array,
+  nRows: number,
+  nFeatures: number,
+  bins: Uint8Array,
+  stride: number,
+  byteOffset: Int32Array,
+  mult: Int32Array,
+  from: number,
+  to: number,
+): void {
+  bins.fill(0, from * stride, to * stride);
   for (let f = 0; f < nFeatures; f++) {
     const o = byteOffset[f]!;
+    if (o < 0) continue;
+    const m = mult[f]!;
     const base = f * nRows;
-    for (let r = from, i = from * stride + o; r < to; r++, i += stride) bins[i] = cols[base + r]!;
+    for (let r = from, i = from * stride + o; r < to; r++, i += stride) bins[i] = bins[i]! + cols[base + r]! * m;
   }
 }

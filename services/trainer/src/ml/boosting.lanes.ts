@@ -1,7 +1,6 @@
 import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
 import type * as WorkerThreads from 'node:worker_threads';
 import {
-  HIST_WORD_SIZE,
   accumulateHistogram,
   addLeafValues,
   closeLeaf,
@@ -16,8 +15,10 @@ import {
   splitIntoLeaves,
   subtractHistogram,
   transposeBins,
+  unpackHistograms,
 } from './boosting.kernels.js';
 import { EXP_CONSTANTS, EXP_POW2_FRAC, EXP_POW2_INT } from './fast-math.js';
+import { planPacking } from './histogram.packing.js';
 import { allocateFloat64, allocateInt32 } from './shared-memory.js';
 
 /**
@@ -27,6 +28,8 @@ import { allocateFloat64, allocateInt32 } from './shared-memory.js';
  *
  * A tree takes one command per level, each with one barrier inside, so lanes hand off rarely:
  *
+ * - `bin`: cuts and column-major bins by feature; then (calling thread) the packing of features into
+ *   the bytes of a row (histogram.packing.ts); then the row-major packed bins by rows;
  * - `gradientsAndRoot`: gradients by row, barrier, the root's histogram and split search by feature;
  * - `splitLevel`: the stable partition of each splitting node by chunks of rows, into two scratch
  *   arrays; barrier; then each lane copies its chunks back in place (left parts, then right parts),
@@ -37,7 +40,8 @@ import { allocateFloat64, allocateInt32 } from './shared-memory.js';
  *   and sum the exact gradients of both sides; leaves closed earlier are summed whole.
  *
  * Work is split so that results never depend on the lane count: histograms and split search by
- * feature (each feature handled whole by one lane), gradients and margin updates by row
+ * slot (each slot, and so each feature, handled whole by one lane; ties between lanes go to the
+ * lowest feature, as within a lane), gradients and margin updates by row
  * (element-wise), partitions by chunks of rows (a stable partition is the same however it is
  * chunked), exact sums by fixed-size chunks counted from the node's start and added in chunk
  * order, or by whole leaf. Quantised histogram sums are exact integers, so any order gives them.
@@ -50,10 +54,14 @@ export interface LaneData {
   nRows: number;
   nFeatures: number;
   maxBins: number;
-  /** Row-major bins, `stride` bytes (a multiple of 4) per row, for histograms. */
+  /** Row-major packed bins, for histograms: room for `stride` bytes per row (one per feature, padded to words); `bin` packs them into fewer. */
   bins: Uint8Array;
   stride: number;
-  /** Byte of feature `f` within a row (differs from `f` only on big-endian machines). */
+  /** The packing of features into row bytes, filled by `bin` (see PackingPlan): per feature, its slot, multiplier, slot span, histogram offset and byte in the row. */
+  slotOf: Int32Array;
+  mult: Int32Array;
+  span: Int32Array;
+  histAt: Int32Array;
   byteOffset: Int32Array;
   /** Column-major bins, `nRows` bytes per feature, for partitions. */
   cols: Uint8Array;
@@ -163,7 +171,9 @@ const FAILED = 5;
 const READY = 6;
 const FLAG = 7;
 const BARRIER = 8;
-const SLOTS = 9;
+/** 32-bit words per packed binned row, set by `bin`. */
+const WORDS = 9;
+const SLOTS = 10;
 const CMD_ROOT = 1;
 const CMD_LEVEL = 2;
 const CMD_LEAVES = 3;
@@ -193,7 +203,6 @@ export function needsSharedMemory(lanes: number): boolean {
 /** The state a lane works on: the shared data plus the command tables. */
 interface LaneContext extends LaneData {
   bins32: Uint32Array;
-  wordsPerRow: number;
   control: Int32Array;
   /** [lambda, minChild, minGain]. */
   settings: Float64Array;
@@ -223,6 +232,7 @@ interface Kernels {
   close: typeof closeLeaf;
   addLeaves: typeof addLeafValues;
   split: typeof findBestSplit;
+  unpack: typeof unpackHistograms;
   barrier: typeof laneBarrier;
   sort: typeof sortFloat64;
   cuts: typeof computeCuts;
@@ -239,14 +249,16 @@ function runLane(c: LaneContext, lane: number, k: Kernels): void {
   const lanes = control[4]!;
   const T = c.timers;
   const tb = lane * 8;
-  // This lane's histogram words, and the active features that live in them.
-  const wf = Math.floor((lane * c.wordsPerRow) / lanes);
-  const wt = Math.floor(((lane + 1) * c.wordsPerRow) / lanes);
+  // This lane's histogram words, and the active features whose slots live in them (features are
+  // ordered by slot).
+  const words = control[9]!;
+  const wf = Math.floor((lane * words) / lanes);
+  const wt = Math.floor(((lane + 1) * words) / lanes);
   const nActive = control[3]!;
   let fa = 0;
-  while (fa < nActive && c.features[fa]! < 4 * wf) fa++;
+  while (fa < nActive && c.slotOf[c.features[fa]!]! < 4 * wf) fa++;
   let fb = fa;
-  while (fb < nActive && c.features[fb]! < 4 * wt) fb++;
+  while (fb < nActive && c.slotOf[c.features[fb]!]! < 4 * wt) fb++;
   const lambda = c.settings[0]!;
   const minChild = c.settings[1]!;
   const minGain = c.settings[2]!;
@@ -273,10 +285,11 @@ function runLane(c: LaneContext, lane: number, k: Kernels): void {
     const Gq = Math.floor(total / shift);
     const hist = c.hists[root]!;
     hist.fill(0, wf << 10, wt << 10);
-    k.accumulate(c.bins32, c.wordsPerRow, c.packed, c.rows, 0, items, hist, wf, wt);
+    k.accumulate(c.bins32, words, c.packed, c.rows, 0, items, hist, wf, wt);
+    k.unpack(hist, c.features, fa, fb, c.slotOf, c.mult, c.span, c.nBins, c.histAt);
     const t3 = performance.now();
     T[tb + 4] = T[tb + 4]! + (t3 - t2);
-    k.split(hist, Gq, total - Gq * shift, c.nBins, c.features, fa, fb, c.splitQ, lambda, minChild, minGain, c.splitOut, lane * 5);
+    k.split(hist, Gq, total - Gq * shift, c.nBins, c.histAt, c.features, fa, fb, c.splitQ, lambda, minChild, minGain, c.splitOut, lane * 5);
     T[tb + 5] = T[tb + 5]! + (performance.now() - t3);
   } else if (command === 2) {
     const nNodes = control[2]!;
@@ -332,15 +345,17 @@ function runLane(c: LaneContext, lane: number, k: Kernels): void {
       for (let t = first; t < last; t++) {
         const s = C[t * 5 + 1]!;
         const cl = R[t * 4]!;
-        if (smallLeft) k.accumulate(c.bins32, c.wordsPerRow, c.packed, c.left, s, s + cl, small, wf, wt);
-        else k.accumulate(c.bins32, c.wordsPerRow, c.packed, c.right, s, C[t * 5 + 2]! - cl, small, wf, wt);
+        if (smallLeft) k.accumulate(c.bins32, words, c.packed, c.left, s, s + cl, small, wf, wt);
+        else k.accumulate(c.bins32, words, c.packed, c.right, s, C[t * 5 + 2]! - cl, small, wf, wt);
       }
       k.subtract(parent, small, wf, wt);
+      k.unpack(small, c.features, fa, fb, c.slotOf, c.mult, c.span, c.nBins, c.histAt);
+      k.unpack(parent, c.features, fa, fb, c.slotOf, c.mult, c.span, c.nBins, c.histAt);
       const u1 = performance.now();
       const GLq = N[b + 7]!;
       const HLq = N[b + 8]!;
-      k.split(smallLeft ? small : parent, GLq, HLq, c.nBins, c.features, fa, fb, c.splitQ, lambda, minChild, minGain, c.splitOut, (2 * node * lanes + lane) * 5);
-      k.split(smallLeft ? parent : small, N[b + 5]! - GLq, N[b + 6]! - HLq, c.nBins, c.features, fa, fb, c.splitQ, lambda, minChild, minGain, c.splitOut, ((2 * node + 1) * lanes + lane) * 5);
+      k.split(smallLeft ? small : parent, GLq, HLq, c.nBins, c.histAt, c.features, fa, fb, c.splitQ, lambda, minChild, minGain, c.splitOut, (2 * node * lanes + lane) * 5);
+      k.split(smallLeft ? parent : small, N[b + 5]! - GLq, N[b + 6]! - HLq, c.nBins, c.histAt, c.features, fa, fb, c.splitQ, lambda, minChild, minGain, c.splitOut, ((2 * node + 1) * lanes + lane) * 5);
       tHist += u1 - u0;
       tSplit += performance.now() - u1;
     }
@@ -377,7 +392,7 @@ function runLane(c: LaneContext, lane: number, k: Kernels): void {
       k.fill(column, c.nRows, c.cuts, f * 256, nCuts, c.cols, f * c.nRows);
     }
   } else if (command === 8) {
-    k.transpose(c.cols, c.nRows, c.nFeatures, c.bins, c.stride, c.byteOffset, Math.floor((lane * c.nRows) / lanes), Math.floor(((lane + 1) * c.nRows) / lanes));
+    k.transpose(c.cols, c.nRows, c.nFeatures, c.bins, 4 * words, c.byteOffset, c.mult, Math.floor((lane * c.nRows) / lanes), Math.floor(((lane + 1) * c.nRows) / lanes));
   }
 }
 
@@ -390,6 +405,7 @@ const KERNELS: Kernels = {
   close: closeLeaf,
   addLeaves: addLeafValues,
   split: findBestSplit,
+  unpack: unpackHistograms,
   barrier: laneBarrier,
   sort: sortFloat64,
   cuts: computeCuts,
@@ -415,21 +431,19 @@ export class BoostingLanes {
   private readonly workers: LaneWorker[];
   private readonly buffers: HistogramBuffer[] = [];
   private readonly free: HistogramBuffer[] = [];
-  private readonly histLength: number;
+  /** Doubles per histogram buffer; set by `bin`. */
+  private histLength = 0;
   private readonly shared: boolean;
 
   /** @param requested lanes wanted; fewer are used if workers cannot start. */
   constructor(data: LaneData, requested: number, limits: LaneLimits) {
     this.shared = needsSharedMemory(requested);
-    const wordsPerRow = data.stride >>> 2;
-    this.histLength = wordsPerRow * HIST_WORD_SIZE;
     const control = allocateInt32(SLOTS + 2 * requested, this.shared);
     // Chunks of one command: every splitting node's rows cut into CHUNK_ROWS pieces, plus leaves.
     const maxChunks = Math.ceil(data.nRows / CHUNK_ROWS) + limits.maxNodes + limits.maxLeaves + 1;
     this.context = {
       ...data,
       bins32: new Uint32Array(data.bins.buffer, data.bins.byteOffset, data.bins.byteLength >>> 2),
-      wordsPerRow,
       control,
       settings: allocateFloat64(4, this.shared),
       gradQ: allocateFloat64(4, this.shared),
@@ -456,6 +470,7 @@ export class BoostingLanes {
   }
 
   allocate(): HistogramBuffer {
+    if (this.histLength === 0) throw new Error('internal: histograms allocated before bin()');
     const reused = this.free.pop();
     if (reused !== undefined) return reused;
     const buffer = { id: this.buffers.length, data: allocateFloat64(this.histLength, this.shared) };
@@ -469,9 +484,22 @@ export class BoostingLanes {
     this.free.push(buffer);
   }
 
-  /** Quantise every feature into bins: cuts, column-major and row-major bins. */
-  bin(): void {
+  /**
+   * Quantise every feature into bins: cuts and column-major bins; the packing of features into the
+   * bytes of a row (with `pack` false, one byte per feature); then the row-major packed bins.
+   */
+  bin(pack = true): void {
     this.dispatch(CMD_BIN);
+    const { context } = this;
+    const plan = planPacking(context.nBins, pack);
+    if (plan.words * 4 > context.stride) throw new Error(`internal: ${plan.nSlots} slots exceed the ${context.stride} bytes of a binned row`);
+    context.slotOf.set(plan.slotOf);
+    context.mult.set(plan.mult);
+    context.span.set(plan.span);
+    context.histAt.set(plan.histAt);
+    context.byteOffset.set(plan.byteOffset);
+    context.control[WORDS] = plan.words;
+    this.histLength = plan.histLength;
     this.dispatch(CMD_TRANSPOSE);
   }
 
@@ -484,9 +512,12 @@ export class BoostingLanes {
     this.context.splitQ[2] = q.shift;
   }
 
-  /** Active features for split search: `features[0 .. nFeatures)`, ascending. */
+  /** Active features for split search: `features[0 .. nFeatures)` (after `bin`, which decides their slots). */
   setFeatures(features: Int32Array, nFeatures: number, settings: SplitSettings): void {
-    this.context.features.set(features.subarray(0, nFeatures));
+    // Ordered by slot, so each lane's features are a contiguous run.
+    const { slotOf } = this.context;
+    const ordered = Int32Array.from(features.subarray(0, nFeatures)).sort((a, b) => slotOf[a]! - slotOf[b]! || a - b);
+    this.context.features.set(ordered);
     this.context.control[N_FEATURES] = nFeatures;
     this.context.settings[0] = settings.lambda;
     this.context.settings[1] = settings.minChild;
@@ -602,13 +633,13 @@ export class BoostingLanes {
     this.workers.length = 0;
   }
 
-  /** Lanes hold consecutive feature ranges, so taking the first strictly better lane keeps the lowest feature on ties, as a single lane would. */
+  /** The best of the lanes' splits; on equal gains the lowest feature, as a single lane would choose. */
   private bestSplit(i: number): SplitResult {
     const out = this.context.splitOut;
     let best = i * this.count * SPLIT_FIELDS;
     for (let lane = 1; lane < this.count; lane++) {
       const at = (i * this.count + lane) * SPLIT_FIELDS;
-      if (out[at + 1]! >= 0 && (out[best + 1]! < 0 || out[at]! > out[best]!)) best = at;
+      if (out[at + 1]! >= 0 && (out[best + 1]! < 0 || out[at]! > out[best]! || (out[at] === out[best] && out[at + 1]! < out[best + 1]!))) best = at;
     }
     return { gain: out[best]!, feature: out[best + 1]!, bin: out[best + 2]!, GLq: out[best + 3]!, HLq: out[best + 4]! };
   }
@@ -744,7 +775,7 @@ function laneWorkerMain(threads: typeof WorkerThreads, run: typeof runLane, kern
   const context = init.context;
   context.hists = [];
   const control = context.control;
-  const seqSlot = 9 + 2 * init.lane;
+  const seqSlot = 10 + 2 * init.lane;
   let seen = 0;
   Atomics.add(control, 6, 1);
   Atomics.notify(control, 6);

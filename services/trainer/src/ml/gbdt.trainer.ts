@@ -4,7 +4,7 @@ import type { Dataset } from './dataset.js';
 import { TRAINER_ERROR_CODES as CODES, TrainerError } from './errors.js';
 import { type GbdtParams, resolveGbdtParams } from './gbdt.params.js';
 import { GbdtModel } from './gbdt.model.js';
-import { type BinnedMatrix, MAX_BINS_LIMIT, assembleBinned, binStride, featureByteOffsets } from './histogram.binner.js';
+import { type BinnedMatrix, MAX_BINS_LIMIT, binStride } from './histogram.binner.js';
 import type { TreeJson } from './model.port.js';
 import { type Random, createRandom } from './random.js';
 import { allocateFloat64, allocateInt32, allocateUint16, allocateUint32, allocateUint8, shareFloat64, shareUint8 } from './shared-memory.js';
@@ -75,6 +75,12 @@ export function quantisationFor(nRows: number, maxWeight: number): Quantisation 
   };
 }
 
+/** How a fit lays out its work; none of these change the model. */
+export interface GbdtFitOptions {
+  /** Pack features with few bins into shared bytes of a binned row (histogram.packing.ts); default true. */
+  packBins?: boolean;
+}
+
 /**
  * Fit gradient-boosted trees for binary logistic loss (XGBoost `binary:logistic`, `tree_method=hist`,
  * depth-wise growth). Split search runs on quantised gradients; leaf values use the exact ones.
@@ -88,6 +94,7 @@ export function fitGbdt(data: Dataset, given?: Readonly<Partial<GbdtParams>> | R
 export function fitGbdtProfiled(
   data: Dataset,
   given?: Readonly<Partial<GbdtParams>> | Readonly<Record<string, unknown>>,
+  options: GbdtFitOptions = {},
 ): { model: GbdtModel; profile: GbdtFitProfile } {
   const started = performance.now();
   const params = resolveGbdtParams(given);
@@ -126,7 +133,11 @@ export function fitGbdtProfiled(
       maxBins: Math.min(MAX_BINS_LIMIT, params.maxBins),
       bins,
       stride,
-      byteOffset: featureByteOffsets(nFeatures),
+      slotOf: allocateInt32(nFeatures, shared),
+      mult: allocateInt32(nFeatures, shared),
+      span: allocateInt32(nFeatures, shared),
+      histAt: allocateInt32(nFeatures, shared),
+      byteOffset: allocateInt32(nFeatures, shared),
       cols,
       cuts: cutsTable,
       nBins,
@@ -145,8 +156,10 @@ export function fitGbdtProfiled(
     { maxNodes, maxLeaves: Math.min(2 ** params.maxDepth, n), maxTreeNodes },
   );
   try {
-    lanes.bin();
-    const binned = assembleBinned(n, nFeatures, bins, cols, cutsTable, nBins);
+    lanes.bin(options.packBins ?? true);
+    const cuts: Float64Array[] = [];
+    for (let f = 0; f < nFeatures; f++) cuts.push(cutsTable.slice(f * MAX_BINS_LIMIT, f * MAX_BINS_LIMIT + nBins[f]! - 1));
+    const binned: GrowerBins = { nRows: n, nFeatures, cols, cuts, nBins: nBins.slice() };
     lanes.setQuantisation(quantisation);
     const binning = (performance.now() - started) / 1000;
     const grower = new TreeGrower(binned, params, quantisation, lanes, margin);
@@ -215,6 +228,9 @@ function sampleRows(rows: Uint32Array, n: number, subsample: number, random: Ran
   return count;
 }
 
+/** What the grower reads of the binned matrix (the row-major bins are packed; only the lanes read them). */
+type GrowerBins = Pick<BinnedMatrix, 'nRows' | 'nFeatures' | 'cols' | 'cuts' | 'nBins'>;
+
 /** Reusable state for growing trees over one binned training set. */
 class TreeGrower {
   readonly inSample: Uint8Array;
@@ -243,7 +259,7 @@ class TreeGrower {
   private closed: LeafRange[] = [];
 
   constructor(
-    private readonly binned: BinnedMatrix,
+    private readonly binned: GrowerBins,
     private readonly params: GbdtParams,
     private readonly quantisation: Quantisation,
     private readonly lanes: BoostingLanes,

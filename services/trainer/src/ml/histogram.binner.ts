@@ -100,6 +100,6 @@ export function binMatrix(matrix: FeatureMatrix, options: { maxBins: number }): 
     nBins[f] = nCuts + 1;
     fillBins(column, nRows, cutsTable, f * MAX_BINS_LIMIT, nCuts, cols, f * nRows);
   }
-  transposeBins(cols, nRows, nFeatures, bins, stride, featureByteOffsets(nFeatures), 0, nRows);
+  transposeBins(cols, nRows, nFeatures, bins, stride, featureByteOffsets(nFeatures), new Int32Array(nFeatures).fill(1), 0, nRows);
   return assembleBinned(nRows, nFeatures, bins, cols, cutsTable, nBins);
 }
