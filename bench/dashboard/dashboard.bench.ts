@@ -15,10 +15,14 @@ import { buildOperations } from '../../services/dashboard/test/fixtures/operatio
  * clients on loopback. Target: p99 < 100 ms per endpoint.
  *
  * Per endpoint, each phase bounded by a request count and a time budget:
- * - `first`: one request on an empty answer cache, nothing else running (the cold cost);
+ * The server warms up first, as `mlops dashboard` does at start (the page's default requests, which
+ * build the cubes, the in-memory sales index and the per-snapshot figures); its time and the RSS
+ * after it are printed. Then per endpoint:
+ * - `first`: one request, nothing else running;
  * - `warm`: the page's own requests repeated (the answer cache holds them after the first);
- * - `ranges`: every request a different date range or snapshot, so the cache mostly misses (the
- *   daily cubes still serve sales and sessions; top customers and active customers run SQL).
+ * - `ranges`: every request a different date range or snapshot, so the answer cache mostly misses
+ *   and each answer is computed from the cubes and indexes (no request scans `fct_sales`).
+ * The target is met when every endpoint's p99 is under 100 ms in both `warm` and `ranges`.
  * The gold tables are synthesised with DuckDB SQL in the shapes `dataform/README.md` defines (the
  * real generators and transformer had not landed when this was written); built once and reused.
  */
@@ -62,7 +66,7 @@ export interface DashboardBenchResult {
   buildSeconds: number | null;
   endpoints: EndpointResult[];
   targetP99Ms: number;
-  /** Every endpoint's warm p99 under the target. */
+  /** Every endpoint's p99 under the target, warm and with other ranges, without errors. */
   meetsTarget: boolean;
 }
 
@@ -193,7 +197,7 @@ function endpoints(days: number): Endpoint[] {
 }
 
 /** Start the server in a child process; resolves once it listens. */
-async function serve(workDir: string, cacheEntries: number): Promise<{ base: URL; rows: Record<string, number>; close(): Promise<void> }> {
+async function serve(workDir: string, cacheEntries: number): Promise<{ base: URL; rows: Record<string, number>; warmUpMs: number; rssMb: number; close(): Promise<void> }> {
   const tsx = fileURLToPath(new URL('../../node_modules/.bin/tsx', import.meta.url));
   const child = spawn(tsx, [fileURLToPath(new URL('./server.child.ts', import.meta.url)), workDir, String(cacheEntries)], { stdio: ['ignore', 'pipe', 'inherit'] });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
@@ -206,10 +210,12 @@ async function serve(workDir: string, cacheEntries: number): Promise<{ base: URL
     });
     child.once('exit', (code) => reject(new Error(`the bench server exited with ${code} before listening`)));
   });
-  const { url, rows } = JSON.parse(first) as { url: string; rows: Record<string, number> };
+  const { url, rows, warmUpMs, rssMb } = JSON.parse(first) as { url: string; rows: Record<string, number>; warmUpMs: number; rssMb: number };
   return {
     base: new URL(url),
     rows,
+    warmUpMs,
+    rssMb,
     close: async () => {
       child.kill('SIGTERM');
       await exited;
@@ -232,6 +238,7 @@ export async function runDashboardBench(options: DashboardBenchOptions = {}): Pr
 
   const cached = await serve(workDir, 500);
   const rows = cached.rows;
+  log(`server warm-up (as at start): ${(cached.warmUpMs / 1000).toFixed(1)} s; RSS after it ${cached.rssMb} MB`);
   log(`warehouse: ${Object.entries(rows).map(([table, n]) => `${table} ${n.toLocaleString('en-US')}`).join(', ')}`);
   log(`${list.length} endpoints, ${concurrency} concurrent clients, up to ${requests} requests or ${budgetMs / 1000} s per endpoint and phase`);
   try {
@@ -255,10 +262,15 @@ export async function runDashboardBench(options: DashboardBenchOptions = {}): Pr
     buildSeconds,
     endpoints: results,
     targetP99Ms: TARGET_P99_MS,
-    meetsTarget: results.every((item) => item.warm.errors === 0 && item.warm.p99Ms < TARGET_P99_MS),
+    meetsTarget: results.every((item) => passes(item, TARGET_P99_MS)),
   };
   printTable(result, log);
   return result;
+}
+
+function passes(item: EndpointResult, targetMs: number): boolean {
+  const ok = (phase: PhaseResult | null) => phase === null || (phase.errors === 0 && phase.p99Ms < targetMs);
+  return ok(item.warm) && ok(item.ranges);
 }
 
 function printTable(result: DashboardBenchResult, log: (line: string) => void): void {
@@ -272,7 +284,7 @@ function printTable(result: DashboardBenchResult, log: (line: string) => void): 
     item.warm.perSecond.toFixed(0),
     ms(item.ranges?.p50Ms),
     ms(item.ranges?.p99Ms),
-    item.warm.errors === 0 && item.warm.p99Ms < result.targetP99Ms ? 'yes' : 'NO',
+    passes(item, result.targetP99Ms) ? 'yes' : 'NO',
   ]);
   const widths = header.map((title, column) => Math.max(title.length, ...lines.map((line) => line[column]!.length)));
   const format = (cells: string[]) => cells.map((cell, column) => (column === 0 ? cell.padEnd(widths[column]!) : cell.padStart(widths[column]!))).join('  ');
@@ -283,8 +295,8 @@ function printTable(result: DashboardBenchResult, log: (line: string) => void): 
   for (const line of lines) log(format(line));
   const errors = result.endpoints.reduce((sum, item) => sum + item.warm.errors + (item.ranges?.errors ?? 0), 0);
   log('');
-  log("first: one request on an empty cache; warm: the page's request repeated; ranges: a different date range or snapshot per request.");
-  log(`target p99 < ${result.targetP99Ms} ms (warm): ${result.meetsTarget ? 'met' : 'NOT met'}; errors: ${errors}`);
+  log("first: one request after the warm-up; warm: the page's request repeated; ranges: a different date range or snapshot per request.");
+  log(`target p99 < ${result.targetP99Ms} ms (warm and ranges): ${result.meetsTarget ? 'met' : 'NOT met'}; errors: ${errors}`);
 }
 
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {

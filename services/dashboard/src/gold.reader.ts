@@ -3,7 +3,7 @@
  * qualified names, queries whose failures become stable errors, and answers cached per warehouse
  * version.
  */
-import type { QueryParams as WarehouseParams, Warehouse, WarehouseRow } from '@mlops/shared';
+import type { QueryParams as WarehouseParams, Warehouse, WarehouseColumns, WarehouseRow } from '@mlops/shared';
 import { errorMessage } from '@mlops/shared';
 import type { AnswerCache } from './cache.js';
 import { DashboardError, DashboardErrors } from './errors.js';
@@ -23,8 +23,16 @@ export interface GoldReader {
   table(table: GoldTable): string;
   /** Run a query; a failure becomes `DASHBOARD.QUERY_FAILED` (or `WAREHOUSE_UNAVAILABLE`). */
   query<T extends WarehouseRow>(what: string, sql: string, params?: WarehouseParams): Promise<T[]>;
-  /** An answer computed once per warehouse version. */
+  /** A query's result by column (for results too large to hold as one object per row). */
+  queryColumns(what: string, sql: string, params?: WarehouseParams): Promise<WarehouseColumns>;
+  /** An answer computed once per warehouse version (kept in the answer cache, least recently used out first). */
   cached<T>(key: string, compute: () => Promise<T>): Promise<T>;
+  /**
+   * A structure derived from the gold tables (a cube, an index), computed once per warehouse
+   * version and held until the version changes: never evicted by the answer cache, so a burst of
+   * distinct answers cannot force a rebuild.
+   */
+  derived<T>(key: string, compute: () => Promise<T>): Promise<T>;
   /**
    * Answers for several keys, each computed once per warehouse version; the keys nobody has
    * asked for yet are computed together by one call of `computeMissing`.
@@ -56,14 +64,46 @@ export function createGoldReader(options: GoldReaderOptions): GoldReader {
   const schema = options.schema ?? 'warehouse';
   const version = async () => (options.version ? await options.version() : undefined);
 
+  const failure = (what: string, error: unknown): DashboardError => {
+    if (error instanceof DashboardError) return error;
+    if (/could not set lock|conflicting lock|cannot open database/i.test(errorMessage(error))) return DashboardErrors.warehouseUnavailable(error);
+    return DashboardErrors.queryFailed(what, error);
+  };
   const query = async <T extends WarehouseRow>(what: string, sql: string, params?: WarehouseParams): Promise<T[]> => {
     try {
       return await options.warehouse.query<T>(sql, params);
     } catch (error) {
-      if (error instanceof DashboardError) throw error;
-      if (/could not set lock|conflicting lock|cannot open database/i.test(errorMessage(error))) throw DashboardErrors.warehouseUnavailable(error);
-      throw DashboardErrors.queryFailed(what, error);
+      throw failure(what, error);
     }
+  };
+  const queryColumns = async (what: string, sql: string, params?: WarehouseParams): Promise<WarehouseColumns> => {
+    try {
+      return await options.warehouse.queryColumns(sql, params);
+    } catch (error) {
+      throw failure(what, error);
+    }
+  };
+
+  // Derived structures of the current version only: a new version drops them all.
+  let derivedVersion: string | undefined;
+  let derivedEntries = new Map<string, Promise<unknown>>();
+  const derived = async <T>(key: string, compute: () => Promise<T>): Promise<T> => {
+    const current = await version();
+    if (current === undefined) return compute();
+    if (current !== derivedVersion) {
+      derivedVersion = current;
+      derivedEntries = new Map();
+    }
+    const entries = derivedEntries;
+    const held = entries.get(key);
+    if (held) return held as Promise<T>;
+    const pending = compute();
+    entries.set(key, pending);
+    // A failure is not kept: the next asker tries again.
+    pending.catch(() => {
+      if (entries.get(key) === pending) entries.delete(key);
+    });
+    return pending;
   };
 
   const cached = async <T>(key: string, compute: () => Promise<T>): Promise<T> => options.cache.remember(`gold:${key}`, await version(), compute);
@@ -111,7 +151,9 @@ export function createGoldReader(options: GoldReaderOptions): GoldReader {
     has: async (table) => (await tables()).has(table),
     table: (table) => `${catalog ? `${quote(catalog)}.` : ''}${quote(schema)}.${quote(table)}`,
     query,
+    queryColumns,
     cached,
+    derived,
     cachedEach,
   };
 }

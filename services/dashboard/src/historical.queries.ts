@@ -4,12 +4,15 @@
  * Sales and sessions are first rolled up in DuckDB into small daily cubes (day x region x
  * category, day x device x referrer), once per warehouse version; every date range is then
  * answered from the cube, so moving the date filter never rescans millions of orders. Revenue is
- * the net amount of completed orders, summed in whole cents so the totals are exact.
+ * the net amount of completed orders, summed in whole cents so the totals are exact. Top customers
+ * and active customers come from the in-memory sales index (sales.index.ts), top products from a
+ * day x product cube: no request scans `fct_sales`.
  */
 import type { GoldReader } from './gold.reader.js';
 import type { DateRange } from './params.js';
-import { inRange } from './params.js';
-import { dateBetween, num, ratio, str, usd } from './sql.js';
+import { salesIndex } from './sales.index.js';
+import { activeCustomers, topCustomersInRange } from './sales.ranges.js';
+import { num, ratio, str, usd } from './sql.js';
 
 /** One cell of the sales cube. */
 interface SalesCell {
@@ -40,7 +43,7 @@ export type RevenueGrouping = 'day' | 'region' | 'category';
 export const REVENUE_GROUPINGS: readonly RevenueGrouping[] = ['day', 'region', 'category'];
 
 async function salesCube(gold: GoldReader): Promise<SalesCell[]> {
-  return gold.cached('sales-cube', async () => {
+  return gold.derived('sales-cube', async () => {
     if (!(await gold.has('fct_sales'))) return [];
     const withRegion = await gold.has('dim_customer');
     const rows = await gold.query(
@@ -53,7 +56,7 @@ async function salesCube(gold: GoldReader): Promise<SalesCell[]> {
        from ${gold.table('fct_sales')} s
        ${withRegion ? `left join ${gold.table('dim_customer')} c on c.customer_id = s.customer_id` : ''}
        where s.order_date is not null
-       group by all`,
+       group by all order by date`,
     );
     return rows.map((row) => ({
       date: String(row.date),
@@ -68,7 +71,7 @@ async function salesCube(gold: GoldReader): Promise<SalesCell[]> {
 }
 
 async function sessionCube(gold: GoldReader): Promise<SessionCell[]> {
-  return gold.cached('session-cube', async () => {
+  return gold.derived('session-cube', async () => {
     if (!(await gold.has('fct_sessions'))) return [];
     const rows = await gold.query(
       'sessions cube',
@@ -79,7 +82,7 @@ async function sessionCube(gold: GoldReader): Promise<SessionCell[]> {
               count(*) filter (where reached_purchase) as purchase
        from ${gold.table('fct_sessions')}
        where session_date is not null
-       group by all`,
+       group by all order by date`,
     );
     return rows.map((row) => ({
       date: String(row.date),
@@ -92,6 +95,23 @@ async function sessionCube(gold: GoldReader): Promise<SessionCell[]> {
       purchase: num(row.purchase),
     }));
   });
+}
+
+/** The cells of a range, from cells sorted by date (two binary searches, no scan). */
+function cellsIn<C extends { date: string }>(cells: readonly C[], range: DateRange): readonly C[] {
+  const firstAtOrAfter = (date: string) => {
+    let lo = 0;
+    let hi = cells.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (cells[mid]!.date < date) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  };
+  const lo = range.from === null ? 0 : firstAtOrAfter(range.from);
+  const hi = range.to === null ? cells.length : firstAtOrAfter(`${range.to}\u0000`);
+  return cells.slice(lo, Math.max(lo, hi));
 }
 
 /** Sum cells into buckets keyed by `keyOf`, keeping insertion order. */
@@ -120,13 +140,13 @@ export async function salesBounds(gold: GoldReader): Promise<{ from: string | nu
 
 /** Revenue and orders per day, optionally split by region or category, with totals per group. */
 export async function revenueSeries(gold: GoldReader, range: DateRange, groupBy: RevenueGrouping) {
-  const cells = (await salesCube(gold)).filter((cell) => inRange(cell.date, range));
+  const cells = cellsIn(await salesCube(gold), range);
   const groupOf = (cell: SalesCell) => (groupBy === 'region' ? cell.region : groupBy === 'category' ? cell.category : null);
   type Bucket = { date: string; group: string | null; orders: number; completedOrders: number; revenueCents: number };
   const series = [
     ...rollUp<SalesCell, Bucket>(
       cells,
-      (cell) => JSON.stringify([cell.date, groupOf(cell)]),
+      (cell) => `${cell.date}|${groupOf(cell) === null ? '\u0000' : `=${groupOf(cell)}`}`,
       () => ({ date: '', group: null, orders: 0, completedOrders: 0, revenueCents: 0 }),
       (bucket, cell) => {
         bucket.date = cell.date;
@@ -158,7 +178,7 @@ export async function revenueSeries(gold: GoldReader, range: DateRange, groupBy:
 
 /** Key figures of sales in a range. */
 export async function salesSummary(gold: GoldReader, range: DateRange) {
-  const cells = (await salesCube(gold)).filter((cell) => inRange(cell.date, range));
+  const cells = cellsIn(await salesCube(gold), range);
   let orders = 0;
   let completedOrders = 0;
   let revenueCents = 0;
@@ -169,14 +189,7 @@ export async function salesSummary(gold: GoldReader, range: DateRange) {
     revenueCents += cell.revenueCents;
     units += cell.units;
   }
-  let customers = 0;
-  if (cells.length > 0) {
-    const where = dateBetween('order_date', range);
-    const rows = await gold.cached(`active-customers:${range.from}:${range.to}`, () =>
-      gold.query('active customers', `select count(distinct customer_id) as customers from ${gold.table('fct_sales')} where ${where.sql}`, where.params),
-    );
-    customers = num(rows[0]?.customers);
-  }
+  const customers = cells.length > 0 ? activeCustomers(await salesIndex(gold), range) : 0;
   return {
     orders,
     completedOrders,
@@ -187,69 +200,97 @@ export async function salesSummary(gold: GoldReader, range: DateRange) {
   };
 }
 
-/** The customers with the most revenue in a range. */
+/** The customers with the most revenue in a range (from the in-memory sales index). */
 export async function topCustomers(gold: GoldReader, range: DateRange, limit: number) {
-  if (!(await gold.has('fct_sales'))) return [];
-  const where = dateBetween('s.order_date', range);
-  const withCustomer = await gold.has('dim_customer');
-  const rows = await gold.query(
-    'top customers',
-    `with ranked as (
-       select s.customer_id, count(*) as orders,
-              coalesce(sum(round(s.net_amount_usd * 100)) filter (where s.is_completed), 0)::bigint as revenue_cents,
-              max(s.order_date)::varchar as last_order_date
-       from ${gold.table('fct_sales')} s
-       where ${where.sql}
-       group by s.customer_id
-       order by revenue_cents desc, s.customer_id
-       limit ?
-     )
-     select r.*, ${withCustomer ? 'c.region, c.segment' : 'null::varchar as region, null::varchar as segment'}
-     from ranked r ${withCustomer ? `left join ${gold.table('dim_customer')} c on c.customer_id = r.customer_id` : ''}
-     order by r.revenue_cents desc, r.customer_id`,
-    [...where.params, limit],
-  );
-  return rows.map((row) => ({
-    customerId: str(row.customer_id),
-    region: str(row.region),
-    segment: str(row.segment),
-    orders: num(row.orders),
-    revenueUsd: usd(num(row.revenue_cents)),
-    lastOrderDate: str(row.last_order_date),
+  const index = await salesIndex(gold);
+  return topCustomersInRange(index, range, limit).map((row) => ({
+    customerId: index.customerIds[row.position] ?? null,
+    region: index.region[row.position] ?? null,
+    segment: index.segment[row.position] ?? null,
+    orders: row.orders,
+    revenueUsd: usd(row.revenueCents),
+    lastOrderDate: row.lastOrderDate,
   }));
 }
 
-/** The products with the most revenue in a range. */
+/** One cell of the product cube: a product's sales on one day. */
+interface ProductCell {
+  date: string;
+  product: number;
+  productName: string | null;
+  category: string | null;
+  orders: number;
+  units: number;
+  revenueCents: number;
+}
+
+/** Sales by day and product (a few hundred products: small), by date; products numbered in id order. */
+async function productCube(gold: GoldReader): Promise<{ productIds: (string | null)[]; cells: ProductCell[] }> {
+  return gold.derived('product-cube', async () => {
+    if (!(await gold.has('fct_sales'))) return { productIds: [], cells: [] };
+    const rows = await gold.query(
+      'product cube',
+      `select product_id, (dense_rank() over (order by product_id nulls last) - 1)::integer as product, date, product_name, category, orders, units, revenue_cents
+       from (
+         select product_id, order_date::varchar as date, max(product_name) as product_name, max(category) as category, count(*) as orders,
+                coalesce(sum(quantity) filter (where is_completed), 0)::bigint as units,
+                coalesce(sum(round(net_amount_usd * 100)) filter (where is_completed), 0)::bigint as revenue_cents
+         from ${gold.table('fct_sales')}
+         where order_date is not null
+         group by all
+       )
+       order by date, product`,
+    );
+    const productIds: (string | null)[] = [];
+    const cells = rows.map((row) => {
+      const product = num(row.product);
+      productIds[product] = str(row.product_id);
+      return {
+        date: String(row.date),
+        product,
+        productName: str(row.product_name),
+        category: str(row.category),
+        orders: num(row.orders),
+        units: num(row.units),
+        revenueCents: num(row.revenue_cents),
+      };
+    });
+    return { productIds, cells };
+  });
+}
+
+/** The products with the most revenue in a range (ties: the smaller id). */
 export async function topProducts(gold: GoldReader, range: DateRange, limit: number) {
-  if (!(await gold.has('fct_sales'))) return [];
-  const where = dateBetween('order_date', range);
-  const rows = await gold.query(
-    'top products',
-    `select product_id, max(product_name) as product_name, max(category) as category, count(*) as orders,
-            coalesce(sum(quantity) filter (where is_completed), 0)::bigint as units,
-            coalesce(sum(round(net_amount_usd * 100)) filter (where is_completed), 0)::bigint as revenue_cents
-     from ${gold.table('fct_sales')}
-     where ${where.sql}
-     group by product_id
-     order by revenue_cents desc, product_id
-     limit ?`,
-    [...where.params, limit],
-  );
-  return rows.map((row) => ({
-    productId: str(row.product_id),
-    productName: str(row.product_name),
-    category: str(row.category),
-    orders: num(row.orders),
-    units: num(row.units),
-    revenueUsd: usd(num(row.revenue_cents)),
-  }));
+  const { productIds, cells } = await productCube(gold);
+  type Total = { product: number; productName: string | null; category: string | null; orders: number; units: number; revenueCents: number };
+  const totals: (Total | undefined)[] = new Array(productIds.length);
+  const later = (a: string | null, b: string | null) => (a === null ? b : b === null || b > a ? b : a);
+  for (const cell of cellsIn(cells, range)) {
+    const total = (totals[cell.product] ??= { product: cell.product, productName: null, category: null, orders: 0, units: 0, revenueCents: 0 });
+    total.productName = later(total.productName, cell.productName);
+    total.category = later(total.category, cell.category);
+    total.orders += cell.orders;
+    total.units += cell.units;
+    total.revenueCents += cell.revenueCents;
+  }
+  return totals
+    .filter((total): total is Total => total !== undefined)
+    .sort((a, b) => b.revenueCents - a.revenueCents || a.product - b.product)
+    .slice(0, limit)
+    .map((total) => ({
+      productId: productIds[total.product] ?? null,
+      productName: total.productName,
+      category: total.category,
+      orders: total.orders,
+      units: total.units,
+      revenueUsd: usd(total.revenueCents),
+    }));
 }
 
 /** The clickstream funnel: sessions reaching product view, cart, checkout and purchase. */
 export async function funnel(gold: GoldReader, range: DateRange) {
   const totals = { sessions: 0, productView: 0, cart: 0, checkout: 0, purchase: 0 };
-  for (const cell of await sessionCube(gold)) {
-    if (!inRange(cell.date, range)) continue;
+  for (const cell of cellsIn(await sessionCube(gold), range)) {
     totals.sessions += cell.sessions;
     totals.productView += cell.productView;
     totals.cart += cell.cart;
@@ -276,7 +317,7 @@ export async function funnel(gold: GoldReader, range: DateRange) {
 
 /** Sessions by day, device and referrer. */
 export async function traffic(gold: GoldReader, range: DateRange) {
-  const cells = (await sessionCube(gold)).filter((cell) => inRange(cell.date, range));
+  const cells = cellsIn(await sessionCube(gold), range);
   const count = (keyOf: (cell: SessionCell) => string | null) =>
     [...rollUp(cells, (cell) => String(keyOf(cell)), () => ({ key: null as string | null, sessions: 0, purchases: 0 }), (bucket, cell) => {
       bucket.key = keyOf(cell);
@@ -298,6 +339,10 @@ export async function traffic(gold: GoldReader, range: DateRange) {
 
 /** Startups by sector, funding and status (the latest version of every company). */
 export async function startups(gold: GoldReader, limit: number) {
+  return gold.derived(`startups:${limit}`, () => startupFigures(gold, limit));
+}
+
+async function startupFigures(gold: GoldReader, limit: number) {
   if (!(await gold.has('dim_startup'))) return { companies: 0, totalFundingUsd: 0, bySector: [], byStatus: [], byRound: [], top: [] };
   const table = gold.table('dim_startup');
   const [totals, bySector, byStatus, byRound, top] = await Promise.all([

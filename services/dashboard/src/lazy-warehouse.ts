@@ -11,7 +11,7 @@
  * the transformer holds the file, opening is retried for `openWaitMs` before answering 503.
  */
 import { existsSync } from 'node:fs';
-import type { QueryParams, Warehouse, WarehouseRow, WarehouseTransaction } from '@mlops/shared';
+import type { QueryParams, Warehouse, WarehouseColumns, WarehouseRow, WarehouseTransaction } from '@mlops/shared';
 import { errorMessage, PermanentError } from '@mlops/shared';
 import { DashboardErrors } from './errors.js';
 
@@ -94,17 +94,24 @@ export function createLazyWarehouse(options: LazyWarehouseOptions): Warehouse {
     idleTimer.unref();
   };
 
+  const use = async <T>(work: (warehouse: Warehouse) => Promise<T>): Promise<T> => {
+    active += 1;
+    clearTimeout(idleTimer);
+    try {
+      return await work(await get());
+    } finally {
+      active -= 1;
+      if (active === 0) scheduleRelease();
+    }
+  };
+
   return {
     readOnly: true,
-    async query<T extends WarehouseRow = WarehouseRow>(sql: string, params?: QueryParams): Promise<T[]> {
-      active += 1;
-      clearTimeout(idleTimer);
-      try {
-        return await (await get()).query<T>(sql, params);
-      } finally {
-        active -= 1;
-        if (active === 0) scheduleRelease();
-      }
+    query<T extends WarehouseRow = WarehouseRow>(sql: string, params?: QueryParams): Promise<T[]> {
+      return use((warehouse) => warehouse.query<T>(sql, params));
+    },
+    queryColumns(sql: string, params?: QueryParams): Promise<WarehouseColumns> {
+      return use((warehouse) => warehouse.queryColumns(sql, params));
     },
     async execute(): Promise<void> {
       throw refuse();

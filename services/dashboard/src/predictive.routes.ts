@@ -1,14 +1,14 @@
 /** JSON API of the predictive view. */
 import type { FastifyInstance } from 'fastify';
 import { QueryParams } from './params.js';
-import { customersAtRisk, featureImportance, modelVersions, predictedVsActual, resolveSnapshot, RISK_BANDS, riskDistribution, snapshots } from './predictive.queries.js';
+import { AT_RISK_LIST_MAX, customersAtRisk, featureImportance, modelVersions, predictedVsActual, resolveSnapshot, RISK_BANDS, riskDistribution, snapshots } from './predictive.queries.js';
 import type { RouteContext } from './route-context.js';
 import { keyOf } from './route-context.js';
 
 /** Limits of the list endpoints: default and maximum rows. */
 export const PREDICTIVE_LIMITS = {
   snapshots: { fallback: 100, max: 1000 },
-  atRisk: { fallback: 15, max: 200 },
+  atRisk: { fallback: 15, max: AT_RISK_LIST_MAX },
   features: { fallback: 15, max: 200 },
   predictedVsActual: { fallback: 12, max: 104 },
 } as const;

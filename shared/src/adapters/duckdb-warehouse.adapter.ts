@@ -2,7 +2,7 @@ import { DuckDBInstance, DuckDBTypeId, StatementType, type DuckDBConnection, typ
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { PermanentError } from '../errors.js';
-import type { QueryParams, Warehouse, WarehouseRow, WarehouseTransaction, WarehouseValue } from '../ports/warehouse.port.js';
+import type { QueryParams, Warehouse, WarehouseColumns, WarehouseRow, WarehouseTransaction, WarehouseValue } from '../ports/warehouse.port.js';
 
 const READ_ONLY_STATEMENTS = new Set<number>([StatementType.SELECT, StatementType.EXPLAIN]);
 
@@ -57,6 +57,22 @@ function rowsOf<T extends WarehouseRow>(reader: DuckDBResultReader): T[] {
     });
     return out as T;
   });
+}
+
+function columnsOf(reader: DuckDBResultReader): WarehouseColumns {
+  const names = reader.columnNames();
+  const types = reader.columnTypes().map((type) => type.typeId);
+  const columns = reader.getColumnsJS().map((column, index) => {
+    const typeId = types[index];
+    const out: WarehouseValue[] = new Array(column.length);
+    for (let row = 0; row < column.length; row += 1) {
+      const value = column[row];
+      // Numbers, strings, booleans and nulls pass as they are; the rest as in rowsOf.
+      out[row] = typeof value === 'number' || typeof value === 'string' || typeof value === 'boolean' ? value : normalise(value, typeId);
+    }
+    return out;
+  });
+  return { names, columns, rowCount: reader.currentRowCount };
 }
 
 function paramsOf(params: QueryParams | undefined): DuckDBValue[] | Record<string, DuckDBValue> | undefined {
@@ -123,6 +139,13 @@ export class DuckDbWarehouse implements Warehouse {
     return this.serial(async () => {
       await this.guard(this.connection, sql);
       return rowsOf<T>(await this.connection.runAndReadAll(sql, paramsOf(params)));
+    });
+  }
+
+  async queryColumns(sql: string, params?: QueryParams): Promise<WarehouseColumns> {
+    return this.serial(async () => {
+      await this.guard(this.connection, sql);
+      return columnsOf(await this.connection.runAndReadAll(sql, paramsOf(params)));
     });
   }
 

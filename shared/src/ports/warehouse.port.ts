@@ -7,6 +7,13 @@ export type WarehouseRow = Record<string, WarehouseValue>;
 /** Positional or named parameters of a statement. */
 export type QueryParams = readonly WarehouseValue[] | Record<string, WarehouseValue>;
 
+/** A result as columns: `columns[i]` holds every row's value of `names[i]`, in row order. */
+export interface WarehouseColumns {
+  names: string[];
+  columns: WarehouseValue[][];
+  rowCount: number;
+}
+
 /** The statements of one transaction. */
 export interface WarehouseTransaction {
   execute(sql: string, params?: QueryParams): Promise<void>;
@@ -19,6 +26,11 @@ export interface WarehouseTransaction {
  */
 export interface Warehouse extends WarehouseTransaction {
   readonly readOnly: boolean;
+  /**
+   * A query's result by column rather than by row: for results of millions of rows that a caller
+   * packs into typed arrays, without building an object per row.
+   */
+  queryColumns(sql: string, params?: QueryParams): Promise<WarehouseColumns>;
   /** Run statements atomically: all or nothing. */
   transaction<T>(work: (tx: WarehouseTransaction) => Promise<T>): Promise<T>;
   close(): Promise<void>;

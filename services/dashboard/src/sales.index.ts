@@ -1,0 +1,215 @@
+/**
+ * Every customer's sales by day, held in memory once per warehouse version, so that questions
+ * about any date range (top customers, active customers, a customer's revenue in the 90 days
+ * before a snapshot) are answered without scanning `fct_sales` again (sales.ranges.ts answers them).
+ *
+ * The (customer, day) totals are held twice, because the two ways of reading them are fast for
+ * different ranges:
+ * - by customer (compressed sparse rows): customers in the order DuckDB sorts their ids (nulls
+ *   last), each with its days ascending and running totals of orders and of completed net revenue
+ *   in whole cents; a customer's figures for any range are two binary searches and a subtraction;
+ * - by day: the same totals grouped by day, so a short range reads only its own days.
+ * Per customer there are also its total revenue (to skip customers who cannot make a top list)
+ * and a bitmap of the days it ordered on (active customers in a range, from sequential words).
+ * Every sum is of whole cents, so it is exact.
+ */
+import type { WarehouseValue } from '@mlops/shared';
+import type { GoldReader } from './gold.reader.js';
+import { num, str } from './sql.js';
+
+/** The in-memory index of sales by customer and day. */
+export interface SalesIndex {
+  /** Day 0 (YYYY-MM-DD); day numbers count from it. Null when there are no sales. */
+  readonly firstDay: string | null;
+  /** Days from day 0 to the last day with orders. */
+  readonly nDays: number;
+  /** Customer ids in DuckDB's order (a null id, if any, last). */
+  readonly customerIds: readonly (string | null)[];
+  readonly region: readonly (string | null)[];
+  readonly segment: readonly (string | null)[];
+  /** Position of a customer id. */
+  readonly positionOf: ReadonlyMap<string, number>;
+  /** By customer: the rows of customer `c` are `[offsets[c], offsets[c + 1])`. */
+  readonly offsets: Int32Array;
+  /** By customer: day number of each row. */
+  readonly day: Int32Array;
+  /** By customer: orders (any status) and completed revenue in cents, running totals within each customer. */
+  readonly cumOrders: Int32Array;
+  readonly cumRevenueCents: Float64Array;
+  /** Per customer: completed revenue over every day. */
+  readonly totalRevenueCents: Float64Array;
+  /** Customer positions by total revenue, highest first (ties: smaller position first). */
+  readonly byTotalRevenue: Int32Array;
+  /** Per customer: `bitWords` words, bit `d` set when the customer ordered on day `d`. */
+  readonly activeBits: Uint32Array;
+  readonly bitWords: number;
+  /** By day: the rows of day `d` are `[dayStart[d], dayStart[d + 1])`, customers ascending. */
+  readonly dayStart: Int32Array;
+  readonly dayCustomer: Int32Array;
+  readonly dayRevenueCents: Float64Array;
+}
+
+const DAY_MS = 86_400_000;
+/** Customers read per query while the index is built. */
+const CUSTOMERS_PER_SLICE = 30_000;
+
+/** Day number of a date. */
+export function dayNumber(firstDay: string, date: string): number {
+  return Math.round((Date.parse(`${date}T00:00:00Z`) - Date.parse(`${firstDay}T00:00:00Z`)) / DAY_MS);
+}
+
+/** Date of a day number. */
+export function dateOf(firstDay: string, day: number): string {
+  return new Date(Date.parse(`${firstDay}T00:00:00Z`) + day * DAY_MS).toISOString().slice(0, 10);
+}
+
+/** The index of the current warehouse version (built on first use). */
+export function salesIndex(gold: GoldReader): Promise<SalesIndex> {
+  return gold.derived('sales-index', () => buildSalesIndex(gold));
+}
+
+const EMPTY: SalesIndex = {
+  firstDay: null,
+  nDays: 0,
+  customerIds: [],
+  region: [],
+  segment: [],
+  positionOf: new Map(),
+  offsets: new Int32Array(1),
+  day: new Int32Array(0),
+  cumOrders: new Int32Array(0),
+  cumRevenueCents: new Float64Array(0),
+  totalRevenueCents: new Float64Array(0),
+  byTotalRevenue: new Int32Array(0),
+  activeBits: new Uint32Array(0),
+  bitWords: 0,
+  dayStart: new Int32Array(1),
+  dayCustomer: new Int32Array(0),
+  dayRevenueCents: new Float64Array(0),
+};
+
+async function buildSalesIndex(gold: GoldReader): Promise<SalesIndex> {
+  if (!(await gold.has('fct_sales'))) return EMPTY;
+  const sales = gold.table('fct_sales');
+  const withCustomer = await gold.has('dim_customer');
+  const first = await gold.query('sales index', `select min(order_date)::varchar as first_day from ${sales}`);
+  const firstDay = str(first[0]?.first_day);
+  if (firstDay === null) return EMPTY;
+  // Customers: everyone who ordered or is in dim_customer, ranked as `order by customer_id` ranks them.
+  const ranked = `with ids as (
+      select customer_id from ${sales}
+      ${withCustomer ? `union select customer_id from ${gold.table('dim_customer')}` : ''}
+    )
+    select customer_id, (row_number() over (order by customer_id nulls last) - 1)::integer as position from ids`;
+  const customers = await gold.queryColumns(
+    'sales index customers',
+    `with r as (${ranked})
+     select r.customer_id, ${withCustomer ? 'any_value(c.region) as region, any_value(c.segment) as segment' : 'null::varchar as region, null::varchar as segment'}
+     from r ${withCustomer ? `left join ${gold.table('dim_customer')} c on c.customer_id = r.customer_id` : ''}
+     group by r.customer_id, r.position order by r.position`,
+  );
+  const [ids, regions, segments] = customers.columns as [WarehouseValue[], WarehouseValue[], WarehouseValue[]];
+  const nCustomers = customers.rowCount;
+
+  // By customer, read in slices of customers: DuckDB's aggregate and the columns handed over
+  // stay a fraction of the whole (the whole is millions of rows at scale 10).
+  const offsets = new Int32Array(nCustomers + 1);
+  const slices: { day: Int32Array; orders: Int32Array; revenue: Float64Array }[] = [];
+  let nRows = 0;
+  let nDays = 0;
+  let previous = -1;
+  for (let from = 0; from < nCustomers; from += CUSTOMERS_PER_SLICE) {
+    const to = Math.min(nCustomers, from + CUSTOMERS_PER_SLICE);
+    const days = await gold.queryColumns(
+      'sales index days',
+      `with r as (select * from (${ranked}) where position >= ? and position < ?)
+       select r.position, (s.order_date - ?::date)::integer as day, count(*)::integer as orders,
+              coalesce(sum(round(s.net_amount_usd * 100)) filter (where s.is_completed), 0)::double as revenue_cents
+       from ${sales} s join r on r.customer_id is not distinct from s.customer_id
+       where s.order_date is not null
+       group by all order by r.position, day`,
+      [from, to, firstDay],
+    );
+    const [positions, dayColumn, orders, revenue] = days.columns as [WarehouseValue[], WarehouseValue[], WarehouseValue[], WarehouseValue[]];
+    const slice = { day: new Int32Array(days.rowCount), orders: new Int32Array(days.rowCount), revenue: new Float64Array(days.rowCount) };
+    for (let row = 0; row < days.rowCount; row += 1) {
+      const position = num(positions[row]);
+      const d = num(dayColumn[row]);
+      if (position < previous || position < from || position >= to || d < 0) throw new Error(`sales index: rows out of order at row ${nRows + row} (customer position ${position}, day ${d})`);
+      for (let c = previous + 1; c <= position; c += 1) offsets[c] = nRows + row;
+      const continuing = position === previous; // never on a slice's first row: slices split between customers
+      previous = position;
+      slice.day[row] = d;
+      nDays = Math.max(nDays, d + 1);
+      slice.orders[row] = num(orders[row]) + (continuing ? slice.orders[row - 1]! : 0);
+      slice.revenue[row] = num(revenue[row]) + (continuing ? slice.revenue[row - 1]! : 0);
+    }
+    slices.push(slice);
+    nRows += days.rowCount;
+  }
+  for (let c = previous + 1; c <= nCustomers; c += 1) offsets[c] = nRows;
+  const day = new Int32Array(nRows);
+  const cumOrders = new Int32Array(nRows);
+  const cumRevenueCents = new Float64Array(nRows);
+  let at = 0;
+  for (const slice of slices.splice(0)) {
+    day.set(slice.day, at);
+    cumOrders.set(slice.orders, at);
+    cumRevenueCents.set(slice.revenue, at);
+    at += slice.day.length;
+  }
+
+  // Per customer: totals and day bitmaps.
+  const totalRevenueCents = new Float64Array(nCustomers);
+  const bitWords = Math.ceil(nDays / 32);
+  const activeBits = new Uint32Array(nCustomers * bitWords);
+  for (let c = 0; c < nCustomers; c += 1) {
+    const start = offsets[c]!;
+    const end = offsets[c + 1]!;
+    if (end > start) totalRevenueCents[c] = cumRevenueCents[end - 1]!;
+    for (let row = start; row < end; row += 1) activeBits[c * bitWords + (day[row]! >>> 5)]! |= 1 << (day[row]! & 31);
+  }
+
+  const byTotalRevenue = Int32Array.from({ length: nCustomers }, (_, c) => c).sort((a, b) => totalRevenueCents[b]! - totalRevenueCents[a]! || a - b);
+
+  // By day (a counting sort of the rows by day; customers stay ascending within a day).
+  const dayStart = new Int32Array(nDays + 1);
+  for (let row = 0; row < nRows; row += 1) dayStart[day[row]! + 1]! += 1;
+  for (let d = 0; d < nDays; d += 1) dayStart[d + 1]! += dayStart[d]!;
+  const fill = dayStart.slice(0, nDays);
+  const dayCustomer = new Int32Array(nRows);
+  const dayRevenueCents = new Float64Array(nRows);
+  for (let c = 0; c < nCustomers; c += 1) {
+    const start = offsets[c]!;
+    for (let row = start; row < offsets[c + 1]!; row += 1) {
+      const to = fill[day[row]!]!++;
+      dayCustomer[to] = c;
+      dayRevenueCents[to] = cumRevenueCents[row]! - (row > start ? cumRevenueCents[row - 1]! : 0);
+    }
+  }
+
+  const customerIds = ids.map(str);
+  const positionOf = new Map<string, number>();
+  customerIds.forEach((id, position) => {
+    if (id !== null) positionOf.set(id, position);
+  });
+  return {
+    firstDay,
+    nDays,
+    customerIds,
+    region: regions.map(str),
+    segment: segments.map(str),
+    positionOf,
+    offsets,
+    day,
+    cumOrders,
+    cumRevenueCents,
+    totalRevenueCents,
+    byTotalRevenue,
+    activeBits,
+    bitWords,
+    dayStart,
+    dayCustomer,
+    dayRevenueCents,
+  };
+}

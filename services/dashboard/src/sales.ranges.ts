@@ -1,0 +1,193 @@
+/**
+ * Questions about any date range, answered from the in-memory sales index (sales.index.ts). Each
+ * picks the cheaper of the index's two layouts for the range at hand: a short range reads its own
+ * days; a long one reads per customer, skipping customers who cannot make the list.
+ */
+import type { DateRange } from './params.js';
+import { dateOf, dayNumber, type SalesIndex } from './sales.index.js';
+
+/** One customer's figures in a range. */
+export interface CustomerRangeFigures {
+  position: number;
+  orders: number;
+  revenueCents: number;
+  /** The last day with an order in the range (YYYY-MM-DD). */
+  lastOrderDate: string;
+}
+
+/** The day numbers `[from, to]` of a range, clamped to the index's days (empty: from > to). */
+function dayBounds(index: SalesIndex, range: DateRange): [number, number] {
+  if (index.firstDay === null) return [0, -1];
+  const from = range.from === null ? 0 : Math.max(0, dayNumber(index.firstDay, range.from));
+  const to = range.to === null ? index.nDays - 1 : Math.min(index.nDays - 1, dayNumber(index.firstDay, range.to));
+  return [from, to];
+}
+
+/**
+ * The rows `[lo, hi)` of customer `c` within days `[fromDay, toDay]`, written to `bounds`; false
+ * when the customer has no order in the range. Kept small and monomorphic: it runs once per
+ * customer per request.
+ */
+function rowsInRange(offsets: Int32Array, day: Int32Array, c: number, fromDay: number, toDay: number, bounds: Int32Array): boolean {
+  const start = offsets[c]!;
+  const end = offsets[c + 1]!;
+  if (start === end) return false;
+  const first = day[start]!;
+  const last = day[end - 1]!;
+  if (first > toDay || last < fromDay) return false;
+  let lo = start;
+  if (first < fromDay) {
+    let hi = end;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (day[mid]! < fromDay) lo = mid + 1;
+      else hi = mid;
+    }
+  }
+  let hi = end;
+  if (last > toDay) {
+    let low = lo;
+    while (low < hi) {
+      const mid = (low + hi) >>> 1;
+      if (day[mid]! <= toDay) low = mid + 1;
+      else hi = mid;
+    }
+  }
+  bounds[0] = lo;
+  bounds[1] = hi;
+  return hi > lo;
+}
+
+/** A running total's sum over rows `[lo, hi)` of a customer whose rows start at `start`. */
+function sumOf(values: Float64Array | Int32Array, start: number, lo: number, hi: number): number {
+  return values[hi - 1]! - (lo > start ? values[lo - 1]! : 0);
+}
+
+function figures(index: SalesIndex, position: number, lo: number, hi: number): CustomerRangeFigures {
+  const start = index.offsets[position]!;
+  return {
+    position,
+    orders: sumOf(index.cumOrders, start, lo, hi),
+    revenueCents: sumOf(index.cumRevenueCents, start, lo, hi),
+    lastOrderDate: dateOf(index.firstDay!, index.day[hi - 1]!),
+  };
+}
+
+/** Distinct customers (ids not null) with at least one order in the range: the day bitmaps' words that cover it. */
+export function activeCustomers(index: SalesIndex, range: DateRange): number {
+  const [fromDay, toDay] = dayBounds(index, range);
+  if (fromDay > toDay) return 0;
+  const { activeBits, bitWords, customerIds } = index;
+  const firstWord = fromDay >>> 5;
+  const lastWord = toDay >>> 5;
+  const firstMask = (0xffffffff << (fromDay & 31)) >>> 0;
+  const lastMask = (toDay & 31) === 31 ? 0xffffffff : ((1 << ((toDay & 31) + 1)) - 1) >>> 0;
+  let count = 0;
+  for (let c = 0, base = 0; c < customerIds.length; c += 1, base += bitWords) {
+    let hit: number;
+    if (firstWord === lastWord) hit = activeBits[base + firstWord]! & firstMask & lastMask;
+    else {
+      hit = (activeBits[base + firstWord]! & firstMask) | (activeBits[base + lastWord]! & lastMask);
+      for (let word = firstWord + 1; hit === 0 && word < lastWord; word += 1) hit = activeBits[base + word]!;
+    }
+    if (hit !== 0 && customerIds[c] !== null) count += 1;
+  }
+  return count;
+}
+
+/** A top list kept sorted best first: revenue descending, then position ascending. */
+class TopList {
+  readonly positions: number[] = [];
+  readonly revenues: number[] = [];
+  constructor(readonly limit: number) {}
+
+  get full(): boolean {
+    return this.positions.length === this.limit;
+  }
+
+  /** The revenue a newcomer must reach (at least) to enter. */
+  get floor(): number {
+    return this.full ? this.revenues[this.limit - 1]! : -Infinity;
+  }
+
+  offer(position: number, revenue: number): void {
+    const { positions, revenues } = this;
+    const last = positions.length - 1;
+    if (this.full && (revenue < revenues[last]! || (revenue === revenues[last]! && position > positions[last]!))) return;
+    let at = positions.length;
+    while (at > 0 && (revenues[at - 1]! < revenue || (revenues[at - 1] === revenue && positions[at - 1]! > position))) at -= 1;
+    positions.splice(at, 0, position);
+    revenues.splice(at, 0, revenue);
+    if (positions.length > this.limit) {
+      positions.pop();
+      revenues.pop();
+    }
+  }
+}
+
+/** Above this many (customer, day) rows in a range, top customers are read per customer (measured: both ways take about 2 ms there at scale 10). */
+export const BY_DAY_MAX_ROWS = 150_000;
+
+/**
+ * The `limit` customers with the most completed revenue in the range (ties: the smaller id),
+ * among those with any order in it.
+ */
+export function topCustomersInRange(index: SalesIndex, range: DateRange, limit: number, byDayMaxRows = BY_DAY_MAX_ROWS): CustomerRangeFigures[] {
+  const [fromDay, toDay] = dayBounds(index, range);
+  if (limit <= 0 || fromDay > toDay) return [];
+  const top = new TopList(limit);
+  const rows = index.dayStart[toDay + 1]! - index.dayStart[fromDay]!;
+  if (rows <= byDayMaxRows) {
+    // Short range: add up its own days.
+    const { dayStart, dayCustomer, dayRevenueCents } = index;
+    const revenue = new Float64Array(index.customerIds.length);
+    const seen = new Uint8Array(index.customerIds.length);
+    const touched: number[] = [];
+    for (let row = dayStart[fromDay]!; row < dayStart[toDay + 1]!; row += 1) {
+      const c = dayCustomer[row]!;
+      if (seen[c] === 0) {
+        seen[c] = 1;
+        touched.push(c);
+      }
+      revenue[c]! += dayRevenueCents[row]!;
+    }
+    for (const c of touched) top.offer(c, revenue[c]!);
+  } else {
+    // Long range: customers by total revenue, highest first, until no one left can reach the list.
+    const { offsets, day, cumRevenueCents, totalRevenueCents, byTotalRevenue } = index;
+    const bounds = new Int32Array(2);
+    for (let i = 0; i < byTotalRevenue.length; i += 1) {
+      const c = byTotalRevenue[i]!;
+      if (totalRevenueCents[c]! < top.floor) break;
+      if (rowsInRange(offsets, day, c, fromDay, toDay, bounds)) top.offer(c, sumOf(cumRevenueCents, offsets[c]!, bounds[0]!, bounds[1]!));
+    }
+  }
+  const bounds = new Int32Array(2);
+  return top.positions.map((position) => {
+    rowsInRange(index.offsets, index.day, position, fromDay, toDay, bounds);
+    return figures(index, position, bounds[0]!, bounds[1]!);
+  });
+}
+
+/** The figures of the given customers (ids) in the range; customers without orders in it are absent. */
+export function customersInRange(index: SalesIndex, range: DateRange, customerIds: readonly string[]): Map<string, CustomerRangeFigures> {
+  const [fromDay, toDay] = dayBounds(index, range);
+  const bounds = new Int32Array(2);
+  const out = new Map<string, CustomerRangeFigures>();
+  for (const id of customerIds) {
+    const position = index.positionOf.get(id);
+    if (position !== undefined && rowsInRange(index.offsets, index.day, position, fromDay, toDay, bounds)) out.set(id, figures(index, position, bounds[0]!, bounds[1]!));
+  }
+  return out;
+}
+
+/** Completed revenue in cents of the given customer positions in the range. */
+export function revenueOf(index: SalesIndex, range: DateRange, positions: Iterable<number>): number {
+  const [fromDay, toDay] = dayBounds(index, range);
+  const bounds = new Int32Array(2);
+  let cents = 0;
+  for (const c of positions) {
+    if (rowsInRange(index.offsets, index.day, c, fromDay, toDay, bounds)) cents += sumOf(index.cumRevenueCents, index.offsets[c]!, bounds[0]!, bounds[1]!);
+  }
+  return cents;
+}
