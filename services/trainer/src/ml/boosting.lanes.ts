@@ -6,7 +6,8 @@ import {
   closeLeaf,
   computeCuts,
   computeGradients,
-  extractColumn,
+  distinctCuts,
+  extractColumns,
   fillBins,
   findBestSplit,
   laneBarrier,
@@ -236,8 +237,9 @@ interface Kernels {
   barrier: typeof laneBarrier;
   sort: typeof sortFloat64;
   cuts: typeof computeCuts;
+  distinct: typeof distinctCuts;
   fill: typeof fillBins;
-  extract: typeof extractColumn;
+  extract: typeof extractColumns;
   transpose: typeof transposeBins;
 }
 
@@ -380,16 +382,30 @@ function runLane(c: LaneContext, lane: number, k: Kernels): void {
     const from = Math.floor((lane * c.nFeatures) / lanes);
     const to = Math.floor(((lane + 1) * c.nFeatures) / lanes);
     if (from === to) return;
-    const column = new Float64Array(c.nRows);
-    const a = new Float64Array(c.nRows);
-    const b = new Float64Array(c.nRows);
+    // Columns are extracted in blocks of up to 12 per pass over the rows.
+    const n = c.nRows;
+    const block = Math.ceil((to - from) / Math.ceil((to - from) / 12));
+    const columns = new Float64Array(block * n);
+    let a: Float64Array | null = null;
+    let b: Float64Array | null = null;
     const counts = new Uint32Array(2048);
-    for (let f = from; f < to; f++) {
-      k.extract(c.values, c.nRows, c.nFeatures, f, column);
-      const sorted = k.sort(column, c.nRows, a, b, counts);
-      const nCuts = k.cuts(sorted, c.nRows, c.maxBins, c.cuts, f * 256);
-      c.nBins[f] = nCuts + 1;
-      k.fill(column, c.nRows, c.cuts, f * 256, nCuts, c.cols, f * c.nRows);
+    for (let f0 = from; f0 < to; f0 += block) {
+      const count = Math.min(block, to - f0);
+      k.extract(c.values, n, c.nFeatures, f0, count, columns);
+      for (let j = 0; j < count; j++) {
+        const f = f0 + j;
+        const column = columns.subarray(j * n, (j + 1) * n);
+        let nCuts = k.distinct(column, n, c.maxBins, c.cuts, f * 256);
+        if (nCuts < 0) {
+          if (a === null || b === null) {
+            a = new Float64Array(n);
+            b = new Float64Array(n);
+          }
+          nCuts = k.cuts(k.sort(column, n, a, b, counts), n, c.maxBins, c.cuts, f * 256);
+        }
+        c.nBins[f] = nCuts + 1;
+        k.fill(column, n, c.cuts, f * 256, nCuts, c.cols, f * n);
+      }
     }
   } else if (command === 8) {
     k.transpose(c.cols, c.nRows, c.nFeatures, c.bins, 4 * words, c.byteOffset, c.mult, Math.floor((lane * c.nRows) / lanes), Math.floor(((lane + 1) * c.nRows) / lanes));
@@ -409,8 +425,9 @@ const KERNELS: Kernels = {
   barrier: laneBarrier,
   sort: sortFloat64,
   cuts: computeCuts,
+  distinct: distinctCuts,
   fill: fillBins,
-  extract: extractColumn,
+  extract: extractColumns,
   transpose: transposeBins,
 };
 

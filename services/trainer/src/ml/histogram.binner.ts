@@ -1,4 +1,4 @@
-import { computeCuts as cutsKernel, extractColumn, fillBins, sortFloat64, transposeBins } from './boosting.kernels.js';
+import { computeCuts as cutsKernel, distinctCuts, extractColumns, fillBins, sortFloat64, transposeBins } from './boosting.kernels.js';
 import type { FeatureMatrix } from './dataset.js';
 import { allocateUint8 } from './shared-memory.js';
 
@@ -95,8 +95,9 @@ export function binMatrix(matrix: FeatureMatrix, options: { maxBins: number }): 
   const b = new Float64Array(nRows);
   const counts = new Uint32Array(2048);
   for (let f = 0; f < nFeatures; f++) {
-    extractColumn(values, nRows, nFeatures, f, column);
-    const nCuts = cutsKernel(sortFloat64(column, nRows, a, b, counts), nRows, maxBins, cutsTable, f * MAX_BINS_LIMIT);
+    extractColumns(values, nRows, nFeatures, f, 1, column);
+    let nCuts = distinctCuts(column, nRows, maxBins, cutsTable, f * MAX_BINS_LIMIT);
+    if (nCuts < 0) nCuts = cutsKernel(sortFloat64(column, nRows, a, b, counts), nRows, maxBins, cutsTable, f * MAX_BINS_LIMIT);
     nBins[f] = nCuts + 1;
     fillBins(column, nRows, cutsTable, f * MAX_BINS_LIMIT, nCuts, cols, f * nRows);
   }

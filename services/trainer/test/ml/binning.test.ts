@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { binMatrix, binOf, computeCuts, createFeatureMatrix, createRandom } from '../../src/ml/index.js';
+import { computeCuts as cutsKernel, distinctCuts, fillBins } from '../../src/ml/boosting.kernels.js';
 import { fastExp } from '../../src/ml/fast-math.js';
 import { sortFloat64 } from '../../src/ml/float.sort.js';
 
@@ -36,6 +37,41 @@ describe('quantile binning', () => {
       for (let f = 0; f < 5; f++) expect(binned.bins[r * 8 + binned.byteOffset[f]!]).toBe(binned.cols[f * 3 + r]);
     }
     expect([...binned.cols.subarray(0, 3)]).toEqual([0, 1, 2]);
+  });
+});
+
+describe('binning kernels', () => {
+  const random = createRandom(21);
+  const sorted = (values: Float64Array): Float64Array => sortFloat64(values);
+
+  it.each([
+    { name: 'booleans', values: Float64Array.from({ length: 3000 }, () => (random.nextFloat() < 0.8 ? 0 : 1)) },
+    { name: 'counts with a spike of zeros and -0', values: Float64Array.from({ length: 3000 }, (_, i) => (i % 5 === 0 ? -0 : random.nextFloat() < 0.6 ? 0 : Math.floor(random.nextFloat() * 40) - 3)) },
+    { name: 'exactly 256 distinct values', values: Float64Array.from({ length: 3000 }, (_, i) => ((i * 37) % 256) * 0.25 - 10) },
+    { name: 'one value', values: new Float64Array(50).fill(7) },
+  ])('finds the cuts of a feature with few distinct values without sorting, as the sort does ($name)', ({ values }) => {
+    const fromSort = new Float64Array(256);
+    const fromHash = new Float64Array(256);
+    const nCuts = cutsKernel(sorted(values), values.length, 256, fromSort, 0);
+    expect(distinctCuts(values, values.length, 256, fromHash, 0)).toBe(nCuts);
+    expect([...fromHash.subarray(0, nCuts)]).toEqual([...fromSort.subarray(0, nCuts)]);
+  });
+
+  it('gives up (-1) on a feature with more distinct values than bins', () => {
+    const values = Float64Array.from({ length: 3000 }, (_, i) => i % 257);
+    expect(distinctCuts(values, values.length, 256, new Float64Array(256), 0)).toBe(-1);
+    expect(distinctCuts(values, values.length, 300, new Float64Array(300), 0)).toBe(256);
+  });
+
+  it.each([0, 1, 2, 3, 7, 8, 100, 127, 128, 200, 255])('bins values like a binary search over %i cuts', (nCuts) => {
+    const cuts = Float64Array.from({ length: nCuts }, (_, i) => i * 2 + 0.5);
+    const table = new Float64Array(512);
+    table.set(cuts, 256);
+    const values = Float64Array.from({ length: 2000 }, (_, i) => (i % 3 === 0 ? Math.floor(random.nextFloat() * (2 * nCuts + 4)) - 1.5 : random.nextFloat() * (2 * nCuts + 4) - 2));
+    const out = new Uint8Array(2100).fill(99);
+    fillBins(values, values.length, table, 256, nCuts, out, 100);
+    expect([...out.subarray(0, 100)].every((b) => b === 99)).toBe(true);
+    for (let r = 0; r < values.length; r++) expect(out[100 + r]).toBe(binOf(cuts, values[r]!));
   });
 });
 
