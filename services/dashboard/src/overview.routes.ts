@@ -15,7 +15,7 @@ export const VIEWS = ['historical', 'predictive', 'operations'] as const;
 export type View = (typeof VIEWS)[number];
 
 export function registerOverviewRoutes(app: FastifyInstance, context: RouteContext): void {
-  const { gold, registry, bus, ledgerEntries, respond, modelName } = context;
+  const { gold, registry, bus, ledgerEntries, liveValue, respond, modelName } = context;
 
   app.get('/api/health', async (request, reply) => {
     QueryParams.of(request.query, []);
@@ -60,7 +60,9 @@ export function registerOverviewRoutes(app: FastifyInstance, context: RouteConte
       case 'predictive':
         return respond(reply, keyOf('kpis-predictive', { requested }), ['gold', 'live'], async () => {
           const snapshotDate = await resolveSnapshot(gold, requested);
-          const [risk, atRisk, champion, versions] = await Promise.all([riskDistribution(gold, snapshotDate), revenueAtRisk(gold, snapshotDate), registry.champion(modelName), registry.list(modelName)]);
+          // The registry's figures are the same for every snapshot: read once per live slot.
+          const models = () => liveValue('registry-summary', async () => ({ champion: await registry.champion(modelName), versions: (await registry.list(modelName)).length }));
+          const [risk, atRisk, { champion, versions }] = await Promise.all([riskDistribution(gold, snapshotDate), revenueAtRisk(gold, snapshotDate), models()]);
           return {
             view,
             snapshotDate,
@@ -72,7 +74,7 @@ export function registerOverviewRoutes(app: FastifyInstance, context: RouteConte
               championVersion: champion?.version ?? null,
               championRocAuc: champion?.metrics?.rocAuc ?? null,
               championPrAuc: champion?.metrics?.prAuc ?? null,
-              modelVersions: versions.length,
+              modelVersions: versions,
             },
           };
         });

@@ -18,6 +18,8 @@ export interface RouteContext {
   bus: BusView;
   /** Every ledger entry, oldest first (read once per live slot). */
   ledgerEntries: () => Promise<LedgerEntry[]>;
+  /** A value from a live source (the registry, the ledger), computed once per live slot whatever the request. */
+  liveValue<T>(key: string, compute: () => Promise<T>): Promise<T>;
   modelName: string;
   horizonDays: number;
   /** Compute (or reuse) an answer and send it as JSON. */

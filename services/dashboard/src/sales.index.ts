@@ -40,6 +40,12 @@ export interface SalesIndex {
   readonly totalRevenueCents: Float64Array;
   /** Customer positions by total revenue, highest first (ties: smaller position first). */
   readonly byTotalRevenue: Int32Array;
+  /**
+   * Completed revenue per 32-day block (the bitmaps' words), `bitWords` blocks per customer, the
+   * customers in `byTotalRevenue` order: an upper bound of a customer's revenue in any range,
+   * read sequentially while a top list is built.
+   */
+  readonly blockRevenueCents: Float64Array;
   /** Per customer: `bitWords` words, bit `d` set when the customer ordered on day `d`. */
   readonly activeBits: Uint32Array;
   readonly bitWords: number;
@@ -81,6 +87,7 @@ const EMPTY: SalesIndex = {
   cumRevenueCents: new Float64Array(0),
   totalRevenueCents: new Float64Array(0),
   byTotalRevenue: new Int32Array(0),
+  blockRevenueCents: new Float64Array(0),
   activeBits: new Uint32Array(0),
   bitWords: 0,
   dayStart: new Int32Array(1),
@@ -171,6 +178,11 @@ async function buildSalesIndex(gold: GoldReader): Promise<SalesIndex> {
   }
 
   const byTotalRevenue = Int32Array.from({ length: nCustomers }, (_, c) => c).sort((a, b) => totalRevenueCents[b]! - totalRevenueCents[a]! || a - b);
+  const blockRevenueCents = new Float64Array(nCustomers * bitWords);
+  byTotalRevenue.forEach((c, rank) => {
+    const start = offsets[c]!;
+    for (let row = start; row < offsets[c + 1]!; row += 1) blockRevenueCents[rank * bitWords + (day[row]! >>> 5)]! += cumRevenueCents[row]! - (row > start ? cumRevenueCents[row - 1]! : 0);
+  });
 
   // By day (a counting sort of the rows by day; customers stay ascending within a day).
   const dayStart = new Int32Array(nDays + 1);
@@ -206,6 +218,7 @@ async function buildSalesIndex(gold: GoldReader): Promise<SalesIndex> {
     cumRevenueCents,
     totalRevenueCents,
     byTotalRevenue,
+    blockRevenueCents,
     activeBits,
     bitWords,
     dayStart,

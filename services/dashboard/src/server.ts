@@ -99,6 +99,7 @@ export async function createDashboardServer(deps: DashboardDeps): Promise<Dashbo
     registry: deps.registry,
     bus: deps.bus,
     ledgerEntries,
+    liveValue: (key, compute) => cache.remember(`live:${key}`, live(), compute),
     modelName: deps.modelName ?? 'churn',
     horizonDays: deps.churnHorizonDays ?? 30,
     respond: createResponder(cache, { gold: () => gold.version(), live }),
