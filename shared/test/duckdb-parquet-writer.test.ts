@@ -15,6 +15,7 @@ import {
   type ParquetValue,
   type StoredDocument,
 } from '@mlops/shared';
+import { plainDocument } from '../src/adapters/duckdb-parquet-writer.adapter.js';
 import { tempDir } from './helpers.js';
 
 const columns: ParquetColumn[] = [
@@ -145,7 +146,8 @@ describe('DuckDB Parquet writer: files of JSON documents', () => {
   });
 
   // A dirty day as sales-gen writes it, then every kind of value that fits no column.
-  const day = [...generateSalesOrders({ seed: 7, scale: 0.2, dirtyShare: 0.05, piiHmacKey: 'test-key-0123456789', date: '2026-03-03' })].map((record) => ({ id: record.id, data: record.data }));
+  const generated = [...generateSalesOrders({ seed: 7, scale: 0.2, dirtyShare: 0.05, piiHmacKey: 'test-key-0123456789', date: '2026-03-03' })];
+  const day = generated.map((record) => ({ id: record.id, data: record.data }));
   const base = day[0]!.data;
   const odd: Record<string, DocumentValue>[] = [
     { quantity: 'two', unit_price_usd: '9.99', coupon: { code: 'SPRING', pct: 5 } },
@@ -157,6 +159,37 @@ describe('DuckDB Parquet writer: files of JSON documents', () => {
     {},
   ];
   const documents: StoredDocument[] = [...day, ...odd.map((fields, i) => ({ id: `odd-${i} "quoted" \\ id`, data: i === odd.length - 1 ? {} : { ...base, ...fields } }))];
+  const plainText = JSON.stringify(base);
+  // Texts at the edge of the plain form, which it takes: the bytes must not change.
+  const plainEdges = [{ quantity: 12.0 }, { unit_price_usd: -0 }, { discount_pct: 0.1 + 0.2 }, { unit_price_usd: 1234567.0625 }, { customer_region: 'Zoë 東京 🚀 \u2028 /' }, { customer_region: '' }].map((fields) =>
+    JSON.stringify({ ...base, ...fields }),
+  );
+  // Texts the plain way must not take: values that look like a number column's text, reordered or
+  // spaced fields, escapes, numbers JavaScript never writes, and JSON types the columns cannot hold.
+  const notPlain: string[] = [
+    ...[
+      { unit_price_usd: { value: 1 } },
+      { quantity: [1] },
+      { gross_amount_usd: [1, 2] },
+      { quantity: true },
+      { net_amount_usd: 'x' },
+      { quantity: 1e21 },
+      { unit_price_usd: 1e21 },
+      { unit_price_usd: 5e-324 },
+      { customer_region: 'a\u0001b' },
+      { order_ts: 1772524800000 },
+      { quantity: null },
+    ].map((fields) => JSON.stringify({ ...base, ...fields })),
+    plainText.replace('{', '{ ').replace(',"quantity":', ' , "quantity" : '),
+    plainText.replace(/"quantity":\d+/, '"quantity":12345678901234567890'),
+    plainText.replace(/"quantity":\d+/, '"quantity":1E2'),
+    plainText.replace(/"quantity":\d+/, '"quantity":-0'),
+    plainText.replace(/"unit_price_usd":[^,]+/, '"unit_price_usd":1.50'),
+    plainText.replace(/"customer_region":"[^"]*"/, '"customer_region":"\\u0041"'),
+    plainText.replace(/"order_id":"[^"]*",("customer_id":"[^"]*")/, '$1,"order_id":"moved"'),
+    plainText.replace('}', ',"order_id":"twice"}'),
+    JSON.stringify(Object.fromEntries(Object.entries(base).reverse())),
+  ];
   const json = (list: readonly StoredDocument[]) => list.map((document) => ({ id: document.id, json: JSON.stringify(document.data) }));
 
   it('converts documents as the reference rule does, and writes the very bytes the same rows written as rows give', async () => {
@@ -177,6 +210,46 @@ describe('DuckDB Parquet writer: files of JSON documents', () => {
     expect(types).toEqual(SALES_BRONZE_COLUMNS.map((column) => ({ column_name: column.name, column_type: column.type })));
     const hash = (path: string) => createHash('sha256').update(readFileSync(path)).digest('hex');
     expect(hash(documentsFile.path)).toBe(hash(rowsFile.path));
+  });
+
+  it('writes the same bytes whether plain documents are read the plain way or every document by the exact rule', async () => {
+    const exactWriter = new DuckDbParquetWriter({ threads: 2, plainDocuments: false });
+    const edges = [...plainEdges, ...notPlain];
+    const mixed = [...json(day.slice(0, 2000)), ...edges.map((text, i) => ({ id: `text-${i}`, json: text })), ...json(documents.slice(2000))];
+    const hashes: string[] = [];
+    try {
+      for (const [name, w] of [['plain', writer], ['exact', exactWriter]] as const) {
+        const file = await w.createFromDocuments(join(dir.path, `${name}-mixed.parquet`), SALES_BRONZE_COLUMNS, layout);
+        for (let i = 0; i < mixed.length; i += 500) await file.write(mixed.slice(i, i + 500));
+        const info = await file.finish();
+        expect(info.rows).toBe(mixed.length);
+        hashes.push(createHash('sha256').update(readFileSync(info.path)).digest('hex'));
+      }
+    } finally {
+      await exactWriter.close();
+    }
+    expect(hashes[0]).toBe(hashes[1]);
+    // And the reference rule, for the texts JSON.parse reads as JSON.stringify would write them.
+    const back = await reader.query(`select * from read_parquet('${join(dir.path, 'plain-mixed.parquet')}') where _document_id like 'text-%' order by _document_id`);
+    for (const row of back) {
+      const text = edges[Number(String(row._document_id).slice(5))]!;
+      const data = JSON.parse(text) as StoredDocument['data'];
+      if (JSON.stringify(data) !== text) continue;
+      // The same JSON value in _extra_json; the engine spells an exponent its own way.
+      const { _extra_json: extra, ...expected } = referenceRow({ id: String(row._document_id), data }, SALES_BRONZE_COLUMNS, layout);
+      expect({ ...row, _extra_json: JSON.parse(String(row._extra_json)) }).toEqual({ ...expected, _extra_json: JSON.parse(String(extra)) });
+    }
+  });
+
+  it('reads the generated documents the plain way, and none of the texts the plain way must not take', () => {
+    const plain = plainDocument(SALES_BRONZE_COLUMNS.filter((column) => column.name !== layout.idColumn && column.name !== layout.extraColumn))!;
+    const clean = day.filter((_document, i) => !generated[i]!.dirty);
+    expect(clean.length).toBeGreaterThan(100);
+    expect(clean.filter((document) => !plain.test(JSON.stringify(document.data)))).toEqual([]);
+    expect(documents.slice(day.length).filter((document) => plain.test(JSON.stringify(document.data)))).toEqual([]);
+    expect(notPlain.filter((text) => plain.test(text))).toEqual([]);
+    expect(plainEdges.filter((text) => !plain.test(text))).toEqual([]);
+    expect(plainDocument([])).toBeUndefined();
   });
 
   it('keeps numbers JavaScript writes with an exponent as its digits in text columns, and their value in _extra_json', async () => {

@@ -38,6 +38,12 @@ export interface DuckDbParquetWriterOptions {
    * DuckDB's own 122,880 (measured in bench/bronze).
    */
   rowGroupSize?: number;
+  /**
+   * Whether files of documents read plain documents the fast way (default true; see
+   * {@link documentsQuery}). false sends every document through the exact rule: the same bytes,
+   * slower; tests compare the two.
+   */
+  plainDocuments?: boolean;
 }
 
 function quoteLiteral(text: string): string {
@@ -89,29 +95,66 @@ function fitOf(t: string, type: ParquetColumnType): { value: string; fits: strin
 }
 
 /**
- * The query turning staged documents into rows (see the port's {@link DocumentFileWriter}). Each
- * document is read once, as a map of field to JSON text; each column's text is taken from it once
- * and converted. The extra column is built only for a document with a field without a column or a
- * value that does not fit: when every value fits and every field is a non-null column (nearly every
- * document), the field count proves it without looking at the names.
+ * The exact rule (see the port's {@link DocumentFileWriter}) over `i`, the id, and `d`, the document
+ * as a map of field to JSON text, for the rows where `exact` holds: each column's text is taken from
+ * the map once (`f<index>`, in `extract`) and converted by `value`. The extra column is built only
+ * for a document with a field without a column or a value that does not fit: when every value fits
+ * and every field is a non-null column, the field count proves it without looking at the names.
  */
-function documentsQuery(stagingPath: string, columns: readonly ParquetColumn[], layout: DocumentColumns): string {
-  const fields = columns.filter((column) => column.name !== layout.idColumn && column.name !== layout.extraColumn);
+function exactRule(fields: readonly ParquetColumn[], exact: string): { extract: string[]; value: (column: ParquetColumn) => string; extra: string } {
   const text = (index: number) => `f${index}`;
-  const extract = fields.map((column, index) => `cast(d[${quoteLiteral(column.name)}] as varchar) as ${text(index)}`);
+  const extract = fields.map((column, index) => `(case when ${exact} then cast(d[${quoteLiteral(column.name)}] as varchar) end) as ${text(index)}`);
   const allFit = ['true', ...fields.map((column, index) => `coalesce(${fitOf(text(index), column.type).fits}, true)`)].join(' and ');
   const nonNull = ['0', ...fields.map((_column, index) => `(${text(index)} is not null)::integer`)].join(' + ');
   const present = ['0', ...fields.map((column) => `map_contains(d, ${quoteLiteral(column.name)})::integer`)].join(' + ');
   const kept = fields.length === 0 ? 'true' : `case ${fields.map((column) => `when e.key = ${quoteLiteral(column.name)} then not coalesce(${fitOf('cast(e.value as varchar)', column.type).fits}, true)`).join(' ')} else true end`;
   const listed = `'{' || array_to_string(list_transform(list_filter(map_entries(d), e -> ${kept}), e -> to_json(e.key) || ':' || coalesce(cast(e.value as varchar), 'null')), ',') || '}'`;
+  // Each condition is evaluated only for the documents the previous ones left undecided.
+  const extra = `(case when not (${allFit}) then ${listed} when cardinality(d) = ${nonNull} then null when cardinality(d) = ${present} then null else ${listed} end)`;
+  return { extract, value: (column) => fitOf(text(fields.indexOf(column)), column.type).value, extra };
+}
+
+/** JSON text of a value that fits a column of the type and reads the same whichever way DuckDB reads it. */
+const PLAIN_TOKEN: Record<ParquetColumnType, string> = {
+  // A string without an escape or a control character: its content as written.
+  VARCHAR: '"[^"\\\\\\u0000-\\u001f]*"',
+  // At most 15 digits (a safe integer), no sign on zero (DuckDB's JSON reader may take -0 for a real).
+  BIGINT: '(?:0|-?[1-9][0-9]{0,14})',
+  // At most 15 integer digits, no exponent, no negative zero, no trailing zero (as JavaScript writes numbers).
+  DOUBLE: '(?:0|-?[1-9][0-9]{0,14}|-?(?:0|[1-9][0-9]{0,14})\\.[0-9]*[1-9])',
+  BOOLEAN: '(?:true|false)',
+};
+
+/**
+ * What a plain document's text looks like: every field of `fields` once, in that order, each with
+ * a value of its column's type in the plain form of {@link PLAIN_TOKEN}, nothing else, no space.
+ * Such a document is nearly every document, and the exact rule would give each field's value as
+ * DuckDB's typed JSON reader reads it, with no extra; so it is read that way, which is as fast as
+ * DuckDB's own read_json of NDJSON. Undefined when there is no field to read.
+ */
+export function plainDocument(fields: readonly ParquetColumn[]): RegExp | undefined {
+  if (fields.length === 0) return undefined;
+  return new RegExp(`^\\{${fields.map((column, index) => `${index === 0 ? '' : ','}"${column.name}":${PLAIN_TOKEN[column.type]}`).join('')}\\}$`);
+}
+
+/**
+ * The query turning staged documents into rows (see {@link DocumentFile}): a line's `p` holds a
+ * plain document (see {@link plainDocument}), read as typed columns; its `d` holds any other, read
+ * as a map of field to JSON text and converted by the {@link exactRule}. One pass, in order.
+ */
+function documentsQuery(stagingPath: string, columns: readonly ParquetColumn[], layout: DocumentColumns): string {
+  const fields = columns.filter((column) => column.name !== layout.idColumn && column.name !== layout.extraColumn);
+  const { extract, value, extra } = exactRule(fields, 'p is null');
+  const plainType = fields.length === 0 ? '' : `, p: ${quoteLiteral(`STRUCT(${fields.map((column) => `"${column.name}" ${column.type}`).join(', ')})`)}`;
+  const plain = (expression: string) => (fields.length === 0 ? expression : `(case when p is null then ${expression} end)`);
   const select = columns.map((column) => {
     if (column.name === layout.idColumn) return `i as "${column.name}"`;
-    // Each condition is evaluated only for the documents the previous ones left undecided.
-    if (column.name === layout.extraColumn) return `(case when not (${allFit}) then ${listed} when cardinality(d) = ${nonNull} then null when cardinality(d) = ${present} then null else ${listed} end) as "${column.name}"`;
-    return `${fitOf(text(fields.indexOf(column)), column.type).value} as "${column.name}"`;
+    if (column.name === layout.extraColumn) return `${plain(extra)} as "${column.name}"`;
+    return `(case when p is null then ${value(column)} else p."${column.name}" end) as "${column.name}"`;
   });
-  const read = `read_json(${quoteLiteral(stagingPath)}, format = 'newline_delimited', columns = {i: 'VARCHAR', d: 'MAP(VARCHAR, JSON)'}, maximum_object_size = ${MAX_LINE_BYTES})`;
-  return `select ${select.join(', ')} from (select i, d, ${extract.join(', ')} from ${read})`;
+  const read = `read_json(${quoteLiteral(stagingPath)}, format = 'newline_delimited', columns = {i: 'VARCHAR'${plainType}, d: 'MAP(VARCHAR, JSON)'}, maximum_object_size = ${MAX_LINE_BYTES})`;
+  const p = fields.length === 0 ? 'null as p' : 'p';
+  return `select ${select.join(', ')} from (select i, ${p}, d, ${extract.join(', ')} from ${read})`;
 }
 
 /**
@@ -167,7 +210,9 @@ export class DuckDbParquetWriter implements ParquetWriter {
     }
     if (layout.idColumn === layout.extraColumn) throw new PermanentError('PARQUET.BAD_COLUMNS', `the id and extra columns must differ (both are ${layout.idColumn})`);
     const instance = await this.engine();
-    return DocumentFile.open(instance, path, documentsQuery(`${path}.staging.ndjson`, columns, layout), this.copyOptions());
+    const fields = columns.filter((column) => column.name !== layout.idColumn && column.name !== layout.extraColumn);
+    const plain = (this.options.plainDocuments ?? true) ? plainDocument(fields) : undefined;
+    return DocumentFile.open(instance, path, documentsQuery(`${path}.staging.ndjson`, columns, layout), plain, this.copyOptions());
   }
 
   async close(): Promise<void> {
@@ -304,8 +349,9 @@ class NdjsonFile extends StagedFile implements ParquetFileWriter {
 }
 
 /**
- * Documents staged as NDJSON lines `{"i":<id>,"d":<document>}` exactly as stored (never parsed
- * here), turned into typed columns by {@link documentsQuery}.
+ * Documents staged as NDJSON lines `{"i":<id>,"p":<document>}` for a plain document (see
+ * {@link plainDocument}) and `{"i":<id>,"d":<document>}` for any other, the document exactly as
+ * stored (never parsed here, only matched), turned into typed columns by {@link documentsQuery}.
  */
 class DocumentFile extends StagedFile implements DocumentFileWriter {
   private constructor(
@@ -313,14 +359,15 @@ class DocumentFile extends StagedFile implements DocumentFileWriter {
     handle: FileHandle,
     path: string,
     private readonly sql: string,
+    private readonly plain: RegExp | undefined,
     copyOptions: string,
   ) {
     super(instance, handle, path, copyOptions);
   }
 
-  static async open(instance: DuckDBInstance, path: string, sql: string, copyOptions: string): Promise<DocumentFile> {
+  static async open(instance: DuckDBInstance, path: string, sql: string, plain: RegExp | undefined, copyOptions: string): Promise<DocumentFile> {
     const handle = await open(`${path}.staging.ndjson`, 'w');
-    return new DocumentFile(instance, handle, path, sql, copyOptions);
+    return new DocumentFile(instance, handle, path, sql, plain, copyOptions);
   }
 
   protected query(): string {
@@ -329,8 +376,9 @@ class DocumentFile extends StagedFile implements DocumentFileWriter {
 
   async write(documents: readonly JsonDocument[]): Promise<void> {
     if (documents.length === 0) return;
+    const plain = this.plain;
     let text = '';
-    for (const document of documents) text += `{"i":${JSON.stringify(document.id)},"d":${document.json}}\n`;
+    for (const document of documents) text += `{"i":${JSON.stringify(document.id)},"${plain?.test(document.json) ? 'p' : 'd'}":${document.json}}\n`;
     await this.stage(text, documents.length);
   }
 }
