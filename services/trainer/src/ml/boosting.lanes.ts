@@ -20,6 +20,7 @@ import {
 } from './boosting.kernels.js';
 import { EXP_CONSTANTS, EXP_POW2_FRAC, EXP_POW2_INT } from './fast-math.js';
 import { planPacking } from './histogram.packing.js';
+import { type WasmApi, type WasmArena, type WasmMemory, type WasmModule, histogramWasmModule, instantiateHistogramKernel } from './histogram.wasm.js';
 import { allocateFloat64, allocateInt32 } from './shared-memory.js';
 
 /**
@@ -48,8 +49,13 @@ import { allocateFloat64, allocateInt32 } from './shared-memory.js';
  * order, or by whole leaf. Quantised histogram sums are exact integers, so any order gives them.
  */
 
-/** Everything the kernels read and write; on SharedArrayBuffers when there is more than one lane. */
+/**
+ * Everything the kernels read and write; on SharedArrayBuffers when there is more than one lane.
+ * `bins`, `packed`, `rows`, `left` and `right` must be views of `arena`, where the WebAssembly
+ * histogram kernel reads them (histogram.wasm.ts).
+ */
 export interface LaneData {
+  arena: WasmArena;
   /** Row-major feature values. */
   values: Float64Array | Float32Array;
   nRows: number;
@@ -202,7 +208,10 @@ export function needsSharedMemory(lanes: number): boolean {
 }
 
 /** The state a lane works on: the shared data plus the command tables. */
-interface LaneContext extends LaneData {
+interface LaneContext extends Omit<LaneData, 'arena'> {
+  /** The arena's memory and the histogram module, for workers to instantiate the kernel on. */
+  memory: WasmMemory;
+  wasmModule: WasmModule;
   bins32: Uint32Array;
   control: Int32Array;
   /** [lambda, minChild, minGain]. */
@@ -431,6 +440,12 @@ const KERNELS: Kernels = {
   transpose: transposeBins,
 };
 
+/** The WebAssembly histogram kernel behind the JavaScript kernel's signature: arrays are arena views, so their byte offsets are addresses. */
+function wasmAccumulate(acc: (bins: number, wordsPerRow: number, packed: number, rows: number, start: number, end: number, hist: number, wordFrom: number, wordTo: number) => void): typeof accumulateHistogram {
+  return (bins32, wordsPerRow, packed, rows, start, end, hist, wordFrom, wordTo) =>
+    acc(bins32.byteOffset, wordsPerRow, packed.byteOffset, rows.byteOffset, start, end, hist.byteOffset, wordFrom, wordTo);
+}
+
 /** Limits that size the command tables. */
 export interface LaneLimits {
   /** Most nodes one level splits. */
@@ -451,6 +466,9 @@ export class BoostingLanes {
   /** Doubles per histogram buffer; set by `bin`. */
   private histLength = 0;
   private readonly shared: boolean;
+  private readonly arena: WasmArena;
+  /** The kernels on the calling thread: KERNELS with the WebAssembly histogram kernel. */
+  private readonly kernels: Kernels;
 
   /** @param requested lanes wanted; fewer are used if workers cannot start. */
   constructor(data: LaneData, requested: number, limits: LaneLimits) {
@@ -458,8 +476,13 @@ export class BoostingLanes {
     const control = allocateInt32(SLOTS + 2 * requested, this.shared);
     // Chunks of one command: every splitting node's rows cut into CHUNK_ROWS pieces, plus leaves.
     const maxChunks = Math.ceil(data.nRows / CHUNK_ROWS) + limits.maxNodes + limits.maxLeaves + 1;
+    const { arena, ...arrays } = data;
+    this.arena = arena;
+    this.kernels = { ...KERNELS, accumulate: wasmAccumulate(instantiateHistogramKernel(arena.memory)) };
     this.context = {
-      ...data,
+      ...arrays,
+      memory: arena.memory,
+      wasmModule: histogramWasmModule(),
       bins32: new Uint32Array(data.bins.buffer, data.bins.byteOffset, data.bins.byteLength >>> 2),
       control,
       settings: allocateFloat64(4, this.shared),
@@ -490,10 +513,11 @@ export class BoostingLanes {
     if (this.histLength === 0) throw new Error('internal: histograms allocated before bin()');
     const reused = this.free.pop();
     if (reused !== undefined) return reused;
-    const buffer = { id: this.buffers.length, data: allocateFloat64(this.histLength, this.shared) };
+    const buffer = { id: this.buffers.length, data: this.arena.float64(this.histLength) };
     this.buffers.push(buffer);
     this.context.hists[buffer.id] = buffer.data;
-    for (const worker of this.workers) worker.port.postMessage({ id: buffer.id, buffer: buffer.data.buffer });
+    const { data } = buffer;
+    for (const worker of this.workers) worker.port.postMessage({ id: buffer.id, buffer: data.buffer, offset: data.byteOffset, length: data.length });
     return buffer;
   }
 
@@ -713,7 +737,7 @@ export class BoostingLanes {
     for (const worker of this.workers) worker.start();
     let failure: unknown = null;
     try {
-      runLane(this.context, 0, KERNELS);
+      runLane(this.context, 0, this.kernels);
     } catch (error) {
       // Release the other lanes from any barrier, let them finish, then report.
       failure = error;
@@ -791,6 +815,10 @@ function laneWorkerMain(threads: typeof WorkerThreads, run: typeof runLane, kern
   const init = threads.workerData as { lane: number; port: MessagePort; context: LaneContext };
   const context = init.context;
   context.hists = [];
+  // The WebAssembly histogram kernel on the shared arena (see wasmAccumulate, inlined: this runs from source).
+  const acc = new (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly.Instance(context.wasmModule, { env: { mem: context.memory } }).exports.acc as (...args: number[]) => void;
+  kernels.accumulate = (bins32, wordsPerRow, packed, rows, start, end, hist, wordFrom, wordTo) =>
+    acc(bins32.byteOffset, wordsPerRow, packed.byteOffset, rows.byteOffset, start, end, hist.byteOffset, wordFrom, wordTo);
   const control = context.control;
   const seqSlot = 10 + 2 * init.lane;
   let seen = 0;
@@ -810,8 +838,8 @@ function laneWorkerMain(threads: typeof WorkerThreads, run: typeof runLane, kern
     if (control[0] === 9) break;
     try {
       for (let m = threads.receiveMessageOnPort(init.port); m !== undefined; m = threads.receiveMessageOnPort(init.port)) {
-        const message = m.message as { id: number; buffer: SharedArrayBuffer };
-        context.hists[message.id] = new Float64Array(message.buffer);
+        const message = m.message as { id: number; buffer: SharedArrayBuffer; offset: number; length: number };
+        context.hists[message.id] = new Float64Array(message.buffer, message.offset, message.length);
       }
       run(context, init.lane, kernels);
     } catch (error) {

@@ -5,9 +5,10 @@ import { TRAINER_ERROR_CODES as CODES, TrainerError } from './errors.js';
 import { type GbdtParams, resolveGbdtParams } from './gbdt.params.js';
 import { GbdtModel } from './gbdt.model.js';
 import { type BinnedMatrix, MAX_BINS_LIMIT, binStride } from './histogram.binner.js';
+import { WasmArena } from './histogram.wasm.js';
 import type { TreeJson } from './model.port.js';
 import { type Random, createRandom } from './random.js';
-import { allocateFloat64, allocateInt32, allocateUint16, allocateUint32, allocateUint8, shareFloat64, shareUint8 } from './shared-memory.js';
+import { allocateFloat64, allocateInt32, allocateUint16, allocateUint8, shareFloat64, shareUint8 } from './shared-memory.js';
 
 /** Below this many cells a second thread costs more (worker start-up, ~30 ms) than it saves. */
 const THREADED_MIN_CELLS = 1 << 20;
@@ -116,9 +117,11 @@ export function fitGbdtProfiled(
   }
   const baseScore = priorLogOdds(data);
   const margin = allocateFloat64(n, shared).fill(baseScore);
-  const rows = allocateUint32(n, shared);
+  // What the WebAssembly histogram kernel reads lives in its arena, with room for the histograms of a few levels.
+  const arena = new WasmArena(WasmArena.bytesFor(n * stride, 8 * n, 4 * n, 4 * n, 4 * n) + 64 * 8 * ((stride / 4) * 1024 + nFeatures * 256));
+  const rows = arena.uint32(n);
   for (let r = 0; r < n; r++) rows[r] = r;
-  const bins = allocateUint8(n * stride, shared);
+  const bins = arena.uint8(n * stride);
   const cols = allocateUint8(n * nFeatures, shared);
   const cutsTable = allocateFloat64(nFeatures * MAX_BINS_LIMIT, shared);
   const nBins = allocateInt32(nFeatures, shared);
@@ -127,6 +130,7 @@ export function fitGbdtProfiled(
   const maxTreeNodes = 2 ** (params.maxDepth + 1);
   const lanes = new BoostingLanes(
     {
+      arena,
       values,
       nRows: n,
       nFeatures,
@@ -142,10 +146,10 @@ export function fitGbdtProfiled(
       cuts: cutsTable,
       nBins,
       gh: allocateFloat64(2 * n, shared),
-      packed: allocateFloat64(n, shared),
+      packed: arena.float64(n),
       rows,
-      left: allocateUint32(n, shared),
-      right: allocateUint32(n, shared),
+      left: arena.uint32(n),
+      right: arena.uint32(n),
       margin,
       labels: shareUint8(data.labels, shared),
       weights: data.weights === undefined ? new Float64Array(0) : shareFloat64(data.weights, shared),

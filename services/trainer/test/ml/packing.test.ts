@@ -99,4 +99,17 @@ describe('packing features into the bytes of a binned row', () => {
     }
     expect(JSON.stringify(fitGbdtProfiled(data, { ...params, threads: 2 }, { packBins: false }).model)).toBe(unpacked);
   });
+
+  it('gives identical trees on one to three threads when deep trees need more histograms than the arena first holds (it grows)', () => {
+    const nRows = 4000;
+    const { values, nFeatures } = mixedValues(nRows, [2, 7, 2, 30, 3], 12);
+    const random = createRandom(13);
+    const labels = Array.from({ length: nRows }, (_, r) => bernoulli(3 * values[r * nFeatures + nFeatures - 1]! - values[r * nFeatures + 1]! * 0.2, () => random.nextFloat()));
+    const data = createDataset({ featureNames: Array.from({ length: nFeatures }, (_, f) => `x${f}`), values, labels });
+    // Depth 10: up to 2^10 live histograms, past the 64 the arena reserves at the start.
+    const params = { nTrees: 3, maxDepth: 10, minChildWeight: 0, learningRate: 0.5 };
+    const one = fitGbdtProfiled(data, { ...params, threads: 1 }).model;
+    expect(Math.max(...one.toJSON().trees.map((t) => t.feature.length))).toBeGreaterThan(300);
+    for (const threads of [2, 3]) expect(JSON.stringify(fitGbdtProfiled(data, { ...params, threads }).model)).toBe(JSON.stringify(one));
+  });
 });
