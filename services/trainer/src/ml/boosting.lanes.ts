@@ -20,7 +20,7 @@ import {
 } from './boosting.kernels.js';
 import { EXP_CONSTANTS, EXP_POW2_FRAC, EXP_POW2_INT } from './fast-math.js';
 import { planPacking } from './histogram.packing.js';
-import { type WasmApi, type WasmArena, type WasmMemory, type WasmModule, histogramWasmModule, instantiateHistogramKernel } from './histogram.wasm.js';
+import { type WasmApi, type WasmArena, type WasmKernels, type WasmMemory, type WasmModule, boostingWasmModule, instantiateWasmKernels } from './boosting.wasm.js';
 import { allocateFloat64, allocateInt32 } from './shared-memory.js';
 
 /**
@@ -51,8 +51,8 @@ import { allocateFloat64, allocateInt32 } from './shared-memory.js';
 
 /**
  * Everything the kernels read and write; on SharedArrayBuffers when there is more than one lane.
- * `bins`, `packed`, `rows`, `left` and `right` must be views of `arena`, where the WebAssembly
- * histogram kernel reads them (histogram.wasm.ts).
+ * `bins`, `cols`, `packed`, `rows`, `left` and `right` must be views of `arena`, where the
+ * WebAssembly histogram and partition kernels read them (boosting.wasm.ts).
  */
 export interface LaneData {
   arena: WasmArena;
@@ -209,7 +209,7 @@ export function needsSharedMemory(lanes: number): boolean {
 
 /** The state a lane works on: the shared data plus the command tables. */
 interface LaneContext extends Omit<LaneData, 'arena'> {
-  /** The arena's memory and the histogram module, for workers to instantiate the kernel on. */
+  /** The arena's memory and the WebAssembly module, for workers to instantiate its kernels on. */
   memory: WasmMemory;
   wasmModule: WasmModule;
   bins32: Uint32Array;
@@ -440,10 +440,13 @@ const KERNELS: Kernels = {
   transpose: transposeBins,
 };
 
-/** The WebAssembly histogram kernel behind the JavaScript kernel's signature: arrays are arena views, so their byte offsets are addresses. */
-function wasmAccumulate(acc: (bins: number, wordsPerRow: number, packed: number, rows: number, start: number, end: number, hist: number, wordFrom: number, wordTo: number) => void): typeof accumulateHistogram {
-  return (bins32, wordsPerRow, packed, rows, start, end, hist, wordFrom, wordTo) =>
-    acc(bins32.byteOffset, wordsPerRow, packed.byteOffset, rows.byteOffset, start, end, hist.byteOffset, wordFrom, wordTo);
+/** The WebAssembly kernels behind the JavaScript kernels' signatures: arrays are arena views, so their byte offsets are addresses. */
+function wasmKernels({ accumulate: acc, partition: part }: WasmKernels): Pick<Kernels, 'accumulate' | 'partition'> {
+  return {
+    accumulate: (bins32, wordsPerRow, packed, rows, start, end, hist, wordFrom, wordTo) =>
+      acc(bins32.byteOffset, wordsPerRow, packed.byteOffset, rows.byteOffset, start, end, hist.byteOffset, wordFrom, wordTo),
+    partition: (cols, nRows, rows, left, right, start, end, feature, bin) => part(cols.byteOffset + feature * nRows, rows.byteOffset, left.byteOffset, right.byteOffset, start, end, bin),
+  };
 }
 
 /** Limits that size the command tables. */
@@ -467,7 +470,7 @@ export class BoostingLanes {
   private histLength = 0;
   private readonly shared: boolean;
   private readonly arena: WasmArena;
-  /** The kernels on the calling thread: KERNELS with the WebAssembly histogram kernel. */
+  /** The kernels on the calling thread: KERNELS with the WebAssembly histogram and partition kernels. */
   private readonly kernels: Kernels;
 
   /** @param requested lanes wanted; fewer are used if workers cannot start. */
@@ -478,11 +481,11 @@ export class BoostingLanes {
     const maxChunks = Math.ceil(data.nRows / CHUNK_ROWS) + limits.maxNodes + limits.maxLeaves + 1;
     const { arena, ...arrays } = data;
     this.arena = arena;
-    this.kernels = { ...KERNELS, accumulate: wasmAccumulate(instantiateHistogramKernel(arena.memory)) };
+    this.kernels = { ...KERNELS, ...wasmKernels(instantiateWasmKernels(arena.memory)) };
     this.context = {
       ...arrays,
       memory: arena.memory,
-      wasmModule: histogramWasmModule(),
+      wasmModule: boostingWasmModule(),
       bins32: new Uint32Array(data.bins.buffer, data.bins.byteOffset, data.bins.byteLength >>> 2),
       control,
       settings: allocateFloat64(4, this.shared),
@@ -815,10 +818,14 @@ function laneWorkerMain(threads: typeof WorkerThreads, run: typeof runLane, kern
   const init = threads.workerData as { lane: number; port: MessagePort; context: LaneContext };
   const context = init.context;
   context.hists = [];
-  // The WebAssembly histogram kernel on the shared arena (see wasmAccumulate, inlined: this runs from source).
-  const acc = new (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly.Instance(context.wasmModule, { env: { mem: context.memory } }).exports.acc as (...args: number[]) => void;
+  // The WebAssembly kernels on the shared arena (as wasmKernels does; inlined: this runs from source).
+  const { exports } = new (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly.Instance(context.wasmModule, { env: { mem: context.memory } });
+  const acc = exports.acc as WasmKernels['accumulate'];
+  const part = exports.part as WasmKernels['partition'];
   kernels.accumulate = (bins32, wordsPerRow, packed, rows, start, end, hist, wordFrom, wordTo) =>
     acc(bins32.byteOffset, wordsPerRow, packed.byteOffset, rows.byteOffset, start, end, hist.byteOffset, wordFrom, wordTo);
+  kernels.partition = (cols, nRows, rows, left, right, start, end, feature, bin) =>
+    part(cols.byteOffset + feature * nRows, rows.byteOffset, left.byteOffset, right.byteOffset, start, end, bin);
   const control = context.control;
   const seqSlot = 10 + 2 * init.lane;
   let seen = 0;

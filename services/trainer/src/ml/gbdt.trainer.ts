@@ -5,10 +5,10 @@ import { TRAINER_ERROR_CODES as CODES, TrainerError } from './errors.js';
 import { type GbdtParams, resolveGbdtParams } from './gbdt.params.js';
 import { GbdtModel } from './gbdt.model.js';
 import { type BinnedMatrix, MAX_BINS_LIMIT, binStride } from './histogram.binner.js';
-import { WasmArena } from './histogram.wasm.js';
+import { WasmArena } from './boosting.wasm.js';
 import type { TreeJson } from './model.port.js';
 import { type Random, createRandom } from './random.js';
-import { allocateFloat64, allocateInt32, allocateUint16, allocateUint8, shareFloat64, shareUint8 } from './shared-memory.js';
+import { allocateFloat64, allocateInt32, allocateUint16, shareFloat64, shareUint8 } from './shared-memory.js';
 
 /** Below this many cells a second thread costs more (worker start-up, ~30 ms) than it saves. */
 const THREADED_MIN_CELLS = 1 << 20;
@@ -117,12 +117,12 @@ export function fitGbdtProfiled(
   }
   const baseScore = priorLogOdds(data);
   const margin = allocateFloat64(n, shared).fill(baseScore);
-  // What the WebAssembly histogram kernel reads lives in its arena, with room for the histograms of a few levels.
-  const arena = new WasmArena(WasmArena.bytesFor(n * stride, 8 * n, 4 * n, 4 * n, 4 * n) + 64 * 8 * ((stride / 4) * 1024 + nFeatures * 256));
+  // What the WebAssembly kernels read lives in their arena, with room for the histograms of a few levels.
+  const arena = new WasmArena(WasmArena.bytesFor(n * stride, n * nFeatures, 8 * n, 4 * n, 4 * n, 4 * n) + 64 * 8 * ((stride / 4) * 1024 + nFeatures * 256));
   const rows = arena.uint32(n);
   for (let r = 0; r < n; r++) rows[r] = r;
   const bins = arena.uint8(n * stride);
-  const cols = allocateUint8(n * nFeatures, shared);
+  const cols = arena.uint8(n * nFeatures);
   const cutsTable = allocateFloat64(nFeatures * MAX_BINS_LIMIT, shared);
   const nBins = allocateInt32(nFeatures, shared);
   // The most nodes one level can split, leaves of a tree, and node ids of a tree.

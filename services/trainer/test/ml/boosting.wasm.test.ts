@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { accumulateHistogram } from '../../src/ml/boosting.kernels.js';
-import { WasmArena, instantiateHistogramKernel } from '../../src/ml/histogram.wasm.js';
+import { accumulateHistogram, partitionRows } from '../../src/ml/boosting.kernels.js';
+import { WasmArena, instantiateWasmKernels } from '../../src/ml/boosting.wasm.js';
 import { createRandom } from '../../src/ml/index.js';
 
-describe('WebAssembly histogram kernel', () => {
+describe('WebAssembly kernels', () => {
   it.each([
     { name: 'every row, every word', nRows: 1000, words: 5, every: 1, wordFrom: 0, wordTo: 5 },
     { name: 'a scattered subset, a middle range of words', nRows: 3001, words: 7, every: 3, wordFrom: 2, wordTo: 6 },
@@ -23,8 +23,30 @@ describe('WebAssembly histogram kernel', () => {
     const expected = new Float64Array(words * 1024).fill(1);
     const bins32 = new Uint32Array(bins.buffer, bins.byteOffset, bins.length / 4);
     accumulateHistogram(bins32, words, packed, rows, 5, 5 + all.length, expected, wordFrom, wordTo);
-    instantiateHistogramKernel(arena.memory)(bins.byteOffset, words, packed.byteOffset, rows.byteOffset, 5, 5 + all.length, hist.byteOffset, wordFrom, wordTo);
+    instantiateWasmKernels(arena.memory).accumulate(bins.byteOffset, words, packed.byteOffset, rows.byteOffset, 5, 5 + all.length, hist.byteOffset, wordFrom, wordTo);
     expect([...hist]).toEqual([...expected]);
+  });
+
+  it.each([
+    { name: 'a middle range of a scattered row list', nRows: 5000, every: 3, start: 100, end: 1500, bin: 40 },
+    { name: 'everything left (the last bin)', nRows: 300, every: 1, start: 0, end: 300, bin: 255 },
+    { name: 'nothing left', nRows: 300, every: 1, start: 0, end: 300, bin: -1 },
+    { name: 'an empty range', nRows: 300, every: 1, start: 7, end: 7, bin: 3 },
+  ])('partitions rows like the JavaScript kernel ($name)', ({ nRows, every, start, end, bin }) => {
+    const random = createRandom(nRows + start);
+    const arena = new WasmArena(0);
+    const nFeatures = 3;
+    const feature = 2;
+    const cols = arena.uint8(nRows * nFeatures);
+    for (let i = 0; i < cols.length; i++) cols[i] = Math.floor(random.nextFloat() * 256);
+    const rows = arena.uint32(nRows);
+    rows.set(Uint32Array.from({ length: nRows }, (_, r) => r).filter((r) => r % every === 0));
+    const [left, right, jsLeft, jsRight] = [0, 1, 2, 3].map(() => arena.uint32(nRows).fill(0xdead));
+    const expected = partitionRows(cols, nRows, rows, jsLeft!, jsRight!, start, end, feature, bin);
+    const count = instantiateWasmKernels(arena.memory).partition(cols.byteOffset + feature * nRows, rows.byteOffset, left!.byteOffset, right!.byteOffset, start, end, bin);
+    expect(count).toBe(expected);
+    expect([...left!.subarray(0, start + count)]).toEqual([...jsLeft!.subarray(0, start + count)]);
+    expect([...right!.subarray(0, end - count)]).toEqual([...jsRight!.subarray(0, end - count)]);
   });
 
   it('keeps earlier arrays when the arena grows', () => {

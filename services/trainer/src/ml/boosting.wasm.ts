@@ -1,15 +1,16 @@
 /**
- * The histogram kernel (`accumulateHistogram` in boosting.kernels.ts) as WebAssembly, and the
- * shared WebAssembly memory its arrays live in.
+ * The histogram and partition kernels (`accumulateHistogram`, `partitionRows` in
+ * boosting.kernels.ts) as WebAssembly, and the shared WebAssembly memory their arrays live in.
  *
  * Why: the JavaScript kernel costs about 1 ns per (row, byte) cell, bound by instructions (a bounds
  * check and index arithmetic per cell); the same loop in WebAssembly (byte loads with constant
  * offsets, no bounds checks: V8 guards 32-bit memories with virtual memory) measured 8 against
  * 20 ns per row for 3 words of the churn matrix on shared memory, 15 against 25 on a node's scattered
  * rows. The module is assembled here from its instructions, so there is no binary or build step to
- * keep in sync; `histogram.wasm.test.ts` checks it against the JavaScript kernel.
+ * keep in sync; `boosting.wasm.test.ts` checks it against the JavaScript kernels.
  *
- * Arrays the kernel reads or writes (row-major bins, packed gradients, row lists, histograms) are
+ * Arrays the kernels read or write (row-major and column-major bins, packed gradients, row lists,
+ * histograms) are
  * views of one shared `WebAssembly.Memory`, so a view's `byteOffset` is its address for the kernel,
  * and worker lanes see the same memory. The memory is shared even for one lane: a shared memory
  * grows without detaching the views already handed out.
@@ -30,8 +31,15 @@ export interface WasmApi {
 }
 const wasm = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
 
-/** `acc(bins, wordsPerRow, packed, rows, start, end, hist, wordFrom, wordTo)`, with byte addresses for the arrays. */
+/** `accumulateHistogram(bins, wordsPerRow, packed, rows, start, end, hist, wordFrom, wordTo)`, with byte addresses for the arrays. */
 export type WasmAccumulate = (bins: number, wordsPerRow: number, packed: number, rows: number, start: number, end: number, hist: number, wordFrom: number, wordTo: number) => void;
+/** `partitionRows` with byte addresses: `column` is the address of the split feature's column-major bins. Returns the left count. */
+export type WasmPartition = (column: number, rows: number, left: number, right: number, start: number, end: number, bin: number) => number;
+
+export interface WasmKernels {
+  accumulate: WasmAccumulate;
+  partition: WasmPartition;
+}
 
 const PAGE = 65536;
 /** The most a 32-bit memory can address. */
@@ -81,6 +89,9 @@ const op = {
   mul: [0x6c],
   shl: [0x74],
   geU: [0x4f],
+  leS: [0x4c],
+  sub: [0x6b],
+  store32: [0x36, 2, 0],
   load32: [0x28, 2, 0],
   load8: (offset: number) => [0x2d, 0, ...uleb(offset)],
   loadF64: (offset: number) => [0x2b, 3, ...uleb(offset)],
@@ -94,11 +105,11 @@ const op = {
 };
 
 /**
- * The module's bytes: imports `env.mem` (shared), exports `acc`. Per row: its packed gradient, then
- * for each word of the range, each of its four bytes `q` adds the gradient to the double at
- * `hist + (word << 13) + (q << 11) + (byte << 3)` (the layout of boosting.kernels.ts).
+ * The histogram kernel's code. Per row: its packed gradient, then for each word of the range, each
+ * of its four bytes `q` adds the gradient to the double at `hist + (word << 13) + (q << 11) +
+ * (byte << 3)` (the layout of boosting.kernels.ts).
  */
-export function histogramWasmBytes(): Uint8Array {
+function accumulateCode(): number[] {
   // Parameters 0-8 as in WasmAccumulate; locals: 9 i, 10 r, 11 word address, 12 end of the row's words, 13 hist slice, 14 cell address (i32), 15 gradient (f64).
   const [bins, words, packed, rows, start, end, hist, wordFrom, wordTo] = [0, 1, 2, 3, 4, 5, 6, 7, 8];
   const [i, r, w, wEnd, slice, cell, p] = [9, 10, 11, 12, 13, 14, 15];
@@ -129,30 +140,70 @@ export function histogramWasmBytes(): Uint8Array {
     ...op.end, ...op.end,
     ...op.end,
   ];
-  const locals = vector([[...uleb(6), I32], [...uleb(1), F64]]);
-  const code = [...locals, ...body];
+  return [...vector([[...uleb(6), I32], [...uleb(1), F64]]), ...body];
+}
+
+/**
+ * The partition kernel's code: branch-free like the JavaScript one, each row stored to both sides
+ * and the side's cursor advanced by 4 bytes or 0.
+ */
+function partitionCode(): number[] {
+  // Parameters 0-6 as in WasmPartition; locals: 7 row address, 8 end address, 9 left cursor, 10 right cursor, 11 r, 12 goes left.
+  const [column, rows, left, right, start, end, bin] = [0, 1, 2, 3, 4, 5, 6];
+  const [at, stop, l, rr, r, goesLeft] = [7, 8, 9, 10, 11, 12];
+  const body = [
+    ...op.get(rows), ...op.get(start), ...op.i32(2), ...op.shl, ...op.add, ...op.set(at),
+    ...op.get(rows), ...op.get(end), ...op.i32(2), ...op.shl, ...op.add, ...op.set(stop),
+    ...op.get(left), ...op.get(start), ...op.i32(2), ...op.shl, ...op.add, ...op.set(l),
+    ...op.get(right), ...op.get(start), ...op.i32(2), ...op.shl, ...op.add, ...op.set(rr),
+    ...op.block, ...op.loop,
+    ...op.get(at), ...op.get(stop), ...op.geU, ...op.brIf(1),
+    ...op.get(at), ...op.load32, ...op.set(r),
+    ...op.get(column), ...op.get(r), ...op.add, ...op.load8(0), ...op.get(bin), ...op.leS, ...op.i32(2), ...op.shl, ...op.set(goesLeft),
+    ...op.get(l), ...op.get(r), ...op.store32,
+    ...op.get(rr), ...op.get(r), ...op.store32,
+    ...op.get(l), ...op.get(goesLeft), ...op.add, ...op.set(l),
+    ...op.get(rr), ...op.i32(4), ...op.get(goesLeft), ...op.sub, ...op.add, ...op.set(rr),
+    ...op.get(at), ...op.i32(4), ...op.add, ...op.set(at),
+    ...op.br(0),
+    ...op.end, ...op.end,
+    // (l - (left + 4 start)) / 4
+    ...op.get(l), ...op.get(left), ...op.get(start), ...op.i32(2), ...op.shl, ...op.add, ...op.sub, ...op.i32(2), ...[0x76],
+    ...op.end,
+  ];
+  return [...vector([[...uleb(6), I32]]), ...body];
+}
+
+/** The module's bytes: imports `env.mem` (shared), exports `acc` and `part`. */
+export function boostingWasmBytes(): Uint8Array {
+  const acc = accumulateCode();
+  const part = partitionCode();
   return Uint8Array.from([
     0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
-    ...section(1, vector([[0x60, ...vector(Array.from({ length: 9 }, () => [I32])), 0]])),
+    ...section(1, vector([
+      [0x60, ...vector(Array.from({ length: 9 }, () => [I32])), 0],
+      [0x60, ...vector(Array.from({ length: 7 }, () => [I32])), 1, I32],
+    ])),
     // Import a shared memory (limits flag 3: shared, with a maximum).
     ...section(2, vector([[...name('env'), ...name('mem'), 0x02, 0x03, ...uleb(1), ...uleb(MAX_PAGES)]])),
-    ...section(3, vector([[0]])),
-    ...section(7, vector([[...name('acc'), 0x00, 0]])),
-    ...section(10, vector([[...uleb(code.length), ...code]])),
+    ...section(3, vector([[0], [1]])),
+    ...section(7, vector([[...name('acc'), 0x00, 0], [...name('part'), 0x00, 1]])),
+    ...section(10, vector([[...uleb(acc.length), ...acc], [...uleb(part.length), ...part]])),
   ]);
 }
 
 let compiled: WasmModule | null = null;
 
 /** The compiled module (compiled once per thread that asks). */
-export function histogramWasmModule(): WasmModule {
-  compiled ??= new wasm.Module(histogramWasmBytes());
+export function boostingWasmModule(): WasmModule {
+  compiled ??= new wasm.Module(boostingWasmBytes());
   return compiled;
 }
 
-/** The kernel of an instance of the module on `memory`. */
-export function instantiateHistogramKernel(memory: WasmMemory, module: WasmModule = histogramWasmModule()): WasmAccumulate {
-  return new wasm.Instance(module, { env: { mem: memory } }).exports.acc as WasmAccumulate;
+/** The kernels of an instance of the module on `memory`. */
+export function instantiateWasmKernels(memory: WasmMemory, module: WasmModule = boostingWasmModule()): WasmKernels {
+  const { exports } = new wasm.Instance(module, { env: { mem: memory } });
+  return { accumulate: exports.acc as WasmAccumulate, partition: exports.part as WasmPartition };
 }
 
 /**
