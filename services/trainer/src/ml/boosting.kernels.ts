@@ -619,13 +619,13 @@ export function fillBins(column: Float64Array, n: number, cuts: Float64Array, cu
 }
 
 /**
- * Columns `from .. from + count - 1` of a row-major matrix into `columns`, column `from + j` at
+ * Columns `from + j * step` (`j < count`) of a row-major matrix into `columns`, the j-th at
  * `[j * nRows, (j + 1) * nRows)`. One pass for several columns: a pass per column would read a
  * cache line per row for every column (about 3x slower for 11 columns of the churn matrix).
  */
-export function extractColumns(values: Float64Array | Float32Array, nRows: number, nFeatures: number, from: number, count: number, columns: Float64Array): void {
+export function extractColumns(values: Float64Array | Float32Array, nRows: number, nFeatures: number, from: number, step: number, count: number, columns: Float64Array): void {
   for (let r = 0, i = from; r < nRows; r++, i += nFeatures) {
-    for (let j = 0, o = r; j < count; j++, o += nRows) columns[o] = values[i + j]!;
+    for (let j = 0, o = r, v = i; j < count; j++, o += nRows, v += step) columns[o] = values[v]!;
   }
 }
 

@@ -388,21 +388,21 @@ function runLane(c: LaneContext, lane: number, k: Kernels): void {
   } else if (command === 4) {
     k.addLeaves(c.margin, c.rows, Math.floor((lane * items) / lanes), Math.floor(((lane + 1) * items) / lanes), c.leafOf, c.leafValue);
   } else if (command === 7) {
-    const from = Math.floor((lane * c.nFeatures) / lanes);
-    const to = Math.floor(((lane + 1) * c.nFeatures) / lanes);
-    if (from === to) return;
-    // Columns are extracted in blocks of up to 12 per pass over the rows.
+    // Features lane, lane + lanes, …: wide features (which need a sort) tend to come together in
+    // a table, and interleaving spreads them. Columns are extracted up to 12 per pass over the rows.
+    const mine = Math.ceil((c.nFeatures - lane) / lanes);
+    if (mine <= 0) return;
     const n = c.nRows;
-    const block = Math.ceil((to - from) / Math.ceil((to - from) / 12));
+    const block = Math.ceil(mine / Math.ceil(mine / 12));
     const columns = new Float64Array(block * n);
     let a: Float64Array | null = null;
     let b: Float64Array | null = null;
     const counts = new Uint32Array(2048);
-    for (let f0 = from; f0 < to; f0 += block) {
-      const count = Math.min(block, to - f0);
-      k.extract(c.values, n, c.nFeatures, f0, count, columns);
+    for (let i0 = 0; i0 < mine; i0 += block) {
+      const count = Math.min(block, mine - i0);
+      k.extract(c.values, n, c.nFeatures, lane + i0 * lanes, lanes, count, columns);
       for (let j = 0; j < count; j++) {
-        const f = f0 + j;
+        const f = lane + (i0 + j) * lanes;
         const column = columns.subarray(j * n, (j + 1) * n);
         let nCuts = k.distinct(column, n, c.maxBins, c.cuts, f * 256);
         if (nCuts < 0) {

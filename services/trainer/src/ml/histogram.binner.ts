@@ -95,7 +95,7 @@ export function binMatrix(matrix: FeatureMatrix, options: { maxBins: number }): 
   const b = new Float64Array(nRows);
   const counts = new Uint32Array(2048);
   for (let f = 0; f < nFeatures; f++) {
-    extractColumns(values, nRows, nFeatures, f, 1, column);
+    extractColumns(values, nRows, nFeatures, f, 1, 1, column);
     let nCuts = distinctCuts(column, nRows, maxBins, cutsTable, f * MAX_BINS_LIMIT);
     if (nCuts < 0) nCuts = cutsKernel(sortFloat64(column, nRows, a, b, counts), nRows, maxBins, cutsTable, f * MAX_BINS_LIMIT);
     nBins[f] = nCuts + 1;
