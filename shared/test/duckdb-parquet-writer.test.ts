@@ -252,6 +252,40 @@ describe('DuckDB Parquet writer: files of JSON documents', () => {
     expect(plainDocument([])).toBeUndefined();
   });
 
+  it('reads fields named like the staging keys and the query\'s own names the same both ways', async () => {
+    const own: ParquetColumn[] = [
+      { name: '_document_id', type: 'VARCHAR' },
+      { name: 'i', type: 'VARCHAR' },
+      { name: 'd', type: 'DOUBLE' },
+      { name: 'f0', type: 'BIGINT' },
+      { name: 'i_', type: 'BOOLEAN' },
+      { name: '_extra_json', type: 'VARCHAR' },
+    ];
+    const data: StoredDocument['data'][] = [
+      { i: 'a', d: 1.5, f0: 3, i_: true },
+      { i: 'b', d: 2, f0: -7, i_: false },
+      { i: 'c', d: 'x', f0: 2.5, i_: 1, extra: null },
+      { d: 4, i: 'reordered', f0: 1, i_: true },
+      { i: null, d: null, f0: null, i_: null },
+    ];
+    const mine = data.map((fields, n) => ({ id: `own-${n}`, data: fields }));
+    const exactWriter = new DuckDbParquetWriter({ plainDocuments: false });
+    const hashes: string[] = [];
+    try {
+      for (const [name, w] of [['plain', writer], ['exact', exactWriter]] as const) {
+        const file = await w.createFromDocuments(join(dir.path, `${name}-own.parquet`), own, layout);
+        await file.write(json(mine));
+        const info = await file.finish();
+        hashes.push(createHash('sha256').update(readFileSync(info.path)).digest('hex'));
+        expect(await reader.query(`select * from read_parquet('${info.path}')`)).toEqual(mine.map((document) => referenceRow(document, own, layout)));
+      }
+    } finally {
+      await exactWriter.close();
+    }
+    expect(hashes[0]).toBe(hashes[1]);
+    expect(plainDocument(own.slice(1, -1))!.test(JSON.stringify(data[0]))).toBe(true);
+  });
+
   it('keeps numbers JavaScript writes with an exponent as its digits in text columns, and their value in _extra_json', async () => {
     const file = await writer.createFromDocuments(join(dir.path, 'exponents.parquet'), SALES_BRONZE_COLUMNS, layout);
     await file.write(json([{ id: 'e', data: { order_ts: 1e21, customer_id: 1.5e-7, product_name: 0.000001, extra: [1e21, 'x\u001f'] } }]));

@@ -95,22 +95,22 @@ function fitOf(t: string, type: ParquetColumnType): { value: string; fits: strin
 }
 
 /**
- * The exact rule (see the port's {@link DocumentFileWriter}) over `i`, the id, and `d`, the document
- * as a map of field to JSON text, for the rows where `exact` holds: each column's text is taken from
- * the map once (`f<index>`, in `extract`) and converted by `value`. The extra column is built only
+ * The exact rule (see the port's {@link DocumentFileWriter}) over `d`, the column of the document as
+ * a map of field to JSON text, for the rows where `exact` holds: each column's text is taken from
+ * the map once (named `texts[index]`, in `extract`) and converted by `value`. The extra column is built only
  * for a document with a field without a column or a value that does not fit: when every value fits
  * and every field is a non-null column, the field count proves it without looking at the names.
  */
-function exactRule(fields: readonly ParquetColumn[], exact: string): { extract: string[]; value: (column: ParquetColumn) => string; extra: string } {
-  const text = (index: number) => `f${index}`;
-  const extract = fields.map((column, index) => `(case when ${exact} then cast(d[${quoteLiteral(column.name)}] as varchar) end) as ${text(index)}`);
+function exactRule(fields: readonly ParquetColumn[], d: string, texts: readonly string[], exact: string): { extract: string[]; value: (column: ParquetColumn) => string; extra: string } {
+  const text = (index: number) => `"${texts[index]}"`;
+  const extract = fields.map((column, index) => `(case when ${exact} then cast(${d}[${quoteLiteral(column.name)}] as varchar) end) as ${text(index)}`);
   const allFit = ['true', ...fields.map((column, index) => `coalesce(${fitOf(text(index), column.type).fits}, true)`)].join(' and ');
   const nonNull = ['0', ...fields.map((_column, index) => `(${text(index)} is not null)::integer`)].join(' + ');
-  const present = ['0', ...fields.map((column) => `map_contains(d, ${quoteLiteral(column.name)})::integer`)].join(' + ');
+  const present = ['0', ...fields.map((column) => `map_contains(${d}, ${quoteLiteral(column.name)})::integer`)].join(' + ');
   const kept = fields.length === 0 ? 'true' : `case ${fields.map((column) => `when e.key = ${quoteLiteral(column.name)} then not coalesce(${fitOf('cast(e.value as varchar)', column.type).fits}, true)`).join(' ')} else true end`;
-  const listed = `'{' || array_to_string(list_transform(list_filter(map_entries(d), e -> ${kept}), e -> to_json(e.key) || ':' || coalesce(cast(e.value as varchar), 'null')), ',') || '}'`;
+  const listed = `'{' || array_to_string(list_transform(list_filter(map_entries(${d}), e -> ${kept}), e -> to_json(e.key) || ':' || coalesce(cast(e.value as varchar), 'null')), ',') || '}'`;
   // Each condition is evaluated only for the documents the previous ones left undecided.
-  const extra = `(case when not (${allFit}) then ${listed} when cardinality(d) = ${nonNull} then null when cardinality(d) = ${present} then null else ${listed} end)`;
+  const extra = `(case when not (${allFit}) then ${listed} when cardinality(${d}) = ${nonNull} then null when cardinality(${d}) = ${present} then null else ${listed} end)`;
   return { extract, value: (column) => fitOf(text(fields.indexOf(column)), column.type).value, extra };
 }
 
@@ -138,23 +138,44 @@ export function plainDocument(fields: readonly ParquetColumn[]): RegExp | undefi
 }
 
 /**
- * The query turning staged documents into rows (see {@link DocumentFile}): a line's `p` holds a
- * plain document (see {@link plainDocument}), read as typed columns; its `d` holds any other, read
- * as a map of field to JSON text and converted by the {@link exactRule}. One pass, in order.
+ * Names no field has: the keys of a staged line for the id and for a document that is not plain,
+ * and the query's names for each field's JSON text in such a document.
  */
-function documentsQuery(stagingPath: string, columns: readonly ParquetColumn[], layout: DocumentColumns): string {
+interface StagingKeys {
+  readonly id: string;
+  readonly document: string;
+  readonly texts: readonly string[];
+}
+
+function stagingKeys(fields: readonly ParquetColumn[]): StagingKeys {
+  const taken = new Set(fields.map((column) => column.name));
+  const free = (name: string): string => {
+    if (taken.has(name)) return free(`${name}_`);
+    taken.add(name);
+    return name;
+  };
+  return { id: free('i'), document: free('d'), texts: fields.map((_column, index) => free(`f${index}`)) };
+}
+
+/**
+ * The query turning staged documents into rows (see {@link DocumentFile}): a plain document's
+ * fields are read as typed columns (see {@link plainDocument}); any other document, which has the
+ * `document` key instead, is read as a map of field to JSON text and converted by the
+ * {@link exactRule}. One pass, in order.
+ */
+export function documentsQuery(stagingPath: string, columns: readonly ParquetColumn[], layout: DocumentColumns, keys: StagingKeys): string {
   const fields = columns.filter((column) => column.name !== layout.idColumn && column.name !== layout.extraColumn);
-  const { extract, value, extra } = exactRule(fields, 'p is null');
-  const plainType = fields.length === 0 ? '' : `, p: ${quoteLiteral(`STRUCT(${fields.map((column) => `"${column.name}" ${column.type}`).join(', ')})`)}`;
-  const plain = (expression: string) => (fields.length === 0 ? expression : `(case when p is null then ${expression} end)`);
+  const d = `"${keys.document}"`;
+  const { extract, value, extra } = exactRule(fields, d, keys.texts, `${d} is not null`);
   const select = columns.map((column) => {
-    if (column.name === layout.idColumn) return `i as "${column.name}"`;
-    if (column.name === layout.extraColumn) return `${plain(extra)} as "${column.name}"`;
-    return `(case when p is null then ${value(column)} else p."${column.name}" end) as "${column.name}"`;
+    if (column.name === layout.idColumn) return `"${keys.id}" as "${column.name}"`;
+    if (column.name === layout.extraColumn) return `(case when ${d} is not null then ${extra} end) as "${column.name}"`;
+    return `(case when ${d} is not null then ${value(column)} else "${column.name}" end) as "${column.name}"`;
   });
-  const read = `read_json(${quoteLiteral(stagingPath)}, format = 'newline_delimited', columns = {i: 'VARCHAR'${plainType}, d: 'MAP(VARCHAR, JSON)'}, maximum_object_size = ${MAX_LINE_BYTES})`;
-  const p = fields.length === 0 ? 'null as p' : 'p';
-  return `select ${select.join(', ')} from (select i, ${p}, d, ${extract.join(', ')} from ${read})`;
+  const types = [`${quoteLiteral(keys.id)}: 'VARCHAR'`, ...fields.map((column) => `${quoteLiteral(column.name)}: ${quoteLiteral(column.type)}`), `${quoteLiteral(keys.document)}: 'MAP(VARCHAR, JSON)'`];
+  const read = `read_json(${quoteLiteral(stagingPath)}, format = 'newline_delimited', columns = {${types.join(', ')}}, maximum_object_size = ${MAX_LINE_BYTES})`;
+  const typed = fields.map((column) => `"${column.name}"`);
+  return `select ${select.join(', ')} from (select "${keys.id}", ${[...typed, d, ...extract].join(', ')} from ${read})`;
 }
 
 /**
@@ -212,7 +233,8 @@ export class DuckDbParquetWriter implements ParquetWriter {
     const instance = await this.engine();
     const fields = columns.filter((column) => column.name !== layout.idColumn && column.name !== layout.extraColumn);
     const plain = (this.options.plainDocuments ?? true) ? plainDocument(fields) : undefined;
-    return DocumentFile.open(instance, path, documentsQuery(`${path}.staging.ndjson`, columns, layout), plain, this.copyOptions());
+    const keys = stagingKeys(fields);
+    return DocumentFile.open(instance, path, documentsQuery(`${path}.staging.ndjson`, columns, layout, keys), plain, keys, this.copyOptions());
   }
 
   async close(): Promise<void> {
@@ -246,7 +268,10 @@ const MAX_LINE_BYTES = 4 * 1024 * 1024;
  */
 abstract class StagedFile {
   protected readonly stagingPath: string;
-  private readonly buffer = Buffer.allocUnsafe(STAGING_BUFFER_BYTES);
+  // Two buffers: one is filled while the other is written (the caller does not wait for the disk).
+  private buffer = Buffer.allocUnsafe(STAGING_BUFFER_BYTES);
+  private spare = Buffer.allocUnsafe(STAGING_BUFFER_BYTES);
+  private writing: Promise<void> = Promise.resolve();
   private used = 0;
   private rows = 0;
 
@@ -267,9 +292,41 @@ abstract class StagedFile {
     while (offset < length) offset += (await this.handle.write(buffer, offset, length - offset)).bytesWritten;
   }
 
+  /** Start writing the buffer (once the previous write is done) and fill the other one meanwhile. */
   private async flush(): Promise<void> {
-    await this.writeAll(this.buffer, this.used);
+    await this.writing;
+    const writing = this.writeAll(this.buffer, this.used);
+    writing.catch(() => undefined); // awaited by the next flush or by finish
+    this.writing = writing;
+    [this.buffer, this.spare] = [this.spare, this.buffer];
     this.used = 0;
+  }
+
+  /**
+   * Append one line in two pieces, written straight into the buffer (no string of the whole line
+   * is built): `head`, then `body`. `inline` (for a body that is a JSON object) makes the body's
+   * fields continue the head's object: its `{` becomes a comma; otherwise a `}` closes the line.
+   * Returns false, having appended nothing, when the buffer must be flushed first ({@link stageLong}).
+   */
+  protected stageLine(head: string, body: string, inline: boolean): boolean {
+    // A UTF-16 code unit takes at most 3 bytes of UTF-8.
+    if ((head.length + body.length) * 3 + 2 > STAGING_BUFFER_BYTES - this.used) return false;
+    const buffer = this.buffer;
+    let used = this.used + buffer.write(head, this.used, 'utf8');
+    const start = used;
+    used += buffer.write(body, used, 'utf8');
+    if (inline) buffer[start] = 0x2c;
+    else buffer[used++] = 0x7d;
+    buffer[used++] = 0x0a;
+    this.used = used;
+    this.rows += 1;
+    return true;
+  }
+
+  /** Append the line {@link stageLine} had no room for: flush, then append it whatever its length. */
+  protected async stageLong(head: string, body: string, inline: boolean): Promise<void> {
+    await this.flush();
+    if (!this.stageLine(head, body, inline)) await this.stage(inline ? `${head},${body.slice(1)}\n` : `${head}${body}}\n`, 1);
   }
 
   /** Append `rows` lines of NDJSON. */
@@ -277,13 +334,17 @@ abstract class StagedFile {
     this.rows += rows;
     const bytes = Buffer.byteLength(text, 'utf8');
     if (bytes > STAGING_BUFFER_BYTES - this.used) await this.flush();
-    if (bytes > STAGING_BUFFER_BYTES) await this.writeAll(Buffer.from(text, 'utf8'), bytes);
+    if (bytes > STAGING_BUFFER_BYTES) {
+      await this.writing;
+      await this.writeAll(Buffer.from(text, 'utf8'), bytes);
+    }
     else this.used += this.buffer.write(text, this.used, 'utf8');
   }
 
   async finish(): Promise<ParquetFileInfo> {
     try {
       await this.flush();
+      await this.writing;
       await this.handle.close();
     } catch (error) {
       await this.abort();
@@ -304,6 +365,7 @@ abstract class StagedFile {
   }
 
   async abort(): Promise<void> {
+    await this.writing.catch(() => undefined);
     await this.handle.close().catch(() => undefined);
     await rm(this.stagingPath, { force: true });
     await rm(`${this.path}.writing`, { force: true });
@@ -349,9 +411,10 @@ class NdjsonFile extends StagedFile implements ParquetFileWriter {
 }
 
 /**
- * Documents staged as NDJSON lines `{"i":<id>,"p":<document>}` for a plain document (see
- * {@link plainDocument}) and `{"i":<id>,"d":<document>}` for any other, the document exactly as
- * stored (never parsed here, only matched), turned into typed columns by {@link documentsQuery}.
+ * Documents staged as NDJSON, each exactly as stored (never parsed here, only matched): a plain
+ * document (see {@link plainDocument}) with its id as a first field, `{"<id>":<id>,<fields>}`,
+ * which DuckDB reads as typed columns; any other as `{"<id>":<id>,"<document>":<document>}`, read
+ * as a map and converted by the exact rule (see {@link documentsQuery} for the two key names).
  */
 class DocumentFile extends StagedFile implements DocumentFileWriter {
   private constructor(
@@ -360,14 +423,15 @@ class DocumentFile extends StagedFile implements DocumentFileWriter {
     path: string,
     private readonly sql: string,
     private readonly plain: RegExp | undefined,
+    private readonly keys: StagingKeys,
     copyOptions: string,
   ) {
     super(instance, handle, path, copyOptions);
   }
 
-  static async open(instance: DuckDBInstance, path: string, sql: string, plain: RegExp | undefined, copyOptions: string): Promise<DocumentFile> {
+  static async open(instance: DuckDBInstance, path: string, sql: string, plain: RegExp | undefined, keys: StagingKeys, copyOptions: string): Promise<DocumentFile> {
     const handle = await open(`${path}.staging.ndjson`, 'w');
-    return new DocumentFile(instance, handle, path, sql, plain, copyOptions);
+    return new DocumentFile(instance, handle, path, sql, plain, keys, copyOptions);
   }
 
   protected query(): string {
@@ -375,11 +439,13 @@ class DocumentFile extends StagedFile implements DocumentFileWriter {
   }
 
   async write(documents: readonly JsonDocument[]): Promise<void> {
-    if (documents.length === 0) return;
-    const plain = this.plain;
-    let text = '';
-    for (const document of documents) text += `{"i":${JSON.stringify(document.id)},"${plain?.test(document.json) ? 'p' : 'd'}":${document.json}}\n`;
-    await this.stage(text, documents.length);
+    const { plain, keys } = this;
+    for (const document of documents) {
+      const head = `{"${keys.id}":${JSON.stringify(document.id)}`;
+      const inline = plain?.test(document.json) === true;
+      const first = inline ? head : `${head},"${keys.document}":`;
+      if (!this.stageLine(first, document.json, inline)) await this.stageLong(first, document.json, inline);
+    }
   }
 }
 
