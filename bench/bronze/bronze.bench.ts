@@ -6,13 +6,15 @@
  *
  *   flock /tmp/bench.lock npx tsx bench/bronze/bronze.bench.ts
  *
- * BENCH_LANDER_ROWS and BENCH_HISTORY_DAYS shrink the run for a quick look.
+ * BENCH_LANDER_ROWS and BENCH_HISTORY_DAYS shrink the run for a quick look. BENCH_ONLY=lander
+ * measures only the big day (floor, store reads, lander). BENCH_DIR keeps the scratch folder and
+ * reuses the big day's store and NDJSON from an earlier run with the same number of rows.
  */
 import { DuckDBInstance } from '@duckdb/node-api';
 import Database from 'better-sqlite3';
 import { spawn } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
-import { mkdir, mkdtemp, rm, stat } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -48,6 +50,8 @@ export interface BronzeBenchOptions {
   dir?: string;
   /** Where the report goes (default stdout). */
   print?: (line: string) => void;
+  /** Measure only the big day: the floor, the store reads and the lander (default false). */
+  onlyLander?: boolean;
 }
 
 /** One measured row of the report. */
@@ -191,6 +195,7 @@ export async function runBronzeBench(options: BronzeBenchOptions = {}): Promise<
       ['click events', () => generateClickEvents({ ...settings, scale: 10, date: DATE })],
       ['startups (full load)', () => generateStartupCompanies({ ...settings, scale: 10, date: DATE, loadType: 'full' })],
     ] as const) {
+      if (options.onlyLander) break;
       const { value: rows, ms } = time(() => {
         let n = 0;
         for (const _record of make()) n += 1;
@@ -201,7 +206,7 @@ export async function runBronzeBench(options: BronzeBenchOptions = {}): Promise<
 
     // 2. The services writing to their stores, at scale 10.
     const services: BenchLine[] = [];
-    {
+    if (!options.onlyLander) {
       const documents = new SqliteDocumentStore({ path: join(dir, 'services.sqlite') });
       const objects = new FsObjectStore({ root: join(dir, 'services-lake') });
       const generatorsSettings = { ...settings, scale: 10 };
@@ -223,15 +228,24 @@ export async function runBronzeBench(options: BronzeBenchOptions = {}): Promise<
     // 3. The lander on a big day, beside DuckDB's own conversion of the same rows.
     const documentsPath = join(dir, 'big.sqlite');
     const ndjsonPath = join(dir, 'big.ndjson');
-    const loaded = await loadBigDay(documentsPath, ndjsonPath, landerRows);
-    generators.push(line('generate sales orders, scale 1000 (streamed)', landerRows, loaded.generateMs));
-    print(`loaded ${landerRows.toLocaleString('en')} orders into SQLite in ${(loaded.storeMs / 1000).toFixed(1)} s (setup, not measured)`);
+    // A kept folder (options.dir) holds the big day of an earlier run: reuse it when the size matches.
+    const loadedMarker = join(dir, 'big.rows');
+    const reuse = options.dir !== undefined && (await readFile(loadedMarker, 'utf8').catch(() => '')) === String(landerRows);
+    if (reuse) print(`reusing the ${landerRows.toLocaleString('en')} orders loaded in ${dir}`);
+    else {
+      await rm(loadedMarker, { force: true });
+      await rm(documentsPath, { force: true });
+      const loaded = await loadBigDay(documentsPath, ndjsonPath, landerRows);
+      if (options.dir !== undefined) await writeFile(loadedMarker, String(landerRows));
+      generators.push(line('generate sales orders, scale 1000 (streamed)', landerRows, loaded.generateMs));
+      print(`loaded ${landerRows.toLocaleString('en')} orders into SQLite in ${(loaded.storeMs / 1000).toFixed(1)} s (setup, not measured)`);
+    }
     const floorRuns = [await floor(ndjsonPath, join(dir, 'floor-1.parquet'), true), await floor(ndjsonPath, join(dir, 'floor-2.parquet'), true)];
     const floorLine = line('floor: DuckDB read_json(NDJSON) -> the same Parquet', landerRows, Math.min(...floorRuns), `best of ${floorRuns.length}`);
     const floorBytes = (await stat(join(dir, 'floor-1.parquet'))).size;
     const defaultsLine = line('DuckDB read_json(NDJSON) -> Parquet, DuckDB defaults (snappy, 122,880 rows/group)', landerRows, await floor(ndjsonPath, join(dir, 'floor-3.parquet'), false));
     const defaultsBytes = (await stat(join(dir, 'floor-3.parquet'))).size;
-    await rm(ndjsonPath, { force: true });
+    if (options.dir === undefined) await rm(ndjsonPath, { force: true });
 
     // What the store alone costs the lander: query that date and parse every document.
     const readStore = new SqliteDocumentStore({ path: documentsPath });
@@ -257,6 +271,7 @@ export async function runBronzeBench(options: BronzeBenchOptions = {}): Promise<
         results.push(await runChild({ documentsPath, lakeRoot: join(dir, 'lake'), tempDir: dir, collection: 'sales', runDate: DATE, documentCount: landerRows, rowsPerPart }));
       }
       const best = results.reduce((a, b) => (b.ms < a.ms ? b : a));
+      print(`lander, ${rowsPerPart.toLocaleString('en')} rows/part: ${results.map((r) => `${(r.ms / 1000).toFixed(2)} s (CPU ${(r.cpuMs / 1000).toFixed(2)} s, of which system ${(r.sysMs / 1000).toFixed(2)} s)`).join(', ')}`);
       lander.push({
         ...line(`lander (${rowsPerPart.toLocaleString('en')} rows/part), SQLite JSON text -> Parquet`, best.rows, best.ms),
         maxRssMb: Math.max(...results.map((r) => r.maxRssMb)),
@@ -267,37 +282,41 @@ export async function runBronzeBench(options: BronzeBenchOptions = {}): Promise<
     }
 
     // 4. Cost of one day as history grows.
-    const flatPath = join(dir, 'history.sqlite');
-    const flatStore = new SqliteDocumentStore({ path: flatPath });
-    const flatLake = new FsObjectStore({ root: join(dir, 'flat-lake') });
-    const flatWriter = new DuckDbParquetWriter();
-    const flatLander = createLanderService({ documents: flatStore, objects: flatLake, parquet: flatWriter, tempDir: dir });
-    const loadDay = async (date: string) => {
-      const documents = [...generateSalesOrders({ ...settings, scale: 1, date })].map((record) => ({ id: record.id, data: record.data }));
-      for (let i = 0; i < documents.length; i += 5000) await flatStore.upsertBatch('sales', documents.slice(i, i + 5000));
-      return documents.length;
-    };
-    const landOnce = async (count: number) => {
-      const runs: number[] = [];
-      for (let run = 0; run < 5; run += 1) {
-        const started = performance.now();
-        await deliver(flatLander, salesGenerated(DATE, 'sales', count), { log: silentLogger });
-        runs.push(performance.now() - started);
-      }
-      return median(runs);
-    };
-    const rowsPerDay = await loadDay(DATE);
-    const oneDayMs = await landOnce(rowsPerDay);
-    const day = dayNumber(DATE);
-    for (let back = 1; back <= historyDays; back += 1) await loadDay(isoDate(day - back));
-    const historyMs = await landOnce(rowsPerDay);
-    // SQLite plans the store's query without statistics; with them (ANALYZE) it uses the run_date index.
-    const sqlite = new Database(flatPath);
-    sqlite.exec('analyze');
-    sqlite.close();
-    const analyzedMs = await landOnce(rowsPerDay);
-    await flatWriter.close();
-    await flatStore.close();
+    let flat: BronzeBenchResult['flat'] = { oneDayMs: 0, historyMs: 0, analyzedMs: 0, historyDays: 0, rowsPerDay: 0 };
+    if (!options.onlyLander) {
+      const flatPath = join(dir, 'history.sqlite');
+      const flatStore = new SqliteDocumentStore({ path: flatPath });
+      const flatLake = new FsObjectStore({ root: join(dir, 'flat-lake') });
+      const flatWriter = new DuckDbParquetWriter();
+      const flatLander = createLanderService({ documents: flatStore, objects: flatLake, parquet: flatWriter, tempDir: dir });
+      const loadDay = async (date: string) => {
+        const documents = [...generateSalesOrders({ ...settings, scale: 1, date })].map((record) => ({ id: record.id, data: record.data }));
+        for (let i = 0; i < documents.length; i += 5000) await flatStore.upsertBatch('sales', documents.slice(i, i + 5000));
+        return documents.length;
+      };
+      const landOnce = async (count: number) => {
+        const runs: number[] = [];
+        for (let run = 0; run < 5; run += 1) {
+          const started = performance.now();
+          await deliver(flatLander, salesGenerated(DATE, 'sales', count), { log: silentLogger });
+          runs.push(performance.now() - started);
+        }
+        return median(runs);
+      };
+      const rowsPerDay = await loadDay(DATE);
+      const oneDayMs = await landOnce(rowsPerDay);
+      const day = dayNumber(DATE);
+      for (let back = 1; back <= historyDays; back += 1) await loadDay(isoDate(day - back));
+      const historyMs = await landOnce(rowsPerDay);
+      // SQLite plans the store's query without statistics; with them (ANALYZE) it uses the run_date index.
+      const sqlite = new Database(flatPath);
+      sqlite.exec('analyze');
+      sqlite.close();
+      const analyzedMs = await landOnce(rowsPerDay);
+      await flatWriter.close();
+      await flatStore.close();
+      flat = { oneDayMs, historyMs, analyzedMs, historyDays, rowsPerDay };
+    }
 
     // Report.
     const best = lander[0]!;
@@ -315,8 +334,8 @@ export async function runBronzeBench(options: BronzeBenchOptions = {}): Promise<
       floorBytes,
       ratio,
       peakRssMb,
-      flat: { oneDayMs, historyMs, analyzedMs, historyDays, rowsPerDay },
-      targets: { halfOfFloor: ratio >= 0.5, under400Mb: peakRssMb < 400, flat: historyMs < oneDayMs * 1.5 + 20 },
+      flat,
+      targets: { halfOfFloor: ratio >= 0.5, under400Mb: peakRssMb < 400, flat: flat.historyMs < flat.oneDayMs * 1.5 + 20 },
     };
     const fmt = (n: number) => Math.round(n).toLocaleString('en');
     print('');
@@ -335,8 +354,10 @@ export async function runBronzeBench(options: BronzeBenchOptions = {}): Promise<
     print('');
     print(`lander / floor = ${ratio.toFixed(2)} (target >= 0.50: ${result.targets.halfOfFloor ? 'met' : 'MISSED'}); store read as JSON text alone / floor = ${(readJsonLine.rowsPerSecond / floorLine.rowsPerSecond).toFixed(2)}`);
     print(`lander peak RSS ${peakRssMb} MB (target < 400 MB: ${result.targets.under400Mb ? 'met' : 'MISSED'}), of which ${idle.maxRssMb} MB is the process with its modules loaded and idle`);
-    print(`lander, one day of ${fmt(rowsPerDay)} orders: ${oneDayMs.toFixed(0)} ms with 1 day in the store, ${historyMs.toFixed(0)} ms with ${historyDays + 1} days (x${(historyMs / oneDayMs).toFixed(2)}: ${result.targets.flat ? 'flat' : 'GROWS'})`);
-    print(`  the same after ANALYZE of the SQLite file (the planner then uses the run_date index): ${analyzedMs.toFixed(0)} ms (x${(analyzedMs / oneDayMs).toFixed(2)})`);
+    if (!options.onlyLander) {
+      print(`lander, one day of ${fmt(flat.rowsPerDay)} orders: ${flat.oneDayMs.toFixed(0)} ms with 1 day in the store, ${flat.historyMs.toFixed(0)} ms with ${flat.historyDays + 1} days (x${(flat.historyMs / flat.oneDayMs).toFixed(2)}: ${result.targets.flat ? 'flat' : 'GROWS'})`);
+      print(`  the same after ANALYZE of the SQLite file (the planner then uses the run_date index): ${flat.analyzedMs.toFixed(0)} ms (x${(flat.analyzedMs / flat.oneDayMs).toFixed(2)})`);
+    }
     return result;
   } finally {
     if (!options.dir) await rm(dir, { recursive: true, force: true });
@@ -347,5 +368,10 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   const numberFrom = (value: string | undefined) => (value === undefined ? undefined : Number(value));
   const landerRows = numberFrom(process.env.BENCH_LANDER_ROWS);
   const historyDays = numberFrom(process.env.BENCH_HISTORY_DAYS);
-  await runBronzeBench({ ...(landerRows ? { landerRows } : {}), ...(historyDays !== undefined ? { historyDays } : {}) });
+  await runBronzeBench({
+    ...(landerRows ? { landerRows } : {}),
+    ...(historyDays !== undefined ? { historyDays } : {}),
+    ...(process.env.BENCH_DIR ? { dir: process.env.BENCH_DIR } : {}),
+    onlyLander: process.env.BENCH_ONLY === 'lander',
+  });
 }

@@ -32,10 +32,13 @@ export interface LanderChildResult {
   bytes: number;
   parts: number;
   maxRssMb: number;
+  /** CPU time of the whole process (all threads, user and system) while landing, and its system part. */
+  cpuMs: number;
+  sysMs: number;
 }
 
 const args = JSON.parse(process.argv[2] ?? '{}') as LanderChildArgs;
-let result: LanderChildResult = { ms: 0, rows: 0, bytes: 0, parts: 0, maxRssMb: 0 };
+let result: LanderChildResult = { ms: 0, rows: 0, bytes: 0, parts: 0, maxRssMb: 0, cpuMs: 0, sysMs: 0 };
 if (!args.idle) {
   const documents = new SqliteDocumentStore({ path: args.documentsPath });
   const parquet = new DuckDbParquetWriter({
@@ -62,14 +65,16 @@ if (!args.idle) {
     for (const key of Object.keys(peak) as (keyof typeof peak)[]) peak[key] = Math.max(peak[key], Math.round(usage[key] / 1048576));
   }, 50);
   const started = performance.now();
+  const cpuStarted = process.cpuUsage();
   const published = await deliver(lander, event);
   const ms = performance.now() - started;
+  const cpu = process.cpuUsage(cpuStarted);
   clearInterval(sampler);
   if (process.env.LANDER_CHILD_MEMORY) process.stderr.write(JSON.stringify(peak) + '\n');
   const landed = published.ofType('mlops.bronze.landed.v1')[0]!;
   await parquet.close();
   await documents.close();
-  result = { ms, rows: landed.data.rowCount, bytes: landed.data.bytes, parts: landed.data.objects.length, maxRssMb: 0 };
+  result = { ms, rows: landed.data.rowCount, bytes: landed.data.bytes, parts: landed.data.objects.length, maxRssMb: 0, cpuMs: (cpu.user + cpu.system) / 1000, sysMs: cpu.system / 1000 };
 }
 result.maxRssMb = Math.round(process.resourceUsage().maxRSS / 1024);
 process.stdout.write(JSON.stringify(result) + '\n');
