@@ -51,8 +51,8 @@ import { allocateFloat64, allocateInt32 } from './shared-memory.js';
 
 /**
  * Everything the kernels read and write; on SharedArrayBuffers when there is more than one lane.
- * `bins`, `cols`, `packed`, `rows`, `left` and `right` must be views of `arena`, where the
- * WebAssembly histogram and partition kernels read them (boosting.wasm.ts).
+ * `bins`, `cols`, `packed`, `rows`, `left`, `right`, `gh`, `margin`, `labels`, `leafOf` and
+ * `leafValue` must be views of `arena`, where the WebAssembly kernels read them (boosting.wasm.ts).
  */
 export interface LaneData {
   arena: WasmArena;
@@ -441,8 +441,16 @@ const KERNELS: Kernels = {
 };
 
 /** The WebAssembly kernels behind the JavaScript kernels' signatures: arrays are arena views, so their byte offsets are addresses. */
-function wasmKernels({ accumulate: acc, partition: part }: WasmKernels): Pick<Kernels, 'accumulate' | 'partition'> {
+function wasmKernels({ accumulate: acc, partition: part, gradients: grad }: WasmKernels): Pick<Kernels, 'accumulate' | 'partition' | 'gradients'> {
   return {
+    // The common case (no subsample, no weights); the general loop stays in JavaScript.
+    gradients: (margin, labels, weights, rows, from, to, fused, leafOf, leafValue, gh, packed, q, expConstants, pow2Int, pow2Frac) =>
+      fused !== 1 || weights.length > 0
+        ? computeGradients(margin, labels, weights, rows, from, to, fused, leafOf, leafValue, gh, packed, q, expConstants, pow2Int, pow2Frac)
+        : grad(
+            margin.byteOffset, labels.byteOffset, rows.byteOffset, from, to, leafOf.byteOffset, leafValue.byteOffset, gh.byteOffset, packed.byteOffset,
+            pow2Int.byteOffset, pow2Frac.byteOffset, q[3]! | 0, expConstants[0]!, expConstants[1]!, expConstants[2]!, q[0]!, q[1]!, q[2]!,
+          ),
     accumulate: (bins32, wordsPerRow, packed, rows, start, end, hist, wordFrom, wordTo) =>
       acc(bins32.byteOffset, wordsPerRow, packed.byteOffset, rows.byteOffset, start, end, hist.byteOffset, wordFrom, wordTo),
     partition: (cols, nRows, rows, left, right, start, end, feature, bin) => part(cols.byteOffset + feature * nRows, rows.byteOffset, left.byteOffset, right.byteOffset, start, end, bin),
@@ -470,7 +478,7 @@ export class BoostingLanes {
   private histLength = 0;
   private readonly shared: boolean;
   private readonly arena: WasmArena;
-  /** The kernels on the calling thread: KERNELS with the WebAssembly histogram and partition kernels. */
+  /** The kernels on the calling thread: KERNELS with the WebAssembly histogram, partition and gradient kernels. */
   private readonly kernels: Kernels;
 
   /** @param requested lanes wanted; fewer are used if workers cannot start. */
@@ -499,9 +507,11 @@ export class BoostingLanes {
       timers: allocateFloat64(requested * TIMERS, this.shared),
       hists: [],
       expConstants: EXP_CONSTANTS,
-      pow2Int: EXP_POW2_INT,
-      pow2Frac: EXP_POW2_FRAC,
+      pow2Int: arena.float64(EXP_POW2_INT.length),
+      pow2Frac: arena.float64(EXP_POW2_FRAC.length),
     };
+    this.context.pow2Int.set(EXP_POW2_INT);
+    this.context.pow2Frac.set(EXP_POW2_FRAC);
     this.workers = [];
     for (let lane = 1; lane < requested; lane++) {
       const worker = startWorker(this.context, lane, lane);
@@ -822,6 +832,15 @@ function laneWorkerMain(threads: typeof WorkerThreads, run: typeof runLane, kern
   const { exports } = new (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly.Instance(context.wasmModule, { env: { mem: context.memory } });
   const acc = exports.acc as WasmKernels['accumulate'];
   const part = exports.part as WasmKernels['partition'];
+  const grad = exports.grad as WasmKernels['gradients'];
+  const jsGradients = kernels.gradients;
+  kernels.gradients = (margin, labels, weights, rows, from, to, fused, leafOf, leafValue, gh, packed, q, expConstants, pow2Int, pow2Frac) =>
+    fused !== 1 || weights.length > 0
+      ? jsGradients(margin, labels, weights, rows, from, to, fused, leafOf, leafValue, gh, packed, q, expConstants, pow2Int, pow2Frac)
+      : grad(
+          margin.byteOffset, labels.byteOffset, rows.byteOffset, from, to, leafOf.byteOffset, leafValue.byteOffset, gh.byteOffset, packed.byteOffset,
+          pow2Int.byteOffset, pow2Frac.byteOffset, q[3]! | 0, expConstants[0]!, expConstants[1]!, expConstants[2]!, q[0]!, q[1]!, q[2]!,
+        );
   kernels.accumulate = (bins32, wordsPerRow, packed, rows, start, end, hist, wordFrom, wordTo) =>
     acc(bins32.byteOffset, wordsPerRow, packed.byteOffset, rows.byteOffset, start, end, hist.byteOffset, wordFrom, wordTo);
   kernels.partition = (cols, nRows, rows, left, right, start, end, feature, bin) =>

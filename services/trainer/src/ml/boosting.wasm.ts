@@ -36,9 +36,20 @@ export type WasmAccumulate = (bins: number, wordsPerRow: number, packed: number,
 /** `partitionRows` with byte addresses: `column` is the address of the split feature's column-major bins. Returns the left count. */
 export type WasmPartition = (column: number, rows: number, left: number, right: number, start: number, end: number, bin: number) => number;
 
+/**
+ * `computeGradients` for fused, unweighted rows `[from, to)`, with byte addresses for the arrays
+ * (`pow2Int`, `pow2Frac`: fast-math.ts's tables, copied into the arena) and the constants unpacked.
+ * Returns the sum of the packed values.
+ */
+export type WasmGradients = (
+  margin: number, labels: number, rows: number, from: number, to: number, leafOf: number, leafValue: number, gh: number, packed: number,
+  pow2Int: number, pow2Frac: number, seed: number, invLn2: number, ln2Hi: number, ln2Lo: number, invGScale: number, invHScale: number, shift: number,
+) => number;
+
 export interface WasmKernels {
   accumulate: WasmAccumulate;
   partition: WasmPartition;
+  gradients: WasmGradients;
 }
 
 const PAGE = 65536;
@@ -102,6 +113,24 @@ const op = {
   end: [0x0b],
   brIf: (depth: number) => [0x0d, depth],
   br: (depth: number) => [0x0c, depth],
+  f64: (v: number) => [0x44, ...new Uint8Array(Float64Array.of(v).buffer)],
+  subF64: [0xa1],
+  mulF64: [0xa2],
+  divF64: [0xa3],
+  negF64: [0x9a],
+  ltF64: [0x63],
+  gtF64: [0x64],
+  floorF64: [0x9c],
+  fromI32: [0xb7],
+  fromU32: [0xb8],
+  /** i32.trunc_sat_f64_s: like JavaScript's `| 0` for doubles within the int32 range. */
+  truncSat: [0xfc, 0x02],
+  select: [0x1b],
+  xor: [0x73],
+  and: [0x71],
+  shrS: [0x75],
+  shrU: [0x76],
+  load16: [0x2f, 1, 0],
 };
 
 /**
@@ -174,21 +203,97 @@ function partitionCode(): number[] {
   return [...vector([[...uleb(6), I32]]), ...body];
 }
 
-/** The module's bytes: imports `env.mem` (shared), exports `acc` and `part`. */
+/**
+ * The gradient kernel's code for its common case (fused margin update, no weights): the same IEEE
+ * operations in the same order as `computeGradients`, so the same bits (the trainer's tests compare
+ * it with the weighted JavaScript loop at unit weights).
+ */
+function gradientsCode(): number[] {
+  // Parameters as in WasmGradients; locals: 18 r, 19 biased, 20 z (i32); 21 m, 22 x, 23 t, 24 k, 25 p, 26 g, 27 h, 28 v, 29 total, 30 e (f64).
+  const [margin, labels, rows, from, to, leafOf, leafValue, gh, packed, pow2Int, pow2Frac, seed] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11];
+  const [invLn2, ln2Hi, ln2Lo, invG, invH, shift] = [12, 13, 14, 15, 16, 17];
+  const [r, biased, z] = [18, 19, 20];
+  const [m, x, t, k, p, g, h, v, total, e] = [21, 22, 23, 24, 25, 26, 27, 28, 29, 30];
+  const scaled = (bytes: number): number[] => [...op.get(r), ...op.i32(bytes === 1 ? 0 : Math.log2(bytes)), ...op.shl];
+  const mix = (constant: number, by: number): number[] => [
+    ...op.get(z), ...op.get(z), ...op.i32(by), ...op.shrU, ...op.xor, ...op.i32(constant | 0), ...op.mul, ...op.set(z),
+  ];
+  const body = [
+    ...op.f64(0), ...op.set(total),
+    ...op.get(from), ...op.set(r),
+    ...op.block, ...op.loop,
+    ...op.get(r), ...op.get(to), ...op.geU, ...op.brIf(1),
+    // m = margin[r] + leafValue[leafOf[r]]; margin[r] = m; rows[r] = r
+    ...op.get(margin), ...scaled(8), ...op.add,
+    ...op.get(margin), ...scaled(8), ...op.add, ...op.loadF64(0),
+    ...op.get(leafValue), ...op.get(leafOf), ...scaled(2), ...op.add, ...op.load16, ...op.i32(3), ...op.shl, ...op.add, ...op.loadF64(0),
+    ...op.addF64, ...op.tee(m), ...op.storeF64(0),
+    ...op.get(rows), ...scaled(4), ...op.add, ...op.get(r), ...op.store32,
+    // x = m < -700 ? 700 : m > 700 ? -700 : -m
+    ...op.f64(700), ...op.f64(-700), ...op.get(m), ...op.negF64, ...op.get(m), ...op.f64(700), ...op.gtF64, ...op.select,
+    ...op.get(m), ...op.f64(-700), ...op.ltF64, ...op.select, ...op.set(x),
+    // biased = (x * invLn2 + 70400.5) | 0; k = biased - 70400; t = x - k * ln2Hi - k * ln2Lo
+    ...op.get(x), ...op.get(invLn2), ...op.mulF64, ...op.f64(70400.5), ...op.addF64, ...op.truncSat, ...op.set(biased),
+    ...op.get(biased), ...op.i32(70400), ...op.sub, ...op.fromI32, ...op.set(k),
+    ...op.get(x), ...op.get(k), ...op.get(ln2Hi), ...op.mulF64, ...op.subF64, ...op.get(k), ...op.get(ln2Lo), ...op.mulF64, ...op.subF64, ...op.set(t),
+    // e = pow2Int[biased >> 6] * pow2Frac[biased & 63] * (1 + t * (1 + t * (0.5 + t * (1/6 + t * (1/24 + t / 120)))))
+    ...op.get(pow2Int), ...op.get(biased), ...op.i32(6), ...op.shrS, ...op.i32(3), ...op.shl, ...op.add, ...op.loadF64(0),
+    ...op.get(pow2Frac), ...op.get(biased), ...op.i32(63), ...op.and, ...op.i32(3), ...op.shl, ...op.add, ...op.loadF64(0),
+    ...op.mulF64,
+    ...op.f64(1), ...op.get(t),
+    ...op.f64(1), ...op.get(t),
+    ...op.f64(0.5), ...op.get(t),
+    ...op.f64(0.16666666666666666), ...op.get(t),
+    ...op.f64(0.041666666666666664), ...op.get(t), ...op.f64(0.008333333333333333), ...op.mulF64, ...op.addF64,
+    ...op.mulF64, ...op.addF64,
+    ...op.mulF64, ...op.addF64,
+    ...op.mulF64, ...op.addF64,
+    ...op.mulF64, ...op.addF64,
+    ...op.mulF64, ...op.set(e),
+    // p = 1 / (1 + e); g = p - label; h = max(p (1 - p), 1e-16) as the JavaScript ternary
+    ...op.f64(1), ...op.f64(1), ...op.get(e), ...op.addF64, ...op.divF64, ...op.set(p),
+    ...op.get(p), ...op.get(labels), ...op.get(r), ...op.add, ...op.load8(0), ...op.fromU32, ...op.subF64, ...op.set(g),
+    ...op.get(p), ...op.f64(1), ...op.get(p), ...op.subF64, ...op.mulF64, ...op.tee(h),
+    ...op.f64(1e-16), ...op.get(h), ...op.f64(1e-16), ...op.gtF64, ...op.select, ...op.set(h),
+    ...op.get(gh), ...scaled(16), ...op.add, ...op.get(g), ...op.storeF64(0),
+    ...op.get(gh), ...scaled(16), ...op.add, ...op.get(h), ...op.storeF64(8),
+    // z: the row's hash under the tree's seed
+    ...op.get(r), ...op.get(seed), ...op.xor, ...op.i32(0x9e3779b1 | 0), ...op.mul, ...op.set(z),
+    ...mix(0x85ebca6b, 16), ...mix(0xc2b2ae35, 13),
+    ...op.get(z), ...op.get(z), ...op.i32(16), ...op.shrU, ...op.xor, ...op.set(z),
+    // v = floor(g * invG + (z & 0xffff) * 2^-16) * shift + floor(h * invH + (z >>> 16) * 2^-16)
+    ...op.get(g), ...op.get(invG), ...op.mulF64, ...op.get(z), ...op.i32(0xffff), ...op.and, ...op.fromI32, ...op.f64(1.52587890625e-5), ...op.mulF64, ...op.addF64, ...op.floorF64,
+    ...op.get(shift), ...op.mulF64,
+    ...op.get(h), ...op.get(invH), ...op.mulF64, ...op.get(z), ...op.i32(16), ...op.shrU, ...op.fromU32, ...op.f64(1.52587890625e-5), ...op.mulF64, ...op.addF64, ...op.floorF64,
+    ...op.addF64, ...op.set(v),
+    ...op.get(packed), ...scaled(8), ...op.add, ...op.get(v), ...op.storeF64(0),
+    ...op.get(total), ...op.get(v), ...op.addF64, ...op.set(total),
+    ...op.get(r), ...op.i32(1), ...op.add, ...op.set(r),
+    ...op.br(0),
+    ...op.end, ...op.end,
+    ...op.get(total),
+    ...op.end,
+  ];
+  return [...vector([[...uleb(3), I32], [...uleb(10), F64]]), ...body];
+}
+
+/** The module's bytes: imports `env.mem` (shared), exports `acc`, `part` and `grad`. */
 export function boostingWasmBytes(): Uint8Array {
   const acc = accumulateCode();
   const part = partitionCode();
+  const grad = gradientsCode();
   return Uint8Array.from([
     0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
     ...section(1, vector([
       [0x60, ...vector(Array.from({ length: 9 }, () => [I32])), 0],
       [0x60, ...vector(Array.from({ length: 7 }, () => [I32])), 1, I32],
+      [0x60, ...vector([...Array.from({ length: 12 }, () => [I32]), ...Array.from({ length: 6 }, () => [F64])]), 1, F64],
     ])),
     // Import a shared memory (limits flag 3: shared, with a maximum).
     ...section(2, vector([[...name('env'), ...name('mem'), 0x02, 0x03, ...uleb(1), ...uleb(MAX_PAGES)]])),
-    ...section(3, vector([[0], [1]])),
-    ...section(7, vector([[...name('acc'), 0x00, 0], [...name('part'), 0x00, 1]])),
-    ...section(10, vector([[...uleb(acc.length), ...acc], [...uleb(part.length), ...part]])),
+    ...section(3, vector([[0], [1], [2]])),
+    ...section(7, vector([[...name('acc'), 0x00, 0], [...name('part'), 0x00, 1], [...name('grad'), 0x00, 2]])),
+    ...section(10, vector([[...uleb(acc.length), ...acc], [...uleb(part.length), ...part], [...uleb(grad.length), ...grad]])),
   ]);
 }
 
@@ -203,7 +308,7 @@ export function boostingWasmModule(): WasmModule {
 /** The kernels of an instance of the module on `memory`. */
 export function instantiateWasmKernels(memory: WasmMemory, module: WasmModule = boostingWasmModule()): WasmKernels {
   const { exports } = new wasm.Instance(module, { env: { mem: memory } });
-  return { accumulate: exports.acc as WasmAccumulate, partition: exports.part as WasmPartition };
+  return { accumulate: exports.acc as WasmAccumulate, partition: exports.part as WasmPartition, gradients: exports.grad as WasmGradients };
 }
 
 /**
@@ -227,6 +332,11 @@ export class WasmArena {
   uint32(length: number): Uint32Array {
     const at = this.take(length * 4);
     return new Uint32Array(this.memory.buffer, at, length);
+  }
+
+  uint16(length: number): Uint16Array {
+    const at = this.take(length * 2);
+    return new Uint16Array(this.memory.buffer, at, length);
   }
 
   uint8(length: number): Uint8Array {

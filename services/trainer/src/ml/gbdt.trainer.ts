@@ -8,7 +8,7 @@ import { type BinnedMatrix, MAX_BINS_LIMIT, binStride } from './histogram.binner
 import { WasmArena } from './boosting.wasm.js';
 import type { TreeJson } from './model.port.js';
 import { type Random, createRandom } from './random.js';
-import { allocateFloat64, allocateInt32, allocateUint16, shareFloat64, shareUint8 } from './shared-memory.js';
+import { allocateFloat64, allocateInt32, shareFloat64 } from './shared-memory.js';
 
 /** Below this many cells a second thread costs more (worker start-up, ~30 ms) than it saves. */
 const THREADED_MIN_CELLS = 1 << 20;
@@ -116,9 +116,11 @@ export function fitGbdtProfiled(
     values = copy;
   }
   const baseScore = priorLogOdds(data);
-  const margin = allocateFloat64(n, shared).fill(baseScore);
   // What the WebAssembly kernels read lives in their arena, with room for the histograms of a few levels.
-  const arena = new WasmArena(WasmArena.bytesFor(n * stride, n * nFeatures, 8 * n, 4 * n, 4 * n, 4 * n) + 64 * 8 * ((stride / 4) * 1024 + nFeatures * 256));
+  const arena = new WasmArena(
+    WasmArena.bytesFor(n * stride, n * nFeatures, 8 * n, 4 * n, 4 * n, 4 * n, 8 * n, 16 * n, n, 2 * n) + 64 * 8 * ((stride / 4) * 1024 + nFeatures * 256),
+  );
+  const margin = arena.float64(n).fill(baseScore);
   const rows = arena.uint32(n);
   for (let r = 0; r < n; r++) rows[r] = r;
   const bins = arena.uint8(n * stride);
@@ -145,16 +147,16 @@ export function fitGbdtProfiled(
       cols,
       cuts: cutsTable,
       nBins,
-      gh: allocateFloat64(2 * n, shared),
+      gh: arena.float64(2 * n),
       packed: arena.float64(n),
       rows,
       left: arena.uint32(n),
       right: arena.uint32(n),
       margin,
-      labels: shareUint8(data.labels, shared),
+      labels: copyInto(arena.uint8(n), data.labels),
       weights: data.weights === undefined ? new Float64Array(0) : shareFloat64(data.weights, shared),
-      leafOf: allocateUint16(n, shared),
-      leafValue: allocateFloat64(maxTreeNodes, shared),
+      leafOf: arena.uint16(n),
+      leafValue: arena.float64(maxTreeNodes),
     },
     threads,
     { maxNodes, maxLeaves: Math.min(2 ** params.maxDepth, n), maxTreeNodes },
@@ -201,6 +203,11 @@ export function fitGbdtProfiled(
   } finally {
     lanes.close();
   }
+}
+
+function copyInto(target: Uint8Array, source: Uint8Array): Uint8Array {
+  target.set(source);
+  return target;
 }
 
 /** Parameters recorded in the model JSON: all but `threads`, which does not change the model. */
