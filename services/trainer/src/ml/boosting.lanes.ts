@@ -230,6 +230,8 @@ interface LaneContext extends Omit<LaneData, 'arena'> {
   expConstants: Float64Array;
   pow2Int: Float64Array;
   pow2Frac: Float64Array;
+  /** Per lane, 4 doubles where the WebAssembly leaf kernels write their sums. */
+  scratch: Float64Array;
 }
 
 /** The kernels, passed to runLane because workers cannot import them. */
@@ -441,8 +443,22 @@ const KERNELS: Kernels = {
 };
 
 /** The WebAssembly kernels behind the JavaScript kernels' signatures: arrays are arena views, so their byte offsets are addresses. */
-function wasmKernels({ accumulate: acc, partition: part, gradients: grad }: WasmKernels): Pick<Kernels, 'accumulate' | 'partition' | 'gradients'> {
+function wasmKernels(
+  { accumulate: acc, partition: part, gradients: grad, leaves, close }: WasmKernels,
+  scratch: Float64Array,
+  lane: number,
+): Pick<Kernels, 'accumulate' | 'partition' | 'gradients' | 'leaves' | 'close'> {
+  const sums = 4 * lane;
   return {
+    leaves: (cols, nRows, rows, start, end, feature, bin, leftId, rightId, leafOf, gh, out, at) => {
+      leaves(cols.byteOffset + feature * nRows, rows.byteOffset, start, end, bin, leftId, rightId, leafOf.byteOffset, gh.byteOffset, scratch.byteOffset + 8 * sums);
+      for (let j = 0; j < 4; j++) out[at + j] = scratch[sums + j]!;
+    },
+    close: (rows, start, end, id, leafOf, gh, out, at) => {
+      close(rows.byteOffset, start, end, id, leafOf.byteOffset, gh.byteOffset, scratch.byteOffset + 8 * sums);
+      out[at] = scratch[sums]!;
+      out[at + 1] = scratch[sums + 1]!;
+    },
     // The common case (no subsample, no weights); the general loop stays in JavaScript.
     gradients: (margin, labels, weights, rows, from, to, fused, leafOf, leafValue, gh, packed, q, expConstants, pow2Int, pow2Frac) =>
       fused !== 1 || weights.length > 0
@@ -489,7 +505,6 @@ export class BoostingLanes {
     const maxChunks = Math.ceil(data.nRows / CHUNK_ROWS) + limits.maxNodes + limits.maxLeaves + 1;
     const { arena, ...arrays } = data;
     this.arena = arena;
-    this.kernels = { ...KERNELS, ...wasmKernels(instantiateWasmKernels(arena.memory)) };
     this.context = {
       ...arrays,
       memory: arena.memory,
@@ -509,7 +524,9 @@ export class BoostingLanes {
       expConstants: EXP_CONSTANTS,
       pow2Int: arena.float64(EXP_POW2_INT.length),
       pow2Frac: arena.float64(EXP_POW2_FRAC.length),
+      scratch: arena.float64(4 * requested),
     };
+    this.kernels = { ...KERNELS, ...wasmKernels(instantiateWasmKernels(arena.memory), this.context.scratch, 0) };
     this.context.pow2Int.set(EXP_POW2_INT);
     this.context.pow2Frac.set(EXP_POW2_FRAC);
     this.workers = [];
@@ -833,6 +850,19 @@ function laneWorkerMain(threads: typeof WorkerThreads, run: typeof runLane, kern
   const acc = exports.acc as WasmKernels['accumulate'];
   const part = exports.part as WasmKernels['partition'];
   const grad = exports.grad as WasmKernels['gradients'];
+  const leaves = exports.leaves as WasmKernels['leaves'];
+  const close = exports.close as WasmKernels['close'];
+  const scratch = context.scratch;
+  const sums = 4 * init.lane;
+  kernels.leaves = (cols, nRows, rows, start, end, feature, bin, leftId, rightId, leafOf, gh, out, at) => {
+    leaves(cols.byteOffset + feature * nRows, rows.byteOffset, start, end, bin, leftId, rightId, leafOf.byteOffset, gh.byteOffset, scratch.byteOffset + 8 * sums);
+    for (let j = 0; j < 4; j++) out[at + j] = scratch[sums + j]!;
+  };
+  kernels.close = (rows, start, end, id, leafOf, gh, out, at) => {
+    close(rows.byteOffset, start, end, id, leafOf.byteOffset, gh.byteOffset, scratch.byteOffset + 8 * sums);
+    out[at] = scratch[sums]!;
+    out[at + 1] = scratch[sums + 1]!;
+  };
   const jsGradients = kernels.gradients;
   kernels.gradients = (margin, labels, weights, rows, from, to, fused, leafOf, leafValue, gh, packed, q, expConstants, pow2Int, pow2Frac) =>
     fused !== 1 || weights.length > 0

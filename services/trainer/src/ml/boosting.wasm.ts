@@ -46,10 +46,17 @@ export type WasmGradients = (
   pow2Int: number, pow2Frac: number, seed: number, invLn2: number, ln2Hi: number, ln2Lo: number, invGScale: number, invHScale: number, shift: number,
 ) => number;
 
+/** `splitIntoLeaves` with byte addresses (`column`: the split feature's column-major bins); writes [GL, HL, GR, HR] at `out`. */
+export type WasmLeaves = (column: number, rows: number, start: number, end: number, bin: number, leftId: number, rightId: number, leafOf: number, gh: number, out: number) => void;
+/** `closeLeaf` with byte addresses; writes [G, H] at `out`. */
+export type WasmClose = (rows: number, start: number, end: number, id: number, leafOf: number, gh: number, out: number) => void;
+
 export interface WasmKernels {
   accumulate: WasmAccumulate;
   partition: WasmPartition;
   gradients: WasmGradients;
+  leaves: WasmLeaves;
+  close: WasmClose;
 }
 
 const PAGE = 65536;
@@ -131,6 +138,7 @@ const op = {
   shrS: [0x75],
   shrU: [0x76],
   load16: [0x2f, 1, 0],
+  store16: [0x3b, 1, 0],
 };
 
 /**
@@ -277,23 +285,94 @@ function gradientsCode(): number[] {
   return [...vector([[...uleb(3), I32], [...uleb(10), F64]]), ...body];
 }
 
-/** The module's bytes: imports `env.mem` (shared), exports `acc`, `part` and `grad`. */
+/**
+ * The last split's code (`splitIntoLeaves`): each row's leaf id into `leafOf`, and the exact
+ * gradient and hessian sums of both sides at `out`, multiplied by 0 or 1 and added in row order as
+ * the JavaScript loop does (so the same bits).
+ */
+function leavesCode(): number[] {
+  // Parameters 0-9 as in WasmLeaves; locals: 10 row address, 11 end, 12 r, 13 goes left (i32); 14 left, 15 right, 16 g, 17 h, 18 lg, 19 lh, 20 rg, 21 rh (f64).
+  const [column, rows, start, end, bin, leftId, rightId, leafOf, gh, out] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9];
+  const [at, stop, r, goesLeft] = [10, 11, 12, 13];
+  const [left, right, g, h, lg, lh, rg, rh] = [14, 15, 16, 17, 18, 19, 20, 21];
+  const body = [
+    ...op.f64(0), ...op.set(lg), ...op.f64(0), ...op.set(lh), ...op.f64(0), ...op.set(rg), ...op.f64(0), ...op.set(rh),
+    ...op.get(rows), ...op.get(start), ...op.i32(2), ...op.shl, ...op.add, ...op.set(at),
+    ...op.get(rows), ...op.get(end), ...op.i32(2), ...op.shl, ...op.add, ...op.set(stop),
+    ...op.block, ...op.loop,
+    ...op.get(at), ...op.get(stop), ...op.geU, ...op.brIf(1),
+    ...op.get(at), ...op.load32, ...op.set(r),
+    ...op.get(column), ...op.get(r), ...op.add, ...op.load8(0), ...op.get(bin), ...op.leS, ...op.set(goesLeft),
+    // leafOf[r] = goesLeft ? leftId : rightId
+    ...op.get(leafOf), ...op.get(r), ...op.i32(1), ...op.shl, ...op.add, ...op.get(leftId), ...op.get(rightId), ...op.get(goesLeft), ...op.select, ...op.store16,
+    ...op.get(goesLeft), ...op.fromI32, ...op.set(left),
+    ...op.f64(1), ...op.get(left), ...op.subF64, ...op.set(right),
+    ...op.get(gh), ...op.get(r), ...op.i32(4), ...op.shl, ...op.add, ...op.loadF64(0), ...op.set(g),
+    ...op.get(gh), ...op.get(r), ...op.i32(4), ...op.shl, ...op.add, ...op.loadF64(8), ...op.set(h),
+    ...op.get(lg), ...op.get(g), ...op.get(left), ...op.mulF64, ...op.addF64, ...op.set(lg),
+    ...op.get(lh), ...op.get(h), ...op.get(left), ...op.mulF64, ...op.addF64, ...op.set(lh),
+    ...op.get(rg), ...op.get(g), ...op.get(right), ...op.mulF64, ...op.addF64, ...op.set(rg),
+    ...op.get(rh), ...op.get(h), ...op.get(right), ...op.mulF64, ...op.addF64, ...op.set(rh),
+    ...op.get(at), ...op.i32(4), ...op.add, ...op.set(at),
+    ...op.br(0),
+    ...op.end, ...op.end,
+    ...op.get(out), ...op.get(lg), ...op.storeF64(0),
+    ...op.get(out), ...op.get(lh), ...op.storeF64(8),
+    ...op.get(out), ...op.get(rg), ...op.storeF64(16),
+    ...op.get(out), ...op.get(rh), ...op.storeF64(24),
+    ...op.end,
+  ];
+  return [...vector([[...uleb(4), I32], [...uleb(8), F64]]), ...body];
+}
+
+/** A leaf closed early (`closeLeaf`): its rows' leaf id, and their exact sums at `out`, in row order. */
+function closeCode(): number[] {
+  // Parameters 0-6 as in WasmClose; locals: 7 row address, 8 end, 9 r (i32); 10 g, 11 h (f64).
+  const [rows, start, end, id, leafOf, gh, out] = [0, 1, 2, 3, 4, 5, 6];
+  const [at, stop, r, g, h] = [7, 8, 9, 10, 11];
+  const body = [
+    ...op.f64(0), ...op.set(g), ...op.f64(0), ...op.set(h),
+    ...op.get(rows), ...op.get(start), ...op.i32(2), ...op.shl, ...op.add, ...op.set(at),
+    ...op.get(rows), ...op.get(end), ...op.i32(2), ...op.shl, ...op.add, ...op.set(stop),
+    ...op.block, ...op.loop,
+    ...op.get(at), ...op.get(stop), ...op.geU, ...op.brIf(1),
+    ...op.get(at), ...op.load32, ...op.set(r),
+    ...op.get(leafOf), ...op.get(r), ...op.i32(1), ...op.shl, ...op.add, ...op.get(id), ...op.store16,
+    ...op.get(g), ...op.get(gh), ...op.get(r), ...op.i32(4), ...op.shl, ...op.add, ...op.loadF64(0), ...op.addF64, ...op.set(g),
+    ...op.get(h), ...op.get(gh), ...op.get(r), ...op.i32(4), ...op.shl, ...op.add, ...op.loadF64(8), ...op.addF64, ...op.set(h),
+    ...op.get(at), ...op.i32(4), ...op.add, ...op.set(at),
+    ...op.br(0),
+    ...op.end, ...op.end,
+    ...op.get(out), ...op.get(g), ...op.storeF64(0),
+    ...op.get(out), ...op.get(h), ...op.storeF64(8),
+    ...op.end,
+  ];
+  return [...vector([[...uleb(3), I32], [...uleb(2), F64]]), ...body];
+}
+
+/** The module's bytes: imports `env.mem` (shared), exports `acc`, `part`, `grad`, `leaves` and `close`. */
 export function boostingWasmBytes(): Uint8Array {
   const acc = accumulateCode();
   const part = partitionCode();
   const grad = gradientsCode();
+  const leaves = leavesCode();
+  const close = closeCode();
   return Uint8Array.from([
     0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
     ...section(1, vector([
       [0x60, ...vector(Array.from({ length: 9 }, () => [I32])), 0],
       [0x60, ...vector(Array.from({ length: 7 }, () => [I32])), 1, I32],
       [0x60, ...vector([...Array.from({ length: 12 }, () => [I32]), ...Array.from({ length: 6 }, () => [F64])]), 1, F64],
+      [0x60, ...vector(Array.from({ length: 10 }, () => [I32])), 0],
+      [0x60, ...vector(Array.from({ length: 7 }, () => [I32])), 0],
     ])),
     // Import a shared memory (limits flag 3: shared, with a maximum).
     ...section(2, vector([[...name('env'), ...name('mem'), 0x02, 0x03, ...uleb(1), ...uleb(MAX_PAGES)]])),
-    ...section(3, vector([[0], [1], [2]])),
-    ...section(7, vector([[...name('acc'), 0x00, 0], [...name('part'), 0x00, 1], [...name('grad'), 0x00, 2]])),
-    ...section(10, vector([[...uleb(acc.length), ...acc], [...uleb(part.length), ...part], [...uleb(grad.length), ...grad]])),
+    ...section(3, vector([[0], [1], [2], [3], [4]])),
+    ...section(7, vector([
+      [...name('acc'), 0x00, 0], [...name('part'), 0x00, 1], [...name('grad'), 0x00, 2], [...name('leaves'), 0x00, 3], [...name('close'), 0x00, 4],
+    ])),
+    ...section(10, vector([acc, part, grad, leaves, close].map((code) => [...uleb(code.length), ...code]))),
   ]);
 }
 
@@ -308,7 +387,13 @@ export function boostingWasmModule(): WasmModule {
 /** The kernels of an instance of the module on `memory`. */
 export function instantiateWasmKernels(memory: WasmMemory, module: WasmModule = boostingWasmModule()): WasmKernels {
   const { exports } = new wasm.Instance(module, { env: { mem: memory } });
-  return { accumulate: exports.acc as WasmAccumulate, partition: exports.part as WasmPartition, gradients: exports.grad as WasmGradients };
+  return {
+    accumulate: exports.acc as WasmAccumulate,
+    partition: exports.part as WasmPartition,
+    gradients: exports.grad as WasmGradients,
+    leaves: exports.leaves as WasmLeaves,
+    close: exports.close as WasmClose,
+  };
 }
 
 /**

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { accumulateHistogram, computeGradients, partitionRows } from '../../src/ml/boosting.kernels.js';
+import { accumulateHistogram, closeLeaf, computeGradients, partitionRows, splitIntoLeaves } from '../../src/ml/boosting.kernels.js';
 import { EXP_CONSTANTS, EXP_POW2_FRAC, EXP_POW2_INT } from '../../src/ml/fast-math.js';
 import { WasmArena, instantiateWasmKernels } from '../../src/ml/boosting.wasm.js';
 import { createRandom } from '../../src/ml/index.js';
@@ -81,6 +81,30 @@ describe('WebAssembly kernels', () => {
     expect(Buffer.from(gh.buffer, gh.byteOffset, gh.byteLength).equals(Buffer.from(jsGh.buffer))).toBe(true);
     expect(Buffer.from(packed.buffer, packed.byteOffset, packed.byteLength).equals(Buffer.from(jsPacked.buffer))).toBe(true);
     expect([...rows]).toEqual([...jsRows]);
+  });
+
+  it('records leaves and sums exact gradients like the JavaScript kernels, bit for bit', () => {
+    const nRows = 7000;
+    const random = createRandom(17);
+    const arena = new WasmArena(0);
+    const cols = arena.uint8(2 * nRows);
+    for (let i = 0; i < cols.length; i++) cols[i] = Math.floor(random.nextFloat() * 256);
+    const gh = arena.float64(2 * nRows);
+    for (let i = 0; i < gh.length; i++) gh[i] = i % 2 === 0 ? random.nextFloat() - 0.7 : random.nextFloat() * 0.25;
+    const rows = arena.uint32(nRows);
+    rows.set(Uint32Array.from({ length: nRows }, (_, r) => r).filter((r) => r % 2 === 1));
+    const [leafOf, jsLeafOf] = [arena.uint16(nRows), new Uint16Array(nRows)];
+    const out = arena.float64(4);
+    const expected = new Float64Array(4);
+    const kernels = instantiateWasmKernels(arena.memory);
+    splitIntoLeaves(cols, nRows, rows, 10, 3000, 1, 100, 5, 6, jsLeafOf, gh, expected, 0);
+    kernels.leaves(cols.byteOffset + nRows, rows.byteOffset, 10, 3000, 100, 5, 6, leafOf.byteOffset, gh.byteOffset, out.byteOffset);
+    expect([...out]).toEqual([...expected]);
+    closeLeaf(rows, 3000, 3400, 9, jsLeafOf, gh, expected, 0);
+    kernels.close(rows.byteOffset, 3000, 3400, 9, leafOf.byteOffset, gh.byteOffset, out.byteOffset);
+    expect([...out.subarray(0, 2)]).toEqual([...expected.subarray(0, 2)]);
+    expect([...leafOf]).toEqual([...jsLeafOf]);
+    expect([...new Set(leafOf)].sort((a, b) => a - b)).toEqual([0, 5, 6, 9]);
   });
 
   it('keeps earlier arrays when the arena grows', () => {
