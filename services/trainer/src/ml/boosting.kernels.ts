@@ -3,6 +3,11 @@
  * (`Function.prototype.toString`), so each must be self-contained: no imports, no module constants,
  * no calls to helpers, nothing but its parameters and globals (Math, typed-array constructors).
  *
+ * The fit runs `accumulateHistogram`, `partitionRows`, `splitIntoLeaves`, `closeLeaf` and the
+ * common case of `computeGradients` as WebAssembly (boosting.wasm.ts), which must give the same
+ * bits; the JavaScript versions here are their reference (tested against them) and run the general
+ * gradient case (subsample, weights).
+ *
  * Gradients are quantised (as in LightGBM's quantized training): each row's gradient and hessian
  * become small integers by unbiased stochastic rounding, packed into one double as
  * `gq * shift + hq` with `0 <= hq < shift`. A histogram cell then takes one addition per row

@@ -41,6 +41,9 @@ import { allocateFloat64, allocateInt32 } from './shared-memory.js';
  * - `closeLeaves`: the splits whose children are leaves record each row's leaf (rows do not move)
  *   and sum the exact gradients of both sides; leaves closed earlier are summed whole.
  *
+ * The heaviest kernels run as WebAssembly on a shared memory (boosting.wasm.ts): the arrays they
+ * touch are views of that memory, and each worker instantiates the module on it.
+ *
  * Work is split so that results never depend on the lane count: histograms and split search by
  * slot (each slot, and so each feature, handled whole by one lane; ties between lanes go to the
  * lowest feature, as within a lane), gradients and margin updates by row
