@@ -39,9 +39,9 @@ export interface DuckDbParquetWriterOptions {
    */
   rowGroupSize?: number;
   /**
-   * Whether files of documents read plain documents the fast way (default true; see
-   * {@link documentsQuery}). false sends every document through the exact rule: the same bytes,
-   * slower; tests compare the two.
+   * Whether files of documents read a plain document (see {@link plainDocument}) as typed columns
+   * (default true). false converts every document by the exact rule instead: the same bytes, about
+   * three times slower; tests compare the two.
    */
   plainDocuments?: boolean;
 }
@@ -163,7 +163,7 @@ function stagingKeys(fields: readonly ParquetColumn[]): StagingKeys {
  * `document` key instead, is read as a map of field to JSON text and converted by the
  * {@link exactRule}. One pass, in order.
  */
-export function documentsQuery(stagingPath: string, columns: readonly ParquetColumn[], layout: DocumentColumns, keys: StagingKeys): string {
+function documentsQuery(stagingPath: string, columns: readonly ParquetColumn[], layout: DocumentColumns, keys: StagingKeys): string {
   const fields = columns.filter((column) => column.name !== layout.idColumn && column.name !== layout.extraColumn);
   const d = `"${keys.document}"`;
   const { extract, value, extra } = exactRule(fields, d, keys.texts, `${d} is not null`);
