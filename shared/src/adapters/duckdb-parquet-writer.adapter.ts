@@ -263,8 +263,9 @@ const MAX_LINE_BYTES = 4 * 1024 * 1024;
 
 /**
  * Text staged as NDJSON beside the target, converted by DuckDB's JSON reader when finished. Lines
- * are encoded into one reused buffer and written through a file handle, so staging allocates no
- * buffer per write (a stream would leave one behind per chunk for the garbage collector).
+ * are encoded into two reused buffers (one fills while the other is written) and written through a
+ * file handle, so staging allocates no buffer per write (a stream would leave one behind per chunk
+ * for the garbage collector).
  */
 abstract class StagedFile {
   protected readonly stagingPath: string;
