@@ -21,7 +21,10 @@ async function instanceFor(path: string, readOnly: boolean): Promise<DuckDBInsta
     return cached.instance;
   }
   mkdirSync(dirname(path), { recursive: true });
-  const instance = DuckDBInstance.create(path, readOnly ? { access_mode: 'READ_ONLY' } : {});
+  // A reader (the dashboard) runs a few large queries once per warehouse version and then mostly
+  // small ones: give memory back to the system after each query rather than keep it cached
+  // (measured: 850 -> 645 MB RSS after the dashboard's warm-up at scale 10).
+  const instance = DuckDBInstance.create(path, readOnly ? { access_mode: 'READ_ONLY', allocator_flush_threshold: '8MB', allocator_background_threads: 'true' } : {});
   instances.set(path, { instance, readOnly });
   instance.catch(() => instances.delete(path));
   return instance;
@@ -62,7 +65,9 @@ function rowsOf<T extends WarehouseRow>(reader: DuckDBResultReader): T[] {
 function columnsOf(reader: DuckDBResultReader): WarehouseColumns {
   const names = reader.columnNames();
   const types = reader.columnTypes().map((type) => type.typeId);
-  const columns = reader.getColumnsJS().map((column, index) => {
+  const read = reader.getColumnsJS();
+  // An empty result has no chunks, and then no columns either.
+  const columns = names.map((_name, index) => read[index] ?? []).map((column, index) => {
     const typeId = types[index];
     const out: WarehouseValue[] = new Array(column.length);
     for (let row = 0; row < column.length; row += 1) {

@@ -1,0 +1,53 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openDuckDbWarehouse, releaseDuckDbFile, type Warehouse } from '../src/index.js';
+
+let folder: string;
+let path: string;
+let writer: Warehouse;
+
+beforeAll(async () => {
+  folder = mkdtempSync(join(tmpdir(), 'duckdb-warehouse-test-'));
+  path = join(folder, 'warehouse.duckdb');
+  writer = await openDuckDbWarehouse({ path });
+  await writer.execute(`create table t as
+    select i, 'id_' || i as name, date '2026-01-01' + i::integer as day, case when i % 3 = 0 then null else i * 1.5 end as amount,
+           (i * 1000000000000)::hugeint * 1000000 as huge, [i, i + 1] as pair
+    from range(5) r(i)`);
+});
+afterAll(async () => {
+  await writer.close();
+  releaseDuckDbFile(path);
+  rmSync(folder, { recursive: true, force: true });
+});
+
+describe('DuckDB warehouse: results by column', () => {
+  it('gives the same values as rows, column by column, in row order', async () => {
+    const sql = 'select i, name, day, amount, huge, pair from t order by i';
+    const rows = await writer.query(sql);
+    const columns = await writer.queryColumns(sql);
+    expect(columns.names).toEqual(['i', 'name', 'day', 'amount', 'huge', 'pair']);
+    expect(columns.rowCount).toBe(5);
+    columns.names.forEach((name, index) => {
+      expect(columns.columns[index], name).toEqual(rows.map((row) => row[name]));
+    });
+    // Dates as YYYY-MM-DD, nulls as null, integers too big for a double as their digits.
+    expect(columns.columns[2]![1]).toBe('2026-01-02');
+    expect(columns.columns[3]![0]).toBeNull();
+    expect(columns.columns[4]![4]).toBe('4000000000000000000');
+  });
+
+  it('answers an empty result with empty columns', async () => {
+    const columns = await writer.queryColumns('select i, name from t where i < 0');
+    expect(columns).toEqual({ names: ['i', 'name'], columns: [[], []], rowCount: 0 });
+  });
+
+  it('refuses anything but a query on a read-only connection', async () => {
+    const reader = await openDuckDbWarehouse({ path, readOnly: true });
+    await expect(reader.queryColumns('delete from t')).rejects.toThrow(/read-only/);
+    expect((await reader.queryColumns('select count(*) as n from t')).columns[0]).toEqual([5]);
+    await reader.close();
+  });
+});
