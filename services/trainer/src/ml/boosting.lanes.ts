@@ -445,11 +445,16 @@ const KERNELS: Kernels = {
   transpose: transposeBins,
 };
 
-/** The WebAssembly kernels behind the JavaScript kernels' signatures: arrays are arena views, so their byte offsets are addresses. */
+/**
+ * The WebAssembly kernels behind the JavaScript kernels' signatures: arrays are arena views, so
+ * their byte offsets are addresses. Also run from source in the workers, so it references only its
+ * parameters: `jsGradients` is the JavaScript loop for the gradient cases WebAssembly does not run.
+ */
 function wasmKernels(
   { accumulate: acc, partition: part, gradients: grad, leaves, close }: WasmKernels,
   scratch: Float64Array,
   lane: number,
+  jsGradients: Kernels['gradients'],
 ): Pick<Kernels, 'accumulate' | 'partition' | 'gradients' | 'leaves' | 'close'> {
   const sums = 4 * lane;
   return {
@@ -465,7 +470,7 @@ function wasmKernels(
     // The common case (no subsample, no weights); the general loop stays in JavaScript.
     gradients: (margin, labels, weights, rows, from, to, fused, leafOf, leafValue, gh, packed, q, expConstants, pow2Int, pow2Frac) =>
       fused !== 1 || weights.length > 0
-        ? computeGradients(margin, labels, weights, rows, from, to, fused, leafOf, leafValue, gh, packed, q, expConstants, pow2Int, pow2Frac)
+        ? jsGradients(margin, labels, weights, rows, from, to, fused, leafOf, leafValue, gh, packed, q, expConstants, pow2Int, pow2Frac)
         : grad(
             margin.byteOffset, labels.byteOffset, rows.byteOffset, from, to, leafOf.byteOffset, leafValue.byteOffset, gh.byteOffset, packed.byteOffset,
             pow2Int.byteOffset, pow2Frac.byteOffset, q[3]! | 0, expConstants[0]!, expConstants[1]!, expConstants[2]!, q[0]!, q[1]!, q[2]!,
@@ -529,7 +534,7 @@ export class BoostingLanes {
       pow2Frac: arena.float64(EXP_POW2_FRAC.length),
       scratch: arena.float64(4 * requested),
     };
-    this.kernels = { ...KERNELS, ...wasmKernels(instantiateWasmKernels(arena.memory), this.context.scratch, 0) };
+    this.kernels = { ...KERNELS, ...wasmKernels(instantiateWasmKernels(arena.memory), this.context.scratch, 0, KERNELS.gradients) };
     this.context.pow2Int.set(EXP_POW2_INT);
     this.context.pow2Frac.set(EXP_POW2_FRAC);
     this.workers = [];
@@ -844,40 +849,14 @@ function startWorker(context: LaneContext, lane: number, expectedReady: number):
 }
 
 /** The worker's loop; run from source, so it references only its parameters. */
-function laneWorkerMain(threads: typeof WorkerThreads, run: typeof runLane, kernels: Kernels): void {
+function laneWorkerMain(threads: typeof WorkerThreads, run: typeof runLane, bindWasm: typeof wasmKernels, kernels: Kernels): void {
   const init = threads.workerData as { lane: number; port: MessagePort; context: LaneContext };
   const context = init.context;
   context.hists = [];
-  // The WebAssembly kernels on the shared arena (as wasmKernels does; inlined: this runs from source).
+  // The WebAssembly kernels on the shared arena.
   const { exports } = new (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly.Instance(context.wasmModule, { env: { mem: context.memory } });
-  const acc = exports.acc as WasmKernels['accumulate'];
-  const part = exports.part as WasmKernels['partition'];
-  const grad = exports.grad as WasmKernels['gradients'];
-  const leaves = exports.leaves as WasmKernels['leaves'];
-  const close = exports.close as WasmKernels['close'];
-  const scratch = context.scratch;
-  const sums = 4 * init.lane;
-  kernels.leaves = (cols, nRows, rows, start, end, feature, bin, leftId, rightId, leafOf, gh, out, at) => {
-    leaves(cols.byteOffset + feature * nRows, rows.byteOffset, start, end, bin, leftId, rightId, leafOf.byteOffset, gh.byteOffset, scratch.byteOffset + 8 * sums);
-    for (let j = 0; j < 4; j++) out[at + j] = scratch[sums + j]!;
-  };
-  kernels.close = (rows, start, end, id, leafOf, gh, out, at) => {
-    close(rows.byteOffset, start, end, id, leafOf.byteOffset, gh.byteOffset, scratch.byteOffset + 8 * sums);
-    out[at] = scratch[sums]!;
-    out[at + 1] = scratch[sums + 1]!;
-  };
-  const jsGradients = kernels.gradients;
-  kernels.gradients = (margin, labels, weights, rows, from, to, fused, leafOf, leafValue, gh, packed, q, expConstants, pow2Int, pow2Frac) =>
-    fused !== 1 || weights.length > 0
-      ? jsGradients(margin, labels, weights, rows, from, to, fused, leafOf, leafValue, gh, packed, q, expConstants, pow2Int, pow2Frac)
-      : grad(
-          margin.byteOffset, labels.byteOffset, rows.byteOffset, from, to, leafOf.byteOffset, leafValue.byteOffset, gh.byteOffset, packed.byteOffset,
-          pow2Int.byteOffset, pow2Frac.byteOffset, q[3]! | 0, expConstants[0]!, expConstants[1]!, expConstants[2]!, q[0]!, q[1]!, q[2]!,
-        );
-  kernels.accumulate = (bins32, wordsPerRow, packed, rows, start, end, hist, wordFrom, wordTo) =>
-    acc(bins32.byteOffset, wordsPerRow, packed.byteOffset, rows.byteOffset, start, end, hist.byteOffset, wordFrom, wordTo);
-  kernels.partition = (cols, nRows, rows, left, right, start, end, feature, bin) =>
-    part(cols.byteOffset + feature * nRows, rows.byteOffset, left.byteOffset, right.byteOffset, start, end, bin);
+  const wasm = { accumulate: exports.acc, partition: exports.part, gradients: exports.grad, leaves: exports.leaves, close: exports.close } as WasmKernels;
+  Object.assign(kernels, bindWasm(wasm, context.scratch, init.lane, kernels.gradients));
   const control = context.control;
   const seqSlot = 10 + 2 * init.lane;
   let seen = 0;
@@ -915,8 +894,9 @@ const WORKER_SOURCE = [
   'var __name = function (f) { return f; };',
   ...Object.values(KERNELS).map((f) => f.toString()),
   runLane.toString(),
+  wasmKernels.toString(),
   // Bundlers rename imported bindings inside functions, so everything is passed in as arguments.
-  `(${laneWorkerMain.toString()})(require('node:worker_threads'), ${runLane.name}, { ${Object.entries(KERNELS)
+  `(${laneWorkerMain.toString()})(require('node:worker_threads'), ${runLane.name}, ${wasmKernels.name}, { ${Object.entries(KERNELS)
     .map(([key, f]) => `${key}: ${f.name}`)
     .join(', ')} });`,
 ].join('\n');
