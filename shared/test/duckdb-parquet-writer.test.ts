@@ -192,6 +192,8 @@ describe('DuckDB Parquet writer: files of JSON documents', () => {
   ];
   const json = (list: readonly StoredDocument[]) => list.map((document) => ({ id: document.id, json: JSON.stringify(document.data) }));
 
+  const plain = plainDocument(SALES_BRONZE_COLUMNS.filter((column) => column.name !== layout.idColumn && column.name !== layout.extraColumn))!;
+
   it('converts documents as the reference rule does, and writes the very bytes the same rows written as rows give', async () => {
     const fromDocuments = await writer.createFromDocuments(join(dir.path, 'documents.parquet'), SALES_BRONZE_COLUMNS, layout);
     for (let i = 0; i < documents.length; i += 333) await fromDocuments.write(json(documents.slice(i, i + 333)));
@@ -199,6 +201,8 @@ describe('DuckDB Parquet writer: files of JSON documents', () => {
     expect(documentsFile.rows).toBe(documents.length);
 
     const expected = documents.map((document) => referenceRow(document, SALES_BRONZE_COLUMNS, layout));
+    // Both kinds are in the file: most generated documents are plain, dirty ones and the odd ones are not.
+    expect(documents.filter((document) => !plain.test(JSON.stringify(document.data))).length).toBeGreaterThan(odd.length);
     expect(expected.filter((row) => row._extra_json !== null)).toHaveLength(odd.length - 1);
     const fromRows = await writer.create(join(dir.path, 'rows.parquet'), SALES_BRONZE_COLUMNS);
     await fromRows.write(expected);
@@ -212,7 +216,7 @@ describe('DuckDB Parquet writer: files of JSON documents', () => {
     expect(hash(documentsFile.path)).toBe(hash(rowsFile.path));
   });
 
-  it('writes the same bytes whether plain documents are read the plain way or every document by the exact rule', async () => {
+  it('writes the same bytes whether plain documents are staged as stored or every document is converted by the rule', async () => {
     const exactWriter = new DuckDbParquetWriter({ threads: 2, plainDocuments: false });
     const edges = [...plainEdges, ...notPlain];
     const mixed = [...json(day.slice(0, 2000)), ...edges.map((text, i) => ({ id: `text-${i}`, json: text })), ...json(documents.slice(2000))];
@@ -242,7 +246,6 @@ describe('DuckDB Parquet writer: files of JSON documents', () => {
   });
 
   it('reads the generated documents the plain way, and none of the texts the plain way must not take', () => {
-    const plain = plainDocument(SALES_BRONZE_COLUMNS.filter((column) => column.name !== layout.idColumn && column.name !== layout.extraColumn))!;
     const clean = day.filter((_document, i) => !generated[i]!.dirty);
     expect(clean.length).toBeGreaterThan(100);
     expect(clean.filter((document) => !plain.test(JSON.stringify(document.data)))).toEqual([]);
@@ -286,6 +289,41 @@ describe('DuckDB Parquet writer: files of JSON documents', () => {
     }
     expect(hashes[0]).toBe(hashes[1]);
     expect(data.slice(0, 3).map((fields) => plainDocument(own.slice(1, -1))!.test(JSON.stringify(fields)))).toEqual([true, true, true]);
+  });
+
+  it('leaves only the Parquet file after finishing, and nothing after an abort, with both kinds of document staged', async () => {
+    const both = json([...day.slice(0, 50), ...documents.slice(day.length)]);
+    const finished = await writer.createFromDocuments(join(dir.path, 'staged-both.parquet'), SALES_BRONZE_COLUMNS, layout);
+    await finished.write(both);
+    expect(readdirSync(dir.path).filter((name) => name.startsWith('staged-both'))).toEqual(['staged-both.parquet.staging.ndjson']);
+    expect((await finished.finish()).rows).toBe(both.length);
+    expect(readdirSync(dir.path).filter((name) => name.startsWith('staged-both'))).toEqual(['staged-both.parquet']);
+
+    const aborted = await writer.createFromDocuments(join(dir.path, 'aborted-both.parquet'), SALES_BRONZE_COLUMNS, layout);
+    await aborted.write(both);
+    await aborted.abort();
+    expect(readdirSync(dir.path).filter((name) => name.startsWith('aborted-both'))).toEqual([]);
+  });
+
+  it('keeps the sign of a negative zero amount, which JavaScript writes without it', async () => {
+    const text = JSON.stringify(base).replace(/"unit_price_usd":[^,]+/, '"unit_price_usd":-0');
+    expect(plain.test(text)).toBe(false);
+    const file = await writer.createFromDocuments(join(dir.path, 'negative-zero.parquet'), SALES_BRONZE_COLUMNS, layout);
+    await file.write([{ id: 'z', json: text }]);
+    const { path } = await file.finish();
+    expect(await reader.query(`select unit_price_usd, signbit(unit_price_usd) as negative, _extra_json from read_parquet('${path}')`)).toEqual([{ unit_price_usd: -0, negative: true, _extra_json: null }]);
+  });
+
+  it.each([
+    ['text that is not JSON', '{"order_id":"o1",', /document "broken" is not valid JSON/],
+    ['a JSON array', '["o1"]', /document "broken" is not a JSON object/],
+    ['JSON null', 'null', /document "broken" is not a JSON object/],
+  ])('refuses %s, naming the document, and leaves nothing behind once aborted', async (_name, text, message) => {
+    const file = await writer.createFromDocuments(join(dir.path, 'broken.parquet'), SALES_BRONZE_COLUMNS, layout);
+    await file.write(json(day.slice(0, 10)));
+    await expect(file.write([{ id: 'broken', json: text }])).rejects.toThrow(message);
+    await file.abort();
+    expect(readdirSync(dir.path).filter((name) => name.startsWith('broken'))).toEqual([]);
   });
 
   it('keeps numbers JavaScript writes with an exponent as its digits in text columns, and their value in _extra_json', async () => {

@@ -51,14 +51,15 @@ export async function landSalesDay(deps: LanderDeps, event: CloudEvent<'mlops.sa
     let rows = 0;
     const closePart = async () => {
       if (!file) return;
-      // One part converts at a time, while the next one is written: memory and disk stay bounded.
-      const previous = parts.at(-1);
-      if (previous) await previous;
+      // A finished part waits for the one before it to be converted (the writer converts them in
+      // turn), and the next part is written while it converts: memory and disk stay bounded.
       const finishing = file.finish();
       finishing.catch(() => undefined); // awaited later; never an unhandled rejection meanwhile
       parts.push(finishing);
       file = undefined;
       partRows = 0;
+      const previous = parts.at(-2);
+      if (previous) await previous;
     };
     const pages = deps.documents.queryJson(collection, { where: [{ field: 'run_date', op: '==', value: runDate }], pageSize: deps.pageSize });
     for await (const page of pages) {

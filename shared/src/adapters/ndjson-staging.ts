@@ -1,0 +1,101 @@
+import { open, rm, type FileHandle } from 'node:fs/promises';
+
+/** Bytes of NDJSON gathered before a write to a staging file, unless told otherwise. */
+export const STAGING_BUFFER_BYTES = 4 * 1024 * 1024;
+
+/**
+ * A newline-delimited JSON file being written for DuckDB to read once it is complete. Lines are
+ * encoded into two reused buffers (one fills while the other is written) and written through a file
+ * handle, so staging allocates no buffer per write (a stream would leave one behind per chunk for
+ * the garbage collector) and the caller does not wait for the disk.
+ */
+export class NdjsonStaging {
+  private buffer: Buffer;
+  private spare: Buffer;
+  private writing: Promise<void> = Promise.resolve();
+  private used = 0;
+  /** Lines staged so far. */
+  rows = 0;
+
+  private constructor(
+    /** Where the lines go. */
+    readonly path: string,
+    private readonly handle: FileHandle,
+    bufferBytes: number,
+  ) {
+    this.buffer = Buffer.allocUnsafe(bufferBytes);
+    this.spare = Buffer.allocUnsafe(bufferBytes);
+  }
+
+  /** Create (or truncate) the file at `path`. */
+  static async open(path: string, bufferBytes = STAGING_BUFFER_BYTES): Promise<NdjsonStaging> {
+    return new NdjsonStaging(path, await open(path, 'w'), bufferBytes);
+  }
+
+  private async writeAll(buffer: Buffer, length: number): Promise<void> {
+    let offset = 0;
+    while (offset < length) offset += (await this.handle.write(buffer, offset, length - offset)).bytesWritten;
+  }
+
+  /** Start writing the buffer (once the previous write is done) and fill the other one meanwhile. */
+  private async flush(): Promise<void> {
+    await this.writing;
+    const writing = this.writeAll(this.buffer, this.used);
+    writing.catch(() => undefined); // awaited by the next flush or by close
+    this.writing = writing;
+    [this.buffer, this.spare] = [this.spare, this.buffer];
+    this.used = 0;
+  }
+
+  /**
+   * Append one line in two pieces, written straight into the buffer (no string of the whole line
+   * is built): `head`, then `body`. `inline` (for a body that is a JSON object) makes the body's
+   * fields continue the head's object: its `{` becomes a comma; otherwise a `}` closes the line.
+   * Returns false, having appended nothing, when the buffer must be flushed first ({@link lineLong}).
+   */
+  line(head: string, body: string, inline: boolean): boolean {
+    // A UTF-16 code unit takes at most 3 bytes of UTF-8.
+    if ((head.length + body.length) * 3 + 2 > this.buffer.length - this.used) return false;
+    const buffer = this.buffer;
+    let used = this.used + buffer.write(head, this.used, 'utf8');
+    const start = used;
+    used += buffer.write(body, used, 'utf8');
+    if (inline) buffer[start] = 0x2c;
+    else buffer[used++] = 0x7d;
+    buffer[used++] = 0x0a;
+    this.used = used;
+    this.rows += 1;
+    return true;
+  }
+
+  /** Append the line {@link line} had no room for: flush, then append it whatever its length. */
+  async lineLong(head: string, body: string, inline: boolean): Promise<void> {
+    await this.flush();
+    if (!this.line(head, body, inline)) await this.text(inline ? `${head},${body.slice(1)}\n` : `${head}${body}}\n`, 1);
+  }
+
+  /** Append `rows` lines of NDJSON. */
+  async text(text: string, rows: number): Promise<void> {
+    this.rows += rows;
+    const bytes = Buffer.byteLength(text, 'utf8');
+    if (bytes > this.buffer.length - this.used) await this.flush();
+    if (bytes > this.buffer.length) {
+      await this.writing;
+      await this.writeAll(Buffer.from(text, 'utf8'), bytes);
+    } else this.used += this.buffer.write(text, this.used, 'utf8');
+  }
+
+  /** Write what is buffered and close the file (it stays for DuckDB to read). */
+  async close(): Promise<void> {
+    await this.flush();
+    await this.writing;
+    await this.handle.close();
+  }
+
+  /** Close the file if it is open and remove it. */
+  async remove(): Promise<void> {
+    await this.writing.catch(() => undefined);
+    await this.handle.close().catch(() => undefined);
+    await rm(this.path, { force: true });
+  }
+}
