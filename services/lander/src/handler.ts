@@ -49,17 +49,15 @@ export async function landSalesDay(deps: LanderDeps, event: CloudEvent<'mlops.sa
   try {
     let partRows = 0;
     let rows = 0;
-    const closePart = async () => {
+    const closePart = () => {
       if (!file) return;
-      // A finished part waits for the one before it to be converted (the writer converts them in
-      // turn), and the next part is written while it converts: memory and disk stay bounded.
+      // The part converts while the next one is written; the writer makes the next one wait while
+      // a finished part waits for its turn, so memory and disk stay bounded.
       const finishing = file.finish();
       finishing.catch(() => undefined); // awaited later; never an unhandled rejection meanwhile
       parts.push(finishing);
       file = undefined;
       partRows = 0;
-      const previous = parts.at(-2);
-      if (previous) await previous;
     };
     const pages = deps.documents.queryJson(collection, { where: [{ field: 'run_date', op: '==', value: runDate }], pageSize: deps.pageSize });
     for await (const page of pages) {
@@ -71,10 +69,10 @@ export async function landSalesDay(deps: LanderDeps, event: CloudEvent<'mlops.sa
         offset += take;
         partRows += take;
         rows += take;
-        if (partRows >= deps.rowsPerPart) await closePart();
+        if (partRows >= deps.rowsPerPart) closePart();
       }
     }
-    await closePart();
+    closePart();
     const written = await Promise.all(parts);
     if (rows === 0) throw LanderErrors.sourceEmpty(collection, runDate);
     const convertedMs = performance.now() - started;

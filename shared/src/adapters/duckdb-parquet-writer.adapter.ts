@@ -17,8 +17,10 @@ function quoteLiteral(text: string): string {
   return `'${text.replaceAll("'", "''")}'`;
 }
 
+/** Files converted at once unless told otherwise (see {@link DuckDbParquetWriterOptions.conversions}). */
+const DEFAULT_CONVERSIONS = 2;
 /** Rows per row group unless told otherwise (see {@link DuckDbParquetWriterOptions.rowGroupSize}). */
-const DEFAULT_ROW_GROUP_SIZE = 20_480;
+const DEFAULT_ROW_GROUP_SIZE = 12_288;
 const COLUMN_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,127}$/;
 const TYPES = new Set(['VARCHAR', 'DOUBLE', 'BIGINT', 'BOOLEAN']);
 
@@ -32,11 +34,16 @@ export interface DuckDbParquetWriterOptions {
    */
   strategy?: 'ndjson' | 'appender';
   /**
-   * DuckDB threads (default 1). The caller's thread producing rows is the bottleneck; one DuckDB
-   * thread converts the previous file concurrently on another core, and more threads only buy
-   * memory (each buffers its own row group).
+   * DuckDB threads for one file's conversion (default 1). One thread per file keeps its bytes the
+   * same from run to run: with more, DuckDB cuts row groups where its threads happen to meet.
    */
   threads?: number;
+  /**
+   * Files converted at once, each on its own connection and thread (default 2): the caller writes
+   * the next file meanwhile. A new file waits while a finished one waits for its turn. Each
+   * conversion buffers about one row group (see {@link rowGroupSize}).
+   */
+  conversions?: number;
   /** DuckDB memory limit (default `256MB`); DuckDB spills to `tempDirectory` beyond it. */
   memoryLimit?: string;
   /** Where DuckDB may spill (default the OS temp folder). */
@@ -44,9 +51,10 @@ export interface DuckDbParquetWriterOptions {
   /** Parquet compression (default zstd). */
   compression?: 'zstd' | 'snappy' | 'uncompressed';
   /**
-   * Rows per Parquet row group (default 20,480). DuckDB buffers a whole row group per thread,
-   * about 4 KB a sales row, so this bounds the writer's memory: ~85 MB at the default, ~250 MB at
-   * DuckDB's own 122,880 (measured in bench/bronze).
+   * Rows per Parquet row group (default 12,288, six of DuckDB's 2,048-row vectors). Each conversion
+   * buffers about a row group and the JSON it came from, so this bounds the writer's memory:
+   * measured converting 100,000 sales rows, ~+60 MB at 10,240, ~+82 MB at 20,480 (bench/bronze).
+   * Smaller groups make files ~2% larger and DuckDB's own conversion ~6% slower.
    */
   rowGroupSize?: number;
   /**
@@ -102,6 +110,11 @@ export class DuckDbParquetWriter implements ParquetWriter {
     return this.instance;
   }
 
+  private converter(instance: DuckDBInstance): Conversions {
+    this.conversions ??= new Conversions(instance, this.copyOptions(), Math.max(1, Math.floor(this.options.conversions ?? DEFAULT_CONVERSIONS)));
+    return this.conversions;
+  }
+
   /** The `TO ... (...)` options of the COPY statement. */
   private copyOptions(): string {
     return `(format parquet, compression ${this.options.compression ?? 'zstd'}, row_group_size ${Math.max(1024, Math.floor(this.options.rowGroupSize ?? DEFAULT_ROW_GROUP_SIZE))})`;
@@ -114,8 +127,9 @@ export class DuckDbParquetWriter implements ParquetWriter {
       this.tables += 1;
       return AppenderFile.open(instance, path, columns, `parquet_rows_${this.tables}`, this.copyOptions());
     }
-    this.conversions ??= new Conversions(instance, this.copyOptions());
-    return NdjsonFile.open(this.conversions, path, columns);
+    const conversions = this.converter(instance);
+    await conversions.room();
+    return NdjsonFile.open(conversions, path, columns);
   }
 
   async createFromDocuments(path: string, columns: readonly ParquetColumn[], layout: DocumentColumns): Promise<DocumentFileWriter> {
@@ -124,8 +138,9 @@ export class DuckDbParquetWriter implements ParquetWriter {
       if (columns.find((column) => column.name === name)?.type !== 'VARCHAR') throw new PermanentError('PARQUET.BAD_COLUMNS', `column ${name} must be one of the columns, of type VARCHAR`);
     }
     if (layout.idColumn === layout.extraColumn) throw new PermanentError('PARQUET.BAD_COLUMNS', `the id and extra columns must differ (both are ${layout.idColumn})`);
-    this.conversions ??= new Conversions(await this.engine(), this.copyOptions());
-    return DocumentFile.open(this.conversions, path, columns, layout, this.options.plainDocuments ?? true);
+    const conversions = this.converter(await this.engine());
+    await conversions.room();
+    return DocumentFile.open(conversions, path, columns, layout, this.options.plainDocuments ?? true);
   }
 
   async close(): Promise<void> {
@@ -148,48 +163,84 @@ function wrap(error: unknown, path: string): never {
   throw new TransientError('PARQUET.WRITE_FAILED', `could not write Parquet file ${path}: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
 }
 /**
- * Converts staged files to Parquet with one DuckDB connection, one file at a time in the order they
- * were finished: a file's staging is closed the moment it is finished, so its last write is done by
- * the time the conversions before it are, and its own conversion starts at once.
+ * Converts staged files to Parquet, `lanes` at a time, each on its own DuckDB connection (and so
+ * its own thread: one file's conversion is single-threaded, which keeps its bytes deterministic),
+ * in the order the files were finished. A file's staging is closed the moment it is finished.
+ * A new file waits (in {@link room}) while a finished one waits for a lane, so at most `lanes`
+ * files convert while one more is written.
  */
 class Conversions {
-  private queue: Promise<unknown> = Promise.resolve();
-  private connection: Promise<DuckDBConnection> | undefined;
+  private readonly idle: DuckDBConnection[] = [];
+  private connections = 0;
+  /** Finished files waiting for a connection, in order. */
+  private readonly queued: ((connection: DuckDBConnection) => void)[] = [];
+  /** Callers of {@link room} waiting for the queue to empty. */
+  private readonly roomWaiters: (() => void)[] = [];
+  private readonly running = new Set<Promise<unknown>>();
 
   constructor(
     private readonly instance: DuckDBInstance,
     private readonly copyOptions: string,
+    private readonly lanes: number,
   ) {}
 
-  /** Close `stagings`, then (after the conversions before) write `query`'s rows to `path`. */
+  /** Resolves once no finished file is waiting for a lane. */
+  async room(): Promise<void> {
+    while (this.queued.length > 0) await new Promise<void>((resolve) => this.roomWaiters.push(resolve));
+  }
+
+  private async connection(): Promise<DuckDBConnection> {
+    const idle = this.idle.pop();
+    if (idle) return idle;
+    if (this.connections < this.lanes) {
+      this.connections += 1;
+      try {
+        return await this.instance.connect();
+      } catch (error) {
+        this.connections -= 1;
+        throw error;
+      }
+    }
+    return new Promise<DuckDBConnection>((resolve) => this.queued.push(resolve));
+  }
+
+  private release(connection: DuckDBConnection): void {
+    const next = this.queued.shift();
+    if (next) next(connection);
+    else this.idle.push(connection);
+    if (this.queued.length === 0) for (const resolve of this.roomWaiters.splice(0)) resolve();
+  }
+
+  /** Close `stagings`, then (once a lane is free) write `query`'s rows to `path`. */
   convert(stagings: readonly NdjsonStaging[], query: string, path: string): Promise<ParquetFileInfo> {
     const sealed = Promise.all(stagings.map((staging) => staging.close()));
-    sealed.catch(() => undefined); // awaited in turn below
-    const converted = this.queue.then(async () => {
+    sealed.catch(() => undefined); // awaited below
+    const connecting = this.connection();
+    const converted = (async () => {
+      let connection: DuckDBConnection | undefined;
       try {
+        connection = await connecting;
         await sealed;
-        this.connection ??= this.instance.connect().catch((error: unknown) => {
-          this.connection = undefined;
-          throw error;
-        });
-        await (await this.connection).run(`copy (${query}) to ${quoteLiteral(`${path}.writing`)} ${this.copyOptions}`);
+        await connection.run(`copy (${query}) to ${quoteLiteral(`${path}.writing`)} ${this.copyOptions}`);
         return await publish(`${path}.writing`, path, stagings.reduce((sum, staging) => sum + staging.rows, 0));
       } catch (error) {
         await rm(`${path}.writing`, { force: true });
         return wrap(error, path);
       } finally {
+        if (connection) this.release(connection);
         await Promise.all(stagings.map((staging) => staging.remove()));
       }
-    });
-    this.queue = converted.catch(() => undefined);
+    })();
+    const settled = converted.catch(() => undefined);
+    this.running.add(settled);
+    void settled.then(() => this.running.delete(settled));
     return converted;
   }
 
-  /** Wait for the conversions under way and release the connection. */
+  /** Wait for the conversions under way and release the connections. */
   async close(): Promise<void> {
-    await this.queue;
-    const connection = await this.connection?.catch(() => undefined);
-    connection?.closeSync();
+    while (this.running.size > 0) await Promise.all(this.running);
+    for (const connection of this.idle.splice(0)) connection.closeSync();
   }
 }
 

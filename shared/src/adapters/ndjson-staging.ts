@@ -1,7 +1,24 @@
 import { open, rm, type FileHandle } from 'node:fs/promises';
 
 /** Bytes of NDJSON gathered before a write to a staging file, unless told otherwise. */
-export const STAGING_BUFFER_BYTES = 4 * 1024 * 1024;
+export const STAGING_BUFFER_BYTES = 2 * 1024 * 1024;
+
+/**
+ * Buffers of closed staging files, for the next ones: a file's buffers are done with once it is
+ * closed, long before the garbage collector would free them (measured: ~80 MB of buffers alive
+ * landing 1,000,000 documents in 10 parts without the pool).
+ */
+const spareBuffers: Buffer[] = [];
+const SPARE_BUFFERS = 4;
+const NO_BUFFER = Buffer.alloc(0);
+
+function takeBuffer(bytes: number): Buffer {
+  return (bytes === STAGING_BUFFER_BYTES ? spareBuffers.pop() : undefined) ?? Buffer.allocUnsafe(bytes);
+}
+
+function giveBuffer(buffer: Buffer): void {
+  if (buffer.length === STAGING_BUFFER_BYTES && spareBuffers.length < SPARE_BUFFERS) spareBuffers.push(buffer);
+}
 
 /**
  * A newline-delimited JSON file being written for DuckDB to read once it is complete. Lines are
@@ -23,8 +40,8 @@ export class NdjsonStaging {
     private readonly handle: FileHandle,
     bufferBytes: number,
   ) {
-    this.buffer = Buffer.allocUnsafe(bufferBytes);
-    this.spare = Buffer.allocUnsafe(bufferBytes);
+    this.buffer = takeBuffer(bufferBytes);
+    this.spare = takeBuffer(bufferBytes);
   }
 
   /** Create (or truncate) the file at `path`. */
@@ -89,13 +106,24 @@ export class NdjsonStaging {
   async close(): Promise<void> {
     await this.flush();
     await this.writing;
+    this.releaseBuffers();
     await this.handle.close();
   }
 
   /** Close the file if it is open and remove it. */
   async remove(): Promise<void> {
     await this.writing.catch(() => undefined);
+    this.releaseBuffers();
     await this.handle.close().catch(() => undefined);
     await rm(this.path, { force: true });
+  }
+
+  /** Hand the buffers on once no write uses them; nothing can be staged afterwards. */
+  private releaseBuffers(): void {
+    if (this.buffer === NO_BUFFER) return;
+    giveBuffer(this.buffer);
+    giveBuffer(this.spare);
+    this.buffer = NO_BUFFER;
+    this.spare = NO_BUFFER;
   }
 }

@@ -78,7 +78,8 @@ export interface ParquetWriter {
   create(path: string, columns: readonly ParquetColumn[]): Promise<ParquetFileWriter>;
   /**
    * Start a file of documents at a local path (see {@link DocumentFileWriter}). `columns` must
-   * include `idColumn` and `extraColumn`, both VARCHAR.
+   * include `idColumn` and `extraColumn`, both VARCHAR. A writer that converts finished files in
+   * the background may make a new file wait until it has room, which bounds its memory and disk.
    */
   createFromDocuments(path: string, columns: readonly ParquetColumn[], layout: DocumentColumns): Promise<DocumentFileWriter>;
   /** Release the engine. */

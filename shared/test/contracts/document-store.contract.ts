@@ -244,6 +244,19 @@ export function documentStoreContract(name: string, create: () => Promise<Docume
         expect(await drainPages(store.queryJson('absent'))).toEqual([]);
       });
 
+      it('keeps ids with quotes, tabs and other scripts apart from text holding slashes, and sees documents written after an earlier read', async () => {
+        const odd: StoredDocument[] = [
+          { id: 'odd "quoted" \t tab', data: { url: 'https://example.com/a/b?c=d', bucket: 9 } },
+          { id: 'odd Zoë 東京 🚀', data: { path: '/', bucket: 9 } },
+        ];
+        await store.upsertBatch('json', [odd[0]!]);
+        const where: FieldFilter[] = [{ field: 'bucket', op: '==', value: 9 }];
+        expect((await drainPages(store.queryJson('json', { where }))).flat().map((document) => document.id)).toEqual([odd[0]!.id]);
+        await store.upsertBatch('json', [odd[1]!]);
+        const flat = (await drainPages(store.queryJson('json', { where, pageSize: 1 }))).flat();
+        expect(flat.map((document) => ({ id: document.id, data: JSON.parse(document.json) as unknown }))).toEqual(odd);
+      });
+
       it('refuses a bad collection or field with the errors of query', async () => {
         await expect(drainPages(store.queryJson('a/b'))).rejects.toMatchObject({ code: 'STORE.BAD_COLLECTION', errorClass: 'permanent' });
         await expect(drainPages(store.queryJson('json', { where: [{ field: 'a.b', op: '==', value: 1 }] }))).rejects.toMatchObject({ code: 'STORE.BAD_FIELD' });
