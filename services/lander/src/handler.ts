@@ -35,8 +35,9 @@ export interface LanderDeps {
 /**
  * Land one run date's sales: stream that date's documents as the store's JSON text, never parsed
  * here (one equality query, so the cost does not grow with history), into Parquet part files of
- * `rowsPerPart` rows in a local temporary folder, finishing one part while the next is written; then put each part in the lake (an atomic
- * replace of a deterministic key), delete the partition's stale parts, and announce the partition.
+ * `rowsPerPart` rows in a local temporary folder, finished parts converting while the next is
+ * written; then put each part in the lake (an atomic replace of a deterministic key), delete the
+ * partition's stale parts, and announce the partition.
  * Nothing reaches the lake unless every part was written; an empty day is an error, not a file.
  */
 export async function landSalesDay(deps: LanderDeps, event: CloudEvent<'mlops.sales.generated.v1'>, context: HandlerContext): Promise<void> {
