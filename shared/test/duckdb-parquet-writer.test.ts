@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -289,6 +289,40 @@ describe('DuckDB Parquet writer: files of JSON documents', () => {
     }
     expect(hashes[0]).toBe(hashes[1]);
     expect(data.slice(0, 3).map((fields) => plainDocument(own.slice(1, -1))!.test(JSON.stringify(fields)))).toEqual([true, true, true]);
+  });
+
+  it('converts files finished one after another in turn, whatever the number of lanes, and carries on after a file fails', async () => {
+    for (const conversions of [1, 2]) {
+      const lanes = new DuckDbParquetWriter({ conversions });
+      try {
+        const finishing: Promise<{ rows: number; path: string }>[] = [];
+        for (let part = 0; part < 5; part += 1) {
+          // Each new file may wait for room; none waits forever, and the files come out whole.
+          const file = await lanes.createFromDocuments(join(dir.path, `lanes-${conversions}-${part}.parquet`), SALES_BRONZE_COLUMNS, layout);
+          await file.write(json(day.slice(part * 30, part * 30 + 30)));
+          finishing.push(file.finish());
+        }
+        // A file whose folder vanished before it was converted fails alone.
+        const gone = join(dir.path, `lanes-${conversions}-gone`);
+        mkdirSync(gone);
+        const lost = await lanes.createFromDocuments(join(gone, 'lost.parquet'), SALES_BRONZE_COLUMNS, layout);
+        await lost.write(json(day.slice(0, 10)));
+        rmSync(gone, { recursive: true });
+        await expect(lost.finish()).rejects.toMatchObject({ code: 'PARQUET.WRITE_FAILED' });
+        const after = await lanes.createFromDocuments(join(dir.path, `lanes-${conversions}-after.parquet`), SALES_BRONZE_COLUMNS, layout);
+        await after.write(json(day.slice(0, 10)));
+        finishing.push(after.finish());
+        const files = await Promise.all(finishing);
+        expect(files.map((file) => file.rows)).toEqual([30, 30, 30, 30, 30, 10]);
+        for (const [part, file] of files.slice(0, 5).entries()) {
+          const ids = await reader.query(`select _document_id from read_parquet('${file.path}')`);
+          expect(ids.map((row) => row._document_id)).toEqual(day.slice(part * 30, part * 30 + 30).map((document) => document.id));
+        }
+      } finally {
+        await lanes.close();
+      }
+      expect(readdirSync(dir.path).filter((name) => name.startsWith(`lanes-${conversions}-`) && !name.endsWith('.parquet'))).toEqual([]);
+    }
   });
 
   it('leaves only the Parquet file after finishing, and nothing after an abort, with both kinds of document staged', async () => {
