@@ -22,11 +22,10 @@ import {
   DataformCompiler,
   DuckDbTransformRunner,
   bronzePartKey,
-  bronzePrefix,
   dayNumber,
   isoDate,
   openDuckDbWarehouse,
-  partitionContentHash,
+  bronzeLandedData,
   startupLoadOn,
   type BronzeLanded,
   type BronzeSource,
@@ -96,18 +95,7 @@ function landedEvent(lake: BenchLake, source: BronzeSource, date: string): Bronz
   const path = join(lake.root, key);
   const bytes = statSync(path).size;
   const sha256 = createHash('sha256').update(readFileSync(path)).digest('hex');
-  const objects = [{ key, bytes, sha256, rows: 0 }];
-  return {
-    runDate: date,
-    source,
-    format,
-    prefix: bronzePrefix(source, date),
-    objects,
-    rowCount: 0,
-    bytes,
-    contentHash: partitionContentHash(objects),
-    loadType: source === 'startups' ? startupLoadOn(date, lake.fullLoadDate)! : 'daily',
-  };
+  return bronzeLandedData(source, date, format, [{ key, bytes, sha256, rows: 0 }], source === 'startups' ? startupLoadOn(date, lake.fullLoadDate)! : 'daily');
 }
 
 function datesFrom(first: string, count: number): string[] {

@@ -4,10 +4,11 @@ import {
   BRONZE_CONTENT_TYPES,
   SALES_BRONZE_COLUMNS,
   SALES_DOCUMENT_COLUMNS,
+  bronzeLandedData,
   bronzePartKey,
   bronzePrefix,
   isIsoDate,
-  partitionContentHash,
+  removeStaleObjects,
   type CloudEvent,
   type DocumentFileWriter,
   type DocumentStore,
@@ -78,18 +79,15 @@ export async function landSalesDay(deps: LanderDeps, event: CloudEvent<'mlops.sa
     if (rows === 0) throw LanderErrors.sourceEmpty(collection, runDate);
     const convertedMs = performance.now() - started;
 
-    const prefix = bronzePrefix('sales', runDate);
     const objects: LandedObject[] = [];
     for (const [index, part] of written.entries()) {
       const key = bronzePartKey('sales', runDate, index, 'parquet');
       const meta = await deps.objects.putFile(key, part.path, { contentType: BRONZE_CONTENT_TYPES.parquet });
       objects.push({ key, bytes: meta.bytes, sha256: meta.sha256, rows: part.rows });
     }
-    const keep = new Set(objects.map((object) => object.key));
-    const stale = (await deps.objects.list(prefix)).map((object) => object.key).filter((key) => !keep.has(key));
-    if (stale.length > 0) await deps.objects.delete(stale);
+    const staleRemoved = await removeStaleObjects(deps.objects, bronzePrefix('sales', runDate), objects.map((object) => object.key));
+    const landed = bronzeLandedData('sales', runDate, 'parquet', objects, 'daily', event.data.backfill);
 
-    const bytes = objects.reduce((sum, object) => sum + object.bytes, 0);
     if (rows !== event.data.documentCount) {
       context.log.warning(`landed ${rows} sales documents for ${runDate} but sales-gen announced ${event.data.documentCount}; a newer generation of the day may have replaced them`, {
         runDate,
@@ -101,27 +99,12 @@ export async function landSalesDay(deps: LanderDeps, event: CloudEvent<'mlops.sa
       runDate,
       rows,
       parts: objects.length,
-      bytes,
-      staleRemoved: stale.length,
+      bytes: landed.bytes,
+      staleRemoved,
       convertMs: Math.round(convertedMs),
       durationMs: Math.round(performance.now() - started),
     });
-    await context.emit(
-      'mlops.bronze.landed.v1',
-      {
-        runDate,
-        source: 'sales',
-        format: 'parquet',
-        prefix,
-        objects,
-        rowCount: rows,
-        bytes,
-        contentHash: partitionContentHash(objects),
-        loadType: 'daily',
-        ...(event.data.backfill ? { backfill: event.data.backfill } : {}),
-      },
-      { subject: `sales/${runDate}` },
-    );
+    await context.emit('mlops.bronze.landed.v1', landed, { subject: `sales/${runDate}` });
   } finally {
     if (file) await file.abort().catch(() => undefined);
     await Promise.allSettled(parts);

@@ -1,10 +1,6 @@
 import {
   generateSalesOrders,
-  generationFor,
-  generationProblem,
-  isIsoDate,
-  sourceRequested,
-  unknownSources,
+  startedGeneration,
   type CloudEvent,
   type DocumentStore,
   type GeneratorSettings,
@@ -32,16 +28,8 @@ export interface SalesGenDeps {
  */
 export async function generateSalesDay(deps: SalesGenDeps, event: CloudEvent<'mlops.pipeline.started.v1'>, context: HandlerContext): Promise<void> {
   const { data } = event;
-  const unknown = unknownSources(data);
-  if (unknown.length > 0) throw SalesGenErrors.unknownSource(unknown);
-  if (!sourceRequested(data, 'sales')) {
-    context.log.info('sales skipped: the run does not ask for the sales source', { runDate: data.runDate, sources: data.sources });
-    return;
-  }
-  if (!isIsoDate(data.runDate)) throw SalesGenErrors.badRunDate(data.runDate);
-  const generation = generationFor(deps.generators, data);
-  const problem = generationProblem(generation);
-  if (problem) throw SalesGenErrors.badGeneration(problem);
+  const generation = startedGeneration(data, 'sales', deps.generators, SalesGenErrors, context.log);
+  if (!generation) return;
 
   const started = performance.now();
   const ids = new Set<string>();

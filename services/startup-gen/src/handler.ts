@@ -1,19 +1,12 @@
 import {
-  BRONZE_CONTENT_TYPES,
-  bronzePartKey,
-  bronzePrefix,
+  bronzeLandedData,
   findStartupFullLoad,
   generateStartupCompanies,
-  generationFor,
-  generationProblem,
   isFriday,
-  isIsoDate,
-  partitionContentHash,
-  sourceRequested,
+  replaceJsonlPartition,
+  startedGeneration,
   startupFullLoadDate,
   startupLoadOn,
-  toJsonLines,
-  unknownSources,
   type CloudEvent,
   type Generation,
   type GeneratorSettings,
@@ -42,16 +35,8 @@ interface Load {
  */
 export async function generateStartupsDay(deps: StartupGenDeps, event: CloudEvent<'mlops.pipeline.started.v1'>, context: HandlerContext): Promise<void> {
   const { data } = event;
-  const unknown = unknownSources(data);
-  if (unknown.length > 0) throw StartupGenErrors.unknownSource(unknown);
-  if (!sourceRequested(data, 'startups')) {
-    context.log.info('startups skipped: the run does not ask for the startups source', { runDate: data.runDate, sources: data.sources });
-    return;
-  }
-  if (!isIsoDate(data.runDate)) throw StartupGenErrors.badRunDate(data.runDate);
-  const generation = generationFor(deps.generators, data);
-  const problem = generationProblem(generation);
-  if (problem) throw StartupGenErrors.badGeneration(problem);
+  const generation = startedGeneration(data, 'startups', deps.generators, StartupGenErrors, context.log);
+  if (!generation) return;
 
   const inLake = await findStartupFullLoad(deps.objects);
   const fullLoadDate = startupFullLoadDate(data.runDate, inLake, data.backfill?.from);
@@ -72,38 +57,15 @@ export async function generateStartupsDay(deps: StartupGenDeps, event: CloudEven
 
 async function land(deps: StartupGenDeps, generation: Generation, load: Load, backfill: { from: string; to: string } | undefined, context: HandlerContext): Promise<void> {
   const started = performance.now();
-  const key = bronzePartKey('startups', load.date, 0, 'jsonl');
-  const prefix = bronzePrefix('startups', load.date);
-  const tally = { rows: 0, dirty: 0 };
-  const meta = await deps.objects.put(key, toJsonLines(generateStartupCompanies({ ...generation, date: load.date, loadType: load.loadType }), tally), {
-    contentType: BRONZE_CONTENT_TYPES.jsonl,
-  });
-  const stale = (await deps.objects.list(prefix)).map((object) => object.key).filter((existing) => existing !== key);
-  if (stale.length > 0) await deps.objects.delete(stale);
-  const objects = [{ key, bytes: meta.bytes, sha256: meta.sha256, rows: tally.rows }];
+  const { object, tally, staleRemoved } = await replaceJsonlPartition(deps.objects, 'startups', load.date, generateStartupCompanies({ ...generation, date: load.date, loadType: load.loadType }));
   context.log.info(`landed the ${load.loadType} startups load of ${load.date} (${tally.rows} rows)`, {
     runDate: load.date,
     loadType: load.loadType,
     rows: tally.rows,
     dirty: tally.dirty,
-    bytes: meta.bytes,
-    staleRemoved: stale.length,
+    bytes: object.bytes,
+    staleRemoved,
     durationMs: Math.round(performance.now() - started),
   });
-  await context.emit(
-    'mlops.bronze.landed.v1',
-    {
-      runDate: load.date,
-      source: 'startups',
-      format: 'jsonl',
-      prefix,
-      objects,
-      rowCount: tally.rows,
-      bytes: meta.bytes,
-      contentHash: partitionContentHash(objects),
-      loadType: load.loadType,
-      ...(backfill ? { backfill } : {}),
-    },
-    { subject: `startups/${load.date}`, rundate: load.date },
-  );
+  await context.emit('mlops.bronze.landed.v1', bronzeLandedData('startups', load.date, 'jsonl', [object], load.loadType, backfill), { subject: `startups/${load.date}`, rundate: load.date });
 }

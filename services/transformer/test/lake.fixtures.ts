@@ -15,7 +15,7 @@ import {
   generateClickEvents,
   generateSalesOrders,
   generateStartupCompanies,
-  partitionContentHash,
+  bronzeLandedData,
   startupLoadOn,
   type BackfillWindow,
   type BronzeLanded,
@@ -45,19 +45,7 @@ export class GeneratedLake {
   private landed(source: BronzeSource, runDate: string, key: string, rows: number, loadType: BronzeLanded['loadType'], backfill?: BackfillWindow): BronzeLanded {
     const path = join(this.root, key);
     const sha256 = createHash('sha256').update(readFileSync(path)).digest('hex');
-    const objects = [{ key, bytes: statSync(path).size, sha256, rows }];
-    return {
-      runDate,
-      source,
-      format: source === 'sales' ? 'parquet' : 'jsonl',
-      prefix: bronzePrefix(source, runDate),
-      objects,
-      rowCount: rows,
-      bytes: objects[0]!.bytes,
-      contentHash: partitionContentHash(objects),
-      loadType,
-      ...(backfill ? { backfill } : {}),
-    };
+    return bronzeLandedData(source, runDate, source === 'sales' ? 'parquet' : 'jsonl', [{ key, bytes: statSync(path).size, sha256, rows }], loadType, backfill);
   }
 
   /** Write one partition of records; resolves to its landed event data. */

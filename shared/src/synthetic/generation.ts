@@ -4,6 +4,8 @@
  */
 import type { BronzeSource, PipelineStarted } from '../contracts/contracts.generated.js';
 import type { PlatformConfig } from '../config/config.js';
+import { isIsoDate } from '../events/event-validator.js';
+import type { Logger } from '../log/logger.js';
 
 /** The generators' settings (the `generators` section of the configuration). */
 export type GeneratorSettings = PlatformConfig['generators'];
@@ -55,4 +57,37 @@ export function unknownSources(data: Pick<PipelineStarted, 'sources'>): string[]
 /** Whether a start event asks for a source (all sources when it names none). */
 export function sourceRequested(data: Pick<PipelineStarted, 'sources'>, source: BronzeSource): boolean {
   return data.sources === undefined || data.sources.includes(source);
+}
+
+/** The errors a generator raises for a start event it cannot run (each service has its own codes). */
+export interface StartEventErrors {
+  unknownSource(sources: readonly string[]): Error;
+  badRunDate(runDate: unknown): Error;
+  badGeneration(problem: GenerationProblem): Error;
+}
+
+/**
+ * What a start event asks of the generator of `source`: the generation to run, or undefined (with
+ * a log line) when the run does not ask for that source. Throws the service's error when the event
+ * names an unknown source, its run date is not a calendar date, or its scale, seed or dirty share
+ * is out of range.
+ */
+export function startedGeneration(
+  data: PipelineStarted,
+  source: BronzeSource,
+  settings: Pick<GeneratorSettings, 'seed' | 'scale' | 'dirtyShare'>,
+  errors: StartEventErrors,
+  log: Pick<Logger, 'info'>,
+): Generation | undefined {
+  const unknown = unknownSources(data);
+  if (unknown.length > 0) throw errors.unknownSource(unknown);
+  if (!sourceRequested(data, source)) {
+    log.info(`${source} skipped: the run does not ask for the ${source} source`, { runDate: data.runDate, sources: data.sources });
+    return undefined;
+  }
+  if (!isIsoDate(data.runDate)) throw errors.badRunDate(data.runDate);
+  const generation = generationFor(settings, data);
+  const problem = generationProblem(generation);
+  if (problem) throw errors.badGeneration(problem);
+  return generation;
 }

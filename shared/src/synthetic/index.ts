@@ -15,4 +15,5 @@ export * from './clickstream.generator.js';
 export * from './startups.generator.js';
 export * from './startup-schedule.js';
 export * from './bronze-layout.js';
+export * from './bronze-partition.js';
 export * from './generation.js';
