@@ -1,7 +1,7 @@
 import { open, rm, type FileHandle } from 'node:fs/promises';
 
-/** Bytes of NDJSON gathered before a write to a staging file, unless told otherwise. */
-export const STAGING_BUFFER_BYTES = 2 * 1024 * 1024;
+/** Bytes of NDJSON gathered before a write to a staging file. */
+const STAGING_BUFFER_BYTES = 2 * 1024 * 1024;
 
 /**
  * Buffers of closed staging files, for the next ones: a file's buffers are done with once it is
@@ -12,12 +12,12 @@ const spareBuffers: Buffer[] = [];
 const SPARE_BUFFERS = 4;
 const NO_BUFFER = Buffer.alloc(0);
 
-function takeBuffer(bytes: number): Buffer {
-  return (bytes === STAGING_BUFFER_BYTES ? spareBuffers.pop() : undefined) ?? Buffer.allocUnsafe(bytes);
+function takeBuffer(): Buffer {
+  return spareBuffers.pop() ?? Buffer.allocUnsafe(STAGING_BUFFER_BYTES);
 }
 
 function giveBuffer(buffer: Buffer): void {
-  if (buffer.length === STAGING_BUFFER_BYTES && spareBuffers.length < SPARE_BUFFERS) spareBuffers.push(buffer);
+  if (spareBuffers.length < SPARE_BUFFERS) spareBuffers.push(buffer);
 }
 
 /**
@@ -27,8 +27,8 @@ function giveBuffer(buffer: Buffer): void {
  * the garbage collector) and the caller does not wait for the disk.
  */
 export class NdjsonStaging {
-  private buffer: Buffer;
-  private spare: Buffer;
+  private buffer = takeBuffer();
+  private spare = takeBuffer();
   private writing: Promise<void> = Promise.resolve();
   private used = 0;
   /** Lines staged so far. */
@@ -38,15 +38,11 @@ export class NdjsonStaging {
     /** Where the lines go. */
     readonly path: string,
     private readonly handle: FileHandle,
-    bufferBytes: number,
-  ) {
-    this.buffer = takeBuffer(bufferBytes);
-    this.spare = takeBuffer(bufferBytes);
-  }
+  ) {}
 
   /** Create (or truncate) the file at `path`. */
-  static async open(path: string, bufferBytes = STAGING_BUFFER_BYTES): Promise<NdjsonStaging> {
-    return new NdjsonStaging(path, await open(path, 'w'), bufferBytes);
+  static async open(path: string): Promise<NdjsonStaging> {
+    return new NdjsonStaging(path, await open(path, 'w'));
   }
 
   private async writeAll(buffer: Buffer, length: number): Promise<void> {
