@@ -4,7 +4,12 @@ import { defineConfig } from 'vitest/config';
 // boot, so the timeouts are generous; each suite still stops what it starts.
 export default defineConfig({
   test: {
-    include: ['shared/test/**/*.test.ts', 'services/*/test/**/*.test.ts', 'cli/test/**/*.test.ts', 'bench/test/**/*.test.ts'],
+    include: [
+      'shared/test/**/*.test.ts',
+      'services/*/test/**/*.test.ts',
+      'cli/test/**/*.test.ts',
+      'bench/test/**/*.test.ts',
+    ],
     testTimeout: 60_000,
     hookTimeout: 120_000,
     pool: 'forks',

@@ -25,9 +25,12 @@ for (const arg of process.argv.slice(2)) {
     wanted.push(arg);
     options.set(arg, []);
   } else if (wanted.length > 0 && arg.startsWith('-')) options.get(wanted[wanted.length - 1]!)!.push(arg);
-  else if (wanted.length > 0 && (options.get(wanted[wanted.length - 1]!)!.at(-1) ?? '').startsWith('-')) options.get(wanted[wanted.length - 1]!)!.push(arg);
+  else if (wanted.length > 0 && (options.get(wanted[wanted.length - 1]!)!.at(-1) ?? '').startsWith('-'))
+    options.get(wanted[wanted.length - 1]!)!.push(arg);
   else {
-    console.error(`unknown benchmark ${arg}; choose from ${Object.keys(benches).join(', ')} (options follow a benchmark's name)`);
+    console.error(
+      `unknown benchmark ${arg}; choose from ${Object.keys(benches).join(', ')} (options follow a benchmark's name)`,
+    );
     process.exit(2);
   }
 }
@@ -35,7 +38,9 @@ let failed = 0;
 for (const [name, file] of Object.entries(benches)) {
   if (wanted.length > 0 && !wanted.includes(name)) continue;
   console.log(`\n=== bench/${name} ===`);
-  const result = spawnSync(process.execPath, ['--import', 'tsx', join(here, file), ...(options.get(name) ?? [])], { stdio: 'inherit' });
+  const result = spawnSync(process.execPath, ['--import', 'tsx', join(here, file), ...(options.get(name) ?? [])], {
+    stdio: 'inherit',
+  });
   if (result.status !== 0) {
     failed += 1;
     console.error(`bench/${name} exited with ${result.status ?? result.signal}`);

@@ -90,11 +90,19 @@ function line(name: string, rows: number, ms: number, note?: string): BenchLine 
 }
 
 function start(runDate: string, scale: number): AnyEvent {
-  return createEvent('mlops.pipeline.started.v1', { runDate, trigger: 'cli', scale }, { source: '//mlops/bench', runid: `run_bench_${runDate}`, rundate: runDate }) as AnyEvent;
+  return createEvent(
+    'mlops.pipeline.started.v1',
+    { runDate, trigger: 'cli', scale },
+    { source: '//mlops/bench', runid: `run_bench_${runDate}`, rundate: runDate },
+  ) as AnyEvent;
 }
 
 function salesGenerated(runDate: string, collection: string, documentCount: number): AnyEvent {
-  return createEvent('mlops.sales.generated.v1', { runDate, collection, documentCount, dirtyCount: 0 }, { source: '//mlops/bench', runid: `run_bench_${runDate}`, rundate: runDate }) as AnyEvent;
+  return createEvent(
+    'mlops.sales.generated.v1',
+    { runDate, collection, documentCount, dirtyCount: 0 },
+    { source: '//mlops/bench', runid: `run_bench_${runDate}`, rundate: runDate },
+  ) as AnyEvent;
 }
 
 function median(values: number[]): number {
@@ -110,7 +118,10 @@ function time<T>(work: () => T): { value: T; ms: number } {
 
 async function runChild(args: LanderChildArgs): Promise<LanderChildResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', join(here, 'lander.child.ts'), JSON.stringify(args)], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, ['--import', 'tsx', join(here, 'lander.child.ts'), JSON.stringify(args)], {
+      cwd: root,
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     let out = '';
     child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString('utf8')));
     child.on('error', reject);
@@ -122,7 +133,11 @@ async function runChild(args: LanderChildArgs): Promise<LanderChildResult> {
 }
 
 /** Load `rows` orders of one day into a SQLite store, writing the same rows as NDJSON for the floor. */
-async function loadBigDay(documentsPath: string, ndjsonPath: string, rows: number): Promise<{ generateMs: number; storeMs: number }> {
+async function loadBigDay(
+  documentsPath: string,
+  ndjsonPath: string,
+  rows: number,
+): Promise<{ generateMs: number; storeMs: number }> {
   const store = new SqliteDocumentStore({ path: documentsPath });
   const out = createWriteStream(ndjsonPath);
   let generateMs = 0;
@@ -135,12 +150,14 @@ async function loadBigDay(documentsPath: string, ndjsonPath: string, rows: numbe
     await store.upsertBatch('sales', batch);
     storeMs += performance.now() - t;
     batch = [];
-    if (!out.write(text)) await new Promise<void>((resolve) => out.once("drain", () => resolve()));
+    if (!out.write(text)) await new Promise<void>((resolve) => out.once('drain', () => resolve()));
     text = '';
   };
   // Scale 1000 is about a million orders a day; take exactly `rows` of them.
   // (The generator itself takes any scale; services stop at 1000.)
-  const iterator = generateSalesOrders({ ...settings, scale: Math.max(1, (rows / 900) * 1.15), date: DATE })[Symbol.iterator]();
+  const iterator = generateSalesOrders({ ...settings, scale: Math.max(1, (rows / 900) * 1.15), date: DATE })[
+    Symbol.iterator
+  ]();
   while (written < rows) {
     const t = performance.now();
     const next = iterator.next();
@@ -169,9 +186,13 @@ async function floor(ndjsonPath: string, parquetPath: string, sameFile: boolean)
   const instance = await DuckDBInstance.create(':memory:');
   const connection = await instance.connect();
   const columns = SALES_BRONZE_COLUMNS.map((column) => `'${column.name}': '${column.type}'`).join(', ');
-  const options = sameFile ? `(format parquet, compression zstd, row_group_size ${DuckDbParquetWriter.defaultRowGroupSize})` : '(format parquet)';
+  const options = sameFile
+    ? `(format parquet, compression zstd, row_group_size ${DuckDbParquetWriter.defaultRowGroupSize})`
+    : '(format parquet)';
   const started = performance.now();
-  await connection.run(`copy (select * from read_json('${ndjsonPath}', format = 'newline_delimited', columns = {${columns}})) to '${parquetPath}' ${options}`);
+  await connection.run(
+    `copy (select * from read_json('${ndjsonPath}', format = 'newline_delimited', columns = {${columns}})) to '${parquetPath}' ${options}`,
+  );
   const ms = performance.now() - started;
   connection.closeSync();
   instance.closeSync();
@@ -193,7 +214,10 @@ export async function runBronzeBench(options: BronzeBenchOptions = {}): Promise<
     for (const [name, make] of [
       ['sales orders', () => generateSalesOrders({ ...settings, scale: 10, date: DATE })],
       ['click events', () => generateClickEvents({ ...settings, scale: 10, date: DATE })],
-      ['startups (full load)', () => generateStartupCompanies({ ...settings, scale: 10, date: DATE, loadType: 'full' })],
+      [
+        'startups (full load)',
+        () => generateStartupCompanies({ ...settings, scale: 10, date: DATE, loadType: 'full' }),
+      ],
     ] as const) {
       if (options.onlyLander) break;
       const { value: rows, ms } = time(() => {
@@ -211,15 +235,26 @@ export async function runBronzeBench(options: BronzeBenchOptions = {}): Promise<
       const objects = new FsObjectStore({ root: join(dir, 'services-lake') });
       const generatorsSettings = { ...settings, scale: 10 };
       for (const [name, service] of [
-        ['sales-gen to SQLite documents', createSalesGenService({ documents, collection: 'sales', generators: generatorsSettings })],
+        [
+          'sales-gen to SQLite documents',
+          createSalesGenService({ documents, collection: 'sales', generators: generatorsSettings }),
+        ],
         ['click-gen to the folder lake', createClickGenService({ objects, generators: generatorsSettings })],
-        ['startup-gen full load to the folder lake', createStartupGenService({ objects, generators: generatorsSettings })],
+        [
+          'startup-gen full load to the folder lake',
+          createStartupGenService({ objects, generators: generatorsSettings }),
+        ],
       ] as const) {
         const started = performance.now();
         const published = await deliver(service, start(DATE, 10), { log: silentLogger });
         const ms = performance.now() - started;
         const event = published.events[0]!;
-        const rows = event.type === 'mlops.sales.generated.v1' ? event.data.documentCount : event.type === 'mlops.bronze.landed.v1' ? event.data.rowCount : 0;
+        const rows =
+          event.type === 'mlops.sales.generated.v1'
+            ? event.data.documentCount
+            : event.type === 'mlops.bronze.landed.v1'
+              ? event.data.rowCount
+              : 0;
         services.push(line(`${name}, scale 10`, rows, ms));
       }
       await documents.close();
@@ -230,7 +265,8 @@ export async function runBronzeBench(options: BronzeBenchOptions = {}): Promise<
     const ndjsonPath = join(dir, 'big.ndjson');
     // A kept folder (options.dir) holds the big day of an earlier run: reuse it when the size matches.
     const loadedMarker = join(dir, 'big.rows');
-    const reuse = options.dir !== undefined && (await readFile(loadedMarker, 'utf8').catch(() => '')) === String(landerRows);
+    const reuse =
+      options.dir !== undefined && (await readFile(loadedMarker, 'utf8').catch(() => '')) === String(landerRows);
     if (reuse) print(`reusing the ${landerRows.toLocaleString('en')} orders loaded in ${dir}`);
     else {
       await rm(loadedMarker, { force: true });
@@ -238,12 +274,26 @@ export async function runBronzeBench(options: BronzeBenchOptions = {}): Promise<
       const loaded = await loadBigDay(documentsPath, ndjsonPath, landerRows);
       if (options.dir !== undefined) await writeFile(loadedMarker, String(landerRows));
       generators.push(line('generate sales orders, scale 1000 (streamed)', landerRows, loaded.generateMs));
-      print(`loaded ${landerRows.toLocaleString('en')} orders into SQLite in ${(loaded.storeMs / 1000).toFixed(1)} s (setup, not measured)`);
+      print(
+        `loaded ${landerRows.toLocaleString('en')} orders into SQLite in ${(loaded.storeMs / 1000).toFixed(1)} s (setup, not measured)`,
+      );
     }
-    const floorRuns = [await floor(ndjsonPath, join(dir, 'floor-1.parquet'), true), await floor(ndjsonPath, join(dir, 'floor-2.parquet'), true)];
-    const floorLine = line('floor: DuckDB read_json(NDJSON) -> the same Parquet', landerRows, Math.min(...floorRuns), `best of ${floorRuns.length}`);
+    const floorRuns = [
+      await floor(ndjsonPath, join(dir, 'floor-1.parquet'), true),
+      await floor(ndjsonPath, join(dir, 'floor-2.parquet'), true),
+    ];
+    const floorLine = line(
+      'floor: DuckDB read_json(NDJSON) -> the same Parquet',
+      landerRows,
+      Math.min(...floorRuns),
+      `best of ${floorRuns.length}`,
+    );
     const floorBytes = (await stat(join(dir, 'floor-1.parquet'))).size;
-    const defaultsLine = line('DuckDB read_json(NDJSON) -> Parquet, DuckDB defaults (snappy, 122,880 rows/group)', landerRows, await floor(ndjsonPath, join(dir, 'floor-3.parquet'), false));
+    const defaultsLine = line(
+      'DuckDB read_json(NDJSON) -> Parquet, DuckDB defaults (snappy, 122,880 rows/group)',
+      landerRows,
+      await floor(ndjsonPath, join(dir, 'floor-3.parquet'), false),
+    );
     const defaultsBytes = (await stat(join(dir, 'floor-3.parquet'))).size;
     if (options.dir === undefined) await rm(ndjsonPath, { force: true });
 
@@ -251,16 +301,36 @@ export async function runBronzeBench(options: BronzeBenchOptions = {}): Promise<
     const readStore = new SqliteDocumentStore({ path: documentsPath });
     const readStarted = performance.now();
     let read = 0;
-    for await (const _document of readStore.query('sales', { where: [{ field: 'run_date', op: '==', value: DATE }], pageSize: 1000 })) read += 1;
+    for await (const _document of readStore.query('sales', {
+      where: [{ field: 'run_date', op: '==', value: DATE }],
+      pageSize: 1000,
+    }))
+      read += 1;
     const readLine = line('SQLite document store alone: query the date + parse', read, performance.now() - readStarted);
     // What the lander reads now: the stored JSON text, never parsed in JavaScript.
     const readJsonStarted = performance.now();
     let readJson = 0;
-    for await (const page of readStore.queryJson('sales', { where: [{ field: 'run_date', op: '==', value: DATE }], pageSize: 1000 })) readJson += page.length;
-    const readJsonLine = line('SQLite document store alone: query the date as JSON text (the lander\'s ceiling)', readJson, performance.now() - readJsonStarted);
+    for await (const page of readStore.queryJson('sales', {
+      where: [{ field: 'run_date', op: '==', value: DATE }],
+      pageSize: 1000,
+    }))
+      readJson += page.length;
+    const readJsonLine = line(
+      "SQLite document store alone: query the date as JSON text (the lander's ceiling)",
+      readJson,
+      performance.now() - readJsonStarted,
+    );
     await readStore.close();
 
-    const idle = await runChild({ documentsPath, lakeRoot: join(dir, 'lake'), tempDir: dir, collection: 'sales', runDate: DATE, documentCount: landerRows, idle: true });
+    const idle = await runChild({
+      documentsPath,
+      lakeRoot: join(dir, 'lake'),
+      tempDir: dir,
+      collection: 'sales',
+      runDate: DATE,
+      documentCount: landerRows,
+      idle: true,
+    });
     const lander: BronzeBenchResult['lander'] = [];
     for (const [rowsPerPart, runs] of [
       [100_000, 2],
@@ -268,12 +338,28 @@ export async function runBronzeBench(options: BronzeBenchOptions = {}): Promise<
     ] as const) {
       const results: LanderChildResult[] = [];
       for (let run = 0; run < runs; run += 1) {
-        results.push(await runChild({ documentsPath, lakeRoot: join(dir, 'lake'), tempDir: dir, collection: 'sales', runDate: DATE, documentCount: landerRows, rowsPerPart }));
+        results.push(
+          await runChild({
+            documentsPath,
+            lakeRoot: join(dir, 'lake'),
+            tempDir: dir,
+            collection: 'sales',
+            runDate: DATE,
+            documentCount: landerRows,
+            rowsPerPart,
+          }),
+        );
       }
       const best = results.reduce((a, b) => (b.ms < a.ms ? b : a));
-      print(`lander, ${rowsPerPart.toLocaleString('en')} rows/part: ${results.map((r) => `${(r.ms / 1000).toFixed(2)} s (CPU ${(r.cpuMs / 1000).toFixed(2)} s, of which system ${(r.sysMs / 1000).toFixed(2)} s)`).join(', ')}`);
+      print(
+        `lander, ${rowsPerPart.toLocaleString('en')} rows/part: ${results.map((r) => `${(r.ms / 1000).toFixed(2)} s (CPU ${(r.cpuMs / 1000).toFixed(2)} s, of which system ${(r.sysMs / 1000).toFixed(2)} s)`).join(', ')}`,
+      );
       lander.push({
-        ...line(`lander (${rowsPerPart.toLocaleString('en')} rows/part), SQLite JSON text -> Parquet`, best.rows, best.ms),
+        ...line(
+          `lander (${rowsPerPart.toLocaleString('en')} rows/part), SQLite JSON text -> Parquet`,
+          best.rows,
+          best.ms,
+        ),
         maxRssMb: Math.max(...results.map((r) => r.maxRssMb)),
         bytes: best.bytes,
         parts: best.parts,
@@ -288,10 +374,19 @@ export async function runBronzeBench(options: BronzeBenchOptions = {}): Promise<
       const flatStore = new SqliteDocumentStore({ path: flatPath });
       const flatLake = new FsObjectStore({ root: join(dir, 'flat-lake') });
       const flatWriter = new DuckDbParquetWriter();
-      const flatLander = createLanderService({ documents: flatStore, objects: flatLake, parquet: flatWriter, tempDir: dir });
+      const flatLander = createLanderService({
+        documents: flatStore,
+        objects: flatLake,
+        parquet: flatWriter,
+        tempDir: dir,
+      });
       const loadDay = async (date: string) => {
-        const documents = [...generateSalesOrders({ ...settings, scale: 1, date })].map((record) => ({ id: record.id, data: record.data }));
-        for (let i = 0; i < documents.length; i += 5000) await flatStore.upsertBatch('sales', documents.slice(i, i + 5000));
+        const documents = [...generateSalesOrders({ ...settings, scale: 1, date })].map((record) => ({
+          id: record.id,
+          data: record.data,
+        }));
+        for (let i = 0; i < documents.length; i += 5000)
+          await flatStore.upsertBatch('sales', documents.slice(i, i + 5000));
         return documents.length;
       };
       const landOnce = async (count: number) => {
@@ -335,28 +430,51 @@ export async function runBronzeBench(options: BronzeBenchOptions = {}): Promise<
       ratio,
       peakRssMb,
       flat,
-      targets: { halfOfFloor: ratio >= 0.5, under400Mb: peakRssMb < 400, flat: flat.historyMs < flat.oneDayMs * 1.5 + 20 },
+      targets: {
+        halfOfFloor: ratio >= 0.5,
+        under400Mb: peakRssMb < 400,
+        flat: flat.historyMs < flat.oneDayMs * 1.5 + 20,
+      },
     };
     const fmt = (n: number) => Math.round(n).toLocaleString('en');
     print('');
     print('| measurement | rows | time | rows/s | vs floor | max RSS | Parquet |');
     print('|---|---:|---:|---:|---:|---:|---:|');
-    for (const item of [...generators, ...services]) print(`| ${item.name} | ${fmt(item.rows)} | ${(item.ms / 1000).toFixed(2)} s | ${fmt(item.rowsPerSecond)} | | | |`);
-    print(`| ${floorLine.name} | ${fmt(floorLine.rows)} | ${(floorLine.ms / 1000).toFixed(2)} s | ${fmt(floorLine.rowsPerSecond)} | 1.00 | | ${(floorBytes / 1e6).toFixed(1)} MB |`);
-    print(`| ${defaultsLine.name} | ${fmt(defaultsLine.rows)} | ${(defaultsLine.ms / 1000).toFixed(2)} s | ${fmt(defaultsLine.rowsPerSecond)} | ${(defaultsLine.rowsPerSecond / floorLine.rowsPerSecond).toFixed(2)} | | ${(defaultsBytes / 1e6).toFixed(1)} MB |`);
+    for (const item of [...generators, ...services])
+      print(
+        `| ${item.name} | ${fmt(item.rows)} | ${(item.ms / 1000).toFixed(2)} s | ${fmt(item.rowsPerSecond)} | | | |`,
+      );
+    print(
+      `| ${floorLine.name} | ${fmt(floorLine.rows)} | ${(floorLine.ms / 1000).toFixed(2)} s | ${fmt(floorLine.rowsPerSecond)} | 1.00 | | ${(floorBytes / 1e6).toFixed(1)} MB |`,
+    );
+    print(
+      `| ${defaultsLine.name} | ${fmt(defaultsLine.rows)} | ${(defaultsLine.ms / 1000).toFixed(2)} s | ${fmt(defaultsLine.rowsPerSecond)} | ${(defaultsLine.rowsPerSecond / floorLine.rowsPerSecond).toFixed(2)} | | ${(defaultsBytes / 1e6).toFixed(1)} MB |`,
+    );
     for (const item of [readLine, readJsonLine]) {
-      print(`| ${item.name} | ${fmt(item.rows)} | ${(item.ms / 1000).toFixed(2)} s | ${fmt(item.rowsPerSecond)} | ${(item.rowsPerSecond / floorLine.rowsPerSecond).toFixed(2)} | | |`);
+      print(
+        `| ${item.name} | ${fmt(item.rows)} | ${(item.ms / 1000).toFixed(2)} s | ${fmt(item.rowsPerSecond)} | ${(item.rowsPerSecond / floorLine.rowsPerSecond).toFixed(2)} | | |`,
+      );
     }
     for (const item of lander) {
-      print(`| ${item.name} | ${fmt(item.rows)} | ${(item.ms / 1000).toFixed(2)} s | ${fmt(item.rowsPerSecond)} | ${(item.rowsPerSecond / floorLine.rowsPerSecond).toFixed(2)} | ${item.maxRssMb} MB | ${(item.bytes / 1e6).toFixed(1)} MB in ${item.parts} part(s) |`);
+      print(
+        `| ${item.name} | ${fmt(item.rows)} | ${(item.ms / 1000).toFixed(2)} s | ${fmt(item.rowsPerSecond)} | ${(item.rowsPerSecond / floorLine.rowsPerSecond).toFixed(2)} | ${item.maxRssMb} MB | ${(item.bytes / 1e6).toFixed(1)} MB in ${item.parts} part(s) |`,
+      );
     }
     print(`| lander child process idle (modules loaded) | | | | | ${idle.maxRssMb} MB | |`);
     print('');
-    print(`lander / floor = ${ratio.toFixed(2)} (target >= 0.50: ${result.targets.halfOfFloor ? 'met' : 'MISSED'}); store read as JSON text alone / floor = ${(readJsonLine.rowsPerSecond / floorLine.rowsPerSecond).toFixed(2)}`);
-    print(`lander peak RSS ${peakRssMb} MB (target < 400 MB: ${result.targets.under400Mb ? 'met' : 'MISSED'}), of which ${idle.maxRssMb} MB is the process with its modules loaded and idle`);
+    print(
+      `lander / floor = ${ratio.toFixed(2)} (target >= 0.50: ${result.targets.halfOfFloor ? 'met' : 'MISSED'}); store read as JSON text alone / floor = ${(readJsonLine.rowsPerSecond / floorLine.rowsPerSecond).toFixed(2)}`,
+    );
+    print(
+      `lander peak RSS ${peakRssMb} MB (target < 400 MB: ${result.targets.under400Mb ? 'met' : 'MISSED'}), of which ${idle.maxRssMb} MB is the process with its modules loaded and idle`,
+    );
     if (!options.onlyLander) {
-      print(`lander, one day of ${fmt(flat.rowsPerDay)} orders: ${flat.oneDayMs.toFixed(0)} ms with 1 day in the store, ${flat.historyMs.toFixed(0)} ms with ${flat.historyDays + 1} days (x${(flat.historyMs / flat.oneDayMs).toFixed(2)}: ${result.targets.flat ? 'flat' : 'GROWS'})`);
-      print(`  the same after ANALYZE of the SQLite file (the planner then uses the run_date index): ${flat.analyzedMs.toFixed(0)} ms (x${(flat.analyzedMs / flat.oneDayMs).toFixed(2)})`);
+      print(
+        `lander, one day of ${fmt(flat.rowsPerDay)} orders: ${flat.oneDayMs.toFixed(0)} ms with 1 day in the store, ${flat.historyMs.toFixed(0)} ms with ${flat.historyDays + 1} days (x${(flat.historyMs / flat.oneDayMs).toFixed(2)}: ${result.targets.flat ? 'flat' : 'GROWS'})`,
+      );
+      print(
+        `  the same after ANALYZE of the SQLite file (the planner then uses the run_date index): ${flat.analyzedMs.toFixed(0)} ms (x${(flat.analyzedMs / flat.oneDayMs).toFixed(2)})`,
+      );
     }
     return result;
   } finally {

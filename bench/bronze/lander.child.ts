@@ -62,7 +62,8 @@ if (!args.idle) {
   const peak = { rss: 0, heapUsed: 0, heapTotal: 0, external: 0, arrayBuffers: 0 };
   const sampler = setInterval(() => {
     const usage = process.memoryUsage();
-    for (const key of Object.keys(peak) as (keyof typeof peak)[]) peak[key] = Math.max(peak[key], Math.round(usage[key] / 1048576));
+    for (const key of Object.keys(peak) as (keyof typeof peak)[])
+      peak[key] = Math.max(peak[key], Math.round(usage[key] / 1048576));
   }, 50);
   const started = performance.now();
   const cpuStarted = process.cpuUsage();
@@ -74,7 +75,15 @@ if (!args.idle) {
   const landed = published.ofType('mlops.bronze.landed.v1')[0]!;
   await parquet.close();
   await documents.close();
-  result = { ms, rows: landed.data.rowCount, bytes: landed.data.bytes, parts: landed.data.objects.length, maxRssMb: 0, cpuMs: (cpu.user + cpu.system) / 1000, sysMs: cpu.system / 1000 };
+  result = {
+    ms,
+    rows: landed.data.rowCount,
+    bytes: landed.data.bytes,
+    parts: landed.data.objects.length,
+    maxRssMb: 0,
+    cpuMs: (cpu.user + cpu.system) / 1000,
+    sysMs: cpu.system / 1000,
+  };
 }
 result.maxRssMb = Math.round(process.resourceUsage().maxRSS / 1024);
 process.stdout.write(JSON.stringify(result) + '\n');

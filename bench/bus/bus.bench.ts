@@ -2,12 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import {
-  SqliteEventBus,
-  createEvent,
-  type AnyEvent,
-  type EventBus,
-} from '@mlops/shared';
+import { SqliteEventBus, createEvent, type AnyEvent, type EventBus } from '@mlops/shared';
 import { PubSubEventBus } from '@mlops/shared/gcp';
 import { emulatorSupport, startEmulator, type RunningEmulator } from '../../shared/test/emulators.js';
 
@@ -69,7 +64,11 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 function eventFor(i: number): AnyEvent {
   const day = String((i % 28) + 1).padStart(2, '0');
-  return createEvent('mlops.pipeline.started.v1', { runDate: `2026-01-${day}`, trigger: 'backfill' }, { source: '//mlops/bench', runid: `run_bench_${i}`, rundate: `2026-01-${day}` }) as AnyEvent;
+  return createEvent(
+    'mlops.pipeline.started.v1',
+    { runDate: `2026-01-${day}`, trigger: 'backfill' },
+    { source: '//mlops/bench', runid: `run_bench_${i}`, rundate: `2026-01-${day}` },
+  ) as AnyEvent;
 }
 
 /** Subscribe, publish according to `drive`, and time each event from its publish call to its handler's end. */
@@ -90,15 +89,18 @@ async function measure(
   let lastHandled = 0;
   let done: () => void = () => undefined;
   const allHandled = new Promise<void>((resolve) => (done = resolve));
-  const subscription = await bus.subscribe({ name: `bench-${load}-${Date.now().toString(36)}`, topic: 'pipeline-start', concurrency }, async (event) => {
-    const i = index.get(event.id);
-    if (i === undefined) return;
-    const now = performance.now();
-    latencies.push(now - publishedAt[i]!);
-    lastHandled = now;
-    handled += 1;
-    if (handled === count) done();
-  });
+  const subscription = await bus.subscribe(
+    { name: `bench-${load}-${Date.now().toString(36)}`, topic: 'pipeline-start', concurrency },
+    async (event) => {
+      const i = index.get(event.id);
+      if (i === undefined) return;
+      const now = performance.now();
+      latencies.push(now - publishedAt[i]!);
+      lastHandled = now;
+      handled += 1;
+      if (handled === count) done();
+    },
+  );
   let published = 0;
   const cpuBefore = process.cpuUsage();
   const started = performance.now();
@@ -109,7 +111,12 @@ async function measure(
   };
   let timer: NodeJS.Timeout | undefined;
   const deadline = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), maxRunMs)));
-  const outcome = await Promise.race([drive(publish).then(() => allHandled).then(() => 'done' as const), deadline]);
+  const outcome = await Promise.race([
+    drive(publish)
+      .then(() => allHandled)
+      .then(() => 'done' as const),
+    deadline,
+  ]);
   clearTimeout(timer);
   const cpu = process.cpuUsage(cpuBefore);
   await subscription.close();
@@ -175,7 +182,15 @@ async function runOn(
     const { bus, close } = await open();
     const count = counts[load];
     log(`${label}: ${load} run, ${count} events${load === 'light' ? ` at ${options.lightRatePerSecond}/s` : ''}…`);
-    const run = await measure(bus, label, load, count, options.concurrency, options.maxRunMs, load === 'throughput' ? flood(count) : steady(count, options.lightRatePerSecond));
+    const run = await measure(
+      bus,
+      label,
+      load,
+      count,
+      options.concurrency,
+      options.maxRunMs,
+      load === 'throughput' ? flood(count) : steady(count, options.lightRatePerSecond),
+    );
     await close();
     runs.push(run);
   }
@@ -187,7 +202,11 @@ export async function runBusBench(options: BusBenchOptions = {}): Promise<BusBen
   const log = options.log ?? ((line: string) => console.error(line));
   const rate = options.lightRatePerSecond ?? 200;
   const lightSeconds = options.lightSeconds ?? 5;
-  const settings = { lightRatePerSecond: rate, concurrency: options.concurrency ?? 64, maxRunMs: options.maxRunMs ?? 60_000 };
+  const settings = {
+    lightRatePerSecond: rate,
+    concurrency: options.concurrency ?? 64,
+    maxRunMs: options.maxRunMs ?? 60_000,
+  };
   const runs: BusRun[] = [];
 
   const dir = mkdtempSync(join(tmpdir(), 'mlops-bus-bench-'));
@@ -223,7 +242,11 @@ export async function runBusBench(options: BusBenchOptions = {}): Promise<BusBen
         ...(await runOn(
           'Pub/Sub emulator',
           async () => {
-            const bus = new PubSubEventBus({ projectId: `bench-${process.pid}-${(n += 1)}`, emulatorHost: host, publishBatching: { maxMessages: 500, maxMilliseconds: 5 } });
+            const bus = new PubSubEventBus({
+              projectId: `bench-${process.pid}-${(n += 1)}`,
+              emulatorHost: host,
+              publishBatching: { maxMessages: 500, maxMilliseconds: 5 },
+            });
             return { bus, close: () => bus.close() };
           },
           { throughput: options.emulatorEvents ?? 10_000, light: Math.round(rate * lightSeconds) },
@@ -253,9 +276,16 @@ export function formatBusBench(result: BusBenchResult, options: { lightRatePerSe
     const run = result.runs.find((r) => r.bus === bus && r.load === load);
     return run ? pick(run) : '-';
   };
-  const fmt = (value: number, digits = 0) => (Number.isFinite(value) ? value.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits }) : '-');
+  const fmt = (value: number, digits = 0) =>
+    Number.isFinite(value)
+      ? value.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits })
+      : '-';
   const rows: [string, (run: BusRun) => string, BusRun['load']][] = [
-    ['throughput: events handled', (run) => `${fmt(run.handled)}${run.cutShort ? ` of ${fmt(run.published)} (cut short)` : ''}`, 'throughput'],
+    [
+      'throughput: events handled',
+      (run) => `${fmt(run.handled)}${run.cutShort ? ` of ${fmt(run.published)} (cut short)` : ''}`,
+      'throughput',
+    ],
     ['throughput: events/s end to end', (run) => fmt(run.eventsPerSecond), 'throughput'],
     ['throughput: p50 latency ms', (run) => fmt(run.p50Ms, 2), 'throughput'],
     ['throughput: p99 latency ms', (run) => fmt(run.p99Ms, 2), 'throughput'],
@@ -265,16 +295,27 @@ export function formatBusBench(result: BusBenchResult, options: { lightRatePerSe
     ['light: p99 latency ms', (run) => fmt(run.p99Ms, 2), 'light'],
     ['light: max latency ms', (run) => fmt(run.maxMs, 2), 'light'],
   ];
-  const table = [['', ...buses], ...rows.map(([name, pick, load]) => [name, ...buses.map((bus) => cell(bus, load, pick))])];
+  const table = [
+    ['', ...buses],
+    ...rows.map(([name, pick, load]) => [name, ...buses.map((bus) => cell(bus, load, pick))]),
+  ];
   const widths = table[0]!.map((_, column) => Math.max(...table.map((row) => row[column]!.length)));
-  const lines = table.map((row) => row.map((text, column) => (column === 0 ? text.padEnd(widths[column]!) : text.padStart(widths[column]!))).join('   '));
+  const lines = table.map((row) =>
+    row
+      .map((text, column) => (column === 0 ? text.padEnd(widths[column]!) : text.padStart(widths[column]!)))
+      .join('   '),
+  );
   lines.splice(1, 0, widths.map((width) => '-'.repeat(width)).join('   '));
   const target = result.localTarget;
   lines.push('');
   lines.push(
     `local bus target (>= 20,000 events/s, p99 < 5 ms at light load): ${target.met ? 'MET' : 'MISSED'} (${fmt(target.eventsPerSecond)} events/s, p99 ${fmt(target.p99Ms, 2)} ms)`,
   );
-  lines.push(`machine: ${cpus().length} CPUs, load average ${loadavg().map((value) => value.toFixed(1)).join(' / ')} at the end (other work on the machine slows the wall-clock numbers, not the CPU ones)`);
+  lines.push(
+    `machine: ${cpus().length} CPUs, load average ${loadavg()
+      .map((value) => value.toFixed(1))
+      .join(' / ')} at the end (other work on the machine slows the wall-clock numbers, not the CPU ones)`,
+  );
   if (result.emulatorSkipped) lines.push(`Pub/Sub emulator runs skipped: ${result.emulatorSkipped}`);
   return lines.join('\n');
 }

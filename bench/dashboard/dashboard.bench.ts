@@ -73,7 +73,9 @@ export interface DashboardBenchResult {
 export const TARGET_P99_MS = 100;
 
 const END_DATE = '2026-06-30';
-const FIXTURE_FILES = ['gold-warehouse.fixture.ts', 'operations.fixture.ts'].map((name) => new URL(`../../services/dashboard/test/fixtures/${name}`, import.meta.url));
+const FIXTURE_FILES = ['gold-warehouse.fixture.ts', 'operations.fixture.ts'].map(
+  (name) => new URL(`../../services/dashboard/test/fixtures/${name}`, import.meta.url),
+);
 
 function addDays(date: string, days: number): string {
   const parsed = new Date(`${date}T00:00:00Z`);
@@ -87,7 +89,12 @@ function percentile(sorted: readonly number[], p: number): number {
 }
 
 /** The world the bench reads: built once per (scale, days, fixture code) and kept in `workDir`. */
-async function prepare(workDir: string, scale: number, days: number, log: (line: string) => void): Promise<{ buildSeconds: number | null }> {
+async function prepare(
+  workDir: string,
+  scale: number,
+  days: number,
+  log: (line: string) => void,
+): Promise<{ buildSeconds: number | null }> {
   const stamp = createHash('sha256')
     .update(JSON.stringify({ scale, days, END_DATE }))
     .update(FIXTURE_FILES.map((file) => readFileSync(file)).join('\n'))
@@ -102,7 +109,13 @@ async function prepare(workDir: string, scale: number, days: number, log: (line:
   const ops = await buildOperations(workDir, { runDates, failedRunDates: [runDates[days - 10]!], trainEveryRuns: 7 });
   const path = join(workDir, 'warehouse.duckdb');
   const writer = await openDuckDbWarehouse({ path });
-  await buildGoldWarehouse(writer, { endDate: END_DATE, days, scale, modelVersion: ops.championVersion, snapshotEveryDays: 7 });
+  await buildGoldWarehouse(writer, {
+    endDate: END_DATE,
+    days,
+    scale,
+    modelVersion: ops.championVersion,
+    snapshotEveryDays: 7,
+  });
   await writer.close();
   releaseDuckDbFile(path);
   await ops.close();
@@ -118,7 +131,11 @@ function timedGet(agent: Agent, base: URL, path: string): Promise<number> {
     const started = performance.now();
     const req = request(new URL(path, base), { agent, method: 'GET' }, (response) => {
       response.resume();
-      response.on('end', () => (response.statusCode === 200 ? resolve(performance.now() - started) : reject(new Error(`${path}: HTTP ${response.statusCode}`))));
+      response.on('end', () =>
+        response.statusCode === 200
+          ? resolve(performance.now() - started)
+          : reject(new Error(`${path}: HTTP ${response.statusCode}`)),
+      );
     });
     req.on('error', reject);
     req.end();
@@ -126,7 +143,12 @@ function timedGet(agent: Agent, base: URL, path: string): Promise<number> {
 }
 
 /** `concurrency` clients issue `paths()` until `requests` are done or `budgetMs` has passed. */
-async function load(agent: Agent, base: URL, paths: (index: number) => string, options: { concurrency: number; requests: number; budgetMs: number }): Promise<PhaseResult> {
+async function load(
+  agent: Agent,
+  base: URL,
+  paths: (index: number) => string,
+  options: { concurrency: number; requests: number; budgetMs: number },
+): Promise<PhaseResult> {
   const latencies: number[] = [];
   let issued = 0;
   let errors = 0;
@@ -145,7 +167,14 @@ async function load(agent: Agent, base: URL, paths: (index: number) => string, o
   await Promise.all(Array.from({ length: options.concurrency }, client));
   const elapsed = (performance.now() - started) / 1000;
   latencies.sort((a, b) => a - b);
-  return { requests: latencies.length, p50Ms: percentile(latencies, 50), p99Ms: percentile(latencies, 99), maxMs: latencies[latencies.length - 1] ?? Number.NaN, perSecond: latencies.length / elapsed, errors };
+  return {
+    requests: latencies.length,
+    p50Ms: percentile(latencies, 50),
+    p99Ms: percentile(latencies, 99),
+    maxMs: latencies[latencies.length - 1] ?? Number.NaN,
+    perSecond: latencies.length / elapsed,
+    errors,
+  };
 }
 
 interface Endpoint {
@@ -170,21 +199,49 @@ function endpoints(days: number): Endpoint[] {
   const list: [string, string, ((index: number) => string) | null][] = [
     ['meta', '/api/meta', null],
     ['kpis historical', `/api/kpis?view=historical&${range}`, (i) => `/api/kpis?view=historical&${other(i)}`],
-    ['revenue by day', `/api/historical/revenue?${range}&groupBy=day`, (i) => `/api/historical/revenue?${other(i)}&groupBy=day`],
-    ['revenue by region', `/api/historical/revenue?${range}&groupBy=region`, (i) => `/api/historical/revenue?${other(i)}&groupBy=region`],
-    ['revenue by category', `/api/historical/revenue?${range}&groupBy=category`, (i) => `/api/historical/revenue?${other(i)}&groupBy=category`],
-    ['top customers', `/api/historical/top-customers?${range}&limit=10`, (i) => `/api/historical/top-customers?${other(i)}&limit=10`],
-    ['top products', `/api/historical/top-products?${range}&limit=10`, (i) => `/api/historical/top-products?${other(i)}&limit=10`],
+    [
+      'revenue by day',
+      `/api/historical/revenue?${range}&groupBy=day`,
+      (i) => `/api/historical/revenue?${other(i)}&groupBy=day`,
+    ],
+    [
+      'revenue by region',
+      `/api/historical/revenue?${range}&groupBy=region`,
+      (i) => `/api/historical/revenue?${other(i)}&groupBy=region`,
+    ],
+    [
+      'revenue by category',
+      `/api/historical/revenue?${range}&groupBy=category`,
+      (i) => `/api/historical/revenue?${other(i)}&groupBy=category`,
+    ],
+    [
+      'top customers',
+      `/api/historical/top-customers?${range}&limit=10`,
+      (i) => `/api/historical/top-customers?${other(i)}&limit=10`,
+    ],
+    [
+      'top products',
+      `/api/historical/top-products?${range}&limit=10`,
+      (i) => `/api/historical/top-products?${other(i)}&limit=10`,
+    ],
     ['funnel', `/api/historical/funnel?${range}`, (i) => `/api/historical/funnel?${other(i)}`],
     ['traffic', `/api/historical/traffic?${range}`, (i) => `/api/historical/traffic?${other(i)}`],
     ['startups', '/api/historical/startups?limit=12', null],
     ['snapshots', '/api/predictive/snapshots?limit=1000', null],
     ['kpis predictive', '/api/kpis?view=predictive', (i) => `/api/kpis?view=predictive&snapshot=${snapshot(i)}`],
     ['risk distribution', '/api/predictive/risk', (i) => `/api/predictive/risk?snapshot=${snapshot(i)}`],
-    ['customers at risk', '/api/predictive/at-risk?limit=15', (i) => `/api/predictive/at-risk?snapshot=${snapshot(i)}&limit=15`],
+    [
+      'customers at risk',
+      '/api/predictive/at-risk?limit=15',
+      (i) => `/api/predictive/at-risk?snapshot=${snapshot(i)}&limit=15`,
+    ],
     ['models', '/api/predictive/models', null],
     ['feature importance', '/api/predictive/feature-importance?limit=15', null],
-    ['predicted vs actual', `/api/predictive/predicted-vs-actual?${range}&limit=12`, (i) => `/api/predictive/predicted-vs-actual?${other(i)}&limit=12`],
+    [
+      'predicted vs actual',
+      `/api/predictive/predicted-vs-actual?${range}&limit=12`,
+      (i) => `/api/predictive/predicted-vs-actual?${other(i)}&limit=12`,
+    ],
     ['kpis operations', `/api/kpis?view=operations&${range}`, (i) => `/api/kpis?view=operations&${other(i)}`],
     ['runs', `/api/operations/runs?${range}&limit=20`, (i) => `/api/operations/runs?${other(i)}&limit=20`],
     ['quality', `/api/operations/quality?${range}&limit=20`, (i) => `/api/operations/quality?${other(i)}&limit=20`],
@@ -197,9 +254,16 @@ function endpoints(days: number): Endpoint[] {
 }
 
 /** Start the server in a child process; resolves once it listens. */
-async function serve(workDir: string, cacheEntries: number): Promise<{ base: URL; rows: Record<string, number>; warmUpMs: number; rssMb: number; close(): Promise<void> }> {
+async function serve(
+  workDir: string,
+  cacheEntries: number,
+): Promise<{ base: URL; rows: Record<string, number>; warmUpMs: number; rssMb: number; close(): Promise<void> }> {
   const tsx = fileURLToPath(new URL('../../node_modules/.bin/tsx', import.meta.url));
-  const child = spawn(tsx, [fileURLToPath(new URL('./server.child.ts', import.meta.url)), workDir, String(cacheEntries)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(
+    tsx,
+    [fileURLToPath(new URL('./server.child.ts', import.meta.url)), workDir, String(cacheEntries)],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const first = await new Promise<string>((resolve, reject) => {
     let buffer = '';
@@ -210,7 +274,12 @@ async function serve(workDir: string, cacheEntries: number): Promise<{ base: URL
     });
     child.once('exit', (code) => reject(new Error(`the bench server exited with ${code} before listening`)));
   });
-  const { url, rows, warmUpMs, rssMb } = JSON.parse(first) as { url: string; rows: Record<string, number>; warmUpMs: number; rssMb: number };
+  const { url, rows, warmUpMs, rssMb } = JSON.parse(first) as {
+    url: string;
+    rows: Record<string, number>;
+    warmUpMs: number;
+    rssMb: number;
+  };
   return {
     base: new URL(url),
     rows,
@@ -239,13 +308,21 @@ export async function runDashboardBench(options: DashboardBenchOptions = {}): Pr
   const cached = await serve(workDir, 500);
   const rows = cached.rows;
   log(`server warm-up (as at start): ${(cached.warmUpMs / 1000).toFixed(1)} s; RSS after it ${cached.rssMb} MB`);
-  log(`warehouse: ${Object.entries(rows).map(([table, n]) => `${table} ${n.toLocaleString('en-US')}`).join(', ')}`);
-  log(`${list.length} endpoints, ${concurrency} concurrent clients, up to ${requests} requests or ${budgetMs / 1000} s per endpoint and phase`);
+  log(
+    `warehouse: ${Object.entries(rows)
+      .map(([table, n]) => `${table} ${n.toLocaleString('en-US')}`)
+      .join(', ')}`,
+  );
+  log(
+    `${list.length} endpoints, ${concurrency} concurrent clients, up to ${requests} requests or ${budgetMs / 1000} s per endpoint and phase`,
+  );
   try {
     for (const endpoint of list) {
       const firstMs = await timedGet(agent, cached.base, endpoint.path);
       const warm = await load(agent, cached.base, () => endpoint.path, { concurrency, requests, budgetMs });
-      const ranges = endpoint.ranged ? await load(agent, cached.base, endpoint.ranged, { concurrency, requests: Math.min(requests, 200), budgetMs }) : null;
+      const ranges = endpoint.ranged
+        ? await load(agent, cached.base, endpoint.ranged, { concurrency, requests: Math.min(requests, 200), budgetMs })
+        : null;
       results.push({ endpoint: endpoint.name, firstMs, warm, ranges });
     }
   } finally {
@@ -274,7 +351,8 @@ function passes(item: EndpointResult, targetMs: number): boolean {
 }
 
 function printTable(result: DashboardBenchResult, log: (line: string) => void): void {
-  const ms = (value: number | undefined) => (value === undefined || Number.isNaN(value) ? '-' : value < 10 ? value.toFixed(2) : value.toFixed(0));
+  const ms = (value: number | undefined) =>
+    value === undefined || Number.isNaN(value) ? '-' : value < 10 ? value.toFixed(2) : value.toFixed(0);
   const header = ['endpoint', 'first', 'warm p50', 'warm p99', 'warm req/s', 'ranges p50', 'ranges p99', 'p99<100'];
   const lines = result.endpoints.map((item) => [
     item.endpoint,
@@ -287,16 +365,25 @@ function printTable(result: DashboardBenchResult, log: (line: string) => void): 
     passes(item, result.targetP99Ms) ? 'yes' : 'NO',
   ]);
   const widths = header.map((title, column) => Math.max(title.length, ...lines.map((line) => line[column]!.length)));
-  const format = (cells: string[]) => cells.map((cell, column) => (column === 0 ? cell.padEnd(widths[column]!) : cell.padStart(widths[column]!))).join('  ');
+  const format = (cells: string[]) =>
+    cells
+      .map((cell, column) => (column === 0 ? cell.padEnd(widths[column]!) : cell.padStart(widths[column]!)))
+      .join('  ');
   log('');
-  log(`dashboard API latency (ms), ${result.days} days at scale ${result.scale}, ${result.concurrency} concurrent clients on loopback`);
+  log(
+    `dashboard API latency (ms), ${result.days} days at scale ${result.scale}, ${result.concurrency} concurrent clients on loopback`,
+  );
   log(format(header));
   log(widths.map((width) => '-'.repeat(width)).join('  '));
   for (const line of lines) log(format(line));
   const errors = result.endpoints.reduce((sum, item) => sum + item.warm.errors + (item.ranges?.errors ?? 0), 0);
   log('');
-  log("first: one request after the warm-up; warm: the page's request repeated; ranges: a different date range or snapshot per request.");
-  log(`target p99 < ${result.targetP99Ms} ms (warm and ranges): ${result.meetsTarget ? 'met' : 'NOT met'}; errors: ${errors}`);
+  log(
+    "first: one request after the warm-up; warm: the page's request repeated; ranges: a different date range or snapshot per request.",
+  );
+  log(
+    `target p99 < ${result.targetP99Ms} ms (warm and ranges): ${result.meetsTarget ? 'met' : 'NOT met'}; errors: ${errors}`,
+  );
 }
 
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
@@ -316,4 +403,3 @@ if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.a
       process.exit(2);
     });
 }
-

@@ -4,7 +4,14 @@
  * with its URL, the table sizes, the warm-up time and the RSS after it, then serves until SIGTERM.
  */
 import { join } from 'node:path';
-import { ModelRegistry, RunLedger, SqliteDocumentStore, SqliteEventBus, openDuckDbWarehouse, silentLogger } from '@mlops/shared';
+import {
+  ModelRegistry,
+  RunLedger,
+  SqliteDocumentStore,
+  SqliteEventBus,
+  openDuckDbWarehouse,
+  silentLogger,
+} from '@mlops/shared';
 import { createDashboardServer, warehouseFileVersion } from '../../services/dashboard/src/index.js';
 
 const [workDir, cacheEntries] = process.argv.slice(2);
@@ -25,7 +32,9 @@ const server = await createDashboardServer({
 });
 const rows: Record<string, number> = {};
 for (const table of ['fct_sales', 'dim_customer', 'fct_sessions', 'dim_startup', 'fact_predictions_churn']) {
-  rows[table] = Number((await warehouse.query<{ n: number }>(`select count(*) as n from warehouse.warehouse.${table}`))[0]!.n);
+  rows[table] = Number(
+    (await warehouse.query<{ n: number }>(`select count(*) as n from warehouse.warehouse.${table}`))[0]!.n,
+  );
 }
 rows.ledger_entries = (await ledger.entries()).length;
 // As `mlops dashboard` does at start: the page's first requests, the cubes and the in-memory
@@ -34,7 +43,9 @@ const warmStarted = performance.now();
 await server.warm();
 const warmUpMs = Math.round(performance.now() - warmStarted);
 const address = await server.listen({ host: '127.0.0.1', port: 0, allowRemote: false });
-process.stdout.write(JSON.stringify({ url: address.url, rows, warmUpMs, rssMb: Math.round(process.memoryUsage().rss / 1e6) }) + '\n');
+process.stdout.write(
+  JSON.stringify({ url: address.url, rows, warmUpMs, rssMb: Math.round(process.memoryUsage().rss / 1e6) }) + '\n',
+);
 process.once('SIGTERM', () => {
   void (async () => {
     await server.close();

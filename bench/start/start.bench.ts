@@ -31,11 +31,25 @@ export interface StartBenchResult {
 /** Time `mlops start --no-serve` on a fresh state folder. */
 export async function runStartBench(options: StartBenchOptions = {}): Promise<StartBenchResult> {
   const home = mkdtempSync(join(tmpdir(), 'mlops-start-bench-'));
-  const args = ['--import', 'tsx', join(repoRoot, 'cli/src/main.ts'), 'start', '--no-serve', '--days', String(options.days ?? 120), '--scale', String(options.scale ?? 1)];
+  const args = [
+    '--import',
+    'tsx',
+    join(repoRoot, 'cli/src/main.ts'),
+    'start',
+    '--no-serve',
+    '--days',
+    String(options.days ?? 120),
+    '--scale',
+    String(options.scale ?? 1),
+  ];
   if (options.until) args.push('--until', options.until);
   const started = performance.now();
   let output = '';
-  const child = spawn('/usr/bin/time', ['-f', 'MAXRSS_KB=%M', process.execPath, ...args], { cwd: repoRoot, env: { ...process.env, MLOPS_HOME: home }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn('/usr/bin/time', ['-f', 'MAXRSS_KB=%M', process.execPath, ...args], {
+    cwd: repoRoot,
+    env: { ...process.env, MLOPS_HOME: home },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
   const exitCode = await new Promise<number | null>((resolve) => child.on('exit', resolve));
@@ -45,7 +59,9 @@ export async function runStartBench(options: StartBenchOptions = {}): Promise<St
   const report = output.split('\n').filter((line) => !line.startsWith('pipeline:') && !line.startsWith('MAXRSS'));
   console.log(report.slice(-45).join('\n'));
   console.log('\nnpm start from cold (fresh state, 120 days, scale 1, no dashboard)');
-  console.log(`  wall time ${seconds.toFixed(1)} s (target < 90 s), peak RSS ${maxRssMb.toFixed(0)} MB, exit code ${exitCode}`);
+  console.log(
+    `  wall time ${seconds.toFixed(1)} s (target < 90 s), peak RSS ${maxRssMb.toFixed(0)} MB, exit code ${exitCode}`,
+  );
   return { seconds, maxRssMb, exitCode, targetSeconds: 90 };
 }
 

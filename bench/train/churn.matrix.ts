@@ -75,7 +75,8 @@ const EXPORT_VERSION = 1;
 function hashTree(hash: ReturnType<typeof createHash>, path: string): void {
   if (!existsSync(path)) return;
   if (statSync(path).isDirectory()) {
-    for (const entry of readdirSync(path).sort()) if (entry !== 'node_modules' && !entry.startsWith('.')) hashTree(hash, join(path, entry));
+    for (const entry of readdirSync(path).sort())
+      if (entry !== 'node_modules' && !entry.startsWith('.')) hashTree(hash, join(path, entry));
     return;
   }
   hash.update(relative(REPO, path)).update('\0').update(readFileSync(path)).update('\0');
@@ -106,16 +107,28 @@ export async function ensureChurnMatrix(options: ChurnMatrixOptions = {}): Promi
   const started = performance.now();
   const home = mkdtempSync(join(tmpdir(), 'mlops-churn-matrix-'));
   try {
-    log(`building the churn matrix: mlops backfill ${window.from}..${window.to} at scale ${window.scale} in ${home} (minutes; once per machine and code version)`);
+    log(
+      `building the churn matrix: mlops backfill ${window.from}..${window.to} at scale ${window.scale} in ${home} (minutes; once per machine and code version)`,
+    );
     const failedStages = await runBackfill(home, window, log);
     const backfillSeconds = (performance.now() - started) / 1000;
     const t1 = performance.now();
     const matrix = await exportFeatures(home, window);
     const featuresSeconds = (performance.now() - t1) / 1000;
     const totalSeconds = (performance.now() - started) / 1000;
-    matrix.meta = { ...matrix.meta, source: 'mlops backfill + trainer features task', ...window, key, backfillSeconds, featuresSeconds, failedStages };
+    matrix.meta = {
+      ...matrix.meta,
+      source: 'mlops backfill + trainer features task',
+      ...window,
+      key,
+      backfillSeconds,
+      featuresSeconds,
+      failedStages,
+    };
     writeMatrix(path, matrix);
-    log(`churn matrix ${path}: ${matrix.nRows} rows x ${matrix.nFeatures} features; backfill ${backfillSeconds.toFixed(0)} s, features ${featuresSeconds.toFixed(1)} s`);
+    log(
+      `churn matrix ${path}: ${matrix.nRows} rows x ${matrix.nFeatures} features; backfill ${backfillSeconds.toFixed(0)} s, features ${featuresSeconds.toFixed(1)} s`,
+    );
     return { path, key, built: { backfillSeconds, featuresSeconds, totalSeconds } };
   } finally {
     if (options.keepHome === true) log(`kept ${home}`);
@@ -129,11 +142,30 @@ export async function ensureChurnMatrix(options: ChurnMatrixOptions = {}): Promi
  * key assertions fail on many dates) still leaves every date's tables in the warehouse, which is
  * all the benchmark needs; the trainer itself would leave those dates out.
  */
-function runBackfill(home: string, window: { from: string; to: string; scale: number; seed: number }, log: (line: string) => void): Promise<number> {
+function runBackfill(
+  home: string,
+  window: { from: string; to: string; scale: number; seed: number },
+  log: (line: string) => void,
+): Promise<number> {
   const env: NodeJS.ProcessEnv = {};
   for (const [name, value] of Object.entries(process.env)) if (!name.startsWith('MLOPS_')) env[name] = value;
   Object.assign(env, { MLOPS_MODE: 'local', MLOPS_HOME: home });
-  const args = ['--import', 'tsx', join(REPO, 'cli/src/main.ts'), 'backfill', '--from', window.from, '--to', window.to, '--scale', String(window.scale), '--seed', String(window.seed), '--timeout', '14400'];
+  const args = [
+    '--import',
+    'tsx',
+    join(REPO, 'cli/src/main.ts'),
+    'backfill',
+    '--from',
+    window.from,
+    '--to',
+    window.to,
+    '--scale',
+    String(window.scale),
+    '--seed',
+    String(window.seed),
+    '--timeout',
+    '14400',
+  ];
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, args, { cwd: REPO, env, stdio: ['ignore', 'pipe', 'pipe'] });
     let tail = '';
@@ -172,11 +204,22 @@ export async function exportFeatures(home: string, window: { to: string }): Prom
     const features = CHURN_TRAINING_PIPELINE.tasks.features!;
     const parameters: Record<string, (typeof CHURN_TRAINING_PIPELINE.parameters)[string]> = {};
     for (const binding of Object.values(features.parameters)) {
-      if (binding.kind === 'pipeline') parameters[binding.parameter] = CHURN_TRAINING_PIPELINE.parameters[binding.parameter]!;
+      if (binding.kind === 'pipeline')
+        parameters[binding.parameter] = CHURN_TRAINING_PIPELINE.parameters[binding.parameter]!;
     }
-    const pipeline = { name: 'bench-churn-features', description: 'The features task of the churn training pipeline alone.', parameters, tasks: { features } };
+    const pipeline = {
+      name: 'bench-churn-features',
+      description: 'The features task of the churn training pipeline alone.',
+      parameters,
+      tasks: { features },
+    };
     // The features task uses only the warehouse, the lake (for its artifact) and the log.
-    const deps = { warehouse, objects: new FsObjectStore({ root: artifacts }), registry: undefined as never, log: silentLogger };
+    const deps = {
+      warehouse,
+      objects: new FsObjectStore({ root: artifacts }),
+      registry: undefined as never,
+      log: silentLogger,
+    };
     const runner = new LocalPipelineRunner({ deps, keepArtifacts: true });
     const runKey = 'bench-churn-matrix';
     await runner.run({ pipeline, runKey, parameters: { as_of: window.to } });
@@ -193,7 +236,15 @@ export async function exportFeatures(home: string, window: { to: string }): Prom
     labels.set(holdout.labels, train.nRows);
     const split = new Uint8Array(nRows).fill(1, train.nRows);
     const snapshots = header.snapshots.map((s) => `${s.date}:${s.split}:${s.rows}`);
-    return { featureNames: [...header.featureNames], nRows, nFeatures, values, labels, split, meta: { snapshots, horizonDays: header.horizonDays } };
+    return {
+      featureNames: [...header.featureNames],
+      nRows,
+      nFeatures,
+      values,
+      labels,
+      split,
+      meta: { snapshots, horizonDays: header.horizonDays },
+    };
   } finally {
     await warehouse.close();
     releaseDuckDbFile(warehousePath);

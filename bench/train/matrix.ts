@@ -40,11 +40,15 @@ export function writeMatrix(path: string, matrix: MatrixFile): void {
   header += ' '.repeat((8 - ((Buffer.byteLength(header) + 1) % 8)) % 8) + '\n';
   const bytes = matrix.values.BYTES_PER_ELEMENT;
   const values = Buffer.alloc(nRows * nFeatures * bytes);
-  if (LITTLE_ENDIAN) values.set(new Uint8Array(matrix.values.buffer, matrix.values.byteOffset, matrix.values.byteLength));
+  if (LITTLE_ENDIAN)
+    values.set(new Uint8Array(matrix.values.buffer, matrix.values.byteOffset, matrix.values.byteLength));
   else if (bytes === 8) for (let i = 0; i < matrix.values.length; i++) values.writeDoubleLE(matrix.values[i]!, i * 8);
   else for (let i = 0; i < matrix.values.length; i++) values.writeFloatLE(matrix.values[i]!, i * 4);
   const partial = `${path}.${process.pid}.partial`;
-  writeFileSync(partial, Buffer.concat([Buffer.from(header), values, Buffer.from(matrix.labels), Buffer.from(matrix.split)]));
+  writeFileSync(
+    partial,
+    Buffer.concat([Buffer.from(header), values, Buffer.from(matrix.labels), Buffer.from(matrix.split)]),
+  );
   renameSync(partial, path);
 }
 
@@ -52,8 +56,16 @@ export function readMatrix(path: string): MatrixFile {
   const file = readFileSync(path);
   const newline = file.indexOf(0x0a);
   if (newline < 0) throw new Error(`${path} is not a matrix file: no header line`);
-  const { format, nRows: rows, nFeatures: features, featureNames, dtype, ...meta } = JSON.parse(file.subarray(0, newline).toString('utf8')) as Record<string, unknown>;
-  if (format !== MATRIX_FORMAT || (dtype !== 'float32' && dtype !== 'float64')) throw new Error(`${path} is not a ${MATRIX_FORMAT} float32/float64 matrix`);
+  const {
+    format,
+    nRows: rows,
+    nFeatures: features,
+    featureNames,
+    dtype,
+    ...meta
+  } = JSON.parse(file.subarray(0, newline).toString('utf8')) as Record<string, unknown>;
+  if (format !== MATRIX_FORMAT || (dtype !== 'float32' && dtype !== 'float64'))
+    throw new Error(`${path} is not a ${MATRIX_FORMAT} float32/float64 matrix`);
   const nRows = Number(rows ?? 0);
   const nFeatures = Number(features ?? 0);
   const bytes = dtype === 'float64' ? 8 : 4;
@@ -62,7 +74,9 @@ export function readMatrix(path: string): MatrixFile {
   if (file.length !== expected) throw new Error(`${path} has ${file.length} bytes, expected ${expected}`);
   const values = dtype === 'float64' ? new Float64Array(nRows * nFeatures) : new Float32Array(nRows * nFeatures);
   if (LITTLE_ENDIAN) new Uint8Array(values.buffer).set(file.subarray(offset, offset + values.byteLength));
-  else for (let i = 0; i < values.length; i++) values[i] = bytes === 8 ? file.readDoubleLE(offset + i * 8) : file.readFloatLE(offset + i * 4);
+  else
+    for (let i = 0; i < values.length; i++)
+      values[i] = bytes === 8 ? file.readDoubleLE(offset + i * 8) : file.readFloatLE(offset + i * 4);
   const labelsAt = offset + nRows * nFeatures * bytes;
   return {
     featureNames: (featureNames as string[] | undefined) ?? [],

@@ -6,7 +6,13 @@
  *   node --import tsx bench/train/ours.fit.ts MATRIX '{"nTrees":200,...}' [--check-factory]
  */
 import { pathToFileURL } from 'node:url';
-import { type Dataset, createDataset, createModel, fitGbdtProfiled, rocAuc } from '../../services/trainer/src/ml/index.js';
+import {
+  type Dataset,
+  createDataset,
+  createModel,
+  fitGbdtProfiled,
+  rocAuc,
+} from '../../services/trainer/src/ml/index.js';
 import { type MatrixFile, readMatrix } from './matrix.js';
 
 export interface OurFit {
@@ -24,7 +30,10 @@ export function splitMatrix(matrix: MatrixFile): { train: Dataset; holdout: Data
   const part = (flag: number): Dataset => {
     let count = 0;
     for (let r = 0; r < matrix.nRows; r++) if (matrix.split[r] === flag) count++;
-    const values = matrix.values instanceof Float64Array ? new Float64Array(count * matrix.nFeatures) : new Float32Array(count * matrix.nFeatures);
+    const values =
+      matrix.values instanceof Float64Array
+        ? new Float64Array(count * matrix.nFeatures)
+        : new Float32Array(count * matrix.nFeatures);
     const labels = new Uint8Array(count);
     for (let r = 0, i = 0; r < matrix.nRows; r++) {
       if (matrix.split[r] !== flag) continue;
@@ -47,12 +56,29 @@ export function fitOnce(matrixPath: string, params: Readonly<Record<string, numb
   const peakRssMb = process.resourceUsage().maxRSS / 1024;
   if (checkFactory) {
     const factoryAuc = rocAuc(holdout.labels, createModel('gbdt', params).fit(train).predictProba(holdout));
-    if (factoryAuc !== holdoutAuc) throw new Error(`createModel('gbdt') gave AUC ${factoryAuc}, fitGbdtProfiled gave ${holdoutAuc}`);
+    if (factoryAuc !== holdoutAuc)
+      throw new Error(`createModel('gbdt') gave AUC ${factoryAuc}, fitGbdtProfiled gave ${holdoutAuc}`);
   }
-  return { fitSeconds, holdoutAuc, peakRssMb, trainRows: train.nRows, holdoutRows: holdout.nRows, features: matrix.nFeatures, profile: { ...fitted.profile } };
+  return {
+    fitSeconds,
+    holdoutAuc,
+    peakRssMb,
+    trainRows: train.nRows,
+    holdoutRows: holdout.nRows,
+    features: matrix.nFeatures,
+    profile: { ...fitted.profile },
+  };
 }
 
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
   const [matrixPath, params] = process.argv.slice(2);
-  console.log(JSON.stringify(fitOnce(matrixPath!, JSON.parse(params ?? '{}') as Record<string, number>, process.argv.includes('--check-factory'))));
+  console.log(
+    JSON.stringify(
+      fitOnce(
+        matrixPath!,
+        JSON.parse(params ?? '{}') as Record<string, number>,
+        process.argv.includes('--check-factory'),
+      ),
+    ),
+  );
 }

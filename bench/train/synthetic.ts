@@ -7,7 +7,10 @@ import type { MatrixFile } from './matrix.js';
  * (thresholds, saturations, a periodic term and interactions), so trees have something to find
  * that a linear model cannot. Deterministic for a given seed.
  */
-export function generateSyntheticMatrix(nRows: number, options: { seed?: number; holdoutFraction?: number } = {}): MatrixFile {
+export function generateSyntheticMatrix(
+  nRows: number,
+  options: { seed?: number; holdoutFraction?: number } = {},
+): MatrixFile {
   const random = createRandom(options.seed ?? 42);
   const holdout = options.holdoutFraction ?? 0.2;
   const u = (): number => random.nextFloat();
@@ -18,12 +21,36 @@ export function generateSyntheticMatrix(nRows: number, options: { seed?: number;
     return k;
   };
   const featureNames = [
-    'recency_days', 'orders_90d', 'revenue_90d_usd', 'avg_order_value_usd', 'tenure_days',
-    'sessions_7d', 'sessions_30d', 'session_trend', 'cart_abandon_rate', 'support_tickets_90d',
-    'discount_share', 'email_open_rate', 'is_mobile', 'region_code', 'return_rate',
-    'avg_session_minutes', 'pages_per_session', 'promo_clicks_30d', 'review_score_avg', 'payment_failures_90d',
-    'recency_days_noisy', 'revenue_rank', 'noise_normal_1', 'noise_normal_2', 'noise_uniform_1',
-    'noise_uniform_2', 'noise_count', 'noise_binary', 'noise_lognormal', 'noise_code',
+    'recency_days',
+    'orders_90d',
+    'revenue_90d_usd',
+    'avg_order_value_usd',
+    'tenure_days',
+    'sessions_7d',
+    'sessions_30d',
+    'session_trend',
+    'cart_abandon_rate',
+    'support_tickets_90d',
+    'discount_share',
+    'email_open_rate',
+    'is_mobile',
+    'region_code',
+    'return_rate',
+    'avg_session_minutes',
+    'pages_per_session',
+    'promo_clicks_30d',
+    'review_score_avg',
+    'payment_failures_90d',
+    'recency_days_noisy',
+    'revenue_rank',
+    'noise_normal_1',
+    'noise_normal_2',
+    'noise_uniform_1',
+    'noise_uniform_2',
+    'noise_count',
+    'noise_binary',
+    'noise_lognormal',
+    'noise_code',
   ];
   const nFeatures = featureNames.length;
   const values = new Float32Array(nRows * nFeatures);
@@ -50,12 +77,36 @@ export function generateSyntheticMatrix(nRows: number, options: { seed?: number;
     const review = 1 + Math.floor(u() * 5);
     const failures = u() < 0.08 ? 1 + poisson(0.5) : 0;
     const row = [
-      recency, orders, revenue, orders === 0 ? 0 : revenue / orders, tenure,
-      sessions7, sessions30, trend, abandon, tickets,
-      discount, openRate, mobile, region, returns,
-      minutes, pages, promo, review, failures,
-      recency + 10 * normal(), Math.floor(u() * 100), normal(), normal(), u(),
-      u(), poisson(2), u() < 0.3 ? 1 : 0, Math.exp(normal()), Math.floor(u() * 20),
+      recency,
+      orders,
+      revenue,
+      orders === 0 ? 0 : revenue / orders,
+      tenure,
+      sessions7,
+      sessions30,
+      trend,
+      abandon,
+      tickets,
+      discount,
+      openRate,
+      mobile,
+      region,
+      returns,
+      minutes,
+      pages,
+      promo,
+      review,
+      failures,
+      recency + 10 * normal(),
+      Math.floor(u() * 100),
+      normal(),
+      normal(),
+      u(),
+      u(),
+      poisson(2),
+      u() < 0.3 ? 1 : 0,
+      Math.exp(normal()),
+      Math.floor(u() * 20),
     ];
     const logit =
       -1.4 +

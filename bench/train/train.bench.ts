@@ -112,7 +112,15 @@ export async function runTrainBench(options: TrainBenchOptions = {}): Promise<Tr
       matrixPath = ensureSyntheticMatrix(options.rows ?? SYNTHETIC_ROWS, options.workDir, log);
       source = 'synthetic, seed 42';
     }
-    const result = await benchMatrix(name, matrixPath, source, params, repeats, options.python ?? '/usr/bin/python3', log);
+    const result = await benchMatrix(
+      name,
+      matrixPath,
+      source,
+      params,
+      repeats,
+      options.python ?? '/usr/bin/python3',
+      log,
+    );
     printTable(result, log);
     results.push(result);
   }
@@ -120,7 +128,15 @@ export async function runTrainBench(options: TrainBenchOptions = {}): Promise<Tr
   return results;
 }
 
-async function benchMatrix(name: string, matrixPath: string, source: string, params: BenchParams, repeats: number, python: string, log: (line: string) => void): Promise<TrainBenchResult> {
+async function benchMatrix(
+  name: string,
+  matrixPath: string,
+  source: string,
+  params: BenchParams,
+  repeats: number,
+  python: string,
+  log: (line: string) => void,
+): Promise<TrainBenchResult> {
   const loadBefore = loadavg()[0]!;
   const xgbRuns: { fitSeconds: number; holdoutAuc: number; peakRssMb: number; version: string }[] = [];
   const ourRuns: OurFit[] = [];
@@ -168,7 +184,10 @@ async function benchMatrix(name: string, matrixPath: string, source: string, par
     fitRatio,
     aucDifference,
     loadAverage: { before: loadBefore, after: loadavg()[0]!, cores: availableParallelism() },
-    meetsTargets: fitRatio === null || aucDifference === null ? null : fitRatio <= FIT_RATIO_TARGET && aucDifference >= AUC_DIFFERENCE_TARGET,
+    meetsTargets:
+      fitRatio === null || aucDifference === null
+        ? null
+        : fitRatio <= FIT_RATIO_TARGET && aucDifference >= AUC_DIFFERENCE_TARGET,
   };
 }
 
@@ -186,7 +205,14 @@ function ensureSyntheticMatrix(rows: number, workDir: string | undefined, log: (
 /** One fit of ours in its own process (ours.fit.ts). */
 function runOurs(matrixPath: string, params: BenchParams, checkFactory: boolean): Promise<OurFit> {
   const script = fileURLToPath(new URL('./ours.fit.ts', import.meta.url));
-  const args = ['--import', 'tsx', script, matrixPath, JSON.stringify(params), ...(checkFactory ? ['--check-factory'] : [])];
+  const args = [
+    '--import',
+    'tsx',
+    script,
+    matrixPath,
+    JSON.stringify(params),
+    ...(checkFactory ? ['--check-factory'] : []),
+  ];
   return new Promise((resolve, reject) => {
     execFile(process.execPath, args, { maxBuffer: 1 << 20 }, (error, stdout, stderr) => {
       const line = stdout.trim().split('\n').pop() ?? '';
@@ -199,7 +225,11 @@ function runOurs(matrixPath: string, params: BenchParams, checkFactory: boolean)
   });
 }
 
-async function runAnchor(python: string, matrixPath: string, params: BenchParams): Promise<{ fitSeconds: number; holdoutAuc: number; peakRssMb: number; version: string } | { skipped: string }> {
+async function runAnchor(
+  python: string,
+  matrixPath: string,
+  params: BenchParams,
+): Promise<{ fitSeconds: number; holdoutAuc: number; peakRssMb: number; version: string } | { skipped: string }> {
   const script = fileURLToPath(new URL('./xgb_anchor.py', import.meta.url));
   const args = [
     script,
@@ -211,11 +241,20 @@ async function runAnchor(python: string, matrixPath: string, params: BenchParams
     execFile(python, args, { maxBuffer: 1 << 20 }, (error, stdout, stderr) => {
       const line = stdout.trim().split('\n').pop() ?? '';
       try {
-        const parsed = JSON.parse(line) as { skipped?: string; fitSeconds: number; holdoutAuc: number; peakRssMb: number; version: string };
+        const parsed = JSON.parse(line) as {
+          skipped?: string;
+          fitSeconds: number;
+          holdoutAuc: number;
+          peakRssMb: number;
+          version: string;
+        };
         if (parsed.skipped !== undefined) resolve({ skipped: parsed.skipped });
         else resolve(parsed);
       } catch {
-        const why = error === null ? `unreadable output: ${line.slice(0, 200)}` : `${error.message.split('\n')[0]} ${stderr.slice(-300)}`;
+        const why =
+          error === null
+            ? `unreadable output: ${line.slice(0, 200)}`
+            : `${error.message.split('\n')[0]} ${stderr.slice(-300)}`;
         resolve({ skipped: `the XGBoost anchor did not run (${python}): ${why}` });
       }
     });
@@ -233,7 +272,9 @@ function describeParams(p: BenchParams): string {
 }
 
 function printTable(result: TrainBenchResult, log: (line: string) => void): void {
-  log(`\ntrain bench, ${result.name} matrix: ${result.trainRows} train + ${result.holdoutRows} holdout rows x ${result.features} features; ${describeParams(result.params)}`);
+  log(
+    `\ntrain bench, ${result.name} matrix: ${result.trainRows} train + ${result.holdoutRows} holdout rows x ${result.features} features; ${describeParams(result.params)}`,
+  );
   const row = (cells: string[]): string => cells.map((c, i) => (i === 0 ? c.padEnd(22) : c.padStart(14))).join('');
   log(row(['', 'ours (TS)', 'XGBoost', 'ours/XGB', 'target']));
   const x = result.xgboost;
@@ -244,10 +285,28 @@ function printTable(result: TrainBenchResult, log: (line: string) => void): void
     log(row(['peak RSS MB', fmt(result.ours.peakRssMb, 0), 'skipped', '', '']));
     log(`XGBoost anchor skipped: ${x.skipped}`);
   } else {
-    log(row(['fit seconds (median)', fmt(result.ours.medianFitSeconds, 3), fmt(x.medianFitSeconds, 3), `${fmt(result.fitRatio!, 2)}x`, '<= 1.5x']));
-    log(row(['holdout ROC AUC', fmt(result.ours.holdoutAuc, 4), fmt(x.holdoutAuc, 4), signed(result.aucDifference!), '>= -0.005']));
+    log(
+      row([
+        'fit seconds (median)',
+        fmt(result.ours.medianFitSeconds, 3),
+        fmt(x.medianFitSeconds, 3),
+        `${fmt(result.fitRatio!, 2)}x`,
+        '<= 1.5x',
+      ]),
+    );
+    log(
+      row([
+        'holdout ROC AUC',
+        fmt(result.ours.holdoutAuc, 4),
+        fmt(x.holdoutAuc, 4),
+        signed(result.aucDifference!),
+        '>= -0.005',
+      ]),
+    );
     log(row(['peak RSS MB (process)', fmt(result.ours.peakRssMb, 0), fmt(x.peakRssMb, 0), '', '']));
-    log(`fit seconds per run: ours [${result.ours.fitSeconds.map((s) => s.toFixed(3)).join(', ')}], XGBoost ${x.version} [${x.fitSeconds.map((s) => s.toFixed(3)).join(', ')}]`);
+    log(
+      `fit seconds per run: ours [${result.ours.fitSeconds.map((s) => s.toFixed(3)).join(', ')}], XGBoost ${x.version} [${x.fitSeconds.map((s) => s.toFixed(3)).join(', ')}]`,
+    );
     log(`targets ${result.meetsTargets === true ? 'MET' : 'NOT MET'}`);
   }
   const load = result.loadAverage;
@@ -255,10 +314,22 @@ function printTable(result: TrainBenchResult, log: (line: string) => void): void
   if (Math.max(load.before, load.after) > 1) {
     // XGBoost's OpenMP threads suffer far more than our lanes from a busy machine, so the ratio
     // flatters us then; compare on an idle machine.
-    log('warning: other processes were using the CPU; fit times (XGBoost most of all) are inflated and the ratio is not reliable');
+    log(
+      'warning: other processes were using the CPU; fit times (XGBoost most of all) are inflated and the ratio is not reliable',
+    );
   }
   const pr = result.ours.profile;
-  const parts = ['binning', 'gradients', 'histograms', 'splits', 'partition', 'stitch', 'leaves', 'waiting', 'other'].map((k) => `${k} ${(pr[k] ?? 0).toFixed(3)}s`);
+  const parts = [
+    'binning',
+    'gradients',
+    'histograms',
+    'splits',
+    'partition',
+    'stitch',
+    'leaves',
+    'waiting',
+    'other',
+  ].map((k) => `${k} ${(pr[k] ?? 0).toFixed(3)}s`);
   log(`our fit, where the calling thread's time goes (last run, ${pr.threads ?? '?'} threads): ${parts.join(', ')}`);
 }
 
@@ -271,8 +342,22 @@ function printSummary(results: readonly TrainBenchResult[], log: (line: string) 
   if (results.length === 0) return;
   log(`\ntrain bench summary: ${describeParams(results[0]!.params)}`);
   const widths = [12, 20, 10, 10, 11, 10, 10, 11, 14, 13];
-  const row = (cells: string[]): string => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('');
-  log(row(['matrix', 'rows x features', 'fit ours', 'fit XGB', 'ratio', 'AUC ours', 'AUC XGB', 'AUC diff', 'peak RSS MB', 'load avg']));
+  const row = (cells: string[]): string =>
+    cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('');
+  log(
+    row([
+      'matrix',
+      'rows x features',
+      'fit ours',
+      'fit XGB',
+      'ratio',
+      'AUC ours',
+      'AUC XGB',
+      'AUC diff',
+      'peak RSS MB',
+      'load avg',
+    ]),
+  );
   log(row(['', '(train+holdout)', 's', 's', '<= 1.5x', '', '', '>= -0.005', 'ours / XGB', 'before/after']));
   for (const r of results) {
     const x = r.xgboost;
@@ -294,7 +379,9 @@ function printSummary(results: readonly TrainBenchResult[], log: (line: string) 
   }
   const met = results.every((r) => r.meetsTargets === true);
   const missedOn = results.filter((r) => r.meetsTargets !== true).map((r) => r.name);
-  log(`targets ${met ? 'MET on every matrix' : `MISSED on ${missedOn.join(', ')}`} (${results[0]!.loadAverage.cores} cores)`);
+  log(
+    `targets ${met ? 'MET on every matrix' : `MISSED on ${missedOn.join(', ')}`} (${results[0]!.loadAverage.cores} cores)`,
+  );
 }
 
 function parseArgs(argv: readonly string[]): TrainBenchOptions {
@@ -331,7 +418,9 @@ function parseArgs(argv: readonly string[]): TrainBenchOptions {
         i++;
         break;
       default:
-        throw new Error(`unknown argument ${argv[i]}; use --churn --synthetic --matrix PATH (any of them, in order; default churn then synthetic) --rows N --repeats N --threads N --trees N`);
+        throw new Error(
+          `unknown argument ${argv[i]}; use --churn --synthetic --matrix PATH (any of them, in order; default churn then synthetic) --rows N --repeats N --threads N --trees N`,
+        );
     }
   }
   if (matrices.length > 0) options.matrices = matrices;

@@ -71,7 +71,11 @@ export class BenchLake {
       if (existsSync(this.done(source, date))) continue;
       mkdirSync(join(this.root, bronzePrefix(source, date)), { recursive: true });
       if (source === 'sales') {
-        const file = await this.writer.createFromDocuments(join(this.root, bronzePartKey('sales', date, 0, 'parquet')), SALES_BRONZE_COLUMNS, SALES_DOCUMENT_COLUMNS);
+        const file = await this.writer.createFromDocuments(
+          join(this.root, bronzePartKey('sales', date, 0, 'parquet')),
+          SALES_BRONZE_COLUMNS,
+          SALES_DOCUMENT_COLUMNS,
+        );
         let batch: JsonDocument[] = [];
         for (const record of generateSalesOrders({ ...this.world, date, piiHmacKey: DEV_PII_HMAC_KEY })) {
           batch.push({ id: record.id, json: JSON.stringify(record.data) });
@@ -83,10 +87,16 @@ export class BenchLake {
         await file.write(batch);
         rows += (await file.finish()).rows;
       } else if (source === 'clickstream') {
-        rows += await writeLines(join(this.root, bronzePartKey('clickstream', date, 0, 'jsonl')), generateClickEvents({ ...this.world, date }));
+        rows += await writeLines(
+          join(this.root, bronzePartKey('clickstream', date, 0, 'jsonl')),
+          generateClickEvents({ ...this.world, date }),
+        );
       } else {
         const loadType = startupLoadOn(date, this.fullLoadDate)!;
-        rows += await writeLines(join(this.root, bronzePartKey('startups', date, 0, 'jsonl')), generateStartupCompanies({ ...this.world, date, loadType }));
+        rows += await writeLines(
+          join(this.root, bronzePartKey('startups', date, 0, 'jsonl')),
+          generateStartupCompanies({ ...this.world, date, loadType }),
+        );
       }
       await writeLines(this.done(source, date), []);
     }

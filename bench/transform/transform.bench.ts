@@ -95,7 +95,13 @@ function landedEvent(lake: BenchLake, source: BronzeSource, date: string): Bronz
   const path = join(lake.root, key);
   const bytes = statSync(path).size;
   const sha256 = createHash('sha256').update(readFileSync(path)).digest('hex');
-  return bronzeLandedData(source, date, format, [{ key, bytes, sha256, rows: 0 }], source === 'startups' ? startupLoadOn(date, lake.fullLoadDate)! : 'daily');
+  return bronzeLandedData(
+    source,
+    date,
+    format,
+    [{ key, bytes, sha256, rows: 0 }],
+    source === 'startups' ? startupLoadOn(date, lake.fullLoadDate)! : 'daily',
+  );
 }
 
 function datesFrom(first: string, count: number): string[] {
@@ -116,13 +122,21 @@ export async function runTransformBench(options: TransformBenchOptions = {}): Pr
     const generateStarted = performance.now();
     let bronzeRows = 0;
     for (const date of datesFrom(FIRST_DATE, needed)) bronzeRows += await lake.ensureDay(date);
-    print(`bronze: ${needed} days at scale ${scale} under ${lakeDir} (${bronzeRows.toLocaleString('en')} rows written now, ${((performance.now() - generateStarted) / 1000).toFixed(1)} s)`);
+    print(
+      `bronze: ${needed} days at scale ${scale} under ${lakeDir} (${bronzeRows.toLocaleString('en')} rows written now, ${((performance.now() - generateStarted) / 1000).toFixed(1)} s)`,
+    );
 
     // 1. The transformer, day by day, each day's statements replayed right after on the anchor.
     const compiler = new DataformCompiler({ projectDir: PROJECT });
     const warehouse = await openDuckDbWarehouse({ path: join(scratch, 'transformer.duckdb') });
     let recorded: Recorded[] = [];
-    const runner = new DuckDbTransformRunner({ projectDir: PROJECT, lakeRoot: lakeDir, warehouse, compiler, onStatement: (action, sql) => recorded.push({ action, sql: sql.replaceAll('"transformer".', '"anchor".') }) });
+    const runner = new DuckDbTransformRunner({
+      projectDir: PROJECT,
+      lakeRoot: lakeDir,
+      warehouse,
+      compiler,
+      onStatement: (action, sql) => recorded.push({ action, sql: sql.replaceAll('"transformer".', '"anchor".') }),
+    });
     const service = createTransformerService({ documents: new InMemoryDocumentStore(), runner });
     const publisher = new RecordingPublisher();
     const anchorDb = await DuckDBInstance.create(join(scratch, 'anchor.duckdb'));
@@ -133,7 +147,11 @@ export async function runTransformBench(options: TransformBenchOptions = {}): Pr
     let firstDayMs = 0;
     for (const [index, date] of datesFrom(FIRST_DATE, days).entries()) {
       recorded = [];
-      const events = lake.sourcesOn(date).map((source) => testEvent('mlops.bronze.landed.v1', landedEvent(lake, source, date), date, { id: `${date}/${source}` }));
+      const events = lake
+        .sourcesOn(date)
+        .map((source) =>
+          testEvent('mlops.bronze.landed.v1', landedEvent(lake, source, date), date, { id: `${date}/${source}` }),
+        );
       const started = performance.now();
       for (const event of events) await deliver(service, event, { publisher });
       const elapsed = performance.now() - started;
@@ -141,12 +159,24 @@ export async function runTransformBench(options: TransformBenchOptions = {}): Pr
       if (index === 0) firstDayMs = elapsed;
       anchorMs += await replay(anchor, recorded);
       statements += recorded.length;
-      if ((index + 1) % 30 === 0) print(`  day ${index + 1}: transformer ${(transformerMs / 1000).toFixed(1)} s, anchor ${(anchorMs / 1000).toFixed(1)} s`);
+      if ((index + 1) % 30 === 0)
+        print(
+          `  day ${index + 1}: transformer ${(transformerMs / 1000).toFixed(1)} s, anchor ${(anchorMs / 1000).toFixed(1)} s`,
+        );
     }
     // Every day runs all of its SQL whether or not an assertion then fails; the failures are reported.
     const failed = publisher.ofType('mlops.stage.failed.v1');
-    if (publisher.ofType('mlops.warehouse.ready.v1').length + failed.length !== days) throw new Error(`expected ${days} runs, got ${publisher.events.length} events`);
-    const failedAssertions = [...new Set(failed.flatMap((event) => ((event.data.details as { assertions?: { name: string }[] } | undefined)?.assertions ?? []).map((assertion) => assertion.name)))];
+    if (publisher.ofType('mlops.warehouse.ready.v1').length + failed.length !== days)
+      throw new Error(`expected ${days} runs, got ${publisher.events.length} events`);
+    const failedAssertions = [
+      ...new Set(
+        failed.flatMap((event) =>
+          ((event.data.details as { assertions?: { name: string }[] } | undefined)?.assertions ?? []).map(
+            (assertion) => assertion.name,
+          ),
+        ),
+      ),
+    ];
     anchor.closeSync();
     anchorDb.closeSync();
     await warehouse.close();
@@ -158,18 +188,28 @@ export async function runTransformBench(options: TransformBenchOptions = {}): Pr
       const path = join(scratch, `history-${length}.duckdb`);
       const historyWarehouse = await openDuckDbWarehouse({ path });
       let dayStatements: Recorded[] = [];
-      const historyRunner = new DuckDbTransformRunner({ projectDir: PROJECT, lakeRoot: lakeDir, warehouse: historyWarehouse, compiler, onStatement: (action, sql) => dayStatements.push({ action, sql: sql.replaceAll(`"history-${length}".`, `"history-${length}-anchor".`) }) });
+      const historyRunner = new DuckDbTransformRunner({
+        projectDir: PROJECT,
+        lakeRoot: lakeDir,
+        warehouse: historyWarehouse,
+        compiler,
+        onStatement: (action, sql) =>
+          dayStatements.push({ action, sql: sql.replaceAll(`"history-${length}".`, `"history-${length}-anchor".`) }),
+      });
       const dates = datesFrom(FIRST_DATE, length + 1);
       const built = performance.now();
       // As the transformer builds a backlog: consecutive runs of at most its default run size.
-      for (let first = 0; first < length; first += DEFAULT_MAX_DATES_PER_RUN) await historyRunner.run({ runDates: dates.slice(first, Math.min(length, first + DEFAULT_MAX_DATES_PER_RUN)) });
+      for (let first = 0; first < length; first += DEFAULT_MAX_DATES_PER_RUN)
+        await historyRunner.run({ runDates: dates.slice(first, Math.min(length, first + DEFAULT_MAX_DATES_PER_RUN)) });
       const buildMs = performance.now() - built;
       dayStatements = [];
       const started = performance.now();
       const result = await historyRunner.run({ runDates: [dates[length]!] });
       const ms = performance.now() - started;
       const slowest = [...result.actions].sort((a, b) => b.durationMs - a.durationMs).slice(0, 6);
-      print(`  one more day after ${length} days, slowest actions: ${slowest.map((action) => `${action.name} ${(action.durationMs / 1000).toFixed(2)} s`).join(', ')}`);
+      print(
+        `  one more day after ${length} days, slowest actions: ${slowest.map((action) => `${action.name} ${(action.durationMs / 1000).toFixed(2)} s`).join(', ')}`,
+      );
       const failing = result.assertions.filter((assertion) => !assertion.passed).map((assertion) => assertion.name);
       if (failing.length > 0) print(`  (after ${length} days, failed assertions: ${failing.join(', ')})`);
       // Everything into the file before copying it (a small history may still sit in the WAL).
@@ -184,7 +224,9 @@ export async function runTransformBench(options: TransformBenchOptions = {}): Pr
       copy.closeSync();
       copyDb.closeSync();
       addOneDay.push({ historyDays: length, ms, anchorMs: dayAnchorMs });
-      print(`  history ${length} days built in ${(buildMs / 1000).toFixed(1)} s (backfill runs of ${DEFAULT_MAX_DATES_PER_RUN} dates)`);
+      print(
+        `  history ${length} days built in ${(buildMs / 1000).toFixed(1)} s (backfill runs of ${DEFAULT_MAX_DATES_PER_RUN} dates)`,
+      );
     }
 
     // Flat beyond the lookback: once the history is longer than the 90-day window, one more day
@@ -192,15 +234,37 @@ export async function runTransformBench(options: TransformBenchOptions = {}): Pr
     const longest = addOneDay.at(-1);
     const beyondLookback = addOneDay.find((entry) => entry.historyDays >= 90 && entry !== longest);
     const flat = longest !== undefined && beyondLookback !== undefined && longest.ms <= beyondLookback.ms * 1.25 + 250;
-    const result: TransformBenchResult = { days, scale, bronzeRows, transformerMs, anchorMs, ratio, statements, firstDayMs, addOneDay, failedDays: failed.length, targets: { ratio: ratio <= 1.15, flat } };
+    const result: TransformBenchResult = {
+      days,
+      scale,
+      bronzeRows,
+      transformerMs,
+      anchorMs,
+      ratio,
+      statements,
+      firstDayMs,
+      addOneDay,
+      failedDays: failed.length,
+      targets: { ratio: ratio <= 1.15, flat },
+    };
     print('');
     print(`| measurement (scale ${scale}) | transformer | DuckDB, same statements | ratio |`);
     print('|---|---:|---:|---:|');
-    print(`| ${days} days, one invocation per day (${statements.toLocaleString('en')} statements) | ${(transformerMs / 1000).toFixed(1)} s | ${(anchorMs / 1000).toFixed(1)} s | ${ratio.toFixed(2)} |`);
-    for (const entry of addOneDay) print(`| add one day to ${entry.historyDays} days | ${(entry.ms / 1000).toFixed(2)} s | ${(entry.anchorMs / 1000).toFixed(2)} s | ${(entry.ms / entry.anchorMs).toFixed(2)} |`);
+    print(
+      `| ${days} days, one invocation per day (${statements.toLocaleString('en')} statements) | ${(transformerMs / 1000).toFixed(1)} s | ${(anchorMs / 1000).toFixed(1)} s | ${ratio.toFixed(2)} |`,
+    );
+    for (const entry of addOneDay)
+      print(
+        `| add one day to ${entry.historyDays} days | ${(entry.ms / 1000).toFixed(2)} s | ${(entry.anchorMs / 1000).toFixed(2)} s | ${(entry.ms / entry.anchorMs).toFixed(2)} |`,
+      );
     print('');
-    if (failed.length > 0) print(`assertions failed on ${failed.length} of ${days} days (stage.failed instead of warehouse.ready; the SQL ran in full): ${failedAssertions.join(', ')}`);
-    print(`transformer / raw DuckDB = ${ratio.toFixed(2)} (target <= 1.15: ${result.targets.ratio ? 'met' : 'MISSED'}); first day ${(firstDayMs / 1000).toFixed(1)} s (compilation and translation included)`);
+    if (failed.length > 0)
+      print(
+        `assertions failed on ${failed.length} of ${days} days (stage.failed instead of warehouse.ready; the SQL ran in full): ${failedAssertions.join(', ')}`,
+      );
+    print(
+      `transformer / raw DuckDB = ${ratio.toFixed(2)} (target <= 1.15: ${result.targets.ratio ? 'met' : 'MISSED'}); first day ${(firstDayMs / 1000).toFixed(1)} s (compilation and translation included)`,
+    );
     print(
       `one more day: ${addOneDay.map((entry) => `${(entry.ms / 1000).toFixed(2)} s with ${entry.historyDays} days`).join(', ')} (${result.targets.flat ? 'flat beyond the 90-day lookback' : beyondLookback ? 'GROWS beyond the 90-day lookback' : 'no point beyond the lookback to compare'}; up to 90 days the features' window and the active customers grow with the history)`,
     );
@@ -217,5 +281,10 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   const scale = numberFrom(process.env.BENCH_TRANSFORM_SCALE);
   const history = process.env.BENCH_TRANSFORM_HISTORY?.split(',').map(Number);
   const lakeDir = process.env.BENCH_TRANSFORM_LAKE;
-  await runTransformBench({ ...(days ? { days } : {}), ...(scale ? { scale } : {}), ...(history ? { history } : {}), ...(lakeDir ? { lakeDir } : {}) });
+  await runTransformBench({
+    ...(days ? { days } : {}),
+    ...(scale ? { scale } : {}),
+    ...(history ? { history } : {}),
+    ...(lakeDir ? { lakeDir } : {}),
+  });
 }

@@ -11,9 +11,12 @@ export class UsageError extends PermanentError {
 export const CliErrors = {
   badDate: (flag: string, value: string) => new UsageError(`${flag} "${value}" is not a date (YYYY-MM-DD)`),
   badRange: (from: string, to: string) => new UsageError(`--from ${from} is after --to ${to}`),
-  badTime: (flag: string, value: string) => new UsageError(`${flag} "${value}" is not a time (ISO 8601, e.g. 2026-03-01T00:00:00Z, or a duration like 2h)`),
+  badTime: (flag: string, value: string) =>
+    new UsageError(`${flag} "${value}" is not a time (ISO 8601, e.g. 2026-03-01T00:00:00Z, or a duration like 2h)`),
   badNumber: (flag: string, value: string, range: string) => new UsageError(`${flag} "${value}" must be ${range}`),
-  badTopic: (value: string, topics: readonly string[]) => new UsageError(`--topic "${value}" is not a topic; topics: ${topics.join(', ')}`),
+  badTopic: (value: string, topics: readonly string[]) =>
+    new UsageError(`--topic "${value}" is not a topic; topics: ${topics.join(', ')}`),
   runFailed: (runId: string, reason: string) => new PermanentError('CLI.RUN_FAILED', `run ${runId} failed: ${reason}`),
-  runTimedOut: (runId: string, seconds: number) => new PermanentError('CLI.RUN_TIMEOUT', `run ${runId} did not finish within ${seconds} s; see \`mlops status\``),
+  runTimedOut: (runId: string, seconds: number) =>
+    new PermanentError('CLI.RUN_TIMEOUT', `run ${runId} did not finish within ${seconds} s; see \`mlops status\``),
 } as const;

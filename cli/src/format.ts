@@ -1,8 +1,15 @@
 /** A plain-text table: columns padded to their widest cell. */
 export function table(headers: readonly string[], rows: readonly (readonly unknown[])[]): string {
-  const cells = [headers.map(String), ...rows.map((row) => row.map((cell) => (cell === null || cell === undefined ? '' : String(cell))))];
+  const cells = [
+    headers.map(String),
+    ...rows.map((row) => row.map((cell) => (cell === null || cell === undefined ? '' : String(cell)))),
+  ];
   const widths = headers.map((_, column) => Math.max(...cells.map((row) => row[column]!.length)));
-  const line = (row: readonly string[]) => row.map((cell, column) => cell.padEnd(widths[column]!)).join('  ').trimEnd();
+  const line = (row: readonly string[]) =>
+    row
+      .map((cell, column) => cell.padEnd(widths[column]!))
+      .join('  ')
+      .trimEnd();
   return [line(cells[0]!), widths.map((w) => '-'.repeat(w)).join('  '), ...cells.slice(1).map(line)].join('\n');
 }
 

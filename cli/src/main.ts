@@ -3,7 +3,16 @@
  * platform (the adapters of the configured mode), run the command, exit with its code.
  */
 import { join } from 'node:path';
-import { ConfigError, createLogger, createPlatform, errorCode, errorMessage, loadConfig, PlatformError, type Environment } from '@mlops/shared';
+import {
+  ConfigError,
+  createLogger,
+  createPlatform,
+  errorCode,
+  errorMessage,
+  loadConfig,
+  PlatformError,
+  type Environment,
+} from '@mlops/shared';
 import { dlqCommand } from './commands/dlq.command.js';
 import { modelsCommand } from './commands/models.command.js';
 import { backfillCommand, runCommand } from './commands/run.command.js';
@@ -36,7 +45,11 @@ export async function main(argv: readonly string[], env: Environment, io: CliIo 
     // them, otherwise to a file under the state folder, so the terminal shows the CLI's own output.
     const log = env.MLOPS_LOG_LEVEL
       ? createLogger({ level: config.logLevel, projectId: config.gcp.projectId, sink: (line) => io.err(line) })
-      : createLogger({ level: 'info', projectId: config.gcp.projectId, sink: fileSink(join(config.home, 'logs', 'mlops.jsonl')) });
+      : createLogger({
+          level: 'info',
+          projectId: config.gcp.projectId,
+          sink: fileSink(join(config.home, 'logs', 'mlops.jsonl')),
+        });
     const platform = await createPlatform(config, { log });
     try {
       switch (command.name) {
@@ -75,11 +88,17 @@ export async function main(argv: readonly string[], env: Environment, io: CliIo 
       io.err(`mlops: bad configuration: ${error.message}`);
       return 1;
     }
-    io.err(`mlops: ${error instanceof PlatformError ? `[${error.code}] ` : `[${errorCode(error)}] `}${errorMessage(error)}`);
+    io.err(
+      `mlops: ${error instanceof PlatformError ? `[${error.code}] ` : `[${errorCode(error)}] `}${errorMessage(error)}`,
+    );
     return 1;
   }
 }
 
-if (import.meta.url === `file://${process.argv[1]}` || process.argv[1]?.endsWith('/cli/src/main.ts') || process.argv[1]?.endsWith('/bin/mlops.js')) {
+if (
+  import.meta.url === `file://${process.argv[1]}` ||
+  process.argv[1]?.endsWith('/cli/src/main.ts') ||
+  process.argv[1]?.endsWith('/bin/mlops.js')
+) {
   process.exitCode = await main(process.argv.slice(2), process.env);
 }

@@ -4,13 +4,51 @@ import { CliErrors, UsageError } from './errors.js';
 
 /** A parsed command line: what to do, with validated options. */
 export type CliCommand =
-  | { name: 'start'; days: number; scale: number | undefined; serve: boolean; port: number | undefined; fresh: boolean; until: string | undefined }
-  | { name: 'run'; date: string; scale: number | undefined; seed: number | undefined; retrain: boolean; attach: boolean; timeoutS: number }
-  | { name: 'backfill'; from: string; to: string; scale: number | undefined; seed: number | undefined; attach: boolean; timeoutS: number }
-  | { name: 'replay'; topics: Topic[]; since: Date; subscription: string | undefined; attach: boolean; timeoutS: number }
+  | {
+      name: 'start';
+      days: number;
+      scale: number | undefined;
+      serve: boolean;
+      port: number | undefined;
+      fresh: boolean;
+      until: string | undefined;
+    }
+  | {
+      name: 'run';
+      date: string;
+      scale: number | undefined;
+      seed: number | undefined;
+      retrain: boolean;
+      attach: boolean;
+      timeoutS: number;
+    }
+  | {
+      name: 'backfill';
+      from: string;
+      to: string;
+      scale: number | undefined;
+      seed: number | undefined;
+      attach: boolean;
+      timeoutS: number;
+    }
+  | {
+      name: 'replay';
+      topics: Topic[];
+      since: Date;
+      subscription: string | undefined;
+      attach: boolean;
+      timeoutS: number;
+    }
   | { name: 'status'; limit: number; json: boolean }
   | { name: 'models'; json: boolean }
-  | { name: 'dlq'; action: 'list' | 'redrive'; ids: string[]; subscription: string | undefined; limit: number; json: boolean }
+  | {
+      name: 'dlq';
+      action: 'list' | 'redrive';
+      ids: string[];
+      subscription: string | undefined;
+      limit: number;
+      json: boolean;
+    }
   | { name: 'serve'; port: number | undefined; host: string | undefined }
   | { name: 'stack'; action: 'up'; emulators: boolean }
   | { name: 'schedule'; at: string; once: boolean; date: string | undefined }
@@ -26,7 +64,8 @@ function date(flag: string) {
 function integer(flag: string, min: number, max: number) {
   return (value: string) => {
     const n = Number(value);
-    if (!Number.isInteger(n) || n < min || n > max) throw CliErrors.badNumber(flag, value, `a whole number from ${min} to ${max}`);
+    if (!Number.isInteger(n) || n < min || n > max)
+      throw CliErrors.badNumber(flag, value, `a whole number from ${min} to ${max}`);
     return n;
   };
 }
@@ -34,7 +73,8 @@ function integer(flag: string, min: number, max: number) {
 function positive(flag: string, max: number) {
   return (value: string) => {
     const n = Number(value);
-    if (!Number.isFinite(n) || n <= 0 || n > max) throw CliErrors.badNumber(flag, value, `a number above 0 and at most ${max}`);
+    if (!Number.isFinite(n) || n <= 0 || n > max)
+      throw CliErrors.badNumber(flag, value, `a number above 0 and at most ${max}`);
     return n;
   };
 }
@@ -47,7 +87,11 @@ export function parseSince(value: string, now: Date = new Date()): Date {
     return new Date(now.getTime() - Number(duration[1]) * unit);
   }
   if (isIsoDate(value)) return new Date(`${value}T00:00:00Z`);
-  if (/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/.test(value) && !Number.isNaN(Date.parse(value))) return new Date(value);
+  if (
+    /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/.test(value) &&
+    !Number.isNaN(Date.parse(value))
+  )
+    return new Date(value);
   throw CliErrors.badTime('--since', value);
 }
 
@@ -66,19 +110,34 @@ export function parseCli(argv: readonly string[], env: Environment = {}): CliCom
     .exitOverride()
     .configureOutput({ writeOut: (text) => (helpText += text), writeErr: (text) => (helpText += text) })
     .showSuggestionAfterError(true)
-    .addHelpText('after', `\nMode and state come from the environment: MLOPS_MODE=${env.MLOPS_MODE ?? 'local'} (local|emulator|gcp), MLOPS_HOME=${env.MLOPS_HOME ?? '.mlops'}.\nSee README.md for every setting.`);
+    .addHelpText(
+      'after',
+      `\nMode and state come from the environment: MLOPS_MODE=${env.MLOPS_MODE ?? 'local'} (local|emulator|gcp), MLOPS_HOME=${env.MLOPS_HOME ?? '.mlops'}.\nSee README.md for every setting.`,
+    );
 
   program
     .command('start')
-    .description('run the whole pipeline on the embedded defaults for the last N days, print a report, then serve the dashboard')
+    .description(
+      'run the whole pipeline on the embedded defaults for the last N days, print a report, then serve the dashboard',
+    )
     .addOption(new Option('--days <n>', 'days of history to run').argParser(integer('--days', 1, 3650)).default(120))
     .addOption(new Option('--until <date>', 'last run date (default: yesterday, UTC)').argParser(date('--until')))
-    .addOption(new Option('--scale <n>', 'volume multiplier (default: MLOPS_SCALE or 1)').argParser(positive('--scale', 1000)))
+    .addOption(
+      new Option('--scale <n>', 'volume multiplier (default: MLOPS_SCALE or 1)').argParser(positive('--scale', 1000)),
+    )
     .option('--no-serve', 'exit after the report instead of serving the dashboard')
     .addOption(new Option('--port <n>', 'dashboard port').argParser(integer('--port', 0, 65535)))
     .option('--fresh', 'delete the local state folder first', false)
     .action((o: { days: number; scale?: number; serve: boolean; port?: number; fresh: boolean; until?: string }) => {
-      result = { name: 'start', days: o.days, scale: o.scale, serve: o.serve, port: o.port, fresh: o.fresh, until: o.until };
+      result = {
+        name: 'start',
+        days: o.days,
+        scale: o.scale,
+        serve: o.serve,
+        port: o.port,
+        fresh: o.fresh,
+        until: o.until,
+      };
     });
 
   program
@@ -89,10 +148,24 @@ export function parseCli(argv: readonly string[], env: Environment = {}): CliCom
     .addOption(new Option('--seed <n>', 'generator seed').argParser(integer('--seed', 0, 4294967295)))
     .option('--retrain', 'train a challenger after this run whatever the retraining policy says', false)
     .option('--attach', 'only publish and watch: services run elsewhere (mlops stack up, Cloud Run)', false)
-    .addOption(new Option('--timeout <seconds>', 'give up waiting after this long').argParser(integer('--timeout', 1, 86400)).default(600))
-    .action((o: { date: string; scale?: number; seed?: number; retrain: boolean; attach: boolean; timeout: number }) => {
-      result = { name: 'run', date: o.date, scale: o.scale, seed: o.seed, retrain: o.retrain, attach: o.attach, timeoutS: o.timeout };
-    });
+    .addOption(
+      new Option('--timeout <seconds>', 'give up waiting after this long')
+        .argParser(integer('--timeout', 1, 86400))
+        .default(600),
+    )
+    .action(
+      (o: { date: string; scale?: number; seed?: number; retrain: boolean; attach: boolean; timeout: number }) => {
+        result = {
+          name: 'run',
+          date: o.date,
+          scale: o.scale,
+          seed: o.seed,
+          retrain: o.retrain,
+          attach: o.attach,
+          timeoutS: o.timeout,
+        };
+      },
+    );
 
   program
     .command('backfill')
@@ -102,10 +175,22 @@ export function parseCli(argv: readonly string[], env: Environment = {}): CliCom
     .addOption(new Option('--scale <n>', 'volume multiplier').argParser(positive('--scale', 1000)))
     .addOption(new Option('--seed <n>', 'generator seed').argParser(integer('--seed', 0, 4294967295)))
     .option('--attach', 'only publish and watch: services run elsewhere', false)
-    .addOption(new Option('--timeout <seconds>', 'give up waiting after this long').argParser(integer('--timeout', 1, 86400)).default(3600))
+    .addOption(
+      new Option('--timeout <seconds>', 'give up waiting after this long')
+        .argParser(integer('--timeout', 1, 86400))
+        .default(3600),
+    )
     .action((o: { from: string; to: string; scale?: number; seed?: number; attach: boolean; timeout: number }) => {
       if (o.from > o.to) throw CliErrors.badRange(o.from, o.to);
-      result = { name: 'backfill', from: o.from, to: o.to, scale: o.scale, seed: o.seed, attach: o.attach, timeoutS: o.timeout };
+      result = {
+        name: 'backfill',
+        from: o.from,
+        to: o.to,
+        scale: o.scale,
+        seed: o.seed,
+        attach: o.attach,
+        timeoutS: o.timeout,
+      };
     });
 
   program
@@ -115,11 +200,22 @@ export function parseCli(argv: readonly string[], env: Environment = {}): CliCom
     .requiredOption('--since <time>', 'ISO time, date, or a duration back from now (90m, 2h, 3d)')
     .option('--subscription <name>', 'only this subscription (default: every subscription of the topic)')
     .option('--attach', 'only schedule the redeliveries: services run elsewhere', false)
-    .addOption(new Option('--timeout <seconds>', 'give up waiting after this long').argParser(integer('--timeout', 1, 86400)).default(3600))
+    .addOption(
+      new Option('--timeout <seconds>', 'give up waiting after this long')
+        .argParser(integer('--timeout', 1, 86400))
+        .default(3600),
+    )
     .action((o: { topic: string[]; since: string; subscription?: string; attach: boolean; timeout: number }) => {
       const chosen = o.topic.includes('all') ? topics.filter((topic) => topic !== 'dead-letter') : o.topic;
       for (const topic of chosen) if (!isTopic(topic)) throw CliErrors.badTopic(topic, topics);
-      result = { name: 'replay', topics: chosen as Topic[], since: parseSince(o.since), subscription: o.subscription, attach: o.attach, timeoutS: o.timeout };
+      result = {
+        name: 'replay',
+        topics: chosen as Topic[],
+        since: parseSince(o.since),
+        subscription: o.subscription,
+        attach: o.attach,
+        timeoutS: o.timeout,
+      };
     });
 
   program
@@ -161,16 +257,22 @@ export function parseCli(argv: readonly string[], env: Environment = {}): CliCom
   program
     .command('serve')
     .description('serve the dashboard (historical, predictive and operations views)')
-    .addOption(new Option('--port <n>', 'port (default: MLOPS_DASHBOARD_PORT or 8080)').argParser(integer('--port', 0, 65535)))
+    .addOption(
+      new Option('--port <n>', 'port (default: MLOPS_DASHBOARD_PORT or 8080)').argParser(integer('--port', 0, 65535)),
+    )
     .option('--host <address>', 'address to bind (default 127.0.0.1; others need MLOPS_DASHBOARD_ALLOW_REMOTE=true)')
     .action((o: { port?: number; host?: string }) => {
       result = { name: 'serve', port: o.port, host: o.host };
     });
 
-  const stack = program.command('stack').description('the docker-compose topology as plain processes: emulators and every service');
+  const stack = program
+    .command('stack')
+    .description('the docker-compose topology as plain processes: emulators and every service');
   stack
     .command('up')
-    .description('start the Pub/Sub and Firestore emulators (unless --no-emulators) and every service as its own process; Ctrl-C stops them')
+    .description(
+      'start the Pub/Sub and Firestore emulators (unless --no-emulators) and every service as its own process; Ctrl-C stops them',
+    )
     .option('--no-emulators', 'use the embedded bus and document store instead of the emulators')
     .action((o: { emulators: boolean }) => {
       result = { name: 'stack', action: 'up', emulators: o.emulators };
@@ -186,7 +288,9 @@ export function parseCli(argv: readonly string[], env: Environment = {}): CliCom
       }),
     )
     .option('--once', 'publish now and exit (what the Cloud Run job does)', false)
-    .addOption(new Option('--date <date>', 'with --once: the run date (default: yesterday, UTC)').argParser(date('--date')))
+    .addOption(
+      new Option('--date <date>', 'with --once: the run date (default: yesterday, UTC)').argParser(date('--date')),
+    )
     .action((o: { at: string; once: boolean; date?: string }) => {
       result = { name: 'schedule', at: o.at, once: o.once, date: o.date };
     });
@@ -195,7 +299,12 @@ export function parseCli(argv: readonly string[], env: Environment = {}): CliCom
     program.parse([...argv], { from: 'user' });
   } catch (error) {
     if (error instanceof CommanderError) {
-      if (error.code === 'commander.helpDisplayed' || error.code === 'commander.help' || error.code === 'commander.version') return { name: 'help', text: helpText };
+      if (
+        error.code === 'commander.helpDisplayed' ||
+        error.code === 'commander.help' ||
+        error.code === 'commander.version'
+      )
+        return { name: 'help', text: helpText };
       throw new UsageError(error.message.replace(/^error: /, ''));
     }
     throw error;

@@ -1,7 +1,10 @@
 import type { CliIo } from './io.js';
 
 /** A progress bar on a terminal; occasional plain lines otherwise (logs, CI). */
-export function createProgress(io: CliIo, label: string): { update(done: number, total: number, note?: string): void; stop(): void } {
+export function createProgress(
+  io: CliIo,
+  label: string,
+): { update(done: number, total: number, note?: string): void; stop(): void } {
   let lastLine = '';
   let lastPlain = 0;
   const started = Date.now();
@@ -12,7 +15,11 @@ export function createProgress(io: CliIo, label: string): { update(done: number,
       if (io.tty) {
         const width = 30;
         const filled = Math.round(ratio * width);
-        const line = `${label} [${'█'.repeat(filled)}${'░'.repeat(width - filled)}] ${done}/${total} stages ${elapsed}s ${note}`.slice(0, 120);
+        const line =
+          `${label} [${'█'.repeat(filled)}${'░'.repeat(width - filled)}] ${done}/${total} stages ${elapsed}s ${note}`.slice(
+            0,
+            120,
+          );
         if (line !== lastLine) process.stdout.write(`\r${line.padEnd(lastLine.length)}`);
         lastLine = line;
       } else if (Date.now() - lastPlain > 5000 || done === total) {

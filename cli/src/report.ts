@@ -15,7 +15,12 @@ function latest(entries: readonly LedgerEntry[], type: LedgerEntry['type']): Led
  * The end-of-run report: rows per layer, quarantined rows, the champion against the baseline, and
  * the customers most at risk with the revenue at stake.
  */
-export async function printReport(platform: Platform, entries: readonly LedgerEntry[], io: CliIo, options: { atRisk?: number } = {}): Promise<void> {
+export async function printReport(
+  platform: Platform,
+  entries: readonly LedgerEntry[],
+  io: CliIo,
+  options: { atRisk?: number } = {},
+): Promise<void> {
   const bronze = new Map<string, number>();
   let documents = 0;
   for (const entry of entries) {
@@ -29,9 +34,12 @@ export async function printReport(platform: Platform, entries: readonly LedgerEn
   const quarantine = new Map<string, number>();
   for (const entry of entries) {
     if (entry.type !== 'mlops.warehouse.ready.v1' || !Array.isArray(entry.summary.quarantine)) continue;
-    for (const item of entry.summary.quarantine as unknown as { table: string; rows: number }[]) quarantine.set(item.table, (quarantine.get(item.table) ?? 0) + item.rows);
+    for (const item of entry.summary.quarantine as unknown as { table: string; rows: number }[])
+      quarantine.set(item.table, (quarantine.get(item.table) ?? 0) + item.rows);
   }
-  const built = (ready && Array.isArray(ready.summary.tables) ? (ready.summary.tables as unknown as TableSummary[]) : []).filter((t) => !t.name.includes('quarantine'));
+  const built = (
+    ready && Array.isArray(ready.summary.tables) ? (ready.summary.tables as unknown as TableSummary[]) : []
+  ).filter((t) => !t.name.includes('quarantine'));
   const tables = await currentRows(platform, built);
 
   io.out('\nRows per layer');
@@ -41,12 +49,28 @@ export async function printReport(platform: Platform, entries: readonly LedgerEn
   io.out(table(['layer', 'table', 'rows'], rows));
 
   io.out('\nQuarantined rows (this run)');
-  io.out(quarantine.size === 0 ? 'none' : table(['table', 'rows'], [...quarantine.entries()].sort().map(([name, n]) => [name, count(n)])));
+  io.out(
+    quarantine.size === 0
+      ? 'none'
+      : table(
+          ['table', 'rows'],
+          [...quarantine.entries()].sort().map(([name, n]) => [name, count(n)]),
+        ),
+  );
 
   const failures = entries.filter((entry) => entry.type === 'mlops.stage.failed.v1');
   if (failures.length > 0) {
     io.out('\nFailures');
-    io.out(table(['stage', 'code', 'reason'], failures.map((f) => [f.summary.stage as string, f.summary.code as string, String(f.summary.reason).slice(0, 100)])));
+    io.out(
+      table(
+        ['stage', 'code', 'reason'],
+        failures.map((f) => [
+          f.summary.stage as string,
+          f.summary.code as string,
+          String(f.summary.reason).slice(0, 100),
+        ]),
+      ),
+    );
   }
 
   const champion = await new ModelRegistry(platform.documents).champion('churn');
@@ -55,7 +79,9 @@ export async function printReport(platform: Platform, entries: readonly LedgerEn
   else {
     const m = champion.metrics;
     const b = champion.baselineMetrics;
-    io.out(`champion ${champion.version} (${champion.algorithm}), trained on ${champion.dataRange.from} .. ${champion.dataRange.to}, ${count(champion.trainingRows)} rows; holdout ${champion.holdoutRange.from} .. ${champion.holdoutRange.to}`);
+    io.out(
+      `champion ${champion.version} (${champion.algorithm}), trained on ${champion.dataRange.from} .. ${champion.dataRange.to}, ${count(champion.trainingRows)} rows; holdout ${champion.holdoutRange.from} .. ${champion.holdoutRange.to}`,
+    );
     io.out(
       table(
         ['model', 'ROC AUC', 'PR AUC', 'log loss'],
@@ -70,9 +96,17 @@ export async function printReport(platform: Platform, entries: readonly LedgerEn
   const warehouse = await platform.warehouse({ readOnly: true });
   try {
     // Qualify with the catalog: a file named warehouse.duckdb is a catalog called "warehouse" too.
-    const [{ catalog } = { catalog: 'memory' }] = await warehouse.query<{ catalog: string }>('select current_database() as catalog');
+    const [{ catalog } = { catalog: 'memory' }] = await warehouse.query<{ catalog: string }>(
+      'select current_database() as catalog',
+    );
     const schema = `"${catalog}"."${platform.config.warehouse.warehouseDataset}"`;
-    const atRisk = await warehouse.query<{ customer_id: string; snapshot_date: string; churn_probability: number; risk_band: string; revenue_90d_usd: number }>(
+    const atRisk = await warehouse.query<{
+      customer_id: string;
+      snapshot_date: string;
+      churn_probability: number;
+      risk_band: string;
+      revenue_90d_usd: number;
+    }>(
       `with latest as (select max(snapshot_date) as snapshot_date from ${schema}.fact_predictions_churn),
             predictions as (select p.* from ${schema}.fact_predictions_churn p join latest using (snapshot_date)),
             revenue as (
@@ -92,7 +126,12 @@ export async function printReport(platform: Platform, entries: readonly LedgerEn
         ? 'no predictions yet'
         : table(
             ['customer', 'churn probability', 'risk', 'revenue last 90 days (USD)'],
-            atRisk.map((r) => [r.customer_id, r.churn_probability.toFixed(3), r.risk_band, r.revenue_90d_usd.toLocaleString('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 })]),
+            atRisk.map((r) => [
+              r.customer_id,
+              r.churn_probability.toFixed(3),
+              r.risk_band,
+              r.revenue_90d_usd.toLocaleString('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 }),
+            ]),
           ),
     );
   } catch (error) {
@@ -111,10 +150,17 @@ async function currentRows(platform: Platform, tables: readonly TableSummary[]):
   try {
     const warehouse = await platform.warehouse({ readOnly: true });
     try {
-      const [{ catalog } = { catalog: 'memory' }] = await warehouse.query<{ catalog: string }>('select current_database() as catalog');
+      const [{ catalog } = { catalog: 'memory' }] = await warehouse.query<{ catalog: string }>(
+        'select current_database() as catalog',
+      );
       const counted: TableSummary[] = [];
       for (const t of tables) {
-        const [{ n } = { n: t.rows }] = await warehouse.query<{ n: number | bigint }>(`select count(*) as n from "${catalog}".${t.name.split('.').map((part) => `"${part.replaceAll('"', '""')}"`).join('.')}`);
+        const [{ n } = { n: t.rows }] = await warehouse.query<{ n: number | bigint }>(
+          `select count(*) as n from "${catalog}".${t.name
+            .split('.')
+            .map((part) => `"${part.replaceAll('"', '""')}"`)
+            .join('.')}`,
+        );
         counted.push({ name: t.name, rows: Number(n) });
       }
       return counted;

@@ -13,7 +13,12 @@ import { createPlatform, loadConfig, ModelRegistry, silentLogger } from '@mlops/
 import { main } from '../src/main.js';
 import type { CliIo } from '../src/io.js';
 
-const io: CliIo & { lines: string[] } = { lines: [], tty: false, out: (t) => void io.lines.push(t), err: (t) => void io.lines.push(t) };
+const io: CliIo & { lines: string[] } = {
+  lines: [],
+  tty: false,
+  out: (t) => void io.lines.push(t),
+  err: (t) => void io.lines.push(t),
+};
 
 async function snapshot(env: Record<string, string>) {
   const platform = await createPlatform(loadConfig(env), { log: silentLogger });
@@ -21,12 +26,16 @@ async function snapshot(env: Record<string, string>) {
     const champion = await new ModelRegistry(platform.documents).champion('churn');
     const versions = await new ModelRegistry(platform.documents).list('churn');
     const warehouse = await platform.warehouse({ readOnly: true });
-    const [{ catalog }] = (await warehouse.query<{ catalog: string }>('select current_database() as catalog')) as [{ catalog: string }];
+    const [{ catalog }] = (await warehouse.query<{ catalog: string }>('select current_database() as catalog')) as [
+      { catalog: string },
+    ];
     const predictions = await warehouse.query(
       `select customer_id, cast(snapshot_date as varchar) as snapshot_date, churn_probability, risk_band, model_version
        from "${catalog}".warehouse.fact_predictions_churn order by snapshot_date, customer_id`,
     );
-    const sales = await warehouse.query(`select count(*) as n, sum(net_amount_usd) as revenue from "${catalog}".warehouse.fct_sales`);
+    const sales = await warehouse.query(
+      `select count(*) as n, sum(net_amount_usd) as revenue from "${catalog}".warehouse.fct_sales`,
+    );
     return { champion: champion?.version, versions: versions.map((v) => v.version), predictions, sales };
   } finally {
     await platform.close();
@@ -40,7 +49,9 @@ describe('backfill, then replay every event', () => {
 
   it('keeps the same champion version and identical predictions', async () => {
     const before = new Date(Date.now() - 1000).toISOString();
-    expect(await main(['backfill', '--from', '2026-02-01', '--to', '2026-02-14'], env, io), io.lines.join('\n')).toBe(0);
+    expect(await main(['backfill', '--from', '2026-02-01', '--to', '2026-02-14'], env, io), io.lines.join('\n')).toBe(
+      0,
+    );
     const first = await snapshot(env);
     expect(first.champion).toMatch(/^v-[0-9a-f]{12}$/);
     expect(first.predictions.length).toBeGreaterThan(100);

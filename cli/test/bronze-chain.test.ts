@@ -31,11 +31,17 @@ import { tempDir, waitFor } from '@mlops/shared/testing';
 const generators = { seed: 42, scale: 1, dirtyShare: 0.01, piiHmacKey: 'chain-test-key-0123456789' };
 
 function start(runDate: string, data: Partial<PipelineStarted> = {}): AnyEvent {
-  return createEvent('mlops.pipeline.started.v1', { runDate, trigger: 'cli', ...data }, { source: '//mlops/test', runid: `run_chain_${runDate}_${Math.random().toString(36).slice(2)}`, rundate: runDate });
+  return createEvent(
+    'mlops.pipeline.started.v1',
+    { runDate, trigger: 'cli', ...data },
+    { source: '//mlops/test', runid: `run_chain_${runDate}_${Math.random().toString(36).slice(2)}`, rundate: runDate },
+  );
 }
 
 function filesUnder(dir: string): string[] {
-  return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => (entry.isDirectory() ? filesUnder(join(dir, entry.name)) : [join(dir, entry.name)]));
+  return readdirSync(dir, { withFileTypes: true }).flatMap((entry) =>
+    entry.isDirectory() ? filesUnder(join(dir, entry.name)) : [join(dir, entry.name)],
+  );
 }
 
 describe('bronze chain on the embedded engines', () => {
@@ -50,20 +56,39 @@ describe('bronze chain on the embedded engines', () => {
 
   beforeEach(async () => {
     home = tempDir('mlops-chain-');
-    bus = new SqliteEventBus({ path: join(home.path, 'bus.sqlite'), backoff: { minMs: 20, maxMs: 50 }, maxAttempts: 2, pollMs: 10 });
+    bus = new SqliteEventBus({
+      path: join(home.path, 'bus.sqlite'),
+      backoff: { minMs: 20, maxMs: 50 },
+      maxAttempts: 2,
+      pollMs: 10,
+    });
     documents = new SqliteDocumentStore({ path: join(home.path, 'documents.sqlite') });
     objects = new FsObjectStore({ root: join(home.path, 'lake') });
     parquet = new DuckDbParquetWriter();
     landed = [];
     failed = [];
-    await bus.subscribe({ name: 'test.bronze-landed', topic: 'bronze-landed' }, async (event) => void landed.push(event as CloudEvent<'mlops.bronze.landed.v1'>));
-    await bus.subscribe({ name: 'test.stage-failed', topic: 'stage-failed' }, async (event) => void failed.push(event as CloudEvent<'mlops.stage.failed.v1'>));
+    await bus.subscribe(
+      { name: 'test.bronze-landed', topic: 'bronze-landed' },
+      async (event) => void landed.push(event as CloudEvent<'mlops.bronze.landed.v1'>),
+    );
+    await bus.subscribe(
+      { name: 'test.stage-failed', topic: 'stage-failed' },
+      async (event) => void failed.push(event as CloudEvent<'mlops.stage.failed.v1'>),
+    );
     const settings = { maxAttempts: 2, backoff: { minMs: 20, maxMs: 50 } };
     hosted = [
-      await hostService(createSalesGenService({ documents, collection: 'sales', generators }), { bus, log: silentLogger, settings }),
+      await hostService(createSalesGenService({ documents, collection: 'sales', generators }), {
+        bus,
+        log: silentLogger,
+        settings,
+      }),
       await hostService(createClickGenService({ objects, generators }), { bus, log: silentLogger, settings }),
       await hostService(createStartupGenService({ objects, generators }), { bus, log: silentLogger, settings }),
-      await hostService(createLanderService({ documents, objects, parquet, tempDir: home.path }), { bus, log: silentLogger, settings }),
+      await hostService(createLanderService({ documents, objects, parquet, tempDir: home.path }), {
+        bus,
+        log: silentLogger,
+        settings,
+      }),
     ];
   });
 
@@ -88,7 +113,9 @@ describe('bronze chain on the embedded engines', () => {
     const stored = await documents.count('sales', { where: [{ field: 'run_date', op: '==', value: date }] });
     expect(sales.data.rowCount).toBe(stored);
     const reader = await openDuckDbWarehouse({ path: ':memory:' });
-    const [count] = await reader.query(`select count(*) as n, count(distinct _document_id) as ids from read_parquet('${objects.uri(sales.data.objects[0]!.key)}')`);
+    const [count] = await reader.query(
+      `select count(*) as n, count(distinct _document_id) as ids from read_parquet('${objects.uri(sales.data.objects[0]!.key)}')`,
+    );
     await reader.close();
     expect(count).toEqual({ n: stored, ids: stored });
     const hashes = Object.fromEntries(landed.map((event) => [event.data.source, event.data.contentHash]));
@@ -113,11 +140,19 @@ describe('bronze chain on the embedded engines', () => {
   });
 
   it('dead-letters a start event for an impossible date at every service, and nothing lands', async () => {
-    const event = createEvent('mlops.pipeline.started.v1', { runDate: '2026-02-30', trigger: 'cli' }, { source: '//mlops/test', runid: 'run_bad', rundate: '2026-02-28' });
+    const event = createEvent(
+      'mlops.pipeline.started.v1',
+      { runDate: '2026-02-30', trigger: 'cli' },
+      { source: '//mlops/test', runid: 'run_bad', rundate: '2026-02-28' },
+    );
     await bus.publishRaw('pipeline-start', encodeMessage(event as AnyEvent));
     await waitFor(async () => (await bus.listDeadLetters()).length === 3, 'three dead letters', 10_000);
     const dead = await bus.listDeadLetters();
-    expect(dead.map((letter) => letter.subscription).sort()).toEqual(['click-gen.pipeline-start', 'sales-gen.pipeline-start', 'startup-gen.pipeline-start']);
+    expect(dead.map((letter) => letter.subscription).sort()).toEqual([
+      'click-gen.pipeline-start',
+      'sales-gen.pipeline-start',
+      'startup-gen.pipeline-start',
+    ]);
     expect(new Set(dead.map((letter) => letter.code))).toEqual(new Set(['EVENT.SCHEMA_VIOLATION']));
     expect(dead[0]!.reason).toContain('runDate');
     expect(await objects.list('bronze/')).toEqual([]);
@@ -125,7 +160,13 @@ describe('bronze chain on the embedded engines', () => {
   });
 
   it('dead-letters an empty day at the lander with LANDER.SOURCE_EMPTY and announces stage.failed', async () => {
-    await bus.publish(createEvent('mlops.sales.generated.v1', { runDate: '2026-03-09', collection: 'sales', documentCount: 0, dirtyCount: 0 }, { source: '//mlops/test', runid: 'run_empty', rundate: '2026-03-09' }));
+    await bus.publish(
+      createEvent(
+        'mlops.sales.generated.v1',
+        { runDate: '2026-03-09', collection: 'sales', documentCount: 0, dirtyCount: 0 },
+        { source: '//mlops/test', runid: 'run_empty', rundate: '2026-03-09' },
+      ),
+    );
     await waitFor(() => failed.length === 1, 'stage.failed', 10_000);
     expect(failed[0]!.data).toMatchObject({ stage: 'lander', code: 'LANDER.SOURCE_EMPTY', runDates: ['2026-03-09'] });
     const dead = await bus.listDeadLetters({ subscription: 'lander.sales-generated' });
@@ -144,6 +185,8 @@ describe('bronze chain on the embedded engines', () => {
     expect(landed[0]!.data.rowCount).toBeLessThan(130_000);
     expect(seconds).toBeLessThan(120);
     expect(statSync(objects.uri(landed[0]!.data.objects[0]!.key)).size).toBe(landed[0]!.data.bytes);
-    console.log(`scale 100: ${landed[0]!.data.rowCount} orders generated, stored and landed in ${seconds.toFixed(1)} s`);
+    console.log(
+      `scale 100: ${landed[0]!.data.rowCount} orders generated, stored and landed in ${seconds.toFixed(1)} s`,
+    );
   });
 });

@@ -3,19 +3,49 @@ import { parseCli, parseSince } from '../src/options.js';
 
 describe('parseCli', () => {
   it.each([
-    [['run', '--date', '2026-03-01'], { name: 'run', date: '2026-03-01', retrain: false, attach: false, timeoutS: 600 }],
-    [['run', '--date', '2026-03-01', '--scale', '2.5', '--seed', '7', '--retrain'], { name: 'run', scale: 2.5, seed: 7, retrain: true }],
-    [['backfill', '--from', '2026-03-01', '--to', '2026-03-14'], { name: 'backfill', from: '2026-03-01', to: '2026-03-14' }],
+    [
+      ['run', '--date', '2026-03-01'],
+      { name: 'run', date: '2026-03-01', retrain: false, attach: false, timeoutS: 600 },
+    ],
+    [
+      ['run', '--date', '2026-03-01', '--scale', '2.5', '--seed', '7', '--retrain'],
+      { name: 'run', scale: 2.5, seed: 7, retrain: true },
+    ],
+    [
+      ['backfill', '--from', '2026-03-01', '--to', '2026-03-14'],
+      { name: 'backfill', from: '2026-03-01', to: '2026-03-14' },
+    ],
     [['start'], { name: 'start', days: 120, serve: true, fresh: false }],
     [['start', '--no-serve', '--days', '14'], { name: 'start', days: 14, serve: false }],
     [['status', '--json'], { name: 'status', json: true, limit: 20 }],
-    [['dlq', 'list', '--subscription', 'lander.sales-generated'], { name: 'dlq', action: 'list', subscription: 'lander.sales-generated' }],
+    [
+      ['dlq', 'list', '--subscription', 'lander.sales-generated'],
+      { name: 'dlq', action: 'list', subscription: 'lander.sales-generated' },
+    ],
     [['dlq', 'redrive', '--id', '3', '4'], { name: 'dlq', action: 'redrive', ids: ['3', '4'] }],
     [['serve', '--port', '9000'], { name: 'serve', port: 9000 }],
     [['schedule', '--once', '--date', '2026-03-01'], { name: 'schedule', once: true, date: '2026-03-01', at: '02:00' }],
     [['stack', 'up', '--no-emulators'], { name: 'stack', action: 'up', emulators: false }],
-    [['replay', '--topic', 'bronze-landed', 'warehouse-ready', '--since', '1h'], { name: 'replay', topics: ['bronze-landed', 'warehouse-ready'], attach: false }],
-    [['replay', '--topic', 'all', '--since', '2026-03-01', '--attach'], { name: 'replay', topics: ['pipeline-start', 'sales-generated', 'bronze-landed', 'warehouse-ready', 'model-trained', 'predictions-ready', 'stage-failed'], attach: true }],
+    [
+      ['replay', '--topic', 'bronze-landed', 'warehouse-ready', '--since', '1h'],
+      { name: 'replay', topics: ['bronze-landed', 'warehouse-ready'], attach: false },
+    ],
+    [
+      ['replay', '--topic', 'all', '--since', '2026-03-01', '--attach'],
+      {
+        name: 'replay',
+        topics: [
+          'pipeline-start',
+          'sales-generated',
+          'bronze-landed',
+          'warehouse-ready',
+          'model-trained',
+          'predictions-ready',
+          'stage-failed',
+        ],
+        attach: true,
+      },
+    ],
   ])('parses %j', (argv, expected) => {
     expect(parseCli(argv)).toMatchObject(expected);
   });

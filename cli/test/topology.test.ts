@@ -13,7 +13,9 @@ describe('the topology', () => {
     try {
       const services = await composeServices(platform);
       const composed = Object.fromEntries(services.map((service) => [service.name, [...service.consumes].sort()]));
-      expect(composed).toEqual(Object.fromEntries(Object.entries(TOPOLOGY).map(([name, types]) => [name, [...types].sort()])));
+      expect(composed).toEqual(
+        Object.fromEntries(Object.entries(TOPOLOGY).map(([name, types]) => [name, [...types].sort()])),
+      );
     } finally {
       await platform.close();
       rmSync(home, { recursive: true, force: true });
@@ -24,9 +26,14 @@ describe('the topology', () => {
     const terraform = readFileSync(join(repoRoot, 'infra/main.tf'), 'utf8');
     const block = /consumers = \{([\s\S]*?)\n {2}\}/.exec(terraform)![1]!;
     const fromTerraform = Object.fromEntries(
-      [...block.matchAll(/"([\w-]+)"\s*=\s*\[([^\]]*)\]/g)].map((m) => [m[1]!, [...m[2]!.matchAll(/"([\w-]+)"/g)].map((t) => t[1]!).sort()]),
+      [...block.matchAll(/"([\w-]+)"\s*=\s*\[([^\]]*)\]/g)].map((m) => [
+        m[1]!,
+        [...m[2]!.matchAll(/"([\w-]+)"/g)].map((t) => t[1]!).sort(),
+      ]),
     );
-    const expected = Object.fromEntries(Object.entries(TOPOLOGY).map(([name, types]) => [name, [...new Set(types.map((type) => topicOf(type)))].sort()]));
+    const expected = Object.fromEntries(
+      Object.entries(TOPOLOGY).map(([name, types]) => [name, [...new Set(types.map((type) => topicOf(type)))].sort()]),
+    );
     expect(fromTerraform).toEqual(expected);
     const compose = readFileSync(join(repoRoot, 'docker-compose.yml'), 'utf8');
     for (const name of SERVICE_PROCESSES) expect(compose).toContain(`services/${name}/src/main.ts`);

@@ -1,10 +1,10 @@
 // The bronze sources, described once in bronze_sources.json (name, format, path, columns) and read
 // both here (BigQuery external tables) and by the local runner (DuckDB views over the lake files).
-const description = require("./bronze_sources.json");
+const description = require('./bronze_sources.json');
 
 const FORMATS = {
-  parquet: { bigquery: "PARQUET", extension: "parquet" },
-  jsonl: { bigquery: "NEWLINE_DELIMITED_JSON", extension: "jsonl" },
+  parquet: { bigquery: 'PARQUET', extension: 'parquet' },
+  jsonl: { bigquery: 'NEWLINE_DELIMITED_JSON', extension: 'jsonl' },
 };
 
 function source(name) {
@@ -14,8 +14,9 @@ function source(name) {
 }
 
 function lake_uri() {
-  const uri = String(dataform.projectConfig.vars.lake_uri || "").replace(/\/+$/, "");
-  if (!/^gs:\/\/[a-z0-9._-]+(\/[A-Za-z0-9._\/-]*)?$/.test(uri)) throw new Error(`var lake_uri must be a gs:// URI (got "${uri}")`);
+  const uri = String(dataform.projectConfig.vars.lake_uri || '').replace(/\/+$/, '');
+  if (!/^gs:\/\/[a-z0-9._-]+(\/[A-Za-z0-9._\/-]*)?$/.test(uri))
+    throw new Error(`var lake_uri must be a gs:// URI (got "${uri}")`);
   return uri;
 }
 
@@ -26,14 +27,15 @@ function external_table_ddl(self, name) {
   const spec = source(name);
   const format = FORMATS[spec.format];
   const prefix = `${lake_uri()}/${spec.path}`;
-  const columns = spec.format === "jsonl" ? ` (\n${spec.columns.map((column) => `  ${column} string`).join(",\n")}\n)` : "";
+  const columns =
+    spec.format === 'jsonl' ? ` (\n${spec.columns.map((column) => `  ${column} string`).join(',\n')}\n)` : '';
   return `create or replace external table ${self}${columns}
 with partition columns (${description.partition_column} date)
 options (
   format = '${format.bigquery}',
   uris = ['${prefix}/*.${format.extension}'],
   hive_partition_uri_prefix = '${prefix}',
-  require_hive_partition_filter = false${spec.format === "jsonl" ? ",\n  ignore_unknown_values = true" : ""}
+  require_hive_partition_filter = false${spec.format === 'jsonl' ? ',\n  ignore_unknown_values = true' : ''}
 )`;
 }
 
@@ -41,7 +43,7 @@ options (
 function raw_columns(name) {
   return source(name)
     .columns.map((column) => `nullif(trim(cast(${column} as string)), '') as ${column}`)
-    .join(",\n    ");
+    .join(',\n    ');
 }
 
 module.exports = {

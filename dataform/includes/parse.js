@@ -41,7 +41,7 @@ function sha256(column) {
 
 // A value of an enumeration, lowercased; null when it is not one of the allowed values.
 function one_of(column, values) {
-  return `if(lower(${column}) in (${values.map((value) => `'${value}'`).join(", ")}), lower(${column}), null)`;
+  return `if(lower(${column}) in (${values.map((value) => `'${value}'`).join(', ')}), lower(${column}), null)`;
 }
 
 module.exports = { timestamp, date, integer, amount, sha256, one_of };

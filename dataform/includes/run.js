@@ -5,7 +5,7 @@
 // of a var goes through dates(), first() or last(), which render date literals, so a compiled graph
 // depends on the vars only through those literals (the local runner relies on it to reuse a
 // compilation; see shared/src/adapters/dataform/dataform-compiler.adapter.ts).
-const { LOOKBACK_DAYS } = require("./constants.js");
+const { LOOKBACK_DAYS } = require('./constants.js');
 
 const DATE = /^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$/;
 
@@ -18,29 +18,31 @@ function checked(name, value) {
 }
 
 function list() {
-  const raw = String(dataform.projectConfig.vars.run_dates || "").trim();
+  const raw = String(dataform.projectConfig.vars.run_dates || '').trim();
   const values = raw.split(/\s+/).filter((value) => value.length > 0);
-  if (values.length === 0) throw new Error("var run_dates is required: space-separated dates YYYY-MM-DD");
-  return [...new Set(values.map((value) => checked("run_dates", value)))].sort();
+  if (values.length === 0) throw new Error('var run_dates is required: space-separated dates YYYY-MM-DD');
+  return [...new Set(values.map((value) => checked('run_dates', value)))].sort();
 }
 
 // The run dates as a list of date literals: `date '2026-01-30', date '2026-01-31'`. Literals (not a
 // subquery) so BigQuery and DuckDB prune the partitions they do not need. Always used inside
 // parentheses or brackets.
 function dates() {
-  return list().map((value) => `date '${value}'`).join(", ");
+  return list()
+    .map((value) => `date '${value}'`)
+    .join(', ');
 }
 
 // The earliest run date, as a date literal.
 function first() {
   const value = dataform.projectConfig.vars.run_date_first;
-  return `date '${value ? checked("run_date_first", String(value)) : list()[0]}'`;
+  return `date '${value ? checked('run_date_first', String(value)) : list()[0]}'`;
 }
 
 // The latest run date, as a date literal.
 function last() {
   const value = dataform.projectConfig.vars.run_date_last;
-  return `date '${value ? checked("run_date_last", String(value)) : list()[list().length - 1]}'`;
+  return `date '${value ? checked('run_date_last', String(value)) : list()[list().length - 1]}'`;
 }
 
 // A constant range that holds every partition the run may rewrite: from the first run date to
@@ -62,7 +64,7 @@ function lookback_range(column) {
 function affected_dates(run_dates_table) {
   return `select built.run_date
     from ${run_dates_table} as built
-    where ${affected_range("built.run_date")}
+    where ${affected_range('built.run_date')}
       and exists (
         select 1
         from unnest([${dates()}]) as changed

@@ -81,7 +81,8 @@ export function errorMessage(error: unknown): string {
 
 /** Codes raised by the shared library itself. */
 export const SharedErrors = {
-  invalidJson: (reason: string) => new PermanentError('EVENT.INVALID_JSON', `message data is not valid JSON: ${reason}`),
+  invalidJson: (reason: string) =>
+    new PermanentError('EVENT.INVALID_JSON', `message data is not valid JSON: ${reason}`),
   unknownType: (type: string, known: readonly string[]) =>
     new PermanentError('EVENT.UNKNOWN_TYPE', `unknown event type "${type}"; known types: ${known.join(', ')}`, {
       details: { type },

@@ -4,10 +4,24 @@
  * client libraries (about 1.8 s of start-up); `createPlatform` imports them only in the modes
  * that use them.
  */
-export { PubSubEventBus, REDRIVE_SUBSCRIPTION_ATTRIBUTE, type PubSubEventBusOptions, type RetryBackoffMode } from './adapters/pubsub-event-bus.adapter.js';
-export { FirestoreDocumentStore, type FirestoreDocumentStoreOptions } from './adapters/firestore-document-store.adapter.js';
+export {
+  PubSubEventBus,
+  REDRIVE_SUBSCRIPTION_ATTRIBUTE,
+  type PubSubEventBusOptions,
+  type RetryBackoffMode,
+} from './adapters/pubsub-event-bus.adapter.js';
+export {
+  FirestoreDocumentStore,
+  type FirestoreDocumentStoreOptions,
+} from './adapters/firestore-document-store.adapter.js';
 export { GcsObjectStore, type GcsObjectStoreOptions } from './adapters/gcs-object-store.adapter.js';
-export { cloudEventFunction, registerCloudEventService, serveCloudEventFunction, type CloudEventFunctionOptions, type ServeCloudEventFunctionOptions } from './adapters/functions-framework.adapter.js';
+export {
+  cloudEventFunction,
+  registerCloudEventService,
+  serveCloudEventFunction,
+  type CloudEventFunctionOptions,
+  type ServeCloudEventFunctionOptions,
+} from './adapters/functions-framework.adapter.js';
 export {
   VertexModelRegistry,
   VertexPipelineJobs,
@@ -28,4 +42,14 @@ export {
   type VertexPipelineClient,
   type VertexPipelineJobsOptions,
 } from './adapters/vertex-ai.adapter.js';
-export { cloudSdkRoot, emulatorSupport, freePort, skipWithoutEmulator, startEmulator, uniqueProjectId, type EmulatorKind, type EmulatorSupport, type RunningEmulator } from './tooling/gcloud-emulators.js';
+export {
+  cloudSdkRoot,
+  emulatorSupport,
+  freePort,
+  skipWithoutEmulator,
+  startEmulator,
+  uniqueProjectId,
+  type EmulatorKind,
+  type EmulatorSupport,
+  type RunningEmulator,
+} from './tooling/gcloud-emulators.js';

@@ -23,7 +23,12 @@ export * from './runtime/eventarc.js';
 export { SqliteEventBus, type SqliteEventBusOptions } from './adapters/sqlite-event-bus.adapter.js';
 export { SqliteDocumentStore } from './adapters/sqlite-document-store.adapter.js';
 export { FsObjectStore } from './adapters/fs-object-store.adapter.js';
-export { DuckDbWarehouse, openDuckDbWarehouse, releaseDuckDbFile, type DuckDbWarehouseOptions } from './adapters/duckdb-warehouse.adapter.js';
+export {
+  DuckDbWarehouse,
+  openDuckDbWarehouse,
+  releaseDuckDbFile,
+  type DuckDbWarehouseOptions,
+} from './adapters/duckdb-warehouse.adapter.js';
 export * from './ops/run-ledger.js';
 export * from './platform/platform.js';
 export * from './ops/model-registry.js';
@@ -31,10 +36,37 @@ export type * from './ports/parquet-writer.port.js';
 export * from './synthetic/index.js';
 export { DuckDbParquetWriter, type DuckDbParquetWriterOptions } from './adapters/duckdb-parquet-writer.adapter.js';
 export * from './ports/transform-runner.port.js';
-export { DataformCompiler, RUN_DATES_SENTINEL, RUN_DATE_FIRST_SENTINEL, RUN_DATE_LAST_SENTINEL, projectContentHash, runDateVars, substituteRunDates, type Compilation, type DataformCompilerOptions } from './adapters/dataform/dataform-compiler.adapter.js';
+export {
+  DataformCompiler,
+  RUN_DATES_SENTINEL,
+  RUN_DATE_FIRST_SENTINEL,
+  RUN_DATE_LAST_SENTINEL,
+  projectContentHash,
+  runDateVars,
+  substituteRunDates,
+  type Compilation,
+  type DataformCompilerOptions,
+} from './adapters/dataform/dataform-compiler.adapter.js';
 export type { CompiledGraph, DataformTarget } from './adapters/dataform/compiled-graph.js';
-export { TranslationError, loadBigQueryTranslator, translateBigQueryToDuckDb } from './adapters/dataform/bigquery-to-duckdb.adapter.js';
-export { DuckDbTransformRunner, duckDbWarehouseLease, type DuckDbTransformRunnerOptions, type WarehouseLease } from './adapters/dataform/duckdb-transform-runner.adapter.js';
-export { DataformApiTransformRunner, type DataformApiClient, type DataformApiTransformRunnerOptions } from './adapters/dataform/dataform-api-runner.adapter.js';
+export {
+  TranslationError,
+  loadBigQueryTranslator,
+  translateBigQueryToDuckDb,
+} from './adapters/dataform/bigquery-to-duckdb.adapter.js';
+export {
+  DuckDbTransformRunner,
+  duckDbWarehouseLease,
+  type DuckDbTransformRunnerOptions,
+  type WarehouseLease,
+} from './adapters/dataform/duckdb-transform-runner.adapter.js';
+export {
+  DataformApiTransformRunner,
+  type DataformApiClient,
+  type DataformApiTransformRunnerOptions,
+} from './adapters/dataform/dataform-api-runner.adapter.js';
 export * from './runtime/service-main.js';
-export { createTransformRunner, DEFAULT_DATAFORM_PROJECT, type TransformRunnerFactoryOptions } from './adapters/dataform/transform-runner.factory.js';
+export {
+  createTransformRunner,
+  DEFAULT_DATAFORM_PROJECT,
+  type TransformRunnerFactoryOptions,
+} from './adapters/dataform/transform-runner.factory.js';

@@ -25,12 +25,18 @@ import type { Service } from './runtime/service.js';
 /** A publisher that validates and records every event, for asserting on what a handler emitted. */
 export class RecordingPublisher implements Publisher {
   readonly events: AnyEvent[] = [];
-  readonly deadLetters: { message: WireMessage; info: { subscription: string; topic: string; code: string; reason: string; attempts: number } }[] = [];
+  readonly deadLetters: {
+    message: WireMessage;
+    info: { subscription: string; topic: string; code: string; reason: string; attempts: number };
+  }[] = [];
   async publish(event: AnyEvent): Promise<string> {
     this.events.push(validateEvent(event));
     return String(this.events.length);
   }
-  async deadLetter(message: WireMessage, info: { subscription: string; topic: string; code: string; reason: string; attempts: number }): Promise<void> {
+  async deadLetter(
+    message: WireMessage,
+    info: { subscription: string; topic: string; code: string; reason: string; attempts: number },
+  ): Promise<void> {
     this.deadLetters.push({ message, info });
   }
   /** Events of one type. */
@@ -40,7 +46,12 @@ export class RecordingPublisher implements Publisher {
 }
 
 /** A test event of the given type for a run date. */
-export function testEvent<K extends EventType>(type: K, data: EventDataMap[K], rundate: string, options: { id?: string; runid?: string } = {}): Extract<AnyEvent, { type: K }> {
+export function testEvent<K extends EventType>(
+  type: K,
+  data: EventDataMap[K],
+  rundate: string,
+  options: { id?: string; runid?: string } = {},
+): Extract<AnyEvent, { type: K }> {
   return createEvent(type, data, {
     source: '//mlops/test',
     runid: options.runid ?? `run_test_${rundate}`,
@@ -50,9 +61,18 @@ export function testEvent<K extends EventType>(type: K, data: EventDataMap[K], r
 }
 
 /** Deliver one event to a service as a transport would, collecting what it emitted. */
-export async function deliver(service: Service, event: AnyEvent, options: { publisher?: RecordingPublisher; log?: Logger; attempt?: number } = {}): Promise<RecordingPublisher> {
+export async function deliver(
+  service: Service,
+  event: AnyEvent,
+  options: { publisher?: RecordingPublisher; log?: Logger; attempt?: number } = {},
+): Promise<RecordingPublisher> {
   const publisher = options.publisher ?? new RecordingPublisher();
-  const delivery: Delivery = { messageId: event.id, subscription: `${service.name}.test`, attempt: options.attempt ?? 1, publishedAt: new Date() };
+  const delivery: Delivery = {
+    messageId: event.id,
+    subscription: `${service.name}.test`,
+    attempt: options.attempt ?? 1,
+    publishedAt: new Date(),
+  };
   await dispatch(service, validateEvent(event), delivery, publisher, options.log ?? silentLogger);
   return publisher;
 }
@@ -124,7 +144,13 @@ export class InMemoryObjectStore implements ObjectStore {
     if (typeof body === 'string' || body instanceof Uint8Array) chunks.push(Buffer.from(body));
     else for await (const chunk of body as AsyncIterable<Uint8Array>) chunks.push(Buffer.from(chunk));
     const content = Buffer.concat(chunks);
-    const meta: ObjectMeta = { key, bytes: content.length, sha256: createHash('sha256').update(content).digest('hex'), updatedAt: new Date(), ...(options.contentType ? { contentType: options.contentType } : {}) };
+    const meta: ObjectMeta = {
+      key,
+      bytes: content.length,
+      sha256: createHash('sha256').update(content).digest('hex'),
+      updatedAt: new Date(),
+      ...(options.contentType ? { contentType: options.contentType } : {}),
+    };
     this.objects.set(key, { body: content, meta });
     return meta;
   }
@@ -146,7 +172,10 @@ export class InMemoryObjectStore implements ObjectStore {
     return this.objects.get(key)?.meta;
   }
   async list(prefix: string): Promise<ObjectMeta[]> {
-    return [...this.objects.keys()].filter((key) => key.startsWith(prefix)).sort().map((key) => this.objects.get(key)!.meta);
+    return [...this.objects.keys()]
+      .filter((key) => key.startsWith(prefix))
+      .sort()
+      .map((key) => this.objects.get(key)!.meta);
   }
   async delete(keys: readonly string[]): Promise<number> {
     return keys.filter((key) => this.objects.delete(key)).length;
@@ -157,7 +186,11 @@ export class InMemoryObjectStore implements ObjectStore {
 }
 
 /** Poll until the predicate holds, or fail with the description after the timeout. */
-export async function waitFor(predicate: () => boolean | Promise<boolean>, description: string, timeoutMs = 10_000): Promise<void> {
+export async function waitFor(
+  predicate: () => boolean | Promise<boolean>,
+  description: string,
+  timeoutMs = 10_000,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (await predicate()) return;
@@ -167,7 +200,11 @@ export async function waitFor(predicate: () => boolean | Promise<boolean>, descr
 }
 
 /** Poll until the probe gives a value (anything but undefined) and resolve to it. */
-export async function waitForValue<T>(probe: () => T | undefined | Promise<T | undefined>, description: string, timeoutMs = 10_000): Promise<T> {
+export async function waitForValue<T>(
+  probe: () => T | undefined | Promise<T | undefined>,
+  description: string,
+  timeoutMs = 10_000,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await probe();
@@ -192,7 +229,10 @@ export interface StartedProcess {
  */
 export function startMainProcess(main: string, env: Record<string, string>): StartedProcess {
   const root = fileURLToPath(new URL('../../', import.meta.url));
-  const child = spawn(join(root, 'node_modules/.bin/tsx'), [main], { cwd: root, env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env } });
+  const child = spawn(join(root, 'node_modules/.bin/tsx'), [main], {
+    cwd: root,
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
+  });
   let output = '';
   child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));

@@ -29,11 +29,26 @@ describe('loadConfig', () => {
     [{ MLOPS_BACKOFF_MIN_MS: '500', MLOPS_BACKOFF_MAX_MS: '100' }, 'MLOPS_BACKOFF_MAX_MS'],
     [{ MLOPS_MODE: 'emulator' }, 'PUBSUB_EMULATOR_HOST'],
     [{ MLOPS_MODE: 'emulator', PUBSUB_EMULATOR_HOST: 'localhost:8085' }, 'FIRESTORE_EMULATOR_HOST'],
-    [{ MLOPS_MODE: 'emulator', PUBSUB_EMULATOR_HOST: 'nonsense', FIRESTORE_EMULATOR_HOST: 'localhost:8086' }, 'PUBSUB_EMULATOR_HOST'],
+    [
+      { MLOPS_MODE: 'emulator', PUBSUB_EMULATOR_HOST: 'nonsense', FIRESTORE_EMULATOR_HOST: 'localhost:8086' },
+      'PUBSUB_EMULATOR_HOST',
+    ],
     [{ MLOPS_MODE: 'gcp' }, 'GOOGLE_CLOUD_PROJECT'],
-    [{ MLOPS_MODE: 'gcp', GOOGLE_CLOUD_PROJECT: 'p', MLOPS_LAKE: 'gs://b', MLOPS_PII_HMAC_KEY: 'short' }, 'MLOPS_PII_HMAC_KEY'],
+    [
+      { MLOPS_MODE: 'gcp', GOOGLE_CLOUD_PROJECT: 'p', MLOPS_LAKE: 'gs://b', MLOPS_PII_HMAC_KEY: 'short' },
+      'MLOPS_PII_HMAC_KEY',
+    ],
     [{ MLOPS_MODE: 'gcp', GOOGLE_CLOUD_PROJECT: 'p', MLOPS_PII_HMAC_KEY: 'a-long-enough-secret' }, 'MLOPS_LAKE'],
-    [{ MLOPS_MODE: 'gcp', GOOGLE_CLOUD_PROJECT: 'p', MLOPS_LAKE: 'gs://b', MLOPS_PII_HMAC_KEY: 'a-long-enough-secret', PUBSUB_EMULATOR_HOST: 'localhost:1' }, 'PUBSUB_EMULATOR_HOST'],
+    [
+      {
+        MLOPS_MODE: 'gcp',
+        GOOGLE_CLOUD_PROJECT: 'p',
+        MLOPS_LAKE: 'gs://b',
+        MLOPS_PII_HMAC_KEY: 'a-long-enough-secret',
+        PUBSUB_EMULATOR_HOST: 'localhost:1',
+      },
+      'PUBSUB_EMULATOR_HOST',
+    ],
   ])('refuses %o naming %s', (env, setting) => {
     let thrown: unknown;
     try {
@@ -47,7 +62,12 @@ describe('loadConfig', () => {
   });
 
   it('accepts a complete gcp configuration', () => {
-    const config = loadConfig({ MLOPS_MODE: 'gcp', GOOGLE_CLOUD_PROJECT: 'acme-data', MLOPS_LAKE: 'gs://acme-lake', MLOPS_PII_HMAC_KEY: 'a-long-enough-secret' });
+    const config = loadConfig({
+      MLOPS_MODE: 'gcp',
+      GOOGLE_CLOUD_PROJECT: 'acme-data',
+      MLOPS_LAKE: 'gs://acme-lake',
+      MLOPS_PII_HMAC_KEY: 'a-long-enough-secret',
+    });
     expect(config.gcp.projectId).toBe('acme-data');
     expect(config.lake.root).toBe('gs://acme-lake');
   });

@@ -1,7 +1,15 @@
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { dataProblems, eventCatalog, eventTypes, recordProblems, topics, type EventType, type RecordKind } from '@mlops/shared';
+import {
+  dataProblems,
+  eventCatalog,
+  eventTypes,
+  recordProblems,
+  topics,
+  type EventType,
+  type RecordKind,
+} from '@mlops/shared';
 
 const schemasDir = join(import.meta.dirname, '../../schemas');
 const examplesDir = join(schemasDir, 'examples');
@@ -31,16 +39,23 @@ describe('contracts', () => {
   });
 
   it('has examples for every event and record schema', () => {
-    const schemas = ['events', 'records'].flatMap((folder) => readdirSync(join(schemasDir, folder)).map((file) => `${folder}/${file}`));
-    const covered = exampleFiles.map((file) => (JSON.parse(readFileSync(join(examplesDir, file), 'utf8')) as Examples).schema);
+    const schemas = ['events', 'records'].flatMap((folder) =>
+      readdirSync(join(schemasDir, folder)).map((file) => `${folder}/${file}`),
+    );
+    const covered = exampleFiles.map(
+      (file) => (JSON.parse(readFileSync(join(examplesDir, file), 'utf8')) as Examples).schema,
+    );
     expect(covered.sort()).toEqual(schemas.sort());
   });
 
   describe.each(exampleFiles)('%s', (file) => {
     const examples = JSON.parse(readFileSync(join(examplesDir, file), 'utf8')) as Examples;
-    it.each(examples.valid.map((value, index) => [index, value] as const))('accepts valid example %i', (_index, value) => {
-      expect(problemsFor(examples.schema, value)).toBeUndefined();
-    });
+    it.each(examples.valid.map((value, index) => [index, value] as const))(
+      'accepts valid example %i',
+      (_index, value) => {
+        expect(problemsFor(examples.schema, value)).toBeUndefined();
+      },
+    );
     it.each(examples.invalid.map((item) => [item.why, item.value] as const))('rejects %s', (_why, value) => {
       expect(problemsFor(examples.schema, value)).toEqual(expect.any(String));
     });

@@ -28,7 +28,12 @@ describe.skipIf(skip)('FirestoreDocumentStore on the Firestore emulator', () => 
     const open = () => {
       projectId = uniqueProjectId('fs');
       store = new FirestoreDocumentStore({ projectId, emulatorHost: emulator.host });
-      plain = new Firestore({ projectId, host: emulator.host, ssl: false, credentials: { client_email: 'test@localhost', private_key: 'unused' } });
+      plain = new Firestore({
+        projectId,
+        host: emulator.host,
+        ssl: false,
+        credentials: { client_email: 'test@localhost', private_key: 'unused' },
+      });
     };
     afterEach(async () => {
       await store?.close();
@@ -37,7 +42,9 @@ describe.skipIf(skip)('FirestoreDocumentStore on the Firestore emulator', () => 
 
     it('writes real Firestore documents that another client reads back', async () => {
       open();
-      await store.upsertBatch('sales', [{ id: 'order-1', data: { runDate: '2026-03-01', amountUsd: 12.5, items: [{ sku: 'a', qty: 2 }] } }]);
+      await store.upsertBatch('sales', [
+        { id: 'order-1', data: { runDate: '2026-03-01', amountUsd: 12.5, items: [{ sku: 'a', qty: 2 }] } },
+      ]);
       const snapshot = await plain.collection('sales').doc('order-1').get();
       expect(snapshot.exists).toBe(true);
       expect(snapshot.data()).toEqual({ runDate: '2026-03-01', amountUsd: 12.5, items: [{ sku: 'a', qty: 2 }] });
@@ -45,7 +52,10 @@ describe.skipIf(skip)('FirestoreDocumentStore on the Firestore emulator', () => 
 
     it('writes more than one batch of 500 in one call', async () => {
       open();
-      const documents = Array.from({ length: 1_101 }, (_, i) => ({ id: `d${String(i).padStart(5, '0')}`, data: { i } }));
+      const documents = Array.from({ length: 1_101 }, (_, i) => ({
+        id: `d${String(i).padStart(5, '0')}`,
+        data: { i },
+      }));
       expect(await store.upsertBatch('bulk', documents)).toBe(1_101);
       const count = await plain.collection('bulk').count().get();
       expect(count.data().count).toBe(1_101);
@@ -59,7 +69,13 @@ describe.skipIf(skip)('FirestoreDocumentStore on the Firestore emulator', () => 
         ['a reserved field name', { __name__: 'x' }],
       ];
       for (const [why, data] of cases) {
-        await expect(store.upsertBatch('bad', [{ id: 'fine', data: { ok: true } }, { id: 'broken', data }]), why).rejects.toMatchObject({ code: 'STORE.BAD_DOCUMENT', errorClass: 'permanent' });
+        await expect(
+          store.upsertBatch('bad', [
+            { id: 'fine', data: { ok: true } },
+            { id: 'broken', data },
+          ]),
+          why,
+        ).rejects.toMatchObject({ code: 'STORE.BAD_DOCUMENT', errorClass: 'permanent' });
       }
       for (const id of ['.', '..', '__reserved__']) {
         await expect(store.upsertBatch('bad', [{ id, data: {} }]), id).rejects.toMatchObject({ code: 'STORE.BAD_ID' });

@@ -41,7 +41,13 @@ describe('functions-framework CloudEvent host (real HTTP server, Eventarc-shaped
   let counter = 0;
 
   beforeAll(async () => {
-    const name = registerCloudEventService(service, { bus: publisher, log: silentLogger, maxAttempts: MAX_ATTEMPTS, maxMessageBytes: MAX_MESSAGE_BYTES, functionName: 'salesGenTest' });
+    const name = registerCloudEventService(service, {
+      bus: publisher,
+      log: silentLogger,
+      maxAttempts: MAX_ATTEMPTS,
+      maxMessageBytes: MAX_MESSAGE_BYTES,
+      functionName: 'salesGenTest',
+    });
     expect(name).toBe('salesGenTest');
     server = getTestServer(name);
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -59,7 +65,10 @@ describe('functions-framework CloudEvent host (real HTTP server, Eventarc-shaped
   });
 
   /** POST what Eventarc sends for a Pub/Sub message: binary mode, the message inside the body. */
-  async function push(message: WireMessage, options: { type?: string; deliveryAttempt?: number } = {}): Promise<{ status: number; body: string }> {
+  async function push(
+    message: WireMessage,
+    options: { type?: string; deliveryAttempt?: number } = {},
+  ): Promise<{ status: number; body: string }> {
     counter += 1;
     const response = await fetch(url, {
       method: 'POST',
@@ -72,7 +81,12 @@ describe('functions-framework CloudEvent host (real HTTP server, Eventarc-shaped
         'ce-time': new Date().toISOString(),
       },
       body: JSON.stringify({
-        message: { data: Buffer.from(message.data).toString('base64'), attributes: message.attributes, messageId: String(counter), publishTime: new Date().toISOString() },
+        message: {
+          data: Buffer.from(message.data).toString('base64'),
+          attributes: message.attributes,
+          messageId: String(counter),
+          publishTime: new Date().toISOString(),
+        },
         subscription: 'projects/p/subscriptions/eventarc-europe-west1-sales-gen-000',
         ...(options.deliveryAttempt ? { deliveryAttempt: options.deliveryAttempt } : {}),
       }),
@@ -92,11 +106,20 @@ describe('functions-framework CloudEvent host (real HTTP server, Eventarc-shaped
     const bus = new SqliteEventBus({ path: join(dir.path, 'bus.sqlite') });
     try {
       const onBus: AnyEvent[] = [];
-      await bus.subscribe({ name: SUBSCRIPTION, topic: 'pipeline-start' }, async (received) => void onBus.push(received));
+      await bus.subscribe(
+        { name: SUBSCRIPTION, topic: 'pipeline-start' },
+        async (received) => void onBus.push(received),
+      );
       await bus.publish(event);
       await waitFor(() => onBus.length === 1, 'the bus delivery');
       expect(seen[0]).toEqual(onBus[0]);
-      expect(seen[0]).toMatchObject({ id: event.id, runid: event.runid, rundate: '2026-04-01', traceparent: event.traceparent, data: event.data });
+      expect(seen[0]).toMatchObject({
+        id: event.id,
+        runid: event.runid,
+        rundate: '2026-04-01',
+        traceparent: event.traceparent,
+        data: event.data,
+      });
     } finally {
       await bus.close();
       dir.remove();
@@ -117,7 +140,12 @@ describe('functions-framework CloudEvent host (real HTTP server, Eventarc-shaped
     const { status } = await push(encodeMessage(startEvent('2026-04-03')), { deliveryAttempt: MAX_ATTEMPTS });
     expect(status).toBe(204);
     expect(publisher.deadLetters).toHaveLength(1);
-    expect(publisher.deadLetters[0]!.info).toMatchObject({ subscription: SUBSCRIPTION, topic: 'pipeline-start', code: 'BUS.MAX_ATTEMPTS', attempts: MAX_ATTEMPTS });
+    expect(publisher.deadLetters[0]!.info).toMatchObject({
+      subscription: SUBSCRIPTION,
+      topic: 'pipeline-start',
+      code: 'BUS.MAX_ATTEMPTS',
+      attempts: MAX_ATTEMPTS,
+    });
   });
 
   it("answers 2xx to a handler's permanent error, dead-letters it and announces stage.failed", async () => {
@@ -126,19 +154,55 @@ describe('functions-framework CloudEvent host (real HTTP server, Eventarc-shaped
     const { status } = await push(encodeMessage(event));
     expect(status).toBe(204);
     expect(publisher.deadLetters).toHaveLength(1);
-    expect(publisher.deadLetters[0]!.info).toMatchObject({ subscription: SUBSCRIPTION, topic: 'pipeline-start', code: 'TEST.BAD_RUN', reason: 'run date has no data', attempts: 1 });
+    expect(publisher.deadLetters[0]!.info).toMatchObject({
+      subscription: SUBSCRIPTION,
+      topic: 'pipeline-start',
+      code: 'TEST.BAD_RUN',
+      reason: 'run date has no data',
+      attempts: 1,
+    });
     expect(publisher.deadLetters[0]!.message.attributes['ce-id']).toBe(event.id);
-    expect(publisher.ofType('mlops.stage.failed.v1')).toMatchObject([{ runid: event.runid, data: { stage: 'sales-gen', code: 'TEST.BAD_RUN', causeEventId: event.id } }]);
+    expect(publisher.ofType('mlops.stage.failed.v1')).toMatchObject([
+      { runid: event.runid, data: { stage: 'sales-gen', code: 'TEST.BAD_RUN', causeEventId: event.id } },
+    ]);
   });
 
   const good = encodeMessage(startEvent('2026-04-05'));
   const badInput: { why: string; message: WireMessage; type?: string; code: string }[] = [
-    { why: 'invalid JSON in the message', message: { ...good, data: Buffer.from('{"runDate": ') }, code: 'EVENT.INVALID_JSON' },
-    { why: 'an unknown event type', message: { ...good, attributes: { ...good.attributes, 'ce-type': 'mlops.pipeline.exploded.v9' } }, code: 'EVENT.UNKNOWN_TYPE' },
-    { why: 'a schema violation', message: { ...good, data: Buffer.from(JSON.stringify({ runDate: '2026-02-30', trigger: 'cli' })) }, code: 'EVENT.SCHEMA_VIOLATION' },
-    { why: 'a missing extension', message: { ...good, attributes: Object.fromEntries(Object.entries(good.attributes).filter(([key]) => key !== 'ce-traceparent')) }, code: 'EVENT.ENVELOPE_INVALID' },
-    { why: 'an oversized message', message: { ...good, attributes: { ...good.attributes, padding: 'x'.repeat(MAX_MESSAGE_BYTES) } }, code: 'EVENT.TOO_LARGE' },
-    { why: 'a CloudEvent that is not a Pub/Sub message', message: good, type: 'google.cloud.storage.object.v1.finalized', code: 'EVENTARC.UNEXPECTED_TYPE' },
+    {
+      why: 'invalid JSON in the message',
+      message: { ...good, data: Buffer.from('{"runDate": ') },
+      code: 'EVENT.INVALID_JSON',
+    },
+    {
+      why: 'an unknown event type',
+      message: { ...good, attributes: { ...good.attributes, 'ce-type': 'mlops.pipeline.exploded.v9' } },
+      code: 'EVENT.UNKNOWN_TYPE',
+    },
+    {
+      why: 'a schema violation',
+      message: { ...good, data: Buffer.from(JSON.stringify({ runDate: '2026-02-30', trigger: 'cli' })) },
+      code: 'EVENT.SCHEMA_VIOLATION',
+    },
+    {
+      why: 'a missing extension',
+      message: {
+        ...good,
+        attributes: Object.fromEntries(Object.entries(good.attributes).filter(([key]) => key !== 'ce-traceparent')),
+      },
+      code: 'EVENT.ENVELOPE_INVALID',
+    },
+    {
+      why: 'an oversized message',
+      message: { ...good, attributes: { ...good.attributes, padding: 'x'.repeat(MAX_MESSAGE_BYTES) } },
+      code: 'EVENT.TOO_LARGE',
+    },
+    {
+      why: 'a CloudEvent that is not a Pub/Sub message',
+      message: good,
+      type: 'google.cloud.storage.object.v1.finalized',
+      code: 'EVENTARC.UNEXPECTED_TYPE',
+    },
   ];
   for (const item of badInput) {
     it(`answers 2xx and dead-letters ${item.why} (${item.code})`, async () => {
@@ -154,10 +218,16 @@ describe('functions-framework CloudEvent host (real HTTP server, Eventarc-shaped
   it('ignores a redrive addressed to another subscription of the topic, and handles one addressed to it', async () => {
     const event = startEvent('2026-04-06');
     const message = encodeMessage(event);
-    const elsewhere = await push({ ...message, attributes: { ...message.attributes, [REDRIVE_SUBSCRIPTION_ATTRIBUTE]: 'lander.pipeline-start' } });
+    const elsewhere = await push({
+      ...message,
+      attributes: { ...message.attributes, [REDRIVE_SUBSCRIPTION_ATTRIBUTE]: 'lander.pipeline-start' },
+    });
     expect(elsewhere.status).toBe(204);
     expect(seen).toHaveLength(0);
-    const mine = await push({ ...message, attributes: { ...message.attributes, [REDRIVE_SUBSCRIPTION_ATTRIBUTE]: SUBSCRIPTION } });
+    const mine = await push({
+      ...message,
+      attributes: { ...message.attributes, [REDRIVE_SUBSCRIPTION_ATTRIBUTE]: SUBSCRIPTION },
+    });
     expect(mine.status).toBe(204);
     expect(seen.map((e) => e.id)).toEqual([event.id]);
     expect(publisher.deadLetters).toHaveLength(0);

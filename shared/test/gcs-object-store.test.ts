@@ -15,7 +15,9 @@ if (process.env.STORAGE_EMULATOR_HOST && !/^https?:\/\//.test(process.env.STORAG
 }
 const emulatorHost = process.env.STORAGE_EMULATOR_HOST;
 if (!emulatorHost) {
-  console.warn('[skip] GcsObjectStore tests: STORAGE_EMULATOR_HOST is not set; start fake-gcs-server (docker compose up gcs) and set it, e.g. http://127.0.0.1:4443');
+  console.warn(
+    '[skip] GcsObjectStore tests: STORAGE_EMULATOR_HOST is not set; start fake-gcs-server (docker compose up gcs) and set it, e.g. http://127.0.0.1:4443',
+  );
 }
 
 const sha256 = (content: string | Buffer) => createHash('sha256').update(content).digest('hex');
@@ -38,15 +40,31 @@ describe.skipIf(!emulatorHost)('GcsObjectStore on a GCS emulator (STORAGE_EMULAT
     store = new GcsObjectStore({ bucket, prefix: 'lake', emulatorHost, projectId: 'mlops-test' });
   });
   afterAll(async () => {
-    await plain.bucket(bucket).deleteFiles({ force: true }).catch(() => undefined);
-    await plain.bucket(bucket).delete().catch(() => undefined);
+    await plain
+      .bucket(bucket)
+      .deleteFiles({ force: true })
+      .catch(() => undefined);
+    await plain
+      .bucket(bucket)
+      .delete()
+      .catch(() => undefined);
   });
 
   it('puts bytes and a string, with the content hash in metadata that head returns', async () => {
     const content = Buffer.from('{"order_id":1}\n{"order_id":2}\n');
-    const meta = await store.put('bronze/clicks/dt=2026-01-31/part-00000.jsonl', content, { contentType: 'application/x-ndjson' });
-    expect(meta).toMatchObject({ key: 'bronze/clicks/dt=2026-01-31/part-00000.jsonl', bytes: content.length, sha256: sha256(content), contentType: 'application/x-ndjson' });
-    expect(await store.head('bronze/clicks/dt=2026-01-31/part-00000.jsonl')).toMatchObject({ sha256: sha256(content), bytes: content.length });
+    const meta = await store.put('bronze/clicks/dt=2026-01-31/part-00000.jsonl', content, {
+      contentType: 'application/x-ndjson',
+    });
+    expect(meta).toMatchObject({
+      key: 'bronze/clicks/dt=2026-01-31/part-00000.jsonl',
+      bytes: content.length,
+      sha256: sha256(content),
+      contentType: 'application/x-ndjson',
+    });
+    expect(await store.head('bronze/clicks/dt=2026-01-31/part-00000.jsonl')).toMatchObject({
+      sha256: sha256(content),
+      bytes: content.length,
+    });
     expect(await store.get('bronze/clicks/dt=2026-01-31/part-00000.jsonl')).toEqual(content);
     const [raw] = await plain.bucket(bucket).file('lake/bronze/clicks/dt=2026-01-31/part-00000.jsonl').getMetadata();
     expect(raw.metadata?.sha256).toBe(sha256(content));
@@ -62,7 +80,9 @@ describe.skipIf(!emulatorHost)('GcsObjectStore on a GCS emulator (STORAGE_EMULAT
     try {
       const path = join(dir.path, 'part.parquet');
       writeFileSync(path, Buffer.from('PAR1 not really parquet PAR1'));
-      expect(await store.putFile('bronze/sales/dt=2026-01-31/part-00000.parquet', path)).toMatchObject({ sha256: sha256(Buffer.from('PAR1 not really parquet PAR1')) });
+      expect(await store.putFile('bronze/sales/dt=2026-01-31/part-00000.parquet', path)).toMatchObject({
+        sha256: sha256(Buffer.from('PAR1 not really parquet PAR1')),
+      });
     } finally {
       dir.remove();
     }
@@ -76,8 +96,17 @@ describe.skipIf(!emulatorHost)('GcsObjectStore on a GCS emulator (STORAGE_EMULAT
   });
 
   it('lists by prefix in key order, without neighbours that share the text of the prefix', async () => {
-    for (const key of ['list/sales/dt=2026-01-02/part-1', 'list/sales/dt=2026-01-01/part-0', 'list/sales-extra/x', 'list/other/y']) await store.put(key, key);
-    expect((await store.list('list/sales/')).map((meta) => meta.key)).toEqual(['list/sales/dt=2026-01-01/part-0', 'list/sales/dt=2026-01-02/part-1']);
+    for (const key of [
+      'list/sales/dt=2026-01-02/part-1',
+      'list/sales/dt=2026-01-01/part-0',
+      'list/sales-extra/x',
+      'list/other/y',
+    ])
+      await store.put(key, key);
+    expect((await store.list('list/sales/')).map((meta) => meta.key)).toEqual([
+      'list/sales/dt=2026-01-01/part-0',
+      'list/sales/dt=2026-01-02/part-1',
+    ]);
     const [first] = await store.list('list/sales/dt=2026-01-01/');
     expect(first).toMatchObject({ sha256: sha256('list/sales/dt=2026-01-01/part-0') });
   });
@@ -97,7 +126,9 @@ describe.skipIf(!emulatorHost)('GcsObjectStore on a GCS emulator (STORAGE_EMULAT
   });
 
   it('gives gs:// URIs and refuses keys that escape or are malformed', async () => {
-    expect(store.uri('bronze/sales/dt=2026-01-31/part-00000.parquet')).toBe(`gs://${bucket}/lake/bronze/sales/dt=2026-01-31/part-00000.parquet`);
+    expect(store.uri('bronze/sales/dt=2026-01-31/part-00000.parquet')).toBe(
+      `gs://${bucket}/lake/bronze/sales/dt=2026-01-31/part-00000.parquet`,
+    );
     for (const key of ['../escape', '/absolute', 'a//b', 'a/./b', 'spaces not allowed']) {
       await expect(store.put(key, 'x'), key).rejects.toMatchObject({ code: 'STORE.BAD_KEY' });
     }

@@ -4,5 +4,9 @@ export { tempDir, waitFor } from '@mlops/shared/testing';
 
 /** A valid pipeline.started event for a date. */
 export function startEvent(runDate: string, extra: { id?: string } = {}): AnyEvent {
-  return createEvent('mlops.pipeline.started.v1', { runDate, trigger: 'cli' }, { source: '//mlops/test', runid: `run_test_${runDate}`, rundate: runDate, ...extra });
+  return createEvent(
+    'mlops.pipeline.started.v1',
+    { runDate, trigger: 'cli' },
+    { source: '//mlops/test', runid: `run_test_${runDate}`, rundate: runDate, ...extra },
+  );
 }

@@ -38,16 +38,54 @@ describe('model registry', () => {
     await registry.register(first);
     await registry.register(second);
     expect(await registry.champion('churn')).toBeUndefined();
-    await registry.promote({ modelName: 'churn', version: first.version, previousChampion: null, promotedAt: '2026-03-01T00:00:01Z', reason: 'first model', challengerRocAuc: 0.7, championRocAuc: null });
-    expect(await registry.promote({ modelName: 'churn', version: first.version, previousChampion: first.version, promotedAt: '2026-03-01T00:00:02Z', reason: 'again', challengerRocAuc: 0.7, championRocAuc: 0.7 })).toBe(false);
-    await registry.promote({ modelName: 'churn', version: second.version, previousChampion: first.version, promotedAt: '2026-03-08T00:00:01Z', reason: 'better', challengerRocAuc: 0.8, championRocAuc: 0.7 });
+    await registry.promote({
+      modelName: 'churn',
+      version: first.version,
+      previousChampion: null,
+      promotedAt: '2026-03-01T00:00:01Z',
+      reason: 'first model',
+      challengerRocAuc: 0.7,
+      championRocAuc: null,
+    });
+    expect(
+      await registry.promote({
+        modelName: 'churn',
+        version: first.version,
+        previousChampion: first.version,
+        promotedAt: '2026-03-01T00:00:02Z',
+        reason: 'again',
+        challengerRocAuc: 0.7,
+        championRocAuc: 0.7,
+      }),
+    ).toBe(false);
+    await registry.promote({
+      modelName: 'churn',
+      version: second.version,
+      previousChampion: first.version,
+      promotedAt: '2026-03-08T00:00:01Z',
+      reason: 'better',
+      challengerRocAuc: 0.8,
+      championRocAuc: 0.7,
+    });
     expect((await registry.champion('churn'))?.version).toBe(second.version);
     expect((await registry.promotions('churn')).map((p) => p.version)).toEqual([first.version, second.version]);
   });
 
   it('refuses to promote an unregistered version, and a version that does not match its fingerprint', async () => {
     const registry = new ModelRegistry(new InMemoryDocumentStore());
-    await expect(registry.promote({ modelName: 'churn', version: 'v-000000000000', previousChampion: null, promotedAt: 'x', reason: 'r', challengerRocAuc: 1, championRocAuc: null })).rejects.toMatchObject({ code: 'REGISTRY.UNKNOWN_VERSION' });
-    await expect(registry.register({ ...version('c'.repeat(64), 0.5), version: 'v-other' })).rejects.toMatchObject({ code: 'REGISTRY.BAD_VERSION' });
+    await expect(
+      registry.promote({
+        modelName: 'churn',
+        version: 'v-000000000000',
+        previousChampion: null,
+        promotedAt: 'x',
+        reason: 'r',
+        challengerRocAuc: 1,
+        championRocAuc: null,
+      }),
+    ).rejects.toMatchObject({ code: 'REGISTRY.UNKNOWN_VERSION' });
+    await expect(registry.register({ ...version('c'.repeat(64), 0.5), version: 'v-other' })).rejects.toMatchObject({
+      code: 'REGISTRY.BAD_VERSION',
+    });
   });
 });

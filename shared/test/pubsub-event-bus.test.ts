@@ -1,11 +1,6 @@
 import { PubSub } from '@google-cloud/pubsub';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import {
-  PermanentError,
-  TransientError,
-  encodeMessage,
-  type AnyEvent,
-} from '@mlops/shared';
+import { PermanentError, TransientError, encodeMessage, type AnyEvent } from '@mlops/shared';
 import { PubSubEventBus, type PubSubEventBusOptions } from '@mlops/shared/gcp';
 import { testEvent } from '@mlops/shared/testing';
 import { eventBusContract } from './contracts/event-bus.contract.js';
@@ -17,7 +12,12 @@ const fastRetry = { minMs: 20, maxMs: 100 };
 
 /** The plain client, as a foreign publisher or an operator would use it. */
 function plainClient(projectId: string, host: string): PubSub {
-  return new PubSub({ projectId, apiEndpoint: host, emulatorMode: true, credentials: { client_email: 'test@localhost', private_key: 'unused' } });
+  return new PubSub({
+    projectId,
+    apiEndpoint: host,
+    emulatorMode: true,
+    credentials: { client_email: 'test@localhost', private_key: 'unused' },
+  });
 }
 
 describe.skipIf(skip)('PubSubEventBus on the Pub/Sub emulator', () => {
@@ -33,7 +33,12 @@ describe.skipIf(skip)('PubSubEventBus on the Pub/Sub emulator', () => {
     'Pub/Sub emulator',
     async () => {
       const projectId = uniqueProjectId('contract');
-      const bus = new PubSubEventBus({ projectId, emulatorHost: emulator.host, backoff: fastRetry, maxMessageBytes: 64 * 1024 });
+      const bus = new PubSubEventBus({
+        projectId,
+        emulatorHost: emulator.host,
+        backoff: fastRetry,
+        maxMessageBytes: 64 * 1024,
+      });
       const plain = plainClient(projectId, emulator.host);
       return {
         bus,
@@ -73,7 +78,10 @@ describe.skipIf(skip)('PubSubEventBus on the Pub/Sub emulator', () => {
       expect(metadata.topic).toBe(`projects/${projectId}/topics/pipeline-start`);
       expect(metadata.retainAckedMessages).toBe(true);
       // Pub/Sub's minimum is 5 attempts; the bus itself dead-letters at 3.
-      expect(metadata.deadLetterPolicy).toMatchObject({ deadLetterTopic: `projects/${projectId}/topics/dead-letter`, maxDeliveryAttempts: 5 });
+      expect(metadata.deadLetterPolicy).toMatchObject({
+        deadLetterTopic: `projects/${projectId}/topics/dead-letter`,
+        maxDeliveryAttempts: 5,
+      });
       expect(metadata.retryPolicy ?? null).toBeNull(); // emulator default: backoff applied by the consumer
       const [listing] = await plain.subscription('dead-letter.listing').getMetadata();
       expect(listing.topic).toBe(`projects/${projectId}/topics/dead-letter`);
@@ -83,10 +91,16 @@ describe.skipIf(skip)('PubSubEventBus on the Pub/Sub emulator', () => {
       open();
       const [topic] = await plain.createTopic('pipeline-start');
       await topic.createSubscription('made-by-terraform');
-      await bus.subscribe({ name: 'made-by-terraform', topic: 'pipeline-start', maxAttempts: 7 }, async () => undefined);
+      await bus.subscribe(
+        { name: 'made-by-terraform', topic: 'pipeline-start', maxAttempts: 7 },
+        async () => undefined,
+      );
       const [metadata] = await plain.subscription('made-by-terraform').getMetadata();
       expect(metadata.retainAckedMessages).toBe(true);
-      expect(metadata.deadLetterPolicy).toMatchObject({ deadLetterTopic: `projects/${projectId}/topics/dead-letter`, maxDeliveryAttempts: 7 });
+      expect(metadata.deadLetterPolicy).toMatchObject({
+        deadLetterTopic: `projects/${projectId}/topics/dead-letter`,
+        maxDeliveryAttempts: 7,
+      });
     });
 
     it('counts attempts itself where Pub/Sub does not (a subscription without a dead-letter policy)', async () => {
@@ -109,21 +123,35 @@ describe.skipIf(skip)('PubSubEventBus on the Pub/Sub emulator', () => {
     it('refuses a subscription that exists on another topic, a bad name and an unknown topic', async () => {
       open();
       await bus.ensureSubscription({ name: 'taken-name', topic: 'pipeline-start' });
-      await expect(bus.ensureSubscription({ name: 'taken-name', topic: 'bronze-landed' })).rejects.toMatchObject({ code: 'BUS.SUBSCRIPTION_CONFLICT' });
-      await expect(bus.ensureSubscription({ name: 'x', topic: 'pipeline-start' })).rejects.toMatchObject({ code: 'BUS.BAD_NAME' });
-      await expect(bus.ensureSubscription({ name: 'dead-letter.listing', topic: 'pipeline-start' })).rejects.toMatchObject({ code: 'BUS.BAD_NAME' });
-      await expect(bus.ensureSubscription({ name: 'some-name', topic: 'nowhere' as never })).rejects.toMatchObject({ code: 'BUS.UNKNOWN_TOPIC' });
+      await expect(bus.ensureSubscription({ name: 'taken-name', topic: 'bronze-landed' })).rejects.toMatchObject({
+        code: 'BUS.SUBSCRIPTION_CONFLICT',
+      });
+      await expect(bus.ensureSubscription({ name: 'x', topic: 'pipeline-start' })).rejects.toMatchObject({
+        code: 'BUS.BAD_NAME',
+      });
+      await expect(
+        bus.ensureSubscription({ name: 'dead-letter.listing', topic: 'pipeline-start' }),
+      ).rejects.toMatchObject({ code: 'BUS.BAD_NAME' });
+      await expect(bus.ensureSubscription({ name: 'some-name', topic: 'nowhere' as never })).rejects.toMatchObject({
+        code: 'BUS.UNKNOWN_TOPIC',
+      });
     });
 
     it('puts the backoff in the subscription retry policy in subscription mode and still redelivers', async () => {
       open({ retryBackoff: 'subscription' });
       const attempts: number[] = [];
-      await bus.subscribe({ name: 'policy-retry', topic: 'pipeline-start', backoff: { minMs: 1_000, maxMs: 10_000 } }, async (_event, delivery) => {
-        attempts.push(delivery.attempt);
-        if (attempts.length === 1) throw new TransientError('TEST.FLAKY', 'first try fails');
-      });
+      await bus.subscribe(
+        { name: 'policy-retry', topic: 'pipeline-start', backoff: { minMs: 1_000, maxMs: 10_000 } },
+        async (_event, delivery) => {
+          attempts.push(delivery.attempt);
+          if (attempts.length === 1) throw new TransientError('TEST.FLAKY', 'first try fails');
+        },
+      );
       const [metadata] = await plain.subscription('policy-retry').getMetadata();
-      expect(metadata.retryPolicy).toMatchObject({ minimumBackoff: { seconds: '1' }, maximumBackoff: { seconds: '10' } });
+      expect(metadata.retryPolicy).toMatchObject({
+        minimumBackoff: { seconds: '1' },
+        maximumBackoff: { seconds: '10' },
+      });
       await bus.publish(startEvent('2026-02-01'));
       await waitFor(() => attempts.length === 2, 'a redelivery through the retry policy', 15_000);
       expect(attempts).toEqual([1, 2]);
@@ -141,11 +169,21 @@ describe.skipIf(skip)('PubSubEventBus on the Pub/Sub emulator', () => {
       });
       const event = startEvent('2026-02-02');
       await bus.publish(event);
-      await waitFor(async () => (await bus.listDeadLetters({ subscription: 'crashy.pipeline-start' })).length === 1, 'the policy to forward the message', 20_000);
+      await waitFor(
+        async () => (await bus.listDeadLetters({ subscription: 'crashy.pipeline-start' })).length === 1,
+        'the policy to forward the message',
+        20_000,
+      );
       await crashy.close();
       const [letter] = await bus.listDeadLetters({ subscription: 'crashy.pipeline-start' });
       expect(deliveries).toBe(5);
-      expect(letter).toMatchObject({ code: 'BUS.MAX_ATTEMPTS', topic: 'pipeline-start', attempts: 5, eventId: event.id, eventType: event.type });
+      expect(letter).toMatchObject({
+        code: 'BUS.MAX_ATTEMPTS',
+        topic: 'pipeline-start',
+        attempts: 5,
+        eventId: event.id,
+        eventType: event.type,
+      });
       expect(letter!.reason).toContain('never acknowledged');
       expect(Object.keys(letter!.message.attributes).some((key) => key.startsWith('CloudPubSub'))).toBe(false);
     });
@@ -154,17 +192,39 @@ describe.skipIf(skip)('PubSubEventBus on the Pub/Sub emulator', () => {
       open();
       const handled: string[] = [];
       await bus.ensureSubscription({ name: 'lander.sales-generated', topic: 'sales-generated' });
-      const event = testEvent('mlops.sales.generated.v1', { runDate: '2026-02-03', collection: 'sales', documentCount: 10, dirtyCount: 0 }, '2026-02-03');
-      await bus.deadLetter(encodeMessage(event), { subscription: 'lander.sales-generated', topic: 'sales-generated', code: 'TEST.PUSHED', reason: 'failed behind Eventarc', attempts: 2 });
+      const event = testEvent(
+        'mlops.sales.generated.v1',
+        { runDate: '2026-02-03', collection: 'sales', documentCount: 10, dirtyCount: 0 },
+        '2026-02-03',
+      );
+      await bus.deadLetter(encodeMessage(event), {
+        subscription: 'lander.sales-generated',
+        topic: 'sales-generated',
+        code: 'TEST.PUSHED',
+        reason: 'failed behind Eventarc',
+        attempts: 2,
+      });
       const letters = await bus.listDeadLetters();
       expect(letters).toHaveLength(1);
-      expect(letters[0]).toMatchObject({ subscription: 'lander.sales-generated', topic: 'sales-generated', code: 'TEST.PUSHED', reason: 'failed behind Eventarc', attempts: 2, eventId: event.id, eventType: event.type, runId: event.runid });
+      expect(letters[0]).toMatchObject({
+        subscription: 'lander.sales-generated',
+        topic: 'sales-generated',
+        code: 'TEST.PUSHED',
+        reason: 'failed behind Eventarc',
+        attempts: 2,
+        eventId: event.id,
+        eventType: event.type,
+        runId: event.runid,
+      });
       expect(letters[0]!.message.attributes).toEqual(encodeMessage(event).attributes);
       // Listing does not consume: the letter is still there.
       expect(await bus.listDeadLetters()).toHaveLength(1);
       expect(await bus.redrive({ subscription: 'lander.sales-generated' })).toBe(1);
       expect(await bus.listDeadLetters()).toHaveLength(0);
-      await bus.subscribe({ name: 'lander.sales-generated', topic: 'sales-generated' }, async (received) => void handled.push(received.id));
+      await bus.subscribe(
+        { name: 'lander.sales-generated', topic: 'sales-generated' },
+        async (received) => void handled.push(received.id),
+      );
       await waitFor(() => handled.includes(event.id), 'the redriven event', 15_000);
       expect(await bus.redrive()).toBe(0);
     });
@@ -181,7 +241,11 @@ describe.skipIf(skip)('PubSubEventBus on the Pub/Sub emulator', () => {
       await bus.subscribe({ name: 'sub-b', topic: 'pipeline-start' }, async (event) => void seenB.push(event.id));
       const event = startEvent('2026-02-04');
       await bus.publish(event);
-      await waitFor(async () => (await bus.listDeadLetters({ subscription: 'sub-a' })).length === 1 && seenB.length === 1, 'a dead letter on sub-a and a delivery on sub-b', 15_000);
+      await waitFor(
+        async () => (await bus.listDeadLetters({ subscription: 'sub-a' })).length === 1 && seenB.length === 1,
+        'a dead letter on sub-a and a delivery on sub-b',
+        15_000,
+      );
       broken = false;
       expect(await bus.redrive({ subscription: 'sub-a' })).toBe(1);
       await waitFor(() => seenA.includes(event.id), 'the redriven message on sub-a', 15_000);
@@ -201,8 +265,12 @@ describe.skipIf(skip)('PubSubEventBus on the Pub/Sub emulator', () => {
       await waitFor(() => seenA.length === 1 && seenB.length === 1, 'first deliveries', 15_000);
       expect(await bus.replay({ topic: 'pipeline-start', since })).toBe(2);
       await waitFor(() => seenA.length === 2 && seenB.length === 2, 'replayed deliveries', 15_000);
-      await expect(bus.replay({ topic: 'bronze-landed', since, subscription: 'replay-a' })).rejects.toMatchObject({ code: 'BUS.SUBSCRIPTION_CONFLICT' });
-      await expect(bus.replay({ topic: 'pipeline-start', since, subscription: 'no-such-sub' })).rejects.toMatchObject({ code: 'BUS.UNKNOWN_SUBSCRIPTION' });
+      await expect(bus.replay({ topic: 'bronze-landed', since, subscription: 'replay-a' })).rejects.toMatchObject({
+        code: 'BUS.SUBSCRIPTION_CONFLICT',
+      });
+      await expect(bus.replay({ topic: 'pipeline-start', since, subscription: 'no-such-sub' })).rejects.toMatchObject({
+        code: 'BUS.UNKNOWN_SUBSCRIPTION',
+      });
     });
 
     it('reports per-subscription stats: acknowledged and dead known, backlog unknown', async () => {
@@ -213,12 +281,30 @@ describe.skipIf(skip)('PubSubEventBus on the Pub/Sub emulator', () => {
       });
       await bus.publish(startEvent('2026-02-06'));
       await bus.publish(startEvent('2026-02-07'));
-      await waitFor(async () => (await bus.listDeadLetters({ subscription: 'stats-bad' })).length === 2, 'two dead letters', 15_000);
-      await waitFor(async () => (await bus.stats()).find((s) => s.subscription === 'stats-ok')?.acked === 2, 'two acks', 15_000);
+      await waitFor(
+        async () => (await bus.listDeadLetters({ subscription: 'stats-bad' })).length === 2,
+        'two dead letters',
+        15_000,
+      );
+      await waitFor(
+        async () => (await bus.stats()).find((s) => s.subscription === 'stats-ok')?.acked === 2,
+        'two acks',
+        15_000,
+      );
       const stats = await bus.stats();
       expect(stats.map((s) => s.subscription)).toEqual(['stats-bad', 'stats-ok']);
-      expect(stats.find((s) => s.subscription === 'stats-bad')).toMatchObject({ topic: 'pipeline-start', pending: -1, acked: 0, dead: 2 });
-      expect(stats.find((s) => s.subscription === 'stats-ok')).toMatchObject({ topic: 'pipeline-start', pending: -1, acked: 2, dead: 0 });
+      expect(stats.find((s) => s.subscription === 'stats-bad')).toMatchObject({
+        topic: 'pipeline-start',
+        pending: -1,
+        acked: 0,
+        dead: 2,
+      });
+      expect(stats.find((s) => s.subscription === 'stats-ok')).toMatchObject({
+        topic: 'pipeline-start',
+        pending: -1,
+        acked: 2,
+        dead: 0,
+      });
     });
 
     it('refuses to publish once closed', async () => {

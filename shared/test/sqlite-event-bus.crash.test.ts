@@ -73,7 +73,11 @@ describe('the local bus survives a crash', () => {
     db.close();
     expect(new Set(rows.map((row) => row.event_id))).toEqual(new Set(ids));
     const stats = await bus.stats();
-    await waitFor(async () => (await bus.stats()).every((s) => s.pending === 0 && s.inFlight === 0), 'no pending deliveries', 5000);
+    await waitFor(
+      async () => (await bus.stats()).every((s) => s.pending === 0 && s.inFlight === 0),
+      'no pending deliveries',
+      5000,
+    );
     expect(stats.find((s) => s.subscription === 'crash.pipeline-start')!.dead).toBe(0);
     await bus.close();
   }, 90_000);

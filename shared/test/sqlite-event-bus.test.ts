@@ -5,7 +5,11 @@ import { tempDir } from './helpers.js';
 
 eventBusContract('local SQLite bus', async () => {
   const dir = tempDir();
-  const bus = new SqliteEventBus({ path: join(dir.path, 'bus.sqlite'), backoff: { minMs: 20, maxMs: 100 }, maxMessageBytes: 64 * 1024 });
+  const bus = new SqliteEventBus({
+    path: join(dir.path, 'bus.sqlite'),
+    backoff: { minMs: 20, maxMs: 100 },
+    maxMessageBytes: 64 * 1024,
+  });
   return {
     bus,
     maxMessageBytes: 64 * 1024,

@@ -25,7 +25,8 @@ function grpcError(code: number, message: string): Error & { code: number } {
 class FakePipelines implements VertexPipelineClient {
   readonly calls: { method: string; request: Request }[] = [];
   runningPolls = 2;
-  finalState: 'PIPELINE_STATE_SUCCEEDED' | 'PIPELINE_STATE_FAILED' | 'PIPELINE_STATE_CANCELLED' = 'PIPELINE_STATE_SUCCEEDED';
+  finalState: 'PIPELINE_STATE_SUCCEEDED' | 'PIPELINE_STATE_FAILED' | 'PIPELINE_STATE_CANCELLED' =
+    'PIPELINE_STATE_SUCCEEDED';
   existing = false;
   createError?: Error;
   getErrors: Error[] = [];
@@ -52,7 +53,9 @@ class FakePipelines implements VertexPipelineClient {
         name: request.name,
         state: this.finalState,
         endTime: { seconds: '1767226800', nanos: 0 },
-        ...(failed ? { error: { code: 9, message: 'The DAG failed because some tasks failed. The failed tasks are: [train].' } } : {}),
+        ...(failed
+          ? { error: { code: 9, message: 'The DAG failed because some tasks failed. The failed tasks are: [train].' } }
+          : {}),
       },
     ];
   }
@@ -85,7 +88,11 @@ function jobs(client: FakePipelines, options: { deadlineMs?: number } = {}) {
 const REQUEST = {
   jobId: 'churn-train-0123456789abcdef01234567-a1',
   displayName: 'mlops-churn-training churn-train-0123',
-  pipelineSpec: { pipelineInfo: { name: 'mlops-churn-training' }, schemaVersion: '2.1.0', root: { dag: { tasks: {} } } },
+  pipelineSpec: {
+    pipelineInfo: { name: 'mlops-churn-training' },
+    schemaVersion: '2.1.0',
+    root: { dag: { tasks: {} } },
+  },
   parameterValues: { as_of: '2026-01-31', horizon_days: 30, excluded_dates: [], model_params: { nTrees: 100 } },
   gcsOutputDirectory: 'gs://mlops-lake/mlops/pipeline-root',
   serviceAccount: 'mlops-runtime@mlops-prod.iam.gserviceaccount.com',
@@ -97,7 +104,12 @@ describe('Vertex AI Pipelines job', () => {
     const client = new FakePipelines();
     const { runner } = jobs(client);
     const outcome = await runner.run(REQUEST);
-    expect(outcome).toEqual({ name: `${PARENT}/pipelineJobs/${REQUEST.jobId}`, state: 'SUCCEEDED', adopted: false, polls: 3 });
+    expect(outcome).toEqual({
+      name: `${PARENT}/pipelineJobs/${REQUEST.jobId}`,
+      state: 'SUCCEEDED',
+      adopted: false,
+      polls: 3,
+    });
     const create = client.calls[0]!;
     expect(create.method).toBe('createPipelineJob');
     expect(create.request.parent).toBe(PARENT);
@@ -110,7 +122,9 @@ describe('Vertex AI Pipelines job', () => {
     expect(job.runtimeConfig.parameterValues.as_of).toEqual({ stringValue: '2026-01-31' });
     expect(job.runtimeConfig.parameterValues.horizon_days).toEqual({ numberValue: 30 });
     expect(job.runtimeConfig.parameterValues.excluded_dates).toEqual({ listValue: { values: [] } });
-    expect(job.runtimeConfig.parameterValues.model_params).toEqual({ structValue: { fields: { nTrees: { numberValue: 100 } } } });
+    expect(job.runtimeConfig.parameterValues.model_params).toEqual({
+      structValue: { fields: { nTrees: { numberValue: 100 } } },
+    });
     expect(job.pipelineSpec.fields.schemaVersion).toEqual({ stringValue: '2.1.0' });
     expect(fromProtoStruct(job.pipelineSpec)).toEqual(REQUEST.pipelineSpec);
   });
@@ -141,14 +155,25 @@ describe('Vertex AI Pipelines job', () => {
     const outcome = await jobs(client).runner.run(REQUEST);
     expect(outcome.adopted).toBe(true);
     expect(outcome.state).toBe('SUCCEEDED');
-    expect(client.calls.map((call) => call.method)).toEqual(['createPipelineJob', 'getPipelineJob', 'getPipelineJob', 'getPipelineJob']);
+    expect(client.calls.map((call) => call.method)).toEqual([
+      'createPipelineJob',
+      'getPipelineJob',
+      'getPipelineJob',
+      'getPipelineJob',
+    ]);
   });
 
   it('cancels the job and throws a transient VERTEX.PIPELINE_TIMEOUT past the deadline', async () => {
     const client = new FakePipelines();
     client.runningPolls = 1_000;
-    await expect(jobs(client, { deadlineMs: 30_000 }).runner.run(REQUEST)).rejects.toMatchObject({ code: 'VERTEX.PIPELINE_TIMEOUT', errorClass: 'transient' });
-    expect(client.calls.at(-1)).toEqual({ method: 'cancelPipelineJob', request: { name: `${PARENT}/pipelineJobs/${REQUEST.jobId}` } });
+    await expect(jobs(client, { deadlineMs: 30_000 }).runner.run(REQUEST)).rejects.toMatchObject({
+      code: 'VERTEX.PIPELINE_TIMEOUT',
+      errorClass: 'transient',
+    });
+    expect(client.calls.at(-1)).toEqual({
+      method: 'cancelPipelineJob',
+      request: { name: `${PARENT}/pipelineJobs/${REQUEST.jobId}` },
+    });
   });
 
   it('keeps polling through a transient status error', async () => {
@@ -158,7 +183,11 @@ describe('Vertex AI Pipelines job', () => {
   });
 
   it.each([
-    [grpcError(3, 'INVALID_ARGUMENT: Invalid PipelineSpec: component comp-x not found'), 'VERTEX.REQUEST_REFUSED', 'permanent'],
+    [
+      grpcError(3, 'INVALID_ARGUMENT: Invalid PipelineSpec: component comp-x not found'),
+      'VERTEX.REQUEST_REFUSED',
+      'permanent',
+    ],
     [grpcError(7, 'PERMISSION_DENIED: aiplatform.pipelineJobs.create'), 'VERTEX.REQUEST_REFUSED', 'permanent'],
     [grpcError(14, 'UNAVAILABLE: 503'), 'VERTEX.UNAVAILABLE', 'transient'],
     [grpcError(8, 'RESOURCE_EXHAUSTED: quota'), 'VERTEX.UNAVAILABLE', 'transient'],
@@ -204,7 +233,8 @@ class FakeModels implements VertexModelClient {
   async uploadModel(request: Request): Promise<[VertexOperation<Record<string, unknown>>]> {
     this.calls.push({ method: 'uploadModel', request });
     if (this.uploadError) throw this.uploadError;
-    const name = (request.parentModel as string | undefined) ?? `${request.parent as string}/models/${request.modelId as string}`;
+    const name =
+      (request.parentModel as string | undefined) ?? `${request.parent as string}/models/${request.modelId as string}`;
     const versions = this.versions.get(name) ?? [];
     const versionId = String(versions.length + 1);
     versions.push({ ...(request.model as object), name, versionId });
@@ -217,7 +247,8 @@ class FakeModels implements VertexModelClient {
     const [name, versionId] = (request.name as string).split('@');
     const version = this.versions.get(name!)!.find((candidate) => candidate.versionId === versionId)!;
     for (const alias of request.versionAliases as string[]) {
-      if (alias.startsWith('-')) version.versionAliases = (version.versionAliases ?? []).filter((held: string) => held !== alias.slice(1));
+      if (alias.startsWith('-'))
+        version.versionAliases = (version.versionAliases ?? []).filter((held: string) => held !== alias.slice(1));
       else version.versionAliases = [...(version.versionAliases ?? []), alias];
     }
     return [version];
@@ -270,7 +301,10 @@ describe('Vertex AI Model Registry upload', () => {
     const second = client.calls.filter((call) => call.method === 'uploadModel')[1]!.request;
     expect(second.parentModel).toBe(MODEL);
     expect(second.modelId).toBeUndefined();
-    expect(client.calls.find((call) => call.method === 'mergeVersionAliases')!.request).toEqual({ name: `${MODEL}@1`, versionAliases: ['-champion'] });
+    expect(client.calls.find((call) => call.method === 'mergeVersionAliases')!.request).toEqual({
+      name: `${MODEL}@1`,
+      versionAliases: ['-champion'],
+    });
     const versions = client.versions.get(MODEL)!;
     expect(versions.map((version) => version.versionAliases)).toEqual([[], ['champion']]);
   });
@@ -305,7 +339,13 @@ describe('Vertex AI Model Registry upload', () => {
   });
 
   it('refuses a local artifact folder', async () => {
-    const registry = new VertexModelRegistry({ client: new FakeModels(), projectId: 'mlops-prod', region: 'europe-west1' });
-    await expect(registry.uploadVersion({ ...upload('v-aaaaaaaaaaaa'), artifactUri: '/tmp/model/' })).rejects.toMatchObject({ code: 'VERTEX.INVALID_REQUEST' });
+    const registry = new VertexModelRegistry({
+      client: new FakeModels(),
+      projectId: 'mlops-prod',
+      region: 'europe-west1',
+    });
+    await expect(
+      registry.uploadVersion({ ...upload('v-aaaaaaaaaaaa'), artifactUri: '/tmp/model/' }),
+    ).rejects.toMatchObject({ code: 'VERTEX.INVALID_REQUEST' });
   });
 });

@@ -19,7 +19,20 @@ export async function modelsCommand(platform: Platform, command: { json: boolean
   }
   io.out(
     table(
-      ['model', 'version', '', 'created', 'algorithm', 'data', 'train rows', 'ROC AUC', 'PR AUC', 'log loss', 'baseline AUC', 'code'],
+      [
+        'model',
+        'version',
+        '',
+        'created',
+        'algorithm',
+        'data',
+        'train rows',
+        'ROC AUC',
+        'PR AUC',
+        'log loss',
+        'baseline AUC',
+        'code',
+      ],
       versions.map((v) => [
         v.modelName,
         v.version,
@@ -41,7 +54,15 @@ export async function modelsCommand(platform: Platform, command: { json: boolean
     io.out(
       table(
         ['model', 'promoted at', 'version', 'replaced', 'challenger AUC', 'champion AUC', 'reason'],
-        promotions.map((p) => [p.modelName, p.promotedAt.slice(0, 19).replace('T', ' '), p.version, p.previousChampion ?? '', p.challengerRocAuc.toFixed(3), p.championRocAuc?.toFixed(3) ?? '', p.reason]),
+        promotions.map((p) => [
+          p.modelName,
+          p.promotedAt.slice(0, 19).replace('T', ' '),
+          p.version,
+          p.previousChampion ?? '',
+          p.challengerRocAuc.toFixed(3),
+          p.championRocAuc?.toFixed(3) ?? '',
+          p.reason,
+        ]),
       ),
     );
   }

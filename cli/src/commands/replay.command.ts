@@ -17,8 +17,14 @@ export async function replayCommand(
   const stack = command.attach ? undefined : await startInProcessStack(platform);
   try {
     for (const topic of command.topics) {
-      const n = await platform.bus.replay({ topic, since: command.since, ...(command.subscription ? { subscription: command.subscription } : {}) });
-      io.out(`replaying ${n} deliver${n === 1 ? 'y' : 'ies'} of ${topic} since ${command.since.toISOString()}${command.subscription ? ` to ${command.subscription}` : ''}`);
+      const n = await platform.bus.replay({
+        topic,
+        since: command.since,
+        ...(command.subscription ? { subscription: command.subscription } : {}),
+      });
+      io.out(
+        `replaying ${n} deliver${n === 1 ? 'y' : 'ies'} of ${topic} since ${command.since.toISOString()}${command.subscription ? ` to ${command.subscription}` : ''}`,
+      );
     }
     if (stack) {
       const started = performance.now();

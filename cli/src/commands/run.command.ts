@@ -28,7 +28,11 @@ export interface RunDatesOptions {
  * process on the embedded bus (or, attached, wherever they run), each reacting to its events.
  * Resolves to the run ids and the ledger entries of the runs.
  */
-export async function runDates(platform: Platform, options: RunDatesOptions, io: CliIo): Promise<{ runIds: Set<string>; entries: Awaited<ReturnType<typeof waitForRuns>>['entries']; failed: boolean }> {
+export async function runDates(
+  platform: Platform,
+  options: RunDatesOptions,
+  io: CliIo,
+): Promise<{ runIds: Set<string>; entries: Awaited<ReturnType<typeof waitForRuns>>['entries']; failed: boolean }> {
   const ownStack = options.attach || options.stack ? undefined : await startInProcessStack(platform);
   try {
     if (options.attach) await ensureTopology(platform);
@@ -62,21 +66,76 @@ export async function runDates(platform: Platform, options: RunDatesOptions, io:
 }
 
 /** `mlops run --date D`. */
-export async function runCommand(platform: Platform, command: { date: string; scale: number | undefined; seed: number | undefined; retrain: boolean; attach: boolean; timeoutS: number }, io: CliIo): Promise<number> {
-  const result = await runDates(platform, { dates: [command.date], trigger: 'cli', scale: command.scale, seed: command.seed, retrain: command.retrain, attach: command.attach, timeoutS: command.timeoutS, backfill: false, label: `run ${command.date}` }, io);
+export async function runCommand(
+  platform: Platform,
+  command: {
+    date: string;
+    scale: number | undefined;
+    seed: number | undefined;
+    retrain: boolean;
+    attach: boolean;
+    timeoutS: number;
+  },
+  io: CliIo,
+): Promise<number> {
+  const result = await runDates(
+    platform,
+    {
+      dates: [command.date],
+      trigger: 'cli',
+      scale: command.scale,
+      seed: command.seed,
+      retrain: command.retrain,
+      attach: command.attach,
+      timeoutS: command.timeoutS,
+      backfill: false,
+      label: `run ${command.date}`,
+    },
+    io,
+  );
   await printReport(platform, result.entries, io);
   if (result.failed) {
-    io.err(CliErrors.runFailed([...result.runIds].join(', '), 'a stage failed; see `mlops status` and `mlops dlq list`').message);
+    io.err(
+      CliErrors.runFailed([...result.runIds].join(', '), 'a stage failed; see `mlops status` and `mlops dlq list`')
+        .message,
+    );
     return 1;
   }
   return 0;
 }
 
 /** `mlops backfill --from A --to B`. */
-export async function backfillCommand(platform: Platform, command: { from: string; to: string; scale: number | undefined; seed: number | undefined; attach: boolean; timeoutS: number }, io: CliIo): Promise<number> {
+export async function backfillCommand(
+  platform: Platform,
+  command: {
+    from: string;
+    to: string;
+    scale: number | undefined;
+    seed: number | undefined;
+    attach: boolean;
+    timeoutS: number;
+  },
+  io: CliIo,
+): Promise<number> {
   const dates = datesBetween(command.from, command.to);
-  const result = await runDates(platform, { dates, trigger: 'backfill', scale: command.scale, seed: command.seed, retrain: false, attach: command.attach, timeoutS: command.timeoutS, backfill: true, label: `backfill ${command.from}..${command.to}` }, io);
+  const result = await runDates(
+    platform,
+    {
+      dates,
+      trigger: 'backfill',
+      scale: command.scale,
+      seed: command.seed,
+      retrain: false,
+      attach: command.attach,
+      timeoutS: command.timeoutS,
+      backfill: true,
+      label: `backfill ${command.from}..${command.to}`,
+    },
+    io,
+  );
   await printReport(platform, result.entries, io);
-  io.out(`\n${dates.length} dates, ${result.runIds.size} runs${result.failed ? ', with failures: see `mlops status`' : ''}`);
+  io.out(
+    `\n${dates.length} dates, ${result.runIds.size} runs${result.failed ? ', with failures: see `mlops status`' : ''}`,
+  );
   return result.failed ? 1 : 0;
 }

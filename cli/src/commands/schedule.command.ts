@@ -14,9 +14,19 @@ export function msUntil(at: string, now: Date): number {
  * `mlops schedule`: the platform's only clock. Publishes `pipeline.started` for the previous UTC
  * day, at a time of day or once; everything else follows from events.
  */
-export async function scheduleCommand(platform: Platform, command: { at: string; once: boolean; date: string | undefined }, io: CliIo, signal?: AbortSignal): Promise<number> {
+export async function scheduleCommand(
+  platform: Platform,
+  command: { at: string; once: boolean; date: string | undefined },
+  io: CliIo,
+  signal?: AbortSignal,
+): Promise<number> {
   const publish = async (runDate: string) => {
-    const event = startEvent({ runDate, trigger: 'schedule', scale: platform.config.generators.scale, seed: platform.config.generators.seed });
+    const event = startEvent({
+      runDate,
+      trigger: 'schedule',
+      scale: platform.config.generators.scale,
+      seed: platform.config.generators.seed,
+    });
     await platform.bus.publish(event);
     io.out(`published pipeline.started for ${runDate} (run ${event.runid})`);
   };

@@ -3,7 +3,12 @@ import type { Platform } from '@mlops/shared';
 import type { CliIo } from '../io.js';
 
 /** Serve the dashboard until the process is asked to stop. */
-export async function serveUntilStopped(platform: Platform, options: { port?: number; host?: string; hostLedger?: boolean }, io: CliIo, signal?: AbortSignal): Promise<void> {
+export async function serveUntilStopped(
+  platform: Platform,
+  options: { port?: number; host?: string; hostLedger?: boolean },
+  io: CliIo,
+  signal?: AbortSignal,
+): Promise<void> {
   const dashboard = await startDashboard(platform, {
     ...(options.port !== undefined ? { port: options.port } : {}),
     ...(options.host !== undefined ? { host: options.host } : {}),
@@ -20,7 +25,18 @@ export async function serveUntilStopped(platform: Platform, options: { port?: nu
 }
 
 /** `mlops serve [--port N] [--host H]`. */
-export async function serveCommand(platform: Platform, command: { port: number | undefined; host: string | undefined }, io: CliIo): Promise<number> {
-  await serveUntilStopped(platform, { ...(command.port !== undefined ? { port: command.port } : {}), ...(command.host !== undefined ? { host: command.host } : {}) }, io);
+export async function serveCommand(
+  platform: Platform,
+  command: { port: number | undefined; host: string | undefined },
+  io: CliIo,
+): Promise<number> {
+  await serveUntilStopped(
+    platform,
+    {
+      ...(command.port !== undefined ? { port: command.port } : {}),
+      ...(command.host !== undefined ? { host: command.host } : {}),
+    },
+    io,
+  );
   return 0;
 }

@@ -8,7 +8,12 @@ import { emulatorEnvironment, SERVICE_PROCESSES, spawnService } from '../stack/p
  * Firestore emulators from the installed Cloud SDK (or, with --no-emulators, uses the embedded
  * bus and document store) and every service as its own process; Ctrl-C stops them all.
  */
-export async function stackUpCommand(command: { emulators: boolean }, env: Environment, io: CliIo, signal?: AbortSignal): Promise<number> {
+export async function stackUpCommand(
+  command: { emulators: boolean },
+  env: Environment,
+  io: CliIo,
+  signal?: AbortSignal,
+): Promise<number> {
   const stops: (() => Promise<void>)[] = [];
   let childEnv: Environment = { ...env };
   if (command.emulators) {
@@ -16,7 +21,9 @@ export async function stackUpCommand(command: { emulators: boolean }, env: Envir
     for (const kind of ['pubsub', 'firestore'] as const) {
       const support = emulatorSupport(kind);
       if (!support.available) {
-        io.err(`mlops: cannot start the ${kind} emulator: ${support.reason}. Install the Google Cloud SDK emulators, or run \`mlops stack up --no-emulators\`.`);
+        io.err(
+          `mlops: cannot start the ${kind} emulator: ${support.reason}. Install the Google Cloud SDK emulators, or run \`mlops stack up --no-emulators\`.`,
+        );
         for (const stop of stops) await stop();
         return 1;
       }
@@ -32,7 +39,9 @@ export async function stackUpCommand(command: { emulators: boolean }, env: Envir
   const exports = command.emulators
     ? `MLOPS_MODE=emulator PUBSUB_EMULATOR_HOST=${childEnv.PUBSUB_EMULATOR_HOST} FIRESTORE_EMULATOR_HOST=${childEnv.FIRESTORE_EMULATOR_HOST} `
     : '';
-  io.out(`stack: ${SERVICE_PROCESSES.join(', ')} started. In another terminal:\n  ${exports}npx mlops run --attach --date 2026-01-01\n  ${exports}npx mlops status`);
+  io.out(
+    `stack: ${SERVICE_PROCESSES.join(', ')} started. In another terminal:\n  ${exports}npx mlops run --attach --date 2026-01-01\n  ${exports}npx mlops status`,
+  );
   await new Promise<void>((resolve) => {
     if (signal?.aborted) return resolve();
     signal?.addEventListener('abort', () => resolve());

@@ -1,4 +1,15 @@
-import { createRunLedgerService, eventTypes, hostService, RunLedger, subscriptionName, topicOf, type EventType, type HostedService, type Platform, type Service } from '@mlops/shared';
+import {
+  createRunLedgerService,
+  eventTypes,
+  hostService,
+  RunLedger,
+  subscriptionName,
+  topicOf,
+  type EventType,
+  type HostedService,
+  type Platform,
+  type Service,
+} from '@mlops/shared';
 import { clickGenFromPlatform } from '@mlops/click-gen';
 import { landerFromPlatform } from '@mlops/lander';
 import { salesGenFromPlatform } from '@mlops/sales-gen';
@@ -31,9 +42,13 @@ export interface InProcessStack {
  * reacts to events on its own subscriptions, exactly as it would as its own process.
  */
 export async function startInProcessStack(platform: Platform): Promise<InProcessStack> {
-  const settings = { maxAttempts: platform.config.bus.maxAttempts, backoff: { minMs: platform.config.bus.backoffMinMs, maxMs: platform.config.bus.backoffMaxMs } };
+  const settings = {
+    maxAttempts: platform.config.bus.maxAttempts,
+    backoff: { minMs: platform.config.bus.backoffMinMs, maxMs: platform.config.bus.backoffMaxMs },
+  };
   const hosted: HostedService[] = [];
-  for (const service of await composeServices(platform)) hosted.push(await hostService(service, { bus: platform.bus, log: platform.log, settings }));
+  for (const service of await composeServices(platform))
+    hosted.push(await hostService(service, { bus: platform.bus, log: platform.log, settings }));
   return {
     services: hosted,
     close: async () => {
@@ -58,8 +73,12 @@ export const TOPOLOGY: Readonly<Record<string, readonly EventType[]>> = {
 
 /** Create every subscription of the topology without consuming, so nothing published is lost. */
 export async function ensureTopology(platform: Platform): Promise<void> {
-  const settings = { maxAttempts: platform.config.bus.maxAttempts, backoff: { minMs: platform.config.bus.backoffMinMs, maxMs: platform.config.bus.backoffMaxMs } };
+  const settings = {
+    maxAttempts: platform.config.bus.maxAttempts,
+    backoff: { minMs: platform.config.bus.backoffMinMs, maxMs: platform.config.bus.backoffMaxMs },
+  };
   for (const [service, types] of Object.entries(TOPOLOGY)) {
-    for (const topic of new Set(types.map((type) => topicOf(type)))) await platform.bus.ensureSubscription({ name: subscriptionName(service, topic), topic, ...settings });
+    for (const topic of new Set(types.map((type) => topicOf(type))))
+      await platform.bus.ensureSubscription({ name: subscriptionName(service, topic), topic, ...settings });
   }
 }

@@ -8,7 +8,15 @@ import type { CliIo } from '../io.js';
 export const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '../../..');
 
 /** Every service process of the topology, as docker-compose.yml runs them. */
-export const SERVICE_PROCESSES = ['sales-gen', 'click-gen', 'startup-gen', 'lander', 'transformer', 'trainer', 'dashboard'] as const;
+export const SERVICE_PROCESSES = [
+  'sales-gen',
+  'click-gen',
+  'startup-gen',
+  'lander',
+  'transformer',
+  'trainer',
+  'dashboard',
+] as const;
 
 /** A child process whose output lines are prefixed with its name, like `docker compose up`. */
 export function spawnService(name: string, env: Environment, io: CliIo): ChildProcess {

@@ -13,7 +13,11 @@ export interface RunProgress {
 }
 
 /** Progress of runs, counted from the run ledger. */
-export async function runProgress(platform: Platform, runIds: ReadonlySet<string>, dates: readonly string[]): Promise<RunProgress> {
+export async function runProgress(
+  platform: Platform,
+  runIds: ReadonlySet<string>,
+  dates: readonly string[],
+): Promise<RunProgress> {
   const all = await new RunLedger(platform.documents).entries();
   const entries = all.filter((entry) => runIds.has(entry.runId));
   const builtDates = new Set<string>();
@@ -23,7 +27,8 @@ export async function runProgress(platform: Platform, runIds: ReadonlySet<string
   for (const entry of entries) {
     if (entry.type === 'mlops.sales.generated.v1') generated += 1;
     if (entry.type === 'mlops.bronze.landed.v1' && entry.summary.source !== 'startups') landed += 1;
-    if (entry.type === 'mlops.warehouse.ready.v1' && Array.isArray(entry.summary.runDates)) for (const date of entry.summary.runDates) builtDates.add(String(date));
+    if (entry.type === 'mlops.warehouse.ready.v1' && Array.isArray(entry.summary.runDates))
+      for (const date of entry.summary.runDates) builtDates.add(String(date));
     if (entry.type === 'mlops.predictions.ready.v1') predicted = true;
   }
   const wanted = new Set(dates);
@@ -44,7 +49,14 @@ export async function runProgress(platform: Platform, runIds: ReadonlySet<string
  */
 export async function waitForRuns(
   platform: Platform,
-  options: { runIds: ReadonlySet<string>; dates: readonly string[]; inProcess: boolean; timeoutS: number; onProgress?: (progress: RunProgress) => void; pollMs?: number },
+  options: {
+    runIds: ReadonlySet<string>;
+    dates: readonly string[];
+    inProcess: boolean;
+    timeoutS: number;
+    onProgress?: (progress: RunProgress) => void;
+    pollMs?: number;
+  },
 ): Promise<RunProgress> {
   const deadline = Date.now() + options.timeoutS * 1000;
   const pollMs = options.pollMs ?? 200;

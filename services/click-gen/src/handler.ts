@@ -20,13 +20,22 @@ export interface ClickGenDeps {
  * Write the run date's clickstream to `bronze/clickstream/dt=D/part-00000.jsonl` (streamed, and
  * atomically replaced), remove any other object of that partition, and announce it.
  */
-export async function generateClickDay(deps: ClickGenDeps, event: CloudEvent<'mlops.pipeline.started.v1'>, context: HandlerContext): Promise<void> {
+export async function generateClickDay(
+  deps: ClickGenDeps,
+  event: CloudEvent<'mlops.pipeline.started.v1'>,
+  context: HandlerContext,
+): Promise<void> {
   const { data } = event;
   const generation = startedGeneration(data, 'clickstream', deps.generators, ClickGenErrors, context.log);
   if (!generation) return;
 
   const started = performance.now();
-  const { object, tally, staleRemoved } = await replaceJsonlPartition(deps.objects, 'clickstream', data.runDate, generateClickEvents({ ...generation, date: data.runDate }));
+  const { object, tally, staleRemoved } = await replaceJsonlPartition(
+    deps.objects,
+    'clickstream',
+    data.runDate,
+    generateClickEvents({ ...generation, date: data.runDate }),
+  );
   context.log.info(`landed ${tally.rows} click events for ${data.runDate}`, {
     runDate: data.runDate,
     rows: tally.rows,
@@ -37,5 +46,9 @@ export async function generateClickDay(deps: ClickGenDeps, event: CloudEvent<'ml
     seed: generation.seed,
     durationMs: Math.round(performance.now() - started),
   });
-  await context.emit('mlops.bronze.landed.v1', bronzeLandedData('clickstream', data.runDate, 'jsonl', [object], 'daily', data.backfill), { subject: `clickstream/${data.runDate}` });
+  await context.emit(
+    'mlops.bronze.landed.v1',
+    bronzeLandedData('clickstream', data.runDate, 'jsonl', [object], 'daily', data.backfill),
+    { subject: `clickstream/${data.runDate}` },
+  );
 }

@@ -2,7 +2,16 @@ import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ConfigError, FsObjectStore, createLogger, dispatch, recordProblems, type AnyEvent, type ObjectStore, type PipelineStarted } from '@mlops/shared';
+import {
+  ConfigError,
+  FsObjectStore,
+  createLogger,
+  dispatch,
+  recordProblems,
+  type AnyEvent,
+  type ObjectStore,
+  type PipelineStarted,
+} from '@mlops/shared';
 import { InMemoryObjectStore, RecordingPublisher, deliver, testEvent } from '@mlops/shared/testing';
 import { createClickGenService } from '../src/index.js';
 
@@ -59,7 +68,9 @@ describe.each(stores)('click-gen with the lake %s', (_name, lake) => {
   it('gives the same content hash on two runs (determinism)', async () => {
     const a = await deliver(createClickGenService({ objects: lake(), generators }), start());
     const b = await deliver(createClickGenService({ objects: lake(), generators }), start());
-    expect(b.ofType('mlops.bronze.landed.v1')[0]!.data.contentHash).toBe(a.ofType('mlops.bronze.landed.v1')[0]!.data.contentHash);
+    expect(b.ofType('mlops.bronze.landed.v1')[0]!.data.contentHash).toBe(
+      a.ofType('mlops.bronze.landed.v1')[0]!.data.contentHash,
+    );
   });
 
   it('leaves exactly one part when run twice, and removes stale parts', async () => {
@@ -69,8 +80,12 @@ describe.each(stores)('click-gen with the lake %s', (_name, lake) => {
     const first = await deliver(service, start({ scale: 2 }));
     const second = await deliver(service, start());
     expect((await objects.list(`bronze/clickstream/dt=${date}/`)).map((meta) => meta.key)).toEqual([key]);
-    expect(second.ofType('mlops.bronze.landed.v1')[0]!.data.rowCount).toBeLessThan(first.ofType('mlops.bronze.landed.v1')[0]!.data.rowCount);
-    expect((await objects.get(key)).toString('utf8').trimEnd().split('\n')).toHaveLength(second.ofType('mlops.bronze.landed.v1')[0]!.data.rowCount);
+    expect(second.ofType('mlops.bronze.landed.v1')[0]!.data.rowCount).toBeLessThan(
+      first.ofType('mlops.bronze.landed.v1')[0]!.data.rowCount,
+    );
+    expect((await objects.get(key)).toString('utf8').trimEnd().split('\n')).toHaveLength(
+      second.ofType('mlops.bronze.landed.v1')[0]!.data.rowCount,
+    );
   });
 
   it('does nothing when the run does not ask for clickstream', async () => {
@@ -88,7 +103,12 @@ describe('click-gen bad input', () => {
     ['an unknown source', { sources: ['weather'] }],
   ])('the schema refuses %s before anything is written', async (_name, data) => {
     const objects = new InMemoryObjectStore();
-    await expect(deliver(createClickGenService({ objects, generators }), testEvent('mlops.pipeline.started.v1', { runDate: date, trigger: 'cli', ...data } as PipelineStarted, date))).rejects.toMatchObject({
+    await expect(
+      deliver(
+        createClickGenService({ objects, generators }),
+        testEvent('mlops.pipeline.started.v1', { runDate: date, trigger: 'cli', ...data } as PipelineStarted, date),
+      ),
+    ).rejects.toMatchObject({
       code: 'EVENT.SCHEMA_VIOLATION',
     });
     expect(objects.objects.size).toBe(0);
@@ -103,14 +123,28 @@ describe('click-gen bad input', () => {
     folders.push(folder);
     const objects = new FsObjectStore({ root: folder });
     const publisher = new RecordingPublisher();
-    const event = testEvent('mlops.pipeline.started.v1', { runDate: date, trigger: 'cli', ...data } as PipelineStarted, date);
+    const event = testEvent(
+      'mlops.pipeline.started.v1',
+      { runDate: date, trigger: 'cli', ...data } as PipelineStarted,
+      date,
+    );
     const delivery = { messageId: '1', subscription: 'click-gen.pipeline-start', attempt: 1, publishedAt: new Date() };
-    await expect(dispatch(createClickGenService({ objects, generators }), event, delivery, publisher, createLogger({ sink: () => undefined }))).rejects.toMatchObject({ code });
+    await expect(
+      dispatch(
+        createClickGenService({ objects, generators }),
+        event,
+        delivery,
+        publisher,
+        createLogger({ sink: () => undefined }),
+      ),
+    ).rejects.toMatchObject({ code });
     expect(publisher.ofType('mlops.stage.failed.v1')[0]!.data.code).toBe(code);
     expect(readdirSync(folder)).toEqual([]);
   });
 
   it('refuses to start with a zero scale, naming MLOPS_SCALE', () => {
-    expect(() => createClickGenService({ objects: new InMemoryObjectStore(), generators: { ...generators, scale: 0 } })).toThrow(ConfigError);
+    expect(() =>
+      createClickGenService({ objects: new InMemoryObjectStore(), generators: { ...generators, scale: 0 } }),
+    ).toThrow(ConfigError);
   });
 });

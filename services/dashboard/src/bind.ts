@@ -35,5 +35,6 @@ export async function assertBindable(host: string, allowRemote: boolean): Promis
   } catch (error) {
     throw DashboardStartErrors.hostUnresolvable(host, error);
   }
-  if (addresses.length === 0 || !addresses.every((entry) => isLoopbackAddress(entry.address))) throw DashboardStartErrors.remoteBindRefused(host);
+  if (addresses.length === 0 || !addresses.every((entry) => isLoopbackAddress(entry.address)))
+    throw DashboardStartErrors.remoteBindRefused(host);
 }

@@ -25,24 +25,55 @@ export class DashboardError extends PlatformError {
 
 /** The catalogue of dashboard errors: stable codes, messages a user can act on. */
 export const DashboardErrors = {
-  badParameter: (name: string, problem: string) => new DashboardError('DASHBOARD.BAD_PARAMETER', `query parameter "${name}" ${problem}`, { details: { parameter: name } }),
+  badParameter: (name: string, problem: string) =>
+    new DashboardError('DASHBOARD.BAD_PARAMETER', `query parameter "${name}" ${problem}`, {
+      details: { parameter: name },
+    }),
   unknownParameter: (name: string, allowed: readonly string[]) =>
-    new DashboardError('DASHBOARD.UNKNOWN_PARAMETER', `unknown query parameter "${name}"; this endpoint accepts ${allowed.length ? allowed.join(', ') : 'no parameters'}`, { details: { parameter: name } }),
-  missingParameter: (name: string, hint: string) => new DashboardError('DASHBOARD.MISSING_PARAMETER', `query parameter "${name}" is required (${hint})`, { details: { parameter: name } }),
+    new DashboardError(
+      'DASHBOARD.UNKNOWN_PARAMETER',
+      `unknown query parameter "${name}"; this endpoint accepts ${allowed.length ? allowed.join(', ') : 'no parameters'}`,
+      { details: { parameter: name } },
+    ),
+  missingParameter: (name: string, hint: string) =>
+    new DashboardError('DASHBOARD.MISSING_PARAMETER', `query parameter "${name}" is required (${hint})`, {
+      details: { parameter: name },
+    }),
   badDate: (name: string, value: string) =>
-    new DashboardError('DASHBOARD.BAD_DATE', `query parameter "${name}" must be a calendar date YYYY-MM-DD (got "${value.slice(0, 40)}")`, { details: { parameter: name } }),
+    new DashboardError(
+      'DASHBOARD.BAD_DATE',
+      `query parameter "${name}" must be a calendar date YYYY-MM-DD (got "${value.slice(0, 40)}")`,
+      { details: { parameter: name } },
+    ),
   rangeBackwards: (from: string, to: string) =>
-    new DashboardError('DASHBOARD.RANGE_BACKWARDS', `the date range is backwards: from (${from}) is after to (${to})`, { details: { from, to } }),
+    new DashboardError('DASHBOARD.RANGE_BACKWARDS', `the date range is backwards: from (${from}) is after to (${to})`, {
+      details: { from, to },
+    }),
   limitTooLarge: (name: string, value: number, max: number) =>
-    new DashboardError('DASHBOARD.LIMIT_TOO_LARGE', `query parameter "${name}" is ${value}; the maximum is ${max}`, { details: { parameter: name, max } }),
+    new DashboardError('DASHBOARD.LIMIT_TOO_LARGE', `query parameter "${name}" is ${value}; the maximum is ${max}`, {
+      details: { parameter: name, max },
+    }),
   unknownView: (view: string, views: readonly string[]) =>
-    new DashboardError('DASHBOARD.UNKNOWN_VIEW', `unknown view "${view.slice(0, 40)}"; the views are ${views.join(', ')}`, { details: { views } }),
-  notFound: (method: string, path: string) => new DashboardError('DASHBOARD.NOT_FOUND', `no such endpoint: ${method} ${path.slice(0, 200)}`),
+    new DashboardError(
+      'DASHBOARD.UNKNOWN_VIEW',
+      `unknown view "${view.slice(0, 40)}"; the views are ${views.join(', ')}`,
+      { details: { views } },
+    ),
+  notFound: (method: string, path: string) =>
+    new DashboardError('DASHBOARD.NOT_FOUND', `no such endpoint: ${method} ${path.slice(0, 200)}`),
   warehouseUnavailable: (cause: unknown) =>
-    new DashboardError('DASHBOARD.WAREHOUSE_UNAVAILABLE', 'the warehouse cannot be opened right now (another process may hold it for writing); try again shortly', { cause }),
+    new DashboardError(
+      'DASHBOARD.WAREHOUSE_UNAVAILABLE',
+      'the warehouse cannot be opened right now (another process may hold it for writing); try again shortly',
+      { cause },
+    ),
   warehouseMissing: (path: string) =>
-    new DashboardError('DASHBOARD.WAREHOUSE_MISSING', `the warehouse ${path} does not exist yet: run the pipeline (mlops run) to build it`),
-  queryFailed: (what: string, cause: unknown) => new DashboardError('DASHBOARD.QUERY_FAILED', `the ${what} query failed; see the server log`, { cause }),
+    new DashboardError(
+      'DASHBOARD.WAREHOUSE_MISSING',
+      `the warehouse ${path} does not exist yet: run the pipeline (mlops run) to build it`,
+    ),
+  queryFailed: (what: string, cause: unknown) =>
+    new DashboardError('DASHBOARD.QUERY_FAILED', `the ${what} query failed; see the server log`, { cause }),
   internal: () => new DashboardError('DASHBOARD.INTERNAL', 'unexpected server error; see the server log'),
 } as const;
 
@@ -56,7 +87,14 @@ export const DashboardStartErrors = {
       { details: { host } },
     ),
   hostUnresolvable: (host: string, cause: unknown) =>
-    new PlatformError('DASHBOARD.HOST_UNRESOLVABLE', `cannot resolve the dashboard host "${host}" (MLOPS_DASHBOARD_HOST)`, { cause, details: { host } }),
+    new PlatformError(
+      'DASHBOARD.HOST_UNRESOLVABLE',
+      `cannot resolve the dashboard host "${host}" (MLOPS_DASHBOARD_HOST)`,
+      { cause, details: { host } },
+    ),
   writableWarehouse: () =>
-    new PlatformError('DASHBOARD.WAREHOUSE_NOT_READ_ONLY', 'the dashboard needs a read-only warehouse connection: open it with platform.warehouse({ readOnly: true })'),
+    new PlatformError(
+      'DASHBOARD.WAREHOUSE_NOT_READ_ONLY',
+      'the dashboard needs a read-only warehouse connection: open it with platform.warehouse({ readOnly: true })',
+    ),
 } as const;

@@ -9,7 +9,14 @@ import type { AnswerCache } from './cache.js';
 import { DashboardError, DashboardErrors } from './errors.js';
 
 /** The gold tables the dashboard reads (dataform/README.md). */
-export const GOLD_TABLES = ['fct_sales', 'dim_customer', 'fct_sessions', 'fct_click_features', 'dim_startup', 'fact_predictions_churn'] as const;
+export const GOLD_TABLES = [
+  'fct_sales',
+  'dim_customer',
+  'fct_sessions',
+  'fct_click_features',
+  'dim_startup',
+  'fact_predictions_churn',
+] as const;
 /** One gold table. */
 export type GoldTable = (typeof GOLD_TABLES)[number];
 
@@ -37,7 +44,10 @@ export interface GoldReader {
    * Answers for several keys, each computed once per warehouse version; the keys nobody has
    * asked for yet are computed together by one call of `computeMissing`.
    */
-  cachedEach<T>(keys: readonly string[], computeMissing: (missing: string[]) => Promise<Map<string, T>>): Promise<Map<string, T>>;
+  cachedEach<T>(
+    keys: readonly string[],
+    computeMissing: (missing: string[]) => Promise<Map<string, T>>,
+  ): Promise<Map<string, T>>;
 }
 
 /** Options of {@link createGoldReader}. */
@@ -66,7 +76,8 @@ export function createGoldReader(options: GoldReaderOptions): GoldReader {
 
   const failure = (what: string, error: unknown): DashboardError => {
     if (error instanceof DashboardError) return error;
-    if (/could not set lock|conflicting lock|cannot open database/i.test(errorMessage(error))) return DashboardErrors.warehouseUnavailable(error);
+    if (/could not set lock|conflicting lock|cannot open database/i.test(errorMessage(error)))
+      return DashboardErrors.warehouseUnavailable(error);
     return DashboardErrors.queryFailed(what, error);
   };
   const query = async <T extends WarehouseRow>(what: string, sql: string, params?: WarehouseParams): Promise<T[]> => {
@@ -106,9 +117,13 @@ export function createGoldReader(options: GoldReaderOptions): GoldReader {
     return pending;
   };
 
-  const cached = async <T>(key: string, compute: () => Promise<T>): Promise<T> => options.cache.remember(`gold:${key}`, await version(), compute);
+  const cached = async <T>(key: string, compute: () => Promise<T>): Promise<T> =>
+    options.cache.remember(`gold:${key}`, await version(), compute);
 
-  const cachedEach = async <T>(keys: readonly string[], computeMissing: (missing: string[]) => Promise<Map<string, T>>): Promise<Map<string, T>> => {
+  const cachedEach = async <T>(
+    keys: readonly string[],
+    computeMissing: (missing: string[]) => Promise<Map<string, T>>,
+  ): Promise<Map<string, T>> => {
     const current = await version();
     const missing: string[] = [];
     let batch: Promise<Map<string, T>> | undefined;

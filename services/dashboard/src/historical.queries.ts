@@ -115,7 +115,12 @@ function cellsIn<C extends { date: string }>(cells: readonly C[], range: DateRan
 }
 
 /** Sum cells into buckets keyed by `keyOf`, keeping insertion order. */
-function rollUp<C, A>(cells: readonly C[], keyOf: (cell: C) => string, empty: () => A, add: (into: A, cell: C) => void): Map<string, A> {
+function rollUp<C, A>(
+  cells: readonly C[],
+  keyOf: (cell: C) => string,
+  empty: () => A,
+  add: (into: A, cell: C) => void,
+): Map<string, A> {
   const out = new Map<string, A>();
   for (const cell of cells) {
     const key = keyOf(cell);
@@ -141,7 +146,8 @@ export async function salesBounds(gold: GoldReader): Promise<{ from: string | nu
 /** Revenue and orders per day, optionally split by region or category, with totals per group. */
 export async function revenueSeries(gold: GoldReader, range: DateRange, groupBy: RevenueGrouping) {
   const cells = cellsIn(await salesCube(gold), range);
-  const groupOf = (cell: SalesCell) => (groupBy === 'region' ? cell.region : groupBy === 'category' ? cell.category : null);
+  const groupOf = (cell: SalesCell) =>
+    groupBy === 'region' ? cell.region : groupBy === 'category' ? cell.category : null;
   type Bucket = { date: string; group: string | null; orders: number; completedOrders: number; revenueCents: number };
   const series = [
     ...rollUp<SalesCell, Bucket>(
@@ -171,7 +177,13 @@ export async function revenueSeries(gold: GoldReader, range: DateRange, groupBy:
   ].sort((a, b) => b.revenueCents - a.revenueCents || String(a.group).localeCompare(String(b.group)));
   return {
     groupBy,
-    series: series.map((row) => ({ date: row.date, group: row.group, orders: row.orders, completedOrders: row.completedOrders, revenueUsd: usd(row.revenueCents) })),
+    series: series.map((row) => ({
+      date: row.date,
+      group: row.group,
+      orders: row.orders,
+      completedOrders: row.completedOrders,
+      revenueUsd: usd(row.revenueCents),
+    })),
     totals: totals.map((row) => ({ group: row.group, orders: row.orders, revenueUsd: usd(row.revenueCents) })),
   };
 }
@@ -262,11 +274,25 @@ async function productCube(gold: GoldReader): Promise<{ productIds: (string | nu
 /** The products with the most revenue in a range (ties: the smaller id). */
 export async function topProducts(gold: GoldReader, range: DateRange, limit: number) {
   const { productIds, cells } = await productCube(gold);
-  type Total = { product: number; productName: string | null; category: string | null; orders: number; units: number; revenueCents: number };
+  type Total = {
+    product: number;
+    productName: string | null;
+    category: string | null;
+    orders: number;
+    units: number;
+    revenueCents: number;
+  };
   const totals: (Total | undefined)[] = new Array(productIds.length);
   const later = (a: string | null, b: string | null) => (a === null ? b : b === null || b > a ? b : a);
   for (const cell of cellsIn(cells, range)) {
-    const total = (totals[cell.product] ??= { product: cell.product, productName: null, category: null, orders: 0, units: 0, revenueCents: 0 });
+    const total = (totals[cell.product] ??= {
+      product: cell.product,
+      productName: null,
+      category: null,
+      orders: 0,
+      units: 0,
+      revenueCents: 0,
+    });
     total.productName = later(total.productName, cell.productName);
     total.category = later(total.category, cell.category);
     total.orders += cell.orders;
@@ -318,12 +344,18 @@ export async function funnel(gold: GoldReader, range: DateRange) {
 /** Sessions by day, device and referrer. */
 export async function traffic(gold: GoldReader, range: DateRange) {
   const cells = cellsIn(await sessionCube(gold), range);
-  const count = (keyOf: (cell: SessionCell) => string | null) =>
-    [...rollUp(cells, (cell) => String(keyOf(cell)), () => ({ key: null as string | null, sessions: 0, purchases: 0 }), (bucket, cell) => {
-      bucket.key = keyOf(cell);
-      bucket.sessions += cell.sessions;
-      bucket.purchases += cell.purchase;
-    }).values()];
+  const count = (keyOf: (cell: SessionCell) => string | null) => [
+    ...rollUp(
+      cells,
+      (cell) => String(keyOf(cell)),
+      () => ({ key: null as string | null, sessions: 0, purchases: 0 }),
+      (bucket, cell) => {
+        bucket.key = keyOf(cell);
+        bucket.sessions += cell.sessions;
+        bucket.purchases += cell.purchase;
+      },
+    ).values(),
+  ];
   return {
     daily: count((cell) => cell.date)
       .sort((a, b) => String(a.key).localeCompare(String(b.key)))
@@ -343,18 +375,28 @@ export async function startups(gold: GoldReader, limit: number) {
 }
 
 async function startupFigures(gold: GoldReader, limit: number) {
-  if (!(await gold.has('dim_startup'))) return { companies: 0, totalFundingUsd: 0, bySector: [], byStatus: [], byRound: [], top: [] };
+  if (!(await gold.has('dim_startup')))
+    return { companies: 0, totalFundingUsd: 0, bySector: [], byStatus: [], byRound: [], top: [] };
   const table = gold.table('dim_startup');
   const [totals, bySector, byStatus, byRound, top] = await Promise.all([
-    gold.query('startup totals', `select count(*) as companies, coalesce(sum(total_funding_usd), 0)::double as funding from ${table}`),
+    gold.query(
+      'startup totals',
+      `select count(*) as companies, coalesce(sum(total_funding_usd), 0)::double as funding from ${table}`,
+    ),
     gold.query(
       'startups by sector',
       `select sector, count(*) as companies, coalesce(sum(total_funding_usd), 0)::double as funding,
               count(*) filter (where status = 'active') as active
        from ${table} group by sector order by funding desc, sector limit 50`,
     ),
-    gold.query('startups by status', `select status, count(*) as companies from ${table} group by status order by companies desc, status`),
-    gold.query('startups by round', `select last_round, count(*) as companies, coalesce(sum(total_funding_usd), 0)::double as funding from ${table} group by last_round order by funding desc, last_round`),
+    gold.query(
+      'startups by status',
+      `select status, count(*) as companies from ${table} group by status order by companies desc, status`,
+    ),
+    gold.query(
+      'startups by round',
+      `select last_round, count(*) as companies, coalesce(sum(total_funding_usd), 0)::double as funding from ${table} group by last_round order by funding desc, last_round`,
+    ),
     gold.query(
       'top startups',
       `select company_id, name, sector, country, city, status, headcount, total_funding_usd::double as funding, last_round, last_round_date::varchar as last_round_date
@@ -365,9 +407,18 @@ async function startupFigures(gold: GoldReader, limit: number) {
   return {
     companies: num(totals[0]?.companies),
     totalFundingUsd: num(totals[0]?.funding),
-    bySector: bySector.map((row) => ({ sector: str(row.sector), companies: num(row.companies), activeCompanies: num(row.active), totalFundingUsd: num(row.funding) })),
+    bySector: bySector.map((row) => ({
+      sector: str(row.sector),
+      companies: num(row.companies),
+      activeCompanies: num(row.active),
+      totalFundingUsd: num(row.funding),
+    })),
     byStatus: byStatus.map((row) => ({ status: str(row.status), companies: num(row.companies) })),
-    byRound: byRound.map((row) => ({ round: str(row.last_round), companies: num(row.companies), totalFundingUsd: num(row.funding) })),
+    byRound: byRound.map((row) => ({
+      round: str(row.last_round),
+      companies: num(row.companies),
+      totalFundingUsd: num(row.funding),
+    })),
     top: top.map((row) => ({
       companyId: str(row.company_id),
       name: str(row.name),

@@ -3,7 +3,14 @@
  * ledger, the model registry and the bus. `main.ts` runs it as its own process; the CLI starts it
  * with {@link startDashboard}.
  */
-export { createDashboardServer, DEFAULT_PUBLIC_DIR, type DashboardAddress, type DashboardDeps, type DashboardServer, type ListenOptions } from './server.js';
+export {
+  createDashboardServer,
+  DEFAULT_PUBLIC_DIR,
+  type DashboardAddress,
+  type DashboardDeps,
+  type DashboardServer,
+  type ListenOptions,
+} from './server.js';
 export { startDashboard, type RunningDashboard, type StartDashboardOptions } from './start.js';
 export { assertBindable, isLoopbackAddress } from './bind.js';
 export { createLazyWarehouse, type LazyWarehouseOptions } from './lazy-warehouse.js';

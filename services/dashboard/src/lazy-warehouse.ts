@@ -57,7 +57,8 @@ export function createLazyWarehouse(options: LazyWarehouseOptions): Warehouse {
 
   const get = async (): Promise<Warehouse> => {
     if (!opened) {
-      if (options.path !== ':memory:' && !existsSync(options.path)) throw DashboardErrors.warehouseMissing(options.path);
+      if (options.path !== ':memory:' && !existsSync(options.path))
+        throw DashboardErrors.warehouseMissing(options.path);
       const attempt = openOnce();
       opened = attempt;
       attempt.catch(() => {

@@ -32,10 +32,13 @@ async function main(): Promise<void> {
 
 main().catch((error: unknown) => {
   // The platform logger may not exist yet (bad configuration): log the failure as one JSON line.
-  createLogger({ sink: (line) => process.stderr.write(line + '\n') }).error(`dashboard failed to start: ${errorMessage(error)}`, {
-    service: 'dashboard',
-    code: errorCode(error),
-    setting: (error as { setting?: unknown }).setting,
-  });
+  createLogger({ sink: (line) => process.stderr.write(line + '\n') }).error(
+    `dashboard failed to start: ${errorMessage(error)}`,
+    {
+      service: 'dashboard',
+      code: errorCode(error),
+      setting: (error as { setting?: unknown }).setting,
+    },
+  );
   process.exit(1);
 });

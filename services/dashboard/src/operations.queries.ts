@@ -24,7 +24,9 @@ export async function runs(entries: EntriesSource, range: DateRange, limit: numb
     list.push(entry);
     byRun.set(entry.runId, list);
   }
-  const all = [...byRun.values()].map(summariseRun).sort((a, b) => b.startedAt.localeCompare(a.startedAt) || b.runId.localeCompare(a.runId));
+  const all = [...byRun.values()]
+    .map(summariseRun)
+    .sort((a, b) => b.startedAt.localeCompare(a.startedAt) || b.runId.localeCompare(a.runId));
   return {
     total: all.length,
     byStatus: countBy(all, (run) => run.status),
@@ -64,7 +66,15 @@ export async function recentEvents(entries: EntriesSource, limit: number, runId:
 }
 
 function describeEntry(entry: LedgerEntry) {
-  return { eventId: entry.eventId, time: entry.time, type: entry.type, stage: entry.stage, runId: entry.runId, runDate: entry.runDate, subject: entry.subject };
+  return {
+    eventId: entry.eventId,
+    time: entry.time,
+    type: entry.type,
+    stage: entry.stage,
+    runId: entry.runId,
+    runDate: entry.runDate,
+    subject: entry.subject,
+  };
 }
 
 interface QuarantineCount {
@@ -104,15 +114,26 @@ export async function dataQuality(entries: EntriesSource, range: DateRange, limi
     assertionsFailed: number;
     assertions: AssertionResult[];
   }[] = [];
-  const failures: { runId: string; runDate: string; time: string; stage: string; code: string | null; reason: string | null }[] = [];
+  const failures: {
+    runId: string;
+    runDate: string;
+    time: string;
+    stage: string;
+    code: string | null;
+    reason: string | null;
+  }[] = [];
   const all = await entries();
   for (let index = all.length - 1; index >= 0; index -= 1) {
     const entry = all[index]!;
     if (!inRange(entry.runDate, range)) continue;
     if (entry.type === 'mlops.warehouse.ready.v1' && reports.length < limit) {
-      const quarantine = arrayOf(entry.summary.quarantine, (item) => (typeof item.table === 'string' ? { table: item.table, rows: Number(item.rows) || 0 } : undefined));
+      const quarantine = arrayOf(entry.summary.quarantine, (item) =>
+        typeof item.table === 'string' ? { table: item.table, rows: Number(item.rows) || 0 } : undefined,
+      );
       const assertions = arrayOf(entry.summary.assertions, (item) =>
-        typeof item.name === 'string' ? { name: item.name, passed: item.passed === true, failingRows: Number(item.failingRows) || 0 } : undefined,
+        typeof item.name === 'string'
+          ? { name: item.name, passed: item.passed === true, failingRows: Number(item.failingRows) || 0 }
+          : undefined,
       );
       reports.push({
         runId: entry.runId,
@@ -166,7 +187,12 @@ export async function subscriptions(bus: BusView) {
   return {
     subscriptions: stats.map((stat) => ({ ...stat })),
     totals: stats.reduce(
-      (sum, stat) => ({ pending: sum.pending + stat.pending, inFlight: sum.inFlight + stat.inFlight, acked: sum.acked + stat.acked, dead: sum.dead + stat.dead }),
+      (sum, stat) => ({
+        pending: sum.pending + stat.pending,
+        inFlight: sum.inFlight + stat.inFlight,
+        acked: sum.acked + stat.acked,
+        dead: sum.dead + stat.dead,
+      }),
       { pending: 0, inFlight: 0, acked: 0, dead: 0 },
     ),
   };
@@ -177,4 +203,3 @@ export async function promotions(registry: ModelRegistry, modelName: string | un
   const history = await registry.promotions(modelName);
   return { promotions: history.slice().reverse().slice(0, limit) };
 }
-

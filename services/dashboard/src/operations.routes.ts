@@ -21,19 +21,30 @@ export function registerOperationsRoutes(app: FastifyInstance, context: RouteCon
     const query = QueryParams.of(request.query, ['from', 'to', 'limit']);
     const range = query.range();
     const limit = query.limit(OPERATIONS_LIMITS.runs);
-    return respond(reply, keyOf('runs', { range, limit }), ['live'], async () => ({ range, limit, ...(await runs(ledgerEntries, range, limit)) }));
+    return respond(reply, keyOf('runs', { range, limit }), ['live'], async () => ({
+      range,
+      limit,
+      ...(await runs(ledgerEntries, range, limit)),
+    }));
   });
 
   app.get('/api/operations/events', async (request, reply) => {
     const query = QueryParams.of(request.query, ['limit', 'runId']);
     const limit = query.limit(OPERATIONS_LIMITS.events);
     const runId = query.identifier('runId');
-    return respond(reply, keyOf('events', { limit, runId }), ['live'], async () => ({ limit, runId: runId ?? null, ...(await recentEvents(ledgerEntries, limit, runId)) }));
+    return respond(reply, keyOf('events', { limit, runId }), ['live'], async () => ({
+      limit,
+      runId: runId ?? null,
+      ...(await recentEvents(ledgerEntries, limit, runId)),
+    }));
   });
 
   app.get('/api/operations/dead-letters', async (request, reply) => {
     const limit = QueryParams.of(request.query, ['limit']).limit(OPERATIONS_LIMITS.deadLetters);
-    return respond(reply, keyOf('dead-letters', { limit }), ['live'], async () => ({ limit, ...(await deadLetters(bus, limit)) }));
+    return respond(reply, keyOf('dead-letters', { limit }), ['live'], async () => ({
+      limit,
+      ...(await deadLetters(bus, limit)),
+    }));
   });
 
   app.get('/api/operations/subscriptions', async (request, reply) => {
@@ -45,11 +56,18 @@ export function registerOperationsRoutes(app: FastifyInstance, context: RouteCon
     const query = QueryParams.of(request.query, ['from', 'to', 'limit']);
     const range = query.range();
     const limit = query.limit(OPERATIONS_LIMITS.quality);
-    return respond(reply, keyOf('quality', { range, limit }), ['live'], async () => ({ range, limit, ...(await dataQuality(ledgerEntries, range, limit)) }));
+    return respond(reply, keyOf('quality', { range, limit }), ['live'], async () => ({
+      range,
+      limit,
+      ...(await dataQuality(ledgerEntries, range, limit)),
+    }));
   });
 
   app.get('/api/operations/promotions', async (request, reply) => {
     const limit = QueryParams.of(request.query, ['limit']).limit(OPERATIONS_LIMITS.promotions);
-    return respond(reply, keyOf('promotions', { limit }), ['live'], async () => ({ limit, ...(await promotions(registry, context.modelName, limit)) }));
+    return respond(reply, keyOf('promotions', { limit }), ['live'], async () => ({
+      limit,
+      ...(await promotions(registry, context.modelName, limit)),
+    }));
   });
 }

@@ -35,7 +35,11 @@ export function registerOverviewRoutes(app: FastifyInstance, context: RouteConte
         modelName,
         tables,
         sales: bounds,
-        snapshots: { count: all.length, latest: all[0]?.snapshotDate ?? null, earliest: all[all.length - 1]?.snapshotDate ?? null },
+        snapshots: {
+          count: all.length,
+          latest: all[0]?.snapshotDate ?? null,
+          earliest: all[all.length - 1]?.snapshotDate ?? null,
+        },
       };
     });
   });
@@ -50,19 +54,37 @@ export function registerOverviewRoutes(app: FastifyInstance, context: RouteConte
     switch (view as View) {
       case 'historical':
         return respond(reply, keyOf('kpis-historical', { range }), ['gold'], async () => {
-          const [sales, sessions, companies] = await Promise.all([salesSummary(gold, range), funnel(gold, range), startups(gold, 1)]);
+          const [sales, sessions, companies] = await Promise.all([
+            salesSummary(gold, range),
+            funnel(gold, range),
+            startups(gold, 1),
+          ]);
           return {
             view,
             range,
-            kpis: { ...sales, sessions: sessions.sessions, conversionRate: sessions.conversionRate, startups: companies.companies, startupFundingUsd: companies.totalFundingUsd },
+            kpis: {
+              ...sales,
+              sessions: sessions.sessions,
+              conversionRate: sessions.conversionRate,
+              startups: companies.companies,
+              startupFundingUsd: companies.totalFundingUsd,
+            },
           };
         });
       case 'predictive':
         return respond(reply, keyOf('kpis-predictive', { requested }), ['gold', 'live'], async () => {
           const snapshotDate = await resolveSnapshot(gold, requested);
           // The registry's figures are the same for every snapshot: read once per live slot.
-          const models = () => liveValue('registry-summary', async () => ({ champion: await registry.champion(modelName), versions: (await registry.list(modelName)).length }));
-          const [risk, atRisk, { champion, versions }] = await Promise.all([riskDistribution(gold, snapshotDate), revenueAtRisk(gold, snapshotDate), models()]);
+          const models = () =>
+            liveValue('registry-summary', async () => ({
+              champion: await registry.champion(modelName),
+              versions: (await registry.list(modelName)).length,
+            }));
+          const [risk, atRisk, { champion, versions }] = await Promise.all([
+            riskDistribution(gold, snapshotDate),
+            revenueAtRisk(gold, snapshotDate),
+            models(),
+          ]);
           return {
             view,
             snapshotDate,
@@ -80,7 +102,12 @@ export function registerOverviewRoutes(app: FastifyInstance, context: RouteConte
         });
       case 'operations':
         return respond(reply, keyOf('kpis-operations', { range }), ['live'], async () => {
-          const [summary, stats, letters, history] = await Promise.all([runs(ledgerEntries, range, 1), subscriptions(bus), bus.listDeadLetters({ limit: 1000 }), registry.promotions(modelName)]);
+          const [summary, stats, letters, history] = await Promise.all([
+            runs(ledgerEntries, range, 1),
+            subscriptions(bus),
+            bus.listDeadLetters({ limit: 1000 }),
+            registry.promotions(modelName),
+          ]);
           const last = summary.runs[0] ?? null;
           return {
             view,
@@ -90,7 +117,9 @@ export function registerOverviewRoutes(app: FastifyInstance, context: RouteConte
               succeededRuns: summary.byStatus.succeeded ?? 0,
               failedRuns: summary.byStatus.failed ?? 0,
               runningRuns: summary.byStatus.running ?? 0,
-              lastRun: last ? { runId: last.runId, runDate: last.runDate, status: last.status, durationMs: last.durationMs } : null,
+              lastRun: last
+                ? { runId: last.runId, runDate: last.runDate, status: last.status, durationMs: last.durationMs }
+                : null,
               deadLetters: letters.length,
               deadLettersCapped: letters.length >= 1000,
               pendingMessages: stats.totals.pending + stats.totals.inFlight,

@@ -51,7 +51,11 @@ export class QueryParams {
     const name = options.name ?? 'limit';
     const raw = this.text(name);
     if (raw === undefined) return options.fallback;
-    if (!/^\d{1,12}$/.test(raw)) throw DashboardErrors.badParameter(name, `must be a whole number between 1 and ${options.max} (got "${raw.slice(0, 40)}")`);
+    if (!/^\d{1,12}$/.test(raw))
+      throw DashboardErrors.badParameter(
+        name,
+        `must be a whole number between 1 and ${options.max} (got "${raw.slice(0, 40)}")`,
+      );
     const value = Number(raw);
     if (value < 1) throw DashboardErrors.badParameter(name, `must be at least 1 (got ${value})`);
     if (value > options.max) throw DashboardErrors.limitTooLarge(name, value, options.max);
@@ -62,7 +66,8 @@ export class QueryParams {
   choice<T extends string>(name: string, allowed: readonly T[], fallback?: T): T | undefined {
     const value = this.text(name);
     if (value === undefined) return fallback;
-    if (!(allowed as readonly string[]).includes(value)) throw DashboardErrors.badParameter(name, `must be one of ${allowed.join(', ')} (got "${value.slice(0, 40)}")`);
+    if (!(allowed as readonly string[]).includes(value))
+      throw DashboardErrors.badParameter(name, `must be one of ${allowed.join(', ')} (got "${value.slice(0, 40)}")`);
     return value as T;
   }
 
@@ -70,7 +75,8 @@ export class QueryParams {
   identifier(name: string): string | undefined {
     const value = this.text(name);
     if (value === undefined) return undefined;
-    if (!/^[\w.:-]{1,200}$/.test(value)) throw DashboardErrors.badParameter(name, 'must be 1 to 200 letters, digits or ._:-');
+    if (!/^[\w.:-]{1,200}$/.test(value))
+      throw DashboardErrors.badParameter(name, 'must be 1 to 200 letters, digits or ._:-');
     return value;
   }
 }

@@ -12,7 +12,17 @@ import { num, usd } from './sql.js';
 import { salesBounds } from './historical.queries.js';
 import { salesIndex } from './sales.index.js';
 import { customersInRange, revenueOf } from './sales.ranges.js';
-import { AT_RISK_LIST_MAX, atRiskLists, highRiskCustomers, HISTOGRAM_BINS, RISK_BANDS, snapshotOutcomes, snapshotRisks, type RiskBand, type SnapshotOutcome } from './snapshot.figures.js';
+import {
+  AT_RISK_LIST_MAX,
+  atRiskLists,
+  highRiskCustomers,
+  HISTOGRAM_BINS,
+  RISK_BANDS,
+  snapshotOutcomes,
+  snapshotRisks,
+  type RiskBand,
+  type SnapshotOutcome,
+} from './snapshot.figures.js';
 
 export { AT_RISK_LIST_MAX, RISK_BANDS, type RiskBand, type SnapshotOutcome };
 /** Revenue at risk looks back this many days from the snapshot. */
@@ -58,10 +68,19 @@ export async function riskDistribution(gold: GoldReader, snapshotDate: string | 
   return {
     snapshotDate,
     customers,
-    meanProbability: customers === 0 ? null : bands.reduce((sum, band) => sum + band.meanProbability * band.customers, 0) / customers,
+    meanProbability:
+      customers === 0 ? null : bands.reduce((sum, band) => sum + band.meanProbability * band.customers, 0) / customers,
     modelVersions: risk?.modelVersions ?? [],
-    bands: RISK_BANDS.map((band) => ({ band, customers: risk?.bands.get(band)?.customers ?? 0, meanProbability: risk?.bands.get(band)?.meanProbability ?? null })),
-    histogram: Array.from({ length: HISTOGRAM_BINS }, (_, bin) => ({ from: bin / HISTOGRAM_BINS, to: (bin + 1) / HISTOGRAM_BINS, customers: risk?.histogram[bin] ?? 0 })),
+    bands: RISK_BANDS.map((band) => ({
+      band,
+      customers: risk?.bands.get(band)?.customers ?? 0,
+      meanProbability: risk?.bands.get(band)?.meanProbability ?? null,
+    })),
+    histogram: Array.from({ length: HISTOGRAM_BINS }, (_, bin) => ({
+      from: bin / HISTOGRAM_BINS,
+      to: (bin + 1) / HISTOGRAM_BINS,
+      customers: risk?.histogram[bin] ?? 0,
+    })),
   };
 }
 
@@ -71,14 +90,23 @@ function lookback(snapshotDate: string) {
 }
 
 /** The customers most at risk at a snapshot, with their revenue of the last 90 days. */
-export async function customersAtRisk(gold: GoldReader, snapshotDate: string | null, limit: number, band: RiskBand | undefined) {
+export async function customersAtRisk(
+  gold: GoldReader,
+  snapshotDate: string | null,
+  limit: number,
+  band: RiskBand | undefined,
+) {
   const totals = await revenueAtRisk(gold, snapshotDate);
   const base = { snapshotDate, lookbackDays: REVENUE_AT_RISK_DAYS, ...totals };
   if (snapshotDate === null) return { ...base, customers: [] };
   if (limit > AT_RISK_LIST_MAX) throw new Error(`at most ${AT_RISK_LIST_MAX} customers at risk per answer`);
   const list = ((await atRiskLists(gold)).get(`${snapshotDate}|${band ?? '*'}`) ?? []).slice(0, limit);
   const index = await salesIndex(gold);
-  const sales = customersInRange(index, lookback(snapshotDate), list.flatMap((entry) => (entry.customerId === null ? [] : [entry.customerId])));
+  const sales = customersInRange(
+    index,
+    lookback(snapshotDate),
+    list.flatMap((entry) => (entry.customerId === null ? [] : [entry.customerId])),
+  );
   return {
     ...base,
     customers: list.map((entry) => {
@@ -100,7 +128,10 @@ export async function customersAtRisk(gold: GoldReader, snapshotDate: string | n
 }
 
 /** High-risk customers at a snapshot and their net revenue of the 90 days up to it. */
-export async function revenueAtRisk(gold: GoldReader, snapshotDate: string | null): Promise<{ highRiskCustomers: number; revenueAtRiskUsd: number }> {
+export async function revenueAtRisk(
+  gold: GoldReader,
+  snapshotDate: string | null,
+): Promise<{ highRiskCustomers: number; revenueAtRiskUsd: number }> {
   const high = snapshotDate === null ? undefined : (await highRiskCustomers(gold)).get(snapshotDate);
   if (snapshotDate === null || high === undefined) return { highRiskCustomers: 0, revenueAtRiskUsd: 0 };
   const cents = revenueOf(await salesIndex(gold), lookback(snapshotDate), high.positions);
@@ -110,7 +141,12 @@ export async function revenueAtRisk(gold: GoldReader, snapshotDate: string | nul
 /** Predicted against observed churn for the latest `limit` snapshots in range that are old enough to judge. */
 export async function predictedVsActual(gold: GoldReader, range: DateRange, limit: number, horizonDays: number) {
   const { to: dataThrough } = await salesBounds(gold);
-  const base = { horizonDays, dataThrough, snapshots: [] as SnapshotOutcome[], bands: [] as { band: string; customers: number; predictedChurnRate: number; actualChurnRate: number }[] };
+  const base = {
+    horizonDays,
+    dataThrough,
+    snapshots: [] as SnapshotOutcome[],
+    bands: [] as { band: string; customers: number; predictedChurnRate: number; actualChurnRate: number }[],
+  };
   if (dataThrough === null || !(await gold.has('fact_predictions_churn'))) return base;
   const latestJudgeable = addDays(dataThrough, -horizonDays);
   const eligible = (await snapshots(gold))
@@ -139,7 +175,12 @@ export async function predictedVsActual(gold: GoldReader, range: DateRange, limi
     snapshots: list,
     bands: RISK_BANDS.filter((band) => bandTotals.has(band)).map((band) => {
       const total = bandTotals.get(band)!;
-      return { band, customers: total.customers, predictedChurnRate: total.predicted / total.customers, actualChurnRate: total.churned / total.customers };
+      return {
+        band,
+        customers: total.customers,
+        predictedChurnRate: total.predicted / total.customers,
+        actualChurnRate: total.churned / total.customers,
+      };
     }),
   };
 }
@@ -178,11 +219,18 @@ export async function champion(registry: ModelRegistry, modelName: string): Prom
 export async function featureImportance(registry: ModelRegistry, modelName: string, limit: number) {
   const model = await registry.champion(modelName);
   if (!model) return { modelName, version: null, features: [] };
-  const features = [...(model.featureImportance ?? [])].sort((a, b) => b.gain - a.gain || a.feature.localeCompare(b.feature));
+  const features = [...(model.featureImportance ?? [])].sort(
+    (a, b) => b.gain - a.gain || a.feature.localeCompare(b.feature),
+  );
   const total = features.reduce((sum, feature) => sum + Math.max(0, feature.gain), 0);
   return {
     modelName,
     version: model.version,
-    features: features.slice(0, limit).map((feature) => ({ feature: feature.feature, gain: feature.gain, splits: feature.splits, share: total === 0 ? 0 : feature.gain / total })),
+    features: features.slice(0, limit).map((feature) => ({
+      feature: feature.feature,
+      gain: feature.gain,
+      splits: feature.splits,
+      share: total === 0 ? 0 : feature.gain / total,
+    })),
   };
 }

@@ -1,7 +1,17 @@
 /** JSON API of the predictive view. */
 import type { FastifyInstance } from 'fastify';
 import { QueryParams } from './params.js';
-import { AT_RISK_LIST_MAX, customersAtRisk, featureImportance, modelVersions, predictedVsActual, resolveSnapshot, RISK_BANDS, riskDistribution, snapshots } from './predictive.queries.js';
+import {
+  AT_RISK_LIST_MAX,
+  customersAtRisk,
+  featureImportance,
+  modelVersions,
+  predictedVsActual,
+  resolveSnapshot,
+  RISK_BANDS,
+  riskDistribution,
+  snapshots,
+} from './predictive.queries.js';
 import type { RouteContext } from './route-context.js';
 import { keyOf } from './route-context.js';
 
@@ -18,12 +28,17 @@ export function registerPredictiveRoutes(app: FastifyInstance, context: RouteCon
 
   app.get('/api/predictive/snapshots', async (request, reply) => {
     const limit = QueryParams.of(request.query, ['limit']).limit(PREDICTIVE_LIMITS.snapshots);
-    return respond(reply, keyOf('snapshots', { limit }), ['gold'], async () => ({ limit, snapshots: (await snapshots(gold)).slice(0, limit) }));
+    return respond(reply, keyOf('snapshots', { limit }), ['gold'], async () => ({
+      limit,
+      snapshots: (await snapshots(gold)).slice(0, limit),
+    }));
   });
 
   app.get('/api/predictive/risk', async (request, reply) => {
     const requested = QueryParams.of(request.query, ['snapshot']).date('snapshot');
-    return respond(reply, keyOf('risk', { requested }), ['gold'], async () => riskDistribution(gold, await resolveSnapshot(gold, requested)));
+    return respond(reply, keyOf('risk', { requested }), ['gold'], async () =>
+      riskDistribution(gold, await resolveSnapshot(gold, requested)),
+    );
   });
 
   app.get('/api/predictive/at-risk', async (request, reply) => {
@@ -31,7 +46,11 @@ export function registerPredictiveRoutes(app: FastifyInstance, context: RouteCon
     const requested = query.date('snapshot');
     const limit = query.limit(PREDICTIVE_LIMITS.atRisk);
     const band = query.choice('band', RISK_BANDS);
-    return respond(reply, keyOf('at-risk', { requested, limit, band }), ['gold'], async () => ({ limit, band: band ?? null, ...(await customersAtRisk(gold, await resolveSnapshot(gold, requested), limit, band)) }));
+    return respond(reply, keyOf('at-risk', { requested, limit, band }), ['gold'], async () => ({
+      limit,
+      band: band ?? null,
+      ...(await customersAtRisk(gold, await resolveSnapshot(gold, requested), limit, band)),
+    }));
   });
 
   app.get('/api/predictive/models', async (request, reply) => {
@@ -48,6 +67,10 @@ export function registerPredictiveRoutes(app: FastifyInstance, context: RouteCon
     const query = QueryParams.of(request.query, ['from', 'to', 'limit']);
     const range = query.range();
     const limit = query.limit(PREDICTIVE_LIMITS.predictedVsActual);
-    return respond(reply, keyOf('predicted-vs-actual', { range, limit }), ['gold'], async () => ({ range, limit, ...(await predictedVsActual(gold, range, limit, horizonDays)) }));
+    return respond(reply, keyOf('predicted-vs-actual', { range, limit }), ['gold'], async () => ({
+      range,
+      limit,
+      ...(await predictedVsActual(gold, range, limit, horizonDays)),
+    }));
   });
 }

@@ -23,11 +23,19 @@ export interface RouteContext {
   modelName: string;
   horizonDays: number;
   /** Compute (or reuse) an answer and send it as JSON. */
-  respond(reply: FastifyReply, key: string, sources: readonly Source[], compute: () => Promise<unknown>): Promise<FastifyReply>;
+  respond(
+    reply: FastifyReply,
+    key: string,
+    sources: readonly Source[],
+    compute: () => Promise<unknown>,
+  ): Promise<FastifyReply>;
 }
 
 /** Build `respond` from the cache and the two version sources. */
-export function createResponder(cache: AnswerCache, versions: { gold: () => Promise<string | undefined>; live: () => string }): RouteContext['respond'] {
+export function createResponder(
+  cache: AnswerCache,
+  versions: { gold: () => Promise<string | undefined>; live: () => string },
+): RouteContext['respond'] {
   return async (reply, key, sources, compute) => {
     const parts: string[] = [];
     let cacheable = true;
@@ -36,8 +44,13 @@ export function createResponder(cache: AnswerCache, versions: { gold: () => Prom
       if (version === undefined) cacheable = false;
       else parts.push(version);
     }
-    const body = await cache.remember(`json:${key}`, cacheable ? parts.join('|') : undefined, async () => JSON.stringify(await compute()));
-    return reply.header('content-type', 'application/json; charset=utf-8').header('cache-control', 'no-store').send(body);
+    const body = await cache.remember(`json:${key}`, cacheable ? parts.join('|') : undefined, async () =>
+      JSON.stringify(await compute()),
+    );
+    return reply
+      .header('content-type', 'application/json; charset=utf-8')
+      .header('cache-control', 'no-store')
+      .send(body);
   };
 }
 

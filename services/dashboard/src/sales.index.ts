@@ -137,12 +137,24 @@ async function buildSalesIndex(gold: GoldReader): Promise<SalesIndex> {
        group by all order by r.position, day`,
       [from, to, firstDay],
     );
-    const [positions, dayColumn, orders, revenue] = days.columns as [WarehouseValue[], WarehouseValue[], WarehouseValue[], WarehouseValue[]];
-    const slice = { day: new Int32Array(days.rowCount), orders: new Int32Array(days.rowCount), revenue: new Float64Array(days.rowCount) };
+    const [positions, dayColumn, orders, revenue] = days.columns as [
+      WarehouseValue[],
+      WarehouseValue[],
+      WarehouseValue[],
+      WarehouseValue[],
+    ];
+    const slice = {
+      day: new Int32Array(days.rowCount),
+      orders: new Int32Array(days.rowCount),
+      revenue: new Float64Array(days.rowCount),
+    };
     for (let row = 0; row < days.rowCount; row += 1) {
       const position = num(positions[row]);
       const d = num(dayColumn[row]);
-      if (position < previous || position < from || position >= to || d < 0) throw new Error(`sales index: rows out of order at row ${nRows + row} (customer position ${position}, day ${d})`);
+      if (position < previous || position < from || position >= to || d < 0)
+        throw new Error(
+          `sales index: rows out of order at row ${nRows + row} (customer position ${position}, day ${d})`,
+        );
       for (let c = previous + 1; c <= position; c += 1) offsets[c] = nRows + row;
       const continuing = position === previous; // never on a slice's first row: slices split between customers
       previous = position;
@@ -177,11 +189,15 @@ async function buildSalesIndex(gold: GoldReader): Promise<SalesIndex> {
     for (let row = start; row < end; row += 1) activeBits[c * bitWords + (day[row]! >>> 5)]! |= 1 << (day[row]! & 31);
   }
 
-  const byTotalRevenue = Int32Array.from({ length: nCustomers }, (_, c) => c).sort((a, b) => totalRevenueCents[b]! - totalRevenueCents[a]! || a - b);
+  const byTotalRevenue = Int32Array.from({ length: nCustomers }, (_, c) => c).sort(
+    (a, b) => totalRevenueCents[b]! - totalRevenueCents[a]! || a - b,
+  );
   const blockRevenueCents = new Float64Array(nCustomers * bitWords);
   byTotalRevenue.forEach((c, rank) => {
     const start = offsets[c]!;
-    for (let row = start; row < offsets[c + 1]!; row += 1) blockRevenueCents[rank * bitWords + (day[row]! >>> 5)]! += cumRevenueCents[row]! - (row > start ? cumRevenueCents[row - 1]! : 0);
+    for (let row = start; row < offsets[c + 1]!; row += 1)
+      blockRevenueCents[rank * bitWords + (day[row]! >>> 5)]! +=
+        cumRevenueCents[row]! - (row > start ? cumRevenueCents[row - 1]! : 0);
   });
 
   // By day (a counting sort of the rows by day; customers stay ascending within a day).

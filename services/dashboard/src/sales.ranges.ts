@@ -28,7 +28,14 @@ function dayBounds(index: SalesIndex, range: DateRange): [number, number] {
  * when the customer has no order in the range. Kept small and monomorphic: it runs once per
  * customer per request.
  */
-function rowsInRange(offsets: Int32Array, day: Int32Array, c: number, fromDay: number, toDay: number, bounds: Int32Array): boolean {
+function rowsInRange(
+  offsets: Int32Array,
+  day: Int32Array,
+  c: number,
+  fromDay: number,
+  toDay: number,
+  bounds: Int32Array,
+): boolean {
   const start = offsets[c]!;
   const end = offsets[c + 1]!;
   if (start === end) return false;
@@ -113,9 +120,11 @@ class TopList {
   offer(position: number, revenue: number): void {
     const { positions, revenues } = this;
     const last = positions.length - 1;
-    if (this.full && (revenue < revenues[last]! || (revenue === revenues[last]! && position > positions[last]!))) return;
+    if (this.full && (revenue < revenues[last]! || (revenue === revenues[last]! && position > positions[last]!)))
+      return;
     let at = positions.length;
-    while (at > 0 && (revenues[at - 1]! < revenue || (revenues[at - 1] === revenue && positions[at - 1]! > position))) at -= 1;
+    while (at > 0 && (revenues[at - 1]! < revenue || (revenues[at - 1] === revenue && positions[at - 1]! > position)))
+      at -= 1;
     positions.splice(at, 0, position);
     revenues.splice(at, 0, revenue);
     if (positions.length > this.limit) {
@@ -131,7 +140,15 @@ const scratches = new WeakMap<SalesIndex, { revenue: Float64Array; stamp: Int32A
 /** The scratch sums of an index and a new query number: a customer's sum counts only where its stamp is that number. */
 function scratchOf(index: SalesIndex): { revenue: Float64Array; stamp: Int32Array; query: number } {
   let scratch = scratches.get(index);
-  if (!scratch) scratches.set(index, (scratch = { revenue: new Float64Array(index.customerIds.length), stamp: new Int32Array(index.customerIds.length), queries: 0 }));
+  if (!scratch)
+    scratches.set(
+      index,
+      (scratch = {
+        revenue: new Float64Array(index.customerIds.length),
+        stamp: new Int32Array(index.customerIds.length),
+        queries: 0,
+      }),
+    );
   if (scratch.queries === 0x7fffffff) {
     scratch.stamp.fill(0);
     scratch.queries = 0;
@@ -147,7 +164,12 @@ export const BY_DAY_MAX_ROWS = 120_000;
  * The `limit` customers with the most completed revenue in the range (ties: the smaller id),
  * among those with any order in it.
  */
-export function topCustomersInRange(index: SalesIndex, range: DateRange, limit: number, byDayMaxRows = BY_DAY_MAX_ROWS): CustomerRangeFigures[] {
+export function topCustomersInRange(
+  index: SalesIndex,
+  range: DateRange,
+  limit: number,
+  byDayMaxRows = BY_DAY_MAX_ROWS,
+): CustomerRangeFigures[] {
   const [fromDay, toDay] = dayBounds(index, range);
   if (limit <= 0 || fromDay > toDay) return [];
   const top = new TopList(limit);
@@ -178,7 +200,8 @@ export function topCustomersInRange(index: SalesIndex, range: DateRange, limit: 
       let bound = 0;
       for (let block = firstBlock; block <= lastBlock; block += 1) bound += blockRevenueCents[base + block]!;
       if (bound < floor) continue;
-      if (rowsInRange(offsets, day, c, fromDay, toDay, bounds)) top.offer(c, sumOf(cumRevenueCents, offsets[c]!, bounds[0]!, bounds[1]!));
+      if (rowsInRange(offsets, day, c, fromDay, toDay, bounds))
+        top.offer(c, sumOf(cumRevenueCents, offsets[c]!, bounds[0]!, bounds[1]!));
     }
   }
   const bounds = new Int32Array(2);
@@ -189,13 +212,18 @@ export function topCustomersInRange(index: SalesIndex, range: DateRange, limit: 
 }
 
 /** The figures of the given customers (ids) in the range; customers without orders in it are absent. */
-export function customersInRange(index: SalesIndex, range: DateRange, customerIds: readonly string[]): Map<string, CustomerRangeFigures> {
+export function customersInRange(
+  index: SalesIndex,
+  range: DateRange,
+  customerIds: readonly string[],
+): Map<string, CustomerRangeFigures> {
   const [fromDay, toDay] = dayBounds(index, range);
   const bounds = new Int32Array(2);
   const out = new Map<string, CustomerRangeFigures>();
   for (const id of customerIds) {
     const position = index.positionOf.get(id);
-    if (position !== undefined && rowsInRange(index.offsets, index.day, position, fromDay, toDay, bounds)) out.set(id, figures(index, position, bounds[0]!, bounds[1]!));
+    if (position !== undefined && rowsInRange(index.offsets, index.day, position, fromDay, toDay, bounds))
+      out.set(id, figures(index, position, bounds[0]!, bounds[1]!));
   }
   return out;
 }
@@ -206,7 +234,8 @@ export function revenueOf(index: SalesIndex, range: DateRange, positions: Iterab
   const bounds = new Int32Array(2);
   let cents = 0;
   for (const c of positions) {
-    if (rowsInRange(index.offsets, index.day, c, fromDay, toDay, bounds)) cents += sumOf(index.cumRevenueCents, index.offsets[c]!, bounds[0]!, bounds[1]!);
+    if (rowsInRange(index.offsets, index.day, c, fromDay, toDay, bounds))
+      cents += sumOf(index.cumRevenueCents, index.offsets[c]!, bounds[0]!, bounds[1]!);
   }
   return cents;
 }

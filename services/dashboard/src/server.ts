@@ -91,7 +91,12 @@ export async function createDashboardServer(deps: DashboardDeps): Promise<Dashbo
   const log = deps.log.child({ service: 'dashboard' });
   const now = deps.now ?? Date.now;
   const cache = createAnswerCache({ maxEntries: deps.cacheEntries ?? 500 });
-  const gold = createGoldReader({ warehouse: deps.warehouse, cache, ...(deps.schema ? { schema: deps.schema } : {}), ...(deps.warehouseVersion ? { version: deps.warehouseVersion } : {}) });
+  const gold = createGoldReader({
+    warehouse: deps.warehouse,
+    cache,
+    ...(deps.schema ? { schema: deps.schema } : {}),
+    ...(deps.warehouseVersion ? { version: deps.warehouseVersion } : {}),
+  });
   const live = timeSlot(deps.liveCacheMs ?? 1000, now);
   const ledgerEntries = () => cache.remember<LedgerEntry[]>('ledger:entries', live(), () => deps.ledger.entries());
   const context: RouteContext = {
@@ -105,27 +110,51 @@ export async function createDashboardServer(deps: DashboardDeps): Promise<Dashbo
     respond: createResponder(cache, { gold: () => gold.version(), live }),
   };
 
-  const app = Fastify({ logger: false, forceCloseConnections: true, return503OnClosing: true, routerOptions: { ignoreTrailingSlash: true } });
+  const app = Fastify({
+    logger: false,
+    forceCloseConnections: true,
+    return503OnClosing: true,
+    routerOptions: { ignoreTrailingSlash: true },
+  });
 
   app.addHook('onSend', async (_request, reply, payload) => {
     for (const [name, value] of Object.entries(SECURITY_HEADERS)) reply.header(name, value);
     return payload;
   });
   app.addHook('onResponse', async (request, reply) => {
-    log.debug('request', { method: request.method, route: request.routeOptions.url ?? 'unknown', status: reply.statusCode, durationMs: Math.round(reply.elapsedTime) });
+    log.debug('request', {
+      method: request.method,
+      route: request.routeOptions.url ?? 'unknown',
+      status: reply.statusCode,
+      durationMs: Math.round(reply.elapsedTime),
+    });
   });
 
   app.setErrorHandler(async (error, request, reply) => {
     let known: DashboardError;
     if (error instanceof DashboardError) known = error;
     else if (error instanceof PlatformError) known = new DashboardError(error.code, error.message);
-    else if (typeof (error as { statusCode?: unknown }).statusCode === 'number' && (error as { statusCode: number }).statusCode < 500) {
+    else if (
+      typeof (error as { statusCode?: unknown }).statusCode === 'number' &&
+      (error as { statusCode: number }).statusCode < 500
+    ) {
       // fastify's own 4xx (a malformed URL, a body on a GET): a bad request, said plainly.
-      return reply.code((error as { statusCode: number }).statusCode).send({ error: { code: 'DASHBOARD.BAD_REQUEST', message: errorMessage(error) } });
+      return reply
+        .code((error as { statusCode: number }).statusCode)
+        .send({ error: { code: 'DASHBOARD.BAD_REQUEST', message: errorMessage(error) } });
     } else known = DashboardErrors.internal();
     const status = known.statusCode;
-    if (status >= 500) log.error('request failed', { route: request.routeOptions.url ?? 'unknown', code: errorCode(error), error: errorMessage(error), cause: errorMessage((error as { cause?: unknown }).cause ?? '') });
-    return reply.code(status).header('cache-control', 'no-store').send({ error: { code: known.code, message: known.message } });
+    if (status >= 500)
+      log.error('request failed', {
+        route: request.routeOptions.url ?? 'unknown',
+        code: errorCode(error),
+        error: errorMessage(error),
+        cause: errorMessage((error as { cause?: unknown }).cause ?? ''),
+      });
+    return reply
+      .code(status)
+      .header('cache-control', 'no-store')
+      .send({ error: { code: known.code, message: known.message } });
   });
   app.setNotFoundHandler(async (request, reply) => {
     const path = request.url.split('?')[0] ?? request.url;

@@ -55,10 +55,18 @@ export function snapshotRisks(gold: GoldReader): Promise<Map<string, SnapshotRis
     const of = (date: WarehouseValue | undefined) => {
       const key = String(date);
       let risk = out.get(key);
-      if (!risk) out.set(key, (risk = { histogram: new Array<number>(HISTOGRAM_BINS).fill(0), bands: new Map(), modelVersions: [] }));
+      if (!risk)
+        out.set(
+          key,
+          (risk = { histogram: new Array<number>(HISTOGRAM_BINS).fill(0), bands: new Map(), modelVersions: [] }),
+        );
       return risk;
     };
-    for (const row of bands) of(row.snapshot_date).bands.set(str(row.risk_band), { customers: num(row.customers), meanProbability: num(row.mean_probability) });
+    for (const row of bands)
+      of(row.snapshot_date).bands.set(str(row.risk_band), {
+        customers: num(row.customers),
+        meanProbability: num(row.mean_probability),
+      });
     for (const row of histogram) of(row.snapshot_date).histogram[num(row.bin)] = num(row.customers);
     for (const row of versions) of(row.snapshot_date).modelVersions.push(String(row.model_version));
     return out;
@@ -125,14 +133,28 @@ export function atRiskLists(gold: GoldReader): Promise<Map<string, AtRiskEntry[]
        qualify overall_rank <= ${AT_RISK_LIST_MAX} or band_rank <= ${AT_RISK_LIST_MAX}
        order by snapshot_date, churn_probability desc, customer_id`,
     );
-    const [dates, ids, probabilities, bands, versions, overallRanks, bandRanks] = result.columns as WarehouseValue[][] as [WarehouseValue[], WarehouseValue[], WarehouseValue[], WarehouseValue[], WarehouseValue[], WarehouseValue[], WarehouseValue[]];
+    const [dates, ids, probabilities, bands, versions, overallRanks, bandRanks] =
+      result.columns as WarehouseValue[][] as [
+        WarehouseValue[],
+        WarehouseValue[],
+        WarehouseValue[],
+        WarehouseValue[],
+        WarehouseValue[],
+        WarehouseValue[],
+        WarehouseValue[],
+      ];
     const push = (key: string, entry: AtRiskEntry) => {
       let list = out.get(key);
       if (!list) out.set(key, (list = []));
       list.push(entry);
     };
     for (let row = 0; row < result.rowCount; row += 1) {
-      const entry = { customerId: str(ids[row]), churnProbability: num(probabilities[row]), riskBand: str(bands[row]), modelVersion: str(versions[row]) };
+      const entry = {
+        customerId: str(ids[row]),
+        churnProbability: num(probabilities[row]),
+        riskBand: str(bands[row]),
+        modelVersion: str(versions[row]),
+      };
       const date = String(dates[row]);
       if (num(overallRanks[row]) <= AT_RISK_LIST_MAX) push(`${date}|*`, entry);
       if (entry.riskBand !== null && num(bandRanks[row]) <= AT_RISK_LIST_MAX) push(`${date}|${entry.riskBand}`, entry);
@@ -154,7 +176,11 @@ export interface SnapshotOutcome {
  * The outcome of every snapshot up to `latestJudgeable` (the last order day minus the horizon): a
  * customer churned when they placed no order in the `horizonDays` after the snapshot.
  */
-export function snapshotOutcomes(gold: GoldReader, latestJudgeable: string, horizonDays: number): Promise<Map<string, SnapshotOutcome>> {
+export function snapshotOutcomes(
+  gold: GoldReader,
+  latestJudgeable: string,
+  horizonDays: number,
+): Promise<Map<string, SnapshotOutcome>> {
   return gold.derived(`outcomes:${horizonDays}:${latestJudgeable}`, async () => {
     if (!isCalendarDate(latestJudgeable)) throw new Error('the latest judgeable snapshot must be a calendar date');
     const out = new Map<string, SnapshotOutcome>();

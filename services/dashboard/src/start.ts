@@ -4,7 +4,14 @@
  * `main.ts` and the CLI (`mlops serve`, `npm start`) both use it.
  */
 import type { HostedService, Platform } from '@mlops/shared';
-import { createRunLedgerService, hostService, ModelRegistry, openDuckDbWarehouse, releaseDuckDbFile, RunLedger } from '@mlops/shared';
+import {
+  createRunLedgerService,
+  hostService,
+  ModelRegistry,
+  openDuckDbWarehouse,
+  releaseDuckDbFile,
+  RunLedger,
+} from '@mlops/shared';
 import { createLazyWarehouse } from './lazy-warehouse.js';
 import { createDashboardServer, type DashboardAddress } from './server.js';
 import { warehouseFileVersion } from './warehouse-version.js';
@@ -34,13 +41,23 @@ export interface RunningDashboard extends DashboardAddress {
 }
 
 /** Start the dashboard on a platform and listen. */
-export async function startDashboard(platform: Platform, options: StartDashboardOptions = {}): Promise<RunningDashboard> {
+export async function startDashboard(
+  platform: Platform,
+  options: StartDashboardOptions = {},
+): Promise<RunningDashboard> {
   const { config, log } = platform;
   const ledger = new RunLedger(platform.documents);
   const observer: HostedService | undefined =
     options.hostLedger === false
       ? undefined
-      : await hostService(createRunLedgerService(ledger), { bus: platform.bus, log, settings: { maxAttempts: config.bus.maxAttempts, backoff: { minMs: config.bus.backoffMinMs, maxMs: config.bus.backoffMaxMs } } });
+      : await hostService(createRunLedgerService(ledger), {
+          bus: platform.bus,
+          log,
+          settings: {
+            maxAttempts: config.bus.maxAttempts,
+            backoff: { minMs: config.bus.backoffMinMs, maxMs: config.bus.backoffMaxMs },
+          },
+        });
   const path = config.warehouse.path;
   const releasing = options.releaseWarehouseWhenIdleMs !== undefined;
   const warehouse = createLazyWarehouse(
@@ -66,14 +83,16 @@ export async function startDashboard(platform: Platform, options: StartDashboard
       schema: config.warehouse.warehouseDataset,
       churnHorizonDays: config.trainer.churnHorizonDays,
     });
-    const address = await server.listen({
-      host: options.host ?? config.dashboard.host,
-      port: options.port ?? config.dashboard.port,
-      allowRemote: options.allowRemote ?? config.dashboard.allowRemote,
-    }).catch(async (error: unknown) => {
-      await server.close();
-      throw error;
-    });
+    const address = await server
+      .listen({
+        host: options.host ?? config.dashboard.host,
+        port: options.port ?? config.dashboard.port,
+        allowRemote: options.allowRemote ?? config.dashboard.allowRemote,
+      })
+      .catch(async (error: unknown) => {
+        await server.close();
+        throw error;
+      });
     const warmEvery = options.warmEveryMs ?? 10_000;
     let timer: NodeJS.Timeout | undefined;
     if (warmEvery > 0) {

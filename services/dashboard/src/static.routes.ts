@@ -39,7 +39,12 @@ function walk(folder: string): string[] {
 
 function file(path: string, cacheControl: string): StaticFile {
   const body = readFileSync(path);
-  return { body, type: TYPES[extname(path)] ?? 'application/octet-stream', etag: `"${createHash('sha256').update(body).digest('hex').slice(0, 20)}"`, cacheControl };
+  return {
+    body,
+    type: TYPES[extname(path)] ?? 'application/octet-stream',
+    etag: `"${createHash('sha256').update(body).digest('hex').slice(0, 20)}"`,
+    cacheControl,
+  };
 }
 
 /** Where Chart.js's browser bundle is installed. */
@@ -60,7 +65,8 @@ export function loadStaticFiles(publicDir: string): Map<string, StaticFile> {
   }
   const chart = chartJsPath();
   files.set('/vendor/chart.umd.min.js', file(chart, 'public, max-age=86400'));
-  if (statSync(`${chart}.map`, { throwIfNoEntry: false })) files.set('/vendor/chart.umd.min.js.map', file(`${chart}.map`, 'public, max-age=86400'));
+  if (statSync(`${chart}.map`, { throwIfNoEntry: false }))
+    files.set('/vendor/chart.umd.min.js.map', file(`${chart}.map`, 'public, max-age=86400'));
   const index = files.get('/index.html');
   if (index) files.set('/', index);
   return files;
@@ -70,7 +76,10 @@ export function loadStaticFiles(publicDir: string): Map<string, StaticFile> {
 export function registerStaticRoutes(app: FastifyInstance, files: Map<string, StaticFile>): void {
   for (const [url, content] of files) {
     app.get(url, async (request, reply) => {
-      reply.header('content-type', content.type).header('cache-control', content.cacheControl).header('etag', content.etag);
+      reply
+        .header('content-type', content.type)
+        .header('cache-control', content.cacheControl)
+        .header('etag', content.etag);
       if (request.headers['if-none-match'] === content.etag) return reply.code(304).send();
       return reply.send(content.body);
     });

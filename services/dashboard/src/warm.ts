@@ -18,8 +18,12 @@ export async function warmUp(app: FastifyInstance): Promise<number> {
   const start = addDays(to, -89);
   const from = meta.sales!.from && meta.sales!.from > start ? meta.sales!.from : start;
   const range = `from=${from}&to=${to}`;
-  const snapshots = ((await get('/api/predictive/snapshots?limit=1000')) as { snapshots?: { snapshotDate: string }[] } | undefined)?.snapshots ?? [];
-  const snapshot = snapshots.find((item) => item.snapshotDate >= from && item.snapshotDate <= to)?.snapshotDate ?? snapshots[0]?.snapshotDate;
+  const snapshots =
+    ((await get('/api/predictive/snapshots?limit=1000')) as { snapshots?: { snapshotDate: string }[] } | undefined)
+      ?.snapshots ?? [];
+  const snapshot =
+    snapshots.find((item) => item.snapshotDate >= from && item.snapshotDate <= to)?.snapshotDate ??
+    snapshots[0]?.snapshotDate;
   const urls = [
     `/api/kpis?view=historical&${range}`,
     `/api/historical/revenue?${range}&groupBy=day`,
@@ -30,7 +34,13 @@ export async function warmUp(app: FastifyInstance): Promise<number> {
     `/api/historical/funnel?${range}`,
     `/api/historical/traffic?${range}`,
     '/api/historical/startups?limit=12',
-    ...(snapshot ? [`/api/kpis?view=predictive&snapshot=${snapshot}`, `/api/predictive/risk?snapshot=${snapshot}`, `/api/predictive/at-risk?snapshot=${snapshot}&limit=15`] : []),
+    ...(snapshot
+      ? [
+          `/api/kpis?view=predictive&snapshot=${snapshot}`,
+          `/api/predictive/risk?snapshot=${snapshot}`,
+          `/api/predictive/at-risk?snapshot=${snapshot}&limit=15`,
+        ]
+      : []),
     `/api/predictive/predicted-vs-actual?${range}&limit=12`,
   ];
   for (const url of urls) await get(url);

@@ -27,7 +27,10 @@ interface Run {
 
 describe('operations API', () => {
   it('lists runs newest first with their stages and durations', async () => {
-    const answer = await ok<{ total: number; byStatus: Record<string, number>; runs: Run[] }>(world, '/api/operations/runs?limit=500');
+    const answer = await ok<{ total: number; byStatus: Record<string, number>; runs: Run[] }>(
+      world,
+      '/api/operations/runs?limit=500',
+    );
     expect(answer.total).toBe(40);
     expect(answer.byStatus).toEqual({ succeeded: 38, failed: 1, running: 1 });
     expect(answer.runs.map((run) => run.runDate)).toEqual([...answer.runs.map((run) => run.runDate)].sort().reverse());
@@ -50,15 +53,26 @@ describe('operations API', () => {
   });
 
   it('filters runs by run date and limits them', async () => {
-    const answer = await ok<{ total: number; runs: Run[] }>(world, '/api/operations/runs?from=2026-06-01&to=2026-06-10&limit=3');
+    const answer = await ok<{ total: number; runs: Run[] }>(
+      world,
+      '/api/operations/runs?from=2026-06-01&to=2026-06-10&limit=3',
+    );
     expect(answer.total).toBe(10);
     expect(answer.runs.map((run) => run.runDate)).toEqual(['2026-06-10', '2026-06-09', '2026-06-08']);
   });
 
   it('shows recent events, of all runs or of one', async () => {
     const entries = await world.ops.ledger.entries();
-    const answer = await ok<{ events: { eventId: string; runId: string; time: string }[] }>(world, '/api/operations/events?limit=5');
-    expect(answer.events.map((event) => event.eventId)).toEqual(entries.slice(-5).reverse().map((entry) => entry.eventId));
+    const answer = await ok<{ events: { eventId: string; runId: string; time: string }[] }>(
+      world,
+      '/api/operations/events?limit=5',
+    );
+    expect(answer.events.map((event) => event.eventId)).toEqual(
+      entries
+        .slice(-5)
+        .reverse()
+        .map((entry) => entry.eventId),
+    );
     const runId = entries[0]!.runId;
     const one = await ok<{ events: { runId: string }[] }>(world, `/api/operations/events?runId=${runId}&limit=100`);
     expect(one.events.length).toBe(entries.filter((entry) => entry.runId === runId).length);
@@ -66,7 +80,10 @@ describe('operations API', () => {
   });
 
   it('reports quarantine counts and assertion results per transform', async () => {
-    const answer = await ok<{ reports: { runDate: string; quarantineRows: number; assertionsPassed: number; assertionsFailed: number }[]; failures: { code: string }[] }>(world, '/api/operations/quality?limit=500');
+    const answer = await ok<{
+      reports: { runDate: string; quarantineRows: number; assertionsPassed: number; assertionsFailed: number }[];
+      failures: { code: string }[];
+    }>(world, '/api/operations/quality?limit=500');
     expect(answer.reports).toHaveLength(38);
     // Run index i quarantines 5 + i % 11 sales rows and i % 3 clickstream rows.
     const dates = (await world.ops.ledger.runs()).map((run) => run.runDate).sort();
@@ -82,7 +99,10 @@ describe('operations API', () => {
     const letters = await ok<{ deadLetters: Record<string, unknown>[] }>(world, '/api/operations/dead-letters');
     expect(letters.deadLetters.map((letter) => letter.code)).toEqual(['TRAINER.NO_DATA', 'EVENT.SCHEMA_VIOLATION']);
     expect(letters.deadLetters.every((letter) => !('message' in letter))).toBe(true);
-    const subscriptions = await ok<{ subscriptions: { subscription: string; dead: number }[] }>(world, '/api/operations/subscriptions');
+    const subscriptions = await ok<{ subscriptions: { subscription: string; dead: number }[] }>(
+      world,
+      '/api/operations/subscriptions',
+    );
     expect(subscriptions.subscriptions.map((row) => [row.subscription, row.dead])).toEqual([
       ['trainer.warehouse-ready', 1],
       ['transformer.bronze-landed', 1],
@@ -94,7 +114,14 @@ describe('operations API', () => {
 
   it('sums up operations in key figures', async () => {
     const { kpis } = await ok<{ kpis: Record<string, unknown> }>(world, '/api/kpis?view=operations');
-    expect(kpis).toMatchObject({ runs: 40, succeededRuns: 38, failedRuns: 1, runningRuns: 1, deadLetters: 2, promotions: (await world.ops.registry.promotions('churn')).length });
+    expect(kpis).toMatchObject({
+      runs: 40,
+      succeededRuns: 38,
+      failedRuns: 1,
+      runningRuns: 1,
+      deadLetters: 2,
+      promotions: (await world.ops.registry.promotions('churn')).length,
+    });
     expect(kpis.lastRun).toMatchObject({ runDate: '2026-06-30', status: 'running' });
   });
 });

@@ -6,7 +6,10 @@ import { createDashboardServer, createLazyWarehouse, isLoopbackAddress, type Das
 async function server(): Promise<DashboardServer> {
   const documents = new InMemoryDocumentStore();
   return createDashboardServer({
-    warehouse: createLazyWarehouse({ path: '/nonexistent/warehouse.duckdb', open: () => Promise.reject(new Error('never opened')) }),
+    warehouse: createLazyWarehouse({
+      path: '/nonexistent/warehouse.duckdb',
+      open: () => Promise.reject(new Error('never opened')),
+    }),
     ledger: new RunLedger(documents),
     registry: new ModelRegistry(documents),
     bus: { listDeadLetters: async () => [], stats: async () => [] },
@@ -36,13 +39,16 @@ describe('binding', () => {
     expect(isLoopbackAddress(address)).toBe(expected);
   });
 
-  it.each(['0.0.0.0', '::', '10.1.2.3'])('refuses to listen on %s without MLOPS_DASHBOARD_ALLOW_REMOTE', async (host) => {
-    current = await server();
-    const failure = await current.listen({ host, port: 0, allowRemote: false }).catch((error: unknown) => error);
-    expect(failure).toMatchObject({ code: 'DASHBOARD.REMOTE_BIND_REFUSED' });
-    expect(String((failure as Error).message)).toContain('MLOPS_DASHBOARD_ALLOW_REMOTE');
-    expect(current.app.server.listening).toBe(false);
-  });
+  it.each(['0.0.0.0', '::', '10.1.2.3'])(
+    'refuses to listen on %s without MLOPS_DASHBOARD_ALLOW_REMOTE',
+    async (host) => {
+      current = await server();
+      const failure = await current.listen({ host, port: 0, allowRemote: false }).catch((error: unknown) => error);
+      expect(failure).toMatchObject({ code: 'DASHBOARD.REMOTE_BIND_REFUSED' });
+      expect(String((failure as Error).message)).toContain('MLOPS_DASHBOARD_ALLOW_REMOTE');
+      expect(current.app.server.listening).toBe(false);
+    },
+  );
 
   it('listens on loopback, by address and by name', async () => {
     current = await server();
@@ -52,7 +58,9 @@ describe('binding', () => {
     expect(await response.json()).toEqual({ status: 'ok' });
     await current.close();
     current = await server();
-    await expect(current.listen({ host: 'localhost', port: 0, allowRemote: false })).resolves.toMatchObject({ host: 'localhost' });
+    await expect(current.listen({ host: 'localhost', port: 0, allowRemote: false })).resolves.toMatchObject({
+      host: 'localhost',
+    });
   });
 
   it('listens on every interface when remote access is allowed', async () => {
@@ -63,9 +71,21 @@ describe('binding', () => {
 
   it('refuses a writable warehouse', async () => {
     const documents = new InMemoryDocumentStore();
-    const writable = { readOnly: false, query: async () => [], execute: async () => undefined, transaction: async () => undefined, close: async () => undefined } as never;
+    const writable = {
+      readOnly: false,
+      query: async () => [],
+      execute: async () => undefined,
+      transaction: async () => undefined,
+      close: async () => undefined,
+    } as never;
     await expect(
-      createDashboardServer({ warehouse: writable, ledger: new RunLedger(documents), registry: new ModelRegistry(documents), bus: { listDeadLetters: async () => [], stats: async () => [] }, log: silentLogger }),
+      createDashboardServer({
+        warehouse: writable,
+        ledger: new RunLedger(documents),
+        registry: new ModelRegistry(documents),
+        bus: { listDeadLetters: async () => [], stats: async () => [] },
+        log: silentLogger,
+      }),
     ).rejects.toMatchObject({ code: 'DASHBOARD.WAREHOUSE_NOT_READ_ONLY' });
   });
 });

@@ -18,11 +18,18 @@ interface DomNode {
   width: number;
   value: string;
 }
-declare const document: { body: DomNode & { innerText: string }; querySelectorAll(selector: string): { length: number }; querySelector(selector: string): DomNode | null };
+declare const document: {
+  body: DomNode & { innerText: string };
+  querySelectorAll(selector: string): { length: number };
+  querySelector(selector: string): DomNode | null;
+};
 declare const window: Record<string, unknown>;
 declare function getComputedStyle(node: unknown): { display: string };
 const available = existsSync(CHROMIUM);
-if (!available) console.warn(`[dashboard browser test] skipped: ${CHROMIUM} is missing (apt-get install chromium; .ci/run installs it)`);
+if (!available)
+  console.warn(
+    `[dashboard browser test] skipped: ${CHROMIUM} is missing (apt-get install chromium; .ci/run installs it)`,
+  );
 
 const root = fileURLToPath(new URL('../../../', import.meta.url));
 const screenshots = join(root, 'test-results', 'dashboard');
@@ -54,7 +61,11 @@ async function ready(view: string): Promise<void> {
   await page.waitForSelector(`body[data-ready="true"][data-view="${view}"]`, { timeout: 20_000 });
   // Every chart of the view has been drawn on a canvas that has a size.
   const charts = await page.$$eval(`[data-testid="view-${view}"] canvas[data-chart]`, (canvases) =>
-    canvases.map((canvas) => ({ id: (canvas as unknown as DomNode).dataset.chart, rendered: (canvas as unknown as DomNode).dataset.rendered, width: (canvas as unknown as DomNode).width })),
+    canvases.map((canvas) => ({
+      id: (canvas as unknown as DomNode).dataset.chart,
+      rendered: (canvas as unknown as DomNode).dataset.rendered,
+      width: (canvas as unknown as DomNode).width,
+    })),
   );
   expect(charts.length).toBe(CHARTS[view]);
   for (const chart of charts) {
@@ -64,11 +75,16 @@ async function ready(view: string): Promise<void> {
 }
 
 async function figure(testid: string): Promise<{ value: string; text: string }> {
-  return page.$eval(`[data-testid="${testid}"]`, (node) => ({ value: (node as unknown as DomNode).dataset.value ?? '', text: node.textContent ?? '' }));
+  return page.$eval(`[data-testid="${testid}"]`, (node) => ({
+    value: (node as unknown as DomNode).dataset.value ?? '',
+    text: node.textContent ?? '',
+  }));
 }
 
 async function range(): Promise<{ from: string; to: string }> {
-  const [from, to] = (await page.$eval('body', (body) => (body as unknown as DomNode).dataset.range ?? '..')).split('..');
+  const [from, to] = (await page.$eval('body', (body) => (body as unknown as DomNode).dataset.range ?? '..')).split(
+    '..',
+  );
   return { from: from!, to: to! };
 }
 
@@ -76,14 +92,20 @@ async function setRange(view: string, from: string, to: string): Promise<void> {
   await page.fill('[data-testid="filter-from"]', from);
   await page.fill('[data-testid="filter-to"]', to);
   await page.click('[data-testid="filter-apply"]');
-  await page.waitForFunction((expected) => document.body.dataset.ready === 'true' && document.body.dataset.range === expected, `${from}..${to}`, { timeout: 20_000 });
+  await page.waitForFunction(
+    (expected) => document.body.dataset.ready === 'true' && document.body.dataset.range === expected,
+    `${from}..${to}`,
+    { timeout: 20_000 },
+  );
   await ready(view);
 }
 
 async function assertInert(): Promise<void> {
   expect(dialogs).toEqual([]);
   const injected = await page.evaluate(() => ({
-    elements: document.querySelectorAll('img, iframe, svg, details, marquee, video, style, b, script:not([src]), a[href^="javascript"]').length,
+    elements: document.querySelectorAll(
+      'img, iframe, svg, details, marquee, video, style, b, script:not([src]), a[href^="javascript"]',
+    ).length,
     flagged: Object.keys(window).filter((key) => key.startsWith('__xss')).length,
     bodyVisible: getComputedStyle(document.body).display !== 'none',
   }));
@@ -104,7 +126,16 @@ describe.skipIf(!available)('dashboard in Chromium', () => {
     // A new, empty profile for every run.
     browser = await chromium.launchPersistentContext(userData, {
       executablePath: CHROMIUM,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
       viewport: { width: 1440, height: 900 },
     });
     page = browser.pages()[0] ?? (await browser.newPage());
@@ -129,17 +160,29 @@ describe.skipIf(!available)('dashboard in Chromium', () => {
   it('shows the historical view with the API figures, and refetches when the dates change', async () => {
     await open('historical');
     const first = await range();
-    const kpis = await api<{ kpis: { revenueUsd: number; orders: number; customers: number } }>(`/api/kpis?view=historical&from=${first.from}&to=${first.to}`);
-    expect(await figure('kpi-total-revenue')).toEqual({ value: String(kpis.kpis.revenueUsd), text: usd.format(kpis.kpis.revenueUsd) });
-    expect(await figure('kpi-orders')).toEqual({ value: String(kpis.kpis.orders), text: count.format(kpis.kpis.orders) });
+    const kpis = await api<{ kpis: { revenueUsd: number; orders: number; customers: number } }>(
+      `/api/kpis?view=historical&from=${first.from}&to=${first.to}`,
+    );
+    expect(await figure('kpi-total-revenue')).toEqual({
+      value: String(kpis.kpis.revenueUsd),
+      text: usd.format(kpis.kpis.revenueUsd),
+    });
+    expect(await figure('kpi-orders')).toEqual({
+      value: String(kpis.kpis.orders),
+      text: count.format(kpis.kpis.orders),
+    });
     expect((await figure('kpi-customers')).value).toBe(String(kpis.kpis.customers));
-    const top = await api<{ customers: { customerId: string }[] }>(`/api/historical/top-customers?from=${first.from}&to=${first.to}&limit=10`);
+    const top = await api<{ customers: { customerId: string }[] }>(
+      `/api/historical/top-customers?from=${first.from}&to=${first.to}&limit=10`,
+    );
     const firstRow = await page.$eval('[data-testid="table-top-customers"] tbody tr td', (cell) => cell.textContent);
     expect(firstRow).toBe(top.customers[0]!.customerId);
     await page.screenshot({ path: join(screenshots, 'historical.png'), fullPage: true });
 
     await setRange('historical', '2026-06-01', '2026-06-15');
-    const narrowed = await api<{ kpis: { revenueUsd: number; orders: number } }>('/api/kpis?view=historical&from=2026-06-01&to=2026-06-15');
+    const narrowed = await api<{ kpis: { revenueUsd: number; orders: number } }>(
+      '/api/kpis?view=historical&from=2026-06-01&to=2026-06-15',
+    );
     const after = await figure('kpi-total-revenue');
     expect(after.value).toBe(String(narrowed.kpis.revenueUsd));
     expect(after.value).not.toBe(String(kpis.kpis.revenueUsd));
@@ -150,27 +193,54 @@ describe.skipIf(!available)('dashboard in Chromium', () => {
 
   it('shows the predictive view with the API figures, following the date filter to a snapshot', async () => {
     await open('predictive');
-    const kpis = await api<{ snapshotDate: string; kpis: { highRiskCustomers: number; revenueAtRiskUsd: number; championRocAuc: number; customersScored: number } }>('/api/kpis?view=predictive');
-    expect(await figure('kpi-customers-at-risk')).toEqual({ value: String(kpis.kpis.highRiskCustomers), text: count.format(kpis.kpis.highRiskCustomers) });
-    expect(await figure('kpi-revenue-at-risk')).toEqual({ value: String(kpis.kpis.revenueAtRiskUsd), text: usd.format(kpis.kpis.revenueAtRiskUsd) });
-    expect(await figure('kpi-champion-auc')).toEqual({ value: String(kpis.kpis.championRocAuc), text: kpis.kpis.championRocAuc.toFixed(3) });
-    expect(await page.$eval('[data-testid="snapshot-select"]', (select) => (select as unknown as DomNode).value)).toBe(kpis.snapshotDate);
+    const kpis = await api<{
+      snapshotDate: string;
+      kpis: { highRiskCustomers: number; revenueAtRiskUsd: number; championRocAuc: number; customersScored: number };
+    }>('/api/kpis?view=predictive');
+    expect(await figure('kpi-customers-at-risk')).toEqual({
+      value: String(kpis.kpis.highRiskCustomers),
+      text: count.format(kpis.kpis.highRiskCustomers),
+    });
+    expect(await figure('kpi-revenue-at-risk')).toEqual({
+      value: String(kpis.kpis.revenueAtRiskUsd),
+      text: usd.format(kpis.kpis.revenueAtRiskUsd),
+    });
+    expect(await figure('kpi-champion-auc')).toEqual({
+      value: String(kpis.kpis.championRocAuc),
+      text: kpis.kpis.championRocAuc.toFixed(3),
+    });
+    expect(await page.$eval('[data-testid="snapshot-select"]', (select) => (select as unknown as DomNode).value)).toBe(
+      kpis.snapshotDate,
+    );
     await page.screenshot({ path: join(screenshots, 'predictive.png'), fullPage: true });
 
     // A range ending in May shows the latest snapshot of that range instead.
     await setRange('predictive', '2026-05-01', '2026-05-20');
-    const snapshot = await page.$eval('[data-testid="snapshot-select"]', (select) => (select as unknown as DomNode).value);
+    const snapshot = await page.$eval(
+      '[data-testid="snapshot-select"]',
+      (select) => (select as unknown as DomNode).value,
+    );
     expect(snapshot <= '2026-05-20' && snapshot >= '2026-05-01').toBe(true);
-    const then = await api<{ kpis: { highRiskCustomers: number; customersScored: number } }>(`/api/kpis?view=predictive&snapshot=${snapshot}`);
+    const then = await api<{ kpis: { highRiskCustomers: number; customersScored: number } }>(
+      `/api/kpis?view=predictive&snapshot=${snapshot}`,
+    );
     expect((await figure('kpi-customers-scored')).value).toBe(String(then.kpis.customersScored));
     expect((await figure('kpi-customers-at-risk')).value).toBe(String(then.kpis.highRiskCustomers));
     expect(then.kpis.customersScored).not.toBe(kpis.kpis.customersScored);
 
     // Choosing another snapshot in the list refetches too.
-    const options = await page.$$eval('[data-testid="snapshot-select"] option', (items) => items.map((item) => (item as unknown as DomNode).value));
+    const options = await page.$$eval('[data-testid="snapshot-select"] option', (items) =>
+      items.map((item) => (item as unknown as DomNode).value),
+    );
     const other = options.find((value) => value !== snapshot)!;
     await page.selectOption('[data-testid="snapshot-select"]', other);
-    await page.waitForFunction((value) => document.body.dataset.ready === 'true' && document.querySelector('[data-testid="snapshot-select"]')?.value === value, other, { timeout: 20_000 });
+    await page.waitForFunction(
+      (value) =>
+        document.body.dataset.ready === 'true' &&
+        document.querySelector('[data-testid="snapshot-select"]')?.value === value,
+      other,
+      { timeout: 20_000 },
+    );
     const chosen = await api<{ kpis: { customersScored: number } }>(`/api/kpis?view=predictive&snapshot=${other}`);
     expect((await figure('kpi-customers-scored')).value).toBe(String(chosen.kpis.customersScored));
     await assertInert();
@@ -179,7 +249,9 @@ describe.skipIf(!available)('dashboard in Chromium', () => {
   it('shows the operations view with the API figures, and filters runs by date', async () => {
     await open('operations');
     const { from, to } = await range();
-    const kpis = await api<{ kpis: { runs: number; failedRuns: number; deadLetters: number } }>(`/api/kpis?view=operations&from=${from}&to=${to}`);
+    const kpis = await api<{ kpis: { runs: number; failedRuns: number; deadLetters: number } }>(
+      `/api/kpis?view=operations&from=${from}&to=${to}`,
+    );
     expect((await figure('kpi-runs')).value).toBe(String(kpis.kpis.runs));
     expect((await figure('kpi-failed-runs')).value).toBe(String(kpis.kpis.failedRuns));
     expect(await figure('kpi-dead-letters')).toEqual({ value: '2', text: '2' });
@@ -194,7 +266,16 @@ describe.skipIf(!available)('dashboard in Chromium', () => {
 
   it('shows every hostile string as text and runs none of them', async () => {
     const shown: Record<string, string[]> = {
-      historical: [HOSTILE.startupName, HOSTILE.productName, HOSTILE.category, HOSTILE.sector, HOSTILE.city, HOSTILE.country, HOSTILE.region, HOSTILE.segment],
+      historical: [
+        HOSTILE.startupName,
+        HOSTILE.productName,
+        HOSTILE.category,
+        HOSTILE.sector,
+        HOSTILE.city,
+        HOSTILE.country,
+        HOSTILE.region,
+        HOSTILE.segment,
+      ],
       predictive: [HOSTILE.region, HOSTILE.segment],
       operations: [HOSTILE.deadLetterReason, HOSTILE.stageReason, HOSTILE.eventSubject, HOSTILE.promotionReason],
     };

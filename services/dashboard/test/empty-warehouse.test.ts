@@ -4,7 +4,12 @@ import { join } from 'node:path';
 import { ModelRegistry, RunLedger, openDuckDbWarehouse, releaseDuckDbFile, silentLogger } from '@mlops/shared';
 import { InMemoryDocumentStore } from '@mlops/shared/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createDashboardServer, createLazyWarehouse, warehouseFileVersion, type DashboardServer } from '../src/index.js';
+import {
+  createDashboardServer,
+  createLazyWarehouse,
+  warehouseFileVersion,
+  type DashboardServer,
+} from '../src/index.js';
 import { get, ok } from './fixtures/http.js';
 import { buildWorld, type World } from './fixtures/world.fixture.js';
 
@@ -65,7 +70,10 @@ describe('a warehouse file that does not exist yet (fresh platform)', () => {
     const meta = await ok<{ tables: Record<string, boolean>; sales: { from: null } }>(world0(server), '/api/meta');
     expect(Object.values(meta.tables).every((present) => !present)).toBe(true);
     expect(meta.sales.from).toBeNull();
-    const { kpis } = await ok<{ kpis: { orders: number; revenueUsd: number } }>(world0(server), '/api/kpis?view=historical');
+    const { kpis } = await ok<{ kpis: { orders: number; revenueUsd: number } }>(
+      world0(server),
+      '/api/kpis?view=historical',
+    );
     expect(kpis).toMatchObject({ orders: 0, revenueUsd: 0 });
   });
 });
@@ -77,7 +85,11 @@ function world0(server: DashboardServer) {
 describe('a warehouse with some gold tables missing', () => {
   let world: World;
   beforeAll(async () => {
-    world = await buildWorld({ days: 30, scale: 0.05, skip: ['fact_predictions_churn', 'fct_sessions', 'fct_click_features', 'dim_startup', 'dim_customer'] });
+    world = await buildWorld({
+      days: 30,
+      scale: 0.05,
+      skip: ['fact_predictions_churn', 'fct_sessions', 'fct_click_features', 'dim_startup', 'dim_customer'],
+    });
   });
   afterAll(async () => {
     await world?.close();
@@ -105,7 +117,13 @@ describe('a gold table whose columns do not match the contract', () => {
     await writer.execute('create schema warehouse; create table warehouse.fct_sales (order_id varchar)');
     const reader = await openDuckDbWarehouse({ path, readOnly: true });
     const documents = new InMemoryDocumentStore();
-    const server = await createDashboardServer({ warehouse: reader, ledger: new RunLedger(documents), registry: new ModelRegistry(documents), bus: { listDeadLetters: async () => [], stats: async () => [] }, log: silentLogger });
+    const server = await createDashboardServer({
+      warehouse: reader,
+      ledger: new RunLedger(documents),
+      registry: new ModelRegistry(documents),
+      bus: { listDeadLetters: async () => [], stats: async () => [] },
+      log: silentLogger,
+    });
     const response = await get<{ error: { code: string; message: string } }>({ server }, '/api/historical/revenue');
     expect(response.status).toBe(500);
     expect(response.body.error.code).toBe('DASHBOARD.QUERY_FAILED');

@@ -30,14 +30,22 @@ describe('cached answers', () => {
   it('are warmed up once per warehouse version', async () => {
     expect(await world.server.warm()).toBe(true);
     expect(await world.server.warm()).toBe(false);
-    await world.sql.execute(`update ${T('dim_startup')} set headcount = headcount + 1 where company_id = (select min(company_id) from ${T('dim_startup')})`);
+    await world.sql.execute(
+      `update ${T('dim_startup')} set headcount = headcount + 1 where company_id = (select min(company_id) from ${T('dim_startup')})`,
+    );
     expect(await world.server.warm()).toBe(true);
   });
 
   it('reflect new ledger events within the live cache slot', async () => {
     const before = await ok<{ total: number }>(world, '/api/operations/runs');
     const { createEvent } = await import('@mlops/shared');
-    await world.ops.ledger.record(createEvent('mlops.pipeline.started.v1', { runDate: '2026-07-01', trigger: 'cli' }, { source: '//mlops/cli', runid: 'run_new', rundate: '2026-07-01' }) as never);
+    await world.ops.ledger.record(
+      createEvent(
+        'mlops.pipeline.started.v1',
+        { runDate: '2026-07-01', trigger: 'cli' },
+        { source: '//mlops/cli', runid: 'run_new', rundate: '2026-07-01' },
+      ) as never,
+    );
     await new Promise((resolve) => setTimeout(resolve, 1100));
     const after = await ok<{ total: number }>(world, '/api/operations/runs');
     expect(after.total).toBe(before.total + 1);

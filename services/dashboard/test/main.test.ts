@@ -34,7 +34,11 @@ describe('dashboard process', () => {
   });
 
   it('exits 1 rather than listen on a non-loopback address', async () => {
-    const run = startMainProcess(main, { MLOPS_HOME: home(), MLOPS_DASHBOARD_HOST: '0.0.0.0', MLOPS_DASHBOARD_PORT: '0' });
+    const run = startMainProcess(main, {
+      MLOPS_HOME: home(),
+      MLOPS_DASHBOARD_HOST: '0.0.0.0',
+      MLOPS_DASHBOARD_PORT: '0',
+    });
     children.push(run.child);
     expect(await run.exited).toBe(1);
     expect(run.output()).toContain('DASHBOARD.REMOTE_BIND_REFUSED');
@@ -45,19 +49,36 @@ describe('dashboard process', () => {
     const folder = home();
     const run = startMainProcess(main, { MLOPS_HOME: folder, MLOPS_DASHBOARD_PORT: '0' });
     children.push(run.child);
-    const url = await waitForValue(() => /"url":"(http:\/\/127\.0\.0\.1:\d+\/)"/.exec(run.output())?.[1], `the dashboard to listen (output: ${run.output()})`, WAIT_MS);
+    const url = await waitForValue(
+      () => /"url":"(http:\/\/127\.0\.0\.1:\d+\/)"/.exec(run.output())?.[1],
+      `the dashboard to listen (output: ${run.output()})`,
+      WAIT_MS,
+    );
     const kpis = (await (await fetch(`${url}api/kpis?view=historical`)).json()) as { kpis: { orders: number } };
     expect(kpis.kpis.orders).toBe(0);
     expect((await fetch(url)).status).toBe(200);
 
     // Another process of the platform publishes an event: the dashboard's observer records it.
     const bus = new SqliteEventBus({ path: join(folder, 'bus.sqlite') });
-    await bus.publish(createEvent('mlops.pipeline.started.v1', { runDate: '2026-06-01', trigger: 'cli' }, { source: '//mlops/cli', runid: 'run_20260601_main', rundate: '2026-06-01' }) as never);
+    await bus.publish(
+      createEvent(
+        'mlops.pipeline.started.v1',
+        { runDate: '2026-06-01', trigger: 'cli' },
+        { source: '//mlops/cli', runid: 'run_20260601_main', rundate: '2026-06-01' },
+      ) as never,
+    );
     await bus.close();
-    const runs = await waitForValue(async () => {
-      const answer = (await (await fetch(`${url}api/operations/runs`)).json()) as { total: number; runs: { runId: string }[] };
-      return answer.total > 0 ? answer : undefined;
-    }, 'the run to reach the ledger', WAIT_MS);
+    const runs = await waitForValue(
+      async () => {
+        const answer = (await (await fetch(`${url}api/operations/runs`)).json()) as {
+          total: number;
+          runs: { runId: string }[];
+        };
+        return answer.total > 0 ? answer : undefined;
+      },
+      'the run to reach the ledger',
+      WAIT_MS,
+    );
     expect(runs.runs[0]!.runId).toBe('run_20260601_main');
 
     run.child.kill('SIGTERM');
@@ -73,18 +94,28 @@ describe('dashboard process', () => {
     releaseDuckDbFile(path);
     const run = startMainProcess(main, { MLOPS_HOME: folder, MLOPS_DASHBOARD_PORT: '0' });
     children.push(run.child);
-    const url = await waitForValue(() => /"url":"(http:\/\/127\.0\.0\.1:\d+\/)"/.exec(run.output())?.[1], 'the dashboard to listen', WAIT_MS);
-    const orders = async () => ((await (await fetch(`${url}api/kpis?view=historical`)).json()) as { kpis: { orders: number } }).kpis.orders;
+    const url = await waitForValue(
+      () => /"url":"(http:\/\/127\.0\.0\.1:\d+\/)"/.exec(run.output())?.[1],
+      'the dashboard to listen',
+      WAIT_MS,
+    );
+    const orders = async () =>
+      ((await (await fetch(`${url}api/kpis?view=historical`)).json()) as { kpis: { orders: number } }).kpis.orders;
     const before = await orders();
     expect(before).toBeGreaterThan(0);
 
     // Once the dashboard has gone a second without queries (its start-up warm-up included) it has
     // closed the file: this process may write it, retrying while the file is busy as the
     // transformer does (DATAFORM.WAREHOUSE_BUSY is transient).
-    const again = await waitForValue(() => openDuckDbWarehouse({ path }).catch((error: unknown) => {
-      if (/lock/i.test(String(error))) return undefined;
-      throw error;
-    }), 'the dashboard to release the warehouse', WAIT_MS);
+    const again = await waitForValue(
+      () =>
+        openDuckDbWarehouse({ path }).catch((error: unknown) => {
+          if (/lock/i.test(String(error))) return undefined;
+          throw error;
+        }),
+      'the dashboard to release the warehouse',
+      WAIT_MS,
+    );
     await again.execute(`insert into warehouse.warehouse.fct_sales select 'ord_late_' || order_id, customer_id, ordered_at, order_date, product_id, product_name, category, quantity,
       unit_price_usd, discount_pct, gross_amount_usd, net_amount_usd, payment_method, channel, status, is_completed, run_date from warehouse.warehouse.fct_sales limit 4`);
     await again.close();

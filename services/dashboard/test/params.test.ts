@@ -35,7 +35,10 @@ describe('query parameters', () => {
 
   it('accepts open and single-day ranges', () => {
     expect(QueryParams.of({}, ['from', 'to']).range()).toEqual({ from: null, to: null });
-    expect(QueryParams.of({ from: '2026-05-01', to: '2026-05-01' }, ['from', 'to']).range()).toEqual({ from: '2026-05-01', to: '2026-05-01' });
+    expect(QueryParams.of({ from: '2026-05-01', to: '2026-05-01' }, ['from', 'to']).range()).toEqual({
+      from: '2026-05-01',
+      to: '2026-05-01',
+    });
     expect(QueryParams.of({ from: '' }, ['from', 'to']).range()).toEqual({ from: null, to: null });
   });
 
@@ -57,13 +60,21 @@ describe('query parameters', () => {
 
   it('refuses unknown and repeated parameters', () => {
     expect(codeOf(() => QueryParams.of({ form: '2026-01-01' }, ['from', 'to']))).toBe('DASHBOARD.UNKNOWN_PARAMETER');
-    expect(codeOf(() => QueryParams.of({ from: ['2026-01-01', '2026-01-02'] }, ['from', 'to']))).toBe('DASHBOARD.BAD_PARAMETER');
+    expect(codeOf(() => QueryParams.of({ from: ['2026-01-01', '2026-01-02'] }, ['from', 'to']))).toBe(
+      'DASHBOARD.BAD_PARAMETER',
+    );
   });
 
   it('checks choices and identifiers', () => {
-    expect(QueryParams.of({ groupBy: 'region' }, ['groupBy']).choice('groupBy', ['day', 'region'], 'day')).toBe('region');
-    expect(codeOf(() => QueryParams.of({ groupBy: 'city' }, ['groupBy']).choice('groupBy', ['day', 'region'], 'day'))).toBe('DASHBOARD.BAD_PARAMETER');
+    expect(QueryParams.of({ groupBy: 'region' }, ['groupBy']).choice('groupBy', ['day', 'region'], 'day')).toBe(
+      'region',
+    );
+    expect(
+      codeOf(() => QueryParams.of({ groupBy: 'city' }, ['groupBy']).choice('groupBy', ['day', 'region'], 'day')),
+    ).toBe('DASHBOARD.BAD_PARAMETER');
     expect(QueryParams.of({ runId: 'run_20260601_x-1' }, ['runId']).identifier('runId')).toBe('run_20260601_x-1');
-    expect(codeOf(() => QueryParams.of({ runId: "x' or '1'='1" }, ['runId']).identifier('runId'))).toBe('DASHBOARD.BAD_PARAMETER');
+    expect(codeOf(() => QueryParams.of({ runId: "x' or '1'='1" }, ['runId']).identifier('runId'))).toBe(
+      'DASHBOARD.BAD_PARAMETER',
+    );
   });
 });

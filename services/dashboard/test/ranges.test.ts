@@ -10,7 +10,8 @@ import { topCustomersInRange } from '../src/sales.ranges.js';
 // checked against SQL over fct_sales for many ranges and every snapshot: single days, ranges that
 // start before the first order or end after the last, ranges with no orders, and the whole year.
 let world: World;
-const sql = <R extends Record<string, unknown>>(text: string, params: unknown[] = []) => world.sql.query(text, params as never) as Promise<R[]>;
+const sql = <R extends Record<string, unknown>>(text: string, params: unknown[] = []) =>
+  world.sql.query(text, params as never) as Promise<R[]>;
 const cents = (value: unknown) => Math.round(Number(value) * 100) / 100;
 
 function addDays(date: string, days: number): string {
@@ -41,10 +42,16 @@ afterAll(async () => {
 describe('answers for any date range', () => {
   it('ranks top customers and counts active customers as SQL does, range after range', async () => {
     for (const [from, to] of RANGES) {
-      const answer = await ok<{ customers: { customerId: string; orders: number; revenueUsd: number; region: string | null; segment: string | null; lastOrderDate: string }[] }>(
-        world,
-        `/api/historical/top-customers?from=${from}&to=${to}&limit=100`,
-      );
+      const answer = await ok<{
+        customers: {
+          customerId: string;
+          orders: number;
+          revenueUsd: number;
+          region: string | null;
+          segment: string | null;
+          lastOrderDate: string;
+        }[];
+      }>(world, `/api/historical/top-customers?from=${from}&to=${to}&limit=100`);
       const expected = await sql(
         `select s.customer_id, count(*) as orders, coalesce(sum(round(s.net_amount_usd * 100)) filter (where s.is_completed), 0)::bigint as revenue_cents,
                 max(s.order_date)::varchar as last_order, any_value(c.region) as region, any_value(c.segment) as segment
@@ -52,17 +59,42 @@ describe('answers for any date range', () => {
          where s.order_date between ? and ? group by 1 order by revenue_cents desc, 1 limit 100`,
         [from, to],
       );
-      expect(answer.customers.map((row) => [row.customerId, row.orders, row.revenueUsd, row.lastOrderDate, row.region, row.segment]), `${from}..${to}`).toEqual(
-        expected.map((row) => [row.customer_id, row.orders, Number(row.revenue_cents) / 100, row.last_order, row.region, row.segment]),
+      expect(
+        answer.customers.map((row) => [
+          row.customerId,
+          row.orders,
+          row.revenueUsd,
+          row.lastOrderDate,
+          row.region,
+          row.segment,
+        ]),
+        `${from}..${to}`,
+      ).toEqual(
+        expected.map((row) => [
+          row.customer_id,
+          row.orders,
+          Number(row.revenue_cents) / 100,
+          row.last_order,
+          row.region,
+          row.segment,
+        ]),
       );
-      const { kpis } = await ok<{ kpis: { customers: number } }>(world, `/api/kpis?view=historical&from=${from}&to=${to}`);
-      const [active] = await sql(`select count(distinct customer_id) as n from ${T('fct_sales')} where order_date between ? and ?`, [from, to]);
+      const { kpis } = await ok<{ kpis: { customers: number } }>(
+        world,
+        `/api/kpis?view=historical&from=${from}&to=${to}`,
+      );
+      const [active] = await sql(
+        `select count(distinct customer_id) as n from ${T('fct_sales')} where order_date between ? and ?`,
+        [from, to],
+      );
       expect(kpis.customers, `${from}..${to}`).toBe(active!.n);
     }
   });
 
   it('ranks top customers the same way whether it reads a range by day or by customer', async () => {
-    const index = await salesIndex(createGoldReader({ warehouse: world.sql, cache: createAnswerCache(), version: () => 'test' }));
+    const index = await salesIndex(
+      createGoldReader({ warehouse: world.sql, cache: createAnswerCache(), version: () => 'test' }),
+    );
     expect(index.day.length).toBeGreaterThan(10_000);
     for (const [from, to] of RANGES) {
       for (const limit of [1, 10, 100]) {
@@ -72,16 +104,24 @@ describe('answers for any date range', () => {
       }
     }
     // Open ends and a range past the data.
-    expect(topCustomersInRange(index, { from: null, to: null }, 5, 0)).toEqual(topCustomersInRange(index, { from: null, to: null }, 5, Infinity));
+    expect(topCustomersInRange(index, { from: null, to: null }, 5, 0)).toEqual(
+      topCustomersInRange(index, { from: null, to: null }, 5, Infinity),
+    );
     expect(topCustomersInRange(index, { from: '2030-01-01', to: null }, 5)).toEqual([]);
   });
 
   it('ranks top products as SQL does, range after range', async () => {
     for (const [from, to] of RANGES) {
-      const answer = await ok<{ products: { productId: string; productName: string; category: string; orders: number; units: number; revenueUsd: number }[] }>(
-        world,
-        `/api/historical/top-products?from=${from}&to=${to}&limit=100`,
-      );
+      const answer = await ok<{
+        products: {
+          productId: string;
+          productName: string;
+          category: string;
+          orders: number;
+          units: number;
+          revenueUsd: number;
+        }[];
+      }>(world, `/api/historical/top-products?from=${from}&to=${to}&limit=100`);
       const expected = await sql(
         `select product_id, max(product_name) as name, max(category) as category, count(*) as orders,
                 coalesce(sum(quantity) filter (where is_completed), 0)::bigint as units,
@@ -89,17 +129,42 @@ describe('answers for any date range', () => {
          from ${T('fct_sales')} where order_date between ? and ? group by 1 order by revenue_cents desc, 1 limit 100`,
         [from, to],
       );
-      expect(answer.products.map((row) => [row.productId, row.productName, row.category, row.orders, row.units, row.revenueUsd]), `${from}..${to}`).toEqual(
-        expected.map((row) => [row.product_id, row.name, row.category, row.orders, row.units, Number(row.revenue_cents) / 100]),
+      expect(
+        answer.products.map((row) => [
+          row.productId,
+          row.productName,
+          row.category,
+          row.orders,
+          row.units,
+          row.revenueUsd,
+        ]),
+        `${from}..${to}`,
+      ).toEqual(
+        expected.map((row) => [
+          row.product_id,
+          row.name,
+          row.category,
+          row.orders,
+          row.units,
+          Number(row.revenue_cents) / 100,
+        ]),
       );
     }
   });
 
   it('gives every snapshot its risk figures, revenue at risk and customers at risk as SQL does', async () => {
-    const dates = (await sql<{ d: string }>(`select distinct snapshot_date::varchar as d from ${T('fact_predictions_churn')} order by 1`)).map((row) => row.d);
+    const dates = (
+      await sql<{ d: string }>(
+        `select distinct snapshot_date::varchar as d from ${T('fact_predictions_churn')} order by 1`,
+      )
+    ).map((row) => row.d);
     expect(dates.length).toBeGreaterThan(3);
     for (const snapshot of [...dates, '2020-01-01']) {
-      const risk = await ok<{ customers: number; bands: { band: string; customers: number }[]; histogram: { customers: number }[] }>(world, `/api/predictive/risk?snapshot=${snapshot}`);
+      const risk = await ok<{
+        customers: number;
+        bands: { band: string; customers: number }[];
+        histogram: { customers: number }[];
+      }>(world, `/api/predictive/risk?snapshot=${snapshot}`);
       const [counts] = await sql(
         `select count(*) as n, count(*) filter (where risk_band = 'high') as high, count(*) filter (where churn_probability >= 0.95) as top_bin
          from ${T('fact_predictions_churn')} where snapshot_date = ?`,
@@ -109,10 +174,17 @@ describe('answers for any date range', () => {
       expect(risk.bands.find((band) => band.band === 'high')!.customers, snapshot).toBe(counts!.high);
       expect(risk.histogram[19]!.customers, snapshot).toBe(counts!.top_bin);
 
-      const atRisk = await ok<{ highRiskCustomers: number; revenueAtRiskUsd: number; customers: { customerId: string; churnProbability: number; revenueAtRiskUsd: number; lastOrderDate: string | null; region: string | null }[] }>(
-        world,
-        `/api/predictive/at-risk?snapshot=${snapshot}&band=high&limit=20`,
-      );
+      const atRisk = await ok<{
+        highRiskCustomers: number;
+        revenueAtRiskUsd: number;
+        customers: {
+          customerId: string;
+          churnProbability: number;
+          revenueAtRiskUsd: number;
+          lastOrderDate: string | null;
+          region: string | null;
+        }[];
+      }>(world, `/api/predictive/at-risk?snapshot=${snapshot}&band=high&limit=20`);
       const expected = await sql(
         `select p.customer_id, p.churn_probability, c.region,
                 (select coalesce(sum(round(s.net_amount_usd * 100)) filter (where s.is_completed), 0)::bigint from ${T('fct_sales')} s
@@ -123,8 +195,23 @@ describe('answers for any date range', () => {
          where p.snapshot_date = ? and p.risk_band = 'high' order by p.churn_probability desc, p.customer_id limit 20`,
         [snapshot, snapshot, snapshot, snapshot, snapshot],
       );
-      expect(atRisk.customers.map((row) => [row.customerId, row.churnProbability, row.revenueAtRiskUsd, row.lastOrderDate, row.region]), snapshot).toEqual(
-        expected.map((row) => [row.customer_id, row.churn_probability, Number(row.revenue_cents) / 100, row.last_order, row.region]),
+      expect(
+        atRisk.customers.map((row) => [
+          row.customerId,
+          row.churnProbability,
+          row.revenueAtRiskUsd,
+          row.lastOrderDate,
+          row.region,
+        ]),
+        snapshot,
+      ).toEqual(
+        expected.map((row) => [
+          row.customer_id,
+          row.churn_probability,
+          Number(row.revenue_cents) / 100,
+          row.last_order,
+          row.region,
+        ]),
       );
       const [high] = await sql(
         `select coalesce(sum(net_amount_usd) filter (where is_completed), 0)::double as revenue from ${T('fct_sales')}

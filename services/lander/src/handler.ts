@@ -41,7 +41,11 @@ export interface LanderDeps {
  * partition's stale parts, and announce the partition.
  * Nothing reaches the lake unless every part was written; an empty day is an error, not a file.
  */
-export async function landSalesDay(deps: LanderDeps, event: CloudEvent<'mlops.sales.generated.v1'>, context: HandlerContext): Promise<void> {
+export async function landSalesDay(
+  deps: LanderDeps,
+  event: CloudEvent<'mlops.sales.generated.v1'>,
+  context: HandlerContext,
+): Promise<void> {
   const { runDate, collection } = event.data;
   if (!isIsoDate(runDate)) throw LanderErrors.badRunDate(runDate);
   const started = performance.now();
@@ -61,11 +65,18 @@ export async function landSalesDay(deps: LanderDeps, event: CloudEvent<'mlops.sa
       file = undefined;
       partRows = 0;
     };
-    const pages = deps.documents.queryJson(collection, { where: [{ field: 'run_date', op: '==', value: runDate }], pageSize: deps.pageSize });
+    const pages = deps.documents.queryJson(collection, {
+      where: [{ field: 'run_date', op: '==', value: runDate }],
+      pageSize: deps.pageSize,
+    });
     for await (const page of pages) {
       let offset = 0;
       while (offset < page.length) {
-        file ??= await deps.parquet.createFromDocuments(join(workDir, `part-${String(parts.length).padStart(5, '0')}.parquet`), SALES_BRONZE_COLUMNS, SALES_DOCUMENT_COLUMNS);
+        file ??= await deps.parquet.createFromDocuments(
+          join(workDir, `part-${String(parts.length).padStart(5, '0')}.parquet`),
+          SALES_BRONZE_COLUMNS,
+          SALES_DOCUMENT_COLUMNS,
+        );
         const take = Math.min(page.length - offset, deps.rowsPerPart - partRows);
         await file.write(offset === 0 && take === page.length ? page : page.slice(offset, offset + take));
         offset += take;
@@ -85,15 +96,22 @@ export async function landSalesDay(deps: LanderDeps, event: CloudEvent<'mlops.sa
       const meta = await deps.objects.putFile(key, part.path, { contentType: BRONZE_CONTENT_TYPES.parquet });
       objects.push({ key, bytes: meta.bytes, sha256: meta.sha256, rows: part.rows });
     }
-    const staleRemoved = await removeStaleObjects(deps.objects, bronzePrefix('sales', runDate), objects.map((object) => object.key));
+    const staleRemoved = await removeStaleObjects(
+      deps.objects,
+      bronzePrefix('sales', runDate),
+      objects.map((object) => object.key),
+    );
     const landed = bronzeLandedData('sales', runDate, 'parquet', objects, 'daily', event.data.backfill);
 
     if (rows !== event.data.documentCount) {
-      context.log.warning(`landed ${rows} sales documents for ${runDate} but sales-gen announced ${event.data.documentCount}; a newer generation of the day may have replaced them`, {
-        runDate,
-        rows,
-        announced: event.data.documentCount,
-      });
+      context.log.warning(
+        `landed ${rows} sales documents for ${runDate} but sales-gen announced ${event.data.documentCount}; a newer generation of the day may have replaced them`,
+        {
+          runDate,
+          rows,
+          announced: event.data.documentCount,
+        },
+      );
     }
     context.log.info(`landed ${rows} sales rows for ${runDate} in ${objects.length} Parquet part(s)`, {
       runDate,

@@ -30,9 +30,18 @@ export const DEFAULT_ROWS_PER_PART = 100_000;
 export function createLanderService(deps: LanderServiceDeps): Service {
   const rowsPerPart = deps.rowsPerPart ?? DEFAULT_ROWS_PER_PART;
   const pageSize = deps.pageSize ?? 1000;
-  if (!Number.isInteger(rowsPerPart) || rowsPerPart < 1) throw LanderErrors.badSetting('rowsPerPart', `must be a whole number of at least 1 (got ${rowsPerPart})`);
-  if (!Number.isInteger(pageSize) || pageSize < 1) throw LanderErrors.badSetting('pageSize', `must be a whole number of at least 1 (got ${pageSize})`);
-  const handlerDeps = { documents: deps.documents, objects: deps.objects, parquet: deps.parquet, rowsPerPart, pageSize, tempDir: deps.tempDir ?? tmpdir() };
+  if (!Number.isInteger(rowsPerPart) || rowsPerPart < 1)
+    throw LanderErrors.badSetting('rowsPerPart', `must be a whole number of at least 1 (got ${rowsPerPart})`);
+  if (!Number.isInteger(pageSize) || pageSize < 1)
+    throw LanderErrors.badSetting('pageSize', `must be a whole number of at least 1 (got ${pageSize})`);
+  const handlerDeps = {
+    documents: deps.documents,
+    objects: deps.objects,
+    parquet: deps.parquet,
+    rowsPerPart,
+    pageSize,
+    tempDir: deps.tempDir ?? tmpdir(),
+  };
   return {
     name: 'lander',
     consumes: ['mlops.sales.generated.v1'],

@@ -3,7 +3,13 @@
  * orders the same way from Firestore as from the embedded store.
  */
 import { afterAll, beforeAll, describe } from 'vitest';
-import { FirestoreDocumentStore, skipWithoutEmulator, startEmulator, uniqueProjectId, type RunningEmulator } from '@mlops/shared/gcp';
+import {
+  FirestoreDocumentStore,
+  skipWithoutEmulator,
+  startEmulator,
+  uniqueProjectId,
+  type RunningEmulator,
+} from '@mlops/shared/gcp';
 import { landerSuite } from './lander.suite.js';
 
 const skip = skipWithoutEmulator('firestore', 'the lander on the Firestore emulator');
@@ -20,7 +26,10 @@ describe.skipIf(skip)('the lander on Firestore', () => {
   landerSuite(
     'the Firestore emulator',
     async () => {
-      const documents = new FirestoreDocumentStore({ projectId: uniqueProjectId('lander'), emulatorHost: emulator.host });
+      const documents = new FirestoreDocumentStore({
+        projectId: uniqueProjectId('lander'),
+        emulatorHost: emulator.host,
+      });
       return { documents, cleanup: () => documents.close() };
     },
     { timeoutMs: 60_000 },

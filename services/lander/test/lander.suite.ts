@@ -38,12 +38,19 @@ const previous = '2026-03-02';
 let collections = 0;
 
 function salesGenerated(collection: string, documentCount: number, runDate = date): AnyEvent {
-  return testEvent('mlops.sales.generated.v1', { runDate, collection, documentCount, dirtyCount: 0, scale: settings.scale, seed: settings.seed }, runDate);
+  return testEvent(
+    'mlops.sales.generated.v1',
+    { runDate, collection, documentCount, dirtyCount: 0, scale: settings.scale, seed: settings.seed },
+    runDate,
+  );
 }
 
 /** The documents sales-gen writes for a date. */
 function documentsOf(runDate: string): StoredDocument[] {
-  return [...generateSalesOrders({ ...settings, date: runDate })].map((record) => ({ id: record.id, data: record.data }));
+  return [...generateSalesOrders({ ...settings, date: runDate })].map((record) => ({
+    id: record.id,
+    data: record.data,
+  }));
 }
 
 /** What a document becomes in bronze: its fields by column, numbers in text columns as their digits. */
@@ -54,14 +61,19 @@ function expectedRow(document: StoredDocument): WarehouseRow {
     else if (column.name === '_extra_json') row[column.name] = null;
     else {
       const value = document.data[column.name];
-      row[column.name] = value === undefined || value === null ? null : column.type === 'VARCHAR' ? String(value) : (value as number);
+      row[column.name] =
+        value === undefined || value === null ? null : column.type === 'VARCHAR' ? String(value) : (value as number);
     }
   }
   return row;
 }
 
 /** Define the lander suite for one document store. */
-export function landerSuite(name: string, create: () => Promise<LanderSuiteFixture>, options: { timeoutMs?: number } = {}): void {
+export function landerSuite(
+  name: string,
+  create: () => Promise<LanderSuiteFixture>,
+  options: { timeoutMs?: number } = {},
+): void {
   describe(`lander on ${name}`, { timeout: options.timeoutMs ?? 30_000 }, () => {
     let fixture: LanderSuiteFixture;
     let lakeDir: string;
@@ -72,16 +84,26 @@ export function landerSuite(name: string, create: () => Promise<LanderSuiteFixtu
     let collection: string;
 
     const lander = (overrides: Partial<LanderServiceDeps> = {}) =>
-      createLanderService({ documents: fixture.documents, objects, parquet, tempDir: workDir, pageSize: 200, ...overrides });
+      createLanderService({
+        documents: fixture.documents,
+        objects,
+        parquet,
+        tempDir: workDir,
+        pageSize: 200,
+        ...overrides,
+      });
 
     async function seed(runDate: string): Promise<StoredDocument[]> {
       const documents = documentsOf(runDate);
-      for (let i = 0; i < documents.length; i += 400) await fixture.documents.upsertBatch(collection, documents.slice(i, i + 400));
+      for (let i = 0; i < documents.length; i += 400)
+        await fixture.documents.upsertBatch(collection, documents.slice(i, i + 400));
       return documents;
     }
 
     async function readBack(key: string): Promise<WarehouseRow[]> {
-      return reader.query(`select * from read_parquet('${objects.uri(key).replaceAll("'", "''")}', hive_partitioning = false)`);
+      return reader.query(
+        `select * from read_parquet('${objects.uri(key).replaceAll("'", "''")}', hive_partitioning = false)`,
+      );
     }
 
     beforeAll(async () => {
@@ -105,7 +127,7 @@ export function landerSuite(name: string, create: () => Promise<LanderSuiteFixtu
       rmSync(workDir, { recursive: true, force: true });
     });
 
-    it('lands one run date\'s documents as Parquet that reads back equal to them, and announces the partition', async () => {
+    it("lands one run date's documents as Parquet that reads back equal to them, and announces the partition", async () => {
       const documents = await seed(date);
       await seed(previous);
       const published = await deliver(lander(), salesGenerated(collection, documents.length));
@@ -135,7 +157,9 @@ export function landerSuite(name: string, create: () => Promise<LanderSuiteFixtu
       await deliver(lander(), salesGenerated(collection, documents.length));
       const rows = await readBack(`bronze/sales/dt=${date}/part-00000.parquet`);
       expect(rows.some((row) => typeof row.order_ts === 'string' && /^\d{13}$/.test(row.order_ts))).toBe(true);
-      expect(rows.some((row) => typeof row.order_ts === 'string' && /^\d{2}\/\d{2}\/\d{4} \d{2}:\d{2}$/.test(row.order_ts))).toBe(true);
+      expect(
+        rows.some((row) => typeof row.order_ts === 'string' && /^\d{2}\/\d{2}\/\d{4} \d{2}:\d{2}$/.test(row.order_ts)),
+      ).toBe(true);
       expect(rows.some((row) => (row.net_amount_usd as number) < 0)).toBe(true);
       const orderIds = rows.map((row) => row.order_id).filter((id) => id !== null);
       expect(new Set(orderIds).size).toBeLessThan(orderIds.length);
@@ -143,7 +167,16 @@ export function landerSuite(name: string, create: () => Promise<LanderSuiteFixtu
 
     it('keeps values that fit no column in _extra_json instead of dropping them', async () => {
       const documents = await seed(date);
-      const odd: StoredDocument = { id: 'ord_odd', data: { ...documents[0]!.data, order_id: 'ord_odd', quantity: 'two', coupon: { code: 'SPRING', pct: 5 }, unit_price_usd: '9.99' } };
+      const odd: StoredDocument = {
+        id: 'ord_odd',
+        data: {
+          ...documents[0]!.data,
+          order_id: 'ord_odd',
+          quantity: 'two',
+          coupon: { code: 'SPRING', pct: 5 },
+          unit_price_usd: '9.99',
+        },
+      };
       await fixture.documents.upsertBatch(collection, [odd]);
       await deliver(lander(), salesGenerated(collection, documents.length + 1));
       const rows = await readBack(`bronze/sales/dt=${date}/part-00000.parquet`);
@@ -157,25 +190,63 @@ export function landerSuite(name: string, create: () => Promise<LanderSuiteFixtu
     const misfits: [string, Record<string, DocumentValue>, WarehouseRow, string | null][] = [
       ['a string quantity', { quantity: '3' }, { quantity: null }, '{"quantity":"3"}'],
       ['a fractional quantity', { quantity: 2.5 }, { quantity: null }, '{"quantity":2.5}'],
-      ['a quantity beyond the safe integers', { quantity: 9007199254740992 }, { quantity: null }, '{"quantity":9007199254740992}'],
+      [
+        'a quantity beyond the safe integers',
+        { quantity: 9007199254740992 },
+        { quantity: null },
+        '{"quantity":9007199254740992}',
+      ],
       ['a negative whole quantity', { quantity: -4 }, { quantity: -4 }, null],
       ['a string amount', { unit_price_usd: '9.99' }, { unit_price_usd: null }, '{"unit_price_usd":"9.99"}'],
       ['a whole-number amount', { gross_amount_usd: 12 }, { gross_amount_usd: 12 }, null],
       ['a boolean amount', { discount_pct: false }, { discount_pct: null }, '{"discount_pct":false}'],
       ['epoch millis in a text column', { order_ts: 1772524800000 }, { order_ts: '1772524800000' }, null],
-      ['a fractional number in a text column', { customer_signup_date: 20260303.5 }, { customer_signup_date: '20260303.5' }, null],
-      ['an object in a text column', { product_name: { en: 'Rug', fr: 'Tapis' } }, { product_name: null }, '{"product_name":{"en":"Rug","fr":"Tapis"}}'],
-      ['an array in a text column', { category: ['home', 'garden'] }, { category: null }, '{"category":["home","garden"]}'],
+      [
+        'a fractional number in a text column',
+        { customer_signup_date: 20260303.5 },
+        { customer_signup_date: '20260303.5' },
+        null,
+      ],
+      [
+        'an object in a text column',
+        { product_name: { en: 'Rug', fr: 'Tapis' } },
+        { product_name: null },
+        '{"product_name":{"en":"Rug","fr":"Tapis"}}',
+      ],
+      [
+        'an array in a text column',
+        { category: ['home', 'garden'] },
+        { category: null },
+        '{"category":["home","garden"]}',
+      ],
       ['a boolean in a text column', { status: true }, { status: null }, '{"status":true}'],
-      ['text with quotes, a backslash, a newline and emoji', { customer_region: 'we"st\\ \n 🚀 Zoë' }, { customer_region: 'we"st\\ \n 🚀 Zoë' }, null],
+      [
+        'text with quotes, a backslash, a newline and emoji',
+        { customer_region: 'we"st\\ \n 🚀 Zoë' },
+        { customer_region: 'we"st\\ \n 🚀 Zoë' },
+        null,
+      ],
       ['a null field', { channel: null }, { channel: null }, null],
-      ['unknown fields, in document order', { zeta: 1, coupon: { code: 'X', tags: ['a', null] }, note: 'n' }, {}, '{"zeta":1,"coupon":{"code":"X","tags":["a",null]},"note":"n"}'],
-      ['a field named like a bronze column', { _document_id: 'other', _extra_json: '{}' }, {}, '{"_document_id":"other","_extra_json":"{}"}'],
+      [
+        'unknown fields, in document order',
+        { zeta: 1, coupon: { code: 'X', tags: ['a', null] }, note: 'n' },
+        {},
+        '{"zeta":1,"coupon":{"code":"X","tags":["a",null]},"note":"n"}',
+      ],
+      [
+        'a field named like a bronze column',
+        { _document_id: 'other', _extra_json: '{}' },
+        {},
+        '{"_document_id":"other","_extra_json":"{}"}',
+      ],
       ['an unknown null field', { gift: null }, {}, '{"gift":null}'],
     ];
     it('lands every misfit kind exactly: the column null and the value in _extra_json, fitting values in their columns', async () => {
       const base = documentsOf(date)[0]!;
-      const odd = misfits.map(([, fields], i) => ({ id: `ord_misfit_${String(i).padStart(2, '0')}`, data: { ...base.data, ...fields } }));
+      const odd = misfits.map(([, fields], i) => ({
+        id: `ord_misfit_${String(i).padStart(2, '0')}`,
+        data: { ...base.data, ...fields },
+      }));
       await fixture.documents.upsertBatch(collection, odd);
       await deliver(lander(), salesGenerated(collection, odd.length));
       const rows = await readBack(`bronze/sales/dt=${date}/part-00000.parquet`);
@@ -190,10 +261,15 @@ export function landerSuite(name: string, create: () => Promise<LanderSuiteFixtu
       const documents = await seed(date);
       const small = await deliver(lander({ rowsPerPart: 100 }), salesGenerated(collection, documents.length));
       const parts = Math.ceil(documents.length / 100);
-      expect(small.ofType('mlops.bronze.landed.v1')[0]!.data.objects.map((o) => o.rows)).toEqual([...Array.from({ length: parts - 1 }, () => 100), documents.length - (parts - 1) * 100]);
+      expect(small.ofType('mlops.bronze.landed.v1')[0]!.data.objects.map((o) => o.rows)).toEqual([
+        ...Array.from({ length: parts - 1 }, () => 100),
+        documents.length - (parts - 1) * 100,
+      ]);
       expect((await objects.list(`bronze/sales/dt=${date}/`)).length).toBe(parts);
       const big = await deliver(lander(), salesGenerated(collection, documents.length));
-      expect((await objects.list(`bronze/sales/dt=${date}/`)).map((meta) => meta.key)).toEqual([`bronze/sales/dt=${date}/part-00000.parquet`]);
+      expect((await objects.list(`bronze/sales/dt=${date}/`)).map((meta) => meta.key)).toEqual([
+        `bronze/sales/dt=${date}/part-00000.parquet`,
+      ]);
       expect(big.ofType('mlops.bronze.landed.v1')[0]!.data.rowCount).toBe(documents.length);
     });
 
@@ -201,19 +277,29 @@ export function landerSuite(name: string, create: () => Promise<LanderSuiteFixtu
       const documents = await seed(date);
       const first = await deliver(lander(), salesGenerated(collection, documents.length));
       const second = await deliver(lander(), salesGenerated(collection, documents.length));
-      expect(second.ofType('mlops.bronze.landed.v1')[0]!.data.contentHash).toBe(first.ofType('mlops.bronze.landed.v1')[0]!.data.contentHash);
-      expect((await objects.list('bronze/')).map((meta) => meta.key)).toEqual([`bronze/sales/dt=${date}/part-00000.parquet`]);
+      expect(second.ofType('mlops.bronze.landed.v1')[0]!.data.contentHash).toBe(
+        first.ofType('mlops.bronze.landed.v1')[0]!.data.contentHash,
+      );
+      expect((await objects.list('bronze/')).map((meta) => meta.key)).toEqual([
+        `bronze/sales/dt=${date}/part-00000.parquet`,
+      ]);
     });
 
     it('refuses an empty day with LANDER.SOURCE_EMPTY and stage.failed, writing no file', async () => {
       await seed(previous);
       const publisher = new RecordingPublisher();
       const delivery = { messageId: '1', subscription: 'lander.sales-generated', attempt: 1, publishedAt: new Date() };
-      await expect(dispatch(lander(), salesGenerated(collection, 0), delivery, publisher, createLogger({ sink: () => undefined }))).rejects.toMatchObject({
+      await expect(
+        dispatch(lander(), salesGenerated(collection, 0), delivery, publisher, createLogger({ sink: () => undefined })),
+      ).rejects.toMatchObject({
         code: 'LANDER.SOURCE_EMPTY',
         errorClass: 'permanent',
       });
-      expect(publisher.ofType('mlops.stage.failed.v1')[0]!.data).toMatchObject({ stage: 'lander', code: 'LANDER.SOURCE_EMPTY', runDates: [date] });
+      expect(publisher.ofType('mlops.stage.failed.v1')[0]!.data).toMatchObject({
+        stage: 'lander',
+        code: 'LANDER.SOURCE_EMPTY',
+        runDates: [date],
+      });
       expect(publisher.ofType('mlops.bronze.landed.v1')).toEqual([]);
       expect(readdirSync(lakeDir)).toEqual([]);
       expect(readdirSync(workDir)).toEqual([]);
@@ -237,7 +323,9 @@ export function landerSuite(name: string, create: () => Promise<LanderSuiteFixtu
           }
         },
       };
-      await expect(deliver(lander({ documents: failing, rowsPerPart: 100 }), salesGenerated(collection, documents.length))).rejects.toThrow('connection reset');
+      await expect(
+        deliver(lander({ documents: failing, rowsPerPart: 100 }), salesGenerated(collection, documents.length)),
+      ).rejects.toThrow('connection reset');
       expect(readdirSync(lakeDir)).toEqual([]);
       expect(readdirSync(workDir)).toEqual([]);
     });

@@ -29,7 +29,13 @@ describe('lander settings', () => {
     ['zero rows per part', { rowsPerPart: 0 }, 'rowsPerPart'],
     ['a fractional page size', { pageSize: 2.5 }, 'pageSize'],
   ])('refuses %s, naming the setting', (_name, settings, setting) => {
-    const make = () => createLanderService({ documents: new InMemoryDocumentStore(), objects: new InMemoryObjectStore(), parquet: new DuckDbParquetWriter(), ...settings });
+    const make = () =>
+      createLanderService({
+        documents: new InMemoryDocumentStore(),
+        objects: new InMemoryObjectStore(),
+        parquet: new DuckDbParquetWriter(),
+        ...settings,
+      });
     expect(make).toThrow(ConfigError);
     expect(make).toThrow(setting);
   });

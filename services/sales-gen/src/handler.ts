@@ -26,7 +26,11 @@ export interface SalesGenDeps {
  * exactly one copy of the day. New documents are written before stale ones are removed, so a
  * reader never finds the day empty.
  */
-export async function generateSalesDay(deps: SalesGenDeps, event: CloudEvent<'mlops.pipeline.started.v1'>, context: HandlerContext): Promise<void> {
+export async function generateSalesDay(
+  deps: SalesGenDeps,
+  event: CloudEvent<'mlops.pipeline.started.v1'>,
+  context: HandlerContext,
+): Promise<void> {
   const { data } = event;
   const generation = startedGeneration(data, 'sales', deps.generators, SalesGenErrors, context.log);
   if (!generation) return;
@@ -35,7 +39,11 @@ export async function generateSalesDay(deps: SalesGenDeps, event: CloudEvent<'ml
   const ids = new Set<string>();
   let batch: StoredDocument[] = [];
   let dirtyCount = 0;
-  for (const record of generateSalesOrders({ ...generation, date: data.runDate, piiHmacKey: deps.generators.piiHmacKey })) {
+  for (const record of generateSalesOrders({
+    ...generation,
+    date: data.runDate,
+    piiHmacKey: deps.generators.piiHmacKey,
+  })) {
     ids.add(record.id);
     if (record.dirty) dirtyCount += 1;
     batch.push({ id: record.id, data: record.data });
@@ -48,7 +56,10 @@ export async function generateSalesDay(deps: SalesGenDeps, event: CloudEvent<'ml
 
   let stale: string[] = [];
   let removed = 0;
-  for await (const document of deps.documents.query(deps.collection, { where: [{ field: 'run_date', op: '==', value: data.runDate }], pageSize: 1000 })) {
+  for await (const document of deps.documents.query(deps.collection, {
+    where: [{ field: 'run_date', op: '==', value: data.runDate }],
+    pageSize: 1000,
+  })) {
     if (ids.has(document.id)) continue;
     stale.push(document.id);
     if (stale.length >= deps.batchSize) {

@@ -1,5 +1,11 @@
 /** The sales-gen service factory (kept apart from index.ts so compose.ts can import it without a cycle). */
-import { generationProblem, type CloudEvent, type DocumentStore, type GeneratorSettings, type Service } from '@mlops/shared';
+import {
+  generationProblem,
+  type CloudEvent,
+  type DocumentStore,
+  type GeneratorSettings,
+  type Service,
+} from '@mlops/shared';
 import { SalesGenErrors } from './errors.js';
 import { generateSalesDay } from './handler.js';
 
@@ -19,13 +25,18 @@ export interface SalesGenServiceDeps {
 export function createSalesGenService(deps: SalesGenServiceDeps): Service {
   const problem = generationProblem(deps.generators);
   if (problem) throw SalesGenErrors.badSetting(problem);
-  if (typeof deps.generators.piiHmacKey !== 'string' || deps.generators.piiHmacKey.length < 16) throw SalesGenErrors.badPiiKey();
+  if (typeof deps.generators.piiHmacKey !== 'string' || deps.generators.piiHmacKey.length < 16)
+    throw SalesGenErrors.badPiiKey();
   if (!deps.collection) throw SalesGenErrors.badCollection(deps.collection);
   const batchSize = Math.min(500, Math.max(1, Math.floor(deps.batchSize ?? 500)));
   return {
     name: 'sales-gen',
     consumes: ['mlops.pipeline.started.v1'],
     handle: (event, context) =>
-      generateSalesDay({ documents: deps.documents, collection: deps.collection, generators: deps.generators, batchSize }, event as CloudEvent<'mlops.pipeline.started.v1'>, context),
+      generateSalesDay(
+        { documents: deps.documents, collection: deps.collection, generators: deps.generators, batchSize },
+        event as CloudEvent<'mlops.pipeline.started.v1'>,
+        context,
+      ),
   };
 }

@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, createLogger, dispatch, type AnyEvent, type PipelineStarted, type StoredDocument } from '@mlops/shared';
+import {
+  ConfigError,
+  createLogger,
+  dispatch,
+  type AnyEvent,
+  type PipelineStarted,
+  type StoredDocument,
+} from '@mlops/shared';
 import { InMemoryDocumentStore, RecordingPublisher, deliver, testEvent } from '@mlops/shared/testing';
 import { createSalesGenService } from '../src/index.js';
 
@@ -12,28 +19,40 @@ function start(data: Partial<PipelineStarted> = {}, runDate = date): AnyEvent {
 
 async function dayOf(store: InMemoryDocumentStore, runDate = date): Promise<StoredDocument[]> {
   const documents: StoredDocument[] = [];
-  for await (const document of store.query('sales', { where: [{ field: 'run_date', op: '==', value: runDate }] })) documents.push(document);
+  for await (const document of store.query('sales', { where: [{ field: 'run_date', op: '==', value: runDate }] }))
+    documents.push(document);
   return documents;
 }
 
 function setup(overrides: Partial<typeof generators> = {}) {
   const documents = new InMemoryDocumentStore();
-  return { documents, service: createSalesGenService({ documents, collection: 'sales', generators: { ...generators, ...overrides } }) };
+  return {
+    documents,
+    service: createSalesGenService({ documents, collection: 'sales', generators: { ...generators, ...overrides } }),
+  };
 }
 
 describe('sales-gen', () => {
-  it('writes the run date\'s orders to the collection and announces them', async () => {
+  it("writes the run date's orders to the collection and announces them", async () => {
     const { documents, service } = setup();
     const published = await deliver(service, start());
     const day = await dayOf(documents);
     expect(day.length).toBeGreaterThan(700);
     const [announced] = published.ofType('mlops.sales.generated.v1');
-    expect(announced!.data).toMatchObject({ runDate: date, collection: 'sales', documentCount: day.length, scale: 1, seed: 42 });
+    expect(announced!.data).toMatchObject({
+      runDate: date,
+      collection: 'sales',
+      documentCount: day.length,
+      scale: 1,
+      seed: 42,
+    });
     expect(announced!.data.dirtyCount / day.length).toBeGreaterThan(0.005);
     expect(announced!.data.dirtyCount / day.length).toBeLessThan(0.015);
     expect(announced!.subject).toBe(`sales/${date}`);
     expect(day.every((document) => document.data.run_date === date)).toBe(true);
-    expect(day.filter((document) => document.id === document.data.order_id).length).toBe(day.length - day.filter((d) => d.id.endsWith('_dup')).length);
+    expect(day.filter((document) => document.id === document.data.order_id).length).toBe(
+      day.length - day.filter((d) => d.id.endsWith('_dup')).length,
+    );
   });
 
   it('writes the same documents for the same seed, scale and date', async () => {
@@ -85,7 +104,9 @@ describe('sales-gen', () => {
   ] as const)('does nothing when the run asks for %s, and says so', async (_name, sources) => {
     const { documents, service } = setup();
     const lines: string[] = [];
-    const published = await deliver(service, start({ sources: [...sources] }), { log: createLogger({ sink: (line) => lines.push(line) }) });
+    const published = await deliver(service, start({ sources: [...sources] }), {
+      log: createLogger({ sink: (line) => lines.push(line) }),
+    });
     expect(published.events).toEqual([]);
     expect(await documents.count('sales')).toBe(0);
     expect(lines.some((line) => line.includes('sales skipped'))).toBe(true);
@@ -93,8 +114,14 @@ describe('sales-gen', () => {
 
   it('passes the backfill window on', async () => {
     const { service } = setup({ scale: 0.1 });
-    const published = await deliver(service, start({ trigger: 'backfill', backfill: { from: '2026-03-01', to: '2026-03-05' } }));
-    expect(published.ofType('mlops.sales.generated.v1')[0]!.data.backfill).toEqual({ from: '2026-03-01', to: '2026-03-05' });
+    const published = await deliver(
+      service,
+      start({ trigger: 'backfill', backfill: { from: '2026-03-01', to: '2026-03-05' } }),
+    );
+    expect(published.ofType('mlops.sales.generated.v1')[0]!.data.backfill).toEqual({
+      from: '2026-03-01',
+      to: '2026-03-05',
+    });
   });
 
   describe('bad input', () => {
@@ -105,7 +132,11 @@ describe('sales-gen', () => {
       ['an unknown source', { sources: ['weather'] }],
     ])('the schema refuses %s before the handler runs', async (_name, data) => {
       const { documents, service } = setup();
-      const event = testEvent('mlops.pipeline.started.v1', { runDate: date, trigger: 'cli', ...data } as PipelineStarted, date);
+      const event = testEvent(
+        'mlops.pipeline.started.v1',
+        { runDate: date, trigger: 'cli', ...data } as PipelineStarted,
+        date,
+      );
       await expect(deliver(service, event)).rejects.toMatchObject({ code: 'EVENT.SCHEMA_VIOLATION' });
       expect(await documents.count('sales')).toBe(0);
     });
@@ -119,9 +150,20 @@ describe('sales-gen', () => {
     ])('the handler itself refuses %s with a stable code and announces stage.failed', async (_name, data, code) => {
       const { documents, service } = setup();
       const publisher = new RecordingPublisher();
-      const event = testEvent('mlops.pipeline.started.v1', { runDate: date, trigger: 'cli', ...data } as PipelineStarted, date);
-      const delivery = { messageId: '1', subscription: 'sales-gen.pipeline-start', attempt: 1, publishedAt: new Date() };
-      await expect(dispatch(service, event, delivery, publisher, createLogger({ sink: () => undefined }))).rejects.toMatchObject({ code, errorClass: 'permanent' });
+      const event = testEvent(
+        'mlops.pipeline.started.v1',
+        { runDate: date, trigger: 'cli', ...data } as PipelineStarted,
+        date,
+      );
+      const delivery = {
+        messageId: '1',
+        subscription: 'sales-gen.pipeline-start',
+        attempt: 1,
+        publishedAt: new Date(),
+      };
+      await expect(
+        dispatch(service, event, delivery, publisher, createLogger({ sink: () => undefined })),
+      ).rejects.toMatchObject({ code, errorClass: 'permanent' });
       expect(publisher.ofType('mlops.stage.failed.v1')[0]!.data).toMatchObject({ stage: 'sales-gen', code });
       expect(await documents.count('sales')).toBe(0);
     });

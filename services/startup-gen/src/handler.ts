@@ -33,7 +33,11 @@ interface Load {
  * the run date, or at the first date of the run's backfill window), and the week's delta on a
  * Friday. On any other day nothing is written or published, and the log says why.
  */
-export async function generateStartupsDay(deps: StartupGenDeps, event: CloudEvent<'mlops.pipeline.started.v1'>, context: HandlerContext): Promise<void> {
+export async function generateStartupsDay(
+  deps: StartupGenDeps,
+  event: CloudEvent<'mlops.pipeline.started.v1'>,
+  context: HandlerContext,
+): Promise<void> {
   const { data } = event;
   const generation = startedGeneration(data, 'startups', deps.generators, StartupGenErrors, context.log);
   if (!generation) return;
@@ -45,19 +49,33 @@ export async function generateStartupsDay(deps: StartupGenDeps, event: CloudEven
   const today = startupLoadOn(data.runDate, fullLoadDate);
   if (today) loads.push({ date: data.runDate, loadType: today });
   if (loads.length === 0) {
-    context.log.info(`startups skipped for ${data.runDate}: startups land on the first run (${fullLoadDate}) and on Fridays, and ${data.runDate} is neither`, {
-      runDate: data.runDate,
-      fullLoadDate,
-      friday: isFriday(data.runDate),
-    });
+    context.log.info(
+      `startups skipped for ${data.runDate}: startups land on the first run (${fullLoadDate}) and on Fridays, and ${data.runDate} is neither`,
+      {
+        runDate: data.runDate,
+        fullLoadDate,
+        friday: isFriday(data.runDate),
+      },
+    );
     return;
   }
   for (const load of loads) await land(deps, generation, load, data.backfill, context);
 }
 
-async function land(deps: StartupGenDeps, generation: Generation, load: Load, backfill: { from: string; to: string } | undefined, context: HandlerContext): Promise<void> {
+async function land(
+  deps: StartupGenDeps,
+  generation: Generation,
+  load: Load,
+  backfill: { from: string; to: string } | undefined,
+  context: HandlerContext,
+): Promise<void> {
   const started = performance.now();
-  const { object, tally, staleRemoved } = await replaceJsonlPartition(deps.objects, 'startups', load.date, generateStartupCompanies({ ...generation, date: load.date, loadType: load.loadType }));
+  const { object, tally, staleRemoved } = await replaceJsonlPartition(
+    deps.objects,
+    'startups',
+    load.date,
+    generateStartupCompanies({ ...generation, date: load.date, loadType: load.loadType }),
+  );
   context.log.info(`landed the ${load.loadType} startups load of ${load.date} (${tally.rows} rows)`, {
     runDate: load.date,
     loadType: load.loadType,
@@ -67,5 +85,9 @@ async function land(deps: StartupGenDeps, generation: Generation, load: Load, ba
     staleRemoved,
     durationMs: Math.round(performance.now() - started),
   });
-  await context.emit('mlops.bronze.landed.v1', bronzeLandedData('startups', load.date, 'jsonl', [object], load.loadType, backfill), { subject: `startups/${load.date}`, rundate: load.date });
+  await context.emit(
+    'mlops.bronze.landed.v1',
+    bronzeLandedData('startups', load.date, 'jsonl', [object], load.loadType, backfill),
+    { subject: `startups/${load.date}`, rundate: load.date },
+  );
 }

@@ -1,5 +1,11 @@
 /** The startup-gen service factory (kept apart from index.ts so compose.ts can import it without a cycle). */
-import { generationProblem, type CloudEvent, type GeneratorSettings, type ObjectStore, type Service } from '@mlops/shared';
+import {
+  generationProblem,
+  type CloudEvent,
+  type GeneratorSettings,
+  type ObjectStore,
+  type Service,
+} from '@mlops/shared';
 import { StartupGenErrors } from './errors.js';
 import { generateStartupsDay } from './handler.js';
 
@@ -18,6 +24,11 @@ export function createStartupGenService(deps: StartupGenServiceDeps): Service {
   return {
     name: 'startup-gen',
     consumes: ['mlops.pipeline.started.v1'],
-    handle: (event, context) => generateStartupsDay({ objects: deps.objects, generators: deps.generators }, event as CloudEvent<'mlops.pipeline.started.v1'>, context),
+    handle: (event, context) =>
+      generateStartupsDay(
+        { objects: deps.objects, generators: deps.generators },
+        event as CloudEvent<'mlops.pipeline.started.v1'>,
+        context,
+      ),
   };
 }

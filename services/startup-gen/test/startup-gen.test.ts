@@ -2,7 +2,17 @@ import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { FsObjectStore, HOSTILE_COMPANY_NAMES, createLogger, dispatch, findStartupFullLoad, recordProblems, type AnyEvent, type ObjectStore, type PipelineStarted } from '@mlops/shared';
+import {
+  FsObjectStore,
+  HOSTILE_COMPANY_NAMES,
+  createLogger,
+  dispatch,
+  findStartupFullLoad,
+  recordProblems,
+  type AnyEvent,
+  type ObjectStore,
+  type PipelineStarted,
+} from '@mlops/shared';
 import { InMemoryObjectStore, RecordingPublisher, deliver, testEvent } from '@mlops/shared/testing';
 import { createStartupGenService } from '../src/index.js';
 
@@ -14,7 +24,11 @@ function start(runDate: string, data: Partial<PipelineStarted> = {}): AnyEvent {
 }
 
 async function rows(objects: ObjectStore, date: string): Promise<Record<string, unknown>[]> {
-  return (await objects.get(partKey(date))).toString('utf8').trimEnd().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
+  return (await objects.get(partKey(date)))
+    .toString('utf8')
+    .trimEnd()
+    .split('\n')
+    .map((line) => JSON.parse(line) as Record<string, unknown>);
 }
 
 const folders: string[] = [];
@@ -35,7 +49,13 @@ describe.each([
     const objects = lake();
     const published = await deliver(createStartupGenService({ objects, generators }), start('2026-03-03'));
     const [landed] = published.ofType('mlops.bronze.landed.v1');
-    expect(landed!.data).toMatchObject({ runDate: '2026-03-03', source: 'startups', format: 'jsonl', loadType: 'full', prefix: 'bronze/startups/dt=2026-03-03/' });
+    expect(landed!.data).toMatchObject({
+      runDate: '2026-03-03',
+      source: 'startups',
+      format: 'jsonl',
+      loadType: 'full',
+      prefix: 'bronze/startups/dt=2026-03-03/',
+    });
     expect(landed!.rundate).toBe('2026-03-03');
     const full = await rows(objects, '2026-03-03');
     expect(full.length).toBe(landed!.data.rowCount);
@@ -44,7 +64,9 @@ describe.each([
     expect(await findStartupFullLoad(objects)).toBe('2026-03-03');
     const hostile = full.filter((row) => HOSTILE_COMPANY_NAMES.includes(row.name as string));
     expect(hostile.length).toBeGreaterThan(0);
-    expect(full.filter((row) => recordProblems('startup-company', row) === undefined).length / full.length).toBeGreaterThan(0.98);
+    expect(
+      full.filter((row) => recordProblems('startup-company', row) === undefined).length / full.length,
+    ).toBeGreaterThan(0.98);
   });
 
   it('skips a later weekday, writing nothing, publishing nothing, and saying why', async () => {
@@ -52,10 +74,14 @@ describe.each([
     const service = createStartupGenService({ objects, generators });
     await deliver(service, start('2026-03-03'));
     const lines: string[] = [];
-    const published = await deliver(service, start('2026-03-04'), { log: createLogger({ sink: (line) => lines.push(line) }) });
+    const published = await deliver(service, start('2026-03-04'), {
+      log: createLogger({ sink: (line) => lines.push(line) }),
+    });
     expect(published.events).toEqual([]);
     expect(await objects.list('bronze/startups/dt=2026-03-04/')).toEqual([]);
-    const skipped = lines.map((line) => JSON.parse(line) as { message: string; severity: string }).find((line) => line.message.startsWith('startups skipped'));
+    const skipped = lines
+      .map((line) => JSON.parse(line) as { message: string; severity: string })
+      .find((line) => line.message.startsWith('startups skipped'));
     expect(skipped).toMatchObject({ severity: 'INFO' });
     expect(skipped!.message).toContain('first run (2026-03-03) and on Fridays');
   });
@@ -82,16 +108,22 @@ describe.each([
     const delta1 = await deliver(service, start('2026-03-06'));
     const full2 = await deliver(service, start('2026-03-03'));
     const delta2 = await deliver(service, start('2026-03-06'));
-    const hash = (p: RecordingPublisher) => p.ofType('mlops.bronze.landed.v1').map((e) => [e.data.loadType, e.data.contentHash]);
+    const hash = (p: RecordingPublisher) =>
+      p.ofType('mlops.bronze.landed.v1').map((e) => [e.data.loadType, e.data.contentHash]);
     expect(hash(full2)).toEqual(hash(full1));
     expect(hash(delta2)).toEqual(hash(delta1));
-    expect((await objects.list('bronze/startups/')).map((meta) => meta.key)).toEqual([partKey('2026-03-03'), partKey('2026-03-06')]);
+    expect((await objects.list('bronze/startups/')).map((meta) => meta.key)).toEqual([
+      partKey('2026-03-03'),
+      partKey('2026-03-06'),
+    ]);
   });
 
   it('gives the same content hash in two lakes (determinism)', async () => {
     const a = await deliver(createStartupGenService({ objects: lake(), generators }), start('2026-03-03'));
     const b = await deliver(createStartupGenService({ objects: lake(), generators }), start('2026-03-03'));
-    expect(b.ofType('mlops.bronze.landed.v1')[0]!.data.contentHash).toBe(a.ofType('mlops.bronze.landed.v1')[0]!.data.contentHash);
+    expect(b.ofType('mlops.bronze.landed.v1')[0]!.data.contentHash).toBe(
+      a.ofType('mlops.bronze.landed.v1')[0]!.data.contentHash,
+    );
   });
 
   it('puts the full load at the first date of a backfill window, whichever date comes first', async () => {
@@ -104,15 +136,20 @@ describe.each([
       ['2026-03-06', 'delta'],
     ]);
     const first = await deliver(service, start('2026-03-02', { trigger: 'backfill', backfill }));
-    expect(first.ofType('mlops.bronze.landed.v1').map((e) => [e.rundate, e.data.loadType, e.data.contentHash])).toEqual([
-      ['2026-03-02', 'full', friday.ofType('mlops.bronze.landed.v1')[0]!.data.contentHash],
-    ]);
-    expect(await deliver(service, start('2026-03-04', { trigger: 'backfill', backfill })).then((p) => p.events)).toEqual([]);
+    expect(first.ofType('mlops.bronze.landed.v1').map((e) => [e.rundate, e.data.loadType, e.data.contentHash])).toEqual(
+      [['2026-03-02', 'full', friday.ofType('mlops.bronze.landed.v1')[0]!.data.contentHash]],
+    );
+    expect(
+      await deliver(service, start('2026-03-04', { trigger: 'backfill', backfill })).then((p) => p.events),
+    ).toEqual([]);
   });
 
   it('does nothing when the run does not ask for startups', async () => {
     const objects = lake();
-    const published = await deliver(createStartupGenService({ objects, generators }), start('2026-03-03', { sources: ['sales', 'clickstream'] }));
+    const published = await deliver(
+      createStartupGenService({ objects, generators }),
+      start('2026-03-03', { sources: ['sales', 'clickstream'] }),
+    );
     expect(published.events).toEqual([]);
     expect(await objects.list('bronze/')).toEqual([]);
   });
@@ -124,7 +161,11 @@ describe('startup-gen bad input', () => {
     ['an impossible date', { runDate: '2026-02-30' }, 'EVENT.SCHEMA_VIOLATION'],
   ])('the schema refuses %s', async (_name, data, code) => {
     const objects = new InMemoryObjectStore();
-    const event = testEvent('mlops.pipeline.started.v1', { runDate: '2026-03-03', trigger: 'cli', ...data } as PipelineStarted, '2026-03-03');
+    const event = testEvent(
+      'mlops.pipeline.started.v1',
+      { runDate: '2026-03-03', trigger: 'cli', ...data } as PipelineStarted,
+      '2026-03-03',
+    );
     await expect(deliver(createStartupGenService({ objects, generators }), event)).rejects.toMatchObject({ code });
     expect(objects.objects.size).toBe(0);
   });
@@ -136,9 +177,26 @@ describe('startup-gen bad input', () => {
   ])('the handler refuses %s with %s, leaving bronze empty', async (_name, data, code) => {
     const objects = folderLake();
     const publisher = new RecordingPublisher();
-    const event = testEvent('mlops.pipeline.started.v1', { runDate: '2026-03-03', trigger: 'cli', ...data } as PipelineStarted, '2026-03-03');
-    const delivery = { messageId: '1', subscription: 'startup-gen.pipeline-start', attempt: 1, publishedAt: new Date() };
-    await expect(dispatch(createStartupGenService({ objects, generators }), event, delivery, publisher, createLogger({ sink: () => undefined }))).rejects.toMatchObject({ code });
+    const event = testEvent(
+      'mlops.pipeline.started.v1',
+      { runDate: '2026-03-03', trigger: 'cli', ...data } as PipelineStarted,
+      '2026-03-03',
+    );
+    const delivery = {
+      messageId: '1',
+      subscription: 'startup-gen.pipeline-start',
+      attempt: 1,
+      publishedAt: new Date(),
+    };
+    await expect(
+      dispatch(
+        createStartupGenService({ objects, generators }),
+        event,
+        delivery,
+        publisher,
+        createLogger({ sink: () => undefined }),
+      ),
+    ).rejects.toMatchObject({ code });
     expect(publisher.ofType('mlops.stage.failed.v1')[0]!.data.code).toBe(code);
     expect(readdirSync(objects.root)).toEqual([]);
   });

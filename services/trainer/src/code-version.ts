@@ -24,7 +24,11 @@ async function sourceFiles(folder: string): Promise<string[]> {
 export async function trainerCodeVersion(): Promise<string> {
   const hash = createHash('sha256');
   for (const file of (await sourceFiles(SOURCE_ROOT)).sort()) {
-    hash.update(relative(SOURCE_ROOT, file)).update('\0').update(await readFile(file)).update('\0');
+    hash
+      .update(relative(SOURCE_ROOT, file))
+      .update('\0')
+      .update(await readFile(file))
+      .update('\0');
   }
   const version = (JSON.parse(await readFile(PACKAGE_JSON, 'utf8')) as { version?: string }).version ?? '0.0.0';
   return `trainer@${version}+${hash.digest('hex').slice(0, 12)}`;

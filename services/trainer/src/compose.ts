@@ -9,7 +9,15 @@
  *
  * Either way the compiled KFP specs are written to the lake under `mlops/pipelines/` at start.
  */
-import { ConfigError, ModelRegistry, duckDbWarehouseLease, type Platform, type Service, type Warehouse, type WarehouseLease } from '@mlops/shared';
+import {
+  ConfigError,
+  ModelRegistry,
+  duckDbWarehouseLease,
+  type Platform,
+  type Service,
+  type Warehouse,
+  type WarehouseLease,
+} from '@mlops/shared';
 import { trainerCodeVersion } from './code-version.js';
 import type { VertexDeps } from './handler.js';
 import { createTrainerService } from './service.js';
@@ -52,16 +60,31 @@ function stepEnvironment(platform: Platform): Record<string, string> {
   };
 }
 
-async function vertexDeps(platform: Platform, image: string, clientsOf?: TrainerCompositionOptions['vertexClients']): Promise<VertexDeps> {
+async function vertexDeps(
+  platform: Platform,
+  image: string,
+  clientsOf?: TrainerCompositionOptions['vertexClients'],
+): Promise<VertexDeps> {
   const { config } = platform;
   const pipelineRoot = config.gcp.vertexPipelineRoot;
-  if (!pipelineRoot?.startsWith('gs://')) throw new ConfigError('VERTEX_PIPELINE_ROOT', 'is required in gcp mode (a gs:// folder for the pipeline runs)');
+  if (!pipelineRoot?.startsWith('gs://'))
+    throw new ConfigError('VERTEX_PIPELINE_ROOT', 'is required in gcp mode (a gs:// folder for the pipeline runs)');
   const gcp = await import('@mlops/shared/gcp');
-  const clients = (clientsOf ? await clientsOf() : await gcp.createVertexAiClients({ projectId: config.gcp.projectId, region: config.gcp.region })) as Awaited<
-    ReturnType<typeof gcp.createVertexAiClients>
-  >;
-  const jobs = new gcp.VertexPipelineJobs({ client: clients.pipelines, projectId: config.gcp.projectId, region: config.gcp.region });
-  const models = new gcp.VertexModelRegistry({ client: clients.models, projectId: config.gcp.projectId, region: config.gcp.region });
+  const clients = (
+    clientsOf
+      ? await clientsOf()
+      : await gcp.createVertexAiClients({ projectId: config.gcp.projectId, region: config.gcp.region })
+  ) as Awaited<ReturnType<typeof gcp.createVertexAiClients>>;
+  const jobs = new gcp.VertexPipelineJobs({
+    client: clients.pipelines,
+    projectId: config.gcp.projectId,
+    region: config.gcp.region,
+  });
+  const models = new gcp.VertexModelRegistry({
+    client: clients.models,
+    projectId: config.gcp.projectId,
+    region: config.gcp.region,
+  });
   const runner = new VertexPipelineRunner({
     jobs,
     objects: platform.objects,
@@ -84,17 +107,27 @@ async function vertexDeps(platform: Platform, image: string, clientsOf?: Trainer
         versionLabel: 'mlops_version',
         alias: 'champion',
       });
-      platform.log.info(`champion ${version.version} ${outcome.action} in Vertex AI Model Registry as ${outcome.resourceName}`, { version: version.version });
+      platform.log.info(
+        `champion ${version.version} ${outcome.action} in Vertex AI Model Registry as ${outcome.resourceName}`,
+        { version: version.version },
+      );
       return outcome.resourceName;
     },
   };
 }
 
 /** The trainer on a platform (see the module comment). */
-export async function trainerFromPlatform(platform: Platform, options: TrainerCompositionOptions = {}): Promise<Service> {
+export async function trainerFromPlatform(
+  platform: Platform,
+  options: TrainerCompositionOptions = {},
+): Promise<Service> {
   const { config } = platform;
   const image = options.image ?? (config.mode === 'gcp' ? undefined : 'mlops-platform:local');
-  if (image === undefined) throw new ConfigError('MLOPS_IMAGE', 'is required in gcp mode (the container image the Vertex AI pipeline steps run)');
+  if (image === undefined)
+    throw new ConfigError(
+      'MLOPS_IMAGE',
+      'is required in gcp mode (the container image the Vertex AI pipeline steps run)',
+    );
   let shared: Promise<Warehouse> | undefined;
   const warehouse: () => Promise<WarehouseLease> = options.ownProcess
     ? duckDbWarehouseLease({ path: config.warehouse.path })
@@ -115,7 +148,14 @@ export async function trainerFromPlatform(platform: Platform, options: TrainerCo
   });
   const env = stepEnvironment(platform);
   for (const pipeline of [CHURN_TRAINING_PIPELINE, CHURN_PREDICT_PIPELINE]) {
-    await storePipelineSpec(platform.objects, compilePipeline(pipeline, { image, env, ...(config.gcp.vertexPipelineRoot ? { pipelineRoot: config.gcp.vertexPipelineRoot } : {}) }));
+    await storePipelineSpec(
+      platform.objects,
+      compilePipeline(pipeline, {
+        image,
+        env,
+        ...(config.gcp.vertexPipelineRoot ? { pipelineRoot: config.gcp.vertexPipelineRoot } : {}),
+      }),
+    );
   }
   return service;
 }

@@ -19,7 +19,13 @@ interface DateStatus {
 }
 
 /** Record the status of run dates from an event (kept only when newer than what is recorded). */
-export async function recordDateStatus(documents: DocumentStore, runDates: readonly string[], status: DateStatus['status'], event: { id: string; time: string }, code: string | null = null): Promise<number> {
+export async function recordDateStatus(
+  documents: DocumentStore,
+  runDates: readonly string[],
+  status: DateStatus['status'],
+  event: { id: string; time: string },
+  code: string | null = null,
+): Promise<number> {
   const updates: { id: string; data: Record<string, DocumentValue> }[] = [];
   for (const runDate of new Set(runDates)) {
     const existing = (await documents.get(DATA_HEALTH_COLLECTION, runDate))?.data as DateStatus | undefined;
@@ -35,6 +41,9 @@ export async function recordDateStatus(documents: DocumentStore, runDates: reado
 /** Run dates whose latest status is failed, sorted. */
 export async function failedRunDates(documents: DocumentStore): Promise<string[]> {
   const out: string[] = [];
-  for await (const document of documents.query(DATA_HEALTH_COLLECTION, { where: [{ field: 'status', op: '==', value: 'failed' }] })) out.push(String(document.data.runDate));
+  for await (const document of documents.query(DATA_HEALTH_COLLECTION, {
+    where: [{ field: 'status', op: '==', value: 'failed' }],
+  }))
+    out.push(String(document.data.runDate));
   return out.sort();
 }

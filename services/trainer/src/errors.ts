@@ -41,25 +41,38 @@ export const TrainerErrors = {
     new PermanentError(C.INSUFFICIENT_HISTORY, `not enough labelled history to train: ${reason}`, { details }),
   /** The point-in-time feature table is absent (the warehouse was not built yet). */
   featureTableMissing: (table: string) =>
-    new PermanentError(C.FEATURE_TABLE_MISSING, `the feature table ${table} does not exist; run the transformer (Dataform project) before the trainer`, {
-      details: { table },
-    }),
+    new PermanentError(
+      C.FEATURE_TABLE_MISSING,
+      `the feature table ${table} does not exist; run the transformer (Dataform project) before the trainer`,
+      {
+        details: { table },
+      },
+    ),
   /** A trainer setting is out of range or malformed. */
   invalidSetting: (name: string, why: string) =>
     new PermanentError(C.INVALID_SETTING, `trainer setting ${name} ${why}`, { details: { setting: name } }),
   /** The pipeline description is inconsistent (an unwired input, a cycle, an unknown task). */
   invalidPipeline: (pipeline: string, problems: readonly string[]) =>
-    new PermanentError(C.INVALID_PIPELINE, `pipeline ${pipeline} is invalid: ${problems.join('; ')}`, { details: { problems: problems.slice(0, 20) } }),
+    new PermanentError(C.INVALID_PIPELINE, `pipeline ${pipeline} is invalid: ${problems.join('; ')}`, {
+      details: { problems: problems.slice(0, 20) },
+    }),
   /** An artifact that cannot be decoded (truncated, wrong format). */
-  invalidArtifact: (uri: string, why: string) => new PermanentError(C.INVALID_ARTIFACT, `artifact ${uri} is invalid: ${why}`, { details: { uri } }),
+  invalidArtifact: (uri: string, why: string) =>
+    new PermanentError(C.INVALID_ARTIFACT, `artifact ${uri} is invalid: ${why}`, { details: { uri } }),
   unknownComponent: (name: string, known: readonly string[]) =>
-    new PermanentError(C.UNKNOWN_COMPONENT, `unknown pipeline component "${name}"; known components are ${known.join(', ')}`, { details: { component: name } }),
+    new PermanentError(
+      C.UNKNOWN_COMPONENT,
+      `unknown pipeline component "${name}"; known components are ${known.join(', ')}`,
+      { details: { component: name } },
+    ),
   /** A component received or produced a value that does not match its declared interface. */
   invalidComponentIo: (component: string, what: string) =>
     new PermanentError(C.INVALID_COMPONENT_IO, `component ${component}: ${what}`, { details: { component } }),
   /** Another process holds the DuckDB file; the bus retries later. */
   warehouseBusy: (message: string, cause?: unknown) =>
-    new TransientError(C.WAREHOUSE_BUSY, `the warehouse is busy (another process holds the DuckDB file): ${message}`, { cause }),
+    new TransientError(C.WAREHOUSE_BUSY, `the warehouse is busy (another process holds the DuckDB file): ${message}`, {
+      cause,
+    }),
   /** A pipeline run failed for a reason that carried no code of its own. */
   pipelineFailed: (pipeline: string, message: string, transient: boolean, cause?: unknown) =>
     transient
@@ -67,13 +80,18 @@ export const TrainerErrors = {
       : new PermanentError(C.PIPELINE_FAILED, `pipeline ${pipeline} failed: ${message}`, { cause }),
   /** The registry names a champion whose model file is gone from the lake. */
   championArtifactMissing: (version: string, uri: string, cause?: unknown) =>
-    new PermanentError(C.CHAMPION_ARTIFACT_MISSING, `the champion ${version} has no model at ${uri}; restore it or promote another version`, {
-      cause,
-      details: { version, uri },
-    }),
+    new PermanentError(
+      C.CHAMPION_ARTIFACT_MISSING,
+      `the champion ${version} has no model at ${uri}; restore it or promote another version`,
+      {
+        cause,
+        details: { version, uri },
+      },
+    ),
 } as const;
 
-const LOCKED = /could not set lock|conflicting lock|database is locked|database file is locked|write-write conflict|transaction conflict|conflict on/i;
+const LOCKED =
+  /could not set lock|conflicting lock|database is locked|database file is locked|write-write conflict|transaction conflict|conflict on/i;
 
 /**
  * Any thrown value as a platform error: the ML core's errors keep their code and are permanent; a
@@ -85,7 +103,8 @@ export function asPlatformError(error: unknown): unknown {
   if (error instanceof TrainerError) {
     return new PermanentError(error.code, error.message, { cause: error, details: { ...error.details } });
   }
-  if (LOCKED.test(errorMessage(error))) return TrainerErrors.warehouseBusy(errorMessage(error).split('\n')[0]!.slice(0, 300), error);
+  if (LOCKED.test(errorMessage(error)))
+    return TrainerErrors.warehouseBusy(errorMessage(error).split('\n')[0]!.slice(0, 300), error);
   return error;
 }
 

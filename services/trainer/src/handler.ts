@@ -15,7 +15,16 @@
  * snapshots, so a redelivered event rewrites identical rows and registers nothing new.
  */
 import { createHash } from 'node:crypto';
-import type { CloudEvent, DocumentStore, HandlerContext, ModelRegistry, ModelVersion, ObjectStore, Warehouse, WarehouseLease } from '@mlops/shared';
+import type {
+  CloudEvent,
+  DocumentStore,
+  HandlerContext,
+  ModelRegistry,
+  ModelVersion,
+  ObjectStore,
+  Warehouse,
+  WarehouseLease,
+} from '@mlops/shared';
 import { errorMessage } from '@mlops/shared';
 import type { JsonValue } from './components/component.js';
 import type { SnapshotPredictions } from './components/batch-predict.component.js';
@@ -60,11 +69,17 @@ export function runKeyOf(eventId: string, kind: 'train' | 'predict'): string {
 
 /** A Vertex label value from any string (lowercase, `[a-z0-9_-]`, at most 63 characters). */
 function labelValue(value: string): string {
-  return value.toLowerCase().replace(/[^a-z0-9_-]/g, '-').slice(0, 63);
+  return value
+    .toLowerCase()
+    .replace(/[^a-z0-9_-]/g, '-')
+    .slice(0, 63);
 }
 
 /** The root parameters of a run for an event. */
-export function pipelineParameters(settings: TrainerSettings, input: { asOf: string; eventTime: string; snapshotDates: readonly string[]; excludedDates: readonly string[] }): Record<string, JsonValue> {
+export function pipelineParameters(
+  settings: TrainerSettings,
+  input: { asOf: string; eventTime: string; snapshotDates: readonly string[]; excludedDates: readonly string[] },
+): Record<string, JsonValue> {
   return {
     as_of: input.asOf,
     horizon_days: settings.horizonDays,
@@ -91,11 +106,18 @@ export function pipelineParameters(settings: TrainerSettings, input: { asOf: str
 }
 
 /** Only the parameters a pipeline declares. */
-function parametersFor(pipeline: { parameters: Readonly<Record<string, unknown>> }, all: Record<string, JsonValue>): Record<string, JsonValue> {
+function parametersFor(
+  pipeline: { parameters: Readonly<Record<string, unknown>> },
+  all: Record<string, JsonValue>,
+): Record<string, JsonValue> {
   return Object.fromEntries(Object.entries(all).filter(([name]) => name in pipeline.parameters));
 }
 
-async function withRunner<T>(deps: TrainerHandlerDeps, context: HandlerContext, work: (runner: PipelineRunner) => Promise<T>): Promise<T> {
+async function withRunner<T>(
+  deps: TrainerHandlerDeps,
+  context: HandlerContext,
+  work: (runner: PipelineRunner) => Promise<T>,
+): Promise<T> {
   if (deps.vertex) return work(deps.vertex.runner);
   let lease: WarehouseLease;
   if (typeof deps.warehouse === 'function') {
@@ -119,22 +141,43 @@ async function withRunner<T>(deps: TrainerHandlerDeps, context: HandlerContext, 
 }
 
 /** Handle `warehouse.ready`. */
-export async function handleWarehouseReady(deps: TrainerHandlerDeps, event: CloudEvent<'mlops.warehouse.ready.v1'>, context: HandlerContext): Promise<void> {
+export async function handleWarehouseReady(
+  deps: TrainerHandlerDeps,
+  event: CloudEvent<'mlops.warehouse.ready.v1'>,
+  context: HandlerContext,
+): Promise<void> {
   const ready = event.data;
   const failed = ready.assertions.filter((assertion) => !assertion.passed);
-  if (failed.length > 0) throw TrainerErrors.assertionsFailed(failed.map((assertion) => assertion.name), ready.runDates);
+  if (failed.length > 0)
+    throw TrainerErrors.assertionsFailed(
+      failed.map((assertion) => assertion.name),
+      ready.runDates,
+    );
   const { settings, registry } = deps;
   await recordDateStatus(deps.documents, ready.runDates, 'ready', event);
 
   const asOf = asOfOf(ready);
   const champion = await registry.champion(settings.modelName);
-  const decision = decideTraining(ready, champion ? { version: champion.version, dataTo: champion.dataRange.to } : undefined, settings.retrainEveryDays);
+  const decision = decideTraining(
+    ready,
+    champion ? { version: champion.version, dataTo: champion.dataRange.to } : undefined,
+    settings.retrainEveryDays,
+  );
   const excludedDates = (await failedRunDates(deps.documents)).filter((date) => date <= asOf);
   const snapshotDates = [...new Set(ready.runDates)].sort();
   const parameters = pipelineParameters(settings, { asOf, eventTime: event.time, snapshotDates, excludedDates });
-  const labels = { run_id: labelValue(event.runid), run_date: labelValue(event.rundate), trigger: labelValue(decision.trigger ?? 'predict') };
+  const labels = {
+    run_id: labelValue(event.runid),
+    run_date: labelValue(event.rundate),
+    trigger: labelValue(decision.trigger ?? 'predict'),
+  };
   const attempt = deps.vertex ? `-a${context.delivery.attempt}` : '';
-  context.log.info(`${decision.train ? 'training' : 'predicting only'}: ${decision.reason}`, { asOf, trigger: decision.trigger ?? null, snapshots: snapshotDates.length, excludedDates: excludedDates.length });
+  context.log.info(`${decision.train ? 'training' : 'predicting only'}: ${decision.reason}`, {
+    asOf,
+    trigger: decision.trigger ?? null,
+    snapshots: snapshotDates.length,
+    excludedDates: excludedDates.length,
+  });
 
   // Predictions use the champion as of the event, so a replay scores with the model of its time.
   const scorer = (await championAt(registry, settings.modelName, event.time))?.version;
@@ -145,14 +188,26 @@ export async function handleWarehouseReady(deps: TrainerHandlerDeps, event: Clou
         return undefined;
       }
       const predictParameters = { ...parametersFor(CHURN_PREDICT_PIPELINE, parameters), model_version: scorer };
-      return runner.run({ pipeline: CHURN_PREDICT_PIPELINE, parameters: predictParameters, runKey: runKeyOf(event.id, 'predict') + attempt, labels });
+      return runner.run({
+        pipeline: CHURN_PREDICT_PIPELINE,
+        parameters: predictParameters,
+        runKey: runKeyOf(event.id, 'predict') + attempt,
+        labels,
+      });
     };
     if (!decision.train) return predict();
     try {
-      return await runner.run({ pipeline: CHURN_TRAINING_PIPELINE, parameters: parametersFor(CHURN_TRAINING_PIPELINE, parameters), runKey: runKeyOf(event.id, 'train') + attempt, labels });
+      return await runner.run({
+        pipeline: CHURN_TRAINING_PIPELINE,
+        parameters: parametersFor(CHURN_TRAINING_PIPELINE, parameters),
+        runKey: runKeyOf(event.id, 'train') + attempt,
+        labels,
+      });
     } catch (error) {
       if (trainerCodeOf(error) !== TRAINER_SERVICE_CODES.INSUFFICIENT_HISTORY || decision.explicit) throw error;
-      context.log.warning(`not training (${decision.reason}): ${errorMessage(error)}`, { code: TRAINER_SERVICE_CODES.INSUFFICIENT_HISTORY });
+      context.log.warning(`not training (${decision.reason}): ${errorMessage(error)}`, {
+        code: TRAINER_SERVICE_CODES.INSUFFICIENT_HISTORY,
+      });
       return predict();
     }
   }).catch((error: unknown) => {
@@ -161,14 +216,25 @@ export async function handleWarehouseReady(deps: TrainerHandlerDeps, event: Clou
   if (result) await publishOutcome(deps, event, context, decision, result);
 }
 
-async function publishOutcome(deps: TrainerHandlerDeps, event: CloudEvent<'mlops.warehouse.ready.v1'>, context: HandlerContext, decision: TrainingDecision, result: PipelineRunResult): Promise<void> {
+async function publishOutcome(
+  deps: TrainerHandlerDeps,
+  event: CloudEvent<'mlops.warehouse.ready.v1'>,
+  context: HandlerContext,
+  decision: TrainingDecision,
+  result: PipelineRunResult,
+): Promise<void> {
   const { settings, registry } = deps;
   const registered = result.tasks.register?.outputs;
   const features = result.tasks.features?.outputs;
   if (registered && features) {
     const version = String(registered.version);
     const entry = await registry.get(settings.modelName, version);
-    if (!entry) throw TrainerErrors.pipelineFailed(result.pipeline, `the register step reported ${version}, which the registry does not hold`, true);
+    if (!entry)
+      throw TrainerErrors.pipelineFailed(
+        result.pipeline,
+        `the register step reported ${version}, which the registry does not hold`,
+        true,
+      );
     const championVersion = String(registered.champion_version || '');
     if (deps.vertex && registered.promoted === true) {
       const resource = await deps.vertex.uploadChampion(entry);
@@ -182,7 +248,15 @@ async function publishOutcome(deps: TrainerHandlerDeps, event: CloudEvent<'mlops
         fingerprint: entry.fingerprint,
         dataRange: { from: entry.dataRange.from, to: entry.dataRange.to },
         metrics: { rocAuc: entry.metrics.rocAuc, prAuc: entry.metrics.prAuc, logLoss: entry.metrics.logLoss },
-        ...(entry.baselineMetrics ? { baselineMetrics: { rocAuc: entry.baselineMetrics.rocAuc, prAuc: entry.baselineMetrics.prAuc, logLoss: entry.baselineMetrics.logLoss } } : {}),
+        ...(entry.baselineMetrics
+          ? {
+              baselineMetrics: {
+                rocAuc: entry.baselineMetrics.rocAuc,
+                prAuc: entry.baselineMetrics.prAuc,
+                logLoss: entry.baselineMetrics.logLoss,
+              },
+            }
+          : {}),
         promoted: registered.promoted === true,
         // The schema wants a non-empty champion; "none" when no model has been promoted yet.
         championVersion: championVersion || 'none',
@@ -191,10 +265,13 @@ async function publishOutcome(deps: TrainerHandlerDeps, event: CloudEvent<'mlops
       },
       { subject: `model/${settings.modelName}/${version}` },
     );
-    context.log.info(`trained ${version} (${decision.trigger}): ROC AUC ${entry.metrics.rocAuc.toFixed(4)} vs baseline ${entry.baselineMetrics?.rocAuc.toFixed(4) ?? '-'}; champion ${championVersion || 'none'}`, {
-      version,
-      promoted: registered.promoted === true,
-    });
+    context.log.info(
+      `trained ${version} (${decision.trigger}): ROC AUC ${entry.metrics.rocAuc.toFixed(4)} vs baseline ${entry.baselineMetrics?.rocAuc.toFixed(4) ?? '-'}; champion ${championVersion || 'none'}`,
+      {
+        version,
+        promoted: registered.promoted === true,
+      },
+    );
   }
   const predicted = result.tasks.batch_predict?.outputs;
   const modelVersion = String(predicted?.model_version ?? '');
@@ -205,20 +282,33 @@ async function publishOutcome(deps: TrainerHandlerDeps, event: CloudEvent<'mlops
   for (const snapshot of (predicted?.predictions ?? []) as unknown as SnapshotPredictions[]) {
     await context.emit(
       'mlops.predictions.ready.v1',
-      { snapshotDate: snapshot.snapshotDate, modelVersion, table: `${settings.warehouseSchema}.${PREDICTIONS_TABLE}`, rows: snapshot.rows, riskBands: snapshot.riskBands },
+      {
+        snapshotDate: snapshot.snapshotDate,
+        modelVersion,
+        table: `${settings.warehouseSchema}.${PREDICTIONS_TABLE}`,
+        rows: snapshot.rows,
+        riskBands: snapshot.riskBands,
+      },
       { subject: `predictions/${snapshot.snapshotDate}` },
     );
   }
 }
 
 /** Handle `stage.failed`: remember the run dates of an upstream failure. */
-export async function handleStageFailed(deps: Pick<TrainerHandlerDeps, 'documents'>, event: CloudEvent<'mlops.stage.failed.v1'>, context: HandlerContext): Promise<void> {
+export async function handleStageFailed(
+  deps: Pick<TrainerHandlerDeps, 'documents'>,
+  event: CloudEvent<'mlops.stage.failed.v1'>,
+  context: HandlerContext,
+): Promise<void> {
   const failure = event.data;
   if (!UPSTREAM_STAGES.has(failure.stage) || !failure.runDates?.length) return;
   const changed = await recordDateStatus(deps.documents, failure.runDates, 'failed', event, failure.code);
-  context.log.warning(`${failure.stage} failed (${failure.code}) for ${failure.runDates.length} run date(s); no training will read them until they are rebuilt`, {
-    code: failure.code,
-    runDates: failure.runDates.slice(0, 31),
-    recorded: changed,
-  });
+  context.log.warning(
+    `${failure.stage} failed (${failure.code}) for ${failure.runDates.length} run date(s); no training will read them until they are rebuilt`,
+    {
+      code: failure.code,
+      runDates: failure.runDates.slice(0, 31),
+      recorded: changed,
+    },
+  );
 }

@@ -12,12 +12,23 @@ export { createTrainerService, type TrainerServiceDeps } from './service.js';
 export { trainerFromPlatform, type TrainerCompositionOptions } from './compose.js';
 export { TRAINER_SERVICE_CODES, TrainerErrors, asPlatformError } from './errors.js';
 export { TRAINER_ERROR_CODES } from './ml/index.js';
-export { DEFAULT_TRAINER_SETTINGS, resolveTrainerSettings, type TrainerSettings, type TrainerSettingsInput } from './settings.js';
+export {
+  DEFAULT_TRAINER_SETTINGS,
+  resolveTrainerSettings,
+  type TrainerSettings,
+  type TrainerSettingsInput,
+} from './settings.js';
 export { decideTraining, type TrainingDecision, type TrainingTrigger } from './policy.js';
 export { runKeyOf, pipelineParameters, type VertexDeps } from './handler.js';
 export { DATA_HEALTH_COLLECTION } from './data-health.js';
 export { CHURN_PREDICT_PIPELINE, CHURN_TRAINING_PIPELINE, DEFAULT_GBDT_PARAMS } from './pipeline/churn.pipeline.js';
-export { compilePipeline, storePipelineSpec, KFP_SCHEMA_VERSION, KFP_SDK_VERSION, type PipelineSpecJson } from './pipeline/kfp.compiler.js';
+export {
+  compilePipeline,
+  storePipelineSpec,
+  KFP_SCHEMA_VERSION,
+  KFP_SDK_VERSION,
+  type PipelineSpecJson,
+} from './pipeline/kfp.compiler.js';
 export { LocalPipelineRunner } from './pipeline/local.runner.js';
 export { VertexPipelineRunner } from './pipeline/vertex.runner.js';
 export type { PipelineRunResult, PipelineRunner } from './pipeline/runner.port.js';
@@ -25,6 +36,12 @@ export { DEFAULT_RISK_THRESHOLDS, PREDICTIONS_TABLE, riskBand } from './componen
 export { MODELS_PREFIX, modelKey } from './registry/artifacts.js';
 export { trainerCodeVersion } from './code-version.js';
 export { FEATURE_LOOKBACK_DAYS, featureColumns, readLabelledRows } from './components/features.component.js';
-export { decodeDataset, encodeDataset, fingerprintOf, type DatasetHeader, type TrainingSet } from './data/dataset.artifact.js';
+export {
+  decodeDataset,
+  encodeDataset,
+  fingerprintOf,
+  type DatasetHeader,
+  type TrainingSet,
+} from './data/dataset.artifact.js';
 export { planSnapshots, type SamplingSettings, type SnapshotPlan } from './data/snapshot.plan.js';
 export { resolveTables, type WarehouseTables } from './data/warehouse-tables.js';

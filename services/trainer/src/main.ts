@@ -7,13 +7,22 @@
 import { createLogger, errorCode, errorMessage, runServiceMain } from '@mlops/shared';
 import { trainerFromPlatform } from './compose.js';
 
-runServiceMain('trainer', (platform) => trainerFromPlatform(platform, { ownProcess: true, ...(process.env.MLOPS_IMAGE ? { image: process.env.MLOPS_IMAGE } : {}) }), process.env).catch(
-  (error: unknown) => {
-    createLogger({ sink: (line) => process.stderr.write(line + '\n') }).error(`trainer failed to start: ${errorMessage(error)}`, {
+runServiceMain(
+  'trainer',
+  (platform) =>
+    trainerFromPlatform(platform, {
+      ownProcess: true,
+      ...(process.env.MLOPS_IMAGE ? { image: process.env.MLOPS_IMAGE } : {}),
+    }),
+  process.env,
+).catch((error: unknown) => {
+  createLogger({ sink: (line) => process.stderr.write(line + '\n') }).error(
+    `trainer failed to start: ${errorMessage(error)}`,
+    {
       service: 'trainer',
       code: errorCode(error),
       setting: (error as { setting?: unknown }).setting,
-    });
-    process.exit(1);
-  },
-);
+    },
+  );
+  process.exit(1);
+});

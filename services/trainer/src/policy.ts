@@ -32,17 +32,41 @@ export function asOfOf(event: Pick<WarehouseReady, 'runDates'>): string {
 }
 
 /** Decide whether this event trains. */
-export function decideTraining(event: Pick<WarehouseReady, 'runDates' | 'backfill' | 'retrain'>, champion: { version: string; dataTo: string } | undefined, retrainEveryDays: number): TrainingDecision {
+export function decideTraining(
+  event: Pick<WarehouseReady, 'runDates' | 'backfill' | 'retrain'>,
+  champion: { version: string; dataTo: string } | undefined,
+  retrainEveryDays: number,
+): TrainingDecision {
   const asOf = asOfOf(event);
-  if (event.retrain === true) return { train: true, trigger: 'asked', explicit: true, reason: 'retraining was asked for (retrain: true)' };
+  if (event.retrain === true)
+    return { train: true, trigger: 'asked', explicit: true, reason: 'retraining was asked for (retrain: true)' };
   if (event.backfill) {
-    if (event.runDates.includes(event.backfill.to)) return { train: true, trigger: 'backfill-end', explicit: false, reason: `last date of the backfill ${event.backfill.from}..${event.backfill.to}` };
-    return { train: false, explicit: false, reason: `backfill ${event.backfill.from}..${event.backfill.to} in progress; training waits for its last date` };
+    if (event.runDates.includes(event.backfill.to))
+      return {
+        train: true,
+        trigger: 'backfill-end',
+        explicit: false,
+        reason: `last date of the backfill ${event.backfill.from}..${event.backfill.to}`,
+      };
+    return {
+      train: false,
+      explicit: false,
+      reason: `backfill ${event.backfill.from}..${event.backfill.to} in progress; training waits for its last date`,
+    };
   }
   if (!champion) return { train: true, trigger: 'no-champion', explicit: false, reason: 'there is no champion yet' };
   const age = epochDay(asOf) - epochDay(champion.dataTo);
   if (age >= retrainEveryDays) {
-    return { train: true, trigger: 'schedule', explicit: false, reason: `the champion ${champion.version} has data up to ${champion.dataTo}, ${age} day(s) before ${asOf} (retrain every ${retrainEveryDays})` };
+    return {
+      train: true,
+      trigger: 'schedule',
+      explicit: false,
+      reason: `the champion ${champion.version} has data up to ${champion.dataTo}, ${age} day(s) before ${asOf} (retrain every ${retrainEveryDays})`,
+    };
   }
-  return { train: false, explicit: false, reason: `the champion ${champion.version} is ${age} day(s) old (retrain every ${retrainEveryDays})` };
+  return {
+    train: false,
+    explicit: false,
+    reason: `the champion ${champion.version} is ${age} day(s) old (retrain every ${retrainEveryDays})`,
+  };
 }

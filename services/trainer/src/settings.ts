@@ -61,7 +61,8 @@ export type TrainerSettingsInput = Partial<Omit<TrainerSettings, 'sampling' | 'r
 };
 
 function wholeNumber(name: string, value: number, min: number, max: number): number {
-  if (!Number.isInteger(value) || value < min || value > max) throw TrainerErrors.invalidSetting(name, `must be a whole number from ${min} to ${max} (got ${value})`);
+  if (!Number.isInteger(value) || value < min || value > max)
+    throw TrainerErrors.invalidSetting(name, `must be a whole number from ${min} to ${max} (got ${value})`);
   return value;
 }
 
@@ -72,11 +73,17 @@ export function resolveTrainerSettings(input: TrainerSettingsInput): TrainerSett
   const settings: TrainerSettings = {
     ...DEFAULT_TRAINER_SETTINGS,
     ...input,
-    modelParams: input.modelParams ?? (input.algorithm === undefined || input.algorithm === 'gbdt' ? DEFAULT_TRAINER_SETTINGS.modelParams : {}),
+    modelParams:
+      input.modelParams ??
+      (input.algorithm === undefined || input.algorithm === 'gbdt' ? DEFAULT_TRAINER_SETTINGS.modelParams : {}),
     sampling,
     riskThresholds,
   };
-  if (!/^[a-z][a-z0-9_-]{0,62}$/.test(settings.modelName)) throw TrainerErrors.invalidSetting('modelName', `must be lowercase letters, digits, _ and - (got ${JSON.stringify(settings.modelName)})`);
+  if (!/^[a-z][a-z0-9_-]{0,62}$/.test(settings.modelName))
+    throw TrainerErrors.invalidSetting(
+      'modelName',
+      `must be lowercase letters, digits, _ and - (got ${JSON.stringify(settings.modelName)})`,
+    );
   if (settings.codeVersion.trim() === '') throw TrainerErrors.invalidSetting('codeVersion', 'must not be empty');
   try {
     createModel(settings.algorithm, settings.modelParams);
@@ -90,9 +97,16 @@ export function resolveTrainerSettings(input: TrainerSettingsInput): TrainerSett
   wholeNumber('sampling.warmupDays', sampling.warmupDays, 0, 365);
   wholeNumber('sampling.minSnapshots', sampling.minSnapshots, 2, 1000);
   wholeNumber('sampling.maxSnapshots', sampling.maxSnapshots, 2, 1000);
-  if (!(sampling.holdoutFraction > 0 && sampling.holdoutFraction < 1)) throw TrainerErrors.invalidSetting('sampling.holdoutFraction', `must be between 0 and 1 (got ${sampling.holdoutFraction})`);
+  if (!(sampling.holdoutFraction > 0 && sampling.holdoutFraction < 1))
+    throw TrainerErrors.invalidSetting(
+      'sampling.holdoutFraction',
+      `must be between 0 and 1 (got ${sampling.holdoutFraction})`,
+    );
   if (!(riskThresholds.medium > 0 && riskThresholds.medium < riskThresholds.high && riskThresholds.high < 1)) {
-    throw TrainerErrors.invalidSetting('riskThresholds', `must satisfy 0 < medium < high < 1 (got ${riskThresholds.medium}, ${riskThresholds.high})`);
+    throw TrainerErrors.invalidSetting(
+      'riskThresholds',
+      `must satisfy 0 < medium < high < 1 (got ${riskThresholds.medium}, ${riskThresholds.high})`,
+    );
   }
   checkIdentifier('featureTable', settings.featureTable);
   checkIdentifier('warehouseSchema', settings.warehouseSchema);

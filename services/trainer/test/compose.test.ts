@@ -7,7 +7,14 @@ import { InMemoryDocumentStore, InMemoryObjectStore } from '@mlops/shared/testin
 import { asPlatformError, trainerFromPlatform } from '../src/index.js';
 
 function gcpPlatform(env: Record<string, string>): Platform & { objects: InMemoryObjectStore } {
-  const config = loadConfig({ MLOPS_MODE: 'gcp', GOOGLE_CLOUD_PROJECT: 'mlops-test', MLOPS_LAKE: 'gs://mlops-lake-test', MLOPS_PII_HMAC_KEY: 'a-secret-of-16-chars', MLOPS_REGION: 'europe-west1', ...env });
+  const config = loadConfig({
+    MLOPS_MODE: 'gcp',
+    GOOGLE_CLOUD_PROJECT: 'mlops-test',
+    MLOPS_LAKE: 'gs://mlops-lake-test',
+    MLOPS_PII_HMAC_KEY: 'a-secret-of-16-chars',
+    MLOPS_REGION: 'europe-west1',
+    ...env,
+  });
   const objects = new InMemoryObjectStore();
   return {
     config,
@@ -44,14 +51,24 @@ describe('trainer composition', () => {
     }
   });
 
-  it('composes the Vertex AI trainer in gcp mode: specs with the image and the steps\' environment, no secrets', async () => {
-    const platform = gcpPlatform({ VERTEX_PIPELINE_ROOT: 'gs://mlops-lake-test/mlops/pipeline-root', MLOPS_SERVICE_ACCOUNT: 'runtime@mlops-test.iam.gserviceaccount.com' });
+  it("composes the Vertex AI trainer in gcp mode: specs with the image and the steps' environment, no secrets", async () => {
+    const platform = gcpPlatform({
+      VERTEX_PIPELINE_ROOT: 'gs://mlops-lake-test/mlops/pipeline-root',
+      MLOPS_SERVICE_ACCOUNT: 'runtime@mlops-test.iam.gserviceaccount.com',
+    });
     // Fake clients: composing must not call Vertex AI (nothing is submitted until an event arrives).
-    await trainerFromPlatform(platform, { image: 'europe-west1-docker.pkg.dev/mlops-test/mlops/platform:abc', vertexClients: async () => ({ pipelines: {}, models: {} }) });
-    const spec = JSON.parse((await platform.objects.get('mlops/pipelines/mlops-churn-training/latest.json')).toString());
+    await trainerFromPlatform(platform, {
+      image: 'europe-west1-docker.pkg.dev/mlops-test/mlops/platform:abc',
+      vertexClients: async () => ({ pipelines: {}, models: {} }),
+    });
+    const spec = JSON.parse(
+      (await platform.objects.get('mlops/pipelines/mlops-churn-training/latest.json')).toString(),
+    );
     const container = spec.deploymentSpec.executors['exec-train'].container;
     expect(container.image).toBe('europe-west1-docker.pkg.dev/mlops-test/mlops/platform:abc');
-    expect(Object.fromEntries(container.env.map((v: { name: string; value: string }) => [v.name, v.value]))).toMatchObject({ MLOPS_MODE: 'gcp', MLOPS_LAKE: 'gs://mlops-lake-test', GOOGLE_CLOUD_PROJECT: 'mlops-test' });
+    expect(
+      Object.fromEntries(container.env.map((v: { name: string; value: string }) => [v.name, v.value])),
+    ).toMatchObject({ MLOPS_MODE: 'gcp', MLOPS_LAKE: 'gs://mlops-lake-test', GOOGLE_CLOUD_PROJECT: 'mlops-test' });
     expect(JSON.stringify(spec)).not.toContain('a-secret-of-16-chars');
     expect(spec.defaultPipelineRoot).toBe('gs://mlops-lake-test/mlops/pipeline-root');
   });
@@ -60,14 +77,29 @@ describe('trainer composition', () => {
     ['the image', {}, {}, 'MLOPS_IMAGE'],
     ['the pipeline root', {}, { image: 'img:1' }, 'VERTEX_PIPELINE_ROOT'],
   ])('refuses gcp mode without %s, naming the setting', async (_name, env, options, setting) => {
-    await expect(trainerFromPlatform(gcpPlatform(env), options)).rejects.toMatchObject({ code: 'CONFIG.INVALID_SETTING', setting });
+    await expect(trainerFromPlatform(gcpPlatform(env), options)).rejects.toMatchObject({
+      code: 'CONFIG.INVALID_SETTING',
+      setting,
+    });
   });
 });
 
 describe('error classification', () => {
   it.each([
-    ['a DuckDB lock held by another process', new Error('IO Error: Could not set lock on file "/x/warehouse.duckdb": Conflicting lock is held in /usr/bin/node (PID 42)'), 'TRAINER.WAREHOUSE_BUSY', 'transient'],
-    ['a write-write conflict', new Error('TransactionContext Error: Catalog write-write conflict on create with "fact_predictions_churn"'), 'TRAINER.WAREHOUSE_BUSY', 'transient'],
+    [
+      'a DuckDB lock held by another process',
+      new Error(
+        'IO Error: Could not set lock on file "/x/warehouse.duckdb": Conflicting lock is held in /usr/bin/node (PID 42)',
+      ),
+      'TRAINER.WAREHOUSE_BUSY',
+      'transient',
+    ],
+    [
+      'a write-write conflict',
+      new Error('TransactionContext Error: Catalog write-write conflict on create with "fact_predictions_churn"'),
+      'TRAINER.WAREHOUSE_BUSY',
+      'transient',
+    ],
   ])('%s is %s', (_name, error, code, errorClass) => {
     expect(asPlatformError(error)).toMatchObject({ code, errorClass });
   });

@@ -8,7 +8,14 @@ import { describe, expect, it } from 'vitest';
 import { InMemoryObjectStore } from '@mlops/shared/testing';
 import { CHURN_PREDICT_PIPELINE, CHURN_TRAINING_PIPELINE } from '../src/pipeline/churn.pipeline.js';
 import { compilePipeline, specBytes, storePipelineSpec, type PipelineSpecJson } from '../src/pipeline/kfp.compiler.js';
-import { fromPipeline, fromTask, pipelineProblems, selectTasks, task, type PipelineDefinition } from '../src/pipeline/dag.js';
+import {
+  fromPipeline,
+  fromTask,
+  pipelineProblems,
+  selectTasks,
+  task,
+  type PipelineDefinition,
+} from '../src/pipeline/dag.js';
 import { defineComponent } from '../src/components/component.js';
 
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
@@ -20,21 +27,25 @@ function specProblems(spec: Json): string[] {
   const problems: string[] = [];
   if (spec.schemaVersion !== '2.1.0') problems.push('schemaVersion is not 2.1.0');
   if (typeof spec.sdkVersion !== 'string' || !spec.sdkVersion) problems.push('sdkVersion missing');
-  if (!/^[a-z][a-z0-9-]*$/.test(spec.pipelineInfo?.name ?? '')) problems.push('pipelineInfo.name missing or not lowercase-dashed');
+  if (!/^[a-z][a-z0-9-]*$/.test(spec.pipelineInfo?.name ?? ''))
+    problems.push('pipelineInfo.name missing or not lowercase-dashed');
   const components: Json = spec.components ?? {};
   const executors: Json = spec.deploymentSpec?.executors ?? {};
   const tasks: Json = spec.root?.dag?.tasks ?? {};
   const rootParameters: Json = spec.root?.inputDefinitions?.parameters ?? {};
   for (const [name, parameter] of Object.entries<Json>(rootParameters)) {
-    if (!TYPES.has(parameter.parameterType)) problems.push(`root parameter ${name} has type ${parameter.parameterType}`);
+    if (!TYPES.has(parameter.parameterType))
+      problems.push(`root parameter ${name} has type ${parameter.parameterType}`);
   }
   for (const [name, component] of Object.entries<Json>(components)) {
     const executor = executors[component.executorLabel];
     if (!executor) problems.push(`component ${name} has no executor ${component.executorLabel}`);
     else {
       const container = executor.container;
-      if (!container?.image || !Array.isArray(container.command) || !Array.isArray(container.args)) problems.push(`executor ${component.executorLabel} is not a container`);
-      if (!container?.args?.includes('{{$}}')) problems.push(`executor ${component.executorLabel} does not receive the ExecutorInput`);
+      if (!container?.image || !Array.isArray(container.command) || !Array.isArray(container.args))
+        problems.push(`executor ${component.executorLabel} is not a container`);
+      if (!container?.args?.includes('{{$}}'))
+        problems.push(`executor ${component.executorLabel} does not receive the ExecutorInput`);
     }
   }
   for (const [name, spec] of Object.entries<Json>(tasks)) {
@@ -53,14 +64,25 @@ function specProblems(spec: Json): string[] {
       }
       if (wired.componentInputParameter !== undefined) {
         const root = rootParameters[wired.componentInputParameter];
-        if (!root) problems.push(`task ${name}: ${input} reads missing root parameter ${wired.componentInputParameter}`);
-        else if (root.parameterType !== definition.parameterType) problems.push(`task ${name}: ${input} type mismatch with root`);
+        if (!root)
+          problems.push(`task ${name}: ${input} reads missing root parameter ${wired.componentInputParameter}`);
+        else if (root.parameterType !== definition.parameterType)
+          problems.push(`task ${name}: ${input} type mismatch with root`);
       } else if (wired.taskOutputParameter) {
         const producer = tasks[wired.taskOutputParameter.producerTask];
-        const output = producer && components[producer.componentRef.name]?.outputDefinitions?.parameters?.[wired.taskOutputParameter.outputParameterKey];
-        if (!output) problems.push(`task ${name}: ${input} reads a missing output ${wired.taskOutputParameter.producerTask}.${wired.taskOutputParameter.outputParameterKey}`);
-        else if (output.parameterType !== definition.parameterType) problems.push(`task ${name}: ${input} type mismatch with producer`);
-        if (!dependencies.has(wired.taskOutputParameter.producerTask)) problems.push(`task ${name}: producer ${wired.taskOutputParameter.producerTask} is not a dependent task`);
+        const output =
+          producer &&
+          components[producer.componentRef.name]?.outputDefinitions?.parameters?.[
+            wired.taskOutputParameter.outputParameterKey
+          ];
+        if (!output)
+          problems.push(
+            `task ${name}: ${input} reads a missing output ${wired.taskOutputParameter.producerTask}.${wired.taskOutputParameter.outputParameterKey}`,
+          );
+        else if (output.parameterType !== definition.parameterType)
+          problems.push(`task ${name}: ${input} type mismatch with producer`);
+        if (!dependencies.has(wired.taskOutputParameter.producerTask))
+          problems.push(`task ${name}: producer ${wired.taskOutputParameter.producerTask} is not a dependent task`);
       } else if (!wired.runtimeValue) problems.push(`task ${name}: ${input} has no source`);
     }
     for (const [input, definition] of Object.entries<Json>(component.inputDefinitions?.artifacts ?? {})) {
@@ -70,16 +92,26 @@ function specProblems(spec: Json): string[] {
         continue;
       }
       const producer = tasks[wired.producerTask];
-      const output = producer && components[producer.componentRef.name]?.outputDefinitions?.artifacts?.[wired.outputArtifactKey];
-      if (!output) problems.push(`task ${name}: artifact ${input} reads a missing output ${wired.producerTask}.${wired.outputArtifactKey}`);
-      else if (output.artifactType.schemaTitle !== definition.artifactType.schemaTitle) problems.push(`task ${name}: artifact ${input} type mismatch`);
-      if (!dependencies.has(wired.producerTask)) problems.push(`task ${name}: producer ${wired.producerTask} is not a dependent task`);
+      const output =
+        producer && components[producer.componentRef.name]?.outputDefinitions?.artifacts?.[wired.outputArtifactKey];
+      if (!output)
+        problems.push(
+          `task ${name}: artifact ${input} reads a missing output ${wired.producerTask}.${wired.outputArtifactKey}`,
+        );
+      else if (output.artifactType.schemaTitle !== definition.artifactType.schemaTitle)
+        problems.push(`task ${name}: artifact ${input} type mismatch`);
+      if (!dependencies.has(wired.producerTask))
+        problems.push(`task ${name}: producer ${wired.producerTask} is not a dependent task`);
     }
-    for (const input of Object.keys(spec.inputs?.parameters ?? {})) if (!component.inputDefinitions?.parameters?.[input]) problems.push(`task ${name}: wires undeclared ${input}`);
-    for (const dependency of dependencies) if (!tasks[dependency]) problems.push(`task ${name}: depends on missing task ${dependency}`);
+    for (const input of Object.keys(spec.inputs?.parameters ?? {}))
+      if (!component.inputDefinitions?.parameters?.[input]) problems.push(`task ${name}: wires undeclared ${input}`);
+    for (const dependency of dependencies)
+      if (!tasks[dependency]) problems.push(`task ${name}: depends on missing task ${dependency}`);
   }
   // Acyclic: repeatedly remove tasks whose dependencies are all removed.
-  const remaining = new Map(Object.entries<Json>(tasks).map(([name, spec]) => [name, new Set<string>(spec.dependentTasks ?? [])]));
+  const remaining = new Map(
+    Object.entries<Json>(tasks).map(([name, spec]) => [name, new Set<string>(spec.dependentTasks ?? [])]),
+  );
   let progress = true;
   while (remaining.size > 0 && progress) {
     progress = false;
@@ -94,15 +126,30 @@ function specProblems(spec: Json): string[] {
   return problems;
 }
 
-const OPTIONS = { image: 'europe-west1-docker.pkg.dev/p/mlops/platform:abc', env: { MLOPS_MODE: 'gcp', MLOPS_LAKE: 'gs://lake' } };
+const OPTIONS = {
+  image: 'europe-west1-docker.pkg.dev/p/mlops/platform:abc',
+  env: { MLOPS_MODE: 'gcp', MLOPS_LAKE: 'gs://lake' },
+};
 
 describe('KFP v2 PipelineSpec', () => {
   const spec = compilePipeline(CHURN_TRAINING_PIPELINE, OPTIONS) as Json;
 
   it('is a valid PipelineSpec: every input wired, executors for every component, acyclic', () => {
     expect(specProblems(spec)).toEqual([]);
-    expect(Object.keys(spec.root.dag.tasks).sort()).toEqual(['batch-predict', 'evaluate', 'features', 'register', 'train']);
-    expect(Object.keys(spec.deploymentSpec.executors).sort()).toEqual(['exec-batch-predict', 'exec-evaluate', 'exec-features', 'exec-register', 'exec-train']);
+    expect(Object.keys(spec.root.dag.tasks).sort()).toEqual([
+      'batch-predict',
+      'evaluate',
+      'features',
+      'register',
+      'train',
+    ]);
+    expect(Object.keys(spec.deploymentSpec.executors).sort()).toEqual([
+      'exec-batch-predict',
+      'exec-evaluate',
+      'exec-features',
+      'exec-register',
+      'exec-train',
+    ]);
   });
 
   it('wires the DAG features ▶ train ▶ evaluate ▶ register ▶ batch-predict', () => {
@@ -111,11 +158,22 @@ describe('KFP v2 PipelineSpec', () => {
     expect(tasks.evaluate.dependentTasks).toEqual(['features', 'train']);
     expect(tasks.register.dependentTasks).toEqual(['evaluate', 'features', 'train']);
     expect(tasks['batch-predict'].dependentTasks).toEqual(['register']);
-    expect(tasks.train.inputs.artifacts.dataset).toEqual({ taskOutputArtifact: { outputArtifactKey: 'dataset', producerTask: 'features' } });
-    expect(tasks.register.inputs.parameters.data_fingerprint).toEqual({ taskOutputParameter: { outputParameterKey: 'data_fingerprint', producerTask: 'features' } });
+    expect(tasks.train.inputs.artifacts.dataset).toEqual({
+      taskOutputArtifact: { outputArtifactKey: 'dataset', producerTask: 'features' },
+    });
+    expect(tasks.register.inputs.parameters.data_fingerprint).toEqual({
+      taskOutputParameter: { outputParameterKey: 'data_fingerprint', producerTask: 'features' },
+    });
     expect(tasks.features.inputs.parameters.as_of).toEqual({ componentInputParameter: 'as_of' });
-    expect(spec.components['comp-evaluate'].outputDefinitions.artifacts.metrics.artifactType).toEqual({ schemaTitle: 'system.Metrics', schemaVersion: '0.0.1' });
-    expect(spec.root.inputDefinitions.parameters.horizon_days).toMatchObject({ parameterType: 'NUMBER_INTEGER', defaultValue: 30, isOptional: true });
+    expect(spec.components['comp-evaluate'].outputDefinitions.artifacts.metrics.artifactType).toEqual({
+      schemaTitle: 'system.Metrics',
+      schemaVersion: '0.0.1',
+    });
+    expect(spec.root.inputDefinitions.parameters.horizon_days).toMatchObject({
+      parameterType: 'NUMBER_INTEGER',
+      defaultValue: 30,
+      isOptional: true,
+    });
     expect(spec.root.inputDefinitions.parameters.as_of.defaultValue).toBeUndefined();
   });
 
@@ -123,15 +181,28 @@ describe('KFP v2 PipelineSpec', () => {
     const container = spec.deploymentSpec.executors['exec-batch-predict'].container;
     expect(container.image).toBe(OPTIONS.image);
     expect(container.command).toEqual(['node', '--import', 'tsx', 'services/trainer/src/components/main.ts']);
-    expect(container.args).toEqual(['batch_predict', '--executor_input', '{{$}}', '--pipeline_job', '{{$.pipeline_job_name}}', '--task', '{{$.pipeline_task_name}}']);
-    expect(container.env).toEqual([{ name: 'MLOPS_LAKE', value: 'gs://lake' }, { name: 'MLOPS_MODE', value: 'gcp' }]);
+    expect(container.args).toEqual([
+      'batch_predict',
+      '--executor_input',
+      '{{$}}',
+      '--pipeline_job',
+      '{{$.pipeline_job_name}}',
+      '--task',
+      '{{$.pipeline_task_name}}',
+    ]);
+    expect(container.env).toEqual([
+      { name: 'MLOPS_LAKE', value: 'gs://lake' },
+      { name: 'MLOPS_MODE', value: 'gcp' },
+    ]);
   });
 
   it('compiles the predict-only cut of the same description, its champion version a root parameter', () => {
     const predict = compilePipeline(CHURN_PREDICT_PIPELINE, OPTIONS) as Json;
     expect(specProblems(predict)).toEqual([]);
     expect(Object.keys(predict.root.dag.tasks)).toEqual(['batch-predict']);
-    expect(predict.root.dag.tasks['batch-predict'].inputs.parameters.model_version).toEqual({ componentInputParameter: 'model_version' });
+    expect(predict.root.dag.tasks['batch-predict'].inputs.parameters.model_version).toEqual({
+      componentInputParameter: 'model_version',
+    });
     expect(predict.root.inputDefinitions.parameters.model_version).toMatchObject({ parameterType: 'STRING' });
     expect(predict.root.inputDefinitions.parameters.model_version.defaultValue).toBeUndefined();
     expect(predict.root.inputDefinitions.parameters.as_of).toBeUndefined();
@@ -160,26 +231,55 @@ describe('pipeline description checks', () => {
   const echo = defineComponent({
     name: 'echo',
     description: 'test',
-    io: { parameters: { text: { type: 'STRING', description: '' } }, artifacts: {}, outputParameters: { text: { type: 'STRING', description: '' } }, outputArtifacts: {} },
+    io: {
+      parameters: { text: { type: 'STRING', description: '' } },
+      artifacts: {},
+      outputParameters: { text: { type: 'STRING', description: '' } },
+      outputArtifacts: {},
+    },
     run: async ({ params }) => ({ text: params.text }),
   });
 
   it.each([
-    ['an unwired input', { a: { ...task(echo, { parameters: { text: fromPipeline('x') }, artifacts: {} }), parameters: {} } }, 'task a: input parameter text is not wired'],
-    ['an unknown root parameter', { a: task(echo, { parameters: { text: fromPipeline('missing') }, artifacts: {} }) }, 'task a: input text reads unknown pipeline parameter missing'],
-    ['an unknown producer', { a: task(echo, { parameters: { text: fromTask('nowhere', 'text') }, artifacts: {} }) }, 'task a: input text reads unknown task nowhere'],
+    [
+      'an unwired input',
+      { a: { ...task(echo, { parameters: { text: fromPipeline('x') }, artifacts: {} }), parameters: {} } },
+      'task a: input parameter text is not wired',
+    ],
+    [
+      'an unknown root parameter',
+      { a: task(echo, { parameters: { text: fromPipeline('missing') }, artifacts: {} }) },
+      'task a: input text reads unknown pipeline parameter missing',
+    ],
+    [
+      'an unknown producer',
+      { a: task(echo, { parameters: { text: fromTask('nowhere', 'text') }, artifacts: {} }) },
+      'task a: input text reads unknown task nowhere',
+    ],
     [
       'a cycle',
-      { a: task(echo, { parameters: { text: fromTask('b', 'text') }, artifacts: {} }), b: task(echo, { parameters: { text: fromTask('a', 'text') }, artifacts: {} }) },
+      {
+        a: task(echo, { parameters: { text: fromTask('b', 'text') }, artifacts: {} }),
+        b: task(echo, { parameters: { text: fromTask('a', 'text') }, artifacts: {} }),
+      },
       'the tasks a, b form a cycle',
     ],
   ])('reports %s', (_name, tasks, problem) => {
-    const pipeline: PipelineDefinition = { name: 'p', description: '', parameters: { x: { type: 'STRING', description: '' } }, tasks: tasks as PipelineDefinition['tasks'] };
+    const pipeline: PipelineDefinition = {
+      name: 'p',
+      description: '',
+      parameters: { x: { type: 'STRING', description: '' } },
+      tasks: tasks as PipelineDefinition['tasks'],
+    };
     expect(pipelineProblems(pipeline)).toContain(problem);
-    expect(() => compilePipeline(pipeline, OPTIONS)).toThrow(expect.objectContaining({ code: 'TRAINER.INVALID_PIPELINE' }));
+    expect(() => compilePipeline(pipeline, OPTIONS)).toThrow(
+      expect.objectContaining({ code: 'TRAINER.INVALID_PIPELINE' }),
+    );
   });
 
   it('refuses to cut a pipeline where a kept task reads an artifact of a dropped one', () => {
-    expect(() => selectTasks(CHURN_TRAINING_PIPELINE, { name: 'x', description: '', keep: ['evaluate'] })).toThrow(expect.objectContaining({ code: 'TRAINER.INVALID_PIPELINE' }));
+    expect(() => selectTasks(CHURN_TRAINING_PIPELINE, { name: 'x', description: '', keep: ['evaluate'] })).toThrow(
+      expect.objectContaining({ code: 'TRAINER.INVALID_PIPELINE' }),
+    );
   });
 });

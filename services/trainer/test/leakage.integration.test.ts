@@ -22,24 +22,44 @@ const SNAPSHOT = DATES[19]!;
 const AS_OF = DATES.at(-1)!;
 const W = '"warehouse"."warehouse"';
 
-const FEATURES_ONLY = selectTasks(CHURN_TRAINING_PIPELINE, { name: 'mlops-churn-features', description: 'features only', keep: ['features'] });
+const FEATURES_ONLY = selectTasks(CHURN_TRAINING_PIPELINE, {
+  name: 'mlops-churn-features',
+  description: 'features only',
+  keep: ['features'],
+});
 
 let world: GeneratedWarehouse;
 
 async function snapshotRows(featureTable: string): Promise<WarehouseRow[]> {
   const tables = await resolveTables(world.warehouse, 'warehouse');
   const columns = await featureColumns(tables, featureTable);
-  return readLabelledRows(world.warehouse, tables, { featureTable, columns, snapshots: [SNAPSHOT], asOf: AS_OF, horizonDays: 30 });
+  return readLabelledRows(world.warehouse, tables, {
+    featureTable,
+    columns,
+    snapshots: [SNAPSHOT],
+    asOf: AS_OF,
+    horizonDays: 30,
+  });
 }
 
 async function trainingSetFingerprint(): Promise<string> {
-  const runner = new LocalPipelineRunner({ deps: { warehouse: world.warehouse, objects: world.objects, registry: new ModelRegistry(new InMemoryDocumentStore()), log: silentLogger } });
+  const runner = new LocalPipelineRunner({
+    deps: {
+      warehouse: world.warehouse,
+      objects: world.objects,
+      registry: new ModelRegistry(new InMemoryDocumentStore()),
+      log: silentLogger,
+    },
+  });
   const result = await runner.run({ pipeline: FEATURES_ONLY, parameters: { as_of: AS_OF }, runKey: 'leakage' });
   return String(result.tasks.features!.outputs.data_fingerprint);
 }
 
 /** Rows that differ between two reads of the same snapshot, keyed by customer. */
-function differences(before: readonly WarehouseRow[], after: readonly WarehouseRow[]): { customers: number; columns: Set<string> } {
+function differences(
+  before: readonly WarehouseRow[],
+  after: readonly WarehouseRow[],
+): { customers: number; columns: Set<string> } {
   const later = new Map(after.map((row) => [String(row.customer_id), row]));
   const columns = new Set<string>();
   let customers = before.length === after.length ? 0 : Math.abs(before.length - after.length);
@@ -80,7 +100,9 @@ afterAll(async () => {
 
 describe('point-in-time features and labels', () => {
   it('later orders and clicks arrived (the check compares something)', async () => {
-    const [row] = await world.warehouse.query<{ n: number }>(`select count(*) as n from ${W}.fct_sales where run_date > date '${AS_OF}'`);
+    const [row] = await world.warehouse.query<{ n: number }>(
+      `select count(*) as n from ${W}.fct_sales where run_date > date '${AS_OF}'`,
+    );
     expect(row!.n).toBeGreaterThan(1000);
     expect(before.honest!.length).toBeGreaterThan(1000);
     const labels = new Set(before.honest!.map((r) => r.is_churned));

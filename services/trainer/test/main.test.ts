@@ -32,7 +32,13 @@ describe('trainer process', () => {
   });
 
   it('exits 1 in gcp mode without the image the pipeline steps run', async () => {
-    const run = startMainProcess(main, { MLOPS_HOME: home(), MLOPS_MODE: 'gcp', GOOGLE_CLOUD_PROJECT: 'mlops-test', MLOPS_LAKE: 'gs://mlops-lake-test', MLOPS_PII_HMAC_KEY: 'a-secret-of-16-chars' });
+    const run = startMainProcess(main, {
+      MLOPS_HOME: home(),
+      MLOPS_MODE: 'gcp',
+      GOOGLE_CLOUD_PROJECT: 'mlops-test',
+      MLOPS_LAKE: 'gs://mlops-lake-test',
+      MLOPS_PII_HMAC_KEY: 'a-secret-of-16-chars',
+    });
     children.push(run.child);
     expect(await run.exited).toBe(1);
     expect(run.output()).toContain('"setting":"MLOPS_IMAGE"');
@@ -40,9 +46,18 @@ describe('trainer process', () => {
 
   it('consumes warehouse-ready from the embedded bus, stores the compiled pipelines, and stops on SIGTERM', async () => {
     const folder = home();
-    const run = startMainProcess(main, { MLOPS_HOME: folder, MLOPS_BACKOFF_MIN_MS: '10', MLOPS_BACKOFF_MAX_MS: '20', MLOPS_MAX_ATTEMPTS: '2' });
+    const run = startMainProcess(main, {
+      MLOPS_HOME: folder,
+      MLOPS_BACKOFF_MIN_MS: '10',
+      MLOPS_BACKOFF_MAX_MS: '20',
+      MLOPS_MAX_ATTEMPTS: '2',
+    });
     children.push(run.child);
-    await waitForValue(() => (run.output().includes('trainer listening') ? true : undefined), `the trainer to listen (output: ${run.output()})`, WAIT_MS);
+    await waitForValue(
+      () => (run.output().includes('trainer listening') ? true : undefined),
+      `the trainer to listen (output: ${run.output()})`,
+      WAIT_MS,
+    );
     expect(existsSync(join(folder, 'lake/mlops/pipelines/mlops-churn-training/latest.json'))).toBe(true);
 
     // The transformer (another process) announces a warehouse whose assertion failed: refused, dead-lettered.
@@ -51,14 +66,25 @@ describe('trainer process', () => {
       await bus.publish(
         createEvent(
           'mlops.warehouse.ready.v1',
-          { runDates: ['2026-06-01'], tables: [], quarantine: [], assertions: [{ name: 'warehouse_fct_sales_assertions_uniqueKey_0', passed: false, failingRows: 2 }], engine: 'duckdb', durationMs: 1 },
+          {
+            runDates: ['2026-06-01'],
+            tables: [],
+            quarantine: [],
+            assertions: [{ name: 'warehouse_fct_sales_assertions_uniqueKey_0', passed: false, failingRows: 2 }],
+            engine: 'duckdb',
+            durationMs: 1,
+          },
           { source: '//mlops/transformer', runid: 'run_20260601_main', rundate: '2026-06-01' },
         ) as never,
       );
-      const [dead] = await waitForValue(async () => {
-        const letters = await bus.listDeadLetters({ subscription: 'trainer.warehouse-ready' });
-        return letters.length > 0 ? letters : undefined;
-      }, `a dead letter (output: ${run.output()})`, WAIT_MS);
+      const [dead] = await waitForValue(
+        async () => {
+          const letters = await bus.listDeadLetters({ subscription: 'trainer.warehouse-ready' });
+          return letters.length > 0 ? letters : undefined;
+        },
+        `a dead letter (output: ${run.output()})`,
+        WAIT_MS,
+      );
       expect(dead).toMatchObject({ code: 'TRAINER.ASSERTIONS_FAILED', eventType: 'mlops.warehouse.ready.v1' });
     } finally {
       await bus.close();

@@ -26,22 +26,37 @@ afterAll(async () => {
 });
 
 function runnerWith(registry: ModelRegistry) {
-  return new LocalPipelineRunner({ deps: { warehouse: world.warehouse, objects: world.objects, registry, log: silentLogger } });
+  return new LocalPipelineRunner({
+    deps: { warehouse: world.warehouse, objects: world.objects, registry, log: silentLogger },
+  });
 }
 
 function parameters(overrides: Record<string, JsonValue> = {}): Record<string, JsonValue> {
-  return { as_of: AS_OF, code_version: 'test', created_at: EVENT_TIME, snapshot_dates: [AS_OF], predicted_at: EVENT_TIME, ...overrides };
+  return {
+    as_of: AS_OF,
+    code_version: 'test',
+    created_at: EVENT_TIME,
+    snapshot_dates: [AS_OF],
+    predicted_at: EVENT_TIME,
+    ...overrides,
+  };
 }
 
 describe('churn pipeline on generated data', () => {
   const registry = new ModelRegistry(new InMemoryDocumentStore());
 
   it('GBDT beats the logistic baseline on the time-split holdout, both clearly above chance; the first model is promoted', async () => {
-    const result = await runnerWith(registry).run({ pipeline: CHURN_TRAINING_PIPELINE, parameters: parameters(), runKey: 'first' });
+    const result = await runnerWith(registry).run({
+      pipeline: CHURN_TRAINING_PIPELINE,
+      parameters: parameters(),
+      runKey: 'first',
+    });
     const features = result.tasks.features!.outputs;
     const evaluate = result.tasks.evaluate!.outputs;
     const register = result.tasks.register!.outputs;
-    console.log(`GBDT ROC AUC ${Number(evaluate.roc_auc).toFixed(4)} vs logistic baseline ${Number(evaluate.baseline_roc_auc).toFixed(4)}; ${features.train_rows} train rows, ${features.holdout_rows} holdout rows`);
+    console.log(
+      `GBDT ROC AUC ${Number(evaluate.roc_auc).toFixed(4)} vs logistic baseline ${Number(evaluate.baseline_roc_auc).toFixed(4)}; ${features.train_rows} train rows, ${features.holdout_rows} holdout rows`,
+    );
     expect(evaluate.baseline_roc_auc).toBeGreaterThan(0.6);
     expect(evaluate.roc_auc).toBeGreaterThan(evaluate.baseline_roc_auc as number);
     expect(String(features.holdout_from) > String(features.data_from)).toBe(true);
@@ -57,7 +72,13 @@ describe('churn pipeline on generated data', () => {
       codeVersion: 'test',
       createdAt: EVENT_TIME,
       artifactUri: `mlops/models/churn/${String(register.version)}/model.json`,
-      params: expect.objectContaining({ algorithm: 'gbdt', nTrees: 100, maxDepth: 4, horizonDays: 30, 'baseline.algorithm': 'logreg' }),
+      params: expect.objectContaining({
+        algorithm: 'gbdt',
+        nTrees: 100,
+        maxDepth: 4,
+        horizonDays: 30,
+        'baseline.algorithm': 'logreg',
+      }),
     });
     expect(version!.metrics.calibration).toHaveLength(10);
     expect(version!.metrics.prAuc).toBeGreaterThan(0);
@@ -73,11 +94,13 @@ describe('churn pipeline on generated data', () => {
               strftime(max(predicted_at) at time zone 'UTC', '%Y-%m-%dT%H:%M:%S') as at
        from ${W}.fact_predictions_churn where snapshot_date = date '${AS_OF}'`,
     );
-    const [customers] = await world.warehouse.query<{ n: number }>(`select count(*) as n from ${W}.fct_customer_features where snapshot_date = date '${AS_OF}'`);
+    const [customers] = await world.warehouse.query<{ n: number }>(
+      `select count(*) as n from ${W}.fct_customer_features where snapshot_date = date '${AS_OF}'`,
+    );
     expect(rows[0]).toEqual({ n: customers!.n, versions: 1, bad_bands: 0, at: `${AS_OF}T06:00:00` });
   });
 
-  it('does not promote a worse challenger: the champion is re-scored on the challenger\'s holdout and wins', async () => {
+  it("does not promote a worse challenger: the champion is re-scored on the challenger's holdout and wins", async () => {
     const result = await runnerWith(registry).run({
       pipeline: CHURN_TRAINING_PIPELINE,
       parameters: parameters({ model_params: { nTrees: 2, maxDepth: 1, threads: 1 } }),
@@ -98,23 +121,63 @@ describe('churn pipeline on generated data', () => {
 describe('bad input gets a stable code and leaves no registry entry', () => {
   beforeAll(async () => {
     const sample = `select * from ${W}.fct_customer_features where customer_id in (select distinct customer_id from ${W}.fct_customer_features order by customer_id limit 400)`;
-    await world.warehouse.execute(`create or replace table ${W}.empty_features as select * from ${W}.fct_customer_features where false`);
+    await world.warehouse.execute(
+      `create or replace table ${W}.empty_features as select * from ${W}.fct_customer_features where false`,
+    );
     await world.warehouse.execute(`create or replace table ${W}.nan_features as ${sample}`);
-    await world.warehouse.execute(`update ${W}.nan_features set session_trend_7d = 'nan'::double where customer_id = (select min(customer_id) from ${W}.nan_features)`);
+    await world.warehouse.execute(
+      `update ${W}.nan_features set session_trend_7d = 'nan'::double where customer_id = (select min(customer_id) from ${W}.nan_features)`,
+    );
     await world.warehouse.execute(`create or replace table ${W}.inf_features as ${sample}`);
-    await world.warehouse.execute(`update ${W}.inf_features set avg_order_value_usd_90d = 'inf'::double where customer_id = (select min(customer_id) from ${W}.inf_features)`);
+    await world.warehouse.execute(
+      `update ${W}.inf_features set avg_order_value_usd_90d = 'inf'::double where customer_id = (select min(customer_id) from ${W}.inf_features)`,
+    );
   });
 
   it.each([
-    ['an unknown model name', { algorithm: 'xgboost' }, 'TRAINER.UNKNOWN_MODEL', /unknown model "xgboost"; valid models are "gbdt", "logreg"/],
-    ['an unknown model parameter', { model_params: { depth: 3 } }, 'TRAINER.INVALID_PARAM', /unknown gbdt parameter "depth"/],
-    ['an empty training set', { feature_table: 'empty_features' }, 'TRAINER.EMPTY_TRAINING_SET', /empty_features holds no snapshot/],
-    ['a feature table with NaN', { feature_table: 'nan_features' }, 'TRAINER.NON_FINITE_FEATURE', /feature "session_trend_7d" is NaN/],
-    ['a feature table with Infinity', { feature_table: 'inf_features' }, 'TRAINER.NON_FINITE_FEATURE', /feature "avg_order_value_usd_90d" is Infinity/],
-    ['a cut-off before any labelled snapshot', { as_of: DATES[20]! }, 'TRAINER.INSUFFICIENT_HISTORY', /label window complete/],
+    [
+      'an unknown model name',
+      { algorithm: 'xgboost' },
+      'TRAINER.UNKNOWN_MODEL',
+      /unknown model "xgboost"; valid models are "gbdt", "logreg"/,
+    ],
+    [
+      'an unknown model parameter',
+      { model_params: { depth: 3 } },
+      'TRAINER.INVALID_PARAM',
+      /unknown gbdt parameter "depth"/,
+    ],
+    [
+      'an empty training set',
+      { feature_table: 'empty_features' },
+      'TRAINER.EMPTY_TRAINING_SET',
+      /empty_features holds no snapshot/,
+    ],
+    [
+      'a feature table with NaN',
+      { feature_table: 'nan_features' },
+      'TRAINER.NON_FINITE_FEATURE',
+      /feature "session_trend_7d" is NaN/,
+    ],
+    [
+      'a feature table with Infinity',
+      { feature_table: 'inf_features' },
+      'TRAINER.NON_FINITE_FEATURE',
+      /feature "avg_order_value_usd_90d" is Infinity/,
+    ],
+    [
+      'a cut-off before any labelled snapshot',
+      { as_of: DATES[20]! },
+      'TRAINER.INSUFFICIENT_HISTORY',
+      /label window complete/,
+    ],
   ])('%s', async (_name, overrides, code, message) => {
     const registry = new ModelRegistry(new InMemoryDocumentStore());
-    const run = runnerWith(registry).run({ pipeline: CHURN_TRAINING_PIPELINE, parameters: parameters(overrides as Record<string, JsonValue>), runKey: 'bad' });
+    const run = runnerWith(registry).run({
+      pipeline: CHURN_TRAINING_PIPELINE,
+      parameters: parameters(overrides as Record<string, JsonValue>),
+      runKey: 'bad',
+    });
     await expect(run).rejects.toMatchObject({ code, errorClass: 'permanent', message: expect.stringMatching(message) });
     expect(await registry.list()).toEqual([]);
     expect(await registry.promotions()).toEqual([]);

@@ -42,7 +42,11 @@ describe('snapshot plan', () => {
   });
 
   it('makes the grid finer when the weekly one holds too few snapshots', () => {
-    const plan = planSnapshots(input(45, { sampling: { everyDays: 7, warmupDays: 0, minSnapshots: 4, maxSnapshots: 26, holdoutFraction: 0.25 } }));
+    const plan = planSnapshots(
+      input(45, {
+        sampling: { everyDays: 7, warmupDays: 0, minSnapshots: 4, maxSnapshots: 26, holdoutFraction: 0.25 },
+      }),
+    );
     expect(plan.step).toBeLessThan(7);
     expect(plan.train.length + plan.holdout.length).toBeGreaterThanOrEqual(4);
   });
@@ -50,13 +54,23 @@ describe('snapshot plan', () => {
   it('skips a snapshot whose label window misses a run date', () => {
     const gap = addDays(FIRST, 60);
     const dates = datesBetween(FIRST, addDays(FIRST, 119)).filter((date) => date !== gap);
-    const plan = planSnapshots(input(120, { salesDates: new Set(dates), sampling: { everyDays: 1, warmupDays: 0, minSnapshots: 2, maxSnapshots: 1000, holdoutFraction: 0.25 } }));
+    const plan = planSnapshots(
+      input(120, {
+        salesDates: new Set(dates),
+        sampling: { everyDays: 1, warmupDays: 0, minSnapshots: 2, maxSnapshots: 1000, holdoutFraction: 0.25 },
+      }),
+    );
     for (const date of [...plan.train, ...plan.holdout]) expect(date >= gap || addDays(date, 30) < gap).toBe(true);
   });
 
   it('leaves out snapshots that read a run date an upstream stage failed for', () => {
     const failed = addDays(FIRST, 50);
-    const plan = planSnapshots(input(120, { excludedDates: [failed], sampling: { everyDays: 1, warmupDays: 0, minSnapshots: 2, maxSnapshots: 1000, holdoutFraction: 0.25 } }));
+    const plan = planSnapshots(
+      input(120, {
+        excludedDates: [failed],
+        sampling: { everyDays: 1, warmupDays: 0, minSnapshots: 2, maxSnapshots: 1000, holdoutFraction: 0.25 },
+      }),
+    );
     expect(plan.tainted).toBeGreaterThan(0);
     for (const date of [...plan.train, ...plan.holdout]) {
       // Features read [d - 89, d], labels (d, d + 30]: neither may include the failed date.
@@ -65,7 +79,11 @@ describe('snapshot plan', () => {
   });
 
   it('keeps at most maxSnapshots, the latest', () => {
-    const plan = planSnapshots(input(400, { sampling: { everyDays: 7, warmupDays: 14, minSnapshots: 4, maxSnapshots: 10, holdoutFraction: 0.2 } }));
+    const plan = planSnapshots(
+      input(400, {
+        sampling: { everyDays: 7, warmupDays: 14, minSnapshots: 4, maxSnapshots: 10, holdoutFraction: 0.2 },
+      }),
+    );
     expect(plan.train.length + plan.holdout.length).toBe(10);
     expect(plan.holdout.at(-1)! > addDays(FIRST, 400 - 30 - 8)).toBe(true);
   });
@@ -75,6 +93,8 @@ describe('snapshot plan', () => {
     ['a single labelled snapshot', input(31)],
     ['every snapshot tainted', input(60, { excludedDates: datesBetween(FIRST, addDays(FIRST, 59)) })],
   ])('refuses %s with TRAINER.INSUFFICIENT_HISTORY', (_name, request) => {
-    expect(() => planSnapshots(request)).toThrow(expect.objectContaining({ code: 'TRAINER.INSUFFICIENT_HISTORY', errorClass: 'permanent' }));
+    expect(() => planSnapshots(request)).toThrow(
+      expect.objectContaining({ code: 'TRAINER.INSUFFICIENT_HISTORY', errorClass: 'permanent' }),
+    );
   });
 });

@@ -26,11 +26,25 @@ afterAll(async () => {
 });
 
 function service() {
-  return createTrainerService({ warehouse: world.warehouse, objects: world.objects, documents, registry, settings: { codeVersion: 'integration' } });
+  return createTrainerService({
+    warehouse: world.warehouse,
+    objects: world.objects,
+    documents,
+    registry,
+    settings: { codeVersion: 'integration' },
+  });
 }
 
 function ready(runDates: string[], extra: Partial<WarehouseReady> = {}, id?: string) {
-  const data: WarehouseReady = { runDates: runDates as [string, ...string[]], tables: [], quarantine: [], assertions: [{ name: 'warehouse_fct_sales_assertions_uniqueKey_0', passed: true, failingRows: 0 }], engine: 'duckdb', durationMs: 1, ...extra };
+  const data: WarehouseReady = {
+    runDates: runDates as [string, ...string[]],
+    tables: [],
+    quarantine: [],
+    assertions: [{ name: 'warehouse_fct_sales_assertions_uniqueKey_0', passed: true, failingRows: 0 }],
+    engine: 'duckdb',
+    durationMs: 1,
+    ...extra,
+  };
   return testEvent('mlops.warehouse.ready.v1', data, runDates.at(-1)!, id ? { id } : {});
 }
 
@@ -48,7 +62,7 @@ describe('trainer on warehouse.ready', () => {
   let first: { rows: number; digest: string };
   let firstEvents: { id: string; type: string; data: unknown }[];
 
-  it('trains at the end of a backfill: registers and promotes a version, writes the snapshots\' predictions, publishes model.trained and predictions.ready', async () => {
+  it("trains at the end of a backfill: registers and promotes a version, writes the snapshots' predictions, publishes model.trained and predictions.ready", async () => {
     const published = await deliver(service(), event);
     const [trained] = published.ofType('mlops.model.trained.v1');
     expect(trained?.data).toMatchObject({ modelName: 'churn', promoted: true, dataRange: { to: DATES.at(-1) } });
@@ -57,7 +71,9 @@ describe('trainer on warehouse.ready', () => {
     const ready = published.ofType('mlops.predictions.ready.v1');
     expect(ready.map((e) => e.data.snapshotDate)).toEqual(LAST);
     expect(ready.every((e) => e.data.modelVersion === trained!.data.version && e.data.rows > 1000)).toBe(true);
-    expect(ready.every((e) => e.data.riskBands.low + e.data.riskBands.medium + e.data.riskBands.high === e.data.rows)).toBe(true);
+    expect(
+      ready.every((e) => e.data.riskBands.low + e.data.riskBands.medium + e.data.riskBands.high === e.data.rows),
+    ).toBe(true);
     first = await predictionsDigest(LAST);
     expect(first.rows).toBe(ready.reduce((sum, e) => sum + e.data.rows, 0));
     firstEvents = published.events.map((e) => ({ id: e.id, type: e.type, data: e.data }));
@@ -76,7 +92,9 @@ describe('trainer on warehouse.ready', () => {
     const next = ready([DATES.at(-1)!], {}, 'warehouse-ready-next');
     const published = await deliver(service(), next);
     expect(published.ofType('mlops.model.trained.v1')).toEqual([]);
-    expect(published.ofType('mlops.predictions.ready.v1').map((e) => [e.data.snapshotDate, e.data.modelVersion])).toEqual([[DATES.at(-1), champion!.version]]);
+    expect(
+      published.ofType('mlops.predictions.ready.v1').map((e) => [e.data.snapshotDate, e.data.modelVersion]),
+    ).toEqual([[DATES.at(-1), champion!.version]]);
     expect(await registry.list('churn')).toHaveLength(1);
   });
 });

@@ -5,7 +5,13 @@
  */
 import { describe, expect, it } from 'vitest';
 import { ModelRegistry, PermanentError, type ModelVersion, type WarehouseReady } from '@mlops/shared';
-import { InMemoryDocumentStore, InMemoryObjectStore, RecordingPublisher, deliver, testEvent } from '@mlops/shared/testing';
+import {
+  InMemoryDocumentStore,
+  InMemoryObjectStore,
+  RecordingPublisher,
+  deliver,
+  testEvent,
+} from '@mlops/shared/testing';
 import { createTrainerService } from '../src/index.js';
 import type { PipelineRunRequest, PipelineRunResult, PipelineRunner } from '../src/pipeline/runner.port.js';
 
@@ -49,17 +55,35 @@ class FakeRunner implements PipelineRunner {
     let champion = String(request.parameters.model_version ?? '');
     if (training) {
       await this.registry.register(version());
-      await this.registry.promote({ modelName: 'churn', version: VERSION, previousChampion: null, promotedAt: String(request.parameters.created_at), reason: 'first', challengerRocAuc: 0.81, championRocAuc: null });
+      await this.registry.promote({
+        modelName: 'churn',
+        version: VERSION,
+        previousChampion: null,
+        promotedAt: String(request.parameters.created_at),
+        reason: 'first',
+        challengerRocAuc: 0.81,
+        championRocAuc: null,
+      });
       champion = VERSION;
       tasks.features = { outputs: { data_from: '2025-11-20', data_to: '2026-01-31' }, durationMs: 1 };
       tasks.register = { outputs: { version: VERSION, promoted: true, champion_version: VERSION }, durationMs: 1 };
     }
     const dates = request.parameters.snapshot_dates as string[];
     tasks.batch_predict = {
-      outputs: { model_version: champion, predictions: champion ? dates.map((snapshotDate) => ({ snapshotDate, rows: 10, riskBands: { low: 6, medium: 3, high: 1 } })) : [] },
+      outputs: {
+        model_version: champion,
+        predictions: champion
+          ? dates.map((snapshotDate) => ({ snapshotDate, rows: 10, riskBands: { low: 6, medium: 3, high: 1 } }))
+          : [],
+      },
       durationMs: 1,
     };
-    return { pipeline: request.pipeline.name, runKey: request.runKey, tasks, job: `projects/p/locations/r/pipelineJobs/${request.runKey}` };
+    return {
+      pipeline: request.pipeline.name,
+      runKey: request.runKey,
+      tasks,
+      job: `projects/p/locations/r/pipelineJobs/${request.runKey}`,
+    };
   }
 }
 
@@ -88,7 +112,15 @@ function setup() {
 }
 
 function ready(runDates: string[], extra: Partial<WarehouseReady> = {}, id?: string) {
-  const data: WarehouseReady = { runDates: runDates as [string, ...string[]], tables: [], quarantine: [], assertions: [{ name: 'warehouse_fct_sales_assertions_uniqueKey_0', passed: true, failingRows: 0 }], engine: 'bigquery', durationMs: 10, ...extra };
+  const data: WarehouseReady = {
+    runDates: runDates as [string, ...string[]],
+    tables: [],
+    quarantine: [],
+    assertions: [{ name: 'warehouse_fct_sales_assertions_uniqueKey_0', passed: true, failingRows: 0 }],
+    engine: 'bigquery',
+    durationMs: 10,
+    ...extra,
+  };
   return testEvent('mlops.warehouse.ready.v1', data, runDates.at(-1)!, id ? { id } : {});
 }
 
@@ -99,14 +131,36 @@ describe('trainer service', () => {
     const published = await deliver(service, event);
     expect(runner.runs.map((run) => run.pipeline.name)).toEqual(['mlops-churn-training']);
     const parameters = runner.runs[0]!.parameters;
-    expect(parameters).toMatchObject({ as_of: '2026-01-31', created_at: event.time, predicted_at: event.time, snapshot_dates: ['2026-01-30', '2026-01-31'], horizon_days: 30, algorithm: 'gbdt', baseline_algorithm: 'logreg', excluded_dates: [] });
+    expect(parameters).toMatchObject({
+      as_of: '2026-01-31',
+      created_at: event.time,
+      predicted_at: event.time,
+      snapshot_dates: ['2026-01-30', '2026-01-31'],
+      horizon_days: 30,
+      algorithm: 'gbdt',
+      baseline_algorithm: 'logreg',
+      excluded_dates: [],
+    });
     expect(runner.runs[0]!.runKey).toMatch(/^churn-train-[0-9a-f]{24}-a1$/);
     expect(runner.runs[0]!.labels).toMatchObject({ run_id: event.runid.toLowerCase(), trigger: 'backfill-end' });
     expect(uploads).toEqual([VERSION]);
     expect((await registry.get('churn', VERSION))?.vertexModel).toBe('projects/p/locations/r/models/mlops-churn@1');
     const [trained] = published.ofType('mlops.model.trained.v1');
-    expect(trained?.data).toMatchObject({ modelName: 'churn', version: VERSION, fingerprint: FINGERPRINT, promoted: true, championVersion: VERSION, metrics: { rocAuc: 0.81 }, baselineMetrics: { rocAuc: 0.76 }, pipelineJob: expect.stringContaining('pipelineJobs/churn-train-') });
-    expect(published.ofType('mlops.predictions.ready.v1').map((e) => [e.data.snapshotDate, e.data.modelVersion, e.data.table, e.data.rows])).toEqual([
+    expect(trained?.data).toMatchObject({
+      modelName: 'churn',
+      version: VERSION,
+      fingerprint: FINGERPRINT,
+      promoted: true,
+      championVersion: VERSION,
+      metrics: { rocAuc: 0.81 },
+      baselineMetrics: { rocAuc: 0.76 },
+      pipelineJob: expect.stringContaining('pipelineJobs/churn-train-'),
+    });
+    expect(
+      published
+        .ofType('mlops.predictions.ready.v1')
+        .map((e) => [e.data.snapshotDate, e.data.modelVersion, e.data.table, e.data.rows]),
+    ).toEqual([
       ['2026-01-30', VERSION, 'warehouse.fact_predictions_churn', 10],
       ['2026-01-31', VERSION, 'warehouse.fact_predictions_churn', 10],
     ]);
@@ -114,7 +168,10 @@ describe('trainer service', () => {
 
   it('does not train while a backfill is still running, and predicts nothing without a champion', async () => {
     const { service, runner } = setup();
-    const published = await deliver(service, ready(['2026-01-10'], { backfill: { from: '2025-11-01', to: '2026-01-31' } }));
+    const published = await deliver(
+      service,
+      ready(['2026-01-10'], { backfill: { from: '2025-11-01', to: '2026-01-31' } }),
+    );
     expect(runner.runs).toEqual([]);
     expect(published.events).toEqual([]);
   });
@@ -122,7 +179,10 @@ describe('trainer service', () => {
   it('scores with the champion as of the event, so a replayed older event scores with the model of its time', async () => {
     const { service, runner } = setup();
     const at = (event: ReturnType<typeof ready>, time: string) => ({ ...event, time });
-    await deliver(service, at(ready(['2026-01-31'], { backfill: { from: '2025-11-01', to: '2026-01-31' } }), '2026-02-01T06:00:00.000Z'));
+    await deliver(
+      service,
+      at(ready(['2026-01-31'], { backfill: { from: '2025-11-01', to: '2026-01-31' } }), '2026-02-01T06:00:00.000Z'),
+    );
     const later = at(ready(['2026-02-01']), '2026-02-02T06:00:00.000Z');
     await deliver(service, later);
     expect(runner.runs.at(-1)!.parameters).toEqual({
@@ -153,22 +213,35 @@ describe('trainer service', () => {
     expect(runner.runs.at(-1)!.pipeline.name).toBe('mlops-churn-training');
   });
 
-  it('retrains weekly: when the champion\'s data is retrainEveryDays old', async () => {
+  it("retrains weekly: when the champion's data is retrainEveryDays old", async () => {
     const { service, runner } = setup();
     await deliver(service, ready(['2026-01-31'], { backfill: { from: '2025-11-01', to: '2026-01-31' } }));
     await deliver(service, ready(['2026-02-06']));
     await deliver(service, ready(['2026-02-07']));
-    expect(runner.runs.map((run) => run.pipeline.name)).toEqual(['mlops-churn-training', 'mlops-churn-batch-predict', 'mlops-churn-training']);
+    expect(runner.runs.map((run) => run.pipeline.name)).toEqual([
+      'mlops-churn-training',
+      'mlops-churn-batch-predict',
+      'mlops-churn-training',
+    ]);
   });
 
   it('refuses an event that reports a failed assertion: dead letter, stage.failed, nothing run', async () => {
     const { service, runner, registry } = setup();
     const publisher = new RecordingPublisher();
-    const event = ready(['2026-01-31'], { retrain: true, assertions: [{ name: 'warehouse_fct_sales_assertions_uniqueKey_0', passed: false, failingRows: 3 }] });
-    await expect(deliver(service, event, { publisher })).rejects.toMatchObject({ code: 'TRAINER.ASSERTIONS_FAILED', errorClass: 'permanent' });
+    const event = ready(['2026-01-31'], {
+      retrain: true,
+      assertions: [{ name: 'warehouse_fct_sales_assertions_uniqueKey_0', passed: false, failingRows: 3 }],
+    });
+    await expect(deliver(service, event, { publisher })).rejects.toMatchObject({
+      code: 'TRAINER.ASSERTIONS_FAILED',
+      errorClass: 'permanent',
+    });
     expect(runner.runs).toEqual([]);
     expect(await registry.list()).toEqual([]);
-    expect(publisher.ofType('mlops.stage.failed.v1')[0]?.data).toMatchObject({ stage: 'trainer', code: 'TRAINER.ASSERTIONS_FAILED' });
+    expect(publisher.ofType('mlops.stage.failed.v1')[0]?.data).toMatchObject({
+      stage: 'trainer',
+      code: 'TRAINER.ASSERTIONS_FAILED',
+    });
   });
 
   it('falls back to predicting when an automatic trigger lacks history, but reports it when retraining was asked', async () => {
@@ -176,14 +249,29 @@ describe('trainer service', () => {
     await deliver(service, ready(['2026-01-31'], { backfill: { from: '2025-11-01', to: '2026-01-31' } }));
     runner.fail = new PermanentError('TRAINER.INSUFFICIENT_HISTORY', 'not enough labelled history to train: ...');
     const published = await deliver(service, ready(['2026-02-08']));
-    expect(runner.runs.map((run) => run.pipeline.name)).toEqual(['mlops-churn-training', 'mlops-churn-training', 'mlops-churn-batch-predict']);
+    expect(runner.runs.map((run) => run.pipeline.name)).toEqual([
+      'mlops-churn-training',
+      'mlops-churn-training',
+      'mlops-churn-batch-predict',
+    ]);
     expect(published.ofType('mlops.predictions.ready.v1')).toHaveLength(1);
-    await expect(deliver(service, ready(['2026-02-09'], { retrain: true }))).rejects.toMatchObject({ code: 'TRAINER.INSUFFICIENT_HISTORY' });
+    await expect(deliver(service, ready(['2026-02-09'], { retrain: true }))).rejects.toMatchObject({
+      code: 'TRAINER.INSUFFICIENT_HISTORY',
+    });
   });
 
   it('leaves out run dates an upstream stage failed for, until they are rebuilt', async () => {
     const { service, runner } = setup();
-    const failure = testEvent('mlops.stage.failed.v1', { stage: 'transformer', code: 'TRANSFORMER.ASSERTION_FAILED', reason: 'uniqueKey failed', runDates: ['2026-01-20', '2026-01-21'] }, '2026-01-21');
+    const failure = testEvent(
+      'mlops.stage.failed.v1',
+      {
+        stage: 'transformer',
+        code: 'TRANSFORMER.ASSERTION_FAILED',
+        reason: 'uniqueKey failed',
+        runDates: ['2026-01-20', '2026-01-21'],
+      },
+      '2026-01-21',
+    );
     await deliver(service, failure);
     await deliver(service, ready(['2026-01-31'], { retrain: true }));
     expect(runner.runs.at(-1)!.parameters.excluded_dates).toEqual(['2026-01-20', '2026-01-21']);
@@ -191,7 +279,14 @@ describe('trainer service', () => {
     await deliver(service, ready(['2026-02-01'], { retrain: true }));
     expect(runner.runs.at(-1)!.parameters.excluded_dates).toEqual(['2026-01-20']);
     // A failure of the trainer itself is not about the data.
-    await deliver(service, testEvent('mlops.stage.failed.v1', { stage: 'trainer', code: 'TRAINER.UNKNOWN_MODEL', reason: 'x', runDates: ['2026-01-25'] }, '2026-01-25'));
+    await deliver(
+      service,
+      testEvent(
+        'mlops.stage.failed.v1',
+        { stage: 'trainer', code: 'TRAINER.UNKNOWN_MODEL', reason: 'x', runDates: ['2026-01-25'] },
+        '2026-01-25',
+      ),
+    );
     await deliver(service, ready(['2026-02-02'], { retrain: true }));
     expect(runner.runs.at(-1)!.parameters.excluded_dates).toEqual(['2026-01-20']);
   });
@@ -211,7 +306,12 @@ describe('trainer service', () => {
     ['a feature table that is not an identifier', { featureTable: 'x; drop table y' }, 'TRAINER.INVALID_SETTING'],
   ])('refuses to start with %s', (_name, settings, code) => {
     expect(() =>
-      createTrainerService({ warehouse: async () => ({}) as never, objects: new InMemoryObjectStore(), documents: new InMemoryDocumentStore(), settings: { codeVersion: 't', ...settings } }),
+      createTrainerService({
+        warehouse: async () => ({}) as never,
+        objects: new InMemoryObjectStore(),
+        documents: new InMemoryDocumentStore(),
+        settings: { codeVersion: 't', ...settings },
+      }),
     ).toThrow(expect.objectContaining({ code, errorClass: 'permanent' }));
   });
 });

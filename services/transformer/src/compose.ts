@@ -9,7 +9,17 @@ import { createTransformerService } from './transformer.service.js';
  */
 export async function transformerFromPlatform(platform: Platform): Promise<Service> {
   const { config } = platform;
-  const warehouse = config.mode === 'local' ? await platform.warehouse() : config.mode === 'emulator' ? duckDbWarehouseLease({ path: config.warehouse.path }) : undefined;
+  const warehouse =
+    config.mode === 'local'
+      ? await platform.warehouse()
+      : config.mode === 'emulator'
+        ? duckDbWarehouseLease({ path: config.warehouse.path })
+        : undefined;
   const runner = await createTransformRunner({ config, ...(warehouse ? { warehouse } : {}) });
-  return createTransformerService({ documents: platform.documents, runner, objects: platform.objects, maxDatesPerRun: config.transformer.maxDatesPerRun });
+  return createTransformerService({
+    documents: platform.documents,
+    runner,
+    objects: platform.objects,
+    maxDatesPerRun: config.transformer.maxDatesPerRun,
+  });
 }

@@ -12,7 +12,9 @@ export const TransformerErrors = {
       `${failed.length} assertion(s) failed for ${runDates.join(', ')}: ${failed
         .slice(0, 10)
         .map((assertion) => `${assertion.name} (${assertion.failingRows} row(s))`)
-        .join(', ')}${failed.length > 10 ? ', ...' : ''}; the warehouse is not ready, fix the data or the model and re-land the dates`,
+        .join(
+          ', ',
+        )}${failed.length > 10 ? ', ...' : ''}; the warehouse is not ready, fix the data or the model and re-land the dates`,
       { details: { assertions: failed.map((assertion) => assertion.name) } },
     ),
   /** A setting handed to the factory is unusable: start-up stops. */

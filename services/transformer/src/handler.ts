@@ -83,14 +83,25 @@ export function buildableDates(ledger: LedgerState, fullLoadKnown: string | unde
 }
 
 /** Whether every source a date needs has landed. */
-function isComplete(ledger: LedgerState, runDate: string, fullLoadKnown: string | undefined, backfill: BackfillWindow | undefined): boolean {
+function isComplete(
+  ledger: LedgerState,
+  runDate: string,
+  fullLoadKnown: string | undefined,
+  backfill: BackfillWindow | undefined,
+): boolean {
   const sources = ledger.landed.get(runDate);
   if (!sources) return false;
-  return requiredSources(runDate, startupFullLoadDate(runDate, fullLoadKnown, backfill?.from)).every((source) => sources.has(source));
+  return requiredSources(runDate, startupFullLoadDate(runDate, fullLoadKnown, backfill?.from)).every((source) =>
+    sources.has(source),
+  );
 }
 
 /** The dates of a backfill window that still miss a source. */
-export function incompleteDates(ledger: LedgerState, fullLoadKnown: string | undefined, window: BackfillWindow): string[] {
+export function incompleteDates(
+  ledger: LedgerState,
+  fullLoadKnown: string | undefined,
+  window: BackfillWindow,
+): string[] {
   const missing: string[] = [];
   for (let day = dayNumber(window.from); day <= dayNumber(window.to); day++) {
     const runDate = isoDate(day);
@@ -107,7 +118,11 @@ export function incompleteDates(ledger: LedgerState, fullLoadKnown: string | und
  * completes, whatever is complete is built; dates completing after that wait for the window again
  * (a redrive or replay of the stuck date finishes it).
  */
-export function backfillShouldWait(ledger: LedgerState, fullLoadKnown: string | undefined, landed: { runDate: string; backfill?: BackfillWindow }): boolean {
+export function backfillShouldWait(
+  ledger: LedgerState,
+  fullLoadKnown: string | undefined,
+  landed: { runDate: string; backfill?: BackfillWindow },
+): boolean {
   const window = landed.backfill;
   if (!window) return false;
   if (landed.runDate === window.to && isComplete(ledger, window.to, fullLoadKnown, window)) return false;
@@ -118,7 +133,13 @@ export function backfillShouldWait(ledger: LedgerState, fullLoadKnown: string | 
 function backfillOf(dates: readonly BuildableDate[]): BackfillWindow | undefined {
   const windows = dates.flatMap((date) => date.entries.flatMap((entry) => (entry.backfill ? [entry.backfill] : [])));
   if (windows.length === 0) return undefined;
-  return { from: windows.map((window) => window.from).sort()[0]!, to: windows.map((window) => window.to).sort().at(-1)! };
+  return {
+    from: windows.map((window) => window.from).sort()[0]!,
+    to: windows
+      .map((window) => window.to)
+      .sort()
+      .at(-1)!,
+  };
 }
 
 function readyEvent(result: TransformRunResult, backfill: BackfillWindow | undefined): WarehouseReady {
@@ -126,7 +147,11 @@ function readyEvent(result: TransformRunResult, backfill: BackfillWindow | undef
     runDates: [...result.runDates] as [string, ...string[]],
     tables: result.tables.map((table) => ({ name: table.name, rows: table.rows })),
     quarantine: result.quarantine.map((entry) => ({ table: entry.table, rows: entry.rows })),
-    assertions: result.assertions.map((assertion) => ({ name: assertion.name, passed: assertion.passed, failingRows: assertion.failingRows })),
+    assertions: result.assertions.map((assertion) => ({
+      name: assertion.name,
+      passed: assertion.passed,
+      failingRows: assertion.failingRows,
+    })),
     engine: result.engine,
     durationMs: Math.round(result.durationMs),
     ...(result.invocation ? { invocation: result.invocation } : {}),
@@ -135,21 +160,31 @@ function readyEvent(result: TransformRunResult, backfill: BackfillWindow | undef
 }
 
 /** Handle one landed partition. */
-export async function handleBronzeLanded(deps: TransformerHandlerDeps, event: CloudEvent<'mlops.bronze.landed.v1'>, context: HandlerContext): Promise<void> {
+export async function handleBronzeLanded(
+  deps: TransformerHandlerDeps,
+  event: CloudEvent<'mlops.bronze.landed.v1'>,
+  context: HandlerContext,
+): Promise<void> {
   const landed = event.data;
   await recordLanded(deps.documents, deps.ledgerCollection, landed);
   const ledger = await readLedger(deps.documents, deps.ledgerCollection);
-  if (ledger.foreign.length > 0) context.log.warning('ignoring documents in the ledger collection that are not ledger entries', { ids: ledger.foreign.slice(0, 20) });
+  if (ledger.foreign.length > 0)
+    context.log.warning('ignoring documents in the ledger collection that are not ledger entries', {
+      ids: ledger.foreign.slice(0, 20),
+    });
 
   let fullLoad = fullLoadInLedger(ledger);
   if (fullLoad === undefined && deps.objects) fullLoad = await findStartupFullLoad(deps.objects);
   if (backfillShouldWait(ledger, fullLoad, landed)) {
     const missing = incompleteDates(ledger, fullLoad, landed.backfill!);
-    context.log.info(`waiting for the backfill window: ${missing.length} date(s) of ${landed.backfill!.from}..${landed.backfill!.to} still incomplete`, {
-      runDate: landed.runDate,
-      incomplete: missing.length,
-      firstIncomplete: missing[0],
-    });
+    context.log.info(
+      `waiting for the backfill window: ${missing.length} date(s) of ${landed.backfill!.from}..${landed.backfill!.to} still incomplete`,
+      {
+        runDate: landed.runDate,
+        incomplete: missing.length,
+        firstIncomplete: missing[0],
+      },
+    );
     return;
   }
   const dates = buildableDates(ledger, fullLoad);
@@ -161,7 +196,11 @@ export async function handleBronzeLanded(deps: TransformerHandlerDeps, event: Cl
 
   const chunks: BuildableDate[][] = [];
   for (let i = 0; i < dates.length; i += deps.maxDatesPerRun) chunks.push(dates.slice(i, i + deps.maxDatesPerRun));
-  if (chunks.length > 1) context.log.info(`building ${dates.length} run dates in ${chunks.length} runs of at most ${deps.maxDatesPerRun}`, { first: dates[0]!.runDate, last: dates.at(-1)!.runDate });
+  if (chunks.length > 1)
+    context.log.info(`building ${dates.length} run dates in ${chunks.length} runs of at most ${deps.maxDatesPerRun}`, {
+      first: dates[0]!.runDate,
+      last: dates.at(-1)!.runDate,
+    });
   for (const chunk of chunks) await buildDates(deps, event, context, chunk);
 }
 
@@ -169,9 +208,16 @@ export async function handleBronzeLanded(deps: TransformerHandlerDeps, event: Cl
  * One run of the project for consecutive dates, then its event; the dates are marked built only
  * after the event is out.
  */
-async function buildDates(deps: TransformerHandlerDeps, event: CloudEvent<'mlops.bronze.landed.v1'>, context: HandlerContext, dates: readonly BuildableDate[]): Promise<void> {
+async function buildDates(
+  deps: TransformerHandlerDeps,
+  event: CloudEvent<'mlops.bronze.landed.v1'>,
+  context: HandlerContext,
+  dates: readonly BuildableDate[],
+): Promise<void> {
   const runDates = dates.map((date) => date.runDate);
-  context.log.info(`building ${runDates.length} run date(s)`, { runDates: runDates.length <= 31 ? runDates : [runDates[0], '...', runDates.at(-1)] });
+  context.log.info(`building ${runDates.length} run date(s)`, {
+    runDates: runDates.length <= 31 ? runDates : [runDates[0], '...', runDates.at(-1)],
+  });
   const result = await deps.runner.run({ runDates, runId: event.runid });
   const subject = `warehouse/${runDates[0]}..${runDates.at(-1)}`;
   const latest = runDates.at(-1)!;
@@ -186,14 +232,25 @@ async function buildDates(deps: TransformerHandlerDeps, event: CloudEvent<'mlops
         reason: error.message.slice(0, 4000),
         runDates,
         causeEventId: event.id,
-        details: { engine: result.engine, assertions: failed.map((assertion) => ({ name: assertion.name, failingRows: assertion.failingRows })) },
+        details: {
+          engine: result.engine,
+          assertions: failed.map((assertion) => ({ name: assertion.name, failingRows: assertion.failingRows })),
+        },
       },
       { subject, rundate: latest },
     );
-    await recordBuilt(deps.documents, deps.ledgerCollection, dates.map((date) => ({ runDate: date.runDate, inputsHash: date.inputsHash, status: 'failed' as const })));
+    await recordBuilt(
+      deps.documents,
+      deps.ledgerCollection,
+      dates.map((date) => ({ runDate: date.runDate, inputsHash: date.inputsHash, status: 'failed' as const })),
+    );
     context.log.error(error.message, { code: error.code, runDates: runDates.length });
     return;
   }
   await context.emit('mlops.warehouse.ready.v1', readyEvent(result, backfillOf(dates)), { subject, rundate: latest });
-  await recordBuilt(deps.documents, deps.ledgerCollection, dates.map((date) => ({ runDate: date.runDate, inputsHash: date.inputsHash, status: 'ready' as const })));
+  await recordBuilt(
+    deps.documents,
+    deps.ledgerCollection,
+    dates.map((date) => ({ runDate: date.runDate, inputsHash: date.inputsHash, status: 'ready' as const })),
+  );
 }

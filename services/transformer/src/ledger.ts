@@ -55,10 +55,17 @@ export async function recordLanded(documents: DocumentStore, collection: string,
 }
 
 /** Record how dates were built. */
-export async function recordBuilt(documents: DocumentStore, collection: string, entries: readonly BuiltEntry[]): Promise<void> {
+export async function recordBuilt(
+  documents: DocumentStore,
+  collection: string,
+  entries: readonly BuiltEntry[],
+): Promise<void> {
   await documents.upsertBatch(
     collection,
-    entries.map((entry) => ({ id: builtId(entry.runDate), data: { kind: 'built', runDate: entry.runDate, inputsHash: entry.inputsHash, status: entry.status } })),
+    entries.map((entry) => ({
+      id: builtId(entry.runDate),
+      data: { kind: 'built', runDate: entry.runDate, inputsHash: entry.inputsHash, status: entry.status },
+    })),
   );
 }
 
@@ -67,20 +74,31 @@ export async function readLedger(documents: DocumentStore, collection: string): 
   const state: LedgerState = { landed: new Map(), built: new Map(), foreign: [] };
   for await (const document of documents.query(collection)) {
     const data = document.data;
-    if (data.kind === 'landed' && typeof data.runDate === 'string' && typeof data.source === 'string' && typeof data.contentHash === 'string') {
+    if (
+      data.kind === 'landed' &&
+      typeof data.runDate === 'string' &&
+      typeof data.source === 'string' &&
+      typeof data.contentHash === 'string'
+    ) {
       const entry: LandedEntry = {
         runDate: data.runDate,
         source: data.source as BronzeSource,
         contentHash: data.contentHash,
         rowCount: Number(data.rowCount ?? 0),
         loadType: (data.loadType as LandedEntry['loadType']) ?? 'daily',
-        ...(typeof data.backfillFrom === 'string' && typeof data.backfillTo === 'string' ? { backfill: { from: data.backfillFrom, to: data.backfillTo } } : {}),
+        ...(typeof data.backfillFrom === 'string' && typeof data.backfillTo === 'string'
+          ? { backfill: { from: data.backfillFrom, to: data.backfillTo } }
+          : {}),
       };
       let sources = state.landed.get(entry.runDate);
       if (!sources) state.landed.set(entry.runDate, (sources = new Map()));
       sources.set(entry.source, entry);
     } else if (data.kind === 'built' && typeof data.runDate === 'string' && typeof data.inputsHash === 'string') {
-      state.built.set(data.runDate, { runDate: data.runDate, inputsHash: data.inputsHash, status: data.status === 'failed' ? 'failed' : 'ready' });
+      state.built.set(data.runDate, {
+        runDate: data.runDate,
+        inputsHash: data.inputsHash,
+        status: data.status === 'failed' ? 'failed' : 'ready',
+      });
     } else {
       state.foreign.push(document.id);
     }
@@ -91,6 +109,7 @@ export async function readLedger(documents: DocumentStore, collection: string): 
 /** A hash of the partitions a date is built from (source and content hash, in source order). */
 export function inputsHash(entries: Iterable<LandedEntry>): string {
   const hash = createHash('sha256');
-  for (const entry of [...entries].sort((a, b) => a.source.localeCompare(b.source))) hash.update(`${entry.source} ${entry.contentHash}\n`);
+  for (const entry of [...entries].sort((a, b) => a.source.localeCompare(b.source)))
+    hash.update(`${entry.source} ${entry.contentHash}\n`);
   return hash.digest('hex');
 }

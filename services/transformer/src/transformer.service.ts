@@ -36,7 +36,8 @@ export const DEFAULT_MAX_DATES_PER_RUN = 60;
 /** The transformer service. One event at a time: runs of the project never overlap in a process. */
 export function createTransformerService(deps: TransformerServiceDeps): Service {
   const limit = deps.maxDatesPerRun ?? DEFAULT_MAX_DATES_PER_RUN;
-  if (!Number.isInteger(limit) || limit < 1) throw TransformerErrors.badSetting('maxDatesPerRun', `must be a whole number of at least 1 (got ${limit})`);
+  if (!Number.isInteger(limit) || limit < 1)
+    throw TransformerErrors.badSetting('maxDatesPerRun', `must be a whole number of at least 1 (got ${limit})`);
   const handlerDeps = {
     documents: deps.documents,
     runner: deps.runner,

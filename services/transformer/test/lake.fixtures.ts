@@ -42,20 +42,44 @@ export class GeneratedLake {
     await this.writer.close();
   }
 
-  private landed(source: BronzeSource, runDate: string, key: string, rows: number, loadType: BronzeLanded['loadType'], backfill?: BackfillWindow): BronzeLanded {
+  private landed(
+    source: BronzeSource,
+    runDate: string,
+    key: string,
+    rows: number,
+    loadType: BronzeLanded['loadType'],
+    backfill?: BackfillWindow,
+  ): BronzeLanded {
     const path = join(this.root, key);
     const sha256 = createHash('sha256').update(readFileSync(path)).digest('hex');
-    return bronzeLandedData(source, runDate, source === 'sales' ? 'parquet' : 'jsonl', [{ key, bytes: statSync(path).size, sha256, rows }], loadType, backfill);
+    return bronzeLandedData(
+      source,
+      runDate,
+      source === 'sales' ? 'parquet' : 'jsonl',
+      [{ key, bytes: statSync(path).size, sha256, rows }],
+      loadType,
+      backfill,
+    );
   }
 
   /** Write one partition of records; resolves to its landed event data. */
-  async write(source: BronzeSource, runDate: string, records: readonly Record<string, unknown>[], loadType: BronzeLanded['loadType'], backfill?: BackfillWindow): Promise<BronzeLanded> {
+  async write(
+    source: BronzeSource,
+    runDate: string,
+    records: readonly Record<string, unknown>[],
+    loadType: BronzeLanded['loadType'],
+    backfill?: BackfillWindow,
+  ): Promise<BronzeLanded> {
     const format = source === 'sales' ? 'parquet' : 'jsonl';
     const key = bronzePartKey(source, runDate, 0, format);
     rmSync(join(this.root, bronzePrefix(source, runDate)), { recursive: true, force: true });
     mkdirSync(join(this.root, bronzePrefix(source, runDate)), { recursive: true });
     if (source === 'sales') {
-      const file = await this.writer.createFromDocuments(join(this.root, key), SALES_BRONZE_COLUMNS, SALES_DOCUMENT_COLUMNS);
+      const file = await this.writer.createFromDocuments(
+        join(this.root, key),
+        SALES_BRONZE_COLUMNS,
+        SALES_DOCUMENT_COLUMNS,
+      );
       await file.write(records.map((record, index) => ({ id: `doc_${index}`, json: JSON.stringify(record) })));
       await file.finish();
     } else {
@@ -66,12 +90,19 @@ export class GeneratedLake {
 
   /** Generate a whole date (sales, clickstream, and startups when due); resolves to its landed events' data. */
   async generateDay(runDate: string, fullLoadDate: string, backfill?: BackfillWindow): Promise<BronzeLanded[]> {
-    const sales = [...generateSalesOrders({ ...this.world, date: runDate, piiHmacKey: DEV_PII_HMAC_KEY })].map((record) => record.data);
+    const sales = [...generateSalesOrders({ ...this.world, date: runDate, piiHmacKey: DEV_PII_HMAC_KEY })].map(
+      (record) => record.data,
+    );
     const clicks = [...generateClickEvents({ ...this.world, date: runDate })].map((record) => record.data);
-    const landed = [await this.write('sales', runDate, sales, 'daily', backfill), await this.write('clickstream', runDate, clicks, 'daily', backfill)];
+    const landed = [
+      await this.write('sales', runDate, sales, 'daily', backfill),
+      await this.write('clickstream', runDate, clicks, 'daily', backfill),
+    ];
     const loadType = startupLoadOn(runDate, fullLoadDate);
     if (loadType) {
-      const companies = [...generateStartupCompanies({ ...this.world, date: runDate, loadType })].map((record) => record.data);
+      const companies = [...generateStartupCompanies({ ...this.world, date: runDate, loadType })].map(
+        (record) => record.data,
+      );
       landed.push(await this.write('startups', runDate, companies, loadType, backfill));
     }
     return landed;

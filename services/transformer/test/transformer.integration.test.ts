@@ -2,7 +2,14 @@ import { join, resolve } from 'node:path';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DataformCompiler, DuckDbTransformRunner, openDuckDbWarehouse, type BronzeLanded, type DuckDbWarehouse, type Warehouse } from '@mlops/shared';
+import {
+  DataformCompiler,
+  DuckDbTransformRunner,
+  openDuckDbWarehouse,
+  type BronzeLanded,
+  type DuckDbWarehouse,
+  type Warehouse,
+} from '@mlops/shared';
 import { InMemoryDocumentStore, RecordingPublisher, deliver, testEvent } from '@mlops/shared/testing';
 import { createTransformerService } from '../src/index.js';
 import { GeneratedLake } from './lake.fixtures.js';
@@ -51,7 +58,13 @@ describe('transformer on the real Dataform project and DuckDB', () => {
     const runner = new DuckDbTransformRunner({ projectDir: PROJECT, lakeRoot: lake.root, warehouse, compiler });
     const service = createTransformerService({ documents: new InMemoryDocumentStore(), runner });
     const publisher = new RecordingPublisher();
-    return { warehouse, service, publisher, send: (data: BronzeLanded, id: string) => deliver(service, testEvent('mlops.bronze.landed.v1', data, data.runDate, { id }), { publisher }) };
+    return {
+      warehouse,
+      service,
+      publisher,
+      send: (data: BronzeLanded, id: string) =>
+        deliver(service, testEvent('mlops.bronze.landed.v1', data, data.runDate, { id }), { publisher }),
+    };
   }
 
   beforeAll(async () => {
@@ -70,7 +83,9 @@ describe('transformer on the real Dataform project and DuckDB', () => {
   it('replaying every bronze.landed twice in shuffled order (a backfill: dates grouped) leaves the warehouse of daily runs', async () => {
     const ordered = await transformer('ordered');
     for (const data of landed) await ordered.send(daily(data), `${data.runDate}/${data.source}`);
-    expect(ordered.publisher.ofType('mlops.warehouse.ready.v1').map((event) => event.data.runDates)).toEqual(DATES.map((date) => [date]));
+    expect(ordered.publisher.ofType('mlops.warehouse.ready.v1').map((event) => event.data.runDates)).toEqual(
+      DATES.map((date) => [date]),
+    );
     expect(ordered.publisher.ofType('mlops.stage.failed.v1')).toEqual([]);
     const expected = await checksums(ordered.warehouse, 'ordered');
     expect(expected['warehouse.fct_customer_features']).not.toMatch(/^0:/);
@@ -87,16 +102,22 @@ describe('transformer on the real Dataform project and DuckDB', () => {
 
   it('publishes stage.failed and no warehouse.ready when an assertion fails', async () => {
     const failing = await transformer('failing');
-    for (const data of landed.filter((entry) => entry.runDate < '2026-01-07')) await failing.send(daily(data), `${data.runDate}/${data.source}`);
+    for (const data of landed.filter((entry) => entry.runDate < '2026-01-07'))
+      await failing.send(daily(data), `${data.runDate}/${data.source}`);
     expect(failing.publisher.ofType('mlops.warehouse.ready.v1')).toHaveLength(2);
     // The trainer broke fact_predictions_churn's contract: two rows for one customer and snapshot.
     await failing.warehouse.execute(
       "insert into failing.warehouse.fact_predictions_churn values ('cus_1', date '2026-01-06', 0.2, 'low', 'v1', now()), ('cus_1', date '2026-01-06', 0.9, 'high', 'v2', now())",
     );
-    for (const data of landed.filter((entry) => entry.runDate === '2026-01-07')) await failing.send(daily(data), `${data.runDate}/${data.source}`);
+    for (const data of landed.filter((entry) => entry.runDate === '2026-01-07'))
+      await failing.send(daily(data), `${data.runDate}/${data.source}`);
     expect(failing.publisher.ofType('mlops.warehouse.ready.v1')).toHaveLength(2);
     const [failed] = failing.publisher.ofType('mlops.stage.failed.v1');
-    expect(failed!.data).toMatchObject({ stage: 'transformer', code: 'TRANSFORMER.ASSERTION_FAILED', runDates: ['2026-01-07'] });
+    expect(failed!.data).toMatchObject({
+      stage: 'transformer',
+      code: 'TRANSFORMER.ASSERTION_FAILED',
+      runDates: ['2026-01-07'],
+    });
     expect(failed!.data.reason).toMatch(/assert_fact_predictions_churn \(1 row\(s\)\)/);
   });
 });

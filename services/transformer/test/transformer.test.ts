@@ -1,5 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { TransformError, TransformErrors, type BronzeLanded, type BronzeSource, type TransformRunRequest, type TransformRunResult, type TransformRunner } from '@mlops/shared';
+import {
+  TransformError,
+  TransformErrors,
+  type BronzeLanded,
+  type BronzeSource,
+  type TransformRunRequest,
+  type TransformRunResult,
+  type TransformRunner,
+} from '@mlops/shared';
 import { InMemoryDocumentStore, RecordingPublisher, deliver, testEvent } from '@mlops/shared/testing';
 import { LEDGER_COLLECTION, createTransformerService } from '../src/index.js';
 
@@ -26,7 +34,11 @@ class FakeRunner implements TransformRunner {
       tables: [{ name: 'warehouse.fct_sales', rows: 10 * request.runDates.length }],
       quarantine: [{ table: 'staging.quarantine_sales', rows: 2 }],
       assertions: [
-        { name: 'warehouse_fct_sales_assertions_uniqueKey_0', passed: !this.failing.includes('warehouse_fct_sales_assertions_uniqueKey_0'), failingRows: this.failing.length > 0 ? 4 : 0 },
+        {
+          name: 'warehouse_fct_sales_assertions_uniqueKey_0',
+          passed: !this.failing.includes('warehouse_fct_sales_assertions_uniqueKey_0'),
+          failingRows: this.failing.length > 0 ? 4 : 0,
+        },
         { name: 'warehouse_dim_customer_assertions_uniqueKey_0', passed: true, failingRows: 0 },
       ],
       actions: [],
@@ -37,9 +49,18 @@ class FakeRunner implements TransformRunner {
 }
 
 let sequence = 0;
-function landed(runDate: string, source: BronzeSource, options: { hash?: string; loadType?: BronzeLanded['loadType']; backfill?: { from: string; to: string } } = {}) {
+function landed(
+  runDate: string,
+  source: BronzeSource,
+  options: { hash?: string; loadType?: BronzeLanded['loadType']; backfill?: { from: string; to: string } } = {},
+) {
   const format = source === 'sales' ? 'parquet' : 'jsonl';
-  const hash = options.hash ?? `${source}${runDate}`.replace(/[^0-9a-f]/g, 'a').padEnd(64, '0').slice(0, 64);
+  const hash =
+    options.hash ??
+    `${source}${runDate}`
+      .replace(/[^0-9a-f]/g, 'a')
+      .padEnd(64, '0')
+      .slice(0, 64);
   const data: BronzeLanded = {
     runDate,
     source,
@@ -53,7 +74,9 @@ function landed(runDate: string, source: BronzeSource, options: { hash?: string;
     ...(options.backfill ? { backfill: options.backfill } : {}),
   };
   sequence += 1;
-  return testEvent('mlops.bronze.landed.v1', data, runDate, { id: `landed-${runDate}-${source}-${hash.slice(0, 6)}-${sequence}` });
+  return testEvent('mlops.bronze.landed.v1', data, runDate, {
+    id: `landed-${runDate}-${source}-${hash.slice(0, 6)}-${sequence}`,
+  });
 }
 
 function setup(options: { maxDatesPerRun?: number } = {}) {
@@ -61,7 +84,13 @@ function setup(options: { maxDatesPerRun?: number } = {}) {
   const runner = new FakeRunner();
   const service = createTransformerService({ documents, runner, ...options });
   const publisher = new RecordingPublisher();
-  return { documents, runner, service, publisher, send: (event: ReturnType<typeof landed>) => deliver(service, event, { publisher }) };
+  return {
+    documents,
+    runner,
+    service,
+    publisher,
+    send: (event: ReturnType<typeof landed>) => deliver(service, event, { publisher }),
+  };
 }
 
 describe('transformer service', () => {
@@ -120,7 +149,10 @@ describe('transformer service', () => {
     expect(publisher.events).toEqual([]);
     // The bus redelivers it once the warehouse is free: the whole window goes in one run.
     await deliver(service, completing, { publisher, attempt: 2 });
-    expect(runner.runs).toEqual([['2026-01-05', '2026-01-06', '2026-01-07'], ['2026-01-05', '2026-01-06', '2026-01-07']]);
+    expect(runner.runs).toEqual([
+      ['2026-01-05', '2026-01-06', '2026-01-07'],
+      ['2026-01-05', '2026-01-06', '2026-01-07'],
+    ]);
     const readies = publisher.ofType('mlops.warehouse.ready.v1');
     expect(readies).toHaveLength(1);
     expect(readies[0]!.data.runDates).toEqual(['2026-01-05', '2026-01-06', '2026-01-07']);
@@ -150,10 +182,18 @@ describe('transformer service', () => {
     };
     const last = landed('2026-01-09', 'clickstream', { backfill });
     await expect(send(last)).rejects.toMatchObject({ code: 'DATAFORM.WAREHOUSE_BUSY' });
-    expect(publisher.ofType('mlops.warehouse.ready.v1').map((event) => event.data.runDates)).toEqual([['2026-01-05', '2026-01-06']]);
+    expect(publisher.ofType('mlops.warehouse.ready.v1').map((event) => event.data.runDates)).toEqual([
+      ['2026-01-05', '2026-01-06'],
+    ]);
     await deliver(service, last, { publisher, attempt: 2 });
-    expect(publisher.ofType('mlops.warehouse.ready.v1').map((event) => event.data.runDates)).toEqual([['2026-01-05', '2026-01-06'], ['2026-01-07', '2026-01-08'], ['2026-01-09']]);
-    expect(publisher.ofType('mlops.warehouse.ready.v1').every((event) => event.data.backfill?.to === '2026-01-09')).toBe(true);
+    expect(publisher.ofType('mlops.warehouse.ready.v1').map((event) => event.data.runDates)).toEqual([
+      ['2026-01-05', '2026-01-06'],
+      ['2026-01-07', '2026-01-08'],
+      ['2026-01-09'],
+    ]);
+    expect(
+      publisher.ofType('mlops.warehouse.ready.v1').every((event) => event.data.backfill?.to === '2026-01-09'),
+    ).toBe(true);
   });
 
   it('refuses a maxDatesPerRun that is not a whole number of at least 1', () => {
@@ -166,7 +206,8 @@ describe('transformer service', () => {
     const backfill = { from: '2026-01-05', to: '2026-01-08' };
     await send(landed('2026-01-05', 'startups', { backfill }));
     // 2026-01-06 never gets its sales (say its generator failed); the others land in order.
-    for (const date of ['2026-01-05', '2026-01-06', '2026-01-07', '2026-01-08']) await send(landed(date, 'clickstream', { backfill }));
+    for (const date of ['2026-01-05', '2026-01-06', '2026-01-07', '2026-01-08'])
+      await send(landed(date, 'clickstream', { backfill }));
     for (const date of ['2026-01-05', '2026-01-07']) await send(landed(date, 'sales', { backfill }));
     expect(runner.runs).toEqual([]);
     await send(landed('2026-01-08', 'sales', { backfill }));
@@ -174,14 +215,21 @@ describe('transformer service', () => {
     // The stuck date is redriven later: it completes the window and is built alone.
     await send(landed('2026-01-06', 'sales', { backfill }));
     expect(runner.runs.at(-1)).toEqual(['2026-01-06']);
-    expect(publisher.ofType('mlops.warehouse.ready.v1').map((event) => event.data.runDates)).toEqual([['2026-01-05', '2026-01-07', '2026-01-08'], ['2026-01-06']]);
+    expect(publisher.ofType('mlops.warehouse.ready.v1').map((event) => event.data.runDates)).toEqual([
+      ['2026-01-05', '2026-01-07', '2026-01-08'],
+      ['2026-01-06'],
+    ]);
   });
 
   it('builds a backfill delivered out of order in at most two runs, whatever the order', async () => {
     const backfill = { from: '2026-01-05', to: '2026-01-09' };
     const dates = ['2026-01-05', '2026-01-06', '2026-01-07', '2026-01-08', '2026-01-09'];
-    const events = [landed('2026-01-05', 'startups', { backfill }), landed('2026-01-09', 'startups', { backfill, loadType: 'delta' })];
-    for (const date of dates) events.push(landed(date, 'sales', { backfill }), landed(date, 'clickstream', { backfill }));
+    const events = [
+      landed('2026-01-05', 'startups', { backfill }),
+      landed('2026-01-09', 'startups', { backfill, loadType: 'delta' }),
+    ];
+    for (const date of dates)
+      events.push(landed(date, 'sales', { backfill }), landed(date, 'clickstream', { backfill }));
     for (const seed of [1, 2, 3, 4, 5]) {
       // A deterministic shuffle per seed.
       let state = seed;
@@ -190,7 +238,12 @@ describe('transformer service', () => {
       for (const event of order) await send(event);
       expect(runner.runs.length).toBeLessThanOrEqual(2);
       expect(runner.runs.flat().sort()).toEqual(dates);
-      expect(publisher.ofType('mlops.warehouse.ready.v1').flatMap((event) => event.data.runDates).sort()).toEqual(dates);
+      expect(
+        publisher
+          .ofType('mlops.warehouse.ready.v1')
+          .flatMap((event) => event.data.runDates)
+          .sort(),
+      ).toEqual(dates);
     }
   });
 
@@ -217,7 +270,10 @@ describe('transformer service', () => {
       code: 'TRANSFORMER.ASSERTION_FAILED',
       runDates: ['2026-01-06'],
       causeEventId: events[2]!.id,
-      details: { engine: 'duckdb', assertions: [{ name: 'warehouse_fct_sales_assertions_uniqueKey_0', failingRows: 4 }] },
+      details: {
+        engine: 'duckdb',
+        assertions: [{ name: 'warehouse_fct_sales_assertions_uniqueKey_0', failingRows: 4 }],
+      },
     });
     expect(failed!.data.reason).toMatch(/warehouse_fct_sales_assertions_uniqueKey_0 \(4 row\(s\)\)/);
     expect((await documents.get(LEDGER_COLLECTION, 'built_2026-01-06'))?.data.status).toBe('failed');
@@ -228,7 +284,12 @@ describe('transformer service', () => {
   it('lets a permanent runner error dead-letter the event with stage.failed carrying its code', async () => {
     const { runner, publisher, send } = setup();
     runner.next = () => {
-      throw TransformErrors.actionFailed('warehouse.fct_sales', 'definitions/warehouse/fct_sales.sqlx', 'Binder Error', 'select 1');
+      throw TransformErrors.actionFailed(
+        'warehouse.fct_sales',
+        'definitions/warehouse/fct_sales.sqlx',
+        'Binder Error',
+        'select 1',
+      );
     };
     await send(landed('2026-01-06', 'sales'));
     await send(landed('2026-01-06', 'startups'));

@@ -27,7 +27,9 @@ const PLAIN_TOKEN: Record<ParquetColumnType, string> = {
  */
 export function plainDocument(fields: readonly ParquetColumn[]): RegExp | undefined {
   if (fields.length === 0) return undefined;
-  return new RegExp(`^\\{${fields.map((column, index) => `${index === 0 ? '' : ','}"${column.name}":${PLAIN_TOKEN[column.type]}`).join('')}\\}$`);
+  return new RegExp(
+    `^\\{${fields.map((column, index) => `${index === 0 ? '' : ','}"${column.name}":${PLAIN_TOKEN[column.type]}`).join('')}\\}$`,
+  );
 }
 
 /** Names no field has: the keys of a staged line for the document's id and for its extra text. */
@@ -60,7 +62,11 @@ export function fieldColumns(columns: readonly ParquetColumn[], layout: Document
 function fitted(value: DocumentValue, type: ParquetColumnType): string | undefined {
   switch (type) {
     case 'VARCHAR':
-      return typeof value === 'string' ? JSON.stringify(value) : typeof value === 'number' ? `"${String(value)}"` : undefined;
+      return typeof value === 'string'
+        ? JSON.stringify(value)
+        : typeof value === 'number'
+          ? `"${String(value)}"`
+          : undefined;
     case 'DOUBLE':
       return typeof value !== 'number' ? undefined : Object.is(value, -0) ? '-0.0' : String(value);
     case 'BIGINT':
@@ -78,14 +84,23 @@ function fitted(value: DocumentValue, type: ParquetColumnType): string | undefin
  * object (left out when there are none). Numbers are read as JSON.parse reads them. A text that is
  * not a JSON object is an error naming the document.
  */
-export function ruleLine(id: string, json: string, columns: ReadonlyMap<string, ParquetColumnType>, keys: StagingKeys): string {
+export function ruleLine(
+  id: string,
+  json: string,
+  columns: ReadonlyMap<string, ParquetColumnType>,
+  keys: StagingKeys,
+): string {
   let data: unknown;
   try {
     data = JSON.parse(json);
   } catch (error) {
-    throw new PermanentError('PARQUET.BAD_DOCUMENT', `document ${JSON.stringify(id)} is not valid JSON: ${error instanceof Error ? error.message : String(error)}`);
+    throw new PermanentError(
+      'PARQUET.BAD_DOCUMENT',
+      `document ${JSON.stringify(id)} is not valid JSON: ${error instanceof Error ? error.message : String(error)}`,
+    );
   }
-  if (typeof data !== 'object' || data === null || Array.isArray(data)) throw new PermanentError('PARQUET.BAD_DOCUMENT', `document ${JSON.stringify(id)} is not a JSON object`);
+  if (typeof data !== 'object' || data === null || Array.isArray(data))
+    throw new PermanentError('PARQUET.BAD_DOCUMENT', `document ${JSON.stringify(id)} is not a JSON object`);
   let line = `{"${keys.id}":${JSON.stringify(id)}`;
   const extra: string[] = [];
   for (const [field, value] of Object.entries(data as Record<string, DocumentValue>)) {

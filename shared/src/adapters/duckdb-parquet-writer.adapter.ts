@@ -4,7 +4,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PermanentError, TransientError } from '../errors.js';
 import type { JsonDocument } from '../ports/document-store.port.js';
-import type { DocumentColumns, DocumentFileWriter, ParquetColumn, ParquetColumnType, ParquetFileInfo, ParquetFileWriter, ParquetRow, ParquetWriter } from '../ports/parquet-writer.port.js';
+import type {
+  DocumentColumns,
+  DocumentFileWriter,
+  ParquetColumn,
+  ParquetColumnType,
+  ParquetFileInfo,
+  ParquetFileWriter,
+  ParquetRow,
+  ParquetWriter,
+} from '../ports/parquet-writer.port.js';
 import { fieldColumns, plainDocument, ruleLine, stagingKeys, type StagingKeys } from './document-staging.js';
 import { NdjsonStaging } from './ndjson-staging.js';
 
@@ -69,8 +78,13 @@ function checkColumns(columns: readonly ParquetColumn[]): void {
   if (columns.length === 0) throw new PermanentError('PARQUET.BAD_COLUMNS', 'a Parquet file needs at least one column');
   const seen = new Set<string>();
   for (const column of columns) {
-    if (!COLUMN_NAME.test(column.name)) throw new PermanentError('PARQUET.BAD_COLUMNS', `column name "${column.name}" must match ${COLUMN_NAME}`);
-    if (!TYPES.has(column.type)) throw new PermanentError('PARQUET.BAD_COLUMNS', `column ${column.name} has unsupported type ${String(column.type)}`);
+    if (!COLUMN_NAME.test(column.name))
+      throw new PermanentError('PARQUET.BAD_COLUMNS', `column name "${column.name}" must match ${COLUMN_NAME}`);
+    if (!TYPES.has(column.type))
+      throw new PermanentError(
+        'PARQUET.BAD_COLUMNS',
+        `column ${column.name} has unsupported type ${String(column.type)}`,
+      );
     if (seen.has(column.name)) throw new PermanentError('PARQUET.BAD_COLUMNS', `column ${column.name} appears twice`);
     seen.add(column.name);
   }
@@ -113,7 +127,11 @@ export class DuckDbParquetWriter implements ParquetWriter {
   }
 
   private converter(instance: DuckDBInstance): Conversions {
-    this.conversions ??= new Conversions(instance, this.copyOptions(), Math.max(1, Math.floor(this.options.conversions ?? DEFAULT_CONVERSIONS)));
+    this.conversions ??= new Conversions(
+      instance,
+      this.copyOptions(),
+      Math.max(1, Math.floor(this.options.conversions ?? DEFAULT_CONVERSIONS)),
+    );
     return this.conversions;
   }
 
@@ -134,12 +152,21 @@ export class DuckDbParquetWriter implements ParquetWriter {
     return NdjsonFile.open(conversions, path, columns);
   }
 
-  async createFromDocuments(path: string, columns: readonly ParquetColumn[], layout: DocumentColumns): Promise<DocumentFileWriter> {
+  async createFromDocuments(
+    path: string,
+    columns: readonly ParquetColumn[],
+    layout: DocumentColumns,
+  ): Promise<DocumentFileWriter> {
     checkColumns(columns);
     for (const name of [layout.idColumn, layout.extraColumn]) {
-      if (columns.find((column) => column.name === name)?.type !== 'VARCHAR') throw new PermanentError('PARQUET.BAD_COLUMNS', `column ${name} must be one of the columns, of type VARCHAR`);
+      if (columns.find((column) => column.name === name)?.type !== 'VARCHAR')
+        throw new PermanentError('PARQUET.BAD_COLUMNS', `column ${name} must be one of the columns, of type VARCHAR`);
     }
-    if (layout.idColumn === layout.extraColumn) throw new PermanentError('PARQUET.BAD_COLUMNS', `the id and extra columns must differ (both are ${layout.idColumn})`);
+    if (layout.idColumn === layout.extraColumn)
+      throw new PermanentError(
+        'PARQUET.BAD_COLUMNS',
+        `the id and extra columns must differ (both are ${layout.idColumn})`,
+      );
     const conversions = this.converter(await this.engine());
     await conversions.room();
     return DocumentFile.open(conversions, path, columns, layout, this.options.plainDocuments ?? true);
@@ -163,7 +190,11 @@ async function publish(writing: string, path: string, rows: number): Promise<Par
 
 function wrap(error: unknown, path: string): never {
   if (error instanceof PermanentError || error instanceof TransientError) throw error;
-  throw new TransientError('PARQUET.WRITE_FAILED', `could not write Parquet file ${path}: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+  throw new TransientError(
+    'PARQUET.WRITE_FAILED',
+    `could not write Parquet file ${path}: ${error instanceof Error ? error.message : String(error)}`,
+    { cause: error },
+  );
 }
 
 /**
@@ -226,7 +257,11 @@ class Conversions {
         connection = await connecting;
         await sealed;
         await connection.run(`copy (${query}) to ${quoteLiteral(`${path}.writing`)} ${this.copyOptions}`);
-        return await publish(`${path}.writing`, path, stagings.reduce((sum, staging) => sum + staging.rows, 0));
+        return await publish(
+          `${path}.writing`,
+          path,
+          stagings.reduce((sum, staging) => sum + staging.rows, 0),
+        );
       } catch (error) {
         await rm(`${path}.writing`, { force: true });
         return wrap(error, path);
@@ -277,9 +312,15 @@ class NdjsonFile implements ParquetFileWriter {
   }
 
   finish(): Promise<ParquetFileInfo> {
-    const columns = this.columns.map((column) => `${quoteLiteral(column.name)}: ${quoteLiteral(column.type)}`).join(', ');
+    const columns = this.columns
+      .map((column) => `${quoteLiteral(column.name)}: ${quoteLiteral(column.type)}`)
+      .join(', ');
     const read = `read_json(${quoteLiteral(this.staging.path)}, format = 'newline_delimited', columns = {${columns}}, maximum_object_size = ${MAX_LINE_BYTES})`;
-    return this.conversions.convert([this.staging], `select ${this.columns.map((column) => `"${column.name}"`).join(', ')} from ${read}`, this.path);
+    return this.conversions.convert(
+      [this.staging],
+      `select ${this.columns.map((column) => `"${column.name}"`).join(', ')} from ${read}`,
+      this.path,
+    );
   }
 
   async abort(): Promise<void> {
@@ -292,13 +333,22 @@ class NdjsonFile implements ParquetFileWriter {
  * The query reading staged documents (see {@link DocumentFile}) as rows: DuckDB's typed JSON reader
  * alone, the very work of converting NDJSON rows to Parquet.
  */
-function documentsQuery(stagingPath: string, columns: readonly ParquetColumn[], layout: DocumentColumns, keys: StagingKeys): string {
+function documentsQuery(
+  stagingPath: string,
+  columns: readonly ParquetColumn[],
+  layout: DocumentColumns,
+  keys: StagingKeys,
+): string {
   const select = columns.map((column) => {
     if (column.name === layout.idColumn) return `"${keys.id}" as "${column.name}"`;
     if (column.name === layout.extraColumn) return `"${keys.extra}" as "${column.name}"`;
     return `"${column.name}"`;
   });
-  const types = [{ name: keys.id, type: 'VARCHAR' }, ...fieldColumns(columns, layout), { name: keys.extra, type: 'VARCHAR' }].map((column) => `${quoteLiteral(column.name)}: ${quoteLiteral(column.type)}`);
+  const types = [
+    { name: keys.id, type: 'VARCHAR' },
+    ...fieldColumns(columns, layout),
+    { name: keys.extra, type: 'VARCHAR' },
+  ].map((column) => `${quoteLiteral(column.name)}: ${quoteLiteral(column.type)}`);
   return `select ${select.join(', ')} from read_json(${quoteLiteral(stagingPath)}, format = 'newline_delimited', columns = {${types.join(', ')}}, maximum_object_size = ${MAX_LINE_BYTES})`;
 }
 
@@ -318,13 +368,27 @@ class DocumentFile implements DocumentFileWriter {
     private readonly keys: StagingKeys,
   ) {}
 
-  static async open(conversions: Conversions, path: string, columns: readonly ParquetColumn[], layout: DocumentColumns, plainDocuments: boolean): Promise<DocumentFile> {
+  static async open(
+    conversions: Conversions,
+    path: string,
+    columns: readonly ParquetColumn[],
+    layout: DocumentColumns,
+    plainDocuments: boolean,
+  ): Promise<DocumentFile> {
     const fields = fieldColumns(columns, layout);
     const keys = stagingKeys(fields);
     const stagingPath = `${path}.staging.ndjson`;
     const pattern = plainDocuments ? plainDocument(fields) : undefined;
     const types = new Map(fields.map((column) => [column.name, column.type]));
-    return new DocumentFile(conversions, await NdjsonStaging.open(stagingPath), path, documentsQuery(stagingPath, columns, layout, keys), pattern, types, keys);
+    return new DocumentFile(
+      conversions,
+      await NdjsonStaging.open(stagingPath),
+      path,
+      documentsQuery(stagingPath, columns, layout, keys),
+      pattern,
+      types,
+      keys,
+    );
   }
 
   async write(documents: readonly JsonDocument[]): Promise<void> {
@@ -362,9 +426,17 @@ class AppenderFile implements ParquetFileWriter {
     private readonly copyOptions: string,
   ) {}
 
-  static async open(instance: DuckDBInstance, path: string, columns: readonly ParquetColumn[], table: string, copyOptions: string): Promise<AppenderFile> {
+  static async open(
+    instance: DuckDBInstance,
+    path: string,
+    columns: readonly ParquetColumn[],
+    table: string,
+    copyOptions: string,
+  ): Promise<AppenderFile> {
     const connection = await instance.connect();
-    await connection.run(`create table ${table} (${columns.map((column) => `"${column.name}" ${column.type}`).join(', ')})`);
+    await connection.run(
+      `create table ${table} (${columns.map((column) => `"${column.name}" ${column.type}`).join(', ')})`,
+    );
     const appender = await connection.createAppender(table);
     return new AppenderFile(connection, appender, path, columns, table, copyOptions);
   }

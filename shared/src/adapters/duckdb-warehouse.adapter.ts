@@ -1,8 +1,22 @@
-import { DuckDBInstance, DuckDBTypeId, StatementType, type DuckDBConnection, type DuckDBResultReader, type DuckDBValue } from '@duckdb/node-api';
+import {
+  DuckDBInstance,
+  DuckDBTypeId,
+  StatementType,
+  type DuckDBConnection,
+  type DuckDBResultReader,
+  type DuckDBValue,
+} from '@duckdb/node-api';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { PermanentError } from '../errors.js';
-import type { QueryParams, Warehouse, WarehouseColumns, WarehouseRow, WarehouseTransaction, WarehouseValue } from '../ports/warehouse.port.js';
+import type {
+  QueryParams,
+  Warehouse,
+  WarehouseColumns,
+  WarehouseRow,
+  WarehouseTransaction,
+  WarehouseValue,
+} from '../ports/warehouse.port.js';
 
 const READ_ONLY_STATEMENTS = new Set<number>([StatementType.SELECT, StatementType.EXPLAIN]);
 
@@ -16,7 +30,10 @@ async function instanceFor(path: string, readOnly: boolean): Promise<DuckDBInsta
   const cached = instances.get(path);
   if (cached) {
     if (cached.readOnly && !readOnly) {
-      throw new PermanentError('WAREHOUSE.OPENED_READ_ONLY', `${path} is already open read-only in this process; open it read-write before any read-only user`);
+      throw new PermanentError(
+        'WAREHOUSE.OPENED_READ_ONLY',
+        `${path} is already open read-only in this process; open it read-write before any read-only user`,
+      );
     }
     return cached.instance;
   }
@@ -24,7 +41,12 @@ async function instanceFor(path: string, readOnly: boolean): Promise<DuckDBInsta
   // A reader (the dashboard) runs a few large queries once per warehouse version and then mostly
   // small ones: give memory back to the system after each query rather than keep it cached
   // (measured: 850 -> 645 MB RSS after the dashboard's warm-up at scale 10).
-  const instance = DuckDBInstance.create(path, readOnly ? { access_mode: 'READ_ONLY', allocator_flush_threshold: '8MB', allocator_background_threads: 'true' } : {});
+  const instance = DuckDBInstance.create(
+    path,
+    readOnly
+      ? { access_mode: 'READ_ONLY', allocator_flush_threshold: '8MB', allocator_background_threads: 'true' }
+      : {},
+  );
   instances.set(path, { instance, readOnly });
   instance.catch(() => instances.delete(path));
   return instance;
@@ -40,7 +62,8 @@ export function releaseDuckDbFile(path: string): void {
 function normalise(value: unknown, typeId: DuckDBTypeId | undefined): WarehouseValue {
   if (value === null || value === undefined) return null;
   if (typeof value === 'bigint') return Number.isSafeInteger(Number(value)) ? Number(value) : value.toString();
-  if (value instanceof Date) return typeId === DuckDBTypeId.DATE ? value.toISOString().slice(0, 10) : value.toISOString();
+  if (value instanceof Date)
+    return typeId === DuckDBTypeId.DATE ? value.toISOString().slice(0, 10) : value.toISOString();
   if (Array.isArray(value)) return value.map((item) => normalise(item, undefined));
   if (typeof value === 'object') {
     const out: Record<string, WarehouseValue> = {};
@@ -67,16 +90,21 @@ function columnsOf(reader: DuckDBResultReader): WarehouseColumns {
   const types = reader.columnTypes().map((type) => type.typeId);
   const read = reader.getColumnsJS();
   // An empty result has no chunks, and then no columns either.
-  const columns = names.map((_name, index) => read[index] ?? []).map((column, index) => {
-    const typeId = types[index];
-    const out: WarehouseValue[] = new Array(column.length);
-    for (let row = 0; row < column.length; row += 1) {
-      const value = column[row];
-      // Numbers, strings, booleans and nulls pass as they are; the rest as in rowsOf.
-      out[row] = typeof value === 'number' || typeof value === 'string' || typeof value === 'boolean' ? value : normalise(value, typeId);
-    }
-    return out;
-  });
+  const columns = names
+    .map((_name, index) => read[index] ?? [])
+    .map((column, index) => {
+      const typeId = types[index];
+      const out: WarehouseValue[] = new Array(column.length);
+      for (let row = 0; row < column.length; row += 1) {
+        const value = column[row];
+        // Numbers, strings, booleans and nulls pass as they are; the rest as in rowsOf.
+        out[row] =
+          typeof value === 'number' || typeof value === 'string' || typeof value === 'boolean'
+            ? value
+            : normalise(value, typeId);
+      }
+      return out;
+    });
   return { names, columns, rowCount: reader.currentRowCount };
 }
 
@@ -128,7 +156,10 @@ export class DuckDbWarehouse implements Warehouse {
     for (let index = 0; index < statements.count; index += 1) {
       const prepared = await statements.prepare(index);
       if (!READ_ONLY_STATEMENTS.has(prepared.statementType)) {
-        throw new PermanentError('WAREHOUSE.READ_ONLY', `this warehouse connection is read-only; statement ${index + 1} is not a query`);
+        throw new PermanentError(
+          'WAREHOUSE.READ_ONLY',
+          `this warehouse connection is read-only; statement ${index + 1} is not a query`,
+        );
       }
     }
   }
@@ -155,7 +186,8 @@ export class DuckDbWarehouse implements Warehouse {
   }
 
   async transaction<T>(work: (tx: WarehouseTransaction) => Promise<T>): Promise<T> {
-    if (this.readOnly) throw new PermanentError('WAREHOUSE.READ_ONLY', 'a read-only warehouse cannot open a write transaction');
+    if (this.readOnly)
+      throw new PermanentError('WAREHOUSE.READ_ONLY', 'a read-only warehouse cannot open a write transaction');
     const connection = await this.instance.connect();
     const tx: WarehouseTransaction = {
       execute: async (sql, params) => {

@@ -1,6 +1,20 @@
-import { FieldPath, Firestore, type CollectionReference, type DocumentData, type Query, type QueryDocumentSnapshot } from '@google-cloud/firestore';
+import {
+  FieldPath,
+  Firestore,
+  type CollectionReference,
+  type DocumentData,
+  type Query,
+  type QueryDocumentSnapshot,
+} from '@google-cloud/firestore';
 import { PermanentError, PlatformError, TransientError, errorMessage } from '../errors.js';
-import type { DocumentStore, DocumentValue, FieldFilter, JsonDocument, QueryOptions, StoredDocument } from '../ports/document-store.port.js';
+import type {
+  DocumentStore,
+  DocumentValue,
+  FieldFilter,
+  JsonDocument,
+  QueryOptions,
+  StoredDocument,
+} from '../ports/document-store.port.js';
 
 /** Options of {@link FirestoreDocumentStore}. */
 export interface FirestoreDocumentStoreOptions {
@@ -25,7 +39,8 @@ const TRANSIENT_GRPC_CODES = new Set([1, 4, 8, 10, 13, 14]); // CANCELLED, DEADL
 const ABSENT_GRPC_CODES = new Set([5, 9]); // NOT_FOUND, FAILED_PRECONDITION: a delete whose document did not exist
 
 function checkCollection(collection: string): void {
-  if (!COLLECTION.test(collection)) throw new PermanentError('STORE.BAD_COLLECTION', `collection name "${collection}" must match ${COLLECTION}`);
+  if (!COLLECTION.test(collection))
+    throw new PermanentError('STORE.BAD_COLLECTION', `collection name "${collection}" must match ${COLLECTION}`);
 }
 
 function checkField(field: string): void {
@@ -34,7 +49,8 @@ function checkField(field: string): void {
 
 /** Why an id cannot name a Firestore document, or undefined when it can. */
 function idProblem(id: unknown): string | undefined {
-  if (typeof id !== 'string' || id.length === 0 || id.length > 1500 || id.includes('/')) return 'must be 1..1500 characters without "/"';
+  if (typeof id !== 'string' || id.length === 0 || id.length > 1500 || id.includes('/'))
+    return 'must be 1..1500 characters without "/"';
   if (Buffer.byteLength(id) > 1500) return 'must be at most 1500 bytes in UTF-8';
   if (id === '.' || id === '..' || /^__.*__$/.test(id)) return 'must not be "." or ".." or look like __reserved__';
   return undefined;
@@ -42,10 +58,16 @@ function idProblem(id: unknown): string | undefined {
 
 function checkFilter(filter: FieldFilter): void {
   checkField(filter.field);
-  if (!OPERATORS.has(filter.op)) throw new PermanentError('STORE.BAD_QUERY', `unsupported operator ${String(filter.op)}`);
+  if (!OPERATORS.has(filter.op))
+    throw new PermanentError('STORE.BAD_QUERY', `unsupported operator ${String(filter.op)}`);
   const value = filter.value as unknown;
-  if (!(typeof value === 'string' || typeof value === 'boolean' || (typeof value === 'number' && Number.isFinite(value)))) {
-    throw new PermanentError('STORE.BAD_QUERY', `the value compared with ${filter.field} must be a string, a finite number or a boolean`);
+  if (
+    !(typeof value === 'string' || typeof value === 'boolean' || (typeof value === 'number' && Number.isFinite(value)))
+  ) {
+    throw new PermanentError(
+      'STORE.BAD_QUERY',
+      `the value compared with ${filter.field} must be a string, a finite number or a boolean`,
+    );
   }
 }
 
@@ -63,7 +85,8 @@ function documentProblem(value: DocumentValue, path: string, insideArray: boolea
   }
   if (typeof value === 'object') {
     for (const [key, inner] of Object.entries(value)) {
-      if (key.length === 0 || /^__.*__$/.test(key)) return `${path} has a field named "${key}", which Firestore reserves or refuses`;
+      if (key.length === 0 || /^__.*__$/.test(key))
+        return `${path} has a field named "${key}", which Firestore reserves or refuses`;
       if (inner === undefined) continue;
       const problem = documentProblem(inner, path ? `${path}.${key}` : key, false);
       if (problem) return problem;
@@ -83,7 +106,8 @@ function storeError(error: unknown, action: string): PlatformError {
   if (error instanceof PlatformError) return error;
   const code = grpcCode(error);
   const message = `Firestore ${action} failed: ${errorMessage(error)}`;
-  if (code === undefined || TRANSIENT_GRPC_CODES.has(code)) return new TransientError('STORE.UNAVAILABLE', message, { cause: error, details: { grpcCode: code } });
+  if (code === undefined || TRANSIENT_GRPC_CODES.has(code))
+    return new TransientError('STORE.UNAVAILABLE', message, { cause: error, details: { grpcCode: code } });
   return new PermanentError('STORE.REJECTED', message, { cause: error, details: { grpcCode: code } });
 }
 
@@ -176,7 +200,10 @@ export class FirestoreDocumentStore implements DocumentStore {
       const problem = idProblem(document.id);
       if (problem) throw new PermanentError('STORE.BAD_ID', `document id ${JSON.stringify(document.id)} ${problem}`);
       const dataProblem = documentProblem(document.data, '', false);
-      if (dataProblem) throw new PermanentError('STORE.BAD_DOCUMENT', `document ${document.id}: ${dataProblem}`, { details: { id: document.id } });
+      if (dataProblem)
+        throw new PermanentError('STORE.BAD_DOCUMENT', `document ${document.id}: ${dataProblem}`, {
+          details: { id: document.id },
+        });
       // The same id twice in one call: the last one wins, as in a transaction (BulkWriter does not order writes).
       latest.set(document.id, document.data);
     }
@@ -187,7 +214,8 @@ export class FirestoreDocumentStore implements DocumentStore {
       writer.set(ref.doc(id), data as DocumentData).catch((error: unknown) => void failures.push(error));
     }
     await writer.close();
-    if (failures.length > 0) throw storeError(failures[0], `writing ${failures.length} of ${latest.size} documents to ${collection}`);
+    if (failures.length > 0)
+      throw storeError(failures[0], `writing ${failures.length} of ${latest.size} documents to ${collection}`);
     return documents.length;
   }
 
@@ -274,7 +302,8 @@ export class FirestoreDocumentStore implements DocumentStore {
       );
     }
     await writer.close();
-    if (failures.length > 0) throw storeError(failures[0], `deleting ${failures.length} of ${unique.length} documents from ${collection}`);
+    if (failures.length > 0)
+      throw storeError(failures[0], `deleting ${failures.length} of ${unique.length} documents from ${collection}`);
     return deleted;
   }
 

@@ -29,9 +29,14 @@ export class FsObjectStore implements ObjectStore {
   }
 
   private pathOf(key: string): string {
-    if (!KEY.test(key)) throw new PermanentError('STORE.BAD_KEY', `object key "${key}" must be a relative path of letters, digits and ._=-/ without . or .. segments`);
+    if (!KEY.test(key))
+      throw new PermanentError(
+        'STORE.BAD_KEY',
+        `object key "${key}" must be a relative path of letters, digits and ._=-/ without . or .. segments`,
+      );
     const path = resolve(this.root, key);
-    if (!path.startsWith(this.root + sep)) throw new PermanentError('STORE.BAD_KEY', `object key "${key}" escapes the lake`);
+    if (!path.startsWith(this.root + sep))
+      throw new PermanentError('STORE.BAD_KEY', `object key "${key}" escapes the lake`);
     return path;
   }
 
@@ -45,7 +50,10 @@ export class FsObjectStore implements ObjectStore {
     const temp = join(dirname(path), `.tmp-${randomBytes(6).toString('hex')}`);
     const hash = createHash('sha256');
     let bytes = 0;
-    const source = typeof body === 'string' || body instanceof Uint8Array ? Readable.from([typeof body === 'string' ? Buffer.from(body) : body]) : Readable.from(body);
+    const source =
+      typeof body === 'string' || body instanceof Uint8Array
+        ? Readable.from([typeof body === 'string' ? Buffer.from(body) : body])
+        : Readable.from(body);
     const meter = new Transform({
       transform(chunk: Buffer, _encoding, callback) {
         hash.update(chunk);
@@ -76,7 +84,14 @@ export class FsObjectStore implements ObjectStore {
     }
   }
 
-  private async commit(key: string, path: string, temp: string, sha256: string, bytes: number, contentType: string | undefined): Promise<ObjectMeta> {
+  private async commit(
+    key: string,
+    path: string,
+    temp: string,
+    sha256: string,
+    bytes: number,
+    contentType: string | undefined,
+  ): Promise<ObjectMeta> {
     await rename(temp, path);
     const info = await stat(path);
     const sidecar: Sidecar = { sha256, bytes, mtimeMs: info.mtimeMs, ...(contentType ? { contentType } : {}) };
@@ -119,7 +134,13 @@ export class FsObjectStore implements ObjectStore {
       const { sha256 } = await hashFile(path);
       sidecar = { sha256, bytes: info.size, mtimeMs: info.mtimeMs };
     }
-    return { key, bytes: info.size, sha256: sidecar.sha256, updatedAt: info.mtime, ...(sidecar.contentType ? { contentType: sidecar.contentType } : {}) };
+    return {
+      key,
+      bytes: info.size,
+      sha256: sidecar.sha256,
+      updatedAt: info.mtime,
+      ...(sidecar.contentType ? { contentType: sidecar.contentType } : {}),
+    };
   }
 
   async list(prefix: string): Promise<ObjectMeta[]> {
@@ -129,7 +150,8 @@ export class FsObjectStore implements ObjectStore {
       try {
         entries = await readdir(dir, { withFileTypes: true });
       } catch (error) {
-        if ((error as NodeJS.ErrnoException).code === 'ENOENT' || (error as NodeJS.ErrnoException).code === 'ENOTDIR') return;
+        if ((error as NodeJS.ErrnoException).code === 'ENOENT' || (error as NodeJS.ErrnoException).code === 'ENOTDIR')
+          return;
         throw error;
       }
       for (const entry of entries) {

@@ -3,7 +3,12 @@ import { getTestServer } from '@google-cloud/functions-framework/testing';
 import { TransientError, errorCode, errorMessage } from '../errors.js';
 import type { Logger } from '../log/logger.js';
 import type { EventBus } from '../ports/event-bus.port.js';
-import { PUBSUB_MESSAGE_PUBLISHED, handlePushDelivery, type IncomingCloudEvent, type PushOutcome } from '../runtime/eventarc.js';
+import {
+  PUBSUB_MESSAGE_PUBLISHED,
+  handlePushDelivery,
+  type IncomingCloudEvent,
+  type PushOutcome,
+} from '../runtime/eventarc.js';
 import { subscriptionName, type Service } from '../runtime/service.js';
 import { REDRIVE_SUBSCRIPTION_ATTRIBUTE } from './pubsub-event-bus.adapter.js';
 
@@ -22,7 +27,8 @@ export interface CloudEventFunctionOptions {
 function redriveTarget(incoming: IncomingCloudEvent): string | undefined {
   if (incoming.type !== PUBSUB_MESSAGE_PUBLISHED) return undefined;
   const data = incoming.data as { message?: { attributes?: Record<string, unknown> } } | undefined;
-  const target = typeof data === 'object' && data !== null ? data.message?.attributes?.[REDRIVE_SUBSCRIPTION_ATTRIBUTE] : undefined;
+  const target =
+    typeof data === 'object' && data !== null ? data.message?.attributes?.[REDRIVE_SUBSCRIPTION_ATTRIBUTE] : undefined;
   return typeof target === 'string' ? target : undefined;
 }
 
@@ -36,8 +42,16 @@ function topicOfSource(source: unknown): string {
  * dead-lettered: resolve, so the framework answers 2xx and Pub/Sub stops pushing. Retry: throw, so
  * the framework answers 500 and Pub/Sub pushes again with the subscription's backoff.
  */
-export function cloudEventFunction(service: Service, options: CloudEventFunctionOptions): (incoming: IncomingCloudEvent) => Promise<void> {
-  const deps = { bus: options.bus, log: options.log, maxAttempts: options.maxAttempts, maxMessageBytes: options.maxMessageBytes };
+export function cloudEventFunction(
+  service: Service,
+  options: CloudEventFunctionOptions,
+): (incoming: IncomingCloudEvent) => Promise<void> {
+  const deps = {
+    bus: options.bus,
+    log: options.log,
+    maxAttempts: options.maxAttempts,
+    maxMessageBytes: options.maxMessageBytes,
+  };
   return async (incoming) => {
     // A redrive addressed to another subscription of the topic (see the Pub/Sub bus): not ours.
     const target = redriveTarget(incoming);
@@ -47,7 +61,11 @@ export function cloudEventFunction(service: Service, options: CloudEventFunction
     }
     const outcome: PushOutcome = await handlePushDelivery(service, incoming, deps);
     if (outcome.status === 'retry') {
-      throw new TransientError('EVENTARC.RETRY', `transient failure, asking for redelivery: [${errorCode(outcome.error)}] ${errorMessage(outcome.error)}`, { cause: outcome.error });
+      throw new TransientError(
+        'EVENTARC.RETRY',
+        `transient failure, asking for redelivery: [${errorCode(outcome.error)}] ${errorMessage(outcome.error)}`,
+        { cause: outcome.error },
+      );
     }
   };
 }
@@ -78,13 +96,19 @@ export interface ServeCloudEventFunctionOptions extends CloudEventFunctionOption
  * own (`getServer` with the registered function's signature type, which `getTestServer` wraps), the
  * same one `functions-framework --target` starts; resolves to a function that closes it.
  */
-export async function serveCloudEventFunction(service: Service, options: ServeCloudEventFunctionOptions): Promise<() => Promise<void>> {
+export async function serveCloudEventFunction(
+  service: Service,
+  options: ServeCloudEventFunctionOptions,
+): Promise<() => Promise<void>> {
   const name = registerCloudEventService(service, options);
   const server = getTestServer(name);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port, options.host ?? '0.0.0.0', () => resolve());
   });
-  options.log.info(`${service.name} serving CloudEvents on port ${options.port}`, { service: service.name, function: name });
+  options.log.info(`${service.name} serving CloudEvents on port ${options.port}`, {
+    service: service.name,
+    function: name,
+  });
   return () => new Promise<void>((resolve, reject) => server.close((error) => (error ? reject(error) : resolve())));
 }

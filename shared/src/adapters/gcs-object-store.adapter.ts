@@ -46,7 +46,8 @@ function storeError(error: unknown, action: string): PlatformError {
   if (error instanceof PlatformError) return error;
   const code = httpCode(error);
   const message = `GCS ${action} failed: ${errorMessage(error)}`;
-  if (code === undefined || code === 408 || code === 429 || code >= 500) return new TransientError('STORE.UNAVAILABLE', message, { cause: error, details: { httpStatus: code } });
+  if (code === undefined || code === 408 || code === 429 || code >= 500)
+    return new TransientError('STORE.UNAVAILABLE', message, { cause: error, details: { httpStatus: code } });
   return new PermanentError('STORE.REJECTED', message, { cause: error, details: { httpStatus: code } });
 }
 
@@ -63,9 +64,14 @@ export class GcsObjectStore implements ObjectStore {
   private readonly bucket: Bucket;
 
   constructor(options: GcsObjectStoreOptions) {
-    if (!BUCKET.test(options.bucket)) throw new PermanentError('STORE.BAD_BUCKET', `bucket name "${options.bucket}" is not a valid GCS bucket name`);
+    if (!BUCKET.test(options.bucket))
+      throw new PermanentError('STORE.BAD_BUCKET', `bucket name "${options.bucket}" is not a valid GCS bucket name`);
     const prefix = (options.prefix ?? '').replace(/^\/+|\/+$/g, '');
-    if (prefix && !KEY.test(prefix)) throw new PermanentError('STORE.BAD_KEY', `lake prefix "${prefix}" must be a relative path of letters, digits and ._=-/`);
+    if (prefix && !KEY.test(prefix))
+      throw new PermanentError(
+        'STORE.BAD_KEY',
+        `lake prefix "${prefix}" must be a relative path of letters, digits and ._=-/`,
+      );
     this.bucketName = options.bucket;
     this.prefix = prefix;
     // STORAGE_EMULATOR_HOST is sometimes written with the JSON API path; the client adds that itself.
@@ -87,7 +93,11 @@ export class GcsObjectStore implements ObjectStore {
   }
 
   private nameOf(key: string): string {
-    if (!KEY.test(key)) throw new PermanentError('STORE.BAD_KEY', `object key "${key}" must be a relative path of letters, digits and ._=-/ without . or .. segments`);
+    if (!KEY.test(key))
+      throw new PermanentError(
+        'STORE.BAD_KEY',
+        `object key "${key}" must be a relative path of letters, digits and ._=-/ without . or .. segments`,
+      );
     return this.prefix ? `${this.prefix}/${key}` : key;
   }
 
@@ -150,10 +160,19 @@ export class GcsObjectStore implements ObjectStore {
     return this.upload(key, path, hash.digest('hex'), options.contentType);
   }
 
-  private async upload(key: string, path: string, sha256: string, contentType: string | undefined): Promise<ObjectMeta> {
+  private async upload(
+    key: string,
+    path: string,
+    sha256: string,
+    contentType: string | undefined,
+  ): Promise<ObjectMeta> {
     let file: File;
     try {
-      [file] = await this.bucket.upload(path, { destination: this.nameOf(key), resumable: false, metadata: this.uploadMetadata(sha256, contentType) });
+      [file] = await this.bucket.upload(path, {
+        destination: this.nameOf(key),
+        resumable: false,
+        metadata: this.uploadMetadata(sha256, contentType),
+      });
     } catch (error) {
       throw storeError(error, `writing ${key}`);
     }
@@ -180,7 +199,11 @@ export class GcsObjectStore implements ObjectStore {
   stream(key: string): Readable {
     const source = this.file(key).createReadStream();
     const out = new PassThrough();
-    source.on('error', (error: unknown) => out.destroy(httpCode(error) === 404 ? SharedErrors.notFound(`object ${key}`) : storeError(error, `reading ${key}`)));
+    source.on('error', (error: unknown) =>
+      out.destroy(
+        httpCode(error) === 404 ? SharedErrors.notFound(`object ${key}`) : storeError(error, `reading ${key}`),
+      ),
+    );
     return source.pipe(out);
   }
 

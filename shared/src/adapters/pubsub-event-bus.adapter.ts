@@ -1,9 +1,31 @@
-import { PubSub, v1, type Message, type Subscription, type Topic as PubSubTopic, type SubscriptionMetadata } from '@google-cloud/pubsub';
-import { PermanentError, PlatformError, SharedErrors, TransientError, classifyError, errorCode, errorMessage } from '../errors.js';
+import {
+  PubSub,
+  v1,
+  type Message,
+  type Subscription,
+  type Topic as PubSubTopic,
+  type SubscriptionMetadata,
+} from '@google-cloud/pubsub';
+import {
+  PermanentError,
+  PlatformError,
+  SharedErrors,
+  TransientError,
+  classifyError,
+  errorCode,
+  errorMessage,
+} from '../errors.js';
 import type { AnyEvent } from '../events/cloud-event.js';
 import { DEAD_LETTER_TOPIC, isTopic, topicOf, type Topic } from '../events/event-catalog.js';
 import { validateEvent } from '../events/event-validator.js';
-import { DEFAULT_MAX_MESSAGE_BYTES, claimedType, decodeMessage, encodeMessage, messageSize, type WireMessage } from '../events/message-codec.js';
+import {
+  DEFAULT_MAX_MESSAGE_BYTES,
+  claimedType,
+  decodeMessage,
+  encodeMessage,
+  messageSize,
+  type WireMessage,
+} from '../events/message-codec.js';
 import { silentLogger, type Logger } from '../log/logger.js';
 import type {
   DeadLetter,
@@ -101,7 +123,8 @@ function busError(error: unknown, action: string): PlatformError {
   if (error instanceof PlatformError) return error;
   const code = grpcCode(error);
   const message = `Pub/Sub ${action} failed: ${errorMessage(error)}`;
-  if (code === undefined || TRANSIENT_GRPC_CODES.has(code)) return new TransientError('BUS.UNAVAILABLE', message, { cause: error, details: { grpcCode: code } });
+  if (code === undefined || TRANSIENT_GRPC_CODES.has(code))
+    return new TransientError('BUS.UNAVAILABLE', message, { cause: error, details: { grpcCode: code } });
   return new PermanentError('BUS.REJECTED', message, { cause: error, details: { grpcCode: code } });
 }
 
@@ -123,7 +146,8 @@ function shortName(path: string | null | undefined): string {
 function originalAttributes(attributes: Record<string, string>): Record<string, string> {
   const result: Record<string, string> = {};
   for (const [key, value] of Object.entries(attributes)) {
-    if (key.startsWith(DEAD_LETTER_PREFIX) || key.startsWith(POLICY_PREFIX) || key === REDRIVE_SUBSCRIPTION_ATTRIBUTE) continue;
+    if (key.startsWith(DEAD_LETTER_PREFIX) || key.startsWith(POLICY_PREFIX) || key === REDRIVE_SUBSCRIPTION_ATTRIBUTE)
+      continue;
     result[key] = value;
   }
   return result;
@@ -190,7 +214,10 @@ export class PubSubEventBus implements EventBus {
     this.maxMessageBytes = options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
     this.retryBackoff = options.retryBackoff ?? (this.emulator ? 'client' : 'subscription');
     this.deadLetterSubscription = options.deadLetterSubscription ?? `${DEAD_LETTER_TOPIC}.listing`;
-    this.defaults = { maxAttempts: options.maxAttempts ?? 5, backoff: options.backoff ?? { minMs: 100, maxMs: 60_000 } };
+    this.defaults = {
+      maxAttempts: options.maxAttempts ?? 5,
+      backoff: options.backoff ?? { minMs: 100, maxMs: 60_000 },
+    };
     this.ackDeadlineSeconds = options.ackDeadlineSeconds ?? 60;
     this.publishBatching = options.publishBatching;
     this.log = options.log ?? silentLogger;
@@ -260,7 +287,8 @@ export class PubSubEventBus implements EventBus {
           messageRetentionDuration: { seconds: RETENTION_SECONDS },
         });
       } catch (error) {
-        if (grpcCode(error) !== ALREADY_EXISTS) throw busError(error, `creating subscription ${this.deadLetterSubscription}`);
+        if (grpcCode(error) !== ALREADY_EXISTS)
+          throw busError(error, `creating subscription ${this.deadLetterSubscription}`);
       }
     })().catch((error: unknown) => {
       this.deadLetterInfra = undefined;
@@ -288,10 +316,16 @@ export class PubSubEventBus implements EventBus {
       // Pub/Sub allows 5..100 attempts. This process dead-letters at maxAttempts itself (with the
       // reason); the policy makes Pub/Sub count attempts, and is the safety net for a message that
       // keeps killing its consumer before it can answer.
-      metadata.deadLetterPolicy = { deadLetterTopic: this.topicPath(DEAD_LETTER_TOPIC), maxDeliveryAttempts: Math.min(100, Math.max(5, settings.maxAttempts)) };
+      metadata.deadLetterPolicy = {
+        deadLetterTopic: this.topicPath(DEAD_LETTER_TOPIC),
+        maxDeliveryAttempts: Math.min(100, Math.max(5, settings.maxAttempts)),
+      };
     }
     if (this.retryBackoff === 'subscription') {
-      metadata.retryPolicy = { minimumBackoff: duration(settings.backoff.minMs), maximumBackoff: duration(settings.backoff.maxMs) };
+      metadata.retryPolicy = {
+        minimumBackoff: duration(settings.backoff.minMs),
+        maximumBackoff: duration(settings.backoff.maxMs),
+      };
     }
     return metadata;
   }
@@ -300,7 +334,8 @@ export class PubSubEventBus implements EventBus {
     if (this.closed) throw new PermanentError('BUS.CLOSED', 'the event bus is closed');
     if (!isTopic(spec.topic)) throw new PermanentError('BUS.UNKNOWN_TOPIC', `unknown topic "${spec.topic}"`);
     checkName(spec.name);
-    if (spec.name === this.deadLetterSubscription) throw new PermanentError('BUS.BAD_NAME', `subscription name ${spec.name} is reserved for listing dead letters`);
+    if (spec.name === this.deadLetterSubscription)
+      throw new PermanentError('BUS.BAD_NAME', `subscription name ${spec.name} is reserved for listing dead letters`);
     const settings = this.settingsOf(spec);
     const key = JSON.stringify([spec.name, spec.topic, settings.maxAttempts, settings.backoff]);
     let ensured = this.ensuredSubscriptions.get(key);
@@ -333,20 +368,28 @@ export class PubSubEventBus implements EventBus {
       throw busError(error, `reading subscription ${spec.name}`);
     }
     if (shortName(current.topic) !== spec.topic) {
-      throw new PermanentError('BUS.SUBSCRIPTION_CONFLICT', `subscription ${spec.name} exists on topic ${shortName(current.topic)}, not ${spec.topic}`);
+      throw new PermanentError(
+        'BUS.SUBSCRIPTION_CONFLICT',
+        `subscription ${spec.name} exists on topic ${shortName(current.topic)}, not ${spec.topic}`,
+      );
     }
     this.subscriptionTopics.set(spec.name, spec.topic);
     // Bring the retry settings up to date, as the local bus does on every subscribe.
     const update: SubscriptionMetadata = {};
     if (!current.retainAckedMessages) update.retainAckedMessages = true;
     const policy = desired.deadLetterPolicy;
-    if (policy && (shortName(current.deadLetterPolicy?.deadLetterTopic) !== DEAD_LETTER_TOPIC || current.deadLetterPolicy?.maxDeliveryAttempts !== policy.maxDeliveryAttempts)) {
+    if (
+      policy &&
+      (shortName(current.deadLetterPolicy?.deadLetterTopic) !== DEAD_LETTER_TOPIC ||
+        current.deadLetterPolicy?.maxDeliveryAttempts !== policy.maxDeliveryAttempts)
+    ) {
       update.deadLetterPolicy = policy;
     }
     const retry = desired.retryPolicy;
     if (
       retry &&
-      (durationMs(current.retryPolicy?.minimumBackoff) !== durationMs(retry.minimumBackoff) || durationMs(current.retryPolicy?.maximumBackoff) !== durationMs(retry.maximumBackoff))
+      (durationMs(current.retryPolicy?.minimumBackoff) !== durationMs(retry.minimumBackoff) ||
+        durationMs(current.retryPolicy?.maximumBackoff) !== durationMs(retry.maximumBackoff))
     ) {
       update.retryPolicy = retry;
     }
@@ -370,7 +413,10 @@ export class PubSubEventBus implements EventBus {
     if (this.closed) throw new PermanentError('BUS.CLOSED', 'the event bus is closed');
     await this.ensureTopic(topic);
     try {
-      return await this.topicHandle(topic).publishMessage({ data: Buffer.from(message.data), attributes: message.attributes });
+      return await this.topicHandle(topic).publishMessage({
+        data: Buffer.from(message.data),
+        attributes: message.attributes,
+      });
     } catch (error) {
       if (grpcCode(error) === NOT_FOUND) this.ensuredTopics.delete(topic); // deleted behind our back: recreate next time
       throw busError(error, `publishing to ${topic}`);
@@ -420,14 +466,19 @@ export class PubSubEventBus implements EventBus {
     await this.publishMessage(DEAD_LETTER_TOPIC, { data: message.data, attributes });
   }
 
-  async deadLetter(message: WireMessage, info: { subscription: string; topic: string; code: string; reason: string; attempts: number }): Promise<void> {
+  async deadLetter(
+    message: WireMessage,
+    info: { subscription: string; topic: string; code: string; reason: string; attempts: number },
+  ): Promise<void> {
     await this.publishDeadLetter(message, info);
     this.count(info.subscription, 'dead', 1);
   }
 
   private async subscriber(): Promise<InstanceType<typeof v1.SubscriberClient>> {
     // The documented way to a GAPIC client with the same endpoint, credentials and project.
-    this.subscriberClient ??= this.client.getClientConfig().then((config) => new v1.SubscriberClient(config as ConstructorParameters<typeof v1.SubscriberClient>[0]));
+    this.subscriberClient ??= this.client
+      .getClientConfig()
+      .then((config) => new v1.SubscriberClient(config as ConstructorParameters<typeof v1.SubscriberClient>[0]));
     return this.subscriberClient;
   }
 
@@ -484,10 +535,14 @@ export class PubSubEventBus implements EventBus {
     const client = await this.subscriber();
     const subscription = this.subscriptionPath(this.deadLetterSubscription);
     for (let i = 0; i < ackIds.length; i += 1000) {
-      await client.modifyAckDeadline({ subscription, ackIds: ackIds.slice(i, i + 1000), ackDeadlineSeconds: 0 }).catch((error: unknown) => {
-        // Not fatal: the lease expires after the ack deadline and the letter is listed again.
-        this.log.warning('could not hand dead letters back; they reappear after the ack deadline', { error: errorMessage(error) });
-      });
+      await client
+        .modifyAckDeadline({ subscription, ackIds: ackIds.slice(i, i + 1000), ackDeadlineSeconds: 0 })
+        .catch((error: unknown) => {
+          // Not fatal: the lease expires after the ack deadline and the letter is listed again.
+          this.log.warning('could not hand dead letters back; they reappear after the ack deadline', {
+            error: errorMessage(error),
+          });
+        });
     }
   }
 
@@ -580,18 +635,27 @@ export class PubSubEventBus implements EventBus {
       try {
         for (const letter of pulled) {
           const dead = await this.toDeadLetter(letter);
-          const chosen = (!wanted || wanted.has(dead.id)) && (filter.subscription === undefined || dead.subscription === filter.subscription);
+          const chosen =
+            (!wanted || wanted.has(dead.id)) &&
+            (filter.subscription === undefined || dead.subscription === filter.subscription);
           if (!chosen || failure !== undefined) {
             keep.push(letter);
             continue;
           }
           if (!isTopic(dead.topic) || dead.topic === DEAD_LETTER_TOPIC || !dead.subscription) {
-            this.log.warning('cannot redrive a dead letter without a known topic and subscription', { id: dead.id, topic: dead.topic, subscription: dead.subscription });
+            this.log.warning('cannot redrive a dead letter without a known topic and subscription', {
+              id: dead.id,
+              topic: dead.topic,
+              subscription: dead.subscription,
+            });
             keep.push(letter);
             continue;
           }
           try {
-            await this.publishMessage(dead.topic, { data: dead.message.data, attributes: { ...dead.message.attributes, [REDRIVE_SUBSCRIPTION_ATTRIBUTE]: dead.subscription } });
+            await this.publishMessage(dead.topic, {
+              data: dead.message.data,
+              attributes: { ...dead.message.attributes, [REDRIVE_SUBSCRIPTION_ATTRIBUTE]: dead.subscription },
+            });
             done.push(letter);
           } catch (error) {
             failure = error;
@@ -600,7 +664,10 @@ export class PubSubEventBus implements EventBus {
         }
         if (done.length > 0) {
           const client = await this.subscriber();
-          await client.acknowledge({ subscription: this.subscriptionPath(this.deadLetterSubscription), ackIds: done.map((letter) => letter.ackId) });
+          await client.acknowledge({
+            subscription: this.subscriptionPath(this.deadLetterSubscription),
+            ackIds: done.map((letter) => letter.ackId),
+          });
         }
       } finally {
         await this.giveBack(keep);
@@ -623,13 +690,20 @@ export class PubSubEventBus implements EventBus {
     let names: string[];
     if (options.subscription !== undefined) {
       const topic = await this.topicOfSubscription(options.subscription);
-      if (topic === 'unknown') throw new PermanentError('BUS.UNKNOWN_SUBSCRIPTION', `subscription ${options.subscription} does not exist`);
-      if (topic !== options.topic) throw new PermanentError('BUS.SUBSCRIPTION_CONFLICT', `subscription ${options.subscription} is on topic ${topic}, not ${options.topic}`);
+      if (topic === 'unknown')
+        throw new PermanentError('BUS.UNKNOWN_SUBSCRIPTION', `subscription ${options.subscription} does not exist`);
+      if (topic !== options.topic)
+        throw new PermanentError(
+          'BUS.SUBSCRIPTION_CONFLICT',
+          `subscription ${options.subscription} is on topic ${topic}, not ${options.topic}`,
+        );
       names = [options.subscription];
     } else {
       try {
         const [subscriptions] = await this.client.topic(options.topic).getSubscriptions();
-        names = subscriptions.map((subscription) => shortName(subscription.name)).filter((name) => name !== this.deadLetterSubscription);
+        names = subscriptions
+          .map((subscription) => shortName(subscription.name))
+          .filter((name) => name !== this.deadLetterSubscription);
       } catch (error) {
         if (grpcCode(error) === NOT_FOUND) return 0;
         throw busError(error, `listing subscriptions of ${options.topic}`);
@@ -666,7 +740,14 @@ export class PubSubEventBus implements EventBus {
       .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
       .map(({ name, topic }) => {
         const counter = this.counter(name);
-        return { subscription: name, topic, pending: -1, inFlight: counter.inFlight, acked: counter.acked, dead: dead.get(name) ?? 0 };
+        return {
+          subscription: name,
+          topic,
+          pending: -1,
+          inFlight: counter.inFlight,
+          acked: counter.acked,
+          dead: dead.get(name) ?? 0,
+        };
       });
   }
 
@@ -683,7 +764,10 @@ export class PubSubEventBus implements EventBus {
 
 function checkName(name: string): void {
   if (!NAME.test(name)) {
-    throw new PermanentError('BUS.BAD_NAME', `"${name}" is not a valid Pub/Sub name: 3..255 characters, starting with a letter, of letters, digits and - _ . ~ + %, not starting with "goog"`);
+    throw new PermanentError(
+      'BUS.BAD_NAME',
+      `"${name}" is not a valid Pub/Sub name: 3..255 characters, starting with a letter, of letters, digits and - _ . ~ + %, not starting with "goog"`,
+    );
   }
 }
 
@@ -708,7 +792,10 @@ class PubSubConsumer {
     this.subscription.on('message', (message: Message) => this.receive(message));
     this.subscription.on('error', (error: Error) => {
       // The client library retries what can be retried; what arrives here stopped the stream.
-      this.log.error(`Pub/Sub subscription ${this.spec.name} failed: ${error.message}`, { subscription: this.spec.name, code: grpcCode(error) });
+      this.log.error(`Pub/Sub subscription ${this.spec.name} failed: ${error.message}`, {
+        subscription: this.spec.name,
+        code: grpcCode(error),
+      });
     });
   }
 
@@ -719,7 +806,9 @@ class PubSubConsumer {
     }
     const work: Promise<void> = this.handle(message)
       .catch((error: unknown) => {
-        this.log.error(`could not settle message ${message.id} on ${this.spec.name}; it will be redelivered`, { error: errorMessage(error) });
+        this.log.error(`could not settle message ${message.id} on ${this.spec.name}; it will be redelivered`, {
+          error: errorMessage(error),
+        });
         message.nack();
       })
       .finally(() => this.inHand.delete(work));
@@ -742,7 +831,12 @@ class PubSubConsumer {
     }
     const attempt = this.attemptOf(message);
     const wire: WireMessage = { data: new Uint8Array(message.data), attributes: { ...message.attributes } };
-    const delivery: Delivery = { messageId: message.id, subscription: this.spec.name, attempt, publishedAt: new Date(message.publishTime.getTime()) };
+    const delivery: Delivery = {
+      messageId: message.id,
+      subscription: this.spec.name,
+      attempt,
+      publishedAt: new Date(message.publishTime.getTime()),
+    };
     this.bus.count(this.spec.name, 'inFlight', 1);
     try {
       let event: AnyEvent;
@@ -755,7 +849,8 @@ class PubSubConsumer {
       try {
         await this.handler(event, delivery);
       } catch (error) {
-        if (classifyError(error) === 'permanent' || attempt >= this.settings.maxAttempts) await this.giveUp(message, wire, error, attempt);
+        if (classifyError(error) === 'permanent' || attempt >= this.settings.maxAttempts)
+          await this.giveUp(message, wire, error, attempt);
         else this.retryLater(message, attempt);
         return;
       }
@@ -770,13 +865,29 @@ class PubSubConsumer {
   private async giveUp(message: Message, wire: WireMessage, error: unknown, attempt: number): Promise<void> {
     const permanent = classifyError(error) === 'permanent';
     const code = permanent ? errorCode(error) : 'BUS.MAX_ATTEMPTS';
-    const reason = permanent ? errorMessage(error) : `gave up after ${attempt} attempts: [${errorCode(error)}] ${errorMessage(error)}`;
+    const reason = permanent
+      ? errorMessage(error)
+      : `gave up after ${attempt} attempts: [${errorCode(error)}] ${errorMessage(error)}`;
     if (this.spec.topic === DEAD_LETTER_TOPIC) {
       // Dead-lettering a dead letter would feed it back to this very subscription for ever.
-      this.log.error(`dropped a message of the dead-letter topic that ${this.spec.name} could not handle: ${reason}`, { code, subscription: this.spec.name });
+      this.log.error(`dropped a message of the dead-letter topic that ${this.spec.name} could not handle: ${reason}`, {
+        code,
+        subscription: this.spec.name,
+      });
     } else {
-      await this.bus.publishDeadLetter(wire, { subscription: this.spec.name, topic: this.spec.topic, code, reason, attempts: attempt, messageId: message.id });
-      this.log.error(`dead-lettered message ${message.id} of ${this.spec.name}: ${reason}`, { code, subscription: this.spec.name, attempts: attempt });
+      await this.bus.publishDeadLetter(wire, {
+        subscription: this.spec.name,
+        topic: this.spec.topic,
+        code,
+        reason,
+        attempts: attempt,
+        messageId: message.id,
+      });
+      this.log.error(`dead-lettered message ${message.id} of ${this.spec.name}: ${reason}`, {
+        code,
+        subscription: this.spec.name,
+        attempts: attempt,
+      });
     }
     this.attempts.delete(message.id);
     message.ack();
@@ -789,10 +900,13 @@ class PubSubConsumer {
       return;
     }
     // The client library keeps extending the lease while we hold the message.
-    const timer = setTimeout(() => {
-      this.delayedNacks.delete(message);
-      message.nack();
-    }, backoffDelay(attempt, this.settings.backoff));
+    const timer = setTimeout(
+      () => {
+        this.delayedNacks.delete(message);
+        message.nack();
+      },
+      backoffDelay(attempt, this.settings.backoff),
+    );
     this.delayedNacks.set(message, timer);
   }
 

@@ -2,14 +2,21 @@ import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { PermanentError } from '../errors.js';
-import type { DocumentStore, FieldFilter, JsonDocument, QueryOptions, StoredDocument } from '../ports/document-store.port.js';
+import type {
+  DocumentStore,
+  FieldFilter,
+  JsonDocument,
+  QueryOptions,
+  StoredDocument,
+} from '../ports/document-store.port.js';
 
 const FIELD = /^[A-Za-z_][A-Za-z0-9_]{0,63}$/;
 const COLLECTION = /^[A-Za-z0-9_-]{1,100}$/;
 const JSON_TYPES = { string: "= 'text'", number: "in ('integer', 'real')", boolean: "in ('true', 'false')" } as const;
 
 function checkCollection(collection: string): void {
-  if (!COLLECTION.test(collection)) throw new PermanentError('STORE.BAD_COLLECTION', `collection name "${collection}" must match ${COLLECTION}`);
+  if (!COLLECTION.test(collection))
+    throw new PermanentError('STORE.BAD_COLLECTION', `collection name "${collection}" must match ${COLLECTION}`);
 }
 
 function checkField(field: string): void {
@@ -45,26 +52,37 @@ export class SqliteDocumentStore implements DocumentStore {
 
   private ensureIndex(field: string): void {
     if (this.indexed.has(field)) return;
-    this.db.exec(`create index if not exists documents_by_${field} on documents (collection, json_extract(data, '$.${field}'), id)`);
+    this.db.exec(
+      `create index if not exists documents_by_${field} on documents (collection, json_extract(data, '$.${field}'), id)`,
+    );
     this.indexed.add(field);
   }
 
-  private whereClause(collection: string, filters: readonly FieldFilter[]): { sql: string; params: unknown[]; from: string } {
+  private whereClause(
+    collection: string,
+    filters: readonly FieldFilter[],
+  ): { sql: string; params: unknown[]; from: string } {
     checkCollection(collection);
     const parts = ['collection = ?'];
     const params: unknown[] = [collection];
     for (const filter of filters) {
       checkField(filter.field);
-      if (!['==', '<', '<=', '>', '>='].includes(filter.op)) throw new PermanentError('STORE.BAD_QUERY', `unsupported operator ${filter.op}`);
+      if (!['==', '<', '<=', '>', '>='].includes(filter.op))
+        throw new PermanentError('STORE.BAD_QUERY', `unsupported operator ${filter.op}`);
       this.ensureIndex(filter.field);
       // Compare like Firestore: only values of the filter's own type match (SQLite would match 1 to true and 5 < '9').
       const sameType = JSON_TYPES[typeof filter.value as keyof typeof JSON_TYPES];
-      if (!sameType) throw new PermanentError('STORE.BAD_QUERY', `the value compared with ${filter.field} must be a string, a number or a boolean`);
+      if (!sameType)
+        throw new PermanentError(
+          'STORE.BAD_QUERY',
+          `the value compared with ${filter.field} must be a string, a number or a boolean`,
+        );
       parts.push(`json_extract(data, '$.${filter.field}') ${filter.op === '==' ? '=' : filter.op} ?`);
       // json_type parses each document the index found. Text equals a text value only when it is a
       // string or an object's or array's JSON text, so a string that starts with neither { nor [ can
       // only match a string: the index alone answers (the lander's run_date query).
-      if (!(filter.op === '==' && typeof filter.value === 'string' && !/^[[{]/.test(filter.value))) parts.push(`json_type(data, '$.${filter.field}') ${sameType}`);
+      if (!(filter.op === '==' && typeof filter.value === 'string' && !/^[[{]/.test(filter.value)))
+        parts.push(`json_type(data, '$.${filter.field}') ${sameType}`);
       params.push(typeof filter.value === 'boolean' ? Number(filter.value) : filter.value);
     }
     // Without statistics SQLite prefers the primary key (it serves `order by id`) and scans the
@@ -83,8 +101,16 @@ export class SqliteDocumentStore implements DocumentStore {
     );
     this.db.transaction(() => {
       for (const document of documents) {
-        if (typeof document.id !== 'string' || document.id.length === 0 || document.id.length > 1500 || document.id.includes('/')) {
-          throw new PermanentError('STORE.BAD_ID', `document id ${JSON.stringify(document.id)} must be 1..1500 characters without "/"`);
+        if (
+          typeof document.id !== 'string' ||
+          document.id.length === 0 ||
+          document.id.length > 1500 ||
+          document.id.includes('/')
+        ) {
+          throw new PermanentError(
+            'STORE.BAD_ID',
+            `document id ${JSON.stringify(document.id)} must be 1..1500 characters without "/"`,
+          );
         }
         statement.run(collection, document.id, JSON.stringify(document.data), now);
       }
@@ -94,7 +120,9 @@ export class SqliteDocumentStore implements DocumentStore {
 
   async get(collection: string, id: string): Promise<StoredDocument | undefined> {
     checkCollection(collection);
-    const row = this.db.prepare('select data from documents where collection = ? and id = ?').get(collection, id) as { data: string } | undefined;
+    const row = this.db.prepare('select data from documents where collection = ? and id = ?').get(collection, id) as
+      | { data: string }
+      | undefined;
     return row ? { id, data: JSON.parse(row.data) as StoredDocument['data'] } : undefined;
   }
 
@@ -109,7 +137,9 @@ export class SqliteDocumentStore implements DocumentStore {
     const pageSize = Math.max(1, options.pageSize ?? 1000);
     let remaining = options.limit ?? Number.POSITIVE_INFINITY;
     let after = '';
-    const statement = this.reader().prepare(`select id || '/' || data from ${from} where ${sql} and id > ? order by id limit ?`).pluck(true);
+    const statement = this.reader()
+      .prepare(`select id || '/' || data from ${from} where ${sql} and id > ? order by id limit ?`)
+      .pluck(true);
     while (remaining > 0) {
       const rows = statement.all(...params, after, Math.min(pageSize, remaining)) as string[];
       if (rows.length === 0) return;

@@ -6,7 +6,14 @@ import { PermanentError, classifyError, errorCode, errorMessage } from '../error
 import type { AnyEvent } from '../events/cloud-event.js';
 import { DEAD_LETTER_TOPIC, isTopic, topicOf, type Topic } from '../events/event-catalog.js';
 import { validateEvent } from '../events/event-validator.js';
-import { DEFAULT_MAX_MESSAGE_BYTES, claimedType, decodeMessage, encodeMessage, messageSize, type WireMessage } from '../events/message-codec.js';
+import {
+  DEFAULT_MAX_MESSAGE_BYTES,
+  claimedType,
+  decodeMessage,
+  encodeMessage,
+  messageSize,
+  type WireMessage,
+} from '../events/message-codec.js';
 import { SharedErrors } from '../errors.js';
 import type {
   DeadLetter,
@@ -76,7 +83,12 @@ export class SqliteEventBus implements EventBus {
   readonly pollMs: number;
   private readonly prefetch: number;
   private readonly consumers = new Set<SqliteConsumer>();
-  private publishQueue: { topic: Topic; message: WireMessage; resolve: (id: string) => void; reject: (e: unknown) => void }[] = [];
+  private publishQueue: {
+    topic: Topic;
+    message: WireMessage;
+    resolve: (id: string) => void;
+    reject: (e: unknown) => void;
+  }[] = [];
   private flushScheduled = false;
   private closed = false;
   private readonly statements;
@@ -151,20 +163,36 @@ export class SqliteEventBus implements EventBus {
         `insert into subscriptions (name, topic, max_attempts, backoff_min_ms, backoff_max_ms, created_at) values (?, ?, ?, ?, ?, ?)
          on conflict(name) do update set max_attempts = excluded.max_attempts, backoff_min_ms = excluded.backoff_min_ms, backoff_max_ms = excluded.backoff_max_ms`,
       ),
-      getSubscription: db.prepare('select name, topic, max_attempts, backoff_min_ms, backoff_max_ms, created_at from subscriptions where name = ?'),
+      getSubscription: db.prepare(
+        'select name, topic, max_attempts, backoff_min_ms, backoff_max_ms, created_at from subscriptions where name = ?',
+      ),
       lease: db.prepare(
         `update deliveries set state = ${LEASED}, attempts = attempts + 1, due_at = ?, lease_owner = ?
          where subscription = ? and seq in (
            select seq from deliveries where subscription = ? and state in (${PENDING}, ${LEASED}) and due_at <= ? order by due_at, seq limit ?)
          returning seq, attempts`,
       ),
-      leasedMessages: db.prepare('select seq, attributes, data, published_at from messages where seq in (select value from json_each(?))'),
-      ackMany: db.prepare(`update deliveries set state = ${ACKED}, lease_owner = null where subscription = ? and lease_owner = ? and seq in (select value from json_each(?))`),
-      extend: db.prepare(`update deliveries set due_at = ? where subscription = ? and seq = ? and state = ${LEASED} and lease_owner = ?`),
-      retry: db.prepare(`update deliveries set state = ${PENDING}, due_at = ?, lease_owner = null where subscription = ? and seq = ? and lease_owner = ?`),
-      kill: db.prepare(`update deliveries set state = ${DEAD}, lease_owner = null where subscription = ? and seq = ? and lease_owner = ?`),
-      insertDeadLetter: db.prepare('insert into dead_letters (subscription, seq, code, reason, attempts, dead_at) values (?, ?, ?, ?, ?, ?)'),
-      nextDue: db.prepare(`select min(due_at) as due from deliveries where subscription = ? and state in (${PENDING}, ${LEASED})`),
+      leasedMessages: db.prepare(
+        'select seq, attributes, data, published_at from messages where seq in (select value from json_each(?))',
+      ),
+      ackMany: db.prepare(
+        `update deliveries set state = ${ACKED}, lease_owner = null where subscription = ? and lease_owner = ? and seq in (select value from json_each(?))`,
+      ),
+      extend: db.prepare(
+        `update deliveries set due_at = ? where subscription = ? and seq = ? and state = ${LEASED} and lease_owner = ?`,
+      ),
+      retry: db.prepare(
+        `update deliveries set state = ${PENDING}, due_at = ?, lease_owner = null where subscription = ? and seq = ? and lease_owner = ?`,
+      ),
+      kill: db.prepare(
+        `update deliveries set state = ${DEAD}, lease_owner = null where subscription = ? and seq = ? and lease_owner = ?`,
+      ),
+      insertDeadLetter: db.prepare(
+        'insert into dead_letters (subscription, seq, code, reason, attempts, dead_at) values (?, ?, ?, ?, ?, ?)',
+      ),
+      nextDue: db.prepare(
+        `select min(due_at) as due from deliveries where subscription = ? and state in (${PENDING}, ${LEASED})`,
+      ),
     };
   }
 
@@ -217,7 +245,12 @@ export class SqliteEventBus implements EventBus {
     try {
       this.db.transaction(() => {
         for (const item of batch) {
-          const info = this.statements.insertMessage.run(item.topic, JSON.stringify(item.message.attributes), Buffer.from(item.message.data), now);
+          const info = this.statements.insertMessage.run(
+            item.topic,
+            JSON.stringify(item.message.attributes),
+            Buffer.from(item.message.data),
+            now,
+          );
           const seq = Number(info.lastInsertRowid);
           this.statements.fanOut.run(seq, now, item.topic);
           ids.push(String(seq));
@@ -235,15 +268,29 @@ export class SqliteEventBus implements EventBus {
     if (!isTopic(spec.topic)) throw new PermanentError('BUS.UNKNOWN_TOPIC', `unknown topic "${spec.topic}"`);
     const existing = this.statements.getSubscription.get(spec.name) as { topic: string } | undefined;
     if (existing && existing.topic !== spec.topic) {
-      throw new PermanentError('BUS.SUBSCRIPTION_CONFLICT', `subscription ${spec.name} exists on topic ${existing.topic}, not ${spec.topic}`);
+      throw new PermanentError(
+        'BUS.SUBSCRIPTION_CONFLICT',
+        `subscription ${spec.name} exists on topic ${existing.topic}, not ${spec.topic}`,
+      );
     }
     const backoff = spec.backoff ?? this.backoff;
-    this.statements.upsertSubscription.run(spec.name, spec.topic, spec.maxAttempts ?? this.maxAttempts, backoff.minMs, backoff.maxMs, Date.now());
+    this.statements.upsertSubscription.run(
+      spec.name,
+      spec.topic,
+      spec.maxAttempts ?? this.maxAttempts,
+      backoff.minMs,
+      backoff.maxMs,
+      Date.now(),
+    );
   }
 
   async subscribe(spec: SubscriptionSpec, handler: DeliveryHandler): Promise<SubscriptionHandle> {
     await this.ensureSubscription(spec);
-    const row = this.statements.getSubscription.get(spec.name) as { max_attempts: number; backoff_min_ms: number; backoff_max_ms: number };
+    const row = this.statements.getSubscription.get(spec.name) as {
+      max_attempts: number;
+      backoff_min_ms: number;
+      backoff_max_ms: number;
+    };
     const consumer = new SqliteConsumer(this, spec, handler, {
       maxAttempts: row.max_attempts,
       backoff: { minMs: row.backoff_min_ms, maxMs: row.backoff_max_ms },
@@ -264,15 +311,29 @@ export class SqliteEventBus implements EventBus {
   claim(subscription: string, limit: number): ClaimedRow[] {
     if (limit <= 0) return [];
     const now = Date.now();
-    return this.db.transaction(() => {
-      const leased = this.statements.lease.all(now + this.leaseMs, this.owner, subscription, subscription, now, limit) as { seq: number; attempts: number }[];
-      if (leased.length === 0) return [];
-      const messages = new Map(
-        (this.statements.leasedMessages.all(JSON.stringify(leased.map((row) => row.seq))) as Omit<ClaimedRow, 'attempts'>[]).map((row) => [row.seq, row]),
-      );
-      leased.sort((a, b) => a.seq - b.seq);
-      return leased.map((row) => ({ ...messages.get(row.seq)!, attempts: row.attempts }));
-    }).immediate();
+    return this.db
+      .transaction(() => {
+        const leased = this.statements.lease.all(
+          now + this.leaseMs,
+          this.owner,
+          subscription,
+          subscription,
+          now,
+          limit,
+        ) as { seq: number; attempts: number }[];
+        if (leased.length === 0) return [];
+        const messages = new Map(
+          (
+            this.statements.leasedMessages.all(JSON.stringify(leased.map((row) => row.seq))) as Omit<
+              ClaimedRow,
+              'attempts'
+            >[]
+          ).map((row) => [row.seq, row]),
+        );
+        leased.sort((a, b) => a.seq - b.seq);
+        return leased.map((row) => ({ ...messages.get(row.seq)!, attempts: row.attempts }));
+      })
+      .immediate();
   }
 
   /** @internal extend the leases of messages still in hand. */
@@ -291,17 +352,36 @@ export class SqliteEventBus implements EventBus {
       if (acked.length > 0) this.statements.ackMany.run(subscription, this.owner, JSON.stringify(acked));
       for (const outcome of outcomes) {
         if (outcome.kind === 'ack') continue;
-        else if (outcome.kind === 'retry') this.statements.retry.run(outcome.dueAt ?? now, subscription, outcome.seq, this.owner);
+        else if (outcome.kind === 'retry')
+          this.statements.retry.run(outcome.dueAt ?? now, subscription, outcome.seq, this.owner);
         else {
           const changed = this.statements.kill.run(subscription, outcome.seq, this.owner).changes;
           if (changed === 0) continue; // our lease was lost; whoever holds it now decides
-          this.recordDeadLetter(subscription, topic, outcome.seq, outcome.message ?? { data: new Uint8Array(), attributes: {} }, outcome.code ?? 'INTERNAL.UNEXPECTED', outcome.reason ?? '', outcome.attempts, now);
+          this.recordDeadLetter(
+            subscription,
+            topic,
+            outcome.seq,
+            outcome.message ?? { data: new Uint8Array(), attributes: {} },
+            outcome.code ?? 'INTERNAL.UNEXPECTED',
+            outcome.reason ?? '',
+            outcome.attempts,
+            now,
+          );
         }
       }
     })();
   }
 
-  private recordDeadLetter(subscription: string, topic: string, seq: number, message: WireMessage, code: string, reason: string, attempts: number, now: number): void {
+  private recordDeadLetter(
+    subscription: string,
+    topic: string,
+    seq: number,
+    message: WireMessage,
+    code: string,
+    reason: string,
+    attempts: number,
+    now: number,
+  ): void {
     this.statements.insertDeadLetter.run(subscription, seq, code, reason, attempts, now);
     // The dead-letter topic carries the message and its reason, as Pub/Sub's dead-letter policy does.
     const attributes = {
@@ -312,17 +392,30 @@ export class SqliteEventBus implements EventBus {
       'x-dead-letter-topic': topic,
       'x-dead-letter-attempts': String(attempts),
     };
-    const info = this.statements.insertMessage.run(DEAD_LETTER_TOPIC, JSON.stringify(attributes), Buffer.from(message.data), now);
+    const info = this.statements.insertMessage.run(
+      DEAD_LETTER_TOPIC,
+      JSON.stringify(attributes),
+      Buffer.from(message.data),
+      now,
+    );
     this.statements.fanOut.run(Number(info.lastInsertRowid), now, DEAD_LETTER_TOPIC);
   }
 
-  async deadLetter(message: WireMessage, info: { subscription: string; topic: string; code: string; reason: string; attempts: number }): Promise<void> {
+  async deadLetter(
+    message: WireMessage,
+    info: { subscription: string; topic: string; code: string; reason: string; attempts: number },
+  ): Promise<void> {
     const now = Date.now();
     const topic = isTopic(info.topic) ? info.topic : DEAD_LETTER_TOPIC;
     this.db.transaction(() => {
-      const seq = Number(this.statements.insertMessage.run(topic, JSON.stringify(message.attributes), Buffer.from(message.data), now).lastInsertRowid);
+      const seq = Number(
+        this.statements.insertMessage.run(topic, JSON.stringify(message.attributes), Buffer.from(message.data), now)
+          .lastInsertRowid,
+      );
       this.db
-        .prepare(`insert into deliveries (subscription, seq, state, attempts, due_at) values (?, ?, ${DEAD}, ?, ?) on conflict do nothing`)
+        .prepare(
+          `insert into deliveries (subscription, seq, state, attempts, due_at) values (?, ?, ${DEAD}, ?, ?) on conflict do nothing`,
+        )
         .run(info.subscription, seq, info.attempts, now);
       this.recordDeadLetter(info.subscription, topic, seq, message, info.code, info.reason, info.attempts, now);
     })();
@@ -379,15 +472,23 @@ export class SqliteEventBus implements EventBus {
   async redrive(filter: { ids?: readonly string[]; subscription?: string } = {}): Promise<number> {
     const now = Date.now();
     const rows = this.db
-      .prepare('select id, subscription, seq from dead_letters where redriven_at is null and (? is null or subscription = ?) order by id')
-      .all(filter.subscription ?? null, filter.subscription ?? null) as { id: number; subscription: string; seq: number }[];
+      .prepare(
+        'select id, subscription, seq from dead_letters where redriven_at is null and (? is null or subscription = ?) order by id',
+      )
+      .all(filter.subscription ?? null, filter.subscription ?? null) as {
+      id: number;
+      subscription: string;
+      seq: number;
+    }[];
     const wanted = filter.ids ? new Set(filter.ids) : undefined;
     const chosen = rows.filter((row) => !wanted || wanted.has(String(row.id)));
     this.db.transaction(() => {
       for (const row of chosen) {
         this.db.prepare('update dead_letters set redriven_at = ? where id = ?').run(now, row.id);
         this.db
-          .prepare(`update deliveries set state = ${PENDING}, attempts = 0, due_at = ?, lease_owner = null where subscription = ? and seq = ?`)
+          .prepare(
+            `update deliveries set state = ${PENDING}, attempts = 0, due_at = ?, lease_owner = null where subscription = ? and seq = ?`,
+          )
           .run(now, row.subscription, row.seq);
       }
     })();
@@ -410,13 +511,23 @@ export class SqliteEventBus implements EventBus {
   }
 
   async stats(): Promise<SubscriptionStats[]> {
-    const subscriptions = this.db.prepare('select name, topic from subscriptions order by name').all() as { name: string; topic: string }[];
+    const subscriptions = this.db.prepare('select name, topic from subscriptions order by name').all() as {
+      name: string;
+      topic: string;
+    }[];
     const counts = this.db
       .prepare('select subscription, state, count(*) as n from deliveries group by subscription, state')
       .all() as { subscription: string; state: number; n: number }[];
     return subscriptions.map(({ name, topic }) => {
       const of = (state: number) => counts.find((c) => c.subscription === name && c.state === state)?.n ?? 0;
-      return { subscription: name, topic, pending: of(PENDING), inFlight: of(LEASED), acked: of(ACKED), dead: of(DEAD) };
+      return {
+        subscription: name,
+        topic,
+        pending: of(PENDING),
+        inFlight: of(LEASED),
+        acked: of(ACKED),
+        dead: of(DEAD),
+      };
     });
   }
 
@@ -456,9 +567,12 @@ class SqliteConsumer {
   }
 
   start(): void {
-    this.heartbeat = setInterval(() => {
-      if (this.held.size > 0) this.bus.extend(this.spec.name, this.held);
-    }, Math.max(50, Math.floor(this.bus.leaseMs / 3)));
+    this.heartbeat = setInterval(
+      () => {
+        if (this.held.size > 0) this.bus.extend(this.spec.name, this.held);
+      },
+      Math.max(50, Math.floor(this.bus.leaseMs / 3)),
+    );
     this.heartbeat.unref();
     this.wake();
   }
@@ -496,8 +610,16 @@ class SqliteConsumer {
   private handle(row: ClaimedRow): void {
     this.running += 1;
     this.held.add(row.seq);
-    const message: WireMessage = { data: new Uint8Array(row.data), attributes: JSON.parse(row.attributes) as Record<string, string> };
-    const delivery: Delivery = { messageId: String(row.seq), subscription: this.spec.name, attempt: row.attempts, publishedAt: new Date(row.published_at) };
+    const message: WireMessage = {
+      data: new Uint8Array(row.data),
+      attributes: JSON.parse(row.attributes) as Record<string, string>,
+    };
+    const delivery: Delivery = {
+      messageId: String(row.seq),
+      subscription: this.spec.name,
+      attempt: row.attempts,
+      publishedAt: new Date(row.published_at),
+    };
     let event: AnyEvent;
     try {
       event = decodeMessage(message, this.bus.maxMessageBytes);
@@ -521,11 +643,18 @@ class SqliteConsumer {
         attempts: row.attempts,
         kind: 'dead',
         code: exhausted ? `BUS.MAX_ATTEMPTS` : errorCode(error),
-        reason: exhausted ? `gave up after ${row.attempts} attempts: [${errorCode(error)}] ${errorMessage(error)}` : errorMessage(error),
+        reason: exhausted
+          ? `gave up after ${row.attempts} attempts: [${errorCode(error)}] ${errorMessage(error)}`
+          : errorMessage(error),
         message,
       });
     } else {
-      this.outcomes.push({ seq: row.seq, attempts: row.attempts, kind: 'retry', dueAt: Date.now() + backoffDelay(row.attempts, this.settings.backoff) });
+      this.outcomes.push({
+        seq: row.seq,
+        attempts: row.attempts,
+        kind: 'retry',
+        dueAt: Date.now() + backoffDelay(row.attempts, this.settings.backoff),
+      });
     }
     this.running -= 1;
     if (this.outcomes.length === 1) queueMicrotask(() => this.flushOutcomes());

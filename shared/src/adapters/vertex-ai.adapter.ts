@@ -18,8 +18,12 @@ type IStruct = protos.google.protobuf.IStruct;
 
 /** The methods of `PipelineServiceClient` (v1) that {@link VertexPipelineJobs} calls. */
 export interface VertexPipelineClient {
-  createPipelineJob(request: protos.google.cloud.aiplatform.v1.ICreatePipelineJobRequest): Promise<[IPipelineJob, ...unknown[]]>;
-  getPipelineJob(request: protos.google.cloud.aiplatform.v1.IGetPipelineJobRequest): Promise<[IPipelineJob, ...unknown[]]>;
+  createPipelineJob(
+    request: protos.google.cloud.aiplatform.v1.ICreatePipelineJobRequest,
+  ): Promise<[IPipelineJob, ...unknown[]]>;
+  getPipelineJob(
+    request: protos.google.cloud.aiplatform.v1.IGetPipelineJobRequest,
+  ): Promise<[IPipelineJob, ...unknown[]]>;
   cancelPipelineJob(request: protos.google.cloud.aiplatform.v1.ICancelPipelineJobRequest): Promise<unknown>;
 }
 
@@ -32,8 +36,12 @@ export interface VertexOperation<T> {
 export interface VertexModelClient {
   getModel(request: protos.google.cloud.aiplatform.v1.IGetModelRequest): Promise<[IModel, ...unknown[]]>;
   listModelVersionsAsync(request: protos.google.cloud.aiplatform.v1.IListModelVersionsRequest): AsyncIterable<IModel>;
-  uploadModel(request: protos.google.cloud.aiplatform.v1.IUploadModelRequest): Promise<[VertexOperation<protos.google.cloud.aiplatform.v1.IUploadModelResponse>, ...unknown[]]>;
-  mergeVersionAliases(request: protos.google.cloud.aiplatform.v1.IMergeVersionAliasesRequest): Promise<[IModel, ...unknown[]]>;
+  uploadModel(
+    request: protos.google.cloud.aiplatform.v1.IUploadModelRequest,
+  ): Promise<[VertexOperation<protos.google.cloud.aiplatform.v1.IUploadModelResponse>, ...unknown[]]>;
+  mergeVersionAliases(
+    request: protos.google.cloud.aiplatform.v1.IMergeVersionAliasesRequest,
+  ): Promise<[IModel, ...unknown[]]>;
 }
 
 /** A JSON value as a `google.protobuf.Value`. Non-finite numbers are refused (JSON has none). */
@@ -42,7 +50,8 @@ export function toProtoValue(value: unknown): IValue {
   if (typeof value === 'string') return { stringValue: value };
   if (typeof value === 'boolean') return { boolValue: value };
   if (typeof value === 'number') {
-    if (!Number.isFinite(value)) throw new PermanentError('VERTEX.INVALID_REQUEST', `a pipeline value must be a finite number (got ${value})`);
+    if (!Number.isFinite(value))
+      throw new PermanentError('VERTEX.INVALID_REQUEST', `a pipeline value must be a finite number (got ${value})`);
     return { numberValue: value };
   }
   if (Array.isArray(value)) return { listValue: { values: value.map(toProtoValue) } };
@@ -113,7 +122,11 @@ function messageOf(error: unknown): string {
 export function vertexCallError(call: string, error: unknown): PermanentError | TransientError {
   const code = grpcCode(error);
   const message = `Vertex AI ${call} failed: ${messageOf(error)}`;
-  if (code === undefined || TRANSIENT_CODES.has(code)) return new TransientError('VERTEX.UNAVAILABLE', message, { cause: error, details: { call, grpcCode: code ?? null } });
+  if (code === undefined || TRANSIENT_CODES.has(code))
+    return new TransientError('VERTEX.UNAVAILABLE', message, {
+      cause: error,
+      details: { call, grpcCode: code ?? null },
+    });
   return new PermanentError('VERTEX.REQUEST_REFUSED', message, { cause: error, details: { call, grpcCode: code } });
 }
 
@@ -168,7 +181,10 @@ const LABEL_VALUE = /^[a-z0-9_-]{0,63}$/;
 function checkLabels(labels: Readonly<Record<string, string>>): void {
   for (const [key, value] of Object.entries(labels)) {
     if (!LABEL.test(key) || !LABEL_VALUE.test(value)) {
-      throw new PermanentError('VERTEX.INVALID_REQUEST', `label ${key}=${value} is not a valid Vertex AI label (lowercase letters, digits, _ and -, at most 63 characters)`);
+      throw new PermanentError(
+        'VERTEX.INVALID_REQUEST',
+        `label ${key}=${value} is not a valid Vertex AI label (lowercase letters, digits, _ and -, at most 63 characters)`,
+      );
     }
   }
 }
@@ -193,9 +209,16 @@ export class VertexPipelineJobs {
 
   /** Submit (or adopt) the job and wait for its outcome. */
   async run(request: PipelineJobRequest): Promise<PipelineJobOutcome> {
-    if (!JOB_ID.test(request.jobId)) throw new PermanentError('VERTEX.INVALID_REQUEST', `pipeline job id "${request.jobId}" must match [a-z][-a-z0-9]{0,127}`);
+    if (!JOB_ID.test(request.jobId))
+      throw new PermanentError(
+        'VERTEX.INVALID_REQUEST',
+        `pipeline job id "${request.jobId}" must match [a-z][-a-z0-9]{0,127}`,
+      );
     if (!request.gcsOutputDirectory.startsWith('gs://')) {
-      throw new PermanentError('VERTEX.INVALID_REQUEST', `the pipeline root must be a gs:// URI (got "${request.gcsOutputDirectory}"); set VERTEX_PIPELINE_ROOT`);
+      throw new PermanentError(
+        'VERTEX.INVALID_REQUEST',
+        `the pipeline root must be a gs:// URI (got "${request.gcsOutputDirectory}"); set VERTEX_PIPELINE_ROOT`,
+      );
     }
     checkLabels(request.labels ?? {});
     const started = this.now();
@@ -212,7 +235,9 @@ export class VertexPipelineJobs {
           labels: { ...(request.labels ?? {}) },
           runtimeConfig: {
             gcsOutputDirectory: request.gcsOutputDirectory,
-            parameterValues: Object.fromEntries(Object.entries(request.parameterValues).map(([key, value]) => [key, toProtoValue(value)])),
+            parameterValues: Object.fromEntries(
+              Object.entries(request.parameterValues).map(([key, value]) => [key, toProtoValue(value)]),
+            ),
           },
           ...(request.serviceAccount ? { serviceAccount: request.serviceAccount } : {}),
         },
@@ -228,9 +253,13 @@ export class VertexPipelineJobs {
     while (!TERMINAL.has(pipelineStateName(job.state))) {
       if (this.now() - started >= deadline) {
         await this.options.client.cancelPipelineJob({ name: job.name ?? name }).catch(() => undefined);
-        throw new TransientError('VERTEX.PIPELINE_TIMEOUT', `pipeline job ${job.name ?? name} did not finish within ${Math.round(deadline / 1000)} s (last state ${pipelineStateName(job.state)}); it was cancelled`, {
-          details: { job: job.name ?? name, state: pipelineStateName(job.state) },
-        });
+        throw new TransientError(
+          'VERTEX.PIPELINE_TIMEOUT',
+          `pipeline job ${job.name ?? name} did not finish within ${Math.round(deadline / 1000)} s (last state ${pipelineStateName(job.state)}); it was cancelled`,
+          {
+            details: { job: job.name ?? name, state: pipelineStateName(job.state) },
+          },
+        );
       }
       polls += 1;
       await this.sleep(backoffDelay(polls, poll, this.options.random));
@@ -315,11 +344,27 @@ export class VertexModelRegistry {
 
   /** Upload (or find) the version and give it the alias. */
   async uploadVersion(request: ModelUploadRequest): Promise<ModelUploadOutcome> {
-    if (!ALIAS.test(request.alias)) throw new PermanentError('VERTEX.INVALID_REQUEST', `version alias "${request.alias}" must match [a-z][a-zA-Z0-9-]{0,126}[a-z0-9]`);
-    if (!/^[a-z0-9][a-z0-9-]{0,127}$/.test(request.modelId)) throw new PermanentError('VERTEX.INVALID_REQUEST', `model id "${request.modelId}" must be lowercase letters, digits and -`);
-    if (!request.artifactUri.startsWith('gs://')) throw new PermanentError('VERTEX.INVALID_REQUEST', `the model's artifact URI must be a gs:// folder (got "${request.artifactUri}")`);
+    if (!ALIAS.test(request.alias))
+      throw new PermanentError(
+        'VERTEX.INVALID_REQUEST',
+        `version alias "${request.alias}" must match [a-z][a-zA-Z0-9-]{0,126}[a-z0-9]`,
+      );
+    if (!/^[a-z0-9][a-z0-9-]{0,127}$/.test(request.modelId))
+      throw new PermanentError(
+        'VERTEX.INVALID_REQUEST',
+        `model id "${request.modelId}" must be lowercase letters, digits and -`,
+      );
+    if (!request.artifactUri.startsWith('gs://'))
+      throw new PermanentError(
+        'VERTEX.INVALID_REQUEST',
+        `the model's artifact URI must be a gs:// folder (got "${request.artifactUri}")`,
+      );
     const identity = request.labels[request.versionLabel];
-    if (!identity) throw new PermanentError('VERTEX.INVALID_REQUEST', `the labels must carry the version label ${request.versionLabel}`);
+    if (!identity)
+      throw new PermanentError(
+        'VERTEX.INVALID_REQUEST',
+        `the labels must carry the version label ${request.versionLabel}`,
+      );
     checkLabels(request.labels);
     const { client } = this.options;
     const name = `${this.parent}/models/${request.modelId}`;
@@ -343,17 +388,26 @@ export class VertexModelRegistry {
       }
     }
     for (const holder of holders) {
-      await client.mergeVersionAliases({ name: `${name}@${holder.versionId}`, versionAliases: [`-${request.alias}`] }).catch((error: unknown) => {
-        throw vertexCallError('mergeVersionAliases', error);
-      });
+      await client
+        .mergeVersionAliases({ name: `${name}@${holder.versionId}`, versionAliases: [`-${request.alias}`] })
+        .catch((error: unknown) => {
+          throw vertexCallError('mergeVersionAliases', error);
+        });
     }
     if (existing?.versionId) {
       if (!existing.versionAliases?.includes(request.alias)) {
-        await client.mergeVersionAliases({ name: `${name}@${existing.versionId}`, versionAliases: [request.alias] }).catch((error: unknown) => {
-          throw vertexCallError('mergeVersionAliases', error);
-        });
+        await client
+          .mergeVersionAliases({ name: `${name}@${existing.versionId}`, versionAliases: [request.alias] })
+          .catch((error: unknown) => {
+            throw vertexCallError('mergeVersionAliases', error);
+          });
       }
-      return { model: name, versionId: existing.versionId, resourceName: `${name}@${existing.versionId}`, action: 'aliased' };
+      return {
+        model: name,
+        versionId: existing.versionId,
+        resourceName: `${name}@${existing.versionId}`,
+        action: 'aliased',
+      };
     }
     let response: protos.google.cloud.aiplatform.v1.IUploadModelResponse;
     try {
@@ -380,11 +434,17 @@ export class VertexModelRegistry {
 }
 
 /** The real clients, on the region's endpoint. Loaded on demand: the embedded mode never needs them. */
-export async function createVertexAiClients(options: { projectId: string; region: string }): Promise<{ pipelines: VertexPipelineClient; models: VertexModelClient }> {
+export async function createVertexAiClients(options: {
+  projectId: string;
+  region: string;
+}): Promise<{ pipelines: VertexPipelineClient; models: VertexModelClient }> {
   const { v1 } = await import('@google-cloud/aiplatform');
   const apiEndpoint = `${options.region}-aiplatform.googleapis.com`;
   return {
-    pipelines: new v1.PipelineServiceClient({ apiEndpoint, projectId: options.projectId }) as unknown as VertexPipelineClient,
+    pipelines: new v1.PipelineServiceClient({
+      apiEndpoint,
+      projectId: options.projectId,
+    }) as unknown as VertexPipelineClient,
     models: new v1.ModelServiceClient({ apiEndpoint, projectId: options.projectId }) as unknown as VertexModelClient,
   };
 }

@@ -87,17 +87,24 @@ function text(env: Environment, name: string): string | undefined {
 
 function oneOf<T extends string>(env: Environment, name: string, allowed: readonly T[], fallback: T): T {
   const value = text(env, name) ?? fallback;
-  if (!(allowed as readonly string[]).includes(value)) throw new ConfigError(name, `must be one of ${allowed.join(', ')} (got "${value}")`);
+  if (!(allowed as readonly string[]).includes(value))
+    throw new ConfigError(name, `must be one of ${allowed.join(', ')} (got "${value}")`);
   return value as T;
 }
 
-function number(env: Environment, name: string, fallback: number, range: { min: number; max: number; integer?: boolean }): number {
+function number(
+  env: Environment,
+  name: string,
+  fallback: number,
+  range: { min: number; max: number; integer?: boolean },
+): number {
   const raw = text(env, name);
   if (raw === undefined) return fallback;
   const value = Number(raw);
   if (!Number.isFinite(value)) throw new ConfigError(name, `must be a number (got "${raw}")`);
   if (range.integer && !Number.isInteger(value)) throw new ConfigError(name, `must be a whole number (got "${raw}")`);
-  if (value < range.min || value > range.max) throw new ConfigError(name, `must be between ${range.min} and ${range.max} (got ${raw})`);
+  if (value < range.min || value > range.max)
+    throw new ConfigError(name, `must be between ${range.min} and ${range.max} (got ${raw})`);
   return value;
 }
 
@@ -111,7 +118,8 @@ function flag(env: Environment, name: string): boolean {
 
 function hostPort(env: Environment, name: string): string | undefined {
   const raw = text(env, name);
-  if (raw !== undefined && !/^[\w.-]+:\d{1,5}$/.test(raw)) throw new ConfigError(name, `must be host:port (got "${raw}")`);
+  if (raw !== undefined && !/^[\w.-]+:\d{1,5}$/.test(raw))
+    throw new ConfigError(name, `must be host:port (got "${raw}")`);
   return raw;
 }
 
@@ -137,23 +145,34 @@ export function loadConfig(env: Environment, cwd: string = process.cwd()): Platf
     return isAbsolute(raw) || raw.startsWith('gs://') ? raw : resolve(cwd, raw);
   };
 
-  const projectId = text(env, 'GOOGLE_CLOUD_PROJECT') ?? text(env, 'GCLOUD_PROJECT') ?? (mode === 'gcp' ? undefined : 'mlops-local');
+  const projectId =
+    text(env, 'GOOGLE_CLOUD_PROJECT') ?? text(env, 'GCLOUD_PROJECT') ?? (mode === 'gcp' ? undefined : 'mlops-local');
   if (projectId === undefined) throw new ConfigError('GOOGLE_CLOUD_PROJECT', 'is required in gcp mode');
   const pubsubEmulatorHost = hostPort(env, 'PUBSUB_EMULATOR_HOST');
   const firestoreEmulatorHost = hostPort(env, 'FIRESTORE_EMULATOR_HOST');
   if (mode === 'emulator') {
-    if (!pubsubEmulatorHost) throw new ConfigError('PUBSUB_EMULATOR_HOST', 'is required in emulator mode (host:port of the Pub/Sub emulator)');
-    if (!firestoreEmulatorHost) throw new ConfigError('FIRESTORE_EMULATOR_HOST', 'is required in emulator mode (host:port of the Firestore emulator)');
+    if (!pubsubEmulatorHost)
+      throw new ConfigError('PUBSUB_EMULATOR_HOST', 'is required in emulator mode (host:port of the Pub/Sub emulator)');
+    if (!firestoreEmulatorHost)
+      throw new ConfigError(
+        'FIRESTORE_EMULATOR_HOST',
+        'is required in emulator mode (host:port of the Firestore emulator)',
+      );
   }
   if (mode === 'gcp' && (pubsubEmulatorHost || firestoreEmulatorHost)) {
-    throw new ConfigError(pubsubEmulatorHost ? 'PUBSUB_EMULATOR_HOST' : 'FIRESTORE_EMULATOR_HOST', 'must not be set in gcp mode (it would send traffic to an emulator)');
+    throw new ConfigError(
+      pubsubEmulatorHost ? 'PUBSUB_EMULATOR_HOST' : 'FIRESTORE_EMULATOR_HOST',
+      'must not be set in gcp mode (it would send traffic to an emulator)',
+    );
   }
 
   const lakeRoot = within('MLOPS_LAKE', 'lake');
-  if (mode === 'gcp' && !lakeRoot.startsWith('gs://')) throw new ConfigError('MLOPS_LAKE', 'must be a gs://bucket URI in gcp mode');
+  if (mode === 'gcp' && !lakeRoot.startsWith('gs://'))
+    throw new ConfigError('MLOPS_LAKE', 'must be a gs://bucket URI in gcp mode');
 
   const piiHmacKey = text(env, 'MLOPS_PII_HMAC_KEY') ?? (mode === 'local' ? DEV_PII_HMAC_KEY : undefined);
-  if (piiHmacKey === undefined) throw new ConfigError('MLOPS_PII_HMAC_KEY', `is required in ${mode} mode (a secret of at least 16 characters)`);
+  if (piiHmacKey === undefined)
+    throw new ConfigError('MLOPS_PII_HMAC_KEY', `is required in ${mode} mode (a secret of at least 16 characters)`);
   if (piiHmacKey.length < 16) throw new ConfigError('MLOPS_PII_HMAC_KEY', 'must be at least 16 characters');
 
   const dashboardHost = text(env, 'MLOPS_DASHBOARD_HOST') ?? '127.0.0.1';
@@ -161,7 +180,8 @@ export function loadConfig(env: Environment, cwd: string = process.cwd()): Platf
 
   const backoffMinMs = number(env, 'MLOPS_BACKOFF_MIN_MS', 100, { min: 0, max: 600_000, integer: true });
   const backoffMaxMs = number(env, 'MLOPS_BACKOFF_MAX_MS', 60_000, { min: 0, max: 3_600_000, integer: true });
-  if (backoffMaxMs < backoffMinMs) throw new ConfigError('MLOPS_BACKOFF_MAX_MS', `must be at least MLOPS_BACKOFF_MIN_MS (${backoffMinMs})`);
+  if (backoffMaxMs < backoffMinMs)
+    throw new ConfigError('MLOPS_BACKOFF_MAX_MS', `must be at least MLOPS_BACKOFF_MIN_MS (${backoffMinMs})`);
 
   const gcp: PlatformConfig['gcp'] = {
     projectId,
@@ -185,7 +205,11 @@ export function loadConfig(env: Environment, cwd: string = process.cwd()): Platf
       maxAttempts: number(env, 'MLOPS_MAX_ATTEMPTS', 5, { min: 1, max: 100, integer: true }),
       backoffMinMs,
       backoffMaxMs,
-      maxMessageBytes: number(env, 'MLOPS_MAX_MESSAGE_BYTES', DEFAULT_MAX_MESSAGE_BYTES, { min: 1024, max: 10 * 1024 * 1024, integer: true }),
+      maxMessageBytes: number(env, 'MLOPS_MAX_MESSAGE_BYTES', DEFAULT_MAX_MESSAGE_BYTES, {
+        min: 1024,
+        max: 10 * 1024 * 1024,
+        integer: true,
+      }),
     },
     documents: {
       path: within('MLOPS_DOCUMENTS_PATH', 'documents.sqlite'),

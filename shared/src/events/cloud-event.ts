@@ -45,7 +45,9 @@ export function newTraceparent(): string {
 }
 
 /** The trace id and span id of a traceparent, or undefined when malformed. */
-export function parseTraceparent(traceparent: string): { traceId: string; spanId: string; sampled: boolean } | undefined {
+export function parseTraceparent(
+  traceparent: string,
+): { traceId: string; spanId: string; sampled: boolean } | undefined {
   const match = TRACEPARENT.exec(traceparent);
   if (!match) return undefined;
   return { traceId: match[1]!, spanId: match[2]!, sampled: match[3] === '01' };
@@ -60,7 +62,10 @@ export function childTraceparent(parent: string, seed: string): string {
 
 /** A new run id: readable, sortable by start time, unique. */
 export function newRunId(runDate: string, now: Date = new Date()): string {
-  const stamp = now.toISOString().replace(/[-:.TZ]/g, '').slice(0, 14);
+  const stamp = now
+    .toISOString()
+    .replace(/[-:.TZ]/g, '')
+    .slice(0, 14);
   return `run_${runDate.replaceAll('-', '')}_${stamp}_${randomUUID().slice(0, 6)}`;
 }
 
@@ -82,7 +87,11 @@ export interface CreateEventOptions {
 }
 
 /** Build an envelope around a payload. Validation happens when it is published. */
-export function createEvent<K extends EventType>(type: K, data: EventDataMap[K], options: CreateEventOptions): CloudEvent<K> {
+export function createEvent<K extends EventType>(
+  type: K,
+  data: EventDataMap[K],
+  options: CreateEventOptions,
+): CloudEvent<K> {
   const event: CloudEvent<K> = {
     specversion: '1.0',
     id: options.id ?? randomUUID(),

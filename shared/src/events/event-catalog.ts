@@ -20,7 +20,10 @@ export const eventCatalog = {
   'mlops.bronze.landed.v1': { topic: 'bronze-landed', schemaId: `${schemaBase}mlops.bronze.landed.v1.json` },
   'mlops.warehouse.ready.v1': { topic: 'warehouse-ready', schemaId: `${schemaBase}mlops.warehouse.ready.v1.json` },
   'mlops.model.trained.v1': { topic: 'model-trained', schemaId: `${schemaBase}mlops.model.trained.v1.json` },
-  'mlops.predictions.ready.v1': { topic: 'predictions-ready', schemaId: `${schemaBase}mlops.predictions.ready.v1.json` },
+  'mlops.predictions.ready.v1': {
+    topic: 'predictions-ready',
+    schemaId: `${schemaBase}mlops.predictions.ready.v1.json`,
+  },
   'mlops.stage.failed.v1': { topic: 'stage-failed', schemaId: `${schemaBase}mlops.stage.failed.v1.json` },
 } as const;
 

@@ -7,10 +7,8 @@ import { REQUIRED_EXTENSIONS, parseTraceparent } from './cloud-event.js';
 import { eventCatalog, eventTypes, isEventType, type EventType } from './event-catalog.js';
 
 // ajv-formats is CommonJS; under NodeNext its default export arrives wrapped.
-const addFormats = ((addFormatsModule as unknown as { default?: typeof addFormatsModule }).default ?? addFormatsModule) as unknown as (
-  ajv: Ajv2020,
-  options?: { mode?: 'fast' | 'full' },
-) => Ajv2020;
+const addFormats = ((addFormatsModule as unknown as { default?: typeof addFormatsModule }).default ??
+  addFormatsModule) as unknown as (ajv: Ajv2020, options?: { mode?: 'fast' | 'full' }) => Ajv2020;
 
 let ajv: Ajv2020 | undefined;
 const compiled = new Map<string, ValidateFunction>();
@@ -41,7 +39,8 @@ export function describeProblems(errors: readonly ErrorObject[] | null | undefin
     .slice(0, 8)
     .map((error) => {
       const where = error.instancePath || '(root)';
-      if (error.keyword === 'additionalProperties') return `${where} has unexpected property "${String(error.params.additionalProperty)}"`;
+      if (error.keyword === 'additionalProperties')
+        return `${where} has unexpected property "${String(error.params.additionalProperty)}"`;
       return `${where} ${error.message ?? 'is invalid'}`;
     })
     .join('; ');
@@ -72,7 +71,8 @@ export function validateEvent(candidate: unknown): AnyEvent {
   }
   const event = candidate as Record<string, unknown>;
   const problems: string[] = [];
-  if (event.specversion !== '1.0') problems.push(`specversion must be "1.0" (got ${JSON.stringify(event.specversion)})`);
+  if (event.specversion !== '1.0')
+    problems.push(`specversion must be "1.0" (got ${JSON.stringify(event.specversion)})`);
   for (const name of ['id', 'source', 'type'] as const) {
     if (typeof event[name] !== 'string' || (event[name] as string).length === 0) problems.push(`${name} is missing`);
   }
@@ -80,7 +80,8 @@ export function validateEvent(candidate: unknown): AnyEvent {
     problems.push('time must be an RFC 3339 timestamp');
   }
   for (const name of REQUIRED_EXTENSIONS) {
-    if (typeof event[name] !== 'string' || (event[name] as string).length === 0) problems.push(`extension ${name} is missing`);
+    if (typeof event[name] !== 'string' || (event[name] as string).length === 0)
+      problems.push(`extension ${name} is missing`);
   }
   if (typeof event.rundate === 'string' && event.rundate.length > 0 && !isIsoDate(event.rundate)) {
     problems.push(`extension rundate "${event.rundate}" is not a date (YYYY-MM-DD)`);

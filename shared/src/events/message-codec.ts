@@ -11,7 +11,18 @@ export interface WireMessage {
 /** The default largest message accepted (events are small; data lives in the lake). */
 export const DEFAULT_MAX_MESSAGE_BYTES = 256 * 1024;
 
-const ENVELOPE_ATTRIBUTES = ['specversion', 'id', 'source', 'type', 'time', 'subject', 'dataschema', 'runid', 'rundate', 'traceparent'] as const;
+const ENVELOPE_ATTRIBUTES = [
+  'specversion',
+  'id',
+  'source',
+  'type',
+  'time',
+  'subject',
+  'dataschema',
+  'runid',
+  'rundate',
+  'traceparent',
+] as const;
 
 /**
  * Encode an event for a message transport with the CloudEvents Pub/Sub protocol binding in binary
@@ -29,7 +40,8 @@ export function encodeMessage(event: AnyEvent): WireMessage {
 /** Size a message occupies, counted like Pub/Sub does: data plus attribute keys and values. */
 export function messageSize(message: WireMessage): number {
   let size = message.data.byteLength;
-  for (const [key, value] of Object.entries(message.attributes)) size += Buffer.byteLength(key) + Buffer.byteLength(value);
+  for (const [key, value] of Object.entries(message.attributes))
+    size += Buffer.byteLength(key) + Buffer.byteLength(value);
   return size;
 }
 

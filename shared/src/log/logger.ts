@@ -48,13 +48,16 @@ export function createLogger(options: LoggerOptions = {}): Logger {
       if (key === 'traceparent' && typeof value === 'string') {
         const trace = parseTraceparent(value);
         if (trace) {
-          entry['logging.googleapis.com/trace'] = options.projectId ? `projects/${options.projectId}/traces/${trace.traceId}` : trace.traceId;
+          entry['logging.googleapis.com/trace'] = options.projectId
+            ? `projects/${options.projectId}/traces/${trace.traceId}`
+            : trace.traceId;
           entry['logging.googleapis.com/spanId'] = trace.spanId;
           entry['logging.googleapis.com/trace_sampled'] = trace.sampled;
         }
         continue;
       }
-      if (value instanceof Error) entry[key] = { name: value.name, message: value.message, code: (value as { code?: unknown }).code };
+      if (value instanceof Error)
+        entry[key] = { name: value.name, message: value.message, code: (value as { code?: unknown }).code };
       else if (value !== undefined) entry[key] = value;
     }
     sink(JSON.stringify(entry));

@@ -65,7 +65,8 @@ export class ModelRegistry {
 
   /** The version name a fingerprint gets: deterministic, so re-training identically is a no-op. */
   static versionFor(fingerprint: string): string {
-    if (!/^[0-9a-f]{64}$/.test(fingerprint)) throw new PermanentError('REGISTRY.BAD_FINGERPRINT', 'a fingerprint is a lowercase hex SHA-256');
+    if (!/^[0-9a-f]{64}$/.test(fingerprint))
+      throw new PermanentError('REGISTRY.BAD_FINGERPRINT', 'a fingerprint is a lowercase hex SHA-256');
     return `v-${fingerprint.slice(0, 12)}`;
   }
 
@@ -91,7 +92,8 @@ export class ModelRegistry {
   async list(modelName?: string): Promise<ModelVersion[]> {
     const out: ModelVersion[] = [];
     const where = modelName ? [{ field: 'modelName', op: '==' as const, value: modelName }] : [];
-    for await (const document of this.documents.query(MODEL_VERSIONS_COLLECTION, { where })) out.push(document.data as unknown as ModelVersion);
+    for await (const document of this.documents.query(MODEL_VERSIONS_COLLECTION, { where }))
+      out.push(document.data as unknown as ModelVersion);
     return out.sort((a, b) => a.createdAt.localeCompare(b.createdAt) || a.version.localeCompare(b.version));
   }
 
@@ -99,7 +101,8 @@ export class ModelRegistry {
   async promotions(modelName?: string): Promise<Promotion[]> {
     const out: Promotion[] = [];
     const where = modelName ? [{ field: 'modelName', op: '==' as const, value: modelName }] : [];
-    for await (const document of this.documents.query(MODEL_PROMOTIONS_COLLECTION, { where })) out.push(document.data as unknown as Promotion);
+    for await (const document of this.documents.query(MODEL_PROMOTIONS_COLLECTION, { where }))
+      out.push(document.data as unknown as Promotion);
     return out.sort((a, b) => a.promotedAt.localeCompare(b.promotedAt));
   }
 
@@ -116,23 +119,35 @@ export class ModelRegistry {
    */
   async recordVertexModel(modelName: string, version: string, vertexModel: string): Promise<void> {
     const existing = await this.get(modelName, version);
-    if (!existing) throw new PermanentError('REGISTRY.UNKNOWN_VERSION', `cannot annotate ${modelName} ${version}: it is not registered`);
+    if (!existing)
+      throw new PermanentError(
+        'REGISTRY.UNKNOWN_VERSION',
+        `cannot annotate ${modelName} ${version}: it is not registered`,
+      );
     if (existing.vertexModel === vertexModel) return;
     await this.documents.upsertBatch(MODEL_VERSIONS_COLLECTION, [
-      { id: versionId(modelName, version), data: { ...existing, vertexModel } as unknown as Record<string, DocumentValue> },
+      {
+        id: versionId(modelName, version),
+        data: { ...existing, vertexModel } as unknown as Record<string, DocumentValue>,
+      },
     ]);
   }
 
   /** Record a promotion (idempotent: promoting the current champion again changes nothing). */
   async promote(promotion: Promotion): Promise<boolean> {
     if (!(await this.get(promotion.modelName, promotion.version))) {
-      throw new PermanentError('REGISTRY.UNKNOWN_VERSION', `cannot promote ${promotion.modelName} ${promotion.version}: it is not registered`);
+      throw new PermanentError(
+        'REGISTRY.UNKNOWN_VERSION',
+        `cannot promote ${promotion.modelName} ${promotion.version}: it is not registered`,
+      );
     }
     const current = await this.champion(promotion.modelName);
     if (current?.version === promotion.version) return false;
     const history = await this.promotions(promotion.modelName);
     const id = `${promotion.modelName}__${String(history.length + 1).padStart(6, '0')}`;
-    await this.documents.upsertBatch(MODEL_PROMOTIONS_COLLECTION, [{ id, data: promotion as unknown as Record<string, DocumentValue> }]);
+    await this.documents.upsertBatch(MODEL_PROMOTIONS_COLLECTION, [
+      { id, data: promotion as unknown as Record<string, DocumentValue> },
+    ]);
     return true;
   }
 }

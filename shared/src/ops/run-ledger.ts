@@ -50,9 +50,36 @@ const CONSUMER: Partial<Record<EventType, string>> = {
 };
 
 const SUMMARY_FIELDS = [
-  'runDate', 'trigger', 'scale', 'seed', 'source', 'rowCount', 'bytes', 'documentCount', 'dirtyCount', 'loadType', 'contentHash',
-  'engine', 'durationMs', 'runDates', 'modelName', 'version', 'promoted', 'championVersion', 'snapshotDate', 'modelVersion', 'rows',
-  'stage', 'code', 'reason', 'metrics', 'riskBands', 'quarantine', 'assertions', 'tables', 'backfill',
+  'runDate',
+  'trigger',
+  'scale',
+  'seed',
+  'source',
+  'rowCount',
+  'bytes',
+  'documentCount',
+  'dirtyCount',
+  'loadType',
+  'contentHash',
+  'engine',
+  'durationMs',
+  'runDates',
+  'modelName',
+  'version',
+  'promoted',
+  'championVersion',
+  'snapshotDate',
+  'modelVersion',
+  'rows',
+  'stage',
+  'code',
+  'reason',
+  'metrics',
+  'riskBands',
+  'quarantine',
+  'assertions',
+  'tables',
+  'backfill',
 ];
 
 function summarise(event: AnyEvent): Record<string, DocumentValue> {
@@ -85,14 +112,17 @@ export class RunLedger {
       subject: event.subject ?? null,
       summary: summarise(event),
     };
-    await this.documents.upsertBatch(RUN_LEDGER_COLLECTION, [{ id: event.id, data: entry as unknown as Record<string, DocumentValue> }]);
+    await this.documents.upsertBatch(RUN_LEDGER_COLLECTION, [
+      { id: event.id, data: entry as unknown as Record<string, DocumentValue> },
+    ]);
   }
 
   /** Every entry, or a run's entries, oldest first. */
   async entries(filter: { runId?: string } = {}): Promise<LedgerEntry[]> {
     const out: LedgerEntry[] = [];
     const where = filter.runId ? [{ field: 'runId', op: '==' as const, value: filter.runId }] : [];
-    for await (const document of this.documents.query(RUN_LEDGER_COLLECTION, { where, pageSize: 2000 })) out.push(document.data as unknown as LedgerEntry);
+    for await (const document of this.documents.query(RUN_LEDGER_COLLECTION, { where, pageSize: 2000 }))
+      out.push(document.data as unknown as LedgerEntry);
     return out.sort((a, b) => a.time.localeCompare(b.time) || a.eventId.localeCompare(b.eventId));
   }
 
@@ -116,10 +146,18 @@ export function summariseRun(entries: readonly LedgerEntry[]): RunSummary {
   const first = sorted[0]!;
   const stages = new Map<string, RunStage>();
   const open = (stage: string, at: string) => {
-    if (!stages.has(stage)) stages.set(stage, { stage, startedAt: at, finishedAt: null, durationMs: null, status: 'running', detail: null });
+    if (!stages.has(stage))
+      stages.set(stage, { stage, startedAt: at, finishedAt: null, durationMs: null, status: 'running', detail: null });
   };
   const close = (stage: string, at: string, status: 'succeeded' | 'failed', detail: string | null) => {
-    const current = stages.get(stage) ?? { stage, startedAt: at, finishedAt: null, durationMs: null, status: 'running' as const, detail: null };
+    const current = stages.get(stage) ?? {
+      stage,
+      startedAt: at,
+      finishedAt: null,
+      durationMs: null,
+      status: 'running' as const,
+      detail: null,
+    };
     current.finishedAt = current.finishedAt && current.finishedAt > at ? current.finishedAt : at;
     current.durationMs = Date.parse(current.finishedAt) - Date.parse(current.startedAt);
     if (current.status !== 'failed') current.status = status;
@@ -129,12 +167,22 @@ export function summariseRun(entries: readonly LedgerEntry[]): RunSummary {
   for (const entry of sorted) {
     const consumer = CONSUMER[entry.type];
     if (entry.type === 'mlops.stage.failed.v1') {
-      close(String(entry.summary.stage ?? entry.stage), entry.time, 'failed', `${String(entry.summary.code)}: ${String(entry.summary.reason)}`);
+      close(
+        String(entry.summary.stage ?? entry.stage),
+        entry.time,
+        'failed',
+        `${String(entry.summary.code)}: ${String(entry.summary.reason)}`,
+      );
       continue;
     }
     if (entry.type !== 'mlops.pipeline.started.v1') {
       const producer = entry.stage;
-      const detail = entry.summary.rowCount !== undefined ? `${String(entry.summary.rowCount)} rows` : entry.summary.version !== undefined ? String(entry.summary.version) : null;
+      const detail =
+        entry.summary.rowCount !== undefined
+          ? `${String(entry.summary.rowCount)} rows`
+          : entry.summary.version !== undefined
+            ? String(entry.summary.version)
+            : null;
       close(producer, entry.time, 'succeeded', detail);
     }
     if (consumer === 'generate') for (const stage of ['sales-gen', 'click-gen', 'startup-gen']) open(stage, entry.time);
@@ -143,7 +191,11 @@ export function summariseRun(entries: readonly LedgerEntry[]): RunSummary {
   // Generators that had nothing to do (startups on most days) leave no event: not running forever.
   const lastAt = sorted[sorted.length - 1]!.time;
   for (const stage of stages.values()) {
-    if (stage.status === 'running' && stage.stage === 'startup-gen' && sorted.some((e) => e.stage === 'transformer' || e.stage === 'trainer')) {
+    if (
+      stage.status === 'running' &&
+      stage.stage === 'startup-gen' &&
+      sorted.some((e) => e.stage === 'transformer' || e.stage === 'trainer')
+    ) {
       stage.status = 'succeeded';
       stage.detail = 'nothing due';
     }

@@ -43,7 +43,10 @@ export async function createPlatform(config: PlatformConfig, options: PlatformOp
     objects,
     async warehouse(warehouseOptions = {}) {
       const { openDuckDbWarehouse } = await import('../adapters/duckdb-warehouse.adapter.js');
-      const warehouse = await openDuckDbWarehouse({ path: config.warehouse.path, readOnly: warehouseOptions.readOnly ?? false });
+      const warehouse = await openDuckDbWarehouse({
+        path: config.warehouse.path,
+        readOnly: warehouseOptions.readOnly ?? false,
+      });
       warehouses.push(warehouse);
       return warehouse;
     },

@@ -82,7 +82,10 @@ export interface EventBus {
    * Dead-letter a message this process received some other way (an Eventarc push): it goes to the
    * dead-letter topic with its reason, as if the bus had given up on it.
    */
-  deadLetter(message: WireMessage, info: { subscription: string; topic: string; code: string; reason: string; attempts: number }): Promise<void>;
+  deadLetter(
+    message: WireMessage,
+    info: { subscription: string; topic: string; code: string; reason: string; attempts: number },
+  ): Promise<void>;
   /** Dead letters, newest first. */
   listDeadLetters(filter?: { subscription?: string; limit?: number }): Promise<DeadLetter[]>;
   /** Put dead letters back on their subscription for another try; resolves to how many. */

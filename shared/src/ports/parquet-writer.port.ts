@@ -81,7 +81,11 @@ export interface ParquetWriter {
    * include `idColumn` and `extraColumn`, both VARCHAR. A writer that converts finished files in
    * the background may make a new file wait until it has room, which bounds its memory and disk.
    */
-  createFromDocuments(path: string, columns: readonly ParquetColumn[], layout: DocumentColumns): Promise<DocumentFileWriter>;
+  createFromDocuments(
+    path: string,
+    columns: readonly ParquetColumn[],
+    layout: DocumentColumns,
+  ): Promise<DocumentFileWriter>;
   /** Release the engine. */
   close(): Promise<void>;
 }

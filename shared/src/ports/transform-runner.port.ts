@@ -48,7 +48,14 @@ export interface TransformAssertionResult {
 }
 
 /** Kinds of actions a compiled Dataform graph holds (plus bronze sources, which runners treat apart). */
-export type TransformActionType = 'source' | 'table' | 'view' | 'incremental' | 'operations' | 'assertion' | 'declaration';
+export type TransformActionType =
+  | 'source'
+  | 'table'
+  | 'view'
+  | 'incremental'
+  | 'operations'
+  | 'assertion'
+  | 'declaration';
 
 /** How one action went. */
 export interface TransformActionResult {
@@ -118,12 +125,23 @@ export class TransformError extends PlatformError {
   constructor(
     code: TransformErrorCode,
     message: string,
-    options: { transient?: boolean; cause?: unknown; action?: string; fileName?: string; sql?: string; details?: Record<string, unknown> } = {},
+    options: {
+      transient?: boolean;
+      cause?: unknown;
+      action?: string;
+      fileName?: string;
+      sql?: string;
+      details?: Record<string, unknown>;
+    } = {},
   ) {
     super(code, message, {
       errorClass: options.transient ? 'transient' : 'permanent',
       cause: options.cause,
-      details: { ...(options.details ?? {}), ...(options.action ? { action: options.action } : {}), ...(options.fileName ? { fileName: options.fileName } : {}) },
+      details: {
+        ...(options.details ?? {}),
+        ...(options.action ? { action: options.action } : {}),
+        ...(options.fileName ? { fileName: options.fileName } : {}),
+      },
     });
     if (options.action !== undefined) this.action = options.action;
     if (options.fileName !== undefined) this.fileName = options.fileName;
@@ -134,26 +152,58 @@ export class TransformError extends PlatformError {
 /** The catalogue of transform errors. */
 export const TransformErrors = {
   invalidRunDate: (value: unknown) =>
-    new TransformError('DATAFORM.INVALID_RUN_DATE', `run date ${JSON.stringify(value)} is not a calendar date (YYYY-MM-DD); nothing was run`, { details: { value: String(value).slice(0, 100) } }),
-  noRunDates: () => new TransformError('DATAFORM.INVALID_RUN_DATE', 'a transform needs at least one run date; nothing was run'),
-  invalidVar: (name: string, reason: string) => new TransformError('DATAFORM.INVALID_VAR', `Dataform var "${name}" ${reason}; nothing was run`, { details: { name } }),
+    new TransformError(
+      'DATAFORM.INVALID_RUN_DATE',
+      `run date ${JSON.stringify(value)} is not a calendar date (YYYY-MM-DD); nothing was run`,
+      { details: { value: String(value).slice(0, 100) } },
+    ),
+  noRunDates: () =>
+    new TransformError('DATAFORM.INVALID_RUN_DATE', 'a transform needs at least one run date; nothing was run'),
+  invalidVar: (name: string, reason: string) =>
+    new TransformError('DATAFORM.INVALID_VAR', `Dataform var "${name}" ${reason}; nothing was run`, {
+      details: { name },
+    }),
   compilationFailed: (reason: string, cause?: unknown) =>
     new TransformError('DATAFORM.COMPILATION_FAILED', `the Dataform project did not compile: ${reason}`, { cause }),
   translationFailed: (action: string, fileName: string, reason: string, sql: string) =>
-    new TransformError('DATAFORM.TRANSLATION_FAILED', `action ${action} (${fileName}) could not be translated to DuckDB: ${reason}`, { action, fileName, sql }),
+    new TransformError(
+      'DATAFORM.TRANSLATION_FAILED',
+      `action ${action} (${fileName}) could not be translated to DuckDB: ${reason}`,
+      { action, fileName, sql },
+    ),
   actionFailed: (action: string, fileName: string, reason: string, sql: string, cause?: unknown) =>
-    new TransformError('DATAFORM.ACTION_FAILED', `action ${action} (${fileName}) failed: ${reason}`, { action, fileName, sql, cause }),
-  warehouseBusy: (reason: string, cause?: unknown, action?: string) =>
-    new TransformError('DATAFORM.WAREHOUSE_BUSY', `the warehouse is in use by another writer (${reason}); retry later`, { transient: true, cause, ...(action ? { action } : {}) }),
-  invocationFailed: (invocation: string, reason: string, action?: string) =>
-    new TransformError('DATAFORM.INVOCATION_FAILED', `Dataform workflow invocation ${invocation} failed: ${reason}`, { ...(action ? { action } : {}), details: { invocation } }),
-  invocationTimeout: (invocation: string, waitedMs: number) =>
-    new TransformError('DATAFORM.INVOCATION_TIMEOUT', `Dataform workflow invocation ${invocation} did not finish within ${Math.round(waitedMs / 1000)} s; it was cancelled`, {
-      transient: true,
-      details: { invocation, waitedMs },
+    new TransformError('DATAFORM.ACTION_FAILED', `action ${action} (${fileName}) failed: ${reason}`, {
+      action,
+      fileName,
+      sql,
+      cause,
     }),
+  warehouseBusy: (reason: string, cause?: unknown, action?: string) =>
+    new TransformError(
+      'DATAFORM.WAREHOUSE_BUSY',
+      `the warehouse is in use by another writer (${reason}); retry later`,
+      { transient: true, cause, ...(action ? { action } : {}) },
+    ),
+  invocationFailed: (invocation: string, reason: string, action?: string) =>
+    new TransformError('DATAFORM.INVOCATION_FAILED', `Dataform workflow invocation ${invocation} failed: ${reason}`, {
+      ...(action ? { action } : {}),
+      details: { invocation },
+    }),
+  invocationTimeout: (invocation: string, waitedMs: number) =>
+    new TransformError(
+      'DATAFORM.INVOCATION_TIMEOUT',
+      `Dataform workflow invocation ${invocation} did not finish within ${Math.round(waitedMs / 1000)} s; it was cancelled`,
+      {
+        transient: true,
+        details: { invocation, waitedMs },
+      },
+    ),
   apiUnavailable: (operation: string, cause: unknown) =>
-    new TransformError('DATAFORM.API_UNAVAILABLE', `the Dataform API did not answer ${operation}: ${cause instanceof Error ? cause.message : String(cause)}`, { transient: true, cause }),
+    new TransformError(
+      'DATAFORM.API_UNAVAILABLE',
+      `the Dataform API did not answer ${operation}: ${cause instanceof Error ? cause.message : String(cause)}`,
+      { transient: true, cause },
+    ),
 } as const;
 
 const ISO_DATE = /^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$/;

@@ -1,5 +1,13 @@
 /** A scalar a warehouse row may hold (DuckDB/BigQuery values mapped to JavaScript). */
-export type WarehouseValue = string | number | bigint | boolean | null | Date | WarehouseValue[] | { [key: string]: WarehouseValue };
+export type WarehouseValue =
+  | string
+  | number
+  | bigint
+  | boolean
+  | null
+  | Date
+  | WarehouseValue[]
+  | { [key: string]: WarehouseValue };
 
 /** A result row keyed by column name. */
 export type WarehouseRow = Record<string, WarehouseValue>;

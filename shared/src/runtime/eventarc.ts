@@ -24,13 +24,22 @@ export interface IncomingCloudEvent {
 }
 
 interface PushBody {
-  message?: { data?: string; attributes?: Record<string, string>; messageId?: string; message_id?: string; publishTime?: string };
+  message?: {
+    data?: string;
+    attributes?: Record<string, string>;
+    messageId?: string;
+    message_id?: string;
+    publishTime?: string;
+  };
   subscription?: string;
   deliveryAttempt?: number;
 }
 
 /** What happened to one push delivery; the HTTP layer maps it to a status code. */
-export type PushOutcome = { status: 'handled' } | { status: 'dead-lettered'; code: string; reason: string } | { status: 'retry'; error: unknown };
+export type PushOutcome =
+  | { status: 'handled' }
+  | { status: 'dead-lettered'; code: string; reason: string }
+  | { status: 'retry'; error: unknown };
 
 function topicFromSource(source: string | undefined): string {
   // Eventarc: //pubsub.googleapis.com/projects/<p>/topics/<topic>
@@ -59,8 +68,11 @@ export async function handlePushDelivery(
   let event: AnyEvent;
   try {
     if (incoming.type === PUBSUB_MESSAGE_PUBLISHED) {
-      const body = (typeof incoming.data === 'string' ? JSON.parse(incoming.data) : incoming.data) as PushBody | undefined;
-      if (!body?.message) throw new PermanentError('EVENTARC.NO_MESSAGE', 'messagePublished event without a Pub/Sub message in its data');
+      const body = (typeof incoming.data === 'string' ? JSON.parse(incoming.data) : incoming.data) as
+        | PushBody
+        | undefined;
+      if (!body?.message)
+        throw new PermanentError('EVENTARC.NO_MESSAGE', 'messagePublished event without a Pub/Sub message in its data');
       message = { data: Buffer.from(body.message.data ?? '', 'base64'), attributes: body.message.attributes ?? {} };
       attempt = Math.max(1, Number(body.deliveryAttempt ?? 1));
       messageId = body.message.messageId ?? body.message.message_id ?? messageId;
@@ -71,19 +83,36 @@ export async function handlePushDelivery(
       message = { data: Buffer.from(JSON.stringify(incoming.data ?? null)), attributes: { 'ce-type': incoming.type } };
       event = validateEvent({ specversion: '1.0', ...incoming });
     } else {
-      message = { data: Buffer.from(JSON.stringify(incoming.data ?? null)), attributes: { 'ce-type': String(incoming.type) } };
-      throw new PermanentError('EVENTARC.UNEXPECTED_TYPE', `cannot handle CloudEvent type "${String(incoming.type)}"; expected ${PUBSUB_MESSAGE_PUBLISHED}`);
+      message = {
+        data: Buffer.from(JSON.stringify(incoming.data ?? null)),
+        attributes: { 'ce-type': String(incoming.type) },
+      };
+      throw new PermanentError(
+        'EVENTARC.UNEXPECTED_TYPE',
+        `cannot handle CloudEvent type "${String(incoming.type)}"; expected ${PUBSUB_MESSAGE_PUBLISHED}`,
+      );
     }
   } catch (error) {
-    const parsed = error instanceof SyntaxError ? new PermanentError('EVENT.INVALID_JSON', `push body is not JSON: ${error.message}`) : error;
+    const parsed =
+      error instanceof SyntaxError
+        ? new PermanentError('EVENT.INVALID_JSON', `push body is not JSON: ${error.message}`)
+        : error;
     const fallback: WireMessage = { data: Buffer.from(JSON.stringify(incoming.data ?? null)), attributes: {} };
     return deadLetter(deps, subscription, topic, message! ?? fallback, parsed, attempt);
   }
   try {
-    await dispatch(service, event, { messageId, subscription, attempt, publishedAt }, deps.bus, deps.log, deps.maxAttempts);
+    await dispatch(
+      service,
+      event,
+      { messageId, subscription, attempt, publishedAt },
+      deps.bus,
+      deps.log,
+      deps.maxAttempts,
+    );
     return { status: 'handled' };
   } catch (error) {
-    if (classifyError(error) === 'permanent' || attempt >= deps.maxAttempts) return deadLetter(deps, subscription, topic, message, error, attempt);
+    if (classifyError(error) === 'permanent' || attempt >= deps.maxAttempts)
+      return deadLetter(deps, subscription, topic, message, error, attempt);
     return { status: 'retry', error };
   }
 }
@@ -98,7 +127,9 @@ async function deadLetter(
 ): Promise<PushOutcome> {
   const permanent = classifyError(error) === 'permanent';
   const code = permanent ? errorCode(error) : 'BUS.MAX_ATTEMPTS';
-  const reason = permanent ? errorMessage(error) : `gave up after ${attempts} attempts: [${errorCode(error)}] ${errorMessage(error)}`;
+  const reason = permanent
+    ? errorMessage(error)
+    : `gave up after ${attempts} attempts: [${errorCode(error)}] ${errorMessage(error)}`;
   await deps.bus.deadLetter(message, { subscription, topic, code, reason, attempts });
   deps.log.error(`dead-lettered a message on ${subscription}: ${reason}`, { code, subscription });
   return { status: 'dead-lettered', code, reason };

@@ -18,7 +18,10 @@ export function topicsOf(service: Service): Topic[] {
 }
 
 /** The subscriptions a service needs, with the bus's retry settings. */
-export function subscriptionsOf(service: Service, settings: Pick<SubscriptionSpec, 'maxAttempts' | 'backoff'> = {}): SubscriptionSpec[] {
+export function subscriptionsOf(
+  service: Service,
+  settings: Pick<SubscriptionSpec, 'maxAttempts' | 'backoff'> = {},
+): SubscriptionSpec[] {
   return topicsOf(service).map((topic) => ({
     name: subscriptionName(service.name, topic),
     topic,
@@ -33,12 +36,31 @@ export function subscriptionsOf(service: Service, settings: Pick<SubscriptionSpe
  * `stage.failed` (unless the failing event is itself a failure) before rethrowing so the transport
  * dead-letters the message. Transient errors are rethrown untouched for a retry.
  */
-export async function dispatch(service: Service, event: AnyEvent, delivery: Delivery, publisher: Publisher, log: Logger, maxAttempts?: number): Promise<void> {
-  const scoped = log.child({ service: service.name, eventId: event.id, eventType: event.type, runId: event.runid, runDate: event.rundate, traceparent: event.traceparent, attempt: delivery.attempt });
+export async function dispatch(
+  service: Service,
+  event: AnyEvent,
+  delivery: Delivery,
+  publisher: Publisher,
+  log: Logger,
+  maxAttempts?: number,
+): Promise<void> {
+  const scoped = log.child({
+    service: service.name,
+    eventId: event.id,
+    eventType: event.type,
+    runId: event.runid,
+    runDate: event.rundate,
+    traceparent: event.traceparent,
+    attempt: delivery.attempt,
+  });
   const context: HandlerContext = {
     log: scoped,
     delivery,
-    emit: async <K extends EventType>(type: K, data: CloudEvent<K>['data'], options: { subject?: string; rundate?: string } = {}) => {
+    emit: async <K extends EventType>(
+      type: K,
+      data: CloudEvent<K>['data'],
+      options: { subject?: string; rundate?: string } = {},
+    ) => {
       const next = followUp(event, type, data, {
         source: `//mlops/${service.name}`,
         ...(options.subject === undefined ? {} : { subject: options.subject }),
@@ -52,7 +74,10 @@ export async function dispatch(service: Service, event: AnyEvent, delivery: Deli
   const started = performance.now();
   try {
     if (!service.consumes.includes(event.type)) {
-      throw new PermanentError('SERVICE.UNEXPECTED_EVENT', `${service.name} does not handle ${event.type}; it handles ${service.consumes.join(', ')}`);
+      throw new PermanentError(
+        'SERVICE.UNEXPECTED_EVENT',
+        `${service.name} does not handle ${event.type}; it handles ${service.consumes.join(', ')}`,
+      );
     }
     await service.handle(event, context);
     scoped.info(`handled ${event.type}`, { durationMs: Math.round(performance.now() - started) });
@@ -72,13 +97,19 @@ export async function dispatch(service: Service, event: AnyEvent, delivery: Deli
           {
             stage: service.name,
             code: sanitizeCode(errorCode(error)),
-            reason: (kind === 'permanent' ? errorMessage(error) : `gave up after ${delivery.attempt} attempts: ${errorMessage(error)}`).slice(0, 4000) || 'no reason given',
+            reason:
+              (kind === 'permanent'
+                ? errorMessage(error)
+                : `gave up after ${delivery.attempt} attempts: ${errorMessage(error)}`
+              ).slice(0, 4000) || 'no reason given',
             runDates: [event.rundate],
             causeEventId: event.id,
           },
           { subject: `failed/${service.name}` },
         )
-        .catch((publishError: unknown) => scoped.error('could not publish stage.failed', { error: errorMessage(publishError) }));
+        .catch((publishError: unknown) =>
+          scoped.error('could not publish stage.failed', { error: errorMessage(publishError) }),
+        );
     }
     throw error;
   }
@@ -105,7 +136,11 @@ export async function hostService(
 ): Promise<HostedService> {
   const handles: SubscriptionHandle[] = [];
   for (const spec of subscriptionsOf(service, options.settings)) {
-    handles.push(await options.bus.subscribe(spec, (event, delivery) => dispatch(service, event, delivery, options.bus, options.log, spec.maxAttempts)));
+    handles.push(
+      await options.bus.subscribe(spec, (event, delivery) =>
+        dispatch(service, event, delivery, options.bus, options.log, spec.maxAttempts),
+      ),
+    );
   }
   options.log.info(`${service.name} listening`, { service: service.name, subscriptions: handles.map((h) => h.name) });
   return {

@@ -34,7 +34,8 @@ export async function runServiceMain(
   try {
     const config = loadConfig(env);
     transport = (env.MLOPS_TRANSPORT ?? 'pull') as Transport;
-    if (transport !== 'pull' && transport !== 'http') throw new ConfigError('MLOPS_TRANSPORT', `must be pull or http (got "${transport}")`);
+    if (transport !== 'pull' && transport !== 'http')
+      throw new ConfigError('MLOPS_TRANSPORT', `must be pull or http (got "${transport}")`);
     const log = createLogger({ level: config.logLevel, projectId: config.gcp.projectId, fields: { service: name } });
     platform = await createPlatform(config, { log });
   } catch (error) {
@@ -52,7 +53,10 @@ export async function runServiceMain(
     hosted = await hostService(service, {
       bus: platform.bus,
       log: platform.log,
-      settings: { maxAttempts: platform.config.bus.maxAttempts, backoff: { minMs: platform.config.bus.backoffMinMs, maxMs: platform.config.bus.backoffMaxMs } },
+      settings: {
+        maxAttempts: platform.config.bus.maxAttempts,
+        backoff: { minMs: platform.config.bus.backoffMinMs, maxMs: platform.config.bus.backoffMaxMs },
+      },
     });
   } else {
     const { serveCloudEventFunction } = await import('../adapters/functions-framework.adapter.js');

@@ -28,7 +28,8 @@ export function partitionDateOf(key: string): string | undefined {
 /** The content hash of a partition: SHA-256 over `<key> <sha256>\n` of its objects in key order. */
 export function partitionContentHash(objects: readonly Pick<LandedObject, 'key' | 'sha256'>[]): string {
   const hash = createHash('sha256');
-  for (const object of [...objects].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0))) hash.update(`${object.key} ${object.sha256}\n`);
+  for (const object of [...objects].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0)))
+    hash.update(`${object.key} ${object.sha256}\n`);
   return hash.digest('hex');
 }
 
@@ -89,7 +90,10 @@ export interface JsonLinesTally {
  * Generated records as JSON lines, in chunks of about 256 KB, counting rows and dirty rows as they
  * go: a body for `ObjectStore.put` that never holds the whole partition in memory.
  */
-export async function* toJsonLines(records: Iterable<{ readonly data: unknown; readonly dirty?: unknown }>, tally: JsonLinesTally): AsyncGenerator<Buffer> {
+export async function* toJsonLines(
+  records: Iterable<{ readonly data: unknown; readonly dirty?: unknown }>,
+  tally: JsonLinesTally,
+): AsyncGenerator<Buffer> {
   let text = '';
   for (const record of records) {
     text += JSON.stringify(record.data) + '\n';

@@ -5,10 +5,22 @@
  */
 import type { BackfillWindow, BronzeLanded, BronzeSource, LandedObject } from '../contracts/contracts.generated.js';
 import type { ObjectStore } from '../ports/object-store.port.js';
-import { BRONZE_CONTENT_TYPES, bronzePartKey, bronzePrefix, partitionContentHash, toJsonLines, type BronzeFormat, type JsonLinesTally } from './bronze-layout.js';
+import {
+  BRONZE_CONTENT_TYPES,
+  bronzePartKey,
+  bronzePrefix,
+  partitionContentHash,
+  toJsonLines,
+  type BronzeFormat,
+  type JsonLinesTally,
+} from './bronze-layout.js';
 
 /** Delete every object under `prefix` but those in `keep`; resolves to how many were deleted. */
-export async function removeStaleObjects(objects: ObjectStore, prefix: string, keep: readonly string[]): Promise<number> {
+export async function removeStaleObjects(
+  objects: ObjectStore,
+  prefix: string,
+  keep: readonly string[],
+): Promise<number> {
   const kept = new Set(keep);
   const stale = (await objects.list(prefix)).map((object) => object.key).filter((key) => !kept.has(key));
   if (stale.length > 0) await objects.delete(stale);
@@ -26,7 +38,12 @@ export interface ReplacedPartition {
  * Make `records` the whole `source` partition of `date`: one JSON-lines part, streamed (never all
  * in memory) and put atomically, then the partition's other objects deleted.
  */
-export async function replaceJsonlPartition(objects: ObjectStore, source: BronzeSource, date: string, records: Iterable<{ readonly data: unknown; readonly dirty?: unknown }>): Promise<ReplacedPartition> {
+export async function replaceJsonlPartition(
+  objects: ObjectStore,
+  source: BronzeSource,
+  date: string,
+  records: Iterable<{ readonly data: unknown; readonly dirty?: unknown }>,
+): Promise<ReplacedPartition> {
   const key = bronzePartKey(source, date, 0, 'jsonl');
   const tally: JsonLinesTally = { rows: 0, dirty: 0 };
   const meta = await objects.put(key, toJsonLines(records, tally), { contentType: BRONZE_CONTENT_TYPES.jsonl });

@@ -29,10 +29,25 @@ const TAG_CUSTOMER_SESSIONS = hashString('clicks.customer');
 const TAG_ANONYMOUS_SESSIONS = hashString('clicks.anonymous');
 const TAG_COOKIE = hashString('clicks.cookie');
 const HOURS = weightedTable(
-  [0.5, 0.3, 0.2, 0.15, 0.15, 0.3, 0.7, 1.3, 1.9, 2.2, 2.4, 2.6, 2.9, 2.7, 2.5, 2.4, 2.5, 2.8, 3.3, 3.9, 4.2, 3.9, 2.9, 1.5].map((weight, hour) => [hour, weight] as const),
+  [
+    0.5, 0.3, 0.2, 0.15, 0.15, 0.3, 0.7, 1.3, 1.9, 2.2, 2.4, 2.6, 2.9, 2.7, 2.5, 2.4, 2.5, 2.8, 3.3, 3.9, 4.2, 3.9, 2.9,
+    1.5,
+  ].map((weight, hour) => [hour, weight] as const),
 );
-const REFERRERS = weightedTable([['direct', 0.3], ['google', 0.3], ['facebook', 0.08], ['instagram', 0.08], ['newsletter', 0.1], ['partner', 0.05], ['other', 0.09]] as const);
-const DEVICES = weightedTable<Device>([['mobile', 0.58], ['desktop', 0.34], ['tablet', 0.08]]);
+const REFERRERS = weightedTable([
+  ['direct', 0.3],
+  ['google', 0.3],
+  ['facebook', 0.08],
+  ['instagram', 0.08],
+  ['newsletter', 0.1],
+  ['partner', 0.05],
+  ['other', 0.09],
+] as const);
+const DEVICES = weightedTable<Device>([
+  ['mobile', 0.58],
+  ['desktop', 0.34],
+  ['tablet', 0.08],
+]);
 const INFO_PAGES = ['/', '/deals', '/help/shipping', '/help/returns', '/account', '/wishlist', '/stores'] as const;
 
 interface Visitor {
@@ -51,7 +66,11 @@ export function customerCookie(seed: number, customer: Pick<Customer, 'number'>)
 
 function searchTerm(random: Random, product: Product): string {
   const words = product.name.toLowerCase().split(' ');
-  return random.chance(0.5) ? words[words.length - 1]! : random.chance(0.5) ? product.category : product.name.toLowerCase();
+  return random.chance(0.5)
+    ? words[words.length - 1]!
+    : random.chance(0.5)
+      ? product.category
+      : product.name.toLowerCase();
 }
 
 /**
@@ -70,9 +89,17 @@ export function* generateClickEvents(options: ClickGeneratorOptions): Generator<
     const referrer = visitor.customer && random.chance(0.15) ? 'newsletter' : random.weighted(REFERRERS);
     let clock = dayStartMs(day) + random.weighted(HOURS) * 3_600_000 + random.int(0, 3_599_999);
     const events: { type: string; page: string; productId: string | null; query: string | null }[] = [];
-    const pool = visitor.category && random.chance(0.6) ? (catalogue.byCategory.get(visitor.category) ?? catalogue.products) : undefined;
+    const pool =
+      visitor.category && random.chance(0.6)
+        ? (catalogue.byCategory.get(visitor.category) ?? catalogue.products)
+        : undefined;
     const pickProduct = () => (pool ? random.pick(pool) : random.weighted(catalogue.popularity));
-    events.push({ type: 'page_view', page: random.chance(0.6) ? '/' : `/c/${visitor.category ?? random.weighted(catalogue.popularity).category}`, productId: null, query: null });
+    events.push({
+      type: 'page_view',
+      page: random.chance(0.6) ? '/' : `/c/${visitor.category ?? random.weighted(catalogue.popularity).category}`,
+      productId: null,
+      query: null,
+    });
     let product = pickProduct();
     if (random.chance(0.35)) {
       const query = searchTerm(random, product);
@@ -87,11 +114,13 @@ export function* generateClickEvents(options: ClickGeneratorOptions): Generator<
       events.push({ type: 'add_to_cart', page: '/cart', productId: product.id, query: null });
       if (random.chance(0.45 + 0.3 * visitor.intent)) {
         events.push({ type: 'checkout', page: '/checkout', productId: null, query: null });
-        if (random.chance(0.55 + 0.35 * visitor.intent)) events.push({ type: 'purchase', page: '/order/confirmation', productId: product.id, query: null });
+        if (random.chance(0.55 + 0.35 * visitor.intent))
+          events.push({ type: 'purchase', page: '/order/confirmation', productId: product.id, query: null });
       }
     }
     const extra = Math.floor(random.exponential(0.6));
-    for (let e = 0; e < extra; e += 1) events.push({ type: 'page_view', page: random.pick(INFO_PAGES), productId: null, query: null });
+    for (let e = 0; e < extra; e += 1)
+      events.push({ type: 'page_view', page: random.pick(INFO_PAGES), productId: null, query: null });
 
     for (const event of events) {
       const duration = Math.round(random.exponential(event.type === 'product_view' ? 45_000 : 18_000)) + 500;
@@ -135,15 +164,23 @@ export function* generateClickEvents(options: ClickGeneratorOptions): Generator<
       intent: 0.3 + 0.7 * engagement * (1 - 0.5 * customer.churnPropensity),
       category: customer.favouriteCategory,
     };
-    for (let s = 0; s < sessions; s += 1) yield* session(random, random.chance(0.85) ? visitor : { ...visitor, device: random.weighted(DEVICES) });
+    for (let s = 0; s < sessions; s += 1)
+      yield* session(random, random.chance(0.85) ? visitor : { ...visitor, device: random.weighted(DEVICES) });
   }
 
-  const anonymous = Random.of(options.seed, TAG_ANONYMOUS_SESSIONS, day).round(ANONYMOUS_SESSIONS_PER_DAY * options.scale * demand);
+  const anonymous = Random.of(options.seed, TAG_ANONYMOUS_SESSIONS, day).round(
+    ANONYMOUS_SESSIONS_PER_DAY * options.scale * demand,
+  );
   const visitors = Math.max(1, Math.round(ANONYMOUS_VISITORS * options.scale));
   for (let s = 0; s < anonymous; s += 1) {
     const random = Random.of(options.seed, TAG_ANONYMOUS_SESSIONS, day, s);
     const cookie = random.int(0, visitors - 1);
     const cookieRandom = Random.of(options.seed, TAG_COOKIE, -1, cookie);
-    yield* session(random, { anonymousId: `anon_${cookieRandom.hex(12)}`, device: cookieRandom.weighted(DEVICES), intent: 0.15 * cookieRandom.next(), category: undefined });
+    yield* session(random, {
+      anonymousId: `anon_${cookieRandom.hex(12)}`,
+      device: cookieRandom.weighted(DEVICES),
+      intent: 0.15 * cookieRandom.next(),
+      category: undefined,
+    });
   }
 }

@@ -64,14 +64,53 @@ const DAYS_1900_TO_1970 = 25567;
 const TAG_SIGNUPS = hashString('customers.signups');
 const TAG_CUSTOMER = hashString('customers.customer');
 
-const REGIONS = weightedTable<Region>([['north', 0.22], ['south', 0.24], ['east', 0.18], ['west', 0.2], ['central', 0.16]]);
-const SEGMENTS = weightedTable<Segment>([['consumer', 0.8], ['small_business', 0.15], ['enterprise', 0.05]]);
-const CHANNELS = weightedTable<AcquisitionChannel>([['organic', 0.3], ['paid_search', 0.25], ['social', 0.18], ['referral', 0.1], ['email', 0.1], ['partner', 0.07]]);
-const DEVICES = weightedTable<Device>([['mobile', 0.55], ['desktop', 0.37], ['tablet', 0.08]]);
-const CATEGORY_NAMES = ['electronics', 'home', 'kitchen', 'apparel', 'beauty', 'sports', 'books', 'toys', 'grocery', 'garden'] as const;
+const REGIONS = weightedTable<Region>([
+  ['north', 0.22],
+  ['south', 0.24],
+  ['east', 0.18],
+  ['west', 0.2],
+  ['central', 0.16],
+]);
+const SEGMENTS = weightedTable<Segment>([
+  ['consumer', 0.8],
+  ['small_business', 0.15],
+  ['enterprise', 0.05],
+]);
+const CHANNELS = weightedTable<AcquisitionChannel>([
+  ['organic', 0.3],
+  ['paid_search', 0.25],
+  ['social', 0.18],
+  ['referral', 0.1],
+  ['email', 0.1],
+  ['partner', 0.07],
+]);
+const DEVICES = weightedTable<Device>([
+  ['mobile', 0.55],
+  ['desktop', 0.37],
+  ['tablet', 0.08],
+]);
+const CATEGORY_NAMES = [
+  'electronics',
+  'home',
+  'kitchen',
+  'apparel',
+  'beauty',
+  'sports',
+  'books',
+  'toys',
+  'grocery',
+  'garden',
+] as const;
 
 /** Churn propensity shifts by how a customer arrived and who they are. */
-const CHANNEL_RISK: Record<AcquisitionChannel, number> = { organic: 0, paid_search: 0.08, social: 0.14, referral: -0.1, email: -0.04, partner: 0.02 };
+const CHANNEL_RISK: Record<AcquisitionChannel, number> = {
+  organic: 0,
+  paid_search: 0.08,
+  social: 0.14,
+  referral: -0.1,
+  email: -0.04,
+  partner: 0.02,
+};
 const SEGMENT_RISK: Record<Segment, number> = { consumer: 0.05, small_business: -0.05, enterprise: -0.18 };
 const SEGMENT_ORDER_RATE: Record<Segment, number> = { consumer: 0.09, small_business: 0.21, enterprise: 0.45 };
 
@@ -99,7 +138,13 @@ export function customerNumber(signupDay: number, index: number): number {
 
 // Draws the churn day first and stops there when the customer is gone by `activeOn`: most of the
 // population scanned for a date has already churned, and they are never materialised.
-function drawCustomer(world: WorldOptions, signupDay: number, signupDate: string, index: number, activeOn: number): Customer | undefined {
+function drawCustomer(
+  world: WorldOptions,
+  signupDay: number,
+  signupDate: string,
+  index: number,
+  activeOn: number,
+): Customer | undefined {
   const random = Random.of(world.seed, TAG_CUSTOMER, signupDay, index);
   const segment = random.weighted(SEGMENTS);
   const acquisitionChannel = random.weighted(CHANNELS);
@@ -110,8 +155,10 @@ function drawCustomer(world: WorldOptions, signupDay: number, signupDate: string
   const churnDay = signupDay + lifetime;
   if (churnDay <= activeOn) return undefined;
   const region = random.weighted(REGIONS);
-  const orderRate = SEGMENT_ORDER_RATE[segment] * Math.exp(0.45 * random.normal() - 0.1) * (1.25 - 0.6 * churnPropensity);
-  const sessionRate = 0.026 * Math.exp(0.5 * random.normal()) * (1.3 - 0.6 * churnPropensity) * (segment === 'enterprise' ? 0.6 : 1);
+  const orderRate =
+    SEGMENT_ORDER_RATE[segment] * Math.exp(0.45 * random.normal() - 0.1) * (1.25 - 0.6 * churnPropensity);
+  const sessionRate =
+    0.026 * Math.exp(0.5 * random.normal()) * (1.3 - 0.6 * churnPropensity) * (segment === 'enterprise' ? 0.6 : 1);
   const device = random.weighted(DEVICES);
   const favouriteCategory = random.pick(CATEGORY_NAMES);
   const number = customerNumber(signupDay, index);
@@ -173,15 +220,65 @@ export function churnsWithin(customer: Customer, day: number, horizon = 30): boo
   return customer.churnDay <= day + horizon;
 }
 
-const FIRST_NAMES = ['ana', 'ben', 'chloe', 'david', 'emma', 'farid', 'grace', 'hugo', 'ines', 'jonas', 'kim', 'liam', 'maya', 'noah', 'olga', 'priya', 'quinn', 'rosa', 'sami', 'tara', 'umar', 'vera', 'wei', 'yara', 'zoe'];
-const LAST_NAMES = ['silva', 'meyer', 'khan', 'rossi', 'dubois', 'nowak', 'garcia', 'smith', 'tanaka', 'larsen', 'okafor', 'novak', 'kowalski', 'schmidt', 'lopez', 'martin', 'chen', 'haddad', 'murphy', 'costa'];
+const FIRST_NAMES = [
+  'ana',
+  'ben',
+  'chloe',
+  'david',
+  'emma',
+  'farid',
+  'grace',
+  'hugo',
+  'ines',
+  'jonas',
+  'kim',
+  'liam',
+  'maya',
+  'noah',
+  'olga',
+  'priya',
+  'quinn',
+  'rosa',
+  'sami',
+  'tara',
+  'umar',
+  'vera',
+  'wei',
+  'yara',
+  'zoe',
+];
+const LAST_NAMES = [
+  'silva',
+  'meyer',
+  'khan',
+  'rossi',
+  'dubois',
+  'nowak',
+  'garcia',
+  'smith',
+  'tanaka',
+  'larsen',
+  'okafor',
+  'novak',
+  'kowalski',
+  'schmidt',
+  'lopez',
+  'martin',
+  'chen',
+  'haddad',
+  'murphy',
+  'costa',
+];
 const DOMAINS = ['example.com', 'mail.example', 'inbox.example', 'post.example', 'corp.example'];
 
 /**
  * The customer's raw e-mail address and phone number. They exist only in memory: generators pass
  * them straight to {@link pseudonymise} and never write them anywhere.
  */
-export function customerContact(world: Pick<WorldOptions, 'seed'>, customer: Pick<Customer, 'number'>): { email: string; phone: string } {
+export function customerContact(
+  world: Pick<WorldOptions, 'seed'>,
+  customer: Pick<Customer, 'number'>,
+): { email: string; phone: string } {
   const random = Random.of(world.seed, hashString('customers.contact'), customer.number);
   const first = random.pick(FIRST_NAMES);
   const last = random.pick(LAST_NAMES);

@@ -21,7 +21,14 @@ export type DirtyKind =
   | 'duplicate_id';
 
 /** Every dirty kind, in the order plans cycle through them. */
-export const DIRTY_KINDS: readonly DirtyKind[] = ['epoch_millis', 'day_first', 'missing_zone', 'null_required', 'negative_amount', 'duplicate_id'];
+export const DIRTY_KINDS: readonly DirtyKind[] = [
+  'epoch_millis',
+  'day_first',
+  'missing_zone',
+  'null_required',
+  'negative_amount',
+  'duplicate_id',
+];
 
 /** Decides, record by record, which records are dirty and how. */
 export class DirtPlan {

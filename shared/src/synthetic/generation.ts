@@ -33,7 +33,10 @@ export interface GenerationProblem {
 export function generationProblem(generation: Generation): GenerationProblem | undefined {
   const { scale, seed, dirtyShare } = generation;
   if (typeof scale !== 'number' || !Number.isFinite(scale) || scale <= 0 || scale > MAX_SCALE) {
-    return { setting: 'scale', message: `scale must be a number above 0 and at most ${MAX_SCALE} (got ${String(scale)})` };
+    return {
+      setting: 'scale',
+      message: `scale must be a number above 0 and at most ${MAX_SCALE} (got ${String(scale)})`,
+    };
   }
   if (typeof seed !== 'number' || !Number.isInteger(seed) || seed < 0 || seed > 4_294_967_295) {
     return { setting: 'seed', message: `seed must be a whole number from 0 to 4294967295 (got ${String(seed)})` };
@@ -45,7 +48,10 @@ export function generationProblem(generation: Generation): GenerationProblem | u
 }
 
 /** The settings of a run: the start event's scale and seed when given, else the configured ones. */
-export function generationFor(settings: Pick<GeneratorSettings, 'seed' | 'scale' | 'dirtyShare'>, data: Pick<PipelineStarted, 'scale' | 'seed'>): Generation {
+export function generationFor(
+  settings: Pick<GeneratorSettings, 'seed' | 'scale' | 'dirtyShare'>,
+  data: Pick<PipelineStarted, 'scale' | 'seed'>,
+): Generation {
   return { seed: data.seed ?? settings.seed, scale: data.scale ?? settings.scale, dirtyShare: settings.dirtyShare };
 }
 
@@ -82,7 +88,10 @@ export function startedGeneration(
   const unknown = unknownSources(data);
   if (unknown.length > 0) throw errors.unknownSource(unknown);
   if (!sourceRequested(data, source)) {
-    log.info(`${source} skipped: the run does not ask for the ${source} source`, { runDate: data.runDate, sources: data.sources });
+    log.info(`${source} skipped: the run does not ask for the ${source} source`, {
+      runDate: data.runDate,
+      sources: data.sources,
+    });
     return undefined;
   }
   if (!isIsoDate(data.runDate)) throw errors.badRunDate(data.runDate);

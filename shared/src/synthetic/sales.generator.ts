@@ -32,20 +32,56 @@ export interface GeneratedRecord {
 }
 
 /** Fields that a `null_required` sales order may lose. */
-export const SALES_NULLABLE_ON_PURPOSE = ['customer_id', 'order_ts', 'product_id', 'quantity', 'net_amount_usd'] as const;
+export const SALES_NULLABLE_ON_PURPOSE = [
+  'customer_id',
+  'order_ts',
+  'product_id',
+  'quantity',
+  'net_amount_usd',
+] as const;
 
 const TAG_DAY = hashString('sales.day');
 const TAG_ORDERS = hashString('sales.orders');
 const HOURS = weightedTable(
-  [0.4, 0.25, 0.15, 0.1, 0.1, 0.2, 0.5, 1.1, 1.8, 2.3, 2.6, 2.8, 3.1, 2.9, 2.6, 2.5, 2.6, 2.9, 3.4, 4, 4.3, 3.8, 2.6, 1.2].map((weight, hour) => [hour, weight] as const),
+  [
+    0.4, 0.25, 0.15, 0.1, 0.1, 0.2, 0.5, 1.1, 1.8, 2.3, 2.6, 2.8, 3.1, 2.9, 2.6, 2.5, 2.6, 2.9, 3.4, 4, 4.3, 3.8, 2.6,
+    1.2,
+  ].map((weight, hour) => [hour, weight] as const),
 );
-const QUANTITIES = weightedTable([[1, 0.7], [2, 0.18], [3, 0.07], [4, 0.03], [5, 0.02]] as const);
+const QUANTITIES = weightedTable([
+  [1, 0.7],
+  [2, 0.18],
+  [3, 0.07],
+  [4, 0.03],
+  [5, 0.02],
+] as const);
 const DISCOUNTS = [5, 10, 15, 20, 25, 30] as const;
-const PAYMENTS = weightedTable([['card', 0.55], ['paypal', 0.2], ['apple_pay', 0.12], ['bank_transfer', 0.08], ['gift_card', 0.05]] as const);
+const PAYMENTS = weightedTable([
+  ['card', 0.55],
+  ['paypal', 0.2],
+  ['apple_pay', 0.12],
+  ['bank_transfer', 0.08],
+  ['gift_card', 0.05],
+] as const);
 const CHANNEL_BY_DEVICE = {
-  mobile: weightedTable([['mobile_app', 0.55], ['web', 0.3], ['store', 0.1], ['marketplace', 0.05]] as const),
-  desktop: weightedTable([['web', 0.7], ['store', 0.12], ['marketplace', 0.13], ['mobile_app', 0.05]] as const),
-  tablet: weightedTable([['web', 0.5], ['mobile_app', 0.3], ['store', 0.1], ['marketplace', 0.1]] as const),
+  mobile: weightedTable([
+    ['mobile_app', 0.55],
+    ['web', 0.3],
+    ['store', 0.1],
+    ['marketplace', 0.05],
+  ] as const),
+  desktop: weightedTable([
+    ['web', 0.7],
+    ['store', 0.12],
+    ['marketplace', 0.13],
+    ['mobile_app', 0.05],
+  ] as const),
+  tablet: weightedTable([
+    ['web', 0.5],
+    ['mobile_app', 0.3],
+    ['store', 0.1],
+    ['marketplace', 0.1],
+  ] as const),
 };
 
 function round2(value: number): number {
@@ -78,12 +114,15 @@ export function* generateSalesOrders(options: SalesGeneratorOptions): Generator<
     const emailHash = pii.hash(contact.email);
     const phoneHash = pii.hash(contact.phone);
     for (let k = 0; k < count; k += 1) {
-      const product = random.chance(0.5) ? random.pick(catalogue.byCategory.get(customer.favouriteCategory) ?? catalogue.products) : random.weighted(catalogue.popularity);
+      const product = random.chance(0.5)
+        ? random.pick(catalogue.byCategory.get(customer.favouriteCategory) ?? catalogue.products)
+        : random.weighted(catalogue.popularity);
       const quantity = customer.segment === 'enterprise' ? random.int(1, 12) : random.weighted(QUANTITIES);
       const discount = random.chance(discountChance) ? random.pick(DISCOUNTS) : 0;
       const gross = round2(quantity * product.priceUsd);
       const statusDraw = random.next();
-      const status = statusDraw < 0.04 ? 'cancelled' : statusDraw < 0.1 + 0.05 * customer.churnPropensity ? 'returned' : 'completed';
+      const status =
+        statusDraw < 0.04 ? 'cancelled' : statusDraw < 0.1 + 0.05 * customer.churnPropensity ? 'returned' : 'completed';
       const epochMs = start + random.weighted(HOURS) * 3_600_000 + random.int(0, 3_599_999);
       const orderId = `ord_${random.hex(16)}`;
       const kind = dirt.decide();

@@ -14,7 +14,11 @@ import type { ObjectStore } from '../ports/object-store.port.js';
  * at the window's first date whichever date of the window is handled first, so the lake does not
  * depend on the order the events arrive in; a single run puts it at its own date.
  */
-export function startupFullLoadDate(runDate: string, fullLoadInLake: string | undefined, backfillFrom?: string): string {
+export function startupFullLoadDate(
+  runDate: string,
+  fullLoadInLake: string | undefined,
+  backfillFrom?: string,
+): string {
   if (fullLoadInLake !== undefined) return fullLoadInLake;
   return backfillFrom !== undefined && backfillFrom < runDate ? backfillFrom : runDate;
 }
@@ -54,7 +58,8 @@ export async function findStartupFullLoad(objects: Pick<ObjectStore, 'list' | 's
   const firstKeyByDate = new Map<string, string>();
   for (const meta of await objects.list('bronze/startups/dt=')) {
     const date = partitionDateOf(meta.key);
-    if (date !== undefined && !firstKeyByDate.has(date) && meta.key.startsWith(bronzePrefix('startups', date))) firstKeyByDate.set(date, meta.key);
+    if (date !== undefined && !firstKeyByDate.has(date) && meta.key.startsWith(bronzePrefix('startups', date)))
+      firstKeyByDate.set(date, meta.key);
   }
   for (const date of [...firstKeyByDate.keys()].sort()) {
     const line = await firstLine(objects, firstKeyByDate.get(date)!);

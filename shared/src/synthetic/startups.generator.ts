@@ -14,7 +14,14 @@ import type { GeneratedRecord, RecordValue } from './sales.generator.js';
 /** How a startups load is made: the full snapshot, or new and changed companies of the week. */
 export type StartupLoadType = 'full' | 'delta';
 /** Funding stage of a company. */
-export type FundingRound = 'bootstrapped' | 'pre_seed' | 'seed' | 'series_a' | 'series_b' | 'series_c' | 'series_d_plus';
+export type FundingRound =
+  | 'bootstrapped'
+  | 'pre_seed'
+  | 'seed'
+  | 'series_a'
+  | 'series_b'
+  | 'series_c'
+  | 'series_d_plus';
 /** Status of a company. */
 export type CompanyStatus = 'active' | 'acquired' | 'closed' | 'ipo';
 
@@ -78,7 +85,32 @@ const TAG_TIMELINE = hashString('startups.timeline');
 const TAG_LOAD = hashString('startups.load');
 const TAG_HOSTILE = hashString('startups.hostile');
 
-const PREFIXES = ['Nimbus', 'Quanta', 'Helio', 'Verdant', 'Lumen', 'Arbor', 'Kinetic', 'Cobalt', 'Solace', 'Vanta', 'Orbital', 'Fathom', 'Tessel', 'Brisk', 'Civic', 'Plinth', 'Ardent', 'Mosaic', 'Northwind', 'Parallax', 'Juno', 'Sprout', 'Ion', 'Ferro'];
+const PREFIXES = [
+  'Nimbus',
+  'Quanta',
+  'Helio',
+  'Verdant',
+  'Lumen',
+  'Arbor',
+  'Kinetic',
+  'Cobalt',
+  'Solace',
+  'Vanta',
+  'Orbital',
+  'Fathom',
+  'Tessel',
+  'Brisk',
+  'Civic',
+  'Plinth',
+  'Ardent',
+  'Mosaic',
+  'Northwind',
+  'Parallax',
+  'Juno',
+  'Sprout',
+  'Ion',
+  'Ferro',
+];
 const SECTORS: Record<string, readonly string[]> = {
   fintech: ['Pay', 'Ledger', 'Capital', 'Bank'],
   healthtech: ['Health', 'Care', 'Clinic'],
@@ -95,7 +127,11 @@ const SECTORS: Record<string, readonly string[]> = {
   robotics: ['Robotics', 'Automata', 'Motion'],
   saas: ['Cloud', 'Systems', 'Works'],
 };
-const SECTOR_TABLE = weightedTable(Object.keys(SECTORS).map((sector) => [sector, sector === 'ai' || sector === 'fintech' || sector === 'saas' ? 2 : 1] as const));
+const SECTOR_TABLE = weightedTable(
+  Object.keys(SECTORS).map(
+    (sector) => [sector, sector === 'ai' || sector === 'fintech' || sector === 'saas' ? 2 : 1] as const,
+  ),
+);
 const PLACES: readonly (readonly [string, readonly string[], number])[] = [
   ['US', ['San Francisco', 'New York', 'Austin', 'Boston', 'Seattle'], 0.32],
   ['GB', ['London', 'Manchester', 'Cambridge'], 0.1],
@@ -115,8 +151,26 @@ const PLACES: readonly (readonly [string, readonly string[], number])[] = [
   ['JP', ['Tokyo'], 0.03],
 ];
 const PLACE_TABLE = weightedTable(PLACES.map((place) => [place, place[2]] as const));
-const LEGAL: Record<string, string> = { US: ' Inc.', GB: ' Ltd', DE: ' GmbH', FR: ' SAS', NL: ' B.V.', SE: ' AB', EE: ' OÜ', BR: ' Ltda', JP: ' K.K.' };
-const ROUNDS: readonly FundingRound[] = ['bootstrapped', 'pre_seed', 'seed', 'series_a', 'series_b', 'series_c', 'series_d_plus'];
+const LEGAL: Record<string, string> = {
+  US: ' Inc.',
+  GB: ' Ltd',
+  DE: ' GmbH',
+  FR: ' SAS',
+  NL: ' B.V.',
+  SE: ' AB',
+  EE: ' OÜ',
+  BR: ' Ltda',
+  JP: ' K.K.',
+};
+const ROUNDS: readonly FundingRound[] = [
+  'bootstrapped',
+  'pre_seed',
+  'seed',
+  'series_a',
+  'series_b',
+  'series_c',
+  'series_d_plus',
+];
 const ROUND_USD: Record<FundingRound, readonly [number, number]> = {
   bootstrapped: [0, 0],
   pre_seed: [100_000, 1_500_000],
@@ -130,7 +184,9 @@ const HOURS_MS = 3_600_000;
 
 /** Companies listed on a day. */
 export function listingsOn(world: WorldOptions, day: number): number {
-  return Random.of(world.seed, TAG_LISTINGS, day).round((STARTUP_UNIVERSE.companies * world.scale) / STARTUP_UNIVERSE.trackedDays);
+  return Random.of(world.seed, TAG_LISTINGS, day).round(
+    (STARTUP_UNIVERSE.companies * world.scale) / STARTUP_UNIVERSE.trackedDays,
+  );
 }
 
 /** The company `index` listed on `listingDay`. */
@@ -146,7 +202,9 @@ export function companyAt(world: Pick<WorldOptions, 'seed'>, listingDay: number,
     id: `stp_${String(number).padStart(6, '0')}`,
     number,
     listingDay,
-    name: hostile ? HOSTILE_COMPANY_NAMES[hashInts(world.seed, number) % HOSTILE_COMPANY_NAMES.length]! : `${base}${random.chance(0.4) ? (LEGAL[country] ?? '') : ''}`,
+    name: hostile
+      ? HOSTILE_COMPANY_NAMES[hashInts(world.seed, number) % HOSTILE_COMPANY_NAMES.length]!
+      : `${base}${random.chance(0.4) ? (LEGAL[country] ?? '') : ''}`,
     sector,
     country,
     city: random.pick(cities),
@@ -158,7 +216,12 @@ export function companyAt(world: Pick<WorldOptions, 'seed'>, listingDay: number,
  * Walk a company's timeline up to and including `day`: its first state when listed, then each change.
  * `onChange` sees every state with the day it took effect.
  */
-export function companyStateOn(world: Pick<WorldOptions, 'seed'>, company: Company, day: number, onChange?: (state: CompanyState, changeDay: number) => void): CompanyState | undefined {
+export function companyStateOn(
+  world: Pick<WorldOptions, 'seed'>,
+  company: Company,
+  day: number,
+  onChange?: (state: CompanyState, changeDay: number) => void,
+): CompanyState | undefined {
   if (day < company.listingDay) return undefined;
   const random = Random.of(world.seed, TAG_TIMELINE, company.number);
   const roundDraw = random.next();
@@ -166,7 +229,12 @@ export function companyStateOn(world: Pick<WorldOptions, 'seed'>, company: Compa
   const [low, high] = ROUND_USD[lastRound];
   let state: CompanyState = {
     status: 'active',
-    headcount: lastRound === 'bootstrapped' ? random.int(1, 15) : lastRound === 'pre_seed' ? random.int(2, 12) : random.int(5, 30),
+    headcount:
+      lastRound === 'bootstrapped'
+        ? random.int(1, 15)
+        : lastRound === 'pre_seed'
+          ? random.int(2, 12)
+          : random.int(5, 30),
     totalFundingUsd: Math.round((low + random.next() * (high - low)) / 1000) * 1000,
     lastRound,
     lastRoundDay: lastRound === 'bootstrapped' ? undefined : company.listingDay - random.int(0, 90),
@@ -191,7 +259,11 @@ export function companyStateOn(world: Pick<WorldOptions, 'seed'>, company: Compa
         changedAtMs,
       };
     } else if (kind < 0.95) {
-      state = { ...state, headcount: Math.max(1, Math.round(state.headcount * Math.exp(0.18 * random.normal()))), changedAtMs };
+      state = {
+        ...state,
+        headcount: Math.max(1, Math.round(state.headcount * Math.exp(0.18 * random.normal()))),
+        changedAtMs,
+      };
     } else {
       const exit = random.next();
       const late = roundIndex >= ROUNDS.indexOf('series_c');
@@ -230,7 +302,11 @@ export const STARTUP_NULLABLE_ON_PURPOSE = ['sector', 'country', 'headcount', 's
  */
 export function* generateStartupCompanies(options: StartupGeneratorOptions): Generator<GeneratedRecord> {
   const day = dayNumber(options.date);
-  const dirt = new DirtPlan(options.dirtyShare, Random.of(options.seed, TAG_LOAD, day, options.loadType === 'full' ? 0 : 1), DIRTY_KINDS);
+  const dirt = new DirtPlan(
+    options.dirtyShare,
+    Random.of(options.seed, TAG_LOAD, day, options.loadType === 'full' ? 0 : 1),
+    DIRTY_KINDS,
+  );
   const windowStart = day - STARTUP_UNIVERSE.deltaWindowDays + 1;
   for (const company of companiesTrackedOn(options, day)) {
     let changedInWindow = false;

@@ -40,14 +40,22 @@ export interface RunningEmulator {
   stop(): Promise<void>;
 }
 
-const ENV_VARIABLE: Record<EmulatorKind, string> = { pubsub: 'PUBSUB_EMULATOR_HOST', firestore: 'FIRESTORE_EMULATOR_HOST' };
+const ENV_VARIABLE: Record<EmulatorKind, string> = {
+  pubsub: 'PUBSUB_EMULATOR_HOST',
+  firestore: 'FIRESTORE_EMULATOR_HOST',
+};
 const BINARY: Record<EmulatorKind, string> = {
   pubsub: 'platform/pubsub-emulator/bin/cloud-pubsub-emulator',
   firestore: 'platform/cloud-firestore-emulator/cloud_firestore_emulator',
 };
 /** Google's Cloud SDK image with the emulators (as in docker-compose.yml); `MLOPS_EMULATOR_IMAGE` overrides it. */
 export const EMULATOR_IMAGE = 'gcr.io/google.com/cloudsdktool/google-cloud-cli:emulators';
-const SDK_CANDIDATES = ['/usr/lib/google-cloud-sdk', '/usr/share/google-cloud-sdk', '/opt/google-cloud-sdk', join(homedir(), 'google-cloud-sdk')];
+const SDK_CANDIDATES = [
+  '/usr/lib/google-cloud-sdk',
+  '/usr/share/google-cloud-sdk',
+  '/opt/google-cloud-sdk',
+  join(homedir(), 'google-cloud-sdk'),
+];
 
 let sdkRootCache: string | null | undefined;
 
@@ -59,7 +67,11 @@ export function cloudSdkRoot(): string | null {
   sdkRootCache = candidates.find((dir) => existsSync(join(dir, 'platform'))) ?? null;
   if (sdkRootCache === null) {
     try {
-      const root = execFileSync('gcloud', ['info', '--format=value(installation.sdk_root)'], { encoding: 'utf8', timeout: 20_000, stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+      const root = execFileSync('gcloud', ['info', '--format=value(installation.sdk_root)'], {
+        encoding: 'utf8',
+        timeout: 20_000,
+        stdio: ['ignore', 'pipe', 'ignore'],
+      }).trim();
       sdkRootCache = root && existsSync(root) ? root : null;
     } catch {
       sdkRootCache = null;
@@ -97,15 +109,21 @@ export function emulatorSupport(kind: EmulatorKind): EmulatorSupport {
   if (fromEnv) return { available: true, via: 'env', host: fromEnv };
   const root = cloudSdkRoot();
   if (!root) {
-    if (dockerAnswers()) return { available: true, via: 'docker', image: process.env.MLOPS_EMULATOR_IMAGE ?? EMULATOR_IMAGE };
+    if (dockerAnswers())
+      return { available: true, via: 'docker', image: process.env.MLOPS_EMULATOR_IMAGE ?? EMULATOR_IMAGE };
     return {
       available: false,
       reason: `no Google Cloud SDK found (looked in ${SDK_CANDIDATES.join(', ')} and \`gcloud info\`), no Docker engine answers \`docker info\`, and ${ENV_VARIABLE[kind]} is not set; install the SDK's ${kind} emulator or start one (docker compose) and set ${ENV_VARIABLE[kind]}`,
     };
   }
   const command = join(root, BINARY[kind]);
-  if (!existsSync(command)) return { available: false, reason: `the Cloud SDK at ${root} has no ${kind} emulator (${command}); run \`gcloud components install ${kind === 'pubsub' ? 'pubsub-emulator' : 'cloud-firestore-emulator'}\`` };
-  if (!hasJava()) return { available: false, reason: `the ${kind} emulator needs Java 11+ on the PATH and \`java -version\` failed` };
+  if (!existsSync(command))
+    return {
+      available: false,
+      reason: `the Cloud SDK at ${root} has no ${kind} emulator (${command}); run \`gcloud components install ${kind === 'pubsub' ? 'pubsub-emulator' : 'cloud-firestore-emulator'}\``,
+    };
+  if (!hasJava())
+    return { available: false, reason: `the ${kind} emulator needs Java 11+ on the PATH and \`java -version\` failed` };
   return { available: true, via: 'sdk', command };
 }
 
@@ -167,7 +185,8 @@ function installExitHook(): void {
 async function spawnEmulator(kind: EmulatorKind, command: string, timeoutMs: number): Promise<RunningEmulator> {
   const port = await freePort();
   const host = `127.0.0.1:${port}`;
-  const args = kind === 'pubsub' ? [`--host=127.0.0.1`, `--port=${port}`] : ['start', `--host=127.0.0.1`, `--port=${port}`];
+  const args =
+    kind === 'pubsub' ? [`--host=127.0.0.1`, `--port=${port}`] : ['start', `--host=127.0.0.1`, `--port=${port}`];
   // detached: the child leads a new process group, so the launcher and its JVM stop together.
   const child = spawn(command, args, { detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
   started.add(child);
@@ -197,7 +216,10 @@ async function spawnEmulator(kind: EmulatorKind, command: string, timeoutMs: num
 
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
-    if (exited) throw new Error(`the ${kind} emulator exited (${exited.code ?? exited.signal}) before answering on ${host}:\n${output}`);
+    if (exited)
+      throw new Error(
+        `the ${kind} emulator exited (${exited.code ?? exited.signal}) before answering on ${host}:\n${output}`,
+      );
     if (await answers(host)) return { kind, host, stop };
     await new Promise((resolve) => setTimeout(resolve, 150));
   }
@@ -205,7 +227,12 @@ async function spawnEmulator(kind: EmulatorKind, command: string, timeoutMs: num
   throw new Error(`the ${kind} emulator did not answer on ${host} within ${timeoutMs} ms:\n${output}`);
 }
 
-async function waitUntilAnswers(kind: EmulatorKind, host: string, timeoutMs: number, failed: () => string | undefined): Promise<void> {
+async function waitUntilAnswers(
+  kind: EmulatorKind,
+  host: string,
+  timeoutMs: number,
+  failed: () => string | undefined,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     const failure = failed();
@@ -221,13 +248,32 @@ async function dockerEmulator(kind: EmulatorKind, image: string, timeoutMs: numb
   const port = await freePort();
   const host = `127.0.0.1:${port}`;
   const inner = kind === 'pubsub' ? 8085 : 8086;
-  const gcloud = kind === 'pubsub' ? ['gcloud', 'beta', 'emulators', 'pubsub', 'start'] : ['gcloud', 'beta', 'emulators', 'firestore', 'start'];
-  const id = execFileSync('docker', ['run', '--rm', '--detach', '--label', 'mlops-test-emulator=1', '--publish', `127.0.0.1:${port}:${inner}`, image, ...gcloud, '--project=mlops-test', `--host-port=0.0.0.0:${inner}`], {
-    encoding: 'utf8',
-    // The first run pulls the image.
-    timeout: 600_000,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  }).trim();
+  const gcloud =
+    kind === 'pubsub'
+      ? ['gcloud', 'beta', 'emulators', 'pubsub', 'start']
+      : ['gcloud', 'beta', 'emulators', 'firestore', 'start'];
+  const id = execFileSync(
+    'docker',
+    [
+      'run',
+      '--rm',
+      '--detach',
+      '--label',
+      'mlops-test-emulator=1',
+      '--publish',
+      `127.0.0.1:${port}:${inner}`,
+      image,
+      ...gcloud,
+      '--project=mlops-test',
+      `--host-port=0.0.0.0:${inner}`,
+    ],
+    {
+      encoding: 'utf8',
+      // The first run pulls the image.
+      timeout: 600_000,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  ).trim();
   let removed = false;
   const stop = async () => {
     if (removed) return;
@@ -241,13 +287,20 @@ async function dockerEmulator(kind: EmulatorKind, image: string, timeoutMs: numb
   process.once('exit', () => void stop());
   const running = () => {
     try {
-      return execFileSync('docker', ['inspect', '--format', '{{.State.Running}}', id], { encoding: 'utf8', timeout: 10_000 }).trim() === 'true';
+      return (
+        execFileSync('docker', ['inspect', '--format', '{{.State.Running}}', id], {
+          encoding: 'utf8',
+          timeout: 10_000,
+        }).trim() === 'true'
+      );
     } catch {
       return false;
     }
   };
   try {
-    await waitUntilAnswers(kind, host, timeoutMs, () => (running() ? undefined : `the ${kind} emulator container ${id.slice(0, 12)} stopped before answering on ${host}`));
+    await waitUntilAnswers(kind, host, timeoutMs, () =>
+      running() ? undefined : `the ${kind} emulator container ${id.slice(0, 12)} stopped before answering on ${host}`,
+    );
   } catch (error) {
     await stop();
     throw error;
@@ -259,13 +312,17 @@ async function dockerEmulator(kind: EmulatorKind, image: string, timeoutMs: numb
  * Start (or attach to) an emulator and wait until it answers. Call in `beforeAll`, and `stop()` in
  * `afterAll`. A port taken between choosing it and the emulator binding it is retried.
  */
-export async function startEmulator(kind: EmulatorKind, options: { timeoutMs?: number } = {}): Promise<RunningEmulator> {
+export async function startEmulator(
+  kind: EmulatorKind,
+  options: { timeoutMs?: number } = {},
+): Promise<RunningEmulator> {
   // Without this, google-auth-library probes the GCE metadata server and warns on every client.
   process.env.METADATA_SERVER_DETECTION ??= 'none';
   const support = emulatorSupport(kind);
   if (!support.available) throw new Error(`cannot start the ${kind} emulator: ${support.reason}`);
   if (support.via === 'env') {
-    if (!(await answers(support.host))) throw new Error(`${ENV_VARIABLE[kind]}=${support.host} is set but nothing answers there`);
+    if (!(await answers(support.host)))
+      throw new Error(`${ENV_VARIABLE[kind]}=${support.host} is set but nothing answers there`);
     return { kind, host: support.host, stop: async () => undefined };
   }
   if (support.via === 'docker') return dockerEmulator(kind, support.image, options.timeoutMs ?? 120_000);

@@ -51,7 +51,11 @@ function matches(value: unknown, filter: FieldFilter): boolean {
  * survive a round trip, queries by field with each operator, streaming page by page in id order,
  * limits, the same stream as JSON text page by page, counts, deletes, and clear errors for names that cannot work.
  */
-export function documentStoreContract(name: string, create: () => Promise<DocumentStoreFixture>, options: { timeoutMs?: number } = {}): void {
+export function documentStoreContract(
+  name: string,
+  create: () => Promise<DocumentStoreFixture>,
+  options: { timeoutMs?: number } = {},
+): void {
   const timeout = options.timeoutMs ?? 30_000;
   describe(`DocumentStore contract: ${name}`, () => {
     let fixture: DocumentStoreFixture;
@@ -65,14 +69,22 @@ export function documentStoreContract(name: string, create: () => Promise<Docume
     });
 
     it('upserts by id: writing again replaces the document and leaves one copy', async () => {
-      expect(await store.upsertBatch('orders', [{ id: 'o-1', data: { amount: 10, note: 'first' } }, { id: 'o-2', data: { amount: 20 } }])).toBe(2);
+      expect(
+        await store.upsertBatch('orders', [
+          { id: 'o-1', data: { amount: 10, note: 'first' } },
+          { id: 'o-2', data: { amount: 20 } },
+        ]),
+      ).toBe(2);
       await store.upsertBatch('orders', [{ id: 'o-1', data: { amount: 11 } }]);
       await store.upsertBatch('orders', [{ id: 'o-2', data: { amount: 20 } }]);
       expect(await store.count('orders')).toBe(2);
       // Replaced, not merged: the field missing from the second write is gone.
       expect(await store.get('orders', 'o-1')).toEqual({ id: 'o-1', data: { amount: 11 } });
       // The same id twice in one call: the last one wins.
-      await store.upsertBatch('orders', [{ id: 'o-3', data: { v: 1 } }, { id: 'o-3', data: { v: 2 } }]);
+      await store.upsertBatch('orders', [
+        { id: 'o-3', data: { v: 1 } },
+        { id: 'o-3', data: { v: 2 } },
+      ]);
       expect(await store.get('orders', 'o-3')).toEqual({ id: 'o-3', data: { v: 2 } });
       expect(await store.count('orders')).toBe(3);
     });
@@ -109,7 +121,10 @@ export function documentStoreContract(name: string, create: () => Promise<Docume
 
     it('streams in id order, whatever order documents were written in', async () => {
       const names = ['b', 'a', 'B', 'A', '0', '9', '_x', 'a0', 'a-', 'aa', 'Z', 'z'];
-      await store.upsertBatch('names', names.map((id) => ({ id, data: { id } })));
+      await store.upsertBatch(
+        'names',
+        names.map((id) => ({ id, data: { id } })),
+      );
       expect(ids(await drain(store.query('names', { pageSize: 5 })))).toEqual([...names].sort(byId));
     });
 
@@ -125,11 +140,17 @@ export function documentStoreContract(name: string, create: () => Promise<Docume
       for (const op of ['==', '<', '<=', '>', '>='] as const) {
         cases.push({ field: 'n', op, value: 4 }, { field: 's', op, value: 's3' }, { field: 'half', op, value: 7.5 });
       }
-      cases.push({ field: 'even', op: '==', value: true }, { field: 'even', op: '==', value: false }, { field: 'n', op: '==', value: 99 });
+      cases.push(
+        { field: 'even', op: '==', value: true },
+        { field: 'even', op: '==', value: false },
+        { field: 'n', op: '==', value: 99 },
+      );
 
       for (const filter of cases) {
         it(`${filter.field} ${filter.op} ${JSON.stringify(filter.value)}: the matching documents in id order, and their count`, async () => {
-          const expected = documents.filter((document) => matches(document.data[filter.field], filter)).map((document) => document.id);
+          const expected = documents
+            .filter((document) => matches(document.data[filter.field], filter))
+            .map((document) => document.id);
           expect(ids(await drain(store.query('items', { where: [filter], pageSize: 6 })))).toEqual(expected);
           expect(await store.count('items', { where: [filter] })).toBe(expected.length);
         });
@@ -142,7 +163,9 @@ export function documentStoreContract(name: string, create: () => Promise<Docume
           { field: 'n', op: '<', value: 8 },
           { field: 's', op: '>', value: 's1' },
         ];
-        const expected = documents.filter((document) => where.every((filter) => matches(document.data[filter.field], filter))).map((document) => document.id);
+        const expected = documents
+          .filter((document) => where.every((filter) => matches(document.data[filter.field], filter)))
+          .map((document) => document.id);
         expect(expected.length).toBeGreaterThan(2);
         expect(ids(await drain(store.query('items', { where, pageSize: 3 })))).toEqual(expected);
         expect(await store.count('items', { where })).toBe(expected.length);
@@ -155,7 +178,9 @@ export function documentStoreContract(name: string, create: () => Promise<Docume
         expect(ids(await drain(store.query('items', { limit: 1000 })))).toEqual(all);
         expect(await drain(store.query('items', { limit: 0 }))).toEqual([]);
         const sparse = documents.filter((document) => document.data.n === 9).map((document) => document.id);
-        expect(ids(await drain(store.query('items', { where: [{ field: 'n', op: '>', value: 8 }], limit: 3, pageSize: 4 })))).toEqual(sparse.slice(0, 3));
+        expect(
+          ids(await drain(store.query('items', { where: [{ field: 'n', op: '>', value: 8 }], limit: 3, pageSize: 4 }))),
+        ).toEqual(sparse.slice(0, 3));
       });
     });
 
@@ -191,21 +216,35 @@ export function documentStoreContract(name: string, create: () => Promise<Docume
       }
     });
 
-    it('streams a large collection page by page in id order, filters included', async () => {
-      const documents = Array.from({ length: 1_234 }, (_, i) => ({ id: `row-${pad(i)}`, data: { i, bucket: i % 100 } }));
-      expect(await store.upsertBatch('large', shuffled(documents))).toBe(1_234);
-      expect(await store.count('large')).toBe(1_234);
-      expect(ids(await drain(store.query('large', { pageSize: 100 })))).toEqual(documents.map((document) => document.id));
-      // Sparse matches spread over many pages.
-      const sparse = documents.filter((document) => document.data.bucket >= 98).map((document) => document.id);
-      expect(ids(await drain(store.query('large', { where: [{ field: 'bucket', op: '>=', value: 98 }], pageSize: 50 })))).toEqual(sparse);
-      expect(ids(await drain(store.query('large', { where: [{ field: 'bucket', op: '==', value: 3 }], pageSize: 5 })))).toEqual(
-        documents.filter((document) => document.data.bucket === 3).map((document) => document.id),
-      );
-    }, timeout);
+    it(
+      'streams a large collection page by page in id order, filters included',
+      async () => {
+        const documents = Array.from({ length: 1_234 }, (_, i) => ({
+          id: `row-${pad(i)}`,
+          data: { i, bucket: i % 100 },
+        }));
+        expect(await store.upsertBatch('large', shuffled(documents))).toBe(1_234);
+        expect(await store.count('large')).toBe(1_234);
+        expect(ids(await drain(store.query('large', { pageSize: 100 })))).toEqual(
+          documents.map((document) => document.id),
+        );
+        // Sparse matches spread over many pages.
+        const sparse = documents.filter((document) => document.data.bucket >= 98).map((document) => document.id);
+        expect(
+          ids(await drain(store.query('large', { where: [{ field: 'bucket', op: '>=', value: 98 }], pageSize: 50 }))),
+        ).toEqual(sparse);
+        expect(
+          ids(await drain(store.query('large', { where: [{ field: 'bucket', op: '==', value: 3 }], pageSize: 5 }))),
+        ).toEqual(documents.filter((document) => document.data.bucket === 3).map((document) => document.id));
+      },
+      timeout,
+    );
 
     it('reads page by page: a document written past the current page while streaming is seen', async () => {
-      await store.upsertBatch('live', Array.from({ length: 30 }, (_, i) => ({ id: `k-${pad(i)}`, data: { i } })));
+      await store.upsertBatch(
+        'live',
+        Array.from({ length: 30 }, (_, i) => ({ id: `k-${pad(i)}`, data: { i } })),
+      );
       const seen: string[] = [];
       for await (const document of store.query('live', { pageSize: 10 })) {
         seen.push(document.id);
@@ -218,7 +257,13 @@ export function documentStoreContract(name: string, create: () => Promise<Docume
     describe('queryJson', () => {
       const documents: StoredDocument[] = Array.from({ length: 57 }, (_, i) => ({
         id: `doc-${pad(i)}`,
-        data: { i, bucket: i % 3, text: i === 5 ? 'quote " backslash \\ newline \n Zoë 🚀' : `t${i}`, nested: { list: [i, null, true] }, nothing: null },
+        data: {
+          i,
+          bucket: i % 3,
+          text: i === 5 ? 'quote " backslash \\ newline \n Zoë 🚀' : `t${i}`,
+          nested: { list: [i, null, true] },
+          nothing: null,
+        },
       }));
       beforeEach(async () => {
         await store.upsertBatch('json', shuffled(documents));
@@ -231,16 +276,24 @@ export function documentStoreContract(name: string, create: () => Promise<Docume
         expect(pages.every((page) => page.length >= 1 && page.length <= 4)).toBe(true);
         const flat = pages.flat();
         expect(flat.map((document) => document.id)).toEqual(ids(await drain(store.query('json', { where }))));
-        expect(flat.map((document) => ({ id: document.id, data: JSON.parse(document.json) as unknown }))).toEqual(documents.filter((document) => document.data.bucket === 1));
+        expect(flat.map((document) => ({ id: document.id, data: JSON.parse(document.json) as unknown }))).toEqual(
+          documents.filter((document) => document.data.bucket === 1),
+        );
         // One line of NDJSON per document: no raw line break inside.
         expect(flat.every((document) => !document.json.includes('\n') && document.json.startsWith('{'))).toBe(true);
       });
 
       it('keeps the limit and range filters, and yields no page when nothing matches', async () => {
-        expect((await drainPages(store.queryJson('json', { limit: 10, pageSize: 3 }))).flat().map((document) => document.id)).toEqual(documents.slice(0, 10).map((document) => document.id));
+        expect(
+          (await drainPages(store.queryJson('json', { limit: 10, pageSize: 3 }))).flat().map((document) => document.id),
+        ).toEqual(documents.slice(0, 10).map((document) => document.id));
         const where: FieldFilter[] = [{ field: 'i', op: '>=', value: 50 }];
-        expect((await drainPages(store.queryJson('json', { where, pageSize: 2 }))).flat().map((document) => document.id)).toEqual(documents.slice(50).map((document) => document.id));
-        expect(await drainPages(store.queryJson('json', { where: [{ field: 'bucket', op: '==', value: 7 }] }))).toEqual([]);
+        expect(
+          (await drainPages(store.queryJson('json', { where, pageSize: 2 }))).flat().map((document) => document.id),
+        ).toEqual(documents.slice(50).map((document) => document.id));
+        expect(await drainPages(store.queryJson('json', { where: [{ field: 'bucket', op: '==', value: 7 }] }))).toEqual(
+          [],
+        );
         expect(await drainPages(store.queryJson('absent'))).toEqual([]);
       });
 
@@ -251,15 +304,22 @@ export function documentStoreContract(name: string, create: () => Promise<Docume
         ];
         await store.upsertBatch('json', [odd[0]!]);
         const where: FieldFilter[] = [{ field: 'bucket', op: '==', value: 9 }];
-        expect((await drainPages(store.queryJson('json', { where }))).flat().map((document) => document.id)).toEqual([odd[0]!.id]);
+        expect((await drainPages(store.queryJson('json', { where }))).flat().map((document) => document.id)).toEqual([
+          odd[0]!.id,
+        ]);
         await store.upsertBatch('json', [odd[1]!]);
         const flat = (await drainPages(store.queryJson('json', { where, pageSize: 1 }))).flat();
         expect(flat.map((document) => ({ id: document.id, data: JSON.parse(document.json) as unknown }))).toEqual(odd);
       });
 
       it('refuses a bad collection or field with the errors of query', async () => {
-        await expect(drainPages(store.queryJson('a/b'))).rejects.toMatchObject({ code: 'STORE.BAD_COLLECTION', errorClass: 'permanent' });
-        await expect(drainPages(store.queryJson('json', { where: [{ field: 'a.b', op: '==', value: 1 }] }))).rejects.toMatchObject({ code: 'STORE.BAD_FIELD' });
+        await expect(drainPages(store.queryJson('a/b'))).rejects.toMatchObject({
+          code: 'STORE.BAD_COLLECTION',
+          errorClass: 'permanent',
+        });
+        await expect(
+          drainPages(store.queryJson('json', { where: [{ field: 'a.b', op: '==', value: 1 }] })),
+        ).rejects.toMatchObject({ code: 'STORE.BAD_FIELD' });
       });
     });
 
@@ -312,16 +372,27 @@ export function documentStoreContract(name: string, create: () => Promise<Docume
       it('fields', async () => {
         for (const field of ['', 'a.b', '1abc', 'x-y', 'a b']) {
           const where: QueryOptions['where'] = [{ field, op: '==', value: 1 }];
-          await expect(drain(store.query('orders', { where })), field).rejects.toMatchObject({ code: 'STORE.BAD_FIELD', errorClass: 'permanent' });
+          await expect(drain(store.query('orders', { where })), field).rejects.toMatchObject({
+            code: 'STORE.BAD_FIELD',
+            errorClass: 'permanent',
+          });
           await expect(store.count('orders', { where }), field).rejects.toMatchObject({ code: 'STORE.BAD_FIELD' });
         }
         const unsupported = [{ field: 'v', op: '!=', value: 1 }] as unknown as QueryOptions['where'];
-        await expect(drain(store.query('orders', { where: unsupported }))).rejects.toMatchObject({ code: 'STORE.BAD_QUERY' });
+        await expect(drain(store.query('orders', { where: unsupported }))).rejects.toMatchObject({
+          code: 'STORE.BAD_QUERY',
+        });
       });
 
       it('ids, and nothing of a batch with a bad id is written', async () => {
         for (const id of ['', 'a/b', 'x'.repeat(1501)]) {
-          await expect(store.upsertBatch('orders', [{ id: 'good', data: { v: 1 } }, { id, data: { v: 2 } }]), `id of ${id.length} chars`).rejects.toMatchObject({
+          await expect(
+            store.upsertBatch('orders', [
+              { id: 'good', data: { v: 1 } },
+              { id, data: { v: 2 } },
+            ]),
+            `id of ${id.length} chars`,
+          ).rejects.toMatchObject({
             code: 'STORE.BAD_ID',
             errorClass: 'permanent',
           });

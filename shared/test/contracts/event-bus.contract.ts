@@ -1,5 +1,13 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { PermanentError, TransientError, encodeMessage, type AnyEvent, type EventBus, type Topic, type WireMessage } from '@mlops/shared';
+import {
+  PermanentError,
+  TransientError,
+  encodeMessage,
+  type AnyEvent,
+  type EventBus,
+  type Topic,
+  type WireMessage,
+} from '@mlops/shared';
 import { startEvent, waitFor } from '../helpers.js';
 
 /** What a contract run needs from an adapter under test. */
@@ -21,7 +29,11 @@ const fastRetry = { minMs: 20, maxMs: 100 };
  * failure, dead-lettering after N attempts and on a permanent error, redrive, replay from a
  * timestamp, duplicates, and bad input on the wire.
  */
-export function eventBusContract(name: string, create: () => Promise<EventBusFixture>, options: { timeoutMs?: number } = {}): void {
+export function eventBusContract(
+  name: string,
+  create: () => Promise<EventBusFixture>,
+  options: { timeoutMs?: number } = {},
+): void {
   const timeout = options.timeoutMs ?? 10_000;
   describe(`EventBus contract: ${name}`, () => {
     let fixture: EventBusFixture;
@@ -42,7 +54,14 @@ export function eventBusContract(name: string, create: () => Promise<EventBusFix
       const event = startEvent('2026-01-05');
       await fixture.bus.publish(event);
       await waitFor(() => seenA.length === 1 && seenB.length === 1, 'both subscriptions to receive the event', timeout);
-      expect(seenA[0]).toMatchObject({ id: event.id, type: event.type, runid: event.runid, rundate: '2026-01-05', traceparent: event.traceparent, data: event.data });
+      expect(seenA[0]).toMatchObject({
+        id: event.id,
+        type: event.type,
+        runid: event.runid,
+        rundate: '2026-01-05',
+        traceparent: event.traceparent,
+        data: event.data,
+      });
       expect(seenB[0]!.id).toBe(event.id);
     });
 
@@ -58,10 +77,13 @@ export function eventBusContract(name: string, create: () => Promise<EventBusFix
 
     it('redelivers after a transient failure, with the attempt number', async () => {
       const attempts: number[] = [];
-      await fixture.bus.subscribe({ name: unique('retry'), topic: 'pipeline-start', backoff: fastRetry, maxAttempts: 5 }, async (_event, delivery) => {
-        attempts.push(delivery.attempt);
-        if (attempts.length === 1) throw new TransientError('TEST.FLAKY', 'first try fails');
-      });
+      await fixture.bus.subscribe(
+        { name: unique('retry'), topic: 'pipeline-start', backoff: fastRetry, maxAttempts: 5 },
+        async (_event, delivery) => {
+          attempts.push(delivery.attempt);
+          if (attempts.length === 1) throw new TransientError('TEST.FLAKY', 'first try fails');
+        },
+      );
       await fixture.bus.publish(startEvent('2026-01-07'));
       await waitFor(() => attempts.length >= 2, 'a redelivery', timeout);
       await new Promise((resolve) => setTimeout(resolve, 300));
@@ -72,28 +94,49 @@ export function eventBusContract(name: string, create: () => Promise<EventBusFix
     it('dead-letters after the attempt limit with the last error as reason', async () => {
       const sub = unique('exhaust');
       let calls = 0;
-      await fixture.bus.subscribe({ name: sub, topic: 'pipeline-start', backoff: fastRetry, maxAttempts: 3 }, async () => {
-        calls += 1;
-        throw new TransientError('TEST.DOWN', 'the warehouse is unreachable');
-      });
+      await fixture.bus.subscribe(
+        { name: sub, topic: 'pipeline-start', backoff: fastRetry, maxAttempts: 3 },
+        async () => {
+          calls += 1;
+          throw new TransientError('TEST.DOWN', 'the warehouse is unreachable');
+        },
+      );
       const event = startEvent('2026-01-08');
       await fixture.bus.publish(event);
-      await waitFor(async () => (await fixture.bus.listDeadLetters({ subscription: sub })).length === 1, 'a dead letter', timeout);
+      await waitFor(
+        async () => (await fixture.bus.listDeadLetters({ subscription: sub })).length === 1,
+        'a dead letter',
+        timeout,
+      );
       const [letter] = await fixture.bus.listDeadLetters({ subscription: sub });
       expect(calls).toBe(3);
-      expect(letter).toMatchObject({ subscription: sub, topic: 'pipeline-start', code: 'BUS.MAX_ATTEMPTS', eventType: event.type, eventId: event.id, attempts: 3 });
+      expect(letter).toMatchObject({
+        subscription: sub,
+        topic: 'pipeline-start',
+        code: 'BUS.MAX_ATTEMPTS',
+        eventType: event.type,
+        eventId: event.id,
+        attempts: 3,
+      });
       expect(letter!.reason).toContain('the warehouse is unreachable');
     });
 
     it('dead-letters at once on a permanent error', async () => {
       const sub = unique('permanent');
       let calls = 0;
-      await fixture.bus.subscribe({ name: sub, topic: 'pipeline-start', backoff: fastRetry, maxAttempts: 5 }, async () => {
-        calls += 1;
-        throw new PermanentError('TEST.BAD_DATE', 'run date 2026-02-30 does not exist');
-      });
+      await fixture.bus.subscribe(
+        { name: sub, topic: 'pipeline-start', backoff: fastRetry, maxAttempts: 5 },
+        async () => {
+          calls += 1;
+          throw new PermanentError('TEST.BAD_DATE', 'run date 2026-02-30 does not exist');
+        },
+      );
       await fixture.bus.publish(startEvent('2026-01-09'));
-      await waitFor(async () => (await fixture.bus.listDeadLetters({ subscription: sub })).length === 1, 'a dead letter', timeout);
+      await waitFor(
+        async () => (await fixture.bus.listDeadLetters({ subscription: sub })).length === 1,
+        'a dead letter',
+        timeout,
+      );
       await new Promise((resolve) => setTimeout(resolve, 300));
       expect(calls).toBe(1);
       const [letter] = await fixture.bus.listDeadLetters({ subscription: sub });
@@ -104,13 +147,20 @@ export function eventBusContract(name: string, create: () => Promise<EventBusFix
       const sub = unique('redrive');
       let broken = true;
       const handled: string[] = [];
-      await fixture.bus.subscribe({ name: sub, topic: 'pipeline-start', backoff: fastRetry, maxAttempts: 1 }, async (event) => {
-        if (broken) throw new PermanentError('TEST.BROKEN', 'not yet');
-        handled.push(event.id);
-      });
+      await fixture.bus.subscribe(
+        { name: sub, topic: 'pipeline-start', backoff: fastRetry, maxAttempts: 1 },
+        async (event) => {
+          if (broken) throw new PermanentError('TEST.BROKEN', 'not yet');
+          handled.push(event.id);
+        },
+      );
       const event = startEvent('2026-01-10');
       await fixture.bus.publish(event);
-      await waitFor(async () => (await fixture.bus.listDeadLetters({ subscription: sub })).length === 1, 'a dead letter', timeout);
+      await waitFor(
+        async () => (await fixture.bus.listDeadLetters({ subscription: sub })).length === 1,
+        'a dead letter',
+        timeout,
+      );
       broken = false;
       const [letter] = await fixture.bus.listDeadLetters({ subscription: sub });
       expect(await fixture.bus.redrive({ ids: [letter!.id] })).toBe(1);
@@ -154,23 +204,45 @@ export function eventBusContract(name: string, create: () => Promise<EventBusFix
     it('dead-letters bad input on the wire with a clear reason and keeps consuming', async () => {
       const sub = unique('bad');
       const handled: string[] = [];
-      await fixture.bus.subscribe({ name: sub, topic: 'pipeline-start', backoff: fastRetry, maxAttempts: 2 }, async (event) => void handled.push(event.id));
+      await fixture.bus.subscribe(
+        { name: sub, topic: 'pipeline-start', backoff: fastRetry, maxAttempts: 2 },
+        async (event) => void handled.push(event.id),
+      );
       const good = encodeMessage(startEvent('2026-01-14') as AnyEvent);
       const cases: { why: string; message: WireMessage; code: string }[] = [
         { why: 'invalid JSON', message: { ...good, data: Buffer.from('{"runDate": ') }, code: 'EVENT.INVALID_JSON' },
-        { why: 'unknown type', message: { ...good, attributes: { ...good.attributes, 'ce-type': 'mlops.pipeline.exploded.v9' } }, code: 'EVENT.UNKNOWN_TYPE' },
-        { why: 'schema violation', message: { ...good, data: Buffer.from(JSON.stringify({ runDate: '2026-02-30', trigger: 'cli' })) }, code: 'EVENT.SCHEMA_VIOLATION' },
+        {
+          why: 'unknown type',
+          message: { ...good, attributes: { ...good.attributes, 'ce-type': 'mlops.pipeline.exploded.v9' } },
+          code: 'EVENT.UNKNOWN_TYPE',
+        },
+        {
+          why: 'schema violation',
+          message: { ...good, data: Buffer.from(JSON.stringify({ runDate: '2026-02-30', trigger: 'cli' })) },
+          code: 'EVENT.SCHEMA_VIOLATION',
+        },
         {
           why: 'missing extension',
-          message: { ...good, attributes: Object.fromEntries(Object.entries(good.attributes).filter(([key]) => key !== 'ce-runid')) },
+          message: {
+            ...good,
+            attributes: Object.fromEntries(Object.entries(good.attributes).filter(([key]) => key !== 'ce-runid')),
+          },
           code: 'EVENT.ENVELOPE_INVALID',
         },
-        { why: 'oversized', message: { ...good, attributes: { ...good.attributes, padding: 'x'.repeat(fixture.maxMessageBytes) } }, code: 'EVENT.TOO_LARGE' },
+        {
+          why: 'oversized',
+          message: { ...good, attributes: { ...good.attributes, padding: 'x'.repeat(fixture.maxMessageBytes) } },
+          code: 'EVENT.TOO_LARGE',
+        },
       ];
       for (const item of cases) await fixture.injectRaw('pipeline-start', item.message);
       const after = startEvent('2026-01-15');
       await fixture.bus.publish(after);
-      await waitFor(async () => (await fixture.bus.listDeadLetters({ subscription: sub })).length === cases.length, 'five dead letters', timeout);
+      await waitFor(
+        async () => (await fixture.bus.listDeadLetters({ subscription: sub })).length === cases.length,
+        'five dead letters',
+        timeout,
+      );
       await waitFor(() => handled.includes(after.id), 'the valid event after the bad ones', timeout);
       const letters = await fixture.bus.listDeadLetters({ subscription: sub });
       expect(letters.map((letter) => letter.code).sort()).toEqual(cases.map((item) => item.code).sort());
@@ -182,7 +254,10 @@ export function eventBusContract(name: string, create: () => Promise<EventBusFix
     });
 
     it('refuses to publish an event that violates its schema', async () => {
-      const bad = { ...startEvent('2026-01-16'), data: { runDate: 'yesterday', trigger: 'cli' } } as unknown as AnyEvent;
+      const bad = {
+        ...startEvent('2026-01-16'),
+        data: { runDate: 'yesterday', trigger: 'cli' },
+      } as unknown as AnyEvent;
       await expect(fixture.bus.publish(bad)).rejects.toMatchObject({ code: 'EVENT.SCHEMA_VIOLATION' });
     });
   });

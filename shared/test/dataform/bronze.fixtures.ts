@@ -33,7 +33,8 @@ export function salesParquetRow(record: BronzeRecord, documentId: string): Parqu
       if (type) row[field] = null;
       continue;
     }
-    if (type === 'VARCHAR' && (typeof value === 'string' || (typeof value === 'number' && Number.isFinite(value)))) row[field] = String(value);
+    if (type === 'VARCHAR' && (typeof value === 'string' || (typeof value === 'number' && Number.isFinite(value))))
+      row[field] = String(value);
     else if (type === 'DOUBLE' && typeof value === 'number' && Number.isFinite(value)) row[field] = value;
     else if (type === 'BIGINT' && typeof value === 'number' && Number.isSafeInteger(value)) row[field] = value;
     else extra[field] = value;
@@ -55,7 +56,12 @@ export async function closeBronzeWriter(): Promise<void> {
 }
 
 /** Replace one bronze partition with these records. */
-export async function writeBronzePartition(lakeRoot: string, source: BronzeSource, runDate: string, records: readonly BronzeRecord[]): Promise<void> {
+export async function writeBronzePartition(
+  lakeRoot: string,
+  source: BronzeSource,
+  runDate: string,
+  records: readonly BronzeRecord[],
+): Promise<void> {
   const dir = partitionDir(lakeRoot, source, runDate);
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
@@ -66,7 +72,10 @@ export async function writeBronzePartition(lakeRoot: string, source: BronzeSourc
     await file.finish();
     return;
   }
-  writeFileSync(join(dir, 'part-00000.jsonl'), records.map((record) => JSON.stringify(record)).join('\n') + (records.length > 0 ? '\n' : ''));
+  writeFileSync(
+    join(dir, 'part-00000.jsonl'),
+    records.map((record) => JSON.stringify(record)).join('\n') + (records.length > 0 ? '\n' : ''),
+  );
 }
 
 /** Remove a bronze partition. */
@@ -87,8 +96,15 @@ export function startupLoadFor(runDate: string, fullLoadDate: string): 'full' | 
 }
 
 /** Write one date of bronze with the real generators: sales, clickstream and, when due, startups. */
-export async function writeGeneratedDay(lakeRoot: string, runDate: string, world: WorldSettings, fullLoadDate: string): Promise<{ sources: BronzeSource[] }> {
-  const sales = [...generateSalesOrders({ ...world, date: runDate, piiHmacKey: DEV_PII_HMAC_KEY })].map((record) => record.data);
+export async function writeGeneratedDay(
+  lakeRoot: string,
+  runDate: string,
+  world: WorldSettings,
+  fullLoadDate: string,
+): Promise<{ sources: BronzeSource[] }> {
+  const sales = [...generateSalesOrders({ ...world, date: runDate, piiHmacKey: DEV_PII_HMAC_KEY })].map(
+    (record) => record.data,
+  );
   await writeBronzePartition(lakeRoot, 'sales', runDate, sales);
   const clicks = [...generateClickEvents({ ...world, date: runDate })].map((record) => record.data);
   await writeBronzePartition(lakeRoot, 'clickstream', runDate, clicks);

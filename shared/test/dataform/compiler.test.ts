@@ -1,7 +1,16 @@
 import { cpSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { DataformCompiler, RUN_DATES_SENTINEL, RUN_DATE_FIRST_SENTINEL, RUN_DATE_LAST_SENTINEL, TransformError, projectContentHash, runDateVars, substituteRunDates } from '@mlops/shared';
+import {
+  DataformCompiler,
+  RUN_DATES_SENTINEL,
+  RUN_DATE_FIRST_SENTINEL,
+  RUN_DATE_LAST_SENTINEL,
+  TransformError,
+  projectContentHash,
+  runDateVars,
+  substituteRunDates,
+} from '@mlops/shared';
 import { tempDir } from '../helpers.js';
 
 const PROJECT = resolve(import.meta.dirname, '../../../dataform');
@@ -27,21 +36,31 @@ describe('DataformCompiler (the real Dataform CLI, offline)', () => {
     const real = await compiler.compileWithCli(runDateVars(dates));
     expect(second.graph).toEqual(real);
     const incremental = real.tables?.find((table) => table.target.name === 'stg_sales__orders');
-    expect(incremental?.incrementalPreOps).toContainEqual(expect.stringContaining("run_date in (date '2026-01-05', date '2026-01-06', date '2026-02-28')"));
+    expect(incremental?.incrementalPreOps).toContainEqual(
+      expect.stringContaining("run_date in (date '2026-01-05', date '2026-01-06', date '2026-02-28')"),
+    );
     const gold = real.tables?.find((table) => table.target.name === 'fct_sales');
-    expect(gold?.incrementalPreOps?.join('\n')).toContain("run_date between date '2026-01-05' and date_add(date '2026-02-28', interval 89 day)");
+    expect(gold?.incrementalPreOps?.join('\n')).toContain(
+      "run_date between date '2026-01-05' and date_add(date '2026-02-28', interval 89 day)",
+    );
   });
 
   it('compiles with the project vars and keys the cache on the other vars', async () => {
     const withLake = await compiler.compile(['2026-01-05'], { lake_uri: 'gs://other-bucket/lake' });
     expect(withLake.key).not.toBe(compiler.cacheKey({}));
-    expect(withLake.graph.operations?.find((operation) => operation.target.name === 'clickstream')?.queries[0]).toContain("uris = ['gs://other-bucket/lake/bronze/clickstream/*.jsonl']");
+    expect(
+      withLake.graph.operations?.find((operation) => operation.target.name === 'clickstream')?.queries[0],
+    ).toContain("uris = ['gs://other-bucket/lake/bronze/clickstream/*.jsonl']");
     expect(compiler.cacheKey({ run_dates: '2026-01-01' })).toBe(compiler.cacheKey({ run_dates: '2027-12-31' }));
   });
 
   it('refuses vars the CLI would cut, and run dates the project itself rejects', async () => {
-    await expect(compiler.compile(['2026-01-05'], { lake_uri: 'gs://a/b,c' })).rejects.toMatchObject({ code: 'DATAFORM.INVALID_VAR' });
-    const error = (await compiler.compileWithCli({ run_dates: '2026-13-01' }).catch((caught: unknown) => caught)) as TransformError;
+    await expect(compiler.compile(['2026-01-05'], { lake_uri: 'gs://a/b,c' })).rejects.toMatchObject({
+      code: 'DATAFORM.INVALID_VAR',
+    });
+    const error = (await compiler
+      .compileWithCli({ run_dates: '2026-13-01' })
+      .catch((caught: unknown) => caught)) as TransformError;
     expect(error.code).toBe('DATAFORM.COMPILATION_FAILED');
     expect(error.message).toMatch(/var run_dates: "2026-13-01" is not a valid date/);
   });
@@ -51,7 +70,10 @@ describe('DataformCompiler (the real Dataform CLI, offline)', () => {
     dirs.push(copy);
     cpSync(PROJECT, copy.path, { recursive: true, filter: (path) => !path.includes('node_modules') });
     const before = projectContentHash(copy.path);
-    writeFileSync(join(copy.path, 'definitions', 'oops.sqlx'), 'config { type: "table" }\nselect ${ref("no_such_table")} as x\n');
+    writeFileSync(
+      join(copy.path, 'definitions', 'oops.sqlx'),
+      'config { type: "table" }\nselect ${ref("no_such_table")} as x\n',
+    );
     expect(projectContentHash(copy.path)).not.toBe(before);
     const broken = new DataformCompiler({ projectDir: copy.path });
     const error = (await broken.compile(['2026-01-05']).catch((caught: unknown) => caught)) as TransformError;
@@ -61,17 +83,33 @@ describe('DataformCompiler (the real Dataform CLI, offline)', () => {
   });
 
   it('refuses to substitute a sentinel found outside its place', () => {
-    const graph = { tables: [{ target: { schema: 's', name: 't' }, query: `select date_sub(date '${RUN_DATES_SENTINEL}', interval 1 day)` }] };
+    const graph = {
+      tables: [
+        { target: { schema: 's', name: 't' }, query: `select date_sub(date '${RUN_DATES_SENTINEL}', interval 1 day)` },
+      ],
+    };
     expect(substituteRunDates(graph, ['2026-01-05', '2026-01-06'])).toBeUndefined();
-    const listed = { tables: [{ target: { schema: 's', name: 't' }, query: `select * from t where d in (date '${RUN_DATES_SENTINEL}') and d >= date '${RUN_DATE_FIRST_SENTINEL}'` }] };
-    expect(substituteRunDates(listed, ['2026-01-06', '2026-01-05'])?.tables?.[0]?.query).toBe("select * from t where d in (date '2026-01-05', date '2026-01-06') and d >= date '2026-01-05'");
+    const listed = {
+      tables: [
+        {
+          target: { schema: 's', name: 't' },
+          query: `select * from t where d in (date '${RUN_DATES_SENTINEL}') and d >= date '${RUN_DATE_FIRST_SENTINEL}'`,
+        },
+      ],
+    };
+    expect(substituteRunDates(listed, ['2026-01-06', '2026-01-05'])?.tables?.[0]?.query).toBe(
+      "select * from t where d in (date '2026-01-05', date '2026-01-06') and d >= date '2026-01-05'",
+    );
   });
 
   it('does not cache a project that writes the sentinel date itself', () => {
     const copy = tempDir('mlops-dataform-sentinel-');
     dirs.push(copy);
     cpSync(PROJECT, copy.path, { recursive: true, filter: (path) => !path.includes('node_modules') });
-    writeFileSync(join(copy.path, 'definitions', 'odd.sqlx'), `config { type: "view" }\nselect date '${RUN_DATES_SENTINEL}' as d\n`);
+    writeFileSync(
+      join(copy.path, 'definitions', 'odd.sqlx'),
+      `config { type: "view" }\nselect date '${RUN_DATES_SENTINEL}' as d\n`,
+    );
     expect(new DataformCompiler({ projectDir: copy.path }).cacheable).toBe(false);
   });
 });

@@ -44,12 +44,30 @@ export const SALES: {
 } = {
   clean: {
     iso: { record: order('ord_0000000000000001'), orderedAt: '2026-01-05T10:00:00.000Z' },
-    epochNumber: { record: order('ord_0000000000000002', { order_ts: Date.parse('2026-01-05T11:30:00Z') }), orderedAt: '2026-01-05T11:30:00.000Z' },
-    epochString: { record: order('ord_0000000000000003', { order_ts: String(Date.parse('2026-01-05T12:00:00Z')) }), orderedAt: '2026-01-05T12:00:00.000Z' },
-    dayFirst: { record: order('ord_0000000000000004', { order_ts: '05/01/2026 13:45' }), orderedAt: '2026-01-05T13:45:00.000Z' },
-    noZone: { record: order('ord_0000000000000005', { order_ts: '2026-01-05T14:00:00' }), orderedAt: '2026-01-05T14:00:00.000Z' },
-    offset: { record: order('ord_0000000000000006', { order_ts: '2026-01-05T17:00:00+02:00' }), orderedAt: '2026-01-05T15:00:00.000Z' },
-    rawEmail: { record: order('ord_0000000000000007', { customer_email_hash: 'someone@example.com', customer_id: 'cus_0000002' }), orderedAt: '2026-01-05T10:00:00.000Z' },
+    epochNumber: {
+      record: order('ord_0000000000000002', { order_ts: Date.parse('2026-01-05T11:30:00Z') }),
+      orderedAt: '2026-01-05T11:30:00.000Z',
+    },
+    epochString: {
+      record: order('ord_0000000000000003', { order_ts: String(Date.parse('2026-01-05T12:00:00Z')) }),
+      orderedAt: '2026-01-05T12:00:00.000Z',
+    },
+    dayFirst: {
+      record: order('ord_0000000000000004', { order_ts: '05/01/2026 13:45' }),
+      orderedAt: '2026-01-05T13:45:00.000Z',
+    },
+    noZone: {
+      record: order('ord_0000000000000005', { order_ts: '2026-01-05T14:00:00' }),
+      orderedAt: '2026-01-05T14:00:00.000Z',
+    },
+    offset: {
+      record: order('ord_0000000000000006', { order_ts: '2026-01-05T17:00:00+02:00' }),
+      orderedAt: '2026-01-05T15:00:00.000Z',
+    },
+    rawEmail: {
+      record: order('ord_0000000000000007', { customer_email_hash: 'someone@example.com', customer_id: 'cus_0000002' }),
+      orderedAt: '2026-01-05T10:00:00.000Z',
+    },
   },
   rejected: {
     nullCustomer: { record: order('ord_0000000000000011', { customer_id: null }), reason: 'missing_customer_id' },
@@ -57,10 +75,22 @@ export const SALES: {
     nullQuantity: { record: order('ord_0000000000000013', { quantity: null }), reason: 'missing_amount' },
     nullNet: { record: order('ord_0000000000000014', { net_amount_usd: null }), reason: 'missing_amount' },
     nullProduct: { record: order('ord_0000000000000015', { product_id: null }), reason: 'missing_product_id' },
-    negative: { record: order('ord_0000000000000016', { gross_amount_usd: -21, net_amount_usd: -21 }), reason: 'negative_amount' },
-    garbageTimestamp: { record: order('ord_0000000000000017', { order_ts: 'yesterday' }), reason: 'unparseable_order_ts' },
-    futureTimestamp: { record: order('ord_0000000000000018', { order_ts: '2026-01-07T09:00:00Z' }), reason: 'order_ts_after_run_date' },
-    ancientTimestamp: { record: order('ord_0000000000000019', { order_ts: 1_767_600_000 }), reason: 'order_ts_out_of_range' },
+    negative: {
+      record: order('ord_0000000000000016', { gross_amount_usd: -21, net_amount_usd: -21 }),
+      reason: 'negative_amount',
+    },
+    garbageTimestamp: {
+      record: order('ord_0000000000000017', { order_ts: 'yesterday' }),
+      reason: 'unparseable_order_ts',
+    },
+    futureTimestamp: {
+      record: order('ord_0000000000000018', { order_ts: '2026-01-07T09:00:00Z' }),
+      reason: 'order_ts_after_run_date',
+    },
+    ancientTimestamp: {
+      record: order('ord_0000000000000019', { order_ts: 1_767_600_000 }),
+      reason: 'order_ts_out_of_range',
+    },
     badStatus: { record: order('ord_0000000000000020', { status: 'lost' }), reason: 'invalid_status' },
     nullOrderId: { record: order('ord_0000000000000021', { order_id: null }), reason: 'missing_order_id' },
   },
@@ -89,13 +119,29 @@ function click(id: string, overrides: BronzeRecord = {}): BronzeRecord {
 }
 
 /** Click events: clean ones in every timestamp format, and one of each unrepairable kind. */
-export const CLICKS: { clean: Record<string, BronzeRecord>; rejected: Record<string, { record: BronzeRecord; reason: string }>; duplicate: BronzeRecord } = {
+export const CLICKS: {
+  clean: Record<string, BronzeRecord>;
+  rejected: Record<string, { record: BronzeRecord; reason: string }>;
+  duplicate: BronzeRecord;
+} = {
   clean: {
     iso: click('evt_0000000000000001'),
-    epochNumber: click('evt_0000000000000002', { event_ts: Date.parse('2026-01-05T10:01:00Z'), event_type: 'product_view', product_id: 'prd_0001' }),
-    dayFirst: click('evt_0000000000000003', { event_ts: '05/01/2026 10:02', event_type: 'add_to_cart', product_id: 'prd_0001' }),
+    epochNumber: click('evt_0000000000000002', {
+      event_ts: Date.parse('2026-01-05T10:01:00Z'),
+      event_type: 'product_view',
+      product_id: 'prd_0001',
+    }),
+    dayFirst: click('evt_0000000000000003', {
+      event_ts: '05/01/2026 10:02',
+      event_type: 'add_to_cart',
+      product_id: 'prd_0001',
+    }),
     noZone: click('evt_0000000000000004', { event_ts: '2026-01-05T10:03:00', event_type: 'purchase' }),
-    anonymous: click('evt_0000000000000005', { customer_id: null, session_id: 'ses_0000000000000002', anonymous_id: 'anon_000000000002' }),
+    anonymous: click('evt_0000000000000005', {
+      customer_id: null,
+      session_id: 'ses_0000000000000002',
+      anonymous_id: 'anon_000000000002',
+    }),
   },
   rejected: {
     nullSession: { record: click('evt_0000000000000011', { session_id: null }), reason: 'missing_session_id' },
@@ -103,7 +149,10 @@ export const CLICKS: { clean: Record<string, BronzeRecord>; rejected: Record<str
     nullType: { record: click('evt_0000000000000013', { event_type: null }), reason: 'missing_event_type' },
     nullPage: { record: click('evt_0000000000000014', { page: null }), reason: 'missing_page' },
     negativeDuration: { record: click('evt_0000000000000015', { duration_ms: -5 }), reason: 'negative_duration_ms' },
-    garbageTimestamp: { record: click('evt_0000000000000016', { event_ts: '31/31/2026 99:99' }), reason: 'unparseable_event_ts' },
+    garbageTimestamp: {
+      record: click('evt_0000000000000016', { event_ts: '31/31/2026 99:99' }),
+      reason: 'unparseable_event_ts',
+    },
     badType: { record: click('evt_0000000000000017', { event_type: 'teleport' }), reason: 'invalid_event_type' },
   },
   duplicate: click('evt_0000000000000001'),
@@ -130,14 +179,20 @@ function company(id: string, overrides: BronzeRecord = {}): BronzeRecord {
 }
 
 /** Startup companies of a full load: versions, duplicates and unrepairable rows. */
-export const STARTUPS: { clean: Record<string, BronzeRecord>; rejected: Record<string, { record: BronzeRecord; reason: string }> } = {
+export const STARTUPS: {
+  clean: Record<string, BronzeRecord>;
+  rejected: Record<string, { record: BronzeRecord; reason: string }>;
+} = {
   clean: {
     latest: company('stp_000001', { updated_at: '2026-01-02T08:00:00Z', headcount: 45 }),
     epochUpdated: company('stp_000002', { updated_at: Date.parse('2025-11-01T00:00:00Z') }),
   },
   rejected: {
     older: { record: company('stp_000001', { updated_at: '2025-12-20T08:00:00Z' }), reason: 'superseded_version' },
-    sameVersion: { record: company('stp_000001', { updated_at: '2026-01-02T08:00:00Z', headcount: 45 }), reason: 'duplicate_company_version' },
+    sameVersion: {
+      record: company('stp_000001', { updated_at: '2026-01-02T08:00:00Z', headcount: 45 }),
+      reason: 'duplicate_company_version',
+    },
     nullSector: { record: company('stp_000003', { sector: null }), reason: 'missing_sector' },
     nullHeadcount: { record: company('stp_000004', { headcount: null }), reason: 'missing_headcount' },
     negativeFunding: { record: company('stp_000005', { total_funding_usd: -1000 }), reason: 'negative_total_funding' },

@@ -2,7 +2,14 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { cpSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DataformCompiler, DuckDbTransformRunner, TransformError, duckDbWarehouseLease, openDuckDbWarehouse, type DuckDbWarehouse } from '@mlops/shared';
+import {
+  DataformCompiler,
+  DuckDbTransformRunner,
+  TransformError,
+  duckDbWarehouseLease,
+  openDuckDbWarehouse,
+  type DuckDbWarehouse,
+} from '@mlops/shared';
 import { tempDir } from '../helpers.js';
 import { closeBronzeWriter, writeBronzePartition, type BronzeRecord } from './bronze.fixtures.js';
 import { CLICKS, RUN_DATE, SALES, STARTUPS } from './dirty.fixtures.js';
@@ -24,10 +31,23 @@ describe('DuckDbTransformRunner on hand-written dirty bronze', () => {
       SALES.duplicate,
       SALES.conflict,
     ]);
-    await writeBronzePartition(lake, 'clickstream', RUN_DATE, [...Object.values(CLICKS.clean), ...Object.values(CLICKS.rejected).map((entry) => entry.record), CLICKS.duplicate]);
-    await writeBronzePartition(lake, 'startups', RUN_DATE, [...Object.values(STARTUPS.clean), ...Object.values(STARTUPS.rejected).map((entry) => entry.record)]);
+    await writeBronzePartition(lake, 'clickstream', RUN_DATE, [
+      ...Object.values(CLICKS.clean),
+      ...Object.values(CLICKS.rejected).map((entry) => entry.record),
+      CLICKS.duplicate,
+    ]);
+    await writeBronzePartition(lake, 'startups', RUN_DATE, [
+      ...Object.values(STARTUPS.clean),
+      ...Object.values(STARTUPS.rejected).map((entry) => entry.record),
+    ]);
     warehouse = await openDuckDbWarehouse({ path: join(dir.path, 'warehouse.duckdb') });
-    runner = new DuckDbTransformRunner({ projectDir: PROJECT, lakeRoot: lake, warehouse, compiler, onStatement: (action, sql) => statements.push({ action, sql }) });
+    runner = new DuckDbTransformRunner({
+      projectDir: PROJECT,
+      lakeRoot: lake,
+      warehouse,
+      compiler,
+      onStatement: (action, sql) => statements.push({ action, sql }),
+    });
   });
 
   afterAll(async () => {
@@ -39,21 +59,47 @@ describe('DuckDbTransformRunner on hand-written dirty bronze', () => {
   it('compiles every action for BigQuery and runs each one on DuckDB, both incremental paths', async () => {
     const { graph } = await compiler.compile([RUN_DATE]);
     expect(graph.projectConfig?.warehouse).toBe('bigquery');
-    const compiled = [...(graph.tables ?? []), ...(graph.operations ?? []), ...(graph.assertions ?? [])].map((action) => `${action.target.schema}.${action.target.name}`);
+    const compiled = [...(graph.tables ?? []), ...(graph.operations ?? []), ...(graph.assertions ?? [])].map(
+      (action) => `${action.target.schema}.${action.target.name}`,
+    );
     // BigQuery SQL as written for GCP: fully qualified, backticked targets and external tables.
-    expect(graph.operations?.find((action) => action.target.name === 'sales')?.queries[0]).toMatch(/create or replace external table `mlops-local\.bronze\.sales`/);
+    expect(graph.operations?.find((action) => action.target.name === 'sales')?.queries[0]).toMatch(
+      /create or replace external table `mlops-local\.bronze\.sales`/,
+    );
 
     for (const pass of ['create', 'incremental'] as const) {
       const result = await runner.run({ runDates: [RUN_DATE] });
       expect(result.actions.map((action) => action.name).sort(), pass).toEqual([...compiled].sort());
-      expect(result.actions.every((action) => action.status === 'succeeded'), pass).toBe(true);
-      expect(new Set(result.actions.map((action) => action.type))).toEqual(new Set(['source', 'view', 'incremental', 'table', 'operations', 'assertion']));
-      expect(result.assertions.filter((assertion) => !assertion.passed), pass).toEqual([]);
+      expect(
+        result.actions.every((action) => action.status === 'succeeded'),
+        pass,
+      ).toBe(true);
+      expect(new Set(result.actions.map((action) => action.type))).toEqual(
+        new Set(['source', 'view', 'incremental', 'table', 'operations', 'assertion']),
+      );
+      expect(
+        result.assertions.filter((assertion) => !assertion.passed),
+        pass,
+      ).toEqual([]);
       expect(result.assertions.length).toBe(graph.assertions?.length);
     }
     // The second pass went down the incremental path: partition deletes, then inserts.
-    expect(statements.some((entry) => entry.action === 'staging.stg_sales__orders' && /^DELETE FROM "warehouse"\.staging\.stg_sales__orders WHERE run_date IN \(CAST\('2026-01-05' AS DATE\)\)$/i.test(entry.sql))).toBe(true);
-    expect(statements.some((entry) => entry.action === 'staging.stg_sales__orders' && entry.sql.startsWith('insert into "warehouse"."staging"."stg_sales__orders"'))).toBe(true);
+    expect(
+      statements.some(
+        (entry) =>
+          entry.action === 'staging.stg_sales__orders' &&
+          /^DELETE FROM "warehouse"\.staging\.stg_sales__orders WHERE run_date IN \(CAST\('2026-01-05' AS DATE\)\)$/i.test(
+            entry.sql,
+          ),
+      ),
+    ).toBe(true);
+    expect(
+      statements.some(
+        (entry) =>
+          entry.action === 'staging.stg_sales__orders' &&
+          entry.sql.startsWith('insert into "warehouse"."staging"."stg_sales__orders"'),
+      ),
+    ).toBe(true);
     expect(statements.some((entry) => /begin transaction|commit transaction/i.test(entry.sql))).toBe(false);
   });
 
@@ -61,7 +107,9 @@ describe('DuckDbTransformRunner on hand-written dirty bronze', () => {
   // warehouse.fct_sales ambiguous, so these queries name the catalog (the runner does it itself).
   it('puts every dirty kind in quarantine with its reason and lets the clean rows reach gold', async () => {
     const result = await runner.run({ runDates: [RUN_DATE] });
-    const reasons = await warehouse.query<{ id: string | null; reason: string }>('select order_id as id, reject_reason as reason from warehouse.staging.quarantine_sales');
+    const reasons = await warehouse.query<{ id: string | null; reason: string }>(
+      'select order_id as id, reject_reason as reason from warehouse.staging.quarantine_sales',
+    );
     for (const [kind, { record, reason }] of Object.entries(SALES.rejected)) {
       expect(reasons, kind).toContainEqual({ id: (record.order_id as string | null) ?? null, reason });
     }
@@ -69,11 +117,19 @@ describe('DuckDbTransformRunner on hand-written dirty bronze', () => {
     expect(reasons).toContainEqual({ id: SALES.conflict.order_id, reason: 'conflicting_order_id' });
     expect(reasons).toHaveLength(Object.keys(SALES.rejected).length + 2);
 
-    const sales = await warehouse.query<{ order_id: string; ordered_at: string }>('select order_id, ordered_at from warehouse.warehouse.fct_sales order by order_id');
-    expect(sales).toEqual(Object.values(SALES.clean).map(({ record, orderedAt }) => ({ order_id: record.order_id, ordered_at: orderedAt })).sort((a, b) => String(a.order_id).localeCompare(String(b.order_id))));
+    const sales = await warehouse.query<{ order_id: string; ordered_at: string }>(
+      'select order_id, ordered_at from warehouse.warehouse.fct_sales order by order_id',
+    );
+    expect(sales).toEqual(
+      Object.values(SALES.clean)
+        .map(({ record, orderedAt }) => ({ order_id: record.order_id, ordered_at: orderedAt }))
+        .sort((a, b) => String(a.order_id).localeCompare(String(b.order_id))),
+    );
 
     // PII: only digests survive; the raw address is stored nowhere.
-    const digests = await warehouse.query<{ customer_id: string; email_hash: string | null }>('select customer_id, email_hash from warehouse.warehouse.dim_customer order by 1');
+    const digests = await warehouse.query<{ customer_id: string; email_hash: string | null }>(
+      'select customer_id, email_hash from warehouse.warehouse.dim_customer order by 1',
+    );
     expect(digests).toEqual([
       { customer_id: 'cus_0000001', email_hash: 'a'.repeat(64) },
       { customer_id: 'cus_0000002', email_hash: null },
@@ -83,20 +139,52 @@ describe('DuckDbTransformRunner on hand-written dirty bronze', () => {
     );
     expect(leaked[0]!.n).toBe(0);
 
-    const clickReasons = await warehouse.query<{ id: string; reason: string }>('select event_id as id, reject_reason as reason from warehouse.staging.quarantine_clickstream');
-    for (const [kind, { record, reason }] of Object.entries(CLICKS.rejected)) expect(clickReasons, kind).toContainEqual({ id: record.event_id, reason });
+    const clickReasons = await warehouse.query<{ id: string; reason: string }>(
+      'select event_id as id, reject_reason as reason from warehouse.staging.quarantine_clickstream',
+    );
+    for (const [kind, { record, reason }] of Object.entries(CLICKS.rejected))
+      expect(clickReasons, kind).toContainEqual({ id: record.event_id, reason });
     expect(clickReasons).toContainEqual({ id: CLICKS.duplicate.event_id, reason: 'duplicate_event_id' });
-    const events = await warehouse.query<{ event_id: string }>('select event_id from warehouse.staging.stg_clickstream__events order by 1');
-    expect(events.map((row) => row.event_id)).toEqual(Object.values(CLICKS.clean).map((record) => record.event_id as string).sort());
-    const sessions = await warehouse.query('select session_id, customer_id, events, product_views, add_to_carts, purchases, reached_purchase from warehouse.warehouse.fct_sessions order by 1');
+    const events = await warehouse.query<{ event_id: string }>(
+      'select event_id from warehouse.staging.stg_clickstream__events order by 1',
+    );
+    expect(events.map((row) => row.event_id)).toEqual(
+      Object.values(CLICKS.clean)
+        .map((record) => record.event_id as string)
+        .sort(),
+    );
+    const sessions = await warehouse.query(
+      'select session_id, customer_id, events, product_views, add_to_carts, purchases, reached_purchase from warehouse.warehouse.fct_sessions order by 1',
+    );
     expect(sessions).toEqual([
-      { session_id: 'ses_0000000000000001', customer_id: 'cus_0000001', events: 4, product_views: 1, add_to_carts: 1, purchases: 1, reached_purchase: true },
-      { session_id: 'ses_0000000000000002', customer_id: null, events: 1, product_views: 0, add_to_carts: 0, purchases: 0, reached_purchase: false },
+      {
+        session_id: 'ses_0000000000000001',
+        customer_id: 'cus_0000001',
+        events: 4,
+        product_views: 1,
+        add_to_carts: 1,
+        purchases: 1,
+        reached_purchase: true,
+      },
+      {
+        session_id: 'ses_0000000000000002',
+        customer_id: null,
+        events: 1,
+        product_views: 0,
+        add_to_carts: 0,
+        purchases: 0,
+        reached_purchase: false,
+      },
     ]);
 
-    const startupReasons = await warehouse.query<{ id: string; reason: string }>('select company_id as id, reject_reason as reason from warehouse.staging.quarantine_startups');
-    for (const [kind, { record, reason }] of Object.entries(STARTUPS.rejected)) expect(startupReasons, kind).toContainEqual({ id: record.company_id, reason });
-    const startups = await warehouse.query('select company_id, headcount, name from warehouse.warehouse.dim_startup order by 1');
+    const startupReasons = await warehouse.query<{ id: string; reason: string }>(
+      'select company_id as id, reject_reason as reason from warehouse.staging.quarantine_startups',
+    );
+    for (const [kind, { record, reason }] of Object.entries(STARTUPS.rejected))
+      expect(startupReasons, kind).toContainEqual({ id: record.company_id, reason });
+    const startups = await warehouse.query(
+      'select company_id, headcount, name from warehouse.warehouse.dim_startup order by 1',
+    );
     expect(startups).toEqual([
       { company_id: 'stp_000001', headcount: 45, name: 'Acme <script>alert(1)</script>' },
       { company_id: 'stp_000002', headcount: 40, name: 'Acme <script>alert(1)</script>' },
@@ -119,7 +207,9 @@ describe('DuckDbTransformRunner on hand-written dirty bronze', () => {
       expect((error as TransformError).code).toBe('DATAFORM.INVALID_RUN_DATE');
     }
     await expect(runner.run({ runDates: [] })).rejects.toMatchObject({ code: 'DATAFORM.INVALID_RUN_DATE' });
-    await expect(runner.run({ runDates: [RUN_DATE], vars: { lake_uri: 'gs://a,b=c' } })).rejects.toMatchObject({ code: 'DATAFORM.INVALID_VAR' });
+    await expect(runner.run({ runDates: [RUN_DATE], vars: { lake_uri: 'gs://a,b=c' } })).rejects.toMatchObject({
+      code: 'DATAFORM.INVALID_VAR',
+    });
     expect(statements).toEqual([]);
   });
 
@@ -133,14 +223,18 @@ describe('DuckDbTransformRunner on hand-written dirty bronze', () => {
         'config { type: "table", schema: "warehouse", description: "Grain: nothing; it fails." }\nselect no_such_column, safe_divide(1, 0) as x from ${ref("fct_sales")}\n',
       );
       const brokenRunner = new DuckDbTransformRunner({ projectDir: broken.path, lakeRoot: lake, warehouse });
-      const error = (await brokenRunner.run({ runDates: [RUN_DATE] }).catch((caught: unknown) => caught)) as TransformError;
+      const error = (await brokenRunner
+        .run({ runDates: [RUN_DATE] })
+        .catch((caught: unknown) => caught)) as TransformError;
       expect(error).toBeInstanceOf(TransformError);
       expect(error.code).toBe('DATAFORM.ACTION_FAILED');
       expect(error.errorClass).toBe('permanent');
       expect(error.action).toBe('warehouse.fct_broken');
       expect(error.fileName).toBe('definitions/warehouse/fct_broken.sqlx');
       // The catalog of a file named warehouse.duckdb is "warehouse": every target is qualified with it.
-      expect(error.sql).toBe('create or replace table "warehouse"."warehouse"."fct_broken" as\nSELECT no_such_column, CASE WHEN 0 <> 0 THEN 1 / 0 ELSE NULL END AS x FROM "warehouse".warehouse.fct_sales');
+      expect(error.sql).toBe(
+        'create or replace table "warehouse"."warehouse"."fct_broken" as\nSELECT no_such_column, CASE WHEN 0 <> 0 THEN 1 / 0 ELSE NULL END AS x FROM "warehouse".warehouse.fct_sales',
+      );
       expect(error.message).toMatch(/no_such_column/);
     } finally {
       broken.remove();
@@ -150,26 +244,47 @@ describe('DuckDbTransformRunner on hand-written dirty bronze', () => {
   it('drops an order re-sent on a later date from gold, but reports a different order under a used id', async () => {
     const nextDay = '2026-01-06';
     const resent = SALES.clean.iso!.record;
-    const collision: BronzeRecord = { ...SALES.clean.epochNumber!.record, customer_id: 'cus_0000042', order_ts: '2026-01-06T08:00:00Z', run_date: nextDay };
+    const collision: BronzeRecord = {
+      ...SALES.clean.epochNumber!.record,
+      customer_id: 'cus_0000042',
+      order_ts: '2026-01-06T08:00:00Z',
+      run_date: nextDay,
+    };
     await writeBronzePartition(lake, 'sales', nextDay, [resent, collision]);
     await writeBronzePartition(lake, 'clickstream', nextDay, []);
     const result = await runner.run({ runDates: [nextDay] });
-    expect(result.assertions.filter((assertion) => !assertion.passed)).toEqual([{ name: 'warehouse_fct_sales_assertions_uniqueKeyInTable', passed: false, failingRows: 1 }]);
-    const rows = await warehouse.query('select order_id, customer_id, run_date from warehouse.warehouse.fct_sales where order_id in (?, ?) order by run_date, order_id', [resent.order_id as string, collision.order_id as string]);
+    expect(result.assertions.filter((assertion) => !assertion.passed)).toEqual([
+      { name: 'warehouse_fct_sales_assertions_uniqueKeyInTable', passed: false, failingRows: 1 },
+    ]);
+    const rows = await warehouse.query(
+      'select order_id, customer_id, run_date from warehouse.warehouse.fct_sales where order_id in (?, ?) order by run_date, order_id',
+      [resent.order_id as string, collision.order_id as string],
+    );
     const firstDay = [
       { order_id: resent.order_id, customer_id: 'cus_0000001', run_date: RUN_DATE },
       { order_id: collision.order_id, customer_id: 'cus_0000001', run_date: RUN_DATE },
     ].sort((a, b) => String(a.order_id).localeCompare(String(b.order_id)));
-    expect(rows).toEqual([...firstDay, { order_id: collision.order_id, customer_id: 'cus_0000042', run_date: nextDay }]);
+    expect(rows).toEqual([
+      ...firstDay,
+      { order_id: collision.order_id, customer_id: 'cus_0000042', run_date: nextDay },
+    ]);
     // The re-sent copy is still in staging: nothing is lost, it is only not counted twice.
-    expect(await warehouse.query("select count(*) as n from warehouse.staging.stg_sales__orders where run_date = date '2026-01-06'")).toEqual([{ n: 2 }]);
+    expect(
+      await warehouse.query(
+        "select count(*) as n from warehouse.staging.stg_sales__orders where run_date = date '2026-01-06'",
+      ),
+    ).toEqual([{ n: 2 }]);
   });
 
   it('treats a DuckDB file locked by another process as a transient error', async () => {
     const path = join(dir.path, 'locked.duckdb');
     const holder: ChildProcess = spawn(
       process.execPath,
-      ['--input-type=module', '-e', `import { DuckDBInstance } from '@duckdb/node-api'; await DuckDBInstance.create(${JSON.stringify(path)}); console.log('locked'); setInterval(() => {}, 1000);`],
+      [
+        '--input-type=module',
+        '-e',
+        `import { DuckDBInstance } from '@duckdb/node-api'; await DuckDBInstance.create(${JSON.stringify(path)}); console.log('locked'); setInterval(() => {}, 1000);`,
+      ],
       { cwd: resolve(PROJECT, '..'), stdio: ['ignore', 'pipe', 'inherit'] },
     );
     try {
@@ -177,7 +292,12 @@ describe('DuckDbTransformRunner on hand-written dirty bronze', () => {
         holder.stdout!.on('data', (chunk: Buffer) => chunk.toString().includes('locked') && resolveLocked());
         holder.on('exit', (code) => reject(new Error(`lock holder exited with ${code}`)));
       });
-      const leased = new DuckDbTransformRunner({ projectDir: PROJECT, lakeRoot: lake, warehouse: duckDbWarehouseLease({ path }), compiler });
+      const leased = new DuckDbTransformRunner({
+        projectDir: PROJECT,
+        lakeRoot: lake,
+        warehouse: duckDbWarehouseLease({ path }),
+        compiler,
+      });
       const error = (await leased.run({ runDates: [RUN_DATE] }).catch((caught: unknown) => caught)) as TransformError;
       expect(error).toBeInstanceOf(TransformError);
       expect(error.code).toBe('DATAFORM.WAREHOUSE_BUSY');

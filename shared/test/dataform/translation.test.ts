@@ -1,6 +1,13 @@
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { TranslationError, loadBigQueryTranslator, openDuckDbWarehouse, translateBigQueryToDuckDb, type DuckDbWarehouse, type WarehouseRow } from '@mlops/shared';
+import {
+  TranslationError,
+  loadBigQueryTranslator,
+  openDuckDbWarehouse,
+  translateBigQueryToDuckDb,
+  type DuckDbWarehouse,
+  type WarehouseRow,
+} from '@mlops/shared';
 import { tempDir } from '../helpers.js';
 
 // Each rewrite the runner adds to polyglot's translation, shown on the SQL text and, where it
@@ -19,7 +26,9 @@ describe('BigQuery to DuckDB translation', () => {
     duckdb = await openDuckDbWarehouse({ path: join(dir.path, 'db.duckdb') });
     await duckdb.execute("set TimeZone = 'UTC'");
     await duckdb.execute('create schema db.warehouse');
-    await duckdb.execute("create table db.warehouse.orders as select * from (values (1, 'a@b', 10.5), (2, 'c', 20.25), (2, 'c', 20.25)) as t(id, email, amount)");
+    await duckdb.execute(
+      "create table db.warehouse.orders as select * from (values (1, 'a@b', 10.5), (2, 'c', 20.25), (2, 'c', 20.25)) as t(id, email, amount)",
+    );
   });
   afterAll(async () => {
     await duckdb?.close();
@@ -27,40 +36,62 @@ describe('BigQuery to DuckDB translation', () => {
   });
 
   it('R0 maps `project.dataset.table` to the catalog placeholder, the dataset and the table', () => {
-    expect(translateBigQueryToDuckDb('select * from `mlops-local.warehouse.fct_sales` as s join `staging.stg_x` using (id)')[0]).toBe(
-      'SELECT * FROM __mlops_catalog__.warehouse.fct_sales AS s JOIN __mlops_catalog__.staging.stg_x USING (id)',
-    );
+    expect(
+      translateBigQueryToDuckDb(
+        'select * from `mlops-local.warehouse.fct_sales` as s join `staging.stg_x` using (id)',
+      )[0],
+    ).toBe('SELECT * FROM __mlops_catalog__.warehouse.fct_sales AS s JOIN __mlops_catalog__.staging.stg_x USING (id)');
     // Inside a string it is left alone.
     expect(translateBigQueryToDuckDb("select '`a.b.c`' as x")[0]).toBe("SELECT '`a.b.c`' AS x");
   });
 
   it('R1 turns SAFE.PARSE_TIMESTAMP and SAFE.PARSE_DATE into TRY_STRPTIME', async () => {
-    expect(translateBigQueryToDuckDb("select safe.parse_timestamp('%d/%m/%Y %H:%M', concat(a, ')')) from t")[0]).toBe("SELECT TRY_STRPTIME(CONCAT(a, ')'), '%d/%m/%Y %H:%M') FROM t");
-    expect(await run("select safe.parse_timestamp('%d/%m/%Y %H:%M', '31/01/2026 10:05') as ok, safe.parse_timestamp('%d/%m/%Y %H:%M', 'soon') as bad, safe.parse_date('%d/%m/%Y', '31/01/2026') as day")).toEqual([
-      { ok: '2026-01-31T10:05:00.000Z', bad: null, day: '2026-01-31' },
-    ]);
-    expect(() => translateBigQueryToDuckDb('select safe.sqrt(x) from t')).toThrow(/SAFE\.SQRT has no DuckDB translation/);
+    expect(translateBigQueryToDuckDb("select safe.parse_timestamp('%d/%m/%Y %H:%M', concat(a, ')')) from t")[0]).toBe(
+      "SELECT TRY_STRPTIME(CONCAT(a, ')'), '%d/%m/%Y %H:%M') FROM t",
+    );
+    expect(
+      await run(
+        "select safe.parse_timestamp('%d/%m/%Y %H:%M', '31/01/2026 10:05') as ok, safe.parse_timestamp('%d/%m/%Y %H:%M', 'soon') as bad, safe.parse_date('%d/%m/%Y', '31/01/2026') as day",
+      ),
+    ).toEqual([{ ok: '2026-01-31T10:05:00.000Z', bad: null, day: '2026-01-31' }]);
+    expect(() => translateBigQueryToDuckDb('select safe.sqrt(x) from t')).toThrow(
+      /SAFE\.SQRT has no DuckDB translation/,
+    );
   });
 
   it('R2 keeps REGEXP_CONTAINS a partial match', async () => {
-    expect(translateBigQueryToDuckDb("select regexp_contains(email, r'@') from t")[0]).toBe("SELECT REGEXP_MATCHES(email, '@') FROM t");
-    expect(await run("select id, regexp_contains(email, r'@') as has_at from `p.warehouse.orders` where id = 1")).toEqual([{ id: 1, has_at: true }]);
+    expect(translateBigQueryToDuckDb("select regexp_contains(email, r'@') from t")[0]).toBe(
+      "SELECT REGEXP_MATCHES(email, '@') FROM t",
+    );
+    expect(
+      await run("select id, regexp_contains(email, r'@') as has_at from `p.warehouse.orders` where id = 1"),
+    ).toEqual([{ id: 1, has_at: true }]);
   });
 
   it('R3 reads BigQuery TIMESTAMP as an instant: a UTC offset is applied, not dropped', async () => {
-    expect(translateBigQueryToDuckDb('select safe_cast(x as timestamp), cast(y as timestamp), timestamp_millis(1) from t')[0]).toBe(
-      'SELECT TRY_CAST(x AS TIMESTAMPTZ), CAST(y AS TIMESTAMPTZ), EPOCH_MS(1) FROM t',
+    expect(
+      translateBigQueryToDuckDb(
+        'select safe_cast(x as timestamp), cast(y as timestamp), timestamp_millis(1) from t',
+      )[0],
+    ).toBe('SELECT TRY_CAST(x AS TIMESTAMPTZ), CAST(y AS TIMESTAMPTZ), EPOCH_MS(1) FROM t');
+    expect(
+      await run(
+        "select safe_cast('2026-01-31T10:00:00+02:00' as timestamp) as offset_ts, safe_cast('2026-01-31T10:00:00' as timestamp) as no_zone",
+      ),
+    ).toEqual([{ offset_ts: '2026-01-31T08:00:00.000Z', no_zone: '2026-01-31T10:00:00.000Z' }]);
+    expect(translateBigQueryToDuckDb('create table if not exists `p.d.t` (predicted_at timestamp, n int64)')[0]).toBe(
+      'CREATE TABLE IF NOT EXISTS __mlops_catalog__.d.t (predicted_at TIMESTAMPTZ, n BIGINT)',
     );
-    expect(await run("select safe_cast('2026-01-31T10:00:00+02:00' as timestamp) as offset_ts, safe_cast('2026-01-31T10:00:00' as timestamp) as no_zone")).toEqual([
-      { offset_ts: '2026-01-31T08:00:00.000Z', no_zone: '2026-01-31T10:00:00.000Z' },
-    ]);
-    expect(translateBigQueryToDuckDb('create table if not exists `p.d.t` (predicted_at timestamp, n int64)')[0]).toBe('CREATE TABLE IF NOT EXISTS __mlops_catalog__.d.t (predicted_at TIMESTAMPTZ, n BIGINT)');
     expect(() => translateBigQueryToDuckDb('select cast(x as datetime) from t')).toThrow(/DATETIME is not supported/);
   });
 
   it('R4 keeps NUMERIC exact to nine decimals', async () => {
-    expect(translateBigQueryToDuckDb('select cast(x as numeric), round(safe_cast(y as numeric), 2) from t')[0]).toBe('SELECT CAST(x AS DECIMAL(38, 9)), ROUND(TRY_CAST(y AS DECIMAL(38, 9)), 2) FROM t');
-    expect(await run("select cast('1.23456' as numeric) as exact, sum(amount) as total from `p.warehouse.orders`")).toEqual([{ exact: 1.23456, total: 51 }]);
+    expect(translateBigQueryToDuckDb('select cast(x as numeric), round(safe_cast(y as numeric), 2) from t')[0]).toBe(
+      'SELECT CAST(x AS DECIMAL(38, 9)), ROUND(TRY_CAST(y AS DECIMAL(38, 9)), 2) FROM t',
+    );
+    expect(
+      await run("select cast('1.23456' as numeric) as exact, sum(amount) as total from `p.warehouse.orders`"),
+    ).toEqual([{ exact: 1.23456, total: 51 }]);
     expect(() => translateBigQueryToDuckDb('select cast(x as numeric(10, 2)) from t')).toThrow(TranslationError);
     expect(() => translateBigQueryToDuckDb('select cast(x as bignumeric) from t')).toThrow(/BIGNUMERIC/);
   });

@@ -2,7 +2,10 @@
 import type { Warehouse } from '@mlops/shared';
 
 /** Per-table checksums of every base table in the given schemas: row count and two row-hash folds. */
-export async function tableChecksums(warehouse: Warehouse, schemas: readonly string[] = ['staging', 'warehouse']): Promise<Record<string, string>> {
+export async function tableChecksums(
+  warehouse: Warehouse,
+  schemas: readonly string[] = ['staging', 'warehouse'],
+): Promise<Record<string, string>> {
   const tables = await warehouse.query<{ name: string }>(
     `select table_schema || '.' || table_name as name from information_schema.tables
      where table_type = 'BASE TABLE' and table_schema in (${schemas.map((schema) => `'${schema}'`).join(', ')}) order by 1`,

@@ -1,5 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { bronzeLandedData, partitionContentHash, removeStaleObjects, replaceJsonlPartition, startedGeneration, type PipelineStarted, type StartEventErrors } from '@mlops/shared';
+import {
+  bronzeLandedData,
+  partitionContentHash,
+  removeStaleObjects,
+  replaceJsonlPartition,
+  startedGeneration,
+  type PipelineStarted,
+  type StartEventErrors,
+} from '@mlops/shared';
 import { InMemoryObjectStore } from '@mlops/shared/testing';
 
 describe('landing a bronze partition', () => {
@@ -11,8 +19,15 @@ describe('landing a bronze partition', () => {
     const { object, tally, staleRemoved } = await replaceJsonlPartition(objects, 'clickstream', '2026-03-03', records);
     expect(tally).toEqual({ rows: 3, dirty: 1 });
     expect(staleRemoved).toBe(1);
-    expect(object).toMatchObject({ key: 'bronze/clickstream/dt=2026-03-03/part-00000.jsonl', rows: 3, bytes: Buffer.byteLength('{"a":1}\n{"a":2}\n{"a":"é"}\n') });
-    expect((await objects.list('bronze/clickstream/')).map((meta) => meta.key)).toEqual(['bronze/clickstream/dt=2026-03-03/part-00000.jsonl', 'bronze/clickstream/dt=2026-03-04/part-00000.jsonl']);
+    expect(object).toMatchObject({
+      key: 'bronze/clickstream/dt=2026-03-03/part-00000.jsonl',
+      rows: 3,
+      bytes: Buffer.byteLength('{"a":1}\n{"a":2}\n{"a":"é"}\n'),
+    });
+    expect((await objects.list('bronze/clickstream/')).map((meta) => meta.key)).toEqual([
+      'bronze/clickstream/dt=2026-03-03/part-00000.jsonl',
+      'bronze/clickstream/dt=2026-03-04/part-00000.jsonl',
+    ]);
     expect(await removeStaleObjects(objects, 'bronze/clickstream/dt=2026-03-03/', [object.key])).toBe(0);
   });
 
@@ -32,7 +47,10 @@ describe('landing a bronze partition', () => {
       contentHash: partitionContentHash(parts),
       loadType: 'daily',
     });
-    expect(bronzeLandedData('sales', '2026-03-03', 'parquet', parts, 'daily', { from: '2026-03-01', to: '2026-03-05' }).backfill).toEqual({ from: '2026-03-01', to: '2026-03-05' });
+    expect(
+      bronzeLandedData('sales', '2026-03-03', 'parquet', parts, 'daily', { from: '2026-03-01', to: '2026-03-05' })
+        .backfill,
+    ).toEqual({ from: '2026-03-01', to: '2026-03-05' });
   });
 });
 
@@ -45,10 +63,15 @@ describe('what a start event asks of a generator', () => {
   const settings = { seed: 7, scale: 1, dirtyShare: 0.01 };
   const lines: string[] = [];
   const log = { info: (message: string) => void lines.push(message) };
-  const started = (data: Partial<PipelineStarted>) => ({ runDate: '2026-03-03', trigger: 'manual', ...data }) as PipelineStarted;
+  const started = (data: Partial<PipelineStarted>) =>
+    ({ runDate: '2026-03-03', trigger: 'manual', ...data }) as PipelineStarted;
 
-  it('gives the event\'s scale and seed over the configured ones, and undefined with a log line for a source the run does not ask for', () => {
-    expect(startedGeneration(started({ scale: 3 }), 'sales', settings, errors, log)).toEqual({ seed: 7, scale: 3, dirtyShare: 0.01 });
+  it("gives the event's scale and seed over the configured ones, and undefined with a log line for a source the run does not ask for", () => {
+    expect(startedGeneration(started({ scale: 3 }), 'sales', settings, errors, log)).toEqual({
+      seed: 7,
+      scale: 3,
+      dirtyShare: 0.01,
+    });
     expect(startedGeneration(started({ sources: ['sales'] }), 'startups', settings, errors, log)).toBeUndefined();
     expect(lines).toEqual(['startups skipped: the run does not ask for the startups source']);
   });
@@ -57,7 +80,9 @@ describe('what a start event asks of a generator', () => {
     ['an unknown source', { sources: ['sales', 'weather'] }, 'unknown weather'],
     ['an impossible date', { runDate: '2026-02-30' }, 'bad date 2026-02-30'],
     ['a negative scale', { scale: -1 }, 'bad scale'],
-  ] as const)('refuses %s with the service\'s error', (_name, data, message) => {
-    expect(() => startedGeneration(started(data as Partial<PipelineStarted>), 'sales', settings, errors, log)).toThrow(message);
+  ] as const)("refuses %s with the service's error", (_name, data, message) => {
+    expect(() => startedGeneration(started(data as Partial<PipelineStarted>), 'sales', settings, errors, log)).toThrow(
+      message,
+    );
   });
 });

@@ -1,8 +1,19 @@
 import { describe, expect, it } from 'vitest';
-import { DIRTY_KINDS, customerCookie, customersActiveOn, dayNumber, generateClickEvents, isoDate, recordProblems, type GeneratedRecord } from '@mlops/shared';
+import {
+  DIRTY_KINDS,
+  customerCookie,
+  customersActiveOn,
+  dayNumber,
+  generateClickEvents,
+  isoDate,
+  recordProblems,
+  type GeneratedRecord,
+} from '@mlops/shared';
 
 const options = { seed: 42, scale: 1, date: '2026-03-03', dirtyShare: 0.01 };
-const generate = (overrides: Partial<typeof options> = {}): GeneratedRecord[] => [...generateClickEvents({ ...options, ...overrides })];
+const generate = (overrides: Partial<typeof options> = {}): GeneratedRecord[] => [
+  ...generateClickEvents({ ...options, ...overrides }),
+];
 
 describe('clickstream of a day', () => {
   const events = generate();
@@ -31,7 +42,8 @@ describe('clickstream of a day', () => {
     expect(dirty.length / events.length).toBeLessThan(0.013);
     expect(new Set(dirty.map((event) => event.dirty))).toEqual(new Set(DIRTY_KINDS));
     for (const event of dirty) {
-      if (event.dirty === 'duplicate_id') expect(events.filter((other) => other.data.event_id === event.data.event_id)).toHaveLength(2);
+      if (event.dirty === 'duplicate_id')
+        expect(events.filter((other) => other.data.event_id === event.data.event_id)).toHaveLength(2);
       else expect(recordProblems('click-event', event.data)).toEqual(expect.any(String));
     }
   });
@@ -46,7 +58,9 @@ describe('clickstream of a day', () => {
   });
 
   it('ties sessions to active customers (with their cookie) and to anonymous visitors', () => {
-    const active = new Map([...customersActiveOn(options, dayNumber(options.date))].map((customer) => [customer.id, customer]));
+    const active = new Map(
+      [...customersActiveOn(options, dayNumber(options.date))].map((customer) => [customer.id, customer]),
+    );
     const known = events.filter((event) => !event.dirty && event.data.customer_id !== null);
     const anonymous = events.filter((event) => !event.dirty && event.data.customer_id === null);
     expect(known.length).toBeGreaterThan(200);
@@ -65,7 +79,8 @@ describe('clickstream of a day', () => {
     for (let day = snapshot - 27; day <= snapshot; day += 1) {
       for (const event of generateClickEvents({ ...world, date: isoDate(day) })) {
         const customer = event.data.customer_id as string | null;
-        if (customer) sessions.set(customer, (sessions.get(customer) ?? new Set()).add(event.data.session_id as string));
+        if (customer)
+          sessions.set(customer, (sessions.get(customer) ?? new Set()).add(event.data.session_id as string));
       }
     }
     const churners: number[] = [];

@@ -1,5 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import { POPULATION, customerAt, customersActiveOn, dayNumber, orderEngagement, sessionEngagement, signupsOn, type Customer } from '@mlops/shared';
+import {
+  POPULATION,
+  customerAt,
+  customersActiveOn,
+  dayNumber,
+  orderEngagement,
+  sessionEngagement,
+  signupsOn,
+  type Customer,
+} from '@mlops/shared';
 
 const world = { seed: 42, scale: 1 };
 const day = dayNumber('2026-03-03');
@@ -37,7 +46,11 @@ describe('customer population', () => {
   it('lists only customers signed up by the date and not yet churned, with unique ids', () => {
     const customers = active();
     expect(new Set(customers.map((c) => c.id)).size).toBe(customers.length);
-    expect(customers.every((c) => c.signupDay <= day && c.churnDay > day && c.churnDay - c.signupDay <= POPULATION.maxLifetimeDays)).toBe(true);
+    expect(
+      customers.every(
+        (c) => c.signupDay <= day && c.churnDay > day && c.churnDay - c.signupDay <= POPULATION.maxLifetimeDays,
+      ),
+    ).toBe(true);
     expect(customers.every((c) => /^cus_[0-9]{6,}$/.test(c.id))).toBe(true);
   });
 
@@ -71,7 +84,9 @@ describe('customer population', () => {
     expect(orderEngagement(customer, customer.churnDay - 10)).toBeLessThan(0.4);
     expect(orderEngagement(customer, customer.churnDay)).toBe(0);
     expect(sessionEngagement(customer, customer.churnDay - 50)).toBeLessThan(1);
-    expect(sessionEngagement(customer, customer.churnDay - 5)).toBeLessThan(orderEngagement(customer, customer.churnDay - 5));
+    expect(sessionEngagement(customer, customer.churnDay - 5)).toBeLessThan(
+      orderEngagement(customer, customer.churnDay - 5),
+    );
     expect(sessionEngagement(customer, customer.churnDay + 1)).toBe(0);
   });
 });

@@ -67,7 +67,11 @@ describe('seeded randomness', () => {
   });
 
   it('draws weighted items in proportion to their weights', () => {
-    const table = weightedTable([['a', 1], ['b', 3], ['c', 0]] as const);
+    const table = weightedTable([
+      ['a', 1],
+      ['b', 3],
+      ['c', 0],
+    ] as const);
     const random = Random.of(9);
     const counts = { a: 0, b: 0, c: 0 };
     for (let i = 0; i < 40_000; i += 1) counts[random.weighted(table)] += 1;

@@ -8,7 +8,9 @@ describe('pseudonymisation', () => {
     ['a key longer than a block', 'k'.repeat(100), '+12015550123'],
     ['a non-ASCII value', 'another-key-0123456789', 'zoë@exämple.com'],
   ])('equals HMAC-SHA256 of the normalised value with %s', (_name, key, value) => {
-    expect(createPseudonymiser(key).hash(value)).toBe(createHmac('sha256', key).update(value.trim().toLowerCase()).digest('hex'));
+    expect(createPseudonymiser(key).hash(value)).toBe(
+      createHmac('sha256', key).update(value.trim().toLowerCase()).digest('hex'),
+    );
   });
 
   it('normalises case and surrounding spaces, so one address has one pseudonym', () => {
@@ -17,7 +19,9 @@ describe('pseudonymisation', () => {
   });
 
   it('gives different pseudonyms under different keys', () => {
-    expect(createPseudonymiser('key-of-sixteen-chars').hash('x@example.com')).not.toBe(createPseudonymiser('key-of-sixteen-charz').hash('x@example.com'));
+    expect(createPseudonymiser('key-of-sixteen-chars').hash('x@example.com')).not.toBe(
+      createPseudonymiser('key-of-sixteen-charz').hash('x@example.com'),
+    );
   });
 
   it('refuses an empty key', () => {

@@ -13,7 +13,9 @@ import {
 } from '@mlops/shared';
 
 const options = { seed: 42, scale: 1, date: '2026-03-03', dirtyShare: 0.01, piiHmacKey: 'test-key-0123456789' };
-const generate = (overrides: Partial<typeof options> = {}): GeneratedRecord[] => [...generateSalesOrders({ ...options, ...overrides })];
+const generate = (overrides: Partial<typeof options> = {}): GeneratedRecord[] => [
+  ...generateSalesOrders({ ...options, ...overrides }),
+];
 
 describe('sales orders of a day', () => {
   const records = generate();
@@ -63,16 +65,22 @@ describe('sales orders of a day', () => {
     expect(text).not.toMatch(/@|\+1\d{10}/);
     const pseudonymiser = createPseudonymiser(options.piiHmacKey);
     const order = records.find((record) => !record.dirty)!;
-    const customer = [...customersActiveOn(options, dayNumber(options.date))].find((c) => c.id === order.data.customer_id)!;
+    const customer = [...customersActiveOn(options, dayNumber(options.date))].find(
+      (c) => c.id === order.data.customer_id,
+    )!;
     const contact = customerContact(options, customer);
     expect(text).not.toContain(contact.email);
     expect(order.data.customer_email_hash).toBe(pseudonymiser.hash(contact.email));
     expect(order.data.customer_phone_hash).toBe(pseudonymiser.hash(contact.phone));
-    expect(generate({ piiHmacKey: 'another-key-0123456789' })[0]!.data.customer_email_hash).not.toBe(records[0]!.data.customer_email_hash);
+    expect(generate({ piiHmacKey: 'another-key-0123456789' })[0]!.data.customer_email_hash).not.toBe(
+      records[0]!.data.customer_email_hash,
+    );
   });
 
   it('has orders only from customers active that day, with their attributes', () => {
-    const active = new Map([...customersActiveOn(options, dayNumber(options.date))].map((customer) => [customer.id, customer]));
+    const active = new Map(
+      [...customersActiveOn(options, dayNumber(options.date))].map((customer) => [customer.id, customer]),
+    );
     for (const record of records.filter((r) => r.data.customer_id !== null)) {
       const customer = active.get(record.data.customer_id as string);
       expect(customer).toBeDefined();
@@ -86,7 +94,8 @@ describe('sales orders of a day', () => {
     const snapshot = dayNumber('2026-03-03');
     const counts = new Map<string, number>();
     for (let day = snapshot - 27; day <= snapshot; day += 1) {
-      for (const record of generateSalesOrders({ ...world, date: isoDate(day) })) counts.set(record.data.customer_id as string, (counts.get(record.data.customer_id as string) ?? 0) + 1);
+      for (const record of generateSalesOrders({ ...world, date: isoDate(day) }))
+        counts.set(record.data.customer_id as string, (counts.get(record.data.customer_id as string) ?? 0) + 1);
     }
     const churners: number[] = [];
     const stayers: number[] = [];

@@ -34,18 +34,25 @@ describe('startup companies', () => {
   });
 
   it('writes clean rows that validate against schemas/records/startup-company, and dirty ones of every kind', () => {
-    expect(full.filter((row) => !row.dirty).map((row) => recordProblems('startup-company', row.data)).filter(Boolean)).toEqual([]);
+    expect(
+      full
+        .filter((row) => !row.dirty)
+        .map((row) => recordProblems('startup-company', row.data))
+        .filter(Boolean),
+    ).toEqual([]);
     const dirty = full.filter((row) => row.dirty);
     expect(new Set(dirty.map((row) => row.dirty))).toEqual(new Set(DIRTY_KINDS));
     expect(dirty.length / full.length).toBeGreaterThan(0.007);
     expect(dirty.length / full.length).toBeLessThan(0.013);
-    for (const row of dirty.filter((r) => r.dirty !== 'duplicate_id')) expect(recordProblems('startup-company', row.data)).toEqual(expect.any(String));
+    for (const row of dirty.filter((r) => r.dirty !== 'duplicate_id'))
+      expect(recordProblems('startup-company', row.data)).toEqual(expect.any(String));
   });
 
   it('includes hostile but valid names for the dashboard to escape', () => {
     const hostile = full.filter((row) => HOSTILE_COMPANY_NAMES.includes(row.data.name as string));
     expect(hostile.length).toBeGreaterThanOrEqual(2);
-    for (const row of hostile.filter((r) => !r.dirty)) expect(recordProblems('startup-company', row.data)).toBeUndefined();
+    for (const row of hostile.filter((r) => !r.dirty))
+      expect(recordProblems('startup-company', row.data)).toBeUndefined();
   });
 
   it('makes a weekly delta of companies new or changed in the seven days up to the date, with their latest updated_at', () => {
@@ -74,7 +81,8 @@ describe('startup companies', () => {
       expect(row.data.total_funding_usd as number).toBeGreaterThanOrEqual(before.total_funding_usd as number);
     }
     // A company new in the delta was listed within its week.
-    for (const row of added) expect(Date.parse(row.data.updated_at as string)).toBeGreaterThanOrEqual(Date.parse('2026-03-07T00:00:00Z'));
+    for (const row of added)
+      expect(Date.parse(row.data.updated_at as string)).toBeGreaterThanOrEqual(Date.parse('2026-03-07T00:00:00Z'));
   });
 
   it('agrees with itself over time: the full load at a later date holds the delta rows as they were', () => {
@@ -86,7 +94,7 @@ describe('startup companies', () => {
 
   it('tracks a company for ten years', () => {
     expect(STARTUP_UNIVERSE.trackedDays).toBe(3650);
-    const listed = full.map((row) => Number((row.id).slice(4)) / 10_000 - 25567);
+    const listed = full.map((row) => Number(row.id.slice(4)) / 10_000 - 25567);
     expect(Math.min(...listed)).toBeGreaterThan(dayNumber('2026-03-06') - 3650);
   });
 });

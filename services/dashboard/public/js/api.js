@@ -21,13 +21,15 @@ export class ApiError extends Error {
 /** GET an endpoint with query parameters (null and undefined ones are left out). */
 export async function getJson(path, params = {}) {
   const query = new URLSearchParams();
-  for (const [name, value] of Object.entries(params)) if (value !== null && value !== undefined && value !== '') query.set(name, String(value));
+  for (const [name, value] of Object.entries(params))
+    if (value !== null && value !== undefined && value !== '') query.set(name, String(value));
   const search = query.toString();
   const url = search ? `${path}?${search}` : path;
   const response = await fetch(url, { signal: controller.signal, headers: { accept: 'application/json' } });
   const body = await response.json().catch(() => null);
   if (!response.ok) {
-    const error = body && body.error ? body.error : { code: 'HTTP', message: `${response.status} ${response.statusText}` };
+    const error =
+      body && body.error ? body.error : { code: 'HTTP', message: `${response.status} ${response.statusText}` };
     throw new ApiError(response.status, error.code, error.message);
   }
   return body;

@@ -5,9 +5,30 @@
  * it is created, and the page can tell the browser test when every chart of a view is drawn.
  */
 
-export const PALETTE = ['#4f46e5', '#0ea5e9', '#10b981', '#f59e0b', '#ef4444', '#8b5cf6', '#14b8a6', '#f97316', '#ec4899', '#64748b', '#84cc16', '#06b6d4'];
+export const PALETTE = [
+  '#4f46e5',
+  '#0ea5e9',
+  '#10b981',
+  '#f59e0b',
+  '#ef4444',
+  '#8b5cf6',
+  '#14b8a6',
+  '#f97316',
+  '#ec4899',
+  '#64748b',
+  '#84cc16',
+  '#06b6d4',
+];
 export const BAND_COLORS = { low: '#10b981', medium: '#f59e0b', high: '#ef4444' };
-export const STATUS_COLORS = { succeeded: '#10b981', failed: '#ef4444', running: '#0ea5e9', active: '#4f46e5', acquired: '#10b981', closed: '#94a3b8', ipo: '#f59e0b' };
+export const STATUS_COLORS = {
+  succeeded: '#10b981',
+  failed: '#ef4444',
+  running: '#0ea5e9',
+  active: '#4f46e5',
+  acquired: '#10b981',
+  closed: '#94a3b8',
+  ipo: '#f59e0b',
+};
 
 const charts = new Map();
 let rendered = new Set();
@@ -70,7 +91,13 @@ export function alpha(hex, a) {
 
 /** Axis tick formatters. */
 export const ticks = {
-  usd: (value) => new Intl.NumberFormat('en-US', { style: 'currency', currency: 'USD', notation: 'compact', maximumFractionDigits: 1 }).format(value),
+  usd: (value) =>
+    new Intl.NumberFormat('en-US', {
+      style: 'currency',
+      currency: 'USD',
+      notation: 'compact',
+      maximumFractionDigits: 1,
+    }).format(value),
   compact: (value) => new Intl.NumberFormat('en-US', { notation: 'compact', maximumFractionDigits: 1 }).format(value),
   percent: (value) => `${Math.round(value * 100)}%`,
 };

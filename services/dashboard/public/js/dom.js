@@ -37,11 +37,25 @@ export function setFigure(testid, value, format, root = document) {
 }
 
 const usdWhole = new Intl.NumberFormat('en-US', { style: 'currency', currency: 'USD', maximumFractionDigits: 0 });
-const usdCents = new Intl.NumberFormat('en-US', { style: 'currency', currency: 'USD', minimumFractionDigits: 2, maximumFractionDigits: 2 });
-const usdCompact = new Intl.NumberFormat('en-US', { style: 'currency', currency: 'USD', notation: 'compact', maximumFractionDigits: 1 });
+const usdCents = new Intl.NumberFormat('en-US', {
+  style: 'currency',
+  currency: 'USD',
+  minimumFractionDigits: 2,
+  maximumFractionDigits: 2,
+});
+const usdCompact = new Intl.NumberFormat('en-US', {
+  style: 'currency',
+  currency: 'USD',
+  notation: 'compact',
+  maximumFractionDigits: 1,
+});
 const count = new Intl.NumberFormat('en-US', { maximumFractionDigits: 0 });
 const compact = new Intl.NumberFormat('en-US', { notation: 'compact', maximumFractionDigits: 1 });
-const percent = new Intl.NumberFormat('en-US', { style: 'percent', minimumFractionDigits: 1, maximumFractionDigits: 1 });
+const percent = new Intl.NumberFormat('en-US', {
+  style: 'percent',
+  minimumFractionDigits: 1,
+  maximumFractionDigits: 1,
+});
 const decimal3 = new Intl.NumberFormat('en-US', { minimumFractionDigits: 3, maximumFractionDigits: 3 });
 
 /** Formatters shared by the views (the browser test formats with the same rules). */
@@ -55,7 +69,12 @@ export const fmt = {
   decimal3: (value) => decimal3.format(value),
   text: (value) => (value === null || value === undefined || value === '' ? '—' : String(value)),
   date: (value) => (value ? String(value).slice(0, 10) : '—'),
-  dateTime: (value) => (value ? String(value).replace('T', ' ').replace(/\.\d+Z$|Z$/, ' UTC') : '—'),
+  dateTime: (value) =>
+    value
+      ? String(value)
+          .replace('T', ' ')
+          .replace(/\.\d+Z$|Z$/, ' UTC')
+      : '—',
   duration: (ms) => {
     if (ms === null || ms === undefined) return '—';
     if (ms < 1000) return `${Math.round(ms)} ms`;
@@ -72,7 +91,13 @@ export const fmt = {
 export function fillTable(table, columns, rows, emptyText = 'No data for this selection') {
   const thead = table.tHead ?? table.createTHead();
   clear(thead);
-  thead.append(el('tr', {}, columns.map((column) => el('th', { class: column.class ?? '', text: column.label }))));
+  thead.append(
+    el(
+      'tr',
+      {},
+      columns.map((column) => el('th', { class: column.class ?? '', text: column.label })),
+    ),
+  );
   const tbody = table.tBodies[0] ?? table.createTBody();
   clear(tbody);
   if (rows.length === 0) {
@@ -87,7 +112,10 @@ export function fillTable(table, columns, rows, emptyText = 'No data for this se
         columns.map((column) => {
           if (column.cell) return el('td', { class: column.class ?? '' }, [column.cell(row)]);
           const value = row[column.key];
-          return el('td', { class: column.class ?? '', text: column.format ? column.format(value, row) : fmt.text(value) });
+          return el('td', {
+            class: column.class ?? '',
+            text: column.format ? column.format(value, row) : fmt.text(value),
+          });
         }),
       ),
     );

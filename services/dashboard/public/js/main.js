@@ -35,9 +35,17 @@ function readState() {
   let to = params.get('to');
   if (!params.has('from') && !params.has('to') && bounds.to) {
     to = bounds.to;
-    from = bounds.from && addDays(bounds.to, -(DEFAULT_DAYS - 1)) < bounds.from ? bounds.from : addDays(bounds.to, -(DEFAULT_DAYS - 1));
+    from =
+      bounds.from && addDays(bounds.to, -(DEFAULT_DAYS - 1)) < bounds.from
+        ? bounds.from
+        : addDays(bounds.to, -(DEFAULT_DAYS - 1));
   }
-  return { view, from: isDate(from) ? from : null, to: isDate(to) ? to : null, snapshot: isDate(params.get('snapshot')) ? params.get('snapshot') : null };
+  return {
+    view,
+    from: isDate(from) ? from : null,
+    to: isDate(to) ? to : null,
+    snapshot: isDate(params.get('snapshot')) ? params.get('snapshot') : null,
+  };
 }
 
 function writeState(state) {
@@ -87,7 +95,13 @@ async function render() {
   markPreset(state);
   const root = byTestId(`view-${state.view}`);
   try {
-    await VIEWS[state.view]({ root, meta, range: { from: state.from, to: state.to }, snapshot: state.snapshot, navigate: (change) => writeState({ ...state, ...change }) });
+    await VIEWS[state.view]({
+      root,
+      meta,
+      range: { from: state.from, to: state.to },
+      snapshot: state.snapshot,
+      navigate: (change) => writeState({ ...state, ...change }),
+    });
     if (mine !== sequence) return;
     await waitForCharts(root);
     if (mine !== sequence) return;
@@ -105,8 +119,16 @@ function markPreset(state) {
   const bounds = meta?.sales ?? {};
   for (const button of document.querySelectorAll('[data-days]')) {
     const days = button.dataset.days;
-    const expected = days === 'all' ? { from: bounds.from ?? null, to: bounds.to ?? null } : bounds.to ? { from: addDays(bounds.to, -(Number(days) - 1)), to: bounds.to } : null;
-    button.classList.toggle('active', Boolean(expected && bounds.to && expected.from === state.from && expected.to === state.to));
+    const expected =
+      days === 'all'
+        ? { from: bounds.from ?? null, to: bounds.to ?? null }
+        : bounds.to
+          ? { from: addDays(bounds.to, -(Number(days) - 1)), to: bounds.to }
+          : null;
+    button.classList.toggle(
+      'active',
+      Boolean(expected && bounds.to && expected.from === state.from && expected.to === state.to),
+    );
   }
 }
 

@@ -53,16 +53,28 @@ const SNAPSHOTS_PER_READ = 2;
 export async function predictSnapshots(
   warehouse: Warehouse,
   tables: WarehouseTables,
-  request: { model: BinaryClassifier; modelVersion: string; featureTable: string; snapshotDates: readonly string[]; predictedAt: string; thresholds: { medium: number; high: number } },
+  request: {
+    model: BinaryClassifier;
+    modelVersion: string;
+    featureTable: string;
+    snapshotDates: readonly string[];
+    predictedAt: string;
+    thresholds: { medium: number; high: number };
+  },
 ): Promise<SnapshotPredictions[]> {
   const { model, thresholds } = request;
   const available = await featureColumns(tables, request.featureTable);
   const missing = model.featureNames.filter((name) => !available.includes(name));
   if (missing.length > 0) {
-    throw TrainerErrors.invalidComponentIo('batch_predict', `the model ${request.modelVersion} needs features the table ${request.featureTable} lacks: ${missing.join(', ')}`);
+    throw TrainerErrors.invalidComponentIo(
+      'batch_predict',
+      `the model ${request.modelVersion} needs features the table ${request.featureTable} lacks: ${missing.join(', ')}`,
+    );
   }
   const dates = [...new Set(request.snapshotDates)].sort();
-  const summary = new Map<string, SnapshotPredictions>(dates.map((date) => [date, { snapshotDate: date, rows: 0, riskBands: { low: 0, medium: 0, high: 0 } }]));
+  const summary = new Map<string, SnapshotPredictions>(
+    dates.map((date) => [date, { snapshotDate: date, rows: 0, riskBands: { low: 0, medium: 0, high: 0 } }]),
+  );
   const nFeatures = model.featureNames.length;
   await ensureTable(warehouse, tables);
   const table = tables.table(PREDICTIONS_TABLE);
@@ -127,7 +139,10 @@ export async function predictSnapshots(
 
 function thresholdsOf(medium: number, high: number): { medium: number; high: number } {
   if (!(medium > 0 && medium < high && high < 1)) {
-    throw TrainerErrors.invalidSetting('risk thresholds', `must satisfy 0 < medium < high < 1 (got medium ${medium}, high ${high})`);
+    throw TrainerErrors.invalidSetting(
+      'risk thresholds',
+      `must satisfy 0 < medium < high < 1 (got medium ${medium}, high ${high})`,
+    );
   }
   return { medium, high };
 }
@@ -138,7 +153,10 @@ export const batchPredictComponent = defineComponent({
   io: {
     parameters: {
       model_name: { type: 'STRING', description: 'Registry name of the model.' },
-      model_version: { type: 'STRING', description: 'Version to score with (the champion as of the triggering event); empty: nothing to score yet.' },
+      model_version: {
+        type: 'STRING',
+        description: 'Version to score with (the champion as of the triggering event); empty: nothing to score yet.',
+      },
       snapshot_dates: { type: 'LIST', description: 'Snapshot dates (YYYY-MM-DD) to score.' },
       predicted_at: { type: 'STRING', description: 'Timestamp written on every row (the triggering event time).' },
       feature_table: { type: 'STRING', description: 'Point-in-time feature table.' },
@@ -156,15 +174,26 @@ export const batchPredictComponent = defineComponent({
   async run({ params }, deps) {
     const thresholds = thresholdsOf(params.medium_threshold, params.high_threshold);
     const dates = params.snapshot_dates.map((value) => {
-      if (!isDate(value)) throw TrainerErrors.invalidSetting('snapshot_dates', `must hold dates (YYYY-MM-DD); got ${JSON.stringify(value)}`);
+      if (!isDate(value))
+        throw TrainerErrors.invalidSetting(
+          'snapshot_dates',
+          `must hold dates (YYYY-MM-DD); got ${JSON.stringify(value)}`,
+        );
       return value;
     });
     const version = params.model_version ? await deps.registry.get(params.model_name, params.model_version) : undefined;
     if (params.model_version && !version) {
-      throw TrainerErrors.invalidComponentIo('batch_predict', `model ${params.model_name} has no version ${params.model_version} in the registry`);
+      throw TrainerErrors.invalidComponentIo(
+        'batch_predict',
+        `model ${params.model_name} has no version ${params.model_version} in the registry`,
+      );
     }
     if (!version || dates.length === 0) {
-      deps.log.info(version ? 'batch_predict: no snapshot dates to score' : `batch_predict: no ${params.model_name} champion to score with yet; nothing scored`);
+      deps.log.info(
+        version
+          ? 'batch_predict: no snapshot dates to score'
+          : `batch_predict: no ${params.model_name} champion to score with yet; nothing scored`,
+      );
       return { model_version: version?.version ?? '', predictions: [] };
     }
     const model = await loadRegisteredModel(deps.objects, version);
@@ -179,10 +208,13 @@ export const batchPredictComponent = defineComponent({
       thresholds,
     });
     const total = predictions.reduce((sum, p) => sum + p.rows, 0);
-    deps.log.info(`batch_predict: ${total} rows over ${predictions.length} snapshot(s) with ${version.version} in ${Math.round(performance.now() - started)} ms`, {
-      rows: total,
-      modelVersion: version.version,
-    });
+    deps.log.info(
+      `batch_predict: ${total} rows over ${predictions.length} snapshot(s) with ${version.version} in ${Math.round(performance.now() - started)} ms`,
+      {
+        rows: total,
+        modelVersion: version.version,
+      },
+    );
     return { model_version: version.version, predictions: predictions as unknown as JsonValue[] };
   },
 });

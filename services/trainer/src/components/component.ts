@@ -47,7 +47,9 @@ export interface ComponentInterface {
 }
 
 /** Values of a set of parameters. */
-export type ParameterValues<P extends Readonly<Record<string, ParameterSpec>>> = { -readonly [K in keyof P]: ValueOf<P[K]['type']> };
+export type ParameterValues<P extends Readonly<Record<string, ParameterSpec>>> = {
+  -readonly [K in keyof P]: ValueOf<P[K]['type']>;
+};
 
 /** An input artifact: read its bytes. */
 export interface ArtifactInput {

@@ -33,7 +33,12 @@ export function holdoutMetrics(metrics: BinaryMetrics): HoldoutMetrics {
     logLoss: metrics.logLoss,
     rows: metrics.rows,
     positiveRate: metrics.positiveRate,
-    calibration: metrics.calibration.map((bin) => ({ decile: bin.bin, meanPredicted: bin.meanPredicted, observedRate: bin.observedRate, count: bin.count })),
+    calibration: metrics.calibration.map((bin) => ({
+      decile: bin.bin,
+      meanPredicted: bin.meanPredicted,
+      observedRate: bin.observedRate,
+      count: bin.count,
+    })),
   };
 }
 
@@ -61,18 +66,28 @@ export const evaluateComponent = defineComponent({
     const baseline = loadModel(JSON.parse((await artifacts.baseline.read()).toString('utf8')));
     const challenger = holdoutMetrics(evaluateBinary(holdout.labels, model.predictProba(holdout)));
     const reference = holdoutMetrics(evaluateBinary(holdout.labels, baseline.predictProba(holdout)));
-    const featureImportance = model.featureImportance().sort((a, b) => b.gain - a.gain || a.feature.localeCompare(b.feature));
-    const artifact: MetricsArtifact = { format: 'mlops.metrics.v1', challenger, baseline: reference, featureImportance };
+    const featureImportance = model
+      .featureImportance()
+      .sort((a, b) => b.gain - a.gain || a.feature.localeCompare(b.feature));
+    const artifact: MetricsArtifact = {
+      format: 'mlops.metrics.v1',
+      challenger,
+      baseline: reference,
+      featureImportance,
+    };
     await outputs.metrics.write(JSON.stringify(artifact), {
       rocAuc: challenger.rocAuc,
       prAuc: challenger.prAuc,
       logLoss: challenger.logLoss,
       baselineRocAuc: reference.rocAuc,
     });
-    deps.log.info(`evaluate: ROC AUC ${challenger.rocAuc.toFixed(4)} (baseline ${reference.rocAuc.toFixed(4)}) on ${holdout.nRows} holdout rows`, {
-      rocAuc: challenger.rocAuc,
-      baselineRocAuc: reference.rocAuc,
-    });
+    deps.log.info(
+      `evaluate: ROC AUC ${challenger.rocAuc.toFixed(4)} (baseline ${reference.rocAuc.toFixed(4)}) on ${holdout.nRows} holdout rows`,
+      {
+        rocAuc: challenger.rocAuc,
+        baselineRocAuc: reference.rocAuc,
+      },
+    );
     return { roc_auc: challenger.rocAuc, baseline_roc_auc: reference.rocAuc };
   },
 });

@@ -28,7 +28,9 @@ const SNAPSHOTS_PER_READ = 2;
 export async function featureColumns(tables: WarehouseTables, featureTable: string): Promise<string[]> {
   const columns = await tables.columns(featureTable);
   if (columns.length === 0) throw TrainerErrors.featureTableMissing(`${tables.schema}.${featureTable}`);
-  return columns.filter((column) => !(KEY_COLUMNS as readonly string[]).includes(column.name) && isNumericType(column.type)).map((column) => column.name);
+  return columns
+    .filter((column) => !(KEY_COLUMNS as readonly string[]).includes(column.name) && isNumericType(column.type))
+    .map((column) => column.name);
 }
 
 function quoteColumn(name: string): string {
@@ -42,7 +44,8 @@ export function featureSelect(columns: readonly string[]): string {
 
 function toDateStrings(values: readonly JsonValue[], name: string): string[] {
   return values.map((value) => {
-    if (!isDate(value)) throw TrainerErrors.invalidSetting(name, `must hold dates (YYYY-MM-DD); got ${JSON.stringify(value)}`);
+    if (!isDate(value))
+      throw TrainerErrors.invalidSetting(name, `must hold dates (YYYY-MM-DD); got ${JSON.stringify(value)}`);
     return value;
   });
 }
@@ -53,10 +56,17 @@ type LabelledRow = WarehouseRow & { snapshot_date: string; is_churned: number };
 export async function readLabelledRows(
   warehouse: Warehouse,
   tables: WarehouseTables,
-  request: { featureTable: string; columns: readonly string[]; snapshots: readonly string[]; asOf: string; horizonDays: number },
+  request: {
+    featureTable: string;
+    columns: readonly string[];
+    snapshots: readonly string[];
+    asOf: string;
+    horizonDays: number;
+  },
 ): Promise<LabelledRow[]> {
   const { columns, snapshots, asOf, horizonDays } = request;
-  if (!Number.isInteger(horizonDays) || horizonDays < 1) throw TrainerErrors.invalidSetting('horizon_days', `must be a whole number of days >= 1 (got ${horizonDays})`);
+  if (!Number.isInteger(horizonDays) || horizonDays < 1)
+    throw TrainerErrors.invalidSetting('horizon_days', `must be a whole number of days >= 1 (got ${horizonDays})`);
   const sql = `
 with snapshots as (
   select * from (values ${snapshots.map((date) => `(${dateLiteral(date)})`).join(', ')}) as s(snapshot_date)
@@ -96,17 +106,24 @@ order by snapshot_date, customer_id`;
 
 export const featuresComponent = defineComponent({
   name: 'features',
-  description: 'Labelled churn training set from the point-in-time feature table, split by time into train and holdout.',
+  description:
+    'Labelled churn training set from the point-in-time feature table, split by time into train and holdout.',
   io: {
     parameters: {
       as_of: { type: 'STRING', description: 'Data cut-off (YYYY-MM-DD): the latest run date whose data is read.' },
       horizon_days: { type: 'NUMBER_INTEGER', description: 'Churn = no order in this many days after the snapshot.' },
       snapshot_every_days: { type: 'NUMBER_INTEGER', description: 'Grid step of the sampled snapshots (7 = weekly).' },
       warmup_days: { type: 'NUMBER_INTEGER', description: 'Days of history skipped at the start.' },
-      min_snapshots: { type: 'NUMBER_INTEGER', description: 'Fewest snapshots aimed for; the grid gets finer below it.' },
+      min_snapshots: {
+        type: 'NUMBER_INTEGER',
+        description: 'Fewest snapshots aimed for; the grid gets finer below it.',
+      },
       max_snapshots: { type: 'NUMBER_INTEGER', description: 'Most snapshots used (the latest).' },
       holdout_fraction: { type: 'NUMBER_DOUBLE', description: 'Share of the snapshots held out (the latest).' },
-      excluded_dates: { type: 'LIST', description: 'Run dates an upstream stage failed for; snapshots reading them are left out.' },
+      excluded_dates: {
+        type: 'LIST',
+        description: 'Run dates an upstream stage failed for; snapshots reading them are left out.',
+      },
       feature_table: { type: 'STRING', description: 'Point-in-time feature table of the warehouse schema.' },
       warehouse_schema: { type: 'STRING', description: 'Schema (BigQuery dataset) of the gold tables.' },
     },
@@ -126,7 +143,8 @@ export const featuresComponent = defineComponent({
     },
   },
   async run({ params, outputs }, deps) {
-    if (!isDate(params.as_of)) throw TrainerErrors.invalidSetting('as_of', `must be a date (YYYY-MM-DD); got ${JSON.stringify(params.as_of)}`);
+    if (!isDate(params.as_of))
+      throw TrainerErrors.invalidSetting('as_of', `must be a date (YYYY-MM-DD); got ${JSON.stringify(params.as_of)}`);
     const tables = await resolveTables(deps.warehouse, params.warehouse_schema);
     const columns = await featureColumns(tables, params.feature_table);
     if (!(await tables.exists('fct_sales'))) throw TrainerErrors.featureTableMissing(`${tables.schema}.fct_sales`);
@@ -137,15 +155,21 @@ export const featuresComponent = defineComponent({
       )
     ).map((row) => row.d);
     if (featureDates.length === 0) {
-      throw new TrainerError(TRAINER_ERROR_CODES.EMPTY_TRAINING_SET, `the training set is empty: ${tables.schema}.${params.feature_table} holds no snapshot up to ${asOf}`, {
-        table: params.feature_table,
-        asOf,
-      });
+      throw new TrainerError(
+        TRAINER_ERROR_CODES.EMPTY_TRAINING_SET,
+        `the training set is empty: ${tables.schema}.${params.feature_table} holds no snapshot up to ${asOf}`,
+        {
+          table: params.feature_table,
+          asOf,
+        },
+      );
     }
     const salesDates = new Set(
-      (await deps.warehouse.query<{ d: string }>(`select distinct cast(run_date as varchar) as d from ${tables.table('fct_sales')} where run_date <= ${dateLiteral(asOf)}`)).map(
-        (row) => row.d,
-      ),
+      (
+        await deps.warehouse.query<{ d: string }>(
+          `select distinct cast(run_date as varchar) as d from ${tables.table('fct_sales')} where run_date <= ${dateLiteral(asOf)}`,
+        )
+      ).map((row) => row.d),
     );
     const plan = planSnapshots({
       asOf,
@@ -181,8 +205,18 @@ export const featuresComponent = defineComponent({
     let r = 0;
     for (let first = 0; first < ordered.length; first += SNAPSHOTS_PER_READ) {
       const some = ordered.slice(first, first + SNAPSHOTS_PER_READ);
-      const rows = await readLabelledRows(deps.warehouse, tables, { featureTable: params.feature_table, columns, snapshots: some, asOf, horizonDays: params.horizon_days });
-      if (r + rows.length > total) throw TrainerErrors.invalidComponentIo('features', `the feature table changed while it was read (${params.feature_table})`);
+      const rows = await readLabelledRows(deps.warehouse, tables, {
+        featureTable: params.feature_table,
+        columns,
+        snapshots: some,
+        asOf,
+        horizonDays: params.horizon_days,
+      });
+      if (r + rows.length > total)
+        throw TrainerErrors.invalidComponentIo(
+          'features',
+          `the feature table changed while it was read (${params.feature_table})`,
+        );
       for (const row of rows) {
         for (let f = 0; f < nFeatures; f++) {
           const value = row[columns[f]!];
@@ -194,8 +228,16 @@ export const featuresComponent = defineComponent({
         r += 1;
       }
     }
-    if (r !== total) throw TrainerErrors.invalidComponentIo('features', `the feature table changed while it was read (${params.feature_table})`);
-    const snapshotRows: DatasetSnapshot[] = snapshots.map((date) => ({ date, rows: counts.get(date) ?? 0, split: plan.holdout.includes(date) ? 'holdout' : 'train' }));
+    if (r !== total)
+      throw TrainerErrors.invalidComponentIo(
+        'features',
+        `the feature table changed while it was read (${params.feature_table})`,
+      );
+    const snapshotRows: DatasetSnapshot[] = snapshots.map((date) => ({
+      date,
+      rows: counts.get(date) ?? 0,
+      split: plan.holdout.includes(date) ? 'holdout' : 'train',
+    }));
     const trainRows = snapshotRows.filter((s) => s.split === 'train').reduce((sum, s) => sum + s.rows, 0);
     const holdoutRows = total - trainRows;
     if (trainRows === 0 || holdoutRows === 0) {
@@ -205,16 +247,23 @@ export const featuresComponent = defineComponent({
         { train: plan.train, holdout: plan.holdout },
       );
     }
-    const bytes = encodeDataset({ featureNames: columns, snapshots: snapshotRows, horizonDays: params.horizon_days }, values, labels);
+    const bytes = encodeDataset(
+      { featureNames: columns, snapshots: snapshotRows, horizonDays: params.horizon_days },
+      values,
+      labels,
+    );
     // Validate now (NaN, Infinity, shapes) so a bad feature table fails in this step, naming the feature.
     decodeDataset(bytes, outputs.dataset.uri);
     const positives = labels.reduce((sum, y) => sum + y, 0);
     await outputs.dataset.write(bytes, { rows: total, features: nFeatures, snapshots: snapshots.length });
-    deps.log.info(`features: ${total} rows over ${snapshots.length} snapshot(s) (${plan.train.length} train, ${plan.holdout.length} holdout, grid ${plan.step} day(s))`, {
-      rows: total,
-      labelled: plan.labelled,
-      tainted: plan.tainted,
-    });
+    deps.log.info(
+      `features: ${total} rows over ${snapshots.length} snapshot(s) (${plan.train.length} train, ${plan.holdout.length} holdout, grid ${plan.step} day(s))`,
+      {
+        rows: total,
+        labelled: plan.labelled,
+        tainted: plan.tainted,
+      },
+    );
     return {
       data_fingerprint: fingerprintOf(bytes),
       data_from: snapshots[0]!,

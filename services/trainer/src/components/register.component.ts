@@ -16,7 +16,10 @@ import { defineComponent, type JsonValue } from './component.js';
 import type { MetricsArtifact } from './evaluate.component.js';
 
 /** Load a registered version's model from the lake. */
-export async function loadRegisteredModel(objects: ObjectStore, version: Pick<ModelVersion, 'version' | 'artifactUri'>): Promise<BinaryClassifier> {
+export async function loadRegisteredModel(
+  objects: ObjectStore,
+  version: Pick<ModelVersion, 'version' | 'artifactUri'>,
+): Promise<BinaryClassifier> {
   let bytes: Buffer;
   try {
     bytes = await objects.get(version.artifactUri);
@@ -36,21 +39,34 @@ function rescore(model: BinaryClassifier, holdout: Dataset): number | undefined 
   return rocAuc(holdout.labels, model.predictProba(holdout));
 }
 
-function flatParams(algorithm: string, params: Record<string, JsonValue>, baselineAlgorithm: string, baselineParams: Record<string, JsonValue>, horizonDays: number): ModelVersion['params'] {
+function flatParams(
+  algorithm: string,
+  params: Record<string, JsonValue>,
+  baselineAlgorithm: string,
+  baselineParams: Record<string, JsonValue>,
+  horizonDays: number,
+): ModelVersion['params'] {
   const out: ModelVersion['params'] = { algorithm, horizonDays, 'baseline.algorithm': baselineAlgorithm };
-  for (const [key, value] of Object.entries(params)) if (typeof value === 'number' || typeof value === 'string' || typeof value === 'boolean') out[key] = value;
-  for (const [key, value] of Object.entries(baselineParams)) if (typeof value === 'number' || typeof value === 'string' || typeof value === 'boolean') out[`baseline.${key}`] = value;
+  for (const [key, value] of Object.entries(params))
+    if (typeof value === 'number' || typeof value === 'string' || typeof value === 'boolean') out[key] = value;
+  for (const [key, value] of Object.entries(baselineParams))
+    if (typeof value === 'number' || typeof value === 'string' || typeof value === 'boolean')
+      out[`baseline.${key}`] = value;
   return out;
 }
 
 export const registerComponent = defineComponent({
   name: 'register',
-  description: 'Register the version (idempotent by fingerprint) and promote it when it beats the champion on the same holdout.',
+  description:
+    'Register the version (idempotent by fingerprint) and promote it when it beats the champion on the same holdout.',
   io: {
     parameters: {
       model_name: { type: 'STRING', description: 'Registry name of the model (churn).' },
       code_version: { type: 'STRING', description: 'Version of the trainer code.' },
-      created_at: { type: 'STRING', description: 'Time of the triggering event (RFC 3339): the version and promotion times.' },
+      created_at: {
+        type: 'STRING',
+        description: 'Time of the triggering event (RFC 3339): the version and promotion times.',
+      },
       algorithm: { type: 'STRING', description: 'Challenger algorithm.' },
       resolved_params: { type: 'STRUCT', description: 'Challenger hyper-parameters from train.' },
       baseline_algorithm: { type: 'STRING', description: 'Baseline algorithm.' },
@@ -75,8 +91,14 @@ export const registerComponent = defineComponent({
       fingerprint: { type: 'STRING', description: 'SHA-256 of data, parameters and code version.' },
       artifact_uri: { type: 'STRING', description: 'Lake key of the challenger model.' },
       newly_registered: { type: 'BOOLEAN', description: 'False when the same version was registered before.' },
-      promoted: { type: 'BOOLEAN', description: 'Whether this run (this triggering event, delivered once or again) made the challenger champion.' },
-      champion_version: { type: 'STRING', description: 'The champion as of created_at, after this step (empty when there is none).' },
+      promoted: {
+        type: 'BOOLEAN',
+        description: 'Whether this run (this triggering event, delivered once or again) made the challenger champion.',
+      },
+      champion_version: {
+        type: 'STRING',
+        description: 'The champion as of created_at, after this step (empty when there is none).',
+      },
       decision: { type: 'STRUCT', description: 'The promotion evidence: reason and ROC AUCs on the holdout.' },
     },
     outputArtifacts: {},
@@ -98,8 +120,12 @@ export const registerComponent = defineComponent({
     const artifactUri = modelKey(params.model_name, version, 'model.json');
     // Files first, then the registry entry: a version in the registry always has its files.
     await deps.objects.put(artifactUri, modelBytes, { contentType: 'application/json' });
-    await deps.objects.put(modelKey(params.model_name, version, 'baseline.json'), await artifacts.baseline.read(), { contentType: 'application/json' });
-    await deps.objects.put(modelKey(params.model_name, version, 'metrics.json'), JSON.stringify(metrics), { contentType: 'application/json' });
+    await deps.objects.put(modelKey(params.model_name, version, 'baseline.json'), await artifacts.baseline.read(), {
+      contentType: 'application/json',
+    });
+    await deps.objects.put(modelKey(params.model_name, version, 'metrics.json'), JSON.stringify(metrics), {
+      contentType: 'application/json',
+    });
 
     const entry: ModelVersion = {
       modelName: params.model_name,
@@ -112,10 +138,30 @@ export const registerComponent = defineComponent({
       trainingRows: params.train_rows,
       holdoutRows: params.holdout_rows,
       holdoutRange: { from: params.holdout_from, to: params.holdout_to },
-      params: flatParams(params.algorithm, params.resolved_params, params.baseline_algorithm, params.resolved_baseline_params, params.horizon_days),
-      metrics: { rocAuc: metrics.challenger.rocAuc, prAuc: metrics.challenger.prAuc, logLoss: metrics.challenger.logLoss, calibration: metrics.challenger.calibration },
-      baselineMetrics: { rocAuc: metrics.baseline.rocAuc, prAuc: metrics.baseline.prAuc, logLoss: metrics.baseline.logLoss, calibration: metrics.baseline.calibration },
-      featureImportance: metrics.featureImportance.map((item) => ({ feature: item.feature, gain: item.gain, splits: item.splits })),
+      params: flatParams(
+        params.algorithm,
+        params.resolved_params,
+        params.baseline_algorithm,
+        params.resolved_baseline_params,
+        params.horizon_days,
+      ),
+      metrics: {
+        rocAuc: metrics.challenger.rocAuc,
+        prAuc: metrics.challenger.prAuc,
+        logLoss: metrics.challenger.logLoss,
+        calibration: metrics.challenger.calibration,
+      },
+      baselineMetrics: {
+        rocAuc: metrics.baseline.rocAuc,
+        prAuc: metrics.baseline.prAuc,
+        logLoss: metrics.baseline.logLoss,
+        calibration: metrics.baseline.calibration,
+      },
+      featureImportance: metrics.featureImportance.map((item) => ({
+        feature: item.feature,
+        gain: item.gain,
+        splits: item.splits,
+      })),
       codeVersion: params.code_version,
       artifactUri,
     };
@@ -123,7 +169,9 @@ export const registerComponent = defineComponent({
 
     const champion = await registry.champion(params.model_name);
     const history = await registry.promotions(params.model_name);
-    const earlier = history.find((promotion) => promotion.version === version && promotion.promotedAt === params.created_at);
+    const earlier = history.find(
+      (promotion) => promotion.version === version && promotion.promotedAt === params.created_at,
+    );
     let decision: { promote: boolean; reason: string };
     let championAuc: number | undefined;
     let previous = champion?.version ?? null;
@@ -143,7 +191,9 @@ export const registerComponent = defineComponent({
         challengerRocAuc: metrics.challenger.rocAuc,
         baselineRocAuc: metrics.baseline.rocAuc,
         challengerDataTo: params.data_to,
-        ...(champion ? { champion: { version: champion.version, dataTo: champion.dataRange.to, rocAucOnHoldout: championAuc } } : {}),
+        ...(champion
+          ? { champion: { version: champion.version, dataTo: champion.dataRange.to, rocAucOnHoldout: championAuc } }
+          : {}),
       });
       promotedNow = decision.promote;
     }
@@ -160,11 +210,14 @@ export const registerComponent = defineComponent({
     }
     // The champion as of this event (not "now"): a replayed old event scores with the model of its time.
     const championVersion = (await championAt(registry, params.model_name, params.created_at))?.version ?? '';
-    deps.log.info(`register: ${version} ${newlyRegistered ? 'registered' : 'already registered'}; ${decision.promote ? 'promoted' : 'not promoted'}: ${decision.reason}`, {
-      version,
-      promoted: decision.promote,
-      championVersion,
-    });
+    deps.log.info(
+      `register: ${version} ${newlyRegistered ? 'registered' : 'already registered'}; ${decision.promote ? 'promoted' : 'not promoted'}: ${decision.reason}`,
+      {
+        version,
+        promoted: decision.promote,
+        championVersion,
+      },
+    );
     return {
       version,
       fingerprint,

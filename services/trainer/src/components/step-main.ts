@@ -7,7 +7,15 @@
  * it builds the platform's ports from the environment the compiled spec gives the step, runs the
  * component and resolves to exit code 0, or 1 after recording the error where the trainer reads it.
  */
-import { createLogger, createPlatform, errorCode, errorMessage, loadConfig, ModelRegistry, type Environment } from '@mlops/shared';
+import {
+  createLogger,
+  createPlatform,
+  errorCode,
+  errorMessage,
+  loadConfig,
+  ModelRegistry,
+  type Environment,
+} from '@mlops/shared';
 import { executeComponent, type ExecutorInput } from '../pipeline/kfp.executor.js';
 import { COMPONENTS } from './index.js';
 import { TrainerErrors } from '../errors.js';
@@ -24,7 +32,8 @@ export interface ComponentMainOptions {
 /** Parse `<component> --executor_input <json> [--pipeline_job <name>] [--task <name>]`. */
 export function parseComponentArgs(argv: readonly string[]): ComponentMainOptions {
   const [component, ...rest] = argv;
-  if (!component || !(component in COMPONENTS)) throw TrainerErrors.unknownComponent(String(component), Object.keys(COMPONENTS));
+  if (!component || !(component in COMPONENTS))
+    throw TrainerErrors.unknownComponent(String(component), Object.keys(COMPONENTS));
   const flags = new Map<string, string>();
   for (let i = 0; i < rest.length; i += 2) flags.set(rest[i]!.replace(/^--/, ''), rest[i + 1] ?? '');
   const raw = flags.get('executor_input');
@@ -55,13 +64,31 @@ export async function runComponentMain(argv: readonly string[], env: Environment
     return 1;
   }
   // The steps never pseudonymise; the configuration insists on a key outside local mode.
-  const config = loadConfig({ ...env, MLOPS_PII_HMAC_KEY: env.MLOPS_PII_HMAC_KEY ?? 'not-used-by-trainer-pipeline-steps' });
-  const platform = await createPlatform(config, { log: log.child({ component: options.component, task: options.task ?? options.component }) });
+  const config = loadConfig({
+    ...env,
+    MLOPS_PII_HMAC_KEY: env.MLOPS_PII_HMAC_KEY ?? 'not-used-by-trainer-pipeline-steps',
+  });
+  const platform = await createPlatform(config, {
+    log: log.child({ component: options.component, task: options.task ?? options.component }),
+  });
   try {
     const warehouse = await platform.warehouse();
     await executeComponent(COMPONENTS[options.component]!, options.executorInput, {
-      deps: { warehouse, objects: platform.objects, registry: new ModelRegistry(platform.documents), log: platform.log },
-      ...(options.jobId ? { record: { objects: platform.objects, jobId: options.jobId, task: options.task ?? kfpName(options.component) } } : {}),
+      deps: {
+        warehouse,
+        objects: platform.objects,
+        registry: new ModelRegistry(platform.documents),
+        log: platform.log,
+      },
+      ...(options.jobId
+        ? {
+            record: {
+              objects: platform.objects,
+              jobId: options.jobId,
+              task: options.task ?? kfpName(options.component),
+            },
+          }
+        : {}),
     });
     return 0;
   } catch (error) {
@@ -71,4 +98,3 @@ export async function runComponentMain(argv: readonly string[], env: Environment
     await platform.close();
   }
 }
-

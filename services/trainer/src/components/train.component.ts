@@ -22,7 +22,10 @@ export const trainComponent = defineComponent({
     },
     outputParameters: {
       resolved_params: { type: 'STRUCT', description: 'Every hyper-parameter of the challenger, defaults included.' },
-      resolved_baseline_params: { type: 'STRUCT', description: 'Every hyper-parameter of the baseline, defaults included.' },
+      resolved_baseline_params: {
+        type: 'STRUCT',
+        description: 'Every hyper-parameter of the baseline, defaults included.',
+      },
     },
     outputArtifacts: {
       model: { type: 'system.Model', description: 'The challenger (model JSON).' },
@@ -45,11 +48,14 @@ export const trainComponent = defineComponent({
     const baselineMs = Math.round(performance.now() - started);
     await outputs.model.write(JSON.stringify(model.toJSON()), { kind: model.kind, fitMs });
     await outputs.baseline.write(JSON.stringify(reference.toJSON()), { kind: reference.kind, fitMs: baselineMs });
-    deps.log.info(`train: ${challenger.kind} in ${fitMs} ms, ${baseline.kind} in ${baselineMs} ms on ${train.nRows} rows x ${train.nFeatures} features`, {
-      rows: train.nRows,
-      fitMs,
-      baselineMs,
-    });
+    deps.log.info(
+      `train: ${challenger.kind} in ${fitMs} ms, ${baseline.kind} in ${baselineMs} ms on ${train.nRows} rows x ${train.nFeatures} features`,
+      {
+        rows: train.nRows,
+        fitMs,
+        baselineMs,
+      },
+    );
     return { resolved_params: { ...challenger.params }, resolved_baseline_params: { ...baseline.params } };
   },
 });

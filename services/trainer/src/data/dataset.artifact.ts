@@ -38,9 +38,19 @@ export interface TrainingSet {
 }
 
 /** Encode a training set. `values` is row-major, `labels` 0/1; rows follow `snapshots`. */
-export function encodeDataset(header: Omit<DatasetHeader, 'format' | 'nRows'>, values: Float64Array, labels: Uint8Array): Buffer {
+export function encodeDataset(
+  header: Omit<DatasetHeader, 'format' | 'nRows'>,
+  values: Float64Array,
+  labels: Uint8Array,
+): Buffer {
   const nRows = labels.length;
-  const full: DatasetHeader = { format: FORMAT, featureNames: header.featureNames, snapshots: header.snapshots, nRows, horizonDays: header.horizonDays };
+  const full: DatasetHeader = {
+    format: FORMAT,
+    featureNames: header.featureNames,
+    snapshots: header.snapshots,
+    nRows,
+    horizonDays: header.horizonDays,
+  };
   const json = Buffer.from(JSON.stringify(full), 'utf8');
   // Pad the header so the Float64 block starts on an 8-byte boundary (a zero-copy view on decode).
   const headerBytes = 8 + 4 + json.length;
@@ -65,7 +75,8 @@ export function fingerprintOf(bytes: Uint8Array): string {
  * `TRAINER.EMPTY_TRAINING_SET`, ...). A malformed file is `TRAINER.INVALID_ARTIFACT`.
  */
 export function decodeDataset(bytes: Buffer, uri: string): TrainingSet {
-  if (bytes.length < 12 || bytes.toString('latin1', 0, 8) !== MAGIC) throw TrainerErrors.invalidArtifact(uri, `not a ${FORMAT} file`);
+  if (bytes.length < 12 || bytes.toString('latin1', 0, 8) !== MAGIC)
+    throw TrainerErrors.invalidArtifact(uri, `not a ${FORMAT} file`);
   const length = bytes.readUInt32LE(8);
   let header: DatasetHeader;
   try {
@@ -79,7 +90,10 @@ export function decodeDataset(bytes: Buffer, uri: string): TrainingSet {
   const nFeatures = header.featureNames.length;
   const start = 12 + length;
   const valueBytes = header.nRows * nFeatures * 8;
-  if (bytes.length !== start + valueBytes + header.nRows || header.snapshots.reduce((sum, s) => sum + s.rows, 0) !== header.nRows) {
+  if (
+    bytes.length !== start + valueBytes + header.nRows ||
+    header.snapshots.reduce((sum, s) => sum + s.rows, 0) !== header.nRows
+  ) {
     throw TrainerErrors.invalidArtifact(uri, `its size does not match ${header.nRows} rows of ${nFeatures} features`);
   }
   const copy = new Float64Array(header.nRows * nFeatures);

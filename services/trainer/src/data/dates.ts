@@ -4,7 +4,9 @@ const DAY_MS = 86_400_000;
 
 /** Whether a string is a real calendar date in YYYY-MM-DD form. */
 export function isDate(value: unknown): value is string {
-  return typeof value === 'string' && DATE.test(value) && new Date(`${value}T00:00:00Z`).toISOString().startsWith(value);
+  return (
+    typeof value === 'string' && DATE.test(value) && new Date(`${value}T00:00:00Z`).toISOString().startsWith(value)
+  );
 }
 
 /** Days since 1970-01-01. */
@@ -20,7 +22,8 @@ export function addDays(date: string, days: number): string {
 /** Every date from `from` to `to`, both included. */
 export function datesBetween(from: string, to: string): string[] {
   const out: string[] = [];
-  for (let day = epochDay(from); day <= epochDay(to); day++) out.push(new Date(day * DAY_MS).toISOString().slice(0, 10));
+  for (let day = epochDay(from); day <= epochDay(to); day++)
+    out.push(new Date(day * DAY_MS).toISOString().slice(0, 10));
   return out;
 }
 

@@ -84,7 +84,13 @@ export function planSnapshots(input: SnapshotPlanInput): SnapshotPlan {
   }
   sample = sample.slice(-Math.max(2, sampling.maxSnapshots));
 
-  const details = { asOf, horizonDays, featureDates: sorted.length, labelled: labelled.length, tainted: labelled.length - clean.length };
+  const details = {
+    asOf,
+    horizonDays,
+    featureDates: sorted.length,
+    labelled: labelled.length,
+    tainted: labelled.length - clean.length,
+  };
   if (sample.length < 2) {
     const why =
       labelled.length === 0

@@ -14,7 +14,8 @@ function quote(identifier: string): string {
 
 /** Check a schema or table name before it goes into SQL (they come from settings, never from events). */
 export function checkIdentifier(kind: string, name: string): string {
-  if (!IDENTIFIER.test(name)) throw TrainerErrors.invalidSetting(kind, `must be a plain SQL identifier (got ${JSON.stringify(name)})`);
+  if (!IDENTIFIER.test(name))
+    throw TrainerErrors.invalidSetting(kind, `must be a plain SQL identifier (got ${JSON.stringify(name)})`);
   return name;
 }
 
@@ -50,7 +51,8 @@ export async function resolveTables(warehouse: WarehouseTransaction, schema: str
   };
 }
 
-const NUMERIC = /^(TINYINT|SMALLINT|INTEGER|BIGINT|HUGEINT|UTINYINT|USMALLINT|UINTEGER|UBIGINT|FLOAT|REAL|DOUBLE|DECIMAL|NUMERIC|INT64|FLOAT64|BOOLEAN|BOOL)/i;
+const NUMERIC =
+  /^(TINYINT|SMALLINT|INTEGER|BIGINT|HUGEINT|UTINYINT|USMALLINT|UINTEGER|UBIGINT|FLOAT|REAL|DOUBLE|DECIMAL|NUMERIC|INT64|FLOAT64|BOOLEAN|BOOL)/i;
 
 /** Whether a column type can be read as a feature (numbers and booleans). */
 export function isNumericType(type: string): boolean {

@@ -73,7 +73,10 @@ export function computeGradients(
     const biased = (x * invLn2 + 70400.5) | 0;
     const k = biased - 70400;
     const t = x - k * ln2Hi - k * ln2Lo;
-    const e = pow2Int[biased >> 6]! * pow2Frac[biased & 63]! * (1 + t * (1 + t * (0.5 + t * (0.16666666666666666 + t * (0.041666666666666664 + t * 0.008333333333333333)))));
+    const e =
+      pow2Int[biased >> 6]! *
+      pow2Frac[biased & 63]! *
+      (1 + t * (1 + t * (0.5 + t * (0.16666666666666666 + t * (0.041666666666666664 + t * 0.008333333333333333)))));
     const p = 1 / (1 + e);
     const w = weighted ? weights[r]! : 1;
     const g = (p - labels[r]!) * w;
@@ -88,7 +91,9 @@ export function computeGradients(
     z = Math.imul(z ^ (z >>> 16), 0x85ebca6b);
     z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35);
     z ^= z >>> 16;
-    const v = Math.floor(g * invGScale + (z & 0xffff) * 1.52587890625e-5) * shift + Math.floor(h * invHScale + (z >>> 16) * 1.52587890625e-5);
+    const v =
+      Math.floor(g * invGScale + (z & 0xffff) * 1.52587890625e-5) * shift +
+      Math.floor(h * invHScale + (z >>> 16) * 1.52587890625e-5);
     packed[r] = v;
     total += v;
   }
@@ -298,7 +303,17 @@ export function findBestSplit(
  * Branch-free, because a row's side is unpredictable and a mispredicted branch per row costs more
  * than the extra stores.
  */
-export function partitionRows(cols: Uint8Array, nRows: number, rows: Uint32Array, left: Uint32Array, right: Uint32Array, start: number, end: number, feature: number, bin: number): number {
+export function partitionRows(
+  cols: Uint8Array,
+  nRows: number,
+  rows: Uint32Array,
+  left: Uint32Array,
+  right: Uint32Array,
+  start: number,
+  end: number,
+  feature: number,
+  bin: number,
+): number {
   const base = feature * nRows;
   let l = start;
   let rr = start;
@@ -358,7 +373,16 @@ export function splitIntoLeaves(
 }
 
 /** A leaf of rows `rows[start .. end)`: record it in `leafOf`; exact gradient and hessian sums into `out[at]`, `out[at + 1]`. */
-export function closeLeaf(rows: Uint32Array, start: number, end: number, id: number, leafOf: Uint16Array, gh: Float64Array, out: Float64Array, at: number): void {
+export function closeLeaf(
+  rows: Uint32Array,
+  start: number,
+  end: number,
+  id: number,
+  leafOf: Uint16Array,
+  gh: Float64Array,
+  out: Float64Array,
+  at: number,
+): void {
   let g = 0;
   let h = 0;
   for (let i = start; i < end; i++) {
@@ -372,7 +396,14 @@ export function closeLeaf(rows: Uint32Array, start: number, end: number, id: num
 }
 
 /** `margin[r] += leafValue[leafOf[r]]` for the rows `r` at positions `[start, end)` of `rows`. */
-export function addLeafValues(margin: Float64Array, rows: Uint32Array, start: number, end: number, leafOf: Uint16Array, leafValue: Float64Array): void {
+export function addLeafValues(
+  margin: Float64Array,
+  rows: Uint32Array,
+  start: number,
+  end: number,
+  leafOf: Uint16Array,
+  leafValue: Float64Array,
+): void {
   for (let i = start; i < end; i++) {
     const r = rows[i]!;
     margin[r] = margin[r]! + leafValue[leafOf[r]!]!;
@@ -404,7 +435,13 @@ export function laneBarrier(control: Int32Array, slot: number, failed: number, t
  * so float32-derived data (low mantissa bytes zero) costs about half. Returns `a` or `b` (scratch of
  * length >= n), whichever holds the result. No NaN allowed; -0 sorts as +0.
  */
-export function sortFloat64(column: Float64Array, n: number, a: Float64Array, b: Float64Array, counts: Uint32Array): Float64Array {
+export function sortFloat64(
+  column: Float64Array,
+  n: number,
+  a: Float64Array,
+  b: Float64Array,
+  counts: Uint32Array,
+): Float64Array {
   if (new Uint8Array(new Uint32Array([1]).buffer)[0] !== 1 || n < 256) {
     a.set(column.subarray(0, n));
     a.subarray(0, n).sort();
@@ -564,7 +601,15 @@ export function distinctCuts(column: Float64Array, n: number, maxBins: number, o
  * unpredictable, and eight mispredicted branches per value cost about four times the eight
  * arithmetic steps.
  */
-export function fillBins(column: Float64Array, n: number, cuts: Float64Array, cutsAt: number, nCuts: number, out: Uint8Array, at: number): void {
+export function fillBins(
+  column: Float64Array,
+  n: number,
+  cuts: Float64Array,
+  cutsAt: number,
+  nCuts: number,
+  out: Uint8Array,
+  at: number,
+): void {
   const c = new Float64Array(256).fill(Infinity);
   c.set(cuts.subarray(cutsAt, cutsAt + nCuts));
   let half = 1;
@@ -602,7 +647,15 @@ export function fillBins(column: Float64Array, n: number, cuts: Float64Array, cu
  * `[j * nRows, (j + 1) * nRows)`. One pass for several columns: a pass per column would read a
  * cache line per row for every column (about 3x slower for 11 columns of the churn matrix).
  */
-export function extractColumns(values: Float64Array | Float32Array, nRows: number, nFeatures: number, from: number, step: number, count: number, columns: Float64Array): void {
+export function extractColumns(
+  values: Float64Array | Float32Array,
+  nRows: number,
+  nFeatures: number,
+  from: number,
+  step: number,
+  count: number,
+  columns: Float64Array,
+): void {
   for (let r = 0, i = from; r < nRows; r++, i += nFeatures) {
     for (let j = 0, o = r, v = i; j < count; j++, o += nRows, v += step) columns[o] = values[v]!;
   }

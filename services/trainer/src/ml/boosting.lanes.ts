@@ -20,7 +20,15 @@ import {
 } from './boosting.kernels.js';
 import { EXP_CONSTANTS, EXP_POW2_FRAC, EXP_POW2_INT } from './fast-math.js';
 import { planPacking } from './histogram.packing.js';
-import { type WasmApi, type WasmArena, type WasmKernels, type WasmMemory, type WasmModule, boostingWasmModule, instantiateWasmKernels } from './boosting.wasm.js';
+import {
+  type WasmApi,
+  type WasmArena,
+  type WasmKernels,
+  type WasmMemory,
+  type WasmModule,
+  boostingWasmModule,
+  instantiateWasmKernels,
+} from './boosting.wasm.js';
 import { allocateFloat64, allocateInt32 } from './shared-memory.js';
 
 /**
@@ -285,8 +293,21 @@ function runLane(c: LaneContext, lane: number, k: Kernels): void {
     // Gradients of this lane's rows; then the root's histogram and split search on this lane's words.
     const t0 = performance.now();
     c.results[lane] = k.gradients(
-      c.margin, c.labels, c.weights, c.rows, Math.floor((lane * items) / lanes), Math.floor(((lane + 1) * items) / lanes),
-      control[7]!, c.leafOf, c.leafValue, c.gh, c.packed, c.gradQ, c.expConstants, c.pow2Int, c.pow2Frac,
+      c.margin,
+      c.labels,
+      c.weights,
+      c.rows,
+      Math.floor((lane * items) / lanes),
+      Math.floor(((lane + 1) * items) / lanes),
+      control[7]!,
+      c.leafOf,
+      c.leafValue,
+      c.gh,
+      c.packed,
+      c.gradQ,
+      c.expConstants,
+      c.pow2Int,
+      c.pow2Frac,
     );
     const t1 = performance.now();
     T[tb] = T[tb]! + (t1 - t0);
@@ -305,7 +326,22 @@ function runLane(c: LaneContext, lane: number, k: Kernels): void {
     k.unpack(hist, c.features, fa, fb, c.slotOf, c.mult, c.span, c.nBins, c.histAt);
     const t3 = performance.now();
     T[tb + 4] = T[tb + 4]! + (t3 - t2);
-    k.split(hist, Gq, total - Gq * shift, c.nBins, c.histAt, c.features, fa, fb, c.splitQ, lambda, minChild, minGain, c.splitOut, lane * 5);
+    k.split(
+      hist,
+      Gq,
+      total - Gq * shift,
+      c.nBins,
+      c.histAt,
+      c.features,
+      fa,
+      fb,
+      c.splitQ,
+      lambda,
+      minChild,
+      minGain,
+      c.splitOut,
+      lane * 5,
+    );
     T[tb + 5] = T[tb + 5]! + (performance.now() - t3);
   } else if (command === 2) {
     const nNodes = control[2]!;
@@ -313,7 +349,17 @@ function runLane(c: LaneContext, lane: number, k: Kernels): void {
     for (let t = 0; t < items; t++) {
       if (C[t * 5 + 3] !== lane) continue;
       const split = N[C[t * 5]! * 11 + 2]!;
-      R[t * 4] = k.partition(c.cols, c.nRows, c.rows, c.left, c.right, C[t * 5 + 1]!, C[t * 5 + 2]!, split >> 8, split & 255);
+      R[t * 4] = k.partition(
+        c.cols,
+        c.nRows,
+        c.rows,
+        c.left,
+        c.right,
+        C[t * 5 + 1]!,
+        C[t * 5 + 2]!,
+        split >> 8,
+        split & 255,
+      );
     }
     const t1 = performance.now();
     T[tb + 1] = T[tb + 1]! + (t1 - t0);
@@ -370,8 +416,38 @@ function runLane(c: LaneContext, lane: number, k: Kernels): void {
       const u1 = performance.now();
       const GLq = N[b + 7]!;
       const HLq = N[b + 8]!;
-      k.split(smallLeft ? small : parent, GLq, HLq, c.nBins, c.histAt, c.features, fa, fb, c.splitQ, lambda, minChild, minGain, c.splitOut, (2 * node * lanes + lane) * 5);
-      k.split(smallLeft ? parent : small, N[b + 5]! - GLq, N[b + 6]! - HLq, c.nBins, c.histAt, c.features, fa, fb, c.splitQ, lambda, minChild, minGain, c.splitOut, ((2 * node + 1) * lanes + lane) * 5);
+      k.split(
+        smallLeft ? small : parent,
+        GLq,
+        HLq,
+        c.nBins,
+        c.histAt,
+        c.features,
+        fa,
+        fb,
+        c.splitQ,
+        lambda,
+        minChild,
+        minGain,
+        c.splitOut,
+        (2 * node * lanes + lane) * 5,
+      );
+      k.split(
+        smallLeft ? parent : small,
+        N[b + 5]! - GLq,
+        N[b + 6]! - HLq,
+        c.nBins,
+        c.histAt,
+        c.features,
+        fa,
+        fb,
+        c.splitQ,
+        lambda,
+        minChild,
+        minGain,
+        c.splitOut,
+        ((2 * node + 1) * lanes + lane) * 5,
+      );
       tHist += u1 - u0;
       tSplit += performance.now() - u1;
     }
@@ -384,14 +460,35 @@ function runLane(c: LaneContext, lane: number, k: Kernels): void {
       const node = C[t * 5]!;
       if (node >= 0) {
         const b = node * 11;
-        k.leaves(c.cols, c.nRows, c.rows, C[t * 5 + 1]!, C[t * 5 + 2]!, N[b + 2]! >> 8, N[b + 2]! & 255, N[b + 3]!, N[b + 4]!, c.leafOf, c.gh, R, t * 4);
+        k.leaves(
+          c.cols,
+          c.nRows,
+          c.rows,
+          C[t * 5 + 1]!,
+          C[t * 5 + 2]!,
+          N[b + 2]! >> 8,
+          N[b + 2]! & 255,
+          N[b + 3]!,
+          N[b + 4]!,
+          c.leafOf,
+          c.gh,
+          R,
+          t * 4,
+        );
       } else {
         k.close(c.rows, C[t * 5 + 1]!, C[t * 5 + 2]!, C[t * 5 + 4]!, c.leafOf, c.gh, R, t * 4);
       }
     }
     T[tb + 6] = T[tb + 6]! + (performance.now() - t0);
   } else if (command === 4) {
-    k.addLeaves(c.margin, c.rows, Math.floor((lane * items) / lanes), Math.floor(((lane + 1) * items) / lanes), c.leafOf, c.leafValue);
+    k.addLeaves(
+      c.margin,
+      c.rows,
+      Math.floor((lane * items) / lanes),
+      Math.floor(((lane + 1) * items) / lanes),
+      c.leafOf,
+      c.leafValue,
+    );
   } else if (command === 7) {
     // Features lane, lane + lanes, …: wide features (which need a sort) tend to come together in
     // a table, and interleaving spreads them. Columns are extracted up to 12 per pass over the rows.
@@ -422,7 +519,17 @@ function runLane(c: LaneContext, lane: number, k: Kernels): void {
       }
     }
   } else if (command === 8) {
-    k.transpose(c.cols, c.nRows, c.nFeatures, c.bins, 4 * words, c.byteOffset, c.mult, Math.floor((lane * c.nRows) / lanes), Math.floor(((lane + 1) * c.nRows) / lanes));
+    k.transpose(
+      c.cols,
+      c.nRows,
+      c.nFeatures,
+      c.bins,
+      4 * words,
+      c.byteOffset,
+      c.mult,
+      Math.floor((lane * c.nRows) / lanes),
+      Math.floor(((lane + 1) * c.nRows) / lanes),
+    );
   }
 }
 
@@ -459,7 +566,18 @@ function wasmKernels(
   const sums = 4 * lane;
   return {
     leaves: (cols, nRows, rows, start, end, feature, bin, leftId, rightId, leafOf, gh, out, at) => {
-      leaves(cols.byteOffset + feature * nRows, rows.byteOffset, start, end, bin, leftId, rightId, leafOf.byteOffset, gh.byteOffset, scratch.byteOffset + 8 * sums);
+      leaves(
+        cols.byteOffset + feature * nRows,
+        rows.byteOffset,
+        start,
+        end,
+        bin,
+        leftId,
+        rightId,
+        leafOf.byteOffset,
+        gh.byteOffset,
+        scratch.byteOffset + 8 * sums,
+      );
       for (let j = 0; j < 4; j++) out[at + j] = scratch[sums + j]!;
     },
     close: (rows, start, end, id, leafOf, gh, out, at) => {
@@ -468,16 +586,75 @@ function wasmKernels(
       out[at + 1] = scratch[sums + 1]!;
     },
     // The common case (no subsample, no weights); the general loop stays in JavaScript.
-    gradients: (margin, labels, weights, rows, from, to, fused, leafOf, leafValue, gh, packed, q, expConstants, pow2Int, pow2Frac) =>
+    gradients: (
+      margin,
+      labels,
+      weights,
+      rows,
+      from,
+      to,
+      fused,
+      leafOf,
+      leafValue,
+      gh,
+      packed,
+      q,
+      expConstants,
+      pow2Int,
+      pow2Frac,
+    ) =>
       fused !== 1 || weights.length > 0
-        ? jsGradients(margin, labels, weights, rows, from, to, fused, leafOf, leafValue, gh, packed, q, expConstants, pow2Int, pow2Frac)
+        ? jsGradients(
+            margin,
+            labels,
+            weights,
+            rows,
+            from,
+            to,
+            fused,
+            leafOf,
+            leafValue,
+            gh,
+            packed,
+            q,
+            expConstants,
+            pow2Int,
+            pow2Frac,
+          )
         : grad(
-            margin.byteOffset, labels.byteOffset, rows.byteOffset, from, to, leafOf.byteOffset, leafValue.byteOffset, gh.byteOffset, packed.byteOffset,
-            pow2Int.byteOffset, pow2Frac.byteOffset, q[3]! | 0, expConstants[0]!, expConstants[1]!, expConstants[2]!, q[0]!, q[1]!, q[2]!,
+            margin.byteOffset,
+            labels.byteOffset,
+            rows.byteOffset,
+            from,
+            to,
+            leafOf.byteOffset,
+            leafValue.byteOffset,
+            gh.byteOffset,
+            packed.byteOffset,
+            pow2Int.byteOffset,
+            pow2Frac.byteOffset,
+            q[3]! | 0,
+            expConstants[0]!,
+            expConstants[1]!,
+            expConstants[2]!,
+            q[0]!,
+            q[1]!,
+            q[2]!,
           ),
     accumulate: (bins32, wordsPerRow, packed, rows, start, end, hist, wordFrom, wordTo) =>
-      acc(bins32.byteOffset, wordsPerRow, packed.byteOffset, rows.byteOffset, start, end, hist.byteOffset, wordFrom, wordTo),
-    partition: (cols, nRows, rows, left, right, start, end, feature, bin) => part(cols.byteOffset + feature * nRows, rows.byteOffset, left.byteOffset, right.byteOffset, start, end, bin),
+      acc(
+        bins32.byteOffset,
+        wordsPerRow,
+        packed.byteOffset,
+        rows.byteOffset,
+        start,
+        end,
+        hist.byteOffset,
+        wordFrom,
+        wordTo,
+      ),
+    partition: (cols, nRows, rows, left, right, start, end, feature, bin) =>
+      part(cols.byteOffset + feature * nRows, rows.byteOffset, left.byteOffset, right.byteOffset, start, end, bin),
   };
 }
 
@@ -534,7 +711,10 @@ export class BoostingLanes {
       pow2Frac: arena.float64(EXP_POW2_FRAC.length),
       scratch: arena.float64(4 * requested),
     };
-    this.kernels = { ...KERNELS, ...wasmKernels(instantiateWasmKernels(arena.memory), this.context.scratch, 0, KERNELS.gradients) };
+    this.kernels = {
+      ...KERNELS,
+      ...wasmKernels(instantiateWasmKernels(arena.memory), this.context.scratch, 0, KERNELS.gradients),
+    };
     this.context.pow2Int.set(EXP_POW2_INT);
     this.context.pow2Frac.set(EXP_POW2_FRAC);
     this.workers = [];
@@ -555,7 +735,8 @@ export class BoostingLanes {
     this.buffers.push(buffer);
     this.context.hists[buffer.id] = buffer.data;
     const { data } = buffer;
-    for (const worker of this.workers) worker.port.postMessage({ id: buffer.id, buffer: data.buffer, offset: data.byteOffset, length: data.length });
+    for (const worker of this.workers)
+      worker.port.postMessage({ id: buffer.id, buffer: data.buffer, offset: data.byteOffset, length: data.length });
     return buffer;
   }
 
@@ -571,7 +752,8 @@ export class BoostingLanes {
     this.dispatch(CMD_BIN);
     const { context } = this;
     const plan = planPacking(context.nBins, pack);
-    if (plan.words * 4 > context.stride) throw new Error(`internal: ${plan.nSlots} slots exceed the ${context.stride} bytes of a binned row`);
+    if (plan.words * 4 > context.stride)
+      throw new Error(`internal: ${plan.nSlots} slots exceed the ${context.stride} bytes of a binned row`);
     context.slotOf.set(plan.slotOf);
     context.mult.set(plan.mult);
     context.span.set(plan.span);
@@ -610,7 +792,12 @@ export class BoostingLanes {
    * those rows and find its best split. Returns the sum of the packed gradients (the root's sums;
    * an exact integer, so the lanes' partial sums add up the same in any order).
    */
-  gradientsAndRoot(count: number, fused: boolean, seed: number, root: HistogramBuffer | null): { packedTotal: number; split: SplitResult | null } {
+  gradientsAndRoot(
+    count: number,
+    fused: boolean,
+    seed: number,
+    root: HistogramBuffer | null,
+  ): { packedTotal: number; split: SplitResult | null } {
     const { control, results } = this.context;
     control[ITEMS] = count;
     control[FLAG] = fused ? 1 : 0;
@@ -662,7 +849,10 @@ export class BoostingLanes {
    * earlier, record its rows' leaf and sum them ([G, H] per leaf). Sums are added in chunk order,
    * chunks counted from each node's start, so they do not depend on the number of lanes.
    */
-  closeLeaves(splits: readonly LeafSplit[], leaves: readonly LeafRange[]): { splitSums: Float64Array; leafSums: Float64Array } {
+  closeLeaves(
+    splits: readonly LeafSplit[],
+    leaves: readonly LeafRange[],
+  ): { splitSums: Float64Array; leafSums: Float64Array } {
     const { control, nodes, chunks, results } = this.context;
     for (let i = 0; i < splits.length; i++) {
       const split = splits[i]!;
@@ -704,7 +894,15 @@ export class BoostingLanes {
   /** The calling thread's time per phase so far, in milliseconds. */
   times(): LaneTimes {
     const t = this.context.timers;
-    return { gradients: t[0]!, partition: t[1]!, waiting: t[2]!, stitch: t[3]!, histograms: t[4]!, splits: t[5]!, leaves: t[6]! };
+    return {
+      gradients: t[0]!,
+      partition: t[1]!,
+      waiting: t[2]!,
+      stitch: t[3]!,
+      histograms: t[4]!,
+      splits: t[5]!,
+      leaves: t[6]!,
+    };
   }
 
   close(): void {
@@ -718,7 +916,11 @@ export class BoostingLanes {
     let best = i * this.count * SPLIT_FIELDS;
     for (let lane = 1; lane < this.count; lane++) {
       const at = (i * this.count + lane) * SPLIT_FIELDS;
-      if (out[at + 1]! >= 0 && (out[best + 1]! < 0 || out[at]! > out[best]! || (out[at] === out[best] && out[at + 1]! < out[best + 1]!))) best = at;
+      if (
+        out[at + 1]! >= 0 &&
+        (out[best + 1]! < 0 || out[at]! > out[best]! || (out[at] === out[best] && out[at + 1]! < out[best + 1]!))
+      )
+        best = at;
     }
     return { gain: out[best]!, feature: out[best + 1]!, bin: out[best + 2]!, GLq: out[best + 3]!, HLq: out[best + 4]! };
   }
@@ -803,7 +1005,11 @@ function startWorker(context: LaneContext, lane: number, expectedReady: number):
   const { hists: _hists, ...shared } = context;
   let worker: Worker;
   try {
-    worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { lane, port: channel.port2, context: shared }, transferList: [channel.port2] });
+    worker = new Worker(WORKER_SOURCE, {
+      eval: true,
+      workerData: { lane, port: channel.port2, context: shared },
+      transferList: [channel.port2],
+    });
   } catch {
     return null;
   }
@@ -849,13 +1055,26 @@ function startWorker(context: LaneContext, lane: number, expectedReady: number):
 }
 
 /** The worker's loop; run from source, so it references only its parameters. */
-function laneWorkerMain(threads: typeof WorkerThreads, run: typeof runLane, bindWasm: typeof wasmKernels, kernels: Kernels): void {
+function laneWorkerMain(
+  threads: typeof WorkerThreads,
+  run: typeof runLane,
+  bindWasm: typeof wasmKernels,
+  kernels: Kernels,
+): void {
   const init = threads.workerData as { lane: number; port: MessagePort; context: LaneContext };
   const context = init.context;
   context.hists = [];
   // The WebAssembly kernels on the shared arena.
-  const { exports } = new (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly.Instance(context.wasmModule, { env: { mem: context.memory } });
-  const wasm = { accumulate: exports.acc, partition: exports.part, gradients: exports.grad, leaves: exports.leaves, close: exports.close } as WasmKernels;
+  const { exports } = new (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly.Instance(context.wasmModule, {
+    env: { mem: context.memory },
+  });
+  const wasm = {
+    accumulate: exports.acc,
+    partition: exports.part,
+    gradients: exports.grad,
+    leaves: exports.leaves,
+    close: exports.close,
+  } as WasmKernels;
   Object.assign(kernels, bindWasm(wasm, context.scratch, init.lane, kernels.gradients));
   const control = context.control;
   const seqSlot = 10 + 2 * init.lane;
@@ -875,7 +1094,11 @@ function laneWorkerMain(threads: typeof WorkerThreads, run: typeof runLane, bind
     seen = next;
     if (control[0] === 9) break;
     try {
-      for (let m = threads.receiveMessageOnPort(init.port); m !== undefined; m = threads.receiveMessageOnPort(init.port)) {
+      for (
+        let m = threads.receiveMessageOnPort(init.port);
+        m !== undefined;
+        m = threads.receiveMessageOnPort(init.port)
+      ) {
         const message = m.message as { id: number; buffer: SharedArrayBuffer; offset: number; length: number };
         context.hists[message.id] = new Float64Array(message.buffer, message.offset, message.length);
       }
@@ -896,7 +1119,9 @@ const WORKER_SOURCE = [
   runLane.toString(),
   wasmKernels.toString(),
   // Bundlers rename imported bindings inside functions, so everything is passed in as arguments.
-  `(${laneWorkerMain.toString()})(require('node:worker_threads'), ${runLane.name}, ${wasmKernels.name}, { ${Object.entries(KERNELS)
+  `(${laneWorkerMain.toString()})(require('node:worker_threads'), ${runLane.name}, ${wasmKernels.name}, { ${Object.entries(
+    KERNELS,
+  )
     .map(([key, f]) => `${key}: ${f.name}`)
     .join(', ')} });`,
 ].join('\n');

@@ -62,7 +62,10 @@ export function createDataset(input: DatasetInput): Dataset {
   const matrix = createFeatureMatrix(input);
   const { nRows } = matrix;
   if (nRows === 0) {
-    throw new TrainerError(CODES.EMPTY_TRAINING_SET, 'the training set has no rows; check the snapshot date range of the feature query');
+    throw new TrainerError(
+      CODES.EMPTY_TRAINING_SET,
+      'the training set has no rows; check the snapshot date range of the feature query',
+    );
   }
   if (input.labels.length !== nRows) {
     throw new TrainerError(CODES.SHAPE_MISMATCH, `there are ${input.labels.length} labels for ${nRows} rows`, {
@@ -88,13 +91,17 @@ export function createDataset(input: DatasetInput): Dataset {
 /** A new dataset holding the given rows, in the given order (for train/holdout splits). */
 export function selectRows(data: Dataset, rows: ArrayLike<number>): Dataset {
   const { nFeatures } = data;
-  const values = new (data.values.constructor as Float64ArrayConstructor | Float32ArrayConstructor)(rows.length * nFeatures);
+  const values = new (data.values.constructor as Float64ArrayConstructor | Float32ArrayConstructor)(
+    rows.length * nFeatures,
+  );
   const labels = new Uint8Array(rows.length);
   const weights = data.weights === undefined ? undefined : new Float64Array(rows.length);
   for (let i = 0; i < rows.length; i++) {
     const r = rows[i] as number;
     if (!Number.isInteger(r) || r < 0 || r >= data.nRows) {
-      throw new TrainerError(CODES.SHAPE_MISMATCH, `row index ${r} is outside the dataset of ${data.nRows} rows`, { row: r });
+      throw new TrainerError(CODES.SHAPE_MISMATCH, `row index ${r} is outside the dataset of ${data.nRows} rows`, {
+        row: r,
+      });
     }
     values.set(data.values.subarray(r * nFeatures, (r + 1) * nFeatures), i * nFeatures);
     labels[i] = data.labels[r] as number;
@@ -132,7 +139,8 @@ function validateFeatureNames(names: readonly string[]): readonly string[] {
     if (typeof name !== 'string' || name.length === 0) {
       throw new TrainerError(CODES.SHAPE_MISMATCH, 'every feature needs a non-empty name');
     }
-    if (seen.has(name)) throw new TrainerError(CODES.SHAPE_MISMATCH, `feature name "${name}" appears twice`, { feature: name });
+    if (seen.has(name))
+      throw new TrainerError(CODES.SHAPE_MISMATCH, `feature name "${name}" appears twice`, { feature: name });
     seen.add(name);
   }
   return Object.freeze([...names]);
@@ -191,10 +199,14 @@ function validateWeights(weights: ArrayLike<number>, nRows: number): Float64Arra
   for (let r = 0; r < nRows; r++) {
     const w = weights[r] as number;
     if (!Number.isFinite(w) || w < 0) {
-      throw new TrainerError(CODES.INVALID_WEIGHT, `weight of row ${r} is ${describeNumber(w)}; weights must be finite and >= 0`, {
-        row: r,
-        weight: describeNumber(w),
-      });
+      throw new TrainerError(
+        CODES.INVALID_WEIGHT,
+        `weight of row ${r} is ${describeNumber(w)}; weights must be finite and >= 0`,
+        {
+          row: r,
+          weight: describeNumber(w),
+        },
+      );
     }
     out[r] = w;
     total += w;

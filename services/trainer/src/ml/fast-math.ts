@@ -21,7 +21,11 @@ export function fastExp(x: number): number {
 }
 
 /** [64 / ln 2, ln(2)/64 high part (exact in products with |k| < 2^21), ln(2)/64 low part]. */
-export const EXP_CONSTANTS = Float64Array.of(64 / Math.LN2, Math.fround(Math.LN2 / 64), Math.LN2 / 64 - Math.fround(Math.LN2 / 64));
+export const EXP_CONSTANTS = Float64Array.of(
+  64 / Math.LN2,
+  Math.fround(Math.LN2 / 64),
+  Math.LN2 / 64 - Math.fround(Math.LN2 / 64),
+);
 /** A multiple of 64 above 64 * 745 / ln 2, so `biased` is positive and `biased >> 6` = floor(k/64) + 1100. */
 export const EXP_K_BIAS = 64 * 1100;
 /** 2^(i - 1100). */

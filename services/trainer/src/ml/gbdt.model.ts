@@ -20,7 +20,12 @@ export class GbdtModel implements BinaryClassifier {
   private readonly right: Int32Array;
   private readonly value: Float64Array;
 
-  constructor(featureNames: readonly string[], params: Readonly<Record<string, number>>, baseScore: number, trees: readonly TreeJson[]) {
+  constructor(
+    featureNames: readonly string[],
+    params: Readonly<Record<string, number>>,
+    baseScore: number,
+    trees: readonly TreeJson[],
+  ) {
     this.featureNames = Object.freeze([...featureNames]);
     this.params = Object.freeze({ ...params });
     this.baseScore = baseScore;
@@ -79,7 +84,10 @@ export class GbdtModel implements BinaryClassifier {
 
   predictRow(row: ArrayLike<number>): number {
     if (row.length !== this.featureNames.length) {
-      throw new TrainerError(CODES.FEATURE_MISMATCH, `a row has ${row.length} values; the model expects ${this.featureNames.length}`);
+      throw new TrainerError(
+        CODES.FEATURE_MISMATCH,
+        `a row has ${row.length} values; the model expects ${this.featureNames.length}`,
+      );
     }
     let s = this.baseScore;
     for (let t = 0; t < this.roots.length; t++) {
@@ -131,7 +139,8 @@ export class GbdtModel implements BinaryClassifier {
   /** Rebuild a model from `toJSON` output; throws `TRAINER.INVALID_MODEL_JSON` on anything malformed. */
   static fromJSON(json: unknown): GbdtModel {
     const record = asRecord(json, 'the model');
-    if (record.format !== 'mlops.gbdt.v1') throw invalidJson(`format ${JSON.stringify(record.format)} is not mlops.gbdt.v1`);
+    if (record.format !== 'mlops.gbdt.v1')
+      throw invalidJson(`format ${JSON.stringify(record.format)} is not mlops.gbdt.v1`);
     const featureNames = asFeatureNames(record.featureNames);
     const params = asParams(record.params);
     const baseScore = asFinite(record.baseScore, 'baseScore');
@@ -157,11 +166,13 @@ function readTree(raw: unknown, t: number, nFeatures: number): TreeJson {
   };
   for (let i = 0; i < n; i++) {
     const f = feature[i] as number;
-    if (!Number.isInteger(f) || f < -1 || f >= nFeatures) throw invalidJson(`trees[${t}] node ${i} splits on unknown feature ${f}`);
+    if (!Number.isInteger(f) || f < -1 || f >= nFeatures)
+      throw invalidJson(`trees[${t}] node ${i} splits on unknown feature ${f}`);
     if (f < 0) continue;
     // Children come after their parent, which rules out cycles and so infinite walks.
     for (const child of [out.left[i] as number, out.right[i] as number]) {
-      if (!Number.isInteger(child) || child <= i || child >= n) throw invalidJson(`trees[${t}] node ${i} has a bad child index ${child}`);
+      if (!Number.isInteger(child) || child <= i || child >= n)
+        throw invalidJson(`trees[${t}] node ${i} has a bad child index ${child}`);
     }
   }
   return out;

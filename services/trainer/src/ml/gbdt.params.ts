@@ -45,6 +45,8 @@ export const GBDT_PARAM_SPECS: Readonly<Record<keyof GbdtParams, ParamSpec>> = {
 };
 
 /** Fill defaults and validate; throws `TRAINER.INVALID_PARAM` naming the parameter. */
-export function resolveGbdtParams(given?: Readonly<Partial<GbdtParams>> | Readonly<Record<string, unknown>>): GbdtParams {
+export function resolveGbdtParams(
+  given?: Readonly<Partial<GbdtParams>> | Readonly<Record<string, unknown>>,
+): GbdtParams {
   return resolveParams('gbdt', GBDT_PARAM_SPECS, given);
 }

@@ -1,5 +1,14 @@
 import { availableParallelism } from 'node:os';
-import { BoostingLanes, type HistogramBuffer, type LeafRange, type LeafSplit, type LevelSplit, type Quantisation, type SplitResult, needsSharedMemory } from './boosting.lanes.js';
+import {
+  BoostingLanes,
+  type HistogramBuffer,
+  type LeafRange,
+  type LeafSplit,
+  type LevelSplit,
+  type Quantisation,
+  type SplitResult,
+  needsSharedMemory,
+} from './boosting.lanes.js';
 import type { Dataset } from './dataset.js';
 import { TRAINER_ERROR_CODES as CODES, TrainerError } from './errors.js';
 import { type GbdtParams, resolveGbdtParams } from './gbdt.params.js';
@@ -54,7 +63,10 @@ export function resolveThreads(requested: number, nRows: number, nFeatures: numb
  * below 2^53: gq in ±(2^(g−1) − 1), hq in [0, 2^h − 1], packed as gq · 2^(h + L) + hq with
  * L = ⌈log2(n + 1)⌉, which needs g + h ≤ 53 − 2L (10 + 9 bits for 128k rows, 7 + 6 for 1M).
  */
-export function quantisationFor(nRows: number, maxWeight: number): Quantisation & { gradientBits: number; hessianBits: number } {
+export function quantisationFor(
+  nRows: number,
+  maxWeight: number,
+): Quantisation & { gradientBits: number; hessianBits: number } {
   const L = Math.ceil(Math.log2(nRows + 1));
   const budget = 53 - 2 * L;
   if (budget < MIN_QUANTISATION_BITS) {
@@ -87,7 +99,10 @@ export interface GbdtFitOptions {
  * depth-wise growth). Split search runs on quantised gradients; leaf values use the exact ones.
  * Deterministic: the same data, parameters and seed give identical JSON, at any thread count.
  */
-export function fitGbdt(data: Dataset, given?: Readonly<Partial<GbdtParams>> | Readonly<Record<string, unknown>>): GbdtModel {
+export function fitGbdt(
+  data: Dataset,
+  given?: Readonly<Partial<GbdtParams>> | Readonly<Record<string, unknown>>,
+): GbdtModel {
   return fitGbdtProfiled(data, given).model;
 }
 
@@ -111,14 +126,18 @@ export function fitGbdtProfiled(
   const stride = binStride(nFeatures);
   let values = data.values;
   if (shared && !(values.buffer instanceof SharedArrayBuffer)) {
-    const copy = values instanceof Float32Array ? new Float32Array(new SharedArrayBuffer(values.byteLength)) : allocateFloat64(values.length, true);
+    const copy =
+      values instanceof Float32Array
+        ? new Float32Array(new SharedArrayBuffer(values.byteLength))
+        : allocateFloat64(values.length, true);
     copy.set(values);
     values = copy;
   }
   const baseScore = priorLogOdds(data);
   // What the WebAssembly kernels read lives in their arena, with room for the histograms of a few levels.
   const arena = new WasmArena(
-    WasmArena.bytesFor(n * stride, n * nFeatures, 8 * n, 4 * n, 4 * n, 4 * n, 8 * n, 16 * n, n, 2 * n) + 64 * 8 * ((stride / 4) * 1024 + nFeatures * 256),
+    WasmArena.bytesFor(n * stride, n * nFeatures, 8 * n, 4 * n, 4 * n, 4 * n, 8 * n, 16 * n, n, 2 * n) +
+      64 * 8 * ((stride / 4) * 1024 + nFeatures * 256),
   );
   const margin = arena.float64(n).fill(baseScore);
   const rows = arena.uint32(n);
@@ -164,7 +183,8 @@ export function fitGbdtProfiled(
   try {
     lanes.bin(options.packBins ?? true);
     const cuts: Float64Array[] = [];
-    for (let f = 0; f < nFeatures; f++) cuts.push(cutsTable.slice(f * MAX_BINS_LIMIT, f * MAX_BINS_LIMIT + nBins[f]! - 1));
+    for (let f = 0; f < nFeatures; f++)
+      cuts.push(cutsTable.slice(f * MAX_BINS_LIMIT, f * MAX_BINS_LIMIT + nBins[f]! - 1));
     const binned: GrowerBins = { nRows: n, nFeatures, cols, cuts, nBins: nBins.slice() };
     lanes.setQuantisation(quantisation);
     const binning = (performance.now() - started) / 1000;
@@ -306,7 +326,11 @@ class TreeGrower {
       if (this.featureActive[f] === 1 && this.binned.nBins[f]! > 1) this.features[this.nActive++] = f;
     }
     const { lambda, minChildWeight, gamma } = this.params;
-    this.lanes.setFeatures(this.features, this.nActive, { lambda, minChild: Math.max(minChildWeight, MIN_HESSIAN), minGain: Math.max(gamma, MIN_GAIN) });
+    this.lanes.setFeatures(this.features, this.nActive, {
+      lambda,
+      minChild: Math.max(minChildWeight, MIN_HESSIAN),
+      minGain: Math.max(gamma, MIN_GAIN),
+    });
   }
 
   /**
@@ -358,7 +382,14 @@ class TreeGrower {
           const r = this.addNode(-1, -1, this.sums[2 * node]! - best.GLq, this.sums[2 * node + 1]! - best.HLq);
           this.left[node] = l;
           this.right[node] = r;
-          lastSplits.push({ start: this.start[node]!, end: this.end[node]!, feature: best.feature, bin: best.bin, leftId: l, rightId: r });
+          lastSplits.push({
+            start: this.start[node]!,
+            end: this.end[node]!,
+            feature: best.feature,
+            bin: best.bin,
+            leftId: l,
+            rightId: r,
+          });
         }
         level = [];
         break;
@@ -404,7 +435,17 @@ class TreeGrower {
   }
 
   private resetTree(): void {
-    for (const list of [this.feature, this.bin, this.threshold, this.left, this.right, this.value, this.gain, this.cover]) list.length = 0;
+    for (const list of [
+      this.feature,
+      this.bin,
+      this.threshold,
+      this.left,
+      this.right,
+      this.value,
+      this.gain,
+      this.cover,
+    ])
+      list.length = 0;
     this.start.length = 0;
     this.end.length = 0;
     this.sums.length = 0;

@@ -1,4 +1,11 @@
-import { computeCuts as cutsKernel, distinctCuts, extractColumns, fillBins, sortFloat64, transposeBins } from './boosting.kernels.js';
+import {
+  computeCuts as cutsKernel,
+  distinctCuts,
+  extractColumns,
+  fillBins,
+  sortFloat64,
+  transposeBins,
+} from './boosting.kernels.js';
 import type { FeatureMatrix } from './dataset.js';
 import { allocateUint8 } from './shared-memory.js';
 
@@ -77,8 +84,18 @@ export function assembleBinned(
   nBins: Int32Array,
 ): BinnedMatrix {
   const cuts: Float64Array[] = [];
-  for (let f = 0; f < nFeatures; f++) cuts.push(cutsTable.slice(f * MAX_BINS_LIMIT, f * MAX_BINS_LIMIT + nBins[f]! - 1));
-  return { nRows, nFeatures, stride: binStride(nFeatures), bins, cols, byteOffset: featureByteOffsets(nFeatures), cuts, nBins: nBins.slice() };
+  for (let f = 0; f < nFeatures; f++)
+    cuts.push(cutsTable.slice(f * MAX_BINS_LIMIT, f * MAX_BINS_LIMIT + nBins[f]! - 1));
+  return {
+    nRows,
+    nFeatures,
+    stride: binStride(nFeatures),
+    bins,
+    cols,
+    byteOffset: featureByteOffsets(nFeatures),
+    cuts,
+    nBins: nBins.slice(),
+  };
 }
 
 /** Quantise every feature of a matrix into bins on the calling thread (the trainer bins on its lanes). */
@@ -97,10 +114,21 @@ export function binMatrix(matrix: FeatureMatrix, options: { maxBins: number }): 
   for (let f = 0; f < nFeatures; f++) {
     extractColumns(values, nRows, nFeatures, f, 1, 1, column);
     let nCuts = distinctCuts(column, nRows, maxBins, cutsTable, f * MAX_BINS_LIMIT);
-    if (nCuts < 0) nCuts = cutsKernel(sortFloat64(column, nRows, a, b, counts), nRows, maxBins, cutsTable, f * MAX_BINS_LIMIT);
+    if (nCuts < 0)
+      nCuts = cutsKernel(sortFloat64(column, nRows, a, b, counts), nRows, maxBins, cutsTable, f * MAX_BINS_LIMIT);
     nBins[f] = nCuts + 1;
     fillBins(column, nRows, cutsTable, f * MAX_BINS_LIMIT, nCuts, cols, f * nRows);
   }
-  transposeBins(cols, nRows, nFeatures, bins, stride, featureByteOffsets(nFeatures), new Int32Array(nFeatures).fill(1), 0, nRows);
+  transposeBins(
+    cols,
+    nRows,
+    nFeatures,
+    bins,
+    stride,
+    featureByteOffsets(nFeatures),
+    new Int32Array(nFeatures).fill(1),
+    0,
+    nRows,
+  );
   return assembleBinned(nRows, nFeatures, bins, cols, cutsTable, nBins);
 }

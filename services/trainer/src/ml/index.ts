@@ -31,7 +31,13 @@ export { type BinnedMatrix, MAX_BINS_LIMIT, binMatrix, binOf, computeCuts } from
 export { GBDT_PARAM_SPECS, type GbdtParams, resolveGbdtParams } from './gbdt.params.js';
 export { GbdtModel } from './gbdt.model.js';
 export { type GbdtFitProfile, fitGbdt, fitGbdtProfiled, quantisationFor } from './gbdt.trainer.js';
-export { LOGISTIC_PARAM_SPECS, LogisticModel, type LogisticParams, fitLogistic, resolveLogisticParams } from './logistic.model.js';
+export {
+  LOGISTIC_PARAM_SPECS,
+  LogisticModel,
+  type LogisticParams,
+  fitLogistic,
+  resolveLogisticParams,
+} from './logistic.model.js';
 export {
   type BinaryMetrics,
   type CalibrationBin,

@@ -20,7 +20,9 @@ export const LOGISTIC_PARAM_SPECS: Readonly<Record<keyof LogisticParams, ParamSp
   tolerance: { default: 1e-8, min: 0, max: 1, minExclusive: true, doc: 'largest coefficient step at convergence' },
 };
 
-export function resolveLogisticParams(given?: Readonly<Partial<LogisticParams>> | Readonly<Record<string, unknown>>): LogisticParams {
+export function resolveLogisticParams(
+  given?: Readonly<Partial<LogisticParams>> | Readonly<Record<string, unknown>>,
+): LogisticParams {
   return resolveParams('logreg', LOGISTIC_PARAM_SPECS, given);
 }
 
@@ -51,7 +53,10 @@ export class LogisticModel implements BinaryClassifier {
 
   predictRow(row: ArrayLike<number>): number {
     if (row.length !== this.featureNames.length) {
-      throw new TrainerError(CODES.FEATURE_MISMATCH, `a row has ${row.length} values; the model expects ${this.featureNames.length}`);
+      throw new TrainerError(
+        CODES.FEATURE_MISMATCH,
+        `a row has ${row.length} values; the model expects ${this.featureNames.length}`,
+      );
     }
     return sigmoid(this.margin(row, 0));
   }
@@ -59,7 +64,11 @@ export class LogisticModel implements BinaryClassifier {
   /** |coefficient| on the standardised scale, comparable across features. */
   featureImportance(): FeatureImportance[] {
     return this.featureNames
-      .map((feature, f) => ({ feature, gain: Math.abs(this.coefficients[f]!), splits: this.coefficients[f] === 0 ? 0 : 1 }))
+      .map((feature, f) => ({
+        feature,
+        gain: Math.abs(this.coefficients[f]!),
+        splits: this.coefficients[f] === 0 ? 0 : 1,
+      }))
       .sort((a, b) => b.gain - a.gain || a.feature.localeCompare(b.feature));
   }
 
@@ -79,7 +88,8 @@ export class LogisticModel implements BinaryClassifier {
 
   static fromJSON(json: unknown): LogisticModel {
     const record = asRecord(json, 'the model');
-    if (record.format !== 'mlops.logreg.v1') throw invalidJson(`format ${JSON.stringify(record.format)} is not mlops.logreg.v1`);
+    if (record.format !== 'mlops.logreg.v1')
+      throw invalidJson(`format ${JSON.stringify(record.format)} is not mlops.logreg.v1`);
     const featureNames = asFeatureNames(record.featureNames);
     const n = featureNames.length;
     const scales = asFiniteArray(record.scales, 'scales', n);
@@ -97,7 +107,8 @@ export class LogisticModel implements BinaryClassifier {
 
   private margin(values: ArrayLike<number>, offset: number): number {
     let z = this.intercept;
-    for (let f = 0; f < this.coefficients.length; f++) z += (this.coefficients[f]! * (values[offset + f]! - this.means[f]!)) / this.scales[f]!;
+    for (let f = 0; f < this.coefficients.length; f++)
+      z += (this.coefficients[f]! * (values[offset + f]! - this.means[f]!)) / this.scales[f]!;
     return z;
   }
 }
@@ -109,7 +120,10 @@ export class LogisticModel implements BinaryClassifier {
  * same optimum as scikit-learn's LogisticRegression(C = 1 / l2) on StandardScaler output.
  * Deterministic: no randomness, a fixed order of every sum.
  */
-export function fitLogistic(data: Dataset, given?: Readonly<Partial<LogisticParams>> | Readonly<Record<string, unknown>>): LogisticModel {
+export function fitLogistic(
+  data: Dataset,
+  given?: Readonly<Partial<LogisticParams>> | Readonly<Record<string, unknown>>,
+): LogisticModel {
   const params = resolveLogisticParams(given);
   const { nRows: n, nFeatures: F, values, labels } = data;
   const weights = data.weights;

@@ -53,9 +53,13 @@ export function rocAuc(labels: ArrayLike<number>, scores: ArrayLike<number>, wei
   const order = checkedOrder('ROC AUC', labels, scores, weights);
   const { positive, negative } = classTotals(labels, weights);
   if (positive === 0 || negative === 0) {
-    throw new TrainerError(CODES.UNDEFINED_METRIC, 'ROC AUC is undefined when only one class is present in the labels', {
-      metric: 'rocAuc',
-    });
+    throw new TrainerError(
+      CODES.UNDEFINED_METRIC,
+      'ROC AUC is undefined when only one class is present in the labels',
+      {
+        metric: 'rocAuc',
+      },
+    );
   }
   let area = 0;
   let positivesAbove = 0;
@@ -80,7 +84,11 @@ export function rocAuc(labels: ArrayLike<number>, scores: ArrayLike<number>, wei
  * Average precision (area under the precision–recall curve, step-wise): Σ (Rₖ − Rₖ₋₁) · Pₖ over
  * the distinct score thresholds in decreasing order, as scikit-learn's average_precision_score.
  */
-export function averagePrecision(labels: ArrayLike<number>, scores: ArrayLike<number>, weights?: ArrayLike<number>): number {
+export function averagePrecision(
+  labels: ArrayLike<number>,
+  scores: ArrayLike<number>,
+  weights?: ArrayLike<number>,
+): number {
   const order = checkedOrder('average precision', labels, scores, weights);
   const { positive } = classTotals(labels, weights);
   if (positive === 0) {
@@ -109,7 +117,12 @@ export function averagePrecision(labels: ArrayLike<number>, scores: ArrayLike<nu
 }
 
 /** Mean negative log-likelihood, probabilities clipped to [eps, 1 − eps]; weighted mean when weights are given. */
-export function logLoss(labels: ArrayLike<number>, probabilities: ArrayLike<number>, weights?: ArrayLike<number>, eps = LOG_LOSS_EPS): number {
+export function logLoss(
+  labels: ArrayLike<number>,
+  probabilities: ArrayLike<number>,
+  weights?: ArrayLike<number>,
+  eps = LOG_LOSS_EPS,
+): number {
   checkInputs('log loss', labels, probabilities, weights, true);
   let total = 0;
   let weightSum = 0;
@@ -128,7 +141,11 @@ export function logLoss(labels: ArrayLike<number>, probabilities: ArrayLike<numb
  * probabilities, a probability equal to an edge falls in the lower bin, and empty bins are left out
  * (scikit-learn's calibration_curve with strategy="quantile", plus the count per bin).
  */
-export function calibrationByDecile(labels: ArrayLike<number>, probabilities: ArrayLike<number>, nBins = 10): CalibrationBin[] {
+export function calibrationByDecile(
+  labels: ArrayLike<number>,
+  probabilities: ArrayLike<number>,
+  nBins = 10,
+): CalibrationBin[] {
   checkInputs('calibration', labels, probabilities, undefined, true);
   if (!Number.isInteger(nBins) || nBins < 1) {
     throw new TrainerError(CODES.INVALID_PARAM, `calibration needs a positive whole number of bins, got ${nBins}`);
@@ -138,7 +155,7 @@ export function calibrationByDecile(labels: ArrayLike<number>, probabilities: Ar
   // Inner edges, computed as numpy.percentile's "linear" method does, to the last bit.
   const edges = new Float64Array(nBins - 1);
   for (let k = 1; k < nBins; k++) {
-    const q = (((k * (1 / nBins)) * 100) / 100);
+    const q = (k * (1 / nBins) * 100) / 100;
     edges[k - 1] = percentileLinear(sorted, q);
   }
   const count = new Float64Array(nBins);
@@ -155,13 +172,23 @@ export function calibrationByDecile(labels: ArrayLike<number>, probabilities: Ar
   const out: CalibrationBin[] = [];
   for (let b = 0; b < nBins; b++) {
     if (count[b] === 0) continue;
-    out.push({ bin: b, count: count[b]!, meanPredicted: sumPredicted[b]! / count[b]!, observedRate: sumObserved[b]! / count[b]! });
+    out.push({
+      bin: b,
+      count: count[b]!,
+      meanPredicted: sumPredicted[b]! / count[b]!,
+      observedRate: sumObserved[b]! / count[b]!,
+    });
   }
   return out;
 }
 
 /** Confusion counts and rates when scores at or above `threshold` are predicted positive. */
-export function thresholdMetrics(labels: ArrayLike<number>, scores: ArrayLike<number>, threshold = 0.5, weights?: ArrayLike<number>): ThresholdMetrics {
+export function thresholdMetrics(
+  labels: ArrayLike<number>,
+  scores: ArrayLike<number>,
+  threshold = 0.5,
+  weights?: ArrayLike<number>,
+): ThresholdMetrics {
   checkInputs('threshold metrics', labels, scores, weights, false);
   let tp = 0;
   let fp = 0;
@@ -193,7 +220,11 @@ export function thresholdMetrics(labels: ArrayLike<number>, scores: ArrayLike<nu
 }
 
 /** Every metric of a holdout evaluation at once. */
-export function evaluateBinary(labels: ArrayLike<number>, probabilities: ArrayLike<number>, options: { threshold?: number } = {}): BinaryMetrics {
+export function evaluateBinary(
+  labels: ArrayLike<number>,
+  probabilities: ArrayLike<number>,
+  options: { threshold?: number } = {},
+): BinaryMetrics {
   const { positive, negative } = classTotals(labels, undefined);
   return {
     rows: labels.length,
@@ -220,7 +251,10 @@ function percentileLinear(sorted: Float64Array, q: number): number {
   return t >= 0.5 ? b - diff * (1 - t) : a + diff * t;
 }
 
-function classTotals(labels: ArrayLike<number>, weights: ArrayLike<number> | undefined): { positive: number; negative: number } {
+function classTotals(
+  labels: ArrayLike<number>,
+  weights: ArrayLike<number> | undefined,
+): { positive: number; negative: number } {
   let positive = 0;
   let negative = 0;
   for (let i = 0; i < labels.length; i++) {
@@ -232,7 +266,12 @@ function classTotals(labels: ArrayLike<number>, weights: ArrayLike<number> | und
 }
 
 /** Validate, then order rows by decreasing score (stable). */
-function checkedOrder(metric: string, labels: ArrayLike<number>, scores: ArrayLike<number>, weights: ArrayLike<number> | undefined): Uint32Array {
+function checkedOrder(
+  metric: string,
+  labels: ArrayLike<number>,
+  scores: ArrayLike<number>,
+  weights: ArrayLike<number> | undefined,
+): Uint32Array {
   checkInputs(metric, labels, scores, weights, false);
   const order = new Uint32Array(labels.length);
   for (let i = 0; i < order.length; i++) order[i] = i;
@@ -249,25 +288,34 @@ function checkInputs(
   if (labels.length !== scores.length || (weights !== undefined && weights.length !== labels.length)) {
     throw new TrainerError(
       CODES.SHAPE_MISMATCH,
-      `${metric}: ${labels.length} labels, ${scores.length} scores` + (weights === undefined ? '' : `, ${weights.length} weights`),
+      `${metric}: ${labels.length} labels, ${scores.length} scores` +
+        (weights === undefined ? '' : `, ${weights.length} weights`),
     );
   }
-  if (labels.length === 0) throw new TrainerError(CODES.UNDEFINED_METRIC, `${metric} is undefined for zero rows`, { metric });
+  if (labels.length === 0)
+    throw new TrainerError(CODES.UNDEFINED_METRIC, `${metric} is undefined for zero rows`, { metric });
   for (let i = 0; i < labels.length; i++) {
     const y = labels[i]!;
     if (y !== 0 && y !== 1) {
-      throw new TrainerError(CODES.INVALID_LABEL, `${metric}: label of row ${i} is ${describeNumber(y)}; labels must be 0 or 1`, { row: i });
+      throw new TrainerError(
+        CODES.INVALID_LABEL,
+        `${metric}: label of row ${i} is ${describeNumber(y)}; labels must be 0 or 1`,
+        { row: i },
+      );
     }
     const s = scores[i]!;
     if (!Number.isFinite(s) || (probabilities && (s < 0 || s > 1))) {
       throw new TrainerError(
         CODES.INVALID_SCORE,
-        `${metric}: ${probabilities ? 'probability' : 'score'} of row ${i} is ${describeNumber(s)}` + (probabilities ? '; it must be in [0, 1]' : ''),
+        `${metric}: ${probabilities ? 'probability' : 'score'} of row ${i} is ${describeNumber(s)}` +
+          (probabilities ? '; it must be in [0, 1]' : ''),
         { row: i },
       );
     }
     if (weights !== undefined && !(Number.isFinite(weights[i]) && weights[i]! >= 0)) {
-      throw new TrainerError(CODES.INVALID_WEIGHT, `${metric}: weight of row ${i} is ${describeNumber(weights[i]!)}`, { row: i });
+      throw new TrainerError(CODES.INVALID_WEIGHT, `${metric}: weight of row ${i} is ${describeNumber(weights[i]!)}`, {
+        row: i,
+      });
     }
   }
 }

@@ -30,7 +30,11 @@ export function createModel(name: string, params: Readonly<Record<string, unknow
   }
   if (name === 'logreg') {
     const resolved = resolveLogisticParams(params);
-    return { kind: 'logreg', params: Object.freeze({ ...resolved }), fit: (data: Dataset) => fitLogistic(data, resolved) };
+    return {
+      kind: 'logreg',
+      params: Object.freeze({ ...resolved }),
+      fit: (data: Dataset) => fitLogistic(data, resolved),
+    };
   }
   throw unknownModel(name);
 }

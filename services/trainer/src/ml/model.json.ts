@@ -7,15 +7,18 @@ export function invalidJson(what: string): TrainerError {
 }
 
 export function asRecord(value: unknown, what: string): Record<string, unknown> {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw invalidJson(`${what} is not an object`);
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    throw invalidJson(`${what} is not an object`);
   return value as Record<string, unknown>;
 }
 
 export function asFiniteArray(value: unknown, what: string, length?: number): number[] {
   if (!Array.isArray(value)) throw invalidJson(`${what} is not an array`);
-  if (length !== undefined && value.length !== length) throw invalidJson(`${what} has ${value.length} entries, expected ${length}`);
+  if (length !== undefined && value.length !== length)
+    throw invalidJson(`${what} has ${value.length} entries, expected ${length}`);
   for (const v of value) {
-    if (typeof v !== 'number' || !Number.isFinite(v)) throw invalidJson(`${what} holds a non-finite or non-numeric entry`);
+    if (typeof v !== 'number' || !Number.isFinite(v))
+      throw invalidJson(`${what} holds a non-finite or non-numeric entry`);
   }
   return value as number[];
 }

@@ -23,10 +23,14 @@ export function resolveParams<K extends string>(
   const names = Object.keys(specs) as K[];
   for (const key of Object.keys(given ?? {})) {
     if (!(names as string[]).includes(key)) {
-      throw new TrainerError(CODES.INVALID_PARAM, `unknown ${model} parameter "${key}"; valid ones are ${names.join(', ')}`, {
-        model,
-        param: key,
-      });
+      throw new TrainerError(
+        CODES.INVALID_PARAM,
+        `unknown ${model} parameter "${key}"; valid ones are ${names.join(', ')}`,
+        {
+          model,
+          param: key,
+        },
+      );
     }
   }
   const out = {} as Record<K, number>;
@@ -35,7 +39,10 @@ export function resolveParams<K extends string>(
     const raw = given?.[name];
     const value = raw === undefined ? spec.default : raw;
     const bad = (why: string): TrainerError =>
-      new TrainerError(CODES.INVALID_PARAM, `${model} parameter ${name} = ${String(value)} ${why} (${spec.doc})`, { model, param: name });
+      new TrainerError(CODES.INVALID_PARAM, `${model} parameter ${name} = ${String(value)} ${why} (${spec.doc})`, {
+        model,
+        param: name,
+      });
     if (typeof value !== 'number' || !Number.isFinite(value)) throw bad('is not a finite number');
     if (spec.integer === true && !Number.isInteger(value)) throw bad('is not an integer');
     if (value < spec.min || (spec.minExclusive === true && value === spec.min)) {

@@ -16,21 +16,37 @@ import { evaluateComponent } from '../components/evaluate.component.js';
 import { featuresComponent } from '../components/features.component.js';
 import { registerComponent } from '../components/register.component.js';
 import { trainComponent } from '../components/train.component.js';
-import { artifactOf, assertValidPipeline, fromPipeline, fromTask, selectTasks, task, type PipelineDefinition } from './dag.js';
+import {
+  artifactOf,
+  assertValidPipeline,
+  fromPipeline,
+  fromTask,
+  selectTasks,
+  task,
+  type PipelineDefinition,
+} from './dag.js';
 
 /**
  * Hyper-parameters of the challenger GBDT unless the settings say otherwise. One histogram thread:
  * the trainer shares two cores with DuckDB and the other services, and the thread count never
  * changes the model (it is left out of the fingerprint).
  */
-export const DEFAULT_GBDT_PARAMS: Readonly<Record<string, number>> = Object.freeze({ nTrees: 100, maxDepth: 4, learningRate: 0.1, minChildWeight: 1, seed: 0, threads: 1 });
+export const DEFAULT_GBDT_PARAMS: Readonly<Record<string, number>> = Object.freeze({
+  nTrees: 100,
+  maxDepth: 4,
+  learningRate: 0.1,
+  minChildWeight: 1,
+  seed: 0,
+  threads: 1,
+});
 
 const p = fromPipeline;
 
 /** The training pipeline: features ▶ train ▶ evaluate ▶ register ▶ batch_predict. */
 export const CHURN_TRAINING_PIPELINE: PipelineDefinition = {
   name: 'mlops-churn-training',
-  description: 'Churn model: point-in-time features and labels, GBDT and logistic baseline, holdout evaluation, registry with champion/challenger, batch prediction.',
+  description:
+    'Churn model: point-in-time features and labels, GBDT and logistic baseline, holdout evaluation, registry with champion/challenger, batch prediction.',
   parameters: {
     as_of: { type: 'STRING', description: 'Data cut-off (YYYY-MM-DD), the latest run date of the triggering event.' },
     horizon_days: { type: 'NUMBER_INTEGER', description: 'Churn horizon in days.', default: 30 },
@@ -38,21 +54,41 @@ export const CHURN_TRAINING_PIPELINE: PipelineDefinition = {
     warmup_days: { type: 'NUMBER_INTEGER', description: 'Days of history skipped at the start.', default: 14 },
     min_snapshots: { type: 'NUMBER_INTEGER', description: 'Fewest snapshots aimed for.', default: 4 },
     max_snapshots: { type: 'NUMBER_INTEGER', description: 'Most snapshots used.', default: 26 },
-    holdout_fraction: { type: 'NUMBER_DOUBLE', description: 'Share of snapshots held out (the latest).', default: 0.25 },
+    holdout_fraction: {
+      type: 'NUMBER_DOUBLE',
+      description: 'Share of snapshots held out (the latest).',
+      default: 0.25,
+    },
     excluded_dates: { type: 'LIST', description: 'Run dates an upstream stage failed for.', default: [] },
     feature_table: { type: 'STRING', description: 'Point-in-time feature table.', default: 'fct_customer_features' },
-    warehouse_schema: { type: 'STRING', description: 'Schema (BigQuery dataset) of the gold tables.', default: 'warehouse' },
+    warehouse_schema: {
+      type: 'STRING',
+      description: 'Schema (BigQuery dataset) of the gold tables.',
+      default: 'warehouse',
+    },
     model_name: { type: 'STRING', description: 'Registry name of the model.', default: 'churn' },
     algorithm: { type: 'STRING', description: 'Challenger algorithm.', default: 'gbdt' },
-    model_params: { type: 'STRUCT', description: 'Challenger hyper-parameters.', default: { ...DEFAULT_GBDT_PARAMS } as Record<string, JsonValue> },
+    model_params: {
+      type: 'STRUCT',
+      description: 'Challenger hyper-parameters.',
+      default: { ...DEFAULT_GBDT_PARAMS } as Record<string, JsonValue>,
+    },
     baseline_algorithm: { type: 'STRING', description: 'Baseline algorithm.', default: 'logreg' },
     baseline_params: { type: 'STRUCT', description: 'Baseline hyper-parameters.', default: {} },
     code_version: { type: 'STRING', description: 'Version of the trainer code (part of the fingerprint).' },
     created_at: { type: 'STRING', description: 'Time of the triggering event (RFC 3339).' },
     snapshot_dates: { type: 'LIST', description: 'Snapshot dates to score.' },
     predicted_at: { type: 'STRING', description: 'Timestamp written on the predictions (the triggering event time).' },
-    medium_threshold: { type: 'NUMBER_DOUBLE', description: 'Probability from which a customer is medium risk.', default: DEFAULT_RISK_THRESHOLDS.medium },
-    high_threshold: { type: 'NUMBER_DOUBLE', description: 'Probability from which a customer is high risk.', default: DEFAULT_RISK_THRESHOLDS.high },
+    medium_threshold: {
+      type: 'NUMBER_DOUBLE',
+      description: 'Probability from which a customer is medium risk.',
+      default: DEFAULT_RISK_THRESHOLDS.medium,
+    },
+    high_threshold: {
+      type: 'NUMBER_DOUBLE',
+      description: 'Probability from which a customer is high risk.',
+      default: DEFAULT_RISK_THRESHOLDS.high,
+    },
   },
   tasks: {
     features: task(featuresComponent, {
@@ -71,12 +107,21 @@ export const CHURN_TRAINING_PIPELINE: PipelineDefinition = {
       artifacts: {},
     }),
     train: task(trainComponent, {
-      parameters: { algorithm: p('algorithm'), model_params: p('model_params'), baseline_algorithm: p('baseline_algorithm'), baseline_params: p('baseline_params') },
+      parameters: {
+        algorithm: p('algorithm'),
+        model_params: p('model_params'),
+        baseline_algorithm: p('baseline_algorithm'),
+        baseline_params: p('baseline_params'),
+      },
       artifacts: { dataset: artifactOf('features', 'dataset') },
     }),
     evaluate: task(evaluateComponent, {
       parameters: {},
-      artifacts: { dataset: artifactOf('features', 'dataset'), model: artifactOf('train', 'model'), baseline: artifactOf('train', 'baseline') },
+      artifacts: {
+        dataset: artifactOf('features', 'dataset'),
+        model: artifactOf('train', 'model'),
+        baseline: artifactOf('train', 'baseline'),
+      },
     }),
     register: task(registerComponent, {
       parameters: {

@@ -67,7 +67,10 @@ export function artifactOf(task: string, output: string): ArtifactBinding {
 }
 
 /** A task, typed against its component's interface (every input must be bound). */
-export function task<const I extends ComponentInterface>(component: Component<I>, bindings: Omit<PipelineTask<I>, 'component'>): PipelineTask {
+export function task<const I extends ComponentInterface>(
+  component: Component<I>,
+  bindings: Omit<PipelineTask<I>, 'component'>,
+): PipelineTask {
   return { component, ...bindings } as unknown as PipelineTask;
 }
 
@@ -76,7 +79,8 @@ export function upstreamOf(pipeline: PipelineDefinition, name: string): string[]
   const spec = pipeline.tasks[name];
   if (!spec) return [];
   const upstream = new Set<string>(spec.after ?? []);
-  for (const binding of Object.values(spec.parameters) as ParameterBinding[]) if (binding.kind === 'task') upstream.add(binding.task);
+  for (const binding of Object.values(spec.parameters) as ParameterBinding[])
+    if (binding.kind === 'task') upstream.add(binding.task);
   for (const binding of Object.values(spec.artifacts) as ArtifactBinding[]) upstream.add(binding.task);
   return [...upstream].sort();
 }
@@ -84,12 +88,15 @@ export function upstreamOf(pipeline: PipelineDefinition, name: string): string[]
 /** Every inconsistency of a pipeline description (empty when valid). */
 export function pipelineProblems(pipeline: PipelineDefinition): string[] {
   const problems: string[] = [];
-  if (!/^[a-z][a-z0-9-]{0,127}$/.test(pipeline.name)) problems.push(`pipeline name "${pipeline.name}" must be lowercase letters, digits and -`);
+  if (!/^[a-z][a-z0-9-]{0,127}$/.test(pipeline.name))
+    problems.push(`pipeline name "${pipeline.name}" must be lowercase letters, digits and -`);
   for (const [name, parameter] of Object.entries(pipeline.parameters)) {
-    if (parameter.default !== undefined && !matchesType(parameter.type, parameter.default)) problems.push(`default of parameter ${name} is not a ${parameter.type}`);
+    if (parameter.default !== undefined && !matchesType(parameter.type, parameter.default))
+      problems.push(`default of parameter ${name} is not a ${parameter.type}`);
   }
   for (const [name, spec] of Object.entries(pipeline.tasks)) {
-    if (!/^[a-z][a-z0-9_-]{0,63}$/.test(name)) problems.push(`task name "${name}" must be lowercase letters, digits, _ and -`);
+    if (!/^[a-z][a-z0-9_-]{0,63}$/.test(name))
+      problems.push(`task name "${name}" must be lowercase letters, digits, _ and -`);
     const io = spec.component.io;
     const bound = spec.parameters as Readonly<Record<string, ParameterBinding>>;
     for (const [input, definition] of Object.entries(io.parameters)) {
@@ -101,18 +108,29 @@ export function pipelineProblems(pipeline: PipelineDefinition): string[] {
       if (binding.kind === 'pipeline') {
         const root = pipeline.parameters[binding.parameter];
         if (!root) problems.push(`task ${name}: input ${input} reads unknown pipeline parameter ${binding.parameter}`);
-        else if (root.type !== definition.type) problems.push(`task ${name}: input ${input} is ${definition.type} but pipeline parameter ${binding.parameter} is ${root.type}`);
+        else if (root.type !== definition.type)
+          problems.push(
+            `task ${name}: input ${input} is ${definition.type} but pipeline parameter ${binding.parameter} is ${root.type}`,
+          );
       } else if (binding.kind === 'task') {
         const producer = pipeline.tasks[binding.task];
         const output = producer?.component.io.outputParameters[binding.output];
         if (!producer) problems.push(`task ${name}: input ${input} reads unknown task ${binding.task}`);
-        else if (!output) problems.push(`task ${name}: input ${input} reads unknown output parameter ${binding.task}.${binding.output}`);
-        else if (output.type !== definition.type) problems.push(`task ${name}: input ${input} is ${definition.type} but ${binding.task}.${binding.output} is ${output.type}`);
+        else if (!output)
+          problems.push(
+            `task ${name}: input ${input} reads unknown output parameter ${binding.task}.${binding.output}`,
+          );
+        else if (output.type !== definition.type)
+          problems.push(
+            `task ${name}: input ${input} is ${definition.type} but ${binding.task}.${binding.output} is ${output.type}`,
+          );
       } else if (!matchesType(definition.type, binding.value)) {
         problems.push(`task ${name}: constant for ${input} is not a ${definition.type}`);
       }
     }
-    for (const input of Object.keys(bound)) if (!(input in io.parameters)) problems.push(`task ${name}: ${input} is not an input parameter of ${spec.component.name}`);
+    for (const input of Object.keys(bound))
+      if (!(input in io.parameters))
+        problems.push(`task ${name}: ${input} is not an input parameter of ${spec.component.name}`);
     const artifacts = spec.artifacts as Readonly<Record<string, ArtifactBinding>>;
     for (const [input, definition] of Object.entries(io.artifacts)) {
       const binding = artifacts[input];
@@ -121,11 +139,20 @@ export function pipelineProblems(pipeline: PipelineDefinition): string[] {
         continue;
       }
       const output = pipeline.tasks[binding.task]?.component.io.outputArtifacts[binding.output];
-      if (!output) problems.push(`task ${name}: input artifact ${input} reads unknown output artifact ${binding.task}.${binding.output}`);
-      else if (output.type !== definition.type) problems.push(`task ${name}: artifact ${input} is ${definition.type} but ${binding.task}.${binding.output} is ${output.type}`);
+      if (!output)
+        problems.push(
+          `task ${name}: input artifact ${input} reads unknown output artifact ${binding.task}.${binding.output}`,
+        );
+      else if (output.type !== definition.type)
+        problems.push(
+          `task ${name}: artifact ${input} is ${definition.type} but ${binding.task}.${binding.output} is ${output.type}`,
+        );
     }
-    for (const input of Object.keys(artifacts)) if (!(input in io.artifacts)) problems.push(`task ${name}: ${input} is not an input artifact of ${spec.component.name}`);
-    for (const before of spec.after ?? []) if (!pipeline.tasks[before]) problems.push(`task ${name}: runs after unknown task ${before}`);
+    for (const input of Object.keys(artifacts))
+      if (!(input in io.artifacts))
+        problems.push(`task ${name}: ${input} is not an input artifact of ${spec.component.name}`);
+    for (const before of spec.after ?? [])
+      if (!pipeline.tasks[before]) problems.push(`task ${name}: runs after unknown task ${before}`);
   }
   try {
     topologicalOrder(pipeline);
@@ -147,7 +174,9 @@ export function assertValidPipeline(pipeline: PipelineDefinition): void {
  */
 export function topologicalOrder(pipeline: PipelineDefinition): string[] {
   const names = Object.keys(pipeline.tasks);
-  const pending = new Map(names.map((name) => [name, new Set(upstreamOf(pipeline, name).filter((up) => names.includes(up)))]));
+  const pending = new Map(
+    names.map((name) => [name, new Set(upstreamOf(pipeline, name).filter((up) => names.includes(up)))]),
+  );
   const order: string[] = [];
   while (pending.size > 0) {
     const ready = names.find((name) => pending.get(name)?.size === 0);
@@ -165,7 +194,15 @@ export function topologicalOrder(pipeline: PipelineDefinition): string[] {
  * parameters nothing reads any more are dropped. An artifact read from a dropped task cannot be
  * replaced and is an error.
  */
-export function selectTasks(pipeline: PipelineDefinition, options: { name: string; description: string; keep: readonly string[]; defaults?: Readonly<Record<string, JsonValue>> }): PipelineDefinition {
+export function selectTasks(
+  pipeline: PipelineDefinition,
+  options: {
+    name: string;
+    description: string;
+    keep: readonly string[];
+    defaults?: Readonly<Record<string, JsonValue>>;
+  },
+): PipelineDefinition {
   const kept = new Set(options.keep);
   const tasks: Record<string, PipelineTask> = {};
   const parameters: Record<string, PipelineParameter> = {};
@@ -177,17 +214,29 @@ export function selectTasks(pipeline: PipelineDefinition, options: { name: strin
       if (binding.kind === 'task' && !kept.has(binding.task)) {
         const definition = spec.component.io.parameters[input]!;
         const fallback = options.defaults?.[input];
-        parameters[input] = { type: definition.type, description: definition.description, ...(fallback === undefined ? {} : { default: fallback }) };
+        parameters[input] = {
+          type: definition.type,
+          description: definition.description,
+          ...(fallback === undefined ? {} : { default: fallback }),
+        };
         rebound[input] = fromPipeline(input);
       } else {
-        if (binding.kind === 'pipeline' && pipeline.parameters[binding.parameter]) parameters[binding.parameter] = pipeline.parameters[binding.parameter]!;
+        if (binding.kind === 'pipeline' && pipeline.parameters[binding.parameter])
+          parameters[binding.parameter] = pipeline.parameters[binding.parameter]!;
         rebound[input] = binding;
       }
     }
     for (const [input, binding] of Object.entries(spec.artifacts as Readonly<Record<string, ArtifactBinding>>)) {
-      if (!kept.has(binding.task)) throw TrainerErrors.invalidPipeline(options.name, [`task ${name} reads artifact ${input} from ${binding.task}, which is not kept`]);
+      if (!kept.has(binding.task))
+        throw TrainerErrors.invalidPipeline(options.name, [
+          `task ${name} reads artifact ${input} from ${binding.task}, which is not kept`,
+        ]);
     }
-    tasks[name] = { ...spec, parameters: rebound, ...(spec.after ? { after: spec.after.filter((before) => kept.has(before)) } : {}) } as PipelineTask;
+    tasks[name] = {
+      ...spec,
+      parameters: rebound,
+      ...(spec.after ? { after: spec.after.filter((before) => kept.has(before)) } : {}),
+    } as PipelineTask;
   }
   return { name: options.name, description: options.description, parameters, tasks };
 }

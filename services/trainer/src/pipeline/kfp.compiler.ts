@@ -20,7 +20,14 @@
 import { createHash } from 'node:crypto';
 import type { ObjectStore } from '@mlops/shared';
 import type { ArtifactSpec, ComponentInterface, JsonValue, ParameterSpec } from '../components/component.js';
-import { assertValidPipeline, topologicalOrder, upstreamOf, type ArtifactBinding, type ParameterBinding, type PipelineDefinition } from './dag.js';
+import {
+  assertValidPipeline,
+  topologicalOrder,
+  upstreamOf,
+  type ArtifactBinding,
+  type ParameterBinding,
+  type PipelineDefinition,
+} from './dag.js';
 import { PIPELINE_SPECS_PREFIX } from './runner.port.js';
 
 /** The IR schema version emitted. */
@@ -65,14 +72,22 @@ function artifactType(spec: ArtifactSpec): Record<string, JsonValue> {
 }
 
 function parameterDefinitions(parameters: Readonly<Record<string, ParameterSpec>>): Record<string, JsonValue> {
-  return sortedObject(Object.entries(parameters).map(([name, spec]) => [name, { parameterType: spec.type, description: spec.description }]));
+  return sortedObject(
+    Object.entries(parameters).map(([name, spec]) => [
+      name,
+      { parameterType: spec.type, description: spec.description },
+    ]),
+  );
 }
 
 function artifactDefinitions(artifacts: Readonly<Record<string, ArtifactSpec>>): Record<string, JsonValue> {
   return sortedObject(Object.entries(artifacts).map(([name, spec]) => [name, artifactType(spec)]));
 }
 
-function definitions(parameters: Readonly<Record<string, ParameterSpec>>, artifacts: Readonly<Record<string, ArtifactSpec>>): Record<string, JsonValue> | undefined {
+function definitions(
+  parameters: Readonly<Record<string, ParameterSpec>>,
+  artifacts: Readonly<Record<string, ArtifactSpec>>,
+): Record<string, JsonValue> | undefined {
   const out: Record<string, JsonValue> = {};
   if (Object.keys(artifacts).length > 0) out.artifacts = artifactDefinitions(artifacts);
   if (Object.keys(parameters).length > 0) out.parameters = parameterDefinitions(parameters);
@@ -82,12 +97,17 @@ function definitions(parameters: Readonly<Record<string, ParameterSpec>>, artifa
 function componentSpec(io: ComponentInterface, executorLabel: string): Record<string, JsonValue> {
   const inputs = definitions(io.parameters, io.artifacts);
   const outputs = definitions(io.outputParameters, io.outputArtifacts);
-  return { executorLabel, ...(inputs ? { inputDefinitions: inputs } : {}), ...(outputs ? { outputDefinitions: outputs } : {}) };
+  return {
+    executorLabel,
+    ...(inputs ? { inputDefinitions: inputs } : {}),
+    ...(outputs ? { outputDefinitions: outputs } : {}),
+  };
 }
 
 function parameterInput(binding: ParameterBinding): Record<string, JsonValue> {
   if (binding.kind === 'pipeline') return { componentInputParameter: binding.parameter };
-  if (binding.kind === 'task') return { taskOutputParameter: { outputParameterKey: binding.output, producerTask: kfpName(binding.task) } };
+  if (binding.kind === 'task')
+    return { taskOutputParameter: { outputParameterKey: binding.output, producerTask: kfpName(binding.task) } };
   return { runtimeValue: { constant: binding.value } };
 }
 
@@ -121,15 +141,27 @@ export function compilePipeline(pipeline: PipelineDefinition, options: KfpCompil
           container: {
             image: options.image,
             command: ['node', '--import', 'tsx', COMPONENT_ENTRYPOINT],
-            args: [component.name, '--executor_input', '{{$}}', '--pipeline_job', '{{$.pipeline_job_name}}', '--task', '{{$.pipeline_task_name}}'],
+            args: [
+              component.name,
+              '--executor_input',
+              '{{$}}',
+              '--pipeline_job',
+              '{{$.pipeline_job_name}}',
+              '--task',
+              '{{$.pipeline_task_name}}',
+            ],
             ...(env.length > 0 ? { env } : {}),
             resources: { resourceCpuLimit: resources.cpuLimit, resourceMemoryLimit: resources.memoryLimit },
           },
         },
       ]);
     }
-    const parameters = Object.entries(spec.parameters as Readonly<Record<string, ParameterBinding>>).map(([input, binding]): [string, JsonValue] => [input, parameterInput(binding)]);
-    const artifacts = Object.entries(spec.artifacts as Readonly<Record<string, ArtifactBinding>>).map(([input, binding]): [string, JsonValue] => [input, artifactInput(binding)]);
+    const parameters = Object.entries(spec.parameters as Readonly<Record<string, ParameterBinding>>).map(
+      ([input, binding]): [string, JsonValue] => [input, parameterInput(binding)],
+    );
+    const artifacts = Object.entries(spec.artifacts as Readonly<Record<string, ArtifactBinding>>).map(
+      ([input, binding]): [string, JsonValue] => [input, artifactInput(binding)],
+    );
     const inputs: Record<string, JsonValue> = {};
     if (artifacts.length > 0) inputs.artifacts = sortedObject(artifacts);
     if (parameters.length > 0) inputs.parameters = sortedObject(parameters);

@@ -9,7 +9,14 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { ObjectStore } from '@mlops/shared';
 import { errorCode, errorMessage, classifyError } from '@mlops/shared';
-import type { ArtifactInput, ArtifactOutput, Component, ComponentDeps, ComponentInterface, JsonValue } from '../components/component.js';
+import type {
+  ArtifactInput,
+  ArtifactOutput,
+  Component,
+  ComponentDeps,
+  ComponentInterface,
+  JsonValue,
+} from '../components/component.js';
 import { matchesType } from '../components/component.js';
 import { TrainerErrors, asPlatformError } from '../errors.js';
 import { runRecordKey } from './runner.port.js';
@@ -83,7 +90,11 @@ export async function executeComponent(
     const params: Record<string, JsonValue> = {};
     for (const [name, spec] of Object.entries(component.io.parameters)) {
       const value = input.inputs?.parameterValues?.[name];
-      if (!matchesType(spec.type, value)) throw TrainerErrors.invalidComponentIo(component.name, `input ${name} must be a ${spec.type} (got ${JSON.stringify(value)?.slice(0, 80)})`);
+      if (!matchesType(spec.type, value))
+        throw TrainerErrors.invalidComponentIo(
+          component.name,
+          `input ${name} must be a ${spec.type} (got ${JSON.stringify(value)?.slice(0, 80)})`,
+        );
       params[name] = value!;
     }
     const artifacts: Record<string, ArtifactInput> = {};
@@ -101,31 +112,54 @@ export async function executeComponent(
         uri: runtime.uri,
         write: async (bytes, metadata) => {
           await files.write(localPathOf(runtime.uri), bytes);
-          produced[name] = { ...(runtime.name ? { name: runtime.name } : {}), uri: runtime.uri, metadata: { ...(runtime.metadata ?? {}), ...(metadata ?? {}) } };
+          produced[name] = {
+            ...(runtime.name ? { name: runtime.name } : {}),
+            uri: runtime.uri,
+            metadata: { ...(runtime.metadata ?? {}), ...(metadata ?? {}) },
+          };
         },
       };
     }
-    const values = (await component.run({ params, artifacts, outputs } as never, options.deps)) as Record<string, JsonValue>;
+    const values = (await component.run({ params, artifacts, outputs } as never, options.deps)) as Record<
+      string,
+      JsonValue
+    >;
     for (const [name, spec] of Object.entries(component.io.outputParameters)) {
-      if (!matchesType(spec.type, values[name])) throw TrainerErrors.invalidComponentIo(component.name, `output ${name} must be a ${spec.type}`);
+      if (!matchesType(spec.type, values[name]))
+        throw TrainerErrors.invalidComponentIo(component.name, `output ${name} must be a ${spec.type}`);
     }
     for (const name of Object.keys(component.io.outputArtifacts)) {
-      if (!produced[name]) throw TrainerErrors.invalidComponentIo(component.name, `output artifact ${name} was not written`);
+      if (!produced[name])
+        throw TrainerErrors.invalidComponentIo(component.name, `output artifact ${name} was not written`);
     }
     const output: ExecutorOutput = {
       parameterValues: values,
-      artifacts: Object.fromEntries(Object.entries(produced).map(([name, artifact]) => [name, { artifacts: [artifact] }])),
+      artifacts: Object.fromEntries(
+        Object.entries(produced).map(([name, artifact]) => [name, { artifacts: [artifact] }]),
+      ),
     };
     if (input.outputs?.outputFile) await files.write(localPathOf(input.outputs.outputFile), JSON.stringify(output));
     if (options.record) {
-      await options.record.objects.put(runRecordKey(options.record.jobId, options.record.task, 'outputs.json'), JSON.stringify(values), { contentType: 'application/json' });
+      await options.record.objects.put(
+        runRecordKey(options.record.jobId, options.record.task, 'outputs.json'),
+        JSON.stringify(values),
+        { contentType: 'application/json' },
+      );
     }
     return output;
   } catch (thrown) {
     const error = asPlatformError(thrown);
     if (options.record) {
-      const record: StepErrorRecord = { code: errorCode(error), message: errorMessage(error).slice(0, 2000), errorClass: classifyError(error) };
-      await options.record.objects.put(runRecordKey(options.record.jobId, options.record.task, 'error.json'), JSON.stringify(record), { contentType: 'application/json' }).catch(() => undefined);
+      const record: StepErrorRecord = {
+        code: errorCode(error),
+        message: errorMessage(error).slice(0, 2000),
+        errorClass: classifyError(error),
+      };
+      await options.record.objects
+        .put(runRecordKey(options.record.jobId, options.record.task, 'error.json'), JSON.stringify(record), {
+          contentType: 'application/json',
+        })
+        .catch(() => undefined);
     }
     throw error;
   }

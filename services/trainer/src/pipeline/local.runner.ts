@@ -7,7 +7,13 @@
 import type { ArtifactInput, ArtifactOutput, ComponentDeps, JsonValue } from '../components/component.js';
 import { matchesType } from '../components/component.js';
 import { TrainerErrors, asPlatformError } from '../errors.js';
-import { assertValidPipeline, topologicalOrder, type ArtifactBinding, type ParameterBinding, type PipelineDefinition } from './dag.js';
+import {
+  assertValidPipeline,
+  topologicalOrder,
+  type ArtifactBinding,
+  type ParameterBinding,
+  type PipelineDefinition,
+} from './dag.js';
 import { runRecordKey, type PipelineRunRequest, type PipelineRunResult, type PipelineRunner } from './runner.port.js';
 
 /** Options of {@link LocalPipelineRunner}. */
@@ -18,14 +24,18 @@ export interface LocalPipelineRunnerOptions {
 }
 
 /** Root parameter values with defaults filled in and types checked. */
-export function resolveParameters(pipeline: PipelineDefinition, given: Readonly<Record<string, JsonValue>>): Record<string, JsonValue> {
+export function resolveParameters(
+  pipeline: PipelineDefinition,
+  given: Readonly<Record<string, JsonValue>>,
+): Record<string, JsonValue> {
   const problems: string[] = [];
   const out: Record<string, JsonValue> = {};
   for (const name of Object.keys(given)) if (!pipeline.parameters[name]) problems.push(`unknown parameter ${name}`);
   for (const [name, spec] of Object.entries(pipeline.parameters)) {
     const value = given[name] ?? spec.default;
     if (value === undefined) problems.push(`parameter ${name} has no value and no default`);
-    else if (!matchesType(spec.type, value)) problems.push(`parameter ${name} must be a ${spec.type} (got ${JSON.stringify(value).slice(0, 80)})`);
+    else if (!matchesType(spec.type, value))
+      problems.push(`parameter ${name} must be a ${spec.type} (got ${JSON.stringify(value).slice(0, 80)})`);
     else out[name] = value;
   }
   if (problems.length > 0) throw TrainerErrors.invalidPipeline(pipeline.name, problems);
@@ -38,7 +48,8 @@ export function preflight(pipeline: PipelineDefinition, parameters: Readonly<Rec
     if (!spec.component.validate) continue;
     const known: Record<string, JsonValue> = {};
     for (const [input, binding] of Object.entries(spec.parameters as Readonly<Record<string, ParameterBinding>>)) {
-      if (binding.kind === 'pipeline' && parameters[binding.parameter] !== undefined) known[input] = parameters[binding.parameter]!;
+      if (binding.kind === 'pipeline' && parameters[binding.parameter] !== undefined)
+        known[input] = parameters[binding.parameter]!;
       else if (binding.kind === 'constant') known[input] = binding.value;
     }
     try {
@@ -71,22 +82,36 @@ export class LocalPipelineRunner implements PipelineRunner {
       const component = spec.component;
       const params: Record<string, JsonValue> = {};
       for (const [input, binding] of Object.entries(spec.parameters as Readonly<Record<string, ParameterBinding>>)) {
-        const value = binding.kind === 'pipeline' ? parameters[binding.parameter] : binding.kind === 'task' ? outputs.get(binding.task)?.[binding.output] : binding.value;
+        const value =
+          binding.kind === 'pipeline'
+            ? parameters[binding.parameter]
+            : binding.kind === 'task'
+              ? outputs.get(binding.task)?.[binding.output]
+              : binding.value;
         if (value === undefined || !matchesType(component.io.parameters[input]!.type, value)) {
-          throw TrainerErrors.invalidComponentIo(component.name, `input ${input} must be a ${component.io.parameters[input]!.type} (got ${JSON.stringify(value)?.slice(0, 80)})`);
+          throw TrainerErrors.invalidComponentIo(
+            component.name,
+            `input ${input} must be a ${component.io.parameters[input]!.type} (got ${JSON.stringify(value)?.slice(0, 80)})`,
+          );
         }
         params[input] = value;
       }
       const artifacts: Record<string, ArtifactInput> = {};
       for (const [input, binding] of Object.entries(spec.artifacts as Readonly<Record<string, ArtifactBinding>>)) {
         const uri = artifactUris.get(`${binding.task}/${binding.output}`);
-        if (uri === undefined) throw TrainerErrors.invalidComponentIo(component.name, `input artifact ${input} was not produced by ${binding.task}`);
+        if (uri === undefined)
+          throw TrainerErrors.invalidComponentIo(
+            component.name,
+            `input artifact ${input} was not produced by ${binding.task}`,
+          );
         artifacts[input] = { uri, read: () => this.read(uri, memory) };
       }
       const written = new Set<string>();
       const outputArtifacts: Record<string, ArtifactOutput> = {};
       for (const output of Object.keys(component.io.outputArtifacts)) {
-        const uri = this.options.keepArtifacts ? runRecordKey(runKey, name, output) : `memory://${runKey}/${name}/${output}`;
+        const uri = this.options.keepArtifacts
+          ? runRecordKey(runKey, name, output)
+          : `memory://${runKey}/${name}/${output}`;
         artifactUris.set(`${name}/${output}`, uri);
         outputArtifacts[output] = {
           uri,
@@ -102,15 +127,20 @@ export class LocalPipelineRunner implements PipelineRunner {
       const log = deps.log.child({ task: name, pipeline: pipeline.name, runKey });
       let produced: Record<string, JsonValue>;
       try {
-        produced = (await component.run({ params, artifacts, outputs: outputArtifacts } as never, { ...deps, log })) as Record<string, JsonValue>;
+        produced = (await component.run({ params, artifacts, outputs: outputArtifacts } as never, {
+          ...deps,
+          log,
+        })) as Record<string, JsonValue>;
       } catch (error) {
         throw asPlatformError(error);
       }
       for (const [output, definition] of Object.entries(component.io.outputParameters)) {
-        if (!matchesType(definition.type, produced[output])) throw TrainerErrors.invalidComponentIo(component.name, `output ${output} must be a ${definition.type}`);
+        if (!matchesType(definition.type, produced[output]))
+          throw TrainerErrors.invalidComponentIo(component.name, `output ${output} must be a ${definition.type}`);
       }
       for (const output of Object.keys(component.io.outputArtifacts)) {
-        if (!written.has(output)) throw TrainerErrors.invalidComponentIo(component.name, `output artifact ${output} was not written`);
+        if (!written.has(output))
+          throw TrainerErrors.invalidComponentIo(component.name, `output artifact ${output} was not written`);
       }
       outputs.set(name, produced);
       result.tasks[name] = { outputs: produced, durationMs: Math.round(performance.now() - started) };

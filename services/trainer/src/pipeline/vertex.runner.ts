@@ -12,7 +12,13 @@ import { TrainerErrors } from '../errors.js';
 import { assertValidPipeline, topologicalOrder } from './dag.js';
 import { compilePipeline, kfpName, storePipelineSpec, type KfpCompileOptions } from './kfp.compiler.js';
 import { preflight, resolveParameters } from './local.runner.js';
-import { PIPELINE_RUNS_PREFIX, runRecordKey, type PipelineRunRequest, type PipelineRunResult, type PipelineRunner } from './runner.port.js';
+import {
+  PIPELINE_RUNS_PREFIX,
+  runRecordKey,
+  type PipelineRunRequest,
+  type PipelineRunResult,
+  type PipelineRunner,
+} from './runner.port.js';
 
 /** What a step records when it fails (read back by the runner). */
 export interface StepErrorRecord {
@@ -31,7 +37,13 @@ export interface PipelineJobSubmitter {
     gcsOutputDirectory: string;
     serviceAccount?: string;
     labels?: Readonly<Record<string, string>>;
-  }): Promise<{ name: string; state: 'SUCCEEDED' | 'FAILED' | 'CANCELLED'; error?: string; adopted: boolean; polls: number }>;
+  }): Promise<{
+    name: string;
+    state: 'SUCCEEDED' | 'FAILED' | 'CANCELLED';
+    error?: string;
+    adopted: boolean;
+    polls: number;
+  }>;
 }
 
 /** Options of {@link VertexPipelineRunner}. */
@@ -76,7 +88,12 @@ export class VertexPipelineRunner implements PipelineRunner {
       try {
         outputs = JSON.parse((await this.options.objects.get(key)).toString('utf8')) as Record<string, JsonValue>;
       } catch (error) {
-        throw TrainerErrors.pipelineFailed(pipeline.name, `job ${outcome.name} succeeded but step ${name} left no outputs at ${key}`, true, error);
+        throw TrainerErrors.pipelineFailed(
+          pipeline.name,
+          `job ${outcome.name} succeeded but step ${name} left no outputs at ${key}`,
+          true,
+          error,
+        );
       }
       result.tasks[name] = { outputs, durationMs: 0 };
     }
@@ -84,18 +101,30 @@ export class VertexPipelineRunner implements PipelineRunner {
   }
 
   /** The error of a failed job: a step's recorded error keeps its code and class. */
-  private async failure(pipeline: string, runKey: string, outcome: { name: string; state: string; error?: string }): Promise<Error> {
-    const records = (await this.options.objects.list(`${PIPELINE_RUNS_PREFIX}/${runKey}/`)).filter((meta) => meta.key.endsWith('/error.json'));
+  private async failure(
+    pipeline: string,
+    runKey: string,
+    outcome: { name: string; state: string; error?: string },
+  ): Promise<Error> {
+    const records = (await this.options.objects.list(`${PIPELINE_RUNS_PREFIX}/${runKey}/`)).filter((meta) =>
+      meta.key.endsWith('/error.json'),
+    );
     for (const meta of records) {
       try {
         const record = JSON.parse((await this.options.objects.get(meta.key)).toString('utf8')) as StepErrorRecord;
         const message = `${record.message} (Vertex AI job ${outcome.name})`;
-        return record.errorClass === 'transient' ? new TransientError(record.code, message) : new PermanentError(record.code, message);
+        return record.errorClass === 'transient'
+          ? new TransientError(record.code, message)
+          : new PermanentError(record.code, message);
       } catch {
         // An unreadable record: fall through to the job's own error.
       }
     }
     // Cancelled by someone else, or failed outside our code (quota, image pull): worth a retry.
-    return TrainerErrors.pipelineFailed(pipeline, `Vertex AI job ${outcome.name} ended ${outcome.state}${outcome.error ? `: ${outcome.error}` : ''}`, true);
+    return TrainerErrors.pipelineFailed(
+      pipeline,
+      `Vertex AI job ${outcome.name} ended ${outcome.state}${outcome.error ? `: ${outcome.error}` : ''}`,
+      true,
+    );
   }
 }

@@ -5,7 +5,11 @@ import { createHash } from 'node:crypto';
 export const MODELS_PREFIX = 'mlops/models';
 
 /** `mlops/models/<name>/<version>/<file>`. */
-export function modelKey(modelName: string, version: string, file: 'model.json' | 'baseline.json' | 'metrics.json'): string {
+export function modelKey(
+  modelName: string,
+  version: string,
+  file: 'model.json' | 'baseline.json' | 'metrics.json',
+): string {
   return `${MODELS_PREFIX}/${modelName}/${version}/${file}`;
 }
 
@@ -42,6 +46,10 @@ export function versionFingerprint(input: {
   horizonDays: number;
   codeVersion: string;
 }): string {
-  const body = canonical({ ...input, params: modelParams(input.params), baselineParams: modelParams(input.baselineParams) });
+  const body = canonical({
+    ...input,
+    params: modelParams(input.params),
+    baselineParams: modelParams(input.baselineParams),
+  });
   return createHash('sha256').update(JSON.stringify(body)).digest('hex');
 }

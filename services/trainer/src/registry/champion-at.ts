@@ -8,7 +8,11 @@
 import type { ModelRegistry, ModelVersion } from '@mlops/shared';
 
 /** The champion of `modelName` as of `time` (RFC 3339), or undefined when none was promoted by then. */
-export async function championAt(registry: ModelRegistry, modelName: string, time: string): Promise<ModelVersion | undefined> {
+export async function championAt(
+  registry: ModelRegistry,
+  modelName: string,
+  time: string,
+): Promise<ModelVersion | undefined> {
   const history = await registry.promotions(modelName);
   const promotion = history.filter((entry) => entry.promotedAt <= time).at(-1);
   return promotion ? registry.get(modelName, promotion.version) : undefined;

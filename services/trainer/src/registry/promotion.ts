@@ -36,17 +36,31 @@ const fmt = (auc: number) => auc.toFixed(4);
 /** Decide whether the challenger is promoted. */
 export function decidePromotion(input: PromotionInput): PromotionDecision {
   const { champion, challengerRocAuc: auc, baselineRocAuc: baseline } = input;
-  if (champion?.version === input.challengerVersion) return { promote: false, reason: `${input.challengerVersion} is already the champion` };
+  if (champion?.version === input.challengerVersion)
+    return { promote: false, reason: `${input.challengerVersion} is already the champion` };
   if (champion && input.challengerDataTo < champion.dataTo) {
-    return { promote: false, reason: `stale challenger: its data ends ${input.challengerDataTo}, before the champion's (${champion.dataTo})` };
+    return {
+      promote: false,
+      reason: `stale challenger: its data ends ${input.challengerDataTo}, before the champion's (${champion.dataTo})`,
+    };
   }
   if (champion && champion.rocAucOnHoldout !== undefined) {
     const against = champion.rocAucOnHoldout;
     return auc > against
-      ? { promote: true, reason: `beats champion ${champion.version} on the same holdout: ROC AUC ${fmt(auc)} > ${fmt(against)}` }
-      : { promote: false, reason: `does not beat champion ${champion.version} on the same holdout: ROC AUC ${fmt(auc)} <= ${fmt(against)}` };
+      ? {
+          promote: true,
+          reason: `beats champion ${champion.version} on the same holdout: ROC AUC ${fmt(auc)} > ${fmt(against)}`,
+        }
+      : {
+          promote: false,
+          reason: `does not beat champion ${champion.version} on the same holdout: ROC AUC ${fmt(auc)} <= ${fmt(against)}`,
+        };
   }
   const prefix = champion ? `champion ${champion.version} cannot score the current features; ` : 'first model: ';
-  if (auc > baseline && auc > 0.5) return { promote: true, reason: `${prefix}beats the baseline (${fmt(auc)} > ${fmt(baseline)}) and chance` };
-  return { promote: false, reason: `${prefix}does not beat ${auc > 0.5 ? `the baseline (${fmt(auc)} <= ${fmt(baseline)})` : `chance (ROC AUC ${fmt(auc)})`}` };
+  if (auc > baseline && auc > 0.5)
+    return { promote: true, reason: `${prefix}beats the baseline (${fmt(auc)} > ${fmt(baseline)}) and chance` };
+  return {
+    promote: false,
+    reason: `${prefix}does not beat ${auc > 0.5 ? `the baseline (${fmt(auc)} <= ${fmt(baseline)})` : `chance (ROC AUC ${fmt(auc)})`}`,
+  };
 }

@@ -29,7 +29,14 @@ describe('quantile binning', () => {
   });
 
   it('stores row-major bins (padded to words) and the same bins column-major', () => {
-    const matrix = createFeatureMatrix({ featureNames: ['a', 'b', 'c', 'd', 'e'], values: [[1, 10, 0, 3, 7], [2, 10, 1, 3, 8], [3, 20, 0, 4, 9]] });
+    const matrix = createFeatureMatrix({
+      featureNames: ['a', 'b', 'c', 'd', 'e'],
+      values: [
+        [1, 10, 0, 3, 7],
+        [2, 10, 1, 3, 8],
+        [3, 20, 0, 4, 9],
+      ],
+    });
     const binned = binMatrix(matrix, { maxBins: 256 });
     expect(binned.stride).toBe(8);
     expect([...binned.nBins]).toEqual([3, 2, 2, 2, 3]);
@@ -46,8 +53,16 @@ describe('binning kernels', () => {
 
   it.each([
     { name: 'booleans', values: Float64Array.from({ length: 3000 }, () => (random.nextFloat() < 0.8 ? 0 : 1)) },
-    { name: 'counts with a spike of zeros and -0', values: Float64Array.from({ length: 3000 }, (_, i) => (i % 5 === 0 ? -0 : random.nextFloat() < 0.6 ? 0 : Math.floor(random.nextFloat() * 40) - 3)) },
-    { name: 'exactly 256 distinct values', values: Float64Array.from({ length: 3000 }, (_, i) => ((i * 37) % 256) * 0.25 - 10) },
+    {
+      name: 'counts with a spike of zeros and -0',
+      values: Float64Array.from({ length: 3000 }, (_, i) =>
+        i % 5 === 0 ? -0 : random.nextFloat() < 0.6 ? 0 : Math.floor(random.nextFloat() * 40) - 3,
+      ),
+    },
+    {
+      name: 'exactly 256 distinct values',
+      values: Float64Array.from({ length: 3000 }, (_, i) => ((i * 37) % 256) * 0.25 - 10),
+    },
     { name: 'one value', values: new Float64Array(50).fill(7) },
   ])('finds the cuts of a feature with few distinct values without sorting, as the sort does ($name)', ({ values }) => {
     const fromSort = new Float64Array(256);
@@ -67,7 +82,9 @@ describe('binning kernels', () => {
     const cuts = Float64Array.from({ length: nCuts }, (_, i) => i * 2 + 0.5);
     const table = new Float64Array(512);
     table.set(cuts, 256);
-    const values = Float64Array.from({ length: 2000 }, (_, i) => (i % 3 === 0 ? Math.floor(random.nextFloat() * (2 * nCuts + 4)) - 1.5 : random.nextFloat() * (2 * nCuts + 4) - 2));
+    const values = Float64Array.from({ length: 2000 }, (_, i) =>
+      i % 3 === 0 ? Math.floor(random.nextFloat() * (2 * nCuts + 4)) - 1.5 : random.nextFloat() * (2 * nCuts + 4) - 2,
+    );
     const out = new Uint8Array(2100).fill(99);
     fillBins(values, values.length, table, 256, nCuts, out, 100);
     expect([...out.subarray(0, 100)].every((b) => b === 99)).toBe(true);
@@ -84,7 +101,8 @@ describe('numeric helpers', () => {
       Float64Array.from({ length: 5000 }, (_, i) => (i % 7) - 3),
       Float64Array.from({ length: 5000 }, (_, i) => (i % 2 === 0 ? -0 : 0) + (i % 3) * Number.MIN_VALUE),
     ];
-    for (const values of cases) expect([...sortFloat64(values)]).toEqual([...values.slice().sort()].map((v) => (v === 0 ? 0 : v)));
+    for (const values of cases)
+      expect([...sortFloat64(values)]).toEqual([...values.slice().sort()].map((v) => (v === 0 ? 0 : v)));
   });
 
   it('computes exp to within 1e-14 relative error over the range a sigmoid needs', () => {

@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { accumulateHistogram, closeLeaf, computeGradients, partitionRows, splitIntoLeaves } from '../../src/ml/boosting.kernels.js';
+import {
+  accumulateHistogram,
+  closeLeaf,
+  computeGradients,
+  partitionRows,
+  splitIntoLeaves,
+} from '../../src/ml/boosting.kernels.js';
 import { EXP_CONSTANTS, EXP_POW2_FRAC, EXP_POW2_INT } from '../../src/ml/fast-math.js';
 import { WasmArena, instantiateWasmKernels } from '../../src/ml/boosting.wasm.js';
 import { createRandom } from '../../src/ml/index.js';
@@ -16,7 +22,9 @@ describe('WebAssembly kernels', () => {
     const bins = arena.uint8(nRows * words * 4);
     for (let i = 0; i < bins.length; i++) bins[i] = random.nextFloat() < 0.5 ? 0 : Math.floor(random.nextFloat() * 256);
     const packed = arena.float64(nRows);
-    for (let r = 0; r < nRows; r++) packed[r] = Math.floor(random.nextFloat() * 2 ** 20) * 2 ** 26 - 2 ** 40 + Math.floor(random.nextFloat() * 2 ** 20);
+    for (let r = 0; r < nRows; r++)
+      packed[r] =
+        Math.floor(random.nextFloat() * 2 ** 20) * 2 ** 26 - 2 ** 40 + Math.floor(random.nextFloat() * 2 ** 20);
     const all = Uint32Array.from({ length: nRows }, (_, r) => r).filter((r) => r % every === 0);
     const rows = arena.uint32(all.length + 8);
     rows.set(all, 5);
@@ -24,7 +32,17 @@ describe('WebAssembly kernels', () => {
     const expected = new Float64Array(words * 1024).fill(1);
     const bins32 = new Uint32Array(bins.buffer, bins.byteOffset, bins.length / 4);
     accumulateHistogram(bins32, words, packed, rows, 5, 5 + all.length, expected, wordFrom, wordTo);
-    instantiateWasmKernels(arena.memory).accumulate(bins.byteOffset, words, packed.byteOffset, rows.byteOffset, 5, 5 + all.length, hist.byteOffset, wordFrom, wordTo);
+    instantiateWasmKernels(arena.memory).accumulate(
+      bins.byteOffset,
+      words,
+      packed.byteOffset,
+      rows.byteOffset,
+      5,
+      5 + all.length,
+      hist.byteOffset,
+      wordFrom,
+      wordTo,
+    );
     expect([...hist]).toEqual([...expected]);
   });
 
@@ -44,7 +62,15 @@ describe('WebAssembly kernels', () => {
     rows.set(Uint32Array.from({ length: nRows }, (_, r) => r).filter((r) => r % every === 0));
     const [left, right, jsLeft, jsRight] = [0, 1, 2, 3].map(() => arena.uint32(nRows).fill(0xdead));
     const expected = partitionRows(cols, nRows, rows, jsLeft!, jsRight!, start, end, feature, bin);
-    const count = instantiateWasmKernels(arena.memory).partition(cols.byteOffset + feature * nRows, rows.byteOffset, left!.byteOffset, right!.byteOffset, start, end, bin);
+    const count = instantiateWasmKernels(arena.memory).partition(
+      cols.byteOffset + feature * nRows,
+      rows.byteOffset,
+      left!.byteOffset,
+      right!.byteOffset,
+      start,
+      end,
+      bin,
+    );
     expect(count).toBe(expected);
     expect([...left!.subarray(0, start + count)]).toEqual([...jsLeft!.subarray(0, start + count)]);
     expect([...right!.subarray(0, end - count)]).toEqual([...jsRight!.subarray(0, end - count)]);
@@ -64,22 +90,63 @@ describe('WebAssembly kernels', () => {
     }
     for (let i = 0; i < 128; i++) leafValue[i] = Math.cos(i) * 0.3;
     const [rows, gh, packed] = [arena.uint32(n), arena.float64(2 * n), arena.float64(n)];
-    const [jsMargin, jsRows, jsGh, jsPacked] = [margin.slice(), new Uint32Array(n), new Float64Array(2 * n), new Float64Array(n)];
+    const [jsMargin, jsRows, jsGh, jsPacked] = [
+      margin.slice(),
+      new Uint32Array(n),
+      new Float64Array(2 * n),
+      new Float64Array(n),
+    ];
     const pow2Int = arena.float64(EXP_POW2_INT.length);
     pow2Int.set(EXP_POW2_INT);
     const pow2Frac = arena.float64(EXP_POW2_FRAC.length);
     pow2Frac.set(EXP_POW2_FRAC);
     const q = Float64Array.of(63, 252, 2 ** 26, -123456789);
     const [from, to] = [100, n - 7];
-    const expected = computeGradients(jsMargin, labels, new Float64Array(0), jsRows, from, to, 1, leafOf, leafValue, jsGh, jsPacked, q, EXP_CONSTANTS, EXP_POW2_INT, EXP_POW2_FRAC);
+    const expected = computeGradients(
+      jsMargin,
+      labels,
+      new Float64Array(0),
+      jsRows,
+      from,
+      to,
+      1,
+      leafOf,
+      leafValue,
+      jsGh,
+      jsPacked,
+      q,
+      EXP_CONSTANTS,
+      EXP_POW2_INT,
+      EXP_POW2_FRAC,
+    );
     const total = instantiateWasmKernels(arena.memory).gradients(
-      margin.byteOffset, labels.byteOffset, rows.byteOffset, from, to, leafOf.byteOffset, leafValue.byteOffset, gh.byteOffset, packed.byteOffset,
-      pow2Int.byteOffset, pow2Frac.byteOffset, q[3]! | 0, EXP_CONSTANTS[0]!, EXP_CONSTANTS[1]!, EXP_CONSTANTS[2]!, q[0]!, q[1]!, q[2]!,
+      margin.byteOffset,
+      labels.byteOffset,
+      rows.byteOffset,
+      from,
+      to,
+      leafOf.byteOffset,
+      leafValue.byteOffset,
+      gh.byteOffset,
+      packed.byteOffset,
+      pow2Int.byteOffset,
+      pow2Frac.byteOffset,
+      q[3]! | 0,
+      EXP_CONSTANTS[0]!,
+      EXP_CONSTANTS[1]!,
+      EXP_CONSTANTS[2]!,
+      q[0]!,
+      q[1]!,
+      q[2]!,
     );
     expect(total).toBe(expected);
-    expect(Buffer.from(margin.buffer, margin.byteOffset, margin.byteLength).equals(Buffer.from(jsMargin.buffer))).toBe(true);
+    expect(Buffer.from(margin.buffer, margin.byteOffset, margin.byteLength).equals(Buffer.from(jsMargin.buffer))).toBe(
+      true,
+    );
     expect(Buffer.from(gh.buffer, gh.byteOffset, gh.byteLength).equals(Buffer.from(jsGh.buffer))).toBe(true);
-    expect(Buffer.from(packed.buffer, packed.byteOffset, packed.byteLength).equals(Buffer.from(jsPacked.buffer))).toBe(true);
+    expect(Buffer.from(packed.buffer, packed.byteOffset, packed.byteLength).equals(Buffer.from(jsPacked.buffer))).toBe(
+      true,
+    );
     expect([...rows]).toEqual([...jsRows]);
   });
 
@@ -98,7 +165,18 @@ describe('WebAssembly kernels', () => {
     const expected = new Float64Array(4);
     const kernels = instantiateWasmKernels(arena.memory);
     splitIntoLeaves(cols, nRows, rows, 10, 3000, 1, 100, 5, 6, jsLeafOf, gh, expected, 0);
-    kernels.leaves(cols.byteOffset + nRows, rows.byteOffset, 10, 3000, 100, 5, 6, leafOf.byteOffset, gh.byteOffset, out.byteOffset);
+    kernels.leaves(
+      cols.byteOffset + nRows,
+      rows.byteOffset,
+      10,
+      3000,
+      100,
+      5,
+      6,
+      leafOf.byteOffset,
+      gh.byteOffset,
+      out.byteOffset,
+    );
     expect([...out]).toEqual([...expected]);
     closeLeaf(rows, 3000, 3400, 9, jsLeafOf, gh, expected, 0);
     kernels.close(rows.byteOffset, 3000, 3400, 9, leafOf.byteOffset, gh.byteOffset, out.byteOffset);

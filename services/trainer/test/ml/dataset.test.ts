@@ -6,8 +6,20 @@ const names = ['tenure_days', 'orders_90d'];
 
 describe('createDataset', () => {
   it('accepts rows as arrays or as a typed row-major matrix, with the same result', () => {
-    const fromRows = createDataset({ featureNames: names, values: [[1, 2], [3, 4], [5, 6]], labels: [0, 1, 0] });
-    const fromTyped = createDataset({ featureNames: names, values: Float64Array.of(1, 2, 3, 4, 5, 6), labels: Uint8Array.of(0, 1, 0) });
+    const fromRows = createDataset({
+      featureNames: names,
+      values: [
+        [1, 2],
+        [3, 4],
+        [5, 6],
+      ],
+      labels: [0, 1, 0],
+    });
+    const fromTyped = createDataset({
+      featureNames: names,
+      values: Float64Array.of(1, 2, 3, 4, 5, 6),
+      labels: Uint8Array.of(0, 1, 0),
+    });
     expect(fromRows.nRows).toBe(3);
     expect(fromRows.nFeatures).toBe(2);
     expect([...fromRows.values]).toEqual([...fromTyped.values]);
@@ -19,7 +31,17 @@ describe('createDataset', () => {
     ['Infinity', Infinity],
     ['-Infinity', -Infinity],
   ])('rejects a %s feature value, naming the feature and the row', (shown, bad) => {
-    const error = thrown(() => createDataset({ featureNames: names, values: [[1, 2], [3, bad], [5, 6]], labels: [0, 1, 0] }));
+    const error = thrown(() =>
+      createDataset({
+        featureNames: names,
+        values: [
+          [1, 2],
+          [3, bad],
+          [5, 6],
+        ],
+        labels: [0, 1, 0],
+      }),
+    );
     expect(error).toBeInstanceOf(TrainerError);
     expect(error.code).toBe('TRAINER.NON_FINITE_FEATURE');
     expect(error.message).toContain('"orders_90d"');
@@ -29,12 +51,18 @@ describe('createDataset', () => {
 
   it('rejects a non-number in a row (a null from the warehouse) as non-finite', () => {
     const rows = [[1, null as unknown as number]];
-    expect(thrown(() => createDataset({ featureNames: names, values: rows, labels: [1] })).code).toBe('TRAINER.NON_FINITE_FEATURE');
+    expect(thrown(() => createDataset({ featureNames: names, values: rows, labels: [1] })).code).toBe(
+      'TRAINER.NON_FINITE_FEATURE',
+    );
   });
 
   it('rejects an empty training set', () => {
-    expect(thrown(() => createDataset({ featureNames: names, values: [], labels: [] })).code).toBe('TRAINER.EMPTY_TRAINING_SET');
-    expect(thrown(() => createDataset({ featureNames: [], values: [], labels: [] })).code).toBe('TRAINER.EMPTY_TRAINING_SET');
+    expect(thrown(() => createDataset({ featureNames: names, values: [], labels: [] })).code).toBe(
+      'TRAINER.EMPTY_TRAINING_SET',
+    );
+    expect(thrown(() => createDataset({ featureNames: [], values: [], labels: [] })).code).toBe(
+      'TRAINER.EMPTY_TRAINING_SET',
+    );
   });
 
   it.each([
@@ -44,7 +72,16 @@ describe('createDataset', () => {
     ['0.5', 0.5],
     ['-1', -1],
   ])('rejects the label %s, naming the row', (shown, bad) => {
-    const error = thrown(() => createDataset({ featureNames: names, values: [[1, 2], [3, 4]], labels: [0, bad] }));
+    const error = thrown(() =>
+      createDataset({
+        featureNames: names,
+        values: [
+          [1, 2],
+          [3, 4],
+        ],
+        labels: [0, bad],
+      }),
+    );
     expect(error.code).toBe('TRAINER.INVALID_LABEL');
     expect(error.message).toContain('row 1');
     expect(error.message).toContain(shown);
@@ -56,12 +93,22 @@ describe('createDataset', () => {
     ['a ragged row', { values: [[1, 2], [3]] }],
     ['values not a multiple of the features', { values: Float64Array.of(1, 2, 3) }],
   ])('rejects mismatched lengths of %s', (_, override) => {
-    const input = { featureNames: names, values: [[1, 2], [3, 4]] as number[][] | Float64Array, labels: [0, 1], ...override };
+    const input = {
+      featureNames: names,
+      values: [
+        [1, 2],
+        [3, 4],
+      ] as number[][] | Float64Array,
+      labels: [0, 1],
+      ...override,
+    };
     expect(thrown(() => createDataset(input)).code).toBe('TRAINER.SHAPE_MISMATCH');
   });
 
   it('rejects duplicate feature names', () => {
-    expect(thrown(() => createFeatureMatrix({ featureNames: ['a', 'a'], values: [[1, 2]] })).code).toBe('TRAINER.SHAPE_MISMATCH');
+    expect(thrown(() => createFeatureMatrix({ featureNames: ['a', 'a'], values: [[1, 2]] })).code).toBe(
+      'TRAINER.SHAPE_MISMATCH',
+    );
   });
 
   it.each([
@@ -69,13 +116,32 @@ describe('createDataset', () => {
     ['NaN', [1, NaN]],
     ['all zero', [0, 0]],
   ])('rejects %s weights', (_, weights) => {
-    expect(thrown(() => createDataset({ featureNames: names, values: [[1, 2], [3, 4]], labels: [0, 1], weights })).code).toBe(
-      'TRAINER.INVALID_WEIGHT',
-    );
+    expect(
+      thrown(() =>
+        createDataset({
+          featureNames: names,
+          values: [
+            [1, 2],
+            [3, 4],
+          ],
+          labels: [0, 1],
+          weights,
+        }),
+      ).code,
+    ).toBe('TRAINER.INVALID_WEIGHT');
   });
 
   it('selects rows in the given order, with their labels and weights', () => {
-    const data = createDataset({ featureNames: names, values: [[1, 2], [3, 4], [5, 6]], labels: [0, 1, 1], weights: [1, 2, 3] });
+    const data = createDataset({
+      featureNames: names,
+      values: [
+        [1, 2],
+        [3, 4],
+        [5, 6],
+      ],
+      labels: [0, 1, 1],
+      weights: [1, 2, 3],
+    });
     const picked = selectRows(data, [2, 0]);
     expect([...picked.values]).toEqual([5, 6, 1, 2]);
     expect([...picked.labels]).toEqual([1, 0]);

@@ -15,10 +15,24 @@ describe('GBDT split finding', () => {
   it('splits on the only informative feature, at the value that separates the classes', () => {
     // x1 is noise; the label is 1 exactly when x0 > 3.
     const rows = [
-      [1, 7], [2, 3], [3, 9], [4, 1], [5, 5], [6, 2],
-      [1, 4], [2, 8], [3, 2], [4, 6], [5, 9], [6, 3],
+      [1, 7],
+      [2, 3],
+      [3, 9],
+      [4, 1],
+      [5, 5],
+      [6, 2],
+      [1, 4],
+      [2, 8],
+      [3, 2],
+      [4, 6],
+      [5, 9],
+      [6, 3],
     ];
-    const data = createDataset({ featureNames: ['x0', 'x1'], values: rows, labels: rows.map((r) => (r[0]! > 3 ? 1 : 0)) });
+    const data = createDataset({
+      featureNames: ['x0', 'x1'],
+      values: rows,
+      labels: rows.map((r) => (r[0]! > 3 ? 1 : 0)),
+    });
     const model = fitGbdt(data, { nTrees: 1, maxDepth: 1, learningRate: 1, lambda: 0, minChildWeight: 0 });
     const tree = model.toJSON().trees[0]!;
     expect(tree.feature[0]).toBe(0);
@@ -57,7 +71,7 @@ describe('GBDT split finding', () => {
   });
 
   it('learns an interaction (XOR) that no single split can', () => {
-    const data = syntheticDataset(2000, 4, (x) => ((x[0]! > 0.5) !== (x[1]! > 0.5) ? 1 : 0));
+    const data = syntheticDataset(2000, 4, (x) => (x[0]! > 0.5 !== x[1]! > 0.5 ? 1 : 0));
     const model = fitGbdt(data, { nTrees: 20, maxDepth: 3, learningRate: 0.3 });
     const probabilities = model.predictProba(data);
     expect(rocAuc(data.labels, probabilities)).toBeGreaterThan(0.99);
@@ -65,7 +79,12 @@ describe('GBDT split finding', () => {
 });
 
 describe('GBDT determinism', () => {
-  const data = syntheticDataset(3000, 9, (x, u) => bernoulli(3 * (x[0]! - 0.5) + 2 * Math.sin(6 * x[1]!) - 2 * x[2]! * x[3]!, u), 5);
+  const data = syntheticDataset(
+    3000,
+    9,
+    (x, u) => bernoulli(3 * (x[0]! - 0.5) + 2 * Math.sin(6 * x[1]!) - 2 * x[2]! * x[3]!, u),
+    5,
+  );
   const params = { nTrees: 15, maxDepth: 4, subsample: 0.8, colsampleByTree: 0.6, seed: 11 };
 
   it('gives identical JSON for two fits with the same data, parameters and seed', () => {
@@ -86,7 +105,12 @@ describe('GBDT determinism', () => {
   });
 
   it('gives the same model with unit weights as without weights (the unweighted gradient loop matches the general one)', () => {
-    const unit = createDataset({ featureNames: data.featureNames, values: data.values, labels: data.labels, weights: new Float64Array(data.nRows).fill(1) });
+    const unit = createDataset({
+      featureNames: data.featureNames,
+      values: data.values,
+      labels: data.labels,
+      weights: new Float64Array(data.nRows).fill(1),
+    });
     const deep = { nTrees: 8, maxDepth: 6, seed: 11 };
     expect(JSON.stringify(fitGbdt(unit, deep))).toBe(JSON.stringify(fitGbdt(data, deep)));
   });
@@ -121,7 +145,13 @@ describe('GBDT serialization and prediction', () => {
   });
 
   it('applies raw thresholds to values never seen in training (between and beyond cuts)', () => {
-    const unseen = createFeatureMatrix({ featureNames: data.featureNames, values: [[-5, 0.123456, 7, 0.5, 0.5], [2, -1, 0.3333, 9, -9]] });
+    const unseen = createFeatureMatrix({
+      featureNames: data.featureNames,
+      values: [
+        [-5, 0.123456, 7, 0.5, 0.5],
+        [2, -1, 0.3333, 9, -9],
+      ],
+    });
     const p = model.predictProba(unseen);
     expect(p.every((v) => v > 0 && v < 1)).toBe(true);
   });
@@ -142,22 +172,31 @@ describe('GBDT serialization and prediction', () => {
 
   it.each([
     ['a wrong format', (j: Record<string, unknown>) => ({ ...j, format: 'other' })],
-    ['a child pointing backwards (a cycle)', (j: Record<string, unknown>) => {
-      const trees = structuredClone(j.trees) as { left: number[]; feature: number[] }[];
-      const internal = trees[0]!.feature.findIndex((f) => f >= 0);
-      trees[0]!.left[internal] = 0;
-      return { ...j, trees };
-    }],
-    ['a split on an unknown feature', (j: Record<string, unknown>) => {
-      const trees = structuredClone(j.trees) as { feature: number[] }[];
-      trees[0]!.feature[0] = 99;
-      return { ...j, trees };
-    }],
-    ['a non-finite threshold', (j: Record<string, unknown>) => {
-      const trees = structuredClone(j.trees) as { threshold: (number | null)[] }[];
-      trees[0]!.threshold[0] = null;
-      return { ...j, trees };
-    }],
+    [
+      'a child pointing backwards (a cycle)',
+      (j: Record<string, unknown>) => {
+        const trees = structuredClone(j.trees) as { left: number[]; feature: number[] }[];
+        const internal = trees[0]!.feature.findIndex((f) => f >= 0);
+        trees[0]!.left[internal] = 0;
+        return { ...j, trees };
+      },
+    ],
+    [
+      'a split on an unknown feature',
+      (j: Record<string, unknown>) => {
+        const trees = structuredClone(j.trees) as { feature: number[] }[];
+        trees[0]!.feature[0] = 99;
+        return { ...j, trees };
+      },
+    ],
+    [
+      'a non-finite threshold',
+      (j: Record<string, unknown>) => {
+        const trees = structuredClone(j.trees) as { threshold: (number | null)[] }[];
+        trees[0]!.threshold[0] = null;
+        return { ...j, trees };
+      },
+    ],
   ])('rejects model JSON with %s', (_, damage) => {
     const json = JSON.parse(JSON.stringify(model)) as Record<string, unknown>;
     expect(thrown(() => GbdtModel.fromJSON(damage(json))).code).toBe('TRAINER.INVALID_MODEL_JSON');

@@ -36,7 +36,11 @@ describe('logistic regression', () => {
   });
 
   it('gives a constant feature a zero coefficient', () => {
-    const withConstant = createDataset({ featureNames: ['a', 'k'], values: ref.X.map((row) => [row[0]!, 5]), labels: ref.y });
+    const withConstant = createDataset({
+      featureNames: ['a', 'k'],
+      values: ref.X.map((row) => [row[0]!, 5]),
+      labels: ref.y,
+    });
     expect(fitLogistic(withConstant).coefficients[1]).toBe(0);
   });
 

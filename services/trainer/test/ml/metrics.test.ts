@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { averagePrecision, calibrationByDecile, evaluateBinary, logLoss, rocAuc, thresholdMetrics } from '../../src/ml/index.js';
+import {
+  averagePrecision,
+  calibrationByDecile,
+  evaluateBinary,
+  logLoss,
+  rocAuc,
+  thresholdMetrics,
+} from '../../src/ml/index.js';
 import { thrown } from './helpers.js';
 import { METRICS_REFERENCE as ref } from './sklearn.reference.js';
 
@@ -22,7 +29,12 @@ describe('ROC AUC', () => {
 
   it('does not depend on row order', () => {
     const order = ref.labels.map((_, i) => (i * 17) % ref.labels.length);
-    expect(rocAuc(order.map((i) => ref.labels[i]!), order.map((i) => ref.probabilities[i]!))).toBeCloseTo(ref.rocAuc, 12);
+    expect(
+      rocAuc(
+        order.map((i) => ref.labels[i]!),
+        order.map((i) => ref.probabilities[i]!),
+      ),
+    ).toBeCloseTo(ref.rocAuc, 12);
   });
 
   it('is undefined for a single class', () => {

@@ -38,13 +38,17 @@ describe('loadModel', () => {
 
 describe('GBDT against the logistic baseline', () => {
   // Train and holdout from the same generator; the holdout uses a different seed.
-  const xor = (x: Float64Array, u: () => number): number => bernoulli(((x[0]! > 0.5) !== (x[1]! > 0.5) ? 2.5 : -2.5) + 0.5 * x[2]!, u);
+  const xor = (x: Float64Array, u: () => number): number =>
+    bernoulli((x[0]! > 0.5 !== x[1]! > 0.5 ? 2.5 : -2.5) + 0.5 * x[2]!, u);
   const linear = (x: Float64Array, u: () => number): number => bernoulli(3 * x[0]! - 2 * x[1]! + x[2]! - 1, u);
 
   it('beats logistic regression on a non-linear (XOR) interaction', () => {
     const train = syntheticDataset(4000, 5, xor, 21);
     const holdout = syntheticDataset(2000, 5, xor, 22);
-    const gbdtAuc = rocAuc(holdout.labels, createModel('gbdt', { nTrees: 40, maxDepth: 3, learningRate: 0.2 }).fit(train).predictProba(holdout));
+    const gbdtAuc = rocAuc(
+      holdout.labels,
+      createModel('gbdt', { nTrees: 40, maxDepth: 3, learningRate: 0.2 }).fit(train).predictProba(holdout),
+    );
     const logregAuc = rocAuc(holdout.labels, createModel('logreg').fit(train).predictProba(holdout));
     expect(gbdtAuc).toBeGreaterThan(0.85);
     expect(logregAuc).toBeLessThan(0.6);
@@ -54,7 +58,10 @@ describe('GBDT against the logistic baseline', () => {
   it('both beat chance on a linear problem', () => {
     const train = syntheticDataset(3000, 5, linear, 31);
     const holdout = syntheticDataset(1500, 5, linear, 32);
-    const gbdtAuc = rocAuc(holdout.labels, createModel('gbdt', { nTrees: 40, maxDepth: 3 }).fit(train).predictProba(holdout));
+    const gbdtAuc = rocAuc(
+      holdout.labels,
+      createModel('gbdt', { nTrees: 40, maxDepth: 3 }).fit(train).predictProba(holdout),
+    );
     const logregAuc = rocAuc(holdout.labels, createModel('logreg').fit(train).predictProba(holdout));
     expect(gbdtAuc).toBeGreaterThan(0.7);
     expect(logregAuc).toBeGreaterThan(0.7);

@@ -5,7 +5,11 @@ import { binMatrix, createDataset, createFeatureMatrix, createRandom, fitGbdtPro
 import { bernoulli } from './helpers.js';
 
 /** Rows of features with the given numbers of distinct values (0, 1, … k-1, skewed towards 0 like counts), plus one continuous feature. */
-function mixedValues(nRows: number, cardinalities: readonly number[], seed: number): { values: Float64Array; nFeatures: number } {
+function mixedValues(
+  nRows: number,
+  cardinalities: readonly number[],
+  seed: number,
+): { values: Float64Array; nFeatures: number } {
   const random = createRandom(seed);
   const nFeatures = cardinalities.length + 1;
   const values = new Float64Array(nRows * nFeatures);
@@ -61,7 +65,10 @@ describe('packing features into the bytes of a binned row', () => {
     const cardinalities = [2, 3, 2, 7, 12, 2, 2, 40, 5, 2, 2, 2];
     const nRows = 5000;
     const { values, nFeatures } = mixedValues(nRows, cardinalities, 3);
-    const binned = binMatrix(createFeatureMatrix({ featureNames: Array.from({ length: nFeatures }, (_, f) => `x${f}`), values }), { maxBins: 256 });
+    const binned = binMatrix(
+      createFeatureMatrix({ featureNames: Array.from({ length: nFeatures }, (_, f) => `x${f}`), values }),
+      { maxBins: 256 },
+    );
     const plan = planPacking(binned.nBins);
     expect(plan.nSlots).toBeLessThan(nFeatures);
     const stride = plan.words * 4;
@@ -72,7 +79,17 @@ describe('packing features into the bytes of a binned row', () => {
     const packed = Float64Array.from({ length: nRows }, () => Math.floor(random.nextFloat() * 1000) - 300);
     const rows = Uint32Array.from({ length: nRows }, (_, r) => r).filter((r) => r % 3 !== 1);
     const packedHist = new Float64Array(plan.histLength);
-    accumulateHistogram(new Uint32Array(bins.buffer), plan.words, packed, rows, 0, rows.length, packedHist, 0, plan.words);
+    accumulateHistogram(
+      new Uint32Array(bins.buffer),
+      plan.words,
+      packed,
+      rows,
+      0,
+      rows.length,
+      packedHist,
+      0,
+      plan.words,
+    );
     const features = Int32Array.from({ length: nFeatures }, (_, f) => f);
     unpackHistograms(packedHist, features, 0, nFeatures, plan.slotOf, plan.mult, plan.span, binned.nBins, plan.histAt);
     for (let f = 0; f < nFeatures; f++) {
@@ -89,7 +106,10 @@ describe('packing features into the bytes of a binned row', () => {
     const random = createRandom(9);
     const labels = Array.from({ length: nRows }, (_, r) => {
       const x = values.subarray(r * nFeatures, (r + 1) * nFeatures);
-      return bernoulli(x[0]! - x[1]! + 0.3 * x[2]! - 0.1 * x[5]! + (x[4]! === x[6]! ? 1 : -1) + 2 * x[nFeatures - 1]!, () => random.nextFloat());
+      return bernoulli(
+        x[0]! - x[1]! + 0.3 * x[2]! - 0.1 * x[5]! + (x[4]! === x[6]! ? 1 : -1) + 2 * x[nFeatures - 1]!,
+        () => random.nextFloat(),
+      );
     });
     const data = createDataset({ featureNames: Array.from({ length: nFeatures }, (_, f) => `x${f}`), values, labels });
     const params = { nTrees: 12, maxDepth: 5, learningRate: 0.3, colsampleByTree: 0.8, seed: 2 };
@@ -104,12 +124,17 @@ describe('packing features into the bytes of a binned row', () => {
     const nRows = 4000;
     const { values, nFeatures } = mixedValues(nRows, [2, 7, 2, 30, 3], 12);
     const random = createRandom(13);
-    const labels = Array.from({ length: nRows }, (_, r) => bernoulli(3 * values[r * nFeatures + nFeatures - 1]! - values[r * nFeatures + 1]! * 0.2, () => random.nextFloat()));
+    const labels = Array.from({ length: nRows }, (_, r) =>
+      bernoulli(3 * values[r * nFeatures + nFeatures - 1]! - values[r * nFeatures + 1]! * 0.2, () =>
+        random.nextFloat(),
+      ),
+    );
     const data = createDataset({ featureNames: Array.from({ length: nFeatures }, (_, f) => `x${f}`), values, labels });
     // Depth 10: up to 2^10 live histograms, past the 64 the arena reserves at the start.
     const params = { nTrees: 3, maxDepth: 10, minChildWeight: 0, learningRate: 0.5 };
     const one = fitGbdtProfiled(data, { ...params, threads: 1 }).model;
     expect(Math.max(...one.toJSON().trees.map((t) => t.feature.length))).toBeGreaterThan(300);
-    for (const threads of [2, 3]) expect(JSON.stringify(fitGbdtProfiled(data, { ...params, threads }).model)).toBe(JSON.stringify(one));
+    for (const threads of [2, 3])
+      expect(JSON.stringify(fitGbdtProfiled(data, { ...params, threads }).model)).toBe(JSON.stringify(one));
   });
 });

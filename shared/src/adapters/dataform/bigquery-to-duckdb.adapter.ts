@@ -118,7 +118,11 @@ function joinSegments(segments: readonly Segment[]): string {
 
 /** Apply a rewrite to the code segments only. */
 function rewriteCode(sql: string, dialect: 'bigquery' | 'duckdb', rewrite: (code: string) => string): string {
-  return joinSegments(segmentSql(sql, dialect).map((segment) => (segment.kind === 'code' ? { ...segment, text: rewrite(segment.text) } : segment)));
+  return joinSegments(
+    segmentSql(sql, dialect).map((segment) =>
+      segment.kind === 'code' ? { ...segment, text: rewrite(segment.text) } : segment,
+    ),
+  );
 }
 
 /** The identifier standing for the DuckDB catalog in translated SQL (see R0). */
@@ -145,8 +149,12 @@ function refuseUnsupported(sql: string): void {
     .map((segment) => segment.text)
     .join(' ');
   if (/\bbig(numeric|decimal)\b/i.test(code)) throw new TranslationError('BIGNUMERIC has no DuckDB equivalent');
-  if (/\b(numeric|decimal)\s*\(/i.test(code)) throw new TranslationError('parameterised NUMERIC(p, s) is not translated faithfully; use NUMERIC and ROUND');
-  if (/\bdatetime\b/i.test(code)) throw new TranslationError('DATETIME is not supported (TIMESTAMP maps to TIMESTAMPTZ; a naive DATETIME would be read as UTC)');
+  if (/\b(numeric|decimal)\s*\(/i.test(code))
+    throw new TranslationError('parameterised NUMERIC(p, s) is not translated faithfully; use NUMERIC and ROUND');
+  if (/\bdatetime\b/i.test(code))
+    throw new TranslationError(
+      'DATETIME is not supported (TIMESTAMP maps to TIMESTAMPTZ; a naive DATETIME would be read as UTC)',
+    );
 }
 
 /** The arguments of the call whose "(" is at `open`, split at top-level commas, and the index after ")". */
@@ -195,7 +203,11 @@ export function rewriteSafeFunctions(sql: string): string {
       if (segment.kind === 'code') {
         const match = /\bSAFE\.([A-Za-z_]+)\s*\(/i.exec(segment.text);
         if (match) {
-          found = { at: offset + match.index, name: match[1]!.toLowerCase(), open: offset + match.index + match[0].length - 1 };
+          found = {
+            at: offset + match.index,
+            name: match[1]!.toLowerCase(),
+            open: offset + match.index + match[0].length - 1,
+          };
           break;
         }
       }
@@ -237,7 +249,11 @@ export function rewriteTimestampType(sql: string): string {
 
 /** R4: DuckDB DECIMAL (18, 3) from BigQuery NUMERIC to DECIMAL(38, 9). */
 export function rewriteNumeric(sql: string): string {
-  return rewriteCode(sql, 'duckdb', (code) => code.replace(/\bDECIMAL\s*\(\s*18\s*,\s*3\s*\)/gi, 'DECIMAL(38, 9)').replace(/\bDECIMAL\b(?!\s*\()/gi, 'DECIMAL(38, 9)'));
+  return rewriteCode(sql, 'duckdb', (code) =>
+    code
+      .replace(/\bDECIMAL\s*\(\s*18\s*,\s*3\s*\)/gi, 'DECIMAL(38, 9)')
+      .replace(/\bDECIMAL\b(?!\s*\()/gi, 'DECIMAL(38, 9)'),
+  );
 }
 
 /** Whether a statement only opens or commits a transaction (R5: the runner brings its own). */
@@ -256,7 +272,8 @@ export function translateBigQueryToDuckDb(sql: string): string[] {
   if (!polyglot) throw new Error('translateBigQueryToDuckDb: call loadBigQueryTranslator() first');
   const result = polyglot.transpile(mapped, polyglot.Dialect.BigQuery, polyglot.Dialect.DuckDB);
   if (!result.success || !result.sql) {
-    const where = result.errorLine === undefined ? '' : ` (line ${result.errorLine}, column ${result.errorColumn ?? '?'})`;
+    const where =
+      result.errorLine === undefined ? '' : ` (line ${result.errorLine}, column ${result.errorColumn ?? '?'})`;
     throw new TranslationError(`${result.error ?? 'polyglot could not translate the statement'}${where}`);
   }
   return result.sql

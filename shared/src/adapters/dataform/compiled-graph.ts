@@ -63,7 +63,13 @@ export interface CompiledGraph {
   operations?: CompiledOperation[];
   assertions?: CompiledAssertion[];
   declarations?: CompiledDeclaration[];
-  projectConfig?: { defaultDatabase?: string; defaultSchema?: string; assertionSchema?: string; vars?: Record<string, string>; warehouse?: string };
+  projectConfig?: {
+    defaultDatabase?: string;
+    defaultSchema?: string;
+    assertionSchema?: string;
+    vars?: Record<string, string>;
+    warehouse?: string;
+  };
   graphErrors?: { compilationErrors?: CompilationError[] };
   dataformCoreVersion?: string;
 }
@@ -111,7 +117,9 @@ export function actionsInDependencyOrder(graph: CompiledGraph): GraphAction[] {
   };
   // Sorted roots make the order deterministic; assertions go as late as their dependencies allow.
   const rank = (entry: GraphAction) => (entry.kind === 'assertion' ? 1 : 0);
-  for (const entry of [...all].sort((a, b) => rank(a) - rank(b) || targetName(a.action.target).localeCompare(targetName(b.action.target)))) {
+  for (const entry of [...all].sort(
+    (a, b) => rank(a) - rank(b) || targetName(a.action.target).localeCompare(targetName(b.action.target)),
+  )) {
     visit(targetName(entry.action.target), []);
   }
   return ordered;

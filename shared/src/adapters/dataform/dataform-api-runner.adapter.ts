@@ -42,11 +42,21 @@ type ITarget = protos.google.cloud.dataform.v1.ITarget;
  * satisfies it; tests pass a fake.
  */
 export interface DataformApiClient {
-  createCompilationResult(request: protos.google.cloud.dataform.v1.ICreateCompilationResultRequest): Promise<[ICompilationResult, ...unknown[]]>;
-  queryCompilationResultActionsAsync(request: protos.google.cloud.dataform.v1.IQueryCompilationResultActionsRequest): AsyncIterable<ICompilationResultAction>;
-  createWorkflowInvocation(request: protos.google.cloud.dataform.v1.ICreateWorkflowInvocationRequest): Promise<[IWorkflowInvocation, ...unknown[]]>;
-  getWorkflowInvocation(request: protos.google.cloud.dataform.v1.IGetWorkflowInvocationRequest): Promise<[IWorkflowInvocation, ...unknown[]]>;
-  queryWorkflowInvocationActionsAsync(request: protos.google.cloud.dataform.v1.IQueryWorkflowInvocationActionsRequest): AsyncIterable<IWorkflowInvocationAction>;
+  createCompilationResult(
+    request: protos.google.cloud.dataform.v1.ICreateCompilationResultRequest,
+  ): Promise<[ICompilationResult, ...unknown[]]>;
+  queryCompilationResultActionsAsync(
+    request: protos.google.cloud.dataform.v1.IQueryCompilationResultActionsRequest,
+  ): AsyncIterable<ICompilationResultAction>;
+  createWorkflowInvocation(
+    request: protos.google.cloud.dataform.v1.ICreateWorkflowInvocationRequest,
+  ): Promise<[IWorkflowInvocation, ...unknown[]]>;
+  getWorkflowInvocation(
+    request: protos.google.cloud.dataform.v1.IGetWorkflowInvocationRequest,
+  ): Promise<[IWorkflowInvocation, ...unknown[]]>;
+  queryWorkflowInvocationActionsAsync(
+    request: protos.google.cloud.dataform.v1.IQueryWorkflowInvocationActionsRequest,
+  ): AsyncIterable<IWorkflowInvocationAction>;
   cancelWorkflowInvocation(request: protos.google.cloud.dataform.v1.ICancelWorkflowInvocationRequest): Promise<unknown>;
 }
 
@@ -70,7 +80,10 @@ export interface DataformApiTransformRunnerOptions {
   /** Backoff between polls (default 2 s doubling to 30 s). */
   poll?: { minMs: number; maxMs: number };
   /** Row counts of the built tables and of the quarantine tables for the run dates (BigQuery). */
-  countRows?: (targets: { tables: string[]; quarantine: string[] }, runDates: readonly string[]) => Promise<{ tables: TransformTableCount[]; quarantine: TransformQuarantineCount[] }>;
+  countRows?: (
+    targets: { tables: string[]; quarantine: string[] },
+    runDates: readonly string[],
+  ) => Promise<{ tables: TransformTableCount[]; quarantine: TransformQuarantineCount[] }>;
   /** Clock and sleep, replaceable in tests. */
   now?: () => number;
   sleep?: (ms: number) => Promise<void>;
@@ -84,16 +97,46 @@ function enumName(value: unknown, names: Record<number, string>): string {
   return typeof value === 'string' ? value : 'STATE_UNSPECIFIED';
 }
 
-const INVOCATION_STATES: Record<number, string> = { 0: 'STATE_UNSPECIFIED', 1: 'RUNNING', 2: 'SUCCEEDED', 3: 'CANCELLED', 4: 'FAILED', 5: 'CANCELING' };
-const ACTION_STATES: Record<number, string> = { 0: 'PENDING', 1: 'RUNNING', 2: 'SKIPPED', 3: 'DISABLED', 4: 'SUCCEEDED', 5: 'CANCELLED', 6: 'FAILED' };
-const RELATION_TYPES: Record<number, string> = { 0: 'RELATION_TYPE_UNSPECIFIED', 1: 'TABLE', 2: 'VIEW', 3: 'INCREMENTAL_TABLE', 4: 'MATERIALIZED_VIEW' };
+const INVOCATION_STATES: Record<number, string> = {
+  0: 'STATE_UNSPECIFIED',
+  1: 'RUNNING',
+  2: 'SUCCEEDED',
+  3: 'CANCELLED',
+  4: 'FAILED',
+  5: 'CANCELING',
+};
+const ACTION_STATES: Record<number, string> = {
+  0: 'PENDING',
+  1: 'RUNNING',
+  2: 'SKIPPED',
+  3: 'DISABLED',
+  4: 'SUCCEEDED',
+  5: 'CANCELLED',
+  6: 'FAILED',
+};
+const RELATION_TYPES: Record<number, string> = {
+  0: 'RELATION_TYPE_UNSPECIFIED',
+  1: 'TABLE',
+  2: 'VIEW',
+  3: 'INCREMENTAL_TABLE',
+  4: 'MATERIALIZED_VIEW',
+};
 
 function nameOf(target: ITarget | null | undefined): string {
   return `${target?.schema ?? '?'}.${target?.name ?? '?'}`;
 }
 
-function durationOf(interval: { startTime?: { seconds?: unknown; nanos?: number | null } | null; endTime?: { seconds?: unknown; nanos?: number | null } | null } | null | undefined): number {
-  const ms = (time: { seconds?: unknown; nanos?: number | null } | null | undefined) => (time ? Number(time.seconds ?? 0) * 1000 + Math.round((time.nanos ?? 0) / 1e6) : undefined);
+function durationOf(
+  interval:
+    | {
+        startTime?: { seconds?: unknown; nanos?: number | null } | null;
+        endTime?: { seconds?: unknown; nanos?: number | null } | null;
+      }
+    | null
+    | undefined,
+): number {
+  const ms = (time: { seconds?: unknown; nanos?: number | null } | null | undefined) =>
+    time ? Number(time.seconds ?? 0) * 1000 + Math.round((time.nanos ?? 0) / 1e6) : undefined;
   const start = ms(interval?.startTime);
   const end = ms(interval?.endTime);
   return start !== undefined && end !== undefined ? Math.max(0, end - start) : 0;
@@ -110,7 +153,8 @@ function infoOf(action: ICompilationResultAction): ActionInfo {
   if (action.declaration) return { type: 'declaration', tags: [] };
   const relation = action.relation;
   const kind = enumName(relation?.relationType, RELATION_TYPES);
-  const type: TransformActionType = kind === 'VIEW' || kind === 'MATERIALIZED_VIEW' ? 'view' : kind === 'INCREMENTAL_TABLE' ? 'incremental' : 'table';
+  const type: TransformActionType =
+    kind === 'VIEW' || kind === 'MATERIALIZED_VIEW' ? 'view' : kind === 'INCREMENTAL_TABLE' ? 'incremental' : 'table';
   return { type, tags: relation?.tags ?? [] };
 }
 
@@ -122,7 +166,9 @@ export class DataformApiTransformRunner implements TransformRunner {
 
   constructor(private readonly options: DataformApiTransformRunnerOptions) {
     if (!options.gitCommitish === !options.workspace) {
-      throw TransformErrors.compilationFailed('exactly one of gitCommitish and workspace must be set for the Dataform API runner');
+      throw TransformErrors.compilationFailed(
+        'exactly one of gitCommitish and workspace must be set for the Dataform API runner',
+      );
     }
     this.now = options.now ?? (() => Date.now());
     this.sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
@@ -132,7 +178,11 @@ export class DataformApiTransformRunner implements TransformRunner {
   async run(request: TransformRunRequest): Promise<TransformRunResult> {
     const started = this.now();
     const runDates = normaliseRunDates(request.runDates);
-    const vars: Record<string, string> = { ...(this.options.vars ?? {}), ...(request.vars ?? {}), ...runDateVars(runDates) };
+    const vars: Record<string, string> = {
+      ...(this.options.vars ?? {}),
+      ...(request.vars ?? {}),
+      ...runDateVars(runDates),
+    };
     for (const [name, value] of Object.entries(vars)) {
       if (/[\n\r]/.test(value)) throw TransformErrors.invalidVar(name, 'must not contain line breaks');
     }
@@ -142,19 +192,31 @@ export class DataformApiTransformRunner implements TransformRunner {
       this.options.client.createCompilationResult({
         parent: this.options.repository,
         compilationResult: {
-          ...(this.options.gitCommitish ? { gitCommitish: this.options.gitCommitish } : { workspace: this.options.workspace! }),
-          codeCompilationConfig: { vars, ...(this.options.defaultDatabase ? { defaultDatabase: this.options.defaultDatabase } : {}) },
+          ...(this.options.gitCommitish
+            ? { gitCommitish: this.options.gitCommitish }
+            : { workspace: this.options.workspace! }),
+          codeCompilationConfig: {
+            vars,
+            ...(this.options.defaultDatabase ? { defaultDatabase: this.options.defaultDatabase } : {}),
+          },
         },
       }),
     );
     const errors = compilation.compilationErrors ?? [];
     if (errors.length > 0) {
-      throw TransformErrors.compilationFailed(errors.map((error) => `${error.path ?? 'project'}: ${error.message ?? 'unknown error'}`).join('; ').slice(0, 3000));
+      throw TransformErrors.compilationFailed(
+        errors
+          .map((error) => `${error.path ?? 'project'}: ${error.message ?? 'unknown error'}`)
+          .join('; ')
+          .slice(0, 3000),
+      );
     }
-    if (!compilation.name) throw TransformErrors.compilationFailed('the Dataform API returned a compilation result without a name');
+    if (!compilation.name)
+      throw TransformErrors.compilationFailed('the Dataform API returned a compilation result without a name');
     const infos = new Map<string, ActionInfo>();
     await this.call('queryCompilationResultActions', async () => {
-      for await (const action of this.options.client.queryCompilationResultActionsAsync({ name: compilation.name! })) infos.set(nameOf(action.target), infoOf(action));
+      for await (const action of this.options.client.queryCompilationResultActionsAsync({ name: compilation.name! }))
+        infos.set(nameOf(action.target), infoOf(action));
     });
     const compileMs = this.now() - compileStarted;
 
@@ -171,12 +233,14 @@ export class DataformApiTransformRunner implements TransformRunner {
       }),
     );
     const invocation = created.name;
-    if (!invocation) throw TransformErrors.invocationFailed('(unnamed)', 'the Dataform API returned an invocation without a name');
+    if (!invocation)
+      throw TransformErrors.invocationFailed('(unnamed)', 'the Dataform API returned an invocation without a name');
 
     const state = await this.waitFor(invocation, created);
     const outcomes: IWorkflowInvocationAction[] = [];
     await this.call('queryWorkflowInvocationActions', async () => {
-      for await (const action of this.options.client.queryWorkflowInvocationActionsAsync({ name: invocation })) outcomes.push(action);
+      for await (const action of this.options.client.queryWorkflowInvocationActionsAsync({ name: invocation }))
+        outcomes.push(action);
     });
 
     const actions: TransformActionResult[] = [];
@@ -187,10 +251,12 @@ export class DataformApiTransformRunner implements TransformRunner {
       const info = infos.get(name) ?? { type: 'table' as const, tags: [] };
       const status = enumName(outcome.state, ACTION_STATES);
       if (info.type === 'assertion') {
-        if (status === 'SUCCEEDED') assertions.push({ name: outcome.target?.name ?? name, passed: true, failingRows: 0 });
+        if (status === 'SUCCEEDED')
+          assertions.push({ name: outcome.target?.name ?? name, passed: true, failingRows: 0 });
         else if (status === 'FAILED') {
           const rows = ASSERTION_ROWS.exec(outcome.failureReason ?? '');
-          if (rows) assertions.push({ name: outcome.target?.name ?? name, passed: false, failingRows: Number(rows[1]) });
+          if (rows)
+            assertions.push({ name: outcome.target?.name ?? name, passed: false, failingRows: Number(rows[1]) });
           else failure ??= { action: name, reason: outcome.failureReason ?? 'the assertion could not run' };
         }
       } else if (status === 'FAILED') {
@@ -203,15 +269,30 @@ export class DataformApiTransformRunner implements TransformRunner {
         durationMs: durationOf(outcome.invocationTiming),
       });
     }
-    if (failure) throw TransformErrors.invocationFailed(invocation, `action ${failure.action} failed: ${failure.reason}`, failure.action);
-    if (state !== 'SUCCEEDED' && state !== 'FAILED') throw TransformErrors.invocationFailed(invocation, `the invocation ended ${state}`);
+    if (failure)
+      throw TransformErrors.invocationFailed(
+        invocation,
+        `action ${failure.action} failed: ${failure.reason}`,
+        failure.action,
+      );
+    if (state !== 'SUCCEEDED' && state !== 'FAILED')
+      throw TransformErrors.invocationFailed(invocation, `the invocation ended ${state}`);
     if (state === 'FAILED' && assertions.every((assertion) => assertion.passed)) {
-      throw TransformErrors.invocationFailed(invocation, 'the invocation failed without a failed action to show for it');
+      throw TransformErrors.invocationFailed(
+        invocation,
+        'the invocation failed without a failed action to show for it',
+      );
     }
 
     const built = [...infos.entries()].filter(([, info]) => info.type === 'table' || info.type === 'incremental');
     const counts = this.options.countRows
-      ? await this.options.countRows({ tables: built.map(([name]) => name), quarantine: built.filter(([, info]) => info.tags.includes('quarantine')).map(([name]) => name) }, runDates)
+      ? await this.options.countRows(
+          {
+            tables: built.map(([name]) => name),
+            quarantine: built.filter(([, info]) => info.tags.includes('quarantine')).map(([name]) => name),
+          },
+          runDates,
+        )
       : { tables: [], quarantine: [] };
     return {
       engine: 'bigquery',
@@ -238,7 +319,9 @@ export class DataformApiTransformRunner implements TransformRunner {
         throw TransformErrors.invocationTimeout(invocation, this.now() - started);
       }
       await this.sleep(Math.min(backoffDelay(attempt, poll), Math.max(0, deadline - this.now())));
-      const [current] = await this.call('getWorkflowInvocation', () => this.options.client.getWorkflowInvocation({ name: invocation }));
+      const [current] = await this.call('getWorkflowInvocation', () =>
+        this.options.client.getWorkflowInvocation({ name: invocation }),
+      );
       state = enumName(current.state, INVOCATION_STATES);
     }
     return state;
@@ -252,8 +335,12 @@ export class DataformApiTransformRunner implements TransformRunner {
       if (error instanceof TransformError) throw error;
       const code = (error as { code?: unknown }).code;
       // gRPC: UNAVAILABLE 14, DEADLINE_EXCEEDED 4, RESOURCE_EXHAUSTED 8, ABORTED 10, INTERNAL 13.
-      if (code === 14 || code === 4 || code === 8 || code === 10 || code === 13 || code === undefined) throw TransformErrors.apiUnavailable(operation, error);
-      throw TransformErrors.invocationFailed(this.options.repository, `${operation} was refused: ${error instanceof Error ? error.message : String(error)}`);
+      if (code === 14 || code === 4 || code === 8 || code === 10 || code === 13 || code === undefined)
+        throw TransformErrors.apiUnavailable(operation, error);
+      throw TransformErrors.invocationFailed(
+        this.options.repository,
+        `${operation} was refused: ${error instanceof Error ? error.message : String(error)}`,
+      );
     }
   }
 }

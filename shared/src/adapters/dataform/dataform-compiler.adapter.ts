@@ -18,7 +18,18 @@
  */
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync, renameSync } from 'node:fs';
+import {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+  renameSync,
+} from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative, sep } from 'node:path';
@@ -34,7 +45,11 @@ export const RUN_DATE_LAST_SENTINEL = '1234-05-08';
 const SENTINELS = [RUN_DATES_SENTINEL, RUN_DATE_FIRST_SENTINEL, RUN_DATE_LAST_SENTINEL];
 
 /** The run-date vars of a run: the list, its first and its last date. */
-export function runDateVars(runDates: readonly string[]): { run_dates: string; run_date_first: string; run_date_last: string } {
+export function runDateVars(runDates: readonly string[]): {
+  run_dates: string;
+  run_date_first: string;
+  run_date_last: string;
+} {
   const sorted = [...runDates].sort();
   return { run_dates: sorted.join(' '), run_date_first: sorted[0]!, run_date_last: sorted.at(-1)! };
 }
@@ -81,7 +96,11 @@ export function projectContentHash(projectDir: string): string {
   const hash = createHash('sha256');
   const files = PROJECT_ENTRIES.flatMap((entry) => filesUnder(projectDir, entry)).sort();
   for (const file of files) {
-    hash.update(file.split(sep).join('/')).update('\u0000').update(readFileSync(join(projectDir, file))).update('\u0000');
+    hash
+      .update(file.split(sep).join('/'))
+      .update('\u0000')
+      .update(readFileSync(join(projectDir, file)))
+      .update('\u0000');
   }
   return hash.digest('hex');
 }
@@ -140,12 +159,20 @@ export function substituteRunDates(graph: CompiledGraph, runDates: readonly stri
   const { projectConfig, ...actions } = graph;
   const substituted: CompiledGraph = mapStrings(actions, (text) => {
     if (!SENTINELS.some((sentinel) => text.includes(sentinel))) return text;
-    const listed = replaceListLiteral(text, dateLiterals([RUN_DATES_SENTINEL]), dateLiterals(vars.run_dates.split(' ')));
+    const listed = replaceListLiteral(
+      text,
+      dateLiterals([RUN_DATES_SENTINEL]),
+      dateLiterals(vars.run_dates.split(' ')),
+    );
     if (listed === undefined) {
       faithful = false;
       return text;
     }
-    const replaced = listed.split(dateLiterals([RUN_DATE_FIRST_SENTINEL])).join(dateLiterals([vars.run_date_first])).split(dateLiterals([RUN_DATE_LAST_SENTINEL])).join(dateLiterals([vars.run_date_last]));
+    const replaced = listed
+      .split(dateLiterals([RUN_DATE_FIRST_SENTINEL]))
+      .join(dateLiterals([vars.run_date_first]))
+      .split(dateLiterals([RUN_DATE_LAST_SENTINEL]))
+      .join(dateLiterals([vars.run_date_last]));
     if (SENTINELS.some((sentinel) => replaced.includes(sentinel))) faithful = false;
     return replaced;
   });
@@ -178,7 +205,10 @@ export class DataformCompiler {
       this.cliDir = packageDir(options.projectDir, '@dataform/cli');
       this.coreDir = packageDir(options.projectDir, '@dataform/core');
     } catch (error) {
-      throw TransformErrors.compilationFailed('@dataform/cli and @dataform/core must be installed (npm ci installs them with the dataform workspace)', error);
+      throw TransformErrors.compilationFailed(
+        '@dataform/cli and @dataform/core must be installed (npm ci installs them with the dataform workspace)',
+        error,
+      );
     }
     this.timeoutMs = options.timeoutMs ?? 120_000;
     // A project that writes a sentinel itself would be corrupted by substitution: never cache it.
@@ -201,7 +231,12 @@ export class DataformCompiler {
     const { run_dates: _dates, run_date_first: _first, run_date_last: _last, ...rest } = vars;
     const hash = createHash('sha256');
     hash.update(projectContentHash(this.options.projectDir));
-    hash.update(JSON.stringify({ ...this.versions, vars: Object.fromEntries(Object.entries(rest).sort(([a], [b]) => a.localeCompare(b))) }));
+    hash.update(
+      JSON.stringify({
+        ...this.versions,
+        vars: Object.fromEntries(Object.entries(rest).sort(([a], [b]) => a.localeCompare(b))),
+      }),
+    );
     return hash.digest('hex').slice(0, 32);
   }
 
@@ -220,8 +255,14 @@ export class DataformCompiler {
     if (!template && this.cacheable) {
       const fromDisk = this.readDisk(key);
       if (!fromDisk) cached = false;
-      const sentinels = { run_dates: RUN_DATES_SENTINEL, run_date_first: RUN_DATE_FIRST_SENTINEL, run_date_last: RUN_DATE_LAST_SENTINEL };
-      template = fromDisk ? Promise.resolve(fromDisk) : this.compileWithCli({ ...vars, ...sentinels }).then((graph) => (this.writeDisk(key, graph), graph));
+      const sentinels = {
+        run_dates: RUN_DATES_SENTINEL,
+        run_date_first: RUN_DATE_FIRST_SENTINEL,
+        run_date_last: RUN_DATE_LAST_SENTINEL,
+      };
+      template = fromDisk
+        ? Promise.resolve(fromDisk)
+        : this.compileWithCli({ ...vars, ...sentinels }).then((graph) => (this.writeDisk(key, graph), graph));
       this.memory.set(key, template);
       template.catch(() => this.memory.delete(key));
     }
@@ -242,27 +283,61 @@ export class DataformCompiler {
     try {
       for (const entry of PROJECT_ENTRIES) {
         const source = join(this.options.projectDir, entry);
-        if (existsSync(source)) cpSync(source, join(stage, entry), { recursive: true, filter: (path) => !relative(source, path).split(sep).includes('node_modules') });
+        if (existsSync(source))
+          cpSync(source, join(stage, entry), {
+            recursive: true,
+            filter: (path) => !relative(source, path).split(sep).includes('node_modules'),
+          });
       }
       cpSync(this.coreDir, join(stage, 'node_modules', '@dataform', 'core'), { recursive: true });
-      const args = [join(this.cliDir, 'bundle.js'), 'compile', stage, '--json', `--timeout=${Math.round(this.timeoutMs / 1000)}s`];
+      const args = [
+        join(this.cliDir, 'bundle.js'),
+        'compile',
+        stage,
+        '--json',
+        `--timeout=${Math.round(this.timeoutMs / 1000)}s`,
+      ];
       const varList = Object.entries(vars).map(([name, value]) => `${name}=${value}`);
       if (varList.length > 0) args.push(`--vars=${varList.join(',')}`);
       const stdout = await new Promise<string>((resolve, reject) => {
-        execFile(process.execPath, args, { cwd: stage, maxBuffer: 256 * 1024 * 1024, timeout: this.timeoutMs + 10_000, env: { ...process.env, NO_COLOR: '1' } }, (error, out, err) => {
-          if (error) reject(TransformErrors.compilationFailed(`${error.message.split('\n')[0]}${err ? `: ${stripAnsi(err).trim().slice(0, 2000)}` : ''}`, error));
-          else resolve(out);
-        });
+        execFile(
+          process.execPath,
+          args,
+          {
+            cwd: stage,
+            maxBuffer: 256 * 1024 * 1024,
+            timeout: this.timeoutMs + 10_000,
+            env: { ...process.env, NO_COLOR: '1' },
+          },
+          (error, out, err) => {
+            if (error)
+              reject(
+                TransformErrors.compilationFailed(
+                  `${error.message.split('\n')[0]}${err ? `: ${stripAnsi(err).trim().slice(0, 2000)}` : ''}`,
+                  error,
+                ),
+              );
+            else resolve(out);
+          },
+        );
       });
       let graph: CompiledGraph;
       try {
         graph = JSON.parse(stdout) as CompiledGraph;
       } catch (error) {
-        throw TransformErrors.compilationFailed(`the CLI did not print a compiled graph: ${stdout.slice(0, 200)}`, error);
+        throw TransformErrors.compilationFailed(
+          `the CLI did not print a compiled graph: ${stdout.slice(0, 200)}`,
+          error,
+        );
       }
       const errors = graph.graphErrors?.compilationErrors ?? [];
       if (errors.length > 0) {
-        throw TransformErrors.compilationFailed(errors.map((error) => `${error.fileName ?? 'project'}: ${error.message ?? 'unknown error'}`).join('; ').slice(0, 3000));
+        throw TransformErrors.compilationFailed(
+          errors
+            .map((error) => `${error.fileName ?? 'project'}: ${error.message ?? 'unknown error'}`)
+            .join('; ')
+            .slice(0, 3000),
+        );
       }
       return graph;
     } finally {

@@ -34,10 +34,37 @@ import {
 } from '../../ports/transform-runner.port.js';
 import type { Warehouse, WarehouseTransaction } from '../../ports/warehouse.port.js';
 import { openDuckDbWarehouse, releaseDuckDbFile } from '../duckdb-warehouse.adapter.js';
-import { actionsInDependencyOrder, targetName, type CompiledGraph, type DataformTarget, type GraphAction } from './compiled-graph.js';
-import { CATALOG_PLACEHOLDER, TranslationError, isTransactionControl, loadBigQueryTranslator, translateBigQueryToDuckDb } from './bigquery-to-duckdb.adapter.js';
-import { DataformCompiler, RUN_DATES_SENTINEL, RUN_DATE_FIRST_SENTINEL, RUN_DATE_LAST_SENTINEL, replaceListLiteral, type Compilation } from './dataform-compiler.adapter.js';
-import { emptySourceSql, globList, partitionGlobs, readBronzeSources, sourceReaderSql, type BronzeSourceSpec, type BronzeSourcesDescription } from './lake-sources.js';
+import {
+  actionsInDependencyOrder,
+  targetName,
+  type CompiledGraph,
+  type DataformTarget,
+  type GraphAction,
+} from './compiled-graph.js';
+import {
+  CATALOG_PLACEHOLDER,
+  TranslationError,
+  isTransactionControl,
+  loadBigQueryTranslator,
+  translateBigQueryToDuckDb,
+} from './bigquery-to-duckdb.adapter.js';
+import {
+  DataformCompiler,
+  RUN_DATES_SENTINEL,
+  RUN_DATE_FIRST_SENTINEL,
+  RUN_DATE_LAST_SENTINEL,
+  replaceListLiteral,
+  type Compilation,
+} from './dataform-compiler.adapter.js';
+import {
+  emptySourceSql,
+  globList,
+  partitionGlobs,
+  readBronzeSources,
+  sourceReaderSql,
+  type BronzeSourceSpec,
+  type BronzeSourcesDescription,
+} from './lake-sources.js';
 
 /** A warehouse for the length of one run; `release` lets other processes open the file. */
 export interface WarehouseLease {
@@ -102,7 +129,8 @@ interface Plan {
   bindDates: (sql: string, runDates: readonly string[]) => string;
 }
 
-const LOCKED = /could not set lock|conflicting lock|database is locked|database file is locked|write-write conflict|transaction conflict|conflict on|out of memory/i;
+const LOCKED =
+  /could not set lock|conflicting lock|database is locked|database file is locked|write-write conflict|transaction conflict|conflict on|out of memory/i;
 
 function quote(identifier: string): string {
   return `"${identifier.replaceAll('"', '""')}"`;
@@ -120,9 +148,16 @@ function messageOf(error: unknown): string {
 function classify(error: unknown, action: PlannedAction | undefined, sql: string): TransformError {
   if (error instanceof TransformError) return error;
   const message = messageOf(error);
-  if (LOCKED.test(message)) return TransformErrors.warehouseBusy(message.split('\n')[0]!.slice(0, 300), error, action?.name);
+  if (LOCKED.test(message))
+    return TransformErrors.warehouseBusy(message.split('\n')[0]!.slice(0, 300), error, action?.name);
   if (!action) return TransformErrors.actionFailed('(setup)', '(runner)', message.slice(0, 2000), sql, error);
-  return TransformErrors.actionFailed(action.name, action.fileName, message.split('\n').slice(0, 3).join(' ').slice(0, 2000), sql, error);
+  return TransformErrors.actionFailed(
+    action.name,
+    action.fileName,
+    message.split('\n').slice(0, 3).join(' ').slice(0, 2000),
+    sql,
+    error,
+  );
 }
 
 /** The DuckDB runner of the Dataform project (local and emulator modes). */
@@ -133,7 +168,12 @@ export class DuckDbTransformRunner implements TransformRunner {
   private readonly plans = new Map<string, Plan>();
 
   constructor(private readonly options: DuckDbTransformRunnerOptions) {
-    this.compiler = options.compiler ?? new DataformCompiler({ projectDir: options.projectDir, ...(options.cacheDir ? { cacheDir: options.cacheDir } : {}) });
+    this.compiler =
+      options.compiler ??
+      new DataformCompiler({
+        projectDir: options.projectDir,
+        ...(options.cacheDir ? { cacheDir: options.cacheDir } : {}),
+      });
     this.sources = readBronzeSources(options.projectDir);
   }
 
@@ -161,8 +201,14 @@ export class DuckDbTransformRunner implements TransformRunner {
           continue;
         }
         const failingRows = await this.execute(warehouse, action, bind, columns.get(action.name) ?? [], runDates);
-        if (action.type === 'assertion') assertions.push({ name: action.target.name, passed: failingRows === 0, failingRows });
-        actions.push({ name: action.name, type: action.type, status: 'succeeded', durationMs: performance.now() - actionStarted });
+        if (action.type === 'assertion')
+          assertions.push({ name: action.target.name, passed: failingRows === 0, failingRows });
+        actions.push({
+          name: action.name,
+          type: action.type,
+          status: 'succeeded',
+          durationMs: performance.now() - actionStarted,
+        });
       }
       const { tables, quarantine } = await this.count(warehouse, plan, runDates, bind);
       return {
@@ -195,12 +241,20 @@ export class DuckDbTransformRunner implements TransformRunner {
    * The DuckDB statements of every action for these run dates, as the runner would execute them on
    * an empty warehouse (incremental tables created, not inserted into). For inspection and tests.
    */
-  async translate(runDates: readonly string[], vars: Readonly<Record<string, string>> = {}): Promise<{ action: string; fileName: string; type: TransformActionType; statements: string[] }[]> {
+  async translate(
+    runDates: readonly string[],
+    vars: Readonly<Record<string, string>> = {},
+  ): Promise<{ action: string; fileName: string; type: TransformActionType; statements: string[] }[]> {
     const dates = normaliseRunDates(runDates);
     const compilation = await this.compiler.compile(dates, { ...(this.options.vars ?? {}), ...vars });
     const plan = await this.planFor(compilation);
     const bind = (sql: string) => plan.bindDates(sql, dates);
-    return plan.actions.map((action) => ({ action: action.name, fileName: action.fileName, type: action.type, statements: action.statements.map(bind) }));
+    return plan.actions.map((action) => ({
+      action: action.name,
+      fileName: action.fileName,
+      type: action.type,
+      statements: action.statements.map(bind),
+    }));
   }
 
   private async lease(): Promise<WarehouseLease> {
@@ -231,16 +285,26 @@ export class DuckDbTransformRunner implements TransformRunner {
 
   private buildPlan(graph: CompiledGraph, templated: boolean): Plan {
     // The DuckDB text of a date literal, found by translating one, renders a run's dates.
-    const literalOf = (date: string) => translateBigQueryToDuckDb(`select date '${date}'`)[0]!.replace(/^SELECT\s+/i, '');
+    const literalOf = (date: string) =>
+      translateBigQueryToDuckDb(`select date '${date}'`)[0]!.replace(/^SELECT\s+/i, '');
     const template = literalOf(RUN_DATES_SENTINEL);
-    const render = (dates: readonly string[]) => dates.map((date) => template.replace(RUN_DATES_SENTINEL, date)).join(', ');
-    const [listLiteral, firstLiteral, lastLiteral] = [RUN_DATES_SENTINEL, RUN_DATE_FIRST_SENTINEL, RUN_DATE_LAST_SENTINEL].map(literalOf) as [string, string, string];
+    const render = (dates: readonly string[]) =>
+      dates.map((date) => template.replace(RUN_DATES_SENTINEL, date)).join(', ');
+    const [listLiteral, firstLiteral, lastLiteral] = [
+      RUN_DATES_SENTINEL,
+      RUN_DATE_FIRST_SENTINEL,
+      RUN_DATE_LAST_SENTINEL,
+    ].map(literalOf) as [string, string, string];
     const bindDates = (sql: string, dates: readonly string[]) => {
       if (!templated) return sql;
       const sorted = [...dates].sort();
       const listed = replaceListLiteral(sql, listLiteral, render(sorted));
       if (listed === undefined) throw new Error('run dates cannot be bound into this statement');
-      return listed.split(firstLiteral).join(render([sorted[0]!])).split(lastLiteral).join(render([sorted.at(-1)!]));
+      return listed
+        .split(firstLiteral)
+        .join(render([sorted[0]!]))
+        .split(lastLiteral)
+        .join(render([sorted.at(-1)!]));
     };
     const sources = new Map(this.sources.sources.map((source) => [`${this.sources.dataset}.${source.name}`, source]));
     const actions = actionsInDependencyOrder(graph).map((entry) => this.planAction(entry, sources));
@@ -248,12 +312,22 @@ export class DuckDbTransformRunner implements TransformRunner {
     // Binding is a text substitution: it is faithful only if each sentinel survives translation as
     // its literal, and the list's literal sits where a list can. Otherwise the caller translates a
     // real compilation instead.
-    const texts = actions.flatMap((action) => [action.query ?? '', action.incrementalQuery ?? '', ...action.statements, ...action.preOps, ...action.postOps, ...action.incrementalPreOps, ...action.incrementalPostOps]);
+    const texts = actions.flatMap((action) => [
+      action.query ?? '',
+      action.incrementalQuery ?? '',
+      ...action.statements,
+      ...action.preOps,
+      ...action.postOps,
+      ...action.incrementalPreOps,
+      ...action.incrementalPostOps,
+    ]);
     const faithful = texts.every((text) => {
       const listed = replaceListLiteral(text, listLiteral, '');
       if (listed === undefined) return false;
       const rest = listed.split(firstLiteral).join('').split(lastLiteral).join('');
-      return ![RUN_DATES_SENTINEL, RUN_DATE_FIRST_SENTINEL, RUN_DATE_LAST_SENTINEL].some((sentinel) => rest.includes(sentinel));
+      return ![RUN_DATES_SENTINEL, RUN_DATE_FIRST_SENTINEL, RUN_DATE_LAST_SENTINEL].some((sentinel) =>
+        rest.includes(sentinel),
+      );
     });
     return { actions, templated: faithful, render, bindDates };
   }
@@ -267,17 +341,35 @@ export class DuckDbTransformRunner implements TransformRunner {
       try {
         return translateBigQueryToDuckDb(sql);
       } catch (error) {
-        if (error instanceof TranslationError) throw TransformErrors.translationFailed(name, fileName, error.message, sql);
+        if (error instanceof TranslationError)
+          throw TransformErrors.translationFailed(name, fileName, error.message, sql);
         throw error;
       }
     };
     const one = (sql: string): string => {
       const statements = translate(sql);
-      if (statements.length !== 1) throw TransformErrors.translationFailed(name, fileName, `expected one query, got ${statements.length} statements`, sql);
+      if (statements.length !== 1)
+        throw TransformErrors.translationFailed(
+          name,
+          fileName,
+          `expected one query, got ${statements.length} statements`,
+          sql,
+        );
       return statements[0]!;
     };
-    const ops = (list: readonly string[] | undefined) => (list ?? []).filter((sql) => sql.trim().length > 0).flatMap(translate);
-    const base = { name, target: action.target, fileName, tags: action.tags ?? [], preOps: [] as string[], postOps: [] as string[], incrementalPreOps: [] as string[], incrementalPostOps: [] as string[], statements: [] as string[] };
+    const ops = (list: readonly string[] | undefined) =>
+      (list ?? []).filter((sql) => sql.trim().length > 0).flatMap(translate);
+    const base = {
+      name,
+      target: action.target,
+      fileName,
+      tags: action.tags ?? [],
+      preOps: [] as string[],
+      postOps: [] as string[],
+      incrementalPreOps: [] as string[],
+      incrementalPostOps: [] as string[],
+      statements: [] as string[],
+    };
     const source = sources.get(name);
     if (source && (entry.kind === 'operation' || entry.kind === 'declaration')) {
       return { ...base, type: 'source', source };
@@ -291,14 +383,34 @@ export class DuckDbTransformRunner implements TransformRunner {
       }
       case 'assertion': {
         const query = one(entry.action.query);
-        return { ...base, type: 'assertion', query, statements: [`create or replace view ${relation(action.target)} as ${query}`, `select count(*) as failing_rows from ${relation(action.target)}`] };
+        return {
+          ...base,
+          type: 'assertion',
+          query,
+          statements: [
+            `create or replace view ${relation(action.target)} as ${query}`,
+            `select count(*) as failing_rows from ${relation(action.target)}`,
+          ],
+        };
       }
       case 'table': {
         const table = entry.action;
         const query = one(table.query);
-        const planned: PlannedAction = { ...base, type: entry.type, query, preOps: ops(table.preOps), postOps: ops(table.postOps) };
+        const planned: PlannedAction = {
+          ...base,
+          type: entry.type,
+          query,
+          preOps: ops(table.preOps),
+          postOps: ops(table.postOps),
+        };
         if (entry.type === 'incremental') {
-          if (table.uniqueKey && table.uniqueKey.length > 0) throw TransformErrors.translationFailed(name, fileName, 'incremental tables with uniqueKey (MERGE) are not supported by the DuckDB runner; replace partitions in pre_operations', table.query);
+          if (table.uniqueKey && table.uniqueKey.length > 0)
+            throw TransformErrors.translationFailed(
+              name,
+              fileName,
+              'incremental tables with uniqueKey (MERGE) are not supported by the DuckDB runner; replace partitions in pre_operations',
+              table.query,
+            );
           planned.incrementalQuery = one(table.incrementalQuery ?? table.query);
           planned.incrementalPreOps = ops(table.incrementalPreOps);
           planned.incrementalPostOps = ops(table.incrementalPostOps);
@@ -318,7 +430,9 @@ export class DuckDbTransformRunner implements TransformRunner {
       order by name, ordinal_position`;
     try {
       const rows = await warehouse.query<{ catalog: string; name: string; column_name: string }>(sql);
-      const catalog = rows[0]?.catalog ?? (await warehouse.query<{ catalog: string }>('select current_database() as catalog'))[0]?.catalog;
+      const catalog =
+        rows[0]?.catalog ??
+        (await warehouse.query<{ catalog: string }>('select current_database() as catalog'))[0]?.catalog;
       const columns = new Map<string, string[]>();
       for (const row of rows) {
         const list = columns.get(row.name) ?? [];
@@ -333,7 +447,10 @@ export class DuckDbTransformRunner implements TransformRunner {
 
   private async setup(warehouse: Warehouse, plan: Plan, bind: (sql: string) => string): Promise<void> {
     const schemas = [...new Set(plan.actions.map((action) => action.target.schema))].sort();
-    const sql = ["set TimeZone = 'UTC'", ...schemas.map((schema) => bind(`create schema if not exists ${CATALOG_PLACEHOLDER}.${quote(schema)}`))];
+    const sql = [
+      "set TimeZone = 'UTC'",
+      ...schemas.map((schema) => bind(`create schema if not exists ${CATALOG_PLACEHOLDER}.${quote(schema)}`)),
+    ];
     try {
       await warehouse.transaction(async (tx) => {
         for (const statement of sql) {
@@ -347,7 +464,13 @@ export class DuckDbTransformRunner implements TransformRunner {
   }
 
   /** Execute one action in a transaction of its own; resolves to the failing rows of an assertion. */
-  private async execute(warehouse: Warehouse, action: PlannedAction, bind: (sql: string) => string, columns: readonly string[], runDates: readonly string[]): Promise<number> {
+  private async execute(
+    warehouse: Warehouse,
+    action: PlannedAction,
+    bind: (sql: string) => string,
+    columns: readonly string[],
+    runDates: readonly string[],
+  ): Promise<number> {
     let current = '';
     const run = async (tx: WarehouseTransaction, text: string) => {
       const sql = bind(text);
@@ -386,7 +509,10 @@ export class DuckDbTransformRunner implements TransformRunner {
             } else {
               for (const sql of action.incrementalPreOps) await run(tx, bind(sql));
               const list = columns.map(quote).join(', ');
-              await run(tx, `insert into ${relation(action.target)} (${list})\nselect ${list} from (\n${bind(action.incrementalQuery!)}\n) as insertions`);
+              await run(
+                tx,
+                `insert into ${relation(action.target)} (${list})\nselect ${list} from (\n${bind(action.incrementalQuery!)}\n) as insertions`,
+              );
               for (const sql of action.incrementalPostOps) await run(tx, bind(sql));
             }
             return 0;
@@ -405,16 +531,27 @@ export class DuckDbTransformRunner implements TransformRunner {
     }
   }
 
-  private async sourceViewSql(tx: WarehouseTransaction, action: PlannedAction, runDates: readonly string[]): Promise<string> {
+  private async sourceViewSql(
+    tx: WarehouseTransaction,
+    action: PlannedAction,
+    runDates: readonly string[],
+  ): Promise<string> {
     const source = action.source!;
     const column = this.sources.partition_column;
-    const globs = partitionGlobs(this.options.lakeRoot, source, column, this.options.bronzeScope === 'lake' ? undefined : runDates);
+    const globs = partitionGlobs(
+      this.options.lakeRoot,
+      source,
+      column,
+      this.options.bronzeScope === 'lake' ? undefined : runDates,
+    );
     let select: string;
     if (globs.length === 0) {
       select = emptySourceSql(source, column);
     } else if (source.format === 'parquet') {
       // Columns no file has are read as null (a column the lander never wrote, an older layout).
-      const described = await tx.query<{ column_name: string }>(`describe select * from read_parquet(${globList(globs)}, hive_partitioning = true, union_by_name = true)`);
+      const described = await tx.query<{ column_name: string }>(
+        `describe select * from read_parquet(${globList(globs)}, hive_partitioning = true, union_by_name = true)`,
+      );
       select = sourceReaderSql(globs, source, column, new Set(described.map((row) => row.column_name)));
     } else {
       select = sourceReaderSql(globs, source, column);
@@ -422,8 +559,18 @@ export class DuckDbTransformRunner implements TransformRunner {
     return `create or replace view ${relation(action.target)} as\n${select}`;
   }
 
-  private async count(warehouse: Warehouse, plan: Plan, runDates: readonly string[], bind: (sql: string) => string): Promise<{ tables: TransformTableCount[]; quarantine: TransformQuarantineCount[] }> {
-    const built = plan.actions.filter((action) => action.type === 'table' || action.type === 'incremental' || (action.type === 'operations' && action.statements.length > 0));
+  private async count(
+    warehouse: Warehouse,
+    plan: Plan,
+    runDates: readonly string[],
+    bind: (sql: string) => string,
+  ): Promise<{ tables: TransformTableCount[]; quarantine: TransformQuarantineCount[] }> {
+    const built = plan.actions.filter(
+      (action) =>
+        action.type === 'table' ||
+        action.type === 'incremental' ||
+        (action.type === 'operations' && action.statements.length > 0),
+    );
     const existing = new Set(
       (
         await warehouse.query<{ name: string }>(
@@ -435,10 +582,17 @@ export class DuckDbTransformRunner implements TransformRunner {
     const quarantined = counted.filter((action) => action.tags.includes('quarantine'));
     if (counted.length === 0) return { tables: [], quarantine: [] };
     const dates = plan.render(runDates);
-    const sql = bind([
-      ...counted.map((action) => `select 'table' as kind, '${action.name}' as name, count(*) as n from ${relation(action.target)}`),
-      ...quarantined.map((action) => `select 'quarantine' as kind, '${action.name}' as name, count(*) as n from ${relation(action.target)} where run_date in (${dates})`),
-    ].join('\nunion all\n'));
+    const sql = bind(
+      [
+        ...counted.map(
+          (action) => `select 'table' as kind, '${action.name}' as name, count(*) as n from ${relation(action.target)}`,
+        ),
+        ...quarantined.map(
+          (action) =>
+            `select 'quarantine' as kind, '${action.name}' as name, count(*) as n from ${relation(action.target)} where run_date in (${dates})`,
+        ),
+      ].join('\nunion all\n'),
+    );
     this.options.onStatement?.('(counts)', sql);
     let rows: { kind: string; name: string; n: number }[];
     try {
@@ -448,8 +602,14 @@ export class DuckDbTransformRunner implements TransformRunner {
     }
     const byName = (a: { name: string }, b: { name: string }) => a.name.localeCompare(b.name);
     return {
-      tables: rows.filter((row) => row.kind === 'table').map((row) => ({ name: row.name, rows: Number(row.n) })).sort(byName),
-      quarantine: rows.filter((row) => row.kind === 'quarantine').map((row) => ({ table: row.name, rows: Number(row.n) })).sort((a, b) => a.table.localeCompare(b.table)),
+      tables: rows
+        .filter((row) => row.kind === 'table')
+        .map((row) => ({ name: row.name, rows: Number(row.n) }))
+        .sort(byName),
+      quarantine: rows
+        .filter((row) => row.kind === 'quarantine')
+        .map((row) => ({ table: row.name, rows: Number(row.n) }))
+        .sort((a, b) => a.table.localeCompare(b.table)),
     };
   }
 }
@@ -462,7 +622,10 @@ export class DuckDbTransformRunner implements TransformRunner {
  */
 export function duckDbWarehouseLease(options: { path: string; threads?: number }): () => Promise<WarehouseLease> {
   return async () => {
-    const warehouse = await openDuckDbWarehouse({ path: options.path, ...(options.threads ? { threads: options.threads } : {}) });
+    const warehouse = await openDuckDbWarehouse({
+      path: options.path,
+      ...(options.threads ? { threads: options.threads } : {}),
+    });
     return {
       warehouse,
       release: async () => {

@@ -25,11 +25,15 @@ export interface BronzeSourcesDescription {
 
 /** Read `includes/bronze_sources.json` of a Dataform project. */
 export function readBronzeSources(projectDir: string): BronzeSourcesDescription {
-  const description = JSON.parse(readFileSync(join(projectDir, 'includes', 'bronze_sources.json'), 'utf8')) as BronzeSourcesDescription;
+  const description = JSON.parse(
+    readFileSync(join(projectDir, 'includes', 'bronze_sources.json'), 'utf8'),
+  ) as BronzeSourcesDescription;
   for (const source of description.sources) {
-    if (source.format !== 'parquet' && source.format !== 'jsonl') throw new Error(`bronze source ${source.name}: unknown format ${String(source.format)}`);
+    if (source.format !== 'parquet' && source.format !== 'jsonl')
+      throw new Error(`bronze source ${source.name}: unknown format ${String(source.format)}`);
     for (const column of [...source.columns, description.partition_column]) {
-      if (!/^[a-z_][a-z0-9_]*$/.test(column)) throw new Error(`bronze source ${source.name}: column name "${column}" is not a plain identifier`);
+      if (!/^[a-z_][a-z0-9_]*$/.test(column))
+        throw new Error(`bronze source ${source.name}: column name "${column}" is not a plain identifier`);
     }
   }
   return description;
@@ -44,15 +48,26 @@ function literal(text: string): string {
  * (`<lake>/<path>/<column>=*\/part-*.<ext>`), or only those of the given dates. Empty when there
  * are none.
  */
-export function partitionGlobs(lakeRoot: string, source: BronzeSourceSpec, partitionColumn: string, dates?: readonly string[]): string[] {
+export function partitionGlobs(
+  lakeRoot: string,
+  source: BronzeSourceSpec,
+  partitionColumn: string,
+  dates?: readonly string[],
+): string[] {
   const root = join(lakeRoot, source.path);
   if (!existsSync(root)) return [];
   const extension = `.${source.format}`;
-  const hasFiles = (entry: string) => existsSync(join(root, entry)) && readdirSync(join(root, entry)).some((file) => file.startsWith('part-') && file.endsWith(extension));
+  const hasFiles = (entry: string) =>
+    existsSync(join(root, entry)) &&
+    readdirSync(join(root, entry)).some((file) => file.startsWith('part-') && file.endsWith(extension));
   if (dates) {
-    return dates.filter((date) => hasFiles(`${partitionColumn}=${date}`)).map((date) => `${join(root, `${partitionColumn}=${date}`)}/part-*${extension}`);
+    return dates
+      .filter((date) => hasFiles(`${partitionColumn}=${date}`))
+      .map((date) => `${join(root, `${partitionColumn}=${date}`)}/part-*${extension}`);
   }
-  return readdirSync(root).some((entry) => entry.startsWith(`${partitionColumn}=`) && hasFiles(entry)) ? [`${root}/${partitionColumn}=*/part-*${extension}`] : [];
+  return readdirSync(root).some((entry) => entry.startsWith(`${partitionColumn}=`) && hasFiles(entry))
+    ? [`${root}/${partitionColumn}=*/part-*${extension}`]
+    : [];
 }
 
 /** The DuckDB list literal of file globs. */
@@ -66,11 +81,20 @@ export function globList(globs: readonly string[]): string {
  * columns (numbers, strings and nulls all load, as in the BigQuery external table). The partition
  * column is a DATE; filters on it prune files.
  */
-export function sourceReaderSql(globs: readonly string[], source: BronzeSourceSpec, partitionColumn: string, parquetColumns?: ReadonlySet<string>): string {
+export function sourceReaderSql(
+  globs: readonly string[],
+  source: BronzeSourceSpec,
+  partitionColumn: string,
+  parquetColumns?: ReadonlySet<string>,
+): string {
   const files = globList(globs);
   const hive = `hive_partitioning = true, hive_types = {'${partitionColumn}': 'DATE'}`;
   if (source.format === 'parquet') {
-    const columns = source.columns.map((column) => (parquetColumns && !parquetColumns.has(column) ? `cast(null as varchar) as ${column}` : `cast(${column} as varchar) as ${column}`));
+    const columns = source.columns.map((column) =>
+      parquetColumns && !parquetColumns.has(column)
+        ? `cast(null as varchar) as ${column}`
+        : `cast(${column} as varchar) as ${column}`,
+    );
     return `select ${columns.join(', ')}, ${partitionColumn} from read_parquet(${files}, ${hive}, union_by_name = true)`;
   }
   const struct = source.columns.map((column) => `${column}: 'VARCHAR'`).join(', ');

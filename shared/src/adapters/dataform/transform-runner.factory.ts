@@ -34,20 +34,41 @@ export async function createTransformRunner(options: TransformRunnerFactoryOptio
   const { config } = options;
   const projectDir = options.projectDir ?? DEFAULT_DATAFORM_PROJECT;
   if (config.mode !== 'gcp') {
-    if (!options.warehouse) throw new ConfigError('MLOPS_WAREHOUSE_PATH', `the ${config.mode} mode transforms on DuckDB: pass the warehouse to createTransformRunner`);
+    if (!options.warehouse)
+      throw new ConfigError(
+        'MLOPS_WAREHOUSE_PATH',
+        `the ${config.mode} mode transforms on DuckDB: pass the warehouse to createTransformRunner`,
+      );
     const { DuckDbTransformRunner } = await import('./duckdb-transform-runner.adapter.js');
-    return new DuckDbTransformRunner({ projectDir, lakeRoot: config.lake.root, warehouse: options.warehouse, cacheDir: join(config.home, 'cache', 'dataform') });
+    return new DuckDbTransformRunner({
+      projectDir,
+      lakeRoot: config.lake.root,
+      warehouse: options.warehouse,
+      cacheDir: join(config.home, 'cache', 'dataform'),
+    });
   }
   const repositoryName = config.gcp.dataformRepository;
-  if (!repositoryName) throw new ConfigError('DATAFORM_REPOSITORY', 'is required in gcp mode (the Dataform repository holding this project)');
-  const repository = repositoryName.startsWith('projects/') ? repositoryName : `projects/${config.gcp.projectId}/locations/${config.gcp.region}/repositories/${repositoryName}`;
+  if (!repositoryName)
+    throw new ConfigError(
+      'DATAFORM_REPOSITORY',
+      'is required in gcp mode (the Dataform repository holding this project)',
+    );
+  const repository = repositoryName.startsWith('projects/')
+    ? repositoryName
+    : `projects/${config.gcp.projectId}/locations/${config.gcp.region}/repositories/${repositoryName}`;
   const { DataformClient } = (await import('@google-cloud/dataform')).v1;
   const { DataformApiTransformRunner } = await import('./dataform-api-runner.adapter.js');
   const client = new DataformClient({ projectId: config.gcp.projectId });
   return new DataformApiTransformRunner({
     client,
     repository,
-    ...(config.gcp.dataformWorkspace ? { workspace: config.gcp.dataformWorkspace.includes('/') ? config.gcp.dataformWorkspace : `${repository}/workspaces/${config.gcp.dataformWorkspace}` } : { gitCommitish: config.gcp.dataformGitCommitish }),
+    ...(config.gcp.dataformWorkspace
+      ? {
+          workspace: config.gcp.dataformWorkspace.includes('/')
+            ? config.gcp.dataformWorkspace
+            : `${repository}/workspaces/${config.gcp.dataformWorkspace}`,
+        }
+      : { gitCommitish: config.gcp.dataformGitCommitish }),
     ...(config.gcp.serviceAccount ? { serviceAccount: config.gcp.serviceAccount } : {}),
     defaultDatabase: config.gcp.projectId,
     vars: { lake_uri: config.lake.root },

@@ -11,11 +11,19 @@ const STAGE_ORDER = ['sales-gen', 'click-gen', 'startup-gen', 'lander', 'transfo
 function stageChips(run) {
   const box = el('div', { class: 'stages' });
   for (const stage of run.stages) {
-    box.append(el('span', { class: `stage ${stage.status}`, title: stage.detail ?? stage.status }, [el('span', { text: stage.stage }), el('span', { class: 'time', text: fmt.duration(stage.durationMs) })]));
+    box.append(
+      el('span', { class: `stage ${stage.status}`, title: stage.detail ?? stage.status }, [
+        el('span', { text: stage.stage }),
+        el('span', { class: 'time', text: fmt.duration(stage.durationMs) }),
+      ]),
+    );
   }
   const failed = run.stages.filter((stage) => stage.status === 'failed' && stage.detail);
   if (failed.length === 0) return box;
-  return el('div', {}, [box, ...failed.map((stage) => el('span', { class: 'detail', text: `${stage.stage}: ${stage.detail}` }))]);
+  return el('div', {}, [
+    box,
+    ...failed.map((stage) => el('span', { class: 'detail', text: `${stage.stage}: ${stage.detail}` })),
+  ]);
 }
 
 function list(items) {
@@ -39,7 +47,9 @@ export async function renderOperations({ root, range }) {
   const k = kpis.kpis;
   byTestId('operations-range', root).textContent = `run dates ${fmt.date(range.from)} → ${fmt.date(range.to)}`;
   setFigure('kpi-runs', k.runs, fmt.count, root);
-  byTestId('kpi-last-run', root).textContent = k.lastRun ? `Last: ${k.lastRun.runDate} · ${k.lastRun.status}` : 'No runs in range';
+  byTestId('kpi-last-run', root).textContent = k.lastRun
+    ? `Last: ${k.lastRun.runDate} · ${k.lastRun.status}`
+    : 'No runs in range';
   setFigure('kpi-succeeded-runs', k.succeededRuns, fmt.count, root);
   setFigure('kpi-failed-runs', k.failedRuns, fmt.count, root);
   setFigure('kpi-running-runs', k.runningRuns, fmt.count, root);
@@ -68,8 +78,13 @@ export async function renderOperations({ root, range }) {
     },
     options: {
       interaction: { mode: 'index', intersect: false },
-      scales: { x: { stacked: true, grid: { display: false }, ticks: { maxRotation: 0, autoSkip: true, maxTicksLimit: 8 } }, y: { stacked: true, beginAtZero: true, title: { display: true, text: 'seconds' } } },
-      plugins: { tooltip: { callbacks: { label: (item) => `${item.dataset.label}: ${fmt.duration(item.raw * 1000)}` } } },
+      scales: {
+        x: { stacked: true, grid: { display: false }, ticks: { maxRotation: 0, autoSkip: true, maxTicksLimit: 8 } },
+        y: { stacked: true, beginAtZero: true, title: { display: true, text: 'seconds' } },
+      },
+      plugins: {
+        tooltip: { callbacks: { label: (item) => `${item.dataset.label}: ${fmt.duration(item.raw * 1000)}` } },
+      },
     },
   });
 
@@ -78,63 +93,142 @@ export async function renderOperations({ root, range }) {
     data: {
       labels: reports.map((report) => report.runDate),
       datasets: [
-        { type: 'bar', label: 'Quarantined rows', data: reports.map((report) => report.quarantineRows), backgroundColor: alpha(PALETTE[3], 0.85), yAxisID: 'rows' },
-        { type: 'line', label: 'Failed assertions', data: reports.map((report) => report.assertionsFailed), borderColor: PALETTE[4], backgroundColor: PALETTE[4], pointRadius: 3, yAxisID: 'failed' },
+        {
+          type: 'bar',
+          label: 'Quarantined rows',
+          data: reports.map((report) => report.quarantineRows),
+          backgroundColor: alpha(PALETTE[3], 0.85),
+          yAxisID: 'rows',
+        },
+        {
+          type: 'line',
+          label: 'Failed assertions',
+          data: reports.map((report) => report.assertionsFailed),
+          borderColor: PALETTE[4],
+          backgroundColor: PALETTE[4],
+          pointRadius: 3,
+          yAxisID: 'failed',
+        },
       ],
     },
     options: {
       interaction: { mode: 'index', intersect: false },
-      scales: { x: { grid: { display: false }, ticks: { maxRotation: 0, autoSkip: true, maxTicksLimit: 5 } }, rows: { position: 'left', beginAtZero: true, ticks: { callback: ticks.compact } }, failed: { position: 'right', beginAtZero: true, suggestedMax: 3, grid: { display: false }, ticks: { precision: 0 } } },
+      scales: {
+        x: { grid: { display: false }, ticks: { maxRotation: 0, autoSkip: true, maxTicksLimit: 5 } },
+        rows: { position: 'left', beginAtZero: true, ticks: { callback: ticks.compact } },
+        failed: {
+          position: 'right',
+          beginAtZero: true,
+          suggestedMax: 3,
+          grid: { display: false },
+          ticks: { precision: 0 },
+        },
+      },
     },
   });
 
-  fillTable(byTestId('table-runs', root), [
-    { key: 'runDate', label: 'Run date', class: 'nowrap' },
-    { key: 'status', label: 'Status', cell: (run) => badge(run.status) },
-    { key: 'trigger', label: 'Trigger' },
-    { key: 'startedAt', label: 'Started', class: 'nowrap', format: fmt.dateTime },
-    { key: 'durationMs', label: 'Duration', class: 'num', format: fmt.duration },
-    { key: 'events', label: 'Events', class: 'num', format: fmt.count },
-    { key: 'stages', label: 'Stages', cell: stageChips },
-    { key: 'runId', label: 'Run id', class: 'mono' },
-  ], runs.runs, 'No runs in this range');
+  fillTable(
+    byTestId('table-runs', root),
+    [
+      { key: 'runDate', label: 'Run date', class: 'nowrap' },
+      { key: 'status', label: 'Status', cell: (run) => badge(run.status) },
+      { key: 'trigger', label: 'Trigger' },
+      { key: 'startedAt', label: 'Started', class: 'nowrap', format: fmt.dateTime },
+      { key: 'durationMs', label: 'Duration', class: 'num', format: fmt.duration },
+      { key: 'events', label: 'Events', class: 'num', format: fmt.count },
+      { key: 'stages', label: 'Stages', cell: stageChips },
+      { key: 'runId', label: 'Run id', class: 'mono' },
+    ],
+    runs.runs,
+    'No runs in this range',
+  );
 
-  fillTable(byTestId('table-quality', root), [
-    { key: 'runDate', label: 'Run date', class: 'nowrap' },
-    { key: 'quarantineRows', label: 'Quarantined', class: 'num', format: fmt.count },
-    { key: 'quarantine', label: 'By table', cell: (report) => list(report.quarantine.filter((item) => item.rows > 0).map((item) => `${item.table}: ${fmt.count(item.rows)}`)) },
-    { key: 'assertions', label: 'Assertions', cell: (report) => el('div', {}, [badge(`${report.assertionsPassed} passed`, 'passed'), report.assertionsFailed > 0 ? badge(`${report.assertionsFailed} failed`, 'failed') : null, list(report.assertions.filter((item) => !item.passed).map((item) => `${item.name}: ${fmt.count(item.failingRows)} rows`))]) },
-    { key: 'durationMs', label: 'Transform', class: 'num', format: fmt.duration },
-  ], quality.reports, 'No transforms in this range');
+  fillTable(
+    byTestId('table-quality', root),
+    [
+      { key: 'runDate', label: 'Run date', class: 'nowrap' },
+      { key: 'quarantineRows', label: 'Quarantined', class: 'num', format: fmt.count },
+      {
+        key: 'quarantine',
+        label: 'By table',
+        cell: (report) =>
+          list(
+            report.quarantine.filter((item) => item.rows > 0).map((item) => `${item.table}: ${fmt.count(item.rows)}`),
+          ),
+      },
+      {
+        key: 'assertions',
+        label: 'Assertions',
+        cell: (report) =>
+          el('div', {}, [
+            badge(`${report.assertionsPassed} passed`, 'passed'),
+            report.assertionsFailed > 0 ? badge(`${report.assertionsFailed} failed`, 'failed') : null,
+            list(
+              report.assertions
+                .filter((item) => !item.passed)
+                .map((item) => `${item.name}: ${fmt.count(item.failingRows)} rows`),
+            ),
+          ]),
+      },
+      { key: 'durationMs', label: 'Transform', class: 'num', format: fmt.duration },
+    ],
+    quality.reports,
+    'No transforms in this range',
+  );
 
-  fillTable(byTestId('table-dead-letters', root), [
-    { key: 'deadAt', label: 'Dead at', class: 'nowrap', format: fmt.dateTime },
-    { key: 'subscription', label: 'Subscription' },
-    { key: 'code', label: 'Code', class: 'mono' },
-    { key: 'reason', label: 'Reason', class: 'wide', cell: (letter) => el('span', { class: 'reason', text: letter.reason }) },
-    { key: 'attempts', label: 'Attempts', class: 'num', format: fmt.count },
-  ], letters.deadLetters, 'No dead letters');
+  fillTable(
+    byTestId('table-dead-letters', root),
+    [
+      { key: 'deadAt', label: 'Dead at', class: 'nowrap', format: fmt.dateTime },
+      { key: 'subscription', label: 'Subscription' },
+      { key: 'code', label: 'Code', class: 'mono' },
+      {
+        key: 'reason',
+        label: 'Reason',
+        class: 'wide',
+        cell: (letter) => el('span', { class: 'reason', text: letter.reason }),
+      },
+      { key: 'attempts', label: 'Attempts', class: 'num', format: fmt.count },
+    ],
+    letters.deadLetters,
+    'No dead letters',
+  );
 
-  fillTable(byTestId('table-events', root), [
-    { key: 'time', label: 'Time', class: 'nowrap', format: fmt.dateTime },
-    { key: 'type', label: 'Event', class: 'mono', format: (value) => String(value).replace(/^mlops\./, '') },
-    { key: 'stage', label: 'From' },
-    { key: 'runDate', label: 'Run date', class: 'nowrap' },
-    { key: 'subject', label: 'Subject' },
-  ], events.events, 'No events yet');
+  fillTable(
+    byTestId('table-events', root),
+    [
+      { key: 'time', label: 'Time', class: 'nowrap', format: fmt.dateTime },
+      { key: 'type', label: 'Event', class: 'mono', format: (value) => String(value).replace(/^mlops\./, '') },
+      { key: 'stage', label: 'From' },
+      { key: 'runDate', label: 'Run date', class: 'nowrap' },
+      { key: 'subject', label: 'Subject' },
+    ],
+    events.events,
+    'No events yet',
+  );
 
-  fillTable(byTestId('table-promotions', root), [
-    { key: 'promotedAt', label: 'Promoted', class: 'nowrap', format: fmt.dateTime },
-    { key: 'version', label: 'Champion', class: 'mono' },
-    { key: 'challengerRocAuc', label: 'AUC', class: 'num', format: (v) => (v === null ? '—' : fmt.decimal3(v)) },
-    { key: 'reason', label: 'Reason', class: 'wide' },
-  ], promotions.promotions, 'No promotions yet');
+  fillTable(
+    byTestId('table-promotions', root),
+    [
+      { key: 'promotedAt', label: 'Promoted', class: 'nowrap', format: fmt.dateTime },
+      { key: 'version', label: 'Champion', class: 'mono' },
+      { key: 'challengerRocAuc', label: 'AUC', class: 'num', format: (v) => (v === null ? '—' : fmt.decimal3(v)) },
+      { key: 'reason', label: 'Reason', class: 'wide' },
+    ],
+    promotions.promotions,
+    'No promotions yet',
+  );
 
-  fillTable(byTestId('table-subscriptions', root), [
-    { key: 'subscription', label: 'Subscription', class: 'mono' },
-    { key: 'pending', label: 'Pending', class: 'num', format: fmt.count },
-    { key: 'inFlight', label: 'In flight', class: 'num', format: fmt.count },
-    { key: 'acked', label: 'Acked', class: 'num', format: fmt.count },
-    { key: 'dead', label: 'Dead', class: 'num', format: fmt.count },
-  ], subscriptions.subscriptions, 'No subscriptions');
+  fillTable(
+    byTestId('table-subscriptions', root),
+    [
+      { key: 'subscription', label: 'Subscription', class: 'mono' },
+      { key: 'pending', label: 'Pending', class: 'num', format: fmt.count },
+      { key: 'inFlight', label: 'In flight', class: 'num', format: fmt.count },
+      { key: 'acked', label: 'Acked', class: 'num', format: fmt.count },
+      { key: 'dead', label: 'Dead', class: 'num', format: fmt.count },
+    ],
+    subscriptions.subscriptions,
+    'No subscriptions',
+  );
 }
