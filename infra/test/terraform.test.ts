@@ -4,7 +4,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { topics } from '@mlops/shared';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { literalStrings, loadInfra, nested, nestedAll, resources, type Block, type Infra } from './hcl.js';
+import { literalStrings, loadInfra, nested, nestedAll, resources, type Infra } from './hcl.js';
 
 const infraDir = join(dirname(fileURLToPath(import.meta.url)), '..');
 const repoRoot = join(infraDir, '..');
@@ -31,12 +31,6 @@ beforeAll(async () => {
 function local<T>(name: string): T {
   if (!(name in infra.locals)) throw new Error(`infra/ defines no local.${name}`);
   return infra.locals[name] as T;
-}
-
-/** `local.accounts[...]` of a member expression, or the literal member. */
-function accountOf(member: unknown): string {
-  const text = String(member);
-  return /local\.accounts\[(?:"([^"]+)"|each\.(?:key|value\.\w+))\]/.exec(text)?.[1] ?? text;
 }
 
 describe('infra/: identities', () => {
@@ -332,5 +326,3 @@ describe('infra/: formatting', () => {
     expect(fmt.status, fmt.stdout).toBe(0);
   });
 });
-
-export type { Block };
