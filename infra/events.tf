@@ -14,9 +14,9 @@ resource "google_pubsub_topic" "dead_letter" {
   depends_on                 = [google_project_service.apis]
 }
 
-# Where `mlops dlq list|redrive` reads dead letters from.
-resource "google_pubsub_subscription" "dead_letter_store" {
-  name                       = "dead-letter.store"
+# Where `mlops dlq list|redrive` reads dead letters from (the Pub/Sub adapter's listing subscription).
+resource "google_pubsub_subscription" "dead_letter_listing" {
+  name                       = "dead-letter.listing"
   topic                      = google_pubsub_topic.dead_letter.id
   message_retention_duration = "604800s"
   retain_acked_messages      = true

@@ -215,7 +215,7 @@ resource "google_pubsub_topic_iam_member" "operators_publish" {
 
 resource "google_pubsub_subscription_iam_member" "operators_read_dead_letters" {
   for_each     = var.operators_group == "" ? toset([]) : toset(["roles/pubsub.subscriber", "roles/pubsub.viewer"])
-  subscription = google_pubsub_subscription.dead_letter_store.id
+  subscription = google_pubsub_subscription.dead_letter_listing.id
   role         = each.value
   member       = "group:${var.operators_group}"
 }

@@ -284,9 +284,11 @@ describe('infra/: events and alerts', () => {
     expect(command).toMatch(
       /%\{if each\.value\.topic == "dead-letter"\}--clear-dead-letter-policy%\{else\}--dead-letter-topic=\$\{google_pubsub_topic\.dead_letter\.id\}/,
     );
-    expect(resources(infra, 'google_pubsub_subscription').dead_letter_store?.topic).toBe(
-      '${google_pubsub_topic.dead_letter.id}',
-    );
+    // The subscription `mlops dlq list|redrive` reads: the Pub/Sub adapter's default name.
+    expect(resources(infra, 'google_pubsub_subscription').dead_letter_listing).toMatchObject({
+      name: 'dead-letter.listing',
+      topic: '${google_pubsub_topic.dead_letter.id}',
+    });
   });
 
   it('feeds Dataform and Vertex AI completions from Cloud Logging to the transformer and the trainer', () => {
