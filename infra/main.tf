@@ -22,18 +22,15 @@ locals {
     "dead-letters" = { consumes = ["dead-letter"], publishes = [] }
   }
 
-  # The process each service runs in the platform image (one place to change the entrypoints).
-  commands = {
-    "sales-gen"    = ["node", "dist/services/sales-gen/src/main.js"]
-    "click-gen"    = ["node", "dist/services/click-gen/src/main.js"]
-    "startup-gen"  = ["node", "dist/services/startup-gen/src/main.js"]
-    "lander"       = ["node", "dist/services/lander/src/main.js"]
-    "transformer"  = ["node", "dist/services/transformer/src/main.js"]
-    "trainer"      = ["node", "dist/services/trainer/src/main.js"]
-    "dashboard"    = ["node", "dist/services/dashboard/src/main.js"]
-    "dead-letters" = ["node", "dist/cli/src/main.js", "dlq", "relay"]
-    "scheduler"    = ["node", "dist/cli/src/main.js", "schedule", "--once"]
-  }
+  # The process each service runs in the platform image: the compiled JavaScript, with plain node.
+  commands = merge(
+    { for service in keys(local.services) : service => ["node", "services/${service}/dist/main.js"] },
+    {
+      # The relay of Pub/Sub dead letters to stage.failed: an entry of the CLI's runtime.
+      "dead-letters" = ["node", "cli/dist/main.js", "dlq", "relay"]
+      "scheduler"    = ["node", "cli/dist/main.js", "schedule", "--once"]
+    },
+  )
 
   # Topics that are not event types: dead letters, and the Cloud Logging sinks of job completions.
   completion_topics = ["dataform-completions", "vertex-completions"]
