@@ -11,9 +11,9 @@ locals {
   # it may publish to. A topic listed here but not (yet) defined by a schema is skipped.
   # Every consumer may also publish stage-failed and dead-letter (the runtime dead-letters itself).
   services = {
-    "sales-gen"   = { consumes = ["pipeline-start"], publishes = ["sales-generated"] }
-    "click-gen"   = { consumes = ["pipeline-start"], publishes = ["bronze-landed"] }
-    "startup-gen" = { consumes = ["pipeline-start"], publishes = ["bronze-landed"] }
+    "sales-gen"   = { consumes = ["pipeline-start"], publishes = ["sales-generated", "stage-skipped"] }
+    "click-gen"   = { consumes = ["pipeline-start"], publishes = ["bronze-landed", "stage-skipped"] }
+    "startup-gen" = { consumes = ["pipeline-start"], publishes = ["bronze-landed", "stage-skipped"] }
     "lander"      = { consumes = ["sales-generated"], publishes = ["bronze-landed"] }
     "transformer" = { consumes = ["bronze-landed", "dataform-completions"], publishes = ["warehouse-ready", "stage-skipped"] }
     "trainer"     = { consumes = ["warehouse-ready", "stage-failed", "vertex-completions"], publishes = ["model-trained", "predictions-ready", "stage-skipped"] }
