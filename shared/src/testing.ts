@@ -17,9 +17,9 @@ import { validateEvent } from './events/event-validator.js';
 import type { WireMessage } from './events/message-codec.js';
 import { silentLogger, type Logger } from './log/logger.js';
 import type { DocumentStore, JsonDocument, QueryOptions, StoredDocument } from './ports/document-store.port.js';
-import type { Delivery } from './ports/event-bus.port.js';
+import type { Delivery, Publisher } from './ports/event-bus.port.js';
 import type { ObjectBody, ObjectMeta, ObjectStore } from './ports/object-store.port.js';
-import { dispatch, type Publisher } from './runtime/service-host.js';
+import { dispatch } from './runtime/service-host.js';
 import type { Service } from './runtime/service.js';
 
 /** A publisher that validates and records every event, for asserting on what a handler emitted. */

@@ -6,26 +6,18 @@ import {
   type Topic as PubSubTopic,
   type SubscriptionMetadata,
 } from '@google-cloud/pubsub';
-import {
-  PermanentError,
-  PlatformError,
-  SharedErrors,
-  TransientError,
-  classifyError,
-  errorCode,
-  errorMessage,
-} from '../errors.js';
+import { PermanentError, PlatformError, SharedErrors, TransientError, errorMessage } from '../errors.js';
 import type { AnyEvent } from '../events/cloud-event.js';
 import { DEAD_LETTER_TOPIC, isTopic, topicOf, type Topic } from '../events/event-catalog.js';
 import { validateEvent } from '../events/event-validator.js';
 import {
   DEFAULT_MAX_MESSAGE_BYTES,
-  claimedType,
-  decodeMessage,
   encodeMessage,
   messageSize,
+  recoverEnvelope,
   type WireMessage,
 } from '../events/message-codec.js';
+import { deadLetterForm, excerptInfo } from '../events/message-excerpt.js';
 import { silentLogger, type Logger } from '../log/logger.js';
 import type {
   DeadLetter,
@@ -36,15 +28,12 @@ import type {
   SubscriptionSpec,
   SubscriptionStats,
 } from '../ports/event-bus.port.js';
-import { backoffDelay } from '../runtime/backoff.js';
+import { reportDeadLetter, type DeadLetterReport } from '../runtime/dead-letters.js';
+import { REDRIVE_SUBSCRIPTION_ATTRIBUTE } from '../runtime/eventarc.js';
+import { runDelivery } from '../runtime/delivery.js';
 
-/**
- * Attribute of a redriven message naming the one subscription it is meant for. A topic fans out to
- * every subscription, so the others acknowledge such a message without handling it. (A server-side
- * subscription filter would do this in Google Cloud, but the emulator accepts filters and ignores
- * them, and filters cannot be added to an existing subscription; the consumer check works for both.)
- */
-export const REDRIVE_SUBSCRIPTION_ATTRIBUTE = 'x-redrive-subscription';
+/** Attribute of a redriven message naming the one subscription it is meant for. */
+export { REDRIVE_SUBSCRIPTION_ATTRIBUTE };
 
 /** Attributes a dead letter carries besides the original ones (the same names as the local bus). */
 const DEAD_LETTER_PREFIX = 'x-dead-letter-';
@@ -453,8 +442,10 @@ export class PubSubEventBus implements EventBus {
   /** @internal publish a dead letter: the original message plus its reason. */
   async publishDeadLetter(message: WireMessage, info: DeadLetterInfo): Promise<void> {
     await this.ensureDeadLetterInfra();
+    // An oversized message is kept as an excerpt with its size and hash, never whole.
+    const kept = deadLetterForm(message, this.maxMessageBytes);
     const attributes: Record<string, string> = {
-      ...originalAttributes(message.attributes),
+      ...originalAttributes(kept.attributes),
       'x-dead-letter-code': info.code,
       'x-dead-letter-reason': truncateUtf8(info.reason, 1000),
       'x-dead-letter-subscription': info.subscription,
@@ -463,7 +454,7 @@ export class PubSubEventBus implements EventBus {
       'x-dead-letter-at': new Date().toISOString(),
       ...(info.messageId ? { 'x-dead-letter-message-id': info.messageId } : {}),
     };
-    await this.publishMessage(DEAD_LETTER_TOPIC, { data: message.data, attributes });
+    await this.publishMessage(DEAD_LETTER_TOPIC, { data: kept.data, attributes });
   }
 
   async deadLetter(
@@ -603,10 +594,12 @@ export class PubSubEventBus implements EventBus {
         message,
       };
     }
-    const type = claimedType(message);
-    if (type) result.eventType = type;
-    if (message.attributes['ce-id']) result.eventId = message.attributes['ce-id'];
-    if (message.attributes['ce-runid']) result.runId = message.attributes['ce-runid'];
+    const envelope = recoverEnvelope(message, this.maxMessageBytes);
+    if (envelope.type) result.eventType = envelope.type;
+    if (envelope.id) result.eventId = envelope.id;
+    if (envelope.runid) result.runId = envelope.runid;
+    const excerpt = excerptInfo(message);
+    if (excerpt) result.excerpt = excerpt;
     return result;
   }
 
@@ -839,74 +832,67 @@ class PubSubConsumer {
     };
     this.bus.count(this.spec.name, 'inFlight', 1);
     try {
-      let event: AnyEvent;
-      try {
-        event = decodeMessage(wire, this.bus.maxMessageBytes);
-      } catch (error) {
-        await this.giveUp(message, wire, error, attempt);
-        return;
+      const settled = await runDelivery(wire, delivery, this.handler, {
+        policy: this.settings,
+        maxMessageBytes: this.bus.maxMessageBytes,
+      });
+      const { settlement } = settled;
+      if (settlement.action === 'ack') {
+        this.attempts.delete(message.id);
+        message.ack();
+        this.bus.count(this.spec.name, 'acked', 1);
+      } else if (settlement.action === 'retry') this.retryLater(message, settlement.delayMs);
+      else {
+        const report: DeadLetterReport = {
+          subscription: this.spec.name,
+          topic: this.spec.topic,
+          messageId: message.id,
+          attempts: attempt,
+          settlement,
+          message: wire,
+          handled: settled.handled,
+          ...(settled.event ? { event: settled.event } : {}),
+        };
+        await this.giveUp(message, report);
       }
-      try {
-        await this.handler(event, delivery);
-      } catch (error) {
-        if (classifyError(error) === 'permanent' || attempt >= this.settings.maxAttempts)
-          await this.giveUp(message, wire, error, attempt);
-        else this.retryLater(message, attempt);
-        return;
-      }
-      this.attempts.delete(message.id);
-      message.ack();
-      this.bus.count(this.spec.name, 'acked', 1);
     } finally {
       this.bus.count(this.spec.name, 'inFlight', -1);
     }
   }
 
-  private async giveUp(message: Message, wire: WireMessage, error: unknown, attempt: number): Promise<void> {
-    const permanent = classifyError(error) === 'permanent';
-    const code = permanent ? errorCode(error) : 'BUS.MAX_ATTEMPTS';
-    const reason = permanent
-      ? errorMessage(error)
-      : `gave up after ${attempt} attempts: [${errorCode(error)}] ${errorMessage(error)}`;
+  private async giveUp(message: Message, report: DeadLetterReport): Promise<void> {
     if (this.spec.topic === DEAD_LETTER_TOPIC) {
       // Dead-lettering a dead letter would feed it back to this very subscription for ever.
-      this.log.error(`dropped a message of the dead-letter topic that ${this.spec.name} could not handle: ${reason}`, {
-        code,
-        subscription: this.spec.name,
-      });
+      this.log.error(
+        `dropped a message of the dead-letter topic that ${this.spec.name} could not handle: ${report.settlement.reason}`,
+        { code: report.settlement.code, subscription: this.spec.name, messageId: message.id },
+      );
     } else {
-      await this.bus.publishDeadLetter(wire, {
+      await this.bus.publishDeadLetter(report.message, {
         subscription: this.spec.name,
         topic: this.spec.topic,
-        code,
-        reason,
-        attempts: attempt,
+        code: report.settlement.code,
+        reason: report.settlement.reason,
+        attempts: report.attempts,
         messageId: message.id,
       });
-      this.log.error(`dead-lettered message ${message.id} of ${this.spec.name}: ${reason}`, {
-        code,
-        subscription: this.spec.name,
-        attempts: attempt,
-      });
+      await reportDeadLetter(report, { publisher: this.bus, log: this.log });
     }
     this.attempts.delete(message.id);
     message.ack();
     this.bus.count(this.spec.name, 'dead', 1);
   }
 
-  private retryLater(message: Message, attempt: number): void {
+  private retryLater(message: Message, delayMs: number): void {
     if (this.bus.retryBackoff === 'subscription' || this.closing) {
       message.nack();
       return;
     }
     // The client library keeps extending the lease while we hold the message.
-    const timer = setTimeout(
-      () => {
-        this.delayedNacks.delete(message);
-        message.nack();
-      },
-      backoffDelay(attempt, this.settings.backoff),
-    );
+    const timer = setTimeout(() => {
+      this.delayedNacks.delete(message);
+      message.nack();
+    }, delayMs);
     this.delayedNacks.set(message, timer);
   }
 

@@ -2,19 +2,20 @@ import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { PermanentError, classifyError, errorCode, errorMessage } from '../errors.js';
+import { PermanentError, errorMessage } from '../errors.js';
 import type { AnyEvent } from '../events/cloud-event.js';
 import { DEAD_LETTER_TOPIC, isTopic, topicOf, type Topic } from '../events/event-catalog.js';
 import { validateEvent } from '../events/event-validator.js';
 import {
   DEFAULT_MAX_MESSAGE_BYTES,
-  claimedType,
-  decodeMessage,
   encodeMessage,
   messageSize,
+  recoverEnvelope,
   type WireMessage,
 } from '../events/message-codec.js';
+import { deadLetterForm, excerptInfo } from '../events/message-excerpt.js';
 import { SharedErrors } from '../errors.js';
+import { silentLogger, type Logger } from '../log/logger.js';
 import type {
   DeadLetter,
   Delivery,
@@ -24,7 +25,8 @@ import type {
   SubscriptionSpec,
   SubscriptionStats,
 } from '../ports/event-bus.port.js';
-import { backoffDelay } from '../runtime/backoff.js';
+import { reportDeadLetter, type DeadLetterReport } from '../runtime/dead-letters.js';
+import { runDelivery, type SettledDelivery } from '../runtime/delivery.js';
 
 /** Options of the embedded SQLite event bus. */
 export interface SqliteEventBusOptions {
@@ -41,6 +43,8 @@ export interface SqliteEventBusOptions {
   prefetch?: number;
   /** Drop acknowledged messages older than this (default 7 days, Pub/Sub's default retention). */
   retentionMs?: number;
+  /** Where dead letters are logged (default: nowhere). */
+  log?: Logger;
 }
 
 const PENDING = 0;
@@ -60,10 +64,9 @@ interface Outcome {
   seq: number;
   attempts: number;
   kind: 'ack' | 'retry' | 'dead';
-  code?: string;
-  reason?: string;
   dueAt?: number;
-  message?: WireMessage;
+  /** For a dead letter: what is recorded, then reported once it is. */
+  report?: DeadLetterReport;
 }
 
 /**
@@ -81,6 +84,8 @@ export class SqliteEventBus implements EventBus {
   readonly maxMessageBytes: number;
   readonly leaseMs: number;
   readonly pollMs: number;
+  /** @internal */
+  readonly log: Logger;
   private readonly prefetch: number;
   private readonly consumers = new Set<SqliteConsumer>();
   private publishQueue: {
@@ -91,6 +96,7 @@ export class SqliteEventBus implements EventBus {
   }[] = [];
   private flushScheduled = false;
   private closed = false;
+  private closing: Promise<void> | undefined;
   private readonly statements;
 
   constructor(options: SqliteEventBusOptions) {
@@ -105,6 +111,7 @@ export class SqliteEventBus implements EventBus {
     this.leaseMs = options.leaseMs ?? 30_000;
     this.pollMs = options.pollMs ?? 25;
     this.prefetch = options.prefetch ?? 256;
+    this.log = options.log ?? silentLogger;
     this.migrate();
     this.statements = this.prepare();
     this.dropExpired(options.retentionMs ?? 7 * 24 * 3600 * 1000);
@@ -344,9 +351,10 @@ export class SqliteEventBus implements EventBus {
     })();
   }
 
-  /** @internal record handler outcomes in one transaction. */
-  settle(subscription: string, topic: Topic, outcomes: Outcome[]): void {
+  /** @internal record handler outcomes in one transaction; resolves to the dead letters recorded. */
+  settle(subscription: string, topic: Topic, outcomes: Outcome[]): DeadLetterReport[] {
     const now = Date.now();
+    const recorded: DeadLetterReport[] = [];
     this.db.transaction(() => {
       const acked = outcomes.filter((outcome) => outcome.kind === 'ack').map((outcome) => outcome.seq);
       if (acked.length > 0) this.statements.ackMany.run(subscription, this.owner, JSON.stringify(acked));
@@ -356,20 +364,22 @@ export class SqliteEventBus implements EventBus {
           this.statements.retry.run(outcome.dueAt ?? now, subscription, outcome.seq, this.owner);
         else {
           const changed = this.statements.kill.run(subscription, outcome.seq, this.owner).changes;
-          if (changed === 0) continue; // our lease was lost; whoever holds it now decides
+          if (changed === 0 || !outcome.report) continue; // our lease was lost; whoever holds it now decides
+          const { report } = outcome;
           this.recordDeadLetter(
             subscription,
             topic,
             outcome.seq,
-            outcome.message ?? { data: new Uint8Array(), attributes: {} },
-            outcome.code ?? 'INTERNAL.UNEXPECTED',
-            outcome.reason ?? '',
+            report.message,
+            report.settlement,
             outcome.attempts,
             now,
           );
+          recorded.push(report);
         }
       }
     })();
+    return recorded;
   }
 
   private recordDeadLetter(
@@ -377,17 +387,20 @@ export class SqliteEventBus implements EventBus {
     topic: string,
     seq: number,
     message: WireMessage,
-    code: string,
-    reason: string,
+    failure: { code: string; reason: string },
     attempts: number,
     now: number,
   ): void {
-    this.statements.insertDeadLetter.run(subscription, seq, code, reason, attempts, now);
-    // The dead-letter topic carries the message and its reason, as Pub/Sub's dead-letter policy does.
+    this.statements.insertDeadLetter.run(subscription, seq, failure.code, failure.reason, attempts, now);
+    // A failure on the dead-letter topic itself stays listed but is not fed back to that topic.
+    if (topic === DEAD_LETTER_TOPIC) return;
+    // The dead-letter topic carries the message (an excerpt if it is oversized) and its reason, as
+    // Pub/Sub's dead-letter policy does.
+    const kept = deadLetterForm(message, this.maxMessageBytes);
     const attributes = {
-      ...message.attributes,
-      'x-dead-letter-code': code,
-      'x-dead-letter-reason': reason.slice(0, 1000),
+      ...kept.attributes,
+      'x-dead-letter-code': failure.code,
+      'x-dead-letter-reason': failure.reason.slice(0, 1000),
       'x-dead-letter-subscription': subscription,
       'x-dead-letter-topic': topic,
       'x-dead-letter-attempts': String(attempts),
@@ -395,7 +408,7 @@ export class SqliteEventBus implements EventBus {
     const info = this.statements.insertMessage.run(
       DEAD_LETTER_TOPIC,
       JSON.stringify(attributes),
-      Buffer.from(message.data),
+      Buffer.from(kept.data),
       now,
     );
     this.statements.fanOut.run(Number(info.lastInsertRowid), now, DEAD_LETTER_TOPIC);
@@ -407,9 +420,11 @@ export class SqliteEventBus implements EventBus {
   ): Promise<void> {
     const now = Date.now();
     const topic = isTopic(info.topic) ? info.topic : DEAD_LETTER_TOPIC;
+    // The message arrived some other way (an HTTP push): it is stored once, bounded like any dead letter.
+    const kept = deadLetterForm(message, this.maxMessageBytes);
     this.db.transaction(() => {
       const seq = Number(
-        this.statements.insertMessage.run(topic, JSON.stringify(message.attributes), Buffer.from(message.data), now)
+        this.statements.insertMessage.run(topic, JSON.stringify(kept.attributes), Buffer.from(kept.data), now)
           .lastInsertRowid,
       );
       this.db
@@ -417,7 +432,7 @@ export class SqliteEventBus implements EventBus {
           `insert into deliveries (subscription, seq, state, attempts, due_at) values (?, ?, ${DEAD}, ?, ?) on conflict do nothing`,
         )
         .run(info.subscription, seq, info.attempts, now);
-      this.recordDeadLetter(info.subscription, topic, seq, message, info.code, info.reason, info.attempts, now);
+      this.recordDeadLetter(info.subscription, topic, seq, kept, info, info.attempts, now);
     })();
   }
 
@@ -448,8 +463,11 @@ export class SqliteEventBus implements EventBus {
       data: Buffer;
     }[];
     return rows.map((row) => {
-      const attributes = JSON.parse(row.attributes) as Record<string, string>;
-      const message: WireMessage = { data: new Uint8Array(row.data), attributes };
+      const original: WireMessage = {
+        data: new Uint8Array(row.data),
+        attributes: JSON.parse(row.attributes) as Record<string, string>,
+      };
+      const message = deadLetterForm(original, this.maxMessageBytes);
       const letter: DeadLetter = {
         id: String(row.id),
         subscription: row.subscription,
@@ -461,10 +479,12 @@ export class SqliteEventBus implements EventBus {
         deadAt: new Date(row.dead_at),
         message,
       };
-      const type = claimedType(message);
-      if (type) letter.eventType = type;
-      if (attributes['ce-id']) letter.eventId = attributes['ce-id'];
-      if (attributes['ce-runid']) letter.runId = attributes['ce-runid'];
+      const envelope = recoverEnvelope(original, this.maxMessageBytes);
+      if (envelope.type) letter.eventType = envelope.type;
+      if (envelope.id) letter.eventId = envelope.id;
+      if (envelope.runid) letter.runId = envelope.runid;
+      const excerpt = excerptInfo(message);
+      if (excerpt) letter.excerpt = excerpt;
       return letter;
     });
   }
@@ -535,13 +555,16 @@ export class SqliteEventBus implements EventBus {
     for (const consumer of this.consumers) consumer.wake();
   }
 
-  async close(): Promise<void> {
-    if (this.closed) return;
-    this.flushPublishes();
-    this.closed = true;
-    await Promise.all([...this.consumers].map((consumer) => consumer.close()));
-    this.consumers.clear();
-    this.db.close();
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      // Consumers first: handlers in hand may still publish their follow-ups and reports.
+      await Promise.all([...this.consumers].map((consumer) => consumer.close()));
+      this.consumers.clear();
+      this.flushPublishes();
+      this.closed = true;
+      this.db.close();
+    })();
+    return this.closing;
   }
 }
 
@@ -556,6 +579,7 @@ class SqliteConsumer {
   private pumping = false;
   private closed = false;
   private idleWaiters: (() => void)[] = [];
+  private readonly reporting = new Set<Promise<void>>();
 
   constructor(
     private readonly bus: SqliteEventBus,
@@ -620,41 +644,30 @@ class SqliteConsumer {
       attempt: row.attempts,
       publishedAt: new Date(row.published_at),
     };
-    let event: AnyEvent;
-    try {
-      event = decodeMessage(message, this.bus.maxMessageBytes);
-    } catch (error) {
-      this.finish(row, message, error);
-      return;
-    }
-    this.handler(event, delivery).then(
-      () => this.finish(row, message, undefined),
-      (error: unknown) => this.finish(row, message, error),
-    );
+    void runDelivery(message, delivery, this.handler, {
+      policy: this.settings,
+      maxMessageBytes: this.bus.maxMessageBytes,
+    }).then((settled) => this.finish(row, message, settled));
   }
 
-  private finish(row: ClaimedRow, message: WireMessage, error: unknown): void {
-    if (error === undefined) {
-      this.outcomes.push({ seq: row.seq, attempts: row.attempts, kind: 'ack' });
-    } else if (classifyError(error) === 'permanent' || row.attempts >= this.settings.maxAttempts) {
-      const exhausted = classifyError(error) !== 'permanent';
-      this.outcomes.push({
-        seq: row.seq,
+  private finish(row: ClaimedRow, message: WireMessage, settled: SettledDelivery): void {
+    const { settlement } = settled;
+    const base = { seq: row.seq, attempts: row.attempts };
+    if (settlement.action === 'ack') this.outcomes.push({ ...base, kind: 'ack' });
+    else if (settlement.action === 'retry')
+      this.outcomes.push({ ...base, kind: 'retry', dueAt: Date.now() + settlement.delayMs });
+    else {
+      const report: DeadLetterReport = {
+        subscription: this.spec.name,
+        topic: this.topic,
+        messageId: String(row.seq),
         attempts: row.attempts,
-        kind: 'dead',
-        code: exhausted ? `BUS.MAX_ATTEMPTS` : errorCode(error),
-        reason: exhausted
-          ? `gave up after ${row.attempts} attempts: [${errorCode(error)}] ${errorMessage(error)}`
-          : errorMessage(error),
+        settlement,
         message,
-      });
-    } else {
-      this.outcomes.push({
-        seq: row.seq,
-        attempts: row.attempts,
-        kind: 'retry',
-        dueAt: Date.now() + backoffDelay(row.attempts, this.settings.backoff),
-      });
+        handled: settled.handled,
+        ...(settled.event ? { event: settled.event } : {}),
+      };
+      this.outcomes.push({ ...base, kind: 'dead', report });
     }
     this.running -= 1;
     if (this.outcomes.length === 1) queueMicrotask(() => this.flushOutcomes());
@@ -664,8 +677,15 @@ class SqliteConsumer {
     const outcomes = this.outcomes;
     this.outcomes = [];
     if (outcomes.length === 0) return;
-    this.bus.settle(this.spec.name, this.topic, outcomes);
+    const recorded = this.bus.settle(this.spec.name, this.topic, outcomes);
     for (const outcome of outcomes) this.held.delete(outcome.seq);
+    // Reported once recorded: logged, and announced when the message never reached the handler.
+    for (const report of recorded) {
+      const reporting: Promise<void> = reportDeadLetter(report, { publisher: this.bus, log: this.bus.log })
+        .catch((error: unknown) => this.bus.log.error('could not report a dead letter', { error: errorMessage(error) }))
+        .finally(() => this.reporting.delete(reporting));
+      this.reporting.add(reporting);
+    }
     if (this.running === 0) for (const resolve of this.idleWaiters.splice(0)) resolve();
     this.wake();
   }
@@ -676,5 +696,6 @@ class SqliteConsumer {
     if (this.heartbeat) clearInterval(this.heartbeat);
     if (this.running > 0) await new Promise<void>((resolve) => this.idleWaiters.push(resolve));
     this.flushOutcomes();
+    await Promise.all([...this.reporting]);
   }
 }

@@ -1,6 +1,32 @@
 import type { AnyEvent } from '../events/cloud-event.js';
 import type { Topic } from '../events/event-catalog.js';
 import type { WireMessage } from '../events/message-codec.js';
+import type { ExcerptInfo } from '../events/message-excerpt.js';
+
+/** Something that publishes events: the bus, or a recorder in tests. */
+export interface Publisher {
+  /** Validate and publish an event on its type's topic; resolves to the transport message id. */
+  publish(event: AnyEvent): Promise<string>;
+}
+
+/** What a dead letter records besides the message. */
+export interface DeadLetterInfo {
+  subscription: string;
+  topic: string;
+  /** Stable error code, e.g. EVENT.SCHEMA_VIOLATION. */
+  code: string;
+  reason: string;
+  attempts: number;
+}
+
+/** Where a message this process received some other way (an HTTP push) is kept when it is given up. */
+export interface DeadLetterSink {
+  /**
+   * Dead-letter a message received outside the bus's own consumers: it goes to the dead-letter
+   * topic with its reason (an oversized one as a bounded excerpt), as if the bus had given up on it.
+   */
+  deadLetter(message: WireMessage, info: DeadLetterInfo): Promise<void>;
+}
 
 /** Facts about one delivery of a message to a subscription. */
 export interface Delivery {
@@ -54,7 +80,10 @@ export interface DeadLetter {
   reason: string;
   attempts: number;
   deadAt: Date;
+  /** The message, or for one over the size limit an excerpt of it (see `excerpt`). */
   message: WireMessage;
+  /** Set when `message` is an excerpt: the whole message's size and its data's SHA-256. */
+  excerpt?: ExcerptInfo;
 }
 
 /** Counts of a subscription's messages by state (what the transport can tell). */
