@@ -211,6 +211,10 @@ describe('HTTP CloudEvents transport (real HTTP server, Eventarc-shaped binary C
       expect(publisher.deadLetters).toHaveLength(1);
       expect(publisher.deadLetters[0]!.info.code).toBe(item.code);
       expect(publisher.deadLetters[0]!.info.reason.length).toBeGreaterThan(10);
+      // It never reached the handler, so the runtime announces it, with the run the message names.
+      expect(publisher.ofType('mlops.stage.failed.v1')).toMatchObject([
+        { data: { stage: 'sales-gen', code: item.code, reason: publisher.deadLetters[0]!.info.reason } },
+      ]);
     });
   }
 
