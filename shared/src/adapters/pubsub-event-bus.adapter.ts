@@ -552,7 +552,9 @@ export class PubSubEventBus implements EventBus {
 
   private async toDeadLetter(letter: PulledLetter): Promise<DeadLetter> {
     const attributes = letter.attributes;
-    const message: WireMessage = { data: new Uint8Array(letter.data), attributes: originalAttributes(attributes) };
+    const original: WireMessage = { data: new Uint8Array(letter.data), attributes: originalAttributes(attributes) };
+    // Pub/Sub's own policy forwards messages whole; a listing still shows an oversized one as an excerpt.
+    const message = deadLetterForm(original, this.maxMessageBytes);
     let result: DeadLetter;
     if (attributes['x-dead-letter-code'] !== undefined) {
       result = {
@@ -594,7 +596,7 @@ export class PubSubEventBus implements EventBus {
         message,
       };
     }
-    const envelope = recoverEnvelope(message, this.maxMessageBytes);
+    const envelope = recoverEnvelope(original, this.maxMessageBytes);
     if (envelope.type) result.eventType = envelope.type;
     if (envelope.id) result.eventId = envelope.id;
     if (envelope.runid) result.runId = envelope.runid;
