@@ -3,7 +3,7 @@ import { followUp } from '../events/cloud-event.js';
 import { topicOf, type EventType, type Topic } from '../events/event-catalog.js';
 import { PermanentError, classifyError, errorCode, errorMessage } from '../errors.js';
 import type { Logger } from '../log/logger.js';
-import type { Delivery, EventBus, Publisher, SubscriptionHandle, SubscriptionSpec } from '../ports/event-bus.port.js';
+import type { Delivery, Publisher, Subscriber, SubscriptionHandle, SubscriptionSpec } from '../ports/event-bus.port.js';
 import { stageFailedData } from './dead-letters.js';
 import { settle } from './settlement.js';
 import type { HandlerContext, Service } from './service.js';
@@ -122,7 +122,12 @@ export interface HostedService {
  */
 export async function hostService(
   service: Service,
-  options: { bus: EventBus; log: Logger; settings?: Pick<SubscriptionSpec, 'maxAttempts' | 'backoff'> },
+  options: {
+    /** Where the service's subscriptions are consumed and its follow-ups published. */
+    bus: Publisher & Subscriber;
+    log: Logger;
+    settings?: Pick<SubscriptionSpec, 'maxAttempts' | 'backoff'>;
+  },
 ): Promise<HostedService> {
   const handles: SubscriptionHandle[] = [];
   for (const spec of subscriptionsOf(service, options.settings)) {
