@@ -23,6 +23,9 @@ const ENVELOPE_ATTRIBUTES = [
   'rundate',
   'traceparent',
 ] as const;
+const ENVELOPE_NAMES: ReadonlySet<string> = new Set(ENVELOPE_ATTRIBUTES);
+/** The media type of structured content mode, any case, parameters allowed. */
+const STRUCTURED = /^\s*application\/cloudevents\+json\s*(;.*)?$/i;
 
 /**
  * Encode an event for a message transport with the CloudEvents Pub/Sub protocol binding in binary
@@ -59,8 +62,7 @@ export function messageAttribute(message: WireMessage, name: string): string | u
 
 /** Whether a message is in structured content mode: the whole CloudEvent as JSON in the data. */
 export function isStructuredMode(message: WireMessage): boolean {
-  const contentType = messageAttribute(message, 'content-type') ?? '';
-  return /^application\/cloudevents\+json\s*(;.*)?$/i.test(contentType.trim());
+  return STRUCTURED.test(messageAttribute(message, 'content-type') ?? '');
 }
 
 function dataText(message: WireMessage): string {
@@ -71,6 +73,27 @@ function dataText(message: WireMessage): string {
 export interface DecodeOptions {
   /** When the transport accepted the message: the event's `time` when the publisher gave none. */
   publishedAt?: Date;
+}
+
+/**
+ * The `ce-` envelope attributes and the content type of a message, names matched in any case (an
+ * exact lower-case name wins over another spelling), in one pass over the attributes.
+ */
+function readAttributes(message: WireMessage): { envelope: Record<string, unknown>; contentType: string } {
+  const envelope: Record<string, unknown> = {};
+  let contentType: string | undefined;
+  for (const key in message.attributes) {
+    const lower = key.toLowerCase();
+    const exact = lower === key;
+    if (lower === 'content-type') {
+      if (contentType === undefined || exact) contentType = message.attributes[key];
+      continue;
+    }
+    if (!lower.startsWith('ce-')) continue;
+    const name = lower.slice(3);
+    if (ENVELOPE_NAMES.has(name) && (envelope[name] === undefined || exact)) envelope[name] = message.attributes[key];
+  }
+  return { envelope, contentType: contentType ?? '' };
 }
 
 /**
@@ -93,20 +116,17 @@ export function decodeMessage(
   } catch (error) {
     throw SharedErrors.invalidJson((error as Error).message);
   }
-  const fallbackTime = options.publishedAt?.toISOString();
-  if (isStructuredMode(message)) {
-    if (parsed !== null && typeof parsed === 'object' && !Array.isArray(parsed) && fallbackTime !== undefined) {
+  const { envelope, contentType } = readAttributes(message);
+  if (STRUCTURED.test(contentType)) {
+    if (parsed !== null && typeof parsed === 'object' && !Array.isArray(parsed) && options.publishedAt) {
       const structured = parsed as Record<string, unknown>;
-      if (structured.time === undefined) return validateEvent({ ...structured, time: fallbackTime });
+      if (structured.time === undefined)
+        return validateEvent({ ...structured, time: options.publishedAt.toISOString() });
     }
     return validateEvent(parsed);
   }
-  const envelope: Record<string, unknown> = { data: parsed };
-  for (const name of ENVELOPE_ATTRIBUTES) {
-    const value = messageAttribute(message, `ce-${name}`);
-    if (value !== undefined) envelope[name] = value;
-  }
-  if (envelope.time === undefined && fallbackTime !== undefined) envelope.time = fallbackTime;
+  envelope.data = parsed;
+  if (envelope.time === undefined && options.publishedAt) envelope.time = options.publishedAt.toISOString();
   envelope.datacontenttype = 'application/json';
   return validateEvent(envelope);
 }

@@ -29,9 +29,10 @@ export function subscriptionsOf(
 
 /**
  * Run one delivery through a service: check the type is one it consumes, give it a context whose
- * `emit` publishes follow-up events of the same run, and when it fails permanently, announce
- * `stage.failed` (unless the failing event is itself a failure) before rethrowing so the transport
- * dead-letters the message. Transient errors are rethrown untouched for a retry.
+ * `emit` publishes follow-up events of the same run, and when it fails for good (the settlement
+ * rule says dead letter: a permanent error, or a transient one on the last attempt) announce
+ * `stage.failed` with the reason (unless the failing event is itself a failure). The error is
+ * rethrown either way, for the transport to settle.
  */
 export async function dispatch(
   service: Service,
