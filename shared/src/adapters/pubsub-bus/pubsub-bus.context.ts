@@ -50,6 +50,10 @@ export const DEAD_LETTER_PREFIX = 'x-dead-letter-';
 /** Attributes Pub/Sub adds when its own dead-letter policy forwards a message. */
 export const POLICY_PREFIX = 'CloudPubSubDeadLetterSource';
 export const ALREADY_EXISTS = 6;
+// On Google Cloud the topics and the listing subscription belong to the deployment (infra/), and a
+// service may publish but not create: a creation it may not make is left to the deployment, and a
+// publish to a topic that does not exist still fails on its own.
+export const PERMISSION_DENIED = 7;
 export const NOT_FOUND = 5;
 export const RETENTION_SECONDS = 7 * 24 * 3600;
 

@@ -4,6 +4,7 @@ import { DEAD_LETTER_TOPIC, isTopic } from '../../events/event-catalog.js';
 import type { SubscriptionSpec } from '../../ports/event-bus.port.js';
 import {
   ALREADY_EXISTS,
+  PERMISSION_DENIED,
   RETENTION_SECONDS,
   busError,
   checkName,
@@ -43,7 +44,7 @@ export class PubSubProvisioning {
       ensured = this.context.client.createTopic(topic).then(
         () => undefined,
         (error: unknown) => {
-          if (grpcCode(error) === ALREADY_EXISTS) return;
+          if (grpcCode(error) === ALREADY_EXISTS || grpcCode(error) === PERMISSION_DENIED) return;
           this.ensuredTopics.delete(topic);
           throw busError(error, `creating topic ${topic}`);
         },
@@ -69,7 +70,8 @@ export class PubSubProvisioning {
           messageRetentionDuration: { seconds: RETENTION_SECONDS },
         });
       } catch (error) {
-        if (grpcCode(error) !== ALREADY_EXISTS)
+        const code = grpcCode(error);
+        if (code !== ALREADY_EXISTS && code !== PERMISSION_DENIED)
           throw busError(error, `creating subscription ${this.context.deadLetterSubscription}`);
       }
     })().catch((error: unknown) => {
