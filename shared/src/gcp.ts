@@ -18,9 +18,7 @@ export { GcsObjectStore, type GcsObjectStoreOptions } from './adapters/gcs-objec
 export {
   cloudEventFunction,
   registerCloudEventService,
-  serveCloudEventFunction,
   type CloudEventFunctionOptions,
-  type ServeCloudEventFunctionOptions,
 } from './adapters/functions-framework.adapter.js';
 export {
   VertexModelRegistry,

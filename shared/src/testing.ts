@@ -17,26 +17,23 @@ import { validateEvent } from './events/event-validator.js';
 import type { WireMessage } from './events/message-codec.js';
 import { silentLogger, type Logger } from './log/logger.js';
 import type { DocumentStore, JsonDocument, QueryOptions, StoredDocument } from './ports/document-store.port.js';
-import type { Delivery } from './ports/event-bus.port.js';
+import type { DeadLetterInfo, DeadLetterSink, Delivery, Publisher } from './ports/event-bus.port.js';
 import type { ObjectBody, ObjectMeta, ObjectStore } from './ports/object-store.port.js';
-import { dispatch, type Publisher } from './runtime/service-host.js';
+import { dispatch } from './runtime/service-host.js';
 import type { Service } from './runtime/service.js';
 
-/** A publisher that validates and records every event, for asserting on what a handler emitted. */
-export class RecordingPublisher implements Publisher {
+/**
+ * A publisher and dead-letter sink that validates and records every event and dead letter, for
+ * asserting on what a handler emitted or a transport gave up on.
+ */
+export class RecordingPublisher implements Publisher, DeadLetterSink {
   readonly events: AnyEvent[] = [];
-  readonly deadLetters: {
-    message: WireMessage;
-    info: { subscription: string; topic: string; code: string; reason: string; attempts: number };
-  }[] = [];
+  readonly deadLetters: { message: WireMessage; info: DeadLetterInfo }[] = [];
   async publish(event: AnyEvent): Promise<string> {
     this.events.push(validateEvent(event));
     return String(this.events.length);
   }
-  async deadLetter(
-    message: WireMessage,
-    info: { subscription: string; topic: string; code: string; reason: string; attempts: number },
-  ): Promise<void> {
+  async deadLetter(message: WireMessage, info: DeadLetterInfo): Promise<void> {
     this.deadLetters.push({ message, info });
   }
   /** Events of one type. */

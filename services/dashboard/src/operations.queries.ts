@@ -4,13 +4,13 @@
  * assertion results the transformer reports on `mlops.warehouse.ready.v1`), and model promotions.
  * Nothing here returns an event payload: only the ledger's PII-free summaries.
  */
-import type { EventBus, LedgerEntry, ModelRegistry, RunSummary } from '@mlops/shared';
+import type { DeadLetterAdmin, LedgerEntry, ModelRegistry, RunSummary, SubscriptionAdmin } from '@mlops/shared';
 import { summariseRun } from '@mlops/shared';
 import type { DateRange } from './params.js';
 import { inRange } from './params.js';
 
 /** The bus as the operations view needs it. */
-export type BusView = Pick<EventBus, 'listDeadLetters' | 'stats'>;
+export type BusView = Pick<DeadLetterAdmin, 'listDeadLetters'> & Pick<SubscriptionAdmin, 'stats'>;
 
 /** Ledger entries, oldest first, read at most once per cache slot. */
 export type EntriesSource = () => Promise<LedgerEntry[]>;

@@ -23,7 +23,10 @@ export interface CloudEvent<K extends EventType = EventType> {
   runid: string;
   /** The run date (YYYY-MM-DD) the run is for. */
   rundate: string;
-  /** W3C trace context of the run, `00-<trace-id>-<span-id>-01`. */
+  /**
+   * W3C trace context of the run, `00-<trace-id>-<span-id>-01`. Optional on the wire (the CloudEvents
+   * distributed-tracing extension); an event received without one starts a new trace.
+   */
   traceparent: string;
   data: EventDataMap[K];
 }
@@ -31,8 +34,8 @@ export interface CloudEvent<K extends EventType = EventType> {
 /** Any event of the catalogue, discriminated by `type`. */
 export type AnyEvent = { [K in EventType]: CloudEvent<K> }[EventType];
 
-/** The extension attributes the platform requires on every event. */
-export const REQUIRED_EXTENSIONS = ['runid', 'rundate', 'traceparent'] as const;
+/** The extension attributes the platform requires on every event (`traceparent` is optional). */
+export const REQUIRED_EXTENSIONS = ['runid', 'rundate'] as const;
 
 const TRACEPARENT = /^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/;
 
@@ -42,6 +45,15 @@ export function newTraceparent(): string {
   const trace = randomUUID().replaceAll('-', '');
   const span = randomUUID().replaceAll('-', '').slice(0, 16);
   return `00-${trace}-${span}-01`;
+}
+
+/**
+ * The trace an event without trace context starts: derived from its id, so every delivery of the
+ * same event logs under the same trace.
+ */
+export function traceparentFromId(id: string): string {
+  const hex = createHash('sha256').update(`trace\u0000${id}`).digest('hex');
+  return `00-${hex.slice(0, 32)}-${hex.slice(32, 48)}-01`;
 }
 
 /** The trace id and span id of a traceparent, or undefined when malformed. */
