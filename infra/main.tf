@@ -7,9 +7,9 @@ locals {
     "lander"      = ["sales-generated"]
     "transformer" = ["bronze-landed"]
     "trainer"     = ["warehouse-ready", "stage-failed"]
-    "dashboard"   = ["pipeline-start", "sales-generated", "bronze-landed", "warehouse-ready", "model-trained", "predictions-ready", "stage-failed"]
+    "dashboard"   = ["pipeline-start", "sales-generated", "bronze-landed", "warehouse-ready", "model-trained", "predictions-ready", "stage-failed", "stage-skipped"]
   }
-  topics = ["pipeline-start", "sales-generated", "bronze-landed", "warehouse-ready", "model-trained", "predictions-ready", "stage-failed"]
+  topics = ["pipeline-start", "sales-generated", "bronze-landed", "warehouse-ready", "model-trained", "predictions-ready", "stage-failed", "stage-skipped"]
   triggers = merge([
     for service, topics in local.consumers : { for topic in topics : "${service}--${topic}" => { service = service, topic = topic } }
   ]...)
