@@ -32,6 +32,7 @@ import type {
   Delivery,
   DeliveryHandler,
   EventBus,
+  ReplayResult,
   SubscriptionHandle,
   SubscriptionSpec,
   SubscriptionStats,
@@ -685,7 +686,7 @@ export class PubSubEventBus implements EventBus {
    * become acknowledged, and Pub/Sub does not say how many messages came back, so this resolves to
    * the number of subscriptions rewound.
    */
-  async replay(options: { topic: Topic; since: Date; subscription?: string }): Promise<number> {
+  async replay(options: { topic: Topic; since: Date; subscription?: string }): Promise<ReplayResult> {
     if (!isTopic(options.topic)) throw new PermanentError('BUS.UNKNOWN_TOPIC', `unknown topic "${options.topic}"`);
     let names: string[];
     if (options.subscription !== undefined) {
@@ -705,7 +706,7 @@ export class PubSubEventBus implements EventBus {
           .map((subscription) => shortName(subscription.name))
           .filter((name) => name !== this.deadLetterSubscription);
       } catch (error) {
-        if (grpcCode(error) === NOT_FOUND) return 0;
+        if (grpcCode(error) === NOT_FOUND) return { subscriptions: 0, deliveries: 0 };
         throw busError(error, `listing subscriptions of ${options.topic}`);
       }
     }
@@ -716,7 +717,7 @@ export class PubSubEventBus implements EventBus {
         throw busError(error, `seeking ${name} to ${options.since.toISOString()}`);
       }
     }
-    return names.length;
+    return { subscriptions: names.length, deliveries: undefined };
   }
 
   /**

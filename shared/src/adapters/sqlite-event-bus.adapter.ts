@@ -20,6 +20,7 @@ import type {
   Delivery,
   DeliveryHandler,
   EventBus,
+  ReplayResult,
   SubscriptionHandle,
   SubscriptionSpec,
   SubscriptionStats,
@@ -496,8 +497,11 @@ export class SqliteEventBus implements EventBus {
     return chosen.length;
   }
 
-  async replay(options: { topic: Topic; since: Date; subscription?: string }): Promise<number> {
+  async replay(options: { topic: Topic; since: Date; subscription?: string }): Promise<ReplayResult> {
     const now = Date.now();
+    const subscriptions = this.db
+      .prepare('select count(*) as n from subscriptions where topic = ? and (? is null or name = ?)')
+      .get(options.topic, options.subscription ?? null, options.subscription ?? null) as { n: number };
     const result = this.db
       .prepare(
         `insert into deliveries (subscription, seq, state, attempts, due_at)
@@ -507,7 +511,7 @@ export class SqliteEventBus implements EventBus {
       )
       .run(now, options.topic, options.since.getTime(), options.subscription ?? null, options.subscription ?? null);
     this.wakeAll();
-    return result.changes;
+    return { subscriptions: subscriptions.n, deliveries: result.changes };
   }
 
   async stats(): Promise<SubscriptionStats[]> {

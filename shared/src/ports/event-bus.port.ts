@@ -67,6 +67,12 @@ export interface SubscriptionStats {
   dead: number;
 }
 
+/** What a replay did: subscriptions rewound, and deliveries scheduled when the transport knows (Pub/Sub's seek does not say). */
+export interface ReplayResult {
+  subscriptions: number;
+  deliveries: number | undefined;
+}
+
 /**
  * The event bus: at-least-once delivery of validated CloudEvents between stages, with retries,
  * dead letters and replay. Ordering is not guaranteed.
@@ -92,9 +98,10 @@ export interface EventBus {
   redrive(filter?: { ids?: readonly string[]; subscription?: string }): Promise<number>;
   /**
    * Deliver again every message published on a topic since a point in time, to one subscription or
-   * to all of the topic's subscriptions; resolves to how many deliveries were scheduled.
+   * to all of the topic's subscriptions (rewinding them); resolves to how many subscriptions were
+   * rewound and, where the transport can count them, how many deliveries that scheduled.
    */
-  replay(options: { topic: Topic; since: Date; subscription?: string }): Promise<number>;
+  replay(options: { topic: Topic; since: Date; subscription?: string }): Promise<ReplayResult>;
   /** Per-subscription counts, for status views. */
   stats(): Promise<SubscriptionStats[]>;
   /** Stop every consumer and release the transport. */
