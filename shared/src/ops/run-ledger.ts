@@ -1,10 +1,11 @@
 import type { AnyEvent } from '../events/cloud-event.js';
-import type { EventType } from '../events/event-catalog.js';
 import { eventTypes } from '../events/event-catalog.js';
 import type { DocumentStore, DocumentValue } from '../ports/document-store.port.js';
 import type { Service } from '../runtime/service.js';
+import type { LedgerEntry } from './ledger-entry.js';
 import { summariseRuns, type RunSummary } from './run-summary.js';
 
+export type { LedgerEntry } from './ledger-entry.js';
 export { RUN_STAGES, summariseRuns, type RunStage, type RunSummary, type StageStatus } from './run-summary.js';
 
 /** Collection of the run ledger in the document store. */
@@ -12,27 +13,6 @@ export const RUN_LEDGER_COLLECTION = 'run_events';
 
 /** The field incremental readers keep their cursor on (ordered reads need its index). */
 export const RECORDED_AT_FIELD = 'recordedAt';
-
-/** One event as the run ledger keeps it: the envelope and a small, PII-free summary of the payload. */
-export interface LedgerEntry {
-  eventId: string;
-  type: EventType;
-  runId: string;
-  runDate: string;
-  /** When the event was first emitted (a replay that emits it again does not move it). */
-  time: string;
-  stage: string;
-  subject: string | null;
-  summary: Record<string, DocumentValue>;
-  /** The event whose handling emitted this one (null for start events and other publishers). */
-  causationId: string | null;
-  /** When the emitting service began handling the cause, at the first emission. */
-  handlingStart: string | null;
-  /** The latest emission when the event was emitted again (a replay): its time and handling start. */
-  latest: { time: string; handlingStart: string | null } | null;
-  /** When the ledger last wrote this entry: the cursor of incremental reads. */
-  recordedAt: string;
-}
 
 const SUMMARY_FIELDS = [
   'runDate',

@@ -1,5 +1,5 @@
 import type { EventType } from '../events/event-catalog.js';
-import type { LedgerEntry } from './run-ledger.js';
+import type { LedgerEntry } from './ledger-entry.js';
 
 /** How a stage of a run stands: still to close, or closed in one of four ways. */
 export type StageStatus = 'running' | 'succeeded' | 'failed' | 'skipped' | 'blocked';
