@@ -220,7 +220,7 @@ describe('run ledger', () => {
   });
 
   it('blocks the stages a failure upstream keeps from running, in the run and across its backfill window', async () => {
-    const window = { from: '2026-03-07', to: '2026-03-08' };
+    const window = { from: '2026-03-07', to: '2026-03-09' };
     const start = started('2026-03-07', 0, window);
     const failed = emitted(
       start,
@@ -245,19 +245,36 @@ describe('run ledger', () => {
       [1, 3],
       { subject: 'startups/2026-03-07' },
     );
-    const other = generatedAndLanded('2026-03-08', 0.5, { backfill: window });
-    const runs = await (await ledgerOf([start, failed, clicks, startups, ...other.events])).runs();
-    const broken = byDate(runs, '2026-03-07');
-    expect(broken).toMatchObject({ status: 'failed' });
-    expect(broken.stagesClosed).toBe(broken.stagesExpected);
-    expect(stageOf(broken, 'lander')).toMatchObject({ status: 'blocked' });
-    expect(stageOf(broken, 'transformer')).toMatchObject({ status: 'blocked', detail: 'not built: sales-gen failed' });
-    // The window is built together: the other date waits for the broken one, so it cannot close either.
-    const waiting = byDate(runs, '2026-03-08');
+    const broken = [start, failed, clicks, startups];
+    // The window's last date completes first: what is complete is built (itself); a date completing
+    // after that waits for the rest of the window, which the broken date never completes.
+    const last = generatedAndLanded('2026-03-09', 0.2, { backfill: window });
+    const late = generatedAndLanded('2026-03-08', 0.1, { backfill: window });
+    const built = emitted(
+      last.lastLanded,
+      'transformer',
+      'mlops.warehouse.ready.v1',
+      readyData(['2026-03-09']),
+      [10, 20],
+    );
+
+    const before = await (await ledgerOf([...broken, ...late.events, ...last.events])).runs();
+    const run = byDate(before, '2026-03-07');
+    expect(run).toMatchObject({ status: 'failed' });
+    expect(run.stagesClosed).toBe(run.stagesExpected);
+    expect(stageOf(run, 'lander')).toMatchObject({ status: 'blocked' });
+    expect(stageOf(run, 'transformer')).toMatchObject({ status: 'blocked', detail: 'not built: sales-gen failed' });
+    // Until the last date is handled, the others may still be built with it: not blocked yet.
+    expect(stageOf(byDate(before, '2026-03-08'), 'transformer')!.status).toBe('running');
+
+    const after = await (await ledgerOf([...broken, ...late.events, ...last.events, built])).runs();
+    expect(stageOf(byDate(after, '2026-03-09'), 'transformer')!.status).toBe('succeeded');
+    const waiting = byDate(after, '2026-03-08');
     expect(stageOf(waiting, 'transformer')).toMatchObject({
       status: 'blocked',
-      detail: 'not built: waits for 2026-03-07 of the backfill window 2026-03-07..2026-03-08, whose sales-gen failed',
+      detail: 'not built: waits for 2026-03-07 of the backfill window 2026-03-07..2026-03-09, whose sales-gen failed',
     });
+    expect(waiting).toMatchObject({ status: 'failed' });
     expect(waiting.stagesClosed).toBe(waiting.stagesExpected);
   });
 });

@@ -68,7 +68,8 @@ interface RunEvents {
   runDate: string;
   start: LedgerEntry | undefined;
   startedMs: number;
-  window: string | undefined;
+  /** The backfill window of the run (`from..to`), when it is part of one. */
+  window: { key: string; to: string } | undefined;
   own: LedgerEntry[];
   stages: Map<string, StageEvents>;
 }
@@ -207,7 +208,8 @@ function collect(entries: readonly LedgerEntry[]): RunEvents[] {
       run.runDate = typeof entry.summary.runDate === 'string' ? entry.summary.runDate : entry.runDate;
       run.startedMs = ms(entry.time);
       const backfill = entry.summary.backfill as { from?: unknown; to?: unknown } | undefined;
-      if (backfill && typeof backfill === 'object') run.window = `${String(backfill.from)}..${String(backfill.to)}`;
+      if (backfill && typeof backfill === 'object')
+        run.window = { key: `${String(backfill.from)}..${String(backfill.to)}`, to: String(backfill.to) };
     }
   }
   const byDate = new Map<string, RunEvents[]>();
@@ -253,15 +255,20 @@ function notReached(
   }
   for (const upstream of ['sales-gen', 'click-gen'])
     if (status(upstream) === 'skipped') return { status: 'skipped', detail: `not built: ${upstream} was skipped` };
-  // A backfill builds its window together: a date of it that failed upstream holds the others.
+  // A backfill builds its window together, once its last date is complete: then whatever is complete
+  // is built, and a date completing later waits for the rest. So a date of the window that failed
+  // upstream holds the others when it is the last date, or once the last date has been handled.
+  const last = windowMates.find((mate) => mate.runDate === run.window?.to);
+  const lastHandled = (last?.stages.get('transformer')?.closes.length ?? 0) > 0;
   for (const mate of windowMates) {
+    if (mate !== last && !lastHandled) continue;
     for (const upstream of [...UPSTREAM_OF_BUILD, 'transformer']) {
       const closes = mate.stages.get(upstream)?.closes ?? [];
       const failure = closes.findLast((close) => close.outcome === 'failed');
       if (failure && finalOutcome(closes) === 'failed' && ms(failure.entry.time) >= run.startedMs)
         return {
           status: 'blocked',
-          detail: `not built: waits for ${mate.runDate} of the backfill window ${run.window}, whose ${upstream} failed`,
+          detail: `not built: waits for ${mate.runDate} of the backfill window ${run.window!.key}, whose ${upstream} failed`,
         };
     }
   }
@@ -331,8 +338,8 @@ export function summariseRuns(entries: readonly LedgerEntry[]): RunSummary[] {
   const byId = new Map(entries.map((entry) => [entry.eventId, entry]));
   const runs = collect(entries);
   const byWindow = new Map<string, RunEvents[]>();
-  for (const run of runs) if (run.window) byWindow.set(run.window, [...(byWindow.get(run.window) ?? []), run]);
+  for (const run of runs) if (run.window) byWindow.set(run.window.key, [...(byWindow.get(run.window.key) ?? []), run]);
   return runs
-    .map((run) => summarise(run, byId, run.window ? byWindow.get(run.window)!.filter((mate) => mate !== run) : []))
+    .map((run) => summarise(run, byId, run.window ? byWindow.get(run.window.key)!.filter((mate) => mate !== run) : []))
     .sort((a, b) => b.startedAt.localeCompare(a.startedAt) || b.runId.localeCompare(a.runId));
 }
