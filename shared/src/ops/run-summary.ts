@@ -184,6 +184,33 @@ function timings(
   return { finishedAt: finished > 0 ? new Date(finished).toISOString() : null, durationMs, queuedMs, latest };
 }
 
+/**
+ * A stage's times. The trainer adds up its handlings (one per build it was given); another stage is
+ * timed by its first handling, and a later one, of the same input (a replay) or of another (the same
+ * date landed again), is shown as `latest`.
+ */
+function stageTimings(
+  stage: string,
+  primary: readonly Close[],
+  closes: readonly Close[],
+  startedAt: string,
+  byId: ReadonlyMap<string, LedgerEntry>,
+): Pick<RunStage, 'finishedAt' | 'durationMs' | 'queuedMs' | 'latest'> {
+  if (stage === 'trainer') return timings(primary, startedAt, byId);
+  const cause = primary[0]!.entry.causationId;
+  const measured = timings(
+    primary.filter((close) => close.entry.causationId === cause),
+    startedAt,
+    byId,
+  );
+  const last = closes[closes.length - 1]!.entry;
+  if (last.causationId === cause || !last.handlingStart) return measured;
+  const again = closes.filter((close) => close.entry.handlingStart === last.handlingStart);
+  const end = Math.max(...again.map((close) => ms(close.entry.time)));
+  if (measured.latest && ms(measured.latest.handledAt) >= ms(last.handlingStart)) return measured;
+  return { ...measured, latest: { handledAt: last.handlingStart, durationMs: end - ms(last.handlingStart) } };
+}
+
 /** Group entries by run, attribute inputs and closes to the runs' stages (a build closes every date it covers). */
 function collect(entries: readonly LedgerEntry[]): RunEvents[] {
   const sorted = [...entries].sort((a, b) => ms(a.time) - ms(b.time) || a.eventId.localeCompare(b.eventId));
@@ -292,7 +319,13 @@ function summarise(run: RunEvents, byId: ReadonlyMap<string, LedgerEntry>, windo
           ? (primary.find((c) => c.entry.type === 'mlops.model.trained.v1') ?? primary.findLast((c) => c.detail))
           : primary.findLast((c) => c.detail)
         )?.detail ?? null;
-      derived.set(name, { stage: name, startedAt, ...timings(primary, startedAt, byId), status: outcome, detail });
+      derived.set(name, {
+        stage: name,
+        startedAt,
+        ...stageTimings(name, primary, events.closes, startedAt, byId),
+        status: outcome,
+        detail,
+      });
       continue;
     }
     const reason = notReached(name, run, statusOf, windowMates);
