@@ -313,12 +313,12 @@ function summarise(run: RunEvents, byId: ReadonlyMap<string, LedgerEntry>, windo
     const done = name === 'trainer' ? trainerDone(events) : events.closes.length > 0;
     if (done && startedAt) {
       const outcome = finalOutcome(events.closes);
-      const primary = name === 'trainer' ? events.closes : events.closes.filter((c) => c.outcome === outcome);
+      const decisive = events.closes.filter((c) => c.outcome === outcome);
+      // The trainer's handlings add up, whatever each ended in; another stage is timed by its outcome.
+      const primary = name === 'trainer' ? events.closes : decisive;
       const detail =
-        (outcome === 'succeeded'
-          ? (primary.find((c) => c.entry.type === 'mlops.model.trained.v1') ?? primary.findLast((c) => c.detail))
-          : primary.findLast((c) => c.detail)
-        )?.detail ?? null;
+        (decisive.find((c) => c.entry.type === 'mlops.model.trained.v1') ?? decisive.findLast((c) => c.detail))
+          ?.detail ?? null;
       derived.set(name, {
         stage: name,
         startedAt,
