@@ -99,7 +99,18 @@ export class InMemoryDocumentStore implements DocumentStore {
     return data ? { id, data: structuredClone(data) } : undefined;
   }
   async *query(collection: string, options: QueryOptions = {}): AsyncIterable<StoredDocument> {
-    const ids = [...this.collection(collection).keys()].sort();
+    const field = options.orderBy;
+    let ids = [...this.collection(collection).keys()].sort();
+    if (field !== undefined) {
+      const value = (id: string) => this.collection(collection).get(id)![field] as string | number | null | undefined;
+      ids = ids.filter((id) => value(id) !== undefined && value(id) !== null);
+      // A stable sort keeps id order among equal values.
+      ids.sort((a, b) => {
+        const x = value(a)!;
+        const y = value(b)!;
+        return x < y ? -1 : x > y ? 1 : 0;
+      });
+    }
     let yielded = 0;
     for (const id of ids) {
       const data = this.collection(collection).get(id)!;

@@ -98,6 +98,41 @@ describe('CloudEvents envelope and the Pub/Sub binding', () => {
     expect(validateEvent(a)).toEqual(a);
   });
 
+  it('carries the cause and the handling start of a follow-up event through both content modes', () => {
+    const cause = startEvent('2026-04-07');
+    const handlingStart = new Date('2026-04-08T02:00:01.250Z');
+    const event = followUp(
+      cause,
+      'mlops.stage.skipped.v1',
+      { stage: 'startup-gen', code: 'STARTUP_GEN.NOT_DUE', reason: 'not a Friday', runDates: ['2026-04-07'] },
+      { source: '//mlops/startup-gen', handlingStart },
+    ) as AnyEvent;
+    expect(event).toMatchObject({ causationid: cause.id, handlingstart: '2026-04-08T02:00:01.250Z' });
+    const message = encodeMessage(event);
+    expect(message.attributes).toMatchObject({
+      'ce-causationid': cause.id,
+      'ce-handlingstart': '2026-04-08T02:00:01.250Z',
+    });
+    expect(decodeMessage(message)).toEqual(event);
+    const structured = {
+      data: Buffer.from(JSON.stringify(event)),
+      attributes: { 'content-type': 'application/cloudevents+json' },
+    };
+    expect(decodeMessage(structured)).toEqual(event);
+    // Optional: a start event has neither, and stays valid.
+    expect(decodeMessage(encodeMessage(cause))).not.toHaveProperty('causationid');
+  });
+
+  it.each([
+    ['an empty causationid', { causationid: '' }, /extension causationid must be a non-empty string/],
+    ['a handlingstart that is not a time', { handlingstart: 'yesterday' }, /handlingstart must be an RFC 3339/],
+    ['a numeric handlingstart', { handlingstart: 1700000000000 }, /handlingstart must be a non-empty string/],
+  ])('rejects %s', (_why, extension, message) => {
+    expect(() => validateEvent({ ...startEvent('2026-04-09'), ...extension })).toThrow(
+      expect.objectContaining({ code: 'EVENT.ENVELOPE_INVALID', message: expect.stringMatching(message) }),
+    );
+  });
+
   it('names the missing extension', () => {
     const event = createEvent(
       'mlops.pipeline.started.v1',

@@ -264,7 +264,8 @@ describe.skipIf(skip)('PubSubEventBus on the Pub/Sub emulator', () => {
       const event = startEvent('2026-02-05');
       await bus.publish(event);
       await waitFor(() => seenA.length === 1 && seenB.length === 1, 'first deliveries', 15_000);
-      expect(await bus.replay({ topic: 'pipeline-start', since })).toBe(2);
+      // Pub/Sub's seek rewinds subscriptions without saying how many messages that redelivers.
+      expect(await bus.replay({ topic: 'pipeline-start', since })).toEqual({ subscriptions: 2, deliveries: undefined });
       await waitFor(() => seenA.length === 2 && seenB.length === 2, 'replayed deliveries', 15_000);
       await expect(bus.replay({ topic: 'bronze-landed', since, subscription: 'replay-a' })).rejects.toMatchObject({
         code: 'BUS.SUBSCRIPTION_CONFLICT',

@@ -100,7 +100,13 @@ export async function createDashboardServer(deps: DashboardDeps): Promise<Dashbo
     ...(deps.warehouseVersion ? { version: deps.warehouseVersion } : {}),
   });
   const live = timeSlot(deps.liveCacheMs ?? 1000, now);
-  const ledgerEntries = () => cache.remember<LedgerEntry[]>('ledger:entries', live(), () => deps.ledger.entries());
+  // The ledger is followed: each live slot reads only what was recorded since the previous one.
+  const follower = deps.ledger.follow();
+  const ledgerEntries = () =>
+    cache.remember<LedgerEntry[]>('ledger:entries', live(), async () => {
+      await follower.poll();
+      return follower.entries();
+    });
   const context: RouteContext = {
     gold,
     registry: deps.registry,

@@ -7,6 +7,7 @@ import type {
   DeliveryHandler,
   EventBus,
   SubscriptionHandle,
+  ReplayResult,
   SubscriptionSpec,
   SubscriptionStats,
 } from '../ports/event-bus.port.js';
@@ -83,7 +84,7 @@ export class SqliteEventBus implements EventBus {
     };
   }
 
-  replay(options: { topic: Topic; since: Date; subscription?: string }): Promise<number> {
+  replay(options: { topic: Topic; since: Date; subscription?: string }): Promise<ReplayResult> {
     return this.subscriptions.replay(options);
   }
 

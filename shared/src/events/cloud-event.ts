@@ -28,6 +28,10 @@ export interface CloudEvent<K extends EventType = EventType> {
    * distributed-tracing extension); an event received without one starts a new trace.
    */
   traceparent: string;
+  /** Id of the event whose handling emitted this one (absent on start events and from other publishers). */
+  causationid?: string;
+  /** RFC 3339 time the emitting service began handling the cause: handling and queue wait apart. */
+  handlingstart?: string;
   data: EventDataMap[K];
 }
 
@@ -36,6 +40,9 @@ export type AnyEvent = { [K in EventType]: CloudEvent<K> }[EventType];
 
 /** The extension attributes the platform requires on every event (`traceparent` is optional). */
 export const REQUIRED_EXTENSIONS = ['runid', 'rundate'] as const;
+
+/** Extension attributes a follow-up event carries when the runtime emits it; optional everywhere. */
+export const CAUSATION_EXTENSIONS = ['causationid', 'handlingstart'] as const;
 
 const TRACEPARENT = /^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/;
 
@@ -129,10 +136,10 @@ export function followUp<K extends EventType>(
   cause: Pick<CloudEvent, 'id' | 'runid' | 'rundate' | 'traceparent'>,
   type: K,
   data: EventDataMap[K],
-  options: { source: string; subject?: string; rundate?: string; time?: Date },
+  options: { source: string; subject?: string; rundate?: string; time?: Date; handlingStart?: Date },
 ): CloudEvent<K> {
   const id = deterministicId(cause.id, type, options.subject ?? '');
-  return createEvent(type, data, {
+  const event = createEvent(type, data, {
     source: options.source,
     runid: cause.runid,
     rundate: options.rundate ?? cause.rundate,
@@ -141,4 +148,7 @@ export function followUp<K extends EventType>(
     ...(options.subject === undefined ? {} : { subject: options.subject }),
     ...(options.time === undefined ? {} : { time: options.time }),
   });
+  event.causationid = cause.id;
+  if (options.handlingStart !== undefined) event.handlingstart = options.handlingStart.toISOString();
+  return event;
 }

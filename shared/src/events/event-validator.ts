@@ -3,7 +3,7 @@ import addFormatsModule from 'ajv-formats';
 import { SharedErrors } from '../errors.js';
 import { schemaDocuments } from '../contracts/schemas.generated.js';
 import type { AnyEvent } from './cloud-event.js';
-import { REQUIRED_EXTENSIONS, parseTraceparent, traceparentFromId } from './cloud-event.js';
+import { CAUSATION_EXTENSIONS, REQUIRED_EXTENSIONS, parseTraceparent, traceparentFromId } from './cloud-event.js';
 import { eventCatalog, eventTypes, isEventType, type EventType } from './event-catalog.js';
 
 // ajv-formats is CommonJS; under NodeNext its default export arrives wrapped.
@@ -54,6 +54,20 @@ export function dataProblems(type: EventType, data: unknown): string | undefined
 
 const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/;
 
+/** Problems of the optional causation extensions: absent is fine, present must be well formed. */
+function causationProblems(event: Record<string, unknown>): string[] {
+  const problems: string[] = [];
+  for (const name of CAUSATION_EXTENSIONS) {
+    const value = event[name];
+    if (value !== undefined && (typeof value !== 'string' || value.length === 0))
+      problems.push(`extension ${name} must be a non-empty string when present`);
+  }
+  const start = event.handlingstart;
+  if (typeof start === 'string' && start.length > 0 && (!RFC3339.test(start) || Number.isNaN(Date.parse(start))))
+    problems.push('extension handlingstart must be an RFC 3339 timestamp');
+  return problems;
+}
+
 /** Whether a string is a real calendar date written YYYY-MM-DD. */
 export function isIsoDate(value: unknown): value is string {
   if (typeof value !== 'string' || !/^\d{4}-\d{2}-\d{2}$/.test(value)) return false;
@@ -91,6 +105,7 @@ export function validateEvent(candidate: unknown): AnyEvent {
   }
   if (event.traceparent !== undefined && typeof event.traceparent !== 'string')
     problems.push('extension traceparent must be a string');
+  problems.push(...causationProblems(event));
   if (event.datacontenttype !== undefined && !isJsonMediaType(event.datacontenttype)) {
     problems.push(`datacontenttype must be application/json (got ${JSON.stringify(event.datacontenttype)})`);
   }

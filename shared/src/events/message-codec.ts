@@ -1,5 +1,5 @@
 import { SharedErrors } from '../errors.js';
-import type { AnyEvent } from './cloud-event.js';
+import { CAUSATION_EXTENSIONS, type AnyEvent } from './cloud-event.js';
 import { validateEvent } from './event-validator.js';
 
 /** A transport message: bytes plus string attributes (the shape of a Pub/Sub message). */
@@ -22,6 +22,7 @@ const ENVELOPE_ATTRIBUTES = [
   'runid',
   'rundate',
   'traceparent',
+  ...CAUSATION_EXTENSIONS,
 ] as const;
 const ENVELOPE_NAMES: ReadonlySet<string> = new Set(ENVELOPE_ATTRIBUTES);
 /** The media type of structured content mode, any case, parameters allowed. */

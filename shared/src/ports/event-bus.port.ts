@@ -102,6 +102,12 @@ export interface SubscriptionStats {
   dead: number;
 }
 
+/** What a replay did: subscriptions rewound, and deliveries scheduled when the transport knows (Pub/Sub's seek does not say). */
+export interface ReplayResult {
+  subscriptions: number;
+  deliveries: number | undefined;
+}
+
 /**
  * Consuming: a durable subscription's messages, validated, handed to a handler, settled by the one
  * settlement rule. Callers: the service host (`hostService`), observers in tests and benchmarks.
@@ -121,9 +127,10 @@ export interface SubscriptionAdmin {
   ensureSubscription(spec: SubscriptionSpec): Promise<void>;
   /**
    * Deliver again every message published on a topic since a point in time, to one subscription or
-   * to all of the topic's subscriptions; resolves to how many deliveries were scheduled.
+   * to all of the topic's subscriptions (rewinding them); resolves to how many subscriptions were
+   * rewound and, where the transport can count them, how many deliveries that scheduled.
    */
-  replay(options: { topic: Topic; since: Date; subscription?: string }): Promise<number>;
+  replay(options: { topic: Topic; since: Date; subscription?: string }): Promise<ReplayResult>;
   /** Per-subscription counts, for status views. */
   stats(): Promise<SubscriptionStats[]>;
 }

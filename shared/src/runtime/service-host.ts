@@ -52,6 +52,7 @@ export async function dispatch(
     traceparent: event.traceparent,
     attempt: delivery.attempt,
   });
+  const handlingStart = new Date();
   const context: HandlerContext = {
     log: scoped,
     delivery,
@@ -62,6 +63,7 @@ export async function dispatch(
     ) => {
       const next = followUp(event, type, data, {
         source: `//mlops/${service.name}`,
+        handlingStart,
         ...(options.subject === undefined ? {} : { subject: options.subject }),
         ...(options.rundate === undefined ? {} : { rundate: options.rundate }),
       });

@@ -1,6 +1,11 @@
 import { PermanentError } from '../../errors.js';
 import { isTopic, type Topic } from '../../events/event-catalog.js';
-import type { SubscriptionAdmin, SubscriptionSpec, SubscriptionStats } from '../../ports/event-bus.port.js';
+import type {
+  ReplayResult,
+  SubscriptionAdmin,
+  SubscriptionSpec,
+  SubscriptionStats,
+} from '../../ports/event-bus.port.js';
 import { NOT_FOUND, busError, grpcCode, shortName, type PubSubContext } from './pubsub-bus.context.js';
 import { MAX_LISTED, type PubSubDeadLetters } from './pubsub-bus.dead-letters.js';
 import type { PubSubProvisioning } from './pubsub-bus.provisioning.js';
@@ -23,9 +28,9 @@ export class PubSubSubscriptions implements SubscriptionAdmin {
    * (subscriptions created here retain acknowledged messages for 7 days). Two differences from the
    * local bus follow from seek: messages published before `since` that were still unacknowledged
    * become acknowledged, and Pub/Sub does not say how many messages came back, so this resolves to
-   * the number of subscriptions rewound.
+   * the number of subscriptions rewound and no delivery count.
    */
-  async replay(options: { topic: Topic; since: Date; subscription?: string }): Promise<number> {
+  async replay(options: { topic: Topic; since: Date; subscription?: string }): Promise<ReplayResult> {
     if (!isTopic(options.topic)) throw new PermanentError('BUS.UNKNOWN_TOPIC', `unknown topic "${options.topic}"`);
     const { client } = this.context;
     let names: string[];
@@ -46,7 +51,7 @@ export class PubSubSubscriptions implements SubscriptionAdmin {
           .map((subscription) => shortName(subscription.name))
           .filter((name) => name !== this.context.deadLetterSubscription);
       } catch (error) {
-        if (grpcCode(error) === NOT_FOUND) return 0;
+        if (grpcCode(error) === NOT_FOUND) return { subscriptions: 0, deliveries: undefined };
         throw busError(error, `listing subscriptions of ${options.topic}`);
       }
     }
@@ -57,7 +62,7 @@ export class PubSubSubscriptions implements SubscriptionAdmin {
         throw busError(error, `seeking ${name} to ${options.since.toISOString()}`);
       }
     }
-    return names.length;
+    return { subscriptions: names.length, deliveries: undefined };
   }
 
   /**

@@ -1,6 +1,11 @@
 import { PermanentError } from '../../errors.js';
 import { isTopic, type Topic } from '../../events/event-catalog.js';
-import type { SubscriptionAdmin, SubscriptionSpec, SubscriptionStats } from '../../ports/event-bus.port.js';
+import type {
+  ReplayResult,
+  SubscriptionAdmin,
+  SubscriptionSpec,
+  SubscriptionStats,
+} from '../../ports/event-bus.port.js';
 import { ACKED, DEAD, LEASED, PENDING, type SqliteBusDatabase } from './sqlite-bus.database.js';
 
 /** A subscription's settings as stored (the latest `ensureSubscription` wins). */
@@ -42,7 +47,10 @@ export class SqliteSubscriptions implements SubscriptionAdmin {
     return { topic: spec.topic, maxAttempts, backoff };
   }
 
-  async replay(options: { topic: Topic; since: Date; subscription?: string }): Promise<number> {
+  async replay(options: { topic: Topic; since: Date; subscription?: string }): Promise<ReplayResult> {
+    const subscriptions = this.database.db
+      .prepare('select count(*) as n from subscriptions where topic = ? and (? is null or name = ?)')
+      .get(options.topic, options.subscription ?? null, options.subscription ?? null) as { n: number };
     const result = this.database.db
       .prepare(
         `insert into deliveries (subscription, seq, state, attempts, due_at)
@@ -58,7 +66,7 @@ export class SqliteSubscriptions implements SubscriptionAdmin {
         options.subscription ?? null,
       );
     this.wake();
-    return result.changes;
+    return { subscriptions: subscriptions.n, deliveries: result.changes };
   }
 
   async stats(): Promise<SubscriptionStats[]> {
