@@ -10,3 +10,9 @@ export {
 } from './gcs/gcs.standin.js';
 export { GcsStorage, type StoredObject, type StoredBucket } from './gcs/object-storage.js';
 export { type StandinLog, type StandinLogEntry, type RunningServer } from './http/server.js';
+export {
+  startMetadataServer,
+  type IssuedToken,
+  type MetadataServer,
+  type MetadataServerOptions,
+} from './metadata/metadata.standin.js';
