@@ -16,3 +16,9 @@ export {
   type MetadataServer,
   type MetadataServerOptions,
 } from './metadata/metadata.standin.js';
+export {
+  startBigQueryStandin,
+  type BigQueryStandin,
+  type BigQueryStandinOptions,
+} from './bigquery/bigquery.standin.js';
+export { startGcpStandins, type GcpStandins, type GcpStandinsOptions } from './gcp-standins.js';

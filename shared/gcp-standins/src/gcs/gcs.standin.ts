@@ -21,7 +21,8 @@ import {
   type ObjectWrite,
   type StoredObject,
 } from './object-storage.js';
-import { bucketResource, etagOf, objectResource, parseMultipart, withFields } from './resources.js';
+import { withFields } from '../http/fields.js';
+import { bucketResource, etagOf, objectResource, parseMultipart } from './resources.js';
 import { UploadSessions, parseContentRange } from './resumable-sessions.js';
 
 /** Options of {@link startGcsStandin}. */
