@@ -1,7 +1,7 @@
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { HttpError, NotImplementedError } from '../http/server.js';
 import { checkTableId, qualified, type BigQueryEngine, type TableReference } from './engine.js';
-import { quoteIdentifier } from './schema.js';
+import { canonicalTypeOf, quoteIdentifier, type TableField } from './schema.js';
 
 /** How rows reach a table: `writeDisposition` and `createDisposition` of a query or load job. */
 export interface WriteOptions {
@@ -11,8 +11,17 @@ export interface WriteOptions {
   defaultWrite: 'WRITE_EMPTY' | 'WRITE_APPEND';
   /** Inside a script's transaction: its statements commit or roll back with it. */
   inTransaction?: boolean;
-  /** Columns that may hold no NULL (REQUIRED fields of a load schema). */
-  required?: readonly string[];
+  /** The schema a load gives: a table it creates has exactly these columns (REQUIRED as NOT NULL). */
+  schema?: readonly TableField[];
+}
+
+/** CREATE TABLE from a BigQuery schema. */
+function createFromSchema(target: string, schema: readonly TableField[], replace: boolean): string {
+  const columns = schema.map(
+    (field) =>
+      `${quoteIdentifier(field.name)} ${canonicalTypeOf(field)}${field.mode === 'REQUIRED' ? ' not null' : ''}`,
+  );
+  return `create ${replace ? 'or replace ' : ''}table ${target} (${columns.join(', ')})`;
 }
 
 const STAGE_LOCATION = { database: 'temp', schema: 'main', table: '__standin_stage' };
@@ -60,12 +69,12 @@ export async function writeToTable(
   if (!exists && create === 'CREATE_NEVER')
     throw new HttpError(404, 'notFound', `Not found: Table ${engine.projectId}:${key}`);
 
-  if (!exists && partition === undefined) {
+  const required = (options.schema ?? []).filter((field) => field.mode === 'REQUIRED').map((field) => field.name);
+  if (!exists && partition === undefined && !options.schema) {
     // A new table: written in place (a failure drops it, as a failed job leaves no table).
     try {
       await connection.run(`create table ${target} as ${source}`);
       await engine.canonicalise(connection, engine.locate(datasetId, tableId));
-      await checkRequired(connection, target, options.required);
     } catch (error) {
       await connection.run(`drop table if exists ${target}`).catch(() => undefined);
       throw error;
@@ -79,7 +88,7 @@ export async function writeToTable(
   try {
     await engine.canonicalise(connection, STAGE_LOCATION);
     const rows = Number((await connection.runAndReadAll(`select count(*) from ${STAGE}`)).getRows()[0]![0]);
-    await checkRequired(connection, STAGE, options.required);
+    await checkRequired(connection, STAGE, required);
     const own = !options.inTransaction;
     if (own) await connection.run('begin transaction');
     try {
@@ -102,6 +111,9 @@ export async function writeToTable(
           await requireEmpty(connection, target, key, `cast(${column} as date) = date '${partition}'`);
         if (write === 'WRITE_TRUNCATE')
           await connection.run(`delete from ${target} where cast(${column} as date) = date '${partition}'`);
+        await connection.run(`insert into ${target} by name select * from ${STAGE}`);
+      } else if (options.schema && (!exists || write === 'WRITE_TRUNCATE')) {
+        await connection.run(createFromSchema(target, options.schema, exists));
         await connection.run(`insert into ${target} by name select * from ${STAGE}`);
       } else if (write === 'WRITE_TRUNCATE') {
         await connection.run(`create or replace table ${target} as select * from ${STAGE}`);

@@ -98,7 +98,7 @@ export async function runLoad(
       ...(config.writeDisposition ? { writeDisposition: config.writeDisposition } : {}),
       ...(config.createDisposition ? { createDisposition: config.createDisposition } : {}),
       defaultWrite: 'WRITE_APPEND',
-      required: (config.schema?.fields ?? []).filter((field) => field.mode === 'REQUIRED').map((field) => field.name),
+      ...(config.schema ? { schema: config.schema.fields } : {}),
     });
     return {
       inputFiles: objects.length,
