@@ -127,6 +127,11 @@ describe('BigQuery stand-in: queries', () => {
     ]);
   });
 
+  it('names expressions without alias f0_, f1_ and refuses two columns of one name, as BigQuery does', async () => {
+    expect((await bigquery.query("select 1, 2 as b, upper('x')"))[0]).toEqual([{ f0_: 1, b: 2, f1_: 'X' }]);
+    await expect(bigquery.query('select 1 as a, 2 as a')).rejects.toThrow(/Duplicate column names/);
+  });
+
   it('writes TIMESTAMP values as formatOptions ask: int64 microseconds, ISO 8601, or float seconds', async () => {
     const { body } = await fixture.raw('/queries', {
       method: 'POST',

@@ -69,6 +69,7 @@ export async function writeToTable(
   if (!exists && create === 'CREATE_NEVER')
     throw new HttpError(404, 'notFound', `Not found: Table ${engine.projectId}:${key}`);
 
+  await engine.checkColumnNames(connection, source);
   const required = (options.schema ?? []).filter((field) => field.mode === 'REQUIRED').map((field) => field.name);
   if (!exists && partition === undefined && !options.schema) {
     // A new table: written in place (a failure drops it, as a failed job leaves no table).

@@ -57,6 +57,9 @@ export function qualified(location: TableLocation): string {
   return [location.database, location.schema, location.table].map(quoteIdentifier).join('.');
 }
 
+/** A column name BigQuery would give as written; others are expressions without alias. */
+const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
 /** Where query results without a destination go: BigQuery's hidden anonymous dataset. */
 export const RESULTS_DATASET = '_standin_results';
 
@@ -224,18 +227,10 @@ export class BigQueryEngine {
   async canonicalise(connection: DuckDBConnection, location: TableLocation): Promise<void> {
     const table = qualified(location);
     const columns = await this.columns(connection, location);
-    const names = columns.map((column) => column.field.name);
-    const duplicate = names.find((name, index) => names.indexOf(name) !== index);
-    if (duplicate !== undefined)
-      throw new HttpError(
-        400,
-        'invalidQuery',
-        `Duplicate column names in the result are not supported. Found duplicate(s): ${duplicate}`,
-      );
     let anonymous = 0;
     for (const { field, type } of columns) {
       let name = field.name;
-      if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) {
+      if (!IDENTIFIER.test(name)) {
         name = `f${anonymous}_`;
         anonymous += 1;
         await connection.run(
@@ -245,6 +240,30 @@ export class BigQueryEngine {
       const canonical = canonicalTypeOf(field);
       if (!sameType(type, canonical))
         await connection.run(`alter table ${table} alter column ${quoteIdentifier(name)} set data type ${canonical}`);
+    }
+  }
+
+  /**
+   * 400 when a query's result has two columns of one name, as BigQuery refuses them (DuckDB
+   * would rename the second when storing it).
+   */
+  async checkColumnNames(connection: DuckDBConnection, select: string): Promise<void> {
+    const prepared = await connection.prepare(select);
+    const seen = new Set<string>();
+    try {
+      for (let index = 0; index < prepared.columnCount; index += 1) {
+        const name = prepared.columnName(index);
+        if (!IDENTIFIER.test(name)) continue; // an expression without alias: named f<n>_ later
+        if (seen.has(name.toLowerCase()))
+          throw new HttpError(
+            400,
+            'invalidQuery',
+            `Duplicate column names in the result are not supported. Found duplicate(s): ${name}`,
+          );
+        seen.add(name.toLowerCase());
+      }
+    } finally {
+      prepared.destroySync();
     }
   }
 

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { GcsStorage } from '../gcs/object-storage.js';
 import { HttpError, NotImplementedError, onlyFields } from '../http/server.js';
-import { checkDatasetId, type BigQueryEngine, type TableReference } from './engine.js';
+import { RESULTS_DATASET, checkDatasetId, type BigQueryEngine, type TableReference } from './engine.js';
 import { bigQueryError, errorProto } from './errors.js';
 import { checkLoadConfig, runLoad, type LoadConfig, type LoadOutcome } from './load-runner.js';
 import { runQuery, translateQuery, type QueryConfig, type QueryOutcome } from './query-runner.js';
@@ -81,11 +81,26 @@ function checkQueryConfig(config: Record<string, unknown>): QueryConfig {
 export class JobStore {
   private readonly jobs = new Map<string, Job>();
   private readonly requests = new Map<string, string>();
+  /** Anonymous result tables, oldest first; BigQuery keeps them a day, the stand-in the last few hundred. */
+  private readonly anonymous: TableReference[] = [];
 
   constructor(
     private readonly engine: BigQueryEngine,
     private readonly storage: GcsStorage | undefined,
+    private readonly keepResults = 500,
   ) {}
+
+  /** Drop the oldest anonymous results beyond the limit (their jobs then answer notFound for rows). */
+  private async expireResults(results: TableReference | undefined): Promise<void> {
+    if (results?.datasetId !== RESULTS_DATASET) return;
+    this.anonymous.push(results);
+    while (this.anonymous.length > this.keepResults) {
+      const old = this.anonymous.shift()!;
+      await this.engine.exclusive((connection) =>
+        connection.run(`drop table if exists ${this.engine.tableName(old.datasetId, old.tableId)}`),
+      );
+    }
+  }
 
   /** A new job id, in the shape BigQuery's clients use. */
   static newJobId(): string {
@@ -147,6 +162,7 @@ export class JobStore {
           job.startTime = Date.now();
           return runQuery(this.engine, connection, jobId, config, statements);
         });
+        await this.expireResults(job.query.results).catch(() => undefined);
       };
     } else if (configuration.load && !configuration.query) {
       jobType = 'LOAD';
