@@ -10,6 +10,7 @@ export default defineConfig({
       'services/*/test/**/*.test.ts',
       'cli/test/**/*.test.ts',
       'bench/test/**/*.test.ts',
+      'infra/test/**/*.test.ts',
     ],
     testTimeout: 60_000,
     hookTimeout: 120_000,
