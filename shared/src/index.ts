@@ -56,9 +56,12 @@ export {
 } from './adapters/dataform/dataform-compiler.adapter.js';
 export type { CompiledGraph, DataformTarget } from './adapters/dataform/compiled-graph.js';
 export {
+  CATALOG_PLACEHOLDER,
   TranslationError,
   loadBigQueryTranslator,
   translateBigQueryToDuckDb,
+  type ParameterReference,
+  type TranslateOptions,
 } from './adapters/dataform/bigquery-to-duckdb.adapter.js';
 export {
   DuckDbTransformRunner,

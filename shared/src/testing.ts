@@ -166,6 +166,13 @@ export class InMemoryObjectStore implements ObjectStore {
     const { readFile } = await import('node:fs/promises');
     return this.put(key, await readFile(path), options);
   }
+  async putIfAbsent(
+    key: string,
+    body: ObjectBody,
+    options: { contentType?: string } = {},
+  ): Promise<ObjectMeta | undefined> {
+    return this.objects.has(key) ? undefined : this.put(key, body, options);
+  }
   async get(key: string): Promise<Buffer> {
     const object = this.objects.get(key);
     if (!object) throw SharedErrors.notFound(`object ${key}`);

@@ -216,7 +216,7 @@ export async function storePipelineSpec(objects: ObjectStore, spec: PipelineSpec
   const bytes = specBytes(spec);
   const name = String((spec.pipelineInfo as { name: string }).name);
   const key = `${PIPELINE_SPECS_PREFIX}/${name}/${createHash('sha256').update(bytes).digest('hex').slice(0, 16)}.json`;
-  if (!(await objects.head(key))) await objects.put(key, bytes, { contentType: 'application/json' });
+  await objects.putIfAbsent(key, bytes, { contentType: 'application/json' });
   await objects.put(`${PIPELINE_SPECS_PREFIX}/${name}/latest.json`, bytes, { contentType: 'application/json' });
   return key;
 }
