@@ -13,7 +13,7 @@ resource "google_cloud_run_v2_service" "service" {
     scaling { max_instance_count = each.key == "transformer" || each.key == "trainer" ? 1 : 10 }
     containers {
       image   = var.image
-      command = ["node", "--import", "tsx", "services/${each.key}/src/main.ts"]
+      command = ["node", "services/${each.key}/dist/main.js"]
       resources {
         limits = {
           cpu    = each.key == "trainer" || each.key == "transformer" ? "4" : "1"
@@ -51,7 +51,7 @@ resource "google_cloud_run_v2_job" "scheduler" {
       service_account = google_service_account.runtime.email
       containers {
         image   = var.image
-        command = ["node", "--import", "tsx", "cli/src/main.ts", "schedule", "--once"]
+        command = ["node", "cli/dist/main.js", "schedule", "--once"]
         dynamic "env" {
           for_each = local.common_env
           content {

@@ -118,10 +118,14 @@ function time<T>(work: () => T): { value: T; ms: number } {
 
 async function runChild(args: LanderChildArgs): Promise<LanderChildResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', join(here, 'lander.child.ts'), JSON.stringify(args)], {
-      cwd: root,
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
+    const child = spawn(
+      process.execPath,
+      ['--conditions=@mlops/source', '--import', 'tsx', join(here, 'lander.child.ts'), JSON.stringify(args)],
+      {
+        cwd: root,
+        stdio: ['ignore', 'pipe', 'inherit'],
+      },
+    );
     let out = '';
     child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString('utf8')));
     child.on('error', reject);

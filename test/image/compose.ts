@@ -1,0 +1,38 @@
+/** docker-compose.yml as data, for the image tests. */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { YAML11_SCHEMA, load } from 'js-yaml';
+
+const repo = fileURLToPath(new URL('../../', import.meta.url));
+
+/** The keys of a compose service these tests read. */
+export interface ComposeService {
+  image?: string;
+  build?: unknown;
+  command?: string | string[];
+  entrypoint?: string | string[];
+  environment?: Record<string, string>;
+  depends_on?: Record<string, unknown> | string[];
+}
+
+/** docker-compose.yml, anchors and (YAML 1.1) merge keys resolved, as Compose reads it. */
+export function composeServices(): Record<string, ComposeService> {
+  const compose = load(readFileSync(join(repo, 'docker-compose.yml'), 'utf8'), { schema: YAML11_SCHEMA }) as {
+    services?: Record<string, ComposeService>;
+  };
+  if (!compose?.services) throw new Error('docker-compose.yml has no services');
+  return compose.services;
+}
+
+/** The services built from this repository's Dockerfile (not the emulators). */
+export function platformServices(): [string, ComposeService & { argv: string[] }][] {
+  return Object.entries(composeServices())
+    .filter(([, service]) => service.build !== undefined)
+    .map(([name, service]) => {
+      const argv = [service.entrypoint ?? [], service.command ?? []].flatMap((part) =>
+        typeof part === 'string' ? part.split(/\s+/) : part,
+      );
+      return [name, { ...service, argv }];
+    });
+}
