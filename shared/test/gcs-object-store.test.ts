@@ -4,19 +4,49 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { GcsObjectStore } from '@mlops/shared/gcp';
+import { GcsObjectStore, dockerSupport, freePort, startContainer, type StartedContainer } from '@mlops/shared/gcp';
 import { tempDir } from './helpers.js';
 
-// There is no GCS emulator in the Cloud SDK; fake-gcs-server runs in docker-compose. Without it the
+// There is no GCS emulator in the Cloud SDK: STORAGE_EMULATOR_HOST names a running fake-gcs-server,
+// or, where a Docker engine answers, one is started here through testcontainers. Without either the
 // suite is skipped, loudly.
 // The Node client reads STORAGE_EMULATOR_HOST itself, as a base URL: it must carry its scheme.
 if (process.env.STORAGE_EMULATOR_HOST && !/^https?:\/\//.test(process.env.STORAGE_EMULATOR_HOST)) {
   process.env.STORAGE_EMULATOR_HOST = `http://${process.env.STORAGE_EMULATOR_HOST}`;
 }
+const FAKE_GCS_IMAGE = 'fsouza/fake-gcs-server:1.52.2';
+let container: StartedContainer | undefined;
+const docker = process.env.STORAGE_EMULATOR_HOST ? undefined : dockerSupport();
+if (docker?.available) {
+  // Uploads follow the Location the server returns, so it must name the published port.
+  const hostPort = await freePort();
+  const publicHost = `127.0.0.1:${hostPort}`;
+  container = await startContainer({
+    image: FAKE_GCS_IMAGE,
+    command: [
+      '-scheme',
+      'http',
+      '-port',
+      '4443',
+      '-backend',
+      'memory',
+      '-public-host',
+      publicHost,
+      '-external-url',
+      `http://${publicHost}`,
+    ],
+    port: 4443,
+    hostPort,
+    healthPath: '/storage/v1/b',
+    timeoutMs: 600_000,
+  });
+  process.env.STORAGE_EMULATOR_HOST = `http://${container.host}`;
+  console.log(`[emulator] gcs: ${FAKE_GCS_IMAGE} through testcontainers (${docker.runtime}) on ${container.host}`);
+}
 const emulatorHost = process.env.STORAGE_EMULATOR_HOST;
 if (!emulatorHost) {
   console.warn(
-    '[skip] GcsObjectStore tests: STORAGE_EMULATOR_HOST is not set; start fake-gcs-server (docker compose up gcs) and set it, e.g. http://127.0.0.1:4443',
+    `[skip] GcsObjectStore tests: STORAGE_EMULATOR_HOST is not set and ${docker && !docker.available ? docker.reason : 'no Docker engine answers'}; start fake-gcs-server (docker run --rm -p 4443:4443 ${FAKE_GCS_IMAGE} -scheme http -public-host 127.0.0.1:4443) and set STORAGE_EMULATOR_HOST=http://127.0.0.1:4443`,
   );
 }
 
@@ -38,6 +68,9 @@ describe.skipIf(!emulatorHost)('GcsObjectStore on a GCS emulator (STORAGE_EMULAT
   beforeAll(async () => {
     await plain.createBucket(bucket);
     store = new GcsObjectStore({ bucket, prefix: 'lake', emulatorHost, projectId: 'mlops-test' });
+  });
+  afterAll(async () => {
+    await container?.stop();
   });
   afterAll(async () => {
     await plain

@@ -38,8 +38,7 @@ let scratch: string;
 const started: ChildProcess[] = [];
 
 /** A process of the image: `node <args>` in /app with the image's ENV and nothing of this test's. */
-function startInImage(args: string[], env: Record<string, string>) {
-  const home = mkdtempSync(join(scratch, 'home-'));
+function startInImage(args: string[], env: Record<string, string>, home = mkdtempSync(join(scratch, 'home-'))) {
   const child = spawn(process.execPath, args, {
     cwd: image.dir,
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...image.env, MLOPS_HOME: home, ...env },
@@ -54,8 +53,8 @@ function startInImage(args: string[], env: Record<string, string>) {
 }
 
 /** Run to completion; resolves to the exit code and output. */
-async function runInImage(args: string[]): Promise<{ code: number | null; output: string }> {
-  const process = startInImage(args, {});
+async function runInImage(args: string[], home?: string): Promise<{ code: number | null; output: string }> {
+  const process = startInImage(args, {}, home);
   const code = await process.exited;
   return { code, output: process.output() };
 }
@@ -148,7 +147,9 @@ describe('the image runtime stage, rebuilt from the Dockerfile without Docker', 
 
   afterAll(async () => {
     for (const child of started) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    const began = Date.now();
     if (scratch) rmSync(scratch, { recursive: true, force: true });
+    console.log(`[image] removed the rebuilt stage in ${((Date.now() - began) / 1000).toFixed(1)} s`);
   });
 
   it('holds production dependencies and compiled JavaScript only: no dev tool, no TypeScript source', () => {
@@ -224,9 +225,10 @@ describe('the image runtime stage, rebuilt from the Dockerfile without Docker', 
   }, 120_000);
 
   it('answers --help from the CLI, its installed bin, the Vertex AI step entrypoint and the image CMD', async () => {
+    const home = mkdtempSync(join(scratch, 'home-'));
     const [cli, bin, step, cmd] = await Promise.all([
-      runInImage(['cli/dist/main.js', '--help']),
-      runInImage(['node_modules/.bin/mlops', '--help']),
+      runInImage(['cli/dist/main.js', '--help'], home),
+      runInImage(['node_modules/.bin/mlops', '--help'], home),
       runInImage(['services/trainer/dist/components/main.js', '--help']),
       runInImage(image.cmd.slice(1)),
     ]);

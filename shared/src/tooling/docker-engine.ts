@@ -38,7 +38,8 @@ export function dockerSockets(env: Record<string, string | undefined>, home = ho
 const ASK_SCRIPT = `
 const { getContainerRuntimeClient } = await import(process.argv[1]);
 const client = await getContainerRuntimeClient();
-console.log(JSON.stringify(client.info.containerRuntime.host + ' (' + (client.info.engine.serverVersion ?? '?') + ')'));
+const { host, serverVersion } = client.info.containerRuntime;
+console.log(JSON.stringify(host + ' (Docker ' + serverVersion + ')'));
 process.exit(0);
 `;
 
@@ -65,6 +66,8 @@ export function systemDockerProbe(): DockerProbe {
         });
         return JSON.parse(out.trim().split('\n').at(-1)!) as string;
       } catch (error) {
+        if ((error as { code?: unknown }).code === 'ETIMEDOUT')
+          throw new Error(`testcontainers did not answer within ${timeoutMs} ms`, { cause: error });
         const stderr = String((error as { stderr?: unknown }).stderr ?? '').trim();
         const last = stderr.split('\n').filter(Boolean).at(-1);
         throw new Error(last ?? ((error as Error).message || 'no answer'), { cause: error });
@@ -74,7 +77,7 @@ export function systemDockerProbe(): DockerProbe {
 }
 
 /** Decide whether the emulators can run in Docker containers through testcontainers. */
-export function detectDocker(probe: DockerProbe = systemDockerProbe(), timeoutMs = 15_000): DockerSupport {
+export function detectDocker(probe: DockerProbe = systemDockerProbe(), timeoutMs = 30_000): DockerSupport {
   if (probe.env.MLOPS_EMULATORS_DOCKER === 'false') return { available: false, reason: 'MLOPS_EMULATORS_DOCKER=false' };
   if (!probe.resolveTestcontainers())
     return { available: false, reason: 'the testcontainers package is not installed (a development dependency)' };
@@ -102,35 +105,43 @@ export function dockerSupport(): DockerSupport {
   return cached;
 }
 
-/** A container started by {@link startEmulatorContainer}. */
-export interface EmulatorContainer {
-  /** `<host>:<port>` of the emulator's published port. */
+/** A throw-away container of {@link startContainer}. */
+export interface StartedContainer {
+  /** `<host>:<port>` of the published port. */
   host: string;
   stop(): Promise<void>;
 }
 
+/** What {@link startContainer} runs. */
+export interface ContainerSpec {
+  image: string;
+  command: readonly string[];
+  /** The port the server listens on inside the container. */
+  port: number;
+  /** Publish on this host port (default: one Docker picks). */
+  hostPort?: number;
+  /** Answers 200 once the server is ready (default `/`). */
+  healthPath?: string;
+  timeoutMs: number;
+}
+
 /**
- * Start one of Google's Cloud SDK emulators in a container of `image` (testcontainers removes it
- * when this process ends, even on a crash) and wait until it answers HTTP on `port`.
+ * Start a container (an emulator) through testcontainers, which removes it when this process ends,
+ * even on a crash, and wait until it answers HTTP 200 on `healthPath`.
  */
-export async function startEmulatorContainer(
-  image: string,
-  gcloudCommand: readonly string[],
-  port: number,
-  timeoutMs: number,
-): Promise<EmulatorContainer> {
+export async function startContainer(spec: ContainerSpec): Promise<StartedContainer> {
   const { GenericContainer, Wait } = await import('testcontainers');
-  const container = await new GenericContainer(image)
-    .withCommand([...gcloudCommand])
-    .withExposedPorts(port)
+  const container = await new GenericContainer(spec.image)
+    .withCommand([...spec.command])
+    .withExposedPorts(spec.hostPort === undefined ? spec.port : { container: spec.port, host: spec.hostPort })
     .withLabels({ 'mlops-test-emulator': '1' })
-    .withWaitStrategy(Wait.forHttp('/', port).forStatusCode(200))
-    .withStartupTimeout(timeoutMs)
+    .withWaitStrategy(Wait.forHttp(spec.healthPath ?? '/', spec.port).forStatusCode(200))
+    .withStartupTimeout(spec.timeoutMs)
     .start();
-  const host = `${container.getHost() === 'localhost' ? '127.0.0.1' : container.getHost()}:${container.getMappedPort(port)}`;
+  const hostName = container.getHost() === 'localhost' ? '127.0.0.1' : container.getHost();
   let stopped = false;
   return {
-    host,
+    host: `${hostName}:${container.getMappedPort(spec.port)}`,
     stop: async () => {
       if (stopped) return;
       stopped = true;

@@ -19,7 +19,7 @@ import { existsSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { dockerSupport, startEmulatorContainer } from './docker-engine.js';
+import { dockerSupport, startContainer } from './docker-engine.js';
 
 /** The emulators this harness knows. */
 export type EmulatorKind = 'pubsub' | 'firestore';
@@ -222,12 +222,12 @@ async function spawnEmulator(kind: EmulatorKind, command: string, timeoutMs: num
 /** The emulator in a throw-away container of Google's image, through testcontainers. */
 async function dockerEmulator(kind: EmulatorKind, image: string, timeoutMs: number): Promise<RunningEmulator> {
   const port = kind === 'pubsub' ? 8085 : 8086;
-  const container = await startEmulatorContainer(
+  const container = await startContainer({
     image,
-    ['gcloud', 'beta', 'emulators', kind, 'start', '--project=mlops-test', `--host-port=0.0.0.0:${port}`],
+    command: ['gcloud', 'beta', 'emulators', kind, 'start', '--project=mlops-test', `--host-port=0.0.0.0:${port}`],
     port,
     timeoutMs,
-  );
+  });
   return { kind, host: container.host, stop: container.stop };
 }
 
