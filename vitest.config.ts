@@ -11,6 +11,8 @@ const conditions = ['@mlops/source', ...defaultServerConditions.filter((conditio
 export default defineConfig({
   ssr: { resolve: { conditions, mainFields: [] } },
   test: {
+    // Child processes a test starts with node or tsx inherit the condition too.
+    env: { NODE_OPTIONS: [process.env.NODE_OPTIONS, '--conditions=@mlops/source'].filter(Boolean).join(' ') },
     include: [
       'shared/test/**/*.test.ts',
       'services/*/test/**/*.test.ts',

@@ -69,11 +69,16 @@ export function run(command: string, args: string[], cwd: string, env: NodeJS.Pr
   });
 }
 
-function contextEntries(context: string, source: string, ignored: (path: string) => boolean): string[] {
-  const clean = posix
+/** A COPY source as a context-relative path (`''` for the whole context). */
+function contextPath(source: string): string {
+  return posix
     .normalize(source)
     .replace(/^\.(\/|$)/, '')
     .replace(/\/$/, '');
+}
+
+function contextEntries(context: string, source: string, ignored: (path: string) => boolean): string[] {
+  const clean = contextPath(source);
   if (clean.startsWith('..') || posix.isAbsolute(clean) || /[*?[]/.test(clean))
     throw new DockerfileError(`COPY source ${source} must be a plain path inside the context`);
   const walk = (path: string): string[] => {
@@ -132,6 +137,27 @@ function runSteps(instruction: Instruction, workdir: string): string[][] {
     else throw new DockerfileError(`line ${instruction.line}: RUN ${step} cannot be reproduced without Docker`);
   }
   return npm;
+}
+
+/** Stage folders kept per stage name (each `npm ci` is hundreds of MB), most recently used first. */
+const CACHE_KEEP = 3;
+
+/** Remove all but the most recently used folders of each stage, and builds abandoned a day ago. */
+async function pruneCache(cacheDir: string, log: (line: string) => void): Promise<void> {
+  const entries = readdirSync(cacheDir, { withFileTypes: true })
+    .filter((entry) => entry.isDirectory())
+    .map((entry) => ({ name: entry.name, used: statSync(join(cacheDir, entry.name)).mtimeMs }));
+  const doomed = entries.filter((entry) => entry.name.endsWith('.building') && Date.now() - entry.used > 86_400_000);
+  const byStage = new Map<string, typeof entries>();
+  for (const entry of entries.filter((entry) => !entry.name.endsWith('.building'))) {
+    const stage = entry.name.replace(/-[0-9a-f]{16}$/, '');
+    byStage.set(stage, [...(byStage.get(stage) ?? []), entry]);
+  }
+  for (const kept of byStage.values()) doomed.push(...kept.sort((a, b) => b.used - a.used).slice(CACHE_KEEP));
+  for (const entry of doomed) {
+    log(`cache: removing ${entry.name}`);
+    await run('rm', ['-rf', join(cacheDir, entry.name)], cacheDir, process.env);
+  }
 }
 
 /** Rebuild the last stage of the Dockerfile into `outDir`. */
@@ -244,10 +270,7 @@ export async function rebuildLastStage(options: RebuildOptions): Promise<Rebuilt
         }
       } else {
         for (const source of instruction.args.slice(0, -1)) {
-          const clean = posix
-            .normalize(source)
-            .replace(/^\.(\/|$)/, '')
-            .replace(/\/$/, '');
+          const clean = contextPath(source);
           const isDir = clean === '' || statSync(join(context, clean)).isDirectory();
           for (const file of contextEntries(context, source, ignored)) {
             const relative = isDir ? posix.relative(clean === '' ? '.' : clean, file) : '';
@@ -271,5 +294,6 @@ export async function rebuildLastStage(options: RebuildOptions): Promise<Rebuilt
 
   const last = stages.at(-1)!;
   const result = await rebuild(last, options.outDir);
+  await pruneCache(options.cacheDir, log);
   return { dir: result.dir, workdir: '/app', env: result.env, cmd: result.cmd };
 }

@@ -6,7 +6,7 @@
  * the CLI and its bin (`--help`), the Vertex AI step entrypoint (`--help`) and the image's CMD.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, statSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -148,7 +148,8 @@ describe('the image runtime stage, rebuilt from the Dockerfile without Docker', 
   afterAll(async () => {
     for (const child of started) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
     const began = Date.now();
-    if (scratch) rmSync(scratch, { recursive: true, force: true });
+    // rm is several times faster than fs.rmSync on the copy's 17,000 files.
+    if (scratch) await run('rm', ['-rf', scratch], tmpdir(), process.env);
     console.log(`[image] removed the rebuilt stage in ${((Date.now() - began) / 1000).toFixed(1)} s`);
   });
 
@@ -223,6 +224,22 @@ describe('the image runtime stage, rebuilt from the Dockerfile without Docker', 
     proc.child.kill('SIGTERM');
     expect(await proc.exited).toBe(0);
   }, 120_000);
+
+  it('stops a TypeScript entry point of the checkout that loaded the compiled library', async () => {
+    // The checkout has dist/ now; without the @mlops/source condition tsx would run it, stale or not.
+    const child = spawn(process.execPath, ['--import', 'tsx', 'cli/src/main.ts', '--help'], {
+      cwd: repo,
+      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+    expect(code).not.toBe(0);
+    expect(output).toContain('BUILD.SOURCE_CONDITION_MISSING');
+    expect(output).not.toContain('Usage: mlops');
+  }, 60_000);
 
   it('answers --help from the CLI, its installed bin, the Vertex AI step entrypoint and the image CMD', async () => {
     const home = mkdtempSync(join(scratch, 'home-'));
