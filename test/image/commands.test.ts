@@ -4,23 +4,14 @@
  * docker-compose runs every service of the repository and no GCS emulator (the emulator mode's lake
  * is a folder). That each command's file exists in the image is checked on the rebuilt runtime stage.
  */
-import { readFileSync, readdirSync, existsSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { composeServices, platformServices } from './compose.js';
+import { composeServices, platformServices, terraformCommands } from './compose.js';
 import { readDockerfile } from './dockerfile.js';
 
 const repo = fileURLToPath(new URL('../../', import.meta.url));
-
-/** `command = [...]` arrays of the Terraform files. */
-function terraformCommands(): string[][] {
-  const commands: string[][] = [];
-  for (const file of readdirSync(join(repo, 'infra')).filter((name) => name.endsWith('.tf')))
-    for (const match of readFileSync(join(repo, 'infra', file), 'utf8').matchAll(/^\s*command\s*=\s*(\[[^\]]*\])/gm))
-      commands.push(JSON.parse(match[1]!) as string[]);
-  return commands;
-}
 
 const TSX = /(^|[\s"'/])tsx(\b|$)|\.ts(\s|"|$)/;
 

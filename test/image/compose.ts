@@ -1,5 +1,5 @@
-/** docker-compose.yml as data, for the image tests. */
-import { readFileSync } from 'node:fs';
+/** What docker-compose.yml and the Terraform of Cloud Run ask the image to run, for the image tests. */
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { YAML11_SCHEMA, load } from 'js-yaml';
@@ -35,4 +35,13 @@ export function platformServices(): [string, ComposeService & { argv: string[] }
       );
       return [name, { ...service, argv }];
     });
+}
+
+/** `command = [...]` arrays of the Terraform files. */
+export function terraformCommands(): string[][] {
+  const commands: string[][] = [];
+  for (const file of readdirSync(join(repo, 'infra')).filter((name) => name.endsWith('.tf')))
+    for (const match of readFileSync(join(repo, 'infra', file), 'utf8').matchAll(/^\s*command\s*=\s*(\[[^\]]*\])/gm))
+      commands.push(JSON.parse(match[1]!) as string[]);
+  return commands;
 }

@@ -3,7 +3,8 @@
  * it holds production dependencies and compiled JavaScript only, and every process the image is
  * meant to run starts there with plain node and answers: each service (HTTP transport, a
  * CloudEvent through its validator to the dead-letter path), the dashboard (health, page, Chart.js),
- * the CLI and its bin (`--help`), the Vertex AI step entrypoint (`--help`) and the image's CMD.
+ * the scheduler, the CLI and its bin (`--help`), the Vertex AI step entrypoint (`--help`) and the
+ * image's CMD.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, statSync } from 'node:fs';
@@ -12,7 +13,7 @@ import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePort } from '@mlops/shared/gcp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { platformServices } from './compose.js';
+import { platformServices, terraformCommands } from './compose.js';
 import { readDockerfile } from './dockerfile.js';
 import { rebuildLastStage, run, type RebuiltStage } from './rebuild.js';
 
@@ -223,6 +224,23 @@ describe('the image runtime stage, rebuilt from the Dockerfile without Docker', 
     expect((await chart.arrayBuffer()).byteLength).toBeGreaterThan(100_000);
     proc.child.kill('SIGTERM');
     expect(await proc.exited).toBe(0);
+  }, 120_000);
+
+  it('runs the scheduler as docker-compose and Cloud Run start it', async () => {
+    const compose = platformServices().find(([name]) => name === 'scheduler');
+    expect(compose, 'docker-compose has a scheduler').toBeDefined();
+    const daily = startInImage(compose![1].argv.slice(1), { MLOPS_MODE: 'local' });
+    await expect
+      .poll(() => daily.output(), { timeout: ANSWER_MS, interval: 200 })
+      .toMatch(/scheduler: publishing the previous day's run every day at \d\d:\d\d UTC/);
+    daily.child.kill('SIGTERM');
+    await daily.exited;
+    // The Cloud Run job's command (Terraform), for a given date.
+    const job = terraformCommands().find((command) => command.includes('schedule'));
+    expect(job, 'Terraform has a scheduler job').toBeDefined();
+    const once = await runInImage([...job!.slice(1), '--date', '2026-03-01']);
+    expect(once.code, once.output).toBe(0);
+    expect(once.output).toMatch(/published pipeline\.started for 2026-03-01/);
   }, 120_000);
 
   it('stops a TypeScript entry point of the checkout that loaded the compiled library', async () => {
