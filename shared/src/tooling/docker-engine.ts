@@ -20,7 +20,7 @@ export interface DockerProbe {
   exists: (path: string) => boolean;
   /** Where `testcontainers` is installed, or null. */
   resolveTestcontainers: () => string | null;
-  /** Ask testcontainers for its container runtime; resolves to a description or throws why not. */
+  /** Ask testcontainers for its container runtime: its description, or an error saying why not. */
   askTestcontainers: (timeoutMs: number) => string;
 }
 
