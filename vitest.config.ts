@@ -18,6 +18,7 @@ export default defineConfig({
       'services/*/test/**/*.test.ts',
       'cli/test/**/*.test.ts',
       'bench/test/**/*.test.ts',
+      'infra/test/**/*.test.ts',
       'test/**/*.test.ts',
     ],
     testTimeout: 60_000,

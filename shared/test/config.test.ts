@@ -61,6 +61,11 @@ describe('loadConfig', () => {
     expect((thrown as ConfigError).message).toContain(setting);
   });
 
+  it('needs no PII key outside sales-gen: absent is empty, so only sales-gen is given the secret', () => {
+    const config = loadConfig({ MLOPS_MODE: 'gcp', GOOGLE_CLOUD_PROJECT: 'acme-data', MLOPS_LAKE: 'gs://acme-lake' });
+    expect(config.generators.piiHmacKey).toBe('');
+  });
+
   it('accepts a complete gcp configuration', () => {
     const config = loadConfig({
       MLOPS_MODE: 'gcp',

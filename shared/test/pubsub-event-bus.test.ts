@@ -307,6 +307,25 @@ describe.skipIf(skip)('PubSubEventBus on the Pub/Sub emulator', () => {
       });
     });
 
+    it('publishes to topics it may not create (Google Cloud: infra/ owns them), and fails on a missing one', async () => {
+      open();
+      const denied = Object.assign(new Error('7 PERMISSION_DENIED: User not authorized'), { code: 7 });
+      const client = (bus as unknown as { client: PubSub }).client;
+      client.createTopic = (() => Promise.reject(denied)) as unknown as PubSub['createTopic'];
+      await expect(bus.publish(startEvent('2026-02-09') as AnyEvent)).rejects.toThrow();
+      const [topic] = await plain.createTopic('pipeline-start');
+      const [subscription] = await topic.createSubscription('provisioned');
+      const received = new Promise<Record<string, string>>((resolve) =>
+        subscription.on('message', (message: { attributes: Record<string, string>; ack(): void }) => {
+          message.ack();
+          resolve(message.attributes);
+        }),
+      );
+      await bus.publish(startEvent('2026-02-09') as AnyEvent);
+      expect((await received)['ce-rundate']).toBe('2026-02-09');
+      await subscription.close();
+    });
+
     it('refuses to publish once closed', async () => {
       open();
       await bus.close();

@@ -28,7 +28,7 @@ describe('the commands the image runs', () => {
     expect(terraform.length).toBeGreaterThanOrEqual(2);
     expect(terraform.filter((line) => TSX.test(line))).toEqual([]);
     for (const line of [...terraform, ...platformServices().map(([, service]) => service.argv.join(' '))])
-      expect(line).toMatch(/^node (services\/([a-z-]+|\$\{each\.key\})|cli)\/dist\/\S+\.js( |$)/);
+      expect(line).toMatch(/^node (services\/([a-z-]+|\$\{[a-z_.]+\})|cli)\/dist\/\S+\.js( |$)/);
   });
 
   it('flags tsx however it is written (the check itself)', () => {

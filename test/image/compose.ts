@@ -37,11 +37,14 @@ export function platformServices(): [string, ComposeService & { argv: string[] }
     });
 }
 
-/** `command = [...]` arrays of the Terraform files. */
+/**
+ * The commands of the Terraform files: every list that starts with "node" (Cloud Run services and
+ * jobs), with Terraform's interpolations (`${service}`) left in place.
+ */
 export function terraformCommands(): string[][] {
   const commands: string[][] = [];
   for (const file of readdirSync(join(repo, 'infra')).filter((name) => name.endsWith('.tf')))
-    for (const match of readFileSync(join(repo, 'infra', file), 'utf8').matchAll(/^\s*command\s*=\s*(\[[^\]]*\])/gm))
-      commands.push(JSON.parse(match[1]!) as string[]);
+    for (const match of readFileSync(join(repo, 'infra', file), 'utf8').matchAll(/\[\s*"node"[^\]]*\]/g))
+      commands.push(JSON.parse(match[0]) as string[]);
   return commands;
 }

@@ -177,10 +177,21 @@ describe('the image runtime stage, rebuilt from the Dockerfile without Docker', 
     expect(existsSync(join(image.dir, 'services/trainer/dist/components/main.js'))).toBe(true);
   });
 
-  it('has the file of every docker-compose command', () => {
-    for (const [name, service] of platformServices()) {
-      expect(service.argv[0], name).toBe('node');
-      expect(statSync(join(image.dir, service.argv[1]!), { throwIfNoEntry: false })?.isFile(), name).toBe(true);
+  it('has the file of every docker-compose and Terraform command', () => {
+    const services = readdirSync(join(repo, 'services'));
+    const commands = [
+      ...platformServices().map(([name, service]) => [name, service.argv] as const),
+      ...terraformCommands().flatMap((argv) =>
+        // `${service}` stands for each service.
+        /\$\{/.test(argv[1]!)
+          ? services.map((name) => [`terraform ${name}`, [argv[0]!, argv[1]!.replace(/\$\{[^}]+\}/, name)]] as const)
+          : [[`terraform ${argv.join(' ')}`, argv] as const],
+      ),
+    ];
+    expect(commands.length).toBeGreaterThan(services.length);
+    for (const [name, argv] of commands) {
+      expect(argv[0], name).toBe('node');
+      expect(statSync(join(image.dir, argv[1]!), { throwIfNoEntry: false })?.isFile(), name).toBe(true);
     }
   });
 

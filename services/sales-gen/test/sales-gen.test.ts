@@ -173,6 +173,7 @@ describe('sales-gen', () => {
       ['a negative scale', { scale: -2 }, 'MLOPS_SCALE'],
       ['a dirty share above one half', { dirtyShare: 0.9 }, 'MLOPS_DIRTY_SHARE'],
       ['a short PII key', { piiHmacKey: 'short' }, 'MLOPS_PII_HMAC_KEY'],
+      ['no PII key (absent outside local mode)', { piiHmacKey: '' }, 'MLOPS_PII_HMAC_KEY'],
     ])('refuses to start with %s, naming the setting', (_name, overrides, setting) => {
       let thrown: unknown;
       try {

@@ -165,6 +165,11 @@ function rangeMatches(actual: unknown, op: FieldFilter['op'], expected: Scalar):
  * source) in an equality condition so a query reads only its partition. `count` runs every
  * condition in Firestore; equality plus range on different fields needs a composite index in
  * Google Cloud (the emulator needs none).
+ *
+ * Nothing here is a transaction across calls (a day of orders is far above Firestore's 500 writes
+ * per transaction): a partition is replaced by upserting the new documents, then deleting those of
+ * the partition that are not among them, so a reader sees the old day, then old and new together,
+ * then the new day, and never an empty one.
  */
 export class FirestoreDocumentStore implements DocumentStore {
   private readonly db: Firestore;

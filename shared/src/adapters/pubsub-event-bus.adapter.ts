@@ -109,6 +109,10 @@ interface PulledLetter {
 const NAME = /^(?!goog)[A-Za-z][A-Za-z0-9\-_.~+%]{2,254}$/;
 const TRANSIENT_GRPC_CODES = new Set([1, 4, 8, 10, 13, 14]); // CANCELLED, DEADLINE_EXCEEDED, RESOURCE_EXHAUSTED, ABORTED, INTERNAL, UNAVAILABLE
 const ALREADY_EXISTS = 6;
+// On Google Cloud the topics and the listing subscription belong to the deployment (infra/), and a
+// service may publish but not create: a creation it may not make is left to the deployment, and a
+// publish to a topic that does not exist still fails on its own.
+const PERMISSION_DENIED = 7;
 const NOT_FOUND = 5;
 const RETENTION_SECONDS = 7 * 24 * 3600;
 const MAX_LISTED = 10_000;
@@ -266,7 +270,7 @@ export class PubSubEventBus implements EventBus {
       ensured = this.client.createTopic(topic).then(
         () => undefined,
         (error: unknown) => {
-          if (grpcCode(error) === ALREADY_EXISTS) return;
+          if (grpcCode(error) === ALREADY_EXISTS || grpcCode(error) === PERMISSION_DENIED) return;
           this.ensuredTopics.delete(topic);
           throw busError(error, `creating topic ${topic}`);
         },
@@ -287,7 +291,8 @@ export class PubSubEventBus implements EventBus {
           messageRetentionDuration: { seconds: RETENTION_SECONDS },
         });
       } catch (error) {
-        if (grpcCode(error) !== ALREADY_EXISTS)
+        const code = grpcCode(error);
+        if (code !== ALREADY_EXISTS && code !== PERMISSION_DENIED)
           throw busError(error, `creating subscription ${this.deadLetterSubscription}`);
       }
     })().catch((error: unknown) => {

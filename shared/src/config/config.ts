@@ -42,7 +42,10 @@ export interface PlatformConfig {
     readonly scale: number;
     /** Share of deliberately dirty records, 0..0.5. */
     readonly dirtyShare: number;
-    /** Key of the HMAC-SHA256 that pseudonymises e-mail addresses and phone numbers. */
+    /**
+     * Key of the HMAC-SHA256 that pseudonymises e-mail addresses and phone numbers; empty when not
+     * configured outside local mode (sales-gen, its only user, then refuses to start).
+     */
     readonly piiHmacKey: string;
   };
   readonly transformer: {
@@ -170,10 +173,11 @@ export function loadConfig(env: Environment, cwd: string = process.cwd()): Platf
   if (mode === 'gcp' && !lakeRoot.startsWith('gs://'))
     throw new ConfigError('MLOPS_LAKE', 'must be a gs://bucket URI in gcp mode');
 
-  const piiHmacKey = text(env, 'MLOPS_PII_HMAC_KEY') ?? (mode === 'local' ? DEV_PII_HMAC_KEY : undefined);
-  if (piiHmacKey === undefined)
-    throw new ConfigError('MLOPS_PII_HMAC_KEY', `is required in ${mode} mode (a secret of at least 16 characters)`);
-  if (piiHmacKey.length < 16) throw new ConfigError('MLOPS_PII_HMAC_KEY', 'must be at least 16 characters');
+  // Only sales-gen pseudonymises PII, so only its process needs the secret (it refuses to start
+  // without it); elsewhere an absent key is empty, and a key that is set must still be usable.
+  const piiHmacKey = text(env, 'MLOPS_PII_HMAC_KEY') ?? (mode === 'local' ? DEV_PII_HMAC_KEY : '');
+  if (piiHmacKey !== '' && piiHmacKey.length < 16)
+    throw new ConfigError('MLOPS_PII_HMAC_KEY', 'must be at least 16 characters');
 
   const dashboardHost = text(env, 'MLOPS_DASHBOARD_HOST') ?? '127.0.0.1';
   const allowRemote = flag(env, 'MLOPS_DASHBOARD_ALLOW_REMOTE');
