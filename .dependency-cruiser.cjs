@@ -59,7 +59,8 @@ module.exports = {
     tsConfig: { fileName: 'tsconfig.json' },
     enhancedResolveOptions: {
       exportsFields: ['exports'],
-      conditionNames: ['import', 'require', 'node', 'default', 'types'],
+      // @mlops/source: the workspaces' TypeScript sources (their default export is the built dist/).
+      conditionNames: ['@mlops/source', 'import', 'require', 'node', 'default', 'types'],
     },
   },
 };

@@ -51,3 +51,11 @@ export {
   type EmulatorSupport,
   type RunningEmulator,
 } from './tooling/gcloud-emulators.js';
+export {
+  detectDocker,
+  dockerSupport,
+  startContainer,
+  type ContainerSpec,
+  type DockerSupport,
+  type StartedContainer,
+} from './tooling/docker-engine.js';

@@ -4,6 +4,7 @@
  * and the runtime that hosts a service on any transport. Services import only this entry (and
  * `@mlops/shared/testing` in tests).
  */
+import './runtime/source-guard.js';
 export * from './errors.js';
 export * from './contracts/contracts.generated.js';
 export * from './events/event-catalog.js';

@@ -240,11 +240,12 @@ export interface StartedProcess {
 
 /**
  * A TypeScript entry point (a service's `src/main.ts`) in its own process through the
- * repository's tsx, as `npx tsx <main>` starts it, with only PATH, HOME and the given environment.
+ * repository's tsx, as `npx tsx --conditions=@mlops/source <main>` starts it (the workspaces' sources),
+ * with only PATH, HOME and the given environment.
  */
 export function startMainProcess(main: string, env: Record<string, string>): StartedProcess {
   const root = fileURLToPath(new URL('../../', import.meta.url));
-  const child = spawn(join(root, 'node_modules/.bin/tsx'), [main], {
+  const child = spawn(join(root, 'node_modules/.bin/tsx'), ['--conditions=@mlops/source', main], {
     cwd: root,
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
   });

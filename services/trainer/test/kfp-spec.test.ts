@@ -180,7 +180,7 @@ describe('KFP v2 PipelineSpec', () => {
   it('runs each step as the platform image with the KFP placeholders', () => {
     const container = spec.deploymentSpec.executors['exec-batch-predict'].container;
     expect(container.image).toBe(OPTIONS.image);
-    expect(container.command).toEqual(['node', '--import', 'tsx', 'services/trainer/src/components/main.ts']);
+    expect(container.command).toEqual(['node', 'services/trainer/dist/components/main.js']);
     expect(container.args).toEqual([
       'batch_predict',
       '--executor_input',

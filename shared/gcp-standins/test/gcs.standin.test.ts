@@ -93,7 +93,7 @@ describe('GCS JSON API stand-in', () => {
     const session = start.headers.get('location')!;
     expect(session).toContain('upload_id=');
     const put = (range: string, body: Buffer) =>
-      fetch(session, { method: 'PUT', headers: { 'content-range': range }, body });
+      fetch(session, { method: 'PUT', headers: { 'content-range': range }, body: new Uint8Array(body) });
     // 300 KiB sent: only 256 KiB persist; the client must resend from there.
     const first = await put('bytes 0-307199/*', content.subarray(0, 300 * 1024));
     expect(first.status).toBe(308);

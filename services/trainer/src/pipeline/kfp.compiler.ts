@@ -9,7 +9,7 @@
  *   `runtimeValue`;
  * - `components`: each component's `inputDefinitions`/`outputDefinitions` and `executorLabel`;
  * - `deploymentSpec.executors`: one container per component, the platform's image running
- *   `node --import tsx services/trainer/src/components/main.ts <component>` with the KFP
+ *   `node services/trainer/dist/components/main.js <component>` (the compiled entrypoint) with the KFP
  *   placeholders `{{$}}` (the whole ExecutorInput), `{{$.pipeline_job_name}}` and
  *   `{{$.pipeline_task_name}}`.
  *
@@ -40,8 +40,8 @@ export const KFP_SCHEMA_VERSION = '2.1.0';
  */
 export const KFP_SDK_VERSION = 'kfp-2.9.0';
 
-/** Where the container finds the component entrypoint, relative to the image's working directory. */
-export const COMPONENT_ENTRYPOINT = 'services/trainer/src/components/main.ts';
+/** Where the image has the compiled component entrypoint, relative to its working directory. */
+export const COMPONENT_ENTRYPOINT = 'services/trainer/dist/components/main.js';
 
 /** Options of {@link compilePipeline}. */
 export interface KfpCompileOptions {
@@ -140,7 +140,7 @@ export function compilePipeline(pipeline: PipelineDefinition, options: KfpCompil
         {
           container: {
             image: options.image,
-            command: ['node', '--import', 'tsx', COMPONENT_ENTRYPOINT],
+            command: ['node', COMPONENT_ENTRYPOINT],
             args: [
               component.name,
               '--executor_input',
