@@ -1,5 +1,5 @@
 /**
- * The trainer service end to end on a real warehouse (60 days generated at scale 1, built by the
+ * The trainer service end to end on a real warehouse (90 days generated at scale 1, built by the
  * real Dataform project on DuckDB): warehouse.ready in, registry and predictions written, events
  * out, and redelivery changing nothing.
  */
@@ -9,7 +9,7 @@ import { InMemoryDocumentStore, deliver, testEvent } from '@mlops/shared/testing
 import { createTrainerService } from '../src/index.js';
 import { GeneratedWarehouse, dateRange } from './fixtures/warehouse.fixture.js';
 
-const DATES = dateRange('2025-01-01', 60);
+const DATES = dateRange('2025-01-01', 90);
 const LAST = DATES.slice(-3);
 const W = '"warehouse"."warehouse"';
 
@@ -17,9 +17,10 @@ let world: GeneratedWarehouse;
 const documents = new InMemoryDocumentStore();
 const registry = new ModelRegistry(documents);
 
+// Building the 90-day warehouse (once per code version) takes minutes on a busy machine.
 beforeAll(async () => {
   world = await GeneratedWarehouse.cached(DATES);
-});
+}, 900_000);
 
 afterAll(async () => {
   await world?.close();
