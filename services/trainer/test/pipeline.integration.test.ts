@@ -138,7 +138,7 @@ describe('churn pipeline on generated data', () => {
        from ${W}.fact_predictions_churn`,
     );
     expect(history[0]).toEqual({ snapshots: DATES.length, backfilled: DATES.length - 1, pit: AS_OF });
-  });
+  }, 600_000);
 
   it("does not promote a worse challenger: the champion is scored on the challenger's holdout and wins", async () => {
     const result = await runnerWith(registry).run({
@@ -159,7 +159,7 @@ describe('churn pipeline on generated data', () => {
     expect(await registry.promotions('churn')).toHaveLength(1);
     expect((await registry.champion('churn'))?.version).toBe(register.champion_version);
     expect(register.champion_version).not.toBe(register.version);
-  });
+  }, 600_000);
 
   it('does not promote a challenger within noise of the champion, and records the decision with its evidence', async () => {
     const champion = (await registry.champion('churn'))!;
@@ -186,7 +186,7 @@ describe('churn pipeline on generated data', () => {
     expect(difference.high).toBeGreaterThan(0);
     expect(difference).toMatchObject({ resamples: 1000, unit: 'customer' });
     expect((await registry.champion('churn'))?.version).toBe(champion.version);
-  });
+  }, 600_000);
 });
 
 describe('bad input gets a stable code and leaves no registry entry', () => {

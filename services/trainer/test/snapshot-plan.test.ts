@@ -40,6 +40,7 @@ describe('snapshot plan', () => {
     expect(plan.holdout.length).toBeGreaterThanOrEqual(1);
     expect(plan.train.at(-1)! < plan.holdout[0]!).toBe(true);
     expect(plan.holdout.length).toBe(Math.round((plan.train.length + plan.embargoed + plan.holdout.length) * 0.25));
+    expect(plan.embargoed).toBeGreaterThan(0);
   });
 
   it('samples a weekly calendar grid, so consecutive days share their snapshots', () => {
@@ -101,7 +102,8 @@ describe('snapshot plan', () => {
         sampling: { ...SAMPLING, maxSnapshots: 10, holdoutFraction: 0.2 },
       }),
     );
-    expect(plan.train.length + plan.embargoed + plan.holdout.length).toBe(10);
+    expect(plan.train.length + plan.holdout.length).toBe(10);
+    expect(plan.holdout.length).toBe(2);
     expect(plan.holdout.at(-1)! > addDays(FIRST, 400 - 30 - 8)).toBe(true);
   });
 
@@ -139,7 +141,7 @@ describe('snapshot plan', () => {
   it.each([
     ['history shorter than the horizon', input(25)],
     ['a single labelled snapshot', input(31)],
-    ['no room for an embargo between train and holdout', input(70)],
+    ['no room for an embargo between train and holdout', input(60)],
     ['every snapshot tainted', input(60, { excludedDates: datesBetween(FIRST, addDays(FIRST, 59)) })],
   ])('refuses %s with TRAINER.INSUFFICIENT_HISTORY', (_name, request) => {
     expect(() => planSnapshots(request)).toThrow(

@@ -14,20 +14,14 @@
  * same event writes identical rows. Risk bands: `high` when the probability is at least
  * `high_threshold` (0.6 by default), `medium` when at least `medium_threshold` (0.3), else `low`.
  */
-import type { ModelVersion, Warehouse } from '@mlops/shared';
 import { dateLiteral, isDate } from '../data/dates.js';
-import {
-  earlierPredictedAt,
-  ensurePredictionsTable,
-  replaceScores,
-  type ScoredRows,
-} from '../data/predictions.table.js';
-import { resolveTables, type WarehouseTables } from '../data/warehouse-tables.js';
+import { ensurePredictionsTable, scoreAndReplace } from '../data/predictions.table.js';
+import { resolveTables } from '../data/warehouse-tables.js';
 import { TrainerErrors } from '../errors.js';
-import { createFeatureMatrix, type BinaryClassifier } from '../ml/index.js';
 import { scorersAt, type ScorerAssignment } from '../registry/champion-at.js';
+import { columnScorer, type ColumnScorer } from '../scoring/compiled-forest.js';
 import { defineComponent, type JsonValue } from './component.js';
-import { RECENCY_COLUMN, featureColumns, featureSelect } from './features.component.js';
+import { RECENCY_COLUMN, featureColumns } from './features.component.js';
 import { loadRegisteredModel } from './register.component.js';
 
 export { PREDICTIONS_TABLE } from '../data/predictions.table.js';
@@ -50,91 +44,6 @@ export interface SnapshotPredictions {
   backfilled: boolean;
   rows: number;
   riskBands: { low: number; medium: number; high: number };
-}
-
-// Snapshot dates read and scored at once: bounds the rows held at once.
-const SNAPSHOTS_PER_READ = 4;
-
-/** Score one version's snapshots (active customers only), by column. */
-async function scoreSnapshots(
-  warehouse: Warehouse,
-  tables: WarehouseTables,
-  request: {
-    model: BinaryClassifier;
-    version: ModelVersion;
-    featureTable: string;
-    assignments: readonly ScorerAssignment[];
-    horizonDays: number;
-    thresholds: { medium: number; high: number };
-  },
-): Promise<{ scored: ScoredRows; summary: SnapshotPredictions[] }> {
-  const { model, thresholds } = request;
-  const names = model.featureNames;
-  const nFeatures = names.length;
-  const scored: ScoredRows = {
-    modelVersion: request.version.version,
-    modelDataTo: request.version.dataRange.to,
-    customerIds: [],
-    snapshotDates: [],
-    probabilities: new Float64Array(0),
-    bands: [],
-    backfilled: [],
-  };
-  const probabilities: Float64Array[] = [];
-  const summary = new Map<string, SnapshotPredictions>(
-    request.assignments.map((a) => [
-      a.date,
-      {
-        snapshotDate: a.date,
-        modelVersion: a.version,
-        backfilled: a.backfilled,
-        rows: 0,
-        riskBands: { low: 0, medium: 0, high: 0 },
-      },
-    ]),
-  );
-  for (let chunk = 0; chunk < request.assignments.length; chunk += SNAPSHOTS_PER_READ) {
-    const some = request.assignments.slice(chunk, chunk + SNAPSHOTS_PER_READ).map((a) => a.date);
-    const result = await warehouse.queryColumns(
-      `select cast(f.snapshot_date as varchar) as snapshot_date__, f.customer_id as customer_id__, ${featureSelect(names)}
-       from ${tables.table(request.featureTable)} as f
-       where f.snapshot_date in (${some.map(dateLiteral).join(', ')})
-         and f."${RECENCY_COLUMN}" <= ${request.horizonDays}
-       order by f.snapshot_date, f.customer_id`,
-    );
-    const n = result.rowCount;
-    const values = new Float64Array(n * nFeatures);
-    for (let f = 0; f < nFeatures; f++) {
-      const column = result.columns[result.names.indexOf(names[f]!)]!;
-      for (let r = 0; r < n; r++) {
-        const value = column[r];
-        values[r * nFeatures + f] = typeof value === 'number' ? value : NaN;
-      }
-    }
-    const p = n === 0 ? new Float64Array(0) : model.predictProba(createFeatureMatrix({ featureNames: names, values }));
-    probabilities.push(p);
-    const dates = result.columns[result.names.indexOf('snapshot_date__')]!;
-    const ids = result.columns[result.names.indexOf('customer_id__')]!;
-    for (let r = 0; r < n; r++) {
-      const date = String(dates[r]);
-      const entry = summary.get(date)!;
-      const band = riskBand(p[r]!, thresholds);
-      entry.rows += 1;
-      entry.riskBands[band] += 1;
-      scored.customerIds.push(String(ids[r]));
-      scored.snapshotDates.push(date);
-      scored.bands.push(band);
-      scored.backfilled.push(entry.backfilled);
-    }
-  }
-  const all = new Float64Array(probabilities.reduce((sum, p) => sum + p.length, 0));
-  let offset = 0;
-  for (const p of probabilities) {
-    all.set(p, offset);
-    offset += p.length;
-  }
-  scored.probabilities = all;
-  return { scored, summary: [...summary.values()] };
 }
 
 function thresholdsOf(medium: number, high: number): { medium: number; high: number } {
@@ -227,14 +136,12 @@ export const batchPredictComponent = defineComponent({
       dates = [...new Set([...dates, ...history.map((row) => row.d)])].sort();
     }
     const { assignments, versions } = await scorersAt(deps.registry, params.model_name, params.predicted_at, dates);
-    const started = performance.now();
     const groups = new Map<string, ScorerAssignment[]>();
     for (const assignment of assignments)
       groups.set(assignment.version, [...(groups.get(assignment.version) ?? []), assignment]);
-    const results: { scored: ScoredRows; summary: SnapshotPredictions[]; dates: string[] }[] = [];
-    for (const [version, group] of groups) {
-      const entry = versions.get(version)!;
-      const model = await loadRegisteredModel(deps.objects, entry);
+    const scorers = new Map<string, ColumnScorer>();
+    for (const version of groups.keys()) {
+      const model = await loadRegisteredModel(deps.objects, versions.get(version)!);
       const missing = model.featureNames.filter((name) => !available.includes(name));
       if (missing.length > 0) {
         throw TrainerErrors.invalidComponentIo(
@@ -242,46 +149,46 @@ export const batchPredictComponent = defineComponent({
           `the model ${version} needs features the table ${params.feature_table} lacks: ${missing.join(', ')}`,
         );
       }
-      const result = await scoreSnapshots(deps.warehouse, tables, {
-        model,
-        version: entry,
-        featureTable: params.feature_table,
-        assignments: group,
-        horizonDays: params.horizon_days,
-        thresholds,
-      });
-      results.push({ ...result, dates: group.map((a) => a.date) });
+      scorers.set(version, columnScorer(model));
     }
     await ensurePredictionsTable(deps.warehouse, tables);
-    // One transaction: each version's rows of these snapshots go and come back together.
-    await deps.warehouse.transaction(async (tx) => {
-      for (const { scored, dates: some } of results) {
-        const earlier = await earlierPredictedAt(tx, tables, scored.modelVersion, some);
-        const predictedAt = new Map(
-          some.map((date) => {
-            const before = earlier.get(date);
-            return [
-              date,
-              before !== undefined && Date.parse(before) < Date.parse(params.predicted_at)
-                ? before
-                : params.predicted_at,
-            ];
-          }),
-        );
-        await replaceScores(tx, tables, some, scored, predictedAt);
+    const started = performance.now();
+    const timings = { readMs: 0, scoreMs: 0, writeMs: 0 };
+    // One transaction: each version's rows of these snapshots are read, scored and replaced together.
+    const results = await deps.warehouse.transaction(async (tx) => {
+      const out: SnapshotPredictions[] = [];
+      for (const [version, group] of groups) {
+        const entry = versions.get(version)!;
+        const backfilled = new Map(group.map((a) => [a.date, a.backfilled]));
+        const written = await scoreAndReplace(tx, tables, {
+          scorer: scorers.get(version)!,
+          modelVersion: version,
+          modelDataTo: entry.dataRange.to,
+          featureTable: params.feature_table,
+          recencyColumn: RECENCY_COLUMN,
+          horizonDays: params.horizon_days,
+          dates: group.map((a) => a.date),
+          predictedAt: params.predicted_at,
+          thresholds,
+        });
+        timings.readMs += written.timings.readMs;
+        timings.scoreMs += written.timings.scoreMs;
+        timings.writeMs += written.timings.writeMs;
+        for (const snapshot of written.snapshots)
+          out.push({ ...snapshot, modelVersion: version, backfilled: backfilled.get(snapshot.snapshotDate)! });
       }
+      return out;
     });
-    const predictions = results
-      .flatMap((result) => result.summary)
-      .sort((a, b) => a.snapshotDate.localeCompare(b.snapshotDate));
+    const predictions = results.sort((a, b) => a.snapshotDate.localeCompare(b.snapshotDate));
     const total = predictions.reduce((sum, p) => sum + p.rows, 0);
     const backfilled = predictions.filter((p) => p.backfilled).length;
     deps.log.info(
-      `batch_predict: ${total} rows over ${predictions.length} snapshot(s) (${backfilled} backfilled) by ${groups.size} version(s) in ${Math.round(performance.now() - started)} ms`,
+      `batch_predict: ${total} rows over ${predictions.length} snapshot(s) (${backfilled} backfilled) by ${groups.size} version(s) in ${Math.round(performance.now() - started)} ms (read ${Math.round(timings.readMs)}, score ${Math.round(timings.scoreMs)}, write ${Math.round(timings.writeMs)})`,
       {
         rows: total,
         modelVersion: champion.version,
         versions: [...groups.keys()],
+        ...timings,
       },
     );
     return { model_version: champion.version, predictions: predictions as unknown as JsonValue[] };

@@ -7,18 +7,19 @@
  * - **clean**: a run date that failed upstream (`stage.failed`) taints the snapshots whose features
  *   (`[d - lookback + 1, d]`) or label window (`(d, d + horizon]`) read it; they are left out;
  * - **sampled**: snapshots on a fixed calendar grid (`epochDay % step == 0`, weekly by default),
- *   so consecutive runs share their snapshots and training stays small; at most `maxSnapshots`,
- *   the latest;
- * - **split by time**: the latest `round(n * holdoutFraction)` (at least 1) are the holdout;
+ *   so consecutive runs share their snapshots and training stays small;
+ * - **split by time**: the latest `round(n * holdoutFraction)` (at least 1, n at most
+ *   `maxSnapshots`) are the holdout;
  * - **embargoed**: a train snapshot's label window must end by the first holdout snapshot
  *   (`d + embargoDays <= holdout[0]`, the embargo being the horizon), so no training label reads
- *   the holdout's period; snapshots in the gap are used by neither part;
+ *   the holdout's period; snapshots in the gap are used by neither part; the latest train
+ *   snapshots are kept, at most `maxSnapshots` with the holdout;
  * - **warm**: the first days of history are skipped, because there every customer looks new and
  *   the 90-day features are truncated. The warm-up is as long as the longest feature window
  *   (`warmupDays`) where the data allows: it shortens, day by day down to `minWarmupDays`, until
  *   the train part keeps `minSnapshots` snapshots; only then does the grid get finer (halving the
- *   step). When nothing reaches `minSnapshots`, the plan with the most training snapshots at the
- *   finest grid is used, if it has a train and a holdout part.
+ *   step). When nothing reaches `minSnapshots`, the plan with the most train snapshots is used
+ *   (whatever its warm-up), if it has a train and a holdout part.
  */
 import { TrainerErrors } from '../errors.js';
 import { addDays, epochDay } from './dates.js';
@@ -77,36 +78,62 @@ export interface SnapshotPlan {
 type Split = Pick<SnapshotPlan, 'train' | 'holdout' | 'step' | 'warmupDays' | 'embargoed'>;
 
 function split(eligible: readonly string[], step: number, warmupDays: number, sampling: SamplingSettings): Split {
-  const sample = eligible.filter((date) => epochDay(date) % step === 0).slice(-Math.max(2, sampling.maxSnapshots));
-  if (sample.length < 2) return { train: [], holdout: sample, step, warmupDays, embargoed: 0 };
-  const holdoutCount = Math.min(sample.length - 1, Math.max(1, Math.round(sample.length * sampling.holdoutFraction)));
+  const sample = eligible.filter((date) => epochDay(date) % step === 0);
+  const most = Math.max(2, sampling.maxSnapshots);
+  if (sample.length < 2) return { train: [], holdout: sample.slice(-1), step, warmupDays, embargoed: 0 };
+  const holdoutCount = Math.min(
+    most - 1,
+    sample.length - 1,
+    Math.max(1, Math.round(Math.min(sample.length, most) * sampling.holdoutFraction)),
+  );
   const holdout = sample.slice(sample.length - holdoutCount);
   const before = sample.slice(0, sample.length - holdoutCount);
   const firstHoldout = epochDay(holdout[0]!);
-  const train = before.filter((date) => epochDay(date) + sampling.embargoDays <= firstHoldout);
-  return { train, holdout, step, warmupDays, embargoed: before.length - train.length };
+  const clear = before.filter((date) => epochDay(date) + sampling.embargoDays <= firstHoldout);
+  // At most maxSnapshots in all: the latest train snapshots before the embargo.
+  const train = clear.slice(-(most - holdoutCount));
+  const embargoed = before.length - clear.length;
+  return { train, holdout, step, warmupDays, embargoed };
 }
 
 function choose(clean: readonly string[], first: string, sampling: SamplingSettings): Split {
   const longest = Math.max(sampling.warmupDays, sampling.minWarmupDays);
-  let best: Split | undefined;
-  let step = Math.max(1, Math.floor(sampling.everyDays));
-  for (;;) {
-    for (let warmup = longest; warmup >= sampling.minWarmupDays; warmup -= 1) {
-      const start = addDays(first, warmup);
-      const plan = split(
-        clean.filter((date) => date >= start),
-        step,
-        warmup,
-        sampling,
-      );
-      if (plan.train.length >= sampling.minSnapshots && plan.holdout.length > 0) return plan;
-      if (!best || plan.train.length > best.train.length) best = plan;
-    }
+  const steps: number[] = [];
+  for (let step = Math.max(1, Math.floor(sampling.everyDays)); ; step = Math.max(1, Math.floor(step / 2))) {
+    steps.push(step);
     if (step === 1) break;
-    step = Math.max(1, Math.floor(step / 2));
   }
-  return best!;
+  const plans = steps.map((step) => {
+    const byWarmup: Split[] = [];
+    for (let warmup = longest; warmup >= 0; warmup -= 1) {
+      const start = addDays(first, warmup);
+      byWarmup.push(
+        split(
+          clean.filter((date) => date >= start),
+          step,
+          warmup,
+          sampling,
+        ),
+      );
+    }
+    return byWarmup;
+  });
+  // The longest warm-up (down to the floor) that keeps minSnapshots, on the coarsest grid that has one.
+  for (const byWarmup of plans) {
+    const enough = byWarmup.find(
+      (plan) =>
+        plan.warmupDays >= sampling.minWarmupDays &&
+        plan.train.length >= sampling.minSnapshots &&
+        plan.holdout.length > 0,
+    );
+    if (enough) return enough;
+  }
+  // Otherwise the plan with the most train snapshots (a longer warm-up, then a coarser grid, on ties),
+  // even below the warm-up floor: a short history still trains, on what it has.
+  let best = plans[0]![0]!;
+  for (const byWarmup of plans)
+    for (const plan of byWarmup) if (plan.holdout.length > 0 && plan.train.length > best.train.length) best = plan;
+  return best;
 }
 
 /** Choose the snapshots of a training run; throws `TRAINER.INSUFFICIENT_HISTORY` when no train or holdout part remains. */
