@@ -8,7 +8,7 @@ import { InMemoryDocumentStore } from '@mlops/shared/testing';
 import type { JsonValue } from '../src/components/component.js';
 import { CHURN_TRAINING_PIPELINE, DEFAULT_GBDT_PARAMS } from '../src/pipeline/churn.pipeline.js';
 import { LocalPipelineRunner } from '../src/pipeline/local.runner.js';
-import { GeneratedWarehouse, dateRange } from './fixtures/warehouse.fixture.js';
+import { GeneratedWarehouse, WAREHOUSE_BUILD_TIMEOUT_MS, dateRange } from './fixtures/warehouse.fixture.js';
 
 const DATES = dateRange('2025-01-01', 90);
 const AS_OF = DATES.at(-1)!;
@@ -17,10 +17,9 @@ const W = '"warehouse"."warehouse"';
 
 let world: GeneratedWarehouse;
 
-// Building the 90-day warehouse (once per code version) takes minutes on a busy machine.
 beforeAll(async () => {
   world = await GeneratedWarehouse.cached(DATES);
-}, 900_000);
+}, WAREHOUSE_BUILD_TIMEOUT_MS);
 
 afterAll(async () => {
   await world?.close();

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ModelRegistry, type WarehouseReady } from '@mlops/shared';
 import { InMemoryDocumentStore, deliver, testEvent } from '@mlops/shared/testing';
 import { createTrainerService } from '../src/index.js';
-import { GeneratedWarehouse, dateRange } from './fixtures/warehouse.fixture.js';
+import { GeneratedWarehouse, WAREHOUSE_BUILD_TIMEOUT_MS, dateRange } from './fixtures/warehouse.fixture.js';
 
 const DATES = dateRange('2025-01-01', 90);
 const LAST = DATES.slice(-3);
@@ -17,10 +17,9 @@ let world: GeneratedWarehouse;
 const documents = new InMemoryDocumentStore();
 const registry = new ModelRegistry(documents);
 
-// Building the 90-day warehouse (once per code version) takes minutes on a busy machine.
 beforeAll(async () => {
   world = await GeneratedWarehouse.cached(DATES);
-}, 900_000);
+}, WAREHOUSE_BUILD_TIMEOUT_MS);
 
 afterAll(async () => {
   await world?.close();
