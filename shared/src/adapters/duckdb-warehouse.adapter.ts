@@ -1,7 +1,7 @@
 import {
   DOUBLE,
   DuckDBDataChunk,
-  DuckDBDoubleVector,
+  type DuckDBDoubleVector,
   DuckDBInstance,
   DuckDBTypeId,
   StatementType,
