@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { parse } from '@cdktf/hcl2json';
 import { createPlatform, loadConfig, silentLogger, topicOf, topics } from '@mlops/shared';
 import { composeServices, TOPOLOGY } from '../src/stack/in-process.js';
-import { repoRoot, SERVICE_PROCESSES } from '../src/stack/processes.js';
+import { repoRoot, SERVICE_PROCESSES, serviceArgs } from '../src/stack/processes.js';
 
 describe('the topology', () => {
   it('lists exactly what every composed service consumes', async () => {
@@ -48,7 +48,18 @@ describe('the topology', () => {
     expect(fromTerraform).toEqual(expected);
     expect(services['dead-letters']?.consumes).toEqual(['dead-letter']);
     const compose = readFileSync(join(repoRoot, 'docker-compose.yml'), 'utf8');
-    for (const name of SERVICE_PROCESSES) expect(compose).toContain(`services/${name}/src/main.ts`);
+    for (const name of SERVICE_PROCESSES) expect(compose).toContain(`services/${name}/dist/main.js`);
     expect([...SERVICE_PROCESSES].sort()).toEqual(Object.keys(TOPOLOGY).sort());
+  });
+
+  it('starts each service the way the CLI runs: its sources through tsx, or its compiled JavaScript', () => {
+    expect(serviceArgs('lander', false)).toEqual([
+      '--conditions=@mlops/source',
+      '--import',
+      'tsx',
+      join(repoRoot, 'services/lander/src/main.ts'),
+    ]);
+    expect(serviceArgs('lander', true)).toEqual([join(repoRoot, 'services/lander/dist/main.js')]);
+    expect(serviceArgs('lander')).toEqual(serviceArgs('lander', false));
   });
 });

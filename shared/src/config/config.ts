@@ -2,6 +2,7 @@ import { isAbsolute, join, resolve } from 'node:path';
 import { ConfigError } from '../errors.js';
 import { DEFAULT_MAX_MESSAGE_BYTES } from '../events/message-codec.js';
 import type { LogLevel } from '../log/logger.js';
+import { parseAllowedHosts } from '../runtime/host-allow-list.js';
 
 /** How the platform runs: embedded engines, Google's emulators, or Google Cloud. */
 export type Mode = 'local' | 'emulator' | 'gcp';
@@ -62,6 +63,19 @@ export interface PlatformConfig {
     readonly port: number;
     /** Bind to a non-loopback address only when this is set. */
     readonly allowRemote: boolean;
+  };
+  readonly http: {
+    /**
+     * Address a service's HTTP transport binds: 127.0.0.1, or 0.0.0.0 on Cloud Run (`K_SERVICE` set),
+     * unless `MLOPS_HTTP_HOST` says otherwise.
+     */
+    readonly host: string;
+    /** Its port (`PORT`, as Cloud Run sets it). */
+    readonly port: number;
+    /** Hosts every HTTP listener answers besides the loopback names (`MLOPS_ALLOWED_HOSTS`). */
+    readonly allowedHosts: readonly string[];
+    /** The Cloud Run service this process is (`K_SERVICE`): its run.app host is answered too. */
+    readonly cloudRunService?: string;
   };
   readonly gcp: {
     readonly projectId: string;
@@ -182,6 +196,20 @@ export function loadConfig(env: Environment, cwd: string = process.cwd()): Platf
   const dashboardHost = text(env, 'MLOPS_DASHBOARD_HOST') ?? '127.0.0.1';
   const allowRemote = flag(env, 'MLOPS_DASHBOARD_ALLOW_REMOTE');
 
+  const cloudRunService = text(env, 'K_SERVICE');
+  let allowedHosts: string[];
+  try {
+    allowedHosts = parseAllowedHosts(text(env, 'MLOPS_ALLOWED_HOSTS') ?? '');
+  } catch (error) {
+    throw new ConfigError('MLOPS_ALLOWED_HOSTS', `${(error as Error).message} (a comma-separated list)`);
+  }
+  const http: PlatformConfig['http'] = {
+    host: text(env, 'MLOPS_HTTP_HOST') ?? (cloudRunService ? '0.0.0.0' : '127.0.0.1'),
+    port: number(env, 'PORT', 8080, { min: 0, max: 65535, integer: true }),
+    allowedHosts,
+    ...optional('cloudRunService', cloudRunService),
+  };
+
   const backoffMinMs = number(env, 'MLOPS_BACKOFF_MIN_MS', 100, { min: 0, max: 600_000, integer: true });
   const backoffMaxMs = number(env, 'MLOPS_BACKOFF_MAX_MS', 60_000, { min: 0, max: 3_600_000, integer: true });
   if (backoffMaxMs < backoffMinMs)
@@ -244,6 +272,7 @@ export function loadConfig(env: Environment, cwd: string = process.cwd()): Platf
       port: number(env, 'MLOPS_DASHBOARD_PORT', 8080, { min: 0, max: 65535, integer: true }),
       allowRemote,
     },
+    http,
     gcp,
   };
   return deepFreeze(config);
