@@ -27,6 +27,9 @@ export interface BuildableDate {
   readonly entries: readonly LandedEntry[];
 }
 
+/** Dates whose files are listed at once before a build. */
+const CHECKS_AT_ONCE = 16;
+
 /** A date that could not be built from its partitions, and why. */
 export interface BrokenDate {
   readonly date: BuildableDate;
@@ -134,10 +137,18 @@ export async function buildChecked<D extends BuildableDate>(
 ): Promise<BrokenDate[]> {
   const broken: BrokenDate[] = [];
   const readable: D[] = [];
-  for (const date of dates) {
-    const problem = deps.objects ? await checkPartitions(deps.objects, date) : undefined;
-    if (problem) broken.push(problem);
-    else readable.push(date);
+  // Listings of a few dates at a time (a backlog of months is hundreds of listings on GCS).
+  for (let start = 0; start < dates.length; start += CHECKS_AT_ONCE) {
+    const slice = dates.slice(start, start + CHECKS_AT_ONCE);
+    const objects = deps.objects;
+    const problems = objects
+      ? await Promise.all(slice.map((date) => checkPartitions(objects, date)))
+      : slice.map(() => undefined);
+    slice.forEach((date, index) => {
+      const problem = problems[index];
+      if (problem) broken.push(problem);
+      else readable.push(date);
+    });
   }
   if (readable.length > 0)
     broken.push(
