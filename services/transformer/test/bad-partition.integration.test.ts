@@ -148,6 +148,6 @@ describe('transformer with bad bronze partitions on the real project and DuckDB'
     for (const date of DATES)
       expect((await documents.get(LEDGER_COLLECTION, `built_${date}`))?.data.status, date).toBe('ready');
     expect(await salesDays()).toEqual(DATES.filter((date) => date !== '2026-01-10'));
-    // About a dozen runs of the project: generous for a loaded machine (60 s at load 30).
+    // About a dozen runs of the project: generous for a loaded machine.
   }, 600_000);
 });

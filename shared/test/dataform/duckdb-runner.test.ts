@@ -102,7 +102,8 @@ describe('DuckDbTransformRunner on hand-written dirty bronze', () => {
       ),
     ).toBe(true);
     expect(statements.some((entry) => /begin transaction|commit transaction/i.test(entry.sql))).toBe(false);
-  });
+    // Compiles and runs the whole project twice: more than the default minute on a loaded machine.
+  }, 300_000);
 
   // The file is named warehouse.duckdb, as in production: its catalog "warehouse" makes a bare
   // warehouse.fct_sales ambiguous, so these queries name the catalog (the runner does it itself).
