@@ -6,6 +6,7 @@ export default defineConfig({
   test: {
     include: [
       'shared/test/**/*.test.ts',
+      'shared/gbdt/test/**/*.test.ts',
       'services/*/test/**/*.test.ts',
       'cli/test/**/*.test.ts',
       'bench/test/**/*.test.ts',

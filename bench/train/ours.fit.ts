@@ -6,13 +6,7 @@
  *   node --import tsx bench/train/ours.fit.ts MATRIX '{"nTrees":200,...}' [--check-factory]
  */
 import { pathToFileURL } from 'node:url';
-import {
-  type Dataset,
-  createDataset,
-  createModel,
-  fitGbdtProfiled,
-  rocAuc,
-} from '../../services/trainer/src/ml/index.js';
+import { type Dataset, createDataset, createModel, fitGbdtProfiled, rocAuc } from '@mlops/gbdt';
 import { type MatrixFile, readMatrix } from './matrix.js';
 
 export interface OurFit {

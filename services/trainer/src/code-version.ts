@@ -1,11 +1,13 @@
 /**
- * The trainer's code version: the package version plus a hash of its TypeScript sources, so two
- * builds that could train differently never share a fingerprint (and a registry version).
+ * The trainer's code version: the package version plus a hash of its TypeScript sources and of
+ * the ML core's code version, so two builds that could train differently never share a
+ * fingerprint (and a registry version).
  */
 import { createHash } from 'node:crypto';
 import { readFile, readdir } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { gbdtCodeVersion } from '@mlops/gbdt';
 
 const SOURCE_ROOT = fileURLToPath(new URL('.', import.meta.url));
 const PACKAGE_JSON = fileURLToPath(new URL('../package.json', import.meta.url));
@@ -30,6 +32,7 @@ export async function trainerCodeVersion(): Promise<string> {
       .update(await readFile(file))
       .update('\0');
   }
+  hash.update(await gbdtCodeVersion());
   const version = (JSON.parse(await readFile(PACKAGE_JSON, 'utf8')) as { version?: string }).version ?? '0.0.0';
   return `trainer@${version}+${hash.digest('hex').slice(0, 12)}`;
 }

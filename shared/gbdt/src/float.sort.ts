@@ -1,4 +1,4 @@
-import { sortFloat64 as sortKernel } from './boosting.kernels.js';
+import { sortFloat64 as sortKernel } from './kernels/histogram.kernel.js';
 
 /**
  * A sorted copy of `values` (ascending; -0 as +0; no NaN allowed), by the LSD radix kernel that

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { accumulateHistogram, transposeBins, unpackHistograms } from '../../src/ml/boosting.kernels.js';
-import { planPacking } from '../../src/ml/histogram.packing.js';
-import { binMatrix, createDataset, createFeatureMatrix, createRandom, fitGbdtProfiled } from '../../src/ml/index.js';
+import { accumulateHistogram, transposeBins, unpackHistograms } from '../src/kernels/histogram.kernel.js';
+import { planPacking } from '../src/histogram.packing.js';
+import { binMatrix, createDataset, createFeatureMatrix, createRandom, fitGbdtProfiled } from '../src/index.js';
 import { bernoulli } from './helpers.js';
 
 /** Rows of features with the given numbers of distinct values (0, 1, … k-1, skewed towards 0 like counts), plus one continuous feature. */

@@ -17,9 +17,9 @@ import {
   subtractHistogram,
   transposeBins,
   unpackHistograms,
-} from './boosting.kernels.js';
-import { EXP_CONSTANTS, EXP_POW2_FRAC, EXP_POW2_INT } from './fast-math.js';
-import { planPacking } from './histogram.packing.js';
+} from '../kernels/histogram.kernel.js';
+import { EXP_CONSTANTS, EXP_POW2_FRAC, EXP_POW2_INT } from '../fast-math.js';
+import { planPacking } from '../histogram.packing.js';
 import {
   type WasmApi,
   type WasmArena,
@@ -28,8 +28,8 @@ import {
   type WasmModule,
   boostingWasmModule,
   instantiateWasmKernels,
-} from './boosting.wasm.js';
-import { allocateFloat64, allocateInt32 } from './shared-memory.js';
+} from '../wasm/wasm.module.js';
+import { allocateFloat64, allocateInt32 } from '../shared-memory.js';
 
 /**
  * Parallel lanes for the boosting kernels. Lane 0 is the calling thread; lanes 1.. are worker

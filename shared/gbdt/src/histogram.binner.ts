@@ -5,7 +5,7 @@ import {
   fillBins,
   sortFloat64,
   transposeBins,
-} from './boosting.kernels.js';
+} from './kernels/histogram.kernel.js';
 import type { FeatureMatrix } from './dataset.js';
 import { allocateUint8 } from './shared-memory.js';
 

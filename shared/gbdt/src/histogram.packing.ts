@@ -1,4 +1,4 @@
-import { HIST_WORD_SIZE } from './boosting.kernels.js';
+import { HIST_WORD_SIZE } from './kernels/histogram.kernel.js';
 import { MAX_BINS_LIMIT, featureByteOffsets } from './histogram.binner.js';
 
 /**

@@ -8,13 +8,13 @@ import {
   type Quantisation,
   type SplitResult,
   needsSharedMemory,
-} from './boosting.lanes.js';
+} from './lanes/boosting.lanes.js';
 import type { Dataset } from './dataset.js';
 import { TRAINER_ERROR_CODES as CODES, TrainerError } from './errors.js';
 import { type GbdtParams, resolveGbdtParams } from './gbdt.params.js';
 import { GbdtModel } from './gbdt.model.js';
 import { type BinnedMatrix, MAX_BINS_LIMIT, binStride } from './histogram.binner.js';
-import { WasmArena } from './boosting.wasm.js';
+import { WasmArena } from './wasm/wasm.module.js';
 import type { TreeJson } from './model.port.js';
 import { type Random, createRandom } from './random.js';
 import { allocateFloat64, allocateInt32, shareFloat64 } from './shared-memory.js';

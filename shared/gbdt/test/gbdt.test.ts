@@ -8,7 +8,7 @@ import {
   quantisationFor,
   rocAuc,
   selectRows,
-} from '../../src/ml/index.js';
+} from '../src/index.js';
 import { bernoulli, syntheticDataset, thrown } from './helpers.js';
 
 describe('GBDT split finding', () => {

@@ -5,10 +5,10 @@ import {
   computeGradients,
   partitionRows,
   splitIntoLeaves,
-} from '../../src/ml/boosting.kernels.js';
-import { EXP_CONSTANTS, EXP_POW2_FRAC, EXP_POW2_INT } from '../../src/ml/fast-math.js';
-import { WasmArena, instantiateWasmKernels } from '../../src/ml/boosting.wasm.js';
-import { createRandom } from '../../src/ml/index.js';
+} from '../src/kernels/histogram.kernel.js';
+import { EXP_CONSTANTS, EXP_POW2_FRAC, EXP_POW2_INT } from '../src/fast-math.js';
+import { WasmArena, instantiateWasmKernels } from '../src/wasm/wasm.module.js';
+import { createRandom } from '../src/index.js';
 
 describe('WebAssembly kernels', () => {
   it.each([
