@@ -1,6 +1,7 @@
 /**
- * The machine-learning core of the churn trainer: datasets, histogram GBDT, a logistic-regression
- * baseline, metrics and a model factory. Pure TypeScript; no dependencies beyond Node.
+ * `@mlops/gbdt`, the machine-learning core of the churn trainer: datasets, histogram
+ * gradient-boosted trees (worker lanes, WebAssembly kernels), a logistic-regression baseline,
+ * metrics and a model factory. TypeScript and WebAssembly on Node; no native dependency.
  */
 export { TRAINER_ERROR_CODES, TrainerError, type TrainerErrorCode } from './errors.js';
 export { createRandom, type Random } from './random.js';

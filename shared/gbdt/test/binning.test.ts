@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { binMatrix, binOf, computeCuts, createFeatureMatrix, createRandom } from '../src/index.js';
-import { computeCuts as cutsKernel, distinctCuts, fillBins } from '../src/kernels/histogram.kernel.js';
+import { computeCuts as cutsKernel, distinctCuts, fillBins } from '../src/kernels/binning.kernel.js';
 import { fastExp } from '../src/fast-math.js';
 import { sortFloat64 } from '../src/float.sort.js';
 

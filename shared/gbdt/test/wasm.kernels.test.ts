@@ -1,13 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import {
-  accumulateHistogram,
-  closeLeaf,
-  computeGradients,
-  partitionRows,
-  splitIntoLeaves,
-} from '../src/kernels/histogram.kernel.js';
+import { computeGradients } from '../src/kernels/gradient.kernel.js';
+import { accumulateHistogram } from '../src/kernels/histogram.kernel.js';
+import { closeLeaf, partitionRows, splitIntoLeaves } from '../src/kernels/partition.kernel.js';
 import { EXP_CONSTANTS, EXP_POW2_FRAC, EXP_POW2_INT } from '../src/fast-math.js';
-import { WasmArena, instantiateWasmKernels } from '../src/wasm/wasm.module.js';
+import { WasmArena } from '../src/wasm/wasm.arena.js';
+import { instantiateWasmKernels } from '../src/wasm/wasm.module.js';
 import { createRandom } from '../src/index.js';
 
 describe('WebAssembly kernels', () => {
