@@ -21,6 +21,7 @@ const MIN_QUANTISATION_BITS = 6;
 
 /** Where a fit spent its time, in seconds (for the benchmark's "where the time goes"). */
 export interface GbdtFitProfile {
+  /** Lanes (threads) that ran the last command: fewer than asked while workers were starting, or if they could not. */
   threads: number;
   /** Bits of the quantised gradient and hessian. */
   gradientBits: number;
@@ -81,6 +82,11 @@ export function quantisationFor(
 export interface GbdtFitOptions {
   /** Pack features with few bins into shared bytes of a binned row (histogram.packing.ts); default true. */
   packBins?: boolean;
+  /**
+   * Wait for the worker lanes to start before binning (default false: the calling thread starts
+   * alone and workers join as they come up). Tests use it to be sure every lane ran.
+   */
+  awaitLanes?: boolean;
 }
 
 /**
@@ -168,6 +174,7 @@ export function fitGbdtProfiled(
     },
     threads,
     { maxNodes, maxLeaves: Math.min(2 ** params.maxDepth, n), maxTreeNodes },
+    options.awaitLanes ?? false,
   );
   try {
     lanes.bin(options.packBins ?? true);

@@ -94,7 +94,7 @@ describe('GBDT determinism', () => {
 
   /** The model JSON of a fit on `threads` lanes, checking that it really ran on that many (workers started). */
   const onLanes = (given: Record<string, number>, threads: number): string => {
-    const { model, profile } = fitGbdtProfiled(data, { ...given, threads });
+    const { model, profile } = fitGbdtProfiled(data, { ...given, threads }, { awaitLanes: true });
     expect(profile.threads).toBe(threads);
     return JSON.stringify(model);
   };
@@ -110,6 +110,11 @@ describe('GBDT determinism', () => {
     const one = onLanes(deep, 1);
     expect(onLanes(deep, 2)).toBe(one);
     expect(onLanes(deep, 3)).toBe(one);
+  });
+
+  it('gives the model of one lane when a worker joins part-way through the fit (lanes not awaited)', () => {
+    const many = { nTrees: 40, maxDepth: 6, seed: 11 };
+    expect(JSON.stringify(fitGbdtProfiled(data, { ...many, threads: 2 }).model)).toBe(onLanes(many, 1));
   });
 
   it('gives the same model with unit weights as without weights (the unweighted gradient loop matches the general one)', () => {

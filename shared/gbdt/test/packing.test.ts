@@ -116,7 +116,7 @@ describe('packing features into the bytes of a binned row', () => {
     const params = { nTrees: 12, maxDepth: 5, learningRate: 0.3, colsampleByTree: 0.8, seed: 2 };
     const unpacked = JSON.stringify(fitGbdtProfiled(data, { ...params, threads: 1 }, { packBins: false }).model);
     for (const threads of [1, 2, 3]) {
-      const fit = fitGbdtProfiled(data, { ...params, threads });
+      const fit = fitGbdtProfiled(data, { ...params, threads }, { awaitLanes: true });
       expect(fit.profile.threads).toBe(threads);
       expect(JSON.stringify(fit.model)).toBe(unpacked);
     }
@@ -138,7 +138,7 @@ describe('packing features into the bytes of a binned row', () => {
     const one = fitGbdtProfiled(data, { ...params, threads: 1 }).model;
     expect(Math.max(...one.toJSON().trees.map((t) => t.feature.length))).toBeGreaterThan(300);
     for (const threads of [2, 3]) {
-      const fit = fitGbdtProfiled(data, { ...params, threads });
+      const fit = fitGbdtProfiled(data, { ...params, threads }, { awaitLanes: true });
       expect(fit.profile.threads).toBe(threads);
       expect(JSON.stringify(fit.model)).toBe(JSON.stringify(one));
     }

@@ -59,9 +59,17 @@ export function needsSharedMemory(lanes: number): boolean {
   return lanes > 1;
 }
 
-/** Parallel lanes over one training set. Call `close` when done. */
+/** A worker that is not ready within this time when lanes are awaited is given up on. */
+const READY_TIMEOUT_MS = 10_000;
+
+/**
+ * Parallel lanes over one training set. Call `close` when done. Workers start in the background
+ * and join at the next command once they are up (the calling thread works alone until then);
+ * results do not depend on how many lanes ran which command.
+ */
 export class BoostingLanes {
-  readonly count: number;
+  /** Lanes that ran the last command (the calling thread and the workers ready by then). */
+  private active = 1;
   private readonly context: LaneContext;
   private readonly workers: LaneWorker[];
   private readonly buffers: HistogramBuffer[] = [];
@@ -73,8 +81,11 @@ export class BoostingLanes {
   /** The kernels on the calling thread. */
   private readonly kernels: Kernels;
 
-  /** @param requested lanes wanted; fewer are used if workers cannot start. */
-  constructor(data: LaneData, requested: number, limits: LaneLimits) {
+  /**
+   * @param requested lanes wanted; fewer are used while workers start, or if they cannot.
+   * @param awaitLanes wait (up to 10 s each) for the workers before the first command.
+   */
+  constructor(data: LaneData, requested: number, limits: LaneLimits, awaitLanes = false) {
     this.shared = needsSharedMemory(requested);
     const control = allocateInt32(controlSlots(requested), this.shared);
     // Chunks of one command: every splitting node's rows cut into CHUNK_ROWS pieces, plus leaves.
@@ -107,12 +118,26 @@ export class BoostingLanes {
     this.context.pow2Frac.set(EXP_POW2_FRAC);
     this.workers = [];
     for (let lane = 1; lane < requested; lane++) {
-      const worker = startLaneWorker(this.context, lane, lane);
+      const worker = startLaneWorker(this.context, lane);
       if (worker === null) break;
       this.workers.push(worker);
     }
-    this.count = this.workers.length + 1;
-    control[Slot.LANES] = this.count;
+    if (awaitLanes) {
+      const late = this.workers.findIndex((worker) => !worker.awaitReady(READY_TIMEOUT_MS));
+      if (late >= 0) for (const worker of this.workers.splice(late)) worker.stop();
+    }
+    control[Slot.LANES] = 1;
+  }
+
+  /** Lanes that ran the last command. */
+  get count(): number {
+    return this.active;
+  }
+
+  /** Let workers that have come up since the last command join this one (lanes stay contiguous). */
+  private activate(): void {
+    while (this.active <= this.workers.length && this.workers[this.active - 1]!.ready()) this.active++;
+    this.context.control[Slot.LANES] = this.active;
   }
 
   allocate(): HistogramBuffer {
@@ -137,6 +162,7 @@ export class BoostingLanes {
    * bytes of a row (with `pack` false, one byte per feature); then the row-major packed bins.
    */
   bin(pack = true): void {
+    this.activate();
     this.dispatch(Command.BIN);
     const { context } = this;
     const plan = planPacking(context.nBins, pack);
@@ -149,6 +175,7 @@ export class BoostingLanes {
     context.byteOffset.set(plan.byteOffset);
     context.control[Slot.WORDS] = plan.words;
     this.histLength = plan.histLength;
+    this.activate();
     this.dispatch(Command.TRANSPOSE);
   }
 
@@ -191,6 +218,7 @@ export class BoostingLanes {
     control[Slot.FLAG] = fused ? 1 : 0;
     control[Slot.ARG] = root === null ? -1 : root.id;
     this.context.gradQ[3] = seed;
+    this.activate();
     this.dispatch(Command.ROOT);
     let packedTotal = 0;
     for (let lane = 0; lane < this.count; lane++) packedTotal += results[lane]!;
@@ -220,6 +248,7 @@ export class BoostingLanes {
       nodes[b + NodeField.HLQ] = split.HLq;
       ranges.push(split);
     }
+    this.activate();
     const total = this.chunk(ranges, []);
     control[Slot.ITEMS] = total;
     control[Slot.ARG] = splits.length;
@@ -250,6 +279,7 @@ export class BoostingLanes {
       nodes[b + NodeField.HIST] = split.leftId;
       nodes[b + NodeField.SMALL] = split.rightId;
     }
+    this.activate();
     const total = this.chunk(splits, leaves);
     control[Slot.ITEMS] = total;
     this.dispatch(Command.LEAVES);
@@ -272,6 +302,7 @@ export class BoostingLanes {
   /** Without fused updates (subsample): add each sampled row's leaf value to its margin. */
   addLeafValues(count: number): void {
     this.context.control[Slot.ITEMS] = count;
+    this.activate();
     this.dispatch(Command.ADD_LEAF_VALUES);
   }
 
@@ -363,7 +394,8 @@ export class BoostingLanes {
     const control = this.context.control;
     control[Slot.COMMAND] = command;
     control[Slot.BARRIER] = 0;
-    for (const worker of this.workers) worker.start();
+    const running = this.workers.slice(0, this.active - 1);
+    for (const worker of running) worker.start();
     let failure: unknown = null;
     try {
       runLane(this.context, 0, this.kernels);
@@ -373,7 +405,7 @@ export class BoostingLanes {
       Atomics.store(control, Slot.FAILED, 1);
       Atomics.notify(control, Slot.BARRIER);
     }
-    for (const worker of this.workers) worker.wait();
+    for (const worker of running) worker.wait();
     if (failure !== null) throw failure;
     if (Atomics.load(control, Slot.FAILED) !== 0) throw new Error('a boosting worker lane failed; see its stderr');
   }

@@ -20,25 +20,27 @@ export const Slot = {
   LANES: 4,
   /** Set by a lane that failed. */
   FAILED: 5,
-  /** Workers started. */
-  READY: 6,
   /** 1 when the gradient pass is fused (every row, margins updated on the way). */
   FLAG: 7,
   /** Lanes arrived at the command's barrier. */
   BARRIER: 8,
   /** 32-bit words per packed binned row, set by `bin`. */
   WORDS: 9,
-  /** Then per worker lane two slots: its command sequence number, and the last one it finished. */
+  /**
+   * Then per worker lane three slots: its command sequence number, the last one it finished, and 1
+   * once it is ready for commands.
+   */
   LANE_BASE: 10,
 } as const;
 
 /** Control-block slots for `lanes` lanes. */
 export function controlSlots(lanes: number): number {
-  return Slot.LANE_BASE + 2 * lanes;
+  return Slot.LANE_BASE + 3 * lanes;
 }
-/** A worker lane's sequence slot; its done slot follows it. */
-export function sequenceSlot(lane: number): number {
-  return Slot.LANE_BASE + 2 * lane;
+/** A worker lane's slots: command sequence number, last finished, ready. */
+export function laneSlots(lane: number): { sequence: number; done: number; ready: number } {
+  const sequence = Slot.LANE_BASE + 3 * lane;
+  return { sequence, done: sequence + 1, ready: sequence + 2 };
 }
 
 export const Command = {

@@ -5,11 +5,9 @@
  * worker is started through a small bootstrap that registers tsx, then imports the entry.
  */
 import { MessageChannel, type MessagePort, Worker } from 'node:worker_threads';
-import { Command, type LaneContext, SPIN_LIMIT, Slot, sequenceSlot } from './lane.protocol.js';
+import { Command, type LaneContext, SPIN_LIMIT, Slot, laneSlots } from './lane.protocol.js';
 import type { LaneWorkerData } from './lane.worker.js';
 
-/** A worker that has not signalled ready within this time is given up on (the fit runs with fewer lanes). */
-const READY_TIMEOUT_MS = 10_000;
 const FROM_SOURCE = import.meta.url.endsWith('.ts');
 const ENTRY = new URL(FROM_SOURCE ? './lane.worker.ts' : './lane.worker.js', import.meta.url);
 /** Registers tsx in the worker, then imports the entry (CommonJS, as an eval'd worker script is). */
@@ -23,10 +21,15 @@ const BOOTSTRAP =
 export interface LaneWorker {
   /** Where new histogram buffers are announced (HistogramMessage). */
   readonly port: MessagePort;
-  /** Post the current command. */
+  /** Whether the worker has started and can take commands (never blocks). */
+  ready(): boolean;
+  /** Wait until the worker is ready, at most `timeoutMs`; whether it is. */
+  awaitReady(timeoutMs: number): boolean;
+  /** Post the current command (only to a ready worker). */
   start(): void;
   /** Wait until the lane has finished the command it was posted. */
   wait(): void;
+  /** Tell the worker to exit (a worker still starting exits as soon as it is up). */
   stop(): void;
 }
 
@@ -52,13 +55,13 @@ export function workerExecArgv(execArgv: readonly string[]): string[] {
 }
 
 /**
- * Start the worker of lane `lane` on `context` and wait until `expectedReady` workers have
- * signalled ready (this one included). Returns null when the worker cannot start in time.
+ * Start the worker of lane `lane` on `context`. Returns at once: the worker becomes `ready()` when
+ * it has loaded and instantiated the kernels, and only then takes commands. Null when it cannot be
+ * started at all.
  */
-export function startLaneWorker(context: LaneContext, lane: number, expectedReady: number): LaneWorker | null {
+export function startLaneWorker(context: LaneContext, lane: number): LaneWorker | null {
   const { control } = context;
-  const seqSlot = sequenceSlot(lane);
-  const doneSlot = seqSlot + 1;
+  const slots = laneSlots(lane);
   const channel = new MessageChannel();
   const { hists: _hists, ...shared } = context;
   const data: LaneWorkerData = { lane, port: channel.port2, context: shared };
@@ -77,41 +80,39 @@ export function startLaneWorker(context: LaneContext, lane: number, expectedRead
   }
   worker.unref();
   channel.port1.unref();
-  // READY counts started workers; give up on this one (and run with fewer lanes) after a timeout.
-  const deadline = Date.now() + READY_TIMEOUT_MS;
-  for (;;) {
-    const ready = Atomics.load(control, Slot.READY);
-    if (ready >= expectedReady) break;
-    if (Date.now() > deadline) {
-      void worker.terminate();
-      return null;
-    }
-    Atomics.wait(control, Slot.READY, ready, 50);
-  }
   let seq = 0;
+  const ready = (): boolean => Atomics.load(control, slots.ready) === 1;
   return {
     port: channel.port1,
+    ready,
+    awaitReady(timeoutMs) {
+      const deadline = Date.now() + timeoutMs;
+      while (!ready() && Date.now() < deadline) Atomics.wait(control, slots.ready, 0, 50);
+      return ready();
+    },
     start() {
       seq++;
-      Atomics.store(control, seqSlot, seq);
-      Atomics.notify(control, seqSlot);
+      Atomics.store(control, slots.sequence, seq);
+      Atomics.notify(control, slots.sequence);
     },
     wait() {
       // Spin a little before sleeping: a lane usually finishes within microseconds of the calling
       // thread, and a sleeping thread may wait a whole scheduler slice to run again on a busy machine.
-      for (let spin = 0; spin < SPIN_LIMIT && Atomics.load(control, doneSlot) !== seq; spin++);
+      for (let spin = 0; spin < SPIN_LIMIT && Atomics.load(control, slots.done) !== seq; spin++);
       for (;;) {
-        const done = Atomics.load(control, doneSlot);
+        const done = Atomics.load(control, slots.done);
         if (done === seq) break;
-        Atomics.wait(control, doneSlot, done);
+        Atomics.wait(control, slots.done, done);
       }
     },
     stop() {
       control[Slot.COMMAND] = Command.EXIT;
       seq++;
-      Atomics.store(control, seqSlot, seq);
-      Atomics.notify(control, seqSlot);
+      Atomics.store(control, slots.sequence, seq);
+      Atomics.notify(control, slots.sequence);
       channel.port1.close();
+      // A worker that is still loading would otherwise finish loading only to exit.
+      if (!ready()) void worker.terminate();
     },
   };
 }

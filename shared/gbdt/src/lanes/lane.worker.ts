@@ -5,7 +5,7 @@
 import { type MessagePort, receiveMessageOnPort, workerData } from 'node:worker_threads';
 import { instantiateWasmKernels } from '../wasm/wasm.module.js';
 import { laneKernels } from './lane.kernels.js';
-import { Command, type HistogramMessage, type LaneContext, SPIN_LIMIT, Slot, sequenceSlot } from './lane.protocol.js';
+import { Command, type HistogramMessage, type LaneContext, SPIN_LIMIT, Slot, laneSlots } from './lane.protocol.js';
 import { runLane } from './lane.run.js';
 
 /** What a worker is started with: its lane, the port on which new histogram buffers arrive, and the shared state. */
@@ -19,10 +19,11 @@ function laneWorkerMain({ lane, port, context: shared }: LaneWorkerData): void {
   const context: LaneContext = { ...shared, hists: [] };
   const kernels = laneKernels(instantiateWasmKernels(context.memory, context.wasmModule), context.scratch, lane);
   const { control } = context;
-  const seqSlot = sequenceSlot(lane);
+  const slots = laneSlots(lane);
+  const seqSlot = slots.sequence;
   let seen = 0;
-  Atomics.add(control, Slot.READY, 1);
-  Atomics.notify(control, Slot.READY);
+  Atomics.store(control, slots.ready, 1);
+  Atomics.notify(control, slots.ready);
   for (;;) {
     // Spin before sleeping, as the calling thread does. Atomics.wait can return without the value
     // having changed (it did, about once in 10^5 commands, re-running a command), so loop until it has.
@@ -44,8 +45,8 @@ function laneWorkerMain({ lane, port, context: shared }: LaneWorkerData): void {
       Atomics.store(control, Slot.FAILED, 1);
       console.error(error);
     }
-    Atomics.store(control, seqSlot + 1, seen);
-    Atomics.notify(control, seqSlot + 1);
+    Atomics.store(control, slots.done, seen);
+    Atomics.notify(control, slots.done);
   }
   port.close();
 }
