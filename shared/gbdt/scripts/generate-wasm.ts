@@ -13,8 +13,8 @@ import wabtInit from 'wabt';
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 const source = join(root, 'shared/gbdt/src/wasm/boosting.wat');
 const target = join(root, 'shared/gbdt/src/wasm/boosting.wasm.generated.ts');
-/** Post-MVP features the kernels use: a shared memory (threads); trunc_sat is on by default. */
-const FEATURES = { threads: true };
+/** Post-MVP features the kernels use: a shared memory (threads), SIMD, memory.fill; trunc_sat is on by default. */
+const FEATURES = { threads: true, simd: true, bulk_memory: true };
 /** Base64 characters per line of the generated file. */
 const LINE = 100;
 

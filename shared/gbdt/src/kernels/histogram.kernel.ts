@@ -4,8 +4,8 @@
  * (../histogram.packing.ts). A binned row's slots `4j .. 4j+3` are its 32-bit word `j`, and fill
  * the histogram slice `[j << 10, (j + 1) << 10)`. Feature `f`'s own histogram starts at `histAt[f]`.
  *
- * `accumulateHistogram` runs as WebAssembly (`acc` in ../wasm/boosting.wat); this version is its
- * reference in the tests.
+ * `accumulateHistogram`, `clearHistogram` and `subtractHistogram` run as WebAssembly (`acc`,
+ * `zero`, `sub` in ../wasm/boosting.wat); these versions are their reference in the tests.
  */
 
 /** Doubles per 4-feature word in a histogram. */
@@ -97,6 +97,11 @@ export function accumulateHistogram(
   }
 }
 
+/** Zero the histogram words `[wordFrom, wordTo)`. */
+export function clearHistogram(hist: Float64Array, wordFrom: number, wordTo: number): void {
+  hist.fill(0, wordFrom << 10, wordTo << 10);
+}
+
 /** `parent -= child` over words `[wordFrom, wordTo)`: the subtraction trick, exact on integer sums. */
 export function subtractHistogram(parent: Float64Array, child: Float64Array, wordFrom: number, wordTo: number): void {
   const e = wordTo << 10;
@@ -136,5 +141,29 @@ export function unpackHistograms(
       }
       hist[at + b] = sum;
     }
+  }
+}
+
+/**
+ * `parent -= child` over the unpacked histograms of the features `features[from .. to)` that share
+ * a slot (those alone in their slot are covered by `subtractHistogram`). With it, a parent's
+ * unpacked histograms become its larger child's without unpacking them again.
+ */
+export function subtractUnpacked(
+  parent: Float64Array,
+  child: Float64Array,
+  features: Int32Array,
+  from: number,
+  to: number,
+  slotOf: Int32Array,
+  nBins: Int32Array,
+  histAt: Int32Array,
+): void {
+  for (let i = from; i < to; i++) {
+    const f = features[i]!;
+    const at = histAt[f]!;
+    if (at === slotOf[f]! << 8) continue;
+    const end = at + nBins[f]!;
+    for (let k = at; k < end; k++) parent[k] = parent[k]! - child[k]!;
   }
 }

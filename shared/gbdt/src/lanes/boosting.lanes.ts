@@ -59,8 +59,8 @@ export function needsSharedMemory(lanes: number): boolean {
   return lanes > 1;
 }
 
-/** A worker that is not ready within this time when lanes are awaited is given up on. */
-const READY_TIMEOUT_MS = 10_000;
+/** A worker that is not ready within this time when lanes are awaited is given up on (tsx makes start-up slow on a busy machine). */
+const READY_TIMEOUT_MS = 60_000;
 
 /**
  * Parallel lanes over one training set. Call `close` when done. Workers start in the background
@@ -83,7 +83,7 @@ export class BoostingLanes {
 
   /**
    * @param requested lanes wanted; fewer are used while workers start, or if they cannot.
-   * @param awaitLanes wait (up to 10 s each) for the workers before the first command.
+   * @param awaitLanes wait (up to 60 s each) for the workers before the first command.
    */
   constructor(data: LaneData, requested: number, limits: LaneLimits, awaitLanes = false) {
     this.shared = needsSharedMemory(requested);

@@ -7,7 +7,13 @@ import {
   transposeBins,
 } from '../kernels/binning.kernel.js';
 import { computeGradients } from '../kernels/gradient.kernel.js';
-import { accumulateHistogram, subtractHistogram, unpackHistograms } from '../kernels/histogram.kernel.js';
+import {
+  accumulateHistogram,
+  clearHistogram,
+  subtractHistogram,
+  subtractUnpacked,
+  unpackHistograms,
+} from '../kernels/histogram.kernel.js';
 import { addLeafValues, closeLeaf, partitionRows, splitIntoLeaves } from '../kernels/partition.kernel.js';
 import { findBestSplit } from '../kernels/split.kernel.js';
 import type { WasmKernels } from '../wasm/wasm.module.js';
@@ -15,7 +21,9 @@ import type { WasmKernels } from '../wasm/wasm.module.js';
 /** The kernels a lane runs, by the JavaScript kernels' signatures. */
 export interface Kernels {
   accumulate: typeof accumulateHistogram;
+  clear: typeof clearHistogram;
   subtract: typeof subtractHistogram;
+  subtractUnpacked: typeof subtractUnpacked;
   gradients: typeof computeGradients;
   partition: typeof partitionRows;
   leaves: typeof splitIntoLeaves;
@@ -34,7 +42,9 @@ export interface Kernels {
 /** The JavaScript kernels. */
 export const JS_KERNELS: Readonly<Kernels> = {
   accumulate: accumulateHistogram,
+  clear: clearHistogram,
   subtract: subtractHistogram,
+  subtractUnpacked,
   gradients: computeGradients,
   partition: partitionRows,
   leaves: splitIntoLeaves,
@@ -51,8 +61,8 @@ export const JS_KERNELS: Readonly<Kernels> = {
 };
 
 /**
- * The kernels of lane `lane`: the JavaScript ones, with the WebAssembly histogram, partition, leaf
- * and (common case) gradient kernels in place of theirs. Arrays are views of the module's memory,
+ * The kernels of lane `lane`: the JavaScript ones, with the WebAssembly histogram (accumulate,
+ * clear, subtract), partition, leaf and (common case) gradient kernels in place of theirs. Arrays are views of the module's memory,
  * so their byte offsets are addresses; `scratch` holds 4 doubles per lane for the leaf sums.
  */
 export function laneKernels(wasm: WasmKernels, scratch: Float64Array, lane: number): Kernels {
@@ -147,6 +157,13 @@ export function laneKernels(wasm: WasmKernels, scratch: Float64Array, lane: numb
         hist.byteOffset,
         wordFrom,
         wordTo,
+      ),
+    clear: (hist, wordFrom, wordTo) => wasm.zero(hist.byteOffset + (wordFrom << 13), (wordTo - wordFrom) << 13),
+    subtract: (parent, child, wordFrom, wordTo) =>
+      wasm.subtract(
+        parent.byteOffset + (wordFrom << 13),
+        child.byteOffset + (wordFrom << 13),
+        (wordTo - wordFrom) << 13,
       ),
     partition: (cols, nRows, rows, left, right, start, end, feature, bin) =>
       wasm.partition(

@@ -146,7 +146,7 @@ function runRoot(c: LaneContext, s: LaneShare, k: Kernels): void {
   const shift = c.splitQ[2]!;
   const Gq = Math.floor(total / shift);
   const hist = c.hists[root]!;
-  hist.fill(0, s.wordFrom << 10, s.wordTo << 10);
+  k.clear(hist, s.wordFrom, s.wordTo);
   k.accumulate(c.bins32, control[Slot.WORDS]!, c.packed, c.rows, 0, items, hist, s.wordFrom, s.wordTo);
   unpack(c, s, k, hist);
   const t3 = performance.now();
@@ -163,7 +163,8 @@ function unpack(c: LaneContext, s: LaneShare, k: Kernels, hist: Float64Array): v
  * One level: the stable partition of each splitting node by chunks, into the scratch arrays;
  * barrier; each lane copies its chunks back in place (left parts, then right parts) and, for its
  * own words, builds the smaller child's histogram from the scratch arrays, derives the larger
- * child's by subtraction from the parent's, and finds both children's best splits.
+ * child's by subtraction from the parent's (slots and unpacked features alike), and finds both
+ * children's best splits.
  */
 function runLevel(c: LaneContext, s: LaneShare, k: Kernels): void {
   const { control, nodes: N, chunks: C, results: R } = c;
@@ -229,7 +230,7 @@ function runLevel(c: LaneContext, s: LaneShare, k: Kernels): void {
     const parent = c.hists[N[b + NodeField.HIST]!]!;
     const small = c.hists[N[b + NodeField.SMALL]!]!;
     const u0 = performance.now();
-    small.fill(0, s.wordFrom << 10, s.wordTo << 10);
+    k.clear(small, s.wordFrom, s.wordTo);
     const first = N[b + NodeField.FIRST_CHUNK]!;
     const last = first + N[b + NodeField.CHUNKS]!;
     for (let t = first; t < last; t++) {
@@ -241,9 +242,11 @@ function runLevel(c: LaneContext, s: LaneShare, k: Kernels): void {
         k.accumulate(c.bins32, words, c.packed, c.right, start, end, small, s.wordFrom, s.wordTo);
       }
     }
-    k.subtract(parent, small, s.wordFrom, s.wordTo);
+    // The parent's unpacked histograms (of its level) become the larger child's by subtraction
+    // too, once the smaller child's are unpacked.
     unpack(c, s, k, small);
-    unpack(c, s, k, parent);
+    k.subtract(parent, small, s.wordFrom, s.wordTo);
+    k.subtractUnpacked(parent, small, c.features, s.featureFrom, s.featureTo, c.slotOf, c.nBins, c.histAt);
     const u1 = performance.now();
     const GLq = N[b + NodeField.GLQ]!;
     const HLq = N[b + NodeField.HLQ]!;

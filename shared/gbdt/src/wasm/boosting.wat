@@ -255,4 +255,24 @@
         (local.set $at (i32.add (local.get $at) (i32.const 4)))
         (br $row)))
     (f64.store offset=0 (local.get $out) (local.get $g))
-    (f64.store offset=8 (local.get $out) (local.get $h))))
+    (f64.store offset=8 (local.get $out) (local.get $h)))
+
+  ;; Histogram upkeep (histogram.kernel.ts): `zero` clears `bytes` bytes at `at`; `sub` is the
+  ;; subtraction trick, parent -= child over `bytes` bytes (a multiple of 16), two cells at a time.
+  ;; Cells hold exact integers, so the differences are exact.
+  (func (export "zero") (param $at i32) (param $bytes i32)
+    (memory.fill (local.get $at) (i32.const 0) (local.get $bytes)))
+
+  (func (export "sub") (param $parent i32) (param $child i32) (param $bytes i32)
+    (local $end i32)
+    (local.set $end (i32.add (local.get $parent) (local.get $bytes)))
+    (block $done
+      (loop $cells
+        (br_if $done (i32.ge_u (local.get $parent) (local.get $end)))
+        (v128.store
+          (local.get $parent)
+          (f64x2.sub (v128.load (local.get $parent)) (v128.load (local.get $child))))
+        (local.set $parent (i32.add (local.get $parent) (i32.const 16)))
+        (local.set $child (i32.add (local.get $child) (i32.const 16)))
+        (br $cells))))
+)

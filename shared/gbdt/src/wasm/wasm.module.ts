@@ -103,9 +103,16 @@ export type WasmClose = (
   out: number,
 ) => void;
 
+/** `zero`: clear `bytes` bytes at `at`. */
+export type WasmZero = (at: number, bytes: number) => void;
+/** `sub`: `parent -= child` over `bytes` bytes (a multiple of 16) of doubles. */
+export type WasmSubtract = (parent: number, child: number, bytes: number) => void;
+
 /** The module's exports. */
 export interface WasmKernels {
   accumulate: WasmAccumulate;
+  zero: WasmZero;
+  subtract: WasmSubtract;
   partition: WasmPartition;
   gradients: WasmGradients;
   leaves: WasmLeaves;
@@ -130,6 +137,8 @@ export function instantiateWasmKernels(memory: WasmMemory, module: WasmModule = 
   const { exports } = new wasmApi.Instance(module, { env: { mem: memory } });
   return {
     accumulate: exports.acc as WasmAccumulate,
+    zero: exports.zero as WasmZero,
+    subtract: exports.sub as WasmSubtract,
     partition: exports.part as WasmPartition,
     gradients: exports.grad as WasmGradients,
     leaves: exports.leaves as WasmLeaves,
