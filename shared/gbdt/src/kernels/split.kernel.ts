@@ -40,7 +40,10 @@ export function findBestSplit(
       const last = first + nBins[f]! - 1;
       let c = 0;
       for (let k = first; k < last; k++) {
-        c += hist[k]!;
+        const cell = hist[k]!;
+        // An empty bin moves no rows: the sums, and so the gain, are the previous bin's.
+        if (cell === 0) continue;
+        c += cell;
         const glq = Math.floor(c * invShift);
         const hl = (c - glq * shift) * hScale;
         if (hl < minChild) continue;
