@@ -18,9 +18,19 @@ export const SERVICE_PROCESSES = [
   'dashboard',
 ] as const;
 
+/**
+ * The node arguments that start a service the way this CLI runs: its compiled dist/main.js from the
+ * built CLI (the image), its TypeScript src/main.ts through tsx from the sources (a checkout).
+ */
+export function serviceArgs(name: string, compiled = import.meta.url.endsWith('.js')): string[] {
+  return compiled
+    ? [join(repoRoot, 'services', name, 'dist', 'main.js')]
+    : ['--conditions=@mlops/source', '--import', 'tsx', join(repoRoot, 'services', name, 'src', 'main.ts')];
+}
+
 /** A child process whose output lines are prefixed with its name, like `docker compose up`. */
 export function spawnService(name: string, env: Environment, io: CliIo): ChildProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(repoRoot, 'services', name, 'src', 'main.ts')], {
+  const child = spawn(process.execPath, serviceArgs(name), {
     cwd: repoRoot,
     env: { ...process.env, ...env } as NodeJS.ProcessEnv,
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -82,6 +82,10 @@ export async function startDashboard(
       warehouseVersion: warehouseFileVersion(path),
       schema: config.warehouse.warehouseDataset,
       churnHorizonDays: config.trainer.churnHorizonDays,
+      hosts: {
+        allowedHosts: config.http.allowedHosts,
+        ...(config.http.cloudRunService ? { cloudRunService: config.http.cloudRunService } : {}),
+      },
     });
     const address = await server
       .listen({

@@ -5,15 +5,15 @@ import { fileURLToPath } from 'node:url';
 
 const SOURCE_ROOT = fileURLToPath(new URL('.', import.meta.url));
 const PACKAGE_JSON = fileURLToPath(new URL('../package.json', import.meta.url));
-/** Files that decide what a fit computes: sources (TypeScript, or the compiled JavaScript) and kernel text. */
-const SOURCE = /\.(ts|js|wat)$/;
+/** `.ts` from src/, `.js` from dist/ (whose `.d.ts` files do not run); the kernels' bytes are in a generated `.ts`. */
+const CODE_EXTENSION = import.meta.url.endsWith('.js') ? '.js' : '.ts';
 
 async function sourceFiles(folder: string): Promise<string[]> {
   const out: string[] = [];
   for (const entry of await readdir(folder, { withFileTypes: true })) {
     const path = join(folder, entry.name);
     if (entry.isDirectory()) out.push(...(await sourceFiles(path)));
-    else if (SOURCE.test(entry.name)) out.push(path);
+    else if (entry.name.endsWith(CODE_EXTENSION) && !entry.name.endsWith('.d.ts')) out.push(path);
   }
   return out;
 }
