@@ -82,10 +82,10 @@ async function checksum(): Promise<string> {
 describe('prediction history across two champions', () => {
   it('the first champion scores its snapshot point-in-time and the history before it, marked backfilled', async () => {
     const first = await train(FIRST_CUT, `${FIRST_CUT}T06:00:00.000Z`, {
-      model_params: { nTrees: 3, maxDepth: 1, threads: 1 },
+      model_params: { nTrees: 5, maxDepth: 2, threads: 1 },
     });
     const register = first.tasks.register!.outputs;
-    expect(register).toMatchObject({ promoted: true, first_champion: true });
+    expect(register, JSON.stringify(register.decision)).toMatchObject({ promoted: true, first_champion: true });
     versions.first = String(register.version);
     const [history] = await world.warehouse.query<{ snapshots: number; pit: number; last: string }>(
       `select count(distinct snapshot_date) as snapshots, count(distinct snapshot_date) filter (where not is_backfilled) as pit,
