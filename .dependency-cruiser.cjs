@@ -4,6 +4,7 @@
  * - a service never reaches into a deep path of shared/ (only @mlops/shared and @mlops/shared/testing);
  * - only adapters import cloud SDKs, DuckDB or SQLite;
  * - ports import no adapters;
+ * - the GBDT package (shared/gbdt) imports no service and no SDK, and others use its public entry only.
  * - the Google Cloud stand-ins are test tooling: only tests (and the stand-ins themselves) import them.
  */
 const sdk = 'node_modules/(@google-cloud/|@duckdb/|better-sqlite3|@polyglot-sql/|@dataform/)';
@@ -20,15 +21,32 @@ module.exports = {
       name: 'deep-import-of-shared',
       severity: 'error',
       comment: 'Import @mlops/shared (or @mlops/shared/testing in tests), never a file inside shared/.',
-      from: { path: '^(services|cli|bench)/' },
+      from: { path: '^(services|cli|bench|shared/gbdt)/' },
       to: { path: '^shared/src/', pathNot: '^shared/src/(index|testing|gcp)\\.ts$' },
     },
     {
       name: 'sdk-outside-adapters',
       severity: 'error',
       comment: 'Only adapters touch SDKs and engines.',
-      from: { path: '^(shared/src|services/[^/]+/src|cli/src)/', pathNot: '(/adapters/|\\.adapter\\.ts$)' },
+      from: {
+        path: '^(shared/src|shared/gbdt/src|services/[^/]+/src|cli/src)/',
+        pathNot: '(/adapters/|\\.adapter\\.ts$)',
+      },
       to: { dependencyTypes: ['npm', 'npm-dev', 'npm-optional', 'npm-peer', 'npm-no-pkg', 'npm-unknown'], path: sdk },
+    },
+    {
+      name: 'gbdt-imports-service',
+      severity: 'error',
+      comment: 'The GBDT package is a library: it imports no service, CLI or benchmark.',
+      from: { path: '^shared/gbdt/' },
+      to: { path: '^(services|cli|bench)/' },
+    },
+    {
+      name: 'deep-import-of-gbdt',
+      severity: 'error',
+      comment: 'Import @mlops/gbdt, never a file inside shared/gbdt/.',
+      from: { path: '^(services|cli|bench|shared/src)/' },
+      to: { path: '^shared/gbdt/', pathNot: '^shared/gbdt/src/index\\.ts$' },
     },
     {
       name: 'port-imports-adapter',

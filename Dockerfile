@@ -13,6 +13,7 @@ RUN apt-get update && apt-get install -y --no-install-recommends python3 make g+
 WORKDIR /app
 COPY package.json package-lock.json .npmrc ./
 COPY shared/package.json shared/
+COPY shared/gbdt/package.json shared/gbdt/
 COPY cli/package.json cli/
 COPY bench/package.json bench/
 COPY dataform/package.json dataform/
@@ -42,6 +43,7 @@ WORKDIR /app
 # The manifests and every node_modules folder, the workspaces' own included (shared/node_modules).
 COPY --from=deps /app ./
 COPY --from=build /app/shared/dist shared/dist
+COPY --from=build /app/shared/gbdt/dist shared/gbdt/dist
 COPY --from=build /app/cli/dist cli/dist
 COPY --from=build /app/services/sales-gen/dist services/sales-gen/dist
 COPY --from=build /app/services/click-gen/dist services/click-gen/dist

@@ -15,6 +15,7 @@ export default defineConfig({
     env: { NODE_OPTIONS: [process.env.NODE_OPTIONS, '--conditions=@mlops/source'].filter(Boolean).join(' ') },
     include: [
       'shared/test/**/*.test.ts',
+      'shared/gbdt/test/**/*.test.ts',
       'shared/gcp-standins/test/**/*.test.ts',
       'services/*/test/**/*.test.ts',
       'cli/test/**/*.test.ts',

@@ -1,4 +1,4 @@
-import { createRandom } from '../../services/trainer/src/ml/index.js';
+import { createRandom } from '@mlops/gbdt';
 import type { MatrixFile } from './matrix.js';
 
 /**

@@ -7,24 +7,35 @@ import { BENCH_OUT, type ChurnMatrixOptions, ensureChurnMatrix } from './churn.m
 import { writeMatrix } from './matrix.js';
 import { type OurFit, splitMatrix } from './ours.fit.js';
 import { generateSyntheticMatrix } from './synthetic.js';
+import { printSummary, printTable } from './train.report.js';
+import {
+  AUC_DIFFERENCE_TARGET,
+  type BenchParams,
+  FIT_RATIO_TARGET,
+  type SideResult,
+  type TrainBenchResult,
+} from './train.types.js';
 
 export { splitMatrix };
+export type { BenchParams, SideResult, TrainBenchResult };
 
 /**
  * Training benchmark: our histogram GBDT against XGBoost `tree_method=hist` on the same matrix file,
  * same trees, depth, learning rate, bins, lambda and min_child_weight, 2 threads each.
- * Targets: fit time ours / XGBoost <= 1.5, holdout AUC ours - XGBoost >= -0.005.
+ * Targets: fit time ours / XGBoost <= 1.0, holdout AUC ours - XGBoost >= -0.005 (train.types.ts).
  *
- * By default two matrices: the real churn feature matrix at scale 20 (built once by the real
- * pipeline, see churn.matrix.ts) and a synthetic 160,000 x 30 one. Each fit runs in its own
- * process (ours and XGBoost alike, alternating), so peak RSS is that of one fit on one matrix and
- * neither side warms the other's caches.
+ * By default three matrices: the churn feature matrix of `npm start` (120 days at scale 1) and the
+ * one at scale 20, both built once by the real pipeline (churn.matrix.ts), and a synthetic
+ * 160,000 x 30 one. Each fit runs in its own process (ours and XGBoost alike, alternating), so
+ * peak RSS is that of one fit on one matrix and neither side warms the other's caches.
  */
 export interface TrainBenchOptions {
-  /** Matrices to run, in order: 'churn', 'synthetic', or a matrix file path (matrix.ts format). Default churn, then synthetic. */
+  /** Matrices to run, in order: 'churn-small', 'churn', 'synthetic', or a matrix file path (matrix.ts format). Default all three. */
   matrices?: string[];
   /** Window and scale of the churn matrix. */
   churn?: ChurnMatrixOptions;
+  /** Window and scale of the small churn matrix (default SMALL_CHURN_WINDOW). */
+  churnSmall?: ChurnMatrixOptions;
   /** Rows of the synthetic matrix (20% of them are holdout). */
   rows?: number;
   /** Where the synthetic matrix is written once and then reused (default bench/out). */
@@ -42,48 +53,9 @@ export interface TrainBenchOptions {
   log?: (line: string) => void;
 }
 
-export interface SideResult {
-  fitSeconds: number[];
-  medianFitSeconds: number;
-  holdoutAuc: number;
-  /** Largest peak RSS of the side's processes (each reads the matrix and fits once). */
-  peakRssMb: number;
-}
-
-export interface TrainBenchResult {
-  /** 'churn', 'synthetic' or the path given. */
-  name: string;
-  matrix: string;
-  /** How the matrix was obtained (churn: built now, with seconds per step, or cached). */
-  source: string;
-  trainRows: number;
-  holdoutRows: number;
-  features: number;
-  params: BenchParams;
-  ours: SideResult & { profile: Record<string, number> };
-  xgboost: (SideResult & { version: string }) | { skipped: string };
-  /** Ours / XGBoost median fit time; target <= 1.5. */
-  fitRatio: number | null;
-  /** Ours − XGBoost holdout AUC; target >= −0.005. */
-  aucDifference: number | null;
-  /** 1-minute load average before and after this matrix's fits: above the core count, other work was competing. */
-  loadAverage: { before: number; after: number; cores: number };
-  meetsTargets: boolean | null;
-}
-
-export interface BenchParams {
-  nTrees: number;
-  maxDepth: number;
-  learningRate: number;
-  maxBins: number;
-  lambda: number;
-  minChildWeight: number;
-  threads: number;
-}
-
-export const FIT_RATIO_TARGET = 1.5;
-export const AUC_DIFFERENCE_TARGET = -0.005;
 const SYNTHETIC_ROWS = 160_000;
+/** The `npm start` matrix: 120 days at scale 1 (a fixed window, so the cache holds). */
+export const SMALL_CHURN_WINDOW = { from: '2026-01-01', to: '2026-04-30', scale: 1 } as const;
 
 export async function runTrainBench(options: TrainBenchOptions = {}): Promise<TrainBenchResult[]> {
   const log = options.log ?? ((line: string) => console.log(line));
@@ -98,11 +70,12 @@ export async function runTrainBench(options: TrainBenchOptions = {}): Promise<Tr
   };
   const repeats = Math.max(1, options.repeats ?? 1);
   const results: TrainBenchResult[] = [];
-  for (const name of options.matrices ?? ['churn', 'synthetic']) {
+  for (const name of options.matrices ?? ['churn-small', 'churn', 'synthetic']) {
     let matrixPath = name;
     let source = 'given file';
-    if (name === 'churn') {
-      const churn = await ensureChurnMatrix({ ...options.churn, log });
+    if (name === 'churn' || name === 'churn-small') {
+      const window = name === 'churn' ? options.churn : { ...SMALL_CHURN_WINDOW, ...options.churnSmall };
+      const churn = await ensureChurnMatrix({ ...window, log });
       matrixPath = churn.path;
       source =
         churn.built === null
@@ -138,7 +111,7 @@ async function benchMatrix(
   log: (line: string) => void,
 ): Promise<TrainBenchResult> {
   const loadBefore = loadavg()[0]!;
-  const xgbRuns: { fitSeconds: number; holdoutAuc: number; peakRssMb: number; version: string }[] = [];
+  const xgbRuns: AnchorFit[] = [];
   const ourRuns: OurFit[] = [];
   let skipped: string | null = null;
   for (let i = 0; i < repeats; i++) {
@@ -154,6 +127,8 @@ async function benchMatrix(
   const ours = {
     fitSeconds: ourRuns.map((r) => r.fitSeconds),
     medianFitSeconds: median(ourRuns.map((r) => r.fitSeconds)),
+    cpuSeconds: ourRuns.map((r) => r.cpuSeconds),
+    medianCpuSeconds: median(ourRuns.map((r) => r.cpuSeconds)),
     holdoutAuc: last.holdoutAuc,
     peakRssMb: Math.max(...ourRuns.map((r) => r.peakRssMb)),
     profile: last.profile,
@@ -165,6 +140,8 @@ async function benchMatrix(
           version: xgbRuns[0]!.version,
           fitSeconds: xgbRuns.map((r) => r.fitSeconds),
           medianFitSeconds: median(xgbRuns.map((r) => r.fitSeconds)),
+          cpuSeconds: xgbRuns.map((r) => r.cpuSeconds),
+          medianCpuSeconds: median(xgbRuns.map((r) => r.cpuSeconds)),
           holdoutAuc: xgbRuns[0]!.holdoutAuc,
           peakRssMb: Math.max(...xgbRuns.map((r) => r.peakRssMb)),
         };
@@ -226,11 +203,20 @@ function runOurs(matrixPath: string, params: BenchParams, checkFactory: boolean)
   });
 }
 
+/** One XGBoost fit (xgb_anchor.py's output). */
+interface AnchorFit {
+  fitSeconds: number;
+  cpuSeconds: number;
+  holdoutAuc: number;
+  peakRssMb: number;
+  version: string;
+}
+
 async function runAnchor(
   python: string,
   matrixPath: string,
   params: BenchParams,
-): Promise<{ fitSeconds: number; holdoutAuc: number; peakRssMb: number; version: string } | { skipped: string }> {
+): Promise<AnchorFit | { skipped: string }> {
   const script = fileURLToPath(new URL('./xgb_anchor.py', import.meta.url));
   const args = [
     script,
@@ -242,13 +228,7 @@ async function runAnchor(
     execFile(python, args, { maxBuffer: 1 << 20 }, (error, stdout, stderr) => {
       const line = stdout.trim().split('\n').pop() ?? '';
       try {
-        const parsed = JSON.parse(line) as {
-          skipped?: string;
-          fitSeconds: number;
-          holdoutAuc: number;
-          peakRssMb: number;
-          version: string;
-        };
+        const parsed = JSON.parse(line) as AnchorFit & { skipped?: string };
         if (parsed.skipped !== undefined) resolve({ skipped: parsed.skipped });
         else resolve(parsed);
       } catch {
@@ -268,123 +248,6 @@ function median(values: number[]): number {
   return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 }
 
-function describeParams(p: BenchParams): string {
-  return `${p.nTrees} trees, depth ${p.maxDepth}, lr ${p.learningRate}, ${p.maxBins} bins, lambda ${p.lambda}, min_child_weight ${p.minChildWeight}, ${p.threads} threads`;
-}
-
-function printTable(result: TrainBenchResult, log: (line: string) => void): void {
-  log(
-    `\ntrain bench, ${result.name} matrix: ${result.trainRows} train + ${result.holdoutRows} holdout rows x ${result.features} features; ${describeParams(result.params)}`,
-  );
-  const row = (cells: string[]): string => cells.map((c, i) => (i === 0 ? c.padEnd(22) : c.padStart(14))).join('');
-  log(row(['', 'ours (TS)', 'XGBoost', 'ours/XGB', 'target']));
-  const x = result.xgboost;
-  const fmt = (v: number, digits: number): string => v.toFixed(digits);
-  if ('skipped' in x) {
-    log(row(['fit seconds (median)', fmt(result.ours.medianFitSeconds, 3), 'skipped', '', '<= 1.5x']));
-    log(row(['holdout ROC AUC', fmt(result.ours.holdoutAuc, 4), 'skipped', '', '>= -0.005']));
-    log(row(['peak RSS MB', fmt(result.ours.peakRssMb, 0), 'skipped', '', '']));
-    log(`XGBoost anchor skipped: ${x.skipped}`);
-  } else {
-    log(
-      row([
-        'fit seconds (median)',
-        fmt(result.ours.medianFitSeconds, 3),
-        fmt(x.medianFitSeconds, 3),
-        `${fmt(result.fitRatio!, 2)}x`,
-        '<= 1.5x',
-      ]),
-    );
-    log(
-      row([
-        'holdout ROC AUC',
-        fmt(result.ours.holdoutAuc, 4),
-        fmt(x.holdoutAuc, 4),
-        signed(result.aucDifference!),
-        '>= -0.005',
-      ]),
-    );
-    log(row(['peak RSS MB (process)', fmt(result.ours.peakRssMb, 0), fmt(x.peakRssMb, 0), '', '']));
-    log(
-      `fit seconds per run: ours [${result.ours.fitSeconds.map((s) => s.toFixed(3)).join(', ')}], XGBoost ${x.version} [${x.fitSeconds.map((s) => s.toFixed(3)).join(', ')}]`,
-    );
-    log(`targets ${result.meetsTargets === true ? 'MET' : 'NOT MET'}`);
-  }
-  const load = result.loadAverage;
-  log(`load average ${load.before.toFixed(2)} before, ${load.after.toFixed(2)} after, on ${load.cores} cores`);
-  if (Math.max(load.before, load.after) > 1) {
-    // XGBoost's OpenMP threads suffer far more than our lanes from a busy machine, so the ratio
-    // flatters us then; compare on an idle machine.
-    log(
-      'warning: other processes were using the CPU; fit times (XGBoost most of all) are inflated and the ratio is not reliable',
-    );
-  }
-  const pr = result.ours.profile;
-  const parts = [
-    'binning',
-    'gradients',
-    'histograms',
-    'splits',
-    'partition',
-    'stitch',
-    'leaves',
-    'waiting',
-    'other',
-  ].map((k) => `${k} ${(pr[k] ?? 0).toFixed(3)}s`);
-  log(`our fit, where the calling thread's time goes (last run, ${pr.threads ?? '?'} threads): ${parts.join(', ')}`);
-}
-
-function signed(v: number): string {
-  return `${v >= 0 ? '+' : ''}${v.toFixed(4)}`;
-}
-
-/** Both matrices side by side. */
-function printSummary(results: readonly TrainBenchResult[], log: (line: string) => void): void {
-  if (results.length === 0) return;
-  log(`\ntrain bench summary: ${describeParams(results[0]!.params)}`);
-  const widths = [12, 20, 10, 10, 11, 10, 10, 11, 14, 13];
-  const row = (cells: string[]): string =>
-    cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('');
-  log(
-    row([
-      'matrix',
-      'rows x features',
-      'fit ours',
-      'fit XGB',
-      'ratio',
-      'AUC ours',
-      'AUC XGB',
-      'AUC diff',
-      'peak RSS MB',
-      'load avg',
-    ]),
-  );
-  log(row(['', '(train+holdout)', 's', 's', '<= 1.5x', '', '', '>= -0.005', 'ours / XGB', 'before/after']));
-  for (const r of results) {
-    const x = r.xgboost;
-    const skipped = 'skipped' in x;
-    log(
-      row([
-        r.name.length > 12 ? `…${r.name.slice(-11)}` : r.name,
-        `${r.trainRows + r.holdoutRows} x ${r.features}`,
-        r.ours.medianFitSeconds.toFixed(3),
-        skipped ? 'skipped' : x.medianFitSeconds.toFixed(3),
-        r.fitRatio === null ? '' : `${r.fitRatio.toFixed(2)}x`,
-        r.ours.holdoutAuc.toFixed(4),
-        skipped ? '' : x.holdoutAuc.toFixed(4),
-        r.aucDifference === null ? '' : signed(r.aucDifference),
-        `${r.ours.peakRssMb.toFixed(0)} / ${skipped ? '-' : x.peakRssMb.toFixed(0)}`,
-        `${r.loadAverage.before.toFixed(2)}/${r.loadAverage.after.toFixed(2)}`,
-      ]),
-    );
-  }
-  const met = results.every((r) => r.meetsTargets === true);
-  const missedOn = results.filter((r) => r.meetsTargets !== true).map((r) => r.name);
-  log(
-    `targets ${met ? 'MET on every matrix' : `MISSED on ${missedOn.join(', ')}`} (${results[0]!.loadAverage.cores} cores)`,
-  );
-}
-
 function parseArgs(argv: readonly string[]): TrainBenchOptions {
   const options: TrainBenchOptions = {};
   const matrices: string[] = [];
@@ -394,6 +257,9 @@ function parseArgs(argv: readonly string[]): TrainBenchOptions {
     switch (argv[i]) {
       case '--churn':
         matrices.push('churn');
+        break;
+      case '--churn-small':
+        matrices.push('churn-small');
         break;
       case '--synthetic':
         matrices.push('synthetic');
@@ -420,7 +286,7 @@ function parseArgs(argv: readonly string[]): TrainBenchOptions {
         break;
       default:
         throw new Error(
-          `unknown argument ${argv[i]}; use --churn --synthetic --matrix PATH (any of them, in order; default churn then synthetic) --rows N --repeats N --threads N --trees N`,
+          `unknown argument ${argv[i]}; use --churn-small --churn --synthetic --matrix PATH (any of them, in order; default all three) --rows N --repeats N --threads N --trees N`,
         );
     }
   }

@@ -1,12 +1,14 @@
 /**
  * The trainer's code version: the package version plus a hash of the code that runs (the
  * TypeScript sources, or the compiled JavaScript in the image), so two builds that could train
- * differently never share a fingerprint (and a registry version).
+ * differently never share a fingerprint (and a registry version). The GBDT package's own code
+ * version is part of it.
  */
 import { createHash } from 'node:crypto';
 import { readFile, readdir } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { gbdtCodeVersion } from '@mlops/gbdt';
 
 const SOURCE_ROOT = fileURLToPath(new URL('.', import.meta.url));
 const PACKAGE_JSON = fileURLToPath(new URL('../package.json', import.meta.url));
@@ -33,6 +35,7 @@ export async function trainerCodeVersion(): Promise<string> {
       .update(await readFile(file))
       .update('\0');
   }
+  hash.update(await gbdtCodeVersion());
   const version = (JSON.parse(await readFile(PACKAGE_JSON, 'utf8')) as { version?: string }).version ?? '0.0.0';
   return `trainer@${version}+${hash.digest('hex').slice(0, 12)}`;
 }

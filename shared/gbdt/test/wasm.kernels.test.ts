@@ -1,14 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import {
-  accumulateHistogram,
-  closeLeaf,
-  computeGradients,
-  partitionRows,
-  splitIntoLeaves,
-} from '../../src/ml/boosting.kernels.js';
-import { EXP_CONSTANTS, EXP_POW2_FRAC, EXP_POW2_INT } from '../../src/ml/fast-math.js';
-import { WasmArena, instantiateWasmKernels } from '../../src/ml/boosting.wasm.js';
-import { createRandom } from '../../src/ml/index.js';
+import { computeGradients } from '../src/kernels/gradient.kernel.js';
+import { accumulateHistogram, clearHistogram, subtractHistogram } from '../src/kernels/histogram.kernel.js';
+import { closeLeaf, partitionRows, splitIntoLeaves } from '../src/kernels/partition.kernel.js';
+import { EXP_CONSTANTS, EXP_POW2_FRAC, EXP_POW2_INT } from '../src/fast-math.js';
+import { WasmArena } from '../src/wasm/wasm.arena.js';
+import { instantiateWasmKernels } from '../src/wasm/wasm.module.js';
+import { createRandom } from '../src/index.js';
 
 describe('WebAssembly kernels', () => {
   it.each([
@@ -183,6 +180,26 @@ describe('WebAssembly kernels', () => {
     expect([...out.subarray(0, 2)]).toEqual([...expected.subarray(0, 2)]);
     expect([...leafOf]).toEqual([...jsLeafOf]);
     expect([...new Set(leafOf)].sort((a, b) => a - b)).toEqual([0, 5, 6, 9]);
+  });
+
+  it('clears and subtracts histogram words like the JavaScript kernels, bit for bit', () => {
+    const words = 5;
+    const random = createRandom(3);
+    const arena = new WasmArena(0);
+    const [parent, child] = [arena.float64(words * 1024), arena.float64(words * 1024)];
+    for (let i = 0; i < parent.length; i++) {
+      child[i] = Math.floor(random.nextFloat() * 2 ** 40) - 2 ** 39;
+      parent[i] = child[i]! + Math.floor(random.nextFloat() * 2 ** 40);
+    }
+    const [jsParent, jsChild] = [parent.slice(), child.slice()];
+    const kernels = instantiateWasmKernels(arena.memory);
+    subtractHistogram(jsParent, jsChild, 1, 4);
+    kernels.subtract(parent.byteOffset + (1 << 13), child.byteOffset + (1 << 13), 3 << 13);
+    expect([...parent]).toEqual([...jsParent]);
+    clearHistogram(jsChild, 2, 5);
+    kernels.zero(child.byteOffset + (2 << 13), 3 << 13);
+    expect([...child]).toEqual([...jsChild]);
+    expect(child[(2 << 10) - 1]).not.toBe(0);
   });
 
   it('keeps earlier arrays when the arena grows', () => {

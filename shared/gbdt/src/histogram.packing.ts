@@ -1,4 +1,4 @@
-import { HIST_WORD_SIZE } from './boosting.kernels.js';
+import { HIST_WORD_SIZE } from './kernels/histogram.kernel.js';
 import { MAX_BINS_LIMIT, featureByteOffsets } from './histogram.binner.js';
 
 /**
@@ -7,9 +7,7 @@ import { MAX_BINS_LIMIT, featureByteOffsets } from './histogram.binner.js';
  * counts multiply to at most 256 share one byte ("slot"), holding the mixed-radix code
  * `sum(bin_f * mult_f)`. The slot's 256-cell histogram is the joint histogram of its features, and
  * each feature's own histogram is a sum over it, exact because histogram sums are exact integers,
- * so split search sees the same histograms, and learns the same trees, as without packing. On the
- * churn matrix (43 features, 14 of them booleans and 14 more under 34 bins) rows shrink from 44
- * bytes to 24.
+ * so split search sees the same histograms, and learns the same trees, as without packing.
  *
  * Layout of a histogram buffer: slot `s` at `[s << 8, (s + 1) << 8)` (`words` * 1024 doubles), then
  * one 256-cell histogram per feature that shares its slot, at `histAt[f]` (a feature alone in its

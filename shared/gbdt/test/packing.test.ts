@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { accumulateHistogram, transposeBins, unpackHistograms } from '../../src/ml/boosting.kernels.js';
-import { planPacking } from '../../src/ml/histogram.packing.js';
-import { binMatrix, createDataset, createFeatureMatrix, createRandom, fitGbdtProfiled } from '../../src/ml/index.js';
+import { transposeBins } from '../src/kernels/binning.kernel.js';
+import { accumulateHistogram, unpackHistograms } from '../src/kernels/histogram.kernel.js';
+import { planPacking } from '../src/histogram.packing.js';
+import { binMatrix, createDataset, createFeatureMatrix, createRandom, fitGbdtProfiled } from '../src/index.js';
 import { bernoulli } from './helpers.js';
 
 /** Rows of features with the given numbers of distinct values (0, 1, … k-1, skewed towards 0 like counts), plus one continuous feature. */
@@ -115,7 +116,9 @@ describe('packing features into the bytes of a binned row', () => {
     const params = { nTrees: 12, maxDepth: 5, learningRate: 0.3, colsampleByTree: 0.8, seed: 2 };
     const unpacked = JSON.stringify(fitGbdtProfiled(data, { ...params, threads: 1 }, { packBins: false }).model);
     for (const threads of [1, 2, 3]) {
-      expect(JSON.stringify(fitGbdtProfiled(data, { ...params, threads }).model)).toBe(unpacked);
+      const fit = fitGbdtProfiled(data, { ...params, threads }, { awaitLanes: true });
+      expect(fit.profile.threads).toBe(threads);
+      expect(JSON.stringify(fit.model)).toBe(unpacked);
     }
     expect(JSON.stringify(fitGbdtProfiled(data, { ...params, threads: 2 }, { packBins: false }).model)).toBe(unpacked);
   });
@@ -134,7 +137,10 @@ describe('packing features into the bytes of a binned row', () => {
     const params = { nTrees: 3, maxDepth: 10, minChildWeight: 0, learningRate: 0.5 };
     const one = fitGbdtProfiled(data, { ...params, threads: 1 }).model;
     expect(Math.max(...one.toJSON().trees.map((t) => t.feature.length))).toBeGreaterThan(300);
-    for (const threads of [2, 3])
-      expect(JSON.stringify(fitGbdtProfiled(data, { ...params, threads }).model)).toBe(JSON.stringify(one));
+    for (const threads of [2, 3]) {
+      const fit = fitGbdtProfiled(data, { ...params, threads }, { awaitLanes: true });
+      expect(fit.profile.threads).toBe(threads);
+      expect(JSON.stringify(fit.model)).toBe(JSON.stringify(one));
+    }
   });
 });

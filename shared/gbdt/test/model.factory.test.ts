@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { GbdtModel, LogisticModel, TrainerError, createModel, loadModel, rocAuc } from '../../src/ml/index.js';
+import { GbdtModel, LogisticModel, TrainerError, createModel, loadModel, rocAuc } from '../src/index.js';
 import { bernoulli, syntheticDataset, thrown } from './helpers.js';
 
 describe('createModel', () => {

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { binMatrix, binOf, computeCuts, createFeatureMatrix, createRandom } from '../../src/ml/index.js';
-import { computeCuts as cutsKernel, distinctCuts, fillBins } from '../../src/ml/boosting.kernels.js';
-import { fastExp } from '../../src/ml/fast-math.js';
-import { sortFloat64 } from '../../src/ml/float.sort.js';
+import { binMatrix, binOf, computeCuts, createFeatureMatrix, createRandom } from '../src/index.js';
+import { computeCuts as cutsKernel, distinctCuts, fillBins } from '../src/kernels/binning.kernel.js';
+import { fastExp } from '../src/fast-math.js';
+import { sortFloat64 } from '../src/float.sort.js';
 
 describe('quantile binning', () => {
   it('gives every distinct value its own bin when there are few, cutting at the values themselves', () => {

@@ -1,4 +1,4 @@
-import { type Dataset, createDataset, createRandom } from '../../src/ml/index.js';
+import { type Dataset, createDataset, createRandom } from '../src/index.js';
 
 /** Rows x features of uniform [0, 1) values from a seeded generator, with labels from `label`. */
 export function syntheticDataset(

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { LogisticModel, createDataset, fitLogistic, loadModel } from '../../src/ml/index.js';
+import { LogisticModel, createDataset, fitLogistic, loadModel } from '../src/index.js';
 import { syntheticDataset, thrown } from './helpers.js';
 import { LOGREG_REFERENCE as ref } from './sklearn.reference.js';
 

@@ -6,7 +6,7 @@ import {
   logLoss,
   rocAuc,
   thresholdMetrics,
-} from '../../src/ml/index.js';
+} from '../src/index.js';
 import { thrown } from './helpers.js';
 import { METRICS_REFERENCE as ref } from './sklearn.reference.js';
 

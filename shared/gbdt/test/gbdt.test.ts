@@ -4,11 +4,12 @@ import {
   createDataset,
   createFeatureMatrix,
   fitGbdt,
+  fitGbdtProfiled,
   loadModel,
   quantisationFor,
   rocAuc,
   selectRows,
-} from '../../src/ml/index.js';
+} from '../src/index.js';
 import { bernoulli, syntheticDataset, thrown } from './helpers.js';
 
 describe('GBDT split finding', () => {
@@ -91,17 +92,29 @@ describe('GBDT determinism', () => {
     expect(JSON.stringify(fitGbdt(data, params))).toBe(JSON.stringify(fitGbdt(data, params)));
   });
 
+  /** The model JSON of a fit on `threads` lanes, checking that it really ran on that many (workers started). */
+  const onLanes = (given: Record<string, number>, threads: number): string => {
+    const { model, profile } = fitGbdtProfiled(data, { ...given, threads }, { awaitLanes: true });
+    expect(profile.threads).toBe(threads);
+    return JSON.stringify(model);
+  };
+
   it('gives identical JSON on one, two and three threads', () => {
-    const one = JSON.stringify(fitGbdt(data, { ...params, threads: 1 }));
-    expect(JSON.stringify(fitGbdt(data, { ...params, threads: 2 }))).toBe(one);
-    expect(JSON.stringify(fitGbdt(data, { ...params, threads: 3 }))).toBe(one);
+    const one = onLanes(params, 1);
+    expect(onLanes(params, 2)).toBe(one);
+    expect(onLanes(params, 3)).toBe(one);
   });
 
   it('gives identical JSON on one, two and three threads for deep trees on every row (no subsample: the fused gradient pass)', () => {
     const deep = { nTrees: 8, maxDepth: 6, seed: 11 };
-    const one = JSON.stringify(fitGbdt(data, { ...deep, threads: 1 }));
-    expect(JSON.stringify(fitGbdt(data, { ...deep, threads: 2 }))).toBe(one);
-    expect(JSON.stringify(fitGbdt(data, { ...deep, threads: 3 }))).toBe(one);
+    const one = onLanes(deep, 1);
+    expect(onLanes(deep, 2)).toBe(one);
+    expect(onLanes(deep, 3)).toBe(one);
+  });
+
+  it('gives the model of one lane when a worker joins part-way through the fit (lanes not awaited)', () => {
+    const many = { nTrees: 40, maxDepth: 6, seed: 11 };
+    expect(JSON.stringify(fitGbdtProfiled(data, { ...many, threads: 2 }).model)).toBe(onLanes(many, 1));
   });
 
   it('gives the same model with unit weights as without weights (the unweighted gradient loop matches the general one)', () => {

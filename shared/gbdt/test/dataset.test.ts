@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { TrainerError, createDataset, createFeatureMatrix, selectRows } from '../../src/ml/index.js';
+import { TrainerError, createDataset, createFeatureMatrix, selectRows } from '../src/index.js';
 import { thrown } from './helpers.js';
 
 const names = ['tenure_days', 'orders_90d'];

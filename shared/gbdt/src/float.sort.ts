@@ -1,8 +1,8 @@
-import { sortFloat64 as sortKernel } from './boosting.kernels.js';
+import { sortFloat64 as sortKernel } from './kernels/binning.kernel.js';
 
 /**
  * A sorted copy of `values` (ascending; -0 as +0; no NaN allowed), by the LSD radix kernel that
- * binning uses: about 4x faster than `Float64Array.prototype.sort` on large arrays.
+ * binning uses, much faster than `Float64Array.prototype.sort` on large arrays.
  */
 export function sortFloat64(values: Float64Array): Float64Array {
   const n = values.length;

@@ -1,0 +1,169 @@
+/**
+ * Histogram kernels. Layout: one double per (slot, code) at `(s << 8) | code`, where a slot is a
+ * byte of the binned row holding one feature's bin or the packed bins of several
+ * (../histogram.packing.ts). A binned row's slots `4j .. 4j+3` are its 32-bit word `j`, and fill
+ * the histogram slice `[j << 10, (j + 1) << 10)`. Feature `f`'s own histogram starts at `histAt[f]`.
+ *
+ * `accumulateHistogram`, `clearHistogram` and `subtractHistogram` run as WebAssembly (`acc`,
+ * `zero`, `sub` in ../wasm/boosting.wat); these versions are their reference in the tests.
+ */
+
+/** Doubles per 4-feature word in a histogram. */
+export const HIST_WORD_SIZE = 1024;
+
+/**
+ * Add to the histogram words `[wordFrom, wordTo)` the rows `rows[start .. end)` (the caller zeroes
+ * it first). Four rows per iteration, each byte position of the four in turn: the loop is bound by
+ * instructions (a bounds check, load, add and store per cell), and four rows share one pass of the
+ * word loop's overhead and give the CPU four independent chains of additions.
+ */
+export function accumulateHistogram(
+  bins32: Uint32Array,
+  wordsPerRow: number,
+  packed: Float64Array,
+  rows: Uint32Array,
+  start: number,
+  end: number,
+  hist: Float64Array,
+  wordFrom: number,
+  wordTo: number,
+): void {
+  let i = start;
+  for (; i + 3 < end; i += 4) {
+    const r0 = rows[i]!;
+    const r1 = rows[i + 1]!;
+    const r2 = rows[i + 2]!;
+    const r3 = rows[i + 3]!;
+    const p0 = packed[r0]!;
+    const p1 = packed[r1]!;
+    const p2 = packed[r2]!;
+    const p3 = packed[r3]!;
+    const b0 = r0 * wordsPerRow;
+    const b1 = r1 * wordsPerRow;
+    const b2 = r2 * wordsPerRow;
+    const b3 = r3 * wordsPerRow;
+    for (let j = wordFrom; j < wordTo; j++) {
+      const o = j << 10;
+      const x0 = bins32[b0 + j]!;
+      const x1 = bins32[b1 + j]!;
+      const x2 = bins32[b2 + j]!;
+      const x3 = bins32[b3 + j]!;
+      let k = o | (x0 & 255);
+      hist[k] = hist[k]! + p0;
+      k = o | (x1 & 255);
+      hist[k] = hist[k]! + p1;
+      k = o | (x2 & 255);
+      hist[k] = hist[k]! + p2;
+      k = o | (x3 & 255);
+      hist[k] = hist[k]! + p3;
+      k = o | 256 | ((x0 >>> 8) & 255);
+      hist[k] = hist[k]! + p0;
+      k = o | 256 | ((x1 >>> 8) & 255);
+      hist[k] = hist[k]! + p1;
+      k = o | 256 | ((x2 >>> 8) & 255);
+      hist[k] = hist[k]! + p2;
+      k = o | 256 | ((x3 >>> 8) & 255);
+      hist[k] = hist[k]! + p3;
+      k = o | 512 | ((x0 >>> 16) & 255);
+      hist[k] = hist[k]! + p0;
+      k = o | 512 | ((x1 >>> 16) & 255);
+      hist[k] = hist[k]! + p1;
+      k = o | 512 | ((x2 >>> 16) & 255);
+      hist[k] = hist[k]! + p2;
+      k = o | 512 | ((x3 >>> 16) & 255);
+      hist[k] = hist[k]! + p3;
+      k = o | 768 | (x0 >>> 24);
+      hist[k] = hist[k]! + p0;
+      k = o | 768 | (x1 >>> 24);
+      hist[k] = hist[k]! + p1;
+      k = o | 768 | (x2 >>> 24);
+      hist[k] = hist[k]! + p2;
+      k = o | 768 | (x3 >>> 24);
+      hist[k] = hist[k]! + p3;
+    }
+  }
+  for (; i < end; i++) {
+    const r = rows[i]!;
+    const p = packed[r]!;
+    const br = r * wordsPerRow;
+    for (let j = wordFrom; j < wordTo; j++) {
+      const x = bins32[br + j]!;
+      const o = j << 10;
+      hist[o | (x & 255)] = hist[o | (x & 255)]! + p;
+      hist[o | 256 | ((x >>> 8) & 255)] = hist[o | 256 | ((x >>> 8) & 255)]! + p;
+      hist[o | 512 | ((x >>> 16) & 255)] = hist[o | 512 | ((x >>> 16) & 255)]! + p;
+      hist[o | 768 | (x >>> 24)] = hist[o | 768 | (x >>> 24)]! + p;
+    }
+  }
+}
+
+/** Zero the histogram words `[wordFrom, wordTo)`. */
+export function clearHistogram(hist: Float64Array, wordFrom: number, wordTo: number): void {
+  hist.fill(0, wordFrom << 10, wordTo << 10);
+}
+
+/** `parent -= child` over words `[wordFrom, wordTo)`: the subtraction trick, exact on integer sums. */
+export function subtractHistogram(parent: Float64Array, child: Float64Array, wordFrom: number, wordTo: number): void {
+  const e = wordTo << 10;
+  for (let k = wordFrom << 10; k < e; k++) parent[k] = parent[k]! - child[k]!;
+}
+
+/**
+ * The histograms of the features `features[from .. to)` that share a slot, from their slot's joint
+ * histogram: feature `f`'s bin `b` is the sum of the codes whose digit `floor(code / mult) % nBins`
+ * is `b`, written at `histAt[f]`. Exact, because the sums are integers. Features alone in their
+ * slot (`histAt[f] === slot << 8`) are read in place and skipped.
+ */
+export function unpackHistograms(
+  hist: Float64Array,
+  features: Int32Array,
+  from: number,
+  to: number,
+  slotOf: Int32Array,
+  mult: Int32Array,
+  span: Int32Array,
+  nBins: Int32Array,
+  histAt: Int32Array,
+): void {
+  for (let i = from; i < to; i++) {
+    const f = features[i]!;
+    const s = slotOf[f]! << 8;
+    const at = histAt[f]!;
+    if (at === s) continue;
+    const nb = nBins[f]!;
+    const m = mult[f]!;
+    const block = m * nb;
+    const end = s + span[f]!;
+    for (let b = 0; b < nb; b++) {
+      let sum = 0;
+      for (let base = s + b * m; base < end; base += block) {
+        for (let j = 0; j < m; j++) sum += hist[base + j]!;
+      }
+      hist[at + b] = sum;
+    }
+  }
+}
+
+/**
+ * `parent -= child` over the unpacked histograms of the features `features[from .. to)` that share
+ * a slot (those alone in their slot are covered by `subtractHistogram`). With it, a parent's
+ * unpacked histograms become its larger child's without unpacking them again.
+ */
+export function subtractUnpacked(
+  parent: Float64Array,
+  child: Float64Array,
+  features: Int32Array,
+  from: number,
+  to: number,
+  slotOf: Int32Array,
+  nBins: Int32Array,
+  histAt: Int32Array,
+): void {
+  for (let i = from; i < to; i++) {
+    const f = features[i]!;
+    const at = histAt[f]!;
+    if (at === slotOf[f]! << 8) continue;
+    const end = at + nBins[f]!;
+    for (let k = at; k < end; k++) parent[k] = parent[k]! - child[k]!;
+  }
+}

@@ -1,0 +1,179 @@
+import {
+  computeCuts,
+  distinctCuts,
+  extractColumns,
+  fillBins,
+  sortFloat64,
+  transposeBins,
+} from '../kernels/binning.kernel.js';
+import { computeGradients } from '../kernels/gradient.kernel.js';
+import {
+  accumulateHistogram,
+  clearHistogram,
+  subtractHistogram,
+  subtractUnpacked,
+  unpackHistograms,
+} from '../kernels/histogram.kernel.js';
+import { addLeafValues, closeLeaf, partitionRows, splitIntoLeaves } from '../kernels/partition.kernel.js';
+import { findBestSplit } from '../kernels/split.kernel.js';
+import type { WasmKernels } from '../wasm/wasm.module.js';
+
+/** The kernels a lane runs, by the JavaScript kernels' signatures. */
+export interface Kernels {
+  accumulate: typeof accumulateHistogram;
+  clear: typeof clearHistogram;
+  subtract: typeof subtractHistogram;
+  subtractUnpacked: typeof subtractUnpacked;
+  gradients: typeof computeGradients;
+  partition: typeof partitionRows;
+  leaves: typeof splitIntoLeaves;
+  close: typeof closeLeaf;
+  addLeaves: typeof addLeafValues;
+  split: typeof findBestSplit;
+  unpack: typeof unpackHistograms;
+  sort: typeof sortFloat64;
+  cuts: typeof computeCuts;
+  distinct: typeof distinctCuts;
+  fill: typeof fillBins;
+  extract: typeof extractColumns;
+  transpose: typeof transposeBins;
+}
+
+/** The JavaScript kernels. */
+export const JS_KERNELS: Readonly<Kernels> = {
+  accumulate: accumulateHistogram,
+  clear: clearHistogram,
+  subtract: subtractHistogram,
+  subtractUnpacked,
+  gradients: computeGradients,
+  partition: partitionRows,
+  leaves: splitIntoLeaves,
+  close: closeLeaf,
+  addLeaves: addLeafValues,
+  split: findBestSplit,
+  unpack: unpackHistograms,
+  sort: sortFloat64,
+  cuts: computeCuts,
+  distinct: distinctCuts,
+  fill: fillBins,
+  extract: extractColumns,
+  transpose: transposeBins,
+};
+
+/**
+ * The kernels of lane `lane`: the JavaScript ones, with the WebAssembly histogram (accumulate,
+ * clear, subtract), partition, leaf and (common case) gradient kernels in place of theirs. Arrays are views of the module's memory,
+ * so their byte offsets are addresses; `scratch` holds 4 doubles per lane for the leaf sums.
+ */
+export function laneKernels(wasm: WasmKernels, scratch: Float64Array, lane: number): Kernels {
+  const sums = 4 * lane;
+  const sumsAt = scratch.byteOffset + 8 * sums;
+  return {
+    ...JS_KERNELS,
+    leaves: (cols, nRows, rows, start, end, feature, bin, leftId, rightId, leafOf, gh, out, at) => {
+      wasm.leaves(
+        cols.byteOffset + feature * nRows,
+        rows.byteOffset,
+        start,
+        end,
+        bin,
+        leftId,
+        rightId,
+        leafOf.byteOffset,
+        gh.byteOffset,
+        sumsAt,
+      );
+      for (let j = 0; j < 4; j++) out[at + j] = scratch[sums + j]!;
+    },
+    close: (rows, start, end, id, leafOf, gh, out, at) => {
+      wasm.close(rows.byteOffset, start, end, id, leafOf.byteOffset, gh.byteOffset, sumsAt);
+      out[at] = scratch[sums]!;
+      out[at + 1] = scratch[sums + 1]!;
+    },
+    // The common case (no subsample, no weights); the general loop stays in JavaScript.
+    gradients: (
+      margin,
+      labels,
+      weights,
+      rows,
+      from,
+      to,
+      fused,
+      leafOf,
+      leafValue,
+      gh,
+      packed,
+      q,
+      exp,
+      pow2Int,
+      pow2Frac,
+    ) =>
+      fused !== 1 || weights.length > 0
+        ? computeGradients(
+            margin,
+            labels,
+            weights,
+            rows,
+            from,
+            to,
+            fused,
+            leafOf,
+            leafValue,
+            gh,
+            packed,
+            q,
+            exp,
+            pow2Int,
+            pow2Frac,
+          )
+        : wasm.gradients(
+            margin.byteOffset,
+            labels.byteOffset,
+            rows.byteOffset,
+            from,
+            to,
+            leafOf.byteOffset,
+            leafValue.byteOffset,
+            gh.byteOffset,
+            packed.byteOffset,
+            pow2Int.byteOffset,
+            pow2Frac.byteOffset,
+            q[3]! | 0,
+            exp[0]!,
+            exp[1]!,
+            exp[2]!,
+            q[0]!,
+            q[1]!,
+            q[2]!,
+          ),
+    accumulate: (bins32, wordsPerRow, packed, rows, start, end, hist, wordFrom, wordTo) =>
+      wasm.accumulate(
+        bins32.byteOffset,
+        wordsPerRow,
+        packed.byteOffset,
+        rows.byteOffset,
+        start,
+        end,
+        hist.byteOffset,
+        wordFrom,
+        wordTo,
+      ),
+    clear: (hist, wordFrom, wordTo) => wasm.zero(hist.byteOffset + (wordFrom << 13), (wordTo - wordFrom) << 13),
+    subtract: (parent, child, wordFrom, wordTo) =>
+      wasm.subtract(
+        parent.byteOffset + (wordFrom << 13),
+        child.byteOffset + (wordFrom << 13),
+        (wordTo - wordFrom) << 13,
+      ),
+    partition: (cols, nRows, rows, left, right, start, end, feature, bin) =>
+      wasm.partition(
+        cols.byteOffset + feature * nRows,
+        rows.byteOffset,
+        left.byteOffset,
+        right.byteOffset,
+        start,
+        end,
+        bin,
+      ),
+  };
+}

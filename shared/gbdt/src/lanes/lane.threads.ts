@@ -1,0 +1,118 @@
+/**
+ * Starting worker lanes and driving them from the calling thread. A worker runs lane.worker.ts, or
+ * the compiled lane.worker.js next to this file. From TypeScript sources (tsx, vitest) a worker
+ * needs a loader of its own: on Node 20 tsx registers its hooks on the main thread only, so the
+ * worker is started through a small bootstrap that registers tsx, then imports the entry.
+ */
+import { MessageChannel, type MessagePort, Worker } from 'node:worker_threads';
+import { Command, type LaneContext, SPIN_LIMIT, Slot, laneSlots } from './lane.protocol.js';
+import type { LaneWorkerData } from './lane.worker.js';
+
+const FROM_SOURCE = import.meta.url.endsWith('.ts');
+const ENTRY = new URL(FROM_SOURCE ? './lane.worker.ts' : './lane.worker.js', import.meta.url);
+/** Registers tsx in the worker, then imports the entry (CommonJS, as an eval'd worker script is). */
+const BOOTSTRAP =
+  "const { workerData } = require('node:worker_threads');" +
+  'import(workerData.loader)' +
+  '.then((tsx) => { tsx.register(); return import(workerData.entry); })' +
+  '.catch((error) => { console.error(error); process.exit(1); });';
+
+/** The calling thread's handle on a worker lane. */
+export interface LaneWorker {
+  /** Where new histogram buffers are announced (HistogramMessage). */
+  readonly port: MessagePort;
+  /** Whether the worker has started and can take commands (never blocks). */
+  ready(): boolean;
+  /** Wait until the worker is ready, at most `timeoutMs`; whether it is. */
+  awaitReady(timeoutMs: number): boolean;
+  /** Post the current command (only to a ready worker). */
+  start(): void;
+  /** Wait until the lane has finished the command it was posted. */
+  wait(): void;
+  /** Tell the worker to exit (a worker still starting exits as soon as it is up). */
+  stop(): void;
+}
+
+/**
+ * The node options a worker gets: the process's, without tsx's loader flags (they do nothing in a
+ * Node 20 worker but load tsx; from sources the bootstrap registers it instead).
+ */
+export function workerExecArgv(execArgv: readonly string[]): string[] {
+  const isTsx = (specifier: string): boolean => /(^|[/\\])tsx([/\\]|$)/.test(specifier);
+  const out: string[] = [];
+  for (let i = 0; i < execArgv.length; i++) {
+    const arg = execArgv[i]!;
+    const loads = arg === '--import' || arg === '--require' || arg === '-r' || arg === '--loader';
+    if (loads && isTsx(execArgv[i + 1] ?? '')) {
+      i++;
+      continue;
+    }
+    const inline = /^--(import|require|loader)=(.*)$/.exec(arg);
+    if (inline !== null && isTsx(inline[2]!)) continue;
+    out.push(arg);
+  }
+  return out;
+}
+
+/**
+ * Start the worker of lane `lane` on `context`. Returns at once: the worker becomes `ready()` when
+ * it has loaded and instantiated the kernels, and only then takes commands. Null when it cannot be
+ * started at all.
+ */
+export function startLaneWorker(context: LaneContext, lane: number): LaneWorker | null {
+  const { control } = context;
+  const slots = laneSlots(lane);
+  const channel = new MessageChannel();
+  const { hists: _hists, ...shared } = context;
+  const data: LaneWorkerData = { lane, port: channel.port2, context: shared };
+  let worker: Worker;
+  try {
+    const options = { transferList: [channel.port2], execArgv: workerExecArgv(process.execArgv) };
+    worker = FROM_SOURCE
+      ? new Worker(BOOTSTRAP, {
+          ...options,
+          eval: true,
+          workerData: { ...data, loader: import.meta.resolve('tsx/esm/api'), entry: ENTRY.href },
+        })
+      : new Worker(ENTRY, { ...options, workerData: data });
+  } catch {
+    return null;
+  }
+  worker.unref();
+  channel.port1.unref();
+  let seq = 0;
+  const ready = (): boolean => Atomics.load(control, slots.ready) === 1;
+  return {
+    port: channel.port1,
+    ready,
+    awaitReady(timeoutMs) {
+      const deadline = Date.now() + timeoutMs;
+      while (!ready() && Date.now() < deadline) Atomics.wait(control, slots.ready, 0, 50);
+      return ready();
+    },
+    start() {
+      seq++;
+      Atomics.store(control, slots.sequence, seq);
+      Atomics.notify(control, slots.sequence);
+    },
+    wait() {
+      // Spin a little before sleeping: a lane usually finishes within microseconds of the calling
+      // thread, and a sleeping thread may wait a whole scheduler slice to run again on a busy machine.
+      for (let spin = 0; spin < SPIN_LIMIT && Atomics.load(control, slots.done) !== seq; spin++);
+      for (;;) {
+        const done = Atomics.load(control, slots.done);
+        if (done === seq) break;
+        Atomics.wait(control, slots.done, done);
+      }
+    },
+    stop() {
+      control[Slot.COMMAND] = Command.EXIT;
+      seq++;
+      Atomics.store(control, slots.sequence, seq);
+      Atomics.notify(control, slots.sequence);
+      channel.port1.close();
+      // A worker that is still loading would otherwise finish loading only to exit.
+      if (!ready()) void worker.terminate();
+    },
+  };
+}

@@ -1,0 +1,278 @@
+;; The hot loops of boosting as WebAssembly, on one shared memory imported as env.mem. Arrays are
+;; passed as byte addresses in that memory (the byteOffset of a typed-array view of it).
+;;
+;; Each function mirrors a JavaScript kernel in ../kernels/ with the same floating-point
+;; operations in the same order, so both give the same bits (test/wasm.kernels.test.ts checks it).
+;; Memory accesses need no bounds checks: V8 guards 32-bit memories with virtual memory.
+;;
+;; Compiled by `npm run wasm:gen` (wabt) into boosting.wasm.generated.ts.
+(module
+  (import "env" "mem" (memory 1 65536 shared))
+
+  ;; accumulateHistogram (histogram.kernel.ts): for each row rows[i], i in [start, end), add its
+  ;; packed gradient to one cell per byte of its binned-row words [wordFrom, wordTo). Word j's four
+  ;; bytes go to the 256-cell slices at hist + 8 * (1024 j + 256 q), q = 0..3.
+  (func (export "acc")
+    (param $bins i32) (param $words i32) (param $packed i32) (param $rows i32)
+    (param $start i32) (param $end i32) (param $hist i32) (param $wordFrom i32) (param $wordTo i32)
+    (local $i i32) (local $r i32) (local $w i32) (local $wEnd i32) (local $slice i32) (local $cell i32)
+    (local $p f64)
+    (local.set $i (local.get $start))
+    (block $done
+      (loop $row
+        (br_if $done (i32.ge_u (local.get $i) (local.get $end)))
+        (local.set $r (i32.load (i32.add (local.get $rows) (i32.shl (local.get $i) (i32.const 2)))))
+        (local.set $p (f64.load (i32.add (local.get $packed) (i32.shl (local.get $r) (i32.const 3)))))
+        ;; The row's words [wordFrom, wordTo), and the histogram slice of the first.
+        (local.set $w
+          (i32.add
+            (local.get $bins)
+            (i32.shl
+              (i32.add (local.tee $wEnd (i32.mul (local.get $r) (local.get $words))) (local.get $wordFrom))
+              (i32.const 2))))
+        (local.set $wEnd
+          (i32.add (local.get $bins) (i32.shl (i32.add (local.get $wEnd) (local.get $wordTo)) (i32.const 2))))
+        (local.set $slice (i32.add (local.get $hist) (i32.shl (local.get $wordFrom) (i32.const 13))))
+        (block $wordsDone
+          (loop $word
+            (br_if $wordsDone (i32.ge_u (local.get $w) (local.get $wEnd)))
+            (f64.store offset=0
+              (local.tee $cell
+                (i32.add (i32.shl (i32.load8_u offset=0 (local.get $w)) (i32.const 3)) (local.get $slice)))
+              (f64.add (f64.load offset=0 (local.get $cell)) (local.get $p)))
+            (f64.store offset=2048
+              (local.tee $cell
+                (i32.add (i32.shl (i32.load8_u offset=1 (local.get $w)) (i32.const 3)) (local.get $slice)))
+              (f64.add (f64.load offset=2048 (local.get $cell)) (local.get $p)))
+            (f64.store offset=4096
+              (local.tee $cell
+                (i32.add (i32.shl (i32.load8_u offset=2 (local.get $w)) (i32.const 3)) (local.get $slice)))
+              (f64.add (f64.load offset=4096 (local.get $cell)) (local.get $p)))
+            (f64.store offset=6144
+              (local.tee $cell
+                (i32.add (i32.shl (i32.load8_u offset=3 (local.get $w)) (i32.const 3)) (local.get $slice)))
+              (f64.add (f64.load offset=6144 (local.get $cell)) (local.get $p)))
+            (local.set $w (i32.add (local.get $w) (i32.const 4)))
+            (local.set $slice (i32.add (local.get $slice) (i32.const 8192)))
+            (br $word)))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br $row))))
+
+  ;; partitionRows (partition.kernel.ts): stable, branch-free partition of rows[start .. end) on
+  ;; column[r] <= bin (column: the split feature's column-major bins). Every row is stored to both
+  ;; sides and only its side's cursor moves. Returns the left count.
+  (func (export "part")
+    (param $column i32) (param $rows i32) (param $left i32) (param $right i32)
+    (param $start i32) (param $end i32) (param $bin i32)
+    (result i32)
+    (local $at i32) (local $stop i32) (local $l i32) (local $rr i32) (local $r i32) (local $goesLeft i32)
+    (local.set $at (i32.add (local.get $rows) (i32.shl (local.get $start) (i32.const 2))))
+    (local.set $stop (i32.add (local.get $rows) (i32.shl (local.get $end) (i32.const 2))))
+    (local.set $l (i32.add (local.get $left) (i32.shl (local.get $start) (i32.const 2))))
+    (local.set $rr (i32.add (local.get $right) (i32.shl (local.get $start) (i32.const 2))))
+    (block $done
+      (loop $row
+        (br_if $done (i32.ge_u (local.get $at) (local.get $stop)))
+        (local.set $r (i32.load (local.get $at)))
+        ;; 4 bytes when the row goes left, else 0.
+        (local.set $goesLeft
+          (i32.shl
+            (i32.le_s (i32.load8_u (i32.add (local.get $column) (local.get $r))) (local.get $bin))
+            (i32.const 2)))
+        (i32.store (local.get $l) (local.get $r))
+        (i32.store (local.get $rr) (local.get $r))
+        (local.set $l (i32.add (local.get $l) (local.get $goesLeft)))
+        (local.set $rr (i32.add (local.get $rr) (i32.sub (i32.const 4) (local.get $goesLeft))))
+        (local.set $at (i32.add (local.get $at) (i32.const 4)))
+        (br $row)))
+    (i32.shr_u
+      (i32.sub (local.get $l) (i32.add (local.get $left) (i32.shl (local.get $start) (i32.const 2))))
+      (i32.const 2)))
+
+  ;; computeGradients (gradient.kernel.ts) in its common case: every row, no weights, the previous
+  ;; tree's leaf value added to each margin first (fused). For rows r in [from, to): the margin
+  ;; update, rows[r] = r, the exact gradient and hessian into gh, the quantised pair packed into
+  ;; packed[r]. exp(-m) as in fast-math.ts (pow2Int, pow2Frac: its tables in this memory). Returns
+  ;; the sum of the packed values.
+  (func (export "grad")
+    (param $margin i32) (param $labels i32) (param $rows i32) (param $from i32) (param $to i32)
+    (param $leafOf i32) (param $leafValue i32) (param $gh i32) (param $packed i32)
+    (param $pow2Int i32) (param $pow2Frac i32) (param $seed i32)
+    (param $invLn2 f64) (param $ln2Hi f64) (param $ln2Lo f64)
+    (param $invGScale f64) (param $invHScale f64) (param $shift f64)
+    (result f64)
+    (local $r i32) (local $biased i32) (local $z i32)
+    (local $m f64) (local $x f64) (local $t f64) (local $k f64) (local $p f64) (local $g f64) (local $h f64)
+    (local $v f64) (local $total f64) (local $e f64)
+    (local.set $total (f64.const 0))
+    (local.set $r (local.get $from))
+    (block $done
+      (loop $row
+        (br_if $done (i32.ge_u (local.get $r) (local.get $to)))
+        ;; m = margin[r] + leafValue[leafOf[r]]; margin[r] = m; rows[r] = r
+        (f64.store
+          (i32.add (local.get $margin) (i32.shl (local.get $r) (i32.const 3)))
+          (local.tee $m
+            (f64.add
+              (f64.load (i32.add (local.get $margin) (i32.shl (local.get $r) (i32.const 3))))
+              (f64.load
+                (i32.add
+                  (local.get $leafValue)
+                  (i32.shl
+                    (i32.load16_u (i32.add (local.get $leafOf) (i32.shl (local.get $r) (i32.const 1))))
+                    (i32.const 3)))))))
+        (i32.store (i32.add (local.get $rows) (i32.shl (local.get $r) (i32.const 2))) (local.get $r))
+        ;; x = m < -700 ? 700 : m > 700 ? -700 : -m
+        (local.set $x
+          (select
+            (f64.const 700)
+            (select (f64.const -700) (f64.neg (local.get $m)) (f64.gt (local.get $m) (f64.const 700)))
+            (f64.lt (local.get $m) (f64.const -700))))
+        ;; biased = (x * invLn2 + 70400.5) | 0; k = biased - 70400; t = x - k * ln2Hi - k * ln2Lo
+        (local.set $biased
+          (i32.trunc_sat_f64_s (f64.add (f64.mul (local.get $x) (local.get $invLn2)) (f64.const 70400.5))))
+        (local.set $k (f64.convert_i32_s (i32.sub (local.get $biased) (i32.const 70400))))
+        (local.set $t
+          (f64.sub
+            (f64.sub (local.get $x) (f64.mul (local.get $k) (local.get $ln2Hi)))
+            (f64.mul (local.get $k) (local.get $ln2Lo))))
+        ;; e = pow2Int[biased >> 6] * pow2Frac[biased & 63] * (1 + t (1 + t (1/2 + t (1/6 + t (1/24 + t / 120)))))
+        (local.set $e
+          (f64.mul
+            (f64.mul
+              (f64.load
+                (i32.add (local.get $pow2Int) (i32.shl (i32.shr_s (local.get $biased) (i32.const 6)) (i32.const 3))))
+              (f64.load
+                (i32.add (local.get $pow2Frac) (i32.shl (i32.and (local.get $biased) (i32.const 63)) (i32.const 3)))))
+            (f64.add (f64.const 1) (f64.mul (local.get $t)
+              (f64.add (f64.const 1) (f64.mul (local.get $t)
+                (f64.add (f64.const 0.5) (f64.mul (local.get $t)
+                  (f64.add (f64.const 0.16666666666666666) (f64.mul (local.get $t)
+                    (f64.add (f64.const 0.041666666666666664)
+                      (f64.mul (local.get $t) (f64.const 0.008333333333333333)))))))))))))
+        ;; p = 1 / (1 + e); g = p - label; h = max(p (1 - p), 1e-16) as the JavaScript ternary
+        (local.set $p (f64.div (f64.const 1) (f64.add (f64.const 1) (local.get $e))))
+        (local.set $g
+          (f64.sub (local.get $p) (f64.convert_i32_u (i32.load8_u (i32.add (local.get $labels) (local.get $r))))))
+        (local.set $h
+          (select
+            (local.tee $h (f64.mul (local.get $p) (f64.sub (f64.const 1) (local.get $p))))
+            (f64.const 1e-16)
+            (f64.gt (local.get $h) (f64.const 1e-16))))
+        (f64.store offset=0 (i32.add (local.get $gh) (i32.shl (local.get $r) (i32.const 4))) (local.get $g))
+        (f64.store offset=8 (i32.add (local.get $gh) (i32.shl (local.get $r) (i32.const 4))) (local.get $h))
+        ;; z: the row's hash under the tree's seed, for stochastic rounding
+        (local.set $z (i32.mul (i32.xor (local.get $r) (local.get $seed)) (i32.const 0x9e3779b1)))
+        (local.set $z
+          (i32.mul (i32.xor (local.get $z) (i32.shr_u (local.get $z) (i32.const 16))) (i32.const 0x85ebca6b)))
+        (local.set $z
+          (i32.mul (i32.xor (local.get $z) (i32.shr_u (local.get $z) (i32.const 13))) (i32.const 0xc2b2ae35)))
+        (local.set $z (i32.xor (local.get $z) (i32.shr_u (local.get $z) (i32.const 16))))
+        ;; v = floor(g invGScale + (z & 0xffff) 2^-16) shift + floor(h invHScale + (z >>> 16) 2^-16)
+        (local.set $v
+          (f64.add
+            (f64.mul
+              (f64.floor
+                (f64.add
+                  (f64.mul (local.get $g) (local.get $invGScale))
+                  (f64.mul
+                    (f64.convert_i32_s (i32.and (local.get $z) (i32.const 0xffff)))
+                    (f64.const 1.52587890625e-5))))
+              (local.get $shift))
+            (f64.floor
+              (f64.add
+                (f64.mul (local.get $h) (local.get $invHScale))
+                (f64.mul
+                  (f64.convert_i32_u (i32.shr_u (local.get $z) (i32.const 16)))
+                  (f64.const 1.52587890625e-5))))))
+        (f64.store (i32.add (local.get $packed) (i32.shl (local.get $r) (i32.const 3))) (local.get $v))
+        (local.set $total (f64.add (local.get $total) (local.get $v)))
+        (local.set $r (i32.add (local.get $r) (i32.const 1)))
+        (br $row)))
+    (local.get $total))
+
+  ;; splitIntoLeaves (partition.kernel.ts): the last split of a branch. Each row of
+  ;; rows[start .. end) gets its leaf id in leafOf (leftId when column[r] <= bin, else rightId);
+  ;; the exact gradient and hessian sums of both sides, each row's multiplied by 1 or 0 and added
+  ;; in row order, go to out as [GL, HL, GR, HR].
+  (func (export "leaves")
+    (param $column i32) (param $rows i32) (param $start i32) (param $end i32) (param $bin i32)
+    (param $leftId i32) (param $rightId i32) (param $leafOf i32) (param $gh i32) (param $out i32)
+    (local $at i32) (local $stop i32) (local $r i32) (local $goesLeft i32)
+    (local $left f64) (local $right f64) (local $g f64) (local $h f64)
+    (local $lg f64) (local $lh f64) (local $rg f64) (local $rh f64)
+    (local.set $lg (f64.const 0))
+    (local.set $lh (f64.const 0))
+    (local.set $rg (f64.const 0))
+    (local.set $rh (f64.const 0))
+    (local.set $at (i32.add (local.get $rows) (i32.shl (local.get $start) (i32.const 2))))
+    (local.set $stop (i32.add (local.get $rows) (i32.shl (local.get $end) (i32.const 2))))
+    (block $done
+      (loop $row
+        (br_if $done (i32.ge_u (local.get $at) (local.get $stop)))
+        (local.set $r (i32.load (local.get $at)))
+        (local.set $goesLeft
+          (i32.le_s (i32.load8_u (i32.add (local.get $column) (local.get $r))) (local.get $bin)))
+        (i32.store16
+          (i32.add (local.get $leafOf) (i32.shl (local.get $r) (i32.const 1)))
+          (select (local.get $leftId) (local.get $rightId) (local.get $goesLeft)))
+        (local.set $left (f64.convert_i32_s (local.get $goesLeft)))
+        (local.set $right (f64.sub (f64.const 1) (local.get $left)))
+        (local.set $g (f64.load offset=0 (i32.add (local.get $gh) (i32.shl (local.get $r) (i32.const 4)))))
+        (local.set $h (f64.load offset=8 (i32.add (local.get $gh) (i32.shl (local.get $r) (i32.const 4)))))
+        (local.set $lg (f64.add (local.get $lg) (f64.mul (local.get $g) (local.get $left))))
+        (local.set $lh (f64.add (local.get $lh) (f64.mul (local.get $h) (local.get $left))))
+        (local.set $rg (f64.add (local.get $rg) (f64.mul (local.get $g) (local.get $right))))
+        (local.set $rh (f64.add (local.get $rh) (f64.mul (local.get $h) (local.get $right))))
+        (local.set $at (i32.add (local.get $at) (i32.const 4)))
+        (br $row)))
+    (f64.store offset=0 (local.get $out) (local.get $lg))
+    (f64.store offset=8 (local.get $out) (local.get $lh))
+    (f64.store offset=16 (local.get $out) (local.get $rg))
+    (f64.store offset=24 (local.get $out) (local.get $rh)))
+
+  ;; closeLeaf (partition.kernel.ts): a leaf closed before the last level. Its rows
+  ;; rows[start .. end) get leaf id `id`; their exact gradient and hessian sums, in row order, go
+  ;; to out as [G, H].
+  (func (export "close")
+    (param $rows i32) (param $start i32) (param $end i32) (param $id i32) (param $leafOf i32)
+    (param $gh i32) (param $out i32)
+    (local $at i32) (local $stop i32) (local $r i32)
+    (local $g f64) (local $h f64)
+    (local.set $g (f64.const 0))
+    (local.set $h (f64.const 0))
+    (local.set $at (i32.add (local.get $rows) (i32.shl (local.get $start) (i32.const 2))))
+    (local.set $stop (i32.add (local.get $rows) (i32.shl (local.get $end) (i32.const 2))))
+    (block $done
+      (loop $row
+        (br_if $done (i32.ge_u (local.get $at) (local.get $stop)))
+        (local.set $r (i32.load (local.get $at)))
+        (i32.store16 (i32.add (local.get $leafOf) (i32.shl (local.get $r) (i32.const 1))) (local.get $id))
+        (local.set $g
+          (f64.add (local.get $g) (f64.load offset=0 (i32.add (local.get $gh) (i32.shl (local.get $r) (i32.const 4))))))
+        (local.set $h
+          (f64.add (local.get $h) (f64.load offset=8 (i32.add (local.get $gh) (i32.shl (local.get $r) (i32.const 4))))))
+        (local.set $at (i32.add (local.get $at) (i32.const 4)))
+        (br $row)))
+    (f64.store offset=0 (local.get $out) (local.get $g))
+    (f64.store offset=8 (local.get $out) (local.get $h)))
+
+  ;; Histogram upkeep (histogram.kernel.ts): `zero` clears `bytes` bytes at `at`; `sub` is the
+  ;; subtraction trick, parent -= child over `bytes` bytes (a multiple of 16), two cells at a time.
+  ;; Cells hold exact integers, so the differences are exact.
+  (func (export "zero") (param $at i32) (param $bytes i32)
+    (memory.fill (local.get $at) (i32.const 0) (local.get $bytes)))
+
+  (func (export "sub") (param $parent i32) (param $child i32) (param $bytes i32)
+    (local $end i32)
+    (local.set $end (i32.add (local.get $parent) (local.get $bytes)))
+    (block $done
+      (loop $cells
+        (br_if $done (i32.ge_u (local.get $parent) (local.get $end)))
+        (v128.store
+          (local.get $parent)
+          (f64x2.sub (v128.load (local.get $parent)) (v128.load (local.get $child))))
+        (local.set $parent (i32.add (local.get $parent) (i32.const 16)))
+        (local.set $child (i32.add (local.get $child) (i32.const 16)))
+        (br $cells))))
+)

@@ -1,0 +1,147 @@
+/**
+ * The boosting kernels' WebAssembly module: compiled from boosting.wat (text source) into
+ * boosting.wasm.generated.ts by `npm run wasm:gen`. Each function mirrors a JavaScript kernel in
+ * ../kernels/ with the same floating-point operations in the same order; test/wasm.kernels.test.ts
+ * checks they give the same bits.
+ *
+ * Why WebAssembly: the JavaScript histogram loop is bound by instructions (a bounds check and index
+ * arithmetic per cell); the same loop in WebAssembly uses byte loads with constant offsets and no
+ * bounds checks (V8 guards 32-bit memories with virtual memory). bench/train/README.md has the
+ * measurements.
+ *
+ * Arrays the kernels read or write are views of one shared `WebAssembly.Memory` (wasm.arena.ts),
+ * so a view's `byteOffset` is its address for the kernel, and worker lanes see the same memory.
+ */
+import { BOOSTING_WASM_BASE64 } from './boosting.wasm.generated.js';
+
+/** The parts of the WebAssembly API used here (the project's TypeScript lib, ES2023 + node, does not declare it). */
+export interface WasmMemory {
+  readonly buffer: SharedArrayBuffer;
+  grow(pages: number): number;
+}
+export interface WasmModule {
+  readonly __brand?: 'WebAssembly.Module';
+}
+export interface WasmApi {
+  Memory: new (descriptor: { initial: number; maximum: number; shared: boolean }) => WasmMemory;
+  Module: new (bytes: Uint8Array) => WasmModule;
+  Instance: new (
+    module: WasmModule,
+    imports: Record<string, Record<string, unknown>>,
+  ) => { exports: Record<string, unknown> };
+}
+export const wasmApi = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
+
+/** `acc`: `accumulateHistogram(bins, wordsPerRow, packed, rows, start, end, hist, wordFrom, wordTo)` with byte addresses. */
+export type WasmAccumulate = (
+  bins: number,
+  wordsPerRow: number,
+  packed: number,
+  rows: number,
+  start: number,
+  end: number,
+  hist: number,
+  wordFrom: number,
+  wordTo: number,
+) => void;
+/** `part`: `partitionRows` with byte addresses; `column` is the split feature's column-major bins. Returns the left count. */
+export type WasmPartition = (
+  column: number,
+  rows: number,
+  left: number,
+  right: number,
+  start: number,
+  end: number,
+  bin: number,
+) => number;
+/**
+ * `grad`: `computeGradients` for fused, unweighted rows `[from, to)`, with byte addresses for the
+ * arrays (`pow2Int`, `pow2Frac`: fast-math.ts's tables, copied into the memory) and the constants
+ * unpacked. Returns the sum of the packed values.
+ */
+export type WasmGradients = (
+  margin: number,
+  labels: number,
+  rows: number,
+  from: number,
+  to: number,
+  leafOf: number,
+  leafValue: number,
+  gh: number,
+  packed: number,
+  pow2Int: number,
+  pow2Frac: number,
+  seed: number,
+  invLn2: number,
+  ln2Hi: number,
+  ln2Lo: number,
+  invGScale: number,
+  invHScale: number,
+  shift: number,
+) => number;
+/** `leaves`: `splitIntoLeaves` with byte addresses (`column`: the split feature's column-major bins); writes [GL, HL, GR, HR] at `out`. */
+export type WasmLeaves = (
+  column: number,
+  rows: number,
+  start: number,
+  end: number,
+  bin: number,
+  leftId: number,
+  rightId: number,
+  leafOf: number,
+  gh: number,
+  out: number,
+) => void;
+/** `close`: `closeLeaf` with byte addresses; writes [G, H] at `out`. */
+export type WasmClose = (
+  rows: number,
+  start: number,
+  end: number,
+  id: number,
+  leafOf: number,
+  gh: number,
+  out: number,
+) => void;
+
+/** `zero`: clear `bytes` bytes at `at`. */
+export type WasmZero = (at: number, bytes: number) => void;
+/** `sub`: `parent -= child` over `bytes` bytes (a multiple of 16) of doubles. */
+export type WasmSubtract = (parent: number, child: number, bytes: number) => void;
+
+/** The module's exports. */
+export interface WasmKernels {
+  accumulate: WasmAccumulate;
+  zero: WasmZero;
+  subtract: WasmSubtract;
+  partition: WasmPartition;
+  gradients: WasmGradients;
+  leaves: WasmLeaves;
+  close: WasmClose;
+}
+
+/** The module's bytes. */
+export function boostingWasmBytes(): Uint8Array {
+  return new Uint8Array(Buffer.from(BOOSTING_WASM_BASE64, 'base64'));
+}
+
+let compiled: WasmModule | null = null;
+
+/** The compiled module (compiled once per thread that asks; workers receive it compiled). */
+export function boostingWasmModule(): WasmModule {
+  compiled ??= new wasmApi.Module(boostingWasmBytes());
+  return compiled;
+}
+
+/** The kernels of an instance of the module on `memory`. */
+export function instantiateWasmKernels(memory: WasmMemory, module: WasmModule = boostingWasmModule()): WasmKernels {
+  const { exports } = new wasmApi.Instance(module, { env: { mem: memory } });
+  return {
+    accumulate: exports.acc as WasmAccumulate,
+    zero: exports.zero as WasmZero,
+    subtract: exports.sub as WasmSubtract,
+    partition: exports.part as WasmPartition,
+    gradients: exports.grad as WasmGradients,
+    leaves: exports.leaves as WasmLeaves,
+    close: exports.close as WasmClose,
+  };
+}
