@@ -110,4 +110,23 @@ describe('local SQLite store file', () => {
       dir.remove();
     }
   });
+
+  it('keeps the last version of an id written twice in one batch, whatever the order of the batch', async () => {
+    const dir = tempDir();
+    try {
+      const store = new SqliteDocumentStore({ path: join(dir.path, 'documents.sqlite') });
+      await store.upsertBatch('sales', [
+        { id: 'b', data: { v: 1 } },
+        { id: 'a', data: { v: 1 } },
+        { id: 'b', data: { v: 2 } },
+      ]);
+      expect(await store.get('sales', 'b')).toEqual({ id: 'b', data: { v: 2 } });
+      const ids: string[] = [];
+      for await (const document of store.query('sales')) ids.push(document.id);
+      expect(ids).toEqual(['a', 'b']);
+      await store.close();
+    } finally {
+      dir.remove();
+    }
+  });
 });

@@ -127,8 +127,11 @@ export class SqliteDocumentStore implements DocumentStore {
     const statement = this.db.prepare(
       'insert into documents (collection, id, data, updated_at) values (?, ?, ?, ?) on conflict (collection, id) do update set data = excluded.data, updated_at = excluded.updated_at',
     );
+    // In id order (stable: a repeated id keeps its last version): a bulk read in id order then
+    // walks each batch's rows forward instead of jumping about the day's pages.
+    const ordered = [...documents].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
     this.db.transaction(() => {
-      for (const document of documents) {
+      for (const document of ordered) {
         if (
           typeof document.id !== 'string' ||
           document.id.length === 0 ||
@@ -228,15 +231,16 @@ export class SqliteDocumentStore implements DocumentStore {
   }
 
   /**
-   * The connection bulk reads go through: its own, read-only, with a small page cache (a stream
-   * reads each page once, so the main connection's 16 MB cache would only hold memory), except for
-   * an in-memory database, which has no other connection.
+   * The connection bulk reads go through: its own, read-only, except for an in-memory database,
+   * which has no other connection. A day's documents sit together, written batch by batch each in
+   * id order; read in id order they come from every batch of the day at once, so the cache holds a
+   * page per batch (32 MB: a day of ~1M documents in batches of 500 reads each page once).
    */
   private reader(): Database.Database {
     if (this.path === ':memory:') return this.db;
     if (!this.bulkReader) {
       const reader = new Database(this.path, { readonly: true, fileMustExist: true });
-      reader.pragma('cache_size = -1024');
+      reader.pragma('cache_size = -32768');
       reader.pragma('busy_timeout = 10000');
       this.bulkReader = reader;
     }
