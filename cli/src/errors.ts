@@ -11,6 +11,7 @@ export class UsageError extends PermanentError {
 export const CliErrors = {
   badDate: (flag: string, value: string) => new UsageError(`${flag} "${value}" is not a date (YYYY-MM-DD)`),
   badRange: (from: string, to: string) => new UsageError(`--from ${from} is after --to ${to}`),
+  runDateOutOfRange: (flag: string, reason: string) => new UsageError(`${flag}: ${reason}`),
   badTime: (flag: string, value: string) =>
     new UsageError(`${flag} "${value}" is not a time (ISO 8601, e.g. 2026-03-01T00:00:00Z, or a duration like 2h)`),
   badNumber: (flag: string, value: string, range: string) => new UsageError(`${flag} "${value}" must be ${range}`),

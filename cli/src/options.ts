@@ -1,6 +1,16 @@
 import { Command, CommanderError, Option } from 'commander';
-import { isIsoDate, isTopic, topics, type Environment, type Topic } from '@mlops/shared';
+import {
+  isIsoDate,
+  isTopic,
+  runDateBoundsFrom,
+  runDateOutOfBounds,
+  topics,
+  type Environment,
+  type RunDateBounds,
+  type Topic,
+} from '@mlops/shared';
 import { CliErrors, UsageError } from './errors.js';
+import { utcDateBefore } from './start-events.js';
 
 /** A parsed command line: what to do, with validated options. */
 export type CliCommand =
@@ -95,14 +105,44 @@ export function parseSince(value: string, now: Date = new Date()): Date {
   throw CliErrors.badTime('--since', value);
 }
 
+/**
+ * Refuse a command whose run dates are out of the accepted range (after tomorrow, UTC, unless
+ * MLOPS_ALLOW_FUTURE_DATES; before MLOPS_EARLIEST_RUN_DATE), naming the flag.
+ */
+function checkRunDates(command: CliCommand, bounds: RunDateBounds, now: Date): void {
+  const check = (flag: string, runDate: string) => {
+    const reason = runDateOutOfBounds(runDate, bounds, now);
+    if (reason) throw CliErrors.runDateOutOfRange(flag, reason);
+  };
+  switch (command.name) {
+    case 'run':
+      return check('--date', command.date);
+    case 'backfill':
+      check('--from', command.from);
+      return check('--to', command.to);
+    case 'schedule':
+      if (command.date !== undefined) check('--date', command.date);
+      return;
+    case 'start': {
+      const until = command.until ?? utcDateBefore(now, 1);
+      check('--until', until);
+      const from = utcDateBefore(new Date(`${until}T00:00:00Z`), command.days - 1);
+      return check(`--days ${command.days}`, from);
+    }
+    default:
+      return;
+  }
+}
+
 /** The program's description, shared by `--help` and the README. */
 export const DESCRIPTION = 'Event-driven medallion pipeline and MLOps loop: run, backfill, replay and inspect it.';
 
 /**
- * Parse a command line (without `node` and the script) into a command. Pure: takes its own argv
- * and environment, so tests pass theirs. Throws {@link UsageError} on anything invalid.
+ * Parse a command line (without `node` and the script) into a command. Pure: takes its own argv,
+ * environment and clock, so tests pass theirs. Throws {@link UsageError} on anything invalid, a
+ * ConfigError when the run-date settings are unusable.
  */
-export function parseCli(argv: readonly string[], env: Environment = {}): CliCommand {
+export function parseCli(argv: readonly string[], env: Environment = {}, now: Date = new Date()): CliCommand {
   let result: CliCommand | undefined;
   let helpText = '';
   const program = new Command('mlops')
@@ -310,5 +350,6 @@ export function parseCli(argv: readonly string[], env: Environment = {}): CliCom
     throw error;
   }
   if (!result) return { name: 'help', text: program.helpInformation() };
+  checkRunDates(result, runDateBoundsFrom(env), now);
   return result;
 }

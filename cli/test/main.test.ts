@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -26,6 +26,16 @@ describe('mlops main', () => {
     const io = capture();
     expect(await main(['run', '--date', '2026-13-01'], { MLOPS_HOME: home() }, io)).toBe(2);
     expect(io.stderr.join('')).toContain('--date "2026-13-01" is not a date');
+  });
+
+  it('exits 2 with the reason on a run date after tomorrow, before anything is published', async () => {
+    const io = capture();
+    const env = { MLOPS_HOME: home() };
+    expect(await main(['run', '--date', '9999-12-31'], env, io)).toBe(2);
+    expect(io.stderr.join('')).toContain('--date: run date 9999-12-31 is after tomorrow');
+    expect(await main(['backfill', '--from', '2019-12-30', '--to', '2020-01-02'], env, io)).toBe(2);
+    expect(io.stderr.join('')).toContain('--from: run date 2019-12-30 is before the earliest run date 2020-01-01');
+    expect(readdirSync(env.MLOPS_HOME)).toEqual([]);
   });
 
   it('exits 1 naming the setting on a bad configuration', async () => {

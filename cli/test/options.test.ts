@@ -66,6 +66,59 @@ describe('parseCli', () => {
     expect(() => parseCli(argv)).toThrow(message);
   });
 
+  describe('run-date bounds', () => {
+    // 2026-03-10 in the afternoon, UTC: tomorrow is 2026-03-11.
+    const now = new Date('2026-03-10T23:30:00Z');
+
+    it.each([
+      [['run', '--date', '2026-03-11']],
+      [['run', '--date', '2020-01-01']],
+      [['backfill', '--from', '2020-01-01', '--to', '2026-03-11']],
+      [['schedule', '--once', '--date', '2026-03-11']],
+      [['start', '--until', '2026-03-11', '--days', '14']],
+      [['start', '--until', '2020-01-10', '--days', '10']],
+      [['start', '--days', '365']],
+    ])('accepts %j (tomorrow, the earliest date)', (argv) => {
+      expect(() => parseCli(argv, {}, now)).not.toThrow();
+    });
+
+    it.each([
+      [
+        ['run', '--date', '2026-03-12'],
+        /--date: run date 2026-03-12 is after tomorrow \(2026-03-11, UTC\); set MLOPS_ALLOW_FUTURE_DATES=true/,
+      ],
+      [['run', '--date', '9999-12-31'], /--date: run date 9999-12-31 is after tomorrow/],
+      [
+        ['run', '--date', '2019-12-31'],
+        /--date: run date 2019-12-31 is before the earliest run date 2020-01-01 \(MLOPS_EARLIEST_RUN_DATE\)/,
+      ],
+      [['backfill', '--from', '2026-03-01', '--to', '2026-03-12'], /--to: run date 2026-03-12 is after tomorrow/],
+      [['backfill', '--from', '2019-12-31', '--to', '2026-03-01'], /--from: run date 2019-12-31 is before/],
+      [['schedule', '--once', '--date', '9999-12-31'], /--date: run date 9999-12-31 is after tomorrow/],
+      [['start', '--until', '9999-12-31'], /--until: run date 9999-12-31 is after tomorrow/],
+      [['start', '--until', '2020-01-10', '--days', '11'], /--days 11: run date 2019-12-31 is before/],
+    ])('refuses %j', (argv, message) => {
+      expect(() => parseCli(argv, {}, now)).toThrow(message);
+    });
+
+    it('allows future dates when MLOPS_ALLOW_FUTURE_DATES is true, and a configured earliest date', () => {
+      expect(parseCli(['run', '--date', '9999-12-31'], { MLOPS_ALLOW_FUTURE_DATES: 'true' }, now)).toMatchObject({
+        date: '9999-12-31',
+      });
+      const env = { MLOPS_EARLIEST_RUN_DATE: '2026-03-01' };
+      expect(parseCli(['run', '--date', '2026-03-01'], env, now)).toMatchObject({ date: '2026-03-01' });
+      expect(() => parseCli(['run', '--date', '2026-02-28'], env, now)).toThrow(
+        /before the earliest run date 2026-03-01/,
+      );
+      expect(() => parseCli(['run', '--date', '2026-03-01'], { MLOPS_EARLIEST_RUN_DATE: 'soon' }, now)).toThrow(
+        /MLOPS_EARLIEST_RUN_DATE/,
+      );
+      expect(() => parseCli(['run', '--date', '2026-03-01'], { MLOPS_ALLOW_FUTURE_DATES: 'maybe' }, now)).toThrow(
+        /MLOPS_ALLOW_FUTURE_DATES/,
+      );
+    });
+  });
+
   it('prints help', () => {
     const help = parseCli(['--help']);
     expect(help.name).toBe('help');

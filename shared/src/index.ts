@@ -12,6 +12,7 @@ export * from './events/cloud-event.js';
 export * from './events/event-validator.js';
 export * from './events/message-codec.js';
 export * from './config/config.js';
+export * from './config/run-dates.js';
 export * from './log/logger.js';
 export type * from './ports/event-bus.port.js';
 export type * from './ports/document-store.port.js';

@@ -103,4 +103,13 @@ describe('loadConfig', () => {
     });
     expect(loadConfig({}).http).toEqual({ host: '127.0.0.1', port: 8080, allowedHosts: [] });
   });
+
+  it('reads the run-date bounds: 2020-01-01 and no future dates by default', () => {
+    expect(loadConfig({}).generators.runDates).toEqual({ earliest: '2020-01-01', allowFuture: false });
+    expect(
+      loadConfig({ MLOPS_EARLIEST_RUN_DATE: '2025-06-01', MLOPS_ALLOW_FUTURE_DATES: 'true' }).generators.runDates,
+    ).toEqual({ earliest: '2025-06-01', allowFuture: true });
+    expect(() => loadConfig({ MLOPS_EARLIEST_RUN_DATE: '2025-02-30' })).toThrow(/MLOPS_EARLIEST_RUN_DATE/);
+    expect(() => loadConfig({ MLOPS_ALLOW_FUTURE_DATES: 'sometimes' })).toThrow(/MLOPS_ALLOW_FUTURE_DATES/);
+  });
 });

@@ -7,6 +7,7 @@ import {
   FsObjectStore,
   createLogger,
   dispatch,
+  utcTomorrow,
   recordProblems,
   type AnyEvent,
   type ObjectStore,
@@ -16,6 +17,9 @@ import { InMemoryObjectStore, RecordingPublisher, deliver, testEvent } from '@ml
 import { createClickGenService } from '../src/index.js';
 
 const generators = { seed: 42, scale: 1, dirtyShare: 0.01, piiHmacKey: 'test-key-0123456789' };
+// Run-date bounds by the real clock: tomorrow (UTC) is accepted, the day after is not.
+const TOMORROW = utcTomorrow(new Date());
+const DAY_AFTER_TOMORROW = utcTomorrow(new Date(`${TOMORROW}T12:00:00Z`));
 const date = '2026-03-03';
 const key = `bronze/clickstream/dt=${date}/part-00000.jsonl`;
 
@@ -119,6 +123,9 @@ describe('click-gen bad input', () => {
   it.each([
     ['a zero scale', { scale: 0 }, 'CLICK_GEN.BAD_SCALE'],
     ['an impossible date', { runDate: '2026-02-30' }, 'CLICK_GEN.BAD_RUN_DATE'],
+    ['a run date after tomorrow', { runDate: DAY_AFTER_TOMORROW }, 'CLICK_GEN.RUN_DATE_OUT_OF_RANGE'],
+    ['run date 9999-12-31', { runDate: '9999-12-31' }, 'CLICK_GEN.RUN_DATE_OUT_OF_RANGE'],
+    ['the day before the earliest run date', { runDate: '2019-12-31' }, 'CLICK_GEN.RUN_DATE_OUT_OF_RANGE'],
     ['an unknown source', { sources: ['weather'] }, 'CLICK_GEN.UNKNOWN_SOURCE'],
   ])('the handler refuses %s with %s, writing nothing under bronze/', async (_name, data, code) => {
     const folder = mkdtempSync(join(tmpdir(), 'mlops-click-'));
@@ -148,5 +155,30 @@ describe('click-gen bad input', () => {
     expect(() =>
       createClickGenService({ objects: new InMemoryObjectStore(), generators: { ...generators, scale: 0 } }),
     ).toThrow(ConfigError);
+  });
+});
+
+describe('click-gen run-date bounds', () => {
+  it('accepts tomorrow and the earliest run date, and 9999-12-31 only when future dates are allowed', async () => {
+    const settings = { ...generators, scale: 0.05 };
+    for (const runDate of [TOMORROW, '2020-01-01'])
+      await deliver(
+        createClickGenService({ objects: new InMemoryObjectStore(), generators: settings }),
+        start({}, runDate),
+      );
+    await expect(
+      deliver(
+        createClickGenService({ objects: new InMemoryObjectStore(), generators: settings }),
+        start({}, '9999-12-31'),
+      ),
+    ).rejects.toMatchObject({
+      code: 'CLICK_GEN.RUN_DATE_OUT_OF_RANGE',
+      message: expect.stringContaining('MLOPS_ALLOW_FUTURE_DATES'),
+    });
+    const allowed = { ...settings, runDates: { earliest: '2020-01-01', allowFuture: true } };
+    await deliver(
+      createClickGenService({ objects: new InMemoryObjectStore(), generators: allowed }),
+      start({}, '9999-12-31'),
+    );
   });
 });

@@ -3,6 +3,7 @@ import {
   ConfigError,
   createLogger,
   dispatch,
+  utcTomorrow,
   type AnyEvent,
   type PipelineStarted,
   type StoredDocument,
@@ -11,6 +12,9 @@ import { InMemoryDocumentStore, RecordingPublisher, deliver, testEvent } from '@
 import { createSalesGenService } from '../src/index.js';
 
 const generators = { seed: 42, scale: 1, dirtyShare: 0.01, piiHmacKey: 'test-key-0123456789' };
+// Run-date bounds by the real clock: tomorrow (UTC) is accepted, the day after is not.
+const TOMORROW = utcTomorrow(new Date());
+const DAY_AFTER_TOMORROW = utcTomorrow(new Date(`${TOMORROW}T12:00:00Z`));
 const date = '2026-03-03';
 
 function start(data: Partial<PipelineStarted> = {}, runDate = date): AnyEvent {
@@ -151,6 +155,9 @@ describe('sales-gen', () => {
       ['a scale above 1000', { scale: 5000 }, 'SALES_GEN.BAD_SCALE'],
       ['a fractional seed', { seed: 1.5 }, 'SALES_GEN.BAD_SEED'],
       ['an impossible date', { runDate: '2026-02-30' }, 'SALES_GEN.BAD_RUN_DATE'],
+      ['a run date after tomorrow', { runDate: DAY_AFTER_TOMORROW }, 'SALES_GEN.RUN_DATE_OUT_OF_RANGE'],
+      ['run date 9999-12-31', { runDate: '9999-12-31' }, 'SALES_GEN.RUN_DATE_OUT_OF_RANGE'],
+      ['the day before the earliest run date', { runDate: '2019-12-31' }, 'SALES_GEN.RUN_DATE_OUT_OF_RANGE'],
       ['an unknown source', { sources: ['weather'] }, 'SALES_GEN.UNKNOWN_SOURCE'],
     ])('the handler itself refuses %s with a stable code and announces stage.failed', async (_name, data, code) => {
       const { documents, service } = setup();
@@ -189,5 +196,30 @@ describe('sales-gen', () => {
       expect(thrown).toBeInstanceOf(ConfigError);
       expect((thrown as ConfigError).setting).toBe(setting);
     });
+  });
+});
+
+describe('sales-gen run-date bounds', () => {
+  it('accepts tomorrow and the earliest run date, and 9999-12-31 only when future dates are allowed', async () => {
+    const settings = { ...generators, scale: 0.05 };
+    for (const runDate of [TOMORROW, '2020-01-01'])
+      await deliver(
+        createSalesGenService({ documents: new InMemoryDocumentStore(), collection: 'sales', generators: settings }),
+        start({}, runDate),
+      );
+    await expect(
+      deliver(
+        createSalesGenService({ documents: new InMemoryDocumentStore(), collection: 'sales', generators: settings }),
+        start({}, '9999-12-31'),
+      ),
+    ).rejects.toMatchObject({
+      code: 'SALES_GEN.RUN_DATE_OUT_OF_RANGE',
+      message: expect.stringContaining('MLOPS_ALLOW_FUTURE_DATES'),
+    });
+    const allowed = { ...settings, runDates: { earliest: '2020-01-01', allowFuture: true } };
+    await deliver(
+      createSalesGenService({ documents: new InMemoryDocumentStore(), collection: 'sales', generators: allowed }),
+      start({}, '9999-12-31'),
+    );
   });
 });

@@ -28,6 +28,9 @@ export const StartupGenErrors = {
       'STARTUP_GEN.BAD_RUN_DATE',
       `run date ${JSON.stringify(runDate)} is not a calendar date (YYYY-MM-DD)`,
     ),
+  /** The start event's run date is after tomorrow or before the earliest run date. */
+  runDateOutOfRange: (runDate: string, reason: string) =>
+    new PermanentError('STARTUP_GEN.RUN_DATE_OUT_OF_RANGE', reason, { details: { runDate } }),
   /** The start event names a source that does not exist. */
   unknownSource: (sources: readonly string[]) =>
     new PermanentError(

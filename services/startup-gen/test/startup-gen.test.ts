@@ -7,6 +7,7 @@ import {
   HOSTILE_COMPANY_NAMES,
   createLogger,
   dispatch,
+  utcTomorrow,
   findStartupFullLoad,
   recordProblems,
   type AnyEvent,
@@ -17,6 +18,9 @@ import { InMemoryObjectStore, RecordingPublisher, deliver, testEvent } from '@ml
 import { createStartupGenService } from '../src/index.js';
 
 const generators = { seed: 42, scale: 1, dirtyShare: 0.01, piiHmacKey: 'test-key-0123456789' };
+// Run-date bounds by the real clock: tomorrow (UTC) is accepted, the day after is not.
+const TOMORROW = utcTomorrow(new Date());
+const DAY_AFTER_TOMORROW = utcTomorrow(new Date(`${TOMORROW}T12:00:00Z`));
 const partKey = (date: string) => `bronze/startups/dt=${date}/part-00000.jsonl`;
 
 function start(runDate: string, data: Partial<PipelineStarted> = {}): AnyEvent {
@@ -189,6 +193,9 @@ describe('startup-gen bad input', () => {
   it.each([
     ['a zero scale', { scale: 0 }, 'STARTUP_GEN.BAD_SCALE'],
     ['an impossible date', { runDate: '2026-02-30' }, 'STARTUP_GEN.BAD_RUN_DATE'],
+    ['a run date after tomorrow', { runDate: DAY_AFTER_TOMORROW }, 'STARTUP_GEN.RUN_DATE_OUT_OF_RANGE'],
+    ['run date 9999-12-31', { runDate: '9999-12-31' }, 'STARTUP_GEN.RUN_DATE_OUT_OF_RANGE'],
+    ['the day before the earliest run date', { runDate: '2019-12-31' }, 'STARTUP_GEN.RUN_DATE_OUT_OF_RANGE'],
     ['an unknown source', { sources: ['weather'] }, 'STARTUP_GEN.UNKNOWN_SOURCE'],
   ])('the handler refuses %s with %s, leaving bronze empty', async (_name, data, code) => {
     const objects = folderLake();
@@ -215,5 +222,30 @@ describe('startup-gen bad input', () => {
     ).rejects.toMatchObject({ code });
     expect(publisher.ofType('mlops.stage.failed.v1')[0]!.data.code).toBe(code);
     expect(readdirSync(objects.root)).toEqual([]);
+  });
+});
+
+describe('startup-gen run-date bounds', () => {
+  it('accepts tomorrow and the earliest run date, and 9999-12-31 only when future dates are allowed', async () => {
+    const settings = { ...generators, scale: 0.05 };
+    for (const runDate of [TOMORROW, '2020-01-01'])
+      await deliver(
+        createStartupGenService({ objects: new InMemoryObjectStore(), generators: settings }),
+        start(runDate),
+      );
+    await expect(
+      deliver(
+        createStartupGenService({ objects: new InMemoryObjectStore(), generators: settings }),
+        start('9999-12-31'),
+      ),
+    ).rejects.toMatchObject({
+      code: 'STARTUP_GEN.RUN_DATE_OUT_OF_RANGE',
+      message: expect.stringContaining('MLOPS_ALLOW_FUTURE_DATES'),
+    });
+    const allowed = { ...settings, runDates: { earliest: '2020-01-01', allowFuture: true } };
+    await deliver(
+      createStartupGenService({ objects: new InMemoryObjectStore(), generators: allowed }),
+      start('9999-12-31'),
+    );
   });
 });

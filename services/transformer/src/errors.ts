@@ -26,6 +26,16 @@ export const TransformerErrors = {
       'TRANSFORMER.ASSERTION_FAILED',
       `${runDate} failed its assertions when built from these same partitions; it is built again when one of them changes`,
     ),
+  /**
+   * A landed file of a date is missing from the lake or not of its landed size: the date is not
+   * built (the code of its `stage.failed`, or of the dead letter of that date's own event).
+   */
+  badPartition: (runDate: string, key: string, problem: string) =>
+    new PermanentError(
+      'TRANSFORMER.BAD_PARTITION',
+      `${runDate} is not built: ${key} is ${problem}; restore the file, then redrive the dead letter or replay bronze-landed`,
+      { details: { runDate, file: key } },
+    ),
   /** A setting handed to the factory is unusable: start-up stops. */
   badSetting: (name: string, message: string) => new ConfigError(name, message),
 } as const;

@@ -15,6 +15,11 @@
  * marked built only after the event is out, so a crash in between rebuilds them (partition replace:
  * same result) and publishes again (same event id). A busy warehouse (another writer holds the
  * DuckDB file) is a transient error: the bus redelivers later.
+ *
+ * A date whose partition cannot be read fails alone (see isolation.ts): it is recorded as broken
+ * with the file and the reason, announced with `stage.failed`, and later dates build without it.
+ * When it is the handled event's own date, the event is dead-lettered with that error instead, so
+ * `mlops dlq redrive` retries it once the file is fixed.
  */
 import {
   dayNumber,
@@ -33,6 +38,7 @@ import {
   type WarehouseReady,
 } from '@mlops/shared';
 import { TransformerErrors } from './errors.js';
+import { brokenError, buildChecked, type BrokenDate } from './isolation.js';
 import {
   inputsHash,
   readLedger,
@@ -78,12 +84,23 @@ function fullLoadInLedger(ledger: LedgerState): string | undefined {
   return dates.sort()[0];
 }
 
+/** What asks for a build: the handled event, whose own date and id let a broken date be retried. */
+export interface BuildTrigger {
+  readonly runDate: string;
+  readonly eventId: string;
+}
+
 /**
  * Complete dates not yet built from their current partitions, in date order. A date whose inputs
  * changed since it was built (a partition re-landed with other content) is built again; a date
- * that failed its assertions is not retried until its inputs change.
+ * that failed its assertions is not retried until its inputs change; a broken date (a partition it
+ * could not read) only for an event of that date or a redelivery of the event that found it.
  */
-export function buildableDates(ledger: LedgerState, fullLoadKnown: string | undefined): BuildableDate[] {
+export function buildableDates(
+  ledger: LedgerState,
+  fullLoadKnown: string | undefined,
+  trigger?: BuildTrigger,
+): BuildableDate[] {
   const buildable: BuildableDate[] = [];
   for (const [runDate, sources] of [...ledger.landed.entries()].sort(([a], [b]) => a.localeCompare(b))) {
     const backfill = [...sources.values()].find((entry) => entry.backfill)?.backfill;
@@ -91,7 +108,10 @@ export function buildableDates(ledger: LedgerState, fullLoadKnown: string | unde
     if (!requiredSources(runDate, fullLoadDate).every((source) => sources.has(source))) continue;
     const entries = [...sources.values()];
     const hash = inputsHash(entries);
-    if (ledger.built.get(runDate)?.inputsHash === hash) continue;
+    const built = ledger.built.get(runDate);
+    const retry =
+      built?.status === 'broken' && (runDate === trigger?.runDate || built.causeEventId === trigger?.eventId);
+    if (built?.inputsHash === hash && !retry) continue;
     buildable.push({ runDate, inputsHash: hash, entries });
   }
   return buildable;
@@ -156,6 +176,7 @@ export function alreadyBuilt(
   if (!isComplete(ledger, landed.runDate, fullLoadKnown, landed.backfill)) return undefined;
   const built = ledger.built.get(landed.runDate);
   const sources = ledger.landed.get(landed.runDate)!;
+  if (built?.status === 'broken') return undefined;
   return built?.inputsHash === inputsHash(sources.values()) ? built : undefined;
 }
 
@@ -254,7 +275,7 @@ export async function handleBronzeLanded(
     );
     return;
   }
-  const dates = buildableDates(ledger, fullLoad);
+  const dates = buildableDates(ledger, fullLoad, { runDate: landed.runDate, eventId: event.id });
   if (dates.length === 0) {
     if (built) return;
     const sources = [...(ledger.landed.get(landed.runDate)?.keys() ?? [])].sort();
@@ -269,7 +290,11 @@ export async function handleBronzeLanded(
       first: dates[0]!.runDate,
       last: dates.at(-1)!.runDate,
     });
-  for (const chunk of chunks) await buildDates(deps, event, context, chunk);
+  const broken: BrokenDate[] = [];
+  for (const chunk of chunks)
+    broken.push(...(await buildChecked(deps, event, context, chunk, (part) => buildDates(deps, event, context, part))));
+  const own = broken.find((entry) => entry.date.runDate === landed.runDate);
+  if (own) throw brokenError(own);
 }
 
 /**

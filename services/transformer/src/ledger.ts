@@ -3,8 +3,10 @@
  * which dates have been built from which inputs. One document per natural key, written by upsert,
  * so a redelivered event rewrites the same document and two events never race on one document.
  *
- * - `landed_<date>_<source>`: the partition's content hash, row count, load type, backfill window;
- * - `built_<date>`: the inputs hash the date was last built from and whether its assertions passed.
+ * - `landed_<date>_<source>`: the partition's content hash, row count, load type, backfill window,
+ *   and its files with their sizes (checked before a build);
+ * - `built_<date>`: the inputs hash the date was last built from and how the build ended: ready,
+ *   failed (its assertions) or broken (a partition could not be read: the file and the reason).
  */
 import { createHash } from 'node:crypto';
 import type { BackfillWindow, BronzeLanded, BronzeSource, DocumentStore, StoredDocument } from '@mlops/shared';
@@ -20,13 +22,24 @@ export interface LandedEntry {
   rowCount: number;
   loadType: BronzeLanded['loadType'];
   backfill?: BackfillWindow;
+  /** The partition's files as landed (absent in entries written before they were recorded). */
+  objects?: { key: string; bytes: number }[];
 }
 
 /** How a date was last built. */
 export interface BuiltEntry {
   runDate: string;
   inputsHash: string;
-  status: 'ready' | 'failed';
+  /**
+   * ready; failed: its assertions failed (retried only when a partition changes); broken: a
+   * partition could not be read (retried on the next event of that date, or of the same event).
+   */
+  status: 'ready' | 'failed' | 'broken';
+  /** Broken: the error code, what was wrong, the files it names and the event that found it. */
+  code?: string;
+  reason?: string;
+  files?: string[];
+  causeEventId?: string;
 }
 
 /** What the ledger knows. */
@@ -50,6 +63,7 @@ export async function recordLanded(documents: DocumentStore, collection: string,
     rowCount: landed.rowCount,
     loadType: landed.loadType,
     ...(landed.backfill ? { backfillFrom: landed.backfill.from, backfillTo: landed.backfill.to } : {}),
+    objects: landed.objects.map((object) => ({ key: object.key, bytes: object.bytes })),
   };
   await documents.upsertBatch(collection, [{ id: landedId(landed.runDate, landed.source), data }]);
 }
@@ -64,7 +78,16 @@ export async function recordBuilt(
     collection,
     entries.map((entry) => ({
       id: builtId(entry.runDate),
-      data: { kind: 'built', runDate: entry.runDate, inputsHash: entry.inputsHash, status: entry.status },
+      data: {
+        kind: 'built',
+        runDate: entry.runDate,
+        inputsHash: entry.inputsHash,
+        status: entry.status,
+        ...(entry.code === undefined ? {} : { code: entry.code }),
+        ...(entry.reason === undefined ? {} : { reason: entry.reason }),
+        ...(entry.files === undefined ? {} : { files: entry.files }),
+        ...(entry.causeEventId === undefined ? {} : { causeEventId: entry.causeEventId }),
+      },
     })),
   );
 }
@@ -89,6 +112,7 @@ export async function readLedger(documents: DocumentStore, collection: string): 
         ...(typeof data.backfillFrom === 'string' && typeof data.backfillTo === 'string'
           ? { backfill: { from: data.backfillFrom, to: data.backfillTo } }
           : {}),
+        ...(Array.isArray(data.objects) ? { objects: landedObjects(data.objects) } : {}),
       };
       let sources = state.landed.get(entry.runDate);
       if (!sources) state.landed.set(entry.runDate, (sources = new Map()));
@@ -97,13 +121,26 @@ export async function readLedger(documents: DocumentStore, collection: string): 
       state.built.set(data.runDate, {
         runDate: data.runDate,
         inputsHash: data.inputsHash,
-        status: data.status === 'failed' ? 'failed' : 'ready',
+        status: data.status === 'failed' || data.status === 'broken' ? data.status : 'ready',
+        ...(typeof data.code === 'string' ? { code: data.code } : {}),
+        ...(typeof data.reason === 'string' ? { reason: data.reason } : {}),
+        ...(Array.isArray(data.files) ? { files: data.files.filter((file) => typeof file === 'string') } : {}),
+        ...(typeof data.causeEventId === 'string' ? { causeEventId: data.causeEventId } : {}),
       });
     } else {
       state.foreign.push(document.id);
     }
   }
   return state;
+}
+
+function landedObjects(values: unknown[]): { key: string; bytes: number }[] {
+  return values.flatMap((value) => {
+    const object = value as { key?: unknown; bytes?: unknown } | null;
+    return object && typeof object.key === 'string' && typeof object.bytes === 'number'
+      ? [{ key: object.key, bytes: object.bytes }]
+      : [];
+  });
 }
 
 /** A hash of the partitions a date is built from (source and content hash, in source order). */

@@ -3,6 +3,7 @@ import { ConfigError } from '../errors.js';
 import { DEFAULT_MAX_MESSAGE_BYTES } from '../events/message-codec.js';
 import type { LogLevel } from '../log/logger.js';
 import { parseAllowedHosts } from '../runtime/host-allow-list.js';
+import { runDateBoundsFrom, type RunDateBounds } from './run-dates.js';
 
 /** How the platform runs: embedded engines, Google's emulators, or Google Cloud. */
 export type Mode = 'local' | 'emulator' | 'gcp';
@@ -48,6 +49,11 @@ export interface PlatformConfig {
      * configured outside local mode (sales-gen, its only user, then refuses to start).
      */
     readonly piiHmacKey: string;
+    /**
+     * The run dates a start event may name (`MLOPS_EARLIEST_RUN_DATE`, `MLOPS_ALLOW_FUTURE_DATES`);
+     * always set by {@link loadConfig}, the defaults when a hand-built setting leaves it out.
+     */
+    readonly runDates?: RunDateBounds;
   };
   readonly transformer: {
     /** Most run dates in one run of the Dataform project; a longer backlog runs in consecutive runs. */
@@ -259,6 +265,7 @@ export function loadConfig(env: Environment, cwd: string = process.cwd()): Platf
       scale: number(env, 'MLOPS_SCALE', 1, { min: 0.001, max: 1000 }),
       dirtyShare: number(env, 'MLOPS_DIRTY_SHARE', 0.01, { min: 0, max: 0.5 }),
       piiHmacKey,
+      runDates: runDateBoundsFrom(env),
     },
     transformer: {
       maxDatesPerRun: number(env, 'MLOPS_TRANSFORM_MAX_DATES', 60, { min: 1, max: 3660, integer: true }),

@@ -4,6 +4,7 @@
  */
 import type { BronzeSource, PipelineStarted, Stage, StageSkipped } from '../contracts/contracts.generated.js';
 import type { PlatformConfig } from '../config/config.js';
+import { runDateOutOfBounds } from '../config/run-dates.js';
 import { isIsoDate } from '../events/event-validator.js';
 import type { Logger } from '../log/logger.js';
 
@@ -69,21 +70,25 @@ export function sourceRequested(data: Pick<PipelineStarted, 'sources'>, source: 
 export interface StartEventErrors {
   unknownSource(sources: readonly string[]): Error;
   badRunDate(runDate: unknown): Error;
+  /** The run date is a calendar date outside the accepted range (`reason` says which bound). */
+  runDateOutOfRange(runDate: string, reason: string): Error;
   badGeneration(problem: GenerationProblem): Error;
 }
 
 /**
  * What a start event asks of the generator of `source`: the generation to run, or undefined (with
  * a log line) when the run does not ask for that source. Throws the service's error when the event
- * names an unknown source, its run date is not a calendar date, or its scale, seed or dirty share
- * is out of range.
+ * names an unknown source, its run date is not a calendar date or is out of the accepted range
+ * (`settings.runDates`, the defaults when absent; `now` says which day is tomorrow), or its scale,
+ * seed or dirty share is out of range.
  */
 export function startedGeneration(
   data: PipelineStarted,
   source: BronzeSource,
-  settings: Pick<GeneratorSettings, 'seed' | 'scale' | 'dirtyShare'>,
+  settings: Pick<GeneratorSettings, 'seed' | 'scale' | 'dirtyShare' | 'runDates'>,
   errors: StartEventErrors,
   log: Pick<Logger, 'info'>,
+  now: Date = new Date(),
 ): Generation | undefined {
   const unknown = unknownSources(data);
   if (unknown.length > 0) throw errors.unknownSource(unknown);
@@ -95,6 +100,8 @@ export function startedGeneration(
     return undefined;
   }
   if (!isIsoDate(data.runDate)) throw errors.badRunDate(data.runDate);
+  const outOfRange = runDateOutOfBounds(data.runDate, settings.runDates, now);
+  if (outOfRange) throw errors.runDateOutOfRange(data.runDate, outOfRange);
   const generation = generationFor(settings, data);
   const problem = generationProblem(generation);
   if (problem) throw errors.badGeneration(problem);

@@ -7,6 +7,15 @@ import type { BronzeRecord } from './bronze.fixtures.js';
 export const RUN_DATE = '2026-01-05';
 const HASH = 'a'.repeat(64);
 const PHONE = 'b'.repeat(64);
+/** A string that must never reach gold or a page unescaped. */
+export const HOSTILE = '"><script>alert(1)</script>';
+
+/** A key as staging stores it: trimmed, and null when empty. */
+export function storedKey(value: unknown): string | null {
+  if (value === null || value === undefined) return null;
+  const trimmed = String(value).trim();
+  return trimmed === '' ? null : trimmed;
+}
 
 function order(id: string, overrides: BronzeRecord = {}): BronzeRecord {
   return {
@@ -93,6 +102,43 @@ export const SALES: {
     },
     badStatus: { record: order('ord_0000000000000020', { status: 'lost' }), reason: 'invalid_status' },
     nullOrderId: { record: order('ord_0000000000000021', { order_id: null }), reason: 'missing_order_id' },
+    // Keys that do not have their format: never repaired, never in gold.
+    hostileCustomer: { record: order('ord_0000000000000022', { customer_id: HOSTILE }), reason: 'invalid_customer_id' },
+    emptyCustomer: { record: order('ord_0000000000000023', { customer_id: '' }), reason: 'missing_customer_id' },
+    blankCustomer: { record: order('ord_0000000000000024', { customer_id: '   ' }), reason: 'missing_customer_id' },
+    prefixCustomer: {
+      record: order('ord_0000000000000025', { customer_id: 'usr_0000001' }),
+      reason: 'invalid_customer_id',
+    },
+    shortCustomer: {
+      record: order('ord_0000000000000026', { customer_id: 'cus_12345' }),
+      reason: 'invalid_customer_id',
+    },
+    // Cyrillic "с" (U+0441) in place of the Latin c.
+    lookalikeCustomer: {
+      record: order('ord_0000000000000027', { customer_id: '\u0441us_0000001' }),
+      reason: 'invalid_customer_id',
+    },
+    fullwidthCustomer: {
+      record: order('ord_0000000000000028', { customer_id: 'cus_\uff10\uff10\uff10\uff10\uff10\uff10\uff11' }),
+      reason: 'invalid_customer_id',
+    },
+    zeroWidthCustomer: {
+      record: order('ord_0000000000000029', { customer_id: 'cus_0000001\u200b' }),
+      reason: 'invalid_customer_id',
+    },
+    injectedCustomer: {
+      record: order('ord_000000000000002a', { customer_id: "cus_0000001' or '1'='1" }),
+      reason: 'invalid_customer_id',
+    },
+    numericCustomer: { record: order('ord_000000000000002b', { customer_id: 1 }), reason: 'invalid_customer_id' },
+    hostileOrder: { record: order('ord_<img src=x onerror=alert(1)>'), reason: 'invalid_order_id' },
+    emptyOrder: { record: order(''), reason: 'missing_order_id' },
+    uppercaseOrder: { record: order('ORD_0123456789ABCDEF'), reason: 'invalid_order_id' },
+    longOrder: { record: order('ord_0123456789abcdef0'), reason: 'invalid_order_id' },
+    shortOrder: { record: order('ord_0123456789abcde'), reason: 'invalid_order_id' },
+    shortProduct: { record: order('ord_000000000000002c', { product_id: 'prd_42' }), reason: 'invalid_product_id' },
+    hostileProduct: { record: order('ord_000000000000002d', { product_id: HOSTILE }), reason: 'invalid_product_id' },
   },
   duplicate: order('ord_0000000000000001'),
   // Another customer's order under a used id (sorts after the original, which therefore stays).
@@ -142,6 +188,11 @@ export const CLICKS: {
       session_id: 'ses_0000000000000002',
       anonymous_id: 'anon_000000000002',
     }),
+    // Its session's other event has a malformed customer_id: that event alone is quarantined.
+    sessionOfMisfit: click('evt_0000000000000031', {
+      session_id: 'ses_0000000000000003',
+      event_ts: '2026-01-05T11:00:00Z',
+    }),
   },
   rejected: {
     nullSession: { record: click('evt_0000000000000011', { session_id: null }), reason: 'missing_session_id' },
@@ -154,6 +205,45 @@ export const CLICKS: {
       reason: 'unparseable_event_ts',
     },
     badType: { record: click('evt_0000000000000017', { event_type: 'teleport' }), reason: 'invalid_event_type' },
+    hostileCustomer: { record: click('evt_0000000000000021', { customer_id: HOSTILE }), reason: 'invalid_customer_id' },
+    prefixCustomer: {
+      record: click('evt_0000000000000022', { customer_id: 'cust_0000001' }),
+      reason: 'invalid_customer_id',
+    },
+    emptySession: { record: click('evt_0000000000000023', { session_id: '' }), reason: 'missing_session_id' },
+    prefixSession: {
+      record: click('evt_0000000000000024', { session_id: 'sess_0123456789abcdef' }),
+      reason: 'invalid_session_id',
+    },
+    shortSession: { record: click('evt_0000000000000025', { session_id: 'ses_0123' }), reason: 'invalid_session_id' },
+    // Cyrillic "е" (U+0435) in place of the Latin e.
+    lookalikeSession: {
+      record: click('evt_0000000000000026', { session_id: 'ses_0123456789abcd\u0435f' }),
+      reason: 'invalid_session_id',
+    },
+    hostileSession: { record: click('evt_0000000000000027', { session_id: HOSTILE }), reason: 'invalid_session_id' },
+    shortAnonymous: {
+      record: click('evt_0000000000000028', { anonymous_id: 'anon_123' }),
+      reason: 'invalid_anonymous_id',
+    },
+    fullwidthProduct: {
+      record: click('evt_0000000000000029', {
+        event_type: 'product_view',
+        product_id: 'prd_\uff11\uff12\uff13\uff14',
+      }),
+      reason: 'invalid_product_id',
+    },
+    hostileEvent: { record: click('evt_<svg onload=alert(1)>'), reason: 'invalid_event_id' },
+    uppercaseEvent: { record: click('EVT_0123456789ABCDEF'), reason: 'invalid_event_id' },
+    // The other event of a session whose clean event is CLICKS.clean.sessionOfMisfit.
+    misfitInSession: {
+      record: click('evt_0000000000000032', {
+        session_id: 'ses_0000000000000003',
+        customer_id: 'cus_0000001<b>',
+        event_ts: '2026-01-05T11:01:00Z',
+      }),
+      reason: 'invalid_customer_id',
+    },
   },
   duplicate: click('evt_0000000000000001'),
 };
@@ -197,5 +287,11 @@ export const STARTUPS: {
     nullHeadcount: { record: company('stp_000004', { headcount: null }), reason: 'missing_headcount' },
     negativeFunding: { record: company('stp_000005', { total_funding_usd: -1000 }), reason: 'negative_total_funding' },
     garbageUpdated: { record: company('stp_000006', { updated_at: 'soon' }), reason: 'unparseable_updated_at' },
+    hostileCompany: { record: company(HOSTILE), reason: 'invalid_company_id' },
+    emptyCompany: { record: company(''), reason: 'missing_company_id' },
+    shortCompany: { record: company('stp_12345'), reason: 'invalid_company_id' },
+    prefixCompany: { record: company('cmp_000007'), reason: 'invalid_company_id' },
+    // Cyrillic "ѕ" (U+0455) in place of the Latin s.
+    lookalikeCompany: { record: company('\u0455tp_000008'), reason: 'invalid_company_id' },
   },
 };

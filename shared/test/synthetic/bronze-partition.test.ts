@@ -59,6 +59,7 @@ describe('what a start event asks of a generator', () => {
     unknownSource: (sources) => new Error(`unknown ${sources.join(',')}`),
     badRunDate: (runDate) => new Error(`bad date ${String(runDate)}`),
     badGeneration: (problem) => new Error(`bad ${problem.setting}`),
+    runDateOutOfRange: (runDate, reason) => new Error(`out of range ${runDate}: ${reason}`),
   };
   const settings = { seed: 7, scale: 1, dirtyShare: 0.01 };
   const lines: string[] = [];
@@ -83,6 +84,23 @@ describe('what a start event asks of a generator', () => {
   ] as const)("refuses %s with the service's error", (_name, data, message) => {
     expect(() => startedGeneration(started(data as Partial<PipelineStarted>), 'sales', settings, errors, log)).toThrow(
       message,
+    );
+  });
+
+  it('bounds the run date by the clock: tomorrow and the earliest date pass, the day after and the day before do not', () => {
+    const now = new Date('2026-03-10T23:59:59Z');
+    const run = (runDate: string, runDates?: { earliest: string; allowFuture: boolean }) =>
+      startedGeneration(started({ runDate }), 'sales', { ...settings, runDates }, errors, log, now);
+    expect(run('2026-03-11')).toBeDefined();
+    expect(run('2020-01-01')).toBeDefined();
+    expect(() => run('2026-03-12')).toThrow(
+      'out of range 2026-03-12: run date 2026-03-12 is after tomorrow (2026-03-11, UTC)',
+    );
+    expect(() => run('9999-12-31')).toThrow('out of range 9999-12-31');
+    expect(() => run('2019-12-31')).toThrow('is before the earliest run date 2020-01-01');
+    expect(run('9999-12-31', { earliest: '2020-01-01', allowFuture: true })).toBeDefined();
+    expect(() => run('2026-02-28', { earliest: '2026-03-01', allowFuture: true })).toThrow(
+      'earliest run date 2026-03-01',
     );
   });
 });

@@ -1,0 +1,153 @@
+import { createHash } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  DataformCompiler,
+  DuckDbTransformRunner,
+  FsObjectStore,
+  bronzeLandedData,
+  bronzePartKey,
+  openDuckDbWarehouse,
+  type BronzeLanded,
+  type DuckDbWarehouse,
+} from '@mlops/shared';
+import { InMemoryDocumentStore, RecordingPublisher, deliver, testEvent } from '@mlops/shared/testing';
+import { LEDGER_COLLECTION, createTransformerService } from '../src/index.js';
+import { GeneratedLake } from './lake.fixtures.js';
+
+const PROJECT = resolve(import.meta.dirname, '../../../dataform');
+const DATES = ['2026-01-05', '2026-01-06', '2026-01-07', '2026-01-08', '2026-01-09', '2026-01-10', '2026-01-11'];
+const WINDOW = { from: DATES[0]!, to: DATES.at(-1)! };
+const SALES_06 = bronzePartKey('sales', '2026-01-06', 0, 'parquet');
+const CLICKS_07 = bronzePartKey('clickstream', '2026-01-07', 0, 'jsonl');
+const CLICKS_08 = bronzePartKey('clickstream', '2026-01-08', 0, 'jsonl');
+const SALES_09 = bronzePartKey('sales', '2026-01-09', 0, 'parquet');
+const SALES_10 = bronzePartKey('sales', '2026-01-10', 0, 'parquet');
+
+/**
+ * A backfill window on the real project and DuckDB with one bad partition of each kind, each on its
+ * own date, and a good date after them:
+ * - 06: a Parquet file whose footer is overwritten (same size: only the engine finds it);
+ * - 07: a JSONL file with one corrupt line (same size);
+ * - 08: a JSONL file that is not text at all (same size);
+ * - 09: a file deleted from the lake (found before the run);
+ * - 10: a Parquet file of another schema, as landed (its rows are quarantined, the date builds);
+ * - 05 and 11: good.
+ */
+describe('transformer with bad bronze partitions on the real project and DuckDB', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'mlops-bad-partition-'));
+  const lake = new GeneratedLake(join(dir, 'lake'), { seed: 11, scale: 0.1, dirtyShare: 0.02 });
+  const objects = new FsObjectStore({ root: lake.root });
+  const compiler = new DataformCompiler({ projectDir: PROJECT });
+  const documents = new InMemoryDocumentStore();
+  const publisher = new RecordingPublisher();
+  const originals = new Map<string, Buffer>();
+  let warehouse: DuckDbWarehouse;
+  let landed: BronzeLanded[] = [];
+
+  const path = (key: string) => join(lake.root, key);
+  const send = (data: BronzeLanded, id: string) =>
+    deliver(service(), testEvent('mlops.bronze.landed.v1', data, data.runDate, { id }), { publisher });
+  let built: ReturnType<typeof createTransformerService> | undefined;
+  const service = () => built!;
+
+  beforeAll(async () => {
+    for (const date of DATES) landed.push(...(await lake.generateDay(date, DATES[0]!, WINDOW)));
+    warehouse = await openDuckDbWarehouse({ path: join(dir, 'warehouse.duckdb') });
+    const runner = new DuckDbTransformRunner({ projectDir: PROJECT, lakeRoot: lake.root, warehouse, compiler });
+    built = createTransformerService({ documents, runner, objects });
+
+    for (const key of [SALES_06, CLICKS_07, CLICKS_08, SALES_09]) originals.set(key, readFileSync(path(key)));
+    const footer = Buffer.from(originals.get(SALES_06)!);
+    footer.fill(0, footer.length - 8);
+    writeFileSync(path(SALES_06), footer);
+    const lines = originals.get(CLICKS_07)!.toString('utf8').split('\n');
+    lines[3] = lines[3]!.replace(/"/, '{');
+    writeFileSync(path(CLICKS_07), lines.join('\n'));
+    const garbage = Buffer.alloc(originals.get(CLICKS_08)!.length);
+    for (let index = 0; index < garbage.length; index++) garbage[index] = (index * 131 + 7) % 256;
+    writeFileSync(path(CLICKS_08), garbage);
+    unlinkSync(path(SALES_09));
+    // Another schema, landed as it is: every column of another type, the ids missing.
+    await warehouse.execute(
+      `copy (select [i, i + 1] as order_ref, {'usd': i} as amount, i as customer_id from range(20) t(i)) to '${path(SALES_10)}' (format parquet)`,
+    );
+    const bytes = readFileSync(path(SALES_10));
+    const sha256 = createHash('sha256').update(bytes).digest('hex');
+    landed = landed.map((data) =>
+      data.runDate === '2026-01-10' && data.source === 'sales'
+        ? bronzeLandedData(
+            'sales',
+            data.runDate,
+            'parquet',
+            [{ key: SALES_10, bytes: statSync(path(SALES_10)).size, sha256, rows: 20 }],
+            'daily',
+            WINDOW,
+          )
+        : data,
+    );
+  });
+
+  afterAll(async () => {
+    await warehouse?.close();
+    await lake.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('builds the good dates of the window, records and announces each bad date with its file, and rebuilds each after the fix', async () => {
+    for (const data of landed) await send(data, `${data.runDate}/${data.source}`);
+
+    const failed = publisher.ofType('mlops.stage.failed.v1').map((event) => event.data);
+    expect(failed.map((data) => [data.runDates, data.code])).toEqual([
+      [['2026-01-06'], 'DATAFORM.ACTION_FAILED'],
+      [['2026-01-07'], 'DATAFORM.ACTION_FAILED'],
+      [['2026-01-08'], 'DATAFORM.ACTION_FAILED'],
+      [['2026-01-09'], 'TRANSFORMER.BAD_PARTITION'],
+    ]);
+    expect(failed[0]!.details).toEqual({ files: [SALES_06] });
+    expect(failed[0]!.reason).toMatch(/magic bytes|parquet/i);
+    expect(failed[1]!.details).toEqual({ files: [CLICKS_07] });
+    expect(failed[1]!.reason).toMatch(/Malformed JSON/);
+    expect(failed[2]!.details).toEqual({ files: [CLICKS_08] });
+    expect(failed[3]!.reason).toContain(`${SALES_09} is missing from the lake`);
+    for (const date of ['2026-01-06', '2026-01-07', '2026-01-08', '2026-01-09'])
+      expect((await documents.get(LEDGER_COLLECTION, `built_${date}`))?.data.status, date).toBe('broken');
+
+    const readyDates = () =>
+      publisher
+        .ofType('mlops.warehouse.ready.v1')
+        .flatMap((event) => event.data.runDates)
+        .sort();
+    expect(readyDates()).toEqual(['2026-01-05', '2026-01-10', '2026-01-11']);
+    const salesDays = async () =>
+      (
+        await warehouse.query<{ day: string }>(
+          "select distinct strftime(run_date, '%Y-%m-%d') as day from warehouse.staging.stg_sales__orders order by 1",
+        )
+      ).map((row) => row.day);
+    expect(await salesDays()).toEqual(['2026-01-05', '2026-01-11']);
+    // The other schema's rows are quarantined with a reason; the date built.
+    const [wrong] = await warehouse.query<{ rows: number; reasons: string }>(
+      "select count(*) as rows, string_agg(distinct reject_reason, ',') as reasons from warehouse.staging.quarantine_sales where run_date = date '2026-01-10'",
+    );
+    expect(Number(wrong!.rows)).toBe(20);
+    expect(wrong!.reasons).toBe('missing_order_id');
+
+    // Fixed: each bad date's landed events replayed (as `mlops replay --topic bronze-landed` does).
+    for (const [key, content] of originals) writeFileSync(path(key), content);
+    const readyBefore = publisher.ofType('mlops.warehouse.ready.v1').length;
+    for (const data of landed.filter((entry) =>
+      ['2026-01-06', '2026-01-07', '2026-01-08', '2026-01-09'].includes(entry.runDate),
+    ))
+      await send(data, `${data.runDate}/${data.source}/replay`);
+    expect(publisher.ofType('mlops.stage.failed.v1')).toHaveLength(4);
+    expect(publisher.ofType('mlops.warehouse.ready.v1').length).toBeGreaterThan(readyBefore);
+    expect(readyDates()).toEqual(DATES);
+    for (const date of DATES)
+      expect((await documents.get(LEDGER_COLLECTION, `built_${date}`))?.data.status, date).toBe('ready');
+    expect(await salesDays()).toEqual(DATES.filter((date) => date !== '2026-01-10'));
+    // About a dozen runs of the project: generous for a loaded machine.
+  }, 600_000);
+});
