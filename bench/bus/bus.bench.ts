@@ -15,7 +15,8 @@ import { emulatorSupport, startEmulator, type RunningEmulator } from '../../shar
  * - light: a steady rate (200 events/s) for a few seconds, where latency is what matters.
  *
  * Both buses validate on publish and on receipt and use the same codec, so the numbers compare the
- * transports. Target for the local bus: ≥ 20,000 events/s end to end, p99 < 5 ms at light load.
+ * transports. Target for the local bus: ≥ 50,000 events/s end to end, p99 < 2 ms at light load. On a
+ * shared machine the CPU time per event is the stable figure: 50,000 events/s needs ≤ 20 µs.
  */
 export interface BusBenchOptions {
   localEvents?: number;
@@ -264,7 +265,7 @@ export async function runBusBench(options: BusBenchOptions = {}): Promise<BusBen
   const localTarget = {
     eventsPerSecond: localThroughput.eventsPerSecond,
     p99Ms: localLight.p99Ms,
-    met: localThroughput.eventsPerSecond >= 20_000 && localLight.p99Ms < 5 && !localThroughput.cutShort,
+    met: localThroughput.eventsPerSecond >= 50_000 && localLight.p99Ms < 2 && !localThroughput.cutShort,
   };
   return { runs, ...(emulatorSkipped ? { emulatorSkipped } : {}), localTarget };
 }
@@ -309,7 +310,7 @@ export function formatBusBench(result: BusBenchResult, options: { lightRatePerSe
   const target = result.localTarget;
   lines.push('');
   lines.push(
-    `local bus target (>= 20,000 events/s, p99 < 5 ms at light load): ${target.met ? 'MET' : 'MISSED'} (${fmt(target.eventsPerSecond)} events/s, p99 ${fmt(target.p99Ms, 2)} ms)`,
+    `local bus target (>= 50,000 events/s, p99 < 2 ms at light load): ${target.met ? 'MET' : 'MISSED'} (${fmt(target.eventsPerSecond)} events/s, p99 ${fmt(target.p99Ms, 2)} ms)`,
   );
   lines.push(
     `machine: ${cpus().length} CPUs, load average ${loadavg()

@@ -1,12 +1,16 @@
 /**
  * `npm start` from cold: a fresh state folder (no bus, no documents, no lake, no warehouse, no
- * compiled Dataform graph), the whole pipeline for the last 120 days at scale 1, the report, no
- * dashboard. Target: under 90 s on these 2-core machines. It runs the real command in a child
- * process and reads its wall time and peak memory.
+ * compiled Dataform graph), the whole pipeline, the report, no dashboard. It runs the real command
+ * in a child process and reads its wall time, CPU time and peak memory, records the time per phase
+ * the command prints, and, from the services' log, what a day costs as history grows.
+ *
+ * Two sizes, both by default: 120 days at scale 1 (target under 30 s wall on 2 cores, peak RSS
+ * under 1 GB) and a year at scale 10 (under 15 min, under 4 GB, cost per day flat).
+ * `--size 120x1` runs one; `--days N --scale S` runs another size against the first one's targets.
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
@@ -20,16 +24,88 @@ export interface StartBenchOptions {
   until?: string;
 }
 
+/** A phase line of the command's breakdown. */
+export interface PhaseLine {
+  phase: string;
+  busyS: number;
+  fromS: number;
+  toS: number;
+}
+
+/** Handling time per day of the per-day stages, by quarter of the dates (oldest first). */
+export interface CostPerDay {
+  quarter: string;
+  dates: number;
+  /** Mean handling time per date of the generators and the lander, ms. */
+  msPerDate: number;
+}
+
 /** What the start benchmark measured. */
 export interface StartBenchResult {
+  days: number;
+  scale: number;
   seconds: number;
+  cpuSeconds: number;
   maxRssMb: number;
   exitCode: number | null;
   targetSeconds: number;
+  targetRssMb: number;
+  phases: PhaseLine[];
+  costPerDay: CostPerDay[];
+}
+
+const TARGETS: Record<string, { seconds: number; rssMb: number }> = {
+  '120x1': { seconds: 30, rssMb: 1024 },
+  '365x10': { seconds: 15 * 60, rssMb: 4096 },
+};
+
+/** The breakdown table `npm start` prints after "Time per phase". */
+export function parsePhases(output: string): PhaseLine[] {
+  const lines = output.split('\n');
+  const at = lines.findIndex((line) => line.startsWith('Time per phase'));
+  if (at < 0) return [];
+  const phases: PhaseLine[] = [];
+  for (const line of lines.slice(at + 3)) {
+    const match = /^(.+?)\s+([\d.]+) s\s+([\d.-]+) s\s+([\d.-]+) s/.exec(line);
+    if (!match) break;
+    phases.push({ phase: match[1]!, busyS: Number(match[2]), fromS: Number(match[3]), toS: Number(match[4]) });
+  }
+  return phases;
+}
+
+const PER_DAY_SERVICES = new Set(['sales-gen', 'click-gen', 'startup-gen', 'lander']);
+
+/** Mean handling time per date of the per-day stages, by quarter of the dates, from the JSON log. */
+export function costPerDay(logText: string): CostPerDay[] {
+  const byDate = new Map<string, number>();
+  for (const line of logText.split('\n')) {
+    if (!line.includes('"handled ')) continue;
+    let record: { service?: string; runDate?: string; durationMs?: number; message?: string };
+    try {
+      record = JSON.parse(line) as typeof record;
+    } catch {
+      continue;
+    }
+    if (!record.message?.startsWith('handled ') || !PER_DAY_SERVICES.has(record.service ?? '')) continue;
+    if (!record.runDate || typeof record.durationMs !== 'number') continue;
+    byDate.set(record.runDate, (byDate.get(record.runDate) ?? 0) + record.durationMs);
+  }
+  const dates = [...byDate.keys()].sort();
+  const quarters: CostPerDay[] = [];
+  for (let q = 0; q < 4; q += 1) {
+    const slice = dates.slice(Math.floor((q * dates.length) / 4), Math.floor(((q + 1) * dates.length) / 4));
+    if (slice.length === 0) continue;
+    const total = slice.reduce((sum, date) => sum + byDate.get(date)!, 0);
+    quarters.push({ quarter: `${slice[0]}..${slice.at(-1)}`, dates: slice.length, msPerDate: total / slice.length });
+  }
+  return quarters;
 }
 
 /** Time `mlops start --no-serve` on a fresh state folder. */
 export async function runStartBench(options: StartBenchOptions = {}): Promise<StartBenchResult> {
+  const days = options.days ?? 120;
+  const scale = options.scale ?? 1;
+  const target = TARGETS[`${days}x${scale}`] ?? TARGETS['120x1']!;
   const home = mkdtempSync(join(tmpdir(), 'mlops-start-bench-'));
   const args = [
     '--conditions=@mlops/source',
@@ -39,14 +115,14 @@ export async function runStartBench(options: StartBenchOptions = {}): Promise<St
     'start',
     '--no-serve',
     '--days',
-    String(options.days ?? 120),
+    String(days),
     '--scale',
-    String(options.scale ?? 1),
+    String(scale),
   ];
   if (options.until) args.push('--until', options.until);
   const started = performance.now();
   let output = '';
-  const child = spawn('/usr/bin/time', ['-f', 'MAXRSS_KB=%M', process.execPath, ...args], {
+  const child = spawn('/usr/bin/time', ['-f', 'MAXRSS_KB=%M CPU_S=%U+%S', process.execPath, ...args], {
     cwd: repoRoot,
     env: { ...process.env, MLOPS_HOME: home },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -55,17 +131,72 @@ export async function runStartBench(options: StartBenchOptions = {}): Promise<St
   child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
   const exitCode = await new Promise<number | null>((resolve) => child.on('exit', resolve));
   const seconds = (performance.now() - started) / 1000;
+  const log = join(home, 'logs', 'mlops.jsonl');
+  const costs = existsSync(log) ? costPerDay(readFileSync(log, 'utf8')) : [];
   rmSync(home, { recursive: true, force: true });
   const maxRssMb = Number(/MAXRSS_KB=(\d+)/.exec(output)?.[1] ?? 0) / 1024;
-  const report = output.split('\n').filter((line) => !line.startsWith('pipeline:') && !line.startsWith('MAXRSS'));
-  console.log(report.slice(-45).join('\n'));
-  console.log('\nnpm start from cold (fresh state, 120 days, scale 1, no dashboard)');
-  console.log(
-    `  wall time ${seconds.toFixed(1)} s (target < 90 s), peak RSS ${maxRssMb.toFixed(0)} MB, exit code ${exitCode}`,
-  );
-  return { seconds, maxRssMb, exitCode, targetSeconds: 90 };
+  const cpu = /CPU_S=([\d.]+)\+([\d.]+)/.exec(output);
+  const cpuSeconds = cpu ? Number(cpu[1]) + Number(cpu[2]) : Number.NaN;
+  const report = output
+    .split('\n')
+    .filter((line) => !line.startsWith('pipeline:') && !line.startsWith('MAXRSS') && !line.includes('CPU_S='));
+  console.log(report.slice(-60).join('\n'));
+  return {
+    days,
+    scale,
+    seconds,
+    cpuSeconds,
+    maxRssMb,
+    exitCode,
+    targetSeconds: target.seconds,
+    targetRssMb: target.rssMb,
+    phases: parsePhases(output),
+    costPerDay: costs,
+  };
+}
+
+/** The figures of a run against its targets. */
+export function formatStartBench(result: StartBenchResult): string {
+  const met = result.exitCode === 0 && result.seconds < result.targetSeconds && result.maxRssMb < result.targetRssMb;
+  const lines = [
+    `npm start from cold (fresh state, ${result.days} days, scale ${result.scale}, no dashboard): ${met ? 'MET' : 'MISSED'}`,
+    `  wall time ${result.seconds.toFixed(1)} s (target < ${result.targetSeconds} s), CPU ${result.cpuSeconds.toFixed(1)} s, peak RSS ${result.maxRssMb.toFixed(0)} MB (target < ${result.targetRssMb} MB), exit code ${result.exitCode}`,
+    '  time per phase (busy s, from s .. to s):',
+    ...result.phases.map(
+      (phase) =>
+        `    ${phase.phase.padEnd(14)} ${phase.busyS.toFixed(1).padStart(7)}   ${phase.fromS.toFixed(1).padStart(7)} .. ${phase.toS.toFixed(1)}`,
+    ),
+    '  cost per day of the per-day stages (generators + lander handling ms per date), by quarter of the dates:',
+    ...result.costPerDay.map(
+      (quarter) =>
+        `    ${quarter.quarter}  ${quarter.msPerDate.toFixed(0).padStart(7)} ms/date  (${quarter.dates} dates)`,
+    ),
+    `  machine: ${cpus().length} CPUs, load average ${loadavg()
+      .map((value) => value.toFixed(1))
+      .join(' / ')} at the end`,
+  ];
+  return lines.join('\n');
 }
 
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  await runStartBench();
+  const argv = process.argv.slice(2);
+  const value = (name: string) => {
+    const at = argv.indexOf(name);
+    return at >= 0 ? argv[at + 1] : undefined;
+  };
+  const until = value('--until');
+  let sizes: { days: number; scale: number }[];
+  if (value('--days') || value('--scale'))
+    sizes = [{ days: Number(value('--days') ?? 120), scale: Number(value('--scale') ?? 1) }];
+  else
+    sizes = (value('--size') ?? '120x1,365x10').split(',').map((size) => {
+      const [days, scale] = size.split('x').map(Number);
+      return { days: days!, scale: scale! };
+    });
+  const results: StartBenchResult[] = [];
+  for (const size of sizes) {
+    results.push(await runStartBench({ ...size, ...(until ? { until } : {}) }));
+    console.log(`\n${formatStartBench(results.at(-1)!)}\n`);
+  }
+  if (results.length > 1) console.log(results.map(formatStartBench).join('\n\n'));
 }

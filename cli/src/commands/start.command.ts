@@ -1,9 +1,10 @@
-import { rm } from 'node:fs/promises';
+import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Platform, PlatformConfig } from '@mlops/shared';
 import { duration } from '../format.js';
 import type { CliIo } from '../io.js';
 import { printReport } from '../report.js';
+import { formatStageTimes, stageTimes, type PhaseTime } from '../stage-times.js';
 import { startInProcessStack } from '../stack/in-process.js';
 import { datesBetween, utcDateBefore } from '../start-events.js';
 import { runDates } from './run.command.js';
@@ -23,6 +24,11 @@ export async function resetLocalState(config: PlatformConfig): Promise<void> {
     if (path.startsWith('gs://')) continue;
     for (const suffix of ['', '-wal', '-shm', '.wal']) await rm(`${path}${suffix}`, { recursive: true, force: true });
   }
+}
+
+/** The services' JSON log of the state folder, when they log there (not to stderr). */
+async function serviceLog(config: PlatformConfig): Promise<string | undefined> {
+  return readFile(join(config.home, 'logs', 'mlops.jsonl'), 'utf8').catch(() => undefined);
 }
 
 /**
@@ -50,7 +56,9 @@ export async function startCommand(
     `mlops: ${dates.length} days (${from} .. ${until}) at scale ${scale}, mode ${platform.config.mode}, state in ${platform.config.home}`,
   );
   const started = performance.now();
+  const startedAt = Date.now();
   const stack = await startInProcessStack(platform);
+  const stackMs = performance.now() - started;
   try {
     const result = await runDates(
       platform,
@@ -68,9 +76,19 @@ export async function startCommand(
       },
       io,
     );
+    const reportStarted = performance.now();
     await printReport(platform, result.entries, io);
+    const reportMs = performance.now() - reportStarted;
+    const totalMs = performance.now() - started;
+    const times: PhaseTime[] = [
+      { phase: 'start-up', busyMs: stackMs, handlings: 0, fromMs: 0, toMs: stackMs },
+      ...stageTimes(result.entries, startedAt, await serviceLog(platform.config)),
+      { phase: 'report', busyMs: reportMs, handlings: 0, fromMs: reportStarted - started, toMs: totalMs },
+    ];
+    io.out('\nTime per phase (wall clock; phases overlap, busy counts overlapping handlings once)');
+    io.out(formatStageTimes(times, totalMs));
     io.out(
-      `\npipeline finished in ${duration(performance.now() - started)}${result.failed ? ' with failures: see `npx mlops status` and `npx mlops dlq list`' : ''}`,
+      `\npipeline finished in ${duration(totalMs)}${result.failed ? ' with failures: see `npx mlops status` and `npx mlops dlq list`' : ''}`,
     );
     if (command.serve)
       await serveUntilStopped(

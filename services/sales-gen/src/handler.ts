@@ -66,15 +66,18 @@ export async function generateSalesDay(
 
   let stale: string[] = [];
   let removed = 0;
-  for await (const document of deps.documents.query(deps.collection, {
+  // Only ids are compared: the stored text is never parsed.
+  for await (const page of deps.documents.queryJson(deps.collection, {
     where: [{ field: 'run_date', op: '==', value: data.runDate }],
     pageSize: 1000,
   })) {
-    if (ids.has(document.id)) continue;
-    stale.push(document.id);
-    if (stale.length >= deps.batchSize) {
-      removed += await deps.documents.deleteMany(deps.collection, stale);
-      stale = [];
+    for (const document of page) {
+      if (ids.has(document.id)) continue;
+      stale.push(document.id);
+      if (stale.length >= deps.batchSize) {
+        removed += await deps.documents.deleteMany(deps.collection, stale);
+        stale = [];
+      }
     }
   }
   if (stale.length > 0) removed += await deps.documents.deleteMany(deps.collection, stale);

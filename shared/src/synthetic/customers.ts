@@ -150,6 +150,26 @@ export function customerNumber(signupDay: number, index: number): number {
   return (signupDay + DAYS_1900_TO_1970) * 100_000 + index;
 }
 
+/** The first draws of a customer, up to the churn day (what deciding "still active?" needs). */
+interface Lifetime {
+  random: Random;
+  segment: Segment;
+  acquisitionChannel: AcquisitionChannel;
+  churnPropensity: number;
+  churnDay: number;
+}
+
+function drawLifetime(world: WorldOptions, signupDay: number, index: number): Lifetime {
+  const random = Random.of(world.seed, TAG_CUSTOMER, signupDay, index);
+  const segment = random.weighted(SEGMENTS);
+  const acquisitionChannel = random.weighted(CHANNELS);
+  const base = Math.pow(random.next(), 1.4);
+  const churnPropensity = Math.min(1, Math.max(0, base + CHANNEL_RISK[acquisitionChannel] + SEGMENT_RISK[segment]));
+  const meanLifetime = 21 + 640 * Math.pow(1 - churnPropensity, 2);
+  const lifetime = Math.min(POPULATION.maxLifetimeDays, 7 + Math.floor(random.exponential(meanLifetime)));
+  return { random, segment, acquisitionChannel, churnPropensity, churnDay: signupDay + lifetime };
+}
+
 // Draws the churn day first and stops there when the customer is gone by `activeOn`: most of the
 // population scanned for a date has already churned, and they are never materialised.
 function drawCustomer(
@@ -159,14 +179,7 @@ function drawCustomer(
   index: number,
   activeOn: number,
 ): Customer | undefined {
-  const random = Random.of(world.seed, TAG_CUSTOMER, signupDay, index);
-  const segment = random.weighted(SEGMENTS);
-  const acquisitionChannel = random.weighted(CHANNELS);
-  const base = Math.pow(random.next(), 1.4);
-  const churnPropensity = Math.min(1, Math.max(0, base + CHANNEL_RISK[acquisitionChannel] + SEGMENT_RISK[segment]));
-  const meanLifetime = 21 + 640 * Math.pow(1 - churnPropensity, 2);
-  const lifetime = Math.min(POPULATION.maxLifetimeDays, 7 + Math.floor(random.exponential(meanLifetime)));
-  const churnDay = signupDay + lifetime;
+  const { random, segment, acquisitionChannel, churnPropensity, churnDay } = drawLifetime(world, signupDay, index);
   if (churnDay <= activeOn) return undefined;
   const region = random.weighted(REGIONS);
   const orderRate =
@@ -193,17 +206,58 @@ function drawCustomer(
   };
 }
 
+/** The customers of one sign-up day: every churn day, and the customers materialised so far. */
+interface SignupCohort {
+  signupDate: string;
+  churnDays: Float64Array;
+  customers: (Customer | undefined)[];
+}
+
+// Every generator of every date scans the sign-up days of the last 900 days: the cohorts are drawn
+// once per process and world, and a customer is materialised the first time it is active. A backfill
+// moves forward, so the oldest cohorts are dropped first.
+const COHORTS_PER_WORLD = 2 * POPULATION.maxLifetimeDays;
+const WORLDS = 4;
+const cohortCache = new Map<string, Map<number, SignupCohort>>();
+
+function cohortOf(world: WorldOptions, signupDay: number): SignupCohort {
+  const key = `${world.seed}/${world.scale}`;
+  let cohorts = cohortCache.get(key);
+  if (!cohorts) {
+    if (cohortCache.size >= WORLDS) cohortCache.delete(cohortCache.keys().next().value!);
+    cohorts = new Map();
+    cohortCache.set(key, cohorts);
+  }
+  let cohort = cohorts.get(signupDay);
+  if (!cohort) {
+    if (cohorts.size >= COHORTS_PER_WORLD) cohorts.delete(cohorts.keys().next().value!);
+    const count = signupsOn(world, signupDay);
+    const churnDays = new Float64Array(count);
+    for (let index = 0; index < count; index += 1) churnDays[index] = drawLifetime(world, signupDay, index).churnDay;
+    cohort = { signupDate: isoDate(signupDay), churnDays, customers: new Array<Customer | undefined>(count) };
+    cohorts.set(signupDay, cohort);
+  }
+  return cohort;
+}
+
 /**
  * The customers active on a day (signed up on or before it, not yet churned), in a stable order
  * (sign-up day, then index). Scans the sign-up days of the last {@link POPULATION.maxLifetimeDays}.
  */
 export function* customersActiveOn(world: WorldOptions, day: number): Generator<Customer> {
   for (let signupDay = day - POPULATION.maxLifetimeDays + 1; signupDay <= day; signupDay += 1) {
-    const count = signupsOn(world, signupDay);
-    const signupDate = isoDate(signupDay);
-    for (let index = 0; index < count; index += 1) {
-      const customer = drawCustomer(world, signupDay, signupDate, index, day);
-      if (customer) yield customer;
+    const cohort = cohortOf(world, signupDay);
+    const { churnDays, customers } = cohort;
+    for (let index = 0; index < churnDays.length; index += 1) {
+      if (churnDays[index]! <= day) continue;
+      const customer = (customers[index] ??= drawCustomer(
+        world,
+        signupDay,
+        cohort.signupDate,
+        index,
+        Number.NEGATIVE_INFINITY,
+      )!);
+      yield customer;
     }
   }
 }

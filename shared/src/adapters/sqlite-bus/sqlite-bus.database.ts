@@ -42,7 +42,13 @@ export interface MessageRow {
 
 /** A message as a transport message. */
 export function wireOf(row: Pick<MessageRow, 'attributes' | 'data'>): WireMessage {
-  return { data: new Uint8Array(row.data), attributes: JSON.parse(row.attributes) as Record<string, string> };
+  // The row's Buffer is the driver's fresh copy: handed on as it is.
+  return { data: row.data, attributes: JSON.parse(row.attributes) as Record<string, string> };
+}
+
+/** The bytes of a message as the driver binds them, without copying a Buffer. */
+function bytesOf(data: Uint8Array): Buffer {
+  return Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
 }
 
 const SCHEMA = `
@@ -188,7 +194,7 @@ export class SqliteBusDatabase {
     const info = this.statements.insertMessage.run(
       topic,
       JSON.stringify(message.attributes),
-      Buffer.from(message.data),
+      bytesOf(message.data),
       now,
     );
     const seq = Number(info.lastInsertRowid);
