@@ -11,7 +11,14 @@
  * the transformer holds the file, opening is retried for `openWaitMs` before answering 503.
  */
 import { existsSync } from 'node:fs';
-import type { QueryParams, Warehouse, WarehouseColumns, WarehouseRow, WarehouseTransaction } from '@mlops/shared';
+import type {
+  QueryParams,
+  Warehouse,
+  WarehouseColumns,
+  WarehouseNumbers,
+  WarehouseRow,
+  WarehouseTransaction,
+} from '@mlops/shared';
 import { errorMessage, PermanentError } from '@mlops/shared';
 import { DashboardErrors } from './errors.js';
 
@@ -114,7 +121,13 @@ export function createLazyWarehouse(options: LazyWarehouseOptions): Warehouse {
     queryColumns(sql: string, params?: QueryParams): Promise<WarehouseColumns> {
       return use((warehouse) => warehouse.queryColumns(sql, params));
     },
+    queryNumbers(sql: string, params?: QueryParams): Promise<WarehouseNumbers> {
+      return use((warehouse) => warehouse.queryNumbers(sql, params));
+    },
     async execute(): Promise<void> {
+      throw refuse();
+    },
+    async appendNumbers(): Promise<void> {
       throw refuse();
     },
     async transaction<T>(_work: (tx: WarehouseTransaction) => Promise<T>): Promise<T> {
