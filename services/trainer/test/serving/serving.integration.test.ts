@@ -8,7 +8,7 @@
  * JSON numbers (which round-trip a double exactly) and NULLs as `null` (NaN on both sides).
  */
 import { fileURLToPath } from 'node:url';
-import { ModelRegistry, silentLogger } from '@mlops/shared';
+import { ModelRegistry, silentLogger, type WarehouseValue } from '@mlops/shared';
 import { freePort } from '@mlops/shared/gcp';
 import { InMemoryDocumentStore, startMainProcess, type StartedProcess } from '@mlops/shared/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -37,7 +37,7 @@ afterAll(async () => {
   await world?.close();
 });
 
-type Row = Record<string, unknown> & { customer_id: string; snapshot: string; churn_probability: number };
+type Row = Record<string, WarehouseValue> & { customer_id: string; snapshot: string; churn_probability: number };
 
 async function waitForHealth(url: string, proc: StartedProcess): Promise<number[]> {
   const statuses: number[] = [];
