@@ -20,7 +20,7 @@ locals {
     "trainer"      = ["roles/datastore.user", "roles/aiplatform.user", "roles/bigquery.jobUser"]
     "dashboard"    = ["roles/datastore.user", "roles/bigquery.jobUser"] # records and reads the run ledger
     "dataform"     = ["roles/bigquery.jobUser"]
-    "vertex-steps" = ["roles/datastore.user", "roles/bigquery.jobUser"] # the register step writes the registry
+    "vertex-steps" = ["roles/datastore.user", "roles/bigquery.jobUser", "roles/aiplatform.user"] # registry; ML Metadata of each step
     "eventarc"     = ["roles/eventarc.eventReceiver"]
   }
 
@@ -116,6 +116,20 @@ resource "google_storage_bucket_iam_member" "lake_prefix" {
   }
 }
 
+# Vertex AI's service agent copies a registered model's folder (models/<name>/<version>/) to the
+# serving container's AIP_STORAGE_URI when the model is deployed or batch-predicts: read only, models only.
+resource "google_storage_bucket_iam_member" "vertex_agent_reads_models" {
+  bucket = google_storage_bucket.lake.name
+  role   = "roles/storage.objectViewer"
+  member = local.vertex_agent
+  condition {
+    title       = "vertex-agent-models"
+    description = "Objects under mlops/models/, and listing that prefix."
+    expression  = "resource.name.startsWith(\"projects/_/buckets/${var.lake_bucket}/objects/mlops/models/\") || (resource.type == \"storage.googleapis.com/Bucket\" && api.getAttribute(\"storage.googleapis.com/objectListPrefix\", \"\").startsWith(\"mlops/models/\"))"
+  }
+  depends_on = [google_project_service.apis]
+}
+
 # BigQuery reads bronze through external tables as the Dataform account.
 resource "google_storage_bucket_iam_member" "dataform_reads_bronze" {
   bucket = google_storage_bucket.lake.name
@@ -182,6 +196,7 @@ resource "google_service_account_iam_member" "trainer_acts_as_vertex_steps" {
 locals {
   dataform_agent = "serviceAccount:service-${data.google_project.this.number}@gcp-sa-dataform.iam.gserviceaccount.com"
   pubsub_agent   = "serviceAccount:service-${data.google_project.this.number}@gcp-sa-pubsub.iam.gserviceaccount.com"
+  vertex_agent   = "serviceAccount:service-${data.google_project.this.number}@gcp-sa-aiplatform.iam.gserviceaccount.com"
 }
 
 resource "google_service_account_iam_member" "dataform_agent_token_creator" {

@@ -174,12 +174,34 @@ describe('infra/: least privilege', () => {
       prefix: 'mlops/',
     });
     expect(local<Record<string, string[]>>('project_grants')['vertex-steps']?.sort()).toEqual([
+      'roles/aiplatform.user',
       'roles/bigquery.jobUser',
       'roles/datastore.user',
     ]);
     // Only Dataform writes the medallion layers; only the steps write predictions into warehouse.
     for (const grant of Object.values(datasets))
       if (grant.role !== 'roles/bigquery.dataViewer') expect(['dataform', 'vertex-steps']).toContain(grant.account);
+  });
+
+  it('runs the pipeline jobs as the steps account: the trainer is given it, and may act as no one else', () => {
+    const trainerEnv = local<Record<string, Record<string, string>>>('service_env').trainer;
+    expect(trainerEnv?.MLOPS_SERVICE_ACCOUNT).toBe('${google_service_account.vertex_steps.email}');
+    expect(trainerEnv?.VERTEX_PIPELINE_ROOT).toMatch(/^gs:\/\/\$\{var\.lake_bucket\}\/mlops\//);
+    const actAs = Object.values(resources(infra, 'google_service_account_iam_member')).filter(
+      (grant) => grant.member === 'serviceAccount:${google_service_account.service["trainer"].email}',
+    );
+    expect(actAs.map((grant) => [grant.service_account_id, grant.role])).toEqual([
+      ['${google_service_account.vertex_steps.name}', 'roles/iam.serviceAccountUser'],
+    ]);
+  });
+
+  it("lets Vertex AI's service agent read the registered models only, to copy them to the serving container", () => {
+    const grant = resources(infra, 'google_storage_bucket_iam_member').vertex_agent_reads_models;
+    expect(grant?.role).toBe('roles/storage.objectViewer');
+    expect(String(grant?.member)).toMatch(/@gcp-sa-aiplatform\.iam\.gserviceaccount\.com$|local\.vertex_agent/);
+    expect(String(nested(grant, 'condition')?.expression)).toContain('/objects/mlops/models/');
+    const agents = local<Record<string, string>>('vertex_agent');
+    expect(String(agents)).toContain('@gcp-sa-aiplatform.iam.gserviceaccount.com');
   });
 
   it('scopes every lake grant to an object prefix', () => {

@@ -263,7 +263,13 @@ function upload(version: string) {
     displayName: 'mlops churn',
     description: `gbdt ${version}`,
     artifactUri: `gs://mlops-lake/mlops/models/churn/${version}/`,
-    imageUri: 'europe-west1-docker.pkg.dev/p/mlops/platform:abc',
+    container: {
+      imageUri: 'europe-west1-docker.pkg.dev/p/mlops/platform:abc',
+      command: ['node', 'services/trainer/dist/serving/main.js'],
+      ports: [{ containerPort: 8080 }],
+      healthRoute: '/health',
+      predictRoute: '/predict',
+    },
     labels: { mlops_version: version, mlops_model: 'churn' },
     versionLabel: 'mlops_version',
     alias: 'champion',
@@ -285,11 +291,32 @@ describe('Vertex AI Model Registry upload', () => {
         description: 'gbdt v-aaaaaaaaaaaa',
         versionDescription: 'gbdt v-aaaaaaaaaaaa',
         artifactUri: 'gs://mlops-lake/mlops/models/churn/v-aaaaaaaaaaaa/',
-        containerSpec: { imageUri: 'europe-west1-docker.pkg.dev/p/mlops/platform:abc' },
+        containerSpec: {
+          imageUri: 'europe-west1-docker.pkg.dev/p/mlops/platform:abc',
+          command: ['node', 'services/trainer/dist/serving/main.js'],
+          ports: [{ containerPort: 8080 }],
+          healthRoute: '/health',
+          predictRoute: '/predict',
+        },
         labels: { mlops_version: 'v-aaaaaaaaaaaa', mlops_model: 'churn' },
         versionAliases: ['champion'],
       },
     });
+  });
+
+  it.each([
+    ['no command', { command: [] }],
+    ['no port', { ports: [] }],
+    ['a route that is not a path', { predictRoute: 'predict' }],
+    ['the same health and predict route', { healthRoute: '/predict' }],
+  ])('refuses a serving container with %s, before any call', async (_name, change) => {
+    const client = new FakeModels();
+    const registry = new VertexModelRegistry({ client, projectId: 'mlops-prod', region: 'europe-west1' });
+    const request = upload('v-aaaaaaaaaaaa');
+    await expect(
+      registry.uploadVersion({ ...request, container: { ...request.container, ...change } }),
+    ).rejects.toThrow(/serving container/);
+    expect(client.calls).toEqual([]);
   });
 
   it('adds a new champion as a version of the model and takes the alias from the old one', async () => {

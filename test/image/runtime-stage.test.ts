@@ -3,11 +3,11 @@
  * it holds production dependencies and compiled JavaScript only, and every process the image is
  * meant to run starts there with plain node and answers: each service (HTTP transport, a
  * CloudEvent through its validator to the dead-letter path), the dashboard (health, page, Chart.js),
- * the scheduler, the CLI and its bin (`--help`), the Vertex AI step entrypoint (`--help`) and the
- * image's CMD.
+ * the scheduler, the CLI and its bin (`--help`), the Vertex AI step entrypoint (`--help`), the
+ * prediction server (health, a prediction) and the image's CMD.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -175,6 +175,7 @@ describe('the image runtime stage, rebuilt from the Dockerfile without Docker', 
     for (const name of services)
       expect(statSync(join(image.dir, 'services', name, 'dist', 'main.js')).isFile(), name).toBe(true);
     expect(existsSync(join(image.dir, 'services/trainer/dist/components/main.js'))).toBe(true);
+    expect(existsSync(join(image.dir, 'services/trainer/dist/serving/main.js'))).toBe(true);
   });
 
   it('has the file of every docker-compose and Terraform command', () => {
@@ -235,6 +236,53 @@ describe('the image runtime stage, rebuilt from the Dockerfile without Docker', 
     expect((await chart.arrayBuffer()).byteLength).toBeGreaterThan(100_000);
     proc.child.kill('SIGTERM');
     expect(await proc.exited).toBe(0);
+  }, 120_000);
+
+  it('serves a model as Vertex AI runs the serving container: health, then a prediction', async () => {
+    // A one-split model on x: below 0.5 the margin is -1, above it +1.
+    const folder = mkdtempSync(join(scratch, 'model-'));
+    writeFileSync(
+      join(folder, 'model.json'),
+      JSON.stringify({
+        format: 'mlops.gbdt.v1',
+        kind: 'gbdt',
+        featureNames: ['x'],
+        params: {},
+        baseScore: 0,
+        trees: [
+          {
+            feature: [0, -1, -1],
+            threshold: [0.5, 0, 0],
+            left: [1, -1, -1],
+            right: [2, -1, -1],
+            value: [0, -1, 1],
+            gain: [1, 0, 0],
+            cover: [2, 1, 1],
+          },
+        ],
+      }),
+    );
+    const port = await freePort();
+    const proc = startInImage(['services/trainer/dist/serving/main.js'], {
+      AIP_HTTP_PORT: String(port),
+      AIP_HEALTH_ROUTE: '/v1/endpoints/1/deployedModels/2',
+      AIP_PREDICT_ROUTE: '/v1/endpoints/1/deployedModels/2:predict',
+      AIP_STORAGE_URI: folder,
+      MLOPS_SERVING_HOST: '127.0.0.1',
+    });
+    const base = `http://127.0.0.1:${port}/v1/endpoints/1/deployedModels/2`;
+    await expect
+      .poll(async () => (await answer(base, {}, proc)).status, { timeout: ANSWER_MS, interval: 200 })
+      .toBe(200);
+    const response = await fetch(`${base}:predict`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ instances: [{ x: 0.2 }, [0.8]] }),
+    });
+    expect(response.status, proc.output()).toBe(200);
+    expect(await response.json()).toEqual({ predictions: [1 / (1 + Math.exp(1)), 1 / (1 + Math.exp(-1))] });
+    proc.child.kill('SIGTERM');
+    expect(await proc.exited, proc.output()).toBe(0);
   }, 120_000);
 
   it('runs the scheduler as docker-compose and Cloud Run start it', async () => {

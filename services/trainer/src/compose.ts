@@ -4,8 +4,10 @@
  *
  * - local / emulator: the pipeline runs in-process on the platform's DuckDB warehouse;
  * - gcp: the pipeline runs on Vertex AI Pipelines (`VERTEX_PIPELINE_ROOT`, `MLOPS_SERVICE_ACCOUNT`,
- *   the platform image), champions go to the Vertex AI Model Registry; the Google clients are
- *   loaded only then.
+ *   the platform image), champions go to the Vertex AI Model Registry with the image's prediction
+ *   server as their serving container; the Google clients are loaded only then.
+ *
+ * Every registered version records that serving container (`serving/serving.container.ts`).
  *
  * Either way the compiled KFP specs are written to the lake under `mlops/pipelines/` at start.
  */
@@ -13,17 +15,21 @@ import {
   ConfigError,
   ModelRegistry,
   duckDbWarehouseLease,
+  type ModelVersion,
+  type ObjectStore,
   type Platform,
   type Service,
   type Warehouse,
   type WarehouseLease,
 } from '@mlops/shared';
+import type { ModelUploadRequest } from '@mlops/shared/gcp';
 import { trainerCodeVersion } from './code-version.js';
 import type { VertexDeps } from './handler.js';
 import { createTrainerService } from './service.js';
 import { CHURN_PREDICT_PIPELINE, CHURN_TRAINING_PIPELINE } from './pipeline/churn.pipeline.js';
 import { compilePipeline, storePipelineSpec } from './pipeline/kfp.compiler.js';
 import { VertexPipelineRunner } from './pipeline/vertex.runner.js';
+import { servingContainer } from './serving/serving.container.js';
 import type { TrainerSettingsInput } from './settings.js';
 
 /** Options of {@link trainerFromPlatform}. */
@@ -57,6 +63,25 @@ function stepEnvironment(platform: Platform): Record<string, string> {
     MLOPS_STAGING_DATASET: config.warehouse.stagingDataset,
     MLOPS_BIGQUERY_LOCATION: config.warehouse.bigqueryLocation,
     MLOPS_LOG_LEVEL: config.logLevel,
+  };
+}
+
+/**
+ * A champion's entry in the Vertex AI Model Registry: its version folder in the lake (model,
+ * holdout model, baseline, metrics; Vertex AI copies it to the server's `AIP_STORAGE_URI`) and
+ * the platform image's prediction server as the serving container.
+ */
+export function championUpload(version: ModelVersion, image: string, objects: ObjectStore): ModelUploadRequest {
+  const folder = version.artifactUri.slice(0, version.artifactUri.lastIndexOf('/') + 1);
+  return {
+    modelId: `mlops-${version.modelName}`.replaceAll('_', '-'),
+    displayName: `mlops ${version.modelName}`,
+    description: `${version.algorithm} ${version.version}: ROC AUC ${version.metrics.rocAuc.toFixed(4)} on ${version.holdoutRange.from}..${version.holdoutRange.to}`,
+    artifactUri: objects.uri(folder),
+    container: servingContainer(image),
+    labels: { mlops_version: version.version, mlops_model: version.modelName.replaceAll('_', '-') },
+    versionLabel: 'mlops_version',
+    alias: 'champion',
   };
 }
 
@@ -96,17 +121,7 @@ async function vertexDeps(
   return {
     runner,
     uploadChampion: async (version) => {
-      const folder = version.artifactUri.slice(0, version.artifactUri.lastIndexOf('/') + 1);
-      const outcome = await models.uploadVersion({
-        modelId: `mlops-${version.modelName}`.replaceAll('_', '-'),
-        displayName: `mlops ${version.modelName}`,
-        description: `${version.algorithm} ${version.version}: ROC AUC ${version.metrics.rocAuc.toFixed(4)} on ${version.holdoutRange.from}..${version.holdoutRange.to}`,
-        artifactUri: platform.objects.uri(folder),
-        imageUri: image,
-        labels: { mlops_version: version.version, mlops_model: version.modelName.replaceAll('_', '-') },
-        versionLabel: 'mlops_version',
-        alias: 'champion',
-      });
+      const outcome = await models.uploadVersion(championUpload(version, image, platform.objects));
       platform.log.info(
         `champion ${version.version} ${outcome.action} in Vertex AI Model Registry as ${outcome.resourceName}`,
         { version: version.version },
@@ -145,6 +160,7 @@ export async function trainerFromPlatform(
       ...(options.settings ?? {}),
     },
     ...(config.mode === 'gcp' ? { vertex: await vertexDeps(platform, image, options.vertexClients) } : {}),
+    serving: servingContainer(image),
   });
   const env = stepEnvironment(platform);
   for (const pipeline of [CHURN_TRAINING_PIPELINE, CHURN_PREDICT_PIPELINE]) {

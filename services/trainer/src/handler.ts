@@ -24,6 +24,7 @@ import type {
   ModelRegistry,
   ModelVersion,
   ObjectStore,
+  ServingContainer,
   Warehouse,
   WarehouseLease,
 } from '@mlops/shared';
@@ -59,6 +60,8 @@ export interface TrainerHandlerDeps {
   readonly settings: TrainerSettings;
   /** gcp mode: run on Vertex AI instead of in-process. */
   readonly vertex?: VertexDeps;
+  /** The container that serves a registered version: recorded with the version. */
+  readonly serving?: ServingContainer;
 }
 
 /** Stages whose failures taint the data of their run dates. */
@@ -293,6 +296,7 @@ async function publishOutcome(
         true,
       );
     const championVersion = String(registered.champion_version || '');
+    if (deps.serving) await registry.recordServing(settings.modelName, version, deps.serving);
     if (deps.vertex && registered.promoted === true) {
       const resource = await deps.vertex.uploadChampion(entry);
       await registry.recordVertexModel(settings.modelName, version, resource);

@@ -1,5 +1,13 @@
 /** The trainer service: its dependencies and its factory. */
-import type { CloudEvent, DocumentStore, ObjectStore, Service, Warehouse, WarehouseLease } from '@mlops/shared';
+import type {
+  CloudEvent,
+  DocumentStore,
+  ObjectStore,
+  Service,
+  ServingContainer,
+  Warehouse,
+  WarehouseLease,
+} from '@mlops/shared';
 import { ModelRegistry } from '@mlops/shared';
 import { handleStageFailed, handleWarehouseReady, type VertexDeps } from './handler.js';
 import { resolveTrainerSettings, type TrainerSettingsInput } from './settings.js';
@@ -22,6 +30,8 @@ export interface TrainerServiceDeps {
   readonly settings: TrainerSettingsInput;
   /** gcp mode: run the pipelines on Vertex AI and upload champions to its Model Registry. */
   readonly vertex?: VertexDeps;
+  /** The container that serves a registered version, recorded with it (and uploaded with champions on gcp). */
+  readonly serving?: ServingContainer;
 }
 
 /** The trainer service. One event at a time: training runs never overlap in a process. */
@@ -33,6 +43,7 @@ export function createTrainerService(deps: TrainerServiceDeps): Service {
     registry: deps.registry ?? new ModelRegistry(deps.documents),
     settings: resolveTrainerSettings(deps.settings),
     ...(deps.vertex ? { vertex: deps.vertex } : {}),
+    ...(deps.serving ? { serving: deps.serving } : {}),
   };
   return {
     name: 'trainer',

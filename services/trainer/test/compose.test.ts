@@ -4,6 +4,8 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createPlatform, loadConfig, silentLogger, type Platform } from '@mlops/shared';
 import { InMemoryDocumentStore, InMemoryObjectStore } from '@mlops/shared/testing';
+import { GcsObjectStore } from '@mlops/shared/gcp';
+import { championUpload } from '../src/compose.js';
 import { asPlatformError, trainerFromPlatform } from '../src/index.js';
 
 function gcpPlatform(env: Record<string, string>): Platform & { objects: InMemoryObjectStore } {
@@ -102,5 +104,37 @@ describe('error classification', () => {
     ],
   ])('%s is %s', (_name, error, code, errorClass) => {
     expect(asPlatformError(error)).toMatchObject({ code, errorClass });
+  });
+
+  it('uploads a champion with its version folder and the image’s prediction server as serving container', () => {
+    const lake = GcsObjectStore.fromUri('gs://mlops-lake-test', { projectId: 'mlops-test' });
+    const request = championUpload(
+      {
+        modelName: 'churn',
+        version: 'v-0123456789ab',
+        algorithm: 'gbdt',
+        metrics: { rocAuc: 0.81234 },
+        holdoutRange: { from: '2026-01-01', to: '2026-01-31' },
+        artifactUri: 'mlops/models/churn/v-0123456789ab/model.json',
+      } as Parameters<typeof championUpload>[0],
+      'europe-west1-docker.pkg.dev/mlops-test/mlops/platform:abc',
+      lake,
+    );
+    expect(request).toEqual({
+      modelId: 'mlops-churn',
+      displayName: 'mlops churn',
+      description: 'gbdt v-0123456789ab: ROC AUC 0.8123 on 2026-01-01..2026-01-31',
+      artifactUri: 'gs://mlops-lake-test/mlops/models/churn/v-0123456789ab/',
+      container: {
+        imageUri: 'europe-west1-docker.pkg.dev/mlops-test/mlops/platform:abc',
+        command: ['node', 'services/trainer/dist/serving/main.js'],
+        ports: [{ containerPort: 8080 }],
+        healthRoute: '/health',
+        predictRoute: '/predict',
+      },
+      labels: { mlops_version: 'v-0123456789ab', mlops_model: 'churn' },
+      versionLabel: 'mlops_version',
+      alias: 'champion',
+    });
   });
 });

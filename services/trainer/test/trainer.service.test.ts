@@ -14,6 +14,7 @@ import {
 } from '@mlops/shared/testing';
 import { createTrainerService } from '../src/index.js';
 import type { PipelineRunRequest, PipelineRunResult, PipelineRunner } from '../src/pipeline/runner.port.js';
+import { servingContainer } from '../src/serving/serving.container.js';
 
 const FINGERPRINT = 'a'.repeat(64);
 const VERSION = 'v-aaaaaaaaaaaa';
@@ -100,6 +101,7 @@ function setup() {
     documents,
     registry,
     settings: { codeVersion: 'test' },
+    serving: servingContainer('europe-west1-docker.pkg.dev/p/mlops/platform:abc'),
     vertex: {
       runner,
       uploadChampion: async (entry) => {
@@ -150,6 +152,13 @@ describe('trainer service', () => {
     expect(runner.runs[0]!.labels).toMatchObject({ run_id: event.runid.toLowerCase(), trigger: 'backfill-end' });
     expect(uploads).toEqual([VERSION]);
     expect((await registry.get('churn', VERSION))?.vertexModel).toBe('projects/p/locations/r/models/mlops-churn@1');
+    expect((await registry.get('churn', VERSION))?.serving).toEqual({
+      imageUri: 'europe-west1-docker.pkg.dev/p/mlops/platform:abc',
+      command: ['node', 'services/trainer/dist/serving/main.js'],
+      ports: [{ containerPort: 8080 }],
+      healthRoute: '/health',
+      predictRoute: '/predict',
+    });
     const [trained] = published.ofType('mlops.model.trained.v1');
     expect(trained?.data).toMatchObject({
       modelName: 'churn',

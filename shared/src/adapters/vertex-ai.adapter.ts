@@ -9,6 +9,7 @@
  */
 import type { protos } from '@google-cloud/aiplatform';
 import { PermanentError, TransientError } from '../errors.js';
+import type { ServingContainer } from '../ops/model-registry.js';
 import { backoffDelay } from '../runtime/backoff.js';
 
 type IPipelineJob = protos.google.cloud.aiplatform.v1.IPipelineJob;
@@ -298,8 +299,11 @@ export interface ModelUploadRequest {
   description?: string;
   /** `gs://` folder holding the model files. */
   artifactUri: string;
-  /** Serving container image (required by Vertex for custom models). */
-  imageUri: string;
+  /**
+   * The serving container (required by Vertex for custom models): image, command, port and the
+   * health and predict routes of its prediction server.
+   */
+  container: ServingContainer;
   /** Labels of the version; `versionLabel` among them identifies it across uploads. */
   labels: Readonly<Record<string, string>>;
   /** The label key whose value identifies this version (e.g. `mlops_version`). */
@@ -366,6 +370,7 @@ export class VertexModelRegistry {
         `the labels must carry the version label ${request.versionLabel}`,
       );
     checkLabels(request.labels);
+    checkContainer(request.container);
     const { client } = this.options;
     const name = `${this.parent}/models/${request.modelId}`;
     let exists = true;
@@ -418,7 +423,13 @@ export class VertexModelRegistry {
           displayName: request.displayName,
           ...(request.description ? { description: request.description, versionDescription: request.description } : {}),
           artifactUri: request.artifactUri,
-          containerSpec: { imageUri: request.imageUri },
+          containerSpec: {
+            imageUri: request.container.imageUri,
+            command: [...request.container.command],
+            ports: request.container.ports.map((port) => ({ containerPort: port.containerPort })),
+            healthRoute: request.container.healthRoute,
+            predictRoute: request.container.predictRoute,
+          },
           labels: { ...request.labels },
           versionAliases: [request.alias],
         },
@@ -431,6 +442,22 @@ export class VertexModelRegistry {
     const versionId = response.modelVersionId ?? '';
     return { model, versionId, resourceName: `${model}@${versionId}`, action: 'uploaded' };
   }
+}
+
+/** A serving container Vertex AI can run: a command, a port, and two distinct absolute routes. */
+function checkContainer(container: ServingContainer): void {
+  const problems: string[] = [];
+  if (!container.imageUri) problems.push('no image');
+  if (container.command.length === 0) problems.push('no command');
+  if (container.ports.length === 0) problems.push('no port');
+  for (const [name, route] of [
+    ['healthRoute', container.healthRoute],
+    ['predictRoute', container.predictRoute],
+  ] as const)
+    if (!route.startsWith('/')) problems.push(`${name} "${route}" is not an absolute path`);
+  if (container.healthRoute === container.predictRoute) problems.push('the health and predict routes are the same');
+  if (problems.length > 0)
+    throw new PermanentError('VERTEX.INVALID_REQUEST', `the serving container is invalid: ${problems.join('; ')}`);
 }
 
 /** The real clients, on the region's endpoint. Loaded on demand: the embedded mode never needs them. */

@@ -98,6 +98,20 @@ export interface ModelVersion {
   artifactUri: string;
   /** Vertex AI Model Registry resource name when uploaded (gcp mode). */
   vertexModel?: string;
+  /** The container that serves the version (the platform image's prediction server). */
+  serving?: ServingContainer;
+}
+
+/**
+ * How a version is served: a container image, its command and the port and routes its prediction
+ * server answers on, in the shape of Vertex AI's `ModelContainerSpec`.
+ */
+export interface ServingContainer {
+  imageUri: string;
+  command: string[];
+  ports: { containerPort: number }[];
+  healthRoute: string;
+  predictRoute: string;
 }
 
 /** A change of champion, with the evidence. */
@@ -116,6 +130,17 @@ function decisionId(
 ): string {
   const key = createHash('sha256').update(`${decision.decidedAt}\0${decision.eventId}`).digest('hex').slice(0, 16);
   return `${decision.modelName}__${decision.challengerVersion}__${key}`;
+}
+
+/** Field by field: a document store may give a map's keys back in another order. */
+function sameServing(a: ServingContainer, b: ServingContainer): boolean {
+  return (
+    a.imageUri === b.imageUri &&
+    a.healthRoute === b.healthRoute &&
+    a.predictRoute === b.predictRoute &&
+    a.command.join('\0') === b.command.join('\0') &&
+    a.ports.map((p) => p.containerPort).join() === b.ports.map((p) => p.containerPort).join()
+  );
 }
 
 function versionId(modelName: string, version: string): string {
@@ -177,6 +202,23 @@ export class ModelRegistry {
     const history = await this.promotions(modelName);
     const latest = history[history.length - 1];
     return latest ? this.get(modelName, latest.version) : undefined;
+  }
+
+  /** Record the container that serves a version; a no-op when it already holds the same one. */
+  async recordServing(modelName: string, version: string, serving: ServingContainer): Promise<void> {
+    const existing = await this.get(modelName, version);
+    if (!existing)
+      throw new PermanentError(
+        'REGISTRY.UNKNOWN_VERSION',
+        `cannot annotate ${modelName} ${version}: it is not registered`,
+      );
+    if (existing.serving && sameServing(existing.serving, serving)) return;
+    await this.documents.upsertBatch(MODEL_VERSIONS_COLLECTION, [
+      {
+        id: versionId(modelName, version),
+        data: { ...existing, serving } as unknown as Record<string, DocumentValue>,
+      },
+    ]);
   }
 
   /**
