@@ -26,7 +26,8 @@ export interface LandedEntry {
 export interface BuiltEntry {
   runDate: string;
   inputsHash: string;
-  status: 'ready' | 'failed';
+  /** `pending`: submitted to an engine that finishes later (gcp); its completion settles it. */
+  status: 'ready' | 'failed' | 'pending';
 }
 
 /** What the ledger knows. */
@@ -97,7 +98,7 @@ export async function readLedger(documents: DocumentStore, collection: string): 
       state.built.set(data.runDate, {
         runDate: data.runDate,
         inputsHash: data.inputsHash,
-        status: data.status === 'failed' ? 'failed' : 'ready',
+        status: data.status === 'failed' || data.status === 'pending' ? data.status : 'ready',
       });
     } else {
       state.foreign.push(document.id);
@@ -112,4 +113,19 @@ export function inputsHash(entries: Iterable<LandedEntry>): string {
   for (const entry of [...entries].sort((a, b) => a.source.localeCompare(b.source)))
     hash.update(`${entry.source} ${entry.contentHash}\n`);
   return hash.digest('hex');
+}
+
+/**
+ * Put back how dates were built before a run that did not complete (a failed or timed-out
+ * invocation): their previous entries, or none, so the next landed partition builds them again.
+ */
+export async function restoreBuilt(
+  documents: DocumentStore,
+  collection: string,
+  previous: readonly { runDate: string; entry?: BuiltEntry }[],
+): Promise<void> {
+  const kept = previous.flatMap((item) => (item.entry ? [item.entry] : []));
+  if (kept.length > 0) await recordBuilt(documents, collection, kept);
+  const removed = previous.filter((item) => !item.entry).map((item) => builtId(item.runDate));
+  if (removed.length > 0) await documents.deleteMany(collection, removed);
 }

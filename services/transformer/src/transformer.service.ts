@@ -4,7 +4,15 @@
  * at once, then publishes `mlops.warehouse.ready.v1` (or `mlops.stage.failed.v1` when an assertion
  * fails).
  */
-import type { CloudEvent, DocumentStore, ObjectStore, Service, TransformRunner } from '@mlops/shared';
+import {
+  isAsyncTransformRunner,
+  type CloudEvent,
+  type DocumentStore,
+  type ObjectStore,
+  type Service,
+  type TransformRunner,
+} from '@mlops/shared';
+import { dataformCompletionConsumer } from './completion.js';
 import { TransformerErrors } from './errors.js';
 import { handleBronzeLanded } from './handler.js';
 import { LEDGER_COLLECTION } from './ledger.js';
@@ -45,10 +53,15 @@ export function createTransformerService(deps: TransformerServiceDeps): Service 
     maxDatesPerRun: deps.maxDatesPerRun ?? DEFAULT_MAX_DATES_PER_RUN,
     ...(deps.objects ? { objects: deps.objects } : {}),
   };
+  const { runner } = deps;
   return {
     name: 'transformer',
     consumes: ['mlops.bronze.landed.v1'],
     concurrency: 1,
     handle: (event, context) => handleBronzeLanded(handlerDeps, event as CloudEvent<'mlops.bronze.landed.v1'>, context),
+    // gcp: the Dataform API finishes runs later; their completions arrive on their own topic.
+    ...(isAsyncTransformRunner(runner)
+      ? { rawConsumers: [dataformCompletionConsumer({ ...handlerDeps, runner })] }
+      : {}),
   };
 }
