@@ -67,7 +67,7 @@ describe.skipIf(skip)('mlops dlq relay on the Pub/Sub emulator', () => {
       { tty: false, out: (line) => void lines.push(line), err: () => undefined },
       stopRelay.signal,
     );
-    await waitFor(() => lines.some((line) => line.includes('listening on')), 10_000);
+    await waitFor(() => lines.some((line) => line.includes('listening on')), 'the relay to listen');
     relayUrl = /listening on (\S+)/.exec(lines.join('\n'))![1]!;
   }, 120_000);
 
@@ -117,7 +117,7 @@ describe.skipIf(skip)('mlops dlq relay on the Pub/Sub emulator', () => {
     ) as AnyEvent;
     await bus.publish(event);
 
-    await waitFor(() => failures.length > 0, 60_000);
+    await waitFor(() => failures.length > 0, "the relay's stage.failed", 60_000);
     await failing.close();
     expect(attempts).toBeGreaterThanOrEqual(5);
     const [failure] = failures;
