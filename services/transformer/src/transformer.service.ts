@@ -5,14 +5,17 @@
  * fails).
  */
 import {
+  errorCode,
+  errorMessage,
   isAsyncTransformRunner,
+  type Publisher,
   type CloudEvent,
   type DocumentStore,
   type ObjectStore,
   type Service,
   type TransformRunner,
 } from '@mlops/shared';
-import { dataformCompletionConsumer } from './completion.js';
+import { dataformCompletionConsumer, sweepInvocations } from './completion.js';
 import { TransformerErrors } from './errors.js';
 import { handleBronzeLanded } from './handler.js';
 import { LEDGER_COLLECTION } from './ledger.js';
@@ -28,6 +31,13 @@ export interface TransformerServiceDeps {
   readonly runner: TransformRunner;
   /** The lake, read only to find the startups full load when the ledger has not seen it land. */
   readonly objects?: Pick<ObjectStore, 'list' | 'stream'>;
+  /**
+   * Where the deadline sweep announces invocations that never completed (gcp: the bus). Without it
+   * only completions settle invocations.
+   */
+  readonly publisher?: Publisher;
+  /** How long an invocation may run before the sweep settles it (default 6 hours). */
+  readonly invocationDeadlineMs?: number;
   /** Ledger collection (default `transformer_ledger`). */
   readonly ledgerCollection?: string;
   /**
@@ -58,7 +68,19 @@ export function createTransformerService(deps: TransformerServiceDeps): Service 
     name: 'transformer',
     consumes: ['mlops.bronze.landed.v1'],
     concurrency: 1,
-    handle: (event, context) => handleBronzeLanded(handlerDeps, event as CloudEvent<'mlops.bronze.landed.v1'>, context),
+    handle: async (event, context) => {
+      await handleBronzeLanded(handlerDeps, event as CloudEvent<'mlops.bronze.landed.v1'>, context);
+      if (isAsyncTransformRunner(runner) && deps.publisher) {
+        // Invocations whose completion never came are settled on the next landed partition.
+        await sweepInvocations({ ...handlerDeps, runner }, deps.publisher, context.log, {
+          ...(deps.invocationDeadlineMs === undefined ? {} : { deadlineMs: deps.invocationDeadlineMs }),
+        }).catch((error: unknown) =>
+          context.log.warning(`the invocation deadline sweep failed: ${errorMessage(error)}`, {
+            code: errorCode(error),
+          }),
+        );
+      }
+    },
     // gcp: the Dataform API finishes runs later; their completions arrive on their own topic.
     ...(isAsyncTransformRunner(runner)
       ? { rawConsumers: [dataformCompletionConsumer({ ...handlerDeps, runner })] }

@@ -140,7 +140,9 @@ describe('transformer completing Dataform invocations asynchronously (gcp, Dataf
     await standin.idle();
     const warehouse = await openDuckDbWarehouse({ path: join(dir, 'warehouse.duckdb'), readOnly: true });
     try {
-      const [row] = await warehouse.query<{ n: number }>('select count(*)::integer as n from warehouse.warehouse.fct_sales');
+      const [row] = await warehouse.query<{ n: number }>(
+        'select count(*)::integer as n from warehouse.warehouse.fct_sales',
+      );
       expect(row!.n).toBeGreaterThan(0);
     } finally {
       await warehouse.close();
