@@ -37,6 +37,8 @@ describe('loadConfig', () => {
     [{ MLOPS_ALLOWED_HOSTS: 'dash.example.com, http://evil.example' }, 'MLOPS_ALLOWED_HOSTS'],
     [{ MLOPS_ALLOWED_HOSTS: '*.[::1]' }, 'MLOPS_ALLOWED_HOSTS'],
     [{ PORT: '99999' }, 'PORT'],
+    [{ DATAFORM_API_ENDPOINT: '127.0.0.1:9000' }, 'DATAFORM_API_ENDPOINT'],
+    [{ DATAFORM_API_ENDPOINT: 'http://127.0.0.1:9000/v1' }, 'DATAFORM_API_ENDPOINT'],
     [
       { MLOPS_MODE: 'gcp', GOOGLE_CLOUD_PROJECT: 'p', MLOPS_LAKE: 'gs://b', MLOPS_PII_HMAC_KEY: 'short' },
       'MLOPS_PII_HMAC_KEY',
@@ -102,5 +104,12 @@ describe('loadConfig', () => {
       cloudRunService: 'trainer',
     });
     expect(loadConfig({}).http).toEqual({ host: '127.0.0.1', port: 8080, allowedHosts: [] });
+  });
+
+  it('reads another address of the Dataform API (a stand-in) as its origin', () => {
+    expect(loadConfig({ DATAFORM_API_ENDPOINT: 'http://127.0.0.1:9000/' }).gcp.dataformApiEndpoint).toBe(
+      'http://127.0.0.1:9000',
+    );
+    expect(loadConfig({}).gcp.dataformApiEndpoint).toBeUndefined();
   });
 });
