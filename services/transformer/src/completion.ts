@@ -70,7 +70,7 @@ function toRecord(data: Record<string, DocumentValue>): InvocationRecord {
 
 /** Submit the run of `dates`, record it, mark the dates pending, and return: nothing waits. */
 export async function submitBuild(
-  deps: CompletionDeps,
+  deps: Omit<CompletionDeps, 'runner'>,
   runner: AsyncTransformRunner,
   event: CloudEvent<'mlops.bronze.landed.v1'>,
   context: HandlerContext,
@@ -131,7 +131,7 @@ export function parseDataformCompletion(message: WireMessage): DataformCompletio
     );
   let entry: unknown;
   try {
-    entry = JSON.parse(message.data.toString('utf8'));
+    entry = JSON.parse(Buffer.from(message.data).toString('utf8'));
   } catch {
     throw bad('its data is not JSON');
   }

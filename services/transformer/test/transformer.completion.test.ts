@@ -83,7 +83,7 @@ describe('transformer completing Dataform invocations asynchronously (gcp, Dataf
       port: standin.port,
       protocol: 'http',
       authClient,
-    } as ConstructorParameters<typeof v1.DataformClient>[0]);
+    } as unknown as ConstructorParameters<typeof v1.DataformClient>[0]);
     const runner = new DataformApiTransformRunner({
       client: client as unknown as DataformApiClient,
       repository: REPOSITORY,

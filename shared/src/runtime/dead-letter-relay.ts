@@ -72,11 +72,12 @@ function documentId(messageId: string): string {
 
 function excerptOf(message: WireMessage): Record<string, unknown> {
   const kept = deadLetterForm(message, EXCERPT_LIMIT);
-  const text = kept.data.toString('utf8');
+  const data = Buffer.from(kept.data);
+  const text = data.toString('utf8');
   const info = excerptInfo(kept);
   return {
     attributes: kept.attributes,
-    ...(Buffer.from(text, 'utf8').equals(kept.data) ? { data: text } : { dataBase64: kept.data.toString('base64') }),
+    ...(Buffer.from(text, 'utf8').equals(data) ? { data: text } : { dataBase64: data.toString('base64') }),
     ...(info ? { excerptOf: info } : {}),
   };
 }
