@@ -19,6 +19,7 @@ locals {
     "transformer"  = ["roles/datastore.user", "roles/bigquery.jobUser"]
     "trainer"      = ["roles/datastore.user", "roles/aiplatform.user", "roles/bigquery.jobUser"]
     "dashboard"    = ["roles/datastore.user", "roles/bigquery.jobUser"] # records and reads the run ledger
+    "dead-letters" = ["roles/datastore.user"]                           # remembers the dead letters it announced
     "dataform"     = ["roles/bigquery.jobUser"]
     "vertex-steps" = ["roles/datastore.user", "roles/bigquery.jobUser", "roles/aiplatform.user"] # registry; ML Metadata of each step
     "eventarc"     = ["roles/eventarc.eventReceiver"]

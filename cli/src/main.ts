@@ -13,7 +13,7 @@ import {
   PlatformError,
   type Environment,
 } from '@mlops/shared';
-import { dlqCommand } from './commands/dlq.command.js';
+import { dlqCommand, dlqRelayCommand } from './commands/dlq.command.js';
 import { modelsCommand } from './commands/models.command.js';
 import { backfillCommand, runCommand } from './commands/run.command.js';
 import { serveCommand } from './commands/serve.command.js';
@@ -53,8 +53,13 @@ export async function main(argv: readonly string[], env: Environment, io: CliIo 
     const platform = await createPlatform(config, { log });
     try {
       switch (command.name) {
-        case 'dlq':
-          return await dlqCommand(platform, command, io);
+        case 'dlq': {
+          if (command.action !== 'relay') return await dlqCommand(platform, command, io);
+          const stop = new AbortController();
+          process.once('SIGTERM', () => stop.abort());
+          process.once('SIGINT', () => stop.abort());
+          return await dlqRelayCommand(platform, io, stop.signal);
+        }
         case 'replay':
           return await replayCommand(platform, command, io);
         case 'status':

@@ -53,7 +53,7 @@ export type CliCommand =
   | { name: 'models'; json: boolean }
   | {
       name: 'dlq';
-      action: 'list' | 'redrive';
+      action: 'list' | 'redrive' | 'relay';
       ids: string[];
       subscription: string | undefined;
       limit: number;
@@ -292,6 +292,15 @@ export function parseCli(argv: readonly string[], env: Environment = {}, now: Da
     .option('--subscription <name>', 'only this subscription')
     .action((o: { id?: string[]; subscription?: string }) => {
       result = { name: 'dlq', action: 'redrive', ids: o.id ?? [], subscription: o.subscription, limit: 0, json: false };
+    });
+
+  dlq
+    .command('relay')
+    .description(
+      'the dead-letters service (gcp): receive Pub/Sub dead letters from Eventarc on PORT, announce each as stage.failed',
+    )
+    .action(() => {
+      result = { name: 'dlq', action: 'relay', ids: [], subscription: undefined, limit: 0, json: false };
     });
 
   program

@@ -23,6 +23,7 @@ describe('parseCli', () => {
       { name: 'dlq', action: 'list', subscription: 'lander.sales-generated' },
     ],
     [['dlq', 'redrive', '--id', '3', '4'], { name: 'dlq', action: 'redrive', ids: ['3', '4'] }],
+    [['dlq', 'relay'], { name: 'dlq', action: 'relay' }],
     [['serve', '--port', '9000'], { name: 'serve', port: 9000 }],
     [['schedule', '--once', '--date', '2026-03-01'], { name: 'schedule', once: true, date: '2026-03-01', at: '02:00' }],
     [['stack', 'up', '--no-emulators'], { name: 'stack', action: 'up', emulators: false }],

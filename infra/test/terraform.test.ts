@@ -306,6 +306,8 @@ describe('infra/: events and alerts', () => {
     expect(command).toMatch(
       /%\{if each\.value\.topic == "dead-letter"\}--clear-dead-letter-policy%\{else\}--dead-letter-topic=\$\{google_pubsub_topic\.dead_letter\.id\}/,
     );
+    // The relay remembers the dead letters it announced (Firestore), and publishes only stage-failed.
+    expect(local<Record<string, string[]>>('project_grants')['dead-letters']).toEqual(['roles/datastore.user']);
     // The subscription `mlops dlq list|redrive` reads: the Pub/Sub adapter's default name.
     expect(resources(infra, 'google_pubsub_subscription').dead_letter_listing).toMatchObject({
       name: 'dead-letter.listing',

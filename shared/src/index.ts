@@ -25,6 +25,7 @@ export * from './runtime/eventarc.js';
 export * from './runtime/settlement.js';
 export * from './runtime/delivery.js';
 export * from './runtime/dead-letters.js';
+export * from './runtime/dead-letter-relay.js';
 export * from './runtime/host-allow-list.js';
 export * from './runtime/cloudevents-http.js';
 export * from './runtime/http-transport.js';

@@ -37,6 +37,8 @@ describe('loadConfig', () => {
     [{ MLOPS_ALLOWED_HOSTS: 'dash.example.com, http://evil.example' }, 'MLOPS_ALLOWED_HOSTS'],
     [{ MLOPS_ALLOWED_HOSTS: '*.[::1]' }, 'MLOPS_ALLOWED_HOSTS'],
     [{ PORT: '99999' }, 'PORT'],
+    [{ DATAFORM_API_ENDPOINT: '127.0.0.1:9000' }, 'DATAFORM_API_ENDPOINT'],
+    [{ DATAFORM_API_ENDPOINT: 'http://127.0.0.1:9000/v1' }, 'DATAFORM_API_ENDPOINT'],
     [
       { MLOPS_MODE: 'gcp', GOOGLE_CLOUD_PROJECT: 'p', MLOPS_LAKE: 'gs://b', MLOPS_PII_HMAC_KEY: 'short' },
       'MLOPS_PII_HMAC_KEY',
@@ -111,5 +113,12 @@ describe('loadConfig', () => {
     ).toEqual({ earliest: '2025-06-01', allowFuture: true });
     expect(() => loadConfig({ MLOPS_EARLIEST_RUN_DATE: '2025-02-30' })).toThrow(/MLOPS_EARLIEST_RUN_DATE/);
     expect(() => loadConfig({ MLOPS_ALLOW_FUTURE_DATES: 'sometimes' })).toThrow(/MLOPS_ALLOW_FUTURE_DATES/);
+  });
+
+  it('reads another address of the Dataform API (a stand-in) as its origin', () => {
+    expect(loadConfig({ DATAFORM_API_ENDPOINT: 'http://127.0.0.1:9000/' }).gcp.dataformApiEndpoint).toBe(
+      'http://127.0.0.1:9000',
+    );
+    expect(loadConfig({}).gcp.dataformApiEndpoint).toBeUndefined();
   });
 });

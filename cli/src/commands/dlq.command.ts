@@ -1,4 +1,4 @@
-import type { Platform } from '@mlops/shared';
+import { relayPush, servePushHandler, type Platform } from '@mlops/shared';
 import { table } from '../format.js';
 import type { CliIo } from '../io.js';
 
@@ -6,7 +6,7 @@ import type { CliIo } from '../io.js';
 export async function dlqCommand(
   platform: Platform,
   command: {
-    action: 'list' | 'redrive';
+    action: 'list' | 'redrive' | 'relay';
     ids: string[];
     subscription: string | undefined;
     limit: number;
@@ -55,5 +55,37 @@ export async function dlqCommand(
       ]),
     ),
   );
+  return 0;
+}
+
+/**
+ * `mlops dlq relay`: the `dead-letters` service of the gcp mode. An HTTP receiver of Eventarc's
+ * pushes from the `dead-letter` topic (the runtime's HTTP listener: Host allow-list, body bounds,
+ * health check on `GET /`) that announces every message Pub/Sub's dead-letter policy forwarded as
+ * one `stage.failed` (see `relayDeadLetter`). Runs until `signal` aborts (SIGTERM on Cloud Run).
+ */
+export async function dlqRelayCommand(platform: Platform, io: CliIo, signal: AbortSignal): Promise<number> {
+  const { config } = platform;
+  const log = platform.log.child({ service: 'dead-letters' });
+  const server = await servePushHandler(
+    'dead-letters',
+    (incoming) => relayPush(incoming, { publisher: platform.bus, documents: platform.documents, log }),
+    {
+      host: config.http.host,
+      port: config.http.port,
+      hosts: {
+        allowedHosts: config.http.allowedHosts,
+        ...(config.http.cloudRunService ? { cloudRunService: config.http.cloudRunService } : {}),
+      },
+      log,
+      maxMessageBytes: config.bus.maxMessageBytes,
+    },
+  );
+  io.out(`dead-letter relay listening on ${server.url}`);
+  await new Promise<void>((resolve) => {
+    if (signal.aborted) return resolve();
+    signal.addEventListener('abort', () => resolve(), { once: true });
+  });
+  await server.close();
   return 0;
 }

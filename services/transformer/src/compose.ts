@@ -21,5 +21,6 @@ export async function transformerFromPlatform(platform: Platform): Promise<Servi
     runner,
     objects: platform.objects,
     maxDatesPerRun: config.transformer.maxDatesPerRun,
+    publisher: platform.bus,
   });
 }

@@ -33,21 +33,14 @@ import {
   type DocumentStore,
   type HandlerContext,
   type ObjectStore,
-  type TransformRunResult,
+  isAsyncTransformRunner,
   type TransformRunner,
-  type WarehouseReady,
 } from '@mlops/shared';
+import { publishBuildOutcome } from './build-outcome.js';
+import { submitBuild } from './completion.js';
 import { TransformerErrors } from './errors.js';
 import { brokenError, buildChecked, type BrokenDate } from './isolation.js';
-import {
-  inputsHash,
-  readLedger,
-  recordBuilt,
-  recordLanded,
-  type BuiltEntry,
-  type LandedEntry,
-  type LedgerState,
-} from './ledger.js';
+import { inputsHash, readLedger, recordLanded, type BuiltEntry, type LandedEntry, type LedgerState } from './ledger.js';
 
 /** Codes of the transformer's `stage.skipped`. */
 export const TRANSFORMER_SKIP_CODES = { ALREADY_BUILT: 'TRANSFORMER.ALREADY_BUILT' } as const;
@@ -191,6 +184,10 @@ async function announceAlreadyBuilt(
   built: BuiltEntry,
 ): Promise<void> {
   const { runDate } = built;
+  if (built.status === 'pending') {
+    context.log.info(`${runDate} is being built from these partitions; its completion will announce it`, { runDate });
+    return;
+  }
   const options = { subject: `transformer/${runDate}`, rundate: runDate };
   if (built.status === 'ready') {
     context.log.info(`${runDate} is already built from these partitions`, { runDate });
@@ -225,23 +222,6 @@ function backfillOf(dates: readonly BuildableDate[]): BackfillWindow | undefined
       .map((window) => window.to)
       .sort()
       .at(-1)!,
-  };
-}
-
-function readyEvent(result: TransformRunResult, backfill: BackfillWindow | undefined): WarehouseReady {
-  return {
-    runDates: [...result.runDates] as [string, ...string[]],
-    tables: result.tables.map((table) => ({ name: table.name, rows: table.rows })),
-    quarantine: result.quarantine.map((entry) => ({ table: entry.table, rows: entry.rows })),
-    assertions: result.assertions.map((assertion) => ({
-      name: assertion.name,
-      passed: assertion.passed,
-      failingRows: assertion.failingRows,
-    })),
-    engine: result.engine,
-    durationMs: Math.round(result.durationMs),
-    ...(result.invocation ? { invocation: result.invocation } : {}),
-    ...(backfill ? { backfill } : {}),
   };
 }
 
@@ -311,39 +291,8 @@ async function buildDates(
   context.log.info(`building ${runDates.length} run date(s)`, {
     runDates: runDates.length <= 31 ? runDates : [runDates[0], '...', runDates.at(-1)],
   });
+  if (isAsyncTransformRunner(deps.runner))
+    return submitBuild(deps, deps.runner, event, context, dates, backfillOf(dates));
   const result = await deps.runner.run({ runDates, runId: event.runid });
-  const subject = `warehouse/${runDates[0]}..${runDates.at(-1)}`;
-  const latest = runDates.at(-1)!;
-  const failed = result.assertions.filter((assertion) => !assertion.passed);
-  if (failed.length > 0) {
-    const error = TransformerErrors.assertionFailed(failed, runDates);
-    await context.emit(
-      'mlops.stage.failed.v1',
-      {
-        stage: 'transformer',
-        code: error.code,
-        reason: error.message.slice(0, 4000),
-        runDates,
-        causeEventId: event.id,
-        details: {
-          engine: result.engine,
-          assertions: failed.map((assertion) => ({ name: assertion.name, failingRows: assertion.failingRows })),
-        },
-      },
-      { subject, rundate: latest },
-    );
-    await recordBuilt(
-      deps.documents,
-      deps.ledgerCollection,
-      dates.map((date) => ({ runDate: date.runDate, inputsHash: date.inputsHash, status: 'failed' as const })),
-    );
-    context.log.error(error.message, { code: error.code, runDates: runDates.length });
-    return;
-  }
-  await context.emit('mlops.warehouse.ready.v1', readyEvent(result, backfillOf(dates)), { subject, rundate: latest });
-  await recordBuilt(
-    deps.documents,
-    deps.ledgerCollection,
-    dates.map((date) => ({ runDate: date.runDate, inputsHash: date.inputsHash, status: 'ready' as const })),
-  );
+  await publishBuildOutcome(deps, { ...context, causeEventId: event.id }, dates, result, backfillOf(dates));
 }

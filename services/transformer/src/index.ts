@@ -9,3 +9,11 @@ export { TransformerErrors } from './errors.js';
 export { LEDGER_COLLECTION } from './ledger.js';
 export { buildableDates, requiredSources } from './handler.js';
 export { transformerFromPlatform } from './compose.js';
+export {
+  DATAFORM_COMPLETIONS_TOPIC,
+  DEFAULT_INVOCATION_DEADLINE_MS,
+  INVOCATIONS_COLLECTION,
+  dataformCompletionConsumer,
+  parseDataformCompletion,
+  sweepInvocations,
+} from './completion.js';

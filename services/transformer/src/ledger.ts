@@ -32,9 +32,10 @@ export interface BuiltEntry {
   inputsHash: string;
   /**
    * ready; failed: its assertions failed (retried only when a partition changes); broken: a
-   * partition could not be read (retried on the next event of that date, or of the same event).
+   * partition could not be read (retried on the next event of that date, or of the same event);
+   * pending: submitted to an engine that finishes later (gcp), whose completion settles it.
    */
-  status: 'ready' | 'failed' | 'broken';
+  status: 'ready' | 'failed' | 'broken' | 'pending';
   /** Broken: the error code, what was wrong, the files it names and the event that found it. */
   code?: string;
   reason?: string;
@@ -121,7 +122,8 @@ export async function readLedger(documents: DocumentStore, collection: string): 
       state.built.set(data.runDate, {
         runDate: data.runDate,
         inputsHash: data.inputsHash,
-        status: data.status === 'failed' || data.status === 'broken' ? data.status : 'ready',
+        status:
+          data.status === 'failed' || data.status === 'broken' || data.status === 'pending' ? data.status : 'ready',
         ...(typeof data.code === 'string' ? { code: data.code } : {}),
         ...(typeof data.reason === 'string' ? { reason: data.reason } : {}),
         ...(Array.isArray(data.files) ? { files: data.files.filter((file) => typeof file === 'string') } : {}),
@@ -149,4 +151,19 @@ export function inputsHash(entries: Iterable<LandedEntry>): string {
   for (const entry of [...entries].sort((a, b) => a.source.localeCompare(b.source)))
     hash.update(`${entry.source} ${entry.contentHash}\n`);
   return hash.digest('hex');
+}
+
+/**
+ * Put back how dates were built before a run that did not complete (a failed or timed-out
+ * invocation): their previous entries, or none, so the next landed partition builds them again.
+ */
+export async function restoreBuilt(
+  documents: DocumentStore,
+  collection: string,
+  previous: readonly { runDate: string; entry?: BuiltEntry }[],
+): Promise<void> {
+  const kept = previous.flatMap((item) => (item.entry ? [item.entry] : []));
+  if (kept.length > 0) await recordBuilt(documents, collection, kept);
+  const removed = previous.filter((item) => !item.entry).map((item) => builtId(item.runDate));
+  if (removed.length > 0) await documents.deleteMany(collection, removed);
 }

@@ -4,7 +4,18 @@
  * at once, then publishes `mlops.warehouse.ready.v1` (or `mlops.stage.failed.v1` when an assertion
  * fails).
  */
-import type { CloudEvent, DocumentStore, ObjectStore, Service, TransformRunner } from '@mlops/shared';
+import {
+  errorCode,
+  errorMessage,
+  isAsyncTransformRunner,
+  type Publisher,
+  type CloudEvent,
+  type DocumentStore,
+  type ObjectStore,
+  type Service,
+  type TransformRunner,
+} from '@mlops/shared';
+import { dataformCompletionConsumer, sweepInvocations } from './completion.js';
 import { TransformerErrors } from './errors.js';
 import { handleBronzeLanded } from './handler.js';
 import { LEDGER_COLLECTION } from './ledger.js';
@@ -20,6 +31,13 @@ export interface TransformerServiceDeps {
   readonly runner: TransformRunner;
   /** The lake, read only to find the startups full load when the ledger has not seen it land. */
   readonly objects?: Pick<ObjectStore, 'list' | 'stream'>;
+  /**
+   * Where the deadline sweep announces invocations that never completed (gcp: the bus). Without it
+   * only completions settle invocations.
+   */
+  readonly publisher?: Publisher;
+  /** How long an invocation may run before the sweep settles it (default 6 hours). */
+  readonly invocationDeadlineMs?: number;
   /** Ledger collection (default `transformer_ledger`). */
   readonly ledgerCollection?: string;
   /**
@@ -45,10 +63,27 @@ export function createTransformerService(deps: TransformerServiceDeps): Service 
     maxDatesPerRun: deps.maxDatesPerRun ?? DEFAULT_MAX_DATES_PER_RUN,
     ...(deps.objects ? { objects: deps.objects } : {}),
   };
+  const { runner } = deps;
   return {
     name: 'transformer',
     consumes: ['mlops.bronze.landed.v1'],
     concurrency: 1,
-    handle: (event, context) => handleBronzeLanded(handlerDeps, event as CloudEvent<'mlops.bronze.landed.v1'>, context),
+    handle: async (event, context) => {
+      await handleBronzeLanded(handlerDeps, event as CloudEvent<'mlops.bronze.landed.v1'>, context);
+      if (isAsyncTransformRunner(runner) && deps.publisher) {
+        // Invocations whose completion never came are settled on the next landed partition.
+        await sweepInvocations({ ...handlerDeps, runner }, deps.publisher, context.log, {
+          ...(deps.invocationDeadlineMs === undefined ? {} : { deadlineMs: deps.invocationDeadlineMs }),
+        }).catch((error: unknown) =>
+          context.log.warning(`the invocation deadline sweep failed: ${errorMessage(error)}`, {
+            code: errorCode(error),
+          }),
+        );
+      }
+    },
+    // gcp: the Dataform API finishes runs later; their completions arrive on their own topic.
+    ...(isAsyncTransformRunner(runner)
+      ? { rawConsumers: [dataformCompletionConsumer({ ...handlerDeps, runner })] }
+      : {}),
   };
 }

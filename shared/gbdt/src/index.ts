@@ -53,3 +53,4 @@ export {
 } from './metrics.js';
 export { createModel, isModelKind, loadModel } from './model.factory.js';
 export { gbdtCodeVersion } from './code-version.js';
+export { bernoulli, syntheticDataset } from './synthetic.js';

@@ -22,3 +22,8 @@ export {
   type BigQueryStandinOptions,
 } from './bigquery/bigquery.standin.js';
 export { startGcpStandins, type GcpStandins, type GcpStandinsOptions } from './gcp-standins.js';
+export {
+  startDataformStandin,
+  type DataformStandin,
+  type DataformStandinOptions,
+} from './dataform/dataform.standin.js';

@@ -92,6 +92,11 @@ export interface PlatformConfig {
     readonly dataformRepository?: string;
     readonly dataformWorkspace?: string;
     readonly dataformGitCommitish: string;
+    /**
+     * Another address of the Dataform API (`DATAFORM_API_ENDPOINT`, `http://host:port`): a stand-in,
+     * reached over REST. Unset: Google's.
+     */
+    readonly dataformApiEndpoint?: string;
     readonly serviceAccount?: string;
     readonly vertexPipelineRoot?: string;
   };
@@ -230,6 +235,7 @@ export function loadConfig(env: Environment, cwd: string = process.cwd()): Platf
     ...optional('storageEmulatorHost', text(env, 'STORAGE_EMULATOR_HOST')),
     ...optional('dataformRepository', text(env, 'DATAFORM_REPOSITORY')),
     ...optional('dataformWorkspace', text(env, 'DATAFORM_WORKSPACE')),
+    ...optional('dataformApiEndpoint', endpoint(env, 'DATAFORM_API_ENDPOINT')),
     ...optional('serviceAccount', text(env, 'MLOPS_SERVICE_ACCOUNT')),
     ...optional('vertexPipelineRoot', text(env, 'VERTEX_PIPELINE_ROOT')),
   };
@@ -283,6 +289,21 @@ export function loadConfig(env: Environment, cwd: string = process.cwd()): Platf
     gcp,
   };
   return deepFreeze(config);
+}
+
+/** An `http(s)://host:port` setting, without path. */
+function endpoint(env: Environment, name: string): string | undefined {
+  const value = text(env, name);
+  if (value === undefined) return undefined;
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new ConfigError(name, `must be an http(s)://host:port address (got "${value.slice(0, 100)}")`);
+  }
+  if ((url.protocol !== 'http:' && url.protocol !== 'https:') || (url.pathname !== '/' && url.pathname !== ''))
+    throw new ConfigError(name, `must be an http(s)://host:port address without a path (got "${value.slice(0, 100)}")`);
+  return `${url.protocol}//${url.host}`;
 }
 
 function optional<K extends string>(key: K, value: string | undefined): Partial<Record<K, string>> {

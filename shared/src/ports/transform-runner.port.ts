@@ -97,6 +97,38 @@ export interface TransformRunner {
   run(request: TransformRunRequest): Promise<TransformRunResult>;
 }
 
+/** A run submitted to an engine that finishes it later (the Dataform API). */
+export interface TransformSubmission {
+  /** The workflow invocation's resource name. */
+  readonly invocation: string;
+  /** The run dates, sorted and unique. */
+  readonly runDates: readonly string[];
+}
+
+/** Where a submitted run stands: still running, or ended with its result. */
+export type TransformProgress =
+  | { readonly state: 'running' }
+  | { readonly state: 'done'; readonly result: TransformRunResult };
+
+/**
+ * A runner whose runs end after the request that started them (gcp): `submit` starts a run and
+ * returns at once; `read` re-reads it when its completion is announced, and throws the
+ * {@link TransformError} of a run that failed or was cancelled.
+ */
+export interface AsyncTransformRunner extends TransformRunner {
+  submit(request: TransformRunRequest): Promise<TransformSubmission>;
+  read(invocation: string, runDates: readonly string[]): Promise<TransformProgress>;
+  /** The invocation's resource name from the id a completion log entry carries. */
+  invocationName(id: string): string;
+  /** Cancel a run that outlived its deadline (best effort). */
+  cancel(invocation: string): Promise<void>;
+}
+
+/** Whether a runner finishes its runs asynchronously. */
+export function isAsyncTransformRunner(runner: TransformRunner): runner is AsyncTransformRunner {
+  return typeof (runner as Partial<AsyncTransformRunner>).submit === 'function';
+}
+
 /** Stable codes of {@link TransformError}. */
 export type TransformErrorCode =
   | 'DATAFORM.INVALID_RUN_DATE'

@@ -1,12 +1,12 @@
 import { isEventType, topicOf } from '../events/event-catalog.js';
 import type { WireMessage } from '../events/message-codec.js';
-import { PermanentError } from '../errors.js';
+import { PermanentError, errorCode, errorMessage } from '../errors.js';
 import type { Logger } from '../log/logger.js';
 import type { DeadLetterSink, Delivery, Publisher } from '../ports/event-bus.port.js';
 import { reportDeadLetter } from './dead-letters.js';
 import { runDelivery, type SettledDelivery } from './delivery.js';
 import { dispatch } from './service-host.js';
-import type { Service } from './service.js';
+import type { RawConsumer, Service } from './service.js';
 import { subscriptionName } from './service.js';
 import { settle } from './settlement.js';
 
@@ -65,7 +65,10 @@ function topicFromSource(source: string | undefined): string {
 }
 
 /** The Pub/Sub message inside a `messagePublished` event, as the transports' wire message. */
-function unwrapPush(incoming: IncomingCloudEvent): { message: WireMessage; delivery: Omit<Delivery, 'subscription'> } {
+export function unwrapPush(incoming: IncomingCloudEvent): {
+  message: WireMessage;
+  delivery: Omit<Delivery, 'subscription'>;
+} {
   let body: PushBody | undefined;
   try {
     body = (typeof incoming.data === 'string' ? JSON.parse(incoming.data) : incoming.data) as PushBody | undefined;
@@ -126,12 +129,15 @@ export async function handlePushDelivery(
         `cannot handle CloudEvent type "${String(incoming.type)}"; expected ${PUBSUB_MESSAGE_PUBLISHED}`,
       );
     }
-    settled = await runDelivery(
-      message,
-      delivery,
-      (event, received) => dispatch(service, event, received, deps.bus, deps.log, deps.maxAttempts),
-      { policy, maxMessageBytes: deps.maxMessageBytes },
-    );
+    const raw = pushed ? service.rawConsumers?.find((consumer) => consumer.topic === topic) : undefined;
+    settled = raw
+      ? await runRawDelivery(raw, message, delivery, { ...deps, policy, service: service.name })
+      : await runDelivery(
+          message,
+          delivery,
+          (event, received) => dispatch(service, event, received, deps.bus, deps.log, deps.maxAttempts),
+          { policy, maxMessageBytes: deps.maxMessageBytes },
+        );
   } catch (error) {
     settled = { settlement: settle({ ok: false, error }, delivery.attempt, policy), handled: false };
   }
@@ -159,4 +165,29 @@ export async function handlePushDelivery(
     { publisher: deps.bus, log: deps.log },
   );
   return { status: 'dead-lettered', code: settlement.code, reason: settlement.reason };
+}
+
+/**
+ * A pushed message on one of a service's raw topics: no decoding, the consumer checks the shape
+ * itself. Its failures settle by the same rule; it announces nothing itself, so a dead letter of it
+ * is announced by {@link reportDeadLetter} (under `run_unknown`: a raw message names no run).
+ */
+async function runRawDelivery(
+  consumer: RawConsumer,
+  message: WireMessage,
+  delivery: Delivery,
+  deps: PushDeliveryDeps & { policy: { maxAttempts: number }; service: string },
+): Promise<SettledDelivery> {
+  const log = deps.log.child({ service: deps.service, topic: consumer.topic, messageId: delivery.messageId });
+  try {
+    await consumer.handle(message, { log, delivery, publisher: deps.bus });
+    return { settlement: { action: 'ack' }, handled: false };
+  } catch (error) {
+    const settlement = settle({ ok: false, error }, delivery.attempt, deps.policy);
+    log[settlement.action === 'retry' ? 'warning' : 'error'](`failed to handle a message of ${consumer.topic}`, {
+      code: errorCode(error),
+      error: errorMessage(error),
+    });
+    return { settlement, handled: false };
+  }
 }

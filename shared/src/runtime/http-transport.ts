@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { errorMessage } from '../errors.js';
 import { HttpRequestError, readCloudEvent } from './cloudevents-http.js';
-import { handlePushDelivery, type PushDeliveryDeps } from './eventarc.js';
+import { handlePushDelivery, type IncomingCloudEvent, type PushDeliveryDeps, type PushOutcome } from './eventarc.js';
 import { createHostCheck, hostRefusal, type HostPolicy } from './host-allow-list.js';
 import type { Service } from './service.js';
 
@@ -19,6 +19,9 @@ export interface ServeCloudEventsOptions extends PushDeliveryDeps {
    */
   maxBodyBytes?: number;
 }
+
+/** Options of {@link servePushHandler}: the listener's settings, without the service's delivery deps. */
+export type ServePushOptions = Omit<ServeCloudEventsOptions, 'bus' | 'maxAttempts'>;
 
 /** A listening HTTP transport. */
 export interface CloudEventsServer {
@@ -86,9 +89,22 @@ function readBody(request: IncomingMessage, limit: number): Promise<Buffer | 'to
  * and no absolute path, whatever `NODE_ENV` says.
  */
 export async function serveCloudEvents(service: Service, options: ServeCloudEventsOptions): Promise<CloudEventsServer> {
+  return servePushHandler(service.name, (incoming) => handlePushDelivery(service, incoming, options), options);
+}
+
+/**
+ * The HTTP listener of {@link serveCloudEvents} around any push handler: the same Host check, health
+ * check, body bounds and JSON errors, for receivers that are not a service of one stage (the relay
+ * of Pub/Sub dead letters).
+ */
+export async function servePushHandler(
+  name: string,
+  onPush: (incoming: IncomingCloudEvent) => Promise<PushOutcome>,
+  options: ServePushOptions,
+): Promise<CloudEventsServer> {
   const hostAllowed = createHostCheck(options.hosts);
   const maxBody = options.maxBodyBytes ?? Math.ceil(options.maxMessageBytes / 3) * 4 + 64 * 1024;
-  const log = options.log.child({ service: service.name });
+  const log = options.log.child({ service: name });
 
   const handle = async (request: IncomingMessage, response: ServerResponse): Promise<void> => {
     const host = request.headers.host;
@@ -98,7 +114,7 @@ export async function serveCloudEvents(service: Service, options: ServeCloudEven
     }
     const path = (request.url ?? '/').split('?')[0];
     if (request.method === 'GET' || request.method === 'HEAD') {
-      if (path === '/') return send(response, 200, { status: 'ok', service: service.name });
+      if (path === '/') return send(response, 200, { status: 'ok', service: name });
       return send(response, 404, failure('HTTP.NOT_FOUND', `nothing at ${path}; POST CloudEvents, GET / for health`));
     }
     if (request.method !== 'POST') {
@@ -113,7 +129,7 @@ export async function serveCloudEvents(service: Service, options: ServeCloudEven
     if (declared > maxBody) return tooLarge(String(declared));
     const body = await readBody(request, maxBody);
     if (body === 'too-large') return tooLarge(`more than ${maxBody}`);
-    const outcome = await handlePushDelivery(service, readCloudEvent(request.headers, body), options);
+    const outcome = await onPush(readCloudEvent(request.headers, body));
     if (outcome.status !== 'retry') return send(response, 204);
     return send(response, 500, failure(outcome.code, `transient failure, deliver again: ${outcome.reason}`));
   };
@@ -142,7 +158,7 @@ export async function serveCloudEvents(service: Service, options: ServeCloudEven
   const port = typeof address === 'object' && address ? address.port : options.port;
   const shown = options.host.includes(':') ? `[${options.host}]` : options.host;
   const url = `http://${shown}:${port}/`;
-  log.info(`${service.name} serving CloudEvents at ${url}`, { host: options.host, port });
+  log.info(`${name} serving CloudEvents at ${url}`, { host: options.host, port });
   return {
     url,
     host: options.host,

@@ -15,7 +15,7 @@ import { createModel, type BinaryClassifier } from '../../src/ml/index.js';
 import { startPredictionServer, type PredictionServer } from '../../src/serving/prediction.server.js';
 import { startServing } from '../../src/serving/serving.main.js';
 import { servingOptions } from '../../src/serving/serving.options.js';
-import { bernoulli, syntheticDataset } from '../ml/helpers.js';
+import { bernoulli, syntheticDataset } from '../../src/ml/index.js';
 
 let model: BinaryClassifier;
 let folder: string;

@@ -25,7 +25,9 @@ import {
   type TransformQuarantineCount,
   type TransformRunRequest,
   type TransformRunResult,
-  type TransformRunner,
+  type AsyncTransformRunner,
+  type TransformProgress,
+  type TransformSubmission,
   type TransformTableCount,
 } from '../../ports/transform-runner.port.js';
 import { backoffDelay } from '../../runtime/backoff.js';
@@ -159,7 +161,7 @@ function infoOf(action: ICompilationResultAction): ActionInfo {
 }
 
 /** The Dataform API runner of the project (gcp mode). */
-export class DataformApiTransformRunner implements TransformRunner {
+export class DataformApiTransformRunner implements AsyncTransformRunner {
   readonly engine = 'bigquery' as const;
   private readonly now: () => number;
   private readonly sleep: (ms: number) => Promise<void>;
@@ -177,6 +179,60 @@ export class DataformApiTransformRunner implements TransformRunner {
   /** Compile and invoke the project for the request's run dates, and wait for the outcome. */
   async run(request: TransformRunRequest): Promise<TransformRunResult> {
     const started = this.now();
+    const { invocation, created, infos, runDates, compileMs } = await this.start(request);
+    const state = await this.waitFor(invocation, created);
+    return this.finish(invocation, state, infos, runDates, { durationMs: this.now() - started, compileMs });
+  }
+
+  /** Compile and invoke the project, and return at once: the invocation ends later. */
+  async submit(request: TransformRunRequest): Promise<TransformSubmission> {
+    const { invocation, runDates } = await this.start(request);
+    return { invocation, runDates };
+  }
+
+  /**
+   * Re-read an invocation: `running` until it ends, then its result as {@link run} gives it (its
+   * duration from the invocation's own timing); a failed or cancelled one throws as `run` does.
+   */
+  async read(invocation: string, runDates: readonly string[]): Promise<TransformProgress> {
+    const [current] = await this.call('getWorkflowInvocation', () =>
+      this.options.client.getWorkflowInvocation({ name: invocation }),
+    );
+    const state = enumName(current.state, INVOCATION_STATES);
+    if (state === 'RUNNING' || state === 'CANCELING' || state === 'STATE_UNSPECIFIED') return { state: 'running' };
+    const compilation = current.compilationResult;
+    if (!compilation)
+      throw TransformErrors.invocationFailed(invocation, 'the Dataform API returned it without its compilation result');
+    const infos = await this.actionInfos(compilation);
+    const durationMs = durationOf(current.invocationTiming);
+    const result = await this.finish(invocation, state, infos, normaliseRunDates(runDates), {
+      durationMs,
+      compileMs: 0,
+    });
+    return { state: 'done', result };
+  }
+
+  /** `projects/.../repositories/<r>/workflowInvocations/<id>`. */
+  invocationName(id: string): string {
+    return `${this.options.repository}/workflowInvocations/${id}`;
+  }
+
+  async cancel(invocation: string): Promise<void> {
+    await this.call('cancelWorkflowInvocation', () =>
+      this.options.client.cancelWorkflowInvocation({ name: invocation }),
+    );
+  }
+
+  private async actionInfos(compilation: string): Promise<Map<string, ActionInfo>> {
+    const infos = new Map<string, ActionInfo>();
+    await this.call('queryCompilationResultActions', async () => {
+      for await (const action of this.options.client.queryCompilationResultActionsAsync({ name: compilation }))
+        infos.set(nameOf(action.target), infoOf(action));
+    });
+    return infos;
+  }
+
+  private async start(request: TransformRunRequest) {
     const runDates = normaliseRunDates(request.runDates);
     const vars: Record<string, string> = {
       ...(this.options.vars ?? {}),
@@ -213,11 +269,7 @@ export class DataformApiTransformRunner implements TransformRunner {
     }
     if (!compilation.name)
       throw TransformErrors.compilationFailed('the Dataform API returned a compilation result without a name');
-    const infos = new Map<string, ActionInfo>();
-    await this.call('queryCompilationResultActions', async () => {
-      for await (const action of this.options.client.queryCompilationResultActionsAsync({ name: compilation.name! }))
-        infos.set(nameOf(action.target), infoOf(action));
-    });
+    const infos = await this.actionInfos(compilation.name);
     const compileMs = this.now() - compileStarted;
 
     const [created] = await this.call('createWorkflowInvocation', () =>
@@ -235,8 +287,17 @@ export class DataformApiTransformRunner implements TransformRunner {
     const invocation = created.name;
     if (!invocation)
       throw TransformErrors.invocationFailed('(unnamed)', 'the Dataform API returned an invocation without a name');
+    return { invocation, created, infos, runDates, compileMs };
+  }
 
-    const state = await this.waitFor(invocation, created);
+  /** The outcome of an ended invocation: its actions, assertions and counts, or the failure. */
+  private async finish(
+    invocation: string,
+    state: string,
+    infos: Map<string, ActionInfo>,
+    runDates: string[],
+    timing: { durationMs: number; compileMs: number },
+  ): Promise<TransformRunResult> {
     const outcomes: IWorkflowInvocationAction[] = [];
     await this.call('queryWorkflowInvocationActions', async () => {
       for await (const action of this.options.client.queryWorkflowInvocationActionsAsync({ name: invocation }))
@@ -301,8 +362,8 @@ export class DataformApiTransformRunner implements TransformRunner {
       quarantine: counts.quarantine,
       assertions,
       actions,
-      durationMs: this.now() - started,
-      compilation: { cached: false, durationMs: compileMs },
+      durationMs: timing.durationMs,
+      compilation: { cached: false, durationMs: timing.compileMs },
       invocation,
     };
   }

@@ -58,7 +58,19 @@ export async function createTransformRunner(options: TransformRunnerFactoryOptio
     : `projects/${config.gcp.projectId}/locations/${config.gcp.region}/repositories/${repositoryName}`;
   const { DataformClient } = (await import('@google-cloud/dataform')).v1;
   const { DataformApiTransformRunner } = await import('./dataform-api-runner.adapter.js');
-  const client = new DataformClient({ projectId: config.gcp.projectId });
+  const endpoint = config.gcp.dataformApiEndpoint ? new URL(config.gcp.dataformApiEndpoint) : undefined;
+  // Another endpoint (a stand-in) is reached over REST, the transport the client offers over plain http.
+  const client = new DataformClient({
+    projectId: config.gcp.projectId,
+    ...(endpoint
+      ? {
+          fallback: true,
+          apiEndpoint: endpoint.hostname,
+          port: Number(endpoint.port || (endpoint.protocol === 'http:' ? 80 : 443)),
+          protocol: endpoint.protocol.slice(0, -1),
+        }
+      : {}),
+  } as ConstructorParameters<typeof DataformClient>[0]);
   return new DataformApiTransformRunner({
     client,
     repository,
