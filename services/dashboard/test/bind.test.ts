@@ -1,15 +1,12 @@
 import { silentLogger, ModelRegistry, RunLedger } from '@mlops/shared';
-import { InMemoryDocumentStore } from '@mlops/shared/testing';
+import { InMemoryDocumentStore, unusedWarehouse } from '@mlops/shared/testing';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createDashboardServer, createLazyWarehouse, isLoopbackAddress, type DashboardServer } from '../src/index.js';
+import { createDashboardServer, isLoopbackAddress, type DashboardServer } from '../src/index.js';
 
 async function server(): Promise<DashboardServer> {
   const documents = new InMemoryDocumentStore();
   return createDashboardServer({
-    warehouse: createLazyWarehouse({
-      path: '/nonexistent/warehouse.duckdb',
-      open: () => Promise.reject(new Error('never opened')),
-    }),
+    warehouse: unusedWarehouse('never opened'),
     ledger: new RunLedger(documents),
     registry: new ModelRegistry(documents),
     bus: { listDeadLetters: async () => [], stats: async () => [] },

@@ -32,6 +32,8 @@ export interface PlatformConfig {
   readonly warehouse: {
     /** DuckDB file (local, emulator). */
     readonly path: string;
+    /** Longest wait for a warehouse session while other processes hold the file, ms. */
+    readonly waitMs: number;
     /** BigQuery datasets (gcp); locally the DuckDB schemas of the same names. */
     readonly stagingDataset: string;
     readonly warehouseDataset: string;
@@ -218,6 +220,7 @@ export function loadConfig(env: Environment, cwd: string = process.cwd()): Platf
     lake: { root: lakeRoot },
     warehouse: {
       path: within('MLOPS_WAREHOUSE_PATH', 'warehouse.duckdb'),
+      waitMs: number(env, 'MLOPS_WAREHOUSE_WAIT_MS', 600_000, { min: 0, max: 86_400_000, integer: true }),
       stagingDataset: text(env, 'MLOPS_STAGING_DATASET') ?? 'staging',
       warehouseDataset: text(env, 'MLOPS_WAREHOUSE_DATASET') ?? 'warehouse',
       bigqueryLocation: text(env, 'MLOPS_BIGQUERY_LOCATION') ?? 'EU',

@@ -5,11 +5,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   DataformCompiler,
   DuckDbTransformRunner,
+  PlatformError,
   TransformError,
-  duckDbWarehouseLease,
   openDuckDbWarehouse,
+  openDuckDbWarehouseAccess,
   type DuckDbWarehouse,
 } from '@mlops/shared';
+import { warehouseAccessOf } from '@mlops/shared/testing';
 import { tempDir } from '../helpers.js';
 import { closeBronzeWriter, writeBronzePartition, type BronzeRecord } from './bronze.fixtures.js';
 import { CLICKS, RUN_DATE, SALES, STARTUPS } from './dirty.fixtures.js';
@@ -44,7 +46,7 @@ describe('DuckDbTransformRunner on hand-written dirty bronze', () => {
     runner = new DuckDbTransformRunner({
       projectDir: PROJECT,
       lakeRoot: lake,
-      warehouse,
+      warehouse: warehouseAccessOf(warehouse),
       compiler,
       onStatement: (action, sql) => statements.push({ action, sql }),
     });
@@ -222,7 +224,11 @@ describe('DuckDbTransformRunner on hand-written dirty bronze', () => {
         join(broken.path, 'definitions', 'warehouse', 'fct_broken.sqlx'),
         'config { type: "table", schema: "warehouse", description: "Grain: nothing; it fails." }\nselect no_such_column, safe_divide(1, 0) as x from ${ref("fct_sales")}\n',
       );
-      const brokenRunner = new DuckDbTransformRunner({ projectDir: broken.path, lakeRoot: lake, warehouse });
+      const brokenRunner = new DuckDbTransformRunner({
+        projectDir: broken.path,
+        lakeRoot: lake,
+        warehouse: warehouseAccessOf(warehouse),
+      });
       const error = (await brokenRunner
         .run({ runDates: [RUN_DATE] })
         .catch((caught: unknown) => caught)) as TransformError;
@@ -276,7 +282,7 @@ describe('DuckDbTransformRunner on hand-written dirty bronze', () => {
     ).toEqual([{ n: 2 }]);
   });
 
-  it('treats a DuckDB file locked by another process as a transient error', async () => {
+  it('waits, bounded, for a DuckDB file another process holds outside the lock, then fails as transient', async () => {
     const path = join(dir.path, 'locked.duckdb');
     const holder: ChildProcess = spawn(
       process.execPath,
@@ -292,16 +298,16 @@ describe('DuckDbTransformRunner on hand-written dirty bronze', () => {
         holder.stdout!.on('data', (chunk: Buffer) => chunk.toString().includes('locked') && resolveLocked());
         holder.on('exit', (code) => reject(new Error(`lock holder exited with ${code}`)));
       });
-      const leased = new DuckDbTransformRunner({
-        projectDir: PROJECT,
-        lakeRoot: lake,
-        warehouse: duckDbWarehouseLease({ path }),
-        compiler,
-      });
-      const error = (await leased.run({ runDates: [RUN_DATE] }).catch((caught: unknown) => caught)) as TransformError;
-      expect(error).toBeInstanceOf(TransformError);
-      expect(error.code).toBe('DATAFORM.WAREHOUSE_BUSY');
+      const access = openDuckDbWarehouseAccess({ path, waitMs: 1_500 });
+      const leased = new DuckDbTransformRunner({ projectDir: PROJECT, lakeRoot: lake, warehouse: access, compiler });
+      const started = Date.now();
+      const error = (await leased.run({ runDates: [RUN_DATE] }).catch((caught: unknown) => caught)) as PlatformError;
+      expect(Date.now() - started).toBeGreaterThanOrEqual(1_400);
+      expect(error).toBeInstanceOf(PlatformError);
+      expect(error.code).toBe('WAREHOUSE.BUSY');
       expect(error.errorClass).toBe('transient');
+      expect(error.message).toContain('a process outside the lock');
+      await access.close();
     } finally {
       holder.kill();
     }
