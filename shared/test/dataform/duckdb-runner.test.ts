@@ -9,10 +9,11 @@ import {
   TransformError,
   openDuckDbWarehouse,
   openDuckDbWarehouseAccess,
+  tableChecksums,
   type DuckDbWarehouse,
 } from '@mlops/shared';
 import { warehouseAccessOf } from '@mlops/shared/testing';
-import { tempDir } from '../helpers.js';
+import { tempDir, waitFor } from '../helpers.js';
 import { closeBronzeWriter, writeBronzePartition, type BronzeRecord } from './bronze.fixtures.js';
 import { CLICKS, RUN_DATE, SALES, STARTUPS } from './dirty.fixtures.js';
 
@@ -281,6 +282,75 @@ describe('DuckDbTransformRunner on hand-written dirty bronze', () => {
       ),
     ).toEqual([{ n: 2 }]);
   });
+
+  it('makes a build visible whole or not at all: a failed build and a killed one leave nothing of themselves', async () => {
+    const path = join(dir.path, 'atomic.duckdb');
+    const ownLake = join(dir.path, 'atomic-lake');
+    cpSync(lake, ownLake, { recursive: true });
+    const access = openDuckDbWarehouseAccess({ path });
+    const checksums = () => access.read((session) => tableChecksums(session));
+    try {
+      // A build whose last action fails: the staging and gold tables built before it do not stay.
+      const broken = tempDir('mlops-dataform-broken-');
+      cpSync(PROJECT, broken.path, { recursive: true, filter: (source) => !source.includes('node_modules') });
+      writeFileSync(
+        join(broken.path, 'definitions', 'warehouse', 'fct_broken.sqlx'),
+        'config { type: "table", schema: "warehouse" }\nselect no_such_column from ${ref("fct_sales")}\n',
+      );
+      const failing = new DuckDbTransformRunner({ projectDir: broken.path, lakeRoot: ownLake, warehouse: access });
+      await expect(failing.run({ runDates: [RUN_DATE] })).rejects.toMatchObject({ code: 'DATAFORM.ACTION_FAILED' });
+      broken.remove();
+      expect(await checksums()).toEqual({});
+
+      // Compiled once here; the child process reads the compilation from the same cache.
+      const cacheDir = join(dir.path, 'atomic-cache');
+      const runner = new DuckDbTransformRunner({ projectDir: PROJECT, lakeRoot: ownLake, warehouse: access, cacheDir });
+      await runner.run({ runDates: [RUN_DATE] });
+      const built = await checksums();
+      expect(built['warehouse.fct_sales']).toMatch(/^[1-9]/);
+
+      // The next day lands; its build is SIGKILLed halfway: readers still see the first build.
+      const nextDay = '2026-01-07';
+      const renamed = (record: BronzeRecord, id: string) => ({ ...record, [id]: `${String(record[id])}_7` });
+      await writeBronzePartition(
+        ownLake,
+        'sales',
+        nextDay,
+        Object.values(SALES.clean).map((entry) => ({ ...renamed(entry.record, 'order_id'), run_date: nextDay })),
+      );
+      await writeBronzePartition(
+        ownLake,
+        'clickstream',
+        nextDay,
+        Object.values(CLICKS.clean).map((record) => renamed(record, 'event_id')),
+      );
+      const child = spawn(
+        process.execPath,
+        [
+          '--import',
+          'tsx',
+          join(import.meta.dirname, '../fixtures/transform-build.ts'),
+          PROJECT,
+          ownLake,
+          path,
+          nextDay,
+        ],
+        { cwd: resolve(PROJECT, '..'), stdio: ['ignore', 'pipe', 'inherit'] },
+      );
+      let output = '';
+      child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+      const exited = new Promise((resolveExit) => child.on('exit', resolveExit));
+      await waitFor(() => /statement (2\d|[3-9]\d)/.test(output), 'the build to be halfway', 120_000);
+      child.kill('SIGKILL');
+      await exited;
+      expect(output).not.toContain('built');
+      expect(await checksums()).toEqual(built);
+      await runner.run({ runDates: [nextDay] });
+      expect((await checksums())['warehouse.fct_sales']).not.toEqual(built['warehouse.fct_sales']);
+    } finally {
+      await access.close();
+    }
+  }, 300_000);
 
   it('waits, bounded, for a DuckDB file another process holds outside the lock, then fails as transient', async () => {
     const path = join(dir.path, 'locked.duckdb');
