@@ -65,24 +65,4 @@ describe('binding', () => {
     const address = await current.listen({ host: '0.0.0.0', port: 0, allowRemote: true });
     expect(address.port).toBeGreaterThan(0);
   });
-
-  it('refuses a writable warehouse', async () => {
-    const documents = new InMemoryDocumentStore();
-    const writable = {
-      readOnly: false,
-      query: async () => [],
-      execute: async () => undefined,
-      transaction: async () => undefined,
-      close: async () => undefined,
-    } as never;
-    await expect(
-      createDashboardServer({
-        warehouse: writable,
-        ledger: new RunLedger(documents),
-        registry: new ModelRegistry(documents),
-        bus: { listDeadLetters: async () => [], stats: async () => [] },
-        log: silentLogger,
-      }),
-    ).rejects.toMatchObject({ code: 'DASHBOARD.WAREHOUSE_NOT_READ_ONLY' });
-  });
 });
