@@ -19,6 +19,8 @@ export interface PlatformConfig {
     readonly backoffMinMs: number;
     readonly backoffMaxMs: number;
     readonly maxMessageBytes: number;
+    /** Local bus: how long a delivery stays with a consumer that stopped heartbeating (a crash). */
+    readonly leaseMs: number;
   };
   readonly documents: {
     /** SQLite file of the local document store. */
@@ -212,6 +214,7 @@ export function loadConfig(env: Environment, cwd: string = process.cwd()): Platf
         max: 10 * 1024 * 1024,
         integer: true,
       }),
+      leaseMs: number(env, 'MLOPS_BUS_LEASE_MS', 30_000, { min: 1_000, max: 3_600_000, integer: true }),
     },
     documents: {
       path: within('MLOPS_DOCUMENTS_PATH', 'documents.sqlite'),

@@ -75,6 +75,7 @@ async function createBus(config: PlatformConfig): Promise<EventBus> {
       maxAttempts: config.bus.maxAttempts,
       backoff: { minMs: config.bus.backoffMinMs, maxMs: config.bus.backoffMaxMs },
       maxMessageBytes: config.bus.maxMessageBytes,
+      leaseMs: config.bus.leaseMs,
     });
   }
   const { PubSubEventBus } = await import('../adapters/pubsub-event-bus.adapter.js');
