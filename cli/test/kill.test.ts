@@ -15,10 +15,15 @@ import {
   type RunningStack,
 } from './fixtures/stack.harness.js';
 
-// Two weeks with a 7-day churn horizon: enough history to train and score. Leases of 3 s, so a
-// killed service's delivery comes back quickly.
+// Two weeks at a quarter of scale 1 with a 7-day churn horizon: enough history to train and
+// score. Leases of 3 s, so a killed service's delivery comes back quickly.
 const WINDOW = ['--from', '2026-02-01', '--to', '2026-02-14'];
-const SETTINGS = { MLOPS_CHURN_HORIZON_DAYS: '7', MLOPS_BUS_LEASE_MS: '3000', MLOPS_DASHBOARD_PORT: '0' };
+const SETTINGS = {
+  MLOPS_SCALE: '0.25',
+  MLOPS_CHURN_HORIZON_DAYS: '7',
+  MLOPS_BUS_LEASE_MS: '3000',
+  MLOPS_DASHBOARD_PORT: '0',
+};
 
 const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
