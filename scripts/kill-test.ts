@@ -18,7 +18,9 @@ import {
   killDuring,
   mlops,
   parseExportLine,
+  SERVICES,
   startStack,
+  type RunningStack,
 } from '../cli/test/fixtures/stack.harness.js';
 
 const argv = process.argv.slice(2);
@@ -30,6 +32,62 @@ const from = option('--from', '2026-09-01');
 const to = option('--to', '2026-10-10');
 const emulators = argv.includes('--emulators');
 const keep = argv.includes('--keep');
+
+/** Latencies of one dashboard request, polled while the backfill runs, split by whether a build was running. */
+interface DashboardProbe {
+  duringBuild: number[];
+  otherwise: number[];
+  statuses: Record<string, number>;
+}
+
+/** Poll the dashboard every 200 ms until `done`; a build runs between `building` and its event. */
+async function probeDashboard(stack: RunningStack, done: Promise<unknown>): Promise<DashboardProbe> {
+  const probe: DashboardProbe = { duringBuild: [], otherwise: [], statuses: {} };
+  let finished = false;
+  void done.finally(() => (finished = true));
+  while (!finished) {
+    const url = /dashboard at (http:\/\/[\d.:]+\/)/.exec(stack.output())?.[1];
+    if (url) {
+      const transformer = stack.lines('transformer').map((line) => line.message ?? '');
+      const building =
+        transformer.filter((message) => /^building \d+ run date/.test(message)).length >
+        transformer.filter((message) => /^emitted mlops\.(warehouse\.ready|stage\.failed)/.test(message)).length;
+      const started = performance.now();
+      try {
+        const response = await fetch(`${url}api/kpis?view=historical`);
+        await response.arrayBuffer();
+        const key = `${response.status} ${response.headers.get('x-mlops-data') ?? ''}`.trim();
+        probe.statuses[key] = (probe.statuses[key] ?? 0) + 1;
+        (building ? probe.duringBuild : probe.otherwise).push(performance.now() - started);
+      } catch {
+        probe.statuses.unreachable = (probe.statuses.unreachable ?? 0) + 1;
+      }
+    }
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  return probe;
+}
+
+/** Per service: how often a warehouse session had to wait, and how long. */
+function warehouseWaits(stack: RunningStack): string[] {
+  return SERVICES.flatMap((service) => {
+    const waits = stack
+      .lines(service)
+      .filter((line) => /^warehouse (read|write) session started after waiting/.test(line.message ?? ''))
+      .map((line) => Number(line.waitedMs));
+    if (waits.length === 0) return [`${service}: no session waited more than 1 s`];
+    const total = waits.reduce((sum, ms) => sum + ms, 0);
+    return [
+      `${service}: ${waits.length} session(s) waited over 1 s: total ${(total / 1000).toFixed(1)} s, longest ${(Math.max(...waits) / 1000).toFixed(1)} s`,
+    ];
+  });
+}
+
+function percentile(values: readonly number[], p: number): string {
+  if (values.length === 0) return '-';
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!.toFixed(0);
+}
 
 interface RunOutcome {
   home: string;
@@ -56,8 +114,14 @@ async function run(label: string, withKills: boolean): Promise<RunOutcome> {
   try {
     const started = performance.now();
     const backfill = mlops(['backfill', '--from', from, '--to', to, '--attach', '--timeout', '7200'], env);
+    const probing = probeDashboard(stack, backfill);
     const killed = withKills ? await killDuring(stack, KILL_PLAN, backfill) : [];
     const result = await backfill;
+    const probe = await probing;
+    console.log(
+      `dashboard /api/kpis while a build ran: ${probe.duringBuild.length} requests, p50 ${percentile(probe.duringBuild, 50)} ms, p99 ${percentile(probe.duringBuild, 99)} ms; otherwise: ${probe.otherwise.length} requests, p50 ${percentile(probe.otherwise, 50)} ms, p99 ${percentile(probe.otherwise, 99)} ms; answers ${JSON.stringify(probe.statuses)}`,
+    );
+    for (const line of warehouseWaits(stack)) console.log(`waits: ${line}`);
     const seconds = (performance.now() - started) / 1000;
     if (result.code !== 0) console.log(result.stdout.slice(-3000), result.stderr.slice(-3000));
     const status = await mlops(['status', '--json'], env);
