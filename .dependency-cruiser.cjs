@@ -3,7 +3,8 @@
  * - a service imports shared/ and never another service;
  * - a service never reaches into a deep path of shared/ (only @mlops/shared and @mlops/shared/testing);
  * - only adapters import cloud SDKs, DuckDB or SQLite;
- * - ports import no adapters.
+ * - ports import no adapters;
+ * - the Google Cloud stand-ins are test tooling: only tests (and the stand-ins themselves) import them.
  */
 const sdk = 'node_modules/(@google-cloud/|@duckdb/|better-sqlite3|@polyglot-sql/|@dataform/)';
 module.exports = {
@@ -37,6 +38,13 @@ module.exports = {
       to: { path: '(/adapters/|\\.adapter\\.ts$)' },
     },
     {
+      name: 'product-imports-standins',
+      severity: 'error',
+      comment: 'The Google Cloud stand-ins are test tooling; the product never imports them.',
+      from: { path: '^(shared/src|services/[^/]+/src|cli/src|bench)/' },
+      to: { path: '^shared/gcp-standins/' },
+    },
+    {
       name: 'no-circular',
       severity: 'error',
       from: {},
@@ -51,7 +59,8 @@ module.exports = {
     tsConfig: { fileName: 'tsconfig.json' },
     enhancedResolveOptions: {
       exportsFields: ['exports'],
-      conditionNames: ['import', 'require', 'node', 'default', 'types'],
+      // @mlops/source: the workspaces' TypeScript sources (their default export is the built dist/).
+      conditionNames: ['@mlops/source', 'import', 'require', 'node', 'default', 'types'],
     },
   },
 };

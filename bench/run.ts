@@ -39,9 +39,13 @@ let failed = 0;
 for (const [name, file] of Object.entries(benches)) {
   if (wanted.length > 0 && !wanted.includes(name)) continue;
   console.log(`\n=== bench/${name} ===`);
-  const result = spawnSync(process.execPath, ['--import', 'tsx', join(here, file), ...(options.get(name) ?? [])], {
-    stdio: 'inherit',
-  });
+  const result = spawnSync(
+    process.execPath,
+    ['--conditions=@mlops/source', '--import', 'tsx', join(here, file), ...(options.get(name) ?? [])],
+    {
+      stdio: 'inherit',
+    },
+  );
   if (result.status !== 0) {
     failed += 1;
     console.error(`bench/${name} exited with ${result.status ?? result.signal}`);

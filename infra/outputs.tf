@@ -9,6 +9,11 @@ output "dataform_repository" {
 }
 
 output "services" {
-  description = "Cloud Run service URLs."
+  description = "Cloud Run service URLs (all but the dashboard accept only Eventarc)."
   value       = { for name, service in google_cloud_run_v2_service.service : name => service.uri }
+}
+
+output "service_accounts" {
+  description = "The account of every service and identity."
+  value       = local.accounts
 }

@@ -1,44 +1,67 @@
-# Every service is the same image with a different entrypoint, answering Eventarc over HTTP.
+# Every service is the same image with a different entrypoint, answering Eventarc over HTTP. No
+# request waits for Dataform or Vertex AI: their completion comes back as an event.
 
 resource "google_cloud_run_v2_service" "service" {
-  for_each            = local.consumers
+  for_each            = local.services
   name                = each.key
   location            = var.region
-  ingress             = "INGRESS_TRAFFIC_INTERNAL_ONLY"
   deletion_protection = false
+  # Only the dashboard is reached from outside (by its viewers); the rest only by Eventarc.
+  ingress = each.key == "dashboard" ? "INGRESS_TRAFFIC_ALL" : "INGRESS_TRAFFIC_INTERNAL_ONLY"
   template {
-    service_account                  = google_service_account.runtime.email
-    timeout                          = each.key == "transformer" || each.key == "trainer" ? "3600s" : "600s"
+    service_account                  = google_service_account.service[each.key].email
+    timeout                          = "600s"
     max_instance_request_concurrency = each.key == "dashboard" ? 80 : 1
-    scaling { max_instance_count = each.key == "transformer" || each.key == "trainer" ? 1 : 10 }
+    # The transformer and the trainer handle one run at a time.
+    scaling { max_instance_count = contains(["transformer", "trainer"], each.key) ? 1 : 10 }
     containers {
       image   = var.image
-      command = ["node", "--import", "tsx", "services/${each.key}/src/main.ts"]
+      command = local.commands[each.key]
       resources {
         limits = {
-          cpu    = each.key == "trainer" || each.key == "transformer" ? "4" : "1"
-          memory = each.key == "trainer" || each.key == "transformer" ? "8Gi" : "1Gi"
+          cpu    = each.key == "dashboard" ? "2" : "1"
+          memory = contains(["dashboard", "lander", "sales-gen"], each.key) ? "2Gi" : "1Gi"
         }
       }
       dynamic "env" {
-        for_each = local.common_env
+        for_each = merge(local.common_env, lookup(local.service_env, each.key, {}))
         content {
           name  = env.key
           value = env.value
         }
       }
-      env {
-        name = "MLOPS_PII_HMAC_KEY"
-        value_source {
-          secret_key_ref {
-            secret  = var.pii_hmac_key_secret
-            version = "latest"
+      dynamic "env" {
+        for_each = each.key == "sales-gen" ? [var.pii_hmac_key_secret] : []
+        content {
+          name = "MLOPS_PII_HMAC_KEY"
+          value_source {
+            secret_key_ref {
+              secret  = env.value
+              version = "latest"
+            }
           }
         }
       }
     }
   }
-  depends_on = [google_project_service.apis]
+  depends_on = [google_project_service.apis, google_secret_manager_secret_iam_member.sales_gen_pii_key]
+}
+
+# Eventarc's identity invokes every service it delivers to.
+resource "google_cloud_run_v2_service_iam_member" "eventarc_invokes" {
+  for_each = local.services
+  name     = google_cloud_run_v2_service.service[each.key].name
+  location = var.region
+  role     = "roles/run.invoker"
+  member   = "serviceAccount:${google_service_account.eventarc.email}"
+}
+
+# People open the dashboard through `gcloud run services proxy dashboard`, which signs in as them.
+resource "google_cloud_run_v2_service_iam_member" "dashboard_viewers" {
+  name     = google_cloud_run_v2_service.service["dashboard"].name
+  location = var.region
+  role     = "roles/run.invoker"
+  member   = "group:${var.dashboard_viewers_group}"
 }
 
 # The scheduler: Cloud Scheduler starts a Cloud Run job that publishes yesterday's pipeline.started.
@@ -48,10 +71,11 @@ resource "google_cloud_run_v2_job" "scheduler" {
   deletion_protection = false
   template {
     template {
-      service_account = google_service_account.runtime.email
+      service_account = google_service_account.scheduler.email
+      max_retries     = 3
       containers {
         image   = var.image
-        command = ["node", "--import", "tsx", "cli/src/main.ts", "schedule", "--once"]
+        command = local.commands["scheduler"]
         dynamic "env" {
           for_each = local.common_env
           content {
@@ -59,18 +83,18 @@ resource "google_cloud_run_v2_job" "scheduler" {
             value = env.value
           }
         }
-        env {
-          name = "MLOPS_PII_HMAC_KEY"
-          value_source {
-            secret_key_ref {
-              secret  = var.pii_hmac_key_secret
-              version = "latest"
-            }
-          }
-        }
       }
     }
   }
+  depends_on = [google_project_service.apis]
+}
+
+# The scheduler may run its own job, and nothing else in Cloud Run.
+resource "google_cloud_run_v2_job_iam_member" "scheduler_runs_job" {
+  name     = google_cloud_run_v2_job.scheduler.name
+  location = var.region
+  role     = "roles/run.invoker"
+  member   = "serviceAccount:${google_service_account.scheduler.email}"
 }
 
 resource "google_cloud_scheduler_job" "daily" {
@@ -83,8 +107,11 @@ resource "google_cloud_scheduler_job" "daily" {
     uri         = "https://run.googleapis.com/v2/${google_cloud_run_v2_job.scheduler.id}:run"
     oauth_token { service_account_email = google_service_account.scheduler.email }
   }
+  depends_on = [google_cloud_run_v2_job_iam_member.scheduler_runs_job]
 }
 
+# Cloud Dataform compiles the root of dataform_git_branch, which `npm run dataform:publish` writes
+# from dataform/ (the project cannot live in a subfolder of the repository Dataform reads).
 resource "google_dataform_repository" "mlops" {
   provider = google-beta
   name     = "mlops"
@@ -92,10 +119,14 @@ resource "google_dataform_repository" "mlops" {
   git_remote_settings {
     url                                 = var.dataform_git_url
     default_branch                      = var.dataform_git_branch
-    authentication_token_secret_version = var.dataform_git_token_secret_version
+    authentication_token_secret_version = "projects/${var.project_id}/secrets/${var.dataform_git_token_secret}/versions/latest"
   }
   workspace_compilation_overrides {
     default_database = var.project_id
   }
   service_account = google_service_account.dataform.email
+  depends_on = [
+    google_service_account_iam_member.dataform_agent_token_creator,
+    google_secret_manager_secret_iam_member.dataform_agent_git_token,
+  ]
 }

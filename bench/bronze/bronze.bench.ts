@@ -4,7 +4,7 @@
  * Parquet conversion of the same rows (the floor), the lander's peak memory (max RSS of a child
  * process), and the lander's time for one day with 1 and with 365 days of history in the store.
  *
- *   flock /tmp/bench.lock npx tsx bench/bronze/bronze.bench.ts
+ *   flock /tmp/bench.lock npx tsx --conditions=@mlops/source bench/bronze/bronze.bench.ts
  *
  * BENCH_LANDER_ROWS and BENCH_HISTORY_DAYS shrink the run for a quick look. BENCH_ONLY=lander
  * measures only the big day (floor, store reads, lander). BENCH_DIR keeps the scratch folder and
@@ -118,10 +118,14 @@ function time<T>(work: () => T): { value: T; ms: number } {
 
 async function runChild(args: LanderChildArgs): Promise<LanderChildResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', join(here, 'lander.child.ts'), JSON.stringify(args)], {
-      cwd: root,
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
+    const child = spawn(
+      process.execPath,
+      ['--conditions=@mlops/source', '--import', 'tsx', join(here, 'lander.child.ts'), JSON.stringify(args)],
+      {
+        cwd: root,
+        stdio: ['ignore', 'pipe', 'inherit'],
+      },
+    );
     let out = '';
     child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString('utf8')));
     child.on('error', reject);

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { SqliteEventBus, createEvent, type AnyEvent, type EventBus } from '@mlops/shared';
+import { SqliteEventBus, createEvent, type AnyEvent, type Publisher, type Subscriber } from '@mlops/shared';
 import { PubSubEventBus } from '@mlops/shared/gcp';
 import { emulatorSupport, startEmulator, type RunningEmulator } from '../../shared/test/emulators.js';
 
@@ -73,7 +73,7 @@ function eventFor(i: number): AnyEvent {
 
 /** Subscribe, publish according to `drive`, and time each event from its publish call to its handler's end. */
 async function measure(
-  bus: EventBus,
+  bus: Publisher & Subscriber,
   label: BusRun['bus'],
   load: BusRun['load'],
   count: number,
@@ -166,7 +166,7 @@ function steady(count: number, ratePerSecond: number) {
 
 async function runOn(
   label: BusRun['bus'],
-  open: () => Promise<{ bus: EventBus; close: () => Promise<void> }>,
+  open: () => Promise<{ bus: Publisher & Subscriber; close: () => Promise<void> }>,
   counts: { throughput: number; light: number },
   options: Required<Pick<BusBenchOptions, 'lightRatePerSecond' | 'concurrency' | 'maxRunMs'>>,
   log: (line: string) => void,

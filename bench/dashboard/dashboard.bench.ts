@@ -261,7 +261,12 @@ async function serve(
   const tsx = fileURLToPath(new URL('../../node_modules/.bin/tsx', import.meta.url));
   const child = spawn(
     tsx,
-    [fileURLToPath(new URL('./server.child.ts', import.meta.url)), workDir, String(cacheEntries)],
+    [
+      '--conditions=@mlops/source',
+      fileURLToPath(new URL('./server.child.ts', import.meta.url)),
+      workDir,
+      String(cacheEntries),
+    ],
     { stdio: ['ignore', 'pipe', 'inherit'] },
   );
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));

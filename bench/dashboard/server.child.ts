@@ -1,6 +1,6 @@
 /**
  * The dashboard server of the benchmark, in a process of its own (so the load generator does not
- * share its event loop): `tsx server.child.ts <workDir> <cacheEntries>`. Prints one JSON line
+ * share its event loop): `tsx --conditions=@mlops/source server.child.ts <workDir> <cacheEntries>`. Prints one JSON line
  * with its URL, the table sizes, the warm-up time and the RSS after it, then serves until SIGTERM.
  */
 import { join } from 'node:path';

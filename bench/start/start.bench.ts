@@ -32,6 +32,7 @@ export interface StartBenchResult {
 export async function runStartBench(options: StartBenchOptions = {}): Promise<StartBenchResult> {
   const home = mkdtempSync(join(tmpdir(), 'mlops-start-bench-'));
   const args = [
+    '--conditions=@mlops/source',
     '--import',
     'tsx',
     join(repoRoot, 'cli/src/main.ts'),

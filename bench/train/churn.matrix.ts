@@ -151,6 +151,7 @@ function runBackfill(
   for (const [name, value] of Object.entries(process.env)) if (!name.startsWith('MLOPS_')) env[name] = value;
   Object.assign(env, { MLOPS_MODE: 'local', MLOPS_HOME: home });
   const args = [
+    '--conditions=@mlops/source',
     '--import',
     'tsx',
     join(REPO, 'cli/src/main.ts'),

@@ -3,7 +3,7 @@
  * repeat): read the matrix, fit on the train rows, score the holdout rows, print one JSON line.
  * Imports only the ML core, so the process's peak RSS is that of the fit and its data.
  *
- *   node --import tsx bench/train/ours.fit.ts MATRIX '{"nTrees":200,...}' [--check-factory]
+ *   node --conditions=@mlops/source --import tsx bench/train/ours.fit.ts MATRIX '{"nTrees":200,...}' [--check-factory]
  */
 import { pathToFileURL } from 'node:url';
 import {

@@ -206,6 +206,7 @@ function ensureSyntheticMatrix(rows: number, workDir: string | undefined, log: (
 function runOurs(matrixPath: string, params: BenchParams, checkFactory: boolean): Promise<OurFit> {
   const script = fileURLToPath(new URL('./ours.fit.ts', import.meta.url));
   const args = [
+    '--conditions=@mlops/source',
     '--import',
     'tsx',
     script,

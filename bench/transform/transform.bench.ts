@@ -6,7 +6,7 @@
  * the transformer's so both see the same machine). Then the time to add one day to a warehouse
  * that holds 30 and 365 days: flat once the history is longer than the features' 90-day lookback.
  *
- *   flock /tmp/bench.lock npx tsx bench/transform/transform.bench.ts
+ *   flock /tmp/bench.lock npx tsx --conditions=@mlops/source bench/transform/transform.bench.ts
  *
  * BENCH_TRANSFORM_DAYS, BENCH_TRANSFORM_SCALE, BENCH_TRANSFORM_HISTORY (e.g. "30,365") shrink or
  * reshape the run; BENCH_TRANSFORM_LAKE keeps the generated bronze between runs.

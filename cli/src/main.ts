@@ -98,7 +98,7 @@ export async function main(argv: readonly string[], env: Environment, io: CliIo 
 if (
   import.meta.url === `file://${process.argv[1]}` ||
   process.argv[1]?.endsWith('/cli/src/main.ts') ||
-  process.argv[1]?.endsWith('/bin/mlops.js')
+  process.argv[1]?.endsWith('/cli/dist/main.js')
 ) {
   process.exitCode = await main(process.argv.slice(2), process.env);
 }

@@ -7,6 +7,7 @@ export function createProgress(
 ): { update(done: number, total: number, note?: string): void; stop(): void } {
   let lastLine = '';
   let lastPlain = 0;
+  let lastCount = '';
   const started = Date.now();
   return {
     update(done, total, note = '') {
@@ -16,15 +17,16 @@ export function createProgress(
         const width = 30;
         const filled = Math.round(ratio * width);
         const line =
-          `${label} [${'█'.repeat(filled)}${'░'.repeat(width - filled)}] ${done}/${total} stages ${elapsed}s ${note}`.slice(
+          `${label} [${'█'.repeat(filled)}${'░'.repeat(width - filled)}] ${done}/${total} stages closed ${elapsed}s ${note}`.slice(
             0,
             120,
           );
         if (line !== lastLine) process.stdout.write(`\r${line.padEnd(lastLine.length)}`);
         lastLine = line;
-      } else if (Date.now() - lastPlain > 5000 || done === total) {
+      } else if (Date.now() - lastPlain > 5000 || (done === total && lastCount !== `${done}/${total}`)) {
         lastPlain = Date.now();
-        io.out(`${label}: ${done}/${total} stages completed after ${elapsed}s ${note}`.trim());
+        lastCount = `${done}/${total}`;
+        io.out(`${label}: ${done}/${total} stages closed after ${elapsed}s${note ? ` (${note})` : ''}`);
       }
     },
     stop() {

@@ -73,6 +73,19 @@ export async function printReport(
     );
   }
 
+  // Stages that closed without output, other than the routine days without a startups load.
+  const skipped = new Map<string, string>();
+  for (const entry of entries) {
+    if (entry.type !== 'mlops.stage.skipped.v1' || entry.summary.code === 'STARTUP_GEN.NOT_DUE') continue;
+    const note = `${String(entry.summary.stage)}: ${String(entry.summary.reason).slice(0, 160)}`;
+    skipped.set(note, `${entry.runDate} ${note}`);
+  }
+  if (skipped.size > 0) {
+    io.out('\nSkipped');
+    for (const line of [...skipped.values()].slice(0, 10)) io.out(line);
+    if (skipped.size > 10) io.out(`... ${skipped.size - 10} more: see \`mlops status\``);
+  }
+
   const champion = await new ModelRegistry(platform.documents).champion('churn');
   io.out('\nChurn model');
   if (!champion) io.out('no champion yet');

@@ -63,9 +63,11 @@ describe('backfill, then replay every event', () => {
     expect(await main(['replay', '--topic', 'all', '--since', before], env, io), io.lines.join('\n')).toBe(0);
     const output = io.lines.join('\n');
     // Every start event reaches the three generators and the ledger again; every landed partition the transformer.
-    expect(output).toContain('replaying 56 deliveries of pipeline-start');
-    expect(Number(/replaying (\d+) deliveries of bronze-landed/.exec(output)?.[1])).toBeGreaterThanOrEqual(14 * 2 * 2);
-    expect(output).toMatch(/replaying \d+ deliveries of warehouse-ready/);
+    expect(output).toContain(`rewound 4 subscriptions of pipeline-start to ${before}: 56 deliveries scheduled`);
+    expect(
+      Number(/rewound 2 subscriptions of bronze-landed to \S+: (\d+) deliveries scheduled/.exec(output)?.[1]),
+    ).toBeGreaterThanOrEqual(14 * 2 * 2);
+    expect(output).toMatch(/rewound 2 subscriptions of warehouse-ready to \S+: \d+ deliveries scheduled/);
     expect(output).toContain('replay finished');
     const second = await snapshot(env);
     expect(second.champion).toBe(first.champion);

@@ -42,6 +42,7 @@ describe('parseCli', () => {
           'model-trained',
           'predictions-ready',
           'stage-failed',
+          'stage-skipped',
         ],
         attach: true,
       },

@@ -2,9 +2,10 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { createPlatform, loadConfig, silentLogger, topicOf } from '@mlops/shared';
+import { parse } from '@cdktf/hcl2json';
+import { createPlatform, loadConfig, silentLogger, topicOf, topics } from '@mlops/shared';
 import { composeServices, TOPOLOGY } from '../src/stack/in-process.js';
-import { repoRoot, SERVICE_PROCESSES } from '../src/stack/processes.js';
+import { repoRoot, SERVICE_PROCESSES, serviceArgs } from '../src/stack/processes.js';
 
 describe('the topology', () => {
   it('lists exactly what every composed service consumes', async () => {
@@ -22,21 +23,43 @@ describe('the topology', () => {
     }
   });
 
-  it('matches the Terraform triggers and the docker-compose services', () => {
-    const terraform = readFileSync(join(repoRoot, 'infra/main.tf'), 'utf8');
-    const block = /consumers = \{([\s\S]*?)\n {2}\}/.exec(terraform)![1]!;
+  it('matches the Terraform triggers and the docker-compose services', async () => {
+    const main = await parse('main.tf', readFileSync(join(repoRoot, 'infra/main.tf'), 'utf8'));
+    const services = Object.assign({}, ...(main.locals as Record<string, unknown>[])).services as Record<
+      string,
+      { consumes: string[] | string }
+    >;
+    // The dashboard consumes every event topic (`local.event_topics`, read from the schemas); the
+    // completion topics are Cloud Logging's, not event types, and the dead-letter relay is gcp-only.
+    const eventTopics = topics.filter((topic) => topic !== 'dead-letter');
     const fromTerraform = Object.fromEntries(
-      [...block.matchAll(/"([\w-]+)"\s*=\s*\[([^\]]*)\]/g)].map((m) => [
-        m[1]!,
-        [...m[2]!.matchAll(/"([\w-]+)"/g)].map((t) => t[1]!).sort(),
-      ]),
+      Object.entries(services)
+        .filter(([name]) => name !== 'dead-letters')
+        .map(([name, spec]) => [
+          name,
+          (spec.consumes === '${sort(tolist(local.event_topics))}' ? eventTopics : (spec.consumes as string[]))
+            .filter((topic) => !topic.endsWith('-completions'))
+            .sort(),
+        ]),
     );
     const expected = Object.fromEntries(
       Object.entries(TOPOLOGY).map(([name, types]) => [name, [...new Set(types.map((type) => topicOf(type)))].sort()]),
     );
     expect(fromTerraform).toEqual(expected);
+    expect(services['dead-letters']?.consumes).toEqual(['dead-letter']);
     const compose = readFileSync(join(repoRoot, 'docker-compose.yml'), 'utf8');
-    for (const name of SERVICE_PROCESSES) expect(compose).toContain(`services/${name}/src/main.ts`);
+    for (const name of SERVICE_PROCESSES) expect(compose).toContain(`services/${name}/dist/main.js`);
     expect([...SERVICE_PROCESSES].sort()).toEqual(Object.keys(TOPOLOGY).sort());
+  });
+
+  it('starts each service the way the CLI runs: its sources through tsx, or its compiled JavaScript', () => {
+    expect(serviceArgs('lander', false)).toEqual([
+      '--conditions=@mlops/source',
+      '--import',
+      'tsx',
+      join(repoRoot, 'services/lander/src/main.ts'),
+    ]);
+    expect(serviceArgs('lander', true)).toEqual([join(repoRoot, 'services/lander/dist/main.js')]);
+    expect(serviceArgs('lander')).toEqual(serviceArgs('lander', false));
   });
 });

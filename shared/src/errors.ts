@@ -100,6 +100,12 @@ export const SharedErrors = {
   wrongTopic: (type: string, topic: string, expected: string) =>
     new PermanentError('EVENT.WRONG_TOPIC', `event ${type} belongs on topic ${expected}, not ${topic}`),
   notFound: (what: string) => new PermanentError('STORE.NOT_FOUND', `${what} was not found`),
+  sourceConditionMissing: (entry: string, library: string) =>
+    new PermanentError(
+      'BUILD.SOURCE_CONDITION_MISSING',
+      `${entry} is TypeScript but imported the compiled @mlops/shared (${library}): run it with ` +
+        '`tsx --conditions=@mlops/source` (or `node --conditions=@mlops/source --import tsx`), or run the built dist/*.js',
+    ),
 } as const;
 
 /** Codes of warehouse access (read and write sessions). */

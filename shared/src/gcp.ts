@@ -18,9 +18,7 @@ export { GcsObjectStore, type GcsObjectStoreOptions } from './adapters/gcs-objec
 export {
   cloudEventFunction,
   registerCloudEventService,
-  serveCloudEventFunction,
   type CloudEventFunctionOptions,
-  type ServeCloudEventFunctionOptions,
 } from './adapters/functions-framework.adapter.js';
 export {
   VertexModelRegistry,
@@ -53,3 +51,11 @@ export {
   type EmulatorSupport,
   type RunningEmulator,
 } from './tooling/gcloud-emulators.js';
+export {
+  detectDocker,
+  dockerSupport,
+  startContainer,
+  type ContainerSpec,
+  type DockerSupport,
+  type StartedContainer,
+} from './tooling/docker-engine.js';

@@ -4,6 +4,7 @@
  * and the runtime that hosts a service on any transport. Services import only this entry (and
  * `@mlops/shared/testing` in tests).
  */
+import './runtime/source-guard.js';
 export * from './errors.js';
 export * from './contracts/contracts.generated.js';
 export * from './events/event-catalog.js';
@@ -21,6 +22,13 @@ export * from './runtime/backoff.js';
 export * from './runtime/service.js';
 export * from './runtime/service-host.js';
 export * from './runtime/eventarc.js';
+export * from './runtime/settlement.js';
+export * from './runtime/delivery.js';
+export * from './runtime/dead-letters.js';
+export * from './runtime/host-allow-list.js';
+export * from './runtime/cloudevents-http.js';
+export * from './runtime/http-transport.js';
+export * from './events/message-excerpt.js';
 export { SqliteEventBus, type SqliteEventBusOptions } from './adapters/sqlite-event-bus.adapter.js';
 export { SqliteDocumentStore } from './adapters/sqlite-document-store.adapter.js';
 export { FsObjectStore } from './adapters/fs-object-store.adapter.js';
@@ -55,9 +63,12 @@ export {
 } from './adapters/dataform/dataform-compiler.adapter.js';
 export type { CompiledGraph, DataformTarget } from './adapters/dataform/compiled-graph.js';
 export {
+  CATALOG_PLACEHOLDER,
   TranslationError,
   loadBigQueryTranslator,
   translateBigQueryToDuckDb,
+  type ParameterReference,
+  type TranslateOptions,
 } from './adapters/dataform/bigquery-to-duckdb.adapter.js';
 export {
   DuckDbTransformRunner,

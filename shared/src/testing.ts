@@ -17,28 +17,25 @@ import { validateEvent } from './events/event-validator.js';
 import type { WireMessage } from './events/message-codec.js';
 import { silentLogger, type Logger } from './log/logger.js';
 import type { DocumentStore, JsonDocument, QueryOptions, StoredDocument } from './ports/document-store.port.js';
-import type { Delivery } from './ports/event-bus.port.js';
+import type { DeadLetterInfo, DeadLetterSink, Delivery, Publisher } from './ports/event-bus.port.js';
 import type { ObjectBody, ObjectMeta, ObjectStore } from './ports/object-store.port.js';
 import type { WarehouseAccess } from './ports/warehouse-access.port.js';
 import type { Warehouse } from './ports/warehouse.port.js';
-import { dispatch, type Publisher } from './runtime/service-host.js';
+import { dispatch } from './runtime/service-host.js';
 import type { Service } from './runtime/service.js';
 
-/** A publisher that validates and records every event, for asserting on what a handler emitted. */
-export class RecordingPublisher implements Publisher {
+/**
+ * A publisher and dead-letter sink that validates and records every event and dead letter, for
+ * asserting on what a handler emitted or a transport gave up on.
+ */
+export class RecordingPublisher implements Publisher, DeadLetterSink {
   readonly events: AnyEvent[] = [];
-  readonly deadLetters: {
-    message: WireMessage;
-    info: { subscription: string; topic: string; code: string; reason: string; attempts: number };
-  }[] = [];
+  readonly deadLetters: { message: WireMessage; info: DeadLetterInfo }[] = [];
   async publish(event: AnyEvent): Promise<string> {
     this.events.push(validateEvent(event));
     return String(this.events.length);
   }
-  async deadLetter(
-    message: WireMessage,
-    info: { subscription: string; topic: string; code: string; reason: string; attempts: number },
-  ): Promise<void> {
+  async deadLetter(message: WireMessage, info: DeadLetterInfo): Promise<void> {
     this.deadLetters.push({ message, info });
   }
   /** Events of one type. */
@@ -104,7 +101,18 @@ export class InMemoryDocumentStore implements DocumentStore {
     return data ? { id, data: structuredClone(data) } : undefined;
   }
   async *query(collection: string, options: QueryOptions = {}): AsyncIterable<StoredDocument> {
-    const ids = [...this.collection(collection).keys()].sort();
+    const field = options.orderBy;
+    let ids = [...this.collection(collection).keys()].sort();
+    if (field !== undefined) {
+      const value = (id: string) => this.collection(collection).get(id)![field] as string | number | null | undefined;
+      ids = ids.filter((id) => value(id) !== undefined && value(id) !== null);
+      // A stable sort keeps id order among equal values.
+      ids.sort((a, b) => {
+        const x = value(a)!;
+        const y = value(b)!;
+        return x < y ? -1 : x > y ? 1 : 0;
+      });
+    }
     let yielded = 0;
     for (const id of ids) {
       const data = this.collection(collection).get(id)!;
@@ -159,6 +167,13 @@ export class InMemoryObjectStore implements ObjectStore {
   async putFile(key: string, path: string, options: { contentType?: string } = {}): Promise<ObjectMeta> {
     const { readFile } = await import('node:fs/promises');
     return this.put(key, await readFile(path), options);
+  }
+  async putIfAbsent(
+    key: string,
+    body: ObjectBody,
+    options: { contentType?: string } = {},
+  ): Promise<ObjectMeta | undefined> {
+    return this.objects.has(key) ? undefined : this.put(key, body, options);
   }
   async get(key: string): Promise<Buffer> {
     const object = this.objects.get(key);
@@ -263,11 +278,12 @@ export interface StartedProcess {
 
 /**
  * A TypeScript entry point (a service's `src/main.ts`) in its own process through the
- * repository's tsx, as `npx tsx <main>` starts it, with only PATH, HOME and the given environment.
+ * repository's tsx, as `npx tsx --conditions=@mlops/source <main>` starts it (the workspaces' sources),
+ * with only PATH, HOME and the given environment.
  */
 export function startMainProcess(main: string, env: Record<string, string>): StartedProcess {
   const root = fileURLToPath(new URL('../../', import.meta.url));
-  const child = spawn(join(root, 'node_modules/.bin/tsx'), [main], {
+  const child = spawn(join(root, 'node_modules/.bin/tsx'), ['--conditions=@mlops/source', main], {
     cwd: root,
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
   });

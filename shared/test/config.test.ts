@@ -34,6 +34,9 @@ describe('loadConfig', () => {
       'PUBSUB_EMULATOR_HOST',
     ],
     [{ MLOPS_MODE: 'gcp' }, 'GOOGLE_CLOUD_PROJECT'],
+    [{ MLOPS_ALLOWED_HOSTS: 'dash.example.com, http://evil.example' }, 'MLOPS_ALLOWED_HOSTS'],
+    [{ MLOPS_ALLOWED_HOSTS: '*.[::1]' }, 'MLOPS_ALLOWED_HOSTS'],
+    [{ PORT: '99999' }, 'PORT'],
     [
       { MLOPS_MODE: 'gcp', GOOGLE_CLOUD_PROJECT: 'p', MLOPS_LAKE: 'gs://b', MLOPS_PII_HMAC_KEY: 'short' },
       'MLOPS_PII_HMAC_KEY',
@@ -61,6 +64,11 @@ describe('loadConfig', () => {
     expect((thrown as ConfigError).message).toContain(setting);
   });
 
+  it('needs no PII key outside sales-gen: absent is empty, so only sales-gen is given the secret', () => {
+    const config = loadConfig({ MLOPS_MODE: 'gcp', GOOGLE_CLOUD_PROJECT: 'acme-data', MLOPS_LAKE: 'gs://acme-lake' });
+    expect(config.generators.piiHmacKey).toBe('');
+  });
+
   it('accepts a complete gcp configuration', () => {
     const config = loadConfig({
       MLOPS_MODE: 'gcp',
@@ -70,5 +78,29 @@ describe('loadConfig', () => {
     });
     expect(config.gcp.projectId).toBe('acme-data');
     expect(config.lake.root).toBe('gs://acme-lake');
+  });
+
+  it.each([
+    ['a laptop', {}, '127.0.0.1'],
+    ['Cloud Run (K_SERVICE set)', { K_SERVICE: 'lander' }, '0.0.0.0'],
+    ['an explicit MLOPS_HTTP_HOST', { MLOPS_HTTP_HOST: '0.0.0.0' }, '0.0.0.0'],
+    ['an explicit MLOPS_HTTP_HOST on Cloud Run', { K_SERVICE: 'lander', MLOPS_HTTP_HOST: '127.0.0.1' }, '127.0.0.1'],
+  ])('binds the HTTP transport on %s to %s', (_where, env, host) => {
+    expect(loadConfig(env).http.host).toBe(host);
+  });
+
+  it('reads the allowed hosts, the port and the Cloud Run service', () => {
+    const config = loadConfig({
+      MLOPS_ALLOWED_HOSTS: 'dash.example.com, *.corp.example:8443,',
+      PORT: '9000',
+      K_SERVICE: 'trainer',
+    });
+    expect(config.http).toEqual({
+      host: '0.0.0.0',
+      port: 9000,
+      allowedHosts: ['dash.example.com', '*.corp.example:8443'],
+      cloudRunService: 'trainer',
+    });
+    expect(loadConfig({}).http).toEqual({ host: '127.0.0.1', port: 8080, allowedHosts: [] });
   });
 });

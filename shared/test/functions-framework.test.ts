@@ -1,5 +1,4 @@
 import { getTestServer } from '@google-cloud/functions-framework/testing';
-import type { Server } from 'node:http';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import {
@@ -7,8 +6,10 @@ import {
   SqliteEventBus,
   TransientError,
   encodeMessage,
+  serveCloudEvents,
   silentLogger,
   type AnyEvent,
+  type CloudEventsServer,
   type Service,
   type WireMessage,
 } from '@mlops/shared';
@@ -34,28 +35,25 @@ const MAX_ATTEMPTS = 5;
 const MAX_MESSAGE_BYTES = 8 * 1024;
 const SUBSCRIPTION = 'sales-gen.pipeline-start';
 
-describe('functions-framework CloudEvent host (real HTTP server, Eventarc-shaped binary CloudEvents)', () => {
+describe('HTTP CloudEvents transport (real HTTP server, Eventarc-shaped binary CloudEvents)', () => {
   const publisher = new RecordingPublisher();
-  let server: Server;
+  let server: CloudEventsServer;
   let url: string;
   let counter = 0;
 
   beforeAll(async () => {
-    const name = registerCloudEventService(service, {
+    server = await serveCloudEvents(service, {
+      host: '127.0.0.1',
+      port: 0,
       bus: publisher,
       log: silentLogger,
       maxAttempts: MAX_ATTEMPTS,
       maxMessageBytes: MAX_MESSAGE_BYTES,
-      functionName: 'salesGenTest',
     });
-    expect(name).toBe('salesGenTest');
-    server = getTestServer(name);
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    const address = server.address();
-    url = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}/`;
+    url = server.url;
   });
   afterAll(async () => {
-    await new Promise<void>((resolve, reject) => server.close((error) => (error ? reject(error) : resolve())));
+    await server.close();
   });
   beforeEach(() => {
     seen.length = 0;
@@ -131,6 +129,7 @@ describe('functions-framework CloudEvent host (real HTTP server, Eventarc-shaped
     behaviour.set('2026-04-02', 'transient');
     const { status, body } = await push(encodeMessage(startEvent('2026-04-02')), { deliveryAttempt: 2 });
     expect(status).toBeGreaterThanOrEqual(500);
+    expect(JSON.parse(body)).toMatchObject({ error: { code: 'TEST.WAREHOUSE_BUSY' } });
     expect(body).toContain('the warehouse is busy');
     expect(publisher.deadLetters).toHaveLength(0);
   });
@@ -188,7 +187,7 @@ describe('functions-framework CloudEvent host (real HTTP server, Eventarc-shaped
       why: 'a missing extension',
       message: {
         ...good,
-        attributes: Object.fromEntries(Object.entries(good.attributes).filter(([key]) => key !== 'ce-traceparent')),
+        attributes: Object.fromEntries(Object.entries(good.attributes).filter(([key]) => key !== 'ce-runid')),
       },
       code: 'EVENT.ENVELOPE_INVALID',
     },
@@ -212,6 +211,10 @@ describe('functions-framework CloudEvent host (real HTTP server, Eventarc-shaped
       expect(publisher.deadLetters).toHaveLength(1);
       expect(publisher.deadLetters[0]!.info.code).toBe(item.code);
       expect(publisher.deadLetters[0]!.info.reason.length).toBeGreaterThan(10);
+      // It never reached the handler, so the runtime announces it, with the run the message names.
+      expect(publisher.ofType('mlops.stage.failed.v1')).toMatchObject([
+        { data: { stage: 'sales-gen', code: item.code, reason: publisher.deadLetters[0]!.info.reason } },
+      ]);
     });
   }
 
@@ -231,5 +234,51 @@ describe('functions-framework CloudEvent host (real HTTP server, Eventarc-shaped
     expect(mine.status).toBe(204);
     expect(seen.map((e) => e.id)).toEqual([event.id]);
     expect(publisher.deadLetters).toHaveLength(0);
+  });
+});
+
+describe('the same service registered with @google-cloud/functions-framework (functions-framework --target)', () => {
+  it('handles a good event and asks for a retry on a transient error', async () => {
+    const publisher = new RecordingPublisher();
+    const name = registerCloudEventService(service, {
+      bus: publisher,
+      log: silentLogger,
+      maxAttempts: MAX_ATTEMPTS,
+      maxMessageBytes: MAX_MESSAGE_BYTES,
+      functionName: 'salesGenTest',
+    });
+    expect(name).toBe('salesGenTest');
+    const server = getTestServer(name);
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const address = server.address();
+    const target = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}/`;
+    try {
+      behaviour.clear();
+      seen.length = 0;
+      behaviour.set('2026-04-08', 'transient');
+      const post = (event: AnyEvent) =>
+        fetch(target, {
+          method: 'POST',
+          headers: {
+            'content-type': 'application/json',
+            'ce-specversion': '1.0',
+            'ce-type': 'google.cloud.pubsub.topic.v1.messagePublished',
+            'ce-source': '//pubsub.googleapis.com/projects/p/topics/pipeline-start',
+            'ce-id': `registered-${event.id}`,
+          },
+          body: JSON.stringify({
+            message: {
+              data: Buffer.from(encodeMessage(event).data).toString('base64'),
+              attributes: encodeMessage(event).attributes,
+              messageId: '1',
+            },
+          }),
+        });
+      expect((await post(startEvent('2026-04-07'))).status).toBe(204);
+      expect((await post(startEvent('2026-04-08'))).status).toBe(500);
+      expect(seen.map((event) => event.rundate)).toEqual(['2026-04-07', '2026-04-08']);
+    } finally {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
   });
 });

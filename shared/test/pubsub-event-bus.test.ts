@@ -1,9 +1,10 @@
 import { PubSub } from '@google-cloud/pubsub';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { PermanentError, TransientError, encodeMessage, type AnyEvent } from '@mlops/shared';
+import { PermanentError, TransientError, encodeMessage, type AnyEvent, type Logger } from '@mlops/shared';
 import { PubSubEventBus, type PubSubEventBusOptions } from '@mlops/shared/gcp';
 import { testEvent } from '@mlops/shared/testing';
-import { eventBusContract } from './contracts/event-bus.contract.js';
+import { deadLetterAnnouncementSuite } from './contracts/dead-letter-announcement.js';
+import { eventBusContract, type EventBusFixture } from './contracts/event-bus.contract.js';
 import { skipWithoutEmulator, startEmulator, uniqueProjectId, type RunningEmulator } from './emulators.js';
 import { startEvent, waitFor } from './helpers.js';
 
@@ -29,33 +30,33 @@ describe.skipIf(skip)('PubSubEventBus on the Pub/Sub emulator', () => {
     await emulator?.stop();
   });
 
-  eventBusContract(
-    'Pub/Sub emulator',
-    async () => {
-      const projectId = uniqueProjectId('contract');
-      const bus = new PubSubEventBus({
-        projectId,
-        emulatorHost: emulator.host,
-        backoff: fastRetry,
-        maxMessageBytes: 64 * 1024,
-      });
-      const plain = plainClient(projectId, emulator.host);
-      return {
-        bus,
-        maxMessageBytes: 64 * 1024,
-        injectRaw: async (topic, message) => {
-          const [exists] = await plain.topic(topic).exists();
-          if (!exists) await plain.createTopic(topic);
-          await plain.topic(topic).publishMessage({ data: Buffer.from(message.data), attributes: message.attributes });
-        },
-        cleanup: async () => {
-          await bus.close();
-          await plain.close();
-        },
-      };
-    },
-    { timeoutMs: 15_000 },
-  );
+  async function pubsubFixture(log?: Logger): Promise<EventBusFixture> {
+    const projectId = uniqueProjectId('contract');
+    const bus = new PubSubEventBus({
+      projectId,
+      emulatorHost: emulator.host,
+      backoff: fastRetry,
+      maxMessageBytes: 64 * 1024,
+      ...(log ? { log } : {}),
+    });
+    const plain = plainClient(projectId, emulator.host);
+    return {
+      bus,
+      maxMessageBytes: 64 * 1024,
+      injectRaw: async (topic, message) => {
+        const [exists] = await plain.topic(topic).exists();
+        if (!exists) await plain.createTopic(topic);
+        await plain.topic(topic).publishMessage({ data: Buffer.from(message.data), attributes: message.attributes });
+      },
+      cleanup: async () => {
+        await bus.close();
+        await plain.close();
+      },
+    };
+  }
+
+  eventBusContract('Pub/Sub emulator', () => pubsubFixture(), { timeoutMs: 15_000 });
+  deadLetterAnnouncementSuite('Pub/Sub emulator', (log) => pubsubFixture(log), { timeoutMs: 15_000 });
 
   describe('Pub/Sub specifics', () => {
     let projectId: string;
@@ -263,7 +264,8 @@ describe.skipIf(skip)('PubSubEventBus on the Pub/Sub emulator', () => {
       const event = startEvent('2026-02-05');
       await bus.publish(event);
       await waitFor(() => seenA.length === 1 && seenB.length === 1, 'first deliveries', 15_000);
-      expect(await bus.replay({ topic: 'pipeline-start', since })).toBe(2);
+      // Pub/Sub's seek rewinds subscriptions without saying how many messages that redelivers.
+      expect(await bus.replay({ topic: 'pipeline-start', since })).toEqual({ subscriptions: 2, deliveries: undefined });
       await waitFor(() => seenA.length === 2 && seenB.length === 2, 'replayed deliveries', 15_000);
       await expect(bus.replay({ topic: 'bronze-landed', since, subscription: 'replay-a' })).rejects.toMatchObject({
         code: 'BUS.SUBSCRIPTION_CONFLICT',
@@ -305,6 +307,25 @@ describe.skipIf(skip)('PubSubEventBus on the Pub/Sub emulator', () => {
         acked: 2,
         dead: 0,
       });
+    });
+
+    it('publishes to topics it may not create (Google Cloud: infra/ owns them), and fails on a missing one', async () => {
+      open();
+      const denied = Object.assign(new Error('7 PERMISSION_DENIED: User not authorized'), { code: 7 });
+      const client = (bus as unknown as { context: { client: PubSub } }).context.client;
+      client.createTopic = (() => Promise.reject(denied)) as unknown as PubSub['createTopic'];
+      await expect(bus.publish(startEvent('2026-02-09') as AnyEvent)).rejects.toThrow();
+      const [topic] = await plain.createTopic('pipeline-start');
+      const [subscription] = await topic.createSubscription('provisioned');
+      const received = new Promise<Record<string, string>>((resolve) =>
+        subscription.on('message', (message: { attributes: Record<string, string>; ack(): void }) => {
+          message.ack();
+          resolve(message.attributes);
+        }),
+      );
+      await bus.publish(startEvent('2026-02-09') as AnyEvent);
+      expect((await received)['ce-rundate']).toBe('2026-02-09');
+      await subscription.close();
     });
 
     it('refuses to publish once closed', async () => {

@@ -9,7 +9,9 @@ const consumerScript = join(import.meta.dirname, 'fixtures/bus-consumer.ts');
 const tsx = join(import.meta.dirname, '../../node_modules/.bin/tsx');
 
 function startConsumer(busPath: string, effectsPath: string): Promise<ChildProcess> {
-  const child = spawn(tsx, [consumerScript, busPath, effectsPath, '5'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(tsx, ['--conditions=@mlops/source', consumerScript, busPath, effectsPath, '5'], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   return new Promise((resolve, reject) => {
     child.stdout!.on('data', (chunk: Buffer) => {
       if (chunk.toString().includes('ready')) resolve(child);

@@ -1,14 +1,16 @@
-import { SqliteEventBus } from '@mlops/shared';
+import { SqliteEventBus, type Logger } from '@mlops/shared';
 import { join } from 'node:path';
-import { eventBusContract } from './contracts/event-bus.contract.js';
+import { deadLetterAnnouncementSuite } from './contracts/dead-letter-announcement.js';
+import { eventBusContract, type EventBusFixture } from './contracts/event-bus.contract.js';
 import { tempDir } from './helpers.js';
 
-eventBusContract('local SQLite bus', async () => {
+async function sqliteFixture(log?: Logger): Promise<EventBusFixture> {
   const dir = tempDir();
   const bus = new SqliteEventBus({
     path: join(dir.path, 'bus.sqlite'),
     backoff: { minMs: 20, maxMs: 100 },
     maxMessageBytes: 64 * 1024,
+    ...(log ? { log } : {}),
   });
   return {
     bus,
@@ -19,4 +21,7 @@ eventBusContract('local SQLite bus', async () => {
       dir.remove();
     },
   };
-});
+}
+
+eventBusContract('local SQLite bus', () => sqliteFixture());
+deadLetterAnnouncementSuite('local SQLite bus', (log) => sqliteFixture(log));

@@ -4,7 +4,7 @@ import type { CliIo } from '../io.js';
 import { createProgress } from '../progress.js';
 import { printReport } from '../report.js';
 import { ensureTopology, startInProcessStack, type InProcessStack } from '../stack/in-process.js';
-import { waitForRuns } from '../stack/wait.js';
+import { waitForRuns, type RunProgress } from '../stack/wait.js';
 import { datesBetween, startEvent } from '../start-events.js';
 
 /** Options shared by `run`, `backfill` and `start`. */
@@ -37,6 +37,7 @@ export async function runDates(
   try {
     if (options.attach) await ensureTopology(platform);
     const runIds = new Set<string>();
+    const since = new Date();
     const first = options.dates[0]!;
     const last = options.dates[options.dates.length - 1]!;
     for (const runDate of options.dates) {
@@ -54,15 +55,23 @@ export async function runDates(
     const progress = createProgress(io, options.label);
     const result = await waitForRuns(platform, {
       runIds,
-      dates: options.dates,
+      since,
       inProcess: !options.attach,
       timeoutS: options.timeoutS,
-      onProgress: (p) => progress.update(p.done, p.total, p.failures.length > 0 ? `(${p.failures.length} failed)` : ''),
+      onProgress: (p) => progress.update(p.done, p.total, progressNote(p)),
     }).finally(() => progress.stop());
-    return { runIds, entries: result.entries, failed: result.failures.length > 0 };
+    return { runIds, entries: result.entries, failed: result.failed || result.failures.length > 0 };
   } finally {
     await ownStack?.close();
   }
+}
+
+/** What the progress bar adds to its count: failed runs, and stages closed without output. */
+function progressNote(progress: RunProgress): string {
+  const stages = progress.runs.flatMap((run) => run.stages);
+  const failed = progress.runs.filter((run) => run.status === 'failed').length;
+  const skipped = stages.filter((stage) => stage.status === 'skipped').length;
+  return [failed > 0 ? `${failed} failed` : '', skipped > 0 ? `${skipped} skipped` : ''].filter(Boolean).join(', ');
 }
 
 /** `mlops run --date D`. */

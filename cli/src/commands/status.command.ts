@@ -1,8 +1,25 @@
-import { RunLedger, type Platform } from '@mlops/shared';
+import { RunLedger, type Platform, type RunStage } from '@mlops/shared';
 import { duration, table } from '../format.js';
 import type { CliIo } from '../io.js';
 
-/** `mlops status`: runs with their stages and timings, subscriptions, dead letters. */
+const MARK: Record<RunStage['status'], string> = {
+  succeeded: '',
+  running: '…',
+  failed: '!',
+  skipped: '~',
+  blocked: '⊘',
+};
+
+/** A stage as `name handled (queued Y)`: handling time, the wait on the bus apart, a later replay too. */
+function stageCell(stage: RunStage): string {
+  const parts = [`${stage.stage}${MARK[stage.status]}`];
+  if (stage.durationMs !== null) parts.push(duration(stage.durationMs));
+  if (stage.queuedMs !== null && stage.queuedMs >= 1) parts.push(`(queued ${duration(stage.queuedMs)})`);
+  if (stage.latest) parts.push(`[replayed: ${duration(stage.latest.durationMs)}]`);
+  return parts.join(' ');
+}
+
+/** `mlops status`: runs with their stages, handling and queue times, subscriptions, dead letters. */
 export async function statusCommand(
   platform: Platform,
   command: { limit: number; json: boolean },
@@ -26,21 +43,23 @@ export async function statusCommand(
   else {
     io.out(
       table(
-        ['run', 'date', 'trigger', 'status', 'started', 'stages (duration)'],
+        ['run', 'date', 'trigger', 'status', 'started', 'stages (handled, queued; ~ skipped, ! failed, ⊘ blocked)'],
         runs.map((run) => [
           run.runId,
           run.runDate,
           run.trigger ?? '',
           run.status,
           run.startedAt.replace('T', ' ').slice(0, 19),
-          run.stages
-            .map((stage) =>
-              `${stage.stage}${stage.status === 'failed' ? '!' : stage.status === 'running' ? '…' : ''} ${duration(stage.durationMs)}`.trim(),
-            )
-            .join(', '),
+          run.stages.map(stageCell).join(', '),
         ]),
       ),
     );
+    const notes = runs.flatMap((run) =>
+      run.stages
+        .filter((stage) => stage.detail && ['failed', 'blocked', 'skipped'].includes(stage.status))
+        .map((stage) => `${run.runDate} ${stage.stage} ${stage.status}: ${stage.detail}`),
+    );
+    if (notes.length > 0) io.out(`\n${notes.slice(0, 20).join('\n')}${notes.length > 20 ? '\n...' : ''}`);
   }
   io.out('');
   io.out(

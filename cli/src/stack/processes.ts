@@ -18,22 +18,32 @@ export const SERVICE_PROCESSES = [
   'dashboard',
 ] as const;
 
-const orphanGuard = pathToFileURL(join(dirname(fileURLToPath(import.meta.url)), 'orphan-guard.ts')).href;
+/**
+ * The node arguments that start a service the way this CLI runs: its compiled dist/main.js from the
+ * built CLI (the image), its TypeScript src/main.ts through tsx from the sources (a checkout).
+ */
+export function serviceArgs(name: string, compiled = import.meta.url.endsWith('.js')): string[] {
+  return compiled
+    ? [join(repoRoot, 'services', name, 'dist', 'main.js')]
+    : ['--conditions=@mlops/source', '--import', 'tsx', join(repoRoot, 'services', name, 'src', 'main.ts')];
+}
+
+// Preloaded into each service (compiled beside this module, or its TypeScript source).
+const here = fileURLToPath(import.meta.url);
+const orphanGuard = pathToFileURL(join(dirname(here), `orphan-guard${here.endsWith('.js') ? '.js' : '.ts'}`)).href;
 
 /**
  * A child process whose output lines are prefixed with its name, like `docker compose up`. Its
  * stdin is a pipe from this process: it stops when this process goes away (`orphan-guard.ts`).
  */
 export function spawnService(name: string, env: Environment, io: CliIo): ChildProcess {
-  const child = spawn(
-    process.execPath,
-    ['--import', 'tsx', '--import', orphanGuard, join(repoRoot, 'services', name, 'src', 'main.ts')],
-    {
-      cwd: repoRoot,
-      env: { ...process.env, ...env } as NodeJS.ProcessEnv,
-      stdio: ['pipe', 'pipe', 'pipe'],
-    },
-  );
+  const args = serviceArgs(name);
+  args.splice(args.length - 1, 0, '--import', orphanGuard);
+  const child = spawn(process.execPath, args, {
+    cwd: repoRoot,
+    env: { ...process.env, ...env } as NodeJS.ProcessEnv,
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
   const prefix = `${name.padEnd(12)}|`;
   let pending = '';
   const forward = (chunk: Buffer) => {

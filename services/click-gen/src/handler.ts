@@ -2,6 +2,7 @@ import {
   bronzeLandedData,
   generateClickEvents,
   replaceJsonlPartition,
+  sourceNotRequested,
   startedGeneration,
   type CloudEvent,
   type GeneratorSettings,
@@ -27,7 +28,14 @@ export async function generateClickDay(
 ): Promise<void> {
   const { data } = event;
   const generation = startedGeneration(data, 'clickstream', deps.generators, ClickGenErrors, context.log);
-  if (!generation) return;
+  if (!generation) {
+    await context.emit(
+      'mlops.stage.skipped.v1',
+      sourceNotRequested('click-gen', 'CLICK_GEN.NOT_REQUESTED', 'clickstream', event),
+      { subject: `skipped/clickstream/${data.runDate}` },
+    );
+    return;
+  }
 
   const started = performance.now();
   const { object, tally, staleRemoved } = await replaceJsonlPartition(

@@ -88,10 +88,12 @@ describe.each(stores)('click-gen with the lake %s', (_name, lake) => {
     );
   });
 
-  it('does nothing when the run does not ask for clickstream', async () => {
+  it('writes nothing when the run does not ask for clickstream, and closes its stage as skipped', async () => {
     const objects = lake();
     const published = await deliver(createClickGenService({ objects, generators }), start({ sources: ['sales'] }));
-    expect(published.events).toEqual([]);
+    expect(published.events.map((event) => [event.type, (event.data as { code?: string }).code])).toEqual([
+      ['mlops.stage.skipped.v1', 'CLICK_GEN.NOT_REQUESTED'],
+    ]);
     expect(await objects.list('bronze/')).toEqual([]);
   });
 });

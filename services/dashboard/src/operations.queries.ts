@@ -4,29 +4,23 @@
  * assertion results the transformer reports on `mlops.warehouse.ready.v1`), and model promotions.
  * Nothing here returns an event payload: only the ledger's PII-free summaries.
  */
-import type { EventBus, LedgerEntry, ModelRegistry, RunSummary } from '@mlops/shared';
-import { summariseRun } from '@mlops/shared';
+import type { DeadLetterAdmin, LedgerEntry, ModelRegistry, RunSummary, SubscriptionAdmin } from '@mlops/shared';
+import { summariseRuns } from '@mlops/shared';
 import type { DateRange } from './params.js';
 import { inRange } from './params.js';
 
 /** The bus as the operations view needs it. */
-export type BusView = Pick<EventBus, 'listDeadLetters' | 'stats'>;
+export type BusView = Pick<DeadLetterAdmin, 'listDeadLetters'> & Pick<SubscriptionAdmin, 'stats'>;
 
 /** Ledger entries, oldest first, read at most once per cache slot. */
 export type EntriesSource = () => Promise<LedgerEntry[]>;
 
-/** Runs newest first, with stage durations; filtered by run date. */
+/**
+ * Runs newest first, with stage handling and queue times; filtered by run date. Runs are derived from
+ * the whole ledger first, since a build closes the runs of every date it covers.
+ */
 export async function runs(entries: EntriesSource, range: DateRange, limit: number) {
-  const byRun = new Map<string, LedgerEntry[]>();
-  for (const entry of await entries()) {
-    if (!inRange(entry.runDate, range)) continue;
-    const list = byRun.get(entry.runId) ?? [];
-    list.push(entry);
-    byRun.set(entry.runId, list);
-  }
-  const all = [...byRun.values()]
-    .map(summariseRun)
-    .sort((a, b) => b.startedAt.localeCompare(a.startedAt) || b.runId.localeCompare(a.runId));
+  const all = summariseRuns(await entries()).filter((run) => inRange(run.runDate, range));
   return {
     total: all.length,
     byStatus: countBy(all, (run) => run.status),

@@ -4,7 +4,7 @@
  * `deps`, so tests hand it their own warehouse and stores.
  */
 import { fileURLToPath } from 'node:url';
-import type { LedgerEntry, Logger, ModelRegistry, RunLedger, WarehouseAccess } from '@mlops/shared';
+import type { HostPolicy, LedgerEntry, Logger, ModelRegistry, RunLedger, WarehouseAccess } from '@mlops/shared';
 import { errorCode, errorMessage, PlatformError } from '@mlops/shared';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { assertBindable } from './bind.js';
@@ -17,7 +17,7 @@ import { registerOperationsRoutes } from './operations.routes.js';
 import { registerOverviewRoutes } from './overview.routes.js';
 import { registerPredictiveRoutes } from './predictive.routes.js';
 import { createResponder, type RouteContext } from './route-context.js';
-import { SECURITY_HEADERS } from './security.js';
+import { hostGuard, SECURITY_HEADERS } from './security.js';
 import { loadStaticFiles, registerStaticRoutes } from './static.routes.js';
 import { warmUp } from './warm.js';
 
@@ -46,6 +46,8 @@ export interface DashboardDeps {
   cacheEntries?: number;
   /** Folder of the page's files (default: this package's `public/`). */
   publicDir?: string;
+  /** Hosts answered besides the loopback names (MLOPS_ALLOWED_HOSTS); any other Host gets 421. */
+  hosts?: HostPolicy;
   /** Clock (tests). */
   now?: () => number;
 }
@@ -94,7 +96,13 @@ export async function createDashboardServer(deps: DashboardDeps): Promise<Dashbo
     ...(deps.readWaitMs !== undefined ? { readWaitMs: deps.readWaitMs } : {}),
   });
   const live = timeSlot(deps.liveCacheMs ?? 1000, now);
-  const ledgerEntries = () => cache.remember<LedgerEntry[]>('ledger:entries', live(), () => deps.ledger.entries());
+  // The ledger is followed: each live slot reads only what was recorded since the previous one.
+  const follower = deps.ledger.follow();
+  const ledgerEntries = () =>
+    cache.remember<LedgerEntry[]>('ledger:entries', live(), async () => {
+      await follower.poll();
+      return follower.entries();
+    });
   const context: RouteContext = {
     gold,
     registry: deps.registry,
@@ -113,6 +121,7 @@ export async function createDashboardServer(deps: DashboardDeps): Promise<Dashbo
     routerOptions: { ignoreTrailingSlash: true },
   });
 
+  app.addHook('onRequest', hostGuard(deps.hosts, log));
   app.addHook('onSend', async (_request, reply, payload) => {
     for (const [name, value] of Object.entries(SECURITY_HEADERS)) reply.header(name, value);
     return payload;

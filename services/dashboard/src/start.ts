@@ -52,6 +52,10 @@ export async function startDashboard(
       log,
       schema: config.warehouse.warehouseDataset,
       churnHorizonDays: config.trainer.churnHorizonDays,
+      hosts: {
+        allowedHosts: config.http.allowedHosts,
+        ...(config.http.cloudRunService ? { cloudRunService: config.http.cloudRunService } : {}),
+      },
     });
     const address = await server
       .listen({

@@ -37,7 +37,8 @@ export const SalesGenErrors = {
   /** A setting handed to the factory is unusable: start-up stops with the setting's name. */
   badSetting: (problem: GenerationProblem) => new ConfigError(ENV_OF_SETTING[problem.setting], problem.message),
   /** The PII key is missing or too short: start-up stops. */
-  badPiiKey: () => new ConfigError('MLOPS_PII_HMAC_KEY', 'must be at least 16 characters'),
+  badPiiKey: () =>
+    new ConfigError('MLOPS_PII_HMAC_KEY', 'is required by sales-gen: a secret of at least 16 characters'),
   /** The collection name is empty. */
   badCollection: (collection: string) =>
     new ConfigError('MLOPS_SALES_COLLECTION', `must be a collection name (got ${JSON.stringify(collection)})`),

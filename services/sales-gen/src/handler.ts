@@ -1,5 +1,6 @@
 import {
   generateSalesOrders,
+  sourceNotRequested,
   startedGeneration,
   type CloudEvent,
   type DocumentStore,
@@ -33,7 +34,16 @@ export async function generateSalesDay(
 ): Promise<void> {
   const { data } = event;
   const generation = startedGeneration(data, 'sales', deps.generators, SalesGenErrors, context.log);
-  if (!generation) return;
+  if (!generation) {
+    await context.emit(
+      'mlops.stage.skipped.v1',
+      sourceNotRequested('sales-gen', 'SALES_GEN.NOT_REQUESTED', 'sales', event),
+      {
+        subject: `skipped/sales/${data.runDate}`,
+      },
+    );
+    return;
+  }
 
   const started = performance.now();
   const ids = new Set<string>();

@@ -101,16 +101,21 @@ describe('sales-gen', () => {
   it.each([
     ['only clickstream', ['clickstream']],
     ['startups and clickstream', ['startups', 'clickstream']],
-  ] as const)('does nothing when the run asks for %s, and says so', async (_name, sources) => {
-    const { documents, service } = setup();
-    const lines: string[] = [];
-    const published = await deliver(service, start({ sources: [...sources] }), {
-      log: createLogger({ sink: (line) => lines.push(line) }),
-    });
-    expect(published.events).toEqual([]);
-    expect(await documents.count('sales')).toBe(0);
-    expect(lines.some((line) => line.includes('sales skipped'))).toBe(true);
-  });
+  ] as const)(
+    'writes nothing when the run asks for %s, says so, and closes its stage as skipped',
+    async (_name, sources) => {
+      const { documents, service } = setup();
+      const lines: string[] = [];
+      const published = await deliver(service, start({ sources: [...sources] }), {
+        log: createLogger({ sink: (line) => lines.push(line) }),
+      });
+      expect(published.events.map((event) => [event.type, (event.data as { code?: string }).code])).toEqual([
+        ['mlops.stage.skipped.v1', 'SALES_GEN.NOT_REQUESTED'],
+      ]);
+      expect(await documents.count('sales')).toBe(0);
+      expect(lines.some((line) => line.includes('sales skipped'))).toBe(true);
+    },
+  );
 
   it('passes the backfill window on', async () => {
     const { service } = setup({ scale: 0.1 });
@@ -173,6 +178,7 @@ describe('sales-gen', () => {
       ['a negative scale', { scale: -2 }, 'MLOPS_SCALE'],
       ['a dirty share above one half', { dirtyShare: 0.9 }, 'MLOPS_DIRTY_SHARE'],
       ['a short PII key', { piiHmacKey: 'short' }, 'MLOPS_PII_HMAC_KEY'],
+      ['no PII key (absent outside local mode)', { piiHmacKey: '' }, 'MLOPS_PII_HMAC_KEY'],
     ])('refuses to start with %s, naming the setting', (_name, overrides, setting) => {
       let thrown: unknown;
       try {

@@ -4,6 +4,7 @@ import {
   generateStartupCompanies,
   isFriday,
   replaceJsonlPartition,
+  sourceNotRequested,
   startedGeneration,
   startupFullLoadDate,
   startupLoadOn,
@@ -31,7 +32,8 @@ interface Load {
 /**
  * Land the startups of a run date when one is due: the full load when the lake has none yet (at
  * the run date, or at the first date of the run's backfill window), and the week's delta on a
- * Friday. On any other day nothing is written or published, and the log says why.
+ * Friday. On any other day nothing is written, the log says why, and `stage.skipped`
+ * (`STARTUP_GEN.NOT_DUE`) closes the stage.
  */
 export async function generateStartupsDay(
   deps: StartupGenDeps,
@@ -40,7 +42,14 @@ export async function generateStartupsDay(
 ): Promise<void> {
   const { data } = event;
   const generation = startedGeneration(data, 'startups', deps.generators, StartupGenErrors, context.log);
-  if (!generation) return;
+  if (!generation) {
+    await context.emit(
+      'mlops.stage.skipped.v1',
+      sourceNotRequested('startup-gen', 'STARTUP_GEN.NOT_REQUESTED', 'startups', event),
+      { subject: `skipped/startups/${data.runDate}` },
+    );
+    return;
+  }
 
   const inLake = await findStartupFullLoad(deps.objects);
   const fullLoadDate = startupFullLoadDate(data.runDate, inLake, data.backfill?.from);
@@ -49,13 +58,16 @@ export async function generateStartupsDay(
   const today = startupLoadOn(data.runDate, fullLoadDate);
   if (today) loads.push({ date: data.runDate, loadType: today });
   if (loads.length === 0) {
-    context.log.info(
-      `startups skipped for ${data.runDate}: startups land on the first run (${fullLoadDate}) and on Fridays, and ${data.runDate} is neither`,
-      {
-        runDate: data.runDate,
-        fullLoadDate,
-        friday: isFriday(data.runDate),
-      },
+    const reason = `startups land on the first run (${fullLoadDate}) and on Fridays, and ${data.runDate} is neither`;
+    context.log.info(`startups skipped for ${data.runDate}: ${reason}`, {
+      runDate: data.runDate,
+      fullLoadDate,
+      friday: isFriday(data.runDate),
+    });
+    await context.emit(
+      'mlops.stage.skipped.v1',
+      { stage: 'startup-gen', code: 'STARTUP_GEN.NOT_DUE', reason, runDates: [data.runDate], causeEventId: event.id },
+      { subject: `skipped/startups/${data.runDate}` },
     );
     return;
   }

@@ -69,15 +69,27 @@ describe.each([
     ).toBeGreaterThan(0.98);
   });
 
-  it('skips a later weekday, writing nothing, publishing nothing, and saying why', async () => {
+  it('skips a later weekday, writing nothing, saying why, and closing its stage with stage.skipped', async () => {
     const objects = lake();
     const service = createStartupGenService({ objects, generators });
     await deliver(service, start('2026-03-03'));
     const lines: string[] = [];
-    const published = await deliver(service, start('2026-03-04'), {
+    const event = start('2026-03-04');
+    const published = await deliver(service, event, {
       log: createLogger({ sink: (line) => lines.push(line) }),
     });
-    expect(published.events).toEqual([]);
+    expect(published.events.map((e) => e.type)).toEqual(['mlops.stage.skipped.v1']);
+    expect(published.ofType('mlops.stage.skipped.v1')[0]).toMatchObject({
+      runid: event.runid,
+      causationid: event.id,
+      data: {
+        stage: 'startup-gen',
+        code: 'STARTUP_GEN.NOT_DUE',
+        runDates: ['2026-03-04'],
+        causeEventId: event.id,
+        reason: expect.stringContaining('first run (2026-03-03) and on Fridays'),
+      },
+    });
     expect(await objects.list('bronze/startups/dt=2026-03-04/')).toEqual([]);
     const skipped = lines
       .map((line) => JSON.parse(line) as { message: string; severity: string })
@@ -140,17 +152,21 @@ describe.each([
       [['2026-03-02', 'full', friday.ofType('mlops.bronze.landed.v1')[0]!.data.contentHash]],
     );
     expect(
-      await deliver(service, start('2026-03-04', { trigger: 'backfill', backfill })).then((p) => p.events),
-    ).toEqual([]);
+      await deliver(service, start('2026-03-04', { trigger: 'backfill', backfill })).then((p) =>
+        p.events.map((e) => [e.type, (e.data as { code?: string }).code]),
+      ),
+    ).toEqual([['mlops.stage.skipped.v1', 'STARTUP_GEN.NOT_DUE']]);
   });
 
-  it('does nothing when the run does not ask for startups', async () => {
+  it('writes nothing when the run does not ask for startups, and closes its stage as skipped', async () => {
     const objects = lake();
     const published = await deliver(
       createStartupGenService({ objects, generators }),
       start('2026-03-03', { sources: ['sales', 'clickstream'] }),
     );
-    expect(published.events).toEqual([]);
+    expect(published.events.map((event) => [event.type, (event.data as { code?: string }).code])).toEqual([
+      ['mlops.stage.skipped.v1', 'STARTUP_GEN.NOT_REQUESTED'],
+    ]);
     expect(await objects.list('bronze/')).toEqual([]);
   });
 });

@@ -1,6 +1,7 @@
 /**
- * The trainer's code version: the package version plus a hash of its TypeScript sources, so two
- * builds that could train differently never share a fingerprint (and a registry version).
+ * The trainer's code version: the package version plus a hash of the code that runs (the
+ * TypeScript sources, or the compiled JavaScript in the image), so two builds that could train
+ * differently never share a fingerprint (and a registry version).
  */
 import { createHash } from 'node:crypto';
 import { readFile, readdir } from 'node:fs/promises';
@@ -9,13 +10,15 @@ import { fileURLToPath } from 'node:url';
 
 const SOURCE_ROOT = fileURLToPath(new URL('.', import.meta.url));
 const PACKAGE_JSON = fileURLToPath(new URL('../package.json', import.meta.url));
+/** `.ts` from src/, `.js` from dist/ (whose `.d.ts` files do not run). */
+const CODE_EXTENSION = import.meta.url.endsWith('.js') ? '.js' : '.ts';
 
 async function sourceFiles(folder: string): Promise<string[]> {
   const out: string[] = [];
   for (const entry of await readdir(folder, { withFileTypes: true })) {
     const path = join(folder, entry.name);
     if (entry.isDirectory()) out.push(...(await sourceFiles(path)));
-    else if (entry.name.endsWith('.ts')) out.push(path);
+    else if (entry.name.endsWith(CODE_EXTENSION) && !entry.name.endsWith('.d.ts')) out.push(path);
   }
   return out;
 }

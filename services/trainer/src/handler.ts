@@ -5,7 +5,9 @@
  * (`TRAINER.ASSERTIONS_FAILED`, permanent); decide by the retraining policy (`policy.ts`) whether
  * to run the training pipeline (features ▶ train ▶ evaluate ▶ register ▶ batch_predict) or only
  * its `batch_predict` step with the champion; then publish `mlops.model.trained.v1` when a model
- * was trained and one `mlops.predictions.ready.v1` per snapshot date scored.
+ * was trained and one `mlops.predictions.ready.v1` per snapshot date scored. When nothing is scored
+ * (no champion yet, or not enough history to train the first model) it publishes
+ * `mlops.stage.skipped.v1` with the reason, so the run closes with it as a note.
  *
  * `mlops.stage.failed.v1` from an upstream stage: remember its run dates, so no training reads
  * them (`data-health.ts`).
@@ -166,10 +168,13 @@ export async function handleWarehouseReady(
 
   // Predictions use the champion as of the event, so a replay scores with the model of its time.
   const scorer = (await championAt(registry, settings.modelName, event.time))?.version;
+  // Why nothing was trained nor scored, when so: the run closes with it as a note.
+  let declined: { code: string; reason: string } | undefined;
   const result = await withRunner(deps, context, async (runner): Promise<PipelineRunResult | undefined> => {
-    const predict = async () => {
+    const predict = async (why: { code: string; reason: string }) => {
       if (!scorer) {
         context.log.info(`no predictions: ${settings.modelName} had no champion as of ${event.time}`);
+        declined = why;
         return undefined;
       }
       const predictParameters = { ...parametersFor(CHURN_PREDICT_PIPELINE, parameters), model_version: scorer };
@@ -180,7 +185,11 @@ export async function handleWarehouseReady(
         labels,
       });
     };
-    if (!decision.train) return predict();
+    if (!decision.train)
+      return predict({
+        code: TRAINER_SKIP_CODES.NO_CHAMPION,
+        reason: `no champion yet: nothing to score (${decision.reason})`,
+      });
     try {
       return await runner.run({
         pipeline: CHURN_TRAINING_PIPELINE,
@@ -193,21 +202,48 @@ export async function handleWarehouseReady(
       context.log.warning(`not training (${decision.reason}): ${errorMessage(error)}`, {
         code: TRAINER_SERVICE_CODES.INSUFFICIENT_HISTORY,
       });
-      return predict();
+      return predict({
+        code: TRAINER_SERVICE_CODES.INSUFFICIENT_HISTORY,
+        reason: `no model yet: ${errorMessage(error)}`,
+      });
     }
   }).catch((error: unknown) => {
     throw asPlatformError(error);
   });
-  if (result) await publishOutcome(deps, event, context, decision, result);
+  if (result) declined = await publishOutcome(deps, event, context, decision, result);
+  if (declined) await announceDeclined(event, context, declined);
 }
 
+/** Codes of the trainer's `stage.skipped` besides `TRAINER.INSUFFICIENT_HISTORY`. */
+export const TRAINER_SKIP_CODES = { NO_CHAMPION: 'TRAINER.NO_CHAMPION' } as const;
+
+/** Close the run's trainer stage when nothing was scored: `stage.skipped` with the reason as its note. */
+async function announceDeclined(
+  event: CloudEvent<'mlops.warehouse.ready.v1'>,
+  context: HandlerContext,
+  declined: { code: string; reason: string },
+): Promise<void> {
+  await context.emit(
+    'mlops.stage.skipped.v1',
+    {
+      stage: 'trainer',
+      code: declined.code,
+      reason: declined.reason.slice(0, 4000),
+      runDates: [...event.data.runDates],
+      causeEventId: event.id,
+    },
+    { subject: `trainer/${event.data.runDates.at(-1)}` },
+  );
+}
+
+/** Publish what the pipeline produced; resolves to why nothing was scored, when nothing was. */
 async function publishOutcome(
   deps: TrainerHandlerDeps,
   event: CloudEvent<'mlops.warehouse.ready.v1'>,
   context: HandlerContext,
   decision: TrainingDecision,
   result: PipelineRunResult,
-): Promise<void> {
+): Promise<{ code: string; reason: string } | undefined> {
   const { settings, registry } = deps;
   const registered = result.tasks.register?.outputs;
   const features = result.tasks.features?.outputs;
@@ -262,7 +298,8 @@ async function publishOutcome(
   const modelVersion = String(predicted?.model_version ?? '');
   if (!modelVersion) {
     context.log.info(`no predictions: ${settings.modelName} had no champion as of ${event.time}`);
-    return;
+    const trained = registered ? ` (${String(registered.version)} was not promoted)` : '';
+    return { code: TRAINER_SKIP_CODES.NO_CHAMPION, reason: `no champion yet: nothing to score${trained}` };
   }
   for (const snapshot of (predicted?.predictions ?? []) as unknown as SnapshotPredictions[]) {
     await context.emit(
@@ -277,6 +314,7 @@ async function publishOutcome(
       { subject: `predictions/${snapshot.snapshotDate}` },
     );
   }
+  return undefined;
 }
 
 /** Handle `stage.failed`: remember the run dates of an upstream failure. */

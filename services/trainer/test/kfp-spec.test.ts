@@ -180,7 +180,7 @@ describe('KFP v2 PipelineSpec', () => {
   it('runs each step as the platform image with the KFP placeholders', () => {
     const container = spec.deploymentSpec.executors['exec-batch-predict'].container;
     expect(container.image).toBe(OPTIONS.image);
-    expect(container.command).toEqual(['node', '--import', 'tsx', 'services/trainer/src/components/main.ts']);
+    expect(container.command).toEqual(['node', 'services/trainer/dist/components/main.js']);
     expect(container.args).toEqual([
       'batch_predict',
       '--executor_input',
@@ -215,6 +215,10 @@ describe('KFP v2 PipelineSpec', () => {
     expect(key).toMatch(/^mlops\/pipelines\/mlops-churn-training\/[0-9a-f]{16}\.json$/);
     expect(JSON.parse((await objects.get(key)).toString())).toEqual(spec);
     expect(await objects.head('mlops/pipelines/mlops-churn-training/latest.json')).toBeDefined();
+    // Stored again (a redelivery): the content-addressed object is created once, never rewritten.
+    const first = await objects.head(key);
+    expect(await storePipelineSpec(objects, spec as PipelineSpecJson)).toBe(key);
+    expect(await objects.head(key)).toBe(first);
   });
 
   it('the validator catches an unwired input and a cycle (it can fail)', () => {

@@ -14,7 +14,7 @@ import { resolveTables } from '../src/data/warehouse-tables.js';
 import { CHURN_TRAINING_PIPELINE } from '../src/pipeline/churn.pipeline.js';
 import { selectTasks } from '../src/pipeline/dag.js';
 import { LocalPipelineRunner } from '../src/pipeline/local.runner.js';
-import { GeneratedWarehouse, dateRange } from './fixtures/warehouse.fixture.js';
+import { GeneratedWarehouse, WAREHOUSE_BUILD_TIMEOUT_MS, dateRange } from './fixtures/warehouse.fixture.js';
 
 const DATES = dateRange('2025-01-01', 60);
 const LATER = dateRange('2025-03-02', 10);
@@ -92,7 +92,7 @@ beforeAll(async () => {
   after.honest = await snapshotRows('fct_customer_features');
   after.leaky = await snapshotRows('leaky_features');
   fingerprints = [first, await trainingSetFingerprint()];
-});
+}, WAREHOUSE_BUILD_TIMEOUT_MS);
 
 afterAll(async () => {
   await world?.close();

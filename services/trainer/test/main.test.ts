@@ -6,7 +6,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { startMainProcess, waitForValue, type StartedProcess } from '@mlops/shared/testing';
 import { createEvent, SqliteEventBus } from '@mlops/shared';
 
-// The trainer as its own process: `src/main.ts`, as `npx tsx services/trainer/src/main.ts` starts it.
+// The trainer as its own process: `src/main.ts`, as `npx tsx --conditions=@mlops/source services/trainer/src/main.ts` starts it.
 const main = fileURLToPath(new URL('../src/main.ts', import.meta.url));
 /** How long a child process gets to start, answer or let go (tsx compiles on first start). */
 const WAIT_MS = 30_000;

@@ -8,7 +8,7 @@ import { InMemoryDocumentStore } from '@mlops/shared/testing';
 import type { JsonValue } from '../src/components/component.js';
 import { CHURN_TRAINING_PIPELINE } from '../src/pipeline/churn.pipeline.js';
 import { LocalPipelineRunner } from '../src/pipeline/local.runner.js';
-import { GeneratedWarehouse, dateRange } from './fixtures/warehouse.fixture.js';
+import { GeneratedWarehouse, WAREHOUSE_BUILD_TIMEOUT_MS, dateRange } from './fixtures/warehouse.fixture.js';
 
 const DATES = dateRange('2025-01-01', 60);
 const AS_OF = DATES.at(-1)!;
@@ -19,7 +19,7 @@ let world: GeneratedWarehouse;
 
 beforeAll(async () => {
   world = await GeneratedWarehouse.cached(DATES);
-});
+}, WAREHOUSE_BUILD_TIMEOUT_MS);
 
 afterAll(async () => {
   await world?.close();

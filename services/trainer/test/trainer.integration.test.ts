@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ModelRegistry, type WarehouseReady } from '@mlops/shared';
 import { InMemoryDocumentStore, deliver, testEvent } from '@mlops/shared/testing';
 import { createTrainerService } from '../src/index.js';
-import { GeneratedWarehouse, dateRange } from './fixtures/warehouse.fixture.js';
+import { GeneratedWarehouse, WAREHOUSE_BUILD_TIMEOUT_MS, dateRange } from './fixtures/warehouse.fixture.js';
 
 const DATES = dateRange('2025-01-01', 60);
 const LAST = DATES.slice(-3);
@@ -19,7 +19,7 @@ const registry = new ModelRegistry(documents);
 
 beforeAll(async () => {
   world = await GeneratedWarehouse.cached(DATES);
-});
+}, WAREHOUSE_BUILD_TIMEOUT_MS);
 
 afterAll(async () => {
   await world?.close();

@@ -165,14 +165,41 @@ describe('trainer service', () => {
     ]);
   });
 
-  it('does not train while a backfill is still running, and predicts nothing without a champion', async () => {
+  it('does not train while a backfill is still running, predicts nothing without a champion, and closes the run with why', async () => {
     const { service, runner } = setup();
-    const published = await deliver(
-      service,
-      ready(['2026-01-10'], { backfill: { from: '2025-11-01', to: '2026-01-31' } }),
-    );
+    const event = ready(['2026-01-09', '2026-01-10'], { backfill: { from: '2025-11-01', to: '2026-01-31' } });
+    const published = await deliver(service, event);
     expect(runner.runs).toEqual([]);
-    expect(published.events).toEqual([]);
+    expect(published.events.map((e) => e.type)).toEqual(['mlops.stage.skipped.v1']);
+    expect(published.ofType('mlops.stage.skipped.v1')[0]).toMatchObject({
+      runid: event.runid,
+      causationid: event.id,
+      data: {
+        stage: 'trainer',
+        code: 'TRAINER.NO_CHAMPION',
+        runDates: ['2026-01-09', '2026-01-10'],
+        causeEventId: event.id,
+        reason: expect.stringMatching(
+          /^no champion yet: nothing to score \(backfill 2025-11-01..2026-01-31 in progress/,
+        ),
+      },
+    });
+  });
+
+  it('closes the run with "no model yet" when the first training lacks history and there is no champion', async () => {
+    const { service, runner } = setup();
+    runner.fail = new PermanentError(
+      'TRAINER.INSUFFICIENT_HISTORY',
+      'not enough labelled history to train: a training run needs at least 32 days of history',
+    );
+    const published = await deliver(service, ready(['2026-01-02']));
+    expect(runner.runs.map((run) => run.pipeline.name)).toEqual(['mlops-churn-training']);
+    expect(published.events.map((e) => [e.type, (e.data as { code?: string }).code])).toEqual([
+      ['mlops.stage.skipped.v1', 'TRAINER.INSUFFICIENT_HISTORY'],
+    ]);
+    expect(published.ofType('mlops.stage.skipped.v1')[0]!.data.reason).toBe(
+      'no model yet: not enough labelled history to train: a training run needs at least 32 days of history',
+    );
   });
 
   it('scores with the champion as of the event, so a replayed older event scores with the model of its time', async () => {
@@ -198,7 +225,7 @@ describe('trainer service', () => {
     const runs = runner.runs.length;
     const published = await deliver(service, at(ready(['2026-01-20']), '2026-01-21T06:00:00.000Z'));
     expect(runner.runs.length).toBe(runs);
-    expect(published.events).toEqual([]);
+    expect(published.events.map((e) => e.type)).toEqual(['mlops.stage.skipped.v1']);
   });
 
   it('predicts with the champion when it is fresh, and retrains when asked', async () => {

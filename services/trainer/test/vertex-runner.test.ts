@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { ModelRegistry, silentLogger } from '@mlops/shared';
 import { InMemoryDocumentStore, InMemoryObjectStore } from '@mlops/shared/testing';
 import { defineComponent } from '../src/components/component.js';
-import { parseComponentArgs } from '../src/components/step-main.js';
+import { parseComponentArgs, runComponentMain } from '../src/components/step-main.js';
 import { CHURN_PREDICT_PIPELINE, CHURN_TRAINING_PIPELINE } from '../src/pipeline/churn.pipeline.js';
 import { executeComponent, localPathOf, type ArtifactFiles, type ExecutorInput } from '../src/pipeline/kfp.executor.js';
 import { runRecordKey } from '../src/pipeline/runner.port.js';
@@ -287,5 +287,12 @@ describe('a pipeline step from its ExecutorInput', () => {
     expect(() => parseComponentArgs(['xgboost', '--executor_input', '{}'])).toThrow(
       expect.objectContaining({ code: 'TRAINER.UNKNOWN_COMPONENT' }),
     );
+  });
+
+  it('prints its usage and the components on --help, without building a platform', async () => {
+    const printed: string[] = [];
+    expect(await runComponentMain(['--help'], { MLOPS_MODE: 'no-such-mode' }, (text) => printed.push(text))).toBe(0);
+    expect(printed.join('\n')).toMatch(/^Usage: node services\/trainer\/dist\/components\/main\.js <component>/);
+    expect(printed.join('\n')).toContain('features, train, evaluate, register, batch_predict');
   });
 });

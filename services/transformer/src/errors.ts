@@ -17,6 +17,15 @@ export const TransformerErrors = {
         )}${failed.length > 10 ? ', ...' : ''}; the warehouse is not ready, fix the data or the model and re-land the dates`,
       { details: { assertions: failed.map((assertion) => assertion.name) } },
     ),
+  /**
+   * A date landed again exactly as it was when its build failed its assertions: the code of the
+   * `stage.failed` that closes its stage again (not thrown).
+   */
+  alreadyFailed: (runDate: string) =>
+    new PermanentError(
+      'TRANSFORMER.ASSERTION_FAILED',
+      `${runDate} failed its assertions when built from these same partitions; it is built again when one of them changes`,
+    ),
   /** A setting handed to the factory is unusable: start-up stops. */
   badSetting: (name: string, message: string) => new ConfigError(name, message),
 } as const;

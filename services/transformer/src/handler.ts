@@ -5,6 +5,10 @@
  * Dataform project. A backlog is therefore one run, not one per date; a backfill's partitions wait
  * until its whole window has landed (see {@link backfillShouldWait}).
  *
+ * A partition that leaves its date exactly as it was built (a replay, a re-run, a backfill overlapping
+ * built dates) closes that date's stage: `stage.skipped` (`TRANSFORMER.ALREADY_BUILT`), or
+ * `stage.failed` again when that build failed its assertions.
+ *
  * The run publishes one `mlops.warehouse.ready.v1` with the per-table counts, quarantine counts and
  * assertion results; when an assertion fails it publishes `mlops.stage.failed.v1`
  * (`TRANSFORMER.ASSERTION_FAILED`) instead, so nothing downstream trains on that data. The dates are
@@ -29,7 +33,18 @@ import {
   type WarehouseReady,
 } from '@mlops/shared';
 import { TransformerErrors } from './errors.js';
-import { inputsHash, readLedger, recordBuilt, recordLanded, type LandedEntry, type LedgerState } from './ledger.js';
+import {
+  inputsHash,
+  readLedger,
+  recordBuilt,
+  recordLanded,
+  type BuiltEntry,
+  type LandedEntry,
+  type LedgerState,
+} from './ledger.js';
+
+/** Codes of the transformer's `stage.skipped`. */
+export const TRANSFORMER_SKIP_CODES = { ALREADY_BUILT: 'TRANSFORMER.ALREADY_BUILT' } as const;
 
 /** What the handler needs. */
 export interface TransformerHandlerDeps {
@@ -129,6 +144,56 @@ export function backfillShouldWait(
   return incompleteDates(ledger, fullLoadKnown, window).length > 0;
 }
 
+/**
+ * How the date of a landed partition was built when it was built from exactly the partitions it
+ * has now (a replay, a re-run of the date, a backfill overlapping built dates), else undefined.
+ */
+export function alreadyBuilt(
+  ledger: LedgerState,
+  fullLoadKnown: string | undefined,
+  landed: { runDate: string; backfill?: BackfillWindow },
+): BuiltEntry | undefined {
+  if (!isComplete(ledger, landed.runDate, fullLoadKnown, landed.backfill)) return undefined;
+  const built = ledger.built.get(landed.runDate);
+  const sources = ledger.landed.get(landed.runDate)!;
+  return built?.inputsHash === inputsHash(sources.values()) ? built : undefined;
+}
+
+/**
+ * Close the transformer stage of a date that is not built again: `stage.skipped`
+ * (`TRANSFORMER.ALREADY_BUILT`) when it was built, or `stage.failed` again when its build from these
+ * same partitions failed its assertions (it is rebuilt only when a partition changes).
+ */
+async function announceAlreadyBuilt(
+  event: CloudEvent<'mlops.bronze.landed.v1'>,
+  context: HandlerContext,
+  built: BuiltEntry,
+): Promise<void> {
+  const { runDate } = built;
+  const options = { subject: `transformer/${runDate}`, rundate: runDate };
+  if (built.status === 'ready') {
+    context.log.info(`${runDate} is already built from these partitions`, { runDate });
+    await context.emit(
+      'mlops.stage.skipped.v1',
+      {
+        stage: 'transformer',
+        code: TRANSFORMER_SKIP_CODES.ALREADY_BUILT,
+        reason: `${runDate} was already built from these partitions`,
+        runDates: [runDate],
+        causeEventId: event.id,
+      },
+      options,
+    );
+    return;
+  }
+  const error = TransformerErrors.alreadyFailed(runDate);
+  await context.emit(
+    'mlops.stage.failed.v1',
+    { stage: 'transformer', code: error.code, reason: error.message, runDates: [runDate], causeEventId: event.id },
+    options,
+  );
+}
+
 /** The backfill window covering the dates' landed partitions, if any carried one. */
 function backfillOf(dates: readonly BuildableDate[]): BackfillWindow | undefined {
   const windows = dates.flatMap((date) => date.entries.flatMap((entry) => (entry.backfill ? [entry.backfill] : [])));
@@ -175,6 +240,8 @@ export async function handleBronzeLanded(
 
   let fullLoad = fullLoadInLedger(ledger);
   if (fullLoad === undefined && deps.objects) fullLoad = await findStartupFullLoad(deps.objects);
+  const built = alreadyBuilt(ledger, fullLoad, landed);
+  if (built) await announceAlreadyBuilt(event, context, built);
   if (backfillShouldWait(ledger, fullLoad, landed)) {
     const missing = incompleteDates(ledger, fullLoad, landed.backfill!);
     context.log.info(
@@ -189,6 +256,7 @@ export async function handleBronzeLanded(
   }
   const dates = buildableDates(ledger, fullLoad);
   if (dates.length === 0) {
+    if (built) return;
     const sources = [...(ledger.landed.get(landed.runDate)?.keys() ?? [])].sort();
     context.log.info(`waiting: ${landed.runDate} has ${sources.join(', ')}`, { runDate: landed.runDate, sources });
     return;

@@ -258,6 +258,54 @@ describe('transformer service', () => {
     expect(runner.runs).toEqual([['2026-01-06'], ['2026-01-06']]);
   });
 
+  it('closes a date landed again exactly as it was built with stage.skipped, building nothing', async () => {
+    const { runner, publisher, send } = setup();
+    for (const source of ['sales', 'clickstream', 'startups'] as const) await send(landed('2026-01-06', source));
+    // A re-run of the date: its generators land the same partitions again, under a new run.
+    const again = landed('2026-01-06', 'sales');
+    await send(again);
+    expect(runner.runs).toEqual([['2026-01-06']]);
+    const [skipped] = publisher.ofType('mlops.stage.skipped.v1');
+    expect(skipped).toMatchObject({
+      runid: again.runid,
+      rundate: '2026-01-06',
+      causationid: again.id,
+      data: {
+        stage: 'transformer',
+        code: 'TRANSFORMER.ALREADY_BUILT',
+        reason: '2026-01-06 was already built from these partitions',
+        runDates: ['2026-01-06'],
+        causeEventId: again.id,
+      },
+    });
+    // A partition of a date still incomplete is not "already built": it waits, and says nothing.
+    await send(landed('2026-01-07', 'sales'));
+    expect(publisher.ofType('mlops.stage.skipped.v1')).toHaveLength(1);
+  });
+
+  it('closes the dates of a backfill window that were already built, and builds the others once they land', async () => {
+    const { runner, publisher, send } = setup();
+    const first = { from: '2026-01-05', to: '2026-01-06' };
+    await send(landed('2026-01-05', 'startups', { backfill: first }));
+    for (const date of ['2026-01-05', '2026-01-06'])
+      for (const source of ['sales', 'clickstream'] as const) await send(landed(date, source, { backfill: first }));
+    expect(runner.runs).toEqual([['2026-01-05', '2026-01-06']]);
+    // A second backfill over 01-05..01-08 lands 01-05 and 01-06 again, unchanged.
+    const window = { from: '2026-01-05', to: '2026-01-08' };
+    for (const date of ['2026-01-05', '2026-01-06', '2026-01-07', '2026-01-08'])
+      for (const source of ['sales', 'clickstream'] as const) await send(landed(date, source, { backfill: window }));
+    expect(runner.runs).toEqual([
+      ['2026-01-05', '2026-01-06'],
+      ['2026-01-07', '2026-01-08'],
+    ]);
+    const skipped = publisher.ofType('mlops.stage.skipped.v1').map((event) => event.data.runDates[0]);
+    expect([...new Set(skipped)]).toEqual(['2026-01-05', '2026-01-06']);
+    expect(publisher.ofType('mlops.warehouse.ready.v1').map((event) => event.data.runDates)).toEqual([
+      ['2026-01-05', '2026-01-06'],
+      ['2026-01-07', '2026-01-08'],
+    ]);
+  });
+
   it('publishes stage.failed instead of warehouse.ready when an assertion fails, and does not retry the same inputs', async () => {
     const { runner, publisher, send, documents } = setup();
     runner.failing = ['warehouse_fct_sales_assertions_uniqueKey_0'];
@@ -277,8 +325,15 @@ describe('transformer service', () => {
     });
     expect(failed!.data.reason).toMatch(/warehouse_fct_sales_assertions_uniqueKey_0 \(4 row\(s\)\)/);
     expect((await documents.get(LEDGER_COLLECTION, 'built_2026-01-06'))?.data.status).toBe('failed');
-    await send(events[0]!);
+    // Landed again unchanged: not rebuilt, and the date's stage closes as failed again.
+    const again = landed('2026-01-06', 'sales');
+    await send(again);
     expect(runner.runs).toHaveLength(1);
+    expect(publisher.ofType('mlops.stage.failed.v1').at(-1)).toMatchObject({
+      causationid: again.id,
+      data: { stage: 'transformer', code: 'TRANSFORMER.ASSERTION_FAILED', runDates: ['2026-01-06'] },
+    });
+    expect(publisher.ofType('mlops.stage.failed.v1')).toHaveLength(2);
   });
 
   it('lets a permanent runner error dead-letter the event with stage.failed carrying its code', async () => {

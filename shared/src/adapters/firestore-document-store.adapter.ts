@@ -111,6 +111,17 @@ function storeError(error: unknown, action: string): PlatformError {
   return new PermanentError('STORE.REJECTED', message, { cause: error, details: { grpcCode: code } });
 }
 
+/** With `orderBy`, range conditions may name only that field: Firestore orders an inequality field first. */
+function checkOrderBy(filters: readonly FieldFilter[], orderBy: string): void {
+  checkField(orderBy);
+  const other = filters.find((filter) => filter.op !== '==' && filter.field !== orderBy);
+  if (other)
+    throw new PermanentError(
+      'STORE.BAD_QUERY',
+      `a range condition on ${other.field} cannot be combined with ordering by ${orderBy}; order by ${other.field}`,
+    );
+}
+
 /** Documents as pages of JSON text of at most `pageSize`. */
 async function* jsonPages(documents: AsyncIterable<StoredDocument>, pageSize: number): AsyncIterable<JsonDocument[]> {
   let page: JsonDocument[] = [];
@@ -161,10 +172,17 @@ function rangeMatches(actual: unknown, op: FieldFilter['op'], expected: Scalar):
  *
  * Firestore cannot order by document id under a range filter (an inequality field must be ordered
  * first), so equality conditions run in Firestore and range conditions are applied to that
- * id-ordered stream here, with Firestore's own comparison rules. Put a partition key (run date,
+ * id-ordered stream here, with Firestore's own comparison rules. A query ordered by a field
+ * (`orderBy`) runs whole in Firestore, ordered by that field then id, so a cursor on it reads only
+ * what is past the cursor. Put a partition key (run date,
  * source) in an equality condition so a query reads only its partition. `count` runs every
  * condition in Firestore; equality plus range on different fields needs a composite index in
  * Google Cloud (the emulator needs none).
+ *
+ * Nothing here is a transaction across calls (a day of orders is far above Firestore's 500 writes
+ * per transaction): a partition is replaced by upserting the new documents, then deleting those of
+ * the partition that are not among them, so a reader sees the old day, then old and new together,
+ * then the new day, and never an empty one.
  */
 export class FirestoreDocumentStore implements DocumentStore {
   private readonly db: Firestore;
@@ -238,14 +256,26 @@ export class FirestoreDocumentStore implements DocumentStore {
     const pageSize = Math.max(1, Math.floor(options.pageSize ?? 1000));
     let remaining = options.limit ?? Number.POSITIVE_INFINITY;
     if (remaining <= 0) return;
-    const ranges = filters.filter((filter) => filter.op !== '==');
+    const ordered = options.orderBy !== undefined;
+    if (ordered) checkOrderBy(filters, options.orderBy!);
+    // Ordered by a field, every condition runs in Firestore (its range on that field's index);
+    // otherwise range conditions are applied here to the id-ordered stream.
+    const ranges = ordered ? [] : filters.filter((filter) => filter.op !== '==');
     let base: Query = ref;
-    for (const filter of filters) if (filter.op === '==') base = base.where(filter.field, '==', filter.value);
+    for (const filter of filters)
+      if (ordered || filter.op === '==') base = base.where(filter.field, filter.op, filter.value);
+    if (ordered) base = base.orderBy(options.orderBy!);
     base = base.orderBy(FieldPath.documentId());
+    // Firestore orders null values first; the port leaves them out, like absent fields.
+    const keep = (data: DocumentData) =>
+      ordered
+        ? data[options.orderBy!] !== null
+        : ranges.every((filter) => rangeMatches(data[filter.field], filter.op, filter.value));
+    const exact = ranges.length === 0 && !ordered;
     let last: QueryDocumentSnapshot | undefined;
     while (remaining > 0) {
       // With only equality conditions every fetched document is yielded, so never fetch past the limit.
-      const fetchSize = ranges.length === 0 ? Math.min(pageSize, remaining) : pageSize;
+      const fetchSize = exact ? Math.min(pageSize, remaining) : pageSize;
       let page = base.limit(fetchSize);
       if (last) page = page.startAfter(last);
       let snapshot;
@@ -256,7 +286,7 @@ export class FirestoreDocumentStore implements DocumentStore {
       }
       for (const document of snapshot.docs) {
         const data = document.data();
-        if (!ranges.every((filter) => rangeMatches(data[filter.field], filter.op, filter.value))) continue;
+        if (!keep(data)) continue;
         yield { id: document.id, data: data as StoredDocument['data'] };
         remaining -= 1;
         if (remaining <= 0) return;

@@ -1,11 +1,11 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream, type ReadStream } from 'node:fs';
-import { mkdir, readFile, readdir, rename, rm, stat, writeFile, copyFile } from 'node:fs/promises';
+import { mkdir, readFile, readdir, rename, rm, stat, writeFile, copyFile, link } from 'node:fs/promises';
 import { dirname, join, resolve, sep } from 'node:path';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { PermanentError, SharedErrors } from '../errors.js';
-import type { ObjectBody, ObjectMeta, ObjectStore } from '../ports/object-store.port.js';
+import type { ListedObject, ObjectBody, ObjectMeta, ObjectStore } from '../ports/object-store.port.js';
 
 const KEY = /^(?!\/)(?!.*\/\/)(?!.*(^|\/)\.\.?(\/|$))[A-Za-z0-9._=\-/]+$/;
 
@@ -46,6 +46,37 @@ export class FsObjectStore implements ObjectStore {
 
   async put(key: string, body: ObjectBody, options: { contentType?: string } = {}): Promise<ObjectMeta> {
     const path = this.pathOf(key);
+    const staged = await this.stage(path, body);
+    try {
+      await rename(staged.temp, path);
+      return await this.commit(key, path, staged.temp, staged.sha256, staged.bytes, options.contentType);
+    } catch (error) {
+      await rm(staged.temp, { force: true });
+      throw error;
+    }
+  }
+
+  /** A hard link fails when the name exists, so creation is atomic; the staged copy then goes. */
+  async putIfAbsent(
+    key: string,
+    body: ObjectBody,
+    options: { contentType?: string } = {},
+  ): Promise<ObjectMeta | undefined> {
+    const path = this.pathOf(key);
+    const staged = await this.stage(path, body);
+    try {
+      await link(staged.temp, path);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'EEXIST') return undefined;
+      throw error;
+    } finally {
+      await rm(staged.temp, { force: true });
+    }
+    return this.commit(key, path, staged.temp, staged.sha256, staged.bytes, options.contentType);
+  }
+
+  /** Stream the body to a hidden temporary file beside the target, hashing as it goes. */
+  private async stage(path: string, body: ObjectBody): Promise<{ temp: string; sha256: string; bytes: number }> {
     await mkdir(dirname(path), { recursive: true });
     const temp = join(dirname(path), `.tmp-${randomBytes(6).toString('hex')}`);
     const hash = createHash('sha256');
@@ -63,11 +94,11 @@ export class FsObjectStore implements ObjectStore {
     });
     try {
       await pipeline(source, meter, createWriteStream(temp, { flush: true }));
-      return await this.commit(key, path, temp, hash.digest('hex'), bytes, options.contentType);
     } catch (error) {
       await rm(temp, { force: true });
       throw error;
     }
+    return { temp, sha256: hash.digest('hex'), bytes };
   }
 
   async putFile(key: string, localPath: string, options: { contentType?: string } = {}): Promise<ObjectMeta> {
@@ -77,6 +108,7 @@ export class FsObjectStore implements ObjectStore {
     try {
       await copyFile(localPath, temp);
       const { sha256, bytes } = await hashFile(temp);
+      await rename(temp, path);
       return await this.commit(key, path, temp, sha256, bytes, options.contentType);
     } catch (error) {
       await rm(temp, { force: true });
@@ -84,6 +116,7 @@ export class FsObjectStore implements ObjectStore {
     }
   }
 
+  /** Record the hash of the object now at `path` in its sidecar. */
   private async commit(
     key: string,
     path: string,
@@ -92,7 +125,6 @@ export class FsObjectStore implements ObjectStore {
     bytes: number,
     contentType: string | undefined,
   ): Promise<ObjectMeta> {
-    await rename(temp, path);
     const info = await stat(path);
     const sidecar: Sidecar = { sha256, bytes, mtimeMs: info.mtimeMs, ...(contentType ? { contentType } : {}) };
     const sidecarTemp = `${temp}.meta`;
@@ -115,6 +147,16 @@ export class FsObjectStore implements ObjectStore {
   }
 
   async head(key: string): Promise<ObjectMeta | undefined> {
+    const listed = await this.listed(key);
+    if (!listed) return undefined;
+    // Written by something other than this store: hash it now.
+    return listed.sha256 === undefined
+      ? { ...listed, sha256: (await hashFile(this.pathOf(key))).sha256 }
+      : { ...listed, sha256: listed.sha256 };
+  }
+
+  /** What the file system and the sidecar say, without reading the content. */
+  private async listed(key: string): Promise<ListedObject | undefined> {
     const path = this.pathOf(key);
     let info;
     try {
@@ -129,21 +171,18 @@ export class FsObjectStore implements ObjectStore {
     } catch {
       sidecar = undefined;
     }
-    if (!sidecar || sidecar.bytes !== info.size || sidecar.mtimeMs !== info.mtimeMs) {
-      // Written by something other than this store: hash it now.
-      const { sha256 } = await hashFile(path);
-      sidecar = { sha256, bytes: info.size, mtimeMs: info.mtimeMs };
-    }
+    // A sidecar that no longer describes the file (rewritten by something else) says nothing.
+    const current = sidecar && sidecar.bytes === info.size && sidecar.mtimeMs === info.mtimeMs ? sidecar : undefined;
     return {
       key,
       bytes: info.size,
-      sha256: sidecar.sha256,
       updatedAt: info.mtime,
-      ...(sidecar.contentType ? { contentType: sidecar.contentType } : {}),
+      ...(current ? { sha256: current.sha256 } : {}),
+      ...(current?.contentType ? { contentType: current.contentType } : {}),
     };
   }
 
-  async list(prefix: string): Promise<ObjectMeta[]> {
+  async list(prefix: string): Promise<ListedObject[]> {
     const keys: string[] = [];
     const walk = async (dir: string, rel: string): Promise<void> => {
       let entries;
@@ -164,8 +203,8 @@ export class FsObjectStore implements ObjectStore {
     };
     await walk(this.root, '');
     keys.sort();
-    const metas = await Promise.all(keys.map((key) => this.head(key)));
-    return metas.filter((meta): meta is ObjectMeta => meta !== undefined);
+    const metas = await Promise.all(keys.map((key) => this.listed(key)));
+    return metas.filter((meta): meta is ListedObject => meta !== undefined);
   }
 
   async delete(keys: readonly string[]): Promise<number> {

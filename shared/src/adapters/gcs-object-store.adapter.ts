@@ -1,13 +1,13 @@
 import { Storage, type Bucket, type File } from '@google-cloud/storage';
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough, Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { PermanentError, PlatformError, SharedErrors, TransientError, errorMessage } from '../errors.js';
-import type { ObjectBody, ObjectMeta, ObjectStore } from '../ports/object-store.port.js';
+import type { ListedObject, ObjectBody, ObjectMeta, ObjectStore } from '../ports/object-store.port.js';
 
 /** Options of {@link GcsObjectStore}. */
 export interface GcsObjectStoreOptions {
@@ -16,29 +16,42 @@ export interface GcsObjectStoreOptions {
   prefix?: string;
   projectId?: string;
   /**
-   * Address of a GCS emulator (fake-gcs-server), `host:port` or a URL; unset for Google Cloud. Note
+   * Address of a GCS emulator or stand-in, `host:port` or a URL; unset for Google Cloud. Note
    * that the client library also reads `STORAGE_EMULATOR_HOST` from the environment by itself, as a
    * base URL, so when that variable is set it must include `http://`.
    */
   emulatorHost?: string;
+  /** Objects of at least this many bytes go as resumable uploads; smaller ones in one request. Default 8 MiB. */
+  resumableThresholdBytes?: number;
+  /** Bytes per request of a resumable upload, a multiple of 256 KiB. Default 8 MiB. */
+  resumableChunkBytes?: number;
+  /** Attempts of a replace that keeps losing the race to concurrent writers (412). Default 5. */
+  replaceAttempts?: number;
 }
 
 // The same keys the filesystem lake accepts, so a key that works locally works here.
 const KEY = /^(?!\/)(?!.*\/\/)(?!.*(^|\/)\.\.?(\/|$))[A-Za-z0-9._=\-/]+$/;
 const BUCKET = /^[a-z0-9][a-z0-9._-]{1,220}[a-z0-9]$/;
 const SHA256_METADATA = 'sha256';
+const MIB = 1024 * 1024;
+// GCS accepts non-final chunks in multiples of 256 KiB only.
+const CHUNK_UNIT = 256 * 1024;
+const LIST_FIELDS = 'items(name,size,updated,contentType,metadata),nextPageToken';
 
 interface GcsMetadata {
   name?: string;
   size?: string | number;
   updated?: string;
   contentType?: string;
+  generation?: string | number;
   metadata?: Record<string, string | number | boolean | null> | null;
 }
 
 function httpCode(error: unknown): number | undefined {
-  const code = (error as { code?: unknown } | null)?.code;
-  return typeof code === 'number' ? code : undefined;
+  const failure = error as { code?: unknown; status?: unknown; response?: { status?: unknown } } | null;
+  for (const code of [failure?.code, failure?.status, failure?.response?.status])
+    if (typeof code === 'number') return code;
+  return undefined;
 }
 
 /** A GCS failure as a platform error: 429, 5xx and network errors may pass; other 4xx will not. */
@@ -51,17 +64,28 @@ function storeError(error: unknown, action: string): PlatformError {
   return new PermanentError('STORE.REJECTED', message, { cause: error, details: { httpStatus: code } });
 }
 
+/** Content to upload: in memory, or a local file (spooled or given). */
+type Upload = { content: Buffer } | { path: string; bytes: number };
+
 /**
- * The lake on Google Cloud Storage (or fake-gcs-server). A GCS object write is atomic by nature:
- * the object appears only when its upload completes, so a reader sees the old or the new one. Each
- * put is a single-request (non-resumable) upload carrying the content's SHA-256 in custom metadata
- * (`sha256`); content from a stream is spooled to a temporary file while it is hashed, because the
- * hash must travel with the upload. `uri()` gives `gs://bucket/key` for engines that read GCS.
+ * The lake on Google Cloud Storage. A GCS object appears only when its upload completes, so a
+ * reader sees the old or the new object. Every write carries a generation precondition
+ * (`ifGenerationMatch`): a replace names the generation it read (0 when absent) and, on 412 (a
+ * concurrent writer won), reads again and retries, so the last writer wins whole; a create names
+ * generation 0 and leaves an existing object alone. The precondition also makes each upload
+ * idempotent, which is what lets the client library retry it after a transient failure (it never
+ * retries an unconditional upload). Objects from `resumableThresholdBytes` up go as chunked
+ * resumable uploads (a failed chunk is resent, not the whole object); smaller ones in one request.
+ * Each object carries the content's SHA-256 in custom metadata (`sha256`); content from a stream
+ * is spooled to a temporary file while it is hashed, because the hash must travel with the upload.
  */
 export class GcsObjectStore implements ObjectStore {
   readonly bucketName: string;
   readonly prefix: string;
   private readonly bucket: Bucket;
+  private readonly resumableThreshold: number;
+  private readonly chunkBytes: number;
+  private readonly replaceAttempts: number;
 
   constructor(options: GcsObjectStoreOptions) {
     if (!BUCKET.test(options.bucket))
@@ -72,8 +96,14 @@ export class GcsObjectStore implements ObjectStore {
         'STORE.BAD_KEY',
         `lake prefix "${prefix}" must be a relative path of letters, digits and ._=-/`,
       );
+    const chunkBytes = options.resumableChunkBytes ?? 8 * MIB;
+    if (!Number.isInteger(chunkBytes) || chunkBytes <= 0 || chunkBytes % CHUNK_UNIT !== 0)
+      throw new PermanentError('STORE.BAD_OPTION', `resumableChunkBytes ${chunkBytes} is not a multiple of 256 KiB`);
     this.bucketName = options.bucket;
     this.prefix = prefix;
+    this.resumableThreshold = options.resumableThresholdBytes ?? 8 * MIB;
+    this.chunkBytes = chunkBytes;
+    this.replaceAttempts = Math.max(1, options.replaceAttempts ?? 5);
     // STORAGE_EMULATOR_HOST is sometimes written with the JSON API path; the client adds that itself.
     const host = options.emulatorHost?.replace(/\/storage\/v1\/?$/, '').replace(/\/+$/, '');
     const endpoint = host ? (/^https?:\/\//.test(host) ? host : `http://${host}`) : undefined;
@@ -109,31 +139,51 @@ export class GcsObjectStore implements ObjectStore {
     return this.bucket.file(this.nameOf(key));
   }
 
-  private metaOf(key: string, metadata: GcsMetadata, sha256: string): ObjectMeta {
+  private listedOf(key: string, metadata: GcsMetadata): Omit<ListedObject, 'sha256'> {
     return {
       key,
       bytes: Number(metadata.size ?? 0),
-      sha256,
       updatedAt: new Date(metadata.updated ?? Date.now()),
       ...(metadata.contentType ? { contentType: metadata.contentType } : {}),
     };
   }
 
-  private uploadMetadata(sha256: string, contentType: string | undefined) {
-    return { contentType: contentType ?? 'application/octet-stream', metadata: { [SHA256_METADATA]: sha256 } };
+  private metaOf(key: string, metadata: GcsMetadata, sha256: string): ObjectMeta {
+    return { ...this.listedOf(key, metadata), sha256 };
   }
 
   async put(key: string, body: ObjectBody, options: { contentType?: string } = {}): Promise<ObjectMeta> {
-    const file = this.file(key);
+    this.nameOf(key);
+    return this.withUpload(body, (upload, sha256) => this.replace(key, upload, sha256, options.contentType));
+  }
+
+  async putFile(key: string, path: string, options: { contentType?: string } = {}): Promise<ObjectMeta> {
+    this.nameOf(key);
+    const { sha256, bytes } = await hashFile(path);
+    return this.replace(key, { path, bytes }, sha256, options.contentType);
+  }
+
+  async putIfAbsent(
+    key: string,
+    body: ObjectBody,
+    options: { contentType?: string } = {},
+  ): Promise<ObjectMeta | undefined> {
+    this.nameOf(key);
+    return this.withUpload(body, async (upload, sha256) => {
+      try {
+        return await this.upload(key, upload, sha256, options.contentType, 0);
+      } catch (error) {
+        if (httpCode(error) === 412) return undefined;
+        throw storeError(error, `creating ${key}`);
+      }
+    });
+  }
+
+  /** Hand the body to `send` in memory (bytes, strings) or as a spooled file (streams). */
+  private async withUpload<T>(body: ObjectBody, send: (upload: Upload, sha256: string) => Promise<T>): Promise<T> {
     if (typeof body === 'string' || body instanceof Uint8Array) {
       const content = Buffer.from(body);
-      const sha256 = createHash('sha256').update(content).digest('hex');
-      try {
-        await file.save(content, { resumable: false, metadata: this.uploadMetadata(sha256, options.contentType) });
-      } catch (error) {
-        throw storeError(error, `writing ${key}`);
-      }
-      return this.writtenMeta(key, file, sha256);
+      return send({ content }, createHash('sha256').update(content).digest('hex'));
     }
     // A stream: its hash is known only at its end, and the hash must go with the upload.
     const dir = await mkdtemp(join(tmpdir(), 'mlops-gcs-'));
@@ -147,43 +197,56 @@ export class GcsObjectStore implements ObjectStore {
         },
       });
       await pipeline(Readable.from(body), meter, createWriteStream(spool));
-      return await this.upload(key, spool, hash.digest('hex'), options.contentType);
+      return await send({ path: spool, bytes: (await stat(spool)).size }, hash.digest('hex'));
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
   }
 
-  async putFile(key: string, path: string, options: { contentType?: string } = {}): Promise<ObjectMeta> {
-    this.nameOf(key);
-    const hash = createHash('sha256');
-    for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
-    return this.upload(key, path, hash.digest('hex'), options.contentType);
+  /** Replace under a generation precondition; a lost race (412) reads the new generation and retries. */
+  private async replace(key: string, upload: Upload, sha256: string, contentType: string | undefined) {
+    for (let attempt = 1; ; attempt += 1) {
+      try {
+        return await this.upload(key, upload, sha256, contentType, await this.generationOf(key));
+      } catch (error) {
+        if (httpCode(error) !== 412 || attempt >= this.replaceAttempts) throw storeError(error, `writing ${key}`);
+      }
+    }
+  }
+
+  /** The live generation of an object, 0 when there is none. */
+  private async generationOf(key: string): Promise<number> {
+    try {
+      const [metadata] = (await this.file(key).getMetadata({ fields: 'generation' })) as unknown as [GcsMetadata];
+      return Number(metadata.generation ?? 0);
+    } catch (error) {
+      if (httpCode(error) === 404) return 0;
+      throw storeError(error, `reading the generation of ${key}`);
+    }
   }
 
   private async upload(
     key: string,
-    path: string,
+    upload: Upload,
     sha256: string,
     contentType: string | undefined,
+    ifGenerationMatch: number,
   ): Promise<ObjectMeta> {
-    let file: File;
-    try {
-      [file] = await this.bucket.upload(path, {
-        destination: this.nameOf(key),
-        resumable: false,
-        metadata: this.uploadMetadata(sha256, contentType),
-      });
-    } catch (error) {
-      throw storeError(error, `writing ${key}`);
-    }
-    return this.writtenMeta(key, file, sha256);
-  }
-
-  /** The upload's answer carries the new object's metadata; ask again only if it did not. */
-  private async writtenMeta(key: string, file: File, sha256: string): Promise<ObjectMeta> {
+    const bytes = 'content' in upload ? upload.content.length : upload.bytes;
+    const resumable = bytes >= this.resumableThreshold;
+    const options = {
+      resumable,
+      ...(resumable ? { chunkSize: this.chunkBytes } : {}),
+      preconditionOpts: { ifGenerationMatch },
+      metadata: { contentType: contentType ?? 'application/octet-stream', metadata: { [SHA256_METADATA]: sha256 } },
+    };
+    // Both calls retry a failed conditional upload from its source (the buffer, or the file again).
+    let file = this.file(key);
+    if ('content' in upload) await file.save(upload.content, options);
+    else [file] = await this.bucket.upload(upload.path, { ...options, destination: this.nameOf(key) });
     const metadata = file.metadata as GcsMetadata | undefined;
     if (metadata?.size !== undefined && metadata.updated !== undefined) return this.metaOf(key, metadata, sha256);
-    return (await this.head(key)) ?? { key, bytes: 0, sha256, updatedAt: new Date() };
+    return (await this.head(key)) ?? { key, bytes, sha256, updatedAt: new Date() };
   }
 
   async get(key: string): Promise<Buffer> {
@@ -216,13 +279,11 @@ export class GcsObjectStore implements ObjectStore {
       if (httpCode(error) === 404) return undefined;
       throw storeError(error, `reading metadata of ${key}`);
     }
-    return this.metaOf(key, metadata, await this.sha256Of(key, file, metadata));
+    return this.metaOf(key, metadata, recordedSha256(metadata) ?? (await this.hashContent(key, file)));
   }
 
-  /** The recorded hash, or (for an object written by something else) the hash of its content. */
-  private async sha256Of(key: string, file: File, metadata: GcsMetadata): Promise<string> {
-    const recorded = metadata.metadata?.[SHA256_METADATA];
-    if (typeof recorded === 'string' && /^[0-9a-f]{64}$/.test(recorded)) return recorded;
+  /** The hash of an object written by something else, which carries none: read once, by head() only. */
+  private async hashContent(key: string, file: File): Promise<string> {
     const hash = createHash('sha256');
     try {
       for await (const chunk of file.createReadStream()) hash.update(chunk as Buffer);
@@ -232,24 +293,23 @@ export class GcsObjectStore implements ObjectStore {
     return hash.digest('hex');
   }
 
-  async list(prefix: string): Promise<ObjectMeta[]> {
+  async list(prefix: string): Promise<ListedObject[]> {
     const fullPrefix = this.prefix ? `${this.prefix}/${prefix}` : prefix;
-    let files: File[];
+    let items: GcsMetadata[];
     try {
-      [files] = await this.bucket.getFiles({ prefix: fullPrefix, autoPaginate: true });
+      // With `fields`, the client returns the listed resources as they are (no File objects).
+      const listed = await this.bucket.getFiles({ prefix: fullPrefix, autoPaginate: true, fields: LIST_FIELDS });
+      items = listed[0] as unknown as GcsMetadata[];
     } catch (error) {
       throw storeError(error, `listing ${prefix}`);
     }
-    const metas = await Promise.all(
-      files
-        .filter((file) => !file.name.endsWith('/')) // folder placeholders some tools create
-        .map(async (file) => {
-          const key = this.keyOf(file.name);
-          const metadata = file.metadata as GcsMetadata;
-          return this.metaOf(key, metadata, await this.sha256Of(key, file, metadata));
-        }),
-    );
-    return metas.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+    return items
+      .filter((item) => item.name !== undefined && !item.name.endsWith('/')) // folder placeholders some tools create
+      .map((item): ListedObject => {
+        const sha256 = recordedSha256(item);
+        return { ...this.listedOf(this.keyOf(item.name!), item), ...(sha256 ? { sha256 } : {}) };
+      })
+      .sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
   }
 
   async delete(keys: readonly string[]): Promise<number> {
@@ -268,4 +328,20 @@ export class GcsObjectStore implements ObjectStore {
   uri(key: string): string {
     return `gs://${this.bucketName}/${this.nameOf(key)}`;
   }
+}
+
+/** The SHA-256 this store recorded at write time, if the object carries one. */
+function recordedSha256(metadata: GcsMetadata): string | undefined {
+  const recorded = metadata.metadata?.[SHA256_METADATA];
+  return typeof recorded === 'string' && /^[0-9a-f]{64}$/.test(recorded) ? recorded : undefined;
+}
+
+async function hashFile(path: string): Promise<{ sha256: string; bytes: number }> {
+  const hash = createHash('sha256');
+  let bytes = 0;
+  for await (const chunk of createReadStream(path)) {
+    hash.update(chunk as Buffer);
+    bytes += (chunk as Buffer).length;
+  }
+  return { sha256: hash.digest('hex'), bytes };
 }

@@ -23,6 +23,17 @@ function checkField(field: string): void {
   if (!FIELD.test(field)) throw new PermanentError('STORE.BAD_FIELD', `field name "${field}" must match ${FIELD}`);
 }
 
+/** With `orderBy`, range conditions may name only that field (the same rule as on Firestore). */
+function checkOrderBy(filters: readonly FieldFilter[], orderBy: string): void {
+  checkField(orderBy);
+  const other = filters.find((filter) => filter.op !== '==' && filter.field !== orderBy);
+  if (other)
+    throw new PermanentError(
+      'STORE.BAD_QUERY',
+      `a range condition on ${other.field} cannot be combined with ordering by ${orderBy}; order by ${other.field}`,
+    );
+}
+
 /**
  * The embedded document store: one SQLite table of JSON documents keyed by (collection, id).
  * Queried fields get an expression index the first time they are used, as Firestore indexes
@@ -61,8 +72,10 @@ export class SqliteDocumentStore implements DocumentStore {
   private whereClause(
     collection: string,
     filters: readonly FieldFilter[],
+    orderBy?: string,
   ): { sql: string; params: unknown[]; from: string } {
     checkCollection(collection);
+    if (orderBy !== undefined) checkOrderBy(filters, orderBy);
     const parts = ['collection = ?'];
     const params: unknown[] = [collection];
     for (const filter of filters) {
@@ -88,6 +101,12 @@ export class SqliteDocumentStore implements DocumentStore {
     // Without statistics SQLite prefers the primary key (it serves `order by id`) and scans the
     // whole collection; an equality filter's index (collection, field, id) also yields id order, so
     // name it: a day's documents cost the same whatever the history holds.
+    // Ordered by a field: that field's index serves the order and its range conditions.
+    if (orderBy !== undefined) {
+      this.ensureIndex(orderBy);
+      parts.push(`json_extract(data, '$.${orderBy}') is not null`);
+      return { sql: parts.join(' and '), params, from: `documents indexed by documents_by_${orderBy}` };
+    }
     const equality = filters.find((filter) => filter.op === '==');
     const from = equality ? `documents indexed by documents_by_${equality.field}` : 'documents';
     return { sql: parts.join(' and '), params, from };
@@ -133,6 +152,10 @@ export class SqliteDocumentStore implements DocumentStore {
    * costs ~20% less than two strings in an array per row.
    */
   private async *pages(collection: string, options: QueryOptions): AsyncIterable<JsonDocument[]> {
+    if (options.orderBy !== undefined) {
+      yield* this.orderedPages(collection, options.orderBy, options);
+      return;
+    }
     const { sql, params, from } = this.whereClause(collection, options.where ?? []);
     const pageSize = Math.max(1, options.pageSize ?? 1000);
     let remaining = options.limit ?? Number.POSITIVE_INFINITY;
@@ -151,6 +174,36 @@ export class SqliteDocumentStore implements DocumentStore {
       remaining -= rows.length;
       after = page[page.length - 1]!.id;
       if (rows.length < pageSize) return;
+    }
+  }
+
+  /** Pages in (field, id) order: a keyset read on the field's index, resuming after the last (value, id). */
+  private async *orderedPages(collection: string, field: string, options: QueryOptions): AsyncIterable<JsonDocument[]> {
+    const { sql, params, from } = this.whereClause(collection, options.where ?? [], field);
+    const pageSize = Math.max(1, options.pageSize ?? 1000);
+    let remaining = options.limit ?? Number.POSITIVE_INFINITY;
+    const value = `json_extract(data, '$.${field}')`;
+    const select = `select ${value} as v, id || '/' || data as row from ${from} where ${sql}`;
+    const first = this.reader().prepare(`${select} order by ${value}, id limit ?`);
+    const next = this.reader().prepare(
+      `${select} and (${value} > ? or (${value} = ? and id > ?)) order by ${value}, id limit ?`,
+    );
+    let after: { v: unknown; id: string } | undefined;
+    while (remaining > 0) {
+      const size = Math.min(pageSize, remaining);
+      const rows = (after ? next.all(...params, after.v, after.v, after.id, size) : first.all(...params, size)) as {
+        v: unknown;
+        row: string;
+      }[];
+      if (rows.length === 0) return;
+      const page = rows.map(({ row }) => {
+        const slash = row.indexOf('/');
+        return { id: row.slice(0, slash), json: row.slice(slash + 1) };
+      });
+      yield page;
+      remaining -= rows.length;
+      after = { v: rows[rows.length - 1]!.v, id: page[page.length - 1]!.id };
+      if (rows.length < size) return;
     }
   }
 

@@ -2,6 +2,7 @@ import { isAbsolute, join, resolve } from 'node:path';
 import { ConfigError } from '../errors.js';
 import { DEFAULT_MAX_MESSAGE_BYTES } from '../events/message-codec.js';
 import type { LogLevel } from '../log/logger.js';
+import { parseAllowedHosts } from '../runtime/host-allow-list.js';
 
 /** How the platform runs: embedded engines, Google's emulators, or Google Cloud. */
 export type Mode = 'local' | 'emulator' | 'gcp';
@@ -46,7 +47,10 @@ export interface PlatformConfig {
     readonly scale: number;
     /** Share of deliberately dirty records, 0..0.5. */
     readonly dirtyShare: number;
-    /** Key of the HMAC-SHA256 that pseudonymises e-mail addresses and phone numbers. */
+    /**
+     * Key of the HMAC-SHA256 that pseudonymises e-mail addresses and phone numbers; empty when not
+     * configured outside local mode (sales-gen, its only user, then refuses to start).
+     */
     readonly piiHmacKey: string;
   };
   readonly transformer: {
@@ -63,6 +67,19 @@ export interface PlatformConfig {
     readonly port: number;
     /** Bind to a non-loopback address only when this is set. */
     readonly allowRemote: boolean;
+  };
+  readonly http: {
+    /**
+     * Address a service's HTTP transport binds: 127.0.0.1, or 0.0.0.0 on Cloud Run (`K_SERVICE` set),
+     * unless `MLOPS_HTTP_HOST` says otherwise.
+     */
+    readonly host: string;
+    /** Its port (`PORT`, as Cloud Run sets it). */
+    readonly port: number;
+    /** Hosts every HTTP listener answers besides the loopback names (`MLOPS_ALLOWED_HOSTS`). */
+    readonly allowedHosts: readonly string[];
+    /** The Cloud Run service this process is (`K_SERVICE`): its run.app host is answered too. */
+    readonly cloudRunService?: string;
   };
   readonly gcp: {
     readonly projectId: string;
@@ -174,13 +191,28 @@ export function loadConfig(env: Environment, cwd: string = process.cwd()): Platf
   if (mode === 'gcp' && !lakeRoot.startsWith('gs://'))
     throw new ConfigError('MLOPS_LAKE', 'must be a gs://bucket URI in gcp mode');
 
-  const piiHmacKey = text(env, 'MLOPS_PII_HMAC_KEY') ?? (mode === 'local' ? DEV_PII_HMAC_KEY : undefined);
-  if (piiHmacKey === undefined)
-    throw new ConfigError('MLOPS_PII_HMAC_KEY', `is required in ${mode} mode (a secret of at least 16 characters)`);
-  if (piiHmacKey.length < 16) throw new ConfigError('MLOPS_PII_HMAC_KEY', 'must be at least 16 characters');
+  // Only sales-gen pseudonymises PII, so only its process needs the secret (it refuses to start
+  // without it); elsewhere an absent key is empty, and a key that is set must still be usable.
+  const piiHmacKey = text(env, 'MLOPS_PII_HMAC_KEY') ?? (mode === 'local' ? DEV_PII_HMAC_KEY : '');
+  if (piiHmacKey !== '' && piiHmacKey.length < 16)
+    throw new ConfigError('MLOPS_PII_HMAC_KEY', 'must be at least 16 characters');
 
   const dashboardHost = text(env, 'MLOPS_DASHBOARD_HOST') ?? '127.0.0.1';
   const allowRemote = flag(env, 'MLOPS_DASHBOARD_ALLOW_REMOTE');
+
+  const cloudRunService = text(env, 'K_SERVICE');
+  let allowedHosts: string[];
+  try {
+    allowedHosts = parseAllowedHosts(text(env, 'MLOPS_ALLOWED_HOSTS') ?? '');
+  } catch (error) {
+    throw new ConfigError('MLOPS_ALLOWED_HOSTS', `${(error as Error).message} (a comma-separated list)`);
+  }
+  const http: PlatformConfig['http'] = {
+    host: text(env, 'MLOPS_HTTP_HOST') ?? (cloudRunService ? '0.0.0.0' : '127.0.0.1'),
+    port: number(env, 'PORT', 8080, { min: 0, max: 65535, integer: true }),
+    allowedHosts,
+    ...optional('cloudRunService', cloudRunService),
+  };
 
   const backoffMinMs = number(env, 'MLOPS_BACKOFF_MIN_MS', 100, { min: 0, max: 600_000, integer: true });
   const backoffMaxMs = number(env, 'MLOPS_BACKOFF_MAX_MS', 60_000, { min: 0, max: 3_600_000, integer: true });
@@ -246,6 +278,7 @@ export function loadConfig(env: Environment, cwd: string = process.cwd()): Platf
       port: number(env, 'MLOPS_DASHBOARD_PORT', 8080, { min: 0, max: 65535, integer: true }),
       allowRemote,
     },
+    http,
     gcp,
   };
   return deepFreeze(config);

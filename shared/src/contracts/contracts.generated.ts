@@ -181,6 +181,33 @@ export interface StageFailed {
   details?: {};
 }
 
+// schemas/events/mlops.stage.skipped.v1.json
+/**
+ * A stage handled an event without producing its normal output, on purpose: nothing was due (no startup load that day), the work was already done (a date already built from the same partitions), or it declined (no model yet: not enough history; no champion yet: nothing to score). The stage is closed for these run dates. Topic: stage-skipped.
+ */
+export interface StageSkipped {
+  stage: Stage;
+  /**
+   * Stable code of the reason, e.g. STARTUP_GEN.NOT_DUE.
+   */
+  code: string;
+  /**
+   * What a user reads, e.g. "no model yet: needs 37 days of history".
+   */
+  reason: string;
+  /**
+   * The run dates this stage is closed for.
+   *
+   * @minItems 1
+   */
+  runDates: [RunDate, ...RunDate[]];
+  /**
+   * The id of the event the stage handled.
+   */
+  causeEventId?: string;
+  details?: {};
+}
+
 // schemas/events/mlops.warehouse.ready.v1.json
 /**
  * Silver and gold are built for these run dates and every assertion passed. Topic: warehouse-ready.

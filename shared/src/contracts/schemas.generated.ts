@@ -451,6 +451,52 @@ export const schemaDocuments = {
       }
     }
   },
+  "https://mlops-platform.dev/schemas/events/mlops.stage.skipped.v1.json": {
+    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "$id": "https://mlops-platform.dev/schemas/events/mlops.stage.skipped.v1.json",
+    "title": "StageSkipped",
+    "description": "A stage handled an event without producing its normal output, on purpose: nothing was due (no startup load that day), the work was already done (a date already built from the same partitions), or it declined (no model yet: not enough history; no champion yet: nothing to score). The stage is closed for these run dates. Topic: stage-skipped.",
+    "type": "object",
+    "additionalProperties": false,
+    "required": [
+      "stage",
+      "code",
+      "reason",
+      "runDates"
+    ],
+    "properties": {
+      "stage": {
+        "$ref": "../common.json#/$defs/stage"
+      },
+      "code": {
+        "description": "Stable code of the reason, e.g. STARTUP_GEN.NOT_DUE.",
+        "type": "string",
+        "pattern": "^[A-Z_]+\\.[A-Z_]+$"
+      },
+      "reason": {
+        "description": "What a user reads, e.g. \"no model yet: needs 37 days of history\".",
+        "type": "string",
+        "minLength": 1,
+        "maxLength": 4000
+      },
+      "runDates": {
+        "description": "The run dates this stage is closed for.",
+        "type": "array",
+        "minItems": 1,
+        "items": {
+          "$ref": "../common.json#/$defs/runDate"
+        }
+      },
+      "causeEventId": {
+        "description": "The id of the event the stage handled.",
+        "type": "string",
+        "minLength": 1
+      },
+      "details": {
+        "type": "object"
+      }
+    }
+  },
   "https://mlops-platform.dev/schemas/events/mlops.warehouse.ready.v1.json": {
     "$schema": "https://json-schema.org/draft/2020-12/schema",
     "$id": "https://mlops-platform.dev/schemas/events/mlops.warehouse.ready.v1.json",

@@ -23,16 +23,26 @@ export interface CloudEvent<K extends EventType = EventType> {
   runid: string;
   /** The run date (YYYY-MM-DD) the run is for. */
   rundate: string;
-  /** W3C trace context of the run, `00-<trace-id>-<span-id>-01`. */
+  /**
+   * W3C trace context of the run, `00-<trace-id>-<span-id>-01`. Optional on the wire (the CloudEvents
+   * distributed-tracing extension); an event received without one starts a new trace.
+   */
   traceparent: string;
+  /** Id of the event whose handling emitted this one (absent on start events and from other publishers). */
+  causationid?: string;
+  /** RFC 3339 time the emitting service began handling the cause: handling and queue wait apart. */
+  handlingstart?: string;
   data: EventDataMap[K];
 }
 
 /** Any event of the catalogue, discriminated by `type`. */
 export type AnyEvent = { [K in EventType]: CloudEvent<K> }[EventType];
 
-/** The extension attributes the platform requires on every event. */
-export const REQUIRED_EXTENSIONS = ['runid', 'rundate', 'traceparent'] as const;
+/** The extension attributes the platform requires on every event (`traceparent` is optional). */
+export const REQUIRED_EXTENSIONS = ['runid', 'rundate'] as const;
+
+/** Extension attributes a follow-up event carries when the runtime emits it; optional everywhere. */
+export const CAUSATION_EXTENSIONS = ['causationid', 'handlingstart'] as const;
 
 const TRACEPARENT = /^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/;
 
@@ -42,6 +52,15 @@ export function newTraceparent(): string {
   const trace = randomUUID().replaceAll('-', '');
   const span = randomUUID().replaceAll('-', '').slice(0, 16);
   return `00-${trace}-${span}-01`;
+}
+
+/**
+ * The trace an event without trace context starts: derived from its id, so every delivery of the
+ * same event logs under the same trace.
+ */
+export function traceparentFromId(id: string): string {
+  const hex = createHash('sha256').update(`trace\u0000${id}`).digest('hex');
+  return `00-${hex.slice(0, 32)}-${hex.slice(32, 48)}-01`;
 }
 
 /** The trace id and span id of a traceparent, or undefined when malformed. */
@@ -117,10 +136,10 @@ export function followUp<K extends EventType>(
   cause: Pick<CloudEvent, 'id' | 'runid' | 'rundate' | 'traceparent'>,
   type: K,
   data: EventDataMap[K],
-  options: { source: string; subject?: string; rundate?: string; time?: Date },
+  options: { source: string; subject?: string; rundate?: string; time?: Date; handlingStart?: Date },
 ): CloudEvent<K> {
   const id = deterministicId(cause.id, type, options.subject ?? '');
-  return createEvent(type, data, {
+  const event = createEvent(type, data, {
     source: options.source,
     runid: cause.runid,
     rundate: options.rundate ?? cause.rundate,
@@ -129,4 +148,7 @@ export function followUp<K extends EventType>(
     ...(options.subject === undefined ? {} : { subject: options.subject }),
     ...(options.time === undefined ? {} : { time: options.time }),
   });
+  event.causationid = cause.id;
+  if (options.handlingStart !== undefined) event.handlingstart = options.handlingStart.toISOString();
+  return event;
 }

@@ -5,6 +5,7 @@ import type {
   PredictionsReady,
   SalesGenerated,
   StageFailed,
+  StageSkipped,
   WarehouseReady,
 } from '../contracts/contracts.generated.js';
 
@@ -25,6 +26,7 @@ export const eventCatalog = {
     schemaId: `${schemaBase}mlops.predictions.ready.v1.json`,
   },
   'mlops.stage.failed.v1': { topic: 'stage-failed', schemaId: `${schemaBase}mlops.stage.failed.v1.json` },
+  'mlops.stage.skipped.v1': { topic: 'stage-skipped', schemaId: `${schemaBase}mlops.stage.skipped.v1.json` },
 } as const;
 
 /** A versioned event type, `mlops.<entity>.<past-tense-verb>.v<N>`. */
@@ -39,6 +41,7 @@ export interface EventDataMap {
   'mlops.model.trained.v1': ModelTrained;
   'mlops.predictions.ready.v1': PredictionsReady;
   'mlops.stage.failed.v1': StageFailed;
+  'mlops.stage.skipped.v1': StageSkipped;
 }
 
 /** The topic that carries messages nobody could handle, with their reasons. */

@@ -3,7 +3,7 @@ import addFormatsModule from 'ajv-formats';
 import { SharedErrors } from '../errors.js';
 import { schemaDocuments } from '../contracts/schemas.generated.js';
 import type { AnyEvent } from './cloud-event.js';
-import { REQUIRED_EXTENSIONS, parseTraceparent } from './cloud-event.js';
+import { CAUSATION_EXTENSIONS, REQUIRED_EXTENSIONS, parseTraceparent, traceparentFromId } from './cloud-event.js';
 import { eventCatalog, eventTypes, isEventType, type EventType } from './event-catalog.js';
 
 // ajv-formats is CommonJS; under NodeNext its default export arrives wrapped.
@@ -54,6 +54,20 @@ export function dataProblems(type: EventType, data: unknown): string | undefined
 
 const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/;
 
+/** Problems of the optional causation extensions: absent is fine, present must be well formed. */
+function causationProblems(event: Record<string, unknown>): string[] {
+  const problems: string[] = [];
+  for (const name of CAUSATION_EXTENSIONS) {
+    const value = event[name];
+    if (value !== undefined && (typeof value !== 'string' || value.length === 0))
+      problems.push(`extension ${name} must be a non-empty string when present`);
+  }
+  const start = event.handlingstart;
+  if (typeof start === 'string' && start.length > 0 && (!RFC3339.test(start) || Number.isNaN(Date.parse(start))))
+    problems.push('extension handlingstart must be an RFC 3339 timestamp');
+  return problems;
+}
+
 /** Whether a string is a real calendar date written YYYY-MM-DD. */
 export function isIsoDate(value: unknown): value is string {
   if (typeof value !== 'string' || !/^\d{4}-\d{2}-\d{2}$/.test(value)) return false;
@@ -89,7 +103,10 @@ export function validateEvent(candidate: unknown): AnyEvent {
   if (typeof event.traceparent === 'string' && event.traceparent.length > 0 && !parseTraceparent(event.traceparent)) {
     problems.push('extension traceparent is not W3C trace context (00-<32 hex>-<16 hex>-<2 hex>)');
   }
-  if (event.datacontenttype !== undefined && event.datacontenttype !== 'application/json') {
+  if (event.traceparent !== undefined && typeof event.traceparent !== 'string')
+    problems.push('extension traceparent must be a string');
+  problems.push(...causationProblems(event));
+  if (event.datacontenttype !== undefined && !isJsonMediaType(event.datacontenttype)) {
     problems.push(`datacontenttype must be application/json (got ${JSON.stringify(event.datacontenttype)})`);
   }
   if (problems.length > 0) throw SharedErrors.envelopeInvalid(problems.join('; '));
@@ -101,7 +118,17 @@ export function validateEvent(candidate: unknown): AnyEvent {
     ...event,
     datacontenttype: 'application/json',
     dataschema: typeof event.dataschema === 'string' ? event.dataschema : eventCatalog[type].schemaId,
+    // Trace context is optional on the wire: an event without it starts a trace of its own.
+    traceparent:
+      typeof event.traceparent === 'string' && event.traceparent.length > 0
+        ? event.traceparent
+        : traceparentFromId(event.id as string),
   } as AnyEvent;
+}
+
+/** Whether a media type is JSON (`application/json`, any case, parameters such as a charset allowed). */
+export function isJsonMediaType(value: unknown): boolean {
+  return typeof value === 'string' && /^application\/json\s*(;.*)?$/i.test(value.trim());
 }
 
 /** The bronze record kinds that have a schema in schemas/records/. */

@@ -1,53 +1,18 @@
 import type { AnyEvent } from '../events/cloud-event.js';
-import type { EventType } from '../events/event-catalog.js';
 import { eventTypes } from '../events/event-catalog.js';
 import type { DocumentStore, DocumentValue } from '../ports/document-store.port.js';
 import type { Service } from '../runtime/service.js';
+import type { LedgerEntry } from './ledger-entry.js';
+import { summariseRuns, type RunSummary } from './run-summary.js';
+
+export type { LedgerEntry } from './ledger-entry.js';
+export { RUN_STAGES, summariseRuns, type RunStage, type RunSummary, type StageStatus } from './run-summary.js';
 
 /** Collection of the run ledger in the document store. */
 export const RUN_LEDGER_COLLECTION = 'run_events';
 
-/** One event as the run ledger keeps it: the envelope and a small, PII-free summary of the payload. */
-export interface LedgerEntry {
-  eventId: string;
-  type: EventType;
-  runId: string;
-  runDate: string;
-  time: string;
-  stage: string;
-  subject: string | null;
-  summary: Record<string, DocumentValue>;
-}
-
-/** A stage of one run: when its input arrived, when it answered, and how. */
-export interface RunStage {
-  stage: string;
-  startedAt: string;
-  finishedAt: string | null;
-  durationMs: number | null;
-  status: 'running' | 'succeeded' | 'failed';
-  detail: string | null;
-}
-
-/** One run (a runid): its dates, stages and outcome. */
-export interface RunSummary {
-  runId: string;
-  runDate: string;
-  trigger: string | null;
-  startedAt: string;
-  lastEventAt: string;
-  status: 'running' | 'succeeded' | 'failed';
-  events: number;
-  stages: RunStage[];
-}
-
-// Which stage consumes each event type, and what it emits when done.
-const CONSUMER: Partial<Record<EventType, string>> = {
-  'mlops.pipeline.started.v1': 'generate',
-  'mlops.sales.generated.v1': 'lander',
-  'mlops.bronze.landed.v1': 'transformer',
-  'mlops.warehouse.ready.v1': 'trainer',
-};
+/** The field incremental readers keep their cursor on (ordered reads need its index). */
+export const RECORDED_AT_FIELD = 'recordedAt';
 
 const SUMMARY_FIELDS = [
   'runDate',
@@ -93,25 +58,70 @@ function stageOf(source: string): string {
   return source.replace(/^\/\/mlops\//, '') || source;
 }
 
+/** An entry as stored, with the fields older ledgers lack filled in. */
+function entryOf(data: Record<string, DocumentValue>): LedgerEntry {
+  const entry = data as unknown as Partial<LedgerEntry> & Omit<LedgerEntry, 'causationId' | 'handlingStart'>;
+  return {
+    ...entry,
+    causationId: entry.causationId ?? null,
+    handlingStart: entry.handlingStart ?? null,
+    latest: entry.latest ?? null,
+    recordedAt: entry.recordedAt ?? entry.time,
+  };
+}
+
+const byTime = (a: LedgerEntry, b: LedgerEntry) => a.time.localeCompare(b.time) || a.eventId.localeCompare(b.eventId);
+
 /**
  * The run ledger: every event of every run, kept by event id (so redelivery is harmless), and the
- * runs and stage timings derived from them. It feeds `mlops status` and the operations view.
+ * runs and stage timings derived from them. It feeds `mlops status`, `--attach` progress and the
+ * operations view. An event emitted again (a replay re-runs a handler, which emits the same ids)
+ * keeps its first time and handling start and notes the latest.
  */
 export class RunLedger {
-  constructor(private readonly documents: DocumentStore) {}
+  constructor(
+    private readonly documents: DocumentStore,
+    private readonly clock: () => Date = () => new Date(),
+  ) {}
 
-  /** Record an event (idempotent by event id). */
+  /** Record an event (idempotent by event id; a re-emission keeps the first timings). */
   async record(event: AnyEvent): Promise<void> {
-    const entry: LedgerEntry = {
-      eventId: event.id,
-      type: event.type,
-      runId: event.runid,
-      runDate: event.rundate,
+    const incoming = {
       time: event.time,
-      stage: stageOf(event.source),
-      subject: event.subject ?? null,
-      summary: summarise(event),
+      handlingStart: event.handlingstart ?? null,
     };
+    const stored = await this.documents.get(RUN_LEDGER_COLLECTION, event.id);
+    let entry: LedgerEntry;
+    if (stored) {
+      const first = entryOf(stored.data);
+      const same = (t: { time: string; handlingStart: string | null } | null) =>
+        t !== null && t.time === incoming.time && t.handlingStart === incoming.handlingStart;
+      if (same(first) || same(first.latest)) return; // a redelivery: nothing new
+      // Recorded out of order: the earlier emission is the first.
+      entry =
+        incoming.time < first.time
+          ? { ...first, ...incoming, latest: { time: first.time, handlingStart: first.handlingStart } }
+          : {
+              ...first,
+              latest: first.latest && first.latest.time > incoming.time ? first.latest : incoming,
+            };
+    } else {
+      entry = {
+        eventId: event.id,
+        type: event.type,
+        runId: event.runid,
+        runDate: event.rundate,
+        time: event.time,
+        stage: stageOf(event.source),
+        subject: event.subject ?? null,
+        summary: summarise(event),
+        causationId: event.causationid ?? null,
+        handlingStart: incoming.handlingStart,
+        latest: null,
+        recordedAt: '',
+      };
+    }
+    entry.recordedAt = this.clock().toISOString();
     await this.documents.upsertBatch(RUN_LEDGER_COLLECTION, [
       { id: event.id, data: entry as unknown as Record<string, DocumentValue> },
     ]);
@@ -122,96 +132,80 @@ export class RunLedger {
     const out: LedgerEntry[] = [];
     const where = filter.runId ? [{ field: 'runId', op: '==' as const, value: filter.runId }] : [];
     for await (const document of this.documents.query(RUN_LEDGER_COLLECTION, { where, pageSize: 2000 }))
-      out.push(document.data as unknown as LedgerEntry);
-    return out.sort((a, b) => a.time.localeCompare(b.time) || a.eventId.localeCompare(b.eventId));
+      out.push(entryOf(document.data));
+    return out.sort(byTime);
   }
 
   /** Runs, newest first, with their stages and timings. */
   async runs(options: { limit?: number } = {}): Promise<RunSummary[]> {
-    const byRun = new Map<string, LedgerEntry[]>();
-    for (const entry of await this.entries()) {
-      const list = byRun.get(entry.runId) ?? [];
-      list.push(entry);
-      byRun.set(entry.runId, list);
-    }
-    const runs = [...byRun.values()].map(summariseRun);
-    runs.sort((a, b) => b.startedAt.localeCompare(a.startedAt));
+    const runs = summariseRuns(await this.entries());
     return runs.slice(0, options.limit ?? runs.length);
+  }
+
+  /**
+   * An incremental reader of the ledger from a point in time (or from the beginning): each poll
+   * reads only entries recorded since the previous one.
+   */
+  follow(options: { since?: Date; overlapMs?: number } = {}): LedgerFollower {
+    return new LedgerFollower(this.documents, options);
   }
 }
 
-/** Derive a run's stages from its events: each stage runs from its input event to its output. */
-export function summariseRun(entries: readonly LedgerEntry[]): RunSummary {
-  const sorted = [...entries].sort((a, b) => a.time.localeCompare(b.time));
-  const first = sorted[0]!;
-  const stages = new Map<string, RunStage>();
-  const open = (stage: string, at: string) => {
-    if (!stages.has(stage))
-      stages.set(stage, { stage, startedAt: at, finishedAt: null, durationMs: null, status: 'running', detail: null });
-  };
-  const close = (stage: string, at: string, status: 'succeeded' | 'failed', detail: string | null) => {
-    const current = stages.get(stage) ?? {
-      stage,
-      startedAt: at,
-      finishedAt: null,
-      durationMs: null,
-      status: 'running' as const,
-      detail: null,
-    };
-    current.finishedAt = current.finishedAt && current.finishedAt > at ? current.finishedAt : at;
-    current.durationMs = Date.parse(current.finishedAt) - Date.parse(current.startedAt);
-    if (current.status !== 'failed') current.status = status;
-    current.detail = detail ?? current.detail;
-    stages.set(stage, current);
-  };
-  for (const entry of sorted) {
-    const consumer = CONSUMER[entry.type];
-    if (entry.type === 'mlops.stage.failed.v1') {
-      close(
-        String(entry.summary.stage ?? entry.stage),
-        entry.time,
-        'failed',
-        `${String(entry.summary.code)}: ${String(entry.summary.reason)}`,
-      );
-      continue;
-    }
-    if (entry.type !== 'mlops.pipeline.started.v1') {
-      const producer = entry.stage;
-      const detail =
-        entry.summary.rowCount !== undefined
-          ? `${String(entry.summary.rowCount)} rows`
-          : entry.summary.version !== undefined
-            ? String(entry.summary.version)
-            : null;
-      close(producer, entry.time, 'succeeded', detail);
-    }
-    if (consumer === 'generate') for (const stage of ['sales-gen', 'click-gen', 'startup-gen']) open(stage, entry.time);
-    else if (consumer) open(consumer, entry.time);
+/**
+ * Follows the ledger by its `recordedAt` cursor: a poll reads the entries recorded since the newest
+ * one it has seen, less an overlap that catches writes which were stamped earlier but committed
+ * later (concurrent recorders). What it reads per poll depends on recent activity, not on history.
+ */
+export class LedgerFollower {
+  private cursor: string | undefined;
+  private readonly overlapMs: number;
+  private readonly known = new Map<string, LedgerEntry>();
+  /** Documents the last poll read from the store. */
+  lastRead = 0;
+
+  constructor(
+    private readonly documents: DocumentStore,
+    options: { since?: Date; overlapMs?: number },
+  ) {
+    this.overlapMs = options.overlapMs ?? 5_000;
+    if (options.since) this.cursor = options.since.toISOString();
   }
-  // Generators that had nothing to do (startups on most days) leave no event: not running forever.
-  const lastAt = sorted[sorted.length - 1]!.time;
-  for (const stage of stages.values()) {
-    if (
-      stage.status === 'running' &&
-      stage.stage === 'startup-gen' &&
-      sorted.some((e) => e.stage === 'transformer' || e.stage === 'trainer')
-    ) {
-      stage.status = 'succeeded';
-      stage.detail = 'nothing due';
+
+  /** Read what was recorded since the last poll; resolves to the entries that are new or changed. */
+  async poll(): Promise<LedgerEntry[]> {
+    // The first read of a follower from the beginning takes everything, entries of older ledgers
+    // (without a recordedAt) included; later reads go by the cursor.
+    const query = this.cursor
+      ? {
+          orderBy: RECORDED_AT_FIELD,
+          where: [
+            {
+              field: RECORDED_AT_FIELD,
+              op: '>=' as const,
+              value: new Date(Date.parse(this.cursor) - this.overlapMs).toISOString(),
+            },
+          ],
+          pageSize: 500,
+        }
+      : { pageSize: 2000 };
+    const changed: LedgerEntry[] = [];
+    let read = 0;
+    for await (const document of this.documents.query(RUN_LEDGER_COLLECTION, query)) {
+      read += 1;
+      const entry = entryOf(document.data);
+      if (!this.cursor || entry.recordedAt > this.cursor) this.cursor = entry.recordedAt;
+      if (this.known.get(entry.eventId)?.recordedAt === entry.recordedAt) continue;
+      this.known.set(entry.eventId, entry);
+      changed.push(entry);
     }
+    this.lastRead = read;
+    return changed;
   }
-  const failed = [...stages.values()].some((stage) => stage.status === 'failed');
-  const done = sorted.some((entry) => entry.type === 'mlops.predictions.ready.v1');
-  return {
-    runId: first.runId,
-    runDate: first.runDate,
-    trigger: typeof first.summary.trigger === 'string' ? first.summary.trigger : null,
-    startedAt: first.time,
-    lastEventAt: lastAt,
-    status: failed ? 'failed' : done ? 'succeeded' : 'running',
-    events: sorted.length,
-    stages: [...stages.values()],
-  };
+
+  /** Every entry followed so far, oldest first. */
+  entries(): LedgerEntry[] {
+    return [...this.known.values()].sort(byTime);
+  }
 }
 
 /**

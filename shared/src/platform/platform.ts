@@ -31,7 +31,11 @@ export interface PlatformOptions {
  */
 export async function createPlatform(config: PlatformConfig, options: PlatformOptions = {}): Promise<Platform> {
   const log = options.log ?? createLogger({ level: config.logLevel, projectId: config.gcp.projectId });
-  const bus = await createBus(config);
+  if (config.mode === 'gcp') {
+    const { assertGoogleCredentials } = await import('../adapters/google-credentials.adapter.js');
+    await assertGoogleCredentials();
+  }
+  const bus = await createBus(config, log);
   const documents = await createDocuments(config);
   const objects = await createObjects(config);
   const warehouse = lazyWarehouse(config, log);
@@ -67,7 +71,7 @@ function lazyWarehouse(config: PlatformConfig, log: Logger): WarehouseAccess {
   };
 }
 
-async function createBus(config: PlatformConfig): Promise<EventBus> {
+async function createBus(config: PlatformConfig, log: Logger): Promise<EventBus> {
   if (config.mode === 'local') {
     const { SqliteEventBus } = await import('../adapters/sqlite-event-bus.adapter.js');
     return new SqliteEventBus({
@@ -76,6 +80,7 @@ async function createBus(config: PlatformConfig): Promise<EventBus> {
       backoff: { minMs: config.bus.backoffMinMs, maxMs: config.bus.backoffMaxMs },
       maxMessageBytes: config.bus.maxMessageBytes,
       leaseMs: config.bus.leaseMs,
+      log,
     });
   }
   const { PubSubEventBus } = await import('../adapters/pubsub-event-bus.adapter.js');
@@ -85,6 +90,7 @@ async function createBus(config: PlatformConfig): Promise<EventBus> {
     maxAttempts: config.bus.maxAttempts,
     backoff: { minMs: config.bus.backoffMinMs, maxMs: config.bus.backoffMaxMs },
     maxMessageBytes: config.bus.maxMessageBytes,
+    log,
   });
 }
 

@@ -23,9 +23,17 @@ export interface FieldFilter {
   value: string | number | boolean;
 }
 
-/** Options of a query: conditions are ANDed; results are ordered by document id. */
+/** Options of a query: conditions are ANDed; results are ordered by document id unless `orderBy` says otherwise. */
 export interface QueryOptions {
   where?: readonly FieldFilter[];
+  /**
+   * Order by this top-level field, then by id, and leave out documents where it is absent or null. Range conditions
+   * may then name only this field, and the store answers them from the field's index instead of
+   * reading the collection (a cursor: `recordedAt >= last`). Keep the field of one type: order
+   * across types differs between stores. On Firestore an equality condition on another field as
+   * well needs a composite index (that field, then this one).
+   */
+  orderBy?: string;
   /** Documents fetched per round trip while streaming (default 1,000). */
   pageSize?: number;
   limit?: number;
@@ -40,10 +48,10 @@ export interface DocumentStore {
   upsertBatch(collection: string, documents: readonly StoredDocument[]): Promise<number>;
   /** One document, or undefined. */
   get(collection: string, id: string): Promise<StoredDocument | undefined>;
-  /** Stream matching documents in id order, page by page, with bounded memory. */
+  /** Stream matching documents in id (or `orderBy`) order, page by page, with bounded memory. */
   query(collection: string, options?: QueryOptions): AsyncIterable<StoredDocument>;
   /**
-   * The same documents as {@link query} (same conditions, id order and limit) as JSON text, one
+   * The same documents as {@link query} (same conditions, order and limit) as JSON text, one
    * page of at most `pageSize` documents at a time. A store that keeps JSON text returns it
    * without parsing it, so a bulk reader pays no parse per document.
    */

@@ -1,18 +1,27 @@
-import type { AnyEvent } from '../events/cloud-event.js';
-import { isEventType } from '../events/event-catalog.js';
-import { validateEvent } from '../events/event-validator.js';
-import { decodeMessage, type WireMessage } from '../events/message-codec.js';
-import { PermanentError, classifyError, errorCode, errorMessage } from '../errors.js';
+import { isEventType, topicOf } from '../events/event-catalog.js';
+import type { WireMessage } from '../events/message-codec.js';
+import { PermanentError } from '../errors.js';
 import type { Logger } from '../log/logger.js';
-import type { EventBus } from '../ports/event-bus.port.js';
+import type { DeadLetterSink, Delivery, Publisher } from '../ports/event-bus.port.js';
+import { reportDeadLetter } from './dead-letters.js';
+import { runDelivery, type SettledDelivery } from './delivery.js';
 import { dispatch } from './service-host.js';
 import type { Service } from './service.js';
 import { subscriptionName } from './service.js';
+import { settle } from './settlement.js';
+
+/**
+ * Attribute of a redriven message naming the one subscription it is meant for. A topic fans out to
+ * every subscription, so the others acknowledge such a message without handling it. (A server-side
+ * subscription filter would do this in Google Cloud, but the emulator accepts filters and ignores
+ * them, and filters cannot be added to an existing subscription; the consumer check works for both.)
+ */
+export const REDRIVE_SUBSCRIPTION_ATTRIBUTE = 'x-redrive-subscription';
 
 /** The CloudEvent type Eventarc uses for a message published to a Pub/Sub topic. */
 export const PUBSUB_MESSAGE_PUBLISHED = 'google.cloud.pubsub.topic.v1.messagePublished';
 
-/** A CloudEvent as the functions framework hands it over (binary or structured HTTP mode). */
+/** A CloudEvent as the HTTP binding hands it over (binary or structured HTTP mode). */
 export interface IncomingCloudEvent {
   id?: string;
   type?: string;
@@ -39,7 +48,15 @@ interface PushBody {
 export type PushOutcome =
   | { status: 'handled' }
   | { status: 'dead-lettered'; code: string; reason: string }
-  | { status: 'retry'; error: unknown };
+  | { status: 'retry'; code: string; reason: string };
+
+/** What a pushed delivery needs: where follow-ups and dead letters go, and the retry limits. */
+export interface PushDeliveryDeps {
+  bus: Publisher & DeadLetterSink;
+  log: Logger;
+  maxAttempts: number;
+  maxMessageBytes: number;
+}
 
 function topicFromSource(source: string | undefined): string {
   // Eventarc: //pubsub.googleapis.com/projects/<p>/topics/<topic>
@@ -47,90 +64,99 @@ function topicFromSource(source: string | undefined): string {
   return match?.[1] ?? 'unknown';
 }
 
+/** The Pub/Sub message inside a `messagePublished` event, as the transports' wire message. */
+function unwrapPush(incoming: IncomingCloudEvent): { message: WireMessage; delivery: Omit<Delivery, 'subscription'> } {
+  let body: PushBody | undefined;
+  try {
+    body = (typeof incoming.data === 'string' ? JSON.parse(incoming.data) : incoming.data) as PushBody | undefined;
+  } catch (error) {
+    throw new PermanentError('EVENT.INVALID_JSON', `push body is not JSON: ${(error as Error).message}`);
+  }
+  if (!body?.message)
+    throw new PermanentError('EVENTARC.NO_MESSAGE', 'messagePublished event without a Pub/Sub message in its data');
+  const publishedAt = body.message.publishTime ? new Date(body.message.publishTime) : new Date();
+  return {
+    message: { data: Buffer.from(body.message.data ?? '', 'base64'), attributes: body.message.attributes ?? {} },
+    delivery: {
+      messageId: body.message.messageId ?? body.message.message_id ?? incoming.id ?? 'unknown',
+      attempt: Math.max(1, Number(body.deliveryAttempt ?? 1) || 1),
+      publishedAt: Number.isNaN(publishedAt.getTime()) ? new Date() : publishedAt,
+    },
+  };
+}
+
 /**
- * Unwrap an Eventarc delivery and run it through a service. A Pub/Sub `messagePublished` event is
- * decoded with the same codec as every other transport, so the handler sees the same envelope.
- * Permanent failures (bad message, bad event, a handler's permanent error) are dead-lettered and
- * answered with success so Pub/Sub stops pushing; transient ones are answered with an error so it
- * pushes again with backoff, until `maxAttempts` is reached and the message is dead-lettered.
+ * Unwrap an Eventarc delivery and run it through a service with the same receiving path as every
+ * bus ({@link runDelivery}, then the one settlement rule). A Pub/Sub `messagePublished` event is
+ * decoded with the same codec as the buses, so the handler sees the same envelope; one of the
+ * platform's own events sent directly is read as a structured-mode message. Dead letters (a bad
+ * message, a permanent error, the last attempt's transient error) are kept on the bus, logged and
+ * announced, and answered with success so Pub/Sub stops pushing; other transient failures ask for
+ * a retry, which Pub/Sub's retry policy spaces out.
  */
 export async function handlePushDelivery(
   service: Service,
   incoming: IncomingCloudEvent,
-  deps: { bus: Pick<EventBus, 'publish' | 'deadLetter'>; log: Logger; maxAttempts: number; maxMessageBytes: number },
+  deps: PushDeliveryDeps,
 ): Promise<PushOutcome> {
-  const topic = incoming.type === PUBSUB_MESSAGE_PUBLISHED ? topicFromSource(incoming.source) : 'direct';
+  const pushed = incoming.type === PUBSUB_MESSAGE_PUBLISHED;
+  const direct = typeof incoming.type === 'string' && isEventType(incoming.type);
+  const topic = pushed ? topicFromSource(incoming.source) : direct ? topicOf(incoming.type as never) : 'unknown';
   const subscription = subscriptionName(service.name, topic);
-  let message: WireMessage;
-  let attempt = 1;
-  let messageId = incoming.id ?? 'unknown';
-  let publishedAt = new Date();
-  let event: AnyEvent;
+  const policy = { maxAttempts: deps.maxAttempts };
+  let message: WireMessage = {
+    data: Buffer.from(JSON.stringify({ specversion: '1.0', ...incoming })),
+    attributes: { 'content-type': 'application/cloudevents+json' },
+  };
+  let delivery: Delivery = { messageId: incoming.id ?? 'unknown', subscription, attempt: 1, publishedAt: new Date() };
+  let settled: SettledDelivery;
   try {
-    if (incoming.type === PUBSUB_MESSAGE_PUBLISHED) {
-      const body = (typeof incoming.data === 'string' ? JSON.parse(incoming.data) : incoming.data) as
-        | PushBody
-        | undefined;
-      if (!body?.message)
-        throw new PermanentError('EVENTARC.NO_MESSAGE', 'messagePublished event without a Pub/Sub message in its data');
-      message = { data: Buffer.from(body.message.data ?? '', 'base64'), attributes: body.message.attributes ?? {} };
-      attempt = Math.max(1, Number(body.deliveryAttempt ?? 1));
-      messageId = body.message.messageId ?? body.message.message_id ?? messageId;
-      if (body.message.publishTime) publishedAt = new Date(body.message.publishTime);
-      event = decodeMessage(message, deps.maxMessageBytes);
-    } else if (typeof incoming.type === 'string' && isEventType(incoming.type)) {
-      // One of our own events delivered directly as an HTTP CloudEvent.
-      message = { data: Buffer.from(JSON.stringify(incoming.data ?? null)), attributes: { 'ce-type': incoming.type } };
-      event = validateEvent({ specversion: '1.0', ...incoming });
-    } else {
-      message = {
-        data: Buffer.from(JSON.stringify(incoming.data ?? null)),
-        attributes: { 'ce-type': String(incoming.type) },
-      };
+    if (pushed) {
+      const unwrapped = unwrapPush(incoming);
+      message = unwrapped.message;
+      delivery = { ...unwrapped.delivery, subscription };
+      const target = message.attributes[REDRIVE_SUBSCRIPTION_ATTRIBUTE];
+      if (target !== undefined && target !== subscription) {
+        deps.log.debug('skipped a redrive meant for another subscription', { subscription, target });
+        return { status: 'handled' };
+      }
+    } else if (!direct) {
       throw new PermanentError(
         'EVENTARC.UNEXPECTED_TYPE',
         `cannot handle CloudEvent type "${String(incoming.type)}"; expected ${PUBSUB_MESSAGE_PUBLISHED}`,
       );
     }
-  } catch (error) {
-    const parsed =
-      error instanceof SyntaxError
-        ? new PermanentError('EVENT.INVALID_JSON', `push body is not JSON: ${error.message}`)
-        : error;
-    const fallback: WireMessage = { data: Buffer.from(JSON.stringify(incoming.data ?? null)), attributes: {} };
-    return deadLetter(deps, subscription, topic, message! ?? fallback, parsed, attempt);
-  }
-  try {
-    await dispatch(
-      service,
-      event,
-      { messageId, subscription, attempt, publishedAt },
-      deps.bus,
-      deps.log,
-      deps.maxAttempts,
+    settled = await runDelivery(
+      message,
+      delivery,
+      (event, received) => dispatch(service, event, received, deps.bus, deps.log, deps.maxAttempts),
+      { policy, maxMessageBytes: deps.maxMessageBytes },
     );
-    return { status: 'handled' };
   } catch (error) {
-    if (classifyError(error) === 'permanent' || attempt >= deps.maxAttempts)
-      return deadLetter(deps, subscription, topic, message, error, attempt);
-    return { status: 'retry', error };
+    settled = { settlement: settle({ ok: false, error }, delivery.attempt, policy), handled: false };
   }
-}
-
-async function deadLetter(
-  deps: { bus: Pick<EventBus, 'deadLetter'>; log: Logger },
-  subscription: string,
-  topic: string,
-  message: WireMessage,
-  error: unknown,
-  attempts: number,
-): Promise<PushOutcome> {
-  const permanent = classifyError(error) === 'permanent';
-  const code = permanent ? errorCode(error) : 'BUS.MAX_ATTEMPTS';
-  const reason = permanent
-    ? errorMessage(error)
-    : `gave up after ${attempts} attempts: [${errorCode(error)}] ${errorMessage(error)}`;
-  await deps.bus.deadLetter(message, { subscription, topic, code, reason, attempts });
-  deps.log.error(`dead-lettered a message on ${subscription}: ${reason}`, { code, subscription });
-  return { status: 'dead-lettered', code, reason };
+  const { settlement } = settled;
+  if (settlement.action === 'ack') return { status: 'handled' };
+  if (settlement.action === 'retry') return { status: 'retry', code: settlement.code, reason: settlement.reason };
+  await deps.bus.deadLetter(message, {
+    subscription,
+    topic,
+    code: settlement.code,
+    reason: settlement.reason,
+    attempts: delivery.attempt,
+  });
+  await reportDeadLetter(
+    {
+      subscription,
+      topic,
+      messageId: delivery.messageId,
+      attempts: delivery.attempt,
+      settlement,
+      message,
+      handled: settled.handled,
+      ...(settled.event ? { event: settled.event } : {}),
+    },
+    { publisher: deps.bus, log: deps.log },
+  );
+  return { status: 'dead-lettered', code: settlement.code, reason: settlement.reason };
 }

@@ -3,14 +3,11 @@ import { followUp } from '../events/cloud-event.js';
 import { topicOf, type EventType, type Topic } from '../events/event-catalog.js';
 import { PermanentError, classifyError, errorCode, errorMessage } from '../errors.js';
 import type { Logger } from '../log/logger.js';
-import type { Delivery, EventBus, SubscriptionHandle, SubscriptionSpec } from '../ports/event-bus.port.js';
+import type { Delivery, Publisher, Subscriber, SubscriptionHandle, SubscriptionSpec } from '../ports/event-bus.port.js';
+import { stageFailedData } from './dead-letters.js';
+import { settle } from './settlement.js';
 import type { HandlerContext, Service } from './service.js';
 import { subscriptionName } from './service.js';
-
-/** Something that can publish follow-up events (the bus, or a recorder in tests). */
-export interface Publisher {
-  publish(event: AnyEvent): Promise<string>;
-}
 
 /** The topics a service listens to, each once. */
 export function topicsOf(service: Service): Topic[] {
@@ -32,9 +29,10 @@ export function subscriptionsOf(
 
 /**
  * Run one delivery through a service: check the type is one it consumes, give it a context whose
- * `emit` publishes follow-up events of the same run, and when it fails permanently, announce
- * `stage.failed` (unless the failing event is itself a failure) before rethrowing so the transport
- * dead-letters the message. Transient errors are rethrown untouched for a retry.
+ * `emit` publishes follow-up events of the same run, and when it fails for good (the settlement
+ * rule says dead letter: a permanent error, or a transient one on the last attempt) announce
+ * `stage.failed` with the reason (unless the failing event is itself a failure). The error is
+ * rethrown either way, for the transport to settle.
  */
 export async function dispatch(
   service: Service,
@@ -42,6 +40,7 @@ export async function dispatch(
   delivery: Delivery,
   publisher: Publisher,
   log: Logger,
+  /** The subscription's attempt limit: its last attempt's failure is final (unset: only permanent errors are). */
   maxAttempts?: number,
 ): Promise<void> {
   const scoped = log.child({
@@ -53,6 +52,7 @@ export async function dispatch(
     traceparent: event.traceparent,
     attempt: delivery.attempt,
   });
+  const handlingStart = new Date();
   const context: HandlerContext = {
     log: scoped,
     delivery,
@@ -63,6 +63,7 @@ export async function dispatch(
     ) => {
       const next = followUp(event, type, data, {
         source: `//mlops/${service.name}`,
+        handlingStart,
         ...(options.subject === undefined ? {} : { subject: options.subject }),
         ...(options.rundate === undefined ? {} : { rundate: options.rundate }),
       });
@@ -88,23 +89,19 @@ export async function dispatch(
       errorClass: kind,
       durationMs: Math.round(performance.now() - started),
     });
-    // The stage has failed for good when the error is permanent or this was the last attempt.
-    const lastAttempt = maxAttempts !== undefined && delivery.attempt >= maxAttempts;
-    if ((kind === 'permanent' || lastAttempt) && event.type !== 'mlops.stage.failed.v1') {
+    // The stage has failed for good when the transport will dead-letter this delivery.
+    const settlement = settle({ ok: false, error }, delivery.attempt, { maxAttempts });
+    if (settlement.action === 'dead-letter' && event.type !== 'mlops.stage.failed.v1') {
       await context
         .emit(
           'mlops.stage.failed.v1',
-          {
+          stageFailedData({
             stage: service.name,
-            code: sanitizeCode(errorCode(error)),
-            reason:
-              (kind === 'permanent'
-                ? errorMessage(error)
-                : `gave up after ${delivery.attempt} attempts: ${errorMessage(error)}`
-              ).slice(0, 4000) || 'no reason given',
+            code: settlement.cause,
+            reason: settlement.reason,
             runDates: [event.rundate],
             causeEventId: event.id,
-          },
+          }),
           { subject: `failed/${service.name}` },
         )
         .catch((publishError: unknown) =>
@@ -113,10 +110,6 @@ export async function dispatch(
     }
     throw error;
   }
-}
-
-function sanitizeCode(code: string): string {
-  return /^[A-Z_]+\.[A-Z_]+$/.test(code) ? code : 'INTERNAL.UNEXPECTED';
 }
 
 /** A service hosted on a bus: its subscriptions, until closed. */
@@ -132,7 +125,12 @@ export interface HostedService {
  */
 export async function hostService(
   service: Service,
-  options: { bus: EventBus; log: Logger; settings?: Pick<SubscriptionSpec, 'maxAttempts' | 'backoff'> },
+  options: {
+    /** Where the service's subscriptions are consumed and its follow-ups published. */
+    bus: Publisher & Subscriber;
+    log: Logger;
+    settings?: Pick<SubscriptionSpec, 'maxAttempts' | 'backoff'>;
+  },
 ): Promise<HostedService> {
   const handles: SubscriptionHandle[] = [];
   for (const spec of subscriptionsOf(service, options.settings)) {

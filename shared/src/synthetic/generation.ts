@@ -2,7 +2,7 @@
  * What one generator run generates with: the configured settings, overridden per run by the start
  * event (`scale`, `seed`, `sources`), checked before anything is written.
  */
-import type { BronzeSource, PipelineStarted } from '../contracts/contracts.generated.js';
+import type { BronzeSource, PipelineStarted, Stage, StageSkipped } from '../contracts/contracts.generated.js';
 import type { PlatformConfig } from '../config/config.js';
 import { isIsoDate } from '../events/event-validator.js';
 import type { Logger } from '../log/logger.js';
@@ -99,4 +99,23 @@ export function startedGeneration(
   const problem = generationProblem(generation);
   if (problem) throw errors.badGeneration(problem);
   return generation;
+}
+
+/**
+ * The `stage.skipped` a generator publishes when the run does not ask for its source, so the run
+ * ledger closes its stage (`code` is the service's, e.g. `SALES_GEN.NOT_REQUESTED`).
+ */
+export function sourceNotRequested(
+  stage: Stage,
+  code: string,
+  source: BronzeSource,
+  event: { id: string; data: Pick<PipelineStarted, 'runDate'> },
+): StageSkipped {
+  return {
+    stage,
+    code,
+    reason: `the run does not ask for the ${source} source`,
+    runDates: [event.data.runDate],
+    causeEventId: event.id,
+  };
 }

@@ -1,25 +1,25 @@
 /**
- * Google's emulators as child processes (the test harness and `mlops stack up`). It starts the Pub/Sub and Firestore emulators of the
- * installed Google Cloud SDK as child processes on free loopback ports, waits until they answer,
- * and stops them (the whole process group: the Firestore launcher is a shell script that forks a
- * JVM) when the suite ends.
+ * Google's Pub/Sub and Firestore emulators for the test harness and `mlops stack up`: started,
+ * waited for until they answer, and stopped when the suite ends.
  *
  * Where to find an emulator, in order:
  * 1. `PUBSUB_EMULATOR_HOST` / `FIRESTORE_EMULATOR_HOST` already set: use that running emulator
  *    (e.g. `docker compose up pubsub firestore`) and leave it running.
- * 2. The Cloud SDK (`CLOUDSDK_ROOT_DIR`, the usual install folders, then `gcloud info`) with its
- *    emulator component and a `java` on the PATH: start it here.
- * 3. No SDK, but a Docker engine answers (`docker info`): run Google's Cloud SDK emulators image
- *    (the one docker-compose.yml uses) as a throw-away container published on a free loopback port,
- *    and remove it when the suite ends. This is what testcontainers would do; the docker CLI does it
- *    without another dependency.
+ * 2. A Docker engine answers testcontainers (see docker-engine.ts): Google's Cloud SDK emulators
+ *    image (the one docker-compose.yml uses) in a throw-away container on a free port.
+ * 3. The Cloud SDK (`CLOUDSDK_ROOT_DIR`, the usual install folders, then `gcloud info`) with its
+ *    emulator component and a `java` on the PATH: a child process on a free loopback port, stopped
+ *    with its whole process group (the Firestore launcher is a shell script that forks a JVM).
  * 4. None of these: the suites are skipped with the reason printed (never silently).
+ *
+ * `startEmulator` prints which one it used.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
+import { dockerSupport, startContainer } from './docker-engine.js';
 
 /** The emulators this harness knows. */
 export type EmulatorKind = 'pubsub' | 'firestore';
@@ -28,7 +28,7 @@ export type EmulatorKind = 'pubsub' | 'firestore';
 export type EmulatorSupport =
   | { available: true; via: 'env'; host: string }
   | { available: true; via: 'sdk'; command: string }
-  | { available: true; via: 'docker'; image: string }
+  | { available: true; via: 'docker'; image: string; runtime: string }
   | { available: false; reason: string };
 
 /** A running emulator. */
@@ -89,31 +89,23 @@ function hasJava(): boolean {
   }
 }
 
-let dockerCache: boolean | undefined;
-
-/** Whether a Docker engine answers the docker CLI. */
-export function dockerAnswers(): boolean {
-  if (dockerCache !== undefined) return dockerCache;
-  try {
-    execFileSync('docker', ['info', '--format', '{{.ServerVersion}}'], { stdio: 'ignore', timeout: 10_000 });
-    dockerCache = true;
-  } catch {
-    dockerCache = false;
-  }
-  return dockerCache;
-}
-
 /** Decide, without starting anything, whether the emulator can run here (used by `describe.skipIf`). */
 export function emulatorSupport(kind: EmulatorKind): EmulatorSupport {
   const fromEnv = process.env[ENV_VARIABLE[kind]];
   if (fromEnv) return { available: true, via: 'env', host: fromEnv };
+  const docker = dockerSupport();
+  if (docker.available)
+    return {
+      available: true,
+      via: 'docker',
+      image: process.env.MLOPS_EMULATOR_IMAGE ?? EMULATOR_IMAGE,
+      runtime: docker.runtime,
+    };
   const root = cloudSdkRoot();
   if (!root) {
-    if (dockerAnswers())
-      return { available: true, via: 'docker', image: process.env.MLOPS_EMULATOR_IMAGE ?? EMULATOR_IMAGE };
     return {
       available: false,
-      reason: `no Google Cloud SDK found (looked in ${SDK_CANDIDATES.join(', ')} and \`gcloud info\`), no Docker engine answers \`docker info\`, and ${ENV_VARIABLE[kind]} is not set; install the SDK's ${kind} emulator or start one (docker compose) and set ${ENV_VARIABLE[kind]}`,
+      reason: `${docker.reason}; no Google Cloud SDK found (looked in ${SDK_CANDIDATES.join(', ')} and \`gcloud info\`); and ${ENV_VARIABLE[kind]} is not set. Install the SDK's ${kind} emulator, or start one (docker compose) and set ${ENV_VARIABLE[kind]}`,
     };
   }
   const command = join(root, BINARY[kind]);
@@ -227,85 +219,16 @@ async function spawnEmulator(kind: EmulatorKind, command: string, timeoutMs: num
   throw new Error(`the ${kind} emulator did not answer on ${host} within ${timeoutMs} ms:\n${output}`);
 }
 
-async function waitUntilAnswers(
-  kind: EmulatorKind,
-  host: string,
-  timeoutMs: number,
-  failed: () => string | undefined,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    const failure = failed();
-    if (failure) throw new Error(failure);
-    if (await answers(host)) return;
-    await new Promise((resolve) => setTimeout(resolve, 250));
-  }
-  throw new Error(`the ${kind} emulator did not answer on ${host} within ${timeoutMs} ms`);
-}
-
-/** The emulator in a throw-away container of Google's image, published on a free loopback port. */
+/** The emulator in a throw-away container of Google's image, through testcontainers. */
 async function dockerEmulator(kind: EmulatorKind, image: string, timeoutMs: number): Promise<RunningEmulator> {
-  const port = await freePort();
-  const host = `127.0.0.1:${port}`;
-  const inner = kind === 'pubsub' ? 8085 : 8086;
-  const gcloud =
-    kind === 'pubsub'
-      ? ['gcloud', 'beta', 'emulators', 'pubsub', 'start']
-      : ['gcloud', 'beta', 'emulators', 'firestore', 'start'];
-  const id = execFileSync(
-    'docker',
-    [
-      'run',
-      '--rm',
-      '--detach',
-      '--label',
-      'mlops-test-emulator=1',
-      '--publish',
-      `127.0.0.1:${port}:${inner}`,
-      image,
-      ...gcloud,
-      '--project=mlops-test',
-      `--host-port=0.0.0.0:${inner}`,
-    ],
-    {
-      encoding: 'utf8',
-      // The first run pulls the image.
-      timeout: 600_000,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  ).trim();
-  let removed = false;
-  const stop = async () => {
-    if (removed) return;
-    removed = true;
-    try {
-      execFileSync('docker', ['rm', '--force', id], { stdio: 'ignore', timeout: 60_000 });
-    } catch {
-      // already gone
-    }
-  };
-  process.once('exit', () => void stop());
-  const running = () => {
-    try {
-      return (
-        execFileSync('docker', ['inspect', '--format', '{{.State.Running}}', id], {
-          encoding: 'utf8',
-          timeout: 10_000,
-        }).trim() === 'true'
-      );
-    } catch {
-      return false;
-    }
-  };
-  try {
-    await waitUntilAnswers(kind, host, timeoutMs, () =>
-      running() ? undefined : `the ${kind} emulator container ${id.slice(0, 12)} stopped before answering on ${host}`,
-    );
-  } catch (error) {
-    await stop();
-    throw error;
-  }
-  return { kind, host, stop };
+  const port = kind === 'pubsub' ? 8085 : 8086;
+  const container = await startContainer({
+    image,
+    command: ['gcloud', 'beta', 'emulators', kind, 'start', '--project=mlops-test', `--host-port=0.0.0.0:${port}`],
+    port,
+    timeoutMs,
+  });
+  return { kind, host: container.host, stop: container.stop };
 }
 
 /**
@@ -314,22 +237,31 @@ async function dockerEmulator(kind: EmulatorKind, image: string, timeoutMs: numb
  */
 export async function startEmulator(
   kind: EmulatorKind,
-  options: { timeoutMs?: number } = {},
+  options: { timeoutMs?: number; announce?: (line: string) => void } = {},
 ): Promise<RunningEmulator> {
   // Without this, google-auth-library probes the GCE metadata server and warns on every client.
   process.env.METADATA_SERVER_DETECTION ??= 'none';
+  const announce = options.announce ?? ((line: string) => console.log(line));
   const support = emulatorSupport(kind);
   if (!support.available) throw new Error(`cannot start the ${kind} emulator: ${support.reason}`);
   if (support.via === 'env') {
     if (!(await answers(support.host)))
       throw new Error(`${ENV_VARIABLE[kind]}=${support.host} is set but nothing answers there`);
+    announce(`[emulator] ${kind}: the running one at ${ENV_VARIABLE[kind]}=${support.host}`);
     return { kind, host: support.host, stop: async () => undefined };
   }
-  if (support.via === 'docker') return dockerEmulator(kind, support.image, options.timeoutMs ?? 120_000);
+  if (support.via === 'docker') {
+    // The first run pulls the image.
+    const running = await dockerEmulator(kind, support.image, options.timeoutMs ?? 600_000);
+    announce(`[emulator] ${kind}: ${support.image} through testcontainers (${support.runtime}) on ${running.host}`);
+    return running;
+  }
   let lastError: unknown;
   for (let attempt = 1; attempt <= 3; attempt += 1) {
     try {
-      return await spawnEmulator(kind, support.command, options.timeoutMs ?? 60_000);
+      const running = await spawnEmulator(kind, support.command, options.timeoutMs ?? 60_000);
+      announce(`[emulator] ${kind}: the Cloud SDK's ${support.command} on ${running.host}`);
+      return running;
     } catch (error) {
       lastError = error;
       if (!/address already in use|BindException/i.test(String(error))) break;

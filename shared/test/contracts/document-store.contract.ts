@@ -254,6 +254,57 @@ export function documentStoreContract(
       expect(seen.at(-1)).toBe('k-99999');
     });
 
+    describe('ordered by a field', () => {
+      // Timestamps with repeats (keyset paging must not skip or repeat equal values), documents
+      // without the field, and one where it is null.
+      const stamp = (i: number) => `2026-05-01T10:00:${String(Math.floor(i / 3)).padStart(2, '0')}.000Z`;
+      const documents: StoredDocument[] = Array.from({ length: 45 }, (_, i) => ({
+        id: `e-${pad((i * 7919) % 1000)}`,
+        data: { at: stamp(i), seq: 1000 - i, kind: i % 2 === 0 ? 'even' : 'odd' },
+      }));
+      const byAt = [...documents].sort((a, b) => byId(String(a.data.at), String(b.data.at)) || byId(a.id, b.id));
+      beforeEach(async () => {
+        await store.upsertBatch('ordered', [
+          ...shuffled(documents),
+          { id: 'no-field', data: { seq: 5 } },
+          { id: 'null-field', data: { at: null, seq: 6 } },
+        ]);
+      });
+
+      it('streams in (field, id) order across pages, leaving out absent and null values', async () => {
+        expect(ids(await drain(store.query('ordered', { orderBy: 'at', pageSize: 4 })))).toEqual(ids(byAt));
+        const bySeq = [...documents, { id: 'no-field', data: { seq: 5 } }, { id: 'null-field', data: { seq: 6 } }]
+          .sort((a, b) => Number(a.data.seq) - Number(b.data.seq))
+          .map((document) => document.id);
+        expect(ids(await drain(store.query('ordered', { orderBy: 'seq', pageSize: 7 })))).toEqual(bySeq);
+      });
+
+      it('answers a cursor: a range on the ordered field, with an equality on another field and a limit', async () => {
+        const cursor = stamp(30);
+        const after = byAt.filter((document) => byId(String(document.data.at), cursor) >= 0);
+        const where: FieldFilter[] = [{ field: 'at', op: '>=', value: cursor }];
+        expect(ids(await drain(store.query('ordered', { orderBy: 'at', where, pageSize: 2 })))).toEqual(ids(after));
+        const odd = [...where, { field: 'kind', op: '==', value: 'odd' } as FieldFilter];
+        expect(ids(await drain(store.query('ordered', { orderBy: 'at', where: odd, pageSize: 2 })))).toEqual(
+          ids(after.filter((document) => document.data.kind === 'odd')),
+        );
+        expect(ids(await drain(store.query('ordered', { orderBy: 'at', where, limit: 4, pageSize: 3 })))).toEqual(
+          ids(after.slice(0, 4)),
+        );
+        const pages = await drainPages(store.queryJson('ordered', { orderBy: 'at', where, pageSize: 5 }));
+        expect(pages.flat().map((document) => document.id)).toEqual(ids(after));
+      });
+
+      it('refuses a range on another field than the ordered one', async () => {
+        await expect(
+          drain(store.query('ordered', { orderBy: 'at', where: [{ field: 'seq', op: '>', value: 1 }] })),
+        ).rejects.toMatchObject({ code: 'STORE.BAD_QUERY', errorClass: 'permanent' });
+        await expect(drain(store.query('ordered', { orderBy: 'a.b' }))).rejects.toMatchObject({
+          code: 'STORE.BAD_FIELD',
+        });
+      });
+    });
+
     describe('queryJson', () => {
       const documents: StoredDocument[] = Array.from({ length: 57 }, (_, i) => ({
         id: `doc-${pad(i)}`,

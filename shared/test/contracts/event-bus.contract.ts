@@ -3,6 +3,7 @@ import {
   PermanentError,
   TransientError,
   encodeMessage,
+  messageSize,
   type AnyEvent,
   type EventBus,
   type Topic,
@@ -181,7 +182,10 @@ export function eventBusContract(
       const after = startEvent('2026-01-12');
       await fixture.bus.publish(after);
       await waitFor(() => seen.includes(after.id), 'the second event', timeout);
-      await fixture.bus.replay({ topic: 'pipeline-start', since, subscription: sub });
+      const replayed = await fixture.bus.replay({ topic: 'pipeline-start', since, subscription: sub });
+      // One subscription rewound; the deliveries it scheduled, where the transport counts them.
+      expect(replayed.subscriptions).toBe(1);
+      expect([1, undefined]).toContain(replayed.deliveries);
       await waitFor(() => seen.filter((id) => id === after.id).length === 2, 'the replayed event', timeout);
       await new Promise((resolve) => setTimeout(resolve, 300));
       expect(seen.filter((id) => id === before.id)).toHaveLength(1);
@@ -234,13 +238,18 @@ export function eventBusContract(
           message: { ...good, attributes: { ...good.attributes, padding: 'x'.repeat(fixture.maxMessageBytes) } },
           code: 'EVENT.TOO_LARGE',
         },
+        {
+          why: 'oversized data',
+          message: { ...good, data: Buffer.from(JSON.stringify({ pad: 'y'.repeat(fixture.maxMessageBytes) })) },
+          code: 'EVENT.TOO_LARGE',
+        },
       ];
       for (const item of cases) await fixture.injectRaw('pipeline-start', item.message);
       const after = startEvent('2026-01-15');
       await fixture.bus.publish(after);
       await waitFor(
         async () => (await fixture.bus.listDeadLetters({ subscription: sub })).length === cases.length,
-        'five dead letters',
+        'six dead letters',
         timeout,
       );
       await waitFor(() => handled.includes(after.id), 'the valid event after the bad ones', timeout);
@@ -251,6 +260,13 @@ export function eventBusContract(
       expect(letters.find((l) => l.code === 'EVENT.ENVELOPE_INVALID')!.reason).toContain('runid');
       expect(letters.find((l) => l.code === 'EVENT.SCHEMA_VIOLATION')!.reason).toContain('runDate');
       expect(handled).toEqual([after.id]);
+      // An oversized message is kept as a bounded excerpt with the whole one's size and hash.
+      for (const letter of letters.filter((l) => l.code === 'EVENT.TOO_LARGE')) {
+        expect(letter.excerpt!.bytes).toBeGreaterThan(fixture.maxMessageBytes);
+        expect(letter.excerpt!.sha256).toMatch(/^[0-9a-f]{64}$/);
+        expect(messageSize(letter.message)).toBeLessThan(16 * 1024);
+        expect(letter.eventId).toBeDefined();
+      }
     });
 
     it('refuses to publish an event that violates its schema', async () => {

@@ -327,6 +327,7 @@ describe('DuckDbTransformRunner on hand-written dirty bronze', () => {
       const child = spawn(
         process.execPath,
         [
+          '--conditions=@mlops/source',
           '--import',
           'tsx',
           join(import.meta.dirname, '../fixtures/transform-build.ts'),

@@ -114,6 +114,27 @@ describe('BigQuery to DuckDB translation', () => {
     expect(await run('select countif(amount > 15) as big from `p.warehouse.orders`')).toEqual([{ big: 2 }]);
   });
 
+  it('R6 binds @name and ? parameters to the SQL the caller gives, outside strings, and refuses them unbound', async () => {
+    const bound = translateBigQueryToDuckDb(
+      "select id from `p.warehouse.orders` where amount > @min and email != '@min' and id in unnest(@ids) order by id limit ?",
+      {
+        parameter: (reference) =>
+          'name' in reference ? (reference.name === 'min' ? '(10.0)' : '([1, 2])') : `(${reference.position + 4})`,
+      },
+    );
+    expect(bound).toHaveLength(1);
+    expect(bound[0]).toContain("email <> '@min'");
+    expect(bound[0]).toContain('LIMIT (5)');
+    expect(await duckdb.query(bound[0]!.replaceAll('__mlops_catalog__', 'db'))).toEqual([
+      { id: 1 },
+      { id: 2 },
+      { id: 2 },
+    ]);
+    // Without a binding, polyglot would read @min as abs(min): refused instead.
+    expect(() => translateBigQueryToDuckDb('select @min')).toThrow(/need values bound/);
+    expect(() => translateBigQueryToDuckDb('select @@project_id', { parameter: () => '1' })).toThrow(/@@project_id/);
+  });
+
   it('reports what polyglot cannot parse', () => {
     expect(() => translateBigQueryToDuckDb('select from where')).toThrow(TranslationError);
   });

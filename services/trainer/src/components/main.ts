@@ -1,7 +1,7 @@
 /**
  * The container entrypoint of a Vertex AI Pipelines step (see `step-main.ts`):
  *
- *   node --import tsx services/trainer/src/components/main.ts <component> --executor_input '{{$}}' ...
+ *   node services/trainer/dist/components/main.js <component> --executor_input '{{$}}' ...
  *
  * A composition root like `src/main.ts`, so it is the one file here that reads the environment.
  */

@@ -1,7 +1,7 @@
 /**
  * One Vertex AI Pipelines step, as the container entrypoint (`components/main.ts`) runs it:
  *
- *   node --import tsx services/trainer/src/components/main.ts <component> \
+ *   node services/trainer/dist/components/main.js <component> \
  *     --executor_input '{{$}}' --pipeline_job '{{$.pipeline_job_name}}' --task '{{$.pipeline_task_name}}'
  *
  * it builds the platform's ports from the environment the compiled spec gives the step, runs the
@@ -53,8 +53,28 @@ export function parseComponentArgs(argv: readonly string[]): ComponentMainOption
   };
 }
 
+/** What `--help` prints: the command line Vertex AI runs, and the components. */
+export function componentUsage(): string {
+  return [
+    'Usage: node services/trainer/dist/components/main.js <component> --executor_input <json>',
+    '         [--pipeline_job <name>] [--task <name>]',
+    '',
+    'Runs one step of the churn pipeline as a Vertex AI Pipelines container does; the compiled',
+    'KFP spec passes the placeholders ({{$}}, {{$.pipeline_job_name}}, {{$.pipeline_task_name}}).',
+    `Components: ${Object.keys(COMPONENTS).join(', ')}.`,
+  ].join('\n');
+}
+
 /** Run one step; resolves to the exit code. */
-export async function runComponentMain(argv: readonly string[], env: Environment): Promise<number> {
+export async function runComponentMain(
+  argv: readonly string[],
+  env: Environment,
+  out: (text: string) => void = (text) => process.stdout.write(`${text}\n`),
+): Promise<number> {
+  if (argv[0] === '--help' || argv[0] === '-h') {
+    out(componentUsage());
+    return 0;
+  }
   const log = createLogger({ fields: { service: 'trainer' } });
   let options: ComponentMainOptions;
   try {

@@ -9,7 +9,7 @@
  *   `runtimeValue`;
  * - `components`: each component's `inputDefinitions`/`outputDefinitions` and `executorLabel`;
  * - `deploymentSpec.executors`: one container per component, the platform's image running
- *   `node --import tsx services/trainer/src/components/main.ts <component>` with the KFP
+ *   `node services/trainer/dist/components/main.js <component>` (the compiled entrypoint) with the KFP
  *   placeholders `{{$}}` (the whole ExecutorInput), `{{$.pipeline_job_name}}` and
  *   `{{$.pipeline_task_name}}`.
  *
@@ -40,8 +40,8 @@ export const KFP_SCHEMA_VERSION = '2.1.0';
  */
 export const KFP_SDK_VERSION = 'kfp-2.9.0';
 
-/** Where the container finds the component entrypoint, relative to the image's working directory. */
-export const COMPONENT_ENTRYPOINT = 'services/trainer/src/components/main.ts';
+/** Where the image has the compiled component entrypoint, relative to its working directory. */
+export const COMPONENT_ENTRYPOINT = 'services/trainer/dist/components/main.js';
 
 /** Options of {@link compilePipeline}. */
 export interface KfpCompileOptions {
@@ -140,7 +140,7 @@ export function compilePipeline(pipeline: PipelineDefinition, options: KfpCompil
         {
           container: {
             image: options.image,
-            command: ['node', '--import', 'tsx', COMPONENT_ENTRYPOINT],
+            command: ['node', COMPONENT_ENTRYPOINT],
             args: [
               component.name,
               '--executor_input',
@@ -216,7 +216,7 @@ export async function storePipelineSpec(objects: ObjectStore, spec: PipelineSpec
   const bytes = specBytes(spec);
   const name = String((spec.pipelineInfo as { name: string }).name);
   const key = `${PIPELINE_SPECS_PREFIX}/${name}/${createHash('sha256').update(bytes).digest('hex').slice(0, 16)}.json`;
-  if (!(await objects.head(key))) await objects.put(key, bytes, { contentType: 'application/json' });
+  await objects.putIfAbsent(key, bytes, { contentType: 'application/json' });
   await objects.put(`${PIPELINE_SPECS_PREFIX}/${name}/latest.json`, bytes, { contentType: 'application/json' });
   return key;
 }

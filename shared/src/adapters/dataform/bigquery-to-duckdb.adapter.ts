@@ -23,6 +23,10 @@
  *   `BIGNUMERIC` has no DuckDB equivalent: both are refused.
  * - R5 (in the runner) `BEGIN TRANSACTION` / `COMMIT TRANSACTION` pre/post operations, which make
  *   the BigQuery script atomic, are dropped: the runner wraps each action in its own transaction.
+ * - R6 query parameters: polyglot reads `@name` as DuckDB's `@` (absolute value) operator. Each
+ *   `@name` and `?` becomes a placeholder identifier before translation and, after it, the SQL the
+ *   caller gives for that parameter; without a caller's binding they are refused, as are `@@`
+ *   system variables. (Before and after translation.)
  */
 import type * as PolyglotSdk from '@polyglot-sql/sdk';
 
@@ -256,6 +260,45 @@ export function rewriteNumeric(sql: string): string {
   );
 }
 
+/** A query parameter in BigQuery SQL: named (`@name`) or positional (the n-th `?`, from 1). */
+export type ParameterReference = { name: string } | { position: number };
+
+/** Options of {@link translateBigQueryToDuckDb}. */
+export interface TranslateOptions {
+  /** The DuckDB SQL that stands for a parameter (R6); without it, a parameter is refused. */
+  parameter?: (reference: ParameterReference) => string;
+}
+
+const PARAMETER_PLACEHOLDER = /^__mlops_param_(\d+)__$/;
+
+/** R6 before translation: each `@name` and `?` to a placeholder identifier, in order. */
+function markParameters(sql: string, references: ParameterReference[]): string {
+  let position = 0;
+  return rewriteCode(sql, 'bigquery', (code) =>
+    code.replace(/@@([A-Za-z_][A-Za-z0-9_.]*)|@([A-Za-z_][A-Za-z0-9_]*)|\?|@/g, (match, system, name) => {
+      if (system !== undefined) throw new TranslationError(`system variable @@${system} is not supported`);
+      if (match === '@') throw new TranslationError('"@" must start a parameter name');
+      references.push(name === undefined ? { position: (position += 1) } : { name });
+      return ` __mlops_param_${references.length - 1}__ `;
+    }),
+  );
+}
+
+/** R6 after translation: each placeholder (bare or quoted) to the caller's SQL for its parameter. */
+function bindParameters(sql: string, bound: readonly string[]): string {
+  return joinSegments(
+    segmentSql(sql, 'duckdb').map((segment) => {
+      if (segment.kind === 'code')
+        return {
+          ...segment,
+          text: segment.text.replace(/__mlops_param_(\d+)__/g, (_match, index) => bound[Number(index)]!),
+        };
+      const quoted = segment.kind === 'quoted' ? PARAMETER_PLACEHOLDER.exec(segment.text.slice(1, -1)) : null;
+      return quoted ? { kind: 'code' as const, text: bound[Number(quoted[1])]! } : segment;
+    }),
+  );
+}
+
 /** Whether a statement only opens or commits a transaction (R5: the runner brings its own). */
 export function isTransactionControl(sql: string): boolean {
   return /^\s*(begin|commit)(\s+transaction)?\s*;?\s*$/i.test(sql);
@@ -266,8 +309,13 @@ export function isTransactionControl(sql: string): boolean {
  * {@link TranslationError} naming what could not be translated. Needs
  * {@link loadBigQueryTranslator} to have resolved.
  */
-export function translateBigQueryToDuckDb(sql: string): string[] {
-  const mapped = mapTargets(sql);
+export function translateBigQueryToDuckDb(sql: string, options: TranslateOptions = {}): string[] {
+  const references: ParameterReference[] = [];
+  const marked = markParameters(sql, references);
+  if (references.length > 0 && !options.parameter)
+    throw new TranslationError('query parameters (@name or ?) need values bound by the caller');
+  const bound = references.map((reference) => options.parameter!(reference));
+  const mapped = mapTargets(marked);
   refuseUnsupported(mapped);
   if (!polyglot) throw new Error('translateBigQueryToDuckDb: call loadBigQueryTranslator() first');
   const result = polyglot.transpile(mapped, polyglot.Dialect.BigQuery, polyglot.Dialect.DuckDB);
@@ -278,5 +326,6 @@ export function translateBigQueryToDuckDb(sql: string): string[] {
   }
   return result.sql
     .filter((statement) => statement.trim().length > 0)
-    .map((statement) => rewriteNumeric(rewriteTimestampType(rewriteRegexpContains(rewriteSafeFunctions(statement)))));
+    .map((statement) => rewriteNumeric(rewriteTimestampType(rewriteRegexpContains(rewriteSafeFunctions(statement)))))
+    .map((statement) => (bound.length > 0 ? bindParameters(statement, bound) : statement));
 }

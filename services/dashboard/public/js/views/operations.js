@@ -8,17 +8,27 @@ import { badge, byTestId, el, fillTable, fmt, setFigure } from '../dom.js';
 
 const STAGE_ORDER = ['sales-gen', 'click-gen', 'startup-gen', 'lander', 'transformer', 'trainer'];
 
+/** A stage's tooltip: how it closed, how long it was handled and queued, and a later replay. */
+function stageTitle(stage) {
+  const parts = [stage.detail ? `${stage.status}: ${stage.detail}` : stage.status];
+  if (stage.durationMs !== null) parts.push(`handled in ${fmt.duration(stage.durationMs)}`);
+  if (stage.queuedMs !== null && stage.queuedMs !== undefined) parts.push(`queued ${fmt.duration(stage.queuedMs)}`);
+  if (stage.latest) parts.push(`replayed: handled in ${fmt.duration(stage.latest.durationMs)}`);
+  return parts.join(' · ');
+}
+
 function stageChips(run) {
   const box = el('div', { class: 'stages' });
   for (const stage of run.stages) {
     box.append(
-      el('span', { class: `stage ${stage.status}`, title: stage.detail ?? stage.status }, [
+      el('span', { class: `stage ${stage.status}`, title: stageTitle(stage) }, [
         el('span', { text: stage.stage }),
         el('span', { class: 'time', text: fmt.duration(stage.durationMs) }),
+        stage.queuedMs >= 1000 ? el('span', { class: 'time', text: `+${fmt.duration(stage.queuedMs)} queued` }) : null,
       ]),
     );
   }
-  const failed = run.stages.filter((stage) => stage.status === 'failed' && stage.detail);
+  const failed = run.stages.filter((stage) => ['failed', 'blocked'].includes(stage.status) && stage.detail);
   if (failed.length === 0) return box;
   return el('div', {}, [
     box,

@@ -1,0 +1,33 @@
+// The checks of the BI views over the days the run rewrote (includes/checks.js): the views read
+// whole gold tables, so checking every day on every run would grow with history.
+const { partition_assertions } = require('includes/checks');
+
+partition_assertions({
+  dataset: 'warehouse',
+  table: 'bi_sales_daily',
+  partition_column: 'order_date',
+  scope: 'affected_dates',
+  tags: ['warehouse', 'bi', 'sales'],
+  unique_key: ['order_date', 'category', 'channel', 'customer_region'],
+  non_null: ['order_date', 'category', 'channel', 'customer_region', 'orders', 'customers', 'net_revenue_usd'],
+  row_conditions: [
+    'orders = completed_orders + returned_orders + cancelled_orders',
+    'customers between 1 and orders',
+    'net_revenue_usd >= 0 and gross_amount_usd >= 0',
+  ],
+});
+
+partition_assertions({
+  dataset: 'warehouse',
+  table: 'bi_funnel_daily',
+  partition_column: 'session_date',
+  scope: 'affected_dates',
+  tags: ['warehouse', 'bi', 'clickstream'],
+  unique_key: ['session_date', 'device', 'referrer'],
+  non_null: ['session_date', 'device', 'referrer', 'sessions'],
+  row_conditions: [
+    'sessions >= greatest(product_view_sessions, cart_sessions, checkout_sessions, purchase_sessions)',
+    'known_customer_sessions <= sessions',
+    'avg_duration_seconds >= 0',
+  ],
+});

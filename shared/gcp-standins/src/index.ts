@@ -1,0 +1,24 @@
+/**
+ * @mlops/gcp-standins: local stand-ins for Google Cloud services, for tests and the gcp rehearsal.
+ * Test tooling only: the product never imports this package.
+ */
+export {
+  startGcsStandin,
+  type GcsStandin,
+  type GcsStandinOptions,
+  type SeenRequest,
+} from './gcs/gcs.standin.js';
+export { GcsStorage, type StoredObject, type StoredBucket } from './gcs/object-storage.js';
+export { type StandinLog, type StandinLogEntry, type RunningServer } from './http/server.js';
+export {
+  startMetadataServer,
+  type IssuedToken,
+  type MetadataServer,
+  type MetadataServerOptions,
+} from './metadata/metadata.standin.js';
+export {
+  startBigQueryStandin,
+  type BigQueryStandin,
+  type BigQueryStandinOptions,
+} from './bigquery/bigquery.standin.js';
+export { startGcpStandins, type GcpStandins, type GcpStandinsOptions } from './gcp-standins.js';
