@@ -121,13 +121,15 @@ describe('warehouse access across processes', () => {
 
   it('keeps an idle read-only file open for the linger only', async () => {
     const path = join(folder(), 'warehouse.duckdb');
-    const warehouse = access(path, { readLingerMs: 4_000 });
+    // A linger long enough for a probe process to start on a loaded machine.
+    const warehouse = access(path, { readLingerMs: 20_000 });
     await warehouse.write((session) => session.execute('create table t (id integer)'));
     await count(warehouse);
+    const readEnded = Date.now();
     expect(await openElsewhere(path)).toMatch(/lock/i);
-    await new Promise((resolve) => setTimeout(resolve, 4_500));
+    await new Promise((resolve) => setTimeout(resolve, Math.max(0, readEnded + 20_500 - Date.now())));
     expect(await openElsewhere(path)).toBe('opened');
-  });
+  }, 90_000);
 
   it('lets a waiting writer in while a reader lingers, and does not starve it under a stream of reads', async () => {
     const path = join(folder(), 'warehouse.duckdb');
