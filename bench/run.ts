@@ -14,6 +14,7 @@ const benches: Record<string, string> = {
   bronze: 'bronze/bronze.bench.ts',
   transform: 'transform/transform.bench.ts',
   train: 'train/train.bench.ts',
+  model: 'model/model.bench.ts',
   dashboard: 'dashboard/dashboard.bench.ts',
   warehouse: 'warehouse/warehouse.bench.ts',
   start: 'start/start.bench.ts',

@@ -142,7 +142,7 @@ export async function ensureChurnMatrix(options: ChurnMatrixOptions = {}): Promi
  * key assertions fail on many dates) still leaves every date's tables in the warehouse, which is
  * all the benchmark needs; the trainer itself would leave those dates out.
  */
-function runBackfill(
+export function runBackfill(
   home: string,
   window: { from: string; to: string; scale: number; seed: number },
   log: (line: string) => void,

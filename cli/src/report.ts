@@ -12,8 +12,10 @@ function latest(entries: readonly LedgerEntry[], type: LedgerEntry['type']): Led
 }
 
 /**
- * The end-of-run report: rows per layer, quarantined rows, the champion against the baseline, and
- * the customers most at risk with the revenue at stake.
+ * The end-of-run report: rows per layer, quarantined rows, the champion against the baseline (on
+ * the active customers it scores, and on the whole holdout), its last decision, the customers
+ * most at risk with the revenue at stake (active customers: the champion of the time's scores) and
+ * the lapsed customers as a win-back figure.
  */
 export async function printReport(
   platform: Platform,
@@ -86,24 +88,42 @@ export async function printReport(
     if (skipped.size > 10) io.out(`... ${skipped.size - 10} more: see \`mlops status\``);
   }
 
-  const champion = await new ModelRegistry(platform.documents).champion('churn');
+  const registry = new ModelRegistry(platform.documents);
+  const champion = await registry.champion('churn');
   io.out('\nChurn model');
   if (!champion) io.out('no champion yet');
   else {
     const m = champion.metrics;
     const b = champion.baselineMetrics;
+    const all = champion.sliceMetrics?.all;
+    const auc = (value: number | null | undefined) => (typeof value === 'number' ? value.toFixed(3) : '-');
     io.out(
-      `champion ${champion.version} (${champion.algorithm}), trained on ${champion.dataRange.from} .. ${champion.dataRange.to}, ${count(champion.trainingRows)} rows; holdout ${champion.holdoutRange.from} .. ${champion.holdoutRange.to}`,
+      `champion ${champion.version} (${champion.algorithm}), trained on ${champion.dataRange.from} .. ${champion.dataRange.to}, ${count(champion.trainingRows)} rows; holdout ${champion.holdoutRange.from} .. ${champion.holdoutRange.to} (${count(champion.holdoutRows)} active customers)`,
     );
     io.out(
       table(
-        ['model', 'ROC AUC', 'PR AUC', 'log loss'],
+        ['model', 'ROC AUC active', 'ROC AUC all', 'PR AUC active', 'log loss active'],
         [
-          ['champion', m.rocAuc.toFixed(3), m.prAuc.toFixed(3), m.logLoss.toFixed(3)],
-          ...(b ? [['logistic baseline', b.rocAuc.toFixed(3), b.prAuc.toFixed(3), b.logLoss.toFixed(3)]] : []),
+          ['champion', m.rocAuc.toFixed(3), auc(all?.rocAuc), m.prAuc.toFixed(3), m.logLoss.toFixed(3)],
+          ...(b
+            ? [
+                [
+                  'logistic baseline',
+                  b.rocAuc.toFixed(3),
+                  auc(champion.baselineSliceMetrics?.all?.rocAuc),
+                  b.prAuc.toFixed(3),
+                  b.logLoss.toFixed(3),
+                ],
+              ]
+            : []),
         ],
       ),
     );
+    const last = (await registry.decisions('churn')).at(-1);
+    if (last)
+      io.out(
+        `last decision (${last.decidedAt.slice(0, 10)}): ${last.challengerVersion} ${last.promoted ? 'promoted' : 'not promoted'}: ${last.reason}`,
+      );
   }
 
   try {
@@ -114,6 +134,12 @@ export async function printReport(
           'select current_database() as catalog',
         );
         const schema = `"${catalog}"."${platform.config.warehouse.warehouseDataset}"`;
+        // One score per customer and snapshot: the champion of the time (the view), active customers only.
+        const scores = await warehouse.query<{ n: number }>(
+          `select count(*) as n from information_schema.tables where table_catalog = ? and table_schema = ? and table_name = 'fact_predictions_churn_champion'`,
+          [catalog, platform.config.warehouse.warehouseDataset],
+        );
+        const source = `${schema}.${Number(scores[0]?.n ?? 0) > 0 ? 'fact_predictions_churn_champion' : 'fact_predictions_churn'}`;
         const atRisk = await warehouse.query<{
           customer_id: string;
           snapshot_date: string;
@@ -121,20 +147,21 @@ export async function printReport(
           risk_band: string;
           revenue_90d_usd: number;
         }>(
-          `with latest as (select max(snapshot_date) as snapshot_date from ${schema}.fact_predictions_churn),
-            predictions as (select p.* from ${schema}.fact_predictions_churn p join latest using (snapshot_date)),
-            revenue as (
-              select s.customer_id, sum(s.net_amount_usd) as revenue_90d_usd
-              from ${schema}.fct_sales s, latest
-              where s.is_completed and s.order_date > latest.snapshot_date - interval 90 day and s.order_date <= latest.snapshot_date
-              group by s.customer_id)
-       select predictions.customer_id, cast(predictions.snapshot_date as varchar) as snapshot_date, predictions.churn_probability, predictions.risk_band,
-              coalesce(revenue.revenue_90d_usd, 0) as revenue_90d_usd
-       from predictions left join revenue using (customer_id)
-       order by predictions.churn_probability desc, revenue_90d_usd desc, predictions.customer_id
-       limit ${options.atRisk ?? 10}`,
+          `with latest as (select max(snapshot_date) as snapshot_date from ${source}),
+                predictions as (select p.* from ${source} p join latest using (snapshot_date)),
+                revenue as (
+                  select s.customer_id, sum(s.net_amount_usd) as revenue_90d_usd
+                  from ${schema}.fct_sales s, latest
+                  where s.is_completed and s.order_date > latest.snapshot_date - interval 90 day and s.order_date <= latest.snapshot_date
+                  group by s.customer_id)
+           select predictions.customer_id, cast(predictions.snapshot_date as varchar) as snapshot_date, predictions.churn_probability, predictions.risk_band,
+                  coalesce(revenue.revenue_90d_usd, 0) as revenue_90d_usd
+           from predictions left join revenue using (customer_id)
+           order by predictions.churn_probability desc, revenue_90d_usd desc, predictions.customer_id
+           limit ${options.atRisk ?? 10}`,
         );
-        io.out(`\nCustomers most at risk${atRisk[0] ? ` (snapshot ${atRisk[0].snapshot_date})` : ''}`);
+        const horizon = platform.config.trainer.churnHorizonDays;
+        io.out(`\nActive customers most at risk${atRisk[0] ? ` (snapshot ${atRisk[0].snapshot_date})` : ''}`);
         io.out(
           atRisk.length === 0
             ? 'no predictions yet'
@@ -148,6 +175,16 @@ export async function printReport(
                 ]),
               ),
         );
+        if (atRisk[0]) {
+          const [lapsed] = await warehouse.query<{ customers: number; revenue: number | null }>(
+            `select count(*) as customers, sum(revenue_usd_90d) as revenue from ${schema}.fct_customer_features
+             where snapshot_date = cast(? as date) and days_since_last_order > ?`,
+            [atRisk[0].snapshot_date, horizon],
+          );
+          io.out(
+            `Win-back: ${count(Number(lapsed?.customers ?? 0))} lapsed customers (no order in the last ${horizon} days, not scored), ${(lapsed?.revenue ?? 0).toLocaleString('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 })} USD in their 90 days before the snapshot`,
+          );
+        }
       },
       { purpose: 'mlops: report' },
     );

@@ -51,3 +51,57 @@ describe('DuckDB warehouse: results by column', () => {
     await reader.close();
   });
 });
+
+describe('DuckDB warehouse: numbers in bulk', () => {
+  it('reads DOUBLE columns as Float64Arrays across chunks, NULL as NaN, in row order', async () => {
+    const result = await writer.queryNumbers(
+      'select i::double as i, case when i % 1000 = 7 then null else i / 4 end::double as q from range(5000) r(i) order by i',
+    );
+    expect(result.names).toEqual(['i', 'q']);
+    expect(result.rowCount).toBe(5000);
+    expect(result.columns[0]).toBeInstanceOf(Float64Array);
+    expect(Array.from(result.columns[0]!.subarray(4095, 4098))).toEqual([4095, 4096, 4097]);
+    expect(result.columns[1]![4001]).toBe(4001 / 4);
+    expect(result.columns[1]![7]).toBeNaN();
+    expect(result.columns[1]![4007]).toBeNaN();
+    expect(await writer.queryNumbers('select 1.5::double as x where false')).toEqual({
+      names: ['x'],
+      columns: [new Float64Array(0)],
+      rowCount: 0,
+    });
+  });
+
+  it('refuses a column that is not DOUBLE, naming it', async () => {
+    await expect(writer.queryNumbers('select i, name from t')).rejects.toMatchObject({
+      code: 'WAREHOUSE.NOT_NUMERIC',
+      message: expect.stringMatching(/i is BIGINT/),
+    });
+  });
+
+  it('appends Float64 columns exactly, inside a transaction that can roll them back', async () => {
+    await writer.execute('create table scores (k double, p double)');
+    const k = Float64Array.from({ length: 5000 }, (_, i) => i);
+    const p = Float64Array.from({ length: 5000 }, (_, i) => 1 / (i + 3));
+    await writer.transaction(async (tx) => {
+      await tx.appendNumbers({ table: 'scores' }, [k, p]);
+      const [inside] = await tx.query<{ n: number }>('select count(*) as n from scores');
+      expect(inside!.n).toBe(5000);
+    });
+    const back = await writer.queryNumbers('select k, p from scores order by k');
+    expect(back.columns[1]).toEqual(p);
+    await expect(
+      writer.transaction(async (tx) => {
+        await tx.appendNumbers({ table: 'scores' }, [k, p]);
+        throw new Error('undo');
+      }),
+    ).rejects.toThrow('undo');
+    const [after] = await writer.query<{ n: number }>('select count(*) as n from scores');
+    expect(after!.n).toBe(5000);
+    await expect(writer.appendNumbers({ table: 'scores' }, [k, p.subarray(1)])).rejects.toMatchObject({
+      code: 'WAREHOUSE.BAD_APPEND',
+    });
+    const reader = await openDuckDbWarehouse({ path, readOnly: true });
+    await expect(reader.appendNumbers({ table: 'scores' }, [k, p])).rejects.toThrow(/read-only/);
+    await reader.close();
+  });
+});

@@ -19,6 +19,8 @@ export const GOLD_TABLES = [
   'fct_click_features',
   'dim_startup',
   'fact_predictions_churn',
+  'fact_predictions_churn_champion',
+  'fct_customer_features',
 ] as const;
 /** One gold table. */
 export type GoldTable = (typeof GOLD_TABLES)[number];

@@ -1,8 +1,11 @@
 /**
  * The predictive ("what will happen") view: churn predictions from the gold layer and the model
- * registry. Observed churn for a snapshot is computed from `fct_sales`: a customer churned when
- * they placed no order in the `horizonDays` after the snapshot, the same definition the model
- * is trained on. Only snapshots at least `horizonDays` older than the last order day are judged.
+ * registry. Scores are read from the champion-of-the-time view (one score per customer and
+ * snapshot); only customers still active at the snapshot are scored, and the lapsed ones are
+ * counted apart as a win-back figure. Observed churn for a snapshot is computed from `fct_sales`:
+ * a customer churned when they placed no order in the `horizonDays` after the snapshot, the same
+ * definition the model is trained on. Only snapshots at least `horizonDays` older than the last
+ * order day are judged.
  */
 import type { ModelRegistry, ModelVersion } from '@mlops/shared';
 import type { GoldReader } from './gold.reader.js';
@@ -16,6 +19,7 @@ import {
   AT_RISK_LIST_MAX,
   atRiskLists,
   highRiskCustomers,
+  scoresTable,
   HISTOGRAM_BINS,
   RISK_BANDS,
   snapshotOutcomes,
@@ -38,11 +42,12 @@ export interface Snapshot {
 /** Every snapshot, newest first. */
 export async function snapshots(gold: GoldReader): Promise<Snapshot[]> {
   return gold.derived('snapshots', async () => {
-    if (!(await gold.has('fact_predictions_churn'))) return [];
+    const table = await scoresTable(gold);
+    if (table === null) return [];
     const rows = await gold.query(
       'snapshots',
       `select snapshot_date::varchar as snapshot_date, count(*) as customers, list(distinct model_version order by model_version) as versions
-       from ${gold.table('fact_predictions_churn')}
+       from ${table}
        where snapshot_date is not null
        group by snapshot_date order by snapshot_date desc`,
     );
@@ -82,6 +87,29 @@ export async function riskDistribution(gold: GoldReader, snapshotDate: string | 
       customers: risk?.histogram[bin] ?? 0,
     })),
   };
+}
+
+/**
+ * Customers lapsed at a snapshot (an order in the 90-day lookback, none in the horizon): they are
+ * not scored — already gone by the churn definition — and are counted here as a win-back figure,
+ * with their net revenue of the 90 days up to the snapshot.
+ */
+export async function winBack(gold: GoldReader, snapshotDate: string | null, horizonDays: number) {
+  const base = { snapshotDate, horizonDays, customers: 0, revenueUsd90d: 0 };
+  if (snapshotDate === null || !(await gold.has('fct_customer_features'))) return base;
+  const figures = await gold.derived(`win-back:${horizonDays}`, async () => {
+    const rows = await gold.query(
+      'lapsed customers',
+      `select snapshot_date::varchar as snapshot_date, count(*) as customers, sum(revenue_usd_90d) as revenue
+       from ${gold.table('fct_customer_features')} where days_since_last_order > ? group by all`,
+      [Math.floor(horizonDays)],
+    );
+    return new Map(
+      rows.map((row) => [String(row.snapshot_date), { customers: num(row.customers), revenue: num(row.revenue) }]),
+    );
+  });
+  const at = figures.get(snapshotDate);
+  return { ...base, customers: at?.customers ?? 0, revenueUsd90d: usd(Math.round((at?.revenue ?? 0) * 100)) };
 }
 
 /** The 90 days up to a snapshot: revenue at risk and the last order are read there. */
@@ -147,7 +175,7 @@ export async function predictedVsActual(gold: GoldReader, range: DateRange, limi
     snapshots: [] as SnapshotOutcome[],
     bands: [] as { band: string; customers: number; predictedChurnRate: number; actualChurnRate: number }[],
   };
-  if (dataThrough === null || !(await gold.has('fact_predictions_churn'))) return base;
+  if (dataThrough === null || (await scoresTable(gold)) === null) return base;
   const latestJudgeable = addDays(dataThrough, -horizonDays);
   const eligible = (await snapshots(gold))
     .map((snapshot) => snapshot.snapshotDate)
@@ -185,9 +213,13 @@ export async function predictedVsActual(gold: GoldReader, range: DateRange, limi
   };
 }
 
-/** Model versions with their metrics, the champion marked. */
-export async function modelVersions(registry: ModelRegistry, modelName: string) {
-  const [versions, promotions] = await Promise.all([registry.list(modelName), registry.promotions(modelName)]);
+/** Model versions with their metrics (active customers, and the whole holdout), the champion marked; then the decisions. */
+export async function modelVersions(registry: ModelRegistry, modelName: string, decisionLimit = 20) {
+  const [versions, promotions, decisions] = await Promise.all([
+    registry.list(modelName),
+    registry.promotions(modelName),
+    registry.decisions(modelName),
+  ]);
   const champion = promotions[promotions.length - 1]?.version ?? null;
   const everChampion = new Set(promotions.map((promotion) => promotion.version));
   return {
@@ -198,15 +230,36 @@ export async function modelVersions(registry: ModelRegistry, modelName: string) 
       createdAt: version.createdAt,
       algorithm: version.algorithm,
       dataRange: version.dataRange,
+      holdoutRange: version.holdoutRange,
       trainingRows: version.trainingRows,
       holdoutRows: version.holdoutRows,
       rocAuc: version.metrics?.rocAuc ?? null,
       prAuc: version.metrics?.prAuc ?? null,
       logLoss: version.metrics?.logLoss ?? null,
+      rocAucAll: version.sliceMetrics?.all?.rocAuc ?? null,
       baselineRocAuc: version.baselineMetrics?.rocAuc ?? null,
+      runId: version.lineage?.runId ?? null,
       isChampion: version.version === champion,
       wasChampion: everChampion.has(version.version),
     })),
+    decisions: decisions
+      .slice()
+      .reverse()
+      .slice(0, decisionLimit)
+      .map((decision) => {
+        const difference = decision.evidence.difference as { rocAuc?: number; low?: number; high?: number } | null;
+        return {
+          decidedAt: decision.decidedAt,
+          challengerVersion: decision.challengerVersion,
+          championVersion: decision.championVersion,
+          promoted: decision.promoted,
+          reason: decision.reason,
+          rows: typeof decision.evidence.rows === 'number' ? decision.evidence.rows : null,
+          difference: difference?.rocAuc ?? null,
+          low: difference?.low ?? null,
+          high: difference?.high ?? null,
+        };
+      }),
   };
 }
 

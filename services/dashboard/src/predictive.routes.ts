@@ -11,6 +11,7 @@ import {
   RISK_BANDS,
   riskDistribution,
   snapshots,
+  winBack,
 } from './predictive.queries.js';
 import type { RouteContext } from './route-context.js';
 import { keyOf } from './route-context.js';
@@ -36,9 +37,13 @@ export function registerPredictiveRoutes(app: FastifyInstance, context: RouteCon
 
   app.get('/api/predictive/risk', async (request, reply) => {
     const requested = QueryParams.of(request.query, ['snapshot']).date('snapshot');
-    return respond(reply, keyOf('risk', { requested }), ['gold'], async () =>
-      riskDistribution(gold, await resolveSnapshot(gold, requested)),
-    );
+    return respond(reply, keyOf('risk', { requested }), ['gold'], async () => {
+      const snapshotDate = await resolveSnapshot(gold, requested);
+      return {
+        ...(await riskDistribution(gold, snapshotDate)),
+        winBack: await winBack(gold, snapshotDate, horizonDays),
+      };
+    });
   });
 
   app.get('/api/predictive/at-risk', async (request, reply) => {

@@ -14,6 +14,17 @@ import { addDays, isCalendarDate } from './params.js';
 import { salesIndex } from './sales.index.js';
 import { num, str } from './sql.js';
 
+/**
+ * Where each snapshot's scores are read: the view of the champion of the time (one row per
+ * customer and snapshot although several versions scored it), or the table itself on a warehouse
+ * built before the view existed (one version per snapshot then). Null when there are no predictions.
+ */
+export async function scoresTable(gold: GoldReader): Promise<string | null> {
+  if (await gold.has('fact_predictions_churn_champion')) return gold.table('fact_predictions_churn_champion');
+  if (await gold.has('fact_predictions_churn')) return gold.table('fact_predictions_churn');
+  return null;
+}
+
 /** Risk bands of a prediction, lowest first. */
 export const RISK_BANDS = ['low', 'medium', 'high'] as const;
 /** A risk band. */
@@ -36,8 +47,8 @@ export interface SnapshotRisk {
 export function snapshotRisks(gold: GoldReader): Promise<Map<string, SnapshotRisk>> {
   return gold.derived('snapshot-risks', async () => {
     const out = new Map<string, SnapshotRisk>();
-    if (!(await gold.has('fact_predictions_churn'))) return out;
-    const table = gold.table('fact_predictions_churn');
+    const table = await scoresTable(gold);
+    if (table === null) return out;
     const histogram = await gold.query(
       'risk histograms',
       `select snapshot_date::varchar as snapshot_date, least(floor(churn_probability * ${HISTOGRAM_BINS}), ${HISTOGRAM_BINS - 1})::integer as bin, count(*) as customers
@@ -77,11 +88,12 @@ export function snapshotRisks(gold: GoldReader): Promise<Map<string, SnapshotRis
 export function highRiskCustomers(gold: GoldReader): Promise<Map<string, { customers: number; positions: number[] }>> {
   return gold.derived('high-risk-customers', async () => {
     const out = new Map<string, { customers: number; positions: number[] }>();
-    if (!(await gold.has('fact_predictions_churn'))) return out;
+    const table = await scoresTable(gold);
+    if (table === null) return out;
     const index = await salesIndex(gold);
     const result = await gold.queryColumns(
       'high-risk customers',
-      `select snapshot_date::varchar as snapshot_date, customer_id from ${gold.table('fact_predictions_churn')}
+      `select snapshot_date::varchar as snapshot_date, customer_id from ${table}
        where snapshot_date is not null and risk_band = 'high' order by snapshot_date, customer_id`,
     );
     const [dates, ids] = result.columns as [WarehouseValue[], WarehouseValue[]];
@@ -122,13 +134,14 @@ export interface AtRiskEntry {
 export function atRiskLists(gold: GoldReader): Promise<Map<string, AtRiskEntry[]>> {
   return gold.derived('at-risk-lists', async () => {
     const out = new Map<string, AtRiskEntry[]>();
-    if (!(await gold.has('fact_predictions_churn'))) return out;
+    const table = await scoresTable(gold);
+    if (table === null) return out;
     const result = await gold.queryColumns(
       'customers at risk',
       `select snapshot_date::varchar as snapshot_date, customer_id, churn_probability, risk_band, model_version,
               row_number() over (partition by snapshot_date order by churn_probability desc, customer_id) as overall_rank,
               row_number() over (partition by snapshot_date, risk_band order by churn_probability desc, customer_id) as band_rank
-       from ${gold.table('fact_predictions_churn')}
+       from ${table}
        where snapshot_date is not null
        qualify overall_rank <= ${AT_RISK_LIST_MAX} or band_rank <= ${AT_RISK_LIST_MAX}
        order by snapshot_date, churn_probability desc, customer_id`,
@@ -184,10 +197,11 @@ export function snapshotOutcomes(
   return gold.derived(`outcomes:${horizonDays}:${latestJudgeable}`, async () => {
     if (!isCalendarDate(latestJudgeable)) throw new Error('the latest judgeable snapshot must be a calendar date');
     const out = new Map<string, SnapshotOutcome>();
-    if (!(await gold.has('fact_predictions_churn')) || !(await gold.has('fct_sales'))) return out;
+    const table = await scoresTable(gold);
+    if (table === null || !(await gold.has('fct_sales'))) return out;
     const bounds = await gold.query(
       'judgeable snapshots',
-      `select min(snapshot_date)::varchar as first from ${gold.table('fact_predictions_churn')} where snapshot_date <= ?::date`,
+      `select min(snapshot_date)::varchar as first from ${table} where snapshot_date <= ?::date`,
       [latestJudgeable],
     );
     const first = str(bounds[0]?.first);
@@ -196,7 +210,7 @@ export function snapshotOutcomes(
       'predicted vs actual',
       `with p as (
          select customer_id, snapshot_date, churn_probability, risk_band
-         from ${gold.table('fact_predictions_churn')} where snapshot_date <= ?::date
+         from ${table} where snapshot_date <= ?::date
        ), o as (
          select customer_id, list(distinct order_date) as days
          from ${gold.table('fct_sales')}

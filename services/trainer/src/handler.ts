@@ -79,16 +79,26 @@ function labelValue(value: string): string {
 /** The root parameters of a run for an event. */
 export function pipelineParameters(
   settings: TrainerSettings,
-  input: { asOf: string; eventTime: string; snapshotDates: readonly string[]; excludedDates: readonly string[] },
+  input: {
+    asOf: string;
+    eventTime: string;
+    snapshotDates: readonly string[];
+    excludedDates: readonly string[];
+    runId?: string;
+    eventId?: string;
+    trigger?: string;
+  },
 ): Record<string, JsonValue> {
   return {
     as_of: input.asOf,
     horizon_days: settings.horizonDays,
     snapshot_every_days: settings.sampling.everyDays,
     warmup_days: settings.sampling.warmupDays,
+    min_warmup_days: settings.sampling.minWarmupDays,
     min_snapshots: settings.sampling.minSnapshots,
     max_snapshots: settings.sampling.maxSnapshots,
     holdout_fraction: settings.sampling.holdoutFraction,
+    embargo_days: settings.sampling.embargoDays,
     excluded_dates: [...input.excludedDates],
     feature_table: settings.featureTable,
     warehouse_schema: settings.warehouseSchema,
@@ -99,6 +109,9 @@ export function pipelineParameters(
     baseline_params: { ...settings.baselineParams },
     code_version: settings.codeVersion,
     created_at: input.eventTime,
+    run_id: input.runId ?? '',
+    event_id: input.eventId ?? '',
+    trigger: input.trigger ?? 'asked',
     snapshot_dates: [...input.snapshotDates],
     predicted_at: input.eventTime,
     medium_threshold: settings.riskThresholds.medium,
@@ -152,7 +165,15 @@ export async function handleWarehouseReady(
   );
   const excludedDates = (await failedRunDates(deps.documents)).filter((date) => date <= asOf);
   const snapshotDates = [...new Set(ready.runDates)].sort();
-  const parameters = pipelineParameters(settings, { asOf, eventTime: event.time, snapshotDates, excludedDates });
+  const parameters = pipelineParameters(settings, {
+    asOf,
+    eventTime: event.time,
+    snapshotDates,
+    excludedDates,
+    runId: event.runid,
+    eventId: event.id,
+    trigger: decision.trigger ?? 'predict',
+  });
   const labels = {
     run_id: labelValue(event.runid),
     run_date: labelValue(event.rundate),
@@ -306,7 +327,7 @@ async function publishOutcome(
       'mlops.predictions.ready.v1',
       {
         snapshotDate: snapshot.snapshotDate,
-        modelVersion,
+        modelVersion: snapshot.modelVersion || modelVersion,
         table: `${settings.warehouseSchema}.${PREDICTIONS_TABLE}`,
         rows: snapshot.rows,
         riskBands: snapshot.riskBands,

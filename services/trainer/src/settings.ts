@@ -46,7 +46,15 @@ export const DEFAULT_TRAINER_SETTINGS: Omit<TrainerSettings, 'codeVersion'> = Ob
   baselineParams: Object.freeze({}),
   horizonDays: 30,
   retrainEveryDays: 7,
-  sampling: Object.freeze({ everyDays: 7, warmupDays: 14, minSnapshots: 4, maxSnapshots: 26, holdoutFraction: 0.25 }),
+  sampling: Object.freeze({
+    everyDays: 7,
+    warmupDays: 90,
+    minWarmupDays: 14,
+    minSnapshots: 4,
+    maxSnapshots: 26,
+    holdoutFraction: 0.25,
+    embargoDays: 30,
+  }),
   featureTable: 'fct_customer_features',
   warehouseSchema: 'warehouse',
   riskThresholds: DEFAULT_RISK_THRESHOLDS,
@@ -68,7 +76,12 @@ function wholeNumber(name: string, value: number, min: number, max: number): num
 
 /** Fill defaults and check every setting (models and their parameters included). */
 export function resolveTrainerSettings(input: TrainerSettingsInput): TrainerSettings {
-  const sampling = { ...DEFAULT_TRAINER_SETTINGS.sampling, ...(input.sampling ?? {}) };
+  // The embargo follows the horizon unless it is set: a training label window must end by the holdout.
+  const sampling = {
+    ...DEFAULT_TRAINER_SETTINGS.sampling,
+    embargoDays: input.horizonDays ?? DEFAULT_TRAINER_SETTINGS.horizonDays,
+    ...(input.sampling ?? {}),
+  };
   const riskThresholds = { ...DEFAULT_TRAINER_SETTINGS.riskThresholds, ...(input.riskThresholds ?? {}) };
   const settings: TrainerSettings = {
     ...DEFAULT_TRAINER_SETTINGS,
@@ -95,6 +108,8 @@ export function resolveTrainerSettings(input: TrainerSettingsInput): TrainerSett
   wholeNumber('retrainEveryDays', settings.retrainEveryDays, 1, 365);
   wholeNumber('sampling.everyDays', sampling.everyDays, 1, 365);
   wholeNumber('sampling.warmupDays', sampling.warmupDays, 0, 365);
+  wholeNumber('sampling.minWarmupDays', sampling.minWarmupDays, 0, sampling.warmupDays);
+  wholeNumber('sampling.embargoDays', sampling.embargoDays, 0, 365);
   wholeNumber('sampling.minSnapshots', sampling.minSnapshots, 2, 1000);
   wholeNumber('sampling.maxSnapshots', sampling.maxSnapshots, 2, 1000);
   if (!(sampling.holdoutFraction > 0 && sampling.holdoutFraction < 1))

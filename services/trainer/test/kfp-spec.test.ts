@@ -140,6 +140,7 @@ describe('KFP v2 PipelineSpec', () => {
       'batch-predict',
       'evaluate',
       'features',
+      'refit',
       'register',
       'train',
     ]);
@@ -147,16 +148,18 @@ describe('KFP v2 PipelineSpec', () => {
       'exec-batch-predict',
       'exec-evaluate',
       'exec-features',
+      'exec-refit',
       'exec-register',
       'exec-train',
     ]);
   });
 
-  it('wires the DAG features ▶ train ▶ evaluate ▶ register ▶ batch-predict', () => {
+  it('wires the DAG features ▶ train ▶ evaluate ▶ refit ▶ register ▶ batch-predict', () => {
     const tasks = spec.root.dag.tasks;
     expect(tasks.train.dependentTasks).toEqual(['features']);
     expect(tasks.evaluate.dependentTasks).toEqual(['features', 'train']);
-    expect(tasks.register.dependentTasks).toEqual(['evaluate', 'features', 'train']);
+    expect(tasks.refit.dependentTasks).toEqual(['evaluate', 'features', 'train']);
+    expect(tasks.register.dependentTasks).toEqual(['evaluate', 'features', 'refit', 'train']);
     expect(tasks['batch-predict'].dependentTasks).toEqual(['register']);
     expect(tasks.train.inputs.artifacts.dataset).toEqual({
       taskOutputArtifact: { outputArtifactKey: 'dataset', producerTask: 'features' },

@@ -1,6 +1,6 @@
 /**
  * Leakage: the features and labels of a snapshot must not depend on anything that happened after
- * it (features) or after its label window and cut-off (labels). The warehouse is built for 60
+ * it (features) or after its label window and cut-off (labels). The warehouse is built for 90
  * days, a past snapshot is read, ten more days of orders and clicks arrive, and the snapshot is
  * read again: it must be identical, and so must the whole training set of the same cut-off. The
  * same comparison on a feature table with one current-state column (a realistic mistake) must
@@ -16,8 +16,8 @@ import { selectTasks } from '../src/pipeline/dag.js';
 import { LocalPipelineRunner } from '../src/pipeline/local.runner.js';
 import { GeneratedWarehouse, WAREHOUSE_BUILD_TIMEOUT_MS, dateRange } from './fixtures/warehouse.fixture.js';
 
-const DATES = dateRange('2025-01-01', 60);
-const LATER = dateRange('2025-03-02', 10);
+const DATES = dateRange('2025-01-01', 90);
+const LATER = dateRange('2025-04-01', 10);
 const SNAPSHOT = DATES[19]!;
 const AS_OF = DATES.at(-1)!;
 const W = '"warehouse"."warehouse"';
@@ -33,13 +33,17 @@ let world: GeneratedWarehouse;
 async function snapshotRows(featureTable: string): Promise<WarehouseRow[]> {
   const tables = await resolveTables(world.warehouse, 'warehouse');
   const columns = await featureColumns(tables, featureTable);
-  return readLabelledRows(world.warehouse, tables, {
+  const result = await readLabelledRows(world.warehouse, tables, {
     featureTable,
     columns,
     snapshots: [SNAPSHOT],
     asOf: AS_OF,
     horizonDays: 30,
+    hasSegment: true,
   });
+  return Array.from({ length: result.rowCount }, (_, r) =>
+    Object.fromEntries(result.names.map((name, c) => [name, result.columns[c]![r]!])),
+  );
 }
 
 async function trainingSetFingerprint(): Promise<string> {

@@ -1,44 +1,123 @@
 import { describe, expect, it } from 'vitest';
+import { createRandom, rocAuc } from '../src/ml/index.js';
+import { pairedAucDifference } from '../src/registry/bootstrap.js';
 import { decidePromotion, type PromotionInput } from '../src/registry/promotion.js';
 
 const base: PromotionInput = {
   challengerVersion: 'v-bbbbbbbbbbbb',
-  challengerRocAuc: 0.8,
-  baselineRocAuc: 0.75,
   challengerDataTo: '2025-03-31',
+  challenger: { rocAuc: 0.8, logLoss: 0.4, ece: 0.02 },
+  baseline: { rocAuc: 0.75, logLoss: 0.45, ece: 0.03 },
 };
 const champion = { version: 'v-aaaaaaaaaaaa', dataTo: '2025-03-24' };
+const against = { rocAuc: 0.78, logLoss: 0.42, ece: 0.02 };
+const interval = (estimate: number, low: number, high: number) => ({
+  estimate,
+  low,
+  high,
+  level: 0.95,
+  resamples: 1000,
+  seed: 1,
+  clusters: 500,
+});
+const judged = (overrides: Partial<PromotionInput>): PromotionInput => ({
+  ...base,
+  champion: { ...champion, onHoldout: against },
+  difference: interval(0.02, 0.005, 0.035),
+  ...overrides,
+});
 
 describe('promotion rule', () => {
   it.each([
     ['the first model that beats the baseline and chance', base, true],
-    ['a first model that does not beat the baseline', { ...base, baselineRocAuc: 0.81 }, false],
-    ['a first model no better than chance', { ...base, challengerRocAuc: 0.5, baselineRocAuc: 0.4 }, false],
+    ['a first model that does not beat the baseline', { ...base, baseline: { ...base.baseline, rocAuc: 0.81 } }, false],
     [
-      'a challenger that beats the champion on the same holdout',
-      { ...base, champion: { ...champion, rocAucOnHoldout: 0.79 } },
-      true,
+      'a first model no better than chance',
+      { ...base, challenger: { ...base.challenger, rocAuc: 0.5 }, baseline: { ...base.baseline, rocAuc: 0.4 } },
+      false,
     ],
-    ['a challenger that ties the champion', { ...base, champion: { ...champion, rocAucOnHoldout: 0.8 } }, false],
-    ['a worse challenger', { ...base, champion: { ...champion, rocAucOnHoldout: 0.82 } }, false],
+    ['a challenger that beats the champion by more than the uncertainty', judged({}), true],
     [
-      'a challenger on older data than the champion (a replay)',
-      { ...base, challengerDataTo: '2025-03-01', champion: { ...champion, rocAucOnHoldout: 0.6 } },
+      'a challenger ahead of the champion, but within the uncertainty',
+      judged({ difference: interval(0.02, -0.001, 0.041) }),
+      false,
+    ],
+    ['a challenger that ties the champion', judged({ difference: interval(0, -0.01, 0.01) }), false],
+    ['a worse challenger', judged({ difference: interval(-0.02, -0.03, -0.01) }), false],
+    [
+      'a better-ranking challenger with a worse log loss',
+      judged({ challenger: { ...base.challenger, logLoss: 0.43 } }),
       false,
     ],
     [
+      'a better-ranking challenger that is worse calibrated',
+      judged({ challenger: { ...base.challenger, ece: 0.05 } }),
+      false,
+    ],
+    ['a challenger on older data than the champion (a replay)', judged({ challengerDataTo: '2025-03-01' }), false],
+    [
       'the champion itself',
-      { ...base, champion: { ...champion, version: base.challengerVersion, rocAucOnHoldout: undefined } },
+      { ...base, champion: { ...champion, version: base.challengerVersion, onHoldout: undefined } },
       false,
     ],
     [
       'a challenger when the champion cannot score the features, judged against the baseline',
-      { ...base, champion: { ...champion, rocAucOnHoldout: undefined } },
+      { ...base, champion: { ...champion, onHoldout: undefined } },
       true,
     ],
   ])('%s', (_name, input, promote) => {
     const decision = decidePromotion(input);
     expect(decision.promote).toBe(promote);
     expect(decision.reason).not.toBe('');
+  });
+
+  it('names the interval in the reason of a challenger within noise', () => {
+    const decision = decidePromotion(judged({ difference: interval(0.0021, -0.003, 0.0071) }));
+    expect(decision.reason).toMatch(/does not beat champion v-aaaaaaaaaaaa by more than the uncertainty/);
+    expect(decision.reason).toMatch(/\+0\.0021 \(95 % interval -0\.0030 \.\. \+0\.0071\)/);
+  });
+});
+
+/** Labels and two noisy scores of the same signal; `edge` makes the challenger's noise smaller. */
+function scored(n: number, edge: number, seed: number) {
+  const random = createRandom(seed);
+  const labels = new Uint8Array(n);
+  const challenger = new Float64Array(n);
+  const champion = new Float64Array(n);
+  const clusters = new Uint32Array(n);
+  for (let i = 0; i < n; i++) {
+    const signal = random.nextFloat();
+    labels[i] = random.nextFloat() < signal ? 1 : 0;
+    champion[i] = signal + (random.nextFloat() - 0.5);
+    challenger[i] = signal + (random.nextFloat() - 0.5) * (1 - edge);
+    clusters[i] = Math.floor(i / 3); // three rows per customer
+  }
+  return { labels, challenger, champion, clusters };
+}
+
+describe('paired bootstrap of the ROC AUC difference', () => {
+  it('estimates the difference of the two ROC AUCs on the rows as they are', () => {
+    const data = scored(3000, 0.3, 7);
+    const result = pairedAucDifference({ ...data, resamples: 200, seed: 1, level: 0.95 });
+    expect(result.estimate).toBeCloseTo(rocAuc(data.labels, data.challenger) - rocAuc(data.labels, data.champion), 12);
+    expect(result.clusters).toBe(1000);
+    expect(result.low).toBeLessThan(result.estimate);
+    expect(result.high).toBeGreaterThan(result.estimate);
+  });
+
+  it('is reproducible with its seed', () => {
+    const data = scored(2000, 0.1, 3);
+    const a = pairedAucDifference({ ...data, resamples: 300, seed: 11, level: 0.95 });
+    const b = pairedAucDifference({ ...data, resamples: 300, seed: 11, level: 0.95 });
+    expect(b).toEqual(a);
+  });
+
+  it('brackets zero for two equally good models, and not for a clearly better one', () => {
+    const same = scored(3000, 0, 5);
+    const tie = pairedAucDifference({ ...same, resamples: 500, seed: 1, level: 0.95 });
+    expect(tie.low).toBeLessThan(0);
+    expect(tie.high).toBeGreaterThan(0);
+    const better = pairedAucDifference({ ...scored(3000, 0.6, 5), resamples: 500, seed: 1, level: 0.95 });
+    expect(better.low).toBeGreaterThan(0);
   });
 });

@@ -139,6 +139,11 @@ describe('trainer service', () => {
       algorithm: 'gbdt',
       baseline_algorithm: 'logreg',
       excluded_dates: [],
+      embargo_days: 30,
+      warmup_days: 90,
+      run_id: event.runid,
+      event_id: event.id,
+      trigger: 'backfill-end',
     });
     expect(runner.runs[0]!.runKey).toMatch(/^churn-train-[0-9a-f]{24}-a1$/);
     expect(runner.runs[0]!.labels).toMatchObject({ run_id: event.runid.toLowerCase(), trigger: 'backfill-end' });
@@ -216,6 +221,7 @@ describe('trainer service', () => {
       model_version: VERSION,
       snapshot_dates: ['2026-02-01'],
       predicted_at: later.time,
+      horizon_days: 30,
       feature_table: 'fct_customer_features',
       warehouse_schema: 'warehouse',
       medium_threshold: 0.3,

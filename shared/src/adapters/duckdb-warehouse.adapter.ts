@@ -1,4 +1,7 @@
 import {
+  DOUBLE,
+  DuckDBDataChunk,
+  type DuckDBDoubleVector,
   DuckDBInstance,
   DuckDBTypeId,
   StatementType,
@@ -10,9 +13,11 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { PermanentError } from '../errors.js';
 import type {
+  AppendTarget,
   QueryParams,
   Warehouse,
   WarehouseColumns,
+  WarehouseNumbers,
   WarehouseRow,
   WarehouseTransaction,
   WarehouseValue,
@@ -132,6 +137,97 @@ function columnsOf(reader: DuckDBResultReader): WarehouseColumns {
   return { names, columns, rowCount: reader.currentRowCount };
 }
 
+/**
+ * A DOUBLE vector's values as the Float64Array node-api keeps them, and its validity (null mask:
+ * every value valid). These fields are not in node-api's typings; reading them is what makes a
+ * million values one copy instead of a million calls. Checked at run time, and by the adapter's
+ * tests, so a node-api that changes them fails loudly.
+ */
+function doubleVector(vector: DuckDBDoubleVector): {
+  items: Float64Array;
+  valid: (row: number) => boolean;
+  allValid: boolean;
+} {
+  const raw = vector as unknown as { items: unknown; validity: { data: unknown; itemValid(row: number): boolean } };
+  if (!(raw.items instanceof Float64Array) || !raw.validity)
+    throw new PermanentError(
+      'WAREHOUSE.DRIVER_CHANGED',
+      'the DuckDB driver no longer exposes DOUBLE vectors as expected',
+    );
+  return { items: raw.items, valid: (row) => raw.validity.itemValid(row), allValid: raw.validity.data === null };
+}
+
+/** Run a numeric query and copy its chunks into one Float64Array per column (NULL becomes NaN). */
+async function numbersOf(
+  connection: DuckDBConnection,
+  sql: string,
+  params: QueryParams | undefined,
+): Promise<WarehouseNumbers> {
+  const result = await connection.run(sql, paramsOf(params));
+  const names = result.columnNames();
+  const types = result.columnTypes();
+  types.forEach((type, index) => {
+    if (type.typeId !== DuckDBTypeId.DOUBLE)
+      throw new PermanentError(
+        'WAREHOUSE.NOT_NUMERIC',
+        `queryNumbers needs DOUBLE columns; ${names[index]} is ${type.toString()} (cast it in the query)`,
+      );
+  });
+  const chunks: DuckDBDataChunk[] = [];
+  let rowCount = 0;
+  for (;;) {
+    const chunk = await result.fetchChunk();
+    if (!chunk || chunk.rowCount === 0) break;
+    chunks.push(chunk);
+    rowCount += chunk.rowCount;
+  }
+  const columns = names.map(() => new Float64Array(rowCount));
+  let offset = 0;
+  for (const chunk of chunks) {
+    const n = chunk.rowCount;
+    columns.forEach((column, index) => {
+      const vector = doubleVector(chunk.getColumnVector(index) as DuckDBDoubleVector);
+      column.set(vector.items.subarray(0, n), offset);
+      if (!vector.allValid) for (let row = 0; row < n; row += 1) if (!vector.valid(row)) column[offset + row] = NaN;
+    });
+    offset += n;
+  }
+  return { names, columns, rowCount };
+}
+
+const CHUNK_ROWS = 2048;
+
+/** Append Float64 columns to a table of DOUBLE columns through DuckDB's appender, a data chunk at a time. */
+async function appendNumbersTo(
+  connection: DuckDBConnection,
+  target: AppendTarget,
+  columns: readonly Float64Array[],
+): Promise<void> {
+  const rows = columns[0]?.length ?? 0;
+  if (columns.some((column) => column.length !== rows))
+    throw new PermanentError('WAREHOUSE.BAD_APPEND', 'appendNumbers needs columns of one length');
+  const appender = await connection.createAppender(target.table, target.schema ?? null, target.catalog ?? null);
+  try {
+    const chunk = DuckDBDataChunk.create(
+      columns.map(() => DOUBLE),
+      CHUNK_ROWS,
+    );
+    for (let start = 0; start < rows; start += CHUNK_ROWS) {
+      const n = Math.min(CHUNK_ROWS, rows - start);
+      if (n !== chunk.rowCount) chunk.rowCount = n;
+      columns.forEach((column, index) => {
+        const vector = chunk.getColumnVector(index) as DuckDBDoubleVector;
+        doubleVector(vector).items.set(column.subarray(start, start + n));
+        vector.flush();
+      });
+      appender.appendDataChunk(chunk);
+    }
+    appender.flushSync();
+  } finally {
+    appender.closeSync();
+  }
+}
+
 function paramsOf(params: QueryParams | undefined): DuckDBValue[] | Record<string, DuckDBValue> | undefined {
   return params as DuckDBValue[] | Record<string, DuckDBValue> | undefined;
 }
@@ -232,6 +328,18 @@ export class DuckDbWarehouse implements Warehouse {
     });
   }
 
+  async queryNumbers(sql: string, params?: QueryParams): Promise<WarehouseNumbers> {
+    return this.serial(async () => {
+      await this.guard(this.connection, sql);
+      return numbersOf(this.connection, sql, params);
+    });
+  }
+
+  async appendNumbers(target: AppendTarget, columns: readonly Float64Array[]): Promise<void> {
+    if (this.readOnly) throw new PermanentError('WAREHOUSE.READ_ONLY', 'a read-only warehouse cannot append rows');
+    await this.serial(() => appendNumbersTo(this.connection, target, columns));
+  }
+
   async transaction<T>(work: (tx: WarehouseTransaction) => Promise<T>): Promise<T> {
     this.live();
     if (this.readOnly)
@@ -243,6 +351,8 @@ export class DuckDbWarehouse implements Warehouse {
       },
       query: async <R extends WarehouseRow = WarehouseRow>(sql: string, params?: QueryParams) =>
         rowsOf<R>(await connection.runAndReadAll(sql, paramsOf(params))),
+      queryNumbers: (sql, params) => numbersOf(connection, sql, params),
+      appendNumbers: (target, columns) => appendNumbersTo(connection, target, columns),
     };
     await connection.run('begin transaction');
     try {

@@ -1,9 +1,11 @@
+import { createHash } from 'node:crypto';
 import { PermanentError } from '../errors.js';
 import type { DocumentStore, DocumentValue } from '../ports/document-store.port.js';
 
 /** Collections of the model registry in the document store. */
 export const MODEL_VERSIONS_COLLECTION = 'model_versions';
 export const MODEL_PROMOTIONS_COLLECTION = 'model_promotions';
+export const MODEL_DECISIONS_COLLECTION = 'model_decisions';
 
 /** Quality of a model on a holdout set. */
 export interface RegistryMetrics {
@@ -12,6 +14,57 @@ export interface RegistryMetrics {
   logLoss: number;
   /** Mean predicted probability and observed rate per decile of prediction. */
   calibration?: { decile: number; meanPredicted: number; observedRate: number; count: number }[];
+}
+
+/** Metrics of one slice of the holdout (ROC AUC and PR AUC are null when the slice holds one class). */
+export interface SliceMetrics {
+  rows: number;
+  positiveRate: number;
+  rocAuc: number | null;
+  prAuc: number | null;
+  logLoss: number;
+  /** Expected calibration error over ten equal-count bins of prediction. */
+  ece: number;
+  calibration?: RegistryMetrics['calibration'];
+}
+
+/**
+ * Where a version came from, as MLflow or the Vertex Model Registry would record it: the run and
+ * the event that caused it, the exact rows it learned from, how they were sampled, what it reads.
+ */
+export interface ModelLineage {
+  /** `runid` of the triggering event: the run it belongs to. */
+  runId: string;
+  /** `id` of the triggering `warehouse.ready` event. */
+  eventId: string;
+  /** Why it was trained (`asked`, `backfill-end`, `schedule`, `no-champion`). */
+  trigger: string;
+  /** SHA-256 of the exact training rows (the dataset artifact: features, labels, slices). */
+  rowsFingerprint: string;
+  /** Snapshot dates of each part, and the rows the refit artifact learned from. */
+  snapshots: { train: string[]; holdout: string[] };
+  /** The sampling as applied (effective warm-up included) and the population trained on. */
+  sampling: Record<string, number | string>;
+  /** Feature columns, in model order. */
+  features: string[];
+  /** What the artifact is: the model refit on train + holdout after evaluation. */
+  artifact: { kind: 'refit'; rows: number; holdoutModelUri: string };
+}
+
+/** A champion/challenger decision, promoted or not, with its evidence. */
+export interface ModelDecision {
+  modelName: string;
+  challengerVersion: string;
+  /** The champion it was judged against; null when there was none. */
+  championVersion: string | null;
+  /** Time of the triggering event. */
+  decidedAt: string;
+  promoted: boolean;
+  reason: string;
+  runId: string;
+  eventId: string;
+  /** Figures behind the decision (slice, rows, ROC AUCs and their difference with its interval, log loss, calibration). */
+  evidence: Record<string, DocumentValue>;
 }
 
 /** One registered model version: everything needed to reproduce and judge it. */
@@ -31,8 +84,14 @@ export interface ModelVersion {
   /** Holdout snapshot dates the metrics were measured on. */
   holdoutRange: { from: string; to: string };
   params: Record<string, number | string | boolean>;
+  /** Holdout metrics on the scored population (active customers). */
   metrics: RegistryMetrics;
   baselineMetrics?: RegistryMetrics;
+  /** Holdout metrics of the challenger by slice (`all`, `active`, `recency_0_7`, `recency_8_30`, `segment_*`). */
+  sliceMetrics?: Record<string, SliceMetrics>;
+  /** The same for the baseline. */
+  baselineSliceMetrics?: Record<string, SliceMetrics>;
+  lineage?: ModelLineage;
   featureImportance: { feature: string; gain: number; splits: number }[];
   codeVersion: string;
   /** Lake key (or gs:// URI) of the serialized model. */
@@ -50,6 +109,13 @@ export interface Promotion {
   reason: string;
   challengerRocAuc: number;
   championRocAuc: number | null;
+}
+
+function decisionId(
+  decision: Pick<ModelDecision, 'modelName' | 'challengerVersion' | 'decidedAt' | 'eventId'>,
+): string {
+  const key = createHash('sha256').update(`${decision.decidedAt}\0${decision.eventId}`).digest('hex').slice(0, 16);
+  return `${decision.modelName}__${decision.challengerVersion}__${key}`;
 }
 
 function versionId(modelName: string, version: string): string {
@@ -131,6 +197,39 @@ export class ModelRegistry {
         data: { ...existing, vertexModel } as unknown as Record<string, DocumentValue>,
       },
     ]);
+  }
+
+  /**
+   * Record a champion/challenger decision. Idempotent: the same challenger decided for the same
+   * event keeps its first record (a redelivery reports what was decided then).
+   */
+  async recordDecision(decision: ModelDecision): Promise<ModelDecision> {
+    const id = decisionId(decision);
+    const existing = await this.documents.get(MODEL_DECISIONS_COLLECTION, id);
+    if (existing) return existing.data as unknown as ModelDecision;
+    await this.documents.upsertBatch(MODEL_DECISIONS_COLLECTION, [
+      { id, data: decision as unknown as Record<string, DocumentValue> },
+    ]);
+    return decision;
+  }
+
+  /** The decision recorded for a challenger and event, if any. */
+  async decisionFor(
+    key: Pick<ModelDecision, 'modelName' | 'challengerVersion' | 'decidedAt' | 'eventId'>,
+  ): Promise<ModelDecision | undefined> {
+    const document = await this.documents.get(MODEL_DECISIONS_COLLECTION, decisionId(key));
+    return document?.data as unknown as ModelDecision | undefined;
+  }
+
+  /** Decisions of a model (or of all models), oldest first. */
+  async decisions(modelName?: string): Promise<ModelDecision[]> {
+    const out: ModelDecision[] = [];
+    const where = modelName ? [{ field: 'modelName', op: '==' as const, value: modelName }] : [];
+    for await (const document of this.documents.query(MODEL_DECISIONS_COLLECTION, { where }))
+      out.push(document.data as unknown as ModelDecision);
+    return out.sort(
+      (a, b) => a.decidedAt.localeCompare(b.decidedAt) || a.challengerVersion.localeCompare(b.challengerVersion),
+    );
   }
 
   /** Record a promotion (idempotent: promoting the current champion again changes nothing). */

@@ -22,10 +22,34 @@ export interface WarehouseColumns {
   rowCount: number;
 }
 
+/** A result whose every column is a DOUBLE, as one Float64Array per column (NULL reads as NaN). */
+export interface WarehouseNumbers {
+  names: string[];
+  columns: Float64Array[];
+  rowCount: number;
+}
+
+/** A table that bulk appends go to: by name, in a schema, in a catalog (`temp` for a temporary table). */
+export interface AppendTarget {
+  table: string;
+  schema?: string;
+  catalog?: string;
+}
+
 /** The statements of one transaction. */
 export interface WarehouseTransaction {
   execute(sql: string, params?: QueryParams): Promise<void>;
   query<T extends WarehouseRow = WarehouseRow>(sql: string, params?: QueryParams): Promise<T[]>;
+  /**
+   * A numeric query (every column DOUBLE) as Float64Arrays: millions of rows of many columns
+   * without a JavaScript value per number.
+   */
+  queryNumbers(sql: string, params?: QueryParams): Promise<WarehouseNumbers>;
+  /**
+   * Append rows to a table whose columns are all DOUBLE, one Float64Array per column in table
+   * order, all the same length: a bulk write without SQL text per value.
+   */
+  appendNumbers(target: AppendTarget, columns: readonly Float64Array[]): Promise<void>;
 }
 
 /**

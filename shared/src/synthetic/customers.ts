@@ -131,6 +131,20 @@ export function customerAt(world: WorldOptions, signupDay: number, index: number
   return drawCustomer(world, signupDay, isoDate(signupDay), index, Number.NEGATIVE_INFINITY)!;
 }
 
+/**
+ * The customer of an id the world generated (`cus_` and the customer number), or undefined for
+ * any other id. For measurements against the hidden truth; the product never uses it.
+ */
+export function customerById(world: WorldOptions, id: string): Customer | undefined {
+  const match = /^cus_(\d+)$/.exec(id);
+  if (!match) return undefined;
+  const number = Number(match[1]);
+  const index = number % 100_000;
+  const signupDay = Math.floor(number / 100_000) - DAYS_1900_TO_1970;
+  if (index >= signupsOn(world, signupDay)) return undefined;
+  return customerAt(world, signupDay, index);
+}
+
 /** The customer number's parts: sign-up day and index. */
 export function customerNumber(signupDay: number, index: number): number {
   return (signupDay + DAYS_1900_TO_1970) * 100_000 + index;

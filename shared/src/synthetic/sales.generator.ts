@@ -163,3 +163,15 @@ export function* generateSalesOrders(options: SalesGeneratorOptions): Generator<
     }
   }
 }
+
+/**
+ * The exact probability, from the hidden state (churn day, order rate, engagement, demand), that
+ * a customer places no order in the `horizon` days after `day`: orders are Poisson, so it is
+ * `exp(-expected orders)`. It is the ceiling of any churn model (the oracle of `bench/model`);
+ * the product never uses it.
+ */
+export function noOrderProbability(customer: Customer, day: number, horizon: number): number {
+  let expected = 0;
+  for (let next = day + 1; next <= day + horizon; next += 1) expected += expectedOrders(customer, next);
+  return Math.exp(-expected);
+}

@@ -104,7 +104,7 @@ describe('DuckDbTransformRunner on hand-written dirty bronze', () => {
       ),
     ).toBe(true);
     expect(statements.some((entry) => /begin transaction|commit transaction/i.test(entry.sql))).toBe(false);
-  }, 300_000);
+  }, 300_000); // compiles and runs the whole project twice: minutes on a loaded machine
 
   // The file is named warehouse.duckdb, as in production: its catalog "warehouse" makes a bare
   // warehouse.fct_sales ambiguous, so these queries name the catalog (the runner does it itself).

@@ -2,8 +2,11 @@ import { describe, expect, it } from 'vitest';
 import {
   POPULATION,
   customerAt,
+  customerById,
   customersActiveOn,
   dayNumber,
+  expectedOrders,
+  noOrderProbability,
   orderEngagement,
   sessionEngagement,
   signupsOn,
@@ -88,5 +91,23 @@ describe('customer population', () => {
       orderEngagement(customer, customer.churnDay - 5),
     );
     expect(sessionEngagement(customer, customer.churnDay + 1)).toBe(0);
+  });
+
+  it('finds a customer by id, and no customer for an id it never made', () => {
+    const customer = active()[123]!;
+    expect(customerById(world, customer.id)).toEqual(customer);
+    expect(customerById(world, 'cus_x')).toBeUndefined();
+    expect(customerById(world, `cus_${customer.number - (customer.number % 100_000) + 99_999}`)).toBeUndefined();
+  });
+
+  it('gives the hidden probability of no order in a horizon: certain once churned, exp(-expected orders) before', () => {
+    const customer = active().find((c) => c.churnDay - day > 70)!;
+    expect(noOrderProbability(customer, customer.churnDay, 30)).toBe(1);
+    let expected = 0;
+    for (let next = day + 1; next <= day + 30; next += 1) expected += expectedOrders(customer, next);
+    expect(noOrderProbability(customer, day, 30)).toBeCloseTo(Math.exp(-expected), 12);
+    expect(noOrderProbability(customer, day, 30)).toBeLessThan(
+      noOrderProbability(customer, customer.churnDay - 20, 30),
+    );
   });
 });

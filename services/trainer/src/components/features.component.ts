@@ -4,9 +4,13 @@
  * customer and snapshot is 1 (churned) when `warehouse.fct_sales` holds no order of the customer
  * placed strictly after the snapshot and at most `horizon_days` after it, among the orders that
  * landed by `as_of`. Only snapshots whose label window is complete are used (see
- * `data/snapshot.plan.ts`), split by time into train and holdout.
+ * `data/snapshot.plan.ts`: warm-up, grid, split by time, embargo).
+ *
+ * Every row of the chosen snapshots is kept, lapsed customers too (the `all` slice); models learn
+ * from and are judged on the active ones (`days_since_last_order <= horizon_days`). Each row also
+ * carries its days since the last order, its segment and a customer number (slices, bootstrap).
  */
-import type { Warehouse, WarehouseRow } from '@mlops/shared';
+import type { Warehouse, WarehouseColumns } from '@mlops/shared';
 import { TRAINER_ERROR_CODES, TrainerError } from '../ml/index.js';
 import { TrainerErrors } from '../errors.js';
 import { decodeDataset, encodeDataset, fingerprintOf, type DatasetSnapshot } from '../data/dataset.artifact.js';
@@ -21,10 +25,16 @@ export const FEATURE_LOOKBACK_DAYS = 90;
 /** Columns of the feature table that identify a row rather than describe it. */
 export const KEY_COLUMNS = ['customer_id', 'snapshot_date'] as const;
 
-/** The numeric feature columns of a feature table, in table order. */
-/** Snapshots read per query: bounds the rows held as objects at once. */
+/** The column that defines the scored population (active: at most the horizon). */
+export const RECENCY_COLUMN = 'days_since_last_order';
+
+/** The column that names a customer's segment (a slice, not a feature). */
+export const SEGMENT_COLUMN = 'customer_segment';
+
+/** Snapshots read per query: bounds the rows held at once. */
 const SNAPSHOTS_PER_READ = 2;
 
+/** The numeric feature columns of a feature table, in table order. */
 export async function featureColumns(tables: WarehouseTables, featureTable: string): Promise<string[]> {
   const columns = await tables.columns(featureTable);
   if (columns.length === 0) throw TrainerErrors.featureTableMissing(`${tables.schema}.${featureTable}`);
@@ -50,9 +60,7 @@ function toDateStrings(values: readonly JsonValue[], name: string): string[] {
   });
 }
 
-type LabelledRow = WarehouseRow & { snapshot_date: string; is_churned: number };
-
-/** The labelled rows of the given snapshots (labels from fct_sales, orders landed by `asOf`). */
+/** The labelled rows of the given snapshots (labels from fct_sales, orders landed by `asOf`), by column. */
 export async function readLabelledRows(
   warehouse: Warehouse,
   tables: WarehouseTables,
@@ -62,8 +70,10 @@ export async function readLabelledRows(
     snapshots: readonly string[];
     asOf: string;
     horizonDays: number;
+    /** Whether the table has a segment column (older tables do not). */
+    hasSegment: boolean;
   },
-): Promise<LabelledRow[]> {
+): Promise<WarehouseColumns> {
   const { columns, snapshots, asOf, horizonDays } = request;
   if (!Number.isInteger(horizonDays) || horizonDays < 1)
     throw TrainerErrors.invalidSetting('horizon_days', `must be a whole number of days >= 1 (got ${horizonDays})`);
@@ -92,6 +102,8 @@ final as (
     cast(f.snapshot_date as varchar) as snapshot_date,
     f.customer_id,
     ${featureSelect(columns)},
+    cast(f.${quoteColumn(RECENCY_COLUMN)} as integer) as recency__,
+    ${request.hasSegment ? `coalesce(cast(f.${quoteColumn(SEGMENT_COLUMN)} as varchar), 'unknown')` : `'unknown'`} as segment__,
     case when ordered_after.customer_id is null then 1 else 0 end as is_churned
   from features as f
   left join ordered_after
@@ -101,25 +113,33 @@ final as (
 
 select * from final
 order by snapshot_date, customer_id`;
-  return warehouse.query<LabelledRow>(sql);
+  return warehouse.queryColumns(sql);
 }
 
 export const featuresComponent = defineComponent({
   name: 'features',
   description:
-    'Labelled churn training set from the point-in-time feature table, split by time into train and holdout.',
+    'Labelled churn training set from the point-in-time feature table, split by time into train and holdout with an embargo.',
   io: {
     parameters: {
       as_of: { type: 'STRING', description: 'Data cut-off (YYYY-MM-DD): the latest run date whose data is read.' },
       horizon_days: { type: 'NUMBER_INTEGER', description: 'Churn = no order in this many days after the snapshot.' },
       snapshot_every_days: { type: 'NUMBER_INTEGER', description: 'Grid step of the sampled snapshots (7 = weekly).' },
-      warmup_days: { type: 'NUMBER_INTEGER', description: 'Days of history skipped at the start.' },
+      warmup_days: {
+        type: 'NUMBER_INTEGER',
+        description: 'Days of history skipped at the start where the data allows (the longest feature window).',
+      },
+      min_warmup_days: { type: 'NUMBER_INTEGER', description: 'The shortest warm-up the plan may fall back to.' },
       min_snapshots: {
         type: 'NUMBER_INTEGER',
-        description: 'Fewest snapshots aimed for; the grid gets finer below it.',
+        description: 'Fewest train snapshots aimed for; the warm-up shortens, then the grid gets finer, below it.',
       },
       max_snapshots: { type: 'NUMBER_INTEGER', description: 'Most snapshots used (the latest).' },
       holdout_fraction: { type: 'NUMBER_DOUBLE', description: 'Share of the snapshots held out (the latest).' },
+      embargo_days: {
+        type: 'NUMBER_INTEGER',
+        description: 'Days from the last train snapshot to the first holdout snapshot, at least (the horizon).',
+      },
       excluded_dates: {
         type: 'LIST',
         description: 'Run dates an upstream stage failed for; snapshots reading them are left out.',
@@ -129,159 +149,229 @@ export const featuresComponent = defineComponent({
     },
     artifacts: {},
     outputParameters: {
-      data_fingerprint: { type: 'STRING', description: 'SHA-256 of the training set artifact.' },
+      data_fingerprint: { type: 'STRING', description: 'SHA-256 of the training set artifact (the exact rows).' },
       data_from: { type: 'STRING', description: 'First snapshot date of the training set.' },
       data_to: { type: 'STRING', description: 'Data cut-off (as_of).' },
       holdout_from: { type: 'STRING', description: 'First holdout snapshot date.' },
       holdout_to: { type: 'STRING', description: 'Last holdout snapshot date.' },
-      train_rows: { type: 'NUMBER_INTEGER', description: 'Rows of the train part.' },
-      holdout_rows: { type: 'NUMBER_INTEGER', description: 'Rows of the holdout part.' },
-      positive_rate: { type: 'NUMBER_DOUBLE', description: 'Share of churned rows.' },
+      train_rows: { type: 'NUMBER_INTEGER', description: 'Rows of the train part (active customers).' },
+      holdout_rows: { type: 'NUMBER_INTEGER', description: 'Rows of the holdout part (active customers).' },
+      positive_rate: { type: 'NUMBER_DOUBLE', description: 'Share of churned rows among the active ones.' },
+      sampling: {
+        type: 'STRUCT',
+        description: 'The sampling as applied: grid step, warm-up, embargo, snapshots per part, population.',
+      },
     },
     outputArtifacts: {
-      dataset: { type: 'system.Dataset', description: 'The labelled set (mlops.dataset.v1).' },
+      dataset: { type: 'system.Dataset', description: 'The labelled set (mlops.dataset.v2).' },
     },
   },
   async run({ params, outputs }, deps) {
     if (!isDate(params.as_of))
       throw TrainerErrors.invalidSetting('as_of', `must be a date (YYYY-MM-DD); got ${JSON.stringify(params.as_of)}`);
+    const horizon = params.horizon_days;
     // One read session: every query sees the same warehouse, and no write waits while the model trains.
-    const read = await deps.warehouse.read(
-      async (warehouse) => {
-        const tables = await resolveTables(warehouse, params.warehouse_schema);
-        const columns = await featureColumns(tables, params.feature_table);
-        if (!(await tables.exists('fct_sales'))) throw TrainerErrors.featureTableMissing(`${tables.schema}.fct_sales`);
-        const asOf = params.as_of;
-        const featureDates = (
-          await warehouse.query<{ d: string }>(
-            `select distinct cast(snapshot_date as varchar) as d from ${tables.table(params.feature_table)} where snapshot_date <= ${dateLiteral(asOf)} order by 1`,
-          )
-        ).map((row) => row.d);
-        if (featureDates.length === 0) {
-          throw new TrainerError(
-            TRAINER_ERROR_CODES.EMPTY_TRAINING_SET,
-            `the training set is empty: ${tables.schema}.${params.feature_table} holds no snapshot up to ${asOf}`,
-            {
-              table: params.feature_table,
-              asOf,
-            },
-          );
-        }
-        const salesDates = new Set(
-          (
-            await warehouse.query<{ d: string }>(
-              `select distinct cast(run_date as varchar) as d from ${tables.table('fct_sales')} where run_date <= ${dateLiteral(asOf)}`,
-            )
-          ).map((row) => row.d),
-        );
-        const plan = planSnapshots({
-          asOf,
-          featureDates,
-          salesDates,
-          horizonDays: params.horizon_days,
-          lookbackDays: FEATURE_LOOKBACK_DAYS,
-          excludedDates: toDateStrings(params.excluded_dates, 'excluded_dates'),
-          sampling: {
-            everyDays: params.snapshot_every_days,
-            warmupDays: params.warmup_days,
-            minSnapshots: params.min_snapshots,
-            maxSnapshots: params.max_snapshots,
-            holdoutFraction: params.holdout_fraction,
-          },
-        });
-        const snapshots = [...plan.train, ...plan.holdout];
-        // Read a few snapshots at a time straight into typed arrays: a year at scale 20 is millions of
-        // labelled rows, and as JavaScript objects of ~30 fields they overflowed the heap (4 GB).
-        const ordered = [...snapshots].sort();
-        const perSnapshot = new Map(
-          (
-            await warehouse.query<{ d: string; n: number | bigint }>(
-              `select cast(snapshot_date as varchar) as d, count(*) as n from ${tables.table(params.feature_table)} where snapshot_date in (${ordered.map(dateLiteral).join(', ')}) group by 1`,
-            )
-          ).map((row) => [row.d, Number(row.n)]),
-        );
-        const total = ordered.reduce((sum, date) => sum + (perSnapshot.get(date) ?? 0), 0);
-        const nFeatures = columns.length;
-        const values = new Float64Array(total * nFeatures);
-        const labels = new Uint8Array(total);
-        const counts = new Map<string, number>();
-        let r = 0;
-        for (let first = 0; first < ordered.length; first += SNAPSHOTS_PER_READ) {
-          const some = ordered.slice(first, first + SNAPSHOTS_PER_READ);
-          const rows = await readLabelledRows(warehouse, tables, {
-            featureTable: params.feature_table,
-            columns,
-            snapshots: some,
-            asOf,
-            horizonDays: params.horizon_days,
-          });
-          if (r + rows.length > total)
+    const { columns, plan, snapshots, counts, total, nFeatures, values, labels, recency, segment, customer, segments } =
+      await deps.warehouse.read(
+        async (warehouse) => {
+          const tables = await resolveTables(warehouse, params.warehouse_schema);
+          const columns = await featureColumns(tables, params.feature_table);
+          if (!columns.includes(RECENCY_COLUMN))
             throw TrainerErrors.invalidComponentIo(
+              'features',
+              `the feature table ${params.feature_table} has no ${RECENCY_COLUMN} column, which defines the scored population`,
+            );
+          const hasSegment = (await tables.columns(params.feature_table)).some(
+            (column) => column.name === SEGMENT_COLUMN,
+          );
+          if (!(await tables.exists('fct_sales')))
+            throw TrainerErrors.featureTableMissing(`${tables.schema}.fct_sales`);
+          const asOf = params.as_of;
+          const featureDates = (
+            await warehouse.query<{ d: string }>(
+              `select distinct cast(snapshot_date as varchar) as d from ${tables.table(params.feature_table)} where snapshot_date <= ${dateLiteral(asOf)} order by 1`,
+            )
+          ).map((row) => row.d);
+          if (featureDates.length === 0) {
+            throw new TrainerError(
+              TRAINER_ERROR_CODES.EMPTY_TRAINING_SET,
+              `the training set is empty: ${tables.schema}.${params.feature_table} holds no snapshot up to ${asOf}`,
+              {
+                table: params.feature_table,
+                asOf,
+              },
+            );
+          }
+          const salesDates = new Set(
+            (
+              await warehouse.query<{ d: string }>(
+                `select distinct cast(run_date as varchar) as d from ${tables.table('fct_sales')} where run_date <= ${dateLiteral(asOf)}`,
+              )
+            ).map((row) => row.d),
+          );
+          const plan = planSnapshots({
+            asOf,
+            featureDates,
+            salesDates,
+            horizonDays: horizon,
+            lookbackDays: FEATURE_LOOKBACK_DAYS,
+            excludedDates: toDateStrings(params.excluded_dates, 'excluded_dates'),
+            sampling: {
+              everyDays: params.snapshot_every_days,
+              warmupDays: params.warmup_days,
+              minWarmupDays: params.min_warmup_days,
+              minSnapshots: params.min_snapshots,
+              maxSnapshots: params.max_snapshots,
+              holdoutFraction: params.holdout_fraction,
+              embargoDays: params.embargo_days,
+            },
+          });
+          const snapshots = [...plan.train, ...plan.holdout];
+          // Read a few snapshots at a time, by column, straight into typed arrays: a year at scale 20 is
+          // millions of labelled rows, and as JavaScript objects they overflowed the heap.
+          const ordered = [...snapshots].sort();
+          const perSnapshot = new Map(
+            (
+              await warehouse.query<{ d: string; n: number | bigint }>(
+                `select cast(snapshot_date as varchar) as d, count(*) as n from ${tables.table(params.feature_table)} where snapshot_date in (${ordered.map(dateLiteral).join(', ')}) group by 1`,
+              )
+            ).map((row) => [row.d, Number(row.n)]),
+          );
+          const total = ordered.reduce((sum, date) => sum + (perSnapshot.get(date) ?? 0), 0);
+          const nFeatures = columns.length;
+          const values = new Float64Array(total * nFeatures);
+          const labels = new Uint8Array(total);
+          const recency = new Uint16Array(total);
+          const segment = new Uint8Array(total);
+          const customer = new Uint32Array(total);
+          const segments: string[] = [];
+          const customers = new Map<string, number>();
+          const counts = new Map<string, number>();
+          const changed = () =>
+            TrainerErrors.invalidComponentIo(
               'features',
               `the feature table changed while it was read (${params.feature_table})`,
             );
-          for (const row of rows) {
+          let r = 0;
+          for (let first = 0; first < ordered.length; first += SNAPSHOTS_PER_READ) {
+            const result = await readLabelledRows(warehouse, tables, {
+              featureTable: params.feature_table,
+              columns,
+              snapshots: ordered.slice(first, first + SNAPSHOTS_PER_READ),
+              asOf,
+              horizonDays: horizon,
+              hasSegment,
+            });
+            const column = (name: string) => result.columns[result.names.indexOf(name)]!;
+            if (r + result.rowCount > total) throw changed();
             for (let f = 0; f < nFeatures; f++) {
-              const value = row[columns[f]!];
+              const source = column(columns[f]!);
               // A NULL feature becomes NaN, which the dataset check names (feature and row).
-              values[r * nFeatures + f] = typeof value === 'number' ? value : NaN;
+              for (let i = 0; i < result.rowCount; i++) {
+                const value = source[i];
+                values[(r + i) * nFeatures + f] = typeof value === 'number' ? value : NaN;
+              }
             }
-            labels[r] = row.is_churned === 1 ? 1 : 0;
-            counts.set(row.snapshot_date, (counts.get(row.snapshot_date) ?? 0) + 1);
-            r += 1;
+            const [dates, ids, days, names, churned] = [
+              'snapshot_date',
+              'customer_id',
+              'recency__',
+              'segment__',
+              'is_churned',
+            ].map(column);
+            for (let i = 0; i < result.rowCount; i++, r++) {
+              labels[r] = churned![i] === 1 ? 1 : 0;
+              recency[r] = Math.min(65535, Math.max(0, Number(days![i] ?? 65535)));
+              const name = String(names![i]);
+              let index = segments.indexOf(name);
+              if (index < 0) index = segments.push(name) - 1;
+              segment[r] = index;
+              const id = String(ids![i]);
+              let number = customers.get(id);
+              if (number === undefined) customers.set(id, (number = customers.size));
+              customer[r] = number;
+              counts.set(String(dates![i]), (counts.get(String(dates![i])) ?? 0) + 1);
+            }
           }
-        }
-        if (r !== total)
-          throw TrainerErrors.invalidComponentIo(
-            'features',
-            `the feature table changed while it was read (${params.feature_table})`,
-          );
-        return { columns, plan, snapshots, values, labels, counts, total };
-      },
-      { purpose: `trainer: features as of ${params.as_of}`, log: deps.log },
-    );
-    const { columns, plan, snapshots, values, labels, counts, total } = read;
-    const nFeatures = columns.length;
+          if (r !== total) throw changed();
+          return {
+            columns,
+            plan,
+            snapshots,
+            counts,
+            total,
+            nFeatures,
+            values,
+            labels,
+            recency,
+            segment,
+            customer,
+            segments,
+          };
+        },
+        { purpose: `trainer: features as of ${params.as_of}`, log: deps.log },
+      );
+    const asOf = params.as_of;
     const snapshotRows: DatasetSnapshot[] = snapshots.map((date) => ({
       date,
       rows: counts.get(date) ?? 0,
       split: plan.holdout.includes(date) ? 'holdout' : 'train',
     }));
-    const trainRows = snapshotRows.filter((s) => s.split === 'train').reduce((sum, s) => sum + s.rows, 0);
-    const holdoutRows = total - trainRows;
-    if (trainRows === 0 || holdoutRows === 0) {
+    const bytes = encodeDataset({
+      featureNames: columns,
+      snapshots: snapshotRows,
+      horizonDays: horizon,
+      segments,
+      values,
+      labels,
+      facts: { daysSinceLastOrder: recency, segment, customer },
+    });
+    // Validate now (NaN, Infinity, shapes) so a bad feature table fails in this step, naming the feature.
+    const set = decodeDataset(bytes, outputs.dataset.uri);
+    const active = (rows: readonly number[]) => rows.filter((row) => recency[row]! <= horizon);
+    const trainRows = active(set.trainRows);
+    const holdoutRows = active(set.holdoutRows);
+    if (trainRows.length === 0 || holdoutRows.length === 0) {
       throw new TrainerError(
         TRAINER_ERROR_CODES.EMPTY_TRAINING_SET,
-        `the ${trainRows === 0 ? 'train' : 'holdout'} part has no rows: ${params.feature_table} holds no customers on snapshot(s) ${(trainRows === 0 ? plan.train : plan.holdout).join(', ')}`,
+        `the ${trainRows.length === 0 ? 'train' : 'holdout'} part has no active customers: ${params.feature_table} holds none with an order in the ${horizon} days before snapshot(s) ${(trainRows.length === 0 ? plan.train : plan.holdout).join(', ')}`,
         { train: plan.train, holdout: plan.holdout },
       );
     }
-    const bytes = encodeDataset(
-      { featureNames: columns, snapshots: snapshotRows, horizonDays: params.horizon_days },
-      values,
-      labels,
-    );
-    // Validate now (NaN, Infinity, shapes) so a bad feature table fails in this step, naming the feature.
-    decodeDataset(bytes, outputs.dataset.uri);
-    const positives = labels.reduce((sum, y) => sum + y, 0);
+    const positives = [...trainRows, ...holdoutRows].reduce((sum, row) => sum + labels[row]!, 0);
     await outputs.dataset.write(bytes, { rows: total, features: nFeatures, snapshots: snapshots.length });
     deps.log.info(
-      `features: ${total} rows over ${snapshots.length} snapshot(s) (${plan.train.length} train, ${plan.holdout.length} holdout, grid ${plan.step} day(s))`,
+      `features: ${total} rows over ${snapshots.length} snapshot(s) (${plan.train.length} train, ${plan.holdout.length} holdout, grid ${plan.step} day(s), warm-up ${plan.warmupDays}, embargo ${plan.embargoDays}); ${trainRows.length + holdoutRows.length} active`,
       {
         rows: total,
         labelled: plan.labelled,
         tainted: plan.tainted,
+        embargoed: plan.embargoed,
       },
     );
     return {
       data_fingerprint: fingerprintOf(bytes),
       data_from: snapshots[0]!,
-      data_to: params.as_of,
+      data_to: asOf,
       holdout_from: plan.holdout[0]!,
       holdout_to: plan.holdout.at(-1)!,
-      train_rows: trainRows,
-      holdout_rows: holdoutRows,
-      positive_rate: positives / total,
+      train_rows: trainRows.length,
+      holdout_rows: holdoutRows.length,
+      positive_rate: positives / (trainRows.length + holdoutRows.length),
+      sampling: {
+        population: `active: ${RECENCY_COLUMN} <= ${horizon}`,
+        horizonDays: horizon,
+        everyDays: plan.step,
+        warmupDays: plan.warmupDays,
+        requestedWarmupDays: params.warmup_days,
+        embargoDays: plan.embargoDays,
+        embargoedSnapshots: plan.embargoed,
+        holdoutFraction: params.holdout_fraction,
+        maxSnapshots: params.max_snapshots,
+        trainSnapshots: plan.train.length,
+        holdoutSnapshots: plan.holdout.length,
+        excludedDates: params.excluded_dates.length,
+      },
     };
   },
 });

@@ -1,42 +1,28 @@
 /**
- * `register`: store the models in the lake (`mlops/models/<name>/<version>/`), record the version
- * in the registry (idempotent: the version is derived from the fingerprint, so registering the same
- * data and parameters again changes nothing), and promote the challenger when it wins
- * (`registry/promotion.ts`), re-scoring the current champion on this run's holdout first.
+ * `register`: store the models in the lake (`mlops/models/<name>/<version>/`: the refit that
+ * scores, the holdout model that was measured, the baseline, the metrics), record the version with
+ * its lineage in the registry (idempotent: the version is derived from the fingerprint, so
+ * registering the same data and parameters again changes nothing), judge the challenger against
+ * the champion on the same rows (`registry/judge.ts`, `registry/promotion.ts`), record the
+ * decision whatever it is, and promote when it says so.
  */
 import type { ModelVersion, ObjectStore } from '@mlops/shared';
 import { ModelRegistry } from '@mlops/shared';
-import { decodeDataset } from '../data/dataset.artifact.js';
-import { TrainerErrors } from '../errors.js';
-import { assertSameFeatures, loadModel, rocAuc, type BinaryClassifier, type Dataset } from '../ml/index.js';
+import { activePart, decodeDataset } from '../data/dataset.artifact.js';
+import type { SliceMetrics } from '../data/slices.js';
+import { loadModel, type BinaryClassifier } from '../ml/index.js';
 import { modelKey, versionFingerprint } from '../registry/artifacts.js';
 import { championAt } from '../registry/champion-at.js';
-import { decidePromotion } from '../registry/promotion.js';
+import { judgeChallenger, loadLakeModel } from '../registry/judge.js';
 import { defineComponent, type JsonValue } from './component.js';
-import type { MetricsArtifact } from './evaluate.component.js';
+import { POPULATION_SLICE, type MetricsArtifact } from './evaluate.component.js';
 
-/** Load a registered version's model from the lake. */
-export async function loadRegisteredModel(
+/** Load a registered version's model (the artifact that scores) from the lake. */
+export function loadRegisteredModel(
   objects: ObjectStore,
   version: Pick<ModelVersion, 'version' | 'artifactUri'>,
 ): Promise<BinaryClassifier> {
-  let bytes: Buffer;
-  try {
-    bytes = await objects.get(version.artifactUri);
-  } catch (error) {
-    throw TrainerErrors.championArtifactMissing(version.version, version.artifactUri, error);
-  }
-  return loadModel(JSON.parse(bytes.toString('utf8')));
-}
-
-/** The champion's ROC AUC on a holdout, or undefined when its features are not the holdout's. */
-function rescore(model: BinaryClassifier, holdout: Dataset): number | undefined {
-  try {
-    assertSameFeatures(model.featureNames, holdout);
-  } catch {
-    return undefined;
-  }
-  return rocAuc(holdout.labels, model.predictProba(holdout));
+  return loadLakeModel(objects, version.version, version.artifactUri);
 }
 
 function flatParams(
@@ -55,18 +41,37 @@ function flatParams(
   return out;
 }
 
+function headline(metrics: SliceMetrics): ModelVersion['metrics'] {
+  return {
+    rocAuc: metrics.rocAuc ?? 0.5,
+    prAuc: metrics.prAuc ?? 0,
+    logLoss: metrics.logLoss,
+    calibration: metrics.calibration,
+  };
+}
+
+function flatSampling(sampling: Record<string, JsonValue>): Record<string, number | string> {
+  const out: Record<string, number | string> = {};
+  for (const [key, value] of Object.entries(sampling))
+    if (typeof value === 'number' || typeof value === 'string') out[key] = value;
+  return out;
+}
+
 export const registerComponent = defineComponent({
   name: 'register',
   description:
-    'Register the version (idempotent by fingerprint) and promote it when it beats the champion on the same holdout.',
+    'Register the version with its lineage (idempotent by fingerprint), judge it against the champion on the same rows, record the decision and promote when it wins.',
   io: {
     parameters: {
       model_name: { type: 'STRING', description: 'Registry name of the model (churn).' },
       code_version: { type: 'STRING', description: 'Version of the trainer code.' },
       created_at: {
         type: 'STRING',
-        description: 'Time of the triggering event (RFC 3339): the version and promotion times.',
+        description: 'Time of the triggering event (RFC 3339): the version, decision and promotion times.',
       },
+      run_id: { type: 'STRING', description: 'Run id (`runid`) of the triggering event.' },
+      event_id: { type: 'STRING', description: 'Id of the triggering event.' },
+      trigger: { type: 'STRING', description: 'Why the run trains (asked, backfill-end, schedule, no-champion).' },
       algorithm: { type: 'STRING', description: 'Challenger algorithm.' },
       resolved_params: { type: 'STRUCT', description: 'Challenger hyper-parameters from train.' },
       baseline_algorithm: { type: 'STRING', description: 'Baseline algorithm.' },
@@ -79,27 +84,34 @@ export const registerComponent = defineComponent({
       holdout_to: { type: 'STRING', description: 'From features.' },
       train_rows: { type: 'NUMBER_INTEGER', description: 'From features.' },
       holdout_rows: { type: 'NUMBER_INTEGER', description: 'From features.' },
+      sampling: { type: 'STRUCT', description: 'From features: the sampling as applied.' },
+      refit_rows: { type: 'NUMBER_INTEGER', description: 'From refit.' },
     },
     artifacts: {
-      dataset: { type: 'system.Dataset', description: 'The labelled set (its holdout re-scores the champion).' },
-      model: { type: 'system.Model', description: 'The challenger.' },
+      dataset: { type: 'system.Dataset', description: 'The labelled set (its holdout judges the challenger).' },
+      holdout_model: { type: 'system.Model', description: 'The challenger fitted on the train part (measured).' },
+      model: { type: 'system.Model', description: 'The challenger refitted on train + holdout (registered).' },
       baseline: { type: 'system.Model', description: 'The baseline.' },
       metrics: { type: 'system.Metrics', description: 'Holdout metrics from evaluate.' },
     },
     outputParameters: {
       version: { type: 'STRING', description: 'Registry version of the challenger.' },
       fingerprint: { type: 'STRING', description: 'SHA-256 of data, parameters and code version.' },
-      artifact_uri: { type: 'STRING', description: 'Lake key of the challenger model.' },
+      artifact_uri: { type: 'STRING', description: 'Lake key of the challenger model (the refit).' },
       newly_registered: { type: 'BOOLEAN', description: 'False when the same version was registered before.' },
       promoted: {
         type: 'BOOLEAN',
         description: 'Whether this run (this triggering event, delivered once or again) made the challenger champion.',
       },
+      first_champion: {
+        type: 'BOOLEAN',
+        description: 'Whether this promotion made the first champion of the model (no champion before it).',
+      },
       champion_version: {
         type: 'STRING',
         description: 'The champion as of created_at, after this step (empty when there is none).',
       },
-      decision: { type: 'STRUCT', description: 'The promotion evidence: reason and ROC AUCs on the holdout.' },
+      decision: { type: 'STRUCT', description: 'The decision and its evidence (also recorded in the registry).' },
     },
     outputArtifacts: {},
   },
@@ -115,18 +127,20 @@ export const registerComponent = defineComponent({
       codeVersion: params.code_version,
     });
     const version = ModelRegistry.versionFor(fingerprint);
-    const modelBytes = await artifacts.model.read();
+    const holdoutModelBytes = await artifacts.holdout_model.read();
+    const baselineBytes = await artifacts.baseline.read();
     const metrics = JSON.parse((await artifacts.metrics.read()).toString('utf8')) as MetricsArtifact;
     const artifactUri = modelKey(params.model_name, version, 'model.json');
+    const holdoutModelUri = modelKey(params.model_name, version, 'holdout-model.json');
     // Files first, then the registry entry: a version in the registry always has its files.
-    await deps.objects.put(artifactUri, modelBytes, { contentType: 'application/json' });
-    await deps.objects.put(modelKey(params.model_name, version, 'baseline.json'), await artifacts.baseline.read(), {
-      contentType: 'application/json',
-    });
-    await deps.objects.put(modelKey(params.model_name, version, 'metrics.json'), JSON.stringify(metrics), {
-      contentType: 'application/json',
-    });
+    const json = { contentType: 'application/json' };
+    await deps.objects.put(artifactUri, await artifacts.model.read(), json);
+    await deps.objects.put(holdoutModelUri, holdoutModelBytes, json);
+    await deps.objects.put(modelKey(params.model_name, version, 'baseline.json'), baselineBytes, json);
+    await deps.objects.put(modelKey(params.model_name, version, 'metrics.json'), JSON.stringify(metrics), json);
 
+    const set = decodeDataset(await artifacts.dataset.read(), artifacts.dataset.uri);
+    const population = metrics.challenger[POPULATION_SLICE]!;
     const entry: ModelVersion = {
       modelName: params.model_name,
       version,
@@ -145,18 +159,10 @@ export const registerComponent = defineComponent({
         params.resolved_baseline_params,
         params.horizon_days,
       ),
-      metrics: {
-        rocAuc: metrics.challenger.rocAuc,
-        prAuc: metrics.challenger.prAuc,
-        logLoss: metrics.challenger.logLoss,
-        calibration: metrics.challenger.calibration,
-      },
-      baselineMetrics: {
-        rocAuc: metrics.baseline.rocAuc,
-        prAuc: metrics.baseline.prAuc,
-        logLoss: metrics.baseline.logLoss,
-        calibration: metrics.baseline.calibration,
-      },
+      metrics: headline(population),
+      baselineMetrics: headline(metrics.baseline[POPULATION_SLICE]!),
+      sliceMetrics: metrics.challenger,
+      baselineSliceMetrics: metrics.baseline,
       featureImportance: metrics.featureImportance.map((item) => ({
         feature: item.feature,
         gain: item.gain,
@@ -164,57 +170,73 @@ export const registerComponent = defineComponent({
       })),
       codeVersion: params.code_version,
       artifactUri,
+      lineage: {
+        runId: params.run_id,
+        eventId: params.event_id,
+        trigger: params.trigger,
+        rowsFingerprint: params.data_fingerprint,
+        snapshots: {
+          train: set.header.snapshots.filter((s) => s.split === 'train').map((s) => s.date),
+          holdout: set.header.snapshots.filter((s) => s.split === 'holdout').map((s) => s.date),
+        },
+        sampling: flatSampling(params.sampling),
+        features: [...set.header.featureNames],
+        artifact: { kind: 'refit', rows: params.refit_rows, holdoutModelUri },
+      },
     };
     const newlyRegistered = await registry.register(entry);
 
     const champion = await registry.champion(params.model_name);
-    const history = await registry.promotions(params.model_name);
-    const earlier = history.find(
+    const key = {
+      modelName: params.model_name,
+      challengerVersion: version,
+      decidedAt: params.created_at,
+      eventId: params.event_id,
+    };
+    // The same triggering event, delivered again (or replayed): report what was decided then.
+    let decision = await registry.decisionFor(key);
+    if (!decision) {
+      const judgement = await judgeChallenger({
+        objects: deps.objects,
+        challengerVersion: version,
+        challengerDataTo: params.data_to,
+        challenger: loadModel(JSON.parse(holdoutModelBytes.toString('utf8'))),
+        baseline: loadModel(JSON.parse(baselineBytes.toString('utf8'))),
+        rows: activePart(set, ['holdout']),
+        champion,
+      });
+      decision = await registry.recordDecision({
+        ...key,
+        championVersion: champion?.version ?? null,
+        promoted: judgement.decision.promote,
+        reason: judgement.decision.reason,
+        runId: params.run_id,
+        evidence: judgement.evidence,
+      });
+    }
+    // A crash between the decision and the promotion is finished by the redelivery.
+    const promotedBefore = (await registry.promotions(params.model_name)).some(
       (promotion) => promotion.version === version && promotion.promotedAt === params.created_at,
     );
-    let decision: { promote: boolean; reason: string };
-    let championAuc: number | undefined;
-    let previous = champion?.version ?? null;
-    let promotedNow = false;
-    if (earlier) {
-      // The same triggering event, delivered again (or replayed): report the promotion it made.
-      decision = { promote: true, reason: earlier.reason };
-      championAuc = earlier.championRocAuc ?? undefined;
-      previous = earlier.previousChampion;
-    } else {
-      if (champion && champion.version !== version) {
-        const { holdout } = decodeDataset(await artifacts.dataset.read(), artifacts.dataset.uri);
-        championAuc = rescore(await loadRegisteredModel(deps.objects, champion), holdout);
-      }
-      decision = decidePromotion({
-        challengerVersion: version,
-        challengerRocAuc: metrics.challenger.rocAuc,
-        baselineRocAuc: metrics.baseline.rocAuc,
-        challengerDataTo: params.data_to,
-        ...(champion
-          ? { champion: { version: champion.version, dataTo: champion.dataRange.to, rocAucOnHoldout: championAuc } }
-          : {}),
-      });
-      promotedNow = decision.promote;
-    }
-    if (promotedNow) {
+    if (decision.promoted && !promotedBefore) {
+      const champ = decision.evidence.champion as { rocAuc?: number } | null;
       await registry.promote({
         modelName: params.model_name,
         version,
-        previousChampion: previous,
+        previousChampion: decision.championVersion,
         promotedAt: params.created_at,
         reason: decision.reason,
-        challengerRocAuc: metrics.challenger.rocAuc,
-        championRocAuc: championAuc ?? null,
+        challengerRocAuc: population.rocAuc ?? 0.5,
+        championRocAuc: champ?.rocAuc ?? null,
       });
     }
     // The champion as of this event (not "now"): a replayed old event scores with the model of its time.
     const championVersion = (await championAt(registry, params.model_name, params.created_at))?.version ?? '';
     deps.log.info(
-      `register: ${version} ${newlyRegistered ? 'registered' : 'already registered'}; ${decision.promote ? 'promoted' : 'not promoted'}: ${decision.reason}`,
+      `register: ${version} ${newlyRegistered ? 'registered' : 'already registered'}; ${decision.promoted ? 'promoted' : 'not promoted'}: ${decision.reason}`,
       {
         version,
-        promoted: decision.promote,
+        promoted: decision.promoted,
         championVersion,
       },
     );
@@ -223,14 +245,14 @@ export const registerComponent = defineComponent({
       fingerprint,
       artifact_uri: artifactUri,
       newly_registered: newlyRegistered,
-      promoted: decision.promote,
+      promoted: decision.promoted,
+      first_champion: decision.promoted && decision.championVersion === null,
       champion_version: championVersion,
       decision: {
+        promoted: decision.promoted,
         reason: decision.reason,
-        challengerRocAuc: metrics.challenger.rocAuc,
-        baselineRocAuc: metrics.baseline.rocAuc,
-        championRocAuc: championAuc ?? null,
-        previousChampion: previous,
+        championVersion: decision.championVersion,
+        evidence: decision.evidence as { [key: string]: JsonValue },
       },
     };
   },

@@ -1,15 +1,17 @@
 /**
  * `train`: fit the challenger (gradient-boosted trees by default) and the logistic-regression
- * baseline on the train part of the set. Both are deterministic for their parameters (the seed is
- * one of them). Model names and parameters are checked before the data is read.
+ * baseline on the active customers of the train part. Both are deterministic for their parameters
+ * (the seed is one of them). Model names and parameters are checked before the data is read.
+ * These are the models `evaluate` judges; `refit` then fits the challenger again on train and
+ * holdout together, and that refit is the registered artifact.
  */
-import { decodeDataset } from '../data/dataset.artifact.js';
+import { activePart, decodeDataset } from '../data/dataset.artifact.js';
 import { createModel } from '../ml/index.js';
 import { defineComponent } from './component.js';
 
 export const trainComponent = defineComponent({
   name: 'train',
-  description: 'Fit the challenger and the logistic-regression baseline on the train part.',
+  description: 'Fit the challenger and the logistic-regression baseline on the active customers of the train part.',
   io: {
     parameters: {
       algorithm: { type: 'STRING', description: 'Challenger model: gbdt or logreg.' },
@@ -28,7 +30,7 @@ export const trainComponent = defineComponent({
       },
     },
     outputArtifacts: {
-      model: { type: 'system.Model', description: 'The challenger (model JSON).' },
+      model: { type: 'system.Model', description: 'The challenger fitted on the train part (model JSON).' },
       baseline: { type: 'system.Model', description: 'The baseline (model JSON).' },
     },
   },
@@ -39,7 +41,7 @@ export const trainComponent = defineComponent({
   async run({ params, artifacts, outputs }, deps) {
     const challenger = createModel(params.algorithm, params.model_params);
     const baseline = createModel(params.baseline_algorithm, params.baseline_params);
-    const { train } = decodeDataset(await artifacts.dataset.read(), artifacts.dataset.uri);
+    const train = activePart(decodeDataset(await artifacts.dataset.read(), artifacts.dataset.uri), ['train']).data;
     let started = performance.now();
     const model = challenger.fit(train);
     const fitMs = Math.round(performance.now() - started);

@@ -1,16 +1,17 @@
 /**
- * The training-set artifact the `features` component writes and `train`, `evaluate` and `register`
- * read: a JSON header (feature names, snapshots and their split) followed by the row-major Float64
- * feature values and the 0/1 labels, little-endian. Binary because a JSON array of half a million
- * numbers is slow to write and parse; deterministic, so its SHA-256 is the fingerprint of the
- * training data.
+ * The training-set artifact the `features` component writes and `train`, `evaluate`, `refit` and
+ * `register` read: a JSON header (feature names, snapshots and their split, segments) followed by
+ * the row-major Float64 feature values, the 0/1 labels, and per row the days since the last order
+ * (the population and recency slices), the segment and a customer number (the bootstrap's
+ * cluster), little-endian. Binary because a JSON array of half a million numbers is slow to write
+ * and parse; deterministic, so its SHA-256 is the fingerprint of the exact training rows.
  */
 import { createHash } from 'node:crypto';
 import { TrainerErrors } from '../errors.js';
 import { createDataset, selectRows, type Dataset } from '../ml/index.js';
 
-const MAGIC = 'MLOPSDS1';
-const FORMAT = 'mlops.dataset.v1';
+const MAGIC = 'MLOPSDS2';
+const FORMAT = 'mlops.dataset.v2';
 
 /** One snapshot date of the set: its rows are contiguous, in snapshot order. */
 export interface DatasetSnapshot {
@@ -27,47 +28,99 @@ export interface DatasetHeader {
   nRows: number;
   /** Days of the label window (no order in this many days after the snapshot = churn). */
   horizonDays: number;
+  /** Segment names; a row's segment is an index into them. */
+  segments: string[];
 }
 
-/** A decoded training set with its train and holdout parts. */
+/** Per-row facts that are not features: what slices and the bootstrap need. */
+export interface RowFacts {
+  /** Days from the last order to the snapshot (active: at most the horizon). */
+  daysSinceLastOrder: Uint16Array;
+  /** Index into `DatasetHeader.segments`. */
+  segment: Uint8Array;
+  /** The same number for every row of one customer (rows of a customer are not independent). */
+  customer: Uint32Array;
+}
+
+/** The rows of one part of the set with their facts. */
+export interface DatasetPart {
+  data: Dataset;
+  facts: RowFacts;
+}
+
+/** A decoded training set with its train and holdout parts (every row; see {@link activePart}). */
 export interface TrainingSet {
   header: DatasetHeader;
   all: Dataset;
   train: Dataset;
   holdout: Dataset;
+  facts: RowFacts;
+  /** Row numbers (in `all`) of each part. */
+  trainRows: number[];
+  holdoutRows: number[];
 }
 
-/** Encode a training set. `values` is row-major, `labels` 0/1; rows follow `snapshots`. */
-export function encodeDataset(
-  header: Omit<DatasetHeader, 'format' | 'nRows'>,
-  values: Float64Array,
-  labels: Uint8Array,
-): Buffer {
-  const nRows = labels.length;
-  const full: DatasetHeader = {
+/** What `encodeDataset` is given: values row-major, labels 0/1, facts per row, rows in snapshot order. */
+export interface DatasetContent {
+  featureNames: string[];
+  snapshots: DatasetSnapshot[];
+  horizonDays: number;
+  segments: string[];
+  values: Float64Array;
+  labels: Uint8Array;
+  facts: RowFacts;
+}
+
+const pad8 = (n: number) => (8 - (n % 8)) % 8;
+
+/** Encode a training set. */
+export function encodeDataset(content: DatasetContent): Buffer {
+  const nRows = content.labels.length;
+  const header: DatasetHeader = {
     format: FORMAT,
-    featureNames: header.featureNames,
-    snapshots: header.snapshots,
+    featureNames: content.featureNames,
+    snapshots: content.snapshots,
     nRows,
-    horizonDays: header.horizonDays,
+    horizonDays: content.horizonDays,
+    segments: content.segments,
   };
-  const json = Buffer.from(JSON.stringify(full), 'utf8');
-  // Pad the header so the Float64 block starts on an 8-byte boundary (a zero-copy view on decode).
-  const headerBytes = 8 + 4 + json.length;
-  const padding = (8 - (headerBytes % 8)) % 8;
-  const out = Buffer.alloc(headerBytes + padding + values.byteLength + labels.byteLength);
+  const json = Buffer.from(JSON.stringify(header), 'utf8');
+  // Pad the header so the Float64 block starts on an 8-byte boundary.
+  const padding = pad8(12 + json.length);
+  const blocks = [
+    content.values,
+    content.labels,
+    content.facts.daysSinceLastOrder,
+    content.facts.segment,
+    content.facts.customer,
+  ].map((array) => Buffer.from(array.buffer, array.byteOffset, array.byteLength));
+  const out = Buffer.alloc(12 + json.length + padding + blocks.reduce((sum, block) => sum + block.length, 0));
   out.write(MAGIC, 0, 'latin1');
   out.writeUInt32LE(json.length + padding, 8);
   json.copy(out, 12);
   out.fill(0x20, 12 + json.length, 12 + json.length + padding);
-  Buffer.from(values.buffer, values.byteOffset, values.byteLength).copy(out, headerBytes + padding);
-  Buffer.from(labels.buffer, labels.byteOffset, labels.byteLength).copy(out, headerBytes + padding + values.byteLength);
+  let offset = 12 + json.length + padding;
+  for (const block of blocks) {
+    block.copy(out, offset);
+    offset += block.length;
+  }
   return out;
 }
 
 /** SHA-256 of an encoded training set: the data fingerprint. */
 export function fingerprintOf(bytes: Uint8Array): string {
   return createHash('sha256').update(bytes).digest('hex');
+}
+
+function copyOut<T extends Float64Array | Uint8Array | Uint16Array | Uint32Array>(
+  bytes: Buffer,
+  offset: number,
+  target: T,
+): T {
+  Buffer.from(target.buffer, target.byteOffset, target.byteLength).set(
+    bytes.subarray(offset, offset + target.byteLength),
+  );
+  return target;
 }
 
 /**
@@ -84,22 +137,34 @@ export function decodeDataset(bytes: Buffer, uri: string): TrainingSet {
   } catch (error) {
     throw TrainerErrors.invalidArtifact(uri, `its header is not JSON (${(error as Error).message})`);
   }
-  if (header.format !== FORMAT || !Array.isArray(header.featureNames) || !Array.isArray(header.snapshots)) {
-    throw TrainerErrors.invalidArtifact(uri, 'its header lacks format, featureNames or snapshots');
+  if (
+    header.format !== FORMAT ||
+    !Array.isArray(header.featureNames) ||
+    !Array.isArray(header.snapshots) ||
+    !Array.isArray(header.segments)
+  ) {
+    throw TrainerErrors.invalidArtifact(uri, 'its header lacks format, featureNames, snapshots or segments');
   }
+  const n = header.nRows;
   const nFeatures = header.featureNames.length;
   const start = 12 + length;
-  const valueBytes = header.nRows * nFeatures * 8;
-  if (
-    bytes.length !== start + valueBytes + header.nRows ||
-    header.snapshots.reduce((sum, s) => sum + s.rows, 0) !== header.nRows
-  ) {
-    throw TrainerErrors.invalidArtifact(uri, `its size does not match ${header.nRows} rows of ${nFeatures} features`);
+  const size = n * nFeatures * 8 + n + 2 * n + n + 4 * n;
+  if (bytes.length !== start + size || header.snapshots.reduce((sum, s) => sum + s.rows, 0) !== n) {
+    throw TrainerErrors.invalidArtifact(uri, `its size does not match ${n} rows of ${nFeatures} features`);
   }
-  const copy = new Float64Array(header.nRows * nFeatures);
-  Buffer.from(copy.buffer).set(bytes.subarray(start, start + valueBytes));
-  const labels = new Uint8Array(bytes.subarray(start + valueBytes, start + valueBytes + header.nRows));
-  const all = createDataset({ featureNames: header.featureNames, values: copy, labels });
+  let offset = start;
+  const values = copyOut(bytes, offset, new Float64Array(n * nFeatures));
+  offset += values.byteLength;
+  const labels = copyOut(bytes, offset, new Uint8Array(n));
+  offset += n;
+  const daysSinceLastOrder = copyOut(bytes, offset, new Uint16Array(n));
+  offset += 2 * n;
+  const segment = copyOut(bytes, offset, new Uint8Array(n));
+  offset += n;
+  const customer = copyOut(bytes, offset, new Uint32Array(n));
+  if (segment.some((index) => index >= header.segments.length))
+    throw TrainerErrors.invalidArtifact(uri, 'a row names a segment the header does not list');
+  const all = createDataset({ featureNames: header.featureNames, values, labels });
   const trainRows: number[] = [];
   const holdoutRows: number[] = [];
   let row = 0;
@@ -107,5 +172,42 @@ export function decodeDataset(bytes: Buffer, uri: string): TrainingSet {
     const target = snapshot.split === 'train' ? trainRows : holdoutRows;
     for (let i = 0; i < snapshot.rows; i++) target.push(row++);
   }
-  return { header, all, train: selectRows(all, trainRows), holdout: selectRows(all, holdoutRows) };
+  return {
+    header,
+    all,
+    train: selectRows(all, trainRows),
+    holdout: selectRows(all, holdoutRows),
+    facts: { daysSinceLastOrder, segment, customer },
+    trainRows,
+    holdoutRows,
+  };
+}
+
+/** The facts of some rows of the set. */
+export function factsOf(facts: RowFacts, rows: readonly number[]): RowFacts {
+  return {
+    daysSinceLastOrder: Uint16Array.from(rows, (r) => facts.daysSinceLastOrder[r]!),
+    segment: Uint8Array.from(rows, (r) => facts.segment[r]!),
+    customer: Uint32Array.from(rows, (r) => facts.customer[r]!),
+  };
+}
+
+/**
+ * The scored population of a part: customers still active at the snapshot (an order within the
+ * horizon). `parts` picks train, holdout or both (the refit).
+ */
+export function activePart(set: TrainingSet, parts: readonly ('train' | 'holdout')[]): DatasetPart {
+  const horizon = set.header.horizonDays;
+  const rows = [
+    ...(parts.includes('train') ? set.trainRows : []),
+    ...(parts.includes('holdout') ? set.holdoutRows : []),
+  ]
+    .filter((r) => set.facts.daysSinceLastOrder[r]! <= horizon)
+    .sort((a, b) => a - b);
+  return { data: selectRows(set.all, rows), facts: factsOf(set.facts, rows) };
+}
+
+/** Every row of the holdout, with its facts. */
+export function holdoutPart(set: TrainingSet): DatasetPart {
+  return { data: set.holdout, facts: factsOf(set.facts, set.holdoutRows) };
 }

@@ -3,7 +3,8 @@
  *
  * ```
  * features ──dataset──▶ train ──model, baseline──▶ evaluate ──metrics──▶ register ──champion_version──▶ batch_predict
- *     └──────dataset, data range, fingerprint──────────────────────────────▲
+ *     │                   └──params──▶ refit (after evaluate) ──refit model──▲
+ *     └──────dataset, data range, fingerprint, sampling──────────────────────▲
  * ```
  *
  * `CHURN_TRAINING_PIPELINE` runs all five; `CHURN_PREDICT_PIPELINE` is the same description cut
@@ -14,6 +15,7 @@ import { batchPredictComponent, DEFAULT_RISK_THRESHOLDS } from '../components/ba
 import type { JsonValue } from '../components/component.js';
 import { evaluateComponent } from '../components/evaluate.component.js';
 import { featuresComponent } from '../components/features.component.js';
+import { refitComponent } from '../components/refit.component.js';
 import { registerComponent } from '../components/register.component.js';
 import { trainComponent } from '../components/train.component.js';
 import {
@@ -51,13 +53,23 @@ export const CHURN_TRAINING_PIPELINE: PipelineDefinition = {
     as_of: { type: 'STRING', description: 'Data cut-off (YYYY-MM-DD), the latest run date of the triggering event.' },
     horizon_days: { type: 'NUMBER_INTEGER', description: 'Churn horizon in days.', default: 30 },
     snapshot_every_days: { type: 'NUMBER_INTEGER', description: 'Grid step of sampled snapshots.', default: 7 },
-    warmup_days: { type: 'NUMBER_INTEGER', description: 'Days of history skipped at the start.', default: 14 },
-    min_snapshots: { type: 'NUMBER_INTEGER', description: 'Fewest snapshots aimed for.', default: 4 },
+    warmup_days: {
+      type: 'NUMBER_INTEGER',
+      description: 'Days of history skipped at the start where the data allows (the longest feature window).',
+      default: 90,
+    },
+    min_warmup_days: { type: 'NUMBER_INTEGER', description: 'The shortest warm-up allowed.', default: 14 },
+    min_snapshots: { type: 'NUMBER_INTEGER', description: 'Fewest train snapshots aimed for.', default: 4 },
     max_snapshots: { type: 'NUMBER_INTEGER', description: 'Most snapshots used.', default: 26 },
     holdout_fraction: {
       type: 'NUMBER_DOUBLE',
       description: 'Share of snapshots held out (the latest).',
       default: 0.25,
+    },
+    embargo_days: {
+      type: 'NUMBER_INTEGER',
+      description: 'Days from the last train snapshot to the first holdout snapshot, at least (the horizon).',
+      default: 30,
     },
     excluded_dates: { type: 'LIST', description: 'Run dates an upstream stage failed for.', default: [] },
     feature_table: { type: 'STRING', description: 'Point-in-time feature table.', default: 'fct_customer_features' },
@@ -77,6 +89,9 @@ export const CHURN_TRAINING_PIPELINE: PipelineDefinition = {
     baseline_params: { type: 'STRUCT', description: 'Baseline hyper-parameters.', default: {} },
     code_version: { type: 'STRING', description: 'Version of the trainer code (part of the fingerprint).' },
     created_at: { type: 'STRING', description: 'Time of the triggering event (RFC 3339).' },
+    run_id: { type: 'STRING', description: 'Run id (`runid`) of the triggering event.', default: '' },
+    event_id: { type: 'STRING', description: 'Id of the triggering event.', default: '' },
+    trigger: { type: 'STRING', description: 'Why the run trains (the retraining policy).', default: 'asked' },
     snapshot_dates: { type: 'LIST', description: 'Snapshot dates to score.' },
     predicted_at: { type: 'STRING', description: 'Timestamp written on the predictions (the triggering event time).' },
     medium_threshold: {
@@ -97,9 +112,11 @@ export const CHURN_TRAINING_PIPELINE: PipelineDefinition = {
         horizon_days: p('horizon_days'),
         snapshot_every_days: p('snapshot_every_days'),
         warmup_days: p('warmup_days'),
+        min_warmup_days: p('min_warmup_days'),
         min_snapshots: p('min_snapshots'),
         max_snapshots: p('max_snapshots'),
         holdout_fraction: p('holdout_fraction'),
+        embargo_days: p('embargo_days'),
         excluded_dates: p('excluded_dates'),
         feature_table: p('feature_table'),
         warehouse_schema: p('warehouse_schema'),
@@ -123,11 +140,22 @@ export const CHURN_TRAINING_PIPELINE: PipelineDefinition = {
         baseline: artifactOf('train', 'baseline'),
       },
     }),
+    refit: task(refitComponent, {
+      parameters: {
+        algorithm: p('algorithm'),
+        resolved_params: fromTask('train', 'resolved_params'),
+      },
+      artifacts: { dataset: artifactOf('features', 'dataset') },
+      after: ['evaluate'],
+    }),
     register: task(registerComponent, {
       parameters: {
         model_name: p('model_name'),
         code_version: p('code_version'),
         created_at: p('created_at'),
+        run_id: p('run_id'),
+        event_id: p('event_id'),
+        trigger: p('trigger'),
         algorithm: p('algorithm'),
         resolved_params: fromTask('train', 'resolved_params'),
         baseline_algorithm: p('baseline_algorithm'),
@@ -140,10 +168,13 @@ export const CHURN_TRAINING_PIPELINE: PipelineDefinition = {
         holdout_to: fromTask('features', 'holdout_to'),
         train_rows: fromTask('features', 'train_rows'),
         holdout_rows: fromTask('features', 'holdout_rows'),
+        sampling: fromTask('features', 'sampling'),
+        refit_rows: fromTask('refit', 'refit_rows'),
       },
       artifacts: {
         dataset: artifactOf('features', 'dataset'),
-        model: artifactOf('train', 'model'),
+        holdout_model: artifactOf('train', 'model'),
+        model: artifactOf('refit', 'model'),
         baseline: artifactOf('train', 'baseline'),
         metrics: artifactOf('evaluate', 'metrics'),
       },
@@ -152,8 +183,10 @@ export const CHURN_TRAINING_PIPELINE: PipelineDefinition = {
       parameters: {
         model_name: p('model_name'),
         model_version: fromTask('register', 'champion_version'),
+        first_champion: fromTask('register', 'first_champion'),
         snapshot_dates: p('snapshot_dates'),
         predicted_at: p('predicted_at'),
+        horizon_days: p('horizon_days'),
         feature_table: p('feature_table'),
         warehouse_schema: p('warehouse_schema'),
         medium_threshold: p('medium_threshold'),
@@ -169,6 +202,7 @@ export const CHURN_PREDICT_PIPELINE: PipelineDefinition = selectTasks(CHURN_TRAI
   name: 'mlops-churn-batch-predict',
   description: 'Churn batch prediction with the current champion (no training).',
   keep: ['batch_predict'],
+  defaults: { first_champion: false },
 });
 
 assertValidPipeline(CHURN_TRAINING_PIPELINE);

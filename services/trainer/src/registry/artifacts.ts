@@ -4,11 +4,11 @@ import { createHash } from 'node:crypto';
 /** Lake prefix of every model file. */
 export const MODELS_PREFIX = 'mlops/models';
 
-/** `mlops/models/<name>/<version>/<file>`. */
+/** `mlops/models/<name>/<version>/<file>`: the refit that scores, the model the holdout measured, the baseline, the metrics. */
 export function modelKey(
   modelName: string,
   version: string,
-  file: 'model.json' | 'baseline.json' | 'metrics.json',
+  file: 'model.json' | 'holdout-model.json' | 'baseline.json' | 'metrics.json',
 ): string {
   return `${MODELS_PREFIX}/${modelName}/${version}/${file}`;
 }

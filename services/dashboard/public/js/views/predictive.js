@@ -1,6 +1,7 @@
 /**
- * The predictive view: churn risk at a snapshot, the customers most at risk, the champion's
- * quality over versions and its features, and predicted against observed churn.
+ * The predictive view: churn risk of the active customers at a snapshot, the lapsed ones as a
+ * win-back figure, the customers most at risk, the champion's quality over versions and its
+ * features, every champion/challenger decision, and predicted against observed churn.
  */
 import { getJson } from '../api.js';
 import { alpha, BAND_COLORS, drawChart, PALETTE, shortLabel, ticks } from '../charts.js';
@@ -66,6 +67,9 @@ export async function renderPredictive({ root, range, snapshot, navigate }) {
     ? `Champion ${k.championVersion}`
     : 'No champion yet';
   setFigure('kpi-model-versions', k.modelVersions, fmt.count, root);
+  setFigure('kpi-win-back', risk.winBack.customers, fmt.count, root);
+  byTestId('kpi-win-back-note', root).textContent =
+    `No order in ${risk.winBack.horizonDays} d · ${fmt.usd(risk.winBack.revenueUsd90d)} in the 90 d before`;
   byTestId('horizon-days', root).textContent = String(outcome.horizonDays);
 
   drawChart(byTestId('chart-risk-histogram', root), {
@@ -271,5 +275,29 @@ export async function renderPredictive({ root, range, snapshot, navigate }) {
     ],
     versions.slice().reverse(),
     'No model registered yet',
+  );
+  const signed = (value) => (value === null ? '—' : `${value >= 0 ? '+' : ''}${value.toFixed(4)}`);
+  fillTable(
+    byTestId('table-decisions', root),
+    [
+      { key: 'decidedAt', label: 'Decided', class: 'nowrap', format: fmt.date },
+      { key: 'challengerVersion', label: 'Challenger', class: 'mono' },
+      { key: 'championVersion', label: 'Against', class: 'mono', format: (v) => v ?? 'none' },
+      {
+        key: 'promoted',
+        label: 'Outcome',
+        cell: (row) => badge(row.promoted ? 'promoted' : 'kept champion', row.promoted ? 'champion' : undefined),
+      },
+      { key: 'difference', label: 'Δ ROC AUC', class: 'num', format: signed },
+      {
+        key: 'low',
+        label: '95 % interval',
+        class: 'num nowrap',
+        cell: (row) => el('span', { text: row.low === null ? '—' : `${signed(row.low)} .. ${signed(row.high)}` }),
+      },
+      { key: 'reason', label: 'Reason' },
+    ],
+    models.decisions,
+    'No decision yet',
   );
 }

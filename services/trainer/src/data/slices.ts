@@ -1,0 +1,92 @@
+/**
+ * Slices of a holdout and their metrics. The model scores customers still active at the snapshot
+ * (an order within the horizon), so `active` is the population every decision is made on; `all`
+ * (lapsed customers included, who are nearly certain churners) is reported for comparison only.
+ *
+ * - `all`: every holdout row;
+ * - `active`: last order at most `horizon` days before the snapshot;
+ * - `recency_0_7`, `recency_8_<horizon>`: the active rows by days since the last order;
+ * - `segment_<name>`: the active rows of one customer segment.
+ */
+import { averagePrecision, calibrationByDecile, logLoss, rocAuc, type CalibrationBin } from '../ml/index.js';
+import type { RowFacts } from './dataset.artifact.js';
+
+/** Metrics of one slice (ROC AUC and PR AUC are null when the slice holds one class only). */
+export interface SliceMetrics {
+  rows: number;
+  positiveRate: number;
+  rocAuc: number | null;
+  prAuc: number | null;
+  logLoss: number;
+  /** Expected calibration error over ten equal-count bins of prediction. */
+  ece: number;
+  calibration: { decile: number; meanPredicted: number; observedRate: number; count: number }[];
+}
+
+/** The rows (indices into the part) of every slice, in a stable order. */
+export function sliceRows(facts: RowFacts, segments: readonly string[], horizonDays: number): Map<string, number[]> {
+  const out = new Map<string, number[]>([
+    ['all', []],
+    ['active', []],
+    ['recency_0_7', []],
+    [`recency_8_${horizonDays}`, []],
+  ]);
+  for (const name of segments) out.set(`segment_${name}`, []);
+  const n = facts.daysSinceLastOrder.length;
+  for (let r = 0; r < n; r++) {
+    out.get('all')!.push(r);
+    const days = facts.daysSinceLastOrder[r]!;
+    if (days > horizonDays) continue;
+    out.get('active')!.push(r);
+    out.get(days <= 7 ? 'recency_0_7' : `recency_8_${horizonDays}`)!.push(r);
+    out.get(`segment_${segments[facts.segment[r]!]}`)!.push(r);
+  }
+  return out;
+}
+
+function ece(bins: readonly CalibrationBin[]): number {
+  const n = bins.reduce((sum, bin) => sum + bin.count, 0);
+  return bins.reduce((sum, bin) => sum + (bin.count / n) * Math.abs(bin.meanPredicted - bin.observedRate), 0);
+}
+
+/** Expected calibration error: the count-weighted gap between mean prediction and observed rate per decile. */
+export function expectedCalibrationError(labels: ArrayLike<number>, probabilities: ArrayLike<number>): number {
+  return ece(calibrationByDecile(labels, probabilities));
+}
+
+function metricsOf(labels: Uint8Array, probabilities: Float64Array): SliceMetrics {
+  const positives = labels.reduce((sum, y) => sum + y, 0);
+  const oneClass = positives === 0 || positives === labels.length;
+  const bins = calibrationByDecile(labels, probabilities);
+  return {
+    rows: labels.length,
+    positiveRate: positives / labels.length,
+    rocAuc: oneClass ? null : rocAuc(labels, probabilities),
+    prAuc: oneClass ? null : averagePrecision(labels, probabilities),
+    logLoss: logLoss(labels, probabilities),
+    ece: ece(bins),
+    calibration: bins.map((bin) => ({
+      decile: bin.bin,
+      meanPredicted: bin.meanPredicted,
+      observedRate: bin.observedRate,
+      count: bin.count,
+    })),
+  };
+}
+
+/** Metrics of every non-empty slice for one model's holdout probabilities. */
+export function sliceMetrics(
+  labels: Uint8Array,
+  probabilities: Float64Array,
+  slices: ReadonlyMap<string, readonly number[]>,
+): Record<string, SliceMetrics> {
+  const out: Record<string, SliceMetrics> = {};
+  for (const [name, rows] of slices) {
+    if (rows.length === 0) continue;
+    out[name] = metricsOf(
+      Uint8Array.from(rows, (r) => labels[r]!),
+      Float64Array.from(rows, (r) => probabilities[r]!),
+    );
+  }
+  return out;
+}
