@@ -16,6 +16,7 @@ const benches: Record<string, string> = {
   train: 'train/train.bench.ts',
   model: 'model/model.bench.ts',
   dashboard: 'dashboard/dashboard.bench.ts',
+  warehouse: 'warehouse/warehouse.bench.ts',
   start: 'start/start.bench.ts',
 };
 

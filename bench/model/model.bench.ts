@@ -35,7 +35,7 @@ import {
   openDuckDbWarehouse,
   releaseDuckDbFile,
 } from '@mlops/shared';
-import { InMemoryDocumentStore } from '@mlops/shared/testing';
+import { InMemoryDocumentStore, warehouseAccessOf } from '@mlops/shared/testing';
 import {
   CHURN_PREDICT_PIPELINE,
   CHURN_TRAINING_PIPELINE,
@@ -132,7 +132,7 @@ async function main(): Promise<void> {
   const registry = new ModelRegistry(new InMemoryDocumentStore());
   const runner = new LocalPipelineRunner({
     deps: {
-      warehouse,
+      warehouse: warehouseAccessOf(warehouse),
       objects: new FsObjectStore({ root: join(work, 'lake') }),
       registry,
       log: createLogger({ sink: (line) => messages.push(String(JSON.parse(line).message)) }),

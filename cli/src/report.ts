@@ -126,68 +126,70 @@ export async function printReport(
       );
   }
 
-  const warehouse = await platform.warehouse({ readOnly: true });
   try {
-    // Qualify with the catalog: a file named warehouse.duckdb is a catalog called "warehouse" too.
-    const [{ catalog } = { catalog: 'memory' }] = await warehouse.query<{ catalog: string }>(
-      'select current_database() as catalog',
+    await platform.warehouse.read(
+      async (warehouse) => {
+        // Qualify with the catalog: a file named warehouse.duckdb is a catalog called "warehouse" too.
+        const [{ catalog } = { catalog: 'memory' }] = await warehouse.query<{ catalog: string }>(
+          'select current_database() as catalog',
+        );
+        const schema = `"${catalog}"."${platform.config.warehouse.warehouseDataset}"`;
+        // One score per customer and snapshot: the champion of the time (the view), active customers only.
+        const scores = await warehouse.query<{ n: number }>(
+          `select count(*) as n from information_schema.tables where table_catalog = ? and table_schema = ? and table_name = 'fact_predictions_churn_champion'`,
+          [catalog, platform.config.warehouse.warehouseDataset],
+        );
+        const source = `${schema}.${Number(scores[0]?.n ?? 0) > 0 ? 'fact_predictions_churn_champion' : 'fact_predictions_churn'}`;
+        const atRisk = await warehouse.query<{
+          customer_id: string;
+          snapshot_date: string;
+          churn_probability: number;
+          risk_band: string;
+          revenue_90d_usd: number;
+        }>(
+          `with latest as (select max(snapshot_date) as snapshot_date from ${source}),
+                predictions as (select p.* from ${source} p join latest using (snapshot_date)),
+                revenue as (
+                  select s.customer_id, sum(s.net_amount_usd) as revenue_90d_usd
+                  from ${schema}.fct_sales s, latest
+                  where s.is_completed and s.order_date > latest.snapshot_date - interval 90 day and s.order_date <= latest.snapshot_date
+                  group by s.customer_id)
+           select predictions.customer_id, cast(predictions.snapshot_date as varchar) as snapshot_date, predictions.churn_probability, predictions.risk_band,
+                  coalesce(revenue.revenue_90d_usd, 0) as revenue_90d_usd
+           from predictions left join revenue using (customer_id)
+           order by predictions.churn_probability desc, revenue_90d_usd desc, predictions.customer_id
+           limit ${options.atRisk ?? 10}`,
+        );
+        const horizon = platform.config.trainer.churnHorizonDays;
+        io.out(`\nActive customers most at risk${atRisk[0] ? ` (snapshot ${atRisk[0].snapshot_date})` : ''}`);
+        io.out(
+          atRisk.length === 0
+            ? 'no predictions yet'
+            : table(
+                ['customer', 'churn probability', 'risk', 'revenue last 90 days (USD)'],
+                atRisk.map((r) => [
+                  r.customer_id,
+                  r.churn_probability.toFixed(3),
+                  r.risk_band,
+                  r.revenue_90d_usd.toLocaleString('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 }),
+                ]),
+              ),
+        );
+        if (atRisk[0]) {
+          const [lapsed] = await warehouse.query<{ customers: number; revenue: number | null }>(
+            `select count(*) as customers, sum(revenue_usd_90d) as revenue from ${schema}.fct_customer_features
+             where snapshot_date = cast(? as date) and days_since_last_order > ?`,
+            [atRisk[0].snapshot_date, horizon],
+          );
+          io.out(
+            `Win-back: ${count(Number(lapsed?.customers ?? 0))} lapsed customers (no order in the last ${horizon} days, not scored), ${(lapsed?.revenue ?? 0).toLocaleString('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 })} USD in their 90 days before the snapshot`,
+          );
+        }
+      },
+      { purpose: 'mlops: report' },
     );
-    const schema = `"${catalog}"."${platform.config.warehouse.warehouseDataset}"`;
-    // One score per customer and snapshot: the champion of the time (the view), active customers only.
-    const scores = await warehouse.query<{ n: number }>(
-      `select count(*) as n from information_schema.tables where table_catalog = ? and table_schema = ? and table_name = 'fact_predictions_churn_champion'`,
-      [catalog, platform.config.warehouse.warehouseDataset],
-    );
-    const source = `${schema}.${Number(scores[0]?.n ?? 0) > 0 ? 'fact_predictions_churn_champion' : 'fact_predictions_churn'}`;
-    const atRisk = await warehouse.query<{
-      customer_id: string;
-      snapshot_date: string;
-      churn_probability: number;
-      risk_band: string;
-      revenue_90d_usd: number;
-    }>(
-      `with latest as (select max(snapshot_date) as snapshot_date from ${source}),
-            predictions as (select p.* from ${source} p join latest using (snapshot_date)),
-            revenue as (
-              select s.customer_id, sum(s.net_amount_usd) as revenue_90d_usd
-              from ${schema}.fct_sales s, latest
-              where s.is_completed and s.order_date > latest.snapshot_date - interval 90 day and s.order_date <= latest.snapshot_date
-              group by s.customer_id)
-       select predictions.customer_id, cast(predictions.snapshot_date as varchar) as snapshot_date, predictions.churn_probability, predictions.risk_band,
-              coalesce(revenue.revenue_90d_usd, 0) as revenue_90d_usd
-       from predictions left join revenue using (customer_id)
-       order by predictions.churn_probability desc, revenue_90d_usd desc, predictions.customer_id
-       limit ${options.atRisk ?? 10}`,
-    );
-    const horizon = platform.config.trainer.churnHorizonDays;
-    io.out(`\nActive customers most at risk${atRisk[0] ? ` (snapshot ${atRisk[0].snapshot_date})` : ''}`);
-    io.out(
-      atRisk.length === 0
-        ? 'no predictions yet'
-        : table(
-            ['customer', 'churn probability', 'risk', 'revenue last 90 days (USD)'],
-            atRisk.map((r) => [
-              r.customer_id,
-              r.churn_probability.toFixed(3),
-              r.risk_band,
-              r.revenue_90d_usd.toLocaleString('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 }),
-            ]),
-          ),
-    );
-    if (atRisk[0]) {
-      const [lapsed] = await warehouse.query<{ customers: number; revenue: number | null }>(
-        `select count(*) as customers, sum(revenue_usd_90d) as revenue from ${schema}.fct_customer_features
-         where snapshot_date = cast(? as date) and days_since_last_order > ?`,
-        [atRisk[0].snapshot_date, horizon],
-      );
-      io.out(
-        `Win-back: ${count(Number(lapsed?.customers ?? 0))} lapsed customers (no order in the last ${horizon} days, not scored), ${(lapsed?.revenue ?? 0).toLocaleString('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 })} USD in their 90 days before the snapshot`,
-      );
-    }
   } catch (error) {
     io.out(`\nCustomers most at risk: not available (${(error as Error).message.split('\n')[0]})`);
-  } finally {
-    await warehouse.close();
   }
 }
 
@@ -198,25 +200,25 @@ export async function printReport(
 async function currentRows(platform: Platform, tables: readonly TableSummary[]): Promise<TableSummary[]> {
   if (tables.length === 0) return [];
   try {
-    const warehouse = await platform.warehouse({ readOnly: true });
-    try {
-      const [{ catalog } = { catalog: 'memory' }] = await warehouse.query<{ catalog: string }>(
-        'select current_database() as catalog',
-      );
-      const counted: TableSummary[] = [];
-      for (const t of tables) {
-        const [{ n } = { n: t.rows }] = await warehouse.query<{ n: number | bigint }>(
-          `select count(*) as n from "${catalog}".${t.name
-            .split('.')
-            .map((part) => `"${part.replaceAll('"', '""')}"`)
-            .join('.')}`,
+    return await platform.warehouse.read(
+      async (warehouse) => {
+        const [{ catalog } = { catalog: 'memory' }] = await warehouse.query<{ catalog: string }>(
+          'select current_database() as catalog',
         );
-        counted.push({ name: t.name, rows: Number(n) });
-      }
-      return counted;
-    } finally {
-      await warehouse.close();
-    }
+        const counted: TableSummary[] = [];
+        for (const t of tables) {
+          const [{ n } = { n: t.rows }] = await warehouse.query<{ n: number | bigint }>(
+            `select count(*) as n from "${catalog}".${t.name
+              .split('.')
+              .map((part) => `"${part.replaceAll('"', '""')}"`)
+              .join('.')}`,
+          );
+          counted.push({ name: t.name, rows: Number(n) });
+        }
+        return counted;
+      },
+      { purpose: 'mlops: report' },
+    );
   } catch {
     return [...tables];
   }

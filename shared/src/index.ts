@@ -18,6 +18,7 @@ export type * from './ports/event-bus.port.js';
 export type * from './ports/document-store.port.js';
 export type * from './ports/object-store.port.js';
 export type * from './ports/warehouse.port.js';
+export type * from './ports/warehouse-access.port.js';
 export * from './runtime/backoff.js';
 export * from './runtime/service.js';
 export * from './runtime/service-host.js';
@@ -39,7 +40,12 @@ export {
   releaseDuckDbFile,
   type DuckDbWarehouseOptions,
 } from './adapters/duckdb-warehouse.adapter.js';
+export {
+  openDuckDbWarehouseAccess,
+  type DuckDbWarehouseAccessOptions,
+} from './adapters/duckdb-warehouse-access.adapter.js';
 export * from './ops/run-ledger.js';
+export * from './ops/warehouse-checksums.js';
 export * from './platform/platform.js';
 export * from './ops/model-registry.js';
 export type * from './ports/parquet-writer.port.js';
@@ -68,9 +74,7 @@ export {
 } from './adapters/dataform/bigquery-to-duckdb.adapter.js';
 export {
   DuckDbTransformRunner,
-  duckDbWarehouseLease,
   type DuckDbTransformRunnerOptions,
-  type WarehouseLease,
 } from './adapters/dataform/duckdb-transform-runner.adapter.js';
 export {
   DataformApiTransformRunner,

@@ -1,10 +1,13 @@
 /**
  * Read access to the gold tables: which tables exist (a fresh warehouse has none), their
  * qualified names, queries whose failures become stable errors, and answers cached per warehouse
- * version.
+ * version. Every query is a read session of its own: while a writer holds the warehouse, a query
+ * waits at most `readWaitMs` (or `staleAfterMs` for an answer that has an older one to fall back
+ * on, see {@link withFallback}) and then answers `DASHBOARD.WAREHOUSE_UNAVAILABLE`.
  */
-import type { QueryParams as WarehouseParams, Warehouse, WarehouseColumns, WarehouseRow } from '@mlops/shared';
-import { errorMessage } from '@mlops/shared';
+import { AsyncLocalStorage } from 'node:async_hooks';
+import type { QueryParams as WarehouseParams, WarehouseAccess, WarehouseColumns, WarehouseRow } from '@mlops/shared';
+import { errorCode } from '@mlops/shared';
 import type { AnswerCache } from './cache.js';
 import { DashboardError, DashboardErrors } from './errors.js';
 
@@ -24,8 +27,8 @@ export type GoldTable = (typeof GOLD_TABLES)[number];
 
 /** The gold layer as the dashboard reads it. */
 export interface GoldReader {
-  /** The version of the data (changes whenever the warehouse changes), or undefined when unknown. */
-  version(): Promise<string | undefined>;
+  /** The version of the data (changes after every write to the warehouse; `missing` before the first). */
+  version(): Promise<string>;
   /** Whether a gold table exists. */
   has(table: GoldTable): Promise<boolean>;
   /** The quoted, catalog- and schema-qualified name of a gold table (call after `has`). */
@@ -52,14 +55,27 @@ export interface GoldReader {
   ): Promise<Map<string, T>>;
 }
 
+// Set while an answer is computed that has an older answer to fall back on.
+const fallback = new AsyncLocalStorage<true>();
+
+/**
+ * Compute an answer that has an older one to fall back on: its queries wait only `staleAfterMs`
+ * for a writer to let go of the warehouse, since the caller can answer meanwhile.
+ */
+export function withFallback<T>(compute: () => Promise<T>): Promise<T> {
+  return fallback.run(true, compute);
+}
+
 /** Options of {@link createGoldReader}. */
 export interface GoldReaderOptions {
-  warehouse: Warehouse;
+  warehouse: WarehouseAccess;
   cache: AnswerCache;
   /** DuckDB schema (BigQuery dataset) of the gold tables (default `warehouse`). */
   schema?: string;
-  /** The data's version; without it nothing is cached. */
-  version?: () => Promise<string | undefined> | string | undefined;
+  /** Longest wait of a query while a writer holds the warehouse (default 5 s). */
+  readWaitMs?: number;
+  /** The same for an answer with an older one to fall back on (default 250 ms). */
+  staleAfterMs?: number;
 }
 
 function quote(identifier: string): string {
@@ -74,24 +90,31 @@ export function isWarehouseMissing(error: unknown): boolean {
 /** Create the gold reader over a (read-only) warehouse. */
 export function createGoldReader(options: GoldReaderOptions): GoldReader {
   const schema = options.schema ?? 'warehouse';
-  const version = async () => (options.version ? await options.version() : undefined);
+  const access = options.warehouse;
+  const version = async (): Promise<string> => access.version();
+  const session = (what: string) => ({
+    purpose: `dashboard: ${what}`,
+    waitMs: fallback.getStore() ? (options.staleAfterMs ?? 250) : (options.readWaitMs ?? 5_000),
+  });
 
   const failure = (what: string, error: unknown): DashboardError => {
     if (error instanceof DashboardError) return error;
-    if (/could not set lock|conflicting lock|cannot open database/i.test(errorMessage(error)))
+    const code = errorCode(error);
+    if (code === 'WAREHOUSE.MISSING') return DashboardErrors.warehouseMissing(error);
+    if (code === 'WAREHOUSE.BUSY' || code === 'WAREHOUSE.OPEN_ELSEWHERE')
       return DashboardErrors.warehouseUnavailable(error);
     return DashboardErrors.queryFailed(what, error);
   };
   const query = async <T extends WarehouseRow>(what: string, sql: string, params?: WarehouseParams): Promise<T[]> => {
     try {
-      return await options.warehouse.query<T>(sql, params);
+      return await access.read((warehouse) => warehouse.query<T>(sql, params), session(what));
     } catch (error) {
       throw failure(what, error);
     }
   };
   const queryColumns = async (what: string, sql: string, params?: WarehouseParams): Promise<WarehouseColumns> => {
     try {
-      return await options.warehouse.queryColumns(sql, params);
+      return await access.read((warehouse) => warehouse.queryColumns(sql, params), session(what));
     } catch (error) {
       throw failure(what, error);
     }
@@ -102,7 +125,6 @@ export function createGoldReader(options: GoldReaderOptions): GoldReader {
   let derivedEntries = new Map<string, Promise<unknown>>();
   const derived = async <T>(key: string, compute: () => Promise<T>): Promise<T> => {
     const current = await version();
-    if (current === undefined) return compute();
     if (current !== derivedVersion) {
       derivedVersion = current;
       derivedEntries = new Map();

@@ -2,7 +2,7 @@
  * The trainer composed on a platform, by mode. `main.ts` and the CLI's in-process stack both call
  * {@link trainerFromPlatform}.
  *
- * - local / emulator: the pipeline runs in-process on the platform's DuckDB warehouse;
+ * - local / emulator: the pipeline runs in-process on the platform's warehouse (DuckDB);
  * - gcp: the pipeline runs on Vertex AI Pipelines (`VERTEX_PIPELINE_ROOT`, `MLOPS_SERVICE_ACCOUNT`,
  *   the platform image), champions go to the Vertex AI Model Registry with the image's prediction
  *   server as their serving container; the Google clients are loaded only then.
@@ -14,13 +14,10 @@
 import {
   ConfigError,
   ModelRegistry,
-  duckDbWarehouseLease,
   type ModelVersion,
   type ObjectStore,
   type Platform,
   type Service,
-  type Warehouse,
-  type WarehouseLease,
 } from '@mlops/shared';
 import type { ModelUploadRequest } from '@mlops/shared/gcp';
 import { trainerCodeVersion } from './code-version.js';
@@ -34,12 +31,6 @@ import type { TrainerSettingsInput } from './settings.js';
 
 /** Options of {@link trainerFromPlatform}. */
 export interface TrainerCompositionOptions {
-  /**
-   * The trainer runs as its own process (`main.ts`): lease the DuckDB file per event and let it
-   * go after, so the transformer and the dashboard can open it in between. Leave unset in one
-   * process with the other services: releasing would close the file under them.
-   */
-  ownProcess?: boolean;
   /** Container image the Vertex AI pipeline steps run (gcp; required there). */
   image?: string;
   /** Settings beyond the configuration (models, sampling, thresholds). */
@@ -143,12 +134,8 @@ export async function trainerFromPlatform(
       'MLOPS_IMAGE',
       'is required in gcp mode (the container image the Vertex AI pipeline steps run)',
     );
-  let shared: Promise<Warehouse> | undefined;
-  const warehouse: () => Promise<WarehouseLease> = options.ownProcess
-    ? duckDbWarehouseLease({ path: config.warehouse.path })
-    : async () => ({ warehouse: await (shared ??= platform.warehouse()), release: async () => undefined });
   const service = createTrainerService({
-    warehouse,
+    warehouse: platform.warehouse,
     objects: platform.objects,
     documents: platform.documents,
     registry: new ModelRegistry(platform.documents),

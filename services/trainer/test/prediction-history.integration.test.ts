@@ -32,7 +32,7 @@ afterAll(async () => {
 
 function runner() {
   return new LocalPipelineRunner({
-    deps: { warehouse: world.warehouse, objects: world.objects, registry, log: silentLogger },
+    deps: { warehouse: world.access, objects: world.objects, registry, log: silentLogger },
   });
 }
 

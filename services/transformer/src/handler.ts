@@ -13,8 +13,8 @@
  * assertion results; when an assertion fails it publishes `mlops.stage.failed.v1`
  * (`TRANSFORMER.ASSERTION_FAILED`) instead, so nothing downstream trains on that data. The dates are
  * marked built only after the event is out, so a crash in between rebuilds them (partition replace:
- * same result) and publishes again (same event id). A busy warehouse (another writer holds the
- * DuckDB file) is a transient error: the bus redelivers later.
+ * same result) and publishes again (same event id). A run waits while other processes use the
+ * warehouse (inside its write session, not as a failed attempt).
  *
  * A date whose partition cannot be read fails alone (see isolation.ts): it is recorded as broken
  * with the file and the reason, announced with `stage.failed`, and later dates build without it.
@@ -293,6 +293,6 @@ async function buildDates(
   });
   if (isAsyncTransformRunner(deps.runner))
     return submitBuild(deps, deps.runner, event, context, dates, backfillOf(dates));
-  const result = await deps.runner.run({ runDates, runId: event.runid });
+  const result = await deps.runner.run({ runDates, runId: event.runid, log: context.log });
   await publishBuildOutcome(deps, { ...context, causeEventId: event.id }, dates, result, backfillOf(dates));
 }

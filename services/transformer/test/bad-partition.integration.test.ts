@@ -13,7 +13,13 @@ import {
   type BronzeLanded,
   type DuckDbWarehouse,
 } from '@mlops/shared';
-import { InMemoryDocumentStore, RecordingPublisher, deliver, testEvent } from '@mlops/shared/testing';
+import {
+  InMemoryDocumentStore,
+  RecordingPublisher,
+  deliver,
+  testEvent,
+  warehouseAccessOf,
+} from '@mlops/shared/testing';
 import { LEDGER_COLLECTION, createTransformerService } from '../src/index.js';
 import { GeneratedLake } from './lake.fixtures.js';
 
@@ -56,7 +62,12 @@ describe('transformer with bad bronze partitions on the real project and DuckDB'
   beforeAll(async () => {
     for (const date of DATES) landed.push(...(await lake.generateDay(date, DATES[0]!, WINDOW)));
     warehouse = await openDuckDbWarehouse({ path: join(dir, 'warehouse.duckdb') });
-    const runner = new DuckDbTransformRunner({ projectDir: PROJECT, lakeRoot: lake.root, warehouse, compiler });
+    const runner = new DuckDbTransformRunner({
+      projectDir: PROJECT,
+      lakeRoot: lake.root,
+      warehouse: warehouseAccessOf(warehouse),
+      compiler,
+    });
     built = createTransformerService({ documents, runner, objects });
 
     for (const key of [SALES_06, CLICKS_07, CLICKS_08, SALES_09]) originals.set(key, readFileSync(path(key)));

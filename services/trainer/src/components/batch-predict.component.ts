@@ -125,16 +125,25 @@ export const batchPredictComponent = defineComponent({
       );
       return { model_version: champion?.version ?? '', predictions: [] };
     }
-    const tables = await resolveTables(deps.warehouse, params.warehouse_schema);
-    const available = await featureColumns(tables, params.feature_table);
-    let dates = [...new Set(requested)].sort();
-    if (params.first_champion) {
-      const last = dates.at(-1)!;
-      const history = await deps.warehouse.query<{ d: string }>(
-        `select distinct cast(snapshot_date as varchar) as d from ${tables.table(params.feature_table)} where snapshot_date <= ${dateLiteral(last)} order by 1`,
-      );
-      dates = [...new Set([...dates, ...history.map((row) => row.d)])].sort();
-    }
+    const session = (what: string) => ({ purpose: `trainer: ${what}`, log: deps.log });
+    // The features are looked at in a read session; the scoring transaction (bulk numeric reads and
+    // appends) runs in a write session of its own.
+    const { available, dates } = await deps.warehouse.read(
+      async (warehouse) => {
+        const tables = await resolveTables(warehouse, params.warehouse_schema);
+        const available = await featureColumns(tables, params.feature_table);
+        let dates = [...new Set(requested)].sort();
+        if (params.first_champion) {
+          const last = dates.at(-1)!;
+          const history = await warehouse.query<{ d: string }>(
+            `select distinct cast(snapshot_date as varchar) as d from ${tables.table(params.feature_table)} where snapshot_date <= ${dateLiteral(last)} order by 1`,
+          );
+          dates = [...new Set([...dates, ...history.map((row) => row.d)])].sort();
+        }
+        return { available, dates };
+      },
+      session(`features to score as of ${params.predicted_at}`),
+    );
     const { assignments, versions } = await scorersAt(deps.registry, params.model_name, params.predicted_at, dates);
     const groups = new Map<string, ScorerAssignment[]>();
     for (const assignment of assignments)
@@ -151,34 +160,40 @@ export const batchPredictComponent = defineComponent({
       }
       scorers.set(version, columnScorer(model));
     }
-    await ensurePredictionsTable(deps.warehouse, tables);
     const started = performance.now();
     const timings = { readMs: 0, scoreMs: 0, writeMs: 0 };
     // One transaction: each version's rows of these snapshots are read, scored and replaced together.
-    const results = await deps.warehouse.transaction(async (tx) => {
-      const out: SnapshotPredictions[] = [];
-      for (const [version, group] of groups) {
-        const entry = versions.get(version)!;
-        const backfilled = new Map(group.map((a) => [a.date, a.backfilled]));
-        const written = await scoreAndReplace(tx, tables, {
-          scorer: scorers.get(version)!,
-          modelVersion: version,
-          modelDataTo: entry.dataRange.to,
-          featureTable: params.feature_table,
-          recencyColumn: RECENCY_COLUMN,
-          horizonDays: params.horizon_days,
-          dates: group.map((a) => a.date),
-          predictedAt: params.predicted_at,
-          thresholds,
+    const results = await deps.warehouse.write(
+      async (warehouse) => {
+        const tables = await resolveTables(warehouse, params.warehouse_schema);
+        await ensurePredictionsTable(warehouse, tables);
+        return warehouse.transaction(async (tx) => {
+          const out: SnapshotPredictions[] = [];
+          for (const [version, group] of groups) {
+            const entry = versions.get(version)!;
+            const backfilled = new Map(group.map((a) => [a.date, a.backfilled]));
+            const written = await scoreAndReplace(tx, tables, {
+              scorer: scorers.get(version)!,
+              modelVersion: version,
+              modelDataTo: entry.dataRange.to,
+              featureTable: params.feature_table,
+              recencyColumn: RECENCY_COLUMN,
+              horizonDays: params.horizon_days,
+              dates: group.map((a) => a.date),
+              predictedAt: params.predicted_at,
+              thresholds,
+            });
+            timings.readMs += written.timings.readMs;
+            timings.scoreMs += written.timings.scoreMs;
+            timings.writeMs += written.timings.writeMs;
+            for (const snapshot of written.snapshots)
+              out.push({ ...snapshot, modelVersion: version, backfilled: backfilled.get(snapshot.snapshotDate)! });
+          }
+          return out;
         });
-        timings.readMs += written.timings.readMs;
-        timings.scoreMs += written.timings.scoreMs;
-        timings.writeMs += written.timings.writeMs;
-        for (const snapshot of written.snapshots)
-          out.push({ ...snapshot, modelVersion: version, backfilled: backfilled.get(snapshot.snapshotDate)! });
-      }
-      return out;
-    });
+      },
+      session(`predictions as of ${params.predicted_at}`),
+    );
     const predictions = results.sort((a, b) => a.snapshotDate.localeCompare(b.snapshotDate));
     const total = predictions.reduce((sum, p) => sum + p.rows, 0);
     const backfilled = predictions.filter((p) => p.backfilled).length;

@@ -170,123 +170,148 @@ export const featuresComponent = defineComponent({
     if (!isDate(params.as_of))
       throw TrainerErrors.invalidSetting('as_of', `must be a date (YYYY-MM-DD); got ${JSON.stringify(params.as_of)}`);
     const horizon = params.horizon_days;
-    const tables = await resolveTables(deps.warehouse, params.warehouse_schema);
-    const columns = await featureColumns(tables, params.feature_table);
-    if (!columns.includes(RECENCY_COLUMN))
-      throw TrainerErrors.invalidComponentIo(
-        'features',
-        `the feature table ${params.feature_table} has no ${RECENCY_COLUMN} column, which defines the scored population`,
-      );
-    const hasSegment = (await tables.columns(params.feature_table)).some((column) => column.name === SEGMENT_COLUMN);
-    if (!(await tables.exists('fct_sales'))) throw TrainerErrors.featureTableMissing(`${tables.schema}.fct_sales`);
-    const asOf = params.as_of;
-    const featureDates = (
-      await deps.warehouse.query<{ d: string }>(
-        `select distinct cast(snapshot_date as varchar) as d from ${tables.table(params.feature_table)} where snapshot_date <= ${dateLiteral(asOf)} order by 1`,
-      )
-    ).map((row) => row.d);
-    if (featureDates.length === 0) {
-      throw new TrainerError(
-        TRAINER_ERROR_CODES.EMPTY_TRAINING_SET,
-        `the training set is empty: ${tables.schema}.${params.feature_table} holds no snapshot up to ${asOf}`,
-        {
-          table: params.feature_table,
-          asOf,
+    // One read session: every query sees the same warehouse, and no write waits while the model trains.
+    const { columns, plan, snapshots, counts, total, nFeatures, values, labels, recency, segment, customer, segments } =
+      await deps.warehouse.read(
+        async (warehouse) => {
+          const tables = await resolveTables(warehouse, params.warehouse_schema);
+          const columns = await featureColumns(tables, params.feature_table);
+          if (!columns.includes(RECENCY_COLUMN))
+            throw TrainerErrors.invalidComponentIo(
+              'features',
+              `the feature table ${params.feature_table} has no ${RECENCY_COLUMN} column, which defines the scored population`,
+            );
+          const hasSegment = (await tables.columns(params.feature_table)).some(
+            (column) => column.name === SEGMENT_COLUMN,
+          );
+          if (!(await tables.exists('fct_sales')))
+            throw TrainerErrors.featureTableMissing(`${tables.schema}.fct_sales`);
+          const asOf = params.as_of;
+          const featureDates = (
+            await warehouse.query<{ d: string }>(
+              `select distinct cast(snapshot_date as varchar) as d from ${tables.table(params.feature_table)} where snapshot_date <= ${dateLiteral(asOf)} order by 1`,
+            )
+          ).map((row) => row.d);
+          if (featureDates.length === 0) {
+            throw new TrainerError(
+              TRAINER_ERROR_CODES.EMPTY_TRAINING_SET,
+              `the training set is empty: ${tables.schema}.${params.feature_table} holds no snapshot up to ${asOf}`,
+              {
+                table: params.feature_table,
+                asOf,
+              },
+            );
+          }
+          const salesDates = new Set(
+            (
+              await warehouse.query<{ d: string }>(
+                `select distinct cast(run_date as varchar) as d from ${tables.table('fct_sales')} where run_date <= ${dateLiteral(asOf)}`,
+              )
+            ).map((row) => row.d),
+          );
+          const plan = planSnapshots({
+            asOf,
+            featureDates,
+            salesDates,
+            horizonDays: horizon,
+            lookbackDays: FEATURE_LOOKBACK_DAYS,
+            excludedDates: toDateStrings(params.excluded_dates, 'excluded_dates'),
+            sampling: {
+              everyDays: params.snapshot_every_days,
+              warmupDays: params.warmup_days,
+              minWarmupDays: params.min_warmup_days,
+              minSnapshots: params.min_snapshots,
+              maxSnapshots: params.max_snapshots,
+              holdoutFraction: params.holdout_fraction,
+              embargoDays: params.embargo_days,
+            },
+          });
+          const snapshots = [...plan.train, ...plan.holdout];
+          // Read a few snapshots at a time, by column, straight into typed arrays: a year at scale 20 is
+          // millions of labelled rows, and as JavaScript objects they overflowed the heap.
+          const ordered = [...snapshots].sort();
+          const perSnapshot = new Map(
+            (
+              await warehouse.query<{ d: string; n: number | bigint }>(
+                `select cast(snapshot_date as varchar) as d, count(*) as n from ${tables.table(params.feature_table)} where snapshot_date in (${ordered.map(dateLiteral).join(', ')}) group by 1`,
+              )
+            ).map((row) => [row.d, Number(row.n)]),
+          );
+          const total = ordered.reduce((sum, date) => sum + (perSnapshot.get(date) ?? 0), 0);
+          const nFeatures = columns.length;
+          const values = new Float64Array(total * nFeatures);
+          const labels = new Uint8Array(total);
+          const recency = new Uint16Array(total);
+          const segment = new Uint8Array(total);
+          const customer = new Uint32Array(total);
+          const segments: string[] = [];
+          const customers = new Map<string, number>();
+          const counts = new Map<string, number>();
+          const changed = () =>
+            TrainerErrors.invalidComponentIo(
+              'features',
+              `the feature table changed while it was read (${params.feature_table})`,
+            );
+          let r = 0;
+          for (let first = 0; first < ordered.length; first += SNAPSHOTS_PER_READ) {
+            const result = await readLabelledRows(warehouse, tables, {
+              featureTable: params.feature_table,
+              columns,
+              snapshots: ordered.slice(first, first + SNAPSHOTS_PER_READ),
+              asOf,
+              horizonDays: horizon,
+              hasSegment,
+            });
+            const column = (name: string) => result.columns[result.names.indexOf(name)]!;
+            if (r + result.rowCount > total) throw changed();
+            for (let f = 0; f < nFeatures; f++) {
+              const source = column(columns[f]!);
+              // A NULL feature becomes NaN, which the dataset check names (feature and row).
+              for (let i = 0; i < result.rowCount; i++) {
+                const value = source[i];
+                values[(r + i) * nFeatures + f] = typeof value === 'number' ? value : NaN;
+              }
+            }
+            const [dates, ids, days, names, churned] = [
+              'snapshot_date',
+              'customer_id',
+              'recency__',
+              'segment__',
+              'is_churned',
+            ].map(column);
+            for (let i = 0; i < result.rowCount; i++, r++) {
+              labels[r] = churned![i] === 1 ? 1 : 0;
+              recency[r] = Math.min(65535, Math.max(0, Number(days![i] ?? 65535)));
+              const name = String(names![i]);
+              let index = segments.indexOf(name);
+              if (index < 0) index = segments.push(name) - 1;
+              segment[r] = index;
+              const id = String(ids![i]);
+              let number = customers.get(id);
+              if (number === undefined) customers.set(id, (number = customers.size));
+              customer[r] = number;
+              counts.set(String(dates![i]), (counts.get(String(dates![i])) ?? 0) + 1);
+            }
+          }
+          if (r !== total) throw changed();
+          return {
+            columns,
+            plan,
+            snapshots,
+            counts,
+            total,
+            nFeatures,
+            values,
+            labels,
+            recency,
+            segment,
+            customer,
+            segments,
+          };
         },
+        { purpose: `trainer: features as of ${params.as_of}`, log: deps.log },
       );
-    }
-    const salesDates = new Set(
-      (
-        await deps.warehouse.query<{ d: string }>(
-          `select distinct cast(run_date as varchar) as d from ${tables.table('fct_sales')} where run_date <= ${dateLiteral(asOf)}`,
-        )
-      ).map((row) => row.d),
-    );
-    const plan = planSnapshots({
-      asOf,
-      featureDates,
-      salesDates,
-      horizonDays: horizon,
-      lookbackDays: FEATURE_LOOKBACK_DAYS,
-      excludedDates: toDateStrings(params.excluded_dates, 'excluded_dates'),
-      sampling: {
-        everyDays: params.snapshot_every_days,
-        warmupDays: params.warmup_days,
-        minWarmupDays: params.min_warmup_days,
-        minSnapshots: params.min_snapshots,
-        maxSnapshots: params.max_snapshots,
-        holdoutFraction: params.holdout_fraction,
-        embargoDays: params.embargo_days,
-      },
-    });
-    const snapshots = [...plan.train, ...plan.holdout];
-    // Read a few snapshots at a time, by column, straight into typed arrays: a year at scale 20 is
-    // millions of labelled rows, and as JavaScript objects they overflowed the heap.
-    const ordered = [...snapshots].sort();
-    const perSnapshot = new Map(
-      (
-        await deps.warehouse.query<{ d: string; n: number | bigint }>(
-          `select cast(snapshot_date as varchar) as d, count(*) as n from ${tables.table(params.feature_table)} where snapshot_date in (${ordered.map(dateLiteral).join(', ')}) group by 1`,
-        )
-      ).map((row) => [row.d, Number(row.n)]),
-    );
-    const total = ordered.reduce((sum, date) => sum + (perSnapshot.get(date) ?? 0), 0);
-    const nFeatures = columns.length;
-    const values = new Float64Array(total * nFeatures);
-    const labels = new Uint8Array(total);
-    const recency = new Uint16Array(total);
-    const segment = new Uint8Array(total);
-    const customer = new Uint32Array(total);
-    const segments: string[] = [];
-    const customers = new Map<string, number>();
-    const counts = new Map<string, number>();
-    const changed = () =>
-      TrainerErrors.invalidComponentIo(
-        'features',
-        `the feature table changed while it was read (${params.feature_table})`,
-      );
-    let r = 0;
-    for (let first = 0; first < ordered.length; first += SNAPSHOTS_PER_READ) {
-      const result = await readLabelledRows(deps.warehouse, tables, {
-        featureTable: params.feature_table,
-        columns,
-        snapshots: ordered.slice(first, first + SNAPSHOTS_PER_READ),
-        asOf,
-        horizonDays: horizon,
-        hasSegment,
-      });
-      const column = (name: string) => result.columns[result.names.indexOf(name)]!;
-      if (r + result.rowCount > total) throw changed();
-      for (let f = 0; f < nFeatures; f++) {
-        const source = column(columns[f]!);
-        // A NULL feature becomes NaN, which the dataset check names (feature and row).
-        for (let i = 0; i < result.rowCount; i++) {
-          const value = source[i];
-          values[(r + i) * nFeatures + f] = typeof value === 'number' ? value : NaN;
-        }
-      }
-      const [dates, ids, days, names, churned] = [
-        'snapshot_date',
-        'customer_id',
-        'recency__',
-        'segment__',
-        'is_churned',
-      ].map(column);
-      for (let i = 0; i < result.rowCount; i++, r++) {
-        labels[r] = churned![i] === 1 ? 1 : 0;
-        recency[r] = Math.min(65535, Math.max(0, Number(days![i] ?? 65535)));
-        const name = String(names![i]);
-        let index = segments.indexOf(name);
-        if (index < 0) index = segments.push(name) - 1;
-        segment[r] = index;
-        const id = String(ids![i]);
-        let number = customers.get(id);
-        if (number === undefined) customers.set(id, (number = customers.size));
-        customer[r] = number;
-        counts.set(String(dates![i]), (counts.get(String(dates![i])) ?? 0) + 1);
-      }
-    }
-    if (r !== total) throw changed();
+    const asOf = params.as_of;
     const snapshotRows: DatasetSnapshot[] = snapshots.map((date) => ({
       date,
       rows: counts.get(date) ?? 0,

@@ -61,7 +61,7 @@ async function waitForHealth(url: string, proc: StartedProcess): Promise<number[
 describe('a registered champion served by the prediction server', () => {
   it('answers health, then the feature table’s instances with the probabilities batch prediction wrote', async () => {
     const runner = new LocalPipelineRunner({
-      deps: { warehouse: world.warehouse, objects: world.objects, registry, log: silentLogger },
+      deps: { warehouse: world.access, objects: world.objects, registry, log: silentLogger },
     });
     const result = await runner.run({
       pipeline: CHURN_TRAINING_PIPELINE,

@@ -14,7 +14,7 @@ import {
   DataformCompiler,
   DuckDbTransformRunner,
   TransformError,
-  duckDbWarehouseLease,
+  openDuckDbWarehouseAccess,
   type CompiledGraph,
   type DataformTarget,
   type TransformRunResult,
@@ -116,10 +116,11 @@ function runDatesOf(vars: Record<string, unknown>): string[] {
 export async function startDataformStandin(options: DataformStandinOptions, port = 0): Promise<DataformStandin> {
   const log = options.log ?? stderrLog;
   const compiler = new DataformCompiler({ projectDir: options.projectDir });
+  const warehouse = openDuckDbWarehouseAccess({ path: options.warehousePath });
   const runner = new DuckDbTransformRunner({
     projectDir: options.projectDir,
     lakeRoot: options.lakeRoot,
-    warehouse: duckDbWarehouseLease({ path: options.warehousePath }),
+    warehouse,
     compiler,
   });
   // Compile once up front (the CLI is slow the first time); later compilations reuse the graph.
@@ -305,6 +306,7 @@ export async function startDataformStandin(options: DataformStandinOptions, port
     stop: async () => {
       await queue.catch(() => undefined);
       await server.stop();
+      await warehouse.close();
     },
   };
 }
