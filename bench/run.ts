@@ -15,6 +15,7 @@ const benches: Record<string, string> = {
   transform: 'transform/transform.bench.ts',
   train: 'train/train.bench.ts',
   dashboard: 'dashboard/dashboard.bench.ts',
+  warehouse: 'warehouse/warehouse.bench.ts',
   start: 'start/start.bench.ts',
 };
 

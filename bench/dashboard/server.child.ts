@@ -9,15 +9,15 @@ import {
   RunLedger,
   SqliteDocumentStore,
   SqliteEventBus,
-  openDuckDbWarehouse,
+  openDuckDbWarehouseAccess,
   silentLogger,
 } from '@mlops/shared';
-import { createDashboardServer, warehouseFileVersion } from '../../services/dashboard/src/index.js';
+import { createDashboardServer } from '../../services/dashboard/src/index.js';
 
 const [workDir, cacheEntries] = process.argv.slice(2);
 if (!workDir) throw new Error('usage: server.child.ts <workDir> <cacheEntries>');
 const path = join(workDir, 'warehouse.duckdb');
-const warehouse = await openDuckDbWarehouse({ path, readOnly: true });
+const warehouse = openDuckDbWarehouseAccess({ path });
 const documents = new SqliteDocumentStore({ path: join(workDir, 'documents.sqlite') });
 const bus = new SqliteEventBus({ path: join(workDir, 'bus.sqlite') });
 const ledger = new RunLedger(documents);
@@ -27,13 +27,16 @@ const server = await createDashboardServer({
   registry: new ModelRegistry(documents),
   bus,
   log: silentLogger,
-  warehouseVersion: warehouseFileVersion(path),
   cacheEntries: Number(cacheEntries ?? 500),
 });
 const rows: Record<string, number> = {};
 for (const table of ['fct_sales', 'dim_customer', 'fct_sessions', 'dim_startup', 'fact_predictions_churn']) {
   rows[table] = Number(
-    (await warehouse.query<{ n: number }>(`select count(*) as n from warehouse.warehouse.${table}`))[0]!.n,
+    (
+      await warehouse.read((session) =>
+        session.query<{ n: number }>(`select count(*) as n from warehouse.warehouse.${table}`),
+      )
+    )[0]!.n,
   );
 }
 rows.ledger_entries = (await ledger.entries()).length;

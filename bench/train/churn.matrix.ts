@@ -22,7 +22,7 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, 
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { FsObjectStore, openDuckDbWarehouse, releaseDuckDbFile, silentLogger } from '@mlops/shared';
+import { FsObjectStore, openDuckDbWarehouseAccess, silentLogger } from '@mlops/shared';
 import { CHURN_TRAINING_PIPELINE, LocalPipelineRunner, decodeDataset } from '../../services/trainer/src/index.js';
 import { type MatrixFile, writeMatrix } from './matrix.js';
 
@@ -199,7 +199,7 @@ function runBackfill(
 /** Run the trainer's features task on the built warehouse and decode its artifact. */
 export async function exportFeatures(home: string, window: { to: string }): Promise<MatrixFile> {
   const warehousePath = join(home, 'warehouse.duckdb');
-  const warehouse = await openDuckDbWarehouse({ path: warehousePath });
+  const warehouse = openDuckDbWarehouseAccess({ path: warehousePath });
   const artifacts = join(home, 'bench-artifacts');
   try {
     const features = CHURN_TRAINING_PIPELINE.tasks.features!;
@@ -248,7 +248,6 @@ export async function exportFeatures(home: string, window: { to: string }): Prom
     };
   } finally {
     await warehouse.close();
-    releaseDuckDbFile(warehousePath);
   }
 }
 

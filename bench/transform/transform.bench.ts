@@ -30,7 +30,13 @@ import {
   type BronzeLanded,
   type BronzeSource,
 } from '@mlops/shared';
-import { InMemoryDocumentStore, RecordingPublisher, deliver, testEvent } from '@mlops/shared/testing';
+import {
+  InMemoryDocumentStore,
+  RecordingPublisher,
+  deliver,
+  testEvent,
+  warehouseAccessOf,
+} from '@mlops/shared/testing';
 import { DEFAULT_MAX_DATES_PER_RUN, createTransformerService } from '@mlops/transformer';
 import { BenchLake } from './bronze.lake.js';
 
@@ -75,17 +81,11 @@ interface Recorded {
 
 /** Replay a run's statements on the anchor connection: one transaction per action, as the runner. */
 async function replay(connection: DuckDBConnection, statements: readonly Recorded[]): Promise<number> {
+  // One transaction for the whole run, as the runner does.
   const started = performance.now();
-  let open: string | undefined;
-  for (const { action, sql } of statements) {
-    if (action !== open) {
-      if (open !== undefined) await connection.run('commit');
-      if (action !== '(counts)') await connection.run('begin transaction');
-      open = action === '(counts)' ? undefined : action;
-    }
-    await connection.run(sql);
-  }
-  if (open !== undefined) await connection.run('commit');
+  await connection.run('begin transaction');
+  for (const { sql } of statements) await connection.run(sql);
+  await connection.run('commit');
   return performance.now() - started;
 }
 
@@ -133,7 +133,7 @@ export async function runTransformBench(options: TransformBenchOptions = {}): Pr
     const runner = new DuckDbTransformRunner({
       projectDir: PROJECT,
       lakeRoot: lakeDir,
-      warehouse,
+      warehouse: warehouseAccessOf(warehouse),
       compiler,
       onStatement: (action, sql) => recorded.push({ action, sql: sql.replaceAll('"transformer".', '"anchor".') }),
     });
@@ -191,7 +191,7 @@ export async function runTransformBench(options: TransformBenchOptions = {}): Pr
       const historyRunner = new DuckDbTransformRunner({
         projectDir: PROJECT,
         lakeRoot: lakeDir,
-        warehouse: historyWarehouse,
+        warehouse: warehouseAccessOf(historyWarehouse),
         compiler,
         onStatement: (action, sql) =>
           dayStatements.push({ action, sql: sql.replaceAll(`"history-${length}".`, `"history-${length}-anchor".`) }),

@@ -106,21 +106,22 @@ export async function printReport(
     );
   }
 
-  const warehouse = await platform.warehouse({ readOnly: true });
   try {
-    // Qualify with the catalog: a file named warehouse.duckdb is a catalog called "warehouse" too.
-    const [{ catalog } = { catalog: 'memory' }] = await warehouse.query<{ catalog: string }>(
-      'select current_database() as catalog',
-    );
-    const schema = `"${catalog}"."${platform.config.warehouse.warehouseDataset}"`;
-    const atRisk = await warehouse.query<{
-      customer_id: string;
-      snapshot_date: string;
-      churn_probability: number;
-      risk_band: string;
-      revenue_90d_usd: number;
-    }>(
-      `with latest as (select max(snapshot_date) as snapshot_date from ${schema}.fact_predictions_churn),
+    await platform.warehouse.read(
+      async (warehouse) => {
+        // Qualify with the catalog: a file named warehouse.duckdb is a catalog called "warehouse" too.
+        const [{ catalog } = { catalog: 'memory' }] = await warehouse.query<{ catalog: string }>(
+          'select current_database() as catalog',
+        );
+        const schema = `"${catalog}"."${platform.config.warehouse.warehouseDataset}"`;
+        const atRisk = await warehouse.query<{
+          customer_id: string;
+          snapshot_date: string;
+          churn_probability: number;
+          risk_band: string;
+          revenue_90d_usd: number;
+        }>(
+          `with latest as (select max(snapshot_date) as snapshot_date from ${schema}.fact_predictions_churn),
             predictions as (select p.* from ${schema}.fact_predictions_churn p join latest using (snapshot_date)),
             revenue as (
               select s.customer_id, sum(s.net_amount_usd) as revenue_90d_usd
@@ -132,25 +133,26 @@ export async function printReport(
        from predictions left join revenue using (customer_id)
        order by predictions.churn_probability desc, revenue_90d_usd desc, predictions.customer_id
        limit ${options.atRisk ?? 10}`,
-    );
-    io.out(`\nCustomers most at risk${atRisk[0] ? ` (snapshot ${atRisk[0].snapshot_date})` : ''}`);
-    io.out(
-      atRisk.length === 0
-        ? 'no predictions yet'
-        : table(
-            ['customer', 'churn probability', 'risk', 'revenue last 90 days (USD)'],
-            atRisk.map((r) => [
-              r.customer_id,
-              r.churn_probability.toFixed(3),
-              r.risk_band,
-              r.revenue_90d_usd.toLocaleString('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 }),
-            ]),
-          ),
+        );
+        io.out(`\nCustomers most at risk${atRisk[0] ? ` (snapshot ${atRisk[0].snapshot_date})` : ''}`);
+        io.out(
+          atRisk.length === 0
+            ? 'no predictions yet'
+            : table(
+                ['customer', 'churn probability', 'risk', 'revenue last 90 days (USD)'],
+                atRisk.map((r) => [
+                  r.customer_id,
+                  r.churn_probability.toFixed(3),
+                  r.risk_band,
+                  r.revenue_90d_usd.toLocaleString('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 }),
+                ]),
+              ),
+        );
+      },
+      { purpose: 'mlops: report' },
     );
   } catch (error) {
     io.out(`\nCustomers most at risk: not available (${(error as Error).message.split('\n')[0]})`);
-  } finally {
-    await warehouse.close();
   }
 }
 
@@ -161,25 +163,25 @@ export async function printReport(
 async function currentRows(platform: Platform, tables: readonly TableSummary[]): Promise<TableSummary[]> {
   if (tables.length === 0) return [];
   try {
-    const warehouse = await platform.warehouse({ readOnly: true });
-    try {
-      const [{ catalog } = { catalog: 'memory' }] = await warehouse.query<{ catalog: string }>(
-        'select current_database() as catalog',
-      );
-      const counted: TableSummary[] = [];
-      for (const t of tables) {
-        const [{ n } = { n: t.rows }] = await warehouse.query<{ n: number | bigint }>(
-          `select count(*) as n from "${catalog}".${t.name
-            .split('.')
-            .map((part) => `"${part.replaceAll('"', '""')}"`)
-            .join('.')}`,
+    return await platform.warehouse.read(
+      async (warehouse) => {
+        const [{ catalog } = { catalog: 'memory' }] = await warehouse.query<{ catalog: string }>(
+          'select current_database() as catalog',
         );
-        counted.push({ name: t.name, rows: Number(n) });
-      }
-      return counted;
-    } finally {
-      await warehouse.close();
-    }
+        const counted: TableSummary[] = [];
+        for (const t of tables) {
+          const [{ n } = { n: t.rows }] = await warehouse.query<{ n: number | bigint }>(
+            `select count(*) as n from "${catalog}".${t.name
+              .split('.')
+              .map((part) => `"${part.replaceAll('"', '""')}"`)
+              .join('.')}`,
+          );
+          counted.push({ name: t.name, rows: Number(n) });
+        }
+        return counted;
+      },
+      { purpose: 'mlops: report' },
+    );
   } catch {
     return [...tables];
   }

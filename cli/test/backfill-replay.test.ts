@@ -25,17 +25,20 @@ async function snapshot(env: Record<string, string>) {
   try {
     const champion = await new ModelRegistry(platform.documents).champion('churn');
     const versions = await new ModelRegistry(platform.documents).list('churn');
-    const warehouse = await platform.warehouse({ readOnly: true });
-    const [{ catalog }] = (await warehouse.query<{ catalog: string }>('select current_database() as catalog')) as [
-      { catalog: string },
-    ];
-    const predictions = await warehouse.query(
-      `select customer_id, cast(snapshot_date as varchar) as snapshot_date, churn_probability, risk_band, model_version
-       from "${catalog}".warehouse.fact_predictions_churn order by snapshot_date, customer_id`,
-    );
-    const sales = await warehouse.query(
-      `select count(*) as n, sum(net_amount_usd) as revenue from "${catalog}".warehouse.fct_sales`,
-    );
+    const { predictions, sales } = await platform.warehouse.read(async (warehouse) => {
+      const [{ catalog }] = (await warehouse.query<{ catalog: string }>('select current_database() as catalog')) as [
+        { catalog: string },
+      ];
+      return {
+        predictions: await warehouse.query(
+          `select customer_id, cast(snapshot_date as varchar) as snapshot_date, churn_probability, risk_band, model_version
+           from "${catalog}".warehouse.fact_predictions_churn order by snapshot_date, customer_id`,
+        ),
+        sales: await warehouse.query(
+          `select count(*) as n, sum(net_amount_usd) as revenue from "${catalog}".warehouse.fct_sales`,
+        ),
+      };
+    });
     return { champion: champion?.version, versions: versions.map((v) => v.version), predictions, sales };
   } finally {
     await platform.close();

@@ -107,3 +107,25 @@ export const SharedErrors = {
         '`tsx --conditions=@mlops/source` (or `node --conditions=@mlops/source --import tsx`), or run the built dist/*.js',
     ),
 } as const;
+
+/** Codes of warehouse access (read and write sessions). */
+export const WarehouseErrors = {
+  /** A session waited for its bound; the transport retries the event later. */
+  busy: (kind: 'read' | 'write', purpose: string, waitedMs: number, blockers: string) =>
+    new TransientError(
+      'WAREHOUSE.BUSY',
+      `${purpose || 'a'} ${kind} session waited ${Math.round(waitedMs / 1000)} s for the warehouse, held by ${blockers}; try again later or raise MLOPS_WAREHOUSE_WAIT_MS`,
+      { details: { kind, waitedMs } },
+    ),
+  /** Nothing has been built yet: there is no warehouse to read. */
+  missing: (path: string) =>
+    new PermanentError('WAREHOUSE.MISSING', `the warehouse ${path} does not exist yet; run the transformer first`, {
+      details: { path },
+    }),
+  /** A session asked for inside another one of the same access (it could wait for itself). */
+  nested: (kind: 'read' | 'write', purpose: string) =>
+    new PermanentError(
+      'WAREHOUSE.SESSION_NESTED',
+      `${purpose || 'a'} ${kind} session was asked for inside another session of the same warehouse; finish the first session before starting the next`,
+    ),
+} as const;

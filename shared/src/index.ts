@@ -17,6 +17,7 @@ export type * from './ports/event-bus.port.js';
 export type * from './ports/document-store.port.js';
 export type * from './ports/object-store.port.js';
 export type * from './ports/warehouse.port.js';
+export type * from './ports/warehouse-access.port.js';
 export * from './runtime/backoff.js';
 export * from './runtime/service.js';
 export * from './runtime/service-host.js';
@@ -37,7 +38,12 @@ export {
   releaseDuckDbFile,
   type DuckDbWarehouseOptions,
 } from './adapters/duckdb-warehouse.adapter.js';
+export {
+  openDuckDbWarehouseAccess,
+  type DuckDbWarehouseAccessOptions,
+} from './adapters/duckdb-warehouse-access.adapter.js';
 export * from './ops/run-ledger.js';
+export * from './ops/warehouse-checksums.js';
 export * from './platform/platform.js';
 export * from './ops/model-registry.js';
 export type * from './ports/parquet-writer.port.js';
@@ -66,9 +72,7 @@ export {
 } from './adapters/dataform/bigquery-to-duckdb.adapter.js';
 export {
   DuckDbTransformRunner,
-  duckDbWarehouseLease,
   type DuckDbTransformRunnerOptions,
-  type WarehouseLease,
 } from './adapters/dataform/duckdb-transform-runner.adapter.js';
 export {
   DataformApiTransformRunner,

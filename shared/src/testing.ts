@@ -19,6 +19,8 @@ import { silentLogger, type Logger } from './log/logger.js';
 import type { DocumentStore, JsonDocument, QueryOptions, StoredDocument } from './ports/document-store.port.js';
 import type { DeadLetterInfo, DeadLetterSink, Delivery, Publisher } from './ports/event-bus.port.js';
 import type { ObjectBody, ObjectMeta, ObjectStore } from './ports/object-store.port.js';
+import type { WarehouseAccess } from './ports/warehouse-access.port.js';
+import type { Warehouse } from './ports/warehouse.port.js';
 import { dispatch } from './runtime/service-host.js';
 import type { Service } from './runtime/service.js';
 
@@ -198,6 +200,42 @@ export class InMemoryObjectStore implements ObjectStore {
   uri(key: string): string {
     return `memory://${key}`;
   }
+}
+
+/**
+ * Sessions on one warehouse the test opened and closes itself: every read and write session runs
+ * on it, one at a time, and the version counts the write sessions. For tests of code that takes a
+ * {@link WarehouseAccess}; the access across processes is tested on its own adapter.
+ */
+export function warehouseAccessOf(warehouse: Warehouse): WarehouseAccess {
+  let writes = 0;
+  let queue: Promise<unknown> = Promise.resolve();
+  const serial = <T>(work: () => Promise<T>): Promise<T> => {
+    const next = queue.then(work, work);
+    queue = next.catch(() => undefined);
+    return next;
+  };
+  return {
+    read: (work) => serial(() => work(warehouse)),
+    write: (work) =>
+      serial(async () => {
+        try {
+          return await work(warehouse);
+        } finally {
+          writes += 1;
+        }
+      }),
+    version: async () => `test.${writes}`,
+    close: async () => undefined,
+  };
+}
+
+/** An access for code that must not touch the warehouse: every session fails with `reason`. */
+export function unusedWarehouse(reason: string): WarehouseAccess {
+  const refuse = async (): Promise<never> => {
+    throw new Error(reason);
+  };
+  return { read: refuse, write: refuse, version: async () => 'missing', close: async () => undefined };
 }
 
 /** Poll until the predicate holds, or fail with the description after the timeout. */

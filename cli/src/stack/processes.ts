@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { DEV_PII_HMAC_KEY, type Environment } from '@mlops/shared';
 import type { CliIo } from '../io.js';
 
@@ -28,12 +28,23 @@ export function serviceArgs(name: string, compiled = import.meta.url.endsWith('.
     : ['--conditions=@mlops/source', '--import', 'tsx', join(repoRoot, 'services', name, 'src', 'main.ts')];
 }
 
-/** A child process whose output lines are prefixed with its name, like `docker compose up`. */
+const compiledCli = import.meta.url.endsWith('.js');
+const orphanGuard = pathToFileURL(
+  join(dirname(fileURLToPath(import.meta.url)), compiledCli ? 'orphan-guard.js' : 'orphan-guard.ts'),
+).href;
+
+/**
+ * A child process whose output lines are prefixed with its name, like `docker compose up`. Its
+ * stdin is a pipe from this process: it stops when this process goes away (`orphan-guard.ts`).
+ */
 export function spawnService(name: string, env: Environment, io: CliIo): ChildProcess {
-  const child = spawn(process.execPath, serviceArgs(name), {
+  const args = serviceArgs(name, compiledCli);
+  // The guard goes after tsx (it is TypeScript in a checkout), before the entry script.
+  const withGuard = [...args.slice(0, -1), '--import', orphanGuard, ...args.slice(-1)];
+  const child = spawn(process.execPath, withGuard, {
     cwd: repoRoot,
     env: { ...process.env, ...env } as NodeJS.ProcessEnv,
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: ['pipe', 'pipe', 'pipe'],
   });
   const prefix = `${name.padEnd(12)}|`;
   let pending = '';
@@ -59,4 +70,47 @@ export function emulatorEnvironment(base: Environment, hosts: { pubsub: string; 
     // The emulator mode insists on an explicit key; on a laptop the development key is fine.
     MLOPS_PII_HMAC_KEY: base.MLOPS_PII_HMAC_KEY ?? DEV_PII_HMAC_KEY,
   };
+}
+
+/** Settings that name a local path: made absolute, so every process and shell means the same files. */
+const PATH_SETTINGS = ['MLOPS_HOME', 'MLOPS_LAKE', 'MLOPS_WAREHOUSE_PATH', 'MLOPS_BUS_PATH', 'MLOPS_DOCUMENTS_PATH'];
+
+/**
+ * The environment every process of the stack shares: the caller's, with `MLOPS_HOME` (default
+ * `.mlops`) and the other local paths absolute, and `MLOPS_MODE` explicit.
+ */
+export function stackEnvironment(base: Environment, cwd: string = process.cwd()): Environment {
+  const env: Record<string, string | undefined> = { ...base, MLOPS_HOME: base.MLOPS_HOME?.trim() || '.mlops' };
+  for (const name of PATH_SETTINGS) {
+    const value = env[name]?.trim();
+    if (value && !value.startsWith('gs://') && !isAbsolute(value)) env[name] = resolve(cwd, value);
+  }
+  env.MLOPS_MODE = base.MLOPS_MODE?.trim() || 'local';
+  return env;
+}
+
+/** Whether a variable is one the next `mlops` command must see to reach the same stack. */
+function isStackSetting(name: string): boolean {
+  return (
+    name.startsWith('MLOPS_') ||
+    name.endsWith('_EMULATOR_HOST') ||
+    name === 'GOOGLE_CLOUD_PROJECT' ||
+    name === 'GCLOUD_PROJECT' ||
+    name === 'DATAFORM_REPOSITORY'
+  );
+}
+
+function shellQuote(value: string): string {
+  return /^[\w@%+=:,./-]+$/.test(value) ? value : `'${value.replaceAll("'", "'\\''")}'`;
+}
+
+/**
+ * One `export ...` line with every setting of the stack's environment: pasted into another shell,
+ * the next `mlops` command reaches the same state, bus and emulators.
+ */
+export function exportLine(env: Environment): string {
+  const settings = Object.entries(env)
+    .filter((entry): entry is [string, string] => isStackSetting(entry[0]) && entry[1] !== undefined)
+    .sort(([a], [b]) => a.localeCompare(b));
+  return `export ${settings.map(([name, value]) => `${name}=${shellQuote(value)}`).join(' ')}`;
 }

@@ -64,13 +64,14 @@ export const DashboardErrors = {
   warehouseUnavailable: (cause: unknown) =>
     new DashboardError(
       'DASHBOARD.WAREHOUSE_UNAVAILABLE',
-      'the warehouse cannot be opened right now (another process may hold it for writing); try again shortly',
+      'the warehouse is being written by the pipeline right now; try again shortly',
       { cause },
     ),
-  warehouseMissing: (path: string) =>
+  warehouseMissing: (cause?: unknown) =>
     new DashboardError(
       'DASHBOARD.WAREHOUSE_MISSING',
-      `the warehouse ${path} does not exist yet: run the pipeline (mlops run) to build it`,
+      'the warehouse does not exist yet: run the pipeline (mlops run) to build it',
+      { cause },
     ),
   queryFailed: (what: string, cause: unknown) =>
     new DashboardError('DASHBOARD.QUERY_FAILED', `the ${what} query failed; see the server log`, { cause }),
@@ -91,10 +92,5 @@ export const DashboardStartErrors = {
       'DASHBOARD.HOST_UNRESOLVABLE',
       `cannot resolve the dashboard host "${host}" (MLOPS_DASHBOARD_HOST)`,
       { cause, details: { host } },
-    ),
-  writableWarehouse: () =>
-    new PlatformError(
-      'DASHBOARD.WAREHOUSE_NOT_READ_ONLY',
-      'the dashboard needs a read-only warehouse connection: open it with platform.warehouse({ readOnly: true })',
     ),
 } as const;

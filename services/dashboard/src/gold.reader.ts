@@ -1,10 +1,11 @@
 /**
  * Read access to the gold tables: which tables exist (a fresh warehouse has none), their
  * qualified names, queries whose failures become stable errors, and answers cached per warehouse
- * version.
+ * version. Every query is a read session of its own: while a writer holds the warehouse, a query
+ * waits at most `readWaitMs` and then answers `DASHBOARD.WAREHOUSE_UNAVAILABLE`.
  */
-import type { QueryParams as WarehouseParams, Warehouse, WarehouseColumns, WarehouseRow } from '@mlops/shared';
-import { errorMessage } from '@mlops/shared';
+import type { QueryParams as WarehouseParams, WarehouseAccess, WarehouseColumns, WarehouseRow } from '@mlops/shared';
+import { errorCode } from '@mlops/shared';
 import type { AnswerCache } from './cache.js';
 import { DashboardError, DashboardErrors } from './errors.js';
 
@@ -22,8 +23,8 @@ export type GoldTable = (typeof GOLD_TABLES)[number];
 
 /** The gold layer as the dashboard reads it. */
 export interface GoldReader {
-  /** The version of the data (changes whenever the warehouse changes), or undefined when unknown. */
-  version(): Promise<string | undefined>;
+  /** The version of the data (changes after every write to the warehouse; `missing` before the first). */
+  version(): Promise<string>;
   /** Whether a gold table exists. */
   has(table: GoldTable): Promise<boolean>;
   /** The quoted, catalog- and schema-qualified name of a gold table (call after `has`). */
@@ -52,12 +53,12 @@ export interface GoldReader {
 
 /** Options of {@link createGoldReader}. */
 export interface GoldReaderOptions {
-  warehouse: Warehouse;
+  warehouse: WarehouseAccess;
   cache: AnswerCache;
   /** DuckDB schema (BigQuery dataset) of the gold tables (default `warehouse`). */
   schema?: string;
-  /** The data's version; without it nothing is cached. */
-  version?: () => Promise<string | undefined> | string | undefined;
+  /** Longest wait of a query while a writer holds the warehouse (default 5 s). */
+  readWaitMs?: number;
 }
 
 function quote(identifier: string): string {
@@ -72,24 +73,28 @@ export function isWarehouseMissing(error: unknown): boolean {
 /** Create the gold reader over a (read-only) warehouse. */
 export function createGoldReader(options: GoldReaderOptions): GoldReader {
   const schema = options.schema ?? 'warehouse';
-  const version = async () => (options.version ? await options.version() : undefined);
+  const access = options.warehouse;
+  const version = async (): Promise<string> => access.version();
+  const session = (what: string) => ({ purpose: `dashboard: ${what}`, waitMs: options.readWaitMs ?? 5_000 });
 
   const failure = (what: string, error: unknown): DashboardError => {
     if (error instanceof DashboardError) return error;
-    if (/could not set lock|conflicting lock|cannot open database/i.test(errorMessage(error)))
+    const code = errorCode(error);
+    if (code === 'WAREHOUSE.MISSING') return DashboardErrors.warehouseMissing(error);
+    if (code === 'WAREHOUSE.BUSY' || code === 'WAREHOUSE.OPEN_ELSEWHERE')
       return DashboardErrors.warehouseUnavailable(error);
     return DashboardErrors.queryFailed(what, error);
   };
   const query = async <T extends WarehouseRow>(what: string, sql: string, params?: WarehouseParams): Promise<T[]> => {
     try {
-      return await options.warehouse.query<T>(sql, params);
+      return await access.read((warehouse) => warehouse.query<T>(sql, params), session(what));
     } catch (error) {
       throw failure(what, error);
     }
   };
   const queryColumns = async (what: string, sql: string, params?: WarehouseParams): Promise<WarehouseColumns> => {
     try {
-      return await options.warehouse.queryColumns(sql, params);
+      return await access.read((warehouse) => warehouse.queryColumns(sql, params), session(what));
     } catch (error) {
       throw failure(what, error);
     }
@@ -100,7 +105,6 @@ export function createGoldReader(options: GoldReaderOptions): GoldReader {
   let derivedEntries = new Map<string, Promise<unknown>>();
   const derived = async <T>(key: string, compute: () => Promise<T>): Promise<T> => {
     const current = await version();
-    if (current === undefined) return compute();
     if (current !== derivedVersion) {
       derivedVersion = current;
       derivedEntries = new Map();

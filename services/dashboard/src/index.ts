@@ -13,8 +13,6 @@ export {
 } from './server.js';
 export { startDashboard, type RunningDashboard, type StartDashboardOptions } from './start.js';
 export { assertBindable, isLoopbackAddress } from './bind.js';
-export { createLazyWarehouse, type LazyWarehouseOptions } from './lazy-warehouse.js';
-export { warehouseFileVersion } from './warehouse-version.js';
 export { DashboardError, DashboardErrors, DashboardStartErrors } from './errors.js';
 export { VIEWS, type View } from './overview.routes.js';
 export { CONTENT_SECURITY_POLICY } from './security.js';

@@ -10,8 +10,7 @@ async function main(): Promise<void> {
   const platform: Platform = await createPlatform(config);
   let dashboard: RunningDashboard;
   try {
-    // Its own process: release the DuckDB file between bursts of queries so the pipeline can write it.
-    dashboard = await startDashboard(platform, { releaseWarehouseWhenIdleMs: 1_000 });
+    dashboard = await startDashboard(platform);
   } catch (error) {
     await platform.close();
     throw error;

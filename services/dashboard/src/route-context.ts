@@ -1,8 +1,11 @@
 /**
  * What every route module receives: the data sources and `respond`, which caches an answer's
- * JSON per (endpoint, parameters, data version) and sends it.
+ * JSON per (endpoint, parameters, data version) and sends it. While a writer holds the warehouse
+ * and an answer of the new version cannot be computed, the last answer computed for the same
+ * request is sent instead, marked `x-mlops-data: stale`.
  */
 import type { LedgerEntry, ModelRegistry } from '@mlops/shared';
+import { errorCode } from '@mlops/shared';
 import type { FastifyReply } from 'fastify';
 import type { AnswerCache } from './cache.js';
 import type { GoldReader } from './gold.reader.js';
@@ -31,11 +34,13 @@ export interface RouteContext {
   ): Promise<FastifyReply>;
 }
 
-/** Build `respond` from the cache and the two version sources. */
+/** Build `respond` from the cache and the two version sources; `lastGood` answers are kept up to `keep`. */
 export function createResponder(
   cache: AnswerCache,
   versions: { gold: () => Promise<string | undefined>; live: () => string },
+  keep = 500,
 ): RouteContext['respond'] {
+  const lastGood = new Map<string, string>();
   return async (reply, key, sources, compute) => {
     const parts: string[] = [];
     let cacheable = true;
@@ -44,12 +49,25 @@ export function createResponder(
       if (version === undefined) cacheable = false;
       else parts.push(version);
     }
-    const body = await cache.remember(`json:${key}`, cacheable ? parts.join('|') : undefined, async () =>
-      JSON.stringify(await compute()),
-    );
+    let body: string;
+    let stale = false;
+    try {
+      body = await cache.remember(`json:${key}`, cacheable ? parts.join('|') : undefined, async () =>
+        JSON.stringify(await compute()),
+      );
+      lastGood.delete(key);
+      lastGood.set(key, body);
+      while (lastGood.size > keep) lastGood.delete(lastGood.keys().next().value as string);
+    } catch (error) {
+      const held = lastGood.get(key);
+      if (held === undefined || errorCode(error) !== 'DASHBOARD.WAREHOUSE_UNAVAILABLE') throw error;
+      body = held;
+      stale = true;
+    }
     return reply
       .header('content-type', 'application/json; charset=utf-8')
       .header('cache-control', 'no-store')
+      .header('x-mlops-data', stale ? 'stale' : 'current')
       .send(body);
   };
 }

@@ -4,12 +4,12 @@
  * `deps`, so tests hand it their own warehouse and stores.
  */
 import { fileURLToPath } from 'node:url';
-import type { HostPolicy, LedgerEntry, Logger, ModelRegistry, RunLedger, Warehouse } from '@mlops/shared';
+import type { HostPolicy, LedgerEntry, Logger, ModelRegistry, RunLedger, WarehouseAccess } from '@mlops/shared';
 import { errorCode, errorMessage, PlatformError } from '@mlops/shared';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { assertBindable } from './bind.js';
 import { createAnswerCache, timeSlot } from './cache.js';
-import { DashboardError, DashboardErrors, DashboardStartErrors } from './errors.js';
+import { DashboardError, DashboardErrors } from './errors.js';
 import { createGoldReader } from './gold.reader.js';
 import { registerHistoricalRoutes } from './historical.routes.js';
 import type { BusView } from './operations.queries.js';
@@ -23,8 +23,10 @@ import { warmUp } from './warm.js';
 
 /** What the dashboard reads, and how. */
 export interface DashboardDeps {
-  /** The warehouse, opened read-only (`platform.warehouse({ readOnly: true })`). */
-  warehouse: Warehouse;
+  /** The warehouse (`platform.warehouse`): the dashboard only opens read sessions on it. */
+  warehouse: WarehouseAccess;
+  /** Longest wait of a warehouse query while a writer holds the warehouse (default 5 s). */
+  readWaitMs?: number;
   /** The run ledger (runs, stages, events). */
   ledger: RunLedger;
   /** The model registry (versions, metrics, feature importance, promotions). */
@@ -32,11 +34,6 @@ export interface DashboardDeps {
   /** Dead letters and subscription counts. */
   bus: BusView;
   log: Logger;
-  /**
-   * The version of the warehouse's data, e.g. {@link warehouseFileVersion}: answers from the
-   * warehouse are cached until it changes. Without it they are computed on every request.
-   */
-  warehouseVersion?: () => Promise<string | undefined> | string | undefined;
   /** Schema (dataset) of the gold tables (default `warehouse`). */
   schema?: string;
   /** Registry name of the churn model (default `churn`). */
@@ -89,7 +86,6 @@ export const DEFAULT_PUBLIC_DIR = fileURLToPath(new URL('../public/', import.met
 
 /** Create the dashboard server (routes registered, not listening yet). */
 export async function createDashboardServer(deps: DashboardDeps): Promise<DashboardServer> {
-  if (!deps.warehouse.readOnly) throw DashboardStartErrors.writableWarehouse();
   const log = deps.log.child({ service: 'dashboard' });
   const now = deps.now ?? Date.now;
   const cache = createAnswerCache({ maxEntries: deps.cacheEntries ?? 500 });
@@ -97,7 +93,7 @@ export async function createDashboardServer(deps: DashboardDeps): Promise<Dashbo
     warehouse: deps.warehouse,
     cache,
     ...(deps.schema ? { schema: deps.schema } : {}),
-    ...(deps.warehouseVersion ? { version: deps.warehouseVersion } : {}),
+    ...(deps.readWaitMs !== undefined ? { readWaitMs: deps.readWaitMs } : {}),
   });
   const live = timeSlot(deps.liveCacheMs ?? 1000, now);
   // The ledger is followed: each live slot reads only what was recorded since the previous one.
@@ -182,7 +178,7 @@ export async function createDashboardServer(deps: DashboardDeps): Promise<Dashbo
   let warming: Promise<boolean> | undefined;
   const warm = async (): Promise<boolean> => {
     const version = await gold.version();
-    if (version === undefined || version === 'missing' || version === warmedVersion) return false;
+    if (version === 'missing' || version === warmedVersion) return false;
     const started = performance.now();
     try {
       const requests = await warmUp(app);

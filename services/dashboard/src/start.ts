@@ -1,20 +1,12 @@
 /**
  * Start the dashboard on a platform: host the run-ledger observer on the bus (so the ledger fills
- * while the dashboard runs as its own process), open the warehouse read-only, serve and listen.
+ * while the dashboard runs as its own process), serve and listen. It reads the warehouse in read
+ * sessions only, and refreshes its answers when the warehouse's version changes.
  * `main.ts` and the CLI (`mlops serve`, `npm start`) both use it.
  */
 import type { HostedService, Platform } from '@mlops/shared';
-import {
-  createRunLedgerService,
-  hostService,
-  ModelRegistry,
-  openDuckDbWarehouse,
-  releaseDuckDbFile,
-  RunLedger,
-} from '@mlops/shared';
-import { createLazyWarehouse } from './lazy-warehouse.js';
+import { createRunLedgerService, hostService, ModelRegistry, RunLedger } from '@mlops/shared';
 import { createDashboardServer, type DashboardAddress } from './server.js';
-import { warehouseFileVersion } from './warehouse-version.js';
 
 /** Options of {@link startDashboard}; unset ones come from `platform.config.dashboard`. */
 export interface StartDashboardOptions {
@@ -23,20 +15,13 @@ export interface StartDashboardOptions {
   allowRemote?: boolean;
   /** Subscribe the run-ledger observer to the bus (default true). */
   hostLedger?: boolean;
-  /**
-   * Let go of the DuckDB file after this long without queries, so other processes (the
-   * transformer, the trainer) can write it. Only for a dashboard that owns the file in its
-   * process (`main.ts`); in one process with the pipeline, leave it unset: releasing the file
-   * would close it under the other services.
-   */
-  releaseWarehouseWhenIdleMs?: number;
-  /** Warm the answer cache at start and whenever the warehouse changes, checked this often (default 10 s; 0: never). */
+  /** Warm the answer cache at start and whenever the warehouse changes, checked this often (default 2 s; 0: never). */
   warmEveryMs?: number;
 }
 
 /** A listening dashboard. */
 export interface RunningDashboard extends DashboardAddress {
-  /** Stop the server, the ledger observer and the warehouse connection (not the platform). */
+  /** Stop the server and the ledger observer (not the platform). */
   close(): Promise<void>;
 }
 
@@ -58,28 +43,13 @@ export async function startDashboard(
             backoff: { minMs: config.bus.backoffMinMs, maxMs: config.bus.backoffMaxMs },
           },
         });
-  const path = config.warehouse.path;
-  const releasing = options.releaseWarehouseWhenIdleMs !== undefined;
-  const warehouse = createLazyWarehouse(
-    releasing
-      ? {
-          path,
-          // Opened here rather than through the platform: this dashboard owns the connection and releases the file.
-          open: () => openDuckDbWarehouse({ path, readOnly: true }),
-          idleReleaseMs: options.releaseWarehouseWhenIdleMs!,
-          release: () => releaseDuckDbFile(path),
-          openWaitMs: 5_000,
-        }
-      : { path, open: () => platform.warehouse({ readOnly: true }) },
-  );
   try {
     const server = await createDashboardServer({
-      warehouse,
+      warehouse: platform.warehouse,
       ledger,
       registry: new ModelRegistry(platform.documents),
       bus: platform.bus,
       log,
-      warehouseVersion: warehouseFileVersion(path),
       schema: config.warehouse.warehouseDataset,
       churnHorizonDays: config.trainer.churnHorizonDays,
       hosts: {
@@ -97,7 +67,7 @@ export async function startDashboard(
         await server.close();
         throw error;
       });
-    const warmEvery = options.warmEveryMs ?? 10_000;
+    const warmEvery = options.warmEveryMs ?? 2_000;
     let timer: NodeJS.Timeout | undefined;
     if (warmEvery > 0) {
       void server.warm();
@@ -110,12 +80,10 @@ export async function startDashboard(
         clearInterval(timer);
         await server.close();
         await observer?.close();
-        await warehouse.close();
       },
     };
   } catch (error) {
     await observer?.close();
-    await warehouse.close();
     throw error;
   }
 }

@@ -1,15 +1,12 @@
 import { silentLogger, ModelRegistry, RunLedger } from '@mlops/shared';
-import { InMemoryDocumentStore } from '@mlops/shared/testing';
+import { InMemoryDocumentStore, unusedWarehouse } from '@mlops/shared/testing';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createDashboardServer, createLazyWarehouse, isLoopbackAddress, type DashboardServer } from '../src/index.js';
+import { createDashboardServer, isLoopbackAddress, type DashboardServer } from '../src/index.js';
 
 async function server(): Promise<DashboardServer> {
   const documents = new InMemoryDocumentStore();
   return createDashboardServer({
-    warehouse: createLazyWarehouse({
-      path: '/nonexistent/warehouse.duckdb',
-      open: () => Promise.reject(new Error('never opened')),
-    }),
+    warehouse: unusedWarehouse('never opened'),
     ledger: new RunLedger(documents),
     registry: new ModelRegistry(documents),
     bus: { listDeadLetters: async () => [], stats: async () => [] },
@@ -67,25 +64,5 @@ describe('binding', () => {
     current = await server();
     const address = await current.listen({ host: '0.0.0.0', port: 0, allowRemote: true });
     expect(address.port).toBeGreaterThan(0);
-  });
-
-  it('refuses a writable warehouse', async () => {
-    const documents = new InMemoryDocumentStore();
-    const writable = {
-      readOnly: false,
-      query: async () => [],
-      execute: async () => undefined,
-      transaction: async () => undefined,
-      close: async () => undefined,
-    } as never;
-    await expect(
-      createDashboardServer({
-        warehouse: writable,
-        ledger: new RunLedger(documents),
-        registry: new ModelRegistry(documents),
-        bus: { listDeadLetters: async () => [], stats: async () => [] },
-        log: silentLogger,
-      }),
-    ).rejects.toMatchObject({ code: 'DASHBOARD.WAREHOUSE_NOT_READ_ONLY' });
   });
 });

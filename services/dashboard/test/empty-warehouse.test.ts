@@ -1,15 +1,18 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ModelRegistry, RunLedger, openDuckDbWarehouse, releaseDuckDbFile, silentLogger } from '@mlops/shared';
+import {
+  ModelRegistry,
+  RunLedger,
+  openDuckDbWarehouse,
+  openDuckDbWarehouseAccess,
+  releaseDuckDbFile,
+  silentLogger,
+  type WarehouseAccess,
+} from '@mlops/shared';
 import { InMemoryDocumentStore } from '@mlops/shared/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  createDashboardServer,
-  createLazyWarehouse,
-  warehouseFileVersion,
-  type DashboardServer,
-} from '../src/index.js';
+import { createDashboardServer, type DashboardServer } from '../src/index.js';
 import { get, ok } from './fixtures/http.js';
 import { buildWorld, type World } from './fixtures/world.fixture.js';
 
@@ -43,21 +46,22 @@ const ENDPOINTS = [
 describe('a warehouse file that does not exist yet (fresh platform)', () => {
   let folder: string;
   let server: DashboardServer;
+  let access: WarehouseAccess;
   beforeAll(async () => {
     folder = mkdtempSync(join(tmpdir(), 'dashboard-fresh-'));
-    const path = join(folder, 'warehouse.duckdb');
+    access = openDuckDbWarehouseAccess({ path: join(folder, 'warehouse.duckdb') });
     const documents = new InMemoryDocumentStore();
     server = await createDashboardServer({
-      warehouse: createLazyWarehouse({ path, open: () => openDuckDbWarehouse({ path, readOnly: true }) }),
+      warehouse: access,
       ledger: new RunLedger(documents),
       registry: new ModelRegistry(documents),
       bus: { listDeadLetters: async () => [], stats: async () => [] },
       log: silentLogger,
-      warehouseVersion: warehouseFileVersion(path),
     });
   });
   afterAll(async () => {
     await server?.close();
+    await access?.close();
     rmSync(folder, { recursive: true, force: true });
   });
 
@@ -115,7 +119,9 @@ describe('a gold table whose columns do not match the contract', () => {
     const path = join(folder, 'gold.duckdb');
     const writer = await openDuckDbWarehouse({ path });
     await writer.execute('create schema warehouse; create table warehouse.fct_sales (order_id varchar)');
-    const reader = await openDuckDbWarehouse({ path, readOnly: true });
+    await writer.close();
+    releaseDuckDbFile(path);
+    const reader = openDuckDbWarehouseAccess({ path });
     const documents = new InMemoryDocumentStore();
     const server = await createDashboardServer({
       warehouse: reader,
@@ -130,8 +136,6 @@ describe('a gold table whose columns do not match the contract', () => {
     expect(response.body.error.message).not.toMatch(/select|Binder/i);
     await server.close();
     await reader.close();
-    await writer.close();
-    releaseDuckDbFile(path);
     rmSync(folder, { recursive: true, force: true });
   });
 });

@@ -1,4 +1,6 @@
+import { silentLogger, TransientError, type WarehouseAccess } from '@mlops/shared';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createDashboardServer } from '../src/index.js';
 import { ok, T } from './fixtures/http.js';
 import { buildWorld, type World } from './fixtures/world.fixture.js';
 
@@ -49,5 +51,57 @@ describe('cached answers', () => {
     await new Promise((resolve) => setTimeout(resolve, 1100));
     const after = await ok<{ total: number }>(world, '/api/operations/runs');
     expect(after.total).toBe(before.total + 1);
+  });
+});
+
+describe('while a writer holds the warehouse', () => {
+  it('answers with the last answer it computed, marked stale, and never opens a write session', async () => {
+    let busy = false;
+    let version = 'v1';
+    const writes: string[] = [];
+    const access: WarehouseAccess = {
+      read: (work, options) =>
+        busy
+          ? Promise.reject(new TransientError('WAREHOUSE.BUSY', 'held by a test writer'))
+          : world.access.read(work, options),
+      write: async (_work, options) => {
+        writes.push(options?.purpose ?? 'unnamed');
+        throw new Error('the dashboard must not write');
+      },
+      version: async () => version,
+      close: async () => undefined,
+    };
+    const server = await createDashboardServer({
+      warehouse: access,
+      ledger: world.ops.ledger,
+      registry: world.ops.registry,
+      bus: world.ops.bus,
+      log: silentLogger,
+    });
+    try {
+      const ask = (url: string) => server.app.inject({ method: 'GET', url });
+      const url = '/api/kpis?view=historical&from=2026-06-01&to=2026-06-30';
+      const first = await ask(url);
+      expect(first.statusCode).toBe(200);
+      expect(first.headers['x-mlops-data']).toBe('current');
+
+      // A write session has ended (new version) and the next one holds the warehouse.
+      version = 'v2';
+      busy = true;
+      const stale = await ask(url);
+      expect(stale.statusCode).toBe(200);
+      expect(stale.headers['x-mlops-data']).toBe('stale');
+      expect(stale.body).toBe(first.body);
+      const never = await ask('/api/kpis?view=historical&from=2026-05-01&to=2026-05-31');
+      expect(never.statusCode).toBe(503);
+      expect(JSON.parse(never.body).error.code).toBe('DASHBOARD.WAREHOUSE_UNAVAILABLE');
+
+      busy = false;
+      expect((await ask(url)).headers['x-mlops-data']).toBe('current');
+      expect(await server.warm()).toBe(true);
+      expect(writes).toEqual([]);
+    } finally {
+      await server.close();
+    }
   });
 });

@@ -1,16 +1,13 @@
 import { request } from 'node:http';
 import { ModelRegistry, RunLedger, silentLogger, type HostPolicy } from '@mlops/shared';
-import { InMemoryDocumentStore } from '@mlops/shared/testing';
+import { InMemoryDocumentStore, unusedWarehouse } from '@mlops/shared/testing';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createDashboardServer, createLazyWarehouse, type DashboardServer } from '../src/index.js';
+import { createDashboardServer, type DashboardServer } from '../src/index.js';
 
 async function server(hosts?: HostPolicy): Promise<DashboardServer> {
   const documents = new InMemoryDocumentStore();
   return createDashboardServer({
-    warehouse: createLazyWarehouse({
-      path: '/nonexistent/warehouse.duckdb',
-      open: () => Promise.reject(new Error('never opened')),
-    }),
+    warehouse: unusedWarehouse('never opened'),
     ledger: new RunLedger(documents),
     registry: new ModelRegistry(documents),
     bus: { listDeadLetters: async () => [], stats: async () => [] },

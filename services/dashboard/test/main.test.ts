@@ -2,7 +2,13 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createEvent, openDuckDbWarehouse, releaseDuckDbFile, SqliteEventBus } from '@mlops/shared';
+import {
+  createEvent,
+  openDuckDbWarehouse,
+  openDuckDbWarehouseAccess,
+  releaseDuckDbFile,
+  SqliteEventBus,
+} from '@mlops/shared';
 import { buildGoldWarehouse } from './fixtures/gold-warehouse.fixture.js';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startMainProcess, waitForValue, type StartedProcess } from '@mlops/shared/testing';
@@ -85,12 +91,12 @@ describe('dashboard process', () => {
     expect(await run.exited).toBe(0);
   });
 
-  it('lets go of the warehouse between bursts, so another process can write it, and then shows the new data', async () => {
+  it('yields the warehouse to a writer in another process, answers from memory meanwhile, then shows the new data', async () => {
     const folder = home();
     const path = join(folder, 'warehouse.duckdb');
-    const writer = await openDuckDbWarehouse({ path });
-    await buildGoldWarehouse(writer, { endDate: '2026-06-30', days: 10, scale: 0.05 });
-    await writer.close();
+    const builder = await openDuckDbWarehouse({ path });
+    await buildGoldWarehouse(builder, { endDate: '2026-06-30', days: 10, scale: 0.05 });
+    await builder.close();
     releaseDuckDbFile(path);
     const run = startMainProcess(main, { MLOPS_HOME: folder, MLOPS_DASHBOARD_PORT: '0' });
     children.push(run.child);
@@ -99,29 +105,44 @@ describe('dashboard process', () => {
       'the dashboard to listen',
       WAIT_MS,
     );
-    const orders = async () =>
-      ((await (await fetch(`${url}api/kpis?view=historical`)).json()) as { kpis: { orders: number } }).kpis.orders;
-    const before = await orders();
-    expect(before).toBeGreaterThan(0);
+    const kpis = async () => {
+      const response = await fetch(`${url}api/kpis?view=historical`);
+      return {
+        status: response.status,
+        data: response.headers.get('x-mlops-data'),
+        orders: ((await response.json()) as { kpis: { orders: number } }).kpis?.orders,
+      };
+    };
+    const before = await kpis();
+    expect(before.orders).toBeGreaterThan(0);
 
-    // Once the dashboard has gone a second without queries (its start-up warm-up included) it has
-    // closed the file: this process may write it, retrying while the file is busy as the
-    // transformer does (DATAFORM.WAREHOUSE_BUSY is transient).
-    const again = await waitForValue(
-      () =>
-        openDuckDbWarehouse({ path }).catch((error: unknown) => {
-          if (/lock/i.test(String(error))) return undefined;
-          throw error;
-        }),
-      'the dashboard to release the warehouse',
-      WAIT_MS,
-    );
-    await again.execute(`insert into warehouse.warehouse.fct_sales select 'ord_late_' || order_id, customer_id, ordered_at, order_date, product_id, product_name, category, quantity,
-      unit_price_usd, discount_pct, gross_amount_usd, net_amount_usd, payment_method, channel, status, is_completed, run_date from warehouse.warehouse.fct_sales limit 4`);
-    await again.close();
-    releaseDuckDbFile(path);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-    expect(await orders()).toBe(before + 4);
+    // This process writes: the dashboard, which has just read, lets the file go for it.
+    const access = openDuckDbWarehouseAccess({ path, waitMs: WAIT_MS });
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    let entered!: () => void;
+    const inside = new Promise<void>((resolve) => (entered = resolve));
+    const started = Date.now();
+    const writing = access.write(async (warehouse) => {
+      entered();
+      await warehouse.execute(`insert into warehouse.warehouse.fct_sales select 'ord_late_' || order_id, customer_id, ordered_at, order_date, product_id, product_name, category, quantity,
+        unit_price_usd, discount_pct, gross_amount_usd, net_amount_usd, payment_method, channel, status, is_completed, run_date from warehouse.warehouse.fct_sales limit 4`);
+      await held;
+    });
+    await inside;
+    expect(Date.now() - started).toBeLessThan(5_000);
+    // While the writer holds the warehouse the dashboard answers what it holds in memory.
+    expect(await kpis()).toEqual(before);
+    release();
+    await writing;
+    await access.close();
+    expect(
+      await waitForValue(
+        async () => ((await kpis()).orders === before.orders + 4 ? true : undefined),
+        'the new data',
+        WAIT_MS,
+      ),
+    ).toBe(true);
 
     run.child.kill('SIGTERM');
     expect(await run.exited).toBe(0);

@@ -3,9 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { DuckDbWarehouse } from '@mlops/shared';
 import { ModelRegistry, RunLedger, openDuckDbWarehouse, releaseDuckDbFile, silentLogger } from '@mlops/shared';
-import { InMemoryDocumentStore } from '@mlops/shared/testing';
+import { InMemoryDocumentStore, warehouseAccessOf } from '@mlops/shared/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createDashboardServer, warehouseFileVersion, type DashboardServer } from '../src/index.js';
+import { createDashboardServer, type DashboardServer } from '../src/index.js';
 import { get, ok } from './fixtures/http.js';
 import { transform, writeLake, writePredictions } from './fixtures/real-pipeline.fixture.js';
 
@@ -30,12 +30,11 @@ beforeAll(async () => {
   await writePredictions(writer, 'warehouse', 'v-000000000001');
   const documents = new InMemoryDocumentStore();
   server = await createDashboardServer({
-    warehouse: await openDuckDbWarehouse({ path, readOnly: true }),
+    warehouse: warehouseAccessOf(writer),
     ledger: new RunLedger(documents),
     registry: new ModelRegistry(documents),
     bus: { listDeadLetters: async () => [], stats: async () => [] },
     log: silentLogger,
-    warehouseVersion: warehouseFileVersion(path),
   });
 }, 120_000);
 

@@ -2,22 +2,14 @@
  * The trainer composed on a platform, by mode. `main.ts` and the CLI's in-process stack both call
  * {@link trainerFromPlatform}.
  *
- * - local / emulator: the pipeline runs in-process on the platform's DuckDB warehouse;
+ * - local / emulator: the pipeline runs in-process on the platform's warehouse (DuckDB);
  * - gcp: the pipeline runs on Vertex AI Pipelines (`VERTEX_PIPELINE_ROOT`, `MLOPS_SERVICE_ACCOUNT`,
  *   the platform image), champions go to the Vertex AI Model Registry; the Google clients are
  *   loaded only then.
  *
  * Either way the compiled KFP specs are written to the lake under `mlops/pipelines/` at start.
  */
-import {
-  ConfigError,
-  ModelRegistry,
-  duckDbWarehouseLease,
-  type Platform,
-  type Service,
-  type Warehouse,
-  type WarehouseLease,
-} from '@mlops/shared';
+import { ConfigError, ModelRegistry, type Platform, type Service } from '@mlops/shared';
 import { trainerCodeVersion } from './code-version.js';
 import type { VertexDeps } from './handler.js';
 import { createTrainerService } from './service.js';
@@ -28,12 +20,6 @@ import type { TrainerSettingsInput } from './settings.js';
 
 /** Options of {@link trainerFromPlatform}. */
 export interface TrainerCompositionOptions {
-  /**
-   * The trainer runs as its own process (`main.ts`): lease the DuckDB file per event and let it
-   * go after, so the transformer and the dashboard can open it in between. Leave unset in one
-   * process with the other services: releasing would close the file under them.
-   */
-  ownProcess?: boolean;
   /** Container image the Vertex AI pipeline steps run (gcp; required there). */
   image?: string;
   /** Settings beyond the configuration (models, sampling, thresholds). */
@@ -128,12 +114,8 @@ export async function trainerFromPlatform(
       'MLOPS_IMAGE',
       'is required in gcp mode (the container image the Vertex AI pipeline steps run)',
     );
-  let shared: Promise<Warehouse> | undefined;
-  const warehouse: () => Promise<WarehouseLease> = options.ownProcess
-    ? duckDbWarehouseLease({ path: config.warehouse.path })
-    : async () => ({ warehouse: await (shared ??= platform.warehouse()), release: async () => undefined });
   const service = createTrainerService({
-    warehouse,
+    warehouse: platform.warehouse,
     objects: platform.objects,
     documents: platform.documents,
     registry: new ModelRegistry(platform.documents),

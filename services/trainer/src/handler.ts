@@ -24,8 +24,7 @@ import type {
   ModelRegistry,
   ModelVersion,
   ObjectStore,
-  Warehouse,
-  WarehouseLease,
+  WarehouseAccess,
 } from '@mlops/shared';
 import { errorMessage } from '@mlops/shared';
 import type { JsonValue } from './components/component.js';
@@ -50,8 +49,8 @@ export interface VertexDeps {
 
 /** What the handlers need. */
 export interface TrainerHandlerDeps {
-  /** The warehouse: shared and kept open (one process), or leased per event (its own process). */
-  readonly warehouse: Warehouse | (() => Promise<WarehouseLease>);
+  /** The warehouse: features are read in read sessions, predictions written in write sessions. */
+  readonly warehouse: WarehouseAccess;
   readonly objects: ObjectStore;
   readonly registry: ModelRegistry;
   /** Where the per-date upstream status is kept (`trainer_data_health`). */
@@ -121,25 +120,11 @@ async function withRunner<T>(
   work: (runner: PipelineRunner) => Promise<T>,
 ): Promise<T> {
   if (deps.vertex) return work(deps.vertex.runner);
-  let lease: WarehouseLease;
-  if (typeof deps.warehouse === 'function') {
-    try {
-      lease = await deps.warehouse();
-    } catch (error) {
-      throw asPlatformError(error);
-    }
-  } else {
-    lease = { warehouse: deps.warehouse, release: async () => undefined };
-  }
-  try {
-    const runner = new LocalPipelineRunner({
-      deps: { warehouse: lease.warehouse, objects: deps.objects, registry: deps.registry, log: context.log },
-      keepArtifacts: deps.settings.keepArtifacts,
-    });
-    return await work(runner);
-  } finally {
-    await lease.release();
-  }
+  const runner = new LocalPipelineRunner({
+    deps: { warehouse: deps.warehouse, objects: deps.objects, registry: deps.registry, log: context.log },
+    keepArtifacts: deps.settings.keepArtifacts,
+  });
+  return work(runner);
 }
 
 /** Handle `warehouse.ready`. */

@@ -9,11 +9,7 @@ import { trainerFromPlatform } from './compose.js';
 
 runServiceMain(
   'trainer',
-  (platform) =>
-    trainerFromPlatform(platform, {
-      ownProcess: true,
-      ...(process.env.MLOPS_IMAGE ? { image: process.env.MLOPS_IMAGE } : {}),
-    }),
+  (platform) => trainerFromPlatform(platform, process.env.MLOPS_IMAGE ? { image: process.env.MLOPS_IMAGE } : {}),
   process.env,
 ).catch((error: unknown) => {
   createLogger({ sink: (line) => process.stderr.write(line + '\n') }).error(

@@ -1,17 +1,13 @@
 /** The trainer service: its dependencies and its factory. */
-import type { CloudEvent, DocumentStore, ObjectStore, Service, Warehouse, WarehouseLease } from '@mlops/shared';
+import type { CloudEvent, DocumentStore, ObjectStore, Service, WarehouseAccess } from '@mlops/shared';
 import { ModelRegistry } from '@mlops/shared';
 import { handleStageFailed, handleWarehouseReady, type VertexDeps } from './handler.js';
 import { resolveTrainerSettings, type TrainerSettingsInput } from './settings.js';
 
 /** What {@link createTrainerService} needs. */
 export interface TrainerServiceDeps {
-  /**
-   * The warehouse: the process's open warehouse (in-process stack), or a function that leases it
-   * for one event and releases it after (the trainer as its own process: DuckDB allows one writer
-   * per file, so the file is let go between events).
-   */
-  readonly warehouse: Warehouse | (() => Promise<WarehouseLease>);
+  /** The warehouse (`platform.warehouse`): read sessions for features, write sessions for predictions. */
+  readonly warehouse: WarehouseAccess;
   /** The lake: models under `mlops/models/`, pipeline specs under `mlops/pipelines/`. */
   readonly objects: ObjectStore;
   /** The document store: the registry (unless given) and the per-date upstream status. */

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createPlatform, loadConfig, silentLogger, type Platform } from '@mlops/shared';
-import { InMemoryDocumentStore, InMemoryObjectStore } from '@mlops/shared/testing';
+import { InMemoryDocumentStore, InMemoryObjectStore, unusedWarehouse } from '@mlops/shared/testing';
 import { asPlatformError, trainerFromPlatform } from '../src/index.js';
 
 function gcpPlatform(env: Record<string, string>): Platform & { objects: InMemoryObjectStore } {
@@ -22,9 +22,7 @@ function gcpPlatform(env: Record<string, string>): Platform & { objects: InMemor
     bus: undefined as never,
     documents: new InMemoryDocumentStore(),
     objects,
-    warehouse: async () => {
-      throw new Error('not opened in gcp mode');
-    },
+    warehouse: unusedWarehouse('not opened in gcp mode'),
     close: async () => undefined,
   };
 }

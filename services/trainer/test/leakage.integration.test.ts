@@ -45,7 +45,7 @@ async function snapshotRows(featureTable: string): Promise<WarehouseRow[]> {
 async function trainingSetFingerprint(): Promise<string> {
   const runner = new LocalPipelineRunner({
     deps: {
-      warehouse: world.warehouse,
+      warehouse: world.access,
       objects: world.objects,
       registry: new ModelRegistry(new InMemoryDocumentStore()),
       log: silentLogger,

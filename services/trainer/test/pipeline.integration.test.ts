@@ -27,7 +27,7 @@ afterAll(async () => {
 
 function runnerWith(registry: ModelRegistry) {
   return new LocalPipelineRunner({
-    deps: { warehouse: world.warehouse, objects: world.objects, registry, log: silentLogger },
+    deps: { warehouse: world.access, objects: world.objects, registry, log: silentLogger },
   });
 }
 

@@ -27,7 +27,7 @@ afterAll(async () => {
 
 function service() {
   return createTrainerService({
-    warehouse: world.warehouse,
+    warehouse: world.access,
     objects: world.objects,
     documents,
     registry,

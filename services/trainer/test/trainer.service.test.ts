@@ -6,6 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { ModelRegistry, PermanentError, type ModelVersion, type WarehouseReady } from '@mlops/shared';
 import {
+  unusedWarehouse,
   InMemoryDocumentStore,
   InMemoryObjectStore,
   RecordingPublisher,
@@ -93,9 +94,7 @@ function setup() {
   const runner = new FakeRunner(registry);
   const uploads: string[] = [];
   const service = createTrainerService({
-    warehouse: async () => {
-      throw new Error('the gcp path never opens the warehouse');
-    },
+    warehouse: unusedWarehouse('the gcp path never opens the warehouse'),
     objects: new InMemoryObjectStore(),
     documents,
     registry,
@@ -334,7 +333,7 @@ describe('trainer service', () => {
   ])('refuses to start with %s', (_name, settings, code) => {
     expect(() =>
       createTrainerService({
-        warehouse: async () => ({}) as never,
+        warehouse: unusedWarehouse('not used'),
         objects: new InMemoryObjectStore(),
         documents: new InMemoryDocumentStore(),
         settings: { codeVersion: 't', ...settings },

@@ -13,8 +13,8 @@
  * assertion results; when an assertion fails it publishes `mlops.stage.failed.v1`
  * (`TRANSFORMER.ASSERTION_FAILED`) instead, so nothing downstream trains on that data. The dates are
  * marked built only after the event is out, so a crash in between rebuilds them (partition replace:
- * same result) and publishes again (same event id). A busy warehouse (another writer holds the
- * DuckDB file) is a transient error: the bus redelivers later.
+ * same result) and publishes again (same event id). A run waits while other processes use the
+ * warehouse (inside its write session, not as a failed attempt).
  */
 import {
   dayNumber,
@@ -286,7 +286,7 @@ async function buildDates(
   context.log.info(`building ${runDates.length} run date(s)`, {
     runDates: runDates.length <= 31 ? runDates : [runDates[0], '...', runDates.at(-1)],
   });
-  const result = await deps.runner.run({ runDates, runId: event.runid });
+  const result = await deps.runner.run({ runDates, runId: event.runid, log: context.log });
   const subject = `warehouse/${runDates[0]}..${runDates.at(-1)}`;
   const latest = runDates.at(-1)!;
   const failed = result.assertions.filter((assertion) => !assertion.passed);

@@ -6,32 +6,23 @@ import {
   DataformCompiler,
   DuckDbTransformRunner,
   openDuckDbWarehouse,
+  tableChecksums,
   type BronzeLanded,
   type DuckDbWarehouse,
-  type Warehouse,
 } from '@mlops/shared';
-import { InMemoryDocumentStore, RecordingPublisher, deliver, testEvent } from '@mlops/shared/testing';
+import {
+  InMemoryDocumentStore,
+  RecordingPublisher,
+  deliver,
+  testEvent,
+  warehouseAccessOf,
+} from '@mlops/shared/testing';
 import { createTransformerService } from '../src/index.js';
 import { GeneratedLake } from './lake.fixtures.js';
 
 const PROJECT = resolve(import.meta.dirname, '../../../dataform');
 const DATES = ['2026-01-05', '2026-01-06', '2026-01-07', '2026-01-08', '2026-01-09', '2026-01-10'];
 const BACKFILL = { from: DATES[0]!, to: DATES.at(-1)! };
-
-/** Row count and row-hash folds of every table of the staging and warehouse schemas. */
-async function checksums(warehouse: Warehouse, catalog: string): Promise<Record<string, string>> {
-  const tables = await warehouse.query<{ name: string }>(
-    `select table_schema || '.' || table_name as name from information_schema.tables where table_catalog = '${catalog}' and table_type = 'BASE TABLE' and table_schema in ('staging', 'warehouse') order by 1`,
-  );
-  const sums: Record<string, string> = {};
-  for (const { name } of tables) {
-    const [row] = await warehouse.query<{ n: number; x: string; s: string }>(
-      `select count(*) as n, coalesce(bit_xor(hash(t)), 0)::varchar as x, coalesce(sum(hash(t) % 1000000007), 0)::varchar as s from ${catalog}.${name} as t`,
-    );
-    sums[name] = `${row!.n}:${row!.x}:${row!.s}`;
-  }
-  return sums;
-}
 
 /** A deterministic shuffle (so a failure can be replayed). */
 function shuffle<T>(items: readonly T[], seed: number): T[] {
@@ -55,7 +46,12 @@ describe('transformer on the real Dataform project and DuckDB', () => {
   async function transformer(name: string) {
     const warehouse = await openDuckDbWarehouse({ path: join(dir, `${name}.duckdb`) });
     warehouses.push(warehouse);
-    const runner = new DuckDbTransformRunner({ projectDir: PROJECT, lakeRoot: lake.root, warehouse, compiler });
+    const runner = new DuckDbTransformRunner({
+      projectDir: PROJECT,
+      lakeRoot: lake.root,
+      warehouse: warehouseAccessOf(warehouse),
+      compiler,
+    });
     const service = createTransformerService({ documents: new InMemoryDocumentStore(), runner });
     const publisher = new RecordingPublisher();
     return {
@@ -87,13 +83,13 @@ describe('transformer on the real Dataform project and DuckDB', () => {
       DATES.map((date) => [date]),
     );
     expect(ordered.publisher.ofType('mlops.stage.failed.v1')).toEqual([]);
-    const expected = await checksums(ordered.warehouse, 'ordered');
+    const expected = await tableChecksums(ordered.warehouse, { exclude: {} });
     expect(expected['warehouse.fct_customer_features']).not.toMatch(/^0:/);
 
     const replayed = await transformer('replayed');
     const deliveries = shuffle([...landed, ...landed], 7);
     for (const data of deliveries) await replayed.send(data, `${data.runDate}/${data.source}`);
-    expect(await checksums(replayed.warehouse, 'replayed')).toEqual(expected);
+    expect(await tableChecksums(replayed.warehouse, { exclude: {} })).toEqual(expected);
     const readies = replayed.publisher.ofType('mlops.warehouse.ready.v1');
     expect([...new Set(readies.flatMap((event) => event.data.runDates))].sort()).toEqual(DATES);
     expect(readies.length).toBeLessThanOrEqual(2);

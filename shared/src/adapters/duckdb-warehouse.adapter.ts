@@ -22,11 +22,44 @@ const READ_ONLY_STATEMENTS = new Set<number>([StatementType.SELECT, StatementTyp
 
 // One DuckDB instance per file per process: DuckDB locks the file, so a second instance would fail.
 // The first open decides the instance's mode; read-only adapters on a read-write instance are
-// guarded statement by statement instead.
+// guarded statement by statement instead. A file that a warehouse access holds is not opened here.
 const instances = new Map<string, { instance: Promise<DuckDBInstance>; readOnly: boolean }>();
+const accessed = new Set<string>();
+
+/**
+ * A new DuckDB instance on a file. A reader (the dashboard) runs a few large queries once per
+ * warehouse version and then mostly small ones: it gives memory back to the system after each
+ * query rather than keep it cached (measured: 850 -> 645 MB RSS after the dashboard's warm-up at
+ * scale 10).
+ */
+export function createDuckDbInstance(path: string, readOnly: boolean, threads?: number): Promise<DuckDBInstance> {
+  if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+  return DuckDBInstance.create(path, {
+    ...(readOnly
+      ? { access_mode: 'READ_ONLY', allocator_flush_threshold: '8MB', allocator_background_threads: 'true' }
+      : {}),
+    ...(threads ? { threads: String(Math.max(1, Math.floor(threads))) } : {}),
+  });
+}
+
+/** @internal Mark a file as held by a warehouse access of this process (or not any more). */
+export function markAccessed(path: string, held: boolean): void {
+  if (held && instances.has(path))
+    throw new PermanentError(
+      'WAREHOUSE.OPEN_ELSEWHERE',
+      `${path} is open in this process outside the warehouse access (openDuckDbWarehouse); close it and call releaseDuckDbFile first`,
+    );
+  if (held) accessed.add(path);
+  else accessed.delete(path);
+}
 
 async function instanceFor(path: string, readOnly: boolean): Promise<DuckDBInstance> {
   if (path === ':memory:') return DuckDBInstance.create(path);
+  if (accessed.has(path))
+    throw new PermanentError(
+      'WAREHOUSE.OPEN_ELSEWHERE',
+      `${path} is held by this process's warehouse access; use its read or write sessions`,
+    );
   const cached = instances.get(path);
   if (cached) {
     if (cached.readOnly && !readOnly) {
@@ -37,16 +70,7 @@ async function instanceFor(path: string, readOnly: boolean): Promise<DuckDBInsta
     }
     return cached.instance;
   }
-  mkdirSync(dirname(path), { recursive: true });
-  // A reader (the dashboard) runs a few large queries once per warehouse version and then mostly
-  // small ones: give memory back to the system after each query rather than keep it cached
-  // (measured: 850 -> 645 MB RSS after the dashboard's warm-up at scale 10).
-  const instance = DuckDBInstance.create(
-    path,
-    readOnly
-      ? { access_mode: 'READ_ONLY', allocator_flush_threshold: '8MB', allocator_background_threads: 'true' }
-      : {},
-  );
+  const instance = createDuckDbInstance(path, readOnly);
   instances.set(path, { instance, readOnly });
   instance.catch(() => instances.delete(path));
   return instance;
@@ -129,12 +153,14 @@ export interface DuckDbWarehouseOptions {
  */
 export class DuckDbWarehouse implements Warehouse {
   private queue: Promise<unknown> = Promise.resolve();
+  private ended: string | undefined;
 
   private constructor(
     private readonly instance: DuckDBInstance,
     private readonly connection: DuckDBConnection,
     readonly readOnly: boolean,
     readonly path: string,
+    private readonly ownsConnection = true,
   ) {}
 
   static async open(options: DuckDbWarehouseOptions): Promise<DuckDbWarehouse> {
@@ -144,7 +170,28 @@ export class DuckDbWarehouse implements Warehouse {
     return new DuckDbWarehouse(instance, connection, options.readOnly ?? false, options.path);
   }
 
+  /** @internal A warehouse over a session's connection; the session closes the connection. */
+  static onConnection(
+    instance: DuckDBInstance,
+    connection: DuckDBConnection,
+    readOnly: boolean,
+    path: string,
+  ): DuckDbWarehouse {
+    return new DuckDbWarehouse(instance, connection, readOnly, path, false);
+  }
+
+  /** @internal Wait for queued statements, then refuse any further use (`reason` is said then). */
+  async end(reason: string): Promise<void> {
+    this.ended = reason;
+    await this.queue;
+  }
+
+  private live(): void {
+    if (this.ended !== undefined) throw new PermanentError('WAREHOUSE.SESSION_ENDED', this.ended);
+  }
+
   private serial<T>(work: () => Promise<T>): Promise<T> {
+    this.live();
     const next = this.queue.then(work, work);
     this.queue = next.catch(() => undefined);
     return next;
@@ -186,6 +233,7 @@ export class DuckDbWarehouse implements Warehouse {
   }
 
   async transaction<T>(work: (tx: WarehouseTransaction) => Promise<T>): Promise<T> {
+    this.live();
     if (this.readOnly)
       throw new PermanentError('WAREHOUSE.READ_ONLY', 'a read-only warehouse cannot open a write transaction');
     const connection = await this.instance.connect();
@@ -209,9 +257,10 @@ export class DuckDbWarehouse implements Warehouse {
     }
   }
 
+  /** Close the connection (a session's warehouse leaves that to its session). */
   async close(): Promise<void> {
     await this.queue;
-    this.connection.closeSync();
+    if (this.ownsConnection) this.connection.closeSync();
   }
 }
 

@@ -20,6 +20,8 @@ export interface PlatformConfig {
     readonly backoffMinMs: number;
     readonly backoffMaxMs: number;
     readonly maxMessageBytes: number;
+    /** Local bus: how long a delivery stays with a consumer that stopped heartbeating (a crash). */
+    readonly leaseMs: number;
   };
   readonly documents: {
     /** SQLite file of the local document store. */
@@ -33,6 +35,8 @@ export interface PlatformConfig {
   readonly warehouse: {
     /** DuckDB file (local, emulator). */
     readonly path: string;
+    /** Longest wait for a warehouse session while other processes hold the file, ms. */
+    readonly waitMs: number;
     /** BigQuery datasets (gcp); locally the DuckDB schemas of the same names. */
     readonly stagingDataset: string;
     readonly warehouseDataset: string;
@@ -242,6 +246,7 @@ export function loadConfig(env: Environment, cwd: string = process.cwd()): Platf
         max: 10 * 1024 * 1024,
         integer: true,
       }),
+      leaseMs: number(env, 'MLOPS_BUS_LEASE_MS', 30_000, { min: 1_000, max: 3_600_000, integer: true }),
     },
     documents: {
       path: within('MLOPS_DOCUMENTS_PATH', 'documents.sqlite'),
@@ -250,6 +255,7 @@ export function loadConfig(env: Environment, cwd: string = process.cwd()): Platf
     lake: { root: lakeRoot },
     warehouse: {
       path: within('MLOPS_WAREHOUSE_PATH', 'warehouse.duckdb'),
+      waitMs: number(env, 'MLOPS_WAREHOUSE_WAIT_MS', 600_000, { min: 0, max: 86_400_000, integer: true }),
       stagingDataset: text(env, 'MLOPS_STAGING_DATASET') ?? 'staging',
       warehouseDataset: text(env, 'MLOPS_WAREHOUSE_DATASET') ?? 'warehouse',
       bigqueryLocation: text(env, 'MLOPS_BIGQUERY_LOCATION') ?? 'EU',

@@ -4,7 +4,7 @@ import { createLogger, type Logger } from '../log/logger.js';
 import type { DocumentStore } from '../ports/document-store.port.js';
 import type { EventBus } from '../ports/event-bus.port.js';
 import type { ObjectStore } from '../ports/object-store.port.js';
-import type { Warehouse } from '../ports/warehouse.port.js';
+import type { WarehouseAccess } from '../ports/warehouse-access.port.js';
 
 /** The ports of one process, built from configuration by {@link createPlatform}. */
 export interface Platform {
@@ -13,8 +13,8 @@ export interface Platform {
   readonly bus: EventBus;
   readonly documents: DocumentStore;
   readonly objects: ObjectStore;
-  /** The warehouse, opened on first use (DuckDB locally). */
-  warehouse(options?: { readOnly?: boolean }): Promise<Warehouse>;
+  /** The warehouse, in read and write sessions shared with every other process (DuckDB locally). */
+  readonly warehouse: WarehouseAccess;
   /** Close everything this platform opened. */
   close(): Promise<void>;
 }
@@ -38,26 +38,35 @@ export async function createPlatform(config: PlatformConfig, options: PlatformOp
   const bus = await createBus(config, log);
   const documents = await createDocuments(config);
   const objects = await createObjects(config);
-  const warehouses: Warehouse[] = [];
+  const warehouse = lazyWarehouse(config, log);
   return {
     config,
     log,
     bus,
     documents,
     objects,
-    async warehouse(warehouseOptions = {}) {
-      const { openDuckDbWarehouse } = await import('../adapters/duckdb-warehouse.adapter.js');
-      const warehouse = await openDuckDbWarehouse({
-        path: config.warehouse.path,
-        readOnly: warehouseOptions.readOnly ?? false,
-      });
-      warehouses.push(warehouse);
-      return warehouse;
-    },
+    warehouse,
     async close() {
       await bus.close();
       await documents.close();
-      await Promise.all(warehouses.map((warehouse) => warehouse.close()));
+      await warehouse.close();
+    },
+  };
+}
+
+/** The DuckDB warehouse access, loaded on first use: processes that never touch it never load DuckDB. */
+function lazyWarehouse(config: PlatformConfig, log: Logger): WarehouseAccess {
+  let access: Promise<WarehouseAccess> | undefined;
+  const get = () =>
+    (access ??= import('../adapters/duckdb-warehouse-access.adapter.js').then(({ openDuckDbWarehouseAccess }) =>
+      openDuckDbWarehouseAccess({ path: config.warehouse.path, waitMs: config.warehouse.waitMs, log }),
+    ));
+  return {
+    read: async (work, options) => (await get()).read(work, options),
+    write: async (work, options) => (await get()).write(work, options),
+    version: async () => (await get()).version(),
+    close: async () => {
+      if (access) await (await access).close();
     },
   };
 }
@@ -71,6 +80,7 @@ async function createBus(config: PlatformConfig, log: Logger): Promise<EventBus>
       backoff: { minMs: config.bus.backoffMinMs, maxMs: config.bus.backoffMaxMs },
       maxMessageBytes: config.bus.maxMessageBytes,
       log,
+      leaseMs: config.bus.leaseMs,
     });
   }
   const { PubSubEventBus } = await import('../adapters/pubsub-event-bus.adapter.js');

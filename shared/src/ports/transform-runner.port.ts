@@ -4,6 +4,7 @@
  * or on BigQuery through the Dataform API, and reports the same result either way.
  */
 import { PlatformError } from '../errors.js';
+import type { Logger } from '../log/logger.js';
 
 /** The engine a transform ran on. */
 export type TransformEngine = 'duckdb' | 'bigquery';
@@ -20,6 +21,8 @@ export interface TransformRunRequest {
   readonly vars?: Readonly<Record<string, string>>;
   /** Correlation id of the pipeline run, for logs and invocation labels. */
   readonly runId?: string;
+  /** Where the run logs (e.g. a wait for the warehouse), with the caller's event and run ids. */
+  readonly log?: Logger;
 }
 
 /** Rows of one table after the run. */

@@ -8,6 +8,7 @@ import {
   type TransformRunResult,
 } from '@mlops/shared';
 import { tempDir } from '../helpers.js';
+import { warehouseAccessOf } from '@mlops/shared/testing';
 import { closeBronzeWriter, writeBronzePartition } from './bronze.fixtures.js';
 import { CLICKS, RUN_DATE, SALES, STARTUPS } from './dirty.fixtures.js';
 
@@ -39,7 +40,7 @@ describe('the BI views on DuckDB', () => {
     runner = new DuckDbTransformRunner({
       projectDir: PROJECT,
       lakeRoot: lake,
-      warehouse,
+      warehouse: warehouseAccessOf(warehouse),
       compiler: new DataformCompiler({ projectDir: PROJECT }),
     });
     first = await runner.run({ runDates: [RUN_DATE] });

@@ -5,12 +5,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   DataformCompiler,
   DuckDbTransformRunner,
+  PlatformError,
   TransformError,
-  duckDbWarehouseLease,
   openDuckDbWarehouse,
+  openDuckDbWarehouseAccess,
+  tableChecksums,
   type DuckDbWarehouse,
 } from '@mlops/shared';
-import { tempDir } from '../helpers.js';
+import { warehouseAccessOf } from '@mlops/shared/testing';
+import { tempDir, waitFor } from '../helpers.js';
 import { closeBronzeWriter, writeBronzePartition, type BronzeRecord } from './bronze.fixtures.js';
 import { CLICKS, RUN_DATE, SALES, STARTUPS } from './dirty.fixtures.js';
 
@@ -44,7 +47,7 @@ describe('DuckDbTransformRunner on hand-written dirty bronze', () => {
     runner = new DuckDbTransformRunner({
       projectDir: PROJECT,
       lakeRoot: lake,
-      warehouse,
+      warehouse: warehouseAccessOf(warehouse),
       compiler,
       onStatement: (action, sql) => statements.push({ action, sql }),
     });
@@ -222,7 +225,11 @@ describe('DuckDbTransformRunner on hand-written dirty bronze', () => {
         join(broken.path, 'definitions', 'warehouse', 'fct_broken.sqlx'),
         'config { type: "table", schema: "warehouse", description: "Grain: nothing; it fails." }\nselect no_such_column, safe_divide(1, 0) as x from ${ref("fct_sales")}\n',
       );
-      const brokenRunner = new DuckDbTransformRunner({ projectDir: broken.path, lakeRoot: lake, warehouse });
+      const brokenRunner = new DuckDbTransformRunner({
+        projectDir: broken.path,
+        lakeRoot: lake,
+        warehouse: warehouseAccessOf(warehouse),
+      });
       const error = (await brokenRunner
         .run({ runDates: [RUN_DATE] })
         .catch((caught: unknown) => caught)) as TransformError;
@@ -276,7 +283,76 @@ describe('DuckDbTransformRunner on hand-written dirty bronze', () => {
     ).toEqual([{ n: 2 }]);
   });
 
-  it('treats a DuckDB file locked by another process as a transient error', async () => {
+  it('makes a build visible whole or not at all: a failed build and a killed one leave nothing of themselves', async () => {
+    const path = join(dir.path, 'atomic.duckdb');
+    const ownLake = join(dir.path, 'atomic-lake');
+    cpSync(lake, ownLake, { recursive: true });
+    const access = openDuckDbWarehouseAccess({ path });
+    const checksums = () => access.read((session) => tableChecksums(session));
+    try {
+      // A build whose last action fails: the staging and gold tables built before it do not stay.
+      const broken = tempDir('mlops-dataform-broken-');
+      cpSync(PROJECT, broken.path, { recursive: true, filter: (source) => !source.includes('node_modules') });
+      writeFileSync(
+        join(broken.path, 'definitions', 'warehouse', 'fct_broken.sqlx'),
+        'config { type: "table", schema: "warehouse" }\nselect no_such_column from ${ref("fct_sales")}\n',
+      );
+      const failing = new DuckDbTransformRunner({ projectDir: broken.path, lakeRoot: ownLake, warehouse: access });
+      await expect(failing.run({ runDates: [RUN_DATE] })).rejects.toMatchObject({ code: 'DATAFORM.ACTION_FAILED' });
+      broken.remove();
+      expect(await checksums()).toEqual({});
+
+      // Compiled once here; the child process reads the compilation from the same cache.
+      const cacheDir = join(dir.path, 'atomic-cache');
+      const runner = new DuckDbTransformRunner({ projectDir: PROJECT, lakeRoot: ownLake, warehouse: access, cacheDir });
+      await runner.run({ runDates: [RUN_DATE] });
+      const built = await checksums();
+      expect(built['warehouse.fct_sales']).toMatch(/^[1-9]/);
+
+      // The next day lands; its build is SIGKILLed halfway: readers still see the first build.
+      const nextDay = '2026-01-07';
+      const renamed = (record: BronzeRecord, id: string) => ({ ...record, [id]: `${String(record[id])}_7` });
+      await writeBronzePartition(
+        ownLake,
+        'sales',
+        nextDay,
+        Object.values(SALES.clean).map((entry) => ({ ...renamed(entry.record, 'order_id'), run_date: nextDay })),
+      );
+      await writeBronzePartition(
+        ownLake,
+        'clickstream',
+        nextDay,
+        Object.values(CLICKS.clean).map((record) => renamed(record, 'event_id')),
+      );
+      const child = spawn(
+        process.execPath,
+        [
+          '--import',
+          'tsx',
+          join(import.meta.dirname, '../fixtures/transform-build.ts'),
+          PROJECT,
+          ownLake,
+          path,
+          nextDay,
+        ],
+        { cwd: resolve(PROJECT, '..'), stdio: ['ignore', 'pipe', 'inherit'] },
+      );
+      let output = '';
+      child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+      const exited = new Promise((resolveExit) => child.on('exit', resolveExit));
+      await waitFor(() => /statement (2\d|[3-9]\d)/.test(output), 'the build to be halfway', 120_000);
+      child.kill('SIGKILL');
+      await exited;
+      expect(output).not.toContain('built');
+      expect(await checksums()).toEqual(built);
+      await runner.run({ runDates: [nextDay] });
+      expect((await checksums())['warehouse.fct_sales']).not.toEqual(built['warehouse.fct_sales']);
+    } finally {
+      await access.close();
+    }
+  }, 300_000);
+
+  it('waits, bounded, for a DuckDB file another process holds outside the lock, then fails as transient', async () => {
     const path = join(dir.path, 'locked.duckdb');
     const holder: ChildProcess = spawn(
       process.execPath,
@@ -292,16 +368,16 @@ describe('DuckDbTransformRunner on hand-written dirty bronze', () => {
         holder.stdout!.on('data', (chunk: Buffer) => chunk.toString().includes('locked') && resolveLocked());
         holder.on('exit', (code) => reject(new Error(`lock holder exited with ${code}`)));
       });
-      const leased = new DuckDbTransformRunner({
-        projectDir: PROJECT,
-        lakeRoot: lake,
-        warehouse: duckDbWarehouseLease({ path }),
-        compiler,
-      });
-      const error = (await leased.run({ runDates: [RUN_DATE] }).catch((caught: unknown) => caught)) as TransformError;
-      expect(error).toBeInstanceOf(TransformError);
-      expect(error.code).toBe('DATAFORM.WAREHOUSE_BUSY');
+      const access = openDuckDbWarehouseAccess({ path, waitMs: 1_500 });
+      const leased = new DuckDbTransformRunner({ projectDir: PROJECT, lakeRoot: lake, warehouse: access, compiler });
+      const started = Date.now();
+      const error = (await leased.run({ runDates: [RUN_DATE] }).catch((caught: unknown) => caught)) as PlatformError;
+      expect(Date.now() - started).toBeGreaterThanOrEqual(1_400);
+      expect(error).toBeInstanceOf(PlatformError);
+      expect(error.code).toBe('WAREHOUSE.BUSY');
       expect(error.errorClass).toBe('transient');
+      expect(error.message).toContain('a process outside the lock');
+      await access.close();
     } finally {
       holder.kill();
     }

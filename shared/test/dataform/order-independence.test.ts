@@ -9,6 +9,7 @@ import {
   openDuckDbWarehouse,
   type DuckDbWarehouse,
 } from '@mlops/shared';
+import { warehouseAccessOf } from '@mlops/shared/testing';
 import { tempDir } from '../helpers.js';
 import { closeBronzeWriter, writeBronzePartition, writeGeneratedDay, type WorldSettings } from './bronze.fixtures.js';
 import { rowsOf, tableChecksums } from './warehouse.checks.js';
@@ -43,7 +44,12 @@ describe('the warehouse does not depend on the order or repetition of runs', () 
     open.push(warehouse);
     return {
       warehouse,
-      runner: new DuckDbTransformRunner({ projectDir: PROJECT, lakeRoot: lake, warehouse, compiler }),
+      runner: new DuckDbTransformRunner({
+        projectDir: PROJECT,
+        lakeRoot: lake,
+        warehouse: warehouseAccessOf(warehouse),
+        compiler,
+      }),
     };
   }
 

@@ -4,7 +4,7 @@
  * (`parameterType`, `schemaTitle`), so one description runs in-process and compiles to a Vertex AI
  * PipelineSpec unchanged.
  */
-import type { Logger, ModelRegistry, ObjectStore, Warehouse } from '@mlops/shared';
+import type { Logger, ModelRegistry, ObjectStore, WarehouseAccess } from '@mlops/shared';
 
 /** KFP v2 parameter types (`ParameterType.ParameterTypeEnum` of pipeline_spec.proto). */
 export type ParameterType = 'STRING' | 'NUMBER_INTEGER' | 'NUMBER_DOUBLE' | 'BOOLEAN' | 'LIST' | 'STRUCT';
@@ -63,9 +63,9 @@ export interface ArtifactOutput {
   write(bytes: Uint8Array | string, metadata?: Record<string, JsonValue>): Promise<void>;
 }
 
-/** The ports a component may use. The warehouse is the one of the run (leased by the caller). */
+/** The ports a component may use. The warehouse is reached in read and write sessions. */
 export interface ComponentDeps {
-  readonly warehouse: Warehouse;
+  readonly warehouse: WarehouseAccess;
   readonly objects: ObjectStore;
   readonly registry: ModelRegistry;
   readonly log: Logger;

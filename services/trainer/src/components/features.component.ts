@@ -145,94 +145,103 @@ export const featuresComponent = defineComponent({
   async run({ params, outputs }, deps) {
     if (!isDate(params.as_of))
       throw TrainerErrors.invalidSetting('as_of', `must be a date (YYYY-MM-DD); got ${JSON.stringify(params.as_of)}`);
-    const tables = await resolveTables(deps.warehouse, params.warehouse_schema);
-    const columns = await featureColumns(tables, params.feature_table);
-    if (!(await tables.exists('fct_sales'))) throw TrainerErrors.featureTableMissing(`${tables.schema}.fct_sales`);
-    const asOf = params.as_of;
-    const featureDates = (
-      await deps.warehouse.query<{ d: string }>(
-        `select distinct cast(snapshot_date as varchar) as d from ${tables.table(params.feature_table)} where snapshot_date <= ${dateLiteral(asOf)} order by 1`,
-      )
-    ).map((row) => row.d);
-    if (featureDates.length === 0) {
-      throw new TrainerError(
-        TRAINER_ERROR_CODES.EMPTY_TRAINING_SET,
-        `the training set is empty: ${tables.schema}.${params.feature_table} holds no snapshot up to ${asOf}`,
-        {
-          table: params.feature_table,
-          asOf,
-        },
-      );
-    }
-    const salesDates = new Set(
-      (
-        await deps.warehouse.query<{ d: string }>(
-          `select distinct cast(run_date as varchar) as d from ${tables.table('fct_sales')} where run_date <= ${dateLiteral(asOf)}`,
-        )
-      ).map((row) => row.d),
-    );
-    const plan = planSnapshots({
-      asOf,
-      featureDates,
-      salesDates,
-      horizonDays: params.horizon_days,
-      lookbackDays: FEATURE_LOOKBACK_DAYS,
-      excludedDates: toDateStrings(params.excluded_dates, 'excluded_dates'),
-      sampling: {
-        everyDays: params.snapshot_every_days,
-        warmupDays: params.warmup_days,
-        minSnapshots: params.min_snapshots,
-        maxSnapshots: params.max_snapshots,
-        holdoutFraction: params.holdout_fraction,
-      },
-    });
-    const snapshots = [...plan.train, ...plan.holdout];
-    // Read a few snapshots at a time straight into typed arrays: a year at scale 20 is millions of
-    // labelled rows, and as JavaScript objects of ~30 fields they overflowed the heap (4 GB).
-    const ordered = [...snapshots].sort();
-    const perSnapshot = new Map(
-      (
-        await deps.warehouse.query<{ d: string; n: number | bigint }>(
-          `select cast(snapshot_date as varchar) as d, count(*) as n from ${tables.table(params.feature_table)} where snapshot_date in (${ordered.map(dateLiteral).join(', ')}) group by 1`,
-        )
-      ).map((row) => [row.d, Number(row.n)]),
-    );
-    const total = ordered.reduce((sum, date) => sum + (perSnapshot.get(date) ?? 0), 0);
-    const nFeatures = columns.length;
-    const values = new Float64Array(total * nFeatures);
-    const labels = new Uint8Array(total);
-    const counts = new Map<string, number>();
-    let r = 0;
-    for (let first = 0; first < ordered.length; first += SNAPSHOTS_PER_READ) {
-      const some = ordered.slice(first, first + SNAPSHOTS_PER_READ);
-      const rows = await readLabelledRows(deps.warehouse, tables, {
-        featureTable: params.feature_table,
-        columns,
-        snapshots: some,
-        asOf,
-        horizonDays: params.horizon_days,
-      });
-      if (r + rows.length > total)
-        throw TrainerErrors.invalidComponentIo(
-          'features',
-          `the feature table changed while it was read (${params.feature_table})`,
-        );
-      for (const row of rows) {
-        for (let f = 0; f < nFeatures; f++) {
-          const value = row[columns[f]!];
-          // A NULL feature becomes NaN, which the dataset check names (feature and row).
-          values[r * nFeatures + f] = typeof value === 'number' ? value : NaN;
+    // One read session: every query sees the same warehouse, and no write waits while the model trains.
+    const read = await deps.warehouse.read(
+      async (warehouse) => {
+        const tables = await resolveTables(warehouse, params.warehouse_schema);
+        const columns = await featureColumns(tables, params.feature_table);
+        if (!(await tables.exists('fct_sales'))) throw TrainerErrors.featureTableMissing(`${tables.schema}.fct_sales`);
+        const asOf = params.as_of;
+        const featureDates = (
+          await warehouse.query<{ d: string }>(
+            `select distinct cast(snapshot_date as varchar) as d from ${tables.table(params.feature_table)} where snapshot_date <= ${dateLiteral(asOf)} order by 1`,
+          )
+        ).map((row) => row.d);
+        if (featureDates.length === 0) {
+          throw new TrainerError(
+            TRAINER_ERROR_CODES.EMPTY_TRAINING_SET,
+            `the training set is empty: ${tables.schema}.${params.feature_table} holds no snapshot up to ${asOf}`,
+            {
+              table: params.feature_table,
+              asOf,
+            },
+          );
         }
-        labels[r] = row.is_churned === 1 ? 1 : 0;
-        counts.set(row.snapshot_date, (counts.get(row.snapshot_date) ?? 0) + 1);
-        r += 1;
-      }
-    }
-    if (r !== total)
-      throw TrainerErrors.invalidComponentIo(
-        'features',
-        `the feature table changed while it was read (${params.feature_table})`,
-      );
+        const salesDates = new Set(
+          (
+            await warehouse.query<{ d: string }>(
+              `select distinct cast(run_date as varchar) as d from ${tables.table('fct_sales')} where run_date <= ${dateLiteral(asOf)}`,
+            )
+          ).map((row) => row.d),
+        );
+        const plan = planSnapshots({
+          asOf,
+          featureDates,
+          salesDates,
+          horizonDays: params.horizon_days,
+          lookbackDays: FEATURE_LOOKBACK_DAYS,
+          excludedDates: toDateStrings(params.excluded_dates, 'excluded_dates'),
+          sampling: {
+            everyDays: params.snapshot_every_days,
+            warmupDays: params.warmup_days,
+            minSnapshots: params.min_snapshots,
+            maxSnapshots: params.max_snapshots,
+            holdoutFraction: params.holdout_fraction,
+          },
+        });
+        const snapshots = [...plan.train, ...plan.holdout];
+        // Read a few snapshots at a time straight into typed arrays: a year at scale 20 is millions of
+        // labelled rows, and as JavaScript objects of ~30 fields they overflowed the heap (4 GB).
+        const ordered = [...snapshots].sort();
+        const perSnapshot = new Map(
+          (
+            await warehouse.query<{ d: string; n: number | bigint }>(
+              `select cast(snapshot_date as varchar) as d, count(*) as n from ${tables.table(params.feature_table)} where snapshot_date in (${ordered.map(dateLiteral).join(', ')}) group by 1`,
+            )
+          ).map((row) => [row.d, Number(row.n)]),
+        );
+        const total = ordered.reduce((sum, date) => sum + (perSnapshot.get(date) ?? 0), 0);
+        const nFeatures = columns.length;
+        const values = new Float64Array(total * nFeatures);
+        const labels = new Uint8Array(total);
+        const counts = new Map<string, number>();
+        let r = 0;
+        for (let first = 0; first < ordered.length; first += SNAPSHOTS_PER_READ) {
+          const some = ordered.slice(first, first + SNAPSHOTS_PER_READ);
+          const rows = await readLabelledRows(warehouse, tables, {
+            featureTable: params.feature_table,
+            columns,
+            snapshots: some,
+            asOf,
+            horizonDays: params.horizon_days,
+          });
+          if (r + rows.length > total)
+            throw TrainerErrors.invalidComponentIo(
+              'features',
+              `the feature table changed while it was read (${params.feature_table})`,
+            );
+          for (const row of rows) {
+            for (let f = 0; f < nFeatures; f++) {
+              const value = row[columns[f]!];
+              // A NULL feature becomes NaN, which the dataset check names (feature and row).
+              values[r * nFeatures + f] = typeof value === 'number' ? value : NaN;
+            }
+            labels[r] = row.is_churned === 1 ? 1 : 0;
+            counts.set(row.snapshot_date, (counts.get(row.snapshot_date) ?? 0) + 1);
+            r += 1;
+          }
+        }
+        if (r !== total)
+          throw TrainerErrors.invalidComponentIo(
+            'features',
+            `the feature table changed while it was read (${params.feature_table})`,
+          );
+        return { columns, plan, snapshots, values, labels, counts, total };
+      },
+      { purpose: `trainer: features as of ${params.as_of}`, log: deps.log },
+    );
+    const { columns, plan, snapshots, values, labels, counts, total } = read;
+    const nFeatures = columns.length;
     const snapshotRows: DatasetSnapshot[] = snapshots.map((date) => ({
       date,
       rows: counts.get(date) ?? 0,
@@ -267,7 +276,7 @@ export const featuresComponent = defineComponent({
     return {
       data_fingerprint: fingerprintOf(bytes),
       data_from: snapshots[0]!,
-      data_to: asOf,
+      data_to: params.as_of,
       holdout_from: plan.holdout[0]!,
       holdout_to: plan.holdout.at(-1)!,
       train_rows: trainRows,

@@ -92,10 +92,9 @@ export async function runComponentMain(
     log: log.child({ component: options.component, task: options.task ?? options.component }),
   });
   try {
-    const warehouse = await platform.warehouse();
     await executeComponent(COMPONENTS[options.component]!, options.executorInput, {
       deps: {
-        warehouse,
+        warehouse: platform.warehouse,
         objects: platform.objects,
         registry: new ModelRegistry(platform.documents),
         log: platform.log,

@@ -14,9 +14,11 @@
  * - `operations`: the statements as written;
  * - assertions: a view in the assertion schema over the assertion query, then its row count.
  *
- * Every action runs in a transaction of its own; a failing action stops the run with
- * `DATAFORM.ACTION_FAILED` naming the action, its file and the SQL. A locked database file or a
- * write conflict is `DATAFORM.WAREHOUSE_BUSY`, transient, so the bus retries. The session time
+ * A run is one write session and ONE transaction: readers see the warehouse before the run or
+ * after it, never in between, and a crash mid-run leaves nothing of it (DuckDB drops an
+ * uncommitted transaction when it opens the file again). A failing action stops the run with
+ * `DATAFORM.ACTION_FAILED` naming the action, its file and the SQL, and nothing of the run stays.
+ * A write conflict is `DATAFORM.WAREHOUSE_BUSY`, transient, so the bus retries. The session time
  * zone is pinned to UTC (BigQuery TIMESTAMP semantics).
  */
 import {
@@ -32,8 +34,9 @@ import {
   type TransformRunner,
   type TransformTableCount,
 } from '../../ports/transform-runner.port.js';
-import type { Warehouse, WarehouseTransaction } from '../../ports/warehouse.port.js';
-import { openDuckDbWarehouse, releaseDuckDbFile } from '../duckdb-warehouse.adapter.js';
+import { PlatformError } from '../../errors.js';
+import type { WarehouseAccess } from '../../ports/warehouse-access.port.js';
+import type { WarehouseTransaction } from '../../ports/warehouse.port.js';
 import {
   actionsInDependencyOrder,
   targetName,
@@ -66,23 +69,14 @@ import {
   type BronzeSourcesDescription,
 } from './lake-sources.js';
 
-/** A warehouse for the length of one run; `release` lets other processes open the file. */
-export interface WarehouseLease {
-  readonly warehouse: Warehouse;
-  release(): Promise<void>;
-}
-
 /** Options of {@link DuckDbTransformRunner}. */
 export interface DuckDbTransformRunnerOptions {
   /** The Dataform project folder. */
   projectDir: string;
   /** Local folder of the lake (holding `bronze/`). */
   lakeRoot: string;
-  /**
-   * The warehouse: an open one (kept open), or a function that opens it for one run and releases
-   * it after, so other processes can use the DuckDB file between runs.
-   */
-  warehouse: Warehouse | (() => Promise<WarehouseLease>);
+  /** The warehouse: each run is one write session on it. */
+  warehouse: WarehouseAccess;
   /** Default Dataform vars (a request's vars override them). */
   vars?: Readonly<Record<string, string>>;
   /** Folder for compiled graphs kept across processes. */
@@ -186,44 +180,49 @@ export class DuckDbTransformRunner implements TransformRunner {
     const compilation = await this.compiler.compile(runDates, vars);
     const plan = await this.planFor(compilation);
 
-    const lease = await this.lease();
-    try {
-      const warehouse = lease.warehouse;
-      const { catalog, columns } = await this.catalogOf(warehouse);
-      const bind = (sql: string) => plan.bindDates(sql, runDates).split(CATALOG_PLACEHOLDER).join(catalog);
-      await this.setup(warehouse, plan, bind);
-      const actions: TransformActionResult[] = [];
-      const assertions: TransformAssertionResult[] = [];
-      for (const action of plan.actions) {
-        const actionStarted = performance.now();
-        if (action.type === 'declaration' && !action.source) {
-          actions.push({ name: action.name, type: action.type, status: 'skipped', durationMs: 0 });
-          continue;
-        }
-        const failingRows = await this.execute(warehouse, action, bind, columns.get(action.name) ?? [], runDates);
-        if (action.type === 'assertion')
-          assertions.push({ name: action.target.name, passed: failingRows === 0, failingRows });
-        actions.push({
-          name: action.name,
-          type: action.type,
-          status: 'succeeded',
-          durationMs: performance.now() - actionStarted,
-        });
-      }
-      const { tables, quarantine } = await this.count(warehouse, plan, runDates, bind);
-      return {
-        engine: 'duckdb',
-        runDates,
-        tables,
-        quarantine,
-        assertions,
-        actions,
-        durationMs: performance.now() - started,
-        compilation: { cached: compilation.cached, durationMs: compilation.durationMs },
-      };
-    } finally {
-      await lease.release();
-    }
+    const span = runDates.length === 1 ? runDates[0]! : `${runDates[0]}..${runDates.at(-1)}`;
+    return this.options.warehouse
+      .write(
+        (warehouse) =>
+          warehouse.transaction(async (tx) => {
+            const { catalog, columns } = await this.catalogOf(tx);
+            const bind = (sql: string) => plan.bindDates(sql, runDates).split(CATALOG_PLACEHOLDER).join(catalog);
+            await this.setup(tx, plan, bind);
+            const actions: TransformActionResult[] = [];
+            const assertions: TransformAssertionResult[] = [];
+            for (const action of plan.actions) {
+              const actionStarted = performance.now();
+              if (action.type === 'declaration' && !action.source) {
+                actions.push({ name: action.name, type: action.type, status: 'skipped', durationMs: 0 });
+                continue;
+              }
+              const failingRows = await this.execute(tx, action, bind, columns.get(action.name) ?? [], runDates);
+              if (action.type === 'assertion')
+                assertions.push({ name: action.target.name, passed: failingRows === 0, failingRows });
+              actions.push({
+                name: action.name,
+                type: action.type,
+                status: 'succeeded',
+                durationMs: performance.now() - actionStarted,
+              });
+            }
+            const { tables, quarantine } = await this.count(tx, plan, runDates, bind);
+            return {
+              engine: 'duckdb' as const,
+              runDates,
+              tables,
+              quarantine,
+              assertions,
+              actions,
+              durationMs: performance.now() - started,
+              compilation: { cached: compilation.cached, durationMs: compilation.durationMs },
+            };
+          }),
+        { purpose: `transformer: build ${span}`, ...(request.log ? { log: request.log } : {}) },
+      )
+      .catch((error: unknown) => {
+        throw error instanceof PlatformError ? error : classify(error, undefined, '(warehouse session)');
+      });
   }
 
   /**
@@ -255,16 +254,6 @@ export class DuckDbTransformRunner implements TransformRunner {
       type: action.type,
       statements: action.statements.map(bind),
     }));
-  }
-
-  private async lease(): Promise<WarehouseLease> {
-    const { warehouse } = this.options;
-    if (typeof warehouse !== 'function') return { warehouse, release: async () => undefined };
-    try {
-      return await warehouse();
-    } catch (error) {
-      throw classify(error, undefined, '(open warehouse)');
-    }
   }
 
   private async planFor(compilation: Compilation): Promise<Plan> {
@@ -422,7 +411,9 @@ export class DuckDbTransformRunner implements TransformRunner {
   }
 
   /** The warehouse's catalog (quoted) and the columns of its tables, read once per run. */
-  private async catalogOf(warehouse: Warehouse): Promise<{ catalog: string; columns: Map<string, string[]> }> {
+  private async catalogOf(
+    warehouse: WarehouseTransaction,
+  ): Promise<{ catalog: string; columns: Map<string, string[]> }> {
     const sql = `select current_database() as catalog, table_schema || '.' || table_name as name, column_name
       from information_schema.columns c
       where table_catalog = current_database()
@@ -445,87 +436,83 @@ export class DuckDbTransformRunner implements TransformRunner {
     }
   }
 
-  private async setup(warehouse: Warehouse, plan: Plan, bind: (sql: string) => string): Promise<void> {
+  private async setup(tx: WarehouseTransaction, plan: Plan, bind: (sql: string) => string): Promise<void> {
     const schemas = [...new Set(plan.actions.map((action) => action.target.schema))].sort();
     const sql = [
       "set TimeZone = 'UTC'",
       ...schemas.map((schema) => bind(`create schema if not exists ${CATALOG_PLACEHOLDER}.${quote(schema)}`)),
     ];
     try {
-      await warehouse.transaction(async (tx) => {
-        for (const statement of sql) {
-          this.options.onStatement?.('(setup)', statement);
-          await tx.execute(statement);
-        }
-      });
+      for (const statement of sql) {
+        this.options.onStatement?.('(setup)', statement);
+        await tx.execute(statement);
+      }
     } catch (error) {
       throw classify(error, undefined, sql.join(';\n'));
     }
   }
 
-  /** Execute one action in a transaction of its own; resolves to the failing rows of an assertion. */
+  /** Execute one action in the run's transaction; resolves to the failing rows of an assertion. */
   private async execute(
-    warehouse: Warehouse,
+    tx: WarehouseTransaction,
     action: PlannedAction,
     bind: (sql: string) => string,
     columns: readonly string[],
     runDates: readonly string[],
   ): Promise<number> {
     let current = '';
-    const run = async (tx: WarehouseTransaction, text: string) => {
+    const run = async (text: string) => {
       const sql = bind(text);
       current = sql;
       this.options.onStatement?.(action.name, sql);
       await tx.execute(sql);
     };
     try {
-      return await warehouse.transaction(async (tx) => {
-        await run(tx, "set TimeZone = 'UTC'");
+      return await (async () => {
         switch (action.type) {
           case 'source':
-            await run(tx, await this.sourceViewSql(tx, action, runDates));
+            await run(await this.sourceViewSql(tx, action, runDates));
             return 0;
           case 'declaration':
             return 0;
           case 'operations':
-            for (const sql of action.statements) await run(tx, bind(sql));
+            for (const sql of action.statements) await run(bind(sql));
             return 0;
           case 'view':
-            for (const sql of action.preOps) await run(tx, bind(sql));
-            await run(tx, `create or replace view ${relation(action.target)} as\n${bind(action.query!)}`);
-            for (const sql of action.postOps) await run(tx, bind(sql));
+            for (const sql of action.preOps) await run(bind(sql));
+            await run(`create or replace view ${relation(action.target)} as\n${bind(action.query!)}`);
+            for (const sql of action.postOps) await run(bind(sql));
             return 0;
           case 'table':
-            for (const sql of action.preOps) await run(tx, bind(sql));
-            await run(tx, `create or replace table ${relation(action.target)} as\n${bind(action.query!)}`);
-            for (const sql of action.postOps) await run(tx, bind(sql));
+            for (const sql of action.preOps) await run(bind(sql));
+            await run(`create or replace table ${relation(action.target)} as\n${bind(action.query!)}`);
+            for (const sql of action.postOps) await run(bind(sql));
             return 0;
           case 'incremental': {
             // The table's columns as the run found it (Dataform inserts into the existing columns).
             if (columns.length === 0) {
-              for (const sql of action.preOps) await run(tx, bind(sql));
-              await run(tx, `create table ${relation(action.target)} as\n${bind(action.query!)}`);
-              for (const sql of action.postOps) await run(tx, bind(sql));
+              for (const sql of action.preOps) await run(bind(sql));
+              await run(`create table ${relation(action.target)} as\n${bind(action.query!)}`);
+              for (const sql of action.postOps) await run(bind(sql));
             } else {
-              for (const sql of action.incrementalPreOps) await run(tx, bind(sql));
+              for (const sql of action.incrementalPreOps) await run(bind(sql));
               const list = columns.map(quote).join(', ');
               await run(
-                tx,
                 `insert into ${relation(action.target)} (${list})\nselect ${list} from (\n${bind(action.incrementalQuery!)}\n) as insertions`,
               );
-              for (const sql of action.incrementalPostOps) await run(tx, bind(sql));
+              for (const sql of action.incrementalPostOps) await run(bind(sql));
             }
             return 0;
           }
           case 'assertion': {
-            await run(tx, `create or replace view ${relation(action.target)} as\n${bind(action.query!)}`);
+            await run(`create or replace view ${relation(action.target)} as\n${bind(action.query!)}`);
             current = bind(`select count(*) as failing_rows from ${relation(action.target)}`);
             this.options.onStatement?.(action.name, current);
             const rows = await tx.query<{ failing_rows: number }>(current);
             return Number(rows[0]?.failing_rows ?? 0);
           }
         }
-      });
+      })();
     } catch (error) {
       throw classify(error, action, current);
     }
@@ -560,7 +547,7 @@ export class DuckDbTransformRunner implements TransformRunner {
   }
 
   private async count(
-    warehouse: Warehouse,
+    warehouse: WarehouseTransaction,
     plan: Plan,
     runDates: readonly string[],
     bind: (sql: string) => string,
@@ -612,26 +599,4 @@ export class DuckDbTransformRunner implements TransformRunner {
         .sort((a, b) => a.table.localeCompare(b.table)),
     };
   }
-}
-
-/**
- * A lease on a DuckDB warehouse file for one run: opened before, closed and released after, so
- * other processes may open the file between runs. Use it when services run in separate processes
- * (emulator mode); in a single process, pass the shared open warehouse instead (releasing would
- * close it under the other users).
- */
-export function duckDbWarehouseLease(options: { path: string; threads?: number }): () => Promise<WarehouseLease> {
-  return async () => {
-    const warehouse = await openDuckDbWarehouse({
-      path: options.path,
-      ...(options.threads ? { threads: options.threads } : {}),
-    });
-    return {
-      warehouse,
-      release: async () => {
-        await warehouse.close();
-        releaseDuckDbFile(options.path);
-      },
-    };
-  };
 }

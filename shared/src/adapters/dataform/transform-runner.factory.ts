@@ -6,8 +6,7 @@ import { join, resolve } from 'node:path';
 import { ConfigError } from '../../errors.js';
 import type { PlatformConfig } from '../../config/config.js';
 import type { TransformRunner } from '../../ports/transform-runner.port.js';
-import type { Warehouse } from '../../ports/warehouse.port.js';
-import type { WarehouseLease } from './duckdb-transform-runner.adapter.js';
+import type { WarehouseAccess } from '../../ports/warehouse-access.port.js';
 
 /** The Dataform project of this checkout (`<repo>/dataform`). */
 export const DEFAULT_DATAFORM_PROJECT = resolve(import.meta.dirname, '..', '..', '..', '..', 'dataform');
@@ -15,11 +14,8 @@ export const DEFAULT_DATAFORM_PROJECT = resolve(import.meta.dirname, '..', '..',
 /** Options of {@link createTransformRunner}. */
 export interface TransformRunnerFactoryOptions {
   config: PlatformConfig;
-  /**
-   * The DuckDB warehouse (local, emulator): the platform's open warehouse when every service runs
-   * in this process, or a lease (`duckDbWarehouseLease`) when other processes share the file.
-   */
-  warehouse?: Warehouse | (() => Promise<WarehouseLease>);
+  /** The warehouse the DuckDB runner builds in (local, emulator): `platform.warehouse`. */
+  warehouse?: WarehouseAccess;
   /** The Dataform project folder (default: this checkout's `dataform/`). */
   projectDir?: string;
 }
