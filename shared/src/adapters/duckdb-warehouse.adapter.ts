@@ -1,9 +1,19 @@
 import {
+  BIGINT,
+  BOOLEAN,
+  DATE,
+  dateValue,
+  DOUBLE,
+  LIST,
+  listValue,
+  TIMESTAMPTZ,
+  VARCHAR,
   DuckDBInstance,
   DuckDBTypeId,
   StatementType,
   type DuckDBConnection,
   type DuckDBResultReader,
+  type DuckDBType,
   type DuckDBValue,
 } from '@duckdb/node-api';
 import { mkdirSync } from 'node:fs';
@@ -13,7 +23,9 @@ import type {
   QueryParams,
   Warehouse,
   WarehouseColumns,
+  WarehouseColumn,
   WarehouseRow,
+  WarehouseSchema,
   WarehouseTransaction,
   WarehouseValue,
 } from '../ports/warehouse.port.js';
@@ -132,8 +144,73 @@ function columnsOf(reader: DuckDBResultReader): WarehouseColumns {
   return { names, columns, rowCount: reader.currentRowCount };
 }
 
-function paramsOf(params: QueryParams | undefined): DuckDBValue[] | Record<string, DuckDBValue> | undefined {
-  return params as DuckDBValue[] | Record<string, DuckDBValue> | undefined;
+const DATE_TEXT = /^\d{4}-\d{2}-\d{2}$/;
+
+/** An array parameter as a typed list (DuckDB cannot infer a type where `?` could be anything). */
+function listParam(items: readonly WarehouseValue[]): { value: DuckDBValue; type: DuckDBType } {
+  const present = items.filter((item) => item !== null);
+  const all = (test: (item: WarehouseValue) => boolean) => present.length > 0 && present.every(test);
+  const values = items as DuckDBValue[];
+  if (all((item) => typeof item === 'boolean')) return { value: listValue(values), type: LIST(BOOLEAN) };
+  if (all((item) => typeof item === 'bigint' || (typeof item === 'number' && Number.isSafeInteger(item))))
+    return {
+      value: listValue(items.map((item) => (item === null ? null : BigInt(item as number | bigint)))),
+      type: LIST(BIGINT),
+    };
+  if (all((item) => typeof item === 'number')) return { value: listValue(values), type: LIST(DOUBLE) };
+  if (all((item) => item instanceof Date)) return { value: listValue(values), type: LIST(TIMESTAMPTZ) };
+  // A list of YYYY-MM-DD strings is a list of dates, as on BigQuery (bigquery-values.ts).
+  if (all((item) => typeof item === 'string' && DATE_TEXT.test(item)))
+    return {
+      value: listValue(
+        items.map((item) => (item === null ? null : dateValue(Date.parse(`${item as string}T00:00:00Z`) / 86_400_000))),
+      ),
+      type: LIST(DATE),
+    };
+  return { value: listValue(values), type: LIST(VARCHAR) };
+}
+
+/** Parameters for DuckDB: scalars as they are, arrays as typed lists. */
+function paramsOf(
+  params: QueryParams | undefined,
+): [
+  DuckDBValue[] | Record<string, DuckDBValue> | undefined,
+  DuckDBType[] | Record<string, DuckDBType | undefined> | undefined,
+] {
+  if (params === undefined) return [undefined, undefined];
+  if (Array.isArray(params)) {
+    const list = params as readonly WarehouseValue[];
+    if (!list.some(Array.isArray)) return [list as DuckDBValue[], undefined];
+    const values: DuckDBValue[] = [];
+    const types: DuckDBType[] = [];
+    for (const value of list) {
+      if (Array.isArray(value)) {
+        const typed = listParam(value);
+        values.push(typed.value);
+        types.push(typed.type);
+      } else {
+        values.push(value as DuckDBValue);
+        types.push(undefined as unknown as DuckDBType);
+      }
+    }
+    return [values, types];
+  }
+  const named = params as Record<string, WarehouseValue>;
+  if (!Object.values(named).some(Array.isArray)) return [named as Record<string, DuckDBValue>, undefined];
+  const values: Record<string, DuckDBValue> = {};
+  const types: Record<string, DuckDBType | undefined> = {};
+  for (const [name, value] of Object.entries(named)) {
+    if (Array.isArray(value)) {
+      const typed = listParam(value);
+      values[name] = typed.value;
+      types[name] = typed.type;
+    } else values[name] = value as DuckDBValue;
+  }
+  return [values, types];
+}
+
+function quoteIdentifier(name: string): string {
+  return `"${name.replaceAll('"', '""')}"`;
 }
 
 /** Options of {@link openDuckDbWarehouse}. */
@@ -214,22 +291,48 @@ export class DuckDbWarehouse implements Warehouse {
   async execute(sql: string, params?: QueryParams): Promise<void> {
     await this.serial(async () => {
       await this.guard(this.connection, sql);
-      await this.connection.run(sql, paramsOf(params));
+      await this.connection.run(sql, ...paramsOf(params));
     });
   }
 
   async query<T extends WarehouseRow = WarehouseRow>(sql: string, params?: QueryParams): Promise<T[]> {
     return this.serial(async () => {
       await this.guard(this.connection, sql);
-      return rowsOf<T>(await this.connection.runAndReadAll(sql, paramsOf(params)));
+      return rowsOf<T>(await this.connection.runAndReadAll(sql, ...paramsOf(params)));
     });
   }
 
   async queryColumns(sql: string, params?: QueryParams): Promise<WarehouseColumns> {
     return this.serial(async () => {
       await this.guard(this.connection, sql);
-      return columnsOf(await this.connection.runAndReadAll(sql, paramsOf(params)));
+      return columnsOf(await this.connection.runAndReadAll(sql, ...paramsOf(params)));
     });
+  }
+
+  async describeSchema(schema: string): Promise<WarehouseSchema> {
+    // Names carry the catalog: a file called warehouse.duckdb is a catalog named "warehouse",
+    // which would make warehouse.fct_sales ambiguous.
+    const rows = await this.query<{
+      db: string;
+      table_name: string | null;
+      column_name: string | null;
+      data_type: string | null;
+    }>(
+      `select current_database() as db, c.table_name, c.column_name, c.data_type
+       from (select 1) left join information_schema.columns c on c.table_catalog = current_database() and c.table_schema = ?
+       order by c.table_name, c.ordinal_position`,
+      [schema],
+    );
+    const catalog = String(rows[0]?.db ?? '');
+    const tables = new Map<string, WarehouseColumn[]>();
+    for (const row of rows) {
+      if (row.table_name === null || row.column_name === null) continue;
+      let columns = tables.get(row.table_name);
+      if (!columns) tables.set(row.table_name, (columns = []));
+      columns.push({ name: row.column_name, type: String(row.data_type) });
+    }
+    const prefix = `${quoteIdentifier(catalog)}.${quoteIdentifier(schema)}`;
+    return { schema, table: (name) => `${prefix}.${quoteIdentifier(name)}`, tables };
   }
 
   async transaction<T>(work: (tx: WarehouseTransaction) => Promise<T>): Promise<T> {
@@ -239,10 +342,10 @@ export class DuckDbWarehouse implements Warehouse {
     const connection = await this.instance.connect();
     const tx: WarehouseTransaction = {
       execute: async (sql, params) => {
-        await connection.run(sql, paramsOf(params));
+        await connection.run(sql, ...paramsOf(params));
       },
       query: async <R extends WarehouseRow = WarehouseRow>(sql: string, params?: QueryParams) =>
-        rowsOf<R>(await connection.runAndReadAll(sql, paramsOf(params))),
+        rowsOf<R>(await connection.runAndReadAll(sql, ...paramsOf(params))),
     };
     await connection.run('begin transaction');
     try {
