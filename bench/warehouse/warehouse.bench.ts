@@ -64,7 +64,7 @@ async function prepare(scale: number): Promise<string> {
   return path;
 }
 
-const QUERY = 'select count(*) as n from warehouse.warehouse.fct_sales';
+const QUERY = 'select count(*) as n from warehouse.fct_sales';
 const rows: string[][] = [];
 const fmt = (cost: Cost, anchor: Cost) => [
   cost.cpuMs.toFixed(2),

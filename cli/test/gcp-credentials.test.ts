@@ -28,10 +28,14 @@ afterAll(() => rmSync(home, { recursive: true, force: true }));
 
 /** `mlops <args>` as a user runs it, with only PATH and the given environment. */
 function mlops(args: string[], env: Record<string, string>): Promise<{ code: number | null; output: string }> {
-  const child = spawn(join(root, 'node_modules/.bin/tsx'), [join(root, 'cli/src/main.ts'), ...args], {
-    cwd: root,
-    env: { PATH: process.env.PATH ?? '', ...env },
-  });
+  const child = spawn(
+    join(root, 'node_modules/.bin/tsx'),
+    ['--conditions=@mlops/source', join(root, 'cli/src/main.ts'), ...args],
+    {
+      cwd: root,
+      env: { PATH: process.env.PATH ?? '', ...env },
+    },
+  );
   let output = '';
   child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));

@@ -36,11 +36,15 @@ describe('mlops stack up --no-emulators', () => {
     const dir = tempDir('mlops-stack-');
     cleanups.push(dir.remove);
     // A relative MLOPS_HOME, resolved against the folder the stack was started in.
-    const stack = spawn(process.execPath, ['--import', tsx, cli, 'stack', 'up', '--no-emulators'], {
-      cwd: dir.path,
-      env: { PATH: process.env.PATH, HOME: process.env.HOME, MLOPS_HOME: 'state', MLOPS_DASHBOARD_PORT: '0' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const stack = spawn(
+      process.execPath,
+      ['--conditions=@mlops/source', '--import', tsx, cli, 'stack', 'up', '--no-emulators'],
+      {
+        cwd: dir.path,
+        env: { PATH: process.env.PATH, HOME: process.env.HOME, MLOPS_HOME: 'state', MLOPS_DASHBOARD_PORT: '0' },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     let output = '';
     stack.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
     stack.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
@@ -73,7 +77,7 @@ describe('mlops stack up --no-emulators', () => {
     const status = await new Promise<{ code: number; stdout: string }>((resolve) => {
       execFile(
         'bash',
-        ['-c', `${exportLine} && node --import tsx cli/src/main.ts status --json`],
+        ['-c', `${exportLine} && node --conditions=@mlops/source --import tsx cli/src/main.ts status --json`],
         { cwd: repoRoot, env: { PATH: process.env.PATH, HOME: process.env.HOME } },
         (error, stdout) => resolve({ code: error ? Number(error.code ?? 1) : 0, stdout }),
       );

@@ -29,7 +29,7 @@ const accesses: WarehouseAccess[] = [];
 
 function start(path: string, command: string): Child {
   // One process (no tsx wrapper), so a SIGKILL reaches the process that holds the warehouse.
-  const child = spawn(process.execPath, ['--import', 'tsx', script, path, command], {
+  const child = spawn(process.execPath, ['--conditions=@mlops/source', '--import', 'tsx', script, path, command], {
     cwd: root,
     stdio: ['pipe', 'pipe', 'inherit'],
   });

@@ -28,20 +28,18 @@ export function serviceArgs(name: string, compiled = import.meta.url.endsWith('.
     : ['--conditions=@mlops/source', '--import', 'tsx', join(repoRoot, 'services', name, 'src', 'main.ts')];
 }
 
-const compiledCli = import.meta.url.endsWith('.js');
-const orphanGuard = pathToFileURL(
-  join(dirname(fileURLToPath(import.meta.url)), compiledCli ? 'orphan-guard.js' : 'orphan-guard.ts'),
-).href;
+// Preloaded into each service (compiled beside this module, or its TypeScript source).
+const here = fileURLToPath(import.meta.url);
+const orphanGuard = pathToFileURL(join(dirname(here), `orphan-guard${here.endsWith('.js') ? '.js' : '.ts'}`)).href;
 
 /**
  * A child process whose output lines are prefixed with its name, like `docker compose up`. Its
  * stdin is a pipe from this process: it stops when this process goes away (`orphan-guard.ts`).
  */
 export function spawnService(name: string, env: Environment, io: CliIo): ChildProcess {
-  const args = serviceArgs(name, compiledCli);
-  // The guard goes after tsx (it is TypeScript in a checkout), before the entry script.
-  const withGuard = [...args.slice(0, -1), '--import', orphanGuard, ...args.slice(-1)];
-  const child = spawn(process.execPath, withGuard, {
+  const args = serviceArgs(name);
+  args.splice(args.length - 1, 0, '--import', orphanGuard);
+  const child = spawn(process.execPath, args, {
     cwd: repoRoot,
     env: { ...process.env, ...env } as NodeJS.ProcessEnv,
     stdio: ['pipe', 'pipe', 'pipe'],

@@ -2,8 +2,10 @@
  * Read access to the gold tables: which tables exist (a fresh warehouse has none), their
  * qualified names, queries whose failures become stable errors, and answers cached per warehouse
  * version. Every query is a read session of its own: while a writer holds the warehouse, a query
- * waits at most `readWaitMs` and then answers `DASHBOARD.WAREHOUSE_UNAVAILABLE`.
+ * waits at most `readWaitMs` (or `staleAfterMs` for an answer that has an older one to fall back
+ * on, see {@link withFallback}) and then answers `DASHBOARD.WAREHOUSE_UNAVAILABLE`.
  */
+import { AsyncLocalStorage } from 'node:async_hooks';
 import type {
   QueryParams as WarehouseParams,
   WarehouseAccess,
@@ -57,6 +59,17 @@ export interface GoldReader {
   ): Promise<Map<string, T>>;
 }
 
+// Set while an answer is computed that has an older answer to fall back on.
+const fallback = new AsyncLocalStorage<true>();
+
+/**
+ * Compute an answer that has an older one to fall back on: its queries wait only `staleAfterMs`
+ * for a writer to let go of the warehouse, since the caller can answer meanwhile.
+ */
+export function withFallback<T>(compute: () => Promise<T>): Promise<T> {
+  return fallback.run(true, compute);
+}
+
 /** Options of {@link createGoldReader}. */
 export interface GoldReaderOptions {
   warehouse: WarehouseAccess;
@@ -65,6 +78,8 @@ export interface GoldReaderOptions {
   schema?: string;
   /** Longest wait of a query while a writer holds the warehouse (default 5 s). */
   readWaitMs?: number;
+  /** The same for an answer with an older one to fall back on (default 250 ms). */
+  staleAfterMs?: number;
 }
 
 function quote(identifier: string): string {
@@ -81,7 +96,10 @@ export function createGoldReader(options: GoldReaderOptions): GoldReader {
   const schema = options.schema ?? 'warehouse';
   const access = options.warehouse;
   const version = async (): Promise<string> => access.version();
-  const session = (what: string) => ({ purpose: `dashboard: ${what}`, waitMs: options.readWaitMs ?? 5_000 });
+  const session = (what: string) => ({
+    purpose: `dashboard: ${what}`,
+    waitMs: fallback.getStore() ? (options.staleAfterMs ?? 250) : (options.readWaitMs ?? 5_000),
+  });
 
   const failure = (what: string, error: unknown): DashboardError => {
     if (error instanceof DashboardError) return error;

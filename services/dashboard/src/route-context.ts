@@ -8,7 +8,7 @@ import type { LedgerEntry, ModelRegistry } from '@mlops/shared';
 import { errorCode } from '@mlops/shared';
 import type { FastifyReply } from 'fastify';
 import type { AnswerCache } from './cache.js';
-import type { GoldReader } from './gold.reader.js';
+import { withFallback, type GoldReader } from './gold.reader.js';
 import type { BusView } from './operations.queries.js';
 
 /** Which sources an answer is computed from (they decide how long it may be reused). */
@@ -51,15 +51,18 @@ export function createResponder(
     }
     let body: string;
     let stale = false;
+    const held = lastGood.get(key);
+    const computeJson = async () => JSON.stringify(await compute());
     try {
-      body = await cache.remember(`json:${key}`, cacheable ? parts.join('|') : undefined, async () =>
-        JSON.stringify(await compute()),
+      body = await cache.remember(
+        `json:${key}`,
+        cacheable ? parts.join('|') : undefined,
+        held === undefined ? computeJson : () => withFallback(computeJson),
       );
       lastGood.delete(key);
       lastGood.set(key, body);
       while (lastGood.size > keep) lastGood.delete(lastGood.keys().next().value as string);
     } catch (error) {
-      const held = lastGood.get(key);
       if (held === undefined || errorCode(error) !== 'DASHBOARD.WAREHOUSE_UNAVAILABLE') throw error;
       body = held;
       stale = true;

@@ -181,7 +181,9 @@ export async function createDashboardServer(deps: DashboardDeps): Promise<Dashbo
     if (version === 'missing' || version === warmedVersion) return false;
     const started = performance.now();
     try {
-      const requests = await warmUp(app);
+      const { requests, complete } = await warmUp(app);
+      // A writer held the warehouse: the next tick tries again.
+      if (!complete) return false;
       warmedVersion = version;
       log.info('dashboard warmed up', { requests, durationMs: Math.round(performance.now() - started) });
       return true;

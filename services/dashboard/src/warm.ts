@@ -6,15 +6,20 @@
 import type { FastifyInstance } from 'fastify';
 import { addDays } from './params.js';
 
-/** The requests the page makes when it opens each view on its default range. */
-export async function warmUp(app: FastifyInstance): Promise<number> {
+/**
+ * The requests the page makes when it opens each view on its default range; resolves to how many,
+ * and whether each was answered from the current warehouse (not while a writer held it).
+ */
+export async function warmUp(app: FastifyInstance): Promise<{ requests: number; complete: boolean }> {
+  let complete = true;
   const get = async (url: string) => {
     const response = await app.inject({ method: 'GET', url });
+    if (response.statusCode === 503 || response.headers['x-mlops-data'] === 'stale') complete = false;
     return response.statusCode === 200 ? (JSON.parse(response.body) as unknown) : undefined;
   };
   const meta = (await get('/api/meta')) as { sales?: { from: string | null; to: string | null } } | undefined;
   const to = meta?.sales?.to;
-  if (!to) return 1;
+  if (!to) return { requests: 1, complete };
   const start = addDays(to, -89);
   const from = meta.sales!.from && meta.sales!.from > start ? meta.sales!.from : start;
   const range = `from=${from}&to=${to}`;
@@ -44,5 +49,5 @@ export async function warmUp(app: FastifyInstance): Promise<number> {
     `/api/predictive/predicted-vs-actual?${range}&limit=12`,
   ];
   for (const url of urls) await get(url);
-  return urls.length + 2;
+  return { requests: urls.length + 2, complete };
 }

@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -32,8 +32,16 @@ describe('trainer process', () => {
   });
 
   it('exits 1 in gcp mode without the image the pipeline steps run', async () => {
+    // Credentials that are found (the check before the settings) but never used: nothing is called.
+    const folder = home();
+    const credentials = join(folder, 'adc.json');
+    writeFileSync(
+      credentials,
+      JSON.stringify({ type: 'authorized_user', client_id: 'id', client_secret: 'secret', refresh_token: 'token' }),
+    );
     const run = startMainProcess(main, {
-      MLOPS_HOME: home(),
+      MLOPS_HOME: folder,
+      GOOGLE_APPLICATION_CREDENTIALS: credentials,
       MLOPS_MODE: 'gcp',
       GOOGLE_CLOUD_PROJECT: 'mlops-test',
       MLOPS_LAKE: 'gs://mlops-lake-test',

@@ -94,7 +94,7 @@ describe('transformer on the real Dataform project and DuckDB', () => {
     expect([...new Set(readies.flatMap((event) => event.data.runDates))].sort()).toEqual(DATES);
     expect(readies.length).toBeLessThanOrEqual(2);
     expect(replayed.publisher.ofType('mlops.stage.failed.v1')).toEqual([]);
-  });
+  }, 300_000);
 
   it('publishes stage.failed and no warehouse.ready when an assertion fails', async () => {
     const failing = await transformer('failing');

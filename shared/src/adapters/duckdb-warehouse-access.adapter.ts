@@ -102,12 +102,6 @@ class FileSessions {
           });
   }
 
-  private get readers(): number {
-    let n = 0;
-    for (const session of this.active) if (session.kind === 'read') n += 1;
-    return n;
-  }
-
   async session<T>(
     kind: LockKind,
     work: (warehouse: Warehouse) => Promise<T>,
@@ -240,12 +234,13 @@ class FileSessions {
       for (;;) {
         const head = this.queue[0];
         if (!head) break;
-        if (head.deadline <= Date.now()) {
-          this.busy(head);
-          continue;
-        }
+        // A session whose file is open goes in, even when opening it took past its bound.
         if (this.canGrant(head)) {
           this.grant(head);
+          continue;
+        }
+        if (head.deadline <= Date.now()) {
+          this.busy(head);
           continue;
         }
         if (this.active.size > 0) break;

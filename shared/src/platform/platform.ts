@@ -94,8 +94,8 @@ async function createBus(config: PlatformConfig, log: Logger): Promise<EventBus>
       maxAttempts: config.bus.maxAttempts,
       backoff: { minMs: config.bus.backoffMinMs, maxMs: config.bus.backoffMaxMs },
       maxMessageBytes: config.bus.maxMessageBytes,
-      log,
       leaseMs: config.bus.leaseMs,
+      log,
     });
   }
   const { PubSubEventBus } = await import('../adapters/pubsub-event-bus.adapter.js');

@@ -7,8 +7,8 @@ import {
   type DuckDbWarehouse,
   type TransformRunResult,
 } from '@mlops/shared';
-import { tempDir } from '../helpers.js';
 import { warehouseAccessOf } from '@mlops/shared/testing';
+import { tempDir } from '../helpers.js';
 import { closeBronzeWriter, writeBronzePartition } from './bronze.fixtures.js';
 import { CLICKS, RUN_DATE, SALES, STARTUPS } from './dirty.fixtures.js';
 

@@ -104,7 +104,7 @@ describe('DuckDbTransformRunner on hand-written dirty bronze', () => {
       ),
     ).toBe(true);
     expect(statements.some((entry) => /begin transaction|commit transaction/i.test(entry.sql))).toBe(false);
-  });
+  }, 300_000);
 
   // The file is named warehouse.duckdb, as in production: its catalog "warehouse" makes a bare
   // warehouse.fct_sales ambiguous, so these queries name the catalog (the runner does it itself).
@@ -200,7 +200,7 @@ describe('DuckDbTransformRunner on hand-written dirty bronze', () => {
     ]);
     expect(result.tables).toContainEqual({ name: 'warehouse.fct_sales', rows: Object.keys(SALES.clean).length });
     expect(result.tables).toContainEqual({ name: 'warehouse.fact_predictions_churn', rows: 0 });
-  });
+  }, 300_000);
 
   it('refuses a run date that is not a date before any SQL runs', async () => {
     statements.length = 0;
@@ -246,7 +246,7 @@ describe('DuckDbTransformRunner on hand-written dirty bronze', () => {
     } finally {
       broken.remove();
     }
-  });
+  }, 300_000);
 
   it('drops an order re-sent on a later date from gold, but reports a different order under a used id', async () => {
     const nextDay = '2026-01-06';
@@ -327,6 +327,7 @@ describe('DuckDbTransformRunner on hand-written dirty bronze', () => {
       const child = spawn(
         process.execPath,
         [
+          '--conditions=@mlops/source',
           '--import',
           'tsx',
           join(import.meta.dirname, '../fixtures/transform-build.ts'),
@@ -334,6 +335,7 @@ describe('DuckDbTransformRunner on hand-written dirty bronze', () => {
           ownLake,
           path,
           nextDay,
+          cacheDir,
         ],
         { cwd: resolve(PROJECT, '..'), stdio: ['ignore', 'pipe', 'inherit'] },
       );
@@ -350,7 +352,7 @@ describe('DuckDbTransformRunner on hand-written dirty bronze', () => {
     } finally {
       await access.close();
     }
-  }, 300_000);
+  }, 600_000);
 
   it('waits, bounded, for a DuckDB file another process holds outside the lock, then fails as transient', async () => {
     const path = join(dir.path, 'locked.duckdb');

@@ -85,7 +85,7 @@ describe('the warehouse does not depend on the order or repetition of runs', () 
     const batched = await warehouseNamed('batched');
     await batched.runner.run({ runDates: [...DATES].reverse() });
     expect(await tableChecksums(batched.warehouse)).toEqual(expected);
-  });
+  }, 300_000);
 
   it('computes a snapshot only from data up to its date: late orders and clicks leave it unchanged', async () => {
     const snapshot = '2026-01-07';

@@ -85,7 +85,7 @@ const SCHEMA = `
   create index if not exists dead_letters_open on dead_letters(subscription) where redriven_at is null;
 `;
 
-function prepare(db: Database.Database) {
+function prepare(db: Database.Database): Statements {
   return {
     insertMessage: db.prepare('insert into messages (topic, attributes, data, published_at) values (?, ?, ?, ?)'),
     fanOut: db.prepare(
@@ -131,8 +131,23 @@ function prepare(db: Database.Database) {
   };
 }
 
-/** The prepared statements of the bus. */
-export type Statements = ReturnType<typeof prepare>;
+/** The prepared statements of the bus, by name. */
+export type Statements = Record<
+  | 'insertMessage'
+  | 'fanOut'
+  | 'upsertSubscription'
+  | 'getSubscription'
+  | 'lease'
+  | 'leasedMessages'
+  | 'ackMany'
+  | 'extend'
+  | 'retry'
+  | 'kill'
+  | 'insertDead'
+  | 'insertDeadLetter'
+  | 'nextDue',
+  Database.Statement
+>;
 
 /**
  * The bus's one SQLite file (WAL) and what every part of the bus shares: the connection, its
