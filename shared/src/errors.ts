@@ -122,6 +122,9 @@ export const WarehouseErrors = {
     new PermanentError('WAREHOUSE.MISSING', `the warehouse ${path} does not exist yet; run the transformer first`, {
       details: { path },
     }),
+  /** A session asked for after the access was closed (the process is stopping). */
+  closed: () =>
+    new TransientError('WAREHOUSE.CLOSED', 'the warehouse access is closed; the process is stopping, try again'),
   /** A session asked for inside another one of the same access (it could wait for itself). */
   nested: (kind: 'read' | 'write', purpose: string) =>
     new PermanentError(

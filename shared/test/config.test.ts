@@ -122,3 +122,44 @@ describe('loadConfig', () => {
     expect(loadConfig({}).gcp.dataformApiEndpoint).toBeUndefined();
   });
 });
+
+describe('loadConfig: the BigQuery warehouse settings', () => {
+  const gcp = {
+    MLOPS_MODE: 'gcp',
+    GOOGLE_CLOUD_PROJECT: 'acme-data',
+    MLOPS_LAKE: 'gs://acme-lake',
+    MLOPS_PII_HMAC_KEY: 'k'.repeat(32),
+  };
+
+  it('defaults the datasets, the location and the project (the platform project)', () => {
+    expect(loadConfig(gcp).warehouse).toMatchObject({
+      stagingDataset: 'staging',
+      warehouseDataset: 'warehouse',
+      bigqueryLocation: 'EU',
+      bigqueryProject: 'acme-data',
+    });
+    expect(
+      loadConfig({
+        ...gcp,
+        MLOPS_WAREHOUSE_DATASET: 'gold_v2',
+        MLOPS_BIGQUERY_LOCATION: 'europe-west1',
+        MLOPS_BIGQUERY_PROJECT: 'acme-warehouse',
+      }).warehouse,
+    ).toMatchObject({
+      warehouseDataset: 'gold_v2',
+      bigqueryLocation: 'europe-west1',
+      bigqueryProject: 'acme-warehouse',
+    });
+  });
+
+  it.each([
+    [{ MLOPS_WAREHOUSE_DATASET: 'gold-v2' }, 'MLOPS_WAREHOUSE_DATASET'],
+    [{ MLOPS_STAGING_DATASET: 'staging; drop' }, 'MLOPS_STAGING_DATASET'],
+    [{ MLOPS_WAREHOUSE_DATASET: '1gold' }, 'MLOPS_WAREHOUSE_DATASET'],
+    [{ MLOPS_BIGQUERY_LOCATION: 'mars' }, 'MLOPS_BIGQUERY_LOCATION'],
+    [{ MLOPS_BIGQUERY_PROJECT: 'Acme_Data' }, 'MLOPS_BIGQUERY_PROJECT'],
+  ])('refuses %j naming %s', (env, setting) => {
+    expect(() => loadConfig({ ...gcp, ...env })).toThrow(ConfigError);
+    expect(() => loadConfig({ ...gcp, ...env })).toThrow(new RegExp(`^${setting}:`));
+  });
+});

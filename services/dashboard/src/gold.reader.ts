@@ -6,7 +6,13 @@
  * on, see {@link withFallback}) and then answers `DASHBOARD.WAREHOUSE_UNAVAILABLE`.
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
-import type { QueryParams as WarehouseParams, WarehouseAccess, WarehouseColumns, WarehouseRow } from '@mlops/shared';
+import type {
+  QueryParams as WarehouseParams,
+  WarehouseAccess,
+  WarehouseColumns,
+  WarehouseRow,
+  WarehouseSchema,
+} from '@mlops/shared';
 import { errorCode } from '@mlops/shared';
 import type { AnswerCache } from './cache.js';
 import { DashboardError, DashboardErrors } from './errors.js';
@@ -166,29 +172,26 @@ export function createGoldReader(options: GoldReaderOptions): GoldReader {
     return new Map(keys.map((key, index) => [key, values[index]!]));
   };
 
-  // The database (catalog) name qualifies every table: a DuckDB file named warehouse.duckdb is a
-  // catalog called "warehouse", which would make "warehouse".fct_sales ambiguous.
-  let catalog: string | undefined;
+  // Which gold tables exist and how this engine names them (DuckDB qualifies with its catalog,
+  // BigQuery with its project), once per warehouse version.
+  let names: WarehouseSchema | undefined;
   const tables = () =>
     cached('catalog', async () => {
       try {
-        const rows = await query<{ table_name: string; table_catalog: string }>(
-          'catalog',
-          'select table_name, table_catalog from information_schema.tables where table_catalog = current_database() and table_schema = ?',
-          [schema],
-        );
-        catalog ??= String((await query<{ db: string }>('catalog', 'select current_database() as db'))[0]?.db ?? '');
-        return new Set(rows.map((row) => row.table_name));
+        const described = await access.read((warehouse) => warehouse.describeSchema(schema), session('catalog'));
+        names = described;
+        return new Set(described.tables.keys());
       } catch (error) {
-        if (isWarehouseMissing(error)) return new Set<string>();
-        throw error;
+        const failed = failure('catalog', error);
+        if (isWarehouseMissing(failed)) return new Set<string>();
+        throw failed;
       }
     });
 
   return {
     version,
     has: async (table) => (await tables()).has(table),
-    table: (table) => `${catalog ? `${quote(catalog)}.` : ''}${quote(schema)}.${quote(table)}`,
+    table: (table) => (names ? names.table(table) : `${quote(schema)}.${quote(table)}`),
     query,
     queryColumns,
     cached,

@@ -369,7 +369,10 @@ export async function traffic(gold: GoldReader, range: DateRange) {
   };
 }
 
-/** Startups by sector, funding and status (the latest version of every company). */
+/**
+ * Startups by sector, funding and status (the latest version of every company). Its SQL is in the
+ * subset DuckDB and BigQuery share (countif, cast as string, no `::`).
+ */
 export async function startups(gold: GoldReader, limit: number) {
   return gold.derived(`startups:${limit}`, () => startupFigures(gold, limit));
 }
@@ -381,12 +384,12 @@ async function startupFigures(gold: GoldReader, limit: number) {
   const [totals, bySector, byStatus, byRound, top] = await Promise.all([
     gold.query(
       'startup totals',
-      `select count(*) as companies, coalesce(sum(total_funding_usd), 0)::double as funding from ${table}`,
+      `select count(*) as companies, coalesce(sum(total_funding_usd), 0) as funding from ${table}`,
     ),
     gold.query(
       'startups by sector',
-      `select sector, count(*) as companies, coalesce(sum(total_funding_usd), 0)::double as funding,
-              count(*) filter (where status = 'active') as active
+      `select sector, count(*) as companies, coalesce(sum(total_funding_usd), 0) as funding,
+              countif(status = 'active') as active
        from ${table} group by sector order by funding desc, sector limit 50`,
     ),
     gold.query(
@@ -395,11 +398,11 @@ async function startupFigures(gold: GoldReader, limit: number) {
     ),
     gold.query(
       'startups by round',
-      `select last_round, count(*) as companies, coalesce(sum(total_funding_usd), 0)::double as funding from ${table} group by last_round order by funding desc, last_round`,
+      `select last_round, count(*) as companies, coalesce(sum(total_funding_usd), 0) as funding from ${table} group by last_round order by funding desc, last_round`,
     ),
     gold.query(
       'top startups',
-      `select company_id, name, sector, country, city, status, headcount, total_funding_usd::double as funding, last_round, last_round_date::varchar as last_round_date
+      `select company_id, name, sector, country, city, status, headcount, total_funding_usd as funding, last_round, cast(last_round_date as string) as last_round_date
        from ${table} order by total_funding_usd desc nulls last, company_id limit ?`,
       [limit],
     ),

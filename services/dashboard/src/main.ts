@@ -7,7 +7,7 @@ import { startDashboard, type RunningDashboard } from './start.js';
 
 async function main(): Promise<void> {
   const config = loadConfig(process.env);
-  const platform: Platform = await createPlatform(config);
+  const platform: Platform = await createPlatform(config, { service: 'dashboard' });
   let dashboard: RunningDashboard;
   try {
     dashboard = await startDashboard(platform);

@@ -53,6 +53,7 @@ function stepEnvironment(platform: Platform): Record<string, string> {
     MLOPS_WAREHOUSE_DATASET: config.warehouse.warehouseDataset,
     MLOPS_STAGING_DATASET: config.warehouse.stagingDataset,
     MLOPS_BIGQUERY_LOCATION: config.warehouse.bigqueryLocation,
+    MLOPS_BIGQUERY_PROJECT: config.warehouse.bigqueryProject,
     MLOPS_LOG_LEVEL: config.logLevel,
   };
 }

@@ -1,12 +1,21 @@
 import {
+  BIGINT,
+  BOOLEAN,
+  DATE,
+  dateValue,
   DOUBLE,
   DuckDBDataChunk,
   type DuckDBDoubleVector,
+  LIST,
+  listValue,
+  TIMESTAMPTZ,
+  VARCHAR,
   DuckDBInstance,
   DuckDBTypeId,
   StatementType,
   type DuckDBConnection,
   type DuckDBResultReader,
+  type DuckDBType,
   type DuckDBValue,
 } from '@duckdb/node-api';
 import { mkdirSync } from 'node:fs';
@@ -18,7 +27,9 @@ import type {
   Warehouse,
   WarehouseColumns,
   WarehouseNumbers,
+  WarehouseColumn,
   WarehouseRow,
+  WarehouseSchema,
   WarehouseTransaction,
   WarehouseValue,
 } from '../ports/warehouse.port.js';
@@ -163,7 +174,7 @@ async function numbersOf(
   sql: string,
   params: QueryParams | undefined,
 ): Promise<WarehouseNumbers> {
-  const result = await connection.run(sql, paramsOf(params));
+  const result = await connection.run(sql, ...paramsOf(params));
   const names = result.columnNames();
   const types = result.columnTypes();
   types.forEach((type, index) => {
@@ -206,7 +217,14 @@ async function appendNumbersTo(
   const rows = columns[0]?.length ?? 0;
   if (columns.some((column) => column.length !== rows))
     throw new PermanentError('WAREHOUSE.BAD_APPEND', 'appendNumbers needs columns of one length');
-  const appender = await connection.createAppender(target.table, target.schema ?? null, target.catalog ?? null);
+  // A schema without a catalog is in this database (a file named warehouse.duckdb makes a catalog
+  // "warehouse", which DuckDB would find ambiguous with a schema of that name).
+  const catalog =
+    target.catalog ??
+    (target.schema === undefined
+      ? null
+      : String((await connection.runAndReadAll('select current_database() as db')).getRowObjects()[0]!.db));
+  const appender = await connection.createAppender(target.table, target.schema ?? null, catalog);
   try {
     const chunk = DuckDBDataChunk.create(
       columns.map(() => DOUBLE),
@@ -228,8 +246,73 @@ async function appendNumbersTo(
   }
 }
 
-function paramsOf(params: QueryParams | undefined): DuckDBValue[] | Record<string, DuckDBValue> | undefined {
-  return params as DuckDBValue[] | Record<string, DuckDBValue> | undefined;
+const DATE_TEXT = /^\d{4}-\d{2}-\d{2}$/;
+
+/** An array parameter as a typed list (DuckDB cannot infer a type where `?` could be anything). */
+function listParam(items: readonly WarehouseValue[]): { value: DuckDBValue; type: DuckDBType } {
+  const present = items.filter((item) => item !== null);
+  const all = (test: (item: WarehouseValue) => boolean) => present.length > 0 && present.every(test);
+  const values = items as DuckDBValue[];
+  if (all((item) => typeof item === 'boolean')) return { value: listValue(values), type: LIST(BOOLEAN) };
+  if (all((item) => typeof item === 'bigint' || (typeof item === 'number' && Number.isSafeInteger(item))))
+    return {
+      value: listValue(items.map((item) => (item === null ? null : BigInt(item as number | bigint)))),
+      type: LIST(BIGINT),
+    };
+  if (all((item) => typeof item === 'number')) return { value: listValue(values), type: LIST(DOUBLE) };
+  if (all((item) => item instanceof Date)) return { value: listValue(values), type: LIST(TIMESTAMPTZ) };
+  // A list of YYYY-MM-DD strings is a list of dates, as on BigQuery (bigquery-values.ts).
+  if (all((item) => typeof item === 'string' && DATE_TEXT.test(item)))
+    return {
+      value: listValue(
+        items.map((item) => (item === null ? null : dateValue(Date.parse(`${item as string}T00:00:00Z`) / 86_400_000))),
+      ),
+      type: LIST(DATE),
+    };
+  return { value: listValue(values), type: LIST(VARCHAR) };
+}
+
+/** Parameters for DuckDB: scalars as they are, arrays as typed lists. */
+function paramsOf(
+  params: QueryParams | undefined,
+): [
+  DuckDBValue[] | Record<string, DuckDBValue> | undefined,
+  DuckDBType[] | Record<string, DuckDBType | undefined> | undefined,
+] {
+  if (params === undefined) return [undefined, undefined];
+  if (Array.isArray(params)) {
+    const list = params as readonly WarehouseValue[];
+    if (!list.some(Array.isArray)) return [list as DuckDBValue[], undefined];
+    const values: DuckDBValue[] = [];
+    const types: DuckDBType[] = [];
+    for (const value of list) {
+      if (Array.isArray(value)) {
+        const typed = listParam(value);
+        values.push(typed.value);
+        types.push(typed.type);
+      } else {
+        values.push(value as DuckDBValue);
+        types.push(undefined as unknown as DuckDBType);
+      }
+    }
+    return [values, types];
+  }
+  const named = params as Record<string, WarehouseValue>;
+  if (!Object.values(named).some(Array.isArray)) return [named as Record<string, DuckDBValue>, undefined];
+  const values: Record<string, DuckDBValue> = {};
+  const types: Record<string, DuckDBType | undefined> = {};
+  for (const [name, value] of Object.entries(named)) {
+    if (Array.isArray(value)) {
+      const typed = listParam(value);
+      values[name] = typed.value;
+      types[name] = typed.type;
+    } else values[name] = value as DuckDBValue;
+  }
+  return [values, types];
+}
+
+function quoteIdentifier(name: string): string {
+  return `"${name.replaceAll('"', '""')}"`;
 }
 
 /** Options of {@link openDuckDbWarehouse}. */
@@ -310,21 +393,21 @@ export class DuckDbWarehouse implements Warehouse {
   async execute(sql: string, params?: QueryParams): Promise<void> {
     await this.serial(async () => {
       await this.guard(this.connection, sql);
-      await this.connection.run(sql, paramsOf(params));
+      await this.connection.run(sql, ...paramsOf(params));
     });
   }
 
   async query<T extends WarehouseRow = WarehouseRow>(sql: string, params?: QueryParams): Promise<T[]> {
     return this.serial(async () => {
       await this.guard(this.connection, sql);
-      return rowsOf<T>(await this.connection.runAndReadAll(sql, paramsOf(params)));
+      return rowsOf<T>(await this.connection.runAndReadAll(sql, ...paramsOf(params)));
     });
   }
 
   async queryColumns(sql: string, params?: QueryParams): Promise<WarehouseColumns> {
     return this.serial(async () => {
       await this.guard(this.connection, sql);
-      return columnsOf(await this.connection.runAndReadAll(sql, paramsOf(params)));
+      return columnsOf(await this.connection.runAndReadAll(sql, ...paramsOf(params)));
     });
   }
 
@@ -340,6 +423,32 @@ export class DuckDbWarehouse implements Warehouse {
     await this.serial(() => appendNumbersTo(this.connection, target, columns));
   }
 
+  async describeSchema(schema: string): Promise<WarehouseSchema> {
+    // Names carry the catalog: a file called warehouse.duckdb is a catalog named "warehouse",
+    // which would make warehouse.fct_sales ambiguous.
+    const rows = await this.query<{
+      db: string;
+      table_name: string | null;
+      column_name: string | null;
+      data_type: string | null;
+    }>(
+      `select current_database() as db, c.table_name, c.column_name, c.data_type
+       from (select 1) left join information_schema.columns c on c.table_catalog = current_database() and c.table_schema = ?
+       order by c.table_name, c.ordinal_position`,
+      [schema],
+    );
+    const catalog = String(rows[0]?.db ?? '');
+    const tables = new Map<string, WarehouseColumn[]>();
+    for (const row of rows) {
+      if (row.table_name === null || row.column_name === null) continue;
+      let columns = tables.get(row.table_name);
+      if (!columns) tables.set(row.table_name, (columns = []));
+      columns.push({ name: row.column_name, type: String(row.data_type) });
+    }
+    const prefix = `${quoteIdentifier(catalog)}.${quoteIdentifier(schema)}`;
+    return { schema, table: (name) => `${prefix}.${quoteIdentifier(name)}`, tables };
+  }
+
   async transaction<T>(work: (tx: WarehouseTransaction) => Promise<T>): Promise<T> {
     this.live();
     if (this.readOnly)
@@ -347,10 +456,10 @@ export class DuckDbWarehouse implements Warehouse {
     const connection = await this.instance.connect();
     const tx: WarehouseTransaction = {
       execute: async (sql, params) => {
-        await connection.run(sql, paramsOf(params));
+        await connection.run(sql, ...paramsOf(params));
       },
       query: async <R extends WarehouseRow = WarehouseRow>(sql: string, params?: QueryParams) =>
-        rowsOf<R>(await connection.runAndReadAll(sql, paramsOf(params))),
+        rowsOf<R>(await connection.runAndReadAll(sql, ...paramsOf(params))),
       queryNumbers: (sql, params) => numbersOf(connection, sql, params),
       appendNumbers: (target, columns) => appendNumbersTo(connection, target, columns),
     };

@@ -41,7 +41,10 @@ export interface PlatformConfig {
     /** BigQuery datasets (gcp); locally the DuckDB schemas of the same names. */
     readonly stagingDataset: string;
     readonly warehouseDataset: string;
+    /** Where BigQuery jobs run: the datasets' location (gcp). */
     readonly bigqueryLocation: string;
+    /** The project whose BigQuery datasets hold the warehouse (gcp; default the platform's project). */
+    readonly bigqueryProject: string;
   };
   readonly generators: {
     readonly seed: number;
@@ -268,9 +271,10 @@ export function loadConfig(env: Environment, cwd: string = process.cwd()): Platf
     warehouse: {
       path: within('MLOPS_WAREHOUSE_PATH', 'warehouse.duckdb'),
       waitMs: number(env, 'MLOPS_WAREHOUSE_WAIT_MS', 600_000, { min: 0, max: 86_400_000, integer: true }),
-      stagingDataset: text(env, 'MLOPS_STAGING_DATASET') ?? 'staging',
-      warehouseDataset: text(env, 'MLOPS_WAREHOUSE_DATASET') ?? 'warehouse',
-      bigqueryLocation: text(env, 'MLOPS_BIGQUERY_LOCATION') ?? 'EU',
+      stagingDataset: datasetName(env, 'MLOPS_STAGING_DATASET', 'staging'),
+      warehouseDataset: datasetName(env, 'MLOPS_WAREHOUSE_DATASET', 'warehouse'),
+      bigqueryLocation: bigqueryLocation(env),
+      bigqueryProject: bigqueryProject(env, projectId, mode),
     },
     generators: {
       seed: number(env, 'MLOPS_SEED', 42, { min: 0, max: 4_294_967_295, integer: true }),
@@ -310,6 +314,39 @@ function endpoint(env: Environment, name: string): string | undefined {
   if ((url.protocol !== 'http:' && url.protocol !== 'https:') || (url.pathname !== '/' && url.pathname !== ''))
     throw new ConfigError(name, `must be an http(s)://host:port address without a path (got "${value.slice(0, 100)}")`);
   return `${url.protocol}//${url.host}`;
+}
+
+/**
+ * A dataset (schema) name: a plain identifier, since the services' SQL names it unquoted on
+ * DuckDB and BigQuery alike.
+ */
+function datasetName(env: Environment, name: string, fallback: string): string {
+  const value = text(env, name) ?? fallback;
+  if (!/^[A-Za-z_][A-Za-z0-9_]{0,1023}$/.test(value))
+    throw new ConfigError(
+      name,
+      `must be a BigQuery dataset name: letters, digits and _, not starting with a digit (got "${value}")`,
+    );
+  return value;
+}
+
+/** A BigQuery location: a multi-region (`EU`, `US`) or a region (`europe-west1`). */
+function bigqueryLocation(env: Environment): string {
+  const value = text(env, 'MLOPS_BIGQUERY_LOCATION') ?? 'EU';
+  if (!/^([A-Za-z]{2}|[a-z]+-[a-z]+\d+)$/.test(value))
+    throw new ConfigError(
+      'MLOPS_BIGQUERY_LOCATION',
+      `must be a multi-region like EU or a region like europe-west1 (got "${value}")`,
+    );
+  return value;
+}
+
+/** A Google Cloud project id (checked in gcp mode, the only one that uses it): 6 to 30 lowercase letters, digits and hyphens. */
+function bigqueryProject(env: Environment, projectId: string, mode: Mode): string {
+  const value = text(env, 'MLOPS_BIGQUERY_PROJECT') ?? projectId;
+  if (mode === 'gcp' && !/^[a-z][a-z0-9-]{4,28}[a-z0-9]$/.test(value))
+    throw new ConfigError('MLOPS_BIGQUERY_PROJECT', `must be a Google Cloud project id (got "${value}")`);
+  return value;
 }
 
 function optional<K extends string>(key: K, value: string | undefined): Partial<Record<K, string>> {

@@ -22,6 +22,8 @@ export interface Platform {
 /** Options of {@link createPlatform}. */
 export interface PlatformOptions {
   log?: Logger;
+  /** The process's service name (labels its BigQuery jobs). */
+  service?: string;
 }
 
 /**
@@ -38,7 +40,7 @@ export async function createPlatform(config: PlatformConfig, options: PlatformOp
   const bus = await createBus(config, log);
   const documents = await createDocuments(config);
   const objects = await createObjects(config);
-  const warehouse = lazyWarehouse(config, log);
+  const warehouse = lazyWarehouse(config, log, options.service ?? 'mlops');
   return {
     config,
     log,
@@ -54,13 +56,26 @@ export async function createPlatform(config: PlatformConfig, options: PlatformOp
   };
 }
 
-/** The DuckDB warehouse access, loaded on first use: processes that never touch it never load DuckDB. */
-function lazyWarehouse(config: PlatformConfig, log: Logger): WarehouseAccess {
+/**
+ * The warehouse access, loaded on first use: BigQuery in gcp mode, the DuckDB file otherwise.
+ * Processes that never touch the warehouse never load either.
+ */
+function lazyWarehouse(config: PlatformConfig, log: Logger, service: string): WarehouseAccess {
   let access: Promise<WarehouseAccess> | undefined;
   const get = () =>
-    (access ??= import('../adapters/duckdb-warehouse-access.adapter.js').then(({ openDuckDbWarehouseAccess }) =>
-      openDuckDbWarehouseAccess({ path: config.warehouse.path, waitMs: config.warehouse.waitMs, log }),
-    ));
+    (access ??=
+      config.mode === 'gcp'
+        ? import('../adapters/bigquery/bigquery-warehouse-access.adapter.js').then(({ openBigQueryWarehouseAccess }) =>
+            openBigQueryWarehouseAccess({
+              projectId: config.warehouse.bigqueryProject,
+              location: config.warehouse.bigqueryLocation,
+              warehouseDataset: config.warehouse.warehouseDataset,
+              service,
+            }),
+          )
+        : import('../adapters/duckdb-warehouse-access.adapter.js').then(({ openDuckDbWarehouseAccess }) =>
+            openDuckDbWarehouseAccess({ path: config.warehouse.path, waitMs: config.warehouse.waitMs, log }),
+          ));
   return {
     read: async (work, options) => (await get()).read(work, options),
     write: async (work, options) => (await get()).write(work, options),

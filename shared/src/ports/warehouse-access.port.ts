@@ -5,6 +5,8 @@ import type { Warehouse } from './warehouse.port.js';
 export interface WarehouseSessionOptions {
   /** Who asks and why, e.g. `trainer: features 2026-10-10`. */
   readonly purpose?: string;
+  /** The run the work belongs to: a label of the BigQuery jobs it sends. */
+  readonly runId?: string;
   /** Where a wait is logged (the caller's logger, with its event and run ids). */
   readonly log?: Logger;
   /** Longest wait for the session before `WAREHOUSE.BUSY` (default: the access's own bound). */

@@ -36,6 +36,24 @@ export interface AppendTarget {
   catalog?: string;
 }
 
+/** A column of a warehouse table: its name and its type in the engine's spelling. */
+export interface WarehouseColumn {
+  name: string;
+  type: string;
+}
+
+/**
+ * The tables of one schema (a DuckDB schema, a BigQuery dataset) as the engine names them: SQL
+ * built from `table(name)` runs on either engine.
+ */
+export interface WarehouseSchema {
+  readonly schema: string;
+  /** The table's name as SQL text, qualified and quoted for this engine. */
+  table(name: string): string;
+  /** The existing tables and views of the schema, with their columns in order (empty when the schema is absent). */
+  readonly tables: ReadonlyMap<string, readonly WarehouseColumn[]>;
+}
+
 /** The statements of one transaction. */
 export interface WarehouseTransaction {
   execute(sql: string, params?: QueryParams): Promise<void>;
@@ -63,6 +81,8 @@ export interface Warehouse extends WarehouseTransaction {
    * packs into typed arrays, without building an object per row.
    */
   queryColumns(sql: string, params?: QueryParams): Promise<WarehouseColumns>;
+  /** The tables of a schema (BigQuery dataset), and how to name them in SQL. */
+  describeSchema(schema: string): Promise<WarehouseSchema>;
   /** Run statements atomically: all or nothing. */
   transaction<T>(work: (tx: WarehouseTransaction) => Promise<T>): Promise<T>;
   close(): Promise<void>;

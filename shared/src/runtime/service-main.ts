@@ -41,7 +41,7 @@ export async function runServiceMain(
     if (transport !== 'pull' && transport !== 'http')
       throw new ConfigError('MLOPS_TRANSPORT', `must be pull or http (got "${transport}")`);
     const log = createLogger({ level: config.logLevel, projectId: config.gcp.projectId, fields: { service: name } });
-    platform = await createPlatform(config, { log });
+    platform = await createPlatform(config, { log, service: name });
     const service = await build(platform);
     let hosted: HostedService | undefined;
     let server: CloudEventsServer | undefined;

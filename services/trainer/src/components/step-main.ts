@@ -89,6 +89,7 @@ export async function runComponentMain(
     MLOPS_PII_HMAC_KEY: env.MLOPS_PII_HMAC_KEY ?? 'not-used-by-trainer-pipeline-steps',
   });
   const platform = await createPlatform(config, {
+    service: 'trainer-step',
     log: log.child({ component: options.component, task: options.task ?? options.component }),
   });
   try {

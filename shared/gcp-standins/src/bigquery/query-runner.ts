@@ -96,6 +96,20 @@ const IN_TRANSACTION = new Set([
   'ROLLBACK_TRANSACTION',
 ]);
 
+// The table a DML or DDL statement changes, in translated (quoted, catalog-qualified) SQL.
+const TARGET =
+  /^\s*(?:insert\s+(?:or\s+\w+\s+)?into|delete\s+from|update|merge\s+into|truncate(?:\s+table)?|create\s+(?:or\s+replace\s+)?table(?:\s+if\s+not\s+exists)?|alter\s+table)\s+((?:"(?:[^"]|"")*"|\w+)(?:\s*\.\s*(?:"(?:[^"]|"")*"|\w+))*)/i;
+
+/** `dataset.table` of the table a statement changes (as BigQuery bumps its lastModifiedTime), if any. */
+function changedTable(sql: string): string | undefined {
+  const match = TARGET.exec(sql);
+  if (!match) return undefined;
+  const parts = [...match[1]!.matchAll(/"((?:[^"]|"")*)"|(\w+)/g)].map((part) =>
+    (part[1] ?? part[2]!).replaceAll('""', '"'),
+  );
+  return parts.length >= 2 ? `${parts[parts.length - 2]}.${parts[parts.length - 1]}` : undefined;
+}
+
 /** DuckDB's spelling of a transaction statement. */
 function transactionSql(type: string): string {
   return type === 'BEGIN_TRANSACTION' ? 'begin transaction' : type === 'COMMIT_TRANSACTION' ? 'commit' : 'rollback';
@@ -131,6 +145,7 @@ export async function runQuery(
   };
   let inTransaction = false;
   let outcome: QueryOutcome = { statementType: 'SCRIPT' };
+  const changed = new Set<string>();
   try {
     for (const [index, raw] of statements.entries()) {
       const sql = engine.bind(raw);
@@ -183,6 +198,8 @@ export async function runQuery(
         throw new HttpError(400, 'invalid', `Cannot set destination table in jobs with ${type} statements`);
       const result = await prepared.run();
       prepared.destroySync();
+      const table = changedTable(sql);
+      if (table) changed.add(table);
       const dml = ['INSERT', 'UPDATE', 'DELETE', 'MERGE'].includes(type);
       outcome = {
         statementType: script ? 'SCRIPT' : type,
@@ -191,6 +208,16 @@ export async function runQuery(
     }
     if (inTransaction)
       throw new HttpError(400, 'invalidQuery', 'Transaction was not committed before the script ended');
+    // Changed tables get a new lastModifiedTime, as on BigQuery (rolled-back work changes nothing).
+    const now = Date.now();
+    for (const key of changed) {
+      const info = engine.tables.get(key);
+      engine.tables.set(key, {
+        creationTime: now,
+        ...(info ?? {}),
+        lastModifiedTime: Math.max(now, (info?.lastModifiedTime ?? 0) + 1),
+      });
+    }
     return outcome;
   } catch (error) {
     if (inTransaction) await connection.run('rollback').catch(() => undefined);
