@@ -101,12 +101,10 @@ describe('the BI views on DuckDB', () => {
       ['2026-01-05', 0.25],
     ] as const)
       for (const customer of customers)
-        await warehouse.execute(`insert into ${W}.fact_predictions_churn values (?, ?::date, ?, ?, 'v1', now())`, [
-          customer.customer_id,
-          snapshot,
-          probability,
-          probability > 0.5 ? 'high' : 'low',
-        ]);
+        await warehouse.execute(
+          `insert into ${W}.fact_predictions_churn values (?, ?::date, ?, ?, 'v1', now(), false, date '2026-01-01')`,
+          [customer.customer_id, snapshot, probability, probability > 0.5 ? 'high' : 'low'],
+        );
     const rows = await warehouse.query<{ customer_id: string; snapshot: string; risk: number; at_risk: number }>(
       `select customer_id, snapshot_date::varchar as snapshot, churn_probability as risk,
               revenue_at_risk_usd::double as at_risk
@@ -118,20 +116,24 @@ describe('the BI views on DuckDB', () => {
     for (const [index, row] of rows.entries()) expect(row.at_risk).toBeCloseTo(customers[index]!.revenue * 0.25, 6);
   });
 
-  it('fails its key assertion when a customer is scored twice in the latest snapshot', async () => {
+  it('keeps one row per customer when another version scores the latest snapshot, and the table check fails on a repeated row', async () => {
     const [customer] = await warehouse.query<{ customer_id: string }>(
       `select customer_id from ${W}.fact_predictions_churn limit 1`,
     );
+    // Another version scoring the same snapshot: the champion view picks one, the BI view stays one per customer.
     await warehouse.execute(
-      `insert into ${W}.fact_predictions_churn values (?, date '2026-01-05', 0.5, 'medium', 'v2', now())`,
+      `insert into ${W}.fact_predictions_churn values (?, date '2026-01-05', 0.5, 'medium', 'v2', now(), false, date '2025-12-01')`,
+      [customer!.customer_id],
+    );
+    const clean = await runner.run({ runDates: [RUN_DATE] });
+    expect(clean.assertions.filter((assertion) => !assertion.passed).map((assertion) => assertion.name)).toEqual([]);
+    // The same version twice for one snapshot breaks the table's grain: its contract check fails.
+    await warehouse.execute(
+      `insert into ${W}.fact_predictions_churn values (?, date '2026-01-05', 0.25, 'low', 'v1', now(), false, date '2026-01-01')`,
       [customer!.customer_id],
     );
     const result = await runner.run({ runDates: [RUN_DATE] });
     const failed = result.assertions.filter((assertion) => !assertion.passed).map((assertion) => assertion.name);
-    // The table's own contract check fails too: the view repeats what it reads.
-    expect(failed.sort()).toEqual([
-      'assert_fact_predictions_churn',
-      'warehouse_bi_churn_current_assertions_uniqueKey_0',
-    ]);
+    expect(failed).toEqual(['assert_fact_predictions_churn']);
   }, 240_000);
 });
