@@ -103,7 +103,7 @@ describe('transformer on the real Dataform project and DuckDB', () => {
     expect(failing.publisher.ofType('mlops.warehouse.ready.v1')).toHaveLength(2);
     // The trainer broke fact_predictions_churn's contract: two rows for one customer and snapshot.
     await failing.warehouse.execute(
-      "insert into failing.warehouse.fact_predictions_churn values ('cus_1', date '2026-01-06', 0.2, 'low', 'v1', now()), ('cus_1', date '2026-01-06', 0.9, 'high', 'v2', now())",
+      "insert into failing.warehouse.fact_predictions_churn values ('cus_1', date '2026-01-06', 0.2, 'low', 'v1', now(), false, date '2026-01-01'), ('cus_1', date '2026-01-06', 0.9, 'high', 'v1', now(), false, date '2026-01-01')",
     );
     for (const data of landed.filter((entry) => entry.runDate === '2026-01-07'))
       await failing.send(daily(data), `${data.runDate}/${data.source}`);
