@@ -365,7 +365,12 @@ describe('DuckDbTransformRunner on hand-written dirty bronze', () => {
 
       // The next day lands; its build is SIGKILLed halfway: readers still see the first build.
       const nextDay = '2026-01-07';
-      const renamed = (record: BronzeRecord, id: string) => ({ ...record, [id]: `${String(record[id])}_7` });
+      // Other ids of the same format (silver checks key formats): each hex digit of the id moved on by one.
+      const shift = (id: string) =>
+        id.replace(/[0-9a-f]{16}$/, (hex) =>
+          [...hex].map((digit) => ((parseInt(digit, 16) + 1) % 16).toString(16)).join(''),
+        );
+      const renamed = (record: BronzeRecord, id: string) => ({ ...record, [id]: shift(String(record[id])) });
       await writeBronzePartition(
         ownLake,
         'sales',
