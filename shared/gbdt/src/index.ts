@@ -52,5 +52,5 @@ export {
   thresholdMetrics,
 } from './metrics.js';
 export { createModel, isModelKind, loadModel } from './model.factory.js';
-export { gbdtCodeVersion } from './code-version.js';
+export { gbdtCodeVersion, sourceCodeVersion } from './code-version.js';
 export { bernoulli, syntheticDataset } from './synthetic.js';
