@@ -71,6 +71,21 @@ describe('loadConfig', () => {
     expect(config.generators.piiHmacKey).toBe('');
   });
 
+  it('lets a gcp rehearsal reach the emulators only when MLOPS_GCP_EMULATORS says so', () => {
+    const env = {
+      MLOPS_MODE: 'gcp',
+      GOOGLE_CLOUD_PROJECT: 'acme-data',
+      MLOPS_LAKE: 'gs://acme-lake',
+      PUBSUB_EMULATOR_HOST: '127.0.0.1:8085',
+      FIRESTORE_EMULATOR_HOST: '127.0.0.1:8086',
+    };
+    expect(() => loadConfig(env)).toThrow(/MLOPS_GCP_EMULATORS/);
+    expect(() => loadConfig({ ...env, MLOPS_GCP_EMULATORS: 'maybe' })).toThrow(/MLOPS_GCP_EMULATORS/);
+    const config = loadConfig({ ...env, MLOPS_GCP_EMULATORS: 'true' });
+    expect(config.mode).toBe('gcp');
+    expect(config.gcp).toMatchObject({ pubsubEmulatorHost: '127.0.0.1:8085', firestoreEmulatorHost: '127.0.0.1:8086' });
+  });
+
   it('accepts a complete gcp configuration', () => {
     const config = loadConfig({
       MLOPS_MODE: 'gcp',

@@ -2,6 +2,9 @@ import { relayPush, servePushHandler, type Platform } from '@mlops/shared';
 import { table } from '../format.js';
 import type { CliIo } from '../io.js';
 
+/** The largest message Pub/Sub accepts (10 MB). */
+const PUBSUB_MAX_MESSAGE_BYTES = 10 * 1000 * 1000;
+
 /** `mlops dlq list|redrive`. */
 export async function dlqCommand(
   platform: Platform,
@@ -78,7 +81,9 @@ export async function dlqRelayCommand(platform: Platform, io: CliIo, signal: Abo
         ...(config.http.cloudRunService ? { cloudRunService: config.http.cloudRunService } : {}),
       },
       log,
-      maxMessageBytes: config.bus.maxMessageBytes,
+      // A dead letter may be the very message a service refused for its size: accept any Pub/Sub
+      // can carry (the stage.failed keeps a bounded excerpt), or it would be pushed here forever.
+      maxMessageBytes: Math.max(config.bus.maxMessageBytes, PUBSUB_MAX_MESSAGE_BYTES),
     },
   );
   io.out(`dead-letter relay listening on ${server.url}`);

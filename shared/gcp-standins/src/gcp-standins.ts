@@ -18,6 +18,8 @@ export interface GcpStandinsOptions {
   bigQueryDatabasePath?: string;
   /** Buckets to create in the GCS stand-in. */
   buckets?: string[];
+  /** The objects behind the GCS stand-in (default: a new, empty store). */
+  storage?: GcsStorage;
   log?: StandinLog;
 }
 
@@ -55,7 +57,7 @@ export async function startGcpStandins(options: GcpStandinsOptions = {}): Promis
   try {
     const metadata = await startMetadataServer({ projectId, serviceAccounts, ...(log ? { log } : {}) });
     stops.push(() => metadata.stop());
-    const storage = new GcsStorage();
+    const storage = options.storage ?? new GcsStorage();
     for (const bucket of options.buckets ?? []) storage.createBucket(bucket, projectId);
     const gcs = await startGcsStandin({ storage, projectId, ...(log ? { log } : {}) });
     stops.push(() => gcs.stop());

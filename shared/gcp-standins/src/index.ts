@@ -21,6 +21,7 @@ export {
   type BigQueryStandin,
   type BigQueryStandinOptions,
 } from './bigquery/bigquery.standin.js';
+export { engineWarehouseAccess } from './bigquery/engine-access.js';
 export { startGcpStandins, type GcpStandins, type GcpStandinsOptions } from './gcp-standins.js';
 export {
   startDataformStandin,

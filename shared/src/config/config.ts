@@ -194,10 +194,11 @@ export function loadConfig(env: Environment, cwd: string = process.cwd()): Platf
         'is required in emulator mode (host:port of the Firestore emulator)',
       );
   }
-  if (mode === 'gcp' && (pubsubEmulatorHost || firestoreEmulatorHost)) {
+  // The gcp rehearsal runs the gcp code against Google's emulators; nothing else may, by accident.
+  if (mode === 'gcp' && (pubsubEmulatorHost || firestoreEmulatorHost) && !flag(env, 'MLOPS_GCP_EMULATORS')) {
     throw new ConfigError(
       pubsubEmulatorHost ? 'PUBSUB_EMULATOR_HOST' : 'FIRESTORE_EMULATOR_HOST',
-      'must not be set in gcp mode (it would send traffic to an emulator)',
+      'must not be set in gcp mode (it would send traffic to an emulator; MLOPS_GCP_EMULATORS=true allows it for a rehearsal)',
     );
   }
 

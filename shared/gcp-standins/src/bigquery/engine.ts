@@ -93,7 +93,8 @@ export class BigQueryEngine {
   readonly catalog: string;
 
   private constructor(
-    private readonly instance: DuckDBInstance,
+    /** The DuckDB database itself (the Dataform stand-in runs its builds on it, as Dataform runs on BigQuery). */
+    readonly instance: DuckDBInstance,
     /** The DuckDB catalog's name. */
     readonly database: string,
     readonly projectId: string,

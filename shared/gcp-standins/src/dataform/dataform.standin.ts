@@ -18,6 +18,7 @@ import {
   type CompiledGraph,
   type DataformTarget,
   type TransformRunResult,
+  type WarehouseAccess,
 } from '@mlops/shared';
 import {
   HttpError,
@@ -40,8 +41,12 @@ export interface DataformStandinOptions {
   projectDir: string;
   /** Local folder of the lake (holding `bronze/`) the runs read. */
   lakeRoot: string;
-  /** DuckDB file of the warehouse the runs write. */
-  warehousePath: string;
+  /**
+   * Where the runs build: a DuckDB file, or a warehouse access (the BigQuery stand-in's database,
+   * `engineWarehouseAccess`, so BigQuery jobs read what Dataform built).
+   */
+  warehousePath?: string;
+  warehouse?: WarehouseAccess;
   /** The LogEntry Cloud Logging writes when an invocation ends. */
   onCompletion?: (entry: Record<string, unknown>) => void | Promise<void>;
   log?: StandinLog;
@@ -116,7 +121,10 @@ function runDatesOf(vars: Record<string, unknown>): string[] {
 export async function startDataformStandin(options: DataformStandinOptions, port = 0): Promise<DataformStandin> {
   const log = options.log ?? stderrLog;
   const compiler = new DataformCompiler({ projectDir: options.projectDir });
-  const warehouse = openDuckDbWarehouseAccess({ path: options.warehousePath });
+  if (!options.warehouse === !options.warehousePath)
+    throw new Error('the Dataform stand-in builds in one warehouse: give warehousePath or warehouse');
+  const ownWarehouse = options.warehousePath ? openDuckDbWarehouseAccess({ path: options.warehousePath }) : undefined;
+  const warehouse = options.warehouse ?? ownWarehouse!;
   const runner = new DuckDbTransformRunner({
     projectDir: options.projectDir,
     lakeRoot: options.lakeRoot,
@@ -306,7 +314,7 @@ export async function startDataformStandin(options: DataformStandinOptions, port
     stop: async () => {
       await queue.catch(() => undefined);
       await server.stop();
-      await warehouse.close();
+      await ownWarehouse?.close();
     },
   };
 }
