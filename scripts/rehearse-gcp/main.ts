@@ -12,10 +12,12 @@ import { rehearse, type RehearsalResult } from './rehearse.js';
 export function checkLines(result: RehearsalResult, options: RehearsalOptions): { ok: boolean; line: string }[] {
   const checks: { ok: boolean; line: string }[] = [];
   const check = (ok: boolean, line: string) => checks.push({ ok, line });
-  const runs = result.progress.runs.length;
+  const { progress } = result;
+  const open = progress.runs.flatMap((run) => run.stages).filter((stage) => stage.status === 'running');
+  const notRehearsed = open.filter((stage) => result.notRehearsed.includes(stage.stage)).length;
   check(
-    result.progress.settled && !result.progress.failed,
-    `gcp run: ${runs} run(s), ${result.progress.done}/${result.progress.total} stages closed${result.progress.failed ? ', some failed' : ''}`,
+    !progress.failed && open.length === notRehearsed,
+    `gcp run: ${progress.runs.length} run(s), ${progress.done}/${progress.total} stages closed${progress.failed ? ', some failed' : ''}${notRehearsed > 0 ? ` (${notRehearsed} open: ${result.notRehearsed.join(', ')}, not in the gcp chain yet)` : ''}`,
   );
   for (const failure of result.chainFailures)
     check(
@@ -59,8 +61,12 @@ try {
   console.error((error as Error).message);
   process.exit(2);
 }
+// Ctrl-C or SIGTERM: stop waiting, then stop every process and engine that was started.
+const stop = new AbortController();
+process.once('SIGINT', () => stop.abort());
+process.once('SIGTERM', () => stop.abort());
 try {
-  const result = await rehearse(options, (line) => console.log(`[rehearse] ${line}`));
+  const result = await rehearse(options, (line) => console.log(`[rehearse] ${line}`), stop.signal);
   console.log('');
   const checks = checkLines(result, options);
   for (const { ok, line } of checks) console.log(`${ok ? 'ok  ' : 'FAIL'} ${line}`);

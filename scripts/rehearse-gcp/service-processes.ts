@@ -11,6 +11,8 @@ import { waitFor } from '@mlops/shared/testing';
 import { repoRoot } from '../../cli/src/stack/processes.js';
 
 const tsx = pathToFileURL(join(repoRoot, 'node_modules/tsx/dist/loader.mjs')).href;
+// The stack's guard: a process whose stdin (held by the rehearsal) ends stops itself, so none outlives it.
+const orphanGuard = pathToFileURL(join(repoRoot, 'cli/src/stack/orphan-guard.ts')).href;
 
 /** The entry point of a rehearsal process. */
 export function entryOf(name: string): string[] {
@@ -39,10 +41,11 @@ export async function startServiceProcess(
   mkdirSync(logDir, { recursive: true });
   const logPath = join(logDir, `${name}.log`);
   const out: WriteStream = createWriteStream(logPath);
-  const child = spawn(process.execPath, ['--conditions=@mlops/source', '--import', tsx, ...entryOf(name)], {
+  const args = ['--conditions=@mlops/source', '--import', tsx, '--import', orphanGuard, ...entryOf(name)];
+  const child = spawn(process.execPath, args, {
     cwd: repoRoot,
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env, PORT: String(port) },
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: ['pipe', 'pipe', 'pipe'],
   });
   child.stdout!.pipe(out, { end: false });
   child.stderr!.pipe(out, { end: false });
@@ -55,6 +58,7 @@ export async function startServiceProcess(
         try {
           return (await fetch(url, { signal: AbortSignal.timeout(2_000) })).status === 200;
         } catch {
+          await new Promise((resolve) => setTimeout(resolve, 250));
           return false;
         }
       },
