@@ -190,7 +190,7 @@ export async function rehearse(
       throw new Error(`${(error as Error).message}; logs in ${join(workDir, 'logs')} (--keep keeps them)`);
     });
     say(
-      `gcp run: every date closed (${progress.done}/${progress.total} stages)${progress.failed ? ', with failures' : ''}`,
+      `gcp run: every date closed after ${((Date.now() - since.getTime()) / 1000).toFixed(0)} s (${progress.done}/${progress.total} stages)${progress.failed ? ', with failures' : ''}`,
     );
     const chainFailures = observer.failures.filter((failure) => runIds.has(failure.runid));
 
@@ -225,6 +225,7 @@ export async function rehearse(
     );
 
     say(`local mode: mlops backfill --from ${options.from} --to ${options.to} in ${localHome}`);
+    const localStarted = Date.now();
     const local = await mlops(
       [
         'backfill',
@@ -237,6 +238,7 @@ export async function rehearse(
       ],
       { ...userSettings(), MLOPS_HOME: localHome, MLOPS_PII_HMAC_KEY: PII_KEY },
     );
+    say(`local mode: done after ${((Date.now() - localStarted) / 1000).toFixed(0)} s`);
     if (local.code !== 0) throw new Error(`the local run failed (exit ${local.code}):\n${local.stderr.slice(-3000)}`);
     const gold = compareGold(await goldChecksums(localHome), gcpChecksums);
     return { progress, notRehearsed, chainFailures, poisons, gold, localFiles, workDir };
