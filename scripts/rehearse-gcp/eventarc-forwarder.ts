@@ -62,7 +62,7 @@ export async function startEventarcForwarder(projectId: string): Promise<Eventar
       const message = push.message ?? {};
       // Eventarc's body: the message and the subscription; the delivery attempt is not passed on.
       const body = JSON.stringify({ message, subscription: push.subscription });
-      let status = 502;
+      let status: number;
       try {
         const answer = await fetch(route.target, {
           method: 'POST',

@@ -77,7 +77,8 @@ export async function rehearse(
   try {
     const forwarder: EventarcForwarder = await startEventarcForwarder(PROJECT);
     cleanups.push(() => forwarder.close());
-    let pubsub: PubSub | undefined;
+    // The client needs the emulator's address; the stand-in's completions need the client.
+    const sink: { pubsub?: PubSub } = {};
     const engines: Engines = await startEngines({
       projectId: PROJECT,
       region: REGION,
@@ -87,7 +88,7 @@ export async function rehearse(
       dataformDir: join(repoRoot, 'dataform'),
       // What the Cloud Logging sink does: the LogEntry, as JSON, onto dataform-completions.
       onDataformCompletion: async (entry) => {
-        await pubsub!.topic('dataform-completions').publishMessage({ json: entry });
+        await sink.pubsub!.topic('dataform-completions').publishMessage({ json: entry });
       },
       log: (entry) => {
         if (entry.severity === 'ERROR' || entry.severity === 'WARNING') say(`stand-in: ${JSON.stringify(entry)}`);
@@ -95,13 +96,14 @@ export async function rehearse(
       announce: say,
     });
     cleanups.push(() => engines.stop());
-    pubsub = new PubSub({
+    const pubsub = new PubSub({
       projectId: PROJECT,
       apiEndpoint: engines.pubsub.host,
       emulatorMode: true,
       credentials: { client_email: 'rehearsal@localhost', private_key: 'unused' },
     });
-    cleanups.push(() => pubsub!.close());
+    sink.pubsub = pubsub;
+    cleanups.push(() => pubsub.close());
 
     // Every process: gcp mode on HTTP, reaching Google's APIs through the official variables only.
     const settings = {
