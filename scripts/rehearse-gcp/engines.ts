@@ -91,6 +91,18 @@ export function serviceAccounts(projectId: string): { default: string } & Record
   };
 }
 
+/** A call retried up to 5 times: on a busy machine the token request to the metadata stand-in can time out. */
+async function retried<T>(call: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      return await call();
+    } catch (error) {
+      if (attempt >= 5 || /already exists/i.test(String(error))) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 1000 * attempt));
+    }
+  }
+}
+
 /** Start every engine; stops what started when one fails. */
 export async function startEngines(options: EngineOptions): Promise<Engines> {
   const stops: (() => Promise<void>)[] = [];
@@ -124,7 +136,7 @@ export async function startEngines(options: EngineOptions): Promise<Engines> {
     try {
       const bigquery = new BigQuery({ projectId: options.projectId });
       for (const dataset of ['bronze', 'staging', 'warehouse', 'assertions'])
-        await bigquery.createDataset(dataset, { location: options.location });
+        await retried(() => bigquery.createDataset(dataset, { location: options.location }));
     } finally {
       for (const name of Object.keys(process.env)) if (!(name in saved)) delete process.env[name];
       Object.assign(process.env, saved);
