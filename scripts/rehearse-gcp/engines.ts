@@ -91,12 +91,17 @@ export function serviceAccounts(projectId: string): { default: string } & Record
   };
 }
 
-/** A call retried up to 5 times: on a busy machine the token request to the metadata stand-in can time out. */
-async function retried<T>(call: () => Promise<T>): Promise<T> {
+/**
+ * Create a resource, retried up to 5 times: on a busy machine the token request to the metadata
+ * stand-in can time out. One that exists after a retry was created by an attempt whose answer was lost.
+ */
+async function created(create: () => Promise<unknown>): Promise<void> {
   for (let attempt = 1; ; attempt += 1) {
     try {
-      return await call();
+      await create();
+      return;
     } catch (error) {
+      if (attempt > 1 && /already exists/i.test(String(error))) return;
       if (attempt >= 5 || /already exists/i.test(String(error))) throw error;
       await new Promise((resolve) => setTimeout(resolve, 1000 * attempt));
     }
@@ -136,7 +141,7 @@ export async function startEngines(options: EngineOptions): Promise<Engines> {
     try {
       const bigquery = new BigQuery({ projectId: options.projectId });
       for (const dataset of ['bronze', 'staging', 'warehouse', 'assertions'])
-        await retried(() => bigquery.createDataset(dataset, { location: options.location }));
+        await created(() => bigquery.createDataset(dataset, { location: options.location }));
     } finally {
       for (const name of Object.keys(process.env)) if (!(name in saved)) delete process.env[name];
       Object.assign(process.env, saved);
