@@ -212,25 +212,27 @@ export function snapshotOutcomes(
     if (first === null) return out;
     const rows = await gold.query(
       'predicted vs actual',
-      `with p as (
-         select customer_id, snapshot_date, churn_probability, risk_band
+      `with events as (
+         select customer_id, snapshot_date as day, 1 as is_snapshot, churn_probability, risk_band
          from ${table} where snapshot_date <= cast(? as date)
-       ), o as (
-         select distinct customer_id, order_date
+         union all
+         select distinct customer_id, order_date, 0, null, cast(null as string)
          from ${gold.table('fct_sales')}
-         where order_date > cast(? as date) and order_date <= cast(? as date)
-       ), kept as (
-         select distinct p.customer_id, p.snapshot_date
-         from p join o on o.customer_id = p.customer_id
-           and o.order_date > p.snapshot_date and o.order_date <= date_add(p.snapshot_date, interval ${Math.floor(horizonDays)} day)
-       ), judged as (
-         select p.snapshot_date, p.risk_band, p.churn_probability, k.customer_id is null as churned
-         from p left join kept k on k.customer_id = p.customer_id and k.snapshot_date = p.snapshot_date
+         where customer_id is not null and order_date > cast(? as date) and order_date <= cast(? as date)
+       ), nexts as (
+         -- Each prediction with its customer's next order strictly after the snapshot: a running
+         -- minimum from the last day back, snapshots before the orders of their own day.
+         select day, is_snapshot, churn_probability, risk_band,
+                min(if(is_snapshot = 0, day, null)) over (
+                  partition by customer_id order by day desc, is_snapshot desc rows between unbounded preceding and current row
+                ) as next_order
+         from events
        )
-       select cast(snapshot_date as string) as snapshot_date, risk_band, count(*) as customers,
-              sum(churn_probability) as probability_sum, countif(churned) as churned
-       from judged group by all order by snapshot_date`,
-      [latestJudgeable, first, addDays(latestJudgeable, horizonDays)],
+       select cast(day as string) as snapshot_date, risk_band, count(*) as customers,
+              sum(churn_probability) as probability_sum,
+              countif(next_order is null or next_order > date_add(day, interval (?) day)) as churned
+       from nexts where is_snapshot = 1 group by all order by snapshot_date`,
+      [latestJudgeable, first, addDays(latestJudgeable, horizonDays), Math.floor(horizonDays)],
     );
     const rank = (band: string | null) => (band === null ? -1 : (RISK_BANDS as readonly string[]).indexOf(band));
     const bySnapshot = new Map<string, typeof rows>();
