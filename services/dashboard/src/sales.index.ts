@@ -130,11 +130,11 @@ async function buildSalesIndex(gold: GoldReader): Promise<SalesIndex> {
     const days = await gold.queryColumns(
       'sales index days',
       `with r as (select * from (${ranked}) where position >= ? and position < ?)
-       select r.position, ${dayNumberSql('s.order_date')} - ? as day, cast(count(*) as integer) as orders,
+       select r.position, ${dayNumberSql('s.order_date')} - ? as day_number, cast(count(*) as integer) as orders,
               cast(coalesce(sum(if(s.is_completed, round(s.net_amount_usd * 100), 0)), 0) as int64) as revenue_cents
        from ${sales} s join r on r.customer_id is not distinct from s.customer_id
        where s.order_date is not null
-       group by all order by r.position, day`,
+       group by all order by r.position, day_number`,
       [from, to, dayNumber('1970-01-01', firstDay)],
     );
     const [positions, dayColumn, orders, revenue] = days.columns as [

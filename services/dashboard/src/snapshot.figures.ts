@@ -213,7 +213,7 @@ export function snapshotOutcomes(
     const rows = await gold.query(
       'predicted vs actual',
       `with events as (
-         select customer_id, snapshot_date as day, 1 as is_snapshot, churn_probability, risk_band
+         select customer_id, snapshot_date as event_day, 1 as is_snapshot, churn_probability, risk_band
          from ${table} where snapshot_date <= cast(? as date)
          union all
          select distinct customer_id, order_date, 0, null, cast(null as string)
@@ -222,15 +222,15 @@ export function snapshotOutcomes(
        ), nexts as (
          -- Each prediction with its customer's next order strictly after the snapshot: a running
          -- minimum from the last day back, snapshots before the orders of their own day.
-         select day, is_snapshot, churn_probability, risk_band,
-                min(if(is_snapshot = 0, day, null)) over (
-                  partition by customer_id order by day desc, is_snapshot desc rows between unbounded preceding and current row
+         select event_day, is_snapshot, churn_probability, risk_band,
+                min(if(is_snapshot = 0, event_day, null)) over (
+                  partition by customer_id order by event_day desc, is_snapshot desc rows between unbounded preceding and current row
                 ) as next_order
          from events
        )
-       select cast(day as string) as snapshot_date, risk_band, count(*) as customers,
+       select cast(event_day as string) as snapshot_date, risk_band, count(*) as customers,
               sum(churn_probability) as probability_sum,
-              countif(next_order is null or next_order > date_add(day, interval (?) day)) as churned
+              countif(next_order is null or next_order > date_add(event_day, interval (?) day)) as churned
        from nexts where is_snapshot = 1 group by all order by snapshot_date`,
       [latestJudgeable, first, addDays(latestJudgeable, horizonDays), Math.floor(horizonDays)],
     );
