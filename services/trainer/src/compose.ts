@@ -90,7 +90,11 @@ async function vertexDeps(
   const clients = (
     clientsOf
       ? await clientsOf()
-      : await gcp.createVertexAiClients({ projectId: config.gcp.projectId, region: config.gcp.region })
+      : await gcp.createVertexAiClients({
+          projectId: config.gcp.projectId,
+          region: config.gcp.region,
+          ...(config.gcp.vertexApiEndpoint ? { apiEndpoint: config.gcp.vertexApiEndpoint } : {}),
+        })
   ) as Awaited<ReturnType<typeof gcp.createVertexAiClients>>;
   const jobs = new gcp.VertexPipelineJobs({
     client: clients.pipelines,
@@ -149,6 +153,7 @@ export async function trainerFromPlatform(
     },
     ...(config.mode === 'gcp' ? { vertex: await vertexDeps(platform, image, options.vertexClients) } : {}),
     serving: servingContainer(image),
+    publisher: platform.bus,
   });
   const env = stepEnvironment(platform);
   for (const pipeline of [CHURN_TRAINING_PIPELINE, CHURN_PREDICT_PIPELINE]) {
