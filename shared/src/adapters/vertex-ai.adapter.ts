@@ -110,13 +110,38 @@ const ALREADY_EXISTS = 6;
 const NOT_FOUND = 5;
 const TRANSIENT_CODES = new Set([4, 8, 10, 13, 14]);
 
+// The REST transport (`fallback`, another endpoint) reports HTTP statuses: their gRPC codes.
+const GRPC_OF_HTTP: Record<number, number> = {
+  400: 3,
+  401: 16,
+  403: 7,
+  404: 5,
+  409: 6,
+  412: 9,
+  429: 8,
+  499: 1,
+  500: 13,
+  501: 12,
+  503: 14,
+  504: 4,
+};
+
 function grpcCode(error: unknown): number | undefined {
   const code = (error as { code?: unknown } | null)?.code;
-  return typeof code === 'number' ? code : undefined;
+  if (typeof code !== 'number') return undefined;
+  return code >= 100 ? (GRPC_OF_HTTP[code] ?? (code >= 500 ? 13 : 3)) : code;
 }
 
 function messageOf(error: unknown): string {
-  return (error instanceof Error ? error.message : String(error)).split('\n')[0]!.slice(0, 500);
+  const text = error instanceof Error ? error.message : String(error);
+  try {
+    // A REST error's message is Google's JSON error body.
+    const message = (JSON.parse(text) as { error?: { message?: unknown } }).error?.message;
+    if (typeof message === 'string') return message.slice(0, 500);
+  } catch {
+    // Not JSON: the message as it is.
+  }
+  return text.split('\n')[0]!.slice(0, 500);
 }
 
 /** A failed Vertex AI call as a platform error: unavailable/timeouts/quota transient, the rest permanent. */
