@@ -71,14 +71,30 @@ export const TOPOLOGY: Readonly<Record<string, readonly EventType[]>> = {
   dashboard: eventTypes,
 };
 
-/** Create every subscription of the topology without consuming, so nothing published is lost. */
+/**
+ * The completion topics of gcp mode (Cloud Logging sinks of Dataform and Vertex AI job states, not
+ * platform events) and the services that consume them; the same as the Terraform's `consumers`.
+ */
+export const COMPLETION_TOPOLOGY: Readonly<Record<string, readonly string[]>> = {
+  transformer: ['dataform-completions'],
+  trainer: ['vertex-completions'],
+};
+
+/**
+ * Create every subscription of the topology without consuming, so nothing published is lost; in
+ * gcp mode the completion topics' too.
+ */
 export async function ensureTopology(platform: Platform): Promise<void> {
   const settings = {
     maxAttempts: platform.config.bus.maxAttempts,
     backoff: { minMs: platform.config.bus.backoffMinMs, maxMs: platform.config.bus.backoffMaxMs },
   };
-  for (const [service, types] of Object.entries(TOPOLOGY)) {
-    for (const topic of new Set(types.map((type) => topicOf(type))))
-      await platform.bus.ensureSubscription({ name: subscriptionName(service, topic), topic, ...settings });
-  }
+  const subscriptions = Object.entries(TOPOLOGY).flatMap(([service, types]) =>
+    [...new Set(types.map((type) => topicOf(type)))].map((topic) => [service, topic] as const),
+  );
+  if (platform.config.mode === 'gcp')
+    for (const [service, topics] of Object.entries(COMPLETION_TOPOLOGY))
+      for (const topic of topics) subscriptions.push([service, topic]);
+  for (const [service, topic] of subscriptions)
+    await platform.bus.ensureSubscription({ name: subscriptionName(service, topic), topic, ...settings });
 }
