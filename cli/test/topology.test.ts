@@ -49,7 +49,7 @@ describe('the topology', () => {
     const completions = Object.fromEntries(
       Object.entries(services)
         .map(([name, spec]) => [name, ([] as string[]).concat(spec.consumes).filter((t) => t.endsWith('-completions'))])
-        .filter(([, topics]) => topics.length > 0),
+        .filter(([, topics]) => (topics?.length ?? 0) > 0),
     );
     expect(completions).toEqual(COMPLETION_TOPOLOGY);
     expect(services['dead-letters']?.consumes).toEqual(['dead-letter']);

@@ -390,7 +390,10 @@ describe('Vertex AI call errors', () => {
     [{ code: 503, message: 'Service Unavailable' }, 'VERTEX.UNAVAILABLE'],
     [{ code: 429, message: 'quota' }, 'VERTEX.UNAVAILABLE'],
   ])('classifies %j as %s', (thrown, code) => {
-    const error = vertexCallError('getModel', Object.assign(new Error(String(thrown.message ?? 'x')), thrown));
+    const error = vertexCallError(
+      'getModel',
+      Object.assign(new Error('message' in thrown ? thrown.message : 'x'), thrown),
+    );
     expect(error.code).toBe(code);
     if (thrown.code === 404) expect(error.message).toBe('Vertex AI getModel failed: Model m not found.');
   });

@@ -9,6 +9,7 @@ import {
   type HostedService,
   type Platform,
   type Service,
+  type Topic,
 } from '@mlops/shared';
 import { clickGenFromPlatform } from '@mlops/click-gen';
 import { landerFromPlatform } from '@mlops/lander';
@@ -89,12 +90,17 @@ export async function ensureTopology(platform: Platform): Promise<void> {
     maxAttempts: platform.config.bus.maxAttempts,
     backoff: { minMs: platform.config.bus.backoffMinMs, maxMs: platform.config.bus.backoffMaxMs },
   };
-  const subscriptions = Object.entries(TOPOLOGY).flatMap(([service, types]) =>
+  const subscriptions: (readonly [string, string])[] = Object.entries(TOPOLOGY).flatMap(([service, types]) =>
     [...new Set(types.map((type) => topicOf(type)))].map((topic) => [service, topic] as const),
   );
   if (platform.config.mode === 'gcp')
     for (const [service, topics] of Object.entries(COMPLETION_TOPOLOGY))
       for (const topic of topics) subscriptions.push([service, topic]);
+  // A completion topic is Cloud Logging's, not an event topic; the Pub/Sub bus provisions any name.
   for (const [service, topic] of subscriptions)
-    await platform.bus.ensureSubscription({ name: subscriptionName(service, topic), topic, ...settings });
+    await platform.bus.ensureSubscription({
+      name: subscriptionName(service, topic),
+      topic: topic as Topic,
+      ...settings,
+    });
 }

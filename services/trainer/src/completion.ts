@@ -29,8 +29,8 @@ import {
 } from '@mlops/shared';
 import type { JsonValue } from './components/component.js';
 import { TRAINER_SERVICE_CODES, TrainerErrors, asPlatformError, trainerCodeOf } from './errors.js';
-import type { TrainerHandlerDeps } from './handler.js';
-import { TRAINER_SKIP_CODES, announceDeclined, publishOutcome } from './outcome.js';
+import type { TrainerHandlerDeps } from './handler.deps.js';
+import { announceDeclined, publishOutcome } from './outcome.js';
 import { CHURN_PREDICT_PIPELINE, CHURN_TRAINING_PIPELINE } from './pipeline/churn.pipeline.js';
 import type { AsyncPipelineRunner } from './pipeline/runner.port.js';
 import type { TrainingDecision } from './policy.js';

@@ -17,16 +17,7 @@
  * snapshots, so a redelivered event rewrites identical rows and registers nothing new.
  */
 import { createHash } from 'node:crypto';
-import type {
-  CloudEvent,
-  DocumentStore,
-  HandlerContext,
-  ModelRegistry,
-  ModelVersion,
-  ObjectStore,
-  ServingContainer,
-  WarehouseAccess,
-} from '@mlops/shared';
+import type { CloudEvent, HandlerContext } from '@mlops/shared';
 import { errorMessage } from '@mlops/shared';
 import type { JsonValue } from './components/component.js';
 import { failedRunDates, recordDateStatus } from './data-health.js';
@@ -37,31 +28,11 @@ import { LocalPipelineRunner } from './pipeline/local.runner.js';
 import { isAsyncPipelineRunner, type PipelineRunResult, type PipelineRunner } from './pipeline/runner.port.js';
 import { submitJob } from './completion.js';
 import { TRAINER_SKIP_CODES, announceDeclined, publishOutcome } from './outcome.js';
-import { asOfOf, decideTraining, type TrainingDecision } from './policy.js';
+import { asOfOf, decideTraining } from './policy.js';
+import type { TrainerHandlerDeps } from './handler.deps.js';
 import type { TrainerSettings } from './settings.js';
 
-/** The gcp-mode pieces: a pipeline runner on Vertex AI and the champion's upload to its Model Registry. */
-export interface VertexDeps {
-  /** Runs the pipelines as Vertex AI PipelineJobs. */
-  readonly runner: PipelineRunner;
-  /** Upload a registered version to the Vertex AI Model Registry with the `champion` alias; resolves to its resource name. */
-  uploadChampion(version: ModelVersion): Promise<string>;
-}
-
-/** What the handlers need. */
-export interface TrainerHandlerDeps {
-  /** The warehouse: features are read in read sessions, predictions written in write sessions. */
-  readonly warehouse: WarehouseAccess;
-  readonly objects: ObjectStore;
-  readonly registry: ModelRegistry;
-  /** Where the per-date upstream status is kept (`trainer_data_health`). */
-  readonly documents: DocumentStore;
-  readonly settings: TrainerSettings;
-  /** gcp mode: run on Vertex AI instead of in-process. */
-  readonly vertex?: VertexDeps;
-  /** The container that serves a registered version: recorded with the version. */
-  readonly serving?: ServingContainer;
-}
+export type { TrainerHandlerDeps, VertexDeps } from './handler.deps.js';
 
 /** Stages whose failures taint the data of their run dates. */
 const UPSTREAM_STAGES = new Set(['sales-gen', 'click-gen', 'startup-gen', 'lander', 'transformer']);

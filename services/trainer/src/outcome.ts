@@ -8,7 +8,7 @@ import type { CloudEvent, HandlerContext } from '@mlops/shared';
 import type { SnapshotPredictions } from './components/batch-predict.component.js';
 import { PREDICTIONS_TABLE } from './components/batch-predict.component.js';
 import { TrainerErrors } from './errors.js';
-import type { TrainerHandlerDeps } from './handler.js';
+import type { TrainerHandlerDeps } from './handler.deps.js';
 import type { PipelineRunResult } from './pipeline/runner.port.js';
 import type { TrainingDecision } from './policy.js';
 

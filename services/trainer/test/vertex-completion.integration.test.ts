@@ -169,8 +169,10 @@ describe('trainer completing Vertex AI jobs asynchronously (gcp, Vertex AI stand
     const authClient = new OAuth2Client();
     authClient.setCredentials({ access_token: 'standin-token', expiry_date: Date.now() + 3_600_000 });
     const options = { fallback: true, apiEndpoint: '127.0.0.1', port: standin.port, protocol: 'http', authClient };
-    pipelines = new v1.PipelineServiceClient(options as ConstructorParameters<typeof v1.PipelineServiceClient>[0]);
-    models = new v1.ModelServiceClient(options as ConstructorParameters<typeof v1.ModelServiceClient>[0]);
+    pipelines = new v1.PipelineServiceClient(
+      options as unknown as ConstructorParameters<typeof v1.PipelineServiceClient>[0],
+    );
+    models = new v1.ModelServiceClient(options as unknown as ConstructorParameters<typeof v1.ModelServiceClient>[0]);
     // A service process loads the client's protos and auth once, at its first call: not per request.
     await pipelines
       .getPipelineJob({ name: `projects/${PROJECT_ID}/locations/${REGION}/pipelineJobs/warm-up` })

@@ -141,7 +141,7 @@ describe('Vertex AI stand-in', () => {
         pipelineSpec: (toStruct(pipelineSpec) as { structValue: object }).structValue,
         runtimeConfig: {
           gcsOutputDirectory: ROOT,
-          parameterValues: Object.fromEntries(Object.entries(parameters).map(([k, v]) => [k, toStruct(v)])),
+          parameterValues: Object.fromEntries(Object.entries(parameters).map(([k, v]) => [k, toStruct(v) as object])),
         },
         ...extra,
       },
@@ -164,8 +164,10 @@ describe('Vertex AI stand-in', () => {
     const authClient = new OAuth2Client();
     authClient.setCredentials({ access_token: 'standin-token', expiry_date: Date.now() + 3_600_000 });
     const options = { fallback: true, apiEndpoint: '127.0.0.1', port: standin.port, protocol: 'http', authClient };
-    pipelines = new v1.PipelineServiceClient(options as ConstructorParameters<typeof v1.PipelineServiceClient>[0]);
-    models = new v1.ModelServiceClient(options as ConstructorParameters<typeof v1.ModelServiceClient>[0]);
+    pipelines = new v1.PipelineServiceClient(
+      options as unknown as ConstructorParameters<typeof v1.PipelineServiceClient>[0],
+    );
+    models = new v1.ModelServiceClient(options as unknown as ConstructorParameters<typeof v1.ModelServiceClient>[0]);
   });
 
   afterAll(async () => {
@@ -186,9 +188,9 @@ describe('Vertex AI stand-in', () => {
       ['second', 'SUCCEEDED'],
     ]);
     expect(standin.jobs().find((j) => j.name.endsWith('/job-ok'))?.state).toBe('PIPELINE_STATE_SUCCEEDED');
-    const [second] = (await import('node:fs'))
-      .readdirSync(join(mount, 'lake/pipeline-root/123456789012/job-ok'))
-      .filter((d) => d.startsWith('second_'));
+    const [second] = readdirSync(join(mount, 'lake/pipeline-root/123456789012/job-ok')).filter((d) =>
+      d.startsWith('second_'),
+    );
     const written = JSON.parse(
       readFileSync(join(mount, 'lake/pipeline-root/123456789012/job-ok', second!, 'data'), 'utf8'),
     );

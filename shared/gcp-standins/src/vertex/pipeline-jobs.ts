@@ -99,11 +99,6 @@ function now(): string {
   return new Date().toISOString();
 }
 
-/** A `gs://` URI as a path under the mount. */
-function mounted(uri: string, mount: string): string {
-  return uri.startsWith('gs://') ? join(mount, uri.slice('gs://'.length)) : uri;
-}
-
 function readJsonFile(path: string): Json | undefined {
   try {
     return JSON.parse(readFileSync(path, 'utf8')) as Json;
