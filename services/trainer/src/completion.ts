@@ -146,6 +146,11 @@ async function startJob(
     labels: plan.labels,
   });
   record.job = submission.job;
+  // A job that ended at once may already be settled by its completion: leave that record be.
+  const current = (await deps.documents.get(TRAINER_JOBS_COLLECTION, recordIdOf(runKey)!))?.data as unknown as
+    | JobRecord
+    | undefined;
+  if (current?.runKey === runKey && current.status !== 'submitting') return current;
   record.status = 'running';
   await store(deps, record);
   log.info(`${submission.adopted ? 'adopted' : 'submitted'} Vertex AI PipelineJob ${submission.job}`, {

@@ -5,7 +5,9 @@
  * - local / emulator: the pipeline runs in-process on the platform's warehouse (DuckDB);
  * - gcp: the pipeline runs on Vertex AI Pipelines (`VERTEX_PIPELINE_ROOT`, `MLOPS_SERVICE_ACCOUNT`,
  *   the platform image), champions go to the Vertex AI Model Registry with the image's prediction
- *   server as their serving container; the Google clients are loaded only then.
+ *   server as their serving container; the Google clients are loaded only then
+ *   (`VERTEX_API_ENDPOINT`: another endpoint, a stand-in, over REST). The trainer submits each job
+ *   and acknowledges; the job's state entry on `vertex-completions` completes it (`completion.ts`).
  *
  * Every registered version records that serving container (`serving/serving.container.ts`).
  *
