@@ -36,7 +36,10 @@ export interface VertexOperation<T> {
 /** The methods of `ModelServiceClient` (v1) that {@link VertexModelRegistry} calls. */
 export interface VertexModelClient {
   getModel(request: protos.google.cloud.aiplatform.v1.IGetModelRequest): Promise<[IModel, ...unknown[]]>;
-  listModelVersionsAsync(request: protos.google.cloud.aiplatform.v1.IListModelVersionsRequest): AsyncIterable<IModel>;
+  listModelVersionsAsync(
+    request: protos.google.cloud.aiplatform.v1.IListModelVersionsRequest,
+    options?: { autoPaginate?: boolean },
+  ): AsyncIterable<IModel>;
   uploadModel(
     request: protos.google.cloud.aiplatform.v1.IUploadModelRequest,
   ): Promise<[VertexOperation<protos.google.cloud.aiplatform.v1.IUploadModelResponse>, ...unknown[]]>;
@@ -470,7 +473,8 @@ export class VertexModelRegistry {
     const holders: IModel[] = [];
     if (exists) {
       try {
-        for await (const version of client.listModelVersionsAsync({ name })) {
+        // An async iterator pages by itself; saying so keeps the client from warning.
+        for await (const version of client.listModelVersionsAsync({ name }, { autoPaginate: false })) {
           if (version.labels?.[request.versionLabel] === identity) existing = version;
           else if (version.versionAliases?.includes(request.alias)) holders.push(version);
         }
