@@ -39,6 +39,8 @@ export {
   type ModelUploadRequest,
   type PipelineJobOutcome,
   type PipelineJobRequest,
+  type PipelineJobStatus,
+  type PipelineJobSubmission,
   type VertexModelClient,
   type VertexModelRegistryOptions,
   type VertexOperation,
