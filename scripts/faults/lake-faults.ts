@@ -34,7 +34,8 @@ export interface CorruptedFile {
 
 /**
  * Corrupt the first file of a partition: `garble` overwrites bytes in place (same size, so only the
- * engine finds it: a Parquet footer or JSONL lines), `truncate` cuts it in half, `delete` removes it.
+ * engine finds it: the Parquet footer, or a JSONL line's opening brace), `truncate` cuts it in half,
+ * `delete` removes it.
  */
 export function corruptFile(home: string, source: string, runDate: string, how: Corruption): CorruptedFile {
   const path = partitionFiles(home, source, runDate)[0];
@@ -44,9 +45,14 @@ export function corruptFile(home: string, source: string, runDate: string, how: 
   else if (how === 'truncate') writeFileSync(path, original.subarray(0, Math.floor(original.length / 2)));
   else {
     const garbled = Buffer.from(original);
-    // Parquet: the footer (its length and magic bytes); JSONL: a run of bytes in the middle.
-    const start = source === 'sales' ? garbled.length - 8 : Math.floor(garbled.length / 2);
-    for (let index = start; index < Math.min(garbled.length, start + 64); index++) garbled[index] = 0x7b;
+    if (source === 'sales') garbled.fill(0, garbled.length - 8);
+    else {
+      // The opening brace of a line in the middle: that line is no JSON object any more (bytes
+      // inside a string value could leave it valid JSON).
+      const line = garbled.indexOf(0x0a, Math.floor(garbled.length / 2)) + 1;
+      if (line === 0 || line >= garbled.length) throw new Error(`${path} has no line to garble`);
+      garbled[line] = 0x78;
+    }
     writeFileSync(path, garbled);
   }
   const key = path.slice(join(home, 'lake').length + 1);

@@ -6,14 +6,14 @@
  * warehouse), never a mix of two.
  */
 import { join } from 'node:path';
-import { openDuckDbWarehouseAccess, tableChecksums, type WarehouseReady } from '@mlops/shared';
+import { errorCode, errorMessage, openDuckDbWarehouseAccess, tableChecksums, type WarehouseReady } from '@mlops/shared';
 
 /** Tables written outside the transformer's builds (the trainer's predictions, snapshot by snapshot). */
 const NOT_BUILT_BY_THE_TRANSFORMER = new Set(['warehouse.fact_predictions_churn']);
 
 /** A polling reader; `stop` resolves to the states it saw (gold `rows:xor:sum` per table). */
 export interface PollingReader {
-  stop(): Promise<{ reads: number; failures: string[]; states: Record<string, string>[] }>;
+  stop(): Promise<{ reads: number; beforeFirstBuild: number; failures: string[]; states: Record<string, string>[] }>;
 }
 
 /** Start reading `home`'s warehouse every `everyMs` until stopped. */
@@ -22,6 +22,7 @@ export function startReader(home: string, everyMs = 300): PollingReader {
   const states = new Map<string, Record<string, string>>();
   const failures: string[] = [];
   let reads = 0;
+  let beforeFirstBuild = 0;
   let stopped = false;
   const loop = (async () => {
     while (!stopped) {
@@ -30,7 +31,9 @@ export function startReader(home: string, everyMs = 300): PollingReader {
         reads += 1;
         states.set(JSON.stringify(Object.entries(state).sort()), state);
       } catch (error) {
-        failures.push(String(error).slice(0, 300));
+        // No file before the first build: the empty warehouse, as a reader sees it.
+        if (states.size === 0 && /does not exist yet/.test(errorMessage(error))) beforeFirstBuild += 1;
+        else failures.push(`${errorCode(error)}: ${errorMessage(error)}`.slice(0, 300));
       }
       await new Promise((resolve) => setTimeout(resolve, everyMs));
     }
@@ -40,7 +43,7 @@ export function startReader(home: string, everyMs = 300): PollingReader {
       stopped = true;
       await loop;
       await access.close();
-      return { reads, failures, states: [...states.values()] };
+      return { reads, beforeFirstBuild, failures, states: [...states.values()] };
     },
   };
 }

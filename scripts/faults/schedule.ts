@@ -33,7 +33,7 @@ export type Corruption = 'garble' | 'truncate' | 'delete';
 /** The whole schedule. */
 export interface FaultSchedule {
   readonly seed: number;
-  /** The backfill window, then the three daily runs after it (bad file: the 1st and 2nd; disk: the 3rd). */
+  /** The backfill window, then the three daily runs after it (bad file: the 2nd, landed with the 1st; disk: the 3rd). */
   readonly backfill: { from: string; to: string };
   readonly dailyDates: readonly [string, string, string];
   readonly kills: readonly ScheduledKill[];
@@ -122,7 +122,7 @@ export function drawSchedule(seed: number, from: string, days: number): FaultSch
     kills,
     replays,
     corrupt: {
-      runDate: dailyDates[0],
+      runDate: dailyDates[1],
       source: pick(['sales', 'clickstream'] as const),
       how: pick(['garble', 'truncate', 'delete'] as const),
     },
@@ -145,7 +145,7 @@ export function describeSchedule(schedule: FaultSchedule): string[] {
     `seed ${schedule.seed}: backfill ${schedule.backfill.from}..${schedule.backfill.to}, then daily runs ${schedule.dailyDates.join(', ')}`,
     `  kills: ${schedule.kills.map((kill) => `${kill.service} ${kill.afterMs} ms after ${kill.point}`).join('; ')}`,
     `  delivered again, in order: ${schedule.replays.join(', ')}`,
-    `  bad file: ${schedule.corrupt.source} of ${schedule.corrupt.runDate} (${schedule.corrupt.how}), found in a window with ${schedule.dailyDates[1]}`,
+    `  bad file: ${schedule.corrupt.source} of ${schedule.corrupt.runDate} (${schedule.corrupt.how}), landed with ${schedule.dailyDates[0]} while the transformer is stopped`,
     `  disk full: ${schedule.diskFull.stage} writing ${schedule.diskFull.source} of ${schedule.diskFull.runDate}`,
   ];
 }
