@@ -186,23 +186,26 @@ export async function runFaultSuite(options: FaultSuiteOptions): Promise<FaultSu
     process.kill(transformerPid, 'SIGSTOP');
     const phaseStart = new Date();
     let corrupted;
-    let runs: Promise<{ code: number }>[] = [];
+    const runs: Promise<{ code: number }>[] = [];
     try {
-      runs = [first, second].map((date) => mlops(['run', '--date', date, '--attach', '--timeout', '1800'], env));
-      // Both dates landed: the transformer has their partitions waiting.
-      await poll(
-        async () =>
-          [first, second].every(
-            (date) =>
-              partitionFiles(home.path, 'sales', date).length > 0 &&
-              partitionFiles(home.path, 'clickstream', date).length > 0,
-          ) &&
-          ((await bus.stats()).find((entry) => entry.subscription === 'transformer.bronze-landed')?.pending ?? 0) >= 4,
-        'both dates to land',
-        600_000,
-        500,
-      );
-      await new Promise((resolve) => setTimeout(resolve, 3000));
+      // One date after the other, so the first date's partitions are first in the transformer's queue:
+      // the build its event starts covers both dates and finds the bad file of the second.
+      const pending = async () =>
+        (await bus.stats()).find((entry) => entry.subscription === 'transformer.bronze-landed')?.pending ?? 0;
+      for (const [index, date] of [first, second].entries()) {
+        runs.push(mlops(['run', '--date', date, '--attach', '--timeout', '1800'], env));
+        await poll(
+          async () =>
+            partitionFiles(home.path, 'sales', date).length > 0 &&
+            partitionFiles(home.path, 'clickstream', date).length > 0 &&
+            (await pending()) >= 2 * (index + 1),
+          `${date} to land`,
+          600_000,
+          500,
+        );
+        // A startups delta (Fridays) lands too.
+        await new Promise((resolve) => setTimeout(resolve, 3000));
+      }
       corrupted = corruptFile(home.path, schedule.corrupt.source, second, schedule.corrupt.how);
     } finally {
       process.kill(transformerPid, 'SIGCONT');
