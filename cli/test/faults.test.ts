@@ -1,7 +1,7 @@
 /**
  * The fault-injection suite on a short schedule (`npm run test:faults` runs 20 days): a 4-day
  * backfill on the multi-process stack with services SIGKILLed, topics delivered again out of order,
- * a corrupted bronze file found in a window of two dates then repaired and redriven, a full disk for
+ * a corrupted bronze file of one of two dates then repaired and redriven, a full disk for
  * one stage, and a reader checking every state it saw is a whole build; the gold tables must equal
  * a clean run's. The seed is fixed, so a failure replays with
  * `npm run test:faults -- --seed 7 --days 4 --scale 0.05 --horizon 3`.

@@ -180,7 +180,7 @@ export async function runFaultSuite(options: FaultSuiteOptions): Promise<FaultSu
       `duplicates: ${schedule.replays.join(', ')} delivered again in that order (${deliveries} deliveries) after the backfill`,
     );
 
-    // 3. A bad file found in a window of two dates, then repaired and redriven.
+    // 3. A bad file of the second of two dates that landed while the transformer was stopped.
     const [first, second, third] = schedule.dailyDates;
     const transformerPid = running.pids().get('transformer')!;
     process.kill(transformerPid, 'SIGSTOP');
@@ -188,8 +188,7 @@ export async function runFaultSuite(options: FaultSuiteOptions): Promise<FaultSu
     let corrupted;
     const runs: Promise<{ code: number }>[] = [];
     try {
-      // One date after the other, so the first date's partitions are first in the transformer's queue:
-      // the build its event starts covers both dates and finds the bad file of the second.
+      // One date after the other: the transformer then meets the first date's partitions first.
       const pending = async () =>
         (await bus.stats()).find((entry) => entry.subscription === 'transformer.bronze-landed')?.pending ?? 0;
       for (const [index, date] of [first, second].entries()) {
