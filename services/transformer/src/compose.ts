@@ -20,5 +20,6 @@ export async function transformerFromPlatform(platform: Platform): Promise<Servi
     objects: platform.objects,
     maxDatesPerRun: config.transformer.maxDatesPerRun,
     publisher: platform.bus,
+    deadLetters: platform.bus,
   });
 }
