@@ -59,3 +59,8 @@ export {
   type DockerSupport,
   type StartedContainer,
 } from './tooling/docker-engine.js';
+export {
+  openBigQueryWarehouseAccess,
+  type BigQueryWarehouseAccess,
+  type BigQueryWarehouseAccessOptions,
+} from './adapters/bigquery/bigquery-warehouse-access.adapter.js';
