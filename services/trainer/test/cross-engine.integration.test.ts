@@ -166,7 +166,12 @@ async function features(access: WarehouseAccess, parameters: Record<string, Json
 async function predict(access: WarehouseAccess, dates: string[], time: string) {
   const result = await runner(access).run({
     pipeline: CHURN_PREDICT_PIPELINE,
-    parameters: { ...SAMPLING, model_version: version, snapshot_dates: dates, predicted_at: time },
+    parameters: {
+      horizon_days: SAMPLING.horizon_days!,
+      model_version: version,
+      snapshot_dates: dates,
+      predicted_at: time,
+    },
     runKey: `predict-${time}-${Math.random()}`,
   });
   return result.tasks.batch_predict!.outputs;
