@@ -15,7 +15,13 @@
  * `high_threshold` (0.6 by default), `medium` when at least `medium_threshold` (0.3), else `low`.
  */
 import { isDate } from '../data/dates.js';
-import { ensurePredictionsTable, replaceScores, scoreVersion, type VersionScores } from '../data/predictions.table.js';
+import {
+  ensurePredictionsTable,
+  replaceScores,
+  scoreVersion,
+  transactionsOf,
+  type VersionScores,
+} from '../data/predictions.table.js';
 import { resolveTables } from '../data/warehouse-tables.js';
 import { TrainerErrors } from '../errors.js';
 import { scorersAt, type ScorerAssignment } from '../registry/champion-at.js';
@@ -164,7 +170,8 @@ export const batchPredictComponent = defineComponent({
     const started = performance.now();
     const timings = { readMs: 0, scoreMs: 0, writeMs: 0 };
     // One write session: each version's snapshots are read and scored, then one transaction
-    // replaces every version's rows of them together.
+    // replaces every version's rows of them together (on BigQuery, rows that carry their keys go
+    // in transactions of whole snapshots, each within the size of a request).
     const results = await deps.warehouse.write(
       async (warehouse) => {
         const tables = await resolveTables(warehouse, params.warehouse_schema);
@@ -186,10 +193,11 @@ export const batchPredictComponent = defineComponent({
           scored.push(scores);
         }
         const writing = performance.now();
-        await warehouse.transaction(async (tx) => {
-          for (const [index, scores] of scored.entries())
-            await replaceScores(tx, tables, scores, index, params.predicted_at);
-        });
+        for (const transaction of transactionsOf(scored))
+          await warehouse.transaction(async (tx) => {
+            for (const [index, scores] of transaction.entries())
+              await replaceScores(tx, tables, scores, index, params.predicted_at);
+          });
         timings.writeMs = performance.now() - writing;
         const out: SnapshotPredictions[] = [];
         for (const [version, group] of groups) {

@@ -181,6 +181,70 @@ export async function scoreVersion(
 }
 
 /**
+ * Scored rows that carry their keys travel as parameters of the transaction's script, and BigQuery
+ * takes at most 10 MB a request (about 75 bytes a row here): a transaction carries at most this
+ * many of them. Rows named by row id carry nothing, so they all go in one transaction.
+ */
+export const MAX_CARRIED_ROWS_PER_TRANSACTION = 50_000;
+
+/** One version's scores of some snapshots, cut to the snapshots of `dates`. */
+function ofSnapshots(scored: VersionScores, dates: ReadonlySet<string>): VersionScores {
+  const keys = scored.keys;
+  if ('rowIds' in keys) throw new Error('rows named by row id are not cut');
+  const rows: number[] = [];
+  keys.snapshots.forEach((date, row) => {
+    if (dates.has(date)) rows.push(row);
+  });
+  return {
+    ...scored,
+    request: { ...scored.request, dates: scored.request.dates.filter((date) => dates.has(date)) },
+    keys: { customers: rows.map((row) => keys.customers[row]!), snapshots: rows.map((row) => keys.snapshots[row]!) },
+    probabilities: Float64Array.from(rows, (row) => scored.probabilities[row]!),
+    snapshots: scored.snapshots.filter((snapshot) => dates.has(snapshot.snapshotDate)),
+    rows: rows.length,
+  };
+}
+
+/**
+ * The transactions that write `scored`: whole snapshots of a version stay together (each is
+ * replaced all or nothing), and a transaction carries at most `maxCarried` rows that travel with
+ * their keys (a single larger snapshot goes alone). Rows named by row id all go in the first.
+ */
+export function transactionsOf(
+  scored: readonly VersionScores[],
+  maxCarried = MAX_CARRIED_ROWS_PER_TRANSACTION,
+): VersionScores[][] {
+  const transactions: VersionScores[][] = [[]];
+  let carried = 0;
+  for (const scores of scored) {
+    if ('rowIds' in scores.keys) {
+      transactions[0]!.push(scores);
+      continue;
+    }
+    let dates = new Set<string>();
+    let rows = 0;
+    const flush = () => {
+      if (dates.size === 0) return;
+      if (carried > 0 && carried + rows > maxCarried) {
+        transactions.push([]);
+        carried = 0;
+      }
+      transactions.at(-1)!.push(ofSnapshots(scores, dates));
+      carried += rows;
+      dates = new Set();
+      rows = 0;
+    };
+    for (const snapshot of scores.snapshots) {
+      if (rows > 0 && rows + snapshot.rows > maxCarried) flush();
+      dates.add(snapshot.snapshotDate);
+      rows += snapshot.rows;
+    }
+    flush();
+  }
+  return transactions.filter((transaction) => transaction.length > 0);
+}
+
+/**
  * Replace the version's rows of its snapshots with `scored`, inside the caller's transaction
  * (step 2 of the module comment). `index` names this call's temporary tables apart from the
  * transaction's other calls.
