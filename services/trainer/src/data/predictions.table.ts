@@ -20,6 +20,7 @@
  * so delivering events again, or in another order, leaves the same rows.
  */
 import type { Warehouse, WarehouseTransaction, WarehouseValue } from '@mlops/shared';
+import { TrainerErrors } from '../errors.js';
 import type { ColumnScorer } from '../scoring/compiled-forest.js';
 import { float64Of, type WarehouseTables } from './warehouse-tables.js';
 
@@ -164,7 +165,11 @@ export async function scoreVersion(
   );
   for (let r = 0; r < n; r++) {
     const entry = byDay.get(day[r]!);
-    if (!entry) throw new Error(`scored a row of snapshot ${dateOfDayNumber(day[r]!)}, which was not asked for`);
+    if (!entry)
+      throw TrainerErrors.invalidComponentIo(
+        'batch_predict',
+        `the warehouse gave a row of snapshot ${dateOfDayNumber(day[r]!)}, which was not asked for`,
+      );
     const p = probabilities[r]!;
     entry.rows += 1;
     entry.riskBands[p >= thresholds.high ? 'high' : p >= thresholds.medium ? 'medium' : 'low'] += 1;
