@@ -95,6 +95,17 @@ describe('transformer completing Dataform invocations asynchronously (gcp, Dataf
     await client.getWorkflowInvocation({ name: `${REPOSITORY}/workflowInvocations/warm-up` }).catch(() => undefined);
   }, 180_000);
 
+  /** A completion that is not SUCCEEDED fails the test with the stand-in's failure reasons. */
+  const expectSucceeded = async (completion: Record<string, unknown> | undefined, invocation: string) => {
+    const state = (completion?.jsonPayload as { terminalState?: string } | undefined)?.terminalState;
+    if (state === 'SUCCEEDED') return;
+    const [actions] = await client.queryWorkflowInvocationActions({ name: invocation });
+    const reasons = actions
+      .filter((action) => action.failureReason)
+      .map((action) => `${action.target?.schema}.${action.target?.name}: ${action.failureReason}`);
+    expect.fail(`the invocation ended ${state}: ${reasons.join('; ') || 'no reason given'}`);
+  };
+
   afterAll(async () => {
     await client?.close();
     await standin?.stop();
@@ -128,6 +139,7 @@ describe('transformer completing Dataform invocations asynchronously (gcp, Dataf
     // process), still a small share of the run it started.
     const invocationMs = performance.now() - submitted;
     expect(Math.max(...timings)).toBeLessThan(Math.max(1000, invocationMs / 10));
+    await expectSucceeded(completions[0], String(record!.data.invocation));
     const entry = Buffer.from(JSON.stringify(completions[0]));
     expect(await push(entry)).toEqual({ status: 'handled' });
     expect(await push(entry)).toEqual({ status: 'handled' });
