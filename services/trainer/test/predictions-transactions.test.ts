@@ -6,7 +6,7 @@ function carried(version: string, rows: readonly number[]): VersionScores {
   const dates = rows.map((_, index) => `2026-10-0${index + 1}`);
   const snapshots = dates.flatMap((date, index) => Array.from({ length: rows[index]! }, () => date));
   return {
-    request: { modelVersion: version, dates } as VersionScores['request'],
+    request: { modelVersion: version, dates } as unknown as VersionScores['request'],
     keys: { customers: snapshots.map((_, row) => `c${row}`), snapshots },
     probabilities: Float64Array.from(snapshots, (_, row) => row / 100),
     snapshots: dates.map((date, index) => ({

@@ -20,6 +20,7 @@ import {
   checkIdentifier,
   float64Of,
   isNumericType,
+  parameterList,
   resolveTables,
   type WarehouseTables,
 } from '../data/warehouse-tables.js';
@@ -90,7 +91,7 @@ export async function readLabelledRows(
   const sql = `
 with features as (
   select f.* from ${tables.table(request.featureTable)} as f
-  where f.snapshot_date in (select * from unnest(?))
+  where f.snapshot_date in ${parameterList(snapshots)}
 ),
 
 ordered_after as (
@@ -119,7 +120,7 @@ final as (
 
 select * from final
 order by snapshot_date, customer_id`;
-  return warehouse.queryColumns(sql, [[...snapshots], asOf]);
+  return warehouse.queryColumns(sql, [...snapshots, asOf]);
 }
 
 export const featuresComponent = defineComponent({
@@ -238,8 +239,8 @@ export const featuresComponent = defineComponent({
           const perSnapshot = new Map(
             (
               await warehouse.query<{ d: string; n: number | bigint }>(
-                `select cast(snapshot_date as string) as d, count(*) as n from ${tables.table(params.feature_table)} where snapshot_date in (select * from unnest(?)) group by 1`,
-                [ordered],
+                `select cast(snapshot_date as string) as d, count(*) as n from ${tables.table(params.feature_table)} where snapshot_date in ${parameterList(ordered)} group by 1`,
+                ordered,
               )
             ).map((row) => [row.d, Number(row.n)]),
           );

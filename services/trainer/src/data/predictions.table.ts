@@ -22,7 +22,7 @@
 import type { Warehouse, WarehouseTransaction, WarehouseValue } from '@mlops/shared';
 import { TrainerErrors } from '../errors.js';
 import type { ColumnScorer } from '../scoring/compiled-forest.js';
-import { float64Of, type WarehouseTables } from './warehouse-tables.js';
+import { float64Of, parameterList, type WarehouseTables } from './warehouse-tables.js';
 
 /** The predictions table (declared by the Dataform project; created here when absent). */
 export const PREDICTIONS_TABLE = 'fact_predictions_churn';
@@ -125,8 +125,8 @@ export async function scoreVersion(
     .map((name) => `, ${float64Of(dialect, `f.${name}`, types.get(name) ?? '')} as ${name}`)
     .join('');
   const population = `from ${tables.table(request.featureTable)} as f
-     where f.snapshot_date in (select * from unnest(?)) and f.${request.recencyColumn} <= ?`;
-  const params = [[...request.dates], Math.floor(request.horizonDays)];
+     where f.snapshot_date in ${parameterList(request.dates)} and f.${request.recencyColumn} <= ?`;
+  const params = [...request.dates, Math.floor(request.horizonDays)];
   let started = performance.now();
   let keys: RowKeys;
   let day: Float64Array;
@@ -267,12 +267,13 @@ export async function replaceScores(
   const features = tables.table(request.featureTable);
   const written = `written_${index}__`;
   const scores = `scores_${index}__`;
-  const version = [request.modelVersion, [...request.dates]];
+  const version = [request.modelVersion, ...request.dates];
+  const dates = parameterList(request.dates);
   // The version's first write time of each snapshot, before its rows are deleted.
   await tx.execute(
     `create temp table ${written} as
      select snapshot_date, min(predicted_at) as predicted_at from ${predictions}
-     where model_version = ? and snapshot_date in (select * from unnest(?)) group by snapshot_date`,
+     where model_version = ? and snapshot_date in ${dates} group by snapshot_date`,
     version,
   );
   let rows: string;
@@ -286,10 +287,7 @@ export async function replaceScores(
     await tx.appendColumns({ table: scores, temporary: true }, [keys.customers, keys.snapshots, probabilities]);
     rows = `select s.customer_id, cast(s.snapshot_date as date) as snapshot_date, s.p from ${scores} as s`;
   }
-  await tx.execute(
-    `delete from ${predictions} where model_version = ? and snapshot_date in (select * from unnest(?))`,
-    version,
-  );
+  await tx.execute(`delete from ${predictions} where model_version = ? and snapshot_date in ${dates}`, version);
   const { high, medium } = request.thresholds;
   await tx.execute(
     `insert into ${predictions} (customer_id, snapshot_date, churn_probability, risk_band, model_version, predicted_at, is_backfilled, model_data_to)

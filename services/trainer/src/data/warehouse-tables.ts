@@ -60,3 +60,11 @@ export function float64Of(dialect: WarehouseDialect, expression: string, type: s
     ? `cast(cast(${expression} as int64) as ${dialect.float64})`
     : `cast(${expression} as ${dialect.float64})`;
 }
+
+/**
+ * `(?, ?, ...)`: one parameter per value of an IN list. DuckDB prunes a scan by such a list (not by
+ * `in (select * from unnest(?))`, a join); BigQuery takes up to 10,000 parameters a query.
+ */
+export function parameterList(values: readonly unknown[]): string {
+  return `(${values.map(() => '?').join(', ')})`;
+}
