@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from '@cdktf/hcl2json';
 import { createPlatform, loadConfig, silentLogger, topicOf, topics } from '@mlops/shared';
-import { composeServices, TOPOLOGY } from '../src/stack/in-process.js';
+import { COMPLETION_TOPOLOGY, composeServices, TOPOLOGY } from '../src/stack/in-process.js';
 import { repoRoot, SERVICE_PROCESSES, serviceArgs } from '../src/stack/processes.js';
 
 describe('the topology', () => {
@@ -46,6 +46,12 @@ describe('the topology', () => {
       Object.entries(TOPOLOGY).map(([name, types]) => [name, [...new Set(types.map((type) => topicOf(type)))].sort()]),
     );
     expect(fromTerraform).toEqual(expected);
+    const completions = Object.fromEntries(
+      Object.entries(services)
+        .map(([name, spec]) => [name, ([] as string[]).concat(spec.consumes).filter((t) => t.endsWith('-completions'))])
+        .filter(([, topics]) => (topics?.length ?? 0) > 0),
+    );
+    expect(completions).toEqual(COMPLETION_TOPOLOGY);
     expect(services['dead-letters']?.consumes).toEqual(['dead-letter']);
     const compose = readFileSync(join(repoRoot, 'docker-compose.yml'), 'utf8');
     for (const name of SERVICE_PROCESSES) expect(compose).toContain(`services/${name}/dist/main.js`);

@@ -1,5 +1,5 @@
 /**
- * @mlops/shared/gcp: the Google Cloud adapters (Pub/Sub, Firestore, Cloud Storage, the functions
+ * @mlops/shared/gcp: the Google Cloud adapters (Pub/Sub, Firestore, Cloud Storage, BigQuery, the functions
  * framework host). Kept out of the main entry so that the embedded mode never loads Google's
  * client libraries (about 1.8 s of start-up); `createPlatform` imports them only in the modes
  * that use them.
@@ -15,6 +15,11 @@ export {
   type FirestoreDocumentStoreOptions,
 } from './adapters/firestore-document-store.adapter.js';
 export { GcsObjectStore, type GcsObjectStoreOptions } from './adapters/gcs-object-store.adapter.js';
+export {
+  openBigQueryWarehouseAccess,
+  type BigQueryWarehouseAccess,
+  type BigQueryWarehouseAccessOptions,
+} from './adapters/bigquery/bigquery-warehouse-access.adapter.js';
 export {
   cloudEventFunction,
   registerCloudEventService,
@@ -34,6 +39,8 @@ export {
   type ModelUploadRequest,
   type PipelineJobOutcome,
   type PipelineJobRequest,
+  type PipelineJobStatus,
+  type PipelineJobSubmission,
   type VertexModelClient,
   type VertexModelRegistryOptions,
   type VertexOperation,
@@ -59,8 +66,3 @@ export {
   type DockerSupport,
   type StartedContainer,
 } from './tooling/docker-engine.js';
-export {
-  openBigQueryWarehouseAccess,
-  type BigQueryWarehouseAccess,
-  type BigQueryWarehouseAccessOptions,
-} from './adapters/bigquery/bigquery-warehouse-access.adapter.js';

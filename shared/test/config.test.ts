@@ -39,6 +39,7 @@ describe('loadConfig', () => {
     [{ PORT: '99999' }, 'PORT'],
     [{ DATAFORM_API_ENDPOINT: '127.0.0.1:9000' }, 'DATAFORM_API_ENDPOINT'],
     [{ DATAFORM_API_ENDPOINT: 'http://127.0.0.1:9000/v1' }, 'DATAFORM_API_ENDPOINT'],
+    [{ VERTEX_API_ENDPOINT: 'ftp://127.0.0.1:9001' }, 'VERTEX_API_ENDPOINT'],
     [
       { MLOPS_MODE: 'gcp', GOOGLE_CLOUD_PROJECT: 'p', MLOPS_LAKE: 'gs://b', MLOPS_PII_HMAC_KEY: 'short' },
       'MLOPS_PII_HMAC_KEY',
@@ -120,6 +121,13 @@ describe('loadConfig', () => {
       'http://127.0.0.1:9000',
     );
     expect(loadConfig({}).gcp.dataformApiEndpoint).toBeUndefined();
+  });
+
+  it('reads another address of the Vertex AI API (a stand-in) as its origin', () => {
+    expect(loadConfig({ VERTEX_API_ENDPOINT: 'http://127.0.0.1:9001' }).gcp.vertexApiEndpoint).toBe(
+      'http://127.0.0.1:9001',
+    );
+    expect(loadConfig({}).gcp.vertexApiEndpoint).toBeUndefined();
   });
 });
 

@@ -4,6 +4,7 @@ import {
   VertexPipelineJobs,
   fromProtoStruct,
   toProtoStruct,
+  vertexCallError,
   type VertexModelClient,
   type VertexOperation,
   type VertexPipelineClient,
@@ -374,5 +375,52 @@ describe('Vertex AI Model Registry upload', () => {
     await expect(
       registry.uploadVersion({ ...upload('v-aaaaaaaaaaaa'), artifactUri: '/tmp/model/' }),
     ).rejects.toMatchObject({ code: 'VERTEX.INVALID_REQUEST' });
+  });
+});
+
+describe('Vertex AI call errors', () => {
+  it.each([
+    [{ code: 5 }, 'VERTEX.REQUEST_REFUSED'],
+    [{ code: 14 }, 'VERTEX.UNAVAILABLE'],
+    // The REST transport reports HTTP statuses, with Google's JSON error body as the message.
+    [
+      { code: 404, message: '{"error":{"code":404,"message":"Model m not found.","status":"NOT_FOUND"}}' },
+      'VERTEX.REQUEST_REFUSED',
+    ],
+    [{ code: 503, message: 'Service Unavailable' }, 'VERTEX.UNAVAILABLE'],
+    [{ code: 429, message: 'quota' }, 'VERTEX.UNAVAILABLE'],
+  ])('classifies %j as %s', (thrown, code) => {
+    const error = vertexCallError(
+      'getModel',
+      Object.assign(new Error('message' in thrown ? thrown.message : 'x'), thrown),
+    );
+    expect(error.code).toBe(code);
+    if (thrown.code === 404) expect(error.message).toBe('Vertex AI getModel failed: Model m not found.');
+  });
+
+  it('adopts a job that already exists when the REST transport answers 409', async () => {
+    const jobs = new VertexPipelineJobs({
+      client: {
+        createPipelineJob: async () => {
+          throw Object.assign(new Error('{"error":{"code":409,"status":"ALREADY_EXISTS"}}'), { code: 409 });
+        },
+        getPipelineJob: async ({ name }) => [{ name, state: 3 }],
+        cancelPipelineJob: async () => [{}],
+      },
+      projectId: 'p',
+      region: 'europe-west1',
+    });
+    const submission = await jobs.submit({
+      jobId: 'churn-train-abc',
+      displayName: 'x',
+      pipelineSpec: {},
+      parameterValues: {},
+      gcsOutputDirectory: 'gs://b/root',
+    });
+    expect(submission).toEqual({
+      name: 'projects/p/locations/europe-west1/pipelineJobs/churn-train-abc',
+      adopted: true,
+    });
+    expect(await jobs.read(submission.name)).toMatchObject({ state: 'RUNNING', vertexState: 'PIPELINE_STATE_RUNNING' });
   });
 });

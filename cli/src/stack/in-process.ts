@@ -9,6 +9,7 @@ import {
   type HostedService,
   type Platform,
   type Service,
+  type Topic,
 } from '@mlops/shared';
 import { clickGenFromPlatform } from '@mlops/click-gen';
 import { landerFromPlatform } from '@mlops/lander';
@@ -71,14 +72,35 @@ export const TOPOLOGY: Readonly<Record<string, readonly EventType[]>> = {
   dashboard: eventTypes,
 };
 
-/** Create every subscription of the topology without consuming, so nothing published is lost. */
+/**
+ * The completion topics of gcp mode (Cloud Logging sinks of Dataform and Vertex AI job states, not
+ * platform events) and the services that consume them; the same as the Terraform's `consumers`.
+ */
+export const COMPLETION_TOPOLOGY: Readonly<Record<string, readonly string[]>> = {
+  transformer: ['dataform-completions'],
+  trainer: ['vertex-completions'],
+};
+
+/**
+ * Create every subscription of the topology without consuming, so nothing published is lost; in
+ * gcp mode the completion topics' too.
+ */
 export async function ensureTopology(platform: Platform): Promise<void> {
   const settings = {
     maxAttempts: platform.config.bus.maxAttempts,
     backoff: { minMs: platform.config.bus.backoffMinMs, maxMs: platform.config.bus.backoffMaxMs },
   };
-  for (const [service, types] of Object.entries(TOPOLOGY)) {
-    for (const topic of new Set(types.map((type) => topicOf(type))))
-      await platform.bus.ensureSubscription({ name: subscriptionName(service, topic), topic, ...settings });
-  }
+  const subscriptions: (readonly [string, string])[] = Object.entries(TOPOLOGY).flatMap(([service, types]) =>
+    [...new Set(types.map((type) => topicOf(type)))].map((topic) => [service, topic] as const),
+  );
+  if (platform.config.mode === 'gcp')
+    for (const [service, topics] of Object.entries(COMPLETION_TOPOLOGY))
+      for (const topic of topics) subscriptions.push([service, topic]);
+  // A completion topic is Cloud Logging's, not an event topic; the Pub/Sub bus provisions any name.
+  for (const [service, topic] of subscriptions)
+    await platform.bus.ensureSubscription({
+      name: subscriptionName(service, topic),
+      topic: topic as Topic,
+      ...settings,
+    });
 }

@@ -1,7 +1,7 @@
 /**
  * The historical ("what happened") view: sales, traffic and startups from the gold layer.
  *
- * Sales and sessions are first rolled up in DuckDB into small daily cubes (day x region x
+ * Sales and sessions are first rolled up in the warehouse into small daily cubes (day x region x
  * category, day x device x referrer), once per warehouse version; every date range is then
  * answered from the cube, so moving the date filter never rescans millions of orders. Revenue is
  * the net amount of completed orders, summed in whole cents so the totals are exact. Top customers
@@ -48,11 +48,11 @@ async function salesCube(gold: GoldReader): Promise<SalesCell[]> {
     const withRegion = await gold.has('dim_customer');
     const rows = await gold.query(
       'sales cube',
-      `select s.order_date::varchar as date, ${withRegion ? 'c.region' : 'null::varchar'} as region, s.category,
+      `select cast(s.order_date as string) as date, ${withRegion ? 'c.region' : 'cast(null as string)'} as region, s.category,
               count(*) as orders,
-              count(*) filter (where s.is_completed) as completed_orders,
-              coalesce(sum(round(s.net_amount_usd * 100)) filter (where s.is_completed), 0)::bigint as revenue_cents,
-              coalesce(sum(s.quantity) filter (where s.is_completed), 0)::bigint as units
+              countif(s.is_completed) as completed_orders,
+              cast(coalesce(sum(if(s.is_completed, round(s.net_amount_usd * 100), 0)), 0) as int64) as revenue_cents,
+              cast(coalesce(sum(if(s.is_completed, s.quantity, 0)), 0) as int64) as units
        from ${gold.table('fct_sales')} s
        ${withRegion ? `left join ${gold.table('dim_customer')} c on c.customer_id = s.customer_id` : ''}
        where s.order_date is not null
@@ -75,11 +75,11 @@ async function sessionCube(gold: GoldReader): Promise<SessionCell[]> {
     if (!(await gold.has('fct_sessions'))) return [];
     const rows = await gold.query(
       'sessions cube',
-      `select session_date::varchar as date, device, referrer, count(*) as sessions,
-              count(*) filter (where reached_product_view) as product_view,
-              count(*) filter (where reached_cart) as cart,
-              count(*) filter (where reached_checkout) as checkout,
-              count(*) filter (where reached_purchase) as purchase
+      `select cast(session_date as string) as date, device, referrer, count(*) as sessions,
+              countif(reached_product_view) as product_view,
+              countif(reached_cart) as cart,
+              countif(reached_checkout) as checkout,
+              countif(reached_purchase) as purchase
        from ${gold.table('fct_sessions')}
        where session_date is not null
        group by all order by date`,
@@ -242,11 +242,11 @@ async function productCube(gold: GoldReader): Promise<{ productIds: (string | nu
     if (!(await gold.has('fct_sales'))) return { productIds: [], cells: [] };
     const rows = await gold.query(
       'product cube',
-      `select product_id, (dense_rank() over (order by product_id nulls last) - 1)::integer as product, date, product_name, category, orders, units, revenue_cents
+      `select product_id, cast(dense_rank() over (order by product_id nulls last) - 1 as integer) as product, date, product_name, category, orders, units, revenue_cents
        from (
-         select product_id, order_date::varchar as date, max(product_name) as product_name, max(category) as category, count(*) as orders,
-                coalesce(sum(quantity) filter (where is_completed), 0)::bigint as units,
-                coalesce(sum(round(net_amount_usd * 100)) filter (where is_completed), 0)::bigint as revenue_cents
+         select product_id, cast(order_date as string) as date, max(product_name) as product_name, max(category) as category, count(*) as orders,
+                cast(coalesce(sum(if(is_completed, quantity, 0)), 0) as int64) as units,
+                cast(coalesce(sum(if(is_completed, round(net_amount_usd * 100), 0)), 0) as int64) as revenue_cents
          from ${gold.table('fct_sales')}
          where order_date is not null
          group by all
@@ -390,15 +390,15 @@ async function startupFigures(gold: GoldReader, limit: number) {
       'startups by sector',
       `select sector, count(*) as companies, coalesce(sum(total_funding_usd), 0) as funding,
               countif(status = 'active') as active
-       from ${table} group by sector order by funding desc, sector limit 50`,
+       from ${table} group by sector order by funding desc, sector nulls last limit 50`,
     ),
     gold.query(
       'startups by status',
-      `select status, count(*) as companies from ${table} group by status order by companies desc, status`,
+      `select status, count(*) as companies from ${table} group by status order by companies desc, status nulls last`,
     ),
     gold.query(
       'startups by round',
-      `select last_round, count(*) as companies, coalesce(sum(total_funding_usd), 0) as funding from ${table} group by last_round order by funding desc, last_round`,
+      `select last_round, count(*) as companies, coalesce(sum(total_funding_usd), 0) as funding from ${table} group by last_round order by funding desc, last_round nulls last`,
     ),
     gold.query(
       'top startups',

@@ -44,18 +44,24 @@ export async function snapshots(gold: GoldReader): Promise<Snapshot[]> {
   return gold.derived('snapshots', async () => {
     const table = await scoresTable(gold);
     if (table === null) return [];
+    // One row per snapshot and model version (no arrays: BigQuery refuses a NULL element in one).
     const rows = await gold.query(
       'snapshots',
-      `select snapshot_date::varchar as snapshot_date, count(*) as customers, list(distinct model_version order by model_version) as versions
+      `select cast(snapshot_date as string) as snapshot_date, model_version, count(*) as customers
        from ${table}
        where snapshot_date is not null
-       group by snapshot_date order by snapshot_date desc`,
+       group by all order by snapshot_date desc, model_version nulls last`,
     );
-    return rows.map((row) => ({
-      snapshotDate: String(row.snapshot_date),
-      customers: num(row.customers),
-      modelVersions: Array.isArray(row.versions) ? row.versions.filter((v) => v !== null).map(String) : [],
-    }));
+    const out: Snapshot[] = [];
+    for (const row of rows) {
+      const date = String(row.snapshot_date);
+      let snapshot = out[out.length - 1];
+      if (snapshot?.snapshotDate !== date)
+        out.push((snapshot = { snapshotDate: date, customers: 0, modelVersions: [] }));
+      snapshot.customers += num(row.customers);
+      if (row.model_version !== null) snapshot.modelVersions.push(String(row.model_version));
+    }
+    return out;
   });
 }
 
@@ -100,7 +106,7 @@ export async function winBack(gold: GoldReader, snapshotDate: string | null, hor
   const figures = await gold.derived(`win-back:${horizonDays}`, async () => {
     const rows = await gold.query(
       'lapsed customers',
-      `select snapshot_date::varchar as snapshot_date, count(*) as customers, sum(revenue_usd_90d) as revenue
+      `select cast(snapshot_date as string) as snapshot_date, count(*) as customers, sum(revenue_usd_90d) as revenue
        from ${gold.table('fct_customer_features')} where days_since_last_order > ? group by all`,
       [Math.floor(horizonDays)],
     );

@@ -5,7 +5,7 @@
  *
  * The (customer, day) totals are held twice, because the two ways of reading them are fast for
  * different ranges:
- * - by customer (compressed sparse rows): customers in the order DuckDB sorts their ids (nulls
+ * - by customer (compressed sparse rows): customers in the order their ids sort (nulls
  *   last), each with its days ascending and running totals of orders and of completed net revenue
  *   in whole cents; a customer's figures for any range are two binary searches and a subtraction;
  * - by day: the same totals grouped by day, so a short range reads only its own days.
@@ -15,7 +15,7 @@
  */
 import type { WarehouseValue } from '@mlops/shared';
 import type { GoldReader } from './gold.reader.js';
-import { num, str } from './sql.js';
+import { dayNumberSql, num, str } from './sql.js';
 
 /** The in-memory index of sales by customer and day. */
 export interface SalesIndex {
@@ -23,7 +23,7 @@ export interface SalesIndex {
   readonly firstDay: string | null;
   /** Days from day 0 to the last day with orders. */
   readonly nDays: number;
-  /** Customer ids in DuckDB's order (a null id, if any, last). */
+  /** Customer ids in ascending order (a null id, if any, last). */
   readonly customerIds: readonly (string | null)[];
   readonly region: readonly (string | null)[];
   readonly segment: readonly (string | null)[];
@@ -99,19 +99,19 @@ async function buildSalesIndex(gold: GoldReader): Promise<SalesIndex> {
   if (!(await gold.has('fct_sales'))) return EMPTY;
   const sales = gold.table('fct_sales');
   const withCustomer = await gold.has('dim_customer');
-  const first = await gold.query('sales index', `select min(order_date)::varchar as first_day from ${sales}`);
+  const first = await gold.query('sales index', `select cast(min(order_date) as string) as first_day from ${sales}`);
   const firstDay = str(first[0]?.first_day);
   if (firstDay === null) return EMPTY;
   // Customers: everyone who ordered or is in dim_customer, ranked as `order by customer_id` ranks them.
   const ranked = `with ids as (
       select customer_id from ${sales}
-      ${withCustomer ? `union select customer_id from ${gold.table('dim_customer')}` : ''}
+      ${withCustomer ? `union distinct select customer_id from ${gold.table('dim_customer')}` : ''}
     )
-    select customer_id, (row_number() over (order by customer_id nulls last) - 1)::integer as position from ids`;
+    select customer_id, cast(row_number() over (order by customer_id nulls last) - 1 as integer) as position from ids`;
   const customers = await gold.queryColumns(
     'sales index customers',
     `with r as (${ranked})
-     select r.customer_id, ${withCustomer ? 'any_value(c.region) as region, any_value(c.segment) as segment' : 'null::varchar as region, null::varchar as segment'}
+     select r.customer_id, ${withCustomer ? 'any_value(c.region) as region, any_value(c.segment) as segment' : 'cast(null as string) as region, cast(null as string) as segment'}
      from r ${withCustomer ? `left join ${gold.table('dim_customer')} c on c.customer_id = r.customer_id` : ''}
      group by r.customer_id, r.position order by r.position`,
   );
@@ -130,12 +130,12 @@ async function buildSalesIndex(gold: GoldReader): Promise<SalesIndex> {
     const days = await gold.queryColumns(
       'sales index days',
       `with r as (select * from (${ranked}) where position >= ? and position < ?)
-       select r.position, (s.order_date - ?::date)::integer as day, count(*)::integer as orders,
-              coalesce(sum(round(s.net_amount_usd * 100)) filter (where s.is_completed), 0)::double as revenue_cents
+       select r.position, ${dayNumberSql('s.order_date')} - ? as day_number, cast(count(*) as integer) as orders,
+              cast(coalesce(sum(if(s.is_completed, round(s.net_amount_usd * 100), 0)), 0) as int64) as revenue_cents
        from ${sales} s join r on r.customer_id is not distinct from s.customer_id
        where s.order_date is not null
-       group by all order by r.position, day`,
-      [from, to, firstDay],
+       group by all order by r.position, day_number`,
+      [from, to, dayNumber('1970-01-01', firstDay)],
     );
     const [positions, dayColumn, orders, revenue] = days.columns as [
       WarehouseValue[],

@@ -51,17 +51,17 @@ export function snapshotRisks(gold: GoldReader): Promise<Map<string, SnapshotRis
     if (table === null) return out;
     const histogram = await gold.query(
       'risk histograms',
-      `select snapshot_date::varchar as snapshot_date, least(floor(churn_probability * ${HISTOGRAM_BINS}), ${HISTOGRAM_BINS - 1})::integer as bin, count(*) as customers
+      `select cast(snapshot_date as string) as snapshot_date, cast(least(floor(churn_probability * ${HISTOGRAM_BINS}), ${HISTOGRAM_BINS - 1}) as integer) as bin, count(*) as customers
        from ${table} where snapshot_date is not null and churn_probability is not null group by all`,
     );
     const bands = await gold.query(
       'risk bands',
-      `select snapshot_date::varchar as snapshot_date, risk_band, count(*) as customers, avg(churn_probability) as mean_probability
+      `select cast(snapshot_date as string) as snapshot_date, risk_band, count(*) as customers, avg(churn_probability) as mean_probability
        from ${table} where snapshot_date is not null group by all`,
     );
     const versions = await gold.query(
       'snapshot versions',
-      `select distinct snapshot_date::varchar as snapshot_date, model_version from ${table} where snapshot_date is not null order by snapshot_date, model_version`,
+      `select distinct cast(snapshot_date as string) as snapshot_date, model_version from ${table} where snapshot_date is not null order by snapshot_date, model_version nulls last`,
     );
     const of = (date: WarehouseValue | undefined) => {
       const key = String(date);
@@ -93,8 +93,8 @@ export function highRiskCustomers(gold: GoldReader): Promise<Map<string, { custo
     const index = await salesIndex(gold);
     const result = await gold.queryColumns(
       'high-risk customers',
-      `select snapshot_date::varchar as snapshot_date, customer_id from ${table}
-       where snapshot_date is not null and risk_band = 'high' order by snapshot_date, customer_id`,
+      `select cast(snapshot_date as string) as snapshot_date, customer_id from ${table}
+       where snapshot_date is not null and risk_band = 'high' order by snapshot_date, customer_id nulls last`,
     );
     const [dates, ids] = result.columns as [WarehouseValue[], WarehouseValue[]];
     let current: { customers: number; positions: number[] } | undefined;
@@ -138,13 +138,17 @@ export function atRiskLists(gold: GoldReader): Promise<Map<string, AtRiskEntry[]
     if (table === null) return out;
     const result = await gold.queryColumns(
       'customers at risk',
-      `select snapshot_date::varchar as snapshot_date, customer_id, churn_probability, risk_band, model_version,
-              row_number() over (partition by snapshot_date order by churn_probability desc, customer_id) as overall_rank,
-              row_number() over (partition by snapshot_date, risk_band order by churn_probability desc, customer_id) as band_rank
-       from ${table}
-       where snapshot_date is not null
-       qualify overall_rank <= ${AT_RISK_LIST_MAX} or band_rank <= ${AT_RISK_LIST_MAX}
-       order by snapshot_date, churn_probability desc, customer_id`,
+      `select cast(snapshot_day as string) as snapshot_date, customer_id, churn_probability, risk_band, model_version, overall_rank, band_rank
+       from (
+         select snapshot_date as snapshot_day, customer_id, churn_probability, risk_band, model_version,
+                row_number() over (partition by snapshot_date order by churn_probability desc, customer_id nulls last) as overall_rank,
+                row_number() over (partition by snapshot_date, risk_band order by churn_probability desc, customer_id nulls last) as band_rank
+         from ${table}
+         where snapshot_date is not null
+       )
+       where overall_rank <= ? or band_rank <= ?
+       order by snapshot_day, churn_probability desc, customer_id nulls last`,
+      [AT_RISK_LIST_MAX, AT_RISK_LIST_MAX],
     );
     const [dates, ids, probabilities, bands, versions, overallRanks, bandRanks] =
       result.columns as WarehouseValue[][] as [
@@ -201,30 +205,34 @@ export function snapshotOutcomes(
     if (table === null || !(await gold.has('fct_sales'))) return out;
     const bounds = await gold.query(
       'judgeable snapshots',
-      `select min(snapshot_date)::varchar as first from ${table} where snapshot_date <= ?::date`,
+      `select cast(min(snapshot_date) as string) as first_snapshot from ${table} where snapshot_date <= cast(? as date)`,
       [latestJudgeable],
     );
-    const first = str(bounds[0]?.first);
+    const first = str(bounds[0]?.first_snapshot);
     if (first === null) return out;
     const rows = await gold.query(
       'predicted vs actual',
-      `with p as (
-         select customer_id, snapshot_date, churn_probability, risk_band
-         from ${table} where snapshot_date <= ?::date
-       ), o as (
-         select customer_id, list(distinct order_date) as days
+      `with events as (
+         select customer_id, snapshot_date as event_day, 1 as is_snapshot, churn_probability, risk_band
+         from ${table} where snapshot_date <= cast(? as date)
+         union all
+         select distinct customer_id, order_date, 0, null, cast(null as string)
          from ${gold.table('fct_sales')}
-         where order_date > ?::date and order_date <= ?::date
-         group by customer_id
-       ), judged as (
-         select p.snapshot_date, p.risk_band, p.churn_probability,
-                not coalesce(list_bool_or(list_transform(o.days, d -> d > p.snapshot_date and d <= p.snapshot_date + ${Math.floor(horizonDays)})), false) as churned
-         from p left join o on o.customer_id = p.customer_id
+         where customer_id is not null and order_date > cast(? as date) and order_date <= cast(? as date)
+       ), nexts as (
+         -- Each prediction with its customer's next order strictly after the snapshot: a running
+         -- minimum from the last day back, snapshots before the orders of their own day.
+         select event_day, is_snapshot, churn_probability, risk_band,
+                min(if(is_snapshot = 0, event_day, null)) over (
+                  partition by customer_id order by event_day desc, is_snapshot desc rows between unbounded preceding and current row
+                ) as next_order
+         from events
        )
-       select snapshot_date::varchar as snapshot_date, risk_band, count(*) as customers,
-              sum(churn_probability) as probability_sum, count(*) filter (where churned) as churned
-       from judged group by all order by snapshot_date`,
-      [latestJudgeable, first, addDays(latestJudgeable, horizonDays)],
+       select cast(event_day as string) as snapshot_date, risk_band, count(*) as customers,
+              sum(churn_probability) as probability_sum,
+              countif(next_order is null or next_order > date_add(event_day, interval (?) day)) as churned
+       from nexts where is_snapshot = 1 group by all order by snapshot_date`,
+      [latestJudgeable, first, addDays(latestJudgeable, horizonDays), Math.floor(horizonDays)],
     );
     const rank = (band: string | null) => (band === null ? -1 : (RISK_BANDS as readonly string[]).indexOf(band));
     const bySnapshot = new Map<string, typeof rows>();

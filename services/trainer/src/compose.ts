@@ -5,7 +5,9 @@
  * - local / emulator: the pipeline runs in-process on the platform's warehouse (DuckDB);
  * - gcp: the pipeline runs on Vertex AI Pipelines (`VERTEX_PIPELINE_ROOT`, `MLOPS_SERVICE_ACCOUNT`,
  *   the platform image), champions go to the Vertex AI Model Registry with the image's prediction
- *   server as their serving container; the Google clients are loaded only then.
+ *   server as their serving container; the Google clients are loaded only then
+ *   (`VERTEX_API_ENDPOINT`: another endpoint, a stand-in, over REST). The trainer submits each job
+ *   and acknowledges; the job's state entry on `vertex-completions` completes it (`completion.ts`).
  *
  * Every registered version records that serving container (`serving/serving.container.ts`).
  *
@@ -90,7 +92,11 @@ async function vertexDeps(
   const clients = (
     clientsOf
       ? await clientsOf()
-      : await gcp.createVertexAiClients({ projectId: config.gcp.projectId, region: config.gcp.region })
+      : await gcp.createVertexAiClients({
+          projectId: config.gcp.projectId,
+          region: config.gcp.region,
+          ...(config.gcp.vertexApiEndpoint ? { apiEndpoint: config.gcp.vertexApiEndpoint } : {}),
+        })
   ) as Awaited<ReturnType<typeof gcp.createVertexAiClients>>;
   const jobs = new gcp.VertexPipelineJobs({
     client: clients.pipelines,
@@ -149,6 +155,7 @@ export async function trainerFromPlatform(
     },
     ...(config.mode === 'gcp' ? { vertex: await vertexDeps(platform, image, options.vertexClients) } : {}),
     serving: servingContainer(image),
+    publisher: platform.bus,
   });
   const env = stepEnvironment(platform);
   for (const pipeline of [CHURN_TRAINING_PIPELINE, CHURN_PREDICT_PIPELINE]) {

@@ -23,6 +23,9 @@ export const TRAINER_SERVICE_CODES = {
   WAREHOUSE_BUSY: 'TRAINER.WAREHOUSE_BUSY',
   PIPELINE_FAILED: 'TRAINER.PIPELINE_FAILED',
   CHAMPION_ARTIFACT_MISSING: 'TRAINER.CHAMPION_ARTIFACT_MISSING',
+  BAD_COMPLETION: 'TRAINER.BAD_COMPLETION',
+  COMPLETION_EARLY: 'TRAINER.COMPLETION_EARLY',
+  DEADLINE_EXCEEDED: 'TRAINER.DEADLINE_EXCEEDED',
 } as const;
 
 const C = TRAINER_SERVICE_CODES;
@@ -87,6 +90,18 @@ export const TrainerErrors = {
         cause,
         details: { version, uri },
       },
+    ),
+  /** A message on `vertex-completions` that is not a PipelineJob state entry. */
+  badCompletion: (what: string) =>
+    new PermanentError(
+      C.BAD_COMPLETION,
+      `a message on vertex-completions is not a Vertex AI PipelineJob state entry: ${what}`,
+    ),
+  /** The completion arrived while Vertex still reports the job running: read again on redelivery. */
+  completionEarly: (job: string) =>
+    new TransientError(
+      C.COMPLETION_EARLY,
+      `Vertex AI still reports ${job} as running; its completion is read again later`,
     ),
 } as const;
 

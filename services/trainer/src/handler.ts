@@ -17,51 +17,22 @@
  * snapshots, so a redelivered event rewrites identical rows and registers nothing new.
  */
 import { createHash } from 'node:crypto';
-import type {
-  CloudEvent,
-  DocumentStore,
-  HandlerContext,
-  ModelRegistry,
-  ModelVersion,
-  ObjectStore,
-  ServingContainer,
-  WarehouseAccess,
-} from '@mlops/shared';
+import type { CloudEvent, HandlerContext } from '@mlops/shared';
 import { errorMessage } from '@mlops/shared';
 import type { JsonValue } from './components/component.js';
-import type { SnapshotPredictions } from './components/batch-predict.component.js';
-import { PREDICTIONS_TABLE } from './components/batch-predict.component.js';
 import { failedRunDates, recordDateStatus } from './data-health.js';
 import { TRAINER_SERVICE_CODES, TrainerErrors, asPlatformError, trainerCodeOf } from './errors.js';
 import { CHURN_PREDICT_PIPELINE, CHURN_TRAINING_PIPELINE } from './pipeline/churn.pipeline.js';
 import { championAt } from './registry/champion-at.js';
 import { LocalPipelineRunner } from './pipeline/local.runner.js';
-import type { PipelineRunResult, PipelineRunner } from './pipeline/runner.port.js';
-import { asOfOf, decideTraining, type TrainingDecision } from './policy.js';
+import { isAsyncPipelineRunner, type PipelineRunResult, type PipelineRunner } from './pipeline/runner.port.js';
+import { submitJob } from './completion.js';
+import { TRAINER_SKIP_CODES, announceDeclined, publishOutcome } from './outcome.js';
+import { asOfOf, decideTraining } from './policy.js';
+import type { TrainerHandlerDeps } from './handler.deps.js';
 import type { TrainerSettings } from './settings.js';
 
-/** The gcp-mode pieces: a pipeline runner on Vertex AI and the champion's upload to its Model Registry. */
-export interface VertexDeps {
-  /** Runs the pipelines as Vertex AI PipelineJobs. */
-  readonly runner: PipelineRunner;
-  /** Upload a registered version to the Vertex AI Model Registry with the `champion` alias; resolves to its resource name. */
-  uploadChampion(version: ModelVersion): Promise<string>;
-}
-
-/** What the handlers need. */
-export interface TrainerHandlerDeps {
-  /** The warehouse: features are read in read sessions, predictions written in write sessions. */
-  readonly warehouse: WarehouseAccess;
-  readonly objects: ObjectStore;
-  readonly registry: ModelRegistry;
-  /** Where the per-date upstream status is kept (`trainer_data_health`). */
-  readonly documents: DocumentStore;
-  readonly settings: TrainerSettings;
-  /** gcp mode: run on Vertex AI instead of in-process. */
-  readonly vertex?: VertexDeps;
-  /** The container that serves a registered version: recorded with the version. */
-  readonly serving?: ServingContainer;
-}
+export type { TrainerHandlerDeps, VertexDeps } from './handler.deps.js';
 
 /** Stages whose failures taint the data of their run dates. */
 const UPSTREAM_STAGES = new Set(['sales-gen', 'click-gen', 'startup-gen', 'lander', 'transformer']);
@@ -182,7 +153,6 @@ export async function handleWarehouseReady(
     run_date: labelValue(event.rundate),
     trigger: labelValue(decision.trigger ?? 'predict'),
   };
-  const attempt = deps.vertex ? `-a${context.delivery.attempt}` : '';
   context.log.info(`${decision.train ? 'training' : 'predicting only'}: ${decision.reason}`, {
     asOf,
     trigger: decision.trigger ?? null,
@@ -192,6 +162,34 @@ export async function handleWarehouseReady(
 
   // Predictions use the champion as of the event, so a replay scores with the model of its time.
   const scorer = (await championAt(registry, settings.modelName, event.time))?.version;
+  const predictParameters = scorer
+    ? { ...parametersFor(CHURN_PREDICT_PIPELINE, parameters), model_version: scorer }
+    : null;
+  const runner = deps.vertex?.runner;
+  if (runner && isAsyncPipelineRunner(runner)) {
+    // gcp: submit and acknowledge; the job's completion publishes the outcome (completion.ts).
+    if (!decision.train && !predictParameters)
+      return announceDeclined(event, context, {
+        code: TRAINER_SKIP_CODES.NO_CHAMPION,
+        reason: `no champion yet: nothing to score (${decision.reason})`,
+      });
+    const kind = decision.train ? 'train' : 'predict';
+    await submitJob(
+      { ...deps, runner },
+      event,
+      {
+        kind,
+        baseKey: runKeyOf(event.id, kind),
+        parameters: decision.train ? parametersFor(CHURN_TRAINING_PIPELINE, parameters) : predictParameters!,
+        decision,
+        predictParameters,
+        labels,
+      },
+      context.log,
+    );
+    return;
+  }
+  const attempt = deps.vertex ? `-a${context.delivery.attempt}` : '';
   // Why nothing was trained nor scored, when so: the run closes with it as a note.
   let declined: { code: string; reason: string } | undefined;
   const result = await withRunner(deps, context, async (runner): Promise<PipelineRunResult | undefined> => {
@@ -201,10 +199,9 @@ export async function handleWarehouseReady(
         declined = why;
         return undefined;
       }
-      const predictParameters = { ...parametersFor(CHURN_PREDICT_PIPELINE, parameters), model_version: scorer };
       return runner.run({
         pipeline: CHURN_PREDICT_PIPELINE,
-        parameters: predictParameters,
+        parameters: predictParameters!,
         runKey: runKeyOf(event.id, 'predict') + attempt,
         labels,
       });
@@ -236,110 +233,6 @@ export async function handleWarehouseReady(
   });
   if (result) declined = await publishOutcome(deps, event, context, decision, result);
   if (declined) await announceDeclined(event, context, declined);
-}
-
-/** Codes of the trainer's `stage.skipped` besides `TRAINER.INSUFFICIENT_HISTORY`. */
-export const TRAINER_SKIP_CODES = { NO_CHAMPION: 'TRAINER.NO_CHAMPION' } as const;
-
-/** Close the run's trainer stage when nothing was scored: `stage.skipped` with the reason as its note. */
-async function announceDeclined(
-  event: CloudEvent<'mlops.warehouse.ready.v1'>,
-  context: HandlerContext,
-  declined: { code: string; reason: string },
-): Promise<void> {
-  await context.emit(
-    'mlops.stage.skipped.v1',
-    {
-      stage: 'trainer',
-      code: declined.code,
-      reason: declined.reason.slice(0, 4000),
-      runDates: [...event.data.runDates],
-      causeEventId: event.id,
-    },
-    { subject: `trainer/${event.data.runDates.at(-1)}` },
-  );
-}
-
-/** Publish what the pipeline produced; resolves to why nothing was scored, when nothing was. */
-async function publishOutcome(
-  deps: TrainerHandlerDeps,
-  event: CloudEvent<'mlops.warehouse.ready.v1'>,
-  context: HandlerContext,
-  decision: TrainingDecision,
-  result: PipelineRunResult,
-): Promise<{ code: string; reason: string } | undefined> {
-  const { settings, registry } = deps;
-  const registered = result.tasks.register?.outputs;
-  const features = result.tasks.features?.outputs;
-  if (registered && features) {
-    const version = String(registered.version);
-    const entry = await registry.get(settings.modelName, version);
-    if (!entry)
-      throw TrainerErrors.pipelineFailed(
-        result.pipeline,
-        `the register step reported ${version}, which the registry does not hold`,
-        true,
-      );
-    const championVersion = String(registered.champion_version || '');
-    if (deps.serving) await registry.recordServing(settings.modelName, version, deps.serving);
-    if (deps.vertex && registered.promoted === true) {
-      const resource = await deps.vertex.uploadChampion(entry);
-      await registry.recordVertexModel(settings.modelName, version, resource);
-    }
-    await context.emit(
-      'mlops.model.trained.v1',
-      {
-        modelName: settings.modelName,
-        version,
-        fingerprint: entry.fingerprint,
-        dataRange: { from: entry.dataRange.from, to: entry.dataRange.to },
-        metrics: { rocAuc: entry.metrics.rocAuc, prAuc: entry.metrics.prAuc, logLoss: entry.metrics.logLoss },
-        ...(entry.baselineMetrics
-          ? {
-              baselineMetrics: {
-                rocAuc: entry.baselineMetrics.rocAuc,
-                prAuc: entry.baselineMetrics.prAuc,
-                logLoss: entry.baselineMetrics.logLoss,
-              },
-            }
-          : {}),
-        promoted: registered.promoted === true,
-        // The schema wants a non-empty champion; "none" when no model has been promoted yet.
-        championVersion: championVersion || 'none',
-        artifactUri: entry.artifactUri,
-        ...(result.job ? { pipelineJob: result.job } : {}),
-      },
-      { subject: `model/${settings.modelName}/${version}` },
-    );
-    context.log.info(
-      `trained ${version} (${decision.trigger}): ROC AUC ${entry.metrics.rocAuc.toFixed(4)} vs baseline ${entry.baselineMetrics?.rocAuc.toFixed(4) ?? '-'}; champion ${championVersion || 'none'}`,
-      {
-        version,
-        promoted: registered.promoted === true,
-      },
-    );
-  }
-  const predicted = result.tasks.batch_predict?.outputs;
-  const modelVersion = String(predicted?.model_version ?? '');
-  if (!modelVersion) {
-    context.log.info(`no predictions: ${settings.modelName} had no champion as of ${event.time}`);
-    const trained = registered ? ` (${String(registered.version)} was not promoted)` : '';
-    return { code: TRAINER_SKIP_CODES.NO_CHAMPION, reason: `no champion yet: nothing to score${trained}` };
-  }
-  for (const snapshot of (predicted?.predictions ?? []) as unknown as SnapshotPredictions[]) {
-    await context.emit(
-      'mlops.predictions.ready.v1',
-      {
-        snapshotDate: snapshot.snapshotDate,
-        modelVersion: snapshot.modelVersion || modelVersion,
-        table: `${settings.warehouseSchema}.${PREDICTIONS_TABLE}`,
-        rows: snapshot.rows,
-        riskBands: snapshot.riskBands,
-      },
-      { subject: `predictions/${snapshot.snapshotDate}` },
-    );
-  }
-  return undefined;
 }
 
 /** Handle `stage.failed`: remember the run dates of an upstream failure. */

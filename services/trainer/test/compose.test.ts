@@ -57,10 +57,12 @@ describe('trainer composition', () => {
       MLOPS_SERVICE_ACCOUNT: 'runtime@mlops-test.iam.gserviceaccount.com',
     });
     // Fake clients: composing must not call Vertex AI (nothing is submitted until an event arrives).
-    await trainerFromPlatform(platform, {
+    const service = await trainerFromPlatform(platform, {
       image: 'europe-west1-docker.pkg.dev/mlops-test/mlops/platform:abc',
       vertexClients: async () => ({ pipelines: {}, models: {} }),
     });
+    // It submits and acknowledges: job completions come back on their own topic.
+    expect(service.rawConsumers?.map((consumer) => consumer.topic)).toEqual(['vertex-completions']);
     const spec = JSON.parse(
       (await platform.objects.get('mlops/pipelines/mlops-churn-training/latest.json')).toString(),
     );

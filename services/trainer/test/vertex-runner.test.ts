@@ -293,6 +293,6 @@ describe('a pipeline step from its ExecutorInput', () => {
     const printed: string[] = [];
     expect(await runComponentMain(['--help'], { MLOPS_MODE: 'no-such-mode' }, (text) => printed.push(text))).toBe(0);
     expect(printed.join('\n')).toMatch(/^Usage: node services\/trainer\/dist\/components\/main\.js <component>/);
-    expect(printed.join('\n')).toContain('features, train, evaluate, register, batch_predict');
+    expect(printed.join('\n')).toContain('features, train, evaluate, refit, register, batch_predict');
   });
 });

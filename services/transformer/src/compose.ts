@@ -1,19 +1,25 @@
 import { createTransformRunner, type Platform, type Service } from '@mlops/shared';
+import { countBuiltRows } from './row-counts.js';
 import { createTransformerService } from './transformer.service.js';
 
 /**
  * The transformer composed on a platform: the ledger in the document store, the lake, and the runner
  * of the mode: DuckDB in write sessions on the platform's warehouse (local, emulator), or the
- * Dataform API (gcp).
+ * Dataform API (gcp), whose row counts are read through the platform's warehouse (BigQuery).
  */
 export async function transformerFromPlatform(platform: Platform): Promise<Service> {
   const { config } = platform;
-  const runner = await createTransformRunner({ config, warehouse: platform.warehouse });
+  const runner = await createTransformRunner({
+    config,
+    warehouse: platform.warehouse,
+    ...(config.mode === 'gcp' ? { countRows: countBuiltRows(platform.warehouse) } : {}),
+  });
   return createTransformerService({
     documents: platform.documents,
     runner,
     objects: platform.objects,
     maxDatesPerRun: config.transformer.maxDatesPerRun,
     publisher: platform.bus,
+    deadLetters: platform.bus,
   });
 }

@@ -19,7 +19,8 @@
  * A date whose partition cannot be read fails alone (see isolation.ts): it is recorded as broken
  * with the file and the reason, announced with `stage.failed`, and later dates build without it.
  * When it is the handled event's own date, the event is dead-lettered with that error instead, so
- * `mlops dlq redrive` retries it once the file is fixed.
+ * `mlops dlq redrive` retries it once the file is fixed; otherwise a copy of the handled event is
+ * dead-lettered with the broken dates' reason, for the same redrive.
  */
 import {
   dayNumber,
@@ -30,6 +31,7 @@ import {
   type BackfillWindow,
   type BronzeSource,
   type CloudEvent,
+  type DeadLetterSink,
   type DocumentStore,
   type HandlerContext,
   type ObjectStore,
@@ -39,7 +41,7 @@ import {
 import { publishBuildOutcome } from './build-outcome.js';
 import { submitBuild } from './completion.js';
 import { TransformerErrors } from './errors.js';
-import { brokenError, buildChecked, type BrokenDate } from './isolation.js';
+import { brokenError, buildChecked, deadLetterFinder, type BrokenDate } from './isolation.js';
 import { inputsHash, readLedger, recordLanded, type BuiltEntry, type LandedEntry, type LedgerState } from './ledger.js';
 
 /** Codes of the transformer's `stage.skipped`. */
@@ -54,6 +56,8 @@ export interface TransformerHandlerDeps {
   readonly objects?: Pick<ObjectStore, 'list' | 'stream'>;
   /** Most run dates in one run of the project; a longer backlog is built in consecutive runs. */
   readonly maxDatesPerRun: number;
+  /** Where a copy of an event that found other dates broken is dead-lettered, for `mlops dlq redrive`. */
+  readonly deadLetters?: DeadLetterSink;
 }
 
 /** A run date that can be built, and from what. */
@@ -275,6 +279,7 @@ export async function handleBronzeLanded(
     broken.push(...(await buildChecked(deps, event, context, chunk, (part) => buildDates(deps, event, context, part))));
   const own = broken.find((entry) => entry.date.runDate === landed.runDate);
   if (own) throw brokenError(own);
+  if (broken.length > 0 && deps.deadLetters) await deadLetterFinder(deps.deadLetters, event, context, broken);
 }
 
 /**

@@ -6,13 +6,19 @@
  * until the failing dates stand alone; the others build. A broken date is recorded with the file and
  * the reason, is left out of later builds, and is retried on the next event of that date (a
  * redelivery, a redrive, a replay, a re-landed partition) or a redelivery of the event that found it.
+ * A date found broken while building another date's event has no dead letter of its own: that event
+ * is acknowledged (its date built) and a copy of it is dead-lettered with the broken dates' reason,
+ * so `mlops dlq redrive` retries them once the file is fixed.
  */
 import {
   PermanentError,
   classifyError,
+  encodeMessage,
   errorCode,
   errorMessage,
+  topicOf,
   type CloudEvent,
+  type DeadLetterSink,
   type DocumentStore,
   type HandlerContext,
   type ObjectStore,
@@ -189,4 +195,34 @@ export async function buildChecked<D extends BuildableDate>(
     );
   }
   return broken;
+}
+
+/**
+ * Dead-letter a copy of the (acknowledged) event that found other dates broken: its redrive is a
+ * redelivery of that event, which retries every date it found broken (their `causeEventId`).
+ */
+export async function deadLetterFinder(
+  sink: DeadLetterSink,
+  event: CloudEvent<'mlops.bronze.landed.v1'>,
+  context: HandlerContext,
+  broken: readonly BrokenDate[],
+): Promise<void> {
+  const first = brokenEntry(broken[0]!, event.id);
+  const dates = broken.map((entry) => entry.date.runDate);
+  const files = [...new Set(broken.flatMap((entry) => entry.files))];
+  await sink.deadLetter(encodeMessage(event), {
+    subscription: context.delivery.subscription,
+    topic: topicOf(event.type),
+    code: first.code!,
+    reason:
+      `${dates.join(', ')} not built while building ${event.data.runDate} (${files.join(', ')}): ${first.reason}; this event was handled, redrive it once the file is fixed to rebuild ${dates.length === 1 ? 'that date' : 'those dates'}`.slice(
+        0,
+        2000,
+      ),
+    attempts: context.delivery.attempt,
+  });
+  context.log.warning(`dead-lettered a copy of the event, to redrive once ${dates.join(', ')} can be read`, {
+    runDates: dates,
+    files,
+  });
 }

@@ -8,6 +8,7 @@ import {
   errorCode,
   errorMessage,
   isAsyncTransformRunner,
+  type DeadLetterSink,
   type Publisher,
   type CloudEvent,
   type DocumentStore,
@@ -36,6 +37,12 @@ export interface TransformerServiceDeps {
    * only completions settle invocations.
    */
   readonly publisher?: Publisher;
+  /**
+   * Where a copy of an event that found other dates' partitions unreadable is dead-lettered, so
+   * `mlops dlq redrive` retries those dates once the files are fixed (the bus). Without it, a replay
+   * of the dates' landed events does.
+   */
+  readonly deadLetters?: DeadLetterSink;
   /** How long an invocation may run before the sweep settles it (default 6 hours). */
   readonly invocationDeadlineMs?: number;
   /** Ledger collection (default `transformer_ledger`). */
@@ -62,6 +69,7 @@ export function createTransformerService(deps: TransformerServiceDeps): Service 
     ledgerCollection: deps.ledgerCollection ?? LEDGER_COLLECTION,
     maxDatesPerRun: deps.maxDatesPerRun ?? DEFAULT_MAX_DATES_PER_RUN,
     ...(deps.objects ? { objects: deps.objects } : {}),
+    ...(deps.deadLetters ? { deadLetters: deps.deadLetters } : {}),
   };
   const { runner } = deps;
   return {

@@ -9,7 +9,9 @@ import {
   FsObjectStore,
   bronzeLandedData,
   bronzePartKey,
+  decodeMessage,
   openDuckDbWarehouse,
+  tableChecksums,
   type BronzeLanded,
   type DuckDbWarehouse,
 } from '@mlops/shared';
@@ -68,7 +70,7 @@ describe('transformer with bad bronze partitions on the real project and DuckDB'
       warehouse: warehouseAccessOf(warehouse),
       compiler,
     });
-    built = createTransformerService({ documents, runner, objects });
+    built = createTransformerService({ documents, runner, objects, deadLetters: publisher });
 
     for (const key of [SALES_06, CLICKS_07, CLICKS_08, SALES_09]) originals.set(key, readFileSync(path(key)));
     const footer = Buffer.from(originals.get(SALES_06)!);
@@ -107,7 +109,7 @@ describe('transformer with bad bronze partitions on the real project and DuckDB'
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it('builds the good dates of the window, records and announces each bad date with its file, and rebuilds each after the fix', async () => {
+  it('builds the good dates of the window, records and announces each bad date with its file, and rebuilds each after the fix (redrive or replay) to the gold tables of a clean build', async () => {
     for (const data of landed) await send(data, `${data.runDate}/${data.source}`);
 
     const failed = publisher.ofType('mlops.stage.failed.v1').map((event) => event.data);
@@ -146,19 +148,59 @@ describe('transformer with bad bronze partitions on the real project and DuckDB'
     expect(Number(wrong!.rows)).toBe(20);
     expect(wrong!.reasons).toBe('missing_order_id');
 
-    // Fixed: each bad date's landed events replayed (as `mlops replay --topic bronze-landed` does).
-    for (const [key, content] of originals) writeFileSync(path(key), content);
+    // The event that found them (the window's last) was handled; a copy of it is the dead letter.
+    expect(publisher.deadLetters).toHaveLength(1);
+    expect(publisher.deadLetters[0]!.info.reason).toMatch(
+      /^2026-01-06, 2026-01-07, 2026-01-08, 2026-01-09 not built while building 2026-01-11 \(/,
+    );
+
+    // 06 and 07 fixed, then the dead letter redriven (as `mlops dlq redrive` does): they build;
+    // 08 and 09 are still bad, and are recorded, announced and dead-lettered again.
+    for (const key of [SALES_06, CLICKS_07]) writeFileSync(path(key), originals.get(key)!);
     const readyBefore = publisher.ofType('mlops.warehouse.ready.v1').length;
-    for (const data of landed.filter((entry) =>
-      ['2026-01-06', '2026-01-07', '2026-01-08', '2026-01-09'].includes(entry.runDate),
-    ))
+    await deliver(service(), decodeMessage(publisher.deadLetters[0]!.message), { publisher });
+    expect(readyDates()).toEqual(['2026-01-05', '2026-01-06', '2026-01-07', '2026-01-10', '2026-01-11']);
+    expect(publisher.ofType('mlops.stage.failed.v1').map((event) => event.data.runDates)).toEqual([
+      ['2026-01-06'],
+      ['2026-01-07'],
+      ['2026-01-08'],
+      ['2026-01-09'],
+      ['2026-01-08'],
+      ['2026-01-09'],
+    ]);
+    expect(publisher.deadLetters).toHaveLength(2);
+
+    // 08 and 09 fixed: each date's landed events replayed (as `mlops replay --topic bronze-landed` does).
+    for (const key of [CLICKS_08, SALES_09]) writeFileSync(path(key), originals.get(key)!);
+    for (const data of landed.filter((entry) => ['2026-01-08', '2026-01-09'].includes(entry.runDate)))
       await send(data, `${data.runDate}/${data.source}/replay`);
-    expect(publisher.ofType('mlops.stage.failed.v1')).toHaveLength(4);
+    expect(publisher.ofType('mlops.stage.failed.v1')).toHaveLength(6);
     expect(publisher.ofType('mlops.warehouse.ready.v1').length).toBeGreaterThan(readyBefore);
     expect(readyDates()).toEqual(DATES);
     for (const date of DATES)
       expect((await documents.get(LEDGER_COLLECTION, `built_${date}`))?.data.status, date).toBe('ready');
     expect(await salesDays()).toEqual(DATES.filter((date) => date !== '2026-01-10'));
+
+    // The gold tables equal those of a clean build of the same lake.
+    const clean = await openDuckDbWarehouse({ path: join(dir, 'clean.duckdb') });
+    try {
+      const cleanAccess = warehouseAccessOf(clean);
+      await new DuckDbTransformRunner({
+        projectDir: PROJECT,
+        lakeRoot: lake.root,
+        warehouse: cleanAccess,
+        compiler,
+      }).run({
+        runDates: DATES,
+      });
+      const gold = (access: ReturnType<typeof warehouseAccessOf>) =>
+        access.read((session) => tableChecksums(session, { schemas: ['warehouse'] }));
+      const expected = await gold(cleanAccess);
+      expect(expected['warehouse.fct_sales']).toMatch(/^[1-9]/);
+      expect(await gold(warehouseAccessOf(warehouse))).toEqual(expected);
+    } finally {
+      await clean.close();
+    }
     // About a dozen runs of the project: generous for a loaded machine.
   }, 600_000);
 });

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import {
   TransformError,
   TransformErrors,
+  decodeMessage,
   type BronzeLanded,
   type BronzeSource,
   type TransformRunRequest,
@@ -83,8 +84,13 @@ function setup(options: { lake?: boolean } = {}) {
   const documents = new InMemoryDocumentStore();
   const runner = new PickyRunner();
   const objects = new InMemoryObjectStore();
-  const service = createTransformerService({ documents, runner, ...(options.lake ? { objects } : {}) });
   const publisher = new RecordingPublisher();
+  const service = createTransformerService({
+    documents,
+    runner,
+    deadLetters: publisher,
+    ...(options.lake ? { objects } : {}),
+  });
   return {
     documents,
     runner,
@@ -151,8 +157,54 @@ describe('a bad bronze partition fails its date alone', () => {
     expect(failed()).toHaveLength(1);
   });
 
+  it('dead-letters a copy of the event that found another date of its window unreadable, and its redrive after the fix builds that date', async () => {
+    const { runner, publisher, send, built, ready, failed } = setup();
+    runner.unreadable.add('2026-01-07');
+    const events = WINDOW_DATES.flatMap((date) => day(date, WINDOW));
+    for (const event of events) await send(event);
+    const finder = events.at(-1)!;
+    expect(finder.data.runDate).toBe('2026-01-08');
+    expect(failed().map((data) => data.runDates)).toEqual([['2026-01-07']]);
+    expect(await built('2026-01-08')).toMatchObject({ status: 'ready' });
+
+    // The finder was handled (its date built) and a copy of it waits in the dead letters.
+    expect(publisher.deadLetters).toHaveLength(1);
+    const [letter] = publisher.deadLetters;
+    expect(letter!.info).toEqual({
+      subscription: 'transformer.test',
+      topic: 'bronze-landed',
+      code: 'DATAFORM.ACTION_FAILED',
+      reason: expect.stringMatching(
+        new RegExp(
+          `^2026-01-07 not built while building 2026-01-08 \\(${key('sales', '2026-01-07')}\\): .*No magic bytes`,
+        ),
+      ),
+      attempts: 1,
+    });
+    const redriven = decodeMessage(letter!.message);
+    expect(redriven).toMatchObject({ id: finder.id, type: 'mlops.bronze.landed.v1', data: finder.data });
+
+    // Redriven while the file is still bad: recorded, announced and dead-lettered again.
+    await send(redriven as typeof finder);
+    expect(runner.runs.at(-1)).toEqual(['2026-01-07']);
+    expect(failed().map((data) => data.runDates)).toEqual([['2026-01-07'], ['2026-01-07']]);
+    expect(publisher.deadLetters).toHaveLength(2);
+
+    // Fixed: the redrive builds the date; the finder's own date is announced as already built.
+    runner.unreadable.clear();
+    await send(decodeMessage(publisher.deadLetters[1]!.message) as typeof finder);
+    expect(runner.runs.at(-1)).toEqual(['2026-01-07']);
+    expect(ready().at(-1)).toEqual(['2026-01-07']);
+    expect(await built('2026-01-07')).toMatchObject({ status: 'ready' });
+    expect(publisher.deadLetters).toHaveLength(2);
+    expect(publisher.ofType('mlops.stage.skipped.v1').at(-1)!.data).toMatchObject({
+      code: 'TRANSFORMER.ALREADY_BUILT',
+      runDates: ['2026-01-08'],
+    });
+  });
+
   it('dead-letters the handled event when its own date is unreadable; later dates build, and a redrive after the fix builds it', async () => {
-    const { runner, send, built, ready, failed } = setup();
+    const { runner, publisher, send, built, ready, failed } = setup();
     runner.unreadable.add('2026-01-06');
     for (const event of day('2026-01-05')) await send(event);
     const [sales, clickstream] = day('2026-01-06');
@@ -168,6 +220,8 @@ describe('a bad bronze partition fails its date alone', () => {
       }),
     ]);
     expect(await built('2026-01-06')).toMatchObject({ status: 'broken', causeEventId: clickstream!.id });
+    // The event itself is the dead letter (the transport's); no copy of it is added.
+    expect(publisher.deadLetters).toEqual([]);
 
     for (const event of day('2026-01-07')) await send(event);
     for (const event of day('2026-01-08')) await send(event);

@@ -27,3 +27,9 @@ export {
   type DataformStandin,
   type DataformStandinOptions,
 } from './dataform/dataform.standin.js';
+export {
+  startVertexStandin,
+  type VertexStandin,
+  type VertexStandinOptions,
+} from './vertex/vertex.standin.js';
+export type { ContainerExecutor } from './vertex/pipeline-spec.js';

@@ -36,7 +36,10 @@ export interface VertexOperation<T> {
 /** The methods of `ModelServiceClient` (v1) that {@link VertexModelRegistry} calls. */
 export interface VertexModelClient {
   getModel(request: protos.google.cloud.aiplatform.v1.IGetModelRequest): Promise<[IModel, ...unknown[]]>;
-  listModelVersionsAsync(request: protos.google.cloud.aiplatform.v1.IListModelVersionsRequest): AsyncIterable<IModel>;
+  listModelVersionsAsync(
+    request: protos.google.cloud.aiplatform.v1.IListModelVersionsRequest,
+    options?: { autoPaginate?: boolean },
+  ): AsyncIterable<IModel>;
   uploadModel(
     request: protos.google.cloud.aiplatform.v1.IUploadModelRequest,
   ): Promise<[VertexOperation<protos.google.cloud.aiplatform.v1.IUploadModelResponse>, ...unknown[]]>;
@@ -110,13 +113,38 @@ const ALREADY_EXISTS = 6;
 const NOT_FOUND = 5;
 const TRANSIENT_CODES = new Set([4, 8, 10, 13, 14]);
 
+// The REST transport (`fallback`, another endpoint) reports HTTP statuses: their gRPC codes.
+const GRPC_OF_HTTP: Record<number, number> = {
+  400: 3,
+  401: 16,
+  403: 7,
+  404: 5,
+  409: 6,
+  412: 9,
+  429: 8,
+  499: 1,
+  500: 13,
+  501: 12,
+  503: 14,
+  504: 4,
+};
+
 function grpcCode(error: unknown): number | undefined {
   const code = (error as { code?: unknown } | null)?.code;
-  return typeof code === 'number' ? code : undefined;
+  if (typeof code !== 'number') return undefined;
+  return code >= 100 ? (GRPC_OF_HTTP[code] ?? (code >= 500 ? 13 : 3)) : code;
 }
 
 function messageOf(error: unknown): string {
-  return (error instanceof Error ? error.message : String(error)).split('\n')[0]!.slice(0, 500);
+  const text = error instanceof Error ? error.message : String(error);
+  try {
+    // A REST error's message is Google's JSON error body.
+    const message = (JSON.parse(text) as { error?: { message?: unknown } }).error?.message;
+    if (typeof message === 'string') return message.slice(0, 500);
+  } catch {
+    // Not JSON: the message as it is.
+  }
+  return text.split('\n')[0]!.slice(0, 500);
 }
 
 /** A failed Vertex AI call as a platform error: unavailable/timeouts/quota transient, the rest permanent. */
@@ -190,11 +218,43 @@ function checkLabels(labels: Readonly<Record<string, string>>): void {
   }
 }
 
+/** A job as {@link VertexPipelineJobs.read} sees it now. */
+export interface PipelineJobStatus {
+  name: string;
+  state: 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'CANCELLED';
+  /** The state as Vertex names it (`PIPELINE_STATE_PENDING`...). */
+  vertexState: string;
+  error?: string;
+  labels: Record<string, string>;
+}
+
+/** What {@link VertexPipelineJobs.submit} did. */
+export interface PipelineJobSubmission {
+  name: string;
+  /** True when the job id already existed (a redelivery): the existing job was adopted. */
+  adopted: boolean;
+}
+
+function statusOf(job: IPipelineJob, name: string): PipelineJobStatus {
+  const vertexState = pipelineStateName(job.state);
+  const state = TERMINAL.has(vertexState)
+    ? (vertexState.replace('PIPELINE_STATE_', '') as PipelineJobStatus['state'])
+    : 'RUNNING';
+  return {
+    name: job.name || name,
+    state,
+    vertexState,
+    ...(state !== 'SUCCEEDED' && state !== 'RUNNING' && job.error?.message ? { error: job.error.message } : {}),
+    labels: { ...(job.labels ?? {}) },
+  };
+}
+
 /**
- * Vertex AI Pipelines: create a `PipelineJob` and poll it with exponential backoff until it
- * succeeds, fails or is cancelled, or the deadline passes (then the job is cancelled and a
- * transient `VERTEX.PIPELINE_TIMEOUT` is thrown so the event is retried). A job id that already
- * exists is adopted: a redelivered event waits for the job it started instead of starting another.
+ * Vertex AI Pipelines. `submit` creates a `PipelineJob` and returns at once (a job id that already
+ * exists is adopted: a redelivered event does not start a second job); `read` says how a job stands;
+ * `cancel` cancels one. `run` submits and polls with exponential backoff until the job succeeds,
+ * fails or is cancelled, or the deadline passes (then the job is cancelled and a transient
+ * `VERTEX.PIPELINE_TIMEOUT` is thrown so the event is retried).
  */
 export class VertexPipelineJobs {
   private readonly now: () => number;
@@ -208,8 +268,31 @@ export class VertexPipelineJobs {
     this.parent = `projects/${options.projectId}/locations/${options.region}`;
   }
 
-  /** Submit (or adopt) the job and wait for its outcome. */
-  async run(request: PipelineJobRequest): Promise<PipelineJobOutcome> {
+  /** The resource name of a job id. */
+  jobName(jobId: string): string {
+    return `${this.parent}/pipelineJobs/${jobId}`;
+  }
+
+  /** Create the job (or adopt the existing one of the same id) and return without waiting. */
+  async submit(request: PipelineJobRequest): Promise<PipelineJobSubmission> {
+    return (await this.create(request)).submission;
+  }
+
+  /** How the job stands now. */
+  async read(name: string): Promise<PipelineJobStatus> {
+    return statusOf(await this.get(name), name);
+  }
+
+  /** Cancel the job (Vertex ends it CANCELLED). */
+  async cancel(name: string): Promise<void> {
+    try {
+      await this.options.client.cancelPipelineJob({ name });
+    } catch (error) {
+      throw vertexCallError('cancelPipelineJob', error);
+    }
+  }
+
+  private async create(request: PipelineJobRequest): Promise<{ submission: PipelineJobSubmission; job: IPipelineJob }> {
     if (!JOB_ID.test(request.jobId))
       throw new PermanentError(
         'VERTEX.INVALID_REQUEST',
@@ -222,12 +305,9 @@ export class VertexPipelineJobs {
       );
     }
     checkLabels(request.labels ?? {});
-    const started = this.now();
-    const name = `${this.parent}/pipelineJobs/${request.jobId}`;
-    let job: IPipelineJob;
-    let adopted = false;
+    const name = this.jobName(request.jobId);
     try {
-      [job] = await this.options.client.createPipelineJob({
+      const [job] = await this.options.client.createPipelineJob({
         parent: this.parent,
         pipelineJobId: request.jobId,
         pipelineJob: {
@@ -243,39 +323,48 @@ export class VertexPipelineJobs {
           ...(request.serviceAccount ? { serviceAccount: request.serviceAccount } : {}),
         },
       });
+      return { submission: { name: job.name || name, adopted: false }, job };
     } catch (error) {
       if (grpcCode(error) !== ALREADY_EXISTS) throw vertexCallError('createPipelineJob', error);
-      adopted = true;
-      job = await this.get(name);
+      const job = await this.get(name);
+      return { submission: { name: job.name || name, adopted: true }, job };
     }
+  }
+
+  /** Submit (or adopt) the job and wait for its outcome. */
+  async run(request: PipelineJobRequest): Promise<PipelineJobOutcome> {
+    const started = this.now();
+    const created = await this.create(request);
+    const { name, adopted } = created.submission;
+    let job = created.job;
     let polls = 0;
     const deadline = this.options.deadlineMs ?? 2 * 60 * 60 * 1000;
     const poll = this.options.poll ?? { minMs: 5_000, maxMs: 60_000 };
     while (!TERMINAL.has(pipelineStateName(job.state))) {
       if (this.now() - started >= deadline) {
-        await this.options.client.cancelPipelineJob({ name: job.name ?? name }).catch(() => undefined);
+        await this.options.client.cancelPipelineJob({ name: job.name || name }).catch(() => undefined);
         throw new TransientError(
           'VERTEX.PIPELINE_TIMEOUT',
-          `pipeline job ${job.name ?? name} did not finish within ${Math.round(deadline / 1000)} s (last state ${pipelineStateName(job.state)}); it was cancelled`,
+          `pipeline job ${job.name || name} did not finish within ${Math.round(deadline / 1000)} s (last state ${pipelineStateName(job.state)}); it was cancelled`,
           {
-            details: { job: job.name ?? name, state: pipelineStateName(job.state) },
+            details: { job: job.name || name, state: pipelineStateName(job.state) },
           },
         );
       }
       polls += 1;
       await this.sleep(backoffDelay(polls, poll, this.options.random));
       try {
-        job = await this.get(job.name ?? name);
+        job = await this.get(job.name || name);
       } catch (error) {
         // A status check that fails transiently is retried until the deadline.
         if (!(error instanceof TransientError)) throw error;
       }
     }
-    const state = pipelineStateName(job.state).replace('PIPELINE_STATE_', '') as PipelineJobOutcome['state'];
+    const { state, error } = statusOf(job, name);
     return {
-      name: job.name ?? name,
-      state,
-      ...(state !== 'SUCCEEDED' && job.error?.message ? { error: job.error.message } : {}),
+      name: job.name || name,
+      state: state as PipelineJobOutcome['state'],
+      ...(error ? { error } : {}),
       adopted,
       polls,
     };
@@ -384,7 +473,8 @@ export class VertexModelRegistry {
     const holders: IModel[] = [];
     if (exists) {
       try {
-        for await (const version of client.listModelVersionsAsync({ name })) {
+        // An async iterator pages by itself; saying so keeps the client from warning.
+        for await (const version of client.listModelVersionsAsync({ name }, { autoPaginate: false })) {
           if (version.labels?.[request.versionLabel] === identity) existing = version;
           else if (version.versionAliases?.includes(request.alias)) holders.push(version);
         }
@@ -460,18 +550,32 @@ function checkContainer(container: ServingContainer): void {
     throw new PermanentError('VERTEX.INVALID_REQUEST', `the serving container is invalid: ${problems.join('; ')}`);
 }
 
-/** The real clients, on the region's endpoint. Loaded on demand: the embedded mode never needs them. */
+/**
+ * The real clients, on the region's endpoint, or over REST on `apiEndpoint` (`http://host:port`, a
+ * stand-in: `VERTEX_API_ENDPOINT`). Loaded on demand: the embedded mode never needs them.
+ */
 export async function createVertexAiClients(options: {
   projectId: string;
   region: string;
+  apiEndpoint?: string;
 }): Promise<{ pipelines: VertexPipelineClient; models: VertexModelClient }> {
   const { v1 } = await import('@google-cloud/aiplatform');
-  const apiEndpoint = `${options.region}-aiplatform.googleapis.com`;
+  const endpoint = options.apiEndpoint ? new URL(options.apiEndpoint) : undefined;
+  const clientOptions = endpoint
+    ? {
+        projectId: options.projectId,
+        fallback: true,
+        apiEndpoint: endpoint.hostname,
+        port: Number(endpoint.port || (endpoint.protocol === 'http:' ? 80 : 443)),
+        protocol: endpoint.protocol.slice(0, -1),
+      }
+    : { projectId: options.projectId, apiEndpoint: `${options.region}-aiplatform.googleapis.com` };
   return {
-    pipelines: new v1.PipelineServiceClient({
-      apiEndpoint,
-      projectId: options.projectId,
-    }) as unknown as VertexPipelineClient,
-    models: new v1.ModelServiceClient({ apiEndpoint, projectId: options.projectId }) as unknown as VertexModelClient,
+    pipelines: new v1.PipelineServiceClient(
+      clientOptions as ConstructorParameters<typeof v1.PipelineServiceClient>[0],
+    ) as unknown as VertexPipelineClient,
+    models: new v1.ModelServiceClient(
+      clientOptions as ConstructorParameters<typeof v1.ModelServiceClient>[0],
+    ) as unknown as VertexModelClient,
   };
 }

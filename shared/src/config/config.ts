@@ -104,6 +104,11 @@ export interface PlatformConfig {
      * reached over REST. Unset: Google's.
      */
     readonly dataformApiEndpoint?: string;
+    /**
+     * Another address of the Vertex AI API (`VERTEX_API_ENDPOINT`, `http://host:port`): a stand-in,
+     * reached over REST. Unset: Google's regional endpoint.
+     */
+    readonly vertexApiEndpoint?: string;
     readonly serviceAccount?: string;
     readonly vertexPipelineRoot?: string;
   };
@@ -243,6 +248,7 @@ export function loadConfig(env: Environment, cwd: string = process.cwd()): Platf
     ...optional('dataformRepository', text(env, 'DATAFORM_REPOSITORY')),
     ...optional('dataformWorkspace', text(env, 'DATAFORM_WORKSPACE')),
     ...optional('dataformApiEndpoint', endpoint(env, 'DATAFORM_API_ENDPOINT')),
+    ...optional('vertexApiEndpoint', endpoint(env, 'VERTEX_API_ENDPOINT')),
     ...optional('serviceAccount', text(env, 'MLOPS_SERVICE_ACCOUNT')),
     ...optional('vertexPipelineRoot', text(env, 'VERTEX_PIPELINE_ROOT')),
   };

@@ -96,6 +96,24 @@ describe('BigQuery to DuckDB translation', () => {
     expect(() => translateBigQueryToDuckDb('select cast(x as bignumeric) from t')).toThrow(/BIGNUMERIC/);
   });
 
+  it.each([
+    ['the :: cast', 'select x::varchar from t', /:: cast/],
+    ['an aggregate FILTER clause', 'select count(*) filter (where x > 1) from t', /FILTER \(WHERE/],
+    ['a UNION without ALL or DISTINCT', 'select a from t union select a from u', /UNION ALL or UNION DISTINCT/],
+    ['a DuckDB list aggregate', 'select list(distinct x order by x) from t', /list\(\) is a DuckDB list function/],
+    ['a DuckDB list function', 'select list_transform(a, d -> d > 1) from t', /list_transform\(\)/],
+  ])('R7 refuses %s, which is not GoogleSQL', (_what, sql, message) => {
+    expect(() => translateBigQueryToDuckDb(sql)).toThrow(message);
+  });
+
+  it('R7 leaves the GoogleSQL spellings and strings that merely mention them alone', () => {
+    expect(
+      translateBigQueryToDuckDb(
+        "select cast(x as string), countif(y), 'a::b union list(' as s from t union all select 'x', 1, '' from u union distinct select 'y', 2, '' from v",
+      ),
+    ).toHaveLength(1);
+  });
+
   it('relies on polyglot for SAFE_DIVIDE, COUNTIF, DATE_TRUNC, QUALIFY, SAFE_CAST and * EXCEPT, which run on DuckDB', async () => {
     expect(
       await run(`

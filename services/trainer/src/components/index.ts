@@ -3,6 +3,7 @@ import { batchPredictComponent } from './batch-predict.component.js';
 import type { Component, ComponentInterface } from './component.js';
 import { evaluateComponent } from './evaluate.component.js';
 import { featuresComponent } from './features.component.js';
+import { refitComponent } from './refit.component.js';
 import { registerComponent } from './register.component.js';
 import { trainComponent } from './train.component.js';
 
@@ -11,8 +12,16 @@ export const COMPONENTS: Readonly<Record<string, Component<ComponentInterface>>>
   features: featuresComponent as unknown as Component<ComponentInterface>,
   train: trainComponent as unknown as Component<ComponentInterface>,
   evaluate: evaluateComponent as unknown as Component<ComponentInterface>,
+  refit: refitComponent as unknown as Component<ComponentInterface>,
   register: registerComponent as unknown as Component<ComponentInterface>,
   batch_predict: batchPredictComponent as unknown as Component<ComponentInterface>,
 });
 
-export { batchPredictComponent, evaluateComponent, featuresComponent, registerComponent, trainComponent };
+export {
+  batchPredictComponent,
+  evaluateComponent,
+  featuresComponent,
+  refitComponent,
+  registerComponent,
+  trainComponent,
+};

@@ -94,6 +94,8 @@ export async function runComponentMain(
   });
   try {
     await executeComponent(COMPONENTS[options.component]!, options.executorInput, {
+      // Where `gs://` artifacts are mounted: `/gcs` on Vertex, another folder under a stand-in.
+      ...(env.MLOPS_GCS_MOUNT ? { gcsMount: env.MLOPS_GCS_MOUNT } : {}),
       deps: {
         warehouse: platform.warehouse,
         objects: platform.objects,

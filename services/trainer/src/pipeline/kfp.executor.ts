@@ -63,9 +63,12 @@ const localFiles: ArtifactFiles = {
   },
 };
 
-/** The local path of an artifact URI: `gs://bucket/key` is `/gcs/bucket/key` in a Vertex step. */
-export function localPathOf(uri: string): string {
-  if (uri.startsWith('gs://')) return `/gcs/${uri.slice('gs://'.length)}`;
+/**
+ * The local path of an artifact URI: `gs://bucket/key` is `/gcs/bucket/key` in a Vertex step (the
+ * Cloud Storage mount; another mount folder where a stand-in runs the step).
+ */
+export function localPathOf(uri: string, gcsMount = '/gcs'): string {
+  if (uri.startsWith('gs://')) return `${gcsMount.replace(/\/$/, '')}/${uri.slice('gs://'.length)}`;
   if (uri.startsWith('file://')) return new URL(uri).pathname;
   return uri;
 }
@@ -83,9 +86,10 @@ export interface StepRecord {
 export async function executeComponent(
   component: Component<ComponentInterface>,
   input: ExecutorInput,
-  options: { deps: ComponentDeps; record?: StepRecord; files?: ArtifactFiles },
+  options: { deps: ComponentDeps; record?: StepRecord; files?: ArtifactFiles; gcsMount?: string },
 ): Promise<ExecutorOutput> {
   const files = options.files ?? localFiles;
+  const pathOf = (uri: string) => localPathOf(uri, options.gcsMount);
   try {
     const params: Record<string, JsonValue> = {};
     for (const [name, spec] of Object.entries(component.io.parameters)) {
@@ -101,7 +105,7 @@ export async function executeComponent(
     for (const name of Object.keys(component.io.artifacts)) {
       const uri = input.inputs?.artifacts?.[name]?.artifacts?.[0]?.uri;
       if (!uri) throw TrainerErrors.invalidComponentIo(component.name, `input artifact ${name} has no URI`);
-      artifacts[name] = { uri, read: () => files.read(localPathOf(uri)) };
+      artifacts[name] = { uri, read: () => files.read(pathOf(uri)) };
     }
     const produced: Record<string, RuntimeArtifact> = {};
     const outputs: Record<string, ArtifactOutput> = {};
@@ -111,7 +115,7 @@ export async function executeComponent(
       outputs[name] = {
         uri: runtime.uri,
         write: async (bytes, metadata) => {
-          await files.write(localPathOf(runtime.uri), bytes);
+          await files.write(pathOf(runtime.uri), bytes);
           produced[name] = {
             ...(runtime.name ? { name: runtime.name } : {}),
             uri: runtime.uri,
@@ -138,7 +142,7 @@ export async function executeComponent(
         Object.entries(produced).map(([name, artifact]) => [name, { artifacts: [artifact] }]),
       ),
     };
-    if (input.outputs?.outputFile) await files.write(localPathOf(input.outputs.outputFile), JSON.stringify(output));
+    if (input.outputs?.outputFile) await files.write(pathOf(input.outputs.outputFile), JSON.stringify(output));
     if (options.record) {
       await options.record.objects.put(
         runRecordKey(options.record.jobId, options.record.task, 'outputs.json'),

@@ -48,3 +48,25 @@ export const PIPELINE_SPECS_PREFIX = 'mlops/pipelines';
 export function runRecordKey(runKey: string, task: string, file: string): string {
   return `${PIPELINE_RUNS_PREFIX}/${runKey}/${task}/${file}`;
 }
+
+/** How a submitted job stands: still running, or its result, or its error (the step's, when one failed). */
+export type PipelineJobProgress =
+  | { state: 'running'; job: string }
+  | { state: 'succeeded'; job: string; result: PipelineRunResult }
+  | { state: 'failed'; job: string; error: Error };
+
+/** A runner that submits a job and acknowledges; the job's completion arrives later (Vertex AI, gcp). */
+export interface AsyncPipelineRunner extends PipelineRunner {
+  /** The job's resource name for a run key. */
+  jobName(runKey: string): string;
+  /** Submit the run; a job of the same key already there is adopted, not started again. */
+  submit(request: PipelineRunRequest): Promise<{ job: string; adopted: boolean }>;
+  read(job: string, pipeline: PipelineDefinition, runKey: string): Promise<PipelineJobProgress>;
+  cancel(job: string): Promise<void>;
+}
+
+/** Whether a runner submits without waiting. */
+export function isAsyncPipelineRunner(runner: PipelineRunner): runner is AsyncPipelineRunner {
+  const candidate = runner as Partial<AsyncPipelineRunner>;
+  return typeof candidate.submit === 'function' && typeof candidate.read === 'function';
+}

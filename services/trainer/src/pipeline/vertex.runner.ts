@@ -4,20 +4,23 @@
  * runs in the platform's container (`components/main.ts`) and records its output parameters in the
  * lake (`mlops/pipeline-runs/<job>/<task>/outputs.json`), or its error (`error.json`); the runner
  * reads them back, so the outcome maps to the same events and the same error codes as in-process.
+ * The asynchronous trainer (gcp) submits without waiting and reads the job when its completion
+ * arrives (`submit`, `read`, `cancel`); `run` submits and waits.
  */
 import type { Logger, ObjectStore } from '@mlops/shared';
 import { PermanentError, TransientError } from '@mlops/shared';
 import type { JsonValue } from '../components/component.js';
 import { TrainerErrors } from '../errors.js';
-import { assertValidPipeline, topologicalOrder } from './dag.js';
+import { assertValidPipeline, topologicalOrder, type PipelineDefinition } from './dag.js';
 import { compilePipeline, kfpName, storePipelineSpec, type KfpCompileOptions } from './kfp.compiler.js';
 import { preflight, resolveParameters } from './local.runner.js';
 import {
   PIPELINE_RUNS_PREFIX,
   runRecordKey,
+  type AsyncPipelineRunner,
+  type PipelineJobProgress,
   type PipelineRunRequest,
   type PipelineRunResult,
-  type PipelineRunner,
 } from './runner.port.js';
 
 /** What a step records when it fails (read back by the runner). */
@@ -46,9 +49,20 @@ export interface PipelineJobSubmitter {
   }>;
 }
 
+/** Submits a PipelineJob without waiting, reads and cancels one: `VertexPipelineJobs` of `@mlops/shared/gcp`. */
+export interface PipelineJobControl {
+  jobName(jobId: string): string;
+  submit(request: Parameters<PipelineJobSubmitter['run']>[0]): Promise<{ name: string; adopted: boolean }>;
+  read(
+    name: string,
+  ): Promise<{ name: string; state: 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'CANCELLED'; error?: string }>;
+  cancel(name: string): Promise<void>;
+}
+
 /** Options of {@link VertexPipelineRunner}. */
 export interface VertexPipelineRunnerOptions {
-  jobs: PipelineJobSubmitter;
+  /** `run` waits for a job; the asynchronous trainer uses `submit`, `read` and `cancel`. */
+  jobs: PipelineJobSubmitter & Partial<PipelineJobControl>;
   objects: ObjectStore;
   /** The job's artifact root (`config.gcp.vertexPipelineRoot`, a gs:// URI). */
   pipelineRoot: string;
@@ -58,12 +72,13 @@ export interface VertexPipelineRunnerOptions {
 }
 
 /** Runs pipelines on Vertex AI Pipelines. */
-export class VertexPipelineRunner implements PipelineRunner {
+export class VertexPipelineRunner implements AsyncPipelineRunner {
   readonly kind = 'vertex' as const;
 
   constructor(private readonly options: VertexPipelineRunnerOptions) {}
 
-  async run(request: PipelineRunRequest): Promise<PipelineRunResult> {
+  /** Compile, store and describe the job of a run. */
+  private async prepare(request: PipelineRunRequest) {
     const { pipeline, runKey } = request;
     assertValidPipeline(pipeline);
     const parameterValues = resolveParameters(pipeline, request.parameters);
@@ -71,7 +86,7 @@ export class VertexPipelineRunner implements PipelineRunner {
     const spec = compilePipeline(pipeline, { ...this.options.compile, pipelineRoot: this.options.pipelineRoot });
     const specKey = await storePipelineSpec(this.options.objects, spec);
     this.options.log?.info(`submitting ${pipeline.name} as Vertex AI PipelineJob ${runKey}`, { spec: specKey, runKey });
-    const outcome = await this.options.jobs.run({
+    return {
       jobId: runKey,
       displayName: `${pipeline.name} ${runKey}`.slice(0, 128),
       pipelineSpec: spec,
@@ -79,9 +94,51 @@ export class VertexPipelineRunner implements PipelineRunner {
       gcsOutputDirectory: this.options.pipelineRoot,
       ...(this.options.serviceAccount ? { serviceAccount: this.options.serviceAccount } : {}),
       labels: { ...(request.labels ?? {}), pipeline: pipeline.name },
-    });
+    };
+  }
+
+  async run(request: PipelineRunRequest): Promise<PipelineRunResult> {
+    const { pipeline, runKey } = request;
+    const outcome = await this.options.jobs.run(await this.prepare(request));
     if (outcome.state !== 'SUCCEEDED') throw await this.failure(pipeline.name, runKey, outcome);
-    const result: PipelineRunResult = { pipeline: pipeline.name, runKey, tasks: {}, job: outcome.name };
+    return this.collect(pipeline, runKey, outcome.name);
+  }
+
+  private control(): PipelineJobControl {
+    const { jobs } = this.options;
+    if (!jobs.submit || !jobs.read || !jobs.cancel || !jobs.jobName)
+      throw new Error('the pipeline jobs client cannot submit without waiting');
+    return jobs as PipelineJobControl;
+  }
+
+  /** The resource name of a run's job. */
+  jobName(runKey: string): string {
+    return this.control().jobName(runKey);
+  }
+
+  /** Submit the run's job and return at once; a job of the same key is adopted. */
+  async submit(request: PipelineRunRequest): Promise<{ job: string; adopted: boolean }> {
+    const submission = await this.control().submit(await this.prepare(request));
+    return { job: submission.name, adopted: submission.adopted };
+  }
+
+  /** How a submitted job stands: its steps' outputs once it succeeded, the step's error once it failed. */
+  async read(job: string, pipeline: PipelineDefinition, runKey: string): Promise<PipelineJobProgress> {
+    const status = await this.control().read(job);
+    if (status.state === 'RUNNING') return { state: 'running', job: status.name };
+    if (status.state !== 'SUCCEEDED')
+      return { state: 'failed', job: status.name, error: await this.failure(pipeline.name, runKey, status) };
+    return { state: 'succeeded', job: status.name, result: await this.collect(pipeline, runKey, status.name) };
+  }
+
+  /** Cancel a submitted job. */
+  async cancel(job: string): Promise<void> {
+    await this.control().cancel(job);
+  }
+
+  /** What every step of a succeeded job recorded. */
+  private async collect(pipeline: PipelineDefinition, runKey: string, job: string): Promise<PipelineRunResult> {
+    const result: PipelineRunResult = { pipeline: pipeline.name, runKey, tasks: {}, job };
     for (const name of topologicalOrder(pipeline)) {
       const key = runRecordKey(runKey, kfpName(name), 'outputs.json');
       let outputs: Record<string, JsonValue>;
@@ -90,7 +147,7 @@ export class VertexPipelineRunner implements PipelineRunner {
       } catch (error) {
         throw TrainerErrors.pipelineFailed(
           pipeline.name,
-          `job ${outcome.name} succeeded but step ${name} left no outputs at ${key}`,
+          `job ${job} succeeded but step ${name} left no outputs at ${key}`,
           true,
           error,
         );

@@ -27,6 +27,10 @@
  *   `@name` and `?` becomes a placeholder identifier before translation and, after it, the SQL the
  *   caller gives for that parameter; without a caller's binding they are refused, as are `@@`
  *   system variables. (Before and after translation.)
+ * - R7 DuckDB syntax that GoogleSQL does not have, which polyglot would carry through rather than
+ *   refuse, is refused, so SQL that runs here also parses on BigQuery: the `::` cast, the
+ *   aggregate `FILTER (WHERE ...)` clause, `UNION` without `ALL` or `DISTINCT`, and DuckDB's list
+ *   functions (`list(...)`, `list_transform(...)`, ...). (Before translation.)
  */
 import type * as PolyglotSdk from '@polyglot-sql/sdk';
 
@@ -155,6 +159,13 @@ function refuseUnsupported(sql: string): void {
   if (/\bbig(numeric|decimal)\b/i.test(code)) throw new TranslationError('BIGNUMERIC has no DuckDB equivalent');
   if (/\b(numeric|decimal)\s*\(/i.test(code))
     throw new TranslationError('parameterised NUMERIC(p, s) is not translated faithfully; use NUMERIC and ROUND');
+  if (/::/.test(code)) throw new TranslationError('the :: cast is not GoogleSQL; use cast(x as type)');
+  if (/\bfilter\s*\(\s*where\b/i.test(code))
+    throw new TranslationError('FILTER (WHERE ...) is not GoogleSQL; use countif(...) or sum(if(...))');
+  if (/\bunion(?!\s+(all|distinct)\b)/i.test(code))
+    throw new TranslationError('GoogleSQL needs UNION ALL or UNION DISTINCT');
+  const list = /\b(list(?:_\w+)?)\s*\(/i.exec(code);
+  if (list) throw new TranslationError(`${list[1]}() is a DuckDB list function, not GoogleSQL; use array functions`);
   if (/\bdatetime\b/i.test(code))
     throw new TranslationError(
       'DATETIME is not supported (TIMESTAMP maps to TIMESTAMPTZ; a naive DATETIME would be read as UTC)',

@@ -7,6 +7,7 @@ import { ConfigError } from '../../errors.js';
 import type { PlatformConfig } from '../../config/config.js';
 import type { TransformRunner } from '../../ports/transform-runner.port.js';
 import type { WarehouseAccess } from '../../ports/warehouse-access.port.js';
+import type { DataformApiTransformRunnerOptions } from './dataform-api-runner.adapter.js';
 
 /** The Dataform project of this checkout (`<repo>/dataform`). */
 export const DEFAULT_DATAFORM_PROJECT = resolve(import.meta.dirname, '..', '..', '..', '..', 'dataform');
@@ -18,6 +19,8 @@ export interface TransformRunnerFactoryOptions {
   warehouse?: WarehouseAccess;
   /** The Dataform project folder (default: this checkout's `dataform/`). */
   projectDir?: string;
+  /** gcp: row counts of the built tables (the Dataform API reports none), read through the warehouse port. */
+  countRows?: DataformApiTransformRunnerOptions['countRows'];
 }
 
 /**
@@ -80,5 +83,6 @@ export async function createTransformRunner(options: TransformRunnerFactoryOptio
     ...(config.gcp.serviceAccount ? { serviceAccount: config.gcp.serviceAccount } : {}),
     defaultDatabase: config.gcp.projectId,
     vars: { lake_uri: config.lake.root },
+    ...(options.countRows ? { countRows: options.countRows } : {}),
   });
 }
