@@ -88,6 +88,8 @@ export function serviceAccounts(projectId: string): { default: string } & Record
       ),
     ),
     dataform: account('dataform'),
+    // The Vertex AI pipeline steps' own account (the trainer's MLOPS_SERVICE_ACCOUNT).
+    'vertex-steps': account('vertex-steps'),
   };
 }
 

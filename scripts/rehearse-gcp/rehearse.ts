@@ -22,6 +22,7 @@ import { observeFailures, publishPoison, type ObservedFailure, type Poison } fro
 import { startServiceProcess, stopServiceProcesses, type ServiceProcess } from './service-processes.js';
 import { createTopology, eventarcSubscription, triggersOf } from './topology.js';
 import { compareGold, type GoldComparison } from './compare.js';
+import { REHEARSAL_IMAGE, startRehearsalVertex } from './vertex.js';
 
 const PROJECT = 'mlops-rehearsal';
 const REGION = 'europe-west1';
@@ -31,7 +32,16 @@ const PII_KEY = 'rehearsal-pii-key-of-both-runs';
 const MAX_ATTEMPTS = 5;
 
 /** The processes of the chain: the services, the run-ledger part of the dashboard, the relay. */
-const PROCESSES = ['sales-gen', 'click-gen', 'startup-gen', 'lander', 'transformer', 'dashboard', 'dead-letters'];
+const PROCESSES = [
+  'sales-gen',
+  'click-gen',
+  'startup-gen',
+  'lander',
+  'transformer',
+  'trainer',
+  'dashboard',
+  'dead-letters',
+];
 
 /** What the rehearsal found. */
 export interface RehearsalResult {
@@ -122,6 +132,24 @@ export async function rehearse(
       // The metadata stand-in answers at once: skip the detection ping, which times out on a busy machine.
       METADATA_SERVER_DETECTION: 'assume-present',
     };
+    // The storage library takes this variable as its base URL verbatim: with the JSON API's path.
+    const storageHost = { STORAGE_EMULATOR_HOST: `${engines.standins.endpoints.gcs}/storage/v1` };
+    const vertex = await startRehearsalVertex({
+      projectId: PROJECT,
+      region: REGION,
+      // Each step as the pipeline steps' account; the spec's container env (mode, lake, datasets) on top.
+      env: { ...settings, ...engines.standins.env('vertex-steps'), ...storageHost },
+      gcsMount: join(workDir, 'gcs'),
+      // What the Cloud Logging sink does: the LogEntry, as JSON, onto vertex-completions.
+      onLogEntry: async (entry) => {
+        await pubsub.topic('vertex-completions').publishMessage({ json: entry });
+      },
+      log: (entry) => {
+        if (entry.severity === 'ERROR' || entry.severity === 'WARNING')
+          say(`vertex stand-in: ${JSON.stringify(entry)}`);
+      },
+    });
+    cleanups.push(() => vertex.close());
     const only: Record<string, Record<string, string>> = {
       'sales-gen': { MLOPS_PII_HMAC_KEY: PII_KEY },
       transformer: {
@@ -129,6 +157,13 @@ export async function rehearse(
         DATAFORM_GIT_COMMITISH: 'main',
         DATAFORM_API_ENDPOINT: engines.dataform.url,
         MLOPS_SERVICE_ACCOUNT: `mlops-dataform@${PROJECT}.iam.gserviceaccount.com`,
+      },
+      // As infra/main.tf: the jobs run as the steps' account, artifacts under the lake's pipeline root.
+      trainer: {
+        VERTEX_API_ENDPOINT: vertex.endpoint,
+        VERTEX_PIPELINE_ROOT: `gs://${BUCKET}/mlops/pipeline-root`,
+        MLOPS_IMAGE: REHEARSAL_IMAGE,
+        MLOPS_SERVICE_ACCOUNT: `mlops-vertex-steps@${PROJECT}.iam.gserviceaccount.com`,
       },
     };
     const ports = Object.fromEntries(await Promise.all(PROCESSES.map(async (name) => [name, await freePort()])));
@@ -141,8 +176,7 @@ export async function rehearse(
           {
             ...settings,
             ...engines.standins.env(name),
-            // The storage library takes this variable as its base URL verbatim: with the JSON API's path.
-            STORAGE_EMULATOR_HOST: `${engines.standins.endpoints.gcs}/storage/v1`,
+            ...storageHost,
             ...(only[name] ?? {}),
           },
           join(workDir, 'logs'),
@@ -242,7 +276,7 @@ export async function rehearse(
     );
     say(`local mode: done after ${((Date.now() - localStarted) / 1000).toFixed(0)} s`);
     if (local.code !== 0) throw new Error(`the local run failed (exit ${local.code}):\n${local.stderr.slice(-3000)}`);
-    const gold = compareGold(await goldChecksums(localHome), gcpChecksums);
+    const gold = compareGold(await goldChecksums(localHome), gcpChecksums, !notRehearsed.includes('trainer'));
     return { progress, notRehearsed, chainFailures, poisons, gold, localFiles, workDir };
   } finally {
     await cleanup();
