@@ -19,6 +19,7 @@ import { startEventarcForwarder } from '../../scripts/rehearse-gcp/eventarc-forw
 import { closedApartFrom } from '../../scripts/rehearse-gcp/ledger-wait.js';
 import { parseRehearsalOptions } from '../../scripts/rehearse-gcp/options.js';
 import { eventarcSubscription, triggersOf } from '../../scripts/rehearse-gcp/topology.js';
+import { trainerCheck } from '../../scripts/rehearse-gcp/vertex.js';
 
 const skip =
   skipWithoutEmulator('pubsub', 'the gcp rehearsal') || skipWithoutEmulator('firestore', 'the gcp rehearsal');
@@ -156,10 +157,50 @@ describe('the gcp rehearsal, piece by piece', () => {
     );
     expect(closedApartFrom(progress([trainerOpen, landerOpen]), ids, new Set(['trainer']))).toBe(false);
   });
+
+  it('passes the trainer only when its stage closed and every Vertex AI job it ran has ended', () => {
+    const progress = (status: string) =>
+      ({
+        runs: [
+          {
+            stages: [
+              { stage: 'lander', status: 'succeeded' },
+              { stage: 'trainer', status },
+            ],
+          },
+        ],
+      }) as unknown as RunProgress;
+    const job = (state: string, tasks = 1) => ({
+      name: 'projects/p/locations/europe-west1/pipelineJobs/churn-train-abc',
+      state,
+      tasks: Array.from({ length: tasks }, (_, i) => ({ taskName: `t${i}`, state: 3 })),
+    });
+    expect(trainerCheck({ progress: progress('succeeded'), vertexJobs: [job('PIPELINE_STATE_SUCCEEDED', 5)] })).toEqual(
+      [true, 'trainer: 1 stage(s) succeeded; 1 Vertex AI PipelineJob(s): churn-train-abc succeeded after 5 task(s)'],
+    );
+    expect(trainerCheck({ progress: progress('skipped'), vertexJobs: [job('PIPELINE_STATE_FAILED')] })[0]).toBe(true);
+    // Still open, a job still running, no job at all (the trainer decided in-process), no trainer stage.
+    expect(trainerCheck({ progress: progress('running'), vertexJobs: [job('PIPELINE_STATE_SUCCEEDED')] })[0]).toBe(
+      false,
+    );
+    expect(trainerCheck({ progress: progress('succeeded'), vertexJobs: [job('PIPELINE_STATE_RUNNING')] })[0]).toBe(
+      false,
+    );
+    expect(trainerCheck({ progress: progress('succeeded'), vertexJobs: [] })).toEqual([
+      false,
+      'trainer: 1 stage(s) succeeded; 0 Vertex AI PipelineJob(s)',
+    ]);
+    expect(
+      trainerCheck({
+        progress: { runs: [] } as unknown as RunProgress,
+        vertexJobs: [job('PIPELINE_STATE_SUCCEEDED')],
+      })[0],
+    ).toBe(false);
+  });
 });
 
 describe.skipIf(skip)('npm run rehearse:gcp', () => {
-  it('runs 3 days in gcp mode on the stand-ins, dead-letters the poison, and matches local mode', async () => {
+  it('runs 3 days in gcp mode on the stand-ins, the trainer on Vertex AI, dead-letters the poison, matches local mode', async () => {
     const tsx = pathToFileURL(join(repoRoot, 'node_modules/tsx/dist/loader.mjs')).href;
     const args = ['--from', '2026-02-01', '--to', '2026-02-03', '--scale', '0.05'];
     const { code, stdout, stderr } = await new Promise<{ code: number; stdout: string; stderr: string }>((resolve) =>
@@ -171,7 +212,11 @@ describe.skipIf(skip)('npm run rehearse:gcp', () => {
       ),
     );
     expect(code, `${stdout}\n${stderr}`).toBe(0);
-    expect(stdout).toMatch(/^ok {3}gcp run: 3 run\(s\), 15\/\d+ stages closed/m);
+    // The trainer joins the backfill's last run: its job's first step declines 3 days of history.
+    expect(stdout).toMatch(/^ok {3}gcp run: 3 run\(s\), 16\/16 stages closed$/m);
+    expect(stdout).toMatch(
+      /^ok {3}trainer: 1 stage\(s\) skipped; 1 Vertex AI PipelineJob\(s\): churn-train-[0-9a-f]{24} failed after 1 task\(s\)$/m,
+    );
     expect(stdout).toMatch(/^ok {3}gcp processes wrote no DuckDB or SQLite file$/m);
     expect(stdout).toMatch(
       /^ok {3}poison \(400 kB sales\.generated, run run_\w+\): refused 5 time\(s\) by the lander, dead-lettered by Pub\/Sub; 1 stage\.failed from the lander \(BUS\.DELIVERY_EXHAUSTED, 5 delivery attempts\)$/m,
@@ -181,6 +226,7 @@ describe.skipIf(skip)('npm run rehearse:gcp', () => {
     );
     expect(stdout).toMatch(/^warehouse\.fct_sales: [1-9]\d* rows; equal$/m);
     expect(stdout).toMatch(/^warehouse\.dim_customer: [1-9]\d* rows; equal$/m);
+    expect(stdout).toMatch(/^warehouse\.fact_predictions_churn: 0 rows; equal$/m);
     expect(stdout).toMatch(/^gold tables equal to local mode: yes$/m);
   }, 1_800_000);
 });

@@ -7,6 +7,7 @@
 import { parseRehearsalOptions, type RehearsalOptions } from './options.js';
 import { comparisonLines } from './compare.js';
 import { rehearse, type RehearsalResult } from './rehearse.js';
+import { trainerCheck } from './vertex.js';
 
 /** The check lines of a result: `ok`/`FAIL` and what was seen. */
 export function checkLines(result: RehearsalResult, options: RehearsalOptions): { ok: boolean; line: string }[] {
@@ -24,6 +25,7 @@ export function checkLines(result: RehearsalResult, options: RehearsalOptions): 
       false,
       `gcp run: stage.failed from ${failure.data.stage}: ${failure.data.code} ${failure.data.reason.slice(0, 200)}`,
     );
+  check(...trainerCheck(result));
   check(
     result.localFiles.length === 0,
     `gcp processes wrote no DuckDB or SQLite file${result.localFiles.length ? `: ${result.localFiles.join(', ')}` : ''}`,

@@ -7,7 +7,7 @@ import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PubSub } from '@google-cloud/pubsub';
-import { engineWarehouseAccess } from '@mlops/gcp-standins';
+import { engineWarehouseAccess, type VertexStandin } from '@mlops/gcp-standins';
 import { tableChecksums } from '@mlops/shared';
 import { FirestoreDocumentStore, PubSubEventBus, freePort } from '@mlops/shared/gcp';
 import { goldChecksums, mlops } from '../../cli/test/fixtures/stack.harness.js';
@@ -53,6 +53,8 @@ export interface RehearsalResult {
   chainFailures: ObservedFailure[];
   poisons: { poison: Poison; failures: ObservedFailure[]; pushes: Record<string, number> }[];
   gold: GoldComparison;
+  /** The PipelineJobs the Vertex AI stand-in ran for the chain's runs (the poison runs submit none). */
+  vertexJobs: ReturnType<VertexStandin['jobs']>;
   /** DuckDB or SQLite files the gcp processes left under their MLOPS_HOME (none expected). */
   localFiles: string[];
   workDir: string;
@@ -255,6 +257,7 @@ export async function rehearse(
     const gcpChecksums = await engineWarehouseAccess(engines.standins.bigquery.engine).read((warehouse) =>
       tableChecksums(warehouse, { schemas: ['warehouse'] }),
     );
+    const vertexJobs = vertex.jobs();
     await cleanup();
     const localFiles = readdirSync(gcpHome, { recursive: true, encoding: 'utf8' }).filter((file) =>
       /\.(duckdb|sqlite)(-wal|-shm|\.wal|\.lock)?$/.test(file),
@@ -277,7 +280,7 @@ export async function rehearse(
     say(`local mode: done after ${((Date.now() - localStarted) / 1000).toFixed(0)} s`);
     if (local.code !== 0) throw new Error(`the local run failed (exit ${local.code}):\n${local.stderr.slice(-3000)}`);
     const gold = compareGold(await goldChecksums(localHome), gcpChecksums, !notRehearsed.includes('trainer'));
-    return { progress, notRehearsed, chainFailures, poisons, gold, localFiles, workDir };
+    return { progress, notRehearsed, chainFailures, poisons, gold, vertexJobs, localFiles, workDir };
   } finally {
     await cleanup();
     if (!options.keep) rmSync(workDir, { recursive: true, force: true });

@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { startVertexStandin, type StandinLog, type VertexStandin } from '@mlops/gcp-standins';
 import { repoRoot } from '../../cli/src/stack/processes.js';
+import type { RunProgress } from '../../cli/src/stack/wait.js';
 
 const tsx = pathToFileURL(join(repoRoot, 'node_modules/tsx/dist/loader.mjs')).href;
 
@@ -53,4 +54,22 @@ export function startRehearsalVertex(options: RehearsalVertexOptions): Promise<V
     onLogEntry: options.onLogEntry,
     log: options.log,
   });
+}
+
+/** The trainer's stage in the ledger and the Vertex AI PipelineJobs that closed it (each must have ended). */
+export function trainerCheck(result: {
+  progress: RunProgress;
+  vertexJobs: ReturnType<VertexStandin['jobs']>;
+}): [boolean, string] {
+  const stages = result.progress.runs.flatMap((run) => run.stages).filter((stage) => stage.stage === 'trainer');
+  const statuses = [...new Set(stages.map((stage) => stage.status))].sort().join(', ') || 'none';
+  const jobs = result.vertexJobs.map((job) => {
+    const state = job.state.replace(/^PIPELINE_STATE_/, '').toLowerCase();
+    return `${job.name.slice(job.name.lastIndexOf('/') + 1)} ${state} after ${job.tasks.length} task(s)`;
+  });
+  const ended = result.vertexJobs.every((job) => /SUCCEEDED|FAILED|CANCELLED/.test(job.state));
+  return [
+    stages.length > 0 && result.vertexJobs.length > 0 && ended && !stages.some((stage) => stage.status === 'running'),
+    `trainer: ${stages.length} stage(s) ${statuses}; ${jobs.length} Vertex AI PipelineJob(s)${jobs.length ? `: ${jobs.join('; ')}` : ''}`,
+  ];
 }
