@@ -1,7 +1,7 @@
 /**
  * Waiting on the run ledger, as `mlops backfill --attach` does, for the stages the rehearsal runs:
- * a stage whose service is not in the chain (the trainer, until it runs on the Vertex stand-in)
- * stays open in the ledger, so it is not waited for.
+ * a stage whose service a rehearsal leaves out of the chain stays open in the ledger, so it is not
+ * waited for (every stage is rehearsed now, the trainer's on the Vertex AI stand-in).
  */
 import type { RunProgress, RunWatcher } from '../../cli/src/stack/wait.js';
 
