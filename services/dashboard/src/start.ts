@@ -6,9 +6,9 @@
  * sessions only, and refreshes its answers when the warehouse's version changes.
  * `main.ts` and the CLI (`mlops serve`, `npm start`) both use it.
  */
-import type { HostedService, Platform, Transport } from '@mlops/shared';
+import type { HostedService, Platform, PlatformConfig, Transport } from '@mlops/shared';
 import { createRunLedgerService, hostService, ModelRegistry, RunLedger } from '@mlops/shared';
-import { createDashboardServer, type DashboardAddress } from './server.js';
+import { createDashboardServer, type DashboardAddress, type ListenOptions } from './server.js';
 
 /** Options of {@link startDashboard}; unset ones come from `platform.config.dashboard`. */
 export interface StartDashboardOptions {
@@ -33,6 +33,18 @@ export interface RunningDashboard extends DashboardAddress {
   close(): Promise<void>;
 }
 
+/**
+ * Where the dashboard listens by default: `MLOPS_DASHBOARD_HOST`/`_PORT` on the pull transport; on
+ * the HTTP transport where every service's transport does (`PORT`, all interfaces on Cloud Run),
+ * since Eventarc and Cloud Run's front end reach it there. On Cloud Run a non-loopback bind needs
+ * no opt-in: Cloud Run's ingress and invoker check stand in front of it.
+ */
+export function listenAddressOf(config: PlatformConfig, transport: Transport): ListenOptions {
+  const { dashboard, http } = config;
+  if (transport === 'pull') return { host: dashboard.host, port: dashboard.port, allowRemote: dashboard.allowRemote };
+  return { host: http.host, port: http.port, allowRemote: dashboard.allowRemote || http.cloudRunService !== undefined };
+}
+
 /** Start the dashboard on a platform and listen. */
 export async function startDashboard(
   platform: Platform,
@@ -41,7 +53,6 @@ export async function startDashboard(
   const { config, log } = platform;
   const ledger = new RunLedger(platform.documents);
   const pushed = options.transport === 'http';
-  const onCloudRun = config.http.cloudRunService !== undefined;
   const observer: HostedService | undefined =
     options.hostLedger === false || pushed
       ? undefined
@@ -80,9 +91,7 @@ export async function startDashboard(
           }
         : {}),
     });
-    const listenAt = pushed
-      ? { host: config.http.host, port: config.http.port, allowRemote: config.dashboard.allowRemote || onCloudRun }
-      : { host: config.dashboard.host, port: config.dashboard.port, allowRemote: config.dashboard.allowRemote };
+    const listenAt = listenAddressOf(config, options.transport ?? 'pull');
     const address = await server
       .listen({
         host: options.host ?? listenAt.host,
