@@ -10,7 +10,7 @@ import type { HostedService, Platform, PlatformConfig, Transport } from '@mlops/
 import { createRunLedgerService, hostService, ModelRegistry, RunLedger } from '@mlops/shared';
 import { createDashboardServer, type DashboardAddress, type ListenOptions } from './server.js';
 
-/** Options of {@link startDashboard}; unset ones come from `platform.config.dashboard`. */
+/** Options of {@link startDashboard}; unset ones come from the configuration ({@link listenAddressOf}). */
 export interface StartDashboardOptions {
   host?: string;
   port?: number;
