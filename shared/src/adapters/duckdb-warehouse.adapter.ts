@@ -4,7 +4,7 @@ import {
   DATE,
   dateValue,
   DOUBLE,
-  DuckDBDataChunk,
+  type DuckDBDataChunk,
   type DuckDBDoubleVector,
   LIST,
   listValue,
@@ -22,17 +22,23 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { PermanentError } from '../errors.js';
 import type {
+  AppendColumn,
   AppendTarget,
   QueryParams,
   Warehouse,
   WarehouseColumns,
   WarehouseNumbers,
   WarehouseColumn,
+  WarehouseDialect,
   WarehouseRow,
   WarehouseSchema,
   WarehouseTransaction,
   WarehouseValue,
 } from '../ports/warehouse.port.js';
+import { appendColumnsTo, appendNumbersTo, doubleVector } from './duckdb-warehouse-append.js';
+
+/** DuckDB's spelling of what the common SQL subset cannot say (see the port). */
+export const DUCKDB_DIALECT: WarehouseDialect = { float64: 'double', timestamp: 'timestamptz', rowId: 'rowid' };
 
 const READ_ONLY_STATEMENTS = new Set<number>([StatementType.SELECT, StatementType.EXPLAIN]);
 
@@ -148,26 +154,6 @@ function columnsOf(reader: DuckDBResultReader): WarehouseColumns {
   return { names, columns, rowCount: reader.currentRowCount };
 }
 
-/**
- * A DOUBLE vector's values as the Float64Array node-api keeps them, and its validity (null mask:
- * every value valid). These fields are not in node-api's typings; reading them is what makes a
- * million values one copy instead of a million calls. Checked at run time, and by the adapter's
- * tests, so a node-api that changes them fails loudly.
- */
-function doubleVector(vector: DuckDBDoubleVector): {
-  items: Float64Array;
-  valid: (row: number) => boolean;
-  allValid: boolean;
-} {
-  const raw = vector as unknown as { items: unknown; validity: { data: unknown; itemValid(row: number): boolean } };
-  if (!(raw.items instanceof Float64Array) || !raw.validity)
-    throw new PermanentError(
-      'WAREHOUSE.DRIVER_CHANGED',
-      'the DuckDB driver no longer exposes DOUBLE vectors as expected',
-    );
-  return { items: raw.items, valid: (row) => raw.validity.itemValid(row), allValid: raw.validity.data === null };
-}
-
 /** Run a numeric query and copy its chunks into one Float64Array per column (NULL becomes NaN). */
 async function numbersOf(
   connection: DuckDBConnection,
@@ -204,46 +190,6 @@ async function numbersOf(
     offset += n;
   }
   return { names, columns, rowCount };
-}
-
-const CHUNK_ROWS = 2048;
-
-/** Append Float64 columns to a table of DOUBLE columns through DuckDB's appender, a data chunk at a time. */
-async function appendNumbersTo(
-  connection: DuckDBConnection,
-  target: AppendTarget,
-  columns: readonly Float64Array[],
-): Promise<void> {
-  const rows = columns[0]?.length ?? 0;
-  if (columns.some((column) => column.length !== rows))
-    throw new PermanentError('WAREHOUSE.BAD_APPEND', 'appendNumbers needs columns of one length');
-  // A schema without a catalog is in this database (a file named warehouse.duckdb makes a catalog
-  // "warehouse", which DuckDB would find ambiguous with a schema of that name).
-  const catalog =
-    target.catalog ??
-    (target.schema === undefined
-      ? null
-      : String((await connection.runAndReadAll('select current_database() as db')).getRowObjects()[0]!.db));
-  const appender = await connection.createAppender(target.table, target.schema ?? null, catalog);
-  try {
-    const chunk = DuckDBDataChunk.create(
-      columns.map(() => DOUBLE),
-      CHUNK_ROWS,
-    );
-    for (let start = 0; start < rows; start += CHUNK_ROWS) {
-      const n = Math.min(CHUNK_ROWS, rows - start);
-      if (n !== chunk.rowCount) chunk.rowCount = n;
-      columns.forEach((column, index) => {
-        const vector = chunk.getColumnVector(index) as DuckDBDoubleVector;
-        doubleVector(vector).items.set(column.subarray(start, start + n));
-        vector.flush();
-      });
-      appender.appendDataChunk(chunk);
-    }
-    appender.flushSync();
-  } finally {
-    appender.closeSync();
-  }
 }
 
 const DATE_TEXT = /^\d{4}-\d{2}-\d{2}$/;
@@ -333,6 +279,7 @@ export interface DuckDbWarehouseOptions {
 export class DuckDbWarehouse implements Warehouse {
   private queue: Promise<unknown> = Promise.resolve();
   private ended: string | undefined;
+  readonly dialect = DUCKDB_DIALECT;
 
   private constructor(
     private readonly instance: DuckDBInstance,
@@ -423,6 +370,11 @@ export class DuckDbWarehouse implements Warehouse {
     await this.serial(() => appendNumbersTo(this.connection, target, columns));
   }
 
+  async appendColumns(target: AppendTarget, columns: readonly AppendColumn[]): Promise<void> {
+    if (this.readOnly) throw new PermanentError('WAREHOUSE.READ_ONLY', 'a read-only warehouse cannot append rows');
+    await this.serial(() => appendColumnsTo(this.connection, target, columns));
+  }
+
   async describeSchema(schema: string): Promise<WarehouseSchema> {
     // Names carry the catalog: a file called warehouse.duckdb is a catalog named "warehouse",
     // which would make warehouse.fct_sales ambiguous.
@@ -462,6 +414,7 @@ export class DuckDbWarehouse implements Warehouse {
         rowsOf<R>(await connection.runAndReadAll(sql, ...paramsOf(params))),
       queryNumbers: (sql, params) => numbersOf(connection, sql, params),
       appendNumbers: (target, columns) => appendNumbersTo(connection, target, columns),
+      appendColumns: (target, columns) => appendColumnsTo(connection, target, columns),
     };
     await connection.run('begin transaction');
     try {

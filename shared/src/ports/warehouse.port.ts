@@ -29,11 +29,39 @@ export interface WarehouseNumbers {
   rowCount: number;
 }
 
-/** A table that bulk appends go to: by name, in a schema, in a catalog (`temp` for a temporary table). */
+/**
+ * A table that bulk appends go to: by name, in a schema (a BigQuery dataset), or a temporary table
+ * of the session (DuckDB) or of the transaction's script (BigQuery) when `temporary`. `catalog` is
+ * DuckDB's only (`temp` with schema `main` is a temporary table there too).
+ */
 export interface AppendTarget {
   table: string;
   schema?: string;
   catalog?: string;
+  temporary?: boolean;
+}
+
+/** A column of a bulk append: Float64s for a DOUBLE/FLOAT64 column, strings for a VARCHAR/STRING one. */
+export type AppendColumn = Float64Array | readonly string[];
+
+/**
+ * What differs between the engines under the common SQL subset (see the BigQuery adapter's header),
+ * named so that SQL built from it runs on either engine without asking which engine it is.
+ */
+export interface WarehouseDialect {
+  /** The 64-bit float type, for DDL and casts: `double` on DuckDB, `float64` on BigQuery. */
+  readonly float64: string;
+  /**
+   * The type of an instant, for DDL and casts: `timestamptz` on DuckDB, `timestamp` on BigQuery.
+   * A cast of an ISO 8601 string with its offset (`...Z`) reads the same instant on both.
+   */
+  readonly timestamp: string;
+  /**
+   * A pseudo-column that names each row of a table until the table next changes (`rowid` on
+   * DuckDB), to join results computed outside the engine back to their rows without moving the
+   * rows' keys; `undefined` where the engine has none (BigQuery): rows then travel with their keys.
+   */
+  readonly rowId: string | undefined;
 }
 
 /** A column of a warehouse table: its name and its type in the engine's spelling. */
@@ -68,6 +96,11 @@ export interface WarehouseTransaction {
    * order, all the same length: a bulk write without SQL text per value.
    */
   appendNumbers(target: AppendTarget, columns: readonly Float64Array[]): Promise<void>;
+  /**
+   * Append rows of DOUBLE/FLOAT64 and VARCHAR/STRING columns, one column per table column in table
+   * order, all the same length: strings travel too (slower than `appendNumbers` on DuckDB).
+   */
+  appendColumns(target: AppendTarget, columns: readonly AppendColumn[]): Promise<void>;
 }
 
 /**
@@ -76,6 +109,8 @@ export interface WarehouseTransaction {
  */
 export interface Warehouse extends WarehouseTransaction {
   readonly readOnly: boolean;
+  /** How this engine spells what the common SQL subset cannot. */
+  readonly dialect: WarehouseDialect;
   /**
    * A query's result by column rather than by row: for results of millions of rows that a caller
    * packs into typed arrays, without building an object per row.

@@ -72,6 +72,17 @@ describe('BigQuery warehouse on the stand-in', () => {
     expect(row).toEqual({ n: 0 });
   });
 
+  it('appends to a temporary table only inside a transaction, whose script creates it', async () => {
+    await expect(
+      access.write((warehouse) => warehouse.appendColumns({ table: 'staged__', temporary: true }, [['a']])),
+    ).rejects.toMatchObject({ code: 'WAREHOUSE.BAD_APPEND', message: expect.stringMatching(/inside a transaction/) });
+    await expect(
+      access.write((warehouse) =>
+        warehouse.transaction((tx) => tx.appendNumbers({ table: 'staged__', temporary: true }, [Float64Array.of(NaN)])),
+      ),
+    ).rejects.toMatchObject({ code: 'WAREHOUSE.BAD_APPEND', message: expect.stringMatching(/NaN/) });
+  });
+
   it('commits a transaction of statements with positional and named parameters as one script', async () => {
     await access.write((warehouse) =>
       warehouse.transaction(async (tx) => {

@@ -4,7 +4,7 @@
  * engines accept (bigquery-warehouse.adapter.ts), with table names from `describeSchema`.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { WarehouseAccess, WarehouseSchema } from '../../src/index.js';
+import type { WarehouseAccess, WarehouseDialect, WarehouseSchema } from '../../src/index.js';
 
 /** An engine under test: a fresh access whose schema `schema` exists and is empty. */
 export interface WarehouseContractSubject {
@@ -17,6 +17,7 @@ export function describeWarehouseContract(name: string, start: () => Promise<War
   describe(`warehouse contract: ${name}`, () => {
     let subject: WarehouseContractSubject;
     let names: WarehouseSchema;
+    let dialect: WarehouseDialect;
     const t = () => names.table('orders');
     const p = () => names.table('predictions');
 
@@ -25,8 +26,9 @@ export function describeWarehouseContract(name: string, start: () => Promise<War
       const { access, schema } = subject;
       await access.write(async (warehouse) => {
         names = await warehouse.describeSchema(schema);
+        dialect = warehouse.dialect;
         await warehouse.execute(
-          `create table ${t()} (order_id string, customer_id string, order_date date, amount_usd ${FLOAT_TYPE[name]}, quantity int64, is_completed bool, ordered_at timestamp)`,
+          `create table ${t()} (order_id string, customer_id string, order_date date, amount_usd ${dialect.float64}, quantity int64, is_completed bool, ordered_at timestamp)`,
         );
         await warehouse.execute(
           `insert into ${t()} (order_id, customer_id, order_date, amount_usd, quantity, is_completed, ordered_at)
@@ -153,7 +155,7 @@ export function describeWarehouseContract(name: string, start: () => Promise<War
       const replace = (dates: string[], ids: string[]) =>
         subject.access.write(async (warehouse) => {
           await warehouse.execute(
-            `create table if not exists ${p()} (customer_id string, snapshot_date date, churn_probability ${FLOAT_TYPE[name] ?? 'float64'}, model_version string)`,
+            `create table if not exists ${p()} (customer_id string, snapshot_date date, churn_probability ${dialect.float64}, model_version string)`,
           );
           await warehouse.transaction(async (tx) => {
             await tx.execute(`delete from ${p()} where snapshot_date in (select * from unnest(?))`, [dates]);
@@ -181,7 +183,7 @@ export function describeWarehouseContract(name: string, start: () => Promise<War
     });
 
     it('appends Float64 columns in bulk and reads numeric columns back as Float64Arrays', async () => {
-      const double = FLOAT_TYPE[name] ?? 'float64';
+      const double = dialect.float64;
       await subject.access.write(async (warehouse) => {
         await warehouse.execute(`create table ${names.table('scores')} (x ${double}, y ${double})`);
         await warehouse.appendNumbers({ table: 'scores', schema: subject.schema }, [
@@ -198,6 +200,84 @@ export function describeWarehouseContract(name: string, start: () => Promise<War
       expect([...read.columns[1]!]).toEqual([0.3, 0.1, 0.2]);
     });
 
+    it('spells the float and instant types of its dialect, for DDL and casts', async () => {
+      const table = names.table('instants');
+      await subject.access.write(async (warehouse) => {
+        await warehouse.execute(`create table ${table} (x ${dialect.float64}, seen_at ${dialect.timestamp})`);
+        await warehouse.execute(
+          `insert into ${table} (x, seen_at) select cast(? as ${dialect.float64}), cast(? as ${dialect.timestamp})
+           union all select cast(? as ${dialect.float64}), cast(? as ${dialect.timestamp})`,
+          ['1.5', '2026-10-01T08:00:00.000Z', 2, '2026-10-01T10:00:00+02:00'],
+        );
+      });
+      const [rows, numbers] = await subject.access.read(async (warehouse) => [
+        await warehouse.query(
+          `select seen_at, least(seen_at, cast(? as ${dialect.timestamp})) as first from ${table} order by x`,
+          ['2026-10-01T07:00:00Z'],
+        ),
+        await warehouse.queryNumbers(`select x from ${table} order by x`),
+      ]);
+      expect(rows).toEqual([
+        { seen_at: '2026-10-01T08:00:00.000Z', first: '2026-10-01T07:00:00.000Z' },
+        { seen_at: '2026-10-01T08:00:00.000Z', first: '2026-10-01T07:00:00.000Z' },
+      ]);
+      expect([...numbers.columns[0]!]).toEqual([1.5, 2]);
+    });
+
+    it('names each row by its row id where the engine has one, and says so where it has none', async () => {
+      if (dialect.rowId === undefined) {
+        expect(name).toBe('BigQuery');
+        return;
+      }
+      const ids = await subject.access.read((warehouse) =>
+        warehouse.queryNumbers(
+          `select cast(${dialect.rowId} as ${dialect.float64}) as r from ${t()} order by order_id`,
+        ),
+      );
+      expect(new Set(ids.columns[0]).size).toBe(ids.rowCount);
+      const [row] = await subject.access.read((warehouse) =>
+        warehouse.query(`select order_id from ${t()} where ${dialect.rowId} = cast(? as int64)`, [ids.columns[0]![1]!]),
+      );
+      expect(row).toEqual({ order_id: 'o2' });
+    });
+
+    it('appends string and number columns, to a table and to a temporary table of a transaction', async () => {
+      const table = names.table('labels');
+      const hostile = "c'; drop table labels; --";
+      await subject.access.write(async (warehouse) => {
+        await warehouse.execute(`create table ${table} (customer_id string, day string, p ${dialect.float64})`);
+        // Date-shaped and other strings in one column stay strings.
+        await warehouse.appendColumns({ table: 'labels', schema: subject.schema }, [
+          ['c1', hostile],
+          ['2026-10-01', 'not a date'],
+          Float64Array.from([0.25, 0.5]),
+        ]);
+        await warehouse.transaction(async (tx) => {
+          await tx.execute(`create temp table staged__ (customer_id string, day string, p ${dialect.float64})`);
+          await tx.appendColumns({ table: 'staged__', temporary: true }, [
+            ['c3', 'c4'],
+            ['2026-10-02', '2026-10-03'],
+            Float64Array.from([0.75, 1]),
+          ]);
+          await tx.execute(`insert into ${table} (customer_id, day, p) select customer_id, day, p from staged__`);
+        });
+      });
+      const rows = await subject.access.read((warehouse) =>
+        warehouse.query(`select customer_id, day, p from ${table} order by p`),
+      );
+      expect(rows).toEqual([
+        { customer_id: 'c1', day: '2026-10-01', p: 0.25 },
+        { customer_id: hostile, day: 'not a date', p: 0.5 },
+        { customer_id: 'c3', day: '2026-10-02', p: 0.75 },
+        { customer_id: 'c4', day: '2026-10-03', p: 1 },
+      ]);
+      await expect(
+        subject.access.write((warehouse) =>
+          warehouse.appendColumns({ table: 'labels', schema: subject.schema }, [['c5'], Float64Array.from([1, 2])]),
+        ),
+      ).rejects.toMatchObject({ code: 'WAREHOUSE.BAD_APPEND' });
+    });
+
     it('changes the version after a write session and not after a read', async () => {
       const before = await subject.access.version();
       await subject.access.read((warehouse) => warehouse.query(`select count(*) as n from ${t()}`));
@@ -211,6 +291,3 @@ export function describeWarehouseContract(name: string, start: () => Promise<War
     });
   });
 }
-
-/** DuckDB has no FLOAT64 type name; the suite's DDL spells the double type per engine. */
-const FLOAT_TYPE: Record<string, string | undefined> = { DuckDB: 'double', BigQuery: 'float64' };

@@ -14,8 +14,14 @@
  * same event writes identical rows. Risk bands: `high` when the probability is at least
  * `high_threshold` (0.6 by default), `medium` when at least `medium_threshold` (0.3), else `low`.
  */
-import { dateLiteral, isDate } from '../data/dates.js';
-import { ensurePredictionsTable, scoreAndReplace } from '../data/predictions.table.js';
+import { isDate } from '../data/dates.js';
+import {
+  ensurePredictionsTable,
+  replaceScores,
+  scoreVersion,
+  transactionsOf,
+  type VersionScores,
+} from '../data/predictions.table.js';
 import { resolveTables } from '../data/warehouse-tables.js';
 import { TrainerErrors } from '../errors.js';
 import { scorersAt, type ScorerAssignment } from '../registry/champion-at.js';
@@ -131,12 +137,13 @@ export const batchPredictComponent = defineComponent({
     const { available, dates } = await deps.warehouse.read(
       async (warehouse) => {
         const tables = await resolveTables(warehouse, params.warehouse_schema);
-        const available = await featureColumns(tables, params.feature_table);
+        const available = featureColumns(tables, params.feature_table);
         let dates = [...new Set(requested)].sort();
         if (params.first_champion) {
           const last = dates.at(-1)!;
           const history = await warehouse.query<{ d: string }>(
-            `select distinct cast(snapshot_date as varchar) as d from ${tables.table(params.feature_table)} where snapshot_date <= ${dateLiteral(last)} order by 1`,
+            `select distinct cast(snapshot_date as string) as d from ${tables.table(params.feature_table)} where snapshot_date <= cast(? as date) order by 1`,
+            [last],
           );
           dates = [...new Set([...dates, ...history.map((row) => row.d)])].sort();
         }
@@ -162,35 +169,43 @@ export const batchPredictComponent = defineComponent({
     }
     const started = performance.now();
     const timings = { readMs: 0, scoreMs: 0, writeMs: 0 };
-    // One transaction: each version's rows of these snapshots are read, scored and replaced together.
+    // One write session: each version's snapshots are read and scored, then one transaction
+    // replaces every version's rows of them together (on BigQuery, rows that carry their keys go
+    // in transactions of whole snapshots, each within the size of a request).
     const results = await deps.warehouse.write(
       async (warehouse) => {
         const tables = await resolveTables(warehouse, params.warehouse_schema);
         await ensurePredictionsTable(warehouse, tables);
-        return warehouse.transaction(async (tx) => {
-          const out: SnapshotPredictions[] = [];
-          for (const [version, group] of groups) {
-            const entry = versions.get(version)!;
-            const backfilled = new Map(group.map((a) => [a.date, a.backfilled]));
-            const written = await scoreAndReplace(tx, tables, {
-              scorer: scorers.get(version)!,
-              modelVersion: version,
-              modelDataTo: entry.dataRange.to,
-              featureTable: params.feature_table,
-              recencyColumn: RECENCY_COLUMN,
-              horizonDays: params.horizon_days,
-              dates: group.map((a) => a.date),
-              predictedAt: params.predicted_at,
-              thresholds,
-            });
-            timings.readMs += written.timings.readMs;
-            timings.scoreMs += written.timings.scoreMs;
-            timings.writeMs += written.timings.writeMs;
-            for (const snapshot of written.snapshots)
-              out.push({ ...snapshot, modelVersion: version, backfilled: backfilled.get(snapshot.snapshotDate)! });
-          }
-          return out;
-        });
+        const scored: VersionScores[] = [];
+        for (const [version, group] of groups) {
+          const scores = await scoreVersion(warehouse, tables, {
+            scorer: scorers.get(version)!,
+            modelVersion: version,
+            modelDataTo: versions.get(version)!.dataRange.to,
+            featureTable: params.feature_table,
+            recencyColumn: RECENCY_COLUMN,
+            horizonDays: params.horizon_days,
+            dates: group.map((a) => a.date),
+            thresholds,
+          });
+          timings.readMs += scores.timings.readMs;
+          timings.scoreMs += scores.timings.scoreMs;
+          scored.push(scores);
+        }
+        const writing = performance.now();
+        for (const transaction of transactionsOf(scored))
+          await warehouse.transaction(async (tx) => {
+            for (const [index, scores] of transaction.entries())
+              await replaceScores(tx, tables, scores, index, params.predicted_at);
+          });
+        timings.writeMs = performance.now() - writing;
+        const out: SnapshotPredictions[] = [];
+        for (const [version, group] of groups) {
+          const backfilled = new Map(group.map((a) => [a.date, a.backfilled]));
+          for (const snapshot of scored.find((scores) => scores.request.modelVersion === version)!.snapshots)
+            out.push({ ...snapshot, modelVersion: version, backfilled: backfilled.get(snapshot.snapshotDate)! });
+        }
+        return out;
       },
       session(`predictions as of ${params.predicted_at}`),
     );

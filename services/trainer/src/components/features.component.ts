@@ -14,9 +14,16 @@ import type { Warehouse, WarehouseColumns } from '@mlops/shared';
 import { TRAINER_ERROR_CODES, TrainerError } from '../ml/index.js';
 import { TrainerErrors } from '../errors.js';
 import { decodeDataset, encodeDataset, fingerprintOf, type DatasetSnapshot } from '../data/dataset.artifact.js';
-import { dateLiteral, isDate } from '../data/dates.js';
+import { isDate } from '../data/dates.js';
 import { planSnapshots } from '../data/snapshot.plan.js';
-import { isNumericType, resolveTables, type WarehouseTables } from '../data/warehouse-tables.js';
+import {
+  checkIdentifier,
+  float64Of,
+  isNumericType,
+  parameterList,
+  resolveTables,
+  type WarehouseTables,
+} from '../data/warehouse-tables.js';
 import { defineComponent, type JsonValue } from './component.js';
 
 /** Lookback of the point-in-time features in the Dataform project (`includes/constants.js`). */
@@ -35,21 +42,23 @@ export const SEGMENT_COLUMN = 'customer_segment';
 const SNAPSHOTS_PER_READ = 2;
 
 /** The numeric feature columns of a feature table, in table order. */
-export async function featureColumns(tables: WarehouseTables, featureTable: string): Promise<string[]> {
-  const columns = await tables.columns(featureTable);
+export function featureColumns(tables: WarehouseTables, featureTable: string): string[] {
+  const columns = tables.columns(featureTable);
   if (columns.length === 0) throw TrainerErrors.featureTableMissing(`${tables.schema}.${featureTable}`);
   return columns
     .filter((column) => !(KEY_COLUMNS as readonly string[]).includes(column.name) && isNumericType(column.type))
-    .map((column) => column.name);
+    .map((column) => checkIdentifier('feature column', column.name));
 }
 
-function quoteColumn(name: string): string {
-  return `"${name.replaceAll('"', '""')}"`;
-}
-
-/** Read rows of the feature table (as doubles) for some snapshot dates, ordered by snapshot and customer. */
-export function featureSelect(columns: readonly string[]): string {
-  return columns.map((column) => `cast(f.${quoteColumn(column)} as double) as ${quoteColumn(column)}`).join(',\n  ');
+/** The feature columns of `f` as 64-bit floats (booleans as 0 or 1), on either engine. */
+export function featureSelect(tables: WarehouseTables, featureTable: string, columns: readonly string[]): string {
+  const types = new Map(tables.columns(featureTable).map((column) => [column.name, column.type]));
+  return columns
+    .map(
+      (column) =>
+        `${float64Of(tables.dialect, `f.${checkIdentifier('feature column', column)}`, types.get(column) ?? '')} as ${column}`,
+    )
+    .join(',\n    ');
 }
 
 function toDateStrings(values: readonly JsonValue[], name: string): string[] {
@@ -77,14 +86,12 @@ export async function readLabelledRows(
   const { columns, snapshots, asOf, horizonDays } = request;
   if (!Number.isInteger(horizonDays) || horizonDays < 1)
     throw TrainerErrors.invalidSetting('horizon_days', `must be a whole number of days >= 1 (got ${horizonDays})`);
+  // The SQL both engines accept (see the warehouse port): values are parameters, but for the
+  // horizon (a whole number, checked above), as DuckDB takes no parameter inside an interval.
   const sql = `
-with snapshots as (
-  select * from (values ${snapshots.map((date) => `(${dateLiteral(date)})`).join(', ')}) as s(snapshot_date)
-),
-
-features as (
+with features as (
   select f.* from ${tables.table(request.featureTable)} as f
-  where f.snapshot_date in (select snapshot_date from snapshots)
+  where f.snapshot_date in ${parameterList(snapshots)}
 ),
 
 ordered_after as (
@@ -94,16 +101,16 @@ ordered_after as (
     on sales.customer_id = features.customer_id
     and sales.order_date > features.snapshot_date
     and sales.order_date <= date_add(features.snapshot_date, interval ${horizonDays} day)
-    and sales.run_date <= ${dateLiteral(asOf)}
+    and sales.run_date <= cast(? as date)
 ),
 
 final as (
   select
-    cast(f.snapshot_date as varchar) as snapshot_date,
+    cast(f.snapshot_date as string) as snapshot_date,
     f.customer_id,
-    ${featureSelect(columns)},
-    cast(f.${quoteColumn(RECENCY_COLUMN)} as integer) as recency__,
-    ${request.hasSegment ? `coalesce(cast(f.${quoteColumn(SEGMENT_COLUMN)} as varchar), 'unknown')` : `'unknown'`} as segment__,
+    ${featureSelect(tables, request.featureTable, columns)},
+    cast(f.${RECENCY_COLUMN} as int64) as recency__,
+    ${request.hasSegment ? `coalesce(cast(f.${SEGMENT_COLUMN} as string), 'unknown')` : `'unknown'`} as segment__,
     case when ordered_after.customer_id is null then 1 else 0 end as is_churned
   from features as f
   left join ordered_after
@@ -113,7 +120,7 @@ final as (
 
 select * from final
 order by snapshot_date, customer_id`;
-  return warehouse.queryColumns(sql);
+  return warehouse.queryColumns(sql, [...snapshots, asOf]);
 }
 
 export const featuresComponent = defineComponent({
@@ -175,21 +182,19 @@ export const featuresComponent = defineComponent({
       await deps.warehouse.read(
         async (warehouse) => {
           const tables = await resolveTables(warehouse, params.warehouse_schema);
-          const columns = await featureColumns(tables, params.feature_table);
+          const columns = featureColumns(tables, params.feature_table);
           if (!columns.includes(RECENCY_COLUMN))
             throw TrainerErrors.invalidComponentIo(
               'features',
               `the feature table ${params.feature_table} has no ${RECENCY_COLUMN} column, which defines the scored population`,
             );
-          const hasSegment = (await tables.columns(params.feature_table)).some(
-            (column) => column.name === SEGMENT_COLUMN,
-          );
-          if (!(await tables.exists('fct_sales')))
-            throw TrainerErrors.featureTableMissing(`${tables.schema}.fct_sales`);
+          const hasSegment = tables.columns(params.feature_table).some((column) => column.name === SEGMENT_COLUMN);
+          if (!tables.exists('fct_sales')) throw TrainerErrors.featureTableMissing(`${tables.schema}.fct_sales`);
           const asOf = params.as_of;
           const featureDates = (
             await warehouse.query<{ d: string }>(
-              `select distinct cast(snapshot_date as varchar) as d from ${tables.table(params.feature_table)} where snapshot_date <= ${dateLiteral(asOf)} order by 1`,
+              `select distinct cast(snapshot_date as string) as d from ${tables.table(params.feature_table)} where snapshot_date <= cast(? as date) order by 1`,
+              [asOf],
             )
           ).map((row) => row.d);
           if (featureDates.length === 0) {
@@ -205,7 +210,8 @@ export const featuresComponent = defineComponent({
           const salesDates = new Set(
             (
               await warehouse.query<{ d: string }>(
-                `select distinct cast(run_date as varchar) as d from ${tables.table('fct_sales')} where run_date <= ${dateLiteral(asOf)}`,
+                `select distinct cast(run_date as string) as d from ${tables.table('fct_sales')} where run_date <= cast(? as date)`,
+                [asOf],
               )
             ).map((row) => row.d),
           );
@@ -233,7 +239,8 @@ export const featuresComponent = defineComponent({
           const perSnapshot = new Map(
             (
               await warehouse.query<{ d: string; n: number | bigint }>(
-                `select cast(snapshot_date as varchar) as d, count(*) as n from ${tables.table(params.feature_table)} where snapshot_date in (${ordered.map(dateLiteral).join(', ')}) group by 1`,
+                `select cast(snapshot_date as string) as d, count(*) as n from ${tables.table(params.feature_table)} where snapshot_date in ${parameterList(ordered)} group by 1`,
+                ordered,
               )
             ).map((row) => [row.d, Number(row.n)]),
           );

@@ -26,9 +26,3 @@ export function datesBetween(from: string, to: string): string[] {
     out.push(new Date(day * DAY_MS).toISOString().slice(0, 10));
   return out;
 }
-
-/** A date as a SQL literal, after checking it is one (so it is safe to inline). */
-export function dateLiteral(date: string): string {
-  if (!isDate(date)) throw new TypeError(`not a date: ${JSON.stringify(date)}`);
-  return `date '${date}'`;
-}

@@ -3,41 +3,44 @@
  * champion adds its scores beside the earlier ones instead of overwriting them. Written here by
  * batch prediction (the Dataform project declares the table and its champion-of-the-time view).
  *
- * One version's scores of some snapshots are read, scored and written in one transaction:
+ * The SQL is the subset DuckDB and BigQuery both accept, with the engine's dialect (the warehouse
+ * port) for types and row ids. One version's scores of some snapshots are made in two steps:
  *
- * 1. the active customers' features come back as Float64 columns (`queryNumbers`) with each row's
- *    `rowid`, in the table's own order (no sort);
- * 2. the model scores the columns;
- * 3. the scores go into a temporary table in bulk (`appendNumbers`: a native copy per 2,048 rows),
- *    keyed by `rowid`;
- * 4. the version's old rows of those snapshots are deleted, and one `insert ... select` joins the
- *    scores back to their customer and snapshot and writes every column (bands, version, times)
- *    in DuckDB, so no customer id or date ever passes through JavaScript.
+ * 1. `scoreVersion`, in the write session before the transaction (BigQuery sends a transaction as
+ *    one script, so nothing is read inside it): the active customers' features come back as
+ *    Float64 columns and the model scores them. Where the engine names rows (DuckDB `rowid`), each
+ *    row comes with its row id only, so no customer id or date passes through JavaScript; where it
+ *    does not (BigQuery), with its customer id and snapshot date.
+ * 2. `replaceScores`, inside the transaction: the scores go into a temporary table in bulk, the
+ *    version's old rows of those snapshots are deleted, and one `insert ... select` writes every
+ *    column (bands, version, times) in the engine: on BigQuery one script, delete and insert
+ *    together or neither.
  *
- * A row's `predicted_at` is the earliest time any event wrote it, so delivering events again, or
- * in another order, leaves the same rows.
+ * A row's `predicted_at` is the earliest time any event wrote the version's rows of its snapshot,
+ * so delivering events again, or in another order, leaves the same rows.
  */
-import type { Warehouse, WarehouseTransaction } from '@mlops/shared';
+import type { Warehouse, WarehouseTransaction, WarehouseValue } from '@mlops/shared';
+import { TrainerErrors } from '../errors.js';
 import type { ColumnScorer } from '../scoring/compiled-forest.js';
-import { dateLiteral, epochDay } from './dates.js';
-import type { WarehouseTables } from './warehouse-tables.js';
+import { float64Of, parameterList, type WarehouseTables } from './warehouse-tables.js';
 
 /** The predictions table (declared by the Dataform project; created here when absent). */
 export const PREDICTIONS_TABLE = 'fact_predictions_churn';
 
 /** Columns beyond the first version of the table, added to an older table when missing. */
 const ADDED_COLUMNS = [
-  ['is_backfilled', 'boolean'],
+  ['is_backfilled', 'bool'],
   ['model_data_to', 'date'],
 ] as const;
 
 /** Create the table when absent, and add the columns an older table lacks. */
 export async function ensurePredictionsTable(warehouse: Warehouse, tables: WarehouseTables): Promise<void> {
   const table = tables.table(PREDICTIONS_TABLE);
-  const existing = await tables.columns(PREDICTIONS_TABLE);
+  const existing = tables.columns(PREDICTIONS_TABLE);
+  const { float64, timestamp } = tables.dialect;
   if (existing.length === 0) {
     await warehouse.execute(
-      `create table if not exists ${table} (customer_id varchar, snapshot_date date, churn_probability double, risk_band varchar, model_version varchar, predicted_at timestamptz, is_backfilled boolean, model_data_to date)`,
+      `create table if not exists ${table} (customer_id string, snapshot_date date, churn_probability ${float64}, risk_band string, model_version string, predicted_at ${timestamp}, is_backfilled bool, model_data_to date)`,
     );
     return;
   }
@@ -64,90 +67,236 @@ export interface ScoreRequest {
   recencyColumn: string;
   horizonDays: number;
   dates: readonly string[];
-  /** Written on new rows; a row written earlier keeps its earlier time. */
-  predictedAt: string;
   thresholds: { medium: number; high: number };
 }
 
-/** Bulk read, write and scoring times of one call (ms), for the log. */
+/** Bulk read and scoring times of one version (ms), for the log. */
 export interface ScoreTimings {
   readMs: number;
   scoreMs: number;
-  writeMs: number;
 }
 
-function quoted(name: string): string {
-  return `"${name.replaceAll('"', '""')}"`;
+/** How scored rows find their customer and snapshot again: by row id, or by carrying them. */
+type RowKeys = { rowIds: Float64Array } | { customers: string[]; snapshots: string[] };
+
+/** One version's scores, waiting for the transaction that writes them. */
+export interface VersionScores {
+  request: ScoreRequest;
+  keys: RowKeys;
+  probabilities: Float64Array;
+  snapshots: SnapshotScores[];
+  rows: number;
+  timings: ScoreTimings;
 }
 
-const SCORES = 'churn_scores__';
+/** `YYYYMMDD` of a date column, as a number on either engine. */
+function dayNumber(column: string): string {
+  return `extract(year from ${column}) * 10000 + extract(month from ${column}) * 100 + extract(day from ${column})`;
+}
 
-/** Score one version's snapshots and replace its rows of them, inside the caller's transaction. */
-export async function scoreAndReplace(
-  tx: WarehouseTransaction,
+function dateOfDayNumber(day: number): string {
+  const text = String(day);
+  return `${text.slice(0, 4)}-${text.slice(4, 6)}-${text.slice(6, 8)}`;
+}
+
+/** A queried column of numbers (NULL as NaN) as a Float64Array. */
+function float64s(values: readonly WarehouseValue[]): Float64Array {
+  const out = new Float64Array(values.length);
+  for (let r = 0; r < values.length; r++) {
+    const value = values[r];
+    out[r] = typeof value === 'number' ? value : Number.NaN;
+  }
+  return out;
+}
+
+/**
+ * Read the active customers of the request's snapshots and score them (step 1 of the module
+ * comment). Runs in a write session, so the rows it names stay as they are until the transaction.
+ */
+export async function scoreVersion(
+  warehouse: Warehouse,
   tables: WarehouseTables,
   request: ScoreRequest,
-): Promise<{ snapshots: SnapshotScores[]; rows: number; timings: ScoreTimings }> {
+): Promise<VersionScores> {
   const { scorer, thresholds } = request;
-  const features = tables.table(request.featureTable);
-  const predictions = tables.table(PREDICTIONS_TABLE);
-  const dates = request.dates.map(dateLiteral).join(', ');
-  const population = `snapshot_date in (${dates}) and ${quoted(request.recencyColumn)} <= ${Math.floor(request.horizonDays)}`;
+  const { dialect } = tables;
+  const types = new Map(tables.columns(request.featureTable).map((column) => [column.name, column.type]));
+  const features = scorer.features
+    .map((name) => `, ${float64Of(dialect, `f.${name}`, types.get(name) ?? '')} as ${name}`)
+    .join('');
+  const population = `from ${tables.table(request.featureTable)} as f
+     where f.snapshot_date in ${parameterList(request.dates)} and f.${request.recencyColumn} <= ?`;
+  const params = [...request.dates, Math.floor(request.horizonDays)];
   let started = performance.now();
-  const read = await tx.queryNumbers(
-    `select cast(rowid as double) as row__, cast(date_diff('day', date '1970-01-01', snapshot_date) as double) as day__${scorer.features.map((name) => `, cast(${quoted(name)} as double) as ${quoted(name)}`).join('')}
-     from ${features} where ${population}`,
-  );
+  let keys: RowKeys;
+  let day: Float64Array;
+  let columns: Float64Array[];
+  let n: number;
+  if (dialect.rowId !== undefined) {
+    const read = await warehouse.queryNumbers(
+      `select cast(f.${dialect.rowId} as ${dialect.float64}) as row__, cast(${dayNumber('f.snapshot_date')} as ${dialect.float64}) as day__${features}
+     ${population}`,
+      params,
+    );
+    keys = { rowIds: read.columns[0]! };
+    day = read.columns[1]!;
+    columns = read.columns.slice(2);
+    n = read.rowCount;
+  } else {
+    const read = await warehouse.queryColumns(
+      `select f.customer_id, cast(f.snapshot_date as string) as snapshot_date${features}
+     ${population}`,
+      params,
+    );
+    const snapshots = read.columns[1]!.map(String);
+    keys = { customers: read.columns[0]!.map(String), snapshots };
+    day = Float64Array.from(snapshots, (date) => Number(date.replaceAll('-', '')));
+    columns = read.columns.slice(2).map(float64s);
+    n = read.rowCount;
+  }
   const readMs = performance.now() - started;
   started = performance.now();
-  const n = read.rowCount;
-  const probabilities = scorer.score(read.columns.slice(2), n);
+  const probabilities = scorer.score(columns, n);
   const byDay = new Map<number, SnapshotScores>(
     request.dates.map((date) => [
-      epochDay(date),
+      Number(date.replaceAll('-', '')),
       { snapshotDate: date, rows: 0, riskBands: { low: 0, medium: 0, high: 0 } },
     ]),
   );
-  const day = read.columns[1]!;
   for (let r = 0; r < n; r++) {
-    const entry = byDay.get(day[r]!)!;
+    const entry = byDay.get(day[r]!);
+    if (!entry)
+      throw TrainerErrors.invalidComponentIo(
+        'batch_predict',
+        `the warehouse gave a row of snapshot ${dateOfDayNumber(day[r]!)}, which was not asked for`,
+      );
     const p = probabilities[r]!;
     entry.rows += 1;
     entry.riskBands[p >= thresholds.high ? 'high' : p >= thresholds.medium ? 'medium' : 'low'] += 1;
   }
   const scoreMs = performance.now() - started;
+  return {
+    request,
+    keys,
+    probabilities,
+    snapshots: [...byDay.values()],
+    rows: n,
+    timings: { readMs, scoreMs },
+  };
+}
 
-  started = performance.now();
-  const earlier = await tx.query<{ d: string; t: string }>(
-    `select cast(snapshot_date as varchar) as d, strftime(min(predicted_at) at time zone 'UTC', '%Y-%m-%dT%H:%M:%S.%gZ') as t
-     from ${predictions} where model_version = ? and snapshot_date in (${dates}) group by 1`,
-    [request.modelVersion],
-  );
-  const firstWritten = new Map(earlier.map((row) => [row.d, row.t]));
-  const writtenAt = request.dates.map((date) => {
-    const before = firstWritten.get(date);
-    const at =
-      before !== undefined && Date.parse(before) < Date.parse(request.predictedAt) ? before : request.predictedAt;
-    return `(${dateLiteral(date)}, cast('${new Date(at).toISOString()}' as timestamptz))`;
+/**
+ * Scored rows that carry their keys travel as parameters of the transaction's script, and BigQuery
+ * takes at most 10 MB a request (about 75 bytes a row here): a transaction carries at most this
+ * many of them. Rows named by row id carry nothing, so they all go in one transaction.
+ */
+export const MAX_CARRIED_ROWS_PER_TRANSACTION = 50_000;
+
+/** One version's scores of some snapshots, cut to the snapshots of `dates`. */
+function ofSnapshots(scored: VersionScores, dates: ReadonlySet<string>): VersionScores {
+  const keys = scored.keys;
+  if ('rowIds' in keys) throw new Error('rows named by row id are not cut');
+  const rows: number[] = [];
+  keys.snapshots.forEach((date, row) => {
+    if (dates.has(date)) rows.push(row);
   });
-  await tx.execute(`create temp table if not exists ${SCORES} (row__ double, p double)`);
-  await tx.execute(`delete from temp.main.${SCORES}`);
-  await tx.appendNumbers({ table: SCORES, schema: 'main', catalog: 'temp' }, [read.columns[0]!, probabilities]);
-  await tx.execute(`delete from ${predictions} where model_version = ? and snapshot_date in (${dates})`, [
-    request.modelVersion,
-  ]);
+  return {
+    ...scored,
+    request: { ...scored.request, dates: scored.request.dates.filter((date) => dates.has(date)) },
+    keys: { customers: rows.map((row) => keys.customers[row]!), snapshots: rows.map((row) => keys.snapshots[row]!) },
+    probabilities: Float64Array.from(rows, (row) => scored.probabilities[row]!),
+    snapshots: scored.snapshots.filter((snapshot) => dates.has(snapshot.snapshotDate)),
+    rows: rows.length,
+  };
+}
+
+/**
+ * The transactions that write `scored`: whole snapshots of a version stay together (each is
+ * replaced all or nothing), and a transaction carries at most `maxCarried` rows that travel with
+ * their keys (a single larger snapshot goes alone). Rows named by row id all go in the first.
+ */
+export function transactionsOf(
+  scored: readonly VersionScores[],
+  maxCarried = MAX_CARRIED_ROWS_PER_TRANSACTION,
+): VersionScores[][] {
+  const transactions: VersionScores[][] = [[]];
+  let carried = 0;
+  for (const scores of scored) {
+    if ('rowIds' in scores.keys) {
+      transactions[0]!.push(scores);
+      continue;
+    }
+    let dates = new Set<string>();
+    let rows = 0;
+    const flush = () => {
+      if (dates.size === 0) return;
+      if (carried > 0 && carried + rows > maxCarried) {
+        transactions.push([]);
+        carried = 0;
+      }
+      transactions.at(-1)!.push(ofSnapshots(scores, dates));
+      carried += rows;
+      dates = new Set();
+      rows = 0;
+    };
+    for (const snapshot of scores.snapshots) {
+      if (rows > 0 && rows + snapshot.rows > maxCarried) flush();
+      dates.add(snapshot.snapshotDate);
+      rows += snapshot.rows;
+    }
+    flush();
+  }
+  return transactions.filter((transaction) => transaction.length > 0);
+}
+
+/**
+ * Replace the version's rows of its snapshots with `scored`, inside the caller's transaction
+ * (step 2 of the module comment). `index` names this call's temporary tables apart from the
+ * transaction's other calls.
+ */
+export async function replaceScores(
+  tx: WarehouseTransaction,
+  tables: WarehouseTables,
+  scored: VersionScores,
+  index: number,
+  predictedAt: string,
+): Promise<void> {
+  const { request, keys, probabilities } = scored;
+  const { float64, timestamp, rowId } = tables.dialect;
+  const predictions = tables.table(PREDICTIONS_TABLE);
+  const features = tables.table(request.featureTable);
+  const written = `written_${index}__`;
+  const scores = `scores_${index}__`;
+  const version = [request.modelVersion, ...request.dates];
+  const dates = parameterList(request.dates);
+  // The version's first write time of each snapshot, before its rows are deleted.
+  await tx.execute(
+    `create temp table ${written} as
+     select snapshot_date, min(predicted_at) as predicted_at from ${predictions}
+     where model_version = ? and snapshot_date in ${dates} group by snapshot_date`,
+    version,
+  );
+  let rows: string;
+  if ('rowIds' in keys) {
+    await tx.execute(`create temp table ${scores} (row__ ${float64}, p ${float64})`);
+    await tx.appendNumbers({ table: scores, temporary: true }, [keys.rowIds, probabilities]);
+    rows = `select f.customer_id, f.snapshot_date, s.p from ${features} as f
+       inner join ${scores} as s on f.${rowId} = cast(s.row__ as int64)`;
+  } else {
+    await tx.execute(`create temp table ${scores} (customer_id string, snapshot_date string, p ${float64})`);
+    await tx.appendColumns({ table: scores, temporary: true }, [keys.customers, keys.snapshots, probabilities]);
+    rows = `select s.customer_id, cast(s.snapshot_date as date) as snapshot_date, s.p from ${scores} as s`;
+  }
+  await tx.execute(`delete from ${predictions} where model_version = ? and snapshot_date in ${dates}`, version);
+  const { high, medium } = request.thresholds;
   await tx.execute(
     `insert into ${predictions} (customer_id, snapshot_date, churn_probability, risk_band, model_version, predicted_at, is_backfilled, model_data_to)
-     with written(snapshot_date, predicted_at) as (values ${writtenAt.join(', ')})
-     select f.customer_id, f.snapshot_date, s.p,
-            case when s.p >= cast(${thresholds.high} as double) then 'high' when s.p >= cast(${thresholds.medium} as double) then 'medium' else 'low' end,
-            ?, written.predicted_at, f.snapshot_date < ${dateLiteral(request.modelDataTo)}, ${dateLiteral(request.modelDataTo)}
-     from ${features} as f
-     inner join temp.main.${SCORES} as s on f.rowid = cast(s.row__ as bigint)
-     inner join written on written.snapshot_date = f.snapshot_date`,
-    [request.modelVersion],
+     select r.customer_id, r.snapshot_date, r.p,
+            case when r.p >= ? then 'high' when r.p >= ? then 'medium' else 'low' end,
+            ?, coalesce(least(w.predicted_at, cast(? as ${timestamp})), cast(? as ${timestamp})),
+            r.snapshot_date < cast(? as date), cast(? as date)
+     from (${rows}) as r
+     left join ${written} as w on w.snapshot_date = r.snapshot_date`,
+    [high, medium, request.modelVersion, predictedAt, predictedAt, request.modelDataTo, request.modelDataTo],
   );
-  await tx.execute(`drop table temp.main.${SCORES}`);
-  const writeMs = performance.now() - started;
-  return { snapshots: [...byDay.values()], rows: n, timings: { readMs, scoreMs, writeMs } };
 }

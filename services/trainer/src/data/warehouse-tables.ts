@@ -1,18 +1,14 @@
 /**
- * Names of the gold tables the trainer reads and writes. On DuckDB every name is qualified with the
- * database (catalog): a file called warehouse.duckdb is a catalog named "warehouse", which would
- * make `warehouse.fct_sales` ambiguous.
+ * The gold tables the trainer reads and writes, as the warehouse describes them (`describeSchema`):
+ * their names in this engine's SQL (a DuckDB catalog and schema, a BigQuery project and dataset),
+ * their columns, and the engine's dialect for what the common SQL subset cannot say.
  */
-import type { WarehouseTransaction } from '@mlops/shared';
+import type { Warehouse, WarehouseDialect } from '@mlops/shared';
 import { TrainerErrors } from '../errors.js';
 
 const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]{0,127}$/;
 
-function quote(identifier: string): string {
-  return `"${identifier.replaceAll('"', '""')}"`;
-}
-
-/** Check a schema or table name before it goes into SQL (they come from settings, never from events). */
+/** Check a schema, table or column name before it goes into SQL (they come from settings and schemas, never from events). */
 export function checkIdentifier(kind: string, name: string): string {
   if (!IDENTIFIER.test(name))
     throw TrainerErrors.invalidSetting(kind, `must be a plain SQL identifier (got ${JSON.stringify(name)})`);
@@ -22,31 +18,25 @@ export function checkIdentifier(kind: string, name: string): string {
 /** Resolved names of one warehouse schema. */
 export interface WarehouseTables {
   readonly schema: string;
+  readonly dialect: WarehouseDialect;
   /** The qualified, quoted name of a table of the schema. */
   table(name: string): string;
   /** Whether the table exists. */
-  exists(name: string): Promise<boolean>;
-  /** Column names and types of a table, in order. */
-  columns(name: string): Promise<{ name: string; type: string }[]>;
+  exists(name: string): boolean;
+  /** Column names and types of a table, in order (empty when the table is absent). */
+  columns(name: string): { name: string; type: string }[];
 }
 
-/** Resolve the tables of `schema` on a warehouse (one catalog lookup). */
-export async function resolveTables(warehouse: WarehouseTransaction, schema: string): Promise<WarehouseTables> {
+/** Resolve the tables of `schema` on a warehouse (one description of the schema). */
+export async function resolveTables(warehouse: Warehouse, schema: string): Promise<WarehouseTables> {
   checkIdentifier('warehouse schema', schema);
-  const [row] = await warehouse.query<{ db: string }>('select current_database() as db');
-  const catalog = String(row?.db ?? '');
-  const prefix = catalog ? `${quote(catalog)}.${quote(schema)}` : quote(schema);
-  const columns = async (name: string) =>
-    (
-      await warehouse.query<{ column_name: string; data_type: string }>(
-        'select column_name, data_type from information_schema.columns where table_catalog = current_database() and table_schema = ? and table_name = ? order by ordinal_position',
-        [schema, name],
-      )
-    ).map((column) => ({ name: column.column_name, type: column.data_type }));
+  const described = await warehouse.describeSchema(schema);
+  const columns = (name: string) => (described.tables.get(name) ?? []).map((column) => ({ ...column }));
   return {
     schema,
-    table: (name) => `${prefix}.${quote(checkIdentifier('table', name))}`,
-    exists: async (name) => (await columns(name)).length > 0,
+    dialect: warehouse.dialect,
+    table: (name) => described.table(checkIdentifier('table', name)),
+    exists: (name) => described.tables.has(name),
     columns,
   };
 }
@@ -57,4 +47,24 @@ const NUMERIC =
 /** Whether a column type can be read as a feature (numbers and booleans). */
 export function isNumericType(type: string): boolean {
   return NUMERIC.test(type);
+}
+
+/** Whether a column type is a boolean (read as 0 or 1). */
+export function isBooleanType(type: string): boolean {
+  return /^(BOOLEAN|BOOL)$/i.test(type);
+}
+
+/** A numeric or boolean column as a 64-bit float, on either engine (BigQuery casts no BOOL to FLOAT64). */
+export function float64Of(dialect: WarehouseDialect, expression: string, type: string): string {
+  return isBooleanType(type)
+    ? `cast(cast(${expression} as int64) as ${dialect.float64})`
+    : `cast(${expression} as ${dialect.float64})`;
+}
+
+/**
+ * `(?, ?, ...)`: one parameter per value of an IN list. DuckDB prunes a scan by such a list (not by
+ * `in (select * from unnest(?))`, a join); BigQuery takes up to 10,000 parameters a query.
+ */
+export function parameterList(values: readonly unknown[]): string {
+  return `(${values.map(() => '?').join(', ')})`;
 }

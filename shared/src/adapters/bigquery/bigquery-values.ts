@@ -132,8 +132,10 @@ function typeOf(value: WarehouseValue, where: string): ParameterType {
   if (!Array.isArray(value)) return scalarType(value, where) ?? 'STRING';
   const types = new Set(value.map((item, index) => scalarType(item, `${where}[${index}]`)));
   types.delete(undefined);
-  // Whole and fractional numbers together are FLOAT64; an empty (or all-null) array is ARRAY<STRING>.
+  // Whole and fractional numbers together are FLOAT64; date-shaped and other strings together are
+  // STRING; an empty (or all-null) array is ARRAY<STRING>.
   if (types.has('INT64') && types.has('FLOAT64')) types.delete('INT64');
+  if (types.has('DATE') && types.has('STRING')) types.delete('DATE');
   if (types.size > 1)
     throw new PermanentError(
       'WAREHOUSE.PARAMETER_UNSUPPORTED',

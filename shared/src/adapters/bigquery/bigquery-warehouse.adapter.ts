@@ -31,10 +31,12 @@ import type { BigQuery, Job, Query } from '@google-cloud/bigquery';
 import { PermanentError } from '../../errors.js';
 import type {
   QueryParams,
+  AppendColumn,
   AppendTarget,
   Warehouse,
   WarehouseColumn,
   WarehouseColumns,
+  WarehouseDialect,
   WarehouseNumbers,
   WarehouseRow,
   WarehouseSchema,
@@ -96,36 +98,53 @@ function numbersOfColumns(result: WarehouseColumns): WarehouseNumbers {
 }
 
 /**
- * An append of Float64 columns as one parameterised INSERT: each column an ARRAY<FLOAT64> parameter,
+ * An append as one parameterised INSERT: each column an ARRAY<FLOAT64> or ARRAY<STRING> parameter,
  * read by position (the table's columns in order), so no value is written into the SQL text.
- * BigQuery parameters cannot hold NaN in an array, so a NaN is refused.
+ * BigQuery parameters cannot hold NaN in an array, so a NaN is refused. A temporary target is a
+ * temporary table of the transaction's script, named bare, so it exists only inside a transaction.
  */
 function appendStatement(
   project: string | undefined,
   target: AppendTarget,
-  columns: readonly Float64Array[],
+  columns: readonly AppendColumn[],
+  inTransaction: boolean,
 ): PendingStatement | undefined {
   const rows = columns[0]?.length ?? 0;
   if (columns.some((column) => column.length !== rows))
-    throw new PermanentError('WAREHOUSE.BAD_APPEND', 'appendNumbers needs columns of one length');
-  if (target.catalog === 'temp' || target.schema === undefined)
+    throw new PermanentError('WAREHOUSE.BAD_APPEND', 'an append needs columns of one length');
+  const temporary = target.temporary === true || target.catalog === 'temp';
+  if (temporary && !inTransaction)
     throw new PermanentError(
       'WAREHOUSE.BAD_APPEND',
-      `appendNumbers on BigQuery needs a dataset table (got ${target.table})`,
+      `the temporary table ${target.table} exists on BigQuery only inside a transaction's script; append to it in the transaction`,
+    );
+  if (!temporary && target.schema === undefined)
+    throw new PermanentError(
+      'WAREHOUSE.BAD_APPEND',
+      `an append on BigQuery needs a dataset table or a temporary one (got ${target.table})`,
     );
   if (rows === 0) return undefined;
   const params: Record<string, WarehouseValue> = { n: rows };
-  columns.forEach((column, index) => {
-    if (column.some(Number.isNaN))
-      throw new PermanentError(
-        'WAREHOUSE.BAD_APPEND',
-        `appendNumbers column ${index} holds NaN, which BigQuery arrays refuse`,
-      );
-    params[`c${index}`] = Array.from(column);
+  const values = columns.map((column, index) => {
+    if (column instanceof Float64Array) {
+      if (column.some(Number.isNaN))
+        throw new PermanentError(
+          'WAREHOUSE.BAD_APPEND',
+          `append column ${index} holds NaN, which BigQuery arrays refuse`,
+        );
+      params[`c${index}`] = Array.from(column);
+      return `@c${index}[offset(i)]`;
+    }
+    params[`c${index}`] = [...column];
+    // Date-shaped strings travel as DATEs (bigquery-values.ts): the cast gives back their text.
+    return `cast(@c${index}[offset(i)] as string)`;
   });
-  const table = `\`${[project, target.schema, target.table].filter(Boolean).join('.').replaceAll('`', '\\`')}\``;
-  const values = columns.map((_, index) => `@c${index}[offset(i)]`).join(', ');
-  return { sql: `insert into ${table} select ${values} from unnest(generate_array(0, @n - 1)) as i`, params };
+  const name = temporary ? target.table : [project, target.schema, target.table].filter(Boolean).join('.');
+  const table = `\`${name.replaceAll('`', '\\`')}\``;
+  return {
+    sql: `insert into ${table} select ${values.join(', ')} from unnest(generate_array(0, @n - 1)) as i`,
+    params,
+  };
 }
 
 /** A statement waiting for its transaction's script. */
@@ -134,9 +153,13 @@ interface PendingStatement {
   params: QueryParams | undefined;
 }
 
+/** GoogleSQL's spelling of what the common SQL subset cannot say (see the port): no row id. */
+export const BIGQUERY_DIALECT: WarehouseDialect = { float64: 'float64', timestamp: 'timestamp', rowId: undefined };
+
 /** The warehouse of one BigQuery session (see the module comment). */
 export class BigQueryWarehouse implements Warehouse {
   private ended: string | undefined;
+  readonly dialect = BIGQUERY_DIALECT;
 
   constructor(private readonly options: BigQueryWarehouseOptions) {}
 
@@ -232,7 +255,11 @@ export class BigQueryWarehouse implements Warehouse {
   }
 
   async appendNumbers(target: AppendTarget, columns: readonly Float64Array[]): Promise<void> {
-    const statement = appendStatement(this.options.client.projectId, target, columns);
+    await this.appendColumns(target, columns);
+  }
+
+  async appendColumns(target: AppendTarget, columns: readonly AppendColumn[]): Promise<void> {
+    const statement = appendStatement(this.options.client.projectId, target, columns, false);
     if (statement) await this.execute(statement.sql, statement.params);
   }
 
@@ -280,9 +307,10 @@ export class BigQueryWarehouse implements Warehouse {
       queryNumbers: async () => {
         throw readInTransaction();
       },
-      appendNumbers: async (target, columns) => {
+      appendNumbers: (target, columns) => tx.appendColumns(target, columns),
+      appendColumns: async (target, columns) => {
         if (!open) throw new PermanentError('WAREHOUSE.SESSION_ENDED', 'the transaction has ended');
-        const statement = appendStatement(this.options.client.projectId, target, columns);
+        const statement = appendStatement(this.options.client.projectId, target, columns, true);
         if (statement) pending.push(statement);
       },
     };
