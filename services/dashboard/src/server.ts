@@ -194,10 +194,11 @@ export async function createDashboardServer(deps: DashboardDeps): Promise<Dashbo
   let warmedVersion: string | undefined;
   let warming: Promise<boolean> | undefined;
   const warm = async (): Promise<boolean> => {
-    const version = await gold.version();
-    if (version === 'missing' || version === warmedVersion) return false;
     const started = performance.now();
     try {
+      // An unreachable warehouse fails here too: logged, never a rejection of the warm-up timer.
+      const version = await gold.version();
+      if (version === 'missing' || version === warmedVersion) return false;
       const { requests, complete } = await warmUp(app);
       // A writer held the warehouse: the next tick tries again.
       if (!complete) return false;
