@@ -67,10 +67,13 @@ export interface FullDisk {
 }
 
 /**
- * Mount a 64 KB tmpfs on a partition folder (before anything is written there) and fill it, so the
+ * Mount a 16 MB tmpfs on a partition folder (before anything is written there) and fill it, so the
  * stage writing it gets ENOSPC. Resolves to the reason instead when mounting is not possible here
  * (not root, no `mount`, a container without CAP_SYS_ADMIN).
  */
+/** Size of the tmpfs: filled whole until freed, then room for any partition of the suite's scales. */
+const TMPFS_BYTES = 16 * 1024 * 1024;
+
 export function fillDisk(home: string, source: string, runDate: string): FullDisk | { skipped: string } {
   const dir = partitionDir(home, source, runDate);
   mkdirSync(dir, { recursive: true });
@@ -78,13 +81,14 @@ export function fillDisk(home: string, source: string, runDate: string): FullDis
   if (process.getuid?.() !== 0)
     return { skipped: 'mounting a tmpfs needs root, and RLIMIT_FSIZE cannot be set on a running service here' };
   try {
-    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=64k,mode=0755', 'tmpfs', dir], { stdio: 'pipe' });
+    // Room for the partition once freed (a day's clickstream is larger than 64 KB at scale 0.25).
+    execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${TMPFS_BYTES},mode=0755`, 'tmpfs', dir], { stdio: 'pipe' });
   } catch (error) {
     return { skipped: `mount -t tmpfs failed: ${String((error as { stderr?: Buffer }).stderr ?? error).trim()}` };
   }
   const filler = join(dir, '.filler');
   try {
-    writeFileSync(filler, Buffer.alloc(1024 * 1024));
+    writeFileSync(filler, Buffer.alloc(TMPFS_BYTES + 4096));
   } catch {
     // ENOSPC: the filler took what there was.
   }

@@ -259,7 +259,7 @@ export async function runFaultSuite(options: FaultSuiteOptions): Promise<FaultSu
       const landed = partitionFiles(home.path, schedule.diskFull.source, third).length;
       verdict(
         noticed && landed > 0,
-        `disk full: ${stage} hit ENOSPC writing ${schedule.diskFull.source} of ${third} (a full 64 KB tmpfs on its folder: ${noticed ? 'seen in its log' : 'never seen'}); freed, ${dead.length > 0 ? `${dead.length} dead letter(s) redriven` : 'its retry went through'}; run exited ${exited.code}; ${landed} file(s) landed`,
+        `disk full: ${stage} hit ENOSPC writing ${schedule.diskFull.source} of ${third} (a full 16 MB tmpfs on its folder: ${noticed ? 'seen in its log' : 'never seen'}); freed, ${dead.length > 0 ? `${dead.length} dead letter(s) redriven` : 'its retry went through'}; run exited ${exited.code}; ${landed} file(s) landed`,
       );
     }
 

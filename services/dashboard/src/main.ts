@@ -1,16 +1,25 @@
 /**
- * The dashboard as its own process: configuration, platform, dashboard; SIGTERM/SIGINT close
- * everything. A bad setting exits 1 with its name; so does a refused or failed bind.
+ * The dashboard as its own process: configuration, platform, dashboard (its ledger fed by the bus,
+ * or by Eventarc's pushes with `MLOPS_TRANSPORT=http`); SIGTERM/SIGINT close everything. A bad setting exits 1 with its name; so does a refused or failed bind.
  */
-import { createLogger, createPlatform, errorCode, errorMessage, loadConfig, type Platform } from '@mlops/shared';
+import {
+  createLogger,
+  createPlatform,
+  errorCode,
+  errorMessage,
+  loadConfig,
+  transportOf,
+  type Platform,
+} from '@mlops/shared';
 import { startDashboard, type RunningDashboard } from './start.js';
 
 async function main(): Promise<void> {
   const config = loadConfig(process.env);
+  const transport = transportOf(process.env);
   const platform: Platform = await createPlatform(config, { service: 'dashboard' });
   let dashboard: RunningDashboard;
   try {
-    dashboard = await startDashboard(platform);
+    dashboard = await startDashboard(platform, { transport });
   } catch (error) {
     await platform.close();
     throw error;

@@ -3,10 +3,20 @@
  * registry and the bus, and the static page that draws it. Everything it reads comes in through
  * `deps`, so tests hand it their own warehouse and stores.
  */
+import { createServer } from 'node:http';
 import { fileURLToPath } from 'node:url';
-import type { HostPolicy, LedgerEntry, Logger, ModelRegistry, RunLedger, WarehouseAccess } from '@mlops/shared';
-import { errorCode, errorMessage, PlatformError } from '@mlops/shared';
-import Fastify, { type FastifyInstance } from 'fastify';
+import type {
+  HostPolicy,
+  LedgerEntry,
+  Logger,
+  ModelRegistry,
+  PushDeliveryDeps,
+  RunLedger,
+  Service,
+  WarehouseAccess,
+} from '@mlops/shared';
+import { createPushRequestHandler, errorCode, errorMessage, handlePushDelivery, PlatformError } from '@mlops/shared';
+import Fastify, { type FastifyInstance, type FastifyServerFactory } from 'fastify';
 import { assertBindable } from './bind.js';
 import { createAnswerCache, timeSlot } from './cache.js';
 import { DashboardError, DashboardErrors } from './errors.js';
@@ -50,6 +60,12 @@ export interface DashboardDeps {
   hosts?: HostPolicy;
   /** Clock (tests). */
   now?: () => number;
+  /**
+   * A service whose events arrive as pushes (`MLOPS_TRANSPORT=http`: the run-ledger observer on
+   * Cloud Run, fed by Eventarc): `POST /` is its CloudEvents receiver, as every service's HTTP
+   * transport is, with the same Host policy as the pages.
+   */
+  pushes?: { service: Service; delivery: PushDeliveryDeps };
 }
 
 /** Where the dashboard listens. */
@@ -119,6 +135,7 @@ export async function createDashboardServer(deps: DashboardDeps): Promise<Dashbo
     forceCloseConnections: true,
     return503OnClosing: true,
     routerOptions: { ignoreTrailingSlash: true },
+    ...(deps.pushes ? { serverFactory: pushReceivingServer(deps.pushes, deps.hosts) } : {}),
   });
 
   app.addHook('onRequest', hostGuard(deps.hosts, log));
@@ -177,10 +194,11 @@ export async function createDashboardServer(deps: DashboardDeps): Promise<Dashbo
   let warmedVersion: string | undefined;
   let warming: Promise<boolean> | undefined;
   const warm = async (): Promise<boolean> => {
-    const version = await gold.version();
-    if (version === 'missing' || version === warmedVersion) return false;
     const started = performance.now();
     try {
+      // An unreachable warehouse fails here too: logged, never a rejection of the warm-up timer.
+      const version = await gold.version();
+      if (version === 'missing' || version === warmedVersion) return false;
       const { requests, complete } = await warmUp(app);
       // A writer held the warehouse: the next tick tries again.
       if (!complete) return false;
@@ -210,4 +228,31 @@ export async function createDashboardServer(deps: DashboardDeps): Promise<Dashbo
       await app.close();
     },
   };
+}
+
+/**
+ * A server that hands `POST /` (where Eventarc's triggers deliver) to the platform's push handling
+ * before fastify sees the body, and every other request to fastify.
+ */
+function pushReceivingServer(
+  pushes: NonNullable<DashboardDeps['pushes']>,
+  hosts: HostPolicy | undefined,
+): FastifyServerFactory {
+  const { service, delivery } = pushes;
+  const receive = createPushRequestHandler(
+    service.name,
+    (incoming) => handlePushDelivery(service, incoming, delivery),
+    {
+      ...(hosts ? { hosts } : {}),
+      log: delivery.log,
+      maxMessageBytes: delivery.maxMessageBytes,
+    },
+  );
+  // A request without Host is refused by the Host checks (421, JSON), as on the services' transport.
+  return (handler) =>
+    createServer({ requireHostHeader: false }, (request, response) => {
+      const path = (request.url ?? '/').split('?')[0];
+      if (request.method === 'POST' && path === '/') receive(request, response);
+      else handler(request, response);
+    });
 }

@@ -1,20 +1,28 @@
 /**
- * Start the dashboard on a platform: host the run-ledger observer on the bus (so the ledger fills
- * while the dashboard runs as its own process), serve and listen. It reads the warehouse in read
+ * Start the dashboard on a platform: host the run-ledger observer (so the ledger fills while the
+ * dashboard runs as its own process), serve and listen. On the pull transport the observer
+ * consumes the bus; on the HTTP transport (Cloud Run) Eventarc pushes every topic to the
+ * dashboard's own server, which listens where Cloud Run says. It reads the warehouse in read
  * sessions only, and refreshes its answers when the warehouse's version changes.
  * `main.ts` and the CLI (`mlops serve`, `npm start`) both use it.
  */
-import type { HostedService, Platform } from '@mlops/shared';
+import type { HostedService, Platform, PlatformConfig, Transport } from '@mlops/shared';
 import { createRunLedgerService, hostService, ModelRegistry, RunLedger } from '@mlops/shared';
-import { createDashboardServer, type DashboardAddress } from './server.js';
+import { createDashboardServer, type DashboardAddress, type ListenOptions } from './server.js';
 
-/** Options of {@link startDashboard}; unset ones come from `platform.config.dashboard`. */
+/** Options of {@link startDashboard}; unset ones come from the configuration ({@link listenAddressOf}). */
 export interface StartDashboardOptions {
   host?: string;
   port?: number;
   allowRemote?: boolean;
-  /** Subscribe the run-ledger observer to the bus (default true). */
+  /** Host the run-ledger observer (default true). */
   hostLedger?: boolean;
+  /**
+   * How the observer receives events (default pull: subscribed to the bus). `http`: as Eventarc
+   * pushes on `POST /`; the dashboard then listens on `config.http` (`PORT`, all interfaces on
+   * Cloud Run, where Cloud Run's invoker check stands in front of it) unless told otherwise.
+   */
+  transport?: Transport;
   /** Warm the answer cache at start and whenever the warehouse changes, checked this often (default 2 s; 0: never). */
   warmEveryMs?: number;
 }
@@ -25,6 +33,18 @@ export interface RunningDashboard extends DashboardAddress {
   close(): Promise<void>;
 }
 
+/**
+ * Where the dashboard listens by default: `MLOPS_DASHBOARD_HOST`/`_PORT` on the pull transport; on
+ * the HTTP transport where every service's transport does (`PORT`, all interfaces on Cloud Run),
+ * since Eventarc and Cloud Run's front end reach it there. On Cloud Run a non-loopback bind needs
+ * no opt-in: Cloud Run's ingress and invoker check stand in front of it.
+ */
+export function listenAddressOf(config: PlatformConfig, transport: Transport): ListenOptions {
+  const { dashboard, http } = config;
+  if (transport === 'pull') return { host: dashboard.host, port: dashboard.port, allowRemote: dashboard.allowRemote };
+  return { host: http.host, port: http.port, allowRemote: dashboard.allowRemote || http.cloudRunService !== undefined };
+}
+
 /** Start the dashboard on a platform and listen. */
 export async function startDashboard(
   platform: Platform,
@@ -32,8 +52,9 @@ export async function startDashboard(
 ): Promise<RunningDashboard> {
   const { config, log } = platform;
   const ledger = new RunLedger(platform.documents);
+  const pushed = options.transport === 'http';
   const observer: HostedService | undefined =
-    options.hostLedger === false
+    options.hostLedger === false || pushed
       ? undefined
       : await hostService(createRunLedgerService(ledger), {
           bus: platform.bus,
@@ -56,12 +77,26 @@ export async function startDashboard(
         allowedHosts: config.http.allowedHosts,
         ...(config.http.cloudRunService ? { cloudRunService: config.http.cloudRunService } : {}),
       },
+      ...(pushed && options.hostLedger !== false
+        ? {
+            pushes: {
+              service: createRunLedgerService(ledger),
+              delivery: {
+                bus: platform.bus,
+                log,
+                maxAttempts: config.bus.maxAttempts,
+                maxMessageBytes: config.bus.maxMessageBytes,
+              },
+            },
+          }
+        : {}),
     });
+    const listenAt = listenAddressOf(config, options.transport ?? 'pull');
     const address = await server
       .listen({
-        host: options.host ?? config.dashboard.host,
-        port: options.port ?? config.dashboard.port,
-        allowRemote: options.allowRemote ?? config.dashboard.allowRemote,
+        host: options.host ?? listenAt.host,
+        port: options.port ?? listenAt.port,
+        allowRemote: options.allowRemote ?? listenAt.allowRemote,
       })
       .catch(async (error: unknown) => {
         await server.close();

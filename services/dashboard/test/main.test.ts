@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
   createEvent,
+  encodeMessage,
   openDuckDbWarehouse,
   openDuckDbWarehouseAccess,
   releaseDuckDbFile,
@@ -86,6 +87,53 @@ describe('dashboard process', () => {
       WAIT_MS,
     );
     expect(runs.runs[0]!.runId).toBe('run_20260601_main');
+
+    run.child.kill('SIGTERM');
+    expect(await run.exited).toBe(0);
+  });
+
+  it('exits 1 naming MLOPS_TRANSPORT when it is neither pull nor http', async () => {
+    const run = startMainProcess(main, { MLOPS_HOME: home(), MLOPS_TRANSPORT: 'push' });
+    children.push(run.child);
+    expect(await run.exited).toBe(1);
+    expect(run.output()).toContain('MLOPS_TRANSPORT');
+  });
+
+  it('with MLOPS_TRANSPORT=http listens on PORT and fills the run ledger from Eventarc pushes', async () => {
+    const run = startMainProcess(main, { MLOPS_HOME: home(), MLOPS_TRANSPORT: 'http', PORT: '0' });
+    children.push(run.child);
+    const url = await waitForValue(
+      () => /"url":"(http:\/\/127\.0\.0\.1:\d+\/)"/.exec(run.output())?.[1],
+      `the dashboard to listen (output: ${run.output()})`,
+      WAIT_MS,
+    );
+    const event = createEvent(
+      'mlops.pipeline.started.v1',
+      { runDate: '2026-06-01', trigger: 'cli' },
+      { source: '//mlops/cli', runid: 'run_20260601_http', rundate: '2026-06-01' },
+    );
+    const message = encodeMessage(event as never);
+    const pushed = await fetch(url, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        'ce-specversion': '1.0',
+        'ce-type': 'google.cloud.pubsub.topic.v1.messagePublished',
+        'ce-source': '//pubsub.googleapis.com/projects/p/topics/pipeline-start',
+        'ce-id': 'm-1',
+      },
+      body: JSON.stringify({
+        message: {
+          data: Buffer.from(message.data).toString('base64'),
+          attributes: message.attributes,
+          messageId: 'm-1',
+        },
+        subscription: 'projects/p/subscriptions/eventarc-dashboard',
+      }),
+    });
+    expect(pushed.status).toBe(204);
+    const runs = (await (await fetch(`${url}api/operations/runs`)).json()) as { runs: { runId: string }[] };
+    expect(runs.runs.map((entry) => entry.runId)).toEqual(['run_20260601_http']);
 
     run.child.kill('SIGTERM');
     expect(await run.exited).toBe(0);

@@ -92,16 +92,19 @@ export async function serveCloudEvents(service: Service, options: ServeCloudEven
   return servePushHandler(service.name, (incoming) => handlePushDelivery(service, incoming, options), options);
 }
 
+/** Options of {@link createPushRequestHandler}: who may be answered, the body bound, the log. */
+export type PushRequestOptions = Pick<ServePushOptions, 'hosts' | 'maxBodyBytes' | 'log' | 'maxMessageBytes'>;
+
 /**
- * The HTTP listener of {@link serveCloudEvents} around any push handler: the same Host check, health
- * check, body bounds and JSON errors, for receivers that are not a service of one stage (the relay
- * of Pub/Sub dead letters).
+ * The request handling of {@link servePushHandler}, for a server of its own or mounted on another
+ * one (the dashboard's, which receives the run ledger's pushes): the Host check, the health check,
+ * the body bounds, the push, the settlement's status and JSON errors. It never rejects.
  */
-export async function servePushHandler(
+export function createPushRequestHandler(
   name: string,
   onPush: (incoming: IncomingCloudEvent) => Promise<PushOutcome>,
-  options: ServePushOptions,
-): Promise<CloudEventsServer> {
+  options: PushRequestOptions,
+): (request: IncomingMessage, response: ServerResponse) => void {
   const hostAllowed = createHostCheck(options.hosts);
   const maxBody = options.maxBodyBytes ?? Math.ceil(options.maxMessageBytes / 3) * 4 + 64 * 1024;
   const log = options.log.child({ service: name });
@@ -134,14 +137,29 @@ export async function servePushHandler(
     return send(response, 500, failure(outcome.code, `transient failure, deliver again: ${outcome.reason}`));
   };
 
-  // A request without Host is refused by the host check (421, JSON) rather than by Node (a bare 400).
-  const server = createServer({ requireHostHeader: false }, (request, response) => {
+  return (request, response) => {
     handle(request, response).catch((error: unknown) => {
       if (error instanceof HttpRequestError) return send(response, error.status, failure(error.code, error.message));
       log.error('the HTTP transport failed on a request', { error: errorMessage(error) });
       send(response, 500, failure('INTERNAL.UNEXPECTED', 'the request failed; see the service log'));
     });
-  });
+  };
+}
+
+/**
+ * The HTTP listener of {@link serveCloudEvents} around any push handler: the same Host check, health
+ * check, body bounds and JSON errors, for receivers that are not a service of one stage (the relay
+ * of Pub/Sub dead letters).
+ */
+export async function servePushHandler(
+  name: string,
+  onPush: (incoming: IncomingCloudEvent) => Promise<PushOutcome>,
+  options: ServePushOptions,
+): Promise<CloudEventsServer> {
+  const log = options.log.child({ service: name });
+  const handle = createPushRequestHandler(name, onPush, options);
+  // A request without Host is refused by the host check (421, JSON) rather than by Node (a bare 400).
+  const server = createServer({ requireHostHeader: false }, handle);
   // Malformed HTTP never reaches the handler; it still gets a JSON answer.
   server.on('clientError', (_error, socket) => {
     if (!socket.writable) return socket.destroy();

@@ -9,6 +9,14 @@ import type { Service } from './service.js';
 /** How a service process receives events. */
 export type Transport = 'pull' | 'http';
 
+/** The transport a process is told to use (`MLOPS_TRANSPORT`, default pull); another value is a bad setting. */
+export function transportOf(env: Environment): Transport {
+  const transport = env.MLOPS_TRANSPORT ?? 'pull';
+  if (transport !== 'pull' && transport !== 'http')
+    throw new ConfigError('MLOPS_TRANSPORT', `must be pull or http (got "${transport}")`);
+  return transport;
+}
+
 /** A running service process; `stop` closes its subscriptions or server and the platform. */
 export interface RunningService {
   readonly platform: Platform;
@@ -37,9 +45,7 @@ export async function runServiceMain(
   let platform: Platform | undefined;
   try {
     const config = loadConfig(env);
-    const transport = (env.MLOPS_TRANSPORT ?? 'pull') as Transport;
-    if (transport !== 'pull' && transport !== 'http')
-      throw new ConfigError('MLOPS_TRANSPORT', `must be pull or http (got "${transport}")`);
+    const transport = transportOf(env);
     const log = createLogger({ level: config.logLevel, projectId: config.gcp.projectId, fields: { service: name } });
     platform = await createPlatform(config, { log, service: name });
     const service = await build(platform);
