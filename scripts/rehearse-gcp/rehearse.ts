@@ -31,7 +31,7 @@ const BUCKET = 'mlops-rehearsal-lake';
 const PII_KEY = 'rehearsal-pii-key-of-both-runs';
 const MAX_ATTEMPTS = 5;
 
-/** The processes of the chain: the services, the run-ledger part of the dashboard, the relay. */
+/** The processes of the chain: the services, the dashboard (its run ledger fed by pushes), the relay. */
 const PROCESSES = [
   'sales-gen',
   'click-gen',

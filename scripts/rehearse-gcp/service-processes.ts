@@ -1,6 +1,7 @@
 /**
  * Every service of the rehearsal as a process of its own, as Cloud Run runs them: the services'
- * own `main.ts`, the dead-letter relay (`mlops dlq relay`) and the run-ledger observer, each on its
+ * own `main.ts` (the dashboard's takes every topic's pushes for its run ledger) and the dead-letter
+ * relay (`mlops dlq relay`), each on its
  * `PORT` with `MLOPS_TRANSPORT=http`. Their output goes to one log file each.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -17,7 +18,6 @@ const orphanGuard = pathToFileURL(join(repoRoot, 'cli/src/stack/orphan-guard.ts'
 /** The entry point of a rehearsal process. */
 export function entryOf(name: string): string[] {
   if (name === 'dead-letters') return [join(repoRoot, 'cli/src/main.ts'), 'dlq', 'relay'];
-  if (name === 'dashboard') return [join(repoRoot, 'scripts/rehearse-gcp/run-ledger.main.ts')];
   return [join(repoRoot, 'services', name, 'src', 'main.ts')];
 }
 
