@@ -4,7 +4,7 @@
  * instances (equal to the model's own `predictRow`), and every bad request answered with a JSON
  * error naming what was wrong.
  */
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -60,6 +60,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await server?.close();
+  rmSync(folder, { recursive: true, force: true });
 });
 
 describe('the prediction server (Vertex AI custom-container contract)', () => {
@@ -209,7 +210,7 @@ describe('starting the prediction server', () => {
     const code = await startServing(
       { AIP_STORAGE_URI: empty, AIP_HTTP_PORT: '0', MLOPS_SERVING_HOST: '127.0.0.1' },
       log,
-    );
+    ).finally(() => rmSync(empty, { recursive: true, force: true }));
     expect(code).toBe(1);
     expect(lines.join('\n')).toMatch(/TRAINER\.INVALID_ARTIFACT.*|cannot read the served model/);
   });
