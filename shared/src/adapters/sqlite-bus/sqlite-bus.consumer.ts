@@ -85,9 +85,16 @@ export class SqliteConsumer {
     if (this.closed) return;
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
-    const free = this.settings.concurrency - this.running;
-    if (free > 0) for (const row of this.claim(free)) this.handle(row);
-    this.scheduleNext();
+    try {
+      const free = this.settings.concurrency - this.running;
+      if (free > 0) for (const row of this.claim(free)) this.handle(row);
+      this.scheduleNext();
+    } catch (error) {
+      // Another process held the bus file past the busy timeout: nothing was leased; try again later.
+      if (!isBusy(error)) throw error;
+      this.timer = setTimeout(() => this.pump(), this.database.pollMs);
+      this.timer.unref();
+    }
   }
 
   private scheduleNext(): void {
@@ -237,4 +244,10 @@ export class SqliteConsumer {
     this.flushOutcomes();
     await Promise.all([...this.reporting]);
   }
+}
+
+/** SQLite's "database is locked" (SQLITE_BUSY, SQLITE_LOCKED and their extended codes). */
+function isBusy(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && /^SQLITE_(BUSY|LOCKED)/.test(code);
 }
