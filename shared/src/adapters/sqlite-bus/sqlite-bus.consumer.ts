@@ -81,54 +81,73 @@ export class SqliteConsumer {
     });
   }
 
+  /**
+   * One cycle: record the settlements gathered since the last one and lease what is due, in one
+   * transaction (one commit per batch, not two), then start the handlers of what was leased.
+   */
   private pump(): void {
     if (this.closed) return;
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
+    const outcomes = this.outcomes;
+    this.outcomes = [];
+    const free = this.settings.concurrency - this.running;
+    let cycle: { recorded: DeadLetterReport[]; claimed: ClaimedRow[]; due: number | null | undefined };
     try {
-      const free = this.settings.concurrency - this.running;
-      if (free > 0) for (const row of this.claim(free)) this.handle(row);
-      this.scheduleNext();
+      cycle = this.database.db
+        .transaction(() => {
+          const recorded = outcomes.length > 0 ? this.record(outcomes) : [];
+          const claimed = free > 0 ? this.claim(free) : [];
+          // When handlers stay free, when the next delivery falls due (a finishing handler wakes us otherwise).
+          const due = claimed.length < free ? this.nextDue() : undefined;
+          return { recorded, claimed, due };
+        })
+        .immediate();
     } catch (error) {
-      // Another process held the bus file past the busy timeout: nothing was leased; try again later.
+      // Another process held the bus file past the busy timeout: nothing was recorded nor leased;
+      // the settlements wait for the next cycle.
+      this.outcomes = outcomes.concat(this.outcomes);
       if (!isBusy(error)) throw error;
       this.timer = setTimeout(() => this.pump(), this.database.pollMs);
       this.timer.unref();
+      return;
     }
+    this.settled(outcomes, cycle.recorded);
+    for (const row of cycle.claimed) this.handle(row);
+    if (cycle.due !== undefined) this.scheduleNext(cycle.due);
   }
 
-  private scheduleNext(): void {
+  /** The earliest due time of this subscription's open deliveries, null when there is none. */
+  private nextDue(): number | null {
+    return (this.database.statements.nextDue.get(this.spec.name) as { due: number | null }).due;
+  }
+
+  /** Look again when the next delivery falls due, or after the poll interval for other processes' publishes. */
+  private scheduleNext(due: number | null): void {
     if (this.closed) return;
-    if (this.running >= this.settings.concurrency) return; // a finishing handler wakes us
-    const row = this.database.statements.nextDue.get(this.spec.name) as { due: number | null };
-    const due = row.due ?? undefined;
     const poll = this.database.pollMs;
-    const delay = due === undefined ? poll : Math.min(poll, Math.max(0, due - Date.now()));
+    const delay = due === null ? poll : Math.min(poll, Math.max(0, due - Date.now()));
     this.timer = setTimeout(() => this.pump(), delay);
     this.timer.unref();
   }
 
-  /** Lease due deliveries to this process. */
+  /** Lease due deliveries to this process (inside the cycle's transaction). */
   private claim(limit: number): ClaimedRow[] {
     const now = Date.now();
-    const { db, statements, owner, leaseMs } = this.database;
+    const { statements, owner, leaseMs } = this.database;
     const name = this.spec.name;
-    return db
-      .transaction(() => {
-        const leased = statements.lease.all(now + leaseMs, owner, name, name, now, limit) as {
-          seq: number;
-          attempts: number;
-        }[];
-        if (leased.length === 0) return [];
-        const rows = statements.leasedMessages.all(JSON.stringify(leased.map((row) => row.seq))) as Omit<
-          ClaimedRow,
-          'attempts'
-        >[];
-        const messages = new Map(rows.map((row) => [row.seq, row]));
-        leased.sort((a, b) => a.seq - b.seq);
-        return leased.map((row) => ({ ...messages.get(row.seq)!, attempts: row.attempts }));
-      })
-      .immediate();
+    const leased = statements.lease.all(now + leaseMs, owner, name, name, now, limit) as {
+      seq: number;
+      attempts: number;
+    }[];
+    if (leased.length === 0) return [];
+    const rows = statements.leasedMessages.all(JSON.stringify(leased.map((row) => row.seq))) as Omit<
+      ClaimedRow,
+      'attempts'
+    >[];
+    const messages = new Map(rows.map((row) => [row.seq, row]));
+    leased.sort((a, b) => a.seq - b.seq);
+    return leased.map((row) => ({ ...messages.get(row.seq)!, attempts: row.attempts }));
   }
 
   /** Extend the leases of the messages in hand. */
@@ -176,16 +195,18 @@ export class SqliteConsumer {
       this.outcomes.push({ ...base, kind: 'dead', report });
     }
     this.running -= 1;
-    if (this.outcomes.length === 1) queueMicrotask(() => this.flushOutcomes());
+    if (this.closed) {
+      if (this.running === 0) for (const resolve of this.idleWaiters.splice(0)) resolve();
+    } else this.wake();
   }
 
-  /** Record the tick's outcomes in one transaction; resolves to the dead letters recorded. */
+  /** Record settlements (inside the caller's transaction); returns the dead letters recorded. */
   private record(outcomes: Outcome[]): DeadLetterReport[] {
     const now = Date.now();
-    const { db, statements, owner } = this.database;
+    const { statements, owner } = this.database;
     const name = this.spec.name;
     const recorded: DeadLetterReport[] = [];
-    db.transaction(() => {
+    {
       const acked = outcomes.filter((outcome) => outcome.kind === 'ack').map((outcome) => outcome.seq);
       if (acked.length > 0) statements.ackMany.run(name, owner, JSON.stringify(acked));
       for (const outcome of outcomes) {
@@ -210,15 +231,12 @@ export class SqliteConsumer {
         );
         recorded.push(report);
       }
-    })();
+    }
     return recorded;
   }
 
-  private flushOutcomes(): void {
-    const outcomes = this.outcomes;
-    this.outcomes = [];
-    if (outcomes.length === 0) return;
-    const recorded = this.record(outcomes);
+  /** After settlements are recorded: release them and report the dead letters. */
+  private settled(outcomes: Outcome[], recorded: DeadLetterReport[]): void {
     for (const outcome of outcomes) this.held.delete(outcome.seq);
     for (const report of recorded) {
       const reporting: Promise<void> = reportDeadLetter(report, {
@@ -231,8 +249,15 @@ export class SqliteConsumer {
         .finally(() => this.reporting.delete(reporting));
       this.reporting.add(reporting);
     }
-    if (this.running === 0) for (const resolve of this.idleWaiters.splice(0)) resolve();
-    this.wake();
+  }
+
+  /** Record what is settled in a transaction of its own (on close, when no cycle follows). */
+  private flushOutcomes(): void {
+    const outcomes = this.outcomes;
+    this.outcomes = [];
+    if (outcomes.length === 0) return;
+    const recorded = this.database.db.transaction(() => this.record(outcomes))();
+    this.settled(outcomes, recorded);
   }
 
   /** Stop taking messages, wait for the ones in hand and their reports. */
