@@ -41,11 +41,19 @@ export function encodeMessage(event: AnyEvent): WireMessage {
   return { data: Buffer.from(JSON.stringify(event.data)), attributes };
 }
 
+const ASCII = /^[\x00-\x7f]*$/;
+
 /** Size a message occupies, counted like Pub/Sub does: data plus attribute keys and values. */
 export function messageSize(message: WireMessage): number {
   let size = message.data.byteLength;
-  for (const [key, value] of Object.entries(message.attributes))
-    size += Buffer.byteLength(key) + Buffer.byteLength(value);
+  const attributes = message.attributes;
+  for (const key in attributes) {
+    if (!Object.hasOwn(attributes, key)) continue;
+    const value = attributes[key]!;
+    // An ASCII string has as many bytes as characters: no native call for the usual attribute.
+    size += ASCII.test(key) ? key.length : Buffer.byteLength(key);
+    size += typeof value === 'string' && ASCII.test(value) ? value.length : Buffer.byteLength(value);
+  }
   return size;
 }
 

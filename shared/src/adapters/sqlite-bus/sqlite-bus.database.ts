@@ -68,6 +68,7 @@ const SCHEMA = `
     backoff_max_ms integer not null,
     created_at integer not null
   );
+  create index if not exists subscriptions_by_topic on subscriptions(topic);
   create table if not exists deliveries (
     subscription text not null,
     seq integer not null,
