@@ -110,7 +110,7 @@ export class SqliteEventBus implements EventBus {
       await Promise.all([...this.consumers].map((consumer) => consumer.close()));
       this.consumers.clear();
       this.publisher.close();
-      this.database.close();
+      await this.database.close();
     })();
     return this.closing;
   }

@@ -5,6 +5,10 @@ import { dirname } from 'node:path';
 import { DEFAULT_MAX_MESSAGE_BYTES, type WireMessage } from '../../events/message-codec.js';
 import type { Topic } from '../../events/event-catalog.js';
 import { silentLogger, type Logger } from '../../log/logger.js';
+import { WalCheckpointer } from './sqlite-bus.checkpointer.js';
+
+/** How often the checkpoint worker copies the write-ahead log back into the bus file. */
+const CHECKPOINT_INTERVAL_MS = 200;
 
 /** Options of the embedded SQLite event bus. */
 export interface SqliteEventBusOptions {
@@ -172,6 +176,7 @@ export class SqliteBusDatabase {
   readonly leaseMs: number;
   readonly pollMs: number;
   readonly log: Logger;
+  private readonly checkpointer: WalCheckpointer | undefined;
 
   constructor(options: SqliteEventBusOptions) {
     if (options.path !== ':memory:') mkdirSync(dirname(options.path), { recursive: true });
@@ -179,6 +184,11 @@ export class SqliteBusDatabase {
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('synchronous = NORMAL');
     this.db.pragma('busy_timeout = 10000');
+    if (options.path !== ':memory:') {
+      // Checkpoints run on a worker thread; the commit that crosses this far higher threshold runs one only as a backstop.
+      this.db.pragma('wal_autocheckpoint = 10000');
+      this.checkpointer = new WalCheckpointer(options.path, CHECKPOINT_INTERVAL_MS);
+    }
     this.maxAttempts = options.maxAttempts ?? 5;
     this.backoff = options.backoff ?? { minMs: 100, maxMs: 60_000 };
     this.maxMessageBytes = options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
@@ -214,7 +224,8 @@ export class SqliteBusDatabase {
     this.db.prepare(`delete from deliveries where state = ${ACKED} and seq not in (select seq from messages)`).run();
   }
 
-  close(): void {
+  async close(): Promise<void> {
     this.db.close();
+    await this.checkpointer?.stop();
   }
 }
