@@ -45,6 +45,7 @@ export const REQUIRED_EXTENSIONS = ['runid', 'rundate'] as const;
 export const CAUSATION_EXTENSIONS = ['causationid', 'handlingstart'] as const;
 
 const TRACEPARENT = /^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/;
+const TRACEPARENT_SHAPE = /^00-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$/;
 
 /** A fresh W3C traceparent for a new run. */
 export function newTraceparent(): string {
@@ -61,6 +62,11 @@ export function newTraceparent(): string {
 export function traceparentFromId(id: string): string {
   const hex = createHash('sha256').update(`trace\u0000${id}`).digest('hex');
   return `00-${hex.slice(0, 32)}-${hex.slice(32, 48)}-01`;
+}
+
+/** Whether a string is a well-formed W3C traceparent (what {@link parseTraceparent} accepts). */
+export function isTraceparent(value: string): boolean {
+  return TRACEPARENT_SHAPE.test(value);
 }
 
 /** The trace id and span id of a traceparent, or undefined when malformed. */

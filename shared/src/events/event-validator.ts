@@ -3,7 +3,7 @@ import addFormatsModule from 'ajv-formats';
 import { SharedErrors } from '../errors.js';
 import { schemaDocuments } from '../contracts/schemas.generated.js';
 import type { AnyEvent } from './cloud-event.js';
-import { CAUSATION_EXTENSIONS, REQUIRED_EXTENSIONS, parseTraceparent, traceparentFromId } from './cloud-event.js';
+import { CAUSATION_EXTENSIONS, REQUIRED_EXTENSIONS, isTraceparent, traceparentFromId } from './cloud-event.js';
 import { eventCatalog, eventTypes, isEventType, type EventType } from './event-catalog.js';
 
 // ajv-formats is CommonJS; under NodeNext its default export arrives wrapped.
@@ -71,9 +71,16 @@ function causationProblems(event: Record<string, unknown>): string[] {
 /** Whether a string is a real calendar date written YYYY-MM-DD. */
 export function isIsoDate(value: unknown): value is string {
   if (typeof value !== 'string' || !/^\d{4}-\d{2}-\d{2}$/.test(value)) return false;
+  if (knownDates.has(value)) return true;
   const date = new Date(`${value}T00:00:00Z`);
-  return !Number.isNaN(date.getTime()) && date.toISOString().startsWith(value);
+  if (Number.isNaN(date.getTime()) || !date.toISOString().startsWith(value)) return false;
+  // Every event carries a run date and runs share a few: remember them (bounded) to skip the Date.
+  if (knownDates.size >= 4096) knownDates.clear();
+  knownDates.add(value);
+  return true;
 }
+
+const knownDates = new Set<string>();
 
 /**
  * Validate a whole envelope and its payload. Returns the event typed by its `type`, or throws a
@@ -100,7 +107,7 @@ export function validateEvent(candidate: unknown): AnyEvent {
   if (typeof event.rundate === 'string' && event.rundate.length > 0 && !isIsoDate(event.rundate)) {
     problems.push(`extension rundate "${event.rundate}" is not a date (YYYY-MM-DD)`);
   }
-  if (typeof event.traceparent === 'string' && event.traceparent.length > 0 && !parseTraceparent(event.traceparent)) {
+  if (typeof event.traceparent === 'string' && event.traceparent.length > 0 && !isTraceparent(event.traceparent)) {
     problems.push('extension traceparent is not W3C trace context (00-<32 hex>-<16 hex>-<2 hex>)');
   }
   if (event.traceparent !== undefined && typeof event.traceparent !== 'string')
