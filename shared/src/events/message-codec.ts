@@ -41,7 +41,7 @@ export function encodeMessage(event: AnyEvent): WireMessage {
   return { data: Buffer.from(JSON.stringify(event.data)), attributes };
 }
 
-const ASCII = /^[\x00-\x7f]*$/;
+const NON_ASCII = /[\u0080-\uffff]/;
 
 /** Size a message occupies, counted like Pub/Sub does: data plus attribute keys and values. */
 export function messageSize(message: WireMessage): number {
@@ -51,8 +51,8 @@ export function messageSize(message: WireMessage): number {
     if (!Object.hasOwn(attributes, key)) continue;
     const value = attributes[key]!;
     // An ASCII string has as many bytes as characters: no native call for the usual attribute.
-    size += ASCII.test(key) ? key.length : Buffer.byteLength(key);
-    size += typeof value === 'string' && ASCII.test(value) ? value.length : Buffer.byteLength(value);
+    size += NON_ASCII.test(key) ? Buffer.byteLength(key) : key.length;
+    size += typeof value === 'string' && !NON_ASCII.test(value) ? value.length : Buffer.byteLength(value);
   }
   return size;
 }
