@@ -5,9 +5,8 @@ import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { openDuckDbWarehouse, releaseDuckDbFile } from '@mlops/shared';
-import { buildGoldWarehouse } from '../../services/dashboard/test/fixtures/gold-warehouse.fixture.js';
-import { buildOperations } from '../../services/dashboard/test/fixtures/operations.fixture.js';
+import { openDuckDbWarehouse, releaseDuckDbFile } from '@mlops/adapters-local';
+import { buildGoldWarehouse, buildOperations } from '@mlops/testing/fixtures';
 
 /**
  * Dashboard API latency with a year of data at scale 10 (~3.6M orders, ~730k sessions, weekly

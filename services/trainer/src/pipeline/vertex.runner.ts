@@ -7,8 +7,7 @@
  * The asynchronous trainer (gcp) submits without waiting and reads the job when its completion
  * arrives (`submit`, `read`, `cancel`); `run` submits and waits.
  */
-import type { Logger, ObjectStore } from '@mlops/shared';
-import { PermanentError, TransientError } from '@mlops/shared';
+import { type Logger, type ObjectStore, PermanentError, TransientError } from '@mlops/kernel';
 import type { JsonValue } from '../components/component.js';
 import { TrainerErrors } from '../errors.js';
 import { assertValidPipeline, topologicalOrder, type PipelineDefinition } from './dag.js';
