@@ -103,7 +103,7 @@ export const SharedErrors = {
   sourceConditionMissing: (entry: string, library: string) =>
     new PermanentError(
       'BUILD.SOURCE_CONDITION_MISSING',
-      `${entry} is TypeScript but imported the compiled @mlops/shared (${library}): run it with ` +
+      `${entry} is TypeScript but imported the compiled @mlops/kernel (${library}): run it with ` +
         '`tsx --conditions=@mlops/source` (or `node --conditions=@mlops/source --import tsx`), or run the built dist/*.js',
     ),
 } as const;

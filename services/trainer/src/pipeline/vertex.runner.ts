@@ -29,7 +29,7 @@ export interface StepErrorRecord {
   errorClass: 'permanent' | 'transient';
 }
 
-/** Submits and waits for a PipelineJob: `VertexPipelineJobs` of `@mlops/shared/gcp`. */
+/** Submits and waits for a PipelineJob: `VertexPipelineJobs` of `@mlops/adapters-gcp`. */
 export interface PipelineJobSubmitter {
   run(request: {
     jobId: string;
@@ -48,7 +48,7 @@ export interface PipelineJobSubmitter {
   }>;
 }
 
-/** Submits a PipelineJob without waiting, reads and cancels one: `VertexPipelineJobs` of `@mlops/shared/gcp`. */
+/** Submits a PipelineJob without waiting, reads and cancels one: `VertexPipelineJobs` of `@mlops/adapters-gcp`. */
 export interface PipelineJobControl {
   jobName(jobId: string): string;
   submit(request: Parameters<PipelineJobSubmitter['run']>[0]): Promise<{ name: string; adopted: boolean }>;
