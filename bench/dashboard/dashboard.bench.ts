@@ -73,7 +73,7 @@ export const TARGET_P99_MS = 50;
 
 const END_DATE = '2026-06-30';
 const FIXTURE_FILES = ['gold-warehouse.fixture.ts', 'operations.fixture.ts'].map(
-  (name) => new URL(`../../services/dashboard/test/fixtures/${name}`, import.meta.url),
+  (name) => new URL(`../../shared/testing/src/dashboard/${name}`, import.meta.url),
 );
 
 function addDays(date: string, days: number): string {
