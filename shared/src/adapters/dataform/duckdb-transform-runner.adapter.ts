@@ -56,9 +56,18 @@ import {
   RUN_DATES_SENTINEL,
   RUN_DATE_FIRST_SENTINEL,
   RUN_DATE_LAST_SENTINEL,
-  replaceListLiteral,
-  type Compilation,
 } from './dataform-compiler.adapter.js';
+import {
+  bindDates,
+  bindsFaithfully,
+  planKey,
+  readPlan,
+  renderDates,
+  storedPlanText,
+  writePlan,
+  type Plan,
+  type PlannedAction,
+} from './duckdb-plan.js';
 import {
   emptySourceSql,
   globList,
@@ -92,35 +101,8 @@ export interface DuckDbTransformRunnerOptions {
    * external tables (for a project that reads bronze history).
    */
   bronzeScope?: 'run-dates' | 'lake';
-}
-
-/** One planned action: its DuckDB statements, with the sentinel run date still in them. */
-interface PlannedAction {
-  name: string;
-  target: DataformTarget;
-  type: TransformActionType;
-  fileName: string;
-  tags: readonly string[];
-  source?: BronzeSourceSpec;
-  /** table/view/assertion query; operations statements. */
-  query?: string;
-  incrementalQuery?: string;
-  preOps: string[];
-  postOps: string[];
-  incrementalPreOps: string[];
-  incrementalPostOps: string[];
-  statements: string[];
-}
-
-/** The translated graph of one compilation: a template with sentinel dates, or final. */
-interface Plan {
-  actions: PlannedAction[];
-  /** Whether the statements hold the sentinel dates, to bind per run. */
-  templated: boolean;
-  /** The DuckDB rendering of a list of date literals (the same as the translator's). */
-  render: (runDates: readonly string[]) => string;
-  /** Replace the sentinels in a statement with a run's dates. */
-  bindDates: (sql: string, runDates: readonly string[]) => string;
+  /** The generated plan file read when the cache has no plan (default: the repository's; false: none). */
+  generatedPlan?: string | false;
 }
 
 const LOCKED =
@@ -160,6 +142,8 @@ export class DuckDbTransformRunner implements TransformRunner {
   private readonly compiler: DataformCompiler;
   private readonly sources: BronzeSourcesDescription;
   private readonly plans = new Map<string, Plan>();
+  /** Templated plans by plan key (see duckdb-plan.ts). */
+  private readonly planned = new Map<string, Plan>();
 
   constructor(private readonly options: DuckDbTransformRunnerOptions) {
     this.compiler =
@@ -177,8 +161,7 @@ export class DuckDbTransformRunner implements TransformRunner {
     const runDates = normaliseRunDates(request.runDates);
     const vars = { ...(this.options.vars ?? {}), ...(request.vars ?? {}) };
     delete (vars as Record<string, string>).run_dates;
-    const compilation = await this.compiler.compile(runDates, vars);
-    const plan = await this.planFor(compilation);
+    const { plan, compilation } = await this.planFor(runDates, vars);
 
     const span = runDates.length === 1 ? runDates[0]! : `${runDates[0]}..${runDates.at(-1)}`;
     return this.options.warehouse
@@ -186,7 +169,7 @@ export class DuckDbTransformRunner implements TransformRunner {
         (warehouse) =>
           warehouse.transaction(async (tx) => {
             const { catalog, columns } = await this.catalogOf(tx);
-            const bind = (sql: string) => plan.bindDates(sql, runDates).split(CATALOG_PLACEHOLDER).join(catalog);
+            const bind = (sql: string) => bindDates(plan, sql, runDates).split(CATALOG_PLACEHOLDER).join(catalog);
             await this.setup(tx, plan, bind);
             const actions: TransformActionResult[] = [];
             const assertions: TransformAssertionResult[] = [];
@@ -215,7 +198,7 @@ export class DuckDbTransformRunner implements TransformRunner {
               assertions,
               actions,
               durationMs: performance.now() - started,
-              compilation: { cached: compilation.cached, durationMs: compilation.durationMs },
+              compilation,
             };
           }),
         { purpose: `transformer: build ${span}`, ...(request.log ? { log: request.log } : {}) },
@@ -231,8 +214,7 @@ export class DuckDbTransformRunner implements TransformRunner {
    */
   async prepare(vars: Readonly<Record<string, string>> = {}): Promise<{ cached: boolean; durationMs: number }> {
     const started = performance.now();
-    const compilation = await this.compiler.compile(['1970-01-01'], { ...(this.options.vars ?? {}), ...vars });
-    await this.planFor(compilation);
+    const { compilation } = await this.planFor(['1970-01-01'], { ...(this.options.vars ?? {}), ...vars });
     return { cached: compilation.cached, durationMs: performance.now() - started };
   }
 
@@ -245,9 +227,8 @@ export class DuckDbTransformRunner implements TransformRunner {
     vars: Readonly<Record<string, string>> = {},
   ): Promise<{ action: string; fileName: string; type: TransformActionType; statements: string[] }[]> {
     const dates = normaliseRunDates(runDates);
-    const compilation = await this.compiler.compile(dates, { ...(this.options.vars ?? {}), ...vars });
-    const plan = await this.planFor(compilation);
-    const bind = (sql: string) => plan.bindDates(sql, dates);
+    const { plan } = await this.planFor(dates, { ...(this.options.vars ?? {}), ...vars });
+    const bind = (sql: string) => bindDates(plan, sql, dates);
     return plan.actions.map((action) => ({
       action: action.name,
       fileName: action.fileName,
@@ -256,69 +237,72 @@ export class DuckDbTransformRunner implements TransformRunner {
     }));
   }
 
-  private async planFor(compilation: Compilation): Promise<Plan> {
+  /**
+   * The text of the generated plan file for these vars, compiled and translated afresh (no cache):
+   * what `npm run dataform:plan` writes and its drift check compares.
+   */
+  async planFile(vars: Readonly<Record<string, string>> = {}): Promise<string> {
+    const all = { ...(this.options.vars ?? {}), ...vars };
+    const key = this.compiler.cacheable ? planKey(this.compiler.cacheKey(all)) : null;
+    if (key === null) throw new Error('this project or build cannot have a generated plan (see duckdb-plan.ts)');
+    const compilation = await this.compiler.compile(['1970-01-01'], all);
     await loadBigQueryTranslator();
+    const plan = compilation.template ? this.buildPlan(compilation.template, true) : undefined;
+    if (!plan?.templated) throw new Error('the project binds run dates in a way a plan cannot: it is compiled per run');
+    return storedPlanText(key, plan);
+  }
+
+  /**
+   * The plan for a run: a templated plan kept under its key (this process's, the state folder's
+   * cache, the generated file) needs no compilation and no transpiler; otherwise the project is
+   * compiled and translated, and a templated result kept.
+   */
+  private async planFor(
+    runDates: readonly string[],
+    vars: Readonly<Record<string, string>>,
+  ): Promise<{ plan: Plan; compilation: { cached: boolean; durationMs: number } }> {
+    const started = performance.now();
+    const key = this.compiler.cacheable ? planKey(this.compiler.cacheKey(vars)) : null;
+    if (key !== null) {
+      const plan = this.planned.get(key) ?? readPlan(key, this.options.cacheDir, this.options.generatedPlan);
+      if (plan) {
+        this.planned.set(key, plan);
+        return { plan, compilation: { cached: true, durationMs: performance.now() - started } };
+      }
+    }
+    const compilation = await this.compiler.compile(runDates, vars);
+    await loadBigQueryTranslator();
+    const timing = { cached: compilation.cached, durationMs: performance.now() - started };
     // A cached template (compiled with the sentinel run date) is translated once and bound to each
     // run's dates; a graph compiled for real is translated as is and not kept.
     if (compilation.template) {
       const known = this.plans.get(compilation.key);
-      if (known) return known;
+      if (known) return { plan: known, compilation: timing };
       const plan = this.buildPlan(compilation.template, true);
       if (plan.templated) {
         this.plans.set(compilation.key, plan);
-        return plan;
+        if (key !== null) {
+          this.planned.set(key, plan);
+          if (this.options.cacheDir) writePlan(key, plan, this.options.cacheDir);
+        }
+        return { plan, compilation: timing };
       }
     }
-    return this.buildPlan(compilation.graph, false);
+    return { plan: this.buildPlan(compilation.graph, false), compilation: timing };
   }
 
   private buildPlan(graph: CompiledGraph, templated: boolean): Plan {
     // The DuckDB text of a date literal, found by translating one, renders a run's dates.
     const literalOf = (date: string) =>
       translateBigQueryToDuckDb(`select date '${date}'`)[0]!.replace(/^SELECT\s+/i, '');
-    const template = literalOf(RUN_DATES_SENTINEL);
-    const render = (dates: readonly string[]) =>
-      dates.map((date) => template.replace(RUN_DATES_SENTINEL, date)).join(', ');
-    const [listLiteral, firstLiteral, lastLiteral] = [
-      RUN_DATES_SENTINEL,
-      RUN_DATE_FIRST_SENTINEL,
-      RUN_DATE_LAST_SENTINEL,
-    ].map(literalOf) as [string, string, string];
-    const bindDates = (sql: string, dates: readonly string[]) => {
-      if (!templated) return sql;
-      const sorted = [...dates].sort();
-      const listed = replaceListLiteral(sql, listLiteral, render(sorted));
-      if (listed === undefined) throw new Error('run dates cannot be bound into this statement');
-      return listed
-        .split(firstLiteral)
-        .join(render([sorted[0]!]))
-        .split(lastLiteral)
-        .join(render([sorted.at(-1)!]));
-    };
+    const [list, first, last] = [RUN_DATES_SENTINEL, RUN_DATE_FIRST_SENTINEL, RUN_DATE_LAST_SENTINEL].map(
+      literalOf,
+    ) as [string, string, string];
+    const literals = { list, first, last };
     const sources = new Map(this.sources.sources.map((source) => [`${this.sources.dataset}.${source.name}`, source]));
     const actions = actionsInDependencyOrder(graph).map((entry) => this.planAction(entry, sources));
-    if (!templated) return { actions, templated, render, bindDates };
-    // Binding is a text substitution: it is faithful only if each sentinel survives translation as
-    // its literal, and the list's literal sits where a list can. Otherwise the caller translates a
-    // real compilation instead.
-    const texts = actions.flatMap((action) => [
-      action.query ?? '',
-      action.incrementalQuery ?? '',
-      ...action.statements,
-      ...action.preOps,
-      ...action.postOps,
-      ...action.incrementalPreOps,
-      ...action.incrementalPostOps,
-    ]);
-    const faithful = texts.every((text) => {
-      const listed = replaceListLiteral(text, listLiteral, '');
-      if (listed === undefined) return false;
-      const rest = listed.split(firstLiteral).join('').split(lastLiteral).join('');
-      return ![RUN_DATES_SENTINEL, RUN_DATE_FIRST_SENTINEL, RUN_DATE_LAST_SENTINEL].some((sentinel) =>
-        rest.includes(sentinel),
-      );
-    });
-    return { actions, templated: faithful, render, bindDates };
+    // A template whose sentinels do not bind faithfully is not kept: the caller translates a real compilation.
+    return { actions, templated: templated && bindsFaithfully(actions, literals), literals };
   }
 
   private planAction(entry: GraphAction, sources: Map<string, BronzeSourceSpec>): PlannedAction {
@@ -568,7 +552,7 @@ export class DuckDbTransformRunner implements TransformRunner {
     const counted = built.filter((action) => existing.has(action.name));
     const quarantined = counted.filter((action) => action.tags.includes('quarantine'));
     if (counted.length === 0) return { tables: [], quarantine: [] };
-    const dates = plan.render(runDates);
+    const dates = renderDates(plan, runDates);
     const sql = bind(
       [
         ...counted.map(
