@@ -30,7 +30,7 @@ describe('the DuckDB runner plan cache', () => {
     const fresh = await runner({ generatedPlan: false }).planFile();
     const committed = existsSync(GENERATED_PLAN_PATH) ? readFileSync(GENERATED_PLAN_PATH, 'utf8') : '(missing)';
     expect(committed === fresh, `${GENERATED_PLAN_PATH} is out of date: run \`npm run dataform:plan\``).toBe(true);
-  });
+  }, 240_000);
 
   it('a runner reading the generated plan states the same statements as one that compiles and translates', async () => {
     const seeded = runner();
@@ -38,7 +38,7 @@ describe('the DuckDB runner plan cache', () => {
     expect(prepared.cached).toBe(true);
     const compiled = runner({ generatedPlan: false });
     expect(await seeded.translate(DATES)).toEqual(await compiled.translate(DATES));
-  });
+  }, 240_000);
 
   it('keeps a translated plan in the state folder cache and reads it back, whatever the generated file holds', async () => {
     const dir = tempDir();
@@ -50,7 +50,7 @@ describe('the DuckDB runner plan cache', () => {
     const second = runner({ cacheDir, generatedPlan: join(dir.path, 'absent.json') });
     expect((await second.prepare()).cached).toBe(true);
     expect(await second.translate(DATES)).toEqual(statements);
-  });
+  }, 240_000);
 
   it('never reads a plan stored under another key, nor a torn or foreign file', async () => {
     const dir = tempDir();
