@@ -22,7 +22,9 @@ export async function resetLocalState(config: PlatformConfig): Promise<void> {
   ];
   for (const path of owned) {
     if (path.startsWith('gs://')) continue;
-    for (const suffix of ['', '-wal', '-shm', '.wal']) await rm(`${path}${suffix}`, { recursive: true, force: true });
+    // `.tmp`: DuckDB's spill folder beside the warehouse file (see MLOPS_WAREHOUSE_MEMORY_LIMIT).
+    for (const suffix of ['', '-wal', '-shm', '.wal', '.tmp'])
+      await rm(`${path}${suffix}`, { recursive: true, force: true });
   }
 }
 

@@ -52,6 +52,7 @@ const CLOCK_SLACK_MS = 60_000;
  */
 export class RunWatcher {
   private readonly follower: LedgerFollower;
+  private progress: RunProgress | undefined;
 
   constructor(
     platform: Pick<Platform, 'documents'>,
@@ -66,16 +67,21 @@ export class RunWatcher {
     return this.follower.lastRead;
   }
 
+  /** The runs' progress; summarised again only when the poll found new or changed entries. */
   async poll(): Promise<RunProgress> {
-    await this.follower.poll();
-    return progressOf(this.follower.entries(), this.runIds);
+    const changed = await this.follower.poll();
+    if (changed.length > 0 || !this.progress) this.progress = progressOf(this.follower.entries(), this.runIds);
+    return this.progress;
   }
 }
 
 /**
  * Wait until the runs are finished: in-process, until every subscription of the bus is idle
  * (nothing pending or in flight) twice in a row; attached to services elsewhere, until every stage
- * of every run has closed in the run ledger, in success or failure.
+ * of every run has closed in the run ledger, in success or failure. The bus is looked at every
+ * `pollMs`, the ledger (for progress) at most every `ledgerPollMs` and once more at the end: a
+ * backfill records thousands of entries, and summarising them five times a second cost the
+ * pipeline's own thread seconds of CPU.
  */
 export async function waitForRuns(
   platform: Platform,
@@ -87,21 +93,31 @@ export async function waitForRuns(
     timeoutS: number;
     onProgress?: (progress: RunProgress) => void;
     pollMs?: number;
+    /** Least time between two reads of the ledger while waiting in-process (default 1 s). */
+    ledgerPollMs?: number;
   },
 ): Promise<RunProgress> {
   const deadline = Date.now() + options.timeoutS * 1000;
   const pollMs = options.pollMs ?? 200;
+  const ledgerPollMs = options.inProcess ? (options.ledgerPollMs ?? 1_000) : 0;
   const watcher = new RunWatcher(platform, options.runIds, options.since);
   let idleStreak = 0;
-  for (;;) {
+  let polledAt = Number.NEGATIVE_INFINITY;
+  const poll = async () => {
+    polledAt = Date.now();
     const progress = await watcher.poll();
     options.onProgress?.(progress);
+    return progress;
+  };
+  for (;;) {
+    const progress = Date.now() - polledAt >= ledgerPollMs ? await poll() : undefined;
     if (options.inProcess) {
       const stats = await platform.bus.stats();
       const idle = stats.every((s) => s.pending <= 0 && s.inFlight === 0);
       idleStreak = idle ? idleStreak + 1 : 0;
-      if (idleStreak >= 2) return progress;
-    } else if (progress.settled) {
+      // Idle twice in a row: every event, the ledger's included, has been handled; read it once more.
+      if (idleStreak >= 2) return poll();
+    } else if (progress?.settled) {
       return progress;
     }
     if (Date.now() > deadline) throw CliErrors.runTimedOut([...options.runIds].join(', '), options.timeoutS);

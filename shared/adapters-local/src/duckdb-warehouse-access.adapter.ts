@@ -40,6 +40,8 @@ export interface DuckDbWarehouseAccessOptions {
   log?: Logger;
   /** DuckDB threads (default: one per core). */
   threads?: number;
+  /** DuckDB's `memory_limit` for the file's instances (default DuckDB's: 80% of the machine's memory). */
+  memoryLimit?: string;
   /** The lock file (default: `<path>.lock`). */
   lockPath?: string;
   /** A lock ticket not refreshed for this long is dropped (default 30 s). */
@@ -286,7 +288,7 @@ class FileSessions {
     const kind = head.kind;
     if (!this.lock) {
       // In memory: one read-write instance for the life of the access.
-      this.instance = await createDuckDbInstance(this.path, false, this.options.threads);
+      this.instance = await createDuckDbInstance(this.path, false, this.options.threads, this.options);
       this.mode = 'write';
       return;
     }
@@ -325,7 +327,7 @@ class FileSessions {
   private async openInstance(head: Waiter): Promise<DuckDBInstance> {
     for (let delay = 10; ; delay = Math.min(500, delay * 2)) {
       try {
-        return await createDuckDbInstance(this.path, head.kind === 'read', this.options.threads);
+        return await createDuckDbInstance(this.path, head.kind === 'read', this.options.threads, this.options);
       } catch (error) {
         const message = errorMessage(error);
         if (!LOCKED.test(message)) throw error;

@@ -12,6 +12,13 @@ describe('loadConfig', () => {
     expect(config.dashboard).toMatchObject({ host: '127.0.0.1', port: 8080, allowRemote: false });
   });
 
+  it('limits the local warehouse to 512MB of DuckDB memory unless told otherwise', () => {
+    expect(loadConfig({}).warehouse.memoryLimit).toBe('512MB');
+    expect(loadConfig({ MLOPS_WAREHOUSE_MEMORY_LIMIT: '2GB' }).warehouse.memoryLimit).toBe('2GB');
+    expect(loadConfig({ MLOPS_WAREHOUSE_MEMORY_LIMIT: '1.5GiB' }).warehouse.memoryLimit).toBe('1.5GiB');
+    expect(loadConfig({ MLOPS_WAREHOUSE_MEMORY_LIMIT: 'default' }).warehouse.memoryLimit).toBeUndefined();
+  });
+
   it('returns a frozen object', () => {
     const config = loadConfig({});
     expect(Object.isFrozen(config)).toBe(true);
@@ -24,6 +31,8 @@ describe('loadConfig', () => {
     [{ MLOPS_SCALE: 'lots' }, 'MLOPS_SCALE'],
     [{ MLOPS_SEED: '1.5' }, 'MLOPS_SEED'],
     [{ MLOPS_DIRTY_SHARE: '0.9' }, 'MLOPS_DIRTY_SHARE'],
+    [{ MLOPS_WAREHOUSE_MEMORY_LIMIT: 'lots' }, 'MLOPS_WAREHOUSE_MEMORY_LIMIT'],
+    [{ MLOPS_WAREHOUSE_MEMORY_LIMIT: '512' }, 'MLOPS_WAREHOUSE_MEMORY_LIMIT'],
     [{ MLOPS_DASHBOARD_PORT: '70000' }, 'MLOPS_DASHBOARD_PORT'],
     [{ MLOPS_DASHBOARD_ALLOW_REMOTE: 'maybe' }, 'MLOPS_DASHBOARD_ALLOW_REMOTE'],
     [{ MLOPS_BACKOFF_MIN_MS: '500', MLOPS_BACKOFF_MAX_MS: '100' }, 'MLOPS_BACKOFF_MAX_MS'],

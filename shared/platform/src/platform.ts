@@ -74,7 +74,12 @@ function lazyWarehouse(config: PlatformConfig, log: Logger, service: string): Wa
             }),
           )
         : import('@mlops/adapters-local').then(({ openDuckDbWarehouseAccess }) =>
-            openDuckDbWarehouseAccess({ path: config.warehouse.path, waitMs: config.warehouse.waitMs, log }),
+            openDuckDbWarehouseAccess({
+              path: config.warehouse.path,
+              waitMs: config.warehouse.waitMs,
+              ...(config.warehouse.memoryLimit ? { memoryLimit: config.warehouse.memoryLimit } : {}),
+              log,
+            }),
           ));
   return {
     read: async (work, options) => (await get()).read(work, options),

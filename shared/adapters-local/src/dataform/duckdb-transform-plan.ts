@@ -49,10 +49,41 @@ export interface Plan {
   actions: PlannedAction[];
   /** Whether the statements hold the sentinel dates, to bind per run. */
   templated: boolean;
+  /** The DuckDB text of the sentinel dates' literals (what a stored plan keeps to bind again). */
+  literals: PlanLiterals;
   /** The DuckDB rendering of a list of date literals (the same as the translator's). */
   render: (runDates: readonly string[]) => string;
   /** Replace the sentinels in a statement with a run's dates. */
   bindDates: (sql: string, runDates: readonly string[]) => string;
+}
+
+/** The DuckDB text of the sentinel dates' literals, as the translator renders `date '<d>'`. */
+export interface PlanLiterals {
+  list: string;
+  first: string;
+  last: string;
+}
+
+function binder(literals: PlanLiterals, templated: boolean): Pick<Plan, 'render' | 'bindDates'> {
+  const render = (dates: readonly string[]) =>
+    dates.map((date) => literals.list.replace(RUN_DATES_SENTINEL, date)).join(', ');
+  const bindDates = (sql: string, dates: readonly string[]) => {
+    if (!templated) return sql;
+    const sorted = [...dates].sort();
+    const listed = replaceListLiteral(sql, literals.list, render(sorted));
+    if (listed === undefined) throw new Error('run dates cannot be bound into this statement');
+    return listed
+      .split(literals.first)
+      .join(render([sorted[0]!]))
+      .split(literals.last)
+      .join(render([sorted.at(-1)!]));
+  };
+  return { render, bindDates };
+}
+
+/** A templated plan from its stored actions and literals (see duckdb-plan.ts). */
+export function restorePlan(actions: PlannedAction[], literals: PlanLiterals): Plan {
+  return { actions, templated: true, literals, ...binder(literals, true) };
 }
 
 export function quote(identifier: string): string {
@@ -68,28 +99,15 @@ export function relation(target: DataformTarget): string {
 export function buildPlan(graph: CompiledGraph, templated: boolean, description: BronzeSourcesDescription): Plan {
   // The DuckDB text of a date literal, found by translating one, renders a run's dates.
   const literalOf = (date: string) => translateBigQueryToDuckDb(`select date '${date}'`)[0]!.replace(/^SELECT\s+/i, '');
-  const template = literalOf(RUN_DATES_SENTINEL);
-  const render = (dates: readonly string[]) =>
-    dates.map((date) => template.replace(RUN_DATES_SENTINEL, date)).join(', ');
   const [listLiteral, firstLiteral, lastLiteral] = [
     RUN_DATES_SENTINEL,
     RUN_DATE_FIRST_SENTINEL,
     RUN_DATE_LAST_SENTINEL,
   ].map(literalOf) as [string, string, string];
-  const bindDates = (sql: string, dates: readonly string[]) => {
-    if (!templated) return sql;
-    const sorted = [...dates].sort();
-    const listed = replaceListLiteral(sql, listLiteral, render(sorted));
-    if (listed === undefined) throw new Error('run dates cannot be bound into this statement');
-    return listed
-      .split(firstLiteral)
-      .join(render([sorted[0]!]))
-      .split(lastLiteral)
-      .join(render([sorted.at(-1)!]));
-  };
+  const literals = { list: listLiteral, first: firstLiteral, last: lastLiteral };
   const sources = new Map(description.sources.map((source) => [`${description.dataset}.${source.name}`, source]));
   const actions = actionsInDependencyOrder(graph).map((entry) => planAction(entry, sources));
-  if (!templated) return { actions, templated, render, bindDates };
+  if (!templated) return { actions, templated, literals, ...binder(literals, false) };
   // Binding is a text substitution: it is faithful only if each sentinel survives translation as
   // its literal, and the list's literal sits where a list can. Otherwise the caller translates a
   // real compilation instead.
@@ -110,7 +128,7 @@ export function buildPlan(graph: CompiledGraph, templated: boolean, description:
       rest.includes(sentinel),
     );
   });
-  return { actions, templated: faithful, render, bindDates };
+  return { actions, templated: faithful, literals, ...binder(literals, faithful) };
 }
 
 function planAction(entry: GraphAction, sources: Map<string, BronzeSourceSpec>): PlannedAction {

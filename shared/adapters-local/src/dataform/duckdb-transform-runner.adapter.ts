@@ -38,7 +38,8 @@ import {
   type WarehouseTransaction,
 } from '@mlops/kernel';
 import { CATALOG_PLACEHOLDER, loadBigQueryTranslator } from './bigquery-to-duckdb.adapter.js';
-import { DataformCompiler, type Compilation } from './dataform-compiler.adapter.js';
+import { DataformCompiler } from './dataform-compiler.adapter.js';
+import { planKey, readPlan, storedPlanText, writePlan } from './duckdb-plan.js';
 import { buildPlan, quote, relation, type Plan, type PlannedAction } from './duckdb-transform-plan.js';
 import {
   emptySourceSql,
@@ -72,6 +73,8 @@ export interface DuckDbTransformRunnerOptions {
    * external tables (for a project that reads bronze history).
    */
   bronzeScope?: 'run-dates' | 'lake';
+  /** The generated plan file read when the cache has no plan (default: the repository's; false: none). */
+  generatedPlan?: string | false;
 }
 
 const LOCKED =
@@ -102,6 +105,8 @@ export class DuckDbTransformRunner implements TransformRunner {
   private readonly compiler: DataformCompiler;
   private readonly sources: BronzeSourcesDescription;
   private readonly plans = new Map<string, Plan>();
+  /** Templated plans by plan key (see duckdb-plan.ts). */
+  private readonly planned = new Map<string, Plan>();
 
   constructor(private readonly options: DuckDbTransformRunnerOptions) {
     this.compiler =
@@ -119,8 +124,7 @@ export class DuckDbTransformRunner implements TransformRunner {
     const runDates = normaliseRunDates(request.runDates);
     const vars = { ...(this.options.vars ?? {}), ...(request.vars ?? {}) };
     delete (vars as Record<string, string>).run_dates;
-    const compilation = await this.compiler.compile(runDates, vars);
-    const plan = await this.planFor(compilation);
+    const { plan, compilation } = await this.planFor(runDates, vars);
 
     const span = runDates.length === 1 ? runDates[0]! : `${runDates[0]}..${runDates.at(-1)}`;
     return this.options.warehouse
@@ -157,7 +161,7 @@ export class DuckDbTransformRunner implements TransformRunner {
               assertions,
               actions,
               durationMs: performance.now() - started,
-              compilation: { cached: compilation.cached, durationMs: compilation.durationMs },
+              compilation,
             };
           }),
         { purpose: `transformer: build ${span}`, ...(request.log ? { log: request.log } : {}) },
@@ -173,8 +177,7 @@ export class DuckDbTransformRunner implements TransformRunner {
    */
   async prepare(vars: Readonly<Record<string, string>> = {}): Promise<{ cached: boolean; durationMs: number }> {
     const started = performance.now();
-    const compilation = await this.compiler.compile(['1970-01-01'], { ...(this.options.vars ?? {}), ...vars });
-    await this.planFor(compilation);
+    const { compilation } = await this.planFor(['1970-01-01'], { ...(this.options.vars ?? {}), ...vars });
     return { cached: compilation.cached, durationMs: performance.now() - started };
   }
 
@@ -187,8 +190,7 @@ export class DuckDbTransformRunner implements TransformRunner {
     vars: Readonly<Record<string, string>> = {},
   ): Promise<{ action: string; fileName: string; type: TransformActionType; statements: string[] }[]> {
     const dates = normaliseRunDates(runDates);
-    const compilation = await this.compiler.compile(dates, { ...(this.options.vars ?? {}), ...vars });
-    const plan = await this.planFor(compilation);
+    const { plan } = await this.planFor(dates, { ...(this.options.vars ?? {}), ...vars });
     const bind = (sql: string) => plan.bindDates(sql, dates);
     return plan.actions.map((action) => ({
       action: action.name,
@@ -198,20 +200,58 @@ export class DuckDbTransformRunner implements TransformRunner {
     }));
   }
 
-  private async planFor(compilation: Compilation): Promise<Plan> {
+  /**
+   * The text of the generated plan file for these vars, compiled and translated afresh (no cache):
+   * what `npm run dataform:plan` writes and its drift check compares.
+   */
+  async planFile(vars: Readonly<Record<string, string>> = {}): Promise<string> {
+    const all = { ...(this.options.vars ?? {}), ...vars };
+    const key = this.compiler.cacheable ? planKey(this.compiler.cacheKey(all)) : null;
+    if (key === null) throw new Error('this project or build cannot have a generated plan (see duckdb-plan.ts)');
+    const compilation = await this.compiler.compile(['1970-01-01'], all);
     await loadBigQueryTranslator();
+    const plan = compilation.template ? buildPlan(compilation.template, true, this.sources) : undefined;
+    if (!plan?.templated) throw new Error('the project binds run dates in a way a plan cannot: it is compiled per run');
+    return storedPlanText(key, plan);
+  }
+
+  /**
+   * The plan for a run: a templated plan kept under its key (this process's, the state folder's
+   * cache, the generated file) needs no compilation and no transpiler; otherwise the project is
+   * compiled and translated, and a templated result kept.
+   */
+  private async planFor(
+    runDates: readonly string[],
+    vars: Readonly<Record<string, string>>,
+  ): Promise<{ plan: Plan; compilation: { cached: boolean; durationMs: number } }> {
+    const started = performance.now();
+    const key = this.compiler.cacheable ? planKey(this.compiler.cacheKey(vars)) : null;
+    if (key !== null) {
+      const plan = this.planned.get(key) ?? readPlan(key, this.options.cacheDir, this.options.generatedPlan);
+      if (plan) {
+        this.planned.set(key, plan);
+        return { plan, compilation: { cached: true, durationMs: performance.now() - started } };
+      }
+    }
+    const compilation = await this.compiler.compile(runDates, vars);
+    await loadBigQueryTranslator();
+    const timing = { cached: compilation.cached, durationMs: performance.now() - started };
     // A cached template (compiled with the sentinel run date) is translated once and bound to each
     // run's dates; a graph compiled for real is translated as is and not kept.
     if (compilation.template) {
       const known = this.plans.get(compilation.key);
-      if (known) return known;
+      if (known) return { plan: known, compilation: timing };
       const plan = buildPlan(compilation.template, true, this.sources);
       if (plan.templated) {
         this.plans.set(compilation.key, plan);
-        return plan;
+        if (key !== null) {
+          this.planned.set(key, plan);
+          if (this.options.cacheDir) writePlan(key, plan, this.options.cacheDir);
+        }
+        return { plan, compilation: timing };
       }
     }
-    return buildPlan(compilation.graph, false, this.sources);
+    return { plan: buildPlan(compilation.graph, false, this.sources), compilation: timing };
   }
 
   /** The warehouse's catalog (quoted) and the columns of its tables, read once per run. */
