@@ -14,7 +14,7 @@ import {
   testEvent,
 } from '@mlops/shared/testing';
 import { createTrainerService } from '../src/index.js';
-import type { PipelineRunRequest, PipelineRunResult, PipelineRunner } from '../src/pipeline/runner.port.js';
+import type { PipelineRunRequest, PipelineRunner, RawRunResult } from '../src/pipeline/runner.port.js';
 import { servingContainer } from '../src/serving/serving.container.js';
 
 const FINGERPRINT = 'a'.repeat(64);
@@ -42,18 +42,51 @@ function version(overrides: Partial<ModelVersion> = {}): ModelVersion {
   };
 }
 
+/** What the training tasks before batch_predict report, as a run of them would. */
+function trainingOutputs(): RawRunResult['tasks'] {
+  const outputs = (values: Record<string, unknown>) => ({ outputs: values, durationMs: 1 });
+  return {
+    features: outputs({
+      data_fingerprint: 'b'.repeat(64),
+      data_from: '2025-11-20',
+      data_to: '2026-01-31',
+      holdout_from: '2025-12-25',
+      holdout_to: '2026-01-01',
+      train_rows: 1000,
+      holdout_rows: 300,
+      positive_rate: 0.2,
+      sampling: { everyDays: 7 },
+    }),
+    train: outputs({ resolved_params: { nTrees: 100 }, resolved_baseline_params: {} }),
+    evaluate: outputs({ roc_auc: 0.81, baseline_roc_auc: 0.76, roc_auc_all: 0.8 }),
+    refit: outputs({ refit_rows: 1300 }),
+    register: outputs({
+      version: VERSION,
+      fingerprint: FINGERPRINT,
+      artifact_uri: `mlops/models/churn/${VERSION}/model.json`,
+      newly_registered: true,
+      promoted: true,
+      first_champion: true,
+      champion_version: VERSION,
+      decision: { promoted: true, reason: 'first' },
+    }),
+  };
+}
+
 /** Plays the pipelines: training registers and promotes a version; both predict the snapshot dates. */
 class FakeRunner implements PipelineRunner {
   readonly kind = 'vertex' as const;
   readonly runs: PipelineRunRequest[] = [];
   fail?: PermanentError;
+  /** Alters what the run reports (a runner that reports the wrong thing). */
+  tamper?: (tasks: RawRunResult['tasks']) => void;
   constructor(private readonly registry: ModelRegistry) {}
 
-  async run(request: PipelineRunRequest): Promise<PipelineRunResult> {
+  async run(request: PipelineRunRequest): Promise<RawRunResult> {
     this.runs.push(request);
     const training = request.pipeline.name === 'mlops-churn-training';
     if (training && this.fail) throw this.fail;
-    const tasks: PipelineRunResult['tasks'] = {};
+    const tasks: RawRunResult['tasks'] = {};
     let champion = String(request.parameters.model_version ?? '');
     if (training) {
       await this.registry.register(version());
@@ -67,19 +100,26 @@ class FakeRunner implements PipelineRunner {
         championRocAuc: null,
       });
       champion = VERSION;
-      tasks.features = { outputs: { data_from: '2025-11-20', data_to: '2026-01-31' }, durationMs: 1 };
-      tasks.register = { outputs: { version: VERSION, promoted: true, champion_version: VERSION }, durationMs: 1 };
+      Object.assign(tasks, trainingOutputs());
     }
-    const dates = request.parameters.snapshot_dates as string[];
+    const dates = request.parameters.snapshot_dates;
     tasks.batch_predict = {
       outputs: {
         model_version: champion,
-        predictions: champion
-          ? dates.map((snapshotDate) => ({ snapshotDate, rows: 10, riskBands: { low: 6, medium: 3, high: 1 } }))
-          : [],
+        predictions:
+          champion && Array.isArray(dates)
+            ? dates.map((snapshotDate) => ({
+                snapshotDate,
+                modelVersion: champion,
+                backfilled: false,
+                rows: 10,
+                riskBands: { low: 6, medium: 3, high: 1 },
+              }))
+            : [],
       },
       durationMs: 1,
     };
+    this.tamper?.(tasks);
     return {
       pipeline: request.pipeline.name,
       runKey: request.runKey,
@@ -101,8 +141,8 @@ function setup() {
     registry,
     settings: { codeVersion: 'test' },
     serving: servingContainer('europe-west1-docker.pkg.dev/p/mlops/platform:abc'),
+    runner,
     vertex: {
-      runner,
       uploadChampion: async (entry) => {
         uploads.push(entry.version);
         return `projects/p/locations/r/models/mlops-churn@${uploads.length}`;
@@ -199,6 +239,35 @@ describe('trainer service', () => {
       },
     });
   });
+
+  it.each([
+    [
+      'a version that is not a string',
+      (tasks: RawRunResult['tasks']) => (tasks.register!.outputs = { ...tasks.register!.outputs, version: 7 }),
+      /task register: output version must be a STRING/,
+    ],
+    ['no register task', (tasks: RawRunResult['tasks']) => delete tasks.register, /task register reported no outputs/],
+    [
+      'predictions of another shape',
+      (tasks: RawRunResult['tasks']) =>
+        (tasks.batch_predict!.outputs = { model_version: VERSION, predictions: [{ date: 1 }] }),
+      /task batch_predict: output predictions must be a LIST of \{snapshotDate/,
+    ],
+  ])(
+    'refuses a run whose result reports %s (TRAINER.INVALID_RUN_OUTPUT), announcing only the failure',
+    async (_, tamper, message) => {
+      const { service, runner, publisher } = { ...setup(), publisher: new RecordingPublisher() };
+      runner.tamper = tamper;
+      const event = ready(['2026-01-31'], { retrain: true });
+      const delivery = deliver(service, event, { publisher });
+      await expect(delivery).rejects.toMatchObject({ code: 'TRAINER.INVALID_RUN_OUTPUT', errorClass: 'permanent' });
+      await expect(delivery).rejects.toThrow(message);
+      // The runtime announces the permanent failure; nothing trained nor scored is published.
+      expect(publisher.events.map((e) => [e.type, (e.data as { code?: string }).code])).toEqual([
+        ['mlops.stage.failed.v1', 'TRAINER.INVALID_RUN_OUTPUT'],
+      ]);
+    },
+  );
 
   it('closes the run with "no model yet" when the first training lacks history and there is no champion', async () => {
     const { service, runner } = setup();
@@ -352,6 +421,7 @@ describe('trainer service', () => {
         objects: new InMemoryObjectStore(),
         documents: new InMemoryDocumentStore(),
         settings: { codeVersion: 't', ...settings },
+        runner: new FakeRunner(new ModelRegistry(new InMemoryDocumentStore())),
       }),
     ).toThrow(expect.objectContaining({ code, errorClass: 'permanent' }));
   });
