@@ -157,6 +157,10 @@ export interface VertexCompletion {
   state?: string;
 }
 
+function isObject(value: unknown): value is Readonly<Record<string, unknown>> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
 /**
  * Read a completion entry (the sink's message data: a LogEntry as JSON). The job id comes from
  * `resource.labels.pipeline_job_id`; anything else is a permanent `TRAINER.BAD_COMPLETION`.
@@ -168,15 +172,14 @@ export function parseVertexCompletion(message: WireMessage): VertexCompletion {
   } catch {
     throw TrainerErrors.badCompletion('its data is not JSON');
   }
-  if (entry === null || typeof entry !== 'object' || Array.isArray(entry))
-    throw TrainerErrors.badCompletion('its data is not a JSON object');
-  const resource = (entry as { resource?: { type?: unknown; labels?: Record<string, unknown> } }).resource;
-  if (resource?.type !== 'aiplatform.googleapis.com/PipelineJob')
+  if (!isObject(entry)) throw TrainerErrors.badCompletion('its data is not a JSON object');
+  const resource = isObject(entry.resource) ? entry.resource : {};
+  if (resource.type !== 'aiplatform.googleapis.com/PipelineJob')
     throw TrainerErrors.badCompletion('resource.type is not aiplatform.googleapis.com/PipelineJob');
-  const id = resource.labels?.pipeline_job_id;
+  const id = isObject(resource.labels) ? resource.labels.pipeline_job_id : undefined;
   if (typeof id !== 'string' || !/^[a-z0-9][-a-z0-9]{0,127}$/.test(id))
     throw TrainerErrors.badCompletion('resource.labels.pipeline_job_id is missing or not a job id');
-  const state = (entry as { jsonPayload?: { state?: unknown } }).jsonPayload?.state;
+  const state = isObject(entry.jsonPayload) ? entry.jsonPayload.state : undefined;
   return { pipelineJobId: id, ...(typeof state === 'string' ? { state } : {}) };
 }
 

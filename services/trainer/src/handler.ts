@@ -167,14 +167,16 @@ export async function handleWarehouseReady(
   const { runner } = deps;
   if (isAsyncPipelineRunner(runner)) {
     // gcp: submit and acknowledge; the job's completion publishes the outcome (completion.ts).
-    if (!decision.train && !scoring)
+    const plan = decision.train
+      ? { kind: 'train' as const, baseKey: runKeyOf(event.id, 'train'), parameters }
+      : scoring
+        ? { kind: 'predict' as const, baseKey: runKeyOf(event.id, 'predict'), parameters: scoring }
+        : undefined;
+    if (!plan)
       return announceDeclined(event, context, {
         code: TRAINER_SKIP_CODES.NO_CHAMPION,
         reason: `no champion yet: nothing to score (${decision.reason})`,
       });
-    const plan = decision.train
-      ? { kind: 'train' as const, baseKey: runKeyOf(event.id, 'train'), parameters }
-      : { kind: 'predict' as const, baseKey: runKeyOf(event.id, 'predict'), parameters: scoring! };
     await submitJob({ ...deps, runner }, event, { ...plan, decision, predictParameters: scoring, labels }, context.log);
     return;
   }
