@@ -4,7 +4,7 @@
  * real warehouse in the integration tests.
  */
 import { describe, expect, it } from 'vitest';
-import { ModelRegistry, PermanentError, type ModelVersion, type WarehouseReady } from '@mlops/shared';
+import { ModelRegistry, PermanentError, type WarehouseReady } from '@mlops/shared';
 import {
   unusedWarehouse,
   InMemoryDocumentStore,
@@ -14,120 +14,9 @@ import {
   testEvent,
 } from '@mlops/shared/testing';
 import { createTrainerService } from '../src/index.js';
-import type { PipelineRunRequest, PipelineRunner, RawRunResult } from '../src/pipeline/runner.port.js';
+import type { RawRunResult } from '../src/pipeline/runner.port.js';
 import { servingContainer } from '../src/serving/serving.container.js';
-
-const FINGERPRINT = 'a'.repeat(64);
-const VERSION = 'v-aaaaaaaaaaaa';
-
-function version(overrides: Partial<ModelVersion> = {}): ModelVersion {
-  return {
-    modelName: 'churn',
-    version: VERSION,
-    fingerprint: FINGERPRINT,
-    createdAt: '2026-01-31T06:00:00.000Z',
-    algorithm: 'gbdt',
-    dataRange: { from: '2025-11-20', to: '2026-01-31' },
-    dataFingerprint: 'b'.repeat(64),
-    trainingRows: 1000,
-    holdoutRows: 300,
-    holdoutRange: { from: '2025-12-25', to: '2026-01-01' },
-    params: { algorithm: 'gbdt', nTrees: 100 },
-    metrics: { rocAuc: 0.81, prAuc: 0.6, logLoss: 0.4 },
-    baselineMetrics: { rocAuc: 0.76, prAuc: 0.5, logLoss: 0.45 },
-    featureImportance: [],
-    codeVersion: 'test',
-    artifactUri: `mlops/models/churn/${VERSION}/model.json`,
-    ...overrides,
-  };
-}
-
-/** What the training tasks before batch_predict report, as a run of them would. */
-function trainingOutputs(): RawRunResult['tasks'] {
-  const outputs = (values: Record<string, unknown>) => ({ outputs: values, durationMs: 1 });
-  return {
-    features: outputs({
-      data_fingerprint: 'b'.repeat(64),
-      data_from: '2025-11-20',
-      data_to: '2026-01-31',
-      holdout_from: '2025-12-25',
-      holdout_to: '2026-01-01',
-      train_rows: 1000,
-      holdout_rows: 300,
-      positive_rate: 0.2,
-      sampling: { everyDays: 7 },
-    }),
-    train: outputs({ resolved_params: { nTrees: 100 }, resolved_baseline_params: {} }),
-    evaluate: outputs({ roc_auc: 0.81, baseline_roc_auc: 0.76, roc_auc_all: 0.8 }),
-    refit: outputs({ refit_rows: 1300 }),
-    register: outputs({
-      version: VERSION,
-      fingerprint: FINGERPRINT,
-      artifact_uri: `mlops/models/churn/${VERSION}/model.json`,
-      newly_registered: true,
-      promoted: true,
-      first_champion: true,
-      champion_version: VERSION,
-      decision: { promoted: true, reason: 'first' },
-    }),
-  };
-}
-
-/** Plays the pipelines: training registers and promotes a version; both predict the snapshot dates. */
-class FakeRunner implements PipelineRunner {
-  readonly kind = 'vertex' as const;
-  readonly runs: PipelineRunRequest[] = [];
-  fail?: PermanentError;
-  /** Alters what the run reports (a runner that reports the wrong thing). */
-  tamper?: (tasks: RawRunResult['tasks']) => void;
-  constructor(private readonly registry: ModelRegistry) {}
-
-  async run(request: PipelineRunRequest): Promise<RawRunResult> {
-    this.runs.push(request);
-    const training = request.pipeline.name === 'mlops-churn-training';
-    if (training && this.fail) throw this.fail;
-    const tasks: RawRunResult['tasks'] = {};
-    let champion = String(request.parameters.model_version ?? '');
-    if (training) {
-      await this.registry.register(version());
-      await this.registry.promote({
-        modelName: 'churn',
-        version: VERSION,
-        previousChampion: null,
-        promotedAt: String(request.parameters.created_at),
-        reason: 'first',
-        challengerRocAuc: 0.81,
-        championRocAuc: null,
-      });
-      champion = VERSION;
-      Object.assign(tasks, trainingOutputs());
-    }
-    const dates = request.parameters.snapshot_dates;
-    tasks.batch_predict = {
-      outputs: {
-        model_version: champion,
-        predictions:
-          champion && Array.isArray(dates)
-            ? dates.map((snapshotDate) => ({
-                snapshotDate,
-                modelVersion: champion,
-                backfilled: false,
-                rows: 10,
-                riskBands: { low: 6, medium: 3, high: 1 },
-              }))
-            : [],
-      },
-      durationMs: 1,
-    };
-    this.tamper?.(tasks);
-    return {
-      pipeline: request.pipeline.name,
-      runKey: request.runKey,
-      tasks,
-      job: `projects/p/locations/r/pipelineJobs/${request.runKey}`,
-    };
-  }
-}
+import { FINGERPRINT, FakeRunner, VERSION } from './fixtures/fake-pipeline-runner.js';
 
 function setup() {
   const documents = new InMemoryDocumentStore();

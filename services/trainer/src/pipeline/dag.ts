@@ -13,7 +13,6 @@ import type {
   ComponentInterface,
   JsonValue,
   ParameterType,
-  ValueOf,
   ValueOfType,
 } from '../components/component.js';
 import { matchesType } from '../components/component.js';
