@@ -25,7 +25,7 @@ import {
   type Publisher,
   type RawConsumer,
   type WireMessage,
-} from '@mlops/shared';
+} from '@mlops/kernel';
 import { TRAINER_SERVICE_CODES, TrainerErrors, asPlatformError, trainerCodeOf } from './errors.js';
 import type { TrainerHandlerDeps } from './handler.deps.js';
 import { decodeJobRecord, jobDocument, type JobKind, type JobRecord } from './job-record.js';

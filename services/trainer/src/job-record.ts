@@ -2,7 +2,7 @@
  * The record of a Vertex AI job the trainer submitted (`trainer_jobs`, one per triggering event),
  * written as JSON and read back checked: the completion acts on it long after the submission.
  */
-import { validateEvent, type CloudEvent, type DocumentValue } from '@mlops/shared';
+import { validateEvent, type CloudEvent, type DocumentValue } from '@mlops/kernel';
 import { TrainerErrors } from './errors.js';
 import { CHURN_PREDICT_PIPELINE, type PredictParameters } from './pipeline/churn.pipeline.js';
 import { isRunParameters, runParametersMismatch } from './pipeline/run-result.js';

@@ -3,8 +3,8 @@
  * component definitions (checked by the compiler here), and every value crossing the wire form is
  * checked against them at run time: component inputs and outputs, run results, stored parameters.
  */
-import { ModelRegistry, silentLogger } from '@mlops/shared';
-import { InMemoryDocumentStore, InMemoryObjectStore, unusedWarehouse } from '@mlops/shared/testing';
+import { ModelRegistry, silentLogger } from '@mlops/kernel';
+import { InMemoryDocumentStore, InMemoryObjectStore, unusedWarehouse } from '@mlops/testing';
 import { describe, expect, expectTypeOf, it } from 'vitest';
 import type { SnapshotPredictions } from '../src/components/batch-predict.component.js';
 import { defineComponent } from '../src/components/component.js';

@@ -8,7 +8,7 @@
  * outputs); runners see it on the JSON wire form (`invoke`), where every value is checked against
  * the interface on the way in and out.
  */
-import type { Logger, ModelRegistry, ObjectStore, WarehouseAccess } from '@mlops/shared';
+import type { Logger, ModelRegistry, ObjectStore, WarehouseAccess } from '@mlops/kernel';
 import { TrainerErrors } from '../errors.js';
 
 /** KFP v2 parameter types (`ParameterType.ParameterTypeEnum` of pipeline_spec.proto). */

@@ -11,15 +11,8 @@
  */
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import {
-  createLogger,
-  createPlatform,
-  errorCode,
-  errorMessage,
-  loadConfig,
-  ModelRegistry,
-  type Environment,
-} from '@mlops/shared';
+import { createLogger, errorCode, errorMessage, loadConfig, ModelRegistry, type Environment } from '@mlops/kernel';
+import { createPlatform } from '@mlops/platform';
 import { executeComponent, type ExecutorInput } from '../pipeline/kfp.executor.js';
 import { COMPONENT_NAMES, componentNamed } from './index.js';
 import { TrainerErrors } from '../errors.js';

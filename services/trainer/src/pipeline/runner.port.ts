@@ -3,7 +3,7 @@
  * Runners work on the JSON wire form (parameters and outputs as JSON values); `run-result.ts`
  * gives callers the typed form.
  */
-import type { Logger } from '@mlops/shared';
+import type { Logger } from '@mlops/kernel';
 import type { JsonValue } from '../components/component.js';
 import type { PipelineDefinition } from './dag.js';
 
