@@ -26,7 +26,7 @@ const entries = [
 const compositionRoots = [
   '^services/(sales-gen|click-gen|startup-gen|lander|transformer|trainer|dashboard)/src/main\\.ts$',
   '^services/dashboard/src/start\\.ts$',
-  '^services/trainer/src/components/step-main\\.ts$',
+  '^services/trainer/src/components/main\\.ts$',
   '^services/trainer/src/serving/serving\\.main\\.ts$',
   '^cli/src/main\\.ts$',
   '^cli/src/commands/stack\\.command\\.ts$',

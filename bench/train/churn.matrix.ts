@@ -24,7 +24,7 @@ import { join, relative } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { FsObjectStore, openDuckDbWarehouseAccess } from '@mlops/adapters-local';
 import { silentLogger } from '@mlops/kernel';
-import { CHURN_TRAINING_PIPELINE, LocalPipelineRunner, decodeDataset } from '@mlops/trainer';
+import { CHURN_TRAINING_PIPELINE, LocalPipelineRunner, decodeDataset, type PipelineParameter } from '@mlops/trainer';
 import { type MatrixFile, writeMatrix } from './matrix.js';
 
 const REPO = fileURLToPath(new URL('../../', import.meta.url));
@@ -205,11 +205,11 @@ export async function exportFeatures(home: string, window: { to: string }): Prom
   const warehouse = openDuckDbWarehouseAccess({ path: warehousePath });
   const artifacts = join(home, 'bench-artifacts');
   try {
-    const features = CHURN_TRAINING_PIPELINE.tasks.features!;
-    const parameters: Record<string, (typeof CHURN_TRAINING_PIPELINE.parameters)[string]> = {};
+    const features = CHURN_TRAINING_PIPELINE.tasks.features;
+    const declared: Readonly<Record<string, PipelineParameter>> = CHURN_TRAINING_PIPELINE.parameters;
+    const parameters: Record<string, PipelineParameter> = {};
     for (const binding of Object.values(features.parameters)) {
-      if (binding.kind === 'pipeline')
-        parameters[binding.parameter] = CHURN_TRAINING_PIPELINE.parameters[binding.parameter]!;
+      if (binding.kind === 'pipeline') parameters[binding.parameter] = declared[binding.parameter]!;
     }
     const pipeline = {
       name: 'bench-churn-features',

@@ -20,19 +20,25 @@ import {
   followUp,
   type AnyEvent,
   type CloudEvent,
-  type DocumentValue,
   type HandlerContext,
   type Logger,
   type Publisher,
   type RawConsumer,
   type WireMessage,
 } from '@mlops/kernel';
-import type { JsonValue } from './components/component.js';
 import { TRAINER_SERVICE_CODES, TrainerErrors, asPlatformError, trainerCodeOf } from './errors.js';
 import type { TrainerHandlerDeps } from './handler.deps.js';
+import { decodeJobRecord, jobDocument, type JobKind, type JobRecord } from './job-record.js';
 import { announceDeclined, publishOutcome } from './outcome.js';
-import { CHURN_PREDICT_PIPELINE, CHURN_TRAINING_PIPELINE } from './pipeline/churn.pipeline.js';
-import type { AsyncPipelineRunner } from './pipeline/runner.port.js';
+import {
+  CHURN_PREDICT_PIPELINE,
+  CHURN_TRAINING_PIPELINE,
+  type ChurnRunResult,
+  type PredictParameters,
+  type TrainingParameters,
+} from './pipeline/churn.pipeline.js';
+import { decodeRunResult, wireRequest } from './pipeline/run-result.js';
+import type { AsyncPipelineRunner, RawRunResult } from './pipeline/runner.port.js';
 import type { TrainingDecision } from './policy.js';
 
 /** Collection of the jobs the trainer submitted, one document per triggering event. */
@@ -43,25 +49,6 @@ export const VERTEX_COMPLETIONS_TOPIC = 'vertex-completions';
 
 /** Default time after which a job whose completion never came is settled by the sweep. */
 export const DEFAULT_JOB_DEADLINE_MS = 6 * 60 * 60 * 1000;
-
-type Kind = 'train' | 'predict';
-
-/** A submitted job, as recorded. */
-interface JobRecord {
-  job: string;
-  runKey: string;
-  kind: Kind;
-  generation: number;
-  /** The triggering `warehouse.ready`, whose follow-ups the completion publishes. */
-  event: CloudEvent<'mlops.warehouse.ready.v1'>;
-  decision: TrainingDecision;
-  /** The scoring run's parameters when a champion existed (the fallback of a refused training). */
-  predictParameters: Record<string, JsonValue> | null;
-  labels: Record<string, string>;
-  startedAt: string;
-  status: 'submitting' | 'running' | 'succeeded' | 'failed' | 'timed-out';
-  settledAt?: string;
-}
 
 /** What submitting and settling need: the handler's dependencies with an asynchronous runner. */
 export type CompletionDeps = TrainerHandlerDeps & { readonly runner: AsyncPipelineRunner };
@@ -79,21 +66,27 @@ function runKeyFor(baseKey: string, generation: number): string {
 
 async function store(deps: CompletionDeps, record: JobRecord): Promise<void> {
   await deps.documents.upsertBatch(TRAINER_JOBS_COLLECTION, [
-    // Through JSON: a document holds no undefined fields.
-    { id: recordIdOf(record.runKey)!, data: JSON.parse(JSON.stringify(record)) as Record<string, DocumentValue> },
+    { id: recordIdOf(record.runKey)!, data: jobDocument(record) },
   ]);
 }
 
-/** What to submit for an event. */
-export interface JobPlan {
-  kind: Kind;
+/** The job record of an id, checked, if there is one. */
+async function load(deps: CompletionDeps, id: string): Promise<JobRecord | undefined> {
+  const stored = await deps.documents.get(TRAINER_JOBS_COLLECTION, id);
+  return stored ? decodeJobRecord(id, stored.data) : undefined;
+}
+
+/** What to submit for an event: a training run, or a prediction-only one. */
+export type JobPlan = (
+  | { kind: 'train'; parameters: TrainingParameters }
+  | { kind: 'predict'; parameters: PredictParameters }
+) & {
   /** `runKeyOf(event.id, kind)`. */
   baseKey: string;
-  parameters: Record<string, JsonValue>;
   decision: TrainingDecision;
-  predictParameters: Record<string, JsonValue> | null;
+  predictParameters: PredictParameters | null;
   labels: Record<string, string>;
-}
+};
 
 /**
  * Submit the event's job and record it, unless the event already has one running or done (a
@@ -105,8 +98,7 @@ export async function submitJob(
   plan: JobPlan,
   log: Logger,
 ): Promise<void> {
-  const id = recordIdOf(plan.baseKey)!;
-  const stored = (await deps.documents.get(TRAINER_JOBS_COLLECTION, id))?.data as unknown as JobRecord | undefined;
+  const stored = await load(deps, recordIdOf(plan.baseKey)!);
   if (stored && (stored.status === 'running' || stored.status === 'succeeded')) {
     log.info(`event already submitted as ${stored.job} (${stored.status}); nothing to do`, { job: stored.job });
     return;
@@ -116,14 +108,15 @@ export async function submitJob(
     stored && (stored.status === 'failed' || stored.status === 'timed-out')
       ? stored.generation + 1
       : (stored?.generation ?? 1);
-  await startJob(deps, { event, plan, generation, log, kind: plan.kind });
+  await startJob(deps, { event, plan, generation, log });
 }
 
 async function startJob(
   deps: CompletionDeps,
-  input: { event: CloudEvent<'mlops.warehouse.ready.v1'>; plan: JobPlan; generation: number; log: Logger; kind: Kind },
+  input: { event: CloudEvent<'mlops.warehouse.ready.v1'>; plan: JobPlan; generation: number; log: Logger },
 ): Promise<JobRecord> {
-  const { event, plan, generation, log, kind } = input;
+  const { event, plan, generation, log } = input;
+  const { kind } = plan;
   const runKey = runKeyFor(plan.baseKey, generation);
   const record: JobRecord = {
     job: deps.runner.jobName(runKey),
@@ -139,17 +132,15 @@ async function startJob(
   };
   // Recorded before submitting, so a completion that arrives at once finds it.
   await store(deps, record);
-  const submission = await deps.runner.submit({
-    pipeline: kind === 'train' ? CHURN_TRAINING_PIPELINE : CHURN_PREDICT_PIPELINE,
-    parameters: plan.parameters,
-    runKey,
-    labels: plan.labels,
-  });
+  const request = { runKey, labels: plan.labels, log };
+  const submission = await deps.runner.submit(
+    plan.kind === 'train'
+      ? wireRequest({ ...request, pipeline: CHURN_TRAINING_PIPELINE, parameters: plan.parameters })
+      : wireRequest({ ...request, pipeline: CHURN_PREDICT_PIPELINE, parameters: plan.parameters }),
+  );
   record.job = submission.job;
   // A job that ended at once may already be settled by its completion: leave that record be.
-  const current = (await deps.documents.get(TRAINER_JOBS_COLLECTION, recordIdOf(runKey)!))?.data as unknown as
-    | JobRecord
-    | undefined;
+  const current = await load(deps, recordIdOf(runKey)!);
   if (current?.runKey === runKey && current.status !== 'submitting') return current;
   record.status = 'running';
   await store(deps, record);
@@ -166,6 +157,10 @@ export interface VertexCompletion {
   state?: string;
 }
 
+function isObject(value: unknown): value is Readonly<Record<string, unknown>> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
 /**
  * Read a completion entry (the sink's message data: a LogEntry as JSON). The job id comes from
  * `resource.labels.pipeline_job_id`; anything else is a permanent `TRAINER.BAD_COMPLETION`.
@@ -177,15 +172,14 @@ export function parseVertexCompletion(message: WireMessage): VertexCompletion {
   } catch {
     throw TrainerErrors.badCompletion('its data is not JSON');
   }
-  if (entry === null || typeof entry !== 'object' || Array.isArray(entry))
-    throw TrainerErrors.badCompletion('its data is not a JSON object');
-  const resource = (entry as { resource?: { type?: unknown; labels?: Record<string, unknown> } }).resource;
-  if (resource?.type !== 'aiplatform.googleapis.com/PipelineJob')
+  if (!isObject(entry)) throw TrainerErrors.badCompletion('its data is not a JSON object');
+  const resource = isObject(entry.resource) ? entry.resource : {};
+  if (resource.type !== 'aiplatform.googleapis.com/PipelineJob')
     throw TrainerErrors.badCompletion('resource.type is not aiplatform.googleapis.com/PipelineJob');
-  const id = resource.labels?.pipeline_job_id;
+  const id = isObject(resource.labels) ? resource.labels.pipeline_job_id : undefined;
   if (typeof id !== 'string' || !/^[a-z0-9][-a-z0-9]{0,127}$/.test(id))
     throw TrainerErrors.badCompletion('resource.labels.pipeline_job_id is missing or not a job id');
-  const state = (entry as { jsonPayload?: { state?: unknown } }).jsonPayload?.state;
+  const state = isObject(entry.jsonPayload) ? entry.jsonPayload.state : undefined;
   return { pipelineJobId: id, ...(typeof state === 'string' ? { state } : {}) };
 }
 
@@ -233,6 +227,13 @@ async function announceFailure(
     { subject: `trainer/${record.event.data.runDates.at(-1)}` },
   );
   await mark(deps, record, status);
+}
+
+/** A finished job's outputs, checked against the pipeline it ran and typed. */
+function resultOf(kind: JobKind, raw: RawRunResult): ChurnRunResult {
+  return kind === 'train'
+    ? decodeRunResult(CHURN_TRAINING_PIPELINE, raw)
+    : decodeRunResult(CHURN_PREDICT_PIPELINE, raw);
 }
 
 /**
@@ -289,7 +290,6 @@ async function settle(
     const baseKey = record.runKey.replace(/^churn-train-/, 'churn-predict-').replace(/-g\d+$/, '');
     await startJob(deps, {
       event,
-      kind: 'predict',
       generation: record.generation,
       log: context.log,
       plan: {
@@ -303,7 +303,15 @@ async function settle(
     });
     return 'predicting';
   }
-  const declined = await publishOutcome(deps, event, context, decision, progress.result);
+  // The steps' records are untrusted: a run whose outputs do not fit the pipeline fails, named.
+  let result: ChurnRunResult;
+  try {
+    result = resultOf(record.kind, progress.result);
+  } catch (error) {
+    await announceFailure(deps, record, context, error, 'failed');
+    return 'failed';
+  }
+  const declined = await publishOutcome(deps, event, context, decision, result);
   if (declined) await announceDeclined(event, context, declined);
   await mark(deps, record, 'succeeded');
   return 'succeeded';
@@ -321,8 +329,7 @@ export function vertexCompletionConsumer(deps: CompletionDeps): RawConsumer {
       const completion = parseVertexCompletion(message);
       const log = raw.log.child({ pipelineJob: completion.pipelineJobId, state: completion.state ?? null });
       const id = recordIdOf(completion.pipelineJobId);
-      const stored = id ? await deps.documents.get(TRAINER_JOBS_COLLECTION, id) : undefined;
-      const record = stored?.data as unknown as JobRecord | undefined;
+      const record = id ? await load(deps, id) : undefined;
       if (!record || record.runKey !== completion.pipelineJobId) {
         log.info('state entry of a job this trainer is not waiting for; ignored');
         return;
@@ -355,7 +362,7 @@ export async function sweepJobs(
     for await (const stored of deps.documents.query(TRAINER_JOBS_COLLECTION, {
       where: [{ field: 'status', op: '==', value: status }],
     })) {
-      const record = stored.data as unknown as JobRecord;
+      const record = decodeJobRecord(stored.id, stored.data);
       if (Date.parse(record.startedAt) <= cutoff) due.push(record);
     }
   }

@@ -2,7 +2,8 @@
  * The trainer composed on a platform, by mode. `main.ts` and the CLI's in-process stack both call
  * {@link trainerFromPlatform}.
  *
- * - local / emulator: the pipeline runs in-process on the platform's warehouse (DuckDB);
+ * - local / emulator: the pipeline runs in-process on the platform's warehouse (DuckDB)
+ *   (`LocalPipelineRunner`);
  * - gcp: the pipeline runs on Vertex AI Pipelines (`VERTEX_PIPELINE_ROOT`, `MLOPS_SERVICE_ACCOUNT`,
  *   the platform image), champions go to the Vertex AI Model Registry with the image's prediction
  *   server as their serving container; the Google clients are loaded only then
@@ -24,12 +25,14 @@ import {
 } from '@mlops/kernel';
 import { trainerCodeVersion } from './code-version.js';
 import type { VertexDeps } from './handler.js';
+import { LocalPipelineRunner } from './pipeline/local.runner.js';
+import type { PipelineRunner } from './pipeline/runner.port.js';
 import { createTrainerService } from './service.js';
 import { CHURN_PREDICT_PIPELINE, CHURN_TRAINING_PIPELINE } from './pipeline/churn.pipeline.js';
 import { compilePipeline, storePipelineSpec } from './pipeline/kfp.compiler.js';
 import { VertexPipelineRunner } from './pipeline/vertex.runner.js';
 import { servingContainer } from './serving/serving.container.js';
-import type { TrainerSettingsInput } from './settings.js';
+import { DEFAULT_TRAINER_SETTINGS, type TrainerSettingsInput } from './settings.js';
 
 /** Options of {@link trainerFromPlatform}. */
 export interface TrainerCompositionOptions {
@@ -83,7 +86,7 @@ async function vertexDeps(
   platform: Platform,
   image: string,
   clientsOf?: TrainerCompositionOptions['vertexClients'],
-): Promise<VertexDeps> {
+): Promise<{ runner: PipelineRunner; vertex: VertexDeps }> {
   const { config } = platform;
   const pipelineRoot = config.gcp.vertexPipelineRoot;
   if (!pipelineRoot?.startsWith('gs://'))
@@ -97,8 +100,7 @@ async function vertexDeps(
     compile: { image, env: stepEnvironment(platform) },
     log: platform.log,
   });
-  return {
-    runner,
+  const vertex: VertexDeps = {
     uploadChampion: async (version) => {
       const outcome = await models.uploadVersion(championUpload(version, image, platform.objects));
       platform.log.info(
@@ -108,6 +110,7 @@ async function vertexDeps(
       return outcome.resourceName;
     },
   };
+  return { runner, vertex };
 }
 
 /** The trainer on a platform (see the module comment). */
@@ -122,11 +125,22 @@ export async function trainerFromPlatform(
       'MLOPS_IMAGE',
       'is required in gcp mode (the container image the Vertex AI pipeline steps run)',
     );
+  const registry = new ModelRegistry(platform.documents);
+  // The runner by mode: Vertex AI Pipelines on gcp, in-process on the platform's ports otherwise.
+  const execution =
+    config.mode === 'gcp'
+      ? await vertexDeps(platform, image, options.vertexClients)
+      : {
+          runner: new LocalPipelineRunner({
+            deps: { warehouse: platform.warehouse, objects: platform.objects, registry, log: platform.log },
+            keepArtifacts: options.settings?.keepArtifacts ?? DEFAULT_TRAINER_SETTINGS.keepArtifacts,
+          }),
+        };
   const service = createTrainerService({
     warehouse: platform.warehouse,
     objects: platform.objects,
     documents: platform.documents,
-    registry: new ModelRegistry(platform.documents),
+    registry,
     settings: {
       codeVersion: await trainerCodeVersion(),
       horizonDays: config.trainer.churnHorizonDays,
@@ -134,7 +148,7 @@ export async function trainerFromPlatform(
       warehouseSchema: config.warehouse.warehouseDataset,
       ...(options.settings ?? {}),
     },
-    ...(config.mode === 'gcp' ? { vertex: await vertexDeps(platform, image, options.vertexClients) } : {}),
+    ...execution,
     serving: servingContainer(image),
     publisher: platform.bus,
   });

@@ -10,13 +10,14 @@ import type { DocumentStore, DocumentValue } from '@mlops/kernel';
 /** Collection of the per-date status in the document store. */
 export const DATA_HEALTH_COLLECTION = 'trainer_data_health';
 
-interface DateStatus {
+/** A date's status as stored (a type alias of JSON fields, so it is a document as it is). */
+type DateStatus = {
   runDate: string;
   status: 'failed' | 'ready';
   code: string | null;
   eventId: string;
   eventTime: string;
-}
+};
 
 /** Record the status of run dates from an event (kept only when newer than what is recorded). */
 export async function recordDateStatus(
@@ -28,11 +29,11 @@ export async function recordDateStatus(
 ): Promise<number> {
   const updates: { id: string; data: Record<string, DocumentValue> }[] = [];
   for (const runDate of new Set(runDates)) {
-    const existing = (await documents.get(DATA_HEALTH_COLLECTION, runDate))?.data as DateStatus | undefined;
-    if (existing && existing.eventTime > event.time) continue;
+    const existing = (await documents.get(DATA_HEALTH_COLLECTION, runDate))?.data;
+    if (existing && typeof existing.eventTime === 'string' && existing.eventTime > event.time) continue;
     if (existing === undefined && status === 'ready') continue;
     const data: DateStatus = { runDate, status, code, eventId: event.id, eventTime: event.time };
-    updates.push({ id: runDate, data: data as unknown as Record<string, DocumentValue> });
+    updates.push({ id: runDate, data });
   }
   if (updates.length > 0) await documents.upsertBatch(DATA_HEALTH_COLLECTION, updates);
   return updates.length;

@@ -26,6 +26,8 @@ export const TRAINER_SERVICE_CODES = {
   BAD_COMPLETION: 'TRAINER.BAD_COMPLETION',
   COMPLETION_EARLY: 'TRAINER.COMPLETION_EARLY',
   DEADLINE_EXCEEDED: 'TRAINER.DEADLINE_EXCEEDED',
+  INVALID_RUN_OUTPUT: 'TRAINER.INVALID_RUN_OUTPUT',
+  INVALID_JOB_RECORD: 'TRAINER.INVALID_JOB_RECORD',
 } as const;
 
 const C = TRAINER_SERVICE_CODES;
@@ -76,6 +78,17 @@ export const TrainerErrors = {
     new TransientError(C.WAREHOUSE_BUSY, `the warehouse is busy (another process holds the DuckDB file): ${message}`, {
       cause,
     }),
+  /**
+   * What a run reports does not fit the pipeline (a task missing, an output of the wrong type): a
+   * Vertex AI job's records are read back from the lake and trusted only once checked.
+   */
+  invalidRunOutput: (pipeline: string, where: string, what: string) =>
+    new PermanentError(C.INVALID_RUN_OUTPUT, `pipeline ${pipeline} (${where}): ${what}`, {
+      details: { pipeline, where },
+    }),
+  /** A record of `trainer_jobs` that is not what the trainer writes (edited, or from another version). */
+  invalidJobRecord: (id: string, what: string) =>
+    new PermanentError(C.INVALID_JOB_RECORD, `trainer job record ${id} is invalid: ${what}`, { details: { id } }),
   /** A pipeline run failed for a reason that carried no code of its own. */
   pipelineFailed: (pipeline: string, message: string, transient: boolean, cause?: unknown) =>
     transient

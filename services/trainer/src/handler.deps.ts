@@ -10,10 +10,8 @@ import type {
 import type { PipelineRunner } from './pipeline/runner.port.js';
 import type { TrainerSettings } from './settings.js';
 
-/** The gcp-mode pieces: a pipeline runner on Vertex AI and the champion's upload to its Model Registry. */
+/** The gcp-mode piece besides the runner: the champion's upload to the Vertex AI Model Registry. */
 export interface VertexDeps {
-  /** Runs the pipelines as Vertex AI PipelineJobs. */
-  readonly runner: PipelineRunner;
   /** Upload a registered version to the Vertex AI Model Registry with the `champion` alias; resolves to its resource name. */
   uploadChampion(version: ModelVersion): Promise<string>;
 }
@@ -27,7 +25,12 @@ export interface TrainerHandlerDeps {
   /** Where the per-date upstream status is kept (`trainer_data_health`). */
   readonly documents: DocumentStore;
   readonly settings: TrainerSettings;
-  /** gcp mode: run on Vertex AI instead of in-process. */
+  /**
+   * Runs the pipelines, as the composition root chose: in-process (local, emulator), or on Vertex
+   * AI (gcp; asynchronous: submit now, the completion publishes the outcome).
+   */
+  readonly runner: PipelineRunner;
+  /** gcp mode: upload promoted champions to the Vertex AI Model Registry. */
   readonly vertex?: VertexDeps;
   /** The container that serves a registered version: recorded with the version. */
   readonly serving?: ServingContainer;

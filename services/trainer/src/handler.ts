@@ -18,13 +18,18 @@
  */
 import { createHash } from 'node:crypto';
 import { type CloudEvent, type HandlerContext, errorMessage } from '@mlops/kernel';
-import type { JsonValue } from './components/component.js';
 import { failedRunDates, recordDateStatus } from './data-health.js';
 import { TRAINER_SERVICE_CODES, TrainerErrors, asPlatformError, trainerCodeOf } from './errors.js';
-import { CHURN_PREDICT_PIPELINE, CHURN_TRAINING_PIPELINE } from './pipeline/churn.pipeline.js';
+import {
+  CHURN_PREDICT_PIPELINE,
+  CHURN_TRAINING_PIPELINE,
+  type ChurnRunResult,
+  type PredictParameters,
+  type TrainingParameters,
+} from './pipeline/churn.pipeline.js';
+import { runPipeline } from './pipeline/run-result.js';
 import { championAt } from './registry/champion-at.js';
-import { LocalPipelineRunner } from './pipeline/local.runner.js';
-import { isAsyncPipelineRunner, type PipelineRunResult, type PipelineRunner } from './pipeline/runner.port.js';
+import { isAsyncPipelineRunner } from './pipeline/runner.port.js';
 import { submitJob } from './completion.js';
 import { TRAINER_SKIP_CODES, announceDeclined, publishOutcome } from './outcome.js';
 import { asOfOf, decideTraining } from './policy.js';
@@ -61,7 +66,7 @@ export function pipelineParameters(
     eventId?: string;
     trigger?: string;
   },
-): Record<string, JsonValue> {
+): TrainingParameters {
   return {
     as_of: input.asOf,
     horizon_days: settings.horizonDays,
@@ -92,25 +97,21 @@ export function pipelineParameters(
   };
 }
 
-/** Only the parameters a pipeline declares. */
-function parametersFor(
-  pipeline: { parameters: Readonly<Record<string, unknown>> },
-  all: Record<string, JsonValue>,
-): Record<string, JsonValue> {
-  return Object.fromEntries(Object.entries(all).filter(([name]) => name in pipeline.parameters));
-}
-
-async function withRunner<T>(
-  deps: TrainerHandlerDeps,
-  context: HandlerContext,
-  work: (runner: PipelineRunner) => Promise<T>,
-): Promise<T> {
-  if (deps.vertex) return work(deps.vertex.runner);
-  const runner = new LocalPipelineRunner({
-    deps: { warehouse: deps.warehouse, objects: deps.objects, registry: deps.registry, log: context.log },
-    keepArtifacts: deps.settings.keepArtifacts,
-  });
-  return work(runner);
+/** The parameters of the prediction-only run of the same event, scoring with `modelVersion`. */
+export function predictParameters(training: TrainingParameters, modelVersion: string): PredictParameters {
+  const { model_name, snapshot_dates, predicted_at, horizon_days, feature_table, warehouse_schema } = training;
+  const { medium_threshold, high_threshold } = training;
+  return {
+    model_name,
+    model_version: modelVersion,
+    snapshot_dates,
+    predicted_at,
+    horizon_days,
+    feature_table,
+    warehouse_schema,
+    medium_threshold,
+    high_threshold,
+  };
 }
 
 /** Handle `warehouse.ready`. */
@@ -161,48 +162,40 @@ export async function handleWarehouseReady(
 
   // Predictions use the champion as of the event, so a replay scores with the model of its time.
   const scorer = (await championAt(registry, settings.modelName, event.time))?.version;
-  const predictParameters = scorer
-    ? { ...parametersFor(CHURN_PREDICT_PIPELINE, parameters), model_version: scorer }
-    : null;
-  const runner = deps.vertex?.runner;
-  if (runner && isAsyncPipelineRunner(runner)) {
+  const scoring = scorer ? predictParameters(parameters, scorer) : null;
+  const { runner } = deps;
+  if (isAsyncPipelineRunner(runner)) {
     // gcp: submit and acknowledge; the job's completion publishes the outcome (completion.ts).
-    if (!decision.train && !predictParameters)
+    const plan = decision.train
+      ? { kind: 'train' as const, baseKey: runKeyOf(event.id, 'train'), parameters }
+      : scoring
+        ? { kind: 'predict' as const, baseKey: runKeyOf(event.id, 'predict'), parameters: scoring }
+        : undefined;
+    if (!plan)
       return announceDeclined(event, context, {
         code: TRAINER_SKIP_CODES.NO_CHAMPION,
         reason: `no champion yet: nothing to score (${decision.reason})`,
       });
-    const kind = decision.train ? 'train' : 'predict';
-    await submitJob(
-      { ...deps, runner },
-      event,
-      {
-        kind,
-        baseKey: runKeyOf(event.id, kind),
-        parameters: decision.train ? parametersFor(CHURN_TRAINING_PIPELINE, parameters) : predictParameters!,
-        decision,
-        predictParameters,
-        labels,
-      },
-      context.log,
-    );
+    await submitJob({ ...deps, runner }, event, { ...plan, decision, predictParameters: scoring, labels }, context.log);
     return;
   }
-  const attempt = deps.vertex ? `-a${context.delivery.attempt}` : '';
+  // A synchronous Vertex AI run gets a job of its own per delivery attempt.
+  const attempt = runner.kind === 'vertex' ? `-a${context.delivery.attempt}` : '';
   // Why nothing was trained nor scored, when so: the run closes with it as a note.
   let declined: { code: string; reason: string } | undefined;
-  const result = await withRunner(deps, context, async (runner): Promise<PipelineRunResult | undefined> => {
+  const run = async (): Promise<ChurnRunResult | undefined> => {
     const predict = async (why: { code: string; reason: string }) => {
-      if (!scorer) {
+      if (!scoring) {
         context.log.info(`no predictions: ${settings.modelName} had no champion as of ${event.time}`);
         declined = why;
         return undefined;
       }
-      return runner.run({
+      return runPipeline(runner, {
         pipeline: CHURN_PREDICT_PIPELINE,
-        parameters: predictParameters!,
+        parameters: scoring,
         runKey: runKeyOf(event.id, 'predict') + attempt,
         labels,
+        log: context.log,
       });
     };
     if (!decision.train)
@@ -211,11 +204,12 @@ export async function handleWarehouseReady(
         reason: `no champion yet: nothing to score (${decision.reason})`,
       });
     try {
-      return await runner.run({
+      return await runPipeline(runner, {
         pipeline: CHURN_TRAINING_PIPELINE,
-        parameters: parametersFor(CHURN_TRAINING_PIPELINE, parameters),
+        parameters,
         runKey: runKeyOf(event.id, 'train') + attempt,
         labels,
+        log: context.log,
       });
     } catch (error) {
       if (trainerCodeOf(error) !== TRAINER_SERVICE_CODES.INSUFFICIENT_HISTORY || decision.explicit) throw error;
@@ -227,7 +221,8 @@ export async function handleWarehouseReady(
         reason: `no model yet: ${errorMessage(error)}`,
       });
     }
-  }).catch((error: unknown) => {
+  };
+  const result = await run().catch((error: unknown) => {
     throw asPlatformError(error);
   });
   if (result) declined = await publishOutcome(deps, event, context, decision, result);

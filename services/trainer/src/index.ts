@@ -19,7 +19,7 @@ export {
   type TrainerSettingsInput,
 } from './settings.js';
 export { decideTraining, type TrainingDecision, type TrainingTrigger } from './policy.js';
-export { runKeyOf, pipelineParameters, type VertexDeps } from './handler.js';
+export { runKeyOf, pipelineParameters, predictParameters, type VertexDeps } from './handler.js';
 export { DATA_HEALTH_COLLECTION } from './data-health.js';
 export { CHURN_PREDICT_PIPELINE, CHURN_TRAINING_PIPELINE, DEFAULT_GBDT_PARAMS } from './pipeline/churn.pipeline.js';
 export {
@@ -31,7 +31,9 @@ export {
 } from './pipeline/kfp.compiler.js';
 export { LocalPipelineRunner } from './pipeline/local.runner.js';
 export { VertexPipelineRunner } from './pipeline/vertex.runner.js';
-export type { PipelineRunResult, PipelineRunner } from './pipeline/runner.port.js';
+export type { PipelineRunner, RawRunResult } from './pipeline/runner.port.js';
+export { decodeRunResult, runPipeline, type PipelineRunResult } from './pipeline/run-result.js';
+export type { PipelineParameter } from './pipeline/dag.js';
 export { DEFAULT_RISK_THRESHOLDS, PREDICTIONS_TABLE, riskBand } from './components/batch-predict.component.js';
 export { MODELS_PREFIX, modelKey } from './registry/artifacts.js';
 export { trainerCodeVersion } from './code-version.js';

@@ -5,11 +5,10 @@
  * handler after an in-process run, and by the completion of a Vertex AI job (`completion.ts`).
  */
 import type { CloudEvent, HandlerContext } from '@mlops/kernel';
-import type { SnapshotPredictions } from './components/batch-predict.component.js';
 import { PREDICTIONS_TABLE } from './components/batch-predict.component.js';
 import { TrainerErrors } from './errors.js';
 import type { TrainerHandlerDeps } from './handler.deps.js';
-import type { PipelineRunResult } from './pipeline/runner.port.js';
+import type { ChurnRunResult } from './pipeline/churn.pipeline.js';
 import type { TrainingDecision } from './policy.js';
 
 /** Codes of the trainer's `stage.skipped` besides `TRAINER.INSUFFICIENT_HISTORY`. */
@@ -40,13 +39,13 @@ export async function publishOutcome(
   event: CloudEvent<'mlops.warehouse.ready.v1'>,
   context: HandlerContext,
   decision: TrainingDecision,
-  result: PipelineRunResult,
+  result: ChurnRunResult,
 ): Promise<{ code: string; reason: string } | undefined> {
   const { settings, registry } = deps;
-  const registered = result.tasks.register?.outputs;
-  const features = result.tasks.features?.outputs;
-  if (registered && features) {
-    const version = String(registered.version);
+  // A training run registered a version; a prediction-only run has only batch_predict.
+  const registered = 'register' in result.tasks ? result.tasks.register.outputs : undefined;
+  if (registered) {
+    const { version, promoted } = registered;
     const entry = await registry.get(settings.modelName, version);
     if (!entry)
       throw TrainerErrors.pipelineFailed(
@@ -54,9 +53,9 @@ export async function publishOutcome(
         `the register step reported ${version}, which the registry does not hold`,
         true,
       );
-    const championVersion = String(registered.champion_version || '');
+    const championVersion = registered.champion_version;
     if (deps.serving) await registry.recordServing(settings.modelName, version, deps.serving);
-    if (deps.vertex && registered.promoted === true) {
+    if (deps.vertex && promoted) {
       const resource = await deps.vertex.uploadChampion(entry);
       await registry.recordVertexModel(settings.modelName, version, resource);
     }
@@ -77,7 +76,7 @@ export async function publishOutcome(
               },
             }
           : {}),
-        promoted: registered.promoted === true,
+        promoted,
         // The schema wants a non-empty champion; "none" when no model has been promoted yet.
         championVersion: championVersion || 'none',
         artifactUri: entry.artifactUri,
@@ -89,18 +88,17 @@ export async function publishOutcome(
       `trained ${version} (${decision.trigger}): ROC AUC ${entry.metrics.rocAuc.toFixed(4)} vs baseline ${entry.baselineMetrics?.rocAuc.toFixed(4) ?? '-'}; champion ${championVersion || 'none'}`,
       {
         version,
-        promoted: registered.promoted === true,
+        promoted,
       },
     );
   }
-  const predicted = result.tasks.batch_predict?.outputs;
-  const modelVersion = String(predicted?.model_version ?? '');
+  const { model_version: modelVersion, predictions } = result.tasks.batch_predict.outputs;
   if (!modelVersion) {
     context.log.info(`no predictions: ${settings.modelName} had no champion as of ${event.time}`);
-    const trained = registered ? ` (${String(registered.version)} was not promoted)` : '';
+    const trained = registered ? ` (${registered.version} was not promoted)` : '';
     return { code: TRAINER_SKIP_CODES.NO_CHAMPION, reason: `no champion yet: nothing to score${trained}` };
   }
-  for (const snapshot of (predicted?.predictions ?? []) as unknown as SnapshotPredictions[]) {
+  for (const snapshot of predictions) {
     await context.emit(
       'mlops.predictions.ready.v1',
       {

@@ -13,7 +13,7 @@ import {
 } from '@mlops/kernel';
 import { sweepJobs, vertexCompletionConsumer } from './completion.js';
 import { handleStageFailed, handleWarehouseReady, type VertexDeps } from './handler.js';
-import { isAsyncPipelineRunner } from './pipeline/runner.port.js';
+import { isAsyncPipelineRunner, type PipelineRunner } from './pipeline/runner.port.js';
 import { resolveTrainerSettings, type TrainerSettingsInput } from './settings.js';
 
 /** What {@link createTrainerService} needs. */
@@ -28,7 +28,12 @@ export interface TrainerServiceDeps {
   readonly registry?: ModelRegistry;
   /** Models, label, sampling, thresholds, code version; checked now (a bad model name fails here). */
   readonly settings: TrainerSettingsInput;
-  /** gcp mode: run the pipelines on Vertex AI and upload champions to its Model Registry. */
+  /**
+   * Runs the pipelines (the composition root's choice): `LocalPipelineRunner` in-process, or
+   * `VertexPipelineRunner` on Vertex AI Pipelines (gcp), whose jobs complete asynchronously.
+   */
+  readonly runner: PipelineRunner;
+  /** gcp mode: upload champions to the Vertex AI Model Registry. */
   readonly vertex?: VertexDeps;
   /** The container that serves a registered version, recorded with it (and uploaded with champions on gcp). */
   readonly serving?: ServingContainer;
@@ -49,11 +54,12 @@ export function createTrainerService(deps: TrainerServiceDeps): Service {
     documents: deps.documents,
     registry: deps.registry ?? new ModelRegistry(deps.documents),
     settings: resolveTrainerSettings(deps.settings),
+    runner: deps.runner,
     ...(deps.vertex ? { vertex: deps.vertex } : {}),
     ...(deps.serving ? { serving: deps.serving } : {}),
   };
-  const runner = deps.vertex?.runner;
-  const completion = runner && isAsyncPipelineRunner(runner) ? { ...handlerDeps, runner } : undefined;
+  const { runner } = deps;
+  const completion = isAsyncPipelineRunner(runner) ? { ...handlerDeps, runner } : undefined;
   return {
     name: 'trainer',
     consumes: ['mlops.warehouse.ready.v1', 'mlops.stage.failed.v1'],

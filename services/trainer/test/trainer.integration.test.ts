@@ -4,9 +4,9 @@
  * out, and redelivery changing nothing.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ModelRegistry, type WarehouseReady } from '@mlops/kernel';
+import { ModelRegistry, silentLogger, type WarehouseReady } from '@mlops/kernel';
 import { InMemoryDocumentStore, deliver, testEvent } from '@mlops/testing';
-import { createTrainerService } from '../src/index.js';
+import { LocalPipelineRunner, createTrainerService } from '../src/index.js';
 import { GeneratedWarehouse, WAREHOUSE_BUILD_TIMEOUT_MS, dateRange } from './fixtures/warehouse.fixture.js';
 
 const DATES = dateRange('2025-01-01', 90);
@@ -32,6 +32,9 @@ function service() {
     documents,
     registry,
     settings: { codeVersion: 'integration' },
+    runner: new LocalPipelineRunner({
+      deps: { warehouse: world.access, objects: world.objects, registry, log: silentLogger },
+    }),
   });
 }
 

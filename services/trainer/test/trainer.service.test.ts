@@ -4,7 +4,7 @@
  * real warehouse in the integration tests.
  */
 import { describe, expect, it } from 'vitest';
-import { ModelRegistry, PermanentError, type ModelVersion, type WarehouseReady } from '@mlops/kernel';
+import { ModelRegistry, PermanentError, type WarehouseReady } from '@mlops/kernel';
 import {
   unusedWarehouse,
   InMemoryDocumentStore,
@@ -14,80 +14,9 @@ import {
   testEvent,
 } from '@mlops/testing';
 import { createTrainerService } from '../src/index.js';
-import type { PipelineRunRequest, PipelineRunResult, PipelineRunner } from '../src/pipeline/runner.port.js';
+import type { RawRunResult } from '../src/pipeline/runner.port.js';
 import { servingContainer } from '../src/serving/serving.container.js';
-
-const FINGERPRINT = 'a'.repeat(64);
-const VERSION = 'v-aaaaaaaaaaaa';
-
-function version(overrides: Partial<ModelVersion> = {}): ModelVersion {
-  return {
-    modelName: 'churn',
-    version: VERSION,
-    fingerprint: FINGERPRINT,
-    createdAt: '2026-01-31T06:00:00.000Z',
-    algorithm: 'gbdt',
-    dataRange: { from: '2025-11-20', to: '2026-01-31' },
-    dataFingerprint: 'b'.repeat(64),
-    trainingRows: 1000,
-    holdoutRows: 300,
-    holdoutRange: { from: '2025-12-25', to: '2026-01-01' },
-    params: { algorithm: 'gbdt', nTrees: 100 },
-    metrics: { rocAuc: 0.81, prAuc: 0.6, logLoss: 0.4 },
-    baselineMetrics: { rocAuc: 0.76, prAuc: 0.5, logLoss: 0.45 },
-    featureImportance: [],
-    codeVersion: 'test',
-    artifactUri: `mlops/models/churn/${VERSION}/model.json`,
-    ...overrides,
-  };
-}
-
-/** Plays the pipelines: training registers and promotes a version; both predict the snapshot dates. */
-class FakeRunner implements PipelineRunner {
-  readonly kind = 'vertex' as const;
-  readonly runs: PipelineRunRequest[] = [];
-  fail?: PermanentError;
-  constructor(private readonly registry: ModelRegistry) {}
-
-  async run(request: PipelineRunRequest): Promise<PipelineRunResult> {
-    this.runs.push(request);
-    const training = request.pipeline.name === 'mlops-churn-training';
-    if (training && this.fail) throw this.fail;
-    const tasks: PipelineRunResult['tasks'] = {};
-    let champion = String(request.parameters.model_version ?? '');
-    if (training) {
-      await this.registry.register(version());
-      await this.registry.promote({
-        modelName: 'churn',
-        version: VERSION,
-        previousChampion: null,
-        promotedAt: String(request.parameters.created_at),
-        reason: 'first',
-        challengerRocAuc: 0.81,
-        championRocAuc: null,
-      });
-      champion = VERSION;
-      tasks.features = { outputs: { data_from: '2025-11-20', data_to: '2026-01-31' }, durationMs: 1 };
-      tasks.register = { outputs: { version: VERSION, promoted: true, champion_version: VERSION }, durationMs: 1 };
-    }
-    const dates = request.parameters.snapshot_dates as string[];
-    tasks.batch_predict = {
-      outputs: {
-        model_version: champion,
-        predictions: champion
-          ? dates.map((snapshotDate) => ({ snapshotDate, rows: 10, riskBands: { low: 6, medium: 3, high: 1 } }))
-          : [],
-      },
-      durationMs: 1,
-    };
-    return {
-      pipeline: request.pipeline.name,
-      runKey: request.runKey,
-      tasks,
-      job: `projects/p/locations/r/pipelineJobs/${request.runKey}`,
-    };
-  }
-}
+import { FINGERPRINT, FakeRunner, VERSION } from './fixtures/fake-pipeline-runner.js';
 
 function setup() {
   const documents = new InMemoryDocumentStore();
@@ -101,8 +30,8 @@ function setup() {
     registry,
     settings: { codeVersion: 'test' },
     serving: servingContainer('europe-west1-docker.pkg.dev/p/mlops/platform:abc'),
+    runner,
     vertex: {
-      runner,
       uploadChampion: async (entry) => {
         uploads.push(entry.version);
         return `projects/p/locations/r/models/mlops-churn@${uploads.length}`;
@@ -199,6 +128,35 @@ describe('trainer service', () => {
       },
     });
   });
+
+  it.each([
+    [
+      'a version that is not a string',
+      (tasks: RawRunResult['tasks']) => (tasks.register!.outputs = { ...tasks.register!.outputs, version: 7 }),
+      /task register: output version must be a STRING/,
+    ],
+    ['no register task', (tasks: RawRunResult['tasks']) => delete tasks.register, /task register reported no outputs/],
+    [
+      'predictions of another shape',
+      (tasks: RawRunResult['tasks']) =>
+        (tasks.batch_predict!.outputs = { model_version: VERSION, predictions: [{ date: 1 }] }),
+      /task batch_predict: output predictions must be a LIST of \{snapshotDate/,
+    ],
+  ])(
+    'refuses a run whose result reports %s (TRAINER.INVALID_RUN_OUTPUT), announcing only the failure',
+    async (_, tamper, message) => {
+      const { service, runner, publisher } = { ...setup(), publisher: new RecordingPublisher() };
+      runner.tamper = tamper;
+      const event = ready(['2026-01-31'], { retrain: true });
+      const delivery = deliver(service, event, { publisher });
+      await expect(delivery).rejects.toMatchObject({ code: 'TRAINER.INVALID_RUN_OUTPUT', errorClass: 'permanent' });
+      await expect(delivery).rejects.toThrow(message);
+      // The runtime announces the permanent failure; nothing trained nor scored is published.
+      expect(publisher.events.map((e) => [e.type, (e.data as { code?: string }).code])).toEqual([
+        ['mlops.stage.failed.v1', 'TRAINER.INVALID_RUN_OUTPUT'],
+      ]);
+    },
+  );
 
   it('closes the run with "no model yet" when the first training lacks history and there is no champion', async () => {
     const { service, runner } = setup();
@@ -352,6 +310,7 @@ describe('trainer service', () => {
         objects: new InMemoryObjectStore(),
         documents: new InMemoryDocumentStore(),
         settings: { codeVersion: 't', ...settings },
+        runner: new FakeRunner(new ModelRegistry(new InMemoryDocumentStore())),
       }),
     ).toThrow(expect.objectContaining({ code, errorClass: 'permanent' }));
   });

@@ -108,8 +108,8 @@ describe('trainer completing Vertex AI jobs asynchronously (gcp, Vertex AI stand
       serving: servingContainer(IMAGE),
       publisher,
       ...(jobDeadlineMs === undefined ? {} : { jobDeadlineMs }),
+      runner,
       vertex: {
-        runner,
         uploadChampion: async (version) =>
           (await registry.uploadVersion(championUpload(version, IMAGE, gcsView(platform.objects)))).resourceName,
       },

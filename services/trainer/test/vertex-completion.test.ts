@@ -28,7 +28,7 @@ import type {
   AsyncPipelineRunner,
   PipelineJobProgress,
   PipelineRunRequest,
-  PipelineRunResult,
+  RawRunResult,
 } from '../src/pipeline/runner.port.js';
 
 const PARENT = 'projects/p/locations/europe-west1/pipelineJobs';
@@ -59,11 +59,11 @@ class FakeJobs implements AsyncPipelineRunner {
   async cancel(job: string) {
     this.cancelled.push(job);
   }
-  async run(): Promise<PipelineRunResult> {
+  async run(): Promise<RawRunResult> {
     throw new Error('the asynchronous trainer never waits');
   }
   /** End the last submitted job. */
-  end(outcome: { error: Error } | { tasks: PipelineRunResult['tasks'] }): string {
+  end(outcome: { error: Error } | { tasks: RawRunResult['tasks'] }): string {
     const request = this.submissions.at(-1)!;
     const job = this.jobName(request.runKey);
     this.outcomes.set(
@@ -144,7 +144,8 @@ async function setup(withChampion: boolean) {
     registry,
     settings: { codeVersion: 'test' },
     publisher,
-    vertex: { runner: jobs, uploadChampion: async () => 'projects/p/locations/r/models/mlops-churn@1' },
+    runner: jobs,
+    vertex: { uploadChampion: async () => 'projects/p/locations/r/models/mlops-churn@1' },
   });
   let messages = 0;
   const push = (body: Record<string, unknown>): Promise<PushOutcome> =>
@@ -172,7 +173,13 @@ const scored = (dates: string[]) => ({
   batch_predict: {
     outputs: {
       model_version: VERSION,
-      predictions: dates.map((snapshotDate) => ({ snapshotDate, rows: 3, riskBands: { low: 1, medium: 1, high: 1 } })),
+      predictions: dates.map((snapshotDate) => ({
+        snapshotDate,
+        modelVersion: VERSION,
+        backfilled: false,
+        rows: 3,
+        riskBands: { low: 1, medium: 1, high: 1 },
+      })),
     },
     durationMs: 1,
   },
@@ -248,6 +255,53 @@ describe('asynchronous trainer (gcp)', () => {
     expect(jobs.submissions).toHaveLength(2);
   });
 
+  it('fails a succeeded job whose steps recorded outputs that do not fit the pipeline, once', async () => {
+    const { jobs, publisher, service, push } = await setup(true);
+    const event = ready(['2026-02-01']);
+    await deliver(service, event, { publisher });
+    // The champion's data is a month old: the event trains; its job reports only batch_predict.
+    expect(jobs.submissions.map((s) => s.pipeline.name)).toEqual(['mlops-churn-training']);
+    const train = jobs.end({ tasks: scored(['2026-02-01']) });
+    expect(await push(entry(train, 'PIPELINE_STATE_SUCCEEDED'))).toEqual({ status: 'handled' });
+    await push(entry(train, 'PIPELINE_STATE_SUCCEEDED'));
+    expect(publisher.events.map((e) => e.data)).toEqual([
+      expect.objectContaining({
+        stage: 'trainer',
+        code: 'TRAINER.INVALID_RUN_OUTPUT',
+        reason: expect.stringContaining('task features reported no outputs'),
+        causeEventId: event.id,
+      }),
+    ]);
+    // Redriven after that failure, the event runs a new generation of its job.
+    await deliver(service, event, { publisher });
+    expect(jobs.submissions.map((s) => s.runKey)).toEqual([train, `${train}-g2`]);
+  });
+
+  it.each([
+    ['a status the trainer does not write', { status: 'paused' }, /status "paused"/],
+    ['an event that is not a warehouse.ready', { event: { type: 'mlops.bronze.landed.v1' } }, /event is not a/],
+    [
+      'scoring parameters of the wrong type',
+      { predictParameters: { snapshot_dates: '2026-02-01' } },
+      /predictParameters/,
+    ],
+  ])(
+    'dead-letters the completion of a job whose record holds %s (TRAINER.INVALID_JOB_RECORD)',
+    async (_, change, reason) => {
+      const { jobs, publisher, service, push, documents } = await setup(true);
+      await deliver(service, ready(['2026-02-01']), { publisher });
+      const runKey = jobs.end({ tasks: scored(['2026-02-01']) });
+      const stored = [];
+      for await (const document of documents.query('trainer_jobs')) stored.push(document);
+      expect(stored).toHaveLength(1);
+      await documents.upsertBatch('trainer_jobs', [{ id: stored[0]!.id, data: { ...stored[0]!.data, ...change } }]);
+      const outcome = await push(entry(runKey, 'PIPELINE_STATE_SUCCEEDED'));
+      expect(outcome).toMatchObject({ status: 'dead-lettered', code: 'TRAINER.INVALID_JOB_RECORD' });
+      expect(outcome.status === 'dead-lettered' && outcome.reason).toMatch(reason);
+      expect(publisher.ofType('mlops.predictions.ready.v1')).toEqual([]);
+    },
+  );
+
   it('cancels a job that outlives its deadline and announces TRAINER.DEADLINE_EXCEEDED', async () => {
     const documents = new InMemoryDocumentStore();
     const jobs = new FakeJobs();
@@ -259,7 +313,8 @@ describe('asynchronous trainer (gcp)', () => {
       settings: { codeVersion: 'test' },
       publisher,
       jobDeadlineMs: 0,
-      vertex: { runner: jobs, uploadChampion: async () => 'unused' },
+      runner: jobs,
+      vertex: { uploadChampion: async () => 'unused' },
     });
     const event = ready(['2026-02-01'], { retrain: true });
     await deliver(service, event, { publisher });

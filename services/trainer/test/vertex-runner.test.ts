@@ -6,9 +6,10 @@ import { describe, expect, it } from 'vitest';
 import { ModelRegistry, silentLogger } from '@mlops/kernel';
 import { InMemoryDocumentStore, InMemoryObjectStore } from '@mlops/testing';
 import { defineComponent } from '../src/components/component.js';
-import { parseComponentArgs, runComponentMain } from '../src/components/step-main.js';
+import { parseComponentArgs, runComponentMain } from '../src/components/main.js';
 import { CHURN_PREDICT_PIPELINE, CHURN_TRAINING_PIPELINE } from '../src/pipeline/churn.pipeline.js';
 import { executeComponent, localPathOf, type ArtifactFiles, type ExecutorInput } from '../src/pipeline/kfp.executor.js';
+import { runPipeline } from '../src/pipeline/run-result.js';
 import { runRecordKey } from '../src/pipeline/runner.port.js';
 import { VertexPipelineRunner, type PipelineJobSubmitter } from '../src/pipeline/vertex.runner.js';
 
@@ -44,7 +45,55 @@ function runner(objects: InMemoryObjectStore, vertex: FakeVertex) {
   });
 }
 
+const PREDICTED = {
+  snapshotDate: '2026-01-31',
+  modelVersion: 'v-aaaaaaaaaaaa',
+  backfilled: false,
+  rows: 3,
+  riskBands: { low: 1, medium: 1, high: 1 },
+};
+
+/** A prediction-only run whose step recorded these outputs. */
+async function predictWithRecord(outputs: string) {
+  const objects = new InMemoryObjectStore();
+  const vertex = new FakeVertex(objects, async (jobId) => {
+    await objects.put(runRecordKey(jobId, 'batch-predict', 'outputs.json'), outputs);
+    return { state: 'SUCCEEDED' };
+  });
+  return runPipeline(runner(objects, vertex), {
+    pipeline: CHURN_PREDICT_PIPELINE,
+    parameters: { model_version: 'v-a', snapshot_dates: ['2026-01-31'], predicted_at: 't' },
+    runKey: 'churn-predict-z-a1',
+  });
+}
+
 describe('Vertex pipeline runner', () => {
+  it.each([
+    ['a version that is not a string', { model_version: 3, predictions: [] }, /output model_version must be a STRING/],
+    ['an output missing', { model_version: 'v-a' }, /output predictions must be a LIST of \{snapshotDate/],
+    [
+      'predictions without their model version',
+      { model_version: 'v-a', predictions: [{ ...PREDICTED, modelVersion: undefined }] },
+      /task batch_predict: output predictions must be a LIST of/,
+    ],
+    [
+      'a risk band count that is not a count',
+      { model_version: 'v-a', predictions: [{ ...PREDICTED, riskBands: { low: 1, medium: -1, high: 0 } }] },
+      /output predictions/,
+    ],
+  ])('refuses a job whose step recorded %s (TRAINER.INVALID_RUN_OUTPUT)', async (_, outputs, message) => {
+    const run = predictWithRecord(JSON.stringify(outputs));
+    await expect(run).rejects.toMatchObject({ code: 'TRAINER.INVALID_RUN_OUTPUT', errorClass: 'permanent' });
+    await expect(predictWithRecord(JSON.stringify(outputs))).rejects.toThrow(message);
+  });
+
+  it('refuses a job whose step recorded outputs that are not a JSON object', async () => {
+    await expect(predictWithRecord('[1, 2]')).rejects.toMatchObject({
+      code: 'TRAINER.INVALID_RUN_OUTPUT',
+      message: expect.stringContaining('step batch_predict recorded outputs that are not a JSON object'),
+    });
+  });
+
   it("stores the spec under mlops/pipelines/, submits it with resolved parameters and reads every step's outputs", async () => {
     const objects = new InMemoryObjectStore();
     const vertex = new FakeVertex(objects, async (jobId) => {
@@ -52,12 +101,12 @@ describe('Vertex pipeline runner', () => {
         runRecordKey(jobId, 'batch-predict', 'outputs.json'),
         JSON.stringify({
           model_version: 'v-aaaaaaaaaaaa',
-          predictions: [{ snapshotDate: '2026-01-31', rows: 3, riskBands: { low: 1, medium: 1, high: 1 } }],
+          predictions: [PREDICTED],
         }),
       );
       return { state: 'SUCCEEDED' };
     });
-    const result = await runner(objects, vertex).run({
+    const result = await runPipeline(runner(objects, vertex), {
       pipeline: CHURN_PREDICT_PIPELINE,
       parameters: {
         model_version: 'v-aaaaaaaaaaaa',
@@ -68,7 +117,8 @@ describe('Vertex pipeline runner', () => {
       labels: { run_id: 'run-1' },
     });
     expect(result.job).toBe('projects/p/locations/europe-west1/pipelineJobs/churn-predict-abc-a1');
-    expect(result.tasks.batch_predict?.outputs.model_version).toBe('v-aaaaaaaaaaaa');
+    expect(result.tasks.batch_predict.outputs.model_version).toBe('v-aaaaaaaaaaaa');
+    expect(result.tasks.batch_predict.outputs.predictions).toEqual([PREDICTED]);
     const submission = vertex.submissions[0]!;
     expect(submission.jobId).toBe('churn-predict-abc-a1');
     expect(submission.gcsOutputDirectory).toBe('gs://lake/mlops/pipeline-root');
@@ -212,7 +262,7 @@ describe('a pipeline step from its ExecutorInput', () => {
     const files = new MemoryFiles();
     files.files.set('/gcs/lake/root/job/features/text', Buffer.from('abc'));
     const objects = new InMemoryObjectStore();
-    await executeComponent(upper as never, executorInput(), {
+    await executeComponent(upper, executorInput(), {
       deps,
       files,
       record: { objects, jobId: 'churn-train-x-a1', task: 'upper' },
@@ -242,7 +292,7 @@ describe('a pipeline step from its ExecutorInput', () => {
     files.files.set('/gcs/lake/root/job/features/text', Buffer.from('NaN'));
     const objects = new InMemoryObjectStore();
     await expect(
-      executeComponent(upper as never, executorInput(), {
+      executeComponent(upper, executorInput(), {
         deps,
         files,
         record: { objects, jobId: 'j', task: 'upper' },
@@ -258,7 +308,7 @@ describe('a pipeline step from its ExecutorInput', () => {
   it('refuses an ExecutorInput whose parameter has the wrong type', async () => {
     const input = executorInput();
     input.inputs!.parameterValues = { times: 'two' };
-    await expect(executeComponent(upper as never, input, { deps, files: new MemoryFiles() })).rejects.toMatchObject({
+    await expect(executeComponent(upper, input, { deps, files: new MemoryFiles() })).rejects.toMatchObject({
       code: 'TRAINER.INVALID_COMPONENT_IO',
     });
   });

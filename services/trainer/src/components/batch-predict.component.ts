@@ -26,7 +26,7 @@ import { resolveTables } from '../data/warehouse-tables.js';
 import { TrainerErrors } from '../errors.js';
 import { scorersAt, type ScorerAssignment } from '../registry/champion-at.js';
 import { columnScorer, type ColumnScorer } from '../scoring/compiled-forest.js';
-import { defineComponent, type JsonValue } from './component.js';
+import { defineComponent, type Shape } from './component.js';
 import { RECENCY_COLUMN, featureColumns } from './features.component.js';
 import { loadRegisteredModel } from './register.component.js';
 
@@ -51,6 +51,32 @@ export interface SnapshotPredictions {
   rows: number;
   riskBands: { low: number; medium: number; high: number };
 }
+
+function isCount(value: unknown): value is number {
+  return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0;
+}
+
+function isSnapshotPredictions(value: unknown): value is SnapshotPredictions {
+  if (typeof value !== 'object' || value === null) return false;
+  const { snapshotDate, modelVersion, backfilled, rows, riskBands } = value as Partial<Record<string, unknown>>;
+  if (typeof riskBands !== 'object' || riskBands === null) return false;
+  const { low, medium, high } = riskBands as Partial<Record<string, unknown>>;
+  return (
+    isDate(snapshotDate) &&
+    typeof modelVersion === 'string' &&
+    typeof backfilled === 'boolean' &&
+    isCount(rows) &&
+    isCount(low) &&
+    isCount(medium) &&
+    isCount(high)
+  );
+}
+
+/** The `predictions` output: what each snapshot's prediction wrote. */
+export const SNAPSHOT_PREDICTIONS: Shape<SnapshotPredictions[]> = {
+  describe: '{snapshotDate, modelVersion, backfilled, rows, riskBands {low, medium, high}}',
+  is: (value): value is SnapshotPredictions[] => Array.isArray(value) && value.every(isSnapshotPredictions),
+};
 
 function thresholdsOf(medium: number, high: number): { medium: number; high: number } {
   if (!(medium > 0 && medium < high && high < 1)) {
@@ -100,6 +126,7 @@ export const batchPredictComponent = defineComponent({
       predictions: {
         type: 'LIST',
         description: 'Per snapshot: snapshotDate, modelVersion, backfilled, rows, riskBands {low, medium, high}.',
+        shape: SNAPSHOT_PREDICTIONS,
       },
     },
     outputArtifacts: {},
@@ -221,6 +248,6 @@ export const batchPredictComponent = defineComponent({
         ...timings,
       },
     );
-    return { model_version: champion.version, predictions: predictions as unknown as JsonValue[] };
+    return { model_version: champion.version, predictions };
   },
 });

@@ -1,21 +1,31 @@
 /** The catalogue of pipeline components, by name (the name the container entrypoint takes). */
 import { batchPredictComponent } from './batch-predict.component.js';
-import type { Component, ComponentInterface } from './component.js';
+import type { AnyComponent } from './component.js';
 import { evaluateComponent } from './evaluate.component.js';
 import { featuresComponent } from './features.component.js';
 import { refitComponent } from './refit.component.js';
 import { registerComponent } from './register.component.js';
 import { trainComponent } from './train.component.js';
 
-/** Every component of the churn pipeline. */
-export const COMPONENTS: Readonly<Record<string, Component<ComponentInterface>>> = Object.freeze({
-  features: featuresComponent as unknown as Component<ComponentInterface>,
-  train: trainComponent as unknown as Component<ComponentInterface>,
-  evaluate: evaluateComponent as unknown as Component<ComponentInterface>,
-  refit: refitComponent as unknown as Component<ComponentInterface>,
-  register: registerComponent as unknown as Component<ComponentInterface>,
-  batch_predict: batchPredictComponent as unknown as Component<ComponentInterface>,
-});
+/** Every component of the churn pipeline, each keeping its own typed interface. */
+export const COMPONENTS = Object.freeze({
+  features: featuresComponent,
+  train: trainComponent,
+  evaluate: evaluateComponent,
+  refit: refitComponent,
+  register: registerComponent,
+  batch_predict: batchPredictComponent,
+} satisfies Readonly<Record<string, AnyComponent>>);
+
+const BY_NAME: ReadonlyMap<string, AnyComponent> = new Map(Object.entries(COMPONENTS));
+
+/** The component of a name (as the container entrypoint takes it), if there is one. */
+export function componentNamed(name: string): AnyComponent | undefined {
+  return BY_NAME.get(name);
+}
+
+/** The names of every component. */
+export const COMPONENT_NAMES: readonly string[] = Object.keys(COMPONENTS);
 
 export {
   batchPredictComponent,

@@ -1,11 +1,132 @@
 /**
- * The container entrypoint of a Vertex AI Pipelines step (see `step-main.ts`):
+ * The container entrypoint of a Vertex AI Pipelines step, as the compiled spec runs it:
  *
- *   node services/trainer/dist/components/main.js <component> --executor_input '{{$}}' ...
+ *   node services/trainer/dist/components/main.js <component> \
+ *     --executor_input '{{$}}' --pipeline_job '{{$.pipeline_job_name}}' --task '{{$.pipeline_task_name}}'
  *
- * A composition root like `src/main.ts`, so it is the one file here that reads the environment.
+ * It builds the platform's ports from the environment the compiled spec gives the step, runs the
+ * component and exits 0, or 1 after recording the error where the trainer reads it. A composition
+ * root like `src/main.ts`: the one file here that reads the environment. Imported (by tests), it
+ * only exports {@link runComponentMain} and its parts.
  */
-import { runComponentMain } from './step-main.js';
+import { realpathSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { createLogger, errorCode, errorMessage, loadConfig, ModelRegistry, type Environment } from '@mlops/kernel';
+import { createPlatform } from '@mlops/platform';
+import { executeComponent, type ExecutorInput } from '../pipeline/kfp.executor.js';
+import { COMPONENT_NAMES, componentNamed } from './index.js';
+import { TrainerErrors } from '../errors.js';
+import { kfpName } from '../pipeline/kfp.compiler.js';
 
-// eslint-disable-next-line no-restricted-properties -- a pipeline step's entrypoint is a composition root, like src/main.ts
-runComponentMain(process.argv.slice(2), process.env).then((code) => process.exit(code));
+/** The options of the entrypoint, from argv. */
+export interface ComponentMainOptions {
+  component: string;
+  executorInput: ExecutorInput;
+  jobId?: string;
+  task?: string;
+}
+
+/** Parse `<component> --executor_input <json> [--pipeline_job <name>] [--task <name>]`. */
+export function parseComponentArgs(argv: readonly string[]): ComponentMainOptions {
+  const [component, ...rest] = argv;
+  if (!component || !componentNamed(component)) throw TrainerErrors.unknownComponent(`${component}`, COMPONENT_NAMES);
+  const flags = new Map<string, string>();
+  for (let i = 0; i < rest.length; i += 2) flags.set(rest[i]!.replace(/^--/, ''), rest[i + 1] ?? '');
+  const raw = flags.get('executor_input');
+  if (!raw) throw TrainerErrors.invalidComponentIo(component, '--executor_input is required (the {{$}} placeholder)');
+  let executorInput: ExecutorInput;
+  try {
+    executorInput = JSON.parse(raw) as ExecutorInput;
+  } catch (error) {
+    throw TrainerErrors.invalidComponentIo(component, `--executor_input is not JSON: ${errorMessage(error)}`);
+  }
+  const job = flags.get('pipeline_job');
+  return {
+    component,
+    executorInput,
+    ...(job ? { jobId: job.slice(job.lastIndexOf('/') + 1) } : {}),
+    ...(flags.get('task') ? { task: flags.get('task')! } : {}),
+  };
+}
+
+/** What `--help` prints: the command line Vertex AI runs, and the components. */
+export function componentUsage(): string {
+  return [
+    'Usage: node services/trainer/dist/components/main.js <component> --executor_input <json>',
+    '         [--pipeline_job <name>] [--task <name>]',
+    '',
+    'Runs one step of the churn pipeline as a Vertex AI Pipelines container does; the compiled',
+    'KFP spec passes the placeholders ({{$}}, {{$.pipeline_job_name}}, {{$.pipeline_task_name}}).',
+    `Components: ${COMPONENT_NAMES.join(', ')}.`,
+  ].join('\n');
+}
+
+/** Run one step; resolves to the exit code. */
+export async function runComponentMain(
+  argv: readonly string[],
+  env: Environment,
+  out: (text: string) => void = (text) => process.stdout.write(`${text}\n`),
+): Promise<number> {
+  if (argv[0] === '--help' || argv[0] === '-h') {
+    out(componentUsage());
+    return 0;
+  }
+  const log = createLogger({ fields: { service: 'trainer' } });
+  let options: ComponentMainOptions;
+  try {
+    options = parseComponentArgs(argv);
+  } catch (error) {
+    log.error(errorMessage(error), { code: errorCode(error) });
+    return 1;
+  }
+  // The steps never pseudonymise; the configuration insists on a key outside local mode.
+  const config = loadConfig({
+    ...env,
+    MLOPS_PII_HMAC_KEY: env.MLOPS_PII_HMAC_KEY ?? 'not-used-by-trainer-pipeline-steps',
+  });
+  const platform = await createPlatform(config, {
+    service: 'trainer-step',
+    log: log.child({ component: options.component, task: options.task ?? options.component }),
+  });
+  try {
+    await executeComponent(componentNamed(options.component)!, options.executorInput, {
+      // Where `gs://` artifacts are mounted: `/gcs` on Vertex, another folder under a stand-in.
+      ...(env.MLOPS_GCS_MOUNT ? { gcsMount: env.MLOPS_GCS_MOUNT } : {}),
+      deps: {
+        warehouse: platform.warehouse,
+        objects: platform.objects,
+        registry: new ModelRegistry(platform.documents),
+        log: platform.log,
+      },
+      ...(options.jobId
+        ? {
+            record: {
+              objects: platform.objects,
+              jobId: options.jobId,
+              task: options.task ?? kfpName(options.component),
+            },
+          }
+        : {}),
+    });
+    return 0;
+  } catch (error) {
+    platform.log.error(`step ${options.component} failed: ${errorMessage(error)}`, { code: errorCode(error) });
+    return 1;
+  } finally {
+    await platform.close();
+  }
+}
+
+/** Whether this file is the process's entry script (`node .../components/main.js`), not an import. */
+function isEntryScript(script: string | undefined): boolean {
+  if (!script) return false;
+  try {
+    return realpathSync(script) === realpathSync(fileURLToPath(import.meta.url));
+  } catch {
+    return false;
+  }
+}
+
+if (isEntryScript(process.argv[1]))
+  // eslint-disable-next-line no-restricted-properties -- a pipeline step's entrypoint is a composition root, like src/main.ts
+  runComponentMain(process.argv.slice(2), process.env).then((code) => process.exit(code));

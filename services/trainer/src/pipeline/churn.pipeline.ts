@@ -12,7 +12,6 @@
  * `model_version` becoming a root parameter (the champion as of the triggering event).
  */
 import { batchPredictComponent, DEFAULT_RISK_THRESHOLDS } from '../components/batch-predict.component.js';
-import type { JsonValue } from '../components/component.js';
 import { evaluateComponent } from '../components/evaluate.component.js';
 import { featuresComponent } from '../components/features.component.js';
 import { refitComponent } from '../components/refit.component.js';
@@ -21,12 +20,14 @@ import { trainComponent } from '../components/train.component.js';
 import {
   artifactOf,
   assertValidPipeline,
+  definePipeline,
   fromPipeline,
   fromTask,
   selectTasks,
   task,
-  type PipelineDefinition,
+  type RunParameters,
 } from './dag.js';
+import type { PipelineRunResult } from './run-result.js';
 
 /**
  * Hyper-parameters of the challenger GBDT unless the settings say otherwise. One histogram thread:
@@ -45,7 +46,7 @@ export const DEFAULT_GBDT_PARAMS: Readonly<Record<string, number>> = Object.free
 const p = fromPipeline;
 
 /** The training pipeline: features ▶ train ▶ evaluate ▶ register ▶ batch_predict. */
-export const CHURN_TRAINING_PIPELINE: PipelineDefinition = {
+export const CHURN_TRAINING_PIPELINE = definePipeline({
   name: 'mlops-churn-training',
   description:
     'Churn model: point-in-time features and labels, GBDT and logistic baseline, holdout evaluation, registry with champion/challenger, batch prediction.',
@@ -83,7 +84,7 @@ export const CHURN_TRAINING_PIPELINE: PipelineDefinition = {
     model_params: {
       type: 'STRUCT',
       description: 'Challenger hyper-parameters.',
-      default: { ...DEFAULT_GBDT_PARAMS } as Record<string, JsonValue>,
+      default: { ...DEFAULT_GBDT_PARAMS },
     },
     baseline_algorithm: { type: 'STRING', description: 'Baseline algorithm.', default: 'logreg' },
     baseline_params: { type: 'STRUCT', description: 'Baseline hyper-parameters.', default: {} },
@@ -195,10 +196,10 @@ export const CHURN_TRAINING_PIPELINE: PipelineDefinition = {
       artifacts: {},
     }),
   },
-};
+});
 
 /** The prediction-only pipeline: `batch_predict` of the same description, with the champion. */
-export const CHURN_PREDICT_PIPELINE: PipelineDefinition = selectTasks(CHURN_TRAINING_PIPELINE, {
+export const CHURN_PREDICT_PIPELINE = selectTasks(CHURN_TRAINING_PIPELINE, {
   name: 'mlops-churn-batch-predict',
   description: 'Churn batch prediction with the current champion (no training).',
   keep: ['batch_predict'],
@@ -207,3 +208,15 @@ export const CHURN_PREDICT_PIPELINE: PipelineDefinition = selectTasks(CHURN_TRAI
 
 assertValidPipeline(CHURN_TRAINING_PIPELINE);
 assertValidPipeline(CHURN_PREDICT_PIPELINE);
+
+/** The values a training run takes (typed from the components' inputs). */
+export type TrainingParameters = RunParameters<typeof CHURN_TRAINING_PIPELINE>;
+
+/** The values a prediction-only run takes. */
+export type PredictParameters = RunParameters<typeof CHURN_PREDICT_PIPELINE>;
+
+/** What a training run produced, every task's outputs typed. */
+export type TrainingRunResult = PipelineRunResult<typeof CHURN_TRAINING_PIPELINE>;
+
+/** What a run of either churn pipeline produced. */
+export type ChurnRunResult = TrainingRunResult | PipelineRunResult<typeof CHURN_PREDICT_PIPELINE>;

@@ -2,76 +2,155 @@
  * A pipeline: root parameters, and tasks that each run a component with every input bound to a
  * root parameter, an upstream task's output, or a constant. The same description runs in-process
  * (`local.runner.ts`) and compiles to a KFP v2 PipelineSpec (`kfp.compiler.ts`).
+ *
+ * A description keeps its literal types (`definePipeline`, `task`, the bindings), so the values a
+ * run takes (`RunParameters`) and the outputs of each task (`PipelineRunResult`, `run-result.ts`)
+ * are typed from the component definitions.
  */
-import type { Component, ComponentInterface, JsonValue, ParameterType } from '../components/component.js';
+import type {
+  AnyComponent,
+  Component,
+  ComponentInterface,
+  JsonValue,
+  ParameterType,
+  ValueOfType,
+} from '../components/component.js';
 import { matchesType } from '../components/component.js';
 import { TrainerErrors } from '../errors.js';
 
+/** An input bound to a root parameter. */
+export interface PipelineBinding<N extends string = string> {
+  readonly kind: 'pipeline';
+  readonly parameter: N;
+}
+
+/** An input bound to an upstream task's output parameter. */
+export interface TaskBinding<T extends string = string, O extends string = string> {
+  readonly kind: 'task';
+  readonly task: T;
+  readonly output: O;
+}
+
+/** An input bound to a constant. */
+export interface ConstantBinding {
+  readonly kind: 'constant';
+  readonly value: JsonValue;
+}
+
 /** Where a task's input parameter comes from. */
-export type ParameterBinding =
-  | { readonly kind: 'pipeline'; readonly parameter: string }
-  | { readonly kind: 'task'; readonly task: string; readonly output: string }
-  | { readonly kind: 'constant'; readonly value: JsonValue };
+export type ParameterBinding = PipelineBinding | TaskBinding | ConstantBinding;
 
 /** Where a task's input artifact comes from: an upstream task's output artifact. */
-export interface ArtifactBinding {
-  readonly task: string;
-  readonly output: string;
+export interface ArtifactBinding<T extends string = string, O extends string = string> {
+  readonly task: T;
+  readonly output: O;
 }
 
 /** A root parameter of the pipeline. */
-export interface PipelineParameter {
-  readonly type: ParameterType;
+export interface PipelineParameter<T extends ParameterType = ParameterType> {
+  readonly type: T;
   readonly description: string;
   /** Used when the run does not give one. */
   readonly default?: JsonValue;
 }
 
-/** One task: a component and its bindings. */
-export interface PipelineTask<I extends ComponentInterface = ComponentInterface> {
-  readonly component: Component<I>;
-  readonly parameters: { readonly [K in keyof I['parameters']]: ParameterBinding };
-  readonly artifacts: { readonly [K in keyof I['artifacts']]: ArtifactBinding };
+/** A task as runners and the compiler see it. */
+export interface AnyTask {
+  readonly component: AnyComponent;
+  readonly parameters: Readonly<Record<string, ParameterBinding>>;
+  readonly artifacts: Readonly<Record<string, ArtifactBinding>>;
   /** Tasks that must finish first although no input comes from them. */
   readonly after?: readonly string[];
 }
 
+/** The bindings a component's inputs need: one per input parameter. */
+export type ParameterBindings<I extends ComponentInterface> = {
+  readonly [K in keyof I['parameters']]: ParameterBinding;
+};
+
+/** The bindings a component's input artifacts need: one per input artifact. */
+export type ArtifactBindings<I extends ComponentInterface> = { readonly [K in keyof I['artifacts']]: ArtifactBinding };
+
+/** One task: a component and its bindings, typed. */
+export interface PipelineTask<
+  I extends ComponentInterface = ComponentInterface,
+  PB extends ParameterBindings<I> = ParameterBindings<I>,
+  AB extends ArtifactBindings<I> = ArtifactBindings<I>,
+> extends AnyTask {
+  readonly component: Component<I>;
+  readonly parameters: PB;
+  readonly artifacts: AB;
+}
+
+/** Root parameters of a pipeline, by name. */
+export type PipelineParameters = Readonly<Record<string, PipelineParameter>>;
+
+/** Tasks of a pipeline, by name (lowercase letters, digits, `-` and `_`). */
+export type PipelineTasks = Readonly<Record<string, AnyTask>>;
+
 /** A pipeline description. */
-export interface PipelineDefinition {
+export interface PipelineDefinition<
+  P extends PipelineParameters = PipelineParameters,
+  T extends PipelineTasks = PipelineTasks,
+> {
   /** KFP pipeline name: lowercase letters, digits and `-`. */
   readonly name: string;
   readonly description: string;
-  readonly parameters: Readonly<Record<string, PipelineParameter>>;
-  /** Tasks by name (lowercase letters, digits, `-` and `_`). */
-  readonly tasks: Readonly<Record<string, PipelineTask>>;
+  readonly parameters: P;
+  readonly tasks: T;
+}
+
+/** The interface of a task's component. */
+export type ComponentIo<X> = X extends { readonly component: Component<infer I> } ? I : ComponentInterface;
+
+/** The values a run of a pipeline takes: every root parameter, optional where it has a default. */
+export type RunParameters<D extends PipelineDefinition> = {
+  -readonly [K in keyof D['parameters'] as D['parameters'][K] extends { readonly default: JsonValue }
+    ? never
+    : K]: ValueOfType<D['parameters'][K]['type']>;
+} & {
+  -readonly [K in keyof D['parameters'] as D['parameters'][K] extends { readonly default: JsonValue }
+    ? K
+    : never]?: ValueOfType<D['parameters'][K]['type']>;
+};
+
+/** A pipeline description with its literal types kept (the parameters' and tasks' types). */
+export function definePipeline<const P extends PipelineParameters, const T extends PipelineTasks>(
+  pipeline: PipelineDefinition<P, T>,
+): PipelineDefinition<P, T> {
+  return pipeline;
 }
 
 /** Bind an input to a root parameter. */
-export function fromPipeline(parameter: string): ParameterBinding {
+export function fromPipeline<const N extends string>(parameter: N): PipelineBinding<N> {
   return { kind: 'pipeline', parameter };
 }
 
 /** Bind an input to an upstream task's output parameter. */
-export function fromTask(task: string, output: string): ParameterBinding {
+export function fromTask<const T extends string, const O extends string>(task: T, output: O): TaskBinding<T, O> {
   return { kind: 'task', task, output };
 }
 
 /** Bind an input to a constant. */
-export function constant(value: JsonValue): ParameterBinding {
+export function constant(value: JsonValue): ConstantBinding {
   return { kind: 'constant', value };
 }
 
 /** Bind an input artifact to an upstream task's output artifact. */
-export function artifactOf(task: string, output: string): ArtifactBinding {
+export function artifactOf<const T extends string, const O extends string>(task: T, output: O): ArtifactBinding<T, O> {
   return { task, output };
 }
 
 /** A task, typed against its component's interface (every input must be bound). */
-export function task<const I extends ComponentInterface>(
+export function task<
+  const I extends ComponentInterface,
+  const PB extends ParameterBindings<I>,
+  const AB extends ArtifactBindings<I>,
+>(
   component: Component<I>,
-  bindings: Omit<PipelineTask<I>, 'component'>,
-): PipelineTask {
-  return { component, ...bindings } as unknown as PipelineTask;
+  bindings: { readonly parameters: PB; readonly artifacts: AB; readonly after?: readonly string[] },
+): PipelineTask<I, PB, AB> {
+  return { component, ...bindings };
 }
 
 /** The tasks a task depends on (inputs and `after`), sorted. */
@@ -79,9 +158,8 @@ export function upstreamOf(pipeline: PipelineDefinition, name: string): string[]
   const spec = pipeline.tasks[name];
   if (!spec) return [];
   const upstream = new Set<string>(spec.after ?? []);
-  for (const binding of Object.values(spec.parameters) as ParameterBinding[])
-    if (binding.kind === 'task') upstream.add(binding.task);
-  for (const binding of Object.values(spec.artifacts) as ArtifactBinding[]) upstream.add(binding.task);
+  for (const binding of Object.values(spec.parameters)) if (binding.kind === 'task') upstream.add(binding.task);
+  for (const binding of Object.values(spec.artifacts)) upstream.add(binding.task);
   return [...upstream].sort();
 }
 
@@ -98,7 +176,7 @@ export function pipelineProblems(pipeline: PipelineDefinition): string[] {
     if (!/^[a-z][a-z0-9_-]{0,63}$/.test(name))
       problems.push(`task name "${name}" must be lowercase letters, digits, _ and -`);
     const io = spec.component.io;
-    const bound = spec.parameters as Readonly<Record<string, ParameterBinding>>;
+    const bound = spec.parameters;
     for (const [input, definition] of Object.entries(io.parameters)) {
       const binding = bound[input];
       if (!binding) {
@@ -131,7 +209,7 @@ export function pipelineProblems(pipeline: PipelineDefinition): string[] {
     for (const input of Object.keys(bound))
       if (!(input in io.parameters))
         problems.push(`task ${name}: ${input} is not an input parameter of ${spec.component.name}`);
-    const artifacts = spec.artifacts as Readonly<Record<string, ArtifactBinding>>;
+    const artifacts = spec.artifacts;
     for (const [input, definition] of Object.entries(io.artifacts)) {
       const binding = artifacts[input];
       if (!binding) {
@@ -188,29 +266,67 @@ export function topologicalOrder(pipeline: PipelineDefinition): string[] {
   return order;
 }
 
+type BindingsOf<X> = X extends { readonly parameters: infer PB } ? PB : never;
+
+/** The root parameters the kept tasks read. */
+type ReadParameters<T, Keep extends keyof T> = {
+  [K in Keep]: {
+    [In in keyof BindingsOf<T[K]>]: BindingsOf<T[K]>[In] extends PipelineBinding<infer N> ? N : never;
+  }[keyof BindingsOf<T[K]>];
+}[Keep];
+
+/** The inputs of kept tasks that read a dropped task's output (they become root parameters). */
+type LiftedInputs<T, Keep extends keyof T> = {
+  [K in Keep]: {
+    [In in keyof BindingsOf<T[K]>]: BindingsOf<T[K]>[In] extends TaskBinding<infer From>
+      ? From extends Keep
+        ? never
+        : In
+      : never;
+  }[keyof BindingsOf<T[K]>];
+}[Keep];
+
+/** The type of a lifted input, from the component that reads it. */
+type LiftedType<T, Keep extends keyof T, In extends PropertyKey> = {
+  [K in Keep]: In extends keyof ComponentIo<T[K]>['parameters'] ? ComponentIo<T[K]>['parameters'][In]['type'] : never;
+}[Keep];
+
+/** The root parameters of a pipeline cut down to some tasks (see {@link selectTasks}). */
+export type SelectedParameters<D extends PipelineDefinition, Keep extends keyof D['tasks'], Defaults> = {
+  readonly [N in ReadParameters<D['tasks'], Keep> & keyof D['parameters']]: D['parameters'][N];
+} & {
+  readonly [In in LiftedInputs<D['tasks'], Keep> & string]: In extends keyof Defaults
+    ? PipelineParameter<LiftedType<D['tasks'], Keep, In>> & { readonly default: JsonValue }
+    : PipelineParameter<LiftedType<D['tasks'], Keep, In>>;
+};
+
+/** The tasks of a pipeline cut down to some tasks (their inputs rebound). */
+export type SelectedTasks<D extends PipelineDefinition, Keep extends keyof D['tasks']> = {
+  readonly [K in Keep]: PipelineTask<ComponentIo<D['tasks'][K]>>;
+};
+
 /**
  * The pipeline cut down to some tasks. An input of a kept task that read a dropped task's output
  * parameter becomes a root parameter of the input's name (with the given default); root
  * parameters nothing reads any more are dropped. An artifact read from a dropped task cannot be
  * replaced and is an error.
  */
-export function selectTasks(
-  pipeline: PipelineDefinition,
-  options: {
-    name: string;
-    description: string;
-    keep: readonly string[];
-    defaults?: Readonly<Record<string, JsonValue>>;
-  },
-): PipelineDefinition {
-  const kept = new Set(options.keep);
-  const tasks: Record<string, PipelineTask> = {};
+export function selectTasks<
+  D extends PipelineDefinition,
+  const Keep extends keyof D['tasks'] & string,
+  const Defaults extends Readonly<Record<string, JsonValue>> = Record<never, JsonValue>,
+>(
+  pipeline: D,
+  options: { name: string; description: string; keep: readonly Keep[]; defaults?: Defaults },
+): PipelineDefinition<SelectedParameters<D, Keep, Defaults>, SelectedTasks<D, Keep>> {
+  const kept = new Set<string>(options.keep);
+  const tasks: Record<string, AnyTask> = {};
   const parameters: Record<string, PipelineParameter> = {};
   for (const name of options.keep) {
     const spec = pipeline.tasks[name];
     if (!spec) throw TrainerErrors.invalidPipeline(options.name, [`unknown task ${name}`]);
     const rebound: Record<string, ParameterBinding> = {};
-    for (const [input, binding] of Object.entries(spec.parameters as Readonly<Record<string, ParameterBinding>>)) {
+    for (const [input, binding] of Object.entries(spec.parameters)) {
       if (binding.kind === 'task' && !kept.has(binding.task)) {
         const definition = spec.component.io.parameters[input]!;
         const fallback = options.defaults?.[input];
@@ -226,7 +342,7 @@ export function selectTasks(
         rebound[input] = binding;
       }
     }
-    for (const [input, binding] of Object.entries(spec.artifacts as Readonly<Record<string, ArtifactBinding>>)) {
+    for (const [input, binding] of Object.entries(spec.artifacts)) {
       if (!kept.has(binding.task))
         throw TrainerErrors.invalidPipeline(options.name, [
           `task ${name} reads artifact ${input} from ${binding.task}, which is not kept`,
@@ -236,7 +352,10 @@ export function selectTasks(
       ...spec,
       parameters: rebound,
       ...(spec.after ? { after: spec.after.filter((before) => kept.has(before)) } : {}),
-    } as PipelineTask;
+    };
   }
-  return { name: options.name, description: options.description, parameters, tasks };
+  const selected: PipelineDefinition = { name: options.name, description: options.description, parameters, tasks };
+  // The one place a type is asserted: built by name above, as the types say (each kept task keeps
+  // its component; each parameter is read or lifted), and checked whole by `assertValidPipeline`.
+  return selected as PipelineDefinition<SelectedParameters<D, Keep, Defaults>, SelectedTasks<D, Keep>>;
 }

@@ -8,14 +8,7 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { type ObjectStore, errorCode, errorMessage, classifyError } from '@mlops/kernel';
-import type {
-  ArtifactInput,
-  ArtifactOutput,
-  Component,
-  ComponentDeps,
-  ComponentInterface,
-  JsonValue,
-} from '../components/component.js';
+import type { AnyComponent, ArtifactInput, ArtifactOutput, ComponentDeps, JsonValue } from '../components/component.js';
 import { matchesType } from '../components/component.js';
 import { TrainerErrors, asPlatformError } from '../errors.js';
 import { runRecordKey } from './runner.port.js';
@@ -44,7 +37,7 @@ export interface ExecutorInput {
 
 /** The `ExecutorOutput` message as JSON. */
 export interface ExecutorOutput {
-  parameterValues: Record<string, JsonValue>;
+  parameterValues: Readonly<Record<string, unknown>>;
   artifacts: Record<string, { artifacts: RuntimeArtifact[] }>;
 }
 
@@ -83,14 +76,14 @@ export interface StepRecord {
 
 /** Run a component from its ExecutorInput; writes the ExecutorOutput and the lake record. */
 export async function executeComponent(
-  component: Component<ComponentInterface>,
+  component: AnyComponent,
   input: ExecutorInput,
   options: { deps: ComponentDeps; record?: StepRecord; files?: ArtifactFiles; gcsMount?: string },
 ): Promise<ExecutorOutput> {
   const files = options.files ?? localFiles;
   const pathOf = (uri: string) => localPathOf(uri, options.gcsMount);
   try {
-    const params: Record<string, JsonValue> = {};
+    const params: Record<string, unknown> = {};
     for (const [name, spec] of Object.entries(component.io.parameters)) {
       const value = input.inputs?.parameterValues?.[name];
       if (!matchesType(spec.type, value))
@@ -98,7 +91,7 @@ export async function executeComponent(
           component.name,
           `input ${name} must be a ${spec.type} (got ${JSON.stringify(value)?.slice(0, 80)})`,
         );
-      params[name] = value!;
+      params[name] = value;
     }
     const artifacts: Record<string, ArtifactInput> = {};
     for (const name of Object.keys(component.io.artifacts)) {
@@ -123,14 +116,7 @@ export async function executeComponent(
         },
       };
     }
-    const values = (await component.run({ params, artifacts, outputs } as never, options.deps)) as Record<
-      string,
-      JsonValue
-    >;
-    for (const [name, spec] of Object.entries(component.io.outputParameters)) {
-      if (!matchesType(spec.type, values[name]))
-        throw TrainerErrors.invalidComponentIo(component.name, `output ${name} must be a ${spec.type}`);
-    }
+    const values = await component.invoke({ params, artifacts, outputs }, options.deps);
     for (const name of Object.keys(component.io.outputArtifacts)) {
       if (!produced[name])
         throw TrainerErrors.invalidComponentIo(component.name, `output artifact ${name} was not written`);

@@ -7,14 +7,8 @@
 import type { ArtifactInput, ArtifactOutput, ComponentDeps, JsonValue } from '../components/component.js';
 import { matchesType } from '../components/component.js';
 import { TrainerErrors, asPlatformError } from '../errors.js';
-import {
-  assertValidPipeline,
-  topologicalOrder,
-  type ArtifactBinding,
-  type ParameterBinding,
-  type PipelineDefinition,
-} from './dag.js';
-import { runRecordKey, type PipelineRunRequest, type PipelineRunResult, type PipelineRunner } from './runner.port.js';
+import { assertValidPipeline, topologicalOrder, type PipelineDefinition } from './dag.js';
+import { runRecordKey, type PipelineRunRequest, type PipelineRunner, type RawRunResult } from './runner.port.js';
 
 /** Options of {@link LocalPipelineRunner}. */
 export interface LocalPipelineRunnerOptions {
@@ -45,15 +39,14 @@ export function resolveParameters(
 /** Let every component check the parameters known before the run (fail before reading data). */
 export function preflight(pipeline: PipelineDefinition, parameters: Readonly<Record<string, JsonValue>>): void {
   for (const spec of Object.values(pipeline.tasks)) {
-    if (!spec.component.validate) continue;
     const known: Record<string, JsonValue> = {};
-    for (const [input, binding] of Object.entries(spec.parameters as Readonly<Record<string, ParameterBinding>>)) {
+    for (const [input, binding] of Object.entries(spec.parameters)) {
       if (binding.kind === 'pipeline' && parameters[binding.parameter] !== undefined)
         known[input] = parameters[binding.parameter]!;
       else if (binding.kind === 'constant') known[input] = binding.value;
     }
     try {
-      spec.component.validate(known as never);
+      spec.component.preflight(known);
     } catch (error) {
       throw asPlatformError(error);
     }
@@ -66,22 +59,22 @@ export class LocalPipelineRunner implements PipelineRunner {
 
   constructor(private readonly options: LocalPipelineRunnerOptions) {}
 
-  async run(request: PipelineRunRequest): Promise<PipelineRunResult> {
+  async run(request: PipelineRunRequest): Promise<RawRunResult> {
     const { pipeline, runKey } = request;
     assertValidPipeline(pipeline);
     const parameters = resolveParameters(pipeline, request.parameters);
     const { deps } = this.options;
     const memory = new Map<string, Buffer>();
-    const outputs = new Map<string, Record<string, JsonValue>>();
+    const outputs = new Map<string, Readonly<Record<string, unknown>>>();
     const artifactUris = new Map<string, string>();
-    const result: PipelineRunResult = { pipeline: pipeline.name, runKey, tasks: {} };
+    const result: RawRunResult = { pipeline: pipeline.name, runKey, tasks: {} };
     preflight(pipeline, parameters);
 
     for (const name of topologicalOrder(pipeline)) {
       const spec = pipeline.tasks[name]!;
       const component = spec.component;
-      const params: Record<string, JsonValue> = {};
-      for (const [input, binding] of Object.entries(spec.parameters as Readonly<Record<string, ParameterBinding>>)) {
+      const params: Record<string, unknown> = {};
+      for (const [input, binding] of Object.entries(spec.parameters)) {
         const value =
           binding.kind === 'pipeline'
             ? parameters[binding.parameter]
@@ -97,7 +90,7 @@ export class LocalPipelineRunner implements PipelineRunner {
         params[input] = value;
       }
       const artifacts: Record<string, ArtifactInput> = {};
-      for (const [input, binding] of Object.entries(spec.artifacts as Readonly<Record<string, ArtifactBinding>>)) {
+      for (const [input, binding] of Object.entries(spec.artifacts)) {
         const uri = artifactUris.get(`${binding.task}/${binding.output}`);
         if (uri === undefined)
           throw TrainerErrors.invalidComponentIo(
@@ -124,19 +117,12 @@ export class LocalPipelineRunner implements PipelineRunner {
         };
       }
       const started = performance.now();
-      const log = deps.log.child({ task: name, pipeline: pipeline.name, runKey });
-      let produced: Record<string, JsonValue>;
+      const log = (request.log ?? deps.log).child({ task: name, pipeline: pipeline.name, runKey });
+      let produced: Readonly<Record<string, unknown>>;
       try {
-        produced = (await component.run({ params, artifacts, outputs: outputArtifacts } as never, {
-          ...deps,
-          log,
-        })) as Record<string, JsonValue>;
+        produced = await component.invoke({ params, artifacts, outputs: outputArtifacts }, { ...deps, log });
       } catch (error) {
         throw asPlatformError(error);
-      }
-      for (const [output, definition] of Object.entries(component.io.outputParameters)) {
-        if (!matchesType(definition.type, produced[output]))
-          throw TrainerErrors.invalidComponentIo(component.name, `output ${output} must be a ${definition.type}`);
       }
       for (const output of Object.keys(component.io.outputArtifacts)) {
         if (!written.has(output))

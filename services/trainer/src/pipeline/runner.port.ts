@@ -1,4 +1,9 @@
-/** How the trainer runs a pipeline: in-process (local, emulator) or on Vertex AI Pipelines (gcp). */
+/**
+ * How the trainer runs a pipeline: in-process (local, emulator) or on Vertex AI Pipelines (gcp).
+ * Runners work on the JSON wire form (parameters and outputs as JSON values); `run-result.ts`
+ * gives callers the typed form.
+ */
+import type { Logger } from '@mlops/kernel';
 import type { JsonValue } from '../components/component.js';
 import type { PipelineDefinition } from './dag.js';
 
@@ -14,20 +19,22 @@ export interface PipelineRunRequest {
   runKey: string;
   /** Labels of the run (Vertex labels; the run id among them). */
   labels?: Readonly<Record<string, string>>;
+  /** Where the run logs (the triggering event's logger); default the runner's. */
+  log?: Logger;
 }
 
-/** What one task produced. */
-export interface TaskResult {
-  outputs: Record<string, JsonValue>;
+/** What one task produced, as it came over the wire. */
+export interface RawTaskResult {
+  outputs: Readonly<Record<string, unknown>>;
   durationMs: number;
 }
 
-/** What a run produced. */
-export interface PipelineRunResult {
+/** What a run produced, as it came over the wire (`decodeRunResult` checks and types it). */
+export interface RawRunResult {
   pipeline: string;
   runKey: string;
   /** Output parameters of every task that ran, by task name. */
-  tasks: Record<string, TaskResult>;
+  tasks: Record<string, RawTaskResult>;
   /** The Vertex AI PipelineJob resource name (gcp). */
   job?: string;
 }
@@ -35,7 +42,7 @@ export interface PipelineRunResult {
 /** Runs pipelines. */
 export interface PipelineRunner {
   readonly kind: 'local' | 'vertex';
-  run(request: PipelineRunRequest): Promise<PipelineRunResult>;
+  run(request: PipelineRunRequest): Promise<RawRunResult>;
 }
 
 /** Lake prefix of the records of pipeline runs (outputs of each task, errors). */
@@ -52,7 +59,7 @@ export function runRecordKey(runKey: string, task: string, file: string): string
 /** How a submitted job stands: still running, or its result, or its error (the step's, when one failed). */
 export type PipelineJobProgress =
   | { state: 'running'; job: string }
-  | { state: 'succeeded'; job: string; result: PipelineRunResult }
+  | { state: 'succeeded'; job: string; result: RawRunResult }
   | { state: 'failed'; job: string; error: Error };
 
 /** A runner that submits a job and acknowledges; the job's completion arrives later (Vertex AI, gcp). */
@@ -67,6 +74,7 @@ export interface AsyncPipelineRunner extends PipelineRunner {
 
 /** Whether a runner submits without waiting. */
 export function isAsyncPipelineRunner(runner: PipelineRunner): runner is AsyncPipelineRunner {
-  const candidate = runner as Partial<AsyncPipelineRunner>;
-  return typeof candidate.submit === 'function' && typeof candidate.read === 'function';
+  return (
+    'submit' in runner && typeof runner.submit === 'function' && 'read' in runner && typeof runner.read === 'function'
+  );
 }

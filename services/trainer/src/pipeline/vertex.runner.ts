@@ -8,7 +8,6 @@
  * arrives (`submit`, `read`, `cancel`); `run` submits and waits.
  */
 import { type Logger, type ObjectStore, PermanentError, TransientError } from '@mlops/kernel';
-import type { JsonValue } from '../components/component.js';
 import { TrainerErrors } from '../errors.js';
 import { assertValidPipeline, topologicalOrder, type PipelineDefinition } from './dag.js';
 import { compilePipeline, kfpName, storePipelineSpec, type KfpCompileOptions } from './kfp.compiler.js';
@@ -19,7 +18,7 @@ import {
   type AsyncPipelineRunner,
   type PipelineJobProgress,
   type PipelineRunRequest,
-  type PipelineRunResult,
+  type RawRunResult,
 } from './runner.port.js';
 
 /** What a step records when it fails (read back by the runner). */
@@ -70,6 +69,10 @@ export interface VertexPipelineRunnerOptions {
   log?: Logger;
 }
 
+function isRecord(value: unknown): value is Readonly<Record<string, unknown>> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
 /** Runs pipelines on Vertex AI Pipelines. */
 export class VertexPipelineRunner implements AsyncPipelineRunner {
   readonly kind = 'vertex' as const;
@@ -96,7 +99,7 @@ export class VertexPipelineRunner implements AsyncPipelineRunner {
     };
   }
 
-  async run(request: PipelineRunRequest): Promise<PipelineRunResult> {
+  async run(request: PipelineRunRequest): Promise<RawRunResult> {
     const { pipeline, runKey } = request;
     const outcome = await this.options.jobs.run(await this.prepare(request));
     if (outcome.state !== 'SUCCEEDED') throw await this.failure(pipeline.name, runKey, outcome);
@@ -136,13 +139,13 @@ export class VertexPipelineRunner implements AsyncPipelineRunner {
   }
 
   /** What every step of a succeeded job recorded. */
-  private async collect(pipeline: PipelineDefinition, runKey: string, job: string): Promise<PipelineRunResult> {
-    const result: PipelineRunResult = { pipeline: pipeline.name, runKey, tasks: {}, job };
+  private async collect(pipeline: PipelineDefinition, runKey: string, job: string): Promise<RawRunResult> {
+    const result: RawRunResult = { pipeline: pipeline.name, runKey, tasks: {}, job };
     for (const name of topologicalOrder(pipeline)) {
       const key = runRecordKey(runKey, kfpName(name), 'outputs.json');
-      let outputs: Record<string, JsonValue>;
+      let outputs: unknown;
       try {
-        outputs = JSON.parse((await this.options.objects.get(key)).toString('utf8')) as Record<string, JsonValue>;
+        outputs = JSON.parse((await this.options.objects.get(key)).toString('utf8'));
       } catch (error) {
         throw TrainerErrors.pipelineFailed(
           pipeline.name,
@@ -151,6 +154,13 @@ export class VertexPipelineRunner implements AsyncPipelineRunner {
           error,
         );
       }
+      // A step's record is untrusted: its values are checked against the components by decodeRunResult.
+      if (!isRecord(outputs))
+        throw TrainerErrors.invalidRunOutput(
+          pipeline.name,
+          `job ${job}`,
+          `step ${name} recorded outputs that are not a JSON object at ${key}`,
+        );
       result.tasks[name] = { outputs, durationMs: 0 };
     }
     return result;
