@@ -47,6 +47,15 @@ describe('compiled forest', () => {
     expect(scorer.features).not.toContain('constant');
     const scores = scorer.score(columnsOf(test.values, 5, test.featureNames, scorer.features), 2500);
     expect(scores).toEqual(expected);
+    // The same rows row-major, after two key columns, into the middle of an output array.
+    const width = scorer.features.length + 2;
+    const columns = columnsOf(test.values, 5, test.featureNames, scorer.features);
+    const rows = new Float64Array(2500 * width);
+    for (let r = 0; r < 2500; r++) columns.forEach((column, f) => (rows[r * width + 2 + f] = column[r]!));
+    const out = new Float64Array(2510).fill(-1);
+    scorer.scoreRows(rows, 2500, width, 2, out, 5);
+    expect(out.subarray(5, 2505)).toEqual(expected);
+    expect([...out.subarray(0, 5), ...out.subarray(2505)]).toEqual(new Array(10).fill(-1));
   });
 
   it('sends a NULL feature (NaN) right and reads -0 as 0, as the model does row by row', () => {

@@ -27,6 +27,7 @@ import type {
   Warehouse,
   WarehouseColumns,
   WarehouseNumbers,
+  WarehouseNumberRows,
   WarehouseColumn,
   WarehouseDialect,
   WarehouseRow,
@@ -35,6 +36,7 @@ import type {
   WarehouseValue,
 } from '../ports/warehouse.port.js';
 import { appendColumnsTo, appendNumbersTo, copyDoubles } from './duckdb-warehouse-append.js';
+import { scanNumbersOn } from './duckdb-warehouse-scan.js';
 
 /** DuckDB's spelling of what the common SQL subset cannot say (see the port). */
 export const DUCKDB_DIALECT: WarehouseDialect = { float64: 'double', timestamp: 'timestamptz', rowId: 'rowid' };
@@ -366,6 +368,17 @@ export class DuckDbWarehouse implements Warehouse {
     return this.serial(async () => {
       await this.guard(this.connection, sql);
       return numbersOf(this.connection, sql, params);
+    });
+  }
+
+  async scanNumbers(
+    sql: string,
+    params: QueryParams | undefined,
+    visit: (batch: WarehouseNumberRows) => void,
+  ): Promise<void> {
+    await this.serial(async () => {
+      await this.guard(this.connection, sql);
+      await scanNumbersOn(this.connection, sql, ...paramsOf(params), visit);
     });
   }
 

@@ -35,10 +35,18 @@ export interface ColumnScorer {
   readonly features: readonly string[];
   /** Churn probabilities of `rows` rows, given `features` as columns. */
   score(columns: readonly Float64Array[], rows: number): Float64Array;
+  /**
+   * Churn probabilities of `rows` rows of a row-major batch into `out` from `at`: row r holds its
+   * `features`, in order, at `values[r * stride + first ...]`.
+   */
+  scoreRows(values: Float64Array, rows: number, stride: number, first: number, out: Float64Array, at: number): void;
 }
 
-/** Adds some trees' values to the margins `sum[0..n)` of the row-major block `x`. */
-type TreesFunction = (x: Float64Array, sum: Float64Array, n: number) => void;
+/**
+ * Adds some trees' values to the margins `sum[0..n)` of `n` rows of `x`, row r's features at
+ * `x[first + r * stride ...]`.
+ */
+type TreesFunction = (x: Float64Array, sum: Float64Array, n: number, stride: number, first: number) => void;
 
 /** A double as source text that reads back as the same double (the only way numbers enter the code). */
 function literal(value: number): string {
@@ -78,7 +86,6 @@ class CompiledForest implements ColumnScorer {
       const source = `s += ${expression(0, 0)};`;
       return { source, nodes };
     });
-    const width = used.size;
     const functions: TreesFunction[] = [];
     for (let first = 0; first < trees.length; ) {
       let last = first + 1;
@@ -94,7 +101,9 @@ class CompiledForest implements ColumnScorer {
           'x',
           'sum',
           'n',
-          `for (let r = 0, b = 0; r < n; r++, b += ${width}) {\nlet s = sum[r];\n${body}\nsum[r] = s;\n}`,
+          'stride',
+          'first',
+          `for (let r = 0, b = first; r < n; r++, b += stride) {\nlet s = sum[r];\n${body}\nsum[r] = s;\n}`,
         ) as TreesFunction,
       );
       first = last;
@@ -109,18 +118,32 @@ class CompiledForest implements ColumnScorer {
       throw new RangeError(`the scorer needs ${width} columns of at least ${rows} rows`);
     const out = new Float64Array(rows);
     const x = new Float64Array(BLOCK * Math.max(1, width));
-    const sum = new Float64Array(BLOCK);
     for (let start = 0; start < rows; start += BLOCK) {
       const n = Math.min(BLOCK, rows - start);
       for (let f = 0; f < width; f++) {
         const column = columns[f]!;
         for (let r = 0, k = f; r < n; r++, k += width) x[k] = column[start + r]!;
       }
-      sum.fill(this.baseScore);
-      for (const add of this.functions) add(x, sum, n);
-      for (let r = 0; r < n; r++) out[start + r] = sigmoid(sum[r]!);
+      this.scoreBlock(x, n, width, 0, out, start);
     }
     return out;
+  }
+
+  scoreRows(values: Float64Array, rows: number, stride: number, first: number, out: Float64Array, at: number): void {
+    if (first < 0 || first + this.features.length > stride || values.length < rows * stride || out.length < at + rows)
+      throw new RangeError(`the scorer needs ${this.features.length} features in rows of ${stride} values`);
+    for (let start = 0; start < rows; start += BLOCK)
+      this.scoreBlock(values, Math.min(BLOCK, rows - start), stride, first + start * stride, out, at + start);
+  }
+
+  private readonly sum = new Float64Array(BLOCK);
+
+  /** At most BLOCK rows. */
+  private scoreBlock(x: Float64Array, n: number, stride: number, first: number, out: Float64Array, at: number): void {
+    const sum = this.sum;
+    sum.fill(this.baseScore);
+    for (const add of this.functions) add(x, sum, n, stride, first);
+    for (let r = 0; r < n; r++) out[at + r] = sigmoid(sum[r]!);
   }
 }
 
@@ -140,6 +163,19 @@ class RowScorer implements ColumnScorer {
       for (let r = 0; r < rows; r++) values[r * width + f] = column[r]!;
     }
     return this.model.predictProba(createFeatureMatrix({ featureNames: this.model.featureNames, values }));
+  }
+
+  scoreRows(values: Float64Array, rows: number, stride: number, first: number, out: Float64Array, at: number): void {
+    const width = this.model.featureNames.length;
+    if (first < 0 || first + width > stride || values.length < rows * stride || out.length < at + rows)
+      throw new RangeError(`the scorer needs ${width} features in rows of ${stride} values`);
+    const matrix = new Float64Array(rows * width);
+    for (let r = 0; r < rows; r++)
+      matrix.set(values.subarray(first + r * stride, first + r * stride + width), r * width);
+    out.set(
+      this.model.predictProba(createFeatureMatrix({ featureNames: this.model.featureNames, values: matrix })),
+      at,
+    );
   }
 }
 
