@@ -18,22 +18,17 @@ import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { DuckDbParquetWriter, FsObjectStore, SqliteDocumentStore } from '@mlops/adapters-local';
 import {
-  DuckDbParquetWriter,
-  FsObjectStore,
   SALES_BRONZE_COLUMNS,
-  SqliteDocumentStore,
-  createEvent,
   dayNumber,
   generateClickEvents,
   generateSalesOrders,
   generateStartupCompanies,
   isoDate,
-  silentLogger,
-  type AnyEvent,
-  type StoredDocument,
-} from '@mlops/shared';
-import { deliver } from '@mlops/shared/testing';
+} from '@mlops/synthetic';
+import { createEvent, silentLogger, type AnyEvent, type StoredDocument } from '@mlops/kernel';
+import { deliver } from '@mlops/testing';
 import { createClickGenService } from '@mlops/click-gen';
 import { createLanderService } from '@mlops/lander';
 import { createSalesGenService } from '@mlops/sales-gen';

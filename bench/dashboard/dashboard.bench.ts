@@ -5,9 +5,8 @@ import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { openDuckDbWarehouse, releaseDuckDbFile } from '@mlops/shared';
-import { buildGoldWarehouse } from '../../services/dashboard/test/fixtures/gold-warehouse.fixture.js';
-import { buildOperations } from '../../services/dashboard/test/fixtures/operations.fixture.js';
+import { openDuckDbWarehouse, releaseDuckDbFile } from '@mlops/adapters-local';
+import { buildGoldWarehouse, buildOperations } from '@mlops/testing/fixtures';
 
 /**
  * Dashboard API latency with a year of data at scale 10 (~3.6M orders, ~730k sessions, weekly
@@ -74,7 +73,7 @@ export const TARGET_P99_MS = 50;
 
 const END_DATE = '2026-06-30';
 const FIXTURE_FILES = ['gold-warehouse.fixture.ts', 'operations.fixture.ts'].map(
-  (name) => new URL(`../../services/dashboard/test/fixtures/${name}`, import.meta.url),
+  (name) => new URL(`../../shared/testing/src/dashboard/${name}`, import.meta.url),
 );
 
 function addDays(date: string, days: number): string {

@@ -6,9 +6,9 @@
 import { createWriteStream, existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { once } from 'node:events';
+import { DEV_PII_HMAC_KEY, type BronzeSource, type JsonDocument } from '@mlops/kernel';
+import { DuckDbParquetWriter } from '@mlops/adapters-local';
 import {
-  DEV_PII_HMAC_KEY,
-  DuckDbParquetWriter,
   SALES_BRONZE_COLUMNS,
   SALES_DOCUMENT_COLUMNS,
   bronzePartKey,
@@ -17,9 +17,7 @@ import {
   generateSalesOrders,
   generateStartupCompanies,
   startupLoadOn,
-  type BronzeSource,
-  type JsonDocument,
-} from '@mlops/shared';
+} from '@mlops/synthetic';
 
 /** The generators' settings. */
 export interface BenchWorld {

@@ -18,25 +18,10 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createHash } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
-import {
-  DataformCompiler,
-  DuckDbTransformRunner,
-  bronzePartKey,
-  dayNumber,
-  isoDate,
-  openDuckDbWarehouse,
-  bronzeLandedData,
-  startupLoadOn,
-  type BronzeLanded,
-  type BronzeSource,
-} from '@mlops/shared';
-import {
-  InMemoryDocumentStore,
-  RecordingPublisher,
-  deliver,
-  testEvent,
-  warehouseAccessOf,
-} from '@mlops/shared/testing';
+import { DataformCompiler, DuckDbTransformRunner, openDuckDbWarehouse } from '@mlops/adapters-local';
+import { bronzePartKey, dayNumber, isoDate, bronzeLandedData, startupLoadOn } from '@mlops/synthetic';
+import { type BronzeLanded, type BronzeSource } from '@mlops/kernel';
+import { InMemoryDocumentStore, RecordingPublisher, deliver, testEvent, warehouseAccessOf } from '@mlops/testing';
 import { DEFAULT_MAX_DATES_PER_RUN, createTransformerService } from '@mlops/transformer';
 import { BenchLake } from './bronze.lake.js';
 

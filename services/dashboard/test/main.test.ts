@@ -2,17 +2,16 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { createEvent, encodeMessage } from '@mlops/kernel';
 import {
-  createEvent,
-  encodeMessage,
   openDuckDbWarehouse,
   openDuckDbWarehouseAccess,
   releaseDuckDbFile,
   SqliteEventBus,
-} from '@mlops/shared';
-import { buildGoldWarehouse } from './fixtures/gold-warehouse.fixture.js';
+} from '@mlops/adapters-local';
+import { buildGoldWarehouse } from '@mlops/testing/fixtures';
 import { afterEach, describe, expect, it } from 'vitest';
-import { startMainProcess, waitForValue, type StartedProcess } from '@mlops/shared/testing';
+import { startMainProcess, waitForValue, type StartedProcess } from '@mlops/testing';
 
 // The dashboard as its own process: `src/main.ts`, started the way `npm start -w services/dashboard` does.
 const main = fileURLToPath(new URL('../src/main.ts', import.meta.url));

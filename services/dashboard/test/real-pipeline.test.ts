@@ -1,9 +1,9 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { DuckDbWarehouse } from '@mlops/shared';
-import { ModelRegistry, RunLedger, openDuckDbWarehouse, releaseDuckDbFile, silentLogger } from '@mlops/shared';
-import { InMemoryDocumentStore, warehouseAccessOf } from '@mlops/shared/testing';
+import { type DuckDbWarehouse, openDuckDbWarehouse, releaseDuckDbFile } from '@mlops/adapters-local';
+import { ModelRegistry, RunLedger, silentLogger } from '@mlops/kernel';
+import { InMemoryDocumentStore, warehouseAccessOf } from '@mlops/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDashboardServer, type DashboardServer } from '../src/index.js';
 import { get, ok } from './fixtures/http.js';

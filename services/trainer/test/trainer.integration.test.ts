@@ -4,8 +4,8 @@
  * out, and redelivery changing nothing.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ModelRegistry, type WarehouseReady } from '@mlops/shared';
-import { InMemoryDocumentStore, deliver, testEvent } from '@mlops/shared/testing';
+import { ModelRegistry, type WarehouseReady } from '@mlops/kernel';
+import { InMemoryDocumentStore, deliver, testEvent } from '@mlops/testing';
 import { createTrainerService } from '../src/index.js';
 import { GeneratedWarehouse, WAREHOUSE_BUILD_TIMEOUT_MS, dateRange } from './fixtures/warehouse.fixture.js';
 

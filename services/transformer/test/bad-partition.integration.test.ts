@@ -7,21 +7,12 @@ import {
   DataformCompiler,
   DuckDbTransformRunner,
   FsObjectStore,
-  bronzeLandedData,
-  bronzePartKey,
-  decodeMessage,
   openDuckDbWarehouse,
-  tableChecksums,
-  type BronzeLanded,
   type DuckDbWarehouse,
-} from '@mlops/shared';
-import {
-  InMemoryDocumentStore,
-  RecordingPublisher,
-  deliver,
-  testEvent,
-  warehouseAccessOf,
-} from '@mlops/shared/testing';
+} from '@mlops/adapters-local';
+import { bronzeLandedData, bronzePartKey } from '@mlops/synthetic';
+import { decodeMessage, tableChecksums, type BronzeLanded } from '@mlops/kernel';
+import { InMemoryDocumentStore, RecordingPublisher, deliver, testEvent, warehouseAccessOf } from '@mlops/testing';
 import { LEDGER_COLLECTION, createTransformerService } from '../src/index.js';
 import { GeneratedLake } from './lake.fixtures.js';
 

@@ -5,9 +5,9 @@
 import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { DEV_PII_HMAC_KEY, type BackfillWindow, type BronzeLanded, type BronzeSource } from '@mlops/kernel';
+import { DuckDbParquetWriter } from '@mlops/adapters-local';
 import {
-  DEV_PII_HMAC_KEY,
-  DuckDbParquetWriter,
   SALES_BRONZE_COLUMNS,
   SALES_DOCUMENT_COLUMNS,
   bronzePartKey,
@@ -17,10 +17,7 @@ import {
   generateStartupCompanies,
   bronzeLandedData,
   startupLoadOn,
-  type BackfillWindow,
-  type BronzeLanded,
-  type BronzeSource,
-} from '@mlops/shared';
+} from '@mlops/synthetic';
 
 /** The generators' settings for a test world. */
 export interface World {

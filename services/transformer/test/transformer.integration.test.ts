@@ -6,17 +6,10 @@ import {
   DataformCompiler,
   DuckDbTransformRunner,
   openDuckDbWarehouse,
-  tableChecksums,
-  type BronzeLanded,
   type DuckDbWarehouse,
-} from '@mlops/shared';
-import {
-  InMemoryDocumentStore,
-  RecordingPublisher,
-  deliver,
-  testEvent,
-  warehouseAccessOf,
-} from '@mlops/shared/testing';
+} from '@mlops/adapters-local';
+import { tableChecksums, type BronzeLanded } from '@mlops/kernel';
+import { InMemoryDocumentStore, RecordingPublisher, deliver, testEvent, warehouseAccessOf } from '@mlops/testing';
 import { createTransformerService } from '../src/index.js';
 import { GeneratedLake } from './lake.fixtures.js';
 

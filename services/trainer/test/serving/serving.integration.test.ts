@@ -8,9 +8,8 @@
  * JSON numbers (which round-trip a double exactly) and NULLs as `null` (NaN on both sides).
  */
 import { fileURLToPath } from 'node:url';
-import { ModelRegistry, silentLogger, type WarehouseValue } from '@mlops/shared';
-import { freePort } from '@mlops/shared/gcp';
-import { InMemoryDocumentStore, startMainProcess, type StartedProcess } from '@mlops/shared/testing';
+import { ModelRegistry, silentLogger, type WarehouseValue } from '@mlops/kernel';
+import { freePort, InMemoryDocumentStore, startMainProcess, type StartedProcess } from '@mlops/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CHURN_TRAINING_PIPELINE } from '../../src/pipeline/churn.pipeline.js';
 import { LocalPipelineRunner } from '../../src/pipeline/local.runner.js';

@@ -1,0 +1,148 @@
+import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.js';
+import addFormatsModule from 'ajv-formats';
+import { SharedErrors } from '../errors.js';
+import { schemaDocuments } from '../contracts/schemas.generated.js';
+import type { AnyEvent } from './cloud-event.js';
+import { CAUSATION_EXTENSIONS, REQUIRED_EXTENSIONS, isTraceparent, traceparentFromId } from './cloud-event.js';
+import { eventCatalog, eventTypes, isEventType, type EventType } from './event-catalog.js';
+
+// ajv-formats is CommonJS; under NodeNext its default export arrives wrapped.
+const addFormats = ((addFormatsModule as unknown as { default?: typeof addFormatsModule }).default ??
+  addFormatsModule) as unknown as (ajv: Ajv2020, options?: { mode?: 'fast' | 'full' }) => Ajv2020;
+
+let ajv: Ajv2020 | undefined;
+const compiled = new Map<string, ValidateFunction>();
+
+function engine(): Ajv2020 {
+  if (!ajv) {
+    ajv = new Ajv2020({ allErrors: true, strict: true, allowUnionTypes: true });
+    addFormats(ajv, { mode: 'full' });
+    for (const schema of Object.values(schemaDocuments)) ajv.addSchema(schema as object);
+  }
+  return ajv;
+}
+
+function validatorFor(schemaId: string): ValidateFunction {
+  let validate = compiled.get(schemaId);
+  if (!validate) {
+    validate = engine().getSchema(schemaId);
+    if (!validate) throw new Error(`no schema registered with $id ${schemaId}`);
+    compiled.set(schemaId, validate);
+  }
+  return validate;
+}
+
+/** Human-readable list of schema problems, e.g. `/runDate must match format "date"`. */
+export function describeProblems(errors: readonly ErrorObject[] | null | undefined): string {
+  if (!errors || errors.length === 0) return 'unknown problem';
+  return errors
+    .slice(0, 8)
+    .map((error) => {
+      const where = error.instancePath || '(root)';
+      if (error.keyword === 'additionalProperties')
+        return `${where} has unexpected property "${String(error.params.additionalProperty)}"`;
+      return `${where} ${error.message ?? 'is invalid'}`;
+    })
+    .join('; ');
+}
+
+/** Problems of a payload against the schema of an event type; empty when valid. */
+export function dataProblems(type: EventType, data: unknown): string | undefined {
+  const validate = validatorFor(eventCatalog[type].schemaId);
+  return validate(data) ? undefined : describeProblems(validate.errors);
+}
+
+const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/;
+
+/** Problems of the optional causation extensions: absent is fine, present must be well formed. */
+function causationProblems(event: Record<string, unknown>): string[] {
+  const problems: string[] = [];
+  for (const name of CAUSATION_EXTENSIONS) {
+    const value = event[name];
+    if (value !== undefined && (typeof value !== 'string' || value.length === 0))
+      problems.push(`extension ${name} must be a non-empty string when present`);
+  }
+  const start = event.handlingstart;
+  if (typeof start === 'string' && start.length > 0 && (!RFC3339.test(start) || Number.isNaN(Date.parse(start))))
+    problems.push('extension handlingstart must be an RFC 3339 timestamp');
+  return problems;
+}
+
+/** Whether a string is a real calendar date written YYYY-MM-DD. */
+export function isIsoDate(value: unknown): value is string {
+  if (typeof value !== 'string' || !/^\d{4}-\d{2}-\d{2}$/.test(value)) return false;
+  if (knownDates.has(value)) return true;
+  const date = new Date(`${value}T00:00:00Z`);
+  if (Number.isNaN(date.getTime()) || !date.toISOString().startsWith(value)) return false;
+  // Every event carries a run date and runs share a few: remember them (bounded) to skip the Date.
+  if (knownDates.size >= 4096) knownDates.clear();
+  knownDates.add(value);
+  return true;
+}
+
+const knownDates = new Set<string>();
+
+/**
+ * Validate a whole envelope and its payload. Returns the event typed by its `type`, or throws a
+ * permanent error naming what is wrong (unknown type, missing extension, schema violation, ...).
+ */
+export function validateEvent(candidate: unknown): AnyEvent {
+  if (candidate === null || typeof candidate !== 'object' || Array.isArray(candidate)) {
+    throw SharedErrors.envelopeInvalid('the event is not a JSON object');
+  }
+  const event = candidate as Record<string, unknown>;
+  const problems: string[] = [];
+  if (event.specversion !== '1.0')
+    problems.push(`specversion must be "1.0" (got ${JSON.stringify(event.specversion)})`);
+  for (const name of ['id', 'source', 'type'] as const) {
+    if (typeof event[name] !== 'string' || (event[name] as string).length === 0) problems.push(`${name} is missing`);
+  }
+  if (typeof event.time !== 'string' || !RFC3339.test(event.time) || Number.isNaN(Date.parse(event.time))) {
+    problems.push('time must be an RFC 3339 timestamp');
+  }
+  for (const name of REQUIRED_EXTENSIONS) {
+    if (typeof event[name] !== 'string' || (event[name] as string).length === 0)
+      problems.push(`extension ${name} is missing`);
+  }
+  if (typeof event.rundate === 'string' && event.rundate.length > 0 && !isIsoDate(event.rundate)) {
+    problems.push(`extension rundate "${event.rundate}" is not a date (YYYY-MM-DD)`);
+  }
+  if (typeof event.traceparent === 'string' && event.traceparent.length > 0 && !isTraceparent(event.traceparent)) {
+    problems.push('extension traceparent is not W3C trace context (00-<32 hex>-<16 hex>-<2 hex>)');
+  }
+  if (event.traceparent !== undefined && typeof event.traceparent !== 'string')
+    problems.push('extension traceparent must be a string');
+  problems.push(...causationProblems(event));
+  if (event.datacontenttype !== undefined && !isJsonMediaType(event.datacontenttype)) {
+    problems.push(`datacontenttype must be application/json (got ${JSON.stringify(event.datacontenttype)})`);
+  }
+  if (problems.length > 0) throw SharedErrors.envelopeInvalid(problems.join('; '));
+  const type = event.type as string;
+  if (!isEventType(type)) throw SharedErrors.unknownType(type, eventTypes);
+  const problem = dataProblems(type, event.data);
+  if (problem) throw SharedErrors.schemaViolation(type, problem);
+  return {
+    ...event,
+    datacontenttype: 'application/json',
+    dataschema: typeof event.dataschema === 'string' ? event.dataschema : eventCatalog[type].schemaId,
+    // Trace context is optional on the wire: an event without it starts a trace of its own.
+    traceparent:
+      typeof event.traceparent === 'string' && event.traceparent.length > 0
+        ? event.traceparent
+        : traceparentFromId(event.id as string),
+  } as AnyEvent;
+}
+
+/** Whether a media type is JSON (`application/json`, any case, parameters such as a charset allowed). */
+export function isJsonMediaType(value: unknown): boolean {
+  return typeof value === 'string' && /^application\/json\s*(;.*)?$/i.test(value.trim());
+}
+
+/** The bronze record kinds that have a schema in schemas/records/. */
+export type RecordKind = 'sales-order' | 'click-event' | 'startup-company';
+
+/** Problems of a bronze record against its schema; undefined when the record is clean. */
+export function recordProblems(kind: RecordKind, record: unknown): string | undefined {
+  const validate = validatorFor(`https://mlops-platform.dev/schemas/records/${kind}.v1.json`);
+  return validate(record) ? undefined : describeProblems(validate.errors);
+}

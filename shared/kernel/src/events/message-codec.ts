@@ -1,0 +1,177 @@
+import { SharedErrors } from '../errors.js';
+import { CAUSATION_EXTENSIONS, type AnyEvent } from './cloud-event.js';
+import { validateEvent } from './event-validator.js';
+
+/** A transport message: bytes plus string attributes (the shape of a Pub/Sub message). */
+export interface WireMessage {
+  data: Uint8Array;
+  attributes: Record<string, string>;
+}
+
+/** The default largest message accepted (events are small; data lives in the lake). */
+export const DEFAULT_MAX_MESSAGE_BYTES = 256 * 1024;
+
+const ENVELOPE_ATTRIBUTES = [
+  'specversion',
+  'id',
+  'source',
+  'type',
+  'time',
+  'subject',
+  'dataschema',
+  'runid',
+  'rundate',
+  'traceparent',
+  ...CAUSATION_EXTENSIONS,
+] as const;
+const ENVELOPE_NAMES: ReadonlySet<string> = new Set(ENVELOPE_ATTRIBUTES);
+/** The media type of structured content mode, any case, parameters allowed. */
+const STRUCTURED = /^\s*application\/cloudevents\+json\s*(;.*)?$/i;
+
+/**
+ * Encode an event for a message transport with the CloudEvents Pub/Sub protocol binding in binary
+ * content mode: context attributes become `ce-` attributes, the payload is the message data.
+ */
+export function encodeMessage(event: AnyEvent): WireMessage {
+  const attributes: Record<string, string> = { 'content-type': 'application/json' };
+  for (const name of ENVELOPE_ATTRIBUTES) {
+    const value = (event as unknown as Record<string, unknown>)[name];
+    if (typeof value === 'string') attributes[`ce-${name}`] = value;
+  }
+  return { data: Buffer.from(JSON.stringify(event.data)), attributes };
+}
+
+const NON_ASCII = /[\u0080-\uffff]/;
+
+/** Size a message occupies, counted like Pub/Sub does: data plus attribute keys and values. */
+export function messageSize(message: WireMessage): number {
+  let size = message.data.byteLength;
+  const attributes = message.attributes;
+  for (const key in attributes) {
+    if (!Object.hasOwn(attributes, key)) continue;
+    const value = attributes[key]!;
+    // An ASCII string has as many bytes as characters: no native call for the usual attribute.
+    size += NON_ASCII.test(key) ? Buffer.byteLength(key) : key.length;
+    size += typeof value === 'string' && !NON_ASCII.test(value) ? value.length : Buffer.byteLength(value);
+  }
+  return size;
+}
+
+/**
+ * An attribute by name, matched without regard to case (`Content-Type` and `content-type` alike):
+ * publishers outside the project spell them as their tools do. An exact match wins.
+ */
+export function messageAttribute(message: WireMessage, name: string): string | undefined {
+  const exact = message.attributes[name];
+  if (exact !== undefined) return exact;
+  const wanted = name.toLowerCase();
+  for (const [key, value] of Object.entries(message.attributes)) if (key.toLowerCase() === wanted) return value;
+  return undefined;
+}
+
+/** Whether a message is in structured content mode: the whole CloudEvent as JSON in the data. */
+export function isStructuredMode(message: WireMessage): boolean {
+  return STRUCTURED.test(messageAttribute(message, 'content-type') ?? '');
+}
+
+function dataText(message: WireMessage): string {
+  return Buffer.from(message.data.buffer, message.data.byteOffset, message.data.byteLength).toString('utf8');
+}
+
+/** Options of {@link decodeMessage}. */
+export interface DecodeOptions {
+  /** When the transport accepted the message: the event's `time` when the publisher gave none. */
+  publishedAt?: Date;
+}
+
+/**
+ * The `ce-` envelope attributes and the content type of a message, names matched in any case (an
+ * exact lower-case name wins over another spelling), in one pass over the attributes.
+ */
+function readAttributes(message: WireMessage): { envelope: Record<string, unknown>; contentType: string } {
+  const envelope: Record<string, unknown> = {};
+  let contentType: string | undefined;
+  for (const key in message.attributes) {
+    const lower = key.toLowerCase();
+    const exact = lower === key;
+    if (lower === 'content-type') {
+      if (contentType === undefined || exact) contentType = message.attributes[key];
+      continue;
+    }
+    if (!lower.startsWith('ce-')) continue;
+    const name = lower.slice(3);
+    if (ENVELOPE_NAMES.has(name) && (envelope[name] === undefined || exact)) envelope[name] = message.attributes[key];
+  }
+  return { envelope, contentType: contentType ?? '' };
+}
+
+/**
+ * Decode and validate a transport message. Accepts binary content mode (`ce-` attributes) and
+ * structured mode (`content-type: application/cloudevents+json`, the whole envelope in the data),
+ * with attribute names and media types in any case. Throws a permanent error naming the problem:
+ * too large, not JSON, bad envelope, unknown type, schema violation.
+ */
+export function decodeMessage(
+  message: WireMessage,
+  maxBytes: number = DEFAULT_MAX_MESSAGE_BYTES,
+  options: DecodeOptions = {},
+): AnyEvent {
+  const size = messageSize(message);
+  if (size > maxBytes) throw SharedErrors.tooLarge(size, maxBytes);
+  const text = dataText(message);
+  let parsed: unknown;
+  try {
+    parsed = text.length === 0 ? undefined : JSON.parse(text);
+  } catch (error) {
+    throw SharedErrors.invalidJson((error as Error).message);
+  }
+  const { envelope, contentType } = readAttributes(message);
+  if (STRUCTURED.test(contentType)) {
+    if (parsed !== null && typeof parsed === 'object' && !Array.isArray(parsed) && options.publishedAt) {
+      const structured = parsed as Record<string, unknown>;
+      if (structured.time === undefined)
+        return validateEvent({ ...structured, time: options.publishedAt.toISOString() });
+    }
+    return validateEvent(parsed);
+  }
+  envelope.data = parsed;
+  if (envelope.time === undefined && options.publishedAt) envelope.time = options.publishedAt.toISOString();
+  envelope.datacontenttype = 'application/json';
+  return validateEvent(envelope);
+}
+
+/** The event type a message claims to carry, even when it is invalid (for dead-letter listings). */
+export function claimedType(message: WireMessage): string | undefined {
+  return recoverEnvelope(message).type;
+}
+
+/** What can be read of a message's envelope without validating it (for dead letters of bad messages). */
+export interface RecoveredEnvelope {
+  id?: string;
+  type?: string;
+  runid?: string;
+  rundate?: string;
+  traceparent?: string;
+}
+
+/**
+ * The envelope fields a message carries, valid or not: its `ce-` attributes, or the top-level
+ * fields of a structured-mode event (only when the message is small enough to parse).
+ */
+export function recoverEnvelope(message: WireMessage, maxBytes: number = DEFAULT_MAX_MESSAGE_BYTES): RecoveredEnvelope {
+  let source: (name: string) => unknown = (name) => messageAttribute(message, `ce-${name}`);
+  if (isStructuredMode(message) && message.data.byteLength <= maxBytes) {
+    try {
+      const parsed = JSON.parse(dataText(message)) as unknown;
+      if (parsed !== null && typeof parsed === 'object') source = (name) => (parsed as Record<string, unknown>)[name];
+    } catch {
+      // Not JSON: nothing to recover.
+    }
+  }
+  const recovered: RecoveredEnvelope = {};
+  for (const name of ['id', 'type', 'runid', 'rundate', 'traceparent'] as const) {
+    const value = source(name);
+    if (typeof value === 'string' && value.length > 0 && value.length <= 256) recovered[name] = value;
+  }
+  return recovered;
+}
