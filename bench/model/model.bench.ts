@@ -18,7 +18,9 @@
  * ending 2026-12-05, scale 1, seed 42), built once per machine and code version under bench/out;
  * the pipeline then runs in-process on a copy of it with an empty registry.
  *
- * Options: --from D --to D --scale S --seed N --python PATH --keep (keep the run's folder).
+ * Options: --from D --to D --scale S --seed N --python PATH --keep (keep the run's folder), --home DIR
+ * (a folder whose warehouse.duckdb an earlier build of the same window left, used instead of the
+ * cache, e.g. while only the trainer changes: the cache key covers the trainer's sources).
  */
 import { execFile } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
@@ -53,6 +55,11 @@ const log = (line: string) => console.log(line);
 
 /** The backfilled warehouse of the window, built once per machine and code version. */
 async function ensureWarehouse(): Promise<string> {
+  const given = option('home');
+  if (given) {
+    if (!existsSync(join(given, 'warehouse.duckdb'))) throw new Error(`--home ${given} holds no warehouse.duckdb`);
+    return given;
+  }
   const home = join(BENCH_OUT, `model-${window.from}-${window.to}-scale${window.scale}-${churnMatrixKey(window)}`);
   if (existsSync(join(home, 'READY'))) return home;
   mkdirSync(BENCH_OUT, { recursive: true });

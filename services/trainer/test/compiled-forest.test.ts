@@ -2,8 +2,11 @@ import { describe, expect, it } from 'vitest';
 import { createDataset, createFeatureMatrix, createModel, createRandom } from '../src/ml/index.js';
 import { columnScorer } from '../src/scoring/compiled-forest.js';
 
-/** Rows with signal in some features, noise in others, a few ties and a constant feature. */
-function data(rows: number, seed: number) {
+/**
+ * Rows with signal in some features, noise in others, a few ties and a constant feature; with
+ * `missing`, that share of the values of `a` and `c` is NaN and some of `b` are -0.
+ */
+function data(rows: number, seed: number, missing = 0) {
   const random = createRandom(seed);
   const featureNames = ['a', 'b', 'c', 'constant', 'noise'];
   const values = new Float64Array(rows * featureNames.length);
@@ -13,6 +16,9 @@ function data(rows: number, seed: number) {
     const b = Math.floor(random.nextFloat() * 5);
     const c = random.nextFloat() * 100;
     values.set([a, b, c, 7, random.nextFloat()], r * 5);
+    if (random.nextFloat() < missing) values[r * 5] = Number.NaN;
+    if (random.nextFloat() < missing) values[r * 5 + 2] = Number.NaN;
+    if (missing > 0 && b === 0 && random.nextFloat() < 0.5) values[r * 5 + 1] = -0;
     labels[r] = random.nextFloat() < 0.2 + 0.5 * a + 0.05 * b - (c > 80 ? 0.2 : 0) ? 1 : 0;
   }
   return { featureNames, values, labels };
@@ -31,6 +37,7 @@ describe('compiled forest', () => {
     ['shallow trees', { nTrees: 30, maxDepth: 3 }],
     ['deep, uneven trees', { nTrees: 20, maxDepth: 6, minChildWeight: 20 }],
     ['single leaves', { nTrees: 3, maxDepth: 1, gamma: 1e9 }],
+    ['many trees (several generated functions)', { nTrees: 150, maxDepth: 5 }],
   ])('scores %s exactly as the model does, reading only the features it splits on', (_name, params) => {
     const train = data(3000, 1);
     const model = createModel('gbdt', { threads: 1, seed: 0, ...params }).fit(createDataset(train));
@@ -40,6 +47,38 @@ describe('compiled forest', () => {
     expect(scorer.features).not.toContain('constant');
     const scores = scorer.score(columnsOf(test.values, 5, test.featureNames, scorer.features), 2500);
     expect(scores).toEqual(expected);
+    // The same rows row-major, after two key columns, into the middle of an output array.
+    const width = scorer.features.length + 2;
+    const columns = columnsOf(test.values, 5, test.featureNames, scorer.features);
+    const rows = new Float64Array(2500 * width);
+    for (let r = 0; r < 2500; r++) columns.forEach((column, f) => (rows[r * width + 2 + f] = column[r]!));
+    const out = new Float64Array(2510).fill(-1);
+    scorer.scoreRows(rows, 2500, width, 2, out, 5);
+    expect(out.subarray(5, 2505)).toEqual(expected);
+    expect([...out.subarray(0, 5), ...out.subarray(2505)]).toEqual(new Array(10).fill(-1));
+  });
+
+  it('sends a NULL feature (NaN) right and reads -0 as 0, as the model does row by row', () => {
+    const model = createModel('gbdt', { threads: 1, seed: 0, nTrees: 40, maxDepth: 4 }).fit(
+      createDataset(data(3000, 1)),
+    );
+    // 2,500 rows: several blocks and a partial one.
+    const test = data(2500, 4, 0.2);
+    const expected = Float64Array.from({ length: 2500 }, (_, r) =>
+      model.predictRow(test.values.subarray(r * 5, r * 5 + 5)),
+    );
+    const scorer = columnScorer(model);
+    const scores = scorer.score(columnsOf(test.values, 5, test.featureNames, scorer.features), 2500);
+    expect(test.values.some(Number.isNaN)).toBe(true);
+    expect(scores).toEqual(expected);
+  });
+
+  it('refuses columns that do not match its features', () => {
+    const model = createModel('gbdt', { threads: 1, seed: 0, nTrees: 5, maxDepth: 2 }).fit(createDataset(data(500, 1)));
+    const scorer = columnScorer(model);
+    const columns = scorer.features.map(() => new Float64Array(10));
+    expect(() => scorer.score(columns.slice(1), 10)).toThrow(/needs \d+ columns of at least 10 rows/);
+    expect(() => scorer.score(columns, 11)).toThrow(/at least 11 rows/);
   });
 
   it('falls back to the model itself for a logistic regression', () => {

@@ -99,6 +99,13 @@ function dateOfDayNumber(day: number): string {
   return `${text.slice(0, 4)}-${text.slice(4, 6)}-${text.slice(6, 8)}`;
 }
 
+/** `array` copied into a new array of `capacity` values (its first `used` count). */
+function grown(array: Float64Array, capacity: number, used: number): Float64Array {
+  const out = new Float64Array(capacity);
+  out.set(array.subarray(0, used));
+  return out;
+}
+
 /** A queried column of numbers (NULL as NaN) as a Float64Array. */
 function float64s(values: readonly WarehouseValue[]): Float64Array {
   const out = new Float64Array(values.length);
@@ -127,21 +134,43 @@ export async function scoreVersion(
   const population = `from ${tables.table(request.featureTable)} as f
      where f.snapshot_date in ${parameterList(request.dates)} and f.${request.recencyColumn} <= ?`;
   const params = [...request.dates, Math.floor(request.horizonDays)];
-  let started = performance.now();
+  const started = performance.now();
+  let scoreMs = 0;
   let keys: RowKeys;
   let day: Float64Array;
-  let columns: Float64Array[];
-  let n: number;
+  let probabilities: Float64Array;
+  let n = 0;
   if (dialect.rowId !== undefined) {
-    const read = await warehouse.queryNumbers(
+    // Scored batch by batch as the engine streams them: no feature matrix is ever held whole.
+    let capacity = 1 << 16;
+    let rowIds: Float64Array = new Float64Array(capacity);
+    day = new Float64Array(capacity);
+    probabilities = new Float64Array(capacity);
+    await warehouse.scanNumbers(
       `select cast(f.${dialect.rowId} as ${dialect.float64}) as row__, cast(${dayNumber('f.snapshot_date')} as ${dialect.float64}) as day__${features}
      ${population}`,
       params,
+      ({ names, rows, values }) => {
+        if (n + rows > capacity) {
+          capacity = Math.max(2 * capacity, n + rows);
+          rowIds = grown(rowIds, capacity, n);
+          day = grown(day, capacity, n);
+          probabilities = grown(probabilities, capacity, n);
+        }
+        const width = names.length;
+        for (let r = 0, k = 0; r < rows; r++, k += width) {
+          rowIds[n + r] = values[k]!;
+          day[n + r] = values[k + 1]!;
+        }
+        const scoring = performance.now();
+        scorer.scoreRows(values, rows, width, 2, probabilities, n);
+        scoreMs += performance.now() - scoring;
+        n += rows;
+      },
     );
-    keys = { rowIds: read.columns[0]! };
-    day = read.columns[1]!;
-    columns = read.columns.slice(2);
-    n = read.rowCount;
+    keys = { rowIds: rowIds.subarray(0, n) };
+    day = day.subarray(0, n);
+    probabilities = probabilities.subarray(0, n);
   } else {
     const read = await warehouse.queryColumns(
       `select f.customer_id, cast(f.snapshot_date as string) as snapshot_date${features}
@@ -151,30 +180,38 @@ export async function scoreVersion(
     const snapshots = read.columns[1]!.map(String);
     keys = { customers: read.columns[0]!.map(String), snapshots };
     day = Float64Array.from(snapshots, (date) => Number(date.replaceAll('-', '')));
-    columns = read.columns.slice(2).map(float64s);
     n = read.rowCount;
+    const scoring = performance.now();
+    probabilities = scorer.score(read.columns.slice(2).map(float64s), n);
+    scoreMs += performance.now() - scoring;
   }
-  const readMs = performance.now() - started;
-  started = performance.now();
-  const probabilities = scorer.score(columns, n);
+  const tallying = performance.now();
   const byDay = new Map<number, SnapshotScores>(
     request.dates.map((date) => [
       Number(date.replaceAll('-', '')),
       { snapshotDate: date, rows: 0, riskBands: { low: 0, medium: 0, high: 0 } },
     ]),
   );
+  let entry: SnapshotScores | undefined;
+  let entryDay = Number.NaN;
+  const { high, medium } = thresholds;
   for (let r = 0; r < n; r++) {
-    const entry = byDay.get(day[r]!);
-    if (!entry)
-      throw TrainerErrors.invalidComponentIo(
-        'batch_predict',
-        `the warehouse gave a row of snapshot ${dateOfDayNumber(day[r]!)}, which was not asked for`,
-      );
+    // Rows come grouped by snapshot, so the lookup is mostly skipped.
+    if (day[r] !== entryDay) {
+      entryDay = day[r]!;
+      entry = byDay.get(entryDay);
+      if (!entry)
+        throw TrainerErrors.invalidComponentIo(
+          'batch_predict',
+          `the warehouse gave a row of snapshot ${dateOfDayNumber(entryDay)}, which was not asked for`,
+        );
+    }
     const p = probabilities[r]!;
-    entry.rows += 1;
-    entry.riskBands[p >= thresholds.high ? 'high' : p >= thresholds.medium ? 'medium' : 'low'] += 1;
+    entry!.rows += 1;
+    entry!.riskBands[p >= high ? 'high' : p >= medium ? 'medium' : 'low'] += 1;
   }
-  const scoreMs = performance.now() - started;
+  scoreMs += performance.now() - tallying;
+  const readMs = performance.now() - started - scoreMs;
   return {
     request,
     keys,

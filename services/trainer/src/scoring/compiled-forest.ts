@@ -1,19 +1,29 @@
 /**
  * Batch scoring of a gradient-boosted tree model over feature columns, the layout the warehouse
- * returns them in (one Float64Array per feature, no per-row object or row-major copy).
+ * returns them in (one Float64Array per feature).
  *
- * Each tree is padded to a complete binary tree of its depth: a leaf above the bottom becomes a
- * node whose two subtrees end in copies of that leaf, so every row takes exactly `depth` steps and
- * the next node is computed (`2n + 1 + right`) rather than looked up. Rows are scored a block at a
- * time, one tree after another, so a tree's few nodes stay in cache while the block walks it.
+ * The trees are compiled to JavaScript: each tree becomes one expression of nested conditionals
+ * with its thresholds, leaf values and feature offsets as literals, so V8 turns a tree into a few
+ * compares and branches with no node table to load (bench/model's README has the figures). A
+ * block of rows is first copied row-major, so one row's features share a few cache lines; then each generated function adds its
+ * trees to each row's margin.
+ *
  * Comparisons (`x <= threshold` goes left, NaN goes right), the order of the sum (base score, then
  * the trees in order) and the sigmoid are those of the model's own `predictProba`, so the scores
- * are the same to the last bit. Only the features some tree splits on are read.
+ * are the same to the last bit. Literals are written so they read back as the same double. Only
+ * the features some tree splits on are read.
  */
 import type { BinaryClassifier, GbdtModelJson } from '../ml/index.js';
 import { createFeatureMatrix } from '../ml/index.js';
 
-const BLOCK = 1024;
+/** Rows per block: 256 rows of 50 features stay in the second-level cache. */
+const BLOCK = 256;
+/**
+ * Decision nodes per generated function. V8 optimises a function after an amount of work that
+ * grows with its size, so small functions reach optimised code sooner in the one call that scores
+ * a snapshot; much smaller, and the calls between them cost more than they save.
+ */
+const NODES_PER_FUNCTION = 128;
 
 function sigmoid(margin: number): number {
   return margin >= 0 ? 1 / (1 + Math.exp(-margin)) : Math.exp(margin) / (1 + Math.exp(margin));
@@ -25,98 +35,115 @@ export interface ColumnScorer {
   readonly features: readonly string[];
   /** Churn probabilities of `rows` rows, given `features` as columns. */
   score(columns: readonly Float64Array[], rows: number): Float64Array;
+  /**
+   * Churn probabilities of `rows` rows of a row-major batch into `out` from `at`: row r holds its
+   * `features`, in order, at `values[r * stride + first ...]`.
+   */
+  scoreRows(values: Float64Array, rows: number, stride: number, first: number, out: Float64Array, at: number): void;
 }
 
-interface CompiledTree {
-  depth: number;
-  /** Offset of the tree's nodes (2^depth - 1 of them) and of its leaves (2^depth). */
-  nodes: number;
-  leaves: number;
+/**
+ * Adds some trees' values to the margins `sum[0..n)` of `n` rows of `x`, row r's features at
+ * `x[first + r * stride ...]`.
+ */
+type TreesFunction = (x: Float64Array, sum: Float64Array, n: number, stride: number, first: number) => void;
+
+/** A double as source text that reads back as the same double (the only way numbers enter the code). */
+function literal(value: number): string {
+  if (typeof value !== 'number') throw new TypeError(`a tree holds a non-number: ${String(value)}`);
+  if (Object.is(value, -0)) return '-0';
+  if (Number.isNaN(value)) return 'NaN';
+  return value === Infinity ? 'Infinity' : value === -Infinity ? '-Infinity' : String(value);
 }
 
-/** A GBDT model compiled into padded, level-ordered arrays. */
+/** A GBDT model compiled into generated functions over row-major blocks. */
 class CompiledForest implements ColumnScorer {
   private constructor(
     readonly features: readonly string[],
     private readonly baseScore: number,
-    private readonly trees: readonly CompiledTree[],
-    private readonly slot: Int32Array,
-    private readonly threshold: Float64Array,
-    private readonly leaf: Float64Array,
+    private readonly functions: readonly TreesFunction[],
   ) {}
 
   static compile(json: GbdtModelJson): CompiledForest {
     // Features in first-use order, so the columns read are only the ones that matter.
     const used = new Map<number, number>();
-    const trees: CompiledTree[] = [];
-    const slot: number[] = [];
-    const threshold: number[] = [];
-    const leaf: number[] = [];
-    for (const tree of json.trees) {
-      const depthOf = (node: number): number =>
-        tree.feature[node]! < 0 ? 0 : 1 + Math.max(depthOf(tree.left[node]!), depthOf(tree.right[node]!));
-      const depth = depthOf(0);
-      const compiled: CompiledTree = { depth, nodes: slot.length, leaves: leaf.length };
-      const width = 2 ** depth;
-      for (let i = 0; i < width - 1; i++) {
-        slot.push(0);
-        threshold.push(0);
-      }
-      for (let i = 0; i < width; i++) leaf.push(0);
-      // Walk the tree, writing each node at its position in the complete tree.
-      const place = (node: number, position: number, level: number): void => {
+    const slotOf = (feature: number): number => {
+      if (!Number.isInteger(feature) || feature >= json.featureNames.length)
+        throw new TypeError(`a tree splits on feature ${String(feature)}, which the model does not have`);
+      if (!used.has(feature)) used.set(feature, used.size);
+      return used.get(feature)!;
+    };
+    const trees = json.trees.map((tree) => {
+      let nodes = 0;
+      const expression = (node: number, depth: number): string => {
+        if (!Number.isInteger(node) || node < 0 || node >= tree.feature.length || depth > tree.feature.length)
+          throw new TypeError(`a tree links to node ${String(node)}, which it does not have`);
         const feature = tree.feature[node]!;
-        if (feature < 0) {
-          // A leaf at `level`: every bottom position under it holds its value.
-          const span = 2 ** (depth - level);
-          const first = (position + 1) * span - 1 - (width - 1);
-          for (let k = 0; k < span; k++) leaf[compiled.leaves + first + k] = tree.value[node]!;
-          return;
-        }
-        if (!used.has(feature)) used.set(feature, used.size);
-        slot[compiled.nodes + position] = used.get(feature)!;
-        threshold[compiled.nodes + position] = tree.threshold[node]!;
-        place(tree.left[node]!, 2 * position + 1, level + 1);
-        place(tree.right[node]!, 2 * position + 2, level + 1);
+        if (feature < 0) return literal(tree.value[node]!);
+        nodes += 1;
+        return `(x[b + ${slotOf(feature)}] <= ${literal(tree.threshold[node]!)} ? ${expression(tree.left[node]!, depth + 1)} : ${expression(tree.right[node]!, depth + 1)})`;
       };
-      place(0, 0, 0);
-      trees.push(compiled);
+      const source = `s += ${expression(0, 0)};`;
+      return { source, nodes };
+    });
+    const functions: TreesFunction[] = [];
+    for (let first = 0; first < trees.length; ) {
+      let last = first + 1;
+      let nodes = trees[first]!.nodes;
+      while (last < trees.length && nodes + trees[last]!.nodes <= NODES_PER_FUNCTION) nodes += trees[last++]!.nodes;
+      const body = trees
+        .slice(first, last)
+        .map((tree) => tree.source)
+        .join('\n');
+      // Generated from the numbers of the model alone (see `literal`); no other text enters it.
+      functions.push(
+        new Function(
+          'x',
+          'sum',
+          'n',
+          'stride',
+          'first',
+          `for (let r = 0, b = first; r < n; r++, b += stride) {\nlet s = sum[r];\n${body}\nsum[r] = s;\n}`,
+        ) as TreesFunction,
+      );
+      first = last;
     }
     const features = [...used.entries()].sort((a, b) => a[1] - b[1]).map(([feature]) => json.featureNames[feature]!);
-    return new CompiledForest(
-      features,
-      json.baseScore,
-      trees,
-      Int32Array.from(slot),
-      Float64Array.from(threshold),
-      Float64Array.from(leaf),
-    );
+    return new CompiledForest(features, json.baseScore, functions);
   }
 
   score(columns: readonly Float64Array[], rows: number): Float64Array {
+    const width = this.features.length;
+    if (columns.length !== width || columns.some((column) => column.length < rows))
+      throw new RangeError(`the scorer needs ${width} columns of at least ${rows} rows`);
     const out = new Float64Array(rows);
-    const index = new Int32Array(BLOCK);
-    const { slot, threshold, leaf, trees, baseScore } = this;
+    const x = new Float64Array(BLOCK * Math.max(1, width));
     for (let start = 0; start < rows; start += BLOCK) {
       const n = Math.min(BLOCK, rows - start);
-      out.fill(baseScore, start, start + n);
-      for (const tree of trees) {
-        index.fill(0, 0, n);
-        const nodes = tree.nodes;
-        for (let level = 0; level < tree.depth; level++) {
-          for (let r = 0; r < n; r++) {
-            const position = index[r]!;
-            const node = nodes + position;
-            const x = columns[slot[node]!]![start + r]!;
-            index[r] = 2 * position + (x <= threshold[node]! ? 1 : 2);
-          }
-        }
-        const leaves = tree.leaves - (2 ** tree.depth - 1);
-        for (let r = 0; r < n; r++) out[start + r]! += leaf[leaves + index[r]!]!;
+      for (let f = 0; f < width; f++) {
+        const column = columns[f]!;
+        for (let r = 0, k = f; r < n; r++, k += width) x[k] = column[start + r]!;
       }
-      for (let r = start; r < start + n; r++) out[r] = sigmoid(out[r]!);
+      this.scoreBlock(x, n, width, 0, out, start);
     }
     return out;
+  }
+
+  scoreRows(values: Float64Array, rows: number, stride: number, first: number, out: Float64Array, at: number): void {
+    if (first < 0 || first + this.features.length > stride || values.length < rows * stride || out.length < at + rows)
+      throw new RangeError(`the scorer needs ${this.features.length} features in rows of ${stride} values`);
+    for (let start = 0; start < rows; start += BLOCK)
+      this.scoreBlock(values, Math.min(BLOCK, rows - start), stride, first + start * stride, out, at + start);
+  }
+
+  private readonly sum = new Float64Array(BLOCK);
+
+  /** At most BLOCK rows. */
+  private scoreBlock(x: Float64Array, n: number, stride: number, first: number, out: Float64Array, at: number): void {
+    const sum = this.sum;
+    sum.fill(this.baseScore);
+    for (const add of this.functions) add(x, sum, n, stride, first);
+    for (let r = 0; r < n; r++) out[at + r] = sigmoid(sum[r]!);
   }
 }
 
@@ -136,6 +163,19 @@ class RowScorer implements ColumnScorer {
       for (let r = 0; r < rows; r++) values[r * width + f] = column[r]!;
     }
     return this.model.predictProba(createFeatureMatrix({ featureNames: this.model.featureNames, values }));
+  }
+
+  scoreRows(values: Float64Array, rows: number, stride: number, first: number, out: Float64Array, at: number): void {
+    const width = this.model.featureNames.length;
+    if (first < 0 || first + width > stride || values.length < rows * stride || out.length < at + rows)
+      throw new RangeError(`the scorer needs ${width} features in rows of ${stride} values`);
+    const matrix = new Float64Array(rows * width);
+    for (let r = 0; r < rows; r++)
+      matrix.set(values.subarray(first + r * stride, first + r * stride + width), r * width);
+    out.set(
+      this.model.predictProba(createFeatureMatrix({ featureNames: this.model.featureNames, values: matrix })),
+      at,
+    );
   }
 }
 

@@ -38,6 +38,7 @@ import {
   type WarehouseColumns,
   type WarehouseDialect,
   type WarehouseNumbers,
+  type WarehouseNumberRows,
   type WarehouseRow,
   type WarehouseSchema,
   type WarehouseTransaction,
@@ -78,6 +79,9 @@ function readInTransaction(): PermanentError {
     'a BigQuery transaction runs as one script job: read before the transaction, not inside it',
   );
 }
+
+/** Rows per batch of `scanNumbers`. */
+const SCAN_BATCH_ROWS = 2048;
 
 /** A numeric result as Float64Arrays (NULL reads as NaN); any other value is refused. */
 function numbersOfColumns(result: WarehouseColumns): WarehouseNumbers {
@@ -252,6 +256,24 @@ export class BigQueryWarehouse implements Warehouse {
 
   async queryNumbers(sql: string, params?: QueryParams): Promise<WarehouseNumbers> {
     return numbersOfColumns(await this.queryColumns(sql, params));
+  }
+
+  async scanNumbers(
+    sql: string,
+    params: QueryParams | undefined,
+    visit: (batch: WarehouseNumberRows) => void,
+  ): Promise<void> {
+    const { names, columns, rowCount } = await this.queryNumbers(sql, params);
+    // Row-major, in batches of the size DuckDB hands out.
+    const width = names.length;
+    for (let start = 0; start < rowCount; start += SCAN_BATCH_ROWS) {
+      const rows = Math.min(SCAN_BATCH_ROWS, rowCount - start);
+      const values = new Float64Array(rows * width);
+      columns.forEach((column, c) => {
+        for (let r = 0; r < rows; r++) values[r * width + c] = column[start + r]!;
+      });
+      visit({ names, rows, values });
+    }
   }
 
   async appendNumbers(target: AppendTarget, columns: readonly Float64Array[]): Promise<void> {

@@ -30,6 +30,16 @@ export interface WarehouseNumbers {
 }
 
 /**
+ * One batch of a numeric scan: `rows` rows of `names.length` DOUBLE values, row-major (row r's
+ * values at `values[r * names.length ...]`), NULL as NaN. Valid only during the visit.
+ */
+export interface WarehouseNumberRows {
+  names: string[];
+  rows: number;
+  values: Float64Array;
+}
+
+/**
  * A table that bulk appends go to: by name, in a schema (a BigQuery dataset), or a temporary table
  * of the session (DuckDB) or of the transaction's script (BigQuery) when `temporary`. `catalog` is
  * DuckDB's only (`temp` with schema `main` is a temporary table there too).
@@ -116,6 +126,12 @@ export interface Warehouse extends WarehouseTransaction {
    * packs into typed arrays, without building an object per row.
    */
   queryColumns(sql: string, params?: QueryParams): Promise<WarehouseColumns>;
+  /**
+   * A numeric query (every column DOUBLE) handed to `visit` a batch of rows at a time, row-major:
+   * millions of rows scored as they arrive, never held whole (DuckDB: one copy per 2,048 rows).
+   * Batches come in the query's order.
+   */
+  scanNumbers(sql: string, params: QueryParams | undefined, visit: (batch: WarehouseNumberRows) => void): Promise<void>;
   /** The tables of a schema (BigQuery dataset), and how to name them in SQL. */
   describeSchema(schema: string): Promise<WarehouseSchema>;
   /** Run statements atomically: all or nothing. */

@@ -200,6 +200,53 @@ export function describeWarehouseContract(name: string, start: () => Promise<War
       expect([...read.columns[1]!]).toEqual([0.3, 0.1, 0.2]);
     });
 
+    it('streams numeric rows row-major, NULL as NaN, in batches that cover every row once', async () => {
+      const double = dialect.float64;
+      const table = names.table('scan');
+      const rows = 5000;
+      const k = Float64Array.from({ length: rows }, (_, i) => i);
+      const y = Float64Array.from({ length: rows }, (_, i) => i / 7);
+      await subject.access.write(async (warehouse) => {
+        await warehouse.execute(`create table ${table} (k ${double}, y ${double})`);
+        await warehouse.appendNumbers({ table: 'scan', schema: subject.schema }, [k, y]);
+      });
+      const seen = new Float64Array(rows * 3).fill(-1);
+      let batches = 0;
+      let count = 0;
+      await subject.access.read((warehouse) =>
+        warehouse.scanNumbers(
+          `select k, case when k = ? then null else y end as y, k * 2 as twice from ${table} where k < ? order by k`,
+          [3, rows],
+          (batch) => {
+            expect(batch.names).toEqual(['k', 'y', 'twice']);
+            expect(batch.values.length).toBeGreaterThanOrEqual(batch.rows * 3);
+            // Values are valid only during the visit: copy them out.
+            seen.set(batch.values.subarray(0, batch.rows * 3), count * 3);
+            count += batch.rows;
+            batches += 1;
+          },
+        ),
+      );
+      expect(count).toBe(rows);
+      expect(batches).toBeGreaterThan(1);
+      for (let i = 0; i < rows; i++) {
+        expect(seen[i * 3]).toBe(i);
+        if (i === 3) expect(seen[i * 3 + 1]).toBeNaN();
+        else expect(seen[i * 3 + 1]).toBe(i / 7);
+        expect(seen[i * 3 + 2]).toBe(2 * i);
+      }
+      let empty = 0;
+      await subject.access.read((warehouse) =>
+        warehouse.scanNumbers(`select k from ${table} where k < 0`, undefined, () => (empty += 1)),
+      );
+      expect(empty).toBe(0);
+      await expect(
+        subject.access.read((warehouse) =>
+          warehouse.scanNumbers(`select k, 'text' as label from ${table}`, undefined, () => undefined),
+        ),
+      ).rejects.toMatchObject({ code: 'WAREHOUSE.NOT_NUMERIC' });
+    });
+
     it('spells the float and instant types of its dialect, for DDL and casts', async () => {
       const table = names.table('instants');
       await subject.access.write(async (warehouse) => {
