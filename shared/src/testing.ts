@@ -20,7 +20,6 @@ import type { DocumentStore, JsonDocument, QueryOptions, StoredDocument } from '
 import type { DeadLetterInfo, DeadLetterSink, Delivery, Publisher } from './ports/event-bus.port.js';
 import type { ObjectBody, ObjectMeta, ObjectStore } from './ports/object-store.port.js';
 import type { WarehouseAccess } from './ports/warehouse-access.port.js';
-import type { Warehouse } from './ports/warehouse.port.js';
 import { dispatch } from './runtime/service-host.js';
 import type { Service } from './runtime/service.js';
 
@@ -202,34 +201,6 @@ export class InMemoryObjectStore implements ObjectStore {
   }
 }
 
-/**
- * Sessions on one warehouse the test opened and closes itself: every read and write session runs
- * on it, one at a time, and the version counts the write sessions. For tests of code that takes a
- * {@link WarehouseAccess}; the access across processes is tested on its own adapter.
- */
-export function warehouseAccessOf(warehouse: Warehouse): WarehouseAccess {
-  let writes = 0;
-  let queue: Promise<unknown> = Promise.resolve();
-  const serial = <T>(work: () => Promise<T>): Promise<T> => {
-    const next = queue.then(work, work);
-    queue = next.catch(() => undefined);
-    return next;
-  };
-  return {
-    read: (work) => serial(() => work(warehouse)),
-    write: (work) =>
-      serial(async () => {
-        try {
-          return await work(warehouse);
-        } finally {
-          writes += 1;
-        }
-      }),
-    version: async () => `test.${writes}`,
-    close: async () => undefined,
-  };
-}
-
 /** An access for code that must not touch the warehouse: every session fails with `reason`. */
 export function unusedWarehouse(reason: string): WarehouseAccess {
   const refuse = async (): Promise<never> => {
@@ -299,3 +270,12 @@ export function tempDir(prefix = 'mlops-test-'): { path: string; remove: () => v
   const path = mkdtempSync(join(tmpdir(), prefix));
   return { path, remove: () => rmSync(path, { recursive: true, force: true }) };
 }
+
+export { warehouseAccessOf } from './testing/warehouse-access.js';
+export { GeneratedLake, type LakeWorld, type LandDayOptions, type PartitionDamage } from './testing/lake.fixture.js';
+export {
+  DEFAULT_LAKE_WORLD,
+  LAKE_WAREHOUSE_BUILD_TIMEOUT_MS,
+  LakeWarehouse,
+  dateRange,
+} from './testing/lake-warehouse.fixture.js';

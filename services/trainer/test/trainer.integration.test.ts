@@ -5,21 +5,27 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ModelRegistry, type WarehouseReady } from '@mlops/shared';
-import { InMemoryDocumentStore, deliver, testEvent } from '@mlops/shared/testing';
+import {
+  InMemoryDocumentStore,
+  deliver,
+  testEvent,
+  LakeWarehouse,
+  LAKE_WAREHOUSE_BUILD_TIMEOUT_MS,
+  dateRange,
+} from '@mlops/shared/testing';
 import { createTrainerService } from '../src/index.js';
-import { GeneratedWarehouse, WAREHOUSE_BUILD_TIMEOUT_MS, dateRange } from './fixtures/warehouse.fixture.js';
 
 const DATES = dateRange('2025-01-01', 90);
 const LAST = DATES.slice(-3);
 const W = '"warehouse"."warehouse"';
 
-let world: GeneratedWarehouse;
+let world: LakeWarehouse;
 const documents = new InMemoryDocumentStore();
 const registry = new ModelRegistry(documents);
 
 beforeAll(async () => {
-  world = await GeneratedWarehouse.cached(DATES);
-}, WAREHOUSE_BUILD_TIMEOUT_MS);
+  world = await LakeWarehouse.cached(DATES);
+}, LAKE_WAREHOUSE_BUILD_TIMEOUT_MS);
 
 afterAll(async () => {
   await world?.close();
