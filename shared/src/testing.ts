@@ -1,14 +1,12 @@
 /**
  * In-memory fakes of the ports, for unit tests of handlers. Integration tests use the real
- * adapters and engines instead.
+ * adapters and engines instead, the lake and warehouse fixtures, and the process harness.
  */
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
-import { fileURLToPath } from 'node:url';
 import { SharedErrors } from './errors.js';
 import type { AnyEvent } from './events/cloud-event.js';
 import { createEvent } from './events/cloud-event.js';
@@ -238,33 +236,6 @@ export async function waitForValue<T>(
   }
 }
 
-/** A process started by {@link startMainProcess}. */
-export interface StartedProcess {
-  child: ChildProcessWithoutNullStreams;
-  /** Everything it printed so far (stdout and stderr). */
-  output: () => string;
-  /** Its exit code (null after a signal). */
-  exited: Promise<number | null>;
-}
-
-/**
- * A TypeScript entry point (a service's `src/main.ts`) in its own process through the
- * repository's tsx, as `npx tsx --conditions=@mlops/source <main>` starts it (the workspaces' sources),
- * with only PATH, HOME and the given environment.
- */
-export function startMainProcess(main: string, env: Record<string, string>): StartedProcess {
-  const root = fileURLToPath(new URL('../../', import.meta.url));
-  const child = spawn(join(root, 'node_modules/.bin/tsx'), ['--conditions=@mlops/source', main], {
-    cwd: root,
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
-  });
-  let output = '';
-  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  return { child, output: () => output, exited };
-}
-
 /** A temporary folder, removed by the returned function. */
 export function tempDir(prefix = 'mlops-test-'): { path: string; remove: () => void } {
   const path = mkdtempSync(join(tmpdir(), prefix));
@@ -279,3 +250,10 @@ export {
   LakeWarehouse,
   dateRange,
 } from './testing/lake-warehouse.fixture.js';
+export {
+  processHarness,
+  startMainProcess,
+  type ProcessHarness,
+  type StartedProcess,
+} from './testing/process.harness.js';
+export { projectViewQuery } from './testing/project-view.js';
