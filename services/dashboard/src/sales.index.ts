@@ -97,6 +97,18 @@ const EMPTY: SalesIndex = {
   dayRevenueCents: new Float64Array(0),
 };
 
+/**
+ * The customer ids of a slice (from `first` up to `next`, excluded; nulls sort last) as a filter on
+ * the view's grouping column: the engine applies it before the view's aggregate, so each slice
+ * reads only its own customers' orders.
+ */
+function idRange(first: string | null, next: string | null | undefined): { sql: string; params: string[] } {
+  if (first === null) return { sql: 'd.customer_id is null', params: [] };
+  if (next === undefined) return { sql: '(d.customer_id >= ? or d.customer_id is null)', params: [first] };
+  if (next === null) return { sql: 'd.customer_id >= ?', params: [first] };
+  return { sql: 'd.customer_id >= ? and d.customer_id < ?', params: [first, next] };
+}
+
 async function buildSalesIndex(gold: GoldReader): Promise<SalesIndex> {
   if (!(await gold.has('fct_sales')) || !(await gold.has('bi_customer_sales_daily'))) return EMPTY;
   const sales = gold.table('fct_sales');
@@ -130,14 +142,16 @@ async function buildSalesIndex(gold: GoldReader): Promise<SalesIndex> {
   let previous = -1;
   for (let from = 0; from < nCustomers; from += CUSTOMERS_PER_SLICE) {
     const to = Math.min(nCustomers, from + CUSTOMERS_PER_SLICE);
+    const range = idRange(str(ids[from]), to < nCustomers ? str(ids[to]) : undefined);
     const days = await gold.queryColumns(
       'sales index days',
       `with r as (select * from (${ranked}) where position >= ? and position < ?)
        select r.position, ${dayNumberSql('d.order_date')} - ? as day_number, cast(d.orders as integer) as orders,
               cast(d.revenue_cents as int64) as revenue_cents
        from ${daily} d join r on r.customer_id is not distinct from d.customer_id
+       where ${range.sql}
        order by r.position, day_number`,
-      [from, to, dayNumber('1970-01-01', firstDay)],
+      [from, to, dayNumber('1970-01-01', firstDay), ...range.params],
     );
     const [positions, dayColumn, orders, revenue] = days.columns as [
       WarehouseValue[],
