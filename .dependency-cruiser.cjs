@@ -1,38 +1,113 @@
 /**
- * Architecture boundaries, checked by a tool rather than by hope (see STYLE.md):
- * - a service imports shared/ and never another service;
- * - a service never reaches into a deep path of shared/ (only @mlops/shared and @mlops/shared/testing);
- * - only adapters import cloud SDKs, DuckDB or SQLite;
- * - ports import no adapters;
- * - the GBDT package (shared/gbdt) imports no service and no SDK, and others use its public entry only.
- * - the Google Cloud stand-ins are test tooling: only tests (and the stand-ins themselves) import them.
+ * Architecture boundaries, checked by a tool rather than by hope (see STYLE.md and the README's
+ * Architecture section):
+ * - the kernel (@mlops/kernel) imports no other @mlops package and no SDK or engine;
+ * - adapters (@mlops/adapters-local, @mlops/adapters-gcp) import the kernel only: never a service,
+ *   the platform, the domain packages or each other; only they touch SDKs and engines;
+ * - only the composition root @mlops/platform constructs adapters; services and the CLI import it
+ *   in their composition-root files only, and never import an adapter package;
+ * - a service imports no other service; the CLI imports services through their package entries;
+ * - @mlops/testing (fakes, contract suites, emulator harness) and the Google Cloud stand-ins are
+ *   test tooling: no product source imports them;
+ * - packages are used through their public entries only (no deep path into shared/<package>/), and
+ *   bench/ uses only public entries (no service's src/ or test/ files).
  */
-const sdk = 'node_modules/(@google-cloud/|@duckdb/|better-sqlite3|@polyglot-sql/|@dataform/)';
+const sdk = 'node_modules/(@google-cloud/|@duckdb/|better-sqlite3|@polyglot-sql/|@dataform/|google-auth-library)';
+const npm = ['npm', 'npm-dev', 'npm-optional', 'npm-peer', 'npm-no-pkg', 'npm-unknown'];
+
+// The public entry files of the shared packages (their package.json `exports`).
+const entries = [
+  '^shared/(kernel|adapters-local|platform|synthetic|gbdt|gcp-standins)/src/index\\.ts$',
+  '^shared/adapters-gcp/src/(index|pubsub|firestore|storage|bigquery|dataform|vertex-ai|functions-framework|credentials|emulators)\\.ts$',
+  '^shared/testing/src/(index|suites|fixtures)\\.ts$',
+];
+
+// The only product files that may import @mlops/platform: where a process is composed.
+const compositionRoots = [
+  '^services/(sales-gen|click-gen|startup-gen|lander|transformer|trainer|dashboard)/src/main\\.ts$',
+  '^services/dashboard/src/start\\.ts$',
+  '^services/trainer/src/components/step-main\\.ts$',
+  '^services/trainer/src/serving/serving\\.main\\.ts$',
+  '^cli/src/main\\.ts$',
+  '^cli/src/commands/stack\\.command\\.ts$',
+];
+
+const productSource =
+  '^(shared/(kernel|adapters-local|adapters-gcp|platform|synthetic|gbdt)/src|services/[^/]+/src|cli/src)/';
+
 module.exports = {
   forbidden: [
     {
       name: 'service-imports-other-service',
       severity: 'error',
-      comment: 'A service imports shared/ and never another service.',
+      comment: 'A service imports the shared packages and never another service.',
       from: { path: '^services/([^/]+)/' },
       to: { path: '^services/([^/]+)/', pathNot: '^services/$1/' },
     },
     {
-      name: 'deep-import-of-shared',
+      name: 'deep-import-of-package',
       severity: 'error',
-      comment: 'Import @mlops/shared (or @mlops/shared/testing in tests), never a file inside shared/.',
-      from: { path: '^(services|cli|bench|shared/gbdt)/' },
-      to: { path: '^shared/src/', pathNot: '^shared/src/(index|testing|gcp)\\.ts$' },
+      comment: 'Import a shared package by its public entry (@mlops/kernel, ...), never a file inside it.',
+      from: { path: '^(services|cli|bench|scripts|infra|test)/' },
+      to: { path: '^shared/[^/]+/', pathNot: entries },
+    },
+    {
+      name: 'deep-import-across-packages',
+      severity: 'error',
+      comment: 'A shared package imports another one by its public entry only.',
+      from: { path: '^shared/([^/]+)/' },
+      to: { path: '^shared/[^/]+/', pathNot: ['^shared/$1/', ...entries] },
+    },
+    {
+      name: 'kernel-imports-package',
+      severity: 'error',
+      comment: 'The kernel is self-contained: it imports no other @mlops package, service or tool.',
+      from: { path: '^shared/kernel/src/' },
+      to: { path: '^(shared/(?!kernel/)[^/]+/|services/|cli/|bench/)' },
     },
     {
       name: 'sdk-outside-adapters',
       severity: 'error',
-      comment: 'Only adapters touch SDKs and engines.',
-      from: {
-        path: '^(shared/src|shared/gbdt/src|services/[^/]+/src|cli/src)/',
-        pathNot: '(/adapters/|\\.adapter\\.ts$)',
-      },
-      to: { dependencyTypes: ['npm', 'npm-dev', 'npm-optional', 'npm-peer', 'npm-no-pkg', 'npm-unknown'], path: sdk },
+      comment: 'Only the adapter packages touch SDKs and engines (the kernel, platform and services never).',
+      from: { path: productSource, pathNot: '^shared/adapters-(local|gcp)/src/' },
+      to: { dependencyTypes: npm, path: sdk },
+    },
+    {
+      name: 'adapter-imports-beyond-kernel',
+      severity: 'error',
+      comment: 'An adapter package imports the kernel only: never a service, the platform or another package.',
+      from: { path: '^shared/adapters-(local|gcp)/src/' },
+      to: { path: '^(services/|cli/|bench/|shared/(?!kernel/|adapters-$1/)[^/]+/)' },
+    },
+    {
+      name: 'product-imports-adapter',
+      severity: 'error',
+      comment: 'Services and the CLI take their adapters from the platform; they never import an adapter package.',
+      from: { path: '^(services/[^/]+|cli)/src/' },
+      to: { path: '^shared/adapters-(local|gcp)/' },
+    },
+    {
+      name: 'platform-outside-composition-root',
+      severity: 'error',
+      comment:
+        'Only a composition root (main.ts, start.ts, the step and serving entries, the CLI main) imports @mlops/platform.',
+      from: { path: '^(services/[^/]+|cli)/src/', pathNot: compositionRoots },
+      to: { path: '^shared/platform/' },
+    },
+    {
+      name: 'product-imports-testing',
+      severity: 'error',
+      comment: '@mlops/testing is dev-only: only tests, benchmarks and scripts import it.',
+      from: { path: productSource },
+      to: { path: '^shared/testing/' },
+    },
+    {
+      name: 'bench-imports-internals',
+      severity: 'error',
+      comment:
+        "Benchmarks use public entries only: a service's package entry (src/index.ts), never its other files or tests.",
+      from: { path: '^bench/' },
+      to: { path: '^services/[^/]+/', pathNot: '^services/[^/]+/src/index\\.ts$' },
     },
     {
       name: 'gbdt-imports-service',
@@ -42,24 +117,17 @@ module.exports = {
       to: { path: '^(services|cli|bench)/' },
     },
     {
-      name: 'deep-import-of-gbdt',
-      severity: 'error',
-      comment: 'Import @mlops/gbdt, never a file inside shared/gbdt/.',
-      from: { path: '^(services|cli|bench|shared/src)/' },
-      to: { path: '^shared/gbdt/', pathNot: '^shared/gbdt/src/index\\.ts$' },
-    },
-    {
       name: 'port-imports-adapter',
       severity: 'error',
       comment: 'Ports are interfaces; they never know their adapters.',
       from: { path: '\\.port\\.ts$' },
-      to: { path: '(/adapters/|\\.adapter\\.ts$)' },
+      to: { path: '(^shared/adapters-|\\.adapter\\.ts$)' },
     },
     {
       name: 'product-imports-standins',
       severity: 'error',
       comment: 'The Google Cloud stand-ins are test tooling; the product never imports them.',
-      from: { path: '^(shared/src|services/[^/]+/src|cli/src|bench)/' },
+      from: { path: `${productSource}|^bench/` },
       to: { path: '^shared/gcp-standins/' },
     },
     {

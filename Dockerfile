@@ -12,7 +12,11 @@ FROM node:20-bookworm-slim AS toolchain
 RUN apt-get update && apt-get install -y --no-install-recommends python3 make g++ && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
 COPY package.json package-lock.json .npmrc ./
-COPY shared/package.json shared/
+COPY shared/kernel/package.json shared/kernel/
+COPY shared/adapters-local/package.json shared/adapters-local/
+COPY shared/adapters-gcp/package.json shared/adapters-gcp/
+COPY shared/platform/package.json shared/platform/
+COPY shared/synthetic/package.json shared/synthetic/
 COPY shared/gbdt/package.json shared/gbdt/
 COPY cli/package.json cli/
 COPY bench/package.json bench/
@@ -40,9 +44,14 @@ RUN npm run build
 FROM node:20-bookworm-slim AS runtime
 ENV NODE_ENV=production MLOPS_HOME=/data
 WORKDIR /app
-# The manifests and every node_modules folder, the workspaces' own included (shared/node_modules).
+# The manifests and every node_modules folder, the workspaces' own included. @mlops/testing and the
+# stand-ins are dev-only: neither is copied.
 COPY --from=deps /app ./
-COPY --from=build /app/shared/dist shared/dist
+COPY --from=build /app/shared/kernel/dist shared/kernel/dist
+COPY --from=build /app/shared/adapters-local/dist shared/adapters-local/dist
+COPY --from=build /app/shared/adapters-gcp/dist shared/adapters-gcp/dist
+COPY --from=build /app/shared/platform/dist shared/platform/dist
+COPY --from=build /app/shared/synthetic/dist shared/synthetic/dist
 COPY --from=build /app/shared/gbdt/dist shared/gbdt/dist
 COPY --from=build /app/cli/dist cli/dist
 COPY --from=build /app/services/sales-gen/dist services/sales-gen/dist

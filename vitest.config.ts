@@ -14,9 +14,7 @@ export default defineConfig({
     // Child processes a test starts with node or tsx inherit the condition too.
     env: { NODE_OPTIONS: [process.env.NODE_OPTIONS, '--conditions=@mlops/source'].filter(Boolean).join(' ') },
     include: [
-      'shared/test/**/*.test.ts',
-      'shared/gbdt/test/**/*.test.ts',
-      'shared/gcp-standins/test/**/*.test.ts',
+      'shared/*/test/**/*.test.ts',
       'services/*/test/**/*.test.ts',
       'cli/test/**/*.test.ts',
       'bench/test/**/*.test.ts',

@@ -11,7 +11,7 @@
  * Prints one line per check and exits 0 only when every check passed.
  */
 import { performance } from 'node:perf_hooks';
-import { tempDir } from '@mlops/shared/testing';
+import { tempDir } from '@mlops/testing';
 import {
   goldChecksums,
   KILL_PLAN,

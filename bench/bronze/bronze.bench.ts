@@ -18,22 +18,17 @@ import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { DuckDbParquetWriter, FsObjectStore, SqliteDocumentStore } from '@mlops/adapters-local';
 import {
-  DuckDbParquetWriter,
-  FsObjectStore,
   SALES_BRONZE_COLUMNS,
-  SqliteDocumentStore,
-  createEvent,
   dayNumber,
   generateClickEvents,
   generateSalesOrders,
   generateStartupCompanies,
   isoDate,
-  silentLogger,
-  type AnyEvent,
-  type StoredDocument,
-} from '@mlops/shared';
-import { deliver } from '@mlops/shared/testing';
+} from '@mlops/synthetic';
+import { createEvent, silentLogger, type AnyEvent, type StoredDocument } from '@mlops/kernel';
+import { deliver } from '@mlops/testing';
 import { createClickGenService } from '@mlops/click-gen';
 import { createLanderService } from '@mlops/lander';
 import { createSalesGenService } from '@mlops/sales-gen';
@@ -77,11 +72,13 @@ export interface BronzeBenchResult {
   ratio: number;
   peakRssMb: number;
   flat: { oneDayMs: number; historyMs: number; analyzedMs: number; historyDays: number; rowsPerDay: number };
-  targets: { halfOfFloor: boolean; under400Mb: boolean; flat: boolean };
+  targets: { nearFloor: boolean; under400Mb: boolean; flat: boolean };
 }
 
 const settings = { seed: 42, dirtyShare: 0.01, piiHmacKey: 'bench-key-0123456789' };
 const DATE = '2026-03-03';
+/** Lander rows/s as a share of the DuckDB floor (issue #15). */
+export const LANDER_FLOOR_TARGET = 0.8;
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..', '..');
 
@@ -435,7 +432,7 @@ export async function runBronzeBench(options: BronzeBenchOptions = {}): Promise<
       peakRssMb,
       flat,
       targets: {
-        halfOfFloor: ratio >= 0.5,
+        nearFloor: ratio >= LANDER_FLOOR_TARGET,
         under400Mb: peakRssMb < 400,
         flat: flat.historyMs < flat.oneDayMs * 1.5 + 20,
       },
@@ -467,7 +464,7 @@ export async function runBronzeBench(options: BronzeBenchOptions = {}): Promise<
     print(`| lander child process idle (modules loaded) | | | | | ${idle.maxRssMb} MB | |`);
     print('');
     print(
-      `lander / floor = ${ratio.toFixed(2)} (target >= 0.50: ${result.targets.halfOfFloor ? 'met' : 'MISSED'}); store read as JSON text alone / floor = ${(readJsonLine.rowsPerSecond / floorLine.rowsPerSecond).toFixed(2)}`,
+      `lander / floor = ${ratio.toFixed(2)} (target >= ${LANDER_FLOOR_TARGET.toFixed(2)}: ${result.targets.nearFloor ? 'met' : 'MISSED'}); store read as JSON text alone / floor = ${(readJsonLine.rowsPerSecond / floorLine.rowsPerSecond).toFixed(2)}`,
     );
     print(
       `lander peak RSS ${peakRssMb} MB (target < 400 MB: ${result.targets.under400Mb ? 'met' : 'MISSED'}), of which ${idle.maxRssMb} MB is the process with its modules loaded and idle`,

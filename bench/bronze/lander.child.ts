@@ -3,8 +3,9 @@
  * includes DuckDB's native allocations). Argument: a JSON object of {@link LanderChildArgs}.
  * Prints one JSON line of {@link LanderChildResult}.
  */
-import { DuckDbParquetWriter, FsObjectStore, SqliteDocumentStore, createEvent, type AnyEvent } from '@mlops/shared';
-import { deliver } from '@mlops/shared/testing';
+import { DuckDbParquetWriter, FsObjectStore, SqliteDocumentStore } from '@mlops/adapters-local';
+import { createEvent, type AnyEvent } from '@mlops/kernel';
+import { deliver } from '@mlops/testing';
 import { createLanderService } from '@mlops/lander';
 
 /** What the child is asked to do. */

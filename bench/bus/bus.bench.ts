@@ -2,9 +2,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { SqliteEventBus, createEvent, type AnyEvent, type Publisher, type Subscriber } from '@mlops/shared';
-import { PubSubEventBus } from '@mlops/shared/gcp';
-import { emulatorSupport, startEmulator, type RunningEmulator } from '../../shared/test/emulators.js';
+import { SqliteEventBus } from '@mlops/adapters-local';
+import { createEvent, type AnyEvent, type Publisher, type Subscriber } from '@mlops/kernel';
+import { PubSubEventBus } from '@mlops/adapters-gcp';
+import { emulatorSupport, startEmulator, type RunningEmulator } from '@mlops/testing';
 
 /**
  * Event bus benchmark: events per second end to end (publish → handler finished) and

@@ -4,15 +4,9 @@
  * with its URL, the table sizes, the warm-up time and the RSS after it, then serves until SIGTERM.
  */
 import { join } from 'node:path';
-import {
-  ModelRegistry,
-  RunLedger,
-  SqliteDocumentStore,
-  SqliteEventBus,
-  openDuckDbWarehouseAccess,
-  silentLogger,
-} from '@mlops/shared';
-import { createDashboardServer } from '../../services/dashboard/src/index.js';
+import { ModelRegistry, RunLedger, silentLogger } from '@mlops/kernel';
+import { SqliteDocumentStore, SqliteEventBus, openDuckDbWarehouseAccess } from '@mlops/adapters-local';
+import { createDashboardServer } from '@mlops/dashboard';
 
 const [workDir, cacheEntries] = process.argv.slice(2);
 if (!workDir) throw new Error('usage: server.child.ts <workDir> <cacheEntries>');

@@ -25,24 +25,12 @@ import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, r
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import {
-  FsObjectStore,
-  ModelRegistry,
-  createLogger,
-  customerById,
-  dayNumber,
-  noOrderProbability,
-  openDuckDbWarehouse,
-  releaseDuckDbFile,
-} from '@mlops/shared';
-import { InMemoryDocumentStore, warehouseAccessOf } from '@mlops/shared/testing';
-import {
-  CHURN_PREDICT_PIPELINE,
-  CHURN_TRAINING_PIPELINE,
-  LocalPipelineRunner,
-  decodeDataset,
-} from '../../services/trainer/src/index.js';
-import { rocAuc } from '../../services/trainer/src/ml/index.js';
+import { FsObjectStore, openDuckDbWarehouse, releaseDuckDbFile } from '@mlops/adapters-local';
+import { ModelRegistry, createLogger } from '@mlops/kernel';
+import { customerById, dayNumber, noOrderProbability } from '@mlops/synthetic';
+import { InMemoryDocumentStore, warehouseAccessOf } from '@mlops/testing';
+import { CHURN_PREDICT_PIPELINE, CHURN_TRAINING_PIPELINE, LocalPipelineRunner, decodeDataset } from '@mlops/trainer';
+import { rocAuc } from '@mlops/gbdt';
 import { BENCH_OUT, churnMatrixKey, runBackfill } from '../train/churn.matrix.js';
 import { writeMatrix } from '../train/matrix.js';
 

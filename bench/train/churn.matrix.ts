@@ -22,8 +22,9 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, 
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { FsObjectStore, openDuckDbWarehouseAccess, silentLogger } from '@mlops/shared';
-import { CHURN_TRAINING_PIPELINE, LocalPipelineRunner, decodeDataset } from '../../services/trainer/src/index.js';
+import { FsObjectStore, openDuckDbWarehouseAccess } from '@mlops/adapters-local';
+import { silentLogger } from '@mlops/kernel';
+import { CHURN_TRAINING_PIPELINE, LocalPipelineRunner, decodeDataset } from '@mlops/trainer';
 import { type MatrixFile, writeMatrix } from './matrix.js';
 
 const REPO = fileURLToPath(new URL('../../', import.meta.url));
@@ -56,7 +57,9 @@ const INPUTS = [
   'dataform/definitions',
   'dataform/includes',
   'dataform/workflow_settings.yaml',
-  'shared/src',
+  'shared/kernel/src',
+  'shared/adapters-local/src',
+  'shared/synthetic/src',
   'services/sales-gen/src',
   'services/click-gen/src',
   'services/startup-gen/src',

@@ -16,22 +16,11 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import {
-  DataformCompiler,
-  DuckDbTransformRunner,
-  dayNumber,
-  isoDate,
-  openDuckDbWarehouse,
-  type BronzeLanded,
-} from '@mlops/shared';
-import {
-  InMemoryDocumentStore,
-  RecordingPublisher,
-  deliver,
-  testEvent,
-  warehouseAccessOf,
-  GeneratedLake,
-} from '@mlops/shared/testing';
+import { DataformCompiler, DuckDbTransformRunner, openDuckDbWarehouse } from '@mlops/adapters-local';
+import { dayNumber, isoDate } from '@mlops/synthetic';
+import { type BronzeLanded } from '@mlops/kernel';
+import { InMemoryDocumentStore, RecordingPublisher, deliver, testEvent, warehouseAccessOf } from '@mlops/testing';
+import { GeneratedLake } from '@mlops/testing/fixtures';
 import { DEFAULT_MAX_DATES_PER_RUN, createTransformerService } from '@mlops/transformer';
 
 const here = dirname(fileURLToPath(import.meta.url));

@@ -16,8 +16,8 @@ import { copyFileSync, existsSync, mkdirSync, rmSync, statSync, writeFileSync } 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
-import { openDuckDbWarehouse, openDuckDbWarehouseAccess, releaseDuckDbFile } from '@mlops/shared';
-import { buildGoldWarehouse } from '../../services/dashboard/test/fixtures/gold-warehouse.fixture.js';
+import { openDuckDbWarehouse, openDuckDbWarehouseAccess, releaseDuckDbFile } from '@mlops/adapters-local';
+import { buildGoldWarehouse } from '@mlops/testing/fixtures';
 
 const argv = process.argv.slice(2);
 const option = (name: string, fallback: string) => {

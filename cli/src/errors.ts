@@ -1,4 +1,4 @@
-import { PermanentError } from '@mlops/shared';
+import { PermanentError } from '@mlops/kernel';
 
 /** A command line that cannot be run as given; printed with the usage hint, exit code 2. */
 export class UsageError extends PermanentError {

@@ -6,13 +6,13 @@ import { join } from 'node:path';
 import {
   ConfigError,
   createLogger,
-  createPlatform,
   errorCode,
   errorMessage,
   loadConfig,
   PlatformError,
   type Environment,
-} from '@mlops/shared';
+} from '@mlops/kernel';
+import { createPlatform } from '@mlops/platform';
 import { dlqCommand, dlqRelayCommand } from './commands/dlq.command.js';
 import { modelsCommand } from './commands/models.command.js';
 import { backfillCommand, runCommand } from './commands/run.command.js';

@@ -8,7 +8,7 @@ import {
   type Environment,
   type RunDateBounds,
   type Topic,
-} from '@mlops/shared';
+} from '@mlops/kernel';
 import { CliErrors, UsageError } from './errors.js';
 import { utcDateBefore } from './start-events.js';
 

@@ -1,4 +1,4 @@
-import { ModelRegistry, type LedgerEntry, type Platform } from '@mlops/shared';
+import { ModelRegistry, type LedgerEntry, type Platform } from '@mlops/kernel';
 import { count, table } from './format.js';
 import type { CliIo } from './io.js';
 

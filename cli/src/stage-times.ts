@@ -1,4 +1,4 @@
-import type { LedgerEntry } from '@mlops/shared';
+import type { LedgerEntry } from '@mlops/kernel';
 import { table } from './format.js';
 
 /** The phases of a pipeline as the time breakdown names them, in pipeline order. */

@@ -1,4 +1,4 @@
-import { createEvent, newRunId, type AnyEvent, type PipelineStarted } from '@mlops/shared';
+import { createEvent, newRunId, type AnyEvent, type PipelineStarted } from '@mlops/kernel';
 
 /** A pipeline.started event for one run date: a new run id and trace. */
 export function startEvent(data: PipelineStarted, now: Date = new Date()): AnyEvent {

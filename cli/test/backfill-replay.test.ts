@@ -9,7 +9,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { createPlatform, loadConfig, ModelRegistry, silentLogger } from '@mlops/shared';
+import { createPlatform } from '@mlops/platform';
+import { loadConfig, ModelRegistry, silentLogger } from '@mlops/kernel';
 import { main } from '../src/main.js';
 import type { CliIo } from '../src/io.js';
 

@@ -12,21 +12,23 @@ import {
   FsObjectStore,
   SqliteDocumentStore,
   SqliteEventBus,
+  openDuckDbWarehouse,
+} from '@mlops/adapters-local';
+import {
   createEvent,
   encodeMessage,
   hostService,
-  openDuckDbWarehouse,
   silentLogger,
   type AnyEvent,
   type CloudEvent,
   type HostedService,
   type PipelineStarted,
-} from '@mlops/shared';
+} from '@mlops/kernel';
 import { createClickGenService } from '@mlops/click-gen';
 import { createLanderService } from '@mlops/lander';
 import { createSalesGenService } from '@mlops/sales-gen';
 import { createStartupGenService } from '@mlops/startup-gen';
-import { tempDir, waitFor } from '@mlops/shared/testing';
+import { tempDir, waitFor } from '@mlops/testing';
 
 const generators = { seed: 42, scale: 1, dirtyShare: 0.01, piiHmacKey: 'chain-test-key-0123456789' };
 

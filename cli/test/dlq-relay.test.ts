@@ -9,21 +9,23 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   RELAY_COLLECTION,
-  SqliteDocumentStore,
   silentLogger,
   loadConfig,
   type AnyEvent,
   type CloudEvent,
   type Platform,
-} from '@mlops/shared';
+} from '@mlops/kernel';
+import { SqliteDocumentStore } from '@mlops/adapters-local';
+import { PubSubEventBus } from '@mlops/adapters-gcp';
 import {
-  PubSubEventBus,
   skipWithoutEmulator,
   startEmulator,
   uniqueProjectId,
   type RunningEmulator,
-} from '@mlops/shared/gcp';
-import { tempDir, testEvent, waitFor } from '@mlops/shared/testing';
+  tempDir,
+  testEvent,
+  waitFor,
+} from '@mlops/testing';
 import { dlqRelayCommand } from '../src/commands/dlq.command.js';
 
 const skip = skipWithoutEmulator('pubsub', 'the dead-letter relay (Pub/Sub dead-letter policy)');

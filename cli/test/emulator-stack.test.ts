@@ -5,8 +5,7 @@
  * where the emulators cannot run.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { skipWithoutEmulator } from '@mlops/shared/gcp';
-import { tempDir } from '@mlops/shared/testing';
+import { skipWithoutEmulator, tempDir } from '@mlops/testing';
 import { mlops, parseExportLine, startStack, type RunningStack } from './fixtures/stack.harness.js';
 
 const skip =

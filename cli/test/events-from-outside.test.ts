@@ -7,27 +7,26 @@
  */
 import { PubSub } from '@google-cloud/pubsub';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DuckDbParquetWriter, FsObjectStore, SqliteDocumentStore } from '@mlops/adapters-local';
 import {
-  DuckDbParquetWriter,
-  FsObjectStore,
-  SqliteDocumentStore,
   hostService,
   parseTraceparent,
   silentLogger,
   type AnyEvent,
   type CloudEvent,
   type HostedService,
-} from '@mlops/shared';
+} from '@mlops/kernel';
+import { PubSubEventBus } from '@mlops/adapters-gcp';
 import {
-  PubSubEventBus,
   skipWithoutEmulator,
   startEmulator,
   uniqueProjectId,
   type RunningEmulator,
-} from '@mlops/shared/gcp';
+  tempDir,
+  waitFor,
+} from '@mlops/testing';
 import { createLanderService } from '@mlops/lander';
 import { createSalesGenService } from '@mlops/sales-gen';
-import { tempDir, waitFor } from '@mlops/shared/testing';
 import { join } from 'node:path';
 
 const skip = skipWithoutEmulator('pubsub', 'events from outside the project (official Pub/Sub client)');

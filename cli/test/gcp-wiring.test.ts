@@ -10,11 +10,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { startGcpStandins, type GcpStandins } from '@mlops/gcp-standins';
-import { createPlatform, loadConfig, silentLogger, type Platform } from '@mlops/shared';
+import { createPlatform } from '@mlops/platform';
+import { loadConfig, silentLogger, type Platform } from '@mlops/kernel';
 import { startDashboard, type RunningDashboard } from '@mlops/dashboard';
 import { trainerFromPlatform } from '@mlops/trainer';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { skipWithoutEmulator, startEmulator, type RunningEmulator } from '@mlops/shared/gcp';
+import { skipWithoutEmulator, startEmulator, type RunningEmulator } from '@mlops/testing';
 
 const skip = skipWithoutEmulator('pubsub', 'gcp wiring') || skipWithoutEmulator('firestore', 'gcp wiring');
 const PROJECT = 'mlops-wiring';

@@ -5,7 +5,7 @@
  * and the gold tables equal those of an uninterrupted run (the same backfill in one process).
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { tempDir } from '@mlops/shared/testing';
+import { tempDir } from '@mlops/testing';
 import {
   goldChecksums,
   KILL_PLAN,

@@ -7,7 +7,7 @@ import { execFile, spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
-import { tempDir, waitFor, waitForValue } from '@mlops/shared/testing';
+import { tempDir, waitFor, waitForValue } from '@mlops/testing';
 import { repoRoot } from '../src/stack/processes.js';
 
 const tsx = pathToFileURL(join(repoRoot, 'node_modules/tsx/dist/loader.mjs')).href;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { LedgerEntry } from '@mlops/shared';
+import type { LedgerEntry } from '@mlops/kernel';
 import { formatStageTimes, stageTimes, unionMs } from '../src/stage-times.js';
 
 const T0 = Date.parse('2026-12-01T00:00:00Z');

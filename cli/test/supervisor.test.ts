@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { afterEach, describe, expect, it } from 'vitest';
-import { waitFor } from '@mlops/shared/testing';
+import { waitFor } from '@mlops/testing';
 import { Supervisor } from '../src/stack/supervisor.js';
 
 // Real processes: `node -e` scripts that live until killed, or exit at once.

@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from '@cdktf/hcl2json';
-import { createPlatform, loadConfig, silentLogger, topicOf, topics } from '@mlops/shared';
+import { createPlatform } from '@mlops/platform';
+import { loadConfig, silentLogger, topicOf, topics } from '@mlops/kernel';
 import { COMPLETION_TOPOLOGY, composeServices, TOPOLOGY } from '../src/stack/in-process.js';
 import { repoRoot, SERVICE_PROCESSES, serviceArgs } from '../src/stack/processes.js';
 

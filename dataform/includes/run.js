@@ -4,7 +4,7 @@
 // `run_date_last`: the earliest and latest of them (computed from run_dates when absent). Every use
 // of a var goes through dates(), first() or last(), which render date literals, so a compiled graph
 // depends on the vars only through those literals (the local runner relies on it to reuse a
-// compilation; see shared/src/adapters/dataform/dataform-compiler.adapter.ts).
+// compilation; see shared/adapters-local/src/dataform/dataform-compiler.adapter.ts).
 const { LOOKBACK_DAYS } = require('./constants.js');
 
 const DATE = /^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$/;

@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { topics } from '@mlops/shared';
+import { topics } from '@mlops/kernel';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { literalStrings, loadInfra, nested, nestedAll, resources, type Infra } from './hcl.js';
 

@@ -6,7 +6,8 @@
  * warehouse), never a mix of two.
  */
 import { join } from 'node:path';
-import { errorCode, errorMessage, openDuckDbWarehouseAccess, tableChecksums, type WarehouseReady } from '@mlops/shared';
+import { errorCode, errorMessage, tableChecksums, type WarehouseReady } from '@mlops/kernel';
+import { openDuckDbWarehouseAccess } from '@mlops/adapters-local';
 
 /** Tables written outside the transformer's builds (the trainer's predictions, snapshot by snapshot). */
 const NOT_BUILT_BY_THE_TRANSFORMER = new Set(['warehouse.fact_predictions_churn']);

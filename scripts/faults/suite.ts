@@ -15,15 +15,9 @@
  * compared with the clean run's.
  */
 import { performance } from 'node:perf_hooks';
-import {
-  createPlatform,
-  loadConfig,
-  silentLogger,
-  type AnyEvent,
-  type Platform,
-  type WarehouseReady,
-} from '@mlops/shared';
-import { tempDir } from '@mlops/shared/testing';
+import { createPlatform } from '@mlops/platform';
+import { loadConfig, silentLogger, type AnyEvent, type Platform, type WarehouseReady } from '@mlops/kernel';
+import { tempDir } from '@mlops/testing';
 import {
   goldChecksums,
   killDuring,

@@ -20,7 +20,7 @@ import {
   type GcpStandins,
   type StandinLog,
 } from '@mlops/gcp-standins';
-import { startEmulator, type RunningEmulator } from '@mlops/shared/gcp';
+import { startEmulator, type RunningEmulator } from '@mlops/testing';
 
 /** A GCS store that also writes a bucket's `bronze/` objects to a folder, in the same step. */
 class MirroredStorage extends GcsStorage {

@@ -1,5 +1,5 @@
 /** The options of `npm run rehearse:gcp`, parsed from `(argv, env)` so tests pass their own. */
-import { isIsoDate } from '@mlops/shared';
+import { isIsoDate } from '@mlops/kernel';
 
 /** What the rehearsal runs. */
 export interface RehearsalOptions {

@@ -11,7 +11,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Message, PubSub } from '@google-cloud/pubsub';
-import { newRunId, traceparentFromId } from '@mlops/shared';
+import { newRunId, traceparentFromId } from '@mlops/kernel';
 
 /** A `stage.failed` as it arrived on the `stage-failed` topic. */
 export interface ObservedFailure {

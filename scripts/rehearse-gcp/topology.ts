@@ -6,7 +6,7 @@
  * (the dead-letter handler's own subscription has none, so it cannot loop).
  */
 import type { PubSub } from '@google-cloud/pubsub';
-import { DEAD_LETTER_TOPIC, topics } from '@mlops/shared';
+import { DEAD_LETTER_TOPIC, topics } from '@mlops/kernel';
 import type { EventarcForwarder } from './eventarc-forwarder.js';
 
 /** The completion topics fed by Cloud Logging sinks. */

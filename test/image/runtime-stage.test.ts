@@ -11,7 +11,7 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, statSync, writeFileSyn
 import { homedir, tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { freePort } from '@mlops/shared/gcp';
+import { freePort } from '@mlops/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { platformServices, terraformCommands } from './compose.js';
 import { readDockerfile } from './dockerfile.js';
@@ -156,7 +156,10 @@ describe('the image runtime stage, rebuilt from the Dockerfile without Docker', 
 
   it('holds production dependencies and compiled JavaScript only: no dev tool, no TypeScript source', () => {
     const folders = nodeModulesFolders(image.dir);
-    expect(folders.map((folder) => relative(image.dir, folder))).toContain('shared/node_modules');
+    expect(folders.map((folder) => relative(image.dir, folder))).toContain('shared/kernel/node_modules');
+    // @mlops/testing is a dev dependency only: nothing of it is in the image.
+    expect(existsSync(join(image.dir, 'shared/testing'))).toBe(false);
+    expect(existsSync(join(image.dir, 'node_modules/@mlops/testing/package.json'))).toBe(false);
     for (const folder of folders)
       for (const tool of DEV_TOOLS) expect(existsSync(join(folder, tool)), `${folder}/${tool}`).toBe(false);
     const sources = filesUnder(image.dir, (name) => name === 'node_modules').filter(

@@ -1,4 +1,4 @@
-import { relayPush, servePushHandler, type Platform } from '@mlops/shared';
+import { relayPush, servePushHandler, type Platform } from '@mlops/kernel';
 import { table } from '../format.js';
 import type { CliIo } from '../io.js';
 

@@ -1,4 +1,4 @@
-import { ModelRegistry, type Platform } from '@mlops/shared';
+import { ModelRegistry, type Platform } from '@mlops/kernel';
 import { table } from '../format.js';
 import type { CliIo } from '../io.js';
 

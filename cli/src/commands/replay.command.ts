@@ -1,4 +1,4 @@
-import type { Platform, ReplayResult, Topic } from '@mlops/shared';
+import type { Platform, ReplayResult, Topic } from '@mlops/kernel';
 import type { CliIo } from '../io.js';
 import { duration } from '../format.js';
 import { startInProcessStack } from '../stack/in-process.js';

@@ -1,4 +1,4 @@
-import type { PipelineStarted, Platform } from '@mlops/shared';
+import type { PipelineStarted, Platform } from '@mlops/kernel';
 import { CliErrors } from '../errors.js';
 import type { CliIo } from '../io.js';
 import { createProgress } from '../progress.js';

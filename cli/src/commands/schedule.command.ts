@@ -1,4 +1,4 @@
-import type { Platform } from '@mlops/shared';
+import type { Platform } from '@mlops/kernel';
 import type { CliIo } from '../io.js';
 import { startEvent, utcDateBefore } from '../start-events.js';
 

@@ -1,5 +1,5 @@
 import { startDashboard } from '@mlops/dashboard';
-import type { Platform } from '@mlops/shared';
+import type { Platform } from '@mlops/kernel';
 import type { CliIo } from '../io.js';
 
 /** Serve the dashboard until the process is asked to stop. */

@@ -1,4 +1,5 @@
-import type { Environment } from '@mlops/shared';
+import type { Environment } from '@mlops/kernel';
+import { emulatorTooling } from '@mlops/platform';
 import type { CliIo } from '../io.js';
 import {
   emulatorEnvironment,
@@ -26,7 +27,7 @@ export async function stackUpCommand(
   const stops: (() => Promise<void>)[] = [];
   let childEnv = stackEnvironment(env);
   if (command.emulators) {
-    const { emulatorSupport, startEmulator } = await import('@mlops/shared/gcp');
+    const { emulatorSupport, startEmulator } = await emulatorTooling();
     for (const kind of ['pubsub', 'firestore'] as const) {
       const support = emulatorSupport(kind);
       if (!support.available) {

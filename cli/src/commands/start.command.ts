@@ -1,6 +1,6 @@
 import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Platform, PlatformConfig } from '@mlops/shared';
+import type { Platform, PlatformConfig } from '@mlops/kernel';
 import { duration } from '../format.js';
 import type { CliIo } from '../io.js';
 import { printReport } from '../report.js';

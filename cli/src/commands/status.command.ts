@@ -1,4 +1,4 @@
-import { RunLedger, type Platform, type RunStage } from '@mlops/shared';
+import { RunLedger, type Platform, type RunStage } from '@mlops/kernel';
 import { duration, table } from '../format.js';
 import type { CliIo } from '../io.js';
 

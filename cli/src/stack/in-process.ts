@@ -10,7 +10,7 @@ import {
   type Platform,
   type Service,
   type Topic,
-} from '@mlops/shared';
+} from '@mlops/kernel';
 import { clickGenFromPlatform } from '@mlops/click-gen';
 import { landerFromPlatform } from '@mlops/lander';
 import { salesGenFromPlatform } from '@mlops/sales-gen';

@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { DEV_PII_HMAC_KEY, type Environment } from '@mlops/shared';
+import { DEV_PII_HMAC_KEY, type Environment } from '@mlops/kernel';
 import type { CliIo } from '../io.js';
 
 /** The repository root (the CLI lives in cli/src). */

@@ -6,7 +6,7 @@ import {
   type LedgerFollower,
   type Platform,
   type RunSummary,
-} from '@mlops/shared';
+} from '@mlops/kernel';
 import { CliErrors } from '../errors.js';
 
 /** Where a set of runs stands, counted in stages as the run ledger closes them. */

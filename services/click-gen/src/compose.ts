@@ -1,4 +1,4 @@
-import type { Platform, Service } from '@mlops/shared';
+import type { Platform, Service } from '@mlops/kernel';
 import { createClickGenService } from './click-gen.service.js';
 
 /** The clickstream generator composed on a platform: the lake and the generator settings. */

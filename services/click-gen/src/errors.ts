@@ -1,4 +1,5 @@
-import { ConfigError, PermanentError, type GenerationProblem } from '@mlops/shared';
+import { ConfigError, PermanentError } from '@mlops/kernel';
+import { type GenerationProblem } from '@mlops/synthetic';
 
 const ENV_OF_SETTING: Record<GenerationProblem['setting'], string> = {
   scale: 'MLOPS_SCALE',

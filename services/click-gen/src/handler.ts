@@ -4,11 +4,9 @@ import {
   replaceJsonlPartition,
   sourceNotRequested,
   startedGeneration,
-  type CloudEvent,
   type GeneratorSettings,
-  type HandlerContext,
-  type ObjectStore,
-} from '@mlops/shared';
+} from '@mlops/synthetic';
+import { type CloudEvent, type HandlerContext, type ObjectStore } from '@mlops/kernel';
 import { ClickGenErrors } from './errors.js';
 
 /** What the clickstream generator needs. */

@@ -4,7 +4,6 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   ConfigError,
-  FsObjectStore,
   createLogger,
   dispatch,
   utcTomorrow,
@@ -12,8 +11,9 @@ import {
   type AnyEvent,
   type ObjectStore,
   type PipelineStarted,
-} from '@mlops/shared';
-import { InMemoryObjectStore, RecordingPublisher, deliver, testEvent } from '@mlops/shared/testing';
+} from '@mlops/kernel';
+import { FsObjectStore } from '@mlops/adapters-local';
+import { InMemoryObjectStore, RecordingPublisher, deliver, testEvent } from '@mlops/testing';
 import { createClickGenService } from '../src/index.js';
 
 const generators = { seed: 42, scale: 1, dirtyShare: 0.01, piiHmacKey: 'test-key-0123456789' };

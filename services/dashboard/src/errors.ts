@@ -1,4 +1,4 @@
-import { PlatformError } from '@mlops/shared';
+import { PlatformError } from '@mlops/kernel';
 
 /** HTTP status each error code answers with. */
 const STATUS: Record<string, number> = {

@@ -6,14 +6,14 @@
  * on, see {@link withFallback}) and then answers `DASHBOARD.WAREHOUSE_UNAVAILABLE`.
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
-import type {
-  QueryParams as WarehouseParams,
-  WarehouseAccess,
-  WarehouseColumns,
-  WarehouseRow,
-  WarehouseSchema,
-} from '@mlops/shared';
-import { errorCode } from '@mlops/shared';
+import {
+  type QueryParams as WarehouseParams,
+  type WarehouseAccess,
+  type WarehouseColumns,
+  type WarehouseRow,
+  type WarehouseSchema,
+  errorCode,
+} from '@mlops/kernel';
 import type { AnswerCache } from './cache.js';
 import { DashboardError, DashboardErrors } from './errors.js';
 

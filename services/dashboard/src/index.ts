@@ -17,4 +17,4 @@ export { DashboardError, DashboardErrors, DashboardStartErrors } from './errors.
 export { VIEWS, type View } from './overview.routes.js';
 export { CONTENT_SECURITY_POLICY } from './security.js';
 /** The observer that fills the run ledger the operations view reads (hosted by `startDashboard`). */
-export { createRunLedgerService, RunLedger } from '@mlops/shared';
+export { createRunLedgerService, RunLedger } from '@mlops/kernel';

@@ -2,15 +2,8 @@
  * The dashboard as its own process: configuration, platform, dashboard (its ledger fed by the bus,
  * or by Eventarc's pushes with `MLOPS_TRANSPORT=http`); SIGTERM/SIGINT close everything. A bad setting exits 1 with its name; so does a refused or failed bind.
  */
-import {
-  createLogger,
-  createPlatform,
-  errorCode,
-  errorMessage,
-  loadConfig,
-  transportOf,
-  type Platform,
-} from '@mlops/shared';
+import { createLogger, errorCode, errorMessage, loadConfig, type Platform } from '@mlops/kernel';
+import { createPlatform, transportOf } from '@mlops/platform';
 import { startDashboard, type RunningDashboard } from './start.js';
 
 async function main(): Promise<void> {

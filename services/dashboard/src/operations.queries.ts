@@ -4,8 +4,14 @@
  * assertion results the transformer reports on `mlops.warehouse.ready.v1`), and model promotions.
  * Nothing here returns an event payload: only the ledger's PII-free summaries.
  */
-import type { DeadLetterAdmin, LedgerEntry, ModelRegistry, RunSummary, SubscriptionAdmin } from '@mlops/shared';
-import { summariseRuns } from '@mlops/shared';
+import {
+  type DeadLetterAdmin,
+  type LedgerEntry,
+  type ModelRegistry,
+  type RunSummary,
+  type SubscriptionAdmin,
+  summariseRuns,
+} from '@mlops/kernel';
 import type { DateRange } from './params.js';
 import { inRange } from './params.js';
 

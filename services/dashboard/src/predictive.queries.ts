@@ -7,7 +7,7 @@
  * definition the model is trained on. Only snapshots at least `horizonDays` older than the last
  * order day are judged.
  */
-import type { ModelRegistry, ModelVersion } from '@mlops/shared';
+import type { ModelRegistry, ModelVersion } from '@mlops/kernel';
 import type { GoldReader } from './gold.reader.js';
 import type { DateRange } from './params.js';
 import { addDays, inRange } from './params.js';

@@ -4,8 +4,7 @@
  * and an answer of the new version cannot be computed, the last answer computed for the same
  * request is sent instead, marked `x-mlops-data: stale`.
  */
-import type { LedgerEntry, ModelRegistry } from '@mlops/shared';
-import { errorCode } from '@mlops/shared';
+import { type LedgerEntry, type ModelRegistry, errorCode } from '@mlops/kernel';
 import type { FastifyReply } from 'fastify';
 import type { AnswerCache } from './cache.js';
 import { withFallback, type GoldReader } from './gold.reader.js';

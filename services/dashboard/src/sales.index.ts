@@ -15,7 +15,7 @@
  * and a bitmap of the days it ordered on (active customers in a range, from sequential words).
  * Every sum is of whole cents, so it is exact.
  */
-import type { WarehouseValue } from '@mlops/shared';
+import type { WarehouseValue } from '@mlops/kernel';
 import type { GoldReader } from './gold.reader.js';
 import { dayNumberSql, num, str } from './sql.js';
 

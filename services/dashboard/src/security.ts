@@ -1,4 +1,4 @@
-import { createHostCheck, hostRefusal, type HostPolicy, type Logger } from '@mlops/shared';
+import { createHostCheck, hostRefusal, type HostPolicy, type Logger } from '@mlops/kernel';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 
 /**

@@ -5,17 +5,21 @@
  */
 import { createServer } from 'node:http';
 import { fileURLToPath } from 'node:url';
-import type {
-  HostPolicy,
-  LedgerEntry,
-  Logger,
-  ModelRegistry,
-  PushDeliveryDeps,
-  RunLedger,
-  Service,
-  WarehouseAccess,
-} from '@mlops/shared';
-import { createPushRequestHandler, errorCode, errorMessage, handlePushDelivery, PlatformError } from '@mlops/shared';
+import {
+  type HostPolicy,
+  type LedgerEntry,
+  type Logger,
+  type ModelRegistry,
+  type PushDeliveryDeps,
+  type RunLedger,
+  type Service,
+  type WarehouseAccess,
+  createPushRequestHandler,
+  errorCode,
+  errorMessage,
+  handlePushDelivery,
+  PlatformError,
+} from '@mlops/kernel';
 import Fastify, { type FastifyInstance, type FastifyServerFactory } from 'fastify';
 import { assertBindable } from './bind.js';
 import { createAnswerCache, timeSlot } from './cache.js';

@@ -8,7 +8,7 @@
  * - at-risk lists: the `AT_RISK_LIST_MAX` most likely churners of each snapshot, overall and per band;
  * - outcomes: predicted against observed churn of each snapshot old enough to judge.
  */
-import type { WarehouseValue } from '@mlops/shared';
+import type { WarehouseValue } from '@mlops/kernel';
 import type { GoldReader } from './gold.reader.js';
 import { addDays, isCalendarDate } from './params.js';
 import { salesIndex } from './sales.index.js';

@@ -4,7 +4,7 @@
  * `cast(x as string|integer|int64|date)`, `countif`, `if`, explicit `nulls last` on ascending keys
  * (BigQuery puts nulls first there, DuckDB last), no `::`, `filter (where ...)` or lists.
  */
-import type { WarehouseValue } from '@mlops/shared';
+import type { WarehouseValue } from '@mlops/kernel';
 import type { DateRange } from './params.js';
 
 /** A fragment of SQL and its positional parameters. */

@@ -6,8 +6,16 @@
  * sessions only, and refreshes its answers when the warehouse's version changes.
  * `main.ts` and the CLI (`mlops serve`, `npm start`) both use it.
  */
-import type { HostedService, Platform, PlatformConfig, Transport } from '@mlops/shared';
-import { createRunLedgerService, hostService, ModelRegistry, RunLedger } from '@mlops/shared';
+import {
+  type HostedService,
+  type Platform,
+  type PlatformConfig,
+  createRunLedgerService,
+  hostService,
+  ModelRegistry,
+  RunLedger,
+} from '@mlops/kernel';
+import type { Transport } from '@mlops/platform';
 import { createDashboardServer, type DashboardAddress, type ListenOptions } from './server.js';
 
 /** Options of {@link startDashboard}; unset ones come from the configuration ({@link listenAddressOf}). */

@@ -9,12 +9,12 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { silentLogger } from '@mlops/shared';
+import { silentLogger } from '@mlops/kernel';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDashboardServer, type DashboardServer } from '../src/index.js';
 import { addDays } from '../src/params.js';
 import { buildTwinWarehouses, type TwinWarehouses } from './fixtures/bigquery-gold.fixture.js';
-import { buildOperations, type OperationsFixture } from './fixtures/operations.fixture.js';
+import { buildOperations, type OperationsFixture } from '@mlops/testing/fixtures';
 
 const END = '2026-06-30';
 

@@ -1,5 +1,5 @@
-import { silentLogger, ModelRegistry, RunLedger } from '@mlops/shared';
-import { InMemoryDocumentStore, unusedWarehouse } from '@mlops/shared/testing';
+import { silentLogger, ModelRegistry, RunLedger } from '@mlops/kernel';
+import { InMemoryDocumentStore, unusedWarehouse } from '@mlops/testing';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createDashboardServer, isLoopbackAddress, type DashboardServer } from '../src/index.js';
 

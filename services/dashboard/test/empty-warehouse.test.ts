@@ -1,16 +1,9 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import {
-  ModelRegistry,
-  RunLedger,
-  openDuckDbWarehouse,
-  openDuckDbWarehouseAccess,
-  releaseDuckDbFile,
-  silentLogger,
-  type WarehouseAccess,
-} from '@mlops/shared';
-import { InMemoryDocumentStore } from '@mlops/shared/testing';
+import { ModelRegistry, RunLedger, silentLogger, type WarehouseAccess } from '@mlops/kernel';
+import { openDuckDbWarehouse, openDuckDbWarehouseAccess, releaseDuckDbFile } from '@mlops/adapters-local';
+import { InMemoryDocumentStore } from '@mlops/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDashboardServer, type DashboardServer } from '../src/index.js';
 import { get, ok } from './fixtures/http.js';

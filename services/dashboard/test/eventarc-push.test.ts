@@ -4,14 +4,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   createEvent,
-  createPlatform,
   encodeMessage,
   loadConfig,
   RunLedger,
   type AnyEvent,
   type Platform,
   type WireMessage,
-} from '@mlops/shared';
+} from '@mlops/kernel';
+import { createPlatform } from '@mlops/platform';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDashboard, type RunningDashboard } from '../src/index.js';
 

@@ -1,4 +1,4 @@
-import { silentLogger, TransientError, type WarehouseAccess } from '@mlops/shared';
+import { silentLogger, TransientError, type WarehouseAccess } from '@mlops/kernel';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDashboardServer } from '../src/index.js';
 import { ok, T } from './fixtures/http.js';
@@ -40,7 +40,7 @@ describe('cached answers', () => {
 
   it('reflect new ledger events within the live cache slot', async () => {
     const before = await ok<{ total: number }>(world, '/api/operations/runs');
-    const { createEvent } = await import('@mlops/shared');
+    const { createEvent } = await import('@mlops/kernel');
     await world.ops.ledger.record(
       createEvent(
         'mlops.pipeline.started.v1',

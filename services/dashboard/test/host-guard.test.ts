@@ -1,6 +1,6 @@
 import { request } from 'node:http';
-import { ModelRegistry, RunLedger, silentLogger, type HostPolicy } from '@mlops/shared';
-import { InMemoryDocumentStore, unusedWarehouse } from '@mlops/shared/testing';
+import { ModelRegistry, RunLedger, silentLogger, type HostPolicy } from '@mlops/kernel';
+import { InMemoryDocumentStore, unusedWarehouse } from '@mlops/testing';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createDashboardServer, type DashboardServer } from '../src/index.js';
 

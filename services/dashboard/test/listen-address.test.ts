@@ -1,4 +1,4 @@
-import { loadConfig } from '@mlops/shared';
+import { loadConfig } from '@mlops/kernel';
 import { describe, expect, it } from 'vitest';
 import { listenAddressOf } from '../src/start.js';
 

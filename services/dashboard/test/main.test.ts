@@ -1,16 +1,15 @@
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { createEvent, encodeMessage } from '@mlops/kernel';
 import {
-  createEvent,
-  encodeMessage,
   openDuckDbWarehouse,
   openDuckDbWarehouseAccess,
   releaseDuckDbFile,
   SqliteEventBus,
-} from '@mlops/shared';
-import { buildGoldWarehouse } from './fixtures/gold-warehouse.fixture.js';
+} from '@mlops/adapters-local';
+import { processHarness, waitForValue } from '@mlops/testing';
+import { buildGoldWarehouse } from '@mlops/testing/fixtures';
 import { afterEach, describe, expect, it } from 'vitest';
-import { processHarness, waitForValue } from '@mlops/shared/testing';
 
 // The dashboard as its own process: `src/main.ts`, started the way `npm start -w services/dashboard` does.
 const main = fileURLToPath(new URL('../src/main.ts', import.meta.url));

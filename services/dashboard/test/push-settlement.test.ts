@@ -6,8 +6,8 @@ import {
   silentLogger,
   TransientError,
   type StoredDocument,
-} from '@mlops/shared';
-import { InMemoryDocumentStore, RecordingPublisher, testEvent, unusedWarehouse } from '@mlops/shared/testing';
+} from '@mlops/kernel';
+import { InMemoryDocumentStore, RecordingPublisher, testEvent, unusedWarehouse } from '@mlops/testing';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createDashboardServer, type DashboardServer } from '../src/index.js';
 

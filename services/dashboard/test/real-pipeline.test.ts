@@ -1,5 +1,6 @@
-import { ModelRegistry, RunLedger, silentLogger } from '@mlops/shared';
-import { InMemoryDocumentStore, LakeWarehouse } from '@mlops/shared/testing';
+import { ModelRegistry, RunLedger, silentLogger } from '@mlops/kernel';
+import { InMemoryDocumentStore } from '@mlops/testing';
+import { LakeWarehouse } from '@mlops/testing/fixtures';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDashboardServer, type DashboardServer } from '../src/index.js';
 import { get, ok } from './fixtures/http.js';

@@ -1,5 +1,5 @@
-import { ModelRegistry, RunLedger, TransientError, silentLogger } from '@mlops/shared';
-import { InMemoryDocumentStore, unusedWarehouse } from '@mlops/shared/testing';
+import { ModelRegistry, RunLedger, TransientError, silentLogger } from '@mlops/kernel';
+import { InMemoryDocumentStore, unusedWarehouse } from '@mlops/testing';
 import { describe, expect, it } from 'vitest';
 import { createDashboardServer } from '../src/index.js';
 

@@ -1,4 +1,4 @@
-import { ConfigError, PermanentError } from '@mlops/shared';
+import { ConfigError, PermanentError } from '@mlops/kernel';
 
 /** The lander's errors, each with a stable code. */
 export const LanderErrors = {

@@ -7,8 +7,10 @@ import {
   bronzeLandedData,
   bronzePartKey,
   bronzePrefix,
-  isIsoDate,
   removeStaleObjects,
+} from '@mlops/synthetic';
+import {
+  isIsoDate,
   type CloudEvent,
   type DocumentFileWriter,
   type DocumentStore,
@@ -17,7 +19,7 @@ import {
   type ObjectStore,
   type ParquetFileInfo,
   type ParquetWriter,
-} from '@mlops/shared';
+} from '@mlops/kernel';
 import { LanderErrors } from './errors.js';
 
 /** What the lander needs. */

@@ -1,6 +1,6 @@
 /** The lander service factory (kept apart from index.ts so compose.ts can import it without a cycle). */
 import { tmpdir } from 'node:os';
-import type { CloudEvent, DocumentStore, ObjectStore, ParquetWriter, Service } from '@mlops/shared';
+import type { CloudEvent, DocumentStore, ObjectStore, ParquetWriter, Service } from '@mlops/kernel';
 import { LanderErrors } from './errors.js';
 import { landSalesDay } from './handler.js';
 

@@ -3,13 +3,8 @@
  * orders the same way from Firestore as from the embedded store.
  */
 import { afterAll, beforeAll, describe } from 'vitest';
-import {
-  FirestoreDocumentStore,
-  skipWithoutEmulator,
-  startEmulator,
-  uniqueProjectId,
-  type RunningEmulator,
-} from '@mlops/shared/gcp';
+import { FirestoreDocumentStore } from '@mlops/adapters-gcp';
+import { skipWithoutEmulator, startEmulator, uniqueProjectId, type RunningEmulator } from '@mlops/testing';
 import { landerSuite } from './lander.suite.js';
 
 const skip = skipWithoutEmulator('firestore', 'the lander on the Firestore emulator');

@@ -7,23 +7,18 @@ import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { DuckDbParquetWriter, FsObjectStore, openDuckDbWarehouse, type DuckDbWarehouse } from '@mlops/adapters-local';
+import { SALES_BRONZE_COLUMNS, generateSalesOrders, partitionContentHash } from '@mlops/synthetic';
 import {
-  DuckDbParquetWriter,
-  FsObjectStore,
-  SALES_BRONZE_COLUMNS,
   createLogger,
   dispatch,
-  generateSalesOrders,
-  openDuckDbWarehouse,
-  partitionContentHash,
   type AnyEvent,
   type DocumentStore,
   type DocumentValue,
-  type DuckDbWarehouse,
   type StoredDocument,
   type WarehouseRow,
-} from '@mlops/shared';
-import { RecordingPublisher, deliver, testEvent } from '@mlops/shared/testing';
+} from '@mlops/kernel';
+import { RecordingPublisher, deliver, testEvent } from '@mlops/testing';
 import { createLanderService, type LanderServiceDeps } from '../src/index.js';
 
 /** A document store under test and how to dispose of it. */

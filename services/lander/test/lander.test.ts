@@ -2,8 +2,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, DuckDbParquetWriter, SqliteDocumentStore } from '@mlops/shared';
-import { InMemoryDocumentStore, InMemoryObjectStore } from '@mlops/shared/testing';
+import { ConfigError } from '@mlops/kernel';
+import { DuckDbParquetWriter, SqliteDocumentStore } from '@mlops/adapters-local';
+import { InMemoryDocumentStore, InMemoryObjectStore } from '@mlops/testing';
 import { createLanderService } from '../src/index.js';
 import { landerSuite } from './lander.suite.js';
 

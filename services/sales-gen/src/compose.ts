@@ -1,4 +1,4 @@
-import type { Platform, Service } from '@mlops/shared';
+import type { Platform, Service } from '@mlops/kernel';
 import { createSalesGenService } from './sales-gen.service.js';
 
 /** The sales generator composed on a platform: its document store, collection and generator settings. */

@@ -1,13 +1,5 @@
-import {
-  generateSalesOrders,
-  sourceNotRequested,
-  startedGeneration,
-  type CloudEvent,
-  type DocumentStore,
-  type GeneratorSettings,
-  type HandlerContext,
-  type StoredDocument,
-} from '@mlops/shared';
+import { generateSalesOrders, sourceNotRequested, startedGeneration, type GeneratorSettings } from '@mlops/synthetic';
+import { type CloudEvent, type DocumentStore, type HandlerContext, type StoredDocument } from '@mlops/kernel';
 import { SalesGenErrors } from './errors.js';
 
 /** What the sales generator needs. */

@@ -1,5 +1,5 @@
 /** The sales-gen process: configuration from the environment, then pull worker or HTTP function. */
-import { runServiceMain } from '@mlops/shared';
+import { runServiceMain } from '@mlops/platform';
 import { salesGenFromPlatform } from './compose.js';
 
 await runServiceMain('sales-gen', salesGenFromPlatform, process.env);

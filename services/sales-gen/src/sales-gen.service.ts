@@ -1,11 +1,6 @@
 /** The sales-gen service factory (kept apart from index.ts so compose.ts can import it without a cycle). */
-import {
-  generationProblem,
-  type CloudEvent,
-  type DocumentStore,
-  type GeneratorSettings,
-  type Service,
-} from '@mlops/shared';
+import { generationProblem, type GeneratorSettings } from '@mlops/synthetic';
+import { type CloudEvent, type DocumentStore, type Service } from '@mlops/kernel';
 import { SalesGenErrors } from './errors.js';
 import { generateSalesDay } from './handler.js';
 

@@ -4,15 +4,16 @@
  * it is replaced never finds it empty, nor smaller than the smaller of the two versions.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { AnyEvent } from '@mlops/shared';
+import type { AnyEvent } from '@mlops/kernel';
+import { FirestoreDocumentStore } from '@mlops/adapters-gcp';
 import {
-  FirestoreDocumentStore,
   skipWithoutEmulator,
   startEmulator,
   uniqueProjectId,
   type RunningEmulator,
-} from '@mlops/shared/gcp';
-import { deliver, testEvent } from '@mlops/shared/testing';
+  deliver,
+  testEvent,
+} from '@mlops/testing';
 import { createSalesGenService } from '../src/index.js';
 
 const skip = skipWithoutEmulator('firestore', 'the sales day replace on the Firestore emulator');

@@ -7,8 +7,8 @@ import {
   type AnyEvent,
   type PipelineStarted,
   type StoredDocument,
-} from '@mlops/shared';
-import { InMemoryDocumentStore, RecordingPublisher, deliver, testEvent } from '@mlops/shared/testing';
+} from '@mlops/kernel';
+import { InMemoryDocumentStore, RecordingPublisher, deliver, testEvent } from '@mlops/testing';
 import { createSalesGenService } from '../src/index.js';
 
 const generators = { seed: 42, scale: 1, dirtyShare: 0.01, piiHmacKey: 'test-key-0123456789' };

@@ -1,4 +1,4 @@
-import type { Platform, Service } from '@mlops/shared';
+import type { Platform, Service } from '@mlops/kernel';
 import { createStartupGenService } from './startup-gen.service.js';
 
 /** The startups generator composed on a platform: the lake and the generator settings. */

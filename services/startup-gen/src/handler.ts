@@ -8,13 +8,11 @@ import {
   startedGeneration,
   startupFullLoadDate,
   startupLoadOn,
-  type CloudEvent,
   type Generation,
   type GeneratorSettings,
-  type HandlerContext,
-  type ObjectStore,
   type StartupLoadType,
-} from '@mlops/shared';
+} from '@mlops/synthetic';
+import { type CloudEvent, type HandlerContext, type ObjectStore } from '@mlops/kernel';
 import { StartupGenErrors } from './errors.js';
 
 /** What the startups generator needs. */

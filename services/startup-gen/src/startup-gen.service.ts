@@ -1,11 +1,6 @@
 /** The startup-gen service factory (kept apart from index.ts so compose.ts can import it without a cycle). */
-import {
-  generationProblem,
-  type CloudEvent,
-  type GeneratorSettings,
-  type ObjectStore,
-  type Service,
-} from '@mlops/shared';
+import { generationProblem, type GeneratorSettings } from '@mlops/synthetic';
+import { type CloudEvent, type ObjectStore, type Service } from '@mlops/kernel';
 import { StartupGenErrors } from './errors.js';
 import { generateStartupsDay } from './handler.js';
 

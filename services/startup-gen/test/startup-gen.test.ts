@@ -2,19 +2,18 @@ import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { FsObjectStore } from '@mlops/adapters-local';
+import { HOSTILE_COMPANY_NAMES, findStartupFullLoad } from '@mlops/synthetic';
 import {
-  FsObjectStore,
-  HOSTILE_COMPANY_NAMES,
   createLogger,
   dispatch,
   utcTomorrow,
-  findStartupFullLoad,
   recordProblems,
   type AnyEvent,
   type ObjectStore,
   type PipelineStarted,
-} from '@mlops/shared';
-import { InMemoryObjectStore, RecordingPublisher, deliver, testEvent } from '@mlops/shared/testing';
+} from '@mlops/kernel';
+import { InMemoryObjectStore, RecordingPublisher, deliver, testEvent } from '@mlops/testing';
 import { createStartupGenService } from '../src/index.js';
 
 const generators = { seed: 42, scale: 1, dirtyShare: 0.01, piiHmacKey: 'test-key-0123456789' };

@@ -26,7 +26,7 @@ import {
   type Publisher,
   type RawConsumer,
   type WireMessage,
-} from '@mlops/shared';
+} from '@mlops/kernel';
 import type { JsonValue } from './components/component.js';
 import { TRAINER_SERVICE_CODES, TrainerErrors, asPlatformError, trainerCodeOf } from './errors.js';
 import type { TrainerHandlerDeps } from './handler.deps.js';

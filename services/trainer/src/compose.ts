@@ -16,12 +16,12 @@
 import {
   ConfigError,
   ModelRegistry,
+  type ModelUploadRequest,
   type ModelVersion,
   type ObjectStore,
   type Platform,
   type Service,
-} from '@mlops/shared';
-import type { ModelUploadRequest } from '@mlops/shared/gcp';
+} from '@mlops/kernel';
 import { trainerCodeVersion } from './code-version.js';
 import type { VertexDeps } from './handler.js';
 import { createTrainerService } from './service.js';
@@ -39,7 +39,7 @@ export interface TrainerCompositionOptions {
   settings?: Partial<TrainerSettingsInput>;
   /**
    * The Vertex AI clients (gcp); default: the real ones on the region's endpoint. Structurally the
-   * `VertexPipelineClient` and `VertexModelClient` of `@mlops/shared/gcp`.
+   * `VertexPipelineClient` and `VertexModelClient` of `@mlops/adapters-gcp`.
    */
   vertexClients?: () => Promise<{ pipelines: unknown; models: unknown }>;
 }
@@ -88,26 +88,7 @@ async function vertexDeps(
   const pipelineRoot = config.gcp.vertexPipelineRoot;
   if (!pipelineRoot?.startsWith('gs://'))
     throw new ConfigError('VERTEX_PIPELINE_ROOT', 'is required in gcp mode (a gs:// folder for the pipeline runs)');
-  const gcp = await import('@mlops/shared/gcp');
-  const clients = (
-    clientsOf
-      ? await clientsOf()
-      : await gcp.createVertexAiClients({
-          projectId: config.gcp.projectId,
-          region: config.gcp.region,
-          ...(config.gcp.vertexApiEndpoint ? { apiEndpoint: config.gcp.vertexApiEndpoint } : {}),
-        })
-  ) as Awaited<ReturnType<typeof gcp.createVertexAiClients>>;
-  const jobs = new gcp.VertexPipelineJobs({
-    client: clients.pipelines,
-    projectId: config.gcp.projectId,
-    region: config.gcp.region,
-  });
-  const models = new gcp.VertexModelRegistry({
-    client: clients.models,
-    projectId: config.gcp.projectId,
-    region: config.gcp.region,
-  });
+  const { jobs, models } = await platform.vertexAi(clientsOf ? { clients: clientsOf } : {});
   const runner = new VertexPipelineRunner({
     jobs,
     objects: platform.objects,

@@ -5,7 +5,7 @@
  * snapshot whose features or label window read them, until a `warehouse.ready` for the date says
  * it was rebuilt. The newest event wins, so a late redelivery does not undo a newer status.
  */
-import type { DocumentStore, DocumentValue } from '@mlops/shared';
+import type { DocumentStore, DocumentValue } from '@mlops/kernel';
 
 /** Collection of the per-date status in the document store. */
 export const DATA_HEALTH_COLLECTION = 'trainer_data_health';

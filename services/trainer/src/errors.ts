@@ -7,7 +7,7 @@
  * `TRAINER.NON_FINITE_FEATURE`, `TRAINER.UNKNOWN_MODEL`); {@link asPlatformError} turns them into
  * permanent platform errors with the same code, so the runtime classifies them correctly.
  */
-import { PermanentError, PlatformError, TransientError, errorMessage } from '@mlops/shared';
+import { PermanentError, PlatformError, TransientError, errorMessage } from '@mlops/kernel';
 import { TrainerError } from './ml/index.js';
 
 /** Codes the trainer service raises itself (the ML core's codes are listed in `./ml/errors.ts`). */

@@ -6,7 +6,7 @@ import type {
   ObjectStore,
   ServingContainer,
   WarehouseAccess,
-} from '@mlops/shared';
+} from '@mlops/kernel';
 import type { PipelineRunner } from './pipeline/runner.port.js';
 import type { TrainerSettings } from './settings.js';
 

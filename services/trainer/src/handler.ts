@@ -17,8 +17,7 @@
  * snapshots, so a redelivered event rewrites identical rows and registers nothing new.
  */
 import { createHash } from 'node:crypto';
-import type { CloudEvent, HandlerContext } from '@mlops/shared';
-import { errorMessage } from '@mlops/shared';
+import { type CloudEvent, type HandlerContext, errorMessage } from '@mlops/kernel';
 import type { JsonValue } from './components/component.js';
 import { failedRunDates, recordDateStatus } from './data-health.js';
 import { TRAINER_SERVICE_CODES, TrainerErrors, asPlatformError, trainerCodeOf } from './errors.js';

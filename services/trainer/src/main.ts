@@ -4,7 +4,8 @@
  * `MLOPS_IMAGE` is the container image the Vertex AI pipeline steps run (gcp). A bad setting exits
  * 1 naming it; SIGTERM/SIGINT stop it gracefully (exit 0).
  */
-import { createLogger, errorCode, errorMessage, runServiceMain } from '@mlops/shared';
+import { createLogger, errorCode, errorMessage } from '@mlops/kernel';
+import { runServiceMain } from '@mlops/platform';
 import { trainerFromPlatform } from './compose.js';
 
 runServiceMain(

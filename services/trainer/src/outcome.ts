@@ -4,7 +4,7 @@
  * `predictions.ready` per snapshot scored, or `stage.skipped` when nothing was scored. Called by the
  * handler after an in-process run, and by the completion of a Vertex AI job (`completion.ts`).
  */
-import type { CloudEvent, HandlerContext } from '@mlops/shared';
+import type { CloudEvent, HandlerContext } from '@mlops/kernel';
 import type { SnapshotPredictions } from './components/batch-predict.component.js';
 import { PREDICTIONS_TABLE } from './components/batch-predict.component.js';
 import { TrainerErrors } from './errors.js';

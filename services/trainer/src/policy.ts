@@ -11,7 +11,7 @@
  * and otherwise only batch-predicts with the champion. Only an explicit request (1) makes a
  * shortage of labelled history an error; the automatic triggers log it and predict instead.
  */
-import type { WarehouseReady } from '@mlops/shared';
+import type { WarehouseReady } from '@mlops/kernel';
 import { epochDay } from './data/dates.js';
 
 /** Why a challenger is trained. */

@@ -1,14 +1,16 @@
 /** The trainer service: its dependencies and its factory. */
-import type {
-  CloudEvent,
-  DocumentStore,
-  ObjectStore,
-  Publisher,
-  Service,
-  ServingContainer,
-  WarehouseAccess,
-} from '@mlops/shared';
-import { ModelRegistry, errorCode, errorMessage } from '@mlops/shared';
+import {
+  type CloudEvent,
+  type DocumentStore,
+  type ObjectStore,
+  type Publisher,
+  type Service,
+  type ServingContainer,
+  type WarehouseAccess,
+  ModelRegistry,
+  errorCode,
+  errorMessage,
+} from '@mlops/kernel';
 import { sweepJobs, vertexCompletionConsumer } from './completion.js';
 import { handleStageFailed, handleWarehouseReady, type VertexDeps } from './handler.js';
 import { isAsyncPipelineRunner } from './pipeline/runner.port.js';

@@ -2,9 +2,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createPlatform, loadConfig, silentLogger, type Platform } from '@mlops/shared';
-import { InMemoryDocumentStore, InMemoryObjectStore, unusedWarehouse } from '@mlops/shared/testing';
-import { GcsObjectStore } from '@mlops/shared/gcp';
+import { createPlatform, vertexAiOf } from '@mlops/platform';
+import { loadConfig, silentLogger, type Platform } from '@mlops/kernel';
+import { InMemoryDocumentStore, InMemoryObjectStore, unusedWarehouse } from '@mlops/testing';
+import { GcsObjectStore } from '@mlops/adapters-gcp';
 import { championUpload } from '../src/compose.js';
 import { asPlatformError, trainerFromPlatform } from '../src/index.js';
 
@@ -25,6 +26,13 @@ function gcpPlatform(env: Record<string, string>): Platform & { objects: InMemor
     documents: new InMemoryDocumentStore(),
     objects,
     warehouse: unusedWarehouse('not opened in gcp mode'),
+    createParquetWriter: () => {
+      throw new Error('the trainer writes no Parquet');
+    },
+    createTransformRunner: async () => {
+      throw new Error('the trainer runs no transform');
+    },
+    vertexAi: (options) => vertexAiOf(config, options),
     close: async () => undefined,
   };
 }

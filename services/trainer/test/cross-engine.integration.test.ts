@@ -10,21 +10,11 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startGcpStandins, type GcpStandins } from '@mlops/gcp-standins';
-import {
-  FsObjectStore,
-  ModelRegistry,
-  openDuckDbWarehouseAccess,
-  silentLogger,
-  type WarehouseAccess,
-  type WarehouseRow,
-} from '@mlops/shared';
-import { openBigQueryWarehouseAccess, type BigQueryWarehouseAccess } from '@mlops/shared/gcp';
-import {
-  InMemoryDocumentStore,
-  LakeWarehouse,
-  LAKE_WAREHOUSE_BUILD_TIMEOUT_MS,
-  dateRange,
-} from '@mlops/shared/testing';
+import { FsObjectStore, openDuckDbWarehouseAccess } from '@mlops/adapters-local';
+import { ModelRegistry, silentLogger, type WarehouseAccess, type WarehouseRow } from '@mlops/kernel';
+import { openBigQueryWarehouseAccess, type BigQueryWarehouseAccess } from '@mlops/adapters-gcp';
+import { InMemoryDocumentStore } from '@mlops/testing';
+import { LakeWarehouse, LAKE_WAREHOUSE_BUILD_TIMEOUT_MS, dateRange } from '@mlops/testing/fixtures';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { JsonValue } from '../src/components/component.js';
 import { epochDay } from '../src/data/dates.js';

@@ -5,7 +5,7 @@
  * dependencies, and the DAG is acyclic.
  */
 import { describe, expect, it } from 'vitest';
-import { InMemoryObjectStore } from '@mlops/shared/testing';
+import { InMemoryObjectStore } from '@mlops/testing';
 import { CHURN_PREDICT_PIPELINE, CHURN_TRAINING_PIPELINE } from '../src/pipeline/churn.pipeline.js';
 import { compilePipeline, specBytes, storePipelineSpec, type PipelineSpecJson } from '../src/pipeline/kfp.compiler.js';
 import {

@@ -7,13 +7,9 @@
  * find the difference, so the check can fail.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ModelRegistry, silentLogger, type WarehouseRow } from '@mlops/shared';
-import {
-  InMemoryDocumentStore,
-  LakeWarehouse,
-  LAKE_WAREHOUSE_BUILD_TIMEOUT_MS,
-  dateRange,
-} from '@mlops/shared/testing';
+import { ModelRegistry, silentLogger, type WarehouseRow } from '@mlops/kernel';
+import { InMemoryDocumentStore } from '@mlops/testing';
+import { LakeWarehouse, LAKE_WAREHOUSE_BUILD_TIMEOUT_MS, dateRange } from '@mlops/testing/fixtures';
 import { featureColumns, readLabelledRows } from '../src/components/features.component.js';
 import { resolveTables } from '../src/data/warehouse-tables.js';
 import { CHURN_TRAINING_PIPELINE } from '../src/pipeline/churn.pipeline.js';

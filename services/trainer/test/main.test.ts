@@ -2,8 +2,9 @@ import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
-import { processHarness, waitForValue } from '@mlops/shared/testing';
-import { createEvent, SqliteEventBus } from '@mlops/shared';
+import { processHarness, waitForValue } from '@mlops/testing';
+import { createEvent } from '@mlops/kernel';
+import { SqliteEventBus } from '@mlops/adapters-local';
 
 // The trainer as its own process: `src/main.ts`, as `npx tsx --conditions=@mlops/source services/trainer/src/main.ts` starts it.
 const main = fileURLToPath(new URL('../src/main.ts', import.meta.url));

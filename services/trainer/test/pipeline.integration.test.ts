@@ -3,13 +3,9 @@
  * generators at scale 1 and built by the real Dataform project on DuckDB (once for the file).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ModelRegistry, silentLogger } from '@mlops/shared';
-import {
-  InMemoryDocumentStore,
-  LakeWarehouse,
-  LAKE_WAREHOUSE_BUILD_TIMEOUT_MS,
-  dateRange,
-} from '@mlops/shared/testing';
+import { ModelRegistry, silentLogger } from '@mlops/kernel';
+import { InMemoryDocumentStore } from '@mlops/testing';
+import { LakeWarehouse, LAKE_WAREHOUSE_BUILD_TIMEOUT_MS, dateRange } from '@mlops/testing/fixtures';
 import type { JsonValue } from '../src/components/component.js';
 import { CHURN_TRAINING_PIPELINE, DEFAULT_GBDT_PARAMS } from '../src/pipeline/churn.pipeline.js';
 import { LocalPipelineRunner } from '../src/pipeline/local.runner.js';

@@ -6,8 +6,9 @@
  * later leave the same rows.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ModelRegistry, silentLogger } from '@mlops/shared';
-import { InMemoryDocumentStore, LakeWarehouse, dateRange } from '@mlops/shared/testing';
+import { ModelRegistry, silentLogger } from '@mlops/kernel';
+import { InMemoryDocumentStore } from '@mlops/testing';
+import { LakeWarehouse, dateRange } from '@mlops/testing/fixtures';
 import type { JsonValue } from '../src/components/component.js';
 import { CHURN_PREDICT_PIPELINE, CHURN_TRAINING_PIPELINE } from '../src/pipeline/churn.pipeline.js';
 import { LocalPipelineRunner } from '../src/pipeline/local.runner.js';

@@ -4,15 +4,9 @@
  * out, and redelivery changing nothing.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ModelRegistry, type WarehouseReady } from '@mlops/shared';
-import {
-  InMemoryDocumentStore,
-  deliver,
-  testEvent,
-  LakeWarehouse,
-  LAKE_WAREHOUSE_BUILD_TIMEOUT_MS,
-  dateRange,
-} from '@mlops/shared/testing';
+import { ModelRegistry, type WarehouseReady } from '@mlops/kernel';
+import { InMemoryDocumentStore, deliver, testEvent } from '@mlops/testing';
+import { LakeWarehouse, LAKE_WAREHOUSE_BUILD_TIMEOUT_MS, dateRange } from '@mlops/testing/fixtures';
 import { createTrainerService } from '../src/index.js';
 
 const DATES = dateRange('2025-01-01', 90);

@@ -4,7 +4,7 @@
  * real warehouse in the integration tests.
  */
 import { describe, expect, it } from 'vitest';
-import { ModelRegistry, PermanentError, type ModelVersion, type WarehouseReady } from '@mlops/shared';
+import { ModelRegistry, PermanentError, type ModelVersion, type WarehouseReady } from '@mlops/kernel';
 import {
   unusedWarehouse,
   InMemoryDocumentStore,
@@ -12,7 +12,7 @@ import {
   RecordingPublisher,
   deliver,
   testEvent,
-} from '@mlops/shared/testing';
+} from '@mlops/testing';
 import { createTrainerService } from '../src/index.js';
 import type { PipelineRunRequest, PipelineRunResult, PipelineRunner } from '../src/pipeline/runner.port.js';
 import { servingContainer } from '../src/serving/serving.container.js';

@@ -13,32 +13,25 @@ import { v1 } from '@google-cloud/aiplatform';
 import { startVertexStandin, type VertexStandin } from '@mlops/gcp-standins';
 import {
   ModelRegistry,
-  createPlatform,
   handlePushDelivery,
   loadConfig,
-  releaseDuckDbFile,
   silentLogger,
   type ObjectStore,
   type Platform,
   type PushOutcome,
   type Service,
   type WarehouseReady,
-} from '@mlops/shared';
+} from '@mlops/kernel';
+import { createPlatform } from '@mlops/platform';
+import { releaseDuckDbFile } from '@mlops/adapters-local';
 import {
   VertexModelRegistry,
   VertexPipelineJobs,
   type VertexModelClient,
   type VertexPipelineClient,
-} from '@mlops/shared/gcp';
-import {
-  RecordingPublisher,
-  deliver,
-  testEvent,
-  waitFor,
-  LakeWarehouse,
-  LAKE_WAREHOUSE_BUILD_TIMEOUT_MS,
-  dateRange,
-} from '@mlops/shared/testing';
+} from '@mlops/adapters-gcp';
+import { RecordingPublisher, deliver, testEvent, waitFor } from '@mlops/testing';
+import { LakeWarehouse, LAKE_WAREHOUSE_BUILD_TIMEOUT_MS, dateRange } from '@mlops/testing/fixtures';
 import { OAuth2Client } from 'google-auth-library';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TRAINER_JOBS_COLLECTION } from '../src/completion.js';

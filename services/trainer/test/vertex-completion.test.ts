@@ -12,7 +12,7 @@ import {
   type PushOutcome,
   type Service,
   type WarehouseReady,
-} from '@mlops/shared';
+} from '@mlops/kernel';
 import {
   InMemoryDocumentStore,
   InMemoryObjectStore,
@@ -20,7 +20,7 @@ import {
   deliver,
   testEvent,
   unusedWarehouse,
-} from '@mlops/shared/testing';
+} from '@mlops/testing';
 import { describe, expect, it } from 'vitest';
 import { createTrainerService } from '../src/index.js';
 import type { PipelineDefinition } from '../src/pipeline/dag.js';

@@ -3,8 +3,8 @@
  * steps recorded; a step runs from a KFP ExecutorInput and records its outputs or its error.
  */
 import { describe, expect, it } from 'vitest';
-import { ModelRegistry, silentLogger } from '@mlops/shared';
-import { InMemoryDocumentStore, InMemoryObjectStore } from '@mlops/shared/testing';
+import { ModelRegistry, silentLogger } from '@mlops/kernel';
+import { InMemoryDocumentStore, InMemoryObjectStore } from '@mlops/testing';
 import { defineComponent } from '../src/components/component.js';
 import { parseComponentArgs, runComponentMain } from '../src/components/step-main.js';
 import { CHURN_PREDICT_PIPELINE, CHURN_TRAINING_PIPELINE } from '../src/pipeline/churn.pipeline.js';

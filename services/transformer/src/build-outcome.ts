@@ -11,7 +11,7 @@ import type {
   Logger,
   TransformRunResult,
   WarehouseReady,
-} from '@mlops/shared';
+} from '@mlops/kernel';
 import { TransformerErrors } from './errors.js';
 import { recordBuilt } from './ledger.js';
 

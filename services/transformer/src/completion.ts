@@ -24,7 +24,7 @@ import {
   type Publisher,
   type RawConsumer,
   type WireMessage,
-} from '@mlops/shared';
+} from '@mlops/kernel';
 import { publishBuildOutcome, type RunDate } from './build-outcome.js';
 import type { BuiltEntry } from './ledger.js';
 import { recordBuilt, restoreBuilt } from './ledger.js';

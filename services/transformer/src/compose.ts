@@ -1,4 +1,4 @@
-import { createTransformRunner, type Platform, type Service } from '@mlops/shared';
+import { type Platform, type Service } from '@mlops/kernel';
 import { countBuiltRows } from './row-counts.js';
 import { createTransformerService } from './transformer.service.js';
 
@@ -9,9 +9,7 @@ import { createTransformerService } from './transformer.service.js';
  */
 export async function transformerFromPlatform(platform: Platform): Promise<Service> {
   const { config } = platform;
-  const runner = await createTransformRunner({
-    config,
-    warehouse: platform.warehouse,
+  const runner = await platform.createTransformRunner({
     ...(config.mode === 'gcp' ? { countRows: countBuiltRows(platform.warehouse) } : {}),
   });
   return createTransformerService({

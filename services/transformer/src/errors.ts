@@ -1,4 +1,4 @@
-import { ConfigError, PermanentError, type TransformAssertionResult } from '@mlops/shared';
+import { ConfigError, PermanentError, type TransformAssertionResult } from '@mlops/kernel';
 
 /** The transformer's errors, each with a stable code. */
 export const TransformerErrors = {

@@ -22,12 +22,8 @@
  * `mlops dlq redrive` retries it once the file is fixed; otherwise a copy of the handled event is
  * dead-lettered with the broken dates' reason, for the same redrive.
  */
+import { dayNumber, findStartupFullLoad, isoDate, startupFullLoadDate, startupsExpectedOn } from '@mlops/synthetic';
 import {
-  dayNumber,
-  findStartupFullLoad,
-  isoDate,
-  startupFullLoadDate,
-  startupsExpectedOn,
   type BackfillWindow,
   type BronzeSource,
   type CloudEvent,
@@ -37,7 +33,7 @@ import {
   type ObjectStore,
   isAsyncTransformRunner,
   type TransformRunner,
-} from '@mlops/shared';
+} from '@mlops/kernel';
 import { publishBuildOutcome } from './build-outcome.js';
 import { submitBuild } from './completion.js';
 import { TransformerErrors } from './errors.js';

@@ -22,7 +22,7 @@ import {
   type DocumentStore,
   type HandlerContext,
   type ObjectStore,
-} from '@mlops/shared';
+} from '@mlops/kernel';
 import { TransformerErrors } from './errors.js';
 import { recordBuilt, type BuiltEntry, type LandedEntry } from './ledger.js';
 

@@ -9,7 +9,7 @@
  *   failed (its assertions) or broken (a partition could not be read: the file and the reason).
  */
 import { createHash } from 'node:crypto';
-import type { BackfillWindow, BronzeLanded, BronzeSource, DocumentStore, StoredDocument } from '@mlops/shared';
+import type { BackfillWindow, BronzeLanded, BronzeSource, DocumentStore, StoredDocument } from '@mlops/kernel';
 
 /** Default collection of the ledger. */
 export const LEDGER_COLLECTION = 'transformer_ledger';

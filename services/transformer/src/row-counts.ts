@@ -10,7 +10,7 @@ import type {
   WarehouseAccess,
   WarehouseSchema,
   WarehouseValue,
-} from '@mlops/shared';
+} from '@mlops/kernel';
 
 /** The tables to count: every built table, and the quarantine tables among them (counted for the run dates). */
 export interface CountTargets {

@@ -15,7 +15,7 @@ import {
   type ObjectStore,
   type Service,
   type TransformRunner,
-} from '@mlops/shared';
+} from '@mlops/kernel';
 import { dataformCompletionConsumer, sweepInvocations } from './completion.js';
 import { TransformerErrors } from './errors.js';
 import { handleBronzeLanded } from './handler.js';

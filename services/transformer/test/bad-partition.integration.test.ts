@@ -6,21 +6,13 @@ import {
   DataformCompiler,
   DuckDbTransformRunner,
   FsObjectStore,
-  bronzePartKey,
-  decodeMessage,
   openDuckDbWarehouse,
-  tableChecksums,
-  type BronzeLanded,
   type DuckDbWarehouse,
-} from '@mlops/shared';
-import {
-  InMemoryDocumentStore,
-  RecordingPublisher,
-  deliver,
-  testEvent,
-  warehouseAccessOf,
-  GeneratedLake,
-} from '@mlops/shared/testing';
+} from '@mlops/adapters-local';
+import { bronzePartKey } from '@mlops/synthetic';
+import { decodeMessage, tableChecksums, type BronzeLanded } from '@mlops/kernel';
+import { InMemoryDocumentStore, RecordingPublisher, deliver, testEvent, warehouseAccessOf } from '@mlops/testing';
+import { GeneratedLake } from '@mlops/testing/fixtures';
 import { LEDGER_COLLECTION, createTransformerService } from '../src/index.js';
 
 const PROJECT = resolve(import.meta.dirname, '../../../dataform');

@@ -8,14 +8,8 @@ import {
   type TransformRunRequest,
   type TransformRunResult,
   type TransformRunner,
-} from '@mlops/shared';
-import {
-  InMemoryDocumentStore,
-  InMemoryObjectStore,
-  RecordingPublisher,
-  deliver,
-  testEvent,
-} from '@mlops/shared/testing';
+} from '@mlops/kernel';
+import { InMemoryDocumentStore, InMemoryObjectStore, RecordingPublisher, deliver, testEvent } from '@mlops/testing';
 import { LEDGER_COLLECTION, createTransformerService } from '../src/index.js';
 
 const key = (source: BronzeSource, runDate: string) =>

@@ -12,8 +12,8 @@ import {
   type TransformProgress,
   type TransformRunRequest,
   type TransformRunResult,
-} from '@mlops/shared';
-import { InMemoryDocumentStore, RecordingPublisher, deliver, testEvent } from '@mlops/shared/testing';
+} from '@mlops/kernel';
+import { InMemoryDocumentStore, RecordingPublisher, deliver, testEvent } from '@mlops/testing';
 import { INVOCATIONS_COLLECTION, LEDGER_COLLECTION, createTransformerService, sweepInvocations } from '../src/index.js';
 
 const REPOSITORY = 'projects/p/locations/l/repositories/mlops';

@@ -8,8 +8,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startGcpStandins, type GcpStandins } from '@mlops/gcp-standins';
-import { openDuckDbWarehouseAccess, type WarehouseAccess } from '@mlops/shared';
-import { openBigQueryWarehouseAccess } from '@mlops/shared/gcp';
+import { openDuckDbWarehouseAccess } from '@mlops/adapters-local';
+import { type WarehouseAccess } from '@mlops/kernel';
+import { openBigQueryWarehouseAccess } from '@mlops/adapters-gcp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { countBuiltRows } from '../src/row-counts.js';
 

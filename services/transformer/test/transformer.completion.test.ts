@@ -11,24 +11,11 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { v1 } from '@google-cloud/dataform';
 import { startDataformStandin, type DataformStandin } from '@mlops/gcp-standins';
-import {
-  DataformApiTransformRunner,
-  handlePushDelivery,
-  openDuckDbWarehouse,
-  silentLogger,
-  type BronzeLanded,
-  type DataformApiClient,
-  type PushOutcome,
-  type Service,
-} from '@mlops/shared';
-import {
-  InMemoryDocumentStore,
-  RecordingPublisher,
-  deliver,
-  testEvent,
-  waitFor,
-  GeneratedLake,
-} from '@mlops/shared/testing';
+import { DataformApiTransformRunner, type DataformApiClient } from '@mlops/adapters-gcp';
+import { handlePushDelivery, silentLogger, type BronzeLanded, type PushOutcome, type Service } from '@mlops/kernel';
+import { openDuckDbWarehouse } from '@mlops/adapters-local';
+import { InMemoryDocumentStore, RecordingPublisher, deliver, testEvent, waitFor } from '@mlops/testing';
+import { GeneratedLake } from '@mlops/testing/fixtures';
 import { OAuth2Client } from 'google-auth-library';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { INVOCATIONS_COLLECTION, LEDGER_COLLECTION, createTransformerService } from '../src/index.js';

@@ -6,18 +6,11 @@ import {
   DataformCompiler,
   DuckDbTransformRunner,
   openDuckDbWarehouse,
-  tableChecksums,
-  type BronzeLanded,
   type DuckDbWarehouse,
-} from '@mlops/shared';
-import {
-  InMemoryDocumentStore,
-  RecordingPublisher,
-  deliver,
-  testEvent,
-  warehouseAccessOf,
-  GeneratedLake,
-} from '@mlops/shared/testing';
+} from '@mlops/adapters-local';
+import { tableChecksums, type BronzeLanded } from '@mlops/kernel';
+import { InMemoryDocumentStore, RecordingPublisher, deliver, testEvent, warehouseAccessOf } from '@mlops/testing';
+import { GeneratedLake } from '@mlops/testing/fixtures';
 import { createTransformerService } from '../src/index.js';
 
 const PROJECT = resolve(import.meta.dirname, '../../../dataform');

@@ -7,8 +7,8 @@ import {
   type TransformRunRequest,
   type TransformRunResult,
   type TransformRunner,
-} from '@mlops/shared';
-import { InMemoryDocumentStore, RecordingPublisher, deliver, testEvent } from '@mlops/shared/testing';
+} from '@mlops/kernel';
+import { InMemoryDocumentStore, RecordingPublisher, deliver, testEvent } from '@mlops/testing';
 import { LEDGER_COLLECTION, createTransformerService } from '../src/index.js';
 
 /** A runner that records its runs and answers what the test says. */

@@ -6,7 +6,7 @@
  * the trainer's handler can map these onto the dead-letter path unchanged. Every error here is
  * permanent: bad input or a bad parameter, which retrying cannot fix.
  */
-import { PermanentError } from '@mlops/shared';
+import { PermanentError } from '@mlops/kernel';
 
 export const TRAINER_ERROR_CODES = {
   /** The training set has no rows (or no features). */

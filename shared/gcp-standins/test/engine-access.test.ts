@@ -1,4 +1,4 @@
-import { PermanentError } from '@mlops/shared';
+import { PermanentError } from '@mlops/kernel';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { engineWarehouseAccess } from '../src/index.js';
 import { startBigQueryFixture, type BigQueryFixture } from './bigquery.fixture.js';

@@ -4,7 +4,7 @@
  * (`parameterType`, `schemaTitle`), so one description runs in-process and compiles to a Vertex AI
  * PipelineSpec unchanged.
  */
-import type { Logger, ModelRegistry, ObjectStore, WarehouseAccess } from '@mlops/shared';
+import type { Logger, ModelRegistry, ObjectStore, WarehouseAccess } from '@mlops/kernel';
 
 /** KFP v2 parameter types (`ParameterType.ParameterTypeEnum` of pipeline_spec.proto). */
 export type ParameterType = 'STRING' | 'NUMBER_INTEGER' | 'NUMBER_DOUBLE' | 'BOOLEAN' | 'LIST' | 'STRUCT';

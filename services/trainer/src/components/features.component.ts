@@ -10,7 +10,7 @@
  * from and are judged on the active ones (`days_since_last_order <= horizon_days`). Each row also
  * carries its days since the last order, its segment and a customer number (slices, bootstrap).
  */
-import type { Warehouse, WarehouseColumns } from '@mlops/shared';
+import type { Warehouse, WarehouseColumns } from '@mlops/kernel';
 import { TRAINER_ERROR_CODES, TrainerError } from '../ml/index.js';
 import { TrainerErrors } from '../errors.js';
 import { decodeDataset, encodeDataset, fingerprintOf, type DatasetSnapshot } from '../data/dataset.artifact.js';

@@ -6,8 +6,7 @@
  * the champion on the same rows (`registry/judge.ts`, `registry/promotion.ts`), record the
  * decision whatever it is, and promote when it says so.
  */
-import type { ModelVersion, ObjectStore } from '@mlops/shared';
-import { ModelRegistry } from '@mlops/shared';
+import { type ModelVersion, type ObjectStore, ModelRegistry } from '@mlops/kernel';
 import { activePart, decodeDataset } from '../data/dataset.artifact.js';
 import type { SliceMetrics } from '../data/slices.js';
 import { loadModel, type BinaryClassifier } from '../ml/index.js';

@@ -7,15 +7,8 @@
  * it builds the platform's ports from the environment the compiled spec gives the step, runs the
  * component and resolves to exit code 0, or 1 after recording the error where the trainer reads it.
  */
-import {
-  createLogger,
-  createPlatform,
-  errorCode,
-  errorMessage,
-  loadConfig,
-  ModelRegistry,
-  type Environment,
-} from '@mlops/shared';
+import { createLogger, errorCode, errorMessage, loadConfig, ModelRegistry, type Environment } from '@mlops/kernel';
+import { createPlatform } from '@mlops/platform';
 import { executeComponent, type ExecutorInput } from '../pipeline/kfp.executor.js';
 import { COMPONENTS } from './index.js';
 import { TrainerErrors } from '../errors.js';

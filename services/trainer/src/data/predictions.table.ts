@@ -19,7 +19,7 @@
  * A row's `predicted_at` is the earliest time any event wrote the version's rows of its snapshot,
  * so delivering events again, or in another order, leaves the same rows.
  */
-import type { Warehouse, WarehouseTransaction, WarehouseValue } from '@mlops/shared';
+import type { Warehouse, WarehouseTransaction, WarehouseValue } from '@mlops/kernel';
 import { TrainerErrors } from '../errors.js';
 import type { ColumnScorer } from '../scoring/compiled-forest.js';
 import { float64Of, parameterList, type WarehouseTables } from './warehouse-tables.js';

@@ -3,7 +3,7 @@
  * their names in this engine's SQL (a DuckDB catalog and schema, a BigQuery project and dataset),
  * their columns, and the engine's dialect for what the common SQL subset cannot say.
  */
-import type { Warehouse, WarehouseDialect } from '@mlops/shared';
+import type { Warehouse, WarehouseDialect } from '@mlops/kernel';
 import { TrainerErrors } from '../errors.js';
 
 const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]{0,127}$/;

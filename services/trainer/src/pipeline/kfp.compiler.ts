@@ -18,7 +18,7 @@
  * the same description always gives the same bytes (and the same lake key).
  */
 import { createHash } from 'node:crypto';
-import type { ObjectStore } from '@mlops/shared';
+import type { ObjectStore } from '@mlops/kernel';
 import type { ArtifactSpec, ComponentInterface, JsonValue, ParameterSpec } from '../components/component.js';
 import {
   assertValidPipeline,

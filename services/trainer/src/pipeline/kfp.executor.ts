@@ -7,8 +7,7 @@
  */
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import type { ObjectStore } from '@mlops/shared';
-import { errorCode, errorMessage, classifyError } from '@mlops/shared';
+import { type ObjectStore, errorCode, errorMessage, classifyError } from '@mlops/kernel';
 import type {
   ArtifactInput,
   ArtifactOutput,

@@ -7,8 +7,7 @@
  * The asynchronous trainer (gcp) submits without waiting and reads the job when its completion
  * arrives (`submit`, `read`, `cancel`); `run` submits and waits.
  */
-import type { Logger, ObjectStore } from '@mlops/shared';
-import { PermanentError, TransientError } from '@mlops/shared';
+import { type Logger, type ObjectStore, PermanentError, TransientError } from '@mlops/kernel';
 import type { JsonValue } from '../components/component.js';
 import { TrainerErrors } from '../errors.js';
 import { assertValidPipeline, topologicalOrder, type PipelineDefinition } from './dag.js';
@@ -30,7 +29,7 @@ export interface StepErrorRecord {
   errorClass: 'permanent' | 'transient';
 }
 
-/** Submits and waits for a PipelineJob: `VertexPipelineJobs` of `@mlops/shared/gcp`. */
+/** Submits and waits for a PipelineJob: `VertexPipelineJobs` of `@mlops/adapters-gcp`. */
 export interface PipelineJobSubmitter {
   run(request: {
     jobId: string;
@@ -49,7 +48,7 @@ export interface PipelineJobSubmitter {
   }>;
 }
 
-/** Submits a PipelineJob without waiting, reads and cancels one: `VertexPipelineJobs` of `@mlops/shared/gcp`. */
+/** Submits a PipelineJob without waiting, reads and cancels one: `VertexPipelineJobs` of `@mlops/adapters-gcp`. */
 export interface PipelineJobControl {
   jobName(jobId: string): string;
   submit(request: Parameters<PipelineJobSubmitter['run']>[0]): Promise<{ name: string; adopted: boolean }>;

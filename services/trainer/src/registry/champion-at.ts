@@ -5,7 +5,7 @@
  * with it gives the same rows whether the event is delivered now, again, or replayed after newer
  * models were promoted.
  */
-import type { ModelRegistry, ModelVersion } from '@mlops/shared';
+import type { ModelRegistry, ModelVersion } from '@mlops/kernel';
 
 /** The champion of `modelName` as of `time` (RFC 3339), or undefined when none was promoted by then. */
 export async function championAt(

@@ -8,7 +8,7 @@
  * can be the very weeks the challenger is judged on. The holdout models of both were fitted on
  * data that ends an embargo before these rows, so neither has seen them.
  */
-import type { DocumentValue, ModelVersion, ObjectStore } from '@mlops/shared';
+import type { DocumentValue, ModelVersion, ObjectStore } from '@mlops/kernel';
 import type { DatasetPart } from '../data/dataset.artifact.js';
 import { expectedCalibrationError } from '../data/slices.js';
 import { TrainerErrors } from '../errors.js';

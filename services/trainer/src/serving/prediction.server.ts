@@ -10,7 +10,7 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Logger } from '@mlops/shared';
+import type { Logger } from '@mlops/kernel';
 import type { ServedModel } from './served-model.js';
 import { ServingError, ServingErrors } from './serving.errors.js';
 import type { ServingOptions } from './serving.options.js';

@@ -3,7 +3,7 @@
  * folder Vertex AI copied the version to (`AIP_STORAGE_URI`), through the object store port, and
  * compiled into the same column scorer batch prediction uses, so both give the same probabilities.
  */
-import type { ObjectStore } from '@mlops/shared';
+import type { ObjectStore } from '@mlops/kernel';
 import { TrainerErrors } from '../errors.js';
 import { loadModel } from '../ml/index.js';
 import { columnScorer } from '../scoring/compiled-forest.js';

@@ -4,7 +4,7 @@
  * named here as `AIP_HTTP_PORT`, `AIP_HEALTH_ROUTE` and `AIP_PREDICT_ROUTE`, and copies the
  * version's model folder to `AIP_STORAGE_URI`.
  */
-import type { ServingContainer } from '@mlops/shared';
+import type { ServingContainer } from '@mlops/kernel';
 
 /** The server's entrypoint in the image (compiled JavaScript, plain node). */
 export const SERVING_ENTRYPOINT = 'services/trainer/dist/serving/main.js';

@@ -4,7 +4,8 @@
  * a model that cannot be loaded resolves to exit code 1 with the reason logged; SIGTERM and SIGINT
  * stop the server (exit 0).
  */
-import { createLogger, errorCode, errorMessage, type Environment, type Logger, type ObjectStore } from '@mlops/shared';
+import { createLogger, errorCode, errorMessage, type Environment, type Logger, type ObjectStore } from '@mlops/kernel';
+import { openObjectStore } from '@mlops/platform';
 import { fileURLToPath } from 'node:url';
 import { loadServedModel } from './served-model.js';
 import { startPredictionServer, type PredictionServer } from './prediction.server.js';
@@ -13,15 +14,13 @@ import { servingOptions } from './serving.options.js';
 /** The object store rooted at a model folder: GCS for `gs://`, the file system otherwise. */
 export async function modelFolderStore(uri: string, env: Environment): Promise<ObjectStore> {
   if (uri.startsWith('gs://')) {
-    const { GcsObjectStore } = await import('@mlops/shared/gcp');
     const project = env.GOOGLE_CLOUD_PROJECT ?? env.AIP_PROJECT_NUMBER;
-    return GcsObjectStore.fromUri(uri.replace(/\/+$/, ''), {
+    return openObjectStore(uri.replace(/\/+$/, ''), {
       ...(project ? { projectId: project } : {}),
       ...(env.STORAGE_EMULATOR_HOST ? { emulatorHost: env.STORAGE_EMULATOR_HOST } : {}),
     });
   }
-  const { FsObjectStore } = await import('@mlops/shared');
-  return new FsObjectStore({ root: uri.startsWith('file://') ? fileURLToPath(uri) : uri });
+  return openObjectStore(uri.startsWith('file://') ? fileURLToPath(uri) : uri);
 }
 
 /** Start serving; resolves to the running server, or to an exit code when it could not start. */

@@ -3,7 +3,7 @@
  * (`AIP_*`), plus the listen address and body limit. Parsed by a function of `env` so tests pass
  * their own; a bad value is a `ConfigError` naming the variable.
  */
-import { ConfigError, type Environment } from '@mlops/shared';
+import { ConfigError, type Environment } from '@mlops/kernel';
 import { SERVING_DEFAULTS } from './serving.container.js';
 
 /** Vertex AI's online prediction requests are at most 1.5 MB; batch prediction's batches fit in 10 MiB. */

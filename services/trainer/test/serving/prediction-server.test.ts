@@ -9,7 +9,7 @@ import { request as httpRequest } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { silentLogger } from '@mlops/shared';
+import { silentLogger } from '@mlops/kernel';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createModel, type BinaryClassifier } from '../../src/ml/index.js';
 import { startPredictionServer, type PredictionServer } from '../../src/serving/prediction.server.js';
@@ -205,7 +205,7 @@ describe('starting the prediction server', () => {
 
   it('exits 1 with the reason when the folder holds no model', async () => {
     const lines: string[] = [];
-    const log = (await import('@mlops/shared')).createLogger({ sink: (line) => lines.push(line) });
+    const log = (await import('@mlops/kernel')).createLogger({ sink: (line) => lines.push(line) });
     const empty = mkdtempSync(join(tmpdir(), 'mlops-serving-empty-'));
     const code = await startServing(
       { AIP_STORAGE_URI: empty, AIP_HTTP_PORT: '0', MLOPS_SERVING_HOST: '127.0.0.1' },

@@ -8,16 +8,9 @@
  * JSON numbers (which round-trip a double exactly) and NULLs as `null` (NaN on both sides).
  */
 import { fileURLToPath } from 'node:url';
-import { ModelRegistry, silentLogger, type WarehouseValue } from '@mlops/shared';
-import { freePort } from '@mlops/shared/gcp';
-import {
-  InMemoryDocumentStore,
-  startMainProcess,
-  type StartedProcess,
-  LakeWarehouse,
-  LAKE_WAREHOUSE_BUILD_TIMEOUT_MS,
-  dateRange,
-} from '@mlops/shared/testing';
+import { ModelRegistry, silentLogger, type WarehouseValue } from '@mlops/kernel';
+import { freePort, InMemoryDocumentStore, startMainProcess, type StartedProcess } from '@mlops/testing';
+import { LakeWarehouse, LAKE_WAREHOUSE_BUILD_TIMEOUT_MS, dateRange } from '@mlops/testing/fixtures';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CHURN_TRAINING_PIPELINE } from '../../src/pipeline/churn.pipeline.js';
 import { LocalPipelineRunner } from '../../src/pipeline/local.runner.js';

@@ -4,7 +4,8 @@
  * sessions take their turn among the stand-in's write jobs; every table they may have changed gets
  * a new `lastModifiedTime`, as BigQuery gives it.
  */
-import { DuckDbWarehouse, type Warehouse, type WarehouseAccess } from '@mlops/shared';
+import { DuckDbWarehouse } from '@mlops/adapters-local';
+import { type Warehouse, type WarehouseAccess } from '@mlops/kernel';
 import type { BigQueryEngine } from './engine.js';
 
 /** A warehouse access whose sessions run on the BigQuery stand-in's own DuckDB database. */

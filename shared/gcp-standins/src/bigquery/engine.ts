@@ -1,5 +1,5 @@
 import { DuckDBInstance, type DuckDBConnection, type DuckDBType } from '@duckdb/node-api';
-import { CATALOG_PLACEHOLDER, loadBigQueryTranslator } from '@mlops/shared';
+import { CATALOG_PLACEHOLDER, loadBigQueryTranslator } from '@mlops/adapters-local';
 import { HttpError } from '../http/server.js';
 import { bigQueryError } from './errors.js';
 import {

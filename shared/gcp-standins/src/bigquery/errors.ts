@@ -1,4 +1,4 @@
-import { TranslationError } from '@mlops/shared';
+import { TranslationError } from '@mlops/adapters-local';
 import { HttpError, NotImplementedError } from '../http/server.js';
 
 /** BigQuery's error reasons by HTTP status, for errors raised as `{reason, message}`. */

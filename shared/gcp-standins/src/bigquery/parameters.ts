@@ -1,4 +1,4 @@
-import type { ParameterReference } from '@mlops/shared';
+import type { ParameterReference } from '@mlops/adapters-local';
 import { HttpError, NotImplementedError } from '../http/server.js';
 import { quoteString } from './schema.js';
 

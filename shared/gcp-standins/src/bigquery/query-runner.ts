@@ -1,5 +1,5 @@
 import { StatementType, type DuckDBConnection } from '@duckdb/node-api';
-import { translateBigQueryToDuckDb } from '@mlops/shared';
+import { translateBigQueryToDuckDb } from '@mlops/adapters-local';
 import { HttpError, NotImplementedError } from '../http/server.js';
 import { writeToTable } from './destination.js';
 import { RESULTS_DATASET, checkDatasetId, type BigQueryEngine, type TableReference } from './engine.js';

@@ -13,13 +13,11 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import {
   DataformCompiler,
   DuckDbTransformRunner,
-  TransformError,
   openDuckDbWarehouseAccess,
   type CompiledGraph,
   type DataformTarget,
-  type TransformRunResult,
-  type WarehouseAccess,
-} from '@mlops/shared';
+} from '@mlops/adapters-local';
+import { TransformError, type TransformRunResult, type WarehouseAccess } from '@mlops/kernel';
 import {
   HttpError,
   NotImplementedError,

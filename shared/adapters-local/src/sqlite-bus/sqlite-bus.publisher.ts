@@ -1,0 +1,89 @@
+import {
+  PermanentError,
+  SharedErrors,
+  type AnyEvent,
+  topicOf,
+  type Topic,
+  validateEvent,
+  encodeMessage,
+  messageSize,
+  type WireMessage,
+  type Publisher,
+} from '@mlops/kernel';
+import type { SqliteBusDatabase } from './sqlite-bus.database.js';
+
+interface Queued {
+  topic: Topic;
+  message: WireMessage;
+  resolve: (id: string) => void;
+  reject: (error: unknown) => void;
+}
+
+/**
+ * Publishing on the SQLite bus: validate and encode, then append. Publishes issued in the same
+ * tick share one transaction (one fsync-free WAL commit for a burst); once committed, the topics'
+ * consumers in this process are woken (`onPublished`), those of other processes poll.
+ */
+export class SqlitePublisher implements Publisher {
+  private queue: Queued[] = [];
+  private flushScheduled = false;
+  private closed = false;
+
+  constructor(
+    private readonly database: SqliteBusDatabase,
+    private readonly onPublished: (topics: ReadonlySet<Topic>) => void,
+  ) {}
+
+  async publish(event: AnyEvent): Promise<string> {
+    const valid = validateEvent(event);
+    const message = encodeMessage(valid);
+    const size = messageSize(message);
+    if (size > this.database.maxMessageBytes) throw SharedErrors.tooLarge(size, this.database.maxMessageBytes);
+    return this.enqueue(topicOf(valid.type), message);
+  }
+
+  /**
+   * Append a message as it arrived from a producer, without validating it: what a foreign or
+   * broken publisher could put on a topic. Consumers validate on receipt and dead-letter it.
+   */
+  publishRaw(topic: Topic, message: WireMessage): Promise<string> {
+    return this.enqueue(topic, message);
+  }
+
+  private enqueue(topic: Topic, message: WireMessage): Promise<string> {
+    if (this.closed) return Promise.reject(new PermanentError('BUS.CLOSED', 'the event bus is closed'));
+    return new Promise<string>((resolve, reject) => {
+      this.queue.push({ topic, message, resolve, reject });
+      if (!this.flushScheduled) {
+        this.flushScheduled = true;
+        queueMicrotask(() => this.flush());
+      }
+    });
+  }
+
+  /** Commit what is queued in one transaction. */
+  flush(): void {
+    this.flushScheduled = false;
+    const batch = this.queue;
+    this.queue = [];
+    if (batch.length === 0) return;
+    const now = Date.now();
+    let ids: string[];
+    try {
+      ids = this.database.db.transaction(() =>
+        batch.map((item) => String(this.database.append(item.topic, item.message, now))),
+      )();
+    } catch (error) {
+      for (const item of batch) item.reject(error);
+      return;
+    }
+    batch.forEach((item, index) => item.resolve(ids[index]!));
+    this.onPublished(new Set(batch.map((item) => item.topic)));
+  }
+
+  /** Commit what is queued and refuse further publishes. */
+  close(): void {
+    this.flush();
+    this.closed = true;
+  }
+}

@@ -1,0 +1,269 @@
+import Database from 'better-sqlite3';
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import {
+  PermanentError,
+  type DocumentStore,
+  type FieldFilter,
+  type JsonDocument,
+  type QueryOptions,
+  type StoredDocument,
+} from '@mlops/kernel';
+
+const FIELD = /^[A-Za-z_][A-Za-z0-9_]{0,63}$/;
+const COLLECTION = /^[A-Za-z0-9_-]{1,100}$/;
+const JSON_TYPES = { string: "= 'text'", number: "in ('integer', 'real')", boolean: "in ('true', 'false')" } as const;
+
+function checkCollection(collection: string): void {
+  if (!COLLECTION.test(collection))
+    throw new PermanentError('STORE.BAD_COLLECTION', `collection name "${collection}" must match ${COLLECTION}`);
+}
+
+function checkField(field: string): void {
+  if (!FIELD.test(field)) throw new PermanentError('STORE.BAD_FIELD', `field name "${field}" must match ${FIELD}`);
+}
+
+/** With `orderBy`, range conditions may name only that field (the same rule as on Firestore). */
+function checkOrderBy(filters: readonly FieldFilter[], orderBy: string): void {
+  checkField(orderBy);
+  const other = filters.find((filter) => filter.op !== '==' && filter.field !== orderBy);
+  if (other)
+    throw new PermanentError(
+      'STORE.BAD_QUERY',
+      `a range condition on ${other.field} cannot be combined with ordering by ${orderBy}; order by ${other.field}`,
+    );
+}
+
+/**
+ * The embedded document store: one SQLite table of JSON documents, unique on (collection, id).
+ * Documents live in a rowid table, so a batch is appended where the last one ended and a day's
+ * documents stay together on disk whatever their ids; only the small key index takes random
+ * inserts. Queried fields get a partial expression index per collection the first time they are
+ * used, as Firestore indexes single fields automatically; the index ends with the id so streaming
+ * in id order never sorts, and a write to one collection never evaluates another's indexes.
+ */
+export class SqliteDocumentStore implements DocumentStore {
+  private readonly db: Database.Database;
+  private readonly indexed = new Set<string>();
+  private readonly path: string;
+  private bulkReader: Database.Database | undefined;
+
+  constructor(options: { path: string }) {
+    this.path = options.path;
+    if (options.path !== ':memory:') mkdirSync(dirname(options.path), { recursive: true });
+    this.db = new Database(options.path);
+    // Pages of 16 KB instead of 4 KB for a new file (an existing one keeps its own): a day's
+    // documents read in id order cost fewer page fetches and system calls (measured ~25% less CPU
+    // reading a million ~700-byte documents, see bench/bronze).
+    this.db.pragma('page_size = 16384');
+    this.db.pragma('journal_mode = WAL');
+    this.db.pragma('synchronous = NORMAL');
+    this.db.pragma('busy_timeout = 10000');
+    // A file made by an earlier version keeps its table keyed by (collection, id) (without rowid).
+    this.db.exec(`create table if not exists documents (
+      collection text not null, id text not null, data text not null, updated_at integer not null)`);
+    this.db.exec('create unique index if not exists documents_key on documents (collection, id)');
+  }
+
+  /** The partial index of a collection's field, created on first use; its name. */
+  private ensureIndex(collection: string, field: string): string {
+    const name = `"documents_${collection}_by_${field}"`;
+    if (this.indexed.has(name)) return name;
+    this.db.exec(
+      `create index if not exists ${name} on documents (json_extract(data, '$.${field}'), id) where collection = '${collection}'`,
+    );
+    this.indexed.add(name);
+    return name;
+  }
+
+  private whereClause(
+    collection: string,
+    filters: readonly FieldFilter[],
+    orderBy?: string,
+  ): { sql: string; params: unknown[]; from: string } {
+    checkCollection(collection);
+    if (orderBy !== undefined) checkOrderBy(filters, orderBy);
+    // The collection is a literal (its name is checked above) so that its partial indexes apply.
+    const parts = [`collection = '${collection}'`];
+    const params: unknown[] = [];
+    const indexOf = new Map<string, string>();
+    for (const filter of filters) {
+      checkField(filter.field);
+      if (!['==', '<', '<=', '>', '>='].includes(filter.op))
+        throw new PermanentError('STORE.BAD_QUERY', `unsupported operator ${filter.op}`);
+      indexOf.set(filter.field, this.ensureIndex(collection, filter.field));
+      // Compare like Firestore: only values of the filter's own type match (SQLite would match 1 to true and 5 < '9').
+      const sameType = JSON_TYPES[typeof filter.value as keyof typeof JSON_TYPES];
+      if (!sameType)
+        throw new PermanentError(
+          'STORE.BAD_QUERY',
+          `the value compared with ${filter.field} must be a string, a number or a boolean`,
+        );
+      parts.push(`json_extract(data, '$.${filter.field}') ${filter.op === '==' ? '=' : filter.op} ?`);
+      // json_type parses each document the index found. Text equals a text value only when it is a
+      // string or an object's or array's JSON text, so a string that starts with neither { nor [ can
+      // only match a string: the index alone answers (the lander's run_date query).
+      if (!(filter.op === '==' && typeof filter.value === 'string' && !/^[[{]/.test(filter.value)))
+        parts.push(`json_type(data, '$.${filter.field}') ${sameType}`);
+      params.push(typeof filter.value === 'boolean' ? Number(filter.value) : filter.value);
+    }
+    // Without statistics SQLite prefers the key index (it serves `order by id`) and scans the
+    // whole collection; an equality filter's index (field, id) also yields id order, so name it:
+    // a day's documents cost the same whatever the history holds.
+    // Ordered by a field: that field's index serves the order and its range conditions.
+    if (orderBy !== undefined) {
+      const index = this.ensureIndex(collection, orderBy);
+      parts.push(`json_extract(data, '$.${orderBy}') is not null`);
+      return { sql: parts.join(' and '), params, from: `documents indexed by ${index}` };
+    }
+    const equality = filters.find((filter) => filter.op === '==');
+    const from = equality ? `documents indexed by ${indexOf.get(equality.field)}` : 'documents';
+    return { sql: parts.join(' and '), params, from };
+  }
+
+  async upsertBatch(collection: string, documents: readonly StoredDocument[]): Promise<number> {
+    checkCollection(collection);
+    const now = Date.now();
+    const statement = this.db.prepare(
+      'insert into documents (collection, id, data, updated_at) values (?, ?, ?, ?) on conflict (collection, id) do update set data = excluded.data, updated_at = excluded.updated_at',
+    );
+    // In id order (stable: a repeated id keeps its last version): a bulk read in id order then
+    // walks each batch's rows forward instead of jumping about the day's pages.
+    const ordered = [...documents].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    this.db.transaction(() => {
+      for (const document of ordered) {
+        if (
+          typeof document.id !== 'string' ||
+          document.id.length === 0 ||
+          document.id.length > 1500 ||
+          document.id.includes('/')
+        ) {
+          throw new PermanentError(
+            'STORE.BAD_ID',
+            `document id ${JSON.stringify(document.id)} must be 1..1500 characters without "/"`,
+          );
+        }
+        statement.run(collection, document.id, JSON.stringify(document.data), now);
+      }
+    })();
+    return documents.length;
+  }
+
+  async get(collection: string, id: string): Promise<StoredDocument | undefined> {
+    checkCollection(collection);
+    const row = this.db.prepare('select data from documents where collection = ? and id = ?').get(collection, id) as
+      | { data: string }
+      | undefined;
+    return row ? { id, data: JSON.parse(row.data) as StoredDocument['data'] } : undefined;
+  }
+
+  /**
+   * Pages of documents as stored text, in id order: one indexed range read per page, keyed on the
+   * last id, through the bulk-read connection. Each row comes back as one string, `<id>/<json>` (an
+   * id never holds a slash), cut in two here without copying: a bulk read of a million documents
+   * costs ~20% less than two strings in an array per row.
+   */
+  private async *pages(collection: string, options: QueryOptions): AsyncIterable<JsonDocument[]> {
+    if (options.orderBy !== undefined) {
+      yield* this.orderedPages(collection, options.orderBy, options);
+      return;
+    }
+    const { sql, params, from } = this.whereClause(collection, options.where ?? []);
+    const pageSize = Math.max(1, options.pageSize ?? 1000);
+    let remaining = options.limit ?? Number.POSITIVE_INFINITY;
+    let after = '';
+    const statement = this.reader()
+      .prepare(`select id || '/' || data from ${from} where ${sql} and id > ? order by id limit ?`)
+      .pluck(true);
+    while (remaining > 0) {
+      const rows = statement.all(...params, after, Math.min(pageSize, remaining)) as string[];
+      if (rows.length === 0) return;
+      const page = rows.map((row) => {
+        const slash = row.indexOf('/');
+        return { id: row.slice(0, slash), json: row.slice(slash + 1) };
+      });
+      yield page;
+      remaining -= rows.length;
+      after = page[page.length - 1]!.id;
+      if (rows.length < pageSize) return;
+    }
+  }
+
+  /** Pages in (field, id) order: a keyset read on the field's index, resuming after the last (value, id). */
+  private async *orderedPages(collection: string, field: string, options: QueryOptions): AsyncIterable<JsonDocument[]> {
+    const { sql, params, from } = this.whereClause(collection, options.where ?? [], field);
+    const pageSize = Math.max(1, options.pageSize ?? 1000);
+    let remaining = options.limit ?? Number.POSITIVE_INFINITY;
+    const value = `json_extract(data, '$.${field}')`;
+    const select = `select ${value} as v, id || '/' || data as row from ${from} where ${sql}`;
+    const first = this.reader().prepare(`${select} order by ${value}, id limit ?`);
+    const next = this.reader().prepare(
+      `${select} and (${value} > ? or (${value} = ? and id > ?)) order by ${value}, id limit ?`,
+    );
+    let after: { v: unknown; id: string } | undefined;
+    while (remaining > 0) {
+      const size = Math.min(pageSize, remaining);
+      const rows = (after ? next.all(...params, after.v, after.v, after.id, size) : first.all(...params, size)) as {
+        v: unknown;
+        row: string;
+      }[];
+      if (rows.length === 0) return;
+      const page = rows.map(({ row }) => {
+        const slash = row.indexOf('/');
+        return { id: row.slice(0, slash), json: row.slice(slash + 1) };
+      });
+      yield page;
+      remaining -= rows.length;
+      after = { v: rows[rows.length - 1]!.v, id: page[page.length - 1]!.id };
+      if (rows.length < size) return;
+    }
+  }
+
+  async *query(collection: string, options: QueryOptions = {}): AsyncIterable<StoredDocument> {
+    for await (const page of this.pages(collection, options)) {
+      for (const { id, json } of page) yield { id, data: JSON.parse(json) as StoredDocument['data'] };
+    }
+  }
+
+  /** The stored text as it is: documents are kept as `JSON.stringify` wrote them. */
+  queryJson(collection: string, options: QueryOptions = {}): AsyncIterable<readonly JsonDocument[]> {
+    return this.pages(collection, options);
+  }
+
+  /**
+   * The connection bulk reads go through: its own, read-only, except for an in-memory database,
+   * which has no other connection. A day's documents sit together, written batch by batch each in
+   * id order; read in id order they come from every batch of the day at once, so the cache holds a
+   * page per batch (32 MB: a day of ~1M documents in batches of 500 reads each page once).
+   */
+  private reader(): Database.Database {
+    if (this.path === ':memory:') return this.db;
+    if (!this.bulkReader) {
+      const reader = new Database(this.path, { readonly: true, fileMustExist: true });
+      reader.pragma('cache_size = -32768');
+      reader.pragma('busy_timeout = 10000');
+      this.bulkReader = reader;
+    }
+    return this.bulkReader;
+  }
+
+  async count(collection: string, options: Pick<QueryOptions, 'where'> = {}): Promise<number> {
+    const { sql, params, from } = this.whereClause(collection, options.where ?? []);
+    return (this.db.prepare(`select count(*) as n from ${from} where ${sql}`).get(...params) as { n: number }).n;
+  }
+
+  async deleteMany(collection: string, ids: readonly string[]): Promise<number> {
+    checkCollection(collection);
+    const statement = this.db.prepare('delete from documents where collection = ? and id = ?');
+    let deleted = 0;
+    this.db.transaction(() => {
+      for (const id of ids) deleted += statement.run(collection, id).changes;
+    })();
+    return deleted;
+  }
+
+  async close(): Promise<void> {
+    this.bulkReader?.close();
+    this.db.close();
+  }
+}

@@ -1,0 +1,131 @@
+import Database from 'better-sqlite3';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { SqliteDocumentStore } from '@mlops/adapters-local';
+import { documentStoreContract, tempDir } from '@mlops/testing/suites';
+
+documentStoreContract('local SQLite store', async () => {
+  const dir = tempDir();
+  const store = new SqliteDocumentStore({ path: join(dir.path, 'documents.sqlite') });
+  return {
+    store,
+    cleanup: async () => {
+      await store.close();
+      dir.remove();
+    },
+  };
+});
+
+describe('local SQLite store file', () => {
+  it('creates a new file with 16 KB pages and leaves an existing file its own page size', async () => {
+    const dir = tempDir();
+    try {
+      const fresh = join(dir.path, 'fresh.sqlite');
+      const store = new SqliteDocumentStore({ path: fresh });
+      await store.upsertBatch('sales', [{ id: 'a', data: { n: 1 } }]);
+      await store.close();
+      const older = join(dir.path, 'older.sqlite');
+      const db = new Database(older);
+      db.pragma('page_size = 4096');
+      db.exec('create table kept (x integer)');
+      db.close();
+      const reopened = new SqliteDocumentStore({ path: older });
+      await reopened.upsertBatch('sales', [{ id: 'b', data: { n: 2 } }]);
+      expect(await reopened.get('sales', 'b')).toEqual({ id: 'b', data: { n: 2 } });
+      await reopened.close();
+      const pageSize = (path: string) => {
+        const check = new Database(path, { readonly: true });
+        const size = check.pragma('page_size', { simple: true });
+        check.close();
+        return size;
+      };
+      expect(pageSize(fresh)).toBe(16384);
+      expect(pageSize(older)).toBe(4096);
+    } finally {
+      dir.remove();
+    }
+  });
+
+  it('reads and writes a file whose documents table an earlier version keyed without rowid', async () => {
+    const dir = tempDir();
+    try {
+      const path = join(dir.path, 'earlier.sqlite');
+      const db = new Database(path);
+      db.exec(`create table documents (
+        collection text not null, id text not null, data text not null, updated_at integer not null,
+        primary key (collection, id)) without rowid`);
+      db.exec("create index documents_by_run_date on documents (collection, json_extract(data, '$.run_date'), id)");
+      db.prepare('insert into documents values (?, ?, ?, 0)').run(
+        'sales',
+        'b',
+        JSON.stringify({ run_date: '2026-01-02' }),
+      );
+      db.close();
+      const store = new SqliteDocumentStore({ path });
+      await store.upsertBatch('sales', [
+        { id: 'a', data: { run_date: '2026-01-02' } },
+        { id: 'b', data: { run_date: '2026-01-02', n: 2 } },
+        { id: 'c', data: { run_date: '2026-01-03' } },
+      ]);
+      const day: unknown[] = [];
+      for await (const document of store.query('sales', {
+        where: [{ field: 'run_date', op: '==', value: '2026-01-02' }],
+      }))
+        day.push(document);
+      expect(day).toEqual([
+        { id: 'a', data: { run_date: '2026-01-02' } },
+        { id: 'b', data: { run_date: '2026-01-02', n: 2 } },
+      ]);
+      expect(await store.count('sales')).toBe(3);
+      await store.close();
+    } finally {
+      dir.remove();
+    }
+  });
+
+  it("indexes a field per collection, so writing one collection never evaluates another's indexes", async () => {
+    const dir = tempDir();
+    try {
+      const path = join(dir.path, 'documents.sqlite');
+      const store = new SqliteDocumentStore({ path });
+      await store.upsertBatch('runs', [{ id: 'r1', data: { status: 'done' } }]);
+      await store.upsertBatch('sales', [{ id: 's1', data: { status: 'done' } }]);
+      const runs: unknown[] = [];
+      for await (const document of store.query('runs', { where: [{ field: 'status', op: '==', value: 'done' }] }))
+        runs.push(document.id);
+      expect(runs).toEqual(['r1']);
+      await store.close();
+      const check = new Database(path, { readonly: true });
+      const indexes = check
+        .prepare(
+          "select name, sql from sqlite_master where type = 'index' and tbl_name = 'documents' and sql is not null",
+        )
+        .all() as { name: string; sql: string }[];
+      check.close();
+      const byStatus = indexes.filter((index) => index.sql.includes('$.status'));
+      expect(byStatus.map((index) => index.name)).toEqual(['documents_runs_by_status']);
+      expect(byStatus[0]!.sql).toContain("where collection = 'runs'");
+    } finally {
+      dir.remove();
+    }
+  });
+
+  it('keeps the last version of an id written twice in one batch, whatever the order of the batch', async () => {
+    const dir = tempDir();
+    try {
+      const store = new SqliteDocumentStore({ path: join(dir.path, 'documents.sqlite') });
+      await store.upsertBatch('sales', [
+        { id: 'b', data: { v: 1 } },
+        { id: 'a', data: { v: 1 } },
+        { id: 'b', data: { v: 2 } },
+      ]);
+      expect(await store.get('sales', 'b')).toEqual({ id: 'b', data: { v: 2 } });
+      const ids: string[] = [];
+      for await (const document of store.query('sales')) ids.push(document.id);
+      expect(ids).toEqual(['a', 'b']);
+      await store.close();
+    } finally {
+      dir.remove();
+    }
+  });
+});

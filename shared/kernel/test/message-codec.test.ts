@@ -1,0 +1,211 @@
+import { describe, expect, it } from 'vitest';
+import {
+  createEvent,
+  decodeMessage,
+  encodeMessage,
+  followUp,
+  parseTraceparent,
+  validateEvent,
+  type AnyEvent,
+} from '@mlops/kernel';
+import { startEvent } from '@mlops/testing/suites';
+
+describe('CloudEvents envelope and the Pub/Sub binding', () => {
+  it('round-trips an event through binary content mode with ce- attributes', () => {
+    const event = startEvent('2026-04-01');
+    const message = encodeMessage(event);
+    expect(message.attributes).toMatchObject({
+      'ce-type': 'mlops.pipeline.started.v1',
+      'ce-runid': event.runid,
+      'ce-rundate': '2026-04-01',
+      'ce-specversion': '1.0',
+      'content-type': 'application/json',
+    });
+    expect(JSON.parse(Buffer.from(message.data).toString())).toEqual(event.data);
+    expect(decodeMessage(message)).toEqual(event);
+  });
+
+  it('accepts structured content mode', () => {
+    const event = startEvent('2026-04-02');
+    const decoded = decodeMessage({
+      data: Buffer.from(JSON.stringify(event)),
+      attributes: { 'content-type': 'application/cloudevents+json; charset=utf-8' },
+    });
+    expect(decoded).toEqual(event);
+  });
+
+  it.each([
+    [
+      'invalid JSON',
+      { data: Buffer.from('{'), attributes: encodeMessage(startEvent('2026-04-03')).attributes },
+      'EVENT.INVALID_JSON',
+    ],
+    [
+      'an unknown type',
+      {
+        ...encodeMessage(startEvent('2026-04-03')),
+        attributes: { ...encodeMessage(startEvent('2026-04-03')).attributes, 'ce-type': 'mlops.x.happened.v1' },
+      },
+      'EVENT.UNKNOWN_TYPE',
+    ],
+    [
+      'a rundate that is not a date',
+      {
+        ...encodeMessage(startEvent('2026-04-03')),
+        attributes: { ...encodeMessage(startEvent('2026-04-03')).attributes, 'ce-rundate': '2026-13-01' },
+      },
+      'EVENT.ENVELOPE_INVALID',
+    ],
+    [
+      'a malformed traceparent',
+      {
+        ...encodeMessage(startEvent('2026-04-03')),
+        attributes: { ...encodeMessage(startEvent('2026-04-03')).attributes, 'ce-traceparent': 'abc' },
+      },
+      'EVENT.ENVELOPE_INVALID',
+    ],
+    ['no attributes at all', { data: Buffer.from('{}'), attributes: {} }, 'EVENT.ENVELOPE_INVALID'],
+  ])('rejects %s with a permanent error', (_why, message, code) => {
+    expect(() => decodeMessage(message)).toThrow(expect.objectContaining({ code, errorClass: 'permanent' }));
+  });
+
+  it('rejects a message over the size limit before parsing it', () => {
+    const message = encodeMessage(startEvent('2026-04-04'));
+    expect(() =>
+      decodeMessage({ ...message, attributes: { ...message.attributes, pad: 'x'.repeat(2000) } }, 1024),
+    ).toThrow(expect.objectContaining({ code: 'EVENT.TOO_LARGE' }));
+  });
+
+  it('gives a follow-up event the same run, run date and trace, and a deterministic id', () => {
+    const cause = startEvent('2026-04-05');
+    const a = followUp(
+      cause,
+      'mlops.sales.generated.v1',
+      { runDate: '2026-04-05', collection: 'sales', documentCount: 1, dirtyCount: 0 },
+      { source: '//mlops/sales-gen', subject: 'sales/2026-04-05' },
+    );
+    const b = followUp(
+      cause,
+      'mlops.sales.generated.v1',
+      { runDate: '2026-04-05', collection: 'sales', documentCount: 1, dirtyCount: 0 },
+      { source: '//mlops/sales-gen', subject: 'sales/2026-04-05' },
+    );
+    expect(a.id).toBe(b.id);
+    expect(a.id).not.toBe(cause.id);
+    expect(a.runid).toBe(cause.runid);
+    expect(parseTraceparent(a.traceparent)!.traceId).toBe(parseTraceparent(cause.traceparent)!.traceId);
+    expect(parseTraceparent(a.traceparent)!.spanId).not.toBe(parseTraceparent(cause.traceparent)!.spanId);
+    expect(validateEvent(a)).toEqual(a);
+  });
+
+  it('carries the cause and the handling start of a follow-up event through both content modes', () => {
+    const cause = startEvent('2026-04-07');
+    const handlingStart = new Date('2026-04-08T02:00:01.250Z');
+    const event = followUp(
+      cause,
+      'mlops.stage.skipped.v1',
+      { stage: 'startup-gen', code: 'STARTUP_GEN.NOT_DUE', reason: 'not a Friday', runDates: ['2026-04-07'] },
+      { source: '//mlops/startup-gen', handlingStart },
+    ) as AnyEvent;
+    expect(event).toMatchObject({ causationid: cause.id, handlingstart: '2026-04-08T02:00:01.250Z' });
+    const message = encodeMessage(event);
+    expect(message.attributes).toMatchObject({
+      'ce-causationid': cause.id,
+      'ce-handlingstart': '2026-04-08T02:00:01.250Z',
+    });
+    expect(decodeMessage(message)).toEqual(event);
+    const structured = {
+      data: Buffer.from(JSON.stringify(event)),
+      attributes: { 'content-type': 'application/cloudevents+json' },
+    };
+    expect(decodeMessage(structured)).toEqual(event);
+    // Optional: a start event has neither, and stays valid.
+    expect(decodeMessage(encodeMessage(cause))).not.toHaveProperty('causationid');
+  });
+
+  it.each([
+    ['an empty causationid', { causationid: '' }, /extension causationid must be a non-empty string/],
+    ['a handlingstart that is not a time', { handlingstart: 'yesterday' }, /handlingstart must be an RFC 3339/],
+    ['a numeric handlingstart', { handlingstart: 1700000000000 }, /handlingstart must be a non-empty string/],
+  ])('rejects %s', (_why, extension, message) => {
+    expect(() => validateEvent({ ...startEvent('2026-04-09'), ...extension })).toThrow(
+      expect.objectContaining({ code: 'EVENT.ENVELOPE_INVALID', message: expect.stringMatching(message) }),
+    );
+  });
+
+  it('names the missing extension', () => {
+    const event = createEvent(
+      'mlops.pipeline.started.v1',
+      { runDate: '2026-04-06', trigger: 'cli' },
+      { source: 's', runid: 'r', rundate: '2026-04-06' },
+    ) as AnyEvent;
+    const { runid: _r, ...withoutRun } = event;
+    expect(() => validateEvent(withoutRun)).toThrow(/extension runid is missing/);
+  });
+});
+
+describe('events from publishers outside the project', () => {
+  const start = () => startEvent('2026-04-07');
+
+  it('starts a new trace for an event without traceparent, the same one on every delivery', () => {
+    const { traceparent: _t, ...withoutTrace } = start();
+    const first = validateEvent(withoutTrace);
+    const again = validateEvent(withoutTrace);
+    expect(parseTraceparent(first.traceparent)).toBeDefined();
+    expect(first.traceparent).toBe(again.traceparent);
+    expect(first.traceparent).not.toBe(validateEvent({ ...withoutTrace, id: 'another-id' }).traceparent);
+  });
+
+  it('accepts a binary-mode message written by hand: no traceparent, attribute names in any case', () => {
+    const event = start();
+    const decoded = decodeMessage({
+      data: Buffer.from(JSON.stringify(event.data)),
+      attributes: {
+        'CE-SpecVersion': '1.0',
+        'ce-id': event.id,
+        'ce-source': '//scheduler/elsewhere',
+        'Ce-Type': event.type,
+        'ce-time': event.time,
+        'ce-runid': event.runid,
+        'ce-rundate': event.rundate,
+        'Content-Type': 'Application/JSON; charset=UTF-8',
+      },
+    });
+    expect(decoded).toMatchObject({ id: event.id, type: event.type, runid: event.runid, data: event.data });
+    expect(parseTraceparent(decoded.traceparent)).toBeDefined();
+  });
+
+  it.each([
+    ['Content-Type', 'application/cloudevents+json'],
+    ['content-type', 'Application/CloudEvents+JSON; charset=utf-8'],
+    ['CONTENT-TYPE', 'application/cloudevents+json'],
+  ])('accepts a structured-mode message with %s: %s', (name, value) => {
+    const { traceparent: _t, ...event } = start();
+    const decoded = decodeMessage({
+      data: Buffer.from(JSON.stringify({ ...event, datacontenttype: 'application/json; charset=utf-8' })),
+      attributes: { [name]: value },
+    });
+    expect(decoded).toMatchObject({ id: event.id, type: event.type, datacontenttype: 'application/json' });
+    expect(decoded.data).toEqual(event.data);
+  });
+
+  it("takes the transport's publish time for an event without time, and still refuses a bad one", () => {
+    const event = start();
+    const { time: _time, ...withoutTime } = event;
+    const message = {
+      data: Buffer.from(JSON.stringify(withoutTime)),
+      attributes: { 'content-type': 'application/cloudevents+json' },
+    };
+    const publishedAt = new Date('2026-04-07T06:00:00.000Z');
+    expect(decodeMessage(message, undefined, { publishedAt }).time).toBe(publishedAt.toISOString());
+    expect(() => decodeMessage(message)).toThrow(/time must be an RFC 3339 timestamp/);
+    const badTime = { ...message, data: Buffer.from(JSON.stringify({ ...event, time: 'noon' })) };
+    expect(() => decodeMessage(badTime, undefined, { publishedAt })).toThrow(/time must be an RFC 3339/);
+  });
+
+  it('still refuses a malformed traceparent and a datacontenttype that is not JSON', () => {
+    const event = start();
+    expect(() => validateEvent({ ...event, traceparent: '00-xyz' })).toThrow(/traceparent is not W3C trace context/);
+    expect(() => validateEvent({ ...event, datacontenttype: 'text/plain' })).toThrow(/datacontenttype/);
+  });
+});

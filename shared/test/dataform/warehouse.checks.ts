@@ -1,9 +1,0 @@
-/** Checks over a DuckDB warehouse shared by the transform tests. */
-import type { Warehouse } from '@mlops/shared';
-
-export { tableChecksums } from '@mlops/shared';
-
-/** The rows of a query as sorted JSON lines, for exact comparisons. */
-export async function rowsOf(warehouse: Warehouse, sql: string): Promise<string[]> {
-  return (await warehouse.query(sql)).map((row) => JSON.stringify(row)).sort();
-}
