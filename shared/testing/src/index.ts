@@ -294,7 +294,7 @@ export interface StartedProcess {
  * with only PATH, HOME and the given environment.
  */
 export function startMainProcess(main: string, env: Record<string, string>): StartedProcess {
-  const root = fileURLToPath(new URL('../../', import.meta.url));
+  const root = fileURLToPath(new URL('../../../', import.meta.url));
   const child = spawn(join(root, 'node_modules/.bin/tsx'), ['--conditions=@mlops/source', main], {
     cwd: root,
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
