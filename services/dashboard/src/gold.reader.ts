@@ -27,6 +27,7 @@ export const GOLD_TABLES = [
   'fact_predictions_churn',
   'fact_predictions_churn_champion',
   'fct_customer_features',
+  'bi_customer_sales_daily',
 ] as const;
 /** One gold table. */
 export type GoldTable = (typeof GOLD_TABLES)[number];

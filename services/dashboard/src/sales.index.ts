@@ -1,7 +1,9 @@
 /**
  * Every customer's sales by day, held in memory once per warehouse version, so that questions
  * about any date range (top customers, active customers, a customer's revenue in the 90 days
- * before a snapshot) are answered without scanning `fct_sales` again (sales.ranges.ts answers them).
+ * before a snapshot) are answered without reading the warehouse again (sales.ranges.ts answers them).
+ * The figures are the gold view `bi_customer_sales_daily` as it is (orders and completed net revenue
+ * per customer and order day): the metrics are defined there, in SQL, and only added up here.
  *
  * The (customer, day) totals are held twice, because the two ways of reading them are fast for
  * different ranges:
@@ -95,11 +97,24 @@ const EMPTY: SalesIndex = {
   dayRevenueCents: new Float64Array(0),
 };
 
+/**
+ * The customer ids of a slice (from `first` up to `next`, excluded; nulls sort last) as a filter on
+ * the view's grouping column: the engine applies it before the view's aggregate, so each slice
+ * reads only its own customers' orders.
+ */
+function idRange(first: string | null, next: string | null | undefined): { sql: string; params: string[] } {
+  if (first === null) return { sql: 'd.customer_id is null', params: [] };
+  if (next === undefined) return { sql: '(d.customer_id >= ? or d.customer_id is null)', params: [first] };
+  if (next === null) return { sql: 'd.customer_id >= ?', params: [first] };
+  return { sql: 'd.customer_id >= ? and d.customer_id < ?', params: [first, next] };
+}
+
 async function buildSalesIndex(gold: GoldReader): Promise<SalesIndex> {
-  if (!(await gold.has('fct_sales'))) return EMPTY;
+  if (!(await gold.has('fct_sales')) || !(await gold.has('bi_customer_sales_daily'))) return EMPTY;
   const sales = gold.table('fct_sales');
+  const daily = gold.table('bi_customer_sales_daily');
   const withCustomer = await gold.has('dim_customer');
-  const first = await gold.query('sales index', `select cast(min(order_date) as string) as first_day from ${sales}`);
+  const first = await gold.query('sales index', `select cast(min(order_date) as string) as first_day from ${daily}`);
   const firstDay = str(first[0]?.first_day);
   if (firstDay === null) return EMPTY;
   // Customers: everyone who ordered or is in dim_customer, ranked as `order by customer_id` ranks them.
@@ -127,15 +142,16 @@ async function buildSalesIndex(gold: GoldReader): Promise<SalesIndex> {
   let previous = -1;
   for (let from = 0; from < nCustomers; from += CUSTOMERS_PER_SLICE) {
     const to = Math.min(nCustomers, from + CUSTOMERS_PER_SLICE);
+    const range = idRange(str(ids[from]), to < nCustomers ? str(ids[to]) : undefined);
     const days = await gold.queryColumns(
       'sales index days',
       `with r as (select * from (${ranked}) where position >= ? and position < ?)
-       select r.position, ${dayNumberSql('s.order_date')} - ? as day_number, cast(count(*) as integer) as orders,
-              cast(coalesce(sum(if(s.is_completed, round(s.net_amount_usd * 100), 0)), 0) as int64) as revenue_cents
-       from ${sales} s join r on r.customer_id is not distinct from s.customer_id
-       where s.order_date is not null
-       group by all order by r.position, day_number`,
-      [from, to, dayNumber('1970-01-01', firstDay)],
+       select r.position, ${dayNumberSql('d.order_date')} - ? as day_number, cast(d.orders as integer) as orders,
+              cast(d.revenue_cents as int64) as revenue_cents
+       from ${daily} d join r on r.customer_id is not distinct from d.customer_id
+       where ${range.sql}
+       order by r.position, day_number`,
+      [from, to, dayNumber('1970-01-01', firstDay), ...range.params],
     );
     const [positions, dayColumn, orders, revenue] = days.columns as [
       WarehouseValue[],

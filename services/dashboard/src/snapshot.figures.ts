@@ -202,7 +202,7 @@ export function snapshotOutcomes(
     if (!isCalendarDate(latestJudgeable)) throw new Error('the latest judgeable snapshot must be a calendar date');
     const out = new Map<string, SnapshotOutcome>();
     const table = await scoresTable(gold);
-    if (table === null || !(await gold.has('fct_sales'))) return out;
+    if (table === null || !(await gold.has('bi_customer_sales_daily'))) return out;
     const bounds = await gold.query(
       'judgeable snapshots',
       `select cast(min(snapshot_date) as string) as first_snapshot from ${table} where snapshot_date <= cast(? as date)`,
@@ -216,8 +216,8 @@ export function snapshotOutcomes(
          select customer_id, snapshot_date as event_day, 1 as is_snapshot, churn_probability, risk_band
          from ${table} where snapshot_date <= cast(? as date)
          union all
-         select distinct customer_id, order_date, 0, null, cast(null as string)
-         from ${gold.table('fct_sales')}
+         select customer_id, order_date, 0, null, cast(null as string)
+         from ${gold.table('bi_customer_sales_daily')}
          where customer_id is not null and order_date > cast(? as date) and order_date <= cast(? as date)
        ), nexts as (
          -- Each prediction with its customer's next order strictly after the snapshot: a running

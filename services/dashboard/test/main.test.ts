@@ -1,5 +1,3 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createEvent, encodeMessage } from '@mlops/kernel';
@@ -9,9 +7,9 @@ import {
   releaseDuckDbFile,
   SqliteEventBus,
 } from '@mlops/adapters-local';
+import { processHarness, waitForValue } from '@mlops/testing';
 import { buildGoldWarehouse } from '@mlops/testing/fixtures';
 import { afterEach, describe, expect, it } from 'vitest';
-import { startMainProcess, waitForValue, type StartedProcess } from '@mlops/testing';
 
 // The dashboard as its own process: `src/main.ts`, started the way `npm start -w services/dashboard` does.
 const main = fileURLToPath(new URL('../src/main.ts', import.meta.url));
@@ -19,42 +17,30 @@ const main = fileURLToPath(new URL('../src/main.ts', import.meta.url));
 const WAIT_MS = 20_000;
 
 describe('dashboard process', () => {
-  const folders: string[] = [];
-  const children: StartedProcess['child'][] = [];
-  const home = () => {
-    const folder = mkdtempSync(join(tmpdir(), 'dashboard-main-'));
-    folders.push(folder);
-    return folder;
-  };
-  afterEach(() => {
-    for (const child of children.splice(0)) if (child.exitCode === null) child.kill('SIGKILL');
-    for (const folder of folders.splice(0)) rmSync(folder, { recursive: true, force: true });
-  });
+  const harness = processHarness(main, 'dashboard-main-');
+  afterEach(() => harness.stop());
 
   it('exits 1 naming the setting when the configuration is bad', async () => {
-    const run = startMainProcess(main, { MLOPS_HOME: home(), MLOPS_DASHBOARD_PORT: 'eighty' });
-    children.push(run.child);
+    const run = harness.start({ MLOPS_HOME: harness.home(), MLOPS_DASHBOARD_PORT: 'eighty' });
     expect(await run.exited).toBe(1);
     expect(run.output()).toContain('MLOPS_DASHBOARD_PORT');
     expect(run.output()).toContain('CONFIG.INVALID_SETTING');
   });
 
   it('exits 1 rather than listen on a non-loopback address', async () => {
-    const run = startMainProcess(main, {
-      MLOPS_HOME: home(),
+    const run = harness.start({
+      MLOPS_HOME: harness.home(),
       MLOPS_DASHBOARD_HOST: '0.0.0.0',
       MLOPS_DASHBOARD_PORT: '0',
     });
-    children.push(run.child);
     expect(await run.exited).toBe(1);
     expect(run.output()).toContain('DASHBOARD.REMOTE_BIND_REFUSED');
     expect(run.output()).toContain('MLOPS_DASHBOARD_ALLOW_REMOTE');
   });
 
   it('serves a fresh platform, fills the run ledger from the bus, and stops on SIGTERM', async () => {
-    const folder = home();
-    const run = startMainProcess(main, { MLOPS_HOME: folder, MLOPS_DASHBOARD_PORT: '0' });
-    children.push(run.child);
+    const folder = harness.home();
+    const run = harness.start({ MLOPS_HOME: folder, MLOPS_DASHBOARD_PORT: '0' });
     const url = await waitForValue(
       () => /"url":"(http:\/\/127\.0\.0\.1:\d+\/)"/.exec(run.output())?.[1],
       `the dashboard to listen (output: ${run.output()})`,
@@ -92,15 +78,13 @@ describe('dashboard process', () => {
   });
 
   it('exits 1 naming MLOPS_TRANSPORT when it is neither pull nor http', async () => {
-    const run = startMainProcess(main, { MLOPS_HOME: home(), MLOPS_TRANSPORT: 'push' });
-    children.push(run.child);
+    const run = harness.start({ MLOPS_HOME: harness.home(), MLOPS_TRANSPORT: 'push' });
     expect(await run.exited).toBe(1);
     expect(run.output()).toContain('MLOPS_TRANSPORT');
   });
 
   it('with MLOPS_TRANSPORT=http listens on PORT and fills the run ledger from Eventarc pushes', async () => {
-    const run = startMainProcess(main, { MLOPS_HOME: home(), MLOPS_TRANSPORT: 'http', PORT: '0' });
-    children.push(run.child);
+    const run = harness.start({ MLOPS_HOME: harness.home(), MLOPS_TRANSPORT: 'http', PORT: '0' });
     const url = await waitForValue(
       () => /"url":"(http:\/\/127\.0\.0\.1:\d+\/)"/.exec(run.output())?.[1],
       `the dashboard to listen (output: ${run.output()})`,
@@ -139,14 +123,13 @@ describe('dashboard process', () => {
   });
 
   it('yields the warehouse to a writer in another process, answers from memory meanwhile, then shows the new data', async () => {
-    const folder = home();
+    const folder = harness.home();
     const path = join(folder, 'warehouse.duckdb');
     const builder = await openDuckDbWarehouse({ path });
     await buildGoldWarehouse(builder, { endDate: '2026-06-30', days: 10, scale: 0.05 });
     await builder.close();
     releaseDuckDbFile(path);
-    const run = startMainProcess(main, { MLOPS_HOME: folder, MLOPS_DASHBOARD_PORT: '0' });
-    children.push(run.child);
+    const run = harness.start({ MLOPS_HOME: folder, MLOPS_DASHBOARD_PORT: '0' });
     const url = await waitForValue(
       () => /"url":"(http:\/\/127\.0\.0\.1:\d+\/)"/.exec(run.output())?.[1],
       'the dashboard to listen',

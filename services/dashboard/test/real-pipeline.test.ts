@@ -1,36 +1,27 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { type DuckDbWarehouse, openDuckDbWarehouse, releaseDuckDbFile } from '@mlops/adapters-local';
 import { ModelRegistry, RunLedger, silentLogger } from '@mlops/kernel';
-import { InMemoryDocumentStore, warehouseAccessOf } from '@mlops/testing';
+import { InMemoryDocumentStore } from '@mlops/testing';
+import { LakeWarehouse } from '@mlops/testing/fixtures';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDashboardServer, type DashboardServer } from '../src/index.js';
 import { get, ok } from './fixtures/http.js';
-import { transform, writeLake, writePredictions } from './fixtures/real-pipeline.fixture.js';
+import { writePredictions } from './fixtures/real-pipeline.fixture.js';
 
 // The gold layer as the real pipeline builds it (platform generators, the Dataform project on
 // DuckDB): the dashboard's queries must fit the transformer's actual tables and types.
 const DATES = Array.from({ length: 10 }, (_, index) =>
   new Date(Date.parse('2026-03-01T00:00:00Z') + index * 86_400_000).toISOString().slice(0, 10),
 );
-let folder: string;
-let writer: DuckDbWarehouse;
+let built: LakeWarehouse;
 let server: DashboardServer;
 const sql = <R extends Record<string, unknown>>(text: string, params: unknown[] = []) =>
-  writer.query(text, params as never) as Promise<R[]>;
+  built.warehouse.query(text, params as never) as Promise<R[]>;
 
 beforeAll(async () => {
-  folder = mkdtempSync(join(tmpdir(), 'dashboard-real-'));
-  const path = join(folder, 'warehouse.duckdb');
-  await writeLake(join(folder, 'lake'), DATES, { seed: 11, scale: 0.2, dirtyShare: 0.02 });
-  writer = await openDuckDbWarehouse({ path });
-  const result = await transform(writer, join(folder, 'lake'), DATES);
-  expect(result.assertions.filter((assertion) => !assertion.passed)).toEqual([]);
-  await writePredictions(writer, 'warehouse', 'v-000000000001');
+  built = await LakeWarehouse.build(DATES, { seed: 11, scale: 0.2, dirtyShare: 0.02 });
+  await writePredictions(built.warehouse, 'warehouse', 'v-000000000001');
   const documents = new InMemoryDocumentStore();
   server = await createDashboardServer({
-    warehouse: warehouseAccessOf(writer),
+    warehouse: built.access,
     ledger: new RunLedger(documents),
     registry: new ModelRegistry(documents),
     bus: { listDeadLetters: async () => [], stats: async () => [] },
@@ -40,11 +31,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await server?.close();
-  await writer?.close();
-  if (folder) {
-    releaseDuckDbFile(join(folder, 'warehouse.duckdb'));
-    rmSync(folder, { recursive: true, force: true });
-  }
+  await built?.close();
 });
 
 describe('dashboard over the warehouse the real transformer builds', () => {

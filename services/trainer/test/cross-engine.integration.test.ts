@@ -14,13 +14,13 @@ import { FsObjectStore, openDuckDbWarehouseAccess } from '@mlops/adapters-local'
 import { ModelRegistry, silentLogger, type WarehouseAccess, type WarehouseRow } from '@mlops/kernel';
 import { openBigQueryWarehouseAccess, type BigQueryWarehouseAccess } from '@mlops/adapters-gcp';
 import { InMemoryDocumentStore } from '@mlops/testing';
+import { LakeWarehouse, LAKE_WAREHOUSE_BUILD_TIMEOUT_MS, dateRange } from '@mlops/testing/fixtures';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { JsonValue } from '../src/components/component.js';
 import { epochDay } from '../src/data/dates.js';
 import { CHURN_PREDICT_PIPELINE, CHURN_TRAINING_PIPELINE } from '../src/pipeline/churn.pipeline.js';
 import { selectTasks } from '../src/pipeline/dag.js';
 import { LocalPipelineRunner } from '../src/pipeline/local.runner.js';
-import { GeneratedWarehouse, WAREHOUSE_BUILD_TIMEOUT_MS, dateRange } from './fixtures/warehouse.fixture.js';
 
 const DATES = dateRange('2025-01-01', 90);
 const FIRST = DATES[40]!;
@@ -68,7 +68,7 @@ function runner(warehouse: WarehouseAccess) {
 }
 
 /** The slice of gold the trainer reads, as Parquet files: features on the grid, the sales columns the labels need. */
-async function exportSlice(world: GeneratedWarehouse): Promise<Record<string, string>> {
+async function exportSlice(world: LakeWarehouse): Promise<Record<string, string>> {
   const names = await world.warehouse.describeSchema('warehouse');
   const grid = GRID.map((date) => `date '${date}'`).join(', ');
   const slices = {
@@ -126,7 +126,7 @@ async function loadBigQuery(files: Record<string, string>): Promise<BigQueryWare
 }
 
 beforeAll(async () => {
-  const world = await GeneratedWarehouse.cached(DATES);
+  const world = await LakeWarehouse.cached(DATES);
   try {
     const files = await exportSlice(world);
     standins = await startGcpStandins({ projectId: PROJECT, location: 'EU', buckets: [BUCKET] });
@@ -135,7 +135,7 @@ beforeAll(async () => {
   } finally {
     await world.close();
   }
-}, WAREHOUSE_BUILD_TIMEOUT_MS);
+}, LAKE_WAREHOUSE_BUILD_TIMEOUT_MS);
 
 afterAll(async () => {
   await duck?.close();

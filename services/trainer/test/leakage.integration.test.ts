@@ -9,12 +9,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ModelRegistry, silentLogger, type WarehouseRow } from '@mlops/kernel';
 import { InMemoryDocumentStore } from '@mlops/testing';
+import { LakeWarehouse, LAKE_WAREHOUSE_BUILD_TIMEOUT_MS, dateRange } from '@mlops/testing/fixtures';
 import { featureColumns, readLabelledRows } from '../src/components/features.component.js';
 import { resolveTables } from '../src/data/warehouse-tables.js';
 import { CHURN_TRAINING_PIPELINE } from '../src/pipeline/churn.pipeline.js';
 import { selectTasks } from '../src/pipeline/dag.js';
 import { LocalPipelineRunner } from '../src/pipeline/local.runner.js';
-import { GeneratedWarehouse, WAREHOUSE_BUILD_TIMEOUT_MS, dateRange } from './fixtures/warehouse.fixture.js';
 
 const DATES = dateRange('2025-01-01', 90);
 const LATER = dateRange('2025-04-01', 10);
@@ -28,7 +28,7 @@ const FEATURES_ONLY = selectTasks(CHURN_TRAINING_PIPELINE, {
   keep: ['features'],
 });
 
-let world: GeneratedWarehouse;
+let world: LakeWarehouse;
 
 async function snapshotRows(featureTable: string): Promise<WarehouseRow[]> {
   const tables = await resolveTables(world.warehouse, 'warehouse');
@@ -82,7 +82,7 @@ const after: Record<string, WarehouseRow[]> = {};
 let fingerprints: [string, string];
 
 beforeAll(async () => {
-  world = await GeneratedWarehouse.cached(DATES);
+  world = await LakeWarehouse.cached(DATES);
   // A realistic leak: a current-state column of dim_customer joined onto the point-in-time features.
   await world.warehouse.execute(
     `create view ${W}.leaky_features as
@@ -96,7 +96,7 @@ beforeAll(async () => {
   after.honest = await snapshotRows('fct_customer_features');
   after.leaky = await snapshotRows('leaky_features');
   fingerprints = [first, await trainingSetFingerprint()];
-}, WAREHOUSE_BUILD_TIMEOUT_MS);
+}, LAKE_WAREHOUSE_BUILD_TIMEOUT_MS);
 
 afterAll(async () => {
   await world?.close();

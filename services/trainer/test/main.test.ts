@@ -1,9 +1,8 @@
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
-import { startMainProcess, waitForValue, type StartedProcess } from '@mlops/testing';
+import { processHarness, waitForValue } from '@mlops/testing';
 import { createEvent } from '@mlops/kernel';
 import { SqliteEventBus } from '@mlops/adapters-local';
 
@@ -13,34 +12,24 @@ const main = fileURLToPath(new URL('../src/main.ts', import.meta.url));
 const WAIT_MS = 30_000;
 
 describe('trainer process', () => {
-  const folders: string[] = [];
-  const children: StartedProcess['child'][] = [];
-  const home = () => {
-    const folder = mkdtempSync(join(tmpdir(), 'trainer-main-'));
-    folders.push(folder);
-    return folder;
-  };
-  afterEach(() => {
-    for (const child of children.splice(0)) if (child.exitCode === null) child.kill('SIGKILL');
-    for (const folder of folders.splice(0)) rmSync(folder, { recursive: true, force: true });
-  });
+  const harness = processHarness(main, 'trainer-main-');
+  afterEach(() => harness.stop());
 
   it('exits 1 naming the setting when the configuration is bad', async () => {
-    const run = startMainProcess(main, { MLOPS_HOME: home(), MLOPS_CHURN_HORIZON_DAYS: 'a month' });
-    children.push(run.child);
+    const run = harness.start({ MLOPS_HOME: harness.home(), MLOPS_CHURN_HORIZON_DAYS: 'a month' });
     expect(await run.exited).toBe(1);
     expect(run.output()).toContain('MLOPS_CHURN_HORIZON_DAYS');
   });
 
   it('exits 1 in gcp mode without the image the pipeline steps run', async () => {
     // Credentials that are found (the check before the settings) but never used: nothing is called.
-    const folder = home();
+    const folder = harness.home();
     const credentials = join(folder, 'adc.json');
     writeFileSync(
       credentials,
       JSON.stringify({ type: 'authorized_user', client_id: 'id', client_secret: 'secret', refresh_token: 'token' }),
     );
-    const run = startMainProcess(main, {
+    const run = harness.start({
       MLOPS_HOME: folder,
       GOOGLE_APPLICATION_CREDENTIALS: credentials,
       MLOPS_MODE: 'gcp',
@@ -48,20 +37,18 @@ describe('trainer process', () => {
       MLOPS_LAKE: 'gs://mlops-lake-test',
       MLOPS_PII_HMAC_KEY: 'a-secret-of-16-chars',
     });
-    children.push(run.child);
     expect(await run.exited).toBe(1);
     expect(run.output()).toContain('"setting":"MLOPS_IMAGE"');
   });
 
   it('consumes warehouse-ready from the embedded bus, stores the compiled pipelines, and stops on SIGTERM', async () => {
-    const folder = home();
-    const run = startMainProcess(main, {
+    const folder = harness.home();
+    const run = harness.start({
       MLOPS_HOME: folder,
       MLOPS_BACKOFF_MIN_MS: '10',
       MLOPS_BACKOFF_MAX_MS: '20',
       MLOPS_MAX_ATTEMPTS: '2',
     });
-    children.push(run.child);
     await waitForValue(
       () => (run.output().includes('trainer listening') ? true : undefined),
       `the trainer to listen (output: ${run.output()})`,

@@ -5,21 +5,21 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ModelRegistry, silentLogger } from '@mlops/kernel';
 import { InMemoryDocumentStore } from '@mlops/testing';
+import { LakeWarehouse, LAKE_WAREHOUSE_BUILD_TIMEOUT_MS, dateRange } from '@mlops/testing/fixtures';
 import type { JsonValue } from '../src/components/component.js';
 import { CHURN_TRAINING_PIPELINE, DEFAULT_GBDT_PARAMS } from '../src/pipeline/churn.pipeline.js';
 import { LocalPipelineRunner } from '../src/pipeline/local.runner.js';
-import { GeneratedWarehouse, WAREHOUSE_BUILD_TIMEOUT_MS, dateRange } from './fixtures/warehouse.fixture.js';
 
 const DATES = dateRange('2025-01-01', 90);
 const AS_OF = DATES.at(-1)!;
 const EVENT_TIME = `${AS_OF}T06:00:00.000Z`;
 const W = '"warehouse"."warehouse"';
 
-let world: GeneratedWarehouse;
+let world: LakeWarehouse;
 
 beforeAll(async () => {
-  world = await GeneratedWarehouse.cached(DATES);
-}, WAREHOUSE_BUILD_TIMEOUT_MS);
+  world = await LakeWarehouse.cached(DATES);
+}, LAKE_WAREHOUSE_BUILD_TIMEOUT_MS);
 
 afterAll(async () => {
   await world?.close();

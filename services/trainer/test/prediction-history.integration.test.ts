@@ -8,22 +8,22 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ModelRegistry, silentLogger } from '@mlops/kernel';
 import { InMemoryDocumentStore } from '@mlops/testing';
+import { LakeWarehouse, dateRange } from '@mlops/testing/fixtures';
 import type { JsonValue } from '../src/components/component.js';
 import { CHURN_PREDICT_PIPELINE, CHURN_TRAINING_PIPELINE } from '../src/pipeline/churn.pipeline.js';
 import { LocalPipelineRunner } from '../src/pipeline/local.runner.js';
-import { GeneratedWarehouse, dateRange } from './fixtures/warehouse.fixture.js';
 
 const DATES = dateRange('2025-01-01', 90);
 const FIRST_CUT = DATES[74]!;
 const SECOND_CUT = DATES[89]!;
 const W = '"warehouse"."warehouse"';
 
-let world: GeneratedWarehouse;
+let world: LakeWarehouse;
 const registry = new ModelRegistry(new InMemoryDocumentStore());
 const versions: { first?: string; second?: string } = {};
 
 beforeAll(async () => {
-  world = await GeneratedWarehouse.cached(DATES);
+  world = await LakeWarehouse.cached(DATES);
 }, 900_000);
 
 afterAll(async () => {

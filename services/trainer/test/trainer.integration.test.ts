@@ -6,20 +6,20 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ModelRegistry, silentLogger, type WarehouseReady } from '@mlops/kernel';
 import { InMemoryDocumentStore, deliver, testEvent } from '@mlops/testing';
+import { LakeWarehouse, LAKE_WAREHOUSE_BUILD_TIMEOUT_MS, dateRange } from '@mlops/testing/fixtures';
 import { LocalPipelineRunner, createTrainerService } from '../src/index.js';
-import { GeneratedWarehouse, WAREHOUSE_BUILD_TIMEOUT_MS, dateRange } from './fixtures/warehouse.fixture.js';
 
 const DATES = dateRange('2025-01-01', 90);
 const LAST = DATES.slice(-3);
 const W = '"warehouse"."warehouse"';
 
-let world: GeneratedWarehouse;
+let world: LakeWarehouse;
 const documents = new InMemoryDocumentStore();
 const registry = new ModelRegistry(documents);
 
 beforeAll(async () => {
-  world = await GeneratedWarehouse.cached(DATES);
-}, WAREHOUSE_BUILD_TIMEOUT_MS);
+  world = await LakeWarehouse.cached(DATES);
+}, LAKE_WAREHOUSE_BUILD_TIMEOUT_MS);
 
 afterAll(async () => {
   await world?.close();

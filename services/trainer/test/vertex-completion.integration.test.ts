@@ -31,6 +31,7 @@ import {
   type VertexPipelineClient,
 } from '@mlops/adapters-gcp';
 import { RecordingPublisher, deliver, testEvent, waitFor } from '@mlops/testing';
+import { LakeWarehouse, LAKE_WAREHOUSE_BUILD_TIMEOUT_MS, dateRange } from '@mlops/testing/fixtures';
 import { OAuth2Client } from 'google-auth-library';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TRAINER_JOBS_COLLECTION } from '../src/completion.js';
@@ -39,7 +40,6 @@ import { createTrainerService } from '../src/index.js';
 import { VertexPipelineRunner } from '../src/pipeline/vertex.runner.js';
 import { servingContainer } from '../src/serving/serving.container.js';
 import type { TrainerSettingsInput } from '../src/settings.js';
-import { GeneratedWarehouse, WAREHOUSE_BUILD_TIMEOUT_MS, dateRange } from './fixtures/warehouse.fixture.js';
 
 const REPO = resolve(import.meta.dirname, '../../..');
 const TSX = pathToFileURL(join(REPO, 'node_modules/tsx/dist/loader.mjs')).href;
@@ -68,7 +68,7 @@ function ready(id: string, extra: Partial<WarehouseReady> = {}) {
 describe('trainer completing Vertex AI jobs asynchronously (gcp, Vertex AI stand-in)', () => {
   const entries: Record<string, unknown>[] = [];
   const publisher = new RecordingPublisher();
-  let world: GeneratedWarehouse;
+  let world: LakeWarehouse;
   let platform: Platform;
   let standin: VertexStandin;
   let pipelines: InstanceType<typeof v1.PipelineServiceClient>;
@@ -147,7 +147,7 @@ describe('trainer completing Vertex AI jobs asynchronously (gcp, Vertex AI stand
   };
 
   beforeAll(async () => {
-    world = await GeneratedWarehouse.cached(DATES);
+    world = await LakeWarehouse.cached(DATES);
     // The steps open the warehouse file in their own processes, through the platform's lock.
     await world.warehouse.close();
     releaseDuckDbFile(world.warehousePath);
@@ -177,7 +177,7 @@ describe('trainer completing Vertex AI jobs asynchronously (gcp, Vertex AI stand
     await pipelines
       .getPipelineJob({ name: `projects/${PROJECT_ID}/locations/${REGION}/pipelineJobs/warm-up` })
       .catch(() => undefined);
-  }, WAREHOUSE_BUILD_TIMEOUT_MS);
+  }, LAKE_WAREHOUSE_BUILD_TIMEOUT_MS);
 
   afterAll(async () => {
     await pipelines?.close();

@@ -1,5 +1,4 @@
-import { createHash } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -10,11 +9,11 @@ import {
   openDuckDbWarehouse,
   type DuckDbWarehouse,
 } from '@mlops/adapters-local';
-import { bronzeLandedData, bronzePartKey } from '@mlops/synthetic';
+import { bronzePartKey } from '@mlops/synthetic';
 import { decodeMessage, tableChecksums, type BronzeLanded } from '@mlops/kernel';
 import { InMemoryDocumentStore, RecordingPublisher, deliver, testEvent, warehouseAccessOf } from '@mlops/testing';
+import { GeneratedLake } from '@mlops/testing/fixtures';
 import { LEDGER_COLLECTION, createTransformerService } from '../src/index.js';
-import { GeneratedLake } from './lake.fixtures.js';
 
 const PROJECT = resolve(import.meta.dirname, '../../../dataform');
 const DATES = ['2026-01-05', '2026-01-06', '2026-01-07', '2026-01-08', '2026-01-09', '2026-01-10', '2026-01-11'];
@@ -42,18 +41,17 @@ describe('transformer with bad bronze partitions on the real project and DuckDB'
   const compiler = new DataformCompiler({ projectDir: PROJECT });
   const documents = new InMemoryDocumentStore();
   const publisher = new RecordingPublisher();
-  const originals = new Map<string, Buffer>();
+  const restores = new Map<string, () => void>();
   let warehouse: DuckDbWarehouse;
   let landed: BronzeLanded[] = [];
 
-  const path = (key: string) => join(lake.root, key);
   const send = (data: BronzeLanded, id: string) =>
     deliver(service(), testEvent('mlops.bronze.landed.v1', data, data.runDate, { id }), { publisher });
   let built: ReturnType<typeof createTransformerService> | undefined;
   const service = () => built!;
 
   beforeAll(async () => {
-    for (const date of DATES) landed.push(...(await lake.generateDay(date, DATES[0]!, WINDOW)));
+    for (const date of DATES) landed.push(...(await lake.landDay(date, { fullLoadDate: DATES[0]!, backfill: WINDOW })));
     warehouse = await openDuckDbWarehouse({ path: join(dir, 'warehouse.duckdb') });
     const runner = new DuckDbTransformRunner({
       projectDir: PROJECT,
@@ -63,35 +61,17 @@ describe('transformer with bad bronze partitions on the real project and DuckDB'
     });
     built = createTransformerService({ documents, runner, objects, deadLetters: publisher });
 
-    for (const key of [SALES_06, CLICKS_07, CLICKS_08, SALES_09]) originals.set(key, readFileSync(path(key)));
-    const footer = Buffer.from(originals.get(SALES_06)!);
-    footer.fill(0, footer.length - 8);
-    writeFileSync(path(SALES_06), footer);
-    const lines = originals.get(CLICKS_07)!.toString('utf8').split('\n');
-    lines[3] = lines[3]!.replace(/"/, '{');
-    writeFileSync(path(CLICKS_07), lines.join('\n'));
-    const garbage = Buffer.alloc(originals.get(CLICKS_08)!.length);
-    for (let index = 0; index < garbage.length; index++) garbage[index] = (index * 131 + 7) % 256;
-    writeFileSync(path(CLICKS_08), garbage);
-    unlinkSync(path(SALES_09));
+    for (const [source, date, damage] of [
+      ['sales', '2026-01-06', 'parquet-footer'],
+      ['clickstream', '2026-01-07', 'jsonl-line'],
+      ['clickstream', '2026-01-08', 'garbage'],
+      ['sales', '2026-01-09', 'missing'],
+    ] as const)
+      restores.set(`${source}/${date}`, (await lake.breakPartition(source, date, damage)).restore);
     // Another schema, landed as it is: every column of another type, the ids missing.
-    await warehouse.execute(
-      `copy (select [i, i + 1] as order_ref, {'usd': i} as amount, i as customer_id from range(20) t(i)) to '${path(SALES_10)}' (format parquet)`,
-    );
-    const bytes = readFileSync(path(SALES_10));
-    const sha256 = createHash('sha256').update(bytes).digest('hex');
-    landed = landed.map((data) =>
-      data.runDate === '2026-01-10' && data.source === 'sales'
-        ? bronzeLandedData(
-            'sales',
-            data.runDate,
-            'parquet',
-            [{ key: SALES_10, bytes: statSync(path(SALES_10)).size, sha256, rows: 20 }],
-            'daily',
-            WINDOW,
-          )
-        : data,
-    );
+    const other = await lake.breakPartition('sales', '2026-01-10', 'other-schema', WINDOW);
+    expect(other.key).toBe(SALES_10);
+    landed = landed.map((data) => (data.runDate === '2026-01-10' && data.source === 'sales' ? other.landed! : data));
   });
 
   afterAll(async () => {
@@ -147,7 +127,7 @@ describe('transformer with bad bronze partitions on the real project and DuckDB'
 
     // 06 and 07 fixed, then the dead letter redriven (as `mlops dlq redrive` does): they build;
     // 08 and 09 are still bad, and are recorded, announced and dead-lettered again.
-    for (const key of [SALES_06, CLICKS_07]) writeFileSync(path(key), originals.get(key)!);
+    for (const part of ['sales/2026-01-06', 'clickstream/2026-01-07']) restores.get(part)!();
     const readyBefore = publisher.ofType('mlops.warehouse.ready.v1').length;
     await deliver(service(), decodeMessage(publisher.deadLetters[0]!.message), { publisher });
     expect(readyDates()).toEqual(['2026-01-05', '2026-01-06', '2026-01-07', '2026-01-10', '2026-01-11']);
@@ -162,7 +142,7 @@ describe('transformer with bad bronze partitions on the real project and DuckDB'
     expect(publisher.deadLetters).toHaveLength(2);
 
     // 08 and 09 fixed: each date's landed events replayed (as `mlops replay --topic bronze-landed` does).
-    for (const key of [CLICKS_08, SALES_09]) writeFileSync(path(key), originals.get(key)!);
+    for (const part of ['clickstream/2026-01-08', 'sales/2026-01-09']) restores.get(part)!();
     for (const data of landed.filter((entry) => ['2026-01-08', '2026-01-09'].includes(entry.runDate)))
       await send(data, `${data.runDate}/${data.source}/replay`);
     expect(publisher.ofType('mlops.stage.failed.v1')).toHaveLength(6);

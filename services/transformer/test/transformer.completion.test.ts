@@ -15,10 +15,10 @@ import { DataformApiTransformRunner, type DataformApiClient } from '@mlops/adapt
 import { handlePushDelivery, silentLogger, type BronzeLanded, type PushOutcome, type Service } from '@mlops/kernel';
 import { openDuckDbWarehouse } from '@mlops/adapters-local';
 import { InMemoryDocumentStore, RecordingPublisher, deliver, testEvent, waitFor } from '@mlops/testing';
+import { GeneratedLake } from '@mlops/testing/fixtures';
 import { OAuth2Client } from 'google-auth-library';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { INVOCATIONS_COLLECTION, LEDGER_COLLECTION, createTransformerService } from '../src/index.js';
-import { GeneratedLake } from './lake.fixtures.js';
 
 const PROJECT = resolve(import.meta.dirname, '../../../dataform');
 const PROJECT_ID = 'mlops-standin';
@@ -59,7 +59,7 @@ describe('transformer completing Dataform invocations asynchronously (gcp, Dataf
     });
 
   beforeAll(async () => {
-    landed = await lake.generateDay('2026-01-05', '2026-01-05');
+    landed = await lake.landDay('2026-01-05', { fullLoadDate: '2026-01-05' });
     standin = await startDataformStandin({
       projectId: PROJECT_ID,
       projectDir: PROJECT,

@@ -10,8 +10,8 @@ import {
 } from '@mlops/adapters-local';
 import { tableChecksums, type BronzeLanded } from '@mlops/kernel';
 import { InMemoryDocumentStore, RecordingPublisher, deliver, testEvent, warehouseAccessOf } from '@mlops/testing';
+import { GeneratedLake } from '@mlops/testing/fixtures';
 import { createTransformerService } from '../src/index.js';
-import { GeneratedLake } from './lake.fixtures.js';
 
 const PROJECT = resolve(import.meta.dirname, '../../../dataform');
 const DATES = ['2026-01-05', '2026-01-06', '2026-01-07', '2026-01-08', '2026-01-09', '2026-01-10'];
@@ -57,7 +57,8 @@ describe('transformer on the real Dataform project and DuckDB', () => {
   }
 
   beforeAll(async () => {
-    for (const date of DATES) landed.push(...(await lake.generateDay(date, DATES[0]!, BACKFILL)));
+    for (const date of DATES)
+      landed.push(...(await lake.landDay(date, { fullLoadDate: DATES[0]!, backfill: BACKFILL })));
   });
 
   afterAll(async () => {

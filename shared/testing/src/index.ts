@@ -294,7 +294,7 @@ export interface StartedProcess {
  * with only PATH, HOME and the given environment.
  */
 export function startMainProcess(main: string, env: Record<string, string>): StartedProcess {
-  const root = fileURLToPath(new URL('../../', import.meta.url));
+  const root = fileURLToPath(new URL('../../../', import.meta.url));
   const child = spawn(join(root, 'node_modules/.bin/tsx'), ['--conditions=@mlops/source', main], {
     cwd: root,
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
@@ -304,6 +304,38 @@ export function startMainProcess(main: string, env: Record<string, string>): Sta
   child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
   return { child, output: () => output, exited };
+}
+
+/** A service's `main.ts` run as its own process, test after test. */
+export interface ProcessHarness {
+  /** A fresh folder for `MLOPS_HOME`, removed by {@link ProcessHarness.stop}. */
+  home(): string;
+  /** Start the service with only this environment (see {@link startMainProcess}); stopped by `stop`. */
+  start(env: Record<string, string>): StartedProcess;
+  /** Kill the processes still running and remove the folders (call it after each test). */
+  stop(): void;
+}
+
+/** A harness for the process of `main`; its folders are named after `prefix`. */
+export function processHarness(main: string, prefix: string): ProcessHarness {
+  const folders: string[] = [];
+  const children: StartedProcess['child'][] = [];
+  return {
+    home() {
+      const folder = mkdtempSync(join(tmpdir(), prefix));
+      folders.push(folder);
+      return folder;
+    },
+    start(env) {
+      const run = startMainProcess(main, env);
+      children.push(run.child);
+      return run;
+    },
+    stop() {
+      for (const child of children.splice(0)) if (child.exitCode === null) child.kill('SIGKILL');
+      for (const folder of folders.splice(0)) rmSync(folder, { recursive: true, force: true });
+    },
+  };
 }
 
 /** A temporary folder, removed by the returned function. */

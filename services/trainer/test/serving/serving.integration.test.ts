@@ -10,10 +10,10 @@
 import { fileURLToPath } from 'node:url';
 import { ModelRegistry, silentLogger, type WarehouseValue } from '@mlops/kernel';
 import { freePort, InMemoryDocumentStore, startMainProcess, type StartedProcess } from '@mlops/testing';
+import { LakeWarehouse, LAKE_WAREHOUSE_BUILD_TIMEOUT_MS, dateRange } from '@mlops/testing/fixtures';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CHURN_TRAINING_PIPELINE } from '../../src/pipeline/churn.pipeline.js';
 import { LocalPipelineRunner } from '../../src/pipeline/local.runner.js';
-import { GeneratedWarehouse, WAREHOUSE_BUILD_TIMEOUT_MS, dateRange } from '../fixtures/warehouse.fixture.js';
 
 const DATES = dateRange('2025-01-01', 90);
 const AS_OF = DATES.at(-1)!;
@@ -23,13 +23,13 @@ const main = fileURLToPath(new URL('../../src/serving/main.ts', import.meta.url)
 /** How long the server process gets to compile (tsx), load the model and answer health. */
 const READY_MS = 120_000;
 
-let world: GeneratedWarehouse;
+let world: LakeWarehouse;
 let server: StartedProcess | undefined;
 const registry = new ModelRegistry(new InMemoryDocumentStore());
 
 beforeAll(async () => {
-  world = await GeneratedWarehouse.cached(DATES);
-}, WAREHOUSE_BUILD_TIMEOUT_MS);
+  world = await LakeWarehouse.cached(DATES);
+}, LAKE_WAREHOUSE_BUILD_TIMEOUT_MS);
 
 afterAll(async () => {
   if (server && server.child.exitCode === null) server.child.kill('SIGKILL');

@@ -56,12 +56,13 @@ describe('the BI views on DuckDB', () => {
     const views = first.actions.filter((action) => action.name.startsWith('warehouse.bi_'));
     expect(views.map((action) => `${action.name}:${action.type}:${action.status}`).sort()).toEqual([
       'warehouse.bi_churn_current:view:succeeded',
+      'warehouse.bi_customer_sales_daily:view:succeeded',
       'warehouse.bi_funnel_daily:view:succeeded',
       'warehouse.bi_sales_daily:view:succeeded',
     ]);
     const checks = first.assertions.filter((assertion) => assertion.name.includes('_bi_'));
     // Key and row conditions of each view: two partition checks per daily view, two built-in on the churn view.
-    expect(checks).toHaveLength(6);
+    expect(checks).toHaveLength(8);
     expect(checks.filter((assertion) => !assertion.passed)).toEqual([]);
   });
 
@@ -78,6 +79,22 @@ describe('the BI views on DuckDB', () => {
        from ${W}.fct_sales`,
     );
     expect(Number(view?.orders)).toBe(Object.keys(SALES.clean).length);
+    expect(view).toEqual(gold);
+  });
+
+  it('sums every gold order into bi_customer_sales_daily once, revenue in cents of each completed order', async () => {
+    const [view] = await warehouse.query<Record<string, string>>(
+      `select count(*)::varchar as days, sum(orders)::varchar as orders, sum(completed_orders)::varchar as completed,
+              sum(revenue_cents)::varchar as revenue_cents
+       from ${W}.bi_customer_sales_daily`,
+    );
+    const [gold] = await warehouse.query<Record<string, string>>(
+      `select count(distinct (customer_id, order_date))::varchar as days, count(*)::varchar as orders,
+              count(*) filter (where is_completed)::varchar as completed,
+              sum(case when is_completed then round(net_amount_usd * 100)::bigint else 0 end)::varchar as revenue_cents
+       from ${W}.fct_sales where order_date is not null`,
+    );
+    expect(Number(view?.orders)).toBeGreaterThan(0);
     expect(view).toEqual(gold);
   });
 

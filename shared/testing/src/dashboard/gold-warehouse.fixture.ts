@@ -1,13 +1,14 @@
 /**
  * A synthetic gold layer built directly with DuckDB SQL, shaped as `dataform/README.md` describes
- * (same tables, grains and columns). Tests use a small one and check the API's numbers against
- * SQL of their own; the benchmark builds 365 days at scale 10 (~3.6M orders) with the same code.
+ * (same tables, grains and columns), with the project's own views that the dashboard reads on
+ * top. Tests use a small one and check the API's numbers against SQL of their own; the benchmark builds 365 days at scale 10 (~3.6M orders) with the same code.
  *
  * Randomness comes from DuckDB's `hash` of (seed, row, salt), so a given seed always gives the same
  * warehouse. Customers have a sign-up day and a churn day; they order only between the two, so the
  * observed churn the predictive view computes from `fct_sales` is real, and the predicted
  * probabilities are a noisy function of the days left before churn.
  */
+import { projectViewQuery } from '../lake/project-view.js';
 import type { Warehouse } from '@mlops/kernel';
 
 /** Strings placed in text fields to prove the page shows them as text. */
@@ -396,6 +397,12 @@ export async function buildGoldWarehouse(warehouse: Warehouse, options: GoldFixt
       );
     }
   }
+
+  // The project's own view over the sales, as the transformer builds it.
+  if (!skip.has('fct_sales'))
+    await run(
+      `create or replace view ${schema}.bi_customer_sales_daily as ${await projectViewQuery('bi_customer_sales_daily', schema)}`,
+    );
 
   await run('drop table if exists fx_products');
   await run('drop table if exists fx_customers');
