@@ -62,9 +62,8 @@ export interface DuckDbParquetWriterOptions {
   compression?: 'zstd' | 'snappy' | 'uncompressed';
   /**
    * Rows per Parquet row group (default 12,288, six of DuckDB's 2,048-row vectors). Each conversion
-   * buffers about a row group and the JSON it came from, so this bounds the writer's memory:
-   * measured converting 100,000 sales rows, ~+60 MB at 10,240, ~+82 MB at 20,480 (bench/bronze).
-   * Against 20,480, the default makes files ~1% larger and DuckDB's own conversion ~6% slower.
+   * buffers about a row group and the JSON it came from, so this bounds the writer's memory
+   * (bench/bronze measures the trade-off against file size and speed).
    */
   rowGroupSize?: number;
   /**
@@ -120,7 +119,7 @@ export class DuckDbParquetWriter implements ParquetWriter {
       temp_directory: this.options.tempDirectory ?? join(tmpdir(), 'mlops-duckdb-spill'),
       preserve_insertion_order: 'true',
       // Return memory to the system after each conversion instead of keeping it cached for the next
-      // one: measured ~50 MB lower peak RSS landing 1,000,000 rows in 10 parts, no slower.
+      // one: a lower peak RSS when landing many parts (bench/bronze), no slower.
       allocator_flush_threshold: '8MB',
       allocator_background_threads: 'true',
     });
