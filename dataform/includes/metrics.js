@@ -20,4 +20,9 @@ function completedOrders() {
   return `countif(${COMPLETED})`;
 }
 
-module.exports = { revenueCents, revenueUsd, completedOrders };
+// Items sold in a group of fct_sales rows: the quantity of its completed orders.
+function completedUnits() {
+  return `sum(if(${COMPLETED}, quantity, 0))`;
+}
+
+module.exports = { revenueCents, revenueUsd, completedOrders, completedUnits };

@@ -30,6 +30,36 @@ partition_assertions({
 
 partition_assertions({
   dataset: 'warehouse',
+  table: 'bi_customer_category_sales_daily',
+  partition_column: 'order_date',
+  scope: 'affected_dates',
+  tags: ['warehouse', 'bi', 'sales'],
+  unique_key: ['customer_id', 'order_date', 'category'],
+  non_null: ['order_date', 'orders', 'completed_orders', 'completed_units', 'revenue_cents'],
+  row_conditions: [
+    'completed_orders between 0 and orders',
+    'orders >= 1',
+    'completed_units >= 0 and revenue_cents >= 0',
+  ],
+});
+
+partition_assertions({
+  dataset: 'warehouse',
+  table: 'bi_product_sales_daily',
+  partition_column: 'order_date',
+  scope: 'affected_dates',
+  tags: ['warehouse', 'bi', 'sales'],
+  unique_key: ['product_id', 'order_date'],
+  non_null: ['order_date', 'orders', 'completed_orders', 'completed_units', 'revenue_cents'],
+  row_conditions: [
+    'completed_orders between 0 and orders',
+    'orders >= 1',
+    'completed_units >= 0 and revenue_cents >= 0',
+  ],
+});
+
+partition_assertions({
+  dataset: 'warehouse',
   table: 'bi_funnel_daily',
   partition_column: 'session_date',
   scope: 'affected_dates',

@@ -28,6 +28,8 @@ export const GOLD_TABLES = [
   'fact_predictions_churn_champion',
   'fct_customer_features',
   'bi_customer_sales_daily',
+  'bi_customer_category_sales_daily',
+  'bi_product_sales_daily',
 ] as const;
 /** One gold table. */
 export type GoldTable = (typeof GOLD_TABLES)[number];

@@ -3,8 +3,10 @@
  *
  * Sales and sessions are first rolled up in the warehouse into small daily cubes (day x region x
  * category, day x device x referrer), once per warehouse version; every date range is then
- * answered from the cube, so moving the date filter never rescans millions of orders. Revenue is
- * the net amount of completed orders, summed in whole cents so the totals are exact. Top customers
+ * answered from the cube, so moving the date filter never rescans millions of orders. The figures
+ * (orders, completed orders, units, revenue in whole cents) are the gold views' as they are
+ * (`bi_customer_category_sales_daily`, `bi_product_sales_daily`): defined once, in the Dataform
+ * project, and summed here only across the cube's cells. Top customers
  * and active customers come from the in-memory sales index (sales.index.ts), top products from a
  * day x product cube: no request scans `fct_sales`.
  */
@@ -44,18 +46,18 @@ export const REVENUE_GROUPINGS: readonly RevenueGrouping[] = ['day', 'region', '
 
 async function salesCube(gold: GoldReader): Promise<SalesCell[]> {
   return gold.derived('sales-cube', async () => {
-    if (!(await gold.has('fct_sales'))) return [];
+    if (!(await gold.has('bi_customer_category_sales_daily'))) return [];
     const withRegion = await gold.has('dim_customer');
+    // The view's figures summed over its customers, each with the region dim_customer gives them.
     const rows = await gold.query(
       'sales cube',
-      `select cast(s.order_date as string) as date, ${withRegion ? 'c.region' : 'cast(null as string)'} as region, s.category,
-              count(*) as orders,
-              countif(s.is_completed) as completed_orders,
-              cast(coalesce(sum(if(s.is_completed, round(s.net_amount_usd * 100), 0)), 0) as int64) as revenue_cents,
-              cast(coalesce(sum(if(s.is_completed, s.quantity, 0)), 0) as int64) as units
-       from ${gold.table('fct_sales')} s
-       ${withRegion ? `left join ${gold.table('dim_customer')} c on c.customer_id = s.customer_id` : ''}
-       where s.order_date is not null
+      `select cast(d.order_date as string) as date, ${withRegion ? 'c.region' : 'cast(null as string)'} as region, d.category,
+              cast(sum(d.orders) as int64) as orders,
+              cast(sum(d.completed_orders) as int64) as completed_orders,
+              cast(sum(d.revenue_cents) as int64) as revenue_cents,
+              cast(sum(d.completed_units) as int64) as units
+       from ${gold.table('bi_customer_category_sales_daily')} d
+       ${withRegion ? `left join ${gold.table('dim_customer')} c on c.customer_id = d.customer_id` : ''}
        group by all order by date`,
     );
     return rows.map((row) => ({
@@ -239,18 +241,12 @@ interface ProductCell {
 /** Sales by day and product (a few hundred products: small), by date; products numbered in id order. */
 async function productCube(gold: GoldReader): Promise<{ productIds: (string | null)[]; cells: ProductCell[] }> {
   return gold.derived('product-cube', async () => {
-    if (!(await gold.has('fct_sales'))) return { productIds: [], cells: [] };
+    if (!(await gold.has('bi_product_sales_daily'))) return { productIds: [], cells: [] };
     const rows = await gold.query(
       'product cube',
-      `select product_id, cast(dense_rank() over (order by product_id nulls last) - 1 as integer) as product, date, product_name, category, orders, units, revenue_cents
-       from (
-         select product_id, cast(order_date as string) as date, max(product_name) as product_name, max(category) as category, count(*) as orders,
-                cast(coalesce(sum(if(is_completed, quantity, 0)), 0) as int64) as units,
-                cast(coalesce(sum(if(is_completed, round(net_amount_usd * 100), 0)), 0) as int64) as revenue_cents
-         from ${gold.table('fct_sales')}
-         where order_date is not null
-         group by all
-       )
+      `select product_id, cast(dense_rank() over (order by product_id nulls last) - 1 as integer) as product,
+              cast(order_date as string) as date, product_name, category, orders, completed_units as units, revenue_cents
+       from ${gold.table('bi_product_sales_daily')}
        order by date, product`,
     );
     const productIds: (string | null)[] = [];

@@ -56,13 +56,15 @@ describe('the BI views on DuckDB', () => {
     const views = first.actions.filter((action) => action.name.startsWith('warehouse.bi_'));
     expect(views.map((action) => `${action.name}:${action.type}:${action.status}`).sort()).toEqual([
       'warehouse.bi_churn_current:view:succeeded',
+      'warehouse.bi_customer_category_sales_daily:view:succeeded',
       'warehouse.bi_customer_sales_daily:view:succeeded',
       'warehouse.bi_funnel_daily:view:succeeded',
+      'warehouse.bi_product_sales_daily:view:succeeded',
       'warehouse.bi_sales_daily:view:succeeded',
     ]);
     const checks = first.assertions.filter((assertion) => assertion.name.includes('_bi_'));
     // Key and row conditions of each view: two partition checks per daily view, two built-in on the churn view.
-    expect(checks).toHaveLength(8);
+    expect(checks).toHaveLength(12);
     expect(checks.filter((assertion) => !assertion.passed)).toEqual([]);
   });
 
@@ -96,6 +98,42 @@ describe('the BI views on DuckDB', () => {
     );
     expect(Number(view?.orders)).toBeGreaterThan(0);
     expect(view).toEqual(gold);
+  });
+
+  // Each cube view against fct_sales: its rows are the distinct keys, its sums every dated order once.
+  it.each([
+    ['bi_customer_category_sales_daily', 'customer_id, order_date, category'],
+    ['bi_product_sales_daily', 'product_id, order_date'],
+  ])('sums every gold order into %s once, units and revenue in cents of each completed order', async (view, key) => {
+    const [cube] = await warehouse.query<Record<string, string>>(
+      `select count(*)::varchar as rows, sum(orders)::varchar as orders, sum(completed_orders)::varchar as completed,
+              sum(completed_units)::varchar as units, sum(revenue_cents)::varchar as revenue_cents
+       from ${W}.${view}`,
+    );
+    const [gold] = await warehouse.query<Record<string, string>>(
+      `select count(distinct (${key}))::varchar as rows, count(*)::varchar as orders,
+              count(*) filter (where is_completed)::varchar as completed,
+              sum(case when is_completed then quantity else 0 end)::varchar as units,
+              sum(case when is_completed then round(net_amount_usd * 100)::bigint else 0 end)::varchar as revenue_cents
+       from ${W}.fct_sales where order_date is not null`,
+    );
+    expect(Number(cube?.completed)).toBeGreaterThan(0);
+    expect(cube).toEqual(gold);
+    // Per key too: no group is merged or split.
+    const differing = await warehouse.query(
+      `with gold as (
+         select ${key}, count(*) as orders, count(*) filter (where is_completed) as completed_orders,
+                sum(case when is_completed then quantity else 0 end) as completed_units,
+                sum(case when is_completed then round(net_amount_usd * 100)::bigint else 0 end) as revenue_cents
+         from ${W}.fct_sales where order_date is not null group by ${key}
+       )
+       (select ${key}, orders, completed_orders, completed_units, revenue_cents from ${W}.${view}
+        except all select * from gold)
+       union all
+       (select * from gold
+        except all select ${key}, orders, completed_orders, completed_units, revenue_cents from ${W}.${view})`,
+    );
+    expect(differing).toEqual([]);
   });
 
   it('counts each web session once in bi_funnel_daily', async () => {

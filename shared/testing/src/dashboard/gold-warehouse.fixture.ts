@@ -398,11 +398,10 @@ export async function buildGoldWarehouse(warehouse: Warehouse, options: GoldFixt
     }
   }
 
-  // The project's own view over the sales, as the transformer builds it.
+  // The project's own views over the sales, as the transformer builds them.
   if (!skip.has('fct_sales'))
-    await run(
-      `create or replace view ${schema}.bi_customer_sales_daily as ${await projectViewQuery('bi_customer_sales_daily', schema)}`,
-    );
+    for (const view of ['bi_customer_sales_daily', 'bi_customer_category_sales_daily', 'bi_product_sales_daily'])
+      await run(`create or replace view ${schema}.${view} as ${await projectViewQuery(view, schema)}`);
 
   await run('drop table if exists fx_products');
   await run('drop table if exists fx_customers');
