@@ -111,7 +111,11 @@ describe('a gold table whose columns do not match the contract', () => {
     const folder = mkdtempSync(join(tmpdir(), 'dashboard-bad-'));
     const path = join(folder, 'gold.duckdb');
     const writer = await openDuckDbWarehouse({ path });
-    await writer.execute('create schema warehouse; create table warehouse.fct_sales (order_id varchar)');
+    // The sales and the view the revenue route reads, neither with the contract's columns.
+    await writer.execute(
+      'create schema warehouse; create table warehouse.fct_sales (order_id varchar); ' +
+        'create table warehouse.bi_customer_category_sales_daily (order_id varchar)',
+    );
     await writer.close();
     releaseDuckDbFile(path);
     const reader = openDuckDbWarehouseAccess({ path });
