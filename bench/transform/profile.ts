@@ -1,0 +1,67 @@
+/**
+ * Profile of one transform run: the npm-start-shaped batch (BENCH_DAYS dates at BENCH_SCALE in one
+ * run on an empty warehouse), time per action, slowest first.
+ *
+ *   npx tsx --conditions=@mlops/source bench/transform/profile.ts
+ */
+import { writeFileSync } from 'node:fs';
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { DuckDbTransformRunner, openDuckDbWarehouse } from '@mlops/adapters-local';
+import { dayNumber, isoDate } from '@mlops/synthetic';
+import { warehouseAccessOf } from '@mlops/testing';
+import { GeneratedLake } from '@mlops/testing/fixtures';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const PROJECT = resolve(here, '..', '..', 'dataform');
+const days = Number(process.env.BENCH_DAYS ?? 120);
+const scale = Number(process.env.BENCH_SCALE ?? 1);
+const lakeDir = process.env.BENCH_LAKE ?? (await mkdtemp(join(tmpdir(), 'mlops-transform-profile-')));
+const first = '2026-01-05';
+const dates = Array.from({ length: days }, (_, index) => isoDate(dayNumber(first) + index));
+const lake = new GeneratedLake(lakeDir, { seed: 42, scale, dirtyShare: 0.01 }, { threads: 2 });
+const generated = performance.now();
+for (const date of dates) await lake.landDay(date, { fullLoadDate: first, reuse: true });
+await lake.close();
+console.log(`lake ${lakeDir}: ${((performance.now() - generated) / 1000).toFixed(1)} s`);
+const scratch = await mkdtemp(join(tmpdir(), 'mlops-transform-profile-wh-'));
+const warehouse = await openDuckDbWarehouse({ path: process.env.BENCH_WAREHOUSE ?? join(scratch, 'w.duckdb') });
+const statements: string[] = [];
+const runner = new DuckDbTransformRunner({
+  projectDir: PROJECT,
+  lakeRoot: lakeDir,
+  warehouse: warehouseAccessOf(warehouse),
+  onStatement: (action, sql) => statements.push(`-- ${action}\n${sql};`),
+});
+await runner.prepare();
+const cpu = process.cpuUsage();
+const started = performance.now();
+const result = await runner.run({ runDates: dates });
+const wall = performance.now() - started;
+const used = process.cpuUsage(cpu);
+console.log(
+  `run of ${days} dates at scale ${scale}: ${(wall / 1000).toFixed(2)} s wall, ${((used.user + used.system) / 1e6).toFixed(2)} s CPU`,
+);
+for (const action of [...result.actions]
+  .sort((a, b) => b.durationMs - a.durationMs)
+  .slice(0, Number(process.env.BENCH_TOP ?? 40)))
+  console.log(`  ${(action.durationMs / 1000).toFixed(3).padStart(7)} s  ${action.type.padEnd(11)} ${action.name}`);
+console.log(
+  `failed assertions: ${
+    result.assertions
+      .filter((a) => !a.passed)
+      .map((a) => a.name)
+      .join(', ') || 'none'
+  }`,
+);
+if (process.env.BENCH_REPEAT) {
+  const again = performance.now();
+  const second = await runner.run({ runDates: dates.slice(-1) });
+  console.log(`one more run of the last date: ${((performance.now() - again) / 1000).toFixed(2)} s`);
+  for (const action of [...second.actions].sort((a, b) => b.durationMs - a.durationMs).slice(0, 10))
+    console.log(`  ${(action.durationMs / 1000).toFixed(3).padStart(7)} s  ${action.type.padEnd(11)} ${action.name}`);
+}
+if (process.env.BENCH_SQL) writeFileSync(process.env.BENCH_SQL, statements.join('\n\n'));
+await warehouse.close();
