@@ -336,7 +336,7 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   const numberFrom = (value: string | undefined) => (value === undefined || value === '' ? undefined : Number(value));
   // --long: the former default and the year, 120 days at scale 10 and one more day after 30, 120 and 365.
   const long = process.argv.includes('--long');
-  const env = {
+  const env: Record<string, string | undefined> = {
     ...(long
       ? {
           BENCH_TRANSFORM_DAYS: '120',
