@@ -16,5 +16,9 @@ export type WorkerServiceName = keyof typeof PER_DAY;
 
 /** The named per-day services composed on a platform, in the given order. */
 export function composeNamed(platform: Platform, names: readonly WorkerServiceName[]): Service[] {
-  return names.map((name) => PER_DAY[name](platform));
+  return names.map((name) => {
+    const compose = Object.hasOwn(PER_DAY, name) ? PER_DAY[name] : undefined;
+    if (!compose) throw new Error(`${name}: no such per-day service (${Object.keys(PER_DAY).join(', ')})`);
+    return compose(platform);
+  });
 }
