@@ -89,7 +89,9 @@ async function land(
     await Promise.all(stops.map((stop) => stop.close()));
   }
   const lake = config.lake.root;
-  const files = new Map(filesUnder(lake).map((file) => [relative(lake, file), readFileSync(file).toString('base64')]));
+  // The object store's sidecars record the file's mtime; the objects themselves must match.
+  const objects = filesUnder(lake).filter((file) => !file.endsWith('.meta.json'));
+  const files = new Map(objects.map((file) => [relative(lake, file), readFileSync(file).toString('base64')]));
   await platform.close();
   return { files, generated: generated.sort(), landed: landed.sort(), failed };
 }
