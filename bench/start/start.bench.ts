@@ -38,16 +38,7 @@ export interface PhaseLine {
 export interface CostPerDay {
   quarter: string;
   dates: number;
-  /** Cost per day is flat when the last quarter's per-date cost is at most this times the first's. */
-export const FLAT_RATIO = 1.5;
-
-/** Last quarter's per-date cost over the first's (NaN with fewer than two quarters). */
-export function costRatio(costs: readonly CostPerDay[]): number {
-  if (costs.length < 2) return Number.NaN;
-  return costs.at(-1)!.msPerDate / costs[0]!.msPerDate;
-}
-
-/** Mean handling time per date of the generators and the lander, ms. */
+  /** Mean handling time per date of the generators and the lander, ms. */
   msPerDate: number;
 }
 
