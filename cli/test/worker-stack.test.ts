@@ -82,7 +82,7 @@ async function land(
   }
   try {
     for (const date of DATES) await platform.bus.publish(start(date));
-    await waitFor(() => landed.length >= LANDED.length, 'every bronze.landed of the dates', 120_000);
+    await waitFor(() => landed.length >= LANDED.length, 'every bronze.landed of the dates', 300_000);
     // Anything redelivered or misrouted would show up within a few polls.
     await new Promise((resolve) => setTimeout(resolve, 300));
   } finally {
@@ -103,7 +103,7 @@ afterEach(() => {
 
 describe('per-day services in worker threads', () => {
   it('get exactly their events and land byte-identical bronze to the main-thread hosting', {
-    timeout: 180_000,
+    timeout: 420_000,
   }, async () => {
     const inWorkers = await land('worker');
     expect(inWorkers.failed).toBe(0);
@@ -116,7 +116,7 @@ describe('per-day services in worker threads', () => {
     for (const [file, bytes] of inWorkers.files) expect(bytes, file).toBe(inThread.files.get(file));
   });
 
-  it('reports a worker that cannot host its services, naming them', async () => {
+  it('reports a worker that cannot host its services, naming them', { timeout: 180_000 }, async () => {
     const home = tempDir('mlops-worker-bad-');
     cleanups.push(() => home.remove());
     const platform = await createPlatform(loadConfig({ MLOPS_HOME: home.path }), { log: silentLogger });
