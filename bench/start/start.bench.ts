@@ -91,6 +91,7 @@ export function costRatio(costs: readonly CostPerDay[]): number {
 /** Mean handling time per date of the per-day stages, by quarter of the dates, from the JSON log. */
 export function costPerDay(logText: string): CostPerDay[] {
   const byDate = new Map<string, number>();
+  const landed = new Set<string>();
   for (const line of logText.split('\n')) {
     if (!line.includes('"handled ')) continue;
     let record: { service?: string; runDate?: string; durationMs?: number; message?: string };
@@ -102,8 +103,10 @@ export function costPerDay(logText: string): CostPerDay[] {
     if (!record.message?.startsWith('handled ') || !PER_DAY_SERVICES.has(record.service ?? '')) continue;
     if (!record.runDate || typeof record.durationMs !== 'number') continue;
     byDate.set(record.runDate, (byDate.get(record.runDate) ?? 0) + record.durationMs);
+    if (record.service === 'lander') landed.add(record.runDate);
   }
-  const dates = [...byDate.keys()].sort();
+  // Only dates the lander finished: a stopped run's generators may be ahead of it.
+  const dates = [...byDate.keys()].filter((date) => landed.has(date)).sort();
   const quarters: CostPerDay[] = [];
   for (let q = 0; q < 4; q += 1) {
     const slice = dates.slice(Math.floor((q * dates.length) / 4), Math.floor(((q + 1) * dates.length) / 4));
