@@ -40,7 +40,7 @@ export class SqliteEventBus implements EventBus {
     this.database = new SqliteBusDatabase(options);
     this.maxMessageBytes = this.database.maxMessageBytes;
     const wakeAll = () => {
-      for (const consumer of this.consumers) consumer.wake();
+      for (const consumer of this.consumers) consumer.refresh();
     };
     this.publisher = new SqlitePublisher(this.database, (topics) => {
       for (const consumer of this.consumers) if (topics.has(consumer.topic)) consumer.wake();

@@ -14,7 +14,10 @@ import {
 import { wireOf, type MessageRow, type SqliteBusDatabase } from './sqlite-bus.database.js';
 import type { SqliteDeadLetters } from './sqlite-bus.dead-letters.js';
 
-interface ClaimedRow extends Omit<MessageRow, 'topic'> {
+interface ClaimedRow {
+  seq: number;
+  message: WireMessage;
+  publishedAt: number;
   attempts: number;
   /** The first seq of the fresh range it was leased in; absent for an exception row. */
   range?: number;
@@ -55,6 +58,11 @@ export class SqliteConsumer {
   readonly topic: Topic;
   private readonly held = new Set<number>();
   private readonly ranges = new Map<number, HeldRange>();
+  /**
+   * When to look at exception rows and expired leases again. Rows this consumer writes move it
+   * earlier; those of other processes (and replays, redrives) are found within the poll interval.
+   */
+  private exceptionsCheckAt = 0;
   private running = 0;
   private outcomes: Outcome[] = [];
   private timer: NodeJS.Timeout | undefined;
@@ -85,6 +93,12 @@ export class SqliteConsumer {
       Math.max(50, Math.floor(this.database.leaseMs / 3)),
     );
     this.heartbeat.unref();
+    this.wake();
+  }
+
+  /** Look at exception rows at the next cycle (after a replay or redrive). */
+  refresh(): void {
+    this.exceptionsCheckAt = 0;
     this.wake();
   }
 
@@ -154,24 +168,48 @@ export class SqliteConsumer {
    */
   private claim(limit: number): ClaimedRow[] {
     const now = Date.now();
-    const { statements, owner, leaseMs } = this.database;
+    const { statements, owner, leaseMs, pollMs } = this.database;
     const name = this.spec.name;
-    for (const expired of statements.expiredLeases.all(name, now) as { first_seq: number; last_seq: number }[]) {
-      statements.expandLease.run(name, now, this.topic, expired.first_seq, expired.last_seq);
-      statements.dropLease.run(name, expired.first_seq);
+    let claimed: ClaimedRow[] = [];
+    if (now >= this.exceptionsCheckAt) {
+      for (const expired of statements.expiredLeases.all(name, now) as { first_seq: number; last_seq: number }[]) {
+        statements.expandLease.run(name, now, this.topic, expired.first_seq, expired.last_seq);
+        statements.dropLease.run(name, expired.first_seq);
+      }
+      claimed = this.claimExceptions(limit, now);
+      if (claimed.length >= limit) return claimed;
+      this.exceptionsCheckAt = now + pollMs;
     }
-    const claimed = this.claimExceptions(limit, now);
-    if (claimed.length >= limit) return claimed;
     const head = statements.head.get(name) as number;
-    const rows = statements.fresh.all(this.topic, head, limit - claimed.length) as Omit<ClaimedRow, 'attempts'>[];
-    if (rows.length === 0) return claimed;
-    const first = rows[0]!.seq;
-    const last = rows[rows.length - 1]!.seq;
+    // The log's index alone gives the range; the messages come from this process's recent publishes
+    // when it published them, from the log otherwise.
+    const seqs = statements.fresh.all(this.topic, head, limit - claimed.length) as number[];
+    if (seqs.length === 0) return claimed;
+    const first = seqs[0]!;
+    const last = seqs[seqs.length - 1]!;
     statements.setHead.run(last, name);
     statements.insertLease.run(name, first, last, owner, now + leaseMs);
-    this.ranges.set(first, { unsettled: rows.length });
-    for (const row of rows) claimed.push({ ...row, attempts: 1, range: first });
+    this.ranges.set(first, { unsettled: seqs.length });
+    const missing: number[] = [];
+    const start = claimed.length;
+    for (const seq of seqs) {
+      const recent = this.database.recent(seq);
+      if (recent)
+        claimed.push({ seq, message: recent.message, publishedAt: recent.publishedAt, attempts: 1, range: first });
+      else missing.push(seq);
+    }
+    if (missing.length > 0) {
+      for (const row of this.read(missing)) claimed.push({ ...row, attempts: 1, range: first });
+      if (missing.length < seqs.length)
+        claimed.splice(start, claimed.length - start, ...claimed.slice(start).sort((a, b) => a.seq - b.seq));
+    }
     return claimed;
+  }
+
+  /** Messages of the log by seq. */
+  private read(seqs: readonly number[]): Omit<ClaimedRow, 'attempts'>[] {
+    const rows = this.database.statements.leasedMessages.all(JSON.stringify(seqs)) as Omit<MessageRow, 'topic'>[];
+    return rows.map((row) => ({ seq: row.seq, message: wireOf(row), publishedAt: row.published_at }));
   }
 
   /** Lease due exception rows (retries, replays, the messages of expired leases). */
@@ -183,11 +221,7 @@ export class SqliteConsumer {
       attempts: number;
     }[];
     if (leased.length === 0) return [];
-    const rows = statements.leasedMessages.all(JSON.stringify(leased.map((row) => row.seq))) as Omit<
-      ClaimedRow,
-      'attempts'
-    >[];
-    const messages = new Map(rows.map((row) => [row.seq, row]));
+    const messages = new Map(this.read(leased.map((row) => row.seq)).map((row) => [row.seq, row]));
     leased.sort((a, b) => a.seq - b.seq);
     return leased.map((row) => ({ ...messages.get(row.seq)!, attempts: row.attempts }));
   }
@@ -205,12 +239,12 @@ export class SqliteConsumer {
   private handle(row: ClaimedRow): void {
     this.running += 1;
     this.held.add(row.seq);
-    const message = wireOf(row);
+    const message = row.message;
     const delivery: Delivery = {
       messageId: String(row.seq),
       subscription: this.spec.name,
       attempt: row.attempts,
-      publishedAt: new Date(row.published_at),
+      publishedAt: new Date(row.publishedAt),
     };
     void runDelivery(message, delivery, this.handler, {
       policy: this.settings,
@@ -275,6 +309,7 @@ export class SqliteConsumer {
       } else if (outcome.kind === 'retry') {
         if (fresh) statements.insertRetry.run(name, outcome.seq, outcome.attempts, outcome.dueAt ?? now);
         else statements.retry.run(outcome.dueAt ?? now, name, outcome.seq, owner);
+        this.exceptionsCheckAt = Math.min(this.exceptionsCheckAt, outcome.dueAt ?? now);
       } else if (outcome.report) {
         if (fresh) statements.insertDead.run(name, outcome.seq, outcome.attempts, now);
         // Our lease was lost when nothing changed: whoever holds it now decides.

@@ -9,6 +9,9 @@ import { DEAD, LEASED, PENDING, openSchema } from './sqlite-bus.schema.js';
 /** How often the checkpoint worker copies the write-ahead log back into the bus file. */
 const CHECKPOINT_INTERVAL_MS = 200;
 
+/** How many of its latest appends a process keeps in memory for its own consumers. */
+const RECENT_MESSAGES = 32_768;
+
 /** Options of the embedded SQLite event bus. */
 export interface SqliteEventBusOptions {
   /** Database file; `:memory:` only for single-process tests. */
@@ -65,9 +68,7 @@ function prepare(db: Database.Database): Statements {
       'select name, topic, max_attempts, backoff_min_ms, backoff_max_ms, created_at from subscriptions where name = ?',
     ),
     head: db.prepare('select head from subscriptions where name = ?').pluck(),
-    fresh: db.prepare(
-      'select seq, attributes, data, published_at from messages where topic = ? and seq > ? order by seq limit ?',
-    ),
+    fresh: db.prepare('select seq from messages where topic = ? and seq > ? order by seq limit ?').pluck(),
     setHead: db.prepare('update subscriptions set head = ? where name = ?'),
     countAcked: db.prepare('update subscriptions set acked = acked + ? where name = ?'),
     insertLease: db.prepare(
@@ -169,6 +170,8 @@ export class SqliteBusDatabase {
   readonly pollMs: number;
   readonly log: Logger;
   private readonly checkpointer: WalCheckpointer | undefined;
+  /** The messages this process appended lately, by seq: its consumers take them without reading the log. */
+  private readonly recentMessages = new Map<number, { message: WireMessage; publishedAt: number }>();
 
   constructor(options: SqliteEventBusOptions) {
     if (options.path !== ':memory:') mkdirSync(dirname(options.path), { recursive: true });
@@ -201,6 +204,20 @@ export class SqliteBusDatabase {
       now,
     );
     return Number(info.lastInsertRowid);
+  }
+
+  /** Remember a committed message for this process's consumers (a bounded window of the latest). */
+  remember(seq: number, message: WireMessage, publishedAt: number): void {
+    this.recentMessages.set(seq, { message, publishedAt });
+    if (this.recentMessages.size > RECENT_MESSAGES) {
+      const oldest = this.recentMessages.keys().next().value as number;
+      this.recentMessages.delete(oldest);
+    }
+  }
+
+  /** A message this process appended lately, if it is still remembered. */
+  recent(seq: number): { message: WireMessage; publishedAt: number } | undefined {
+    return this.recentMessages.get(seq);
   }
 
   /** Drop old messages no subscription still needs: past every head, in no lease, with no exception row. */

@@ -6,6 +6,7 @@ import {
   type Topic,
   validateEvent,
   encodeMessage,
+  messageFits,
   messageSize,
   type WireMessage,
   type Publisher,
@@ -37,8 +38,8 @@ export class SqlitePublisher implements Publisher {
   async publish(event: AnyEvent): Promise<string> {
     const valid = validateEvent(event);
     const message = encodeMessage(valid);
-    const size = messageSize(message);
-    if (size > this.database.maxMessageBytes) throw SharedErrors.tooLarge(size, this.database.maxMessageBytes);
+    const max = this.database.maxMessageBytes;
+    if (!messageFits(message, max)) throw SharedErrors.tooLarge(messageSize(message), max);
     return this.enqueue(topicOf(valid.type), message);
   }
 
@@ -77,7 +78,10 @@ export class SqlitePublisher implements Publisher {
       for (const item of batch) item.reject(error);
       return;
     }
-    batch.forEach((item, index) => item.resolve(ids[index]!));
+    batch.forEach((item, index) => {
+      this.database.remember(Number(ids[index]), item.message, now);
+      item.resolve(ids[index]!);
+    });
     this.onPublished(new Set(batch.map((item) => item.topic)));
   }
 
