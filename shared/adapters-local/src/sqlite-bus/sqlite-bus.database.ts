@@ -155,8 +155,8 @@ export type Statements = Record<
 
 /**
  * The bus's one SQLite file (WAL) and what every part of the bus shares: the connection, its
- * prepared statements, this process's lease owner id and the settings. The schema is an
- * append-only message log, subscriptions, per-subscription delivery state and dead letters.
+ * prepared statements, this process's lease owner id, its recent appends and the settings (the
+ * layout is in `sqlite-bus.schema.ts`).
  */
 export class SqliteBusDatabase {
   readonly db: Database.Database;
