@@ -2,7 +2,7 @@ import Database from 'better-sqlite3';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { DEFAULT_MAX_MESSAGE_BYTES, type WireMessage, type Topic, silentLogger, type Logger } from '@mlops/kernel';
+import { DEFAULT_MAX_MESSAGE_BYTES, type WireMessage, silentLogger, type Logger } from '@mlops/kernel';
 import { WalCheckpointer } from './sqlite-bus.checkpointer.js';
 import { DEAD, LEASED, PENDING, openSchema } from './sqlite-bus.schema.js';
 
