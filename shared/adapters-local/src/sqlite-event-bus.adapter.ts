@@ -43,9 +43,16 @@ export class SqliteEventBus implements EventBus {
     const wakeAll = () => {
       for (const consumer of this.consumers) consumer.refresh();
     };
-    this.publisher = new SqlitePublisher(this.database, (topics) => {
-      for (const consumer of this.consumers) if (topics.has(consumer.topic)) consumer.wake();
-    });
+    this.publisher = new SqlitePublisher(
+      this.database,
+      (topics) => {
+        for (const consumer of this.consumers) if (topics.has(consumer.topic)) consumer.wake();
+      },
+      (topic) => {
+        for (const consumer of this.consumers) if (consumer.topic === topic) return true;
+        return false;
+      },
+    );
     this.subscriptions = new SqliteSubscriptions(this.database, wakeAll);
     this.deadLetters = new SqliteDeadLetters(this.database, wakeAll);
   }

@@ -33,6 +33,8 @@ export class SqlitePublisher implements Publisher {
   constructor(
     private readonly database: SqliteBusDatabase,
     private readonly onPublished: (topics: ReadonlySet<Topic>) => void,
+    /** Whether a consumer in this process reads the topic (its messages are then kept in memory for it). */
+    private readonly consumed: (topic: Topic) => boolean = () => true,
   ) {}
 
   async publish(event: AnyEvent): Promise<string> {
@@ -78,8 +80,11 @@ export class SqlitePublisher implements Publisher {
       for (const item of batch) item.reject(error);
       return;
     }
+    const consumed = new Map<Topic, boolean>();
     batch.forEach((item, index) => {
-      this.database.remember(Number(ids[index]), item.message, now);
+      let kept = consumed.get(item.topic);
+      if (kept === undefined) consumed.set(item.topic, (kept = this.consumed(item.topic)));
+      if (kept) this.database.remember(Number(ids[index]), item.message, now);
       item.resolve(ids[index]!);
     });
     this.onPublished(new Set(batch.map((item) => item.topic)));
