@@ -30,6 +30,7 @@ const compositionRoots = [
   '^services/trainer/src/serving/serving\\.main\\.ts$',
   '^cli/src/main\\.ts$',
   '^cli/src/commands/stack\\.command\\.ts$',
+  '^cli/src/stack/service-worker\\.ts$',
 ];
 
 const productSource =

@@ -22,6 +22,8 @@ export interface StartBenchOptions {
   scale?: number;
   /** Fixed last date, so runs are comparable (default: yesterday, as `npm start`). */
   until?: string;
+  /** Stop the run after this many seconds (SIGINT), keeping what it measured so far (default: 1.1x the target, at least 10 min). */
+  limitS?: number;
 }
 
 /** A phase line of the command's breakdown. */
@@ -48,6 +50,8 @@ export interface StartBenchResult {
   cpuSeconds: number;
   maxRssMb: number;
   exitCode: number | null;
+  /** The run was stopped at the bench's limit. */
+  stopped: boolean;
   targetSeconds: number;
   targetRssMb: number;
   phases: PhaseLine[];
@@ -75,9 +79,19 @@ export function parsePhases(output: string): PhaseLine[] {
 
 const PER_DAY_SERVICES = new Set(['sales-gen', 'click-gen', 'startup-gen', 'lander']);
 
+/** Cost per day is flat when the last quarter's per-date cost is at most this times the first's. */
+export const FLAT_RATIO = 1.5;
+
+/** Last quarter's per-date cost over the first's (NaN with fewer than two quarters). */
+export function costRatio(costs: readonly CostPerDay[]): number {
+  if (costs.length < 2) return Number.NaN;
+  return costs.at(-1)!.msPerDate / costs[0]!.msPerDate;
+}
+
 /** Mean handling time per date of the per-day stages, by quarter of the dates, from the JSON log. */
 export function costPerDay(logText: string): CostPerDay[] {
   const byDate = new Map<string, number>();
+  const landed = new Set<string>();
   for (const line of logText.split('\n')) {
     if (!line.includes('"handled ')) continue;
     let record: { service?: string; runDate?: string; durationMs?: number; message?: string };
@@ -89,8 +103,10 @@ export function costPerDay(logText: string): CostPerDay[] {
     if (!record.message?.startsWith('handled ') || !PER_DAY_SERVICES.has(record.service ?? '')) continue;
     if (!record.runDate || typeof record.durationMs !== 'number') continue;
     byDate.set(record.runDate, (byDate.get(record.runDate) ?? 0) + record.durationMs);
+    if (record.service === 'lander') landed.add(record.runDate);
   }
-  const dates = [...byDate.keys()].sort();
+  // Only dates the lander finished: a stopped run's generators may be ahead of it.
+  const dates = [...byDate.keys()].filter((date) => landed.has(date)).sort();
   const quarters: CostPerDay[] = [];
   for (let q = 0; q < 4; q += 1) {
     const slice = dates.slice(Math.floor((q * dates.length) / 4), Math.floor(((q + 1) * dates.length) / 4));
@@ -122,14 +138,26 @@ export async function runStartBench(options: StartBenchOptions = {}): Promise<St
   if (options.until) args.push('--until', options.until);
   const started = performance.now();
   let output = '';
+  // Its own process group, so the limit reaches the command (GNU time ignores SIGINT and still reports).
   const child = spawn('/usr/bin/time', ['-f', 'MAXRSS_KB=%M CPU_S=%U+%S', process.execPath, ...args], {
     cwd: repoRoot,
     env: { ...process.env, MLOPS_HOME: home },
     stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
   });
   child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  let stopped = false;
+  const limit = setTimeout(
+    () => {
+      stopped = true;
+      process.kill(-child.pid!, 'SIGINT');
+      setTimeout(() => child.exitCode === null && process.kill(-child.pid!, 'SIGKILL'), 15_000).unref();
+    },
+    (options.limitS ?? Math.max(600, 1.1 * target.seconds)) * 1000,
+  );
   const exitCode = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+  clearTimeout(limit);
   const seconds = (performance.now() - started) / 1000;
   const log = join(home, 'logs', 'mlops.jsonl');
   const costs = existsSync(log) ? costPerDay(readFileSync(log, 'utf8')) : [];
@@ -148,6 +176,7 @@ export async function runStartBench(options: StartBenchOptions = {}): Promise<St
     cpuSeconds,
     maxRssMb,
     exitCode,
+    stopped,
     targetSeconds: target.seconds,
     targetRssMb: target.rssMb,
     phases: parsePhases(output),
@@ -157,10 +186,18 @@ export async function runStartBench(options: StartBenchOptions = {}): Promise<St
 
 /** The figures of a run against its targets. */
 export function formatStartBench(result: StartBenchResult): string {
-  const met = result.exitCode === 0 && result.seconds < result.targetSeconds && result.maxRssMb < result.targetRssMb;
+  const verdict = (ok: boolean) => (ok ? 'met' : 'not met');
+  const finished = result.exitCode === 0 && !result.stopped;
+  const wallMet = finished && result.seconds < result.targetSeconds;
+  const rssMet = result.maxRssMb > 0 && result.maxRssMb < result.targetRssMb;
+  const ratio = costRatio(result.costPerDay);
+  const flatMet = ratio <= FLAT_RATIO;
+  const met = wallMet && rssMet && flatMet;
   const lines = [
     `npm start from cold (fresh state, ${result.days} days, scale ${result.scale}, no dashboard): ${met ? 'MET' : 'MISSED'}`,
-    `  wall time ${result.seconds.toFixed(1)} s (target < ${result.targetSeconds} s), CPU ${result.cpuSeconds.toFixed(1)} s, peak RSS ${result.maxRssMb.toFixed(0)} MB (target < ${result.targetRssMb} MB), exit code ${result.exitCode}`,
+    `  wall time ${result.seconds.toFixed(1)} s (target < ${result.targetSeconds} s: ${verdict(wallMet)}${result.stopped ? '; stopped at the bench limit' : ''}), CPU ${result.cpuSeconds.toFixed(1)} s, exit code ${result.exitCode}`,
+    `  peak RSS ${result.maxRssMb.toFixed(0)} MB (target < ${result.targetRssMb} MB: ${verdict(rssMet)})`,
+    `  cost per day: last quarter / first quarter ${Number.isNaN(ratio) ? 'n/a' : `${ratio.toFixed(2)}x`} (flat: <= ${FLAT_RATIO}x: ${verdict(flatMet)})`,
     '  time per phase (busy s, from s .. to s):',
     ...result.phases.map(
       (phase) =>
@@ -185,6 +222,7 @@ if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.a
     return at >= 0 ? argv[at + 1] : undefined;
   };
   const until = value('--until');
+  const limitS = value('--limit') ? Number(value('--limit')) : undefined;
   let sizes: { days: number; scale: number }[];
   if (value('--days') || value('--scale'))
     sizes = [{ days: Number(value('--days') ?? 120), scale: Number(value('--scale') ?? 1) }];
@@ -195,7 +233,7 @@ if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.a
     });
   const results: StartBenchResult[] = [];
   for (const size of sizes) {
-    results.push(await runStartBench({ ...size, ...(until ? { until } : {}) }));
+    results.push(await runStartBench({ ...size, ...(until ? { until } : {}), ...(limitS ? { limitS } : {}) }));
     console.log(`\n${formatStartBench(results.at(-1)!)}\n`);
   }
   if (results.length > 1) console.log(results.map(formatStartBench).join('\n\n'));

@@ -20,4 +20,6 @@ export const CliErrors = {
   runFailed: (runId: string, reason: string) => new PermanentError('CLI.RUN_FAILED', `run ${runId} failed: ${reason}`),
   runTimedOut: (runId: string, seconds: number) =>
     new PermanentError('CLI.RUN_TIMEOUT', `run ${runId} did not finish within ${seconds} s; see \`mlops status\``),
+  workerFailed: (services: string, reason: string) =>
+    new PermanentError('CLI.WORKER_FAILED', `the worker thread hosting ${services} failed: ${reason}`),
 } as const;

@@ -22,6 +22,8 @@ export type CliCommand =
       port: number | undefined;
       fresh: boolean;
       until: string | undefined;
+      /** Seconds to wait for the runs; undefined: derived from days x scale (`startTimeoutS`). */
+      timeoutS: number | undefined;
     }
   | {
       name: 'run';
@@ -168,17 +170,34 @@ export function parseCli(argv: readonly string[], env: Environment = {}, now: Da
     .option('--no-serve', 'exit after the report instead of serving the dashboard')
     .addOption(new Option('--port <n>', 'dashboard port').argParser(integer('--port', 0, 65535)))
     .option('--fresh', 'delete the local state folder first', false)
-    .action((o: { days: number; scale?: number; serve: boolean; port?: number; fresh: boolean; until?: string }) => {
-      result = {
-        name: 'start',
-        days: o.days,
-        scale: o.scale,
-        serve: o.serve,
-        port: o.port,
-        fresh: o.fresh,
-        until: o.until,
-      };
-    });
+    .addOption(
+      new Option(
+        '--timeout <seconds>',
+        'give up waiting for the runs after this long (default: from --days x --scale)',
+      ).argParser(integer('--timeout', 1, 604800)),
+    )
+    .action(
+      (o: {
+        days: number;
+        scale?: number;
+        serve: boolean;
+        port?: number;
+        fresh: boolean;
+        until?: string;
+        timeout?: number;
+      }) => {
+        result = {
+          name: 'start',
+          days: o.days,
+          scale: o.scale,
+          serve: o.serve,
+          port: o.port,
+          fresh: o.fresh,
+          until: o.until,
+          timeoutS: o.timeout,
+        };
+      },
+    );
 
   program
     .command('run')

@@ -16,7 +16,8 @@ describe('parseCli', () => {
       { name: 'backfill', from: '2026-03-01', to: '2026-03-14' },
     ],
     [['start'], { name: 'start', days: 120, serve: true, fresh: false }],
-    [['start', '--no-serve', '--days', '14'], { name: 'start', days: 14, serve: false }],
+    [['start', '--no-serve', '--days', '14'], { name: 'start', days: 14, serve: false, timeoutS: undefined }],
+    [['start', '--timeout', '5400'], { name: 'start', timeoutS: 5400 }],
     [['status', '--json'], { name: 'status', json: true, limit: 20 }],
     [
       ['dlq', 'list', '--subscription', 'lander.sales-generated'],
@@ -62,6 +63,8 @@ describe('parseCli', () => {
     [['replay', '--topic', 'pipeline-start', 'nope', '--since', '1h'], /--topic "nope" is not a topic/],
     [['replay', '--topic', 'pipeline-start', '--since', 'last week'], /--since "last week" is not a time/],
     [['schedule', '--at', '25:00'], /--at "25:00" is not a time/],
+    [['start', '--timeout', '0'], /--timeout "0" must be/],
+    [['start', '--timeout', 'soon'], /--timeout "soon" must be/],
     [['frobnicate'], /unknown command 'frobnicate'/],
   ])('refuses %j', (argv, message) => {
     expect(() => parseCli(argv)).toThrow(message);

@@ -17,6 +17,8 @@ import { salesGenFromPlatform } from '@mlops/sales-gen';
 import { startupGenFromPlatform } from '@mlops/startup-gen';
 import { trainerFromPlatform } from '@mlops/trainer';
 import { transformerFromPlatform } from '@mlops/transformer';
+import type { WorkerServiceName } from './compose.js';
+import { hostInWorker } from './worker-stack.js';
 
 /** Every service of the pipeline, composed on one platform (the order is the pipeline's). */
 export async function composeServices(platform: Platform): Promise<Service[]> {
@@ -34,28 +36,59 @@ export async function composeServices(platform: Platform): Promise<Service[]> {
 
 /** The whole pipeline hosted in this process on the platform's bus. */
 export interface InProcessStack {
+  /** The services hosted on this thread's event loop (not those of the worker threads). */
   readonly services: readonly HostedService[];
   close(): Promise<void>;
+}
+
+/** Options of {@link startInProcessStack}. */
+export interface InProcessStackOptions {
+  /**
+   * Groups of per-day services each hosted in a worker thread of this process (local mode only:
+   * the SQLite bus and document store are shared through their files); the rest on this thread.
+   */
+  workers?: readonly (readonly WorkerServiceName[])[];
 }
 
 /**
  * Host every service in this process: the embedded mode's topology. Each service still only
  * reacts to events on its own subscriptions, exactly as it would as its own process.
  */
-export async function startInProcessStack(platform: Platform): Promise<InProcessStack> {
+export async function startInProcessStack(
+  platform: Platform,
+  options: InProcessStackOptions = {},
+): Promise<InProcessStack> {
   const settings = {
     maxAttempts: platform.config.bus.maxAttempts,
     backoff: { minMs: platform.config.bus.backoffMinMs, maxMs: platform.config.bus.backoffMaxMs },
   };
+  const groups = platform.config.mode === 'local' ? (options.workers ?? []) : [];
+  const elsewhere = new Set<string>(groups.flat());
+  const workers: { close(): Promise<void> }[] = [];
   const hosted: HostedService[] = [];
-  for (const service of await composeServices(platform))
-    hosted.push(await hostService(service, { bus: platform.bus, log: platform.log, settings }));
-  return {
-    services: hosted,
-    close: async () => {
-      await Promise.all(hosted.map((service) => service.close()));
-    },
+  const close = async () => {
+    await Promise.all([...hosted, ...workers].map((service) => service.close()));
   };
+  try {
+    // The workers load their modules while this thread composes its own services.
+    const started = groups.map((group) =>
+      hostInWorker(platform, group).then((worker) => {
+        workers.push(worker);
+      }),
+    );
+    const own = Promise.resolve().then(async () => {
+      for (const service of await composeServices(platform))
+        if (!elsewhere.has(service.name))
+          hosted.push(await hostService(service, { bus: platform.bus, log: platform.log, settings }));
+    });
+    const outcomes = await Promise.allSettled([own, ...started]);
+    const failure = outcomes.find((outcome) => outcome.status === 'rejected');
+    if (failure) throw failure.reason;
+  } catch (error) {
+    await close();
+    throw error;
+  }
+  return { services: hosted, close };
 }
 
 /**

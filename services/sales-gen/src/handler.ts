@@ -41,12 +41,16 @@ export async function generateSalesDay(
   const ids = new Set<string>();
   let batch: StoredDocument[] = [];
   let dirtyCount = 0;
+  const ownOfDay = new Set<string>();
   for (const record of generateSalesOrders({
     ...generation,
     date: data.runDate,
     piiHmacKey: deps.generators.piiHmacKey,
   })) {
     ids.add(record.id);
+    // The last write of an id wins, so its last version says whether it is stored under the day.
+    if ((record.data as { run_date?: unknown }).run_date === data.runDate) ownOfDay.add(record.id);
+    else ownOfDay.delete(record.id);
     if (record.dirty) dirtyCount += 1;
     batch.push({ id: record.id, data: record.data });
     if (batch.length >= deps.batchSize) {
@@ -58,11 +62,12 @@ export async function generateSalesDay(
 
   let stale: string[] = [];
   let removed = 0;
+  const ofDay = { where: [{ field: 'run_date', op: '==' as const, value: data.runDate }] };
+  // Every generated document of the day is stored now: when the day holds no more than those, nothing
+  // is stale and its documents need not be read back (the usual case, a first run).
+  const clean = (await deps.documents.count(deps.collection, ofDay)) === ownOfDay.size;
   // Only ids are compared: the stored text is never parsed.
-  for await (const page of deps.documents.queryJson(deps.collection, {
-    where: [{ field: 'run_date', op: '==', value: data.runDate }],
-    pageSize: 1000,
-  })) {
+  for await (const page of clean ? [] : deps.documents.queryJson(deps.collection, { ...ofDay, pageSize: 1000 })) {
     for (const document of page) {
       if (ids.has(document.id)) continue;
       stale.push(document.id);

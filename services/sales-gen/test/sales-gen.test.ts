@@ -85,6 +85,16 @@ describe('sales-gen', () => {
     expect((await dayOf(documents)).map((d) => d.id)).toEqual((await dayOf(fresh.documents)).map((d) => d.id));
   });
 
+  it('removes a document of the day it did not generate', async () => {
+    const { documents, service } = setup();
+    await documents.upsertBatch('sales', [{ id: 'stranger', data: { run_date: date, order_id: 'stranger' } }]);
+    await deliver(service, start());
+    const fresh = setup();
+    await deliver(fresh.service, start());
+    expect((await dayOf(documents)).map((d) => d.id)).toEqual((await dayOf(fresh.documents)).map((d) => d.id));
+    expect((await dayOf(documents)).some((d) => d.id === 'stranger')).toBe(false);
+  });
+
   it('leaves other dates alone', async () => {
     const { documents, service } = setup();
     await deliver(service, start({}, '2026-03-02'));
