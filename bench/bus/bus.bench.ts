@@ -59,6 +59,9 @@ export interface BusBenchResult {
     p99Ms: number;
     cpuUsPerEvent: number;
     met: boolean;
+    /** Each target on its own: events/s end to end (a run cut short misses it), p99 at light load. */
+    throughputMet: boolean;
+    latencyMet: boolean;
     /** Whether the CPU per event would carry the target rate on one core (the figure load barely moves). */
     cpuMet: boolean;
   };
@@ -275,14 +278,15 @@ export async function runBusBench(options: BusBenchOptions = {}): Promise<BusBen
 
   const localThroughput = runs.find((run) => run.bus === 'local SQLite' && run.load === 'throughput')!;
   const localLight = runs.find((run) => run.bus === 'local SQLite' && run.load === 'light')!;
+  const throughputMet = localThroughput.eventsPerSecond >= TARGET_EVENTS_PER_SECOND && !localThroughput.cutShort;
+  const latencyMet = localLight.p99Ms < TARGET_P99_MS;
   const localTarget = {
     eventsPerSecond: localThroughput.eventsPerSecond,
     p99Ms: localLight.p99Ms,
     cpuUsPerEvent: localThroughput.cpuUsPerEvent,
-    met:
-      localThroughput.eventsPerSecond >= TARGET_EVENTS_PER_SECOND &&
-      localLight.p99Ms < TARGET_P99_MS &&
-      !localThroughput.cutShort,
+    met: throughputMet && latencyMet,
+    throughputMet,
+    latencyMet,
     cpuMet: localThroughput.cpuUsPerEvent <= TARGET_CPU_US_PER_EVENT,
   };
   return { runs, ...(emulatorSkipped ? { emulatorSkipped } : {}), localTarget };
@@ -327,11 +331,15 @@ export function formatBusBench(result: BusBenchResult, options: { lightRatePerSe
   lines.splice(1, 0, widths.map((width) => '-'.repeat(width)).join('   '));
   const target = result.localTarget;
   lines.push('');
+  const verdict = (met: boolean) => (met ? 'met' : 'not met');
   lines.push(
-    `local bus target (>= 50,000 events/s, p99 < 2 ms at light load): ${target.met ? 'MET' : 'MISSED'} (${fmt(target.eventsPerSecond)} events/s, p99 ${fmt(target.p99Ms, 2)} ms)`,
+    `local bus, events/s end to end (target >= ${fmt(TARGET_EVENTS_PER_SECOND)}): ${fmt(target.eventsPerSecond)}: ${verdict(target.throughputMet)}`,
   );
   lines.push(
-    `local bus CPU per event (<= ${fmt(TARGET_CPU_US_PER_EVENT)} µs, what 50,000 events/s needs on one core): ${target.cpuMet ? 'MET' : 'MISSED'} (${fmt(target.cpuUsPerEvent)} µs, ${fmt(1e6 / target.cpuUsPerEvent)} events/s per core of CPU)`,
+    `local bus, p99 latency at ${options.lightRatePerSecond ?? 200}/s (target < ${TARGET_P99_MS} ms): ${fmt(target.p99Ms, 2)} ms: ${verdict(target.latencyMet)}`,
+  );
+  lines.push(
+    `local bus, CPU per event (<= ${fmt(TARGET_CPU_US_PER_EVENT)} µs, what 50,000 events/s needs on one core): ${fmt(target.cpuUsPerEvent)} µs, ${fmt(1e6 / target.cpuUsPerEvent)} events/s per core of CPU: ${verdict(target.cpuMet)}`,
   );
   lines.push(
     `machine: ${cpus().length} CPUs, load average ${loadavg()

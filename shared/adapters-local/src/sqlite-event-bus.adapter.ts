@@ -20,9 +20,10 @@ import { SqliteSubscriptions } from './sqlite-bus/sqlite-bus.subscriptions.js';
 export type { SqliteEventBusOptions } from './sqlite-bus/sqlite-bus.database.js';
 
 /**
- * The embedded, durable event bus: an append-only event log plus per-subscription delivery state in
- * one SQLite file (WAL). Deliveries are leased; a killed process leaves leases that expire, so a
- * restarted consumer (or another process) takes the messages up where they stopped. Publishes issued
+ * The embedded, durable event bus: an append-only event log with a cursor per subscription in one
+ * SQLite file (WAL): a head, the ranges leased past it, and rows only for retries, dead letters and
+ * replays. Leases expire when a process is killed, so a restarted consumer (or another process)
+ * takes the messages up where they stopped. Publishes issued
  * in the same tick share one transaction; consumers in the same process are woken at once, others
  * poll. It implements every bus port; its parts live in `sqlite-bus/` (database, publisher,
  * consumer, subscriptions, dead letters).
@@ -40,11 +41,18 @@ export class SqliteEventBus implements EventBus {
     this.database = new SqliteBusDatabase(options);
     this.maxMessageBytes = this.database.maxMessageBytes;
     const wakeAll = () => {
-      for (const consumer of this.consumers) consumer.wake();
+      for (const consumer of this.consumers) consumer.refresh();
     };
-    this.publisher = new SqlitePublisher(this.database, (topics) => {
-      for (const consumer of this.consumers) if (topics.has(consumer.topic)) consumer.wake();
-    });
+    this.publisher = new SqlitePublisher(
+      this.database,
+      (topics) => {
+        for (const consumer of this.consumers) if (topics.has(consumer.topic)) consumer.wake();
+      },
+      (topic) => {
+        for (const consumer of this.consumers) if (consumer.topic === topic) return true;
+        return false;
+      },
+    );
     this.subscriptions = new SqliteSubscriptions(this.database, wakeAll);
     this.deadLetters = new SqliteDeadLetters(this.database, wakeAll);
   }

@@ -14,14 +14,25 @@ import {
 import { wireOf, type MessageRow, type SqliteBusDatabase } from './sqlite-bus.database.js';
 import type { SqliteDeadLetters } from './sqlite-bus.dead-letters.js';
 
-interface ClaimedRow extends Omit<MessageRow, 'topic'> {
+interface ClaimedRow {
+  seq: number;
+  message: WireMessage;
+  publishedAt: number;
   attempts: number;
+  /** The first seq of the fresh range it was leased in; absent for an exception row. */
+  range?: number;
+}
+
+/** A fresh range leased past the head: one lease row, released once every message in it is settled. */
+interface HeldRange {
+  unsettled: number;
 }
 
 /** What became of a delivery, recorded with the others of the same tick in one transaction. */
 interface Outcome {
   seq: number;
   attempts: number;
+  range?: number;
   kind: 'ack' | 'retry' | 'dead';
   dueAt?: number;
   /** For a dead letter: what is recorded, then reported once it is. */
@@ -46,6 +57,12 @@ export interface ConsumerContext {
 export class SqliteConsumer {
   readonly topic: Topic;
   private readonly held = new Set<number>();
+  private readonly ranges = new Map<number, HeldRange>();
+  /**
+   * When to look at exception rows and expired leases again. Rows this consumer writes move it
+   * earlier; those of other processes (and replays, redrives) are found within the poll interval.
+   */
+  private exceptionsCheckAt = 0;
   private running = 0;
   private outcomes: Outcome[] = [];
   private timer: NodeJS.Timeout | undefined;
@@ -76,6 +93,12 @@ export class SqliteConsumer {
       Math.max(50, Math.floor(this.database.leaseMs / 3)),
     );
     this.heartbeat.unref();
+    this.wake();
+  }
+
+  /** Look at exception rows at the next cycle (after a replay or redrive). */
+  refresh(): void {
+    this.exceptionsCheckAt = 0;
     this.wake();
   }
 
@@ -126,7 +149,7 @@ export class SqliteConsumer {
 
   /** The earliest due time of this subscription's open deliveries, null when there is none. */
   private nextDue(): number | null {
-    return (this.database.statements.nextDue.get(this.spec.name) as { due: number | null }).due;
+    return this.database.statements.nextDue.get(this.spec.name, this.spec.name) as number | null;
   }
 
   /** Look again when the next delivery falls due, or after the poll interval for other processes' publishes. */
@@ -138,9 +161,59 @@ export class SqliteConsumer {
     this.timer.unref();
   }
 
-  /** Lease due deliveries to this process (inside the cycle's transaction). */
+  /**
+   * Lease what is due to this process (inside the cycle's transaction): the messages of expired
+   * leases become exception rows, due exception rows come first, then a fresh range past the head in
+   * one lease row.
+   */
   private claim(limit: number): ClaimedRow[] {
     const now = Date.now();
+    const { statements, owner, leaseMs, pollMs } = this.database;
+    const name = this.spec.name;
+    let claimed: ClaimedRow[] = [];
+    if (now >= this.exceptionsCheckAt) {
+      for (const expired of statements.expiredLeases.all(name, now) as { first_seq: number; last_seq: number }[]) {
+        statements.expandLease.run(name, now, this.topic, expired.first_seq, expired.last_seq);
+        statements.dropLease.run(name, expired.first_seq);
+      }
+      claimed = this.claimExceptions(limit, now);
+      if (claimed.length >= limit) return claimed;
+      this.exceptionsCheckAt = now + pollMs;
+    }
+    const head = statements.head.get(name) as number;
+    // The log's index alone gives the range; the messages come from this process's recent publishes
+    // when it published them, from the log otherwise.
+    const seqs = statements.fresh.all(this.topic, head, limit - claimed.length) as number[];
+    if (seqs.length === 0) return claimed;
+    const first = seqs[0]!;
+    const last = seqs[seqs.length - 1]!;
+    statements.setHead.run(last, name);
+    statements.insertLease.run(name, first, last, owner, now + leaseMs);
+    this.ranges.set(first, { unsettled: seqs.length });
+    const missing: number[] = [];
+    const start = claimed.length;
+    for (const seq of seqs) {
+      const recent = this.database.recent(seq);
+      if (recent)
+        claimed.push({ seq, message: recent.message, publishedAt: recent.publishedAt, attempts: 1, range: first });
+      else missing.push(seq);
+    }
+    if (missing.length > 0) {
+      for (const row of this.read(missing)) claimed.push({ ...row, attempts: 1, range: first });
+      if (missing.length < seqs.length)
+        claimed.splice(start, claimed.length - start, ...claimed.slice(start).sort((a, b) => a.seq - b.seq));
+    }
+    return claimed;
+  }
+
+  /** Messages of the log by seq. */
+  private read(seqs: readonly number[]): Omit<ClaimedRow, 'attempts'>[] {
+    const rows = this.database.statements.leasedMessages.all(JSON.stringify(seqs)) as Omit<MessageRow, 'topic'>[];
+    return rows.map((row) => ({ seq: row.seq, message: wireOf(row), publishedAt: row.published_at }));
+  }
+
+  /** Lease due exception rows (retries, replays, the messages of expired leases). */
+  private claimExceptions(limit: number, now: number): ClaimedRow[] {
     const { statements, owner, leaseMs } = this.database;
     const name = this.spec.name;
     const leased = statements.lease.all(now + leaseMs, owner, name, name, now, limit) as {
@@ -148,11 +221,7 @@ export class SqliteConsumer {
       attempts: number;
     }[];
     if (leased.length === 0) return [];
-    const rows = statements.leasedMessages.all(JSON.stringify(leased.map((row) => row.seq))) as Omit<
-      ClaimedRow,
-      'attempts'
-    >[];
-    const messages = new Map(rows.map((row) => [row.seq, row]));
+    const messages = new Map(this.read(leased.map((row) => row.seq)).map((row) => [row.seq, row]));
     leased.sort((a, b) => a.seq - b.seq);
     return leased.map((row) => ({ ...messages.get(row.seq)!, attempts: row.attempts }));
   }
@@ -162,19 +231,20 @@ export class SqliteConsumer {
     const { db, statements, owner, leaseMs } = this.database;
     const due = Date.now() + leaseMs;
     db.transaction(() => {
-      for (const seq of this.held) statements.extend.run(due, this.spec.name, seq, owner);
+      statements.extendLeases.run(due, this.spec.name, owner);
+      statements.extend.run(due, this.spec.name, owner);
     })();
   }
 
   private handle(row: ClaimedRow): void {
     this.running += 1;
     this.held.add(row.seq);
-    const message = wireOf(row);
+    const message = row.message;
     const delivery: Delivery = {
       messageId: String(row.seq),
       subscription: this.spec.name,
       attempt: row.attempts,
-      publishedAt: new Date(row.published_at),
+      publishedAt: new Date(row.publishedAt),
     };
     void runDelivery(message, delivery, this.handler, {
       policy: this.settings,
@@ -184,7 +254,8 @@ export class SqliteConsumer {
 
   private finish(row: ClaimedRow, message: WireMessage, settled: SettledDelivery): void {
     const { settlement } = settled;
-    const base = { seq: row.seq, attempts: row.attempts };
+    const base = { seq: row.seq, attempts: row.attempts, ...(row.range === undefined ? {} : { range: row.range }) };
+    if (row.range !== undefined) this.ranges.get(row.range)!.unsettled -= 1;
     if (settlement.action === 'ack') this.outcomes.push({ ...base, kind: 'ack' });
     else if (settlement.action === 'retry')
       this.outcomes.push({ ...base, kind: 'retry', dueAt: Date.now() + settlement.delayMs });
@@ -213,14 +284,36 @@ export class SqliteConsumer {
     const { statements, owner } = this.database;
     const name = this.spec.name;
     const recorded: DeadLetterReport[] = [];
-    {
-      const acked = outcomes.filter((outcome) => outcome.kind === 'ack').map((outcome) => outcome.seq);
-      if (acked.length > 0) statements.ackMany.run(name, owner, JSON.stringify(acked));
-      for (const outcome of outcomes) {
-        if (outcome.kind === 'retry') statements.retry.run(outcome.dueAt ?? now, name, outcome.seq, owner);
-        if (outcome.kind !== 'dead' || !outcome.report) continue;
+    // A fresh range still ours: released once all of it is settled. One lost to another process
+    // (it expired) has become exception rows, and whoever leases those decides.
+    const owned = new Map<number, boolean>();
+    const ours = (range: number) => {
+      let mine = owned.get(range);
+      if (mine === undefined) {
+        mine =
+          this.ranges.get(range)!.unsettled === 0
+            ? statements.releaseLease.run(name, range, owner).changes > 0
+            : statements.ownsLease.get(name, range, owner) !== undefined;
+        owned.set(range, mine);
+      }
+      return mine;
+    };
+    let acked = 0;
+    const ackedExceptions: number[] = [];
+    for (const outcome of outcomes) {
+      const fresh = outcome.range !== undefined;
+      if (fresh && !ours(outcome.range!)) continue;
+      if (outcome.kind === 'ack') {
+        if (fresh) acked += 1;
+        else ackedExceptions.push(outcome.seq);
+      } else if (outcome.kind === 'retry') {
+        if (fresh) statements.insertRetry.run(name, outcome.seq, outcome.attempts, outcome.dueAt ?? now);
+        else statements.retry.run(outcome.dueAt ?? now, name, outcome.seq, owner);
+        this.exceptionsCheckAt = Math.min(this.exceptionsCheckAt, outcome.dueAt ?? now);
+      } else if (outcome.report) {
+        if (fresh) statements.insertDead.run(name, outcome.seq, outcome.attempts, now);
         // Our lease was lost when nothing changed: whoever holds it now decides.
-        if (statements.kill.run(name, outcome.seq, owner).changes === 0) continue;
+        else if (statements.kill.run(name, outcome.seq, owner).changes === 0) continue;
         const { report } = outcome;
         this.context.deadLetters.record(
           name,
@@ -239,12 +332,19 @@ export class SqliteConsumer {
         recorded.push(report);
       }
     }
+    if (ackedExceptions.length > 0)
+      acked += statements.ackMany.run(name, owner, JSON.stringify(ackedExceptions)).changes;
+    if (acked > 0) statements.countAcked.run(acked, name);
     return recorded;
   }
 
   /** After settlements are recorded: release them and report the dead letters. */
   private settled(outcomes: Outcome[], recorded: DeadLetterReport[]): void {
-    for (const outcome of outcomes) this.held.delete(outcome.seq);
+    for (const outcome of outcomes) {
+      this.held.delete(outcome.seq);
+      if (outcome.range !== undefined && this.ranges.get(outcome.range)?.unsettled === 0)
+        this.ranges.delete(outcome.range);
+    }
     for (const report of recorded) {
       const reporting: Promise<void> = reportDeadLetter(report, {
         publisher: this.context.publisher,

@@ -2,11 +2,15 @@ import Database from 'better-sqlite3';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { DEFAULT_MAX_MESSAGE_BYTES, type WireMessage, type Topic, silentLogger, type Logger } from '@mlops/kernel';
+import { DEFAULT_MAX_MESSAGE_BYTES, type WireMessage, silentLogger, type Logger } from '@mlops/kernel';
 import { WalCheckpointer } from './sqlite-bus.checkpointer.js';
+import { DEAD, LEASED, PENDING, openSchema } from './sqlite-bus.schema.js';
 
 /** How often the checkpoint worker copies the write-ahead log back into the bus file. */
 const CHECKPOINT_INTERVAL_MS = 200;
+
+/** How many of its latest appends a process keeps in memory for its own consumers. */
+const RECENT_MESSAGES = 32_768;
 
 /** Options of the embedded SQLite event bus. */
 export interface SqliteEventBusOptions {
@@ -27,11 +31,10 @@ export interface SqliteEventBusOptions {
   log?: Logger;
 }
 
-/** Delivery states of a message for one subscription. */
-export const PENDING = 0;
-export const LEASED = 1;
-export const ACKED = 2;
-export const DEAD = 3;
+export { PENDING, LEASED, DEAD } from './sqlite-bus.schema.js';
+
+/** Where a dead letter pushed from outside keeps its message: off every topic's log. */
+export const PUSHED_TOPIC_PREFIX = 'pushed:';
 
 /** A row of the append-only message log. */
 export interface MessageRow {
@@ -53,105 +56,97 @@ function bytesOf(data: Uint8Array): Buffer {
   return Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
 }
 
-const SCHEMA = `
-  create table if not exists messages (
-    seq integer primary key autoincrement,
-    topic text not null,
-    attributes text not null,
-    data blob not null,
-    published_at integer not null
-  );
-  create index if not exists messages_by_topic_time on messages(topic, published_at);
-  create table if not exists subscriptions (
-    name text primary key,
-    topic text not null,
-    max_attempts integer not null,
-    backoff_min_ms integer not null,
-    backoff_max_ms integer not null,
-    created_at integer not null
-  );
-  create index if not exists subscriptions_by_topic on subscriptions(topic);
-  create table if not exists deliveries (
-    subscription text not null,
-    seq integer not null,
-    state integer not null,
-    attempts integer not null default 0,
-    due_at integer not null,
-    lease_owner text,
-    primary key (subscription, seq)
-  ) without rowid;
-  create index if not exists deliveries_ready on deliveries(subscription, due_at) where state in (0, 1);
-  create table if not exists dead_letters (
-    id integer primary key autoincrement,
-    subscription text not null,
-    seq integer not null,
-    code text not null,
-    reason text not null,
-    attempts integer not null,
-    dead_at integer not null,
-    redriven_at integer
-  );
-  create index if not exists dead_letters_open on dead_letters(subscription) where redriven_at is null;
-`;
-
 function prepare(db: Database.Database): Statements {
   return {
     insertMessage: db.prepare('insert into messages (topic, attributes, data, published_at) values (?, ?, ?, ?)'),
-    fanOut: db.prepare(
-      `insert into deliveries (subscription, seq, state, attempts, due_at) select name, ?, ${PENDING}, 0, ? from subscriptions where topic = ?`,
-    ),
     upsertSubscription: db.prepare(
-      `insert into subscriptions (name, topic, max_attempts, backoff_min_ms, backoff_max_ms, created_at) values (?, ?, ?, ?, ?, ?)
+      `insert into subscriptions (name, topic, max_attempts, backoff_min_ms, backoff_max_ms, created_at, head)
+       values (?, ?, ?, ?, ?, ?, (select coalesce(max(seq), 0) from messages))
        on conflict(name) do update set max_attempts = excluded.max_attempts, backoff_min_ms = excluded.backoff_min_ms, backoff_max_ms = excluded.backoff_max_ms`,
     ),
     getSubscription: db.prepare(
       'select name, topic, max_attempts, backoff_min_ms, backoff_max_ms, created_at from subscriptions where name = ?',
     ),
+    head: db.prepare('select head from subscriptions where name = ?').pluck(),
+    fresh: db.prepare('select seq from messages where topic = ? and seq > ? order by seq limit ?').pluck(),
+    setHead: db.prepare('update subscriptions set head = ? where name = ?'),
+    countAcked: db.prepare('update subscriptions set acked = acked + ? where name = ?'),
+    insertLease: db.prepare(
+      'insert into leases (subscription, first_seq, last_seq, owner, expires_at) values (?, ?, ?, ?, ?)',
+    ),
+    expiredLeases: db.prepare('select first_seq, last_seq from leases where subscription = ? and expires_at <= ?'),
+    expandLease: db.prepare(
+      `insert into exceptions (subscription, seq, state, attempts, due_at)
+       select ?, seq, ${PENDING}, 1, ? from messages where topic = ? and seq between ? and ? on conflict do nothing`,
+    ),
+    dropLease: db.prepare('delete from leases where subscription = ? and first_seq = ?'),
+    releaseLease: db.prepare('delete from leases where subscription = ? and first_seq = ? and owner = ?'),
+    ownsLease: db.prepare('select 1 from leases where subscription = ? and first_seq = ? and owner = ?').pluck(),
+    extendLeases: db.prepare('update leases set expires_at = ? where subscription = ? and owner = ?'),
     lease: db.prepare(
-      `update deliveries set state = ${LEASED}, attempts = attempts + 1, due_at = ?, lease_owner = ?
+      `update exceptions set state = ${LEASED}, attempts = attempts + 1, due_at = ?, lease_owner = ?
        where subscription = ? and seq in (
-         select seq from deliveries where subscription = ? and state in (${PENDING}, ${LEASED}) and due_at <= ? order by due_at, seq limit ?)
+         select seq from exceptions where subscription = ? and state in (${PENDING}, ${LEASED}) and due_at <= ? order by due_at, seq limit ?)
        returning seq, attempts`,
     ),
     leasedMessages: db.prepare(
       'select seq, attributes, data, published_at from messages where seq in (select value from json_each(?))',
     ),
     ackMany: db.prepare(
-      `update deliveries set state = ${ACKED}, lease_owner = null where subscription = ? and lease_owner = ? and seq in (select value from json_each(?))`,
+      `delete from exceptions where subscription = ? and lease_owner = ? and state = ${LEASED} and seq in (select value from json_each(?))`,
     ),
     extend: db.prepare(
-      `update deliveries set due_at = ? where subscription = ? and seq = ? and state = ${LEASED} and lease_owner = ?`,
+      `update exceptions set due_at = ? where subscription = ? and state = ${LEASED} and lease_owner = ?`,
     ),
     retry: db.prepare(
-      `update deliveries set state = ${PENDING}, due_at = ?, lease_owner = null where subscription = ? and seq = ? and lease_owner = ?`,
+      `update exceptions set state = ${PENDING}, due_at = ?, lease_owner = null where subscription = ? and seq = ? and lease_owner = ?`,
     ),
     kill: db.prepare(
-      `update deliveries set state = ${DEAD}, lease_owner = null where subscription = ? and seq = ? and lease_owner = ?`,
+      `update exceptions set state = ${DEAD}, lease_owner = null where subscription = ? and seq = ? and lease_owner = ?`,
+    ),
+    insertRetry: db.prepare(
+      `insert into exceptions (subscription, seq, state, attempts, due_at) values (?, ?, ${PENDING}, ?, ?) on conflict do nothing`,
     ),
     insertDead: db.prepare(
-      `insert into deliveries (subscription, seq, state, attempts, due_at) values (?, ?, ${DEAD}, ?, ?) on conflict do nothing`,
+      `insert into exceptions (subscription, seq, state, attempts, due_at) values (?, ?, ${DEAD}, ?, ?)
+       on conflict do update set state = ${DEAD}, attempts = excluded.attempts, lease_owner = null`,
     ),
     insertDeadLetter: db.prepare(
-      'insert into dead_letters (subscription, seq, code, reason, attempts, dead_at) values (?, ?, ?, ?, ?, ?)',
+      'insert into dead_letters (subscription, topic, seq, code, reason, attempts, dead_at) values (?, ?, ?, ?, ?, ?, ?)',
     ),
-    nextDue: db.prepare(
-      `select min(due_at) as due from deliveries where subscription = ? and state in (${PENDING}, ${LEASED})`,
-    ),
+    nextDue: db
+      .prepare(
+        `select min(due) from (
+           select min(due_at) as due from exceptions where subscription = ? and state in (${PENDING}, ${LEASED})
+           union all select min(expires_at) from leases where subscription = ?)`,
+      )
+      .pluck(),
   };
 }
 
 /** The prepared statements of the bus, by name. */
 export type Statements = Record<
   | 'insertMessage'
-  | 'fanOut'
   | 'upsertSubscription'
   | 'getSubscription'
+  | 'head'
+  | 'fresh'
+  | 'setHead'
+  | 'countAcked'
+  | 'insertLease'
+  | 'expiredLeases'
+  | 'expandLease'
+  | 'dropLease'
+  | 'releaseLease'
+  | 'ownsLease'
+  | 'extendLeases'
   | 'lease'
   | 'leasedMessages'
   | 'ackMany'
   | 'extend'
   | 'retry'
   | 'kill'
+  | 'insertRetry'
   | 'insertDead'
   | 'insertDeadLetter'
   | 'nextDue',
@@ -160,8 +155,8 @@ export type Statements = Record<
 
 /**
  * The bus's one SQLite file (WAL) and what every part of the bus shares: the connection, its
- * prepared statements, this process's lease owner id and the settings. The schema is an
- * append-only message log, subscriptions, per-subscription delivery state and dead letters.
+ * prepared statements, this process's lease owner id, its recent appends and the settings (the
+ * layout is in `sqlite-bus.schema.ts`).
  */
 export class SqliteBusDatabase {
   readonly db: Database.Database;
@@ -175,6 +170,8 @@ export class SqliteBusDatabase {
   readonly pollMs: number;
   readonly log: Logger;
   private readonly checkpointer: WalCheckpointer | undefined;
+  /** The messages this process appended lately, by seq: its consumers take them without reading the log. */
+  private readonly recentMessages = new Map<number, { message: WireMessage; publishedAt: number }>();
 
   constructor(options: SqliteEventBusOptions) {
     if (options.path !== ':memory:') mkdirSync(dirname(options.path), { recursive: true });
@@ -193,33 +190,47 @@ export class SqliteBusDatabase {
     this.leaseMs = options.leaseMs ?? 30_000;
     this.pollMs = options.pollMs ?? 25;
     this.log = options.log ?? silentLogger;
-    this.db.exec(SCHEMA);
+    openSchema(this.db);
     this.statements = prepare(this.db);
     this.dropExpired(options.retentionMs ?? 7 * 24 * 3600 * 1000);
   }
 
-  /** Append a message to a topic's log and give every subscription of the topic a pending delivery. */
-  append(topic: Topic, message: WireMessage, now: number): number {
+  /** Append a message to a topic's log: the subscriptions' cursors pass over it in order. */
+  append(topic: string, message: WireMessage, now: number): number {
     const info = this.statements.insertMessage.run(
       topic,
       JSON.stringify(message.attributes),
       bytesOf(message.data),
       now,
     );
-    const seq = Number(info.lastInsertRowid);
-    this.statements.fanOut.run(seq, now, topic);
-    return seq;
+    return Number(info.lastInsertRowid);
   }
 
+  /** Remember a committed message for this process's consumers (a bounded window of the latest). */
+  remember(seq: number, message: WireMessage, publishedAt: number): void {
+    this.recentMessages.set(seq, { message, publishedAt });
+    if (this.recentMessages.size > RECENT_MESSAGES) {
+      const oldest = this.recentMessages.keys().next().value as number;
+      this.recentMessages.delete(oldest);
+    }
+  }
+
+  /** A message this process appended lately, if it is still remembered. */
+  recent(seq: number): { message: WireMessage; publishedAt: number } | undefined {
+    return this.recentMessages.get(seq);
+  }
+
+  /** Drop old messages no subscription still needs: past every head, in no lease, with no exception row. */
   private dropExpired(retentionMs: number): void {
     const cutoff = Date.now() - retentionMs;
     this.db
       .prepare(
-        `delete from messages where published_at < ? and not exists (
-           select 1 from deliveries d where d.seq = messages.seq and d.state in (${PENDING}, ${LEASED}, ${DEAD}))`,
+        `delete from messages where published_at < ?
+           and seq <= coalesce((select min(s.head) from subscriptions s where s.topic = messages.topic), seq)
+           and seq not in (select seq from exceptions)
+           and not exists (select 1 from leases l where messages.seq between l.first_seq and l.last_seq)`,
       )
       .run(cutoff);
-    this.db.prepare(`delete from deliveries where state = ${ACKED} and seq not in (select seq from messages)`).run();
   }
 
   async close(): Promise<void> {

@@ -10,7 +10,7 @@ import {
   type DeadLetterInfo,
   type DeadLetterSink,
 } from '@mlops/kernel';
-import { PENDING, wireOf, type SqliteBusDatabase } from './sqlite-bus.database.js';
+import { PENDING, PUSHED_TOPIC_PREFIX, wireOf, type SqliteBusDatabase } from './sqlite-bus.database.js';
 
 interface DeadLetterRow {
   id: number;
@@ -38,7 +38,7 @@ export class SqliteDeadLetters implements DeadLetterAdmin, DeadLetterSink {
 
   /** Record a dead delivery of message `seq` (inside the caller's transaction). */
   record(subscription: string, topic: string, seq: number, message: WireMessage, info: DeadLetterInfo, now: number) {
-    this.database.statements.insertDeadLetter.run(subscription, seq, info.code, info.reason, info.attempts, now);
+    this.database.statements.insertDeadLetter.run(subscription, topic, seq, info.code, info.reason, info.attempts, now);
     // A failure on the dead-letter topic itself stays listed but is not fed back to that topic.
     if (topic === DEAD_LETTER_TOPIC) return;
     const kept = deadLetterForm(message, this.database.maxMessageBytes);
@@ -60,10 +60,8 @@ export class SqliteDeadLetters implements DeadLetterAdmin, DeadLetterSink {
     const kept = deadLetterForm(message, this.database.maxMessageBytes);
     const { statements } = this.database;
     this.database.db.transaction(() => {
-      const seq = Number(
-        statements.insertMessage.run(topic, JSON.stringify(kept.attributes), Buffer.from(kept.data), now)
-          .lastInsertRowid,
-      );
+      // Kept off the topic's log, which the subscriptions' cursors pass over.
+      const seq = this.database.append(`${PUSHED_TOPIC_PREFIX}${topic}`, kept, now);
       statements.insertDead.run(info.subscription, seq, info.attempts, now);
       this.record(info.subscription, topic, seq, kept, info, now);
     })();
@@ -72,7 +70,7 @@ export class SqliteDeadLetters implements DeadLetterAdmin, DeadLetterSink {
   async listDeadLetters(filter: { subscription?: string; limit?: number } = {}): Promise<DeadLetter[]> {
     const rows = this.database.db
       .prepare(
-        `select dl.id, dl.subscription, dl.seq, dl.code, dl.reason, dl.attempts, dl.dead_at, m.topic, m.attributes, m.data
+        `select dl.id, dl.subscription, dl.seq, dl.code, dl.reason, dl.attempts, dl.dead_at, dl.topic, m.attributes, m.data
          from dead_letters dl join messages m on m.seq = dl.seq
          where dl.redriven_at is null and (? is null or dl.subscription = ?)
          order by dl.id desc limit ?`,
@@ -118,7 +116,7 @@ export class SqliteDeadLetters implements DeadLetterAdmin, DeadLetterSink {
     const chosen = rows.filter((row) => !wanted || wanted.has(String(row.id)));
     const markRedriven = db.prepare('update dead_letters set redriven_at = ? where id = ?');
     const putBack = db.prepare(
-      `update deliveries set state = ${PENDING}, attempts = 0, due_at = ?, lease_owner = null where subscription = ? and seq = ?`,
+      `update exceptions set state = ${PENDING}, attempts = 0, due_at = ?, lease_owner = null where subscription = ? and seq = ?`,
     );
     db.transaction(() => {
       for (const row of chosen) {

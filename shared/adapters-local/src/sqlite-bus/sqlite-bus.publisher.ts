@@ -6,6 +6,7 @@ import {
   type Topic,
   validateEvent,
   encodeMessage,
+  messageFits,
   messageSize,
   type WireMessage,
   type Publisher,
@@ -32,13 +33,15 @@ export class SqlitePublisher implements Publisher {
   constructor(
     private readonly database: SqliteBusDatabase,
     private readonly onPublished: (topics: ReadonlySet<Topic>) => void,
+    /** Whether a consumer in this process reads the topic (its messages are then kept in memory for it). */
+    private readonly consumed: (topic: Topic) => boolean = () => true,
   ) {}
 
   async publish(event: AnyEvent): Promise<string> {
     const valid = validateEvent(event);
     const message = encodeMessage(valid);
-    const size = messageSize(message);
-    if (size > this.database.maxMessageBytes) throw SharedErrors.tooLarge(size, this.database.maxMessageBytes);
+    const max = this.database.maxMessageBytes;
+    if (!messageFits(message, max)) throw SharedErrors.tooLarge(messageSize(message), max);
     return this.enqueue(topicOf(valid.type), message);
   }
 
@@ -77,7 +80,13 @@ export class SqlitePublisher implements Publisher {
       for (const item of batch) item.reject(error);
       return;
     }
-    batch.forEach((item, index) => item.resolve(ids[index]!));
+    const consumed = new Map<Topic, boolean>();
+    batch.forEach((item, index) => {
+      let kept = consumed.get(item.topic);
+      if (kept === undefined) consumed.set(item.topic, (kept = this.consumed(item.topic)));
+      if (kept) this.database.remember(Number(ids[index]), item.message, now);
+      item.resolve(ids[index]!);
+    });
     this.onPublished(new Set(batch.map((item) => item.topic)));
   }
 

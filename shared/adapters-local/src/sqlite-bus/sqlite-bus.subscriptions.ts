@@ -7,7 +7,7 @@ import {
   type SubscriptionSpec,
   type SubscriptionStats,
 } from '@mlops/kernel';
-import { ACKED, DEAD, LEASED, PENDING, type SqliteBusDatabase } from './sqlite-bus.database.js';
+import { DEAD, LEASED, PENDING, type SqliteBusDatabase } from './sqlite-bus.database.js';
 
 /** A subscription's settings as stored (the latest `ensureSubscription` wins). */
 export interface StoredSubscription {
@@ -54,9 +54,10 @@ export class SqliteSubscriptions implements SubscriptionAdmin {
       .get(options.topic, options.subscription ?? null, options.subscription ?? null) as { n: number };
     const result = this.database.db
       .prepare(
-        `insert into deliveries (subscription, seq, state, attempts, due_at)
+        `insert into exceptions (subscription, seq, state, attempts, due_at)
          select s.name, m.seq, ${PENDING}, 0, ? from messages m join subscriptions s on s.topic = m.topic
-         where m.topic = ? and m.published_at >= ? and m.published_at >= s.created_at and (? is null or s.name = ?)
+         where m.topic = ? and m.published_at >= ? and m.published_at >= s.created_at and m.seq <= s.head
+           and (? is null or s.name = ?)
          on conflict (subscription, seq) do update set state = ${PENDING}, attempts = 0, due_at = excluded.due_at, lease_owner = null`,
       )
       .run(
@@ -70,23 +71,29 @@ export class SqliteSubscriptions implements SubscriptionAdmin {
     return { subscriptions: subscriptions.n, deliveries: result.changes };
   }
 
+  /** Pending: past the head plus pending exceptions; in flight: the leased ranges and exceptions. */
   async stats(): Promise<SubscriptionStats[]> {
     const { db } = this.database;
-    const subscriptions = db.prepare('select name, topic from subscriptions order by name').all() as {
-      name: string;
-      topic: string;
-    }[];
+    const subscriptions = db
+      .prepare(
+        `select s.name, s.topic, s.acked,
+           (select count(*) from messages m where m.topic = s.topic and m.seq > s.head) as fresh,
+           (select coalesce(sum((select count(*) from messages m where m.topic = s.topic and m.seq between l.first_seq and l.last_seq)), 0)
+              from leases l where l.subscription = s.name) as ranged
+         from subscriptions s order by s.name`,
+      )
+      .all() as { name: string; topic: string; acked: number; fresh: number; ranged: number }[];
     const counts = db
-      .prepare('select subscription, state, count(*) as n from deliveries group by subscription, state')
+      .prepare('select subscription, state, count(*) as n from exceptions group by subscription, state')
       .all() as { subscription: string; state: number; n: number }[];
-    return subscriptions.map(({ name, topic }) => {
+    return subscriptions.map(({ name, topic, acked, fresh, ranged }) => {
       const of = (state: number) => counts.find((c) => c.subscription === name && c.state === state)?.n ?? 0;
       return {
         subscription: name,
         topic,
-        pending: of(PENDING),
-        inFlight: of(LEASED),
-        acked: of(ACKED),
+        pending: fresh + of(PENDING),
+        inFlight: ranged + of(LEASED),
+        acked,
         dead: of(DEAD),
       };
     });

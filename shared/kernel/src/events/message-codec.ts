@@ -58,6 +58,21 @@ export function messageSize(message: WireMessage): number {
 }
 
 /**
+ * Whether a message is at most `maxBytes` as {@link messageSize} counts it. Exact; the usual small
+ * message is settled by its character count alone (a UTF-16 unit is at most 3 bytes of UTF-8).
+ */
+export function messageFits(message: WireMessage, maxBytes: number): boolean {
+  let units = 0;
+  const attributes = message.attributes;
+  for (const key in attributes) {
+    if (!Object.hasOwn(attributes, key)) continue;
+    units += key.length + attributes[key]!.length;
+  }
+  if (message.data.byteLength + 3 * units <= maxBytes) return true;
+  return messageSize(message) <= maxBytes;
+}
+
+/**
  * An attribute by name, matched without regard to case (`Content-Type` and `content-type` alike):
  * publishers outside the project spell them as their tools do. An exact match wins.
  */
@@ -116,8 +131,7 @@ export function decodeMessage(
   maxBytes: number = DEFAULT_MAX_MESSAGE_BYTES,
   options: DecodeOptions = {},
 ): AnyEvent {
-  const size = messageSize(message);
-  if (size > maxBytes) throw SharedErrors.tooLarge(size, maxBytes);
+  if (!messageFits(message, maxBytes)) throw SharedErrors.tooLarge(messageSize(message), maxBytes);
   const text = dataText(message);
   let parsed: unknown;
   try {
