@@ -26,12 +26,22 @@ export type EntriesSource = () => Promise<LedgerEntry[]>;
  * the whole ledger first, since a build closes the runs of every date it covers.
  */
 export async function runs(entries: EntriesSource, range: DateRange, limit: number) {
-  const all = summariseRuns(await entries()).filter((run) => inRange(run.runDate, range));
+  const all = runSummaries(await entries()).filter((run) => inRange(run.runDate, range));
   return {
     total: all.length,
     byStatus: countBy(all, (run) => run.status),
     runs: all.slice(0, limit).map(describeRun),
   };
+}
+
+// The runs of each entries array: the source hands out the same array while the ledger is unchanged.
+const summaries = new WeakMap<readonly LedgerEntry[], RunSummary[]>();
+
+/** Every run, newest first, derived once per entries array. */
+function runSummaries(all: readonly LedgerEntry[]): RunSummary[] {
+  let held = summaries.get(all);
+  if (!held) summaries.set(all, (held = summariseRuns(all)));
+  return held;
 }
 
 function describeRun(run: RunSummary) {
