@@ -213,7 +213,7 @@ describe('answers for any date range', () => {
         expect(list, `${column} ${from}..${to}`).toEqual(counts.map((row) => [row.key, row.sessions]));
       }
     }
-  });
+  }, 180_000);
 
   it('gives every snapshot its risk figures, revenue at risk and customers at risk as SQL does', async () => {
     const dates = (
