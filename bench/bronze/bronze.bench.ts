@@ -15,7 +15,7 @@ import Database from 'better-sqlite3';
 import { spawn } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DuckDbParquetWriter, FsObjectStore, SqliteDocumentStore } from '@mlops/adapters-local';
@@ -66,12 +66,16 @@ export interface BronzeBenchResult {
   duckDbDefaults: BenchLine;
   storeRead: BenchLine;
   storeReadJson: BenchLine;
-  lander: (BenchLine & { maxRssMb: number; bytes: number; parts: number; rowsPerPart: number })[];
+  lander: (BenchLine & { maxRssMb: number; bytes: number; parts: number; rowsPerPart: number; cpuMs: number })[];
+  /** CPU time (all threads) of the best floor run, of the lander's best run, of the store read alone. */
+  cpu: { floorMs: number; landerMs: number; storeReadMs: number };
   idleChildRssMb: number;
   floorBytes: number;
   ratio: number;
   peakRssMb: number;
   flat: { oneDayMs: number; historyMs: number; analyzedMs: number; historyDays: number; rowsPerDay: number };
+  /** One date at scale 1 through the lander service: its first handling (a new writer) and the median of the next. */
+  perDate: { rows: number; firstMs: number; firstCpuMs: number; warmMs: number; warmCpuMs: number };
   targets: { nearFloor: boolean; under400Mb: boolean; flat: boolean };
 }
 
@@ -183,7 +187,11 @@ async function loadBigDay(
  * (DuckDB's default). `sameFile` writes the same Parquet as the lander (zstd, its row-group size);
  * otherwise DuckDB's own defaults (snappy, 122,880 rows per group).
  */
-async function floor(ndjsonPath: string, parquetPath: string, sameFile: boolean): Promise<number> {
+async function floor(
+  ndjsonPath: string,
+  parquetPath: string,
+  sameFile: boolean,
+): Promise<{ ms: number; cpuMs: number }> {
   const instance = await DuckDBInstance.create(':memory:');
   const connection = await instance.connect();
   const columns = SALES_BRONZE_COLUMNS.map((column) => `'${column.name}': '${column.type}'`).join(', ');
@@ -191,13 +199,15 @@ async function floor(ndjsonPath: string, parquetPath: string, sameFile: boolean)
     ? `(format parquet, compression zstd, row_group_size ${DuckDbParquetWriter.defaultRowGroupSize})`
     : '(format parquet)';
   const started = performance.now();
+  const cpuStarted = process.cpuUsage();
   await connection.run(
     `copy (select * from read_json('${ndjsonPath}', format = 'newline_delimited', columns = {${columns}})) to '${parquetPath}' ${options}`,
   );
   const ms = performance.now() - started;
+  const cpu = process.cpuUsage(cpuStarted);
   connection.closeSync();
   instance.closeSync();
-  return ms;
+  return { ms, cpuMs: (cpu.user + cpu.system) / 1000 };
 }
 
 /** Run the bronze benchmark and print its report. */
@@ -283,17 +293,18 @@ export async function runBronzeBench(options: BronzeBenchOptions = {}): Promise<
       await floor(ndjsonPath, join(dir, 'floor-1.parquet'), true),
       await floor(ndjsonPath, join(dir, 'floor-2.parquet'), true),
     ];
+    const bestFloor = floorRuns.reduce((a, b) => (b.ms < a.ms ? b : a));
     const floorLine = line(
       'floor: DuckDB read_json(NDJSON) -> the same Parquet',
       landerRows,
-      Math.min(...floorRuns),
+      bestFloor.ms,
       `best of ${floorRuns.length}`,
     );
     const floorBytes = (await stat(join(dir, 'floor-1.parquet'))).size;
     const defaultsLine = line(
       'DuckDB read_json(NDJSON) -> Parquet, DuckDB defaults (snappy, 122,880 rows/group)',
       landerRows,
-      await floor(ndjsonPath, join(dir, 'floor-3.parquet'), false),
+      (await floor(ndjsonPath, join(dir, 'floor-3.parquet'), false)).ms,
     );
     const defaultsBytes = (await stat(join(dir, 'floor-3.parquet'))).size;
     if (options.dir === undefined) await rm(ndjsonPath, { force: true });
@@ -310,6 +321,7 @@ export async function runBronzeBench(options: BronzeBenchOptions = {}): Promise<
     const readLine = line('SQLite document store alone: query the date + parse', read, performance.now() - readStarted);
     // What the lander reads now: the stored JSON text, never parsed in JavaScript.
     const readJsonStarted = performance.now();
+    const readJsonCpu = process.cpuUsage();
     let readJson = 0;
     for await (const page of readStore.queryJson('sales', {
       where: [{ field: 'run_date', op: '==', value: DATE }],
@@ -321,6 +333,8 @@ export async function runBronzeBench(options: BronzeBenchOptions = {}): Promise<
       readJson,
       performance.now() - readJsonStarted,
     );
+    const readJsonCpuUsage = process.cpuUsage(readJsonCpu);
+    const readJsonCpuMs = (readJsonCpuUsage.user + readJsonCpuUsage.system) / 1000;
     await readStore.close();
 
     const idle = await runChild({
@@ -365,11 +379,13 @@ export async function runBronzeBench(options: BronzeBenchOptions = {}): Promise<
         bytes: best.bytes,
         parts: best.parts,
         rowsPerPart,
+        cpuMs: best.cpuMs,
       });
     }
 
     // 4. Cost of one day as history grows.
     let flat: BronzeBenchResult['flat'] = { oneDayMs: 0, historyMs: 0, analyzedMs: 0, historyDays: 0, rowsPerDay: 0 };
+    let perDate: BronzeBenchResult['perDate'] = { rows: 0, firstMs: 0, firstCpuMs: 0, warmMs: 0, warmCpuMs: 0 };
     if (!options.onlyLander) {
       const flatPath = join(dir, 'history.sqlite');
       const flatStore = new SqliteDocumentStore({ path: flatPath });
@@ -390,16 +406,28 @@ export async function runBronzeBench(options: BronzeBenchOptions = {}): Promise<
           await flatStore.upsertBatch('sales', documents.slice(i, i + 5000));
         return documents.length;
       };
-      const landOnce = async (count: number) => {
-        const runs: number[] = [];
-        for (let run = 0; run < 5; run += 1) {
+      // Each delivery's wall and CPU time (all threads, so DuckDB's too); the first of a new writer is cold.
+      const landRuns = async (count: number, runs: number) => {
+        const times: { ms: number; cpuMs: number }[] = [];
+        for (let run = 0; run < runs; run += 1) {
           const started = performance.now();
+          const cpuStarted = process.cpuUsage();
           await deliver(flatLander, salesGenerated(DATE, 'sales', count), { log: silentLogger });
-          runs.push(performance.now() - started);
+          const cpu = process.cpuUsage(cpuStarted);
+          times.push({ ms: performance.now() - started, cpuMs: (cpu.user + cpu.system) / 1000 });
         }
-        return median(runs);
+        return times;
       };
+      const landOnce = async (count: number) => median((await landRuns(count, 5)).map((run) => run.ms));
       const rowsPerDay = await loadDay(DATE);
+      const [first, ...warm] = await landRuns(rowsPerDay, 11);
+      perDate = {
+        rows: rowsPerDay,
+        firstMs: first!.ms,
+        firstCpuMs: first!.cpuMs,
+        warmMs: median(warm.map((run) => run.ms)),
+        warmCpuMs: median(warm.map((run) => run.cpuMs)),
+      };
       const oneDayMs = await landOnce(rowsPerDay);
       const day = dayNumber(DATE);
       for (let back = 1; back <= historyDays; back += 1) await loadDay(isoDate(day - back));
@@ -431,6 +459,8 @@ export async function runBronzeBench(options: BronzeBenchOptions = {}): Promise<
       ratio,
       peakRssMb,
       flat,
+      perDate,
+      cpu: { floorMs: bestFloor.cpuMs, landerMs: best.cpuMs, storeReadMs: readJsonCpuMs },
       targets: {
         nearFloor: ratio >= LANDER_FLOOR_TARGET,
         under400Mb: peakRssMb < 400,
@@ -467,9 +497,15 @@ export async function runBronzeBench(options: BronzeBenchOptions = {}): Promise<
       `lander / floor = ${ratio.toFixed(2)} (target >= ${LANDER_FLOOR_TARGET.toFixed(2)}: ${result.targets.nearFloor ? 'met' : 'MISSED'}); store read as JSON text alone / floor = ${(readJsonLine.rowsPerSecond / floorLine.rowsPerSecond).toFixed(2)}`,
     );
     print(
+      `CPU (all threads): floor ${(bestFloor.cpuMs / 1000).toFixed(2)} s, lander ${(best.cpuMs / 1000).toFixed(2)} s (floor / lander = ${(bestFloor.cpuMs / best.cpuMs).toFixed(2)}), of which the store read alone ${(readJsonCpuMs / 1000).toFixed(2)} s; load average ${loadavg()[0]!.toFixed(1)} at the end`,
+    );
+    print(
       `lander peak RSS ${peakRssMb} MB (target < 400 MB: ${result.targets.under400Mb ? 'met' : 'MISSED'}), of which ${idle.maxRssMb} MB is the process with its modules loaded and idle`,
     );
     if (!options.onlyLander) {
+      print(
+        `lander per date at scale 1 (${fmt(perDate.rows)} orders): first handling of a new writer ${perDate.firstMs.toFixed(0)} ms (CPU ${perDate.firstCpuMs.toFixed(0)} ms), then ${perDate.warmMs.toFixed(0)} ms (CPU ${perDate.warmCpuMs.toFixed(0)} ms), median of 10`,
+      );
       print(
         `lander, one day of ${fmt(flat.rowsPerDay)} orders: ${flat.oneDayMs.toFixed(0)} ms with 1 day in the store, ${flat.historyMs.toFixed(0)} ms with ${flat.historyDays + 1} days (x${(flat.historyMs / flat.oneDayMs).toFixed(2)}: ${result.targets.flat ? 'flat' : 'GROWS'})`,
       );

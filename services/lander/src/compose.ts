@@ -7,10 +7,8 @@ import { createLanderService } from './lander.service.js';
 export function landerFromPlatform(platform: Platform): Service {
   const tempDir = join(platform.config.home, 'tmp', 'lander');
   mkdirSync(tempDir, { recursive: true });
-  return createLanderService({
-    documents: platform.documents,
-    objects: platform.objects,
-    parquet: platform.createParquetWriter(),
-    tempDir,
-  });
+  const parquet = platform.createParquetWriter();
+  // The engine starts while the lander waits for its first day; a failure shows again on first use.
+  parquet.warmUp?.().catch(() => undefined);
+  return createLanderService({ documents: platform.documents, objects: platform.objects, parquet, tempDir });
 }

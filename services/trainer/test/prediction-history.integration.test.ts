@@ -7,7 +7,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ModelRegistry, silentLogger } from '@mlops/kernel';
-import { InMemoryDocumentStore } from '@mlops/testing';
+import { InMemoryDocumentStore, warehouseAccessOf } from '@mlops/testing';
 import { LakeWarehouse, dateRange } from '@mlops/testing/fixtures';
 import type { JsonValue } from '../src/components/component.js';
 import { CHURN_PREDICT_PIPELINE, CHURN_TRAINING_PIPELINE } from '../src/pipeline/churn.pipeline.js';
@@ -30,10 +30,24 @@ afterAll(async () => {
   await world?.close();
 });
 
-function runner() {
+function runner(warehouse = world.access) {
   return new LocalPipelineRunner({
-    deps: { warehouse: world.access, objects: world.objects, registry, log: silentLogger },
+    deps: { warehouse, objects: world.objects, registry, log: silentLogger },
   });
+}
+
+/** The warehouse as an engine that cannot call the model from SQL sees it (the row-scan path). */
+function rowScanAccess() {
+  const warehouse = world.warehouse;
+  return warehouseAccessOf(
+    new Proxy(warehouse, {
+      get: (target, key) => {
+        if (key === 'withNumberFunction') return undefined;
+        const value = Reflect.get(target, key, target) as unknown;
+        return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+      },
+    }),
+  );
 }
 
 function train(asOf: string, time: string, extra: Record<string, JsonValue> = {}) {
@@ -52,8 +66,8 @@ function train(asOf: string, time: string, extra: Record<string, JsonValue> = {}
   });
 }
 
-function predict(dates: string[], time: string) {
-  return runner().run({
+function predict(dates: string[], time: string, warehouse = world.access) {
+  return runner(warehouse).run({
     pipeline: CHURN_PREDICT_PIPELINE,
     parameters: { model_version: versions.second!, snapshot_dates: dates, predicted_at: time },
     runKey: `predict-${time}`,
@@ -155,5 +169,31 @@ describe('prediction history across two champions', () => {
     expect(await checksum()).toBe(before);
     const rows = await rowsBySnapshot('fact_predictions_churn', [DATES[80]!]);
     expect(rows[0]!.at).toBe(`${SECOND_CUT}T09:00:00`);
+  }, 600_000);
+
+  it('writes the same rows to the bit whether the engine scores in SQL or the rows are scanned out and joined back', async () => {
+    const dates = [DATES[60]!, DATES[80]!, SECOND_CUT];
+    const time = `${SECOND_CUT}T09:00:00.000Z`;
+    await predict(dates, time);
+    await world.warehouse.execute(
+      `create or replace table ${W}.predictions_in_engine as select * from ${W}.fact_predictions_churn`,
+    );
+    const scanned = await predict(dates, time, rowScanAccess());
+    const inEngine = await predict(dates, time);
+    expect(scanned.tasks.batch_predict!.outputs.predictions).toEqual(inEngine.tasks.batch_predict!.outputs.predictions);
+    const [diff] = await world.warehouse.query<{ n: number; rows: number }>(
+      `select (select count(*) from (select * from ${W}.predictions_in_engine except all select * from ${W}.fact_predictions_churn))
+            + (select count(*) from (select * from ${W}.fact_predictions_churn except all select * from ${W}.predictions_in_engine)) as n,
+              (select count(*) from ${W}.predictions_in_engine where snapshot_date in (${dates.map((d) => `date '${d}'`).join(', ')})) as rows`,
+    );
+    expect(Number(diff!.rows)).toBeGreaterThan(1000);
+    expect(Number(diff!.n)).toBe(0);
+    // Between the two in-engine runs the row-scan run replaced the rows; the last put them back.
+    await predict(dates, time, rowScanAccess());
+    const [again] = await world.warehouse.query<{ n: number }>(
+      `select count(*) as n from (select * from ${W}.fact_predictions_churn except all select * from ${W}.predictions_in_engine)`,
+    );
+    expect(Number(again!.n)).toBe(0);
+    await world.warehouse.execute(`drop table ${W}.predictions_in_engine`);
   }, 600_000);
 });

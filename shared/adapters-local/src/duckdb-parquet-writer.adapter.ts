@@ -172,6 +172,16 @@ export class DuckDbParquetWriter implements ParquetWriter {
     return DocumentFile.open(conversions, path, columns, layout, this.options.plainDocuments ?? true);
   }
 
+  /** Create the DuckDB instance and run one query, so the first file does not wait for them. */
+  async warmUp(): Promise<void> {
+    const connection = await (await this.engine()).connect();
+    try {
+      await connection.run('select 1');
+    } finally {
+      connection.closeSync();
+    }
+  }
+
   async close(): Promise<void> {
     this.closed = true;
     const instance = this.instance;

@@ -23,6 +23,7 @@ import {
   PermanentError,
   type AppendColumn,
   type AppendTarget,
+  type NumberFunction,
   type QueryParams,
   type Warehouse,
   type WarehouseColumns,
@@ -36,6 +37,7 @@ import {
   type WarehouseValue,
 } from '@mlops/kernel';
 import { appendColumnsTo, appendNumbersTo, copyDoubles } from './duckdb-warehouse-append.js';
+import { withNumberFunctionOn } from './duckdb-warehouse-function.js';
 import { scanNumbersOn } from './duckdb-warehouse-scan.js';
 
 /** DuckDB's spelling of what the common SQL subset cannot say (see the port). */
@@ -406,6 +408,14 @@ export class DuckDbWarehouse implements Warehouse {
     await this.serial(() => appendColumnsTo(this.connection, target, columns));
   }
 
+  withNumberFunction<T>(
+    fn: NumberFunction,
+    use: (call: (args: readonly string[]) => string) => Promise<T>,
+  ): Promise<T> {
+    this.live();
+    return withNumberFunctionOn(this.instance, this.connection, fn, use);
+  }
+
   async describeSchema(schema: string): Promise<WarehouseSchema> {
     // Names carry the catalog: a file called warehouse.duckdb is a catalog named "warehouse",
     // which would make warehouse.fct_sales ambiguous.
@@ -446,6 +456,7 @@ export class DuckDbWarehouse implements Warehouse {
       queryNumbers: (sql, params) => numbersOf(connection, sql, params),
       appendNumbers: (target, columns) => appendNumbersTo(connection, target, columns),
       appendColumns: (target, columns) => appendColumnsTo(connection, target, columns),
+      withNumberFunction: (fn, use) => withNumberFunctionOn(this.instance, connection, fn, use),
     };
     await connection.run('begin transaction');
     try {

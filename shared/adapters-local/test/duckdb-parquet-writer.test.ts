@@ -65,6 +65,19 @@ describe.each(['ndjson', 'appender'] as const)('DuckDB Parquet writer (%s)', (st
     expect(hash(a)).toBe(hash(b));
   });
 
+  it('writes the same bytes from a writer warmed up before its first file, and refuses to warm up once closed', async () => {
+    const warmed = new DuckDbParquetWriter({ strategy, threads: 2 });
+    await warmed.warmUp();
+    const file = await warmed.create(join(dir.path, 'warmed.parquet'), columns);
+    await file.write(rows);
+    const info = await file.finish();
+    await warmed.close();
+    await expect(warmed.warmUp()).rejects.toMatchObject({ code: 'PARQUET.CLOSED' });
+    const cold = await write('cold.parquet', rows);
+    const hash = (path: string) => createHash('sha256').update(readFileSync(path)).digest('hex');
+    expect(hash(info.path)).toBe(hash(cold));
+  });
+
   it('treats a column missing from a row as null and accepts bigint values', async () => {
     const path = await write('sparse.parquet', [{ id: 'a' }, { id: 'b', quantity: 12n, amount: 1 }]);
     expect(await reader.query(`select id, amount, quantity, flag from read_parquet('${path}')`)).toEqual([

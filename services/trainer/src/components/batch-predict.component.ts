@@ -15,11 +15,14 @@
  * `high_threshold` (0.6 by default), `medium` when at least `medium_threshold` (0.3), else `low`.
  */
 import { isDate } from '../data/dates.js';
+import { scoreInEngine } from '../data/predictions.in-engine.js';
 import {
   ensurePredictionsTable,
   replaceScores,
   scoreVersion,
   transactionsOf,
+  type ScoreRequest,
+  type SnapshotScores,
   type VersionScores,
 } from '../data/predictions.table.js';
 import { resolveTables } from '../data/warehouse-tables.js';
@@ -196,25 +199,52 @@ export const batchPredictComponent = defineComponent({
     }
     const started = performance.now();
     const timings = { readMs: 0, scoreMs: 0, writeMs: 0 };
-    // One write session: each version's snapshots are read and scored, then one transaction
-    // replaces every version's rows of them together (on BigQuery, rows that carry their keys go
-    // in transactions of whole snapshots, each within the size of a request).
+    const requestOf = (version: string, group: ScorerAssignment[]): ScoreRequest => ({
+      scorer: scorers.get(version)!,
+      modelVersion: version,
+      modelDataTo: versions.get(version)!.dataRange.to,
+      featureTable: params.feature_table,
+      recencyColumn: RECENCY_COLUMN,
+      horizonDays: params.horizon_days,
+      dates: group.map((a) => a.date),
+      thresholds,
+    });
+    const outputOf = (version: string, snapshots: readonly SnapshotScores[]): SnapshotPredictions[] => {
+      const backfilled = new Map(groups.get(version)!.map((a) => [a.date, a.backfilled]));
+      return snapshots.map((snapshot) => ({
+        ...snapshot,
+        modelVersion: version,
+        backfilled: backfilled.get(snapshot.snapshotDate)!,
+      }));
+    };
+    let inEngine = false;
+    // One write session. Where the engine calls the model from SQL (DuckDB), one transaction
+    // replaces every version's rows with set-based statements that score as they insert. Elsewhere
+    // each version's snapshots are read and scored first, then transactions replace the rows (on
+    // BigQuery, rows that carry their keys go in transactions of whole snapshots, each within the
+    // size of a request).
     const results = await deps.warehouse.write(
       async (warehouse) => {
         const tables = await resolveTables(warehouse, params.warehouse_schema);
         await ensurePredictionsTable(warehouse, tables);
+        const out: SnapshotPredictions[] = [];
+        if (warehouse.withNumberFunction) {
+          inEngine = true;
+          const writing = performance.now();
+          await warehouse.transaction(async (tx) => {
+            let index = 0;
+            for (const [version, group] of groups) {
+              const scores = await scoreInEngine(tx, tables, requestOf(version, group), index++, params.predicted_at);
+              timings.scoreMs += scores.scoreMs;
+              out.push(...outputOf(version, scores.snapshots));
+            }
+          });
+          timings.writeMs = performance.now() - writing - timings.scoreMs;
+          return out;
+        }
         const scored: VersionScores[] = [];
         for (const [version, group] of groups) {
-          const scores = await scoreVersion(warehouse, tables, {
-            scorer: scorers.get(version)!,
-            modelVersion: version,
-            modelDataTo: versions.get(version)!.dataRange.to,
-            featureTable: params.feature_table,
-            recencyColumn: RECENCY_COLUMN,
-            horizonDays: params.horizon_days,
-            dates: group.map((a) => a.date),
-            thresholds,
-          });
+          const scores = await scoreVersion(warehouse, tables, requestOf(version, group));
           timings.readMs += scores.timings.readMs;
           timings.scoreMs += scores.timings.scoreMs;
           scored.push(scores);
@@ -226,12 +256,7 @@ export const batchPredictComponent = defineComponent({
               await replaceScores(tx, tables, scores, index, params.predicted_at);
           });
         timings.writeMs = performance.now() - writing;
-        const out: SnapshotPredictions[] = [];
-        for (const [version, group] of groups) {
-          const backfilled = new Map(group.map((a) => [a.date, a.backfilled]));
-          for (const snapshot of scored.find((scores) => scores.request.modelVersion === version)!.snapshots)
-            out.push({ ...snapshot, modelVersion: version, backfilled: backfilled.get(snapshot.snapshotDate)! });
-        }
+        for (const scores of scored) out.push(...outputOf(scores.request.modelVersion, scores.snapshots));
         return out;
       },
       session(`predictions as of ${params.predicted_at}`),
@@ -239,12 +264,16 @@ export const batchPredictComponent = defineComponent({
     const predictions = results.sort((a, b) => a.snapshotDate.localeCompare(b.snapshotDate));
     const total = predictions.reduce((sum, p) => sum + p.rows, 0);
     const backfilled = predictions.filter((p) => p.backfilled).length;
+    const split = inEngine
+      ? `scored in the engine: model ${Math.round(timings.scoreMs)}, read and write ${Math.round(timings.writeMs)}`
+      : `read ${Math.round(timings.readMs)}, score ${Math.round(timings.scoreMs)}, write ${Math.round(timings.writeMs)}`;
     deps.log.info(
-      `batch_predict: ${total} rows over ${predictions.length} snapshot(s) (${backfilled} backfilled) by ${groups.size} version(s) in ${Math.round(performance.now() - started)} ms (read ${Math.round(timings.readMs)}, score ${Math.round(timings.scoreMs)}, write ${Math.round(timings.writeMs)})`,
+      `batch_predict: ${total} rows over ${predictions.length} snapshot(s) (${backfilled} backfilled) by ${groups.size} version(s) in ${Math.round(performance.now() - started)} ms (${split})`,
       {
         rows: total,
         modelVersion: champion.version,
         versions: [...groups.keys()],
+        inEngine,
         ...timings,
       },
     );

@@ -4,9 +4,10 @@
  *
  * The trees are compiled to JavaScript: each tree becomes one expression of nested conditionals
  * with its thresholds, leaf values and feature offsets as literals, so V8 turns a tree into a few
- * compares and branches with no node table to load (bench/model's README has the figures). A
- * block of rows is first copied row-major, so one row's features share a few cache lines; then each generated function adds its
- * trees to each row's margin.
+ * compares and branches with no node table to load (bench/model's README has the figures). Each
+ * group of trees is generated twice: over row-major batches (`scoreRows`: `x[b + slot]`) and over
+ * the columns themselves (`score`: one local per column, `c<slot>[i]`, no copy); for a block of
+ * rows each generated function adds its trees to each row's margin.
  *
  * Comparisons (`x <= threshold` goes left, NaN goes right), the order of the sum (base score, then
  * the trees in order) and the sigmoid are those of the model's own `predictProba`, so the scores
@@ -48,6 +49,9 @@ export interface ColumnScorer {
  */
 type TreesFunction = (x: Float64Array, sum: Float64Array, n: number, stride: number, first: number) => void;
 
+/** The same trees over columns: adds to `sum[0..n)` the values of rows `at ..< at + n` of `columns`. */
+type ColumnTreesFunction = (columns: readonly Float64Array[], sum: Float64Array, n: number, at: number) => void;
+
 /** A double as source text that reads back as the same double (the only way numbers enter the code). */
 function literal(value: number): string {
   if (typeof value !== 'number') throw new TypeError(`a tree holds a non-number: ${String(value)}`);
@@ -62,6 +66,7 @@ class CompiledForest implements ColumnScorer {
     readonly features: readonly string[],
     private readonly baseScore: number,
     private readonly functions: readonly TreesFunction[],
+    private readonly columnFunctions: readonly ColumnTreesFunction[],
   ) {}
 
   static compile(json: GbdtModelJson): CompiledForest {
@@ -75,18 +80,25 @@ class CompiledForest implements ColumnScorer {
     };
     const trees = json.trees.map((tree) => {
       let nodes = 0;
-      const expression = (node: number, depth: number): string => {
+      const slots = new Set<number>();
+      // `read(slot)` spells a row's feature: `x[b + slot]` row-major, `c<slot>[i]` by column.
+      const expression = (node: number, depth: number, read: (slot: number) => string): string => {
         if (!Number.isInteger(node) || node < 0 || node >= tree.feature.length || depth > tree.feature.length)
           throw new TypeError(`a tree links to node ${String(node)}, which it does not have`);
         const feature = tree.feature[node]!;
         if (feature < 0) return literal(tree.value[node]!);
         nodes += 1;
-        return `(x[b + ${slotOf(feature)}] <= ${literal(tree.threshold[node]!)} ? ${expression(tree.left[node]!, depth + 1)} : ${expression(tree.right[node]!, depth + 1)})`;
+        const slot = slotOf(feature);
+        slots.add(slot);
+        return `(${read(slot)} <= ${literal(tree.threshold[node]!)} ? ${expression(tree.left[node]!, depth + 1, read)} : ${expression(tree.right[node]!, depth + 1, read)})`;
       };
-      const source = `s += ${expression(0, 0)};`;
-      return { source, nodes };
+      const source = `s += ${expression(0, 0, (slot) => `x[b + ${slot}]`)};`;
+      nodes = 0;
+      const columnSource = `s += ${expression(0, 0, (slot) => `c${slot}[i]`)};`;
+      return { source, columnSource, nodes, slots };
     });
     const functions: TreesFunction[] = [];
+    const columnFunctions: ColumnTreesFunction[] = [];
     for (let first = 0; first < trees.length; ) {
       let last = first + 1;
       let nodes = trees[first]!.nodes;
@@ -106,10 +118,22 @@ class CompiledForest implements ColumnScorer {
           `for (let r = 0, b = first; r < n; r++, b += stride) {\nlet s = sum[r];\n${body}\nsum[r] = s;\n}`,
         ) as TreesFunction,
       );
+      const group = trees.slice(first, last);
+      const slots = [...new Set(group.flatMap((tree) => [...tree.slots]))].sort((a, b) => a - b);
+      const columns = slots.map((slot) => `c${slot} = columns[${slot}]`).join(', ');
+      columnFunctions.push(
+        new Function(
+          'columns',
+          'sum',
+          'n',
+          'at',
+          `${columns ? `const ${columns};\n` : ''}for (let r = 0, i = at; r < n; r++, i++) {\nlet s = sum[r];\n${group.map((tree) => tree.columnSource).join('\n')}\nsum[r] = s;\n}`,
+        ) as ColumnTreesFunction,
+      );
       first = last;
     }
     const features = [...used.entries()].sort((a, b) => a[1] - b[1]).map(([feature]) => json.featureNames[feature]!);
-    return new CompiledForest(features, json.baseScore, functions);
+    return new CompiledForest(features, json.baseScore, functions, columnFunctions);
   }
 
   score(columns: readonly Float64Array[], rows: number): Float64Array {
@@ -117,14 +141,13 @@ class CompiledForest implements ColumnScorer {
     if (columns.length !== width || columns.some((column) => column.length < rows))
       throw new RangeError(`the scorer needs ${width} columns of at least ${rows} rows`);
     const out = new Float64Array(rows);
-    const x = new Float64Array(BLOCK * Math.max(1, width));
+    // Scored where the columns lie, a block of rows at a time (no row-major copy).
+    const sum = this.sum;
     for (let start = 0; start < rows; start += BLOCK) {
       const n = Math.min(BLOCK, rows - start);
-      for (let f = 0; f < width; f++) {
-        const column = columns[f]!;
-        for (let r = 0, k = f; r < n; r++, k += width) x[k] = column[start + r]!;
-      }
-      this.scoreBlock(x, n, width, 0, out, start);
+      sum.fill(this.baseScore);
+      for (const add of this.columnFunctions) add(columns, sum, n, start);
+      for (let r = 0; r < n; r++) out[start + r] = sigmoid(sum[r]!);
     }
     return out;
   }

@@ -86,6 +86,11 @@ export interface ParquetWriter {
     columns: readonly ParquetColumn[],
     layout: DocumentColumns,
   ): Promise<DocumentFileWriter>;
+  /**
+   * Start the engine now rather than on the first file, so a service can pay that cost while it
+   * waits for its first event (optional; a writer without it starts on first use).
+   */
+  warmUp?(): Promise<void>;
   /** Release the engine. */
   close(): Promise<void>;
 }

@@ -92,6 +92,20 @@ export interface WarehouseSchema {
   readonly tables: ReadonlyMap<string, readonly WarehouseColumn[]>;
 }
 
+/**
+ * A function of numbers computed in JavaScript that SQL calls a batch of rows at a time (a model's
+ * scores inside an `insert ... select`, so the rows never cross into JavaScript whole).
+ */
+export interface NumberFunction {
+  /** Arguments of every call. */
+  readonly arity: number;
+  /**
+   * The values of `rows` rows into `out[0..rows)`: `columns[i]` holds argument i of each row as a
+   * DOUBLE, NULL as NaN. Valid only during the call.
+   */
+  compute(columns: readonly Float64Array[], rows: number, out: Float64Array): void;
+}
+
 /** The statements of one transaction. */
 export interface WarehouseTransaction {
   execute(sql: string, params?: QueryParams): Promise<void>;
@@ -111,6 +125,16 @@ export interface WarehouseTransaction {
    * order, all the same length: strings travel too (slower than `appendNumbers` on DuckDB).
    */
   appendColumns(target: AppendTarget, columns: readonly AppendColumn[]): Promise<void>;
+  /**
+   * Where the engine can call JavaScript from SQL (DuckDB; absent on BigQuery, whose callers keep
+   * their set-based path): runs `use` with `call`, which spells a call of `fn` on SQL argument
+   * expressions (each cast to the engine's float64), valid in this transaction or session until
+   * `use` settles. A row's NULL argument reaches `fn` as NaN; `fn` throwing fails the statement.
+   */
+  withNumberFunction?<T>(
+    fn: NumberFunction,
+    use: (call: (args: readonly string[]) => string) => Promise<T>,
+  ): Promise<T>;
 }
 
 /**

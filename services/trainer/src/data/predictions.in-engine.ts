@@ -1,0 +1,104 @@
+/**
+ * Batch prediction as set-based statements, where the engine can call the model from SQL
+ * (`withNumberFunction`: DuckDB). Inside the caller's transaction, one version's rows of its
+ * snapshots are replaced by one `insert ... select` whose scores the engine asks of the compiled
+ * model a data chunk at a time, column-major: features never cross into JavaScript as rows, and
+ * no key or row id comes back out. The rows written are those of `scoreVersion` + `replaceScores`
+ * (same features cast the same way, same scorer, same bands and times), to the bit.
+ */
+import type { NumberFunction, WarehouseTransaction } from '@mlops/kernel';
+import { TrainerErrors } from '../errors.js';
+import { PREDICTIONS_TABLE, type ScoreRequest, type SnapshotScores } from './predictions.table.js';
+import { float64Of, parameterList, type WarehouseTables } from './warehouse-tables.js';
+
+/** What one version's in-engine scoring wrote, and the time spent in the model. */
+export interface InEngineScores {
+  snapshots: SnapshotScores[];
+  rows: number;
+  scoreMs: number;
+}
+
+/**
+ * Replace the request's version's rows of its snapshots, scoring in the engine. `index` names the
+ * temporary table apart from the transaction's other calls.
+ */
+export async function scoreInEngine(
+  tx: WarehouseTransaction,
+  tables: WarehouseTables,
+  request: ScoreRequest,
+  index: number,
+  predictedAt: string,
+): Promise<InEngineScores> {
+  if (!tx.withNumberFunction)
+    throw TrainerErrors.invalidComponentIo('batch_predict', 'this warehouse cannot call the model from SQL');
+  const { scorer, thresholds } = request;
+  const { dialect } = tables;
+  const { timestamp } = dialect;
+  const types = new Map(tables.columns(request.featureTable).map((column) => [column.name, column.type]));
+  const predictions = tables.table(PREDICTIONS_TABLE);
+  const written = `written_${index}__`;
+  const dates = parameterList(request.dates);
+  const version = [request.modelVersion, ...request.dates];
+  let scoreMs = 0;
+  const model: NumberFunction = {
+    arity: scorer.features.length,
+    compute(columns, rows, out) {
+      const started = performance.now();
+      out.set(scorer.score(columns, rows));
+      scoreMs += performance.now() - started;
+    },
+  };
+  await tx.withNumberFunction(model, async (call) => {
+    // The version's first write time of each snapshot, before its rows are deleted.
+    await tx.execute(
+      `create temp table ${written} as
+       select snapshot_date, min(predicted_at) as predicted_at from ${predictions}
+       where model_version = ? and snapshot_date in ${dates} group by snapshot_date`,
+      version,
+    );
+    await tx.execute(`delete from ${predictions} where model_version = ? and snapshot_date in ${dates}`, version);
+    const features = scorer.features.map((name) => float64Of(dialect, `f.${name}`, types.get(name) ?? ''));
+    const { high, medium } = thresholds;
+    await tx.execute(
+      `insert into ${predictions} (customer_id, snapshot_date, churn_probability, risk_band, model_version, predicted_at, is_backfilled, model_data_to)
+       select r.customer_id, r.snapshot_date, r.p,
+              case when r.p >= ? then 'high' when r.p >= ? then 'medium' else 'low' end,
+              ?, coalesce(least(w.predicted_at, cast(? as ${timestamp})), cast(? as ${timestamp})),
+              r.snapshot_date < cast(? as date), cast(? as date)
+       from (select f.customer_id, f.snapshot_date, ${call(features)} as p
+             from ${tables.table(request.featureTable)} as f
+             where f.snapshot_date in ${dates} and f.${request.recencyColumn} <= ?) as r
+       left join ${written} as w on w.snapshot_date = r.snapshot_date`,
+      [
+        high,
+        medium,
+        request.modelVersion,
+        predictedAt,
+        predictedAt,
+        request.modelDataTo,
+        request.modelDataTo,
+        ...request.dates,
+        Math.floor(request.horizonDays),
+      ],
+    );
+  });
+  // What was written, per snapshot and band (the bands are the statement's, so they agree).
+  const counts = await tx.query<{ d: string; band: string; n: number | bigint }>(
+    `select cast(snapshot_date as string) as d, risk_band as band, count(*) as n from ${predictions}
+     where model_version = ? and snapshot_date in ${dates} group by 1, 2`,
+    version,
+  );
+  const byDate = new Map<string, SnapshotScores>(
+    request.dates.map((date) => [date, { snapshotDate: date, rows: 0, riskBands: { low: 0, medium: 0, high: 0 } }]),
+  );
+  let rows = 0;
+  for (const { d, band, n } of counts) {
+    const entry = byDate.get(d);
+    if (!entry || (band !== 'low' && band !== 'medium' && band !== 'high'))
+      throw TrainerErrors.invalidComponentIo('batch_predict', `the warehouse wrote rows of ${d} in band ${band}`);
+    entry.rows += Number(n);
+    entry.riskBands[band] += Number(n);
+    rows += Number(n);
+  }
+  return { snapshots: [...byDate.values()], rows, scoreMs };
+}
