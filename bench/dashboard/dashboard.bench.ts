@@ -1,12 +1,12 @@
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { Agent, request } from 'node:http';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { openDuckDbWarehouse, releaseDuckDbFile } from '@mlops/adapters-local';
-import { buildGoldWarehouse, buildOperations } from '@mlops/testing/fixtures';
+import { buildGoldWarehouse, buildOperations, projectViewQuery } from '@mlops/testing/fixtures';
 
 /**
  * Dashboard API latency with a year of data at scale 10 (~3.6M orders, ~730k sessions, weekly
@@ -36,6 +36,12 @@ export interface DashboardBenchOptions {
   budgetMs?: number;
   /** Where the warehouse is built and kept. */
   workDir?: string;
+  /** Only the endpoints whose names contain one of these (all by default). */
+  only?: string[];
+  /** Write V8 CPU profiles of the server process to this folder (`node --cpu-prof`). */
+  profileDir?: string;
+  /** Measure the warm-up after a new warehouse version at the end (default true). */
+  rewarm?: boolean;
   log?: (line: string) => void;
 }
 
@@ -47,6 +53,8 @@ export interface PhaseResult {
   maxMs: number;
   perSecond: number;
   errors: number;
+  /** CPU time of the server process per request (ms; its DuckDB threads included), null where unreadable. */
+  serverCpuMs: number | null;
 }
 
 /** One endpoint's results. */
@@ -63,6 +71,12 @@ export interface DashboardBenchResult {
   concurrency: number;
   rows: Record<string, number>;
   buildSeconds: number | null;
+  /** The server's warm-up at start (cubes, indexes, snapshot figures, the page's answers). */
+  warmUp: { wallMs: number; cpuMs: number; rssMb: number };
+  /** The same after a write session gave the warehouse a new version (as after `warehouse.ready`). */
+  rewarm: { wallMs: number; cpuMs: number; rssMb: number } | null;
+  /** Load average (1 min) before and after the run: the machine's other work. */
+  load: [number, number];
   endpoints: EndpointResult[];
   targetP99Ms: number;
   /** Every endpoint's p99 under the target, warm and with other ranges, without errors. */
@@ -72,9 +86,13 @@ export interface DashboardBenchResult {
 export const TARGET_P99_MS = 50;
 
 const END_DATE = '2026-06-30';
-const FIXTURE_FILES = ['gold-warehouse.fixture.ts', 'operations.fixture.ts'].map(
-  (name) => new URL(`../../shared/testing/src/dashboard/${name}`, import.meta.url),
-);
+const FIXTURE_FILES = [
+  'dashboard/gold-warehouse.fixture.ts',
+  'dashboard/operations.fixture.ts',
+  'lake/project-view.ts',
+].map((name) => new URL(`../../shared/testing/src/${name}`, import.meta.url));
+/** The Dataform views the fixture puts over its tables (their compiled, translated SQL is part of the fixture's stamp). */
+const FIXTURE_VIEWS = ['bi_customer_sales_daily', 'bi_customer_category_sales_daily', 'bi_product_sales_daily'];
 
 function addDays(date: string, days: number): string {
   const parsed = new Date(`${date}T00:00:00Z`);
@@ -94,9 +112,13 @@ async function prepare(
   days: number,
   log: (line: string) => void,
 ): Promise<{ buildSeconds: number | null }> {
+  // What the fixture depends on: its options, its code, and the project's views as DuckDB runs them
+  // (a change under dataform/ that alters a view's SQL rebuilds the fixture).
+  const views = await Promise.all(FIXTURE_VIEWS.map((view) => projectViewQuery(view, '"fixture"')));
   const stamp = createHash('sha256')
     .update(JSON.stringify({ scale, days, END_DATE }))
     .update(FIXTURE_FILES.map((file) => readFileSync(file)).join('\n'))
+    .update(views.join('\n'))
     .digest('hex');
   const stampFile = join(workDir, 'stamp.txt');
   if (existsSync(stampFile) && readFileSync(stampFile, 'utf8') === stamp) return { buildSeconds: null };
@@ -141,13 +163,25 @@ function timedGet(agent: Agent, base: URL, path: string): Promise<number> {
   });
 }
 
+/** CPU time (user + system, ms) a process has used so far, from /proc; null where there is none. */
+function processCpuMs(pid: number): number | null {
+  try {
+    // Fields after the command (which may hold spaces): state is the 3rd, utime the 14th, stime the 15th.
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
+  } catch {
+    return null;
+  }
+}
+
 /** `concurrency` clients issue `paths()` until `requests` are done or `budgetMs` has passed. */
 async function load(
   agent: Agent,
   base: URL,
   paths: (index: number) => string,
-  options: { concurrency: number; requests: number; budgetMs: number },
+  options: { concurrency: number; requests: number; budgetMs: number; serverCpuMs: () => number | null },
 ): Promise<PhaseResult> {
+  const cpuBefore = options.serverCpuMs();
   const latencies: number[] = [];
   let issued = 0;
   let errors = 0;
@@ -165,6 +199,7 @@ async function load(
   };
   await Promise.all(Array.from({ length: options.concurrency }, client));
   const elapsed = (performance.now() - started) / 1000;
+  const cpuAfter = options.serverCpuMs();
   latencies.sort((a, b) => a - b);
   return {
     requests: latencies.length,
@@ -173,6 +208,10 @@ async function load(
     maxMs: latencies[latencies.length - 1] ?? Number.NaN,
     perSecond: latencies.length / elapsed,
     errors,
+    serverCpuMs:
+      cpuBefore === null || cpuAfter === null || latencies.length === 0
+        ? null
+        : (cpuAfter - cpuBefore) / (latencies.length + errors),
   };
 }
 
@@ -253,42 +292,82 @@ function endpoints(days: number): Endpoint[] {
 }
 
 /** Start the server in a child process; resolves once it listens. */
-async function serve(
-  workDir: string,
-  cacheEntries: number,
-): Promise<{ base: URL; rows: Record<string, number>; warmUpMs: number; rssMb: number; close(): Promise<void> }> {
-  const tsx = fileURLToPath(new URL('../../node_modules/.bin/tsx', import.meta.url));
+interface Served {
+  base: URL;
+  pid: number;
+  rows: Record<string, number>;
+  warmUpMs: number;
+  warmUpCpuMs: number;
+  rssMb: number;
+  /** A write session, then the warm-up again (what follows a transform's `warehouse.ready`). */
+  rewarm(): Promise<{ wallMs: number; cpuMs: number; rssMb: number }>;
+  close(): Promise<void>;
+}
+
+async function serve(workDir: string, cacheEntries: number, profileDir: string | undefined): Promise<Served> {
+  // Node itself (not the tsx wrapper), so that its pid is the server's and --cpu-prof applies to it.
   const child = spawn(
-    tsx,
+    process.execPath,
     [
+      ...(profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []),
       '--conditions=@mlops/source',
+      '--import',
+      'tsx',
       fileURLToPath(new URL('./server.child.ts', import.meta.url)),
       workDir,
       String(cacheEntries),
     ],
-    { stdio: ['ignore', 'pipe', 'inherit'] },
+    { stdio: ['pipe', 'pipe', 'inherit'] },
   );
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  const first = await new Promise<string>((resolve, reject) => {
-    let buffer = '';
-    child.stdout.on('data', (chunk: Buffer) => {
-      buffer += chunk.toString();
-      const newline = buffer.indexOf('\n');
-      if (newline >= 0) resolve(buffer.slice(0, newline));
-    });
-    child.once('exit', (code) => reject(new Error(`the bench server exited with ${code} before listening`)));
+  // The child answers in JSON lines: the first when it listens, then one per `rewarm`.
+  const waiting: ((line: string) => void)[] = [];
+  let buffer = '';
+  child.stdout.on('data', (chunk: Buffer) => {
+    buffer += chunk.toString();
+    for (let newline = buffer.indexOf('\n'); newline >= 0; newline = buffer.indexOf('\n')) {
+      const line = buffer.slice(0, newline);
+      buffer = buffer.slice(newline + 1);
+      waiting.shift()?.(line);
+    }
   });
-  const { url, rows, warmUpMs, rssMb } = JSON.parse(first) as {
+  const nextLine = () =>
+    new Promise<string>((resolve, reject) => {
+      waiting.push(resolve);
+      child.once('exit', (code) => reject(new Error(`the bench server exited with ${code}`)));
+    });
+  const { url, pid, rows, warmUpMs, warmUpCpuMs, rssMb } = JSON.parse(await nextLine()) as {
     url: string;
+    pid: number;
     rows: Record<string, number>;
     warmUpMs: number;
+    warmUpCpuMs: number;
     rssMb: number;
   };
   return {
     base: new URL(url),
+    pid,
     rows,
     warmUpMs,
+    warmUpCpuMs,
     rssMb,
+    rewarm: async () => {
+      const answer = nextLine();
+      child.stdin.write('rewarm\n');
+      const {
+        rewarmMs,
+        rewarmCpuMs,
+        warmed,
+        rssMb: after,
+      } = JSON.parse(await answer) as {
+        rewarmMs: number;
+        rewarmCpuMs: number;
+        warmed: boolean;
+        rssMb: number;
+      };
+      if (!warmed) throw new Error('the bench server did not warm up again after a new warehouse version');
+      return { wallMs: rewarmMs, cpuMs: rewarmCpuMs, rssMb: after };
+    },
     close: async () => {
       child.kill('SIGTERM');
       await exited;
@@ -304,14 +383,21 @@ export async function runDashboardBench(options: DashboardBenchOptions = {}): Pr
   const budgetMs = options.budgetMs ?? 5_000;
   const log = options.log ?? ((line: string) => console.log(line));
   const workDir = options.workDir ?? join(tmpdir(), 'mlops-bench-dashboard', `scale${scale}-days${days}`);
+  const loadBefore = loadavg()[0]!;
   const { buildSeconds } = await prepare(workDir, scale, days, log);
-  const list = endpoints(days);
+  const only = options.only;
+  const list = endpoints(days).filter((item) => !only || only.some((part) => item.name.includes(part)));
   const agent = new Agent({ keepAlive: true, maxSockets: concurrency });
   const results: EndpointResult[] = [];
 
-  const cached = await serve(workDir, 500);
+  const cached = await serve(workDir, 500, options.profileDir);
   const rows = cached.rows;
-  log(`server warm-up (as at start): ${(cached.warmUpMs / 1000).toFixed(1)} s; RSS after it ${cached.rssMb} MB`);
+  const serverCpuMs = () => processCpuMs(cached.pid);
+  const warmUp = { wallMs: cached.warmUpMs, cpuMs: cached.warmUpCpuMs, rssMb: cached.rssMb };
+  let rewarm: DashboardBenchResult['rewarm'] = null;
+  log(
+    `server warm-up at start (cubes, sales index, snapshot figures, the page's answers): ${(warmUp.wallMs / 1000).toFixed(1)} s wall, ${(warmUp.cpuMs / 1000).toFixed(1)} s CPU; RSS after it ${warmUp.rssMb} MB (load average ${loadBefore.toFixed(1)})`,
+  );
   log(
     `warehouse: ${Object.entries(rows)
       .map(([table, n]) => `${table} ${n.toLocaleString('en-US')}`)
@@ -323,11 +409,27 @@ export async function runDashboardBench(options: DashboardBenchOptions = {}): Pr
   try {
     for (const endpoint of list) {
       const firstMs = await timedGet(agent, cached.base, endpoint.path);
-      const warm = await load(agent, cached.base, () => endpoint.path, { concurrency, requests, budgetMs });
+      const warm = await load(agent, cached.base, () => endpoint.path, {
+        concurrency,
+        requests,
+        budgetMs,
+        serverCpuMs,
+      });
       const ranges = endpoint.ranged
-        ? await load(agent, cached.base, endpoint.ranged, { concurrency, requests: Math.min(requests, 200), budgetMs })
+        ? await load(agent, cached.base, endpoint.ranged, {
+            concurrency,
+            requests: Math.min(requests, 200),
+            budgetMs,
+            serverCpuMs,
+          })
         : null;
       results.push({ endpoint: endpoint.name, firstMs, warm, ranges });
+    }
+    if (options.rewarm !== false) {
+      rewarm = await cached.rewarm();
+      log(
+        `server warm-up after a write session (a new warehouse version, as after warehouse.ready): ${(rewarm.wallMs / 1000).toFixed(1)} s wall, ${(rewarm.cpuMs / 1000).toFixed(1)} s CPU; RSS after it ${rewarm.rssMb} MB`,
+      );
     }
   } finally {
     await cached.close();
@@ -341,6 +443,9 @@ export async function runDashboardBench(options: DashboardBenchOptions = {}): Pr
     concurrency,
     rows,
     buildSeconds,
+    warmUp,
+    rewarm,
+    load: [loadBefore, loadavg()[0]!],
     endpoints: results,
     targetP99Ms: TARGET_P99_MS,
     meetsTarget: results.every((item) => passes(item, TARGET_P99_MS)),
@@ -363,8 +468,10 @@ function printTable(result: DashboardBenchResult, log: (line: string) => void): 
     'warm p50',
     'warm p99',
     'warm req/s',
+    'warm CPU/req',
     'ranges p50',
     'ranges p99',
+    'ranges CPU/req',
     `p99<${TARGET_P99_MS}`,
   ];
   const lines = result.endpoints.map((item) => [
@@ -373,9 +480,11 @@ function printTable(result: DashboardBenchResult, log: (line: string) => void): 
     ms(item.warm.p50Ms),
     ms(item.warm.p99Ms),
     item.warm.perSecond.toFixed(0),
+    ms(item.warm.serverCpuMs ?? undefined),
     ms(item.ranges?.p50Ms),
     ms(item.ranges?.p99Ms),
-    passes(item, result.targetP99Ms) ? 'yes' : 'NO',
+    ms(item.ranges?.serverCpuMs ?? undefined),
+    passes(item, result.targetP99Ms) ? 'met' : 'NOT met',
   ]);
   const widths = header.map((title, column) => Math.max(title.length, ...lines.map((line) => line[column]!.length)));
   const format = (cells: string[]) =>
@@ -392,7 +501,10 @@ function printTable(result: DashboardBenchResult, log: (line: string) => void): 
   const errors = result.endpoints.reduce((sum, item) => sum + item.warm.errors + (item.ranges?.errors ?? 0), 0);
   log('');
   log(
-    "first: one request after the warm-up; warm: the page's request repeated; ranges: a different date range or snapshot per request.",
+    "first: one request after the warm-up; warm: the page's request repeated; ranges: a different date range or snapshot per request;",
+  );
+  log(
+    `CPU/req: the server process's CPU time per request (ms; 10 ms clock ticks over the phase); warm is the anchor (HTTP and a cached answer), ranges adds the answer's computation. Load average ${result.load[0].toFixed(1)} before, ${result.load[1].toFixed(1)} after (2 cores).`,
   );
   log(
     `target p99 < ${result.targetP99Ms} ms (warm and ranges): ${result.meetsTarget ? 'met' : 'NOT met'}; errors: ${errors}`,
@@ -409,6 +521,9 @@ if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.a
     ...(arg('days') ? { days: Number(arg('days')) } : {}),
     ...(arg('requests') ? { requests: Number(arg('requests')) } : {}),
     ...(arg('budget-ms') ? { budgetMs: Number(arg('budget-ms')) } : {}),
+    ...(arg('only') ? { only: arg('only')!.split(',') } : {}),
+    ...(arg('profile') ? { profileDir: arg('profile')! } : {}),
+    ...(process.argv.includes('--no-rewarm') ? { rewarm: false } : {}),
   })
     .then((result) => process.exit(result.meetsTarget ? 0 : 1))
     .catch((error: unknown) => {

@@ -1,9 +1,13 @@
 /**
  * The dashboard server of the benchmark, in a process of its own (so the load generator does not
- * share its event loop): `tsx --conditions=@mlops/source server.child.ts <workDir> <cacheEntries>`. Prints one JSON line
- * with its URL, the table sizes, the warm-up time and the RSS after it, then serves until SIGTERM.
+ * share its event loop): `tsx --conditions=@mlops/source server.child.ts <workDir> <cacheEntries>`.
+ * Prints one JSON line with its URL, pid, the table sizes, the warm-up's wall and CPU time and the
+ * RSS after it, then serves until SIGTERM. A line `rewarm` on stdin makes one write session (a new
+ * warehouse version, as after a transform's `warehouse.ready`) and warms up again, answering one
+ * JSON line with that warm-up's times.
  */
 import { join } from 'node:path';
+import { createInterface } from 'node:readline';
 import { ModelRegistry, RunLedger, silentLogger } from '@mlops/kernel';
 import { SqliteDocumentStore, SqliteEventBus, openDuckDbWarehouseAccess } from '@mlops/adapters-local';
 import { createDashboardServer } from '@mlops/dashboard';
@@ -34,15 +38,45 @@ for (const table of ['fct_sales', 'dim_customer', 'fct_sessions', 'dim_startup',
   );
 }
 rows.ledger_entries = (await ledger.entries()).length;
+
+/** One warm-up, wall and CPU time (this process; DuckDB's threads included). */
+async function timedWarm(): Promise<{ warmed: boolean; wallMs: number; cpuMs: number }> {
+  const cpu = process.cpuUsage();
+  const started = performance.now();
+  const warmed = await server.warm();
+  const used = process.cpuUsage(cpu);
+  return {
+    warmed,
+    wallMs: Math.round(performance.now() - started),
+    cpuMs: Math.round((used.user + used.system) / 1000),
+  };
+}
+
 // As `mlops dashboard` does at start: the page's first requests, the cubes and the in-memory
 // indexes are computed before anyone connects (timed, and reported by the bench).
-const warmStarted = performance.now();
-await server.warm();
-const warmUpMs = Math.round(performance.now() - warmStarted);
+const warm = await timedWarm();
 const address = await server.listen({ host: '127.0.0.1', port: 0, allowRemote: false });
 process.stdout.write(
-  JSON.stringify({ url: address.url, rows, warmUpMs, rssMb: Math.round(process.memoryUsage().rss / 1e6) }) + '\n',
+  `${JSON.stringify({
+    url: address.url,
+    pid: process.pid,
+    rows,
+    warmUpMs: warm.wallMs,
+    warmUpCpuMs: warm.cpuMs,
+    rssMb: Math.round(process.memoryUsage().rss / 1e6),
+  })}\n`,
 );
+createInterface({ input: process.stdin }).on('line', (line) => {
+  if (line.trim() !== 'rewarm') return;
+  void (async () => {
+    // What a transform's write session leaves behind for readers: a new version of the file.
+    await warehouse.write((session) => session.execute('checkpoint'));
+    const again = await timedWarm();
+    process.stdout.write(
+      `${JSON.stringify({ rewarmMs: again.wallMs, rewarmCpuMs: again.cpuMs, warmed: again.warmed, rssMb: Math.round(process.memoryUsage().rss / 1e6) })}\n`,
+    );
+  })();
+});
 process.once('SIGTERM', () => {
   void (async () => {
     await server.close();

@@ -10,14 +10,20 @@
  * - write session: opens the file read-write, one insert, closes it (DuckDB checkpoints then);
  * - a snapshot for readers: copying the file, what publishing immutable copies would cost per build.
  *
+ * Issue #15 sets no target of its own here; the figure that matters is the dashboard's: an answer
+ * with a new date range within 50 ms at p99. The verdict line says whether a read session (the
+ * file closed before: the worst case a dashboard query meets) fits in that budget at every scale,
+ * and the session's CPU against the anchor.
+ *
  * `tsx bench/warehouse/warehouse.bench.ts [--dir D] [--sessions N] [--scales 1,10]`
  */
-import { copyFileSync, existsSync, mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { openDuckDbWarehouse, openDuckDbWarehouseAccess, releaseDuckDbFile } from '@mlops/adapters-local';
-import { buildGoldWarehouse } from '@mlops/testing/fixtures';
+import { buildGoldWarehouse, projectViewQuery } from '@mlops/testing/fixtures';
 
 const argv = process.argv.slice(2);
 const option = (name: string, fallback: string) => {
@@ -48,10 +54,28 @@ async function measure(n: number, work: (index: number) => Promise<void>): Promi
   return { cpuMs: (used.user + used.system) / 1000 / n, wallMs: walls[Math.floor(n / 2)]! };
 }
 
+/** The fixture's code and the project's views it creates, as DuckDB runs them: a change rebuilds it. */
+async function fixtureStamp(scale: number): Promise<string> {
+  const files = ['dashboard/gold-warehouse.fixture.ts', 'lake/project-view.ts'].map((name) =>
+    readFileSync(new URL(`../../shared/testing/src/${name}`, import.meta.url)),
+  );
+  const views = await Promise.all(
+    ['bi_customer_sales_daily', 'bi_customer_category_sales_daily', 'bi_product_sales_daily'].map((view) =>
+      projectViewQuery(view, '"fixture"'),
+    ),
+  );
+  return createHash('sha256')
+    .update(JSON.stringify({ scale, DAYS }))
+    .update(files.join('\n'))
+    .update(views.join('\n'))
+    .digest('hex');
+}
+
 async function prepare(scale: number): Promise<string> {
   const folder = join(dir, `scale-${scale}`);
   const path = join(folder, 'warehouse.duckdb');
-  if (existsSync(join(folder, 'READY'))) return path;
+  const stamp = await fixtureStamp(scale);
+  if (existsSync(join(folder, 'READY')) && readFileSync(join(folder, 'READY'), 'utf8') === stamp) return path;
   rmSync(folder, { recursive: true, force: true });
   mkdirSync(folder, { recursive: true });
   console.log(`building ${DAYS} days at scale ${scale} in ${folder} (once) ...`);
@@ -60,12 +84,15 @@ async function prepare(scale: number): Promise<string> {
   await writer.execute('checkpoint');
   await writer.close();
   releaseDuckDbFile(path);
-  writeFileSync(join(folder, 'READY'), '');
+  writeFileSync(join(folder, 'READY'), stamp);
   return path;
 }
 
 const QUERY = 'select count(*) as n from warehouse.fct_sales';
+/** The dashboard's per-answer budget (issue #15: p99 under 50 ms with a new date range). */
+const DASHBOARD_BUDGET_MS = 50;
 const rows: string[][] = [];
+const verdicts: { scale: number; coldWallMs: number; cpuRatio: number }[] = [];
 const fmt = (cost: Cost, anchor: Cost) => [
   cost.cpuMs.toFixed(2),
   cost.wallMs.toFixed(2),
@@ -116,6 +143,7 @@ for (const scale of scales) {
   rmSync(`${work}.snapshot`, { force: true });
   rmSync(work, { force: true });
 
+  verdicts.push({ scale, coldWallMs: coldRead.wallMs, cpuRatio: coldRead.cpuMs / anchor.cpuMs });
   const label = `scale ${scale} (${size.toFixed(0)} MB)`;
   rows.push([label, 'anchor: the query on an open connection', ...fmt(anchor, anchor)]);
   rows.push([label, 'read session, file closed before (open, query, close)', ...fmt(coldRead, anchor)]);
@@ -130,3 +158,12 @@ const line = (cells: string[]) => cells.map((cell, column) => cell.padEnd(widths
 console.log(line(header));
 console.log(line(widths.map((width) => '-'.repeat(width))));
 for (const row of rows) console.log(line(row));
+const met = verdicts.every((item) => item.coldWallMs < DASHBOARD_BUDGET_MS);
+console.log('');
+console.log(
+  `read session, file closed before, wall (median) against the dashboard's ${DASHBOARD_BUDGET_MS} ms budget per answer: ${verdicts
+    .map(
+      (item) => `scale ${item.scale} ${item.coldWallMs.toFixed(1)} ms (${item.cpuRatio.toFixed(1)}x the anchor's CPU)`,
+    )
+    .join(', ')}: ${met ? 'met' : 'NOT met'} (load average ${loadavg()[0]!.toFixed(1)}, 2 cores)`,
+);

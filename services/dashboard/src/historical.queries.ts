@@ -15,38 +15,40 @@ import type { DateRange } from './params.js';
 import { salesIndex } from './sales.index.js';
 import { activeCustomers, topCustomersInRange } from './sales.ranges.js';
 import { num, ratio, str, usd } from './sql.js';
+import { buildDailyCube, cellsOf, type DailyCube, daysIn, sumOf } from './daily.cube.js';
 
-/** One cell of the sales cube. */
-interface SalesCell {
-  date: string;
-  region: string | null;
-  category: string | null;
-  orders: number;
-  completedOrders: number;
-  revenueCents: number;
-  units: number;
+/** The sales cube along each grouping: orders, completed orders, revenue (cents), units. */
+interface SalesCubes {
+  day: DailyCube;
+  region: DailyCube;
+  category: DailyCube;
 }
+const ORDERS = 0;
+const COMPLETED = 1;
+const REVENUE = 2;
+const UNITS = 3;
 
-/** One cell of the sessions cube. */
-interface SessionCell {
-  date: string;
-  device: string | null;
-  referrer: string | null;
-  sessions: number;
-  productView: number;
-  cart: number;
-  checkout: number;
-  purchase: number;
+/** The sessions cube: all sessions, by device and by referrer; sessions and the funnel's steps. */
+interface SessionCubes {
+  all: DailyCube;
+  device: DailyCube;
+  referrer: DailyCube;
 }
+const SESSIONS = 0;
+const PRODUCT_VIEW = 1;
+const CART = 2;
+const CHECKOUT = 3;
+const PURCHASE = 4;
 
 /** How revenue is broken down. */
 export type RevenueGrouping = 'day' | 'region' | 'category';
 /** The groupings the revenue endpoint accepts. */
 export const REVENUE_GROUPINGS: readonly RevenueGrouping[] = ['day', 'region', 'category'];
 
-async function salesCube(gold: GoldReader): Promise<SalesCell[]> {
+async function salesCube(gold: GoldReader): Promise<SalesCubes> {
   return gold.derived('sales-cube', async () => {
-    if (!(await gold.has('bi_customer_category_sales_daily'))) return [];
+    if (!(await gold.has('bi_customer_category_sales_daily')))
+      return { day: EMPTY_CUBE, region: EMPTY_CUBE, category: EMPTY_CUBE };
     const withRegion = await gold.has('dim_customer');
     // The view's figures summed over its customers, each with the region dim_customer gives them.
     const rows = await gold.query(
@@ -60,21 +62,24 @@ async function salesCube(gold: GoldReader): Promise<SalesCell[]> {
        ${withRegion ? `left join ${gold.table('dim_customer')} c on c.customer_id = d.customer_id` : ''}
        group by all order by date`,
     );
-    return rows.map((row) => ({
+    const cells = rows.map((row) => ({
       date: String(row.date),
       region: str(row.region),
       category: str(row.category),
-      orders: num(row.orders),
-      completedOrders: num(row.completed_orders),
-      revenueCents: num(row.revenue_cents),
-      units: num(row.units),
+      values: [num(row.orders), num(row.completed_orders), num(row.revenue_cents), num(row.units)],
     }));
+    const along = (groupOf: (cell: (typeof cells)[number]) => string | null) =>
+      buildDailyCube(
+        cells.map((cell) => ({ date: cell.date, group: groupOf(cell), values: cell.values })),
+        4,
+      );
+    return { day: along(() => null), region: along((cell) => cell.region), category: along((cell) => cell.category) };
   });
 }
 
-async function sessionCube(gold: GoldReader): Promise<SessionCell[]> {
+async function sessionCube(gold: GoldReader): Promise<SessionCubes> {
   return gold.derived('session-cube', async () => {
-    if (!(await gold.has('fct_sessions'))) return [];
+    if (!(await gold.has('fct_sessions'))) return { all: EMPTY_CUBE, device: EMPTY_CUBE, referrer: EMPTY_CUBE };
     const rows = await gold.query(
       'sessions cube',
       `select cast(session_date as string) as date, device, referrer, count(*) as sessions,
@@ -86,128 +91,76 @@ async function sessionCube(gold: GoldReader): Promise<SessionCell[]> {
        where session_date is not null
        group by all order by date`,
     );
-    return rows.map((row) => ({
+    const cells = rows.map((row) => ({
       date: String(row.date),
       device: str(row.device),
       referrer: str(row.referrer),
-      sessions: num(row.sessions),
-      productView: num(row.product_view),
-      cart: num(row.cart),
-      checkout: num(row.checkout),
-      purchase: num(row.purchase),
+      values: [num(row.sessions), num(row.product_view), num(row.cart), num(row.checkout), num(row.purchase)],
     }));
+    const along = (groupOf: (cell: (typeof cells)[number]) => string | null) =>
+      buildDailyCube(
+        cells.map((cell) => ({ date: cell.date, group: groupOf(cell), values: cell.values })),
+        5,
+      );
+    return { all: along(() => null), device: along((cell) => cell.device), referrer: along((cell) => cell.referrer) };
   });
 }
 
-/** The cells of a range, from cells sorted by date (two binary searches, no scan). */
-function cellsIn<C extends { date: string }>(cells: readonly C[], range: DateRange): readonly C[] {
-  const firstAtOrAfter = (date: string) => {
-    let lo = 0;
-    let hi = cells.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (cells[mid]!.date < date) lo = mid + 1;
-      else hi = mid;
-    }
-    return lo;
-  };
-  const lo = range.from === null ? 0 : firstAtOrAfter(range.from);
-  const hi = range.to === null ? cells.length : firstAtOrAfter(`${range.to}\u0000`);
-  return cells.slice(lo, Math.max(lo, hi));
-}
-
-/** Sum cells into buckets keyed by `keyOf`, keeping insertion order. */
-function rollUp<C, A>(
-  cells: readonly C[],
-  keyOf: (cell: C) => string,
-  empty: () => A,
-  add: (into: A, cell: C) => void,
-): Map<string, A> {
-  const out = new Map<string, A>();
-  for (const cell of cells) {
-    const key = keyOf(cell);
-    let bucket = out.get(key);
-    if (!bucket) out.set(key, (bucket = empty()));
-    add(bucket, cell);
-  }
-  return out;
-}
+const EMPTY_CUBE: DailyCube = buildDailyCube([], 0);
 
 /** The first and last day with orders. */
 export async function salesBounds(gold: GoldReader): Promise<{ from: string | null; to: string | null }> {
-  const cube = await salesCube(gold);
-  let from: string | null = null;
-  let to: string | null = null;
-  for (const cell of cube) {
-    if (from === null || cell.date < from) from = cell.date;
-    if (to === null || cell.date > to) to = cell.date;
-  }
-  return { from, to };
+  const { dates } = (await salesCube(gold)).day;
+  return { from: dates[0] ?? null, to: dates[dates.length - 1] ?? null };
 }
 
 /** Revenue and orders per day, optionally split by region or category, with totals per group. */
 export async function revenueSeries(gold: GoldReader, range: DateRange, groupBy: RevenueGrouping) {
-  const cells = cellsIn(await salesCube(gold), range);
-  const groupOf = (cell: SalesCell) =>
-    groupBy === 'region' ? cell.region : groupBy === 'category' ? cell.category : null;
-  type Bucket = { date: string; group: string | null; orders: number; completedOrders: number; revenueCents: number };
-  const series = [
-    ...rollUp<SalesCell, Bucket>(
-      cells,
-      (cell) => `${cell.date}|${groupOf(cell) === null ? '\u0000' : `=${groupOf(cell)}`}`,
-      () => ({ date: '', group: null, orders: 0, completedOrders: 0, revenueCents: 0 }),
-      (bucket, cell) => {
-        bucket.date = cell.date;
-        bucket.group = groupOf(cell);
-        bucket.orders += cell.orders;
-        bucket.completedOrders += cell.completedOrders;
-        bucket.revenueCents += cell.revenueCents;
-      },
-    ).values(),
-  ].sort((a, b) => a.date.localeCompare(b.date) || String(a.group).localeCompare(String(b.group)));
-  const totals = [
-    ...rollUp(
-      series,
-      (row) => String(row.group),
-      () => ({ group: null as string | null, orders: 0, revenueCents: 0 }),
-      (bucket, row) => {
-        bucket.group = row.group;
-        bucket.orders += row.orders;
-        bucket.revenueCents += row.revenueCents;
-      },
-    ).values(),
-  ].sort((a, b) => b.revenueCents - a.revenueCents || String(a.group).localeCompare(String(b.group)));
+  const cube = (await salesCube(gold))[groupBy];
+  const [lo, hi] = daysIn(cube, range);
+  const { dates, groups } = cube;
+  const series: { date: string; group: string | null; orders: number; completedOrders: number; revenueUsd: number }[] =
+    [];
+  for (let d = lo; d < hi; d += 1)
+    for (let g = 0; g < groups.length; g += 1)
+      if (cellsOf(cube, g, d, d + 1) > 0)
+        series.push({
+          date: dates[d]!,
+          group: groups[g]!,
+          orders: sumOf(cube, g, ORDERS, d, d + 1),
+          completedOrders: sumOf(cube, g, COMPLETED, d, d + 1),
+          revenueUsd: usd(sumOf(cube, g, REVENUE, d, d + 1)),
+        });
+  const totals: { group: string | null; g: number; orders: number; revenueCents: number }[] = [];
+  for (let g = 0; g < groups.length; g += 1)
+    if (cellsOf(cube, g, lo, hi) > 0)
+      totals.push({
+        group: groups[g]!,
+        g,
+        orders: sumOf(cube, g, ORDERS, lo, hi),
+        revenueCents: sumOf(cube, g, REVENUE, lo, hi),
+      });
+  totals.sort((a, b) => b.revenueCents - a.revenueCents || a.g - b.g);
   return {
     groupBy,
-    series: series.map((row) => ({
-      date: row.date,
-      group: row.group,
-      orders: row.orders,
-      completedOrders: row.completedOrders,
-      revenueUsd: usd(row.revenueCents),
-    })),
+    series,
     totals: totals.map((row) => ({ group: row.group, orders: row.orders, revenueUsd: usd(row.revenueCents) })),
   };
 }
 
 /** Key figures of sales in a range. */
 export async function salesSummary(gold: GoldReader, range: DateRange) {
-  const cells = cellsIn(await salesCube(gold), range);
-  let orders = 0;
-  let completedOrders = 0;
-  let revenueCents = 0;
-  let units = 0;
-  for (const cell of cells) {
-    orders += cell.orders;
-    completedOrders += cell.completedOrders;
-    revenueCents += cell.revenueCents;
-    units += cell.units;
-  }
-  const customers = cells.length > 0 ? activeCustomers(await salesIndex(gold), range) : 0;
+  const cube = (await salesCube(gold)).day;
+  const [lo, hi] = daysIn(cube, range);
+  const any = cube.groups.length > 0 && cellsOf(cube, 0, lo, hi) > 0;
+  const sum = (measure: number) => (any ? sumOf(cube, 0, measure, lo, hi) : 0);
+  const completedOrders = sum(COMPLETED);
+  const revenueCents = sum(REVENUE);
+  const customers = any ? activeCustomers(await salesIndex(gold), range) : 0;
   return {
-    orders,
+    orders: sum(ORDERS),
     completedOrders,
-    units,
+    units: sum(UNITS),
     revenueUsd: usd(revenueCents),
     customers,
     averageOrderValueUsd: completedOrders === 0 ? null : usd(revenueCents / completedOrders),
@@ -227,21 +180,39 @@ export async function topCustomers(gold: GoldReader, range: DateRange, limit: nu
   }));
 }
 
-/** One cell of the product cube: a product's sales on one day. */
-interface ProductCell {
-  date: string;
-  product: number;
-  productName: string | null;
-  category: string | null;
-  orders: number;
-  units: number;
-  revenueCents: number;
+/**
+ * A product's name or category: the same on every day (most products), or per day (then a range
+ * takes the greatest of its days, as a `max` in SQL would).
+ */
+type ProductLabel = string | null | { days: Int32Array; values: (string | null)[] };
+
+/** Sales by day and product (a few hundred products); products numbered in id order (nulls last). */
+interface ProductCube {
+  cube: DailyCube;
+  names: ProductLabel[];
+  categories: ProductLabel[];
+}
+const P_ORDERS = 0;
+const P_UNITS = 1;
+const P_REVENUE = 2;
+
+/** The greater of two labels (null the least). */
+function later(a: string | null, b: string | null): string | null {
+  return a === null ? b : b === null || b > a ? b : a;
 }
 
-/** Sales by day and product (a few hundred products: small), by date; products numbered in id order. */
-async function productCube(gold: GoldReader): Promise<{ productIds: (string | null)[]; cells: ProductCell[] }> {
+/** A product's label over days `[lo, hi)`. */
+function labelIn(label: ProductLabel, lo: number, hi: number): string | null {
+  if (label === null || typeof label === 'string') return label;
+  let out: string | null = null;
+  for (let i = 0; i < label.days.length; i += 1)
+    if (label.days[i]! >= lo && label.days[i]! < hi) out = later(out, label.values[i]!);
+  return out;
+}
+
+async function productCube(gold: GoldReader): Promise<ProductCube> {
   return gold.derived('product-cube', async () => {
-    if (!(await gold.has('bi_product_sales_daily'))) return { productIds: [], cells: [] };
+    if (!(await gold.has('bi_product_sales_daily'))) return { cube: EMPTY_CUBE, names: [], categories: [] };
     const rows = await gold.query(
       'product cube',
       `select product_id, cast(dense_rank() over (order by product_id nulls last) - 1 as integer) as product,
@@ -250,75 +221,69 @@ async function productCube(gold: GoldReader): Promise<{ productIds: (string | nu
        order by date, product`,
     );
     const productIds: (string | null)[] = [];
-    const cells = rows.map((row) => {
-      const product = num(row.product);
-      productIds[product] = str(row.product_id);
-      return {
+    for (const row of rows) productIds[num(row.product)] = str(row.product_id);
+    const cube = buildDailyCube(
+      rows.map((row) => ({
         date: String(row.date),
-        product,
-        productName: str(row.product_name),
-        category: str(row.category),
-        orders: num(row.orders),
-        units: num(row.units),
-        revenueCents: num(row.revenue_cents),
-      };
-    });
-    return { productIds, cells };
+        group: str(row.product_id),
+        values: [num(row.orders), num(row.units), num(row.revenue_cents)],
+      })),
+      3,
+      productIds,
+    );
+    const dayOf = new Map(cube.dates.map((date, index) => [date, index]));
+    // Per product, its labels by day; a label that never changes is held once.
+    const perDay = (column: string): ProductLabel[] => {
+      const days: number[][] = productIds.map(() => []);
+      const values: (string | null)[][] = productIds.map(() => []);
+      for (const row of rows) {
+        const product = num(row.product);
+        days[product]!.push(dayOf.get(String(row.date))!);
+        values[product]!.push(str(row[column]));
+      }
+      return values.map((list, product) =>
+        list.every((value) => value === list[0])
+          ? (list[0] ?? null)
+          : { days: Int32Array.from(days[product]!), values: list },
+      );
+    };
+    return { cube, names: perDay('product_name'), categories: perDay('category') };
   });
 }
 
 /** The products with the most revenue in a range (ties: the smaller id). */
 export async function topProducts(gold: GoldReader, range: DateRange, limit: number) {
-  const { productIds, cells } = await productCube(gold);
-  type Total = {
-    product: number;
-    productName: string | null;
-    category: string | null;
-    orders: number;
-    units: number;
-    revenueCents: number;
-  };
-  const totals: (Total | undefined)[] = new Array(productIds.length);
-  const later = (a: string | null, b: string | null) => (a === null ? b : b === null || b > a ? b : a);
-  for (const cell of cellsIn(cells, range)) {
-    const total = (totals[cell.product] ??= {
-      product: cell.product,
-      productName: null,
-      category: null,
-      orders: 0,
-      units: 0,
-      revenueCents: 0,
-    });
-    total.productName = later(total.productName, cell.productName);
-    total.category = later(total.category, cell.category);
-    total.orders += cell.orders;
-    total.units += cell.units;
-    total.revenueCents += cell.revenueCents;
-  }
-  return totals
-    .filter((total): total is Total => total !== undefined)
+  const { cube, names, categories } = await productCube(gold);
+  const [lo, hi] = daysIn(cube, range);
+  const present: { product: number; revenueCents: number }[] = [];
+  for (let product = 0; product < cube.groups.length; product += 1)
+    if (cellsOf(cube, product, lo, hi) > 0)
+      present.push({ product, revenueCents: sumOf(cube, product, P_REVENUE, lo, hi) });
+  return present
     .sort((a, b) => b.revenueCents - a.revenueCents || a.product - b.product)
     .slice(0, limit)
-    .map((total) => ({
-      productId: productIds[total.product] ?? null,
-      productName: total.productName,
-      category: total.category,
-      orders: total.orders,
-      units: total.units,
-      revenueUsd: usd(total.revenueCents),
+    .map(({ product, revenueCents }) => ({
+      productId: cube.groups[product] ?? null,
+      productName: labelIn(names[product]!, lo, hi),
+      category: labelIn(categories[product]!, lo, hi),
+      orders: sumOf(cube, product, P_ORDERS, lo, hi),
+      units: sumOf(cube, product, P_UNITS, lo, hi),
+      revenueUsd: usd(revenueCents),
     }));
 }
 
 /** The clickstream funnel: sessions reaching product view, cart, checkout and purchase. */
 export async function funnel(gold: GoldReader, range: DateRange) {
-  const totals = { sessions: 0, productView: 0, cart: 0, checkout: 0, purchase: 0 };
-  for (const cell of cellsIn(await sessionCube(gold), range)) {
-    totals.sessions += cell.sessions;
-    totals.productView += cell.productView;
-    totals.cart += cell.cart;
-    totals.checkout += cell.checkout;
-    totals.purchase += cell.purchase;
-  }
+  const cube = (await sessionCube(gold)).all;
+  const [lo, hi] = daysIn(cube, range);
+  const sum = (measure: number) => (cube.groups.length > 0 ? sumOf(cube, 0, measure, lo, hi) : 0);
+  const totals = {
+    sessions: sum(SESSIONS),
+    productView: sum(PRODUCT_VIEW),
+    cart: sum(CART),
+    checkout: sum(CHECKOUT),
+    purchase: sum(PURCHASE),
+  };
   const steps: { step: string; label: string; sessions: number }[] = [
     { step: 'session', label: 'Sessions', sessions: totals.sessions },
     { step: 'product_view', label: 'Product view', sessions: totals.productView },
@@ -339,29 +304,28 @@ export async function funnel(gold: GoldReader, range: DateRange) {
 
 /** Sessions by day, device and referrer. */
 export async function traffic(gold: GoldReader, range: DateRange) {
-  const cells = cellsIn(await sessionCube(gold), range);
-  const count = (keyOf: (cell: SessionCell) => string | null) => [
-    ...rollUp(
-      cells,
-      (cell) => String(keyOf(cell)),
-      () => ({ key: null as string | null, sessions: 0, purchases: 0 }),
-      (bucket, cell) => {
-        bucket.key = keyOf(cell);
-        bucket.sessions += cell.sessions;
-        bucket.purchases += cell.purchase;
-      },
-    ).values(),
-  ];
+  const cubes = await sessionCube(gold);
+  const [lo, hi] = daysIn(cubes.all, range);
+  const daily: { date: string; sessions: number; purchases: number }[] = [];
+  if (cubes.all.groups.length > 0)
+    for (let d = lo; d < hi; d += 1)
+      daily.push({
+        date: cubes.all.dates[d]!,
+        sessions: sumOf(cubes.all, 0, SESSIONS, d, d + 1),
+        purchases: sumOf(cubes.all, 0, PURCHASE, d, d + 1),
+      });
+  // The device and referrer cubes have the same days as the whole.
+  const byGroup = (cube: DailyCube) => {
+    const out: { key: string | null; g: number; sessions: number }[] = [];
+    for (let g = 0; g < cube.groups.length; g += 1)
+      if (cellsOf(cube, g, lo, hi) > 0)
+        out.push({ key: cube.groups[g]!, g, sessions: sumOf(cube, g, SESSIONS, lo, hi) });
+    return out.sort((a, b) => b.sessions - a.sessions || a.g - b.g);
+  };
   return {
-    daily: count((cell) => cell.date)
-      .sort((a, b) => String(a.key).localeCompare(String(b.key)))
-      .map((row) => ({ date: row.key, sessions: row.sessions, purchases: row.purchases })),
-    byDevice: count((cell) => cell.device)
-      .sort((a, b) => b.sessions - a.sessions || String(a.key).localeCompare(String(b.key)))
-      .map((row) => ({ device: row.key, sessions: row.sessions })),
-    byReferrer: count((cell) => cell.referrer)
-      .sort((a, b) => b.sessions - a.sessions || String(a.key).localeCompare(String(b.key)))
-      .map((row) => ({ referrer: row.key, sessions: row.sessions })),
+    daily,
+    byDevice: byGroup(cubes.device).map((row) => ({ device: row.key, sessions: row.sessions })),
+    byReferrer: byGroup(cubes.referrer).map((row) => ({ referrer: row.key, sessions: row.sessions })),
   };
 }
 

@@ -26,12 +26,22 @@ export type EntriesSource = () => Promise<LedgerEntry[]>;
  * the whole ledger first, since a build closes the runs of every date it covers.
  */
 export async function runs(entries: EntriesSource, range: DateRange, limit: number) {
-  const all = summariseRuns(await entries()).filter((run) => inRange(run.runDate, range));
+  const all = runSummaries(await entries()).filter((run) => inRange(run.runDate, range));
   return {
     total: all.length,
     byStatus: countBy(all, (run) => run.status),
     runs: all.slice(0, limit).map(describeRun),
   };
+}
+
+// The runs of each entries array: the source hands out the same array while the ledger is unchanged.
+const summaries = new WeakMap<readonly LedgerEntry[], RunSummary[]>();
+
+/** Every run, newest first, derived once per entries array. */
+function runSummaries(all: readonly LedgerEntry[]): RunSummary[] {
+  let held = summaries.get(all);
+  if (!held) summaries.set(all, (held = summariseRuns(all)));
+  return held;
 }
 
 function describeRun(run: RunSummary) {
@@ -99,34 +109,42 @@ function arrayOf<T>(value: unknown, accept: (item: Record<string, unknown>) => T
   return out;
 }
 
-/** Quarantine counts and assertion results of each transformer run, newest first; and its failures. */
-export async function dataQuality(entries: EntriesSource, range: DateRange, limit: number) {
-  const reports: {
-    runId: string;
-    runDate: string;
-    runDates: string[];
-    time: string;
-    durationMs: number | null;
-    engine: string | null;
-    quarantineRows: number;
-    quarantine: QuarantineCount[];
-    assertionsPassed: number;
-    assertionsFailed: number;
-    assertions: AssertionResult[];
-  }[] = [];
-  const failures: {
-    runId: string;
-    runDate: string;
-    time: string;
-    stage: string;
-    code: string | null;
-    reason: string | null;
-  }[] = [];
-  const all = await entries();
+/** A transformer run's quality report. */
+interface QualityReport {
+  runId: string;
+  runDate: string;
+  runDates: string[];
+  time: string;
+  durationMs: number | null;
+  engine: string | null;
+  quarantineRows: number;
+  quarantine: QuarantineCount[];
+  assertionsPassed: number;
+  assertionsFailed: number;
+  assertions: AssertionResult[];
+}
+
+/** A stage failure as the quality view lists it. */
+interface StageFailure {
+  runId: string;
+  runDate: string;
+  time: string;
+  stage: string;
+  code: string | null;
+  reason: string | null;
+}
+
+/** Every report and failure of an entries array, newest first: read once per array, filtered per range. */
+const qualityOf = new WeakMap<readonly LedgerEntry[], { reports: QualityReport[]; failures: StageFailure[] }>();
+
+function qualityEntries(all: readonly LedgerEntry[]): { reports: QualityReport[]; failures: StageFailure[] } {
+  const held = qualityOf.get(all);
+  if (held) return held;
+  const reports: QualityReport[] = [];
+  const failures: StageFailure[] = [];
   for (let index = all.length - 1; index >= 0; index -= 1) {
     const entry = all[index]!;
-    if (!inRange(entry.runDate, range)) continue;
-    if (entry.type === 'mlops.warehouse.ready.v1' && reports.length < limit) {
+    if (entry.type === 'mlops.warehouse.ready.v1') {
       const quarantine = arrayOf(entry.summary.quarantine, (item) =>
         typeof item.table === 'string' ? { table: item.table, rows: Number(item.rows) || 0 } : undefined,
       );
@@ -148,7 +166,7 @@ export async function dataQuality(entries: EntriesSource, range: DateRange, limi
         assertionsFailed: assertions.filter((item) => !item.passed).length,
         assertions,
       });
-    } else if (entry.type === 'mlops.stage.failed.v1' && failures.length < limit) {
+    } else if (entry.type === 'mlops.stage.failed.v1') {
       failures.push({
         runId: entry.runId,
         runDate: entry.runDate,
@@ -159,7 +177,25 @@ export async function dataQuality(entries: EntriesSource, range: DateRange, limi
       });
     }
   }
-  return { reports, failures };
+  const out = { reports, failures };
+  qualityOf.set(all, out);
+  return out;
+}
+
+/** The first `limit` items (newest first) whose run date is in the range. */
+function latestIn<T extends { runDate: string }>(items: readonly T[], range: DateRange, limit: number): T[] {
+  const out: T[] = [];
+  for (const item of items) {
+    if (out.length >= limit) break;
+    if (inRange(item.runDate, range)) out.push(item);
+  }
+  return out;
+}
+
+/** Quarantine counts and assertion results of each transformer run, newest first; and its failures. */
+export async function dataQuality(entries: EntriesSource, range: DateRange, limit: number) {
+  const { reports, failures } = qualityEntries(await entries());
+  return { reports: latestIn(reports, range, limit), failures: latestIn(failures, range, limit) };
 }
 
 /** Dead letters, newest first, without their payloads. */

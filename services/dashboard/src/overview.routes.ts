@@ -102,11 +102,12 @@ export function registerOverviewRoutes(app: FastifyInstance, context: RouteConte
         });
       case 'operations':
         return respond(reply, keyOf('kpis-operations', { range }), ['live'], async () => {
+          // The bus's and the registry's figures are the same for every range: read once per live slot.
           const [summary, stats, letters, history] = await Promise.all([
             runs(ledgerEntries, range, 1),
-            subscriptions(bus),
-            bus.listDeadLetters({ limit: 1000 }),
-            registry.promotions(modelName),
+            liveValue('subscriptions', () => subscriptions(bus)),
+            liveValue('dead-letters:1000', () => bus.listDeadLetters({ limit: 1000 })),
+            liveValue('promotions', () => registry.promotions(modelName)),
           ]);
           const last = summary.runs[0] ?? null;
           return {

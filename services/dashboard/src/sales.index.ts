@@ -11,8 +11,10 @@
  *   last), each with its days ascending and running totals of orders and of completed net revenue
  *   in whole cents; a customer's figures for any range are two binary searches and a subtraction;
  * - by day: the same totals grouped by day, so a short range reads only its own days.
- * Per customer there are also its total revenue (to skip customers who cannot make a top list)
- * and a bitmap of the days it ordered on (active customers in a range, from sequential words).
+ * Per customer there are also its total revenue and its revenue per 32-day block (to skip
+ * customers who cannot make a top list). Per day, the day of each row's previous order by the same
+ * customer, ascending: the customers active in a range are its rows whose previous order is before
+ * it, a binary search per day of the range.
  * Every sum is of whole cents, so it is exact.
  */
 import type { WarehouseValue } from '@mlops/kernel';
@@ -48,13 +50,17 @@ export interface SalesIndex {
    * read sequentially while a top list is built.
    */
   readonly blockRevenueCents: Float64Array;
-  /** Per customer: `bitWords` words, bit `d` set when the customer ordered on day `d`. */
-  readonly activeBits: Uint32Array;
+  /** 32-day blocks per customer in `blockRevenueCents`. */
   readonly bitWords: number;
   /** By day: the rows of day `d` are `[dayStart[d], dayStart[d + 1])`, customers ascending. */
   readonly dayStart: Int32Array;
   readonly dayCustomer: Int32Array;
   readonly dayRevenueCents: Float64Array;
+  /**
+   * By day, ascending within each day: the day of the same customer's previous order (-1 for its
+   * first; `nDays` for a null customer id, never counted as active).
+   */
+  readonly dayPrevious: Int32Array;
 }
 
 const DAY_MS = 86_400_000;
@@ -90,11 +96,11 @@ const EMPTY: SalesIndex = {
   totalRevenueCents: new Float64Array(0),
   byTotalRevenue: new Int32Array(0),
   blockRevenueCents: new Float64Array(0),
-  activeBits: new Uint32Array(0),
   bitWords: 0,
   dayStart: new Int32Array(1),
   dayCustomer: new Int32Array(0),
   dayRevenueCents: new Float64Array(0),
+  dayPrevious: new Int32Array(0),
 };
 
 /**
@@ -194,15 +200,13 @@ async function buildSalesIndex(gold: GoldReader): Promise<SalesIndex> {
     at += slice.day.length;
   }
 
-  // Per customer: totals and day bitmaps.
+  // Per customer: totals.
   const totalRevenueCents = new Float64Array(nCustomers);
   const bitWords = Math.ceil(nDays / 32);
-  const activeBits = new Uint32Array(nCustomers * bitWords);
   for (let c = 0; c < nCustomers; c += 1) {
     const start = offsets[c]!;
     const end = offsets[c + 1]!;
     if (end > start) totalRevenueCents[c] = cumRevenueCents[end - 1]!;
-    for (let row = start; row < end; row += 1) activeBits[c * bitWords + (day[row]! >>> 5)]! |= 1 << (day[row]! & 31);
   }
 
   const byTotalRevenue = Int32Array.from({ length: nCustomers }, (_, c) => c).sort(
@@ -233,6 +237,7 @@ async function buildSalesIndex(gold: GoldReader): Promise<SalesIndex> {
   }
 
   const customerIds = ids.map(str);
+  const dayPrevious = previousOrderDays(offsets, day, dayStart, nDays, customerIds);
   const positionOf = new Map<string, number>();
   customerIds.forEach((id, position) => {
     if (id !== null) positionOf.set(id, position);
@@ -251,10 +256,43 @@ async function buildSalesIndex(gold: GoldReader): Promise<SalesIndex> {
     totalRevenueCents,
     byTotalRevenue,
     blockRevenueCents,
-    activeBits,
     bitWords,
     dayStart,
     dayCustomer,
     dayRevenueCents,
+    dayPrevious,
   };
+}
+
+/**
+ * Per day, the previous order day of each row's customer, ascending within the day: the rows
+ * counted by previous day first, then placed by day in that order (two counting sorts).
+ */
+function previousOrderDays(
+  offsets: Int32Array,
+  day: Int32Array,
+  dayStart: Int32Array,
+  nDays: number,
+  customerIds: readonly (string | null)[],
+): Int32Array {
+  const nRows = day.length;
+  const previous = new Int32Array(nRows);
+  for (let c = 0; c < customerIds.length; c += 1) {
+    const start = offsets[c]!;
+    for (let row = start; row < offsets[c + 1]!; row += 1)
+      previous[row] = customerIds[c] === null ? nDays : row > start ? day[row - 1]! : -1;
+  }
+  // Previous days run from -1 to nDays: slot `previous + 1`.
+  const slotStart = new Int32Array(nDays + 3);
+  for (let row = 0; row < nRows; row += 1) slotStart[previous[row]! + 2]! += 1;
+  for (let slot = 0; slot < nDays + 2; slot += 1) slotStart[slot + 1]! += slotStart[slot]!;
+  const byPrevious = new Int32Array(nRows);
+  for (let row = 0; row < nRows; row += 1) byPrevious[slotStart[previous[row]! + 1]!++] = row;
+  const fill = dayStart.slice(0, nDays);
+  const out = new Int32Array(nRows);
+  for (let i = 0; i < nRows; i += 1) {
+    const row = byPrevious[i]!;
+    out[fill[day[row]!]!++] = previous[row]!;
+  }
+  return out;
 }

@@ -80,24 +80,25 @@ function figures(index: SalesIndex, position: number, lo: number, hi: number): C
   };
 }
 
-/** Distinct customers (ids not null) with at least one order in the range: the day bitmaps' words that cover it. */
+/**
+ * Distinct customers (ids not null) with at least one order in the range: per day of the range,
+ * its rows whose customer's previous order was before the range (each customer's first row in it).
+ */
 export function activeCustomers(index: SalesIndex, range: DateRange): number {
   const [fromDay, toDay] = dayBounds(index, range);
   if (fromDay > toDay) return 0;
-  const { activeBits, bitWords, customerIds } = index;
-  const firstWord = fromDay >>> 5;
-  const lastWord = toDay >>> 5;
-  const firstMask = (0xffffffff << (fromDay & 31)) >>> 0;
-  const lastMask = (toDay & 31) === 31 ? 0xffffffff : ((1 << ((toDay & 31) + 1)) - 1) >>> 0;
+  const { dayStart, dayPrevious } = index;
   let count = 0;
-  for (let c = 0, base = 0; c < customerIds.length; c += 1, base += bitWords) {
-    let hit: number;
-    if (firstWord === lastWord) hit = activeBits[base + firstWord]! & firstMask & lastMask;
-    else {
-      hit = (activeBits[base + firstWord]! & firstMask) | (activeBits[base + lastWord]! & lastMask);
-      for (let word = firstWord + 1; hit === 0 && word < lastWord; word += 1) hit = activeBits[base + word]!;
+  for (let d = fromDay; d <= toDay; d += 1) {
+    const start = dayStart[d]!;
+    let lo = start;
+    let hi = dayStart[d + 1]!;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (dayPrevious[mid]! < fromDay) lo = mid + 1;
+      else hi = mid;
     }
-    if (hit !== 0 && customerIds[c] !== null) count += 1;
+    count += lo - start;
   }
   return count;
 }

@@ -118,10 +118,13 @@ export async function createDashboardServer(deps: DashboardDeps): Promise<Dashbo
   const live = timeSlot(deps.liveCacheMs ?? 1000, now);
   // The ledger is followed: each live slot reads only what was recorded since the previous one.
   const follower = deps.ledger.follow();
+  // The same array while nothing changed, so what is derived from it (the runs) is derived once.
+  let entries: LedgerEntry[] | undefined;
   const ledgerEntries = () =>
     cache.remember<LedgerEntry[]>('ledger:entries', live(), async () => {
-      await follower.poll();
-      return follower.entries();
+      const changed = await follower.poll();
+      if (changed.length > 0 || entries === undefined) entries = follower.entries();
+      return entries;
     });
   const context: RouteContext = {
     gold,

@@ -150,6 +150,71 @@ describe('answers for any date range', () => {
     }
   });
 
+  it('gives revenue per day and group, and traffic, as SQL does, range after range', async () => {
+    const byName = (a: unknown, b: unknown) => String(a).localeCompare(String(b));
+    for (const [from, to] of RANGES) {
+      for (const groupBy of ['day', 'region', 'category'] as const) {
+        const answer = await ok<{
+          series: { date: string; group: string | null; orders: number; completedOrders: number; revenueUsd: number }[];
+          totals: { group: string | null; orders: number; revenueUsd: number }[];
+        }>(world, `/api/historical/revenue?from=${from}&to=${to}&groupBy=${groupBy}`);
+        const group = groupBy === 'day' ? 'null' : groupBy === 'region' ? 'c.region' : 's.category';
+        const rows = await sql<{ date: string; grp: string | null; orders: number; completed: number; cents: bigint }>(
+          `select s.order_date::varchar as date, ${group} as grp, count(*)::integer as orders,
+                  (count(*) filter (where s.is_completed))::integer as completed,
+                  coalesce(sum(round(s.net_amount_usd * 100)) filter (where s.is_completed), 0)::bigint as cents
+           from ${T('fct_sales')} s left join ${T('dim_customer')} c using (customer_id)
+           where s.order_date between ? and ? group by all`,
+          [from, to],
+        );
+        rows.sort((a, b) => a.date.localeCompare(b.date) || byName(a.grp, b.grp));
+        expect(
+          answer.series.map((row) => [row.date, row.group, row.orders, row.completedOrders, row.revenueUsd]),
+          `${groupBy} ${from}..${to}`,
+        ).toEqual(rows.map((row) => [row.date, row.grp, row.orders, row.completed, Number(row.cents) / 100]));
+        const totals = new Map<string | null, { orders: number; cents: number }>();
+        for (const row of rows) {
+          const total = totals.get(row.grp) ?? { orders: 0, cents: 0 };
+          total.orders += row.orders;
+          total.cents += Number(row.cents);
+          totals.set(row.grp, total);
+        }
+        expect(
+          answer.totals.map((row) => [row.group, row.orders, row.revenueUsd]),
+          `${groupBy} totals ${from}..${to}`,
+        ).toEqual(
+          [...totals]
+            .sort((a, b) => b[1].cents - a[1].cents || byName(a[0], b[0]))
+            .map(([grp, total]) => [grp, total.orders, total.cents / 100]),
+        );
+      }
+
+      const traffic = await ok<{
+        daily: { date: string; sessions: number; purchases: number }[];
+        byDevice: { device: string | null; sessions: number }[];
+        byReferrer: { referrer: string | null; sessions: number }[];
+      }>(world, `/api/historical/traffic?from=${from}&to=${to}`);
+      const daily = await sql<{ date: string; sessions: number; purchases: number }>(
+        `select session_date::varchar as date, count(*)::integer as sessions, (count(*) filter (where reached_purchase))::integer as purchases
+         from ${T('fct_sessions')} where session_date between ? and ? group by 1 order by 1`,
+        [from, to],
+      );
+      expect(traffic.daily, `traffic ${from}..${to}`).toEqual(daily);
+      for (const [column, list] of [
+        ['device', traffic.byDevice.map((row) => [row.device, row.sessions])],
+        ['referrer', traffic.byReferrer.map((row) => [row.referrer, row.sessions])],
+      ] as const) {
+        const counts = await sql<{ key: string | null; sessions: number }>(
+          `select ${column} as key, count(*)::integer as sessions from ${T('fct_sessions')}
+           where session_date between ? and ? group by 1`,
+          [from, to],
+        );
+        counts.sort((a, b) => b.sessions - a.sessions || byName(a.key, b.key));
+        expect(list, `${column} ${from}..${to}`).toEqual(counts.map((row) => [row.key, row.sessions]));
+      }
+    }
+  }, 180_000);
+
   it('gives every snapshot its risk figures, revenue at risk and customers at risk as SQL does', async () => {
     const dates = (
       await sql<{ d: string }>(
