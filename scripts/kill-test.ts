@@ -1,5 +1,5 @@
 /**
- * `npm run test:kill [-- --from 2026-09-01 --to 2026-10-10] [--emulators] [--keep]`: the
+ * `npm run test:kill [-- --from 2026-09-01 --to 2026-10-10] [--horizon 7] [--emulators] [--keep]`: the
  * acceptance runs of the multi-process stack, as a user would type them.
  *
  * 1. `mlops stack up`, then `mlops backfill --from --to --attach` in another process: the exit
@@ -32,6 +32,9 @@ const from = option('--from', '2026-09-01');
 const to = option('--to', '2026-10-10');
 const emulators = argv.includes('--emulators');
 const keep = argv.includes('--keep');
+// The churn horizon: with the default 30 days, a 40-day window leaves the trainer no labelled
+// history (horizon + embargo + warm-up), so it would never train and never be killed.
+const horizon = option('--horizon', process.env.MLOPS_CHURN_HORIZON_DAYS ?? '7');
 
 /** Latencies of one dashboard request, polled while the backfill runs, split by whether a build was running. */
 interface DashboardProbe {
@@ -108,7 +111,10 @@ const check = (ok: boolean, line: string) => {
 async function run(label: string, withKills: boolean): Promise<RunOutcome> {
   const home = tempDir(`mlops-${label}-`);
   console.log(`\n== ${label}: state in ${home.path}`);
-  const stack = await startStack({ env: { MLOPS_HOME: home.path, MLOPS_DASHBOARD_PORT: '0' }, emulators });
+  const stack = await startStack({
+    env: { MLOPS_HOME: home.path, MLOPS_DASHBOARD_PORT: '0', MLOPS_CHURN_HORIZON_DAYS: horizon },
+    emulators,
+  });
   // What the stack printed is all the other commands get, as a user would paste it.
   const env = parseExportLine(stack.exportLine);
   try {
