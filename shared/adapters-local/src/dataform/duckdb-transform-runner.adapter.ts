@@ -18,7 +18,8 @@
  * after it, never in between, and a crash mid-run leaves nothing of it (DuckDB drops an
  * uncommitted transaction when it opens the file again). A failing action stops the run with
  * `DATAFORM.ACTION_FAILED` naming the action, its file and the SQL, and nothing of the run stays.
- * A write conflict is `DATAFORM.WAREHOUSE_BUSY`, transient, so the bus retries. The session time
+ * A write conflict is `DATAFORM.WAREHOUSE_BUSY`, transient, so the bus retries; exceeding DuckDB's
+ * memory limit is `DATAFORM.OUT_OF_MEMORY`, permanent (it names the settings to change). The session time
  * zone is pinned to UTC (BigQuery TIMESTAMP semantics).
  */
 import {
@@ -78,7 +79,9 @@ export interface DuckDbTransformRunnerOptions {
 }
 
 const LOCKED =
-  /could not set lock|conflicting lock|database is locked|database file is locked|write-write conflict|transaction conflict|conflict on|out of memory/i;
+  /could not set lock|conflicting lock|database is locked|database file is locked|write-write conflict|transaction conflict|conflict on/i;
+/** DuckDB's buffer manager hit `memory_limit` (an operator that cannot spill, or the spill itself). */
+const OUT_OF_MEMORY = /out of memory/i;
 
 function messageOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
@@ -87,6 +90,8 @@ function messageOf(error: unknown): string {
 function classify(error: unknown, action: PlannedAction | undefined, sql: string): TransformError {
   if (error instanceof TransformError) return error;
   const message = messageOf(error);
+  if (OUT_OF_MEMORY.test(message))
+    return TransformErrors.outOfMemory(message.split('\n')[0]!.slice(0, 300), error, action?.name);
   if (LOCKED.test(message))
     return TransformErrors.warehouseBusy(message.split('\n')[0]!.slice(0, 300), error, action?.name);
   if (!action) return TransformErrors.actionFailed('(setup)', '(runner)', message.slice(0, 2000), sql, error);

@@ -411,6 +411,20 @@ describe('DuckDbTransformRunner on hand-written dirty bronze', () => {
     }
   }, 600_000);
 
+  it('names an exceeded memory limit as such, permanent, with the settings to change (not as a busy warehouse)', async () => {
+    const access = openDuckDbWarehouseAccess({ path: join(dir.path, 'starved.duckdb'), memoryLimit: '1MB' });
+    try {
+      const starved = new DuckDbTransformRunner({ projectDir: PROJECT, lakeRoot: lake, warehouse: access, compiler });
+      const error = (await starved.run({ runDates: [RUN_DATE] }).catch((caught: unknown) => caught)) as PlatformError;
+      expect(error).toBeInstanceOf(PlatformError);
+      expect(error.code).toBe('DATAFORM.OUT_OF_MEMORY');
+      expect(error.errorClass).toBe('permanent');
+      expect(error.message).toMatch(/memory limit .*MLOPS_WAREHOUSE_MEMORY_LIMIT.*MLOPS_TRANSFORM_MAX_DATES/);
+    } finally {
+      await access.close();
+    }
+  });
+
   it('waits, bounded, for a DuckDB file another process holds outside the lock, then fails as transient', async () => {
     const path = join(dir.path, 'locked.duckdb');
     const holder: ChildProcess = spawn(

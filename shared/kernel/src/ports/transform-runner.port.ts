@@ -140,6 +140,7 @@ export type TransformErrorCode =
   | 'DATAFORM.TRANSLATION_FAILED'
   | 'DATAFORM.ACTION_FAILED'
   | 'DATAFORM.WAREHOUSE_BUSY'
+  | 'DATAFORM.OUT_OF_MEMORY'
   | 'DATAFORM.INVOCATION_FAILED'
   | 'DATAFORM.INVOCATION_TIMEOUT'
   | 'DATAFORM.API_UNAVAILABLE';
@@ -218,6 +219,13 @@ export const TransformErrors = {
       'DATAFORM.WAREHOUSE_BUSY',
       `the warehouse is in use by another writer (${reason}); retry later`,
       { transient: true, cause, ...(action ? { action } : {}) },
+    ),
+  /** Permanent: the same run under the same limit fails the same way; raise the limit or shorten the runs, then redrive. */
+  outOfMemory: (reason: string, cause?: unknown, action?: string) =>
+    new TransformError(
+      'DATAFORM.OUT_OF_MEMORY',
+      `${action ? `action ${action}` : 'the run'} exceeded the warehouse's memory limit (${reason}); raise MLOPS_WAREHOUSE_MEMORY_LIMIT or lower MLOPS_TRANSFORM_MAX_DATES, then redrive the dead letter`,
+      { cause, ...(action ? { action } : {}) },
     ),
   invocationFailed: (invocation: string, reason: string, action?: string) =>
     new TransformError('DATAFORM.INVOCATION_FAILED', `Dataform workflow invocation ${invocation} failed: ${reason}`, {
