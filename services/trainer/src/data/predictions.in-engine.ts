@@ -8,7 +8,7 @@
  */
 import type { NumberFunction, WarehouseTransaction } from '@mlops/kernel';
 import { TrainerErrors } from '../errors.js';
-import { PREDICTIONS_TABLE, type ScoreRequest, type SnapshotScores } from './predictions.table.js';
+import { PREDICTIONS_TABLE, rewriteVersionRows, type ScoreRequest, type SnapshotScores } from './predictions.table.js';
 import { float64Of, parameterList, type WarehouseTables } from './warehouse-tables.js';
 
 /** What one version's in-engine scoring wrote, and the time spent in the model. */
@@ -31,12 +31,10 @@ export async function scoreInEngine(
 ): Promise<InEngineScores> {
   if (!tx.withNumberFunction)
     throw TrainerErrors.invalidComponentIo('batch_predict', 'this warehouse cannot call the model from SQL');
-  const { scorer, thresholds } = request;
+  const { scorer } = request;
   const { dialect } = tables;
-  const { timestamp } = dialect;
   const types = new Map(tables.columns(request.featureTable).map((column) => [column.name, column.type]));
   const predictions = tables.table(PREDICTIONS_TABLE);
-  const written = `written_${index}__`;
   const dates = parameterList(request.dates);
   const version = [request.modelVersion, ...request.dates];
   let scoreMs = 0;
@@ -49,38 +47,14 @@ export async function scoreInEngine(
     },
   };
   await tx.withNumberFunction(model, async (call) => {
-    // The version's first write time of each snapshot, before its rows are deleted.
-    await tx.execute(
-      `create temp table ${written} as
-       select snapshot_date, min(predicted_at) as predicted_at from ${predictions}
-       where model_version = ? and snapshot_date in ${dates} group by snapshot_date`,
-      version,
-    );
-    await tx.execute(`delete from ${predictions} where model_version = ? and snapshot_date in ${dates}`, version);
     const features = scorer.features.map((name) => float64Of(dialect, `f.${name}`, types.get(name) ?? ''));
-    const { high, medium } = thresholds;
-    await tx.execute(
-      `insert into ${predictions} (customer_id, snapshot_date, churn_probability, risk_band, model_version, predicted_at, is_backfilled, model_data_to)
-       select r.customer_id, r.snapshot_date, r.p,
-              case when r.p >= ? then 'high' when r.p >= ? then 'medium' else 'low' end,
-              ?, coalesce(least(w.predicted_at, cast(? as ${timestamp})), cast(? as ${timestamp})),
-              r.snapshot_date < cast(? as date), cast(? as date)
-       from (select f.customer_id, f.snapshot_date, ${call(features)} as p
-             from ${tables.table(request.featureTable)} as f
-             where f.snapshot_date in ${dates} and f.${request.recencyColumn} <= ?) as r
-       left join ${written} as w on w.snapshot_date = r.snapshot_date`,
-      [
-        high,
-        medium,
-        request.modelVersion,
-        predictedAt,
-        predictedAt,
-        request.modelDataTo,
-        request.modelDataTo,
-        ...request.dates,
-        Math.floor(request.horizonDays),
-      ],
-    );
+    const rows = `select f.customer_id, f.snapshot_date, ${call(features)} as p
+       from ${tables.table(request.featureTable)} as f
+       where f.snapshot_date in ${dates} and f.${request.recencyColumn} <= ?`;
+    await rewriteVersionRows(tx, tables, request, index, predictedAt, rows, [
+      ...request.dates,
+      Math.floor(request.horizonDays),
+    ]);
   });
   // What was written, per snapshot and band (the bands are the statement's, so they agree).
   const counts = await tx.query<{ d: string; band: string; n: number | bigint }>(

@@ -299,20 +299,9 @@ export async function replaceScores(
   predictedAt: string,
 ): Promise<void> {
   const { request, keys, probabilities } = scored;
-  const { float64, timestamp, rowId } = tables.dialect;
-  const predictions = tables.table(PREDICTIONS_TABLE);
+  const { float64, rowId } = tables.dialect;
   const features = tables.table(request.featureTable);
-  const written = `written_${index}__`;
   const scores = `scores_${index}__`;
-  const version = [request.modelVersion, ...request.dates];
-  const dates = parameterList(request.dates);
-  // The version's first write time of each snapshot, before its rows are deleted.
-  await tx.execute(
-    `create temp table ${written} as
-     select snapshot_date, min(predicted_at) as predicted_at from ${predictions}
-     where model_version = ? and snapshot_date in ${dates} group by snapshot_date`,
-    version,
-  );
   let rows: string;
   if ('rowIds' in keys) {
     await tx.execute(`create temp table ${scores} (row__ ${float64}, p ${float64})`);
@@ -324,6 +313,35 @@ export async function replaceScores(
     await tx.appendColumns({ table: scores, temporary: true }, [keys.customers, keys.snapshots, probabilities]);
     rows = `select s.customer_id, cast(s.snapshot_date as date) as snapshot_date, s.p from ${scores} as s`;
   }
+  await rewriteVersionRows(tx, tables, request, index, predictedAt, rows, []);
+}
+
+/**
+ * Replace a version's rows of its snapshots by `rows` (customer_id, snapshot_date, p; `rowParams`
+ * are its parameters), in the caller's transaction: the bands from the thresholds, and each
+ * snapshot keeps the time the version first wrote it, so a re-run leaves the same table.
+ */
+export async function rewriteVersionRows(
+  tx: WarehouseTransaction,
+  tables: WarehouseTables,
+  request: Pick<ScoreRequest, 'modelVersion' | 'dates' | 'thresholds' | 'modelDataTo'>,
+  index: number,
+  predictedAt: string,
+  rows: string,
+  rowParams: readonly WarehouseValue[],
+): Promise<void> {
+  const { timestamp } = tables.dialect;
+  const predictions = tables.table(PREDICTIONS_TABLE);
+  const written = `written_${index}__`;
+  const version = [request.modelVersion, ...request.dates];
+  const dates = parameterList(request.dates);
+  // The version's first write time of each snapshot, before its rows are deleted.
+  await tx.execute(
+    `create temp table ${written} as
+     select snapshot_date, min(predicted_at) as predicted_at from ${predictions}
+     where model_version = ? and snapshot_date in ${dates} group by snapshot_date`,
+    version,
+  );
   await tx.execute(`delete from ${predictions} where model_version = ? and snapshot_date in ${dates}`, version);
   const { high, medium } = request.thresholds;
   await tx.execute(
@@ -334,6 +352,15 @@ export async function replaceScores(
             r.snapshot_date < cast(? as date), cast(? as date)
      from (${rows}) as r
      left join ${written} as w on w.snapshot_date = r.snapshot_date`,
-    [high, medium, request.modelVersion, predictedAt, predictedAt, request.modelDataTo, request.modelDataTo],
+    [
+      high,
+      medium,
+      request.modelVersion,
+      predictedAt,
+      predictedAt,
+      request.modelDataTo,
+      request.modelDataTo,
+      ...rowParams,
+    ],
   );
 }
