@@ -83,7 +83,7 @@ describe('a bus file of the first layout', () => {
       await bus.close();
     }
     const reopened = new Database(path, { readonly: true });
-    expect(reopened.pragma('user_version', { simple: true })).toBe(2);
+    expect(reopened.pragma('user_version', { simple: true })).toBe(3);
     expect(reopened.prepare("select count(*) from sqlite_master where name = 'deliveries'").pluck().get()).toBe(0);
     reopened.close();
   }, 30_000);

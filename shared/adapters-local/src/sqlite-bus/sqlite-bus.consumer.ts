@@ -11,7 +11,7 @@ import {
   runDelivery,
   type SettledDelivery,
 } from '@mlops/kernel';
-import { wireOf, type MessageRow, type SqliteBusDatabase } from './sqlite-bus.database.js';
+import type { MessageRow, SqliteBusDatabase } from './sqlite-bus.database.js';
 import type { SqliteDeadLetters } from './sqlite-bus.dead-letters.js';
 
 interface ClaimedRow {
@@ -209,7 +209,7 @@ export class SqliteConsumer {
   /** Messages of the log by seq. */
   private read(seqs: readonly number[]): Omit<ClaimedRow, 'attempts'>[] {
     const rows = this.database.statements.leasedMessages.all(JSON.stringify(seqs)) as Omit<MessageRow, 'topic'>[];
-    return rows.map((row) => ({ seq: row.seq, message: wireOf(row), publishedAt: row.published_at }));
+    return rows.map((row) => ({ seq: row.seq, message: this.database.wireOf(row), publishedAt: row.published_at }));
   }
 
   /** Lease due exception rows (retries, replays, the messages of expired leases). */

@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { DEFAULT_MAX_MESSAGE_BYTES, type WireMessage, silentLogger, type Logger } from '@mlops/kernel';
+import { AttributeSets } from './sqlite-bus.attributes.js';
 import { WalCheckpointer } from './sqlite-bus.checkpointer.js';
 import { DEAD, LEASED, PENDING, openSchema } from './sqlite-bus.schema.js';
 
@@ -36,19 +37,26 @@ export { PENDING, LEASED, DEAD } from './sqlite-bus.schema.js';
 /** Where a dead letter pushed from outside keeps its message: off every topic's log. */
 export const PUSHED_TOPIC_PREFIX = 'pushed:';
 
+/** How many messages one insert statement appends (a burst is cut in statements of this many rows). */
+const INSERT_ROWS = 64;
+
+/** A message ready to append: its topic, attribute set, varying attribute values (JSON) and data. */
+export interface EncodedMessage {
+  topic: string;
+  set: number;
+  values: string;
+  data: Buffer;
+}
+
 /** A row of the append-only message log. */
 export interface MessageRow {
   seq: number;
   topic: string;
+  /** The varying attribute values (JSON array), or the whole attributes object when `attribute_set` is null. */
   attributes: string;
+  attribute_set: number | null;
   data: Buffer;
   published_at: number;
-}
-
-/** A message as a transport message. */
-export function wireOf(row: Pick<MessageRow, 'attributes' | 'data'>): WireMessage {
-  // The row's Buffer is the driver's fresh copy: handed on as it is.
-  return { data: row.data, attributes: JSON.parse(row.attributes) as Record<string, string> };
 }
 
 /** The bytes of a message as the driver binds them, without copying a Buffer. */
@@ -56,9 +64,12 @@ function bytesOf(data: Uint8Array): Buffer {
   return Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
 }
 
+const INSERT_MESSAGES = 'insert into messages (topic, attribute_set, attributes, data, published_at) values ';
+
 function prepare(db: Database.Database): Statements {
   return {
-    insertMessage: db.prepare('insert into messages (topic, attributes, data, published_at) values (?, ?, ?, ?)'),
+    insertMessage: db.prepare(`${INSERT_MESSAGES}(?, ?, ?, ?, ?)`),
+    insertMessages: db.prepare(`${INSERT_MESSAGES}${Array(INSERT_ROWS).fill('(?, ?, ?, ?, ?)').join(', ')}`),
     upsertSubscription: db.prepare(
       `insert into subscriptions (name, topic, max_attempts, backoff_min_ms, backoff_max_ms, created_at, head)
        values (?, ?, ?, ?, ?, ?, (select coalesce(max(seq), 0) from messages))
@@ -90,7 +101,7 @@ function prepare(db: Database.Database): Statements {
        returning seq, attempts`,
     ),
     leasedMessages: db.prepare(
-      'select seq, attributes, data, published_at from messages where seq in (select value from json_each(?))',
+      'select seq, attribute_set, attributes, data, published_at from messages where seq in (select value from json_each(?))',
     ),
     ackMany: db.prepare(
       `delete from exceptions where subscription = ? and lease_owner = ? and state = ${LEASED} and seq in (select value from json_each(?))`,
@@ -127,6 +138,7 @@ function prepare(db: Database.Database): Statements {
 /** The prepared statements of the bus, by name. */
 export type Statements = Record<
   | 'insertMessage'
+  | 'insertMessages'
   | 'upsertSubscription'
   | 'getSubscription'
   | 'head'
@@ -169,6 +181,7 @@ export class SqliteBusDatabase {
   readonly leaseMs: number;
   readonly pollMs: number;
   readonly log: Logger;
+  private readonly attributeSets: AttributeSets;
   private readonly checkpointer: WalCheckpointer | undefined;
   /** The messages this process appended lately, by seq: its consumers take them without reading the log. */
   private readonly recentMessages = new Map<number, { message: WireMessage; publishedAt: number }>();
@@ -192,18 +205,60 @@ export class SqliteBusDatabase {
     this.log = options.log ?? silentLogger;
     openSchema(this.db);
     this.statements = prepare(this.db);
+    this.attributeSets = new AttributeSets(this.db);
     this.dropExpired(options.retentionMs ?? 7 * 24 * 3600 * 1000);
   }
 
   /** Append a message to a topic's log: the subscriptions' cursors pass over it in order. */
   append(topic: string, message: WireMessage, now: number): number {
-    const info = this.statements.insertMessage.run(
-      topic,
-      JSON.stringify(message.attributes),
-      bytesOf(message.data),
-      now,
-    );
+    const { set, values } = this.attributeSets.encode(message.attributes);
+    const info = this.statements.insertMessage.run(topic, set, values, bytesOf(message.data), now);
     return Number(info.lastInsertRowid);
+  }
+
+  /**
+   * A message as its row stores it. Outside a transaction a new attribute set is committed at once
+   * and remembered: encode a burst before the transaction that appends it.
+   */
+  encode(topic: string, message: WireMessage): EncodedMessage {
+    const { set, values } = this.attributeSets.encode(message.attributes);
+    return { topic, set, values, data: bytesOf(message.data) };
+  }
+
+  /**
+   * Append encoded messages in order (inside the caller's transaction), up to {@link INSERT_ROWS}
+   * rows per statement; returns the first seq. One statement's rows take consecutive seqs, and the
+   * transaction holds the write lock, so a burst's seqs run on from the first.
+   */
+  appendMany(rows: readonly EncodedMessage[], now: number): number {
+    let first = 0;
+    let index = 0;
+    const params: unknown[] = new Array(INSERT_ROWS * 5);
+    for (; index + INSERT_ROWS <= rows.length; index += INSERT_ROWS) {
+      for (let row = 0; row < INSERT_ROWS; row += 1) {
+        const encoded = rows[index + row]!;
+        const at = row * 5;
+        params[at] = encoded.topic;
+        params[at + 1] = encoded.set;
+        params[at + 2] = encoded.values;
+        params[at + 3] = encoded.data;
+        params[at + 4] = now;
+      }
+      const last = Number(this.statements.insertMessages.run(params).lastInsertRowid);
+      if (index === 0) first = last - INSERT_ROWS + 1;
+    }
+    for (; index < rows.length; index += 1) {
+      const { topic, set, values, data } = rows[index]!;
+      const seq = Number(this.statements.insertMessage.run(topic, set, values, data, now).lastInsertRowid);
+      if (index === 0) first = seq;
+    }
+    return first;
+  }
+
+  /** A row of the log as a transport message. */
+  wireOf(row: Pick<MessageRow, 'attribute_set' | 'attributes' | 'data'>): WireMessage {
+    // The row's Buffer is the driver's fresh copy: handed on as it is.
+    return { data: row.data, attributes: this.attributeSets.decode(row.attribute_set, row.attributes) };
   }
 
   /** Remember a committed message for this process's consumers (a bounded window of the latest). */

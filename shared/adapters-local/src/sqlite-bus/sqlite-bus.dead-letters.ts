@@ -10,7 +10,7 @@ import {
   type DeadLetterInfo,
   type DeadLetterSink,
 } from '@mlops/kernel';
-import { PENDING, PUSHED_TOPIC_PREFIX, wireOf, type SqliteBusDatabase } from './sqlite-bus.database.js';
+import { PENDING, PUSHED_TOPIC_PREFIX, type SqliteBusDatabase } from './sqlite-bus.database.js';
 
 interface DeadLetterRow {
   id: number;
@@ -22,6 +22,7 @@ interface DeadLetterRow {
   dead_at: number;
   topic: string;
   attributes: string;
+  attribute_set: number | null;
   data: Buffer;
 }
 
@@ -70,14 +71,14 @@ export class SqliteDeadLetters implements DeadLetterAdmin, DeadLetterSink {
   async listDeadLetters(filter: { subscription?: string; limit?: number } = {}): Promise<DeadLetter[]> {
     const rows = this.database.db
       .prepare(
-        `select dl.id, dl.subscription, dl.seq, dl.code, dl.reason, dl.attempts, dl.dead_at, dl.topic, m.attributes, m.data
+        `select dl.id, dl.subscription, dl.seq, dl.code, dl.reason, dl.attempts, dl.dead_at, dl.topic, m.attribute_set, m.attributes, m.data
          from dead_letters dl join messages m on m.seq = dl.seq
          where dl.redriven_at is null and (? is null or dl.subscription = ?)
          order by dl.id desc limit ?`,
       )
       .all(filter.subscription ?? null, filter.subscription ?? null, filter.limit ?? 100) as DeadLetterRow[];
     return rows.map((row) => {
-      const original = wireOf(row);
+      const original = this.database.wireOf(row);
       const message = deadLetterForm(original, this.database.maxMessageBytes);
       const letter: DeadLetter = {
         id: String(row.id),

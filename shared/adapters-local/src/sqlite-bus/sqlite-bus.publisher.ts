@@ -71,23 +71,29 @@ export class SqlitePublisher implements Publisher {
     this.queue = [];
     if (batch.length === 0) return;
     const now = Date.now();
-    let ids: string[];
+    let first: number;
     try {
-      ids = this.database.db.transaction(() =>
-        batch.map((item) => String(this.database.append(item.topic, item.message, now))),
-      )();
+      const rows = batch.map((item) => this.database.encode(item.topic, item.message));
+      first = this.database.db.transaction(() => this.database.appendMany(rows, now))();
     } catch (error) {
       for (const item of batch) item.reject(error);
       return;
     }
-    const consumed = new Map<Topic, boolean>();
-    batch.forEach((item, index) => {
-      let kept = consumed.get(item.topic);
-      if (kept === undefined) consumed.set(item.topic, (kept = this.consumed(item.topic)));
-      if (kept) this.database.remember(Number(ids[index]), item.message, now);
-      item.resolve(ids[index]!);
-    });
-    this.onPublished(new Set(batch.map((item) => item.topic)));
+    const topics = new Set<Topic>();
+    let lastTopic: Topic | undefined;
+    let kept = false;
+    for (let index = 0; index < batch.length; index += 1) {
+      const item = batch[index]!;
+      if (item.topic !== lastTopic) {
+        lastTopic = item.topic;
+        topics.add(item.topic);
+        kept = this.consumed(item.topic);
+      }
+      const seq = first + index;
+      if (kept) this.database.remember(seq, item.message, now);
+      item.resolve(String(seq));
+    }
+    this.onPublished(topics);
   }
 
   /** Commit what is queued and refuse further publishes. */

@@ -5,8 +5,11 @@ export const PENDING = 0;
 export const LEASED = 1;
 export const DEAD = 3;
 
-/** The layout version in `user_version`: 2 is the cursor-per-subscription log. */
-export const SCHEMA_VERSION = 2;
+/**
+ * The layout version in `user_version`: 2 is the cursor-per-subscription log; 3 keeps the repeated
+ * attributes of messages once in `attribute_sets` (rows of layout 2 are read as they are).
+ */
+export const SCHEMA_VERSION = 3;
 
 /**
  * One append-only log of messages (indexed by topic, in publish order); per subscription a head
@@ -20,7 +23,12 @@ const SCHEMA = `
     topic text not null,
     attributes text not null,
     data blob not null,
-    published_at integer not null
+    published_at integer not null,
+    attribute_set integer
+  );
+  create table if not exists attribute_sets (
+    id integer primary key,
+    shape text not null unique
   );
   create index if not exists messages_by_topic on messages(topic);
   create table if not exists subscriptions (
@@ -70,10 +78,16 @@ function hasTable(db: Database.Database, name: string): boolean {
   return db.prepare("select 1 from sqlite_master where type = 'table' and name = ?").get(name) !== undefined;
 }
 
+function hasColumn(db: Database.Database, table: string, column: string): boolean {
+  return (db.pragma(`table_info(${table})`) as { name: string }[]).some((info) => info.name === column);
+}
+
 /**
- * Create the schema, or move a bus file of the first layout (a delivery row per message and
- * subscription) to this one in place, without losing a message: each subscription's head becomes
- * the last message, and every delivery still pending, leased or dead becomes an exception row.
+ * Create the schema, or move a bus file of an older layout to this one in place, without losing a
+ * message. From the first layout (a delivery row per message and subscription): each
+ * subscription's head becomes the last message, and every delivery still pending, leased or dead
+ * becomes an exception row. From the second: messages gain an attribute set column, null for the
+ * rows already written, which keep their attributes object.
  */
 export function openSchema(db: Database.Database): void {
   db.transaction(() => {
@@ -93,7 +107,11 @@ export function openSchema(db: Database.Database): void {
         drop table deliveries;
         drop index if exists messages_by_topic_time;
       `);
-    } else db.exec(SCHEMA);
+    }
+    // Layout 2 to 3: the rows already written keep their attributes object (no attribute set).
+    if (hasTable(db, 'messages') && !hasColumn(db, 'messages', 'attribute_set'))
+      db.exec('alter table messages add column attribute_set integer');
+    db.exec(SCHEMA);
     db.pragma(`user_version = ${SCHEMA_VERSION}`);
   }).immediate();
 }
