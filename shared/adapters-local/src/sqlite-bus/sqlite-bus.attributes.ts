@@ -29,6 +29,8 @@ export class AttributeSets {
   private readonly ids = new Map<string, number>();
   /** Id -> shape, for reading rows. */
   private readonly shapes = new Map<number, Shape>();
+  /** The set matched last (committed), tried first. */
+  private last: { id: number; shape: Shape } | undefined;
   private readonly insert: Database.Statement;
   private readonly find: Database.Statement;
   private readonly byId: Database.Statement;
@@ -41,6 +43,36 @@ export class AttributeSets {
 
   /** The attribute set id and the varying values (JSON) of a message's attributes. */
   encode(attributes: Record<string, string>): { set: number; values: string } {
+    const last = this.last;
+    if (last !== undefined) {
+      // The usual burst repeats one set: matched name by name, without building its key.
+      const values: string[] = [];
+      let index = 0;
+      let same = true;
+      for (const name in attributes) {
+        if (!Object.hasOwn(attributes, name)) continue;
+        const entry = last.shape[index++];
+        if (entry === undefined) {
+          same = false;
+          break;
+        }
+        if (typeof entry === 'string') {
+          if (entry !== name) {
+            same = false;
+            break;
+          }
+          values.push(attributes[name]!);
+        } else if (entry[0] !== name || entry[1] !== attributes[name]) {
+          same = false;
+          break;
+        }
+      }
+      if (same && index === last.shape.length) return { set: last.id, values: JSON.stringify(values) };
+    }
+    return this.encodeByKey(attributes);
+  }
+
+  private encodeByKey(attributes: Record<string, string>): { set: number; values: string } {
     let key = '';
     let exact = true;
     const values: string[] = [];
@@ -58,6 +90,9 @@ export class AttributeSets {
     }
     // A name or value holding the separator could make two shapes share a key: those are never cached.
     const set = exact ? (this.ids.get(key) ?? this.intern(key, attributes)) : this.intern(undefined, attributes);
+    const shape = this.shapeOf(set);
+    // Only a committed set is matched first next time.
+    if (exact && this.ids.get(key) === set && shape) this.last = { id: set, shape };
     return { set, values: JSON.stringify(values) };
   }
 
@@ -74,8 +109,23 @@ export class AttributeSets {
     const text = JSON.stringify(shape);
     this.insert.run(text);
     const id = this.find.get(text) as number;
-    if (key !== undefined && !this.db.inTransaction) this.ids.set(key, id);
+    if (key !== undefined && !this.db.inTransaction) {
+      this.ids.set(key, id);
+      this.shapes.set(id, shape);
+    }
     return id;
+  }
+
+  /** A committed attribute set by id, read once from the file. */
+  private shapeOf(set: number): Shape | undefined {
+    let shape = this.shapes.get(set);
+    if (!shape && !this.db.inTransaction) {
+      const text = this.byId.get(set) as string | undefined;
+      if (text === undefined) return undefined;
+      shape = JSON.parse(text) as Shape;
+      this.shapes.set(set, shape);
+    }
+    return shape;
   }
 
   /** A row's attributes: from its attribute set and varying values, or the whole object of an older row. */

@@ -3,7 +3,7 @@ import addFormatsModule from 'ajv-formats';
 import { SharedErrors } from '../errors.js';
 import { schemaDocuments } from '../contracts/schemas.generated.js';
 import type { AnyEvent } from './cloud-event.js';
-import { CAUSATION_EXTENSIONS, REQUIRED_EXTENSIONS, isTraceparent, traceparentFromId } from './cloud-event.js';
+import { CAUSATION_EXTENSIONS, REQUIRED_EXTENSIONS, traceparentFromId } from './cloud-event.js';
 import { eventCatalog, eventTypes, isEventType, type EventType } from './event-catalog.js';
 
 // ajv-formats is CommonJS; under NodeNext its default export arrives wrapped.
@@ -82,11 +82,19 @@ export function isIsoDate(value: unknown): value is string {
 
 const knownDates = new Set<string>();
 
+/** Options of {@link validateEvent}. */
+export interface ValidateOptions {
+  /** The candidate is the caller's own object: complete it in place instead of returning a copy. */
+  inPlace?: boolean;
+}
+
+const ENVELOPE_STRINGS = ['id', 'source', 'type'] as const;
+
 /**
  * Validate a whole envelope and its payload. Returns the event typed by its `type`, or throws a
  * permanent error naming what is wrong (unknown type, missing extension, schema violation, ...).
  */
-export function validateEvent(candidate: unknown): AnyEvent {
+export function validateEvent(candidate: unknown, options?: ValidateOptions): AnyEvent {
   if (candidate === null || typeof candidate !== 'object' || Array.isArray(candidate)) {
     throw SharedErrors.envelopeInvalid('the event is not a JSON object');
   }
@@ -94,7 +102,7 @@ export function validateEvent(candidate: unknown): AnyEvent {
   const problems: string[] = [];
   if (event.specversion !== '1.0')
     problems.push(`specversion must be "1.0" (got ${JSON.stringify(event.specversion)})`);
-  for (const name of ['id', 'source', 'type'] as const) {
+  for (const name of ENVELOPE_STRINGS) {
     if (typeof event[name] !== 'string' || (event[name] as string).length === 0) problems.push(`${name} is missing`);
   }
   if (typeof event.time !== 'string' || !RFC3339.test(event.time) || Number.isNaN(Date.parse(event.time))) {
@@ -107,12 +115,12 @@ export function validateEvent(candidate: unknown): AnyEvent {
   if (typeof event.rundate === 'string' && event.rundate.length > 0 && !isIsoDate(event.rundate)) {
     problems.push(`extension rundate "${event.rundate}" is not a date (YYYY-MM-DD)`);
   }
-  if (typeof event.traceparent === 'string' && event.traceparent.length > 0 && !isTraceparent(event.traceparent)) {
+  if (typeof event.traceparent === 'string' && event.traceparent.length > 0 && !isTraceparentShape(event.traceparent)) {
     problems.push('extension traceparent is not W3C trace context (00-<32 hex>-<16 hex>-<2 hex>)');
   }
   if (event.traceparent !== undefined && typeof event.traceparent !== 'string')
     problems.push('extension traceparent must be a string');
-  problems.push(...causationProblems(event));
+  if (event.causationid !== undefined || event.handlingstart !== undefined) problems.push(...causationProblems(event));
   if (event.datacontenttype !== undefined && !isJsonMediaType(event.datacontenttype)) {
     problems.push(`datacontenttype must be application/json (got ${JSON.stringify(event.datacontenttype)})`);
   }
@@ -121,16 +129,31 @@ export function validateEvent(candidate: unknown): AnyEvent {
   if (!isEventType(type)) throw SharedErrors.unknownType(type, eventTypes);
   const problem = dataProblems(type, event.data);
   if (problem) throw SharedErrors.schemaViolation(type, problem);
-  return {
-    ...event,
-    datacontenttype: 'application/json',
-    dataschema: typeof event.dataschema === 'string' ? event.dataschema : eventCatalog[type].schemaId,
-    // Trace context is optional on the wire: an event without it starts a trace of its own.
-    traceparent:
-      typeof event.traceparent === 'string' && event.traceparent.length > 0
-        ? event.traceparent
-        : traceparentFromId(event.id as string),
-  } as AnyEvent;
+  const dataschema = typeof event.dataschema === 'string' ? event.dataschema : eventCatalog[type].schemaId;
+  // Trace context is optional on the wire: an event without it starts a trace of its own.
+  const traceparent =
+    typeof event.traceparent === 'string' && event.traceparent.length > 0
+      ? event.traceparent
+      : traceparentFromId(event.id as string);
+  if (options?.inPlace) {
+    event.datacontenttype = 'application/json';
+    event.dataschema = dataschema;
+    event.traceparent = traceparent;
+    return event as unknown as AnyEvent;
+  }
+  return { ...event, datacontenttype: 'application/json', dataschema, traceparent } as AnyEvent;
+}
+
+/** What {@link isTraceparent} accepts, `00-<32 hex>-<16 hex>-<2 hex>` in lower case, without a regular expression. */
+function isTraceparentShape(value: string): boolean {
+  if (value.length !== 55 || value.charCodeAt(0) !== 48 || value.charCodeAt(1) !== 48) return false;
+  for (let i = 2; i < 55; i += 1) {
+    const code = value.charCodeAt(i);
+    if (i === 2 || i === 35 || i === 52) {
+      if (code !== 45) return false;
+    } else if (!((code >= 48 && code <= 57) || (code >= 97 && code <= 102))) return false;
+  }
+  return true;
 }
 
 /** Whether a media type is JSON (`application/json`, any case, parameters such as a charset allowed). */

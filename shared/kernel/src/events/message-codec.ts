@@ -25,6 +25,10 @@ const ENVELOPE_ATTRIBUTES = [
   ...CAUSATION_EXTENSIONS,
 ] as const;
 const ENVELOPE_NAMES: ReadonlySet<string> = new Set(ENVELOPE_ATTRIBUTES);
+/** Each envelope attribute with its `ce-` attribute name, spelled once (no string built per message). */
+const ENVELOPE_PAIRS: readonly (readonly [string, string])[] = ENVELOPE_ATTRIBUTES.map((name) => [name, `ce-${name}`]);
+/** The envelope attribute of a `ce-` attribute name spelled in lower case. */
+const ENVELOPE_BY_ATTRIBUTE: ReadonlyMap<string, string> = new Map(ENVELOPE_PAIRS.map(([name, key]) => [key, name]));
 /** The media type of structured content mode, any case, parameters allowed. */
 const STRUCTURED = /^\s*application\/cloudevents\+json\s*(;.*)?$/i;
 
@@ -34,9 +38,10 @@ const STRUCTURED = /^\s*application\/cloudevents\+json\s*(;.*)?$/i;
  */
 export function encodeMessage(event: AnyEvent): WireMessage {
   const attributes: Record<string, string> = { 'content-type': 'application/json' };
-  for (const name of ENVELOPE_ATTRIBUTES) {
-    const value = (event as unknown as Record<string, unknown>)[name];
-    if (typeof value === 'string') attributes[`ce-${name}`] = value;
+  const fields = event as unknown as Record<string, unknown>;
+  for (const [name, key] of ENVELOPE_PAIRS) {
+    const value = fields[name];
+    if (typeof value === 'string') attributes[key] = value;
   }
   return { data: Buffer.from(JSON.stringify(event.data)), attributes };
 }
@@ -107,6 +112,16 @@ function readAttributes(message: WireMessage): { envelope: Record<string, unknow
   const envelope: Record<string, unknown> = {};
   let contentType: string | undefined;
   for (const key in message.attributes) {
+    // The usual spelling (lower case) is found without building a string.
+    const known = ENVELOPE_BY_ATTRIBUTE.get(key);
+    if (known !== undefined) {
+      envelope[known] = message.attributes[key];
+      continue;
+    }
+    if (key === 'content-type') {
+      contentType = message.attributes[key];
+      continue;
+    }
     const lower = key.toLowerCase();
     const exact = lower === key;
     if (lower === 'content-type') {
@@ -144,14 +159,16 @@ export function decodeMessage(
     if (parsed !== null && typeof parsed === 'object' && !Array.isArray(parsed) && options.publishedAt) {
       const structured = parsed as Record<string, unknown>;
       if (structured.time === undefined)
-        return validateEvent({ ...structured, time: options.publishedAt.toISOString() });
+        return validateEvent({ ...structured, time: options.publishedAt.toISOString() }, { inPlace: true });
     }
-    return validateEvent(parsed);
+    // Parsed here from the bytes: this function's own object.
+    return validateEvent(parsed, { inPlace: true });
   }
   envelope.data = parsed;
   if (envelope.time === undefined && options.publishedAt) envelope.time = options.publishedAt.toISOString();
   envelope.datacontenttype = 'application/json';
-  return validateEvent(envelope);
+  // The envelope is this function's own object: completed in place, not copied.
+  return validateEvent(envelope, { inPlace: true });
 }
 
 /** The event type a message claims to carry, even when it is invalid (for dead-letter listings). */
