@@ -4,6 +4,7 @@ import {
   decodeMessage,
   encodeMessage,
   followUp,
+  isTraceparent,
   parseTraceparent,
   validateEvent,
   type AnyEvent,
@@ -207,5 +208,42 @@ describe('events from publishers outside the project', () => {
     const event = start();
     expect(() => validateEvent({ ...event, traceparent: '00-xyz' })).toThrow(/traceparent is not W3C trace context/);
     expect(() => validateEvent({ ...event, datacontenttype: 'text/plain' })).toThrow(/datacontenttype/);
+  });
+
+  it('judges a traceparent on validation exactly as isTraceparent does', () => {
+    const event = start();
+    const good = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01';
+    const bad = [
+      good.toUpperCase(),
+      good.slice(1),
+      `${good}0`,
+      good.replace(/^00/, '01'),
+      good.replace('-b7', '_b7'),
+      good.replace('0af7', '0ag7'),
+      good.replace(/-01$/, '-1:'),
+      good.replace('c-b', 'cb-'),
+      `${good.slice(0, 54)}/`,
+      ' '.repeat(55),
+    ];
+    expect(isTraceparent(good)).toBe(true);
+    expect(validateEvent({ ...event, traceparent: good }).traceparent).toBe(good);
+    for (const value of bad) {
+      expect(isTraceparent(value)).toBe(false);
+      expect(() => validateEvent({ ...event, traceparent: value }), value).toThrow(
+        /traceparent is not W3C trace context/,
+      );
+    }
+  });
+
+  it('returns a copy unless asked to complete its own object in place', () => {
+    const { traceparent: _t, ...event } = start();
+    const copy = validateEvent(event);
+    expect(copy).not.toBe(event);
+    expect(event).not.toHaveProperty('traceparent');
+    const owned = { ...event };
+    const completed = validateEvent(owned, { inPlace: true });
+    expect(completed).toBe(owned);
+    expect(completed).toEqual(copy);
+    expect(Object.keys(completed)).toEqual(Object.keys(copy));
   });
 });
