@@ -49,8 +49,9 @@ export class SqliteEventBus implements EventBus {
         for (const consumer of this.consumers) if (topics.has(consumer.topic)) consumer.wake();
       },
       (topic) => {
-        for (const consumer of this.consumers) if (consumer.topic === topic) return true;
-        return false;
+        let readers = 0;
+        for (const consumer of this.consumers) if (consumer.topic === topic) readers += 1;
+        return readers;
       },
     );
     this.subscriptions = new SqliteSubscriptions(this.database, wakeAll);

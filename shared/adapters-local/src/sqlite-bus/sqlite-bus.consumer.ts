@@ -32,7 +32,8 @@ interface HeldRange {
 interface Outcome {
   seq: number;
   attempts: number;
-  range?: number;
+  /** The first seq of the fresh range the message was leased in; undefined for an exception row. */
+  range: number | undefined;
   kind: 'ack' | 'retry' | 'dead';
   dueAt?: number;
   /** For a dead letter: what is recorded, then reported once it is. */
@@ -193,7 +194,7 @@ export class SqliteConsumer {
     const missing: number[] = [];
     const start = claimed.length;
     for (const seq of seqs) {
-      const recent = this.database.recent(seq);
+      const recent = this.database.take(seq);
       if (recent)
         claimed.push({ seq, message: recent.message, publishedAt: recent.publishedAt, attempts: 1, range: first });
       else missing.push(seq);
@@ -254,13 +255,14 @@ export class SqliteConsumer {
 
   private finish(row: ClaimedRow, message: WireMessage, settled: SettledDelivery): void {
     const { settlement } = settled;
-    const base = { seq: row.seq, attempts: row.attempts, ...(row.range === undefined ? {} : { range: row.range }) };
     if (row.range !== undefined) this.ranges.get(row.range)!.unsettled -= 1;
-    if (settlement.action === 'ack') this.outcomes.push({ ...base, kind: 'ack' });
-    else if (settlement.action === 'retry')
-      this.outcomes.push({ ...base, kind: 'retry', dueAt: Date.now() + settlement.delayMs });
-    else {
-      const report: DeadLetterReport = {
+    const outcome: Outcome = { seq: row.seq, attempts: row.attempts, range: row.range, kind: 'ack' };
+    if (settlement.action === 'retry') {
+      outcome.kind = 'retry';
+      outcome.dueAt = Date.now() + settlement.delayMs;
+    } else if (settlement.action !== 'ack') {
+      outcome.kind = 'dead';
+      outcome.report = {
         subscription: this.spec.name,
         topic: this.topic,
         messageId: String(row.seq),
@@ -270,8 +272,8 @@ export class SqliteConsumer {
         handled: settled.handled,
         ...(settled.event ? { event: settled.event } : {}),
       };
-      this.outcomes.push({ ...base, kind: 'dead', report });
     }
+    this.outcomes.push(outcome);
     this.running -= 1;
     if (this.closed) {
       if (this.running === 0) for (const resolve of this.idleWaiters.splice(0)) resolve();

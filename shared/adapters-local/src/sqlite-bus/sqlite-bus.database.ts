@@ -40,6 +40,13 @@ export const PUSHED_TOPIC_PREFIX = 'pushed:';
 /** How many messages one insert statement appends (a burst is cut in statements of this many rows). */
 const INSERT_ROWS = 64;
 
+/** A message this process appended, kept for its consumers: `readers` of them have yet to take it. */
+interface RecentMessage {
+  message: WireMessage;
+  publishedAt: number;
+  readers: number;
+}
+
 /** A message ready to append: its topic, attribute set, varying attribute values (JSON) and data. */
 export interface EncodedMessage {
   topic: string;
@@ -184,7 +191,7 @@ export class SqliteBusDatabase {
   private readonly attributeSets: AttributeSets;
   private readonly checkpointer: WalCheckpointer | undefined;
   /** The messages this process appended lately, by seq: its consumers take them without reading the log. */
-  private readonly recentMessages = new Map<number, { message: WireMessage; publishedAt: number }>();
+  private readonly recentMessages = new Map<number, RecentMessage>();
 
   constructor(options: SqliteEventBusOptions) {
     if (options.path !== ':memory:') mkdirSync(dirname(options.path), { recursive: true });
@@ -262,17 +269,22 @@ export class SqliteBusDatabase {
   }
 
   /** Remember a committed message for this process's consumers (a bounded window of the latest). */
-  remember(seq: number, message: WireMessage, publishedAt: number): void {
-    this.recentMessages.set(seq, { message, publishedAt });
+  remember(seq: number, message: WireMessage, publishedAt: number, readers: number): void {
+    this.recentMessages.set(seq, { message, publishedAt, readers });
     if (this.recentMessages.size > RECENT_MESSAGES) {
       const oldest = this.recentMessages.keys().next().value as number;
       this.recentMessages.delete(oldest);
     }
   }
 
-  /** A message this process appended lately, if it is still remembered. */
-  recent(seq: number): { message: WireMessage; publishedAt: number } | undefined {
-    return this.recentMessages.get(seq);
+  /**
+   * A message this process appended lately, if it is still remembered. Once each consumer of its
+   * topic here has taken it, it is forgotten (so it does not outlive its use in memory).
+   */
+  take(seq: number): RecentMessage | undefined {
+    const recent = this.recentMessages.get(seq);
+    if (recent !== undefined && --recent.readers <= 0) this.recentMessages.delete(seq);
+    return recent;
   }
 
   /** Drop old messages no subscription still needs: past every head, in no lease, with no exception row. */

@@ -33,8 +33,8 @@ export class SqlitePublisher implements Publisher {
   constructor(
     private readonly database: SqliteBusDatabase,
     private readonly onPublished: (topics: ReadonlySet<Topic>) => void,
-    /** Whether a consumer in this process reads the topic (its messages are then kept in memory for it). */
-    private readonly consumed: (topic: Topic) => boolean = () => true,
+    /** How many consumers in this process read the topic (its messages are kept in memory for them). */
+    private readonly consumers: (topic: Topic) => number = () => 1,
   ) {}
 
   async publish(event: AnyEvent): Promise<string> {
@@ -81,16 +81,16 @@ export class SqlitePublisher implements Publisher {
     }
     const topics = new Set<Topic>();
     let lastTopic: Topic | undefined;
-    let kept = false;
+    let readers = 0;
     for (let index = 0; index < batch.length; index += 1) {
       const item = batch[index]!;
       if (item.topic !== lastTopic) {
         lastTopic = item.topic;
         topics.add(item.topic);
-        kept = this.consumed(item.topic);
+        readers = this.consumers(item.topic);
       }
       const seq = first + index;
-      if (kept) this.database.remember(seq, item.message, now);
+      if (readers > 0) this.database.remember(seq, item.message, now, readers);
       item.resolve(String(seq));
     }
     this.onPublished(topics);
