@@ -21,6 +21,7 @@ import { createPlatform } from '@mlops/platform';
 import { tempDir, waitFor } from '@mlops/testing';
 import { startTimeoutS } from '../src/commands/start.command.js';
 import { composeNamed, type WorkerServiceName } from '../src/stack/compose.js';
+import { startInProcessStack } from '../src/stack/in-process.js';
 import { hostInWorker } from '../src/stack/worker-stack.js';
 
 const DATES = ['2026-03-01', '2026-03-02'];
@@ -136,5 +137,40 @@ describe('startTimeoutS', () => {
     expect(startTimeoutS(365, 10)).toBe(12750);
     expect(startTimeoutS(365, 10)).toBeGreaterThan(3600);
     expect(startTimeoutS(1, 0.01)).toBe(1803);
+  });
+});
+
+describe('retiring the worker threads of a stack', () => {
+  it('closes them once their subscriptions are idle and keeps their services hosted on the main thread', {
+    timeout: 420_000,
+  }, async () => {
+    const home = tempDir('mlops-worker-retire-');
+    cleanups.push(() => home.remove());
+    const lines: string[] = [];
+    const log = createLogger({ level: 'info', sink: (line) => lines.push(line) });
+    const platform = await createPlatform(loadConfig({ MLOPS_HOME: home.path }), { log });
+    const landed: string[] = [];
+    await platform.bus.subscribe({ name: 'test.bronze-landed', topic: 'bronze-landed' }, async (event) => {
+      landed.push(`${event.rundate} ${(event.data as { source: string }).source}`);
+    });
+    const stack = await startInProcessStack(platform, { workers: [GENERATORS, ['lander']] });
+    try {
+      await platform.bus.publish(start(DATES[0]!));
+      await stack.retireWorkersWhenIdle();
+      // Retired only when idle: the first date was generated and landed by then, in the threads.
+      expect(landed.sort()).toEqual(LANDED.filter((line) => line.startsWith(DATES[0]!)));
+      expect(lines.filter((line) => line.includes('worker threads retired'))).toHaveLength(1);
+      expect(stack.services.map((hosted) => hosted.service.name)).toEqual(
+        expect.arrayContaining([...GENERATORS, 'lander']),
+      );
+      // A later start event is still generated and landed, now on this thread.
+      await platform.bus.publish(start(DATES[1]!));
+      await waitFor(() => landed.length >= LANDED.length, 'the second date landed after retiring', 300_000);
+      expect(landed.sort()).toEqual(LANDED);
+      expect(lines.some((line) => line.includes('worker threads could not retire'))).toBe(false);
+    } finally {
+      await stack.close();
+      await platform.close();
+    }
   });
 });
