@@ -19,7 +19,7 @@ import {
 } from '@mlops/kernel';
 import { createPlatform } from '@mlops/platform';
 import { tempDir, waitFor } from '@mlops/testing';
-import { startTimeoutS } from '../src/commands/start.command.js';
+import { startTimeoutS, startWorkers, TWO_SALES_THREADS_FROM_SCALE } from '../src/commands/start.command.js';
 import { composeNamed, type WorkerServiceName } from '../src/stack/compose.js';
 import { startInProcessStack } from '../src/stack/in-process.js';
 import { hostInWorker } from '../src/stack/worker-stack.js';
@@ -51,7 +51,7 @@ function filesUnder(dir: string): string[] {
 
 /** Run the dates through the per-day services hosted one way; the lake's files and what was published. */
 async function land(
-  hosting: 'worker' | 'thread',
+  hosting: 'worker' | 'thread' | 'start-workers',
 ): Promise<{ files: Map<string, string>; generated: string[]; landed: string[]; failed: number }> {
   const home = tempDir(`mlops-worker-${hosting}-`);
   cleanups.push(() => home.remove());
@@ -75,6 +75,9 @@ async function land(
   const stops: { close(): Promise<void> }[] = [];
   if (hosting === 'worker') {
     stops.push(await hostInWorker(platform, GENERATORS), await hostInWorker(platform, ['lander']));
+  } else if (hosting === 'start-workers') {
+    // `start`'s threads at a large scale: two sales-gen threads competing for one subscription.
+    for (const group of startWorkers(TWO_SALES_THREADS_FROM_SCALE)) stops.push(await hostInWorker(platform, group));
   } else {
     const hosted: HostedService[] = [];
     for (const service of composeNamed(platform, [...GENERATORS, 'lander']))
@@ -115,6 +118,20 @@ describe('per-day services in worker threads', () => {
     expect(inThread.landed).toEqual(inWorkers.landed);
     expect([...inWorkers.files.keys()].sort()).toEqual([...inThread.files.keys()].sort());
     for (const [file, bytes] of inWorkers.files) expect(bytes, file).toBe(inThread.files.get(file));
+  });
+
+  it('land the same bronze with two sales-gen threads on one subscription, each date once', {
+    timeout: 420_000,
+  }, async () => {
+    expect(startWorkers(TWO_SALES_THREADS_FROM_SCALE).filter((group) => group.includes('sales-gen'))).toHaveLength(2);
+    expect(startWorkers(1).filter((group) => group.includes('sales-gen'))).toHaveLength(1);
+    const twoSales = await land('start-workers');
+    expect(twoSales.failed).toBe(0);
+    expect(twoSales.generated).toEqual(DATES);
+    expect(twoSales.landed).toEqual(LANDED);
+    const inThread = await land('thread');
+    expect([...twoSales.files.keys()].sort()).toEqual([...inThread.files.keys()].sort());
+    for (const [file, bytes] of twoSales.files) expect(bytes, file).toBe(inThread.files.get(file));
   });
 
   it('reports a worker that cannot host its services, naming them', { timeout: 180_000 }, async () => {
