@@ -56,6 +56,8 @@ export interface StartBenchResult {
   targetRssMb: number;
   phases: PhaseLine[];
   costPerDay: CostPerDay[];
+  /** Peak RSS of the command within each top-level phase's window, MB (sampled; windows overlap). */
+  rssByPhase: { phase: string; peakMb: number }[];
 }
 
 const TARGETS: Record<string, { seconds: number; rssMb: number }> = {
@@ -117,6 +119,36 @@ export function costPerDay(logText: string): CostPerDay[] {
   return quarters;
 }
 
+/** RSS samples of the command: seconds since the bench started it, kB. */
+type RssSample = { s: number; kb: number };
+
+/** The command's process under GNU time (its one child), and that process's resident set, kB. */
+function commandRssKb(timePid: number): number | undefined {
+  try {
+    const child = readFileSync(`/proc/${timePid}/task/${timePid}/children`, 'utf8').trim().split(/\s+/)[0];
+    if (!child) return undefined;
+    const match = /VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${child}/status`, 'utf8'));
+    return match ? Number(match[1]) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Peak RSS within each top-level phase. The phases count from the command's own start, after the
+ * process has booted: the boot is taken as the run's wall time minus the command's total.
+ */
+export function rssByPhase(samples: readonly RssSample[], phases: readonly PhaseLine[], seconds: number) {
+  const total = phases.find((phase) => phase.phase === 'total');
+  const boot = total ? Math.max(0, seconds - total.toS) : 0;
+  return phases
+    .filter((phase) => !phase.phase.startsWith(' ') && phase.phase !== 'total')
+    .map((phase) => {
+      const within = samples.filter((sample) => sample.s >= boot + phase.fromS && sample.s <= boot + phase.toS + 0.5);
+      return { phase: phase.phase, peakMb: Math.max(0, ...within.map((sample) => sample.kb)) / 1024 };
+    });
+}
+
 /** Time `mlops start --no-serve` on a fresh state folder. */
 export async function runStartBench(options: StartBenchOptions = {}): Promise<StartBenchResult> {
   const days = options.days ?? 120;
@@ -145,6 +177,11 @@ export async function runStartBench(options: StartBenchOptions = {}): Promise<St
     stdio: ['ignore', 'pipe', 'pipe'],
     detached: true,
   });
+  const samples: RssSample[] = [];
+  const sampler = setInterval(() => {
+    const kb = commandRssKb(child.pid!);
+    if (kb !== undefined) samples.push({ s: (performance.now() - started) / 1000, kb });
+  }, 500);
   child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
   let stopped = false;
@@ -158,6 +195,7 @@ export async function runStartBench(options: StartBenchOptions = {}): Promise<St
   );
   const exitCode = await new Promise<number | null>((resolve) => child.on('exit', resolve));
   clearTimeout(limit);
+  clearInterval(sampler);
   const seconds = (performance.now() - started) / 1000;
   const log = join(home, 'logs', 'mlops.jsonl');
   const costs = existsSync(log) ? costPerDay(readFileSync(log, 'utf8')) : [];
@@ -181,6 +219,7 @@ export async function runStartBench(options: StartBenchOptions = {}): Promise<St
     targetRssMb: target.rssMb,
     phases: parsePhases(output),
     costPerDay: costs,
+    rssByPhase: rssByPhase(samples, parsePhases(output), seconds),
   };
 }
 
@@ -212,6 +251,7 @@ export function formatStartBench(result: StartBenchResult): string {
       (phase) =>
         `    ${phase.phase.padEnd(14)} ${phase.busyS.toFixed(1).padStart(7)}   ${phase.fromS.toFixed(1).padStart(7)} .. ${phase.toS.toFixed(1)}`,
     ),
+    `  peak RSS by phase (sampled every 0.5 s): ${result.rssByPhase.map((p) => `${p.phase} ${p.peakMb.toFixed(0)} MB`).join(', ') || 'n/a'}`,
     '  cost per day of the per-day stages (generators + lander handling ms per date), by quarter of the dates:',
     ...result.costPerDay.map(
       (quarter) =>
