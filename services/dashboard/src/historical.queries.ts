@@ -114,38 +114,88 @@ export async function salesBounds(gold: GoldReader): Promise<{ from: string | nu
   return { from: dates[0] ?? null, to: dates[dates.length - 1] ?? null };
 }
 
-/** Revenue and orders per day, optionally split by region or category, with totals per group. */
-export async function revenueSeries(gold: GoldReader, range: DateRange, groupBy: RevenueGrouping) {
-  const cube = (await salesCube(gold))[groupBy];
-  const [lo, hi] = daysIn(cube, range);
-  const { dates, groups } = cube;
-  const series: { date: string; group: string | null; orders: number; completedOrders: number; revenueUsd: number }[] =
-    [];
-  for (let d = lo; d < hi; d += 1)
-    for (let g = 0; g < groups.length; g += 1)
-      if (cellsOf(cube, g, d, d + 1) > 0)
-        series.push({
-          date: dates[d]!,
-          group: groups[g]!,
-          orders: sumOf(cube, g, ORDERS, d, d + 1),
-          completedOrders: sumOf(cube, g, COMPLETED, d, d + 1),
-          revenueUsd: usd(sumOf(cube, g, REVENUE, d, d + 1)),
-        });
+/** One row of the revenue series (a day and group with orders). */
+interface SeriesRow {
+  date: string;
+  group: string | null;
+  orders: number;
+  completedOrders: number;
+  revenueUsd: number;
+}
+
+function seriesRows(cube: DailyCube, d: number): SeriesRow[] {
+  const rows: SeriesRow[] = [];
+  for (let g = 0; g < cube.groups.length; g += 1)
+    if (cellsOf(cube, g, d, d + 1) > 0)
+      rows.push({
+        date: cube.dates[d]!,
+        group: cube.groups[g]!,
+        orders: sumOf(cube, g, ORDERS, d, d + 1),
+        completedOrders: sumOf(cube, g, COMPLETED, d, d + 1),
+        revenueUsd: usd(sumOf(cube, g, REVENUE, d, d + 1)),
+      });
+  return rows;
+}
+
+/**
+ * Per cube, each day's series rows as JSON bytes after a comma (empty for a day without orders),
+ * made on first use: a day's rows are the same in every range, so a range's series is a join.
+ */
+const dayJson = new WeakMap<DailyCube, (Buffer | undefined)[]>();
+const NO_ROWS = Buffer.alloc(0);
+
+/** The series of days `[lo, hi)` as JSON array elements (no brackets) added to `parts`. */
+function seriesJson(cube: DailyCube, lo: number, hi: number, parts: Buffer[]): void {
+  let days = dayJson.get(cube);
+  if (!days) dayJson.set(cube, (days = new Array<Buffer | undefined>(cube.dates.length)));
+  let first = true;
+  for (let d = lo; d < hi; d += 1) {
+    let bytes = days[d];
+    if (bytes === undefined) {
+      const rows = seriesRows(cube, d);
+      days[d] = bytes = rows.length === 0 ? NO_ROWS : Buffer.from(`,${JSON.stringify(rows).slice(1, -1)}`);
+    }
+    if (bytes.length === 0) continue;
+    parts.push(first ? bytes.subarray(1) : bytes);
+    first = false;
+  }
+}
+
+/** The groups with orders in days `[lo, hi)`, by revenue (highest first; ties in the cube's order). */
+function seriesTotals(cube: DailyCube, lo: number, hi: number) {
   const totals: { group: string | null; g: number; orders: number; revenueCents: number }[] = [];
-  for (let g = 0; g < groups.length; g += 1)
+  for (let g = 0; g < cube.groups.length; g += 1)
     if (cellsOf(cube, g, lo, hi) > 0)
       totals.push({
-        group: groups[g]!,
+        group: cube.groups[g]!,
         g,
         orders: sumOf(cube, g, ORDERS, lo, hi),
         revenueCents: sumOf(cube, g, REVENUE, lo, hi),
       });
   totals.sort((a, b) => b.revenueCents - a.revenueCents || a.g - b.g);
-  return {
-    groupBy,
-    series,
-    totals: totals.map((row) => ({ group: row.group, orders: row.orders, revenueUsd: usd(row.revenueCents) })),
-  };
+  return totals.map((row) => ({ group: row.group, orders: row.orders, revenueUsd: usd(row.revenueCents) }));
+}
+
+/** Revenue and orders per day, optionally split by region or category, with totals per group. */
+export async function revenueSeries(gold: GoldReader, range: DateRange, groupBy: RevenueGrouping) {
+  const cube = (await salesCube(gold))[groupBy];
+  const [lo, hi] = daysIn(cube, range);
+  const series: SeriesRow[] = [];
+  for (let d = lo; d < hi; d += 1) series.push(...seriesRows(cube, d));
+  return { groupBy, series, totals: seriesTotals(cube, lo, hi) };
+}
+
+/**
+ * {@link revenueSeries} as JSON, byte for byte what `JSON.stringify` makes of it with `range`
+ * first: the series is joined from each day's JSON, made once per warehouse version.
+ */
+export async function revenueSeriesJson(gold: GoldReader, range: DateRange, groupBy: RevenueGrouping): Promise<Buffer> {
+  const cube = (await salesCube(gold))[groupBy];
+  const [lo, hi] = daysIn(cube, range);
+  const parts = [Buffer.from(`{"range":${JSON.stringify(range)},"groupBy":${JSON.stringify(groupBy)},"series":[`)];
+  seriesJson(cube, lo, hi, parts);
+  parts.push(Buffer.from(`],"totals":${JSON.stringify(seriesTotals(cube, lo, hi))}}`));
+  return Buffer.concat(parts);
 }
 
 /** Key figures of sales in a range. */

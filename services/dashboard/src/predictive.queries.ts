@@ -168,11 +168,15 @@ export async function revenueAtRisk(
 ): Promise<{ highRiskCustomers: number; revenueAtRiskUsd: number }> {
   const high = snapshotDate === null ? undefined : (await highRiskCustomers(gold)).get(snapshotDate);
   if (snapshotDate === null || high === undefined) return { highRiskCustomers: 0, revenueAtRiskUsd: 0 };
-  // Per snapshot and warehouse version (the predictive KPIs are asked again every live slot).
-  return gold.cached(`revenue-at-risk:${snapshotDate}`, async () => {
-    const cents = revenueOf(await salesIndex(gold), lookback(snapshotDate), high.positions);
-    return { highRiskCustomers: high.customers, revenueAtRiskUsd: usd(cents) };
-  });
+  // Per snapshot and warehouse version, held with the derived structures: the predictive KPIs are
+  // asked again every live slot, and a burst of other answers must not evict it from the answer cache.
+  const held = await gold.derived('revenue-at-risk', async () => new Map<string, number>());
+  let cents = held.get(snapshotDate);
+  if (cents === undefined) {
+    cents = revenueOf(await salesIndex(gold), lookback(snapshotDate), high.positions);
+    held.set(snapshotDate, cents);
+  }
+  return { highRiskCustomers: high.customers, revenueAtRiskUsd: usd(cents) };
 }
 
 /** Predicted against observed churn for the latest `limit` snapshots in range that are old enough to judge. */
