@@ -138,27 +138,28 @@ function seriesRows(cube: DailyCube, d: number): SeriesRow[] {
 }
 
 /**
- * Per cube, each day's series rows as JSON bytes after a comma (empty for a day without orders),
- * made on first use: a day's rows are the same in every range, so a range's series is a join.
+ * Per cube, the series of every day as JSON bytes, each day's rows after a comma (nothing for a
+ * day without orders), and where each day starts: a day's rows are the same in every range, so a
+ * range's series is one slice of it. Made on first use (the warm-up), once per warehouse version.
  */
-const dayJson = new WeakMap<DailyCube, (Buffer | undefined)[]>();
-const NO_ROWS = Buffer.alloc(0);
+const seriesBytes = new WeakMap<DailyCube, { bytes: Buffer; start: Float64Array }>();
 
-/** The series of days `[lo, hi)` as JSON array elements (no brackets) added to `parts`. */
-function seriesJson(cube: DailyCube, lo: number, hi: number, parts: Buffer[]): void {
-  let days = dayJson.get(cube);
-  if (!days) dayJson.set(cube, (days = new Array<Buffer | undefined>(cube.dates.length)));
-  let first = true;
-  for (let d = lo; d < hi; d += 1) {
-    let bytes = days[d];
-    if (bytes === undefined) {
+/** The series of days `[lo, hi)` as JSON array elements (no brackets), a view of the cube's bytes. */
+function seriesJson(cube: DailyCube, lo: number, hi: number): Buffer {
+  let held = seriesBytes.get(cube);
+  if (!held) {
+    const days = cube.dates.map((_, d) => {
       const rows = seriesRows(cube, d);
-      days[d] = bytes = rows.length === 0 ? NO_ROWS : Buffer.from(`,${JSON.stringify(rows).slice(1, -1)}`);
-    }
-    if (bytes.length === 0) continue;
-    parts.push(first ? bytes.subarray(1) : bytes);
-    first = false;
+      return rows.length === 0 ? '' : `,${JSON.stringify(rows).slice(1, -1)}`;
+    });
+    const start = new Float64Array(days.length + 1);
+    days.forEach((text, d) => {
+      start[d + 1] = start[d]! + Buffer.byteLength(text);
+    });
+    seriesBytes.set(cube, (held = { bytes: Buffer.from(days.join('')), start }));
   }
+  const slice = held.bytes.subarray(held.start[lo]!, held.start[hi]!);
+  return slice.length === 0 ? slice : slice.subarray(1);
 }
 
 /** The groups with orders in days `[lo, hi)`, by revenue (highest first; ties in the cube's order). */
@@ -187,15 +188,16 @@ export async function revenueSeries(gold: GoldReader, range: DateRange, groupBy:
 
 /**
  * {@link revenueSeries} as JSON, byte for byte what `JSON.stringify` makes of it with `range`
- * first: the series is joined from each day's JSON, made once per warehouse version.
+ * first: the series is a slice of every day's JSON, made once per warehouse version.
  */
 export async function revenueSeriesJson(gold: GoldReader, range: DateRange, groupBy: RevenueGrouping): Promise<Buffer> {
   const cube = (await salesCube(gold))[groupBy];
   const [lo, hi] = daysIn(cube, range);
-  const parts = [Buffer.from(`{"range":${JSON.stringify(range)},"groupBy":${JSON.stringify(groupBy)},"series":[`)];
-  seriesJson(cube, lo, hi, parts);
-  parts.push(Buffer.from(`],"totals":${JSON.stringify(seriesTotals(cube, lo, hi))}}`));
-  return Buffer.concat(parts);
+  return Buffer.concat([
+    Buffer.from(`{"range":${JSON.stringify(range)},"groupBy":${JSON.stringify(groupBy)},"series":[`),
+    seriesJson(cube, lo, hi),
+    Buffer.from(`],"totals":${JSON.stringify(seriesTotals(cube, lo, hi))}}`),
+  ]);
 }
 
 /** Key figures of sales in a range. */
