@@ -217,7 +217,7 @@ describe('answers for any date range', () => {
     }
   }, 180_000);
 
-  it('sends the revenue answer sliced from every day's JSON byte for byte as JSON.stringify makes it', async () => {
+  it('sends the revenue answer sliced from the JSON of every day byte for byte as JSON.stringify makes it', async () => {
     const gold = createGoldReader({ warehouse: world.access, cache: createAnswerCache() });
     const ranges: DateRange[] = [...RANGES.map(([from, to]) => ({ from, to })), { from: null, to: null }];
     for (const range of ranges)
