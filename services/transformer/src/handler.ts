@@ -2,8 +2,10 @@
  * The transformer's reaction to `mlops.bronze.landed.v1`: note the landed partition in the ledger,
  * then build every run date that is complete (sales and clickstream, plus startups on the date of
  * the full load and on Fridays) and not yet built from these exact partitions, all in one run of the
- * Dataform project. A backlog is therefore one run, not one per date; a backfill's partitions wait
- * until its whole window has landed (see {@link backfillShouldWait}).
+ * Dataform project. A backlog is therefore one run, not one per date. A backfill's window is built in
+ * date order while it lands, in runs of `maxDatesPerRun` as soon as its earliest unbuilt dates make
+ * a full run (see {@link backfillRunsReady}); the last, shorter run waits until the whole window has
+ * landed (see {@link backfillShouldWait}).
  *
  * A partition that leaves its date exactly as it was built (a replay, a re-run, a backfill overlapping
  * built dates) closes that date's stage: `stage.skipped` (`TRANSFORMER.ALREADY_BUILT`), or
@@ -139,9 +141,10 @@ export function incompleteDates(
 }
 
 /**
- * Whether a partition landed by a backfill should wait instead of building: a backfill's dates are
- * built together once its whole window has landed, so a 120-day backfill is one or two runs of
- * the project, not one per date as the lander works through the window. One exception keeps a
+ * Whether a partition landed by a backfill should wait instead of building whatever is complete: a
+ * backfill's dates are built in full runs while the window lands (only those of
+ * {@link backfillRunsReady}), the rest once the whole window has landed, so a 120-day backfill is
+ * two runs of the project, not one per date as the lander works through the window. One exception keeps a
  * stuck date (a stage that failed for it) from holding the rest back: when the window's last date
  * completes, whatever is complete is built; dates completing after that wait for the window again
  * (a redrive or replay of the stuck date finishes it).
@@ -155,6 +158,26 @@ export function backfillShouldWait(
   if (!window) return false;
   if (landed.runDate === window.to && isComplete(ledger, window.to, fullLoadKnown, window)) return false;
   return incompleteDates(ledger, fullLoadKnown, window).length > 0;
+}
+
+/**
+ * The runs of a backfill window that can be built while the rest is still landing: full runs of
+ * `maxDatesPerRun` of the buildable dates before the window's first incomplete date, in date order.
+ * Every date before a run is then built (or stuck: failed, broken), so each run's point-in-time
+ * lookback sees what building the whole window at once would, and the runs are those of that build.
+ * The rest waits: a shorter run before the first incomplete date until more dates complete, the last
+ * run until the window is complete.
+ */
+export function backfillRunsReady(
+  buildable: readonly BuildableDate[],
+  firstIncomplete: string,
+  maxDatesPerRun: number,
+): BuildableDate[][] {
+  const before = buildable.filter((date) => date.runDate < firstIncomplete);
+  const runs: BuildableDate[][] = [];
+  for (let i = 0; i + maxDatesPerRun <= before.length; i += maxDatesPerRun)
+    runs.push(before.slice(i, i + maxDatesPerRun));
+  return runs;
 }
 
 /**
@@ -243,19 +266,27 @@ export async function handleBronzeLanded(
   if (fullLoad === undefined && deps.objects) fullLoad = await findStartupFullLoad(deps.objects);
   const built = alreadyBuilt(ledger, fullLoad, landed);
   if (built) await announceAlreadyBuilt(event, context, built);
+  const trigger = { runDate: landed.runDate, eventId: event.id };
+  let dates: BuildableDate[];
   if (backfillShouldWait(ledger, fullLoad, landed)) {
     const missing = incompleteDates(ledger, fullLoad, landed.backfill!);
+    const window = `${landed.backfill!.from}..${landed.backfill!.to}`;
+    dates = backfillRunsReady(buildableDates(ledger, fullLoad, trigger), missing[0]!, deps.maxDatesPerRun).flat();
+    const progress = { runDate: landed.runDate, incomplete: missing.length, firstIncomplete: missing[0] };
+    if (dates.length === 0) {
+      context.log.info(
+        `waiting for the backfill window: ${missing.length} date(s) of ${window} still incomplete`,
+        progress,
+      );
+      return;
+    }
     context.log.info(
-      `waiting for the backfill window: ${missing.length} date(s) of ${landed.backfill!.from}..${landed.backfill!.to} still incomplete`,
-      {
-        runDate: landed.runDate,
-        incomplete: missing.length,
-        firstIncomplete: missing[0],
-      },
+      `building ${dates.length} date(s) of the backfill window ${window} while ${missing.length} still land`,
+      progress,
     );
-    return;
+  } else {
+    dates = buildableDates(ledger, fullLoad, trigger);
   }
-  const dates = buildableDates(ledger, fullLoad, { runDate: landed.runDate, eventId: event.id });
   if (dates.length === 0) {
     if (built) return;
     const sources = [...(ledger.landed.get(landed.runDate)?.keys() ?? [])].sort();
