@@ -8,7 +8,9 @@ import {
   errorCode,
   errorMessage,
   isAsyncTransformRunner,
+  type AnyEvent,
   type DeadLetterSink,
+  type HandlerContext,
   type Publisher,
   type CloudEvent,
   type DocumentStore,
@@ -72,22 +74,30 @@ export function createTransformerService(deps: TransformerServiceDeps): Service 
     ...(deps.deadLetters ? { deadLetters: deps.deadLetters } : {}),
   };
   const { runner } = deps;
+  const handle = async (event: AnyEvent, context: HandlerContext): Promise<void> => {
+    await handleBronzeLanded(handlerDeps, event as CloudEvent<'mlops.bronze.landed.v1'>, context);
+    if (isAsyncTransformRunner(runner) && deps.publisher) {
+      // Invocations whose completion never came are settled on the next landed partition.
+      await sweepInvocations({ ...handlerDeps, runner }, deps.publisher, context.log, {
+        ...(deps.invocationDeadlineMs === undefined ? {} : { deadlineMs: deps.invocationDeadlineMs }),
+      }).catch((error: unknown) =>
+        context.log.warning(`the invocation deadline sweep failed: ${errorMessage(error)}`, {
+          code: errorCode(error),
+        }),
+      );
+    }
+  };
+  // Events are handled one after another even when delivered at once (a redelivery while a run is
+  // going): the later one reads the ledger after the run and finds its dates built.
+  let previous: Promise<unknown> = Promise.resolve();
   return {
     name: 'transformer',
     consumes: ['mlops.bronze.landed.v1'],
     concurrency: 1,
-    handle: async (event, context) => {
-      await handleBronzeLanded(handlerDeps, event as CloudEvent<'mlops.bronze.landed.v1'>, context);
-      if (isAsyncTransformRunner(runner) && deps.publisher) {
-        // Invocations whose completion never came are settled on the next landed partition.
-        await sweepInvocations({ ...handlerDeps, runner }, deps.publisher, context.log, {
-          ...(deps.invocationDeadlineMs === undefined ? {} : { deadlineMs: deps.invocationDeadlineMs }),
-        }).catch((error: unknown) =>
-          context.log.warning(`the invocation deadline sweep failed: ${errorMessage(error)}`, {
-            code: errorCode(error),
-          }),
-        );
-      }
+    handle: (event, context) => {
+      const turn = previous.then(() => handle(event, context));
+      previous = turn.catch(() => undefined);
+      return turn;
     },
     // gcp: the Dataform API finishes runs later; their completions arrive on their own topic.
     ...(isAsyncTransformRunner(runner)
