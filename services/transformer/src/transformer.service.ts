@@ -55,6 +55,11 @@ export interface TransformerServiceDeps {
    * year of snapshots at scale 10 spills more than 60 GB in DuckDB, sixty at a time do not.
    */
   readonly maxDatesPerRun?: number;
+  /**
+   * Most landed rows in one run of the project (default: no limit); a run closes before the date
+   * that would take it past this, so DuckDB's memory per run stays flat whatever the scale.
+   */
+  readonly maxRowsPerRun?: number;
 }
 
 /** Default most run dates in one run of the project. */
@@ -65,11 +70,15 @@ export function createTransformerService(deps: TransformerServiceDeps): Service 
   const limit = deps.maxDatesPerRun ?? DEFAULT_MAX_DATES_PER_RUN;
   if (!Number.isInteger(limit) || limit < 1)
     throw TransformerErrors.badSetting('maxDatesPerRun', `must be a whole number of at least 1 (got ${limit})`);
+  const rows = deps.maxRowsPerRun;
+  if (rows !== undefined && (!Number.isInteger(rows) || rows < 1))
+    throw TransformerErrors.badSetting('maxRowsPerRun', `must be a whole number of at least 1 (got ${rows})`);
   const handlerDeps = {
     documents: deps.documents,
     runner: deps.runner,
     ledgerCollection: deps.ledgerCollection ?? LEDGER_COLLECTION,
     maxDatesPerRun: deps.maxDatesPerRun ?? DEFAULT_MAX_DATES_PER_RUN,
+    ...(rows === undefined ? {} : { maxRowsPerRun: rows }),
     ...(deps.objects ? { objects: deps.objects } : {}),
     ...(deps.deadLetters ? { deadLetters: deps.deadLetters } : {}),
   };

@@ -40,7 +40,7 @@ class RecordingRunner implements TransformRunner {
 const WINDOW = { from: '2026-01-05', to: '2026-01-11' };
 const DATES = ['2026-01-05', '2026-01-06', '2026-01-07', '2026-01-08', '2026-01-09', '2026-01-10', '2026-01-11'];
 
-function landed(runDate: string, source: BronzeSource) {
+function landed(runDate: string, source: BronzeSource, rowCount = 10) {
   const hash = `${source}${runDate}`.replace(/[^0-9a-f]/g, 'a').padEnd(64, '0');
   const data: BronzeLanded = {
     runDate,
@@ -48,7 +48,7 @@ function landed(runDate: string, source: BronzeSource) {
     format: 'jsonl',
     prefix: `bronze/${source}/dt=${runDate}/`,
     objects: [{ key: `bronze/${source}/dt=${runDate}/part-00000.jsonl`, bytes: 100, sha256: hash, rows: 10 }],
-    rowCount: 10,
+    rowCount,
     bytes: 100,
     contentHash: hash,
     loadType: source !== 'startups' ? 'daily' : runDate === WINDOW.from ? 'full' : 'delta',
@@ -66,9 +66,14 @@ function inLanderOrder() {
   ]);
 }
 
-function setup(maxDatesPerRun: number) {
+function setup(maxDatesPerRun: number, maxRowsPerRun?: number) {
   const runner = new RecordingRunner();
-  const service = createTransformerService({ documents: new InMemoryDocumentStore(), runner, maxDatesPerRun });
+  const service = createTransformerService({
+    documents: new InMemoryDocumentStore(),
+    runner,
+    maxDatesPerRun,
+    ...(maxRowsPerRun === undefined ? {} : { maxRowsPerRun }),
+  });
   const publisher = new RecordingPublisher();
   const send = (event: ReturnType<typeof landed>, attempt = 1) => deliver(service, event, { publisher, attempt });
   /** What the runs announced, without the ids and times of the events. */
@@ -177,5 +182,21 @@ describe('a backfill window built while it lands', () => {
     expect(runner.runs).toEqual([DATES.slice(0, 3)]);
     expect(runner.mostRunning).toBe(1);
     expect(publisher.ofType('mlops.warehouse.ready.v1')).toHaveLength(1);
+  });
+
+  it('closes a run before the date that would take it past maxRowsPerRun, also while the window lands', async () => {
+    // Every partition holds 10 rows (20 a date, 30 with startups), 01-08 holds 200 of sales.
+    const big = (event: ReturnType<typeof landed>) =>
+      event.data.runDate === '2026-01-08' && event.data.source === 'sales' ? landed('2026-01-08', 'sales', 200) : event;
+    const { runner, send } = setup(60, 100);
+    const runsWhenComplete: Record<string, number> = {};
+    for (const event of inLanderOrder().map(big)) {
+      await send(event);
+      runsWhenComplete[event.data.runDate] = runner.runs.length;
+    }
+    // 01-05..01-07 (70 rows) close when 01-08 lands; 01-08 runs alone; then 01-09..01-11 (70 rows).
+    expect(runner.runs).toEqual([DATES.slice(0, 3), ['2026-01-08'], DATES.slice(4)]);
+    expect(runsWhenComplete).toMatchObject({ '2026-01-07': 0, '2026-01-08': 1, '2026-01-09': 2, '2026-01-11': 3 });
+    expect(() => setup(60, 0)).toThrow(/maxRowsPerRun/);
   });
 });
