@@ -1,10 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import type {
-  BronzeLanded,
-  BronzeSource,
-  TransformRunRequest,
-  TransformRunResult,
-  TransformRunner,
+import {
+  TransformErrors,
+  type BronzeLanded,
+  type BronzeSource,
+  type TransformRunRequest,
+  type TransformRunResult,
+  type TransformRunner,
 } from '@mlops/kernel';
 import { InMemoryDocumentStore, RecordingPublisher, deliver, testEvent } from '@mlops/testing';
 import { createTransformerService } from '../src/index.js';
@@ -93,7 +94,11 @@ async function allAtOnce(maxDatesPerRun: number) {
     throw TransformErrors.warehouseBusy('Could not set lock on file');
   };
   const events = inLanderOrder();
-  for (const event of events) await send(event).catch(() => undefined);
+  for (const event of events)
+    await send(event).then(
+      () => undefined,
+      (error: unknown) => expect(error).toMatchObject({ code: 'DATAFORM.WAREHOUSE_BUSY' }),
+    );
   expect(runner.runs).toEqual([]);
   runner.run = run;
   await send(events.at(-1)!, 2);
