@@ -224,7 +224,7 @@ export const TransformErrors = {
   outOfMemory: (reason: string, cause?: unknown, action?: string) =>
     new TransformError(
       'DATAFORM.OUT_OF_MEMORY',
-      `${action ? `action ${action}` : 'the run'} exceeded the warehouse's memory limit (${reason}); raise MLOPS_WAREHOUSE_MEMORY_LIMIT or lower MLOPS_TRANSFORM_MAX_DATES, then redrive the dead letter`,
+      `${action ? `action ${action}` : 'the run'} exceeded the warehouse's memory limit (${reason}); raise MLOPS_WAREHOUSE_MEMORY_LIMIT or lower MLOPS_TRANSFORM_MAX_ROWS or MLOPS_TRANSFORM_MAX_DATES, then redrive the dead letter`,
       { cause, ...(action ? { action } : {}) },
     ),
   invocationFailed: (invocation: string, reason: string, action?: string) =>
