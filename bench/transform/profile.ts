@@ -16,7 +16,8 @@ import { warehouseAccessOf } from '@mlops/testing';
 import { GeneratedLake } from '@mlops/testing/fixtures';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const PROJECT = resolve(here, '..', '..', 'dataform');
+// BENCH_PROJECT: another copy of the Dataform project, e.g. to compare a model before and after a change.
+const PROJECT = resolve(process.env.BENCH_PROJECT ?? resolve(here, '..', '..', 'dataform'));
 const days = Number(process.env.BENCH_DAYS ?? 120);
 const scale = Number(process.env.BENCH_SCALE ?? 1);
 const lakeDir = process.env.BENCH_LAKE ?? (await mkdtemp(join(tmpdir(), 'mlops-transform-profile-')));
