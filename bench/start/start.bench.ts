@@ -22,7 +22,7 @@ export interface StartBenchOptions {
   scale?: number;
   /** Fixed last date, so runs are comparable (default: yesterday, as `npm start`). */
   until?: string;
-  /** Stop the run after this many seconds (SIGINT), keeping what it measured so far (default: 1.1x the target, at least 10 min). */
+  /** Stop the run after this many seconds (SIGINT), keeping what it measured so far (default: {@link defaultLimitS}). */
   limitS?: number;
 }
 
@@ -56,6 +56,8 @@ export interface StartBenchResult {
   targetRssMb: number;
   phases: PhaseLine[];
   costPerDay: CostPerDay[];
+  /** Peak RSS of the command within each top-level phase's window, MB (sampled; windows overlap). */
+  rssByPhase: { phase: string; peakMb: number }[];
 }
 
 const TARGETS: Record<string, { seconds: number; rssMb: number }> = {
@@ -117,6 +119,36 @@ export function costPerDay(logText: string): CostPerDay[] {
   return quarters;
 }
 
+/** RSS samples of the command: seconds since the bench started it, kB. */
+type RssSample = { s: number; kb: number };
+
+/** The command's process under GNU time (its one child), and that process's resident set, kB. */
+function commandRssKb(timePid: number): number | undefined {
+  try {
+    const child = readFileSync(`/proc/${timePid}/task/${timePid}/children`, 'utf8').trim().split(/\s+/)[0];
+    if (!child) return undefined;
+    const match = /VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${child}/status`, 'utf8'));
+    return match ? Number(match[1]) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Peak RSS within each top-level phase. The phases count from the command's own start, after the
+ * process has booted: the boot is taken as the run's wall time minus the command's total.
+ */
+export function rssByPhase(samples: readonly RssSample[], phases: readonly PhaseLine[], seconds: number) {
+  const total = phases.find((phase) => phase.phase === 'total');
+  const boot = total ? Math.max(0, seconds - total.toS) : 0;
+  return phases
+    .filter((phase) => !phase.phase.startsWith(' ') && phase.phase !== 'total')
+    .map((phase) => {
+      const within = samples.filter((sample) => sample.s >= boot + phase.fromS && sample.s <= boot + phase.toS + 0.5);
+      return { phase: phase.phase, peakMb: Math.max(0, ...within.map((sample) => sample.kb)) / 1024 };
+    });
+}
+
 /** Time `mlops start --no-serve` on a fresh state folder. */
 export async function runStartBench(options: StartBenchOptions = {}): Promise<StartBenchResult> {
   const days = options.days ?? 120;
@@ -145,6 +177,11 @@ export async function runStartBench(options: StartBenchOptions = {}): Promise<St
     stdio: ['ignore', 'pipe', 'pipe'],
     detached: true,
   });
+  const samples: RssSample[] = [];
+  const sampler = setInterval(() => {
+    const kb = commandRssKb(child.pid!);
+    if (kb !== undefined) samples.push({ s: (performance.now() - started) / 1000, kb });
+  }, 500);
   child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
   let stopped = false;
@@ -154,10 +191,11 @@ export async function runStartBench(options: StartBenchOptions = {}): Promise<St
       process.kill(-child.pid!, 'SIGINT');
       setTimeout(() => child.exitCode === null && process.kill(-child.pid!, 'SIGKILL'), 15_000).unref();
     },
-    (options.limitS ?? Math.max(600, 1.1 * target.seconds)) * 1000,
+    (options.limitS ?? defaultLimitS(target.seconds)) * 1000,
   );
   const exitCode = await new Promise<number | null>((resolve) => child.on('exit', resolve));
   clearTimeout(limit);
+  clearInterval(sampler);
   const seconds = (performance.now() - started) / 1000;
   const log = join(home, 'logs', 'mlops.jsonl');
   const costs = existsSync(log) ? costPerDay(readFileSync(log, 'utf8')) : [];
@@ -181,7 +219,17 @@ export async function runStartBench(options: StartBenchOptions = {}): Promise<St
     targetRssMb: target.rssMb,
     phases: parsePhases(output),
     costPerDay: costs,
+    rssByPhase: rssByPhase(samples, parsePhases(output), seconds),
   };
+}
+
+/**
+ * How long a run may take before the bench stops it: 1.75x its wall target, at least 10 min. A year
+ * at scale 10 (target 15 min) gets 26 min 15 s, so a year that misses the target by up to 75% still
+ * finishes and prints every phase; a slower one is stopped with its per-quarter costs so far.
+ */
+export function defaultLimitS(targetSeconds: number): number {
+  return Math.max(600, 1.75 * targetSeconds);
 }
 
 /** The figures of a run against its targets. */
@@ -203,6 +251,7 @@ export function formatStartBench(result: StartBenchResult): string {
       (phase) =>
         `    ${phase.phase.padEnd(14)} ${phase.busyS.toFixed(1).padStart(7)}   ${phase.fromS.toFixed(1).padStart(7)} .. ${phase.toS.toFixed(1)}`,
     ),
+    `  peak RSS by phase (sampled every 0.5 s): ${result.rssByPhase.map((p) => `${p.phase} ${p.peakMb.toFixed(0)} MB`).join(', ') || 'n/a'}`,
     '  cost per day of the per-day stages (generators + lander handling ms per date), by quarter of the dates:',
     ...result.costPerDay.map(
       (quarter) =>

@@ -19,8 +19,9 @@ import {
 } from '@mlops/kernel';
 import { createPlatform } from '@mlops/platform';
 import { tempDir, waitFor } from '@mlops/testing';
-import { startTimeoutS } from '../src/commands/start.command.js';
+import { startTimeoutS, startWorkers, TWO_SALES_THREADS_FROM_SCALE } from '../src/commands/start.command.js';
 import { composeNamed, type WorkerServiceName } from '../src/stack/compose.js';
+import { startInProcessStack } from '../src/stack/in-process.js';
 import { hostInWorker } from '../src/stack/worker-stack.js';
 
 const DATES = ['2026-03-01', '2026-03-02'];
@@ -50,7 +51,7 @@ function filesUnder(dir: string): string[] {
 
 /** Run the dates through the per-day services hosted one way; the lake's files and what was published. */
 async function land(
-  hosting: 'worker' | 'thread',
+  hosting: 'worker' | 'thread' | 'start-workers',
 ): Promise<{ files: Map<string, string>; generated: string[]; landed: string[]; failed: number }> {
   const home = tempDir(`mlops-worker-${hosting}-`);
   cleanups.push(() => home.remove());
@@ -74,6 +75,9 @@ async function land(
   const stops: { close(): Promise<void> }[] = [];
   if (hosting === 'worker') {
     stops.push(await hostInWorker(platform, GENERATORS), await hostInWorker(platform, ['lander']));
+  } else if (hosting === 'start-workers') {
+    // `start`'s threads at a large scale: two sales-gen threads competing for one subscription.
+    for (const group of startWorkers(TWO_SALES_THREADS_FROM_SCALE)) stops.push(await hostInWorker(platform, group));
   } else {
     const hosted: HostedService[] = [];
     for (const service of composeNamed(platform, [...GENERATORS, 'lander']))
@@ -116,6 +120,20 @@ describe('per-day services in worker threads', () => {
     for (const [file, bytes] of inWorkers.files) expect(bytes, file).toBe(inThread.files.get(file));
   });
 
+  it('land the same bronze with two sales-gen threads on one subscription, each date once', {
+    timeout: 420_000,
+  }, async () => {
+    expect(startWorkers(TWO_SALES_THREADS_FROM_SCALE).filter((group) => group.includes('sales-gen'))).toHaveLength(2);
+    expect(startWorkers(1).filter((group) => group.includes('sales-gen'))).toHaveLength(1);
+    const twoSales = await land('start-workers');
+    expect(twoSales.failed).toBe(0);
+    expect(twoSales.generated).toEqual(DATES);
+    expect(twoSales.landed).toEqual(LANDED);
+    const inThread = await land('thread');
+    expect([...twoSales.files.keys()].sort()).toEqual([...inThread.files.keys()].sort());
+    for (const [file, bytes] of twoSales.files) expect(bytes, file).toBe(inThread.files.get(file));
+  });
+
   it('reports a worker that cannot host its services, naming them', { timeout: 180_000 }, async () => {
     const home = tempDir('mlops-worker-bad-');
     cleanups.push(() => home.remove());
@@ -136,5 +154,40 @@ describe('startTimeoutS', () => {
     expect(startTimeoutS(365, 10)).toBe(12750);
     expect(startTimeoutS(365, 10)).toBeGreaterThan(3600);
     expect(startTimeoutS(1, 0.01)).toBe(1803);
+  });
+});
+
+describe('retiring the worker threads of a stack', () => {
+  it('closes them once their subscriptions are idle and keeps their services hosted on the main thread', {
+    timeout: 420_000,
+  }, async () => {
+    const home = tempDir('mlops-worker-retire-');
+    cleanups.push(() => home.remove());
+    const lines: string[] = [];
+    const log = createLogger({ level: 'info', sink: (line) => lines.push(line) });
+    const platform = await createPlatform(loadConfig({ MLOPS_HOME: home.path }), { log });
+    const landed: string[] = [];
+    await platform.bus.subscribe({ name: 'test.bronze-landed', topic: 'bronze-landed' }, async (event) => {
+      landed.push(`${event.rundate} ${(event.data as { source: string }).source}`);
+    });
+    const stack = await startInProcessStack(platform, { workers: [GENERATORS, ['lander']] });
+    try {
+      await platform.bus.publish(start(DATES[0]!));
+      await stack.retireWorkersWhenIdle();
+      // Retired only when idle: the first date was generated and landed by then, in the threads.
+      expect(landed.sort()).toEqual(LANDED.filter((line) => line.startsWith(DATES[0]!)));
+      expect(lines.filter((line) => line.includes('worker threads retired'))).toHaveLength(1);
+      expect(stack.services.map((hosted) => hosted.service.name)).toEqual(
+        expect.arrayContaining([...GENERATORS, 'lander']),
+      );
+      // A later start event is still generated and landed, now on this thread.
+      await platform.bus.publish(start(DATES[1]!));
+      await waitFor(() => landed.length >= LANDED.length, 'the second date landed after retiring', 300_000);
+      expect(landed.sort()).toEqual(LANDED);
+      expect(lines.some((line) => line.includes('worker threads could not retire'))).toBe(false);
+    } finally {
+      await stack.close();
+      await platform.close();
+    }
   });
 });

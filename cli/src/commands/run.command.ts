@@ -52,6 +52,8 @@ export async function runDates(
       runIds.add(event.runid);
       await platform.bus.publish(event);
     }
+    // Every start event is out: the stack's worker threads may go once their work is done.
+    void options.stack?.retireWorkersWhenIdle();
     const progress = createProgress(io, options.label);
     const result = await waitForRuns(platform, {
       runIds,

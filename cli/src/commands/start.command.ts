@@ -42,13 +42,18 @@ export function startTimeoutS(days: number, scale: number): number {
  * The worker threads of `start`. A thread's handlers interleave only where they yield to the event
  * loop, and sales-gen's synchronous SQLite writes rarely do: sharing its thread, the other
  * generators waited a minute per day at scale 10. So sales-gen, the clickstream and startups
- * generators (startups skip six days in seven), and the lander each get a thread.
+ * generators (startups skip six days in seven), and the lander each get a thread; from
+ * {@link TWO_SALES_THREADS_FROM_SCALE} on, sales-gen (the pacing stage: a date's orders depend only on
+ * the seed, scale and date) gets two, competing for the deliveries of its one subscription.
  */
-export const START_WORKERS: readonly (readonly WorkerServiceName[])[] = [
-  ['sales-gen'],
-  ['click-gen', 'startup-gen'],
-  ['lander'],
-];
+export function startWorkers(scale: number): readonly (readonly WorkerServiceName[])[] {
+  const sales: WorkerServiceName[][] =
+    scale >= TWO_SALES_THREADS_FROM_SCALE ? [['sales-gen'], ['sales-gen']] : [['sales-gen']];
+  return [...sales, ['click-gen', 'startup-gen'], ['lander']];
+}
+
+/** Scale from which sales-gen runs on two threads (below, a date is too cheap to pay a thread's start-up). */
+export const TWO_SALES_THREADS_FROM_SCALE = 5;
 
 /** The services' JSON log of the state folder, when they log there (not to stderr). */
 async function serviceLog(config: PlatformConfig): Promise<string | undefined> {
@@ -84,7 +89,7 @@ export async function startCommand(
   const startedAt = Date.now();
   // The per-day stages run in worker threads (the second core), so they neither starve each other
   // nor this thread (the ledger, transform and trainer).
-  const stack = await startInProcessStack(platform, { workers: START_WORKERS });
+  const stack = await startInProcessStack(platform, { workers: startWorkers(scale) });
   const stackMs = performance.now() - started;
   try {
     const result = await runDates(

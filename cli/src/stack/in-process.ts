@@ -19,6 +19,7 @@ import { trainerFromPlatform } from '@mlops/trainer';
 import { transformerFromPlatform } from '@mlops/transformer';
 import type { WorkerServiceName } from './compose.js';
 import { hostInWorker } from './worker-stack.js';
+import { subscriptionsOf, untilSubscriptionsIdle } from './worker-retire.js';
 
 /** Every service of the pipeline, composed on one platform (the order is the pipeline's). */
 export async function composeServices(platform: Platform): Promise<Service[]> {
@@ -38,6 +39,13 @@ export async function composeServices(platform: Platform): Promise<Service[]> {
 export interface InProcessStack {
   /** The services hosted on this thread's event loop (not those of the worker threads). */
   readonly services: readonly HostedService[];
+  /**
+   * Call once every event for the worker threads' services is published (every start event): when
+   * their subscriptions have nothing pending (retries included) or in flight, the threads close,
+   * giving back their memory, and their services are hosted on this thread instead, so a later
+   * event (another run, a replay) is still handled. Resolves then, or when the stack closes first.
+   */
+  retireWorkersWhenIdle(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -66,8 +74,26 @@ export async function startInProcessStack(
   const elsewhere = new Set<string>(groups.flat());
   const workers: { close(): Promise<void> }[] = [];
   const hosted: HostedService[] = [];
+  // The worker threads' services composed here too, hosted on this thread once the threads retire.
+  const spare: Service[] = [];
+  let closing = false;
+  let retiring: Promise<void> | undefined;
   const close = async () => {
-    await Promise.all([...hosted, ...workers].map((service) => service.close()));
+    closing = true;
+    await retiring;
+    await Promise.all([...hosted, ...workers.splice(0)].map((service) => service.close()));
+  };
+  const retire = async () => {
+    const subscriptions = subscriptionsOf(TOPOLOGY, [...elsewhere]);
+    if (workers.length === 0) return;
+    if (!(await untilSubscriptionsIdle(platform.bus, subscriptions, { pollMs: 250, stopped: () => closing }))) return;
+    const threads = workers.splice(0);
+    await Promise.all(threads.map((worker) => worker.close()));
+    for (const service of spare.splice(0))
+      hosted.push(await hostService(service, { bus: platform.bus, log: platform.log, settings }));
+    platform.log.info('worker threads retired: their services are hosted on the main thread', {
+      services: [...elsewhere].join(','),
+    });
   };
   try {
     // The workers load their modules while this thread composes its own services.
@@ -78,8 +104,8 @@ export async function startInProcessStack(
     );
     const own = Promise.resolve().then(async () => {
       for (const service of await composeServices(platform))
-        if (!elsewhere.has(service.name))
-          hosted.push(await hostService(service, { bus: platform.bus, log: platform.log, settings }));
+        if (elsewhere.has(service.name)) spare.push(service);
+        else hosted.push(await hostService(service, { bus: platform.bus, log: platform.log, settings }));
     });
     const outcomes = await Promise.allSettled([own, ...started]);
     const failure = outcomes.find((outcome) => outcome.status === 'rejected');
@@ -88,7 +114,16 @@ export async function startInProcessStack(
     await close();
     throw error;
   }
-  return { services: hosted, close };
+  return {
+    services: hosted,
+    retireWorkersWhenIdle: () => {
+      retiring ??= retire().catch((error: unknown) =>
+        platform.log.error('worker threads could not retire', { services: [...elsewhere].join(','), error }),
+      );
+      return retiring;
+    },
+    close,
+  };
 }
 
 /**

@@ -77,6 +77,25 @@ describe('sales orders of a day', () => {
     );
   });
 
+  it('hashes the contact of a customer per key and seed, however many keys and dates a process has seen', () => {
+    const keys = ['key-one-0123456789', 'key-two-0123456789', 'key-three-012345678', 'key-four-0123456789', 'key-5'];
+    // Every key twice, on two dates, interleaved: a memo of the hashes must never answer for another key.
+    for (const date of ['2026-03-03', '2026-03-04'])
+      for (const key of [...keys, ...keys]) {
+        const pseudonymiser = createPseudonymiser(key);
+        for (const record of generate({ piiHmacKey: key, date })
+          .filter((r) => !r.dirty)
+          .slice(0, 20)) {
+          const contact = customerContact(options, { number: Number(String(record.data.customer_id).slice(4)) });
+          expect(record.data.customer_email_hash).toBe(pseudonymiser.hash(contact.email));
+          expect(record.data.customer_phone_hash).toBe(pseudonymiser.hash(contact.phone));
+        }
+      }
+    const otherSeed = generate({ seed: 43 }).find((r) => !r.dirty)!;
+    const contact = customerContact({ seed: 43 }, { number: Number(String(otherSeed.data.customer_id).slice(4)) });
+    expect(otherSeed.data.customer_email_hash).toBe(createPseudonymiser(options.piiHmacKey).hash(contact.email));
+  });
+
   it('has orders only from customers active that day, with their attributes', () => {
     const active = new Map(
       [...customersActiveOn(options, dayNumber(options.date))].map((customer) => [customer.id, customer]),
