@@ -100,7 +100,18 @@ export function isWarehouseMissing(error: unknown): boolean {
 export function createGoldReader(options: GoldReaderOptions): GoldReader {
   const schema = options.schema ?? 'warehouse';
   const access = options.warehouse;
-  const version = async (): Promise<string> => access.version();
+  // Read once per turn of the event loop: an answer asks for it several times (its cache key, each
+  // derived structure), and every read is a query of the lock file; the next turn reads it again.
+  let memo: string | undefined;
+  const version = async (): Promise<string> => {
+    if (memo === undefined) {
+      memo = await access.version();
+      setImmediate(() => {
+        memo = undefined;
+      });
+    }
+    return memo;
+  };
   const session = (what: string) => ({
     purpose: `dashboard: ${what}`,
     waitMs: fallback.getStore() ? (options.staleAfterMs ?? 250) : (options.readWaitMs ?? 5_000),

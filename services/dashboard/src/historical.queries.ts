@@ -114,38 +114,90 @@ export async function salesBounds(gold: GoldReader): Promise<{ from: string | nu
   return { from: dates[0] ?? null, to: dates[dates.length - 1] ?? null };
 }
 
-/** Revenue and orders per day, optionally split by region or category, with totals per group. */
-export async function revenueSeries(gold: GoldReader, range: DateRange, groupBy: RevenueGrouping) {
-  const cube = (await salesCube(gold))[groupBy];
-  const [lo, hi] = daysIn(cube, range);
-  const { dates, groups } = cube;
-  const series: { date: string; group: string | null; orders: number; completedOrders: number; revenueUsd: number }[] =
-    [];
-  for (let d = lo; d < hi; d += 1)
-    for (let g = 0; g < groups.length; g += 1)
-      if (cellsOf(cube, g, d, d + 1) > 0)
-        series.push({
-          date: dates[d]!,
-          group: groups[g]!,
-          orders: sumOf(cube, g, ORDERS, d, d + 1),
-          completedOrders: sumOf(cube, g, COMPLETED, d, d + 1),
-          revenueUsd: usd(sumOf(cube, g, REVENUE, d, d + 1)),
-        });
+/** One row of the revenue series (a day and group with orders). */
+interface SeriesRow {
+  date: string;
+  group: string | null;
+  orders: number;
+  completedOrders: number;
+  revenueUsd: number;
+}
+
+function seriesRows(cube: DailyCube, d: number): SeriesRow[] {
+  const rows: SeriesRow[] = [];
+  for (let g = 0; g < cube.groups.length; g += 1)
+    if (cellsOf(cube, g, d, d + 1) > 0)
+      rows.push({
+        date: cube.dates[d]!,
+        group: cube.groups[g]!,
+        orders: sumOf(cube, g, ORDERS, d, d + 1),
+        completedOrders: sumOf(cube, g, COMPLETED, d, d + 1),
+        revenueUsd: usd(sumOf(cube, g, REVENUE, d, d + 1)),
+      });
+  return rows;
+}
+
+/**
+ * Per cube, the series of every day as JSON bytes, each day's rows after a comma (nothing for a
+ * day without orders), and where each day starts: a day's rows are the same in every range, so a
+ * range's series is one slice of it. Made on first use (the warm-up), once per warehouse version.
+ */
+const seriesBytes = new WeakMap<DailyCube, { bytes: Buffer; start: Float64Array }>();
+
+/** The series of days `[lo, hi)` as JSON array elements (no brackets), a view of the cube's bytes. */
+function seriesJson(cube: DailyCube, lo: number, hi: number): Buffer {
+  let held = seriesBytes.get(cube);
+  if (!held) {
+    const days = cube.dates.map((_, d) => {
+      const rows = seriesRows(cube, d);
+      return rows.length === 0 ? '' : `,${JSON.stringify(rows).slice(1, -1)}`;
+    });
+    const start = new Float64Array(days.length + 1);
+    days.forEach((text, d) => {
+      start[d + 1] = start[d]! + Buffer.byteLength(text);
+    });
+    seriesBytes.set(cube, (held = { bytes: Buffer.from(days.join('')), start }));
+  }
+  const slice = held.bytes.subarray(held.start[lo]!, held.start[hi]!);
+  return slice.length === 0 ? slice : slice.subarray(1);
+}
+
+/** The groups with orders in days `[lo, hi)`, by revenue (highest first; ties in the cube's order). */
+function seriesTotals(cube: DailyCube, lo: number, hi: number) {
   const totals: { group: string | null; g: number; orders: number; revenueCents: number }[] = [];
-  for (let g = 0; g < groups.length; g += 1)
+  for (let g = 0; g < cube.groups.length; g += 1)
     if (cellsOf(cube, g, lo, hi) > 0)
       totals.push({
-        group: groups[g]!,
+        group: cube.groups[g]!,
         g,
         orders: sumOf(cube, g, ORDERS, lo, hi),
         revenueCents: sumOf(cube, g, REVENUE, lo, hi),
       });
   totals.sort((a, b) => b.revenueCents - a.revenueCents || a.g - b.g);
-  return {
-    groupBy,
-    series,
-    totals: totals.map((row) => ({ group: row.group, orders: row.orders, revenueUsd: usd(row.revenueCents) })),
-  };
+  return totals.map((row) => ({ group: row.group, orders: row.orders, revenueUsd: usd(row.revenueCents) }));
+}
+
+/** Revenue and orders per day, optionally split by region or category, with totals per group. */
+export async function revenueSeries(gold: GoldReader, range: DateRange, groupBy: RevenueGrouping) {
+  const cube = (await salesCube(gold))[groupBy];
+  const [lo, hi] = daysIn(cube, range);
+  const series: SeriesRow[] = [];
+  for (let d = lo; d < hi; d += 1) series.push(...seriesRows(cube, d));
+  return { groupBy, series, totals: seriesTotals(cube, lo, hi) };
+}
+
+/**
+ * {@link revenueSeries} as JSON, byte for byte what `JSON.stringify` makes of it with `range`
+ * first: the series is a slice of every day's JSON, made once per warehouse version.
+ */
+export async function revenueSeriesJson(gold: GoldReader, range: DateRange, groupBy: RevenueGrouping): Promise<Buffer> {
+  const cube = (await salesCube(gold))[groupBy];
+  const [lo, hi] = daysIn(cube, range);
+  return Buffer.concat([
+    Buffer.from(`{"range":${JSON.stringify(range)},"groupBy":${JSON.stringify(groupBy)},"series":[`),
+    seriesJson(cube, lo, hi),
+    Buffer.from(`],"totals":${JSON.stringify(seriesTotals(cube, lo, hi))}}`),
+  ]);
 }
 
 /** Key figures of sales in a range. */

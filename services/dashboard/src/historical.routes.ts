@@ -4,14 +4,14 @@ import { QueryParams } from './params.js';
 import {
   funnel,
   REVENUE_GROUPINGS,
-  revenueSeries,
+  revenueSeriesJson,
   startups,
   topCustomers,
   topProducts,
   traffic,
 } from './historical.queries.js';
 import type { RouteContext } from './route-context.js';
-import { keyOf } from './route-context.js';
+import { JsonText, keyOf } from './route-context.js';
 
 /** Limits of the list endpoints: default and maximum rows. */
 export const HISTORICAL_LIMITS = {
@@ -27,10 +27,12 @@ export function registerHistoricalRoutes(app: FastifyInstance, context: RouteCon
     const query = QueryParams.of(request.query, ['from', 'to', 'groupBy']);
     const range = query.range();
     const groupBy = query.choice('groupBy', REVENUE_GROUPINGS, 'day')!;
-    return respond(reply, keyOf('revenue', { range, groupBy }), ['gold'], async () => ({
-      range,
-      ...(await revenueSeries(gold, range, groupBy)),
-    }));
+    return respond(
+      reply,
+      keyOf('revenue', { range, groupBy }),
+      ['gold'],
+      async () => new JsonText(await revenueSeriesJson(gold, range, groupBy)),
+    );
   });
 
   app.get('/api/historical/top-customers', async (request, reply) => {

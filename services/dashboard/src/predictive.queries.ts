@@ -161,6 +161,21 @@ export async function customersAtRisk(
   };
 }
 
+/**
+ * Every snapshot's revenue at risk in cents, once per warehouse version with the other derived
+ * structures (at the warm-up): the predictive KPIs are asked again every live slot, and any
+ * snapshot can be asked for.
+ */
+function revenueAtRiskCents(gold: GoldReader): Promise<Map<string, number>> {
+  return gold.derived('revenue-at-risk', async () => {
+    const [high, index] = await Promise.all([highRiskCustomers(gold), salesIndex(gold)]);
+    const out = new Map<string, number>();
+    for (const [snapshotDate, { positions }] of high)
+      out.set(snapshotDate, revenueOf(index, lookback(snapshotDate), positions));
+    return out;
+  });
+}
+
 /** High-risk customers at a snapshot and their net revenue of the 90 days up to it. */
 export async function revenueAtRisk(
   gold: GoldReader,
@@ -168,11 +183,8 @@ export async function revenueAtRisk(
 ): Promise<{ highRiskCustomers: number; revenueAtRiskUsd: number }> {
   const high = snapshotDate === null ? undefined : (await highRiskCustomers(gold)).get(snapshotDate);
   if (snapshotDate === null || high === undefined) return { highRiskCustomers: 0, revenueAtRiskUsd: 0 };
-  // Per snapshot and warehouse version (the predictive KPIs are asked again every live slot).
-  return gold.cached(`revenue-at-risk:${snapshotDate}`, async () => {
-    const cents = revenueOf(await salesIndex(gold), lookback(snapshotDate), high.positions);
-    return { highRiskCustomers: high.customers, revenueAtRiskUsd: usd(cents) };
-  });
+  const cents = (await revenueAtRiskCents(gold)).get(snapshotDate) ?? 0;
+  return { highRiskCustomers: high.customers, revenueAtRiskUsd: usd(cents) };
 }
 
 /** Predicted against observed churn for the latest `limit` snapshots in range that are old enough to judge. */

@@ -39,7 +39,7 @@ export function createResponder(
   versions: { gold: () => Promise<string | undefined>; live: () => string },
   keep = 500,
 ): RouteContext['respond'] {
-  const lastGood = new Map<string, string>();
+  const lastGood = new Map<string, Buffer>();
   return async (reply, key, sources, compute) => {
     const parts: string[] = [];
     let cacheable = true;
@@ -48,10 +48,15 @@ export function createResponder(
       if (version === undefined) cacheable = false;
       else parts.push(version);
     }
-    let body: string;
+    let body: Buffer;
     let stale = false;
     const held = lastGood.get(key);
-    const computeJson = async () => JSON.stringify(await compute());
+    // Held as bytes: a repeated answer is sent without measuring or encoding its text again.
+    const computeJson = async () => {
+      const answer = await compute();
+      if (!(answer instanceof JsonText)) return Buffer.from(JSON.stringify(answer));
+      return typeof answer.text === 'string' ? Buffer.from(answer.text) : answer.text;
+    };
     try {
       body = await cache.remember(
         `json:${key}`,
@@ -72,6 +77,11 @@ export function createResponder(
       .header('x-mlops-data', stale ? 'stale' : 'current')
       .send(body);
   };
+}
+
+/** An answer already serialised as JSON (sent as it is): for answers joined from JSON made once per version. */
+export class JsonText {
+  constructor(readonly text: string | Buffer) {}
 }
 
 /** A cache key from an endpoint and its validated parameters. */

@@ -52,6 +52,14 @@ export interface SalesIndex {
   readonly blockRevenueCents: Float64Array;
   /** 32-day blocks per customer in `blockRevenueCents`. */
   readonly bitWords: number;
+  /**
+   * Per 32-day block `b`, the ranks (in `byTotalRevenue`) of the customers with revenue in it, by
+   * their revenue there, highest first (ties: smaller rank): `[blockStart[b], blockStart[b + 1])`
+   * of `blockRanks`. A top list over a long range reads these lists in step and stops when nobody
+   * not yet read can reach it.
+   */
+  readonly blockStart: Int32Array;
+  readonly blockRanks: Int32Array;
   /** By day: the rows of day `d` are `[dayStart[d], dayStart[d + 1])`, customers ascending. */
   readonly dayStart: Int32Array;
   readonly dayCustomer: Int32Array;
@@ -97,6 +105,8 @@ const EMPTY: SalesIndex = {
   byTotalRevenue: new Int32Array(0),
   blockRevenueCents: new Float64Array(0),
   bitWords: 0,
+  blockStart: new Int32Array(1),
+  blockRanks: new Int32Array(0),
   dayStart: new Int32Array(1),
   dayCustomer: new Int32Array(0),
   dayRevenueCents: new Float64Array(0),
@@ -220,6 +230,8 @@ async function buildSalesIndex(gold: GoldReader): Promise<SalesIndex> {
         cumRevenueCents[row]! - (row > start ? cumRevenueCents[row - 1]! : 0);
   });
 
+  const { blockStart, blockRanks } = blockLists(blockRevenueCents, nCustomers, bitWords);
+
   // By day (a counting sort of the rows by day; customers stay ascending within a day).
   const dayStart = new Int32Array(nDays + 1);
   for (let row = 0; row < nRows; row += 1) dayStart[day[row]! + 1]! += 1;
@@ -257,11 +269,35 @@ async function buildSalesIndex(gold: GoldReader): Promise<SalesIndex> {
     byTotalRevenue,
     blockRevenueCents,
     bitWords,
+    blockStart,
+    blockRanks,
     dayStart,
     dayCustomer,
     dayRevenueCents,
     dayPrevious,
   };
+}
+
+/** Per block, the ranks with revenue there, by that revenue descending (ties: rank ascending). */
+function blockLists(
+  blockRevenueCents: Float64Array,
+  nCustomers: number,
+  bitWords: number,
+): { blockStart: Int32Array; blockRanks: Int32Array } {
+  const blockStart = new Int32Array(bitWords + 1);
+  for (let rank = 0; rank < nCustomers; rank += 1)
+    for (let b = 0; b < bitWords; b += 1) if (blockRevenueCents[rank * bitWords + b]! > 0) blockStart[b + 1]! += 1;
+  for (let b = 0; b < bitWords; b += 1) blockStart[b + 1]! += blockStart[b]!;
+  const blockRanks = new Int32Array(blockStart[bitWords]!);
+  const fill = blockStart.slice(0, bitWords);
+  for (let rank = 0; rank < nCustomers; rank += 1)
+    for (let b = 0; b < bitWords; b += 1)
+      if (blockRevenueCents[rank * bitWords + b]! > 0) blockRanks[fill[b]!++] = rank;
+  for (let b = 0; b < bitWords; b += 1)
+    blockRanks
+      .subarray(blockStart[b]!, blockStart[b + 1]!)
+      .sort((x, y) => blockRevenueCents[y * bitWords + b]! - blockRevenueCents[x * bitWords + b]! || x - y);
+  return { blockStart, blockRanks };
 }
 
 /**

@@ -173,7 +173,7 @@ export function topCustomersInRange(
 ): CustomerRangeFigures[] {
   const [fromDay, toDay] = dayBounds(index, range);
   if (limit <= 0 || fromDay > toDay) return [];
-  const top = new TopList(limit);
+  let top = new TopList(limit);
   const rows = index.dayStart[toDay + 1]! - index.dayStart[fromDay]!;
   if (rows <= byDayMaxRows) {
     // Short range: add up its own days, then read the sums in customer order.
@@ -187,29 +187,80 @@ export function topCustomersInRange(
       } else revenue[c]! += dayRevenueCents[row]!;
     }
     for (let c = 0; c < stamp.length; c += 1) if (stamp[c] === query) top.offer(c, revenue[c]!);
-  } else {
-    // Long range: customers by total revenue, highest first, until no one left can reach the list;
-    // a customer whose 32-day blocks over the range cannot reach it is skipped without a search.
-    const { offsets, day, cumRevenueCents, totalRevenueCents, byTotalRevenue, blockRevenueCents, bitWords } = index;
-    const firstBlock = fromDay >>> 5;
-    const lastBlock = toDay >>> 5;
-    const bounds = new Int32Array(2);
-    for (let rank = 0, base = 0; rank < byTotalRevenue.length; rank += 1, base += bitWords) {
-      const c = byTotalRevenue[rank]!;
-      const floor = top.floor;
-      if (totalRevenueCents[c]! < floor) break;
-      let bound = 0;
-      for (let block = firstBlock; block <= lastBlock; block += 1) bound += blockRevenueCents[base + block]!;
-      if (bound < floor) continue;
-      if (rowsInRange(offsets, day, c, fromDay, toDay, bounds))
-        top.offer(c, sumOf(cumRevenueCents, offsets[c]!, bounds[0]!, bounds[1]!));
-    }
+  } else if (!topByBlocks(index, fromDay, toDay, top)) {
+    top = new TopList(limit);
+    topByTotal(index, fromDay, toDay, top);
   }
   const bounds = new Int32Array(2);
   return top.positions.map((position) => {
     rowsInRange(index.offsets, index.day, position, fromDay, toDay, bounds);
     return figures(index, position, bounds[0]!, bounds[1]!);
   });
+}
+
+/**
+ * A long range's top list from the blocks' lists read in step (the threshold algorithm): a
+ * customer's revenue in the range is at most its revenue in the blocks the range touches, so once
+ * the sum of the next entries of every list is below the list's floor, nobody unread can enter.
+ * False when that cannot settle the list (fewer customers with revenue than the limit): the caller
+ * then reads every customer.
+ */
+function topByBlocks(index: SalesIndex, fromDay: number, toDay: number, top: TopList): boolean {
+  const { offsets, day, cumRevenueCents, byTotalRevenue, blockRevenueCents, bitWords, blockStart, blockRanks } = index;
+  const firstBlock = fromDay >>> 5;
+  const nBlocks = (toDay >>> 5) - firstBlock + 1;
+  const next = new Int32Array(nBlocks);
+  const end = new Int32Array(nBlocks);
+  for (let j = 0; j < nBlocks; j += 1) {
+    next[j] = blockStart[firstBlock + j]!;
+    end[j] = blockStart[firstBlock + j + 1]!;
+  }
+  const { stamp, query } = scratchOf(index);
+  const bounds = new Int32Array(2);
+  for (;;) {
+    let read = false;
+    for (let j = 0; j < nBlocks; j += 1) {
+      if (next[j]! >= end[j]!) continue;
+      read = true;
+      const rank = blockRanks[next[j]!++]!;
+      const c = byTotalRevenue[rank]!;
+      if (stamp[c] === query) continue;
+      stamp[c] = query;
+      let bound = 0;
+      for (let b = 0, base = rank * bitWords + firstBlock; b < nBlocks; b += 1) bound += blockRevenueCents[base + b]!;
+      if (bound < top.floor) continue;
+      if (rowsInRange(offsets, day, c, fromDay, toDay, bounds))
+        top.offer(c, sumOf(cumRevenueCents, offsets[c]!, bounds[0]!, bounds[1]!));
+    }
+    if (!read) break;
+    let threshold = 0;
+    for (let j = 0; j < nBlocks; j += 1)
+      if (next[j]! < end[j]!) threshold += blockRevenueCents[blockRanks[next[j]!]! * bitWords + firstBlock + j]!;
+    if (threshold < top.floor) return true;
+  }
+  return top.full && top.floor > 0;
+}
+
+/**
+ * A long range's top list from every customer by total revenue, highest first, until no one left
+ * can reach the list; a customer whose 32-day blocks over the range cannot reach it is skipped
+ * without a search.
+ */
+function topByTotal(index: SalesIndex, fromDay: number, toDay: number, top: TopList): void {
+  const { offsets, day, cumRevenueCents, totalRevenueCents, byTotalRevenue, blockRevenueCents, bitWords } = index;
+  const firstBlock = fromDay >>> 5;
+  const lastBlock = toDay >>> 5;
+  const bounds = new Int32Array(2);
+  for (let rank = 0, base = 0; rank < byTotalRevenue.length; rank += 1, base += bitWords) {
+    const c = byTotalRevenue[rank]!;
+    const floor = top.floor;
+    if (totalRevenueCents[c]! < floor) break;
+    let bound = 0;
+    for (let block = firstBlock; block <= lastBlock; block += 1) bound += blockRevenueCents[base + block]!;
+    if (bound < floor) continue;
+    if (rowsInRange(offsets, day, c, fromDay, toDay, bounds))
+      top.offer(c, sumOf(cumRevenueCents, offsets[c]!, bounds[0]!, bounds[1]!));
+  }
 }
 
 /** The figures of the given customers (ids) in the range; customers without orders in it are absent. */

@@ -29,6 +29,41 @@ describe('cached answers', () => {
     expect(after.kpis.revenueUsd).toBeCloseTo(before.kpis.revenueUsd + 3000, 2);
   });
 
+  it('reflect new data in what is derived once per version: day JSON, block top lists, revenue at risk', async () => {
+    type Revenue = { series: { group: string | null; revenueUsd: number }[] };
+    type Top = { customers: { customerId: string; revenueUsd: number }[] };
+    type Kpis = { snapshotDate: string; kpis: { revenueAtRiskUsd: number } };
+    const kpis = () => ok<Kpis>(world, '/api/kpis?view=predictive');
+    const { snapshotDate: day, kpis: before } = await kpis();
+    const revenueUrl = `/api/historical/revenue?from=${day}&to=${day}&groupBy=category`;
+    // A long range: its top list is read from the per-block lists.
+    const topUrl = `/api/historical/top-customers?from=2026-01-01&to=${day}&limit=3`;
+    const revenueBefore = await ok<Revenue>(world, revenueUrl);
+    const topBefore = await ok<Top>(world, topUrl);
+    const [high] = await world.sql.query<{ customer_id: string }>(
+      `select customer_id from ${T('fact_predictions_churn')} where snapshot_date = ? and risk_band = 'high' order by customer_id limit 1`,
+      [day],
+    );
+    const [order] = await world.sql.query<{ category: string }>(
+      `select category from ${T('fct_sales')} where order_date = ? order by order_id limit 1`,
+      [day],
+    );
+    await world.sql.execute(
+      `insert into ${T('fct_sales')} select 'ord_big_' || order_id, ?, ordered_at, order_date, product_id, product_name, category, quantity,
+              unit_price_usd, discount_pct, gross_amount_usd, 1000000.00, payment_method, channel, 'completed', true, run_date
+       from ${T('fct_sales')} where order_date = ? order by order_id limit 1`,
+      [high!.customer_id, day],
+    );
+    const sum = (answer: Revenue) =>
+      answer.series.filter((row) => row.group === order!.category).reduce((total, row) => total + row.revenueUsd, 0);
+    expect(sum(await ok<Revenue>(world, revenueUrl))).toBeCloseTo(sum(revenueBefore) + 1_000_000, 2);
+    const topAfter = await ok<Top>(world, topUrl);
+    expect(topAfter.customers[0]!.customerId).toBe(high!.customer_id);
+    expect(topAfter.customers[0]!.revenueUsd).toBeGreaterThanOrEqual(1_000_000);
+    expect(topAfter.customers).not.toEqual(topBefore.customers);
+    expect((await kpis()).kpis.revenueAtRiskUsd).toBeCloseTo(before.revenueAtRiskUsd + 1_000_000, 2);
+  });
+
   it('are warmed up once per warehouse version', async () => {
     expect(await world.server.warm()).toBe(true);
     expect(await world.server.warm()).toBe(false);

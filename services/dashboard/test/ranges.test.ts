@@ -5,6 +5,8 @@ import { createAnswerCache } from '../src/cache.js';
 import { createGoldReader } from '../src/gold.reader.js';
 import { salesIndex } from '../src/sales.index.js';
 import { topCustomersInRange } from '../src/sales.ranges.js';
+import { REVENUE_GROUPINGS, revenueSeries, revenueSeriesJson } from '../src/historical.queries.js';
+import type { DateRange } from '../src/params.js';
 
 // The answers built from the in-memory sales index, the product cube and the per-snapshot figures,
 // checked against SQL over fct_sales for many ranges and every snapshot: single days, ranges that
@@ -214,6 +216,22 @@ describe('answers for any date range', () => {
       }
     }
   }, 180_000);
+
+  it('sends the revenue answer sliced from the JSON of every day byte for byte as JSON.stringify makes it', async () => {
+    const gold = createGoldReader({ warehouse: world.access, cache: createAnswerCache() });
+    const ranges: DateRange[] = [...RANGES.map(([from, to]) => ({ from, to })), { from: null, to: null }];
+    for (const range of ranges)
+      for (const groupBy of REVENUE_GROUPINGS) {
+        const expected = JSON.stringify({ range, ...(await revenueSeries(gold, range, groupBy)) });
+        expect(
+          (await revenueSeriesJson(gold, range, groupBy)).toString(),
+          `${groupBy} ${range.from}..${range.to}`,
+        ).toBe(expected);
+        const query = `${range.from ? `from=${range.from}&` : ''}${range.to ? `to=${range.to}&` : ''}groupBy=${groupBy}`;
+        const response = await world.server.app.inject({ method: 'GET', url: `/api/historical/revenue?${query}` });
+        expect(response.body, `HTTP ${groupBy} ${range.from}..${range.to}`).toBe(expected);
+      }
+  });
 
   it('gives every snapshot its risk figures, revenue at risk and customers at risk as SQL does', async () => {
     const dates = (

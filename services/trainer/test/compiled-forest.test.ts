@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createDataset, createFeatureMatrix, createModel, createRandom } from '../src/ml/index.js';
+import { createDataset, createFeatureMatrix, createModel, createRandom, loadModel } from '../src/ml/index.js';
 import { columnScorer } from '../src/scoring/compiled-forest.js';
 
 /**
@@ -79,6 +79,34 @@ describe('compiled forest', () => {
     const columns = scorer.features.map(() => new Float64Array(10));
     expect(() => scorer.score(columns.slice(1), 10)).toThrow(/needs \d+ columns of at least 10 rows/);
     expect(() => scorer.score(columns, 11)).toThrow(/at least 11 rows/);
+  });
+
+  it('reuses the compiled trees of a model scored lately, and compiles a different model anew', () => {
+    const first = createModel('gbdt', { threads: 1, seed: 0, nTrees: 10, maxDepth: 3 }).fit(
+      createDataset(data(800, 1)),
+    );
+    const other = createModel('gbdt', { threads: 1, seed: 0, nTrees: 10, maxDepth: 3 }).fit(
+      createDataset(data(800, 5)),
+    );
+    const scorer = columnScorer(first);
+    // The same model loaded again (a new object from the same JSON) gets the same compiled scorer.
+    expect(columnScorer(loadModel(JSON.parse(JSON.stringify(first.toJSON()))))).toBe(scorer);
+    const otherScorer = columnScorer(other);
+    expect(otherScorer).not.toBe(scorer);
+    const test = data(600, 6);
+    for (const [model, compiled] of [
+      [first, scorer],
+      [other, otherScorer],
+    ] as const)
+      expect(compiled.score(columnsOf(test.values, 5, test.featureNames, compiled.features), 600)).toEqual(
+        model.predictProba(createFeatureMatrix({ featureNames: test.featureNames, values: test.values })),
+      );
+    // Only the last few models are kept: after five others, the first is compiled anew.
+    for (let seed = 10; seed < 15; seed++)
+      columnScorer(
+        createModel('gbdt', { threads: 1, seed: 0, nTrees: 3, maxDepth: 2 }).fit(createDataset(data(300, seed))),
+      );
+    expect(columnScorer(first)).not.toBe(scorer);
   });
 
   it('falls back to the model itself for a logistic regression', () => {

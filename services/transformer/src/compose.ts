@@ -17,6 +17,7 @@ export async function transformerFromPlatform(platform: Platform): Promise<Servi
     runner,
     objects: platform.objects,
     maxDatesPerRun: config.transformer.maxDatesPerRun,
+    ...(config.transformer.maxRowsPerRun === undefined ? {} : { maxRowsPerRun: config.transformer.maxRowsPerRun }),
     publisher: platform.bus,
     deadLetters: platform.bus,
   });

@@ -2,8 +2,10 @@
  * The transformer's reaction to `mlops.bronze.landed.v1`: note the landed partition in the ledger,
  * then build every run date that is complete (sales and clickstream, plus startups on the date of
  * the full load and on Fridays) and not yet built from these exact partitions, all in one run of the
- * Dataform project. A backlog is therefore one run, not one per date; a backfill's partitions wait
- * until its whole window has landed (see {@link backfillShouldWait}).
+ * Dataform project. A backlog is therefore one run, not one per date. A backfill's window is built in
+ * date order while it lands, in runs of `maxDatesPerRun` as soon as its earliest unbuilt dates make
+ * a full run (see {@link backfillRunsReady}); the last, shorter run waits until the whole window has
+ * landed (see {@link backfillShouldWait}).
  *
  * A partition that leaves its date exactly as it was built (a replay, a re-run, a backfill overlapping
  * built dates) closes that date's stage: `stage.skipped` (`TRANSFORMER.ALREADY_BUILT`), or
@@ -52,6 +54,8 @@ export interface TransformerHandlerDeps {
   readonly objects?: Pick<ObjectStore, 'list' | 'stream'>;
   /** Most run dates in one run of the project; a longer backlog is built in consecutive runs. */
   readonly maxDatesPerRun: number;
+  /** Most landed rows in one run (a date over it runs alone); absent: no limit. */
+  readonly maxRowsPerRun?: number;
   /** Where a copy of an event that found other dates broken is dead-lettered, for `mlops dlq redrive`. */
   readonly deadLetters?: DeadLetterSink;
 }
@@ -139,9 +143,10 @@ export function incompleteDates(
 }
 
 /**
- * Whether a partition landed by a backfill should wait instead of building: a backfill's dates are
- * built together once its whole window has landed, so a 120-day backfill is one or two runs of
- * the project, not one per date as the lander works through the window. One exception keeps a
+ * Whether a partition landed by a backfill should wait instead of building whatever is complete: a
+ * backfill's dates are built in full runs while the window lands (only those of
+ * {@link backfillRunsReady}), the rest once the whole window has landed, so a 120-day backfill is
+ * two runs of the project, not one per date as the lander works through the window. One exception keeps a
  * stuck date (a stage that failed for it) from holding the rest back: when the window's last date
  * completes, whatever is complete is built; dates completing after that wait for the window again
  * (a redrive or replay of the stuck date finishes it).
@@ -155,6 +160,62 @@ export function backfillShouldWait(
   if (!window) return false;
   if (landed.runDate === window.to && isComplete(ledger, window.to, fullLoadKnown, window)) return false;
   return incompleteDates(ledger, fullLoadKnown, window).length > 0;
+}
+
+/** What one run of the project may hold. */
+export interface RunLimits {
+  readonly maxDatesPerRun: number;
+  readonly maxRowsPerRun?: number;
+}
+
+/** The rows a date's landed partitions hold. */
+function rowsOf(date: BuildableDate): number {
+  return date.entries.reduce((sum, entry) => sum + entry.rowCount, 0);
+}
+
+/**
+ * Consecutive runs of the dates, in order: a run closes at `maxDatesPerRun` dates, or before the date
+ * that would take it past `maxRowsPerRun` landed rows (DuckDB's memory grows with the rows of a run;
+ * a year at scale 10 holds ten times the rows per date of scale 1).
+ */
+export function runsOf(dates: readonly BuildableDate[], limits: RunLimits): BuildableDate[][] {
+  const runs: BuildableDate[][] = [];
+  let run: BuildableDate[] = [];
+  let rows = 0;
+  for (const date of dates) {
+    const more = rowsOf(date);
+    const overRows = limits.maxRowsPerRun !== undefined && rows + more > limits.maxRowsPerRun;
+    if (run.length > 0 && (run.length >= limits.maxDatesPerRun || overRows)) {
+      runs.push(run);
+      run = [];
+      rows = 0;
+    }
+    run.push(date);
+    rows += more;
+  }
+  if (run.length > 0) runs.push(run);
+  return runs;
+}
+
+/**
+ * The runs of a backfill window that can be built while the rest is still landing: the full runs
+ * (see {@link runsOf}) of the buildable dates before the window's first incomplete date, in date
+ * order. Every date before a run is then built (or stuck: failed, broken), so each run's
+ * point-in-time lookback sees what building the whole window at once would, and the runs are those
+ * of that build. The rest waits: a run not yet full until more dates complete (one closed by rows
+ * only once the date after it is known), the last run until the window is complete.
+ */
+export function backfillRunsReady(
+  buildable: readonly BuildableDate[],
+  firstIncomplete: string,
+  limits: RunLimits,
+): BuildableDate[][] {
+  const runs = runsOf(
+    buildable.filter((date) => date.runDate < firstIncomplete),
+    limits,
+  );
+  const last = runs.at(-1);
+  return last && last.length < limits.maxDatesPerRun ? runs.slice(0, -1) : runs;
 }
 
 /**
@@ -243,19 +304,28 @@ export async function handleBronzeLanded(
   if (fullLoad === undefined && deps.objects) fullLoad = await findStartupFullLoad(deps.objects);
   const built = alreadyBuilt(ledger, fullLoad, landed);
   if (built) await announceAlreadyBuilt(event, context, built);
+  const trigger = { runDate: landed.runDate, eventId: event.id };
+  let runs: BuildableDate[][];
   if (backfillShouldWait(ledger, fullLoad, landed)) {
     const missing = incompleteDates(ledger, fullLoad, landed.backfill!);
+    const window = `${landed.backfill!.from}..${landed.backfill!.to}`;
+    runs = backfillRunsReady(buildableDates(ledger, fullLoad, trigger), missing[0]!, deps);
+    const progress = { runDate: landed.runDate, incomplete: missing.length, firstIncomplete: missing[0] };
+    if (runs.length === 0) {
+      context.log.info(
+        `waiting for the backfill window: ${missing.length} date(s) of ${window} still incomplete`,
+        progress,
+      );
+      return;
+    }
     context.log.info(
-      `waiting for the backfill window: ${missing.length} date(s) of ${landed.backfill!.from}..${landed.backfill!.to} still incomplete`,
-      {
-        runDate: landed.runDate,
-        incomplete: missing.length,
-        firstIncomplete: missing[0],
-      },
+      `building ${runs.flat().length} date(s) of the backfill window ${window} while ${missing.length} still land`,
+      progress,
     );
-    return;
+  } else {
+    runs = runsOf(buildableDates(ledger, fullLoad, trigger), deps);
   }
-  const dates = buildableDates(ledger, fullLoad, { runDate: landed.runDate, eventId: event.id });
+  const dates = runs.flat();
   if (dates.length === 0) {
     if (built) return;
     const sources = [...(ledger.landed.get(landed.runDate)?.keys() ?? [])].sort();
@@ -263,15 +333,13 @@ export async function handleBronzeLanded(
     return;
   }
 
-  const chunks: BuildableDate[][] = [];
-  for (let i = 0; i < dates.length; i += deps.maxDatesPerRun) chunks.push(dates.slice(i, i + deps.maxDatesPerRun));
-  if (chunks.length > 1)
-    context.log.info(`building ${dates.length} run dates in ${chunks.length} runs of at most ${deps.maxDatesPerRun}`, {
+  if (runs.length > 1)
+    context.log.info(`building ${dates.length} run dates in ${runs.length} runs of at most ${deps.maxDatesPerRun}`, {
       first: dates[0]!.runDate,
       last: dates.at(-1)!.runDate,
     });
   const broken: BrokenDate[] = [];
-  for (const chunk of chunks)
+  for (const chunk of runs)
     broken.push(...(await buildChecked(deps, event, context, chunk, (part) => buildDates(deps, event, context, part))));
   const own = broken.find((entry) => entry.date.runDate === landed.runDate);
   if (own) throw brokenError(own);

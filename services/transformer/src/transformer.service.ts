@@ -8,7 +8,9 @@ import {
   errorCode,
   errorMessage,
   isAsyncTransformRunner,
+  type AnyEvent,
   type DeadLetterSink,
+  type HandlerContext,
   type Publisher,
   type CloudEvent,
   type DocumentStore,
@@ -53,6 +55,11 @@ export interface TransformerServiceDeps {
    * year of snapshots at scale 10 spills more than 60 GB in DuckDB, sixty at a time do not.
    */
   readonly maxDatesPerRun?: number;
+  /**
+   * Most landed rows in one run of the project (default: no limit); a run closes before the date
+   * that would take it past this, so DuckDB's memory per run stays flat whatever the scale.
+   */
+  readonly maxRowsPerRun?: number;
 }
 
 /** Default most run dates in one run of the project. */
@@ -63,31 +70,43 @@ export function createTransformerService(deps: TransformerServiceDeps): Service 
   const limit = deps.maxDatesPerRun ?? DEFAULT_MAX_DATES_PER_RUN;
   if (!Number.isInteger(limit) || limit < 1)
     throw TransformerErrors.badSetting('maxDatesPerRun', `must be a whole number of at least 1 (got ${limit})`);
+  const rows = deps.maxRowsPerRun;
+  if (rows !== undefined && (!Number.isInteger(rows) || rows < 1))
+    throw TransformerErrors.badSetting('maxRowsPerRun', `must be a whole number of at least 1 (got ${rows})`);
   const handlerDeps = {
     documents: deps.documents,
     runner: deps.runner,
     ledgerCollection: deps.ledgerCollection ?? LEDGER_COLLECTION,
     maxDatesPerRun: deps.maxDatesPerRun ?? DEFAULT_MAX_DATES_PER_RUN,
+    ...(rows === undefined ? {} : { maxRowsPerRun: rows }),
     ...(deps.objects ? { objects: deps.objects } : {}),
     ...(deps.deadLetters ? { deadLetters: deps.deadLetters } : {}),
   };
   const { runner } = deps;
+  const handle = async (event: AnyEvent, context: HandlerContext): Promise<void> => {
+    await handleBronzeLanded(handlerDeps, event as CloudEvent<'mlops.bronze.landed.v1'>, context);
+    if (isAsyncTransformRunner(runner) && deps.publisher) {
+      // Invocations whose completion never came are settled on the next landed partition.
+      await sweepInvocations({ ...handlerDeps, runner }, deps.publisher, context.log, {
+        ...(deps.invocationDeadlineMs === undefined ? {} : { deadlineMs: deps.invocationDeadlineMs }),
+      }).catch((error: unknown) =>
+        context.log.warning(`the invocation deadline sweep failed: ${errorMessage(error)}`, {
+          code: errorCode(error),
+        }),
+      );
+    }
+  };
+  // Events are handled one after another even when delivered at once (a redelivery while a run is
+  // going): the later one reads the ledger after the run and finds its dates built.
+  let previous: Promise<unknown> = Promise.resolve();
   return {
     name: 'transformer',
     consumes: ['mlops.bronze.landed.v1'],
     concurrency: 1,
-    handle: async (event, context) => {
-      await handleBronzeLanded(handlerDeps, event as CloudEvent<'mlops.bronze.landed.v1'>, context);
-      if (isAsyncTransformRunner(runner) && deps.publisher) {
-        // Invocations whose completion never came are settled on the next landed partition.
-        await sweepInvocations({ ...handlerDeps, runner }, deps.publisher, context.log, {
-          ...(deps.invocationDeadlineMs === undefined ? {} : { deadlineMs: deps.invocationDeadlineMs }),
-        }).catch((error: unknown) =>
-          context.log.warning(`the invocation deadline sweep failed: ${errorMessage(error)}`, {
-            code: errorCode(error),
-          }),
-        );
-      }
+    handle: (event, context) => {
+      const turn = previous.then(() => handle(event, context));
+      previous = turn.catch(() => undefined);
+      return turn;
     },
     // gcp: the Dataform API finishes runs later; their completions arrive on their own topic.
     ...(isAsyncTransformRunner(runner)

@@ -36,7 +36,7 @@ describe('transformer on the real Dataform project and DuckDB', () => {
   const warehouses: DuckDbWarehouse[] = [];
   const landed: BronzeLanded[] = [];
 
-  async function transformer(name: string) {
+  async function transformer(name: string, maxDatesPerRun?: number) {
     const warehouse = await openDuckDbWarehouse({ path: join(dir, `${name}.duckdb`) });
     warehouses.push(warehouse);
     const runner = new DuckDbTransformRunner({
@@ -45,7 +45,11 @@ describe('transformer on the real Dataform project and DuckDB', () => {
       warehouse: warehouseAccessOf(warehouse),
       compiler,
     });
-    const service = createTransformerService({ documents: new InMemoryDocumentStore(), runner });
+    const service = createTransformerService({
+      documents: new InMemoryDocumentStore(),
+      runner,
+      ...(maxDatesPerRun === undefined ? {} : { maxDatesPerRun }),
+    });
     const publisher = new RecordingPublisher();
     return {
       warehouse,
@@ -88,6 +92,33 @@ describe('transformer on the real Dataform project and DuckDB', () => {
     expect([...new Set(readies.flatMap((event) => event.data.runDates))].sort()).toEqual(DATES);
     expect(readies.length).toBeLessThanOrEqual(2);
     expect(replayed.publisher.ofType('mlops.stage.failed.v1')).toEqual([]);
+  }, 300_000);
+
+  it('builds a backfill in runs while it lands, in order or with a date landing late, into the warehouse of one run', async () => {
+    const atOnce = await transformer('at-once');
+    for (const data of landed) await atOnce.send(data, `${data.runDate}/${data.source}`);
+    expect(atOnce.publisher.ofType('mlops.warehouse.ready.v1').map((event) => event.data.runDates)).toEqual([DATES]);
+    const expected = await tableChecksums(atOnce.warehouse, { exclude: {} });
+    expect(expected['warehouse.fct_customer_features']).not.toMatch(/^0:/);
+
+    const inRuns = await transformer('in-runs', 2);
+    for (const data of landed) await inRuns.send(data, `${data.runDate}/${data.source}`);
+    // The third date's sales land after the fifth date's: the runs after it wait for them.
+    const lateDay = await transformer('late-day', 2);
+    const late = landed.filter((data) => data.runDate === DATES[2] && data.source === 'sales');
+    const last = landed.filter((data) => data.runDate === BACKFILL.to);
+    const rest = landed.filter((data) => !late.includes(data) && !last.includes(data));
+    for (const data of [...rest, ...late, ...last]) await lateDay.send(data, `${data.runDate}/${data.source}`);
+
+    for (const built of [inRuns, lateDay]) {
+      expect(built.publisher.ofType('mlops.warehouse.ready.v1').map((event) => event.data.runDates)).toEqual([
+        DATES.slice(0, 2),
+        DATES.slice(2, 4),
+        DATES.slice(4),
+      ]);
+      expect(built.publisher.ofType('mlops.stage.failed.v1')).toEqual([]);
+      expect(await tableChecksums(built.warehouse, { exclude: {} })).toEqual(expected);
+    }
   }, 300_000);
 
   it('publishes stage.failed and no warehouse.ready when an assertion fails', async () => {

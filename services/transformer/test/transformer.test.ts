@@ -171,7 +171,9 @@ describe('transformer service', () => {
     await send(landed('2026-01-05', 'startups', { backfill }));
     await send(landed('2026-01-09', 'startups', { backfill, loadType: 'delta' }));
     for (const date of dates) await send(landed(date, 'sales', { backfill }));
-    for (const date of dates.slice(0, -1)) await send(landed(date, 'clickstream', { backfill }));
+    // The window's first date is late: nothing can be built before it lands.
+    for (const date of dates.slice(1, -1)) await send(landed(date, 'clickstream', { backfill }));
+    expect(runner.runs).toEqual([]);
     // The second run finds the warehouse busy: the first run's dates stay built and announced.
     let calls = 0;
     const run = runner.run.bind(runner);
@@ -180,12 +182,18 @@ describe('transformer service', () => {
       if (calls === 2) throw TransformErrors.warehouseBusy('Could not set lock on file');
       return run(request);
     };
-    const last = landed('2026-01-09', 'clickstream', { backfill });
-    await expect(send(last)).rejects.toMatchObject({ code: 'DATAFORM.WAREHOUSE_BUSY' });
+    // It completes two full runs of the window (the last date still misses its clickstream).
+    const late = landed('2026-01-05', 'clickstream', { backfill });
+    await expect(send(late)).rejects.toMatchObject({ code: 'DATAFORM.WAREHOUSE_BUSY' });
     expect(publisher.ofType('mlops.warehouse.ready.v1').map((event) => event.data.runDates)).toEqual([
       ['2026-01-05', '2026-01-06'],
     ]);
-    await deliver(service, last, { publisher, attempt: 2 });
+    await deliver(service, late, { publisher, attempt: 2 });
+    expect(runner.runs).toEqual([
+      ['2026-01-05', '2026-01-06'],
+      ['2026-01-07', '2026-01-08'],
+    ]);
+    await send(landed('2026-01-09', 'clickstream', { backfill }));
     expect(publisher.ofType('mlops.warehouse.ready.v1').map((event) => event.data.runDates)).toEqual([
       ['2026-01-05', '2026-01-06'],
       ['2026-01-07', '2026-01-08'],

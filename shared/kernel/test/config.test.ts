@@ -19,6 +19,11 @@ describe('loadConfig', () => {
     expect(loadConfig({ MLOPS_WAREHOUSE_MEMORY_LIMIT: 'default' }).warehouse.memoryLimit).toBeUndefined();
   });
 
+  it('caps a transform run at 60 dates and 200,000 landed rows unless told otherwise', () => {
+    expect(loadConfig({}).transformer).toEqual({ maxDatesPerRun: 60, maxRowsPerRun: 200_000 });
+    expect(loadConfig({ MLOPS_TRANSFORM_MAX_ROWS: '50000' }).transformer.maxRowsPerRun).toBe(50_000);
+  });
+
   it('returns a frozen object', () => {
     const config = loadConfig({});
     expect(Object.isFrozen(config)).toBe(true);
@@ -33,6 +38,8 @@ describe('loadConfig', () => {
     [{ MLOPS_DIRTY_SHARE: '0.9' }, 'MLOPS_DIRTY_SHARE'],
     [{ MLOPS_WAREHOUSE_MEMORY_LIMIT: 'lots' }, 'MLOPS_WAREHOUSE_MEMORY_LIMIT'],
     [{ MLOPS_WAREHOUSE_MEMORY_LIMIT: '512' }, 'MLOPS_WAREHOUSE_MEMORY_LIMIT'],
+    [{ MLOPS_TRANSFORM_MAX_ROWS: '10' }, 'MLOPS_TRANSFORM_MAX_ROWS'],
+    [{ MLOPS_TRANSFORM_MAX_ROWS: '1e5.5' }, 'MLOPS_TRANSFORM_MAX_ROWS'],
     [{ MLOPS_DASHBOARD_PORT: '70000' }, 'MLOPS_DASHBOARD_PORT'],
     [{ MLOPS_DASHBOARD_ALLOW_REMOTE: 'maybe' }, 'MLOPS_DASHBOARD_ALLOW_REMOTE'],
     [{ MLOPS_BACKOFF_MIN_MS: '500', MLOPS_BACKOFF_MAX_MS: '100' }, 'MLOPS_BACKOFF_MAX_MS'],

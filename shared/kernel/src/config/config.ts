@@ -70,6 +70,12 @@ export interface PlatformConfig {
   readonly transformer: {
     /** Most run dates in one run of the Dataform project; a longer backlog runs in consecutive runs. */
     readonly maxDatesPerRun: number;
+    /**
+     * Most landed rows in one run (`MLOPS_TRANSFORM_MAX_ROWS`, default
+     * {@link DEFAULT_TRANSFORM_MAX_ROWS}): runs hold fewer dates as the scale grows, so a run fits the
+     * warehouse's memory limit at any scale. Absent: no limit (a hand-built setting).
+     */
+    readonly maxRowsPerRun?: number;
   };
   readonly trainer: {
     /** Retrain when the champion is older than this many days of data. */
@@ -298,6 +304,11 @@ export function loadConfig(env: Environment, cwd: string = process.cwd()): Platf
     },
     transformer: {
       maxDatesPerRun: number(env, 'MLOPS_TRANSFORM_MAX_DATES', 60, { min: 1, max: 3660, integer: true }),
+      maxRowsPerRun: number(env, 'MLOPS_TRANSFORM_MAX_ROWS', DEFAULT_TRANSFORM_MAX_ROWS, {
+        min: 1_000,
+        max: 1_000_000_000,
+        integer: true,
+      }),
     },
     trainer: {
       retrainEveryDays: number(env, 'MLOPS_RETRAIN_EVERY_DAYS', 7, { min: 1, max: 365, integer: true }),
@@ -319,6 +330,14 @@ export function loadConfig(env: Environment, cwd: string = process.cwd()): Platf
  * 1.1 GB in the transform without one; at 512MB DuckDB spills instead, for a little more CPU.
  */
 export const DEFAULT_WAREHOUSE_MEMORY_LIMIT = '512MB';
+
+/**
+ * The default most landed rows in one transform run: about 80 days at scale 1 (sales and clickstream
+ * land about 2,300 rows a day), so `npm start`'s runs are its 60 dates, and about 8 days at scale 10,
+ * whose runs of 60 dates exceeded the default memory limit (DATAFORM.OUT_OF_MEMORY). What a run
+ * holds in DuckDB grows with its rows; this keeps it near what 60 days at scale 1 hold.
+ */
+export const DEFAULT_TRANSFORM_MAX_ROWS = 200_000;
 
 /** A DuckDB memory size (`512MB`, `2GB`, `1.5GiB`), or `default` for DuckDB's own. */
 function memoryLimit(env: Environment, name: string, fallback: string): string | undefined {
