@@ -1,6 +1,7 @@
 /**
  * Profile of one transform run: the npm-start-shaped batch (BENCH_DAYS dates at BENCH_SCALE in one
- * run on an empty warehouse), time per action, slowest first.
+ * run on an empty warehouse), time per action, slowest first. DuckDB runs with the product's default
+ * memory limit, 512MB (BENCH_MEMORY_LIMIT changes it).
  *
  *   npx tsx --conditions=@mlops/source bench/transform/profile.ts
  */
@@ -15,7 +16,8 @@ import { warehouseAccessOf } from '@mlops/testing';
 import { GeneratedLake } from '@mlops/testing/fixtures';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const PROJECT = resolve(here, '..', '..', 'dataform');
+// BENCH_PROJECT: another copy of the Dataform project, e.g. to compare a model before and after a change.
+const PROJECT = resolve(process.env.BENCH_PROJECT ?? resolve(here, '..', '..', 'dataform'));
 const days = Number(process.env.BENCH_DAYS ?? 120);
 const scale = Number(process.env.BENCH_SCALE ?? 1);
 const lakeDir = process.env.BENCH_LAKE ?? (await mkdtemp(join(tmpdir(), 'mlops-transform-profile-')));
@@ -28,6 +30,9 @@ await lake.close();
 console.log(`lake ${lakeDir}: ${((performance.now() - generated) / 1000).toFixed(1)} s`);
 const scratch = await mkdtemp(join(tmpdir(), 'mlops-transform-profile-wh-'));
 const warehouse = await openDuckDbWarehouse({ path: process.env.BENCH_WAREHOUSE ?? join(scratch, 'w.duckdb') });
+// The product's default warehouse memory limit (MLOPS_WAREHOUSE_MEMORY_LIMIT); `default` for DuckDB's own.
+const memoryLimit = process.env.BENCH_MEMORY_LIMIT ?? '512MB';
+if (memoryLimit !== 'default') await warehouse.execute(`set memory_limit = '${memoryLimit}'`);
 const statements: string[] = [];
 const runner = new DuckDbTransformRunner({
   projectDir: PROJECT,
