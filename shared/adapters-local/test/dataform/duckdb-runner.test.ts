@@ -419,7 +419,9 @@ describe('DuckDbTransformRunner on hand-written dirty bronze', () => {
       expect(error).toBeInstanceOf(PlatformError);
       expect(error.code).toBe('DATAFORM.OUT_OF_MEMORY');
       expect(error.errorClass).toBe('permanent');
-      expect(error.message).toMatch(/memory limit .*MLOPS_WAREHOUSE_MEMORY_LIMIT.*MLOPS_TRANSFORM_MAX_ROWS.*MLOPS_TRANSFORM_MAX_DATES/);
+      expect(error.message).toMatch(
+        /memory limit .*MLOPS_WAREHOUSE_MEMORY_LIMIT.*MLOPS_TRANSFORM_MAX_ROWS.*MLOPS_TRANSFORM_MAX_DATES/,
+      );
     } finally {
       await access.close();
     }
