@@ -14,7 +14,8 @@ const data = workerData as { config: PlatformConfig; services: WorkerServiceName
 const port = parentPort!;
 const post = (message: FromWorker) => port.postMessage(message);
 
-try {
+// No top-level await: from source the worker is booted through tsx's CommonJS hooks (worker-stack.ts).
+async function main(): Promise<void> {
   const log = createLogger({
     level: 'debug',
     projectId: data.config.gcp.projectId,
@@ -38,6 +39,8 @@ try {
     })();
   });
   post({ ready: true });
-} catch (error) {
-  post({ failed: error instanceof Error ? `${error.name}: ${error.message}` : String(error) });
 }
+
+main().catch((error: unknown) => {
+  post({ failed: error instanceof Error ? `${error.name}: ${error.message}` : String(error) });
+});

@@ -12,6 +12,13 @@ import {
   type PlatformVertexOptions,
   type WarehouseAccess,
 } from '@mlops/kernel';
+import {
+  DuckDbParquetWriter,
+  FsObjectStore,
+  openDuckDbWarehouseAccess,
+  SqliteDocumentStore,
+  SqliteEventBus,
+} from '@mlops/adapters-local';
 import { createTransformRunner } from './transform-runner.factory.js';
 
 /** Options of {@link createPlatform}. */
@@ -23,8 +30,9 @@ export interface PlatformOptions {
 
 /**
  * The composition root of the adapters: picks the bus, document store, lake and warehouse of the
- * configured mode. SDKs are loaded only in the modes that use them, so the embedded mode starts
- * fast and needs no Google libraries at run time.
+ * configured mode. Google SDKs are loaded only in the modes that use them, so the embedded mode
+ * starts fast and needs no Google libraries at run time; the local adapters are imported statically,
+ * so a worker thread booted through CommonJS hooks (no ESM loader thread) can create a platform.
  */
 export async function createPlatform(config: PlatformConfig, options: PlatformOptions = {}): Promise<Platform> {
   const log = options.log ?? createLogger({ level: config.logLevel, projectId: config.gcp.projectId });
@@ -37,7 +45,6 @@ export async function createPlatform(config: PlatformConfig, options: PlatformOp
   const objects = await createObjects(config);
   const warehouse = lazyWarehouse(config, log, options.service ?? 'mlops');
   // The lander's Parquet writer is DuckDB in every mode.
-  const { DuckDbParquetWriter } = await import('@mlops/adapters-local');
   return {
     config,
     log,
@@ -73,14 +80,13 @@ function lazyWarehouse(config: PlatformConfig, log: Logger, service: string): Wa
               service,
             }),
           )
-        : import('@mlops/adapters-local').then(({ openDuckDbWarehouseAccess }) =>
+        : (async () =>
             openDuckDbWarehouseAccess({
               path: config.warehouse.path,
               waitMs: config.warehouse.waitMs,
               ...(config.warehouse.memoryLimit ? { memoryLimit: config.warehouse.memoryLimit } : {}),
               log,
-            }),
-          ));
+            }))());
   return {
     read: async (work, options) => (await get()).read(work, options),
     write: async (work, options) => (await get()).write(work, options),
@@ -93,7 +99,6 @@ function lazyWarehouse(config: PlatformConfig, log: Logger, service: string): Wa
 
 async function createBus(config: PlatformConfig, log: Logger): Promise<EventBus> {
   if (config.mode === 'local') {
-    const { SqliteEventBus } = await import('@mlops/adapters-local');
     return new SqliteEventBus({
       path: config.bus.path,
       maxAttempts: config.bus.maxAttempts,
@@ -116,7 +121,6 @@ async function createBus(config: PlatformConfig, log: Logger): Promise<EventBus>
 
 async function createDocuments(config: PlatformConfig): Promise<DocumentStore> {
   if (config.mode === 'local') {
-    const { SqliteDocumentStore } = await import('@mlops/adapters-local');
     return new SqliteDocumentStore({ path: config.documents.path });
   }
   const { FirestoreDocumentStore } = await import('@mlops/adapters-gcp/firestore');
@@ -145,7 +149,6 @@ export async function openObjectStore(
     const { GcsObjectStore } = await import('@mlops/adapters-gcp/storage');
     return GcsObjectStore.fromUri(root, options);
   }
-  const { FsObjectStore } = await import('@mlops/adapters-local');
   return new FsObjectStore({ root });
 }
 

@@ -3,6 +3,7 @@
  * Dataform API runner in gcp mode. For composition roots; SDKs load only in the mode that uses them.
  */
 import { join, resolve } from 'node:path';
+import { DuckDbTransformRunner } from '@mlops/adapters-local';
 import { ConfigError, type PlatformConfig, type TransformRunner, type WarehouseAccess } from '@mlops/kernel';
 import type { DataformApiTransformRunnerOptions } from '@mlops/adapters-gcp/dataform';
 
@@ -35,7 +36,6 @@ export async function createTransformRunner(options: TransformRunnerFactoryOptio
         'MLOPS_WAREHOUSE_PATH',
         `the ${config.mode} mode transforms on DuckDB: pass the warehouse to createTransformRunner`,
       );
-    const { DuckDbTransformRunner } = await import('@mlops/adapters-local');
     return new DuckDbTransformRunner({
       projectDir,
       lakeRoot: config.lake.root,
