@@ -110,6 +110,56 @@ describe('local SQLite store file', () => {
     }
   });
 
+  it("keeps planner statistics after bulk writes and finds a day's documents through the run_date index", async () => {
+    const dir = tempDir();
+    try {
+      const path = join(dir.path, 'documents.sqlite');
+      const days = Array.from({ length: 40 }, (_, day) => `2026-01-${String(day + 1).padStart(2, '0')}`);
+      const store = new SqliteDocumentStore({ path });
+      const ofDay = (date: string) => ({ where: [{ field: 'run_date', op: '==' as const, value: date }] });
+      // The index exists once the field is queried, as in sales-gen and the lander.
+      expect(await store.count('sales', ofDay(days[0]!))).toBe(0);
+      for (const date of days)
+        await store.upsertBatch(
+          'sales',
+          Array.from({ length: 60 }, (_, n) => ({
+            id: `${date}-${String(n).padStart(3, '0')}`,
+            data: { run_date: date, n },
+          })),
+        );
+      const plan = store.explainQuery('sales', ofDay('2026-01-07'));
+      expect(plan.join('\n')).toMatch(/SEARCH documents USING INDEX documents_sales_by_run_date/);
+      expect(plan.join('\n')).not.toMatch(/SCAN|TEMP B-TREE/);
+      const ids: string[] = [];
+      for await (const page of store.queryJson('sales', ofDay('2026-01-07'))) ids.push(...page.map((row) => row.id));
+      expect(ids).toHaveLength(60);
+      expect(ids[0]).toBe('2026-01-07-000');
+      await store.close();
+      const check = new Database(path, { readonly: true });
+      const stats = check.prepare('select idx, stat from sqlite_stat1 where tbl = ?').all('documents') as {
+        idx: string;
+        stat: string;
+      }[];
+      // Without the index hint the planner, now with statistics, picks the run_date index too.
+      const unhinted = check
+        .prepare(
+          "explain query plan select id from documents where collection = 'sales' and json_extract(data, '$.run_date') = ? order by id",
+        )
+        .all('2026-01-07') as { detail: string }[];
+      check.close();
+      expect(stats.map((row) => row.idx)).toEqual(
+        expect.arrayContaining(['documents_key', 'documents_sales_by_run_date']),
+      );
+      // ~2,400 rows sampled, 60 per run_date.
+      expect(
+        Number(stats.find((row) => row.idx === 'documents_sales_by_run_date')!.stat.split(' ')[0]),
+      ).toBeGreaterThan(1000);
+      expect(unhinted.map((row) => row.detail).join('\n')).toMatch(/USING INDEX documents_sales_by_run_date/);
+    } finally {
+      dir.remove();
+    }
+  });
+
   it('keeps the last version of an id written twice in one batch, whatever the order of the batch', async () => {
     const dir = tempDir();
     try {
