@@ -1,6 +1,7 @@
 import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import {
   PermanentError,
   type DocumentStore,
@@ -18,6 +19,16 @@ const JSON_TYPES = { string: "= 'text'", number: "in ('integer', 'real')", boole
 const ANALYSIS_LIMIT = 1000;
 /** Documents written before the first statistics refresh of a connection. */
 const OPTIMIZE_FIRST = 1000;
+
+/** How long a write waits for another connection's write transaction, as `busy_timeout` did. */
+const BUSY_WAIT_MS = 10_000;
+/** Pause between two tries of a busy write, ms. */
+const BUSY_RETRY_MS = 2;
+
+function isBusy(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return code === 'SQLITE_BUSY' || code === 'SQLITE_LOCKED';
+}
 
 /** One page of documents in id order after a given id: `<id>/<json>` per row. */
 function pageQuery(from: string, where: string): string {
@@ -70,7 +81,7 @@ export class SqliteDocumentStore implements DocumentStore {
     this.db.pragma('page_size = 16384');
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('synchronous = NORMAL');
-    this.db.pragma('busy_timeout = 10000');
+    this.db.pragma(`busy_timeout = ${BUSY_WAIT_MS}`);
     // A file made by an earlier version keeps its table keyed by (collection, id) (without rowid).
     this.db.exec(`create table if not exists documents (
       collection text not null, id text not null, data text not null, updated_at integer not null)`);
@@ -81,6 +92,28 @@ export class SqliteDocumentStore implements DocumentStore {
     // plan (counts, point reads, the key index on upserts) sound as a collection grows.
     this.db.pragma(`analysis_limit = ${ANALYSIS_LIMIT}`);
     this.db.pragma('optimize = 0x10002');
+  }
+
+  /**
+   * Run a write transaction, waiting for another connection's write (another thread's batch) with
+   * the event loop free: SQLite's own busy wait sleeps in the thread, which blocked the main
+   * thread's bus consumers and ledger behind a worker's batch of documents. The lock is taken at
+   * BEGIN (immediate), so a busy try has done no work.
+   */
+  private async write<T>(work: () => T): Promise<T> {
+    const transaction = this.db.transaction(work);
+    const deadline = Date.now() + BUSY_WAIT_MS;
+    for (;;) {
+      this.db.pragma('busy_timeout = 0');
+      try {
+        return transaction.immediate();
+      } catch (error) {
+        if (!isBusy(error) || Date.now() >= deadline) throw error;
+      } finally {
+        this.db.pragma(`busy_timeout = ${BUSY_WAIT_MS}`);
+      }
+      await sleep(BUSY_RETRY_MS);
+    }
   }
 
   /** Refresh the statistics of tables and indexes that changed a lot (or never had any). */
@@ -154,7 +187,7 @@ export class SqliteDocumentStore implements DocumentStore {
     // In id order (stable: a repeated id keeps its last version): a bulk read in id order then
     // walks each batch's rows forward instead of jumping about the day's pages.
     const ordered = [...documents].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
-    this.db.transaction(() => {
+    await this.write(() => {
       for (const document of ordered) {
         if (
           typeof document.id !== 'string' ||
@@ -169,7 +202,7 @@ export class SqliteDocumentStore implements DocumentStore {
         }
         statement.run(collection, document.id, JSON.stringify(document.data), now);
       }
-    })();
+    });
     // After bulk writes, each time what this connection wrote doubles: a few times per process.
     this.written += documents.length;
     if (this.written >= this.optimizeAt) {
@@ -284,9 +317,9 @@ export class SqliteDocumentStore implements DocumentStore {
     checkCollection(collection);
     const statement = this.db.prepare('delete from documents where collection = ? and id = ?');
     let deleted = 0;
-    this.db.transaction(() => {
+    await this.write(() => {
       for (const id of ids) deleted += statement.run(collection, id).changes;
-    })();
+    });
     return deleted;
   }
 

@@ -160,6 +160,33 @@ describe('local SQLite store file', () => {
     }
   });
 
+  it("waits for another connection's write transaction with the event loop free, then writes", async () => {
+    const dir = tempDir();
+    try {
+      const path = join(dir.path, 'documents.sqlite');
+      const store = new SqliteDocumentStore({ path });
+      await store.upsertBatch('runs', [{ id: 'r0', data: { n: 0 } }]);
+      const other = new Database(path);
+      other.exec('begin immediate');
+      other.prepare("insert into documents values ('runs', 'r1', '{\"n\":1}', 0)").run();
+      const order: string[] = [];
+      const writing = store.upsertBatch('runs', [{ id: 'r2', data: { n: 2 } }]).then(() => order.push('written'));
+      // The store's write is busy; this thread's timers still run, and the other writer commits.
+      await new Promise((resolve) => setTimeout(resolve, 30));
+      order.push('timer');
+      other.exec('commit');
+      other.close();
+      await writing;
+      expect(order).toEqual(['timer', 'written']);
+      const ids: string[] = [];
+      for await (const document of store.query('runs')) ids.push(document.id);
+      expect(ids).toEqual(['r0', 'r1', 'r2']);
+      await store.close();
+    } finally {
+      dir.remove();
+    }
+  });
+
   it('keeps the last version of an id written twice in one batch, whatever the order of the batch', async () => {
     const dir = tempDir();
     try {
