@@ -91,7 +91,7 @@ export class SqliteDocumentStore implements DocumentStore {
     // long-lived connections). Queries name their index anyway; the statistics keep every other
     // plan (counts, point reads, the key index on upserts) sound as a collection grows.
     this.db.pragma(`analysis_limit = ${ANALYSIS_LIMIT}`);
-    this.db.pragma('optimize = 0x10002');
+    this.optimize('0x10002');
   }
 
   /**
@@ -116,9 +116,19 @@ export class SqliteDocumentStore implements DocumentStore {
     }
   }
 
-  /** Refresh the statistics of tables and indexes that changed a lot (or never had any). */
-  private optimize(): void {
-    this.db.pragma('optimize');
+  /**
+   * Refresh the statistics of tables and indexes that changed a lot (or never had any). Best effort
+   * and never waiting: while another connection writes, the refresh waits for the next occasion.
+   */
+  private optimize(mask?: string): void {
+    this.db.pragma('busy_timeout = 0');
+    try {
+      this.db.pragma(mask === undefined ? 'optimize' : `optimize = ${mask}`);
+    } catch (error) {
+      if (!isBusy(error)) throw error;
+    } finally {
+      this.db.pragma(`busy_timeout = ${BUSY_WAIT_MS}`);
+    }
   }
 
   /** The partial index of a collection's field, created on first use; its name. */
