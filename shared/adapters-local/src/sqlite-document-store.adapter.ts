@@ -25,9 +25,10 @@ const BUSY_WAIT_MS = 10_000;
 /** Pause between two tries of a busy write, ms. */
 const BUSY_RETRY_MS = 2;
 
+/** SQLITE_BUSY or SQLITE_LOCKED, extended codes included (SQLITE_BUSY_RECOVERY while another process recovers the WAL). */
 function isBusy(error: unknown): boolean {
   const code = (error as { code?: unknown } | null)?.code;
-  return code === 'SQLITE_BUSY' || code === 'SQLITE_LOCKED';
+  return typeof code === 'string' && (code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED'));
 }
 
 /** One page of documents in id order after a given id: `<id>/<json>` per row. */
