@@ -23,11 +23,7 @@ const INSERT = 'insert into messages (topic, attribute_set, attributes, data, pu
  * index, moves the head and inserts the new range's lease. The write-ahead log is checkpointed
  * (passive) every 200 ms, as the bus's worker does.
  */
-export async function measureSqlFloor(
-  dir: string,
-  count: number,
-  event: (i: number) => AnyEvent,
-): Promise<SqlFloor> {
+export async function measureSqlFloor(dir: string, count: number, event: (i: number) => AnyEvent): Promise<SqlFloor> {
   const path = join(dir, `floor-${Date.now().toString(36)}.sqlite`);
   // The bus lays the file out (and interns the events' attribute set), then closes it.
   const bus = new SqliteEventBus({ path });

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -27,6 +27,27 @@ function eventFor(i: number): AnyEvent {
   ) as AnyEvent;
 }
 
+/** CPU ticks (user + system, 1/100 s) of this process's threads: the main thread and the others. */
+const byName = new Map<string, number>();
+function threadTicks(): { main: number; others: number } {
+  let main = 0;
+  let others = 0;
+  byName.clear();
+  for (const task of readdirSync('/proc/self/task')) {
+    try {
+      const fields = readFileSync(`/proc/self/task/${task}/stat`, 'utf8').split(') ')[1]!.split(' ');
+      const ticks = Number(fields[11]) + Number(fields[12]);
+      if (Number(task) === process.pid) main += ticks;
+      else others += ticks;
+      const name = task;
+      byName.set(name, (byName.get(name) ?? 0) + ticks);
+    } catch {
+      // The thread ended meanwhile.
+    }
+  }
+  return { main, others };
+}
+
 const dir = mkdtempSync(join(tmpdir(), 'mlops-bus-profile-'));
 const session = new Session();
 session.connect();
@@ -44,12 +65,24 @@ try {
         if (handled === count) done();
       },
     );
+    (globalThis as { gc?: () => void }).gc?.();
     const profiling = profileFile !== undefined && run === runs;
+    const heapFile = process.env.HEAP_PROFILE;
+    if (heapFile && run === runs) {
+      await session.post('HeapProfiler.enable');
+      await session.post('HeapProfiler.startSampling', {
+        samplingInterval: 512,
+        includeObjectsCollectedByMajorGC: true,
+        includeObjectsCollectedByMinorGC: true,
+      } as never);
+    }
     if (profiling) {
       await session.post('Profiler.enable');
       await session.post('Profiler.setSamplingInterval', { interval: 100 });
       await session.post('Profiler.start');
     }
+    const ticks = threadTicks();
+    const namesBefore = new Map(byName);
     const cpu = process.cpuUsage();
     const started = performance.now();
     for (let start = 0; start < count; start += 1_000) {
@@ -60,6 +93,18 @@ try {
     await all;
     const wall = performance.now() - started;
     const used = process.cpuUsage(cpu);
+    const after = threadTicks();
+    if (process.env.THREADS)
+      console.log(
+        [...byName]
+          .map(([n, t]) => `${n} ${(((t - (namesBefore.get(n) ?? 0)) * 1e4) / count).toFixed(1)}`)
+          .filter((x) => !x.endsWith(' 0.0'))
+          .join(', '),
+      );
+    if (heapFile && run === runs) {
+      const { profile } = await session.post('HeapProfiler.stopSampling');
+      writeFileSync(heapFile, JSON.stringify(profile));
+    }
     if (profiling) {
       const { profile } = await session.post('Profiler.stop');
       writeFileSync(profileFile!, JSON.stringify(profile));
@@ -67,7 +112,7 @@ try {
     await subscription.close();
     await bus.close();
     console.log(
-      `run ${run}: ${count} events, ${((used.user + used.system) / count).toFixed(1)} µs CPU/event (user ${(used.user / count).toFixed(1)}, system ${(used.system / count).toFixed(1)}), ${Math.round(count / (wall / 1000))} events/s, load ${loadavg()[0]!.toFixed(1)}`,
+      `run ${run}: ${count} events, ${((used.user + used.system) / count).toFixed(1)} µs CPU/event (user ${(used.user / count).toFixed(1)}, system ${(used.system / count).toFixed(1)}), ${Math.round(count / (wall / 1000))} events/s, main thread ${(((after.main - ticks.main) * 1e4) / count).toFixed(1)} µs, other threads ${(((after.others - ticks.others) * 1e4) / count).toFixed(1)} µs, load ${loadavg()[0]!.toFixed(1)}`,
     );
   }
 } finally {

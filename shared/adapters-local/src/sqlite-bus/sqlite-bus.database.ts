@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { DEFAULT_MAX_MESSAGE_BYTES, type WireMessage, silentLogger, type Logger } from '@mlops/kernel';
-import { AttributeSets } from './sqlite-bus.attributes.js';
+import { type AttributeRow, AttributeSets } from './sqlite-bus.attributes.js';
 import { WalCheckpointer } from './sqlite-bus.checkpointer.js';
 import { DEAD, LEASED, PENDING, openSchema } from './sqlite-bus.schema.js';
 
@@ -41,17 +41,19 @@ export const PUSHED_TOPIC_PREFIX = 'pushed:';
 const INSERT_ROWS = 64;
 
 /** A message this process appended, kept for its consumers: `readers` of them have yet to take it. */
-interface RecentMessage {
+export interface RecentMessage {
   message: WireMessage;
   publishedAt: number;
   readers: number;
 }
 
-/** A message ready to append: its topic, attribute set, varying attribute values (JSON) and data. */
-export interface EncodedMessage {
+/**
+ * A message ready to append: its topic, the message, and (filled by {@link SqliteBusDatabase.encode})
+ * its attribute set, varying attribute values (JSON) and data.
+ */
+export interface EncodedMessage extends AttributeRow {
   topic: string;
-  set: number;
-  values: string;
+  message: WireMessage;
   data: Buffer;
 }
 
@@ -218,18 +220,20 @@ export class SqliteBusDatabase {
 
   /** Append a message to a topic's log: the subscriptions' cursors pass over it in order. */
   append(topic: string, message: WireMessage, now: number): number {
-    const { set, values } = this.attributeSets.encode(message.attributes);
-    const info = this.statements.insertMessage.run(topic, set, values, bytesOf(message.data), now);
+    const row: AttributeRow = { set: 0, values: '' };
+    this.attributeSets.encode(message.attributes, row);
+    const info = this.statements.insertMessage.run(topic, row.set, row.values, bytesOf(message.data), now);
     return Number(info.lastInsertRowid);
   }
 
   /**
-   * A message as its row stores it. Outside a transaction a new attribute set is committed at once
-   * and remembered: encode a burst before the transaction that appends it.
+   * Fill in a message's row as it is stored (in place: no object per message). Outside a
+   * transaction a new attribute set is committed at once and remembered: encode a burst before the
+   * transaction that appends it.
    */
-  encode(topic: string, message: WireMessage): EncodedMessage {
-    const { set, values } = this.attributeSets.encode(message.attributes);
-    return { topic, set, values, data: bytesOf(message.data) };
+  encode(row: EncodedMessage): void {
+    this.attributeSets.encode(row.message.attributes, row);
+    row.data = bytesOf(row.message.data);
   }
 
   /**
@@ -269,8 +273,8 @@ export class SqliteBusDatabase {
   }
 
   /** Remember a committed message for this process's consumers (a bounded window of the latest). */
-  remember(seq: number, message: WireMessage, publishedAt: number, readers: number): void {
-    this.recentMessages.set(seq, { message, publishedAt, readers });
+  remember(seq: number, recent: RecentMessage): void {
+    this.recentMessages.set(seq, recent);
     if (this.recentMessages.size > RECENT_MESSAGES) {
       const oldest = this.recentMessages.keys().next().value as number;
       this.recentMessages.delete(oldest);
