@@ -10,7 +10,7 @@ import { DEAD, LEASED, PENDING, openSchema } from './sqlite-bus.schema.js';
 /** How often the checkpoint worker copies the write-ahead log back into the bus file. */
 const CHECKPOINT_INTERVAL_MS = 200;
 
-/** How many of its latest appends a process keeps in memory for its own consumers. */
+/** How many of its latest appends a process keeps in memory for its own consumers (a power of two). */
 const RECENT_MESSAGES = 32_768;
 
 /** Options of the embedded SQLite event bus. */
@@ -42,6 +42,8 @@ const INSERT_ROWS = 64;
 
 /** A message this process appended, kept for its consumers: `readers` of them have yet to take it. */
 export interface RecentMessage {
+  /** Its seq, once remembered (the slot it sits in may be taken by a later seq). */
+  seq: number;
   message: WireMessage;
   publishedAt: number;
   readers: number;
@@ -192,8 +194,12 @@ export class SqliteBusDatabase {
   readonly log: Logger;
   private readonly attributeSets: AttributeSets;
   private readonly checkpointer: WalCheckpointer | undefined;
-  /** The messages this process appended lately, by seq: its consumers take them without reading the log. */
-  private readonly recentMessages = new Map<number, RecentMessage>();
+  /**
+   * The messages this process appended lately, in a ring of slots by seq (no allocation per
+   * message): its consumers take them without reading the log. A later seq in the same slot pushes
+   * the older one out, which is then read from the log.
+   */
+  private readonly recentMessages: (RecentMessage | undefined)[] = new Array(RECENT_MESSAGES).fill(undefined);
 
   constructor(options: SqliteEventBusOptions) {
     if (options.path !== ':memory:') mkdirSync(dirname(options.path), { recursive: true });
@@ -274,11 +280,8 @@ export class SqliteBusDatabase {
 
   /** Remember a committed message for this process's consumers (a bounded window of the latest). */
   remember(seq: number, recent: RecentMessage): void {
-    this.recentMessages.set(seq, recent);
-    if (this.recentMessages.size > RECENT_MESSAGES) {
-      const oldest = this.recentMessages.keys().next().value as number;
-      this.recentMessages.delete(oldest);
-    }
+    recent.seq = seq;
+    this.recentMessages[seq & (RECENT_MESSAGES - 1)] = recent;
   }
 
   /**
@@ -286,8 +289,10 @@ export class SqliteBusDatabase {
    * topic here has taken it, it is forgotten (so it does not outlive its use in memory).
    */
   take(seq: number): RecentMessage | undefined {
-    const recent = this.recentMessages.get(seq);
-    if (recent !== undefined && --recent.readers <= 0) this.recentMessages.delete(seq);
+    const slot = seq & (RECENT_MESSAGES - 1);
+    const recent = this.recentMessages[slot];
+    if (recent === undefined || recent.seq !== seq) return undefined;
+    if (--recent.readers <= 0) this.recentMessages[slot] = undefined;
     return recent;
   }
 

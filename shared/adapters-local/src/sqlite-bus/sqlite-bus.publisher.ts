@@ -76,6 +76,7 @@ export class SqlitePublisher implements Publisher {
         set: 0,
         values: '',
         data: NO_DATA,
+        seq: 0,
         publishedAt: 0,
         readers: 0,
         resolve,
