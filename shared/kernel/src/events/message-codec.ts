@@ -153,7 +153,10 @@ export function isStructuredMode(message: WireMessage): boolean {
 }
 
 function dataText(message: WireMessage): string {
-  return Buffer.from(message.data.buffer, message.data.byteOffset, message.data.byteLength).toString('utf8');
+  const data = message.data;
+  // A Buffer is read as it is; another Uint8Array through a view of its bytes (no copy either way).
+  if (Buffer.isBuffer(data)) return data.toString('utf8');
+  return Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString('utf8');
 }
 
 /** Options of {@link decodeMessage}. */
