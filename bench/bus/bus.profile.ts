@@ -7,9 +7,11 @@ import { createEvent, type AnyEvent } from '@mlops/kernel';
 
 /**
  * The throughput run's shape (windows of 1,000 publishes, one subscription, concurrency 64) run
- * several times in one process, each on a fresh bus file, printing the CPU per event of each; with
- * `--profile <file>` the last run is sampled by the V8 profiler (the measured window only).
- * Usage: `tsx --conditions=@mlops/source bench/bus/bus.profile.ts [events] [runs] [--profile out.cpuprofile]`.
+ * several times in one process, each on a fresh bus file, printing the CPU per event of each, split
+ * into the main thread and the others (V8's garbage-collection helpers, the checkpoint worker).
+ * `--profile <file>` samples the last run with the V8 CPU profiler, `HEAP_PROFILE=<file>` with the
+ * sampling heap profiler (every allocation, collected or not): the measured window only.
+ * Usage: `node --conditions=@mlops/source --import tsx bench/bus/bus.profile.ts [events] [runs] [--profile out.cpuprofile]`.
  */
 const args = process.argv.slice(2);
 const profileAt = args.indexOf('--profile');
@@ -28,19 +30,15 @@ function eventFor(i: number): AnyEvent {
 }
 
 /** CPU ticks (user + system, 1/100 s) of this process's threads: the main thread and the others. */
-const byName = new Map<string, number>();
 function threadTicks(): { main: number; others: number } {
   let main = 0;
   let others = 0;
-  byName.clear();
   for (const task of readdirSync('/proc/self/task')) {
     try {
       const fields = readFileSync(`/proc/self/task/${task}/stat`, 'utf8').split(') ')[1]!.split(' ');
       const ticks = Number(fields[11]) + Number(fields[12]);
       if (Number(task) === process.pid) main += ticks;
       else others += ticks;
-      const name = task;
-      byName.set(name, (byName.get(name) ?? 0) + ticks);
     } catch {
       // The thread ended meanwhile.
     }
@@ -82,7 +80,6 @@ try {
       await session.post('Profiler.start');
     }
     const ticks = threadTicks();
-    const namesBefore = new Map(byName);
     const cpu = process.cpuUsage();
     const started = performance.now();
     for (let start = 0; start < count; start += 1_000) {
@@ -94,13 +91,6 @@ try {
     const wall = performance.now() - started;
     const used = process.cpuUsage(cpu);
     const after = threadTicks();
-    if (process.env.THREADS)
-      console.log(
-        [...byName]
-          .map(([n, t]) => `${n} ${(((t - (namesBefore.get(n) ?? 0)) * 1e4) / count).toFixed(1)}`)
-          .filter((x) => !x.endsWith(' 0.0'))
-          .join(', '),
-      );
     if (heapFile && run === runs) {
       const { profile } = await session.post('HeapProfiler.stopSampling');
       writeFileSync(heapFile, JSON.stringify(profile));
