@@ -73,7 +73,9 @@ for (const action of [...result.actions]
   console.log(
     `  ${(action.durationMs / 1000).toFixed(3).padStart(7)} ${(cpuByAction.get(action.name) ?? 0).toFixed(3).padStart(8)}  ${action.type.padEnd(11)} ${action.name}`,
   );
-console.log(`  ${((cpuByAction.get('(counts)') ?? 0) + (cpuByAction.get('(setup)') ?? 0)).toFixed(3)} s CPU: setup and row counts`);
+console.log(
+  `  ${((cpuByAction.get('(counts)') ?? 0) + (cpuByAction.get('(setup)') ?? 0)).toFixed(3)} s CPU: setup and row counts`,
+);
 console.log(
   `failed assertions: ${
     result.assertions
