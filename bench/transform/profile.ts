@@ -74,7 +74,7 @@ for (const action of [...result.actions]
     `  ${(action.durationMs / 1000).toFixed(3).padStart(7)} ${(cpuByAction.get(action.name) ?? 0).toFixed(3).padStart(8)}  ${action.type.padEnd(11)} ${action.name}`,
   );
 console.log(
-  `  ${((cpuByAction.get('(counts)') ?? 0) + (cpuByAction.get('(setup)') ?? 0)).toFixed(3)} s CPU: setup and row counts`,
+  `  ${((cpuByAction.get('(counts)') ?? 0) + (cpuByAction.get('(setup)') ?? 0)).toFixed(3)} s CPU: setup, row counts and the commit`,
 );
 console.log(
   `failed assertions: ${
