@@ -96,6 +96,10 @@ describe('GBDT determinism', () => {
   const onLanes = (given: Record<string, number>, threads: number): string => {
     const { model, profile } = fitGbdtProfiled(data, { ...given, threads }, { awaitLanes: true });
     expect(profile.threads).toBe(threads);
+    // Awaited workers join the first command; one lane has none to wait for.
+    if (threads === 1) expect(profile.lanesJoined).toBe(0);
+    else expect(profile.lanesJoined).toBeGreaterThan(0);
+    expect(profile.lanesJoined).toBeLessThanOrEqual(profile.binning);
     return JSON.stringify(model);
   };
 

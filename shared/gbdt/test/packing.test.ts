@@ -102,17 +102,7 @@ describe('packing features into the bytes of a binned row', () => {
     );
     const features = Int32Array.from({ length: nFeatures }, (_, f) => f);
     if (bySlot) features.sort((a, b) => plan.slotOf[a]! - plan.slotOf[b]! || a - b);
-    unpackHistograms(
-      packedHist,
-      features,
-      0,
-      nFeatures,
-      plan.slotOf,
-      plan.digits,
-      plan.span,
-      binned.nBins,
-      plan.histAt,
-    );
+    unpackHistograms(packedHist, features, 0, nFeatures, plan.slotOf, plan.mult, plan.span, binned.nBins, plan.histAt);
     for (let f = 0; f < nFeatures; f++) {
       const expected = new Float64Array(binned.nBins[f]!);
       for (const r of rows) expected[binned.cols[f * nRows + r]!]! += packed[r]!;

@@ -70,6 +70,8 @@ const READY_TIMEOUT_MS = 60_000;
 export class BoostingLanes {
   /** Lanes that ran the last command (the calling thread and the workers ready by then). */
   private active = 1;
+  /** When (performance.now()) the last worker lane joined a command; null while one has not. */
+  private joinedAt: number | null = null;
   private readonly context: LaneContext;
   private readonly workers: LaneWorker[];
   private readonly buffers: HistogramBuffer[] = [];
@@ -134,9 +136,17 @@ export class BoostingLanes {
     return this.active;
   }
 
+  /** Milliseconds from `since` (performance.now()) until every worker lane had joined a command: 0 without workers, -1 if one never did. */
+  joinedAfter(since: number): number {
+    if (this.workers.length === 0) return 0;
+    return this.joinedAt === null ? -1 : this.joinedAt - since;
+  }
+
   /** Let workers that have come up since the last command join this one (lanes stay contiguous). */
   private activate(): void {
+    if (this.active > this.workers.length) return;
     while (this.active <= this.workers.length && this.workers[this.active - 1]!.ready()) this.active++;
+    if (this.active > this.workers.length) this.joinedAt = performance.now();
     this.context.control[Slot.LANES] = this.active;
   }
 
