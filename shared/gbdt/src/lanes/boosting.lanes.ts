@@ -59,6 +59,9 @@ export function needsSharedMemory(lanes: number): boolean {
   return lanes > 1;
 }
 
+/** Features per binning command while a worker is still starting (one pass over the rows extracts this many columns). */
+const BIN_ROUND = 12;
+
 /** A worker that is not ready within this time when lanes are awaited is given up on (tsx makes start-up slow on a busy machine). */
 const READY_TIMEOUT_MS = 60_000;
 
@@ -172,9 +175,16 @@ export class BoostingLanes {
    * bytes of a row (with `pack` false, one byte per feature); then the row-major packed bins.
    */
   bin(pack = true): void {
-    this.activate();
-    this.dispatch(Command.BIN);
     const { context } = this;
+    // While a worker is still starting, in rounds of features, so that it joins as soon as it is up.
+    for (let from = 0; from < context.nFeatures; ) {
+      this.activate();
+      const to = this.active > this.workers.length ? context.nFeatures : Math.min(context.nFeatures, from + BIN_ROUND);
+      context.control[Slot.ARG] = from;
+      context.control[Slot.ITEMS] = to;
+      this.dispatch(Command.BIN);
+      from = to;
+    }
     const plan = planPacking(context.nBins, pack);
     if (plan.words * 4 > context.stride)
       throw new Error(`internal: ${plan.nSlots} slots exceed the ${context.stride} bytes of a binned row`);
