@@ -1,4 +1,3 @@
-import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { LogFields, Platform } from '@mlops/kernel';
 import { CliErrors } from '../errors.js';
@@ -17,31 +16,16 @@ function forward(platform: Platform, line: string): void {
   platform.log[LEVELS[severity as keyof typeof LEVELS] ?? 'info'](message, fields);
 }
 
-/** Registers tsx's CommonJS hooks in the worker, then requires the entry (an eval'd worker script is CommonJS). */
-const BOOTSTRAP =
-  "const { workerData } = require('node:worker_threads');" +
-  'require(workerData.loader).register(); require(workerData.entry);';
-
-/**
- * The worker's entry: compiled beside this module, or its TypeScript source loaded through tsx's
- * CommonJS hooks, which transform in the worker's own thread instead of round trips to an ESM
- * loader thread per module.
- */
-function spawnWorker(workerData: Record<string, unknown>): Worker {
+/** The worker's entry: compiled beside this module, or its TypeScript source loaded through tsx. */
+function spawnWorker(workerData: unknown): Worker {
   const compiled = import.meta.url.endsWith('.js');
-  const entry = new URL(`./service-worker.${compiled ? 'js' : 'ts'}`, import.meta.url);
-  if (compiled) return new Worker(entry, { workerData });
+  const entry = new URL(`./service-worker.${compiled ? 'js' : 'ts'}`, import.meta.url).href;
+  if (compiled) return new Worker(new URL(entry), { workerData });
+  const tsx = import.meta.resolve('tsx/esm/api');
+  const boot = `const { register } = await import(${JSON.stringify(tsx)}); register(); await import(${JSON.stringify(entry)});`;
   // A profiled command (`node --cpu-prof ...`) profiles its workers too.
   const profile = process.execArgv.filter((flag) => flag.startsWith('--cpu-prof'));
-  return new Worker(BOOTSTRAP, {
-    eval: true,
-    workerData: {
-      ...workerData,
-      loader: fileURLToPath(import.meta.resolve('tsx/cjs/api')),
-      entry: fileURLToPath(entry),
-    },
-    execArgv: ['--conditions=@mlops/source', ...profile],
-  });
+  return new Worker(boot, { eval: true, workerData, execArgv: ['--conditions=@mlops/source', ...profile] });
 }
 
 /**
