@@ -13,7 +13,7 @@
 import type { Warehouse, WarehouseColumns } from '@mlops/kernel';
 import { TRAINER_ERROR_CODES, TrainerError } from '../ml/index.js';
 import { TrainerErrors } from '../errors.js';
-import { decodeDataset, encodeDataset, fingerprintOf, type DatasetSnapshot } from '../data/dataset.artifact.js';
+import { DatasetBuilder, decodeDataset, fingerprintOf, type DatasetSnapshot } from '../data/dataset.artifact.js';
 import { isDate } from '../data/dates.js';
 import { planSnapshots } from '../data/snapshot.plan.js';
 import {
@@ -178,7 +178,7 @@ export const featuresComponent = defineComponent({
       throw TrainerErrors.invalidSetting('as_of', `must be a date (YYYY-MM-DD); got ${JSON.stringify(params.as_of)}`);
     const horizon = params.horizon_days;
     // One read session: every query sees the same warehouse, and no write waits while the model trains.
-    const { columns, plan, snapshots, counts, total, nFeatures, values, labels, recency, segment, customer, segments } =
+    const { columns, plan, snapshots, counts, total, nFeatures, builder, labels, recency, segments } =
       await deps.warehouse.read(
         async (warehouse) => {
           const tables = await resolveTables(warehouse, params.warehouse_schema);
@@ -246,11 +246,10 @@ export const featuresComponent = defineComponent({
           );
           const total = ordered.reduce((sum, date) => sum + (perSnapshot.get(date) ?? 0), 0);
           const nFeatures = columns.length;
-          const values = new Float64Array(total * nFeatures);
-          const labels = new Uint8Array(total);
-          const recency = new Uint16Array(total);
-          const segment = new Uint8Array(total);
-          const customer = new Uint32Array(total);
+          // The rows are read into the artifact's own buffer (the set is held once).
+          const builder = new DatasetBuilder(columns, total);
+          const { values, labels } = builder;
+          const { daysSinceLastOrder: recency, segment, customer } = builder.facts;
           const segments: string[] = [];
           const customers = new Map<string, number>();
           const counts = new Map<string, number>();
@@ -301,20 +300,7 @@ export const featuresComponent = defineComponent({
             }
           }
           if (r !== total) throw changed();
-          return {
-            columns,
-            plan,
-            snapshots,
-            counts,
-            total,
-            nFeatures,
-            values,
-            labels,
-            recency,
-            segment,
-            customer,
-            segments,
-          };
+          return { columns, plan, snapshots, counts, total, nFeatures, builder, labels, recency, segments };
         },
         { purpose: `trainer: features as of ${params.as_of}`, log: deps.log },
       );
@@ -324,15 +310,7 @@ export const featuresComponent = defineComponent({
       rows: counts.get(date) ?? 0,
       split: plan.holdout.includes(date) ? 'holdout' : 'train',
     }));
-    const bytes = encodeDataset({
-      featureNames: columns,
-      snapshots: snapshotRows,
-      horizonDays: horizon,
-      segments,
-      values,
-      labels,
-      facts: { daysSinceLastOrder: recency, segment, customer },
-    });
+    const bytes = builder.finish({ snapshots: snapshotRows, horizonDays: horizon, segments });
     // Validate now (NaN, Infinity, shapes) so a bad feature table fails in this step, naming the feature.
     const set = decodeDataset(bytes, outputs.dataset.uri);
     const active = (rows: readonly number[]) => rows.filter((row) => recency[row]! <= horizon);
