@@ -101,6 +101,9 @@ ordered_after as (
     on sales.customer_id = features.customer_id
     and sales.order_date > features.snapshot_date
     and sales.order_date <= date_add(features.snapshot_date, interval ${horizonDays} day)
+    -- Implied by the two above; on the sales alone, so the engine skips the sales outside the window.
+    and sales.order_date > cast(? as date)
+    and sales.order_date <= date_add(cast(? as date), interval ${horizonDays} day)
     and sales.run_date <= cast(? as date)
 ),
 
@@ -120,7 +123,8 @@ final as (
 
 select * from final
 order by snapshot_date, customer_id`;
-  return warehouse.queryColumns(sql, [...snapshots, asOf]);
+  const sorted = [...snapshots].sort();
+  return warehouse.queryColumns(sql, [...snapshots, sorted[0]!, sorted.at(-1)!, asOf]);
 }
 
 export const featuresComponent = defineComponent({
