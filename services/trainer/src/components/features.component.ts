@@ -69,20 +69,35 @@ function toDateStrings(values: readonly JsonValue[], name: string): string[] {
   });
 }
 
+/** What {@link readLabelledRows} reads. */
+export interface LabelledRowsRequest {
+  featureTable: string;
+  columns: readonly string[];
+  snapshots: readonly string[];
+  asOf: string;
+  horizonDays: number;
+  /** Whether the table has a segment column (older tables do not). */
+  hasSegment: boolean;
+}
+
 /** The labelled rows of the given snapshots (labels from fct_sales, orders landed by `asOf`), by column. */
 export async function readLabelledRows(
   warehouse: Warehouse,
   tables: WarehouseTables,
-  request: {
-    featureTable: string;
-    columns: readonly string[];
-    snapshots: readonly string[];
-    asOf: string;
-    horizonDays: number;
-    /** Whether the table has a segment column (older tables do not). */
-    hasSegment: boolean;
-  },
+  request: LabelledRowsRequest,
 ): Promise<WarehouseColumns> {
+  const { sql, params } = labelledRowsQuery(tables, request);
+  return warehouse.queryColumns(sql, params);
+}
+
+/**
+ * The SQL of the labelled rows (keys, features as 64-bit floats, `recency__`, `segment__`,
+ * `is_churned`), ordered by snapshot and customer, and its parameters.
+ */
+export function labelledRowsQuery(
+  tables: WarehouseTables,
+  request: LabelledRowsRequest,
+): { sql: string; params: string[] } {
   const { columns, snapshots, asOf, horizonDays } = request;
   if (!Number.isInteger(horizonDays) || horizonDays < 1)
     throw TrainerErrors.invalidSetting('horizon_days', `must be a whole number of days >= 1 (got ${horizonDays})`);
@@ -124,7 +139,28 @@ final as (
 select * from final
 order by snapshot_date, customer_id`;
   const sorted = [...snapshots].sort();
-  return warehouse.queryColumns(sql, [...snapshots, sorted[0]!, sorted.at(-1)!, asOf]);
+  return { sql, params: [...snapshots, sorted[0]!, sorted.at(-1)!, asOf] };
+}
+
+/** The numeric part of the labelled rows, in their order: the features, `recency__`, `is_churned`. */
+function numericRowsSql(tables: WarehouseTables, request: LabelledRowsRequest): string {
+  const { sql } = labelledRowsQuery(tables, request);
+  const float = (name: string) => float64Of(tables.dialect, `labelled.${name}`, 'INT64');
+  return `select ${request.columns.map((column) => `labelled.${column}`).join(', ')}, ${float('recency__')} as recency__, ${float('is_churned')} as is_churned
+from (${sql}) as labelled
+order by labelled.snapshot_date, labelled.customer_id`;
+}
+
+/** The keys, segment and recency of the same rows, in the same order (no labels needed). */
+function keyRowsSql(tables: WarehouseTables, request: LabelledRowsRequest): string {
+  return `select
+  cast(f.snapshot_date as string) as snapshot_date,
+  f.customer_id,
+  ${request.hasSegment ? `coalesce(cast(f.${SEGMENT_COLUMN} as string), 'unknown')` : `'unknown'`} as segment__,
+  cast(f.${RECENCY_COLUMN} as int64) as recency__
+from ${tables.table(request.featureTable)} as f
+where f.snapshot_date in ${parameterList(request.snapshots)}
+order by cast(f.snapshot_date as string), f.customer_id`;
 }
 
 export const featuresComponent = defineComponent({
@@ -264,42 +300,51 @@ export const featuresComponent = defineComponent({
             );
           let r = 0;
           for (let first = 0; first < ordered.length; first += SNAPSHOTS_PER_READ) {
-            const result = await readLabelledRows(warehouse, tables, {
+            const request = {
               featureTable: params.feature_table,
               columns,
               snapshots: ordered.slice(first, first + SNAPSHOTS_PER_READ),
               asOf,
               horizonDays: horizon,
               hasSegment,
-            });
-            const column = (name: string) => result.columns[result.names.indexOf(name)]!;
-            if (r + result.rowCount > total) throw changed();
-            for (let f = 0; f < nFeatures; f++) {
-              const source = column(columns[f]!);
-              // A NULL feature becomes NaN, which the dataset check names (feature and row).
-              for (let i = 0; i < result.rowCount; i++) {
-                const value = source[i];
-                values[(r + i) * nFeatures + f] = typeof value === 'number' ? value : NaN;
-              }
-            }
-            const [dates, ids, days, names, churned] = [
-              'snapshot_date',
-              'customer_id',
-              'recency__',
-              'segment__',
-              'is_churned',
-            ].map(column);
-            for (let i = 0; i < result.rowCount; i++, r++) {
-              labels[r] = churned![i] === 1 ? 1 : 0;
-              recency[r] = Math.min(65535, Math.max(0, Number(days![i] ?? 65535)));
+            };
+            // The numbers stream straight into the set, row-major (no value per cell in JavaScript);
+            // the keys and segments come by a second read of the same rows in the same order.
+            const start = r;
+            await warehouse.scanNumbers(
+              numericRowsSql(tables, request),
+              labelledRowsQuery(tables, request).params,
+              (batch) => {
+                const width = nFeatures + 2;
+                if (r + batch.rows > total) throw changed();
+                for (let i = 0; i < batch.rows; i++, r++) {
+                  const at = i * width;
+                  // A NULL feature arrives as NaN, which the dataset check names (feature and row).
+                  values.set(batch.values.subarray(at, at + nFeatures), r * nFeatures);
+                  const days = batch.values[at + nFeatures]!;
+                  recency[r] = Number.isNaN(days) ? 65535 : Math.min(65535, Math.max(0, days));
+                  labels[r] = batch.values[at + nFeatures + 1] === 1 ? 1 : 0;
+                }
+              },
+            );
+            const keys = await warehouse.queryColumns(keyRowsSql(tables, request), request.snapshots);
+            if (keys.rowCount !== r - start) throw changed();
+            const [dates, ids, names, days] = keys.columns;
+            for (let i = 0; i < keys.rowCount; i++) {
+              const row = start + i;
+              const day = days![i];
+              if (
+                (day === null || day === undefined ? 65535 : Math.min(65535, Math.max(0, Number(day)))) !== recency[row]
+              )
+                throw changed();
               const name = String(names![i]);
               let index = segments.indexOf(name);
               if (index < 0) index = segments.push(name) - 1;
-              segment[r] = index;
+              segment[row] = index;
               const id = String(ids![i]);
               let number = customers.get(id);
               if (number === undefined) customers.set(id, (number = customers.size));
-              customer[r] = number;
+              customer[row] = number;
               counts.set(String(dates![i]), (counts.get(String(dates![i])) ?? 0) + 1);
             }
           }
