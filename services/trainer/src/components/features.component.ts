@@ -218,141 +218,140 @@ export const featuresComponent = defineComponent({
       throw TrainerErrors.invalidSetting('as_of', `must be a date (YYYY-MM-DD); got ${JSON.stringify(params.as_of)}`);
     const horizon = params.horizon_days;
     // One read session: every query sees the same warehouse, and no write waits while the model trains.
-    const { columns, plan, snapshots, counts, total, nFeatures, builder, labels, recency, segments } =
-      await deps.warehouse.read(
-        async (warehouse) => {
-          const tables = await resolveTables(warehouse, params.warehouse_schema);
-          const columns = featureColumns(tables, params.feature_table);
-          if (!columns.includes(RECENCY_COLUMN))
-            throw TrainerErrors.invalidComponentIo(
-              'features',
-              `the feature table ${params.feature_table} has no ${RECENCY_COLUMN} column, which defines the scored population`,
-            );
-          const hasSegment = tables.columns(params.feature_table).some((column) => column.name === SEGMENT_COLUMN);
-          if (!tables.exists('fct_sales')) throw TrainerErrors.featureTableMissing(`${tables.schema}.fct_sales`);
-          const asOf = params.as_of;
-          const featureDates = (
+    const { plan, snapshots, counts, total, nFeatures, builder, labels, recency, segments } = await deps.warehouse.read(
+      async (warehouse) => {
+        const tables = await resolveTables(warehouse, params.warehouse_schema);
+        const columns = featureColumns(tables, params.feature_table);
+        if (!columns.includes(RECENCY_COLUMN))
+          throw TrainerErrors.invalidComponentIo(
+            'features',
+            `the feature table ${params.feature_table} has no ${RECENCY_COLUMN} column, which defines the scored population`,
+          );
+        const hasSegment = tables.columns(params.feature_table).some((column) => column.name === SEGMENT_COLUMN);
+        if (!tables.exists('fct_sales')) throw TrainerErrors.featureTableMissing(`${tables.schema}.fct_sales`);
+        const asOf = params.as_of;
+        const featureDates = (
+          await warehouse.query<{ d: string }>(
+            `select distinct cast(snapshot_date as string) as d from ${tables.table(params.feature_table)} where snapshot_date <= cast(? as date) order by 1`,
+            [asOf],
+          )
+        ).map((row) => row.d);
+        if (featureDates.length === 0) {
+          throw new TrainerError(
+            TRAINER_ERROR_CODES.EMPTY_TRAINING_SET,
+            `the training set is empty: ${tables.schema}.${params.feature_table} holds no snapshot up to ${asOf}`,
+            {
+              table: params.feature_table,
+              asOf,
+            },
+          );
+        }
+        const salesDates = new Set(
+          (
             await warehouse.query<{ d: string }>(
-              `select distinct cast(snapshot_date as string) as d from ${tables.table(params.feature_table)} where snapshot_date <= cast(? as date) order by 1`,
+              `select distinct cast(run_date as string) as d from ${tables.table('fct_sales')} where run_date <= cast(? as date)`,
               [asOf],
             )
-          ).map((row) => row.d);
-          if (featureDates.length === 0) {
-            throw new TrainerError(
-              TRAINER_ERROR_CODES.EMPTY_TRAINING_SET,
-              `the training set is empty: ${tables.schema}.${params.feature_table} holds no snapshot up to ${asOf}`,
-              {
-                table: params.feature_table,
-                asOf,
-              },
-            );
-          }
-          const salesDates = new Set(
-            (
-              await warehouse.query<{ d: string }>(
-                `select distinct cast(run_date as string) as d from ${tables.table('fct_sales')} where run_date <= cast(? as date)`,
-                [asOf],
-              )
-            ).map((row) => row.d),
+          ).map((row) => row.d),
+        );
+        const plan = planSnapshots({
+          asOf,
+          featureDates,
+          salesDates,
+          horizonDays: horizon,
+          lookbackDays: FEATURE_LOOKBACK_DAYS,
+          excludedDates: toDateStrings(params.excluded_dates, 'excluded_dates'),
+          sampling: {
+            everyDays: params.snapshot_every_days,
+            warmupDays: params.warmup_days,
+            minWarmupDays: params.min_warmup_days,
+            minSnapshots: params.min_snapshots,
+            maxSnapshots: params.max_snapshots,
+            holdoutFraction: params.holdout_fraction,
+            embargoDays: params.embargo_days,
+          },
+        });
+        const snapshots = [...plan.train, ...plan.holdout];
+        // Read a few snapshots at a time, by column, straight into typed arrays: a year at scale 20 is
+        // millions of labelled rows, and as JavaScript objects they overflowed the heap.
+        const ordered = [...snapshots].sort();
+        const perSnapshot = new Map(
+          (
+            await warehouse.query<{ d: string; n: number | bigint }>(
+              `select cast(snapshot_date as string) as d, count(*) as n from ${tables.table(params.feature_table)} where snapshot_date in ${parameterList(ordered)} group by 1`,
+              ordered,
+            )
+          ).map((row) => [row.d, Number(row.n)]),
+        );
+        const total = ordered.reduce((sum, date) => sum + (perSnapshot.get(date) ?? 0), 0);
+        const nFeatures = columns.length;
+        // The rows are read into the artifact's own buffer (the set is held once).
+        const builder = new DatasetBuilder(columns, total);
+        const { values, labels } = builder;
+        const { daysSinceLastOrder: recency, segment, customer } = builder.facts;
+        const segments: string[] = [];
+        const customers = new Map<string, number>();
+        const counts = new Map<string, number>();
+        const changed = () =>
+          TrainerErrors.invalidComponentIo(
+            'features',
+            `the feature table changed while it was read (${params.feature_table})`,
           );
-          const plan = planSnapshots({
+        let r = 0;
+        for (let first = 0; first < ordered.length; first += SNAPSHOTS_PER_READ) {
+          const request = {
+            featureTable: params.feature_table,
+            columns,
+            snapshots: ordered.slice(first, first + SNAPSHOTS_PER_READ),
             asOf,
-            featureDates,
-            salesDates,
             horizonDays: horizon,
-            lookbackDays: FEATURE_LOOKBACK_DAYS,
-            excludedDates: toDateStrings(params.excluded_dates, 'excluded_dates'),
-            sampling: {
-              everyDays: params.snapshot_every_days,
-              warmupDays: params.warmup_days,
-              minWarmupDays: params.min_warmup_days,
-              minSnapshots: params.min_snapshots,
-              maxSnapshots: params.max_snapshots,
-              holdoutFraction: params.holdout_fraction,
-              embargoDays: params.embargo_days,
+            hasSegment,
+          };
+          // The numbers stream straight into the set, row-major (no value per cell in JavaScript);
+          // the keys and segments come by a second read of the same rows in the same order.
+          const start = r;
+          await warehouse.scanNumbers(
+            numericRowsSql(tables, request),
+            labelledRowsQuery(tables, request).params,
+            (batch) => {
+              const width = nFeatures + 2;
+              if (r + batch.rows > total) throw changed();
+              for (let i = 0; i < batch.rows; i++, r++) {
+                const at = i * width;
+                // A NULL feature arrives as NaN, which the dataset check names (feature and row).
+                values.set(batch.values.subarray(at, at + nFeatures), r * nFeatures);
+                const days = batch.values[at + nFeatures]!;
+                recency[r] = Number.isNaN(days) ? 65535 : Math.min(65535, Math.max(0, days));
+                labels[r] = batch.values[at + nFeatures + 1] === 1 ? 1 : 0;
+              }
             },
-          });
-          const snapshots = [...plan.train, ...plan.holdout];
-          // Read a few snapshots at a time, by column, straight into typed arrays: a year at scale 20 is
-          // millions of labelled rows, and as JavaScript objects they overflowed the heap.
-          const ordered = [...snapshots].sort();
-          const perSnapshot = new Map(
-            (
-              await warehouse.query<{ d: string; n: number | bigint }>(
-                `select cast(snapshot_date as string) as d, count(*) as n from ${tables.table(params.feature_table)} where snapshot_date in ${parameterList(ordered)} group by 1`,
-                ordered,
-              )
-            ).map((row) => [row.d, Number(row.n)]),
           );
-          const total = ordered.reduce((sum, date) => sum + (perSnapshot.get(date) ?? 0), 0);
-          const nFeatures = columns.length;
-          // The rows are read into the artifact's own buffer (the set is held once).
-          const builder = new DatasetBuilder(columns, total);
-          const { values, labels } = builder;
-          const { daysSinceLastOrder: recency, segment, customer } = builder.facts;
-          const segments: string[] = [];
-          const customers = new Map<string, number>();
-          const counts = new Map<string, number>();
-          const changed = () =>
-            TrainerErrors.invalidComponentIo(
-              'features',
-              `the feature table changed while it was read (${params.feature_table})`,
-            );
-          let r = 0;
-          for (let first = 0; first < ordered.length; first += SNAPSHOTS_PER_READ) {
-            const request = {
-              featureTable: params.feature_table,
-              columns,
-              snapshots: ordered.slice(first, first + SNAPSHOTS_PER_READ),
-              asOf,
-              horizonDays: horizon,
-              hasSegment,
-            };
-            // The numbers stream straight into the set, row-major (no value per cell in JavaScript);
-            // the keys and segments come by a second read of the same rows in the same order.
-            const start = r;
-            await warehouse.scanNumbers(
-              numericRowsSql(tables, request),
-              labelledRowsQuery(tables, request).params,
-              (batch) => {
-                const width = nFeatures + 2;
-                if (r + batch.rows > total) throw changed();
-                for (let i = 0; i < batch.rows; i++, r++) {
-                  const at = i * width;
-                  // A NULL feature arrives as NaN, which the dataset check names (feature and row).
-                  values.set(batch.values.subarray(at, at + nFeatures), r * nFeatures);
-                  const days = batch.values[at + nFeatures]!;
-                  recency[r] = Number.isNaN(days) ? 65535 : Math.min(65535, Math.max(0, days));
-                  labels[r] = batch.values[at + nFeatures + 1] === 1 ? 1 : 0;
-                }
-              },
-            );
-            const keys = await warehouse.queryColumns(keyRowsSql(tables, request), request.snapshots);
-            if (keys.rowCount !== r - start) throw changed();
-            const [dates, ids, names, days] = keys.columns;
-            for (let i = 0; i < keys.rowCount; i++) {
-              const row = start + i;
-              const day = days![i];
-              if (
-                (day === null || day === undefined ? 65535 : Math.min(65535, Math.max(0, Number(day)))) !== recency[row]
-              )
-                throw changed();
-              const name = String(names![i]);
-              let index = segments.indexOf(name);
-              if (index < 0) index = segments.push(name) - 1;
-              segment[row] = index;
-              const id = String(ids![i]);
-              let number = customers.get(id);
-              if (number === undefined) customers.set(id, (number = customers.size));
-              customer[row] = number;
-              counts.set(String(dates![i]), (counts.get(String(dates![i])) ?? 0) + 1);
-            }
+          const keys = await warehouse.queryColumns(keyRowsSql(tables, request), request.snapshots);
+          if (keys.rowCount !== r - start) throw changed();
+          const [dates, ids, names, days] = keys.columns;
+          for (let i = 0; i < keys.rowCount; i++) {
+            const row = start + i;
+            const day = days![i];
+            if (
+              (day === null || day === undefined ? 65535 : Math.min(65535, Math.max(0, Number(day)))) !== recency[row]
+            )
+              throw changed();
+            const name = String(names![i]);
+            let index = segments.indexOf(name);
+            if (index < 0) index = segments.push(name) - 1;
+            segment[row] = index;
+            const id = String(ids![i]);
+            let number = customers.get(id);
+            if (number === undefined) customers.set(id, (number = customers.size));
+            customer[row] = number;
+            counts.set(String(dates![i]), (counts.get(String(dates![i])) ?? 0) + 1);
           }
-          if (r !== total) throw changed();
-          return { columns, plan, snapshots, counts, total, nFeatures, builder, labels, recency, segments };
-        },
-        { purpose: `trainer: features as of ${params.as_of}`, log: deps.log },
-      );
+        }
+        if (r !== total) throw changed();
+        return { plan, snapshots, counts, total, nFeatures, builder, labels, recency, segments };
+      },
+      { purpose: `trainer: features as of ${params.as_of}`, log: deps.log },
+    );
     const asOf = params.as_of;
     const snapshotRows: DatasetSnapshot[] = snapshots.map((date) => ({
       date,
