@@ -11,12 +11,10 @@ import { ModelRegistry, silentLogger, type WarehouseRow } from '@mlops/kernel';
 import { InMemoryDocumentStore } from '@mlops/testing';
 import { LakeWarehouse, LAKE_WAREHOUSE_BUILD_TIMEOUT_MS, dateRange } from '@mlops/testing/fixtures';
 import { featureColumns, readLabelledRows } from '../src/components/features.component.js';
-import { decodeDataset } from '../src/data/dataset.artifact.js';
 import { resolveTables } from '../src/data/warehouse-tables.js';
 import { CHURN_TRAINING_PIPELINE } from '../src/pipeline/churn.pipeline.js';
 import { selectTasks } from '../src/pipeline/dag.js';
 import { LocalPipelineRunner } from '../src/pipeline/local.runner.js';
-import { runRecordKey } from '../src/pipeline/runner.port.js';
 
 const DATES = dateRange('2025-01-01', 90);
 const LATER = dateRange('2025-04-01', 10);
@@ -121,51 +119,6 @@ describe('point-in-time features and labels', () => {
 
   it('the whole training set of the same cut-off is unchanged (same data fingerprint)', () => {
     expect(fingerprints[1]).toBe(fingerprints[0]);
-  });
-
-  it('the features step, reading a few snapshots at a time into the set, holds what one read of them all returns', async () => {
-    const runner = new LocalPipelineRunner({
-      deps: {
-        warehouse: world.access,
-        objects: world.objects,
-        registry: new ModelRegistry(new InMemoryDocumentStore()),
-        log: silentLogger,
-      },
-      keepArtifacts: true,
-    });
-    await runner.run({ pipeline: FEATURES_ONLY, parameters: { as_of: AS_OF }, runKey: 'chunked' });
-    const uri = runRecordKey('chunked', 'features', 'dataset');
-    const set = decodeDataset(await world.objects.get(uri), uri);
-    const snapshots = set.header.snapshots.map((s) => s.date);
-    expect(snapshots.length).toBeGreaterThan(2); // more than one read of two snapshots
-    const tables = await resolveTables(world.warehouse, 'warehouse');
-    const columns = set.header.featureNames;
-    const whole = await readLabelledRows(world.warehouse, tables, {
-      featureTable: 'fct_customer_features',
-      columns,
-      snapshots,
-      asOf: AS_OF,
-      horizonDays: set.header.horizonDays,
-      hasSegment: true,
-    });
-    const column = (name: string) => whole.columns[whole.names.indexOf(name)]!;
-    expect(set.all.nRows).toBe(whole.rowCount);
-    const width = columns.length;
-    const expected = new Float64Array(whole.rowCount * width);
-    columns.forEach((name, f) =>
-      column(name).forEach((value, r) => {
-        expected[r * width + f] = typeof value === 'number' ? value : Number.NaN;
-      }),
-    );
-    expect(Buffer.from(set.all.values.buffer, set.all.values.byteOffset, set.all.values.byteLength)).toEqual(
-      Buffer.from(expected.buffer),
-    );
-    expect(Array.from(set.all.labels)).toEqual(column('is_churned').map((value) => (value === 1 ? 1 : 0)));
-    expect(Array.from(set.facts.daysSinceLastOrder)).toEqual(column('recency__').map((value) => Number(value)));
-    expect(Array.from(set.facts.segment, (index) => set.header.segments[index])).toEqual(column('segment__'));
-    const first = new Map<string, number>();
-    for (const id of column('customer_id')) if (!first.has(String(id))) first.set(String(id), first.size);
-    expect(Array.from(set.facts.customer)).toEqual(column('customer_id').map((id) => first.get(String(id))));
   });
 
   it('the same comparison catches a feature that looks past its snapshot', () => {
