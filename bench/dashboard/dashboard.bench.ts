@@ -273,12 +273,7 @@ async function load(
 }
 
 /** The server's pauses over a phase, and how many of its slowest requests a collection overlapped. */
-function pausesOf(
-  stats: ServerStats,
-  spans: readonly [number, number][],
-  p99: number,
-  startedAt: number,
-): PhasePauses {
+function pausesOf(stats: ServerStats, spans: readonly [number, number][], p99: number, startedAt: number): PhasePauses {
   const origin = performance.timeOrigin + startedAt;
   const round = (value: number) => Math.round(value * 10) / 10;
   const major = stats.gc.filter((gc) => gc.kind === 'mark-compact');
@@ -629,20 +624,25 @@ function printPauses(result: DashboardBenchResult, log: (line: string) => void):
           `${phase.pauses.slowDuringGc}/${phase.pauses.slow}`,
           ms(phase.clientCpuMs),
         ];
-  const header = ['endpoint', ...['warm', 'ranges'].flatMap((phase) => [
-    `${phase} GC n/ms`,
-    'GC max',
-    'major n/max',
-    'loop p99/max',
-    'slow in GC',
-    'client CPU/req',
-  ])];
+  const header = [
+    'endpoint',
+    ...['warm', 'ranges'].flatMap((phase) => [
+      `${phase} GC n/ms`,
+      'GC max',
+      'major n/max',
+      'loop p99/max',
+      'slow in GC',
+      'client CPU/req',
+    ]),
+  ];
   const lines = result.endpoints.map((item) => [item.endpoint, ...cells(item.warm), ...cells(item.ranges)]);
   const widths = header.map((title, column) => Math.max(title.length, ...lines.map((line) => line[column]!.length)));
   const format = (row: string[]) =>
-    row.map((cell, column) => (column === 0 ? cell.padEnd(widths[column]!) : cell.padStart(widths[column]!))).join('  ');
+    row
+      .map((cell, column) => (column === 0 ? cell.padEnd(widths[column]!) : cell.padStart(widths[column]!)))
+      .join('  ');
   log('');
-  log('server pauses per phase (ms): garbage collections, event loop delay; the load generator\'s CPU per request');
+  log("server pauses per phase (ms): garbage collections, event loop delay; the load generator's CPU per request");
   log(format(header));
   log(widths.map((width) => '-'.repeat(width)).join('  '));
   for (const line of lines) log(format(line));

@@ -75,7 +75,11 @@ let collections: { at: number; ms: number; kind: string }[] = [];
 new PerformanceObserver((list) => {
   for (const entry of list.getEntries()) {
     const kind = (entry as PerformanceEntry & { detail?: { kind?: number } }).detail?.kind ?? 0;
-    collections.push({ at: performance.timeOrigin + entry.startTime, ms: entry.duration, kind: gcKinds[kind] ?? String(kind) });
+    collections.push({
+      at: performance.timeOrigin + entry.startTime,
+      ms: entry.duration,
+      kind: gcKinds[kind] ?? String(kind),
+    });
   }
 }).observe({ entryTypes: ['gc'] });
 const delay = monitorEventLoopDelay({ resolution: 10 });
