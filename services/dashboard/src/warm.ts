@@ -50,7 +50,10 @@ export function exerciseRanges(from: string, to: string, count: number): string[
   });
 }
 
-export async function warmUp(app: FastifyInstance): Promise<{ requests: number; complete: boolean }> {
+export async function warmUp(
+  app: FastifyInstance,
+  exerciseCount = EXERCISE_RANGES,
+): Promise<{ requests: number; complete: boolean }> {
   let complete = true;
   const get = async (url: string) => {
     const response = await app.inject({ method: 'GET', url });
@@ -69,7 +72,7 @@ export async function warmUp(app: FastifyInstance): Promise<{ requests: number; 
   const snapshot =
     snapshots.find((item) => item.snapshotDate >= from && item.snapshotDate <= to)?.snapshotDate ??
     snapshots[0]?.snapshotDate;
-  const exercise = exerciseRanges(meta.sales!.from ?? to, to, EXERCISE_RANGES).flatMap((other) =>
+  const exercise = exerciseRanges(meta.sales!.from ?? to, to, exerciseCount).flatMap((other) =>
     RANGED.map((url) => url(other)),
   );
   for (const url of exercise) await get(url);
