@@ -3,9 +3,18 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { SqliteEventBus } from '@mlops/adapters-local';
-import { createEvent, type AnyEvent, type Publisher, type Subscriber } from '@mlops/kernel';
+import {
+  createEvent,
+  decodeMessage,
+  encodeMessage,
+  validateEvent,
+  type AnyEvent,
+  type Publisher,
+  type Subscriber,
+} from '@mlops/kernel';
 import { PubSubEventBus } from '@mlops/adapters-gcp';
 import { emulatorSupport, startEmulator, type RunningEmulator } from '@mlops/testing';
+import { measureSqlFloor, type SqlFloor } from './bus.floor.js';
 
 /**
  * Event bus benchmark: events per second end to end (publish → handler finished) and
@@ -55,6 +64,10 @@ export interface BusRun {
 /** Everything a bench run measured, plus the local-bus target verdict. */
 export interface BusBenchResult {
   runs: BusRun[];
+  /** The anchor: `better-sqlite3` alone running the local bus's statements for the throughput run's shape. */
+  sqlFloor?: SqlFloor;
+  /** CPU per event of validating and encoding on publish plus decoding and validating on receipt, alone. */
+  codecUsPerEvent?: number;
   emulatorSkipped?: string;
   localTarget: {
     eventsPerSecond: number;
@@ -227,6 +240,24 @@ async function runOn(
   return runs;
 }
 
+/**
+ * What the bus must do per event besides SQL, alone in a loop: validate and encode (publish),
+ * decode and validate (receipt), over the same events (the minimum of three passes).
+ */
+function measureCodec(count: number): number {
+  const events = Array.from({ length: count }, (_, i) => eventFor(i));
+  const publishedAt = new Date();
+  let best = Number.POSITIVE_INFINITY;
+  for (let pass = 0; pass < 3; pass += 1) {
+    const cpu = process.cpuUsage();
+    for (const event of events)
+      decodeMessage(encodeMessage(validateEvent(event, { readOnly: true })), undefined, { publishedAt });
+    const used = process.cpuUsage(cpu);
+    best = Math.min(best, (used.user + used.system) / count);
+  }
+  return best;
+}
+
 /** Run the benchmark and return its measurements (printing is left to {@link formatBusBench}). */
 export async function runBusBench(options: BusBenchOptions = {}): Promise<BusBenchResult> {
   const log = options.log ?? ((line: string) => console.error(line));
@@ -240,6 +271,8 @@ export async function runBusBench(options: BusBenchOptions = {}): Promise<BusBen
   const runs: BusRun[] = [];
 
   const dir = mkdtempSync(join(tmpdir(), 'mlops-bus-bench-'));
+  let sqlFloor: SqlFloor | undefined;
+  let codecUsPerEvent: number | undefined;
   try {
     let n = 0;
     runs.push(
@@ -258,6 +291,10 @@ export async function runBusBench(options: BusBenchOptions = {}): Promise<BusBen
         log,
       )),
     );
+    const anchorEvents = options.localEvents ?? 50_000;
+    log(`anchors: the bus's SQL alone (better-sqlite3), then validation and codec alone, ${anchorEvents} events…`);
+    sqlFloor = await measureSqlFloor(dir, anchorEvents, eventFor);
+    codecUsPerEvent = measureCodec(Math.min(anchorEvents, 20_000));
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -306,7 +343,13 @@ export async function runBusBench(options: BusBenchOptions = {}): Promise<BusBen
     latencyMet,
     cpuMet: localThroughput.cpuUsPerEvent <= TARGET_CPU_US_PER_EVENT,
   };
-  return { runs, ...(emulatorSkipped ? { emulatorSkipped } : {}), localTarget };
+  return {
+    runs,
+    ...(sqlFloor ? { sqlFloor } : {}),
+    ...(codecUsPerEvent !== undefined ? { codecUsPerEvent } : {}),
+    ...(emulatorSkipped ? { emulatorSkipped } : {}),
+    localTarget,
+  };
 }
 
 /** The measurements as a table, the buses side by side. */
@@ -358,6 +401,23 @@ export function formatBusBench(result: BusBenchResult, options: { lightRatePerSe
   lines.push(
     `local bus, CPU per event (<= ${fmt(TARGET_CPU_US_PER_EVENT)} µs, what 50,000 events/s needs on one core): ${fmt(target.cpuUsPerEvent)} µs, ${fmt(1e6 / target.cpuUsPerEvent)} events/s per core of CPU: ${verdict(target.cpuMet)}`,
   );
+  if (result.sqlFloor) {
+    const floor = result.sqlFloor;
+    lines.push(
+      `anchor, the bus's SQL alone (better-sqlite3, the same statements and commits for ${fmt(floor.events)} events): ${fmt(floor.cpuUsPerEvent, 1)} µs CPU per event, ${fmt(floor.eventsPerSecond)} events/s; the bus: ${fmt(target.cpuUsPerEvent / floor.cpuUsPerEvent, 1)}x its CPU`,
+    );
+  }
+  if (result.codecUsPerEvent !== undefined) {
+    lines.push(
+      `validation and codec alone (publish: validate + encode; receipt: decode + validate): ${fmt(result.codecUsPerEvent, 1)} µs CPU per event`,
+    );
+    if (result.sqlFloor) {
+      const floor = result.sqlFloor.cpuUsPerEvent + result.codecUsPerEvent;
+      lines.push(
+        `floor of the work every event needs (SQL + validation and codec): ${fmt(floor, 1)} µs, ${fmt(1e6 / floor)} events/s per core; the bus: ${fmt(target.cpuUsPerEvent / floor, 1)}x it (the rest: promises, handler dispatch, garbage collection)`,
+      );
+    }
+  }
   lines.push(
     `machine: ${cpus().length} CPUs, load average ${loadavg()
       .map((value) => value.toFixed(1))

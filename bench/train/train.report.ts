@@ -72,6 +72,8 @@ export function printTable(result: TrainBenchResult, log: (line: string) => void
     'other',
   ].map((k) => `${k} ${(pr[k] ?? 0).toFixed(3)}s`);
   log(`our fit, where the calling thread's time goes (last run, ${pr.threads ?? '?'} threads): ${parts.join(', ')}`);
+  if ((pr.threads ?? 1) > 1)
+    log(`our worker lane joined the fit ${(pr.lanesJoined ?? -1).toFixed(3)} s after it started`);
 }
 
 /** Every matrix side by side. */

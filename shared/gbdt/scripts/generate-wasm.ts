@@ -1,18 +1,23 @@
 /**
- * Compiles the WebAssembly kernels from their text source with wabt:
+ * Compiles the WebAssembly kernels from their text source with wabt, then bundles the worker lane:
  *   shared/gbdt/src/wasm/boosting.wat  ->  shared/gbdt/src/wasm/boosting.wasm.generated.ts
+ *   shared/gbdt/src/lanes/lane.worker.ts (+ imports)  ->  shared/gbdt/src/lanes/lane.worker.generated.ts
  * The generated module holds the bytes as base64, so the TypeScript sources and the compiled
- * JavaScript load them alike. With --check it compiles in memory and fails if the committed file
- * has drifted from the source.
+ * JavaScript load them alike; the worker bundle lets a worker start from sources without a loader
+ * (bundle-worker.ts). With --check it generates in memory and fails if a committed file has
+ * drifted from its sources.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import wabtInit from 'wabt';
+import { generateWorkerModule } from './bundle-worker.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 const source = join(root, 'shared/gbdt/src/wasm/boosting.wat');
 const target = join(root, 'shared/gbdt/src/wasm/boosting.wasm.generated.ts');
+const workerEntry = join(root, 'shared/gbdt/src/lanes/lane.worker.ts');
+const workerTarget = join(root, 'shared/gbdt/src/lanes/lane.worker.generated.ts');
 /** Post-MVP features the kernels use: a shared memory (threads), SIMD, memory.fill; trunc_sat is on by default. */
 const FEATURES = { threads: true, simd: true, bulk_memory: true };
 /** Base64 characters per line of the generated file. */
@@ -43,23 +48,37 @@ export async function generateWasmModule(wat: string): Promise<string> {
   }
 }
 
-if (process.argv[1] !== undefined && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  const generated = await generateWasmModule(readFileSync(source, 'utf8'));
-  const name = relative(root, target);
-  if (process.argv.includes('--check')) {
-    let committed = '';
-    try {
-      committed = readFileSync(target, 'utf8');
-    } catch {
-      // A missing file is drift too.
-    }
-    if (committed !== generated) {
-      console.error(`${name} is out of date with boosting.wat: run \`npm run wasm:gen\` and commit the result`);
-      process.exit(1);
-    }
-    console.log(`${name} is up to date`);
-  } else {
-    writeFileSync(target, generated);
+/** Compare with the committed file (--check) or write it; whether it was up to date. */
+function checkOrWrite(path: string, generated: string, check: boolean, from: string): boolean {
+  const name = relative(root, path);
+  if (!check) {
+    writeFileSync(path, generated);
     console.log(`wrote ${name}`);
+    return true;
   }
+  let committed = '';
+  try {
+    committed = readFileSync(path, 'utf8');
+  } catch {
+    // A missing file is drift too.
+  }
+  if (committed !== generated) {
+    console.error(`${name} is out of date with ${from}: run \`npm run wasm:gen\` and commit the result`);
+    return false;
+  }
+  console.log(`${name} is up to date`);
+  return true;
+}
+
+if (process.argv[1] !== undefined && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  const check = process.argv.includes('--check');
+  const wasmOk = checkOrWrite(target, await generateWasmModule(readFileSync(source, 'utf8')), check, 'boosting.wat');
+  // After the WebAssembly module is written: the bundle embeds it.
+  const workerOk = checkOrWrite(
+    workerTarget,
+    generateWorkerModule(root, workerEntry),
+    check,
+    'the lane worker sources',
+  );
+  if (!wasmOk || !workerOk) process.exit(1);
 }

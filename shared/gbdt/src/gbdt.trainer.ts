@@ -23,6 +23,8 @@ const MIN_QUANTISATION_BITS = 6;
 export interface GbdtFitProfile {
   /** Lanes (threads) that ran the last command: fewer than asked while workers were starting, or if they could not. */
   threads: number;
+  /** Seconds from the start of the fit until every worker lane had joined a command (0 without workers, -1 if one never did). */
+  lanesJoined: number;
   /** Bits of the quantised gradient and hessian. */
   gradientBits: number;
   hessianBits: number;
@@ -205,9 +207,11 @@ export function fitGbdtProfiled(
       leaves: times.leaves / 1000,
       waiting: times.waiting / 1000,
     };
+    const joined = lanes.joinedAfter(started);
     const accounted = binning + Object.values(phases).reduce((sum, v) => sum + v, 0);
     const profile: GbdtFitProfile = {
       threads: lanes.count,
+      lanesJoined: joined < 0 ? -1 : joined / 1000,
       gradientBits: quantisation.gradientBits,
       hessianBits: quantisation.hessianBits,
       binning,

@@ -96,6 +96,10 @@ describe('GBDT determinism', () => {
   const onLanes = (given: Record<string, number>, threads: number): string => {
     const { model, profile } = fitGbdtProfiled(data, { ...given, threads }, { awaitLanes: true });
     expect(profile.threads).toBe(threads);
+    // Awaited workers join the first command; one lane has none to wait for.
+    if (threads === 1) expect(profile.lanesJoined).toBe(0);
+    else expect(profile.lanesJoined).toBeGreaterThan(0);
+    expect(profile.lanesJoined).toBeLessThanOrEqual(profile.binning);
     return JSON.stringify(model);
   };
 
@@ -115,6 +119,15 @@ describe('GBDT determinism', () => {
   it('gives the model of one lane when a worker joins part-way through the fit (lanes not awaited)', () => {
     const many = { nTrees: 40, maxDepth: 6, seed: 11 };
     expect(JSON.stringify(fitGbdtProfiled(data, { ...many, threads: 2 }).model)).toBe(onLanes(many, 1));
+  });
+
+  it('gives the model of one lane when binning runs in rounds of features while a worker starts', () => {
+    // 30 features: three rounds of binning, the first (at least) on the calling thread alone.
+    const wide = syntheticDataset(3000, 30, (x, u) => bernoulli(3 * (x[0]! - x[17]!) + 2 * x[29]!, u), 5);
+    const shallow = { nTrees: 3, maxDepth: 3, seed: 2 };
+    const one = JSON.stringify(fitGbdtProfiled(wide, { ...shallow, threads: 1 }).model);
+    expect(JSON.stringify(fitGbdtProfiled(wide, { ...shallow, threads: 2 }).model)).toBe(one);
+    expect(JSON.stringify(fitGbdtProfiled(wide, { ...shallow, threads: 2 }, { awaitLanes: true }).model)).toBe(one);
   });
 
   it('gives the same model with unit weights as without weights (the unweighted gradient loop matches the general one)', () => {

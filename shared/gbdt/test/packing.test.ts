@@ -62,7 +62,16 @@ describe('packing features into the bytes of a binned row', () => {
     expect(plan.histLength).toBe(2 * 1024);
   });
 
-  it('gives every feature the same histogram packed as unpacked', () => {
+  it.each([
+    { name: 'most rows, features in feature order', keep: (r: number) => r % 3 !== 1, bySlot: false },
+    { name: 'most rows, features by slot', keep: (r: number) => r % 3 !== 1, bySlot: true },
+    {
+      name: 'few rows (a deep node: few codes used), features by slot',
+      keep: (r: number) => r % 97 === 5,
+      bySlot: true,
+    },
+    { name: 'one row, features by slot', keep: (r: number) => r === 17, bySlot: true },
+  ])('gives every feature the same histogram packed as unpacked ($name)', ({ keep, bySlot }) => {
     const cardinalities = [2, 3, 2, 7, 12, 2, 2, 40, 5, 2, 2, 2];
     const nRows = 5000;
     const { values, nFeatures } = mixedValues(nRows, cardinalities, 3);
@@ -78,7 +87,7 @@ describe('packing features into the bytes of a binned row', () => {
     // Integer "gradients" and a scattered subset of rows, as a node below the root sees them.
     const random = createRandom(4);
     const packed = Float64Array.from({ length: nRows }, () => Math.floor(random.nextFloat() * 1000) - 300);
-    const rows = Uint32Array.from({ length: nRows }, (_, r) => r).filter((r) => r % 3 !== 1);
+    const rows = Uint32Array.from({ length: nRows }, (_, r) => r).filter(keep);
     const packedHist = new Float64Array(plan.histLength);
     accumulateHistogram(
       new Uint32Array(bins.buffer),
@@ -92,6 +101,7 @@ describe('packing features into the bytes of a binned row', () => {
       plan.words,
     );
     const features = Int32Array.from({ length: nFeatures }, (_, f) => f);
+    if (bySlot) features.sort((a, b) => plan.slotOf[a]! - plan.slotOf[b]! || a - b);
     unpackHistograms(packedHist, features, 0, nFeatures, plan.slotOf, plan.mult, plan.span, binned.nBins, plan.histAt);
     for (let f = 0; f < nFeatures; f++) {
       const expected = new Float64Array(binned.nBins[f]!);

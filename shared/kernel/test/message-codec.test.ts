@@ -246,4 +246,55 @@ describe('events from publishers outside the project', () => {
     expect(completed).toEqual(copy);
     expect(Object.keys(completed)).toEqual(Object.keys(copy));
   });
+
+  it('returns a read-only caller its own event only when it is already complete, and never changes it', () => {
+    const complete = start();
+    expect(validateEvent(complete, { readOnly: true })).toBe(complete);
+    const { traceparent: _t, ...partial } = complete;
+    const before = { ...partial };
+    const completed = validateEvent(partial, { readOnly: true });
+    expect(completed).not.toBe(partial);
+    expect(completed.traceparent).toMatch(/^00-[0-9a-f]{32}-[0-9a-f]{16}-01$/);
+    expect(partial).toEqual(before);
+    const charset = { ...complete, datacontenttype: 'application/json; charset=utf-8' };
+    const normalised = validateEvent(charset, { readOnly: true });
+    expect(normalised).not.toBe(charset);
+    expect(normalised.datacontenttype).toBe('application/json');
+    expect(() => validateEvent({ ...complete, rundate: '2026-02-30' }, { readOnly: true })).toThrow(/rundate/);
+  });
+
+  it('decodes the usual attributes to the same event, keys in the same order, as any other spelling', () => {
+    const event = start();
+    const message = encodeMessage(event);
+    expect(Object.keys(message.attributes)).toEqual([
+      'content-type',
+      'ce-specversion',
+      'ce-id',
+      'ce-source',
+      'ce-type',
+      'ce-time',
+      'ce-dataschema',
+      'ce-runid',
+      'ce-rundate',
+      'ce-traceparent',
+    ]);
+    const usual = decodeMessage(message);
+    // An attribute the codec ignores takes the general path.
+    const general = decodeMessage({ ...message, attributes: { ...message.attributes, 'x-other': '1' } });
+    expect(usual).toStrictEqual(general);
+    expect(Object.keys(usual)).toEqual(Object.keys(general));
+    expect(JSON.stringify(usual)).toBe(JSON.stringify(general));
+    expect(() =>
+      decodeMessage({ ...message, attributes: { ...message.attributes, 'ce-rundate': '2026-02-30' } }),
+    ).toThrow(/rundate/);
+    const withSubject = { ...event, subject: 'orders' } as AnyEvent;
+    expect(decodeMessage(encodeMessage(withSubject))).toEqual(withSubject);
+  });
+
+  it('checks a payload date in full every time, whatever dates it has accepted before', () => {
+    const good = { ...start(), data: { runDate: '2024-02-29', trigger: 'backfill' } };
+    for (let i = 0; i < 3; i += 1) expect(validateEvent(good).data).toEqual(good.data);
+    for (const runDate of ['2023-02-29', '2024-02-30', '2024-13-01', '2024-2-01'])
+      expect(() => validateEvent({ ...good, data: { ...good.data, runDate } }), runDate).toThrow(/runDate/);
+  });
 });

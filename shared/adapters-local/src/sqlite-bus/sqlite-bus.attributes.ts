@@ -16,6 +16,12 @@ const REPEATED: ReadonlySet<string> = new Set([
 /** An attribute set: its names in order, a repeated attribute with its value, a varying one by name alone. */
 type Shape = (string | [string, string])[];
 
+/** Where a message's attributes go in its row: the attribute set's id and the varying values (JSON). */
+export interface AttributeRow {
+  set: number;
+  values: string;
+}
+
 /** Separates the parts of a shape's in-memory key (a character no attribute name or repeated value needs). */
 const SEP = '\u0000';
 
@@ -41,8 +47,8 @@ export class AttributeSets {
     this.byId = db.prepare('select shape from attribute_sets where id = ?').pluck();
   }
 
-  /** The attribute set id and the varying values (JSON) of a message's attributes. */
-  encode(attributes: Record<string, string>): { set: number; values: string } {
+  /** The attribute set id and the varying values (JSON) of a message's attributes, written into `row`. */
+  encode(attributes: Record<string, string>, row: AttributeRow): void {
     const last = this.last;
     if (last !== undefined) {
       // The usual burst repeats one set: matched name by name, without building its key.
@@ -67,12 +73,16 @@ export class AttributeSets {
           break;
         }
       }
-      if (same && index === last.shape.length) return { set: last.id, values: JSON.stringify(values) };
+      if (same && index === last.shape.length) {
+        row.set = last.id;
+        row.values = JSON.stringify(values);
+        return;
+      }
     }
-    return this.encodeByKey(attributes);
+    this.encodeByKey(attributes, row);
   }
 
-  private encodeByKey(attributes: Record<string, string>): { set: number; values: string } {
+  private encodeByKey(attributes: Record<string, string>, row: AttributeRow): void {
     let key = '';
     let exact = true;
     const values: string[] = [];
@@ -93,7 +103,8 @@ export class AttributeSets {
     const shape = this.shapeOf(set);
     // Only a committed set is matched first next time.
     if (exact && this.ids.get(key) === set && shape) this.last = { id: set, shape };
-    return { set, values: JSON.stringify(values) };
+    row.set = set;
+    row.values = JSON.stringify(values);
   }
 
   /**

@@ -14,30 +14,39 @@ import {
 import type { MessageRow, SqliteBusDatabase } from './sqlite-bus.database.js';
 import type { SqliteDeadLetters } from './sqlite-bus.dead-letters.js';
 
+/**
+ * A message leased to this consumer, then (the same object, none per step) what became of it,
+ * recorded with the others of the same tick in one transaction.
+ */
 interface ClaimedRow {
   seq: number;
   message: WireMessage;
   publishedAt: number;
   attempts: number;
-  /** The first seq of the fresh range it was leased in; absent for an exception row. */
-  range?: number;
+  /** The first seq of the fresh range it was leased in; undefined for an exception row. */
+  range: number | undefined;
+  kind: 'ack' | 'retry' | 'dead';
+  dueAt: number | undefined;
+  /** For a dead letter: what is recorded, then reported once it is. */
+  report: DeadLetterReport | undefined;
+}
+
+/** A settled delivery (its row with the outcome filled in). */
+type Outcome = ClaimedRow;
+
+function claimedRow(
+  seq: number,
+  message: WireMessage,
+  publishedAt: number,
+  attempts: number,
+  range: number | undefined,
+): ClaimedRow {
+  return { seq, message, publishedAt, attempts, range, kind: 'ack', dueAt: undefined, report: undefined };
 }
 
 /** A fresh range leased past the head: one lease row, released once every message in it is settled. */
 interface HeldRange {
   unsettled: number;
-}
-
-/** What became of a delivery, recorded with the others of the same tick in one transaction. */
-interface Outcome {
-  seq: number;
-  attempts: number;
-  /** The first seq of the fresh range the message was leased in; undefined for an exception row. */
-  range: number | undefined;
-  kind: 'ack' | 'retry' | 'dead';
-  dueAt?: number;
-  /** For a dead letter: what is recorded, then reported once it is. */
-  report?: DeadLetterReport;
 }
 
 /** What a consumer needs of the bus. */
@@ -57,7 +66,8 @@ export interface ConsumerContext {
  */
 export class SqliteConsumer {
   readonly topic: Topic;
-  private readonly held = new Set<number>();
+  /** Deliveries in hand or settled and not yet recorded (their leases are kept alive). */
+  private held = 0;
   private readonly ranges = new Map<number, HeldRange>();
   /**
    * When to look at exception rows and expired leases again. Rows this consumer writes move it
@@ -89,7 +99,7 @@ export class SqliteConsumer {
   start(): void {
     this.heartbeat = setInterval(
       () => {
-        if (this.held.size > 0) this.extend();
+        if (this.held > 0) this.extend();
       },
       Math.max(50, Math.floor(this.database.leaseMs / 3)),
     );
@@ -195,12 +205,11 @@ export class SqliteConsumer {
     const start = claimed.length;
     for (const seq of seqs) {
       const recent = this.database.take(seq);
-      if (recent)
-        claimed.push({ seq, message: recent.message, publishedAt: recent.publishedAt, attempts: 1, range: first });
+      if (recent) claimed.push(claimedRow(seq, recent.message, recent.publishedAt, 1, first));
       else missing.push(seq);
     }
     if (missing.length > 0) {
-      for (const row of this.read(missing)) claimed.push({ ...row, attempts: 1, range: first });
+      for (const row of this.read(missing)) claimed.push(claimedRow(row.seq, row.message, row.publishedAt, 1, first));
       if (missing.length < seqs.length)
         claimed.splice(start, claimed.length - start, ...claimed.slice(start).sort((a, b) => a.seq - b.seq));
     }
@@ -208,7 +217,7 @@ export class SqliteConsumer {
   }
 
   /** Messages of the log by seq. */
-  private read(seqs: readonly number[]): Omit<ClaimedRow, 'attempts'>[] {
+  private read(seqs: readonly number[]): Pick<ClaimedRow, 'seq' | 'message' | 'publishedAt'>[] {
     const rows = this.database.statements.leasedMessages.all(JSON.stringify(seqs)) as Omit<MessageRow, 'topic'>[];
     return rows.map((row) => ({ seq: row.seq, message: this.database.wireOf(row), publishedAt: row.published_at }));
   }
@@ -224,7 +233,10 @@ export class SqliteConsumer {
     if (leased.length === 0) return [];
     const messages = new Map(this.read(leased.map((row) => row.seq)).map((row) => [row.seq, row]));
     leased.sort((a, b) => a.seq - b.seq);
-    return leased.map((row) => ({ ...messages.get(row.seq)!, attempts: row.attempts }));
+    return leased.map((row) => {
+      const read = messages.get(row.seq)!;
+      return claimedRow(row.seq, read.message, read.publishedAt, row.attempts, undefined);
+    });
   }
 
   /** Extend the leases of the messages in hand. */
@@ -239,7 +251,7 @@ export class SqliteConsumer {
 
   private handle(row: ClaimedRow): void {
     this.running += 1;
-    this.held.add(row.seq);
+    this.held += 1;
     const message = row.message;
     const delivery: Delivery = {
       messageId: String(row.seq),
@@ -256,7 +268,7 @@ export class SqliteConsumer {
   private finish(row: ClaimedRow, message: WireMessage, settled: SettledDelivery): void {
     const { settlement } = settled;
     if (row.range !== undefined) this.ranges.get(row.range)!.unsettled -= 1;
-    const outcome: Outcome = { seq: row.seq, attempts: row.attempts, range: row.range, kind: 'ack' };
+    const outcome: Outcome = row;
     if (settlement.action === 'retry') {
       outcome.kind = 'retry';
       outcome.dueAt = Date.now() + settlement.delayMs;
@@ -342,8 +354,8 @@ export class SqliteConsumer {
 
   /** After settlements are recorded: release them and report the dead letters. */
   private settled(outcomes: Outcome[], recorded: DeadLetterReport[]): void {
+    this.held -= outcomes.length;
     for (const outcome of outcomes) {
-      this.held.delete(outcome.seq);
       if (outcome.range !== undefined && this.ranges.get(outcome.range)?.unsettled === 0)
         this.ranges.delete(outcome.range);
     }

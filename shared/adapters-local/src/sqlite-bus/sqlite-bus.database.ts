@@ -3,14 +3,14 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { DEFAULT_MAX_MESSAGE_BYTES, type WireMessage, silentLogger, type Logger } from '@mlops/kernel';
-import { AttributeSets } from './sqlite-bus.attributes.js';
+import { type AttributeRow, AttributeSets } from './sqlite-bus.attributes.js';
 import { WalCheckpointer } from './sqlite-bus.checkpointer.js';
 import { DEAD, LEASED, PENDING, openSchema } from './sqlite-bus.schema.js';
 
 /** How often the checkpoint worker copies the write-ahead log back into the bus file. */
 const CHECKPOINT_INTERVAL_MS = 200;
 
-/** How many of its latest appends a process keeps in memory for its own consumers. */
+/** How many of its latest appends a process keeps in memory for its own consumers (a power of two). */
 const RECENT_MESSAGES = 32_768;
 
 /** Options of the embedded SQLite event bus. */
@@ -41,17 +41,21 @@ export const PUSHED_TOPIC_PREFIX = 'pushed:';
 const INSERT_ROWS = 64;
 
 /** A message this process appended, kept for its consumers: `readers` of them have yet to take it. */
-interface RecentMessage {
+export interface RecentMessage {
+  /** Its seq, once remembered (the slot it sits in may be taken by a later seq). */
+  seq: number;
   message: WireMessage;
   publishedAt: number;
   readers: number;
 }
 
-/** A message ready to append: its topic, attribute set, varying attribute values (JSON) and data. */
-export interface EncodedMessage {
+/**
+ * A message ready to append: its topic, the message, and (filled by {@link SqliteBusDatabase.encode})
+ * its attribute set, varying attribute values (JSON) and data.
+ */
+export interface EncodedMessage extends AttributeRow {
   topic: string;
-  set: number;
-  values: string;
+  message: WireMessage;
   data: Buffer;
 }
 
@@ -190,8 +194,12 @@ export class SqliteBusDatabase {
   readonly log: Logger;
   private readonly attributeSets: AttributeSets;
   private readonly checkpointer: WalCheckpointer | undefined;
-  /** The messages this process appended lately, by seq: its consumers take them without reading the log. */
-  private readonly recentMessages = new Map<number, RecentMessage>();
+  /**
+   * The messages this process appended lately, in a ring of slots by seq (no allocation per
+   * message): its consumers take them without reading the log. A later seq in the same slot pushes
+   * the older one out, which is then read from the log.
+   */
+  private readonly recentMessages: (RecentMessage | undefined)[] = new Array(RECENT_MESSAGES).fill(undefined);
 
   constructor(options: SqliteEventBusOptions) {
     if (options.path !== ':memory:') mkdirSync(dirname(options.path), { recursive: true });
@@ -218,18 +226,20 @@ export class SqliteBusDatabase {
 
   /** Append a message to a topic's log: the subscriptions' cursors pass over it in order. */
   append(topic: string, message: WireMessage, now: number): number {
-    const { set, values } = this.attributeSets.encode(message.attributes);
-    const info = this.statements.insertMessage.run(topic, set, values, bytesOf(message.data), now);
+    const row: AttributeRow = { set: 0, values: '' };
+    this.attributeSets.encode(message.attributes, row);
+    const info = this.statements.insertMessage.run(topic, row.set, row.values, bytesOf(message.data), now);
     return Number(info.lastInsertRowid);
   }
 
   /**
-   * A message as its row stores it. Outside a transaction a new attribute set is committed at once
-   * and remembered: encode a burst before the transaction that appends it.
+   * Fill in a message's row as it is stored (in place: no object per message). Outside a
+   * transaction a new attribute set is committed at once and remembered: encode a burst before the
+   * transaction that appends it.
    */
-  encode(topic: string, message: WireMessage): EncodedMessage {
-    const { set, values } = this.attributeSets.encode(message.attributes);
-    return { topic, set, values, data: bytesOf(message.data) };
+  encode(row: EncodedMessage): void {
+    this.attributeSets.encode(row.message.attributes, row);
+    row.data = bytesOf(row.message.data);
   }
 
   /**
@@ -269,12 +279,9 @@ export class SqliteBusDatabase {
   }
 
   /** Remember a committed message for this process's consumers (a bounded window of the latest). */
-  remember(seq: number, message: WireMessage, publishedAt: number, readers: number): void {
-    this.recentMessages.set(seq, { message, publishedAt, readers });
-    if (this.recentMessages.size > RECENT_MESSAGES) {
-      const oldest = this.recentMessages.keys().next().value as number;
-      this.recentMessages.delete(oldest);
-    }
+  remember(seq: number, recent: RecentMessage): void {
+    recent.seq = seq;
+    this.recentMessages[seq & (RECENT_MESSAGES - 1)] = recent;
   }
 
   /**
@@ -282,8 +289,10 @@ export class SqliteBusDatabase {
    * topic here has taken it, it is forgotten (so it does not outlive its use in memory).
    */
   take(seq: number): RecentMessage | undefined {
-    const recent = this.recentMessages.get(seq);
-    if (recent !== undefined && --recent.readers <= 0) this.recentMessages.delete(seq);
+    const slot = seq & (RECENT_MESSAGES - 1);
+    const recent = this.recentMessages[slot];
+    if (recent === undefined || recent.seq !== seq) return undefined;
+    if (--recent.readers <= 0) this.recentMessages[slot] = undefined;
     return recent;
   }
 

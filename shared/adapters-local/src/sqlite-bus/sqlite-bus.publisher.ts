@@ -11,14 +11,20 @@ import {
   type WireMessage,
   type Publisher,
 } from '@mlops/kernel';
-import type { SqliteBusDatabase } from './sqlite-bus.database.js';
+import type { EncodedMessage, RecentMessage, SqliteBusDatabase } from './sqlite-bus.database.js';
 
-interface Queued {
+/**
+ * A publish from its call to its commit, then (one object all along, none per step) the message
+ * kept for this process's consumers.
+ */
+interface Queued extends EncodedMessage, RecentMessage {
   topic: Topic;
-  message: WireMessage;
   resolve: (id: string) => void;
   reject: (error: unknown) => void;
 }
+
+const settledAlready = () => undefined;
+const NO_DATA = Buffer.alloc(0);
 
 /**
  * Publishing on the SQLite bus: validate and encode, then append. Publishes issued in the same
@@ -37,12 +43,20 @@ export class SqlitePublisher implements Publisher {
     private readonly consumers: (topic: Topic) => number = () => 1,
   ) {}
 
-  async publish(event: AnyEvent): Promise<string> {
-    const valid = validateEvent(event);
-    const message = encodeMessage(valid);
-    const max = this.database.maxMessageBytes;
-    if (!messageFits(message, max)) throw SharedErrors.tooLarge(messageSize(message), max);
-    return this.enqueue(topicOf(valid.type), message);
+  publish(event: AnyEvent): Promise<string> {
+    let message: WireMessage;
+    let topic: Topic;
+    try {
+      // Only read, to be encoded at once: no copy of a complete event.
+      const valid = validateEvent(event, { readOnly: true });
+      message = encodeMessage(valid);
+      const max = this.database.maxMessageBytes;
+      if (!messageFits(message, max)) throw SharedErrors.tooLarge(messageSize(message), max);
+      topic = topicOf(valid.type);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return this.enqueue(topic, message);
   }
 
   /**
@@ -56,7 +70,18 @@ export class SqlitePublisher implements Publisher {
   private enqueue(topic: Topic, message: WireMessage): Promise<string> {
     if (this.closed) return Promise.reject(new PermanentError('BUS.CLOSED', 'the event bus is closed'));
     return new Promise<string>((resolve, reject) => {
-      this.queue.push({ topic, message, resolve, reject });
+      this.queue.push({
+        topic,
+        message,
+        set: 0,
+        values: '',
+        data: NO_DATA,
+        seq: 0,
+        publishedAt: 0,
+        readers: 0,
+        resolve,
+        reject,
+      });
       if (!this.flushScheduled) {
         this.flushScheduled = true;
         queueMicrotask(() => this.flush());
@@ -73,8 +98,8 @@ export class SqlitePublisher implements Publisher {
     const now = Date.now();
     let first: number;
     try {
-      const rows = batch.map((item) => this.database.encode(item.topic, item.message));
-      first = this.database.db.transaction(() => this.database.appendMany(rows, now))();
+      for (const item of batch) this.database.encode(item);
+      first = this.database.db.transaction(() => this.database.appendMany(batch, now))();
     } catch (error) {
       for (const item of batch) item.reject(error);
       return;
@@ -90,8 +115,18 @@ export class SqlitePublisher implements Publisher {
         readers = this.consumers(item.topic);
       }
       const seq = first + index;
-      if (readers > 0) this.database.remember(seq, item.message, now, readers);
-      item.resolve(String(seq));
+      const resolve = item.resolve;
+      if (readers > 0) {
+        // The queue entry itself is what the consumers take; the row's encoding is not kept alive.
+        item.publishedAt = now;
+        item.readers = readers;
+        item.values = '';
+        item.data = NO_DATA;
+        item.resolve = settledAlready;
+        item.reject = settledAlready;
+        this.database.remember(seq, item);
+      }
+      resolve(String(seq));
     }
     this.onPublished(topics);
   }

@@ -59,6 +59,9 @@ export function needsSharedMemory(lanes: number): boolean {
   return lanes > 1;
 }
 
+/** Features per binning command while a worker is still starting (one pass over the rows extracts this many columns). */
+const BIN_ROUND = 12;
+
 /** A worker that is not ready within this time when lanes are awaited is given up on (tsx makes start-up slow on a busy machine). */
 const READY_TIMEOUT_MS = 60_000;
 
@@ -70,6 +73,8 @@ const READY_TIMEOUT_MS = 60_000;
 export class BoostingLanes {
   /** Lanes that ran the last command (the calling thread and the workers ready by then). */
   private active = 1;
+  /** When (performance.now()) the last worker lane joined a command; null while one has not. */
+  private joinedAt: number | null = null;
   private readonly context: LaneContext;
   private readonly workers: LaneWorker[];
   private readonly buffers: HistogramBuffer[] = [];
@@ -134,9 +139,17 @@ export class BoostingLanes {
     return this.active;
   }
 
+  /** Milliseconds from `since` (performance.now()) until every worker lane had joined a command: 0 without workers, -1 if one never did. */
+  joinedAfter(since: number): number {
+    if (this.workers.length === 0) return 0;
+    return this.joinedAt === null ? -1 : this.joinedAt - since;
+  }
+
   /** Let workers that have come up since the last command join this one (lanes stay contiguous). */
   private activate(): void {
+    if (this.active > this.workers.length) return;
     while (this.active <= this.workers.length && this.workers[this.active - 1]!.ready()) this.active++;
+    if (this.active > this.workers.length) this.joinedAt = performance.now();
     this.context.control[Slot.LANES] = this.active;
   }
 
@@ -162,9 +175,16 @@ export class BoostingLanes {
    * bytes of a row (with `pack` false, one byte per feature); then the row-major packed bins.
    */
   bin(pack = true): void {
-    this.activate();
-    this.dispatch(Command.BIN);
     const { context } = this;
+    // While a worker is still starting, in rounds of features, so that it joins as soon as it is up.
+    for (let from = 0; from < context.nFeatures; ) {
+      this.activate();
+      const to = this.active > this.workers.length ? context.nFeatures : Math.min(context.nFeatures, from + BIN_ROUND);
+      context.control[Slot.ARG] = from;
+      context.control[Slot.ITEMS] = to;
+      this.dispatch(Command.BIN);
+      from = to;
+    }
     const plan = planPacking(context.nBins, pack);
     if (plan.words * 4 > context.stride)
       throw new Error(`internal: ${plan.nSlots} slots exceed the ${context.stride} bytes of a binned row`);

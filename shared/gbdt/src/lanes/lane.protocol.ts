@@ -10,9 +10,9 @@ import type { LaneData } from './lane.types.js';
 export const Slot = {
   /** The command to run (Command). */
   COMMAND: 0,
-  /** Items of the command: rows (gradients, margin updates) or chunks (levels, leaves). */
+  /** Items of the command: rows (gradients, margin updates), chunks (levels, leaves), or the end of the features to bin. */
   ITEMS: 1,
-  /** The command's argument: the root's histogram id (-1: none), or the number of nodes. */
+  /** The command's argument: the root's histogram id (-1: none), the number of nodes, or the first feature to bin. */
   ARG: 2,
   /** Active features for split search. */
   N_FEATURES: 3,
@@ -52,7 +52,7 @@ export const Command = {
   LEAVES: 3,
   /** Margin updates by row (when the gradient pass is not fused). */
   ADD_LEAF_VALUES: 4,
-  /** Cuts and column-major bins by feature. */
+  /** Cuts and column-major bins of features [ARG, ITEMS), by feature. */
   BIN: 7,
   /** Row-major packed bins by row. */
   TRANSPOSE: 8,

@@ -300,13 +300,14 @@ function runLeaves(c: LaneContext, s: LaneShare, k: Kernels): void {
 }
 
 /**
- * Cuts and column-major bins of features lane, lane + lanes, …: wide features (which need a sort)
- * tend to come together in a table, and interleaving spreads them. Columns are extracted up to 12
- * per pass over the rows.
+ * Cuts and column-major bins of features from + lane, from + lane + lanes, … below `to` (the
+ * command's ARG and ITEMS): wide features (which need a sort) tend to come together in a table,
+ * and interleaving spreads them. Columns are extracted up to 12 per pass over the rows.
  */
 function runBin(c: LaneContext, s: LaneShare, k: Kernels): void {
   const { lane, lanes } = s;
-  const mine = Math.ceil((c.nFeatures - lane) / lanes);
+  const from = c.control[Slot.ARG]!;
+  const mine = Math.ceil((c.control[Slot.ITEMS]! - from - lane) / lanes);
   if (mine <= 0) return;
   const n = c.nRows;
   const block = Math.ceil(mine / Math.ceil(mine / 12));
@@ -316,9 +317,9 @@ function runBin(c: LaneContext, s: LaneShare, k: Kernels): void {
   const counts = new Uint32Array(2048);
   for (let i0 = 0; i0 < mine; i0 += block) {
     const count = Math.min(block, mine - i0);
-    k.extract(c.values, n, c.nFeatures, lane + i0 * lanes, lanes, count, columns);
+    k.extract(c.values, n, c.nFeatures, from + lane + i0 * lanes, lanes, count, columns);
     for (let j = 0; j < count; j++) {
-      const f = lane + (i0 + j) * lanes;
+      const f = from + lane + (i0 + j) * lanes;
       const column = columns.subarray(j * n, (j + 1) * n);
       let nCuts = k.distinct(column, n, c.maxBins, c.cuts, f * 256);
       if (nCuts < 0) {

@@ -1,23 +1,17 @@
 /**
- * Starting worker lanes and driving them from the calling thread. A worker runs lane.worker.ts, or
- * the compiled lane.worker.js next to this file. From TypeScript sources (tsx, vitest) a worker
- * needs a loader of its own: on Node 20 tsx registers its hooks on the main thread only, so the
- * worker is started through a small bootstrap that registers tsx's CommonJS hooks (in the worker's
- * own thread; its ESM hooks would start yet another loader thread, about twice as slow to come up),
- * then requires the entry.
+ * Starting worker lanes and driving them from the calling thread. From compiled JavaScript a worker
+ * runs lane.worker.js next to this file. From TypeScript sources (tsx, vitest) it runs the same
+ * entry bundled with its imports into one script (lane.worker.generated.ts, `npm run wasm:gen`), so
+ * its thread needs no loader: tsx's hooks, which on Node 20 a worker has to register itself, made a
+ * lane take a second or more to come up.
  */
-import { fileURLToPath } from 'node:url';
 import { MessageChannel, type MessagePort, Worker } from 'node:worker_threads';
 import { Command, type LaneContext, SPIN_LIMIT, Slot, laneSlots } from './lane.protocol.js';
+import { LANE_WORKER_SCRIPT } from './lane.worker.generated.js';
 import type { LaneWorkerData } from './lane.worker.js';
 
 const FROM_SOURCE = import.meta.url.endsWith('.ts');
-const ENTRY = new URL(FROM_SOURCE ? './lane.worker.ts' : './lane.worker.js', import.meta.url);
-/** Registers tsx's CommonJS hooks in the worker, then requires the entry (an eval'd worker script is CommonJS). */
-const BOOTSTRAP =
-  "const { workerData } = require('node:worker_threads');" +
-  'try { require(workerData.loader).register(); require(workerData.entry); }' +
-  'catch (error) { console.error(error); process.exit(1); }';
+const ENTRY = new URL('./lane.worker.js', import.meta.url);
 
 /** The calling thread's handle on a worker lane. */
 export interface LaneWorker {
@@ -37,7 +31,7 @@ export interface LaneWorker {
 
 /**
  * The node options a worker gets: the process's, without tsx's loader flags (they do nothing in a
- * Node 20 worker but load tsx; from sources the bootstrap registers it instead).
+ * Node 20 worker but load tsx; from sources the worker runs a bundled script instead).
  */
 export function workerExecArgv(execArgv: readonly string[]): string[] {
   const isTsx = (specifier: string): boolean => /(^|[/\\])tsx([/\\]|$)/.test(specifier);
@@ -71,15 +65,7 @@ export function startLaneWorker(context: LaneContext, lane: number): LaneWorker 
   try {
     const options = { transferList: [channel.port2], execArgv: workerExecArgv(process.execArgv) };
     worker = FROM_SOURCE
-      ? new Worker(BOOTSTRAP, {
-          ...options,
-          eval: true,
-          workerData: {
-            ...data,
-            loader: fileURLToPath(import.meta.resolve('tsx/cjs/api')),
-            entry: fileURLToPath(ENTRY),
-          },
-        })
+      ? new Worker(LANE_WORKER_SCRIPT, { ...options, eval: true, workerData: data })
       : new Worker(ENTRY, { ...options, workerData: data });
   } catch {
     return null;

@@ -13,10 +13,31 @@ const addFormats = ((addFormatsModule as unknown as { default?: typeof addFormat
 let ajv: Ajv2020 | undefined;
 const compiled = new Map<string, ValidateFunction>();
 
+/** Remembers the strings a format validator accepted (bounded): run dates repeat from event to event. */
+function remembering(validate: (value: string) => boolean): (value: string) => boolean {
+  const accepted = new Set<string>();
+  return (value) => {
+    if (accepted.has(value)) return true;
+    if (!validate(value)) return false;
+    if (accepted.size >= 4096) accepted.clear();
+    accepted.add(value);
+    return true;
+  };
+}
+
 function engine(): Ajv2020 {
   if (!ajv) {
     ajv = new Ajv2020({ allErrors: true, strict: true, allowUnionTypes: true });
     addFormats(ajv, { mode: 'full' });
+    // The full `date` check (a regular expression with captures, then the calendar) runs once per distinct value.
+    const date = ajv.formats.date;
+    if (
+      date !== undefined &&
+      typeof date === 'object' &&
+      !(date instanceof RegExp) &&
+      typeof date.validate === 'function'
+    )
+      ajv.addFormat('date', { ...date, validate: remembering(date.validate as (value: string) => boolean) } as never);
     for (const schema of Object.values(schemaDocuments)) ajv.addSchema(schema as object);
   }
   return ajv;
@@ -86,9 +107,22 @@ const knownDates = new Set<string>();
 export interface ValidateOptions {
   /** The candidate is the caller's own object: complete it in place instead of returning a copy. */
   inPlace?: boolean;
+  /**
+   * The result is only read (encoded at once, say): the candidate itself is returned when it is
+   * already complete (`datacontenttype`, `dataschema` and `traceparent` as a copy would have them),
+   * a copy otherwise. The candidate is never changed.
+   */
+  readOnly?: boolean;
 }
 
 const ENVELOPE_STRINGS = ['id', 'source', 'type'] as const;
+
+/** The problems found so far with one more (the list is allocated only once something is wrong). */
+function withProblem(problems: string[] | undefined, text: string): string[] {
+  if (problems === undefined) return [text];
+  problems.push(text);
+  return problems;
+}
 
 /**
  * Validate a whole envelope and its payload. Returns the event typed by its `type`, or throws a
@@ -99,36 +133,42 @@ export function validateEvent(candidate: unknown, options?: ValidateOptions): An
     throw SharedErrors.envelopeInvalid('the event is not a JSON object');
   }
   const event = candidate as Record<string, unknown>;
-  const problems: string[] = [];
+  // Allocated only when something is wrong (most events are valid).
+  let problems: string[] | undefined;
   if (event.specversion !== '1.0')
-    problems.push(`specversion must be "1.0" (got ${JSON.stringify(event.specversion)})`);
+    problems = withProblem(problems, `specversion must be "1.0" (got ${JSON.stringify(event.specversion)})`);
   for (const name of ENVELOPE_STRINGS) {
-    if (typeof event[name] !== 'string' || (event[name] as string).length === 0) problems.push(`${name} is missing`);
+    if (typeof event[name] !== 'string' || (event[name] as string).length === 0)
+      problems = withProblem(problems, `${name} is missing`);
   }
   if (typeof event.time !== 'string' || !RFC3339.test(event.time) || Number.isNaN(Date.parse(event.time))) {
-    problems.push('time must be an RFC 3339 timestamp');
+    problems = withProblem(problems, 'time must be an RFC 3339 timestamp');
   }
   for (const name of REQUIRED_EXTENSIONS) {
     if (typeof event[name] !== 'string' || (event[name] as string).length === 0)
-      problems.push(`extension ${name} is missing`);
+      problems = withProblem(problems, `extension ${name} is missing`);
   }
   if (typeof event.rundate === 'string' && event.rundate.length > 0 && !isIsoDate(event.rundate)) {
-    problems.push(`extension rundate "${event.rundate}" is not a date (YYYY-MM-DD)`);
+    problems = withProblem(problems, `extension rundate "${event.rundate}" is not a date (YYYY-MM-DD)`);
   }
   if (typeof event.traceparent === 'string' && event.traceparent.length > 0 && !isTraceparentShape(event.traceparent)) {
-    problems.push('extension traceparent is not W3C trace context (00-<32 hex>-<16 hex>-<2 hex>)');
+    problems = withProblem(problems, 'extension traceparent is not W3C trace context (00-<32 hex>-<16 hex>-<2 hex>)');
   }
   if (event.traceparent !== undefined && typeof event.traceparent !== 'string')
-    problems.push('extension traceparent must be a string');
-  if (event.causationid !== undefined || event.handlingstart !== undefined) problems.push(...causationProblems(event));
+    problems = withProblem(problems, 'extension traceparent must be a string');
+  if (event.causationid !== undefined || event.handlingstart !== undefined)
+    for (const text of causationProblems(event)) problems = withProblem(problems, text);
   if (event.datacontenttype !== undefined && !isJsonMediaType(event.datacontenttype)) {
-    problems.push(`datacontenttype must be application/json (got ${JSON.stringify(event.datacontenttype)})`);
+    problems = withProblem(
+      problems,
+      `datacontenttype must be application/json (got ${JSON.stringify(event.datacontenttype)})`,
+    );
   }
-  if (problems.length > 0) throw SharedErrors.envelopeInvalid(problems.join('; '));
+  if (problems !== undefined) throw SharedErrors.envelopeInvalid(problems.join('; '));
   const type = event.type as string;
   if (!isEventType(type)) throw SharedErrors.unknownType(type, eventTypes);
-  const problem = dataProblems(type, event.data);
-  if (problem) throw SharedErrors.schemaViolation(type, problem);
+  const dataProblem = dataProblems(type, event.data);
+  if (dataProblem) throw SharedErrors.schemaViolation(type, dataProblem);
   const dataschema = typeof event.dataschema === 'string' ? event.dataschema : eventCatalog[type].schemaId;
   // Trace context is optional on the wire: an event without it starts a trace of its own.
   const traceparent =
@@ -141,6 +181,13 @@ export function validateEvent(candidate: unknown, options?: ValidateOptions): An
     event.traceparent = traceparent;
     return event as unknown as AnyEvent;
   }
+  if (
+    options?.readOnly &&
+    event.datacontenttype === 'application/json' &&
+    event.dataschema === dataschema &&
+    event.traceparent === traceparent
+  )
+    return event as unknown as AnyEvent;
   return { ...event, datacontenttype: 'application/json', dataschema, traceparent } as AnyEvent;
 }
 
@@ -158,6 +205,7 @@ function isTraceparentShape(value: string): boolean {
 
 /** Whether a media type is JSON (`application/json`, any case, parameters such as a charset allowed). */
 export function isJsonMediaType(value: unknown): boolean {
+  if (value === 'application/json') return true;
   return typeof value === 'string' && /^application\/json\s*(;.*)?$/i.test(value.trim());
 }
 

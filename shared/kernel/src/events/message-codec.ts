@@ -37,13 +37,71 @@ const STRUCTURED = /^\s*application\/cloudevents\+json\s*(;.*)?$/i;
  * content mode: context attributes become `ce-` attributes, the payload is the message data.
  */
 export function encodeMessage(event: AnyEvent): WireMessage {
-  const attributes: Record<string, string> = { 'content-type': 'application/json' };
   const fields = event as unknown as Record<string, unknown>;
+  if (isUsualEnvelope(fields)) {
+    // The usual event (no subject, no causation): one object literal, the names in the loop's order.
+    const attributes: Record<string, string> = {
+      'content-type': 'application/json',
+      'ce-specversion': fields.specversion as string,
+      'ce-id': fields.id as string,
+      'ce-source': fields.source as string,
+      'ce-type': fields.type as string,
+      'ce-time': fields.time as string,
+      'ce-dataschema': fields.dataschema as string,
+      'ce-runid': fields.runid as string,
+      'ce-rundate': fields.rundate as string,
+      'ce-traceparent': fields.traceparent as string,
+    };
+    return { data: Buffer.from(JSON.stringify(event.data)), attributes };
+  }
+  const attributes: Record<string, string> = { 'content-type': 'application/json' };
   for (const [name, key] of ENVELOPE_PAIRS) {
     const value = fields[name];
     if (typeof value === 'string') attributes[key] = value;
   }
   return { data: Buffer.from(JSON.stringify(event.data)), attributes };
+}
+
+/** The attributes of the usual event in the order {@link encodeMessage} writes them. */
+const USUAL_ATTRIBUTES = [
+  'content-type',
+  'ce-specversion',
+  'ce-id',
+  'ce-source',
+  'ce-type',
+  'ce-time',
+  'ce-dataschema',
+  'ce-runid',
+  'ce-rundate',
+  'ce-traceparent',
+] as const;
+
+/** Whether an event has every usual envelope attribute as a string and none of the optional ones. */
+function isUsualEnvelope(fields: Record<string, unknown>): boolean {
+  return (
+    typeof fields.specversion === 'string' &&
+    typeof fields.id === 'string' &&
+    typeof fields.source === 'string' &&
+    typeof fields.type === 'string' &&
+    typeof fields.time === 'string' &&
+    fields.subject === undefined &&
+    typeof fields.dataschema === 'string' &&
+    typeof fields.runid === 'string' &&
+    typeof fields.rundate === 'string' &&
+    typeof fields.traceparent === 'string' &&
+    fields.causationid === undefined &&
+    fields.handlingstart === undefined
+  );
+}
+
+/** Whether a message's attributes are exactly the usual ones, in the usual order. */
+function hasUsualAttributes(attributes: Record<string, string>): boolean {
+  let index = 0;
+  for (const key in attributes) {
+    if (index === USUAL_ATTRIBUTES.length || key !== USUAL_ATTRIBUTES[index]) return false;
+    index += 1;
+  }
+  return index === USUAL_ATTRIBUTES.length && attributes['content-type'] === 'application/json';
 }
 
 const NON_ASCII = /[\u0080-\uffff]/;
@@ -95,7 +153,10 @@ export function isStructuredMode(message: WireMessage): boolean {
 }
 
 function dataText(message: WireMessage): string {
-  return Buffer.from(message.data.buffer, message.data.byteOffset, message.data.byteLength).toString('utf8');
+  const data = message.data;
+  // A Buffer is read as it is; another Uint8Array through a view of its bytes (no copy either way).
+  if (Buffer.isBuffer(data)) return data.toString('utf8');
+  return Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString('utf8');
 }
 
 /** Options of {@link decodeMessage}. */
@@ -153,6 +214,26 @@ export function decodeMessage(
     parsed = text.length === 0 ? undefined : JSON.parse(text);
   } catch (error) {
     throw SharedErrors.invalidJson((error as Error).message);
+  }
+  const a = message.attributes;
+  if (hasUsualAttributes(a)) {
+    // Binary mode with the usual attributes in their usual order: the envelope the loop below would
+    // build, keys in the same order, as one object literal.
+    const envelope: Record<string, unknown> = {
+      specversion: a['ce-specversion'],
+      id: a['ce-id'],
+      source: a['ce-source'],
+      type: a['ce-type'],
+      time: a['ce-time'],
+      dataschema: a['ce-dataschema'],
+      runid: a['ce-runid'],
+      rundate: a['ce-rundate'],
+      traceparent: a['ce-traceparent'],
+      data: parsed,
+      datacontenttype: 'application/json',
+    };
+    if (envelope.time === undefined && options.publishedAt) envelope.time = options.publishedAt.toISOString();
+    return validateEvent(envelope, { inPlace: true });
   }
   const { envelope, contentType } = readAttributes(message);
   if (STRUCTURED.test(contentType)) {
