@@ -42,6 +42,8 @@ export interface DashboardBenchOptions {
   profileDir?: string;
   /** Measure the warm-up after a new warehouse version at the end (default true). */
   rewarm?: boolean;
+  /** Extra Node flags for the server process (e.g. `--max-semi-space-size=32`), to compare. */
+  serverFlags?: string[];
   log?: (line: string) => void;
 }
 
@@ -55,6 +57,43 @@ export interface PhaseResult {
   errors: number;
   /** CPU time of the server process per request (ms; its DuckDB threads included), null where unreadable. */
   serverCpuMs: number | null;
+  /** CPU time of the load generator (this process, on the same cores) per request, ms. */
+  clientCpuMs: number;
+  /** The server's pauses over the phase (garbage collections, event loop delay). */
+  pauses?: PhasePauses;
+}
+
+/** What stopped the server's event loop during a phase. */
+export interface PhasePauses {
+  /** Garbage collections: how many, their summed and longest pause (ms), and the longest major one. */
+  gcCount: number;
+  gcTotalMs: number;
+  gcMaxMs: number;
+  majorCount: number;
+  majorMaxMs: number;
+  /** Event loop delay percentiles (ms; 10 ms timer resolution, so ~10 ms is the floor of the max). */
+  loopDelayP99Ms: number;
+  loopDelayMaxMs: number;
+  /** Of the requests at or above the phase's p99, how many overlapped a collection of 5 ms or more. */
+  slowDuringGc: number;
+  slow: number;
+  /** The collections and loop stalls (20 ms or more) themselves, times relative to the phase's start. */
+  detail?: {
+    gc: ServerStats['gc'];
+    stalls: ServerStats['stalls'];
+    slowest: [number, number][];
+    /** Every request's start and latency, in the order they were issued. */
+    requests: [number, number][];
+  };
+}
+
+/** One `stats` answer of the server child. */
+interface ServerStats {
+  gc: { at: number; ms: number; kind: string }[];
+  stalls: { at: number; ms: number }[];
+  loopDelayMs: { p50: number; p99: number; p999: number; max: number };
+  heapUsedMb: number;
+  rssMb: number;
 }
 
 /** One endpoint's results. */
@@ -179,10 +218,20 @@ async function load(
   agent: Agent,
   base: URL,
   paths: (index: number) => string,
-  options: { concurrency: number; requests: number; budgetMs: number; serverCpuMs: () => number | null },
+  options: {
+    concurrency: number;
+    requests: number;
+    budgetMs: number;
+    serverCpuMs: () => number | null;
+    stats?: () => Promise<ServerStats>;
+  },
 ): Promise<PhaseResult> {
+  await options.stats?.();
   const cpuBefore = options.serverCpuMs();
+  const clientBefore = process.cpuUsage();
   const latencies: number[] = [];
+  // Each request's start (epoch ms) and latency, to line the slow ones up with the server's collections.
+  const spans: [number, number][] = [];
   let issued = 0;
   let errors = 0;
   const started = performance.now();
@@ -191,7 +240,10 @@ async function load(
     while (issued < options.requests && performance.now() < deadline) {
       const index = issued++;
       try {
-        latencies.push(await timedGet(agent, base, paths(index)));
+        const at = performance.timeOrigin + performance.now();
+        const latency = await timedGet(agent, base, paths(index));
+        latencies.push(latency);
+        spans.push([at, latency]);
       } catch {
         errors += 1;
       }
@@ -200,11 +252,16 @@ async function load(
   await Promise.all(Array.from({ length: options.concurrency }, client));
   const elapsed = (performance.now() - started) / 1000;
   const cpuAfter = options.serverCpuMs();
+  const clientCpu = process.cpuUsage(clientBefore);
+  const stats = await options.stats?.();
   latencies.sort((a, b) => a - b);
+  const p99 = percentile(latencies, 99);
   return {
+    clientCpuMs: (clientCpu.user + clientCpu.system) / 1000 / Math.max(1, latencies.length + errors),
+    ...(stats ? { pauses: pausesOf(stats, spans, p99, started) } : {}),
     requests: latencies.length,
     p50Ms: percentile(latencies, 50),
-    p99Ms: percentile(latencies, 99),
+    p99Ms: p99,
     maxMs: latencies[latencies.length - 1] ?? Number.NaN,
     perSecond: latencies.length / elapsed,
     errors,
@@ -212,6 +269,32 @@ async function load(
       cpuBefore === null || cpuAfter === null || latencies.length === 0
         ? null
         : (cpuAfter - cpuBefore) / (latencies.length + errors),
+  };
+}
+
+/** The server's pauses over a phase, and how many of its slowest requests a collection overlapped. */
+function pausesOf(stats: ServerStats, spans: readonly [number, number][], p99: number, startedAt: number): PhasePauses {
+  const origin = performance.timeOrigin + startedAt;
+  const round = (value: number) => Math.round(value * 10) / 10;
+  const major = stats.gc.filter((gc) => gc.kind === 'mark-compact');
+  const long = stats.gc.filter((gc) => gc.ms >= 5);
+  const slow = spans.filter(([, latency]) => latency >= p99);
+  return {
+    gcCount: stats.gc.length,
+    gcTotalMs: stats.gc.reduce((sum, gc) => sum + gc.ms, 0),
+    gcMaxMs: Math.max(0, ...stats.gc.map((gc) => gc.ms)),
+    majorCount: major.length,
+    majorMaxMs: Math.max(0, ...major.map((gc) => gc.ms)),
+    loopDelayP99Ms: stats.loopDelayMs.p99,
+    loopDelayMaxMs: stats.loopDelayMs.max,
+    slowDuringGc: slow.filter(([at, latency]) => long.some((gc) => gc.at < at + latency && gc.at + gc.ms > at)).length,
+    slow: slow.length,
+    detail: {
+      gc: stats.gc.map((gc) => ({ ...gc, at: round(gc.at - origin), ms: round(gc.ms) })),
+      stalls: stats.stalls.map((stall) => ({ at: round(stall.at - origin), ms: round(stall.ms) })),
+      slowest: slow.map(([at, latency]) => [round(at - origin), round(latency)]),
+      requests: spans.map(([at, latency]) => [round(at - origin), round(latency)]),
+    },
   };
 }
 
@@ -301,15 +384,23 @@ interface Served {
   rssMb: number;
   /** A write session, then the warm-up again (what follows a transform's `warehouse.ready`). */
   rewarm(): Promise<{ wallMs: number; cpuMs: number; rssMb: number }>;
+  /** The server's collections and event loop delay since the previous call. */
+  stats(): Promise<ServerStats>;
   close(): Promise<void>;
 }
 
-async function serve(workDir: string, cacheEntries: number, profileDir: string | undefined): Promise<Served> {
+async function serve(
+  workDir: string,
+  cacheEntries: number,
+  profileDir: string | undefined,
+  serverFlags: readonly string[],
+): Promise<Served> {
   // Node itself (not the tsx wrapper), so that its pid is the server's and --cpu-prof applies to it.
   const child = spawn(
     process.execPath,
     [
       ...(profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []),
+      ...serverFlags,
       '--conditions=@mlops/source',
       '--import',
       'tsx',
@@ -321,21 +412,20 @@ async function serve(workDir: string, cacheEntries: number, profileDir: string |
   );
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   // The child answers in JSON lines: the first when it listens, then one per `rewarm`.
-  const waiting: ((line: string) => void)[] = [];
+  const waiting: { resolve: (line: string) => void; reject: (error: Error) => void }[] = [];
   let buffer = '';
   child.stdout.on('data', (chunk: Buffer) => {
     buffer += chunk.toString();
     for (let newline = buffer.indexOf('\n'); newline >= 0; newline = buffer.indexOf('\n')) {
       const line = buffer.slice(0, newline);
       buffer = buffer.slice(newline + 1);
-      waiting.shift()?.(line);
+      waiting.shift()?.resolve(line);
     }
   });
-  const nextLine = () =>
-    new Promise<string>((resolve, reject) => {
-      waiting.push(resolve);
-      child.once('exit', (code) => reject(new Error(`the bench server exited with ${code}`)));
-    });
+  child.once('exit', (code) => {
+    for (const waiter of waiting.splice(0)) waiter.reject(new Error(`the bench server exited with ${code}`));
+  });
+  const nextLine = () => new Promise<string>((resolve, reject) => waiting.push({ resolve, reject }));
   const { url, pid, rows, warmUpMs, warmUpCpuMs, rssMb } = JSON.parse(await nextLine()) as {
     url: string;
     pid: number;
@@ -368,6 +458,11 @@ async function serve(workDir: string, cacheEntries: number, profileDir: string |
       if (!warmed) throw new Error('the bench server did not warm up again after a new warehouse version');
       return { wallMs: rewarmMs, cpuMs: rewarmCpuMs, rssMb: after };
     },
+    stats: async () => {
+      const answer = nextLine();
+      child.stdin.write('stats\n');
+      return (JSON.parse(await answer) as { stats: ServerStats }).stats;
+    },
     close: async () => {
       child.kill('SIGTERM');
       await exited;
@@ -390,9 +485,10 @@ export async function runDashboardBench(options: DashboardBenchOptions = {}): Pr
   const agent = new Agent({ keepAlive: true, maxSockets: concurrency });
   const results: EndpointResult[] = [];
 
-  const cached = await serve(workDir, 500, options.profileDir);
+  const cached = await serve(workDir, 500, options.profileDir, options.serverFlags ?? []);
   const rows = cached.rows;
   const serverCpuMs = () => processCpuMs(cached.pid);
+  const stats = () => cached.stats();
   const warmUp = { wallMs: cached.warmUpMs, cpuMs: cached.warmUpCpuMs, rssMb: cached.rssMb };
   let rewarm: DashboardBenchResult['rewarm'] = null;
   log(
@@ -414,6 +510,7 @@ export async function runDashboardBench(options: DashboardBenchOptions = {}): Pr
         requests,
         budgetMs,
         serverCpuMs,
+        stats,
       });
       const ranges = endpoint.ranged
         ? await load(agent, cached.base, endpoint.ranged, {
@@ -421,6 +518,7 @@ export async function runDashboardBench(options: DashboardBenchOptions = {}): Pr
             requests: Math.min(requests, 200),
             budgetMs,
             serverCpuMs,
+            stats,
           })
         : null;
       results.push({ endpoint: endpoint.name, firstMs, warm, ranges });
@@ -506,8 +604,50 @@ function printTable(result: DashboardBenchResult, log: (line: string) => void): 
   log(
     `CPU/req: the server process's CPU time per request (ms; 10 ms clock ticks over the phase); warm is the anchor (HTTP and a cached answer), ranges adds the answer's computation. Load average ${result.load[0].toFixed(1)} before, ${result.load[1].toFixed(1)} after (2 cores).`,
   );
+  printPauses(result, log);
   log(
     `target p99 < ${result.targetP99Ms} ms (warm and ranges): ${result.meetsTarget ? 'met' : 'NOT met'}; errors: ${errors}`,
+  );
+}
+
+/** The server's pauses per endpoint and phase, and the load generator's own CPU per request. */
+function printPauses(result: DashboardBenchResult, log: (line: string) => void): void {
+  const ms = (value: number) => (value < 10 ? value.toFixed(1) : value.toFixed(0));
+  const cells = (phase: PhaseResult | null) =>
+    !phase?.pauses
+      ? ['-', '-', '-', '-', '-', '-']
+      : [
+          `${phase.pauses.gcCount}/${ms(phase.pauses.gcTotalMs)}`,
+          ms(phase.pauses.gcMaxMs),
+          `${phase.pauses.majorCount}/${ms(phase.pauses.majorMaxMs)}`,
+          `${ms(phase.pauses.loopDelayP99Ms)}/${ms(phase.pauses.loopDelayMaxMs)}`,
+          `${phase.pauses.slowDuringGc}/${phase.pauses.slow}`,
+          ms(phase.clientCpuMs),
+        ];
+  const header = [
+    'endpoint',
+    ...['warm', 'ranges'].flatMap((phase) => [
+      `${phase} GC n/ms`,
+      'GC max',
+      'major n/max',
+      'loop p99/max',
+      'slow in GC',
+      'client CPU/req',
+    ]),
+  ];
+  const lines = result.endpoints.map((item) => [item.endpoint, ...cells(item.warm), ...cells(item.ranges)]);
+  const widths = header.map((title, column) => Math.max(title.length, ...lines.map((line) => line[column]!.length)));
+  const format = (row: string[]) =>
+    row
+      .map((cell, column) => (column === 0 ? cell.padEnd(widths[column]!) : cell.padStart(widths[column]!)))
+      .join('  ');
+  log('');
+  log("server pauses per phase (ms): garbage collections, event loop delay; the load generator's CPU per request");
+  log(format(header));
+  log(widths.map((width) => '-'.repeat(width)).join('  '));
+  for (const line of lines) log(format(line));
+  log(
+    'GC n/ms: collections and their summed pause; major: mark-compact; loop: event loop delay (10 ms resolution); slow in GC: requests at or above p99 that overlapped a collection of 5 ms or more.',
   );
 }
 
@@ -524,7 +664,12 @@ if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.a
     ...(arg('only') ? { only: arg('only')!.split(',') } : {}),
     ...(arg('profile') ? { profileDir: arg('profile')! } : {}),
     ...(process.argv.includes('--no-rewarm') ? { rewarm: false } : {}),
+    ...(arg('server-flags') ? { serverFlags: arg('server-flags')!.split(' ').filter(Boolean) } : {}),
   })
+    .then((result) => {
+      if (arg('json')) writeFileSync(arg('json')!, JSON.stringify(result, null, 1));
+      return result;
+    })
     .then((result) => process.exit(result.meetsTarget ? 0 : 1))
     .catch((error: unknown) => {
       console.error(error);

@@ -4,9 +4,12 @@
  * Prints one JSON line with its URL, pid, the table sizes, the warm-up's wall and CPU time and the
  * RSS after it, then serves until SIGTERM. A line `rewarm` on stdin makes one write session (a new
  * warehouse version, as after a transform's `warehouse.ready`) and warms up again, answering one
- * JSON line with that warm-up's times.
+ * JSON line with that warm-up's times. A line `stats` answers one JSON line with the garbage
+ * collections (epoch start, duration, kind) and the event loop's delay percentiles since the
+ * previous `stats`, and starts counting again.
  */
 import { join } from 'node:path';
+import { monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
 import { createInterface } from 'node:readline';
 import { ModelRegistry, RunLedger, silentLogger } from '@mlops/kernel';
 import { SqliteDocumentStore, SqliteEventBus, openDuckDbWarehouseAccess } from '@mlops/adapters-local';
@@ -66,7 +69,53 @@ process.stdout.write(
     rssMb: Math.round(process.memoryUsage().rss / 1e6),
   })}\n`,
 );
+// Pauses of the event loop: every garbage collection, and the loop's delay (10 ms timer resolution).
+const gcKinds: Record<number, string> = { 1: 'scavenge', 4: 'mark-compact', 8: 'incremental', 16: 'weak' };
+let collections: { at: number; ms: number; kind: string }[] = [];
+new PerformanceObserver((list) => {
+  for (const entry of list.getEntries()) {
+    const kind = (entry as PerformanceEntry & { detail?: { kind?: number } }).detail?.kind ?? 0;
+    collections.push({
+      at: performance.timeOrigin + entry.startTime,
+      ms: entry.duration,
+      kind: gcKinds[kind] ?? String(kind),
+    });
+  }
+}).observe({ entryTypes: ['gc'] });
+const delay = monitorEventLoopDelay({ resolution: 10 });
+delay.enable();
+// Each stall of the loop of 20 ms or more (epoch ms when it ended, its length), to line up with requests.
+let stalls: { at: number; ms: number }[] = [];
+let tick = performance.now();
+setInterval(() => {
+  const now = performance.now();
+  if (now - tick >= 25) stalls.push({ at: performance.timeOrigin + now, ms: now - tick - 5 });
+  tick = now;
+}, 5).unref();
+const stats = () => {
+  const answer = {
+    gc: collections,
+    stalls,
+    loopDelayMs: {
+      p50: delay.percentile(50) / 1e6,
+      p99: delay.percentile(99) / 1e6,
+      p999: delay.percentile(99.9) / 1e6,
+      max: delay.max / 1e6,
+    },
+    heapUsedMb: Math.round(process.memoryUsage().heapUsed / 1e6),
+    rssMb: Math.round(process.memoryUsage().rss / 1e6),
+  };
+  collections = [];
+  stalls = [];
+  delay.reset();
+  return answer;
+};
+
 createInterface({ input: process.stdin }).on('line', (line) => {
+  if (line.trim() === 'stats') {
+    process.stdout.write(`${JSON.stringify({ stats: stats() })}\n`);
+    return;
+  }
   if (line.trim() !== 'rewarm') return;
   void (async () => {
     // What a transform's write session leaves behind for readers: a new version of the file.

@@ -187,10 +187,12 @@ export function createGoldReader(options: GoldReaderOptions): GoldReader {
   };
 
   // Which gold tables exist and how this engine names them (DuckDB qualifies with its catalog,
-  // BigQuery with its project), once per warehouse version.
+  // BigQuery with its project), once per warehouse version. Held with the derived structures, not
+  // in the answer cache: a burst of distinct answers would evict it, and reading it again opens
+  // the warehouse file (and closes it a second later, a pause of the event loop) mid-traffic.
   let names: WarehouseSchema | undefined;
   const tables = () =>
-    cached('catalog', async () => {
+    derived('catalog', async () => {
       try {
         const described = await access.read((warehouse) => warehouse.describeSchema(schema), session('catalog'));
         names = described;

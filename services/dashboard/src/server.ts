@@ -33,7 +33,7 @@ import { registerPredictiveRoutes } from './predictive.routes.js';
 import { createResponder, type RouteContext } from './route-context.js';
 import { hostGuard, SECURITY_HEADERS } from './security.js';
 import { loadStaticFiles, registerStaticRoutes } from './static.routes.js';
-import { warmUp } from './warm.js';
+import { EXERCISE_RANGES, warmUp } from './warm.js';
 
 /** What the dashboard reads, and how. */
 export interface DashboardDeps {
@@ -58,6 +58,8 @@ export interface DashboardDeps {
   liveCacheMs?: number;
   /** Answers kept in memory (default 500; 0 turns caching off). */
   cacheEntries?: number;
+  /** Ranges each ranged endpoint answers in the warm-up to run its code before anyone connects (default 48). */
+  warmRanges?: number;
   /** Folder of the page's files (default: this package's `public/`). */
   publicDir?: string;
   /** Hosts answered besides the loopback names (MLOPS_ALLOWED_HOSTS); any other Host gets 421. */
@@ -206,7 +208,7 @@ export async function createDashboardServer(deps: DashboardDeps): Promise<Dashbo
       // An unreachable warehouse fails here too: logged, never a rejection of the warm-up timer.
       const version = await gold.version();
       if (version === 'missing' || version === warmedVersion) return false;
-      const { requests, complete } = await warmUp(app);
+      const { requests, complete } = await warmUp(app, deps.warmRanges ?? EXERCISE_RANGES);
       // A writer held the warehouse: the next tick tries again.
       if (!complete) return false;
       warmedVersion = version;

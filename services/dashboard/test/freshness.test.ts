@@ -89,6 +89,48 @@ describe('cached answers', () => {
   });
 });
 
+describe('after the warm-up', () => {
+  it('reads the warehouse no more, however many distinct answers evict each other from the cache', async () => {
+    let reads = 0;
+    const access: WarehouseAccess = {
+      read: (work, options) => {
+        reads += 1;
+        return world.access.read(work, options);
+      },
+      write: (work, options) => world.access.write(work, options),
+      version: () => world.access.version(),
+      close: async () => undefined,
+    };
+    const server = await createDashboardServer({
+      warehouse: access,
+      ledger: world.ops.ledger,
+      registry: world.ops.registry,
+      bus: world.ops.bus,
+      log: silentLogger,
+      cacheEntries: 5,
+    });
+    try {
+      expect(await server.warm()).toBe(true);
+      const warmed = reads;
+      expect(warmed).toBeGreaterThan(0);
+      for (let day = 1; day <= 20; day += 1) {
+        const range = `from=2026-06-${String(day).padStart(2, '0')}&to=2026-06-30`;
+        for (const url of [
+          `/api/historical/revenue?${range}&groupBy=category`,
+          `/api/historical/top-customers?${range}&limit=5`,
+          `/api/kpis?view=historical&${range}`,
+          // Asks which gold tables exist (the catalog) on every answer.
+          `/api/predictive/predicted-vs-actual?from=2026-01-${String(day).padStart(2, '0')}&to=2026-06-30&limit=4`,
+        ])
+          expect((await server.app.inject({ method: 'GET', url })).statusCode).toBe(200);
+      }
+      expect(reads).toBe(warmed);
+    } finally {
+      await server.close();
+    }
+  });
+});
+
 describe('while a writer holds the warehouse', () => {
   it('answers with the last answer it computed, marked stale, and never opens a write session', async () => {
     let busy = false;

@@ -112,6 +112,23 @@ describe('paired bootstrap of the ROC AUC difference', () => {
     expect(b).toEqual(a);
   });
 
+  it('gives the interval of the row-weighted definition to the bit (ties included)', () => {
+    // Pinned from the implementation that weighed every row explicitly (a weights array per
+    // resample, rows visited through the score order); the challenger's scores are rounded to
+    // 1/40 so tie groups of many rows occur.
+    const data = scored(3000, 0.3, 7);
+    data.challenger = data.challenger.map((value) => Math.round(value * 40) / 40);
+    expect(pairedAucDifference({ ...data, resamples: 200, seed: 1, level: 0.95 })).toEqual({
+      estimate: 0.03827922256946237,
+      low: 0.019306202446583643,
+      high: 0.054641587408380626,
+      level: 0.95,
+      resamples: 200,
+      seed: 1,
+      clusters: 1000,
+    });
+  });
+
   it('brackets zero for two equally good models, and not for a clearly better one', () => {
     const same = scored(3000, 0, 5);
     const tie = pairedAucDifference({ ...same, resamples: 500, seed: 1, level: 0.95 });

@@ -13,7 +13,7 @@
 import type { Warehouse, WarehouseColumns } from '@mlops/kernel';
 import { TRAINER_ERROR_CODES, TrainerError } from '../ml/index.js';
 import { TrainerErrors } from '../errors.js';
-import { decodeDataset, encodeDataset, fingerprintOf, type DatasetSnapshot } from '../data/dataset.artifact.js';
+import { DatasetBuilder, decodeDataset, fingerprintOf, type DatasetSnapshot } from '../data/dataset.artifact.js';
 import { isDate } from '../data/dates.js';
 import { planSnapshots } from '../data/snapshot.plan.js';
 import {
@@ -69,20 +69,35 @@ function toDateStrings(values: readonly JsonValue[], name: string): string[] {
   });
 }
 
+/** What {@link readLabelledRows} reads. */
+export interface LabelledRowsRequest {
+  featureTable: string;
+  columns: readonly string[];
+  snapshots: readonly string[];
+  asOf: string;
+  horizonDays: number;
+  /** Whether the table has a segment column (older tables do not). */
+  hasSegment: boolean;
+}
+
 /** The labelled rows of the given snapshots (labels from fct_sales, orders landed by `asOf`), by column. */
 export async function readLabelledRows(
   warehouse: Warehouse,
   tables: WarehouseTables,
-  request: {
-    featureTable: string;
-    columns: readonly string[];
-    snapshots: readonly string[];
-    asOf: string;
-    horizonDays: number;
-    /** Whether the table has a segment column (older tables do not). */
-    hasSegment: boolean;
-  },
+  request: LabelledRowsRequest,
 ): Promise<WarehouseColumns> {
+  const { sql, params } = labelledRowsQuery(tables, request);
+  return warehouse.queryColumns(sql, params);
+}
+
+/**
+ * The SQL of the labelled rows (keys, features as 64-bit floats, `recency__`, `segment__`,
+ * `is_churned`), ordered by snapshot and customer, and its parameters.
+ */
+export function labelledRowsQuery(
+  tables: WarehouseTables,
+  request: LabelledRowsRequest,
+): { sql: string; params: string[] } {
   const { columns, snapshots, asOf, horizonDays } = request;
   if (!Number.isInteger(horizonDays) || horizonDays < 1)
     throw TrainerErrors.invalidSetting('horizon_days', `must be a whole number of days >= 1 (got ${horizonDays})`);
@@ -101,6 +116,9 @@ ordered_after as (
     on sales.customer_id = features.customer_id
     and sales.order_date > features.snapshot_date
     and sales.order_date <= date_add(features.snapshot_date, interval ${horizonDays} day)
+    -- Implied by the two above; on the sales alone, so the engine skips the sales outside the window.
+    and sales.order_date > cast(? as date)
+    and sales.order_date <= date_add(cast(? as date), interval ${horizonDays} day)
     and sales.run_date <= cast(? as date)
 ),
 
@@ -120,7 +138,29 @@ final as (
 
 select * from final
 order by snapshot_date, customer_id`;
-  return warehouse.queryColumns(sql, [...snapshots, asOf]);
+  const sorted = [...snapshots].sort();
+  return { sql, params: [...snapshots, sorted[0]!, sorted.at(-1)!, asOf] };
+}
+
+/** The numeric part of the labelled rows, in their order: the features, `recency__`, `is_churned`. */
+function numericRowsSql(tables: WarehouseTables, request: LabelledRowsRequest): string {
+  const { sql } = labelledRowsQuery(tables, request);
+  const float = (name: string) => float64Of(tables.dialect, `labelled.${name}`, 'INT64');
+  return `select ${request.columns.map((column) => `labelled.${column}`).join(', ')}, ${float('recency__')} as recency__, ${float('is_churned')} as is_churned
+from (${sql}) as labelled
+order by labelled.snapshot_date, labelled.customer_id`;
+}
+
+/** The keys, segment and recency of the same rows, in the same order (no labels needed). */
+function keyRowsSql(tables: WarehouseTables, request: LabelledRowsRequest): string {
+  return `select
+  cast(f.snapshot_date as string) as snapshot_date,
+  f.customer_id,
+  ${request.hasSegment ? `coalesce(cast(f.${SEGMENT_COLUMN} as string), 'unknown')` : `'unknown'`} as segment__,
+  cast(f.${RECENCY_COLUMN} as int64) as recency__
+from ${tables.table(request.featureTable)} as f
+where f.snapshot_date in ${parameterList(request.snapshots)}
+order by cast(f.snapshot_date as string), f.customer_id`;
 }
 
 export const featuresComponent = defineComponent({
@@ -178,161 +218,147 @@ export const featuresComponent = defineComponent({
       throw TrainerErrors.invalidSetting('as_of', `must be a date (YYYY-MM-DD); got ${JSON.stringify(params.as_of)}`);
     const horizon = params.horizon_days;
     // One read session: every query sees the same warehouse, and no write waits while the model trains.
-    const { columns, plan, snapshots, counts, total, nFeatures, values, labels, recency, segment, customer, segments } =
-      await deps.warehouse.read(
-        async (warehouse) => {
-          const tables = await resolveTables(warehouse, params.warehouse_schema);
-          const columns = featureColumns(tables, params.feature_table);
-          if (!columns.includes(RECENCY_COLUMN))
-            throw TrainerErrors.invalidComponentIo(
-              'features',
-              `the feature table ${params.feature_table} has no ${RECENCY_COLUMN} column, which defines the scored population`,
-            );
-          const hasSegment = tables.columns(params.feature_table).some((column) => column.name === SEGMENT_COLUMN);
-          if (!tables.exists('fct_sales')) throw TrainerErrors.featureTableMissing(`${tables.schema}.fct_sales`);
-          const asOf = params.as_of;
-          const featureDates = (
+    const { plan, snapshots, counts, total, nFeatures, builder, labels, recency, segments } = await deps.warehouse.read(
+      async (warehouse) => {
+        const tables = await resolveTables(warehouse, params.warehouse_schema);
+        const columns = featureColumns(tables, params.feature_table);
+        if (!columns.includes(RECENCY_COLUMN))
+          throw TrainerErrors.invalidComponentIo(
+            'features',
+            `the feature table ${params.feature_table} has no ${RECENCY_COLUMN} column, which defines the scored population`,
+          );
+        const hasSegment = tables.columns(params.feature_table).some((column) => column.name === SEGMENT_COLUMN);
+        if (!tables.exists('fct_sales')) throw TrainerErrors.featureTableMissing(`${tables.schema}.fct_sales`);
+        const asOf = params.as_of;
+        const featureDates = (
+          await warehouse.query<{ d: string }>(
+            `select distinct cast(snapshot_date as string) as d from ${tables.table(params.feature_table)} where snapshot_date <= cast(? as date) order by 1`,
+            [asOf],
+          )
+        ).map((row) => row.d);
+        if (featureDates.length === 0) {
+          throw new TrainerError(
+            TRAINER_ERROR_CODES.EMPTY_TRAINING_SET,
+            `the training set is empty: ${tables.schema}.${params.feature_table} holds no snapshot up to ${asOf}`,
+            {
+              table: params.feature_table,
+              asOf,
+            },
+          );
+        }
+        const salesDates = new Set(
+          (
             await warehouse.query<{ d: string }>(
-              `select distinct cast(snapshot_date as string) as d from ${tables.table(params.feature_table)} where snapshot_date <= cast(? as date) order by 1`,
+              `select distinct cast(run_date as string) as d from ${tables.table('fct_sales')} where run_date <= cast(? as date)`,
               [asOf],
             )
-          ).map((row) => row.d);
-          if (featureDates.length === 0) {
-            throw new TrainerError(
-              TRAINER_ERROR_CODES.EMPTY_TRAINING_SET,
-              `the training set is empty: ${tables.schema}.${params.feature_table} holds no snapshot up to ${asOf}`,
-              {
-                table: params.feature_table,
-                asOf,
-              },
-            );
-          }
-          const salesDates = new Set(
-            (
-              await warehouse.query<{ d: string }>(
-                `select distinct cast(run_date as string) as d from ${tables.table('fct_sales')} where run_date <= cast(? as date)`,
-                [asOf],
-              )
-            ).map((row) => row.d),
+          ).map((row) => row.d),
+        );
+        const plan = planSnapshots({
+          asOf,
+          featureDates,
+          salesDates,
+          horizonDays: horizon,
+          lookbackDays: FEATURE_LOOKBACK_DAYS,
+          excludedDates: toDateStrings(params.excluded_dates, 'excluded_dates'),
+          sampling: {
+            everyDays: params.snapshot_every_days,
+            warmupDays: params.warmup_days,
+            minWarmupDays: params.min_warmup_days,
+            minSnapshots: params.min_snapshots,
+            maxSnapshots: params.max_snapshots,
+            holdoutFraction: params.holdout_fraction,
+            embargoDays: params.embargo_days,
+          },
+        });
+        const snapshots = [...plan.train, ...plan.holdout];
+        // Read a few snapshots at a time, by column, straight into typed arrays: a year at scale 20 is
+        // millions of labelled rows, and as JavaScript objects they overflowed the heap.
+        const ordered = [...snapshots].sort();
+        const perSnapshot = new Map(
+          (
+            await warehouse.query<{ d: string; n: number | bigint }>(
+              `select cast(snapshot_date as string) as d, count(*) as n from ${tables.table(params.feature_table)} where snapshot_date in ${parameterList(ordered)} group by 1`,
+              ordered,
+            )
+          ).map((row) => [row.d, Number(row.n)]),
+        );
+        const total = ordered.reduce((sum, date) => sum + (perSnapshot.get(date) ?? 0), 0);
+        const nFeatures = columns.length;
+        // The rows are read into the artifact's own buffer (the set is held once).
+        const builder = new DatasetBuilder(columns, total);
+        const { values, labels } = builder;
+        const { daysSinceLastOrder: recency, segment, customer } = builder.facts;
+        const segments: string[] = [];
+        const customers = new Map<string, number>();
+        const counts = new Map<string, number>();
+        const changed = () =>
+          TrainerErrors.invalidComponentIo(
+            'features',
+            `the feature table changed while it was read (${params.feature_table})`,
           );
-          const plan = planSnapshots({
-            asOf,
-            featureDates,
-            salesDates,
-            horizonDays: horizon,
-            lookbackDays: FEATURE_LOOKBACK_DAYS,
-            excludedDates: toDateStrings(params.excluded_dates, 'excluded_dates'),
-            sampling: {
-              everyDays: params.snapshot_every_days,
-              warmupDays: params.warmup_days,
-              minWarmupDays: params.min_warmup_days,
-              minSnapshots: params.min_snapshots,
-              maxSnapshots: params.max_snapshots,
-              holdoutFraction: params.holdout_fraction,
-              embargoDays: params.embargo_days,
-            },
-          });
-          const snapshots = [...plan.train, ...plan.holdout];
-          // Read a few snapshots at a time, by column, straight into typed arrays: a year at scale 20 is
-          // millions of labelled rows, and as JavaScript objects they overflowed the heap.
-          const ordered = [...snapshots].sort();
-          const perSnapshot = new Map(
-            (
-              await warehouse.query<{ d: string; n: number | bigint }>(
-                `select cast(snapshot_date as string) as d, count(*) as n from ${tables.table(params.feature_table)} where snapshot_date in ${parameterList(ordered)} group by 1`,
-                ordered,
-              )
-            ).map((row) => [row.d, Number(row.n)]),
-          );
-          const total = ordered.reduce((sum, date) => sum + (perSnapshot.get(date) ?? 0), 0);
-          const nFeatures = columns.length;
-          const values = new Float64Array(total * nFeatures);
-          const labels = new Uint8Array(total);
-          const recency = new Uint16Array(total);
-          const segment = new Uint8Array(total);
-          const customer = new Uint32Array(total);
-          const segments: string[] = [];
-          const customers = new Map<string, number>();
-          const counts = new Map<string, number>();
-          const changed = () =>
-            TrainerErrors.invalidComponentIo(
-              'features',
-              `the feature table changed while it was read (${params.feature_table})`,
-            );
-          let r = 0;
-          for (let first = 0; first < ordered.length; first += SNAPSHOTS_PER_READ) {
-            const result = await readLabelledRows(warehouse, tables, {
-              featureTable: params.feature_table,
-              columns,
-              snapshots: ordered.slice(first, first + SNAPSHOTS_PER_READ),
-              asOf,
-              horizonDays: horizon,
-              hasSegment,
-            });
-            const column = (name: string) => result.columns[result.names.indexOf(name)]!;
-            if (r + result.rowCount > total) throw changed();
-            for (let f = 0; f < nFeatures; f++) {
-              const source = column(columns[f]!);
-              // A NULL feature becomes NaN, which the dataset check names (feature and row).
-              for (let i = 0; i < result.rowCount; i++) {
-                const value = source[i];
-                values[(r + i) * nFeatures + f] = typeof value === 'number' ? value : NaN;
-              }
-            }
-            const [dates, ids, days, names, churned] = [
-              'snapshot_date',
-              'customer_id',
-              'recency__',
-              'segment__',
-              'is_churned',
-            ].map(column);
-            for (let i = 0; i < result.rowCount; i++, r++) {
-              labels[r] = churned![i] === 1 ? 1 : 0;
-              recency[r] = Math.min(65535, Math.max(0, Number(days![i] ?? 65535)));
-              const name = String(names![i]);
-              let index = segments.indexOf(name);
-              if (index < 0) index = segments.push(name) - 1;
-              segment[r] = index;
-              const id = String(ids![i]);
-              let number = customers.get(id);
-              if (number === undefined) customers.set(id, (number = customers.size));
-              customer[r] = number;
-              counts.set(String(dates![i]), (counts.get(String(dates![i])) ?? 0) + 1);
-            }
-          }
-          if (r !== total) throw changed();
-          return {
+        let r = 0;
+        for (let first = 0; first < ordered.length; first += SNAPSHOTS_PER_READ) {
+          const request = {
+            featureTable: params.feature_table,
             columns,
-            plan,
-            snapshots,
-            counts,
-            total,
-            nFeatures,
-            values,
-            labels,
-            recency,
-            segment,
-            customer,
-            segments,
+            snapshots: ordered.slice(first, first + SNAPSHOTS_PER_READ),
+            asOf,
+            horizonDays: horizon,
+            hasSegment,
           };
-        },
-        { purpose: `trainer: features as of ${params.as_of}`, log: deps.log },
-      );
+          // The numbers stream straight into the set, row-major (no value per cell in JavaScript);
+          // the keys and segments come by a second read of the same rows in the same order.
+          const start = r;
+          await warehouse.scanNumbers(
+            numericRowsSql(tables, request),
+            labelledRowsQuery(tables, request).params,
+            (batch) => {
+              const width = nFeatures + 2;
+              if (r + batch.rows > total) throw changed();
+              for (let i = 0; i < batch.rows; i++, r++) {
+                const at = i * width;
+                // A NULL feature arrives as NaN, which the dataset check names (feature and row).
+                values.set(batch.values.subarray(at, at + nFeatures), r * nFeatures);
+                const days = batch.values[at + nFeatures]!;
+                recency[r] = Number.isNaN(days) ? 65535 : Math.min(65535, Math.max(0, days));
+                labels[r] = batch.values[at + nFeatures + 1] === 1 ? 1 : 0;
+              }
+            },
+          );
+          const keys = await warehouse.queryColumns(keyRowsSql(tables, request), request.snapshots);
+          if (keys.rowCount !== r - start) throw changed();
+          const [dates, ids, names, days] = keys.columns;
+          for (let i = 0; i < keys.rowCount; i++) {
+            const row = start + i;
+            const day = days![i];
+            if (
+              (day === null || day === undefined ? 65535 : Math.min(65535, Math.max(0, Number(day)))) !== recency[row]
+            )
+              throw changed();
+            const name = String(names![i]);
+            let index = segments.indexOf(name);
+            if (index < 0) index = segments.push(name) - 1;
+            segment[row] = index;
+            const id = String(ids![i]);
+            let number = customers.get(id);
+            if (number === undefined) customers.set(id, (number = customers.size));
+            customer[row] = number;
+            counts.set(String(dates![i]), (counts.get(String(dates![i])) ?? 0) + 1);
+          }
+        }
+        if (r !== total) throw changed();
+        return { plan, snapshots, counts, total, nFeatures, builder, labels, recency, segments };
+      },
+      { purpose: `trainer: features as of ${params.as_of}`, log: deps.log },
+    );
     const asOf = params.as_of;
     const snapshotRows: DatasetSnapshot[] = snapshots.map((date) => ({
       date,
       rows: counts.get(date) ?? 0,
       split: plan.holdout.includes(date) ? 'holdout' : 'train',
     }));
-    const bytes = encodeDataset({
-      featureNames: columns,
-      snapshots: snapshotRows,
-      horizonDays: horizon,
-      segments,
-      values,
-      labels,
-      facts: { daysSinceLastOrder: recency, segment, customer },
-    });
+    const bytes = builder.finish({ snapshots: snapshotRows, horizonDays: horizon, segments });
     // Validate now (NaN, Infinity, shapes) so a bad feature table fails in this step, naming the feature.
     const set = decodeDataset(bytes, outputs.dataset.uri);
     const active = (rows: readonly number[]) => rows.filter((row) => recency[row]! <= horizon);

@@ -107,20 +107,123 @@ export function encodeDataset(content: DatasetContent): Buffer {
   return out;
 }
 
+/** Header bytes set aside by {@link DatasetBuilder} beyond those known before the rows are read. */
+const HEADER_RESERVE = 64 * 1024;
+
+/**
+ * Builds the bytes `encodeDataset` would, with the feature values written in place: the rows
+ * are read into `values`, a view of the artifact's own buffer, so a set is held once rather than
+ * once as read and once encoded. The header (its segments are known only after the rows) goes in
+ * front by `finish`, which moves the values block down to where the header ends.
+ */
+export class DatasetBuilder {
+  /** Row-major feature values of the `nRows` rows, to be filled in. */
+  readonly values: Float64Array;
+  readonly labels: Uint8Array;
+  readonly facts: RowFacts;
+  private readonly buffer: Buffer;
+  private readonly base: number;
+
+  constructor(
+    private readonly featureNames: string[],
+    readonly nRows: number,
+  ) {
+    const known = Buffer.byteLength(
+      JSON.stringify({ format: FORMAT, featureNames, snapshots: [], nRows, horizonDays: 0, segments: [] }),
+    );
+    this.base = 12 + known + HEADER_RESERVE;
+    this.base += pad8(this.base);
+    const size = this.base + nRows * featureNames.length * 8 + 8 * nRows;
+    this.buffer = Buffer.alloc(size);
+    this.values = new Float64Array(this.buffer.buffer, this.buffer.byteOffset + this.base, nRows * featureNames.length);
+    this.labels = new Uint8Array(nRows);
+    this.facts = {
+      daysSinceLastOrder: new Uint16Array(nRows),
+      segment: new Uint8Array(nRows),
+      customer: new Uint32Array(nRows),
+    };
+  }
+
+  /** The encoded set (byte for byte `encodeDataset` of the same content); the builder is spent. */
+  finish(content: Pick<DatasetContent, 'snapshots' | 'horizonDays' | 'segments'>): Buffer {
+    const full: DatasetContent = {
+      featureNames: this.featureNames,
+      ...content,
+      values: this.values,
+      labels: this.labels,
+      facts: this.facts,
+    };
+    const header: DatasetHeader = {
+      format: FORMAT,
+      featureNames: this.featureNames,
+      snapshots: content.snapshots,
+      nRows: this.nRows,
+      horizonDays: content.horizonDays,
+      segments: content.segments,
+    };
+    const json = Buffer.from(JSON.stringify(header), 'utf8');
+    const padding = pad8(12 + json.length);
+    const start = 12 + json.length + padding;
+    // A header longer than the room set aside (hundreds of long segment names): encode anew.
+    if (start > this.base) return encodeDataset(full);
+    const out = this.buffer;
+    out.copyWithin(start, this.base, this.base + this.values.byteLength);
+    out.write(MAGIC, 0, 'latin1');
+    out.writeUInt32LE(json.length + padding, 8);
+    json.copy(out, 12);
+    out.fill(0x20, 12 + json.length, start);
+    let offset = start + this.values.byteLength;
+    for (const block of [this.labels, this.facts.daysSinceLastOrder, this.facts.segment, this.facts.customer]) {
+      out.set(new Uint8Array(block.buffer, block.byteOffset, block.byteLength), offset);
+      offset += block.byteLength;
+    }
+    return out.subarray(0, offset);
+  }
+}
+
 /** SHA-256 of an encoded training set: the data fingerprint. */
 export function fingerprintOf(bytes: Uint8Array): string {
   return createHash('sha256').update(bytes).digest('hex');
 }
 
-function copyOut<T extends Float64Array | Uint8Array | Uint16Array | Uint32Array>(
+/**
+ * A typed array over `bytes` from `offset`: a view where the offset is aligned for the element
+ * size (the artifact's blocks are laid out so), a copy otherwise. Views share the artifact's
+ * memory, so a set of a million rows is not held twice; nothing writes into a decoded set.
+ */
+function arrayAt<T extends Float64Array | Uint8Array | Uint16Array | Uint32Array>(
   bytes: Buffer,
   offset: number,
-  target: T,
+  length: number,
+  kind: {
+    new (buffer: ArrayBufferLike, offset: number, length: number): T;
+    new (length: number): T;
+    BYTES_PER_ELEMENT: number;
+  },
 ): T {
+  const at = bytes.byteOffset + offset;
+  if (at % kind.BYTES_PER_ELEMENT === 0) return new kind(bytes.buffer, at, length);
+  const target = new kind(length);
   Buffer.from(target.buffer, target.byteOffset, target.byteLength).set(
     bytes.subarray(offset, offset + target.byteLength),
   );
   return target;
+}
+
+/** Rows `rows` of `all`: a view when they are consecutive (a part's snapshots are), a copy otherwise. */
+function rowsOf(all: Dataset, rows: readonly number[]): Dataset {
+  const first = rows[0] ?? 0;
+  if (rows.every((row, i) => row === first + i)) {
+    const { nFeatures } = all;
+    return {
+      nRows: rows.length,
+      nFeatures,
+      featureNames: all.featureNames,
+      values: all.values.subarray(first * nFeatures, (first + rows.length) * nFeatures),
+      labels: all.labels.subarray(first, first + rows.length),
+    };
+  }
+  return selectRows(all, rows);
 }
 
 /**
@@ -153,15 +256,15 @@ export function decodeDataset(bytes: Buffer, uri: string): TrainingSet {
     throw TrainerErrors.invalidArtifact(uri, `its size does not match ${n} rows of ${nFeatures} features`);
   }
   let offset = start;
-  const values = copyOut(bytes, offset, new Float64Array(n * nFeatures));
+  const values = arrayAt(bytes, offset, n * nFeatures, Float64Array);
   offset += values.byteLength;
-  const labels = copyOut(bytes, offset, new Uint8Array(n));
+  const labels = arrayAt(bytes, offset, n, Uint8Array);
   offset += n;
-  const daysSinceLastOrder = copyOut(bytes, offset, new Uint16Array(n));
+  const daysSinceLastOrder = arrayAt(bytes, offset, n, Uint16Array);
   offset += 2 * n;
-  const segment = copyOut(bytes, offset, new Uint8Array(n));
+  const segment = arrayAt(bytes, offset, n, Uint8Array);
   offset += n;
-  const customer = copyOut(bytes, offset, new Uint32Array(n));
+  const customer = arrayAt(bytes, offset, n, Uint32Array);
   if (segment.some((index) => index >= header.segments.length))
     throw TrainerErrors.invalidArtifact(uri, 'a row names a segment the header does not list');
   const all = createDataset({ featureNames: header.featureNames, values, labels });
@@ -175,8 +278,8 @@ export function decodeDataset(bytes: Buffer, uri: string): TrainingSet {
   return {
     header,
     all,
-    train: selectRows(all, trainRows),
-    holdout: selectRows(all, holdoutRows),
+    train: rowsOf(all, trainRows),
+    holdout: rowsOf(all, holdoutRows),
     facts: { daysSinceLastOrder, segment, customer },
     trainRows,
     holdoutRows,

@@ -70,7 +70,14 @@ export class LocalPipelineRunner implements PipelineRunner {
     const result: RawRunResult = { pipeline: pipeline.name, runKey, tasks: {} };
     preflight(pipeline, parameters);
 
-    for (const name of topologicalOrder(pipeline)) {
+    const order = topologicalOrder(pipeline);
+    // The last task reading each artifact: once it has run, the artifact leaves memory.
+    const lastReader = new Map<string, string>();
+    for (const name of order)
+      for (const binding of Object.values(pipeline.tasks[name]!.artifacts))
+        lastReader.set(`${binding.task}/${binding.output}`, name);
+
+    for (const name of order) {
       const spec = pipeline.tasks[name]!;
       const component = spec.component;
       const params: Record<string, unknown> = {};
@@ -109,7 +116,13 @@ export class LocalPipelineRunner implements PipelineRunner {
         outputArtifacts[output] = {
           uri,
           write: async (bytes) => {
-            const buffer = Buffer.from(bytes);
+            // Not copied: a component hands over what it wrote (a training set can be a gigabyte).
+            const buffer =
+              typeof bytes === 'string'
+                ? Buffer.from(bytes)
+                : Buffer.isBuffer(bytes)
+                  ? bytes
+                  : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
             if (this.options.keepArtifacts) await deps.objects.put(uri, buffer);
             else memory.set(uri, buffer);
             written.add(output);
@@ -129,6 +142,7 @@ export class LocalPipelineRunner implements PipelineRunner {
           throw TrainerErrors.invalidComponentIo(component.name, `output artifact ${output} was not written`);
       }
       outputs.set(name, produced);
+      for (const [artifact, reader] of lastReader) if (reader === name) memory.delete(artifactUris.get(artifact) ?? '');
       result.tasks[name] = { outputs: produced, durationMs: Math.round(performance.now() - started) };
     }
     return result;

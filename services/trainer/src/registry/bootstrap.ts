@@ -23,14 +23,17 @@ export interface BootstrapInterval {
   clusters: number;
 }
 
-/** Row order by ascending score, and the tie groups' ends. */
+/** Rows by ascending score with their labels and clusters in that order, and the tie groups' ends. */
 interface Ranking {
-  order: Uint32Array;
   /** `groupEnd[i]`: one past the last position of the tie group that starts at position i. */
   groupEnd: Uint32Array;
+  /** Label of the row at each position. */
+  labels: Uint8Array;
+  /** Cluster of the row at each position. */
+  cluster: Uint32Array;
 }
 
-function rank(scores: Float64Array): Ranking {
+function rank(scores: Float64Array, labels: Uint8Array, cluster: Uint32Array): Ranking {
   const order = Uint32Array.from({ length: scores.length }, (_, i) => i).sort((a, b) => scores[a]! - scores[b]!);
   const groupEnd = new Uint32Array(scores.length);
   for (let start = 0; start < order.length; ) {
@@ -39,23 +42,32 @@ function rank(scores: Float64Array): Ranking {
     groupEnd[start] = end;
     start = end;
   }
-  return { order, groupEnd };
+  // Laid out in score order, so each resample is one sequential pass (a row's weight is its
+  // cluster's draw count, looked up in a table that stays in cache).
+  return {
+    groupEnd,
+    labels: labels.map((_, k) => labels[order[k]!]!),
+    cluster: cluster.map((_, k) => cluster[order[k]!]!),
+  };
 }
 
-/** Weighted ROC AUC (Mann–Whitney, ties count one half); NaN when a class weighs nothing. */
-function weightedAuc(ranking: Ranking, labels: Uint8Array, weights: Float64Array): number {
-  const { order, groupEnd } = ranking;
+/**
+ * Weighted ROC AUC (Mann–Whitney, ties count one half), a row weighing its cluster's count in
+ * `draws`; NaN when a class weighs nothing.
+ */
+function weightedAuc(ranking: Ranking, draws: Uint32Array): number {
+  const { groupEnd, labels, cluster } = ranking;
+  const n = labels.length;
   let negativesBelow = 0;
   let positives = 0;
   let area = 0;
-  for (let start = 0; start < order.length; ) {
+  for (let start = 0; start < n; ) {
     const end = groupEnd[start]!;
     let groupPositive = 0;
     let groupNegative = 0;
     for (let k = start; k < end; k++) {
-      const row = order[k]!;
-      if (labels[row] === 1) groupPositive += weights[row]!;
-      else groupNegative += weights[row]!;
+      if (labels[k] === 1) groupPositive += draws[cluster[k]!]!;
+      else groupNegative += draws[cluster[k]!]!;
     }
     area += groupPositive * (negativesBelow + groupNegative / 2);
     negativesBelow += groupNegative;
@@ -96,18 +108,16 @@ export function pairedAucDifference(input: {
     cluster[r] = id;
   }
   const nClusters = ids.size;
-  const a = rank(input.challenger);
-  const b = rank(input.champion);
-  const weights = new Float64Array(n).fill(1);
-  const estimate = weightedAuc(a, labels, weights) - weightedAuc(b, labels, weights);
+  const a = rank(input.challenger, labels, cluster);
+  const b = rank(input.champion, labels, cluster);
+  const draws = new Uint32Array(nClusters).fill(1);
+  const estimate = weightedAuc(a, draws) - weightedAuc(b, draws);
   const random = createRandom(input.seed);
-  const draws = new Uint32Array(nClusters);
   const differences: number[] = [];
   for (let s = 0; s < resamples; s++) {
     draws.fill(0);
     for (let k = 0; k < nClusters; k++) draws[random.nextInt(nClusters)]! += 1;
-    for (let r = 0; r < n; r++) weights[r] = draws[cluster[r]!]!;
-    const difference = weightedAuc(a, labels, weights) - weightedAuc(b, labels, weights);
+    const difference = weightedAuc(a, draws) - weightedAuc(b, draws);
     if (Number.isFinite(difference)) differences.push(difference);
   }
   const sorted = Float64Array.from(differences).sort();
