@@ -211,6 +211,8 @@ export async function createDashboardServer(deps: DashboardDeps): Promise<Dashbo
       const { requests, complete } = await warmUp(app, deps.warmRanges ?? EXERCISE_RANGES);
       // A writer held the warehouse: the next tick tries again.
       if (!complete) return false;
+      // The reads are done: close the file now, not a second later in the middle of serving.
+      await deps.warehouse.release?.();
       warmedVersion = version;
       log.info('dashboard warmed up', { requests, durationMs: Math.round(performance.now() - started) });
       return true;

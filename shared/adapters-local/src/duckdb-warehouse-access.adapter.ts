@@ -354,6 +354,12 @@ class FileSessions {
     if (ticket !== undefined) await this.lock.release(ticket);
   }
 
+  /** Close an idle read-only file now instead of after `readLingerMs` (DuckDB's close is synchronous). */
+  async release(): Promise<void> {
+    const quiet = this.active.size === 0 && this.queue.length === 0 && !this.driving;
+    if (quiet && this.mode === 'read') await this.closeFile();
+  }
+
   version(): string {
     if (!this.lock) return `memory.${this.memoryVersion}`;
     return existsSync(this.path) ? this.lock.version() : 'missing';
@@ -393,6 +399,9 @@ export function openDuckDbWarehouseAccess(options: DuckDbWarehouseAccessOptions)
     read: (work, sessionOptions = {}) => sessions.session('read', work, sessionOptions),
     write: (work, sessionOptions = {}) => sessions.session('write', work, sessionOptions),
     version: async () => sessions.version(),
+    release: async () => {
+      if (!closed) await sessions.release();
+    },
     async close() {
       if (closed) return;
       closed = true;

@@ -126,6 +126,17 @@ describe('warehouse access across processes', () => {
     expect(await openElsewhere(path)).toBe('opened');
   }, 90_000);
 
+  it('closes a lingering read-only file on release, and opens it again for the next read', async () => {
+    const path = join(folder(), 'warehouse.duckdb');
+    const warehouse = access(path, { readLingerMs: 60_000 });
+    await warehouse.write((session) => session.execute('create table t (id integer); insert into t values (1)'));
+    await count(warehouse);
+    expect(await openElsewhere(path)).toMatch(/lock/i);
+    await warehouse.release!();
+    expect(await openElsewhere(path)).toBe('opened');
+    expect(await count(warehouse)).toBe(1);
+  }, 90_000);
+
   it('lets a waiting writer in while a reader lingers, and does not starve it under a stream of reads', async () => {
     const path = join(folder(), 'warehouse.duckdb');
     const warehouse = access(path, { readLingerMs: 60_000 });

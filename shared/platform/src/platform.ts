@@ -91,6 +91,9 @@ function lazyWarehouse(config: PlatformConfig, log: Logger, service: string): Wa
     read: async (work, options) => (await get()).read(work, options),
     write: async (work, options) => (await get()).write(work, options),
     version: async () => (await get()).version(),
+    release: async () => {
+      if (access) await (await access).release?.();
+    },
     close: async () => {
       if (access) await (await access).close();
     },

@@ -35,6 +35,11 @@ export interface WarehouseAccess {
    * written): readers keep what they computed until it changes.
    */
   version(): Promise<string>;
+  /**
+   * Let go now of what this access keeps open while idle (a read-only file that lingers for a burst
+   * of reads), so closing it does not fall on later work; the next session opens it again.
+   */
+  release?(): Promise<void>;
   /** Wait for open sessions, then let go of everything this access holds. */
   close(): Promise<void>;
 }
