@@ -3,18 +3,10 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { SqliteEventBus } from '@mlops/adapters-local';
-import {
-  createEvent,
-  decodeMessage,
-  encodeMessage,
-  validateEvent,
-  type AnyEvent,
-  type Publisher,
-  type Subscriber,
-} from '@mlops/kernel';
+import { decodeMessage, encodeMessage, validateEvent, type Publisher, type Subscriber } from '@mlops/kernel';
 import { PubSubEventBus } from '@mlops/adapters-gcp';
 import { emulatorSupport, startEmulator, type RunningEmulator } from '@mlops/testing';
-import { measureSqlFloor, type SqlFloor } from './bus.floor.js';
+import { floorEvent, measureSqlFloor, type SqlFloor } from './bus.floor.js';
 
 /**
  * Event bus benchmark: events per second end to end (publish → handler finished) and
@@ -94,14 +86,8 @@ function percentile(sorted: readonly number[], p: number): number {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-function eventFor(i: number): AnyEvent {
-  const day = String((i % 28) + 1).padStart(2, '0');
-  return createEvent(
-    'mlops.pipeline.started.v1',
-    { runDate: `2026-01-${day}`, trigger: 'backfill' },
-    { source: '//mlops/bench', runid: `run_bench_${i}`, rundate: `2026-01-${day}` },
-  ) as AnyEvent;
-}
+/** The bench's event: the one the SQL floor publishes too. */
+const eventFor = floorEvent;
 
 /** Subscribe, publish according to `drive`, and time each event from its publish call to its handler's end. */
 async function measure(

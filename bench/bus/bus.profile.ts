@@ -3,7 +3,7 @@ import { Session } from 'node:inspector/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SqliteEventBus } from '@mlops/adapters-local';
-import { createEvent, type AnyEvent } from '@mlops/kernel';
+import { floorEvent } from './bus.floor.js';
 
 /**
  * The throughput run's shape (windows of 1,000 publishes, one subscription, concurrency 64) run
@@ -20,14 +20,8 @@ const positional = args.filter((arg, i) => !arg.startsWith('--') && (profileAt <
 const count = Number(positional[0] ?? 20_000);
 const runs = Number(positional[1] ?? 3);
 
-function eventFor(i: number): AnyEvent {
-  const day = String((i % 28) + 1).padStart(2, '0');
-  return createEvent(
-    'mlops.pipeline.started.v1',
-    { runDate: `2026-01-${day}`, trigger: 'backfill' },
-    { source: '//mlops/bench', runid: `run_bench_${i}`, rundate: `2026-01-${day}` },
-  ) as AnyEvent;
-}
+/** The bench's event: the one the SQL floor publishes too. */
+const eventFor = floorEvent;
 
 /** CPU ticks (user + system, 1/100 s) of this process's threads: the main thread and the others. */
 function threadTicks(): { main: number; others: number } {
