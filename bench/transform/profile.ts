@@ -4,8 +4,12 @@
  * memory limit, 512MB (BENCH_MEMORY_LIMIT changes it).
  *
  *   npx tsx --conditions=@mlops/source bench/transform/profile.ts
+ *
+ * BENCH_HISTORY=N first builds N earlier dates (runs of BENCH_HISTORY_RUN dates, not profiled), so the
+ * profiled run lands on a warehouse with history (the year's steady state); BENCH_HISTORY_WAREHOUSE
+ * keeps that built warehouse file and reuses it (each profile runs on a copy).
  */
-import { writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, writeFileSync } from 'node:fs';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -22,16 +26,36 @@ const days = Number(process.env.BENCH_DAYS ?? 120);
 const scale = Number(process.env.BENCH_SCALE ?? 1);
 const lakeDir = process.env.BENCH_LAKE ?? (await mkdtemp(join(tmpdir(), 'mlops-transform-profile-')));
 const first = '2026-01-05';
-const dates = Array.from({ length: days }, (_, index) => isoDate(dayNumber(first) + index));
+const historyDays = Number(process.env.BENCH_HISTORY ?? 0);
+const allDates = Array.from({ length: historyDays + days }, (_, index) => isoDate(dayNumber(first) + index));
+const history = allDates.slice(0, historyDays);
+const dates = allDates.slice(historyDays);
 const lake = new GeneratedLake(lakeDir, { seed: 42, scale, dirtyShare: 0.01 }, { threads: 2 });
 const generated = performance.now();
-for (const date of dates) await lake.landDay(date, { fullLoadDate: first, reuse: true });
+for (const date of allDates) await lake.landDay(date, { fullLoadDate: first, reuse: true });
 await lake.close();
 console.log(`lake ${lakeDir}: ${((performance.now() - generated) / 1000).toFixed(1)} s`);
 const scratch = await mkdtemp(join(tmpdir(), 'mlops-transform-profile-wh-'));
-const warehouse = await openDuckDbWarehouse({ path: process.env.BENCH_WAREHOUSE ?? join(scratch, 'w.duckdb') });
+const warehousePath = process.env.BENCH_WAREHOUSE ?? join(scratch, 'w.duckdb');
 // The product's default warehouse memory limit (MLOPS_WAREHOUSE_MEMORY_LIMIT); `default` for DuckDB's own.
 const memoryLimit = process.env.BENCH_MEMORY_LIMIT ?? '512MB';
+if (historyDays > 0) {
+  const kept = process.env.BENCH_HISTORY_WAREHOUSE ?? join(scratch, 'history.duckdb');
+  if (!existsSync(kept)) {
+    const built = await openDuckDbWarehouse({ path: kept });
+    // BENCH_HISTORY_MEMORY_LIMIT: the history's own limit (e.g. to build it with a model that needs more).
+    const historyLimit = process.env.BENCH_HISTORY_MEMORY_LIMIT ?? memoryLimit;
+    if (historyLimit !== 'default') await built.execute(`set memory_limit = '${historyLimit}'`);
+    const builder = new DuckDbTransformRunner({ projectDir: PROJECT, lakeRoot: lakeDir, warehouse: warehouseAccessOf(built) });
+    const size = Number(process.env.BENCH_HISTORY_RUN ?? 9);
+    const historyStarted = performance.now();
+    for (let at = 0; at < history.length; at += size) await builder.run({ runDates: history.slice(at, at + size) });
+    await built.close();
+    console.log(`history of ${historyDays} dates built: ${((performance.now() - historyStarted) / 1000).toFixed(1)} s`);
+  }
+  copyFileSync(kept, warehousePath);
+}
+const warehouse = await openDuckDbWarehouse({ path: warehousePath });
 if (memoryLimit !== 'default') await warehouse.execute(`set memory_limit = '${memoryLimit}'`);
 const statements: string[] = [];
 // Process CPU (DuckDB's threads included) between one statement's start and the next one's, by action.
@@ -64,7 +88,7 @@ chargeCpu(undefined);
 const wall = performance.now() - started;
 const used = process.cpuUsage(cpu);
 console.log(
-  `run of ${days} dates at scale ${scale}: ${(wall / 1000).toFixed(2)} s wall, ${((used.user + used.system) / 1e6).toFixed(2)} s CPU`,
+  `run of ${days} dates at scale ${scale}${historyDays ? ` after ${historyDays} dates of history` : ''}: ${(wall / 1000).toFixed(2)} s wall, ${((used.user + used.system) / 1e6).toFixed(2)} s CPU, process peak RSS ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MB`,
 );
 console.log('  wall (s)  CPU (s)  action');
 for (const action of [...result.actions]
