@@ -46,7 +46,11 @@ if (historyDays > 0) {
     // BENCH_HISTORY_MEMORY_LIMIT: the history's own limit (e.g. to build it with a model that needs more).
     const historyLimit = process.env.BENCH_HISTORY_MEMORY_LIMIT ?? memoryLimit;
     if (historyLimit !== 'default') await built.execute(`set memory_limit = '${historyLimit}'`);
-    const builder = new DuckDbTransformRunner({ projectDir: PROJECT, lakeRoot: lakeDir, warehouse: warehouseAccessOf(built) });
+    const builder = new DuckDbTransformRunner({
+      projectDir: PROJECT,
+      lakeRoot: lakeDir,
+      warehouse: warehouseAccessOf(built),
+    });
     const size = Number(process.env.BENCH_HISTORY_RUN ?? 9);
     const historyStarted = performance.now();
     for (let at = 0; at < history.length; at += size) await builder.run({ runDates: history.slice(at, at + size) });
