@@ -77,6 +77,8 @@ const chargeCpu = (next: string | undefined) => {
 };
 const runner = new DuckDbTransformRunner({
   projectDir: PROJECT,
+  // BENCH_THREADS: DuckDB threads during the run (the runner's default is 1; 0 keeps the warehouse's).
+  ...(process.env.BENCH_THREADS ? { threads: Number(process.env.BENCH_THREADS) } : {}),
   lakeRoot: lakeDir,
   warehouse: warehouseAccessOf(warehouse),
   onStatement: (action, sql) => {
