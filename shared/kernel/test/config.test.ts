@@ -19,8 +19,8 @@ describe('loadConfig', () => {
     expect(loadConfig({ MLOPS_WAREHOUSE_MEMORY_LIMIT: 'default' }).warehouse.memoryLimit).toBeUndefined();
   });
 
-  it('caps a transform run at 60 dates and 200,000 landed rows unless told otherwise', () => {
-    expect(loadConfig({}).transformer).toEqual({ maxDatesPerRun: 60, maxRowsPerRun: 200_000 });
+  it('caps a transform run at 60 dates and 400,000 landed rows unless told otherwise', () => {
+    expect(loadConfig({}).transformer).toEqual({ maxDatesPerRun: 60, maxRowsPerRun: 400_000 });
     expect(loadConfig({ MLOPS_TRANSFORM_MAX_ROWS: '50000' }).transformer.maxRowsPerRun).toBe(50_000);
   });
 
