@@ -81,6 +81,7 @@ try {
       for (let i = start; i < Math.min(count, start + 1_000); i += 1) window.push(bus.publish(events[i]!));
       await Promise.all(window);
     }
+    const handledAtLastPublish = handled;
     await all;
     const wall = performance.now() - started;
     const used = process.cpuUsage(cpu);
@@ -96,7 +97,7 @@ try {
     await subscription.close();
     await bus.close();
     console.log(
-      `run ${run}: ${count} events, ${((used.user + used.system) / count).toFixed(1)} µs CPU/event (user ${(used.user / count).toFixed(1)}, system ${(used.system / count).toFixed(1)}), ${Math.round(count / (wall / 1000))} events/s, main thread ${(((after.main - ticks.main) * 1e4) / count).toFixed(1)} µs, other threads ${(((after.others - ticks.others) * 1e4) / count).toFixed(1)} µs, load ${loadavg()[0]!.toFixed(1)}`,
+      `run ${run}: ${count} events, ${((used.user + used.system) / count).toFixed(1)} µs CPU/event (user ${(used.user / count).toFixed(1)}, system ${(used.system / count).toFixed(1)}), ${Math.round(count / (wall / 1000))} events/s, main thread ${(((after.main - ticks.main) * 1e4) / count).toFixed(1)} µs, other threads ${(((after.others - ticks.others) * 1e4) / count).toFixed(1)} µs, load ${loadavg()[0]!.toFixed(1)}, handled when the last publish resolved ${handledAtLastPublish}`,
     );
   }
 } finally {
