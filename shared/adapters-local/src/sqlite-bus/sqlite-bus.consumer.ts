@@ -53,20 +53,35 @@ function claimedRow(
 const TURN_MESSAGES = 1_024;
 
 /**
- * The facts of one delivery; `publishedAt` is made on first read (most handlers never read it).
- * It is also the decode options: the publish time is the event's `time` only when it has none.
+ * The facts of one delivery; `messageId` and `publishedAt` are made on first read (most handlers
+ * read neither). It is also the decode options: the publish time is the event's `time` only when
+ * it has none.
  */
 class LeasedDelivery implements Delivery {
+  private id: string | undefined;
   private published: Date | undefined;
   constructor(
-    readonly messageId: string,
+    private readonly seq: number,
     readonly subscription: string,
     readonly attempt: number,
     private readonly publishedMs: number,
   ) {}
+  get messageId(): string {
+    this.id ??= String(this.seq);
+    return this.id;
+  }
   get publishedAt(): Date {
     this.published ??= new Date(this.publishedMs);
     return this.published;
+  }
+  /** As logged or serialised: the plain facts. */
+  toJSON(): Delivery {
+    return {
+      messageId: this.messageId,
+      subscription: this.subscription,
+      attempt: this.attempt,
+      publishedAt: this.publishedAt,
+    };
   }
 }
 
@@ -299,7 +314,7 @@ export class SqliteConsumer {
   private handle(row: ClaimedRow): void {
     this.running += 1;
     this.held += 1;
-    const delivery = new LeasedDelivery(String(row.seq), this.spec.name, row.attempts, row.publishedAt);
+    const delivery = new LeasedDelivery(row.seq, this.spec.name, row.attempts, row.publishedAt);
     let event: AnyEvent;
     try {
       event = decodeMessage(row.message, this.database.maxMessageBytes, delivery);
