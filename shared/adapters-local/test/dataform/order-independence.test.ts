@@ -38,7 +38,10 @@ describe('the warehouse does not depend on the order or repetition of runs', () 
   const compiler = new DataformCompiler({ projectDir: PROJECT });
   const open: DuckDbWarehouse[] = [];
 
-  async function warehouseNamed(name: string): Promise<{ warehouse: DuckDbWarehouse; runner: DuckDbTransformRunner }> {
+  async function warehouseNamed(
+    name: string,
+    threads?: number,
+  ): Promise<{ warehouse: DuckDbWarehouse; runner: DuckDbTransformRunner }> {
     const warehouse = await openDuckDbWarehouse({ path: join(dir.path, `${name}.duckdb`) });
     open.push(warehouse);
     return {
@@ -48,6 +51,7 @@ describe('the warehouse does not depend on the order or repetition of runs', () 
         lakeRoot: lake,
         warehouse: warehouseAccessOf(warehouse),
         compiler,
+        ...(threads === undefined ? {} : { threads }),
       }),
     };
   }
@@ -84,6 +88,18 @@ describe('the warehouse does not depend on the order or repetition of runs', () 
     const batched = await warehouseNamed('batched');
     await batched.runner.run({ runDates: [...DATES].reverse() });
     expect(await tableChecksums(batched.warehouse)).toEqual(expected);
+
+    // On the warehouse's own two threads (the runner's default is one, restored after each run).
+    const threads = async (warehouse: DuckDbWarehouse) =>
+      Number((await warehouse.query<{ n: number }>("select current_setting('threads') as n"))[0]!.n);
+    const twoThreads = await warehouseNamed('two-threads', 0);
+    await twoThreads.warehouse.execute('set threads = 2');
+    await twoThreads.runner.run({ runDates: [...DATES].reverse() });
+    expect(await threads(twoThreads.warehouse)).toBe(2);
+    expect(await tableChecksums(twoThreads.warehouse)).toEqual(expected);
+    await batched.warehouse.execute('set threads = 2');
+    await batched.runner.run({ runDates: [DATES[0]!] });
+    expect(await threads(batched.warehouse)).toBe(2);
   }, 300_000);
 
   it('computes a snapshot only from data up to its date: late orders and clicks leave it unchanged', async () => {
