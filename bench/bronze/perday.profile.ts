@@ -8,6 +8,7 @@
  *
  * Run it under `node --cpu-prof` (NODE_OPTIONS) to see where each stage's time goes.
  */
+import { existsSync, statSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -40,7 +41,8 @@ function cpuMs(): number {
 }
 
 const dir = await mkdtemp(join(tmpdir(), 'mlops-perday-'));
-const documents = new SqliteDocumentStore({ path: join(dir, 'documents.sqlite') });
+const documentsPath = join(dir, 'documents.sqlite');
+const documents = new SqliteDocumentStore({ path: documentsPath });
 const objects = new FsObjectStore({ root: join(dir, 'lake') });
 const parquet = new DuckDbParquetWriter();
 const services: Record<string, Service> = {
@@ -74,12 +76,15 @@ try {
   let total = 0;
   for (const name of Object.keys(cpu)) {
     const rest = cpu[name]!.slice(1);
+    const tenth = Math.max(1, Math.floor(rest.length / 10));
     total += median(rest);
     console.log(
-      `${name.padEnd(12)} first ${cpu[name]![0]!.toFixed(0).padStart(6)} ms, then median ${median(rest).toFixed(0).padStart(5)} ms (min ${Math.min(...rest).toFixed(0)}, max ${Math.max(...rest).toFixed(0)}), ${median(rows[name]!)} rows`,
+      `${name.padEnd(12)} first ${cpu[name]![0]!.toFixed(0).padStart(6)} ms, then median ${median(rest).toFixed(0).padStart(5)} ms (min ${Math.min(...rest).toFixed(0)}, max ${Math.max(...rest).toFixed(0)}; first tenth ${median(rest.slice(0, tenth)).toFixed(0)}, last tenth ${median(rest.slice(-tenth)).toFixed(0)}), ${median(rows[name]!)} rows`,
     );
   }
   console.log(`total        median ${total.toFixed(0)} ms CPU per date`);
+  if (existsSync(`${documentsPath}-wal`))
+    console.log(`documents WAL ${(statSync(`${documentsPath}-wal`).size / 1e6).toFixed(1)} MB at the end`);
 } finally {
   await documents.close();
   await parquet.close?.();
