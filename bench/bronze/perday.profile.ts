@@ -51,10 +51,50 @@ const services: Record<string, Service> = {
   'startup-gen': createStartupGenService({ objects, generators }),
   lander: createLanderService({ documents, objects, parquet, tempDir: dir }),
 };
+/**
+ * PERDAY_OVERLAP=1: as the year's threads do, two sales-gen connections take turns by date while a
+ * third connection lands the previous date at the same time; prints the CPU per date of sales-gen
+ * and the lander together and the WAL's largest size.
+ */
+async function overlapped(): Promise<void> {
+  const stores = [0, 1, 2].map(() => new SqliteDocumentStore({ path: documentsPath }));
+  const sales = stores
+    .slice(0, 2)
+    .map((store) => createSalesGenService({ documents: store, collection: 'sales', generators }));
+  const lander = createLanderService({ documents: stores[2]!, objects, parquet, tempDir: dir });
+  let landing: AnyEvent | undefined;
+  let walMax = 0;
+  const perDate: number[] = [];
+  for (let index = 0; index <= days; index += 1) {
+    const before = cpuMs();
+    const work: Promise<unknown>[] = [];
+    let generated: Promise<AnyEvent | undefined> = Promise.resolve(undefined);
+    if (index < days) {
+      const runDate = isoDate(dayNumber(firstDate) + index);
+      generated = deliver(sales[index % 2]!, started(runDate), { log: silentLogger }).then(
+        (published) => published.events[0] as AnyEvent,
+      );
+      work.push(generated);
+    }
+    if (landing) work.push(deliver(lander, landing, { log: silentLogger }));
+    await Promise.all(work);
+    landing = await generated;
+    if (index > 0) perDate.push(cpuMs() - before);
+    if (existsSync(`${documentsPath}-wal`)) walMax = Math.max(walMax, statSync(`${documentsPath}-wal`).size);
+  }
+  for (const store of stores) await store.close();
+  const median = [...perDate].sort((a, b) => a - b)[Math.floor(perDate.length / 2)]!;
+  const tenth = Math.max(1, Math.floor(perDate.length / 10));
+  const med = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+  console.log(
+    `# overlapped sales-gen x2 + lander, scale ${scale}, ${days} dates (load ${load.toFixed(1)}): CPU per date median ${median.toFixed(0)} ms (first tenth ${med(perDate.slice(0, tenth)).toFixed(0)}, last tenth ${med(perDate.slice(-tenth)).toFixed(0)}), largest WAL ${(walMax / 1e6).toFixed(1)} MB`,
+  );
+}
+
 const cpu: Record<string, number[]> = {};
 const rows: Record<string, number[]> = {};
 const load = loadavg()[0]!;
-try {
+async function sequential(): Promise<void> {
   for (let index = 0; index < days; index += 1) {
     const runDate = isoDate(dayNumber(firstDate) + index);
     let next: AnyEvent[] = [started(runDate)];
@@ -83,6 +123,10 @@ try {
     );
   }
   console.log(`total        median ${total.toFixed(0)} ms CPU per date`);
+}
+
+try {
+  await (process.env.PERDAY_OVERLAP === '1' ? overlapped() : sequential());
   if (existsSync(`${documentsPath}-wal`))
     console.log(`documents WAL ${(statSync(`${documentsPath}-wal`).size / 1e6).toFixed(1)} MB at the end`);
 } finally {
