@@ -200,7 +200,8 @@ export async function runTransformBench(options: TransformBenchOptions = {}): Pr
       await batchRunner.prepare();
       const cpu = process.cpuUsage();
       const started = performance.now();
-      const result = await batchRunner.run({ runDates: datesFrom(FIRST_DATE, batchDays) });
+      // With its landed rows, as the transformer passes them (they pick the run's DuckDB threads).
+      const result = await batchRunner.run({ runDates: datesFrom(FIRST_DATE, batchDays), landedRows: batchLake.rows });
       const ms = performance.now() - started;
       const used = process.cpuUsage(cpu);
       await batchWarehouse.close();

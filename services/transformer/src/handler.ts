@@ -362,6 +362,11 @@ async function buildDates(
   });
   if (isAsyncTransformRunner(deps.runner))
     return submitBuild(deps, deps.runner, event, context, dates, backfillOf(dates));
-  const result = await deps.runner.run({ runDates, runId: event.runid, log: context.log });
+  const result = await deps.runner.run({
+    runDates,
+    runId: event.runid,
+    log: context.log,
+    landedRows: dates.reduce((sum, date) => sum + rowsOf(date), 0),
+  });
   await publishBuildOutcome(deps, { ...context, causeEventId: event.id }, dates, result, backfillOf(dates));
 }

@@ -14,6 +14,8 @@ import { createTransformerService } from '../src/index.js';
 class RecordingRunner implements TransformRunner {
   readonly engine = 'duckdb' as const;
   readonly runs: string[][] = [];
+  /** Each run's landed rows, as the handler hints them to the engine. */
+  readonly landedRows: (number | undefined)[] = [];
   running = 0;
   mostRunning = 0;
   gate: Promise<void> | undefined;
@@ -22,6 +24,7 @@ class RecordingRunner implements TransformRunner {
     this.running += 1;
     this.mostRunning = Math.max(this.mostRunning, this.running);
     this.runs.push([...request.runDates]);
+    this.landedRows.push(request.landedRows);
     await this.gate;
     this.running -= 1;
     return {
@@ -201,6 +204,7 @@ describe('a backfill window built while it lands', () => {
     }
     // 01-05..01-07 (70 rows) close when 01-08 lands; 01-08 runs alone; then 01-09..01-11 (70 rows).
     expect(runner.runs).toEqual([DATES.slice(0, 3), ['2026-01-08'], DATES.slice(4)]);
+    expect(runner.landedRows).toEqual([70, 210, 70]);
     expect(runsWhenComplete).toMatchObject({ '2026-01-07': 0, '2026-01-08': 1, '2026-01-09': 2, '2026-01-11': 3 });
     expect(() => setup(60, 0)).toThrow(/maxRowsPerRun/);
   });

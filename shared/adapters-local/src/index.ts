@@ -36,5 +36,7 @@ export {
 } from './dataform/bigquery-to-duckdb.adapter.js';
 export {
   DuckDbTransformRunner,
+  ONE_THREAD_FROM_ROWS_PER_DATE,
+  runThreads,
   type DuckDbTransformRunnerOptions,
 } from './dataform/duckdb-transform-runner.adapter.js';

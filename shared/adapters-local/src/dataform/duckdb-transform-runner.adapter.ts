@@ -77,11 +77,23 @@ export interface DuckDbTransformRunnerOptions {
   /** The generated plan file read when the cache has no plan (default: the repository's; false: none). */
   generatedPlan?: string | false;
   /**
-   * DuckDB threads during a run (default 1), restored afterwards; 0 keeps the warehouse's. One thread
-   * holds about half the memory of two in the features' window and join operators (a 9-date run at
-   * scale 10 on 45 days of history fits 512MB on one thread, not on two) and spends less CPU in all.
+   * DuckDB threads during a run, restored afterwards; 0 keeps the warehouse's. `auto` (the default):
+   * one thread when the run's landed rows per date reach {@link ONE_THREAD_FROM_ROWS_PER_DATE} or are
+   * not known, else the warehouse's. One thread holds about half the memory of two in the features'
+   * window and join operators (a 9-date run at scale 10 on 45 days of history fits 512MB on one
+   * thread, not on two) and spends less CPU; on small dates two threads only shorten the run.
    */
-  threads?: number;
+  threads?: number | 'auto';
+}
+
+/** Landed rows per run date from which an `auto` run takes one DuckDB thread (scale 1 lands ~2,100). */
+export const ONE_THREAD_FROM_ROWS_PER_DATE = 8_000;
+
+/** The DuckDB threads a run asks for (0: the warehouse's own setting). */
+export function runThreads(threads: number | 'auto' | undefined, runDates: number, landedRows?: number): number {
+  if (threads !== undefined && threads !== 'auto') return Math.max(0, Math.floor(threads));
+  if (landedRows === undefined || runDates === 0) return 1;
+  return landedRows / runDates >= ONE_THREAD_FROM_ROWS_PER_DATE ? 1 : 0;
 }
 
 const LOCKED =
@@ -144,7 +156,10 @@ export class DuckDbTransformRunner implements TransformRunner {
           warehouse.transaction(async (tx) => {
             const { catalog, columns } = await this.catalogOf(tx);
             const bind = (sql: string) => plan.bindDates(sql, runDates).split(CATALOG_PLACEHOLDER).join(catalog);
-            const restoreThreads = await this.pinThreads(tx);
+            const restoreThreads = await this.pinThreads(
+              tx,
+              runThreads(this.options.threads, runDates.length, request.landedRows),
+            );
             try {
               await this.setup(tx, plan, bind);
               const actions: TransformActionResult[] = [];
@@ -297,8 +312,7 @@ export class DuckDbTransformRunner implements TransformRunner {
   }
 
   /** Set the run's DuckDB threads; resolves to the function that restores the warehouse's own. */
-  private async pinThreads(tx: WarehouseTransaction): Promise<() => Promise<void>> {
-    const wanted = Math.floor(this.options.threads ?? 1);
+  private async pinThreads(tx: WarehouseTransaction, wanted: number): Promise<() => Promise<void>> {
     if (wanted <= 0) return async () => {};
     const sql = "select current_setting('threads') as threads";
     try {

@@ -23,6 +23,11 @@ export interface TransformRunRequest {
   readonly runId?: string;
   /** Where the run logs (e.g. a wait for the warehouse), with the caller's event and run ids. */
   readonly log?: Logger;
+  /**
+   * Rows the run dates' landed partitions hold, when the caller knows them: a hint an engine may
+   * size the run by (DuckDB picks its threads from the rows per date). Never changes the result.
+   */
+  readonly landedRows?: number;
 }
 
 /** Rows of one table after the run. */
