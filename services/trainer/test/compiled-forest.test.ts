@@ -73,6 +73,29 @@ describe('compiled forest', () => {
     expect(scores).toEqual(expected);
   });
 
+  it('scores chunks split over the scoring threads to the same bits, models switching between chunks', () => {
+    const models = [1, 7, 8, 9, 10, 11].map((seed) =>
+      createModel('gbdt', { threads: 1, seed: 0, nTrees: 20, maxDepth: 4 }).fit(createDataset(data(1000, seed))),
+    );
+    const test = data(5000, 12, 0.1);
+    // Six forests take turns, more than a worker keeps, so some are handed over again.
+    for (const round of [0, 1])
+      for (const [m, model] of models.entries()) {
+        const expected = Float64Array.from({ length: 5000 }, (_, r) =>
+          model.predictRow(test.values.subarray(r * 5, r * 5 + 5)),
+        );
+        const scorer = columnScorer(model);
+        const columns = columnsOf(test.values, 5, test.featureNames, scorer.features);
+        // A full chunk, a partial block, too few rows to split, more than a chunk (scored alone).
+        for (const rows of [2048, 1000 + 37 * m + round, 300, 5000]) {
+          const out = new Float64Array(rows + 3).fill(-1);
+          scorer.scoreInto(columns, rows, out, true);
+          expect(out.subarray(0, rows)).toEqual(expected.subarray(0, rows));
+          expect([...out.subarray(rows)]).toEqual([-1, -1, -1]);
+        }
+      }
+  });
+
   it('refuses columns that do not match its features', () => {
     const model = createModel('gbdt', { threads: 1, seed: 0, nTrees: 5, maxDepth: 2 }).fit(createDataset(data(500, 1)));
     const scorer = columnScorer(model);

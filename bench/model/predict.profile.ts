@@ -1,0 +1,81 @@
+/**
+ * Batch prediction's in-engine statement alone, on a copy of a warehouse's active feature rows in
+ * an in-memory DuckDB: the features-read floor, then the champion called from SQL scoring on the
+ * JavaScript thread alone and split over the scoring threads, each its wall and CPU time (the
+ * process, DuckDB's threads included) and the rows differing between the two (must be 0).
+ *
+ * `npx tsx --conditions=@mlops/source bench/model/predict.profile.ts --warehouse FILE --model FILE
+ * [--repeat N]`
+ */
+import { readFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
+import { DuckDBInstance } from '@duckdb/node-api';
+import { withNumberFunctionOn } from '../../shared/adapters-local/src/duckdb-warehouse-function.js';
+import { loadModel } from '../../services/trainer/src/ml/index.js';
+import { columnScorer } from '../../services/trainer/src/scoring/compiled-forest.js';
+
+function option(name: string): string | undefined {
+  const at = process.argv.indexOf(`--${name}`);
+  return at >= 0 ? process.argv[at + 1] : undefined;
+}
+
+const warehouse = option('warehouse');
+const modelFile = option('model');
+if (!warehouse || !modelFile) throw new Error('--warehouse FILE and --model FILE are required');
+const repeat = Number(option('repeat') ?? 3);
+
+const model = loadModel(JSON.parse(readFileSync(modelFile, 'utf8')));
+const scorer = columnScorer(model);
+const instance = await DuckDBInstance.create(':memory:');
+const connection = await instance.connect();
+await connection.run(`attach '${warehouse}' as w (read_only)`);
+await connection.run(
+  `create table f as select * from w.warehouse.fct_customer_features where days_since_last_order <= 30`,
+);
+await connection.run('detach w');
+const rows = Number((await connection.runAndReadAll('select count(*) from f')).getRows()[0]![0]);
+const features = scorer.features.map((name) => `cast(f.${name} as double)`);
+
+async function timed(label: string, run: () => Promise<void>): Promise<number> {
+  const cpu = process.cpuUsage();
+  const started = performance.now();
+  await run();
+  const wall = performance.now() - started;
+  const used = process.cpuUsage(cpu);
+  const cpuMs = (used.user + used.system) / 1000;
+  console.log(
+    `${label.padEnd(44)} ${wall.toFixed(0).padStart(6)} ms wall ${cpuMs.toFixed(0).padStart(6)} ms CPU ${Math.round(
+      rows / (wall / 1000),
+    )
+      .toLocaleString('en-US')
+      .padStart(11)} rows/s`,
+  );
+  return wall;
+}
+
+async function scored(table: string, parallel: boolean): Promise<void> {
+  await connection.run(`drop table if exists ${table}`);
+  await withNumberFunctionOn(
+    instance,
+    connection,
+    { arity: features.length, compute: (columns, n, out) => scorer.scoreInto(columns, n, out, parallel) },
+    (call) =>
+      connection.run(`create table ${table} as select f.customer_id, f.snapshot_date, ${call(features)} as p from f`),
+  );
+}
+
+console.log(`${rows} active rows, ${features.length} features used, load average ${loadavg()[0]!.toFixed(1)}`);
+for (let i = 0; i < repeat; i++) {
+  await connection.run('drop table if exists floor');
+  await timed('floor: keys and features read (summed)', () =>
+    connection.run(`create table floor as select f.customer_id, f.snapshot_date, ${features.join(' + ')} as p from f`),
+  );
+  await timed('in the engine, JavaScript thread alone', () => scored('one', false));
+  await timed('in the engine, split over the scoring threads', () => scored('pool', true));
+}
+const differing = (
+  await connection.runAndReadAll(
+    'select count(*) from ((select * from one except all select * from pool) union all (select * from pool except all select * from one))',
+  )
+).getRows()[0]![0];
+console.log(`rows differing (alone vs split): ${differing}; load average ${loadavg()[0]!.toFixed(1)}`);
