@@ -4,6 +4,10 @@
  * JavaScript thread alone and split over the scoring threads, each its wall and CPU time (the
  * process, DuckDB's threads included) and the rows differing between the two (must be 0).
  *
+ * Then the same model on a row-major matrix of the first 300,000 rows (what evaluate and register
+ * score): its own `predictProba` (a walk over node arrays) against `predictMatrix` (the compiled
+ * forest over the scoring threads), same bits.
+ *
  * `npx tsx --conditions=@mlops/source bench/model/predict.profile.ts --warehouse FILE --model FILE
  * [--repeat N]`
  */
@@ -11,8 +15,8 @@ import { readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { withNumberFunctionOn } from '../../shared/adapters-local/src/duckdb-warehouse-function.js';
-import { loadModel } from '../../services/trainer/src/ml/index.js';
-import { columnScorer } from '../../services/trainer/src/scoring/compiled-forest.js';
+import { createFeatureMatrix, loadModel } from '../../services/trainer/src/ml/index.js';
+import { columnScorer, predictMatrix } from '../../services/trainer/src/scoring/compiled-forest.js';
 
 function option(name: string): string | undefined {
   const at = process.argv.indexOf(`--${name}`);
@@ -79,3 +83,44 @@ const differing = (
   )
 ).getRows()[0]![0];
 console.log(`rows differing (alone vs split): ${differing}; load average ${loadavg()[0]!.toFixed(1)}`);
+
+// The first rows as the row-major matrix of the model's features (copied out by a function call).
+const matrixRows = Math.min(rows, 300_000);
+const names = model.featureNames;
+const values = new Float64Array(matrixRows * names.length);
+let filled = 0;
+await withNumberFunctionOn(
+  instance,
+  connection,
+  {
+    arity: names.length,
+    compute(columns, n, out) {
+      for (let c = 0; c < names.length; c++)
+        for (let r = 0; r < n; r++) values[(filled + r) * names.length + c] = columns[c]![r]!;
+      filled += n;
+      out.fill(0, 0, n);
+    },
+  },
+  (call) =>
+    connection.run(
+      `select sum(${call(names.map((name) => `cast(f.${name} as double)`))}) from (select * from f order by customer_id, snapshot_date limit ${matrixRows}) as f`,
+    ),
+);
+const matrix = createFeatureMatrix({ featureNames: names, values });
+let walked = new Float64Array(0);
+let compiled = new Float64Array(0);
+for (let i = 0; i < repeat; i++) {
+  const cpu = process.cpuUsage();
+  let started = performance.now();
+  walked = model.predictProba(matrix);
+  const walkMs = performance.now() - started;
+  const walkCpu = process.cpuUsage(cpu);
+  started = performance.now();
+  compiled = predictMatrix(model, matrix);
+  const compiledMs = performance.now() - started;
+  const both = process.cpuUsage(cpu);
+  console.log(
+    `matrix of ${matrixRows} rows: predictProba ${walkMs.toFixed(0)} ms wall ${((walkCpu.user + walkCpu.system) / 1000).toFixed(0)} ms CPU; predictMatrix ${compiledMs.toFixed(0)} ms wall ${((both.user + both.system - walkCpu.user - walkCpu.system) / 1000).toFixed(0)} ms CPU`,
+  );
+}
+console.log(`matrix rows differing: ${walked.filter((p, r) => p !== compiled[r]).length}`);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createDataset, createFeatureMatrix, createModel, createRandom, loadModel } from '../src/ml/index.js';
-import { columnScorer } from '../src/scoring/compiled-forest.js';
+import { columnScorer, predictMatrix } from '../src/scoring/compiled-forest.js';
 
 /**
  * Rows with signal in some features, noise in others, a few ties and a constant feature; with
@@ -94,6 +94,20 @@ describe('compiled forest', () => {
           expect([...out.subarray(rows)]).toEqual([-1, -1, -1]);
         }
       }
+  });
+
+  it('predicts a row-major matrix as the model does, a GBDT by its compiled forest, others by themselves', () => {
+    const train = createDataset(data(2000, 13));
+    const test = data(4500, 14);
+    const matrix = createFeatureMatrix({ featureNames: test.featureNames, values: test.values });
+    for (const model of [
+      createModel('gbdt', { threads: 1, seed: 0, nTrees: 30, maxDepth: 4 }).fit(train),
+      createModel('logreg', {}).fit(train),
+    ])
+      expect(predictMatrix(model, matrix)).toEqual(model.predictProba(matrix));
+    const other = createFeatureMatrix({ featureNames: ['a', 'b', 'c', 'constant', 'other'], values: test.values });
+    const model = createModel('gbdt', { threads: 1, seed: 0, nTrees: 3, maxDepth: 2 }).fit(train);
+    expect(() => predictMatrix(model, other)).toThrow(/other|noise/);
   });
 
   it('refuses columns that do not match its features', () => {

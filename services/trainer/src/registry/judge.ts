@@ -13,6 +13,7 @@ import type { DatasetPart } from '../data/dataset.artifact.js';
 import { expectedCalibrationError } from '../data/slices.js';
 import { TrainerErrors } from '../errors.js';
 import { assertSameFeatures, loadModel, logLoss, rocAuc, type BinaryClassifier } from '../ml/index.js';
+import { predictMatrix } from '../scoring/compiled-forest.js';
 import { pairedAucDifference, type BootstrapInterval } from './bootstrap.js';
 import { decidePromotion, type ModelEvidence, type PromotionDecision } from './promotion.js';
 
@@ -68,7 +69,7 @@ export async function judgeChallenger(input: {
 }): Promise<Judgement> {
   const { rows, champion } = input;
   const labels = rows.data.labels;
-  const challengerScores = input.challenger.predictProba(rows.data);
+  const challengerScores = predictMatrix(input.challenger, rows.data);
   const challenger = evidenceOf(labels, challengerScores);
   const baseline = evidenceOf(labels, input.baseline.predictProba(rows.data));
   let onHoldout: ModelEvidence | undefined;
@@ -82,7 +83,7 @@ export async function judgeChallenger(input: {
       scorable = false;
     }
     if (scorable) {
-      const championScores = model.predictProba(rows.data);
+      const championScores = predictMatrix(model, rows.data);
       onHoldout = evidenceOf(labels, championScores);
       difference = pairedAucDifference({
         labels,

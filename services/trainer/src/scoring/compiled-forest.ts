@@ -14,8 +14,8 @@
  * are the same to the last bit. Literals are written so they read back as the same double. Only
  * the features some tree splits on are read.
  */
-import type { BinaryClassifier, GbdtModelJson } from '../ml/index.js';
-import { createFeatureMatrix } from '../ml/index.js';
+import type { BinaryClassifier, FeatureMatrix, GbdtModelJson } from '../ml/index.js';
+import { assertSameFeatures, createFeatureMatrix } from '../ml/index.js';
 import { type ForestSource, parallelScoring, scoreInParallel } from './scoring-pool.js';
 
 /** Rows per block: 256 rows of 50 features stay in the second-level cache. */
@@ -249,4 +249,31 @@ export function columnScorer(model: BinaryClassifier): ColumnScorer {
   compiled.set(key, forest);
   if (compiled.size > COMPILED_KEPT) compiled.delete(compiled.keys().next().value!);
   return forest;
+}
+
+/** Rows per chunk of `predictMatrix` (a chunk of the scoring threads). */
+const MATRIX_CHUNK = 2048;
+
+/**
+ * A model's probabilities on a row-major matrix of its features, the same bits as its own
+ * `predictProba`: a GBDT by its compiled forest, a chunk of columns at a time split over the scoring
+ * threads (the holdout scored by evaluate and judged by register).
+ */
+export function predictMatrix(model: BinaryClassifier, matrix: FeatureMatrix): Float64Array {
+  if (model.kind !== 'gbdt') return model.predictProba(matrix);
+  assertSameFeatures(model.featureNames, matrix);
+  const scorer = columnScorer(model);
+  const { nRows, nFeatures, values } = matrix;
+  const index = scorer.features.map((name) => matrix.featureNames.indexOf(name));
+  const columns = index.map(() => new Float64Array(MATRIX_CHUNK));
+  const out = new Float64Array(nRows);
+  for (let start = 0; start < nRows; start += MATRIX_CHUNK) {
+    const n = Math.min(MATRIX_CHUNK, nRows - start);
+    for (let c = 0; c < index.length; c++) {
+      const column = columns[c]!;
+      for (let r = 0, at = start * nFeatures + index[c]!; r < n; r++, at += nFeatures) column[r] = values[at]!;
+    }
+    scorer.scoreInto(columns, n, out.subarray(start, start + n), true);
+  }
+  return out;
 }
