@@ -10,7 +10,7 @@
  */
 import type { DocumentValue, ModelVersion, ObjectStore } from '@mlops/kernel';
 import type { DatasetPart } from '../data/dataset.artifact.js';
-import { expectedCalibrationError } from '../data/slices.js';
+import { expectedCalibrationError, rankingMetrics } from '../data/slices.js';
 import { TrainerErrors } from '../errors.js';
 import { assertSameFeatures, loadModel, logLoss, rocAuc, type BinaryClassifier } from '../ml/index.js';
 import { predictMatrix } from '../scoring/compiled-forest.js';
@@ -33,9 +33,15 @@ export async function loadLakeModel(objects: ObjectStore, version: string, uri: 
 
 /** A model's figures on some rows. */
 export function evidenceOf(labels: Uint8Array, probabilities: Float64Array): ModelEvidence {
+  // Log loss validates the rows first; the ranking metrics need both classes (rocAuc says why not).
+  const loss = logLoss(labels, probabilities);
+  const positives = labels.reduce((sum, y) => sum + y, 0);
   return {
-    rocAuc: rocAuc(labels, probabilities),
-    logLoss: logLoss(labels, probabilities),
+    rocAuc:
+      positives > 0 && positives < labels.length
+        ? rankingMetrics(labels, probabilities).rocAuc
+        : rocAuc(labels, probabilities),
+    logLoss: loss,
     ece: expectedCalibrationError(labels, probabilities),
   };
 }
