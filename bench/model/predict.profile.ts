@@ -71,9 +71,11 @@ async function scored(table: string, parallel: boolean): Promise<void> {
 console.log(`${rows} active rows, ${features.length} features used, load average ${loadavg()[0]!.toFixed(1)}`);
 for (let i = 0; i < repeat; i++) {
   await connection.run('drop table if exists floor');
-  await timed('floor: keys and features read (summed)', () =>
-    connection.run(`create table floor as select f.customer_id, f.snapshot_date, ${features.join(' + ')} as p from f`),
-  );
+  await timed('floor: keys and features read (summed)', async () => {
+    await connection.run(
+      `create table floor as select f.customer_id, f.snapshot_date, ${features.join(' + ')} as p from f`,
+    );
+  });
   await timed('in the engine, JavaScript thread alone', () => scored('one', false));
   await timed('in the engine, split over the scoring threads', () => scored('pool', true));
 }
@@ -107,8 +109,8 @@ await withNumberFunctionOn(
     ),
 );
 const matrix = createFeatureMatrix({ featureNames: names, values });
-let walked = new Float64Array(0);
-let compiled = new Float64Array(0);
+let walked: Float64Array = new Float64Array(0);
+let compiled: Float64Array = new Float64Array(0);
 for (let i = 0; i < repeat; i++) {
   const cpu = process.cpuUsage();
   let started = performance.now();
