@@ -329,11 +329,16 @@ function copyRows(data: Dataset, rows: Uint32Array): Dataset {
   const values = new (from.constructor as Float64ArrayConstructor | Float32ArrayConstructor)(rows.length * nFeatures);
   const labels = new Uint8Array(rows.length);
   const weights = data.weights === undefined ? undefined : new Float64Array(rows.length);
-  for (let i = 0; i < rows.length; i++) {
-    const r = rows[i]!;
-    for (let f = 0, at = r * nFeatures, to = i * nFeatures; f < nFeatures; f++) values[to + f] = from[at + f]!;
-    labels[i] = data.labels[r]!;
-    if (weights !== undefined) weights[i] = data.weights![r]!;
+  // Runs of consecutive rows (most rows of a part are active) are copied by one `set` each.
+  for (let i = 0; i < rows.length; ) {
+    const first = rows[i]!;
+    let end = i + 1;
+    while (end < rows.length && rows[end] === first + (end - i)) end++;
+    const count = end - i;
+    values.set(from.subarray(first * nFeatures, (first + count) * nFeatures), i * nFeatures);
+    labels.set(data.labels.subarray(first, first + count), i);
+    if (weights !== undefined) weights.set(data.weights!.subarray(first, first + count), i);
+    i = end;
   }
   const base = { nRows: rows.length, nFeatures, featureNames: data.featureNames, values, labels };
   return weights === undefined ? base : { ...base, weights };

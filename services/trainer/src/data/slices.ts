@@ -127,10 +127,16 @@ export function sliceMetrics(
   const out: Record<string, SliceMetrics> = {};
   for (const [name, rows] of slices) {
     if (rows.length === 0) continue;
-    out[name] = metricsOf(
-      Uint8Array.from(rows, (r) => labels[r]!),
-      Float64Array.from(rows, (r) => probabilities[r]!),
-    );
+    // Plain loops: `from` with a mapping callback costs a call per row of every slice.
+    const n = rows.length;
+    const sliceLabels = new Uint8Array(n);
+    const sliceProbabilities = new Float64Array(n);
+    for (let i = 0; i < n; i++) {
+      const r = rows[i]!;
+      sliceLabels[i] = labels[r]!;
+      sliceProbabilities[i] = probabilities[r]!;
+    }
+    out[name] = metricsOf(sliceLabels, sliceProbabilities);
   }
   return out;
 }
