@@ -21,6 +21,8 @@ export interface RunDatesOptions {
   label: string;
   /** An in-process stack the caller keeps running (otherwise one is started and stopped here). */
   stack?: InProcessStack;
+  /** Stops waiting for the runs (the result is then marked `interrupted`). */
+  signal?: AbortSignal;
 }
 
 /**
@@ -32,7 +34,12 @@ export async function runDates(
   platform: Platform,
   options: RunDatesOptions,
   io: CliIo,
-): Promise<{ runIds: Set<string>; entries: Awaited<ReturnType<typeof waitForRuns>>['entries']; failed: boolean }> {
+): Promise<{
+  runIds: Set<string>;
+  entries: Awaited<ReturnType<typeof waitForRuns>>['entries'];
+  failed: boolean;
+  interrupted: boolean;
+}> {
   const ownStack = options.attach || options.stack ? undefined : await startInProcessStack(platform);
   try {
     if (options.attach) await ensureTopology(platform);
@@ -61,8 +68,14 @@ export async function runDates(
       inProcess: !options.attach,
       timeoutS: options.timeoutS,
       onProgress: (p) => progress.update(p.done, p.total, progressNote(p)),
+      ...(options.signal ? { signal: options.signal } : {}),
     }).finally(() => progress.stop());
-    return { runIds, entries: result.entries, failed: result.failed || result.failures.length > 0 };
+    return {
+      runIds,
+      entries: result.entries,
+      failed: result.failed || result.failures.length > 0,
+      interrupted: result.interrupted === true,
+    };
   } finally {
     await ownStack?.close();
   }

@@ -55,6 +55,9 @@ export function startWorkers(scale: number): readonly (readonly WorkerServiceNam
 /** Scale from which sales-gen runs on two threads (below, a date is too cheap to pay a thread's start-up). */
 export const TWO_SALES_THREADS_FROM_SCALE = 5;
 
+/** `start`'s exit code when interrupted (128 + SIGINT, as a shell reports it). */
+export const INTERRUPTED_EXIT_CODE = 130;
+
 /** The services' JSON log of the state folder, when they log there (not to stderr). */
 async function serviceLog(config: PlatformConfig): Promise<string | undefined> {
   return readFile(join(config.home, 'logs', 'mlops.jsonl'), 'utf8').catch(() => undefined);
@@ -91,6 +94,11 @@ export async function startCommand(
   // nor this thread (the ledger, transform and trainer).
   const stack = await startInProcessStack(platform, { workers: startWorkers(scale) });
   const stackMs = performance.now() - started;
+  // Ctrl-C (or the bench's limit) stops the wait, not the process: the phases so far are printed.
+  const stop = new AbortController();
+  const interrupt = () => stop.abort();
+  process.once('SIGINT', interrupt);
+  process.once('SIGTERM', interrupt);
   try {
     const result = await runDates(
       platform,
@@ -105,9 +113,26 @@ export async function startCommand(
         backfill: true,
         label: 'pipeline',
         stack,
+        signal: stop.signal,
       },
       io,
-    );
+    ).finally(() => {
+      process.off('SIGINT', interrupt);
+      process.off('SIGTERM', interrupt);
+    });
+    if (result.interrupted) {
+      const totalMs = performance.now() - started;
+      const times: PhaseTime[] = [
+        { phase: 'start-up', busyMs: stackMs, handlings: 0, fromMs: 0, toMs: stackMs },
+        ...stageTimes(result.entries, startedAt, await serviceLog(platform.config)),
+      ];
+      io.out('\nTime per phase until interrupted (wall clock; phases overlap, busy counts overlapping handlings once)');
+      io.out(formatStageTimes(times, totalMs));
+      io.out(
+        `\npipeline interrupted after ${duration(totalMs)}; the state is kept (\`npx mlops status\`). Stopping the handlers in flight (Ctrl-C again to kill).`,
+      );
+      return INTERRUPTED_EXIT_CODE;
+    }
     const reportStarted = performance.now();
     await printReport(platform, result.entries, io);
     const reportMs = performance.now() - reportStarted;

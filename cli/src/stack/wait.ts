@@ -24,6 +24,8 @@ export interface RunProgress {
   failed: boolean;
   /** Every run is in the ledger and every stage of it has closed. */
   settled: boolean;
+  /** The wait was stopped (SIGINT, SIGTERM) before the runs finished: this is where they stood. */
+  interrupted?: boolean;
 }
 
 /** Progress of the runs among ledger entries (entries of other runs are context: a build covers dates). */
@@ -95,6 +97,8 @@ export async function waitForRuns(
     pollMs?: number;
     /** Least time between two reads of the ledger while waiting in-process (default 1 s). */
     ledgerPollMs?: number;
+    /** Stops the wait: it resolves to the progress so far, marked `interrupted`. */
+    signal?: AbortSignal;
   },
 ): Promise<RunProgress> {
   const deadline = Date.now() + options.timeoutS * 1000;
@@ -110,6 +114,7 @@ export async function waitForRuns(
     return progress;
   };
   for (;;) {
+    if (options.signal?.aborted) return { ...(await poll()), interrupted: true };
     const progress = Date.now() - polledAt >= ledgerPollMs ? await poll() : undefined;
     if (options.inProcess) {
       const stats = await platform.bus.stats();
@@ -121,6 +126,19 @@ export async function waitForRuns(
       return progress;
     }
     if (Date.now() > deadline) throw CliErrors.runTimedOut([...options.runIds].join(', '), options.timeoutS);
-    await new Promise((resolve) => setTimeout(resolve, pollMs));
+    await pause(pollMs, options.signal);
   }
+}
+
+/** Wait `ms`, or less when the signal aborts meanwhile. */
+function pause(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(done, ms);
+    signal?.addEventListener('abort', done, { once: true });
+    function done() {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    }
+  });
 }

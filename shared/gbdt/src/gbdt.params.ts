@@ -41,7 +41,7 @@ export const GBDT_PARAM_SPECS: Readonly<Record<keyof GbdtParams, ParamSpec>> = {
   subsample: { default: 1, min: 0, max: 1, minExclusive: true, doc: 'row fraction per tree' },
   colsampleByTree: { default: 1, min: 0, max: 1, minExclusive: true, doc: 'feature fraction per tree' },
   seed: { default: 0, min: 0, max: 0xffffffff, integer: true, doc: 'PRNG seed' },
-  threads: { default: 0, min: 0, max: 64, integer: true, doc: 'histogram threads, 0 = auto' },
+  threads: { default: 0, min: 0, max: 64, integer: true, doc: 'most histogram threads (one on small data), 0 = auto' },
 };
 
 /** Fill defaults and validate; throws `TRAINER.INVALID_PARAM` naming the parameter. */

@@ -12,8 +12,11 @@ import { allocateFloat64, allocateInt32, shareFloat64 } from './shared-memory.js
 import { type GrowerBins, TreeGrower } from './tree.grower.js';
 import { WasmArena } from './wasm/wasm.arena.js';
 
-/** Below this many cells a second thread costs more (worker start-up) than it saves. */
-const THREADED_MIN_CELLS = 1 << 20;
+/**
+ * Below this many cells (rows x features) a second lane costs more than it saves: its start-up,
+ * its binning with cold code, and a hand-off per level of every tree outweigh the halved kernels.
+ */
+export const THREADED_MIN_CELLS = 1 << 22;
 /** The prior rate is clipped so a one-class training set still has a finite base score. */
 const PRIOR_CLIP = 1e-7;
 /** Fewest bits for a quantised gradient plus hessian; below this, splits would get too coarse. */
@@ -44,10 +47,14 @@ export interface GbdtFitProfile {
   total: number;
 }
 
-/** Number of threads for a fit: `requested`, or with 0 two for large data on a multi-core machine. */
-export function resolveThreads(requested: number, nRows: number, nFeatures: number): number {
-  if (requested > 0) return requested;
-  return nRows * nFeatures >= THREADED_MIN_CELLS ? Math.min(2, availableParallelism()) : 1;
+/**
+ * Number of lanes for a fit: at most `requested` (0: two on a multi-core machine), and one below
+ * THREADED_MIN_CELLS; with `exact`, `requested` itself (tests of the lanes).
+ */
+export function resolveThreads(requested: number, nRows: number, nFeatures: number, exact = false): number {
+  if (exact && requested > 0) return requested;
+  if (nRows * nFeatures < THREADED_MIN_CELLS) return 1;
+  return requested > 0 ? requested : Math.min(2, availableParallelism());
 }
 
 /**
@@ -86,9 +93,12 @@ export interface GbdtFitOptions {
   packBins?: boolean;
   /**
    * Wait for the worker lanes to start before binning (default false: the calling thread starts
-   * alone and workers join as they come up). Tests use it to be sure every lane ran.
+   * alone and workers join as they come up). Tests use it to be sure every lane ran; it implies
+   * `exactThreads`.
    */
   awaitLanes?: boolean;
+  /** Run on `threads` lanes even when the data is too small for them to pay (tests of the lanes). */
+  exactThreads?: boolean;
 }
 
 /**
@@ -118,7 +128,12 @@ export function fitGbdtProfiled(
     for (let r = 0; r < n; r++) maxWeight = Math.max(maxWeight, data.weights[r]!);
   }
   const quantisation = quantisationFor(n, maxWeight);
-  const threads = resolveThreads(params.threads, n, nFeatures);
+  const threads = resolveThreads(
+    params.threads,
+    n,
+    nFeatures,
+    options.awaitLanes === true || options.exactThreads === true,
+  );
   const shared = needsSharedMemory(threads);
   const stride = binStride(nFeatures);
   let values = data.values;

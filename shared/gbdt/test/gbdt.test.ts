@@ -10,6 +10,7 @@ import {
   rocAuc,
   selectRows,
 } from '../src/index.js';
+import { THREADED_MIN_CELLS, resolveThreads } from '../src/gbdt.trainer.js';
 import { bernoulli, syntheticDataset, thrown } from './helpers.js';
 
 describe('GBDT split finding', () => {
@@ -118,7 +119,9 @@ describe('GBDT determinism', () => {
 
   it('gives the model of one lane when a worker joins part-way through the fit (lanes not awaited)', () => {
     const many = { nTrees: 40, maxDepth: 6, seed: 11 };
-    expect(JSON.stringify(fitGbdtProfiled(data, { ...many, threads: 2 }).model)).toBe(onLanes(many, 1));
+    expect(JSON.stringify(fitGbdtProfiled(data, { ...many, threads: 2 }, { exactThreads: true }).model)).toBe(
+      onLanes(many, 1),
+    );
   });
 
   it('gives the model of one lane when binning runs in rounds of features while a worker starts', () => {
@@ -126,7 +129,7 @@ describe('GBDT determinism', () => {
     const wide = syntheticDataset(3000, 30, (x, u) => bernoulli(3 * (x[0]! - x[17]!) + 2 * x[29]!, u), 5);
     const shallow = { nTrees: 3, maxDepth: 3, seed: 2 };
     const one = JSON.stringify(fitGbdtProfiled(wide, { ...shallow, threads: 1 }).model);
-    expect(JSON.stringify(fitGbdtProfiled(wide, { ...shallow, threads: 2 }).model)).toBe(one);
+    expect(JSON.stringify(fitGbdtProfiled(wide, { ...shallow, threads: 2 }, { exactThreads: true }).model)).toBe(one);
     expect(JSON.stringify(fitGbdtProfiled(wide, { ...shallow, threads: 2 }, { awaitLanes: true }).model)).toBe(one);
   });
 
@@ -231,6 +234,17 @@ describe('GBDT serialization and prediction', () => {
 
 describe('GBDT parameters and weights', () => {
   const data = syntheticDataset(200, 3, (x) => (x[0]! > 0.5 ? 1 : 0));
+
+  it('runs small data on one lane whatever the threads asked, unless told exactly; large data on at most the threads asked', () => {
+    const small = THREADED_MIN_CELLS / 50 - 1;
+    expect(resolveThreads(2, small, 50)).toBe(1);
+    expect(resolveThreads(0, small, 50)).toBe(1);
+    expect(resolveThreads(3, small, 50, true)).toBe(3);
+    expect(resolveThreads(2, THREADED_MIN_CELLS / 32, 32)).toBe(2);
+    expect(resolveThreads(1, THREADED_MIN_CELLS, 43)).toBe(1);
+    expect(resolveThreads(0, THREADED_MIN_CELLS, 43)).toBeGreaterThanOrEqual(1);
+    expect(fitGbdtProfiled(data, { nTrees: 2, threads: 2 }).profile.threads).toBe(1);
+  });
 
   it.each([
     ['maxDepth', 0],
