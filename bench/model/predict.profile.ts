@@ -57,7 +57,7 @@ async function timed(label: string, run: () => Promise<void>): Promise<number> {
   return wall;
 }
 
-async function scored(table: string, parallel: boolean): Promise<void> {
+async function scored(table: string, parallel: 'always' | undefined): Promise<void> {
   await connection.run(`drop table if exists ${table}`);
   await withNumberFunctionOn(
     instance,
@@ -76,8 +76,8 @@ for (let i = 0; i < repeat; i++) {
       `create table floor as select f.customer_id, f.snapshot_date, ${features.join(' + ')} as p from f`,
     );
   });
-  await timed('in the engine, JavaScript thread alone', () => scored('one', false));
-  await timed('in the engine, split over the scoring threads', () => scored('pool', true));
+  await timed('in the engine, JavaScript thread alone', () => scored('one', undefined));
+  await timed('in the engine, split over the scoring threads', () => scored('pool', 'always'));
 }
 const differing = (
   await connection.runAndReadAll(

@@ -89,7 +89,7 @@ describe('compiled forest', () => {
         // A full chunk, a partial block, too few rows to split, more than a chunk (scored alone).
         for (const rows of [2048, 1000 + 37 * m + round, 300, 5000]) {
           const out = new Float64Array(rows + 3).fill(-1);
-          scorer.scoreInto(columns, rows, out, true);
+          scorer.scoreInto(columns, rows, out, 'always');
           expect(out.subarray(0, rows)).toEqual(expected.subarray(0, rows));
           expect([...out.subarray(rows)]).toEqual([-1, -1, -1]);
         }

@@ -16,7 +16,7 @@
  */
 import type { BinaryClassifier, FeatureMatrix, GbdtModelJson } from '../ml/index.js';
 import { assertSameFeatures, createFeatureMatrix } from '../ml/index.js';
-import { type ForestSource, parallelScoring, scoreInParallel } from './scoring-pool.js';
+import { type ForestSource, type ParallelScoring, parallelScoring, scoreInParallel } from './scoring-pool.js';
 
 /** Rows per block: 256 rows of 50 features stay in the second-level cache. */
 const BLOCK = 256;
@@ -41,7 +41,7 @@ export interface ColumnScorer {
    * The same probabilities into `out[0..rows)`; with `parallel`, a large chunk is split over the
    * process's scoring threads (the caller's thread blocks until they are done).
    */
-  scoreInto(columns: readonly Float64Array[], rows: number, out: Float64Array, parallel?: boolean): void;
+  scoreInto(columns: readonly Float64Array[], rows: number, out: Float64Array, parallel?: ParallelScoring): void;
   /**
    * Churn probabilities of `rows` rows of a row-major batch into `out` from `at`: row r holds its
    * `features`, in order, at `values[r * stride + first ...]`.
@@ -147,11 +147,11 @@ class CompiledForest implements ColumnScorer {
     return out;
   }
 
-  scoreInto(columns: readonly Float64Array[], rows: number, out: Float64Array, parallel = false): void {
+  scoreInto(columns: readonly Float64Array[], rows: number, out: Float64Array, parallel?: ParallelScoring): void {
     const width = this.features.length;
     if (columns.length !== width || columns.some((column) => column.length < rows) || out.length < rows)
       throw new RangeError(`the scorer needs ${width} columns of at least ${rows} rows`);
-    if (parallel && parallelScoring(this.source))
+    if (parallel && parallelScoring(this.source, parallel))
       scoreInParallel(
         this.source,
         columns,
@@ -273,7 +273,7 @@ export function predictMatrix(model: BinaryClassifier, matrix: FeatureMatrix): F
       const column = columns[c]!;
       for (let r = 0, at = start * nFeatures + index[c]!; r < n; r++, at += nFeatures) column[r] = values[at]!;
     }
-    scorer.scoreInto(columns, n, out.subarray(start, start + n), true);
+    scorer.scoreInto(columns, n, out.subarray(start, start + n), 'when-idle');
   }
   return out;
 }

@@ -10,7 +10,7 @@
  * forests compiled (a forest scored again starts warm there too). They are unref'd: they never keep
  * the process alive.
  */
-import { availableParallelism } from 'node:os';
+import { availableParallelism, loadavg } from 'node:os';
 import { Worker } from 'node:worker_threads';
 
 /** What a worker needs to score with a forest: its generated functions' bodies and base score. */
@@ -169,9 +169,33 @@ function pool(): PoolWorker[] {
   return workers;
 }
 
-/** Whether large chunks of this forest are split over threads on this machine. */
-export function parallelScoring(forest: ForestSource): boolean {
-  return forest.width <= MAX_WIDTH && pool().length > 0;
+/** When the load average was last read, and whether the cores had room then. */
+let checkedAt = -Infinity;
+let idleCores = true;
+
+/**
+ * Whether the machine has a core to spare: when every core is busy already (load average at least
+ * the core count), a worker is often descheduled holding a claimed block and the caller waits for
+ * it, so the split costs more than it saves (bench/model's README). Read at most once a second.
+ */
+function coresToSpare(): boolean {
+  const now = performance.now();
+  if (now - checkedAt > 1000) {
+    checkedAt = now;
+    idleCores = loadavg()[0]! < availableParallelism();
+  }
+  return idleCores;
+}
+
+/**
+ * When chunks are split over the scoring threads: `when-idle` while the machine has a core to spare,
+ * `always` whatever the load (tests and benchmarks).
+ */
+export type ParallelScoring = 'when-idle' | 'always';
+
+/** Whether large chunks of this forest are split over threads on this machine now. */
+export function parallelScoring(forest: ForestSource, mode: ParallelScoring): boolean {
+  return forest.width <= MAX_WIDTH && (mode === 'always' || coresToSpare()) && pool().length > 0;
 }
 
 /** Shared views of the chunk's columns, by width. */
