@@ -13,10 +13,10 @@
  */
 import { readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
-import { DuckDBInstance } from '@duckdb/node-api';
-import { withNumberFunctionOn } from '../../shared/adapters-local/src/duckdb-warehouse-function.js';
-import { createFeatureMatrix, loadModel } from '../../services/trainer/src/ml/index.js';
-import { columnScorer, predictMatrix } from '../../services/trainer/src/scoring/compiled-forest.js';
+import { openDuckDbWarehouse } from '@mlops/adapters-local';
+import { createFeatureMatrix, loadModel } from '@mlops/gbdt';
+import type { NumberFunction } from '@mlops/kernel';
+import { columnScorer, predictMatrix } from '@mlops/trainer';
 
 function option(name: string): string | undefined {
   const at = process.argv.indexOf(`--${name}`);
@@ -30,14 +30,19 @@ const repeat = Number(option('repeat') ?? 3);
 
 const model = loadModel(JSON.parse(readFileSync(modelFile, 'utf8')));
 const scorer = columnScorer(model);
-const instance = await DuckDBInstance.create(':memory:');
-const connection = await instance.connect();
+const db = await openDuckDbWarehouse({ path: ':memory:' });
+const connection = {
+  run: (sql: string) => db.execute(sql),
+  count: async (sql: string) => Number((await db.query<{ n: number | bigint }>(sql))[0]!.n),
+};
+const withFunction = (fn: NumberFunction, use: (call: (args: readonly string[]) => string) => Promise<void>) =>
+  db.withNumberFunction!(fn, use);
 await connection.run(`attach '${warehouse}' as w (read_only)`);
 await connection.run(
   `create table f as select * from w.warehouse.fct_customer_features where days_since_last_order <= 30`,
 );
 await connection.run('detach w');
-const rows = Number((await connection.runAndReadAll('select count(*) from f')).getRows()[0]![0]);
+const rows = await connection.count('select count(*) as n from f');
 const features = scorer.features.map((name) => `cast(f.${name} as double)`);
 
 async function timed(label: string, run: () => Promise<void>): Promise<number> {
@@ -59,9 +64,7 @@ async function timed(label: string, run: () => Promise<void>): Promise<number> {
 
 async function scored(table: string, parallel: 'always' | undefined): Promise<void> {
   await connection.run(`drop table if exists ${table}`);
-  await withNumberFunctionOn(
-    instance,
-    connection,
+  await withFunction(
     { arity: features.length, compute: (columns, n, out) => scorer.scoreInto(columns, n, out, parallel) },
     (call) =>
       connection.run(`create table ${table} as select f.customer_id, f.snapshot_date, ${call(features)} as p from f`),
@@ -79,11 +82,9 @@ for (let i = 0; i < repeat; i++) {
   await timed('in the engine, JavaScript thread alone', () => scored('one', undefined));
   await timed('in the engine, split over the scoring threads', () => scored('pool', 'always'));
 }
-const differing = (
-  await connection.runAndReadAll(
-    'select count(*) from ((select * from one except all select * from pool) union all (select * from pool except all select * from one))',
-  )
-).getRows()[0]![0];
+const differing = await connection.count(
+  'select count(*) as n from ((select * from one except all select * from pool) union all (select * from pool except all select * from one))',
+);
 console.log(`rows differing (alone vs split): ${differing}; load average ${loadavg()[0]!.toFixed(1)}`);
 
 // The first rows as the row-major matrix of the model's features (copied out by a function call).
@@ -91,9 +92,7 @@ const matrixRows = Math.min(rows, 300_000);
 const names = model.featureNames;
 const values = new Float64Array(matrixRows * names.length);
 let filled = 0;
-await withNumberFunctionOn(
-  instance,
-  connection,
+await withFunction(
   {
     arity: names.length,
     compute(columns, n, out) {
