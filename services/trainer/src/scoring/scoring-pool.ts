@@ -174,15 +174,17 @@ let checkedAt = -Infinity;
 let idleCores = true;
 
 /**
- * Whether the machine has a core to spare: when every core is busy already (load average at least
- * the core count), a worker is often descheduled holding a claimed block and the caller waits for
- * it, so the split costs more than it saves (bench/model's README). Read at most once a second.
+ * Whether the machine has a core to spare: when the cores are oversubscribed (load average at
+ * least twice the core count; this process's own DuckDB threads, caller and worker make up to about
+ * the core count plus one), a worker is often descheduled holding a claimed block and the caller
+ * waits for it, so the split costs more than it saves (bench/model's README). Read at most once a
+ * second.
  */
 function coresToSpare(): boolean {
   const now = performance.now();
   if (now - checkedAt > 1000) {
     checkedAt = now;
-    idleCores = loadavg()[0]! < availableParallelism();
+    idleCores = loadavg()[0]! < 2 * availableParallelism();
   }
   return idleCores;
 }
