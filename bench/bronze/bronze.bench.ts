@@ -30,7 +30,7 @@ import { createEvent, silentLogger, type AnyEvent, type StoredDocument } from '@
 import { deliver } from '@mlops/testing';
 import { createClickGenService } from '@mlops/click-gen';
 import { createLanderService } from '@mlops/lander';
-import { createSalesGenService } from '@mlops/sales-gen';
+import { MAX_BATCH as SALES_GEN_BATCH, createSalesGenService } from '@mlops/sales-gen';
 import { createStartupGenService } from '@mlops/startup-gen';
 import type { LanderChildArgs, LanderChildResult } from './lander.child.js';
 
@@ -183,7 +183,8 @@ async function loadBigDay(
     batch.push({ id: next.value.id, data: next.value.data });
     text += JSON.stringify({ ...next.value.data, _document_id: next.value.id, _extra_json: null }) + '\n';
     written += 1;
-    if (batch.length >= 5000) await flush();
+    // Batches as sales-gen writes them: the day's pages then lie as the lander finds them in the year.
+    if (batch.length >= SALES_GEN_BATCH) await flush();
   }
   if (batch.length > 0) await flush();
   await new Promise<void>((resolve, reject) => out.end((error?: Error | null) => (error ? reject(error) : resolve())));

@@ -2,6 +2,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { SqliteEventBus } from '@mlops/adapters-local';
 import { decodeMessage, encodeMessage, validateEvent, type Publisher, type Subscriber } from '@mlops/kernel';
 import { PubSubEventBus } from '@mlops/adapters-gcp';
@@ -86,6 +88,13 @@ function percentile(sorted: readonly number[], p: number): number {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+setFlagsFromString('--expose-gc');
+/**
+ * A full garbage collection, run before timing: the run's inputs (its events, built just before)
+ * are then in the old generation instead of being copied out of the young one during the run.
+ */
+const collectGarbage = runInNewContext('gc') as () => void;
+
 /** The bench's event: the one the SQL floor publishes too. */
 const eventFor = floorEvent;
 
@@ -120,6 +129,7 @@ async function measure(
     },
   );
   let published = 0;
+  collectGarbage();
   const cpuBefore = process.cpuUsage();
   const started = performance.now();
   const publish = async (i: number) => {
@@ -209,6 +219,9 @@ async function runOn(
   }
   for (const load of ['throughput', 'light'] as const) {
     const { bus, close } = await open();
+    // Timed once open and settled, as a service's bus is when events flow: the local bus boots its
+    // checkpoint worker (a thread, ~70 ms of CPU) right after it opens.
+    await sleep(300);
     const count = counts[load];
     log(`${label}: ${load} run, ${count} events${load === 'light' ? ` at ${options.lightRatePerSecond}/s` : ''}…`);
     const run = await measure(

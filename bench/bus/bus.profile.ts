@@ -2,6 +2,8 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'n
 import { Session } from 'node:inspector/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { SqliteEventBus } from '@mlops/adapters-local';
 import { floorEvent } from './bus.floor.js';
 
@@ -40,12 +42,17 @@ function threadTicks(): { main: number; others: number } {
   return { main, others };
 }
 
+setFlagsFromString('--expose-gc');
+const collectGarbage = runInNewContext('gc') as () => void;
+
 const dir = mkdtempSync(join(tmpdir(), 'mlops-bus-profile-'));
 const session = new Session();
 session.connect();
 try {
   for (let run = 1; run <= runs; run += 1) {
     const bus = new SqliteEventBus({ path: join(dir, `bus-${run}.sqlite`) });
+    // Timed once open and settled, as a service's bus is: its checkpoint worker boots in ~70 ms of CPU.
+    await new Promise((resolve) => setTimeout(resolve, 300));
     const events = Array.from({ length: count }, (_, i) => eventFor(i));
     let handled = 0;
     let done: () => void = () => undefined;
@@ -57,7 +64,8 @@ try {
         if (handled === count) done();
       },
     );
-    (globalThis as { gc?: () => void }).gc?.();
+    // The run's events (built just above) moved to the old generation before timing, as the bench does.
+    collectGarbage();
     const profiling = profileFile !== undefined && run === runs;
     const heapFile = process.env.HEAP_PROFILE;
     if (heapFile && run === runs) {
@@ -81,6 +89,7 @@ try {
       for (let i = start; i < Math.min(count, start + 1_000); i += 1) window.push(bus.publish(events[i]!));
       await Promise.all(window);
     }
+    const handledAtLastPublish = handled;
     await all;
     const wall = performance.now() - started;
     const used = process.cpuUsage(cpu);
@@ -96,7 +105,7 @@ try {
     await subscription.close();
     await bus.close();
     console.log(
-      `run ${run}: ${count} events, ${((used.user + used.system) / count).toFixed(1)} µs CPU/event (user ${(used.user / count).toFixed(1)}, system ${(used.system / count).toFixed(1)}), ${Math.round(count / (wall / 1000))} events/s, main thread ${(((after.main - ticks.main) * 1e4) / count).toFixed(1)} µs, other threads ${(((after.others - ticks.others) * 1e4) / count).toFixed(1)} µs, load ${loadavg()[0]!.toFixed(1)}`,
+      `run ${run}: ${count} events, ${((used.user + used.system) / count).toFixed(1)} µs CPU/event (user ${(used.user / count).toFixed(1)}, system ${(used.system / count).toFixed(1)}), ${Math.round(count / (wall / 1000))} events/s, main thread ${(((after.main - ticks.main) * 1e4) / count).toFixed(1)} µs, other threads ${(((after.others - ticks.others) * 1e4) / count).toFixed(1)} µs, load ${loadavg()[0]!.toFixed(1)}, handled when the last publish resolved ${handledAtLastPublish}`,
     );
   }
 } finally {

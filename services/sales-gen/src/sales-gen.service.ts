@@ -12,9 +12,15 @@ export interface SalesGenServiceDeps {
   readonly collection: string;
   /** `config.generators`: seed, scale, dirtyShare, piiHmacKey. */
   readonly generators: GeneratorSettings;
-  /** Documents per write (default 500, Firestore's batch limit). */
+  /**
+   * Documents per write (default and most {@link MAX_BATCH}): one SQLite transaction each, so a day
+   * at scale 10 is one transaction that touches each page of the store's id index once.
+   */
   readonly batchSize?: number;
 }
+
+/** The most documents sales-gen hands the store in one write (memory stays bounded at any scale). */
+export const MAX_BATCH = 20_000;
 
 /** The sales generator service. Throws a ConfigError naming the setting when a setting is unusable. */
 export function createSalesGenService(deps: SalesGenServiceDeps): Service {
@@ -23,7 +29,7 @@ export function createSalesGenService(deps: SalesGenServiceDeps): Service {
   if (typeof deps.generators.piiHmacKey !== 'string' || deps.generators.piiHmacKey.length < 16)
     throw SalesGenErrors.badPiiKey();
   if (!deps.collection) throw SalesGenErrors.badCollection(deps.collection);
-  const batchSize = Math.min(500, Math.max(1, Math.floor(deps.batchSize ?? 500)));
+  const batchSize = Math.min(MAX_BATCH, Math.max(1, Math.floor(deps.batchSize ?? MAX_BATCH)));
   return {
     name: 'sales-gen',
     consumes: ['mlops.pipeline.started.v1'],

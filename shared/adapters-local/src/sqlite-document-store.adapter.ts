@@ -24,6 +24,16 @@ const OPTIMIZE_FIRST = 1000;
 const BUSY_WAIT_MS = 10_000;
 /** Pause between two tries of a busy write, ms. */
 const BUSY_RETRY_MS = 2;
+/**
+ * Documents a connection writes between two checkpoints that empty the WAL. SQLite's automatic
+ * checkpoint never resets the WAL while other connections keep reading and writing (two sales-gen
+ * threads and the lander), so the file grew by every page each batch touched, all year long.
+ */
+const CHECKPOINT_EVERY = 20_000;
+/** The writing connection's page cache, KiB as SQLite counts a negative cache_size. */
+const WRITE_CACHE_KIB = -65_536;
+/** How long a writer waits for readers to leave the WAL before it checkpoints another time, ms. */
+const CHECKPOINT_WAIT_MS = 500;
 
 /** SQLITE_BUSY or SQLITE_LOCKED, extended codes included (SQLITE_BUSY_RECOVERY while another process recovers the WAL). */
 function isBusy(error: unknown): boolean {
@@ -72,6 +82,8 @@ export class SqliteDocumentStore implements DocumentStore {
   /** Documents this connection has written, and the count at which it next refreshes the statistics. */
   private written = 0;
   private optimizeAt = OPTIMIZE_FIRST;
+  /** Documents written or deleted since this connection last emptied the WAL. */
+  private sinceCheckpoint = 0;
 
   constructor(options: { path: string }) {
     this.path = options.path;
@@ -83,6 +95,9 @@ export class SqliteDocumentStore implements DocumentStore {
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('synchronous = NORMAL');
     this.db.pragma(`busy_timeout = ${BUSY_WAIT_MS}`);
+    // A day's transaction dirties a page of the id index per document (ids are random): a cache that
+    // holds them spills none to the WAL before the commit (the default holds 2 MB).
+    this.db.pragma(`cache_size = ${WRITE_CACHE_KIB}`);
     // A file made by an earlier version keeps its table keyed by (collection, id) (without rowid).
     this.db.exec(`create table if not exists documents (
       collection text not null, id text not null, data text not null, updated_at integer not null)`);
@@ -113,6 +128,35 @@ export class SqliteDocumentStore implements DocumentStore {
       } finally {
         this.db.pragma(`busy_timeout = ${BUSY_WAIT_MS}`);
       }
+      await sleep(BUSY_RETRY_MS);
+    }
+  }
+
+  /**
+   * Every {@link CHECKPOINT_EVERY} documents, copy the WAL into the database and truncate it, waiting
+   * (event loop free) for readers to leave the WAL; when they stay, the next write tries again.
+   */
+  private async checkpointAfter(documents: number): Promise<void> {
+    if (this.path === ':memory:') return;
+    this.sinceCheckpoint += documents;
+    if (this.sinceCheckpoint < CHECKPOINT_EVERY) return;
+    const deadline = Date.now() + CHECKPOINT_WAIT_MS;
+    for (;;) {
+      this.db.pragma('busy_timeout = 0');
+      let busy: number;
+      try {
+        busy = (this.db.pragma('wal_checkpoint(TRUNCATE)') as { busy: number }[])[0]!.busy;
+      } catch (error) {
+        if (!isBusy(error)) throw error;
+        busy = 1;
+      } finally {
+        this.db.pragma(`busy_timeout = ${BUSY_WAIT_MS}`);
+      }
+      if (busy === 0) {
+        this.sinceCheckpoint = 0;
+        return;
+      }
+      if (Date.now() >= deadline) return;
       await sleep(BUSY_RETRY_MS);
     }
   }
@@ -214,6 +258,7 @@ export class SqliteDocumentStore implements DocumentStore {
         statement.run(collection, document.id, JSON.stringify(document.data), now);
       }
     });
+    await this.checkpointAfter(documents.length);
     // After bulk writes, each time what this connection wrote doubles: a few times per process.
     this.written += documents.length;
     if (this.written >= this.optimizeAt) {
@@ -331,6 +376,7 @@ export class SqliteDocumentStore implements DocumentStore {
     await this.write(() => {
       for (const id of ids) deleted += statement.run(collection, id).changes;
     });
+    await this.checkpointAfter(ids.length);
     return deleted;
   }
 

@@ -1,4 +1,5 @@
 import Database from 'better-sqlite3';
+import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { SqliteDocumentStore } from '@mlops/adapters-local';
@@ -200,6 +201,41 @@ describe('local SQLite store file', () => {
       const ids: string[] = [];
       for await (const document of store.query('sales')) ids.push(document.id);
       expect(ids).toEqual(['a', 'b']);
+      await store.close();
+    } finally {
+      dir.remove();
+    }
+  });
+
+  it('empties the WAL every 20,000 documents once readers have left it, so the file stops growing', async () => {
+    const dir = tempDir();
+    try {
+      const path = join(dir.path, 'documents.sqlite');
+      const store = new SqliteDocumentStore({ path });
+      const batch = (from: number) =>
+        Array.from({ length: 1000 }, (_, i) => ({
+          id: `o_${(((from + i) * 2654435761) % 4294967296).toString(16).padStart(8, '0')}`,
+          data: { n: from + i, run_date: '2026-01-01' },
+        }));
+      // A reader on an old snapshot keeps every frame in the WAL (as a lander's page read does).
+      const reader = new Database(path, { readonly: true });
+      reader.exec('begin');
+      reader.prepare('select count(*) from documents').get();
+      for (let from = 0; from < 10_000; from += 1000) await store.upsertBatch('sales', batch(from));
+      const grown = statSync(`${path}-wal`).size;
+      expect(grown).toBeGreaterThan(1_000_000);
+      reader.exec('commit');
+      reader.close();
+      for (let from = 10_000; from < 19_000; from += 1000) await store.upsertBatch('sales', batch(from));
+      expect(statSync(`${path}-wal`).size).toBeGreaterThanOrEqual(grown);
+      // The 20,000th document: the store copies the WAL into the database and truncates it.
+      await store.upsertBatch('sales', batch(19_000));
+      expect(statSync(`${path}-wal`).size).toBe(0);
+      expect(await store.count('sales')).toBe(20_000);
+      expect(await store.get('sales', batch(19_000)[999]!.id)).toEqual({
+        id: batch(19_000)[999]!.id,
+        data: { n: 19_999, run_date: '2026-01-01' },
+      });
       await store.close();
     } finally {
       dir.remove();

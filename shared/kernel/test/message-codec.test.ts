@@ -297,4 +297,19 @@ describe('events from publishers outside the project', () => {
     for (const runDate of ['2023-02-29', '2024-02-30', '2024-13-01', '2024-2-01'])
       expect(() => validateEvent({ ...good, data: { ...good.data, runDate } }), runDate).toThrow(/runDate/);
   });
+
+  it('checks the time in full every time, whatever times it has accepted before', () => {
+    const good = start();
+    const time = '2024-02-29T10:00:00.123Z';
+    for (let i = 0; i < 3; i += 1) expect(validateEvent({ ...good, time }).time).toBe(time);
+    for (const bad of [
+      '2024-02-29T25:00:00.123Z',
+      '2024-13-29T10:00:00.123Z',
+      '2024-02-29 10:00:00Z',
+      time.slice(0, -1),
+      '',
+    ])
+      expect(() => validateEvent({ ...good, time: bad }), bad).toThrow(/time must be an RFC 3339 timestamp/);
+    expect(() => validateEvent({ ...good, time: 1_709_200_800_000 })).toThrow(/time must be an RFC 3339 timestamp/);
+  });
 });

@@ -8,8 +8,10 @@ import {
   type SubscriptionSpec,
   reportDeadLetter,
   type DeadLetterReport,
-  runDelivery,
-  type SettledDelivery,
+  type AnyEvent,
+  decodeMessage,
+  settle,
+  type Settlement,
 } from '@mlops/kernel';
 import type { MessageRow, SqliteBusDatabase } from './sqlite-bus.database.js';
 import type { SqliteDeadLetters } from './sqlite-bus.dead-letters.js';
@@ -44,6 +46,45 @@ function claimedRow(
   return { seq, message, publishedAt, attempts, range, kind: 'ack', dueAt: undefined, report: undefined };
 }
 
+/**
+ * How many messages a consumer leases in microtasks, one cycle after another, before it lets the
+ * event loop turn (timers, I/O, other work) with a cycle from `setImmediate`.
+ */
+const TURN_MESSAGES = 1_024;
+
+/**
+ * The facts of one delivery; `messageId` and `publishedAt` are made on first read (most handlers
+ * read neither). It is also the decode options: the publish time is the event's `time` only when
+ * it has none.
+ */
+class LeasedDelivery implements Delivery {
+  private id: string | undefined;
+  private published: Date | undefined;
+  constructor(
+    private readonly seq: number,
+    readonly subscription: string,
+    readonly attempt: number,
+    private readonly publishedMs: number,
+  ) {}
+  get messageId(): string {
+    this.id ??= String(this.seq);
+    return this.id;
+  }
+  get publishedAt(): Date {
+    this.published ??= new Date(this.publishedMs);
+    return this.published;
+  }
+  /** As logged or serialised: the plain facts. */
+  toJSON(): Delivery {
+    return {
+      messageId: this.messageId,
+      subscription: this.subscription,
+      attempt: this.attempt,
+      publishedAt: this.publishedAt,
+    };
+  }
+}
+
 /** A fresh range leased past the head: one lease row, released once every message in it is settled. */
 interface HeldRange {
   unsettled: number;
@@ -60,7 +101,7 @@ export interface ConsumerContext {
 /**
  * One subscription's consumer inside this process. It leases due deliveries up to its concurrency
  * (a killed process's leases expire, so another consumer takes its messages up), keeps the leases
- * alive while handlers run, runs each through {@link runDelivery}, and records the settlements of
+ * alive while handlers run, decodes, validates and hands each to its handler, settles the outcome, and records the settlements of
  * a tick in one transaction; dead letters are then reported (logged, and announced when the
  * message never reached the handler).
  */
@@ -79,6 +120,8 @@ export class SqliteConsumer {
   private timer: NodeJS.Timeout | undefined;
   private heartbeat: NodeJS.Timeout | undefined;
   private pumping = false;
+  /** Messages leased since the cycle last ran from `setImmediate`. */
+  private leasedThisTurn = 0;
   private closed = false;
   private idleWaiters: (() => void)[] = [];
   private readonly reporting = new Set<Promise<void>>();
@@ -113,14 +156,28 @@ export class SqliteConsumer {
     this.wake();
   }
 
+  /**
+   * Run a cycle soon: in a microtask (so a consumer keeps pace with a publisher in the same process
+   * and the messages in memory stay few), from `setImmediate` once {@link TURN_MESSAGES} were leased
+   * in microtasks (the event loop turns at least that often).
+   */
   wake(): void {
     if (this.closed || this.pumping) return;
     this.pumping = true;
-    setImmediate(() => {
-      this.pumping = false;
-      this.pump();
-    });
+    if (this.leasedThisTurn < TURN_MESSAGES) queueMicrotask(this.pumpSoon);
+    else setImmediate(this.pumpNextTurn);
   }
+
+  private readonly pumpSoon = (): void => {
+    this.pumping = false;
+    this.pump();
+  };
+
+  private readonly pumpNextTurn = (): void => {
+    this.leasedThisTurn = 0;
+    this.pumping = false;
+    this.pump();
+  };
 
   /**
    * One cycle: record the settlements gathered since the last one and lease what is due, in one
@@ -154,6 +211,7 @@ export class SqliteConsumer {
       return;
     }
     this.settled(outcomes, cycle.recorded);
+    this.leasedThisTurn += cycle.claimed.length;
     for (const row of cycle.claimed) this.handle(row);
     if (cycle.due !== undefined) this.scheduleNext(cycle.due);
   }
@@ -249,30 +307,49 @@ export class SqliteConsumer {
     })();
   }
 
+  /**
+   * Decode and validate the message, run the handler and settle the outcome (the rule every
+   * transport shares, `settle`); one promise per delivery besides the handler's own.
+   */
   private handle(row: ClaimedRow): void {
     this.running += 1;
     this.held += 1;
-    const message = row.message;
-    const delivery: Delivery = {
-      messageId: String(row.seq),
-      subscription: this.spec.name,
-      attempt: row.attempts,
-      publishedAt: new Date(row.publishedAt),
-    };
-    void runDelivery(message, delivery, this.handler, {
-      policy: this.settings,
-      maxMessageBytes: this.database.maxMessageBytes,
-    }).then((settled) => this.finish(row, message, settled));
+    const delivery = new LeasedDelivery(row.seq, this.spec.name, row.attempts, row.publishedAt);
+    let event: AnyEvent;
+    try {
+      event = decodeMessage(row.message, this.database.maxMessageBytes, delivery);
+    } catch (error) {
+      // Never reaches the handler: settled as the permanent error it is, after this cycle as any other.
+      queueMicrotask(() => this.failed(row, undefined, false, error));
+      return;
+    }
+    let pending: Promise<void>;
+    try {
+      pending = this.handler(event, delivery);
+    } catch (error) {
+      queueMicrotask(() => this.failed(row, event, true, error));
+      return;
+    }
+    Promise.resolve(pending).then(
+      () => this.finish(row),
+      (error: unknown) => this.failed(row, event, true, error),
+    );
   }
 
-  private finish(row: ClaimedRow, message: WireMessage, settled: SettledDelivery): void {
-    const { settlement } = settled;
+  private failed(row: ClaimedRow, event: AnyEvent | undefined, handled: boolean, error: unknown): void {
+    this.finish(row, settle({ ok: false, error }, row.attempts, this.settings), event, handled);
+  }
+
+  /** Record what became of a delivery (an ack unless a settlement is given), for the next cycle. */
+  private finish(row: ClaimedRow, settlement?: Settlement, event?: AnyEvent, handled = true): void {
     if (row.range !== undefined) this.ranges.get(row.range)!.unsettled -= 1;
     const outcome: Outcome = row;
-    if (settlement.action === 'retry') {
+    if (settlement === undefined || settlement.action === 'ack') {
+      // An ack: the row as leased.
+    } else if (settlement.action === 'retry') {
       outcome.kind = 'retry';
       outcome.dueAt = Date.now() + settlement.delayMs;
-    } else if (settlement.action !== 'ack') {
+    } else {
       outcome.kind = 'dead';
       outcome.report = {
         subscription: this.spec.name,
@@ -280,9 +357,9 @@ export class SqliteConsumer {
         messageId: String(row.seq),
         attempts: row.attempts,
         settlement,
-        message,
-        handled: settled.handled,
-        ...(settled.event ? { event: settled.event } : {}),
+        message: row.message,
+        handled,
+        ...(event ? { event } : {}),
       };
     }
     this.outcomes.push(outcome);

@@ -24,6 +24,13 @@ interface Queued extends EncodedMessage, RecentMessage {
 }
 
 const settledAlready = () => undefined;
+
+/**
+ * How many messages the publisher commits from microtasks before its next flush waits for
+ * `setImmediate`: a producer publishing without pause lets the event loop (and this process's
+ * consumers) turn at least that often, so what it publishes does not pile up in memory.
+ */
+const TURN_MESSAGES = 512;
 const NO_DATA = Buffer.alloc(0);
 
 /**
@@ -34,6 +41,8 @@ const NO_DATA = Buffer.alloc(0);
 export class SqlitePublisher implements Publisher {
   private queue: Queued[] = [];
   private flushScheduled = false;
+  /** Messages committed since a flush last ran from `setImmediate`. */
+  private flushedThisTurn = 0;
   private closed = false;
 
   constructor(
@@ -84,10 +93,18 @@ export class SqlitePublisher implements Publisher {
       });
       if (!this.flushScheduled) {
         this.flushScheduled = true;
-        queueMicrotask(() => this.flush());
+        if (this.flushedThisTurn < TURN_MESSAGES) queueMicrotask(this.flushSoon);
+        else setImmediate(this.flushNextTurn);
       }
     });
   }
+
+  private readonly flushSoon = (): void => this.flush();
+
+  private readonly flushNextTurn = (): void => {
+    this.flushedThisTurn = 0;
+    this.flush();
+  };
 
   /** Commit what is queued in one transaction. */
   flush(): void {
@@ -95,6 +112,7 @@ export class SqlitePublisher implements Publisher {
     const batch = this.queue;
     this.queue = [];
     if (batch.length === 0) return;
+    this.flushedThisTurn += batch.length;
     const now = Date.now();
     let first: number;
     try {

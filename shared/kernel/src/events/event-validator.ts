@@ -91,8 +91,9 @@ function causationProblems(event: Record<string, unknown>): string[] {
 
 /** Whether a string is a real calendar date written YYYY-MM-DD. */
 export function isIsoDate(value: unknown): value is string {
-  if (typeof value !== 'string' || !/^\d{4}-\d{2}-\d{2}$/.test(value)) return false;
+  if (typeof value !== 'string') return false;
   if (knownDates.has(value)) return true;
+  if (!/^\d{4}-\d{2}-\d{2}$/.test(value)) return false;
   const date = new Date(`${value}T00:00:00Z`);
   if (Number.isNaN(date.getTime()) || !date.toISOString().startsWith(value)) return false;
   // Every event carries a run date and runs share a few: remember them (bounded) to skip the Date.
@@ -102,6 +103,21 @@ export function isIsoDate(value: unknown): value is string {
 }
 
 const knownDates = new Set<string>();
+
+/**
+ * Whether a string is an RFC 3339 timestamp. The ones accepted lately are remembered (bounded): an
+ * event's time is checked on publish and again on receipt, and a burst shares a few.
+ */
+function isTimestamp(value: unknown): value is string {
+  if (typeof value !== 'string') return false;
+  if (knownTimes.has(value)) return true;
+  if (!RFC3339.test(value) || Number.isNaN(Date.parse(value))) return false;
+  if (knownTimes.size >= 4096) knownTimes.clear();
+  knownTimes.add(value);
+  return true;
+}
+
+const knownTimes = new Set<string>();
 
 /** Options of {@link validateEvent}. */
 export interface ValidateOptions {
@@ -141,7 +157,7 @@ export function validateEvent(candidate: unknown, options?: ValidateOptions): An
     if (typeof event[name] !== 'string' || (event[name] as string).length === 0)
       problems = withProblem(problems, `${name} is missing`);
   }
-  if (typeof event.time !== 'string' || !RFC3339.test(event.time) || Number.isNaN(Date.parse(event.time))) {
+  if (!isTimestamp(event.time)) {
     problems = withProblem(problems, 'time must be an RFC 3339 timestamp');
   }
   for (const name of REQUIRED_EXTENSIONS) {
