@@ -47,3 +47,4 @@ export {
 } from './data/dataset.artifact.js';
 export { planSnapshots, type SamplingSettings, type SnapshotPlan } from './data/snapshot.plan.js';
 export { resolveTables, type WarehouseTables } from './data/warehouse-tables.js';
+export { columnScorer, predictMatrix, type ColumnScorer } from './scoring/compiled-forest.js';

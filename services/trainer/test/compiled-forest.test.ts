@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createDataset, createFeatureMatrix, createModel, createRandom, loadModel } from '../src/ml/index.js';
-import { columnScorer } from '../src/scoring/compiled-forest.js';
+import { columnScorer, predictMatrix } from '../src/scoring/compiled-forest.js';
 
 /**
  * Rows with signal in some features, noise in others, a few ties and a constant feature; with
@@ -71,6 +71,43 @@ describe('compiled forest', () => {
     const scores = scorer.score(columnsOf(test.values, 5, test.featureNames, scorer.features), 2500);
     expect(test.values.some(Number.isNaN)).toBe(true);
     expect(scores).toEqual(expected);
+  });
+
+  it('scores chunks split over the scoring threads to the same bits, models switching between chunks', () => {
+    const models = [1, 7, 8, 9, 10, 11].map((seed) =>
+      createModel('gbdt', { threads: 1, seed: 0, nTrees: 20, maxDepth: 4 }).fit(createDataset(data(1000, seed))),
+    );
+    const test = data(5000, 12, 0.1);
+    // Six forests take turns, more than a worker keeps, so some are handed over again.
+    for (const round of [0, 1])
+      for (const [m, model] of models.entries()) {
+        const expected = Float64Array.from({ length: 5000 }, (_, r) =>
+          model.predictRow(test.values.subarray(r * 5, r * 5 + 5)),
+        );
+        const scorer = columnScorer(model);
+        const columns = columnsOf(test.values, 5, test.featureNames, scorer.features);
+        // A full chunk, a partial block, too few rows to split, more than a chunk (scored alone).
+        for (const rows of [2048, 1000 + 37 * m + round, 300, 5000]) {
+          const out = new Float64Array(rows + 3).fill(-1);
+          scorer.scoreInto(columns, rows, out, 'always');
+          expect(out.subarray(0, rows)).toEqual(expected.subarray(0, rows));
+          expect([...out.subarray(rows)]).toEqual([-1, -1, -1]);
+        }
+      }
+  });
+
+  it('predicts a row-major matrix as the model does, a GBDT by its compiled forest, others by themselves', () => {
+    const train = createDataset(data(2000, 13));
+    const test = data(4500, 14);
+    const matrix = createFeatureMatrix({ featureNames: test.featureNames, values: test.values });
+    for (const model of [
+      createModel('gbdt', { threads: 1, seed: 0, nTrees: 30, maxDepth: 4 }).fit(train),
+      createModel('logreg', {}).fit(train),
+    ])
+      expect(predictMatrix(model, matrix)).toEqual(model.predictProba(matrix));
+    const other = createFeatureMatrix({ featureNames: ['a', 'b', 'c', 'constant', 'other'], values: test.values });
+    const model = createModel('gbdt', { threads: 1, seed: 0, nTrees: 3, maxDepth: 2 }).fit(train);
+    expect(() => predictMatrix(model, other)).toThrow(/other|noise/);
   });
 
   it('refuses columns that do not match its features', () => {

@@ -85,6 +85,20 @@ describe('training set artifact', () => {
     const active = activePart(decoded, ['train', 'holdout']);
     const rows = Array.from({ length: 3001 }, (_, i) => i).filter((r) => set.facts.daysSinceLastOrder[r]! <= 30);
     expect(Array.from(active.data.values)).toEqual(Array.from(selectRows(all, rows).values));
+    // Each part alone: the same rows, labels and facts as copies of the filtered row numbers.
+    for (const part of ['train', 'holdout'] as const) {
+      const partRows = (part === 'train' ? decoded.trainRows : decoded.holdoutRows).filter(
+        (r) => set.facts.daysSinceLastOrder[r]! <= 30,
+      );
+      const one = activePart(decoded, [part]);
+      const copy = selectRows(all, partRows);
+      expect(one.data.nRows).toBe(partRows.length);
+      expect(Array.from(one.data.values)).toEqual(Array.from(copy.values));
+      expect(Array.from(one.data.labels)).toEqual(Array.from(copy.labels));
+      expect(Array.from(one.facts.customer)).toEqual(partRows.map((r) => set.facts.customer[r]!));
+      expect(Array.from(one.facts.segment)).toEqual(partRows.map((r) => set.facts.segment[r]!));
+      expect(Array.from(one.facts.daysSinceLastOrder)).toEqual(partRows.map((r) => set.facts.daysSinceLastOrder[r]!));
+    }
   });
 
   it('still names a non-finite feature and a malformed file', () => {

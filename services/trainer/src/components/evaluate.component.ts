@@ -7,6 +7,7 @@
 import { decodeDataset, holdoutPart } from '../data/dataset.artifact.js';
 import { sliceMetrics, sliceRows, type SliceMetrics } from '../data/slices.js';
 import { loadModel, type FeatureImportance } from '../ml/index.js';
+import { predictMatrix } from '../scoring/compiled-forest.js';
 import { defineComponent } from './component.js';
 
 /** The slice every decision is made on: customers active at the snapshot. */
@@ -51,7 +52,7 @@ export const evaluateComponent = defineComponent({
     const model = loadModel(JSON.parse((await artifacts.model.read()).toString('utf8')));
     const baseline = loadModel(JSON.parse((await artifacts.baseline.read()).toString('utf8')));
     const slices = sliceRows(holdout.facts, set.header.segments, set.header.horizonDays);
-    const challenger = sliceMetrics(holdout.data.labels, model.predictProba(holdout.data), slices);
+    const challenger = sliceMetrics(holdout.data.labels, predictMatrix(model, holdout.data), slices);
     const reference = sliceMetrics(holdout.data.labels, baseline.predictProba(holdout.data), slices);
     const featureImportance = model
       .featureImportance()

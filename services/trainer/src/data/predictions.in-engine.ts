@@ -42,7 +42,7 @@ export async function scoreInEngine(
     arity: scorer.features.length,
     compute(columns, rows, out) {
       const started = performance.now();
-      out.set(scorer.score(columns, rows));
+      scorer.scoreInto(columns, rows, out, 'when-idle');
       scoreMs += performance.now() - started;
     },
   };

@@ -8,7 +8,7 @@
  * - `recency_0_7`, `recency_8_<horizon>`: the active rows by days since the last order;
  * - `segment_<name>`: the active rows of one customer segment.
  */
-import { averagePrecision, calibrationByDecile, logLoss, rocAuc, type CalibrationBin } from '../ml/index.js';
+import { calibrationByDecile, logLoss, type CalibrationBin } from '../ml/index.js';
 import type { RowFacts } from './dataset.artifact.js';
 
 /** Metrics of one slice (ROC AUC and PR AUC are null when the slice holds one class only). */
@@ -54,15 +54,59 @@ export function expectedCalibrationError(labels: ArrayLike<number>, probabilitie
   return ece(calibrationByDecile(labels, probabilities));
 }
 
+/**
+ * ROC AUC and average precision of rows holding both classes, the same bits as `rocAuc` and
+ * `averagePrecision`: both walk the distinct scores in decreasing order with each one's count of
+ * positives and negatives (whole numbers, so the order within a tie does not matter), which the
+ * two classes' scores sorted apart (native typed-array sorts, no comparator) give by a merge.
+ */
+export function rankingMetrics(labels: Uint8Array, scores: Float64Array): { rocAuc: number; prAuc: number } {
+  const n = labels.length;
+  let positives = 0;
+  for (let r = 0; r < n; r++) positives += labels[r]!;
+  const negatives = n - positives;
+  if (positives === 0 || negatives === 0) throw new RangeError('ranking metrics need both classes');
+  const positive = new Float64Array(positives);
+  const negative = new Float64Array(negatives);
+  for (let r = 0, p = 0, q = 0; r < n; r++) {
+    if (labels[r] === 1) positive[p++] = scores[r]!;
+    else negative[q++] = scores[r]!;
+  }
+  positive.sort();
+  negative.sort();
+  let area = 0;
+  let positivesAbove = 0;
+  let ap = 0;
+  let falsePositives = 0;
+  let previousRecall = 0;
+  for (let i = positives - 1, j = negatives - 1; i >= 0 || j >= 0; ) {
+    const s = i < 0 ? negative[j]! : j < 0 ? positive[i]! : Math.max(positive[i]!, negative[j]!);
+    let groupPositive = 0;
+    let groupNegative = 0;
+    for (; i >= 0 && positive[i] === s; i--) groupPositive++;
+    for (; j >= 0 && negative[j] === s; j--) groupNegative++;
+    area += groupNegative * (positivesAbove + groupPositive / 2);
+    positivesAbove += groupPositive;
+    falsePositives += groupNegative;
+    const recall = positivesAbove / positives;
+    const precision = positivesAbove + falsePositives > 0 ? positivesAbove / (positivesAbove + falsePositives) : 0;
+    ap += (recall - previousRecall) * precision;
+    previousRecall = recall;
+  }
+  return { rocAuc: area / (positives * negatives), prAuc: ap };
+}
+
 function metricsOf(labels: Uint8Array, probabilities: Float64Array): SliceMetrics {
   const positives = labels.reduce((sum, y) => sum + y, 0);
   const oneClass = positives === 0 || positives === labels.length;
+  // Validates labels and probabilities (0/1, finite, in [0, 1]) before the ranking reads them.
   const bins = calibrationByDecile(labels, probabilities);
+  const ranking = oneClass ? null : rankingMetrics(labels, probabilities);
   return {
     rows: labels.length,
     positiveRate: positives / labels.length,
-    rocAuc: oneClass ? null : rocAuc(labels, probabilities),
-    prAuc: oneClass ? null : averagePrecision(labels, probabilities),
+    rocAuc: ranking?.rocAuc ?? null,
+    prAuc: ranking?.prAuc ?? null,
     logLoss: logLoss(labels, probabilities),
     ece: ece(bins),
     calibration: bins.map((bin) => ({
@@ -83,10 +127,16 @@ export function sliceMetrics(
   const out: Record<string, SliceMetrics> = {};
   for (const [name, rows] of slices) {
     if (rows.length === 0) continue;
-    out[name] = metricsOf(
-      Uint8Array.from(rows, (r) => labels[r]!),
-      Float64Array.from(rows, (r) => probabilities[r]!),
-    );
+    // Plain loops: `from` with a mapping callback costs a call per row of every slice.
+    const n = rows.length;
+    const sliceLabels = new Uint8Array(n);
+    const sliceProbabilities = new Float64Array(n);
+    for (let i = 0; i < n; i++) {
+      const r = rows[i]!;
+      sliceLabels[i] = labels[r]!;
+      sliceProbabilities[i] = probabilities[r]!;
+    }
+    out[name] = metricsOf(sliceLabels, sliceProbabilities);
   }
   return out;
 }

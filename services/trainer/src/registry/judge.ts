@@ -10,9 +10,10 @@
  */
 import type { DocumentValue, ModelVersion, ObjectStore } from '@mlops/kernel';
 import type { DatasetPart } from '../data/dataset.artifact.js';
-import { expectedCalibrationError } from '../data/slices.js';
+import { expectedCalibrationError, rankingMetrics } from '../data/slices.js';
 import { TrainerErrors } from '../errors.js';
 import { assertSameFeatures, loadModel, logLoss, rocAuc, type BinaryClassifier } from '../ml/index.js';
+import { predictMatrix } from '../scoring/compiled-forest.js';
 import { pairedAucDifference, type BootstrapInterval } from './bootstrap.js';
 import { decidePromotion, type ModelEvidence, type PromotionDecision } from './promotion.js';
 
@@ -32,9 +33,15 @@ export async function loadLakeModel(objects: ObjectStore, version: string, uri: 
 
 /** A model's figures on some rows. */
 export function evidenceOf(labels: Uint8Array, probabilities: Float64Array): ModelEvidence {
+  // Log loss validates the rows first; the ranking metrics need both classes (rocAuc says why not).
+  const loss = logLoss(labels, probabilities);
+  const positives = labels.reduce((sum, y) => sum + y, 0);
   return {
-    rocAuc: rocAuc(labels, probabilities),
-    logLoss: logLoss(labels, probabilities),
+    rocAuc:
+      positives > 0 && positives < labels.length
+        ? rankingMetrics(labels, probabilities).rocAuc
+        : rocAuc(labels, probabilities),
+    logLoss: loss,
     ece: expectedCalibrationError(labels, probabilities),
   };
 }
@@ -68,7 +75,7 @@ export async function judgeChallenger(input: {
 }): Promise<Judgement> {
   const { rows, champion } = input;
   const labels = rows.data.labels;
-  const challengerScores = input.challenger.predictProba(rows.data);
+  const challengerScores = predictMatrix(input.challenger, rows.data);
   const challenger = evidenceOf(labels, challengerScores);
   const baseline = evidenceOf(labels, input.baseline.predictProba(rows.data));
   let onHoldout: ModelEvidence | undefined;
@@ -82,7 +89,7 @@ export async function judgeChallenger(input: {
       scorable = false;
     }
     if (scorable) {
-      const championScores = model.predictProba(rows.data);
+      const championScores = predictMatrix(model, rows.data);
       onHoldout = evidenceOf(labels, championScores);
       difference = pairedAucDifference({
         labels,

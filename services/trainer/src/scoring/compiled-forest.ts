@@ -14,8 +14,9 @@
  * are the same to the last bit. Literals are written so they read back as the same double. Only
  * the features some tree splits on are read.
  */
-import type { BinaryClassifier, GbdtModelJson } from '../ml/index.js';
-import { createFeatureMatrix } from '../ml/index.js';
+import type { BinaryClassifier, FeatureMatrix, GbdtModelJson } from '../ml/index.js';
+import { assertSameFeatures, createFeatureMatrix } from '../ml/index.js';
+import { type ForestSource, type ParallelScoring, parallelScoring, scoreInParallel } from './scoring-pool.js';
 
 /** Rows per block: 256 rows of 50 features stay in the second-level cache. */
 const BLOCK = 256;
@@ -36,6 +37,11 @@ export interface ColumnScorer {
   readonly features: readonly string[];
   /** Churn probabilities of `rows` rows, given `features` as columns. */
   score(columns: readonly Float64Array[], rows: number): Float64Array;
+  /**
+   * The same probabilities into `out[0..rows)`; with `parallel`, a large chunk is split over the
+   * process's scoring threads (the caller's thread blocks until they are done).
+   */
+  scoreInto(columns: readonly Float64Array[], rows: number, out: Float64Array, parallel?: ParallelScoring): void;
   /**
    * Churn probabilities of `rows` rows of a row-major batch into `out` from `at`: row r holds its
    * `features`, in order, at `values[r * stride + first ...]`.
@@ -60,6 +66,8 @@ function literal(value: number): string {
   return value === Infinity ? 'Infinity' : value === -Infinity ? '-Infinity' : String(value);
 }
 
+let nextForestId = 1;
+
 /** A GBDT model compiled into generated functions over row-major blocks. */
 class CompiledForest implements ColumnScorer {
   private constructor(
@@ -67,6 +75,7 @@ class CompiledForest implements ColumnScorer {
     private readonly baseScore: number,
     private readonly functions: readonly TreesFunction[],
     private readonly columnFunctions: readonly ColumnTreesFunction[],
+    private readonly source: ForestSource,
   ) {}
 
   static compile(json: GbdtModelJson): CompiledForest {
@@ -99,6 +108,7 @@ class CompiledForest implements ColumnScorer {
     });
     const functions: TreesFunction[] = [];
     const columnFunctions: ColumnTreesFunction[] = [];
+    const bodies: string[] = [];
     for (let first = 0; first < trees.length; ) {
       let last = first + 1;
       let nodes = trees[first]!.nodes;
@@ -121,35 +131,49 @@ class CompiledForest implements ColumnScorer {
       const group = trees.slice(first, last);
       const slots = [...new Set(group.flatMap((tree) => [...tree.slots]))].sort((a, b) => a - b);
       const columns = slots.map((slot) => `c${slot} = columns[${slot}]`).join(', ');
-      columnFunctions.push(
-        new Function(
-          'columns',
-          'sum',
-          'n',
-          'at',
-          `${columns ? `const ${columns};\n` : ''}for (let r = 0, i = at; r < n; r++, i++) {\nlet s = sum[r];\n${group.map((tree) => tree.columnSource).join('\n')}\nsum[r] = s;\n}`,
-        ) as ColumnTreesFunction,
-      );
+      const columnBody = `${columns ? `const ${columns};\n` : ''}for (let r = 0, i = at; r < n; r++, i++) {\nlet s = sum[r];\n${group.map((tree) => tree.columnSource).join('\n')}\nsum[r] = s;\n}`;
+      bodies.push(columnBody);
+      columnFunctions.push(new Function('columns', 'sum', 'n', 'at', columnBody) as ColumnTreesFunction);
       first = last;
     }
     const features = [...used.entries()].sort((a, b) => a[1] - b[1]).map(([feature]) => json.featureNames[feature]!);
-    return new CompiledForest(features, json.baseScore, functions, columnFunctions);
+    const source = { id: nextForestId++, baseScore: json.baseScore, width: features.length, bodies };
+    return new CompiledForest(features, json.baseScore, functions, columnFunctions, source);
   }
 
   score(columns: readonly Float64Array[], rows: number): Float64Array {
-    const width = this.features.length;
-    if (columns.length !== width || columns.some((column) => column.length < rows))
-      throw new RangeError(`the scorer needs ${width} columns of at least ${rows} rows`);
     const out = new Float64Array(rows);
-    // Scored where the columns lie, a block of rows at a time (no row-major copy).
-    const sum = this.sum;
-    for (let start = 0; start < rows; start += BLOCK) {
-      const n = Math.min(BLOCK, rows - start);
-      sum.fill(this.baseScore);
-      for (const add of this.columnFunctions) add(columns, sum, n, start);
-      for (let r = 0; r < n; r++) out[start + r] = sigmoid(sum[r]!);
-    }
+    this.scoreInto(columns, rows, out);
     return out;
+  }
+
+  scoreInto(columns: readonly Float64Array[], rows: number, out: Float64Array, parallel?: ParallelScoring): void {
+    const width = this.features.length;
+    if (columns.length !== width || columns.some((column) => column.length < rows) || out.length < rows)
+      throw new RangeError(`the scorer needs ${width} columns of at least ${rows} rows`);
+    if (parallel && parallelScoring(this.source, parallel))
+      scoreInParallel(
+        this.source,
+        columns,
+        rows,
+        out,
+        () => this.scoreColumns(columns, rows, out),
+        (shared, at, n, into) => this.scoreColumnBlock(shared, at, n, into),
+      );
+    else this.scoreColumns(columns, rows, out);
+  }
+
+  /** Rows `[0, rows)` scored where the columns lie, a block of rows at a time (no row-major copy). */
+  private scoreColumns(columns: readonly Float64Array[], rows: number, out: Float64Array): void {
+    for (let at = 0; at < rows; at += BLOCK) this.scoreColumnBlock(columns, at, Math.min(BLOCK, rows - at), out);
+  }
+
+  /** Rows `[at, at + n)`, n at most BLOCK, into `out[at ...]`. */
+  private scoreColumnBlock(columns: readonly Float64Array[], at: number, n: number, out: Float64Array): void {
+    const sum = this.sum;
+    sum.fill(this.baseScore);
+    for (const add of this.columnFunctions) add(columns, sum, n, at);
+    for (let r = 0; r < n; r++) out[at + r] = sigmoid(sum[r]!);
   }
 
   scoreRows(values: Float64Array, rows: number, stride: number, first: number, out: Float64Array, at: number): void {
@@ -188,6 +212,10 @@ class RowScorer implements ColumnScorer {
     return this.model.predictProba(createFeatureMatrix({ featureNames: this.model.featureNames, values }));
   }
 
+  scoreInto(columns: readonly Float64Array[], rows: number, out: Float64Array): void {
+    out.set(this.score(columns, rows));
+  }
+
   scoreRows(values: Float64Array, rows: number, stride: number, first: number, out: Float64Array, at: number): void {
     const width = this.model.featureNames.length;
     if (first < 0 || first + width > stride || values.length < rows * stride || out.length < at + rows)
@@ -221,4 +249,31 @@ export function columnScorer(model: BinaryClassifier): ColumnScorer {
   compiled.set(key, forest);
   if (compiled.size > COMPILED_KEPT) compiled.delete(compiled.keys().next().value!);
   return forest;
+}
+
+/** Rows per chunk of `predictMatrix` (a chunk of the scoring threads). */
+const MATRIX_CHUNK = 2048;
+
+/**
+ * A model's probabilities on a row-major matrix of its features, the same bits as its own
+ * `predictProba`: a GBDT by its compiled forest, a chunk of columns at a time split over the scoring
+ * threads (the holdout scored by evaluate and judged by register).
+ */
+export function predictMatrix(model: BinaryClassifier, matrix: FeatureMatrix): Float64Array {
+  if (model.kind !== 'gbdt') return model.predictProba(matrix);
+  assertSameFeatures(model.featureNames, matrix);
+  const scorer = columnScorer(model);
+  const { nRows, nFeatures, values } = matrix;
+  const index = scorer.features.map((name) => matrix.featureNames.indexOf(name));
+  const columns = index.map(() => new Float64Array(MATRIX_CHUNK));
+  const out = new Float64Array(nRows);
+  for (let start = 0; start < nRows; start += MATRIX_CHUNK) {
+    const n = Math.min(MATRIX_CHUNK, nRows - start);
+    for (let c = 0; c < index.length; c++) {
+      const column = columns[c]!;
+      for (let r = 0, at = start * nFeatures + index[c]!; r < n; r++, at += nFeatures) column[r] = values[at]!;
+    }
+    scorer.scoreInto(columns, n, out.subarray(start, start + n), 'when-idle');
+  }
+  return out;
 }

@@ -1,0 +1,127 @@
+/**
+ * Batch prediction's in-engine statement alone, on a copy of a warehouse's active feature rows in
+ * an in-memory DuckDB: the features-read floor, then the champion called from SQL scoring on the
+ * JavaScript thread alone and split over the scoring threads, each its wall and CPU time (the
+ * process, DuckDB's threads included) and the rows differing between the two (must be 0).
+ *
+ * Then the same model on a row-major matrix of the first 300,000 rows (what evaluate and register
+ * score): its own `predictProba` (a walk over node arrays) against `predictMatrix` (the compiled
+ * forest over the scoring threads), same bits.
+ *
+ * `npx tsx --conditions=@mlops/source bench/model/predict.profile.ts --warehouse FILE --model FILE
+ * [--repeat N]`
+ */
+import { readFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
+import { openDuckDbWarehouse } from '@mlops/adapters-local';
+import { createFeatureMatrix, loadModel } from '@mlops/gbdt';
+import type { NumberFunction } from '@mlops/kernel';
+import { columnScorer, predictMatrix } from '@mlops/trainer';
+
+function option(name: string): string | undefined {
+  const at = process.argv.indexOf(`--${name}`);
+  return at >= 0 ? process.argv[at + 1] : undefined;
+}
+
+const warehouse = option('warehouse');
+const modelFile = option('model');
+if (!warehouse || !modelFile) throw new Error('--warehouse FILE and --model FILE are required');
+const repeat = Number(option('repeat') ?? 3);
+
+const model = loadModel(JSON.parse(readFileSync(modelFile, 'utf8')));
+const scorer = columnScorer(model);
+const db = await openDuckDbWarehouse({ path: ':memory:' });
+const connection = {
+  run: (sql: string) => db.execute(sql),
+  count: async (sql: string) => Number((await db.query<{ n: number | bigint }>(sql))[0]!.n),
+};
+const withFunction = (fn: NumberFunction, use: (call: (args: readonly string[]) => string) => Promise<void>) =>
+  db.withNumberFunction!(fn, use);
+await connection.run(`attach '${warehouse}' as w (read_only)`);
+await connection.run(
+  `create table f as select * from w.warehouse.fct_customer_features where days_since_last_order <= 30`,
+);
+await connection.run('detach w');
+const rows = await connection.count('select count(*) as n from f');
+const features = scorer.features.map((name) => `cast(f.${name} as double)`);
+
+async function timed(label: string, run: () => Promise<void>): Promise<number> {
+  const cpu = process.cpuUsage();
+  const started = performance.now();
+  await run();
+  const wall = performance.now() - started;
+  const used = process.cpuUsage(cpu);
+  const cpuMs = (used.user + used.system) / 1000;
+  console.log(
+    `${label.padEnd(44)} ${wall.toFixed(0).padStart(6)} ms wall ${cpuMs.toFixed(0).padStart(6)} ms CPU ${Math.round(
+      rows / (wall / 1000),
+    )
+      .toLocaleString('en-US')
+      .padStart(11)} rows/s`,
+  );
+  return wall;
+}
+
+async function scored(table: string, parallel: 'always' | undefined): Promise<void> {
+  await connection.run(`drop table if exists ${table}`);
+  await withFunction(
+    { arity: features.length, compute: (columns, n, out) => scorer.scoreInto(columns, n, out, parallel) },
+    (call) =>
+      connection.run(`create table ${table} as select f.customer_id, f.snapshot_date, ${call(features)} as p from f`),
+  );
+}
+
+console.log(`${rows} active rows, ${features.length} features used, load average ${loadavg()[0]!.toFixed(1)}`);
+for (let i = 0; i < repeat; i++) {
+  await connection.run('drop table if exists floor');
+  await timed('floor: keys and features read (summed)', async () => {
+    await connection.run(
+      `create table floor as select f.customer_id, f.snapshot_date, ${features.join(' + ')} as p from f`,
+    );
+  });
+  await timed('in the engine, JavaScript thread alone', () => scored('one', undefined));
+  await timed('in the engine, split over the scoring threads', () => scored('pool', 'always'));
+}
+const differing = await connection.count(
+  'select count(*) as n from ((select * from one except all select * from pool) union all (select * from pool except all select * from one))',
+);
+console.log(`rows differing (alone vs split): ${differing}; load average ${loadavg()[0]!.toFixed(1)}`);
+
+// The first rows as the row-major matrix of the model's features (copied out by a function call).
+const matrixRows = Math.min(rows, 300_000);
+const names = model.featureNames;
+const values = new Float64Array(matrixRows * names.length);
+let filled = 0;
+await withFunction(
+  {
+    arity: names.length,
+    compute(columns, n, out) {
+      for (let c = 0; c < names.length; c++)
+        for (let r = 0; r < n; r++) values[(filled + r) * names.length + c] = columns[c]![r]!;
+      filled += n;
+      out.fill(0, 0, n);
+    },
+  },
+  (call) =>
+    connection.run(
+      `select sum(${call(names.map((name) => `cast(f.${name} as double)`))}) from (select * from f order by customer_id, snapshot_date limit ${matrixRows}) as f`,
+    ),
+);
+const matrix = createFeatureMatrix({ featureNames: names, values });
+let walked: Float64Array = new Float64Array(0);
+let compiled: Float64Array = new Float64Array(0);
+for (let i = 0; i < repeat; i++) {
+  const cpu = process.cpuUsage();
+  let started = performance.now();
+  walked = model.predictProba(matrix);
+  const walkMs = performance.now() - started;
+  const walkCpu = process.cpuUsage(cpu);
+  started = performance.now();
+  compiled = predictMatrix(model, matrix);
+  const compiledMs = performance.now() - started;
+  const both = process.cpuUsage(cpu);
+  console.log(
+    `matrix of ${matrixRows} rows: predictProba ${walkMs.toFixed(0)} ms wall ${((walkCpu.user + walkCpu.system) / 1000).toFixed(0)} ms CPU; predictMatrix ${compiledMs.toFixed(0)} ms wall ${((both.user + both.system - walkCpu.user - walkCpu.system) / 1000).toFixed(0)} ms CPU`,
+  );
+}
+console.log(`matrix rows differing: ${walked.filter((p, r) => p !== compiled[r]).length}`);
