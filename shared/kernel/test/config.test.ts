@@ -20,8 +20,14 @@ describe('loadConfig', () => {
   });
 
   it('caps a transform run at 60 dates and 400,000 landed rows unless told otherwise', () => {
-    expect(loadConfig({}).transformer).toEqual({ maxDatesPerRun: 60, maxRowsPerRun: 400_000 });
+    expect(loadConfig({}).transformer).toEqual({ maxDatesPerRun: 60, maxRowsPerRun: 400_000, memoryLimit: '1GB' });
     expect(loadConfig({ MLOPS_TRANSFORM_MAX_ROWS: '50000' }).transformer.maxRowsPerRun).toBe(50_000);
+  });
+
+  it('reads the memory limit of large transform runs (a DuckDB size, or default for the warehouse limit)', () => {
+    expect(loadConfig({ MLOPS_TRANSFORM_MEMORY_LIMIT: '2GB' }).transformer.memoryLimit).toBe('2GB');
+    expect(loadConfig({ MLOPS_TRANSFORM_MEMORY_LIMIT: 'default' }).transformer.memoryLimit).toBeUndefined();
+    expect(() => loadConfig({ MLOPS_TRANSFORM_MEMORY_LIMIT: 'lots' })).toThrow(/MLOPS_TRANSFORM_MEMORY_LIMIT/);
   });
 
   it('returns a frozen object', () => {

@@ -41,6 +41,7 @@ export async function createTransformRunner(options: TransformRunnerFactoryOptio
       lakeRoot: config.lake.root,
       warehouse: options.warehouse,
       cacheDir: join(config.home, 'cache', 'dataform'),
+      ...(config.transformer.memoryLimit ? { largeRunMemoryLimit: config.transformer.memoryLimit } : {}),
     });
   }
   const repositoryName = config.gcp.dataformRepository;

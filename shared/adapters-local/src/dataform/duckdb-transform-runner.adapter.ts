@@ -84,10 +84,39 @@ export interface DuckDbTransformRunnerOptions {
    * thread, not on two) and spends less CPU; on small dates two threads only shorten the run.
    */
   threads?: number | 'auto';
+  /**
+   * DuckDB's memory limit during a run of large dates (from {@link ONE_THREAD_FROM_ROWS_PER_DATE}
+   * landed rows a date), restored afterwards; never lowers the warehouse's. Absent: unchanged.
+   */
+  largeRunMemoryLimit?: string;
 }
 
 /** Landed rows per run date from which an `auto` run takes one DuckDB thread (scale 1 lands ~2,100). */
 export const ONE_THREAD_FROM_ROWS_PER_DATE = 8_000;
+
+/** Whether a run's dates are large (landed rows per date known and at least the threshold). */
+export function isLargeRun(runDates: number, landedRows?: number): boolean {
+  return landedRows !== undefined && runDates > 0 && landedRows / runDates >= ONE_THREAD_FROM_ROWS_PER_DATE;
+}
+
+/** Bytes of a DuckDB size (`512MB`, `1.5 GiB`, `488.2 MiB`); NaN when it is not one. */
+export function sizeBytes(size: string): number {
+  const match = /^\s*(\d+(?:\.\d+)?)\s*([KMGT]i?B|bytes?)\s*$/i.exec(size);
+  if (!match) return Number.NaN;
+  const unit = match[2]!.toUpperCase();
+  if (unit.startsWith('BYTE')) return Number(match[1]);
+  const power = 'KMGT'.indexOf(unit[0]!) + 1;
+  return Number(match[1]) * (unit.includes('I') ? 1024 : 1000) ** power;
+}
+
+/**
+ * A size DuckDB reported (`286.1 MiB`: truncated to a tenth) as one to set it back to: half a tenth
+ * more, so setting it again reads back the same and repeated runs never shrink the limit.
+ */
+export function restorable(reported: string): string {
+  const match = /^\s*(\d+(?:\.\d+)?)\s*([KMGT]i?B)\s*$/i.exec(reported);
+  return match ? `${(Number(match[1]) + 0.05).toFixed(2)} ${match[2]}` : reported;
+}
 
 /** The DuckDB threads a run asks for (0: the warehouse's own setting). */
 export function runThreads(threads: number | 'auto' | undefined, runDates: number, landedRows?: number): number {
@@ -160,6 +189,9 @@ export class DuckDbTransformRunner implements TransformRunner {
               tx,
               runThreads(this.options.threads, runDates.length, request.landedRows),
             );
+            const restoreMemory = isLargeRun(runDates.length, request.landedRows)
+              ? await this.raiseMemory(tx, this.options.largeRunMemoryLimit)
+              : async () => {};
             try {
               await this.setup(tx, plan, bind);
               const actions: TransformActionResult[] = [];
@@ -192,6 +224,7 @@ export class DuckDbTransformRunner implements TransformRunner {
                 compilation,
               };
             } finally {
+              await restoreMemory();
               await restoreThreads();
             }
           }),
@@ -306,6 +339,23 @@ export class DuckDbTransformRunner implements TransformRunner {
         columns.set(row.name, list);
       }
       return { catalog: quote(String(catalog)), columns };
+    } catch (error) {
+      throw classify(error, undefined, sql);
+    }
+  }
+
+  /** Raise DuckDB's memory limit for the run (never lower it); resolves to the function restoring it. */
+  private async raiseMemory(tx: WarehouseTransaction, limit: string | undefined): Promise<() => Promise<void>> {
+    if (limit === undefined) return async () => {};
+    const sql = "select current_setting('memory_limit') as memory_limit";
+    try {
+      const before = String((await tx.query<{ memory_limit: string }>(sql))[0]?.memory_limit ?? '');
+      if (!(sizeBytes(limit) > sizeBytes(before))) return async () => {};
+      this.options.onStatement?.('(setup)', `set memory_limit = '${limit}'`);
+      await tx.execute(`set memory_limit = '${limit}'`);
+      return async () => {
+        await tx.execute(`set memory_limit = '${restorable(before).replaceAll("'", "''")}'`).catch(() => {});
+      };
     } catch (error) {
       throw classify(error, undefined, sql);
     }

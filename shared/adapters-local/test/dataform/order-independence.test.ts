@@ -102,6 +102,33 @@ describe('the warehouse does not depend on the order or repetition of runs', () 
     expect(await threads(batched.warehouse)).toBe(2);
   }, 300_000);
 
+  it('raises the memory limit for a run of large dates only, and restores it after the run', async () => {
+    const warehouse = await openDuckDbWarehouse({ path: join(dir.path, 'large.duckdb') });
+    open.push(warehouse);
+    await warehouse.execute("set memory_limit = '300MB'");
+    const statements: string[] = [];
+    const runner = new DuckDbTransformRunner({
+      projectDir: PROJECT,
+      lakeRoot: lake,
+      warehouse: warehouseAccessOf(warehouse),
+      compiler,
+      largeRunMemoryLimit: '1GB',
+      onStatement: (_action, sql) => statements.push(sql),
+    });
+    const limit = async () =>
+      (await warehouse.query<{ limit: string }>("select current_setting('memory_limit') as limit"))[0]!.limit;
+    const before = await limit();
+    await runner.run({ runDates: [DATES[0]!], landedRows: 50_000 });
+    expect(statements).toContain("set memory_limit = '1GB'");
+    expect(await limit()).toBe(before);
+    statements.length = 0;
+    await runner.run({ runDates: DATES.slice(0, 2), landedRows: 2 * 2_000 });
+    expect(statements.filter((sql) => sql.startsWith('set memory_limit'))).toEqual([]);
+    await warehouse.execute("set memory_limit = '2GB'");
+    await runner.run({ runDates: [DATES[0]!], landedRows: 50_000 });
+    expect(statements.filter((sql) => sql.startsWith('set memory_limit'))).toEqual([]);
+  }, 120_000);
+
   it('computes a snapshot only from data up to its date: late orders and clicks leave it unchanged', async () => {
     const snapshot = '2026-01-07';
     const features = `select * from ordered.warehouse.fct_customer_features where snapshot_date = date '${snapshot}'`;

@@ -76,6 +76,13 @@ export interface PlatformConfig {
      * warehouse's memory limit at any scale. Absent: no limit (a hand-built setting).
      */
     readonly maxRowsPerRun?: number;
+    /**
+     * DuckDB's memory limit during a run of large dates, those a run gives one thread
+     * (`MLOPS_TRANSFORM_MEMORY_LIMIT`, default {@link DEFAULT_TRANSFORM_MEMORY_LIMIT}; never lowers the
+     * warehouse's): the features' lookback at scale 10 needs more than 512MB for a run of a few dates.
+     * The warehouse's own limit is restored after the run. Absent: the warehouse's limit.
+     */
+    readonly memoryLimit?: string;
   };
   readonly trainer: {
     /** Retrain when the champion is older than this many days of data. */
@@ -309,6 +316,7 @@ export function loadConfig(env: Environment, cwd: string = process.cwd()): Platf
         max: 1_000_000_000,
         integer: true,
       }),
+      ...optional('memoryLimit', memoryLimit(env, 'MLOPS_TRANSFORM_MEMORY_LIMIT', DEFAULT_TRANSFORM_MEMORY_LIMIT)),
     },
     trainer: {
       retrainEveryDays: number(env, 'MLOPS_RETRAIN_EVERY_DAYS', 7, { min: 1, max: 365, integer: true }),
@@ -338,6 +346,9 @@ export const DEFAULT_WAREHOUSE_MEMORY_LIMIT = '512MB';
  * keeps a run at scale 10 within the default memory limit with room (bench/transform measures it).
  */
 export const DEFAULT_TRANSFORM_MAX_ROWS = 400_000;
+
+/** DuckDB's memory limit during a transform run of large dates (see `transformer.memoryLimit`). */
+export const DEFAULT_TRANSFORM_MEMORY_LIMIT = '1GB';
 
 /** A DuckDB memory size (`512MB`, `2GB`, `1.5GiB`), or `default` for DuckDB's own. */
 function memoryLimit(env: Environment, name: string, fallback: string): string | undefined {
