@@ -122,7 +122,7 @@ export function restorable(reported: string): string {
 export function runThreads(threads: number | 'auto' | undefined, runDates: number, landedRows?: number): number {
   if (threads !== undefined && threads !== 'auto') return Math.max(0, Math.floor(threads));
   if (landedRows === undefined || runDates === 0) return 1;
-  return landedRows / runDates >= ONE_THREAD_FROM_ROWS_PER_DATE ? 1 : 0;
+  return isLargeRun(runDates, landedRows) ? 1 : 0;
 }
 
 const LOCKED =
