@@ -9,8 +9,8 @@
  * into chunks of `CHUNK_ROWS`; each chunk's gradient and Hessian start from zero and the chunks are
  * added in row order, so the result would not change if chunks were summed on other threads.
  */
-import type { FeatureValues } from "./dataset.js";
-import { sigmoid } from "./model.json.js";
+import type { FeatureValues } from './dataset.js';
+import { sigmoid } from './model.json.js';
 
 /** Rows standardised together (their columns stay in the first-level cache). */
 export const BLOCK_ROWS = 128;
@@ -100,16 +100,13 @@ export function gradientAndHessian(
 ): void {
   const d = rows.nFeatures + 1;
   gradient.fill(0);
-  for (let j = 0; j < d; j++)
-    for (let k = 0; k <= j; k++) hessian[j * d + k] = 0;
+  for (let j = 0; j < d; j++) for (let k = 0; k <= j; k++) hessian[j * d + k] = 0;
   for (let start = 0; start < rows.nRows; start += CHUNK_ROWS) {
     const end = Math.min(rows.nRows, start + CHUNK_ROWS);
     chunkPass(rows, beta, margins, start, end, scratch);
     const { width, chunkHessian, chunkGradient } = scratch;
     for (let j = 0; j < d; j++) gradient[j]! += chunkGradient[j]!;
-    for (let j = 0; j < d; j++)
-      for (let k = 0; k <= j; k++)
-        hessian[j * d + k]! += chunkHessian[j * width + k]!;
+    for (let j = 0; j < d; j++) for (let k = 0; k <= j; k++) hessian[j * d + k]! += chunkHessian[j * width + k]!;
   }
 }
 
@@ -124,14 +121,7 @@ function chunkPass(
 ): void {
   const { labels, weights } = rows;
   const d = rows.nFeatures + 1;
-  const {
-    width,
-    columns,
-    weighted,
-    residuals,
-    chunkHessian: hp,
-    chunkGradient: gp,
-  } = scratch;
+  const { width, columns, weighted, residuals, chunkHessian: hp, chunkGradient: gp } = scratch;
   const z = scratch.margins;
   hp.fill(0);
   gp.fill(0);
@@ -224,17 +214,12 @@ function hessianTiles(
 }
 
 /** The margin of a step: out[r] = Σ_j step_j · x_rj (intercept first), each row in column order. */
-export function stepMargins(
-  rows: StandardisedRows,
-  step: Float64Array,
-  out: Float64Array,
-): void {
+export function stepMargins(rows: StandardisedRows, step: Float64Array, out: Float64Array): void {
   const { nRows: n, nFeatures: F, values, means, inverseScales } = rows;
   const s0 = step[0]!;
   for (let r = 0, at = 0; r < n; r++) {
     let u = s0;
-    for (let f = 0; f < F; f++, at++)
-      u += (values[at]! - means[f]!) * inverseScales[f]! * step[f + 1]!;
+    for (let f = 0; f < F; f++, at++) u += (values[at]! - means[f]!) * inverseScales[f]! * step[f + 1]!;
     out[r] = u;
   }
 }
@@ -252,13 +237,10 @@ export function logLossAt(
   const { nRows: n, labels, weights } = rows;
   let loss = 0;
   for (let r = 0; r < n; r++) {
-    const z =
-      direction === undefined ? base[r]! : base[r]! - scale * direction[r]!;
+    const z = direction === undefined ? base[r]! : base[r]! - scale * direction[r]!;
     // log(1 + e^z) − y·z, computed without overflow.
-    const softplus =
-      z > 0 ? z + Math.log1p(Math.exp(-z)) : Math.log1p(Math.exp(z));
-    loss +=
-      (weights === undefined ? 1 : weights[r]!) * (softplus - labels[r]! * z);
+    const softplus = z > 0 ? z + Math.log1p(Math.exp(-z)) : Math.log1p(Math.exp(z));
+    loss += (weights === undefined ? 1 : weights[r]!) * (softplus - labels[r]! * z);
   }
   return loss;
 }

@@ -1,31 +1,15 @@
-import {
-  type Dataset,
-  type FeatureMatrix,
-  assertSameFeatures,
-} from "./dataset.js";
-import { TRAINER_ERROR_CODES as CODES, TrainerError } from "./errors.js";
-import type {
-  BinaryClassifier,
-  FeatureImportance,
-  LogisticModelJson,
-} from "./model.port.js";
-import {
-  asFeatureNames,
-  asFinite,
-  asFiniteArray,
-  asParams,
-  asRecord,
-  invalidJson,
-  sigmoid,
-} from "./model.json.js";
+import { type Dataset, type FeatureMatrix, assertSameFeatures } from './dataset.js';
+import { TRAINER_ERROR_CODES as CODES, TrainerError } from './errors.js';
+import type { BinaryClassifier, FeatureImportance, LogisticModelJson } from './model.port.js';
+import { asFeatureNames, asFinite, asFiniteArray, asParams, asRecord, invalidJson, sigmoid } from './model.json.js';
 import {
   LogisticScratch,
   type StandardisedRows,
   gradientAndHessian,
   logLossAt,
   stepMargins,
-} from "./logistic.kernels.js";
-import { type ParamSpec, resolveParams } from "./params.js";
+} from './logistic.kernels.js';
+import { type ParamSpec, resolveParams } from './params.js';
 
 /** Hyper-parameters of the logistic-regression baseline. */
 export interface LogisticParams {
@@ -37,40 +21,21 @@ export interface LogisticParams {
   tolerance: number;
 }
 
-export const LOGISTIC_PARAM_SPECS: Readonly<
-  Record<keyof LogisticParams, ParamSpec>
-> = {
-  l2: {
-    default: 1,
-    min: 0,
-    max: 1e12,
-    doc: "L2 penalty on standardised coefficients (1 / C)",
-  },
-  maxIterations: {
-    default: 100,
-    min: 1,
-    max: 10_000,
-    integer: true,
-    doc: "Newton iterations at most",
-  },
-  tolerance: {
-    default: 1e-8,
-    min: 0,
-    max: 1,
-    minExclusive: true,
-    doc: "largest coefficient step at convergence",
-  },
+export const LOGISTIC_PARAM_SPECS: Readonly<Record<keyof LogisticParams, ParamSpec>> = {
+  l2: { default: 1, min: 0, max: 1e12, doc: 'L2 penalty on standardised coefficients (1 / C)' },
+  maxIterations: { default: 100, min: 1, max: 10_000, integer: true, doc: 'Newton iterations at most' },
+  tolerance: { default: 1e-8, min: 0, max: 1, minExclusive: true, doc: 'largest coefficient step at convergence' },
 };
 
 export function resolveLogisticParams(
   given?: Readonly<Partial<LogisticParams>> | Readonly<Record<string, unknown>>,
 ): LogisticParams {
-  return resolveParams("logreg", LOGISTIC_PARAM_SPECS, given);
+  return resolveParams('logreg', LOGISTIC_PARAM_SPECS, given);
 }
 
 /** A fitted logistic regression on standardised features. */
 export class LogisticModel implements BinaryClassifier {
-  readonly kind = "logreg" as const;
+  readonly kind = 'logreg' as const;
   readonly featureNames: readonly string[];
 
   constructor(
@@ -89,8 +54,7 @@ export class LogisticModel implements BinaryClassifier {
     assertSameFeatures(this.featureNames, matrix);
     const { nRows, nFeatures, values } = matrix;
     const out = new Float64Array(nRows);
-    for (let r = 0; r < nRows; r++)
-      out[r] = sigmoid(this.margin(values, r * nFeatures));
+    for (let r = 0; r < nRows; r++) out[r] = sigmoid(this.margin(values, r * nFeatures));
     return out;
   }
 
@@ -117,8 +81,8 @@ export class LogisticModel implements BinaryClassifier {
 
   toJSON(): LogisticModelJson {
     return {
-      format: "mlops.logreg.v1",
-      kind: "logreg",
+      format: 'mlops.logreg.v1',
+      kind: 'logreg',
       featureNames: [...this.featureNames],
       params: { ...this.params },
       means: [...this.means],
@@ -130,33 +94,28 @@ export class LogisticModel implements BinaryClassifier {
   }
 
   static fromJSON(json: unknown): LogisticModel {
-    const record = asRecord(json, "the model");
-    if (record.format !== "mlops.logreg.v1")
-      throw invalidJson(
-        `format ${JSON.stringify(record.format)} is not mlops.logreg.v1`,
-      );
+    const record = asRecord(json, 'the model');
+    if (record.format !== 'mlops.logreg.v1')
+      throw invalidJson(`format ${JSON.stringify(record.format)} is not mlops.logreg.v1`);
     const featureNames = asFeatureNames(record.featureNames);
     const n = featureNames.length;
-    const scales = asFiniteArray(record.scales, "scales", n);
-    if (scales.some((s) => s <= 0))
-      throw invalidJson("scales must be positive");
+    const scales = asFiniteArray(record.scales, 'scales', n);
+    if (scales.some((s) => s <= 0)) throw invalidJson('scales must be positive');
     return new LogisticModel(
       featureNames,
       asParams(record.params),
-      Float64Array.from(asFiniteArray(record.means, "means", n)),
+      Float64Array.from(asFiniteArray(record.means, 'means', n)),
       Float64Array.from(scales),
-      Float64Array.from(asFiniteArray(record.coefficients, "coefficients", n)),
-      asFinite(record.intercept, "intercept"),
-      asFinite(record.iterations, "iterations"),
+      Float64Array.from(asFiniteArray(record.coefficients, 'coefficients', n)),
+      asFinite(record.intercept, 'intercept'),
+      asFinite(record.iterations, 'iterations'),
     );
   }
 
   private margin(values: ArrayLike<number>, offset: number): number {
     let z = this.intercept;
     for (let f = 0; f < this.coefficients.length; f++)
-      z +=
-        (this.coefficients[f]! * (values[offset + f]! - this.means[f]!)) /
-        this.scales[f]!;
+      z += (this.coefficients[f]! * (values[offset + f]! - this.means[f]!)) / this.scales[f]!;
     return z;
   }
 }
@@ -175,8 +134,7 @@ export function fitLogistic(
   const params = resolveLogisticParams(given);
   const { nRows: n, nFeatures: F, values, labels } = data;
   const weights = data.weights;
-  const weight = (r: number): number =>
-    weights === undefined ? 1 : weights[r]!;
+  const weight = (r: number): number => (weights === undefined ? 1 : weights[r]!);
 
   // Standardise (weighted mean and population variance).
   const means = new Float64Array(F);
@@ -200,15 +158,7 @@ export function fitLogistic(
     scales[f] = sd > 1e-12 * Math.max(1, Math.abs(means[f]!)) ? sd : 1;
   }
   const inverseScales = scales.map((scale) => 1 / scale);
-  const rows: StandardisedRows = {
-    nRows: n,
-    nFeatures: F,
-    values,
-    labels,
-    weights,
-    means,
-    inverseScales,
-  };
+  const rows: StandardisedRows = { nRows: n, nFeatures: F, values, labels, weights, means, inverseScales };
   const d = F + 1;
   const beta = new Float64Array(d);
   const penalty = (b: Float64Array): number => {
@@ -247,38 +197,21 @@ export function fitLogistic(
       if (next <= current) break;
     }
     let largest = 0;
-    for (let j = 0; j < d; j++)
-      largest = Math.max(largest, Math.abs(candidate[j]! - beta[j]!));
+    for (let j = 0; j < d; j++) largest = Math.max(largest, Math.abs(candidate[j]! - beta[j]!));
     if (next > current) break;
     beta.set(candidate);
     const improvement = current - next;
     current = next;
-    if (
-      largest < params.tolerance ||
-      improvement <= 1e-14 * Math.max(1, Math.abs(current))
-    ) {
+    if (largest < params.tolerance || improvement <= 1e-14 * Math.max(1, Math.abs(current))) {
       iterations++;
       break;
     }
   }
-  return new LogisticModel(
-    data.featureNames,
-    { ...params },
-    means,
-    scales,
-    beta.slice(1),
-    beta[0]!,
-    iterations,
-  );
+  return new LogisticModel(data.featureNames, { ...params }, means, scales, beta.slice(1), beta[0]!, iterations);
 }
 
 /** Solve A·x = b for symmetric positive-definite A (lower triangle filled), in place of a copy. */
-function solveCholesky(
-  a: Float64Array,
-  b: Float64Array,
-  out: Float64Array,
-  d: number,
-): void {
+function solveCholesky(a: Float64Array, b: Float64Array, out: Float64Array, d: number): void {
   const l = new Float64Array(d * d);
   for (let j = 0; j < d; j++) {
     let sum = a[j * d + j]!;

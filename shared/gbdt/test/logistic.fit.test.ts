@@ -1,24 +1,15 @@
-import { describe, expect, it } from "vitest";
-import {
-  type Dataset,
-  createDataset,
-  createRandom,
-  fitLogistic,
-} from "../src/index.js";
-import { CHUNK_ROWS } from "../src/logistic.kernels.js";
+import { describe, expect, it } from 'vitest';
+import { type Dataset, createDataset, createRandom, fitLogistic } from '../src/index.js';
+import { CHUNK_ROWS } from '../src/logistic.kernels.js';
 
 /**
  * The fit before its passes were blocked: the standardised design matrix stored whole, the Hessian
  * summed row by row, the objective recomputed from the matrix at every line-search try. The blocked
  * passes must find the same optimum (their sums run in another order, so to rounding).
  */
-function denseReference(
-  data: Dataset,
-  l2: number,
-): { beta: Float64Array; iterations: number } {
+function denseReference(data: Dataset, l2: number): { beta: Float64Array; iterations: number } {
   const { nRows: n, nFeatures: F, values, labels, weights } = data;
-  const weight = (r: number): number =>
-    weights === undefined ? 1 : weights[r]!;
+  const weight = (r: number): number => (weights === undefined ? 1 : weights[r]!);
   const means = new Float64Array(F);
   const scales = new Float64Array(F);
   let weightSum = 0;
@@ -28,8 +19,7 @@ function denseReference(
   }
   for (let f = 0; f < F; f++) means[f]! /= weightSum;
   for (let r = 0; r < n; r++)
-    for (let f = 0; f < F; f++)
-      scales[f]! += weight(r) * (values[r * F + f]! - means[f]!) ** 2;
+    for (let f = 0; f < F; f++) scales[f]! += weight(r) * (values[r * F + f]! - means[f]!) ** 2;
   for (let f = 0; f < F; f++) {
     const sd = Math.sqrt(scales[f]! / weightSum);
     scales[f] = sd > 1e-12 * Math.max(1, Math.abs(means[f]!)) ? sd : 1;
@@ -38,16 +28,14 @@ function denseReference(
   const x = new Float64Array(n * d);
   for (let r = 0; r < n; r++) {
     x[r * d] = 1;
-    for (let f = 0; f < F; f++)
-      x[r * d + 1 + f] = (values[r * F + f]! - means[f]!) / scales[f]!;
+    for (let f = 0; f < F; f++) x[r * d + 1 + f] = (values[r * F + f]! - means[f]!) / scales[f]!;
   }
   const objective = (b: Float64Array): number => {
     let loss = 0;
     for (let r = 0; r < n; r++) {
       let z = 0;
       for (let j = 0; j < d; j++) z += x[r * d + j]! * b[j]!;
-      const softplus =
-        z > 0 ? z + Math.log1p(Math.exp(-z)) : Math.log1p(Math.exp(z));
+      const softplus = z > 0 ? z + Math.log1p(Math.exp(-z)) : Math.log1p(Math.exp(z));
       loss += weight(r) * (softplus - labels[r]! * z);
     }
     let s = 0;
@@ -66,9 +54,7 @@ function denseReference(
       const p = 1 / (1 + Math.exp(-z));
       for (let j = 0; j < d; j++) {
         g[j]! += weight(r) * (p - labels[r]!) * x[r * d + j]!;
-        for (let k = 0; k <= j; k++)
-          h[j * d + k]! +=
-            weight(r) * p * (1 - p) * x[r * d + j]! * x[r * d + k]!;
+        for (let k = 0; k <= j; k++) h[j * d + k]! += weight(r) * p * (1 - p) * x[r * d + j]! * x[r * d + k]!;
       }
     }
     for (let j = 1; j < d; j++) {
@@ -77,10 +63,7 @@ function denseReference(
     }
     // Gaussian elimination on the full symmetric matrix (a different solver on purpose).
     const a = Array.from({ length: d }, (_, i) => [
-      ...Array.from(
-        { length: d },
-        (_, k) => h[Math.max(i, k) * d + Math.min(i, k)]!,
-      ),
+      ...Array.from({ length: d }, (_, k) => h[Math.max(i, k) * d + Math.min(i, k)]!),
       g[i]!,
     ]);
     for (let c = 0; c < d; c++)
@@ -102,17 +85,12 @@ function denseReference(
       next = objective(candidate);
       if (next <= current) break;
     }
-    const largest = Math.max(
-      ...candidate.map((c, j) => Math.abs(c - beta[j]!)),
-    );
+    const largest = Math.max(...candidate.map((c, j) => Math.abs(c - beta[j]!)));
     if (next > current) break;
     const improvement = current - next;
     beta.set(candidate);
     current = next;
-    if (
-      largest < 1e-8 ||
-      improvement <= 1e-14 * Math.max(1, Math.abs(current))
-    ) {
+    if (largest < 1e-8 || improvement <= 1e-14 * Math.max(1, Math.abs(current))) {
       iterations++;
       break;
     }
@@ -124,9 +102,7 @@ function denseReference(
 function weightedSet(nRows: number, float32: boolean): Dataset {
   const random = createRandom(7);
   const F = 6;
-  const values = float32
-    ? new Float32Array(nRows * F)
-    : new Float64Array(nRows * F);
+  const values = float32 ? new Float32Array(nRows * F) : new Float64Array(nRows * F);
   const labels = new Uint8Array(nRows);
   const weights = new Float64Array(nRows);
   for (let r = 0; r < nRows; r++) {
@@ -139,47 +115,36 @@ function weightedSet(nRows: number, float32: boolean): Dataset {
       7,
     ];
     row.forEach((v, f) => (values[r * F + f] = v));
-    const z =
-      -1 +
-      0.05 * row[0]! -
-      0.02 * (row[1]! - 110) +
-      0.002 * row[2]! +
-      1.5 * row[3]! * row[4]!;
+    const z = -1 + 0.05 * row[0]! - 0.02 * (row[1]! - 110) + 0.002 * row[2]! + 1.5 * row[3]! * row[4]!;
     labels[r] = random.nextFloat() < 1 / (1 + Math.exp(-z)) ? 1 : 0;
     weights[r] = 0.5 + random.nextInt(3);
   }
   return createDataset({
-    featureNames: ["a", "b", "c", "d", "e", "k"],
+    featureNames: ['a', 'b', 'c', 'd', 'e', 'k'],
     values,
     labels,
     weights,
   });
 }
 
-describe("logistic fit in blocked passes", () => {
+describe('logistic fit in blocked passes', () => {
   const data = weightedSet(2 * CHUNK_ROWS + 1_001, false);
 
-  it("finds the optimum of the row-by-row Newton fit, in as many iterations", () => {
+  it('finds the optimum of the row-by-row Newton fit, in as many iterations', () => {
     const reference = denseReference(data, 0.5);
     const model = fitLogistic(data, { l2: 0.5 });
     expect(model.iterations).toBe(reference.iterations);
     expect(Math.abs(model.intercept - reference.beta[0]!)).toBeLessThan(1e-10);
-    model.coefficients.forEach((c, f) =>
-      expect(Math.abs(c - reference.beta[f + 1]!)).toBeLessThan(1e-10),
-    );
+    model.coefficients.forEach((c, f) => expect(Math.abs(c - reference.beta[f + 1]!)).toBeLessThan(1e-10));
     expect(model.coefficients[5]).toBe(0);
   });
 
-  it("gives the same bits on every run, and the same optimum from single-precision values", () => {
+  it('gives the same bits on every run, and the same optimum from single-precision values', () => {
     const model = fitLogistic(data, { l2: 0.5 });
-    expect(JSON.stringify(fitLogistic(data, { l2: 0.5 }))).toBe(
-      JSON.stringify(model),
-    );
+    expect(JSON.stringify(fitLogistic(data, { l2: 0.5 }))).toBe(JSON.stringify(model));
     const single = fitLogistic(weightedSet(2 * CHUNK_ROWS + 1_001, true), {
       l2: 0.5,
     });
-    single.coefficients.forEach((c, f) =>
-      expect(Math.abs(c - model.coefficients[f]!)).toBeLessThan(1e-3),
-    );
+    single.coefficients.forEach((c, f) => expect(Math.abs(c - model.coefficients[f]!)).toBeLessThan(1e-3));
   });
 });

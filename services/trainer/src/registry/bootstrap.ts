@@ -7,7 +7,7 @@
  * the same weights, so what varies is the difference itself. ROC AUC under weights is one pass
  * over each model's rows sorted once by score.
  */
-import { createRandom } from "../ml/index.js";
+import { createRandom } from '../ml/index.js';
 
 /** A percentile interval of a bootstrapped statistic. */
 export interface BootstrapInterval {
@@ -33,17 +33,10 @@ interface Ranking {
   starts: Float64Array;
 }
 
-function rank(
-  scores: Float64Array,
-  labels: Uint8Array,
-  cluster: Uint32Array,
-): Ranking {
-  const order = Uint32Array.from({ length: scores.length }, (_, i) => i).sort(
-    (a, b) => scores[a]! - scores[b]!,
-  );
+function rank(scores: Float64Array, labels: Uint8Array, cluster: Uint32Array): Ranking {
+  const order = Uint32Array.from({ length: scores.length }, (_, i) => i).sort((a, b) => scores[a]! - scores[b]!);
   const starts = new Float64Array(scores.length);
-  for (let k = 0; k < order.length; k++)
-    starts[k] = k === 0 || scores[order[k]!] !== scores[order[k - 1]!] ? 1 : 0;
+  for (let k = 0; k < order.length; k++) starts[k] = k === 0 || scores[order[k]!] !== scores[order[k - 1]!] ? 1 : 0;
   // Laid out in score order, so each resample is one sequential pass (a row's weight is its
   // cluster's draw count, looked up in a table that stays in cache).
   return {
@@ -94,9 +87,7 @@ function quantile(sorted: Float64Array, q: number): number {
   const position = (sorted.length - 1) * q;
   const lower = Math.floor(position);
   const upper = Math.min(sorted.length - 1, lower + 1);
-  return (
-    sorted[lower]! + (sorted[upper]! - sorted[lower]!) * (position - lower)
-  );
+  return sorted[lower]! + (sorted[upper]! - sorted[lower]!) * (position - lower);
 }
 
 /**
