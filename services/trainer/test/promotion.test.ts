@@ -129,6 +129,36 @@ describe('paired bootstrap of the ROC AUC difference', () => {
     });
   });
 
+  it.each([
+    ['every score tied', (value: number) => 0 * value + 0.5],
+    ['five distinct scores', (value: number) => Math.round(value * 4) / 4],
+    ['scores as they are', (value: number) => value],
+  ])('gives the bits of the group-by-group weighted sum (%s)', (_name, coarse) => {
+    const data = scored(1500, 0.3, 9);
+    data.challenger = data.challenger.map(coarse);
+    const input = { ...data, resamples: 60, seed: 5, level: 0.9 };
+    const result = pairedAucDifference(input);
+    expect(result).toEqual(groupByGroupInterval(input));
+  });
+
+  it('leaves out resamples that draw no positive row', () => {
+    const labels = new Uint8Array(40);
+    labels[0] = 1; // one positive customer among forty
+    const scores = Float64Array.from({ length: 40 }, (_, i) => i / 40);
+    const input = {
+      labels,
+      challenger: scores,
+      champion: scores.map((v) => 1 - v),
+      clusters: Uint32Array.from({ length: 40 }, (_, i) => i),
+      resamples: 50,
+      seed: 2,
+      level: 0.95,
+    };
+    const result = pairedAucDifference(input);
+    expect(result.resamples).toBeLessThan(50);
+    expect(result).toEqual(groupByGroupInterval(input));
+  });
+
   it('brackets zero for two equally good models, and not for a clearly better one', () => {
     const same = scored(3000, 0, 5);
     const tie = pairedAucDifference({ ...same, resamples: 500, seed: 1, level: 0.95 });
@@ -138,3 +168,67 @@ describe('paired bootstrap of the ROC AUC difference', () => {
     expect(better.low).toBeGreaterThan(0);
   });
 });
+
+/**
+ * The interval as first written: an explicit weight per row from the customer draws, each model's
+ * rows visited group by group in score order (ties count one half).
+ */
+function groupByGroupInterval(input: Parameters<typeof pairedAucDifference>[0]) {
+  const { labels, resamples } = input;
+  const n = labels.length;
+  const ids = new Map<number, number>();
+  const cluster = Uint32Array.from(input.clusters, (c) => {
+    if (!ids.has(c)) ids.set(c, ids.size);
+    return ids.get(c)!;
+  });
+  const auc = (scores: Float64Array, weights: Float64Array): number => {
+    const order = [...scores.keys()].sort((a, b) => scores[a]! - scores[b]!);
+    let below = 0;
+    let positives = 0;
+    let area = 0;
+    for (let start = 0; start < n; ) {
+      let end = start;
+      let gp = 0;
+      let gn = 0;
+      while (end < n && scores[order[end]!] === scores[order[start]!]) {
+        if (labels[order[end]!] === 1) gp += weights[order[end]!]!;
+        else gn += weights[order[end]!]!;
+        end++;
+      }
+      area += gp * (below + gn / 2);
+      below += gn;
+      positives += gp;
+      start = end;
+    }
+    return area / (positives * below);
+  };
+  const weights = new Float64Array(n).fill(1);
+  const estimate = auc(input.challenger, weights) - auc(input.champion, weights);
+  const random = createRandom(input.seed);
+  const draws = new Uint32Array(ids.size);
+  const differences: number[] = [];
+  for (let s = 0; s < resamples; s++) {
+    draws.fill(0);
+    for (let k = 0; k < ids.size; k++) draws[random.nextInt(ids.size)]! += 1;
+    for (let r = 0; r < n; r++) weights[r] = draws[cluster[r]!]!;
+    const difference = auc(input.challenger, weights) - auc(input.champion, weights);
+    if (Number.isFinite(difference)) differences.push(difference);
+  }
+  const sorted = Float64Array.from(differences).sort();
+  const at = (q: number) => {
+    const position = (sorted.length - 1) * q;
+    const lower = Math.floor(position);
+    const upper = Math.min(sorted.length - 1, lower + 1);
+    return sorted[lower]! + (sorted[upper]! - sorted[lower]!) * (position - lower);
+  };
+  const tail = (1 - input.level) / 2;
+  return {
+    estimate,
+    low: at(tail),
+    high: at(1 - tail),
+    level: input.level,
+    resamples: sorted.length,
+    seed: input.seed,
+    clusters: ids.size,
+  };
+}

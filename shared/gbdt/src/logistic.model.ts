@@ -2,6 +2,13 @@ import { type Dataset, type FeatureMatrix, assertSameFeatures } from './dataset.
 import { TRAINER_ERROR_CODES as CODES, TrainerError } from './errors.js';
 import type { BinaryClassifier, FeatureImportance, LogisticModelJson } from './model.port.js';
 import { asFeatureNames, asFinite, asFiniteArray, asParams, asRecord, invalidJson, sigmoid } from './model.json.js';
+import {
+  LogisticScratch,
+  type StandardisedRows,
+  gradientAndHessian,
+  logLossAt,
+  stepMargins,
+} from './logistic.kernels.js';
 import { type ParamSpec, resolveParams } from './params.js';
 
 /** Hyper-parameters of the logistic-regression baseline. */
@@ -150,56 +157,27 @@ export function fitLogistic(
     const sd = Math.sqrt(scales[f]! / weightSum);
     scales[f] = sd > 1e-12 * Math.max(1, Math.abs(means[f]!)) ? sd : 1;
   }
-  // Design matrix with a leading 1 for the intercept: d = F + 1 columns.
+  const inverseScales = scales.map((scale) => 1 / scale);
+  const rows: StandardisedRows = { nRows: n, nFeatures: F, values, labels, weights, means, inverseScales };
   const d = F + 1;
-  const x = new Float64Array(n * d);
-  for (let r = 0; r < n; r++) {
-    x[r * d] = 1;
-    for (let f = 0; f < F; f++) x[r * d + 1 + f] = (values[r * F + f]! - means[f]!) / scales[f]!;
-  }
-
   const beta = new Float64Array(d);
   const penalty = (b: Float64Array): number => {
     let s = 0;
     for (let j = 1; j < d; j++) s += b[j]! * b[j]!;
     return (params.l2 / 2) * s;
   };
-  const objective = (b: Float64Array): number => {
-    let loss = 0;
-    for (let r = 0; r < n; r++) {
-      let z = 0;
-      for (let j = 0; j < d; j++) z += x[r * d + j]! * b[j]!;
-      // log(1 + e^z) − y·z, computed without overflow.
-      const softplus = z > 0 ? z + Math.log1p(Math.exp(-z)) : Math.log1p(Math.exp(z));
-      loss += weight(r) * (softplus - labels[r]! * z);
-    }
-    return loss + penalty(b);
-  };
 
+  const scratch = new LogisticScratch(d);
+  const margins = new Float64Array(n);
+  const stepMargin = new Float64Array(n);
   const gradient = new Float64Array(d);
   const hessian = new Float64Array(d * d);
   const step = new Float64Array(d);
   const candidate = new Float64Array(d);
-  let current = objective(beta);
+  let current = logLossAt(rows, margins, undefined, 0) + penalty(beta);
   let iterations = 0;
   for (; iterations < params.maxIterations; iterations++) {
-    gradient.fill(0);
-    hessian.fill(0);
-    for (let r = 0; r < n; r++) {
-      const row = r * d;
-      let z = 0;
-      for (let j = 0; j < d; j++) z += x[row + j]! * beta[j]!;
-      const p = sigmoid(z);
-      const w = weight(r);
-      const g = w * (p - labels[r]!);
-      const h = w * p * (1 - p);
-      for (let j = 0; j < d; j++) {
-        const xj = x[row + j]!;
-        gradient[j]! += g * xj;
-        const hx = h * xj;
-        for (let k = 0; k <= j; k++) hessian[j * d + k]! += hx * x[row + k]!;
-      }
-    }
+    gradientAndHessian(rows, beta, margins, gradient, hessian, scratch);
     for (let j = 1; j < d; j++) {
       gradient[j]! += params.l2 * beta[j]!;
       hessian[j * d + j]! += params.l2;
@@ -208,12 +186,14 @@ export function fitLogistic(
     for (let j = 0; j < d; j++) hessian[j * d + j]! += 1e-10;
     solveCholesky(hessian, gradient, step, d);
 
-    // Backtracking: halve the Newton step until the objective does not increase.
+    // Backtracking: halve the Newton step until the objective does not increase. The margins are
+    // linear in the coefficients, so each try costs one pass over n margins, not over the matrix.
+    stepMargins(rows, step, stepMargin);
     let scale = 1;
     let next = current;
     for (let tries = 0; tries < 30; tries++, scale /= 2) {
       for (let j = 0; j < d; j++) candidate[j] = beta[j]! - scale * step[j]!;
-      next = objective(candidate);
+      next = logLossAt(rows, margins, stepMargin, scale) + penalty(candidate);
       if (next <= current) break;
     }
     let largest = 0;

@@ -23,58 +23,64 @@ export interface BootstrapInterval {
   clusters: number;
 }
 
-/** Rows by ascending score with their labels and clusters in that order, and the tie groups' ends. */
+/** Rows by ascending score: their labels, clusters and tie groups in that order. */
 interface Ranking {
-  /** `groupEnd[i]`: one past the last position of the tie group that starts at position i. */
-  groupEnd: Uint32Array;
-  /** Label of the row at each position. */
-  labels: Uint8Array;
+  /** Label of the row at each position, 0 or 1. */
+  labels: Float64Array;
   /** Cluster of the row at each position. */
   cluster: Uint32Array;
+  /** 1 at the first position of each tie group (rows of equal score), else 0. */
+  starts: Float64Array;
 }
 
 function rank(scores: Float64Array, labels: Uint8Array, cluster: Uint32Array): Ranking {
   const order = Uint32Array.from({ length: scores.length }, (_, i) => i).sort((a, b) => scores[a]! - scores[b]!);
-  const groupEnd = new Uint32Array(scores.length);
-  for (let start = 0; start < order.length; ) {
-    let end = start + 1;
-    while (end < order.length && scores[order[end]!] === scores[order[start]!]) end += 1;
-    groupEnd[start] = end;
-    start = end;
-  }
+  const starts = new Float64Array(scores.length);
+  for (let k = 0; k < order.length; k++) starts[k] = k === 0 || scores[order[k]!] !== scores[order[k - 1]!] ? 1 : 0;
   // Laid out in score order, so each resample is one sequential pass (a row's weight is its
   // cluster's draw count, looked up in a table that stays in cache).
   return {
-    groupEnd,
-    labels: labels.map((_, k) => labels[order[k]!]!),
+    labels: Float64Array.from(order, (i) => labels[i]!),
     cluster: cluster.map((_, k) => cluster[order[k]!]!),
+    starts,
   };
 }
 
 /**
  * Weighted ROC AUC (Mann–Whitney, ties count one half), a row weighing its cluster's count in
  * `draws`; NaN when a class weighs nothing.
+ *
+ * A tie group's positives count the negatives below the group and half of the group's own:
+ * gp·(below + gn/2) = (gp·below + gp·(below + gn)) / 2, the two terms being the negatives below
+ * its first and past its last row. Both are summed in one pass without a branch on the label or
+ * the group (the labels of a ranking are coin flips to a branch predictor). Every weight is a whole
+ * count, so every sum is a whole number (or a half) far below 2^53 and exact in any order: the
+ * result is the bits of the group-by-group sum.
  */
 function weightedAuc(ranking: Ranking, draws: Uint32Array): number {
-  const { groupEnd, labels, cluster } = ranking;
+  const { labels, cluster, starts } = ranking;
   const n = labels.length;
-  let negativesBelow = 0;
+  let negatives = 0;
   let positives = 0;
-  let area = 0;
-  for (let start = 0; start < n; ) {
-    const end = groupEnd[start]!;
-    let groupPositive = 0;
-    let groupNegative = 0;
-    for (let k = start; k < end; k++) {
-      if (labels[k] === 1) groupPositive += draws[cluster[k]!]!;
-      else groupNegative += draws[cluster[k]!]!;
-    }
-    area += groupPositive * (negativesBelow + groupNegative / 2);
-    negativesBelow += groupNegative;
-    positives += groupPositive;
-    start = end;
+  let below = 0;
+  let groupPositives = 0;
+  let belowFirst = 0;
+  let pastLast = 0;
+  for (let k = 0; k < n; k++) {
+    const start = starts[k]!;
+    // A new group closes the last one: its positives times the negatives up to its end.
+    pastLast += start * groupPositives * negatives;
+    groupPositives -= start * groupPositives;
+    below += start * (negatives - below);
+    const w = draws[cluster[k]!]!;
+    const positive = w * labels[k]!;
+    belowFirst += positive * below;
+    groupPositives += positive;
+    positives += positive;
+    negatives += w - positive;
   }
-  return area / (positives * negativesBelow);
+  pastLast += groupPositives * negatives;
+  return (belowFirst + pastLast) / 2 / (positives * negatives);
 }
 
 function quantile(sorted: Float64Array, q: number): number {
