@@ -22,20 +22,22 @@ export function createRandom(seed: number): Random {
     z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35) >>> 0;
     return (z ^ (z >>> 16)) >>> 0;
   };
-  let s0 = splitmix();
-  let s1 = splitmix();
-  let s2 = splitmix();
-  let s3 = splitmix();
+  // The state is kept as int32 (`| 0`, `^`): the same bits as unsigned words, but V8 keeps int32
+  // values unboxed, where `>>> 0` above 2^31 makes a heap number per step (3x the CPU of a draw).
+  let s0 = splitmix() | 0;
+  let s1 = splitmix() | 0;
+  let s2 = splitmix() | 0;
+  let s3 = splitmix() | 0;
   if ((s0 | s1 | s2 | s3) === 0) s0 = 1;
 
   const nextUint32 = (): number => {
-    const result = Math.imul(rotl(Math.imul(s1, 5) >>> 0, 7), 9) >>> 0;
-    const t = (s1 << 9) >>> 0;
-    s2 = (s2 ^ s0) >>> 0;
-    s3 = (s3 ^ s1) >>> 0;
-    s1 = (s1 ^ s2) >>> 0;
-    s0 = (s0 ^ s3) >>> 0;
-    s2 = (s2 ^ t) >>> 0;
+    const result = Math.imul(rotl(Math.imul(s1, 5), 7), 9) >>> 0;
+    const t = s1 << 9;
+    s2 ^= s0;
+    s3 ^= s1;
+    s1 ^= s2;
+    s0 ^= s3;
+    s2 ^= t;
     s3 = rotl(s3, 11);
     return result;
   };
@@ -46,6 +48,7 @@ export function createRandom(seed: number): Random {
   };
 }
 
+/** Rotate a 32-bit word left by `k` (1..31); int32 in, int32 out. */
 function rotl(v: number, k: number): number {
-  return ((v << k) | (v >>> (32 - k))) >>> 0;
+  return (v << k) | (v >>> (32 - k));
 }
