@@ -42,7 +42,7 @@ export async function scoreInEngine(
     arity: scorer.features.length,
     compute(columns, rows, out) {
       const started = performance.now();
-      scorer.scoreInto(columns, rows, out, 'when-idle');
+      scorer.scoreInto(columns, rows, out, 'when-faster');
       scoreMs += performance.now() - started;
     },
   };
