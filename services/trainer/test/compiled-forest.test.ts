@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { createDataset, createFeatureMatrix, createModel, createRandom, loadModel } from '../src/ml/index.js';
 import { columnScorer, predictMatrix } from '../src/scoring/compiled-forest.js';
+import { SplitChooser } from '../src/scoring/scoring-pool.js';
 
 /**
  * Rows with signal in some features, noise in others, a few ties and a constant feature; with
@@ -94,6 +95,54 @@ describe('compiled forest', () => {
           expect([...out.subarray(rows)]).toEqual([-1, -1, -1]);
         }
       }
+  });
+
+  it('scores to the same bits whichever way the chooser takes, chunk after chunk (when-faster)', () => {
+    const model = createModel('gbdt', { threads: 1, seed: 0, nTrees: 20, maxDepth: 4 }).fit(
+      createDataset(data(1000, 21)),
+    );
+    const test = data(2048, 22, 0.1);
+    const expected = Float64Array.from({ length: 2048 }, (_, r) =>
+      model.predictRow(test.values.subarray(r * 5, r * 5 + 5)),
+    );
+    const scorer = columnScorer(model);
+    const columns = columnsOf(test.values, 5, test.featureNames, scorer.features);
+    for (let chunk = 0; chunk < 20; chunk++) {
+      const rows = chunk % 3 === 0 ? 2048 : 600 + chunk;
+      const out = new Float64Array(rows).fill(-1);
+      scorer.scoreInto(columns, rows, out, 'when-faster');
+      expect(out).toEqual(expected.subarray(0, rows));
+    }
+  });
+
+  it('chooses alone or split by the time per row each took, trying the slower again every 8 chunks', () => {
+    const chooser = new SplitChooser();
+    expect(chooser.next()).toBe(false); // alone is measured first
+    chooser.record(false, 2, 1000);
+    expect(chooser.next()).toBe(true); // then the split
+    chooser.record(true, 1, 1000);
+    const ways: boolean[] = [];
+    for (let chunk = 0; chunk < 16; chunk++) {
+      const split = chooser.next();
+      ways.push(split);
+      chooser.record(split, split ? 1 : 2, 1000);
+    }
+    // Split is faster: every chunk but each 8th, which tries alone again.
+    expect(ways.map((split) => (split ? 's' : 'a')).join('')).toBe('sssssssasssssssa');
+    // The split becomes slow (a loaded machine): its mean passes alone's and alone takes over.
+    for (let chunk = 0; chunk < 3; chunk++) chooser.record(true, 10, 1000);
+    expect(chooser.means().split).toBeGreaterThan(chooser.means().alone);
+    const after: boolean[] = [];
+    for (let chunk = 0; chunk < 8; chunk++) {
+      const split = chooser.next();
+      after.push(split);
+      chooser.record(split, split ? 10 : 2, 1000);
+    }
+    expect(after.filter(Boolean)).toHaveLength(1);
+    // Nonsense timings are ignored.
+    chooser.record(false, Number.NaN, 1000);
+    chooser.record(false, 1, 0);
+    expect(chooser.means().alone).toBeCloseTo(0.002, 12);
   });
 
   it('predicts a row-major matrix as the model does, a GBDT by its compiled forest, others by themselves', () => {

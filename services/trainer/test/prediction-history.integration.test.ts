@@ -181,6 +181,27 @@ describe('prediction history across two champions', () => {
     const scanned = await predict(dates, time, rowScanAccess());
     const inEngine = await predict(dates, time);
     expect(scanned.tasks.batch_predict!.outputs.predictions).toEqual(inEngine.tasks.batch_predict!.outputs.predictions);
+    // The in-engine run tallies its bands as it scores: they are the table's.
+    const counted = await world.warehouse.query<{ d: string; v: string; band: string; n: number | bigint }>(
+      `select cast(snapshot_date as varchar) as d, model_version as v, risk_band as band, count(*) as n
+       from ${W}.fact_predictions_churn group by all`,
+    );
+    const written = inEngine.tasks.batch_predict!.outputs.predictions as {
+      snapshotDate: string;
+      modelVersion: string;
+      rows: number;
+      riskBands: Record<'low' | 'medium' | 'high', number>;
+    }[];
+    expect(written.length).toBe(dates.length);
+    for (const snapshot of written) {
+      const of = (band: string) =>
+        Number(
+          counted.find((c) => c.d === snapshot.snapshotDate && c.v === snapshot.modelVersion && c.band === band)?.n ??
+            0,
+        );
+      expect(snapshot.riskBands).toEqual({ low: of('low'), medium: of('medium'), high: of('high') });
+      expect(snapshot.rows).toBe(of('low') + of('medium') + of('high'));
+    }
     const [diff] = await world.warehouse.query<{ n: number; rows: number }>(
       `select (select count(*) from (select * from ${W}.predictions_in_engine except all select * from ${W}.fact_predictions_churn))
             + (select count(*) from (select * from ${W}.fact_predictions_churn except all select * from ${W}.predictions_in_engine)) as n,

@@ -8,7 +8,13 @@
  */
 import type { NumberFunction, WarehouseTransaction } from '@mlops/kernel';
 import { TrainerErrors } from '../errors.js';
-import { PREDICTIONS_TABLE, rewriteVersionRows, type ScoreRequest, type SnapshotScores } from './predictions.table.js';
+import {
+  PREDICTIONS_TABLE,
+  dayNumber,
+  rewriteVersionRows,
+  type ScoreRequest,
+  type SnapshotScores,
+} from './predictions.table.js';
 import { float64Of, parameterList, type WarehouseTables } from './warehouse-tables.js';
 
 /** What one version's in-engine scoring wrote, and the time spent in the model. */
@@ -38,17 +44,48 @@ export async function scoreInEngine(
   const dates = parameterList(request.dates);
   const version = [request.modelVersion, ...request.dates];
   let scoreMs = 0;
+  // What the statement writes, per snapshot and band, tallied as the rows are scored: the callback
+  // sees every row the insert writes, once (its last argument is the row's snapshot as YYYYMMDD).
+  const byDay = new Map<number, SnapshotScores>(
+    request.dates.map((date) => [
+      Number(date.replaceAll('-', '')),
+      { snapshotDate: date, rows: 0, riskBands: { low: 0, medium: 0, high: 0 } },
+    ]),
+  );
+  const { high, medium } = request.thresholds;
+  const width = scorer.features.length;
+  let tallied = 0;
+  // A NaN score or a day not asked for: the tally cannot vouch for the SQL bands; count the table.
+  let untallied = false;
   const model: NumberFunction = {
-    arity: scorer.features.length,
+    arity: width + 1,
     compute(columns, rows, out) {
       const started = performance.now();
-      scorer.scoreInto(columns, rows, out, 'when-idle');
+      scorer.scoreInto(columns.slice(0, width), rows, out, 'when-faster');
+      const day = columns[width]!;
+      let entryDay = Number.NaN;
+      let entry: SnapshotScores | undefined;
+      for (let r = 0; r < rows; r++) {
+        // Rows come grouped by snapshot, so the lookup is mostly skipped.
+        if (day[r] !== entryDay) {
+          entryDay = day[r]!;
+          entry = byDay.get(entryDay);
+        }
+        const p = out[r]!;
+        if (!entry || Number.isNaN(p)) {
+          untallied = true;
+          continue;
+        }
+        entry.rows += 1;
+        entry.riskBands[p >= high ? 'high' : p >= medium ? 'medium' : 'low'] += 1;
+      }
+      tallied += rows;
       scoreMs += performance.now() - started;
     },
   };
   await tx.withNumberFunction(model, async (call) => {
     const features = scorer.features.map((name) => float64Of(dialect, `f.${name}`, types.get(name) ?? ''));
-    const rows = `select f.customer_id, f.snapshot_date, ${call(features)} as p
+    const rows = `select f.customer_id, f.snapshot_date, ${call([...features, dayNumber('f.snapshot_date')])} as p
        from ${tables.table(request.featureTable)} as f
        where f.snapshot_date in ${dates} and f.${request.recencyColumn} <= ?`;
     await rewriteVersionRows(tx, tables, request, index, predictedAt, rows, [
@@ -56,6 +93,7 @@ export async function scoreInEngine(
       Math.floor(request.horizonDays),
     ]);
   });
+  if (!untallied) return { snapshots: [...byDay.values()], rows: tallied, scoreMs };
   // What was written, per snapshot and band (the bands are the statement's, so they agree).
   const counts = await tx.query<{ d: string; band: string; n: number | bigint }>(
     `select cast(snapshot_date as string) as d, risk_band as band, count(*) as n from ${predictions}

@@ -90,7 +90,7 @@ export interface VersionScores {
 }
 
 /** `YYYYMMDD` of a date column, as a number on either engine. */
-function dayNumber(column: string): string {
+export function dayNumber(column: string): string {
   return `extract(year from ${column}) * 10000 + extract(month from ${column}) * 100 + extract(day from ${column})`;
 }
 

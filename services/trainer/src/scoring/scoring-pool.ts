@@ -174,7 +174,7 @@ let checkedAt = -Infinity;
 let idleCores = true;
 
 /**
- * Whether the machine has a core to spare: when the cores are oversubscribed (load average at
+ * Whether the machine may have a core to spare: when the cores are oversubscribed (load average at
  * least twice the core count; this process's own DuckDB threads, caller and worker make up to about
  * the core count plus one), a worker is often descheduled holding a claimed block and the caller
  * waits for it, so the split costs more than it saves (bench/model's README). Read at most once a
@@ -190,14 +190,65 @@ function coresToSpare(): boolean {
 }
 
 /**
- * When chunks are split over the scoring threads: `when-idle` while the machine has a core to spare,
- * `always` whatever the load (tests and benchmarks).
+ * When chunks are split over the scoring threads: `when-faster` while the machine has a core to
+ * spare and splitting has lately taken the caller's thread less time per row than scoring alone
+ * (`SplitChooser`), `always` whatever the load (tests and benchmarks).
  */
-export type ParallelScoring = 'when-idle' | 'always';
+export type ParallelScoring = 'when-faster' | 'always';
 
-/** Whether large chunks of this forest are split over threads on this machine now. */
+/** Whether large chunks of this forest may be split over threads on this machine now. */
 export function parallelScoring(forest: ForestSource, mode: ParallelScoring): boolean {
   return forest.width <= MAX_WIDTH && (mode === 'always' || coresToSpare()) && pool().length > 0;
+}
+
+/** Whether `scoreInParallel` would split a chunk of `rows` rows of this forest (else it scores alone). */
+export function splits(forest: ForestSource, columns: number, rows: number): boolean {
+  return rows >= MIN_PARALLEL_ROWS && rows <= CAPACITY && columns === forest.width && pool().length > 0;
+}
+
+/** Chunks between two tries of the way that measured slower. */
+const PROBE_EVERY = 8;
+/** Weight of a chunk's time in the running mean of its way. */
+const WEIGHT = 0.5;
+
+/**
+ * Chooses, chunk by chunk, between scoring on the caller's thread alone and splitting over the
+ * scoring threads, by the wall time per row each took the caller lately (its thread is the
+ * statement's critical path: DuckDB's threads wait for it). The load average only says whether the
+ * machine is busy, not whether this process gets a second core: on a quiet machine the split
+ * competes with the process's own DuckDB threads, on a loaded one the worker is descheduled holding
+ * a block. So each way is timed: the first chunk alone, the next split, then the faster of the two,
+ * with the slower one tried again every `PROBE_EVERY` chunks (a cold start or a change of load is
+ * seen within a few chunks).
+ */
+export class SplitChooser {
+  /** Running mean of ms per row: alone, split (NaN until measured). */
+  private readonly perRow = [Number.NaN, Number.NaN];
+  private chunks = 0;
+
+  /** Whether the next chunk is to be split. */
+  next(): boolean {
+    const [alone, split] = this.perRow as [number, number];
+    if (Number.isNaN(alone)) return false;
+    if (Number.isNaN(split)) return true;
+    this.chunks += 1;
+    const faster = split < alone;
+    return this.chunks % PROBE_EVERY === 0 ? !faster : faster;
+  }
+
+  /** A chunk of `rows` rows took `ms` on the caller's thread, split or not. */
+  record(split: boolean, ms: number, rows: number): void {
+    if (!(rows > 0) || !(ms >= 0)) return;
+    const way = split ? 1 : 0;
+    const value = ms / rows;
+    const mean = this.perRow[way]!;
+    this.perRow[way] = Number.isNaN(mean) ? value : mean + WEIGHT * (value - mean);
+  }
+
+  /** The running means (ms per row), for the log and tests. */
+  means(): { alone: number; split: number } {
+    return { alone: this.perRow[0]!, split: this.perRow[1]! };
+  }
 }
 
 /** Shared views of the chunk's columns, by width. */
