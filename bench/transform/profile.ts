@@ -1,7 +1,10 @@
 /**
  * Profile of one transform run: the npm-start-shaped batch (BENCH_DAYS dates at BENCH_SCALE in one
  * run on an empty warehouse), time per action, slowest first. DuckDB runs with the product's default
- * memory limit, 512MB (BENCH_MEMORY_LIMIT changes it).
+ * memory limit, 512MB (BENCH_MEMORY_LIMIT changes it). The run is given its landed rows as the
+ * transformer gives them, so its threads and memory follow the product's rule: for large dates the
+ * free cores and `DEFAULT_TRANSFORM_MEMORY_LIMIT` scaled to them (BENCH_THREADS pins the threads,
+ * BENCH_TRANSFORM_MEMORY_LIMIT changes the one-thread limit, `default`: none).
  *
  *   npx tsx --conditions=@mlops/source bench/transform/profile.ts
  *
@@ -11,10 +14,11 @@
  */
 import { copyFileSync, existsSync, writeFileSync } from 'node:fs';
 import { mkdtemp } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DuckDbTransformRunner, openDuckDbWarehouse } from '@mlops/adapters-local';
+import { DEFAULT_TRANSFORM_MEMORY_LIMIT } from '@mlops/kernel';
 import { dayNumber, isoDate } from '@mlops/synthetic';
 import { warehouseAccessOf } from '@mlops/testing';
 import { GeneratedLake } from '@mlops/testing/fixtures';
@@ -32,7 +36,14 @@ const history = allDates.slice(0, historyDays);
 const dates = allDates.slice(historyDays);
 const lake = new GeneratedLake(lakeDir, { seed: 42, scale, dirtyShare: 0.01 }, { threads: 2 });
 const generated = performance.now();
-for (const date of allDates) await lake.landDay(date, { fullLoadDate: first, reuse: true });
+const landedRows = new Map<string, number>();
+for (const date of allDates) {
+  const landed = await lake.landDay(date, { fullLoadDate: first, reuse: true });
+  landedRows.set(
+    date,
+    landed.reduce((sum, data) => sum + data.rowCount, 0),
+  );
+}
 await lake.close();
 console.log(`lake ${lakeDir}: ${((performance.now() - generated) / 1000).toFixed(1)} s`);
 const scratch = await mkdtemp(join(tmpdir(), 'mlops-transform-profile-wh-'));
@@ -75,26 +86,40 @@ const chargeCpu = (next: string | undefined) => {
   lastAction = next;
   lastCpu = now;
 };
+const setting = async (name: string) =>
+  String(
+    (await warehouse.query<{ value: string | number | bigint }>(`select current_setting('${name}') as value`))[0]!
+      .value,
+  );
+const settings = { threads: await setting('threads'), limit: await setting('memory_limit') };
+const transformLimit = process.env.BENCH_TRANSFORM_MEMORY_LIMIT ?? DEFAULT_TRANSFORM_MEMORY_LIMIT;
 const runner = new DuckDbTransformRunner({
   projectDir: PROJECT,
-  // BENCH_THREADS: DuckDB threads during the run (the runner's default is 1; 0 keeps the warehouse's).
-  ...(process.env.BENCH_THREADS ? { threads: Number(process.env.BENCH_THREADS) } : {}),
+  // BENCH_THREADS: DuckDB threads during the run (default auto, the product's; 0 keeps the warehouse's).
+  ...(process.env.BENCH_THREADS && process.env.BENCH_THREADS !== 'auto'
+    ? { threads: Number(process.env.BENCH_THREADS) }
+    : {}),
+  ...(transformLimit === 'default' ? {} : { largeRunMemoryLimit: transformLimit }),
   lakeRoot: lakeDir,
   warehouse: warehouseAccessOf(warehouse),
   onStatement: (action, sql) => {
     chargeCpu(action);
+    // The threads and memory limit the run set itself (otherwise the warehouse's, read below).
+    const set = /^set (threads|memory_limit) = '?([^']+)'?$/.exec(sql);
+    if (action === '(setup)' && set) settings[set[1] === 'threads' ? 'threads' : 'limit'] = set[2]!;
     statements.push(`-- ${action}\n${sql};`);
   },
 });
 await runner.prepare();
 const cpu = process.cpuUsage();
 const started = performance.now();
-const result = await runner.run({ runDates: dates });
+const rowsOf = (runDates: readonly string[]) => runDates.reduce((sum, date) => sum + (landedRows.get(date) ?? 0), 0);
+const result = await runner.run({ runDates: dates, landedRows: rowsOf(dates) });
 chargeCpu(undefined);
 const wall = performance.now() - started;
 const used = process.cpuUsage(cpu);
 console.log(
-  `run of ${days} dates at scale ${scale}${historyDays ? ` after ${historyDays} dates of history` : ''}: ${(wall / 1000).toFixed(2)} s wall, ${((used.user + used.system) / 1e6).toFixed(2)} s CPU, process peak RSS ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MB`,
+  `run of ${days} dates at scale ${scale}${historyDays ? ` after ${historyDays} dates of history` : ''} (${rowsOf(dates).toLocaleString('en')} landed rows, DuckDB threads ${settings.threads}, memory limit ${settings.limit}, load ${loadavg()[0]!.toFixed(1)}): ${(wall / 1000).toFixed(2)} s wall, ${((used.user + used.system) / 1e6).toFixed(2)} s CPU, process peak RSS ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MB`,
 );
 console.log('  wall (s)  CPU (s)  action');
 for (const action of [...result.actions]
@@ -116,7 +141,7 @@ console.log(
 );
 if (process.env.BENCH_REPEAT) {
   const again = performance.now();
-  const second = await runner.run({ runDates: dates.slice(-1) });
+  const second = await runner.run({ runDates: dates.slice(-1), landedRows: rowsOf(dates.slice(-1)) });
   console.log(`one more run of the last date: ${((performance.now() - again) / 1000).toFixed(2)} s`);
   for (const action of [...second.actions].sort((a, b) => b.durationMs - a.durationMs).slice(0, 10))
     console.log(`  ${(action.durationMs / 1000).toFixed(3).padStart(7)} s  ${action.type.padEnd(11)} ${action.name}`);

@@ -25,7 +25,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DataformCompiler, DuckDbTransformRunner, openDuckDbWarehouse } from '@mlops/adapters-local';
 import { dayNumber, isoDate } from '@mlops/synthetic';
-import { type BronzeLanded } from '@mlops/kernel';
+import { DEFAULT_TRANSFORM_MEMORY_LIMIT, type BronzeLanded } from '@mlops/kernel';
 import { InMemoryDocumentStore, RecordingPublisher, deliver, testEvent, warehouseAccessOf } from '@mlops/testing';
 import { GeneratedLake } from '@mlops/testing/fixtures';
 import { DEFAULT_MAX_DATES_PER_RUN, createTransformerService } from '@mlops/transformer';
@@ -228,6 +228,12 @@ export async function runTransformBench(options: TransformBenchOptions = {}): Pr
 
     // 3. Adding one day to a history (built as the transformer builds a backlog, untimed).
     const historyLake = history.length > 0 ? await lakeOf(historyScale, Math.max(...history) + 1) : undefined;
+    // The landed rows of run dates, as the transformer passes them: they choose a run's threads and memory.
+    const landedRows = (runDates: readonly string[]) =>
+      runDates.reduce(
+        (sum, date) => sum + (historyLake!.landed.get(date) ?? []).reduce((rows, data) => rows + data.rowCount, 0),
+        0,
+      );
     const addOneDay: TransformBenchResult['addOneDay'] = [];
     for (const length of history) {
       const path = join(scratch, `history-${length}.duckdb`);
@@ -238,18 +244,22 @@ export async function runTransformBench(options: TransformBenchOptions = {}): Pr
         lakeRoot: historyLake!.dir,
         warehouse: warehouseAccessOf(historyWarehouse),
         compiler,
+        // As the transformer's runner (MLOPS_TRANSFORM_MEMORY_LIMIT's default).
+        largeRunMemoryLimit: DEFAULT_TRANSFORM_MEMORY_LIMIT,
         onStatement: (action, sql) =>
           dayStatements.push({ action, sql: sql.replaceAll(`"history-${length}".`, `"history-${length}-anchor".`) }),
       });
       const dates = datesFrom(FIRST_DATE, length + 1);
       const built = performance.now();
       // As the transformer builds a backlog: consecutive runs of at most its default run size.
-      for (let first = 0; first < length; first += DEFAULT_MAX_DATES_PER_RUN)
-        await historyRunner.run({ runDates: dates.slice(first, Math.min(length, first + DEFAULT_MAX_DATES_PER_RUN)) });
+      for (let first = 0; first < length; first += DEFAULT_MAX_DATES_PER_RUN) {
+        const runDates = dates.slice(first, Math.min(length, first + DEFAULT_MAX_DATES_PER_RUN));
+        await historyRunner.run({ runDates, landedRows: landedRows(runDates) });
+      }
       const buildMs = performance.now() - built;
       dayStatements = [];
       const started = performance.now();
-      const result = await historyRunner.run({ runDates: [dates[length]!] });
+      const result = await historyRunner.run({ runDates: [dates[length]!], landedRows: landedRows([dates[length]!]) });
       const ms = performance.now() - started;
       const slowest = [...result.actions].sort((a, b) => b.durationMs - a.durationMs).slice(0, 6);
       print(

@@ -36,7 +36,12 @@ export {
 } from './dataform/bigquery-to-duckdb.adapter.js';
 export {
   DuckDbTransformRunner,
-  ONE_THREAD_FROM_ROWS_PER_DATE,
-  runThreads,
   type DuckDbTransformRunnerOptions,
 } from './dataform/duckdb-transform-runner.adapter.js';
+export {
+  EXTRA_THREAD_MEMORY_SHARE,
+  LARGE_RUN_FROM_ROWS_PER_DATE,
+  runMemoryLimit,
+  runThreads,
+  type FreeCoresSampler,
+} from './dataform/transform-threads.js';

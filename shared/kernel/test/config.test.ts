@@ -20,7 +20,12 @@ describe('loadConfig', () => {
   });
 
   it('caps a transform run at 60 dates and 400,000 landed rows unless told otherwise', () => {
-    expect(loadConfig({}).transformer).toEqual({ maxDatesPerRun: 60, maxRowsPerRun: 400_000, memoryLimit: '1GB' });
+    expect(loadConfig({}).transformer).toEqual({
+      maxDatesPerRun: 60,
+      maxRowsPerRun: 400_000,
+      memoryLimit: '1GB',
+      threads: 'auto',
+    });
     expect(loadConfig({ MLOPS_TRANSFORM_MAX_ROWS: '50000' }).transformer.maxRowsPerRun).toBe(50_000);
   });
 
@@ -28,6 +33,15 @@ describe('loadConfig', () => {
     expect(loadConfig({ MLOPS_TRANSFORM_MEMORY_LIMIT: '2GB' }).transformer.memoryLimit).toBe('2GB');
     expect(loadConfig({ MLOPS_TRANSFORM_MEMORY_LIMIT: 'default' }).transformer.memoryLimit).toBeUndefined();
     expect(() => loadConfig({ MLOPS_TRANSFORM_MEMORY_LIMIT: 'lots' })).toThrow(/MLOPS_TRANSFORM_MEMORY_LIMIT/);
+  });
+
+  it('reads the DuckDB threads of a transform run: auto, or a whole number from 0', () => {
+    expect(loadConfig({ MLOPS_TRANSFORM_THREADS: 'auto' }).transformer.threads).toBe('auto');
+    expect(loadConfig({ MLOPS_TRANSFORM_THREADS: 'AUTO' }).transformer.threads).toBe('auto');
+    expect(loadConfig({ MLOPS_TRANSFORM_THREADS: ' ' }).transformer.threads).toBe('auto');
+    expect(loadConfig({ MLOPS_TRANSFORM_THREADS: '1' }).transformer.threads).toBe(1);
+    expect(loadConfig({ MLOPS_TRANSFORM_THREADS: '2' }).transformer.threads).toBe(2);
+    expect(loadConfig({ MLOPS_TRANSFORM_THREADS: '0' }).transformer.threads).toBe(0);
   });
 
   it('returns a frozen object', () => {
@@ -46,6 +60,9 @@ describe('loadConfig', () => {
     [{ MLOPS_WAREHOUSE_MEMORY_LIMIT: '512' }, 'MLOPS_WAREHOUSE_MEMORY_LIMIT'],
     [{ MLOPS_TRANSFORM_MAX_ROWS: '10' }, 'MLOPS_TRANSFORM_MAX_ROWS'],
     [{ MLOPS_TRANSFORM_MAX_ROWS: '1e5.5' }, 'MLOPS_TRANSFORM_MAX_ROWS'],
+    [{ MLOPS_TRANSFORM_THREADS: 'many' }, 'MLOPS_TRANSFORM_THREADS'],
+    [{ MLOPS_TRANSFORM_THREADS: '1.5' }, 'MLOPS_TRANSFORM_THREADS'],
+    [{ MLOPS_TRANSFORM_THREADS: '-1' }, 'MLOPS_TRANSFORM_THREADS'],
     [{ MLOPS_DASHBOARD_PORT: '70000' }, 'MLOPS_DASHBOARD_PORT'],
     [{ MLOPS_DASHBOARD_ALLOW_REMOTE: 'maybe' }, 'MLOPS_DASHBOARD_ALLOW_REMOTE'],
     [{ MLOPS_BACKOFF_MIN_MS: '500', MLOPS_BACKOFF_MAX_MS: '100' }, 'MLOPS_BACKOFF_MAX_MS'],

@@ -42,6 +42,8 @@ export async function createTransformRunner(options: TransformRunnerFactoryOptio
       warehouse: options.warehouse,
       cacheDir: join(config.home, 'cache', 'dataform'),
       ...(config.transformer.memoryLimit ? { largeRunMemoryLimit: config.transformer.memoryLimit } : {}),
+      // A hand-built configuration may leave the threads out: the runner's default, auto.
+      ...(config.transformer.threads === undefined ? {} : { threads: config.transformer.threads }),
     });
   }
   const repositoryName = config.gcp.dataformRepository;

@@ -43,6 +43,16 @@ import { DataformCompiler } from './dataform-compiler.adapter.js';
 import { planKey, readPlan, storedPlanText, writePlan } from './duckdb-plan.js';
 import { buildPlan, quote, relation, type Plan, type PlannedAction } from './duckdb-transform-plan.js';
 import {
+  isLargeRun,
+  machineThreads,
+  runMemoryLimit,
+  runThreads,
+  sampleFreeCores,
+  sizeBytes,
+  threadsFollowLoad,
+  type FreeCoresSampler,
+} from './transform-threads.js';
+import {
   emptySourceSql,
   globList,
   partitionGlobs,
@@ -78,35 +88,23 @@ export interface DuckDbTransformRunnerOptions {
   generatedPlan?: string | false;
   /**
    * DuckDB threads during a run, restored afterwards; 0 keeps the warehouse's. `auto` (the default):
-   * one thread when the run's landed rows per date reach {@link ONE_THREAD_FROM_ROWS_PER_DATE} or are
-   * not known, else the warehouse's. One thread holds about half the memory of two in the features'
-   * window and join operators (a 9-date run at scale 10 on 45 days of history fits 512MB on one
-   * thread, not on two) and spends less CPU; on small dates two threads only shorten the run.
+   * for large dates (from {@link LARGE_RUN_FROM_ROWS_PER_DATE} landed rows a date) the cores the
+   * machine has free when the run starts, at least one; one thread when the landed rows are not
+   * known; the warehouse's setting for small dates. One thread holds about half the memory of two
+   * in the features' window and join operators and spends less CPU, so a large run takes a second
+   * thread only when a core would otherwise stay idle (see transform-threads.ts).
    */
   threads?: number | 'auto';
   /**
-   * DuckDB's memory limit during a run of large dates (from {@link ONE_THREAD_FROM_ROWS_PER_DATE}
-   * landed rows a date), restored afterwards; never lowers the warehouse's. Absent: unchanged.
+   * DuckDB's memory limit during a run of large dates on one thread; each further thread adds
+   * {@link EXTRA_THREAD_MEMORY_SHARE} of it (see {@link runMemoryLimit}). Restored afterwards; never
+   * lowers the warehouse's. Absent: unchanged.
    */
   largeRunMemoryLimit?: string;
-}
-
-/** Landed rows per run date from which an `auto` run takes one DuckDB thread (scale 1 lands ~2,100). */
-export const ONE_THREAD_FROM_ROWS_PER_DATE = 8_000;
-
-/** Whether a run's dates are large (landed rows per date known and at least the threshold). */
-export function isLargeRun(runDates: number, landedRows?: number): boolean {
-  return landedRows !== undefined && runDates > 0 && landedRows / runDates >= ONE_THREAD_FROM_ROWS_PER_DATE;
-}
-
-/** Bytes of a DuckDB size (`512MB`, `1.5 GiB`, `488.2 MiB`); NaN when it is not one. */
-export function sizeBytes(size: string): number {
-  const match = /^\s*(\d+(?:\.\d+)?)\s*([KMGT]i?B|bytes?)\s*$/i.exec(size);
-  if (!match) return Number.NaN;
-  const unit = match[2]!.toUpperCase();
-  if (unit.startsWith('BYTE')) return Number(match[1]);
-  const power = 'KMGT'.indexOf(unit[0]!) + 1;
-  return Number(match[1]) * (unit.includes('I') ? 1024 : 1000) ** power;
+  /** The machine's free cores now (default: sampled from its CPU times over 250 ms). */
+  freeCores?: FreeCoresSampler;
+  /** The most threads an `auto` run takes (default: the cores this process may run on). */
+  maxThreads?: number;
 }
 
 /**
@@ -116,13 +114,6 @@ export function sizeBytes(size: string): number {
 export function restorable(reported: string): string {
   const match = /^\s*(\d+(?:\.\d+)?)\s*([KMGT]i?B)\s*$/i.exec(reported);
   return match ? `${(Number(match[1]) + 0.05).toFixed(2)} ${match[2]}` : reported;
-}
-
-/** The DuckDB threads a run asks for (0: the warehouse's own setting). */
-export function runThreads(threads: number | 'auto' | undefined, runDates: number, landedRows?: number): number {
-  if (threads !== undefined && threads !== 'auto') return Math.max(0, Math.floor(threads));
-  if (landedRows === undefined || runDates === 0) return 1;
-  return isLargeRun(runDates, landedRows) ? 1 : 0;
 }
 
 const LOCKED =
@@ -179,18 +170,27 @@ export class DuckDbTransformRunner implements TransformRunner {
     const { plan, compilation } = await this.planFor(runDates, vars);
 
     const span = runDates.length === 1 ? runDates[0]! : `${runDates[0]}..${runDates.at(-1)}`;
+    // Sampled before the write session, while this runner keeps no core busy.
+    const freeCores = threadsFollowLoad(this.options.threads, runDates.length, request.landedRows)
+      ? await (this.options.freeCores ?? sampleFreeCores)()
+      : Number.NaN;
+    const threads = runThreads(
+      this.options.threads,
+      runDates.length,
+      request.landedRows,
+      freeCores,
+      this.options.maxThreads ?? machineThreads(),
+    );
     return this.options.warehouse
       .write(
         (warehouse) =>
           warehouse.transaction(async (tx) => {
             const { catalog, columns } = await this.catalogOf(tx);
             const bind = (sql: string) => plan.bindDates(sql, runDates).split(CATALOG_PLACEHOLDER).join(catalog);
-            const restoreThreads = await this.pinThreads(
-              tx,
-              runThreads(this.options.threads, runDates.length, request.landedRows),
-            );
+            const pinned = await this.pinThreads(tx, threads);
+            const restoreThreads = pinned.restore;
             const restoreMemory = isLargeRun(runDates.length, request.landedRows)
-              ? await this.raiseMemory(tx, this.options.largeRunMemoryLimit)
+              ? await this.raiseMemory(tx, runMemoryLimit(this.options.largeRunMemoryLimit, pinned.threads))
               : async () => {};
             try {
               await this.setup(tx, plan, bind);
@@ -361,17 +361,25 @@ export class DuckDbTransformRunner implements TransformRunner {
     }
   }
 
-  /** Set the run's DuckDB threads; resolves to the function that restores the warehouse's own. */
-  private async pinThreads(tx: WarehouseTransaction, wanted: number): Promise<() => Promise<void>> {
-    if (wanted <= 0) return async () => {};
+  /**
+   * Set the run's DuckDB threads (0: keep the warehouse's); resolves to the threads the run has and
+   * the function that restores the warehouse's own.
+   */
+  private async pinThreads(
+    tx: WarehouseTransaction,
+    wanted: number,
+  ): Promise<{ threads: number; restore: () => Promise<void> }> {
     const sql = "select current_setting('threads') as threads";
     try {
       const before = Number((await tx.query<{ threads: number | bigint }>(sql))[0]?.threads ?? 0);
-      if (before === wanted || before <= 0) return async () => {};
+      if (wanted <= 0 || before === wanted || before <= 0) return { threads: before, restore: async () => {} };
       this.options.onStatement?.('(setup)', `set threads = ${wanted}`);
       await tx.execute(`set threads = ${wanted}`);
-      return async () => {
-        await tx.execute(`set threads = ${before}`).catch(() => {});
+      return {
+        threads: wanted,
+        restore: async () => {
+          await tx.execute(`set threads = ${before}`).catch(() => {});
+        },
       };
     } catch (error) {
       throw classify(error, undefined, sql);

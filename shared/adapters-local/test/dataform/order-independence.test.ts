@@ -106,24 +106,56 @@ describe('the warehouse does not depend on the order or repetition of runs', () 
     const warehouse = await openDuckDbWarehouse({ path: join(dir.path, 'large.duckdb') });
     open.push(warehouse);
     await warehouse.execute("set memory_limit = '300MB'");
+    await warehouse.execute('set threads = 1');
     const statements: string[] = [];
+    let freeCores = 0;
+    let sampled = 0;
     const runner = new DuckDbTransformRunner({
       projectDir: PROJECT,
       lakeRoot: lake,
       warehouse: warehouseAccessOf(warehouse),
       compiler,
       largeRunMemoryLimit: '1GB',
+      maxThreads: 2,
+      freeCores: async () => {
+        sampled += 1;
+        return freeCores;
+      },
       onStatement: (_action, sql) => statements.push(sql),
     });
-    const limit = async () =>
-      (await warehouse.query<{ limit: string }>("select current_setting('memory_limit') as limit"))[0]!.limit;
-    const before = await limit();
+    const setting = async (name: string) =>
+      String(
+        (await warehouse.query<{ value: string | number | bigint }>(`select current_setting('${name}') as value`))[0]!
+          .value,
+      );
+    const settings = async () => ({ limit: await setting('memory_limit'), threads: await setting('threads') });
+    const setStatements = () =>
+      statements.filter((sql) => sql.startsWith('set memory_limit') || sql.startsWith('set threads'));
+    const before = await settings();
+    expect(before.threads).toBe('1');
+
+    // Busy machine: one thread (the warehouse's already), the one-thread limit.
     await runner.run({ runDates: [DATES[0]!], landedRows: 50_000 });
-    expect(statements).toContain("set memory_limit = '1GB'");
-    expect(await limit()).toBe(before);
+    expect(setStatements()).toEqual(["set memory_limit = '1GB'"]);
+    expect(await settings()).toEqual(before);
+
+    // Two cores free: two threads and half as much memory again, both restored after the run, run after run.
+    freeCores = 2;
+    for (let run = 0; run < 2; run += 1) {
+      statements.length = 0;
+      await runner.run({ runDates: [DATES[0]!], landedRows: 50_000 });
+      expect(setStatements()).toEqual(['set threads = 2', "set memory_limit = '1500MB'"]);
+      expect(await settings()).toEqual(before);
+    }
+
+    // Small dates: no sampling, nothing set.
     statements.length = 0;
+    const samples = sampled;
     await runner.run({ runDates: DATES.slice(0, 2), landedRows: 2 * 2_000 });
-    expect(statements.filter((sql) => sql.startsWith('set memory_limit'))).toEqual([]);
+    expect(setStatements()).toEqual([]);
+    expect(sampled).toBe(samples);
+
+    // A warehouse limit above the run's is never lowered.
     await warehouse.execute("set memory_limit = '2GB'");
     await runner.run({ runDates: [DATES[0]!], landedRows: 50_000 });
     expect(statements.filter((sql) => sql.startsWith('set memory_limit'))).toEqual([]);

@@ -83,6 +83,14 @@ export interface PlatformConfig {
      * The warehouse's own limit is restored after the run. Absent: the warehouse's limit.
      */
     readonly memoryLimit?: string;
+    /**
+     * DuckDB threads of a transform run (`MLOPS_TRANSFORM_THREADS`, default `auto`): `auto` gives a run
+     * of large dates the cores the machine has free when it starts (one while other work keeps them
+     * busy) with the memory limit scaled to them, and a run of small dates the warehouse's setting;
+     * a number pins every run to that many threads (0: the warehouse's setting). Always set by
+     * {@link loadConfig}; a hand-built setting that leaves it out gets `auto`.
+     */
+    readonly threads?: number | 'auto';
   };
   readonly trainer: {
     /** Retrain when the champion is older than this many days of data. */
@@ -317,6 +325,7 @@ export function loadConfig(env: Environment, cwd: string = process.cwd()): Platf
         integer: true,
       }),
       ...optional('memoryLimit', memoryLimit(env, 'MLOPS_TRANSFORM_MEMORY_LIMIT', DEFAULT_TRANSFORM_MEMORY_LIMIT)),
+      threads: transformThreads(env, 'MLOPS_TRANSFORM_THREADS'),
     },
     trainer: {
       retrainEveryDays: number(env, 'MLOPS_RETRAIN_EVERY_DAYS', 7, { min: 1, max: 365, integer: true }),
@@ -349,6 +358,13 @@ export const DEFAULT_TRANSFORM_MAX_ROWS = 400_000;
 
 /** DuckDB's memory limit during a transform run of large dates (see `transformer.memoryLimit`). */
 export const DEFAULT_TRANSFORM_MEMORY_LIMIT = '1GB';
+
+/** DuckDB threads of a transform run: `auto`, or a whole number from 0 (the warehouse's setting). */
+function transformThreads(env: Environment, name: string): number | 'auto' {
+  const raw = text(env, name);
+  if (raw === undefined || raw.toLowerCase() === 'auto') return 'auto';
+  return number(env, name, 0, { min: 0, max: 256, integer: true });
+}
 
 /** A DuckDB memory size (`512MB`, `2GB`, `1.5GiB`), or `default` for DuckDB's own. */
 function memoryLimit(env: Environment, name: string, fallback: string): string | undefined {
