@@ -58,6 +58,47 @@ export interface StartBenchResult {
   costPerDay: CostPerDay[];
   /** Peak RSS of the command within each top-level phase's window, MB (sampled; windows overlap). */
   rssByPhase: { phase: string; peakMb: number }[];
+  /** The transform runs, in the order they finished (the runner's log line per run). */
+  transformRuns: TransformRun[];
+}
+
+/** One transform run: its dates, the DuckDB threads it took, its wall time. */
+export interface TransformRun {
+  dates: number;
+  threads: number;
+  seconds: number;
+}
+
+/** The transform runs of a run's JSON log (the local runner logs one line per finished run). */
+export function transformRuns(logText: string): TransformRun[] {
+  const runs: TransformRun[] = [];
+  for (const line of logText.split('\n')) {
+    if (!line.includes('"transform run of ')) continue;
+    try {
+      const record = JSON.parse(line) as { dates?: number; threads?: number; durationMs?: number };
+      if (typeof record.dates === 'number' && typeof record.durationMs === 'number')
+        runs.push({ dates: record.dates, threads: record.threads ?? 0, seconds: record.durationMs / 1000 });
+    } catch {
+      // not a JSON line (a partial last line of a stopped run): skipped
+    }
+  }
+  return runs;
+}
+
+/** One line on the transform runs: how many, by threads, and their sizes and times. */
+function formatTransformRuns(runs: readonly TransformRun[]): string {
+  if (runs.length === 0) return '  transform runs: none logged';
+  const byThreads = new Map<number, TransformRun[]>();
+  for (const run of runs) byThreads.set(run.threads, [...(byThreads.get(run.threads) ?? []), run]);
+  const parts = [...byThreads.entries()]
+    .sort(([a], [b]) => a - b)
+    .map(([threads, group]) => {
+      const dates = group.map((run) => run.dates);
+      const seconds = group.map((run) => run.seconds);
+      const sum = seconds.reduce((total, value) => total + value, 0);
+      return `${group.length} on ${threads} thread(s) (${Math.min(...dates)}-${Math.max(...dates)} dates, ${Math.min(...seconds).toFixed(1)}-${Math.max(...seconds).toFixed(1)} s each, ${sum.toFixed(0)} s in all)`;
+    });
+  return `  transform runs: ${runs.length}: ${parts.join('; ')}`;
 }
 
 const TARGETS: Record<string, { seconds: number; rssMb: number }> = {
@@ -198,7 +239,9 @@ export async function runStartBench(options: StartBenchOptions = {}): Promise<St
   clearInterval(sampler);
   const seconds = (performance.now() - started) / 1000;
   const log = join(home, 'logs', 'mlops.jsonl');
-  const costs = existsSync(log) ? costPerDay(readFileSync(log, 'utf8')) : [];
+  const logText = existsSync(log) ? readFileSync(log, 'utf8') : '';
+  const costs = costPerDay(logText);
+  const runs = transformRuns(logText);
   rmSync(home, { recursive: true, force: true });
   const maxRssMb = Number(/MAXRSS_KB=(\d+)/.exec(output)?.[1] ?? 0) / 1024;
   const cpu = /CPU_S=([\d.]+)\+([\d.]+)/.exec(output);
@@ -219,6 +262,7 @@ export async function runStartBench(options: StartBenchOptions = {}): Promise<St
     targetRssMb: target.rssMb,
     phases: parsePhases(output),
     costPerDay: costs,
+    transformRuns: runs,
     rssByPhase: rssByPhase(samples, parsePhases(output), seconds),
   };
 }
@@ -251,6 +295,7 @@ export function formatStartBench(result: StartBenchResult): string {
       (phase) =>
         `    ${phase.phase.padEnd(14)} ${phase.busyS.toFixed(1).padStart(7)}   ${phase.fromS.toFixed(1).padStart(7)} .. ${phase.toS.toFixed(1)}`,
     ),
+    formatTransformRuns(result.transformRuns),
     `  peak RSS by phase (sampled every 0.5 s): ${result.rssByPhase.map((p) => `${p.phase} ${p.peakMb.toFixed(0)} MB`).join(', ') || 'n/a'}`,
     '  cost per day of the per-day stages (generators + lander handling ms per date), by quarter of the dates:',
     ...result.costPerDay.map(

@@ -189,9 +189,9 @@ export class DuckDbTransformRunner implements TransformRunner {
             const bind = (sql: string) => plan.bindDates(sql, runDates).split(CATALOG_PLACEHOLDER).join(catalog);
             const pinned = await this.pinThreads(tx, threads);
             const restoreThreads = pinned.restore;
-            const restoreMemory = isLargeRun(runDates.length, request.landedRows)
-              ? await this.raiseMemory(tx, runMemoryLimit(this.options.largeRunMemoryLimit, pinned.threads))
-              : async () => {};
+            const large = isLargeRun(runDates.length, request.landedRows);
+            const memoryLimit = large ? runMemoryLimit(this.options.largeRunMemoryLimit, pinned.threads) : undefined;
+            const restoreMemory = large ? await this.raiseMemory(tx, memoryLimit) : async () => {};
             try {
               await this.setup(tx, plan, bind);
               const actions: TransformActionResult[] = [];
@@ -213,6 +213,15 @@ export class DuckDbTransformRunner implements TransformRunner {
                 });
               }
               const { tables, quarantine } = await this.count(tx, plan, runDates, bind);
+              // What the run was given and took, for whoever sizes runs (bench/start sums these).
+              request.log?.info(`transform run of ${runDates.length} date(s) on ${pinned.threads} DuckDB thread(s)`, {
+                dates: runDates.length,
+                landedRows: request.landedRows,
+                threads: pinned.threads,
+                ...(Number.isFinite(freeCores) ? { freeCores } : {}),
+                ...(memoryLimit ? { memoryLimit } : {}),
+                durationMs: Math.round(performance.now() - started),
+              });
               return {
                 engine: 'duckdb' as const,
                 runDates,

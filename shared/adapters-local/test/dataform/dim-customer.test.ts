@@ -133,7 +133,15 @@ describe('dim_customer: the latest version, the latest non-null digests', () => 
         const result = await runner.run({ runDates });
         expect(result.assertions.filter((assertion) => !assertion.passed)).toEqual([]);
       }
-      const rows = await warehouse.query<Record<string, unknown>>(
+      const rows = await warehouse.query<{
+        customer_id: string;
+        email_hash: string | null;
+        phone_hash: string | null;
+        region: string;
+        segment: string;
+        acquisition_channel: string;
+        lifetime_orders: number | bigint;
+      }>(
         `select customer_id, email_hash, phone_hash, region, segment, acquisition_channel, lifetime_orders
          from warehouse.warehouse.dim_customer order by customer_id`,
       );
