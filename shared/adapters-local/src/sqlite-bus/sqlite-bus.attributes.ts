@@ -29,20 +29,17 @@ const SEP = '\u0000';
 const NOT_PLAIN = /[^\x20\x21\x23-\x5b\x5d-\x7e]/;
 
 /**
- * `JSON.stringify(values)`, the same text: a value of plain printable ASCII (no quote, no
- * backslash) is written between quotes as it is, any other by `JSON.stringify` (~0.5 µs per
- * message for the usual five values otherwise, a tenth of the publish path).
+ * `JSON.stringify(values)`, the same text: when every value is a string of plain printable ASCII
+ * (no quote, no backslash), the values joined between quotes (one flat string), else
+ * `JSON.stringify` itself. ~0.1 us less per message than `JSON.stringify`, insert included.
  */
 export function jsonStrings(values: readonly unknown[]): string {
-  let text = '[';
   for (let i = 0; i < values.length; i += 1) {
     const value = values[i];
-    // A raw publish may carry a value that is no string: the whole array as `JSON.stringify` writes it.
-    if (typeof value !== 'string') return JSON.stringify(values);
-    if (i > 0) text += ',';
-    text += NOT_PLAIN.test(value) ? JSON.stringify(value) : `"${value}"`;
+    // A raw publish may carry a value that is no string: written as `JSON.stringify` writes it.
+    if (typeof value !== 'string' || NOT_PLAIN.test(value)) return JSON.stringify(values);
   }
-  return `${text}]`;
+  return values.length === 0 ? '[]' : `["${values.join('","')}"]`;
 }
 
 /**
