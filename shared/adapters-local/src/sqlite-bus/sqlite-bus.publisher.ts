@@ -44,13 +44,27 @@ export class SqlitePublisher implements Publisher {
   /** Messages committed since a flush last ran from `setImmediate`. */
   private flushedThisTurn = 0;
   private closed = false;
+  /** A burst's append, wrapped in its transaction once (not per flush). */
+  private readonly appendBurst: (batch: readonly Queued[], now: number) => number;
+  /** The resolving functions of the promise being made by {@link capture}, taken at once by {@link enqueue}. */
+  private resolveNext: (id: string) => void = settledAlready;
+  private rejectNext: (error: unknown) => void = settledAlready;
+  /** One executor for every publish's promise (no closure per publish). */
+  private readonly capture = (resolve: (id: string) => void, reject: (error: unknown) => void): void => {
+    this.resolveNext = resolve;
+    this.rejectNext = reject;
+  };
 
   constructor(
     private readonly database: SqliteBusDatabase,
     private readonly onPublished: (topics: ReadonlySet<Topic>) => void,
     /** How many consumers in this process read the topic (its messages are kept in memory for them). */
     private readonly consumers: (topic: Topic) => number = () => 1,
-  ) {}
+  ) {
+    this.appendBurst = database.db.transaction((batch: readonly Queued[], now: number) =>
+      database.appendMany(batch, now),
+    );
+  }
 
   publish(event: AnyEvent): Promise<string> {
     let message: WireMessage;
@@ -78,25 +92,27 @@ export class SqlitePublisher implements Publisher {
 
   private enqueue(topic: Topic, message: WireMessage): Promise<string> {
     if (this.closed) return Promise.reject(new PermanentError('BUS.CLOSED', 'the event bus is closed'));
-    return new Promise<string>((resolve, reject) => {
-      this.queue.push({
-        topic,
-        message,
-        set: 0,
-        values: '',
-        data: NO_DATA,
-        seq: 0,
-        publishedAt: 0,
-        readers: 0,
-        resolve,
-        reject,
-      });
-      if (!this.flushScheduled) {
-        this.flushScheduled = true;
-        if (this.flushedThisTurn < TURN_MESSAGES) queueMicrotask(this.flushSoon);
-        else setImmediate(this.flushNextTurn);
-      }
+    const promise = new Promise<string>(this.capture);
+    this.queue.push({
+      topic,
+      message,
+      set: 0,
+      values: '',
+      data: NO_DATA,
+      seq: 0,
+      publishedAt: 0,
+      readers: 0,
+      resolve: this.resolveNext,
+      reject: this.rejectNext,
     });
+    this.resolveNext = settledAlready;
+    this.rejectNext = settledAlready;
+    if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      if (this.flushedThisTurn < TURN_MESSAGES) queueMicrotask(this.flushSoon);
+      else setImmediate(this.flushNextTurn);
+    }
+    return promise;
   }
 
   private readonly flushSoon = (): void => this.flush();
@@ -117,7 +133,7 @@ export class SqlitePublisher implements Publisher {
     let first: number;
     try {
       for (const item of batch) this.database.encode(item);
-      first = this.database.db.transaction(() => this.database.appendMany(batch, now))();
+      first = this.appendBurst(batch, now);
     } catch (error) {
       for (const item of batch) item.reject(error);
       return;

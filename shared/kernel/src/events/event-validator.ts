@@ -131,7 +131,15 @@ export interface ValidateOptions {
   readOnly?: boolean;
 }
 
-const ENVELOPE_STRINGS = ['id', 'source', 'type'] as const;
+// validateEvent checks the required extensions by name: a new one must be added there too.
+if (REQUIRED_EXTENSIONS.join(',') !== 'runid,rundate')
+  throw new Error(
+    `validateEvent checks runid and rundate, the required extensions are ${REQUIRED_EXTENSIONS.join(', ')}`,
+  );
+
+function isNonEmptyString(value: unknown): value is string {
+  return typeof value === 'string' && value.length > 0;
+}
 
 /** The problems found so far with one more (the list is allocated only once something is wrong). */
 function withProblem(problems: string[] | undefined, text: string): string[] {
@@ -153,17 +161,16 @@ export function validateEvent(candidate: unknown, options?: ValidateOptions): An
   let problems: string[] | undefined;
   if (event.specversion !== '1.0')
     problems = withProblem(problems, `specversion must be "1.0" (got ${JSON.stringify(event.specversion)})`);
-  for (const name of ENVELOPE_STRINGS) {
-    if (typeof event[name] !== 'string' || (event[name] as string).length === 0)
-      problems = withProblem(problems, `${name} is missing`);
-  }
+  // Each field by name (a property load the engine caches by shape; a loop over the names is a keyed load by string).
+  if (!isNonEmptyString(event.id)) problems = withProblem(problems, 'id is missing');
+  if (!isNonEmptyString(event.source)) problems = withProblem(problems, 'source is missing');
+  if (!isNonEmptyString(event.type)) problems = withProblem(problems, 'type is missing');
   if (!isTimestamp(event.time)) {
     problems = withProblem(problems, 'time must be an RFC 3339 timestamp');
   }
-  for (const name of REQUIRED_EXTENSIONS) {
-    if (typeof event[name] !== 'string' || (event[name] as string).length === 0)
-      problems = withProblem(problems, `extension ${name} is missing`);
-  }
+  // The required extensions (REQUIRED_EXTENSIONS), by name.
+  if (!isNonEmptyString(event.runid)) problems = withProblem(problems, 'extension runid is missing');
+  if (!isNonEmptyString(event.rundate)) problems = withProblem(problems, 'extension rundate is missing');
   if (typeof event.rundate === 'string' && event.rundate.length > 0 && !isIsoDate(event.rundate)) {
     problems = withProblem(problems, `extension rundate "${event.rundate}" is not a date (YYYY-MM-DD)`);
   }
