@@ -101,7 +101,7 @@ export interface DuckDbTransformRunnerOptions {
    * lowers the warehouse's. Absent: unchanged.
    */
   largeRunMemoryLimit?: string;
-  /** The machine's free cores now (default: sampled from its CPU times over 250 ms). */
+  /** The machine's free cores now (default: sampled from its CPU times over 100 ms). */
   freeCores?: FreeCoresSampler;
   /** The most threads an `auto` run takes (default: the cores this process may run on). */
   maxThreads?: number;

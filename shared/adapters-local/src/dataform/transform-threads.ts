@@ -120,7 +120,7 @@ export function idleCores(before: CpuTimes, after: CpuTimes, cores: number): num
 export type FreeCoresSampler = () => Promise<number>;
 
 /** Window over which {@link sampleFreeCores} measures the idle cores. */
-export const FREE_CORES_SAMPLE_MS = 250;
+export const FREE_CORES_SAMPLE_MS = 100;
 
 /**
  * The machine's idle cores over the next `ms` milliseconds, read from its CPU times (NaN when the
