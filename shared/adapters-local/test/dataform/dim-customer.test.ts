@@ -4,6 +4,7 @@ import { DataformCompiler, DuckDbTransformRunner, openDuckDbWarehouse } from '@m
 import { warehouseAccessOf } from '@mlops/testing';
 import { tempDir } from '@mlops/testing/suites';
 import { closeBronzeWriter, writeBronzePartition, type BronzeRecord } from './bronze.fixtures.js';
+import { order as cleanOrder } from './dirty.fixtures.js';
 
 // dim_customer's attributes come from the customer's latest order version, ordered by (ordered_at,
 // run_date, order_id), and its digests are the latest NON-NULL ones. The orders below change a
@@ -20,6 +21,7 @@ const EMAIL_MID = 'c'.repeat(64);
 const PHONE_OLD = 'b'.repeat(64);
 const PHONE_MID = 'd'.repeat(64);
 
+/** A clean order of `customer` on `runDate` at `time` (digests EMAIL_OLD and PHONE_OLD), with overrides. */
 function order(
   id: string,
   customer: string,
@@ -27,30 +29,14 @@ function order(
   time: string,
   overrides: BronzeRecord = {},
 ): BronzeRecord {
-  return {
-    order_id: id,
+  return cleanOrder(id, {
     customer_id: customer,
     order_ts: `${runDate}T${time}:00Z`,
     run_date: runDate,
     customer_email_hash: EMAIL_OLD,
     customer_phone_hash: PHONE_OLD,
-    customer_region: 'north',
-    customer_segment: 'consumer',
-    customer_signup_date: '2025-12-01',
-    acquisition_channel: 'organic',
-    product_id: 'prd_0001',
-    product_name: 'Kettle',
-    category: 'kitchen',
-    quantity: 1,
-    unit_price_usd: 10,
-    discount_pct: 0,
-    gross_amount_usd: 10,
-    net_amount_usd: 10,
-    payment_method: 'card',
-    channel: 'web',
-    status: 'completed',
     ...overrides,
-  };
+  });
 }
 
 const SALES: Record<string, BronzeRecord[]> = {

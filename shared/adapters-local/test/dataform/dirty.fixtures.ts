@@ -17,7 +17,8 @@ export function storedKey(value: unknown): string | null {
   return trimmed === '' ? null : trimmed;
 }
 
-function order(id: string, overrides: BronzeRecord = {}): BronzeRecord {
+/** A clean sales order of cus_0000001 on RUN_DATE at 10:00 (digests 'a'x64, 'b'x64), with overrides. */
+export function order(id: string, overrides: BronzeRecord = {}): BronzeRecord {
   return {
     order_id: id,
     customer_id: 'cus_0000001',

@@ -9,6 +9,7 @@ import {
 import { warehouseAccessOf } from '@mlops/testing';
 import { tempDir } from '@mlops/testing/suites';
 import { closeBronzeWriter, writeBronzePartition, type BronzeRecord } from './bronze.fixtures.js';
+import { order } from './dirty.fixtures.js';
 
 // The staging dedup rule: of the copies of an id within a run date, the first in the ordering by
 // every column (includes/records.js, nulls last) is kept and the others are quarantined, as
@@ -19,35 +20,7 @@ import { closeBronzeWriter, writeBronzePartition, type BronzeRecord } from './br
 const PROJECT = resolve(import.meta.dirname, '../../../../dataform');
 const DAY = '2026-01-05';
 const NEXT_DAY = '2026-01-06';
-const HASH = 'a'.repeat(64);
 const PHONE = 'b'.repeat(64);
-
-function order(id: string, overrides: BronzeRecord = {}): BronzeRecord {
-  return {
-    order_id: id,
-    customer_id: 'cus_0000001',
-    order_ts: `${DAY}T10:00:00Z`,
-    run_date: DAY,
-    customer_email_hash: HASH,
-    customer_phone_hash: PHONE,
-    customer_region: 'north',
-    customer_segment: 'consumer',
-    customer_signup_date: '2025-12-01',
-    acquisition_channel: 'organic',
-    product_id: 'prd_0001',
-    product_name: 'Kettle',
-    category: 'kitchen',
-    quantity: 2,
-    unit_price_usd: 10.5,
-    discount_pct: 0,
-    gross_amount_usd: 21,
-    net_amount_usd: 21,
-    payment_method: 'card',
-    channel: 'web',
-    status: 'completed',
-    ...overrides,
-  };
-}
 
 function click(id: string, overrides: BronzeRecord = {}): BronzeRecord {
   return {
