@@ -146,7 +146,8 @@ export const SALES: {
   conflict: order('ord_0000000000000001', { customer_id: 'cus_0000009', order_ts: '2026-01-05T18:00:00Z' }),
 };
 
-function click(id: string, overrides: BronzeRecord = {}): BronzeRecord {
+/** A clean page view of cus_0000001 on RUN_DATE at 10:00, with overrides. */
+export function click(id: string, overrides: BronzeRecord = {}): BronzeRecord {
   return {
     event_id: id,
     session_id: 'ses_0000000000000001',

@@ -9,7 +9,7 @@ import {
 import { warehouseAccessOf } from '@mlops/testing';
 import { tempDir } from '@mlops/testing/suites';
 import { closeBronzeWriter, writeBronzePartition, type BronzeRecord } from './bronze.fixtures.js';
-import { order } from './dirty.fixtures.js';
+import { click, order } from './dirty.fixtures.js';
 
 // The staging dedup rule: of the copies of an id within a run date, the first in the ordering by
 // every column (includes/records.js, nulls last) is kept and the others are quarantined, as
@@ -21,25 +21,6 @@ const PROJECT = resolve(import.meta.dirname, '../../../../dataform');
 const DAY = '2026-01-05';
 const NEXT_DAY = '2026-01-06';
 const PHONE = 'b'.repeat(64);
-
-function click(id: string, overrides: BronzeRecord = {}): BronzeRecord {
-  return {
-    event_id: id,
-    session_id: 'ses_0000000000000001',
-    anonymous_id: 'anon_000000000001',
-    customer_id: 'cus_0000001',
-    event_type: 'page_view',
-    event_ts: `${DAY}T10:00:00Z`,
-    run_date: DAY,
-    page: '/home',
-    product_id: null,
-    search_query: null,
-    device: 'desktop',
-    referrer: 'google',
-    duration_ms: 1200,
-    ...overrides,
-  };
-}
 
 const SALES_DAY: BronzeRecord[] = [
   // Differ in the last key only: 'completed' sorts before 'returned'.
