@@ -32,7 +32,7 @@ import { championAt } from './registry/champion-at.js';
 import { isAsyncPipelineRunner } from './pipeline/runner.port.js';
 import { submitJob } from './completion.js';
 import { TRAINER_SKIP_CODES, announceDeclined, publishOutcome } from './outcome.js';
-import { asOfOf, decideTraining } from './policy.js';
+import { decideTraining, trainingAsOf } from './policy.js';
 import type { TrainerHandlerDeps } from './handler.deps.js';
 import type { TrainerSettings } from './settings.js';
 
@@ -130,7 +130,7 @@ export async function handleWarehouseReady(
   const { settings, registry } = deps;
   await recordDateStatus(deps.documents, ready.runDates, 'ready', event);
 
-  const asOf = asOfOf(ready);
+  const asOf = trainingAsOf(ready);
   const champion = await registry.champion(settings.modelName);
   const decision = decideTraining(
     ready,
@@ -138,7 +138,11 @@ export async function handleWarehouseReady(
     settings.retrainEveryDays,
   );
   const excludedDates = (await failedRunDates(deps.documents)).filter((date) => date <= asOf);
-  const snapshotDates = [...new Set(ready.runDates)].sort();
+  // The run's dates, the later built dates whose features it replaced, and the window's last date
+  // when a late date of a backfill closes it again (the cut-off the model is trained as of).
+  const snapshotDates = [
+    ...new Set([...ready.runDates, ...(ready.affectedDates ?? []), ...(decision.train ? [asOf] : [])]),
+  ].sort();
   const parameters = pipelineParameters(settings, {
     asOf,
     eventTime: event.time,

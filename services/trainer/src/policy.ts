@@ -2,8 +2,11 @@
  * The retraining policy, pure. On `warehouse.ready` the trainer trains a challenger when
  *
  * 1. the event asks for it (`retrain: true`, from `mlops run --retrain`) — `asked`;
- * 2. the event is the last of a backfill (its run dates include `backfill.to`) — `backfill-end`;
- *    while a backfill is still running nothing is trained (only the champion predicts);
+ * 2. the event closes a backfill (`closesBackfill`: the window's last date is built once its run
+ *    is; from producers that do not say, its run dates include `backfill.to`) — `backfill-end`.
+ *    A date of the window that lands late is built after the last one and closes the window
+ *    again, so the window is trained on again with it; while a backfill is still running nothing
+ *    is trained (only the champion predicts);
  * 3. the champion's data is stale: the event's latest run date is at least `retrainEveryDays`
  *    after the champion's data cut-off — `schedule` (weekly by default);
  * 4. there is no champion yet — `no-champion`;
@@ -31,22 +34,39 @@ export function asOfOf(event: Pick<WarehouseReady, 'runDates'>): string {
   return [...event.runDates].sort().at(-1)!;
 }
 
+/** Whether a backfill's event closes its window (see 2. above). */
+function closesBackfill(event: Pick<WarehouseReady, 'runDates' | 'backfill' | 'closesBackfill'>): boolean {
+  if (!event.backfill) return false;
+  return event.closesBackfill ?? event.runDates.includes(event.backfill.to);
+}
+
+/**
+ * The data cut-off a run for this event trains and scores as of: the event's latest run date, or
+ * the window's last date when the event closes a backfill (a late date of the window built after it).
+ */
+export function trainingAsOf(event: Pick<WarehouseReady, 'runDates' | 'backfill' | 'closesBackfill'>): string {
+  const asOf = asOfOf(event);
+  return closesBackfill(event) && event.backfill!.to > asOf ? event.backfill!.to : asOf;
+}
+
 /** Decide whether this event trains. */
 export function decideTraining(
-  event: Pick<WarehouseReady, 'runDates' | 'backfill' | 'retrain'>,
+  event: Pick<WarehouseReady, 'runDates' | 'backfill' | 'retrain' | 'closesBackfill'>,
   champion: { version: string; dataTo: string } | undefined,
   retrainEveryDays: number,
 ): TrainingDecision {
-  const asOf = asOfOf(event);
+  const asOf = trainingAsOf(event);
   if (event.retrain === true)
     return { train: true, trigger: 'asked', explicit: true, reason: 'retraining was asked for (retrain: true)' };
   if (event.backfill) {
-    if (event.runDates.includes(event.backfill.to))
+    if (closesBackfill(event))
       return {
         train: true,
         trigger: 'backfill-end',
         explicit: false,
-        reason: `last date of the backfill ${event.backfill.from}..${event.backfill.to}`,
+        reason: event.runDates.includes(event.backfill.to)
+          ? `last date of the backfill ${event.backfill.from}..${event.backfill.to}`
+          : `the backfill ${event.backfill.from}..${event.backfill.to} closed again: ${event.runDates.length} date(s) of it landed after its last date was built`,
       };
     return {
       train: false,

@@ -108,6 +108,36 @@ describe('trainer service', () => {
     ]);
   });
 
+  it('trains again when a late date closes the window: as of its last date, scoring the dates the late one changed', async () => {
+    const { service, runner } = setup();
+    const backfill = { from: '2025-11-01', to: '2026-01-31' };
+    // The window's last date was built while 2026-01-10 was still landing.
+    await deliver(service, ready(['2026-01-30', '2026-01-31'], { backfill, closesBackfill: true }));
+    const late = ready(['2026-01-10'], {
+      backfill,
+      closesBackfill: true,
+      affectedDates: ['2026-01-11', '2026-01-30', '2026-01-31'],
+    });
+    await deliver(service, late);
+    expect(runner.runs.map((run) => run.pipeline.name)).toEqual(['mlops-churn-training', 'mlops-churn-training']);
+    expect(runner.runs[1]!.parameters).toMatchObject({
+      as_of: '2026-01-31',
+      trigger: 'backfill-end',
+      snapshot_dates: ['2026-01-10', '2026-01-11', '2026-01-30', '2026-01-31'],
+      event_id: late.id,
+    });
+  });
+
+  it('scores the later dates a late date changed when it only predicts', async () => {
+    const { service, runner } = setup();
+    await deliver(service, ready(['2026-01-31']));
+    await deliver(service, ready(['2026-01-20'], { affectedDates: ['2026-01-21', '2026-01-31'] }));
+    expect(runner.runs.map((run) => run.pipeline.name)).toEqual(['mlops-churn-training', 'mlops-churn-batch-predict']);
+    expect(runner.runs[1]!.parameters).toMatchObject({
+      snapshot_dates: ['2026-01-20', '2026-01-21', '2026-01-31'],
+    });
+  });
+
   it('does not train while a backfill is still running, predicts nothing without a champion, and closes the run with why', async () => {
     const { service, runner } = setup();
     const event = ready(['2026-01-09', '2026-01-10'], { backfill: { from: '2025-11-01', to: '2026-01-31' } });

@@ -3,17 +3,25 @@
  * completed later (the Dataform API): `warehouse.ready` and the dates marked built, or
  * `stage.failed` (`TRANSFORMER.ASSERTION_FAILED`) and the dates marked failed. The dates are marked
  * only after the event is out, so a crash in between publishes again (same event id).
+ *
+ * The ready event also says what the ledger knows around the run: the dates built earlier whose
+ * gold partitions the run replaced (`affectedDates`: a date that landed after later dates were
+ * built changes their features), and, for a backfill, whether the window's last date is built
+ * (`closesBackfill`): the trainer trains on the window then, and again when a date of the window
+ * that landed late is built after its last date.
  */
-import type {
-  BackfillWindow,
-  DocumentStore,
-  HandlerContext,
-  Logger,
-  TransformRunResult,
-  WarehouseReady,
+import { dayNumber } from '@mlops/synthetic';
+import {
+  type BackfillWindow,
+  type DocumentStore,
+  type HandlerContext,
+  type Logger,
+  type TransformRunResult,
+  WAREHOUSE_LOOKBACK_DAYS,
+  type WarehouseReady,
 } from '@mlops/kernel';
 import { TransformerErrors } from './errors.js';
-import { recordBuilt } from './ledger.js';
+import { type LedgerState, readLedger, recordBuilt } from './ledger.js';
 
 /** A date of the run and the inputs it was built from. */
 export interface RunDate {
@@ -21,8 +29,47 @@ export interface RunDate {
   inputsHash: string;
 }
 
+/** What the ledger adds to a run's ready event. */
+export interface ReadyContext {
+  /** Dates built before the run whose gold partitions it replaced, sorted. */
+  affectedDates: string[];
+  /** With a backfill: whether the window's last date is built once this run is. */
+  closesBackfill?: boolean;
+}
+
+/**
+ * The ready context of a run from the ledger before its dates are marked: the dates built (ready)
+ * within the lookback after one of its run dates, and whether the backfill's last date is built or
+ * in the run.
+ */
+export function readyContext(
+  ledger: Pick<LedgerState, 'built'>,
+  runDates: readonly string[],
+  backfill: BackfillWindow | undefined,
+): ReadyContext {
+  const runDays = new Set(runDates.map(dayNumber));
+  const affectedDates: string[] = [];
+  for (const [date, built] of ledger.built) {
+    if (built.status !== 'ready' || runDates.includes(date)) continue;
+    const day = dayNumber(date);
+    for (let back = 1; back < WAREHOUSE_LOOKBACK_DAYS; back++)
+      if (runDays.has(day - back)) {
+        affectedDates.push(date);
+        break;
+      }
+  }
+  affectedDates.sort();
+  if (!backfill) return { affectedDates };
+  const closesBackfill = runDates.includes(backfill.to) || ledger.built.get(backfill.to)?.status === 'ready';
+  return { affectedDates, closesBackfill };
+}
+
 /** The `warehouse.ready` payload of a run. */
-export function readyEvent(result: TransformRunResult, backfill: BackfillWindow | undefined): WarehouseReady {
+export function readyEvent(
+  result: TransformRunResult,
+  backfill: BackfillWindow | undefined,
+  context: ReadyContext = { affectedDates: [] },
+): WarehouseReady {
   return {
     runDates: [...result.runDates] as [string, ...string[]],
     tables: result.tables.map((table) => ({ name: table.name, rows: table.rows })),
@@ -36,6 +83,8 @@ export function readyEvent(result: TransformRunResult, backfill: BackfillWindow 
     durationMs: Math.round(result.durationMs),
     ...(result.invocation ? { invocation: result.invocation } : {}),
     ...(backfill ? { backfill } : {}),
+    ...(context.affectedDates.length > 0 ? { affectedDates: context.affectedDates } : {}),
+    ...(backfill && context.closesBackfill !== undefined ? { closesBackfill: context.closesBackfill } : {}),
   };
 }
 
@@ -76,7 +125,16 @@ export async function publishBuildOutcome(
     announce.log.error(error.message, { code: error.code, runDates: runDates.length });
     return;
   }
-  await announce.emit('mlops.warehouse.ready.v1', readyEvent(result, backfill), { subject, rundate: latest });
+  const context = readyContext(await readLedger(deps.documents, deps.ledgerCollection), runDates, backfill);
+  if (context.affectedDates.length > 0)
+    announce.log.info(
+      `the run replaced the gold partitions of ${context.affectedDates.length} later date(s) built before it`,
+      { first: context.affectedDates[0], last: context.affectedDates.at(-1) },
+    );
+  await announce.emit('mlops.warehouse.ready.v1', readyEvent(result, backfill, context), {
+    subject,
+    rundate: latest,
+  });
   await recordBuilt(
     deps.documents,
     deps.ledgerCollection,

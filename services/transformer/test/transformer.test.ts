@@ -223,9 +223,26 @@ describe('transformer service', () => {
     // The stuck date is redriven later: it completes the window and is built alone.
     await send(landed('2026-01-06', 'sales', { backfill }));
     expect(runner.runs.at(-1)).toEqual(['2026-01-06']);
-    expect(publisher.ofType('mlops.warehouse.ready.v1').map((event) => event.data.runDates)).toEqual([
-      ['2026-01-05', '2026-01-07', '2026-01-08'],
-      ['2026-01-06'],
+    const ready = publisher.ofType('mlops.warehouse.ready.v1').map((event) => event.data);
+    expect(ready.map((event) => event.runDates)).toEqual([['2026-01-05', '2026-01-07', '2026-01-08'], ['2026-01-06']]);
+    // Both runs close the window: the first builds its last date, the second is a date of it built
+    // after that, which replaced the gold partitions of the later dates built before it.
+    expect(ready.map((event) => event.closesBackfill)).toEqual([true, true]);
+    expect(ready.map((event) => event.affectedDates)).toEqual([undefined, ['2026-01-07', '2026-01-08']]);
+  });
+
+  it('says a backfill run closes the window only once its last date is built', async () => {
+    const { publisher, send } = setup({ maxDatesPerRun: 2 });
+    const backfill = { from: '2026-01-05', to: '2026-01-08' };
+    await send(landed('2026-01-05', 'startups', { backfill }));
+    for (const date of ['2026-01-05', '2026-01-06', '2026-01-07', '2026-01-08']) {
+      await send(landed(date, 'sales', { backfill }));
+      await send(landed(date, 'clickstream', { backfill }));
+    }
+    const ready = publisher.ofType('mlops.warehouse.ready.v1').map((event) => event.data);
+    expect(ready.map((event) => [event.runDates, event.closesBackfill, event.affectedDates])).toEqual([
+      [['2026-01-05', '2026-01-06'], false, undefined],
+      [['2026-01-07', '2026-01-08'], true, undefined],
     ]);
   });
 

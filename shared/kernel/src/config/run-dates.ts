@@ -14,6 +14,13 @@ export interface RunDateBounds {
   readonly allowFuture: boolean;
 }
 
+/**
+ * Days of history a gold partition reads (the Dataform project's `LOOKBACK_DAYS`, a test keeps them
+ * equal): building run date r can change the gold partitions r .. r + 89, so a date that lands after
+ * later dates were built changes those built dates too.
+ */
+export const WAREHOUSE_LOOKBACK_DAYS = 90;
+
 /** The bounds when none are configured. */
 export const DEFAULT_RUN_DATE_BOUNDS: RunDateBounds = Object.freeze({ earliest: '2020-01-01', allowFuture: false });
 

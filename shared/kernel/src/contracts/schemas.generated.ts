@@ -607,6 +607,17 @@ export const schemaDocuments = {
       },
       "retrain": {
         "type": "boolean"
+      },
+      "affectedDates": {
+        "description": "Run dates built before this run whose gold partitions it replaced: the built dates within the feature lookback (90 days) after one of its run dates, i.e. later dates a late-landing date changes. Their features changed, so the trainer scores them again.",
+        "type": "array",
+        "items": {
+          "$ref": "../common.json#/$defs/runDate"
+        }
+      },
+      "closesBackfill": {
+        "description": "With backfill: after this run the window's last date is built and this run built dates of the window, so the window holds everything that has landed for it. The trainer trains on it. A date of the window built after its last date (it landed late) closes the window again.",
+        "type": "boolean"
       }
     }
   },
