@@ -1,23 +1,29 @@
 /**
  * Replays the statements a profiled run executed (profile.ts's BENCH_SQL file) on a copy of the
  * warehouse it started from, in one transaction, with process CPU per action; `REPLAY_EXPLAIN=<action>`
- * prints `EXPLAIN ANALYZE` of that action's main statement instead of running it plainly.
+ * prints `EXPLAIN ANALYZE` of that action's main statement instead of running it plainly. The copy
+ * keeps the file's name (DuckDB names the catalog after it, and the statements name the catalog).
+ * Threads and memory limit default to a large run's on two cores (`REPLAY_THREADS`,
+ * `REPLAY_MEMORY_LIMIT`), as the product sets them.
  *
  *   npx tsx --conditions=@mlops/source bench/transform/replay.ts <statements.sql> <warehouse.duckdb>
  */
 import { copyFileSync, existsSync, readFileSync } from 'node:fs';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
+import { runMemoryLimit } from '@mlops/adapters-local';
+import { DEFAULT_TRANSFORM_MEMORY_LIMIT } from '@mlops/kernel';
 
 const [sqlFile, source] = process.argv.slice(2);
 if (!sqlFile) throw new Error('usage: replay.ts <statements.sql> [warehouse.duckdb]');
-const path = join(mkdtempSync(join(tmpdir(), 'mlops-replay-')), 'w.duckdb');
+const path = join(mkdtempSync(join(tmpdir(), 'mlops-replay-')), source ? basename(source) : 'warehouse.duckdb');
 if (source && existsSync(source)) copyFileSync(source, path);
+const threads = Number(process.env.REPLAY_THREADS ?? '2');
 const instance = await DuckDBInstance.create(path, {
-  memory_limit: process.env.REPLAY_MEMORY_LIMIT ?? '512MB',
-  threads: process.env.REPLAY_THREADS ?? '2',
+  memory_limit: process.env.REPLAY_MEMORY_LIMIT ?? runMemoryLimit(DEFAULT_TRANSFORM_MEMORY_LIMIT, threads)!,
+  threads: String(threads),
 });
 const connection = await instance.connect();
 const explain = process.env.REPLAY_EXPLAIN;
