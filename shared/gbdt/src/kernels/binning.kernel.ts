@@ -93,9 +93,12 @@ export function sortFloat64(
 /**
  * Quantile cut points of one sorted feature into `out[at ..]`; returns their number (bins − 1).
  * With no more distinct values than bins, every distinct value gets its own bin (cut at the value
- * itself). Otherwise greedy equal-frequency bins over runs of equal values, re-targeting after
- * each cut so that one heavy value (a spike of zeros) does not waste the bins after it; a cut goes
- * before a run that would overshoot the target when that lands closer to it.
+ * itself). Otherwise XGBoost's `hist` cuts, on the exact summary its quantile sketch approximates:
+ * of the distinct values, the first, the one whose rank range holds each rank
+ * `begin + k · range / maxBins` (k = 1 .. maxBins − 1; `begin` is the first value's count, `range`
+ * the ranks from there to the last value's first row), and the last, each once (WQSummary's
+ * SetPrune to maxBins + 1 entries); entries 1 .. maxBins − 1 are the cuts (AddCutPoint). A heavy
+ * smallest value (a spike of zeros) so wastes no bins: the ranks are spaced above it.
  */
 export function computeCuts(sorted: Float64Array, n: number, maxBins: number, out: Float64Array, at: number): number {
   if (n === 0) return 0;
@@ -106,27 +109,41 @@ export function computeCuts(sorted: Float64Array, n: number, maxBins: number, ou
     for (let i = 1; i < n; i++) if (sorted[i] !== sorted[i - 1]) out[at + nCuts++] = sorted[i - 1]!;
     return nCuts;
   }
-  let remaining = n;
-  let binsLeft = maxBins;
-  let acc = 0;
-  let i = 0;
-  let runEnd = 1;
-  while (runEnd < n && sorted[runEnd] === sorted[0]) runEnd++;
-  while (runEnd < n && binsLeft > 1) {
-    let nextEnd = runEnd + 1;
-    while (nextEnd < n && sorted[nextEnd] === sorted[runEnd]) nextEnd++;
-    acc += runEnd - i;
-    const target = remaining / binsLeft;
-    const next = nextEnd - runEnd;
-    if (acc >= target || (acc + next > target && target - acc <= acc + next - target)) {
-      out[at + nCuts++] = sorted[i]!;
-      remaining -= acc;
-      binsLeft--;
-      acc = 0;
+  // The exact summary: per distinct value, its first rank (rmin) and one past its last (rmax).
+  // XGBoost sends x < entry left, ours x <= cut: the cut is the distinct value before the entry,
+  // so the rows on each side are the same.
+  const values = new Float64Array(nDistinct);
+  const rmin = new Float64Array(nDistinct);
+  const rmax = new Float64Array(nDistinct);
+  for (let i = 0, j = -1; i < n; i++) {
+    if (i === 0 || sorted[i] !== sorted[i - 1]) {
+      j++;
+      values[j] = sorted[i]!;
+      rmin[j] = i;
     }
-    i = runEnd;
-    runEnd = nextEnd;
+    rmax[j] = i + 1;
   }
+  const last = nDistinct - 1;
+  const picked: number[] = [0];
+  if (nDistinct <= maxBins + 1) for (let j = 1; j < nDistinct; j++) picked.push(j);
+  else {
+    const begin = rmax[0]!;
+    const range = rmin[last]! - begin;
+    const steps = maxBins;
+    let i = 1;
+    let lastIdx = 0;
+    for (let k = 1; k < steps; k++) {
+      const dx2 = 2 * ((k * range) / steps + begin);
+      while (i < last && dx2 >= rmax[i + 1]! + rmin[i + 1]!) i++;
+      if (i === last) break;
+      if (dx2 < rmax[i]! + rmin[i + 1]!) {
+        if (i !== lastIdx) picked.push((lastIdx = i));
+      } else if (i + 1 !== lastIdx) picked.push((lastIdx = i + 1));
+    }
+    if (lastIdx !== last) picked.push(last);
+  }
+  const required = Math.min(picked.length, maxBins);
+  for (let k = 1; k < required; k++) out[at + nCuts++] = values[picked[k]! - 1]!;
   return nCuts;
 }
 
