@@ -109,41 +109,42 @@ export function computeCuts(sorted: Float64Array, n: number, maxBins: number, ou
     for (let i = 1; i < n; i++) if (sorted[i] !== sorted[i - 1]) out[at + nCuts++] = sorted[i - 1]!;
     return nCuts;
   }
-  // The exact summary: per distinct value, its first rank (rmin) and one past its last (rmax).
-  // XGBoost sends x < entry left, ours x <= cut: the cut is the distinct value before the entry,
-  // so the rows on each side are the same.
-  const values = new Float64Array(nDistinct);
-  const rmin = new Float64Array(nDistinct);
-  const rmax = new Float64Array(nDistinct);
-  for (let i = 0, j = -1; i < n; i++) {
-    if (i === 0 || sorted[i] !== sorted[i - 1]) {
-      j++;
-      values[j] = sorted[i]!;
-      rmin[j] = i;
-    }
-    rmax[j] = i + 1;
+  if (nDistinct <= maxBins + 1) {
+    // Every entry is kept, and entries 1 .. maxBins − 1 are the cuts: all distinct values but the last two.
+    for (let i = 1; i < n && nCuts < nDistinct - 2; i++)
+      if (sorted[i] !== sorted[i - 1]) out[at + nCuts++] = sorted[i - 1]!;
+    return nCuts;
   }
-  const last = nDistinct - 1;
-  const picked: number[] = [0];
-  if (nDistinct <= maxBins + 1) for (let j = 1; j < nDistinct; j++) picked.push(j);
-  else {
-    const begin = rmax[0]!;
-    const range = rmin[last]! - begin;
-    const steps = maxBins;
-    let i = 1;
-    let lastIdx = 0;
-    for (let k = 1; k < steps; k++) {
-      const dx2 = 2 * ((k * range) / steps + begin);
-      while (i < last && dx2 >= rmax[i + 1]! + rmin[i + 1]!) i++;
-      if (i === last) break;
-      if (dx2 < rmax[i]! + rmin[i + 1]!) {
-        if (i !== lastIdx) picked.push((lastIdx = i));
-      } else if (i + 1 !== lastIdx) picked.push((lastIdx = i + 1));
+  // One pass over the runs of equal values: run i is sorted[s .. e) (ranks s .. e − 1, so
+  // rmin = s, rmax = e), the next one sorted[e .. ne). XGBoost sends x < entry left, ours
+  // x <= cut: the cut is the value before the entry's run, so the rows on each side are the same.
+  const runEnd = (from: number): number => {
+    let end = from + 1;
+    while (end < n && sorted[end] === sorted[from]) end++;
+    return end;
+  };
+  let lastStart = n - 1;
+  while (lastStart > 0 && sorted[lastStart - 1] === sorted[n - 1]) lastStart--;
+  const begin = runEnd(0);
+  const range = lastStart - begin;
+  let s = begin;
+  let e = runEnd(s);
+  let ne = e < n ? runEnd(e) : n;
+  let picked = 0;
+  for (let k = 1; k < maxBins; k++) {
+    const dx2 = 2 * ((k * range) / maxBins + begin);
+    // The first run whose next run's mid-rank (rmax + rmin) lies beyond the target.
+    while (s !== lastStart && dx2 >= ne + e) {
+      s = e;
+      e = ne;
+      ne = e < n ? runEnd(e) : n;
     }
-    if (lastIdx !== last) picked.push(last);
+    if (s === lastStart) break;
+    if (dx2 < 2 * e) {
+      if (s !== picked) out[at + nCuts++] = sorted[(picked = s) - 1]!;
+    } else if (e !== picked) out[at + nCuts++] = sorted[(picked = e) - 1]!;
   }
-  const required = Math.min(picked.length, maxBins);
-  for (let k = 1; k < required; k++) out[at + nCuts++] = values[picked[k]! - 1]!;
+  if (picked !== lastStart && nCuts < maxBins - 1) out[at + nCuts++] = sorted[lastStart - 1]!;
   return nCuts;
 }
 
