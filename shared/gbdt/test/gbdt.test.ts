@@ -126,15 +126,21 @@ describe('GBDT determinism', () => {
       (x, u) => bernoulli(3 * (x[0]! - 0.5) + 2 * Math.sin(6 * x[1]!) - 2 * x[2]! * x[3]!, u),
       7,
     );
-    const deep = { nTrees: 4, maxDepth: 6, seed: 3 };
-    const fit = (threads: number): string => {
-      const { model, profile } = fitGbdtProfiled(large, { ...deep, threads }, { awaitLanes: true });
+    const fit = (given: Record<string, number>, threads: number): string => {
+      const { model, profile } = fitGbdtProfiled(large, { ...given, threads }, { awaitLanes: true });
       expect(profile.threads).toBe(threads);
       return JSON.stringify(model);
     };
-    const one = fit(1);
-    expect(fit(2)).toBe(one);
-    expect(fit(3)).toBe(one);
+    // Every row (the fused gradient pass), and a subsample (rows given, margins updated apart).
+    const cases: Record<string, number>[] = [
+      { nTrees: 4, maxDepth: 6, seed: 3 },
+      { nTrees: 3, maxDepth: 5, subsample: 0.7, seed: 5 },
+    ];
+    for (const given of cases) {
+      const one = fit(given, 1);
+      expect(fit(given, 2)).toBe(one);
+      expect(fit(given, 3)).toBe(one);
+    }
   });
 
   it('gives the model of one lane when a worker joins part-way through the fit (lanes not awaited)', () => {
