@@ -51,7 +51,8 @@ export function binStride(nFeatures: number): number {
 }
 
 /**
- * Quantile cut points of one sorted feature: at most `maxBins` bins of roughly equal row counts.
+ * Quantile cut points of one sorted feature: at most `maxBins` bins of roughly equal row counts,
+ * where XGBoost's `hist` would cut (kernels/binning.kernel.ts).
  * When the feature has no more distinct values than bins, every distinct value gets its own bin, so
  * small integer and boolean features are split exactly. Cuts are raw data values, so a split learned
  * on bins applies unchanged to raw values (`x <= cut` goes left).

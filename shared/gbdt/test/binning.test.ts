@@ -21,11 +21,15 @@ describe('quantile binning', () => {
     for (const c of counts) expect(Math.abs(c - 625)).toBeLessThan(30);
   });
 
-  it('does not waste bins after a heavy spike of one value', () => {
+  it('cuts where XGBoost hist does: ranks spaced above a heavy smallest value, so a spike of zeros wastes no bins', () => {
+    // 700 zeros, then 700 .. 999 once each: XGBoost's pruning targets ranks 700 + k * 299 / 8
+    // (k = 1 .. 7) and takes the value whose rank range holds each (737 for 737.4, …); it sends
+    // x < 737 left, which is x <= 736 here.
     const values = Float64Array.from({ length: 1000 }, (_, i) => (i < 700 ? 0 : i));
-    const cuts = computeCuts(sortFloat64(values), 8);
-    expect(cuts[0]).toBe(0);
-    expect(cuts.length).toBe(7);
+    expect([...computeCuts(sortFloat64(values), 8)]).toEqual([736, 773, 811, 848, 885, 923, 960]);
+    // One more distinct value than bins: every value but the last two is a cut.
+    const few = Float64Array.from({ length: 90 }, (_, i) => i % 9);
+    expect([...computeCuts(sortFloat64(few), 8)]).toEqual([0, 1, 2, 3, 4, 5, 6]);
   });
 
   it('stores row-major bins (padded to words) and the same bins column-major', () => {

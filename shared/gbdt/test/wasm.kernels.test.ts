@@ -1,6 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { computeGradients } from '../src/kernels/gradient.kernel.js';
-import { accumulateHistogram, clearHistogram, subtractHistogram } from '../src/kernels/histogram.kernel.js';
+import {
+  accumulateHistogram,
+  addHistogram,
+  clearHistogram,
+  subtractHistogram,
+} from '../src/kernels/histogram.kernel.js';
 import { closeLeaf, partitionRows, splitIntoLeaves } from '../src/kernels/partition.kernel.js';
 import { EXP_CONSTANTS, EXP_POW2_FRAC, EXP_POW2_INT } from '../src/fast-math.js';
 import { WasmArena } from '../src/wasm/wasm.arena.js';
@@ -182,7 +187,7 @@ describe('WebAssembly kernels', () => {
     expect([...new Set(leafOf)].sort((a, b) => a - b)).toEqual([0, 5, 6, 9]);
   });
 
-  it('clears and subtracts histogram words like the JavaScript kernels, bit for bit', () => {
+  it('clears, subtracts and adds histogram words like the JavaScript kernels, bit for bit', () => {
     const words = 5;
     const random = createRandom(3);
     const arena = new WasmArena(0);
@@ -200,6 +205,13 @@ describe('WebAssembly kernels', () => {
     kernels.zero(child.byteOffset + (2 << 13), 3 << 13);
     expect([...child]).toEqual([...jsChild]);
     expect(child[(2 << 10) - 1]).not.toBe(0);
+    // A lane's partial histogram into the node's: parent minus child plus child is the parent again.
+    const before = parent.slice();
+    addHistogram(jsParent, jsChild, 0, 3);
+    kernels.add(parent.byteOffset, child.byteOffset, 3 << 13);
+    expect([...parent]).toEqual([...jsParent]);
+    expect(parent[(2 << 10) + 5]).toBe(before[(2 << 10) + 5]! + child[(2 << 10) + 5]!);
+    expect(parent[(4 << 10) + 5]).toBe(before[(4 << 10) + 5]);
   });
 
   it('keeps earlier arrays when the arena grows', () => {

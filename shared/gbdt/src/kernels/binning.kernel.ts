@@ -93,9 +93,12 @@ export function sortFloat64(
 /**
  * Quantile cut points of one sorted feature into `out[at ..]`; returns their number (bins − 1).
  * With no more distinct values than bins, every distinct value gets its own bin (cut at the value
- * itself). Otherwise greedy equal-frequency bins over runs of equal values, re-targeting after
- * each cut so that one heavy value (a spike of zeros) does not waste the bins after it; a cut goes
- * before a run that would overshoot the target when that lands closer to it.
+ * itself). Otherwise XGBoost's `hist` cuts, on the exact summary its quantile sketch approximates:
+ * of the distinct values, the first, the one whose rank range holds each rank
+ * `begin + k · range / maxBins` (k = 1 .. maxBins − 1; `begin` is the first value's count, `range`
+ * the ranks from there to the last value's first row), and the last, each once (WQSummary's
+ * SetPrune to maxBins + 1 entries); entries 1 .. maxBins − 1 are the cuts (AddCutPoint). A heavy
+ * smallest value (a spike of zeros) so wastes no bins: the ranks are spaced above it.
  */
 export function computeCuts(sorted: Float64Array, n: number, maxBins: number, out: Float64Array, at: number): number {
   if (n === 0) return 0;
@@ -106,27 +109,42 @@ export function computeCuts(sorted: Float64Array, n: number, maxBins: number, ou
     for (let i = 1; i < n; i++) if (sorted[i] !== sorted[i - 1]) out[at + nCuts++] = sorted[i - 1]!;
     return nCuts;
   }
-  let remaining = n;
-  let binsLeft = maxBins;
-  let acc = 0;
-  let i = 0;
-  let runEnd = 1;
-  while (runEnd < n && sorted[runEnd] === sorted[0]) runEnd++;
-  while (runEnd < n && binsLeft > 1) {
-    let nextEnd = runEnd + 1;
-    while (nextEnd < n && sorted[nextEnd] === sorted[runEnd]) nextEnd++;
-    acc += runEnd - i;
-    const target = remaining / binsLeft;
-    const next = nextEnd - runEnd;
-    if (acc >= target || (acc + next > target && target - acc <= acc + next - target)) {
-      out[at + nCuts++] = sorted[i]!;
-      remaining -= acc;
-      binsLeft--;
-      acc = 0;
-    }
-    i = runEnd;
-    runEnd = nextEnd;
+  if (nDistinct <= maxBins + 1) {
+    // Every entry is kept, and entries 1 .. maxBins − 1 are the cuts: all distinct values but the last two.
+    for (let i = 1; i < n && nCuts < nDistinct - 2; i++)
+      if (sorted[i] !== sorted[i - 1]) out[at + nCuts++] = sorted[i - 1]!;
+    return nCuts;
   }
+  // One pass over the runs of equal values: run i is sorted[s .. e) (ranks s .. e − 1, so
+  // rmin = s, rmax = e), the next one sorted[e .. ne). XGBoost sends x < entry left, ours
+  // x <= cut: the cut is the value before the entry's run, so the rows on each side are the same.
+  const runEnd = (from: number): number => {
+    let end = from + 1;
+    while (end < n && sorted[end] === sorted[from]) end++;
+    return end;
+  };
+  let lastStart = n - 1;
+  while (lastStart > 0 && sorted[lastStart - 1] === sorted[n - 1]) lastStart--;
+  const begin = runEnd(0);
+  const range = lastStart - begin;
+  let s = begin;
+  let e = runEnd(s);
+  let ne = e < n ? runEnd(e) : n;
+  let picked = 0;
+  for (let k = 1; k < maxBins; k++) {
+    const dx2 = 2 * ((k * range) / maxBins + begin);
+    // The first run whose next run's mid-rank (rmax + rmin) lies beyond the target.
+    while (s !== lastStart && dx2 >= ne + e) {
+      s = e;
+      e = ne;
+      ne = e < n ? runEnd(e) : n;
+    }
+    if (s === lastStart) break;
+    if (dx2 < 2 * e) {
+      if (s !== picked) out[at + nCuts++] = sorted[(picked = s) - 1]!;
+    } else if (e !== picked) out[at + nCuts++] = sorted[(picked = e) - 1]!;
+  }
+  if (picked !== lastStart && nCuts < maxBins - 1) out[at + nCuts++] = sorted[lastStart - 1]!;
   return nCuts;
 }
 

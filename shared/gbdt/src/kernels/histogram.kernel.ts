@@ -4,8 +4,8 @@
  * (../histogram.packing.ts). A binned row's slots `4j .. 4j+3` are its 32-bit word `j`, and fill
  * the histogram slice `[j << 10, (j + 1) << 10)`. Feature `f`'s own histogram starts at `histAt[f]`.
  *
- * `accumulateHistogram`, `clearHistogram` and `subtractHistogram` run as WebAssembly (`acc`,
- * `zero`, `sub` in ../wasm/boosting.wat); these versions are their reference in the tests.
+ * `accumulateHistogram`, `clearHistogram`, `subtractHistogram` and `addHistogram` run as WebAssembly
+ * (`acc`, `zero`, `sub`, `add` in ../wasm/boosting.wat); these versions are their reference in the tests.
  */
 
 /** Doubles per 4-feature word in a histogram. */
@@ -106,6 +106,16 @@ export function clearHistogram(hist: Float64Array, wordFrom: number, wordTo: num
 export function subtractHistogram(parent: Float64Array, child: Float64Array, wordFrom: number, wordTo: number): void {
   const e = wordTo << 10;
   for (let k = wordFrom << 10; k < e; k++) parent[k] = parent[k]! - child[k]!;
+}
+
+/**
+ * `hist += partial` over words `[wordFrom, wordTo)`: a lane's partial histogram of some of a node's
+ * rows into the node's. Exact on integer sums, so the lanes' partial sums add up the same in any
+ * order and however the rows were split between them.
+ */
+export function addHistogram(hist: Float64Array, partial: Float64Array, wordFrom: number, wordTo: number): void {
+  const e = wordTo << 10;
+  for (let k = wordFrom << 10; k < e; k++) hist[k] = hist[k]! + partial[k]!;
 }
 
 /**

@@ -4,13 +4,16 @@
  * (lane.protocol.ts), so `fit` stays a plain function and a command costs a few microseconds of
  * hand-off, not an event-loop round trip.
  *
- * A tree takes one command per level, each with one barrier inside, so lanes hand off rarely:
+ * A tree takes one command per level, each with one or two barriers inside, so lanes hand off rarely:
  *
  * - `bin`: cuts and column-major bins by feature; then (calling thread) the packing of features into
  *   the bytes of a row (../histogram.packing.ts); then the row-major packed bins by rows;
- * - `gradientsAndRoot`: gradients by row, barrier, the root's histogram and split search by slot;
+ * - `gradientsAndRoot`: gradients and the root's partial histogram by row, barrier, the partials
+ *   summed and split search by slot;
  * - `splitLevel`: the stable partition of each splitting node by chunks of rows, barrier, then the
- *   children's histograms and split search by slot;
+ *   smaller children's histograms by runs of rows (whole nodes finished at once by the lane that
+ *   built them: the larger child by subtraction, split search), and for nodes whose rows lanes
+ *   shared, a second barrier, the partials summed and split search by slot;
  * - `closeLeaves`: the splits whose children are leaves record each row's leaf (rows do not move)
  *   and sum the exact gradients of both sides; leaves closed earlier are summed whole.
  *
@@ -93,8 +96,9 @@ export class BoostingLanes {
   constructor(data: LaneData, requested: number, limits: LaneLimits, awaitLanes = false) {
     this.shared = needsSharedMemory(requested);
     const control = allocateInt32(controlSlots(requested), this.shared);
-    // Chunks of one command: every splitting node's rows cut into CHUNK_ROWS pieces, plus leaves.
-    const maxChunks = Math.ceil(data.nRows / CHUNK_ROWS) + limits.maxNodes + limits.maxLeaves + 1;
+    // Chunks of one command: every splitting node's rows cut into CHUNK_ROWS pieces, plus leaves
+    // (leaves), or each node cut where a lane's share of the level's rows begins (levels).
+    const maxChunks = Math.ceil(data.nRows / CHUNK_ROWS) + limits.maxNodes + limits.maxLeaves + requested + 1;
     const { arena, ...arrays } = data;
     this.arena = arena;
     this.context = {
@@ -113,6 +117,7 @@ export class BoostingLanes {
       features: allocateInt32(data.nFeatures, this.shared),
       timers: allocateFloat64(requested * TIMERS, this.shared),
       hists: [],
+      partials: allocateInt32(requested, this.shared).fill(-1),
       expConstants: EXP_CONSTANTS,
       pow2Int: arena.float64(EXP_POW2_INT.length),
       pow2Frac: arena.float64(EXP_POW2_FRAC.length),
@@ -195,6 +200,8 @@ export class BoostingLanes {
     context.byteOffset.set(plan.byteOffset);
     context.control[Slot.WORDS] = plan.words;
     this.histLength = plan.histLength;
+    // Each worker lane's partial histogram, for its share of a node whose rows lanes share.
+    for (let lane = 1; lane <= this.workers.length; lane++) context.partials[lane] = this.allocate().id;
     this.activate();
     this.dispatch(Command.TRANSPOSE);
   }
@@ -269,7 +276,7 @@ export class BoostingLanes {
       ranges.push(split);
     }
     this.activate();
-    const total = this.chunk(ranges, []);
+    const total = this.chunkLevel(ranges);
     control[Slot.ITEMS] = total;
     control[Slot.ARG] = splits.length;
     this.dispatch(Command.LEVEL);
@@ -366,7 +373,45 @@ export class BoostingLanes {
   }
 
   /**
-   * The chunk table: every node range cut into chunks of at most CHUNK_ROWS rows, counted from the
+   * The chunk table of a level's partitions: the level's rows (its nodes' ranges one after another)
+   * cut into one contiguous run per lane of about equal rows, and each run at the nodes' ends, so a
+   * node is one chunk unless a run begins inside it. A stable partition is the same however its
+   * rows are chunked. Records each node's first chunk and chunk count. Returns the number of chunks.
+   */
+  private chunkLevel(ranges: readonly RowRange[]): number {
+    const { chunks, nodes } = this.context;
+    const lanes = this.count;
+    let rows = 0;
+    for (const range of ranges) rows += range.end - range.start;
+    // Lane l's run is the level's rows [floor(l * rows / lanes), floor((l + 1) * rows / lanes)).
+    const runEnd = (lane: number): number => Math.floor(((lane + 1) * rows) / lanes);
+    let n = 0;
+    let seen = 0;
+    let lane = 0;
+    for (let i = 0; i < ranges.length; i++) {
+      const range = ranges[i]!;
+      nodes[i * NODE_FIELDS + NodeField.FIRST_CHUNK] = n;
+      for (let start = range.start; start < range.end; ) {
+        while (lane < lanes - 1 && seen + start - range.start >= runEnd(lane)) lane++;
+        const end = Math.min(range.end, runEnd(lane) - seen + range.start);
+        const at = n * CHUNK_FIELDS;
+        chunks[at + ChunkField.NODE] = i;
+        chunks[at + ChunkField.START] = start;
+        chunks[at + ChunkField.END] = end;
+        chunks[at + ChunkField.LANE] = lane;
+        chunks[at + ChunkField.LEAF] = -1;
+        n++;
+        start = end;
+      }
+      nodes[i * NODE_FIELDS + NodeField.CHUNKS] = n - nodes[i * NODE_FIELDS + NodeField.FIRST_CHUNK]!;
+      seen += range.end - range.start;
+    }
+    if (n * CHUNK_FIELDS > chunks.length) throw new Error(`internal: ${n} chunks exceed the chunk table`);
+    return n;
+  }
+
+  /**
+   * The chunk table of the leaves: every node range cut into chunks of at most CHUNK_ROWS rows, counted from the
    * range's start, then each leaf whole; lanes get contiguous runs of about equal rows. Records
    * each node's first chunk and chunk count in the node table. Returns the number of chunks.
    */

@@ -9,6 +9,7 @@ import {
 import { computeGradients } from '../kernels/gradient.kernel.js';
 import {
   accumulateHistogram,
+  addHistogram,
   clearHistogram,
   subtractHistogram,
   subtractUnpacked,
@@ -23,6 +24,7 @@ export interface Kernels {
   accumulate: typeof accumulateHistogram;
   clear: typeof clearHistogram;
   subtract: typeof subtractHistogram;
+  add: typeof addHistogram;
   subtractUnpacked: typeof subtractUnpacked;
   gradients: typeof computeGradients;
   partition: typeof partitionRows;
@@ -44,6 +46,7 @@ export const JS_KERNELS: Readonly<Kernels> = {
   accumulate: accumulateHistogram,
   clear: clearHistogram,
   subtract: subtractHistogram,
+  add: addHistogram,
   subtractUnpacked,
   gradients: computeGradients,
   partition: partitionRows,
@@ -62,7 +65,7 @@ export const JS_KERNELS: Readonly<Kernels> = {
 
 /**
  * The kernels of lane `lane`: the JavaScript ones, with the WebAssembly histogram (accumulate,
- * clear, subtract), partition, leaf and (common case) gradient kernels in place of theirs. Arrays are views of the module's memory,
+ * clear, subtract, add), partition, leaf and (common case) gradient kernels in place of theirs. Arrays are views of the module's memory,
  * so their byte offsets are addresses; `scratch` holds 4 doubles per lane for the leaf sums.
  */
 export function laneKernels(wasm: WasmKernels, scratch: Float64Array, lane: number): Kernels {
@@ -165,6 +168,8 @@ export function laneKernels(wasm: WasmKernels, scratch: Float64Array, lane: numb
         child.byteOffset + (wordFrom << 13),
         (wordTo - wordFrom) << 13,
       ),
+    add: (hist, partial, wordFrom, wordTo) =>
+      wasm.add(hist.byteOffset + (wordFrom << 13), partial.byteOffset + (wordFrom << 13), (wordTo - wordFrom) << 13),
     partition: (cols, nRows, rows, left, right, start, end, feature, bin) =>
       wasm.partition(
         cols.byteOffset + feature * nRows,

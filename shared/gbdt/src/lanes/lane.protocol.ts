@@ -44,9 +44,13 @@ export function laneSlots(lane: number): { sequence: number; done: number; ready
 }
 
 export const Command = {
-  /** Gradients by row; barrier; the root's histogram and split search by slot. */
+  /** Gradients and the root's partial histogram by row; barrier; the partials summed and split search by slot. */
   ROOT: 1,
-  /** Partitions by chunk; barrier; stitching, children's histograms and split search by slot. */
+  /**
+   * Partitions by chunk; barrier; stitching, the smaller children's histograms by runs of rows and
+   * nodes, and split search of whole nodes; barrier (if a node's rows were shared between lanes);
+   * those nodes' partials summed and split search by slot.
+   */
   LEVEL: 2,
   /** Leaf ids and exact leaf sums by chunk. */
   LEAVES: 3,
@@ -106,7 +110,7 @@ export const Timer = {
 } as const;
 export const TIMERS = 8;
 
-/** Rows per chunk of a chunked command (partitions, leaves, margin updates). */
+/** Rows per chunk of the leaves' exact sums (a fixed size, so the float sums never depend on the lane count). */
 export const CHUNK_ROWS = 8192;
 /** Polls of a flag before sleeping on it (tens of microseconds: longer spins burn the CPU another busy thread needs). */
 export const SPIN_LIMIT = 20_000;
@@ -132,6 +136,8 @@ export interface LaneContext extends Omit<LaneData, 'arena'> {
   timers: Float64Array;
   /** Histogram buffers by id (workers learn of new ones by message). */
   hists: Float64Array[];
+  /** Per lane (1 ..), the id of its partial histogram: its share of the rows of a node other lanes share. */
+  partials: Int32Array;
   expConstants: Float64Array;
   pow2Int: Float64Array;
   pow2Frac: Float64Array;
@@ -148,14 +154,16 @@ export interface HistogramMessage {
 }
 
 /**
- * Wait until every lane of the command has arrived at its barrier (this one included). Spins
- * briefly, then sleeps; gives up when a lane reports failure.
+ * Wait until every lane of the command has arrived at its barrier number `round` (1, 2, …; this
+ * one included). Spins briefly, then sleeps; gives up when a lane reports failure.
  */
-export function laneBarrier(control: Int32Array): void {
-  const target = control[Slot.LANES]!;
+export function laneBarrier(control: Int32Array, round = 1): void {
+  const lanes = control[Slot.LANES]!;
+  if (lanes <= 1) return;
+  const target = round * lanes;
   const arrived = Atomics.add(control, Slot.BARRIER, 1) + 1;
   if (arrived >= target) {
-    if (target > 1) Atomics.notify(control, Slot.BARRIER);
+    Atomics.notify(control, Slot.BARRIER);
     return;
   }
   for (let spin = 0; spin < SPIN_LIMIT; spin++) if (Atomics.load(control, Slot.BARRIER) >= target) return;

@@ -258,8 +258,9 @@
     (f64.store offset=8 (local.get $out) (local.get $h)))
 
   ;; Histogram upkeep (histogram.kernel.ts): `zero` clears `bytes` bytes at `at`; `sub` is the
-  ;; subtraction trick, parent -= child over `bytes` bytes (a multiple of 16), two cells at a time.
-  ;; Cells hold exact integers, so the differences are exact.
+  ;; subtraction trick, parent -= child over `bytes` bytes (a multiple of 16), two cells at a time;
+  ;; `add` sums a lane's partial histogram into the node's, dst += src, alike. Cells hold exact
+  ;; integers, so the sums and differences are exact.
   (func (export "zero") (param $at i32) (param $bytes i32)
     (memory.fill (local.get $at) (i32.const 0) (local.get $bytes)))
 
@@ -274,5 +275,18 @@
           (f64x2.sub (v128.load (local.get $parent)) (v128.load (local.get $child))))
         (local.set $parent (i32.add (local.get $parent) (i32.const 16)))
         (local.set $child (i32.add (local.get $child) (i32.const 16)))
+        (br $cells))))
+
+  (func (export "add") (param $dst i32) (param $src i32) (param $bytes i32)
+    (local $end i32)
+    (local.set $end (i32.add (local.get $dst) (local.get $bytes)))
+    (block $done
+      (loop $cells
+        (br_if $done (i32.ge_u (local.get $dst) (local.get $end)))
+        (v128.store
+          (local.get $dst)
+          (f64x2.add (v128.load (local.get $dst)) (v128.load (local.get $src))))
+        (local.set $dst (i32.add (local.get $dst) (i32.const 16)))
+        (local.set $src (i32.add (local.get $src) (i32.const 16)))
         (br $cells))))
 )

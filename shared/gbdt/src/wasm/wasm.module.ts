@@ -107,12 +107,15 @@ export type WasmClose = (
 export type WasmZero = (at: number, bytes: number) => void;
 /** `sub`: `parent -= child` over `bytes` bytes (a multiple of 16) of doubles. */
 export type WasmSubtract = (parent: number, child: number, bytes: number) => void;
+/** `add`: `dst += src` over `bytes` bytes (a multiple of 16) of doubles. */
+export type WasmAdd = (dst: number, src: number, bytes: number) => void;
 
 /** The module's exports. */
 export interface WasmKernels {
   accumulate: WasmAccumulate;
   zero: WasmZero;
   subtract: WasmSubtract;
+  add: WasmAdd;
   partition: WasmPartition;
   gradients: WasmGradients;
   leaves: WasmLeaves;
@@ -139,6 +142,7 @@ export function instantiateWasmKernels(memory: WasmMemory, module: WasmModule = 
     accumulate: exports.acc as WasmAccumulate,
     zero: exports.zero as WasmZero,
     subtract: exports.sub as WasmSubtract,
+    add: exports.add as WasmAdd,
     partition: exports.part as WasmPartition,
     gradients: exports.grad as WasmGradients,
     leaves: exports.leaves as WasmLeaves,
