@@ -38,6 +38,8 @@ const repeat = Number(option('repeat') ?? 3);
 
 const model = loadModel(JSON.parse(readFileSync(modelFile, 'utf8')));
 const scorer = columnScorer(model);
+// The generated JavaScript trees alone (no SIMD forest): what scored the columns before.
+const jsScorer = columnScorer(model, { simd: false });
 const folder = process.argv.includes('--file') ? mkdtempSync(join(tmpdir(), 'mlops-predict-profile-')) : undefined;
 const db = await openDuckDbWarehouse({ path: folder ? join(folder, 'profile.duckdb') : ':memory:' });
 const connection = {
@@ -96,10 +98,14 @@ await withFunction(
 );
 const chunkOut = new Float64Array(Math.max(...chunks.map((chunk) => chunk.rows)));
 
-async function scored(table: string, parallel: 'always' | 'when-faster' | undefined): Promise<void> {
+async function scored(
+  table: string,
+  parallel: 'always' | 'when-faster' | undefined,
+  by: typeof scorer = scorer,
+): Promise<void> {
   await connection.run(`drop table if exists ${table}`);
   await withFunction(
-    { arity: features.length, compute: (columns, n, out) => scorer.scoreInto(columns, n, out, parallel) },
+    { arity: features.length, compute: (columns, n, out) => by.scoreInto(columns, n, out, parallel) },
     (call) =>
       connection.run(`create table ${table} as select f.customer_id, f.snapshot_date, ${call(features)} as p from f`),
   );
@@ -122,7 +128,11 @@ for (let i = 0; i < repeat; i++) {
   await timed(`the model alone over the ${chunks.length} chunks copied out`, async () => {
     for (const chunk of chunks) scorer.scoreInto(chunk.columns, chunk.rows, chunkOut);
   });
+  await timed('the same, by the generated JavaScript trees', async () => {
+    for (const chunk of chunks) jsScorer.scoreInto(chunk.columns, chunk.rows, chunkOut);
+  });
   await timed('in the engine, JavaScript thread alone', () => scored('one', undefined));
+  await timed('the same, by the generated JavaScript trees', () => scored('js', undefined, jsScorer));
   await timed('in the engine, split over the scoring threads', () => scored('pool', 'always'));
   await timed('in the engine, the faster way chunk by chunk', () => scored('chosen', 'when-faster'));
 }
@@ -130,8 +140,10 @@ const differs = (a: string, b: string) =>
   connection.count(
     `select count(*) as n from ((select * from ${a} except all select * from ${b}) union all (select * from ${b} except all select * from ${a}))`,
   );
-const differing = (await differs('one', 'pool')) + (await differs('one', 'chosen'));
-console.log(`rows differing (alone vs split, alone vs chosen): ${differing}; load average ${loadavg()[0]!.toFixed(1)}`);
+const differing = (await differs('one', 'pool')) + (await differs('one', 'chosen')) + (await differs('one', 'js'));
+console.log(
+  `rows differing (alone vs split, alone vs chosen, alone vs the JavaScript trees): ${differing}; load average ${loadavg()[0]!.toFixed(1)}`,
+);
 
 // The first rows as the row-major matrix of the model's features (copied out by a function call).
 const matrixRows = Math.min(rows, 300_000);
