@@ -21,8 +21,6 @@ import type { GbdtModelJson } from '../ml/index.js';
 /** Rows a chunk holds (DuckDB's data chunks are 2,048 rows). */
 export const SIMD_CAPACITY = 2048;
 const CAPACITY = SIMD_CAPACITY;
-/** Rows of a tree pass (`i16x8` lanes). */
-const LANES = 8;
 
 /** A compiled forest's instance: the columns to fill, and the margins it writes. */
 export interface SimdForest {
@@ -32,6 +30,8 @@ export interface SimdForest {
   readonly out: Float64Array;
   /** Margins of the first `rows` rows of `columns` into `out` (rows at most CAPACITY). */
   margins(rows: number): void;
+  /** Rows a tree pass takes: 16 when ranks and leaf offsets fit a byte, else 8. */
+  readonly lanes: number;
 }
 
 class Bytes {
@@ -91,10 +91,13 @@ class Bytes {
     return this.simd(0x0c).f64(value).f64(value);
   }
 
-  /** `v128.const` of a 16-bit integer in all eight lanes. */
-  i16x8(value: number): this {
+  /** `v128.const` of an unsigned integer in every lane of `size` bytes. */
+  splat(value: number, size: 1 | 2): this {
     this.simd(0x0c);
-    for (let lane = 0; lane < 8; lane++) this.byte(value & 0xff).byte((value >>> 8) & 0xff);
+    for (let lane = 0; lane < 16 / size; lane++) {
+      this.byte(value & 0xff);
+      if (size === 2) this.byte((value >>> 8) & 0xff);
+    }
     return this;
   }
 
@@ -117,8 +120,10 @@ const BR_IF = 0x0d;
 const LOCAL_GET = 0x20;
 const LOCAL_SET = 0x21;
 const F64_LOAD = 0x2b;
+const I32_LOAD8_U = 0x2d;
 const I32_LOAD16_U = 0x2f;
 const F64_STORE = 0x39;
+const I32_STORE8 = 0x3a;
 const I32_STORE16 = 0x3b;
 const I32_CONST = 0x41;
 const F64_CONST = 0x44;
@@ -135,6 +140,7 @@ const V128 = 0x7b;
 const V128_LOAD = 0x00;
 const V128_STORE = 0x0b;
 const I64X2_EXTRACT_LANE = 0x1d;
+const I8X16_LE_U = 0x2a;
 const I16X8_LE_U = 0x34;
 const F64X2_LE = 0x4b;
 const V128_BITSELECT = 0x52;
@@ -155,29 +161,36 @@ export function compileSimdForest(json: GbdtModelJson, slots: readonly number[])
   const slotOf = new Map(slots.map((feature, slot) => [feature, slot]));
   const thresholds: number[][] = slots.map(() => []);
   let leaves = 0;
-  for (const tree of json.trees)
+  for (const tree of json.trees) {
+    let own = 0;
     tree.feature.forEach((feature, node) => {
-      if (feature < 0) leaves += 1;
+      if (feature < 0) own += 1;
       else thresholds[slotOf.get(feature)!]!.push(tree.threshold[node]!);
     });
+    leaves = Math.max(leaves, own);
+  }
   // A NaN threshold sends every value right, which no rank can say.
   if (thresholds.some((values) => values.some((value) => typeof value !== 'number' || Number.isNaN(value))))
     return undefined;
   const sorted = thresholds.map((values) => [...new Set(values)].sort((a, b) => a - b));
   if (sorted.some((values) => values.length >= U16) || leaves * 8 > U16) return undefined;
+  // Ranks and a tree's leaf offsets in bytes (16 rows a pass) when they fit, else in 16 bits (8).
+  const size: 1 | 2 = sorted.every((values) => values.length < 0xff) && leaves * 8 <= 0xff ? 1 : 2;
+  const lanes = 16 / size;
   const rank = sorted.map((values) => new Map(values.map((value, j) => [value, j])));
 
-  // Memory: columns (doubles), bins (u16), leaf byte offsets of a pass (u16 per tree and lane),
-  // margins (doubles), leaf values (doubles).
+  // Memory: columns (doubles), ranks (`size` bytes), each tree's leaf of a pass's rows (the byte
+  // offset of its value among the tree's, 16 bytes per tree), margins and leaf values (doubles).
   const binsAt = width * CAPACITY * 8;
-  const passAt = binsAt + width * CAPACITY * 2;
-  const outAt = passAt + json.trees.length * LANES * 2;
+  const passAt = binsAt + width * CAPACITY * size;
+  const outAt = passAt + json.trees.length * 16;
   const leavesAt = outAt + CAPACITY * 8;
   const leafValues: number[] = [];
 
-  // Locals: 0 rows (param), 1 offset, 2 end, 3 a rank count (v128), 4.. the eight rows' margins.
+  const treeAt: number[] = [];
+  // Locals: 0 rows (param), 1 offset, 2 end, 3 a rank count (v128), 4.. the pass's rows' margins.
   const body = new Bytes();
-  body.u32(3).u32(2).byte(I32).u32(1).byte(V128).u32(LANES).byte(F64);
+  body.u32(3).u32(2).byte(I32).u32(1).byte(V128).u32(lanes).byte(F64);
   // 1. Bins, two rows at a time; local 1 is the rows' byte offset in a column of doubles.
   body.byte(LOCAL_GET).u32(0).byte(I32_CONST).i32(3).byte(I32_SHL).byte(LOCAL_SET).u32(2);
   for (let slot = 0; slot < width; slot++) {
@@ -186,7 +199,7 @@ export function compileSimdForest(json: GbdtModelJson, slots: readonly number[])
     body.byte(BLOCK).byte(VOID).byte(LOOP).byte(VOID);
     body.byte(LOCAL_GET).u32(1).byte(LOCAL_GET).u32(2).byte(I32_GE_U).byte(BR_IF).u32(1);
     // -1 in a lane per threshold the value is at or below; the rank is their count plus the total.
-    body.i16x8(0).byte(LOCAL_SET).u32(3);
+    body.splat(0, 2).byte(LOCAL_SET).u32(3);
     for (const threshold of values) {
       body.byte(LOCAL_GET).u32(3);
       body
@@ -198,30 +211,38 @@ export function compileSimdForest(json: GbdtModelJson, slots: readonly number[])
       body.f64x2(threshold).simd(F64X2_LE).simd(I64X2_ADD).byte(LOCAL_SET).u32(3);
     }
     for (let lane = 0; lane < 2; lane++) {
-      body.byte(LOCAL_GET).u32(1).byte(I32_CONST).i32(2).byte(I32_SHR_U);
+      body
+        .byte(LOCAL_GET)
+        .u32(1)
+        .byte(I32_CONST)
+        .i32(size === 1 ? 3 : 2)
+        .byte(I32_SHR_U);
       body.byte(LOCAL_GET).u32(3).simd(I64X2_EXTRACT_LANE).byte(lane).byte(I32_WRAP_I64);
       body.byte(I32_CONST).i32(values.length).byte(I32_ADD);
       body
-        .byte(I32_STORE16)
-        .u32(1)
-        .u32(binsAt + slot * CAPACITY * 2 + lane * 2);
+        .byte(size === 1 ? I32_STORE8 : I32_STORE16)
+        .u32(size - 1)
+        .u32(binsAt + slot * CAPACITY * size + lane * size);
     }
     body.byte(LOCAL_GET).u32(1).byte(I32_CONST).i32(16).byte(I32_ADD).byte(LOCAL_SET).u32(1);
     body.byte(BR).u32(0).byte(END).byte(END);
   }
-  // 2. and 3. Eight rows a pass; local 1 is the rows' byte offset in a column of bins.
-  body.byte(LOCAL_GET).u32(0).byte(I32_CONST).i32(1).byte(I32_SHL).byte(LOCAL_SET).u32(2);
+  // 2. and 3. `lanes` rows a pass; local 1 is the rows' byte offset in a column of ranks.
+  body.byte(LOCAL_GET).u32(0);
+  if (size === 2) body.byte(I32_CONST).i32(1).byte(I32_SHL);
+  body.byte(LOCAL_SET).u32(2);
   body.byte(I32_CONST).i32(0).byte(LOCAL_SET).u32(1);
   body.byte(BLOCK).byte(VOID).byte(LOOP).byte(VOID);
   body.byte(LOCAL_GET).u32(1).byte(LOCAL_GET).u32(2).byte(I32_GE_U).byte(BR_IF).u32(1);
   json.trees.forEach((tree, t) => {
-    // The subtree's leaf (its value's byte offset) for each of the eight rows.
+    treeAt.push(leafValues.length);
+    // The subtree's leaf (its value's byte offset among the tree's) for each row of the pass.
     const emit = (node: number, depth: number): void => {
       if (!Number.isInteger(node) || node < 0 || node >= tree.feature.length || depth > tree.feature.length)
         throw new TypeError(`a tree links to node ${String(node)}, which it does not have`);
       const feature = tree.feature[node]!;
       if (feature < 0) {
-        body.i16x8(leafValues.length * 8);
+        body.splat((leafValues.length - treeAt[t]!) * 8, size);
         leafValues.push(tree.value[node]!);
         return;
       }
@@ -232,46 +253,48 @@ export function compileSimdForest(json: GbdtModelJson, slots: readonly number[])
         .byte(LOCAL_GET)
         .u32(1)
         .simd(V128_LOAD)
-        .u32(1)
-        .u32(binsAt + slot * CAPACITY * 2);
-      body.i16x8(rank[slot]!.get(tree.threshold[node]!)!).simd(I16X8_LE_U).simd(V128_BITSELECT);
+        .u32(0)
+        .u32(binsAt + slot * CAPACITY * size);
+      body.splat(rank[slot]!.get(tree.threshold[node]!)!, size);
+      body.simd(size === 1 ? I8X16_LE_U : I16X8_LE_U).simd(V128_BITSELECT);
     };
     body.byte(I32_CONST).i32(0);
     emit(0, 0);
     body
       .simd(V128_STORE)
       .u32(4)
-      .u32(passAt + t * LANES * 2);
+      .u32(passAt + t * 16);
   });
-  for (let lane = 0; lane < LANES; lane++)
+  for (let lane = 0; lane < lanes; lane++)
     body
       .byte(F64_CONST)
       .f64(json.baseScore)
       .byte(LOCAL_SET)
       .u32(4 + lane);
   for (let t = 0; t < json.trees.length; t++)
-    for (let lane = 0; lane < LANES; lane++) {
+    for (let lane = 0; lane < lanes; lane++) {
       body.byte(LOCAL_GET).u32(4 + lane);
       body
         .byte(I32_CONST)
         .i32(0)
-        .byte(I32_LOAD16_U)
-        .u32(1)
-        .u32(passAt + (t * LANES + lane) * 2);
+        .byte(size === 1 ? I32_LOAD8_U : I32_LOAD16_U)
+        .u32(size - 1)
+        .u32(passAt + t * 16 + lane * size);
       body
         .byte(F64_LOAD)
         .u32(3)
-        .u32(leavesAt)
+        .u32(leavesAt + treeAt[t]! * 8)
         .byte(F64_ADD)
         .byte(LOCAL_SET)
         .u32(4 + lane);
     }
-  for (let lane = 0; lane < LANES; lane++) {
+  // A row's margin at 8 bytes a row: the rank offset times 8 / size.
+  for (let lane = 0; lane < lanes; lane++) {
     body
       .byte(LOCAL_GET)
       .u32(1)
       .byte(I32_CONST)
-      .i32(2)
+      .i32(size === 1 ? 3 : 2)
       .byte(I32_SHL)
       .byte(LOCAL_GET)
       .u32(4 + lane);
@@ -303,9 +326,10 @@ export function compileSimdForest(json: GbdtModelJson, slots: readonly number[])
   new Float64Array(memory, leavesAt, leafValues.length).set(leafValues);
   const margins = instance.exports.margins as (rows: number) => void;
   return {
+    lanes,
     columns: Array.from({ length: width }, (_, slot) => new Float64Array(memory, slot * CAPACITY * 8, CAPACITY)),
     out: new Float64Array(memory, outAt, CAPACITY),
     // Rows past `rows` up to the pass's eight are scored from stale values and not read.
-    margins: (rows) => margins(Math.min(CAPACITY, (rows + LANES - 1) & ~(LANES - 1))),
+    margins: (rows) => margins(Math.min(CAPACITY, (rows + lanes - 1) & ~(lanes - 1))),
   };
 }
