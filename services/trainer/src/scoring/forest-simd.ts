@@ -7,12 +7,14 @@
  *    split it on, `bin(x) = #{j : !(x <= t_j)}`, counted two rows at a time (`f64x2.le`). With the
  *    thresholds ascending, `x <= t_j` exactly when `bin(x) <= j`; NaN is above every threshold
  *    (it goes right, as in the model), and -0 and 0 compare as the doubles do.
- * 2. Trees: eight rows at a time (`i16x8`), every node's test `bin <= j` as a lane mask, each
- *    subtree's leaf chosen by `v128.bitselect` from the bottom up, so each row ends in the leaf its
+ * 2. Trees: 16 rows at a time in bytes (`i8x16`) when every feature has fewer than 255
+ *    thresholds and every tree at most 31 leaves (depth-4 trees), else 8 in 16 bits (`i16x8`);
+ *    every node's test `bin <= j` a lane mask, each subtree's leaf (its value's byte offset among
+ *    the tree's) chosen by `v128.bitselect` from the bottom up, so each row ends in the leaf its
  *    path reaches, with no branch.
  * 3. Sums: each row's margin is the base score plus its leaves' values in the model's tree order,
- *    in doubles (eight rows side by side), so it is the model's sum to the last bit. The sigmoid is
- *    left to JavaScript (`Math.exp`), where the model's `predictProba` computes it.
+ *    in doubles (the pass's rows side by side), so it is the model's sum to the last bit. The
+ *    sigmoid is left to JavaScript (`Math.exp`), where the model's `predictProba` computes it.
  *
  * The chunk's columns lie in the module's memory, column `slot` at `slot * CAPACITY` doubles.
  */
@@ -152,8 +154,9 @@ const U16 = 0xffff;
 /**
  * Compile `json`'s trees over columns in `slots` order (`slots[s]` is the model's feature index of
  * column s; every feature a tree splits on must have a slot). Undefined when the forest does not
- * fit the 16-bit lanes (more than 65,535 thresholds of a feature, or 8,191 leaves) or this
- * WebAssembly has no SIMD; the caller scores by its generated JavaScript then.
+ * fit 16-bit lanes (65,535 thresholds of a feature or more, a tree of more than 8,191 leaves), a
+ * threshold is NaN, or this WebAssembly has no SIMD; the caller scores by its generated JavaScript
+ * then.
  */
 export function compileSimdForest(json: GbdtModelJson, slots: readonly number[]): SimdForest | undefined {
   if (typeof WebAssembly === 'undefined') return undefined;
