@@ -1,21 +1,27 @@
 /**
  * Batch prediction's in-engine statement alone, on a copy of a warehouse's active feature rows in
- * an in-memory DuckDB: the features-read floor, then the champion called from SQL scoring on the
- * JavaScript thread alone, split over the scoring threads, and each chunk the way that lately took
- * the JavaScript thread less time per row (the product's `when-faster`; the load gate applies),
- * each its wall and CPU time (the process, DuckDB's threads included) and the rows differing
- * between them (must be 0).
+ * an in-memory DuckDB (`--file`: in a new database file, so every table written is a persistent
+ * one, as the product's predictions table is): the features-read floor, the hand-over (the same
+ * statement calling a JavaScript function that returns a constant), the model alone over the
+ * statement's own chunks copied out beforehand (no DuckDB thread beside it), then the champion
+ * called from SQL scoring on the JavaScript thread alone, split over the scoring threads, and each
+ * chunk the way that lately took the JavaScript thread less time per row (the product's
+ * `when-faster`; the load gate applies), each its wall and CPU time (the process, DuckDB's threads
+ * included), the garbage collector's time on the JavaScript thread, and the rows differing between
+ * them (must be 0).
  *
  * Then the same model on a row-major matrix of the first 300,000 rows (what evaluate and register
  * score): its own `predictProba` (a walk over node arrays) against `predictMatrix` (the compiled
  * forest over the scoring threads), same bits.
  *
  * `npx tsx --conditions=@mlops/source bench/model/predict.profile.ts --warehouse FILE --model FILE
- * [--repeat N]`
+ * [--repeat N] [--file]`
  */
-import { readFileSync } from 'node:fs';
-import { loadavg } from 'node:os';
-import { openDuckDbWarehouse } from '@mlops/adapters-local';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PerformanceObserver } from 'node:perf_hooks';
+import { openDuckDbWarehouse, releaseDuckDbFile } from '@mlops/adapters-local';
 import { createFeatureMatrix, loadModel } from '@mlops/gbdt';
 import type { NumberFunction } from '@mlops/kernel';
 import { columnScorer, predictMatrix } from '@mlops/trainer';
@@ -32,7 +38,10 @@ const repeat = Number(option('repeat') ?? 3);
 
 const model = loadModel(JSON.parse(readFileSync(modelFile, 'utf8')));
 const scorer = columnScorer(model);
-const db = await openDuckDbWarehouse({ path: ':memory:' });
+// The generated JavaScript trees alone (no SIMD forest): what scored the columns before.
+const jsScorer = columnScorer(model, { simd: false });
+const folder = process.argv.includes('--file') ? mkdtempSync(join(tmpdir(), 'mlops-predict-profile-')) : undefined;
+const db = await openDuckDbWarehouse({ path: folder ? join(folder, 'profile.duckdb') : ':memory:' });
 const connection = {
   run: (sql: string) => db.execute(sql),
   count: async (sql: string) => Number((await db.query<{ n: number | bigint }>(sql))[0]!.n),
@@ -47,27 +56,56 @@ await connection.run('detach w');
 const rows = await connection.count('select count(*) as n from f');
 const features = scorer.features.map((name) => `cast(f.${name} as double)`);
 
+// Garbage collections of the JavaScript thread (start and duration, ms), to charge each run its own.
+const collections: { start: number; ms: number }[] = [];
+const gc = new PerformanceObserver((list) => {
+  for (const entry of list.getEntries()) collections.push({ start: entry.startTime, ms: entry.duration });
+});
+gc.observe({ entryTypes: ['gc'] });
+
 async function timed(label: string, run: () => Promise<void>): Promise<number> {
   const cpu = process.cpuUsage();
   const started = performance.now();
   await run();
-  const wall = performance.now() - started;
+  const ended = performance.now();
+  const wall = ended - started;
   const used = process.cpuUsage(cpu);
   const cpuMs = (used.user + used.system) / 1000;
+  // The observer hears of a collection after it; let it catch up before summing.
+  await new Promise((resolve) => setTimeout(resolve, 20));
+  const gcMs = collections.filter((c) => c.start >= started && c.start < ended).reduce((sum, c) => sum + c.ms, 0);
   console.log(
-    `${label.padEnd(44)} ${wall.toFixed(0).padStart(6)} ms wall ${cpuMs.toFixed(0).padStart(6)} ms CPU ${Math.round(
-      rows / (wall / 1000),
-    )
+    `${label.padEnd(48)} ${wall.toFixed(0).padStart(6)} ms wall ${cpuMs.toFixed(0).padStart(6)} ms CPU ${gcMs
+      .toFixed(0)
+      .padStart(4)} ms GC ${Math.round(rows / (wall / 1000))
       .toLocaleString('en-US')
       .padStart(11)} rows/s`,
   );
   return wall;
 }
 
-async function scored(table: string, parallel: 'always' | 'when-faster' | undefined): Promise<void> {
+// The statement's own chunks, copied out once, for the model alone.
+const chunks: { columns: Float64Array[]; rows: number }[] = [];
+await withFunction(
+  {
+    arity: features.length,
+    compute(columns, n, out) {
+      chunks.push({ columns: columns.map((column) => column.slice(0, n)), rows: n });
+      out.fill(0, 0, n);
+    },
+  },
+  (call) => connection.run(`select sum(${call(features)}) from f`),
+);
+const chunkOut = new Float64Array(Math.max(...chunks.map((chunk) => chunk.rows)));
+
+async function scored(
+  table: string,
+  parallel: 'always' | 'when-faster' | undefined,
+  by: typeof scorer = scorer,
+): Promise<void> {
   await connection.run(`drop table if exists ${table}`);
   await withFunction(
-    { arity: features.length, compute: (columns, n, out) => scorer.scoreInto(columns, n, out, parallel) },
+    { arity: features.length, compute: (columns, n, out) => by.scoreInto(columns, n, out, parallel) },
     (call) =>
       connection.run(`create table ${table} as select f.customer_id, f.snapshot_date, ${call(features)} as p from f`),
   );
@@ -81,7 +119,20 @@ for (let i = 0; i < repeat; i++) {
       `create table floor as select f.customer_id, f.snapshot_date, ${features.join(' + ')} as p from f`,
     );
   });
+  await connection.run('drop table if exists constant');
+  await timed('hand-over: a JavaScript function returning 0.5', () =>
+    withFunction({ arity: features.length, compute: (_columns, n, out) => out.fill(0.5, 0, n) }, (call) =>
+      connection.run(`create table constant as select f.customer_id, f.snapshot_date, ${call(features)} as p from f`),
+    ),
+  );
+  await timed(`the model alone over the ${chunks.length} chunks copied out`, async () => {
+    for (const chunk of chunks) scorer.scoreInto(chunk.columns, chunk.rows, chunkOut);
+  });
+  await timed('the same, by the generated JavaScript trees', async () => {
+    for (const chunk of chunks) jsScorer.scoreInto(chunk.columns, chunk.rows, chunkOut);
+  });
   await timed('in the engine, JavaScript thread alone', () => scored('one', undefined));
+  await timed('the same, by the generated JavaScript trees', () => scored('js', undefined, jsScorer));
   await timed('in the engine, split over the scoring threads', () => scored('pool', 'always'));
   await timed('in the engine, the faster way chunk by chunk', () => scored('chosen', 'when-faster'));
 }
@@ -89,8 +140,10 @@ const differs = (a: string, b: string) =>
   connection.count(
     `select count(*) as n from ((select * from ${a} except all select * from ${b}) union all (select * from ${b} except all select * from ${a}))`,
   );
-const differing = (await differs('one', 'pool')) + (await differs('one', 'chosen'));
-console.log(`rows differing (alone vs split, alone vs chosen): ${differing}; load average ${loadavg()[0]!.toFixed(1)}`);
+const differing = (await differs('one', 'pool')) + (await differs('one', 'chosen')) + (await differs('one', 'js'));
+console.log(
+  `rows differing (alone vs split, alone vs chosen, alone vs the JavaScript trees): ${differing}; load average ${loadavg()[0]!.toFixed(1)}`,
+);
 
 // The first rows as the row-major matrix of the model's features (copied out by a function call).
 const matrixRows = Math.min(rows, 300_000);
@@ -130,3 +183,9 @@ for (let i = 0; i < repeat; i++) {
   );
 }
 console.log(`matrix rows differing: ${walked.filter((p, r) => p !== compiled[r]).length}`);
+gc.disconnect();
+await db.close();
+if (folder) {
+  releaseDuckDbFile(join(folder, 'profile.duckdb'));
+  rmSync(folder, { recursive: true, force: true });
+}

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { createDataset, createFeatureMatrix, createModel, createRandom, loadModel } from '../src/ml/index.js';
 import { columnScorer, predictMatrix } from '../src/scoring/compiled-forest.js';
+import { compileSimdForest } from '../src/scoring/forest-simd.js';
 import { SplitChooser } from '../src/scoring/scoring-pool.js';
 
 /**
@@ -73,6 +74,43 @@ describe('compiled forest', () => {
     expect(test.values.some(Number.isNaN)).toBe(true);
     expect(scores).toEqual(expected);
   });
+
+  it.each([
+    [16, 'depth 4 (ranks and leaves in bytes)', 4],
+    [8, 'depth 6 (in 16 bits)', 6],
+  ])(
+    'scores %i rows a pass of %s by the branch-free SIMD forest to the same bits: values at, just below and above every threshold, NaN, -0',
+    (lanes, _name, maxDepth) => {
+      const model = createModel('gbdt', { threads: 1, seed: 0, nTrees: 60, maxDepth }).fit(
+        createDataset(data(3000, 1)),
+      );
+      const json = model.toJSON();
+      if (json.kind !== 'gbdt') throw new Error('a GBDT was fitted');
+      const scorer = columnScorer(model);
+      const slots = scorer.features.map((name) => json.featureNames.indexOf(name));
+      expect(compileSimdForest(json, slots)?.lanes).toBe(lanes);
+      // Each row sets one split feature to a threshold or its neighbouring doubles; the rest from data.
+      const base = data(600, 5, 0.1);
+      const values = new Float64Array(base.values);
+      let row = 0;
+      for (const tree of json.trees)
+        tree.feature.forEach((feature, node) => {
+          if (feature < 0 || row >= 600) return;
+          const t = tree.threshold[node]!;
+          const near = [t, t - Math.abs(t) * Number.EPSILON - Number.MIN_VALUE, t + Math.abs(t) * Number.EPSILON];
+          values[row * 5 + feature] = near[row % 3]!;
+          row += 1;
+        });
+      // 2,053 rows: a full chunk of 2,048 and a pass of 5 rows (not a multiple of 8).
+      const rows = 2053;
+      const test = new Float64Array(rows * 5);
+      for (let r = 0; r < rows; r++) test.set(values.subarray((r % 600) * 5, (r % 600) * 5 + 5), r * 5);
+      const expected = Float64Array.from({ length: rows }, (_, r) => model.predictRow(test.subarray(r * 5, r * 5 + 5)));
+      const columns = columnsOf(test, 5, base.featureNames, scorer.features);
+      expect(scorer.score(columns, rows)).toEqual(expected);
+      expect(columnScorer(model, { simd: false }).score(columns, rows)).toEqual(expected);
+    },
+  );
 
   it('scores chunks split over the scoring threads to the same bits, models switching between chunks', () => {
     const models = [1, 7, 8, 9, 10, 11].map((seed) =>

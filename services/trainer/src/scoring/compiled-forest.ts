@@ -16,6 +16,7 @@
  */
 import type { BinaryClassifier, FeatureMatrix, GbdtModelJson } from '../ml/index.js';
 import { assertSameFeatures, createFeatureMatrix } from '../ml/index.js';
+import { SIMD_CAPACITY, type SimdForest, compileSimdForest } from './forest-simd.js';
 import {
   type ForestSource,
   type ParallelScoring,
@@ -84,9 +85,10 @@ class CompiledForest implements ColumnScorer {
     private readonly functions: readonly TreesFunction[],
     private readonly columnFunctions: readonly ColumnTreesFunction[],
     private readonly source: ForestSource,
+    private readonly simd: SimdForest | undefined,
   ) {}
 
-  static compile(json: GbdtModelJson): CompiledForest {
+  static compile(json: GbdtModelJson, simd: boolean): CompiledForest {
     // Features in first-use order, so the columns read are only the ones that matter.
     const used = new Map<number, number>();
     const slotOf = (feature: number): number => {
@@ -144,9 +146,11 @@ class CompiledForest implements ColumnScorer {
       columnFunctions.push(new Function('columns', 'sum', 'n', 'at', columnBody) as ColumnTreesFunction);
       first = last;
     }
-    const features = [...used.entries()].sort((a, b) => a[1] - b[1]).map(([feature]) => json.featureNames[feature]!);
+    const slots = [...used.entries()].sort((a, b) => a[1] - b[1]).map(([feature]) => feature);
+    const features = slots.map((feature) => json.featureNames[feature]!);
     const source = { id: nextForestId++, baseScore: json.baseScore, width: features.length, bodies };
-    return new CompiledForest(features, json.baseScore, functions, columnFunctions, source);
+    const vectors = simd ? compileSimdForest(json, slots) : undefined;
+    return new CompiledForest(features, json.baseScore, functions, columnFunctions, source, vectors);
   }
 
   score(columns: readonly Float64Array[], rows: number): Float64Array {
@@ -181,9 +185,23 @@ class CompiledForest implements ColumnScorer {
   /** Alone or split, by the time each took lately (`parallel` `when-faster`). */
   private readonly chooser = new SplitChooser();
 
-  /** Rows `[0, rows)` scored where the columns lie, a block of rows at a time (no row-major copy). */
+  /**
+   * Rows `[0, rows)`: by the branch-free SIMD forest (the chunk's columns copied into its memory),
+   * or where the columns lie, a block of rows at a time, by the generated JavaScript.
+   */
   private scoreColumns(columns: readonly Float64Array[], rows: number, out: Float64Array): void {
-    for (let at = 0; at < rows; at += BLOCK) this.scoreColumnBlock(columns, at, Math.min(BLOCK, rows - at), out);
+    const simd = this.simd;
+    if (!simd) {
+      for (let at = 0; at < rows; at += BLOCK) this.scoreColumnBlock(columns, at, Math.min(BLOCK, rows - at), out);
+      return;
+    }
+    for (let at = 0; at < rows; at += SIMD_CAPACITY) {
+      const n = Math.min(SIMD_CAPACITY, rows - at);
+      for (let c = 0; c < columns.length; c++) simd.columns[c]!.set(columns[c]!.subarray(at, at + n));
+      simd.margins(n);
+      const margins = simd.out;
+      for (let r = 0; r < n; r++) out[at + r] = sigmoid(margins[r]!);
+    }
   }
 
   /** Rows `[at, at + n)`, n at most BLOCK, into `out[at ...]`. */
@@ -256,14 +274,18 @@ class RowScorer implements ColumnScorer {
 const compiled = new Map<string, CompiledForest>();
 const COMPILED_KEPT = 4;
 
-/** The fastest scorer of a model: compiled trees for a GBDT, the model itself otherwise. */
-export function columnScorer(model: BinaryClassifier): ColumnScorer {
+/**
+ * The fastest scorer of a model: compiled trees for a GBDT (columns by the branch-free SIMD forest
+ * where it compiles, unless `simd` is false: the generated JavaScript alone, for comparisons), the
+ * model itself otherwise.
+ */
+export function columnScorer(model: BinaryClassifier, { simd = true }: { simd?: boolean } = {}): ColumnScorer {
   const json = model.toJSON();
   if (json.kind !== 'gbdt') return new RowScorer(model);
-  const key = JSON.stringify(json);
+  const key = `${simd ? 'simd' : 'js'}:${JSON.stringify(json)}`;
   let forest = compiled.get(key);
   if (forest) compiled.delete(key);
-  else forest = CompiledForest.compile(json);
+  else forest = CompiledForest.compile(json, simd);
   compiled.set(key, forest);
   if (compiled.size > COMPILED_KEPT) compiled.delete(compiled.keys().next().value!);
   return forest;

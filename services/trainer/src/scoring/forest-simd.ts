@@ -1,0 +1,338 @@
+/**
+ * A GBDT forest compiled to one WebAssembly SIMD function over a chunk of feature columns, with no
+ * data-dependent branch (bench/model's README has the profile: the compiled JavaScript trees cost
+ * their branch mispredictions more than their compares).
+ *
+ * 1. Bins: each feature's value is replaced by its rank among the distinct thresholds the trees
+ *    split it on, `bin(x) = #{j : !(x <= t_j)}`, counted two rows at a time (`f64x2.le`). With the
+ *    thresholds ascending, `x <= t_j` exactly when `bin(x) <= j`; NaN is above every threshold
+ *    (it goes right, as in the model), and -0 and 0 compare as the doubles do.
+ * 2. Trees: 16 rows at a time in bytes (`i8x16`) when every feature has fewer than 255
+ *    thresholds and every tree at most 31 leaves (depth-4 trees), else 8 in 16 bits (`i16x8`);
+ *    every node's test `bin <= j` a lane mask, each subtree's leaf (its value's byte offset among
+ *    the tree's) chosen by `v128.bitselect` from the bottom up, so each row ends in the leaf its
+ *    path reaches, with no branch.
+ * 3. Sums: each row's margin is the base score plus its leaves' values in the model's tree order,
+ *    in doubles (the pass's rows side by side), so it is the model's sum to the last bit. The
+ *    sigmoid is left to JavaScript (`Math.exp`), where the model's `predictProba` computes it.
+ *
+ * The chunk's columns lie in the module's memory, column `slot` at `slot * CAPACITY` doubles.
+ */
+import type { GbdtModelJson } from '../ml/index.js';
+
+/** Rows a chunk holds (DuckDB's data chunks are 2,048 rows). */
+export const SIMD_CAPACITY = 2048;
+const CAPACITY = SIMD_CAPACITY;
+
+/** A compiled forest's instance: the columns to fill, and the margins it writes. */
+export interface SimdForest {
+  /** Column `slot` of the chunk (CAPACITY doubles), to copy the chunk's values into. */
+  readonly columns: readonly Float64Array[];
+  /** Margins of the chunk's rows, written by `margins`. */
+  readonly out: Float64Array;
+  /** Margins of the first `rows` rows of `columns` into `out` (rows at most CAPACITY). */
+  margins(rows: number): void;
+  /** Rows a tree pass takes: 16 when ranks and leaf offsets fit a byte, else 8. */
+  readonly lanes: number;
+}
+
+class Bytes {
+  private buffer: Uint8Array<ArrayBuffer> = new Uint8Array(new ArrayBuffer(1 << 16));
+  length = 0;
+
+  byte(value: number): this {
+    if (this.length === this.buffer.length) {
+      const grown = new Uint8Array(new ArrayBuffer(this.buffer.length * 2));
+      grown.set(this.buffer);
+      this.buffer = grown;
+    }
+    this.buffer[this.length++] = value;
+    return this;
+  }
+
+  bytes(values: ArrayLike<number>): this {
+    for (let i = 0; i < values.length; i++) this.byte(values[i]!);
+    return this;
+  }
+
+  /** Unsigned LEB128. */
+  u32(value: number): this {
+    let rest = value >>> 0;
+    do {
+      let byte = rest & 0x7f;
+      rest >>>= 7;
+      if (rest !== 0) byte |= 0x80;
+      this.byte(byte);
+    } while (rest !== 0);
+    return this;
+  }
+
+  /** Signed LEB128 of a 32-bit integer. */
+  i32(value: number): this {
+    let rest = value | 0;
+    for (;;) {
+      const byte = rest & 0x7f;
+      rest >>= 7;
+      if ((rest === 0 && (byte & 0x40) === 0) || (rest === -1 && (byte & 0x40) !== 0)) return this.byte(byte);
+      this.byte(byte | 0x80);
+    }
+  }
+
+  /** The double's own eight bytes, little-endian. */
+  f64(value: number): this {
+    return this.bytes(new Uint8Array(new Float64Array([value]).buffer));
+  }
+
+  /** A SIMD instruction (prefix 0xfd). */
+  simd(op: number): this {
+    return this.byte(0xfd).u32(op);
+  }
+
+  /** `v128.const` of a double in both lanes. */
+  f64x2(value: number): this {
+    return this.simd(0x0c).f64(value).f64(value);
+  }
+
+  /** `v128.const` of an unsigned integer in every lane of `size` bytes. */
+  splat(value: number, size: 1 | 2): this {
+    this.simd(0x0c);
+    for (let lane = 0; lane < 16 / size; lane++) {
+      this.byte(value & 0xff);
+      if (size === 2) this.byte((value >>> 8) & 0xff);
+    }
+    return this;
+  }
+
+  section(id: number, contents: Bytes): this {
+    this.byte(id).u32(contents.length);
+    return this.bytes(contents.view());
+  }
+
+  view(): Uint8Array<ArrayBuffer> {
+    return this.buffer.subarray(0, this.length);
+  }
+}
+
+// WebAssembly 1.0 opcodes, and the SIMD ones used (after the 0xfd prefix).
+const BLOCK = 0x02;
+const LOOP = 0x03;
+const END = 0x0b;
+const BR = 0x0c;
+const BR_IF = 0x0d;
+const LOCAL_GET = 0x20;
+const LOCAL_SET = 0x21;
+const F64_LOAD = 0x2b;
+const I32_LOAD8_U = 0x2d;
+const I32_LOAD16_U = 0x2f;
+const F64_STORE = 0x39;
+const I32_STORE8 = 0x3a;
+const I32_STORE16 = 0x3b;
+const I32_CONST = 0x41;
+const F64_CONST = 0x44;
+const I32_GE_U = 0x4f;
+const I32_ADD = 0x6a;
+const I32_SHL = 0x74;
+const I32_SHR_U = 0x76;
+const F64_ADD = 0xa0;
+const I32_WRAP_I64 = 0xa7;
+const VOID = 0x40;
+const I32 = 0x7f;
+const F64 = 0x7c;
+const V128 = 0x7b;
+const V128_LOAD = 0x00;
+const V128_STORE = 0x0b;
+const I64X2_EXTRACT_LANE = 0x1d;
+const I8X16_LE_U = 0x2a;
+const I16X8_LE_U = 0x34;
+const F64X2_LE = 0x4b;
+const V128_BITSELECT = 0x52;
+const I64X2_ADD = 0xce;
+
+/** Largest rank and leaf byte offset an unsigned 16-bit lane holds. */
+const U16 = 0xffff;
+
+/**
+ * Compile `json`'s trees over columns in `slots` order (`slots[s]` is the model's feature index of
+ * column s; every feature a tree splits on must have a slot). Undefined when the forest does not
+ * fit 16-bit lanes (65,535 thresholds of a feature or more, a tree of more than 8,191 leaves), a
+ * threshold is NaN, or this WebAssembly has no SIMD; the caller scores by its generated JavaScript
+ * then.
+ */
+export function compileSimdForest(json: GbdtModelJson, slots: readonly number[]): SimdForest | undefined {
+  if (typeof WebAssembly === 'undefined') return undefined;
+  const width = slots.length;
+  const slotOf = new Map(slots.map((feature, slot) => [feature, slot]));
+  const thresholds: number[][] = slots.map(() => []);
+  let leaves = 0;
+  for (const tree of json.trees) {
+    let own = 0;
+    tree.feature.forEach((feature, node) => {
+      if (feature < 0) own += 1;
+      else thresholds[slotOf.get(feature)!]!.push(tree.threshold[node]!);
+    });
+    leaves = Math.max(leaves, own);
+  }
+  // A NaN threshold sends every value right, which no rank can say.
+  if (thresholds.some((values) => values.some((value) => typeof value !== 'number' || Number.isNaN(value))))
+    return undefined;
+  const sorted = thresholds.map((values) => [...new Set(values)].sort((a, b) => a - b));
+  if (sorted.some((values) => values.length >= U16) || leaves * 8 > U16) return undefined;
+  // Ranks and a tree's leaf offsets in bytes (16 rows a pass) when they fit, else in 16 bits (8).
+  const size: 1 | 2 = sorted.every((values) => values.length < 0xff) && leaves * 8 <= 0xff ? 1 : 2;
+  const lanes = 16 / size;
+  const rank = sorted.map((values) => new Map(values.map((value, j) => [value, j])));
+
+  // Memory: columns (doubles), ranks (`size` bytes), each tree's leaf of a pass's rows (the byte
+  // offset of its value among the tree's, 16 bytes per tree), margins and leaf values (doubles).
+  const binsAt = width * CAPACITY * 8;
+  const passAt = binsAt + width * CAPACITY * size;
+  const outAt = passAt + json.trees.length * 16;
+  const leavesAt = outAt + CAPACITY * 8;
+  const leafValues: number[] = [];
+
+  const treeAt: number[] = [];
+  // Locals: 0 rows (param), 1 offset, 2 end, 3 a rank count (v128), 4.. the pass's rows' margins.
+  const body = new Bytes();
+  body.u32(3).u32(2).byte(I32).u32(1).byte(V128).u32(lanes).byte(F64);
+  // 1. Bins, two rows at a time; local 1 is the rows' byte offset in a column of doubles.
+  body.byte(LOCAL_GET).u32(0).byte(I32_CONST).i32(3).byte(I32_SHL).byte(LOCAL_SET).u32(2);
+  for (let slot = 0; slot < width; slot++) {
+    const values = sorted[slot]!;
+    body.byte(I32_CONST).i32(0).byte(LOCAL_SET).u32(1);
+    body.byte(BLOCK).byte(VOID).byte(LOOP).byte(VOID);
+    body.byte(LOCAL_GET).u32(1).byte(LOCAL_GET).u32(2).byte(I32_GE_U).byte(BR_IF).u32(1);
+    // -1 in a lane per threshold the value is at or below; the rank is their count plus the total.
+    body.splat(0, 2).byte(LOCAL_SET).u32(3);
+    for (const threshold of values) {
+      body.byte(LOCAL_GET).u32(3);
+      body
+        .byte(LOCAL_GET)
+        .u32(1)
+        .simd(V128_LOAD)
+        .u32(3)
+        .u32(slot * CAPACITY * 8);
+      body.f64x2(threshold).simd(F64X2_LE).simd(I64X2_ADD).byte(LOCAL_SET).u32(3);
+    }
+    for (let lane = 0; lane < 2; lane++) {
+      body
+        .byte(LOCAL_GET)
+        .u32(1)
+        .byte(I32_CONST)
+        .i32(size === 1 ? 3 : 2)
+        .byte(I32_SHR_U);
+      body.byte(LOCAL_GET).u32(3).simd(I64X2_EXTRACT_LANE).byte(lane).byte(I32_WRAP_I64);
+      body.byte(I32_CONST).i32(values.length).byte(I32_ADD);
+      body
+        .byte(size === 1 ? I32_STORE8 : I32_STORE16)
+        .u32(size - 1)
+        .u32(binsAt + slot * CAPACITY * size + lane * size);
+    }
+    body.byte(LOCAL_GET).u32(1).byte(I32_CONST).i32(16).byte(I32_ADD).byte(LOCAL_SET).u32(1);
+    body.byte(BR).u32(0).byte(END).byte(END);
+  }
+  // 2. and 3. `lanes` rows a pass; local 1 is the rows' byte offset in a column of ranks.
+  body.byte(LOCAL_GET).u32(0);
+  if (size === 2) body.byte(I32_CONST).i32(1).byte(I32_SHL);
+  body.byte(LOCAL_SET).u32(2);
+  body.byte(I32_CONST).i32(0).byte(LOCAL_SET).u32(1);
+  body.byte(BLOCK).byte(VOID).byte(LOOP).byte(VOID);
+  body.byte(LOCAL_GET).u32(1).byte(LOCAL_GET).u32(2).byte(I32_GE_U).byte(BR_IF).u32(1);
+  json.trees.forEach((tree, t) => {
+    treeAt.push(leafValues.length);
+    // The subtree's leaf (its value's byte offset among the tree's) for each row of the pass.
+    const emit = (node: number, depth: number): void => {
+      if (!Number.isInteger(node) || node < 0 || node >= tree.feature.length || depth > tree.feature.length)
+        throw new TypeError(`a tree links to node ${String(node)}, which it does not have`);
+      const feature = tree.feature[node]!;
+      if (feature < 0) {
+        body.splat((leafValues.length - treeAt[t]!) * 8, size);
+        leafValues.push(tree.value[node]!);
+        return;
+      }
+      emit(tree.left[node]!, depth + 1);
+      emit(tree.right[node]!, depth + 1);
+      const slot = slotOf.get(feature)!;
+      body
+        .byte(LOCAL_GET)
+        .u32(1)
+        .simd(V128_LOAD)
+        .u32(0)
+        .u32(binsAt + slot * CAPACITY * size);
+      body.splat(rank[slot]!.get(tree.threshold[node]!)!, size);
+      body.simd(size === 1 ? I8X16_LE_U : I16X8_LE_U).simd(V128_BITSELECT);
+    };
+    body.byte(I32_CONST).i32(0);
+    emit(0, 0);
+    body
+      .simd(V128_STORE)
+      .u32(4)
+      .u32(passAt + t * 16);
+  });
+  for (let lane = 0; lane < lanes; lane++)
+    body
+      .byte(F64_CONST)
+      .f64(json.baseScore)
+      .byte(LOCAL_SET)
+      .u32(4 + lane);
+  for (let t = 0; t < json.trees.length; t++)
+    for (let lane = 0; lane < lanes; lane++) {
+      body.byte(LOCAL_GET).u32(4 + lane);
+      body
+        .byte(I32_CONST)
+        .i32(0)
+        .byte(size === 1 ? I32_LOAD8_U : I32_LOAD16_U)
+        .u32(size - 1)
+        .u32(passAt + t * 16 + lane * size);
+      body
+        .byte(F64_LOAD)
+        .u32(3)
+        .u32(leavesAt + treeAt[t]! * 8)
+        .byte(F64_ADD)
+        .byte(LOCAL_SET)
+        .u32(4 + lane);
+    }
+  // A row's margin at 8 bytes a row: the rank offset times 8 / size.
+  for (let lane = 0; lane < lanes; lane++) {
+    body
+      .byte(LOCAL_GET)
+      .u32(1)
+      .byte(I32_CONST)
+      .i32(size === 1 ? 3 : 2)
+      .byte(I32_SHL)
+      .byte(LOCAL_GET)
+      .u32(4 + lane);
+    body
+      .byte(F64_STORE)
+      .u32(3)
+      .u32(outAt + lane * 8);
+  }
+  body.byte(LOCAL_GET).u32(1).byte(I32_CONST).i32(16).byte(I32_ADD).byte(LOCAL_SET).u32(1);
+  body.byte(BR).u32(0).byte(END).byte(END).byte(END);
+
+  const pages = Math.ceil((leavesAt + leafValues.length * 8) / 65_536);
+  const module = new Bytes().bytes([0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00]);
+  module.section(1, new Bytes().u32(1).byte(0x60).u32(1).byte(I32).u32(0));
+  module.section(3, new Bytes().u32(1).u32(0));
+  module.section(5, new Bytes().u32(1).byte(0x00).u32(pages));
+  const exports = new Bytes().u32(2);
+  for (const [name, kind] of [
+    ['memory', 0x02],
+    ['margins', 0x00],
+  ] as const)
+    exports.u32(name.length).bytes(new TextEncoder().encode(name)).byte(kind).u32(0);
+  module.section(7, exports);
+  module.section(10, new Bytes().u32(1).u32(body.length).bytes(body.view()));
+  const bytes = module.view();
+  if (!WebAssembly.validate(bytes)) return undefined;
+  const instance = new WebAssembly.Instance(new WebAssembly.Module(bytes));
+  const memory = (instance.exports.memory as WebAssembly.Memory).buffer;
+  new Float64Array(memory, leavesAt, leafValues.length).set(leafValues);
+  const margins = instance.exports.margins as (rows: number) => void;
+  return {
+    lanes,
+    columns: Array.from({ length: width }, (_, slot) => new Float64Array(memory, slot * CAPACITY * 8, CAPACITY)),
+    out: new Float64Array(memory, outAt, CAPACITY),
+    // Rows past `rows` up to the pass's eight are scored from stale values and not read.
+    margins: (rows) => margins(Math.min(CAPACITY, (rows + lanes - 1) & ~(lanes - 1))),
+  };
+}
