@@ -78,7 +78,9 @@ export function phaseIntervals(entries: readonly LedgerEntry[]): Map<Phase, Inte
   return phases;
 }
 
-const STEP_LINE = /^(features|train|evaluate|register|batch_predict): /;
+// `refit` has its own line: without it, the refit's fit (on train + holdout, the largest fit of the
+// pipeline) was counted in register's time.
+const STEP_LINE = /^(features|train|evaluate|refit|register|batch_predict): /;
 const DECISION_LINE = /^(training|predicting only): /;
 
 /**

@@ -67,9 +67,15 @@ describe('time per phase of npm start', () => {
     expect(text.split('\n').at(-1)).toMatch(/^total\s+15\.0 s\s+0\.0 s\s+15\.0 s$/);
   });
 
-  it("splits the trainer into its pipeline's steps from the log, each from the line before it to its own", () => {
+  it("splits the trainer into its pipeline's steps from the log (refit apart from register), each from the line before it to its own", () => {
     const line = (s: number, message: string, service = 'trainer', eventId = 'build') =>
-      JSON.stringify({ severity: 'INFO', message, time: at(s), service, eventId });
+      JSON.stringify({
+        severity: 'INFO',
+        message,
+        time: at(s),
+        service,
+        eventId,
+      });
     const log = [
       line(-5, 'batch_predict: an earlier run'),
       line(8, 'training: last date of the backfill'),
@@ -77,6 +83,7 @@ describe('time per phase of npm start', () => {
       line(9.5, 'features: other service', 'dashboard'),
       line(10, 'train: gbdt in 5 ms'),
       line(10.5, 'evaluate: ROC AUC 0.9'),
+      line(10.8, 'refit: gbdt on 20 rows (train + holdout) in 3 ms'),
       line(11, 'register: v-1 registered'),
       'not json',
       line(14, 'batch_predict: 100 rows'),
@@ -89,7 +96,8 @@ describe('time per phase of npm start', () => {
       ['  features', 1000, 8000, 9000, 1],
       ['  train', 1000, 9000, 10000, 1],
       ['  evaluate', 500, 10000, 10500, 1],
-      ['  register', 500, 10500, 11000, 1],
+      ['  refit', 300, 10500, 10800, 1],
+      ['  register', 200, 10800, 11000, 1],
       ['  batch predict', 4000, 11000, 21000, 2],
     ]);
   });

@@ -43,7 +43,9 @@ export interface InProcessStack {
    * Call once every event for the worker threads' services is published (every start event): when
    * their subscriptions have nothing pending (retries included) or in flight, the threads close,
    * giving back their memory, and their services are hosted on this thread instead, so a later
-   * event (another run, a replay) is still handled. Resolves then, or when the stack closes first.
+   * event (another run, a replay) is still handled. A thread of generators (fed by start events
+   * only) goes as soon as its own subscriptions are idle, the others once every thread's are.
+   * Resolves when all have retired, or when the stack closes first.
    */
   retireWorkersWhenIdle(): Promise<void>;
   close(): Promise<void>;
@@ -72,7 +74,7 @@ export async function startInProcessStack(
   };
   const groups = platform.config.mode === 'local' ? (options.workers ?? []) : [];
   const elsewhere = new Set<string>(groups.flat());
-  const workers: { close(): Promise<void> }[] = [];
+  const workers: { services: readonly string[]; close(): Promise<void> }[] = [];
   const hosted: HostedService[] = [];
   // The worker threads' services composed here too, hosted on this thread once the threads retire.
   const spare: Service[] = [];
@@ -83,23 +85,42 @@ export async function startInProcessStack(
     await retiring;
     await Promise.all([...hosted, ...workers.splice(0)].map((service) => service.close()));
   };
-  const retire = async () => {
-    const subscriptions = subscriptionsOf(TOPOLOGY, [...elsewhere]);
-    if (workers.length === 0) return;
-    if (!(await untilSubscriptionsIdle(platform.bus, subscriptions, { pollMs: 250, stopped: () => closing }))) return;
-    const threads = workers.splice(0);
+  /** Close the threads hosting only `services` once `watched` is idle; their services move to this thread. */
+  const retireGroup = async (services: ReadonlySet<string>, watched: ReadonlySet<string>) => {
+    if (!(await untilSubscriptionsIdle(platform.bus, watched, { pollMs: 250, stopped: () => closing }))) return;
+    const threads = workers.filter((worker) => worker.services.every((name) => services.has(name)));
+    for (const thread of threads) workers.splice(workers.indexOf(thread), 1);
     await Promise.all(threads.map((worker) => worker.close()));
-    for (const service of spare.splice(0))
+    const moving = spare.filter((service) => services.has(service.name));
+    for (const service of moving) {
+      spare.splice(spare.indexOf(service), 1);
       hosted.push(await hostService(service, { bus: platform.bus, log: platform.log, settings }));
+    }
     platform.log.info('worker threads retired: their services are hosted on the main thread', {
-      services: [...elsewhere].join(','),
+      services: [...services].join(','),
     });
+  };
+  // Threads whose services consume only start events (the generators: every start event is
+  // published by now) retire as soon as their own subscriptions are idle; the others (the lander,
+  // fed by sales-gen) once every thread's are. The generators' threads then no longer add their
+  // heaps to the process's peak, the end of landing beside the first transform run.
+  const retire = async () => {
+    if (workers.length === 0) return;
+    const startOnly = (group: readonly string[]) =>
+      group.every((name) => (TOPOLOGY[name] ?? []).every((type) => type === 'mlops.pipeline.started.v1'));
+    const early = new Map<string, Set<string>>();
+    for (const group of groups) if (startOnly(group)) early.set([...group].sort().join(','), new Set(group));
+    const late = new Set(groups.filter((group) => !startOnly(group)).flat());
+    await Promise.all([
+      ...[...early.values()].map((services) => retireGroup(services, subscriptionsOf(TOPOLOGY, [...services]))),
+      ...(late.size > 0 ? [retireGroup(late, subscriptionsOf(TOPOLOGY, [...elsewhere]))] : []),
+    ]);
   };
   try {
     // The workers load their modules while this thread composes its own services.
     const started = groups.map((group) =>
       hostInWorker(platform, group).then((worker) => {
-        workers.push(worker);
+        workers.push({ services: group, close: () => worker.close() });
       }),
     );
     const own = Promise.resolve().then(async () => {

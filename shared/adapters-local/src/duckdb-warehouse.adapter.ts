@@ -61,9 +61,13 @@ export interface DuckDbMemoryOptions {
 }
 
 /**
- * A new DuckDB instance on a file. A reader (the dashboard) runs a few large queries once per
- * warehouse version and then mostly small ones: it gives memory back to the system after each
- * query rather than keep it cached (bench/dashboard prints the RSS after warm-up). Spilled data goes to DuckDB's default temporary folder beside the file (`<file>.tmp`).
+ * A new DuckDB instance on a file. Every instance gives memory back to the system after each task
+ * rather than keep it cached in its allocator. A reader (the dashboard) runs a few large queries
+ * once per warehouse version and then mostly small ones (bench/dashboard prints the RSS after
+ * warm-up); a writer (the transform's runs, the trainer) shares its process with the pipeline's
+ * other stages, and with DuckDB's default (flush past 128 MB) a 60-date transform run of `npm start`
+ * held ~85 MB more at its peak for the same CPU (bench/start README, Session 10). Spilled data goes
+ * to DuckDB's default temporary folder beside the file (`<file>.tmp`).
  */
 export function createDuckDbInstance(
   path: string,
@@ -73,13 +77,16 @@ export function createDuckDbInstance(
 ): Promise<DuckDBInstance> {
   if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
   return DuckDBInstance.create(path, {
-    ...(readOnly
-      ? { access_mode: 'READ_ONLY', allocator_flush_threshold: '8MB', allocator_background_threads: 'true' }
-      : {}),
+    ...(readOnly ? { access_mode: 'READ_ONLY' } : {}),
+    allocator_flush_threshold: ALLOCATOR_FLUSH_THRESHOLD,
+    allocator_background_threads: 'true',
     ...(threads ? { threads: String(Math.max(1, Math.floor(threads))) } : {}),
     ...(memory.memoryLimit ? { memory_limit: memory.memoryLimit } : {}),
   });
 }
+
+/** DuckDB's `allocator_flush_threshold` for every instance (see {@link createDuckDbInstance}). */
+export const ALLOCATOR_FLUSH_THRESHOLD = '8MB';
 
 /** @internal Mark a file as held by a warehouse access of this process (or not any more). */
 export function markAccessed(path: string, held: boolean): void {

@@ -261,6 +261,7 @@ export class SqliteDocumentStore implements DocumentStore {
       }
     });
     await this.checkpointAfter(documents.length);
+    this.releaseCache();
     // After bulk writes, each time what this connection wrote doubles: a few times per process.
     this.written += documents.length;
     if (this.written >= this.optimizeAt) {
@@ -381,7 +382,20 @@ export class SqliteDocumentStore implements DocumentStore {
       for (const id of ids) deleted += statement.run(collection, id).changes;
     });
     await this.checkpointAfter(ids.length);
+    this.releaseCache();
     return deleted;
+  }
+
+  /**
+   * Give the writer's page cache back after a write transaction. The cache is sized for one
+   * transaction's dirty pages (see {@link WRITE_CACHE_KIB}), but SQLite keeps every page it ever
+   * held until the connection closes: sales-gen's thread ended `npm start`'s generating with its
+   * 64 MB full of pages no later day writes again, at the moment the process peaks (generators,
+   * lander and the first transform run together). Reloading what the next transaction touches costs
+   * no measurable CPU (bench/start README, Session 10).
+   */
+  private releaseCache(): void {
+    this.db.pragma('shrink_memory');
   }
 
   /**

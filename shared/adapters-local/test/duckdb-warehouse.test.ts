@@ -106,3 +106,13 @@ describe('DuckDB warehouse: numbers in bulk', () => {
     await reader.close();
   });
 });
+
+describe('DuckDB warehouse: memory', () => {
+  it('gives memory back to the system after each task on a read-write file too, not only past 128 MB', async () => {
+    const [row] = await writer.query<{ flush: string; background: boolean }>(
+      "select current_setting('allocator_flush_threshold') as flush, current_setting('allocator_background_threads') as background",
+    );
+    expect(row!.flush).toBe('7.6 MiB');
+    expect(row!.background).toBe(true);
+  });
+});
