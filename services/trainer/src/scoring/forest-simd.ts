@@ -20,6 +20,14 @@
  */
 import type { GbdtModelJson } from '../ml/index.js';
 
+/** The parts of the WebAssembly API used here (the project's TypeScript lib, ES2023 + node, does not declare it). */
+interface WasmApi {
+  validate(bytes: Uint8Array): boolean;
+  Module: new (bytes: Uint8Array) => object;
+  Instance: new (module: object) => { exports: Record<string, unknown> };
+}
+const wasm = (globalThis as unknown as { WebAssembly?: WasmApi }).WebAssembly;
+
 /** Rows a chunk holds (DuckDB's data chunks are 2,048 rows). */
 export const SIMD_CAPACITY = 2048;
 const CAPACITY = SIMD_CAPACITY;
@@ -159,7 +167,7 @@ const U16 = 0xffff;
  * then.
  */
 export function compileSimdForest(json: GbdtModelJson, slots: readonly number[]): SimdForest | undefined {
-  if (typeof WebAssembly === 'undefined') return undefined;
+  if (wasm === undefined) return undefined;
   const width = slots.length;
   const slotOf = new Map(slots.map((feature, slot) => [feature, slot]));
   const thresholds: number[][] = slots.map(() => []);
@@ -323,9 +331,9 @@ export function compileSimdForest(json: GbdtModelJson, slots: readonly number[])
   module.section(7, exports);
   module.section(10, new Bytes().u32(1).u32(body.length).bytes(body.view()));
   const bytes = module.view();
-  if (!WebAssembly.validate(bytes)) return undefined;
-  const instance = new WebAssembly.Instance(new WebAssembly.Module(bytes));
-  const memory = (instance.exports.memory as WebAssembly.Memory).buffer;
+  if (!wasm.validate(bytes)) return undefined;
+  const instance = new wasm.Instance(new wasm.Module(bytes));
+  const memory = (instance.exports.memory as { buffer: ArrayBuffer }).buffer;
   new Float64Array(memory, leavesAt, leafValues.length).set(leafValues);
   const margins = instance.exports.margins as (rows: number) => void;
   return {
