@@ -9,7 +9,7 @@
  * `--size 120x1` runs one; `--days N --scale S` runs another size against the first one's targets.
  */
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -242,6 +242,13 @@ export async function runStartBench(options: StartBenchOptions = {}): Promise<St
   const logText = existsSync(log) ? readFileSync(log, 'utf8') : '';
   const costs = costPerDay(logText);
   const runs = transformRuns(logText);
+  // The run's JSON log outlives its state folder (bench/out, git-ignored), to read after the run.
+  if (logText) {
+    const kept = join(repoRoot, 'bench', 'out', `start-${days}x${scale}.mlops.jsonl`);
+    mkdirSync(dirname(kept), { recursive: true });
+    copyFileSync(log, kept);
+    console.log(`  the run's log: ${kept}`);
+  }
   rmSync(home, { recursive: true, force: true });
   const maxRssMb = Number(/MAXRSS_KB=(\d+)/.exec(output)?.[1] ?? 0) / 1024;
   const cpu = /CPU_S=([\d.]+)\+([\d.]+)/.exec(output);

@@ -162,6 +162,32 @@ export function backfillShouldWait(
   return incompleteDates(ledger, fullLoadKnown, window).length > 0;
 }
 
+/**
+ * At a backfill window's last date: the earlier dates of the window still incomplete and the sources
+ * they lack. They are built when they complete, after the window's last date, and close the window
+ * again (the trainer trains it again).
+ */
+function logLateDates(
+  ledger: LedgerState,
+  fullLoadKnown: string | undefined,
+  window: BackfillWindow,
+  context: HandlerContext,
+): void {
+  const late = incompleteDates(ledger, fullLoadKnown, window);
+  if (late.length === 0) return;
+  const lacking = late.slice(0, 31).map((runDate) => {
+    const fullLoadDate = startupFullLoadDate(runDate, fullLoadKnown, window.from);
+    const sources = ledger.landed.get(runDate);
+    return `${runDate} (${requiredSources(runDate, fullLoadDate)
+      .filter((source) => !sources?.has(source))
+      .join(', ')})`;
+  });
+  context.log.warning(
+    `the backfill window ${window.from}..${window.to} reached its last date with ${late.length} earlier date(s) incomplete: ${lacking.join(', ')}; each is built when it completes and closes the window again`,
+    { incomplete: late.length, first: late[0] },
+  );
+}
+
 /** What one run of the project may hold. */
 export interface RunLimits {
   readonly maxDatesPerRun: number;
@@ -324,6 +350,8 @@ export async function handleBronzeLanded(
     );
   } else {
     runs = runsOf(buildableDates(ledger, fullLoad, trigger), deps);
+    if (landed.backfill && landed.runDate === landed.backfill.to)
+      logLateDates(ledger, fullLoad, landed.backfill, context);
   }
   const dates = runs.flat();
   if (dates.length === 0) {

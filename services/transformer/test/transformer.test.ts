@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
+  createLogger,
   TransformError,
   TransformErrors,
   type BronzeLanded,
@@ -210,7 +211,10 @@ describe('transformer service', () => {
   });
 
   it('does not let a stuck date of a backfill hold the rest back: the last date builds what is complete', async () => {
-    const { runner, publisher, send } = setup();
+    const { runner, publisher, service } = setup();
+    const lines: string[] = [];
+    const log = createLogger({ sink: (line) => lines.push(line) });
+    const send = (event: ReturnType<typeof landed>) => deliver(service, event, { publisher, log });
     const backfill = { from: '2026-01-05', to: '2026-01-08' };
     await send(landed('2026-01-05', 'startups', { backfill }));
     // 2026-01-06 never gets its sales (say its generator failed); the others land in order.
@@ -220,6 +224,10 @@ describe('transformer service', () => {
     expect(runner.runs).toEqual([]);
     await send(landed('2026-01-08', 'sales', { backfill }));
     expect(runner.runs).toEqual([['2026-01-05', '2026-01-07', '2026-01-08']]);
+    // The last date says which earlier date is late and what it lacks.
+    expect(lines.filter((line) => line.includes('reached its last date'))).toEqual([
+      expect.stringContaining('with 1 earlier date(s) incomplete: 2026-01-06 (sales)'),
+    ]);
     // The stuck date is redriven later: it completes the window and is built alone.
     await send(landed('2026-01-06', 'sales', { backfill }));
     expect(runner.runs.at(-1)).toEqual(['2026-01-06']);
