@@ -15,6 +15,7 @@ import { FsObjectStore, openDuckDbWarehouse, releaseDuckDbFile } from '@mlops/ad
 import { ModelRegistry, createLogger } from '@mlops/kernel';
 import { InMemoryDocumentStore, warehouseAccessOf } from '@mlops/testing';
 import { CHURN_TRAINING_PIPELINE, LocalPipelineRunner } from '@mlops/trainer';
+import { timeSteps } from './pipeline-steps.js';
 
 function option(name: string): string | undefined {
   const at = process.argv.indexOf(`--${name}`);
@@ -56,30 +57,16 @@ async function main(): Promise<void> {
   const warehouse = await openDuckDbWarehouse({ path });
   const messages: string[] = [];
   const steps: Step[] = [];
-  // Each step measured around its component's invocation.
-  for (const spec of Object.values(CHURN_TRAINING_PIPELINE.tasks)) {
-    const component = spec.component as { name: string; invoke: (...args: unknown[]) => Promise<unknown> };
-    const invoke = component.invoke.bind(component);
-    component.invoke = async (...args: unknown[]) => {
+  // Each step measured around its component's invocation, with the process's RSS.
+  timeSteps(
+    CHURN_TRAINING_PIPELINE,
+    () => {
       const startMb = rssKb() / 1024;
       resetPeak();
-      const cpu = process.cpuUsage();
-      const started = performance.now();
-      try {
-        return await invoke(...args);
-      } finally {
-        const used = process.cpuUsage(cpu);
-        steps.push({
-          name: component.name,
-          wallS: (performance.now() - started) / 1000,
-          cpuS: (used.user + used.system) / 1e6,
-          peakMb: peakKb() / 1024,
-          startMb,
-          endMb: rssKb() / 1024,
-        });
-      }
-    };
-  }
+      return startMb;
+    },
+    (step, startMb) => steps.push({ ...step, peakMb: peakKb() / 1024, startMb, endMb: rssKb() / 1024 }),
+  );
   const runner = new LocalPipelineRunner({
     deps: {
       warehouse: warehouseAccessOf(warehouse),

@@ -21,6 +21,7 @@ import {
 } from '@mlops/kernel';
 import { warehouseAccessOf } from '@mlops/testing';
 import { CHURN_TRAINING_PIPELINE, LocalPipelineRunner } from '@mlops/trainer';
+import { type StepTiming, timeSteps } from '../model/pipeline-steps.js';
 
 function option(name: string): string | undefined {
   const at = process.argv.indexOf(`--${name}`);
@@ -54,25 +55,12 @@ async function main(): Promise<void> {
   }
   const warehouse = await openDuckDbWarehouse({ path: join(work, 'warehouse.duckdb') });
   const lines: { message: string; fields: Record<string, unknown> }[] = [];
-  const steps: { name: string; wallS: number; cpuS: number }[] = [];
-  for (const spec of Object.values(CHURN_TRAINING_PIPELINE.tasks)) {
-    const component = spec.component as { name: string; invoke: (...args: unknown[]) => Promise<unknown> };
-    const invoke = component.invoke.bind(component);
-    component.invoke = async (...args: unknown[]) => {
-      const cpu = process.cpuUsage();
-      const started = performance.now();
-      try {
-        return await invoke(...args);
-      } finally {
-        const used = process.cpuUsage(cpu);
-        steps.push({
-          name: component.name,
-          wallS: (performance.now() - started) / 1000,
-          cpuS: (used.user + used.system) / 1e6,
-        });
-      }
-    };
-  }
+  const steps: StepTiming[] = [];
+  timeSteps(
+    CHURN_TRAINING_PIPELINE,
+    () => undefined,
+    (step) => steps.push(step),
+  );
   const runner = new LocalPipelineRunner({
     deps: {
       warehouse: warehouseAccessOf(warehouse),
