@@ -7,19 +7,23 @@
  * The ready event also says what the ledger knows around the run: the dates built earlier whose
  * gold partitions the run replaced (`affectedDates`: a date that landed after later dates were
  * built changes their features), and, for a backfill, whether the window's last date is built
- * (`closesBackfill`): the trainer trains on the window then, and again when a date of the window
- * that landed late is built after its last date.
+ * and none of its dates still misses a source (`closesBackfill`): the trainer trains on the window
+ * then, and again when a date of the window is built after that (a replay, a redrive of a broken
+ * date). A date that lands after the last one (sales-gen's two threads finish dates out of order;
+ * Pub/Sub does not keep order) so holds the training until it is built, instead of training twice.
  */
-import { dayNumber } from '@mlops/synthetic';
+import { dayNumber, findStartupFullLoad } from '@mlops/synthetic';
 import {
   type BackfillWindow,
   type DocumentStore,
   type HandlerContext,
   type Logger,
+  type ObjectStore,
   type TransformRunResult,
   WAREHOUSE_LOOKBACK_DAYS,
   type WarehouseReady,
 } from '@mlops/kernel';
+import { fullLoadInLedger, incompleteDates } from './completeness.js';
 import { TransformerErrors } from './errors.js';
 import { type LedgerState, readLedger, recordBuilt } from './ledger.js';
 
@@ -33,19 +37,21 @@ export interface RunDate {
 export interface ReadyContext {
   /** Dates built before the run whose gold partitions it replaced, sorted. */
   affectedDates: string[];
-  /** With a backfill: whether the window's last date is built once this run is. */
+  /** With a backfill: whether the window's last date is built once this run is, and no date of it is incomplete. */
   closesBackfill?: boolean;
 }
 
 /**
  * The ready context of a run from the ledger before its dates are marked: the dates built (ready)
- * within the lookback after one of its run dates, and whether the backfill's last date is built or
- * in the run.
+ * within the lookback after one of its run dates, and whether the backfill closes: its last date
+ * built or in the run, and every date of it complete (`fullLoadKnown`: the startups full load's
+ * date when the ledger has not seen it land).
  */
 export function readyContext(
-  ledger: Pick<LedgerState, 'built'>,
+  ledger: Pick<LedgerState, 'built' | 'landed'>,
   runDates: readonly string[],
   backfill: BackfillWindow | undefined,
+  fullLoadKnown?: string,
 ): ReadyContext {
   const runDays = new Set(runDates.map(dayNumber));
   const affectedDates: string[] = [];
@@ -60,7 +66,9 @@ export function readyContext(
   }
   affectedDates.sort();
   if (!backfill) return { affectedDates };
-  const closesBackfill = runDates.includes(backfill.to) || ledger.built.get(backfill.to)?.status === 'ready';
+  const lastBuilt = runDates.includes(backfill.to) || ledger.built.get(backfill.to)?.status === 'ready';
+  const closesBackfill =
+    lastBuilt && incompleteDates(ledger, fullLoadInLedger(ledger) ?? fullLoadKnown, backfill).length === 0;
   return { affectedDates, closesBackfill };
 }
 
@@ -90,7 +98,7 @@ export function readyEvent(
 
 /** Announce a finished run and mark its dates. */
 export async function publishBuildOutcome(
-  deps: { documents: DocumentStore; ledgerCollection: string },
+  deps: { documents: DocumentStore; ledgerCollection: string; objects?: Pick<ObjectStore, 'list' | 'stream'> },
   announce: { emit: HandlerContext['emit']; log: Logger; causeEventId: string },
   dates: readonly RunDate[],
   result: TransformRunResult,
@@ -125,7 +133,13 @@ export async function publishBuildOutcome(
     announce.log.error(error.message, { code: error.code, runDates: runDates.length });
     return;
   }
-  const context = readyContext(await readLedger(deps.documents, deps.ledgerCollection), runDates, backfill);
+  const ledger = await readLedger(deps.documents, deps.ledgerCollection);
+  // The full load's date in the lake, when a backfill could close and the ledger has not seen it land.
+  const fullLoad =
+    backfill && deps.objects && fullLoadInLedger(ledger) === undefined
+      ? await findStartupFullLoad(deps.objects)
+      : undefined;
+  const context = readyContext(ledger, runDates, backfill, fullLoad);
   if (context.affectedDates.length > 0)
     announce.log.info(
       `the run replaced the gold partitions of ${context.affectedDates.length} later date(s) built before it`,

@@ -24,10 +24,9 @@
  * `mlops dlq redrive` retries it once the file is fixed; otherwise a copy of the handled event is
  * dead-lettered with the broken dates' reason, for the same redrive.
  */
-import { dayNumber, findStartupFullLoad, isoDate, startupFullLoadDate, startupsExpectedOn } from '@mlops/synthetic';
+import { findStartupFullLoad, startupFullLoadDate } from '@mlops/synthetic';
 import {
   type BackfillWindow,
-  type BronzeSource,
   type CloudEvent,
   type DeadLetterSink,
   type DocumentStore,
@@ -37,6 +36,7 @@ import {
   type TransformRunner,
 } from '@mlops/kernel';
 import { publishBuildOutcome } from './build-outcome.js';
+import { fullLoadInLedger, incompleteDates, isComplete, missingSources, requiredSources } from './completeness.js';
 import { submitBuild } from './completion.js';
 import { TransformerErrors } from './errors.js';
 import { brokenError, buildChecked, deadLetterFinder, type BrokenDate } from './isolation.js';
@@ -65,20 +65,6 @@ export interface BuildableDate {
   runDate: string;
   inputsHash: string;
   entries: LandedEntry[];
-}
-
-/** The sources a date needs before it can be built. */
-export function requiredSources(runDate: string, fullLoadDate: string): BronzeSource[] {
-  return startupsExpectedOn(runDate, fullLoadDate) ? ['sales', 'clickstream', 'startups'] : ['sales', 'clickstream'];
-}
-
-/** The date of the startups full load the ledger has seen land, if any. */
-function fullLoadInLedger(ledger: LedgerState): string | undefined {
-  const dates = [...ledger.landed.values()].flatMap((sources) => {
-    const startups = sources.get('startups');
-    return startups?.loadType === 'full' ? [startups.runDate] : [];
-  });
-  return dates.sort()[0];
 }
 
 /** What asks for a build: the handled event, whose own date and id let a broken date be retried. */
@@ -114,34 +100,6 @@ export function buildableDates(
   return buildable;
 }
 
-/** Whether every source a date needs has landed. */
-function isComplete(
-  ledger: LedgerState,
-  runDate: string,
-  fullLoadKnown: string | undefined,
-  backfill: BackfillWindow | undefined,
-): boolean {
-  const sources = ledger.landed.get(runDate);
-  if (!sources) return false;
-  return requiredSources(runDate, startupFullLoadDate(runDate, fullLoadKnown, backfill?.from)).every((source) =>
-    sources.has(source),
-  );
-}
-
-/** The dates of a backfill window that still miss a source. */
-export function incompleteDates(
-  ledger: LedgerState,
-  fullLoadKnown: string | undefined,
-  window: BackfillWindow,
-): string[] {
-  const missing: string[] = [];
-  for (let day = dayNumber(window.from); day <= dayNumber(window.to); day++) {
-    const runDate = isoDate(day);
-    if (!isComplete(ledger, runDate, fullLoadKnown, window)) missing.push(runDate);
-  }
-  return missing;
-}
-
 /**
  * Whether a partition landed by a backfill should wait instead of building whatever is complete: a
  * backfill's dates are built in full runs while the window lands (only those of
@@ -164,8 +122,8 @@ export function backfillShouldWait(
 
 /**
  * At a backfill window's last date: the earlier dates of the window still incomplete and the sources
- * they lack. They are built when they complete, after the window's last date, and close the window
- * again (the trainer trains it again).
+ * they lack. They are built when they complete; the window closes (the trainer trains it) only once
+ * none is incomplete.
  */
 function logLateDates(
   ledger: LedgerState,
@@ -175,15 +133,11 @@ function logLateDates(
 ): void {
   const late = incompleteDates(ledger, fullLoadKnown, window);
   if (late.length === 0) return;
-  const lacking = late.slice(0, 31).map((runDate) => {
-    const fullLoadDate = startupFullLoadDate(runDate, fullLoadKnown, window.from);
-    const sources = ledger.landed.get(runDate);
-    return `${runDate} (${requiredSources(runDate, fullLoadDate)
-      .filter((source) => !sources?.has(source))
-      .join(', ')})`;
-  });
+  const lacking = late
+    .slice(0, 31)
+    .map((runDate) => `${runDate} (${missingSources(ledger, runDate, fullLoadKnown, window).join(', ')})`);
   context.log.warning(
-    `the backfill window ${window.from}..${window.to} reached its last date with ${late.length} earlier date(s) incomplete: ${lacking.join(', ')}; each is built when it completes and closes the window again`,
+    `the backfill window ${window.from}..${window.to} reached its last date with ${late.length} earlier date(s) incomplete: ${lacking.join(', ')}; each is built when it completes, and the window closes (the trainer trains it) once none is incomplete`,
     { incomplete: late.length, first: late[0] },
   );
 }

@@ -7,7 +7,8 @@
 export * from './transformer.service.js';
 export { TransformerErrors } from './errors.js';
 export { LEDGER_COLLECTION } from './ledger.js';
-export { buildableDates, requiredSources } from './handler.js';
+export { buildableDates } from './handler.js';
+export { requiredSources } from './completeness.js';
 export { transformerFromPlatform } from './compose.js';
 export {
   DATAFORM_COMPLETIONS_TOPIC,

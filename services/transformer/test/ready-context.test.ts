@@ -2,13 +2,29 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { WAREHOUSE_LOOKBACK_DAYS } from '@mlops/kernel';
 import { readyContext } from '../src/build-outcome.js';
-import type { BuiltEntry } from '../src/ledger.js';
+import { isoDate, dayNumber } from '@mlops/synthetic';
+import type { BronzeSource } from '@mlops/kernel';
+import type { BuiltEntry, LandedEntry, LedgerState } from '../src/ledger.js';
 
-function built(entries: Record<string, BuiltEntry['status']>): {
-  built: Map<string, BuiltEntry>;
-} {
+/** A ledger whose dates are built as given, and where every date of January 2026 landed in full but `lacking`'s. */
+function built(
+  entries: Record<string, BuiltEntry['status']>,
+  lacking: Record<string, BronzeSource> = {},
+): Pick<LedgerState, 'built' | 'landed'> {
+  const landed: LedgerState['landed'] = new Map();
+  for (let day = dayNumber('2026-01-01'); day <= dayNumber('2026-01-31'); day++) {
+    const runDate = isoDate(day);
+    const sources = new Map<BronzeSource, LandedEntry>();
+    for (const source of ['sales', 'clickstream', 'startups'] as const) {
+      if (lacking[runDate] === source) continue;
+      const loadType = source !== 'startups' ? 'full' : runDate === '2026-01-01' ? 'full' : 'delta';
+      sources.set(source, { runDate, source, contentHash: 'c', rowCount: 1, loadType });
+    }
+    landed.set(runDate, sources);
+  }
   return {
     built: new Map(Object.entries(entries).map(([runDate, status]) => [runDate, { runDate, inputsHash: 'h', status }])),
+    landed,
   };
 }
 
@@ -47,5 +63,19 @@ describe('the ready event context from the ledger', () => {
     // The last date failed its assertions or is still being built (gcp): not closed.
     expect(readyContext(built({ '2026-01-31': 'failed' }), ['2026-01-05'], window).closesBackfill).toBe(false);
     expect(readyContext(built({ '2026-01-31': 'pending' }), ['2026-01-05'], window).closesBackfill).toBe(false);
+  });
+
+  it('does not close a backfill while a date of it still misses a source, whichever date the run holds', () => {
+    const window = { from: '2026-01-01', to: '2026-01-31' };
+    // 2026-01-30 finished after the last date (two sales-gen threads; Pub/Sub keeps no order): the
+    // run of the last date does not close the window, the run of the late date does, once.
+    const late = built({}, { '2026-01-30': 'sales' });
+    expect(readyContext(late, ['2026-01-31'], window).closesBackfill).toBe(false);
+    expect(readyContext(built({ '2026-01-31': 'ready' }), ['2026-01-30'], window).closesBackfill).toBe(true);
+    // A date lacking its clickstream, or the startups of a Friday, holds it the same way.
+    expect(readyContext(built({}, { '2026-01-02': 'clickstream' }), ['2026-01-31'], window).closesBackfill).toBe(false);
+    expect(readyContext(built({}, { '2026-01-09': 'startups' }), ['2026-01-31'], window).closesBackfill).toBe(false);
+    // A Thursday needs no startups: lacking them holds nothing.
+    expect(readyContext(built({}, { '2026-01-08': 'startups' }), ['2026-01-31'], window).closesBackfill).toBe(true);
   });
 });

@@ -210,7 +210,7 @@ describe('transformer service', () => {
     expect(() => setup({ maxDatesPerRun: 2.5 })).toThrow(/maxDatesPerRun/);
   });
 
-  it('does not let a stuck date of a backfill hold the rest back: the last date builds what is complete', async () => {
+  it('does not let a stuck date of a backfill hold the rest back: the last date builds what is complete, the window closes when the stuck date lands', async () => {
     const { runner, publisher, service } = setup();
     const lines: string[] = [];
     const log = createLogger({ sink: (line) => lines.push(line) });
@@ -233,9 +233,10 @@ describe('transformer service', () => {
     expect(runner.runs.at(-1)).toEqual(['2026-01-06']);
     const ready = publisher.ofType('mlops.warehouse.ready.v1').map((event) => event.data);
     expect(ready.map((event) => event.runDates)).toEqual([['2026-01-05', '2026-01-07', '2026-01-08'], ['2026-01-06']]);
-    // Both runs close the window: the first builds its last date, the second is a date of it built
-    // after that, which replaced the gold partitions of the later dates built before it.
-    expect(ready.map((event) => event.closesBackfill)).toEqual([true, true]);
+    // Only the second run closes the window (the trainer trains once, on the whole window): the
+    // first built its last date with 2026-01-06 incomplete; the second, a date built after it,
+    // replaced the gold partitions of the later dates built before it.
+    expect(ready.map((event) => event.closesBackfill)).toEqual([false, true]);
     expect(ready.map((event) => event.affectedDates)).toEqual([undefined, ['2026-01-07', '2026-01-08']]);
   });
 

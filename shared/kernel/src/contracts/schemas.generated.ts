@@ -616,7 +616,7 @@ export const schemaDocuments = {
         }
       },
       "closesBackfill": {
-        "description": "With backfill: after this run the window's last date is built and this run built dates of the window, so the window holds everything that has landed for it. The trainer trains on it. A date of the window built after its last date (it landed late) closes the window again.",
+        "description": "With backfill: after this run the window's last date is built, this run built dates of the window, and every date of the window has landed each source it needs, so the window holds all of its data. The trainer trains on it. A date that lands after the last date was built (out of order) holds the closing until its own run; a date of the window built again later (a replay, a redriven broken date) closes the window again.",
         "type": "boolean"
       }
     }
