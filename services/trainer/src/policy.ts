@@ -71,7 +71,7 @@ export function decideTraining(
     return {
       train: false,
       explicit: false,
-      reason: `backfill ${event.backfill.from}..${event.backfill.to} in progress; training waits for its last date`,
+      reason: `backfill ${event.backfill.from}..${event.backfill.to} in progress; training waits until it closes (its last date built, none of its dates missing a source)`,
     };
   }
   if (!champion) return { train: true, trigger: 'no-champion', explicit: false, reason: 'there is no champion yet' };
