@@ -146,7 +146,7 @@ function runRoot(c: LaneContext, s: LaneShare, k: Kernels): void {
   if (root < 0) return;
   const words = control[Slot.WORDS]!;
   const hist = c.hists[root]!;
-  const own = lane === 0 ? hist : c.hists[c.partials[lane]!]!;
+  const own = lane === 0 ? hist : c.hists[c.partials[lane * partialNodes(c)]!]!;
   k.clear(own, 0, words);
   k.accumulate(c.bins32, words, c.packed, c.rows, from, to, own, 0, words);
   const t2 = performance.now();
@@ -159,12 +159,17 @@ function runRoot(c: LaneContext, s: LaneShare, k: Kernels): void {
   for (let l = 0; l < lanes; l++) total += c.results[l]!;
   const shift = c.splitQ[2]!;
   const Gq = Math.floor(total / shift);
-  for (let l = 1; l < lanes; l++) k.add(hist, c.hists[c.partials[l]!]!, s.wordFrom, s.wordTo);
+  for (let l = 1; l < lanes; l++) k.add(hist, c.hists[c.partials[l * partialNodes(c)]!]!, s.wordFrom, s.wordTo);
   unpack(c, k, hist, s.featureFrom, s.featureTo);
   const t4 = performance.now();
   addTime(c, lane, Timer.HISTOGRAMS, t4 - t3);
   splitNode(c, s, k, hist, Gq, total - Gq * shift, lane);
   addTime(c, lane, Timer.SPLITS, performance.now() - t4);
+}
+
+/** Nodes per lane in the partials table. */
+function partialNodes(c: LaneContext): number {
+  return c.nodes.length / NODE_FIELDS;
 }
 
 function unpack(c: LaneContext, k: Kernels, hist: Float64Array, from: number, to: number): void {
@@ -318,7 +323,8 @@ function finishNode(
 }
 
 /**
- * One level: the stable partition of each splitting node by chunks, into the scratch arrays;
+ * One level (on one lane; several lanes run runLevelOwned, so its sharing of runs between lanes is
+ * not used at present): the stable partition of each splitting node by chunks, into the scratch arrays;
  * barrier; each lane copies its chunks back in place (left parts, then right parts), then builds
  * the smaller children's histograms of its run of the level (planLevel) from the scratch arrays.
  * A node whose smaller child it built alone it finishes at once (finishNode: the larger child's
@@ -326,6 +332,7 @@ function finishNode(
  * second barrier; then each lane sums the partials on its words and finishes them on its slots.
  */
 function runLevel(c: LaneContext, s: LaneShare, k: Kernels): void {
+  if (s.lanes > 1) return runLevelOwned(c, s, k);
   const { control, nodes: N, chunks: C, results: R } = c;
   const { lane, lanes } = s;
   const items = control[Slot.ITEMS]!;
@@ -391,7 +398,8 @@ function runLevel(c: LaneContext, s: LaneShare, k: Kernels): void {
     if (ends && boundRow[lane + 1]! === 0) break;
     const to = ends ? boundRow[lane + 1]! : size[node]!;
     const u0 = performance.now();
-    const own = from === 0 ? c.hists[N[node * NODE_FIELDS + NodeField.SMALL]!]! : c.hists[c.partials[lane]!]!;
+    const own =
+      from === 0 ? c.hists[N[node * NODE_FIELDS + NodeField.SMALL]!]! : c.hists[c.partials[lane * partialNodes(c)]!]!;
     k.clear(own, 0, words);
     accumulateSmall(c, k, node, smallLeft[node] === 1, from, to, own, words);
     if (from === 0 && to === size[node]!) {
@@ -418,7 +426,7 @@ function runLevel(c: LaneContext, s: LaneShare, k: Kernels): void {
       const v0 = performance.now();
       const small = c.hists[N[node * NODE_FIELDS + NodeField.SMALL]!]!;
       for (let m = l; m < lanes && boundNode[m] === node && boundRow[m]! > 0; m++)
-        k.add(small, c.hists[c.partials[m]!]!, s.wordFrom, s.wordTo);
+        k.add(small, c.hists[c.partials[m * partialNodes(c)]!]!, s.wordFrom, s.wordTo);
       const v1 = finishNode(
         c,
         s,
@@ -434,6 +442,96 @@ function runLevel(c: LaneContext, s: LaneShare, k: Kernels): void {
       tHist += v1 - v0;
       tSplit += performance.now() - v1;
     }
+  }
+  addTime(c, lane, Timer.HISTOGRAMS, tHist);
+  addTime(c, lane, Timer.SPLITS, tSplit);
+}
+
+/**
+ * One level on several lanes, each lane on its own rows (chunk `lanes * node + lane` of each node,
+ * boostingLanes' chunkLevelOwned): the stable partition of its chunks into the scratch arrays;
+ * barrier (for the left counts); its chunks back in place; the smaller children's histograms of
+ * its rows (lane 0 into the child's buffer, the others into their partials); barrier; then on its
+ * words the partials summed and, on its slots, every node finished (finishNode).
+ */
+function runLevelOwned(c: LaneContext, s: LaneShare, k: Kernels): void {
+  const { control, nodes: N, chunks: C, results: R } = c;
+  const { lane, lanes } = s;
+  const nNodes = control[Slot.ARG]!;
+  const t0 = performance.now();
+  for (let node = 0; node < nNodes; node++) {
+    const t = N[node * NODE_FIELDS + NodeField.FIRST_CHUNK]! + lane;
+    const split = N[node * NODE_FIELDS + NodeField.SPLIT]!;
+    R[t * RESULT_FIELDS] = k.partition(
+      c.cols,
+      c.nRows,
+      c.rows,
+      c.left,
+      c.right,
+      C[t * CHUNK_FIELDS + ChunkField.START]!,
+      C[t * CHUNK_FIELDS + ChunkField.END]!,
+      split >> 8,
+      split & 255,
+    );
+  }
+  const t1 = performance.now();
+  addTime(c, lane, Timer.PARTITION, t1 - t0);
+  laneBarrier(control);
+  const t2 = performance.now();
+  addTime(c, lane, Timer.WAITING, t2 - t1);
+  const words = control[Slot.WORDS]!;
+  const perLane = partialNodes(c);
+  const smallLeft = new Uint8Array(nNodes);
+  let tStitch = 0;
+  for (let node = 0; node < nNodes; node++) {
+    const u0 = performance.now();
+    const b = node * NODE_FIELDS;
+    const first = N[b + NodeField.FIRST_CHUNK]!;
+    const nodeStart = N[b + NodeField.START]!;
+    let nl = 0;
+    let nlBefore = 0;
+    let nrBefore = 0;
+    for (let l = 0; l < lanes; l++) {
+      const t = first + l;
+      const left = R[t * RESULT_FIELDS]!;
+      nl += left;
+      if (l < lane) {
+        nlBefore += left;
+        nrBefore += C[t * CHUNK_FIELDS + ChunkField.END]! - C[t * CHUNK_FIELDS + ChunkField.START]! - left;
+      }
+    }
+    const n = N[b + NodeField.END]! - nodeStart;
+    smallLeft[node] = nl <= n - nl ? 1 : 0;
+    // This lane's chunk back in place: its left part after the earlier lanes' left parts, its
+    // right part after the node's left rows and the earlier lanes' right parts.
+    const t = first + lane;
+    const start = C[t * CHUNK_FIELDS + ChunkField.START]!;
+    const ml = R[t * RESULT_FIELDS]!;
+    const mr = C[t * CHUNK_FIELDS + ChunkField.END]! - start - ml;
+    c.rows.set(c.left.subarray(start, start + ml), nodeStart + nlBefore);
+    c.rows.set(c.right.subarray(start, start + mr), nodeStart + nl + nrBefore);
+    const u1 = performance.now();
+    tStitch += u1 - u0;
+    const own = lane === 0 ? c.hists[N[b + NodeField.SMALL]!]! : c.hists[c.partials[lane * perLane + node]!]!;
+    k.clear(own, 0, words);
+    if (smallLeft[node] === 1) k.accumulate(c.bins32, words, c.packed, c.left, start, start + ml, own, 0, words);
+    else k.accumulate(c.bins32, words, c.packed, c.right, start, start + mr, own, 0, words);
+  }
+  const t3 = performance.now();
+  addTime(c, lane, Timer.STITCH, tStitch);
+  addTime(c, lane, Timer.HISTOGRAMS, t3 - t2 - tStitch);
+  laneBarrier(control, 2);
+  const t4 = performance.now();
+  addTime(c, lane, Timer.WAITING, t4 - t3);
+  let tHist = 0;
+  let tSplit = 0;
+  for (let node = 0; node < nNodes; node++) {
+    const v0 = performance.now();
+    const small = c.hists[N[node * NODE_FIELDS + NodeField.SMALL]!]!;
+    for (let l = 1; l < lanes; l++) k.add(small, c.hists[c.partials[l * perLane + node]!]!, s.wordFrom, s.wordTo);
+    const v1 = finishNode(c, s, k, node, smallLeft[node] === 1, s.wordFrom, s.wordTo, s.featureFrom, s.featureTo, lane);
+    tHist += v1 - v0;
+    tSplit += performance.now() - v1;
   }
   addTime(c, lane, Timer.HISTOGRAMS, tHist);
   addTime(c, lane, Timer.SPLITS, tSplit);
