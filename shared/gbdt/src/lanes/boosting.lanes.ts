@@ -335,7 +335,7 @@ export class BoostingLanes {
       nodes[b + NodeField.HIST] = split.leftId;
       nodes[b + NodeField.SMALL] = split.rightId;
     }
-    this.activate();
+    // No lane joins within a tree (the rows' owners are the lanes of its root).
     const total = this.chunk(splits, leaves);
     control[Slot.ITEMS] = total;
     this.dispatch(Command.LEAVES);
@@ -483,19 +483,20 @@ export class BoostingLanes {
 
   /**
    * The chunk table of the leaves: every node range cut into chunks of at most CHUNK_ROWS rows, counted from the
-   * range's start, then each leaf whole; lanes get contiguous runs of about equal rows. Records
-   * each node's first chunk and chunk count in the node table. Returns the number of chunks.
+   * range's start, then each leaf whole; each chunk goes to the lane that owns most of its rows
+   * (the owner of its middle row: a range's rows are ascending), which wrote their gradients and
+   * will read their leaves in the next gradient pass. Records each node's first chunk and chunk
+   * count in the node table. Returns the number of chunks.
    */
   private chunk(ranges: readonly RowRange[], leaves: readonly LeafRange[]): number {
-    const { chunks, nodes } = this.context;
-    let rows = 0;
-    for (const range of ranges) rows += range.end - range.start;
-    for (const leaf of leaves) rows += leaf.end - leaf.start;
+    const { chunks, nodes, rows } = this.context;
+    const lanes = this.count;
     let n = 0;
-    let seen = 0;
-    const laneOf = (size: number): number => {
-      const lane = Math.min(this.count - 1, Math.floor(((seen + size / 2) * this.count) / Math.max(1, rows)));
-      seen += size;
+    const laneOf = (start: number, end: number): number => {
+      if (lanes === 1) return 0;
+      const row = rows[(start + end - 1) >>> 1]!;
+      let lane = 0;
+      while (lane < lanes - 1 && row >= this.owners[lane + 1]!) lane++;
       return lane;
     };
     for (let i = 0; i < ranges.length; i++) {
@@ -507,7 +508,7 @@ export class BoostingLanes {
         chunks[at + ChunkField.NODE] = i;
         chunks[at + ChunkField.START] = start;
         chunks[at + ChunkField.END] = end;
-        chunks[at + ChunkField.LANE] = laneOf(end - start);
+        chunks[at + ChunkField.LANE] = laneOf(start, end);
         chunks[at + ChunkField.LEAF] = -1;
         n++;
       }
@@ -518,7 +519,7 @@ export class BoostingLanes {
       chunks[at + ChunkField.NODE] = -1;
       chunks[at + ChunkField.START] = leaf.start;
       chunks[at + ChunkField.END] = leaf.end;
-      chunks[at + ChunkField.LANE] = laneOf(leaf.end - leaf.start);
+      chunks[at + ChunkField.LANE] = laneOf(leaf.start, leaf.end);
       chunks[at + ChunkField.LEAF] = leaf.id;
       n++;
     }
