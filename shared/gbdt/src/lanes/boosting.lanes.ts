@@ -402,51 +402,11 @@ export class BoostingLanes {
   }
 
   /**
-   * The chunk table of a level's partitions: the level's rows (its nodes' ranges one after another)
-   * cut into one contiguous run per lane of about equal rows, and each run at the nodes' ends, so a
-   * node is one chunk unless a run begins inside it. A stable partition is the same however its
-   * rows are chunked. Records each node's first chunk and chunk count. Returns the number of chunks.
-   */
-  private chunkLevel(ranges: readonly RowRange[]): number {
-    const { chunks, nodes } = this.context;
-    const lanes = this.count;
-    if (lanes > 1) return this.chunkLevelOwned(ranges);
-    let rows = 0;
-    for (const range of ranges) rows += range.end - range.start;
-    // Lane l's run is the level's rows [floor(l * rows / lanes), floor((l + 1) * rows / lanes)).
-    const runEnd = (lane: number): number => Math.floor(((lane + 1) * rows) / lanes);
-    let n = 0;
-    let seen = 0;
-    let lane = 0;
-    for (let i = 0; i < ranges.length; i++) {
-      const range = ranges[i]!;
-      nodes[i * NODE_FIELDS + NodeField.FIRST_CHUNK] = n;
-      for (let start = range.start; start < range.end; ) {
-        while (lane < lanes - 1 && seen + start - range.start >= runEnd(lane)) lane++;
-        const end = Math.min(range.end, runEnd(lane) - seen + range.start);
-        const at = n * CHUNK_FIELDS;
-        chunks[at + ChunkField.NODE] = i;
-        chunks[at + ChunkField.START] = start;
-        chunks[at + ChunkField.END] = end;
-        chunks[at + ChunkField.LANE] = lane;
-        chunks[at + ChunkField.LEAF] = -1;
-        n++;
-        start = end;
-      }
-      nodes[i * NODE_FIELDS + NodeField.CHUNKS] = n - nodes[i * NODE_FIELDS + NodeField.FIRST_CHUNK]!;
-      seen += range.end - range.start;
-    }
-    if (n * CHUNK_FIELDS > chunks.length) throw new Error(`internal: ${n} chunks exceed the chunk table`);
-    return n;
-  }
-
-  /**
-   * The chunk table of a level on several lanes: each node cut where its rows pass from one lane's
-   * to the next's (a node's rows are ascending, as the sampled rows are and a stable partition
+   * The chunk table of a level: each node cut where its rows pass from one lane's to the next's (a node's rows are ascending, as the sampled rows are and a stable partition
    * keeps them), so node i's chunk of lane l is chunk `lanes * i + l` (empty when the lane owns
    * none of its rows) and each lane partitions and accumulates only its own rows.
    */
-  private chunkLevelOwned(ranges: readonly RowRange[]): number {
+  private chunkLevel(ranges: readonly RowRange[]): number {
     const { chunks, nodes, rows } = this.context;
     const lanes = this.count;
     let n = 0;
