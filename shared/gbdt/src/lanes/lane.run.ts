@@ -273,7 +273,10 @@ function runLevel(c: LaneContext, s: LaneShare, k: Kernels): void {
     k.clear(own, 0, words);
     if (smallLeft[node] === 1) k.accumulate(c.bins32, words, c.packed, c.left, start, start + ml, own, 0, words);
     else k.accumulate(c.bins32, words, c.packed, c.right, start, start + mr, own, 0, words);
-    if (lanes === 1) tSplit += performance.now() - finishNode(c, s, k, node, smallLeft[node] === 1);
+    if (lanes === 1) {
+      const u2 = finishNode(c, s, k, node, smallLeft[node] === 1);
+      tSplit += performance.now() - u2;
+    }
   }
   const t3 = performance.now();
   addTime(c, lane, Timer.STITCH, tStitch);
