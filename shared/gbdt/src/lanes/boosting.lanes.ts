@@ -214,7 +214,8 @@ export class BoostingLanes {
     context.byteOffset.set(plan.byteOffset);
     context.control[Slot.WORDS] = plan.words;
     this.histLength = plan.histLength;
-    // Each worker lane's partial histogram, for its share of a node whose rows lanes share.
+    // Each worker lane's partial histogram of its rows of the root (those of a level's other nodes
+    // are allocated by splitLevel as levels widen).
     for (let lane = 1; lane <= this.workers.length; lane++)
       context.partials[lane * this.partialNodes] = this.allocate().id;
     this.activate();
@@ -402,9 +403,10 @@ export class BoostingLanes {
   }
 
   /**
-   * The chunk table of a level: each node cut where its rows pass from one lane's to the next's (a node's rows are ascending, as the sampled rows are and a stable partition
-   * keeps them), so node i's chunk of lane l is chunk `lanes * i + l` (empty when the lane owns
-   * none of its rows) and each lane partitions and accumulates only its own rows.
+   * The chunk table of a level: each node cut where its rows pass from one lane's to the next's
+   * (a node's rows are ascending, as the sampled rows are and a stable partition keeps them), so
+   * node i's chunk of lane l is chunk `lanes * i + l` (empty when the lane owns none of its rows)
+   * and each lane partitions and accumulates only its own rows. Returns the number of chunks.
    */
   private chunkLevel(ranges: readonly RowRange[]): number {
     const { chunks, nodes, rows } = this.context;
@@ -442,8 +444,8 @@ export class BoostingLanes {
   }
 
   /**
-   * The chunk table of the leaves: every node range cut into chunks of at most CHUNK_ROWS rows, counted from the
-   * range's start, then each leaf whole; each chunk goes to the lane that owns most of its rows
+   * The chunk table of the leaves: every node range cut into chunks of at most CHUNK_ROWS rows,
+   * counted from the range's start, then each leaf whole; each chunk goes to the lane that owns most of its rows
    * (the owner of its middle row: a range's rows are ascending), which wrote their gradients and
    * will read their leaves in the next gradient pass. Records each node's first chunk and chunk
    * count in the node table. Returns the number of chunks.
