@@ -14,9 +14,10 @@ import { WasmArena } from './wasm/wasm.arena.js';
 
 /**
  * Below this many cells (rows x features) a second lane costs more than it saves: its start-up,
- * its binning with cold code, and a hand-off per level of every tree outweigh the halved kernels.
+ * its binning with cold code, and a hand-off per level of every tree outweigh the halved kernels
+ * (measured: slower on 1.2M cells, faster on 3.8M; see bench/train/README.md).
  */
-export const THREADED_MIN_CELLS = 1 << 22;
+export const THREADED_MIN_CELLS = 1 << 21;
 /** The prior rate is clipped so a one-class training set still has a finite base score. */
 const PRIOR_CLIP = 1e-7;
 /** Fewest bits for a quantised gradient plus hessian; below this, splits would get too coarse. */

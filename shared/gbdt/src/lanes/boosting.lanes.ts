@@ -10,10 +10,13 @@
  *   the bytes of a row (../histogram.packing.ts); then the row-major packed bins by rows;
  * - `gradientsAndRoot`: gradients and the root's partial histogram by row, barrier, the partials
  *   summed and split search by slot;
- * - `splitLevel`: the stable partition of each splitting node by chunks of rows, barrier, then the
- *   smaller children's histograms by runs of rows (whole nodes finished at once by the lane that
- *   built them: the larger child by subtraction, split search), and for nodes whose rows lanes
- *   shared, a second barrier, the partials summed and split search by slot;
+ * - `splitLevel`: each lane owns the rows whose gradients it computed at the root (a contiguous
+ *   range of row indices) for the whole tree: it partitions its rows of each splitting node,
+ *   barrier, copies them back and builds the smaller children's partial histograms of its rows,
+ *   barrier, then the partials summed and split search by slot. So a row's gradients, packed
+ *   gradients and place in the row lists are touched by one core only (on a shared cache line
+ *   each had cost a transfer between cores: a lane's half of the gradient pass took as long as
+ *   one lane's whole pass);
  * - `closeLeaves`: the splits whose children are leaves record each row's leaf (rows do not move)
  *   and sum the exact gradients of both sides; leaves closed earlier are summed whole.
  *
@@ -82,6 +85,14 @@ export class BoostingLanes {
   private readonly workers: LaneWorker[];
   private readonly buffers: HistogramBuffer[] = [];
   private readonly free: HistogramBuffer[] = [];
+  /**
+   * Per lane, and one past the last, the first row index it owns in this tree (set by the root):
+   * a lane partitions and accumulates only its own rows, so their gradients, packed gradients and
+   * row lists stay in its core's cache from tree to tree.
+   */
+  private readonly owners: Int32Array;
+  /** Nodes per lane in the partials table (`partials[lane * partialNodes + node]`). */
+  private readonly partialNodes: number;
   /** Doubles per histogram buffer; set by `bin`. */
   private histLength = 0;
   private readonly shared: boolean;
@@ -97,8 +108,9 @@ export class BoostingLanes {
     this.shared = needsSharedMemory(requested);
     const control = allocateInt32(controlSlots(requested), this.shared);
     // Chunks of one command: every splitting node's rows cut into CHUNK_ROWS pieces, plus leaves
-    // (leaves), or each node cut where a lane's share of the level's rows begins (levels).
-    const maxChunks = Math.ceil(data.nRows / CHUNK_ROWS) + limits.maxNodes + limits.maxLeaves + requested + 1;
+    // (leaves), or each node cut into one chunk per lane (levels).
+    const maxChunks =
+      Math.ceil(data.nRows / CHUNK_ROWS) + requested * limits.maxNodes + limits.maxLeaves + requested + 1;
     const { arena, ...arrays } = data;
     this.arena = arena;
     this.context = {
@@ -117,12 +129,14 @@ export class BoostingLanes {
       features: allocateInt32(data.nFeatures, this.shared),
       timers: allocateFloat64(requested * TIMERS, this.shared),
       hists: [],
-      partials: allocateInt32(requested, this.shared).fill(-1),
+      partials: allocateInt32(requested * Math.max(1, limits.maxNodes), this.shared).fill(-1),
       expConstants: EXP_CONSTANTS,
       pow2Int: arena.float64(EXP_POW2_INT.length),
       pow2Frac: arena.float64(EXP_POW2_FRAC.length),
       scratch: arena.float64(4 * requested),
     };
+    this.owners = new Int32Array(requested + 1);
+    this.partialNodes = Math.max(1, limits.maxNodes);
     this.kernels = laneKernels(instantiateWasmKernels(arena.memory), this.context.scratch, 0);
     this.context.pow2Int.set(EXP_POW2_INT);
     this.context.pow2Frac.set(EXP_POW2_FRAC);
@@ -200,8 +214,10 @@ export class BoostingLanes {
     context.byteOffset.set(plan.byteOffset);
     context.control[Slot.WORDS] = plan.words;
     this.histLength = plan.histLength;
-    // Each worker lane's partial histogram, for its share of a node whose rows lanes share.
-    for (let lane = 1; lane <= this.workers.length; lane++) context.partials[lane] = this.allocate().id;
+    // Each worker lane's partial histogram of its rows of the root (those of a level's other nodes
+    // are allocated by splitLevel as levels widen).
+    for (let lane = 1; lane <= this.workers.length; lane++)
+      context.partials[lane * this.partialNodes] = this.allocate().id;
     this.activate();
     this.dispatch(Command.TRANSPOSE);
   }
@@ -247,6 +263,14 @@ export class BoostingLanes {
     this.context.gradQ[3] = seed;
     this.activate();
     this.dispatch(Command.ROOT);
+    // Lane l's rows are those from position floor(l * count / lanes) of the (ascending) sampled
+    // rows on: the rows whose gradients it just computed.
+    const lanes = this.count;
+    for (let lane = 1; lane < lanes; lane++) {
+      const at = Math.floor((lane * count) / lanes);
+      this.owners[lane] = at < count ? this.context.rows[at]! : this.context.nRows;
+    }
+    this.owners[lanes] = this.context.nRows;
     let packedTotal = 0;
     for (let lane = 0; lane < this.count; lane++) packedTotal += results[lane]!;
     return { packedTotal, split: root === null ? null : this.bestSplit(0) };
@@ -275,7 +299,13 @@ export class BoostingLanes {
       nodes[b + NodeField.HLQ] = split.HLq;
       ranges.push(split);
     }
-    this.activate();
+    // No lane joins within a tree: the rows are owned by the lanes that ran its root.
+    for (let lane = 1; lane < this.count; lane++) {
+      for (let node = 0; node < splits.length; node++) {
+        const at = lane * this.partialNodes + node;
+        if (this.context.partials[at]! < 0) this.context.partials[at] = this.allocate().id;
+      }
+    }
     const total = this.chunkLevel(ranges);
     control[Slot.ITEMS] = total;
     control[Slot.ARG] = splits.length;
@@ -306,7 +336,7 @@ export class BoostingLanes {
       nodes[b + NodeField.HIST] = split.leftId;
       nodes[b + NodeField.SMALL] = split.rightId;
     }
-    this.activate();
+    // No lane joins within a tree (the rows' owners are the lanes of its root).
     const total = this.chunk(splits, leaves);
     control[Slot.ITEMS] = total;
     this.dispatch(Command.LEAVES);
@@ -373,27 +403,32 @@ export class BoostingLanes {
   }
 
   /**
-   * The chunk table of a level's partitions: the level's rows (its nodes' ranges one after another)
-   * cut into one contiguous run per lane of about equal rows, and each run at the nodes' ends, so a
-   * node is one chunk unless a run begins inside it. A stable partition is the same however its
-   * rows are chunked. Records each node's first chunk and chunk count. Returns the number of chunks.
+   * The chunk table of a level: each node cut where its rows pass from one lane's to the next's
+   * (a node's rows are ascending, as the sampled rows are and a stable partition keeps them), so
+   * node i's chunk of lane l is chunk `lanes * i + l` (empty when the lane owns none of its rows)
+   * and each lane partitions and accumulates only its own rows. Returns the number of chunks.
    */
   private chunkLevel(ranges: readonly RowRange[]): number {
-    const { chunks, nodes } = this.context;
+    const { chunks, nodes, rows } = this.context;
     const lanes = this.count;
-    let rows = 0;
-    for (const range of ranges) rows += range.end - range.start;
-    // Lane l's run is the level's rows [floor(l * rows / lanes), floor((l + 1) * rows / lanes)).
-    const runEnd = (lane: number): number => Math.floor(((lane + 1) * rows) / lanes);
     let n = 0;
-    let seen = 0;
-    let lane = 0;
     for (let i = 0; i < ranges.length; i++) {
       const range = ranges[i]!;
       nodes[i * NODE_FIELDS + NodeField.FIRST_CHUNK] = n;
-      for (let start = range.start; start < range.end; ) {
-        while (lane < lanes - 1 && seen + start - range.start >= runEnd(lane)) lane++;
-        const end = Math.min(range.end, runEnd(lane) - seen + range.start);
+      nodes[i * NODE_FIELDS + NodeField.CHUNKS] = lanes;
+      let start = range.start;
+      for (let lane = 0; lane < lanes; lane++) {
+        // The first position at or after `start` whose row the next lane owns.
+        let end = range.end;
+        if (lane < lanes - 1) {
+          const owner = this.owners[lane + 1]!;
+          let lo = start;
+          while (lo < end) {
+            const mid = (lo + end) >>> 1;
+            if (rows[mid]! < owner) lo = mid + 1;
+            else end = mid;
+          }
+        }
         const at = n * CHUNK_FIELDS;
         chunks[at + ChunkField.NODE] = i;
         chunks[at + ChunkField.START] = start;
@@ -403,28 +438,27 @@ export class BoostingLanes {
         n++;
         start = end;
       }
-      nodes[i * NODE_FIELDS + NodeField.CHUNKS] = n - nodes[i * NODE_FIELDS + NodeField.FIRST_CHUNK]!;
-      seen += range.end - range.start;
     }
     if (n * CHUNK_FIELDS > chunks.length) throw new Error(`internal: ${n} chunks exceed the chunk table`);
     return n;
   }
 
   /**
-   * The chunk table of the leaves: every node range cut into chunks of at most CHUNK_ROWS rows, counted from the
-   * range's start, then each leaf whole; lanes get contiguous runs of about equal rows. Records
-   * each node's first chunk and chunk count in the node table. Returns the number of chunks.
+   * The chunk table of the leaves: every node range cut into chunks of at most CHUNK_ROWS rows,
+   * counted from the range's start, then each leaf whole; each chunk goes to the lane that owns most of its rows
+   * (the owner of its middle row: a range's rows are ascending), which wrote their gradients and
+   * will read their leaves in the next gradient pass. Records each node's first chunk and chunk
+   * count in the node table. Returns the number of chunks.
    */
   private chunk(ranges: readonly RowRange[], leaves: readonly LeafRange[]): number {
-    const { chunks, nodes } = this.context;
-    let rows = 0;
-    for (const range of ranges) rows += range.end - range.start;
-    for (const leaf of leaves) rows += leaf.end - leaf.start;
+    const { chunks, nodes, rows } = this.context;
+    const lanes = this.count;
     let n = 0;
-    let seen = 0;
-    const laneOf = (size: number): number => {
-      const lane = Math.min(this.count - 1, Math.floor(((seen + size / 2) * this.count) / Math.max(1, rows)));
-      seen += size;
+    const laneOf = (start: number, end: number): number => {
+      if (lanes === 1) return 0;
+      const row = rows[(start + end - 1) >>> 1]!;
+      let lane = 0;
+      while (lane < lanes - 1 && row >= this.owners[lane + 1]!) lane++;
       return lane;
     };
     for (let i = 0; i < ranges.length; i++) {
@@ -436,7 +470,7 @@ export class BoostingLanes {
         chunks[at + ChunkField.NODE] = i;
         chunks[at + ChunkField.START] = start;
         chunks[at + ChunkField.END] = end;
-        chunks[at + ChunkField.LANE] = laneOf(end - start);
+        chunks[at + ChunkField.LANE] = laneOf(start, end);
         chunks[at + ChunkField.LEAF] = -1;
         n++;
       }
@@ -447,7 +481,7 @@ export class BoostingLanes {
       chunks[at + ChunkField.NODE] = -1;
       chunks[at + ChunkField.START] = leaf.start;
       chunks[at + ChunkField.END] = leaf.end;
-      chunks[at + ChunkField.LANE] = laneOf(leaf.end - leaf.start);
+      chunks[at + ChunkField.LANE] = laneOf(leaf.start, leaf.end);
       chunks[at + ChunkField.LEAF] = leaf.id;
       n++;
     }

@@ -47,9 +47,8 @@ export const Command = {
   /** Gradients and the root's partial histogram by row; barrier; the partials summed and split search by slot. */
   ROOT: 1,
   /**
-   * Partitions by chunk; barrier; stitching, the smaller children's histograms by runs of rows and
-   * nodes, and split search of whole nodes; barrier (if a node's rows were shared between lanes);
-   * those nodes' partials summed and split search by slot.
+   * Partitions of each lane's own rows of every node; barrier; stitching and the smaller children's
+   * partial histograms of those rows; barrier; the partials summed and split search by slot.
    */
   LEVEL: 2,
   /** Leaf ids and exact leaf sums by chunk. */
@@ -136,7 +135,7 @@ export interface LaneContext extends Omit<LaneData, 'arena'> {
   timers: Float64Array;
   /** Histogram buffers by id (workers learn of new ones by message). */
   hists: Float64Array[];
-  /** Per lane (1 ..), the id of its partial histogram: its share of the rows of a node other lanes share. */
+  /** Per lane (1 ..) and node of a level (`lane * maxNodes + node`), the id of its partial histogram of its rows of the node (node 0: also the root's). */
   partials: Int32Array;
   expConstants: Float64Array;
   pow2Int: Float64Array;

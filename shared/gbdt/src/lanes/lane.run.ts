@@ -2,9 +2,9 @@
  * One lane's share of a command (lane.protocol.ts). Work is split so that results never depend on
  * the lane count: histograms by rows (each lane its rows into its own buffer, the buffers summed
  * after a barrier: quantised histogram sums are exact integers, so any split of the rows and any
- * order gives the same sums), split search by node, or by slot for a node whose rows lanes shared
- * (each feature searched whole by one lane; ties between lanes go to the lowest feature, as within
- * a lane), gradients and margin updates by row (element-wise), partitions by chunks of rows (a
+ * order gives the same sums), split search by slot (each feature searched whole by one lane; ties
+ * between lanes go to the lowest feature, as within a lane), gradients and margin updates by row
+ * (element-wise), partitions by each lane's own rows of a node (a
  * stable partition is the same however it is chunked), exact sums by fixed-size chunks counted
  * from the node's start and added in chunk order, or by whole leaf.
  */
@@ -146,7 +146,7 @@ function runRoot(c: LaneContext, s: LaneShare, k: Kernels): void {
   if (root < 0) return;
   const words = control[Slot.WORDS]!;
   const hist = c.hists[root]!;
-  const own = lane === 0 ? hist : c.hists[c.partials[lane]!]!;
+  const own = lane === 0 ? hist : c.hists[c.partials[lane * partialNodes(c)]!]!;
   k.clear(own, 0, words);
   k.accumulate(c.bins32, words, c.packed, c.rows, from, to, own, 0, words);
   const t2 = performance.now();
@@ -159,7 +159,7 @@ function runRoot(c: LaneContext, s: LaneShare, k: Kernels): void {
   for (let l = 0; l < lanes; l++) total += c.results[l]!;
   const shift = c.splitQ[2]!;
   const Gq = Math.floor(total / shift);
-  for (let l = 1; l < lanes; l++) k.add(hist, c.hists[c.partials[l]!]!, s.wordFrom, s.wordTo);
+  for (let l = 1; l < lanes; l++) k.add(hist, c.hists[c.partials[l * partialNodes(c)]!]!, s.wordFrom, s.wordTo);
   unpack(c, k, hist, s.featureFrom, s.featureTo);
   const t4 = performance.now();
   addTime(c, lane, Timer.HISTOGRAMS, t4 - t3);
@@ -167,182 +167,65 @@ function runRoot(c: LaneContext, s: LaneShare, k: Kernels): void {
   addTime(c, lane, Timer.SPLITS, performance.now() - t4);
 }
 
+/** Nodes per lane in the partials table. */
+function partialNodes(c: LaneContext): number {
+  return c.nodes.length / NODE_FIELDS;
+}
+
 function unpack(c: LaneContext, k: Kernels, hist: Float64Array, from: number, to: number): void {
   k.unpack(hist, c.features, from, to, c.slotOf, c.mult, c.span, c.nBins, c.histAt);
 }
 
-/** Below this many rows on either side, a node's smaller child is not shared between lanes (summing partials would cost more). */
-const MIN_SHARED_ROWS = 1024;
-
 /**
- * Which lane builds which smaller child's histogram at a level, the same on every lane (it is a
- * function of the partition's counts only). The level's work, node after node, is its smaller
- * children's rows times the words of a row plus, per node, the cells of unpacking, subtraction and
- * split search; lane l takes the run from bound l to bound l + 1, a bound being (node, row of its
- * smaller child). A run that would begin within a few rows of a node's edge begins at the edge, so
- * only large nodes are shared.
+ * Node `node`'s children, once this lane's words of its smaller child's histogram are complete:
+ * unpack the smaller child's packed slots, turn the node's histogram into the larger child's by
+ * subtraction (slots and unpacked features alike), and find both children's best splits, all on
+ * this lane's words and features, into this lane's split entry of each child. Returns when the
+ * histogram work ended (performance.now()).
  */
-interface LevelPlan {
-  /** Per node, the rows of its smaller child, and whether that is the left one. */
-  size: Int32Array;
-  smallLeft: Uint8Array;
-  /** Per lane, and one past the last, where its run begins: a node and a row of its smaller child. */
-  boundNode: Int32Array;
-  boundRow: Int32Array;
-}
-
-function planLevel(c: LaneContext, nNodes: number, leftTotal: Int32Array, lanes: number, words: number): LevelPlan {
-  const N = c.nodes;
-  const size = new Int32Array(nNodes);
-  const smallLeft = new Uint8Array(nNodes);
-  for (let node = 0; node < nNodes; node++) {
-    const n = N[node * NODE_FIELDS + NodeField.END]! - N[node * NODE_FIELDS + NodeField.START]!;
-    const nl = leftTotal[node]!;
-    smallLeft[node] = nl <= n - nl ? 1 : 0;
-    size[node] = Math.min(nl, n - nl);
-  }
-  const boundNode = new Int32Array(lanes + 1);
-  const boundRow = new Int32Array(lanes + 1);
-  boundNode[lanes] = nNodes;
-  if (lanes > 1) {
-    // A node's fixed cost in the units of accumulation (a row's word): its cells to subtract, to
-    // search (both children) and to unpack.
-    const nActive = c.control[Slot.N_FEATURES]!;
-    let fixed = words << 10;
-    for (let i = 0; i < nActive; i++) {
-      const f = c.features[i]!;
-      fixed += 2 * c.nBins[f]!;
-      if (c.histAt[f] !== c.slotOf[f]! << 8) fixed += c.span[f]!;
-    }
-    let total = 0;
-    for (let node = 0; node < nNodes; node++) total += fixed + size[node]! * words;
-    let node = 0;
-    let before = 0;
-    for (let l = 1; l < lanes; l++) {
-      const target = (l * total) / lanes;
-      while (node < nNodes && before + fixed + size[node]! * words <= target) {
-        before += fixed + size[node]! * words;
-        node++;
-      }
-      let bn = node;
-      let br = 0;
-      if (node < nNodes) {
-        const weight = fixed + size[node]! * words;
-        const into = target - before;
-        const row = Math.round((into / weight) * size[node]!);
-        if (row >= MIN_SHARED_ROWS && size[node]! - row >= MIN_SHARED_ROWS) br = row;
-        else if (2 * into >= weight) bn = node + 1;
-      }
-      // Bounds never go back (rounding could otherwise only tie them).
-      if (bn < boundNode[l - 1]! || (bn === boundNode[l - 1]! && br < boundRow[l - 1]!)) {
-        bn = boundNode[l - 1]!;
-        br = boundRow[l - 1]!;
-      }
-      boundNode[l] = bn;
-      boundRow[l] = br;
-    }
-  }
-  return { size, smallLeft, boundNode, boundRow };
-}
-
-/** Add rows `[from, to)` of node `node`'s smaller child (in chunk order, from the scratch arrays) to `hist`. */
-function accumulateSmall(
-  c: LaneContext,
-  k: Kernels,
-  node: number,
-  smallLeft: boolean,
-  from: number,
-  to: number,
-  hist: Float64Array,
-  words: number,
-): void {
-  const { nodes: N, chunks: C, results: R } = c;
-  const first = N[node * NODE_FIELDS + NodeField.FIRST_CHUNK]!;
-  const last = first + N[node * NODE_FIELDS + NodeField.CHUNKS]!;
-  const side = smallLeft ? c.left : c.right;
-  let at = 0;
-  for (let t = first; t < last && at < to; t++) {
-    const start = C[t * CHUNK_FIELDS + ChunkField.START]!;
-    const nl = R[t * RESULT_FIELDS]!;
-    const count = smallLeft ? nl : C[t * CHUNK_FIELDS + ChunkField.END]! - start - nl;
-    const lo = Math.max(from, at);
-    const hi = Math.min(to, at + count);
-    if (lo < hi) k.accumulate(c.bins32, words, c.packed, side, start + lo - at, start + hi - at, hist, 0, words);
-    at += count;
-  }
-}
-
-/**
- * Node `node`'s children, once its smaller child's histogram is complete: unpack the smaller
- * child's packed slots, turn the node's histogram into the larger child's by subtraction (slots
- * and unpacked features alike), and find both children's best splits over words
- * `[wordFrom, wordTo)` and features `features[featureFrom .. featureTo)`, into split entry `part`
- * of each child (or every entry, `part` -1: this lane did the whole node, the others report none).
- */
-function finishNode(
-  c: LaneContext,
-  s: LaneShare,
-  k: Kernels,
-  node: number,
-  smallLeft: boolean,
-  wordFrom: number,
-  wordTo: number,
-  featureFrom: number,
-  featureTo: number,
-  part: number,
-): number {
+function finishNode(c: LaneContext, s: LaneShare, k: Kernels, node: number, smallLeft: boolean): number {
   const N = c.nodes;
   const b = node * NODE_FIELDS;
   const parent = c.hists[N[b + NodeField.HIST]!]!;
   const small = c.hists[N[b + NodeField.SMALL]!]!;
-  unpack(c, k, small, featureFrom, featureTo);
-  k.subtract(parent, small, wordFrom, wordTo);
-  k.subtractUnpacked(parent, small, c.features, featureFrom, featureTo, c.slotOf, c.nBins, c.histAt);
+  unpack(c, k, small, s.featureFrom, s.featureTo);
+  k.subtract(parent, small, s.wordFrom, s.wordTo);
+  k.subtractUnpacked(parent, small, c.features, s.featureFrom, s.featureTo, c.slotOf, c.nBins, c.histAt);
   const u1 = performance.now();
   const GLq = N[b + NodeField.GLQ]!;
   const HLq = N[b + NodeField.HLQ]!;
   const GRq = N[b + NodeField.GQ]! - GLq;
   const HRq = N[b + NodeField.HQ]! - HLq;
-  const share = { ...s, featureFrom, featureTo };
-  const { lanes } = s;
-  const entry = (child: number): number => child * lanes + (part < 0 ? 0 : part);
-  splitNode(c, share, k, smallLeft ? small : parent, GLq, HLq, entry(2 * node));
-  splitNode(c, share, k, smallLeft ? parent : small, GRq, HRq, entry(2 * node + 1));
-  if (part < 0) {
-    for (let l = 1; l < lanes; l++) {
-      c.splitOut[(2 * node * lanes + l) * SPLIT_FIELDS + 1] = -1;
-      c.splitOut[((2 * node + 1) * lanes + l) * SPLIT_FIELDS + 1] = -1;
-    }
-  }
+  const { lane, lanes } = s;
+  splitNode(c, s, k, smallLeft ? small : parent, GLq, HLq, 2 * node * lanes + lane);
+  splitNode(c, s, k, smallLeft ? parent : small, GRq, HRq, (2 * node + 1) * lanes + lane);
   return u1;
 }
 
 /**
- * One level: the stable partition of each splitting node by chunks, into the scratch arrays;
- * barrier; each lane copies its chunks back in place (left parts, then right parts), then builds
- * the smaller children's histograms of its run of the level (planLevel) from the scratch arrays.
- * A node whose smaller child it built alone it finishes at once (finishNode: the larger child's
- * histogram by subtraction and both children's splits). Nodes whose rows lanes shared wait for a
- * second barrier; then each lane sums the partials on its words and finishes them on its slots.
+ * One level, each lane on its own rows (chunk `lanes * node + lane` of each node, BoostingLanes'
+ * chunkLevel): the stable partition of its chunks into the scratch arrays; barrier (for the left
+ * counts); its chunks back in place; the smaller children's histograms of its rows (lane 0 into
+ * the child's buffer, the others into their partials; one lane finishes each node at once, while
+ * it is in cache); barrier; then on its words the partials summed and, on its slots, every node
+ * finished (finishNode).
  */
 function runLevel(c: LaneContext, s: LaneShare, k: Kernels): void {
   const { control, nodes: N, chunks: C, results: R } = c;
   const { lane, lanes } = s;
-  const items = control[Slot.ITEMS]!;
   const nNodes = control[Slot.ARG]!;
   const t0 = performance.now();
-  for (let t = 0; t < items; t++) {
-    const chunk = t * CHUNK_FIELDS;
-    if (C[chunk + ChunkField.LANE] !== lane) continue;
-    const split = N[C[chunk + ChunkField.NODE]! * NODE_FIELDS + NodeField.SPLIT]!;
+  for (let node = 0; node < nNodes; node++) {
+    const t = N[node * NODE_FIELDS + NodeField.FIRST_CHUNK]! + lane;
+    const split = N[node * NODE_FIELDS + NodeField.SPLIT]!;
     R[t * RESULT_FIELDS] = k.partition(
       c.cols,
       c.nRows,
       c.rows,
       c.left,
       c.right,
-      C[chunk + ChunkField.START]!,
-      C[chunk + ChunkField.END]!,
+      C[t * CHUNK_FIELDS + ChunkField.START]!,
+      C[t * CHUNK_FIELDS + ChunkField.END]!,
       split >> 8,
       split & 255,
     );
@@ -352,88 +235,66 @@ function runLevel(c: LaneContext, s: LaneShare, k: Kernels): void {
   laneBarrier(control);
   const t2 = performance.now();
   addTime(c, lane, Timer.WAITING, t2 - t1);
-  // Each of this lane's chunks back in place: the node's left parts in chunk order from its
-  // start, then its right parts.
-  const leftTotal = new Int32Array(nNodes);
-  for (let t = 0; t < items; t++) leftTotal[C[t * CHUNK_FIELDS + ChunkField.NODE]!]! += R[t * RESULT_FIELDS]!;
-  const leftAt = new Int32Array(nNodes);
-  const rightAt = new Int32Array(nNodes);
+  const words = control[Slot.WORDS]!;
+  const perLane = partialNodes(c);
+  const smallLeft = new Uint8Array(nNodes);
+  let tStitch = 0;
+  let tSplit = 0;
   for (let node = 0; node < nNodes; node++) {
-    leftAt[node] = N[node * NODE_FIELDS + NodeField.START]!;
-    rightAt[node] = N[node * NODE_FIELDS + NodeField.START]! + leftTotal[node]!;
-  }
-  for (let t = 0; t < items; t++) {
-    const chunk = t * CHUNK_FIELDS;
-    const node = C[chunk + ChunkField.NODE]!;
-    const start = C[chunk + ChunkField.START]!;
-    const nl = R[t * RESULT_FIELDS]!;
-    const nr = C[chunk + ChunkField.END]! - start - nl;
-    if (C[chunk + ChunkField.LANE] === lane) {
-      c.rows.set(c.left.subarray(start, start + nl), leftAt[node]!);
-      c.rows.set(c.right.subarray(start, start + nr), rightAt[node]!);
+    const u0 = performance.now();
+    const b = node * NODE_FIELDS;
+    const first = N[b + NodeField.FIRST_CHUNK]!;
+    const nodeStart = N[b + NodeField.START]!;
+    let nl = 0;
+    let nlBefore = 0;
+    let nrBefore = 0;
+    for (let l = 0; l < lanes; l++) {
+      const t = first + l;
+      const left = R[t * RESULT_FIELDS]!;
+      nl += left;
+      if (l < lane) {
+        nlBefore += left;
+        nrBefore += C[t * CHUNK_FIELDS + ChunkField.END]! - C[t * CHUNK_FIELDS + ChunkField.START]! - left;
+      }
     }
-    leftAt[node] = leftAt[node]! + nl;
-    rightAt[node] = rightAt[node]! + nr;
+    const n = N[b + NodeField.END]! - nodeStart;
+    smallLeft[node] = nl <= n - nl ? 1 : 0;
+    // This lane's chunk back in place: its left part after the earlier lanes' left parts, its
+    // right part after the node's left rows and the earlier lanes' right parts.
+    const t = first + lane;
+    const start = C[t * CHUNK_FIELDS + ChunkField.START]!;
+    const ml = R[t * RESULT_FIELDS]!;
+    const mr = C[t * CHUNK_FIELDS + ChunkField.END]! - start - ml;
+    c.rows.set(c.left.subarray(start, start + ml), nodeStart + nlBefore);
+    c.rows.set(c.right.subarray(start, start + mr), nodeStart + nl + nrBefore);
+    const u1 = performance.now();
+    tStitch += u1 - u0;
+    const own = lane === 0 ? c.hists[N[b + NodeField.SMALL]!]! : c.hists[c.partials[lane * perLane + node]!]!;
+    k.clear(own, 0, words);
+    if (smallLeft[node] === 1) k.accumulate(c.bins32, words, c.packed, c.left, start, start + ml, own, 0, words);
+    else k.accumulate(c.bins32, words, c.packed, c.right, start, start + mr, own, 0, words);
+    if (lanes === 1) {
+      const u2 = finishNode(c, s, k, node, smallLeft[node] === 1);
+      tSplit += performance.now() - u2;
+    }
   }
   const t3 = performance.now();
-  addTime(c, lane, Timer.STITCH, t3 - t2);
-  // This lane's run of smaller children: whole nodes finished at once, shared ones after the barrier.
-  const words = control[Slot.WORDS]!;
-  const nActive = control[Slot.N_FEATURES]!;
-  const { size, smallLeft, boundNode, boundRow } = planLevel(c, nNodes, leftTotal, lanes, words);
-  const firstNode = boundNode[lane]!;
-  const lastNode = Math.min(nNodes - 1, boundNode[lane + 1]!);
+  addTime(c, lane, Timer.STITCH, tStitch);
+  addTime(c, lane, Timer.HISTOGRAMS, t3 - t2 - tStitch - tSplit);
+  addTime(c, lane, Timer.SPLITS, tSplit);
+  if (lanes === 1) return;
+  laneBarrier(control, 2);
+  const t4 = performance.now();
+  addTime(c, lane, Timer.WAITING, t4 - t3);
   let tHist = 0;
-  let tSplit = 0;
-  for (let node = firstNode; node <= lastNode; node++) {
-    const from = node === firstNode ? boundRow[lane]! : 0;
-    const ends = node === boundNode[lane + 1]!;
-    if (ends && boundRow[lane + 1]! === 0) break;
-    const to = ends ? boundRow[lane + 1]! : size[node]!;
-    const u0 = performance.now();
-    const own = from === 0 ? c.hists[N[node * NODE_FIELDS + NodeField.SMALL]!]! : c.hists[c.partials[lane]!]!;
-    k.clear(own, 0, words);
-    accumulateSmall(c, k, node, smallLeft[node] === 1, from, to, own, words);
-    if (from === 0 && to === size[node]!) {
-      const u1 = finishNode(c, s, k, node, smallLeft[node] === 1, 0, words, 0, nActive, -1);
-      tSplit += performance.now() - u1;
-      tHist += u1 - u0;
-    } else tHist += performance.now() - u0;
-  }
-  let shared = false;
-  for (let l = 1; l < lanes; l++) if (boundRow[l]! > 0) shared = true;
-  if (shared) {
-    const u0 = performance.now();
-    addTime(c, lane, Timer.HISTOGRAMS, tHist);
-    addTime(c, lane, Timer.SPLITS, tSplit);
-    tHist = 0;
-    tSplit = 0;
-    laneBarrier(control, 2);
-    const u1 = performance.now();
-    addTime(c, lane, Timer.WAITING, u1 - u0);
-    for (let l = 1; l < lanes; l++) {
-      const node = boundNode[l]!;
-      // Lanes that begin within the same node share it; its first lane built into its own buffer.
-      if (boundRow[l]! === 0 || (l > 1 && boundNode[l - 1] === node && boundRow[l - 1]! > 0)) continue;
-      const v0 = performance.now();
-      const small = c.hists[N[node * NODE_FIELDS + NodeField.SMALL]!]!;
-      for (let m = l; m < lanes && boundNode[m] === node && boundRow[m]! > 0; m++)
-        k.add(small, c.hists[c.partials[m]!]!, s.wordFrom, s.wordTo);
-      const v1 = finishNode(
-        c,
-        s,
-        k,
-        node,
-        smallLeft[node] === 1,
-        s.wordFrom,
-        s.wordTo,
-        s.featureFrom,
-        s.featureTo,
-        lane,
-      );
-      tHist += v1 - v0;
-      tSplit += performance.now() - v1;
-    }
+  tSplit = 0;
+  for (let node = 0; node < nNodes; node++) {
+    const v0 = performance.now();
+    const small = c.hists[N[node * NODE_FIELDS + NodeField.SMALL]!]!;
+    for (let l = 1; l < lanes; l++) k.add(small, c.hists[c.partials[l * perLane + node]!]!, s.wordFrom, s.wordTo);
+    const v1 = finishNode(c, s, k, node, smallLeft[node] === 1);
+    tHist += v1 - v0;
+    tSplit += performance.now() - v1;
   }
   addTime(c, lane, Timer.HISTOGRAMS, tHist);
   addTime(c, lane, Timer.SPLITS, tSplit);
