@@ -5,8 +5,11 @@ import {
   addHistogram,
   clearHistogram,
   subtractHistogram,
+  unpackHistograms,
 } from '../src/kernels/histogram.kernel.js';
 import { closeLeaf, partitionRows, splitIntoLeaves } from '../src/kernels/partition.kernel.js';
+import { planPacking } from '../src/histogram.packing.js';
+import { laneKernels } from '../src/lanes/lane.kernels.js';
 import { EXP_CONSTANTS, EXP_POW2_FRAC, EXP_POW2_INT } from '../src/fast-math.js';
 import { WasmArena } from '../src/wasm/wasm.arena.js';
 import { instantiateWasmKernels } from '../src/wasm/wasm.module.js';
@@ -212,6 +215,34 @@ describe('WebAssembly kernels', () => {
     expect([...parent]).toEqual([...jsParent]);
     expect(parent[(2 << 10) + 5]).toBe(before[(2 << 10) + 5]! + child[(2 << 10) + 5]!);
     expect(parent[(4 << 10) + 5]).toBe(before[(4 << 10) + 5]);
+  });
+
+  it.each([
+    { name: 'every feature', from: 0, to: 18 },
+    { name: 'a middle range of a shuffled feature list', from: 4, to: 15 },
+  ])('unpacks packed slots like the JavaScript kernel, bit for bit ($name)', ({ from, to }) => {
+    // Lowest digits (m = 1), odd and even multipliers with and without a leftover pair, eight
+    // booleans in one slot, a feature alone in its slot; a feature with one bin is never active.
+    const nBins = Int32Array.from([200, 2, 2, 2, 2, 2, 2, 2, 2, 36, 7, 51, 5, 17, 3, 5, 6, 37, 1]);
+    const plan = planPacking(nBins);
+    const random = createRandom(11);
+    const arena = new WasmArena(0);
+    const hist = arena.float64(plan.histLength);
+    for (let i = 0; i < plan.words * 1024; i++)
+      hist[i] = random.nextFloat() < 0.3 ? 0 : Math.floor(random.nextFloat() * 2 ** 41) - 2 ** 40;
+    for (let i = plan.words * 1024; i < hist.length; i++) hist[i] = 12345;
+    const features = Int32Array.from({ length: nBins.length - 1 }, (_, f) => f);
+    for (let i = features.length - 1; i > 0; i--) {
+      const j = Math.floor(random.nextFloat() * (i + 1));
+      [features[i], features[j]] = [features[j]!, features[i]!];
+    }
+    const expected = hist.slice();
+    unpackHistograms(expected, features, from, to, plan.slotOf, plan.mult, plan.span, nBins, plan.histAt);
+    const kernels = laneKernels(instantiateWasmKernels(arena.memory), arena.float64(8), 0);
+    kernels.unpack(hist, features, from, to, plan.slotOf, plan.mult, plan.span, nBins, plan.histAt);
+    expect([...hist]).toEqual([...expected]);
+    expect(new Set([...plan.mult]).size).toBeGreaterThan(8);
+    expect(expected.subarray(plan.words * 1024).some((v) => v !== 12345)).toBe(true);
   });
 
   it('keeps earlier arrays when the arena grows', () => {

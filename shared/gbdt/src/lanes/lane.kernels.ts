@@ -170,6 +170,14 @@ export function laneKernels(wasm: WasmKernels, scratch: Float64Array, lane: numb
       ),
     add: (hist, partial, wordFrom, wordTo) =>
       wasm.add(hist.byteOffset + (wordFrom << 13), partial.byteOffset + (wordFrom << 13), (wordTo - wordFrom) << 13),
+    unpack: (hist, features, from, to, slotOf, mult, span, nBins, histAt) => {
+      for (let i = from; i < to; i++) {
+        const f = features[i]!;
+        const s = slotOf[f]! << 8;
+        const at = histAt[f]!;
+        if (at !== s) wasm.unpack(hist.byteOffset + 8 * s, hist.byteOffset + 8 * at, nBins[f]!, mult[f]!, span[f]!);
+      }
+    },
     partition: (cols, nRows, rows, left, right, start, end, feature, bin) =>
       wasm.partition(
         cols.byteOffset + feature * nRows,

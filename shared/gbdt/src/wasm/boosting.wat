@@ -257,6 +257,70 @@
     (f64.store offset=0 (local.get $out) (local.get $g))
     (f64.store offset=8 (local.get $out) (local.get $h)))
 
+  ;; unpackHistograms (histogram.kernel.ts), one feature: the slot's joint histogram at `src`
+  ;; (`span` cells) summed into the feature's `nb` bins at `dst`. The codes in order are runs of `m`
+  ;; cells, one run per bin in turn (the feature's digit), so one pass in address order. With
+  ;; m = 1 each cell adds to its bin (nb independent sums); otherwise each run is summed as two
+  ;; f64x2 accumulators over 4 cells a step, then a pair and an odd cell, and added to its bin.
+  ;; Cells hold exact integers, so the sums are exact in any order: the JavaScript loop's bits.
+  (func (export "unpack") (param $src i32) (param $dst i32) (param $nb i32) (param $m i32) (param $span i32)
+    (local $end i32) (local $d i32) (local $dEnd i32) (local $e i32) (local $s f64) (local $v v128) (local $w v128)
+    (memory.fill (local.get $dst) (i32.const 0) (i32.shl (local.get $nb) (i32.const 3)))
+    (local.set $end (i32.add (local.get $src) (i32.shl (local.get $span) (i32.const 3))))
+    (local.set $dEnd (i32.add (local.get $dst) (i32.shl (local.get $nb) (i32.const 3))))
+    (if (i32.eq (local.get $m) (i32.const 1))
+      (then
+        (block $done1
+          (loop $block1
+            (br_if $done1 (i32.ge_u (local.get $src) (local.get $end)))
+            (local.set $d (local.get $dst))
+            (block $binsDone1
+              (loop $bin1
+                (br_if $binsDone1 (i32.ge_u (local.get $d) (local.get $dEnd)))
+                (f64.store (local.get $d) (f64.add (f64.load (local.get $d)) (f64.load (local.get $src))))
+                (local.set $src (i32.add (local.get $src) (i32.const 8)))
+                (local.set $d (i32.add (local.get $d) (i32.const 8)))
+                (br $bin1)))
+            (br $block1)))
+        (return)))
+    (block $done
+      (loop $block
+        (br_if $done (i32.ge_u (local.get $src) (local.get $end)))
+        (local.set $d (local.get $dst))
+        (block $binsDone
+          (loop $bin
+            (br_if $binsDone (i32.ge_u (local.get $d) (local.get $dEnd)))
+            (local.set $e (i32.add (local.get $src) (i32.shl (local.get $m) (i32.const 3))))
+            (local.set $s (f64.const 0))
+            (if (i32.and (local.get $m) (i32.const 1))
+              (then
+                (local.set $s (f64.load (local.get $src)))
+                (local.set $src (i32.add (local.get $src) (i32.const 8)))))
+            (local.set $v (v128.const i64x2 0 0))
+            (local.set $w (v128.const i64x2 0 0))
+            (block $quadsDone
+              (loop $quad
+                (br_if $quadsDone (i32.gt_u (i32.add (local.get $src) (i32.const 32)) (local.get $e)))
+                (local.set $v (f64x2.add (local.get $v) (v128.load (local.get $src))))
+                (local.set $w (f64x2.add (local.get $w) (v128.load offset=16 (local.get $src))))
+                (local.set $src (i32.add (local.get $src) (i32.const 32)))
+                (br $quad)))
+            (if (i32.lt_u (local.get $src) (local.get $e))
+              (then
+                (local.set $v (f64x2.add (local.get $v) (v128.load (local.get $src))))
+                (local.set $src (i32.add (local.get $src) (i32.const 16)))))
+            (local.set $v (f64x2.add (local.get $v) (local.get $w)))
+            (f64.store
+              (local.get $d)
+              (f64.add
+                (f64.load (local.get $d))
+                (f64.add
+                  (local.get $s)
+                  (f64.add (f64x2.extract_lane 0 (local.get $v)) (f64x2.extract_lane 1 (local.get $v))))))
+            (local.set $d (i32.add (local.get $d) (i32.const 8)))
+            (br $bin)))
+        (br $block))))
+
   ;; Histogram upkeep (histogram.kernel.ts): `zero` clears `bytes` bytes at `at`; `sub` is the
   ;; subtraction trick, parent -= child over `bytes` bytes (a multiple of 16), two cells at a time;
   ;; `add` sums a lane's partial histogram into the node's, dst += src, alike. Cells hold exact

@@ -110,12 +110,16 @@ export type WasmSubtract = (parent: number, child: number, bytes: number) => voi
 /** `add`: `dst += src` over `bytes` bytes (a multiple of 16) of doubles. */
 export type WasmAdd = (dst: number, src: number, bytes: number) => void;
 
+/** `unpack`: one packed feature of `unpackHistograms`: the slot's `span` cells at `src` summed into `nb` bins at `dst` (digit multiplier `m`). */
+export type WasmUnpack = (src: number, dst: number, nb: number, m: number, span: number) => void;
+
 /** The module's exports. */
 export interface WasmKernels {
   accumulate: WasmAccumulate;
   zero: WasmZero;
   subtract: WasmSubtract;
   add: WasmAdd;
+  unpack: WasmUnpack;
   partition: WasmPartition;
   gradients: WasmGradients;
   leaves: WasmLeaves;
@@ -143,6 +147,7 @@ export function instantiateWasmKernels(memory: WasmMemory, module: WasmModule = 
     zero: exports.zero as WasmZero,
     subtract: exports.sub as WasmSubtract,
     add: exports.add as WasmAdd,
+    unpack: exports.unpack as WasmUnpack,
     partition: exports.part as WasmPartition,
     gradients: exports.grad as WasmGradients,
     leaves: exports.leaves as WasmLeaves,
