@@ -51,6 +51,16 @@ export function workerExecArgv(execArgv: readonly string[]): string[] {
 }
 
 /**
+ * The options left when Node refused some for a worker (ERR_WORKER_INVALID_EXEC_ARGV names them:
+ * "... invalid execArgv flags: --a=1, --b"); none when the message names none it was given.
+ */
+export function withoutRefused(execArgv: readonly string[], message: string): string[] {
+  const listed = message.slice(message.lastIndexOf(': ') + 2).split(', ');
+  const refused = new Set(listed.filter((flag) => execArgv.includes(flag)));
+  return refused.size === 0 ? [] : execArgv.filter((flag) => !refused.has(flag));
+}
+
+/**
  * Start the worker of lane `lane` on `context`. Returns at once: the worker becomes `ready()` when
  * it has loaded and instantiated the kernels, and only then takes commands. Null when it cannot be
  * started at all.
@@ -61,12 +71,23 @@ export function startLaneWorker(context: LaneContext, lane: number): LaneWorker 
   const channel = new MessageChannel();
   const { hists: _hists, ...shared } = context;
   const data: LaneWorkerData = { lane, port: channel.port2, context: shared };
-  let worker: Worker;
-  try {
-    const options = { transferList: [channel.port2], execArgv: workerExecArgv(process.execArgv) };
-    worker = FROM_SOURCE
+  const create = (execArgv: string[]): Worker => {
+    const options = { transferList: [channel.port2], execArgv };
+    return FROM_SOURCE
       ? new Worker(LANE_WORKER_SCRIPT, { ...options, eval: true, workerData: data })
       : new Worker(ENTRY, { ...options, workerData: data });
+  };
+  let worker: Worker;
+  try {
+    const execArgv = workerExecArgv(process.execArgv);
+    try {
+      worker = create(execArgv);
+    } catch (error) {
+      // V8 and process-wide flags (`--max-old-space-size`, `--expose-gc`, ...) apply to the whole
+      // process already, but a worker given them refuses to start: start it without them.
+      if ((error as { code?: string }).code !== 'ERR_WORKER_INVALID_EXEC_ARGV') throw error;
+      worker = create(withoutRefused(execArgv, (error as Error).message));
+    }
   } catch {
     return null;
   }
