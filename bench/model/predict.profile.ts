@@ -21,7 +21,7 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PerformanceObserver } from 'node:perf_hooks';
+import { PerformanceObserver, performance } from 'node:perf_hooks';
 import { openDuckDbWarehouse, releaseDuckDbFile } from '@mlops/adapters-local';
 import { createFeatureMatrix, loadModel } from '@mlops/gbdt';
 import type { NumberFunction } from '@mlops/kernel';
