@@ -8,7 +8,8 @@
  * chunk the way that lately took the JavaScript thread less time per row (the product's
  * `when-faster`; the load gate applies), each its wall and CPU time (the process, DuckDB's threads
  * included), the garbage collector's time on the JavaScript thread, and the rows differing between
- * them (must be 0).
+ * them (must be 0), and the JavaScript thread's busy time (its event loop's active time: the function's
+ * calls, which DuckDB's threads wait for, and the collector).
  *
  * Then the same model on a row-major matrix of the first 300,000 rows (what evaluate and register
  * score): its own `predictProba` (a walk over node arrays) against `predictMatrix` (the compiled
@@ -20,7 +21,7 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PerformanceObserver } from 'node:perf_hooks';
+import { PerformanceObserver, performance } from 'node:perf_hooks';
 import { openDuckDbWarehouse, releaseDuckDbFile } from '@mlops/adapters-local';
 import { createFeatureMatrix, loadModel } from '@mlops/gbdt';
 import type { NumberFunction } from '@mlops/kernel';
@@ -65,9 +66,12 @@ gc.observe({ entryTypes: ['gc'] });
 
 async function timed(label: string, run: () => Promise<void>): Promise<number> {
   const cpu = process.cpuUsage();
+  const loop = performance.eventLoopUtilization();
   const started = performance.now();
   await run();
   const ended = performance.now();
+  // The JavaScript thread's busy time (the function calls DuckDB's threads wait for).
+  const busyMs = performance.eventLoopUtilization(loop).active;
   const wall = ended - started;
   const used = process.cpuUsage(cpu);
   const cpuMs = (used.user + used.system) / 1000;
@@ -77,7 +81,7 @@ async function timed(label: string, run: () => Promise<void>): Promise<number> {
   console.log(
     `${label.padEnd(48)} ${wall.toFixed(0).padStart(6)} ms wall ${cpuMs.toFixed(0).padStart(6)} ms CPU ${gcMs
       .toFixed(0)
-      .padStart(4)} ms GC ${Math.round(rows / (wall / 1000))
+      .padStart(4)} ms GC ${busyMs.toFixed(0).padStart(6)} ms JS busy ${Math.round(rows / (wall / 1000))
       .toLocaleString('en-US')
       .padStart(11)} rows/s`,
   );

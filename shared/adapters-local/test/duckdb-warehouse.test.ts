@@ -107,6 +107,31 @@ describe('DuckDB warehouse: numbers in bulk', () => {
   });
 });
 
+describe('DuckDB warehouse: number functions', () => {
+  it('hands every chunk of a long statement its arguments, NULL as NaN at any row of a word, and writes each result', async () => {
+    // 10,000 rows: several chunks of 2,048 and a partial one; NULLs in the first, a middle and the
+    // last bit of 32-row words of the validity mask.
+    const fn = {
+      arity: 2,
+      compute(columns: readonly Float64Array[], rows: number, out: Float64Array) {
+        const [a, b] = columns as [Float64Array, Float64Array];
+        for (let r = 0; r < rows; r++) out[r] = Number.isNaN(b[r]!) ? -a[r]! : a[r]! + b[r]! / 8;
+      },
+    };
+    const rows = await writer.withNumberFunction!(fn, (call) =>
+      writer.queryNumbers(
+        `select i::double as i, ${call(['i', 'case when i % 32 in (0, 17, 31) or i % 1000 = 999 then null else i * 3 end'])} as v
+         from range(10000) r(i) order by i`,
+      ),
+    );
+    expect(rows.rowCount).toBe(10000);
+    for (let i = 0; i < 10000; i++) {
+      const isNull = [0, 17, 31].includes(i % 32) || i % 1000 === 999;
+      expect(rows.columns[1]![i]).toBe(isNull ? -i : i + (i * 3) / 8);
+    }
+  });
+});
+
 describe('DuckDB warehouse: memory', () => {
   it('gives memory back to the system after each task on a read-write file too, not only past 128 MB', async () => {
     const [row] = await writer.query<{ flush: string; background: boolean }>(

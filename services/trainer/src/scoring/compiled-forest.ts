@@ -48,7 +48,8 @@ export interface ColumnScorer {
   /**
    * The same probabilities into `out[0..rows)`; with `parallel`, a large chunk may be split over
    * the process's scoring threads (the caller's thread blocks until they are done): `always`, or
-   * `when-faster`, each chunk the way that lately took the caller less time per row.
+   * `when-faster`, each chunk the way that lately took the caller less time per row (never for a
+   * forest scored by SIMD, which alone beats the threads' JavaScript).
    */
   scoreInto(columns: readonly Float64Array[], rows: number, out: Float64Array, parallel?: ParallelScoring): void;
   /**
@@ -163,7 +164,15 @@ class CompiledForest implements ColumnScorer {
     const width = this.features.length;
     if (columns.length !== width || columns.some((column) => column.length < rows) || out.length < rows)
       throw new RangeError(`the scorer needs ${width} columns of at least ${rows} rows`);
-    if (!parallel || !parallelScoring(this.source, parallel) || !splits(this.source, width, rows)) {
+    // `when-faster` never splits a forest scored by SIMD: the scoring threads run the generated
+    // JavaScript, which takes more CPU per row than the SIMD forest alone, so the chooser's split
+    // chunks (one in 8, and the workers' start) only add CPU beside DuckDB's threads (bench/model).
+    if (
+      !parallel ||
+      (parallel === 'when-faster' && this.simd) ||
+      !parallelScoring(this.source, parallel) ||
+      !splits(this.source, width, rows)
+    ) {
       this.scoreColumns(columns, rows, out);
       return;
     }
