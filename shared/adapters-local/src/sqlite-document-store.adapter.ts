@@ -28,8 +28,17 @@ const BUSY_RETRY_MS = 2;
  * Documents a connection writes between two checkpoints that empty the WAL. SQLite's automatic
  * checkpoint never resets the WAL while other connections keep reading and writing (two sales-gen
  * threads and the lander), so the file grew by every page each batch touched, all year long.
+ * Several days apart at scale 10 (see {@link AUTO_CHECKPOINT_BYTES}).
  */
-const CHECKPOINT_EVERY = 20_000;
+const CHECKPOINT_EVERY = 50_000;
+/**
+ * WAL bytes after which a commit runs SQLite's automatic (passive) checkpoint. Ids are random, so
+ * a day's upserts dirty pages all over the key index, and a checkpoint copies each page the WAL
+ * holds once however many days wrote it: with SQLite's default (1,000 pages, passed by nearly
+ * every day's commit at scale 10) each day's pages were copied again, more of them as the index
+ * grew (bench/start README, Session 11). The file lives in the OS cache, not in the process.
+ */
+const AUTO_CHECKPOINT_BYTES = 512 * 2 ** 20;
 /** The writing connection's page cache, KiB as SQLite counts a negative cache_size. */
 const WRITE_CACHE_KIB = -65_536;
 /** The bulk-read connection's page cache, KiB as SQLite counts a negative cache_size (see reader()). */
@@ -97,6 +106,8 @@ export class SqliteDocumentStore implements DocumentStore {
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('synchronous = NORMAL');
     this.db.pragma(`busy_timeout = ${BUSY_WAIT_MS}`);
+    const pageBytes = this.db.pragma('page_size', { simple: true }) as number;
+    this.db.pragma(`wal_autocheckpoint = ${AUTO_CHECKPOINT_BYTES / pageBytes}`);
     // A day's transaction dirties a page of the id index per document (ids are random): a cache that
     // holds them spills none to the WAL before the commit (the default holds 2 MB).
     this.db.pragma(`cache_size = ${WRITE_CACHE_KIB}`);
