@@ -25,11 +25,33 @@ const BUSY_WAIT_MS = 10_000;
 /** Pause between two tries of a busy write, ms. */
 const BUSY_RETRY_MS = 2;
 /**
+ * Pause between two tries of a busy bulk write ({@link BULK_DOCUMENTS} or more), ms: longer than a
+ * small write's, so that when one sales-gen thread commits a day, the run ledger's one-document
+ * write (main thread, event loop busy) takes the lock before the other thread's next day. With
+ * equal pauses the two threads' back-to-back days kept the ledger waiting past its 10 s.
+ */
+const BULK_RETRY_MS = 25;
+/** Documents from which a write counts as bulk for {@link BULK_RETRY_MS}. */
+const BULK_DOCUMENTS = 1000;
+/**
  * Documents a connection writes between two checkpoints that empty the WAL. SQLite's automatic
  * checkpoint never resets the WAL while other connections keep reading and writing (two sales-gen
  * threads and the lander), so the file grew by every page each batch touched, all year long.
+ * Ids are random, so a day's upserts dirty pages all over the key index, and a checkpoint copies
+ * each page the WAL holds once however many days wrote it: a checkpoint every few days at scale 10
+ * (each sales-gen thread's ~4 days of orders) copies fewer pages than one a day (bench/start README,
+ * Session 11). Only a connection that writes this much checkpoints: the others (the run ledger on
+ * the main thread) never pay for copying the bulk writers' pages.
  */
-const CHECKPOINT_EVERY = 20_000;
+const CHECKPOINT_EVERY = 40_000;
+/**
+ * WAL bytes after which a commit runs SQLite's automatic (passive) checkpoint, in whichever
+ * connection commits: a bound for when the bulk writers' checkpoints cannot run, far above what
+ * {@link CHECKPOINT_EVERY} lets the WAL hold at scale 10 (~120 MB a day late in the year). SQLite's
+ * default, 1,000 pages, was passed by nearly every day's commit and copied each day's pages again.
+ * The file lives in the OS cache, not in the process.
+ */
+const AUTO_CHECKPOINT_BYTES = 2 ** 30;
 /** The writing connection's page cache, KiB as SQLite counts a negative cache_size. */
 const WRITE_CACHE_KIB = -65_536;
 /** The bulk-read connection's page cache, KiB as SQLite counts a negative cache_size (see reader()). */
@@ -97,6 +119,8 @@ export class SqliteDocumentStore implements DocumentStore {
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('synchronous = NORMAL');
     this.db.pragma(`busy_timeout = ${BUSY_WAIT_MS}`);
+    const pageBytes = this.db.pragma('page_size', { simple: true }) as number;
+    this.db.pragma(`wal_autocheckpoint = ${AUTO_CHECKPOINT_BYTES / pageBytes}`);
     // A day's transaction dirties a page of the id index per document (ids are random): a cache that
     // holds them spills none to the WAL before the commit (the default holds 2 MB).
     this.db.pragma(`cache_size = ${WRITE_CACHE_KIB}`);
@@ -118,7 +142,7 @@ export class SqliteDocumentStore implements DocumentStore {
    * thread's bus consumers and ledger behind a worker's batch of documents. The lock is taken at
    * BEGIN (immediate), so a busy try has done no work.
    */
-  private async write<T>(work: () => T): Promise<T> {
+  private async write<T>(work: () => T, documents: number): Promise<T> {
     const transaction = this.db.transaction(work);
     const deadline = Date.now() + BUSY_WAIT_MS;
     for (;;) {
@@ -130,7 +154,7 @@ export class SqliteDocumentStore implements DocumentStore {
       } finally {
         this.db.pragma(`busy_timeout = ${BUSY_WAIT_MS}`);
       }
-      await sleep(BUSY_RETRY_MS);
+      await sleep(documents >= BULK_DOCUMENTS ? BULK_RETRY_MS : BUSY_RETRY_MS);
     }
   }
 
@@ -142,6 +166,10 @@ export class SqliteDocumentStore implements DocumentStore {
     if (this.path === ':memory:') return;
     this.sinceCheckpoint += documents;
     if (this.sinceCheckpoint < CHECKPOINT_EVERY) return;
+    // Copy the WAL first without the write lock (PASSIVE never waits and lets other connections
+    // write meanwhile): TRUNCATE holds the write lock while it copies and syncs, and the WAL now
+    // holds several days; it is left only what was written since.
+    this.passiveCheckpoint();
     const deadline = Date.now() + CHECKPOINT_WAIT_MS;
     for (;;) {
       this.db.pragma('busy_timeout = 0');
@@ -160,6 +188,18 @@ export class SqliteDocumentStore implements DocumentStore {
       }
       if (Date.now() >= deadline) return;
       await sleep(BUSY_RETRY_MS);
+    }
+  }
+
+  /** Copy what the WAL holds into the database while other connections go on writing; best effort. */
+  private passiveCheckpoint(): void {
+    this.db.pragma('busy_timeout = 0');
+    try {
+      this.db.pragma('wal_checkpoint(PASSIVE)');
+    } catch (error) {
+      if (!isBusy(error)) throw error;
+    } finally {
+      this.db.pragma(`busy_timeout = ${BUSY_WAIT_MS}`);
     }
   }
 
@@ -259,7 +299,7 @@ export class SqliteDocumentStore implements DocumentStore {
         }
         statement.run(collection, document.id, JSON.stringify(document.data), now);
       }
-    });
+    }, documents.length);
     await this.checkpointAfter(documents.length);
     this.releaseCache();
     // After bulk writes, each time what this connection wrote doubles: a few times per process.
@@ -380,7 +420,7 @@ export class SqliteDocumentStore implements DocumentStore {
     let deleted = 0;
     await this.write(() => {
       for (const id of ids) deleted += statement.run(collection, id).changes;
-    });
+    }, ids.length);
     await this.checkpointAfter(ids.length);
     this.releaseCache();
     return deleted;

@@ -207,7 +207,7 @@ describe('local SQLite store file', () => {
     }
   });
 
-  it('empties the WAL every 20,000 documents once readers have left it, so the file stops growing', async () => {
+  it('empties the WAL every 40,000 documents once readers have left it, so the file stops growing', async () => {
     const dir = tempDir();
     try {
       const path = join(dir.path, 'documents.sqlite');
@@ -226,17 +226,47 @@ describe('local SQLite store file', () => {
       expect(grown).toBeGreaterThan(1_000_000);
       reader.exec('commit');
       reader.close();
-      for (let from = 10_000; from < 19_000; from += 1000) await store.upsertBatch('sales', batch(from));
+      for (let from = 10_000; from < 39_000; from += 1000) await store.upsertBatch('sales', batch(from));
       expect(statSync(`${path}-wal`).size).toBeGreaterThanOrEqual(grown);
-      // The 20,000th document: the store copies the WAL into the database and truncates it.
-      await store.upsertBatch('sales', batch(19_000));
+      // The 40,000th document: the store copies the WAL into the database and truncates it.
+      await store.upsertBatch('sales', batch(39_000));
       expect(statSync(`${path}-wal`).size).toBe(0);
-      expect(await store.count('sales')).toBe(20_000);
-      expect(await store.get('sales', batch(19_000)[999]!.id)).toEqual({
-        id: batch(19_000)[999]!.id,
-        data: { n: 19_999, run_date: '2026-01-01' },
+      expect(await store.count('sales')).toBe(40_000);
+      expect(await store.get('sales', batch(39_000)[999]!.id)).toEqual({
+        id: batch(39_000)[999]!.id,
+        data: { n: 39_999, run_date: '2026-01-01' },
       });
       await store.close();
+    } finally {
+      dir.remove();
+    }
+  });
+
+  it("keeps several writes' pages in the WAL past SQLite's default checkpoint size, then copies each page once", async () => {
+    const dir = tempDir();
+    try {
+      const path = join(dir.path, 'documents.sqlite');
+      const store = new SqliteDocumentStore({ path });
+      const text = 'x'.repeat(4000);
+      // Six writes of ~4 MB: past the 1,000 pages (16 MB) after which SQLite would copy the WAL into the database.
+      for (let write = 0; write < 6; write += 1) {
+        const batch = Array.from({ length: 1000 }, (_, i) => ({
+          id: `o_${write}_${String(i).padStart(4, '0')}`,
+          data: { n: write * 1000 + i, text },
+        }));
+        await store.upsertBatch('sales', batch);
+      }
+      expect(statSync(`${path}-wal`).size).toBeGreaterThan(20 * 2 ** 20);
+      // Nothing was copied yet: the database file holds only its first pages.
+      expect(statSync(path).size).toBeLessThan(2 ** 20);
+      expect(await store.count('sales')).toBe(6000);
+      expect(await store.get('sales', 'o_5_0999')).toEqual({ id: 'o_5_0999', data: { n: 5999, text } });
+      await store.close();
+      // Closing the last connection copies the WAL into the database.
+      expect(statSync(path).size).toBeGreaterThan(20 * 2 ** 20);
+      const reopened = new SqliteDocumentStore({ path });
+      expect(await reopened.count('sales')).toBe(6000);
+      await reopened.close();
     } finally {
       dir.remove();
     }
