@@ -24,14 +24,14 @@
  * cache, e.g. while only the trainer changes: the cache key covers the trainer's sources).
  */
 import { execFile } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { FsObjectStore, openDuckDbWarehouse, releaseDuckDbFile } from '@mlops/adapters-local';
-import { ModelRegistry, createLogger } from '@mlops/kernel';
+import { FsObjectStore, releaseDuckDbFile } from '@mlops/adapters-local';
+import { createLogger } from '@mlops/kernel';
 import { customerById, dayNumber, noOrderProbability } from '@mlops/synthetic';
-import { InMemoryDocumentStore, warehouseAccessOf } from '@mlops/testing';
+import { warehouseAccessOf } from '@mlops/testing';
 import {
   CHURN_PREDICT_PIPELINE,
   CHURN_TRAINING_PIPELINE,
@@ -43,6 +43,7 @@ import { type GbdtModelJson, rocAuc } from '@mlops/gbdt';
 import { BENCH_OUT, churnMatrixKey, runBackfill } from '../train/churn.matrix.js';
 import { writeMatrix } from '../train/matrix.js';
 import { SCORE_TOLERANCE, compileForestSql } from './forest-sql.js';
+import { runnerOnCopy } from './pipeline-steps.js';
 
 const HERE = fileURLToPath(new URL('.', import.meta.url));
 const TARGET_ROWS_PER_SECOND = 1_000_000;
@@ -127,19 +128,7 @@ const fmt = (value: number | null | undefined) => (typeof value === 'number' ? v
 
 async function main(): Promise<void> {
   const home = await ensureWarehouse();
-  const work = mkdtempSync(join(tmpdir(), 'mlops-model-run-'));
-  cpSync(join(home, 'warehouse.duckdb'), join(work, 'warehouse.duckdb'));
-  const path = join(work, 'warehouse.duckdb');
-  const warehouse = await openDuckDbWarehouse({ path });
-  const messages: string[] = [];
-  const registry = new ModelRegistry(new InMemoryDocumentStore());
-  const runner = new LocalPipelineRunner({
-    deps: {
-      warehouse: warehouseAccessOf(warehouse),
-      objects: new FsObjectStore({ root: join(work, 'lake') }),
-      registry,
-      log: createLogger({ sink: (line) => messages.push(String(JSON.parse(line).message)) }),
-    },
+  const { work, path, warehouse, messages, registry, runner } = await runnerOnCopy(home, 'mlops-model-run-', {
     keepArtifacts: true,
   });
   try {

@@ -10,15 +10,13 @@
  * `npx tsx --conditions=@mlops/source bench/model/predict-pipeline.profile.ts --home DIR
  * [--as-of D] [--repeat N] [--open-gate]`; DIR holds a warehouse.duckdb (the bench's bench/out/model-* folder).
  */
-import { cpSync, mkdtempSync, rmSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { syncBuiltinESMExports } from 'node:module';
-import os, { loadavg, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import os, { loadavg } from 'node:os';
 import { PerformanceObserver } from 'node:perf_hooks';
-import { FsObjectStore, openDuckDbWarehouse, releaseDuckDbFile } from '@mlops/adapters-local';
-import { ModelRegistry, createLogger } from '@mlops/kernel';
-import { InMemoryDocumentStore, warehouseAccessOf } from '@mlops/testing';
-import { CHURN_PREDICT_PIPELINE, CHURN_TRAINING_PIPELINE, LocalPipelineRunner } from '@mlops/trainer';
+import { releaseDuckDbFile } from '@mlops/adapters-local';
+import { CHURN_PREDICT_PIPELINE, CHURN_TRAINING_PIPELINE } from '@mlops/trainer';
+import { runnerOnCopy } from './pipeline-steps.js';
 
 function option(name: string): string | undefined {
   const at = process.argv.indexOf(`--${name}`);
@@ -46,20 +44,7 @@ const gc = new PerformanceObserver((list) => {
 });
 
 async function main(): Promise<void> {
-  const work = mkdtempSync(join(tmpdir(), 'mlops-predict-pipeline-'));
-  const path = join(work, 'warehouse.duckdb');
-  cpSync(join(home!, 'warehouse.duckdb'), path);
-  const warehouse = await openDuckDbWarehouse({ path });
-  const messages: string[] = [];
-  const registry = new ModelRegistry(new InMemoryDocumentStore());
-  const runner = new LocalPipelineRunner({
-    deps: {
-      warehouse: warehouseAccessOf(warehouse),
-      objects: new FsObjectStore({ root: join(work, 'lake') }),
-      registry,
-      log: createLogger({ sink: (line) => messages.push(String(JSON.parse(line).message)) }),
-    },
-  });
+  const { work, path, warehouse, messages, registry, runner } = await runnerOnCopy(home!, 'mlops-predict-pipeline-');
   try {
     const time = `${asOf}T06:00:00.000Z`;
     await runner.run({
