@@ -2,11 +2,12 @@
  * The retraining policy, pure. On `warehouse.ready` the trainer trains a challenger when
  *
  * 1. the event asks for it (`retrain: true`, from `mlops run --retrain`) — `asked`;
- * 2. the event closes a backfill (`closesBackfill`: the window's last date is built once its run
- *    is; from producers that do not say, its run dates include `backfill.to`) — `backfill-end`.
- *    A date of the window that lands late is built after the last one and closes the window
- *    again, so the window is trained on again with it; while a backfill is still running nothing
- *    is trained (only the champion predicts);
+ * 2. the event closes a backfill (`closesBackfill`: once its run is, the window's last date is
+ *    built and none of its dates misses a source; from producers that do not say, its run dates
+ *    include `backfill.to`) — `backfill-end`. A date that lands after the last one is waited for:
+ *    its own run closes the window. A date of the window built again later (a replay, a redriven
+ *    broken date) closes it again, so the window is trained on again with it; while a backfill is
+ *    still running nothing is trained (only the champion predicts);
  * 3. the champion's data is stale: the event's latest run date is at least `retrainEveryDays`
  *    after the champion's data cut-off — `schedule` (weekly by default);
  * 4. there is no champion yet — `no-champion`;
@@ -66,7 +67,7 @@ export function decideTraining(
         explicit: false,
         reason: event.runDates.includes(event.backfill.to)
           ? `last date of the backfill ${event.backfill.from}..${event.backfill.to}`
-          : `the backfill ${event.backfill.from}..${event.backfill.to} closed again: ${event.runDates.length} date(s) of it landed after its last date was built`,
+          : `the backfill ${event.backfill.from}..${event.backfill.to} closed by ${event.runDates.length} date(s) of it built after its last date (landed late, or built again)`,
       };
     return {
       train: false,

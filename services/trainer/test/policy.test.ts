@@ -78,6 +78,8 @@ describe('retraining policy', () => {
     expect(trainingAsOf({ runDates: ['2025-02-01'], backfill, closesBackfill: false })).toBe('2025-02-01');
     expect(trainingAsOf({ runDates: ['2025-02-01', '2025-02-03'] })).toBe('2025-02-03');
     const decision = decideTraining({ runDates: ['2025-02-01'], backfill, closesBackfill: true }, champion, 7);
-    expect(decision.reason).toMatch(/closed again: 1 date\(s\) of it landed after its last date was built/);
+    expect(decision.reason).toMatch(
+      /closed by 1 date\(s\) of it built after its last date \(landed late, or built again\)/,
+    );
   });
 });
