@@ -12,13 +12,12 @@
  * date). A date that lands after the last one (sales-gen's two threads finish dates out of order;
  * Pub/Sub does not keep order) so holds the training until it is built, instead of training twice.
  */
-import { dayNumber, findStartupFullLoad } from '@mlops/synthetic';
+import { dayNumber } from '@mlops/synthetic';
 import {
   type BackfillWindow,
   type DocumentStore,
   type HandlerContext,
   type Logger,
-  type ObjectStore,
   type TransformRunResult,
   WAREHOUSE_LOOKBACK_DAYS,
   type WarehouseReady,
@@ -98,11 +97,13 @@ export function readyEvent(
 
 /** Announce a finished run and mark its dates. */
 export async function publishBuildOutcome(
-  deps: { documents: DocumentStore; ledgerCollection: string; objects?: Pick<ObjectStore, 'list' | 'stream'> },
+  deps: { documents: DocumentStore; ledgerCollection: string },
   announce: { emit: HandlerContext['emit']; log: Logger; causeEventId: string },
   dates: readonly RunDate[],
   result: TransformRunResult,
   backfill: BackfillWindow | undefined,
+  /** The startups full load's date as the handler found it (the lake), when the ledger has not seen it land. */
+  fullLoadKnown?: string,
 ): Promise<void> {
   const runDates = dates.map((date) => date.runDate);
   const subject = `warehouse/${runDates[0]}..${runDates.at(-1)}`;
@@ -133,13 +134,12 @@ export async function publishBuildOutcome(
     announce.log.error(error.message, { code: error.code, runDates: runDates.length });
     return;
   }
-  const ledger = await readLedger(deps.documents, deps.ledgerCollection);
-  // The full load's date in the lake, when a backfill could close and the ledger has not seen it land.
-  const fullLoad =
-    backfill && deps.objects && fullLoadInLedger(ledger) === undefined
-      ? await findStartupFullLoad(deps.objects)
-      : undefined;
-  const context = readyContext(ledger, runDates, backfill, fullLoad);
+  const context = readyContext(
+    await readLedger(deps.documents, deps.ledgerCollection),
+    runDates,
+    backfill,
+    fullLoadKnown,
+  );
   if (context.affectedDates.length > 0)
     announce.log.info(
       `the run replaced the gold partitions of ${context.affectedDates.length} later date(s) built before it`,

@@ -24,7 +24,7 @@
  * `mlops dlq redrive` retries it once the file is fixed; otherwise a copy of the handled event is
  * dead-lettered with the broken dates' reason, for the same redrive.
  */
-import { findStartupFullLoad, startupFullLoadDate } from '@mlops/synthetic';
+import { findStartupFullLoad } from '@mlops/synthetic';
 import {
   type BackfillWindow,
   type CloudEvent,
@@ -36,7 +36,7 @@ import {
   type TransformRunner,
 } from '@mlops/kernel';
 import { publishBuildOutcome } from './build-outcome.js';
-import { fullLoadInLedger, incompleteDates, isComplete, missingSources, requiredSources } from './completeness.js';
+import { fullLoadInLedger, incompleteDates, isComplete, missingSources } from './completeness.js';
 import { submitBuild } from './completion.js';
 import { TransformerErrors } from './errors.js';
 import { brokenError, buildChecked, deadLetterFinder, type BrokenDate } from './isolation.js';
@@ -87,8 +87,7 @@ export function buildableDates(
   const buildable: BuildableDate[] = [];
   for (const [runDate, sources] of [...ledger.landed.entries()].sort(([a], [b]) => a.localeCompare(b))) {
     const backfill = [...sources.values()].find((entry) => entry.backfill)?.backfill;
-    const fullLoadDate = startupFullLoadDate(runDate, fullLoadKnown, backfill?.from);
-    if (!requiredSources(runDate, fullLoadDate).every((source) => sources.has(source))) continue;
+    if (!isComplete(ledger, runDate, fullLoadKnown, backfill)) continue;
     const entries = [...sources.values()];
     const hash = inputsHash(entries);
     const built = ledger.built.get(runDate);
@@ -322,7 +321,9 @@ export async function handleBronzeLanded(
     });
   const broken: BrokenDate[] = [];
   for (const chunk of runs)
-    broken.push(...(await buildChecked(deps, event, context, chunk, (part) => buildDates(deps, event, context, part))));
+    broken.push(
+      ...(await buildChecked(deps, event, context, chunk, (part) => buildDates(deps, event, context, part, fullLoad))),
+    );
   const own = broken.find((entry) => entry.date.runDate === landed.runDate);
   if (own) throw brokenError(own);
   if (broken.length > 0 && deps.deadLetters) await deadLetterFinder(deps.deadLetters, event, context, broken);
@@ -337,6 +338,7 @@ async function buildDates(
   event: CloudEvent<'mlops.bronze.landed.v1'>,
   context: HandlerContext,
   dates: readonly BuildableDate[],
+  fullLoadKnown: string | undefined,
 ): Promise<void> {
   const runDates = dates.map((date) => date.runDate);
   context.log.info(`building ${runDates.length} run date(s)`, {
@@ -350,5 +352,12 @@ async function buildDates(
     log: context.log,
     landedRows: dates.reduce((sum, date) => sum + rowsOf(date), 0),
   });
-  await publishBuildOutcome(deps, { ...context, causeEventId: event.id }, dates, result, backfillOf(dates));
+  await publishBuildOutcome(
+    deps,
+    { ...context, causeEventId: event.id },
+    dates,
+    result,
+    backfillOf(dates),
+    fullLoadKnown,
+  );
 }
