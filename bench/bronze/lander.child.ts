@@ -5,7 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { DuckDbParquetWriter, FsObjectStore, SqliteDocumentStore } from '@mlops/adapters-local';
-import { createEvent, type AnyEvent } from '@mlops/kernel';
+import { createEvent, createLogger, type AnyEvent } from '@mlops/kernel';
 import { deliver } from '@mlops/testing';
 import { createLanderService } from '@mlops/lander';
 
@@ -89,7 +89,11 @@ if (!args.idle) {
     : undefined;
   const started = performance.now();
   const cpuStarted = process.cpuUsage();
-  const published = await deliver(lander, event);
+  // The lander's own log line (its read, conversion and total times) on stderr, when asked.
+  const log = process.env.LANDER_CHILD_LOG
+    ? createLogger({ sink: (line) => process.stderr.write(`${line}\n`) })
+    : undefined;
+  const published = await deliver(lander, event, log ? { log } : {});
   const ms = performance.now() - started;
   const cpu = process.cpuUsage(cpuStarted);
   clearInterval(sampler);

@@ -368,6 +368,9 @@ function documentsQuery(
  * field, `{"<id>":<id>,<fields>}`; any other converted by the rule ({@link ruleLine}).
  */
 class DocumentFile implements DocumentFileWriter {
+  /** `{"<id key>":` in bytes: what opens each staged line. */
+  private readonly idPrefix: Uint8Array;
+
   private constructor(
     private readonly conversions: Conversions,
     private readonly staging: NdjsonStaging,
@@ -376,7 +379,9 @@ class DocumentFile implements DocumentFileWriter {
     private readonly pattern: RegExp | undefined,
     private readonly fields: ReadonlyMap<string, ParquetColumnType>,
     private readonly keys: StagingKeys,
-  ) {}
+  ) {
+    this.idPrefix = Buffer.from(`{"${keys.id}":`, 'utf8');
+  }
 
   static async open(
     conversions: Conversions,
@@ -402,11 +407,11 @@ class DocumentFile implements DocumentFileWriter {
   }
 
   async write(documents: readonly JsonDocument[]): Promise<void> {
-    const { pattern, keys, staging } = this;
+    const { pattern, keys, staging, idPrefix } = this;
     for (const document of documents) {
       if (pattern?.test(document.json) === true) {
-        const head = `{"${keys.id}":${JSON.stringify(document.id)}`;
-        if (!staging.line(head, document.json, true)) await staging.lineLong(head, document.json, true);
+        if (!staging.idLine(idPrefix, document.id, document.json))
+          await staging.lineLong(`{"${keys.id}":${JSON.stringify(document.id)}`, document.json, true);
       } else {
         await staging.text(`${ruleLine(document.id, document.json, this.fields, keys)}\n`, 1);
       }

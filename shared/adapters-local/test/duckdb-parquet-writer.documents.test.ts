@@ -214,6 +214,42 @@ describe('DuckDB Parquet writer: files of JSON documents', () => {
     }
   });
 
+  it('stages plain documents whose ids JSON must escape, or that are not ASCII, the same both ways', async () => {
+    const ids = [
+      'say "hi"',
+      'back\\slash',
+      'tab\there',
+      'bell\u0007',
+      'del\u007f',
+      'Zoë',
+      '東京',
+      '🚀',
+      'a\u2028b',
+      ' ',
+    ];
+    const texts = json(day.slice(0, ids.length));
+    expect(texts.every((text) => plain.test(text.json))).toBe(true);
+    const odd = texts.map((text, i) => ({ id: ids[i]!, json: text.json }));
+    const exactWriter = new DuckDbParquetWriter({ plainDocuments: false });
+    const hashes: string[] = [];
+    try {
+      for (const [name, w] of [
+        ['plain', writer],
+        ['exact', exactWriter],
+      ] as const) {
+        const file = await w.createFromDocuments(join(dir.path, `${name}-ids.parquet`), SALES_BRONZE_COLUMNS, layout);
+        await file.write(odd);
+        const info = await file.finish();
+        hashes.push(createHash('sha256').update(readFileSync(info.path)).digest('hex'));
+      }
+    } finally {
+      await exactWriter.close();
+    }
+    expect(hashes[0]).toBe(hashes[1]);
+    const back = await reader.query(`select _document_id from read_parquet('${join(dir.path, 'plain-ids.parquet')}')`);
+    expect(back.map((row) => row._document_id)).toEqual(ids);
+  });
+
   it('reads the generated documents the plain way, and none of the texts the plain way must not take', () => {
     const clean = day.filter((_document, i) => !generated[i]!.dirty);
     expect(clean.length).toBeGreaterThan(100);
