@@ -188,6 +188,36 @@ describe('local SQLite store file', () => {
     }
   });
 
+  it("lets a small write that waits take the lock before a bulk write that waited longer (the run ledger's turn)", async () => {
+    const dir = tempDir();
+    try {
+      const path = join(dir.path, 'documents.sqlite');
+      const bulkWriter = new SqliteDocumentStore({ path });
+      const ledger = new SqliteDocumentStore({ path });
+      await ledger.upsertBatch('runs', [{ id: 'r0', data: { n: 0 } }]);
+      const other = new Database(path);
+      other.exec('begin immediate');
+      const order: string[] = [];
+      const day = Array.from({ length: 1000 }, (_unused, i) => ({ id: `o${i}`, data: { i } }));
+      // The bulk write tries first and backs off for its longer pause; the ledger's one document
+      // starts waiting later, tries again every few milliseconds, and so gets the lock first once
+      // the other writer commits (all timers of one thread: their order, not the load, decides).
+      const bulk = bulkWriter.upsertBatch('sales', day).then(() => order.push('bulk'));
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      const small = ledger.upsertBatch('runs', [{ id: 'r1', data: { n: 1 } }]).then(() => order.push('ledger'));
+      await new Promise((resolve) => setTimeout(resolve, 10));
+      other.exec('commit');
+      other.close();
+      await Promise.all([bulk, small]);
+      expect(order).toEqual(['ledger', 'bulk']);
+      expect(await ledger.get('sales', 'o999')).toEqual({ id: 'o999', data: { i: 999 } });
+      await bulkWriter.close();
+      await ledger.close();
+    } finally {
+      dir.remove();
+    }
+  });
+
   it('keeps the last version of an id written twice in one batch, whatever the order of the batch', async () => {
     const dir = tempDir();
     try {
