@@ -81,79 +81,86 @@ describe('WebAssembly kernels', () => {
     expect([...right!.subarray(0, end - count)]).toEqual([...jsRight!.subarray(0, end - count)]);
   });
 
-  it('computes the same gradients, margins and packed values, bit for bit, as the JavaScript kernel (margins beyond the clamp included)', () => {
-    const n = 20_000;
-    const arena = new WasmArena(0);
-    const margin = arena.float64(n);
-    const labels = arena.uint8(n);
-    const leafOf = arena.uint16(n);
-    const leafValue = arena.float64(128);
-    for (let r = 0; r < n; r++) {
-      margin[r] = r % 13 === 0 ? 800 * Math.sin(r) : 8 * Math.sin(r * 1.7);
-      labels[r] = r % 3 === 0 ? 1 : 0;
-      leafOf[r] = r % 100;
-    }
-    for (let i = 0; i < 128; i++) leafValue[i] = Math.cos(i) * 0.3;
-    const [rows, gh, packed] = [arena.uint32(n), arena.float64(2 * n), arena.float64(n)];
-    const [jsMargin, jsRows, jsGh, jsPacked] = [
-      margin.slice(),
-      new Uint32Array(n),
-      new Float64Array(2 * n),
-      new Float64Array(n),
-    ];
-    const pow2Int = arena.float64(EXP_POW2_INT.length);
-    pow2Int.set(EXP_POW2_INT);
-    const pow2Frac = arena.float64(EXP_POW2_FRAC.length);
-    pow2Frac.set(EXP_POW2_FRAC);
-    const q = Float64Array.of(63, 252, 2 ** 26, -123456789);
-    const [from, to] = [100, n - 7];
-    const expected = computeGradients(
-      jsMargin,
-      labels,
-      new Float64Array(0),
-      jsRows,
-      from,
-      to,
-      1,
-      leafOf,
-      leafValue,
-      jsGh,
-      jsPacked,
-      q,
-      EXP_CONSTANTS,
-      EXP_POW2_INT,
-      EXP_POW2_FRAC,
-    );
-    const total = instantiateWasmKernels(arena.memory).gradients(
-      margin.byteOffset,
-      labels.byteOffset,
-      rows.byteOffset,
-      from,
-      to,
-      leafOf.byteOffset,
-      leafValue.byteOffset,
-      gh.byteOffset,
-      packed.byteOffset,
-      pow2Int.byteOffset,
-      pow2Frac.byteOffset,
-      q[3]! | 0,
-      EXP_CONSTANTS[0]!,
-      EXP_CONSTANTS[1]!,
-      EXP_CONSTANTS[2]!,
-      q[0]!,
-      q[1]!,
-      q[2]!,
-    );
-    expect(total).toBe(expected);
-    expect(Buffer.from(margin.buffer, margin.byteOffset, margin.byteLength).equals(Buffer.from(jsMargin.buffer))).toBe(
-      true,
-    );
-    expect(Buffer.from(gh.buffer, gh.byteOffset, gh.byteLength).equals(Buffer.from(jsGh.buffer))).toBe(true);
-    expect(Buffer.from(packed.buffer, packed.byteOffset, packed.byteLength).equals(Buffer.from(jsPacked.buffer))).toBe(
-      true,
-    );
-    expect([...rows]).toEqual([...jsRows]);
-  });
+  // Odd and even starts and counts: the kernel takes rows two at a time, then an odd one alone.
+  it.each([
+    [100, 20_000 - 7],
+    [101, 20_000],
+    [7, 8],
+  ])(
+    'computes the same gradients, margins and packed values, bit for bit, as the JavaScript kernel (margins beyond the clamp included; rows %i to %i)',
+    (from, to) => {
+      const n = 20_000;
+      const arena = new WasmArena(0);
+      const margin = arena.float64(n);
+      const labels = arena.uint8(n);
+      const leafOf = arena.uint16(n);
+      const leafValue = arena.float64(128);
+      for (let r = 0; r < n; r++) {
+        margin[r] = r % 13 === 0 ? 800 * Math.sin(r) : 8 * Math.sin(r * 1.7);
+        labels[r] = r % 3 === 0 ? 1 : 0;
+        leafOf[r] = r % 100;
+      }
+      for (let i = 0; i < 128; i++) leafValue[i] = Math.cos(i) * 0.3;
+      const [rows, gh, packed] = [arena.uint32(n), arena.float64(2 * n), arena.float64(n)];
+      const [jsMargin, jsRows, jsGh, jsPacked] = [
+        margin.slice(),
+        new Uint32Array(n),
+        new Float64Array(2 * n),
+        new Float64Array(n),
+      ];
+      const pow2Int = arena.float64(EXP_POW2_INT.length);
+      pow2Int.set(EXP_POW2_INT);
+      const pow2Frac = arena.float64(EXP_POW2_FRAC.length);
+      pow2Frac.set(EXP_POW2_FRAC);
+      const q = Float64Array.of(63, 252, 2 ** 26, -123456789);
+      const expected = computeGradients(
+        jsMargin,
+        labels,
+        new Float64Array(0),
+        jsRows,
+        from,
+        to,
+        1,
+        leafOf,
+        leafValue,
+        jsGh,
+        jsPacked,
+        q,
+        EXP_CONSTANTS,
+        EXP_POW2_INT,
+        EXP_POW2_FRAC,
+      );
+      const total = instantiateWasmKernels(arena.memory).gradients(
+        margin.byteOffset,
+        labels.byteOffset,
+        rows.byteOffset,
+        from,
+        to,
+        leafOf.byteOffset,
+        leafValue.byteOffset,
+        gh.byteOffset,
+        packed.byteOffset,
+        pow2Int.byteOffset,
+        pow2Frac.byteOffset,
+        q[3]! | 0,
+        EXP_CONSTANTS[0]!,
+        EXP_CONSTANTS[1]!,
+        EXP_CONSTANTS[2]!,
+        q[0]!,
+        q[1]!,
+        q[2]!,
+      );
+      expect(total).toBe(expected);
+      expect(
+        Buffer.from(margin.buffer, margin.byteOffset, margin.byteLength).equals(Buffer.from(jsMargin.buffer)),
+      ).toBe(true);
+      expect(Buffer.from(gh.buffer, gh.byteOffset, gh.byteLength).equals(Buffer.from(jsGh.buffer))).toBe(true);
+      expect(
+        Buffer.from(packed.buffer, packed.byteOffset, packed.byteLength).equals(Buffer.from(jsPacked.buffer)),
+      ).toBe(true);
+      expect([...rows]).toEqual([...jsRows]);
+    },
+  );
 
   it('records leaves and sums exact gradients like the JavaScript kernels, bit for bit', () => {
     const nRows = 7000;
