@@ -17,11 +17,20 @@ import { createRandom } from '../src/index.js';
 
 describe('WebAssembly kernels', () => {
   it.each([
-    { name: 'every row, every word', nRows: 1000, words: 5, every: 1, wordFrom: 0, wordTo: 5 },
-    { name: 'a scattered subset, a middle range of words', nRows: 3001, words: 7, every: 3, wordFrom: 2, wordTo: 6 },
-    { name: 'fewer rows than one pass of four', nRows: 3, words: 2, every: 1, wordFrom: 1, wordTo: 2 },
-    { name: 'no words', nRows: 50, words: 3, every: 1, wordFrom: 2, wordTo: 2 },
-  ])('adds the same sums as the JavaScript kernel ($name)', ({ nRows, words, every, wordFrom, wordTo }) => {
+    { name: 'every row, every word', nRows: 1000, words: 5, every: 1, wordFrom: 0, wordTo: 5, lastBytes: 4 },
+    { name: 'the last word partial', nRows: 1001, words: 7, every: 1, wordFrom: 0, wordTo: 7, lastBytes: 3 },
+    {
+      name: 'a scattered subset, a middle range of words, one byte of the last',
+      nRows: 3001,
+      words: 7,
+      every: 3,
+      wordFrom: 2,
+      wordTo: 6,
+      lastBytes: 1,
+    },
+    { name: 'fewer rows than one pass of four', nRows: 3, words: 2, every: 1, wordFrom: 1, wordTo: 2, lastBytes: 2 },
+    { name: 'no words', nRows: 50, words: 3, every: 1, wordFrom: 2, wordTo: 2, lastBytes: 3 },
+  ])('adds the same sums as the JavaScript kernel ($name)', ({ nRows, words, every, wordFrom, wordTo, lastBytes }) => {
     const random = createRandom(nRows);
     const arena = new WasmArena(0);
     const bins = arena.uint8(nRows * words * 4);
@@ -36,7 +45,7 @@ describe('WebAssembly kernels', () => {
     const hist = arena.float64(words * 1024).fill(1);
     const expected = new Float64Array(words * 1024).fill(1);
     const bins32 = new Uint32Array(bins.buffer, bins.byteOffset, bins.length / 4);
-    accumulateHistogram(bins32, words, packed, rows, 5, 5 + all.length, expected, wordFrom, wordTo);
+    accumulateHistogram(bins32, words, packed, rows, 5, 5 + all.length, expected, wordFrom, wordTo, lastBytes);
     instantiateWasmKernels(arena.memory).accumulate(
       bins.byteOffset,
       words,
@@ -47,8 +56,14 @@ describe('WebAssembly kernels', () => {
       hist.byteOffset,
       wordFrom,
       wordTo,
+      lastBytes,
     );
     expect([...hist]).toEqual([...expected]);
+    // The bytes past lastBytes of the last word added nothing (their cells keep the fill).
+    for (let q = lastBytes; q < 4 && wordTo > wordFrom; q++)
+      expect(
+        hist.subarray(((wordTo - 1) << 10) + (q << 8), ((wordTo - 1) << 10) + ((q + 1) << 8)).every((v) => v === 1),
+      ).toBe(true);
   });
 
   it.each([

@@ -219,6 +219,9 @@ export class BoostingLanes {
     context.histAt.set(plan.histAt);
     context.byteOffset.set(plan.byteOffset);
     context.control[Slot.WORDS] = plan.words;
+    let lastByte = 4 * plan.words - 4;
+    for (let f = 0; f < context.nFeatures; f++) lastByte = Math.max(lastByte, plan.byteOffset[f]!);
+    context.control[Slot.TAIL] = lastByte + 1 - (4 * plan.words - 4);
     this.histLength = plan.histLength;
     // Each worker lane's partial histogram of its rows of the root (those of a level's other nodes
     // are allocated by splitLevel as levels widen).

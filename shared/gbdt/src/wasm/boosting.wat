@@ -10,13 +10,21 @@
   (import "env" "mem" (memory 1 65536 shared))
 
   ;; accumulateHistogram (histogram.kernel.ts): for each row rows[i], i in [start, end), add its
-  ;; packed gradient to one cell per byte of its binned-row words [wordFrom, wordTo). Word j's four
-  ;; bytes go to the 256-cell slices at hist + 8 * (1024 j + 256 q), q = 0..3.
+  ;; packed gradient to one cell per byte of its binned-row words [wordFrom, wordTo), of the last
+  ;; word only its first lastBytes (1-4) bytes. Word j's four bytes go to the 256-cell slices at
+  ;; hist + 8 * (1024 j + 256 q), q = 0..3.
   (func (export "acc")
     (param $bins i32) (param $words i32) (param $packed i32) (param $rows i32)
     (param $start i32) (param $end i32) (param $hist i32) (param $wordFrom i32) (param $wordTo i32)
+    (param $lastBytes i32)
     (local $i i32) (local $r i32) (local $w i32) (local $wEnd i32) (local $slice i32) (local $cell i32)
     (local $p f64)
+    ;; The whole words are [wordFrom, wordTo); a partial last word comes after them.
+    (if (i32.and
+          (i32.lt_u (local.get $lastBytes) (i32.const 4))
+          (i32.gt_u (local.get $wordTo) (local.get $wordFrom)))
+      (then (local.set $wordTo (i32.sub (local.get $wordTo) (i32.const 1))))
+      (else (local.set $lastBytes (i32.const 0))))
     (local.set $i (local.get $start))
     (block $done
       (loop $row
@@ -55,6 +63,25 @@
             (local.set $w (i32.add (local.get $w) (i32.const 4)))
             (local.set $slice (i32.add (local.get $slice) (i32.const 8192)))
             (br $word)))
+        ;; The partial last word (w and slice are at it now): its first lastBytes bytes, if any.
+        (if (local.get $lastBytes)
+          (then
+            (f64.store offset=0
+              (local.tee $cell
+                (i32.add (i32.shl (i32.load8_u offset=0 (local.get $w)) (i32.const 3)) (local.get $slice)))
+              (f64.add (f64.load offset=0 (local.get $cell)) (local.get $p)))
+            (if (i32.gt_u (local.get $lastBytes) (i32.const 1))
+              (then
+                (f64.store offset=2048
+                  (local.tee $cell
+                    (i32.add (i32.shl (i32.load8_u offset=1 (local.get $w)) (i32.const 3)) (local.get $slice)))
+                  (f64.add (f64.load offset=2048 (local.get $cell)) (local.get $p)))))
+            (if (i32.gt_u (local.get $lastBytes) (i32.const 2))
+              (then
+                (f64.store offset=4096
+                  (local.tee $cell
+                    (i32.add (i32.shl (i32.load8_u offset=2 (local.get $w)) (i32.const 3)) (local.get $slice)))
+                  (f64.add (f64.load offset=4096 (local.get $cell)) (local.get $p)))))))
         (local.set $i (i32.add (local.get $i) (i32.const 1)))
         (br $row))))
 
