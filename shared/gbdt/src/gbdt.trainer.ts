@@ -138,13 +138,16 @@ export function fitGbdtProfiled(
   const shared = needsSharedMemory(threads);
   const stride = binStride(nFeatures);
   let values = data.values;
+  // Workers read the values from shared memory. The copy is filled after the workers are started
+  // (they read nothing before their first command), so that they come up while it is made: at
+  // 480k x 50 rows it takes 0.11 s, and a worker started after it joined binning 0.23-0.25 s in.
+  let unshared: Float64Array | Float32Array | null = null;
   if (shared && !(values.buffer instanceof SharedArrayBuffer)) {
-    const copy =
+    unshared = values;
+    values =
       values instanceof Float32Array
         ? new Float32Array(new SharedArrayBuffer(values.byteLength))
         : allocateFloat64(values.length, true);
-    copy.set(values);
-    values = copy;
   }
   const baseScore = priorLogOdds(data);
   // What the WebAssembly kernels read lives in their arena, with room for the histograms of a few levels.
@@ -194,6 +197,7 @@ export function fitGbdtProfiled(
     { maxNodes, maxLeaves: Math.min(2 ** params.maxDepth, n), maxTreeNodes },
     options.awaitLanes ?? false,
   );
+  if (unshared !== null) values.set(unshared);
   try {
     lanes.bin(options.packBins ?? true);
     const cuts: Float64Array[] = [];

@@ -99,6 +99,8 @@ describe('packing features into the bytes of a binned row', () => {
       packedHist,
       0,
       plan.words,
+      // Only the last word's bytes that hold slots, as the lanes accumulate it.
+      1 + Math.max(4 * plan.words - 4, ...plan.byteOffset) - (4 * plan.words - 4),
     );
     const features = Int32Array.from({ length: nFeatures }, (_, f) => f);
     if (bySlot) features.sort((a, b) => plan.slotOf[a]! - plan.slotOf[b]! || a - b);

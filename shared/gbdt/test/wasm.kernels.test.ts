@@ -17,11 +17,20 @@ import { createRandom } from '../src/index.js';
 
 describe('WebAssembly kernels', () => {
   it.each([
-    { name: 'every row, every word', nRows: 1000, words: 5, every: 1, wordFrom: 0, wordTo: 5 },
-    { name: 'a scattered subset, a middle range of words', nRows: 3001, words: 7, every: 3, wordFrom: 2, wordTo: 6 },
-    { name: 'fewer rows than one pass of four', nRows: 3, words: 2, every: 1, wordFrom: 1, wordTo: 2 },
-    { name: 'no words', nRows: 50, words: 3, every: 1, wordFrom: 2, wordTo: 2 },
-  ])('adds the same sums as the JavaScript kernel ($name)', ({ nRows, words, every, wordFrom, wordTo }) => {
+    { name: 'every row, every word', nRows: 1000, words: 5, every: 1, wordFrom: 0, wordTo: 5, lastBytes: 4 },
+    { name: 'the last word partial', nRows: 1001, words: 7, every: 1, wordFrom: 0, wordTo: 7, lastBytes: 3 },
+    {
+      name: 'a scattered subset, a middle range of words, one byte of the last',
+      nRows: 3001,
+      words: 7,
+      every: 3,
+      wordFrom: 2,
+      wordTo: 6,
+      lastBytes: 1,
+    },
+    { name: 'fewer rows than one pass of four', nRows: 3, words: 2, every: 1, wordFrom: 1, wordTo: 2, lastBytes: 2 },
+    { name: 'no words', nRows: 50, words: 3, every: 1, wordFrom: 2, wordTo: 2, lastBytes: 3 },
+  ])('adds the same sums as the JavaScript kernel ($name)', ({ nRows, words, every, wordFrom, wordTo, lastBytes }) => {
     const random = createRandom(nRows);
     const arena = new WasmArena(0);
     const bins = arena.uint8(nRows * words * 4);
@@ -36,7 +45,7 @@ describe('WebAssembly kernels', () => {
     const hist = arena.float64(words * 1024).fill(1);
     const expected = new Float64Array(words * 1024).fill(1);
     const bins32 = new Uint32Array(bins.buffer, bins.byteOffset, bins.length / 4);
-    accumulateHistogram(bins32, words, packed, rows, 5, 5 + all.length, expected, wordFrom, wordTo);
+    accumulateHistogram(bins32, words, packed, rows, 5, 5 + all.length, expected, wordFrom, wordTo, lastBytes);
     instantiateWasmKernels(arena.memory).accumulate(
       bins.byteOffset,
       words,
@@ -47,8 +56,14 @@ describe('WebAssembly kernels', () => {
       hist.byteOffset,
       wordFrom,
       wordTo,
+      lastBytes,
     );
     expect([...hist]).toEqual([...expected]);
+    // The bytes past lastBytes of the last word added nothing (their cells keep the fill).
+    for (let q = lastBytes; q < 4 && wordTo > wordFrom; q++)
+      expect(
+        hist.subarray(((wordTo - 1) << 10) + (q << 8), ((wordTo - 1) << 10) + ((q + 1) << 8)).every((v) => v === 1),
+      ).toBe(true);
   });
 
   it.each([
@@ -81,79 +96,86 @@ describe('WebAssembly kernels', () => {
     expect([...right!.subarray(0, end - count)]).toEqual([...jsRight!.subarray(0, end - count)]);
   });
 
-  it('computes the same gradients, margins and packed values, bit for bit, as the JavaScript kernel (margins beyond the clamp included)', () => {
-    const n = 20_000;
-    const arena = new WasmArena(0);
-    const margin = arena.float64(n);
-    const labels = arena.uint8(n);
-    const leafOf = arena.uint16(n);
-    const leafValue = arena.float64(128);
-    for (let r = 0; r < n; r++) {
-      margin[r] = r % 13 === 0 ? 800 * Math.sin(r) : 8 * Math.sin(r * 1.7);
-      labels[r] = r % 3 === 0 ? 1 : 0;
-      leafOf[r] = r % 100;
-    }
-    for (let i = 0; i < 128; i++) leafValue[i] = Math.cos(i) * 0.3;
-    const [rows, gh, packed] = [arena.uint32(n), arena.float64(2 * n), arena.float64(n)];
-    const [jsMargin, jsRows, jsGh, jsPacked] = [
-      margin.slice(),
-      new Uint32Array(n),
-      new Float64Array(2 * n),
-      new Float64Array(n),
-    ];
-    const pow2Int = arena.float64(EXP_POW2_INT.length);
-    pow2Int.set(EXP_POW2_INT);
-    const pow2Frac = arena.float64(EXP_POW2_FRAC.length);
-    pow2Frac.set(EXP_POW2_FRAC);
-    const q = Float64Array.of(63, 252, 2 ** 26, -123456789);
-    const [from, to] = [100, n - 7];
-    const expected = computeGradients(
-      jsMargin,
-      labels,
-      new Float64Array(0),
-      jsRows,
-      from,
-      to,
-      1,
-      leafOf,
-      leafValue,
-      jsGh,
-      jsPacked,
-      q,
-      EXP_CONSTANTS,
-      EXP_POW2_INT,
-      EXP_POW2_FRAC,
-    );
-    const total = instantiateWasmKernels(arena.memory).gradients(
-      margin.byteOffset,
-      labels.byteOffset,
-      rows.byteOffset,
-      from,
-      to,
-      leafOf.byteOffset,
-      leafValue.byteOffset,
-      gh.byteOffset,
-      packed.byteOffset,
-      pow2Int.byteOffset,
-      pow2Frac.byteOffset,
-      q[3]! | 0,
-      EXP_CONSTANTS[0]!,
-      EXP_CONSTANTS[1]!,
-      EXP_CONSTANTS[2]!,
-      q[0]!,
-      q[1]!,
-      q[2]!,
-    );
-    expect(total).toBe(expected);
-    expect(Buffer.from(margin.buffer, margin.byteOffset, margin.byteLength).equals(Buffer.from(jsMargin.buffer))).toBe(
-      true,
-    );
-    expect(Buffer.from(gh.buffer, gh.byteOffset, gh.byteLength).equals(Buffer.from(jsGh.buffer))).toBe(true);
-    expect(Buffer.from(packed.buffer, packed.byteOffset, packed.byteLength).equals(Buffer.from(jsPacked.buffer))).toBe(
-      true,
-    );
-    expect([...rows]).toEqual([...jsRows]);
-  });
+  // Odd and even starts and counts: the kernel takes rows two at a time, then an odd one alone.
+  it.each([
+    [100, 20_000 - 7],
+    [101, 20_000],
+    [7, 8],
+  ])(
+    'computes the same gradients, margins and packed values, bit for bit, as the JavaScript kernel (margins beyond the clamp included; rows %i to %i)',
+    (from, to) => {
+      const n = 20_000;
+      const arena = new WasmArena(0);
+      const margin = arena.float64(n);
+      const labels = arena.uint8(n);
+      const leafOf = arena.uint16(n);
+      const leafValue = arena.float64(128);
+      for (let r = 0; r < n; r++) {
+        margin[r] = r % 13 === 0 ? 800 * Math.sin(r) : 8 * Math.sin(r * 1.7);
+        labels[r] = r % 3 === 0 ? 1 : 0;
+        leafOf[r] = r % 100;
+      }
+      for (let i = 0; i < 128; i++) leafValue[i] = Math.cos(i) * 0.3;
+      const [rows, gh, packed] = [arena.uint32(n), arena.float64(2 * n), arena.float64(n)];
+      const [jsMargin, jsRows, jsGh, jsPacked] = [
+        margin.slice(),
+        new Uint32Array(n),
+        new Float64Array(2 * n),
+        new Float64Array(n),
+      ];
+      const pow2Int = arena.float64(EXP_POW2_INT.length);
+      pow2Int.set(EXP_POW2_INT);
+      const pow2Frac = arena.float64(EXP_POW2_FRAC.length);
+      pow2Frac.set(EXP_POW2_FRAC);
+      const q = Float64Array.of(63, 252, 2 ** 26, -123456789);
+      const expected = computeGradients(
+        jsMargin,
+        labels,
+        new Float64Array(0),
+        jsRows,
+        from,
+        to,
+        1,
+        leafOf,
+        leafValue,
+        jsGh,
+        jsPacked,
+        q,
+        EXP_CONSTANTS,
+        EXP_POW2_INT,
+        EXP_POW2_FRAC,
+      );
+      const total = instantiateWasmKernels(arena.memory).gradients(
+        margin.byteOffset,
+        labels.byteOffset,
+        rows.byteOffset,
+        from,
+        to,
+        leafOf.byteOffset,
+        leafValue.byteOffset,
+        gh.byteOffset,
+        packed.byteOffset,
+        pow2Int.byteOffset,
+        pow2Frac.byteOffset,
+        q[3]! | 0,
+        EXP_CONSTANTS[0]!,
+        EXP_CONSTANTS[1]!,
+        EXP_CONSTANTS[2]!,
+        q[0]!,
+        q[1]!,
+        q[2]!,
+      );
+      expect(total).toBe(expected);
+      expect(
+        Buffer.from(margin.buffer, margin.byteOffset, margin.byteLength).equals(Buffer.from(jsMargin.buffer)),
+      ).toBe(true);
+      expect(Buffer.from(gh.buffer, gh.byteOffset, gh.byteLength).equals(Buffer.from(jsGh.buffer))).toBe(true);
+      expect(
+        Buffer.from(packed.buffer, packed.byteOffset, packed.byteLength).equals(Buffer.from(jsPacked.buffer)),
+      ).toBe(true);
+      expect([...rows]).toEqual([...jsRows]);
+    },
+  );
 
   it('records leaves and sums exact gradients like the JavaScript kernels, bit for bit', () => {
     const nRows = 7000;

@@ -13,9 +13,11 @@ export const HIST_WORD_SIZE = 1024;
 
 /**
  * Add to the histogram words `[wordFrom, wordTo)` the rows `rows[start .. end)` (the caller zeroes
- * it first). Four rows per iteration, each byte position of the four in turn: the loop is bound by
- * instructions (a bounds check, load, add and store per cell), and four rows share one pass of the
- * word loop's overhead and give the CPU four independent chains of additions.
+ * it first), of the last of those words only its first `lastBytes` bytes (1-4: a row's bytes past
+ * its last slot are always 0, so their cells are never read). Four rows per iteration, each byte
+ * position of the four in turn: the loop is bound by instructions (a bounds check, load, add and
+ * store per cell), and four rows share one pass of the word loop's overhead and give the CPU four
+ * independent chains of additions.
  */
 export function accumulateHistogram(
   bins32: Uint32Array,
@@ -26,8 +28,23 @@ export function accumulateHistogram(
   end: number,
   hist: Float64Array,
   wordFrom: number,
-  wordTo: number,
+  to: number,
+  lastBytes: number,
 ): void {
+  // The whole words, then the last word's bytes (sums are exact integers: any order gives the same).
+  const wordTo = lastBytes >= 4 || to <= wordFrom ? to : to - 1;
+  if (wordTo < to) {
+    const o = wordTo << 10;
+    for (let i = start; i < end; i++) {
+      const r = rows[i]!;
+      const p = packed[r]!;
+      const x = bins32[r * wordsPerRow + wordTo]!;
+      for (let q = 0; q < lastBytes; q++) {
+        const k = o | (q << 8) | ((x >>> (8 * q)) & 255);
+        hist[k] = hist[k]! + p;
+      }
+    }
+  }
   let i = start;
   for (; i + 3 < end; i += 4) {
     const r0 = rows[i]!;

@@ -1,3 +1,6 @@
+/** 1 − 1e-10: how far below the best gain a bin must provably fall to be skipped without its divisions. */
+const SCREEN_MARGIN = 1 - 1e-10;
+
 /**
  * Best split over the features `features[from .. to)` of a node whose quantised sums are `Gq`, `Hq`,
  * by XGBoost's gain GL²/(HL+λ) + GR²/(HR+λ) − G²/(H+λ). Feature `f`'s histogram starts at
@@ -29,6 +32,13 @@ export function findBestSplit(
   const H = Hq * hScale;
   const parentScore = (G * G) / (H + lambda);
   let bestGain = minGain;
+  // A bin's gain beats bestGain only if gl²/HL + gr²/HR exceeds bestGain + parentScore (HL, HR > 0).
+  // Most bins fall far short: they are screened with products instead of two divisions, skipped
+  // only when the products show them below that sum by a relative 1e-10. Their rounding (a few
+  // units of 2^-53) is far inside that margin, so a skipped bin's gain, as computed below, would
+  // have been below bestGain (not equal: ties keep the lowest feature). With divisions this rare,
+  // empty bins need no test of their own (a mispredicted branch at every other bin of a deep node).
+  let bound = (bestGain + parentScore) * SCREEN_MARGIN;
   let bestFeature = -1;
   let bestBin = -1;
   let bestGLq = 0;
@@ -40,10 +50,9 @@ export function findBestSplit(
       const last = first + nBins[f]! - 1;
       let c = 0;
       for (let k = first; k < last; k++) {
-        const cell = hist[k]!;
-        // An empty bin moves no rows: the sums, and so the gain, are the previous bin's.
-        if (cell === 0) continue;
-        c += cell;
+        // An empty bin moves no rows: its sums, and so its gain, are the previous bin's, which it
+        // cannot beat (ties keep the lower bin).
+        c += hist[k]!;
         const glq = Math.floor(c * invShift);
         const hl = (c - glq * shift) * hScale;
         if (hl < minChild) continue;
@@ -51,9 +60,13 @@ export function findBestSplit(
         if (hr < minChild) break;
         const gl = glq * gScale;
         const gr = G - gl;
-        const gain = (gl * gl) / (hl + lambda) + (gr * gr) / (hr + lambda) - parentScore;
+        const hlLambda = hl + lambda;
+        const hrLambda = hr + lambda;
+        if (gl * gl * hrLambda + gr * gr * hlLambda < bound * hlLambda * hrLambda) continue;
+        const gain = (gl * gl) / hlLambda + (gr * gr) / hrLambda - parentScore;
         if (gain > bestGain || (gain === bestGain && f < bestFeature)) {
           bestGain = gain;
+          bound = (bestGain + parentScore) * SCREEN_MARGIN;
           bestFeature = f;
           bestBin = k - first;
           bestGLq = glq;

@@ -65,8 +65,13 @@ export function needsSharedMemory(lanes: number): boolean {
   return lanes > 1;
 }
 
-/** Features per binning command while a worker is still starting (one pass over the rows extracts this many columns). */
-const BIN_ROUND = 12;
+/**
+ * Cells (rows x features) per binning command while a worker is still starting, so that it joins
+ * within about 0.1 s of coming up however many rows there are (a round of 12 features at 480k rows
+ * took 0.34 s on one lane, and a worker ready early in it waited for its end); at least 2 and at
+ * most 12 features (one pass over the rows extracts up to 12 columns).
+ */
+const BIN_ROUND_CELLS = 1 << 21;
 
 /** A worker that is not ready within this time when lanes are awaited is given up on (tsx makes start-up slow on a busy machine). */
 const READY_TIMEOUT_MS = 60_000;
@@ -196,9 +201,10 @@ export class BoostingLanes {
   bin(pack = true): void {
     const { context } = this;
     // While a worker is still starting, in rounds of features, so that it joins as soon as it is up.
+    const round = Math.max(2, Math.min(12, Math.floor(BIN_ROUND_CELLS / Math.max(1, context.nRows))));
     for (let from = 0; from < context.nFeatures; ) {
       this.activate();
-      const to = this.active > this.workers.length ? context.nFeatures : Math.min(context.nFeatures, from + BIN_ROUND);
+      const to = this.active > this.workers.length ? context.nFeatures : Math.min(context.nFeatures, from + round);
       context.control[Slot.ARG] = from;
       context.control[Slot.ITEMS] = to;
       this.dispatch(Command.BIN);
@@ -213,6 +219,9 @@ export class BoostingLanes {
     context.histAt.set(plan.histAt);
     context.byteOffset.set(plan.byteOffset);
     context.control[Slot.WORDS] = plan.words;
+    let lastByte = 4 * plan.words - 4;
+    for (let f = 0; f < context.nFeatures; f++) lastByte = Math.max(lastByte, plan.byteOffset[f]!);
+    context.control[Slot.TAIL] = lastByte + 1 - (4 * plan.words - 4);
     this.histLength = plan.histLength;
     // Each worker lane's partial histogram of its rows of the root (those of a level's other nodes
     // are allocated by splitLevel as levels widen).

@@ -149,7 +149,7 @@ export function laneKernels(wasm: WasmKernels, scratch: Float64Array, lane: numb
             q[1]!,
             q[2]!,
           ),
-    accumulate: (bins32, wordsPerRow, packed, rows, start, end, hist, wordFrom, wordTo) =>
+    accumulate: (bins32, wordsPerRow, packed, rows, start, end, hist, wordFrom, wordTo, lastBytes) =>
       wasm.accumulate(
         bins32.byteOffset,
         wordsPerRow,
@@ -160,6 +160,7 @@ export function laneKernels(wasm: WasmKernels, scratch: Float64Array, lane: numb
         hist.byteOffset,
         wordFrom,
         wordTo,
+        lastBytes,
       ),
     clear: (hist, wordFrom, wordTo) => wasm.zero(hist.byteOffset + (wordFrom << 13), (wordTo - wordFrom) << 13),
     subtract: (parent, child, wordFrom, wordTo) =>

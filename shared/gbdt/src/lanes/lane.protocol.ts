@@ -20,6 +20,11 @@ export const Slot = {
   LANES: 4,
   /** Set by a lane that failed. */
   FAILED: 5,
+  /**
+   * Bytes of a binned row's last word that hold slots (1-4), set by `bin`: the others are always 0,
+   * and histograms do not accumulate them (27 slots, as in churn, leave one byte of 28 idle).
+   */
+  TAIL: 6,
   /** 1 when the gradient pass is fused (every row, margins updated on the way). */
   FLAG: 7,
   /** Lanes arrived at the command's barrier. */

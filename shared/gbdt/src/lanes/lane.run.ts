@@ -148,7 +148,7 @@ function runRoot(c: LaneContext, s: LaneShare, k: Kernels): void {
   const hist = c.hists[root]!;
   const own = lane === 0 ? hist : c.hists[c.partials[lane * partialNodes(c)]!]!;
   k.clear(own, 0, words);
-  k.accumulate(c.bins32, words, c.packed, c.rows, from, to, own, 0, words);
+  k.accumulate(c.bins32, words, c.packed, c.rows, from, to, own, 0, words, control[Slot.TAIL]!);
   const t2 = performance.now();
   addTime(c, lane, Timer.HISTOGRAMS, t2 - t1);
   laneBarrier(control);
@@ -236,6 +236,7 @@ function runLevel(c: LaneContext, s: LaneShare, k: Kernels): void {
   const t2 = performance.now();
   addTime(c, lane, Timer.WAITING, t2 - t1);
   const words = control[Slot.WORDS]!;
+  const tail = control[Slot.TAIL]!;
   const perLane = partialNodes(c);
   const smallLeft = new Uint8Array(nNodes);
   let tStitch = 0;
@@ -271,8 +272,8 @@ function runLevel(c: LaneContext, s: LaneShare, k: Kernels): void {
     tStitch += u1 - u0;
     const own = lane === 0 ? c.hists[N[b + NodeField.SMALL]!]! : c.hists[c.partials[lane * perLane + node]!]!;
     k.clear(own, 0, words);
-    if (smallLeft[node] === 1) k.accumulate(c.bins32, words, c.packed, c.left, start, start + ml, own, 0, words);
-    else k.accumulate(c.bins32, words, c.packed, c.right, start, start + mr, own, 0, words);
+    if (smallLeft[node] === 1) k.accumulate(c.bins32, words, c.packed, c.left, start, start + ml, own, 0, words, tail);
+    else k.accumulate(c.bins32, words, c.packed, c.right, start, start + mr, own, 0, words, tail);
     if (lanes === 1) {
       const u2 = finishNode(c, s, k, node, smallLeft[node] === 1);
       tSplit += performance.now() - u2;

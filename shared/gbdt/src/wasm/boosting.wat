@@ -10,13 +10,21 @@
   (import "env" "mem" (memory 1 65536 shared))
 
   ;; accumulateHistogram (histogram.kernel.ts): for each row rows[i], i in [start, end), add its
-  ;; packed gradient to one cell per byte of its binned-row words [wordFrom, wordTo). Word j's four
-  ;; bytes go to the 256-cell slices at hist + 8 * (1024 j + 256 q), q = 0..3.
+  ;; packed gradient to one cell per byte of its binned-row words [wordFrom, wordTo), of the last
+  ;; word only its first lastBytes (1-4) bytes. Word j's four bytes go to the 256-cell slices at
+  ;; hist + 8 * (1024 j + 256 q), q = 0..3.
   (func (export "acc")
     (param $bins i32) (param $words i32) (param $packed i32) (param $rows i32)
     (param $start i32) (param $end i32) (param $hist i32) (param $wordFrom i32) (param $wordTo i32)
+    (param $lastBytes i32)
     (local $i i32) (local $r i32) (local $w i32) (local $wEnd i32) (local $slice i32) (local $cell i32)
     (local $p f64)
+    ;; The whole words are [wordFrom, wordTo); a partial last word comes after them.
+    (if (i32.and
+          (i32.lt_u (local.get $lastBytes) (i32.const 4))
+          (i32.gt_u (local.get $wordTo) (local.get $wordFrom)))
+      (then (local.set $wordTo (i32.sub (local.get $wordTo) (i32.const 1))))
+      (else (local.set $lastBytes (i32.const 0))))
     (local.set $i (local.get $start))
     (block $done
       (loop $row
@@ -55,6 +63,25 @@
             (local.set $w (i32.add (local.get $w) (i32.const 4)))
             (local.set $slice (i32.add (local.get $slice) (i32.const 8192)))
             (br $word)))
+        ;; The partial last word (w and slice are at it now): its first lastBytes bytes, if any.
+        (if (local.get $lastBytes)
+          (then
+            (f64.store offset=0
+              (local.tee $cell
+                (i32.add (i32.shl (i32.load8_u offset=0 (local.get $w)) (i32.const 3)) (local.get $slice)))
+              (f64.add (f64.load offset=0 (local.get $cell)) (local.get $p)))
+            (if (i32.gt_u (local.get $lastBytes) (i32.const 1))
+              (then
+                (f64.store offset=2048
+                  (local.tee $cell
+                    (i32.add (i32.shl (i32.load8_u offset=1 (local.get $w)) (i32.const 3)) (local.get $slice)))
+                  (f64.add (f64.load offset=2048 (local.get $cell)) (local.get $p)))))
+            (if (i32.gt_u (local.get $lastBytes) (i32.const 2))
+              (then
+                (f64.store offset=4096
+                  (local.tee $cell
+                    (i32.add (i32.shl (i32.load8_u offset=2 (local.get $w)) (i32.const 3)) (local.get $slice)))
+                  (f64.add (f64.load offset=4096 (local.get $cell)) (local.get $p)))))))
         (local.set $i (i32.add (local.get $i) (i32.const 1)))
         (br $row))))
 
@@ -104,8 +131,145 @@
     (local $r i32) (local $biased i32) (local $z i32)
     (local $m f64) (local $x f64) (local $t f64) (local $k f64) (local $p f64) (local $g f64) (local $h f64)
     (local $v f64) (local $total f64) (local $e f64)
+    (local $b i32) (local $b1 i32)
+    (local $m2 v128) (local $x2 v128) (local $bi2 v128) (local $k2 v128) (local $t2 v128) (local $p2 v128)
+    (local $g2 v128) (local $h2 v128) (local $z2 v128) (local $v2 v128)
     (local.set $total (f64.const 0))
     (local.set $r (local.get $from))
+    ;; Two rows a step in f64x2 lanes: the same IEEE operations per row as the loop below (wasm
+    ;; never fuses a multiply and an add), so the same bits; the table reads and the total stay
+    ;; scalar, the total added in row order. The loop below takes the odd row left.
+    (block $pairsDone
+      (loop $pair
+        (br_if $pairsDone (i32.ge_s (i32.add (local.get $r) (i32.const 1)) (local.get $to)))
+        ;; m = margin[r .. r + 2) + leafValue[leafOf[...]]; stored back; rows[r] = r, rows[r + 1] = r + 1
+        (local.set $m2
+          (f64x2.add
+            (v128.load (i32.add (local.get $margin) (i32.shl (local.get $r) (i32.const 3))))
+            (f64x2.replace_lane 1
+              (f64x2.splat
+                (f64.load
+                  (i32.add
+                    (local.get $leafValue)
+                    (i32.shl
+                      (i32.load16_u (i32.add (local.get $leafOf) (i32.shl (local.get $r) (i32.const 1))))
+                      (i32.const 3)))))
+              (f64.load
+                (i32.add
+                  (local.get $leafValue)
+                  (i32.shl
+                    (i32.load16_u offset=2 (i32.add (local.get $leafOf) (i32.shl (local.get $r) (i32.const 1))))
+                    (i32.const 3)))))))
+        (v128.store (i32.add (local.get $margin) (i32.shl (local.get $r) (i32.const 3))) (local.get $m2))
+        (i32.store (i32.add (local.get $rows) (i32.shl (local.get $r) (i32.const 2))) (local.get $r))
+        (i32.store offset=4
+          (i32.add (local.get $rows) (i32.shl (local.get $r) (i32.const 2)))
+          (i32.add (local.get $r) (i32.const 1)))
+        ;; x = m < -700 ? 700 : m > 700 ? -700 : -m
+        (local.set $x2
+          (v128.bitselect
+            (v128.const f64x2 700 700)
+            (v128.bitselect
+              (v128.const f64x2 -700 -700)
+              (f64x2.neg (local.get $m2))
+              (f64x2.gt (local.get $m2) (v128.const f64x2 700 700)))
+            (f64x2.lt (local.get $m2) (v128.const f64x2 -700 -700))))
+        ;; biased (lanes 0, 1) = trunc_sat(x * invLn2 + 70400.5); k = biased - 70400; t = x - k ln2Hi - k ln2Lo
+        (local.set $bi2
+          (i32x4.trunc_sat_f64x2_s_zero
+            (f64x2.add
+              (f64x2.mul (local.get $x2) (f64x2.splat (local.get $invLn2)))
+              (v128.const f64x2 70400.5 70400.5))))
+        (local.set $k2 (f64x2.convert_low_i32x4_s (i32x4.sub (local.get $bi2) (v128.const i32x4 70400 70400 0 0))))
+        (local.set $t2
+          (f64x2.sub
+            (f64x2.sub (local.get $x2) (f64x2.mul (local.get $k2) (f64x2.splat (local.get $ln2Hi))))
+            (f64x2.mul (local.get $k2) (f64x2.splat (local.get $ln2Lo)))))
+        ;; e = pow2Int[biased >> 6] * pow2Frac[biased & 63] * polynomial(t), as below
+        (local.set $b (i32x4.extract_lane 0 (local.get $bi2)))
+        (local.set $b1 (i32x4.extract_lane 1 (local.get $bi2)))
+        (local.set $p2
+          (f64x2.mul
+            (f64x2.mul
+              (f64x2.replace_lane 1
+                (f64x2.splat
+                  (f64.load
+                    (i32.add (local.get $pow2Int) (i32.shl (i32.shr_s (local.get $b) (i32.const 6)) (i32.const 3)))))
+                (f64.load
+                  (i32.add (local.get $pow2Int) (i32.shl (i32.shr_s (local.get $b1) (i32.const 6)) (i32.const 3)))))
+              (f64x2.replace_lane 1
+                (f64x2.splat
+                  (f64.load
+                    (i32.add (local.get $pow2Frac) (i32.shl (i32.and (local.get $b) (i32.const 63)) (i32.const 3)))))
+                (f64.load
+                  (i32.add (local.get $pow2Frac) (i32.shl (i32.and (local.get $b1) (i32.const 63)) (i32.const 3))))))
+            (f64x2.add (v128.const f64x2 1 1) (f64x2.mul (local.get $t2)
+              (f64x2.add (v128.const f64x2 1 1) (f64x2.mul (local.get $t2)
+                (f64x2.add (v128.const f64x2 0.5 0.5) (f64x2.mul (local.get $t2)
+                  (f64x2.add (v128.const f64x2 0.16666666666666666 0.16666666666666666) (f64x2.mul (local.get $t2)
+                    (f64x2.add (v128.const f64x2 0.041666666666666664 0.041666666666666664)
+                      (f64x2.mul (local.get $t2)
+                        (v128.const f64x2 0.008333333333333333 0.008333333333333333)))))))))))))
+        ;; p = 1 / (1 + e); g = p - label; h = max(p (1 - p), 1e-16) as the JavaScript ternary
+        (local.set $p2 (f64x2.div (v128.const f64x2 1 1) (f64x2.add (v128.const f64x2 1 1) (local.get $p2))))
+        (local.set $g2
+          (f64x2.sub
+            (local.get $p2)
+            (f64x2.replace_lane 1
+              (f64x2.splat (f64.convert_i32_u (i32.load8_u (i32.add (local.get $labels) (local.get $r)))))
+              (f64.convert_i32_u (i32.load8_u offset=1 (i32.add (local.get $labels) (local.get $r)))))))
+        (local.set $h2 (f64x2.mul (local.get $p2) (f64x2.sub (v128.const f64x2 1 1) (local.get $p2))))
+        (local.set $h2
+          (v128.bitselect
+            (local.get $h2)
+            (v128.const f64x2 1e-16 1e-16)
+            (f64x2.gt (local.get $h2) (v128.const f64x2 1e-16 1e-16))))
+        ;; gh[2r ..] = g0, h0, g1, h1
+        (v128.store offset=0
+          (i32.add (local.get $gh) (i32.shl (local.get $r) (i32.const 4)))
+          (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23 (local.get $g2) (local.get $h2)))
+        (v128.store offset=16
+          (i32.add (local.get $gh) (i32.shl (local.get $r) (i32.const 4)))
+          (i8x16.shuffle 8 9 10 11 12 13 14 15 24 25 26 27 28 29 30 31 (local.get $g2) (local.get $h2)))
+        ;; z: each row's hash under the tree's seed (lanes 0, 1: rows r, r + 1)
+        (local.set $z2
+          (i32x4.mul
+            (v128.xor
+              (i32x4.replace_lane 1 (i32x4.splat (local.get $r)) (i32.add (local.get $r) (i32.const 1)))
+              (i32x4.splat (local.get $seed)))
+            (v128.const i32x4 0x9e3779b1 0x9e3779b1 0x9e3779b1 0x9e3779b1)))
+        (local.set $z2
+          (i32x4.mul
+            (v128.xor (local.get $z2) (i32x4.shr_u (local.get $z2) (i32.const 16)))
+            (v128.const i32x4 0x85ebca6b 0x85ebca6b 0x85ebca6b 0x85ebca6b)))
+        (local.set $z2
+          (i32x4.mul
+            (v128.xor (local.get $z2) (i32x4.shr_u (local.get $z2) (i32.const 13)))
+            (v128.const i32x4 0xc2b2ae35 0xc2b2ae35 0xc2b2ae35 0xc2b2ae35)))
+        (local.set $z2 (v128.xor (local.get $z2) (i32x4.shr_u (local.get $z2) (i32.const 16))))
+        ;; v = floor(g invGScale + (z & 0xffff) 2^-16) shift + floor(h invHScale + (z >>> 16) 2^-16)
+        (local.set $v2
+          (f64x2.add
+            (f64x2.mul
+              (f64x2.floor
+                (f64x2.add
+                  (f64x2.mul (local.get $g2) (f64x2.splat (local.get $invGScale)))
+                  (f64x2.mul
+                    (f64x2.convert_low_i32x4_s
+                      (v128.and (local.get $z2) (v128.const i32x4 0xffff 0xffff 0xffff 0xffff)))
+                    (v128.const f64x2 1.52587890625e-5 1.52587890625e-5))))
+              (f64x2.splat (local.get $shift)))
+            (f64x2.floor
+              (f64x2.add
+                (f64x2.mul (local.get $h2) (f64x2.splat (local.get $invHScale)))
+                (f64x2.mul
+                  (f64x2.convert_low_i32x4_u (i32x4.shr_u (local.get $z2) (i32.const 16)))
+                  (v128.const f64x2 1.52587890625e-5 1.52587890625e-5))))))
+        (v128.store (i32.add (local.get $packed) (i32.shl (local.get $r) (i32.const 3))) (local.get $v2))
+        (local.set $total (f64.add (local.get $total) (f64x2.extract_lane 0 (local.get $v2))))
+        (local.set $total (f64.add (local.get $total) (f64x2.extract_lane 1 (local.get $v2))))
+        (local.set $r (i32.add (local.get $r) (i32.const 2)))
+        (br $pair)))
     (block $done
       (loop $row
         (br_if $done (i32.ge_u (local.get $r) (local.get $to)))

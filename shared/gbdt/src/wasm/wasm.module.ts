@@ -32,7 +32,7 @@ export interface WasmApi {
 }
 export const wasmApi = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
 
-/** `acc`: `accumulateHistogram(bins, wordsPerRow, packed, rows, start, end, hist, wordFrom, wordTo)` with byte addresses. */
+/** `acc`: `accumulateHistogram(bins, wordsPerRow, packed, rows, start, end, hist, wordFrom, wordTo, lastBytes)` with byte addresses. */
 export type WasmAccumulate = (
   bins: number,
   wordsPerRow: number,
@@ -43,6 +43,7 @@ export type WasmAccumulate = (
   hist: number,
   wordFrom: number,
   wordTo: number,
+  lastBytes: number,
 ) => void;
 /** `part`: `partitionRows` with byte addresses; `column` is the split feature's column-major bins. Returns the left count. */
 export type WasmPartition = (
