@@ -4,9 +4,10 @@
  * their branch mispredictions more than their compares).
  *
  * 1. Bins: each feature's value is replaced by its rank among the distinct thresholds the trees
- *    split it on, `bin(x) = #{j : !(x <= t_j)}`, counted two rows at a time (`f64x2.le`). With the
- *    thresholds ascending, `x <= t_j` exactly when `bin(x) <= j`; NaN is above every threshold
- *    (it goes right, as in the model), and -0 and 0 compare as the doubles do.
+ *    split it on, `bin(x) = #{j : !(x <= t_j)}`, counted four rows at a time (two `f64x2.le` per
+ *    threshold, its value loaded once). With the thresholds ascending, `x <= t_j` exactly when
+ *    `bin(x) <= j`; NaN is above every threshold (it goes right, as in the model), and -0 and 0
+ *    compare as the doubles do.
  * 2. Trees: 16 rows at a time in bytes (`i8x16`) when every feature has fewer than 255
  *    thresholds and every tree at most 31 leaves (depth-4 trees), else 8 in 16 bits (`i16x8`);
  *    every node's test `bin <= j` a lane mask (one signed `j + 1 > bin` when ranks stay below the
@@ -133,6 +134,7 @@ const BR = 0x0c;
 const BR_IF = 0x0d;
 const LOCAL_GET = 0x20;
 const LOCAL_SET = 0x21;
+const LOCAL_TEE = 0x22;
 const I32_LOAD = 0x28;
 const F64_LOAD = 0x2b;
 const I32_LOAD8_U = 0x2d;
@@ -234,28 +236,32 @@ export function compileSimdForest(json: GbdtModelJson, slots: readonly number[])
   const treeAt: number[] = [];
   // Rows whose margins a sum pass keeps in locals.
   const group = 8;
-  // Locals: 0 rows (param), 1 offset, 2 end, 3-5 the sums' tree (below), 6 a rank count (v128),
-  // 7 two rows' values (v128), 8.. a sum pass's rows' margins.
+  // Locals: 0 rows (param), 1 offset, 2 end, 3-5 the sums' tree (below), 6 and 8 two rows' rank
+  // counts (v128), 7 and 9 their values (v128), 10 a threshold (v128), 11.. a sum pass's rows'
+  // margins.
   const body = new Bytes();
-  body.u32(3).u32(5).byte(I32).u32(2).byte(V128).u32(group).byte(F64);
-  const margin = 8;
-  // 1. Bins, two rows at a time; local 1 is the rows' byte offset in a column of doubles.
+  body.u32(3).u32(5).byte(I32).u32(5).byte(V128).u32(group).byte(F64);
+  const margin = 11;
+  // 1. Bins, four rows at a time (two pairs, each threshold loaded once for both); local 1 is the
+  // rows' byte offset in a column of doubles.
   body.byte(LOCAL_GET).u32(0).byte(I32_CONST).i32(3).byte(I32_SHL).byte(LOCAL_SET).u32(2);
   for (let slot = 0; slot < width; slot++) {
     const values = sorted[slot]!;
     body.byte(I32_CONST).i32(0).byte(LOCAL_SET).u32(1);
     body.byte(BLOCK).byte(VOID).byte(LOOP).byte(VOID);
     body.byte(LOCAL_GET).u32(1).byte(LOCAL_GET).u32(2).byte(I32_GE_U).byte(BR_IF).u32(1);
-    body
-      .byte(LOCAL_GET)
-      .u32(1)
-      .simd(V128_LOAD)
-      .u32(3)
-      .u32(slot * CAPACITY * 8)
-      .byte(LOCAL_SET)
-      .u32(7);
+    for (const pair of [0, 1])
+      body
+        .byte(LOCAL_GET)
+        .u32(1)
+        .simd(V128_LOAD)
+        .u32(3)
+        .u32(slot * CAPACITY * 8 + pair * 16)
+        .byte(LOCAL_SET)
+        .u32(7 + pair * 2);
     // -1 in a lane per threshold the value is at or below; the rank is their count plus the total.
     body.splat(0, 2).byte(LOCAL_SET).u32(6);
+    body.splat(0, 2).byte(LOCAL_SET).u32(8);
     values.forEach((_, j) => {
       body.byte(LOCAL_GET).u32(6).byte(LOCAL_GET).u32(7);
       body
@@ -263,24 +269,33 @@ export function compileSimdForest(json: GbdtModelJson, slots: readonly number[])
         .i32(0)
         .simd(V128_LOAD)
         .u32(3)
-        .u32(thresholdAt[slot]! + j * 16);
+        .u32(thresholdAt[slot]! + j * 16)
+        .byte(LOCAL_TEE)
+        .u32(10);
       body.simd(F64X2_LE).simd(I64X2_ADD).byte(LOCAL_SET).u32(6);
+      body.byte(LOCAL_GET).u32(8).byte(LOCAL_GET).u32(9).byte(LOCAL_GET).u32(10);
+      body.simd(F64X2_LE).simd(I64X2_ADD).byte(LOCAL_SET).u32(8);
     });
-    for (let lane = 0; lane < 2; lane++) {
+    for (let lane = 0; lane < 4; lane++) {
       body
         .byte(LOCAL_GET)
         .u32(1)
         .byte(I32_CONST)
         .i32(size === 1 ? 3 : 2)
         .byte(I32_SHR_U);
-      body.byte(LOCAL_GET).u32(6).simd(I64X2_EXTRACT_LANE).byte(lane).byte(I32_WRAP_I64);
+      body
+        .byte(LOCAL_GET)
+        .u32(lane < 2 ? 6 : 8)
+        .simd(I64X2_EXTRACT_LANE)
+        .byte(lane % 2)
+        .byte(I32_WRAP_I64);
       body.byte(I32_CONST).i32(values.length).byte(I32_ADD);
       body
         .byte(size === 1 ? I32_STORE8 : I32_STORE16)
         .u32(size - 1)
         .u32(binsAt + slot * CAPACITY * size + lane * size);
     }
-    body.byte(LOCAL_GET).u32(1).byte(I32_CONST).i32(16).byte(I32_ADD).byte(LOCAL_SET).u32(1);
+    body.byte(LOCAL_GET).u32(1).byte(I32_CONST).i32(32).byte(I32_ADD).byte(LOCAL_SET).u32(1);
     body.byte(BR).u32(0).byte(END).byte(END);
   }
   // 2. Trees, one at a time over the chunk (each tree's code stays small enough to stay in the
