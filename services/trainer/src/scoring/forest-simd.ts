@@ -101,11 +101,6 @@ class Bytes {
     return this.byte(0xfd).u32(op);
   }
 
-  /** `v128.const` of a double in both lanes. */
-  f64x2(value: number): this {
-    return this.simd(0x0c).f64(value).f64(value);
-  }
-
   /** `v128.const` of an unsigned integer in every lane of `size` bytes. */
   splat(value: number, size: 1 | 2): this {
     this.simd(0x0c);
