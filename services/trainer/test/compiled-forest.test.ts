@@ -112,6 +112,53 @@ describe('compiled forest', () => {
     },
   );
 
+  it.each([
+    ['one signed compare', 100],
+    ['the unsigned compare', 200],
+  ])(
+    'scores a feature of many thresholds by %s of its rank to the same bits (%i thresholds, 16 rows a pass)',
+    (_name, thresholds) => {
+      // Stumps on `a` (one threshold each, every one distinct) with a second split on `b`: ranks of
+      // `a` up to `thresholds`, past a byte's sign bit in the second case.
+      const trees = Array.from({ length: thresholds }, (_, k) => ({
+        feature: [0, -1, 1, -1, -1],
+        threshold: [k * 0.5 - 7, 0, (k % 7) - 0.5, 0, 0],
+        left: [1, -1, 3, -1, -1],
+        right: [2, -1, 4, -1, -1],
+        value: [0, (k % 5) * 0.01 - 0.02, 0, 0.003 * k, -0.001 * k],
+        gain: [1, 0, 1, 0, 0],
+        cover: [1, 1, 1, 1, 1],
+      }));
+      const model = loadModel({
+        format: 'mlops.gbdt.v1',
+        kind: 'gbdt',
+        featureNames: ['a', 'b'],
+        params: {},
+        baseScore: -0.25,
+        trees,
+      });
+      const json = model.toJSON();
+      if (json.kind !== 'gbdt') throw new Error('a GBDT was loaded');
+      const scorer = columnScorer(model);
+      expect(
+        compileSimdForest(
+          json,
+          scorer.features.map((name) => json.featureNames.indexOf(name)),
+        )?.lanes,
+      ).toBe(16);
+      // Every threshold of `a`, just below and just above it, NaN and -0; `b` around its thresholds.
+      const values: number[] = [];
+      for (let k = -2; k < thresholds + 2; k++)
+        for (const a of [k * 0.5 - 7, k * 0.5 - 7 - 1e-9, k * 0.5 - 7 + 1e-9]) values.push(a, (k % 9) - 1.5);
+      values.push(Number.NaN, 3, -0, Number.NaN, 7, -0);
+      const rows = values.length / 2;
+      const test = Float64Array.from(values);
+      const expected = Float64Array.from({ length: rows }, (_, r) => model.predictRow(test.subarray(r * 2, r * 2 + 2)));
+      const columns = columnsOf(test, 2, ['a', 'b'], scorer.features);
+      expect(scorer.score(columns, rows)).toEqual(expected);
+    },
+  );
+
   it('scores chunks split over the scoring threads to the same bits, models switching between chunks', () => {
     const models = [1, 7, 8, 9, 10, 11].map((seed) =>
       createModel('gbdt', { threads: 1, seed: 0, nTrees: 20, maxDepth: 4 }).fit(createDataset(data(1000, seed))),
