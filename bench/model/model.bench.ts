@@ -19,7 +19,8 @@
  * ending 2026-12-05, scale 1, seed 42), built once per machine and code version under bench/out;
  * the pipeline then runs in-process on a copy of it with an empty registry.
  *
- * Options: --from D --to D --scale S --seed N --python PATH --keep (keep the run's folder), --home DIR
+ * Options: --from D --to D --scale S --seed N --python PATH --repeats N (runs of the product's batch
+ * prediction, the median judged; default 3) --keep (keep the run's folder), --home DIR
  * (a folder whose warehouse.duckdb an earlier build of the same window left, used instead of the
  * cache, e.g. while only the trainer changes: the cache key covers the trainer's sources).
  */
@@ -47,6 +48,8 @@ import { runnerOnCopy } from './pipeline-steps.js';
 
 const HERE = fileURLToPath(new URL('.', import.meta.url));
 const TARGET_ROWS_PER_SECOND = 1_000_000;
+/** Runs of the product's batch prediction; the verdict is on the median (`--repeats N`, default 3). */
+const REPEATS = Math.max(1, Math.floor(Number(option('repeats') ?? 3)) || 3);
 
 function option(name: string): string | undefined {
   const at = process.argv.indexOf(`--${name}`);
@@ -260,7 +263,13 @@ async function main(): Promise<void> {
       const line = messages.find((m) => m.startsWith('batch_predict:')) ?? '';
       return { seconds, cpuSeconds: (used.user + used.system) / 1e6, rows, line };
     };
-    const fast = await predict(runner, 'bench-predict');
+    // The product's path several times (each a redelivery of the same rows, under its own run key so
+    // that the runner runs it again): one run's wall moves by a quarter with the machine's load and
+    // with whether the process falls into major collections (bench/model README), so the verdict is
+    // on the median run, and every run is printed.
+    const runs: Awaited<ReturnType<typeof predict>>[] = [];
+    for (let index = 0; index < REPEATS; index += 1) runs.push(await predict(runner, `bench-predict-${index}`));
+    const fast = [...runs].sort((a, b) => a.seconds - b.seconds)[Math.floor((runs.length - 1) / 2)]!;
     const scored = fast.rows;
     const predictions = `"${catalog}".warehouse.fact_predictions_churn`;
     await warehouse.execute(
@@ -355,8 +364,12 @@ async function main(): Promise<void> {
         .map((l) => l.toFixed(1))
         .join(' ')})`,
     );
+    for (const [index, run] of runs.entries())
+      log(
+        `  in the engine, run ${index + 1} of ${runs.length}${index === 0 ? ' (the first in this process)' : ''}: ${run.seconds.toFixed(2)} s, ${run.cpuSeconds.toFixed(2)} s CPU: ${perSecond(run.rows, run.seconds)} rows/s`,
+      );
     log(
-      `  in the engine (the model called from SQL): ${fast.seconds.toFixed(2)} s, ${fast.cpuSeconds.toFixed(2)} s CPU in this process: ${verdict(scored, fast.seconds)}`,
+      `  in the engine (the model called from SQL), the median run: ${fast.seconds.toFixed(2)} s, ${fast.cpuSeconds.toFixed(2)} s CPU in this process: ${verdict(scored, fast.seconds)}`,
     );
     log(`    ${fast.line}`);
     log(
