@@ -1,7 +1,7 @@
 /**
  * Profile of one transform run: the npm-start-shaped batch (BENCH_DAYS dates at BENCH_SCALE in one
  * run on an empty warehouse), time per action, slowest first. DuckDB runs with the product's default
- * memory limit, 512MB (BENCH_MEMORY_LIMIT changes it). The run is given its landed rows as the
+ * memory limit (`DEFAULT_WAREHOUSE_MEMORY_LIMIT`; BENCH_MEMORY_LIMIT changes it). The run is given its landed rows as the
  * transformer gives them, so its threads and memory follow the product's rule: for large dates the
  * free cores and `DEFAULT_TRANSFORM_MEMORY_LIMIT` scaled to them (BENCH_THREADS pins the threads,
  * BENCH_TRANSFORM_MEMORY_LIMIT changes the one-thread limit, `default`: none).
@@ -18,7 +18,7 @@ import { loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DuckDbTransformRunner, openDuckDbWarehouse } from '@mlops/adapters-local';
-import { DEFAULT_TRANSFORM_MEMORY_LIMIT } from '@mlops/kernel';
+import { DEFAULT_TRANSFORM_MEMORY_LIMIT, DEFAULT_WAREHOUSE_MEMORY_LIMIT } from '@mlops/kernel';
 import { dayNumber, isoDate } from '@mlops/synthetic';
 import { warehouseAccessOf } from '@mlops/testing';
 import { GeneratedLake } from '@mlops/testing/fixtures';
@@ -49,7 +49,7 @@ console.log(`lake ${lakeDir}: ${((performance.now() - generated) / 1000).toFixed
 const scratch = await mkdtemp(join(tmpdir(), 'mlops-transform-profile-wh-'));
 const warehousePath = process.env.BENCH_WAREHOUSE ?? join(scratch, 'w.duckdb');
 // The product's default warehouse memory limit (MLOPS_WAREHOUSE_MEMORY_LIMIT); `default` for DuckDB's own.
-const memoryLimit = process.env.BENCH_MEMORY_LIMIT ?? '512MB';
+const memoryLimit = process.env.BENCH_MEMORY_LIMIT ?? DEFAULT_WAREHOUSE_MEMORY_LIMIT;
 if (historyDays > 0) {
   const kept = process.env.BENCH_HISTORY_WAREHOUSE ?? join(scratch, 'history.duckdb');
   if (!existsSync(kept)) {

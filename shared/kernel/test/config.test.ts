@@ -12,8 +12,8 @@ describe('loadConfig', () => {
     expect(config.dashboard).toMatchObject({ host: '127.0.0.1', port: 8080, allowRemote: false });
   });
 
-  it('limits the local warehouse to 512MB of DuckDB memory unless told otherwise', () => {
-    expect(loadConfig({}).warehouse.memoryLimit).toBe('512MB');
+  it('limits the local warehouse to 448MB of DuckDB memory unless told otherwise', () => {
+    expect(loadConfig({}).warehouse.memoryLimit).toBe('448MB');
     expect(loadConfig({ MLOPS_WAREHOUSE_MEMORY_LIMIT: '2GB' }).warehouse.memoryLimit).toBe('2GB');
     expect(loadConfig({ MLOPS_WAREHOUSE_MEMORY_LIMIT: '1.5GiB' }).warehouse.memoryLimit).toBe('1.5GiB');
     expect(loadConfig({ MLOPS_WAREHOUSE_MEMORY_LIMIT: 'default' }).warehouse.memoryLimit).toBeUndefined();

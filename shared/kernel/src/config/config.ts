@@ -39,7 +39,7 @@ export interface PlatformConfig {
     /** Longest wait for a warehouse session while other processes hold the file, ms. */
     readonly waitMs: number;
     /**
-     * DuckDB's memory limit per process on the file (local, emulator), e.g. `512MB`; past it DuckDB
+     * DuckDB's memory limit per process on the file (local, emulator), e.g. `448MB`; past it DuckDB
      * spills to a temporary folder beside the file. Empty: DuckDB's default (80% of the memory).
      */
     readonly memoryLimit?: string;
@@ -344,9 +344,13 @@ export function loadConfig(env: Environment, cwd: string = process.cwd()): Platf
 
 /**
  * The default DuckDB memory limit of the local warehouse: `npm start` (120 days at scale 1) peaked at
- * 1.1 GB in the transform without one; at 512MB DuckDB spills instead, for a little more CPU.
+ * 1.1 GB in the transform without one. Its peak is the first transform run's buffer pool beside the
+ * last dates landing: at 512MB it spanned 930-1,030 MB across runs, at 448MB 880-910 MB with the
+ * same CPU; the npm-start-shaped runs (120 dates, and 60 after 60) pass at 400MB too, and the year
+ * at scale 10 (whose large runs raise it, `DEFAULT_TRANSFORM_MEMORY_LIMIT`) took the same time
+ * (bench/start README, Session 12).
  */
-export const DEFAULT_WAREHOUSE_MEMORY_LIMIT = '512MB';
+export const DEFAULT_WAREHOUSE_MEMORY_LIMIT = '448MB';
 
 /**
  * The default most landed rows in one transform run: about 170 days at scale 1 (sales and clickstream
