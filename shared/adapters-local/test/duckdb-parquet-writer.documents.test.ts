@@ -8,6 +8,7 @@ import {
   type DocumentColumns,
   type DocumentValue,
   type ParquetColumn,
+  type ParquetFileInfo,
   type ParquetValue,
   type StoredDocument,
 } from '@mlops/kernel';
@@ -137,6 +138,36 @@ describe('DuckDB Parquet writer: files of JSON documents', () => {
     SALES_BRONZE_COLUMNS.filter((column) => column.name !== layout.idColumn && column.name !== layout.extraColumn),
   )!;
 
+  /**
+   * Write `texts` by the shared writer (plain documents staged as stored) to `plain-<name>.parquet`
+   * and by one that converts every document by the rule to `exact-<name>.parquet`, `batch` texts a
+   * write; expects the two files' bytes equal and returns both files (plain first).
+   */
+  const bothWays = async (
+    name: string,
+    columns: readonly ParquetColumn[],
+    texts: readonly { id: string; json: string }[],
+    batch = texts.length,
+  ): Promise<ParquetFileInfo[]> => {
+    const exactWriter = new DuckDbParquetWriter({ threads: 2, plainDocuments: false });
+    const files: ParquetFileInfo[] = [];
+    try {
+      for (const [way, w] of [
+        ['plain', writer],
+        ['exact', exactWriter],
+      ] as const) {
+        const file = await w.createFromDocuments(join(dir.path, `${way}-${name}.parquet`), columns, layout);
+        for (let i = 0; i < texts.length; i += batch) await file.write(texts.slice(i, i + batch));
+        files.push(await file.finish());
+      }
+    } finally {
+      await exactWriter.close();
+    }
+    const hash = (path: string) => createHash('sha256').update(readFileSync(path)).digest('hex');
+    expect(hash(files[0]!.path)).toBe(hash(files[1]!.path));
+    return files;
+  };
+
   it('converts documents as the reference rule does, and writes the very bytes the same rows written as rows give', async () => {
     const fromDocuments = await writer.createFromDocuments(
       join(dir.path, 'documents.parquet'),
@@ -170,29 +201,14 @@ describe('DuckDB Parquet writer: files of JSON documents', () => {
   });
 
   it('writes the same bytes whether plain documents are staged as stored or every document is converted by the rule', async () => {
-    const exactWriter = new DuckDbParquetWriter({ threads: 2, plainDocuments: false });
     const edges = [...plainEdges, ...notPlain];
     const mixed = [
       ...json(day.slice(0, 2000)),
       ...edges.map((text, i) => ({ id: `text-${i}`, json: text })),
       ...json(documents.slice(2000)),
     ];
-    const hashes: string[] = [];
-    try {
-      for (const [name, w] of [
-        ['plain', writer],
-        ['exact', exactWriter],
-      ] as const) {
-        const file = await w.createFromDocuments(join(dir.path, `${name}-mixed.parquet`), SALES_BRONZE_COLUMNS, layout);
-        for (let i = 0; i < mixed.length; i += 500) await file.write(mixed.slice(i, i + 500));
-        const info = await file.finish();
-        expect(info.rows).toBe(mixed.length);
-        hashes.push(createHash('sha256').update(readFileSync(info.path)).digest('hex'));
-      }
-    } finally {
-      await exactWriter.close();
-    }
-    expect(hashes[0]).toBe(hashes[1]);
+    const files = await bothWays('mixed', SALES_BRONZE_COLUMNS, mixed, 500);
+    expect(files.map((info) => info.rows)).toEqual([mixed.length, mixed.length]);
     // And the reference rule, for the texts JSON.parse reads as JSON.stringify would write them.
     const back = await reader.query(
       `select * from read_parquet('${join(dir.path, 'plain-mixed.parquet')}') where _document_id like 'text-%' order by _document_id`,
@@ -230,22 +246,7 @@ describe('DuckDB Parquet writer: files of JSON documents', () => {
     const texts = json(day.slice(0, ids.length));
     expect(texts.every((text) => plain.test(text.json))).toBe(true);
     const odd = texts.map((text, i) => ({ id: ids[i]!, json: text.json }));
-    const exactWriter = new DuckDbParquetWriter({ plainDocuments: false });
-    const hashes: string[] = [];
-    try {
-      for (const [name, w] of [
-        ['plain', writer],
-        ['exact', exactWriter],
-      ] as const) {
-        const file = await w.createFromDocuments(join(dir.path, `${name}-ids.parquet`), SALES_BRONZE_COLUMNS, layout);
-        await file.write(odd);
-        const info = await file.finish();
-        hashes.push(createHash('sha256').update(readFileSync(info.path)).digest('hex'));
-      }
-    } finally {
-      await exactWriter.close();
-    }
-    expect(hashes[0]).toBe(hashes[1]);
+    await bothWays('ids', SALES_BRONZE_COLUMNS, odd);
     const back = await reader.query(`select _document_id from read_parquet('${join(dir.path, 'plain-ids.parquet')}')`);
     expect(back.map((row) => row._document_id)).toEqual(ids);
   });
@@ -279,25 +280,10 @@ describe('DuckDB Parquet writer: files of JSON documents', () => {
       { i: null, d: null, f0: null, i_: null },
     ];
     const mine = data.map((fields, n) => ({ id: `own-${n}`, data: fields }));
-    const exactWriter = new DuckDbParquetWriter({ plainDocuments: false });
-    const hashes: string[] = [];
-    try {
-      for (const [name, w] of [
-        ['plain', writer],
-        ['exact', exactWriter],
-      ] as const) {
-        const file = await w.createFromDocuments(join(dir.path, `${name}-own.parquet`), own, layout);
-        await file.write(json(mine));
-        const info = await file.finish();
-        hashes.push(createHash('sha256').update(readFileSync(info.path)).digest('hex'));
-        expect(await reader.query(`select * from read_parquet('${info.path}')`)).toEqual(
-          mine.map((document) => referenceRow(document, own, layout)),
-        );
-      }
-    } finally {
-      await exactWriter.close();
-    }
-    expect(hashes[0]).toBe(hashes[1]);
+    for (const info of await bothWays('own', own, json(mine)))
+      expect(await reader.query(`select * from read_parquet('${info.path}')`)).toEqual(
+        mine.map((document) => referenceRow(document, own, layout)),
+      );
     expect(data.slice(0, 3).map((fields) => plainDocument(own.slice(1, -1))!.test(JSON.stringify(fields)))).toEqual([
       true,
       true,
