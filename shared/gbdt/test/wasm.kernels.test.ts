@@ -9,7 +9,8 @@ import {
 } from '../src/kernels/histogram.kernel.js';
 import { closeLeaf, partitionRows, splitIntoLeaves } from '../src/kernels/partition.kernel.js';
 import { planPacking } from '../src/histogram.packing.js';
-import { laneKernels } from '../src/lanes/lane.kernels.js';
+import { LANE_SCRATCH, laneKernels } from '../src/lanes/lane.kernels.js';
+import { fillBins, sortFloat64, transposeBins } from '../src/kernels/binning.kernel.js';
 import { EXP_CONSTANTS, EXP_POW2_FRAC, EXP_POW2_INT } from '../src/fast-math.js';
 import { WasmArena } from '../src/wasm/wasm.arena.js';
 import { instantiateWasmKernels } from '../src/wasm/wasm.module.js';
@@ -267,6 +268,103 @@ describe('WebAssembly kernels', () => {
     expect(expected.subarray(plan.words * 1024).some((v) => v !== 12345)).toBe(true);
   });
 
+  it.each([
+    { name: 'doubles of both signs with ties and zeros of both signs', n: 5000, kind: 'mixed' },
+    { name: 'fewer than 256 (the JavaScript kernel sorts these natively)', n: 200, kind: 'mixed' },
+    { name: 'float32-derived values (low bytes equal: passes skipped)', n: 3000, kind: 'float32' },
+    { name: 'one value repeated (every pass skipped)', n: 1000, kind: 'constant' },
+    { name: 'no values', n: 0, kind: 'mixed' },
+  ])('sorts like the JavaScript kernel, bit for bit ($name)', ({ n, kind }) => {
+    const random = createRandom(n + kind.length);
+    const arena = new WasmArena(0);
+    const column = arena.float64(n);
+    for (let i = 0; i < n; i++) {
+      const u = random.nextFloat();
+      column[i] =
+        kind === 'constant'
+          ? 2.5
+          : kind === 'float32'
+            ? Math.fround((u - 0.3) * 1000)
+            : u < 0.1
+              ? 0
+              : u < 0.2
+                ? -0
+                : u < 0.4
+                  ? Math.floor(u * 20) - 5
+                  : (u - 0.7) * 10 ** Math.floor(random.nextFloat() * 12 - 6);
+    }
+    const kernels = laneKernels(instantiateWasmKernels(arena.memory), arena.float64(LANE_SCRATCH), 0);
+    const [a, b, counts] = [arena.float64(n), arena.float64(n), arena.uint32(2048)];
+    const got = kernels.sort(column, n, a, b, counts);
+    expect(got === a || got === b).toBe(true);
+    const expected = sortFloat64(column, n, new Float64Array(n), new Float64Array(n), new Uint32Array(2048));
+    const bits = (v: Float64Array) => [...new BigUint64Array(v.slice(0, n).buffer)];
+    expect(bits(got)).toEqual(bits(expected));
+    for (let i = 1; i < n; i++) expect(got[i]! >= got[i - 1]!).toBe(true);
+    expect(got.subarray(0, n).some((v) => Object.is(v, -0))).toBe(false);
+  });
+
+  it.each([0, 1, 2, 5, 127, 128, 200, 255])('bins values like the JavaScript kernel (%i cuts)', (nCuts) => {
+    const random = createRandom(nCuts + 1);
+    const arena = new WasmArena(0);
+    const n = 4001;
+    const cuts = new Float64Array(512).fill(-1);
+    const sorted = Array.from({ length: nCuts }, () => Math.floor(random.nextFloat() * 1e6) / 100).sort(
+      (x, y) => x - y,
+    );
+    cuts.set(sorted, 100);
+    const column = arena.float64(n);
+    for (let i = 0; i < n; i++)
+      column[i] =
+        random.nextFloat() < 0.3 && nCuts > 0
+          ? sorted[Math.floor(random.nextFloat() * nCuts)]!
+          : Math.floor(random.nextFloat() * 1.2e6) / 100 - 1000;
+    column[0] = Number.POSITIVE_INFINITY;
+    column[1] = Number.NEGATIVE_INFINITY;
+    const out = arena.uint8(n + 20).fill(77);
+    const expected = new Uint8Array(n + 20).fill(77);
+    fillBins(column, n, cuts, 100, nCuts, expected, 10);
+    laneKernels(instantiateWasmKernels(arena.memory), arena.float64(2 * LANE_SCRATCH), 1).fill(
+      column,
+      n,
+      cuts,
+      100,
+      nCuts,
+      out,
+      10,
+    );
+    expect([...out]).toEqual([...expected]);
+  });
+
+  it('transposes packed bins like the JavaScript kernel, a middle range of rows', () => {
+    const nBins = Int32Array.from([256, 2, 2, 2, 3, 7, 51, 1, 17, 200]);
+    const plan = planPacking(nBins);
+    const nRows = 777;
+    const nFeatures = nBins.length;
+    const stride = 4 * plan.words + 4;
+    const random = createRandom(5);
+    const arena = new WasmArena(0);
+    const cols = arena.uint8(nRows * nFeatures);
+    for (let f = 0; f < nFeatures; f++)
+      for (let r = 0; r < nRows; r++) cols[f * nRows + r] = Math.floor(random.nextFloat() * nBins[f]!);
+    const bins = arena.uint8(nRows * stride).fill(99);
+    const expected = new Uint8Array(nRows * stride).fill(99);
+    transposeBins(cols, nRows, nFeatures, expected, stride, plan.byteOffset, plan.mult, 100, 701);
+    laneKernels(instantiateWasmKernels(arena.memory), arena.float64(LANE_SCRATCH), 0).transpose(
+      cols,
+      nRows,
+      nFeatures,
+      bins,
+      stride,
+      plan.byteOffset,
+      plan.mult,
+      100,
+      701,
+    );
+    expect([...bins]).toEqual([...expected]);
+    expect(expected.subarray(100 * stride, 701 * stride).some((v) => v > 127)).toBe(true);
+  });
+
   it('keeps earlier arrays when the arena grows', () => {
     const arena = new WasmArena(0);
     const first = arena.float64(1000).fill(3);
@@ -277,5 +375,17 @@ describe('WebAssembly kernels', () => {
     expect(later.byteOffset).toBeGreaterThanOrEqual(big.byteOffset + big.length);
     expect(arena.memory.buffer.byteLength).toBeGreaterThanOrEqual(later.byteOffset + later.byteLength);
     expect(new Uint8Array(arena.memory.buffer)[big.byteOffset + big.length - 1]).toBe(7);
+  });
+
+  it('gives back what was taken after a mark', () => {
+    const arena = new WasmArena(0);
+    const kept = arena.float64(10);
+    const mark = arena.mark();
+    const scratch = arena.uint8(100_000);
+    arena.release(mark);
+    const next = arena.float64(10);
+    expect(next.byteOffset).toBe(scratch.byteOffset);
+    expect(next.byteOffset).toBeGreaterThanOrEqual(kept.byteOffset + kept.byteLength);
+    expect(() => arena.release(arena.mark() + 64)).toThrow(/above its top/);
   });
 });

@@ -517,4 +517,157 @@
         (local.set $dst (i32.add (local.get $dst) (i32.const 16)))
         (local.set $src (i32.add (local.get $src) (i32.const 16)))
         (br $cells))))
+
+  ;; sortFloat64 (binning.kernel.ts): ascending LSD radix sort of the n doubles at $col by their
+  ;; IEEE-754 bits, into $a or $b (n doubles each); returns the address of the one holding the
+  ;; result. $counts: 2048 u32 of scratch. Each double (-0 as +0) becomes an unsigned key of the
+  ;; same order (negatives: every bit flipped; others: the sign bit set); a pass whose byte is equal
+  ;; in every key is skipped. A sort gives the same bits in any implementation (equal keys are equal
+  ;; doubles), so this matches the JavaScript kernel bit for bit.
+  (func (export "sort")
+    (param $col i32) (param $n i32) (param $a i32) (param $b i32) (param $counts i32) (result i32)
+    (local $i i32) (local $k i64) (local $src i32) (local $dst i32) (local $t i32)
+    (local $pass i32) (local $base i32) (local $d i32) (local $c i32) (local $sum i32)
+    (local $trivial i32) (local $shift i64) (local $at i32)
+    (memory.fill (local.get $counts) (i32.const 0) (i32.const 8192))
+    (local.set $i (i32.const 0))
+    (block $done
+      (loop $keys
+        (br_if $done (i32.ge_u (local.get $i) (local.get $n)))
+        (local.set $at (i32.shl (local.get $i) (i32.const 3)))
+        ;; -0 as +0: a zero (of either sign) is the key of +0.
+        (local.set $k
+          (select
+            (i64.const 0)
+            (i64.reinterpret_f64 (f64.load (i32.add (local.get $col) (local.get $at))))
+            (f64.eq (f64.load (i32.add (local.get $col) (local.get $at))) (f64.const 0))))
+        (local.set $k
+          (select
+            (i64.xor (local.get $k) (i64.const -1))
+            (i64.or (local.get $k) (i64.const 0x8000000000000000))
+            (i64.lt_s (local.get $k) (i64.const 0))))
+        (i64.store (i32.add (local.get $a) (local.get $at)) (local.get $k))
+        ;; counts[256 p + byte p of the key]++ for p = 0..7.
+        (local.set $pass (i32.const 0))
+        (loop $bytes
+          (local.set $t
+            (i32.add
+              (local.get $counts)
+              (i32.shl
+                (i32.add
+                  (i32.shl (local.get $pass) (i32.const 8))
+                  (i32.wrap_i64
+                    (i64.and
+                      (i64.shr_u (local.get $k) (i64.extend_i32_u (i32.shl (local.get $pass) (i32.const 3))))
+                      (i64.const 255))))
+                (i32.const 2))))
+          (i32.store (local.get $t) (i32.add (i32.load (local.get $t)) (i32.const 1)))
+          (br_if $bytes (i32.lt_u (local.tee $pass (i32.add (local.get $pass) (i32.const 1))) (i32.const 8))))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br $keys)))
+    (local.set $src (local.get $a))
+    (local.set $dst (local.get $b))
+    (local.set $pass (i32.const 0))
+    (loop $passes
+      ;; Exclusive prefix sums of this pass's counts; trivial when one byte value holds every key.
+      (local.set $base (i32.add (local.get $counts) (i32.shl (local.get $pass) (i32.const 10))))
+      (local.set $trivial (i32.const 0))
+      (local.set $sum (i32.const 0))
+      (local.set $d (i32.const 0))
+      (loop $prefix
+        (local.set $t (i32.add (local.get $base) (i32.shl (local.get $d) (i32.const 2))))
+        (local.set $c (i32.load (local.get $t)))
+        (if (i32.eq (local.get $c) (local.get $n)) (then (local.set $trivial (i32.const 1))))
+        (i32.store (local.get $t) (local.get $sum))
+        (local.set $sum (i32.add (local.get $sum) (local.get $c)))
+        (br_if $prefix (i32.lt_u (local.tee $d (i32.add (local.get $d) (i32.const 1))) (i32.const 256))))
+      (if (i32.eqz (local.get $trivial))
+        (then
+          (local.set $shift (i64.extend_i32_u (i32.shl (local.get $pass) (i32.const 3))))
+          (local.set $i (i32.const 0))
+          (block $scattered
+            (loop $scatter
+              (br_if $scattered (i32.ge_u (local.get $i) (local.get $n)))
+              (local.set $k (i64.load (i32.add (local.get $src) (i32.shl (local.get $i) (i32.const 3)))))
+              (local.set $t
+                (i32.add
+                  (local.get $base)
+                  (i32.shl
+                    (i32.wrap_i64 (i64.and (i64.shr_u (local.get $k) (local.get $shift)) (i64.const 255)))
+                    (i32.const 2))))
+              (local.set $c (i32.load (local.get $t)))
+              (i32.store (local.get $t) (i32.add (local.get $c) (i32.const 1)))
+              (i64.store (i32.add (local.get $dst) (i32.shl (local.get $c) (i32.const 3))) (local.get $k))
+              (local.set $i (i32.add (local.get $i) (i32.const 1)))
+              (br $scatter)))
+          (local.set $t (local.get $src))
+          (local.set $src (local.get $dst))
+          (local.set $dst (local.get $t))))
+      (br_if $passes (i32.lt_u (local.tee $pass (i32.add (local.get $pass) (i32.const 1))) (i32.const 8))))
+    ;; Keys back to doubles.
+    (local.set $i (i32.const 0))
+    (block $back
+      (loop $unkey
+        (br_if $back (i32.ge_u (local.get $i) (local.get $n)))
+        (local.set $at (i32.add (local.get $src) (i32.shl (local.get $i) (i32.const 3))))
+        (local.set $k (i64.load (local.get $at)))
+        (i64.store
+          (local.get $at)
+          (select
+            (i64.and (local.get $k) (i64.const 0x7fffffffffffffff))
+            (i64.xor (local.get $k) (i64.const -1))
+            (i64.lt_s (local.get $k) (i64.const 0))))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br $unkey)))
+    (local.get $src))
+
+  ;; fillBins (binning.kernel.ts): the bin of each of the n doubles at $col (the number of cuts
+  ;; strictly below it) as a byte at $out. $cuts: 256 doubles, the cuts padded with +Infinity;
+  ;; $half: the largest power of two <= the number of cuts (>= 1). A branch-free binary search:
+  ;; log2(2 $half) steps, each adding $step when the cut before lo + $step lies below the value.
+  (func (export "fill")
+    (param $col i32) (param $n i32) (param $cuts i32) (param $half i32) (param $out i32)
+    (local $i i32) (local $v f64) (local $lo i32) (local $step i32)
+    (local.set $i (i32.const 0))
+    (block $done
+      (loop $row
+        (br_if $done (i32.ge_u (local.get $i) (local.get $n)))
+        (local.set $v (f64.load (i32.add (local.get $col) (i32.shl (local.get $i) (i32.const 3)))))
+        (local.set $lo (i32.const 0))
+        (local.set $step (local.get $half))
+        (loop $search
+          (local.set $lo
+            (i32.add
+              (local.get $lo)
+              (select
+                (local.get $step)
+                (i32.const 0)
+                (f64.lt
+                  (f64.load
+                    (i32.add
+                      (local.get $cuts)
+                      (i32.shl (i32.sub (i32.add (local.get $lo) (local.get $step)) (i32.const 1)) (i32.const 3))))
+                  (local.get $v)))))
+          (br_if $search (local.tee $step (i32.shr_u (local.get $step) (i32.const 1)))))
+        (i32.store8 (i32.add (local.get $out) (local.get $i)) (local.get $lo))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br $row))))
+
+  ;; transposeBins (binning.kernel.ts), one feature: for rows [from, to), byte $bins + r * $stride
+  ;; (the feature's byte of row r) += $m * the row's bin at $col + r (mod 256, as a Uint8Array).
+  (func (export "tcol")
+    (param $col i32) (param $bins i32) (param $stride i32) (param $from i32) (param $to i32) (param $m i32)
+    (local $at i32)
+    (local.set $at (i32.add (local.get $bins) (i32.mul (local.get $from) (local.get $stride))))
+    (block $done
+      (loop $row
+        (br_if $done (i32.ge_u (local.get $from) (local.get $to)))
+        (i32.store8
+          (local.get $at)
+          (i32.add
+            (i32.load8_u (local.get $at))
+            (i32.mul (i32.load8_u (i32.add (local.get $col) (local.get $from))) (local.get $m))))
+        (local.set $at (i32.add (local.get $at) (local.get $stride)))
+        (local.set $from (i32.add (local.get $from) (i32.const 1)))
+        (br $row))))
 )
