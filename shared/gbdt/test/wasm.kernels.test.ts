@@ -10,7 +10,7 @@ import {
 import { closeLeaf, partitionRows, splitIntoLeaves } from '../src/kernels/partition.kernel.js';
 import { planPacking } from '../src/histogram.packing.js';
 import { LANE_SCRATCH, laneKernels } from '../src/lanes/lane.kernels.js';
-import { fillBins, sortFloat64, transposeBins } from '../src/kernels/binning.kernel.js';
+import { distinctCuts, fillBins, sortFloat64, transposeBins } from '../src/kernels/binning.kernel.js';
 import { EXP_CONSTANTS, EXP_POW2_FRAC, EXP_POW2_INT } from '../src/fast-math.js';
 import { WasmArena } from '../src/wasm/wasm.arena.js';
 import { instantiateWasmKernels } from '../src/wasm/wasm.module.js';
@@ -363,6 +363,32 @@ describe('WebAssembly kernels', () => {
     );
     expect([...bins]).toEqual([...expected]);
     expect(expected.subarray(100 * stride, 701 * stride).some((v) => v > 127)).toBe(true);
+  });
+
+  it.each([
+    { name: 'a few values, zeros of both signs, runs of ties', n: 5000, distinct: 7, maxBins: 256 },
+    { name: 'exactly maxBins distinct values', n: 3000, distinct: 256, maxBins: 256 },
+    { name: 'one more than maxBins (no cuts: -1)', n: 3000, distinct: 257, maxBins: 256 },
+    { name: 'more distinct values than the table would hold at once', n: 20000, distinct: 5000, maxBins: 256 },
+    { name: 'one value', n: 100, distinct: 1, maxBins: 256 },
+    { name: 'no values', n: 0, distinct: 1, maxBins: 256 },
+  ])('finds the distinct-value cuts of the JavaScript kernel ($name)', ({ n, distinct, maxBins }) => {
+    const random = createRandom(n + distinct);
+    const arena = new WasmArena(0);
+    const pool = Array.from({ length: distinct }, (_, i) =>
+      i === 0 ? -0 : (random.nextFloat() - 0.5) * 10 ** (i % 7),
+    );
+    const column = arena.float64(n);
+    for (let i = 0; i < n; i++)
+      column[i] = i < distinct ? pool[i]! : i % 5 === 0 ? 0 : pool[Math.floor(random.nextFloat() * distinct)]!;
+    const out = new Float64Array(300).fill(-7);
+    const expected = new Float64Array(300).fill(-7);
+    const want = distinctCuts(column, n, maxBins, expected, 20);
+    const kernels = laneKernels(instantiateWasmKernels(arena.memory), arena.float64(2 * LANE_SCRATCH), 1);
+    expect(kernels.distinct(column, n, maxBins, out, 20)).toBe(want);
+    expect([...out]).toEqual([...expected]);
+    // A second feature on the same table: no value of the first is left behind.
+    expect(kernels.distinct(column, Math.min(n, 1), maxBins, out, 20)).toBe(0);
   });
 
   it('keeps earlier arrays when the arena grows', () => {

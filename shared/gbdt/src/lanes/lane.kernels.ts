@@ -63,8 +63,8 @@ export const JS_KERNELS: Readonly<Kernels> = {
   transpose: transposeBins,
 };
 
-/** Doubles of `scratch` per lane: 4 for the leaf sums, then the 256 padded cuts of `fill`. */
-export const LANE_SCRATCH = 260;
+/** Doubles of `scratch` per lane: 4 for the leaf sums, the 256 padded cuts of `fill`, the 1,024-slot table of `distinct`. */
+export const LANE_SCRATCH = 4 + 256 + 1024;
 
 /**
  * The kernels of lane `lane`: the JavaScript ones, with the WebAssembly histogram (accumulate,
@@ -78,10 +78,22 @@ export function laneKernels(wasm: WasmKernels, scratch: Float64Array, lane: numb
   const sums = LANE_SCRATCH * lane;
   const sumsAt = scratch.byteOffset + 8 * sums;
   const pad = scratch.subarray(sums + 4, sums + 4 + 256);
+  const table = scratch.subarray(sums + 4 + 256, sums + LANE_SCRATCH);
   return {
     ...JS_KERNELS,
     sort: (column, n, a, b, counts) =>
       wasm.sort(column.byteOffset, n, a.byteOffset, b.byteOffset, counts.byteOffset) === a.byteOffset ? a : b,
+    distinct: (column, n, maxBins, out, at) => {
+      const count = wasm.distinct(column.byteOffset, n, maxBins, table.byteOffset);
+      if (count < 0) return -1;
+      // Every distinct value but the largest, ascending (as distinctCuts gives them).
+      const distinct = new Float64Array(count);
+      let j = 0;
+      for (let h = 0; h < table.length; h++) if (table[h] === table[h]) distinct[j++] = table[h]!;
+      distinct.sort();
+      out.set(distinct.subarray(0, Math.max(0, count - 1)), at);
+      return Math.max(0, count - 1);
+    },
     fill: (column, n, cuts, cutsAt, nCuts, out, at) => {
       if (nCuts === 0) {
         out.fill(0, at, at + n);

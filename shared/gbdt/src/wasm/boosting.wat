@@ -670,4 +670,44 @@
         (local.set $at (i32.add (local.get $at) (local.get $stride)))
         (local.set $from (i32.add (local.get $from) (i32.const 1)))
         (br $row))))
+
+  ;; distinctCuts (binning.kernel.ts), its pass over the rows: the distinct values of the n doubles
+  ;; at $col (-0 as +0) as their bits into the 1024-slot hash table at $table (empty slots: the
+  ;; bits of NaN, which no finite value has); returns their number, or -1 once a value would be
+  ;; the (maxBins + 1)-th. Which distinct values there are does not depend on the hash, so the
+  ;; caller's sorted cuts are those of the JavaScript kernel.
+  (func (export "distinct") (param $col i32) (param $n i32) (param $maxBins i32) (param $table i32) (result i32)
+    (local $i i32) (local $k i64) (local $last i64) (local $h i32) (local $slot i32) (local $key i64)
+    (local $count i32) (local $v f64)
+    (local.set $i (i32.const 0))
+    (loop $empty
+      (i64.store (i32.add (local.get $table) (i32.shl (local.get $i) (i32.const 3))) (i64.const 0x7ff8000000000000))
+      (br_if $empty (i32.lt_u (local.tee $i (i32.add (local.get $i) (i32.const 1))) (i32.const 1024))))
+    (local.set $last (i64.const 0x7ff8000000000000))
+    (local.set $i (i32.const 0))
+    (block $done
+      (loop $row
+        (br_if $done (i32.ge_u (local.get $i) (local.get $n)))
+        (local.set $v (f64.load (i32.add (local.get $col) (i32.shl (local.get $i) (i32.const 3)))))
+        (local.set $k (select (i64.const 0) (i64.reinterpret_f64 (local.get $v)) (f64.eq (local.get $v) (f64.const 0))))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br_if $row (i64.eq (local.get $k) (local.get $last)))
+        (local.set $last (local.get $k))
+        ;; The top 10 bits of the key times 2^64 / golden ratio, then linear probing.
+        (local.set $h (i32.wrap_i64 (i64.shr_u (i64.mul (local.get $k) (i64.const 0x9e3779b97f4a7c15)) (i64.const 54))))
+        (block $placed
+          (loop $probe
+            (local.set $slot (i32.add (local.get $table) (i32.shl (local.get $h) (i32.const 3))))
+            (local.set $key (i64.load (local.get $slot)))
+            (br_if $placed (i64.eq (local.get $key) (local.get $k)))
+            (if (i64.eq (local.get $key) (i64.const 0x7ff8000000000000))
+              (then
+                (if (i32.eq (local.get $count) (local.get $maxBins)) (then (return (i32.const -1))))
+                (i64.store (local.get $slot) (local.get $k))
+                (local.set $count (i32.add (local.get $count) (i32.const 1)))
+                (br $placed)))
+            (local.set $h (i32.and (i32.add (local.get $h) (i32.const 1)) (i32.const 1023)))
+            (br $probe)))
+        (br $row)))
+    (local.get $count))
 )

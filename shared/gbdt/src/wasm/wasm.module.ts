@@ -128,6 +128,9 @@ export type WasmTransposeColumn = (
   m: number,
 ) => void;
 
+/** `distinct`: `distinctCuts`' pass over the rows: the distinct values' bits into a 1024-slot table at `table` (NaN: empty); their number, or -1 past `maxBins`. */
+export type WasmDistinct = (column: number, n: number, maxBins: number, table: number) => number;
+
 /** The module's exports. */
 export interface WasmKernels {
   accumulate: WasmAccumulate;
@@ -142,6 +145,7 @@ export interface WasmKernels {
   sort: WasmSort;
   fill: WasmFill;
   transposeColumn: WasmTransposeColumn;
+  distinct: WasmDistinct;
 }
 
 /** The module's bytes. */
@@ -173,5 +177,6 @@ export function instantiateWasmKernels(memory: WasmMemory, module: WasmModule = 
     sort: exports.sort as WasmSort,
     fill: exports.fill as WasmFill,
     transposeColumn: exports.tcol as WasmTransposeColumn,
+    distinct: exports.distinct as WasmDistinct,
   };
 }
