@@ -10,9 +10,15 @@ import { MAX_BINS_LIMIT, featureByteOffsets } from './histogram.binner.js';
  * so split search sees the same histograms, and learns the same trees, as without packing.
  *
  * Layout of a histogram buffer: slot `s` at `[s << 8, (s + 1) << 8)` (`words` * 1024 doubles), then
- * one 256-cell histogram per feature that shares its slot, at `histAt[f]` (a feature alone in its
- * slot is read in place: `histAt[f] = slot << 8`).
+ * the histogram of each feature that shares its slot, at `histAt[f]`, its bins rounded up to a
+ * 64-byte line (a feature alone in its slot is read in place: `histAt[f] = slot << 8`). Shared
+ * features have few bins (their counts multiply to at most 256): churn-small's 41 take 1,056 cells
+ * this way against 10,496 at 256 each, so a buffer is 66 KB instead of 141 KB, fewer pages to fault
+ * in and fewer lines for unpacking and split search.
  */
+/** Doubles per 64-byte line: each shared feature's histogram starts on a line. */
+const HIST_LINE = 8;
+
 export interface PackingPlan {
   readonly nSlots: number;
   /** 32-bit words per binned row: `ceil(nSlots / 4)`. */
@@ -80,7 +86,7 @@ export function planPacking(nBins: ArrayLike<number>, pack = true): PackingPlan 
       histAt[f] = s << 8;
     } else {
       histAt[f] = extra;
-      extra += 256;
+      extra += Math.ceil(nBins[f]! / HIST_LINE) * HIST_LINE;
     }
   }
   return { nSlots, words, slotOf, mult, span, histAt, byteOffset, histLength: extra };
