@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { computeGradients } from '../src/kernels/gradient.kernel.js';
 import {
+  HIST_SLICE,
+  HIST_WORD_SIZE,
   accumulateHistogram,
   addHistogram,
   clearHistogram,
@@ -43,8 +45,8 @@ describe('WebAssembly kernels', () => {
     const all = Uint32Array.from({ length: nRows }, (_, r) => r).filter((r) => r % every === 0);
     const rows = arena.uint32(all.length + 8);
     rows.set(all, 5);
-    const hist = arena.float64(words * 1024).fill(1);
-    const expected = new Float64Array(words * 1024).fill(1);
+    const hist = arena.float64(words * HIST_WORD_SIZE).fill(1);
+    const expected = new Float64Array(words * HIST_WORD_SIZE).fill(1);
     const bins32 = new Uint32Array(bins.buffer, bins.byteOffset, bins.length / 4);
     accumulateHistogram(bins32, words, packed, rows, 5, 5 + all.length, expected, wordFrom, wordTo, lastBytes);
     instantiateWasmKernels(arena.memory).accumulate(
@@ -63,7 +65,12 @@ describe('WebAssembly kernels', () => {
     // The bytes past lastBytes of the last word added nothing (their cells keep the fill).
     for (let q = lastBytes; q < 4 && wordTo > wordFrom; q++)
       expect(
-        hist.subarray(((wordTo - 1) << 10) + (q << 8), ((wordTo - 1) << 10) + ((q + 1) << 8)).every((v) => v === 1),
+        hist
+          .subarray(
+            (wordTo - 1) * HIST_WORD_SIZE + q * HIST_SLICE,
+            (wordTo - 1) * HIST_WORD_SIZE + (q + 1) * HIST_SLICE,
+          )
+          .every((v) => v === 1),
       ).toBe(true);
   });
 
@@ -217,7 +224,8 @@ describe('WebAssembly kernels', () => {
     const words = 5;
     const random = createRandom(3);
     const arena = new WasmArena(0);
-    const [parent, child] = [arena.float64(words * 1024), arena.float64(words * 1024)];
+    const [parent, child] = [arena.float64(words * HIST_WORD_SIZE), arena.float64(words * HIST_WORD_SIZE)];
+    const word = 8 * HIST_WORD_SIZE;
     for (let i = 0; i < parent.length; i++) {
       child[i] = Math.floor(random.nextFloat() * 2 ** 40) - 2 ** 39;
       parent[i] = child[i]! + Math.floor(random.nextFloat() * 2 ** 40);
@@ -225,19 +233,19 @@ describe('WebAssembly kernels', () => {
     const [jsParent, jsChild] = [parent.slice(), child.slice()];
     const kernels = instantiateWasmKernels(arena.memory);
     subtractHistogram(jsParent, jsChild, 1, 4);
-    kernels.subtract(parent.byteOffset + (1 << 13), child.byteOffset + (1 << 13), 3 << 13);
+    kernels.subtract(parent.byteOffset + word, child.byteOffset + word, 3 * word);
     expect([...parent]).toEqual([...jsParent]);
     clearHistogram(jsChild, 2, 5);
-    kernels.zero(child.byteOffset + (2 << 13), 3 << 13);
+    kernels.zero(child.byteOffset + 2 * word, 3 * word);
     expect([...child]).toEqual([...jsChild]);
-    expect(child[(2 << 10) - 1]).not.toBe(0);
+    expect(child[2 * HIST_WORD_SIZE - 1]).not.toBe(0);
     // A lane's partial histogram into the node's: parent minus child plus child is the parent again.
     const before = parent.slice();
     addHistogram(jsParent, jsChild, 0, 3);
-    kernels.add(parent.byteOffset, child.byteOffset, 3 << 13);
+    kernels.add(parent.byteOffset, child.byteOffset, 3 * word);
     expect([...parent]).toEqual([...jsParent]);
-    expect(parent[(2 << 10) + 5]).toBe(before[(2 << 10) + 5]! + child[(2 << 10) + 5]!);
-    expect(parent[(4 << 10) + 5]).toBe(before[(4 << 10) + 5]);
+    expect(parent[2 * HIST_WORD_SIZE + 5]).toBe(before[2 * HIST_WORD_SIZE + 5]! + child[2 * HIST_WORD_SIZE + 5]!);
+    expect(parent[4 * HIST_WORD_SIZE + 5]).toBe(before[4 * HIST_WORD_SIZE + 5]);
   });
 
   it.each([
@@ -251,9 +259,9 @@ describe('WebAssembly kernels', () => {
     const random = createRandom(11);
     const arena = new WasmArena(0);
     const hist = arena.float64(plan.histLength);
-    for (let i = 0; i < plan.words * 1024; i++)
+    for (let i = 0; i < plan.words * HIST_WORD_SIZE; i++)
       hist[i] = random.nextFloat() < 0.3 ? 0 : Math.floor(random.nextFloat() * 2 ** 41) - 2 ** 40;
-    for (let i = plan.words * 1024; i < hist.length; i++) hist[i] = 12345;
+    for (let i = plan.words * HIST_WORD_SIZE; i < hist.length; i++) hist[i] = 12345;
     const features = Int32Array.from({ length: nBins.length - 1 }, (_, f) => f);
     for (let i = features.length - 1; i > 0; i--) {
       const j = Math.floor(random.nextFloat() * (i + 1));
@@ -265,7 +273,7 @@ describe('WebAssembly kernels', () => {
     kernels.unpack(hist, features, from, to, plan.slotOf, plan.mult, plan.span, nBins, plan.histAt);
     expect([...hist]).toEqual([...expected]);
     expect(new Set([...plan.mult]).size).toBeGreaterThan(8);
-    expect(expected.subarray(plan.words * 1024).some((v) => v !== 12345)).toBe(true);
+    expect(expected.subarray(plan.words * HIST_WORD_SIZE).some((v) => v !== 12345)).toBe(true);
   });
 
   it.each([

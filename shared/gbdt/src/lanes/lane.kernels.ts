@@ -8,6 +8,8 @@ import {
 } from '../kernels/binning.kernel.js';
 import { computeGradients } from '../kernels/gradient.kernel.js';
 import {
+  HIST_SLICE,
+  HIST_WORD_SIZE,
   accumulateHistogram,
   addHistogram,
   clearHistogram,
@@ -62,6 +64,9 @@ export const JS_KERNELS: Readonly<Kernels> = {
   extract: extractColumns,
   transpose: transposeBins,
 };
+
+/** Bytes per histogram word. */
+const WORD_BYTES = 8 * HIST_WORD_SIZE;
 
 /** Doubles of `scratch` per lane: 4 for the leaf sums, the 256 padded cuts of `fill`, the 1,024-slot table of `distinct`. */
 export const LANE_SCRATCH = 4 + 256 + 1024;
@@ -201,19 +206,24 @@ export function laneKernels(wasm: WasmKernels, scratch: Float64Array, lane: numb
         wordTo,
         lastBytes,
       ),
-    clear: (hist, wordFrom, wordTo) => wasm.zero(hist.byteOffset + (wordFrom << 13), (wordTo - wordFrom) << 13),
+    clear: (hist, wordFrom, wordTo) =>
+      wasm.zero(hist.byteOffset + WORD_BYTES * wordFrom, WORD_BYTES * (wordTo - wordFrom)),
     subtract: (parent, child, wordFrom, wordTo) =>
       wasm.subtract(
-        parent.byteOffset + (wordFrom << 13),
-        child.byteOffset + (wordFrom << 13),
-        (wordTo - wordFrom) << 13,
+        parent.byteOffset + WORD_BYTES * wordFrom,
+        child.byteOffset + WORD_BYTES * wordFrom,
+        WORD_BYTES * (wordTo - wordFrom),
       ),
     add: (hist, partial, wordFrom, wordTo) =>
-      wasm.add(hist.byteOffset + (wordFrom << 13), partial.byteOffset + (wordFrom << 13), (wordTo - wordFrom) << 13),
+      wasm.add(
+        hist.byteOffset + WORD_BYTES * wordFrom,
+        partial.byteOffset + WORD_BYTES * wordFrom,
+        WORD_BYTES * (wordTo - wordFrom),
+      ),
     unpack: (hist, features, from, to, slotOf, mult, span, nBins, histAt) => {
       for (let i = from; i < to; i++) {
         const f = features[i]!;
-        const s = slotOf[f]! << 8;
+        const s = slotOf[f]! * HIST_SLICE;
         const at = histAt[f]!;
         if (at !== s) wasm.unpack(hist.byteOffset + 8 * s, hist.byteOffset + 8 * at, nBins[f]!, mult[f]!, span[f]!);
       }

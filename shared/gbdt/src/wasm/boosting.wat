@@ -12,7 +12,8 @@
   ;; accumulateHistogram (histogram.kernel.ts): for each row rows[i], i in [start, end), add its
   ;; packed gradient to one cell per byte of its binned-row words [wordFrom, wordTo), of the last
   ;; word only its first lastBytes (1-4) bytes. Word j's four bytes go to the 256-cell slices at
-  ;; hist + 8 * (1024 j + 256 q), q = 0..3.
+  ;; hist + 8 * (1056 j + 264 q), q = 0..3 (HIST_SLICE = 264 doubles per slot in histogram.kernel.ts:
+  ;; padded so that equal codes of different slots do not alias in the store buffer).
   (func (export "acc")
     (param $bins i32) (param $words i32) (param $packed i32) (param $rows i32)
     (param $start i32) (param $end i32) (param $hist i32) (param $wordFrom i32) (param $wordTo i32)
@@ -40,7 +41,7 @@
               (i32.const 2))))
         (local.set $wEnd
           (i32.add (local.get $bins) (i32.shl (i32.add (local.get $wEnd) (local.get $wordTo)) (i32.const 2))))
-        (local.set $slice (i32.add (local.get $hist) (i32.shl (local.get $wordFrom) (i32.const 13))))
+        (local.set $slice (i32.add (local.get $hist) (i32.mul (local.get $wordFrom) (i32.const 8448))))
         (block $wordsDone
           (loop $word
             (br_if $wordsDone (i32.ge_u (local.get $w) (local.get $wEnd)))
@@ -48,20 +49,20 @@
               (local.tee $cell
                 (i32.add (i32.shl (i32.load8_u offset=0 (local.get $w)) (i32.const 3)) (local.get $slice)))
               (f64.add (f64.load offset=0 (local.get $cell)) (local.get $p)))
-            (f64.store offset=2048
+            (f64.store offset=2112
               (local.tee $cell
                 (i32.add (i32.shl (i32.load8_u offset=1 (local.get $w)) (i32.const 3)) (local.get $slice)))
-              (f64.add (f64.load offset=2048 (local.get $cell)) (local.get $p)))
-            (f64.store offset=4096
+              (f64.add (f64.load offset=2112 (local.get $cell)) (local.get $p)))
+            (f64.store offset=4224
               (local.tee $cell
                 (i32.add (i32.shl (i32.load8_u offset=2 (local.get $w)) (i32.const 3)) (local.get $slice)))
-              (f64.add (f64.load offset=4096 (local.get $cell)) (local.get $p)))
-            (f64.store offset=6144
+              (f64.add (f64.load offset=4224 (local.get $cell)) (local.get $p)))
+            (f64.store offset=6336
               (local.tee $cell
                 (i32.add (i32.shl (i32.load8_u offset=3 (local.get $w)) (i32.const 3)) (local.get $slice)))
-              (f64.add (f64.load offset=6144 (local.get $cell)) (local.get $p)))
+              (f64.add (f64.load offset=6336 (local.get $cell)) (local.get $p)))
             (local.set $w (i32.add (local.get $w) (i32.const 4)))
-            (local.set $slice (i32.add (local.get $slice) (i32.const 8192)))
+            (local.set $slice (i32.add (local.get $slice) (i32.const 8448)))
             (br $word)))
         ;; The partial last word (w and slice are at it now): its first lastBytes bytes, if any.
         (if (local.get $lastBytes)
@@ -72,16 +73,16 @@
               (f64.add (f64.load offset=0 (local.get $cell)) (local.get $p)))
             (if (i32.gt_u (local.get $lastBytes) (i32.const 1))
               (then
-                (f64.store offset=2048
+                (f64.store offset=2112
                   (local.tee $cell
                     (i32.add (i32.shl (i32.load8_u offset=1 (local.get $w)) (i32.const 3)) (local.get $slice)))
-                  (f64.add (f64.load offset=2048 (local.get $cell)) (local.get $p)))))
+                  (f64.add (f64.load offset=2112 (local.get $cell)) (local.get $p)))))
             (if (i32.gt_u (local.get $lastBytes) (i32.const 2))
               (then
-                (f64.store offset=4096
+                (f64.store offset=4224
                   (local.tee $cell
                     (i32.add (i32.shl (i32.load8_u offset=2 (local.get $w)) (i32.const 3)) (local.get $slice)))
-                  (f64.add (f64.load offset=4096 (local.get $cell)) (local.get $p)))))))
+                  (f64.add (f64.load offset=4224 (local.get $cell)) (local.get $p)))))))
         (local.set $i (i32.add (local.get $i) (i32.const 1)))
         (br $row))))
 
