@@ -6,6 +6,7 @@ import { TRAINER_ERROR_CODES as CODES, TrainerError } from './errors.js';
 import { type GbdtParams, resolveGbdtParams } from './gbdt.params.js';
 import { GbdtModel } from './gbdt.model.js';
 import { MAX_BINS_LIMIT, binStride } from './histogram.binner.js';
+import { HIST_WORD_SIZE } from './kernels/histogram.kernel.js';
 import type { TreeJson } from './model.port.js';
 import { type Random, createRandom } from './random.js';
 import { allocateFloat64, allocateInt32, shareFloat64 } from './shared-memory.js';
@@ -153,7 +154,7 @@ export function fitGbdtProfiled(
   // What the WebAssembly kernels read lives in their arena, with room for the histograms of a few levels.
   const arena = new WasmArena(
     WasmArena.bytesFor(n * stride, n * nFeatures, 8 * n, 4 * n, 4 * n, 4 * n, 8 * n, 16 * n, n, 2 * n) +
-      64 * 8 * ((stride / 4) * 1024 + nFeatures * 256),
+      64 * 8 * ((stride / 4) * HIST_WORD_SIZE + nFeatures * 256),
   );
   const margin = arena.float64(n).fill(baseScore);
   const rows = arena.uint32(n);

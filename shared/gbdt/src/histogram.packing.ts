@@ -1,4 +1,4 @@
-import { HIST_WORD_SIZE } from './kernels/histogram.kernel.js';
+import { HIST_SLICE, HIST_WORD_SIZE } from './kernels/histogram.kernel.js';
 import { MAX_BINS_LIMIT, featureByteOffsets } from './histogram.binner.js';
 
 /**
@@ -9,10 +9,17 @@ import { MAX_BINS_LIMIT, featureByteOffsets } from './histogram.binner.js';
  * each feature's own histogram is a sum over it, exact because histogram sums are exact integers,
  * so split search sees the same histograms, and learns the same trees, as without packing.
  *
- * Layout of a histogram buffer: slot `s` at `[s << 8, (s + 1) << 8)` (`words` * 1024 doubles), then
- * one 256-cell histogram per feature that shares its slot, at `histAt[f]` (a feature alone in its
- * slot is read in place: `histAt[f] = slot << 8`).
+ * Layout of a histogram buffer: slot `s` at `[s * HIST_SLICE, s * HIST_SLICE + 256)` (`words` *
+ * HIST_WORD_SIZE doubles), then
+ * the histogram of each feature that shares its slot, at `histAt[f]`, its bins rounded up to a
+ * 64-byte line (a feature alone in its slot is read in place: `histAt[f] = slot * HIST_SLICE`). Shared
+ * features have few bins (their counts multiply to at most 256): churn-small's 41 take 1,056 cells
+ * this way against 10,496 at 256 each, so a buffer is 66 KB instead of 141 KB, fewer pages to fault
+ * in and fewer lines for unpacking and split search.
  */
+/** Doubles per 64-byte line: each shared feature's histogram starts on a line. */
+const HIST_LINE = 8;
+
 export interface PackingPlan {
   readonly nSlots: number;
   /** 32-bit words per binned row: `ceil(nSlots / 4)`. */
@@ -77,10 +84,10 @@ export function planPacking(nBins: ArrayLike<number>, pack = true): PackingPlan 
     span[f] = spans[s]!;
     byteOffset[f] = slotBytes[s]!;
     if (members[s]!.length === 1) {
-      histAt[f] = s << 8;
+      histAt[f] = s * HIST_SLICE;
     } else {
       histAt[f] = extra;
-      extra += 256;
+      extra += Math.ceil(nBins[f]! / HIST_LINE) * HIST_LINE;
     }
   }
   return { nSlots, words, slotOf, mult, span, histAt, byteOffset, histLength: extra };

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { transposeBins } from '../src/kernels/binning.kernel.js';
-import { accumulateHistogram, unpackHistograms } from '../src/kernels/histogram.kernel.js';
+import { HIST_SLICE, HIST_WORD_SIZE, accumulateHistogram, unpackHistograms } from '../src/kernels/histogram.kernel.js';
 import { planPacking } from '../src/histogram.packing.js';
 import { binMatrix, createDataset, createFeatureMatrix, createRandom, fitGbdtProfiled } from '../src/index.js';
 import { bernoulli } from './helpers.js';
@@ -58,8 +58,8 @@ describe('packing features into the bytes of a binned row', () => {
     const plan = planPacking([2, 256, 2, 1, 30], false);
     expect([...plan.slotOf]).toEqual([0, 1, 2, 3, 4]);
     expect([...plan.mult]).toEqual([1, 1, 1, 1, 1]);
-    expect([...plan.histAt]).toEqual([0, 256, 512, 768, 1024]);
-    expect(plan.histLength).toBe(2 * 1024);
+    expect([...plan.histAt]).toEqual([0, 1, 2, 3, 4].map((s) => s * HIST_SLICE));
+    expect(plan.histLength).toBe(2 * HIST_WORD_SIZE);
   });
 
   it.each([

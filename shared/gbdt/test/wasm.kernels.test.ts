@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { computeGradients } from '../src/kernels/gradient.kernel.js';
 import {
+  HIST_SLICE,
+  HIST_WORD_SIZE,
   accumulateHistogram,
   addHistogram,
   clearHistogram,
@@ -9,7 +11,8 @@ import {
 } from '../src/kernels/histogram.kernel.js';
 import { closeLeaf, partitionRows, splitIntoLeaves } from '../src/kernels/partition.kernel.js';
 import { planPacking } from '../src/histogram.packing.js';
-import { laneKernels } from '../src/lanes/lane.kernels.js';
+import { LANE_SCRATCH, laneKernels } from '../src/lanes/lane.kernels.js';
+import { distinctCuts, fillBins, sortFloat64, transposeBins } from '../src/kernels/binning.kernel.js';
 import { EXP_CONSTANTS, EXP_POW2_FRAC, EXP_POW2_INT } from '../src/fast-math.js';
 import { WasmArena } from '../src/wasm/wasm.arena.js';
 import { instantiateWasmKernels } from '../src/wasm/wasm.module.js';
@@ -42,8 +45,8 @@ describe('WebAssembly kernels', () => {
     const all = Uint32Array.from({ length: nRows }, (_, r) => r).filter((r) => r % every === 0);
     const rows = arena.uint32(all.length + 8);
     rows.set(all, 5);
-    const hist = arena.float64(words * 1024).fill(1);
-    const expected = new Float64Array(words * 1024).fill(1);
+    const hist = arena.float64(words * HIST_WORD_SIZE).fill(1);
+    const expected = new Float64Array(words * HIST_WORD_SIZE).fill(1);
     const bins32 = new Uint32Array(bins.buffer, bins.byteOffset, bins.length / 4);
     accumulateHistogram(bins32, words, packed, rows, 5, 5 + all.length, expected, wordFrom, wordTo, lastBytes);
     instantiateWasmKernels(arena.memory).accumulate(
@@ -62,7 +65,12 @@ describe('WebAssembly kernels', () => {
     // The bytes past lastBytes of the last word added nothing (their cells keep the fill).
     for (let q = lastBytes; q < 4 && wordTo > wordFrom; q++)
       expect(
-        hist.subarray(((wordTo - 1) << 10) + (q << 8), ((wordTo - 1) << 10) + ((q + 1) << 8)).every((v) => v === 1),
+        hist
+          .subarray(
+            (wordTo - 1) * HIST_WORD_SIZE + q * HIST_SLICE,
+            (wordTo - 1) * HIST_WORD_SIZE + (q + 1) * HIST_SLICE,
+          )
+          .every((v) => v === 1),
       ).toBe(true);
   });
 
@@ -216,7 +224,8 @@ describe('WebAssembly kernels', () => {
     const words = 5;
     const random = createRandom(3);
     const arena = new WasmArena(0);
-    const [parent, child] = [arena.float64(words * 1024), arena.float64(words * 1024)];
+    const [parent, child] = [arena.float64(words * HIST_WORD_SIZE), arena.float64(words * HIST_WORD_SIZE)];
+    const word = 8 * HIST_WORD_SIZE;
     for (let i = 0; i < parent.length; i++) {
       child[i] = Math.floor(random.nextFloat() * 2 ** 40) - 2 ** 39;
       parent[i] = child[i]! + Math.floor(random.nextFloat() * 2 ** 40);
@@ -224,19 +233,19 @@ describe('WebAssembly kernels', () => {
     const [jsParent, jsChild] = [parent.slice(), child.slice()];
     const kernels = instantiateWasmKernels(arena.memory);
     subtractHistogram(jsParent, jsChild, 1, 4);
-    kernels.subtract(parent.byteOffset + (1 << 13), child.byteOffset + (1 << 13), 3 << 13);
+    kernels.subtract(parent.byteOffset + word, child.byteOffset + word, 3 * word);
     expect([...parent]).toEqual([...jsParent]);
     clearHistogram(jsChild, 2, 5);
-    kernels.zero(child.byteOffset + (2 << 13), 3 << 13);
+    kernels.zero(child.byteOffset + 2 * word, 3 * word);
     expect([...child]).toEqual([...jsChild]);
-    expect(child[(2 << 10) - 1]).not.toBe(0);
+    expect(child[2 * HIST_WORD_SIZE - 1]).not.toBe(0);
     // A lane's partial histogram into the node's: parent minus child plus child is the parent again.
     const before = parent.slice();
     addHistogram(jsParent, jsChild, 0, 3);
-    kernels.add(parent.byteOffset, child.byteOffset, 3 << 13);
+    kernels.add(parent.byteOffset, child.byteOffset, 3 * word);
     expect([...parent]).toEqual([...jsParent]);
-    expect(parent[(2 << 10) + 5]).toBe(before[(2 << 10) + 5]! + child[(2 << 10) + 5]!);
-    expect(parent[(4 << 10) + 5]).toBe(before[(4 << 10) + 5]);
+    expect(parent[2 * HIST_WORD_SIZE + 5]).toBe(before[2 * HIST_WORD_SIZE + 5]! + child[2 * HIST_WORD_SIZE + 5]!);
+    expect(parent[4 * HIST_WORD_SIZE + 5]).toBe(before[4 * HIST_WORD_SIZE + 5]);
   });
 
   it.each([
@@ -250,9 +259,9 @@ describe('WebAssembly kernels', () => {
     const random = createRandom(11);
     const arena = new WasmArena(0);
     const hist = arena.float64(plan.histLength);
-    for (let i = 0; i < plan.words * 1024; i++)
+    for (let i = 0; i < plan.words * HIST_WORD_SIZE; i++)
       hist[i] = random.nextFloat() < 0.3 ? 0 : Math.floor(random.nextFloat() * 2 ** 41) - 2 ** 40;
-    for (let i = plan.words * 1024; i < hist.length; i++) hist[i] = 12345;
+    for (let i = plan.words * HIST_WORD_SIZE; i < hist.length; i++) hist[i] = 12345;
     const features = Int32Array.from({ length: nBins.length - 1 }, (_, f) => f);
     for (let i = features.length - 1; i > 0; i--) {
       const j = Math.floor(random.nextFloat() * (i + 1));
@@ -264,7 +273,130 @@ describe('WebAssembly kernels', () => {
     kernels.unpack(hist, features, from, to, plan.slotOf, plan.mult, plan.span, nBins, plan.histAt);
     expect([...hist]).toEqual([...expected]);
     expect(new Set([...plan.mult]).size).toBeGreaterThan(8);
-    expect(expected.subarray(plan.words * 1024).some((v) => v !== 12345)).toBe(true);
+    expect(expected.subarray(plan.words * HIST_WORD_SIZE).some((v) => v !== 12345)).toBe(true);
+  });
+
+  it.each([
+    { name: 'doubles of both signs with ties and zeros of both signs', n: 5000, kind: 'mixed' },
+    { name: 'fewer than 256 (the JavaScript kernel sorts these natively)', n: 200, kind: 'mixed' },
+    { name: 'float32-derived values (low bytes equal: passes skipped)', n: 3000, kind: 'float32' },
+    { name: 'one value repeated (every pass skipped)', n: 1000, kind: 'constant' },
+    { name: 'no values', n: 0, kind: 'mixed' },
+  ])('sorts like the JavaScript kernel, bit for bit ($name)', ({ n, kind }) => {
+    const random = createRandom(n + kind.length);
+    const arena = new WasmArena(0);
+    const column = arena.float64(n);
+    for (let i = 0; i < n; i++) {
+      const u = random.nextFloat();
+      column[i] =
+        kind === 'constant'
+          ? 2.5
+          : kind === 'float32'
+            ? Math.fround((u - 0.3) * 1000)
+            : u < 0.1
+              ? 0
+              : u < 0.2
+                ? -0
+                : u < 0.4
+                  ? Math.floor(u * 20) - 5
+                  : (u - 0.7) * 10 ** Math.floor(random.nextFloat() * 12 - 6);
+    }
+    const kernels = laneKernels(instantiateWasmKernels(arena.memory), arena.float64(LANE_SCRATCH), 0);
+    const [a, b, counts] = [arena.float64(n), arena.float64(n), arena.uint32(2048)];
+    const got = kernels.sort(column, n, a, b, counts);
+    expect(got === a || got === b).toBe(true);
+    const expected = sortFloat64(column, n, new Float64Array(n), new Float64Array(n), new Uint32Array(2048));
+    const bits = (v: Float64Array) => [...new BigUint64Array(v.slice(0, n).buffer)];
+    expect(bits(got)).toEqual(bits(expected));
+    for (let i = 1; i < n; i++) expect(got[i]! >= got[i - 1]!).toBe(true);
+    expect(got.subarray(0, n).some((v) => Object.is(v, -0))).toBe(false);
+  });
+
+  it.each([0, 1, 2, 5, 127, 128, 200, 255])('bins values like the JavaScript kernel (%i cuts)', (nCuts) => {
+    const random = createRandom(nCuts + 1);
+    const arena = new WasmArena(0);
+    const n = 4001;
+    const cuts = new Float64Array(512).fill(-1);
+    const sorted = Array.from({ length: nCuts }, () => Math.floor(random.nextFloat() * 1e6) / 100).sort(
+      (x, y) => x - y,
+    );
+    cuts.set(sorted, 100);
+    const column = arena.float64(n);
+    for (let i = 0; i < n; i++)
+      column[i] =
+        random.nextFloat() < 0.3 && nCuts > 0
+          ? sorted[Math.floor(random.nextFloat() * nCuts)]!
+          : Math.floor(random.nextFloat() * 1.2e6) / 100 - 1000;
+    column[0] = Number.POSITIVE_INFINITY;
+    column[1] = Number.NEGATIVE_INFINITY;
+    const out = arena.uint8(n + 20).fill(77);
+    const expected = new Uint8Array(n + 20).fill(77);
+    fillBins(column, n, cuts, 100, nCuts, expected, 10);
+    laneKernels(instantiateWasmKernels(arena.memory), arena.float64(2 * LANE_SCRATCH), 1).fill(
+      column,
+      n,
+      cuts,
+      100,
+      nCuts,
+      out,
+      10,
+    );
+    expect([...out]).toEqual([...expected]);
+  });
+
+  it('transposes packed bins like the JavaScript kernel, a middle range of rows', () => {
+    const nBins = Int32Array.from([256, 2, 2, 2, 3, 7, 51, 1, 17, 200]);
+    const plan = planPacking(nBins);
+    const nRows = 777;
+    const nFeatures = nBins.length;
+    const stride = 4 * plan.words + 4;
+    const random = createRandom(5);
+    const arena = new WasmArena(0);
+    const cols = arena.uint8(nRows * nFeatures);
+    for (let f = 0; f < nFeatures; f++)
+      for (let r = 0; r < nRows; r++) cols[f * nRows + r] = Math.floor(random.nextFloat() * nBins[f]!);
+    const bins = arena.uint8(nRows * stride).fill(99);
+    const expected = new Uint8Array(nRows * stride).fill(99);
+    transposeBins(cols, nRows, nFeatures, expected, stride, plan.byteOffset, plan.mult, 100, 701);
+    laneKernels(instantiateWasmKernels(arena.memory), arena.float64(LANE_SCRATCH), 0).transpose(
+      cols,
+      nRows,
+      nFeatures,
+      bins,
+      stride,
+      plan.byteOffset,
+      plan.mult,
+      100,
+      701,
+    );
+    expect([...bins]).toEqual([...expected]);
+    expect(expected.subarray(100 * stride, 701 * stride).some((v) => v > 127)).toBe(true);
+  });
+
+  it.each([
+    { name: 'a few values, zeros of both signs, runs of ties', n: 5000, distinct: 7, maxBins: 256 },
+    { name: 'exactly maxBins distinct values', n: 3000, distinct: 256, maxBins: 256 },
+    { name: 'one more than maxBins (no cuts: -1)', n: 3000, distinct: 257, maxBins: 256 },
+    { name: 'more distinct values than the table would hold at once', n: 20000, distinct: 5000, maxBins: 256 },
+    { name: 'one value', n: 100, distinct: 1, maxBins: 256 },
+    { name: 'no values', n: 0, distinct: 1, maxBins: 256 },
+  ])('finds the distinct-value cuts of the JavaScript kernel ($name)', ({ n, distinct, maxBins }) => {
+    const random = createRandom(n + distinct);
+    const arena = new WasmArena(0);
+    const pool = Array.from({ length: distinct }, (_, i) =>
+      i === 0 ? -0 : (random.nextFloat() - 0.5) * 10 ** (i % 7),
+    );
+    const column = arena.float64(n);
+    for (let i = 0; i < n; i++)
+      column[i] = i < distinct ? pool[i]! : i % 5 === 0 ? 0 : pool[Math.floor(random.nextFloat() * distinct)]!;
+    const out = new Float64Array(300).fill(-7);
+    const expected = new Float64Array(300).fill(-7);
+    const want = distinctCuts(column, n, maxBins, expected, 20);
+    const kernels = laneKernels(instantiateWasmKernels(arena.memory), arena.float64(2 * LANE_SCRATCH), 1);
+    expect(kernels.distinct(column, n, maxBins, out, 20)).toBe(want);
+    expect([...out]).toEqual([...expected]);
+    // A second feature on the same table: no value of the first is left behind.
+    expect(kernels.distinct(column, Math.min(n, 1), maxBins, out, 20)).toBe(0);
   });
 
   it('keeps earlier arrays when the arena grows', () => {
@@ -277,5 +409,17 @@ describe('WebAssembly kernels', () => {
     expect(later.byteOffset).toBeGreaterThanOrEqual(big.byteOffset + big.length);
     expect(arena.memory.buffer.byteLength).toBeGreaterThanOrEqual(later.byteOffset + later.byteLength);
     expect(new Uint8Array(arena.memory.buffer)[big.byteOffset + big.length - 1]).toBe(7);
+  });
+
+  it('gives back what was taken after a mark', () => {
+    const arena = new WasmArena(0);
+    const kept = arena.float64(10);
+    const mark = arena.mark();
+    const scratch = arena.uint8(100_000);
+    arena.release(mark);
+    const next = arena.float64(10);
+    expect(next.byteOffset).toBe(scratch.byteOffset);
+    expect(next.byteOffset).toBeGreaterThanOrEqual(kept.byteOffset + kept.byteLength);
+    expect(() => arena.release(arena.mark() + 64)).toThrow(/above its top/);
   });
 });

@@ -235,10 +235,15 @@ export function fillBins(
   }
 }
 
+/** Rows per tile of `extractColumns`: 512 rows of 50 doubles (200 KB) stay in a core's L2 cache. */
+const EXTRACT_TILE = 512;
+
 /**
  * Columns `from + j * step` (`j < count`) of a row-major matrix into `columns`, the j-th at
- * `[j * nRows, (j + 1) * nRows)`. One pass for several columns: a pass per column would read a
- * cache line per row for every column.
+ * `[j * nRows, (j + 1) * nRows)`. By tiles of rows, a column at a time within a tile: a pass per
+ * column over all rows would read a cache line per row for every column, and one pass for all
+ * the columns writes `count` streams at once and ran a third slower (23,175 x 50: 12 against 7 ms;
+ * 480,000 x 50: 231 against 149 ms).
  */
 export function extractColumns(
   values: Float64Array | Float32Array,
@@ -249,8 +254,12 @@ export function extractColumns(
   count: number,
   columns: Float64Array,
 ): void {
-  for (let r = 0, i = from; r < nRows; r++, i += nFeatures) {
-    for (let j = 0, o = r, v = i; j < count; j++, o += nRows, v += step) columns[o] = values[v]!;
+  for (let r0 = 0; r0 < nRows; r0 += EXTRACT_TILE) {
+    const r1 = Math.min(nRows, r0 + EXTRACT_TILE);
+    for (let j = 0; j < count; j++) {
+      const o = j * nRows;
+      for (let r = r0, v = r0 * nFeatures + from + j * step; r < r1; r++, v += nFeatures) columns[o + r] = values[v]!;
+    }
   }
 }
 

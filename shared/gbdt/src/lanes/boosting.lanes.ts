@@ -29,7 +29,7 @@ import { planPacking } from '../histogram.packing.js';
 import { allocateFloat64, allocateInt32 } from '../shared-memory.js';
 import type { WasmArena } from '../wasm/wasm.arena.js';
 import { boostingWasmModule, instantiateWasmKernels } from '../wasm/wasm.module.js';
-import { type Kernels, laneKernels } from './lane.kernels.js';
+import { type Kernels, LANE_SCRATCH, laneKernels } from './lane.kernels.js';
 import {
   CHUNK_FIELDS,
   CHUNK_ROWS,
@@ -44,7 +44,7 @@ import {
   TIMERS,
   controlSlots,
 } from './lane.protocol.js';
-import { runLane } from './lane.run.js';
+import { binScratchBytes, runLane } from './lane.run.js';
 import { type LaneWorker, startLaneWorker } from './lane.threads.js';
 import type {
   HistogramBuffer,
@@ -138,7 +138,7 @@ export class BoostingLanes {
       expConstants: EXP_CONSTANTS,
       pow2Int: arena.float64(EXP_POW2_INT.length),
       pow2Frac: arena.float64(EXP_POW2_FRAC.length),
-      scratch: arena.float64(4 * requested),
+      scratch: arena.float64(LANE_SCRATCH * requested),
     };
     this.owners = new Int32Array(requested + 1);
     this.partialNodes = Math.max(1, limits.maxNodes);
@@ -202,6 +202,11 @@ export class BoostingLanes {
     const { context } = this;
     // While a worker is still starting, in rounds of features, so that it joins as soon as it is up.
     const round = Math.max(2, Math.min(12, Math.floor(BIN_ROUND_CELLS / Math.max(1, context.nRows))));
+    // Each lane's scratch (columns, sort buffers) in the arena, where the WebAssembly kernels reach
+    // it; given back afterwards, so the first histograms reuse its pages.
+    const mark = this.arena.mark();
+    const perLane = binScratchBytes(context.nRows);
+    context.control[Slot.BIN_SCRATCH] = this.arena.uint8(perLane * (this.workers.length + 1)).byteOffset;
     for (let from = 0; from < context.nFeatures; ) {
       this.activate();
       const to = this.active > this.workers.length ? context.nFeatures : Math.min(context.nFeatures, from + round);
@@ -210,6 +215,7 @@ export class BoostingLanes {
       this.dispatch(Command.BIN);
       from = to;
     }
+    this.arena.release(mark);
     const plan = planPacking(context.nBins, pack);
     if (plan.words * 4 > context.stride)
       throw new Error(`internal: ${plan.nSlots} slots exceed the ${context.stride} bytes of a binned row`);

@@ -32,10 +32,15 @@ export const Slot = {
   /** 32-bit words per packed binned row, set by `bin`. */
   WORDS: 9,
   /**
+   * Byte address in the arena of lane 0's binning scratch (the BIN command's columns, sort buffers
+   * and counts; lane l's is `binScratchBytes(nRows)` bytes further on), set by `bin`.
+   */
+  BIN_SCRATCH: 10,
+  /**
    * Then per worker lane three slots: its command sequence number, the last one it finished, and 1
    * once it is ready for commands.
    */
-  LANE_BASE: 10,
+  LANE_BASE: 11,
 } as const;
 
 /** Control-block slots for `lanes` lanes. */

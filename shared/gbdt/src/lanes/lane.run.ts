@@ -339,6 +339,18 @@ function runLeaves(c: LaneContext, s: LaneShare, k: Kernels): void {
   addTime(c, s.lane, Timer.LEAVES, performance.now() - t0);
 }
 
+/** Columns extracted per pass over the rows in binning. */
+const BIN_BLOCK = 12;
+
+function alignBytes(bytes: number): number {
+  return Math.ceil(bytes / 64) * 64;
+}
+
+/** Bytes of one lane's binning scratch for `nRows` rows: BIN_BLOCK columns, two sort buffers, 2,048 counts. */
+export function binScratchBytes(nRows: number): number {
+  return alignBytes(8 * BIN_BLOCK * nRows) + 2 * alignBytes(8 * nRows) + 8192;
+}
+
 /**
  * Cuts and column-major bins of features from + lane, from + lane + lanes, … below `to` (the
  * command's ARG and ITEMS): wide features (which need a sort) tend to come together in a table,
@@ -350,11 +362,14 @@ function runBin(c: LaneContext, s: LaneShare, k: Kernels): void {
   const mine = Math.ceil((c.control[Slot.ITEMS]! - from - lane) / lanes);
   if (mine <= 0) return;
   const n = c.nRows;
-  const block = Math.ceil(mine / Math.ceil(mine / 12));
-  const columns = new Float64Array(block * n);
-  let a: Float64Array | null = null;
-  let b: Float64Array | null = null;
-  const counts = new Uint32Array(2048);
+  const block = Math.ceil(mine / Math.ceil(mine / BIN_BLOCK));
+  // This lane's scratch in the arena (BoostingLanes.bin), laid out as binScratchBytes counts it.
+  const buffer = c.memory.buffer;
+  const at = (c.control[Slot.BIN_SCRATCH]! >>> 0) + lane * binScratchBytes(n);
+  const columns = new Float64Array(buffer, at, block * n);
+  const a = new Float64Array(buffer, at + alignBytes(8 * BIN_BLOCK * n), n);
+  const b = new Float64Array(buffer, at + alignBytes(8 * BIN_BLOCK * n) + alignBytes(8 * n), n);
+  const counts = new Uint32Array(buffer, at + alignBytes(8 * BIN_BLOCK * n) + 2 * alignBytes(8 * n), 2048);
   for (let i0 = 0; i0 < mine; i0 += block) {
     const count = Math.min(block, mine - i0);
     k.extract(c.values, n, c.nFeatures, from + lane + i0 * lanes, lanes, count, columns);
@@ -363,10 +378,6 @@ function runBin(c: LaneContext, s: LaneShare, k: Kernels): void {
       const column = columns.subarray(j * n, (j + 1) * n);
       let nCuts = k.distinct(column, n, c.maxBins, c.cuts, f * 256);
       if (nCuts < 0) {
-        if (a === null || b === null) {
-          a = new Float64Array(n);
-          b = new Float64Array(n);
-        }
         nCuts = k.cuts(k.sort(column, n, a, b, counts), n, c.maxBins, c.cuts, f * 256);
       }
       c.nBins[f] = nCuts + 1;

@@ -12,7 +12,8 @@
   ;; accumulateHistogram (histogram.kernel.ts): for each row rows[i], i in [start, end), add its
   ;; packed gradient to one cell per byte of its binned-row words [wordFrom, wordTo), of the last
   ;; word only its first lastBytes (1-4) bytes. Word j's four bytes go to the 256-cell slices at
-  ;; hist + 8 * (1024 j + 256 q), q = 0..3.
+  ;; hist + 8 * (1056 j + 264 q), q = 0..3 (HIST_SLICE = 264 doubles per slot in histogram.kernel.ts:
+  ;; padded so that equal codes of different slots do not alias in the store buffer).
   (func (export "acc")
     (param $bins i32) (param $words i32) (param $packed i32) (param $rows i32)
     (param $start i32) (param $end i32) (param $hist i32) (param $wordFrom i32) (param $wordTo i32)
@@ -40,7 +41,7 @@
               (i32.const 2))))
         (local.set $wEnd
           (i32.add (local.get $bins) (i32.shl (i32.add (local.get $wEnd) (local.get $wordTo)) (i32.const 2))))
-        (local.set $slice (i32.add (local.get $hist) (i32.shl (local.get $wordFrom) (i32.const 13))))
+        (local.set $slice (i32.add (local.get $hist) (i32.mul (local.get $wordFrom) (i32.const 8448))))
         (block $wordsDone
           (loop $word
             (br_if $wordsDone (i32.ge_u (local.get $w) (local.get $wEnd)))
@@ -48,20 +49,20 @@
               (local.tee $cell
                 (i32.add (i32.shl (i32.load8_u offset=0 (local.get $w)) (i32.const 3)) (local.get $slice)))
               (f64.add (f64.load offset=0 (local.get $cell)) (local.get $p)))
-            (f64.store offset=2048
+            (f64.store offset=2112
               (local.tee $cell
                 (i32.add (i32.shl (i32.load8_u offset=1 (local.get $w)) (i32.const 3)) (local.get $slice)))
-              (f64.add (f64.load offset=2048 (local.get $cell)) (local.get $p)))
-            (f64.store offset=4096
+              (f64.add (f64.load offset=2112 (local.get $cell)) (local.get $p)))
+            (f64.store offset=4224
               (local.tee $cell
                 (i32.add (i32.shl (i32.load8_u offset=2 (local.get $w)) (i32.const 3)) (local.get $slice)))
-              (f64.add (f64.load offset=4096 (local.get $cell)) (local.get $p)))
-            (f64.store offset=6144
+              (f64.add (f64.load offset=4224 (local.get $cell)) (local.get $p)))
+            (f64.store offset=6336
               (local.tee $cell
                 (i32.add (i32.shl (i32.load8_u offset=3 (local.get $w)) (i32.const 3)) (local.get $slice)))
-              (f64.add (f64.load offset=6144 (local.get $cell)) (local.get $p)))
+              (f64.add (f64.load offset=6336 (local.get $cell)) (local.get $p)))
             (local.set $w (i32.add (local.get $w) (i32.const 4)))
-            (local.set $slice (i32.add (local.get $slice) (i32.const 8192)))
+            (local.set $slice (i32.add (local.get $slice) (i32.const 8448)))
             (br $word)))
         ;; The partial last word (w and slice are at it now): its first lastBytes bytes, if any.
         (if (local.get $lastBytes)
@@ -72,16 +73,16 @@
               (f64.add (f64.load offset=0 (local.get $cell)) (local.get $p)))
             (if (i32.gt_u (local.get $lastBytes) (i32.const 1))
               (then
-                (f64.store offset=2048
+                (f64.store offset=2112
                   (local.tee $cell
                     (i32.add (i32.shl (i32.load8_u offset=1 (local.get $w)) (i32.const 3)) (local.get $slice)))
-                  (f64.add (f64.load offset=2048 (local.get $cell)) (local.get $p)))))
+                  (f64.add (f64.load offset=2112 (local.get $cell)) (local.get $p)))))
             (if (i32.gt_u (local.get $lastBytes) (i32.const 2))
               (then
-                (f64.store offset=4096
+                (f64.store offset=4224
                   (local.tee $cell
                     (i32.add (i32.shl (i32.load8_u offset=2 (local.get $w)) (i32.const 3)) (local.get $slice)))
-                  (f64.add (f64.load offset=4096 (local.get $cell)) (local.get $p)))))))
+                  (f64.add (f64.load offset=4224 (local.get $cell)) (local.get $p)))))))
         (local.set $i (i32.add (local.get $i) (i32.const 1)))
         (br $row))))
 
@@ -517,4 +518,197 @@
         (local.set $dst (i32.add (local.get $dst) (i32.const 16)))
         (local.set $src (i32.add (local.get $src) (i32.const 16)))
         (br $cells))))
+
+  ;; sortFloat64 (binning.kernel.ts): ascending LSD radix sort of the n doubles at $col by their
+  ;; IEEE-754 bits, into $a or $b (n doubles each); returns the address of the one holding the
+  ;; result. $counts: 2048 u32 of scratch. Each double (-0 as +0) becomes an unsigned key of the
+  ;; same order (negatives: every bit flipped; others: the sign bit set); a pass whose byte is equal
+  ;; in every key is skipped. A sort gives the same bits in any implementation (equal keys are equal
+  ;; doubles), so this matches the JavaScript kernel bit for bit.
+  (func (export "sort")
+    (param $col i32) (param $n i32) (param $a i32) (param $b i32) (param $counts i32) (result i32)
+    (local $i i32) (local $k i64) (local $src i32) (local $dst i32) (local $t i32)
+    (local $pass i32) (local $base i32) (local $d i32) (local $c i32) (local $sum i32)
+    (local $trivial i32) (local $shift i64) (local $at i32)
+    (memory.fill (local.get $counts) (i32.const 0) (i32.const 8192))
+    (local.set $i (i32.const 0))
+    (block $done
+      (loop $keys
+        (br_if $done (i32.ge_u (local.get $i) (local.get $n)))
+        (local.set $at (i32.shl (local.get $i) (i32.const 3)))
+        ;; -0 as +0: a zero (of either sign) is the key of +0.
+        (local.set $k
+          (select
+            (i64.const 0)
+            (i64.reinterpret_f64 (f64.load (i32.add (local.get $col) (local.get $at))))
+            (f64.eq (f64.load (i32.add (local.get $col) (local.get $at))) (f64.const 0))))
+        (local.set $k
+          (select
+            (i64.xor (local.get $k) (i64.const -1))
+            (i64.or (local.get $k) (i64.const 0x8000000000000000))
+            (i64.lt_s (local.get $k) (i64.const 0))))
+        (i64.store (i32.add (local.get $a) (local.get $at)) (local.get $k))
+        ;; counts[256 p + byte p of the key]++ for p = 0..7.
+        (local.set $pass (i32.const 0))
+        (loop $bytes
+          (local.set $t
+            (i32.add
+              (local.get $counts)
+              (i32.shl
+                (i32.add
+                  (i32.shl (local.get $pass) (i32.const 8))
+                  (i32.wrap_i64
+                    (i64.and
+                      (i64.shr_u (local.get $k) (i64.extend_i32_u (i32.shl (local.get $pass) (i32.const 3))))
+                      (i64.const 255))))
+                (i32.const 2))))
+          (i32.store (local.get $t) (i32.add (i32.load (local.get $t)) (i32.const 1)))
+          (br_if $bytes (i32.lt_u (local.tee $pass (i32.add (local.get $pass) (i32.const 1))) (i32.const 8))))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br $keys)))
+    (local.set $src (local.get $a))
+    (local.set $dst (local.get $b))
+    (local.set $pass (i32.const 0))
+    (loop $passes
+      ;; Exclusive prefix sums of this pass's counts; trivial when one byte value holds every key.
+      (local.set $base (i32.add (local.get $counts) (i32.shl (local.get $pass) (i32.const 10))))
+      (local.set $trivial (i32.const 0))
+      (local.set $sum (i32.const 0))
+      (local.set $d (i32.const 0))
+      (loop $prefix
+        (local.set $t (i32.add (local.get $base) (i32.shl (local.get $d) (i32.const 2))))
+        (local.set $c (i32.load (local.get $t)))
+        (if (i32.eq (local.get $c) (local.get $n)) (then (local.set $trivial (i32.const 1))))
+        (i32.store (local.get $t) (local.get $sum))
+        (local.set $sum (i32.add (local.get $sum) (local.get $c)))
+        (br_if $prefix (i32.lt_u (local.tee $d (i32.add (local.get $d) (i32.const 1))) (i32.const 256))))
+      (if (i32.eqz (local.get $trivial))
+        (then
+          (local.set $shift (i64.extend_i32_u (i32.shl (local.get $pass) (i32.const 3))))
+          (local.set $i (i32.const 0))
+          (block $scattered
+            (loop $scatter
+              (br_if $scattered (i32.ge_u (local.get $i) (local.get $n)))
+              (local.set $k (i64.load (i32.add (local.get $src) (i32.shl (local.get $i) (i32.const 3)))))
+              (local.set $t
+                (i32.add
+                  (local.get $base)
+                  (i32.shl
+                    (i32.wrap_i64 (i64.and (i64.shr_u (local.get $k) (local.get $shift)) (i64.const 255)))
+                    (i32.const 2))))
+              (local.set $c (i32.load (local.get $t)))
+              (i32.store (local.get $t) (i32.add (local.get $c) (i32.const 1)))
+              (i64.store (i32.add (local.get $dst) (i32.shl (local.get $c) (i32.const 3))) (local.get $k))
+              (local.set $i (i32.add (local.get $i) (i32.const 1)))
+              (br $scatter)))
+          (local.set $t (local.get $src))
+          (local.set $src (local.get $dst))
+          (local.set $dst (local.get $t))))
+      (br_if $passes (i32.lt_u (local.tee $pass (i32.add (local.get $pass) (i32.const 1))) (i32.const 8))))
+    ;; Keys back to doubles.
+    (local.set $i (i32.const 0))
+    (block $back
+      (loop $unkey
+        (br_if $back (i32.ge_u (local.get $i) (local.get $n)))
+        (local.set $at (i32.add (local.get $src) (i32.shl (local.get $i) (i32.const 3))))
+        (local.set $k (i64.load (local.get $at)))
+        (i64.store
+          (local.get $at)
+          (select
+            (i64.and (local.get $k) (i64.const 0x7fffffffffffffff))
+            (i64.xor (local.get $k) (i64.const -1))
+            (i64.lt_s (local.get $k) (i64.const 0))))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br $unkey)))
+    (local.get $src))
+
+  ;; fillBins (binning.kernel.ts): the bin of each of the n doubles at $col (the number of cuts
+  ;; strictly below it) as a byte at $out. $cuts: 256 doubles, the cuts padded with +Infinity;
+  ;; $half: the largest power of two <= the number of cuts (>= 1). A branch-free binary search:
+  ;; log2(2 $half) steps, each adding $step when the cut before lo + $step lies below the value.
+  (func (export "fill")
+    (param $col i32) (param $n i32) (param $cuts i32) (param $half i32) (param $out i32)
+    (local $i i32) (local $v f64) (local $lo i32) (local $step i32)
+    (local.set $i (i32.const 0))
+    (block $done
+      (loop $row
+        (br_if $done (i32.ge_u (local.get $i) (local.get $n)))
+        (local.set $v (f64.load (i32.add (local.get $col) (i32.shl (local.get $i) (i32.const 3)))))
+        (local.set $lo (i32.const 0))
+        (local.set $step (local.get $half))
+        (loop $search
+          (local.set $lo
+            (i32.add
+              (local.get $lo)
+              (select
+                (local.get $step)
+                (i32.const 0)
+                (f64.lt
+                  (f64.load
+                    (i32.add
+                      (local.get $cuts)
+                      (i32.shl (i32.sub (i32.add (local.get $lo) (local.get $step)) (i32.const 1)) (i32.const 3))))
+                  (local.get $v)))))
+          (br_if $search (local.tee $step (i32.shr_u (local.get $step) (i32.const 1)))))
+        (i32.store8 (i32.add (local.get $out) (local.get $i)) (local.get $lo))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br $row))))
+
+  ;; transposeBins (binning.kernel.ts), one feature: for rows [from, to), byte $bins + r * $stride
+  ;; (the feature's byte of row r) += $m * the row's bin at $col + r (mod 256, as a Uint8Array).
+  (func (export "tcol")
+    (param $col i32) (param $bins i32) (param $stride i32) (param $from i32) (param $to i32) (param $m i32)
+    (local $at i32)
+    (local.set $at (i32.add (local.get $bins) (i32.mul (local.get $from) (local.get $stride))))
+    (block $done
+      (loop $row
+        (br_if $done (i32.ge_u (local.get $from) (local.get $to)))
+        (i32.store8
+          (local.get $at)
+          (i32.add
+            (i32.load8_u (local.get $at))
+            (i32.mul (i32.load8_u (i32.add (local.get $col) (local.get $from))) (local.get $m))))
+        (local.set $at (i32.add (local.get $at) (local.get $stride)))
+        (local.set $from (i32.add (local.get $from) (i32.const 1)))
+        (br $row))))
+
+  ;; distinctCuts (binning.kernel.ts), its pass over the rows: the distinct values of the n doubles
+  ;; at $col (-0 as +0) as their bits into the 1024-slot hash table at $table (empty slots: the
+  ;; bits of NaN, which no finite value has); returns their number, or -1 once a value would be
+  ;; the (maxBins + 1)-th. Which distinct values there are does not depend on the hash, so the
+  ;; caller's sorted cuts are those of the JavaScript kernel.
+  (func (export "distinct") (param $col i32) (param $n i32) (param $maxBins i32) (param $table i32) (result i32)
+    (local $i i32) (local $k i64) (local $last i64) (local $h i32) (local $slot i32) (local $key i64)
+    (local $count i32) (local $v f64)
+    (local.set $i (i32.const 0))
+    (loop $empty
+      (i64.store (i32.add (local.get $table) (i32.shl (local.get $i) (i32.const 3))) (i64.const 0x7ff8000000000000))
+      (br_if $empty (i32.lt_u (local.tee $i (i32.add (local.get $i) (i32.const 1))) (i32.const 1024))))
+    (local.set $last (i64.const 0x7ff8000000000000))
+    (local.set $i (i32.const 0))
+    (block $done
+      (loop $row
+        (br_if $done (i32.ge_u (local.get $i) (local.get $n)))
+        (local.set $v (f64.load (i32.add (local.get $col) (i32.shl (local.get $i) (i32.const 3)))))
+        (local.set $k (select (i64.const 0) (i64.reinterpret_f64 (local.get $v)) (f64.eq (local.get $v) (f64.const 0))))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br_if $row (i64.eq (local.get $k) (local.get $last)))
+        (local.set $last (local.get $k))
+        ;; The top 10 bits of the key times 2^64 / golden ratio, then linear probing.
+        (local.set $h (i32.wrap_i64 (i64.shr_u (i64.mul (local.get $k) (i64.const 0x9e3779b97f4a7c15)) (i64.const 54))))
+        (block $placed
+          (loop $probe
+            (local.set $slot (i32.add (local.get $table) (i32.shl (local.get $h) (i32.const 3))))
+            (local.set $key (i64.load (local.get $slot)))
+            (br_if $placed (i64.eq (local.get $key) (local.get $k)))
+            (if (i64.eq (local.get $key) (i64.const 0x7ff8000000000000))
+              (then
+                (if (i32.eq (local.get $count) (local.get $maxBins)) (then (return (i32.const -1))))
+                (i64.store (local.get $slot) (local.get $k))
+                (local.set $count (i32.add (local.get $count) (i32.const 1)))
+                (br $placed)))
+            (local.set $h (i32.and (i32.add (local.get $h) (i32.const 1)) (i32.const 1023)))
+            (br $probe)))
+        (br $row)))
+    (local.get $count))
 )

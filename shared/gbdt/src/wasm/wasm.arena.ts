@@ -7,7 +7,9 @@ const ALIGN = 64;
 
 /**
  * A bump allocator of typed arrays on one shared WebAssembly memory, which grows as needed (views
- * handed out stay valid). Nothing is freed: an arena lives as long as one fit.
+ * handed out stay valid). Nothing is freed, except scratch: what was taken after a `mark` is given
+ * back by `release` (binning's buffers, whose pages the histograms then reuse); an arena lives as
+ * long as one fit.
  */
 export class WasmArena {
   readonly memory: WasmMemory;
@@ -40,6 +42,17 @@ export class WasmArena {
   uint8(length: number): Uint8Array {
     const at = this.take(length);
     return new Uint8Array(this.memory.buffer, at, length);
+  }
+
+  /** The allocation point, for `release`. */
+  mark(): number {
+    return this.top;
+  }
+
+  /** Give back everything taken since `mark` returned `at`: views of it must no longer be used. */
+  release(at: number): void {
+    if (at > this.top) throw new Error(`internal: arena released to ${at}, above its top ${this.top}`);
+    this.top = at;
   }
 
   /** Bytes needed for arrays of these byte lengths, with the arena's alignment. */

@@ -114,6 +114,23 @@ export type WasmAdd = (dst: number, src: number, bytes: number) => void;
 /** `unpack`: one packed feature of `unpackHistograms`: the slot's `span` cells at `src` summed into `nb` bins at `dst` (digit multiplier `m`). */
 export type WasmUnpack = (src: number, dst: number, nb: number, m: number, span: number) => void;
 
+/** `sort`: `sortFloat64` with byte addresses (`counts`: 2048 u32); returns the address of `a` or `b`, whichever holds the result. */
+export type WasmSort = (column: number, n: number, a: number, b: number, counts: number) => number;
+/** `fill`: `fillBins` for at least one cut: `cuts` holds 256 doubles (the cuts padded with +Infinity), `half` the largest power of two <= their number. */
+export type WasmFill = (column: number, n: number, cuts: number, half: number, out: number) => void;
+/** `tcol`: one feature of `transposeBins`: rows [from, to) of byte `bins + r * stride` += `m` * the row's bin at `column + r`. */
+export type WasmTransposeColumn = (
+  column: number,
+  bins: number,
+  stride: number,
+  from: number,
+  to: number,
+  m: number,
+) => void;
+
+/** `distinct`: `distinctCuts`' pass over the rows: the distinct values' bits into a 1024-slot table at `table` (NaN: empty); their number, or -1 past `maxBins`. */
+export type WasmDistinct = (column: number, n: number, maxBins: number, table: number) => number;
+
 /** The module's exports. */
 export interface WasmKernels {
   accumulate: WasmAccumulate;
@@ -125,6 +142,10 @@ export interface WasmKernels {
   gradients: WasmGradients;
   leaves: WasmLeaves;
   close: WasmClose;
+  sort: WasmSort;
+  fill: WasmFill;
+  transposeColumn: WasmTransposeColumn;
+  distinct: WasmDistinct;
 }
 
 /** The module's bytes. */
@@ -153,5 +174,9 @@ export function instantiateWasmKernels(memory: WasmMemory, module: WasmModule = 
     gradients: exports.grad as WasmGradients,
     leaves: exports.leaves as WasmLeaves,
     close: exports.close as WasmClose,
+    sort: exports.sort as WasmSort,
+    fill: exports.fill as WasmFill,
+    transposeColumn: exports.tcol as WasmTransposeColumn,
+    distinct: exports.distinct as WasmDistinct,
   };
 }
