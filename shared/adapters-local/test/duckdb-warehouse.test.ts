@@ -130,6 +130,29 @@ describe('DuckDB warehouse: number functions', () => {
       expect(rows.columns[1]![i]).toBe(isNull ? -i : i + (i * 3) / 8);
     }
   });
+  it("frees each chunk's argument copies when its call returns, not at a later collection", async () => {
+    // The binding copies every argument vector into a new buffer; the dispatcher detaches them after
+    // the call (their memory is freed at once), so a view kept past the call is empty.
+    const kept: Float64Array[] = [];
+    const sizes: number[] = [];
+    const fn = {
+      arity: 2,
+      compute(columns: readonly Float64Array[], rows: number, out: Float64Array) {
+        kept.push(...columns);
+        sizes.push(...columns.map((column) => column.length));
+        for (let r = 0; r < rows; r++) out[r] = columns[0]![r]! - columns[1]![r]!;
+      },
+    };
+    const rows = await writer.withNumberFunction!(fn, (call) =>
+      writer.queryNumbers(
+        `select ${call(['i', 'case when i % 7 = 0 then null else 2 * i end'])} as v from range(5000) r(i) order by i`,
+      ),
+    );
+    expect(rows.columns[0]![3]).toBe(-3);
+    expect(rows.columns[0]![7]).toBeNaN();
+    expect(sizes).toEqual([2048, 2048, 2048, 2048, 904, 904]);
+    expect(kept.map((column) => column.length)).toEqual([0, 0, 0, 0, 0, 0]);
+  });
 });
 
 describe('DuckDB warehouse: memory', () => {
