@@ -160,16 +160,21 @@ export function costPerDay(logText: string): CostPerDay[] {
   return quarters;
 }
 
-/** RSS samples of the command: seconds since the bench started it, kB. */
-type RssSample = { s: number; kb: number };
+/**
+ * RSS samples of the command: seconds since the bench started it, its resident set and the kernel's
+ * high-water mark of it (VmHWM) at that moment, kB.
+ */
+export type RssSample = { s: number; kb: number; hwmKb?: number };
 
-/** The command's process under GNU time (its one child), and that process's resident set, kB. */
-function commandRssKb(timePid: number): number | undefined {
+/** The command's process under GNU time (its one child): its resident set and high-water mark, kB. */
+function commandRss(timePid: number): { kb: number; hwmKb: number } | undefined {
   try {
     const child = readFileSync(`/proc/${timePid}/task/${timePid}/children`, 'utf8').trim().split(/\s+/)[0];
     if (!child) return undefined;
-    const match = /VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${child}/status`, 'utf8'));
-    return match ? Number(match[1]) : undefined;
+    const status = readFileSync(`/proc/${child}/status`, 'utf8');
+    const rss = /VmRSS:\s+(\d+)/.exec(status);
+    const hwm = /VmHWM:\s+(\d+)/.exec(status);
+    return rss && hwm ? { kb: Number(rss[1]), hwmKb: Number(hwm[1]) } : undefined;
   } catch {
     return undefined;
   }
@@ -177,16 +182,26 @@ function commandRssKb(timePid: number): number | undefined {
 
 /**
  * Peak RSS within each top-level phase. The phases count from the command's own start, after the
- * process has booted: the boot is taken as the run's wall time minus the command's total.
+ * process has booted: the boot is taken as the run's wall time minus the command's total. A sample
+ * whose high-water mark rose since the sample before counts that mark too: the process peaked
+ * between the two samples (a spike shorter than the interval), so within the sample's phase.
  */
 export function rssByPhase(samples: readonly RssSample[], phases: readonly PhaseLine[], seconds: number) {
   const total = phases.find((phase) => phase.phase === 'total');
   const boot = total ? Math.max(0, seconds - total.toS) : 0;
+  const peaks = samples.map((sample, i) => {
+    const before = i > 0 ? samples[i - 1]!.hwmKb : undefined;
+    const rose = sample.hwmKb !== undefined && before !== undefined && sample.hwmKb > before;
+    return rose ? Math.max(sample.kb, sample.hwmKb!) : sample.kb;
+  });
   return phases
     .filter((phase) => !phase.phase.startsWith(' ') && phase.phase !== 'total')
     .map((phase) => {
-      const within = samples.filter((sample) => sample.s >= boot + phase.fromS && sample.s <= boot + phase.toS + 0.5);
-      return { phase: phase.phase, peakMb: Math.max(0, ...within.map((sample) => sample.kb)) / 1024 };
+      const within = peaks.filter((_, i) => {
+        const s = samples[i]!.s;
+        return s >= boot + phase.fromS && s <= boot + phase.toS + 0.5;
+      });
+      return { phase: phase.phase, peakMb: Math.max(0, ...within) / 1024 };
     });
 }
 
@@ -220,8 +235,8 @@ export async function runStartBench(options: StartBenchOptions = {}): Promise<St
   });
   const samples: RssSample[] = [];
   const sampler = setInterval(() => {
-    const kb = commandRssKb(child.pid!);
-    if (kb !== undefined) samples.push({ s: (performance.now() - started) / 1000, kb });
+    const rss = commandRss(child.pid!);
+    if (rss !== undefined) samples.push({ s: (performance.now() - started) / 1000, ...rss });
   }, 500);
   child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
@@ -303,7 +318,7 @@ export function formatStartBench(result: StartBenchResult): string {
         `    ${phase.phase.padEnd(14)} ${phase.busyS.toFixed(1).padStart(7)}   ${phase.fromS.toFixed(1).padStart(7)} .. ${phase.toS.toFixed(1)}`,
     ),
     formatTransformRuns(result.transformRuns),
-    `  peak RSS by phase (sampled every 0.5 s): ${result.rssByPhase.map((p) => `${p.phase} ${p.peakMb.toFixed(0)} MB`).join(', ') || 'n/a'}`,
+    `  peak RSS by phase (sampled every 0.5 s, with the high-water mark's rises between samples): ${result.rssByPhase.map((p) => `${p.phase} ${p.peakMb.toFixed(0)} MB`).join(', ') || 'n/a'}`,
     '  cost per day of the per-day stages (generators + lander handling ms per date), by quarter of the dates:',
     ...result.costPerDay.map(
       (quarter) =>

@@ -9,6 +9,7 @@ import { join, relative } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   createEvent,
+  cappedWarehouseMemoryLimit,
   createLogger,
   hostService,
   loadConfig,
@@ -172,8 +173,12 @@ describe('retiring the worker threads of a stack', () => {
     });
     const stack = await startInProcessStack(platform, { workers: [GENERATORS, ['lander']] });
     try {
+      // While the threads live, a warehouse this thread creates gets the landing limit (scale 1).
+      expect(cappedWarehouseMemoryLimit('448MB', true)).toBe('320MB');
+      expect(cappedWarehouseMemoryLimit('448MB', false)).toBe('448MB');
       await platform.bus.publish(start(DATES[0]!));
       await stack.retireWorkersWhenIdle();
+      expect(cappedWarehouseMemoryLimit('448MB', true)).toBe('448MB');
       // Retired only when idle: the first date was generated and landed by then, in the threads.
       expect(landed.sort()).toEqual(LANDED.filter((line) => line.startsWith(DATES[0]!)));
       // The generators' thread on its own subscriptions, the lander's once every thread's are idle.

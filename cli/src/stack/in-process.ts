@@ -1,5 +1,7 @@
 import {
+  capWarehouseMemory,
   createRunLedgerService,
+  landingWarehouseMemoryCap,
   eventTypes,
   hostService,
   RunLedger,
@@ -84,6 +86,7 @@ export async function startInProcessStack(
     closing = true;
     await retiring;
     await Promise.all([...hosted, ...workers.splice(0)].map((service) => service.close()));
+    if (groups.length > 0) capWarehouseMemory(undefined);
   };
   /** Close the threads hosting only `services` once `watched` is idle; their services move to this thread. */
   const retireGroup = async (services: ReadonlySet<string>, watched: ReadonlySet<string>) => {
@@ -115,7 +118,11 @@ export async function startInProcessStack(
       ...[...early.values()].map((services) => retireGroup(services, subscriptionsOf(TOPOLOGY, [...services]))),
       ...(late.size > 0 ? [retireGroup(late, subscriptionsOf(TOPOLOGY, [...elsewhere]))] : []),
     ]);
+    if (workers.length === 0) capWarehouseMemory(undefined);
   };
+  // While the threads live, their heaps share the process with the warehouse's DuckDB: the run that
+  // creates the warehouse (the first of `start`, beside the last dates landing) gets a lower limit.
+  if (groups.length > 0) capWarehouseMemory(landingWarehouseMemoryCap(platform.config));
   try {
     // The workers load their modules while this thread composes its own services.
     const started = groups.map((group) =>

@@ -19,13 +19,19 @@ import { existsSync } from 'node:fs';
 import type { DuckDBInstance } from '@duckdb/node-api';
 import {
   WarehouseErrors,
+  cappedWarehouseMemoryLimit,
   errorMessage,
   type Logger,
   type WarehouseAccess,
   type WarehouseSessionOptions,
   type Warehouse,
 } from '@mlops/kernel';
-import { createDuckDbInstance, DuckDbWarehouse, markAccessed } from './duckdb-warehouse.adapter.js';
+import {
+  createDuckDbInstance,
+  DuckDbWarehouse,
+  markAccessed,
+  type DuckDbMemoryOptions,
+} from './duckdb-warehouse.adapter.js';
 import { describeBlockers, WarehouseLock, type LockKind, type LockTicketView } from './warehouse-lock.adapter.js';
 
 /** Options of {@link openDuckDbWarehouseAccess}. */
@@ -40,7 +46,10 @@ export interface DuckDbWarehouseAccessOptions {
   log?: Logger;
   /** DuckDB threads (default: one per core). */
   threads?: number;
-  /** DuckDB's `memory_limit` for the file's instances (default DuckDB's: 80% of the machine's memory). */
+  /**
+   * DuckDB's `memory_limit` for the file's instances (default DuckDB's: 80% of the machine's memory),
+   * or the thread's cap when lower for an instance that creates the file (`capWarehouseMemory`).
+   */
   memoryLimit?: string;
   /** The lock file (default: `<path>.lock`). */
   lockPath?: string;
@@ -288,7 +297,7 @@ class FileSessions {
     const kind = head.kind;
     if (!this.lock) {
       // In memory: one read-write instance for the life of the access.
-      this.instance = await createDuckDbInstance(this.path, false, this.options.threads, this.options);
+      this.instance = await createDuckDbInstance(this.path, false, this.options.threads, this.memory(false));
       this.mode = 'write';
       return;
     }
@@ -323,11 +332,18 @@ class FileSessions {
     }
   }
 
+  /** The memory settings of an instance opened now: the configured limit, or the thread's cap if it creates the file. */
+  private memory(creates: boolean): DuckDbMemoryOptions {
+    const memoryLimit = cappedWarehouseMemoryLimit(this.options.memoryLimit, creates);
+    return memoryLimit ? { memoryLimit } : {};
+  }
+
   /** Open the DuckDB file, trying again while a process outside the lock holds it. */
   private async openInstance(head: Waiter): Promise<DuckDBInstance> {
     for (let delay = 10; ; delay = Math.min(500, delay * 2)) {
       try {
-        return await createDuckDbInstance(this.path, head.kind === 'read', this.options.threads, this.options);
+        const creates = head.kind === 'write' && !existsSync(this.path);
+        return await createDuckDbInstance(this.path, head.kind === 'read', this.options.threads, this.memory(creates));
       } catch (error) {
         const message = errorMessage(error);
         if (!LOCKED.test(message)) throw error;

@@ -5,7 +5,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createLogger, PlatformError, type WarehouseAccess } from '@mlops/kernel';
+import { capWarehouseMemory, createLogger, PlatformError, type WarehouseAccess } from '@mlops/kernel';
 import { openDuckDbWarehouseAccess, SqliteEventBus } from '@mlops/adapters-local';
 import { startEvent, tempDir, waitFor } from '@mlops/testing/suites';
 
@@ -225,6 +225,28 @@ describe('warehouse access in one process', () => {
     commit();
     await writing;
     expect(await count(warehouse)).toBe(3);
+  });
+
+  it("creates the file under the thread's memory cap, and opens a file that exists at its own limit", async () => {
+    const limit = (warehouse: WarehouseAccess) =>
+      warehouse.write(
+        async (session) => (await session.query<{ l: string }>("select current_setting('memory_limit') as l"))[0]!.l,
+      );
+    const fresh = () => access(join(folder(), 'warehouse.duckdb'), { memoryLimit: '448MB' });
+    try {
+      capWarehouseMemory('320MB');
+      const created = fresh();
+      const capped = await limit(created);
+      const reopened = await limit(created);
+      capWarehouseMemory('1GB');
+      const above = await limit(fresh());
+      capWarehouseMemory(undefined);
+      const lifted = await limit(fresh());
+      // DuckDB reports its limits in binary units: 320MB is 305.1 MiB, 448MB 427.2 MiB.
+      expect([capped, reopened, above, lifted]).toEqual(['305.1 MiB', '427.2 MiB', '427.2 MiB', '427.2 MiB']);
+    } finally {
+      capWarehouseMemory(undefined);
+    }
   });
 
   it('changes the version after every write session and never after a read', async () => {

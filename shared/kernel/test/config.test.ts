@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig } from '@mlops/kernel';
+import { ConfigError, landingWarehouseMemoryCap, loadConfig } from '@mlops/kernel';
 
 describe('loadConfig', () => {
   it('defaults to the embedded local mode with state under .mlops', () => {
@@ -17,6 +17,20 @@ describe('loadConfig', () => {
     expect(loadConfig({ MLOPS_WAREHOUSE_MEMORY_LIMIT: '2GB' }).warehouse.memoryLimit).toBe('2GB');
     expect(loadConfig({ MLOPS_WAREHOUSE_MEMORY_LIMIT: '1.5GiB' }).warehouse.memoryLimit).toBe('1.5GiB');
     expect(loadConfig({ MLOPS_WAREHOUSE_MEMORY_LIMIT: 'default' }).warehouse.memoryLimit).toBeUndefined();
+  });
+
+  it("caps the warehouse start creates at 320MB per unit of scale, never at or above the warehouse's limit", () => {
+    const cap = (env: Record<string, string>) => landingWarehouseMemoryCap(loadConfig(env));
+    expect(loadConfig({}).warehouse.landingMemoryLimit).toBe('320MB');
+    expect(cap({})).toBe('320MB');
+    expect(cap({ MLOPS_SCALE: '0.5' })).toBe('320MB');
+    expect(cap({ MLOPS_SCALE: '1.25' })).toBe('400MB');
+    expect(cap({ MLOPS_SCALE: '2' })).toBeUndefined();
+    expect(cap({ MLOPS_SCALE: '2', MLOPS_WAREHOUSE_MEMORY_LIMIT: '1GB' })).toBe('640MB');
+    expect(cap({ MLOPS_WAREHOUSE_MEMORY_LIMIT: 'default' })).toBe('320MB');
+    expect(cap({ MLOPS_WAREHOUSE_LANDING_MEMORY_LIMIT: '256MiB' })).toBe('268MB');
+    expect(cap({ MLOPS_WAREHOUSE_LANDING_MEMORY_LIMIT: 'default' })).toBeUndefined();
+    expect(() => loadConfig({ MLOPS_WAREHOUSE_LANDING_MEMORY_LIMIT: 'lots' })).toThrow(ConfigError);
   });
 
   it('caps a transform run at 60 dates and 400,000 landed rows unless told otherwise', () => {
