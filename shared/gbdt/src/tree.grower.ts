@@ -152,19 +152,26 @@ export class TreeGrower {
         level = [];
         break;
       }
-      const tasks: LevelSplit[] = splitting.map((node, i) => ({
-        start: this.start[node]!,
-        end: this.end[node]!,
-        feature: splits[i]!.feature,
-        bin: splits[i]!.bin,
-        hist: this.hist[node]!,
-        small: lanes.allocate(),
-        Gq: this.sums[2 * node]!,
-        Hq: this.sums[2 * node + 1]!,
-        GLq: splits[i]!.GLq,
-        HLq: splits[i]!.HLq,
-      }));
-      const result = tasks.length > 0 ? lanes.splitLevel(tasks) : { leftCounts: new Int32Array(0), found: [] };
+      // Built by push onto one literal, not by `map`: the arrays `map` returns carried maps
+      // (elements kinds) that the optimised `grow` and `splitLevel` had not seen, so both were
+      // thrown away ("wrong map") and compiled again in every fresh fit.
+      const tasks: LevelSplit[] = [];
+      for (let i = 0; i < splitting.length; i++) {
+        const node = splitting[i]!;
+        tasks.push({
+          start: this.start[node]!,
+          end: this.end[node]!,
+          feature: splits[i]!.feature,
+          bin: splits[i]!.bin,
+          hist: this.hist[node]!,
+          small: lanes.allocate(),
+          Gq: this.sums[2 * node]!,
+          Hq: this.sums[2 * node + 1]!,
+          GLq: splits[i]!.GLq,
+          HLq: splits[i]!.HLq,
+        });
+      }
+      const result = splitting.length > 0 ? lanes.splitLevel(tasks) : { leftCounts: new Int32Array(0), found: [] };
       const next: number[] = [];
       found = [];
       for (let i = 0; i < splitting.length; i++) {

@@ -12,7 +12,7 @@ import {
 import { closeLeaf, partitionRows, splitIntoLeaves } from '../src/kernels/partition.kernel.js';
 import { planPacking } from '../src/histogram.packing.js';
 import { LANE_SCRATCH, laneKernels } from '../src/lanes/lane.kernels.js';
-import { distinctCuts, fillBins, sortFloat64, transposeBins } from '../src/kernels/binning.kernel.js';
+import { computeCuts, distinctCuts, fillBins, sortFloat64, transposeBins } from '../src/kernels/binning.kernel.js';
 import { EXP_CONSTANTS, EXP_POW2_FRAC, EXP_POW2_INT } from '../src/fast-math.js';
 import { WasmArena } from '../src/wasm/wasm.arena.js';
 import { instantiateWasmKernels } from '../src/wasm/wasm.module.js';
@@ -310,6 +310,47 @@ describe('WebAssembly kernels', () => {
     expect(bits(got)).toEqual(bits(expected));
     for (let i = 1; i < n; i++) expect(got[i]! >= got[i - 1]!).toBe(true);
     expect(got.subarray(0, n).some((v) => Object.is(v, -0))).toBe(false);
+  });
+
+  it.each([
+    { name: 'many distinct values (equal-frequency cuts)', n: 5000, distinct: 4000, maxBins: 256, spike: 0 },
+    { name: 'a heavy smallest and largest value', n: 6000, distinct: 3000, maxBins: 256, spike: 0.4 },
+    { name: 'few bins', n: 3000, distinct: 900, maxBins: 7, spike: 0.1 },
+    { name: 'exactly maxBins distinct values', n: 2000, distinct: 256, maxBins: 256, spike: 0 },
+    { name: 'maxBins + 1 distinct values', n: 2000, distinct: 257, maxBins: 256, spike: 0 },
+    { name: 'maxBins + 2 distinct values', n: 2000, distinct: 258, maxBins: 256, spike: 0 },
+    { name: 'one value', n: 100, distinct: 1, maxBins: 256, spike: 0 },
+    { name: 'no values', n: 0, distinct: 1, maxBins: 256, spike: 0 },
+  ])('cuts like the JavaScript kernel, bit for bit ($name)', ({ n, distinct, maxBins, spike }) => {
+    const random = createRandom(n + distinct + maxBins);
+    const arena = new WasmArena(0);
+    const values = Array.from({ length: distinct }, (_, i) => (i - distinct / 3) * 0.37 + random.nextFloat() * 0.01);
+    const column = new Float64Array(n);
+    for (let i = 0; i < n; i++) {
+      const u = random.nextFloat();
+      // Every value at least once, then random ones, a spike at both ends.
+      column[i] =
+        i < distinct
+          ? values[i]!
+          : u < spike / 2
+            ? values[0]!
+            : u < spike
+              ? values[distinct - 1]!
+              : values[Math.floor(random.nextFloat() * distinct)]!;
+    }
+    const sorted = arena.float64(n);
+    sorted.set(sortFloat64(column, n, new Float64Array(n), new Float64Array(n), new Uint32Array(2048)).subarray(0, n));
+    const expected = new Float64Array(300).fill(-7);
+    const expectedCount = computeCuts(sorted, n, maxBins, expected, 20);
+    const got = new Float64Array(300).fill(-7);
+    const kernels = laneKernels(instantiateWasmKernels(arena.memory), arena.float64(LANE_SCRATCH), 0);
+    expect(kernels.cuts(sorted, n, maxBins, got, 20)).toBe(expectedCount);
+    expect([...got]).toEqual([...expected]);
+    // The reference itself: every distinct value but the last (one or two) up to maxBins + 1 of them,
+    // else at most maxBins - 1 equal-frequency cuts.
+    if (n === 0) expect(expectedCount).toBe(0);
+    else if (distinct <= maxBins + 1) expect(expectedCount).toBe(Math.min(distinct - 1, maxBins - 1));
+    else expect(expectedCount > maxBins / 2 && expectedCount <= maxBins - 1).toBe(true);
   });
 
   it.each([0, 1, 2, 5, 127, 128, 200, 255])('bins values like the JavaScript kernel (%i cuts)', (nCuts) => {

@@ -64,7 +64,13 @@ export function findBestSplit(
         const hrLambda = hr + lambda;
         if (gl * gl * hrLambda + gr * gr * hlLambda < bound * hlLambda * hrLambda) continue;
         const gain = (gl * gl) / hlLambda + (gr * gr) / hrLambda - parentScore;
-        if (gain > bestGain || (gain === bestGain && f < bestFeature)) {
+        // Compared before the test, not inside it: a comparison that has never run has no type
+        // feedback, and the first bin short of the best (or the first exact tie) threw the
+        // optimised function away.
+        const better = gain > bestGain;
+        const tie = gain === bestGain;
+        const lower = f < bestFeature;
+        if (better || (tie && lower)) {
           bestGain = gain;
           bound = (bestGain + parentScore) * SCREEN_MARGIN;
           bestFeature = f;

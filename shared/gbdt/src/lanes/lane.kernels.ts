@@ -73,7 +73,7 @@ export const LANE_SCRATCH = 4 + 256 + 1024;
 
 /**
  * The kernels of lane `lane`: the JavaScript ones, with the WebAssembly histogram (accumulate,
- * clear, subtract, add), partition, leaf, (common case) gradient, sort, bin and transpose kernels
+ * clear, subtract, add), partition, leaf, (common case) gradient, sort, cut, bin and transpose kernels
  * in place of theirs. Arrays are views of the module's memory, so their byte offsets are
  * addresses; `scratch` holds LANE_SCRATCH doubles per lane. The binning kernels run once per fit,
  * so in JavaScript they ran mostly before V8 had optimised them (a fresh fit's binning took 84 ms
@@ -98,6 +98,12 @@ export function laneKernels(wasm: WasmKernels, scratch: Float64Array, lane: numb
       distinct.sort();
       out.set(distinct.subarray(0, Math.max(0, count - 1)), at);
       return Math.max(0, count - 1);
+    },
+    // Into `pad` (256 doubles; maxBins <= 256), then copied: the cuts table is not in the arena.
+    cuts: (sorted, n, maxBins, out, at) => {
+      const nCuts = wasm.cuts(sorted.byteOffset, n, maxBins, pad.byteOffset);
+      out.set(pad.subarray(0, nCuts), at);
+      return nCuts;
     },
     fill: (column, n, cuts, cutsAt, nCuts, out, at) => {
       if (nCuts === 0) {

@@ -672,6 +672,137 @@
         (local.set $from (i32.add (local.get $from) (i32.const 1)))
         (br $row))))
 
+  ;; computeCuts (binning.kernel.ts) of the n ascending doubles at $sorted into $out (at most
+  ;; maxBins - 1 doubles); returns their number. Its three passes alike: the number of distinct
+  ;; values; all but the last one or two of them; or the equal-frequency cuts, whose target ranks
+  ;; are the same f64 operations as the JavaScript (k * range and begin are exact integers).
+  (func $runEnd (param $sorted i32) (param $n i32) (param $from i32) (result i32)
+    (local $end i32) (local $v f64)
+    (local.set $v (f64.load (i32.add (local.get $sorted) (i32.shl (local.get $from) (i32.const 3)))))
+    (local.set $end (i32.add (local.get $from) (i32.const 1)))
+    (block $done
+      (loop $run
+        (br_if $done (i32.ge_s (local.get $end) (local.get $n)))
+        (br_if $done
+          (f64.ne (f64.load (i32.add (local.get $sorted) (i32.shl (local.get $end) (i32.const 3)))) (local.get $v)))
+        (local.set $end (i32.add (local.get $end) (i32.const 1)))
+        (br $run)))
+    (local.get $end))
+
+  (func (export "cuts") (param $sorted i32) (param $n i32) (param $maxBins i32) (param $out i32) (result i32)
+    (local $i i32) (local $nDistinct i32) (local $count i32) (local $nCuts i32) (local $prev f64) (local $v f64)
+    (local $lastStart i32) (local $last f64) (local $begin i32) (local $range i32)
+    (local $s i32) (local $e i32) (local $ne i32) (local $picked i32) (local $k i32) (local $dx2 f64)
+    (if (i32.eqz (local.get $n)) (then (return (i32.const 0))))
+    ;; countDistinct
+    (local.set $nDistinct (i32.const 1))
+    (local.set $prev (f64.load (local.get $sorted)))
+    (local.set $i (i32.const 1))
+    (block $counted
+      (loop $count
+        (br_if $counted (i32.ge_s (local.get $i) (local.get $n)))
+        (local.set $v (f64.load (i32.add (local.get $sorted) (i32.shl (local.get $i) (i32.const 3)))))
+        (local.set $nDistinct (i32.add (local.get $nDistinct) (f64.ne (local.get $v) (local.get $prev))))
+        (local.set $prev (local.get $v))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br $count)))
+    (if (i32.le_s (local.get $nDistinct) (i32.add (local.get $maxBins) (i32.const 1)))
+      (then
+        ;; distinctValues: the first `count` distinct values
+        (local.set $count
+          (i32.sub
+            (local.get $nDistinct)
+            (select (i32.const 1) (i32.const 2) (i32.le_s (local.get $nDistinct) (local.get $maxBins)))))
+        (local.set $i (i32.const 1))
+        (block $listed
+          (loop $list
+            (br_if $listed (i32.ge_s (local.get $i) (local.get $n)))
+            (br_if $listed (i32.ge_s (local.get $nCuts) (local.get $count)))
+            (local.set $prev (f64.load (i32.add (local.get $sorted) (i32.shl (i32.sub (local.get $i) (i32.const 1)) (i32.const 3)))))
+            (if
+              (f64.ne (f64.load (i32.add (local.get $sorted) (i32.shl (local.get $i) (i32.const 3)))) (local.get $prev))
+              (then
+                (f64.store (i32.add (local.get $out) (i32.shl (local.get $nCuts) (i32.const 3))) (local.get $prev))
+                (local.set $nCuts (i32.add (local.get $nCuts) (i32.const 1)))))
+            (local.set $i (i32.add (local.get $i) (i32.const 1)))
+            (br $list)))
+        (return (local.get $nCuts))))
+    ;; quantileCuts
+    (local.set $lastStart (i32.sub (local.get $n) (i32.const 1)))
+    (local.set $last (f64.load (i32.add (local.get $sorted) (i32.shl (local.get $lastStart) (i32.const 3)))))
+    (block $found
+      (loop $back
+        (br_if $found (i32.le_s (local.get $lastStart) (i32.const 0)))
+        (br_if $found
+          (f64.ne
+            (f64.load (i32.add (local.get $sorted) (i32.shl (i32.sub (local.get $lastStart) (i32.const 1)) (i32.const 3))))
+            (local.get $last)))
+        (local.set $lastStart (i32.sub (local.get $lastStart) (i32.const 1)))
+        (br $back)))
+    (local.set $begin (call $runEnd (local.get $sorted) (local.get $n) (i32.const 0)))
+    (local.set $range (i32.sub (local.get $lastStart) (local.get $begin)))
+    (local.set $s (local.get $begin))
+    (local.set $e (call $runEnd (local.get $sorted) (local.get $n) (local.get $s)))
+    (local.set $ne
+      (if (result i32) (i32.lt_s (local.get $e) (local.get $n))
+        (then (call $runEnd (local.get $sorted) (local.get $n) (local.get $e)))
+        (else (local.get $n))))
+    (local.set $k (i32.const 1))
+    (block $ranksDone
+      (loop $rank
+        (br_if $ranksDone (i32.ge_s (local.get $k) (local.get $maxBins)))
+        ;; dx2 = 2 ((k range) / maxBins + begin)
+        (local.set $dx2
+          (f64.mul
+            (f64.const 2)
+            (f64.add
+              (f64.div
+                (f64.mul (f64.convert_i32_s (local.get $k)) (f64.convert_i32_s (local.get $range)))
+                (f64.convert_i32_s (local.get $maxBins)))
+              (f64.convert_i32_s (local.get $begin)))))
+        (block $advanced
+          (loop $advance
+            (br_if $advanced (i32.eq (local.get $s) (local.get $lastStart)))
+            (br_if $advanced
+              (f64.lt (local.get $dx2) (f64.convert_i32_s (i32.add (local.get $ne) (local.get $e)))))
+            (local.set $s (local.get $e))
+            (local.set $e (local.get $ne))
+            (local.set $ne
+              (if (result i32) (i32.lt_s (local.get $e) (local.get $n))
+                (then (call $runEnd (local.get $sorted) (local.get $n) (local.get $e)))
+                (else (local.get $n))))
+            (br $advance)))
+        (br_if $ranksDone (i32.eq (local.get $s) (local.get $lastStart)))
+        (if (f64.lt (local.get $dx2) (f64.convert_i32_s (i32.shl (local.get $e) (i32.const 1))))
+          (then
+            (if (i32.ne (local.get $s) (local.get $picked))
+              (then
+                (local.set $picked (local.get $s))
+                (f64.store
+                  (i32.add (local.get $out) (i32.shl (local.get $nCuts) (i32.const 3)))
+                  (f64.load (i32.add (local.get $sorted) (i32.shl (i32.sub (local.get $s) (i32.const 1)) (i32.const 3)))))
+                (local.set $nCuts (i32.add (local.get $nCuts) (i32.const 1))))))
+          (else
+            (if (i32.ne (local.get $e) (local.get $picked))
+              (then
+                (local.set $picked (local.get $e))
+                (f64.store
+                  (i32.add (local.get $out) (i32.shl (local.get $nCuts) (i32.const 3)))
+                  (f64.load (i32.add (local.get $sorted) (i32.shl (i32.sub (local.get $e) (i32.const 1)) (i32.const 3)))))
+                (local.set $nCuts (i32.add (local.get $nCuts) (i32.const 1)))))))
+        (local.set $k (i32.add (local.get $k) (i32.const 1)))
+        (br $rank)))
+    (if
+      (i32.and
+        (i32.ne (local.get $picked) (local.get $lastStart))
+        (i32.lt_s (local.get $nCuts) (i32.sub (local.get $maxBins) (i32.const 1))))
+      (then
+        (f64.store
+          (i32.add (local.get $out) (i32.shl (local.get $nCuts) (i32.const 3)))
+          (f64.load (i32.add (local.get $sorted) (i32.shl (i32.sub (local.get $lastStart) (i32.const 1)) (i32.const 3)))))
+        (local.set $nCuts (i32.add (local.get $nCuts) (i32.const 1)))))
+    (local.get $nCuts))
+
   ;; distinctCuts (binning.kernel.ts), its pass over the rows: the distinct values of the n doubles
   ;; at $col (-0 as +0) as their bits into the 1024-slot hash table at $table (empty slots: the
   ;; bits of NaN, which no finite value has); returns their number, or -1 once a value would be

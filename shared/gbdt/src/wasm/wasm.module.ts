@@ -131,6 +131,9 @@ export type WasmTransposeColumn = (
 /** `distinct`: `distinctCuts`' pass over the rows: the distinct values' bits into a 1024-slot table at `table` (NaN: empty); their number, or -1 past `maxBins`. */
 export type WasmDistinct = (column: number, n: number, maxBins: number, table: number) => number;
 
+/** `cuts`: `computeCuts` of the `n` ascending doubles at `sorted` into `out` (room for `maxBins - 1` doubles); returns their number. */
+export type WasmCuts = (sorted: number, n: number, maxBins: number, out: number) => number;
+
 /** The module's exports. */
 export interface WasmKernels {
   accumulate: WasmAccumulate;
@@ -146,6 +149,7 @@ export interface WasmKernels {
   fill: WasmFill;
   transposeColumn: WasmTransposeColumn;
   distinct: WasmDistinct;
+  cuts: WasmCuts;
 }
 
 /** The module's bytes. */
@@ -178,5 +182,6 @@ export function instantiateWasmKernels(memory: WasmMemory, module: WasmModule = 
     fill: exports.fill as WasmFill,
     transposeColumn: exports.tcol as WasmTransposeColumn,
     distinct: exports.distinct as WasmDistinct,
+    cuts: exports.cuts as WasmCuts,
   };
 }
