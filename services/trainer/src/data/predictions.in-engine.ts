@@ -17,6 +17,12 @@ import {
 } from './predictions.table.js';
 import { float64Of, parameterList, type WarehouseTables } from './warehouse-tables.js';
 
+/**
+ * Widest spread of the asked snapshots' YYYYMMDD numbers the tally's lookup spans (4 MB; about a
+ * century); wider, the bands are counted from the table instead.
+ */
+const MAX_DAY_SPAN = 1 << 20;
+
 /** What one version's in-engine scoring wrote, and the time spent in the model. */
 export interface InEngineScores {
   snapshots: SnapshotScores[];
@@ -46,39 +52,39 @@ export async function scoreInEngine(
   let scoreMs = 0;
   // What the statement writes, per snapshot and band, tallied as the rows are scored: the callback
   // sees every row the insert writes, once (its last argument is the row's snapshot as YYYYMMDD).
-  const byDay = new Map<number, SnapshotScores>(
-    request.dates.map((date) => [
-      Number(date.replaceAll('-', '')),
-      { snapshotDate: date, rows: 0, riskBands: { low: 0, medium: 0, high: 0 } },
-    ]),
-  );
+  // Rows of many snapshots share a chunk, so the tally is typed-array arithmetic, no lookup by key:
+  // a snapshot's three counters (low, medium, high) start at `slotOf[YYYYMMDD - firstDay]`.
+  const asked = [...new Set(request.dates)];
+  const days = asked.map((date) => Number(date.replaceAll('-', '')));
+  const firstDay = days.length > 0 ? Math.min(...days) : 0;
+  const span = days.length > 0 ? Math.max(...days) - firstDay + 1 : 0;
+  const slotOf = span <= MAX_DAY_SPAN ? new Int32Array(span).fill(-1) : undefined;
+  days.forEach((day, i) => {
+    if (slotOf) slotOf[day - firstDay] = i * 3;
+  });
+  const tally = new Float64Array(asked.length * 3);
   const { high, medium } = request.thresholds;
   const width = scorer.features.length;
   let tallied = 0;
-  // A NaN score or a day not asked for: the tally cannot vouch for the SQL bands; count the table.
-  let untallied = false;
+  // A NaN score, a day not asked for, or dates too far apart for the lookup: the tally cannot
+  // vouch for the SQL bands; count the table.
+  let untallied = slotOf === undefined;
   const model: NumberFunction = {
     arity: width + 1,
     compute(columns, rows, out) {
       const started = performance.now();
       scorer.scoreInto(columns.slice(0, width), rows, out, 'when-faster');
       const day = columns[width]!;
-      let entryDay = Number.NaN;
-      let entry: SnapshotScores | undefined;
-      for (let r = 0; r < rows; r++) {
-        // Rows come grouped by snapshot, so the lookup is mostly skipped.
-        if (day[r] !== entryDay) {
-          entryDay = day[r]!;
-          entry = byDay.get(entryDay);
+      if (slotOf)
+        for (let r = 0; r < rows; r++) {
+          const slot = slotOf[day[r]! - firstDay];
+          const p = out[r]!;
+          if (slot === undefined || slot < 0 || Number.isNaN(p)) {
+            untallied = true;
+            continue;
+          }
+          tally[slot + (p >= high ? 2 : p >= medium ? 1 : 0)]! += 1;
         }
-        const p = out[r]!;
-        if (!entry || Number.isNaN(p)) {
-          untallied = true;
-          continue;
-        }
-        entry.rows += 1;
-        entry.riskBands[p >= high ? 'high' : p >= medium ? 'medium' : 'low'] += 1;
-      }
       tallied += rows;
       scoreMs += performance.now() - started;
     },
@@ -93,7 +99,13 @@ export async function scoreInEngine(
       Math.floor(request.horizonDays),
     ]);
   });
-  if (!untallied) return { snapshots: [...byDay.values()], rows: tallied, scoreMs };
+  if (!untallied) {
+    const snapshots = asked.map((snapshotDate, i) => {
+      const [low, middle, top] = [tally[i * 3]!, tally[i * 3 + 1]!, tally[i * 3 + 2]!];
+      return { snapshotDate, rows: low + middle + top, riskBands: { low, medium: middle, high: top } };
+    });
+    return { snapshots, rows: tallied, scoreMs };
+  }
   // What was written, per snapshot and band (the bands are the statement's, so they agree).
   const counts = await tx.query<{ d: string; band: string; n: number | bigint }>(
     `select cast(snapshot_date as string) as d, risk_band as band, count(*) as n from ${predictions}

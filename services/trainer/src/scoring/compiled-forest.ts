@@ -206,7 +206,11 @@ class CompiledForest implements ColumnScorer {
     }
     for (let at = 0; at < rows; at += SIMD_CAPACITY) {
       const n = Math.min(SIMD_CAPACITY, rows - at);
-      for (let c = 0; c < columns.length; c++) simd.columns[c]!.set(columns[c]!.subarray(at, at + n));
+      // A column of exactly the chunk's rows (the engine's calls) is copied whole, with no view made.
+      for (let c = 0; c < columns.length; c++) {
+        const column = columns[c]!;
+        simd.columns[c]!.set(at === 0 && column.length === n ? column : column.subarray(at, at + n));
+      }
       simd.margins(n);
       const margins = simd.out;
       for (let r = 0; r < n; r++) out[at + r] = sigmoid(margins[r]!);
